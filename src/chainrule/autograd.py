@@ -1,0 +1,328 @@
+"""The engine: graph nodes, the backward pass, grad(), grad mode and anomaly mode.
+
+Forward propagation records one Node per primitive call. Backward propagation visits the nodes in
+reverse topological order, calls each input's VJP with the summed upstream gradient, fits the
+result to the input's shape, and accumulates it into the parent, so a value that fans out gets the
+sum over all its paths.
+"""
+import heapq
+import itertools
+import traceback
+import weakref
+
+from .backend import xp, ndarray
+from .errors import AnomalyError, GradientError, ShapeError
+
+# Node creation order doubles as the in-place modification clock: a saved tensor whose last
+# in-place change is newer than the node that saved it was modified after being saved.
+_clock = itertools.count(1)
+
+
+class _GradMode:
+    __slots__ = ("enabled", "anomaly", "scope", "last_inplace")
+
+    def __init__(self):
+        self.enabled = True
+        self.anomaly = False
+        self.scope = None
+        self.last_inplace = 0  # clock value of the newest in-place change to any tensor
+
+
+mode = _GradMode()
+
+
+class Node:
+    """One recorded operation (or, with ``op`` None, a leaf tensor's gradient accumulator).
+
+    ``parents`` holds one Node (or None, for inputs that need no gradient) per input. ``saved``
+    holds exactly what the input VJPs declared, by name; it is dropped after backward.
+    """
+
+    __slots__ = ("op", "parents", "saved", "kwargs", "shape", "dtype", "seq", "scope",
+                 "tensor_ref", "extras", "__weakref__")
+
+    def __init__(self, op, parents, saved, kwargs, shape, dtype):
+        self.op = op
+        self.parents = parents
+        self.saved = saved
+        self.kwargs = kwargs
+        self.shape = shape
+        self.dtype = dtype
+        self.seq = next(_clock)
+        self.scope = mode.scope
+        self.tensor_ref = None
+        self.extras = None
+        if mode.anomaly:
+            self.extras = {"trace": traceback.format_stack()[:-2]}
+
+    @property
+    def name(self):
+        return "leaf" if self.op is None else self.op.name
+
+    def extra(self, key, default=None):
+        return default if self.extras is None else self.extras.get(key, default)
+
+    def set_extra(self, key, value):
+        if self.extras is None:
+            self.extras = {}
+        self.extras[key] = value
+
+    def __repr__(self):
+        return f"<Node {self.name} {self.shape} {self.dtype}>"
+
+
+def leaf_node(tensor):
+    node = Node(None, (), None, None, tensor.data.shape, tensor.data.dtype)
+    node.tensor_ref = weakref.ref(tensor)
+    return node
+
+
+class no_grad:
+    """Context manager and decorator: operations inside record no graph (prediction mode)."""
+
+    _target = False
+
+    def __enter__(self):
+        self._previous = mode.enabled
+        mode.enabled = self._target
+
+    def __exit__(self, *exc):
+        mode.enabled = self._previous
+
+    def __call__(self, fn):
+        target = self._target
+
+        def wrapper(*args, **kwargs):
+            previous = mode.enabled
+            mode.enabled = target
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                mode.enabled = previous
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager and decorator: record the graph again inside a ``no_grad`` block."""
+
+    _target = True
+
+
+def is_grad_enabled():
+    return mode.enabled
+
+
+class detect_anomaly:
+    """Within this block, the first NaN or infinity produced by backward raises AnomalyError
+    naming the op and showing where that op was created in the forward pass."""
+
+    def __enter__(self):
+        self._previous = mode.anomaly
+        mode.anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        mode.anomaly = self._previous
+
+
+class scope:
+    """Labels the nodes recorded inside the block (nn.Module uses it for its own name)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self._previous = mode.scope
+        mode.scope = self.name if self._previous is None else f"{self._previous}.{self.name}"
+
+    def __exit__(self, *exc):
+        mode.scope = self._previous
+
+
+def sum_to_shape(grad, shape):
+    """Reduce a gradient computed in a broadcast shape back to the input's ``shape``."""
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        raise ShapeError(f"gradient of shape {gshape} cannot be reduced to shape {shape}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if lead:
+        grad = grad.reshape(shape)
+    if grad.shape != shape:
+        raise ShapeError(f"gradient of shape {gshape} cannot be reduced to shape {shape}")
+    return grad
+
+
+def _check_versions(node):
+    """Raise if an array this node saved was modified in place after the node was made."""
+    from .tensor import Tensor
+    if node.extra("out_modified"):
+        raise GradientError(
+            f"{node.name}: its output of shape {node.shape} was modified in place after the "
+            f"forward pass saved it for backward; compute on a copy (t.clone()) instead")
+    for name, value in node.saved.items():
+        if type(value) is Tensor and getattr(value, "_stamp", 0) > node.seq:
+            raise GradientError(
+                f"{node.name}: input '{name}' of shape {value.shape} was modified in place after "
+                f"{node.name} saved it for backward (it is now at version {getattr(value, '_version', 0)}, "
+                f"newer than when it was saved); compute on a copy (t.clone()) or modify it "
+                f"after backward()")
+
+
+def _vjp_arguments(node, names, create_graph, position):
+    from .tensor import Tensor
+    saved = node.saved
+    args = []
+    for name in names:
+        if name == "position":  # which of a variadic op's inputs this VJP is for
+            args.append(position)
+            continue
+        value = saved[name]
+        if name == "out" and create_graph:
+            value = Tensor._make(value, node)
+        elif not create_graph and type(value) is Tensor:
+            value = value.data
+        args.append(value)
+    return args
+
+
+def _anomaly_check(node, index, grad):
+    data = grad.data if hasattr(grad, "node") else grad
+    if xp.all(xp.isfinite(data)):
+        return
+    where = "".join(node.extra("trace", ["(created before detect_anomaly was entered)\n"]))
+    raise AnomalyError(
+        f"{node.name}: backward produced a non-finite gradient for input {index} "
+        f"(shape {xp.shape(data)}). The op was created here in the forward pass:\n{where}")
+
+
+def _run_hooks(node, grad, create_graph):
+    from .tensor import Tensor
+    wrapped = grad if create_graph else Tensor._make(grad, None)
+    for hook in node.extra("hooks", ()):
+        result = hook(wrapped)
+        if result is not None:
+            wrapped = result if isinstance(result, Tensor) else Tensor._make(xp.asarray(result), None)
+    ref = node.extra("retain")
+    if ref is not None and ref() is not None:
+        ref().grad = wrapped if create_graph else Tensor._make(wrapped.data.copy(), None)
+    return wrapped if create_graph else wrapped.data
+
+
+def _accumulate_leaf(node, grad, owned, create_graph):
+    from .tensor import Tensor
+    tensor = node.tensor_ref()
+    if tensor is None:
+        return
+    if create_graph:
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        return
+    if grad.dtype != node.dtype:
+        grad, owned = grad.astype(node.dtype), True
+    if tensor.grad is None:
+        tensor.grad = Tensor._make(grad if owned else grad.copy(), None)
+    else:
+        xp.add(tensor.grad.data, grad, out=tensor.grad.data)
+
+
+def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
+    """Run reverse-mode differentiation from ``roots``.
+
+    Gradients reaching leaf tensors are accumulated into ``.grad`` unless ``capture`` is given;
+    then the gradients of the captured nodes are returned in a dict and ``.grad`` is untouched.
+    """
+    from .tensor import Tensor
+    grads = {}
+    owned = set()
+    heap = []
+    for node, grad in zip(roots, root_grads):
+        if node in grads:
+            grads[node] = grads[node] + grad
+        else:
+            grads[node] = grad
+            heap.append((-node.seq, node))
+    heapq.heapify(heap)
+    captured = {}
+    anomaly = mode.anomaly
+    previous_mode = mode.enabled
+    mode.enabled = create_graph
+    heappop, heappush = heapq.heappop, heapq.heappush
+    try:
+        while heap:
+            node = heappop(heap)[1]
+            grad = grads.pop(node)
+            grad_owned = node in owned
+            if node.extras is not None and ("hooks" in node.extras or "retain" in node.extras):
+                grad = _run_hooks(node, grad, create_graph)
+                grad_owned = False
+            if capture is not None and node in capture:
+                captured[node] = grad
+            op = node.op
+            if op is None:
+                if capture is None:
+                    _accumulate_leaf(node, grad, grad_owned, create_graph)
+                continue
+            saved = node.saved
+            if saved is None:
+                raise GradientError(
+                    f"{op.name}: trying to backward through the graph a second time; its saved "
+                    f"arrays were freed by the first backward(). Pass retain_graph=True to the "
+                    f"first call if you need to backward twice.")
+            if mode.last_inplace > node.seq or node.extras is not None:
+                _check_versions(node)
+            parents = node.parents
+            table = op.vjp_table
+            for index, parent in enumerate(parents):
+                if parent is None:
+                    continue
+                entry = table[index] if not op.variadic else table[0]
+                if entry is None:
+                    op.vjp_for(index)  # raises: this input is not differentiable
+                vjp, names = entry
+                if not names:
+                    g = vjp(grad)
+                elif create_graph or op.variadic:
+                    g = vjp(grad, *_vjp_arguments(node, names, create_graph, index))
+                else:
+                    # Inlined _vjp_arguments for the common first-order case.
+                    args = []
+                    for name in names:
+                        value = saved[name]
+                        args.append(value.data if isinstance(value, Tensor) else value)
+                    g = vjp(grad, *args)
+                if anomaly:
+                    _anomaly_check(node, index, g)
+                # The engine owns (and may add into in place) only arrays no one else can see:
+                # fresh VJP results, or a view of a gradient this node owned and passes to
+                # a single parent.
+                fresh = not op.aliases_grad or (
+                    grad_owned and sum(p is not None for p in parents) == 1)
+                if g.shape != parent.shape:
+                    g = sum_to_shape(g, parent.shape)
+                    fresh = True
+                if parent in grads:
+                    acc = grads[parent]
+                    if parent in owned and not create_graph and type(acc) is ndarray:
+                        xp.add(acc, g, out=acc, casting="unsafe")
+                    else:
+                        grads[parent] = acc + g
+                        owned.add(parent)
+                else:
+                    grads[parent] = g
+                    if fresh:
+                        owned.add(parent)
+                    heappush(heap, (-parent.seq, parent))
+            if not retain_graph:
+                node.saved = None
+    finally:
+        mode.enabled = previous_mode
+    return captured

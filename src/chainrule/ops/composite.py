@@ -1,0 +1,86 @@
+"""Composites: functions spelled with primitives, so they need no backward of their own.
+
+They accept Tensors (recording the graph) and plain arrays (computing values only)."""
+from ..backend import xp
+from .elementwise import exp, log, maximum, sqrt, tanh, where
+from .reduce import max, mean, sum
+from .shape import reshape
+
+
+def stop_gradient(x):
+    """The value of ``x`` as a constant: no gradient flows through it."""
+    return x.detach() if hasattr(x, "detach") else x
+
+
+def sigmoid(x):
+    # 1 / (1 + exp(-x)) overflows for large negative x, so each sign uses the form whose exp
+    # sees only non-positive arguments; `s` is a constant +-1 that makes -s*x = -|x|.
+    value = _value(x)
+    s = xp.where(value >= 0, 1, -1).astype(value.dtype)
+    e = exp(-(s * x))
+    return where(s > 0, 1 / (1 + e), e / (1 + e))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    # Shift by the max so exp cannot overflow; the result is shift-invariant, so the shift
+    # needs no gradient. An all -inf slice would make the shift -inf, so such shifts become 0.
+    shift = stop_gradient(max(x, axis=axis, keepdims=True))
+    shift = where(xp.isfinite(_value(shift)), shift, 0)
+    total = log(sum(exp(x - shift), axis=axis, keepdims=True)) + shift
+    if keepdims:
+        return total
+    return reshape(total, shape=xp.sum(xp.empty(xp.shape(_value(x)), dtype=bool), axis=axis).shape)
+
+
+def log_softmax(x, axis=-1):
+    shifted = x - stop_gradient(max(x, axis=axis, keepdims=True))
+    return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(x, axis=-1):
+    e = exp(x - stop_gradient(max(x, axis=axis, keepdims=True)))
+    return e / sum(e, axis=axis, keepdims=True)
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    centred = x - mean(x, axis=axis, keepdims=True)
+    count = _count(xp.shape(_value(x)), axis)
+    return sum(centred * centred, axis=axis, keepdims=keepdims) / (count - ddof)
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    # The slope applies at x = 0 too, matching PyTorch's subgradient.
+    return where(stop_gradient(x) > 0, x, x * negative_slope)
+
+
+def softplus(x):
+    # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): the exp never overflows.
+    return maximum(x, 0) + log(1 + exp(-where(stop_gradient(x) >= 0, x, -x)))
+
+
+def one_hot(labels, num_classes, dtype="float32"):
+    """Rows of ``num_classes`` zeros with a one at each label; carries no gradient."""
+    from ..tensor import Tensor
+    labels = _value(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers, got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
+        raise ValueError(f"one_hot: label {bad} is out of range for {num_classes} classes "
+                         f"[0, {num_classes})")
+    return Tensor(xp.arange(num_classes) == labels[..., None], dtype=dtype)
+
+
+def _value(x):
+    return x.data if hasattr(x, "node") else xp.asarray(x)
+
+
+def _count(shape, axis):
+    if axis is None:
+        return int(xp.prod(shape)) if shape else 1
+    axes = (axis,) if isinstance(axis, int) else axis
+    return int(xp.prod([shape[a] for a in axes]))

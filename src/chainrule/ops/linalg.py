@@ -1,0 +1,46 @@
+"""Matrix products, with NumPy's rules for 1-D operands and broadcast batch dimensions."""
+from ..backend import xp
+from ..errors import ShapeError
+from .primitive import primitive
+
+
+def _matmul_forward(a, b):
+    if xp.ndim(a) == 0 or xp.ndim(b) == 0:
+        raise ShapeError(f"matmul: {xp.shape(a)} @ {xp.shape(b)}: both operands need at least "
+                         f"one dimension (use * for scalars)")
+    if xp.shape(a)[-1] != xp.shape(b)[-2 if xp.ndim(b) > 1 else -1]:
+        raise ShapeError(f"matmul: {xp.shape(a)} @ {xp.shape(b)}: inner dimensions differ "
+                         f"({xp.shape(a)[-1]} vs {xp.shape(b)[-2 if xp.ndim(b) > 1 else -1]})")
+    return a @ b
+
+
+@primitive
+def matmul(a, b):
+    try:
+        return a @ b
+    except ValueError:
+        return _matmul_forward(a, b)  # only to raise a clearer error
+    except TypeError:
+        return _matmul_forward(a, b)
+
+
+@matmul.vjp("a")
+def _(grad, b, a_shape):
+    if len(a_shape) == 1 and b.ndim == 1:
+        return grad * b
+    if b.ndim == 1:
+        return grad[..., None] * b
+    if len(a_shape) == 1:
+        return (grad[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
+    return grad @ b.swapaxes(-1, -2)
+
+
+@matmul.vjp("b")
+def _(grad, a, b_shape):
+    if a.ndim == 1 and len(b_shape) == 1:
+        return grad * a
+    if len(b_shape) == 1:
+        return (grad[..., None, :] @ a)[..., 0, :]
+    if a.ndim == 1:
+        return a[:, None] * grad[..., None, :]
+    return a.swapaxes(-1, -2) @ grad

@@ -1,0 +1,207 @@
+"""Primitives: a forward function on arrays with one VJP per input declared beside it.
+
+    @primitive
+    def mul(a, b):
+        return a * b
+
+    @mul.vjp("a")
+    def _(grad, b):
+        return grad * b
+
+A VJP's parameters after ``grad`` name what it needs from the forward pass: ``out``, an input
+(``a``), a keyword parameter of the forward (``axis``) or an input's shape (``a_shape``). A node
+saves exactly the names that the VJPs of the inputs requiring grad declare, nothing more.
+
+Called on plain arrays (no Tensor among the arguments) a primitive returns a plain array, so the
+same VJP formula runs without a graph on arrays and, with ``create_graph=True``, on Tensors.
+"""
+import inspect
+
+from ..autograd import Node, leaf_node, mode
+from ..backend import ndarray, xp
+from ..errors import ChainruleError, GradientError, ShapeError
+
+REGISTRY = {}
+
+
+class Primitive:
+    def __init__(self, forward, name=None, aliases_grad=False, differentiable=True):
+        self.forward = forward
+        self.name = name or forward.__name__
+        self.__name__ = self.name
+        self.__doc__ = forward.__doc__
+        self.aliases_grad = aliases_grad  # a VJP may return the upstream gradient or a view of it
+        params = inspect.signature(forward).parameters.values()
+        self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+        self.inputs = tuple(p.name for p in params
+                            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL))
+        self.keywords = tuple(p.name for p in params if p.kind is p.KEYWORD_ONLY)
+        self.defaults = {p.name: p.default for p in params
+                         if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
+        self.vjps = {}  # input position -> (function, names it needs)
+        self.vjp_table = (None,) * len(self.inputs)
+        self.differentiable = differentiable
+        self._plans = {}
+        REGISTRY[self.name] = self
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+    # -- declaring VJPs ---------------------------------------------------------------------
+    def vjp(self, target):
+        """Declare the VJP of one input: ``@p.vjp("b")``, or plain ``@p.vjp`` for input 0."""
+        if callable(target):
+            return self._declare(self.inputs[0], target)
+        return lambda fn: self._declare(target, fn)
+
+    def _declare(self, input_name, fn):
+        if input_name not in self.inputs:
+            raise ValueError(f"{self.name} has no input named {input_name!r}")
+        names = tuple(inspect.signature(fn).parameters)[1:]
+        known = {"out", "position", *self.inputs, *self.keywords,
+                 *(f"{n}_shape" for n in self.inputs), *(f"{n}_dtype" for n in self.inputs)}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"VJP of {self.name} asks for unknown names {unknown}; "
+                             f"it may ask for {sorted(known)}")
+        self.vjps[self.inputs.index(input_name)] = (fn, names)
+        self.vjp_table = tuple(self.vjps.get(i) for i in range(len(self.inputs)))
+        self._plans.clear()
+        return fn
+
+    def vjp_for(self, position):
+        if self.variadic:
+            return self.vjps[0]
+        found = self.vjps.get(position)
+        if found is None:
+            raise GradientError(f"{self.name} is not differentiable with respect to its input "
+                                f"'{self.inputs[position]}'")
+        return found
+
+    # -- calling ----------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        # The hot path of every forward pass: kept flat on purpose (each attribute lookup and
+        # call here costs a measurable share of a small op's time).
+        if self.variadic:
+            return self._call_variadic(args[0], kwargs)
+        needs = 0
+        if len(args) == 1:
+            a = args[0]
+            if not isinstance(a, Tensor):
+                return self._forward(args, kwargs)
+            out = self._forward((a.data,), kwargs)
+            if a.requires_grad:
+                needs = 1
+        else:
+            tensors = False
+            arrays = []
+            for i, a in enumerate(args):
+                if isinstance(a, Tensor):
+                    tensors = True
+                    arrays.append(a.data)
+                    if a.requires_grad:
+                        needs |= 1 << i
+                else:
+                    arrays.append(a)
+            if not tensors:
+                return self._forward(args, kwargs)
+            out = self._forward(arrays, kwargs)
+        if type(out) is not ndarray:
+            out = xp.asarray(out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        if not needs or not mode.enabled or not self.differentiable:
+            t.node = None
+            t.requires_grad = False
+            return t
+        parents = tuple((a.node or _leaf(a)) if needs >> i & 1 else None
+                        for i, a in enumerate(args))
+        plan = self._plans.get(needs)
+        if plan is None:
+            plan = self._plans[needs] = self._make_plan(needs)
+        saved = {}
+        for name, kind, where in plan:
+            if kind == 0:
+                saved[name] = out
+            elif kind == 1:
+                saved[name] = args[where]
+            elif kind == 2:
+                saved[name] = kwargs.get(name, where)
+            elif kind == 3:
+                saved[name] = xp.shape(args[where])
+            else:
+                saved[name] = _dtype_of(args[where])
+        t.node = Node(self, parents, saved, kwargs, out.shape, out.dtype)
+        t.requires_grad = True
+        return t
+
+    def _forward(self, arrays, kwargs):
+        try:
+            return self.forward(*arrays, **kwargs)
+        except ChainruleError:
+            raise
+        except (ValueError, IndexError) as error:
+            raise self._shape_error(arrays, kwargs, error) from error
+
+    def _call_variadic(self, items, kwargs):
+        items = list(items)
+        if not items:
+            raise ValueError(f"{self.name}: needs at least one tensor")
+        arrays = [a.data if isinstance(a, Tensor) else xp.asarray(a) for a in items]
+        out = self._forward(arrays, kwargs)
+        if not any(isinstance(a, Tensor) for a in items):
+            return out
+        needs = [isinstance(a, Tensor) and a.requires_grad for a in items]
+        if not any(needs) or not mode.enabled:
+            return Tensor._make(out, None)
+        parents = tuple((a.node or _leaf(a)) if n else None for a, n in zip(items, needs))
+        _, names = self.vjps[0]
+        saved = {f"{self.inputs[0]}_shape": tuple(a.shape for a in arrays), **self.defaults,
+                 **kwargs}
+        if "out" in names:
+            saved["out"] = out
+        return Tensor._make(out, Node(self, parents, saved, kwargs, out.shape, out.dtype))
+
+    def _make_plan(self, needs):
+        wanted = []
+        for position, (_, names) in self.vjps.items():
+            if needs >> position & 1:
+                wanted.extend(n for n in names if n not in wanted)
+        plan = []
+        for name in wanted:
+            if name == "out":
+                plan.append((name, 0, None))
+            elif name in self.inputs:
+                plan.append((name, 1, self.inputs.index(name)))
+            elif name in self.keywords:
+                plan.append((name, 2, self.defaults.get(name)))
+            elif name.endswith("_shape"):
+                plan.append((name, 3, self.inputs.index(name[: -len("_shape")])))
+            else:
+                plan.append((name, 4, self.inputs.index(name[: -len("_dtype")])))
+        return tuple(plan)
+
+    def _shape_error(self, arrays, kwargs, error):
+        shapes = ", ".join(str(xp.shape(a)) for a in arrays)
+        detail = f" with {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}" if kwargs else ""
+        return ShapeError(f"{self.name}: cannot apply to shapes {shapes}{detail}: {error}")
+
+
+def _dtype_of(value):
+    return value.dtype if hasattr(value, "dtype") else xp.asarray(value).dtype
+
+
+def _leaf(tensor):
+    node = tensor.node = leaf_node(tensor)
+    return node
+
+
+def primitive(forward=None, **options):
+    """Make ``forward`` a primitive (see the module docstring); options: ``aliases_grad``."""
+    if forward is None:
+        return lambda fn: Primitive(fn, **options)
+    return Primitive(forward, **options)
+
+
+from ..tensor import Tensor, _new  # noqa: E402  (tensor.py imports the ops; the cycle is resolved here)

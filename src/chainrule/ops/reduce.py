@@ -1,0 +1,86 @@
+"""Reductions over ``axis`` (an int, a tuple of ints or None for all axes), with ``keepdims``."""
+import builtins
+
+from ..backend import xp
+from .elementwise import where
+from .primitive import primitive
+
+
+def _normalize_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
+    return tuple(sorted(a % ndim for a in axes)) if ndim else ()
+
+
+def _restore_axes(grad, x_shape, axis, keepdims):
+    """Give a reduced gradient back the size-1 axes it lost, so it broadcasts against x."""
+    if keepdims or not x_shape:
+        return grad
+    kept = list(x_shape)
+    for a in _normalize_axes(axis, len(x_shape)):
+        kept[a] = 1
+    return grad.reshape(tuple(kept))
+
+
+@primitive(aliases_grad=True)
+def sum(x, *, axis=None, keepdims=False):
+    return x.sum(axis=axis, keepdims=keepdims)
+
+
+@sum.vjp
+def _(grad, x_shape, axis, keepdims):
+    return broadcast_to(_restore_axes(grad, x_shape, axis, keepdims), shape=x_shape)
+
+
+@primitive(aliases_grad=True)
+def mean(x, *, axis=None, keepdims=False):
+    return x.mean(axis=axis, keepdims=keepdims)
+
+
+@mean.vjp
+def _(grad, x_shape, axis, keepdims):
+    count = 1
+    for a in _normalize_axes(axis, len(x_shape)):
+        count *= x_shape[a]
+    return broadcast_to(_restore_axes(grad, x_shape, axis, keepdims) / count, shape=x_shape)
+
+
+def _extremum_vjp(grad, x, out, axis, keepdims):
+    # Ties share the gradient equally (as PyTorch's amax/amin do), so the result does not
+    # depend on which of several equal values the forward pass happened to pick.
+    out = _restore_axes(out, x.shape, axis, keepdims)
+    grad = _restore_axes(grad, x.shape, axis, keepdims)
+    hits = x == out
+    count = where(hits, 1.0, 0.0).astype(x.dtype).sum(axis=axis, keepdims=True)
+    return where(hits, grad / count, 0)
+
+
+@primitive
+def max(x, *, axis=None, keepdims=False):
+    if x.size == 0:
+        raise ValueError("max of an empty tensor has no value")
+    return x.max(axis=axis, keepdims=keepdims)
+
+
+@max.vjp
+def _(grad, x, out, axis, keepdims):
+    return _extremum_vjp(grad, x, out, axis, keepdims)
+
+
+@primitive
+def min(x, *, axis=None, keepdims=False):
+    if x.size == 0:
+        raise ValueError("min of an empty tensor has no value")
+    return x.min(axis=axis, keepdims=keepdims)
+
+
+@min.vjp
+def _(grad, x, out, axis, keepdims):
+    return _extremum_vjp(grad, x, out, axis, keepdims)
+
+
+from .shape import broadcast_to  # noqa: E402
