@@ -14,7 +14,8 @@ from .ops import (REGISTRY, Primitive, abs, add, astype, broadcast_to, clip, con
                   equal, exp, expand_dims, flatten, getitem, greater, greater_equal, leaky_relu,
                   less, less_equal, log, log_softmax, logical_and, logical_not, logical_or,
                   logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, not_equal,
-                  one_hot, permute, pow, primitive, relu, reshape, sigmoid, sign, softmax,
+                  one_hot, permute, pow, primitive, relu, reshape, scatter_add, sigmoid, sign,
+                  softmax,
                   softmax_cross_entropy, softplus, sqrt, squeeze, stack, std, stop_gradient, sub,
                   sum, swapaxes, tanh, transpose, var, where)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -30,7 +31,7 @@ __all__ = [
     "expand_dims", "flatten", "getitem", "greater", "greater_equal", "leaky_relu", "less",
     "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "not_equal", "one_hot",
-    "permute", "pow", "relu", "reshape", "sigmoid", "sign", "softmax", "softmax_cross_entropy",
+    "permute", "pow", "relu", "reshape", "scatter_add", "sigmoid", "sign", "softmax", "softmax_cross_entropy",
     "softplus", "sqrt", "squeeze", "stack", "std", "stop_gradient", "sub", "sum", "swapaxes",
     "tanh", "transpose", "var", "where",
 ]

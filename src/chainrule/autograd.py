@@ -304,8 +304,9 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
                 # The engine owns (and may add into in place) only arrays no one else can see:
                 # fresh VJP results, or a view of a gradient this node owned and passes to
                 # a single parent.
-                fresh = not op.aliases_grad or (
-                    grad_owned and sum(p is not None for p in parents) == 1)
+                returns = op.vjp_returns
+                fresh = returns == "new" or (returns == "view" and grad_owned and
+                                             sum(p is not None for p in parents) == 1)
                 if g.shape != parent.shape:
                     g = sum_to_shape(g, parent.shape)
                     fresh = True

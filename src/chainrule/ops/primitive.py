@@ -25,12 +25,17 @@ REGISTRY = {}
 
 
 class Primitive:
-    def __init__(self, forward, name=None, aliases_grad=False, differentiable=True):
+    def __init__(self, forward, name=None, vjp_returns="new", differentiable=True):
         self.forward = forward
         self.name = name or forward.__name__
         self.__name__ = self.name
         self.__doc__ = forward.__doc__
-        self.aliases_grad = aliases_grad  # a VJP may return the upstream gradient or a view of it
+        # What the VJPs hand back, which decides whether the engine may add into it in place:
+        # "new" arrays, a writable "view" of the upstream gradient (or the gradient itself), or
+        # a read-only "broadcast" view.
+        if vjp_returns not in ("new", "view", "broadcast"):
+            raise ValueError(f"vjp_returns must be 'new', 'view' or 'broadcast', got {vjp_returns!r}")
+        self.vjp_returns = vjp_returns
         params = inspect.signature(forward).parameters.values()
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
         self.inputs = tuple(p.name for p in params
@@ -198,7 +203,8 @@ def _leaf(tensor):
 
 
 def primitive(forward=None, **options):
-    """Make ``forward`` a primitive (see the module docstring); options: ``aliases_grad``."""
+    """Make ``forward`` a primitive (see the module docstring); options: ``vjp_returns``
+    ("new", "view" or "broadcast": what its VJPs return, see Primitive) and ``differentiable``."""
     if forward is None:
         return lambda fn: Primitive(fn, **options)
     return Primitive(forward, **options)

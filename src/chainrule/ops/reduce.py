@@ -26,7 +26,7 @@ def _restore_axes(grad, x_shape, axis, keepdims):
     return grad.reshape(tuple(kept))
 
 
-@primitive(aliases_grad=True)
+@primitive(vjp_returns="broadcast")
 def sum(x, *, axis=None, keepdims=False):
     return x.sum(axis=axis, keepdims=keepdims)
 
@@ -36,7 +36,7 @@ def _(grad, x_shape, axis, keepdims):
     return broadcast_to(_restore_axes(grad, x_shape, axis, keepdims), shape=x_shape)
 
 
-@primitive(aliases_grad=True)
+@primitive(vjp_returns="broadcast")
 def mean(x, *, axis=None, keepdims=False):
     return x.mean(axis=axis, keepdims=keepdims)
 

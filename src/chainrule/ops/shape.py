@@ -4,7 +4,7 @@ from ..backend import xp
 from .primitive import primitive
 
 
-@primitive(aliases_grad=True)
+@primitive(vjp_returns="view")
 def reshape(x, *, shape):
     return xp.reshape(x, shape)
 
@@ -14,7 +14,7 @@ def _(grad, x_shape):
     return grad.reshape(x_shape)
 
 
-@primitive(aliases_grad=True)
+@primitive(vjp_returns="view")
 def transpose(x, *, axes=None):
     return xp.transpose(x, axes)
 
@@ -26,7 +26,7 @@ def _(grad, axes):
     return grad.transpose(tuple(xp.argsort([a % len(axes) for a in axes])))
 
 
-@primitive(aliases_grad=True)
+@primitive(vjp_returns="view")
 def broadcast_to(x, *, shape):
     return xp.broadcast_to(x, shape)
 
@@ -69,7 +69,7 @@ def _(grad, index):
     return getitem(grad, index=index)
 
 
-@primitive(aliases_grad=True)
+@primitive(vjp_returns="view")
 def concatenate(*tensors, axis=0):
     return xp.concatenate(tensors, axis=axis)
 
@@ -84,7 +84,7 @@ def _(grad, tensors_shape, axis, position):
     return grad[tuple(span)]
 
 
-@primitive(aliases_grad=True)
+@primitive(vjp_returns="view")
 def stack(*tensors, axis=0):
     return xp.stack(tensors, axis=axis)
 
