@@ -1,0 +1,98 @@
+"""chainrule's speed benchmarks: every figure is a median measured in this run, each framework
+in its own process, and every target is a ratio to a peer measured alongside it.
+
+    python bench/run.py            # all benchmarks (about 2-3 minutes)
+    python bench/run.py --quick    # fewer rounds
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# (label, case, params, baseline framework, target ratio of chainrule to that baseline)
+BENCHMARKS = [
+    ("per-op overhead: 500-op chain on (8,), fwd+bwd", "chain", [], "torch", 0.60),
+    ("MLP step 784-256-10, batch 256", "mlp_step", ["784-256-10", "256"], "numpy", 1.10),
+    ("MLP step 784-256-10, batch 64", "mlp_step", ["784-256-10", "64"], "numpy", 1.25),
+    ("MLP step 784-1024-1024-10, batch 128", "mlp_step", ["784-1024-1024-10", "128"], "numpy",
+     1.10),
+    ("inference (no_grad) 784-256-10, batch 256", "inference", ["784-256-10", "256"], "numpy",
+     1.05),
+]
+
+
+def has_torch():
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def measure(framework, case, params):
+    src = str(HERE.parent / "src")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, str(HERE)]))
+    out = subprocess.run([sys.executable, str(HERE / "worker.py"), framework, case, *params],
+                         capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout)["median_s"]
+
+
+def run(rounds, only=None):
+    frameworks = ["chainrule", "numpy"] + (["torch"] if has_torch() else [])
+    rows = []
+    for label, case, params, baseline, target in BENCHMARKS:
+        if only and only not in case:
+            continue
+        times = {f: [] for f in frameworks}
+        for _ in range(rounds):  # interleaved, so drift on a shared machine hits all alike
+            for framework in frameworks:
+                times[framework].append(measure(framework, case, params))
+        medians = {f: statistics.median(t) for f, t in times.items()}
+        ratio = medians["chainrule"] / medians[baseline] if baseline in medians else None
+        rows.append((label, medians, baseline, ratio, target))
+        print_row(rows[-1], frameworks)
+    return rows
+
+
+def print_header(frameworks):
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+          f"python {platform.python_version()}")
+    names = "".join(f"{f:>11}" for f in frameworks)
+    print(f"\n{'benchmark':46}{names}   ratio (vs)        target  met")
+
+
+def print_row(row, frameworks):
+    label, medians, baseline, ratio, target = row
+    cells = "".join(f"{medians[f] * 1e3:>9.3f}ms" if f in medians else f"{'-':>11}"
+                    for f in frameworks)
+    if ratio is None:
+        verdict = f"{'n/a (' + baseline + ' absent)':>24}"
+    else:
+        verdict = f"{ratio:>6.2f}x ({baseline:>5})   <= {target:.2f}x  " \
+                  f"{'yes' if ratio <= target else 'NO'}"
+    print(f"{label:46}{cells}   {verdict}", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one round instead of three")
+    parser.add_argument("--only", help="run only cases whose name contains this")
+    args = parser.parse_args(argv)
+    frameworks = ["chainrule", "numpy"] + (["torch"] if has_torch() else [])
+    print_header(frameworks)
+    rows = run(1 if args.quick else 3, args.only)
+    missed = [r for r in rows if r[3] is not None and r[3] > r[4]]
+    print(f"\n{len(rows) - len(missed)} of {len(rows)} targets met")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The benchmarked workloads, one function per (framework, case), each returning a callable
+that does one repetition. Run in a fresh process per framework by run.py."""
+import numpy as np
+
+CHAIN_LENGTH = 500  # elementwise ops: 125 x (mul, add, tanh, sub)
+
+
+def _mlp_params(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0, 0.01, (n_out, n_in)).astype(np.float32)
+               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(n_out, np.float32) for n_out in sizes[1:]]
+    return weights, biases
+
+
+def _batch(sizes, batch, seed=1):
+    rng = np.random.default_rng(seed)
+    return (rng.random((batch, sizes[0]), dtype=np.float32),
+            rng.integers(0, sizes[-1], batch))
+
+
+# -- hand-written NumPy (cs231n style): the baseline ------------------------------------------
+
+def numpy_chain():
+    x0 = np.random.default_rng(0).standard_normal(8).astype(np.float32)
+
+    def run():
+        # forward, keeping what backward needs (the tanh outputs), then backward in reverse
+        x, tape = x0, []
+        for _ in range(CHAIN_LENGTH // 4):
+            x = x * np.float32(1.001)
+            x = x + np.float32(0.001)
+            x = np.tanh(x)
+            tape.append(x)
+            x = x - np.float32(0.0001)
+        x.sum()
+        g = np.ones_like(x)
+        for out in reversed(tape):
+            g = g * (1 - out * out)
+            g = g * np.float32(1.001)
+        return g
+    return run
+
+
+def numpy_mlp_step(sizes, batch, lr=0.1):
+    weights, biases = _mlp_params(sizes)
+    weights = [w.T.copy() for w in weights]  # cs231n layout: (in, out)
+    x, y = _batch(sizes, batch)
+    rows = np.arange(batch)
+
+    def run():
+        hidden = [x]
+        h = x
+        for w, b in zip(weights[:-1], biases[:-1]):
+            h = np.maximum(h @ w + b, 0)
+            hidden.append(h)
+        scores = h @ weights[-1] + biases[-1]
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        loss = -log_probs[rows, y].mean()
+        dout = np.exp(log_probs)
+        dout[rows, y] -= 1
+        dout /= batch
+        for i in range(len(weights) - 1, -1, -1):
+            dw = hidden[i].T @ dout
+            db = dout.sum(axis=0)
+            if i > 0:
+                dout = dout @ weights[i].T
+                dout[hidden[i] <= 0] = 0
+            weights[i] -= lr * dw
+            biases[i] -= lr * db
+        return loss
+    return run
+
+
+def numpy_inference(sizes, batch):
+    weights, biases = _mlp_params(sizes)
+    weights = [w.T.copy() for w in weights]
+    x, _ = _batch(sizes, batch)
+
+    def run():
+        h = x
+        for w, b in zip(weights[:-1], biases[:-1]):
+            h = np.maximum(h @ w + b, 0)
+        return h @ weights[-1] + biases[-1]
+    return run
+
+
+# -- chainrule -------------------------------------------------------------------------------
+
+def _chainrule_model(sizes):
+    import chainrule as cr
+    from chainrule import models
+    model = models.mlp(sizes[0], sizes[1:-1], sizes[-1])
+    weights, biases = _mlp_params(sizes)
+    for layer, w, b in zip([m for m in model if hasattr(m, "weight")], weights, biases):
+        layer.weight.data[...] = w
+        layer.bias.data[...] = b
+    return cr, model
+
+
+def chainrule_chain():
+    import chainrule as cr
+    x0 = cr.tensor(np.random.default_rng(0).standard_normal(8).astype(np.float32),
+                   requires_grad=True)
+
+    def run():
+        x = x0
+        for _ in range(CHAIN_LENGTH // 4):
+            x = x * 1.001
+            x = x + 0.001
+            x = x.tanh()
+            x = x - 0.0001
+        x.sum().backward()
+        x0.grad = None
+    return run
+
+
+def chainrule_mlp_step(sizes, batch, lr=0.1):
+    cr, model = _chainrule_model(sizes)
+    from chainrule import nn, optim
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    x, y = _batch(sizes, batch)
+    x = cr.tensor(x)
+
+    def run():
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+    return run
+
+
+def chainrule_inference(sizes, batch):
+    cr, model = _chainrule_model(sizes)
+    x, _ = _batch(sizes, batch)
+    x = cr.tensor(x)
+
+    def run():
+        with cr.no_grad():
+            return model(x)
+    return run
+
+
+# -- PyTorch eager (optional peer) ------------------------------------------------------------
+
+def torch_chain():
+    import torch
+    x0 = torch.tensor(np.random.default_rng(0).standard_normal(8).astype(np.float32),
+                      requires_grad=True)
+
+    def run():
+        x = x0
+        for _ in range(CHAIN_LENGTH // 4):
+            x = x * 1.001
+            x = x + 0.001
+            x = x.tanh()
+            x = x - 0.0001
+        x.sum().backward()
+        x0.grad = None
+    return run
+
+
+def _torch_model(sizes):
+    import torch
+    weights, biases = _mlp_params(sizes)
+    layers = []
+    for w, b in zip(weights, biases):
+        linear = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers += [linear, torch.nn.ReLU()]
+    return torch, torch.nn.Sequential(*layers[:-1])
+
+
+def torch_mlp_step(sizes, batch, lr=0.1):
+    torch, model = _torch_model(sizes)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    x, y = _batch(sizes, batch)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run():
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+    return run
+
+
+def torch_inference(sizes, batch):
+    torch, model = _torch_model(sizes)
+    x, _ = _batch(sizes, batch)
+    x = torch.from_numpy(x)
+
+    def run():
+        with torch.no_grad():
+            return model(x)
+    return run
