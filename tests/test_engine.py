@@ -187,13 +187,36 @@ def test_in_place_change_of_a_saved_tensor_is_detected():
         y.backward()
 
 
-def test_in_place_on_a_tensor_requiring_grad_is_refused_in_grad_mode():
+def test_augmented_assignment_inside_the_graph_is_out_of_place():
     w = cr.tensor([1.0], requires_grad=True)
-    with pytest.raises(cr.GradientError, match="no_grad"):
-        w += 1
+    original = w
+    w += 1  # recorded as w = w + 1: the leaf itself is untouched
+    assert original.data[0] == 1.0 and w.data[0] == 2.0 and w.op == "add"
+    (w * w).sum().backward()
+    assert original.grad.item() == 4.0
     with cr.no_grad():
-        w -= 0.5
-    assert w.data[0] == 0.5
+        original -= 0.5  # a real in-place update, as an optimizer does
+    assert original.data[0] == 0.5
+
+
+def test_accumulating_a_loss_tensor_across_steps_warns_to_use_item():
+    w = cr.tensor([1.0], requires_grad=True)
+    total = 0.0
+    with pytest.warns(RuntimeWarning, match=r"loss\.item\(\)"):
+        for _ in range(3):
+            loss = (w * w).sum()
+            loss.backward()
+            total += loss
+
+
+def test_accumulating_floats_does_not_warn(recwarn):
+    w = cr.tensor([1.0], requires_grad=True)
+    total = 0.0
+    for _ in range(3):
+        loss = (w * w).sum()
+        loss.backward()
+        total += loss.item()
+    assert total == 3.0 and not [w for w in recwarn if w.category is RuntimeWarning]
 
 
 def test_tensor_basics():

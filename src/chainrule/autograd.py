@@ -19,13 +19,14 @@ _clock = itertools.count(1)
 
 
 class _GradMode:
-    __slots__ = ("enabled", "anomaly", "scope", "last_inplace")
+    __slots__ = ("enabled", "anomaly", "scope", "last_inplace", "last_backward")
 
     def __init__(self):
         self.enabled = True
         self.anomaly = False
         self.scope = None
         self.last_inplace = 0  # clock value of the newest in-place change to any tensor
+        self.last_backward = 0  # clock value when the latest backward pass started
 
 
 mode = _GradMode()
@@ -252,6 +253,7 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
             heap.append((-node.seq, node))
     heapq.heapify(heap)
     captured = {}
+    mode.last_backward = next(_clock)
     anomaly = mode.anomaly
     previous_mode = mode.enabled
     mode.enabled = create_graph

@@ -1,5 +1,5 @@
 """Tensor: an array, the node that made it, and its gradient."""
-import itertools
+import warnings
 
 from . import autograd
 from .autograd import backward_pass, mode
@@ -163,10 +163,11 @@ class Tensor:
             self.node.set_extra("out_modified", True)
 
     def _inplace(self, ufunc, other, name):
-        if self.requires_grad and mode.enabled:
-            raise GradientError(
-                f"in-place {name} on a tensor that requires grad would corrupt the graph; "
-                f"write it out of place (t = t {name} x) or wrap the update in chainrule.no_grad()")
+        if mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            # Inside the graph, t += x means t = t + x: a new tensor, so nothing saved for
+            # backward is overwritten (in-place changes are for no_grad blocks).
+            _warn_if_accumulating_history(self)
+            return _OUT_OF_PLACE[name](self, other)
         other = other.data if isinstance(other, Tensor) else other
         ufunc(self.data, other, out=self.data, casting="same_kind")
         self._bump_version()
@@ -201,7 +202,11 @@ class Tensor:
         return self.copy_(0)
 
     # -- operators --------------------------------------------------------------------------
-    def __add__(self, other): return add(self, other)
+    def __add__(self, other):
+        if self.node is not None and self.node.seq < mode.last_backward:
+            _warn_if_accumulating_history(self)
+        return add(self, other)
+
     def __radd__(self, other): return add(other, self)
     def __sub__(self, other): return sub(self, other)
     def __rsub__(self, other): return sub(other, self)
@@ -258,6 +263,25 @@ class Tensor:
 
     def reshape(self, *shape):
         return reshape(self, shape=shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+
+def _warn_if_accumulating_history(tensor):
+    """Warn when a tensor whose graph was already used by backward() is added to, as in
+    ``total += loss`` over training steps: every step's graph then stays alive."""
+    node = tensor.node
+    if node is None or node.op is None or node.seq >= mode.last_backward:
+        return
+    released = [p for p in (node, *node.parents) if p is not None and p.op is not None
+                and p.saved is None]
+    if released:
+        warnings.warn(
+            "adding to a tensor whose graph was already used by backward(): if this accumulates "
+            "a loss across steps (total += loss), every step's graph stays alive; accumulate "
+            "loss.item() instead (a Python float)", RuntimeWarning, stacklevel=3)
+
+
+_OUT_OF_PLACE = {"+=": lambda a, b: add(a, b), "-=": lambda a, b: sub(a, b),
+                 "*=": lambda a, b: mul(a, b), "/=": lambda a, b: div(a, b)}
 
 
 class _HookHandle:
