@@ -1,0 +1,106 @@
+"""Layers: Linear, the activations, Flatten and Dropout."""
+from ..backend import xp
+from ..errors import ShapeError
+from ..ops import flatten, leaky_relu, relu, sigmoid, tanh
+from . import init as initializers
+from .functional import check_probability, dropout
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x W^T + b, with W of shape (out_features, in_features): PyTorch's layout, which is
+    also the textbooks' W in R^{h x d}.
+
+    ``init`` names the weight's initialiser in ``nn.init`` ("kaiming_uniform", the default, is
+    He's uniform initialisation for ReLU networks; "d2l" is N(0, 0.01^2); a function
+    f(tensor, generator=None) also works). The bias starts at zero. ``dtype`` is float32
+    unless given (use "float64" for gradient checks).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, init="kaiming_uniform",
+                 generator=None, dtype="float32"):
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < 1:
+                raise ValueError(f"Linear: {name} must be a positive int, got {value!r}")
+        dtype = xp.dtype(dtype)
+        if dtype.kind != "f":
+            raise ValueError(f"Linear: dtype must be a float type, got {dtype}")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
+        initializers.get(init)(self.weight, generator=generator)
+        self.bias = Parameter(xp.zeros(self.out_features, dtype=dtype)) if bias else None
+
+    def forward(self, x):
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            features = "a scalar" if x.ndim == 0 else f"{x.shape[-1]} features"
+            raise ShapeError(f"Linear({self.in_features}, {self.out_features}): input has "
+                             f"{features}, expected {self.in_features}; input shape {x.shape}")
+        # weight.T is a view: matmul and its VJP hand BLAS the transposed layout, no copy.
+        out = x @ self.weight.T
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return relu(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return tanh(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Flatten(Module):
+    """Keep the first ``start_axis`` axes (the batch, by default) and flatten the rest."""
+
+    def __init__(self, start_axis=1):
+        self.start_axis = start_axis
+
+    def forward(self, x):
+        return flatten(x, self.start_axis)
+
+    def extra_repr(self):
+        return f"start_axis={self.start_axis}"
+
+
+class Dropout(Module):
+    """Inverted dropout with drop probability ``p``: active in training mode, the identity in
+    evaluation mode (``model.eval()``). Masks come from the library's generator unless
+    ``generator=`` is given."""
+
+    def __init__(self, p=0.5, generator=None):
+        check_probability(p)
+        self.p = p
+        self.generator = generator
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training, self.generator)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+__all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Dropout"]

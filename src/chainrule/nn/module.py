@@ -1,0 +1,291 @@
+"""Parameter and Module: the containers that layers and models are built from.
+
+A Module finds its parameters and submodules by looking at its attributes, including those
+inside lists, tuples and dicts, so there is nothing to register:
+
+    class MLP(Module):
+        def __init__(self):
+            self.fc1 = Linear(784, 256)
+            self.blocks = [Linear(256, 256), Linear(256, 256)]
+            self.out = Linear(256, 10)
+
+has the parameters ``fc1.weight``, ``fc1.bias``, ``blocks.0.weight``, ... ``out.bias``: the
+names PyTorch gives them, which are also the keys of ``state_dict()``.
+"""
+from collections import OrderedDict, namedtuple
+
+from ..autograd import scope
+from ..backend import ndarray, xp
+from ..errors import ChainruleError
+from ..tensor import Tensor
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")
+
+
+class StateDictError(ChainruleError, ValueError):
+    """A state dict does not fit the model: missing or unexpected keys, wrong shapes or dtypes."""
+
+
+class Parameter(Tensor):
+    """A tensor that is a model's learnable weight: it always requires grad, and a Module that
+    holds it in an attribute lists it among its ``parameters()``.
+
+    Data made from Python numbers or integer arrays becomes float32; float arrays keep their
+    dtype and are used without copying.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        array = data.data if isinstance(data, Tensor) else data
+        array = xp.asarray(array) if isinstance(array, ndarray) else Tensor(array).data
+        if array.dtype.kind != "f":
+            array = array.astype(xp.float32)
+        elif not array.flags.writeable:
+            array = array.copy()  # optimizers update parameters in place
+        super().__init__(array, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models: subclasses set attributes and define ``forward``.
+
+    Subclasses need not call ``super().__init__()``. Calling a module runs ``forward`` inside
+    ``chainrule.autograd.scope(name)``, where ``name`` is the module's path in its parent ("0",
+    "fc1", "blocks.2"), so each graph node records which module made it (``node.scope``). The
+    name is set when the module is attached to a parent (attribute assignment, Sequential) and
+    refreshed whenever the parent walks its children (``named_modules``, ``parameters``, ...);
+    a module held by two parents answers to the name it was given last.
+    """
+
+    training = True
+    _name = None  # this module's path in its parent; None for a root module
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        args = tuple(Tensor(a) if isinstance(a, ndarray) else a for a in args)
+        if self._name is None:
+            return self.forward(*args, **kwargs)
+        with scope(self._name):
+            return self.forward(*args, **kwargs)
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name != "_name":
+            for child_name, member in _members(name, value):
+                if isinstance(member, Module):
+                    object.__setattr__(member, "_name", child_name)
+
+    # -- walking the tree ---------------------------------------------------------------------
+    def _attributes(self):
+        """(name, value) pairs in which parameters and submodules are looked for."""
+        return ((name, value) for name, value in vars(self).items() if name != "_name")
+
+    def _direct_members(self):
+        for name, value in self._attributes():
+            yield from _members(name, value)
+
+    def named_children(self):
+        """(name, module) for each direct submodule, in attribute order."""
+        seen = set()
+        for name, member in self._direct_members():
+            if isinstance(member, Module) and id(member) not in seen:
+                seen.add(id(member))
+                object.__setattr__(member, "_name", name)
+                yield name, member
+
+    def children(self):
+        return (module for _, module in self.named_children())
+
+    def named_modules(self, prefix=""):
+        """(path, module) for this module and every submodule, depth first, each module once;
+        this module's own path is ``prefix`` ("" by default)."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield path, module
+            children = [(f"{path}.{name}" if path else name, child)
+                        for name, child in module.named_children()]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
+
+    def named_parameters(self, prefix=""):
+        """(name, parameter) pairs with PyTorch's names ("0.weight", "fc1.bias"). As in PyTorch,
+        a module's own parameters (in its attributes, lists and dicts) come before those of its
+        submodules; a parameter shared by several modules is listed once, under its first name."""
+        seen = set()
+        for path, module in self.named_modules(prefix):
+            for name, member in module._direct_members():
+                if isinstance(member, Parameter) and id(member) not in seen:
+                    seen.add(id(member))
+                    yield (f"{path}.{name}" if path else name), member
+
+    def parameters(self):
+        return (p for _, p in self.named_parameters())
+
+    # -- modes and gradients ------------------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode (Dropout active) on this module and all its submodules."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Set evaluation mode (Dropout is the identity); the same as ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self):
+        """Forget the gradients of every parameter (``grad`` becomes None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    # -- saving and loading ---------------------------------------------------------------------
+    def state_dict(self):
+        """An ordered dict from parameter name to a copy of its array."""
+        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state, strict=True):
+        """Copy the arrays of ``state`` into the parameters.
+
+        Everything is checked before anything is copied, and every problem found is reported
+        in one StateDictError, so a failed load leaves the model untouched. With
+        ``strict=False`` missing and unexpected keys are allowed (and returned), wrong shapes
+        and dtypes are not. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
+        """
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise TypeError(f"load_state_dict: expected a dict of name -> array, "
+                            f"got {type(state).__name__}")
+        own = OrderedDict(self.named_parameters())
+        missing = [name for name in own if name not in state]
+        unexpected = [name for name in state.keys() if name not in own]
+        arrays, wrong_shapes, wrong_types = {}, [], []
+        for name, p in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            array = value.data if isinstance(value, Tensor) else _as_numeric_array(value)
+            if array is None or array.dtype.kind not in "iuf":
+                kind = type(value).__name__ if array is None else f"dtype {array.dtype}"
+                wrong_types.append(f"{name} has {kind}, expected a numeric array")
+            elif array.shape != p.shape:
+                wrong_shapes.append(f"{name} expected {p.shape} got {array.shape}")
+            else:
+                arrays[name] = array
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        if wrong_shapes:
+            problems.append("wrong shapes: " + ", ".join(wrong_shapes))
+        if wrong_types:
+            problems.append("wrong types: " + ", ".join(wrong_types))
+        if problems:
+            raise StateDictError("load_state_dict: " + "; ".join(problems))
+        for name, array in arrays.items():
+            own[name].copy_(array)
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- printing -------------------------------------------------------------------------------
+    def extra_repr(self):
+        """The text between the parentheses of this module's repr (its sizes and options)."""
+        return ""
+
+    def __repr__(self):
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        if self.extra_repr():
+            lines.append("  " + self.extra_repr())
+        for name, child in children:
+            lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _members(name, value):
+    """The Parameters and Modules in an attribute value, with their names below ``name``."""
+    if isinstance(value, (Parameter, Module)):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _members(f"{name}.{index}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _members(f"{name}.{key}", item)
+
+
+def _as_numeric_array(value):
+    """``value`` as an array, or None if it cannot be one (a ragged list, an arbitrary object)."""
+    if isinstance(value, ndarray):
+        return value
+    try:
+        return xp.asarray(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class Sequential(Module):
+    """Modules applied one after another.
+
+    ``Sequential(a, b, c)`` names its children "0", "1", "2"; ``Sequential({"fc1": a, ...})``
+    (any dict) uses the dict's keys. Supports ``len``, iteration and indexing; a slice is a
+    new Sequential holding the same modules under the same names, as in PyTorch.
+    """
+
+    def __init__(self, *modules):
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            named = {str(name): module for name, module in modules[0].items()}
+        else:
+            named = {str(index): module for index, module in enumerate(modules)}
+        for name, module in named.items():
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: entry {name} is a {type(module).__name__}, "
+                                f"not a Module")
+        object.__setattr__(self, "_layers", named)
+        for name, module in named.items():
+            object.__setattr__(module, "_name", name)
+
+    def _attributes(self):
+        return self._layers.items()
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
+        name = str(len(self._layers))
+        object.__setattr__(module, "_name", name)
+        self._layers[name] = module
+        return self
+
+    def forward(self, x):
+        for module in self._layers.values():
+            x = module(x)
+        return x
+
+    def __len__(self):
+        return len(self._layers)
+
+    def __iter__(self):
+        return iter(self._layers.values())
+
+    def __getitem__(self, index):
+        items = list(self._layers.items())
+        if isinstance(index, slice):
+            sliced = Sequential()
+            sliced._layers.update(items[index])
+            return sliced
+        return items[index][1]
+
+
+__all__ = ["Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys"]
