@@ -8,7 +8,7 @@
 """
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .errors import (AnomalyError, ChainruleError, CheckpointError, FileFormatError,
-                     GradientError, IDXError, LabelError, ShapeError)
+                     GradientError, IDXError, LabelError, ShapeError, TrainingDiverged)
 from .tensor import Tensor, grad, tensor
 from .ops import (REGISTRY, Primitive, abs, add, astype, broadcast_to, clip, concatenate, div,
                   equal, exp, expand_dims, flatten, getitem, greater, greater_equal, leaky_relu,
@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "ChainruleError", "ShapeError", "GradientError", "AnomalyError", "FileFormatError",
-    "CheckpointError", "IDXError", "LabelError", "GradcheckError",
+    "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "div", "equal", "exp",
     "expand_dims", "flatten", "getitem", "greater", "greater_equal", "leaky_relu", "less",

@@ -35,3 +35,7 @@ class IDXError(FileFormatError):
 
 class LabelError(ChainruleError, ValueError):
     """Class labels are out of range, of the wrong dtype or of the wrong shape."""
+
+
+class TrainingDiverged(ChainruleError, ArithmeticError):
+    """The training loss became NaN or infinite; the message gives the epoch and step."""

@@ -1,0 +1,161 @@
+"""``chainrule train`` and ``chainrule evaluate``."""
+import argparse
+import os
+import sys
+
+from ..errors import CheckpointError, TrainingDiverged
+from .trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
+
+TRAIN_EXAMPLES = """examples:
+  chainrule train                                   # the textbooks' MLP on the digits
+  chainrule train --epochs 5 --hidden 128 64 --activation tanh
+  chainrule train --dataset mnist --data-dir ../shared/datasets/mnist --batch-size 256 \\
+                  --init d2l --epochs 10            # the d2l setup
+  chainrule train --resume runs/digits/checkpoint.crt --epochs 30
+"""
+
+
+def register(commands):
+    defaults = TrainConfig()
+    train = commands.add_parser(
+        "train", help="train an MLP and report its accuracy",
+        description="Train a multilayer perceptron with minibatch SGD (or another optimizer): "
+                    "forward propagation, backward propagation and an update, batch after "
+                    "batch. Each epoch prints loss, train and test accuracy and throughput; "
+                    "--out receives a checkpoint, the history (CSV, JSON) and the curves (PNG).",
+        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("--dataset", choices=DATASETS, default=defaults.dataset,
+                       help="digits: the 8x8 digits shipped with scikit-learn (default); mnist "
+                            "and fashion-mnist read IDX files from --data-dir")
+    train.add_argument("--data-dir", help="directory of the IDX files (mnist, fashion-mnist)")
+    train.add_argument("--download", action="store_true",
+                       help="download missing IDX files (checksums verified)")
+    train.add_argument("--hidden", type=_positive_int, nargs="+", default=defaults.hidden,
+                       metavar="N", help="hidden layer sizes (default: 256)")
+    train.add_argument("--activation", choices=("relu", "sigmoid", "tanh", "leaky_relu"),
+                       default=defaults.activation, help="hidden activation (default: relu)")
+    train.add_argument("--loss", choices=LOSSES, default=defaults.loss,
+                       help="softmax cross-entropy or the multiclass SVM hinge loss")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    train.add_argument("--lr", type=_positive_float, default=defaults.lr,
+                       help=f"learning rate (default: {defaults.lr})")
+    train.add_argument("--momentum", type=_non_negative_float, default=defaults.momentum,
+                       help="momentum for sgd and rmsprop (default: 0)")
+    train.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size,
+                       help=f"minibatch size (default: {defaults.batch_size})")
+    train.add_argument("--epochs", type=_positive_int, default=defaults.epochs,
+                       help=f"number of epochs (default: {defaults.epochs}); with --resume, "
+                            f"the total to reach")
+    train.add_argument("--weight-decay", type=_non_negative_float, default=defaults.weight_decay,
+                       help="L2 regularisation lambda, applied by the optimizer (default: 0)")
+    train.add_argument("--init", choices=("kaiming_uniform", "kaiming_normal", "xavier_uniform",
+                                          "xavier_normal", "d2l"), default=defaults.init,
+                       help="weight initialisation; d2l is N(0, 0.01^2) (default: "
+                            "kaiming_uniform, as PyTorch's Linear)")
+    train.add_argument("--seed", type=int, default=defaults.seed,
+                       help="seed for weights, shuffling and dropout: the same seed gives the "
+                            "same run (default: 0)")
+    train.add_argument("--out", metavar="DIR",
+                       help="where checkpoint, history and curves go (default: runs/DATASET)")
+    train.add_argument("--resume", metavar="CHECKPOINT",
+                       help="continue the run saved in this checkpoint (its settings win)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(run=run_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="accuracy of a saved checkpoint on its test set",
+        description="Load a checkpoint written by 'chainrule train' and report its loss and "
+                    "accuracy on the test split of the dataset it was trained on.",
+        epilog="example:\n  chainrule evaluate runs/digits/checkpoint.crt",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    evaluate.add_argument("checkpoint", help="a checkpoint.crt file")
+    evaluate.add_argument("--data-dir", help="directory of the IDX files (mnist, fashion-mnist)")
+    evaluate.add_argument("--download", action="store_true")
+    evaluate.set_defaults(run=run_evaluate)
+
+
+def run_train(args):
+    out = args.out or os.path.join("runs", args.dataset)
+    progress = not args.no_progress and sys.stderr.isatty()
+    if args.resume:
+        trainer = Trainer.resume(args.resume, data_dir=args.data_dir, download=args.download,
+                                 out_dir=args.out, progress=progress)
+        epochs = max(args.epochs, trainer.epoch)
+        print(f"resuming {args.resume} at epoch {trainer.epoch} of {epochs}")
+    else:
+        config = TrainConfig(
+            dataset=args.dataset, hidden=args.hidden, activation=args.activation, loss=args.loss,
+            optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+            batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay,
+            init=args.init, seed=args.seed)
+        trainer = Trainer(config, data_dir=args.data_dir, download=args.download, out_dir=out,
+                          progress=progress)
+        epochs = config.epochs
+    data = trainer.train_data
+    print(f"training {_describe(trainer)} on {data.name}: {len(data)} train / "
+          f"{len(trainer.test_data)} test examples")
+    try:
+        trainer.fit(epochs)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted during epoch {trainer.epoch + 1}; {_kept(trainer)}", file=sys.stderr)
+        return 130
+    except TrainingDiverged as error:
+        print(f"chainrule train: stopped: {error}; {_kept(trainer)}", file=sys.stderr)
+        return 1
+    last = trainer.history[-1]
+    print(f"test accuracy {last.test_accuracy:.4f} after {trainer.epoch} epochs "
+          f"({sum(r.seconds for r in trainer.history):.1f}s of training)")
+    print(f"checkpoint, history.csv, history.json and curves.png in {trainer.out_dir}/")
+    return 0
+
+
+def run_evaluate(args):
+    from ..models import load_model
+    from .trainer import evaluate, load_dataset, make_loss
+    model, tree = load_model(args.checkpoint)
+    config = tree["config"]
+    _, test = load_dataset(config.get("dataset", "digits"), args.data_dir, args.download,
+                           seed=int(config.get("seed", 0)))
+    if test.x.shape[1] != config["input_size"]:
+        raise CheckpointError(f"{args.checkpoint}: the model takes {config['input_size']} "
+                              f"inputs but {test.name} has {test.x.shape[1]} features")
+    loss, accuracy = evaluate(model, test, make_loss(config.get("loss", "cross-entropy")))
+    print(f"{args.checkpoint}: {test.name} test split, {len(test)} examples: "
+          f"loss {loss:.4f}, accuracy {accuracy:.4f}")
+    return 0
+
+
+def _describe(trainer):
+    c = trainer.config
+    sizes = "-".join(str(s) for s in [trainer.train_data.x.shape[1], *c.hidden,
+                                      len(trainer.train_data.classes)])
+    return (f"MLP {sizes} ({c.activation}, {c.loss}, {c.optimizer} lr {c.lr}, batch "
+            f"{c.batch_size}, {c.epochs} epochs, seed {c.seed})")
+
+
+def _kept(trainer):
+    if trainer.epoch and trainer.checkpoint_path:
+        return (f"the last checkpoint (epoch {trainer.epoch}) is {trainer.checkpoint_path}; "
+                f"continue with: chainrule train --resume {trainer.checkpoint_path}")
+    return "no epoch had finished, so no checkpoint was written"
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _non_negative_float(text):
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value

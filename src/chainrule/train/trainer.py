@@ -1,0 +1,248 @@
+"""The training loop of the textbooks: forward propagation, backward propagation and a minibatch
+SGD step, repeated over the data; with metrics, progress, checkpoints and exact resume."""
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+from ..autograd import no_grad
+from ..backend import xp
+from ..errors import CheckpointError, TrainingDiverged
+from .history import EpochRecord, plot_history, save_history
+
+LOSSES = ("cross-entropy", "hinge")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+DATASETS = ("digits", "mnist", "fashion-mnist")
+CHECKPOINT_FORMAT = "chainrule-checkpoint"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved in every checkpoint. The defaults train the
+    textbooks' network (one hidden layer of 256 ReLU units, softmax cross-entropy, SGD)."""
+    dataset: str = "digits"
+    hidden: list = field(default_factory=lambda: [256])
+    activation: str = "relu"
+    loss: str = "cross-entropy"
+    optimizer: str = "sgd"
+    lr: float = 0.2
+    momentum: float = 0.0
+    batch_size: int = 16
+    epochs: int = 15
+    weight_decay: float = 0.0
+    init: str = "kaiming_uniform"
+    seed: int = 0
+
+    def __post_init__(self):
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        for name in ("batch_size", "epochs"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        self.hidden = [int(h) for h in self.hidden]
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def _choice(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def load_dataset(name, data_dir=None, download=False, seed=0):
+    """The (train, test) pair for a dataset name used on the command line."""
+    from .. import data
+    if name == "digits":
+        return data.digits(seed=seed)
+    loader = {"mnist": data.mnist, "fashion-mnist": data.fashion_mnist}[name]
+    return loader(data_dir=data_dir, download=download)
+
+
+def make_loss(name):
+    from ..nn import functional
+    return functional.cross_entropy if name == "cross-entropy" else functional.multiclass_hinge_loss
+
+
+def make_optimizer(config, parameters):
+    from .. import optim
+    if config.optimizer == "sgd":
+        return optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
+                         weight_decay=config.weight_decay)
+    if config.optimizer == "rmsprop":
+        return optim.RMSprop(parameters, lr=config.lr, momentum=config.momentum,
+                             weight_decay=config.weight_decay)
+    kind = optim.Adam if config.optimizer == "adam" else optim.AdamW
+    return kind(parameters, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def evaluate(model, dataset, loss_fn, batch_size=1024):
+    """Mean loss and accuracy of ``model`` on ``dataset`` (prediction mode: no graph)."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    try:
+        with no_grad():
+            for start in range(0, len(dataset.y), batch_size):
+                x = dataset.x[start:start + batch_size]
+                y = dataset.y[start:start + batch_size]
+                scores = model(x)
+                total_loss += float(loss_fn(scores, y).data) * len(y)
+                correct += int((scores.data.argmax(axis=1) == y).sum())
+    finally:
+        model.train(was_training)
+    return total_loss / len(dataset.y), correct / len(dataset.y)
+
+
+class Trainer:
+    """Trains an MLP described by a TrainConfig; ``fit()`` runs the epochs.
+
+    With ``out_dir`` each finished epoch writes ``checkpoint.crt`` (atomically), the history as
+    CSV and JSON and the curves as PNG; ``Trainer.resume(path)`` continues a run bit for bit.
+    """
+
+    def __init__(self, config, data_dir=None, download=False, out_dir=None, progress=True,
+                 log=print, datasets=None):
+        from .. import models, random
+        from ..data import DataLoader
+        self.config = config
+        self.out_dir = out_dir
+        self.progress = progress
+        self.log = log
+        self.train_data, self.test_data = datasets or load_dataset(
+            config.dataset, data_dir, download, seed=config.seed)
+        random.manual_seed(config.seed)
+        self.model = models.mlp(self.train_data.x.shape[1], config.hidden,
+                                len(self.train_data.classes), config.activation,
+                                init=config.init)
+        self.optimizer = make_optimizer(config, self.model.parameters())
+        self.loss_fn = make_loss(config.loss)
+        self.loader = DataLoader(self.train_data, batch_size=config.batch_size, shuffle=True,
+                                 seed=config.seed)
+        self.history = []
+        self.epoch = 0  # epochs completed
+        self.step = 0   # optimizer steps taken
+        if out_dir:
+            os.makedirs(out_dir, exist_ok=True)
+
+    @property
+    def checkpoint_path(self):
+        return os.path.join(self.out_dir, "checkpoint.crt") if self.out_dir else None
+
+    # -- the loop ------------------------------------------------------------------------------
+    def fit(self, epochs=None):
+        epochs = epochs or self.config.epochs
+        for epoch in range(self.epoch + 1, epochs + 1):
+            record = self._train_epoch(epoch, epochs)
+            self.history.append(record)
+            self.epoch = epoch
+            if self.log:
+                self.log(record.line(epochs))
+            if self.out_dir:
+                self.save_checkpoint(self.checkpoint_path)
+                save_history(self.history, self.out_dir)
+        if self.out_dir and self.history:
+            plot_history(self.history, os.path.join(self.out_dir, "curves.png"))
+        return self.history
+
+    def _train_epoch(self, epoch, epochs):
+        self.model.train()
+        bar = _progress_bar(len(self.loader), f"epoch {epoch}/{epochs}", self.progress)
+        total_loss, correct, seen = 0.0, 0, 0
+        start = time.perf_counter()
+        try:
+            for batch, (x, y) in enumerate(self.loader, 1):
+                scores = self.model(x)
+                loss = self.loss_fn(scores, y)
+                value = float(loss.data)
+                if not math.isfinite(value):
+                    raise TrainingDiverged(
+                        f"the training loss became {value} at epoch {epoch}, step {batch} of "
+                        f"{len(self.loader)} (step {self.step + 1} overall); try a smaller "
+                        f"--lr (now {self.config.lr})")
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+                self.step += 1
+                total_loss += value * len(y)
+                correct += int((scores.data.argmax(axis=1) == y).sum())
+                seen += len(y)
+                if bar is not None:
+                    bar.update(1)
+                    if batch % 10 == 0 or batch == len(self.loader):
+                        rate = seen / max(time.perf_counter() - start, 1e-9)
+                        bar.set_postfix_str(f"loss {total_loss / seen:.4f}, {rate:,.0f} samples/s")
+        finally:
+            if bar is not None:
+                bar.close()
+        seconds = time.perf_counter() - start
+        test_loss, test_accuracy = evaluate(self.model, self.test_data, self.loss_fn)
+        return EpochRecord(epoch, total_loss / seen, correct / seen, test_loss, test_accuracy,
+                           seconds, seen / seconds)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state(self):
+        from .. import random
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": {**asdict(self.config), "input_size": int(self.train_data.x.shape[1]),
+                       "classes": len(self.train_data.classes)},
+            "model": dict(self.model.state_dict()),
+            "optimizer": self.optimizer.state_dict(),
+            "loader": self.loader.state_dict(),
+            "rng": random.default_generator().bit_generator.state,
+            "epoch": self.epoch,
+            "step": self.step,
+            "history": [asdict(r) for r in self.history],
+        }
+
+    def save_checkpoint(self, path):
+        from ..serialize import save_tree
+        save_tree(path, self.state())
+        return path
+
+    def load_state(self, tree, path="checkpoint"):
+        from .. import random
+        if not isinstance(tree, dict) or tree.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{path}: not a chainrule training checkpoint")
+        try:
+            self.model.load_state_dict(tree["model"])
+            self.optimizer.load_state_dict(tree["optimizer"])
+            self.loader.load_state_dict(tree["loader"])
+            random.default_generator().bit_generator.state = tree["rng"]
+            self.epoch, self.step = int(tree["epoch"]), int(tree["step"])
+            self.history = [EpochRecord(**r) for r in tree["history"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"{path}: the checkpoint is incomplete or inconsistent: "
+                                  f"{error}") from error
+
+    @classmethod
+    def resume(cls, path, data_dir=None, download=False, out_dir=None, **options):
+        """Rebuild the run saved at ``path`` and restore its model, optimizer, data order and
+        random state, so that continuing gives the same weights as an uninterrupted run."""
+        from ..serialize import load_tree
+        tree = load_tree(path)
+        if not isinstance(tree, dict) or not isinstance(tree.get("config"), dict):
+            raise CheckpointError(f"{path}: not a chainrule training checkpoint")
+        config = TrainConfig.from_dict(tree["config"])
+        trainer = cls(config, data_dir=data_dir, download=download,
+                      out_dir=out_dir or os.path.dirname(os.path.abspath(path)), **options)
+        trainer.load_state(tree, path)
+        return trainer
+
+
+def _progress_bar(total, description, enabled):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=description, unit="batch", leave=False, dynamic_ncols=True)
