@@ -1,0 +1,18 @@
+"""Seeing backpropagation: the graph, the chain rule step by step, and what training keeps.
+
+    from chainrule import inspect
+    inspect.render(loss, "graph.svg", params=model)   # boxes for variables, circles for ops
+    inspect.explain(loss, params=model)                 # dJ/do, dJ/dW2, dJ/dh, ... with norms
+    print(inspect.memory_report(loss, params=model))    # the arrays backward needs, in bytes
+    inspect.to_html(loss, "graph.html", params=model)   # all three on one clickable page
+
+Everything here reads the graph and never changes it: no ``.grad`` is written and nothing is
+freed, so these can run between the forward pass and ``backward()``.
+"""
+from .explain import Step, explain, explain_manual
+from .graph import GraphView, render, to_dot
+from .html import to_html
+from .memory import MemoryReport, memory_report
+
+__all__ = ["to_dot", "render", "explain", "explain_manual", "Step", "memory_report",
+           "MemoryReport", "to_html", "GraphView"]

@@ -1,0 +1,364 @@
+"""explain: the backward pass, step by step, as the chain rule.
+
+For each variable v of the graph, in the order the engine completes dJ/dv (newest node first),
+explain prints the formula that computes dJ/dv from the gradients of the ops that consumed v,
+the shapes involved, the gradient's norm, and where contributions were summed (v fed several
+ops) or a broadcast was undone (a bias added to every row of the batch).
+
+The numbers are recomputed from the graph's saved arrays (see replay.py), so explain must run
+before backward() frees them, or after ``backward(retain_graph=True)``. It never writes
+``.grad``. The textbook's network (d2l 4.7) is read in the textbook's names; see textbook.py.
+"""
+import sys
+from dataclasses import dataclass, field
+
+from .formulas import contribution, objective
+from .graph import GraphView, format_shape, grad_norm
+from .replay import replay
+
+ACTIVATION_DERIVATIVES = {
+    "relu": ("1[z > 0]", "read from the saved output h: h > 0 exactly where z > 0, so z "
+                         "itself was not kept"),
+    "tanh": ("1 - h^2", "written with the saved output h = tanh(z)"),
+    "sigmoid": ("h (1 - h)", "sigmoid is a composite, so its nodes are folded into this step"),
+    "leaky_relu": ("where(z > 0, 1, slope)", "leaky ReLU is a composite (a where node)"),
+    "phi": ("phi'(z)", "the activation's nodes are folded into this step"),
+}
+
+
+@dataclass
+class Step:
+    """One step of the backward pass: the moment dJ/d(name) is complete."""
+    index: int
+    op: str                     # the op that produced the variable ("leaf" for parameters)
+    name: str                   # the variable whose gradient this step computes
+    definition: str             # how the forward pass computed the variable
+    formula: str                # the chain rule for its gradient
+    shapes: str                 # the same formula in shapes, with the batch's real size
+    grad_shape: tuple
+    grad_norm: float
+    fan_in_summed: bool         # the variable fed several ops; their contributions were added
+    broadcast_reduced: bool     # a gradient arrived in a broadcast shape and was summed back
+    scope: str = None           # the module that made the variable (node.scope)
+    notes: list = field(default_factory=list)
+    node_ids: tuple = ()        # seq of every graph node this step covers; the first is its own
+    module: str = None          # the scope with its module's class, "1 (ReLU)", when known
+
+
+def explain(loss, params=None, file=sys.stdout):
+    """Print the backward pass of ``loss`` step by step and return the steps (a list of Step).
+
+    ``params`` (a Module or a dict name -> tensor) names the parameters. Call it before
+    ``loss.backward()``, or after ``backward(retain_graph=True)``: it recomputes the gradients
+    from the arrays the graph saved, which backward() frees; on a freed graph it raises
+    GradientError. ``file=None`` prints nothing.
+    """
+    view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
+    steps = build_steps(view, *replay(view))
+    if file is not None:
+        print_steps(steps, _header(view, steps), file)
+    return steps
+
+
+def build_steps(view, grads, contributions):
+    """The steps of ``view``'s backward pass, from ``replay(view)``'s gradients."""
+    if view.textbook is not None:
+        return _textbook_steps(view, view.textbook, grads, contributions)
+    return _generic_steps(view, grads, contributions)
+
+
+def print_steps(steps, header, file):
+    print(header, file=file)
+    for step in steps:
+        scope = f"   [module {step.module or step.scope}]" if step.scope else ""
+        print(f"\n{step.index:>2}. {step.definition}{scope}", file=file)
+        print(f"    {step.formula}", file=file)
+        print(f"    shapes: {step.shapes}", file=file)
+        print(f"    |{_gradient_name(step)}| = {step.grad_norm:.6g}", file=file)
+        for note in step.notes:
+            print(f"    note: {note}", file=file)
+
+
+def _gradient_name(step):
+    return step.formula.split(" = ", 1)[0]
+
+
+def _header(view, steps):
+    lines = [f"Backward pass of {objective(view)}: {len(steps)} steps, in the order the engine "
+             f"runs them (newest node first)."]
+    book = view.textbook
+    if book is not None:
+        n, d = view.inputs[(book.hidden.matmul, 0)].shape or ("N", "d")
+        lines.append(
+            f"The network of d2l 4.7 with a batch of N = {n} examples of d = {d} features, one "
+            f"per ROW (PyTorch's layout): z = x W1^T + b1 is the textbook's z = W1 x for each "
+            f"row, so each formula below is the textbook's, transposed.")
+    else:
+        lines.append("Variables are named v1, v2, ... in the order the forward pass made them; "
+                     "parameters by their names.")
+    return "\n".join(lines)
+
+
+# -- any graph ------------------------------------------------------------------------------------
+
+def _generic_steps(view, grads, contributions):
+    steps = []
+    obj = objective(view)
+    for node in view.engine_order():
+        name = view.name(node)
+        parts = contributions[node]
+        if node is view.root:
+            formula, shapes = f"d{obj}/d{obj} = 1", format_shape(node.shape)
+        else:
+            texts = [_reduced(view, part, *contribution(view, part.consumer, part.position))
+                     for part in parts]
+            formula = f"d{obj}/d{name} = " + " + ".join(t[0] for t in texts)
+            shapes = f"{format_shape(node.shape)} = " + " + ".join(t[1] for t in texts)
+        notes = _fan_in_notes(view, name, parts) + _broadcast_notes(view, name, node, parts)
+        if node.op is None and node.tensor_ref() is not None:
+            notes.append(f"the engine adds this into {name}.grad")
+        steps.append(Step(
+            index=len(steps) + 1, op=node.name, name=name,
+            definition=_definition(view, node), formula=formula, shapes=shapes,
+            grad_shape=tuple(node.shape), grad_norm=grad_norm(grads[node]),
+            fan_in_summed=len(parts) > 1,
+            broadcast_reduced=any(p.raw_shape != tuple(node.shape) for p in parts),
+            scope=node.scope, notes=notes, node_ids=(node.seq,),
+            module=view.module_label(node.scope)))
+    return steps
+
+
+def _definition(view, node):
+    name = view.name(node)
+    if node.op is None:
+        module_name = view.param_names.get(node)
+        return f"{name}: a parameter" + (f" ({module_name})" if module_name else "")
+    inputs = ", ".join(view.input_name(node, i) for i in range(len(node.parents)))
+    options = ", ".join(f"{k}={v!r}" for k, v in (node.kwargs or {}).items())
+    return f"{name} = {node.op.name}({inputs}{', ' + options if options else ''})"
+
+
+def _reduced(view, part, formula, shapes):
+    """Wrap a contribution the engine had to sum back to its input's shape."""
+    target = part.value.shape
+    if part.raw_shape == tuple(target):
+        return formula, shapes
+    lead = len(part.raw_shape) - len(target)
+    if lead == 1 and tuple(part.raw_shape[1:]) == tuple(target):
+        return (f"sum over the batch of {formula}",
+                f"sum over {part.raw_shape[0]} rows of {shapes}")
+    return f"sum over broadcast axes of {formula}", f"sum to {format_shape(target)} of {shapes}"
+
+
+def _fan_in_notes(view, name, parts):
+    if len(parts) < 2:
+        return []
+    via = ", ".join(f"{view.name(p.consumer)} ({p.consumer.op.name}, |.|="
+                    f"{grad_norm(p.value):.4g})" for p in parts)
+    return [f"{name} fed {len(parts)} ops; the engine summed their contributions: {via}"]
+
+
+def _broadcast_notes(view, name, node, parts):
+    notes = []
+    for part in parts:
+        if part.raw_shape != tuple(node.shape):
+            notes.append(
+                f"{name} {format_shape(node.shape)} was broadcast to "
+                f"{format_shape(part.raw_shape)} in {view.name(part.consumer)}, so its gradient "
+                f"is summed over the broadcast axes (the engine's sum_to_shape)")
+    return notes
+
+
+# -- the textbook's network -----------------------------------------------------------------------
+
+def _textbook_steps(view, book, grads, contributions):
+    obj = "J" if book.J is not None else "L"
+    n = book.z.shape[0]
+
+    def d(name):
+        return f"d{obj}/d{name}"
+
+    shape = {name: format_shape(node.shape) for name, node in
+             (("o", book.o), ("h", book.h), ("z", book.z), ("W1", book.hidden.weight),
+              ("W2", book.output.weight))}
+    x_shape = format_shape(view.inputs[(book.hidden.matmul, 0)].shape)
+    q, hidden = book.output.weight.shape
+    rows = {"o": f"({q}x{n})", "z": f"({hidden}x{n})"}  # dJ/do^T and dJ/dz^T
+    entries = []  # (primary node, covered nodes, name, definition, formula, shapes, notes)
+
+    if book.J is not None:
+        entries.append((book.J, [book.J], "J", "J = L + s", f"{d('J')} = 1", "scalar",
+                        ["the objective: the gradient starts as 1"]))
+        penalised = " + ".join(f"||{view.name(w)}||^2" for w in book.penalised)
+        entries.append((book.s, book.penalty_nodes, "s", f"s = lambda/2 ({penalised})",
+                        f"{d('s')} = 1", "scalar",
+                        ["J = L + s, so dJ/ds = 1 (and dJ/dL = 1): an addition passes the "
+                         "gradient through unchanged"]))
+        entries.append((book.L, [book.L], "L", _loss_definition(book), f"{d('L')} = 1",
+                        "scalar", []))
+    else:
+        entries.append((book.L, [book.L], "L", _loss_definition(book), f"{d('L')} = 1",
+                        "scalar", ["the objective: the gradient starts as 1"]))
+
+    reduction = (book.L.kwargs or {}).get("reduction", "mean")
+    scale = f" / N" if reduction == "mean" else ""
+    scale_shape = f" / {n}" if reduction == "mean" else ""
+    source = "dJ/dL * " if book.J is not None else ""
+    entries.append((book.o, _present(book.o, book.output.matmul), "o",
+                    "o = h W2^T" + (" + b2" if book.output.bias is not None else ""),
+                    f"{d('o')} = {source}(softmax(o) - onehot(y)){scale}",
+                    f"{shape['o']} = ({shape['o']} - {shape['o']}){scale_shape}",
+                    ["the fused softmax_cross_entropy's VJP: softmax recomputed from the saved o"]))
+    entries += _layer_entries(view, book, book.output, "2", "o", "h", d, shape, rows, n,
+                              contributions)
+    kind = book.activation
+    derivative, why = ACTIVATION_DERIVATIVES[kind]
+    entries.append((book.h, [book.h], "h", f"h = {kind}(z)", f"{d('h')} = {d('o')} . W2",
+                    f"{shape['h']} = {shape['o']} . {shape['W2']}", []))
+    covered = _present(book.z, book.hidden.matmul) + [n for n in book.activation_nodes
+                                                       if n is not book.h]
+    entries.append((book.z, covered, "z",
+                    "z = x W1^T" + (" + b1" if book.hidden.bias is not None else ""),
+                    f"{d('z')} = {d('h')} * phi'(z), with phi'(z) = {derivative}",
+                    f"{shape['z']} = {shape['h']} * {shape['z']}",
+                    [f"elementwise: phi'(z) is {why}"]))
+    entries += _layer_entries(view, book, book.hidden, "1", "z", "x", d, shape, rows, n,
+                              contributions, x_shape=x_shape)
+
+    steps = []
+    for node, covered, name, definition, formula, shapes, notes in sorted(
+            entries, key=lambda e: -e[0].seq):
+        parts = contributions[node]
+        reduced = any(p.raw_shape != tuple(node.shape) for p in parts)
+        steps.append(Step(
+            index=len(steps) + 1, op=node.name, name=name, definition=definition,
+            formula=formula, shapes=shapes, grad_shape=tuple(node.shape),
+            grad_norm=grad_norm(grads[node]), fan_in_summed=len(parts) > 1,
+            broadcast_reduced=reduced, scope=node.scope, notes=list(notes),
+            node_ids=tuple(dict.fromkeys(n.seq for n in [node, *covered])),
+            module=view.module_label(node.scope)))
+    return steps
+
+
+def _present(*nodes):
+    return list(dict.fromkeys(n for n in nodes if n is not None))
+
+
+def _loss_definition(book):
+    reduction = (book.L.kwargs or {}).get("reduction", "mean")
+    return f"L = l(o, y): softmax cross-entropy, {reduction} over the batch"
+
+
+def _layer_entries(view, book, layer, number, out, below, d, shape, rows, n, contributions,
+                   x_shape=None):
+    """The steps for a layer's bias and weight: db = sum over the batch, dW = (dJ/dout)^T below
+    (+ lambda W when s penalises it)."""
+    entries = []
+    for leaf, symbol in ((layer.bias, f"b{number}"), (layer.weight, f"W{number}")):
+        if leaf is None:
+            continue
+        module_name = view.param_names.get(leaf)
+        role = "bias" if symbol.startswith("b") else "weight"
+        definition = f"{symbol}: the {role} of layer {number}" + (
+            f" ({module_name})" if module_name else "")
+        penalty = leaf in book.penalised
+        extra = f" + lambda {symbol}" if penalty else ""
+        extra_shape = f" + {format_shape(leaf.shape)}" if penalty else ""
+        notes = []
+        if role == "bias":
+            formula = f"{d(symbol)} = sum over the batch of {d(out)}{extra}"
+            shapes = f"{format_shape(leaf.shape)} = sum over {n} rows of {shape[out]}{extra_shape}"
+            notes.append(f"{symbol} was added to each of the {n} rows (broadcast), so its "
+                          f"gradient sums the rows")
+            covered = [leaf]
+        else:
+            below_shape = x_shape if below == "x" else shape[below]
+            formula = f"{d(symbol)} = ({d(out)})^T . {below}{extra}"
+            shapes = f"{format_shape(leaf.shape)} = {rows[out]} . {below_shape}{extra_shape}"
+            notes.append(f"the graph reaches {symbol} through a transpose node {symbol}^T: "
+                         f"{d(symbol)} = ({d(symbol + '^T')})^T, where "
+                         f"{d(symbol + '^T')} = {below}^T . {d(out)}")
+            covered = [leaf, layer.transpose]
+        if penalty:
+            notes.append(_penalty_note(view, book, leaf, symbol, contributions))
+        entries.append((leaf, covered, symbol, definition, formula, shapes, notes))
+    return entries
+
+
+def _penalty_note(view, book, leaf, symbol, contributions):
+    parts = contributions[leaf]
+    penalty = set(book.penalty_nodes)
+    from_s = [p.value for p in parts if p.consumer in penalty]
+    from_data = [p.value for p in parts if p.consumer not in penalty]
+    s_part = sum(from_s)
+    data_part = sum(from_data)
+    value = view.value(leaf)
+    text = (f"{symbol} fed the loss path and s; the engine summed the contributions "
+            f"(|data part| = {grad_norm(data_part):.4g}, |lambda {symbol}| = "
+            f"{grad_norm(s_part):.4g})")
+    if value is not None and float((value * value).sum()) > 0:
+        lam = float((s_part * value).sum() / (value * value).sum())
+        text += f"; lambda = {lam:.4g}"
+    return text
+
+
+# -- the hand-written network of chainrule.manual ------------------------------------------------
+
+def explain_manual(model, x, y, file=sys.stdout):
+    """The same steps for ``chainrule.manual.TwoLayerMLP``, with the numbers its hand-written
+    forward() and backward() compute. Its layout is the textbook's: x is (d, N), one example
+    per COLUMN, so the formulas are d2l's exactly. Returns the steps."""
+    values = model.forward(x, y)
+    grads = model.backward(values)
+    x_cols = values.x
+    n = x_cols.shape[1]
+
+    def col(array):
+        return array[:, None] if array.ndim == 1 else array
+
+    def fs(array):
+        return format_shape(array.shape)
+
+    z, h, o = values["z"], values["h"], values["o"]
+    W1, W2 = model.W1, model.W2
+    derivative, why = ACTIVATION_DERIVATIVES.get(model.activation, ACTIVATION_DERIVATIVES["phi"])
+    loss_grad = ("(softmax(o) - onehot(y)) / N" if model.loss == "softmax"
+                 else "dL/do of the multiclass SVM loss, / N")
+    rows = [
+        ("J", "J = L + s", "dJ/dJ = 1", "scalar", 1.0, []),
+        ("L", f"L = l(o, y): {model.loss} loss, mean over the batch", "dJ/dL = 1", "scalar",
+         1.0, []),
+        ("s", "s = lambda/2 (||W1||^2 + ||W2||^2)", "dJ/ds = 1", "scalar", 1.0,
+         [f"lambda = {model.lam}"]),
+        ("o", "o = W2 h" + (" + b2" if model.b2 is not None else ""),
+         f"dJ/do = dJ/dL * {loss_grad}", f"{fs(o)}", grads["dJ/do"], []),
+        ("W2", "W2: the weight of layer 2", "dJ/dW2 = dJ/do . h^T + lambda W2",
+         f"{fs(W2)} = {fs(col(o))} . {fs(col(h).T)} + {fs(W2)}", grads["dJ/dW2"], []),
+        ("b2", "b2: the bias of layer 2", "dJ/db2 = sum over the batch of dJ/do",
+         f"({W2.shape[0]}) = sum over {n} columns of {fs(col(o))}", grads.get("dJ/db2"), []),
+        ("h", f"h = {model.activation}(z)", "dJ/dh = W2^T . dJ/do",
+         f"{fs(col(h))} = {fs(W2.T)} . {fs(col(o))}", grads["dJ/dh"], []),
+        ("z", "z = W1 x" + (" + b1" if model.b1 is not None else ""),
+         f"dJ/dz = dJ/dh * phi'(z), with phi'(z) = {derivative}",
+         f"{fs(col(z))} = {fs(col(h))} * {fs(col(z))}", grads["dJ/dz"], [f"phi'(z) is {why}"]),
+        ("W1", "W1: the weight of layer 1", "dJ/dW1 = dJ/dz . x^T + lambda W1",
+         f"{fs(W1)} = {fs(col(z))} . {fs(x_cols.T)} + {fs(W1)}", grads["dJ/dW1"], []),
+        ("b1", "b1: the bias of layer 1", "dJ/db1 = sum over the batch of dJ/dz",
+         f"({W1.shape[0]}) = sum over {n} columns of {fs(col(z))}", grads.get("dJ/db1"), []),
+    ]
+    steps = []
+    for name, definition, formula, shapes, value, notes in rows:
+        if value is None:
+            continue
+        value = value if hasattr(value, "shape") else float(value)
+        steps.append(Step(
+            index=len(steps) + 1, op="manual", name=name, definition=definition,
+            formula=formula, shapes=shapes, grad_shape=tuple(getattr(value, "shape", ())),
+            grad_norm=grad_norm(value), fan_in_summed=name in ("W1", "W2") and model.lam > 0,
+            broadcast_reduced=name in ("b1", "b2"), notes=notes))
+    if file is not None:
+        header = (f"Backward pass of J written out by hand (chainrule.manual.TwoLayerMLP): "
+                  f"{len(steps)} steps in d2l's order.\nA batch of N = {n} examples, one per "
+                  f"COLUMN (the textbook's layout): z = W1 x.")
+        print_steps(steps, header, file)
+    return steps

@@ -1,0 +1,342 @@
+"""The memory ledger: what the graph keeps alive for backward, in bytes.
+
+Training needs more memory than prediction because backward needs values from the forward pass:
+each node keeps exactly the arrays its VJPs named (the input of each matmul, one output per
+activation, the logits of the loss). The ledger lists them node by node and counts each buffer
+once, by the memory it lives in (following ``.base``): ReLU's output and the next matmul's input
+are one array; ``W.T`` is a view of the parameter W.
+
+What is counted, and why:
+- intermediate results (arrays some node produced): counted; prediction would have freed them.
+- parameters, and views of them: listed at 0 extra bytes; the model holds them either way.
+- inputs (the batch and its labels): listed at 0 extra bytes; the caller holds them either way.
+  Without ``inputs=``, every array that no node produced and that needs no gradient is taken to
+  be an input. A constant that the forward pass makes itself (a dropout mask) is then listed as an
+  input too; pass ``inputs=[x, y]`` to have such constants counted.
+
+Prediction (a ``no_grad`` forward) keeps only its live output, the logits; the report compares
+that with what training keeps. ``memory_report(model, x, y)`` also measures both with tracemalloc.
+"""
+import gc
+import json
+import tracemalloc
+from dataclasses import asdict, dataclass, field
+
+from ..autograd import no_grad
+from ..backend import ndarray, xp
+from ..tensor import Tensor
+from .graph import GraphView, format_shape
+from .replay import FREED_MESSAGE
+from .textbook import LOSS_OP, objective
+
+INTERMEDIATE, PARAMETER, INPUT, CONSTANT = "intermediate", "parameter", "input", "constant"
+COUNTED = (INTERMEDIATE, CONSTANT)
+
+
+@dataclass
+class SavedArray:
+    name: str              # the key in node.saved ("out", "a", "logits", ...)
+    what: str              # the variable it holds ("h", "x", "W2^T")
+    kind: str              # intermediate, parameter, input or constant
+    shape: tuple
+    dtype: str
+    buffer_bytes: int      # the size of the memory it lives in
+    extra_bytes: int       # what it adds to training's memory here (0 if shared or not counted)
+    shared_with: str = None
+
+
+@dataclass
+class LedgerRow:
+    seq: int
+    variable: str
+    op: str
+    module: str            # the scope of the node, with its module's class when known
+    saved: list = field(default_factory=list)
+
+    @property
+    def extra_bytes(self):
+        return sum(item.extra_bytes for item in self.saved)
+
+
+@dataclass
+class MemoryReport:
+    """What the graph keeps for backward; ``str(report)`` is a readable table."""
+    objective: str
+    rows: list
+    saved_bytes: int           # distinct buffers kept only for backward
+    output_name: str
+    output_bytes: int          # the loss itself, alive in training
+    prediction_name: str
+    inference_bytes: int       # what a no_grad forward keeps: its output alone
+    parameter_bytes: int       # referenced, 0 extra
+    input_bytes: int           # referenced, 0 extra
+    by_module: dict
+    measured: dict = None      # tracemalloc figures, from memory_report(model, x, y)
+
+    @property
+    def training_bytes(self):
+        return self.saved_bytes + self.output_bytes
+
+    @property
+    def extra_bytes(self):
+        """Training minus prediction: what backward costs in memory."""
+        return self.training_bytes - self.inference_bytes
+
+    @property
+    def ratio(self):
+        return self.training_bytes / self.inference_bytes if self.inference_bytes else float("inf")
+
+    def to_dict(self):
+        data = asdict(self)
+        data.update(training_bytes=self.training_bytes, extra_bytes=self.extra_bytes,
+                    ratio=self.ratio)
+        return data
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def __str__(self):
+        return _format(self)
+
+
+def memory_report(target, *args, params=None, inputs=None, weight_decay=0.0):
+    """The memory ledger of a graph: ``memory_report(loss, params=None, inputs=None)``.
+
+    Or ``memory_report(model, x, y, weight_decay=0.0)``: builds the textbook's objective
+    (cross-entropy, plus the L2 term when ``weight_decay`` > 0), measures with tracemalloc what
+    the training forward keeps and what a ``no_grad`` forward keeps, and returns the ledger with
+    those measurements in ``report.measured``.
+    """
+    if isinstance(target, Tensor):
+        if len(args) > 1:
+            raise TypeError("memory_report(loss, params=None): too many positional arguments")
+        return ledger(target, args[0] if args else params, inputs)
+    if len(args) != 2:
+        raise TypeError("memory_report takes a loss tensor, or a model, a batch x and labels y: "
+                        "memory_report(model, x, y)")
+    return _measure(target, *args, weight_decay=weight_decay)
+
+
+def ledger(loss, params=None, inputs=None):
+    view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
+    for node in view.nodes:
+        if node.op is not None and node.saved is None:
+            raise _freed(node)
+    kinds = _classify(view, inputs)
+    owner = {}    # buffer id -> the variable that first saved it
+    buffers = {}  # buffer id -> (kind, bytes)
+    rows = []
+    for node in view.nodes:
+        if node.op is None:
+            continue
+        row = LedgerRow(node.seq, view.name(node), node.op.name, view.module_label(node.scope))
+        for name, value in _saved_arrays(node):
+            base = _base(value)
+            kind = kinds.get(id(base), CONSTANT if inputs is not None else INPUT)
+            first = id(base) not in owner
+            extra = int(base.nbytes) if first and kind in COUNTED else 0
+            row.saved.append(SavedArray(
+                name, _holder_name(view, node, name, value), kind, tuple(value.shape),
+                str(value.dtype), int(base.nbytes), extra,
+                None if first else owner[id(base)]))
+            owner.setdefault(id(base), f"{row.variable} ({row.op})")
+            buffers[id(base)] = (kind, int(base.nbytes))
+        if row.saved:
+            rows.append(row)
+    return _report(view, rows, buffers)
+
+
+def _report(view, rows, buffers):
+    by_module = {}
+    for row in rows:
+        if row.extra_bytes:
+            key = "(top level)" if row.module == "-" else row.module
+            by_module[key] = by_module.get(key, 0) + row.extra_bytes
+    output = view.tensor.data
+    output_bytes = 0 if id(_base(output)) in buffers else int(output.nbytes)
+    prediction = _prediction_node(view)
+    return MemoryReport(
+        objective=view.name(view.root), rows=rows,
+        saved_bytes=sum(row.extra_bytes for row in rows),
+        output_name=view.name(view.root), output_bytes=output_bytes,
+        prediction_name=view.name(prediction),
+        inference_bytes=int(xp.prod(prediction.shape)) * xp.dtype(prediction.dtype).itemsize,
+        parameter_bytes=sum(b for k, b in buffers.values() if k == PARAMETER),
+        input_bytes=sum(b for k, b in buffers.values() if k == INPUT),
+        by_module=by_module)
+
+
+def _classify(view, inputs):
+    """buffer id -> kind, for the buffers whose kind the graph tells."""
+    kinds = {}
+    for node in view.nodes:
+        if node.op is None:
+            continue
+        for _, array, produced in _saved_arrays(node, with_origin=True):
+            if produced:
+                kinds[id(_base(array))] = INTERMEDIATE
+    for item in _flatten(inputs):
+        kinds[id(_base(item))] = INPUT
+    for node in view.nodes:
+        tensor = node.tensor_ref() if node.op is None else None
+        if tensor is not None:
+            kinds[id(_base(tensor.data))] = PARAMETER
+    return kinds
+
+
+def _saved_arrays(node, with_origin=False):
+    """(name, array) for every array a node keeps: its saved values and array-valued options;
+    ``with_origin`` adds whether a node of the graph produced the array."""
+    seen = set()
+    sources = list(node.saved.items()) + [(f"option {k}", v) for k, v in
+                                          (node.kwargs or {}).items()]
+    for name, value in sources:
+        produced = name == "out" or (isinstance(value, Tensor) and value.node is not None
+                                     and value.node.op is not None)
+        for array in _flatten(value):
+            if id(array) not in seen:
+                seen.add(id(array))
+                yield (name, array, produced) if with_origin else (name, array)
+
+
+def _flatten(value):
+    if value is None:
+        return
+    if isinstance(value, Tensor):
+        yield value.data
+    elif isinstance(value, ndarray):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _flatten(item)
+
+
+def _base(array):
+    while isinstance(array.base, ndarray):
+        array = array.base
+    return array
+
+
+def _holder_name(view, node, name, value):
+    if name == "out":
+        return view.name(node)
+    if name in node.op.inputs and not node.op.variadic:
+        return view.input_name(node, node.op.inputs.index(name))
+    return name
+
+
+def _prediction_node(view):
+    """The output a prediction would keep: the loss's logits, else the graph's own output."""
+    if view.textbook is not None:
+        return view.textbook.o
+    for node in view.engine_order():
+        if node.op is not None and node.op.name == LOSS_OP and node.parents[0] is not None:
+            return node.parents[0]
+    return view.root
+
+
+def _freed(node):
+    from ..errors import GradientError
+    return GradientError(f"{node.op.name}: {FREED_MESSAGE}; a freed graph holds nothing")
+
+
+# -- measuring a model ----------------------------------------------------------------------------
+
+def _measure(model, x, y, weight_decay):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    labels = y.data if isinstance(y, Tensor) else xp.asarray(y)
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        before = _settle()
+        loss = objective(model, x, labels, weight_decay)
+        training_retained, training_peak = _since(before)
+        report = ledger(loss, model, inputs=(x, labels))
+        del loss
+        before = _settle()
+        with no_grad():
+            prediction = model(x)
+        inference_retained, inference_peak = _since(before)
+        del prediction
+    finally:
+        if started:
+            tracemalloc.stop()
+    report.measured = {
+        "batch": int(x.shape[0]),
+        "training_retained_bytes": training_retained,
+        "training_peak_bytes": training_peak,
+        "inference_retained_bytes": inference_retained,
+        "inference_peak_bytes": inference_peak,
+    }
+    return report
+
+
+def _settle():
+    gc.collect()
+    tracemalloc.reset_peak()
+    return tracemalloc.get_traced_memory()[0]
+
+
+def _since(before):
+    current, peak = tracemalloc.get_traced_memory()
+    return current - before, peak - before
+
+
+# -- printing -------------------------------------------------------------------------------------
+
+def _format(report):
+    lines = [f"Memory the graph of {report.objective} keeps for backward, node by node "
+             f"(each buffer counted once):", ""]
+    header = f"  {'variable':<10} {'op':<22} {'module':<12} {'extra bytes':>12}  saved"
+    lines += [header, "  " + "-" * (len(header) + 20)]
+    for row in report.rows:
+        saved = "; ".join(_item_text(item) for item in row.saved)
+        lines.append(f"  {row.variable:<10} {row.op:<22} {row.module:<12} "
+                     f"{row.extra_bytes:>12,}  {saved}")
+    lines.append("")
+    modules = ", ".join(f"{k}: {_size(v)}" for k, v in report.by_module.items()) or "none"
+    lines += [
+        f"per module: {modules}",
+        f"parameters referenced: {_size(report.parameter_bytes)} (0 extra: the model holds them "
+        f"in prediction too)",
+        f"inputs referenced: {_size(report.input_bytes)} (0 extra: the caller holds the batch "
+        f"either way)",
+        "",
+        f"training keeps after the forward pass: {_size(report.training_bytes)} = saved for "
+        f"backward {_size(report.saved_bytes)} + the output {report.output_name} "
+        f"{_size(report.output_bytes)}",
+        f"prediction (no_grad) keeps:            {_size(report.inference_bytes)} = the output "
+        f"{report.prediction_name} alone",
+        f"training - prediction:                 {_size(report.extra_bytes)} "
+        f"(training keeps {report.ratio:.1f}x as much)",
+    ]
+    if report.measured:
+        m = report.measured
+        ratio = m["training_retained_bytes"] / max(m["inference_retained_bytes"], 1)
+        lines += [
+            "",
+            f"measured with tracemalloc for this batch of {m['batch']}:",
+            f"  held after the forward pass: training {_size(m['training_retained_bytes'])}, "
+            f"prediction {_size(m['inference_retained_bytes'])} ({ratio:.1f}x)",
+            f"  peak during the forward pass: training {_size(m['training_peak_bytes'])}, "
+            f"prediction {_size(m['inference_peak_bytes'])}",
+        ]
+    return "\n".join(lines)
+
+
+def _item_text(item):
+    text = f"{item.name}={item.what} {format_shape(item.shape)}"
+    if item.kind != INTERMEDIATE:
+        text += f" [{item.kind}]"
+    if item.shared_with:
+        text += f" [same buffer as {item.shared_with}]"
+    return text
+
+
+def _size(n):
+    if abs(n) >= 1 << 20:
+        return f"{n:,} B ({n / (1 << 20):.2f} MiB)"
+    if abs(n) >= 1 << 10:
+        return f"{n:,} B ({n / (1 << 10):.1f} KiB)"
+    return f"{n:,} B"
