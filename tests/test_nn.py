@@ -93,6 +93,8 @@ def test_parameter_defaults():
     assert p.dtype == np.float64 and p.data is data  # float arrays are used as they are
     assert p.requires_grad and p.is_leaf and isinstance(p, cr.Tensor)
     assert repr(p).startswith("Parameter containing:")
+    read_only = np.broadcast_to(np.ones(2), (3, 2))
+    assert nn.Parameter(read_only).data.flags.writeable  # optimizers update it in place
 
 
 # ---------------------------------------------------------------- state dicts

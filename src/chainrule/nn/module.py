@@ -30,15 +30,16 @@ class Parameter(Tensor):
     """A tensor that is a model's learnable weight: it always requires grad, and a Module that
     holds it in an attribute lists it among its ``parameters()``.
 
-    Data made from Python numbers or integer arrays becomes float32; float arrays keep their
-    dtype and are used without copying.
+    Data made from Python numbers or integer arrays becomes float32; writable float arrays
+    (and tensors) keep their dtype and are used without copying.
     """
 
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
         array = data.data if isinstance(data, Tensor) else data
-        array = xp.asarray(array) if isinstance(array, ndarray) else Tensor(array).data
+        if not isinstance(array, ndarray):
+            array = Tensor(array).data
         if array.dtype.kind != "f":
             array = array.astype(xp.float32)
         elif not array.flags.writeable:
