@@ -9,10 +9,10 @@
 Everything here reads the graph and never changes it: no ``.grad`` is written and nothing is
 freed, so these can run between the forward pass and ``backward()``.
 """
-from .explain import Step, explain, explain_manual
+from .explain import Step, backward_steps, explain, explain_manual
 from .graph import GraphView, render, to_dot
 from .html import to_html
 from .memory import MemoryReport, memory_report
 
-__all__ = ["to_dot", "render", "explain", "explain_manual", "Step", "memory_report",
+__all__ = ["to_dot", "render", "explain", "backward_steps", "explain_manual", "Step", "memory_report",
            "MemoryReport", "to_html", "GraphView"]

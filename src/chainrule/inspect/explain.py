@@ -45,19 +45,25 @@ class Step:
     module: str = None          # the scope with its module's class, "1 (ReLU)", when known
 
 
-def explain(loss, params=None, file=sys.stdout):
-    """Print the backward pass of ``loss`` step by step and return the steps (a list of Step).
+def explain(loss, params=None, file=None):
+    """Print the backward pass of ``loss`` step by step to ``file`` (default: sys.stdout) and
+    return the steps (a list of Step); ``backward_steps`` returns them without printing.
 
     ``params`` (a Module or a dict name -> tensor) names the parameters. Call it before
     ``loss.backward()``, or after ``backward(retain_graph=True)``: it recomputes the gradients
     from the arrays the graph saved, which backward() frees; on a freed graph it raises
-    GradientError. ``file=None`` prints nothing.
+    GradientError.
     """
     view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
-    steps = build_steps(view, *replay(view))
-    if file is not None:
-        print_steps(steps, _header(view, steps), file)
+    steps = backward_steps(view)
+    print_steps(steps, _header(view, steps), sys.stdout if file is None else file)
     return steps
+
+
+def backward_steps(loss, params=None):
+    """The steps explain prints, without printing them."""
+    view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
+    return build_steps(view, *replay(view))
 
 
 def build_steps(view, grads, contributions):
@@ -304,10 +310,11 @@ def _penalty_note(view, book, leaf, symbol, contributions):
 
 # -- the hand-written network of chainrule.manual ------------------------------------------------
 
-def explain_manual(model, x, y, file=sys.stdout):
+def explain_manual(model, x, y, file=None, quiet=False):
     """The same steps for ``chainrule.manual.TwoLayerMLP``, with the numbers its hand-written
-    forward() and backward() compute. Its layout is the textbook's: x is (d, N), one example
-    per COLUMN, so the formulas are d2l's exactly. Returns the steps."""
+    forward() and backward() compute, printed to ``file`` (default: sys.stdout) unless
+    ``quiet``. Its layout is the textbook's: x is (d, N), one example per COLUMN, so the
+    formulas are d2l's exactly. Returns the steps."""
     values = model.forward(x, y)
     grads = model.backward(values)
     x_cols = values.x
@@ -356,9 +363,9 @@ def explain_manual(model, x, y, file=sys.stdout):
             formula=formula, shapes=shapes, grad_shape=tuple(getattr(value, "shape", ())),
             grad_norm=grad_norm(value), fan_in_summed=name in ("W1", "W2") and model.lam > 0,
             broadcast_reduced=name in ("b1", "b2"), notes=notes))
-    if file is not None:
+    if not quiet:
         header = (f"Backward pass of J written out by hand (chainrule.manual.TwoLayerMLP): "
                   f"{len(steps)} steps in d2l's order.\nA batch of N = {n} examples, one per "
                   f"COLUMN (the textbook's layout): z = W1 x.")
-        print_steps(steps, header, file)
+        print_steps(steps, header, sys.stdout if file is None else file)
     return steps

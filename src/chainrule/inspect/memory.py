@@ -14,6 +14,9 @@ What is counted, and why:
   be an input. A constant that the forward pass makes itself (a dropout mask) is then listed as an
   input too; pass ``inputs=[x, y]`` to have such constants counted.
 
+Parameters are recognised through their leaf nodes, which hold them weakly: if the model is gone,
+the graph alone keeps the weights alive, and they are counted.
+
 Prediction (a ``no_grad`` forward) keeps only its live output, the logits; the report compares
 that with what training keeps. ``memory_report(model, x, y)`` also measures both with tracemalloc.
 """

@@ -1,0 +1,257 @@
+"""inspect.explain: the backward pass in the engine's order, in d2l's names for the textbook's
+network, with norms equal to the engine's; explain_manual; `chainrule explain`."""
+import importlib.util
+import io
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import models, nn
+from chainrule.cli import main
+from chainrule.inspect import Step, backward_steps, explain, explain_manual
+from chainrule.inspect.formulas import TEMPLATES
+from chainrule.manual import TwoLayerMLP
+from chainrule.random import manual_seed
+
+D2L_ORDER = ["J", "s", "L", "o", "b2", "W2", "h", "z", "b1", "W1"]
+
+
+def batch(n, d, q, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d), dtype=np.float32), rng.integers(0, q, n)
+
+
+def textbook_network(lam=1e-3, activation=nn.ReLU, n=16, seed=0):
+    """Linear(784, 256) - activation - Linear(256, 10), cross-entropy, and s when lam > 0."""
+    manual_seed(seed)
+    model = nn.Sequential(nn.Linear(784, 256), activation(), nn.Linear(256, 10))
+    x, y = batch(n, 784, 10, seed)
+    loss = nn.functional.cross_entropy(model(x), y)
+    if lam:
+        loss = loss + nn.l2_penalty([model[0].weight, model[2].weight], lam)
+    return model, loss
+
+
+def test_textbook_network_reads_as_d2l_in_the_engine_order():
+    model, loss = textbook_network()
+    out = io.StringIO()
+    steps = explain(loss, params=model, file=out)
+    assert [s.name for s in steps] == D2L_ORDER
+    # The textbook's own sequence (dJ/do, dJ/dW2, dJ/dh, dJ/dz, dJ/dW1) in that order:
+    names = [s.name for s in steps]
+    assert [names.index(v) for v in ("o", "W2", "h", "z", "W1")] == sorted(
+        names.index(v) for v in ("o", "W2", "h", "z", "W1"))
+    by_name = {s.name: s for s in steps}
+    assert by_name["J"].formula == "dJ/dJ = 1"
+    assert by_name["s"].formula == "dJ/ds = 1" and by_name["L"].formula == "dJ/dL = 1"
+    assert by_name["o"].formula == "dJ/do = dJ/dL * (softmax(o) - onehot(y)) / N"
+    assert by_name["o"].shapes == "(16x10) = ((16x10) - (16x10)) / 16"
+    assert by_name["W2"].formula == "dJ/dW2 = (dJ/do)^T . h + lambda W2"
+    assert by_name["W2"].shapes == "(10x256) = (10x16) . (16x256) + (10x256)"
+    assert by_name["h"].formula == "dJ/dh = dJ/do . W2"
+    assert by_name["h"].shapes == "(16x256) = (16x10) . (10x256)"
+    assert by_name["z"].formula == "dJ/dz = dJ/dh * phi'(z), with phi'(z) = 1[z > 0]"
+    assert by_name["W1"].formula == "dJ/dW1 = (dJ/dz)^T . x + lambda W1"
+    assert by_name["W1"].shapes == "(256x784) = (256x16) . (16x784) + (256x784)"
+    assert by_name["b1"].formula == "dJ/db1 = sum over the batch of dJ/dz"
+    assert by_name["b2"].shapes == "(10) = sum over 16 rows of (16x10)"
+    text = out.getvalue()
+    assert "N = 16" in text and "dJ/dW2 = (dJ/do)^T . h + lambda W2" in text
+    assert f"|dJ/dW2| = {by_name['W2'].grad_norm:.6g}" in text
+
+
+def test_flags_fan_in_and_broadcast_where_they_happen():
+    model, loss = textbook_network()
+    by_name = {s.name: s for s in backward_steps(loss, params=model)}
+    assert by_name["W1"].fan_in_summed and by_name["W2"].fan_in_summed  # data path and s
+    assert not by_name["h"].fan_in_summed
+    assert by_name["b1"].broadcast_reduced and by_name["b2"].broadcast_reduced
+    assert not by_name["W2"].broadcast_reduced
+    assert any("lambda = 0.001" in note for note in by_name["W2"].notes)
+    assert by_name["z"].scope == "0" and by_name["h"].scope == "1"
+
+
+def test_norms_equal_the_grads_of_a_separate_backward_and_grad_is_untouched():
+    model, loss = textbook_network()
+    steps = backward_steps(loss, params=model)
+    assert all(p.grad is None for p in model.parameters())
+    loss.backward()
+    by_name = {s.name: s for s in steps}
+    for symbol, param in (("W1", model[0].weight), ("b1", model[0].bias),
+                          ("W2", model[2].weight), ("b2", model[2].bias)):
+        assert by_name[symbol].grad_norm == pytest.approx(
+            np.linalg.norm(param.grad.data.astype(np.float64)), rel=1e-5)
+        assert by_name[symbol].grad_shape == param.shape
+
+
+def test_intermediate_norms_equal_retained_grads():
+    manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    x, y = batch(16, 784, 10)
+    z = model[0](x)
+    h = model[1](z)
+    o = model[2](h)
+    for t in (z, h, o):
+        t.retain_grad()
+    loss = nn.functional.cross_entropy(o, y) + nn.l2_penalty(
+        [model[0].weight, model[2].weight], 1e-3)
+    by_name = {s.name: s for s in backward_steps(loss, params=model)}
+    loss.backward()
+    for name, t in (("z", z), ("h", h), ("o", o)):
+        assert by_name[name].grad_norm == pytest.approx(np.linalg.norm(t.grad.data), rel=1e-5)
+
+
+def test_without_the_penalty_the_objective_is_L():
+    model, loss = textbook_network(lam=0)
+    steps = backward_steps(loss, params=model)
+    assert [s.name for s in steps] == ["L", "o", "b2", "W2", "h", "z", "b1", "W1"]
+    assert steps[0].formula == "dL/dL = 1"
+    assert steps[3].formula == "dL/dW2 = (dL/do)^T . h"
+    assert not steps[3].fan_in_summed
+
+
+@pytest.mark.parametrize("activation, derivative", [
+    ("tanh", "1 - h^2"), ("sigmoid", "h (1 - h)"), ("leaky_relu", "where(z > 0, 1, slope)")])
+def test_models_mlp_with_other_activations_is_recognised(activation, derivative):
+    manual_seed(0)
+    model = models.mlp(20, [8], 4, activation=activation)
+    x, y = batch(6, 20, 4)
+    loss = nn.functional.cross_entropy(model(x), y)
+    steps = backward_steps(loss, params=model)
+    assert [s.name for s in steps] == ["L", "o", "b2", "W2", "h", "z", "b1", "W1"]
+    z_step = steps[5]
+    assert z_step.formula.endswith(derivative)
+    loss.backward()
+    assert steps[-1].grad_norm == pytest.approx(np.linalg.norm(model[0].weight.grad.data),
+                                                rel=1e-5)
+
+
+def test_other_graphs_get_generic_names_and_correct_norms():
+    manual_seed(1)
+    model = models.mlp(10, [6, 5], 3)
+    x, y = batch(4, 10, 3)
+    loss = nn.functional.cross_entropy(model(x), y)
+    out = io.StringIO()
+    steps = explain(loss, params=model, file=out)
+    names = [s.name for s in steps]
+    assert names[0] == "J" and "v3" in names and "0.weight" in names
+    relu_steps = [s for s in steps if s.op == "relu"]
+    assert len(relu_steps) == 2
+    assert relu_steps[0].definition.startswith(f"{relu_steps[0].name} = relu(v")
+    bias = next(s for s in steps if s.name == "4.bias")
+    assert bias.broadcast_reduced and bias.formula.startswith("dJ/d4.bias = sum over the batch")
+    loss.backward()
+    for name, p in model.named_parameters():
+        step = next(s for s in steps if s.name == name)
+        assert step.grad_norm == pytest.approx(np.linalg.norm(p.grad.data), rel=1e-5)
+    assert "v1 = transpose(0.weight)" in out.getvalue()
+
+
+def test_fan_out_is_summed_and_said():
+    a = cr.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    b = a * a
+    c = (b + b.exp()).sum()
+    steps = backward_steps(c, params={"a": a})
+    b_step = next(s for s in steps if s.name == "v1")
+    assert b_step.fan_in_summed
+    assert b_step.formula == "dJ/dv1 = dJ/dv3 + dJ/dv2 * v2"  # newest consumer first
+    assert "fed 2 ops" in b_step.notes[0]
+    a_step = next(s for s in steps if s.name == "a")
+    assert a_step.formula == "dJ/da = dJ/dv1 * a + dJ/dv1 * a"
+    c.backward()
+    assert a_step.grad_norm == pytest.approx(np.linalg.norm(a.grad.data))
+
+
+def test_a_freed_graph_raises_a_clear_error_and_retain_graph_works():
+    model, loss = textbook_network(n=4)
+    loss.backward()
+    with pytest.raises(cr.GradientError, match="retain_graph=True"):
+        backward_steps(loss, params=model)
+    model, loss = textbook_network(n=4)
+    loss.backward(retain_graph=True)
+    grads = {n: p.grad.data.copy() for n, p in model.named_parameters()}
+    steps = backward_steps(loss, params=model)
+    assert steps[-1].grad_norm == pytest.approx(np.linalg.norm(grads["0.weight"]), rel=1e-5)
+    for name, p in model.named_parameters():
+        assert np.array_equal(p.grad.data, grads[name])  # explain wrote no .grad
+
+
+def test_a_non_scalar_output_is_refused():
+    a = cr.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(cr.GradientError, match="scalar"):
+        backward_steps(a * 2)
+
+
+def test_steps_are_records_with_the_promised_fields():
+    names = {f.name for f in fields(Step)}
+    assert {"index", "op", "name", "formula", "shapes", "grad_norm", "fan_in_summed",
+            "broadcast_reduced", "scope"} <= names
+
+
+def test_every_differentiable_primitive_has_a_formula():
+    missing = [name for name, p in cr.REGISTRY.items()
+               if p.differentiable and p.vjps and name not in TEMPLATES]
+    assert missing == []
+
+
+def test_manual_two_layer_mlp_explained_with_the_same_numbers():
+    rng = np.random.default_rng(0)
+    d, hidden, q, n, lam = 12, 7, 4, 5, 0.1
+    manual_model = TwoLayerMLP.init(d, hidden, q, seed=3, sigma=0.5, lam=lam)
+    x = rng.random((n, d))
+    y = rng.integers(0, q, n)
+    out = io.StringIO()
+    hand = explain_manual(manual_model, x.T, y, file=out)
+    assert explain_manual(manual_model, x.T, y, quiet=True) == hand
+    assert [s.name for s in hand] == ["J", "L", "s", "o", "W2", "b2", "h", "z", "W1", "b1"]
+    assert hand[4].formula == "dJ/dW2 = dJ/do . h^T + lambda W2"
+    assert hand[4].shapes == f"({q}x{hidden}) = ({q}x{n}) . ({n}x{hidden}) + ({q}x{hidden})"
+    assert "COLUMN" in out.getvalue()
+
+    # The same network in autograd (rows instead of columns) gives the same norms.
+    model = nn.Sequential(nn.Linear(d, hidden, dtype="float64"), nn.ReLU(),
+                          nn.Linear(hidden, q, dtype="float64"))
+    for layer, w, b in ((model[0], manual_model.W1, manual_model.b1),
+                        (model[2], manual_model.W2, manual_model.b2)):
+        layer.weight.copy_(w)
+        layer.bias.copy_(b)
+    loss = nn.functional.cross_entropy(model(x), y) + nn.l2_penalty(
+        [model[0].weight, model[2].weight], lam)
+    auto = {s.name: s for s in backward_steps(loss, params=model)}
+    for step in hand:
+        assert step.grad_norm == pytest.approx(auto[step.name].grad_norm, rel=1e-9), step.name
+
+
+def test_explain_command_prints_the_steps(capsys):
+    assert main(["explain", "--input-size", "20", "--hidden", "8", "--classes", "4",
+                 "--batch-size", "3", "--weight-decay", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "RANDOM" in out and "N = 3" in out
+    for line in ("dJ/do = dJ/dL * (softmax(o) - onehot(y)) / N",
+                 "dJ/dW2 = (dJ/do)^T . h + lambda W2", "dJ/dh = dJ/do . W2",
+                 "dJ/dW1 = (dJ/dz)^T . x + lambda W1"):
+        assert line in out
+
+
+def test_explain_command_writes_html(tmp_path, capsys):
+    page = tmp_path / "report.html"
+    assert main(["explain", "--input-size", "20", "--hidden", "8", "--classes", "4",
+                 "--batch-size", "3", "--html", str(page)]) == 0
+    assert f"wrote {page}" in capsys.readouterr().out
+    assert "dL/dW2 = (dL/do)^T . h" in page.read_text()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
+                    reason="the digits ship with scikit-learn, which is not installed")
+def test_explain_command_with_the_digits(capsys):
+    assert main(["explain", "--input-size", "64", "--hidden", "16", "--batch-size", "8",
+                 "--dataset", "digits"]) == 0
+    assert "first 8 digits" in capsys.readouterr().out
+
+
+def test_explain_command_rejects_bad_options(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", "--activation", "softsign"])
+    assert stop.value.code == 2
