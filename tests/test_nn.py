@@ -156,8 +156,6 @@ class Square(nn.Module):
         return x * self.w * self.w  # mul saves w itself for backward
 
 
-@pytest.mark.xfail(reason="core: autograd._check_versions tests `type(value) is Tensor`, so "
-                          "a saved Parameter (a Tensor subclass) is never version-checked")
 def test_load_state_dict_makes_a_stale_graph_refuse_backward():
     model = Square()
     out = model(np.ones(3)).sum()
@@ -166,8 +164,6 @@ def test_load_state_dict_makes_a_stale_graph_refuse_backward():
         out.backward()
 
 
-@pytest.mark.xfail(reason="core: an in-place change to a parameter is not seen through the "
-                          "view weight.T that matmul saved (views do not share versions)")
 def test_load_state_dict_makes_a_stale_linear_graph_refuse_backward():
     model = nn.Linear(2, 2)
     x = cr.tensor(np.ones((1, 2), np.float32), requires_grad=True)

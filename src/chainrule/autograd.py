@@ -171,12 +171,33 @@ def _check_versions(node):
             f"{node.name}: its output of shape {node.shape} was modified in place after the "
             f"forward pass saved it for backward; compute on a copy (t.clone()) instead")
     for name, value in node.saved.items():
-        if type(value) is Tensor and getattr(value, "_stamp", 0) > node.seq:
+        if not isinstance(value, Tensor):
+            continue
+        changed = _modified_since(value, node.seq)
+        if changed is not None:
             raise GradientError(
                 f"{node.name}: input '{name}' of shape {value.shape} was modified in place after "
-                f"{node.name} saved it for backward (it is now at version {getattr(value, '_version', 0)}, "
-                f"newer than when it was saved); compute on a copy (t.clone()) or modify it "
-                f"after backward()")
+                f"{node.name} saved it for backward (it is now at version "
+                f"{getattr(changed, '_version', 0)}, newer than when it was saved); compute on a "
+                f"copy (t.clone()) or modify it after backward()")
+
+
+def _modified_since(tensor, seq):
+    """The tensor, or the leaf it is a view of (W for W.T), if changed in place after ``seq``."""
+    while True:
+        if getattr(tensor, "_stamp", 0) > seq:
+            return tensor
+        node = tensor.node
+        if node is None or node.op is None or node.op.vjp_returns != "view" or not node.parents:
+            return None
+        parent = node.parents[0]
+        if parent is None:
+            return None
+        if parent.op is not None:
+            return None  # a view of an intermediate result: those are not modified in place
+        tensor = parent.tensor_ref()
+        if tensor is None:
+            return None
 
 
 def _vjp_arguments(node, names, create_graph, position):
@@ -190,7 +211,7 @@ def _vjp_arguments(node, names, create_graph, position):
         value = saved[name]
         if name == "out" and create_graph:
             value = Tensor._make(value, node)
-        elif not create_graph and type(value) is Tensor:
+        elif not create_graph and isinstance(value, Tensor):
             value = value.data
         args.append(value)
     return args
