@@ -103,6 +103,20 @@ def test_intermediate_norms_equal_retained_grads():
         assert by_name[name].grad_norm == pytest.approx(np.linalg.norm(t.grad.data), rel=1e-5)
 
 
+def test_a_second_forward_pass_reaches_the_parameters_last_and_says_why():
+    model, loss = textbook_network(n=4)
+    out = io.StringIO()
+    explain(loss, params=model, file=out)
+    assert "earlier forward pass" not in out.getvalue()
+    loss.backward()
+    x, y = batch(4, 784, 10)
+    loss = nn.functional.cross_entropy(model(x), y) + nn.l2_penalty(
+        [model[0].weight, model[2].weight], 1e-3)
+    steps = explain(loss, params=model, file=out)
+    assert [s.name for s in steps] == ["J", "s", "L", "o", "h", "z", "b2", "W2", "b1", "W1"]
+    assert "earlier forward pass" in out.getvalue()
+
+
 def test_without_the_penalty_the_objective_is_L():
     model, loss = textbook_network(lam=0)
     steps = backward_steps(loss, params=model)

@@ -26,6 +26,9 @@ ACTIVATION_DERIVATIVES = {
 }
 
 
+_MANUAL_LOSSES = {"softmax": "softmax cross-entropy", "svm": "multiclass SVM loss"}
+
+
 @dataclass
 class Step:
     """One step of the backward pass: the moment dJ/d(name) is complete."""
@@ -102,7 +105,20 @@ def _header(view, steps):
     else:
         lines.append("Variables are named v1, v2, ... in the order the forward pass made them; "
                      "parameters by their names.")
+    if any(_made_earlier(view, node) for node in view.nodes if node.op is None):
+        lines.append("The parameters' leaf nodes were made by an earlier forward pass (a node is "
+                     "numbered when first used), so the engine reaches them last; each "
+                     "parameter's gradient was complete as soon as the ops using it had run.")
     return "\n".join(lines)
+
+
+def _made_earlier(view, leaf):
+    """Whether a leaf's node dates from an earlier forward pass: then ops made before its first
+    use in this graph have larger numbers, and the engine visits them before the leaf."""
+    if not view.consumers[leaf]:
+        return False
+    first_use = min(consumer.seq for consumer, _ in view.consumers[leaf])
+    return any(node.op is not None and leaf.seq < node.seq < first_use for node in view.nodes)
 
 
 # -- any graph ------------------------------------------------------------------------------------
@@ -333,12 +349,15 @@ def explain_manual(model, x, y, file=None, quiet=False):
                  else "dL/do of the multiclass SVM loss, / N")
     rows = [
         ("J", "J = L + s", "dJ/dJ = 1", "scalar", 1.0, []),
-        ("L", f"L = l(o, y): {model.loss} loss, mean over the batch", "dJ/dL = 1", "scalar",
+        ("L", f"L = l(o, y): {_MANUAL_LOSSES[model.loss]}, mean over the batch", "dJ/dL = 1",
+         "scalar",
          1.0, []),
         ("s", "s = lambda/2 (||W1||^2 + ||W2||^2)", "dJ/ds = 1", "scalar", 1.0,
          [f"lambda = {model.lam}"]),
         ("o", "o = W2 h" + (" + b2" if model.b2 is not None else ""),
-         f"dJ/do = dJ/dL * {loss_grad}", f"{fs(o)}", grads["dJ/do"], []),
+         f"dJ/do = dJ/dL * {loss_grad}",
+         f"{fs(col(o))} = ({fs(col(o))} - {fs(col(o))}) / {n}" if model.loss == "softmax"
+         else f"{fs(col(o))}", grads["dJ/do"], []),
         ("W2", "W2: the weight of layer 2", "dJ/dW2 = dJ/do . h^T + lambda W2",
          f"{fs(W2)} = {fs(col(o))} . {fs(col(h).T)} + {fs(W2)}", grads["dJ/dW2"], []),
         ("b2", "b2: the bias of layer 2", "dJ/db2 = sum over the batch of dJ/do",

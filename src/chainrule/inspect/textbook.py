@@ -55,6 +55,11 @@ class Textbook:
             if layer.bias is not None:
                 names[layer.bias] = bias
                 names[layer.matmul] = "h W2^T" if bias == "b2" else "x W1^T"
+        for node in self.penalty_nodes:  # oldest first, so parents are named before children
+            if node is not self.s:
+                name = _penalty_name(node, names)
+                if name is not None:
+                    names[node] = name
         return names
 
     def constant_name(self, node, position):
@@ -63,6 +68,20 @@ class Textbook:
         if node is self.L and position == 1:
             return "y"
         return None
+
+
+def _penalty_name(node, names):
+    """W1*W1, ||W1||^2 and their sums, for the nodes of the L2 term as l2_penalty builds it."""
+    parents = [names.get(p) for p in node.parents]
+    if None in parents:
+        return None
+    if node.op.name == "mul" and parents[0] == parents[1]:
+        return f"{parents[0]}*{parents[0]}"
+    if node.op.name == "sum" and parents[0].count("*") == 1:
+        return f"||{parents[0].split('*')[0]}||^2"
+    if node.op.name == "add":
+        return " + ".join(parents)
+    return None
 
 
 def recognize(view):
