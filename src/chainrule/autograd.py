@@ -329,7 +329,7 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
                 # a single parent.
                 returns = op.vjp_returns
                 fresh = returns == "new" or (returns == "view" and grad_owned and
-                                             sum(p is not None for p in parents) == 1)
+                                             len(parents) - parents.count(None) == 1)
                 if g.shape != parent.shape:
                     g = sum_to_shape(g, parent.shape)
                     fresh = True
