@@ -257,15 +257,44 @@ def test_explain_command_writes_html(tmp_path, capsys):
     assert "dL/dW2 = (dL/do)^T . h" in page.read_text()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
-                    reason="the digits ship with scikit-learn, which is not installed")
-def test_explain_command_with_the_digits(capsys):
-    assert main(["explain", "--input-size", "64", "--hidden", "16", "--batch-size", "8",
-                 "--dataset", "digits"]) == 0
-    assert "first 8 digits" in capsys.readouterr().out
-
-
 def test_explain_command_rejects_bad_options(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["explain", "--activation", "softsign"])
     assert stop.value.code == 2
+
+
+def test_many_kinds_of_ops_explain_with_the_engines_numbers(tmp_path):
+    from chainrule.inspect import memory_report, to_dot, to_html
+    rng = np.random.default_rng(0)
+    a = cr.tensor(rng.random((3, 4)) + 0.5, requires_grad=True)
+    b = cr.tensor(rng.random(4) + 0.5, requires_grad=True)
+    c = cr.concatenate([a, b.reshape(1, 4)], axis=0)            # (4, 4), variadic
+    d = cr.where(c > 1.0, c ** 2, c / b) + c.max(axis=1, keepdims=True)
+    e = ((d[1:, ::2].exp().mean() + cr.stack([a.sum(), b.sqrt().sum()]).log().sum()) / 20).tanh()
+    steps = backward_steps(e, params={"a": a, "b": b})
+    assert not any("vjp_" in s.formula for s in steps)
+    assert to_dot(e).startswith("digraph") and memory_report(e).saved_bytes > 0
+    to_html(e, tmp_path / "ops.html", params={"a": a, "b": b})
+    e.backward()
+    by_name = {s.name: s for s in steps}
+    assert by_name["a"].grad_norm > 1e-3
+    assert by_name["a"].grad_norm == pytest.approx(np.linalg.norm(a.grad.data), rel=1e-10)
+    assert by_name["b"].grad_norm == pytest.approx(np.linalg.norm(b.grad.data), rel=1e-10)
+
+
+def test_commands_read_a_checkpoint_and_the_digits(tmp_path, capsys):
+    from chainrule.serialize import save_tree
+    manual_seed(3)
+    model = models.mlp(64, [12], 10, activation="tanh")
+    path = tmp_path / "checkpoint.crt"
+    save_tree(path, {"config": models.mlp_config(64, [12], 10, "tanh"),
+                     "model": model.state_dict()})
+    argv = ["explain", "--checkpoint", str(path), "--batch-size", "5"]
+    if importlib.util.find_spec("sklearn") is not None:
+        argv += ["--dataset", "digits"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "network 64-12-10 from the checkpoint" in out
+    assert "h = tanh(z)" in out and "phi'(z) = 1 - h^2" in out
+    assert main(["memory", "--checkpoint", str(tmp_path / "missing.crt")]) == 1
+    assert "error" in capsys.readouterr().err

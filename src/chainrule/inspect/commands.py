@@ -5,6 +5,7 @@ and shows its graph, its backward pass or its memory ledger.
 """
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from ..errors import ChainruleError
@@ -61,7 +62,8 @@ def register(commands):
 
 
 def _add(commands, name, summary, description, examples):
-    parser = commands.add_parser(name, help=summary, description=description, epilog=examples,
+    parser = commands.add_parser(name, help=summary, description=textwrap.fill(description, 79),
+                                 epilog=examples,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", metavar="PATH",
                         help="a model saved by 'chainrule train' (its sizes replace the options "

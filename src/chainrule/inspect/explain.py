@@ -167,7 +167,9 @@ def _reduced(view, part, formula, shapes):
         return formula, shapes
     lead = len(part.raw_shape) - len(target)
     if lead == 1 and tuple(part.raw_shape[1:]) == tuple(target):
-        return (f"sum over the batch of {formula}",
+        # A vector added to every row of a matrix, like a bias to every example of the batch.
+        rows = "the batch" if len(part.raw_shape) == 2 else "axis 0"
+        return (f"sum over {rows} of {formula}",
                 f"sum over {part.raw_shape[0]} rows of {shapes}")
     return f"sum over broadcast axes of {formula}", f"sum to {format_shape(target)} of {shapes}"
 

@@ -50,10 +50,11 @@ class GraphView:
                 if parent is not None:
                     self.consumers[parent].append((node, position))
         self.param_names = _param_names(self.nodes, params)
-        self.module_types = {path: type(module).__name__
-                             for path, module in getattr(params, "named_modules", list)()}
+        modules = params.named_modules() if hasattr(params, "named_modules") else ()
+        self.module_types = {path: type(module).__name__ for path, module in modules}
         self.textbook = recognize(self)
         self.names = self._name_nodes()
+        self._batch_named = self.textbook is not None  # the textbook names its batch x itself
         self.constants, self.inputs = self._find_constants()
         self._values = None
 
@@ -126,7 +127,6 @@ class GraphView:
         return names
 
     def _find_constants(self):
-        self._batch_named = self.textbook is not None
         constants, inputs = {}, {}
         for node in self.nodes:
             for position, parent in enumerate(node.parents):
@@ -176,9 +176,12 @@ def named_parameters(params):
         return []
     if hasattr(params, "named_parameters"):
         return list(params.named_parameters())
-    if isinstance(params, dict):
-        return list(params.items())
-    return list(params)
+    pairs = list(params.items()) if isinstance(params, dict) else list(params)
+    for pair in pairs:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], Tensor)):
+            raise TypeError("params must be a Module, a dict name -> tensor or (name, tensor) "
+                            f"pairs; got an entry {type(pair).__name__}")
+    return pairs
 
 
 def _param_names(nodes, params):
