@@ -102,13 +102,14 @@ def test_clicking_nodes_shows_formula_gradient_and_bytes(browser, tmp_path):
     browser.find_element(By.ID, relu_circle).click()
     text = panel.text
     assert "dJ/dh = dJ/do . W2" in text
-    assert f"this op saved {N * HIDDEN * 4:,} bytes extra" in text
+    assert f"this op saved {N * HIDDEN:,} bytes extra" in text  # ReLU's boolean mask
     assert "min " in text and "max " in text and "mean " in text  # h is kept: its value shows
 
     matmul_circle = ids["h W2^T"].replace("v", "op")
     browser.find_element(By.ID, matmul_circle).click()
     text = panel.text
-    assert "this op saved 0 bytes extra" in text and "same buffer as h (relu)" in text
+    # The matmul keeps h itself (for dJ/dW2); ReLU kept only its mask.
+    assert f"this op saved {N * HIDDEN * 4:,} bytes extra" in text and "a = h" in text
     assert browser.find_element(By.ID, matmul_circle).get_attribute("class") == "node selected"
 
     browser.find_element(By.ID, ids["z"]).click()  # relu kept h, not z: z was freed

@@ -59,21 +59,24 @@ def test_ledger_equals_what_the_graph_retains(tracing, activation, lam, inputs):
     assert report.training_bytes > 512 * 256 * 4
 
 
-def test_shared_buffers_and_parameter_views_are_counted_once():
+def test_parameter_views_and_inputs_cost_nothing_and_masks_are_one_byte():
+    # Per hidden unit and example the textbook MLP keeps the next matmul's input h (4 bytes in
+    # float32) and ReLU's mask (1 byte); the weights (seen through W^T) and x cost nothing.
     model = network(hidden=(32,), d=20, q=5)
     x, y = batch(8, 20, 5)
     report = memory_report(objective(model, x, y), model)
     rows = {row.variable: row for row in report.rows}
-    relu_out = rows["h"].saved[0]
-    assert (relu_out.name, relu_out.extra_bytes) == ("out", 8 * 32 * 4)
+    relu_mask = rows["h"].saved[0]
+    assert (relu_mask.name, relu_mask.extra_bytes) == ("mask", 8 * 32)
     matmul_input = next(i for i in rows["h W2^T"].saved if i.name == "a")
-    assert matmul_input.extra_bytes == 0 and matmul_input.shared_with == "h (relu)"
+    assert (matmul_input.kind, matmul_input.extra_bytes) == ("intermediate", 8 * 32 * 4)
     weight_view = next(i for i in rows["h W2^T"].saved if i.name == "b")
     assert (weight_view.kind, weight_view.extra_bytes) == ("parameter", 0)
     batch_input = next(i for i in rows["x W1^T"].saved if i.name == "a")
     assert (batch_input.kind, batch_input.extra_bytes) == ("input", 0)
-    assert report.saved_bytes == 8 * 32 * 4 + 8 * 5 * 4  # h and the logits o
-    assert report.by_module == {"1 (ReLU)": 8 * 32 * 4, "(top level)": 8 * 5 * 4}
+    assert report.saved_bytes == 8 * 32 * 5 + 8 * 5 * 4  # h, the mask and the logits o
+    assert report.by_module == {"1 (ReLU)": 8 * 32, "2 (Linear)": 8 * 32 * 4,
+                                "(top level)": 8 * 5 * 4}
     assert report.inference_bytes == 8 * 5 * 4 and report.prediction_name == "o"
     # The weights are referenced (through W^T); the biases are not saved by any node.
     assert report.parameter_bytes == model[0].weight.data.nbytes + model[2].weight.data.nbytes
@@ -87,7 +90,7 @@ def test_training_minus_inference_grows_linearly_with_batch_size():
         extra.append(memory_report(objective(model, x, y), model).extra_bytes)
     steps = np.diff(extra)
     assert (steps > 0).all() and (steps == steps[0]).all()
-    assert steps[0] == 16 * 64 * 4  # one hidden activation of 16 more rows
+    assert steps[0] == 16 * 64 * 5  # one hidden activation and its mask, 16 more rows
 
 
 def test_training_minus_inference_grows_linearly_with_depth():
@@ -98,7 +101,7 @@ def test_training_minus_inference_grows_linearly_with_depth():
         extra.append(memory_report(objective(model, x, y), model).extra_bytes)
     steps = np.diff(extra)
     assert (steps > 0).all() and (steps == steps[0]).all()
-    assert steps[0] == 32 * 64 * 4
+    assert steps[0] == 32 * 64 * 5
 
 
 def test_measured_difference_grows_linearly_with_batch_and_depth(tracing):
@@ -109,10 +112,10 @@ def test_measured_difference_grows_linearly_with_batch_and_depth(tracing):
 
     by_batch = [measured(n, 1) for n in (128, 256, 512)]
     assert by_batch[2] - by_batch[1] == pytest.approx(2 * (by_batch[1] - by_batch[0]), rel=0.05)
-    assert by_batch[1] - by_batch[0] == pytest.approx(128 * 128 * 4, rel=0.05)
+    assert by_batch[1] - by_batch[0] == pytest.approx(128 * 128 * 5, rel=0.05)
     by_depth = [by_batch[1]] + [measured(256, depth) for depth in (2, 3)]
     assert by_depth[2] - by_depth[1] == pytest.approx(by_depth[1] - by_depth[0], rel=0.05)
-    assert by_depth[1] - by_depth[0] == pytest.approx(256 * 128 * 4, rel=0.05)
+    assert by_depth[1] - by_depth[0] == pytest.approx(256 * 128 * 5, rel=0.05)
 
 
 def test_model_form_measures_training_against_prediction():
@@ -146,7 +149,7 @@ def test_report_is_readable_and_serialisable():
     model = network(hidden=(32,), d=20, q=5)
     report = memory_report(objective(model, x, y, 0.1), model)
     text = str(report)
-    assert "relu" in text and "same buffer as h (relu)" in text and "[parameter]" in text
+    assert "relu" in text and "mask" in text and "[parameter]" in text
     data = json.loads(report.to_json())
     assert data["training_bytes"] == report.training_bytes
     assert data["extra_bytes"] == report.training_bytes - report.inference_bytes
@@ -173,7 +176,7 @@ def test_memory_command_prints_and_writes_json(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "RANDOM" in text and "training - prediction" in text
     data = json.loads(out.read_text())
-    assert data["saved_bytes"] == 8 * 16 * 4 + 8 * 4 * 4
+    assert data["saved_bytes"] == 8 * 16 * 5 + 8 * 4 * 4
     assert data["measured"]["batch"] == 8
 
 
@@ -182,3 +185,15 @@ def test_memory_command_rejects_bad_options(capsys):
         main(["memory", "--batch-size", "-3"])
     assert stop.value.code == 2
     assert "usage: chainrule memory" in capsys.readouterr().err
+
+
+def test_a_buffer_saved_by_two_nodes_is_counted_once():
+    # tanh keeps its output h for its VJP, and the next matmul keeps the same h as its input.
+    model = network(hidden=(32,), d=20, q=5, activation="tanh")
+    x, y = batch(8, 20, 5)
+    report = memory_report(objective(model, x, y), model)
+    rows = {row.variable: row for row in report.rows}
+    assert rows["h"].saved[0].extra_bytes == 8 * 32 * 4
+    matmul_input = next(i for i in rows["h W2^T"].saved if i.name == "a")
+    assert matmul_input.extra_bytes == 0 and matmul_input.shared_with == "h (tanh)"
+    assert report.saved_bytes == 8 * 32 * 4 + 8 * 5 * 4

@@ -39,13 +39,14 @@ class Node:
     holds exactly what the input VJPs declared, by name; it is dropped after backward.
     """
 
-    __slots__ = ("op", "parents", "saved", "kwargs", "shape", "dtype", "seq", "scope",
+    __slots__ = ("op", "parents", "saved", "plan", "kwargs", "shape", "dtype", "seq", "scope",
                  "tensor_ref", "extras", "__weakref__")
 
     def __init__(self, op, parents, saved, kwargs, shape, dtype):
         self.op = op
         self.parents = parents
         self.saved = saved
+        self.plan = None
         self.kwargs = kwargs
         self.shape = shape
         self.dtype = dtype
@@ -256,6 +257,11 @@ def _accumulate_leaf(node, grad, owned, create_graph):
         xp.add(tensor.grad.data, grad, out=tensor.grad.data)
 
 
+def _variadic_steps(node):
+    fn, names = node.op.vjps[0]
+    return [(i, fn, names, ()) for i, p in enumerate(node.parents) if p is not None]
+
+
 def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
     """Run reverse-mode differentiation from ``roots``.
 
@@ -289,6 +295,7 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
                 grad_owned = False
             if capture is not None and node in capture:
                 captured[node] = grad
+                grad_owned = False  # handed to the caller: nothing may add into it later
             op = node.op
             if op is None:
                 if capture is None:
@@ -303,14 +310,9 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
             if mode.last_inplace > node.seq or node.extras is not None:
                 _check_versions(node)
             parents = node.parents
-            table = op.vjp_table
-            for index, parent in enumerate(parents):
-                if parent is None:
-                    continue
-                entry = table[index] if not op.variadic else table[0]
-                if entry is None:
-                    op.vjp_for(index)  # raises: this input is not differentiable
-                vjp, names = entry
+            steps = node.plan.steps if node.plan is not None else _variadic_steps(node)
+            for index, vjp, names, free in steps:
+                parent = parents[index]
                 if not names:
                     g = vjp(grad)
                 elif create_graph or op.variadic:
@@ -322,6 +324,9 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
                         value = saved[name]
                         args.append(value.data if isinstance(value, Tensor) else value)
                     g = vjp(grad, *args)
+                if free and not retain_graph:
+                    for name in free:  # no later VJP of this node needs it: let it go now
+                        del saved[name]
                 if anomaly:
                     _anomaly_check(node, index, g)
                 # The engine owns (and may add into in place) only arrays no one else can see:

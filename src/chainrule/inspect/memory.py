@@ -194,8 +194,9 @@ def _saved_arrays(node, with_origin=False):
     sources = list(node.saved.items()) + [(f"option {k}", v) for k, v in
                                           (node.kwargs or {}).items()]
     for name, value in sources:
-        produced = name == "out" or (isinstance(value, Tensor) and value.node is not None
-                                     and value.node.op is not None)
+        produced = (name == "out" or name in node.op.residuals
+                    or (isinstance(value, Tensor) and value.node is not None
+                        and value.node.op is not None))
         for array in _flatten(value):
             if id(array) not in seen:
                 seen.add(id(array))

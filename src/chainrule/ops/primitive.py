@@ -9,20 +9,29 @@
         return grad * b
 
 A VJP's parameters after ``grad`` name what it needs from the forward pass: ``out``, an input
-(``a``), a keyword parameter of the forward (``axis``) or an input's shape (``a_shape``). A node
-saves exactly the names that the VJPs of the inputs requiring grad declare, nothing more.
+(``a``), a keyword parameter of the forward (``axis``), an input's shape or dtype (``a_shape``,
+``a_dtype``) or a *residual*: a value computed from the inputs and output at forward time and
+declared with ``@op.residual`` (ReLU keeps a boolean mask rather than its output). A node saves
+exactly the names that the VJPs of the inputs requiring grad declare, nothing more, and backward
+drops each saved value as soon as no remaining VJP of that node needs it.
 
 Called on plain arrays (no Tensor among the arguments) a primitive returns a plain array, so the
 same VJP formula runs without a graph on arrays and, with ``create_graph=True``, on Tensors.
 """
 import inspect
 import traceback
+from collections import namedtuple
 
 from ..autograd import Node, _clock, leaf_node, mode
 from ..backend import ndarray, xp
 from ..errors import ChainruleError, GradientError, ShapeError
 
 REGISTRY = {}
+
+# How one node is recorded and differentiated, for one combination of inputs needing grad:
+# `saves` lists (name, kind, where) to keep at forward time; `steps` lists, in the order backward
+# runs them, (input position, VJP, names it needs, names no later step needs: free them).
+Plan = namedtuple("Plan", "saves steps")
 
 
 class Primitive:
@@ -45,6 +54,7 @@ class Primitive:
         self.defaults = {p.name: p.default for p in params
                          if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
         self.vjps = {}  # input position -> (function, names it needs)
+        self.residuals = {}  # name -> (function, names of inputs / out it reads)
         self.vjp_table = (None,) * len(self.inputs)
         self.differentiable = differentiable
         self._plans = {}
@@ -60,11 +70,21 @@ class Primitive:
             return self._declare(self.inputs[0], target)
         return lambda fn: self._declare(target, fn)
 
+    def residual(self, fn):
+        """Declare a value to compute at forward time for the VJPs (named by the function,
+        reading inputs and ``out`` by name). Declare residuals before the VJPs that use them."""
+        names = tuple(inspect.signature(fn).parameters)
+        unknown = [n for n in names if n != "out" and n not in self.inputs]
+        if unknown:
+            raise ValueError(f"residual {fn.__name__} of {self.name} reads unknown names {unknown}")
+        self.residuals[fn.__name__] = (fn, names)
+        return fn
+
     def _declare(self, input_name, fn):
         if input_name not in self.inputs:
             raise ValueError(f"{self.name} has no input named {input_name!r}")
         names = tuple(inspect.signature(fn).parameters)[1:]
-        known = {"out", "position", *self.inputs, *self.keywords,
+        known = {"out", "position", *self.inputs, *self.keywords, *self.residuals,
                  *(f"{n}_shape" for n in self.inputs), *(f"{n}_dtype" for n in self.inputs)}
         unknown = [n for n in names if n not in known]
         if unknown:
@@ -152,7 +172,7 @@ class Primitive:
         if plan is None:
             plan = self._plans[needs] = self._make_plan(needs)
         saved = {}
-        for name, kind, where in plan:
+        for name, kind, where in plan.saves:
             if kind == 0:
                 saved[name] = out
             elif kind == 1:
@@ -161,12 +181,16 @@ class Primitive:
                 saved[name] = kwargs.get(name, where)
             elif kind == 3:
                 saved[name] = xp.shape(args[where])
-            else:
+            elif kind == 4:
                 saved[name] = _dtype_of(args[where])
+            else:
+                saved[name] = where(*[out if n == "out" else _array(args[self.inputs.index(n)])
+                                      for n in self.residuals[name][1]])
         node = _new(Node)  # Node's fields, set here rather than in __init__ to save a call
         node.op = self
         node.parents = parents
         node.saved = saved
+        node.plan = plan
         node.kwargs = kwargs
         node.shape = out.shape
         node.dtype = out.dtype
@@ -208,28 +232,42 @@ class Primitive:
         return Tensor._make(out, Node(self, parents, saved, kwargs, out.shape, out.dtype))
 
     def _make_plan(self, needs):
+        positions = [p for p in sorted(self.vjps, reverse=True) if needs >> p & 1]
         wanted = []
-        for position, (_, names) in self.vjps.items():
-            if needs >> position & 1:
-                wanted.extend(n for n in names if n not in wanted)
-        plan = []
+        for position in positions:
+            wanted.extend(n for n in self.vjps[position][1] if n not in wanted)
+        saves = []
         for name in wanted:
             if name == "out":
-                plan.append((name, 0, None))
+                saves.append((name, 0, None))
             elif name in self.inputs:
-                plan.append((name, 1, self.inputs.index(name)))
+                saves.append((name, 1, self.inputs.index(name)))
             elif name in self.keywords:
-                plan.append((name, 2, self.defaults.get(name)))
+                saves.append((name, 2, self.defaults.get(name)))
+            elif name in self.residuals:
+                saves.append((name, 5, self.residuals[name][0]))
             elif name.endswith("_shape"):
-                plan.append((name, 3, self.inputs.index(name[: -len("_shape")])))
-            else:
-                plan.append((name, 4, self.inputs.index(name[: -len("_dtype")])))
-        return tuple(plan)
+                saves.append((name, 3, self.inputs.index(name[: -len("_shape")])))
+            elif name.endswith("_dtype"):
+                saves.append((name, 4, self.inputs.index(name[: -len("_dtype")])))
+        # Later inputs first: matmul then computes the weight's gradient (which reads the
+        # layer's input) before the input's, so the layer's input can be freed in between.
+        steps = []
+        for k, position in enumerate(positions):
+            fn, names = self.vjps[position]
+            later = {n for p in positions[k + 1:] for n in self.vjps[p][1]}
+            free = tuple(n for n in names if n not in later and n in wanted)
+            steps.append((position, fn, names, free))
+        return Plan(tuple(saves), tuple(steps))
 
     def _shape_error(self, arrays, kwargs, error):
         shapes = ", ".join(str(xp.shape(a)) for a in arrays)
         detail = f" with {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}" if kwargs else ""
         return ShapeError(f"{self.name}: cannot apply to shapes {shapes}{detail}: {error}")
+
+
+def _array(value):
+    return value.data if isinstance(value, Tensor) else value
 
 
 def _dtype_of(value):
