@@ -316,3 +316,44 @@ def test_anomaly_mode_names_the_op_and_where_it_was_created():
         with np.errstate(divide="ignore"), pytest.raises(cr.AnomalyError,
                                                          match=r"sqrt(.|\n)*test_engine.py"):
             y.sum().backward()
+
+
+def test_grad_of_several_inputs_does_not_add_into_a_returned_gradient():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    a = x * 1.0
+    b = a.reshape(6)
+    c = (b * b).sum() + (a * 5).sum()
+    gb, ga = cr.grad(c, [b, a])
+    np.testing.assert_array_equal(gb.data, 2 * b.data)
+    np.testing.assert_array_equal(ga.data, (2 * b.data).reshape(2, 3) + 5)
+
+
+def test_backward_frees_a_saved_input_as_soon_as_no_later_vjp_needs_it():
+    # Like matmul: the VJP of b reads a, the VJP of a does not. The engine runs b's first and
+    # drops a before running a's, so a layer's input is freed before its gradient is made.
+    import weakref
+    seen = []
+
+    @cr.primitive
+    def scale(a, b):
+        return a * b
+
+    @scale.vjp("b")
+    def _(grad, a):
+        return grad * a
+
+    @scale.vjp("a")
+    def _(grad, b):
+        seen.append(probe() is None)
+        return grad * b
+
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    w = cr.tensor(np.full(3, 3.0), requires_grad=True)
+    a = x * 2.0
+    probe = weakref.ref(a.data)
+    out = scale(a, w).sum()
+    del a
+    out.backward()
+    assert seen == [True]
+    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0, 6.0])
+    np.testing.assert_array_equal(w.grad.data, [2.0, 2.0, 2.0])
