@@ -20,6 +20,7 @@ from .ops import (REGISTRY, Primitive, abs, add, astype, broadcast_to, clip, con
                   sum, swapaxes, tanh, transpose, var, where)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import nn, optim  # noqa: E402  (after the core: nn builds on the ops and Tensor)
+from . import data, inspect, models, serialize, train  # noqa: E402
 from .random import default_generator, manual_seed
 
 __version__ = "0.1.0"
@@ -29,7 +30,8 @@ __all__ = [
     "ChainruleError", "ShapeError", "GradientError", "AnomalyError", "FileFormatError",
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck",
-    "nn", "optim", "manual_seed", "default_generator",
+    "nn", "optim", "data", "inspect", "models", "serialize", "train", "manual_seed",
+    "default_generator",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "div", "equal", "exp",
     "expand_dims", "flatten", "getitem", "greater", "greater_equal", "leaky_relu", "less",
     "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or", "logsumexp",
