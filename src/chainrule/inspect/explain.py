@@ -17,8 +17,8 @@ from .graph import GraphView, format_shape, grad_norm
 from .replay import replay
 
 ACTIVATION_DERIVATIVES = {
-    "relu": ("1[z > 0]", "read from the saved output h: h > 0 exactly where z > 0, so z "
-                         "itself was not kept"),
+    "relu": ("1[z > 0]", "read from the boolean mask ReLU saved in the forward pass (1 byte "
+                         "per unit), so neither z nor h had to be kept for this step"),
     "tanh": ("1 - h^2", "written with the saved output h = tanh(z)"),
     "sigmoid": ("h (1 - h)", "sigmoid is a composite, so its nodes are folded into this step"),
     "leaky_relu": ("where(z > 0, 1, slope)", "leaky ReLU is a composite (a where node)"),
