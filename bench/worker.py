@@ -7,9 +7,23 @@ import time
 import workloads
 
 
+def _parse(param):
+    if "-" in param:
+        return tuple(int(s) for s in param.split("-"))
+    return int(param) if param.isdigit() else param
+
+
 def main(framework, case, *params):
-    args = [tuple(int(s) for s in p.split("-")) if "-" in p else int(p) for p in params]
-    run = getattr(workloads, f"{framework}_{case}")(*args)
+    args = [_parse(p) for p in params]
+    workload = getattr(workloads, f"{framework}_{case}")
+    if case == "step_memory":
+        print(json.dumps({"value": workload(*args)}))
+        return
+    if case == "epoch_overhead":
+        epoch, steps = workload(*args)
+        print(json.dumps({"value": epoch, "steps_s": steps}))
+        return
+    run = workload(*args)
     repeat, warmup = (50, 10) if case == "chain" else (200, 30)
     for _ in range(warmup):
         run()
@@ -18,7 +32,7 @@ def main(framework, case, *params):
         start = time.perf_counter()
         run()
         samples.append(time.perf_counter() - start)
-    print(json.dumps({"median_s": statistics.median(samples), "repeat": repeat}))
+    print(json.dumps({"value": statistics.median(samples), "repeat": repeat}))
 
 
 if __name__ == "__main__":

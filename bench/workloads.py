@@ -88,10 +88,14 @@ def numpy_inference(sizes, batch):
 
 # -- chainrule -------------------------------------------------------------------------------
 
+_LAST_MODEL = []
+
+
 def _chainrule_model(sizes):
     import chainrule as cr
     from chainrule import models
     model = models.mlp(sizes[0], sizes[1:-1], sizes[-1])
+    _LAST_MODEL[:] = [model]
     weights, biases = _mlp_params(sizes)
     for layer, w, b in zip([m for m in model if hasattr(m, "weight")], weights, biases):
         layer.weight.data[...] = w
@@ -199,3 +203,81 @@ def torch_inference(sizes, batch):
         with torch.no_grad():
             return model(x)
     return run
+
+
+# -- memory: what one training step adds above the model and the batch -----------------------
+
+def chainrule_step_memory(sizes, batch):
+    """Peak bytes above the pre-step baseline (parameters and batch allocated, no gradients),
+    measured with tracemalloc, which sees every NumPy allocation."""
+    import tracemalloc
+    run = chainrule_mlp_step(sizes, batch)
+    run()
+    import chainrule as cr
+    for p in _LAST_MODEL[0].parameters():
+        p.grad = None
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del cr
+    return peak - base
+
+
+def torch_step_memory(sizes, batch):
+    """The same figure from PyTorch's CPU allocator, read through its profiler's allocation
+    events (each a signed byte count, in time order)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    torch_, model = _torch_model(sizes)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _batch(sizes, batch)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run():
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+    run()
+    optimizer.zero_grad(set_to_none=True)
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
+                    key=lambda e: e.start_ns())
+    current = peak = 0
+    for event in events:
+        current += event.nbytes()
+        peak = max(peak, current)
+    return peak
+
+
+# -- a whole epoch against the sum of its steps -------------------------------------------------
+
+def chainrule_epoch_overhead(data_dir):
+    """(seconds for one whole d2l epoch with loading and evaluation, seconds for the same
+    number of bare training steps on prepared batches)."""
+    import time
+    from chainrule import nn, optim
+    from chainrule.train import TrainConfig, Trainer
+    config = TrainConfig(dataset="mnist", hidden=[256], lr=0.1, batch_size=256, epochs=1,
+                         init="d2l")
+    trainer = Trainer(config, data_dir=data_dir, progress=False, log=None)
+    trainer.fit(1)  # warm up
+    start = time.perf_counter()
+    trainer.fit(2)
+    epoch = time.perf_counter() - start
+    x, y = trainer.train_data.x, trainer.train_data.y
+    batches = [(x[i:i + 256], y[i:i + 256]) for i in range(0, len(y), 256)]
+    model, sgd = trainer.model, optim.SGD(trainer.model.parameters(), lr=0.1)
+    steps = 0.0
+    for xb, yb in batches:
+        begin = time.perf_counter()
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
+        steps += time.perf_counter() - begin
+    return epoch, steps
