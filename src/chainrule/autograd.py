@@ -164,41 +164,64 @@ def sum_to_shape(grad, shape):
     return grad
 
 
+# In-place changes are tracked per memory buffer, not per tensor, so that a change made through
+# one view (w[:2], x.T, a reshape) is seen by every tensor that shares the memory:
+# id(base array) -> (clock value of the latest change, number of changes, weakref to the base).
+_buffer_changes = {}
+
+
+def _base_buffer(array):
+    while isinstance(array.base, ndarray):
+        array = array.base
+    return array
+
+
+def record_inplace_change(array):
+    """Note that ``array``'s memory was just changed in place; returns the buffer's version."""
+    base = _base_buffer(array)
+    key = id(base)
+    entry = _buffer_changes.get(key)
+    version = entry[1] + 1 if entry is not None and entry[2]() is base else 1
+    stamp = next(_clock)
+    mode.last_inplace = stamp
+    _buffer_changes[key] = (stamp, version,
+                            weakref.ref(base, lambda _, key=key: _buffer_changes.pop(key, None)))
+    return version
+
+
+def buffer_version(array):
+    """How many in-place changes ``array``'s memory has seen (0 if none)."""
+    base = _base_buffer(array)
+    entry = _buffer_changes.get(id(base))
+    return entry[1] if entry is not None and entry[2]() is base else 0
+
+
+def _changed_after(array, seq):
+    """The buffer's version if ``array``'s memory was changed in place after ``seq``, else None."""
+    if not isinstance(array, ndarray):
+        return None
+    base = _base_buffer(array)
+    entry = _buffer_changes.get(id(base))
+    if entry is not None and entry[2]() is base and entry[0] > seq:
+        return entry[1]
+    return None
+
+
 def _check_versions(node):
     """Raise if an array this node saved was modified in place after the node was made."""
     from .tensor import Tensor
-    if node.extra("out_modified"):
-        raise GradientError(
-            f"{node.name}: its output of shape {node.shape} was modified in place after the "
-            f"forward pass saved it for backward; compute on a copy (t.clone()) instead")
     for name, value in node.saved.items():
-        if not isinstance(value, Tensor):
+        array = value.data if isinstance(value, Tensor) else value
+        version = _changed_after(array, node.seq)
+        if version is None:
             continue
-        changed = _modified_since(value, node.seq)
-        if changed is not None:
-            raise GradientError(
-                f"{node.name}: input '{name}' of shape {value.shape} was modified in place after "
-                f"{node.name} saved it for backward (it is now at version "
-                f"{getattr(changed, '_version', 0)}, newer than when it was saved); compute on a "
-                f"copy (t.clone()) or modify it after backward()")
-
-
-def _modified_since(tensor, seq):
-    """The tensor, or the leaf it is a view of (W for W.T), if changed in place after ``seq``."""
-    while True:
-        if getattr(tensor, "_stamp", 0) > seq:
-            return tensor
-        node = tensor.node
-        if node is None or node.op is None or node.op.vjp_returns != "view" or not node.parents:
-            return None
-        parent = node.parents[0]
-        if parent is None:
-            return None
-        if parent.op is not None:
-            return None  # a view of an intermediate result: those are not modified in place
-        tensor = parent.tensor_ref()
-        if tensor is None:
-            return None
+        what = (f"its output of shape {node.shape}" if name == "out" else
+                f"input '{name}' of shape {xp.shape(array)}" if name in node.op.inputs else
+                f"the '{name}' it saved (shape {xp.shape(array)})")
+        raise GradientError(
+            f"{node.name}: {what} was modified in place after {node.name} saved it for backward "
+            f"(its memory is now at version {version}, newer than when it was saved); compute "
+            f"on a copy (t.clone()) or make the change after backward()")
 
 
 def _vjp_arguments(node, names, create_graph, position):
@@ -307,7 +330,7 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
                     f"{op.name}: trying to backward through the graph a second time; its saved "
                     f"arrays were freed by the first backward(). Pass retain_graph=True to the "
                     f"first call if you need to backward twice.")
-            if mode.last_inplace > node.seq or node.extras is not None:
+            if mode.last_inplace > node.seq:
                 _check_versions(node)
             parents = node.parents
             steps = node.plan.steps if node.plan is not None else _variadic_steps(node)

@@ -30,7 +30,7 @@ class Tensor:
     that needs no gradient); ``grad`` receives the gradient after ``backward()``.
     """
 
-    __slots__ = ("data", "node", "requires_grad", "grad", "_version", "_stamp", "__weakref__")
+    __slots__ = ("data", "node", "requires_grad", "grad", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
@@ -155,12 +155,13 @@ class Tensor:
 
     # -- in-place updates (only outside the graph) ------------------------------------------
     def _bump_version(self):
-        stamp = next(autograd._clock)
-        mode.last_inplace = stamp
-        self._stamp = stamp
-        self._version = getattr(self, "_version", 0) + 1
-        if self.node is not None and self.node.op is not None:
-            self.node.set_extra("out_modified", True)
+        """Record that this tensor's memory was changed in place (see autograd's version
+        tracking): a graph that saved any view of it will refuse to backward."""
+        autograd.record_inplace_change(self.data)
+
+    @property
+    def _version(self):
+        return autograd.buffer_version(self.data)
 
     def _inplace(self, ufunc, other, name):
         if mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
