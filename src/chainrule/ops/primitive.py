@@ -19,6 +19,7 @@ Called on plain arrays (no Tensor among the arguments) a primitive returns a pla
 same VJP formula runs without a graph on arrays and, with ``create_graph=True``, on Tensors.
 """
 import inspect
+import os
 import traceback
 from collections import namedtuple
 
@@ -199,7 +200,7 @@ class Primitive:
         node.tensor_ref = None
         node.extras = None
         if mode.anomaly:
-            node.extras = {"trace": traceback.format_stack()[:-1]}
+            node.extras = {"trace": _user_stack()}
         t.node = node
         t.requires_grad = True
         return t
@@ -264,6 +265,17 @@ class Primitive:
         shapes = ", ".join(str(xp.shape(a)) for a in arrays)
         detail = f" with {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}" if kwargs else ""
         return ShapeError(f"{self.name}: cannot apply to shapes {shapes}{detail}: {error}")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # src/chainrule
+
+
+def _user_stack():
+    """The forward pass's call stack without chainrule's own frames, so that the last line
+    shown is the user's line that created the op."""
+    frames = [f for f in traceback.extract_stack()[:-2]
+              if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR + os.sep)]
+    return traceback.format_list(frames)
 
 
 def _array(value):
