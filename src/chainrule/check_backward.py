@@ -23,6 +23,7 @@ KINDS = ("layer", "loss")
 DIAGNOSIS_TOL = 1e-6  # central differences are good to about 1e-9 here; mistakes are far larger
 WIDTH = 96
 DOUT_STREAM = 0xD0D7
+NO_BREAK = "\u00a0"  # textwrap breaks lines at ASCII whitespace only
 
 
 @dataclass(frozen=True)
@@ -121,30 +122,44 @@ def check_backward(forward, backward, inputs, names=None, dout=None, seed=0, rto
                          "so there is no gradient to check")
     names = _gradient_names(forward, paths, names)
     title = _title(forward, backward)
-
-    out, got = _run_user_pair(forward, backward, inputs, kind, dout, seed)
-    dout = out["dout"]
+    out, dout, got = _run_user_pair(forward, backward, inputs, kind, dout, seed)
     got = _match_gradients(got, names, title)
 
     def output(leaf_values):
         result = forward(*_rebuild(inputs, [v.copy() for v in leaf_values]))
         return xp.asarray(result[0], dtype=xp.float64)
 
-    numeric = [_central_differences(output, values, k, dout, eps) for k in range(len(values))]
+    problem = _Problem(output, values, dout, eps, kind, out.shape, _batch_size(kind, out, values))
+    numeric = [_central_differences(problem, k) for k in range(len(values))]
     autograd, note = _autograd(autograd_forward or forward, autograd_forward is None, inputs,
-                               values, dout, out["value"].shape)
-
-    context = _Context(dout=dout, out_shape=out["value"].shape, kind=kind,
-                       batch=_batch_size(kind, out["value"], values))
-    rows = []
+                               values, dout, out.shape)
+    rows, notes = [], []
     for k, name in enumerate(names):
         trusted = None
-        if autograd is not None and _relative_error(autograd[k], numeric[k]) <= rtol:
-            trusted = autograd[k]
-        rows.append(_check_one(name, got[k], numeric[k], trusted, values[k], context, rtol,
-                               output, values, k, eps))
-    notes = _notes(autograd, rows, numeric, rtol, inputs)
+        if autograd is not None:
+            error = _relative_error(autograd[k], numeric[k])
+            if error <= rtol:
+                trusted = autograd[k]
+            else:
+                notes.append(f"autograd and central differences disagree on {name} (relative "
+                             f"error {error:.1e}), so the verdict uses central differences "
+                             f"alone: the forward may leave the graph through an np.* call, "
+                             f"or an input sits at a kink")
+        rows.append(_check_one(name, k, got[k], numeric[k], trusted, problem, rtol))
     return BackwardReport(title, kind, rows, rtol, eps, autograd_note=note, notes=notes)
+
+
+@dataclass
+class _Problem:
+    """What every gradient's check shares: ``output(leaf values)`` runs the forward."""
+
+    output: object
+    values: list
+    dout: ndarray
+    eps: float
+    kind: str
+    out_shape: tuple
+    batch: int
 
 
 # -- running the user's functions -----------------------------------------------------------------
@@ -156,6 +171,9 @@ def _resolve_kind(kind, backward):
         raise ValueError(f"check_backward: kind must be one of {KINDS}, got {kind!r}")
     if kind == "layer" and backward is None:
         raise ValueError("check_backward: kind='layer' needs a backward(dout, cache) function")
+    if kind == "loss" and backward is not None:
+        raise ValueError("check_backward: kind='loss' is for a forward that returns (loss, "
+                         "gradients) itself; pass backward=None")
     return kind
 
 
@@ -173,7 +191,7 @@ def _run_user_pair(forward, backward, inputs, kind, dout, seed):
         if dout is not None:
             raise ValueError("check_backward: dout is for layers; a loss's gradients are "
                              "those of the loss itself")
-        return {"value": value, "dout": xp.asarray(1.0)}, result[1]
+        return value, xp.asarray(1.0), result[1]
     if dout is None:
         # A stream of its own: inputs drawn with default_rng(seed) and a dout drawn the same
         # way would be equal, and then x.T @ dout is symmetric and hides a forgotten transpose.
@@ -183,7 +201,7 @@ def _run_user_pair(forward, backward, inputs, kind, dout, seed):
         raise ValueError(f"check_backward: dout has shape {dout.shape} but forward's output "
                          f"has shape {value.shape}")
     # A copy: a backward that writes into dout (dx = dout; dx[x <= 0] = 0) must not change ours.
-    return {"value": value, "dout": dout}, backward(dout.copy(), result[1])
+    return value, dout, backward(dout.copy(), result[1])
 
 
 def _match_gradients(got, names, title):
@@ -196,19 +214,24 @@ def _match_gradients(got, names, title):
     return [None if g is None else xp.asarray(g, dtype=xp.float64) for g in got]
 
 
-def _central_differences(output, values, k, dout, eps):
+def _central_differences(problem, k):
     """d sum(out * dout) / d values[k], element by element: sum((out+ - out-) * dout) / step.
-    Differencing the outputs before weighting them keeps outputs that do not move out of the
-    rounding error."""
+    Differencing the outputs before weighting them keeps the outputs that do not move out of
+    the rounding error."""
+    values = problem.values
     grad = xp.zeros_like(values[k])
     for index in xp.ndindex(values[k].shape):
-        plus, minus = list(values), list(values)
-        plus[k], minus[k] = values[k].copy(), values[k].copy()
-        plus[k][index] += eps
-        minus[k][index] -= eps
+        plus, minus = _moved(values, k, index, problem.eps), _moved(values, k, index, -problem.eps)
         step = plus[k][index] - minus[k][index]  # the step actually taken, after rounding
-        grad[index] = xp.sum((output(plus) - output(minus)) * dout) / step
+        grad[index] = xp.sum((problem.output(plus) - problem.output(minus)) * problem.dout) / step
     return grad
+
+
+def _moved(values, k, index, step):
+    moved = list(values)
+    moved[k] = values[k].copy()
+    moved[k][index] += step
+    return moved
 
 
 def _autograd(fn, returns_pair, inputs, values, dout, out_shape):
@@ -241,32 +264,24 @@ def _autograd(fn, returns_pair, inputs, values, dout, out_shape):
 
 # -- one gradient: error, verdict, diagnosis ----------------------------------------------------
 
-@dataclass
-class _Context:
-    dout: ndarray
-    out_shape: tuple
-    kind: str
-    batch: int
-
-
-def _check_one(name, got, numeric, autograd, x, context, rtol, output, values, k, eps):
+def _check_one(name, k, got, numeric, autograd, problem, rtol):
     if got is None:
         return GradientCheck(name, numeric.shape, None, None, None, False,
                              Diagnosis("missing", f"backward returned None for {name}"),
                              None, numeric, autograd)
     same_shape = got.shape == numeric.shape
     numeric_error = _relative_error(got, numeric) if same_shape else None
-    autograd_error = _relative_error(got, autograd) if same_shape and autograd is not None \
-        else None
+    autograd_error = None
+    if same_shape and autograd is not None:
+        autograd_error = _relative_error(got, autograd)
     passed = same_shape and numeric_error <= rtol and (autograd_error is None
                                                        or autograd_error <= rtol)
     diagnosis = None
     if not passed:
         expected = autograd if autograd is not None else numeric
-        diagnosis = _diagnose(got, expected, x, context)
+        diagnosis = _diagnose(got, expected, problem.values[k], problem)
         if diagnosis.kind == "wrong values":
-            diagnosis = _with_kink_note(diagnosis, got, expected, output, values, k, eps,
-                                        context.dout)
+            diagnosis = _with_kink_note(diagnosis, got, expected, problem, k)
     return GradientCheck(name, numeric.shape, got.shape, numeric_error, autograd_error, passed,
                          diagnosis, got, numeric, autograd)
 
@@ -287,7 +302,7 @@ def _close(got, expected):
     return got.shape == expected.shape and _relative_error(got, expected) <= DIAGNOSIS_TOL
 
 
-def _diagnose(got, expected, x, context):
+def _diagnose(got, expected, x, problem):
     """The first explanation, in this order, that fits what the backward returned."""
     if got.shape != expected.shape:
         return _wrong_shape(got, expected)
@@ -296,35 +311,35 @@ def _diagnose(got, expected, x, context):
         return Diagnosis("not finite", f"got {got[index]} at index {index} "
                                        f"(expected {expected[index]:.6g})")
     for test in (_transposed, _constant_factor, _missing_batch_sum, _wrong_sign, _mask_from_dout):
-        diagnosis = test(got, expected, x, context)
+        diagnosis = test(got, expected, x, problem)
         if diagnosis is not None:
             return diagnosis
     return _wrong_values(got, expected)
 
 
 def _wrong_shape(got, expected):
-    shapes = f"expected shape {expected.shape}, the shape of its input; got {got.shape}"
+    shapes = f"got shape {got.shape}, but the input has shape {expected.shape}"
     if got.ndim == expected.ndim + 1 and got.shape[1:] == expected.shape \
             and _close(got.sum(axis=0), expected):
         return Diagnosis("missing batch sum", (
-            f"wrong shape ({shapes}), and summing it over axis 0 gives the right gradient. The "
-            f"parameter is shared by every example in the batch, so its gradient adds up the "
-            f"examples' contributions, e.g. db = dout.sum(axis=0)."))
+            f"{shapes}, and summing over axis 0 gives the right gradient. The parameter is "
+            f"shared by every example in the batch, so its gradient adds up the examples' "
+            f"contributions, e.g. `db = dout.sum(axis=0)`."))
     hint = ""
     if got.ndim == 2 and got.T.shape == expected.shape and _close(got.T, expected):
-        hint = (" Its transpose is the right gradient: a forgotten transpose (for out = x @ w, "
-                "dw = x.T @ dout, not dout.T @ x).")
+        hint = (" Its transpose is the right gradient: a forgotten transpose (for `out = x @ w`, "
+                "`dw = x.T @ dout`, not `dout.T @ x`).")
     elif got.size == expected.size and _close(got.reshape(expected.shape), expected):
         hint = (f" It holds the right numbers in the wrong layout: reshape it back to the "
-                f"input's shape, e.g. dx.reshape(x.shape), here {expected.shape}.")
+                f"input's shape, e.g. `dx.reshape(x.shape)`, here {expected.shape}.")
     return Diagnosis("wrong shape", f"{shapes}.{hint}")
 
 
-def _transposed(got, expected, x, context):
+def _transposed(got, expected, x, problem):
     if got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got.T, expected):
         return Diagnosis("transposed", (
-            "got.T is the right gradient: a forgotten transpose (for out = x @ w, "
-            "dw = x.T @ dout, not dout.T @ x). The shapes agree only because the matrix is "
+            "got.T is the right gradient: a forgotten transpose (for `out = x @ w`, "
+            "`dw = x.T @ dout`, not `dout.T @ x`). The shapes agree only because the matrix is "
             "square."))
     return None
 
@@ -339,36 +354,36 @@ def _factor(got, expected):
     return c
 
 
-def _constant_factor(got, expected, x, context):
+def _constant_factor(got, expected, x, problem):
     c = _factor(got, expected)
-    if c is None or abs(c + 1) <= DIAGNOSIS_TOL or _is_batch_mean(c, expected, context):
+    if c is None or abs(c + 1) <= DIAGNOSIS_TOL or _is_batch_mean(c, expected, problem):
         return None
     return Diagnosis("constant factor", (
-        f"got = {_describe(c)} x the right gradient{_batch_hint(c, context)}. Every element "
+        f"got = {_describe(c)} x the right gradient{_batch_hint(c, problem)}. Every element "
         f"is off by the same factor, so the formula's structure is right and a constant is "
         f"wrong."), factor=c)
 
 
-def _missing_batch_sum(got, expected, x, context):
+def _missing_batch_sum(got, expected, x, problem):
     c = _factor(got, expected)
-    if c is not None and _is_batch_mean(c, expected, context):
+    if c is not None and _is_batch_mean(c, expected, problem):
         return Diagnosis("missing batch sum", (
-            f"got = 1/{context.batch} x the right gradient: averaged over the batch of "
-            f"N = {context.batch} instead of summed. Any 1/N of a mean loss is already in "
-            f"dout, so the parameter's gradient is the plain sum, e.g. db = dout.sum(axis=0)."),
+            f"got = 1/{problem.batch} x the right gradient: averaged over the batch of "
+            f"N = {problem.batch} instead of summed. Any 1/N of a mean loss is already in "
+            f"dout, so the parameter's gradient is the plain sum, e.g. `db = dout.sum(axis=0)`."),
             factor=c)
-    if context.kind == "layer" and context.dout.ndim >= 1 \
-            and expected.shape == context.dout.shape[1:] and context.dout.shape[0] > 1:
-        for i, row in enumerate(context.dout):
+    if problem.kind == "layer" and problem.dout.ndim >= 1 \
+            and expected.shape == problem.dout.shape[1:] and problem.dout.shape[0] > 1:
+        for i, row in enumerate(problem.dout):
             if _close(got, row):
                 return Diagnosis("missing batch sum", (
                     f"got equals dout[{i}], the gradient from example {i} alone; the "
-                    f"parameter is shared by all {context.dout.shape[0]} examples, so sum "
-                    f"over the batch, e.g. db = dout.sum(axis=0)."))
+                    f"parameter is shared by all {problem.dout.shape[0]} examples, so sum "
+                    f"over the batch, e.g. `db = dout.sum(axis=0)`."))
     return None
 
 
-def _wrong_sign(got, expected, x, context):
+def _wrong_sign(got, expected, x, problem):
     if _close(-got, expected):
         return Diagnosis("wrong sign", (
             "got = -(the right gradient): every element has the right size and the opposite "
@@ -376,9 +391,9 @@ def _wrong_sign(got, expected, x, context):
     return None
 
 
-def _mask_from_dout(got, expected, x, context):
-    dout = context.dout
-    if context.kind != "layer" or not (got.shape == x.shape == dout.shape):
+def _mask_from_dout(got, expected, x, problem):
+    dout = problem.dout
+    if problem.kind != "layer" or not (got.shape == x.shape == dout.shape):
         return None
     agree = (x > 0) & (dout > 0)
     differ = (x <= 0) & (dout > 0)
@@ -392,8 +407,8 @@ def _mask_from_dout(got, expected, x, context):
         return Diagnosis("mask from dout", (
             "right where x > 0 and dout > 0, wrong where x <= 0 < dout: the gate's mask was "
             "taken from dout instead of x. Whether a unit let its value through is decided "
-            "by its input in the forward pass, so the mask is (x > 0), whatever the sign of "
-            "dout: dx = dout * (x > 0)."))
+            "by its input in the forward pass, so the mask is `x > 0`, whatever the sign of "
+            "dout: `dx = dout * (x > 0)`."))
     return None
 
 
@@ -407,15 +422,13 @@ def _wrong_values(got, expected):
         f"{got[index]:.8g}, expected {expected[index]:.8g}."))
 
 
-def _with_kink_note(diagnosis, got, expected, output, values, k, eps, dout):
+def _with_kink_note(diagnosis, got, expected, problem, k):
     index = _index(xp.argmax(xp.abs(got - expected)), got.shape)
-    centre = xp.sum(output(values) * dout)
+    centre = xp.sum(problem.output(problem.values) * problem.dout)
     slopes = []
-    for sign in (1, -1):
-        moved = list(values)
-        moved[k] = values[k].copy()
-        moved[k][index] += sign * eps
-        slopes.append(float(sign * (xp.sum(output(moved) * dout) - centre) / eps))
+    for step in (problem.eps, -problem.eps):
+        moved = _moved(problem.values, k, index, step)
+        slopes.append(float((xp.sum(problem.output(moved) * problem.dout) - centre) / step))
     right, left = (slope + 0.0 for slope in slopes)  # + 0.0 prints -0.0 as 0
     if abs(right - left) <= 10 * (1e-3 * max(abs(right), abs(left)) + 1e-6):
         return diagnosis
@@ -425,9 +438,9 @@ def _with_kink_note(diagnosis, got, expected, output, values, k, eps, dout):
         f"where central differences average the two sides; move the inputs away from it."))
 
 
-def _is_batch_mean(c, expected, context):
-    n = context.batch
-    per_feature = context.kind == "layer" and expected.shape == tuple(context.out_shape[1:])
+def _is_batch_mean(c, expected, problem):
+    n = problem.batch
+    per_feature = problem.kind == "layer" and expected.shape == tuple(problem.out_shape[1:])
     return per_feature and n is not None and n > 1 and abs(c * n - 1) <= DIAGNOSIS_TOL
 
 
@@ -444,8 +457,8 @@ def _describe(c):
     return f"{c:.6g}"
 
 
-def _batch_hint(c, context):
-    n = context.batch
+def _batch_hint(c, problem):
+    n = problem.batch
     if n is None or n < 2:
         return ""
     if abs(c - n) <= DIAGNOSIS_TOL * n:
@@ -463,19 +476,6 @@ def _batch_size(kind, value, values):
 
 def _index(flat, shape):
     return tuple(int(i) for i in xp.unravel_index(int(flat), shape))
-
-
-def _notes(autograd, rows, numeric, rtol, inputs):
-    notes = []
-    if autograd is not None:
-        for row, expected, mine in zip(rows, numeric, autograd):
-            error = _relative_error(mine, expected)
-            if error > rtol:
-                notes.append(f"autograd and central differences disagree on {row.name} "
-                             f"(relative error {error:.1e}), so the verdict uses central "
-                             f"differences alone: the forward may leave the graph through an "
-                             f"np.* call, or an input sits at a kink")
-    return notes
 
 
 # -- inputs as a tree of arrays -------------------------------------------------------------------
@@ -578,19 +578,25 @@ def _render(report):
     lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
               for line in table]
     for row in failed:
-        lines += textwrap.wrap(f"{row.name}: {row.diagnosis.kind}: {row.diagnosis.message}",
-                               WIDTH, initial_indent="  ", subsequent_indent="    ")
+        lines += _wrap(f"{row.name}: {row.diagnosis.kind}: {row.diagnosis.message}")
     if report.autograd_note is not None:
-        lines += textwrap.wrap(f"autograd: {report.autograd_note}", WIDTH,
-                               initial_indent="  ", subsequent_indent="    ")
+        lines += _wrap(f"autograd: {report.autograd_note}")
     for note in report.notes:
-        lines += textwrap.wrap(f"note: {note}", WIDTH, initial_indent="  ",
-                               subsequent_indent="    ")
+        lines += _wrap(f"note: {note}")
     lines.append(f"  relative error: max|got - expected| / max(|got|, |expected|), passing at "
                  f"<= {report.rtol:g}")
     lines.append(f"  numeric: float64 central differences of {report.differentiated}, "
                  f"eps {report.eps:g}")
     return "\n".join(lines)
+
+
+def _wrap(text):
+    """Indented lines of at most WIDTH characters that never break inside `code`."""
+    pieces = text.split("`")
+    pieces[1::2] = [piece.replace(" ", NO_BREAK) for piece in pieces[1::2]]
+    lines = textwrap.wrap("`".join(pieces), WIDTH, initial_indent="  ",
+                          subsequent_indent="    ")
+    return [line.replace(NO_BREAK, " ") for line in lines]
 
 
 def _error(value):
