@@ -172,15 +172,6 @@ def usage(command, *fragments):
     return rf"^exit 2\n.*usage: chainrule {command}.*" + ".*".join(fragments)
 
 
-ARGPARSE_TYPE_NAME = ("argparse shows the converter's name ('invalid _positive_int value: 'x''); "
-                      "raise ArgumentTypeError for non-numbers too, as inspect/commands.py does")
-SEED_NEGATIVE = ("--seed is type=int, so -1 reaches manual_seed/NumPy and escapes as a "
-                 "ValueError traceback; use a non-negative int type")
-OPTIMIZER_NAME = ("Optimizer.check_options messages do not say which optimizer refused the "
-                  "option; prefix them with type(self).__name__")
-LOADER_NAME = "DataLoader's batch_size messages do not name DataLoader"
-
-
 ERRORS = [
     # -- shapes: the op and both shapes ---------------------------------------------------------
     case("matmul-inner-dimensions", lambda: ones(2, 3) @ ones(4, 5), cr.ShapeError,
@@ -278,27 +269,23 @@ ERRORS = [
          r"wrong shapes: weight expected \(2, 3\) got \(3, 3\)"),
     case("state-dict-not-a-dict", lambda: nn.Linear(3, 2).load_state_dict([1]), TypeError,
          r"load_state_dict.*dict.*list"),
-    known_gap("load-model-weights-do-not-fit-config", load_model_with_weights_of_another_size,
-              cr.CheckpointError, r"model\.crt.*0\.weight expected \(16, 8\) got \(12, 8\)",
-              "load_model lets load_state_dict's StateDictError through: not a CheckpointError "
-              "and the message does not name the file"),
-    known_gap("load-model-entry-not-a-dict", load_model_whose_model_entry_is_a_list,
-              cr.CheckpointError, r"model\.crt.*'model'.*list",
-              "load_model lets load_state_dict's TypeError through (no file name, not ours)"),
+    case("load-model-weights-do-not-fit-config", load_model_with_weights_of_another_size,
+         cr.CheckpointError, r"model\.crt.*0\.weight expected \(16, 8\) got \(12, 8\)"),
+    case("load-model-entry-not-a-dict", load_model_whose_model_entry_is_a_list,
+         cr.CheckpointError, r"model\.crt.*'model'.*list"),
     # -- optimizers ------------------------------------------------------------------------------
-    known_gap("sgd-negative-lr", lambda: optim.SGD(parameters(), lr=-1), ValueError,
-              r"SGD.*lr.*-1", OPTIMIZER_NAME),
-    known_gap("sgd-infinite-lr", lambda: optim.SGD(parameters(), lr=float("inf")), ValueError,
-              r"SGD.*lr.*inf", "lr=inf is accepted and the first step makes every weight "
-              "inf or nan; require a finite lr"),
-    known_gap("sgd-negative-momentum", lambda: optim.SGD(parameters(), lr=0.1, momentum=-0.5),
-              ValueError, r"SGD.*momentum.*-0\.5", OPTIMIZER_NAME),
-    known_gap("adam-nan-lr", lambda: optim.Adam(parameters(), lr=float("nan")), ValueError,
-              r"Adam.*lr.*nan", OPTIMIZER_NAME),
-    known_gap("adam-beta-one", lambda: optim.Adam(parameters(), betas=(1.0, 0.9)), ValueError,
-              r"Adam.*betas\[0\].*1\.0", OPTIMIZER_NAME),
-    known_gap("rmsprop-negative-alpha", lambda: optim.RMSprop(parameters(), alpha=-1),
-              ValueError, r"RMSprop.*alpha.*-1", OPTIMIZER_NAME),
+    case("sgd-negative-lr", lambda: optim.SGD(parameters(), lr=-1), ValueError,
+         r"SGD.*lr.*-1"),
+    case("sgd-infinite-lr", lambda: optim.SGD(parameters(), lr=float("inf")), ValueError,
+         r"SGD.*lr.*inf"),
+    case("sgd-negative-momentum", lambda: optim.SGD(parameters(), lr=0.1, momentum=-0.5),
+         ValueError, r"SGD.*momentum.*-0\.5"),
+    case("adam-nan-lr", lambda: optim.Adam(parameters(), lr=float("nan")), ValueError,
+         r"Adam.*lr.*nan"),
+    case("adam-beta-one", lambda: optim.Adam(parameters(), betas=(1.0, 0.9)), ValueError,
+         r"Adam.*betas\[0\].*1\.0"),
+    case("rmsprop-negative-alpha", lambda: optim.RMSprop(parameters(), alpha=-1),
+         ValueError, r"RMSprop.*alpha.*-1"),
     case("sgd-nesterov-without-momentum",
          lambda: optim.SGD(parameters(), lr=0.1, nesterov=True), ValueError,
          r"nesterov=True needs momentum > 0.*momentum=0"),
@@ -317,17 +304,17 @@ ERRORS = [
          lambda: optim.SGD(parameters(), lr=0.1).load_state_dict(
              {"param_groups": [], "state": []}), ValueError,
          r"SGD.load_state_dict: it has 0 parameter groups.*state for 0 parameters, expected 2"),
-    known_gap("steplr-step-size", lambda: optim.StepLR(optim.SGD(parameters(), lr=0.1), 0),
-              ValueError, r"StepLR.*step_size.*0", "StepLR's message does not name StepLR"),
+    case("steplr-step-size", lambda: optim.StepLR(optim.SGD(parameters(), lr=0.1), 0),
+         ValueError, r"StepLR.*step_size.*0"),
     # -- data loading ----------------------------------------------------------------------------
-    known_gap("loader-batch-size-zero", lambda: loader(0), ValueError,
-              r"DataLoader.*batch_size.*0", LOADER_NAME),
-    known_gap("loader-batch-size-negative", lambda: loader(-3), ValueError,
-              r"DataLoader.*batch_size.*-3", LOADER_NAME),
-    known_gap("loader-batch-size-float", lambda: loader(2.5), TypeError,
-              r"DataLoader.*batch_size.*2\.5", LOADER_NAME),
-    known_gap("loader-batch-size-bool", lambda: loader(True), TypeError,
-              r"DataLoader.*batch_size.*True", LOADER_NAME),
+    case("loader-batch-size-zero", lambda: loader(0), ValueError,
+         r"DataLoader.*batch_size.*0"),
+    case("loader-batch-size-negative", lambda: loader(-3), ValueError,
+         r"DataLoader.*batch_size.*-3"),
+    case("loader-batch-size-float", lambda: loader(2.5), TypeError,
+         r"DataLoader.*batch_size.*2\.5"),
+    case("loader-batch-size-bool", lambda: loader(True), TypeError,
+         r"DataLoader.*batch_size.*True"),
     case("loader-unequal-lengths", lambda: DataLoader((np.zeros((10, 2)), np.zeros(5))),
          ValueError, r"DataLoader.*equal length.*\[10, 5\]"),
     case("loader-not-arrays", lambda: DataLoader(7), TypeError, r"DataLoader.*int"),
@@ -346,21 +333,20 @@ ERRORS = [
          r"^exit 2\n.*usage: chainrule.*unrecognized arguments: --bogus"),
     case("train-epochs-zero", lambda: cli("train", "--epochs", "0"), CliExit,
          usage("train", "--epochs", "positive integer, got 0")),
-    known_gap("train-epochs-text", lambda: cli("train", "--epochs", "x"), CliExit,
-              usage("train", "--epochs", "positive integer", "'x'"), ARGPARSE_TYPE_NAME),
+    case("train-epochs-text", lambda: cli("train", "--epochs", "x"), CliExit,
+         usage("train", "--epochs", "positive integer", "'x'")),
     case("train-negative-lr", lambda: cli("train", "--lr", "-1"), CliExit,
          usage("train", "--lr", "positive, got -1")),
     case("train-nan-lr", lambda: cli("train", "--lr", "nan"), CliExit,
          usage("train", "--lr", "positive, got nan")),
-    known_gap("train-infinite-lr", lambda: cli("train", "--lr", "inf", "--epochs", "1",
-                                               "--hidden", "4", "--no-progress"), CliExit,
-              usage("train", "--lr", "inf"),
-              "train's _positive_float accepts inf: the run starts and diverges at step 2; "
-              "require a finite value, as inspect/commands.py does"),
-    known_gap("train-infinite-momentum", lambda: cli("train", "--momentum", "inf", "--epochs",
-                                                     "1", "--hidden", "4", "--no-progress"),
-              CliExit, usage("train", "--momentum", "inf"),
-              "train's _non_negative_float accepts inf (same for --weight-decay)"),
+    case("train-infinite-lr", lambda: cli("train", "--lr", "inf", "--epochs", "1",
+                                          "--hidden", "4", "--no-progress"), CliExit,
+         usage("train", "--lr", "inf")),
+    case("train-infinite-momentum", lambda: cli("train", "--momentum", "inf", "--epochs",
+                                                "1", "--hidden", "4", "--no-progress"),
+         CliExit, usage("train", "--momentum", "inf")),
+    case("train-infinite-weight-decay", lambda: cli("train", "--weight-decay", "inf"), CliExit,
+         usage("train", "--weight-decay", "finite number >= 0, got 'inf'")),
     case("train-negative-momentum", lambda: cli("train", "--momentum", "-1"), CliExit,
          usage("train", "--momentum", ">= 0, got -1")),
     case("train-unknown-dataset", lambda: cli("train", "--dataset", "cifar"), CliExit,
@@ -371,14 +357,11 @@ ERRORS = [
          usage("train", "--hidden", "positive integer, got 0")),
     case("train-batch-size-zero", lambda: cli("train", "--batch-size", "0"), CliExit,
          usage("train", "--batch-size", "positive integer, got 0")),
-    known_gap("train-negative-seed", lambda: cli("train", "--seed", "-1", "--epochs", "1",
-                                                 "--hidden", "4", "--no-progress"), CliExit,
-              usage("train", "--seed", "-1"), SEED_NEGATIVE),
-    known_gap("train-unknown-option", lambda: cli("train", "--bogus"), CliExit,
-              usage("train", "unrecognized arguments: --bogus"),
-              "argparse reports unknown options of a subcommand with the top-level usage "
-              "('usage: chainrule [-h] [--version] COMMAND ...'), which lists none of train's "
-              "options; in main, parse_known_args and let the chosen subparser call error()"),
+    case("train-negative-seed", lambda: cli("train", "--seed", "-1", "--epochs", "1",
+                                            "--hidden", "4", "--no-progress"), CliExit,
+         usage("train", "--seed", "-1")),
+    case("train-unknown-option", lambda: cli("train", "--bogus"), CliExit,
+         usage("train", "unrecognized arguments: --bogus")),
     case("evaluate-without-checkpoint", lambda: cli("evaluate"), CliExit,
          usage("evaluate", "required: checkpoint")),
     case("evaluate-extra-argument", lambda: cli("evaluate", "a.crt", "b.crt"), CliExit,
@@ -389,8 +372,8 @@ ERRORS = [
          usage("graph", "--hidden", "positive integer, got -3")),
     case("graph-unknown-activation", lambda: cli("graph", "--activation", "gelu"), CliExit,
          usage("graph", "--activation", "invalid choice: 'gelu'")),
-    known_gap("graph-negative-seed", lambda: cli("graph", "--seed", "-1"), CliExit,
-              usage("graph", "--seed", "-1"), SEED_NEGATIVE),
+    case("graph-negative-seed", lambda: cli("graph", "--seed", "-1"), CliExit,
+         usage("graph", "--seed", "-1")),
     case("explain-input-size-zero", lambda: cli("explain", "--input-size", "0"), CliExit,
          usage("explain", "--input-size", "positive integer, got 0")),
     case("explain-classes-text", lambda: cli("explain", "--classes", "x"), CliExit,
@@ -402,9 +385,9 @@ ERRORS = [
     case("memory-infinite-weight-decay", lambda: cli("memory", "--weight-decay", "inf"),
          CliExit, usage("memory", "--weight-decay", "finite number >= 0, got 'inf'")),
     case("memory-seed-float", lambda: cli("memory", "--seed", "1.5"), CliExit,
-         usage("memory", "--seed", "invalid int value: '1.5'")),
-    known_gap("memory-negative-seed", lambda: cli("memory", "--seed", "-1"), CliExit,
-              usage("memory", "--seed", "-1"), SEED_NEGATIVE),
+         usage("memory", "--seed", "non-negative integer, got '1.5'")),
+    case("memory-negative-seed", lambda: cli("memory", "--seed", "-1"), CliExit,
+         usage("memory", "--seed", "-1")),
 ]
 
 
@@ -425,7 +408,7 @@ def test_the_catalogue_ids_are_unique():
 
 def test_a_missing_command_prints_usage_and_returns_2(capsys):
     assert main([]) == 2
-    assert "usage: chainrule" in capsys.readouterr().out
+    assert "usage: chainrule" in capsys.readouterr().err
 
 
 def test_a_bad_option_in_a_real_process_exits_2_without_traceback(tmp_path):

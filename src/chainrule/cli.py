@@ -11,6 +11,11 @@ COMMAND_MODULES = ("chainrule.train.commands", "chainrule.inspect.commands")
 
 
 def build_parser():
+    return _build()[0]
+
+
+def _build():
+    """The top-level parser and its subparsers action (which knows each command's parser)."""
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Train, inspect and explain multilayer perceptrons with chainrule. "
@@ -25,7 +30,7 @@ def build_parser():
                 raise
             continue
         module.register(commands)
-    return parser
+    return parser, commands
 
 
 def _version():
@@ -34,10 +39,15 @@ def _version():
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, commands = _build()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse would report them with the top-level usage, which lists none of the
+        # command's options: let the command's own parser complain (exit 2).
+        chosen = commands.choices[args.command] if args.command else parser
+        chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return 2
     try:
         return args.run(args) or 0

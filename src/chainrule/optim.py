@@ -15,6 +15,7 @@ whose ``grad`` is None is skipped.
 {"param_groups": [{"lr": 0.1, ..., "params": [0, 1]}], "state": [{"step": 3, ...}, {}]},
 with one entry of "state" per parameter in order ({} before its first update).
 """
+import contextlib
 import math
 import numbers
 
@@ -33,7 +34,8 @@ class Optimizer:
     state_keys = ()  # what a parameter's state may hold; load_state_dict checks against it
 
     def __init__(self, params, defaults):
-        self.check_options(defaults)
+        with _named(self):
+            self.check_options(defaults)
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}  # parameter -> dict of its running averages
@@ -79,7 +81,8 @@ class Optimizer:
                                  f"appears more than once")
             seen.add(id(p))
         options = {key: value for key, value in group.items() if key != "params"}
-        self.check_options({**self.defaults, **options})
+        with _named(self):
+            self.check_options({**self.defaults, **options})
         self.param_groups.append({**self.defaults, **options, "params": params})
 
     def parameters(self):
@@ -127,9 +130,7 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Resume from ``state_dict()``: checks everything first and raises one ValueError
         listing every problem, so a failed load changes nothing."""
-        problems = self._check_state_dict(state_dict)
-        if problems:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+        self.check_state_dict(state_dict)
         for group, saved in zip(self.param_groups, state_dict["param_groups"]):
             for key in self.defaults:
                 value = saved[key]
@@ -139,7 +140,14 @@ class Optimizer:
             if saved:
                 self.state[p] = {key: _restore(value, p) for key, value in saved.items()}
 
-    def _check_state_dict(self, state_dict):
+    def check_state_dict(self, state_dict):
+        """Raise the ValueError that ``load_state_dict(state_dict)`` would raise, changing
+        nothing."""
+        problems = self._state_dict_problems(state_dict)
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+
+    def _state_dict_problems(self, state_dict):
         if not isinstance(state_dict, dict) or set(state_dict) != {"param_groups", "state"}:
             return ["expected a dict with exactly the keys 'param_groups' and 'state'"]
         problems = []
@@ -203,7 +211,7 @@ class SGD(Optimizer):
     def check_options(self, options):
         super().check_options(options)
         _check_at_least("momentum", options["momentum"], 0)
-        _check_number("dampening", options["dampening"])
+        _check_finite("dampening", options["dampening"])
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={options['momentum']!r}, "
@@ -405,10 +413,9 @@ class StepLR(LRScheduler):
     options = ("step_size", "gamma")
 
     def __init__(self, optimizer, step_size, gamma=0.1):
-        if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) \
-                or step_size < 1:
-            raise ValueError(f"step_size must be a positive int, got {step_size!r}")
-        _check_number("gamma", gamma)
+        with _named(self):
+            _check_positive_int("step_size", step_size)
+            _check_finite("gamma", gamma)
         super().__init__(optimizer)
         self.step_size = int(step_size)
         self.gamma = gamma
@@ -428,9 +435,9 @@ class CosineAnnealingLR(LRScheduler):
     options = ("T_max", "eta_min")
 
     def __init__(self, optimizer, T_max, eta_min=0):
-        if isinstance(T_max, bool) or not isinstance(T_max, numbers.Integral) or T_max < 1:
-            raise ValueError(f"T_max must be a positive int, got {T_max!r}")
-        _check_number("eta_min", eta_min)
+        with _named(self):
+            _check_positive_int("T_max", T_max)
+            _check_finite("eta_min", eta_min)
         super().__init__(optimizer)
         self.T_max = int(T_max)
         self.eta_min = eta_min
@@ -454,10 +461,33 @@ def _check_number(name, value):
         raise ValueError(f"{name} must be a number, got {value!r}")
 
 
+def _check_finite(name, value):
+    _check_number(name, value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+
+
 def _check_at_least(name, value, low):
     _check_number(name, value)
     if not value >= low:  # also refuses nan
         raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    # An infinite lr, momentum or decay turns every weight into inf or nan at the first step.
+    _check_finite(name, value)
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+@contextlib.contextmanager
+def _named(owner):
+    """Prefix a TypeError or ValueError raised inside with the class name of ``owner``, so the
+    message says which optimizer or scheduler refused the option."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{type(owner).__name__}: {error}") from None
 
 
 def _plain(value):

@@ -18,9 +18,9 @@ class DataLoader:
     def __init__(self, data, batch_size=32, shuffle=False, seed=None, drop_last=False):
         self.arrays = _as_arrays(data)
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-            raise TypeError(f"batch_size must be an integer; got {batch_size!r}")
+            raise TypeError(f"DataLoader: batch_size must be an integer; got {batch_size!r}")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+            raise ValueError(f"DataLoader: batch_size must be at least 1; got {batch_size}")
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -83,6 +83,14 @@ class DataLoader:
         """Continue from `state`: the next loop serves the rest of the saved epoch (no batches,
         if it was saved after the epoch's last batch), and the loops after it the next epochs,
         exactly as an uninterrupted run would have."""
+        self.seed, self._epoch, self._batches_done = self.check_state_dict(state)
+        self._resuming = True
+
+    def check_state_dict(self, state):
+        """Raise what ``load_state_dict(state)`` would raise, changing nothing; returns the
+        seed, epoch and batches done that it would restore."""
+        if not isinstance(state, dict):
+            raise TypeError(f"DataLoader state must be a dict, got {type(state).__name__}")
         missing = {"seed", "epoch", "batches_done"} - set(state)
         if missing:
             raise ValueError(f"DataLoader state lacks {sorted(missing)}; got keys {sorted(state)}")
@@ -102,8 +110,7 @@ class DataLoader:
                     f"{saved[1]}; this loader has {self.num_examples} in batches of "
                     f"{self.batch_size}"
                 )
-        self.seed, self._epoch, self._batches_done = seed, epoch, batches_done
-        self._resuming = True
+        return seed, epoch, batches_done
 
     def __repr__(self):
         return (
@@ -132,7 +139,7 @@ def _as_arrays(data):
 
 def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be a non-negative integer or None; got {seed!r}")
+        raise TypeError(f"DataLoader: seed must be a non-negative integer or None; got {seed!r}")
     if seed < 0:
-        raise ValueError(f"seed must be non-negative; got {seed}")
+        raise ValueError(f"DataLoader: seed must be non-negative; got {seed}")
     return int(seed)

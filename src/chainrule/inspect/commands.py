@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from ..argtypes import non_negative_float, non_negative_int, positive_int
 from ..errors import ChainruleError
 from ..models import ACTIVATIONS, load_model, mlp
 from ..random import manual_seed
@@ -68,21 +69,21 @@ def _add(commands, name, summary, description, examples):
     parser.add_argument("--checkpoint", metavar="PATH",
                         help="a model saved by 'chainrule train' (its sizes replace the options "
                              "below)")
-    parser.add_argument("--input-size", type=_positive_int, default=784,
+    parser.add_argument("--input-size", type=positive_int, default=784,
                         help="features per example (default: 784)")
-    parser.add_argument("--hidden", type=_positive_int, nargs="+", default=[256], metavar="N",
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=[256], metavar="N",
                         help="hidden layer sizes (default: 256)")
-    parser.add_argument("--classes", type=_positive_int, default=10,
+    parser.add_argument("--classes", type=positive_int, default=10,
                         help="number of classes (default: 10)")
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                         help="hidden activation (default: relu)")
-    parser.add_argument("--batch-size", type=_positive_int, default=256,
+    parser.add_argument("--batch-size", type=positive_int, default=256,
                         help="examples in the batch (default: 256)")
-    parser.add_argument("--weight-decay", type=_non_negative_float, default=0.0,
+    parser.add_argument("--weight-decay", type=non_negative_float, default=0.0,
                         metavar="LAMBDA",
                         help="lambda of the L2 term s = lambda/2 (||W1||^2 + ...); > 0 adds s "
                              "and J = L + s to the graph (default: 0)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="seed for the weights and the random batch (default: 0)")
     parser.add_argument("--dataset", choices=("random", "digits"), default="random",
                         help="random: a random batch of the right shape (default); digits: "
@@ -156,26 +157,6 @@ def _batch(args, features, classes):
     y = rng.integers(0, classes, args.batch_size)
     return x, y, (f"a batch of {args.batch_size} RANDOM examples (uniform [0, 1) features, "
                   f"random labels), not real data")
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
 
 
 def _graph_path(text):

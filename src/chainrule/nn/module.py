@@ -163,39 +163,18 @@ class Module:
         ``strict=False`` missing and unexpected keys are allowed (and returned), wrong shapes
         and dtypes are not. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
-        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
-            raise TypeError(f"load_state_dict: expected a dict of name -> array, "
-                            f"got {type(state).__name__}")
         own = OrderedDict(self.named_parameters())
-        missing = [name for name in own if name not in state]
-        unexpected = [name for name in state.keys() if name not in own]
-        arrays, wrong_shapes, wrong_types = {}, [], []
-        for name, p in own.items():
-            if name not in state:
-                continue
-            value = state[name]
-            array = value.data if isinstance(value, Tensor) else _as_numeric_array(value)
-            if array is None or array.dtype.kind not in "iuf":
-                kind = type(value).__name__ if array is None else f"dtype {array.dtype}"
-                wrong_types.append(f"{name} has {kind}, expected a numeric array")
-            elif array.shape != p.shape:
-                wrong_shapes.append(f"{name} expected {p.shape} got {array.shape}")
-            else:
-                arrays[name] = array
-        problems = []
-        if strict and missing:
-            problems.append(f"missing keys {missing}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys {unexpected}")
-        if wrong_shapes:
-            problems.append("wrong shapes: " + ", ".join(wrong_shapes))
-        if wrong_types:
-            problems.append("wrong types: " + ", ".join(wrong_types))
-        if problems:
-            raise StateDictError("load_state_dict: " + "; ".join(problems))
+        arrays, keys = match_state_dict({name: p.shape for name, p in own.items()}, state, strict)
         for name, array in arrays.items():
             own[name].copy_(array)
-        return IncompatibleKeys(missing, unexpected)
+        return keys
+
+    def check_state_dict(self, state, strict=True):
+        """Raise what ``load_state_dict(state, strict)`` would raise, changing nothing; returns
+        the same ``IncompatibleKeys``. For loads that must check several parts before applying
+        any of them."""
+        return match_state_dict({name: p.shape for name, p in self.named_parameters()}, state,
+                                strict)[1]
 
     # -- printing -------------------------------------------------------------------------------
     def extra_repr(self):
@@ -225,6 +204,45 @@ def _members(name, value):
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _members(f"{name}.{key}", item)
+
+
+def match_state_dict(shapes, state, strict=True):
+    """Check ``state`` against the parameter ``shapes`` (name -> shape) of a model, which need
+    not exist yet; returns ``(arrays, IncompatibleKeys)``, the arrays by name ready to copy.
+
+    Raises TypeError if ``state`` is not a mapping, else one StateDictError listing every
+    missing or unexpected key (with ``strict``), wrong shape and wrong type.
+    """
+    if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+        raise TypeError(f"load_state_dict: expected a dict of name -> array, "
+                        f"got {type(state).__name__}")
+    missing = [name for name in shapes if name not in state]
+    unexpected = [name for name in state.keys() if name not in shapes]
+    arrays, wrong_shapes, wrong_types = {}, [], []
+    for name, shape in shapes.items():
+        if name not in state:
+            continue
+        value = state[name]
+        array = value.data if isinstance(value, Tensor) else _as_numeric_array(value)
+        if array is None or array.dtype.kind not in "iuf":
+            kind = type(value).__name__ if array is None else f"dtype {array.dtype}"
+            wrong_types.append(f"{name} has {kind}, expected a numeric array")
+        elif array.shape != tuple(shape):
+            wrong_shapes.append(f"{name} expected {tuple(shape)} got {array.shape}")
+        else:
+            arrays[name] = array
+    problems = []
+    if strict and missing:
+        problems.append(f"missing keys {missing}")
+    if strict and unexpected:
+        problems.append(f"unexpected keys {unexpected}")
+    if wrong_shapes:
+        problems.append("wrong shapes: " + ", ".join(wrong_shapes))
+    if wrong_types:
+        problems.append("wrong types: " + ", ".join(wrong_types))
+    if problems:
+        raise StateDictError("load_state_dict: " + "; ".join(problems))
+    return arrays, IncompatibleKeys(missing, unexpected)
 
 
 def _as_numeric_array(value):
@@ -289,4 +307,5 @@ class Sequential(Module):
         return items[index][1]
 
 
-__all__ = ["Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys"]
+__all__ = ["Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys",
+           "match_state_dict"]

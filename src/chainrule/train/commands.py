@@ -3,6 +3,7 @@ import argparse
 import os
 import sys
 
+from ..argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from ..errors import CheckpointError, TrainingDiverged
 from .trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
 
@@ -30,29 +31,29 @@ def register(commands):
     train.add_argument("--data-dir", help="directory of the IDX files (mnist, fashion-mnist)")
     train.add_argument("--download", action="store_true",
                        help="download missing IDX files (checksums verified)")
-    train.add_argument("--hidden", type=_positive_int, nargs="+", default=defaults.hidden,
+    train.add_argument("--hidden", type=positive_int, nargs="+", default=defaults.hidden,
                        metavar="N", help="hidden layer sizes (default: 256)")
     train.add_argument("--activation", choices=("relu", "sigmoid", "tanh", "leaky_relu"),
                        default=defaults.activation, help="hidden activation (default: relu)")
     train.add_argument("--loss", choices=LOSSES, default=defaults.loss,
                        help="softmax cross-entropy or the multiclass SVM hinge loss")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    train.add_argument("--lr", type=_positive_float, default=defaults.lr,
+    train.add_argument("--lr", type=positive_float, default=defaults.lr,
                        help=f"learning rate (default: {defaults.lr})")
-    train.add_argument("--momentum", type=_non_negative_float, default=defaults.momentum,
+    train.add_argument("--momentum", type=non_negative_float, default=defaults.momentum,
                        help="momentum for sgd and rmsprop (default: 0)")
-    train.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size,
+    train.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
                        help=f"minibatch size (default: {defaults.batch_size})")
-    train.add_argument("--epochs", type=_positive_int, default=defaults.epochs,
+    train.add_argument("--epochs", type=positive_int, default=defaults.epochs,
                        help=f"number of epochs (default: {defaults.epochs}); with --resume, "
                             f"the total to reach")
-    train.add_argument("--weight-decay", type=_non_negative_float, default=defaults.weight_decay,
+    train.add_argument("--weight-decay", type=non_negative_float, default=defaults.weight_decay,
                        help="L2 regularisation lambda, applied by the optimizer (default: 0)")
     train.add_argument("--init", choices=("kaiming_uniform", "kaiming_normal", "xavier_uniform",
                                           "xavier_normal", "d2l"), default=defaults.init,
                        help="weight initialisation; d2l is N(0, 0.01^2) (default: "
                             "kaiming_uniform, as PyTorch's Linear)")
-    train.add_argument("--seed", type=int, default=defaults.seed,
+    train.add_argument("--seed", type=non_negative_int, default=defaults.seed,
                        help="seed for weights, shuffling and dropout: the same seed gives the "
                             "same run (default: 0)")
     train.add_argument("--out", metavar="DIR",
@@ -139,23 +140,3 @@ def _kept(trainer):
                 f"continue with: chainrule train --resume {trainer.checkpoint_path}")
     return "no epoch had finished, so no checkpoint was written"
 
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _non_negative_float(text):
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import numbers
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -19,6 +20,14 @@ class EpochRecord:
     test_accuracy: float
     seconds: float
     samples_per_second: float
+
+    def __post_init__(self):
+        # Records come back from checkpoints too: refuse what line() and the plots cannot use.
+        for name in FIELDS:
+            value = getattr(self, name)
+            kind = numbers.Integral if name == "epoch" else numbers.Real
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise TypeError(f"EpochRecord: {name} must be a number, got {value!r}")
 
     def line(self, epochs):
         return (f"epoch {self.epoch:>3}/{epochs}  loss {self.train_loss:.4f}  "

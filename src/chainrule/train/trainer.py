@@ -1,6 +1,7 @@
 """The training loop of the textbooks: forward propagation, backward propagation and a minibatch
 SGD step, repeated over the data; with metrics, progress, checkpoints and exact resume."""
 import math
+import numbers
 import os
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -8,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from ..autograd import no_grad
 from ..backend import xp
 from ..errors import CheckpointError, TrainingDiverged
+from ..models import ACTIVATIONS, check_checkpoint, layer_sizes
 from .history import EpochRecord, plot_history, save_history
 
 LOSSES = ("cross-entropy", "hinge")
@@ -34,17 +36,24 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
+        # Checked in full here, so that a resumed checkpoint's config is refused before any
+        # data is loaded or any layer allocated.
+        from ..nn import init
         _choice("dataset", self.dataset, DATASETS)
+        _choice("activation", self.activation, ACTIVATIONS)
         _choice("loss", self.loss, LOSSES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
-        for name in ("batch_size", "epochs"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lr <= 0:
+        init.get(self.init)
+        self.hidden = layer_sizes(1, self.hidden, 1)[1:-1]
+        _integer("batch_size", self.batch_size, 1)
+        _integer("epochs", self.epochs, 1)
+        _integer("seed", self.seed, 0)
+        _finite("lr", self.lr)
+        if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        self.hidden = [int(h) for h in self.hidden]
+        for name in ("momentum", "weight_decay"):
+            if not _finite(name, getattr(self, name)) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, values):
@@ -55,6 +64,17 @@ class TrainConfig:
 def _choice(name, value, allowed):
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _integer(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+
+
+def _finite(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return value
 
 
 def load_dataset(name, data_dir=None, download=False, seed=0):
@@ -209,19 +229,30 @@ class Trainer:
         return path
 
     def load_state(self, tree, path="checkpoint"):
+        """Restore the model, optimizer, data order, random state, counters and history saved
+        in ``tree``: all of them or, if any part is bad, none (CheckpointError naming ``path``)."""
         from .. import random
         if not isinstance(tree, dict) or tree.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{path}: not a chainrule training checkpoint")
+        generator = random.default_generator()
         try:
-            self.model.load_state_dict(tree["model"])
-            self.optimizer.load_state_dict(tree["optimizer"])
-            self.loader.load_state_dict(tree["loader"])
-            random.default_generator().bit_generator.state = tree["rng"]
-            self.epoch, self.step = int(tree["epoch"]), int(tree["step"])
-            self.history = [EpochRecord(**r) for r in tree["history"]]
-        except (KeyError, TypeError, ValueError) as error:
+            self.model.check_state_dict(tree["model"])
+            self.optimizer.check_state_dict(tree["optimizer"])
+            self.loader.check_state_dict(tree["loader"])
+            # A fresh bit generator of the same kind refuses a bad state as ours would.
+            type(generator.bit_generator)().state = tree["rng"]
+            epoch, step = tree["epoch"], tree["step"]
+            _integer("epoch", epoch, 0)
+            _integer("step", step, 0)
+            history = [EpochRecord(**record) for record in tree["history"]]
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise CheckpointError(f"{path}: the checkpoint is incomplete or inconsistent: "
                                   f"{error}") from error
+        self.model.load_state_dict(tree["model"])
+        self.optimizer.load_state_dict(tree["optimizer"])
+        self.loader.load_state_dict(tree["loader"])
+        generator.bit_generator.state = tree["rng"]
+        self.epoch, self.step, self.history = int(epoch), int(step), history
 
     @classmethod
     def resume(cls, path, data_dir=None, download=False, out_dir=None, **options):
@@ -229,9 +260,14 @@ class Trainer:
         random state, so that continuing gives the same weights as an uninterrupted run."""
         from ..serialize import load_tree
         tree = load_tree(path)
-        if not isinstance(tree, dict) or not isinstance(tree.get("config"), dict):
+        if not isinstance(tree, dict) or tree.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{path}: not a chainrule training checkpoint")
-        config = TrainConfig.from_dict(tree["config"])
+        check_checkpoint(tree, path)
+        try:
+            config = TrainConfig.from_dict(tree["config"])
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"{path}: the checkpoint's config is unusable: "
+                                  f"{error}") from error
         trainer = cls(config, data_dir=data_dir, download=download,
                       out_dir=out_dir or os.path.dirname(os.path.abspath(path)), **options)
         trainer.load_state(tree, path)
