@@ -1,0 +1,43 @@
+"""Backpropagation written out by hand, in NumPy only.
+
+cs231n-style layers (``*_forward`` returns ``(out, cache)``, ``*_backward(dout, cache)``
+returns the gradients), losses that return ``(loss, dx)``, and the two-layer MLP of d2l 4.7 in
+the textbook's notation. Nothing here uses the autograd engine, so the two can check each other.
+"""
+
+from .layers import (
+    affine_backward,
+    affine_forward,
+    affine_relu_backward,
+    affine_relu_forward,
+    dropout_backward,
+    dropout_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from .losses import l2_regularization, softmax_loss, svm_loss
+from .mlp import ForwardPass, TwoLayerMLP
+
+__all__ = [
+    "affine_forward",
+    "affine_backward",
+    "relu_forward",
+    "relu_backward",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "tanh_forward",
+    "tanh_backward",
+    "affine_relu_forward",
+    "affine_relu_backward",
+    "dropout_forward",
+    "dropout_backward",
+    "svm_loss",
+    "softmax_loss",
+    "l2_regularization",
+    "TwoLayerMLP",
+    "ForwardPass",
+]

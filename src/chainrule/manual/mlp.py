@@ -1,0 +1,186 @@
+"""The one-hidden-layer network of Dive into Deep Learning (section 4.7), forward and backward
+written out by hand, in the textbook's own notation."""
+
+import numpy as np
+
+from .layers import relu_forward, sigmoid_forward, tanh_forward
+from .losses import softmax_loss, svm_loss
+
+
+def _relu_derivative(z, h):
+    return (z > 0).astype(z.dtype)  # 0 at exactly z = 0, as in relu_backward
+
+
+def _sigmoid_derivative(z, h):
+    return h * (1 - h)  # s'(z) = s(z)(1 - s(z)), and h = s(z) is already computed
+
+
+def _tanh_derivative(z, h):
+    return 1 - h**2
+
+
+# name -> (phi, phi'(z) written in terms of z and h = phi(z))
+_ACTIVATIONS = {
+    "relu": (relu_forward, _relu_derivative),
+    "sigmoid": (sigmoid_forward, _sigmoid_derivative),
+    "tanh": (tanh_forward, _tanh_derivative),
+}
+_LOSSES = {"softmax": softmax_loss, "svm": svm_loss}
+
+
+class ForwardPass(dict):
+    """What forward() computed: a dict of z, h, o, L, s, J in the order the textbook computes
+    them, plus the inputs ``x`` and ``y`` as attributes, which backward() also needs."""
+
+    def __init__(self, values, x, y):
+        super().__init__(values)
+        self.x = x
+        self.y = y
+
+
+class TwoLayerMLP:
+    """One hidden layer with L2 regularisation, as derived in d2l 4.7:
+
+        z = W1 x (+ b1)       W1 in R^{h x d}
+        h = phi(z)            phi is relu, sigmoid or tanh, elementwise
+        o = W2 h (+ b2)       W2 in R^{q x h}
+        L = l(o, y)           l is softmax cross-entropy or the multiclass SVM loss
+        s = lam/2 (||W1||_F^2 + ||W2||_F^2)
+        J = L + s
+
+    Backward, in the order the textbook derives it:
+
+        dJ/do  = dL/do                      (dJ/dL = 1)
+        dJ/dW2 = dJ/do h^T + lam W2         (dJ/ds = 1, ds/dW2 = lam W2)
+        dJ/dh  = W2^T dJ/do
+        dJ/dz  = dJ/dh * phi'(z)            (elementwise)
+        dJ/dW1 = dJ/dz x^T + lam W1
+
+    Rows and columns: here, as in the textbook, an example is a COLUMN. A single example x is
+    a vector in R^d, a batch is X in R^{d x N} with one example per column, and a weight maps
+    by multiplying on the left (z = W1 X is h x N), so W has shape (out, in). affine_forward
+    does the opposite, in cs231n's convention: examples are ROWS of x, out = x @ w + b with
+    w of shape (in, out). The two agree up to transposes: z^T = X^T W1^T + b1, i.e.
+    affine_forward(X.T, W1.T, b1) returns z.T. The losses work on rows, so l(o, y) is
+    computed as softmax_loss(o.T, y) or svm_loss(o.T, y), and dL/do is transposed back.
+
+    For a batch, L is the mean loss over the batch (so dJ/do carries a factor 1/N) and the
+    bias gradients sum over the batch's columns. s is not divided by N.
+    """
+
+    def __init__(self, W1, W2, b1=None, b2=None, activation="relu", lam=0.0, loss="softmax"):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(
+                f"TwoLayerMLP: activation {activation!r} must be one of {sorted(_ACTIVATIONS)}"
+            )
+        if loss not in _LOSSES:
+            raise ValueError(f"TwoLayerMLP: loss {loss!r} must be one of {sorted(_LOSSES)}")
+        if lam < 0:
+            raise ValueError(f"TwoLayerMLP: lam = {lam} must be >= 0")
+        self.W1 = _as_float(W1)
+        self.W2 = _as_float(W2)
+        self.b1 = None if b1 is None else _as_float(b1)
+        self.b2 = None if b2 is None else _as_float(b2)
+        self.activation = activation
+        self.lam = lam
+        self.loss = loss
+        self._check_shapes()
+
+    @classmethod
+    def init(cls, d, h, q, seed=0, sigma=0.01, bias=True, activation="relu", lam=0.0,
+             loss="softmax", dtype=np.float64):
+        """Weights drawn from N(0, sigma^2) with the given seed, biases zero (when bias)."""
+        rng = np.random.default_rng(seed)
+        W1 = rng.normal(0.0, sigma, size=(h, d)).astype(dtype)
+        W2 = rng.normal(0.0, sigma, size=(q, h)).astype(dtype)
+        b1 = np.zeros(h, dtype=dtype) if bias else None
+        b2 = np.zeros(q, dtype=dtype) if bias else None
+        return cls(W1, W2, b1, b2, activation=activation, lam=lam, loss=loss)
+
+    def params(self):
+        """The model's own arrays (not copies): W1, b1, W2, b2, biases only when present."""
+        params = {"W1": self.W1, "b1": self.b1, "W2": self.W2, "b2": self.b2}
+        return {name: value for name, value in params.items() if value is not None}
+
+    def forward(self, x, y):
+        """Compute z, h, o, L, s, J for one example x in R^d with label y (an int), or for
+        a batch X in R^{d x N} with labels y of shape (N,). Returns a ForwardPass (a dict)."""
+        X, y, single = self._as_columns(x, y)
+        phi, _ = _ACTIVATIONS[self.activation]
+        z = self.W1 @ X
+        if self.b1 is not None:
+            z = z + self.b1[:, None]
+        h, _ = phi(z)
+        o = self.W2 @ h
+        if self.b2 is not None:
+            o = o + self.b2[:, None]
+        L, _ = _LOSSES[self.loss](o.T, y)
+        s = self.lam / 2 * (np.sum(self.W1**2) + np.sum(self.W2**2))
+        values = {"z": z, "h": h, "o": o}
+        if single:
+            values = {name: v[:, 0] for name, v in values.items()}
+        values.update(L=L, s=s, J=L + s)
+        return ForwardPass(values, x=X, y=y)
+
+    def backward(self, forward):
+        """Gradients of J, from what forward() returned, in the textbook's order: dJ/do,
+        dJ/dW2, dJ/db2, dJ/dh, dJ/dz, dJ/dW1, dJ/db1 (the biases only when present)."""
+        if not isinstance(forward, ForwardPass):
+            raise TypeError(
+                f"TwoLayerMLP.backward: pass the ForwardPass that forward() returned, "
+                f"got {type(forward).__name__}"
+            )
+        X, y = forward.x, forward.y
+        single = np.ndim(forward["z"]) == 1
+        z, h, o = (_column(forward[name]) for name in ("z", "h", "o"))
+        _, phi_derivative = _ACTIVATIONS[self.activation]
+
+        _, dL_do_rows = _LOSSES[self.loss](o.T, y)
+        grads = {"dJ/do": dL_do_rows.T}
+        grads["dJ/dW2"] = grads["dJ/do"] @ h.T + self.lam * self.W2
+        if self.b2 is not None:
+            grads["dJ/db2"] = grads["dJ/do"].sum(axis=1)  # b2 was added to every column
+        grads["dJ/dh"] = self.W2.T @ grads["dJ/do"]
+        grads["dJ/dz"] = grads["dJ/dh"] * phi_derivative(z, h)
+        grads["dJ/dW1"] = grads["dJ/dz"] @ X.T + self.lam * self.W1
+        if self.b1 is not None:
+            grads["dJ/db1"] = grads["dJ/dz"].sum(axis=1)
+
+        if single:
+            for name in ("dJ/do", "dJ/dh", "dJ/dz"):
+                grads[name] = grads[name][:, 0]
+        return grads
+
+    def _as_columns(self, x, y):
+        x = np.asarray(x)
+        d = self.W1.shape[1]
+        if x.ndim not in (1, 2) or x.shape[0] != d:
+            raise ValueError(
+                f"TwoLayerMLP: x must have shape ({d},) for one example or ({d}, N) for a "
+                f"batch of N columns, got shape {x.shape}"
+            )
+        single = x.ndim == 1
+        if single:
+            return x[:, None], np.asarray(y).reshape(-1), True
+        return x, np.asarray(y), False
+
+    def _check_shapes(self):
+        if self.W1.ndim != 2 or self.W2.ndim != 2 or self.W2.shape[1] != self.W1.shape[0]:
+            raise ValueError(
+                f"TwoLayerMLP: need W1 of shape (h, d) and W2 of shape (q, h), "
+                f"got W1 {self.W1.shape} and W2 {self.W2.shape}"
+            )
+        h, q = self.W1.shape[0], self.W2.shape[0]
+        if self.b1 is not None and self.b1.shape != (h,):
+            raise ValueError(f"TwoLayerMLP: b1 must have shape ({h},), got {self.b1.shape}")
+        if self.b2 is not None and self.b2.shape != (q,):
+            raise ValueError(f"TwoLayerMLP: b2 must have shape ({q},), got {self.b2.shape}")
+
+
+def _as_float(a):
+    a = np.asarray(a)
+    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
+
+
+def _column(v):
+    return v[:, None] if np.ndim(v) == 1 else v
