@@ -3,6 +3,8 @@ chainrule.manual passes, with relative errors below 1e-7 in float64."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import manual
@@ -396,3 +398,17 @@ def test_every_correct_manual_layer_passes_at_several_seeds():
                 forward = getattr(manual, f"{name}_forward")
                 backward = getattr(manual, f"{name}_backward")
                 assert_errors_small(check_backward(forward, backward, inputs, seed=seed))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 4), m=st.integers(1, 4),
+       feature_shape=st.lists(st.integers(1, 3), min_size=1, max_size=3))
+def test_correct_affine_passes_at_every_shape(seed, n, m, feature_shape):
+    # Shapes such as m = 1 make db a single sum that can cancel to nearly 0: the numeric
+    # gradient must still resolve it to 1e-7.
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, *feature_shape))
+    w = rng.standard_normal((int(np.prod(feature_shape)), m))
+    inputs = [x, w, rng.standard_normal(m)]
+    assert_errors_small(check_backward(manual.affine_forward, manual.affine_backward, inputs,
+                                       seed=seed))

@@ -24,15 +24,21 @@ def relative_error(got, expected):
     return 0.0 if scale == 0 else float(np.abs(got - expected).max() / scale)
 
 
-def central_differences(f, arrays, k, eps=1e-6):
-    """Gradient of the scalar f(*arrays) with respect to arrays[k], element by element."""
+def central_differences(f, arrays, k, h=1e-4):
+    """Gradient of the scalar f(*arrays) with respect to arrays[k], element by element, by the
+    fourth-order central difference (8 [f(x+h) - f(x-h)] - [f(x+2h) - f(x-2h)]) / 12h: its
+    rounding error is about 1e-12 of f, so small gradient elements are still resolved."""
+    def moved(index, step):
+        arrays_moved = list(arrays)
+        arrays_moved[k] = arrays[k].copy()
+        arrays_moved[k][index] += step
+        return f(*arrays_moved)
+
     grad = np.zeros_like(arrays[k])
     for i in np.ndindex(arrays[k].shape):
-        plus, minus = list(arrays), list(arrays)
-        plus[k], minus[k] = arrays[k].copy(), arrays[k].copy()
-        plus[k][i] += eps
-        minus[k][i] -= eps
-        grad[i] = (f(*plus) - f(*minus)) / (plus[k][i] - minus[k][i])
+        near = moved(i, h) - moved(i, -h)
+        far = moved(i, 2 * h) - moved(i, -2 * h)
+        grad[i] = (8 * near - far) / (12 * h)
     return grad
 
 
@@ -98,7 +104,9 @@ ELEMENTWISE = [
 @given(seed=seeds, shape=st.lists(sizes, min_size=1, max_size=3))
 def test_elementwise_layers(name, forward, backward, reference, seed, shape):
     rng = np.random.default_rng(seed)
-    x = 3 * rng.standard_normal(shape)
+    # Within |x| <= 3: beyond it tanh and sigmoid saturate, their derivatives fall below 1e-2,
+    # and float64 central differences (rounding ~1e-10) can no longer resolve them to 1e-7.
+    x = rng.uniform(-3, 3, size=shape)
     assume(np.abs(x).min() > KINK)
     assert_backward_agrees(forward, backward, reference, [x], rng)
 
@@ -140,7 +148,8 @@ def test_dropout(seed, shape, p, mode):
 @given(seed=seeds, n=sizes, c=st.integers(2, 5))
 def test_softmax_loss(seed, n, c):
     rng = np.random.default_rng(seed)
-    x, y = 3 * rng.standard_normal((n, c)), rng.integers(0, c, size=n)
+    # Moderate scores: a near-certain softmax has gradients too small for central differences.
+    x, y = rng.standard_normal((n, c)), rng.integers(0, c, size=n)
     assert_loss_agrees(manual.softmax_loss, F.cross_entropy, x, y)
 
 
@@ -158,7 +167,7 @@ def test_svm_loss(seed, n, c):
 @FEW
 @given(seed=seeds, shapes=st.lists(st.lists(sizes, min_size=1, max_size=2), min_size=1,
                                    max_size=3),
-       reg=st.floats(0.0, 2.0))
+       reg=st.one_of(st.just(0.0), st.floats(1e-3, 2.0)))  # no subnormal reg: lam/2 underflows
 def test_l2_regularization(seed, shapes, reg):
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal(shape) for shape in shapes]
