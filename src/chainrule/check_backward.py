@@ -30,7 +30,7 @@ NO_BREAK = "\u00a0"  # textwrap breaks lines at ASCII whitespace only
 class Diagnosis:
     """How a gradient is wrong: ``kind`` is a short label ("wrong shape", "transposed",
     "constant factor", "missing batch sum", "wrong sign", "mask from dout", "wrong values",
-    "not finite", "missing"), ``message`` the explanation, ``factor`` the constant c when the
+    "imprecise", "not finite", "missing"), ``message`` the explanation, ``factor`` the constant c when the
     gradient is c times the right one."""
 
     kind: str
@@ -210,7 +210,7 @@ def _match_gradients(got, names, title):
     if len(got) != len(names):
         raise ValueError(
             f"check_backward: {title} returned {len(got)} gradient(s), but the inputs have "
-            f"{len(names)} floating-point array(s) ({', '.join(n[1:] for n in names)}); return "
+            f"{len(names)} floating-point array(s), so it should return {', '.join(names)}: "
             f"one gradient per floating-point input, in order")
     return [None if g is None else xp.asarray(g, dtype=xp.float64) for g in got]
 
@@ -259,11 +259,11 @@ def _autograd(fn, returns_pair, inputs, values, dout, out_shape):
                           f"compare with autograd")
         out = result[0] if returns_pair and isinstance(result, tuple) else result
         if not isinstance(out, Tensor):
-            kind = f"{type(out).__module__}.{type(out).__name__}"
-            return None, (f"not used: given Tensors, forward returned {kind}, not a "
-                          f"Tensor: it computes with np.* "
-                          f"functions (np.maximum, np.where, np.asarray, ...) that do not "
-                          f"record a graph; pass autograd_forward= to compare with autograd")
+            made = f"{type(out).__module__}.{type(out).__name__}"
+            return None, (f"not used: given Tensors, forward returned {made}, not a Tensor: "
+                          f"it computes with np.* functions (np.maximum, np.where, "
+                          f"np.asarray, ...) that do not record a graph; pass "
+                          f"autograd_forward= to compare with autograd")
         if out.shape != out_shape:
             return None, (f"not used: autograd's output has shape {out.shape}, the forward's "
                           f"{out_shape}")
@@ -323,6 +323,12 @@ def _diagnose(got, expected, x, problem):
         index = _index(xp.argmax(~xp.isfinite(got)), got.shape)
         return Diagnosis("not finite", f"got {got[index]} at index {index} "
                                        f"(expected {expected[index]:.6g})")
+    error = _relative_error(got, expected)
+    if error <= DIAGNOSIS_TOL:
+        return Diagnosis("imprecise", (
+            f"relative error {error:.1e}: right to about {DIAGNOSIS_TOL:g} but not to rtol. "
+            f"The formula is probably right and the arithmetic imprecise, e.g. float32 "
+            f"somewhere in the backward."))
     for test in (_transposed, _constant_factor, _missing_batch_sum, _wrong_sign, _mask_from_dout):
         diagnosis = test(got, expected, x, problem)
         if diagnosis is not None:
