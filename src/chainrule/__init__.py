@@ -19,6 +19,7 @@ from .ops import (REGISTRY, Primitive, abs, add, astype, broadcast_to, clip, con
                   softmax_cross_entropy, softplus, sqrt, squeeze, stack, std, stop_gradient, sub,
                   sum, swapaxes, tanh, transpose, var, where)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .check_backward import BackwardReport, check_backward
 from . import nn, optim  # noqa: E402  (after the core: nn builds on the ops and Tensor)
 from . import data, inspect, models, serialize, train  # noqa: E402
 from .random import default_generator, manual_seed
@@ -29,7 +30,8 @@ __all__ = [
     "Tensor", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "ChainruleError", "ShapeError", "GradientError", "AnomalyError", "FileFormatError",
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
-    "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck",
+    "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck", "check_backward",
+    "BackwardReport",
     "nn", "optim", "data", "inspect", "models", "serialize", "train", "manual_seed",
     "default_generator",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "div", "equal", "exp",
