@@ -30,7 +30,8 @@ _LOSSES = {"softmax": softmax_loss, "svm": svm_loss}
 
 class ForwardPass(dict):
     """What forward() computed: a dict of z, h, o, L, s, J in the order the textbook computes
-    them, plus the inputs ``x`` and ``y`` as attributes, which backward() also needs."""
+    them, plus the inputs as attributes, which backward() also needs: ``x`` as columns
+    (d x N, N = 1 for a single example) and the labels ``y`` of shape (N,)."""
 
     def __init__(self, values, x, y):
         super().__init__(values)
@@ -55,6 +56,9 @@ class TwoLayerMLP:
         dJ/dh  = W2^T dJ/do
         dJ/dz  = dJ/dh * phi'(z)            (elementwise)
         dJ/dW1 = dJ/dz x^T + lam W1
+
+    The textbook's network has no biases; b1 and b2 are optional here, with dJ/db2 = dJ/do and
+    dJ/db1 = dJ/dz, each summed over the batch.
 
     Rows and columns: here, as in the textbook, an example is a COLUMN. A single example x is
     a vector in R^d, a batch is X in R^{d x N} with one example per column, and a weight maps
@@ -135,6 +139,8 @@ class TwoLayerMLP:
         z, h, o = (_column(forward[name]) for name in ("z", "h", "o"))
         _, phi_derivative = _ACTIVATIONS[self.activation]
 
+        # dL/do is recomputed from o and y rather than kept by forward(), so that what the
+        # forward pass returns is exactly the textbook's list of intermediate values.
         _, dL_do_rows = _LOSSES[self.loss](o.T, y)
         grads = {"dJ/do": dL_do_rows.T}
         grads["dJ/dW2"] = grads["dJ/do"] @ h.T + self.lam * self.W2
