@@ -13,6 +13,10 @@ import weakref
 from .backend import xp, ndarray
 from .errors import AnomalyError, GradientError, ShapeError
 
+# Set by tensor.py once the class exists (the two modules refer to each other); a function-level
+# import here cost about 1 us per call on the hot path.
+Tensor = None
+
 # Node creation order doubles as the in-place modification clock: a saved tensor whose last
 # in-place change is newer than the node that saved it was modified after being saved.
 _clock = itertools.count(1)
@@ -151,6 +155,8 @@ def sum_to_shape(grad, shape):
     if gshape == shape:
         return grad
     lead = len(gshape) - len(shape)
+    if lead > 0 and gshape[lead:] == shape:  # a bias added to every row: sum the rows away
+        return grad.sum(axis=tuple(range(lead)))
     if lead < 0:
         raise ShapeError(f"gradient of shape {gshape} cannot be reduced to shape {shape}")
     axes = tuple(range(lead)) + tuple(
@@ -209,7 +215,6 @@ def _changed_after(array, seq):
 
 def _check_versions(node):
     """Raise if an array this node saved was modified in place after the node was made."""
-    from .tensor import Tensor
     for name, value in node.saved.items():
         array = value.data if isinstance(value, Tensor) else value
         version = _changed_after(array, node.seq)
@@ -225,7 +230,6 @@ def _check_versions(node):
 
 
 def _vjp_arguments(node, names, create_graph, position):
-    from .tensor import Tensor
     saved = node.saved
     args = []
     for name in names:
@@ -252,7 +256,6 @@ def _anomaly_check(node, index, grad):
 
 
 def _run_hooks(node, grad, create_graph):
-    from .tensor import Tensor
     wrapped = grad if create_graph else Tensor._make(grad, None)
     for hook in node.extra("hooks", ()):
         result = hook(wrapped)
@@ -265,7 +268,6 @@ def _run_hooks(node, grad, create_graph):
 
 
 def _accumulate_leaf(node, grad, owned, create_graph):
-    from .tensor import Tensor
     tensor = node.tensor_ref()
     if tensor is None:
         return
@@ -291,7 +293,6 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
     Gradients reaching leaf tensors are accumulated into ``.grad`` unless ``capture`` is given;
     then the gradients of the captured nodes are returned in a dict and ``.grad`` is untouched.
     """
-    from .tensor import Tensor
     grads = {}
     owned = set()
     heap = []

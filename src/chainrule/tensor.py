@@ -285,6 +285,9 @@ _OUT_OF_PLACE = {"+=": lambda a, b: add(a, b), "-=": lambda a, b: sub(a, b),
                  "*=": lambda a, b: mul(a, b), "/=": lambda a, b: div(a, b)}
 
 
+autograd.Tensor = Tensor
+
+
 class _HookHandle:
     def __init__(self, hooks, hook):
         self._hooks, self._hook = hooks, hook
