@@ -187,12 +187,14 @@ def record_inplace_change(array):
     base = _base_buffer(array)
     key = id(base)
     entry = _buffer_changes.get(key)
-    version = entry[1] + 1 if entry is not None and entry[2]() is base else 1
     stamp = next(_clock)
     mode.last_inplace = stamp
-    _buffer_changes[key] = (stamp, version,
+    if entry is not None and entry[2]() is base:  # the usual case: an optimizer step
+        _buffer_changes[key] = (stamp, entry[1] + 1, entry[2])
+        return entry[1] + 1
+    _buffer_changes[key] = (stamp, 1,
                             weakref.ref(base, lambda _, key=key: _buffer_changes.pop(key, None)))
-    return version
+    return 1
 
 
 def buffer_version(array):
