@@ -103,7 +103,7 @@ def make_optimizer(config, parameters):
     return kind(parameters, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def evaluate(model, dataset, loss_fn, batch_size=1024):
+def evaluate(model, dataset, loss_fn, batch_size=4096):
     """Mean loss and accuracy of ``model`` on ``dataset`` (prediction mode: no graph)."""
     was_training = model.training
     model.eval()
