@@ -1,7 +1,7 @@
 """chainrule's speed benchmarks: every figure is a median measured in this run, each framework
 in its own process, and every target is a ratio to a peer measured alongside it.
 
-    python bench/run.py            # all benchmarks (about 2-3 minutes)
+    python bench/run.py            # all benchmarks, five interleaved rounds (about 5 minutes)
     python bench/run.py --quick    # fewer rounds
 """
 import argparse
@@ -109,12 +109,12 @@ def print_row(row, frameworks):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one round instead of three")
+    parser.add_argument("--quick", action="store_true", help="one round instead of five")
     parser.add_argument("--only", help="run only cases whose name contains this")
     args = parser.parse_args(argv)
     frameworks = ["chainrule", "numpy"] + (["torch"] if has_torch() else [])
     print_header(frameworks)
-    rows = run(1 if args.quick else 3, args.only)
+    rows = run(1 if args.quick else 5, args.only)
     missed = [r for r in rows if r[3] is not None and r[3] > r[4]]
     print("ratios: chainrule's median over the baseline's median, measured in this run; each "
           "framework runs in its own process")
