@@ -358,9 +358,8 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
                 # The engine owns (and may add into in place) only arrays no one else can see:
                 # fresh VJP results, or a view of a gradient this node owned and passes to
                 # a single parent.
-                returns = op.vjp_returns
-                fresh = returns == "new" or (returns == "view" and grad_owned and
-                                             len(parents) - parents.count(None) == 1)
+                fresh = op.returns_new or (grad_owned and op.vjp_returns == "view" and
+                                           len(steps) == 1)
                 if g.shape != parent.shape:
                     g = sum_to_shape(g, parent.shape)
                     fresh = True

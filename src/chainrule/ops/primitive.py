@@ -30,9 +30,11 @@ from ..errors import ChainruleError, GradientError, ShapeError
 REGISTRY = {}
 
 # How one node is recorded and differentiated, for one combination of inputs needing grad:
-# `saves` lists (name, kind, where) to keep at forward time; `steps` lists, in the order backward
-# runs them, (input position, VJP, names it needs, names no later step needs: free them).
-Plan = namedtuple("Plan", "saves steps")
+# `saves` lists (name, kind, where) to keep at forward time, split for speed into `saves_out`
+# (keep the output?), `saves_inputs` ((name, position) pairs) and `saves_rest` (the rarer kinds);
+# `steps` lists, in the order backward runs them, (input position, VJP, names it needs, names no
+# later step needs: free them).
+Plan = namedtuple("Plan", "saves saves_out saves_inputs saves_rest steps")
 
 
 class Primitive:
@@ -47,6 +49,7 @@ class Primitive:
         if vjp_returns not in ("new", "view", "broadcast"):
             raise ValueError(f"vjp_returns must be 'new', 'view' or 'broadcast', got {vjp_returns!r}")
         self.vjp_returns = vjp_returns
+        self.returns_new = vjp_returns == "new"
         params = inspect.signature(forward).parameters.values()
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
         self.inputs = tuple(p.name for p in params
@@ -172,13 +175,11 @@ class Primitive:
         plan = self._plans.get(needs)
         if plan is None:
             plan = self._plans[needs] = self._make_plan(needs)
-        saved = {}
-        for name, kind, where in plan.saves:
-            if kind == 0:
-                saved[name] = out
-            elif kind == 1:
-                saved[name] = args[where]
-            elif kind == 2:
+        saved = {"out": out} if plan.saves_out else {}
+        for name, where in plan.saves_inputs:
+            saved[name] = args[where]
+        for name, kind, where in plan.saves_rest:
+            if kind == 2:
                 saved[name] = kwargs.get(name, where)
             elif kind == 3:
                 saved[name] = xp.shape(args[where])
@@ -257,9 +258,13 @@ class Primitive:
         for k, position in enumerate(positions):
             fn, names = self.vjps[position]
             later = {n for p in positions[k + 1:] for n in self.vjps[p][1]}
-            free = tuple(n for n in names if n not in later and n in wanted)
+            # After the last step the engine drops the whole saved dict anyway.
+            last = k == len(positions) - 1
+            free = () if last else tuple(n for n in names if n not in later and n in wanted)
             steps.append((position, fn, names, free))
-        return Plan(tuple(saves), tuple(steps))
+        return Plan(tuple(saves), any(kind == 0 for _, kind, _ in saves),
+                    tuple((name, where) for name, kind, where in saves if kind == 1),
+                    tuple(entry for entry in saves if entry[1] not in (0, 1)), tuple(steps))
 
     def _shape_error(self, arrays, kwargs, error):
         shapes = ", ".join(str(xp.shape(a)) for a in arrays)
