@@ -24,7 +24,7 @@ def main(framework, case, *params):
         print(json.dumps({"value": epoch, "steps_s": steps}))
         return
     run = workload(*args)
-    repeat, warmup = (50, 10) if case == "chain" else (200, 30)
+    repeat, warmup = (200, 20) if case == "chain" else (200, 30)
     for _ in range(warmup):
         run()
     samples = []
