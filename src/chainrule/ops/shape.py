@@ -6,7 +6,9 @@ from .primitive import primitive
 
 @primitive(vjp_returns="view")
 def reshape(x, *, shape):
-    return xp.reshape(x, shape)
+    # Array methods rather than xp.reshape / xp.transpose: NumPy's module-level wrappers cost
+    # about 1.5 us a call, a large share of a small op (W.T went from 2.2 to 0.7 us).
+    return x.reshape(shape)
 
 
 @reshape.vjp("x")
@@ -16,7 +18,7 @@ def _(grad, x_shape):
 
 @primitive(vjp_returns="view")
 def transpose(x, *, axes=None):
-    return xp.transpose(x, axes)
+    return x.T if axes is None else x.transpose(axes)
 
 
 @transpose.vjp("x")
