@@ -213,16 +213,13 @@ def chainrule_step_memory(sizes, batch):
     import tracemalloc
     run = chainrule_mlp_step(sizes, batch)
     run()
-    import chainrule as cr
-    for p in _LAST_MODEL[0].parameters():
-        p.grad = None
+    _LAST_MODEL[0].zero_grad()  # start without gradients, as the PyTorch side does
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
     run()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    del cr
     return peak - base
 
 
