@@ -56,7 +56,7 @@ def temp_files(folder):
 
 
 def start_saver(target, sources):
-    source_root = Path(serialize.__file__).resolve().parents[1]
+    source_root = Path(serialize.__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(source_root), os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen([sys.executable, "-c", SAVER, str(target), *map(str, sources)],

@@ -1,0 +1,144 @@
+"""Nested checkpoints: arrays stored under their paths, everything else tagged in the metadata."""
+import math
+import os
+import re
+
+# Files hold host memory whatever the compute backend is, so this module speaks NumPy directly.
+import numpy as np
+
+from chainrule.errors import CheckpointError
+
+from .format import MAX_TREE_DEPTH
+from .read import _clip, load
+from .write import _save_checked_meta
+
+_TAGS = {"$array", "$scalar", "$int", "$float"}
+_HEX_INT = re.compile(r"-?0x[0-9a-f]+")
+_NON_FINITE = ("nan", "inf", "-inf")
+# Beyond 2**53 other JSON readers round integers, and Python refuses to print ints of more
+# than 4300 digits, so large ints are stored as hex strings, which both handle exactly.
+_LARGEST_PLAIN_INT = 2**53
+
+
+def save_tree(path, tree):
+    """Write a nested checkpoint, e.g. {"model": state_dict, "optimizer": ..., "epoch": 3}.
+
+    A tree is made of dicts with str keys, lists, tuples, NumPy arrays, NumPy scalars and the
+    JSON scalars int (of any size), float (nan and infinities included), str, bool and None.
+    Each array is stored under its path of keys and indices joined by '/', as in
+    "model/0.weight" or "optimizer/state/0/exp_avg"; within a key, '~' is written '~0' and '/'
+    '~1' (as in JSON Pointer), so every path names one array. Everything else goes to the
+    header's metadata. ``load_tree`` returns the same structure, except that tuples come back
+    as lists, and an array that appears twice in the tree comes back as two separate arrays.
+    """
+    path = os.fspath(path)
+    arrays = {}
+    meta = _encode(path, tree, (), arrays, set())
+    _save_checked_meta(path, arrays, meta)  # the encoding is plain JSON by construction
+
+
+def load_tree(path):
+    """Read a checkpoint written by ``save_tree`` and return its tree (tuples become lists)."""
+    path = os.fspath(path)
+    arrays, meta = load(path)
+    used = set()
+    try:
+        tree = _decode(path, meta, arrays, used, 0)
+    except RecursionError as err:
+        raise CheckpointError(f"{path}: metadata is nested too deeply to rebuild") from err
+    unused = [name for name in arrays if name not in used]
+    if unused:
+        raise CheckpointError(
+            f"{path}: arrays {_clip(unused)} are not referenced by the tree in the metadata; "
+            f"was the file written by save() rather than save_tree()?"
+        )
+    return tree
+
+
+def _encode(path, value, keys, arrays, open_containers):
+    if isinstance(value, np.ndarray):
+        return {"$array": _store(arrays, keys, value)}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):  # before int and float: np.float64 is a float
+        return {"$scalar": _store(arrays, keys, np.asarray(value))}
+    if isinstance(value, int):
+        return int(value) if abs(value) <= _LARGEST_PLAIN_INT else {"$int": hex(value)}
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else {"$float": repr(float(value))}
+    if not isinstance(value, (dict, list, tuple)):
+        raise CheckpointError(
+            f"cannot save {type(value).__name__} at {_where(keys)} to {path}: a tree holds "
+            f"dicts with str keys, lists, tuples, numpy arrays and scalars, int, float, str, "
+            f"bool and None"
+        )
+    if id(value) in open_containers:
+        raise CheckpointError(f"cannot save tree to {path}: {_where(keys)} contains itself")
+    if len(keys) >= MAX_TREE_DEPTH:
+        raise CheckpointError(f"cannot save tree to {path}: nested deeper than {MAX_TREE_DEPTH}")
+    open_containers.add(id(value))
+    if isinstance(value, dict):
+        encoded = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CheckpointError(
+                    f"cannot save tree to {path}: key {key!r} in {_where(keys)} is a "
+                    f"{type(key).__name__}; only str keys can be saved (use str(key), or a list)"
+                )
+            # A leading '$' marks the format's tags, so a key's own leading '$' is doubled.
+            escaped = "$" + key if key.startswith("$") else key
+            encoded[escaped] = _encode(path, item, keys + (key,), arrays, open_containers)
+    else:
+        encoded = [
+            _encode(path, item, keys + (str(index),), arrays, open_containers)
+            for index, item in enumerate(value)
+        ]
+    open_containers.discard(id(value))
+    return encoded
+
+
+def _store(arrays, keys, array):
+    name = "/".join(key.replace("~", "~0").replace("/", "~1") for key in keys)
+    arrays[name] = array
+    return name
+
+
+def _where(keys):
+    return "the root" if not keys else repr("/".join(keys))
+
+
+def _decode(path, value, arrays, used, depth):
+    if depth > MAX_TREE_DEPTH:
+        raise CheckpointError(f"{path}: metadata is nested deeper than {MAX_TREE_DEPTH}")
+    if isinstance(value, list):
+        return [_decode(path, item, arrays, used, depth + 1) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1 and next(iter(value)) in _TAGS:
+        (tag, content), = value.items()
+        return _decode_tag(path, tag, content, arrays, used)
+    decoded = {}
+    for key, item in value.items():
+        if key.startswith("$"):
+            if not key.startswith("$$"):
+                raise CheckpointError(f"{path}: metadata holds an unknown tag {_clip(key)}")
+            key = key[1:]
+        decoded[key] = _decode(path, item, arrays, used, depth + 1)
+    return decoded
+
+
+def _decode_tag(path, tag, content, arrays, used):
+    if tag == "$int" and isinstance(content, str) and _HEX_INT.fullmatch(content):
+        return int(content, 16)
+    if tag == "$float" and content in _NON_FINITE:
+        return float(content)
+    if tag in ("$array", "$scalar") and isinstance(content, str) and content in arrays:
+        if content in used:
+            raise CheckpointError(f"{path}: array {_clip(content)} is referenced twice")
+        used.add(content)
+        array = arrays[content]
+        if tag == "$array":
+            return array
+        if array.ndim == 0:
+            return array[()]
+    raise CheckpointError(f"{path}: metadata holds an invalid {tag} tag: {_clip(content)}")
