@@ -1,0 +1,25 @@
+"""Optimizers and learning-rate schedulers, following PyTorch's update formulas.
+
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+Updates change ``p.data`` in place (no new arrays for the parameters), then bump the
+parameter's version so that a graph built from the old values refuses to backward. A parameter
+whose ``grad`` is None is skipped.
+
+``state_dict()`` is made only of dicts with str keys, lists, NumPy arrays and JSON scalars, so
+``chainrule.serialize.save_tree`` can write it without pickle:
+{"param_groups": [{"lr": 0.1, ..., "params": [0, 1]}], "state": [{"step": 3, ...}, {}]},
+with one entry of "state" per parameter in order ({} before its first update).
+"""
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .schedulers import CosineAnnealingLR, LRScheduler, StepLR
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "LRScheduler", "StepLR",
+           "CosineAnnealingLR"]

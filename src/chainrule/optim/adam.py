@@ -1,0 +1,72 @@
+"""Adam, and AdamW with its decoupled weight decay."""
+import math
+
+from ..backend import xp
+from .optimizer import Optimizer, _check_at_least, _check_number
+
+
+class Adam(Optimizer):
+    """Adam, exactly as torch.optim.Adam (L2 weight decay added to the gradient):
+
+        g = grad + weight_decay * w
+        m = beta1 * m + (1 - beta1) * g,  v = beta2 * v + (1 - beta2) * g^2
+        v_max = max(v_max, v) (amsgrad, which then uses v_max in place of v)
+        w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad))
+
+    def check_options(self, options):
+        super().check_options(options)
+        _check_at_least("eps", options["eps"], 0)
+        betas = options["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        for name, beta in zip(("betas[0]", "betas[1]"), betas):
+            _check_number(name, beta)
+            if not 0 <= beta < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+
+    def update(self, w, g, state, group):
+        lr, weight_decay, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(w)
+            state["exp_avg_sq"] = xp.zeros_like(w)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = xp.zeros_like(w)
+        state["step"] += 1
+        step = state["step"]
+        if weight_decay != 0:
+            if self.decoupled_weight_decay:
+                w *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * w
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        if group["amsgrad"]:
+            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        step_size = lr / (1 - beta1 ** step)
+        denominator = xp.sqrt(v) / math.sqrt(1 - beta2 ** step) + group["eps"]
+        w -= step_size * (m / denominator)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter), exactly as torch.optim.AdamW:
+    before the Adam step, w = w * (1 - lr * weight_decay); the gradient is left alone."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad)

@@ -1,0 +1,221 @@
+"""The base class every optimizer shares, and the option checks that optimizers and schedulers
+share."""
+import contextlib
+import math
+import numbers
+
+from ..autograd import enable_grad
+from ..backend import ndarray
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Base class: holds the parameter groups and the per-parameter state.
+
+    ``params`` is an iterable of tensors, or of dicts {"params": [...], option: value} whose
+    options override the defaults for that group (PyTorch's parameter groups).
+    """
+
+    state_keys = ()  # what a parameter's state may hold; load_state_dict checks against it
+
+    def __init__(self, params, defaults):
+        with _named(self):
+            self.check_options(defaults)
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self.state = {}  # parameter -> dict of its running averages
+        if isinstance(params, Tensor):
+            raise TypeError("params must be an iterable of tensors (such as model.parameters()) "
+                            "or of dicts, not a single tensor; wrap it in a list")
+        groups = list(params)
+        if not groups:
+            raise ValueError("the optimizer got an empty list of parameters")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def check_options(self, options):
+        """Raise ValueError naming the first invalid option; subclasses extend this."""
+        _check_at_least("lr", options.get("lr", 0), 0)
+        _check_at_least("weight_decay", options.get("weight_decay", 0), 0)
+
+    def add_param_group(self, group):
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"a parameter group must be a dict with a 'params' entry, "
+                            f"got {type(group).__name__}")
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: unknown options {unknown}; "
+                             f"it takes {sorted(self.defaults)}")
+        params = [group["params"]] if isinstance(group["params"], Tensor) else list(group["params"])
+        seen = {id(p) for p in self.parameters()}
+        for index, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameter {index} is a "
+                                f"{type(p).__name__}, not a Tensor")
+            if not p.requires_grad:
+                raise ValueError(f"{type(self).__name__}: parameter {index} of shape {p.shape} "
+                                 f"does not require grad, so it would never be updated")
+            if not p.is_leaf:
+                raise ValueError(f"{type(self).__name__}: parameter {index} of shape {p.shape} "
+                                 f"is not a leaf (it was computed from other tensors); "
+                                 f"optimize the tensors it came from, or detach it")
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: parameter {index} of shape {p.shape} "
+                                 f"appears more than once")
+            seen.add(id(p))
+        options = {key: value for key, value in group.items() if key != "params"}
+        with _named(self):
+            self.check_options({**self.defaults, **options})
+        self.param_groups.append({**self.defaults, **options, "params": params})
+
+    def parameters(self):
+        """Every parameter, group by group, in order: the order of ``state_dict()["state"]``."""
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def zero_grad(self):
+        """Forget the gradients of every parameter (``grad`` becomes None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def step(self, closure=None):
+        """Update each parameter that has a gradient. ``closure``, if given, recomputes and
+        returns the loss (with its backward done) before the update; its value is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                self.update(p.data, p.grad.data, self.state.setdefault(p, {}), group)
+                p._bump_version()
+        return loss
+
+    def update(self, w, g, state, group):
+        """Change the array ``w`` in place given its gradient ``g``; subclasses define it."""
+        raise NotImplementedError
+
+    # -- saving and resuming -----------------------------------------------------------------
+    def state_dict(self):
+        """Hyperparameters and per-parameter state, as plain data (arrays are copies)."""
+        params = self.parameters()
+        index = {id(p): i for i, p in enumerate(params)}
+        groups = []
+        for group in self.param_groups:
+            saved = {key: _plain(value) for key, value in group.items() if key != "params"}
+            saved["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(saved)
+        state = [{key: value.copy() if isinstance(value, ndarray) else value
+                  for key, value in self.state.get(p, {}).items()} for p in params]
+        return {"param_groups": groups, "state": state}
+
+    def load_state_dict(self, state_dict):
+        """Resume from ``state_dict()``: checks everything first and raises one ValueError
+        listing every problem, so a failed load changes nothing."""
+        self.check_state_dict(state_dict)
+        for group, saved in zip(self.param_groups, state_dict["param_groups"]):
+            for key in self.defaults:
+                value = saved[key]
+                group[key] = tuple(value) if isinstance(value, list) else value
+        self.state = {}
+        for p, saved in zip(self.parameters(), state_dict["state"]):
+            if saved:
+                self.state[p] = {key: _restore(value, p) for key, value in saved.items()}
+
+    def check_state_dict(self, state_dict):
+        """Raise the ValueError that ``load_state_dict(state_dict)`` would raise, changing
+        nothing."""
+        problems = self._state_dict_problems(state_dict)
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+
+    def _state_dict_problems(self, state_dict):
+        if not isinstance(state_dict, dict) or set(state_dict) != {"param_groups", "state"}:
+            return ["expected a dict with exactly the keys 'param_groups' and 'state'"]
+        problems = []
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if len(saved_groups) != len(self.param_groups):
+            problems.append(f"it has {len(saved_groups)} parameter groups, this optimizer "
+                            f"has {len(self.param_groups)}")
+        for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            expected = set(self.defaults) | {"params"}
+            if not isinstance(saved, dict) or set(saved) != expected:
+                keys = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+                problems.append(f"group {number} has keys {keys}, expected {sorted(expected)} "
+                                f"(was it saved by another kind of optimizer?)")
+                continue
+            if len(saved["params"]) != len(group["params"]):
+                problems.append(f"group {number} has {len(saved['params'])} parameters, "
+                                f"expected {len(group['params'])}")
+            try:
+                self.check_options({key: saved[key] for key in self.defaults})
+            except (TypeError, ValueError) as error:
+                problems.append(f"group {number}: {error}")
+        params = self.parameters()
+        if len(saved_state) != len(params):
+            problems.append(f"it has state for {len(saved_state)} parameters, expected "
+                            f"{len(params)}")
+        for number, (p, saved) in enumerate(zip(params, saved_state)):
+            if not isinstance(saved, dict):
+                problems.append(f"state {number} is a {type(saved).__name__}, not a dict")
+                continue
+            unknown = sorted(set(saved) - set(self.state_keys))
+            if unknown:
+                problems.append(f"state {number} has unknown keys {unknown}")
+            for key, value in saved.items():
+                if key == "step":
+                    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                        problems.append(f"state {number} step is {value!r}, not an int")
+                elif not isinstance(value, ndarray) or value.dtype.kind not in "iuf":
+                    problems.append(f"state {number} {key} is not a numeric array")
+                elif value.shape != p.shape:
+                    problems.append(f"state {number} {key} expected shape {p.shape} got "
+                                    f"{value.shape}")
+        return problems
+
+
+def _check_number(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+
+
+def _check_finite(name, value):
+    _check_number(name, value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+def _check_at_least(name, value, low):
+    _check_number(name, value)
+    if not value >= low:  # also refuses nan
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    # An infinite lr, momentum or decay turns every weight into inf or nan at the first step.
+    _check_finite(name, value)
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+@contextlib.contextmanager
+def _named(owner):
+    """Prefix a TypeError or ValueError raised inside with the class name of ``owner``, so the
+    message says which optimizer or scheduler refused the option."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{type(owner).__name__}: {error}") from None
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _restore(value, p):
+    if isinstance(value, ndarray):
+        return value.astype(p.dtype, copy=True)
+    return int(value)

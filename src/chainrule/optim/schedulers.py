@@ -1,0 +1,104 @@
+"""Learning-rate schedulers: each ``step()`` sets every parameter group's lr."""
+import math
+
+from .optimizer import Optimizer, _check_finite, _check_positive_int, _named
+
+
+class LRScheduler:
+    """Base class: ``step()`` once per epoch sets each group's lr; ``get_last_lr()`` reads it."""
+
+    options = ()  # the constructor arguments that state_dict saves
+
+    def __init__(self, optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__} needs an Optimizer, got "
+                            f"{type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.last_epoch = 0
+        self._last_lr = list(self.base_lrs)
+
+    def step(self):
+        self.last_epoch += 1
+        lrs = self.next_lrs()
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = lrs
+
+    def next_lrs(self):
+        raise NotImplementedError
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self):
+        state = {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs),
+                 "last_lr": list(self._last_lr)}
+        state.update({name: getattr(self, name) for name in self.options})
+        return state
+
+    def load_state_dict(self, state_dict):
+        expected = {"last_epoch", "base_lrs", "last_lr", *self.options}
+        if not isinstance(state_dict, dict) or set(state_dict) != expected:
+            keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"{type(self).__name__}.load_state_dict: got keys {keys}, "
+                             f"expected {sorted(expected)}")
+        groups = len(self.optimizer.param_groups)
+        for key in ("base_lrs", "last_lr"):
+            if len(state_dict[key]) != groups:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {key} has "
+                                 f"{len(state_dict[key])} entries for {groups} parameter groups")
+        self.last_epoch = int(state_dict["last_epoch"])
+        self.base_lrs = list(state_dict["base_lrs"])
+        self._last_lr = list(state_dict["last_lr"])
+        for name in self.options:
+            setattr(self, name, state_dict[name])
+
+
+class StepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    options = ("step_size", "gamma")
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        with _named(self):
+            _check_positive_int("step_size", step_size)
+            _check_finite("gamma", gamma)
+        super().__init__(optimizer)
+        self.step_size = int(step_size)
+        self.gamma = gamma
+
+    def next_lrs(self):
+        # Multiplying the current lr (rather than base_lr * gamma^k) gives PyTorch's values
+        # to the last bit.
+        decay = self.gamma if self.last_epoch % self.step_size == 0 else 1
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        return [lr * decay for lr in lrs] if decay != 1 else lrs
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr_t = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2, computed as
+    PyTorch does: each step rescales the current lr, so changes made to it by hand carry on."""
+
+    options = ("T_max", "eta_min")
+
+    def __init__(self, optimizer, T_max, eta_min=0):
+        with _named(self):
+            _check_positive_int("T_max", T_max)
+            _check_finite("eta_min", eta_min)
+        super().__init__(optimizer)
+        self.T_max = int(T_max)
+        self.eta_min = eta_min
+
+    def next_lrs(self):
+        t, period, eta_min = self.last_epoch, self.T_max, self.eta_min
+        lrs = []
+        for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups):
+            if (t - 1 - period) % (2 * period) == 0:
+                # Just past the minimum the ratio below would divide by zero: step up directly.
+                lr = group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
+            else:
+                ratio = (1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
+                lr = ratio * (group["lr"] - eta_min) + eta_min
+            lrs.append(lr)
+        return lrs
