@@ -30,11 +30,11 @@ from ..errors import ChainruleError, GradientError, ShapeError
 REGISTRY = {}
 
 # How one node is recorded and differentiated, for one combination of inputs needing grad:
-# `saves` lists (name, kind, where) to keep at forward time, split for speed into `saves_out`
-# (keep the output?), `saves_inputs` ((name, position) pairs) and `saves_rest` (the rarer kinds);
+# what to keep at forward time is split for speed into `saves_out` (keep the output?),
+# `saves_inputs` ((name, position) pairs) and `saves_rest` ((name, kind, where), rarer kinds);
 # `steps` lists, in the order backward runs them, (input position, VJP, names it needs, names no
 # later step needs: free them).
-Plan = namedtuple("Plan", "saves saves_out saves_inputs saves_rest steps")
+Plan = namedtuple("Plan", "saves_out saves_inputs saves_rest steps")
 
 
 class Primitive:
@@ -59,7 +59,6 @@ class Primitive:
                          if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
         self.vjps = {}  # input position -> (function, names it needs)
         self.residuals = {}  # name -> (function, names of inputs / out it reads)
-        self.vjp_table = (None,) * len(self.inputs)
         self.differentiable = differentiable
         self._plans = {}
         REGISTRY[self.name] = self
@@ -95,7 +94,6 @@ class Primitive:
             raise ValueError(f"VJP of {self.name} asks for unknown names {unknown}; "
                              f"it may ask for {sorted(known)}")
         self.vjps[self.inputs.index(input_name)] = (fn, names)
-        self.vjp_table = tuple(self.vjps.get(i) for i in range(len(self.inputs)))
         self._plans.clear()
         return fn
 
@@ -262,7 +260,7 @@ class Primitive:
             last = k == len(positions) - 1
             free = () if last else tuple(n for n in names if n not in later and n in wanted)
             steps.append((position, fn, names, free))
-        return Plan(tuple(saves), any(kind == 0 for _, kind, _ in saves),
+        return Plan(any(kind == 0 for _, kind, _ in saves),
                     tuple((name, where) for name, kind, where in saves if kind == 1),
                     tuple(entry for entry in saves if entry[1] not in (0, 1)), tuple(steps))
 

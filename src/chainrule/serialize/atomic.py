@@ -9,9 +9,11 @@ import numpy as np
 from chainrule.errors import CheckpointError
 
 
-def _atomic_write(path, chunks):
+def atomic_write(path, chunks, what="checkpoint"):
+    """Write the byte strings ``chunks`` to ``path`` so that a crash leaves either the old file
+    or the new one; errors are CheckpointErrors saying what (``what``) could not be saved."""
     directory = os.path.dirname(os.path.abspath(path))
-    _check_directory(path, directory)
+    _check_directory(path, directory, what)
     outcome = "the previous file is unchanged" if os.path.exists(path) else "no file was written"
     mode = _file_mode(path)
     try:
@@ -19,22 +21,22 @@ def _atomic_write(path, chunks):
             prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
         )
     except OSError as err:
-        raise CheckpointError(f"could not save checkpoint to {path}: {err}; {outcome}") from err
+        raise CheckpointError(f"could not save {what} to {path}: {err}; {outcome}") from err
     try:
         _write_and_sync(descriptor, chunks, mode)
         os.replace(temp_path, path)
     except OSError as err:
         _remove_quietly(temp_path)
-        raise CheckpointError(f"could not save checkpoint to {path}: {err}; {outcome}") from err
+        raise CheckpointError(f"could not save {what} to {path}: {err}; {outcome}") from err
     except BaseException:
         _remove_quietly(temp_path)  # an interrupted save must not leave half a file behind
         raise
     _sync_directory(path, directory)
 
 
-def _check_directory(path, directory):
+def _check_directory(path, directory, what):
     def refuse(reason):
-        raise CheckpointError(f"could not save checkpoint to {path}: {reason}; no file was written")
+        raise CheckpointError(f"could not save {what} to {path}: {reason}; no file was written")
 
     if not os.path.exists(directory):
         refuse(f"directory {directory} does not exist")

@@ -8,7 +8,7 @@ import numpy as np
 
 from chainrule.errors import CheckpointError
 
-from .atomic import _atomic_write
+from .atomic import atomic_write
 from .format import ALLOWED_DTYPES, MAGIC, MAX_HEADER_BYTES, MAX_TREE_DEPTH, PREAMBLE_BYTES
 
 
@@ -29,7 +29,7 @@ def save(path, arrays, meta=None):
 
 def _save_checked_meta(path, arrays, meta):
     entries = _checked_arrays(path, arrays)
-    _atomic_write(path, [_preamble_and_header(path, entries, meta), *(a for _, a in entries)])
+    atomic_write(path, [_preamble_and_header(path, entries, meta), *(a for _, a in entries)])
 
 
 def _checked_arrays(path, arrays):

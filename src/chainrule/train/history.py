@@ -4,8 +4,9 @@ import io
 import json
 import numbers
 import os
-import tempfile
 from dataclasses import asdict, dataclass
+
+from ..serialize.atomic import atomic_write
 
 FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
           "samples_per_second")
@@ -35,27 +36,6 @@ class EpochRecord:
                 f"{self.seconds:.2f}s  {self.samples_per_second:,.0f} samples/s")
 
 
-def _readable_by_others(path):
-    # mkstemp makes files private (0600); results should get the usual umask permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
-def write_atomically(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        _readable_by_others(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def save_history(records, directory):
     """Write history.csv and history.json into ``directory``; returns their paths."""
     rows = [asdict(r) for r in records]
@@ -65,8 +45,8 @@ def save_history(records, directory):
     writer.writerows(rows)
     csv_path = os.path.join(directory, "history.csv")
     json_path = os.path.join(directory, "history.json")
-    write_atomically(csv_path, buffer.getvalue())
-    write_atomically(json_path, json.dumps(rows, indent=2) + "\n")
+    atomic_write(csv_path, [buffer.getvalue().encode("utf-8")], what="history")
+    atomic_write(json_path, [(json.dumps(rows, indent=2) + "\n").encode("utf-8")], what="history")
     return csv_path, json_path
 
 
@@ -90,15 +70,10 @@ def plot_history(records, path):
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".png")
-    os.close(fd)
+    image = io.BytesIO()
     try:
-        figure.savefig(temporary, dpi=100)
-        _readable_by_others(temporary)
-        os.replace(temporary, path)
+        figure.savefig(image, format="png", dpi=100)
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    atomic_write(path, [image.getvalue()], what="curves")
     return path
