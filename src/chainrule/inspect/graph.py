@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ChainruleError, GradientError
 from ..tensor import Tensor
-from .textbook import recognize
+from .textbook import recognize, upstream_nodes
 
 RENDER_TIMEOUT_S = 60
 
@@ -159,15 +159,7 @@ class GraphView:
 
 
 def _reachable(root):
-    seen = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for parent in node.parents:
-            if parent is not None and parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return sorted(seen, key=lambda node: node.seq)
+    return sorted(upstream_nodes(root), key=lambda node: node.seq)
 
 
 def named_parameters(params):

@@ -116,7 +116,7 @@ def recognize(view):
                     activation_nodes)
     main = {L, h, *activation_nodes, *_layer_nodes(output), *_layer_nodes(hidden)}
     if s is not None:
-        penalty = _upstream(s)
+        penalty = upstream_nodes(s)
         book.penalty_nodes = sorted((n for n in penalty if n.op is not None), key=_seq)
         book.penalised = sorted((n for n in penalty if n.op is None), key=_seq)
         weights = {output.weight, hidden.weight, output.bias, hidden.bias} - {None}
@@ -161,13 +161,13 @@ def _layer_nodes(layer):
 
 def _find_hidden(h):
     """The first layer (fed by a constant batch) below ``h``, and the activation's nodes."""
-    candidates = [n for n in _upstream(h) if n is not h and n.op is not None]
+    candidates = [n for n in upstream_nodes(h) if n is not h and n.op is not None]
     for z in sorted(candidates, key=lambda n: -n.seq):
         layer = _linear(z)
         if layer is None or layer.input is not None:
             continue
-        below = _upstream(z)
-        activation = [n for n in _upstream(h) if n not in below]
+        below = upstream_nodes(z)
+        activation = [n for n in upstream_nodes(h) if n not in below]
         inputs = {p for n in activation for p in n.parents if p is not None}
         if inputs <= set(activation) | {z} and all(n.op is not None for n in activation):
             return layer, sorted(activation, key=_seq)
@@ -175,7 +175,8 @@ def _find_hidden(h):
     return None, []
 
 
-def _upstream(node):
+def upstream_nodes(node):
+    """``node`` and every node it was computed from (a set)."""
     seen = {node}
     stack = [node]
     while stack:
