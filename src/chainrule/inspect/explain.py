@@ -225,7 +225,7 @@ def _textbook_steps(view, book, grads, contributions):
                         "scalar", ["the objective: the gradient starts as 1"]))
 
     reduction = (book.L.kwargs or {}).get("reduction", "mean")
-    scale = f" / N" if reduction == "mean" else ""
+    scale = " / N" if reduction == "mean" else ""
     scale_shape = f" / {n}" if reduction == "mean" else ""
     source = "dJ/dL * " if book.J is not None else ""
     entries.append((book.o, _present(book.o, book.output.matmul), "o",

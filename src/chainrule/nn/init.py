@@ -18,7 +18,6 @@ from the library's generator (``chainrule.manual_seed``) unless ``generator=`` i
 """
 import math
 
-from ..backend import xp
 from ..random import resolve
 from ..tensor import Tensor
 

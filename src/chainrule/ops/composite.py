@@ -2,7 +2,7 @@
 
 They accept Tensors (recording the graph) and plain arrays (computing values only)."""
 from ..backend import xp
-from .elementwise import exp, log, maximum, sqrt, tanh, where
+from .elementwise import exp, log, maximum, sqrt, where
 from .reduce import max, mean, sum
 from .shape import reshape
 

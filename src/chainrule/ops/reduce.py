@@ -1,7 +1,6 @@
 """Reductions over ``axis`` (an int, a tuple of ints or None for all axes), with ``keepdims``."""
 import builtins
 
-from ..backend import xp
 from .elementwise import where
 from .primitive import primitive
 

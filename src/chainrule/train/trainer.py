@@ -7,7 +7,6 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 
 from ..autograd import no_grad
-from ..backend import xp
 from ..errors import CheckpointError, TrainingDiverged
 from ..models import ACTIVATIONS, check_checkpoint, layer_sizes
 from .history import EpochRecord, plot_history, save_history
