@@ -252,15 +252,20 @@ def test_autograd_is_used_where_the_forward_runs_on_tensors():
                for row in report.rows)
 
 
+def _relu_forward_on_arrays_only(x):
+    x = np.asarray(x)  # leaves the graph: NumPy's protocol refuses a tensor that requires grad
+    return np.maximum(x, 0), x
+
+
 def test_autograd_falls_back_gracefully_and_says_why():
     x = away_from_zero(np.random.default_rng(0), (3, 4))
-    report = check_backward(manual.relu_forward, manual.relu_backward, [x])
+    report = check_backward(_relu_forward_on_arrays_only, manual.relu_backward, [x])
     assert report.passed
     assert report["dx"].autograd_error is None
     assert "autograd_forward=" in report.autograd_note
     assert "autograd: not used" in str(report)
     raising = check_backward(manual.l2_regularization, None, [[x], 0.1])
-    assert raising.passed and "TypeError" in raising.autograd_note
+    assert raising.passed and "autograd_forward=" in raising.autograd_note
 
 
 def test_autograd_forward_supplies_the_autograd_column():
@@ -270,17 +275,16 @@ def test_autograd_forward_supplies_the_autograd_column():
     assert report.autograd_note is None and report["dx"].autograd_error == 0.0
 
 
-def test_a_forward_that_half_leaves_the_graph_is_judged_by_central_differences():
+def test_numpy_functions_in_a_forward_keep_the_graph_so_autograd_checks_it_too():
     def forward(x):
-        return x * np.tanh(x), x  # np.tanh turns the Tensor into an array: one path is lost
+        return x * np.tanh(x), x  # np.tanh on a Tensor runs chainrule's tanh (NumPy's protocol)
 
     def backward(dout, x):
         return dout * (np.tanh(x) + x * (1 - np.tanh(x) ** 2))
 
     x = np.random.default_rng(0).standard_normal((3, 4))
     report = check_backward(forward, backward, [x])
-    assert report.passed and report["dx"].autograd_error is None
-    assert "np.* call" in report.notes[0]
+    assert report.passed and report["dx"].autograd_error < 1e-12
 
 
 def test_callers_arrays_are_left_alone_and_float32_is_checked_in_float64():

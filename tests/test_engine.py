@@ -189,16 +189,25 @@ def test_in_place_change_of_a_saved_tensor_is_detected():
         y.backward()
 
 
-def test_augmented_assignment_inside_the_graph_is_out_of_place():
+def test_augmented_assignment_on_a_leaf_that_requires_grad_raises_as_in_pytorch():
     w = cr.tensor([1.0], requires_grad=True)
-    original = w
-    w += 1  # recorded as w = w + 1: the leaf itself is untouched
-    assert original.data[0] == 1.0 and w.data[0] == 2.0 and w.op == "add"
-    (w * w).sum().backward()
-    assert original.grad.item() == 4.0
+    with pytest.raises(cr.GradientError, match="leaf tensor that requires grad.*no_grad"):
+        w += 1
+    assert w.data[0] == 1.0 and w.is_leaf
     with cr.no_grad():
-        original -= 0.5  # a real in-place update, as an optimizer does
-    assert original.data[0] == 0.5
+        w -= 0.5  # a real in-place update, as an optimizer does
+    assert w.data[0] == 0.5 and w.is_leaf and w._version == 1
+
+
+def test_augmented_assignment_inside_the_graph_changes_the_tensor_in_place():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    alias = y
+    y *= x  # recorded, and written into y's own memory: every reference sees it
+    assert alias is y and y.op == "mul"
+    np.testing.assert_array_equal(alias.data, [3.0, 12.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [6.0, 12.0])  # d(3x^2)/dx
 
 
 def test_accumulating_a_loss_tensor_across_steps_warns_to_use_item():
@@ -227,8 +236,10 @@ def test_tensor_basics():
     assert cr.tensor(3).dtype == np.int64 and cr.tensor(2.5).dtype == np.float32
     assert cr.tensor(np.zeros(2, dtype=np.float64)).dtype == np.float64
     assert cr.tensor([1, 2], dtype="float64").dtype == np.float64
-    np.testing.assert_array_equal(np.asarray(t), t.data)
-    np.testing.assert_array_equal(t.T.numpy(), t.data.T)
+    np.testing.assert_array_equal(np.asarray(t.detach()), t.data)
+    with pytest.raises(cr.GradientError, match=r"detach\(\)\.numpy\(\)"):
+        np.asarray(t)
+    np.testing.assert_array_equal(t.T.detach().numpy(), t.data.T)
     assert (t.sum() * 1).item() == 10.0
     d = t.detach()
     assert not d.requires_grad and d.data is t.data

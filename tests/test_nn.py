@@ -202,11 +202,11 @@ def test_repr_shows_structure_and_sizes():
         "  (2): Dropout(p=0.1)\n"
         "  (3): Linear(in_features=256, out_features=10, bias=False)\n"
         ")")
-    assert repr(nn.Flatten()) == "Flatten(start_axis=1)"
+    assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
     assert "(fc1): Linear(in_features=4, out_features=3, bias=True)" in repr(Block())
 
 
-def test_module_call_accepts_arrays_without_copying():
+def test_module_call_copies_arrays_like_tensor():
     seen = []
 
     class Spy(nn.Module):
@@ -216,7 +216,9 @@ def test_module_call_accepts_arrays_without_copying():
 
     array = np.ones((2, 3), np.float32)
     Spy()(array)
-    assert isinstance(seen[0], cr.Tensor) and seen[0].data is array
+    assert isinstance(seen[0], cr.Tensor) and not np.shares_memory(seen[0].data, array)
+    array[0, 0] = 5.0  # changing the caller's array later cannot change what was computed
+    assert seen[0].data[0, 0] == 1.0
 
 
 def test_forward_must_be_defined():
@@ -330,7 +332,7 @@ def check_layer_gradients(layer, x_shape, seed=0, low=None):
     (lambda: nn.Tanh(), (4, 5), None),
     (lambda: nn.LeakyReLU(0.1), (4, 5), 0.05),
     (lambda: nn.Flatten(), (3, 2, 4), None),
-    (lambda: nn.Flatten(start_axis=2), (3, 2, 4, 2), None),
+    (lambda: nn.Flatten(start_dim=2), (3, 2, 4, 2), None),
     (lambda: nn.Dropout(0.0), (3, 4), None),
 ], ids=["linear", "linear-nobias-3d", "relu", "sigmoid", "tanh", "leaky", "flatten",
         "flatten-2", "dropout-p0"])

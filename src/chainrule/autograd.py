@@ -7,15 +7,12 @@ sum over all its paths.
 """
 import heapq
 import itertools
+import sys
 import traceback
 import weakref
 
 from .backend import xp, ndarray
 from .errors import AnomalyError, GradientError, ShapeError
-
-# Set by tensor.py once the class exists (the two modules refer to each other); a function-level
-# import here cost about 1 us per call on the hot path.
-Tensor = None
 
 # Node creation order doubles as the in-place modification clock: a saved tensor whose last
 # in-place change is newer than the node that saved it was modified after being saved.
@@ -23,7 +20,8 @@ _clock = itertools.count(1)
 
 
 class _GradMode:
-    __slots__ = ("enabled", "anomaly", "scope", "last_inplace", "last_backward")
+    __slots__ = ("enabled", "anomaly", "scope", "last_inplace", "last_backward",
+                 "last_graph_write")
 
     def __init__(self):
         self.enabled = True
@@ -31,6 +29,7 @@ class _GradMode:
         self.scope = None
         self.last_inplace = 0  # clock value of the newest in-place change to any tensor
         self.last_backward = 0  # clock value when the latest backward pass started
+        self.last_graph_write = 0  # clock value of the newest in-place write inside the graph
 
 
 mode = _GradMode()
@@ -40,17 +39,20 @@ class Node:
     """One recorded operation (or, with ``op`` None, a leaf tensor's gradient accumulator).
 
     ``parents`` holds one Node (or None, for inputs that need no gradient) per input. ``saved``
-    holds exactly what the input VJPs declared, by name; it is dropped after backward.
+    holds exactly what the input VJPs declared, by name, and ``plan`` the backward steps (see
+    ops/primitive.py); both are dropped after backward. ``seq`` numbers nodes as they are made.
+    ``tensor_ref`` points back at the tensor whose ``.grad`` receives this node's gradient:
+    every leaf's, and a non-leaf's after ``retain_grad()``.
     """
 
     __slots__ = ("op", "parents", "saved", "plan", "kwargs", "shape", "dtype", "seq", "scope",
                  "tensor_ref", "extras", "__weakref__")
 
-    def __init__(self, op, parents, saved, kwargs, shape, dtype):
+    def __init__(self, op, parents, saved, plan, kwargs, shape, dtype):
         self.op = op
         self.parents = parents
         self.saved = saved
-        self.plan = None
+        self.plan = plan
         self.kwargs = kwargs
         self.shape = shape
         self.dtype = dtype
@@ -58,8 +60,12 @@ class Node:
         self.scope = mode.scope
         self.tensor_ref = None
         self.extras = None
-        if mode.anomaly:
-            self.extras = {"trace": traceback.format_stack()[:-2]}
+
+    @classmethod
+    def leaf(cls, tensor):
+        node = cls(None, (), None, None, None, tensor._data.shape, tensor._data.dtype)
+        node.tensor_ref = weakref.ref(tensor)
+        return node
 
     @property
     def name(self):
@@ -73,14 +79,28 @@ class Node:
             self.extras = {}
         self.extras[key] = value
 
+    def vjp_arguments(self, names, position, create_graph):
+        """What a VJP asked for, from what this node saved. With ``create_graph`` the output and
+        the inputs come back as tensors attached to the graph, so the VJP records its own."""
+        saved = self.saved
+        if not create_graph:
+            return [position if name == "position" else saved[name] for name in names]
+        from .tensor import Tensor  # only for higher-order gradients: tensor.py imports us
+        args = []
+        for name in names:
+            if name == "position":
+                args.append(position)
+            elif name == "out":
+                args.append(Tensor._make(saved[name], self))
+            elif name in self.op.inputs and not self.op.variadic and \
+                    self.parents[self.op.inputs.index(name)] is not None:
+                args.append(Tensor._make(saved[name], self.parents[self.op.inputs.index(name)]))
+            else:
+                args.append(saved[name])
+        return args
+
     def __repr__(self):
         return f"<Node {self.name} {self.shape} {self.dtype}>"
-
-
-def leaf_node(tensor):
-    node = Node(None, (), None, None, tensor.data.shape, tensor.data.dtype)
-    node.tensor_ref = weakref.ref(tensor)
-    return node
 
 
 class no_grad:
@@ -149,7 +169,7 @@ class scope:
         mode.scope = self._previous
 
 
-def sum_to_shape(grad, shape):
+def sum_to_shape(grad, shape, op="backward"):
     """Reduce a gradient computed in a broadcast shape back to the input's ``shape``."""
     gshape = grad.shape
     if gshape == shape:
@@ -158,7 +178,8 @@ def sum_to_shape(grad, shape):
     if lead > 0 and gshape[lead:] == shape:  # a bias added to every row: sum the rows away
         return grad.sum(axis=tuple(range(lead)))
     if lead < 0:
-        raise ShapeError(f"gradient of shape {gshape} cannot be reduced to shape {shape}")
+        raise ShapeError(f"{op}: its VJP returned a gradient of shape {gshape}, which "
+                         f"cannot be reduced to its input's shape {shape}")
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     if axes:
@@ -166,8 +187,40 @@ def sum_to_shape(grad, shape):
     if lead:
         grad = grad.reshape(shape)
     if grad.shape != shape:
-        raise ShapeError(f"gradient of shape {gshape} cannot be reduced to shape {shape}")
+        raise ShapeError(f"{op}: its VJP returned a gradient of shape {gshape}, which "
+                         f"cannot be reduced to its input's shape {shape}")
     return grad
+
+
+# Tensors written in place inside the graph (t += x on a tensor that requires grad): another
+# tensor sharing their memory, computed before, now holds values its graph did not compute.
+_graph_writes = {}
+
+
+def mark_written_in_graph(tensor):
+    """Note that ``tensor`` was written in place by a recorded op; it stays consistent (its node
+    is renumbered as newer than the write), but older views of its memory go stale."""
+    base = _base_buffer(tensor._data)
+    key = id(base)
+    mode.last_graph_write = next(_clock)
+    _graph_writes[key] = (mode.last_graph_write,
+                          weakref.ref(base, lambda _, key=key: _graph_writes.pop(key, None)))
+    tensor.node.seq = next(_clock)
+
+
+def check_not_stale(op_name, tensor):
+    """Raise if ``tensor``'s memory was written in the graph through another view after
+    ``tensor`` was computed: its values then differ from what its graph describes."""
+    node = tensor.node
+    if node is None or node.op is None:
+        return
+    entry = _graph_writes.get(id(_base_buffer(tensor._data)))
+    if entry is not None and entry[1]() is not None and entry[0] > node.seq:
+        raise GradientError(
+            f"{op_name}: an input of shape {tensor.shape} (made by {node.op.name}) shares memory "
+            f"with a tensor that was changed in place after it was computed (e.g. v = y[0]; "
+            f"v += 1 changes y), so its values no longer match its graph; compute the change "
+            f"out of place (y = y + ...) or clone() before changing a view")
 
 
 # In-place changes are tracked per memory buffer, not per tensor, so that a change made through
@@ -217,8 +270,7 @@ def _changed_after(array, seq):
 
 def _check_versions(node):
     """Raise if an array this node saved was modified in place after the node was made."""
-    for name, value in node.saved.items():
-        array = value.data if isinstance(value, Tensor) else value
+    for name, array in node.saved.items():
         version = _changed_after(array, node.seq)
         if version is None:
             continue
@@ -231,22 +283,6 @@ def _check_versions(node):
             f"on a copy (t.clone()) or make the change after backward()")
 
 
-def _vjp_arguments(node, names, create_graph, position):
-    saved = node.saved
-    args = []
-    for name in names:
-        if name == "position":  # which of a variadic op's inputs this VJP is for
-            args.append(position)
-            continue
-        value = saved[name]
-        if name == "out" and create_graph:
-            value = Tensor._make(value, node)
-        elif not create_graph and isinstance(value, Tensor):
-            value = value.data
-        args.append(value)
-    return args
-
-
 def _anomaly_check(node, index, grad):
     data = grad.data if hasattr(grad, "node") else grad
     if xp.all(xp.isfinite(data)):
@@ -257,126 +293,140 @@ def _anomaly_check(node, index, grad):
         f"(shape {xp.shape(data)}). The op was created here in the forward pass:\n{where}")
 
 
+class Gradient:
+    """The gradient summed so far for one node, and whether the engine owns its memory.
+
+    Borrow first, own only what you made: the first gradient to arrive may be the upstream
+    gradient itself or a view that someone else also holds (add's VJP hands the same array to
+    both inputs), so it is never written into. The engine owns only a sum it allocated; later
+    contributions are added into that one in place."""
+
+    __slots__ = ("value", "owned")
+
+    def __init__(self, value, owned=False):
+        self.value = value
+        self.owned = owned
+
+    def take(self):
+        """The gradient as an array its receiver may keep and change: handed over when the
+        engine owns it or nothing else can see its memory, copied otherwise. CPython's reference
+        counts tell, as in PyTorch, whose AccumulateGrad steals a gradient nobody else holds."""
+        if self.owned or self._unshared():
+            return self.value
+        return self.value.copy()
+
+    def _unshared(self):
+        if type(self.value) is not ndarray or not self.value.flags.writeable:
+            return False
+        if sys.getrefcount(self.value) != _REFS_OF_ALONE:
+            return False
+        base = self.value.base
+        return base is None or (type(base) is ndarray and sys.getrefcount(base) == _REFS_OF_BASE + 1)
+
+    def add(self, g):
+        if self.owned and type(self.value) is ndarray:
+            xp.add(self.value, g, out=self.value)
+        else:
+            self.value = self.value + g
+            self.owned = True
+
+
+def _deliver(pending, heap, node, g, owned=False):
+    """Add ``g`` to what ``node`` has received; a node seen for the first time is queued."""
+    gradient = pending.get(node)
+    if gradient is None:
+        pending[node] = Gradient(g, owned)
+        heapq.heappush(heap, (-node.seq, node))
+    else:
+        gradient.add(g)
+
+
+def _fit(g, node, position, create_graph):
+    """Bring a VJP's result to its input's shape (un-broadcasting, once, for every op) and
+    dtype; returns it and whether the engine allocated it here."""
+    parent = node.parents[position]
+    made = False
+    if not create_graph and type(g) is not ndarray:
+        g = xp.asarray(g)  # a NumPy scalar, from arithmetic on 0-d arrays
+    if g.shape != parent.shape:
+        g = sum_to_shape(g, parent.shape, node.name)
+        made = True
+    if g.dtype != parent.dtype:
+        g = g.astype(parent.dtype)
+        made = True
+    if mode.anomaly:
+        _anomaly_check(node, position, g)
+    return g, made
+
+
+def _check_saved(node):
+    """Refuse to run a node whose saved arrays are gone or were changed in place since."""
+    if node.saved is None:
+        raise GradientError(
+            f"{node.op.name}: trying to backward through the graph a second time; its saved "
+            f"arrays were freed by the first backward(). Pass retain_graph=True to the first "
+            f"call if you need to backward twice.")
+    if mode.last_inplace > node.seq:
+        _check_versions(node)
+
+
 def _run_hooks(node, grad, create_graph):
+    from .tensor import Tensor  # hooks see tensors; tensor.py imports this module
     wrapped = grad if create_graph else Tensor._make(grad, None)
     for hook in node.extra("hooks", ()):
         result = hook(wrapped)
         if result is not None:
             wrapped = result if isinstance(result, Tensor) else Tensor._make(xp.asarray(result), None)
-    ref = node.extra("retain")
-    if ref is not None and ref() is not None:
-        ref().grad = wrapped if create_graph else Tensor._make(wrapped.data.copy(), None)
-    return wrapped if create_graph else wrapped.data
+    return wrapped if create_graph else wrapped._data
 
 
-def _accumulate_leaf(node, grad, owned, create_graph):
-    tensor = node.tensor_ref()
-    if tensor is None:
-        return
-    if create_graph:
-        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
-        return
-    if grad.dtype != node.dtype:
-        grad, owned = grad.astype(node.dtype), True
-    if tensor.grad is None:
-        tensor.grad = Tensor._make(grad if owned else grad.copy(), None)
-    else:
-        xp.add(tensor.grad.data, grad, out=tensor.grad.data)
-
-
-def _variadic_steps(node):
-    fn, names = node.op.vjps[0]
-    return [(i, fn, names, ()) for i, p in enumerate(node.parents) if p is not None]
+def _measure_refs():
+    # The reference counts of an array, and of a view's base, held by nothing but a Gradient.
+    alone = Gradient(xp.zeros(2))
+    view = Gradient(xp.zeros(2)[:1])
+    return sys.getrefcount(alone.value), sys.getrefcount(view.value.base)
 
 
 def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
-    """Run reverse-mode differentiation from ``roots``.
+    """Reverse-mode differentiation from ``roots``; returns ``{node: Gradient}`` for the nodes
+    whose gradient someone keeps: the nodes in ``capture`` when given (``grad()``), otherwise
+    every node with a ``tensor_ref`` (leaves, and tensors that called ``retain_grad()``).
 
-    Gradients reaching leaf tensors are accumulated into ``.grad`` unless ``capture`` is given;
-    then the gradients of the captured nodes are returned in a dict and ``.grad`` is untouched.
-    """
-    grads = {}
-    owned = set()
+    Nodes are numbered as they are created, so a node's inputs always have smaller numbers:
+    popping the largest number first visits the graph in reverse topological order, and a node
+    is reached only after every path into it has delivered its gradient."""
+    pending = {}
     heap = []
     for node, grad in zip(roots, root_grads):
-        if node in grads:
-            grads[node] = grads[node] + grad
-        else:
-            grads[node] = grad
-            heap.append((-node.seq, node))
-    heapq.heapify(heap)
-    captured = {}
+        _deliver(pending, heap, node, grad)
+    kept = {}
     mode.last_backward = next(_clock)
-    anomaly = mode.anomaly
     previous_mode = mode.enabled
-    mode.enabled = create_graph
-    heappop, heappush = heapq.heappop, heapq.heappush
+    mode.enabled = create_graph  # VJPs record a graph only for higher-order gradients
     try:
         while heap:
-            node = heappop(heap)[1]
-            grad = grads.pop(node)
-            grad_owned = node in owned
-            if node.extras is not None and ("hooks" in node.extras or "retain" in node.extras):
-                grad = _run_hooks(node, grad, create_graph)
-                grad_owned = False
-            if capture is not None and node in capture:
-                captured[node] = grad
-                grad_owned = False  # handed to the caller: nothing may add into it later
-            op = node.op
-            if op is None:
-                if capture is None:
-                    _accumulate_leaf(node, grad, grad_owned, create_graph)
+            node = heapq.heappop(heap)[1]
+            gradient = pending.pop(node)
+            if node.extras is not None and "hooks" in node.extras:
+                gradient = Gradient(_run_hooks(node, gradient.value, create_graph))
+            if node.tensor_ref is not None if capture is None else node in capture:
+                kept[node] = gradient
+            if node.op is None:
                 continue
-            saved = node.saved
-            if saved is None:
-                raise GradientError(
-                    f"{op.name}: trying to backward through the graph a second time; its saved "
-                    f"arrays were freed by the first backward(). Pass retain_graph=True to the "
-                    f"first call if you need to backward twice.")
-            if mode.last_inplace > node.seq:
-                _check_versions(node)
-            parents = node.parents
-            steps = node.plan.steps if node.plan is not None else _variadic_steps(node)
-            for index, vjp, names, free in steps:
-                parent = parents[index]
-                if not names:
-                    g = vjp(grad)
-                elif create_graph or op.variadic:
-                    g = vjp(grad, *_vjp_arguments(node, names, create_graph, index))
-                else:
-                    # Inlined _vjp_arguments for the common first-order case.
-                    args = []
-                    for name in names:
-                        value = saved[name]
-                        args.append(value.data if isinstance(value, Tensor) else value)
-                    g = vjp(grad, *args)
+            _check_saved(node)
+            grad = gradient.value
+            for position, vjp, names, free in node.plan.steps:
+                g = vjp(grad, *node.vjp_arguments(names, position, create_graph))
                 if free and not retain_graph:
                     for name in free:  # no later VJP of this node needs it: let it go now
-                        del saved[name]
-                if anomaly:
-                    _anomaly_check(node, index, g)
-                # The engine owns (and may add into in place) only arrays no one else can see:
-                # fresh VJP results, or a view of a gradient this node owned and passes to
-                # a single parent.
-                fresh = op.returns_new or (grad_owned and op.vjp_returns == "view" and
-                                           len(steps) == 1)
-                if g.shape != parent.shape:
-                    g = sum_to_shape(g, parent.shape)
-                    fresh = True
-                if parent in grads:
-                    acc = grads[parent]
-                    if parent in owned and not create_graph and type(acc) is ndarray:
-                        xp.add(acc, g, out=acc, casting="unsafe")
-                    else:
-                        grads[parent] = acc + g
-                        owned.add(parent)
-                else:
-                    grads[parent] = g
-                    if fresh:
-                        owned.add(parent)
-                    heappush(heap, (-parent.seq, parent))
+                        del node.saved[name]
+                g, made = _fit(g, node, position, create_graph)
+                _deliver(pending, heap, node.parents[position], g, made)
             if not retain_graph:
                 node.saved = None
     finally:
         mode.enabled = previous_mode
-    return captured
+    return kept
+
+
+_REFS_OF_ALONE, _REFS_OF_BASE = _measure_refs()

@@ -1,25 +1,45 @@
-"""Tensor: an array, the node that made it, and its gradient."""
-import warnings
+"""Tensor: an array, the node that made it, and its gradient.
 
-from . import autograd
-from .autograd import backward_pass, mode
+Methods with PyTorch's names have PyTorch's meaning (docs/semantics.md): ``transpose(0, 1)``
+swaps two dimensions, ``var()`` is unbiased, ``x.max(1)`` returns values and indices. NumPy's
+keyword spellings (``axis=``, ``keepdims=``, ``ddof=``) are accepted too.
+"""
+import warnings
+import weakref
+from collections import namedtuple
+
+from . import autograd, numpy_protocol
+from .autograd import Node, backward_pass, mode
 from .backend import ndarray, xp
-from .errors import GradientError
+from .dtypes import as_dtype
+from .errors import GradientError, ShapeError
 
 _new = object.__new__
 _FLOATS = (xp.float16, xp.float32, xp.float64)
 
+MinMax = namedtuple("MinMax", "values indices")
 
-def _as_array(data, dtype=None):
+
+def as_array(data, dtype=None, copy=True):
+    """An ndarray of numbers from ``data``: Python floats become float32 (as in PyTorch),
+    Python ints int64; arrays keep their dtype. Anything non-numeric is refused."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
-        return xp.asarray(data, dtype=dtype)
+        dtype = as_dtype(dtype)
     if isinstance(data, ndarray):
-        return data
-    array = xp.asarray(data)
-    if array.dtype == xp.float64 and not isinstance(data, xp.generic):
-        array = array.astype(xp.float32)  # Python floats become float32, as in PyTorch
+        array = data.astype(dtype if dtype is not None else data.dtype, copy=copy)
+    else:
+        if data is None or isinstance(data, (str, bytes, dict, set)):
+            raise TypeError(f"tensor(): expected numbers, a (nested) list of numbers or an "
+                            f"array, got {type(data).__name__} {data!r}")
+        array = xp.array(data, dtype=dtype)
+        if dtype is None and array.dtype == xp.float64 and not isinstance(data, xp.generic):
+            array = array.astype(xp.float32)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"tensor(): expected numbers, got an array of {array.dtype} "
+                        f"(from {type(data).__name__}); chainrule tensors hold bools, integers "
+                        f"and floats")
     return array
 
 
@@ -30,11 +50,10 @@ class Tensor:
     that needs no gradient); ``grad`` receives the gradient after ``backward()``.
     """
 
-    __slots__ = ("data", "node", "requires_grad", "grad", "__weakref__")
-    __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
+    __slots__ = ("_data", "node", "requires_grad", "grad", "__weakref__")
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        self.data = _as_array(data, dtype)
+        self._data = as_array(data, dtype)
         self.node = None
         self.grad = None
         self.requires_grad = False
@@ -44,17 +63,36 @@ class Tensor:
     @staticmethod
     def _make(data, node):
         t = _new(Tensor)
-        t.data = data
+        t._data = data
         t.node = node
         t.requires_grad = node is not None
         t.grad = None
         return t
 
     # -- properties -----------------------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
+    @property
+    def data(self):
+        """The NumPy array. Assigning replaces it: an array (or tensor) of the same shape and
+        dtype, never anything else, so ``.data`` is always an ndarray."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        value = value._data if isinstance(value, Tensor) else value
+        if isinstance(value, xp.generic):  # what arithmetic on a 0-d array gives
+            value = xp.asarray(value)
+        if not isinstance(value, ndarray):
+            raise TypeError(f".data must be an ndarray, got {type(value).__name__}")
+        if value.shape != self._data.shape or value.dtype != self._data.dtype:
+            raise ShapeError(f".data: this tensor is {self._data.dtype} of shape "
+                             f"{self._data.shape}, the new array {value.dtype} of shape "
+                             f"{value.shape}; use .copy_() or make a new tensor")
+        self._data = value
+
+    shape = property(lambda self: self._data.shape)
+    dtype = property(lambda self: self._data.dtype)
+    ndim = property(lambda self: self._data.ndim)
+    size = property(lambda self: self._data.size)
     T = property(lambda self: transpose(self))
     is_leaf = property(lambda self: self.node is None or self.node.op is None)
 
@@ -64,10 +102,11 @@ class Tensor:
         return None if self.is_leaf else self.node.op.name
 
     def requires_grad_(self, flag=True):
-        if flag and self.data.dtype.type not in _FLOATS:
+        if flag and self._data.dtype.type not in _FLOATS:
             raise GradientError(
-                f"only floating-point tensors can require gradients, this one is {self.data.dtype}; "
-                f"create it with dtype='float32' (or call .astype('float32')) first")
+                f"only floating-point tensors can require gradients, this one is "
+                f"{self._data.dtype}; create it with dtype='float32' (or call "
+                f".astype('float32')) first")
         if not self.is_leaf:
             raise GradientError("requires_grad can only be changed on leaf tensors; "
                                 "use .detach() to make a new leaf")
@@ -75,46 +114,68 @@ class Tensor:
         return self
 
     def numpy(self):
-        return self.data
+        """The array itself (shared, not copied). Refused on a tensor that requires grad, as in
+        PyTorch: the array would leave the graph without a word."""
+        if self.requires_grad:
+            raise GradientError("numpy(): this tensor requires grad; call "
+                                "t.detach().numpy() to take its values out of the graph")
+        return self._data
 
     def item(self):
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self):
         """A new leaf sharing this tensor's data, cut off from the graph."""
-        return Tensor._make(self.data, None)
+        return Tensor._make(self._data, None)
 
     def clone(self):
         return astype(self, dtype=self.dtype, copy=True)
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if self.requires_grad:
+            raise GradientError("np.asarray(t) / np.array(t): this tensor requires grad, and "
+                                "an array would silently leave the graph; use "
+                                "t.detach().numpy(), or the chainrule function of that name")
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return numpy_protocol.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return numpy_protocol.array_function(func, types, args, kwargs)
 
     def __len__(self):
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
-        return (self[i] for i in range(len(self.data)))
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
-        return float(self.data)
+        return float(self._data)
 
     def __int__(self):
-        return int(self.data)
+        return int(self._data)
+
+    def __index__(self):
+        if self._data.ndim or self._data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self._data)
 
     def __repr__(self):
-        body = xp.array2string(self.data, separator=", ", prefix="tensor(", threshold=60)
+        body = xp.array2string(self._data, separator=", ", prefix="tensor(", threshold=60)
         extra = f", op={self.node.op.name}" if not self.is_leaf else (
             ", requires_grad=True" if self.requires_grad else "")
-        return f"tensor({body}, dtype={self.data.dtype}{extra})"
+        return f"tensor({body}, dtype={self._data.dtype}{extra})"
 
     __hash__ = object.__hash__
 
@@ -125,8 +186,23 @@ class Tensor:
             raise GradientError(
                 "backward() called on a tensor that does not require grad: none of the tensors it "
                 "was computed from has requires_grad=True (or it was computed under no_grad())")
-        grad = _seed_gradient(self, grad, create_graph)
-        backward_pass([_root_node(self)], [grad], retain_graph or create_graph, create_graph)
+        seed = _seed_gradient(self, grad, create_graph)
+        kept = backward_pass([_root_node(self)], [seed], retain_graph or create_graph,
+                             create_graph)
+        for node, gradient in kept.items():
+            tensor = node.tensor_ref()
+            if tensor is not None:
+                tensor._accumulate_grad(gradient, create_graph)
+
+    def _accumulate_grad(self, gradient, create_graph):
+        if create_graph:
+            self.grad = gradient.value if self.grad is None else self.grad + gradient.value
+        elif self.grad is None:
+            # take() copies unless nothing else can see the array, so that changing .grad
+            # later cannot change another tensor's gradient.
+            self.grad = Tensor._make(gradient.take(), None)
+        else:
+            xp.add(self.grad._data, gradient.value, out=self.grad._data)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -146,56 +222,76 @@ class Tensor:
         if not self.requires_grad:
             raise GradientError("cannot retain_grad on a tensor that does not require grad")
         if not self.is_leaf:
-            import weakref
-            self.node.set_extra("retain", weakref.ref(self))
+            self.node.tensor_ref = weakref.ref(self)
         return self
 
     def zero_grad_(self):
         self.grad = None
 
-    # -- in-place updates (only outside the graph) ------------------------------------------
+    # -- in-place changes -------------------------------------------------------------------
     def _bump_version(self):
         """Record that this tensor's memory was changed in place (see autograd's version
         tracking): a graph that saved any view of it will refuse to backward."""
-        autograd.record_inplace_change(self.data)
+        autograd.record_inplace_change(self._data)
 
     @property
     def _version(self):
-        return autograd.buffer_version(self.data)
+        return autograd.buffer_version(self._data)
 
-    def _inplace(self, ufunc, other, name):
-        if mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
-            # Inside the graph, t += x means t = t + x: a new tensor, so nothing saved for
-            # backward is overwritten (in-place changes are for no_grad blocks).
-            _warn_if_accumulating_history(self)
-            return _OUT_OF_PLACE[name](self, other)
-        other = other.data if isinstance(other, Tensor) else other
-        ufunc(self.data, other, out=self.data, casting="same_kind")
+    def _inplace(self, op, other, symbol):
+        """``self <op>= other``, in this tensor's memory, as PyTorch does it: outside the
+        graph a plain array update; inside it a recorded op whose result is written back."""
+        in_graph = mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False))
+        if in_graph and self.is_leaf and self.requires_grad:
+            raise GradientError(
+                f"a leaf tensor that requires grad is being used in an in-place operation "
+                f"(t {symbol} ...); parameter updates belong in `with cr.no_grad():`, e.g. "
+                f"`with cr.no_grad(): p -= lr * p.grad`")
+        _warn_if_accumulating_history(self)
+        if not in_graph:
+            result = op(self.detach(), other.detach() if isinstance(other, Tensor) else other)
+            return self._write(result._data, symbol)
+        # Compute from a copy: the new node may save self's values, which are overwritten next.
+        before = Tensor._make(self._data.copy(), self.node)
+        result = op(before, other)
+        if result.dtype != self.dtype:
+            result = astype(result, dtype=self.dtype)
+        self._write(result._data, symbol)
+        self.node = result.node
+        self.requires_grad = True
+        autograd.mark_written_in_graph(self)
+        return self
+
+    def _write(self, values, symbol):
+        if not xp.can_cast(values.dtype, self._data.dtype, casting="same_kind"):
+            raise TypeError(f"t {symbol} ...: the result is {values.dtype}, which cannot be "
+                            f"stored in this {self._data.dtype} tensor (as in PyTorch); convert "
+                            f"with .astype() first")
+        if values.shape != self._data.shape:
+            raise ShapeError(f"t {symbol} ...: the result has shape {values.shape}, but an "
+                             f"in-place change cannot change this tensor's shape "
+                             f"{self._data.shape}")
+        self._data[...] = values
         self._bump_version()
         return self
 
-    def __iadd__(self, other):
-        return self._inplace(xp.add, other, "+=")
-
-    def __isub__(self, other):
-        return self._inplace(xp.subtract, other, "-=")
-
-    def __imul__(self, other):
-        return self._inplace(xp.multiply, other, "*=")
-
-    def __itruediv__(self, other):
-        return self._inplace(xp.divide, other, "/=")
+    def __iadd__(self, other): return self._inplace(add, other, "+=")
+    def __isub__(self, other): return self._inplace(sub, other, "-=")
+    def __imul__(self, other): return self._inplace(mul, other, "*=")
+    def __itruediv__(self, other): return self._inplace(div, other, "/=")
+    def __ipow__(self, other): return self._inplace(pow, other, "**=")
 
     def __setitem__(self, index, value):
-        if self.requires_grad and mode.enabled:
-            raise GradientError("item assignment on a tensor that requires grad would corrupt the "
-                                "graph; build the tensor with where() or concatenate() instead")
-        self.data[_unwrap_index(index)] = value.data if isinstance(value, Tensor) else value
-        self._bump_version()
+        index = _unwrap_index(index)
+
+        def put(t, v):
+            return index_put(t, v, index=index)
+        self._inplace(put, value, "[...] =")
 
     def copy_(self, other):
-        with autograd.no_grad():
-            self.data[...] = other.data if isinstance(other, Tensor) else other
+        """Copy ``other``'s values into this tensor's memory (outside the graph)."""
+        values = other._data if isinstance(other, Tensor) else xp.asarray(other)
+        self._data[...] = values
         self._bump_version()
         return self
 
@@ -208,7 +304,10 @@ class Tensor:
             _warn_if_accumulating_history(self)
         return add(self, other)
 
-    def __radd__(self, other): return add(other, self)
+    def __radd__(self, other):
+        if self.node is not None and self.node.seq < mode.last_backward:
+            _warn_if_accumulating_history(self)
+        return add(other, self)
     def __sub__(self, other): return sub(self, other)
     def __rsub__(self, other): return sub(other, self)
     def __mul__(self, other): return mul(self, other)
@@ -229,11 +328,15 @@ class Tensor:
     def __le__(self, other): return less_equal(self, other)
     def __gt__(self, other): return greater(self, other)
     def __ge__(self, other): return greater_equal(self, other)
-    def __and__(self, other): return logical_and(self, other)
-    def __or__(self, other): return logical_or(self, other)
-    def __invert__(self): return logical_not(self)
+    def __and__(self, other): return bitwise_and(self, other)
+    def __rand__(self, other): return bitwise_and(other, self)
+    def __or__(self, other): return bitwise_or(self, other)
+    def __ror__(self, other): return bitwise_or(other, self)
+    def __xor__(self, other): return bitwise_xor(self, other)
+    def __rxor__(self, other): return bitwise_xor(other, self)
+    def __invert__(self): return bitwise_not(self)
 
-    # -- methods (the same names as NumPy's, so VJP formulas run on both) --------------------
+    # -- methods: PyTorch's names and meanings, NumPy's keywords accepted -------------------
     def exp(self): return exp(self)
     def log(self): return log(self)
     def sqrt(self): return sqrt(self)
@@ -241,29 +344,149 @@ class Tensor:
     def tanh(self): return tanh(self)
     def relu(self): return relu(self)
     def sigmoid(self): return sigmoid(self)
-    def softmax(self, axis=-1): return softmax(self, axis=axis)
-    def log_softmax(self, axis=-1): return log_softmax(self, axis=axis)
-    def logsumexp(self, axis=None, keepdims=False): return logsumexp(self, axis, keepdims)
-    def clip(self, low=None, high=None): return clip(self, low=low, high=high)
-    def sum(self, axis=None, keepdims=False): return sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return mean(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return max(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return min(self, axis=axis, keepdims=keepdims)
-    def var(self, axis=None, ddof=0, keepdims=False): return var(self, axis, ddof, keepdims)
-    def std(self, axis=None, ddof=0, keepdims=False): return std(self, axis, ddof, keepdims)
-    def argmax(self, axis=None): return Tensor._make(xp.asarray(self.data.argmax(axis)), None)
-    def argmin(self, axis=None): return Tensor._make(xp.asarray(self.data.argmin(axis)), None)
-    def astype(self, dtype, copy=False): return astype(self, dtype=xp.dtype(dtype), copy=copy)
-    def transpose(self, *axes): return transpose(self, axes=_axes_arg(axes))
-    def permute(self, *axes): return transpose(self, axes=_axes_arg(axes))
+    def sign(self): return sign(self)
+
+    def softmax(self, dim=-1, *, axis=None):
+        return softmax(self, axis=_one_dim(dim, axis))
+
+    def log_softmax(self, dim=-1, *, axis=None):
+        return log_softmax(self, axis=_one_dim(dim, axis))
+
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return logsumexp(self, *_dims(dim, keepdim, axis, keepdims))
+
+    def clip(self, min=None, max=None, *, low=None, high=None):
+        return clip(self, low=min if low is None else low, high=max if high is None else high)
+
+    clamp = clip
+
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        x = self if dtype is None else self.astype(dtype)
+        axis, keepdims = _dims(dim, keepdim, axis, keepdims)
+        if x.dtype.kind in "bi" and dtype is None:
+            x = x.astype(xp.int64)  # as PyTorch: integer sums do not overflow at 32 bits
+        return sum(x, axis=axis, keepdims=keepdims)
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        x = self if dtype is None else self.astype(dtype)
+        if x.dtype.kind != "f":
+            raise TypeError(f"mean(): needs a floating-point tensor, got {x.dtype} (as in "
+                            f"PyTorch); use t.astype('float32').mean() or mean(dtype=...)")
+        axis, keepdims = _dims(dim, keepdim, axis, keepdims)
+        return mean(x, axis=axis, keepdims=keepdims)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _extreme(self, max, "max", dim, keepdim, axis, keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _extreme(self, min, "min", dim, keepdim, axis, keepdims)
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        axis, keep = _dims(dim, keepdim, axis, keepdims)
+        return max(self, axis=axis, keepdims=keep)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        axis, keep = _dims(dim, keepdim, axis, keepdims)
+        return min(self, axis=axis, keepdims=keep)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
+            axis=None, keepdims=None):
+        return var(self, *_dims(dim, keepdim, axis, keepdims),
+                   correction=_correction(dim, unbiased, correction, ddof))
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
+            axis=None, keepdims=None):
+        return std(self, *_dims(dim, keepdim, axis, keepdims),
+                   correction=_correction(dim, unbiased, correction, ddof))
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _arg_extreme(self, xp.argmax, dim, keepdim, axis, keepdims)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _arg_extreme(self, xp.argmin, dim, keepdim, axis, keepdims)
+
+    def astype(self, dtype, copy=False): return astype(self, dtype=as_dtype(dtype), copy=copy)
+
+    def transpose(self, *dims):
+        """``transpose(dim0, dim1)`` swaps two dimensions (PyTorch). NumPy's forms, a full
+        permutation ``transpose((2, 0, 1))`` or no argument (reverse), are accepted too."""
+        if len(dims) == 2 and all(isinstance(d, int) for d in dims):
+            return swapaxes(self, *dims)
+        return transpose(self, axes=_axes_arg(dims))
+
+    def permute(self, *dims): return transpose(self, axes=_axes_arg(dims))
     def swapaxes(self, axis1, axis2): return swapaxes(self, axis1, axis2)
-    def broadcast_to(self, shape): return broadcast_to(self, shape=shape)
+    def broadcast_to(self, shape): return broadcast_to(self, shape=tuple(shape))
     def expand_dims(self, axis): return expand_dims(self, axis)
-    def squeeze(self, axis=None): return squeeze(self, axis)
-    def flatten(self): return reshape(self, shape=(-1,))
+    def unsqueeze(self, dim): return expand_dims(self, dim)
+
+    def squeeze(self, dim=None, *, axis=None):
+        """Drop dimensions of size 1: all of them, or those of ``dim`` (an int or a tuple)
+        that have size 1; a named dimension of another size is left alone, as in PyTorch."""
+        return squeeze(self, _one_dim(dim, axis, default=None))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return flatten(self, start_dim, end_dim)
 
     def reshape(self, *shape):
         return reshape(self, shape=shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+
+def _dims(dim, keepdim, axis, keepdims):
+    """``(axis, keepdims)`` from PyTorch's ``dim``/``keepdim`` or NumPy's ``axis``/``keepdims``."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("give dim= or axis=, not both")
+        dim = axis
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    return dim, bool(keepdim if keepdims is None else keepdims)
+
+
+def _one_dim(dim, axis, default=-1):
+    if axis is not None:
+        return axis
+    return dim if dim is not None else default
+
+
+def _correction(dim, unbiased, correction, ddof):
+    """The divisor's correction: N - 1 by default (PyTorch's unbiased estimate)."""
+    if isinstance(dim, bool):  # x.var(False): PyTorch's old positional unbiased
+        unbiased = dim
+    given = [v for v in (unbiased, correction, ddof) if v is not None]
+    if len(given) > 1:
+        raise TypeError("var/std: give one of unbiased=, correction= or ddof=")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    return correction if correction is not None else ddof if ddof is not None else 1
+
+
+def _extreme(x, reduce, name, dim, keepdim, axis, keepdims):
+    if isinstance(dim, Tensor):  # x.max(other): the elementwise maximum, as in PyTorch
+        return (maximum if name == "max" else minimum)(x, dim)
+    if isinstance(dim, bool):
+        raise TypeError(f"{name}(): dim must be an int, got {dim!r}")
+    if dim is None or axis is not None:
+        # The value alone (x.max(), NumPy's axis=): ties share the gradient, as amax does.
+        axis, keep = _dims(dim, keepdim, axis, keepdims)
+        return reduce(x, axis=axis, keepdims=keep)
+    # PyTorch's x.max(dim): values and indices; the gradient goes to the index returned.
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{name}(dim): dim must be a single int (use amax for several)")
+    keep = bool(keepdim if keepdims is None else keepdims)
+    pick = xp.argmax if name == "max" else xp.argmin
+    indices = xp.expand_dims(pick(x._data, axis=dim), dim)
+    values = take_along_axis(x, indices, dim)
+    if not keep:
+        values = squeeze(values, dim)
+        indices = xp.squeeze(indices, dim)
+    return MinMax(values, Tensor._make(indices.astype(xp.int64), None))
+
+
+def _arg_extreme(x, pick, dim, keepdim, axis, keepdims):
+    axis, keep = _dims(dim, keepdim, axis, keepdims)
+    found = pick(x._data, axis=axis, keepdims=keep) if axis is not None else pick(x._data)
+    return Tensor._make(xp.asarray(found, dtype=xp.int64), None)
 
 
 def _warn_if_accumulating_history(tensor):
@@ -278,14 +501,7 @@ def _warn_if_accumulating_history(tensor):
         warnings.warn(
             "adding to a tensor whose graph was already used by backward(): if this accumulates "
             "a loss across steps (total += loss), every step's graph stays alive; accumulate "
-            "loss.item() instead (a Python float)", RuntimeWarning, stacklevel=3)
-
-
-_OUT_OF_PLACE = {"+=": lambda a, b: add(a, b), "-=": lambda a, b: sub(a, b),
-                 "*=": lambda a, b: mul(a, b), "/=": lambda a, b: div(a, b)}
-
-
-autograd.Tensor = Tensor
+            "loss.item() instead (a Python float)", RuntimeWarning, stacklevel=4)
 
 
 class _HookHandle:
@@ -299,15 +515,15 @@ class _HookHandle:
 
 def _axes_arg(axes):
     if len(axes) == 1 and not isinstance(axes[0], int):
-        return axes[0]
+        return tuple(axes[0])
     return axes or None
 
 
 def _unwrap_index(index):
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return xp.asarray(index)
     return index
@@ -315,20 +531,20 @@ def _unwrap_index(index):
 
 def _root_node(tensor):
     if tensor.node is None:
-        tensor.node = autograd.leaf_node(tensor)
+        tensor.node = Node.leaf(tensor)
     return tensor.node
 
 
 def _seed_gradient(output, grad, create_graph):
     if grad is None:
-        if output.data.size != 1:
+        if output._data.size != 1:
             raise GradientError(
                 f"backward() without a gradient needs a scalar output, but this tensor has shape "
                 f"{output.shape}; reduce it first (e.g. loss.sum() or loss.mean()) or pass "
                 f"grad= of shape {output.shape}")
-        grad = xp.ones_like(output.data)
+        grad = xp.ones_like(output._data)
     else:
-        grad = _as_array(grad).astype(output.dtype, copy=False)
+        grad = as_array(grad).astype(output.dtype, copy=False)
         if grad.shape != output.shape:
             raise GradientError(f"backward(): grad has shape {grad.shape} but the output has "
                                 f"shape {output.shape}")
@@ -336,9 +552,25 @@ def _seed_gradient(output, grad, create_graph):
 
 
 def tensor(data, dtype=None, requires_grad=False):
-    """Make a tensor. Python floats become float32 and Python ints int64; NumPy arrays keep
-    their dtype unless ``dtype`` is given."""
+    """A new tensor holding a copy of ``data`` (as ``torch.tensor``). Python floats become
+    float32 and Python ints int64; NumPy arrays keep their dtype unless ``dtype`` is given."""
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None):
+    """A tensor that shares ``data``'s memory when it is an ndarray of the right dtype (as
+    ``torch.as_tensor``): changing one changes the other. Otherwise a copy."""
+    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
+        return data
+    return Tensor._make(as_array(data, dtype, copy=False), None)
+
+
+def from_numpy(array):
+    """A tensor sharing ``array``'s memory (as ``torch.from_numpy``): changing one changes the
+    other, including after the tensor was used in a forward pass (backward then raises)."""
+    if not isinstance(array, ndarray):
+        raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
+    return Tensor._make(as_array(array, copy=False), None)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -362,25 +594,28 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     retain = create_graph if retain_graph is None else retain_graph
     seeds = [_seed_gradient(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
     nodes = [_root_node(t) for t in inputs]
-    captured = backward_pass([_root_node(o) for o in outputs], seeds, retain, create_graph,
-                             capture=set(nodes))
+    kept = backward_pass([_root_node(o) for o in outputs], seeds, retain, create_graph,
+                         capture=set(nodes))
     results = []
     for t, node in zip(inputs, nodes):
-        g = captured.get(node)
-        if g is None:
+        gradient = kept.get(node)
+        if gradient is None:
             if not allow_unused:
                 raise GradientError(
                     f"grad(): an input of shape {t.shape} was not used to compute the outputs; "
                     f"pass allow_unused=True to get None for it")
             results.append(None)
+        elif create_graph:
+            results.append(gradient.value)
         else:
-            results.append(g if create_graph else Tensor._make(xp.array(g, dtype=t.dtype), None))
+            results.append(Tensor._make(gradient.take(), None))
     return tuple(results)
 
 
 # The methods above call these; importing them last lets the ops import Tensor first.
-from .ops import (abs, add, astype, broadcast_to, clip, div, equal, exp, expand_dims,  # noqa: E402
-                  getitem, greater, greater_equal, less, less_equal, log, log_softmax,
-                  logical_and, logical_not, logical_or, logsumexp, matmul, max, mean, min, mul,
-                  neg, not_equal, pow, relu, reshape, sigmoid, softmax, sqrt, squeeze, std, sub,
-                  sum, swapaxes, tanh, transpose, var)
+from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noqa: E402
+                  bitwise_xor, broadcast_to, clip, div, equal, exp, expand_dims, flatten,
+                  getitem, greater, greater_equal, index_put, less, less_equal, log,
+                  log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
+                  not_equal, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze, std,
+                  sub, sum, swapaxes, take_along_axis, tanh, transpose, var)

@@ -79,16 +79,17 @@ class LeakyReLU(Module):
 
 
 class Flatten(Module):
-    """Keep the first ``start_axis`` axes (the batch, by default) and flatten the rest."""
+    """Merge dimensions ``start_dim`` to ``end_dim`` (by default all but the batch)."""
 
-    def __init__(self, start_axis=1):
-        self.start_axis = start_axis
+    def __init__(self, start_dim=1, end_dim=-1):
+        self.start_dim = start_dim
+        self.end_dim = end_dim
 
     def forward(self, x):
-        return flatten(x, self.start_axis)
+        return flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self):
-        return f"start_axis={self.start_axis}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Dropout(Module):

@@ -44,7 +44,11 @@ class Parameter(Tensor):
             array = array.astype(xp.float32)
         elif not array.flags.writeable:
             array = array.copy()  # optimizers update parameters in place
-        super().__init__(array, requires_grad=requires_grad)
+        self._data = array  # shared, not copied: a Parameter wraps the array it is given
+        self.node = None
+        self.grad = None
+        self.requires_grad = False
+        self.requires_grad_(requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

@@ -42,14 +42,17 @@ def softmax(x, axis=-1):
     return e / sum(e, axis=axis, keepdims=True)
 
 
-def var(x, axis=None, ddof=0, keepdims=False):
+def var(x, axis=None, keepdims=False, correction=1):
+    """Variance over ``axis``, dividing by N - correction (1 by default: PyTorch's unbiased
+    estimate). A divisor of 0 or less gives inf or nan, as in PyTorch, never a negative value."""
     centred = x - mean(x, axis=axis, keepdims=True)
-    count = _count(xp.shape(_value(x)), axis)
-    return sum(centred * centred, axis=axis, keepdims=keepdims) / (count - ddof)
+    divisor = _count(xp.shape(_value(x)), axis) - correction
+    scale = 1.0 / divisor if divisor > 0 else float("inf")
+    return sum(centred * centred, axis=axis, keepdims=keepdims) * scale
 
 
-def std(x, axis=None, ddof=0, keepdims=False):
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+def std(x, axis=None, keepdims=False, correction=1):
+    return sqrt(var(x, axis=axis, keepdims=keepdims, correction=correction))
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -83,4 +86,4 @@ def _count(shape, axis):
     if axis is None:
         return int(xp.prod(shape)) if shape else 1
     axes = (axis,) if isinstance(axis, int) else axis
-    return int(xp.prod([shape[a] for a in axes]))
+    return int(xp.prod([shape[a] for a in axes])) if axes else int(xp.prod(shape))

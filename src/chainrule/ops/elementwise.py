@@ -4,62 +4,62 @@ from ..backend import xp
 from .primitive import primitive
 
 
-@primitive(vjp_returns="view")
+@primitive(promotion="promote")
 def add(a, b):
     return a + b
 
 
-@add.vjp("a")
+@add.vjp("a", formula="{grad}")
 def _(grad):
     return grad
 
 
-@add.vjp("b")
+@add.vjp("b", formula="{grad}")
 def _(grad):
     return grad
 
 
-@primitive(vjp_returns="view")
+@primitive(promotion="promote")
 def sub(a, b):
     return a - b
 
 
-@sub.vjp("a")
+@sub.vjp("a", formula="{grad}")
 def _(grad):
     return grad
 
 
-@sub.vjp("b")
+@sub.vjp("b", formula="-{grad}")
 def _(grad):
     return -grad
 
 
-@primitive
+@primitive(promotion="promote")
 def mul(a, b):
     return a * b
 
 
-@mul.vjp("a")
+@mul.vjp("a", formula="{grad} * {b}")
 def _(grad, b):
     return grad * b
 
 
-@mul.vjp("b")
+@mul.vjp("b", formula="{grad} * {a}")
 def _(grad, a):
     return grad * a
 
 
-@primitive
+@primitive(promotion="float")
 def div(a, b):
     return a / b
 
 
-@div.vjp("a")
+@div.vjp("a", formula="{grad} / {b}")
 def _(grad, b):
     return grad / b
 
 
-@div.vjp("b")
+@div.vjp("b", formula="-{grad} * {a} / {b}^2")
 def _(grad, a, b):
     return -grad * a / (b * b)
 
@@ -69,22 +69,22 @@ def neg(x):
     return -x
 
 
-@neg.vjp
+@neg.vjp(formula="-{grad}")
 def _(grad):
     return -grad
 
 
-@primitive
+@primitive(promotion="promote")
 def pow(a, b):
     return a ** b
 
 
-@pow.vjp("a")
+@pow.vjp("a", formula="{grad} * {b} * {a}^({b} - 1)")
 def _(grad, a, b):
     return grad * b * a ** (b - 1)
 
 
-@pow.vjp("b")
+@pow.vjp("b", formula="{grad} * {out} * log({a})")
 def _(grad, a, out):
     # d(a^b)/db = a^b log(a), defined for a > 0; elsewhere we return 0 as PyTorch does for a = 0.
     # The inner where keeps log from seeing a <= 0, so no NaN leaks through the branch not taken.
@@ -92,32 +92,32 @@ def _(grad, a, out):
     return where(positive, grad * out * log(where(positive, a, 1)), 0)
 
 
-@primitive
+@primitive(promotion="float")
 def exp(x):
     return xp.exp(x)
 
 
-@exp.vjp
+@exp.vjp(formula="{grad} * {out}")
 def _(grad, out):
     return grad * out
 
 
-@primitive
+@primitive(promotion="float")
 def log(x):
     return xp.log(x)
 
 
-@log.vjp
+@log.vjp(formula="{grad} / {x}")
 def _(grad, x):
     return grad / x
 
 
-@primitive
+@primitive(promotion="float")
 def sqrt(x):
     return xp.sqrt(x)
 
 
-@sqrt.vjp
+@sqrt.vjp(formula="{grad} / (2 {out})")
 def _(grad, out):
     return grad / (out * 2)
 
@@ -127,18 +127,18 @@ def abs(x):
     return xp.abs(x)
 
 
-@abs.vjp
+@abs.vjp(formula="{grad} * sign({x})")
 def _(grad, x):
     # Subgradient 0 at x = 0, as in PyTorch.
     return grad * sign(x)
 
 
-@primitive
+@primitive(promotion="float")
 def tanh(x):
     return xp.tanh(x)
 
 
-@tanh.vjp
+@tanh.vjp(formula="{grad} * (1 - {out}^2)")
 def _(grad, out):
     return grad * (1 - out * out)
 
@@ -153,7 +153,7 @@ def mask(out):
     return out > 0
 
 
-@relu.vjp
+@relu.vjp(formula="{grad} * 1[{out} > 0]")
 def _(grad, mask):
     # ReLU keeps a boolean mask (1 byte per unit) rather than its output, so its output is
     # freed as soon as the next matmul has computed its weight gradient: this lowers a
@@ -162,38 +162,38 @@ def _(grad, mask):
     return grad * mask
 
 
-@primitive
+@primitive(promotion="promote")
 def maximum(a, b):
     return xp.maximum(a, b)
 
 
-@maximum.vjp("a")
+@maximum.vjp("a", formula="{grad} * 1[{a} >= {b}] (ties share 1/2)")
 def _(grad, a, b):
     # At ties the gradient is shared equally between the two inputs, as in PyTorch.
     return where(a > b, grad, where(a == b, grad * 0.5, 0))
 
 
-@maximum.vjp("b")
+@maximum.vjp("b", formula="{grad} * 1[{b} >= {a}] (ties share 1/2)")
 def _(grad, a, b):
     return where(b > a, grad, where(a == b, grad * 0.5, 0))
 
 
-@primitive
+@primitive(promotion="promote")
 def minimum(a, b):
     return xp.minimum(a, b)
 
 
-@minimum.vjp("a")
+@minimum.vjp("a", formula="{grad} * 1[{a} <= {b}] (ties share 1/2)")
 def _(grad, a, b):
     return where(a < b, grad, where(a == b, grad * 0.5, 0))
 
 
-@minimum.vjp("b")
+@minimum.vjp("b", formula="{grad} * 1[{b} <= {a}] (ties share 1/2)")
 def _(grad, a, b):
     return where(b < a, grad, where(a == b, grad * 0.5, 0))
 
 
-@primitive
+@primitive(promotion="promote", unpromoted=("condition",))
 def where(condition, a, b):
     """``a`` where ``condition`` holds, else ``b``. Gradients flow only to the branch taken, but
     a NaN or inf computed in the other branch still poisons the gradient through multiplication
@@ -201,12 +201,12 @@ def where(condition, a, b):
     return xp.where(condition, a, b)
 
 
-@where.vjp("a")
+@where.vjp("a", formula="where({condition}, {grad}, 0)")
 def _(grad, condition):
     return where(condition, grad, 0)
 
 
-@where.vjp("b")
+@where.vjp("b", formula="where({condition}, 0, {grad})")
 def _(grad, condition):
     return where(condition, 0, grad)
 
@@ -218,7 +218,7 @@ def clip(x, *, low=None, high=None):
     return x.clip(low, high)
 
 
-@clip.vjp("x")
+@clip.vjp("x", formula="{grad} * 1[low <= {x} <= high]")
 def _(grad, x, low, high):
     # The gradient passes where low <= x <= high (inclusive), as in PyTorch's clamp.
     if low is None:
@@ -235,35 +235,78 @@ def astype(x, *, dtype, copy=False):
     return x.astype(dtype, copy=copy)
 
 
-@astype.vjp
+@astype.vjp(formula="{grad} cast back to {x}'s dtype")
 def _(grad, x_dtype):
     return astype(grad, dtype=x_dtype)
 
 
-# -- Non-differentiable elementwise functions: they return tensors that need no gradient. --
+@primitive
+def sign(x):
+    return xp.sign(x)
 
-def _comparison(name, ufunc):
-    def compare(a, b):
+
+@sign.vjp(formula="0 (sign is flat wherever it is differentiable)")
+def _(grad):
+    return grad * 0
+
+
+# -- Comparisons and bitwise operators: their results carry no gradient. --
+
+def _no_gradient(name, ufunc, promotion="promote"):
+    def forward(a, b):
         return ufunc(a, b)
-    compare.__name__ = compare.__qualname__ = name
-    return primitive(compare, differentiable=False)
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = f"{name} of two tensors, elementwise; the result carries no gradient."
+    return primitive(forward, differentiable=False, promotion=promotion)
 
 
-equal = _comparison("equal", xp.equal)
-not_equal = _comparison("not_equal", xp.not_equal)
-less = _comparison("less", xp.less)
-less_equal = _comparison("less_equal", xp.less_equal)
-greater = _comparison("greater", xp.greater)
-greater_equal = _comparison("greater_equal", xp.greater_equal)
-logical_and = _comparison("logical_and", xp.logical_and)
-logical_or = _comparison("logical_or", xp.logical_or)
+equal = _no_gradient("equal", xp.equal)
+not_equal = _no_gradient("not_equal", xp.not_equal)
+less = _no_gradient("less", xp.less)
+less_equal = _no_gradient("less_equal", xp.less_equal)
+greater = _no_gradient("greater", xp.greater)
+greater_equal = _no_gradient("greater_equal", xp.greater_equal)
+logical_and = _no_gradient("logical_and", xp.logical_and, promotion=None)
+logical_or = _no_gradient("logical_or", xp.logical_or, promotion=None)
+logical_xor = _no_gradient("logical_xor", xp.logical_xor, promotion=None)
+
+
+def _integers_only(name, *arrays):
+    for a in arrays:
+        if xp.asarray(a).dtype.kind == "f":
+            raise TypeError(f"{name}: needs integer or bool tensors, got "
+                            f"{xp.asarray(a).dtype} (as in PyTorch; for a logical test of "
+                            f"floats, compare them first: (a > 0) & (b > 0))")
+
+
+@primitive(differentiable=False, promotion="promote")
+def bitwise_and(a, b):
+    """``a & b``: bitwise on integers, logical on bools (as in PyTorch)."""
+    _integers_only("bitwise_and (&)", a, b)
+    return a & b
+
+
+@primitive(differentiable=False, promotion="promote")
+def bitwise_or(a, b):
+    """``a | b``: bitwise on integers, logical on bools (as in PyTorch)."""
+    _integers_only("bitwise_or (|)", a, b)
+    return a | b
+
+
+@primitive(differentiable=False, promotion="promote")
+def bitwise_xor(a, b):
+    """``a ^ b``: bitwise on integers, logical on bools (as in PyTorch)."""
+    _integers_only("bitwise_xor (^)", a, b)
+    return a ^ b
+
+
+@primitive(differentiable=False)
+def bitwise_not(x):
+    """``~x``: bitwise on integers, logical on bools (as in PyTorch)."""
+    _integers_only("bitwise_not (~)", x)
+    return ~x
 
 
 @primitive(differentiable=False)
 def logical_not(x):
     return xp.logical_not(x)
-
-
-@primitive(differentiable=False)
-def sign(x):
-    return xp.sign(x)

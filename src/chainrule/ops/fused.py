@@ -49,7 +49,7 @@ def softmax_cross_entropy(logits, labels, *, reduction="mean"):
     return reduce_losses(losses, reduction, "cross_entropy")
 
 
-@softmax_cross_entropy.vjp("logits")
+@softmax_cross_entropy.vjp("logits", formula="{grad} * (softmax({logits}) - onehot({labels})) / N")
 def _(grad, logits, labels, reduction):
     # d(loss_i)/d(logits_i) = softmax(logits_i) - onehot(label_i): recomputing the softmax here
     # costs one exp over an (N, C) array and saves keeping the probabilities alive.

@@ -16,6 +16,11 @@ def _matmul_forward(a, b):
 
 @primitive
 def matmul(a, b):
+    if a.dtype != b.dtype:
+        _matmul_forward(a, b)  # shape errors first, as PyTorch reports them
+        raise TypeError(f"matmul: expected both operands to have the same dtype, got "
+                        f"{a.dtype} and {b.dtype}; convert one with .astype(...) (as in "
+                        f"PyTorch, matmul does not promote)")
     try:
         return a @ b
     except ValueError:
@@ -24,7 +29,7 @@ def matmul(a, b):
         return _matmul_forward(a, b)
 
 
-@matmul.vjp("a")
+@matmul.vjp("a", formula="{grad} . {b}^T")
 def _(grad, b, a_shape):
     if len(a_shape) == 1 and b.ndim == 1:
         return grad * b
@@ -35,7 +40,7 @@ def _(grad, b, a_shape):
     return grad @ b.swapaxes(-1, -2)
 
 
-@matmul.vjp("b")
+@matmul.vjp("b", formula="{a}^T . {grad}")
 def _(grad, a, b):
     if a.ndim == 1 and b.ndim == 1:
         return grad * a

@@ -1,19 +1,23 @@
 """Primitives: a forward function on arrays with one VJP per input declared beside it.
 
-    @primitive
+    @primitive(promotion="promote")
     def mul(a, b):
         return a * b
 
-    @mul.vjp("a")
+    @mul.vjp("a", formula="{grad} * {b}")
     def _(grad, b):
         return grad * b
 
 A VJP's parameters after ``grad`` name what it needs from the forward pass: ``out``, an input
 (``a``), a keyword parameter of the forward (``axis``), an input's shape or dtype (``a_shape``,
-``a_dtype``) or a *residual*: a value computed from the inputs and output at forward time and
-declared with ``@op.residual`` (ReLU keeps a boolean mask rather than its output). A node saves
-exactly the names that the VJPs of the inputs requiring grad declare, nothing more, and backward
-drops each saved value as soon as no remaining VJP of that node needs it.
+``a_dtype``), ``position`` (which input of a variadic op) or a *residual*: a value computed at
+forward time and declared with ``@op.residual`` (ReLU keeps a boolean mask rather than its
+output). A node saves exactly the names that the VJPs of the inputs requiring grad declare, and
+backward drops each saved value as soon as no remaining VJP of that node needs it. ``formula`` is
+the chain-rule step in words, which ``explain`` prints.
+
+A VJP may return the upstream gradient itself or a view of it: the engine never writes into a
+gradient it did not allocate (see autograd.py), so nothing needs declaring about the result.
 
 Called on plain arrays (no Tensor among the arguments) a primitive returns a plain array, so the
 same VJP formula runs without a graph on arrays and, with ``create_graph=True``, on Tensors.
@@ -21,35 +25,66 @@ same VJP formula runs without a graph on arrays and, with ``create_graph=True``,
 import inspect
 import os
 import traceback
-from collections import namedtuple
 
-from ..autograd import Node, _clock, leaf_node, mode
+from ..autograd import Node, check_not_stale, mode
 from ..backend import ndarray, xp
+from ..dtypes import DEFAULT_FLOAT, kind, result_type
 from ..errors import ChainruleError, GradientError, ShapeError
 
 REGISTRY = {}
 
-# How one node is recorded and differentiated, for one combination of inputs needing grad:
-# what to keep at forward time is split for speed into `saves_out` (keep the output?),
-# `saves_inputs` ((name, position) pairs) and `saves_rest` ((name, kind, where), rarer kinds);
-# `steps` lists, in the order backward runs them, (input position, VJP, names it needs, names no
-# later step needs: free them).
-Plan = namedtuple("Plan", "saves_out saves_inputs saves_rest steps")
+# What a node can save for its VJPs, by the kind of name a VJP asks for.
+OUT, INPUT, KEYWORD, SHAPE, DTYPE, RESIDUAL, POSITION = (
+    "out", "input", "keyword", "shape", "dtype", "residual", "position")
+
+# How a primitive's inputs get a common dtype before the forward runs (see dtypes.py):
+# "promote": PyTorch's promotion; "float": the same, then integers and bools become float32;
+# "same": the inputs must already agree (matmul, as in PyTorch); None: inputs as they come.
+PROMOTIONS = ("promote", "float", "same", None)
+
+
+class Plan:
+    """How a node is recorded and differentiated for one set of inputs needing grad: what to
+    save at forward time, and the backward steps (input position, VJP, the names it reads, the
+    names no later step reads and that can be freed after it)."""
+
+    __slots__ = ("saves", "steps")
+
+    def __init__(self, saves, steps):
+        self.saves = saves
+        self.steps = steps
+
+    def save(self, op, arrays, kwargs, out):
+        saved = {}
+        for name, what, where in self.saves:
+            if what is OUT:
+                saved[name] = out
+            elif what is INPUT:
+                saved[name] = arrays[where]
+            elif what is KEYWORD:
+                saved[name] = kwargs.get(name, where)
+            elif what is SHAPE:
+                saved[name] = _shape_of(arrays, where)
+            elif what is DTYPE:
+                saved[name] = _dtype_of(arrays[where])
+            else:  # RESIDUAL: computed now from the inputs and the output
+                fn, reads = op.residuals[name]
+                saved[name] = fn(*[out if n == "out" else arrays[op.inputs.index(n)]
+                                   for n in reads])
+        return saved
 
 
 class Primitive:
-    def __init__(self, forward, name=None, vjp_returns="new", differentiable=True):
+    def __init__(self, forward, name=None, differentiable=True, promotion=None, unpromoted=()):
+        if promotion not in PROMOTIONS:
+            raise ValueError(f"promotion must be one of {PROMOTIONS}, got {promotion!r}")
         self.forward = forward
         self.name = name or forward.__name__
         self.__name__ = self.name
         self.__doc__ = forward.__doc__
-        # What the VJPs hand back, which decides whether the engine may add into it in place:
-        # "new" arrays, a writable "view" of the upstream gradient (or the gradient itself), or
-        # a read-only "broadcast" view.
-        if vjp_returns not in ("new", "view", "broadcast"):
-            raise ValueError(f"vjp_returns must be 'new', 'view' or 'broadcast', got {vjp_returns!r}")
-        self.vjp_returns = vjp_returns
-        self.returns_new = vjp_returns == "new"
+        self.differentiable = differentiable
+        self.promotion = promotion
+        self.unpromoted = unpromoted  # inputs that keep their dtype (where's condition)
         params = inspect.signature(forward).parameters.values()
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
         self.inputs = tuple(p.name for p in params
@@ -58,8 +93,8 @@ class Primitive:
         self.defaults = {p.name: p.default for p in params
                          if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
         self.vjps = {}  # input position -> (function, names it needs)
+        self.formulas = {}  # input name -> the chain-rule step as text, for explain
         self.residuals = {}  # name -> (function, names of inputs / out it reads)
-        self.differentiable = differentiable
         self._plans = {}
         REGISTRY[self.name] = self
 
@@ -67,11 +102,13 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     # -- declaring VJPs ---------------------------------------------------------------------
-    def vjp(self, target):
-        """Declare the VJP of one input: ``@p.vjp("b")``, or plain ``@p.vjp`` for input 0."""
+    def vjp(self, target=None, formula=None):
+        """Declare the VJP of one input: ``@p.vjp("b", formula=...)``, or plain ``@p.vjp`` for
+        input 0. ``formula`` writes the step for people: ``{grad}`` is the upstream gradient,
+        ``{out}`` the output, ``{a}``... the inputs; a trailing ``^T`` transposes."""
         if callable(target):
-            return self._declare(self.inputs[0], target)
-        return lambda fn: self._declare(target, fn)
+            return self._declare(self.inputs[0], target, formula)
+        return lambda fn: self._declare(target or self.inputs[0], fn, formula)
 
     def residual(self, fn):
         """Declare a value to compute at forward time for the VJPs (named by the function,
@@ -83,126 +120,82 @@ class Primitive:
         self.residuals[fn.__name__] = (fn, names)
         return fn
 
-    def _declare(self, input_name, fn):
+    def _declare(self, input_name, fn, formula):
         if input_name not in self.inputs:
             raise ValueError(f"{self.name} has no input named {input_name!r}")
         names = tuple(inspect.signature(fn).parameters)[1:]
-        known = {"out", "position", *self.inputs, *self.keywords, *self.residuals,
-                 *(f"{n}_shape" for n in self.inputs), *(f"{n}_dtype" for n in self.inputs)}
-        unknown = [n for n in names if n not in known]
+        kinds = self._name_kinds()
+        unknown = [n for n in names if n not in kinds]
         if unknown:
             raise ValueError(f"VJP of {self.name} asks for unknown names {unknown}; "
-                             f"it may ask for {sorted(known)}")
+                             f"it may ask for {sorted(kinds)}")
         self.vjps[self.inputs.index(input_name)] = (fn, names)
+        self.formulas[input_name] = formula
         self._plans.clear()
         return fn
 
+    def _name_kinds(self):
+        """Every name a VJP may ask for -> (what it is, where to find it)."""
+        kinds = {"out": (OUT, None), "position": (POSITION, None)}
+        for i, name in enumerate(self.inputs):
+            kinds[name] = (INPUT, i)
+            kinds[f"{name}_shape"] = (SHAPE, None if self.variadic else i)
+            kinds[f"{name}_dtype"] = (DTYPE, i)
+        for name in self.keywords:
+            kinds[name] = (KEYWORD, self.defaults.get(name))
+        for name in self.residuals:
+            kinds[name] = (RESIDUAL, None)
+        return kinds
+
     def vjp_for(self, position):
-        if self.variadic:
-            return self.vjps[0]
-        found = self.vjps.get(position)
+        """``(function, names)`` of the VJP of input ``position``."""
+        found = self.vjps.get(0 if self.variadic else position)
         if found is None:
             raise GradientError(f"{self.name} is not differentiable with respect to its input "
-                                f"'{self.inputs[position]}'")
+                                f"'{self.input_name(position)}'")
         return found
+
+    def input_name(self, position):
+        return self.inputs[0] if self.variadic else self.inputs[position]
+
+    def formula_for(self, position):
+        return self.formulas.get(self.input_name(position))
 
     # -- calling ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        # The hot path of every forward pass, kept flat on purpose: on small tensors each
-        # function call and attribute lookup here is a measurable share of an op's time
-        # (flattening Node creation and the parent tuple took the 500-op chain from 4.9 to
-        # about 3.5 us per op).
-        if self.variadic:
-            return self._call_variadic(args[0], kwargs)
-        if len(args) == 2:
-            a, b = args
-            a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
-            if not (a_is or b_is):
-                return self._forward(args, kwargs)
-            try:
-                out = self.forward(a.data if a_is else a, b.data if b_is else b, **kwargs)
-            except ChainruleError:
-                raise
-            except (ValueError, IndexError) as error:
-                raise self._shape_error((a.data if a_is else a, b.data if b_is else b),
-                                        kwargs, error) from error
-            needs = (a_is and a.requires_grad) | (b_is and b.requires_grad) << 1
-            if needs:
-                parents = ((a.node or _leaf(a)) if needs & 1 else None,
-                           (b.node or _leaf(b)) if needs & 2 else None)
-        elif len(args) == 1:
-            a = args[0]
-            if not isinstance(a, Tensor):
-                return self._forward(args, kwargs)
-            try:
-                out = self.forward(a.data, **kwargs)
-            except ChainruleError:
-                raise
-            except (ValueError, IndexError) as error:
-                raise self._shape_error((a.data,), kwargs, error) from error
-            needs = 1 if a.requires_grad else 0
-            if needs:
-                parents = (a.node or _leaf(a),)
-        else:
-            needs = 0
-            tensors = False
-            arrays = []
-            for i, a in enumerate(args):
-                if isinstance(a, Tensor):
-                    tensors = True
-                    arrays.append(a.data)
-                    if a.requires_grad:
-                        needs |= 1 << i
-                else:
-                    arrays.append(a)
-            if not tensors:
-                return self._forward(args, kwargs)
-            out = self._forward(arrays, kwargs)
-            if needs:
-                parents = tuple((a.node or _leaf(a)) if needs >> i & 1 else None
-                                for i, a in enumerate(args))
+        for a in args:
+            if isinstance(a, Tensor):
+                break
+        else:  # arrays in, an array out: how VJP formulas run when no graph is wanted
+            return self._forward(args, kwargs)
+        if self.promotion is not None:
+            args = _promote(self, args)
+        arrays = []
+        needs = 0
+        written = mode.last_graph_write
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                arrays.append(a._data)
+                if a.requires_grad:
+                    needs |= 1 << i
+                    if written and a.node is not None and a.node.seq < written:
+                        check_not_stale(self.name, a)
+            else:
+                arrays.append(a)
+        out = self._forward(arrays, kwargs)
         if type(out) is not ndarray:
             out = xp.asarray(out)
-        t = _new(Tensor)
-        t.data = out
-        t.grad = None
         if not needs or not mode.enabled or not self.differentiable:
-            t.node = None
-            t.requires_grad = False
-            return t
+            return Tensor._make(out, None)
         plan = self._plans.get(needs)
         if plan is None:
-            plan = self._plans[needs] = self._make_plan(needs)
-        saved = {"out": out} if plan.saves_out else {}
-        for name, where in plan.saves_inputs:
-            saved[name] = args[where]
-        for name, kind, where in plan.saves_rest:
-            if kind == 2:
-                saved[name] = kwargs.get(name, where)
-            elif kind == 3:
-                saved[name] = xp.shape(args[where])
-            elif kind == 4:
-                saved[name] = _dtype_of(args[where])
-            else:
-                saved[name] = where(*[out if n == "out" else _array(args[self.inputs.index(n)])
-                                      for n in self.residuals[name][1]])
-        node = _new(Node)  # Node's fields, set here rather than in __init__ to save a call
-        node.op = self
-        node.parents = parents
-        node.saved = saved
-        node.plan = plan
-        node.kwargs = kwargs
-        node.shape = out.shape
-        node.dtype = out.dtype
-        node.seq = next(_clock)
-        node.scope = mode.scope
-        node.tensor_ref = None
-        node.extras = None
+            plan = self._plans[needs] = self._make_plan(needs, len(args))
+        parents = tuple(_node_of(a) if needs >> i & 1 else None for i, a in enumerate(args))
+        node = Node(self, parents, plan.save(self, arrays, kwargs, out), plan, kwargs,
+                    out.shape, out.dtype)
         if mode.anomaly:
-            node.extras = {"trace": _user_stack()}
-        t.node = node
-        t.requires_grad = True
-        return t
+            node.set_extra("trace", _user_stack())
+        return Tensor._make(out, node)
 
     def _forward(self, arrays, kwargs):
         try:
@@ -210,64 +203,81 @@ class Primitive:
         except ChainruleError:
             raise
         except (ValueError, IndexError) as error:
-            raise self._shape_error(arrays, kwargs, error) from error
+            raise self._input_error(arrays, kwargs, error) from error
 
-    def _call_variadic(self, items, kwargs):
-        items = list(items)
-        if not items:
-            raise ValueError(f"{self.name}: needs at least one tensor")
-        arrays = [a.data if isinstance(a, Tensor) else xp.asarray(a) for a in items]
-        out = self._forward(arrays, kwargs)
-        if not any(isinstance(a, Tensor) for a in items):
-            return out
-        needs = [isinstance(a, Tensor) and a.requires_grad for a in items]
-        if not any(needs) or not mode.enabled:
-            return Tensor._make(out, None)
-        parents = tuple((a.node or _leaf(a)) if n else None for a, n in zip(items, needs))
-        _, names = self.vjps[0]
-        saved = {f"{self.inputs[0]}_shape": tuple(a.shape for a in arrays), **self.defaults,
-                 **kwargs}
-        if "out" in names:
-            saved["out"] = out
-        return Tensor._make(out, Node(self, parents, saved, kwargs, out.shape, out.dtype))
-
-    def _make_plan(self, needs):
-        positions = [p for p in sorted(self.vjps, reverse=True) if needs >> p & 1]
-        wanted = []
-        for position in positions:
-            wanted.extend(n for n in self.vjps[position][1] if n not in wanted)
-        saves = []
-        for name in wanted:
-            if name == "out":
-                saves.append((name, 0, None))
-            elif name in self.inputs:
-                saves.append((name, 1, self.inputs.index(name)))
-            elif name in self.keywords:
-                saves.append((name, 2, self.defaults.get(name)))
-            elif name in self.residuals:
-                saves.append((name, 5, self.residuals[name][0]))
-            elif name.endswith("_shape"):
-                saves.append((name, 3, self.inputs.index(name[: -len("_shape")])))
-            elif name.endswith("_dtype"):
-                saves.append((name, 4, self.inputs.index(name[: -len("_dtype")])))
+    def _make_plan(self, needs, count):
         # Later inputs first: matmul then computes the weight's gradient (which reads the
         # layer's input) before the input's, so the layer's input can be freed in between.
+        positions = [p for p in reversed(range(count)) if needs >> p & 1]
+        for p in positions:
+            self.vjp_for(p)  # raises if an input needing grad has no VJP
+        kinds = self._name_kinds()
+        wanted = []
+        for p in positions:
+            wanted.extend(n for n in self.vjp_for(p)[1] if n not in wanted and n != "position")
+        saves = tuple((name, *kinds[name]) for name in wanted)
         steps = []
         for k, position in enumerate(positions):
-            fn, names = self.vjps[position]
-            later = {n for p in positions[k + 1:] for n in self.vjps[p][1]}
+            fn, names = self.vjp_for(position)
+            later = {n for p in positions[k + 1:] for n in self.vjp_for(p)[1]}
             # After the last step the engine drops the whole saved dict anyway.
             last = k == len(positions) - 1
             free = () if last else tuple(n for n in names if n not in later and n in wanted)
             steps.append((position, fn, names, free))
-        return Plan(any(kind == 0 for _, kind, _ in saves),
-                    tuple((name, where) for name, kind, where in saves if kind == 1),
-                    tuple(entry for entry in saves if entry[1] not in (0, 1)), tuple(steps))
+        return Plan(saves, tuple(steps))
 
-    def _shape_error(self, arrays, kwargs, error):
-        shapes = ", ".join(str(xp.shape(a)) for a in arrays)
-        detail = f" with {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}" if kwargs else ""
-        return ShapeError(f"{self.name}: cannot apply to shapes {shapes}{detail}: {error}")
+    def _input_error(self, arrays, kwargs, error):
+        """NumPy's complaint about the inputs, said in this op's name, with their shapes."""
+        message = str(error)
+        if not message.startswith(self.name):
+            message = f"{self.name}: {message}"
+        if isinstance(error, xp.exceptions.AxisError) or any(
+                word in message for word in ("broadcast", "shape", "dimension")):
+            detail = f" with {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}" if kwargs else ""
+            return ShapeError(f"{message} (input shapes {_shapes(arrays)}{detail})")
+        if isinstance(error, IndexError):
+            return IndexError(f"{message} (input shape {_shapes(arrays)})")
+        return ValueError(message)
+
+
+def _promote(op, args):
+    """Give the inputs of ``op`` their common dtype (dtypes.py), casting tensors with the
+    ``astype`` primitive so that each input's gradient comes back in its own dtype."""
+    first = args[0]
+    if isinstance(first, Tensor):
+        dtype = first._data.dtype
+        # The common cases, decided without the general rule: tensors of one float dtype,
+        # with Python numbers (which NumPy, too, treats as weak).
+        if dtype.kind == "f" and all(
+                (isinstance(a, Tensor) and a._data.dtype == dtype) or type(a) in (float, int)
+                for a in args[1:]):
+            return args
+    operands = [a._data if isinstance(a, Tensor) else a for a in args]
+    operands = [a.item() if isinstance(a, xp.generic) else a for a in operands]
+    skip = [op.inputs.index(name) for name in op.unpromoted]
+    target = result_type([a for i, a in enumerate(operands) if i not in skip])
+    if target is None:
+        return args
+    if op.promotion == "same":
+        dtypes = {a.dtype for a in operands if isinstance(a, ndarray)}
+        if len(dtypes) > 1:
+            raise TypeError(f"{op.name}: expected both operands to have the same dtype, got "
+                            f"{' and '.join(str(d) for d in dtypes)}; convert one with "
+                            f".astype(...) (as in PyTorch, {op.name} does not promote)")
+        return args
+    if op.promotion == "float" and kind(target) < 2:
+        target = DEFAULT_FLOAT
+    promoted = []
+    for i, (a, value) in enumerate(zip(args, operands)):
+        if i in skip:
+            pass
+        elif isinstance(value, ndarray):
+            if value.dtype != target:
+                a = astype(a, dtype=target) if isinstance(a, Tensor) else value.astype(target)
+        elif not isinstance(a, Tensor):
+            a = value  # a NumPy scalar, as a Python number: weak, as PyTorch treats it
+        promoted.append(a)
+    return promoted
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # src/chainrule
@@ -281,25 +291,34 @@ def _user_stack():
     return traceback.format_list(frames)
 
 
-def _array(value):
-    return value.data if isinstance(value, Tensor) else value
+def _shapes(arrays):
+    return ", ".join(str(xp.shape(a)) for a in arrays)
+
+
+def _shape_of(arrays, where):
+    # A variadic op's inputs are all "tensors": its VJP gets the tuple of their shapes.
+    return xp.shape(arrays[where]) if where is not None else tuple(xp.shape(a) for a in arrays)
 
 
 def _dtype_of(value):
     return value.dtype if hasattr(value, "dtype") else xp.asarray(value).dtype
 
 
-def _leaf(tensor):
-    node = tensor.node = leaf_node(tensor)
-    return node
+def _node_of(tensor):
+    if tensor.node is None:
+        tensor.node = Node.leaf(tensor)
+    return tensor.node
 
 
 def primitive(forward=None, **options):
-    """Make ``forward`` a primitive (see the module docstring); options: ``vjp_returns``
-    ("new", "view" or "broadcast": what its VJPs return, see Primitive) and ``differentiable``."""
+    """Make ``forward`` a primitive (see the module docstring). Options: ``differentiable``
+    (False for ops that carry no gradient, such as comparisons), ``promotion`` (how the
+    inputs get a common dtype: "promote", "float", "same" or None) and ``unpromoted`` (names
+    of inputs left out of the promotion)."""
     if forward is None:
         return lambda fn: Primitive(fn, **options)
     return Primitive(forward, **options)
 
 
-from ..tensor import Tensor, _new  # noqa: E402  (tensor.py imports the ops; the cycle is resolved here)
+from ..tensor import Tensor  # noqa: E402  (tensor.py imports the ops; the cycle is resolved here)
+from .elementwise import astype  # noqa: E402

@@ -1,6 +1,7 @@
 """Reductions over ``axis`` (an int, a tuple of ints or None for all axes), with ``keepdims``."""
 import builtins
 
+from ..errors import ShapeError
 from .elementwise import where
 from .primitive import primitive
 
@@ -25,22 +26,22 @@ def _restore_axes(grad, x_shape, axis, keepdims):
     return grad.reshape(tuple(kept))
 
 
-@primitive(vjp_returns="broadcast")
+@primitive
 def sum(x, *, axis=None, keepdims=False):
     return x.sum(axis=axis, keepdims=keepdims)
 
 
-@sum.vjp
+@sum.vjp(formula="{grad} copied to every summed entry of {x}")
 def _(grad, x_shape, axis, keepdims):
     return broadcast_to(_restore_axes(grad, x_shape, axis, keepdims), shape=x_shape)
 
 
-@primitive(vjp_returns="broadcast")
+@primitive
 def mean(x, *, axis=None, keepdims=False):
     return x.mean(axis=axis, keepdims=keepdims)
 
 
-@mean.vjp
+@mean.vjp(formula="{grad} / n copied to every averaged entry of {x}")
 def _(grad, x_shape, axis, keepdims):
     count = 1
     for a in _normalize_axes(axis, len(x_shape)):
@@ -61,11 +62,11 @@ def _extremum_vjp(grad, x, out, axis, keepdims):
 @primitive
 def max(x, *, axis=None, keepdims=False):
     if x.size == 0:
-        raise ValueError("max of an empty tensor has no value")
+        raise ShapeError(f"max: the tensor of shape {x.shape} is empty, so it has no maximum")
     return x.max(axis=axis, keepdims=keepdims)
 
 
-@max.vjp
+@max.vjp(formula="{grad} at the maxima of {x} (ties share), 0 elsewhere")
 def _(grad, x, out, axis, keepdims):
     return _extremum_vjp(grad, x, out, axis, keepdims)
 
@@ -73,11 +74,11 @@ def _(grad, x, out, axis, keepdims):
 @primitive
 def min(x, *, axis=None, keepdims=False):
     if x.size == 0:
-        raise ValueError("min of an empty tensor has no value")
+        raise ShapeError(f"min: the tensor of shape {x.shape} is empty, so it has no minimum")
     return x.min(axis=axis, keepdims=keepdims)
 
 
-@min.vjp
+@min.vjp(formula="{grad} at the minima of {x} (ties share), 0 elsewhere")
 def _(grad, x, out, axis, keepdims):
     return _extremum_vjp(grad, x, out, axis, keepdims)
 

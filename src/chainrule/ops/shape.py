@@ -4,36 +4,36 @@ from ..backend import xp
 from .primitive import primitive
 
 
-@primitive(vjp_returns="view")
+@primitive
 def reshape(x, *, shape):
     # Array methods rather than xp.reshape / xp.transpose: NumPy's module-level wrappers cost
     # about 1.5 us a call, a large share of a small op (W.T went from 2.2 to 0.7 us).
     return x.reshape(shape)
 
 
-@reshape.vjp("x")
+@reshape.vjp("x", formula="{grad} reshaped to {x}'s shape")
 def _(grad, x_shape):
     return grad.reshape(x_shape)
 
 
-@primitive(vjp_returns="view")
+@primitive
 def transpose(x, *, axes=None):
     return x.T if axes is None else x.transpose(axes)
 
 
-@transpose.vjp("x")
+@transpose.vjp("x", formula="{grad}^T")
 def _(grad, axes):
     if axes is None:
         return grad.transpose()
     return grad.transpose(tuple(xp.argsort([a % len(axes) for a in axes])))
 
 
-@primitive(vjp_returns="view")
+@primitive
 def broadcast_to(x, *, shape):
     return xp.broadcast_to(x, shape)
 
 
-@broadcast_to.vjp("x")
+@broadcast_to.vjp("x", formula="{grad} summed over the broadcast axes")
 def _(grad):
     return grad  # the engine sums the broadcast axes away
 
@@ -50,7 +50,7 @@ def getitem(x, *, index):
     return x[index]
 
 
-@getitem.vjp
+@getitem.vjp(formula="{grad} scattered into zeros shaped like {x}")
 def _(grad, x_shape, index):
     return scatter_add(grad, index=index, shape=x_shape)
 
@@ -66,17 +66,35 @@ def scatter_add(values, *, index, shape):
     return out
 
 
-@scatter_add.vjp
+@scatter_add.vjp(formula="{grad} read at the index")
 def _(grad, index):
     return getitem(grad, index=index)
 
 
-@primitive(vjp_returns="view")
-def concatenate(*tensors, axis=0):
+@primitive
+def index_put(x, values, *, index):
+    """A copy of ``x`` with ``values`` written at ``index`` (``t[index] = values``)."""
+    out = x.copy()
+    out[index] = values
+    return out
+
+
+@index_put.vjp("x", formula="{grad} with zeros where the index wrote")
+def _(grad, index):
+    return index_put(grad, 0, index=index)
+
+
+@index_put.vjp("values", formula="{grad} read at the index")
+def _(grad, index):
+    return getitem(grad, index=index)
+
+
+@primitive(name="concatenate")
+def _concatenate(*tensors, axis=0):
     return xp.concatenate(tensors, axis=axis)
 
 
-@concatenate.vjp("tensors")
+@_concatenate.vjp("tensors", formula="this input's slice of {grad}")
 def _(grad, tensors_shape, axis, position):
     start = 0
     for shape in tensors_shape[:position]:
@@ -86,19 +104,52 @@ def _(grad, tensors_shape, axis, position):
     return grad[tuple(span)]
 
 
-@primitive(vjp_returns="view")
-def stack(*tensors, axis=0):
+@primitive(name="stack")
+def _stack(*tensors, axis=0):
     return xp.stack(tensors, axis=axis)
 
 
-@stack.vjp("tensors")
+@_stack.vjp("tensors", formula="this input's slice of {grad}")
 def _(grad, axis, position):
     span = [slice(None)] * grad.ndim
-    span[axis] = position
+    span[axis % grad.ndim] = position
     return grad[tuple(span)]
 
 
 # -- Composites: spelled with the primitives above. --
+
+def concatenate(tensors, dim=0, *, axis=None):
+    """Join a sequence of tensors along an existing dimension (``torch.cat``)."""
+    return _join(_concatenate, "concatenate", tensors, dim, axis)
+
+
+def stack(tensors, dim=0, *, axis=None):
+    """Join a sequence of tensors of one shape along a new dimension (``torch.stack``)."""
+    return _join(_stack, "stack", tensors, dim, axis)
+
+
+def _join(op, name, tensors, dim, axis):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}: expected a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}; write {name}([a, b], dim), not "
+                        f"{name}(a, b)")
+    if not tensors:
+        raise ValueError(f"{name}: needs at least one tensor")
+    if axis is not None:
+        dim = axis
+    if not isinstance(dim, (int, xp.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}; to join more "
+                        f"tensors put them all in the list: {name}([a, b, c])")
+    return op(*tensors, axis=int(dim))
+
+
+def take_along_axis(x, indices, axis):
+    """``x``'s entries at ``indices`` along ``axis`` (NumPy's take_along_axis), differentiable:
+    the gradient goes to exactly the entries taken."""
+    index = list(xp.ogrid[tuple(slice(n) for n in indices.shape)])
+    index[axis] = indices
+    return getitem(x, index=tuple(index))
+
 
 def swapaxes(x, axis1, axis2):
     axes = list(range(x.ndim))
@@ -115,9 +166,30 @@ def expand_dims(x, axis):
 
 
 def squeeze(x, axis=None):
-    return reshape(x, shape=xp.squeeze(xp.empty(x.shape, dtype=bool), axis).shape)
+    """Drop size-1 dimensions: all of them, or those among ``axis`` (an int or a tuple) that
+    have size 1; a named dimension of another size stays, as in PyTorch."""
+    shape = x.shape
+    if axis is None:
+        axes = range(len(shape))
+    else:
+        axes = [a % max(len(shape), 1) for a in ((axis,) if isinstance(axis, int) else axis)]
+        for a, given in zip(axes, (axis,) if isinstance(axis, int) else axis):
+            if not -max(len(shape), 1) <= given < max(len(shape), 1):
+                raise IndexError(f"squeeze: dimension {given} is out of range for a tensor of "
+                                 f"{len(shape)} dimensions")
+    drop = {a for a in axes if len(shape) and shape[a] == 1}
+    return reshape(x, shape=tuple(n for a, n in enumerate(shape) if a not in drop))
 
 
-def flatten(x, start_axis=1):
-    """Keep the first ``start_axis`` axes and flatten the rest (Flatten's default keeps the batch)."""
-    return reshape(x, shape=tuple(x.shape[:start_axis]) + (-1,))
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dimensions ``start_dim`` to ``end_dim`` into one (``torch.flatten``)."""
+    shape = x.shape
+    if not shape:
+        return reshape(x, shape=(1,))
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    merged = 1
+    for n in shape[start:end + 1]:
+        merged *= n
+    return reshape(x, shape=tuple(shape[:start]) + (merged,) + tuple(shape[end + 1:]))

@@ -1,0 +1,1020 @@
+"""Random programs, built in chainrule and in PyTorch side by side (for test_differential.py).
+
+A Program is a list of statements over named values v0, v1, ... Each statement is written twice,
+in chainrule's spelling and in PyTorch's, and executed in both libraries; the value it makes is
+compared at once (shape, dtype, requires_grad, values). At the end a randomly weighted sum of
+every value that requires grad is back-propagated in both, and every leaf's ``.grad`` is
+compared. On a mismatch the chainrule statements, printed in the message, are a complete
+reproduction (run them after ``from program_gen import *``: user primitives, weights).
+
+Hypothesis draws the choices (a tape of bytes), so a failing program shrinks to a short one.
+Inputs stay in safe domains: log and sqrt see only positive values, and a kink (relu or abs at
+0, a tie in max or maximum, a clip bound, a where condition, an integer cast) is used only when
+every element is either clearly away from it or exactly on it in both libraries, where the two
+agree on the subgradient (PyTorch's conventions: ties share equally, relu'(0) = abs'(0) = 0,
+clamp passes the gradient at its bounds).
+"""
+import re
+
+import numpy as np
+import torch
+
+import chainrule as cr
+
+FLOATS = ("float32", "float64")
+# Relative and absolute tolerances; the absolute one is scaled by the array's largest magnitude,
+# so that a sum whose terms cancel is judged against the size of its terms.
+TOLERANCES = {"float32": (1e-5, 1e-5), "float64": (1e-10, 1e-10)}
+MARGIN = 1e-3  # how far from a kink an element must be, when it is not exactly on it
+LARGEST = 100.0  # values beyond this (or not finite) are not used again
+MAX_SIZE = 64  # nor are values with more elements than this
+
+
+# -- user-defined primitives whose VJPs return the upstream gradient as it is ---------------
+
+def _private(prim):
+    """Keep a test's own primitive out of the shared registry: test_ops checks that every
+    registered primitive has an op case."""
+    cr.REGISTRY.pop(prim.name, None)
+    return prim
+
+
+@cr.primitive
+def user_identity(x):
+    return x  # the output is the input array itself
+
+
+@user_identity.vjp
+def _(grad):
+    return grad
+
+
+@cr.primitive
+def user_shift(x):
+    return x + 1.0
+
+
+@user_shift.vjp
+def _(grad):
+    return grad
+
+
+@cr.primitive
+def user_add(a, b):
+    return a + b
+
+
+@user_add.vjp("a")
+def _(grad):
+    return grad
+
+
+@user_add.vjp("b")
+def _(grad):
+    return grad
+
+
+for _prim in (user_identity, user_shift, user_add):
+    _private(_prim)
+
+def weights(shape, dtype, seed):
+    """Fixed dyadic weights (multiples of 1/16 in [-2, 2]) for the loss terms."""
+    k = np.random.default_rng(seed).integers(-32, 33, size=shape)
+    return (k / 16).astype(dtype)
+
+
+HELPERS = {"user_identity": user_identity, "user_shift": user_shift, "user_add": user_add,
+           "weights": weights}
+
+
+# -- comparing one chainrule tensor with one torch tensor -------------------------------------
+
+class Mismatch(AssertionError):
+    """chainrule and PyTorch disagree (or chainrule raised where PyTorch did not)."""
+
+
+_TORCH_DTYPE_NAMES = {}
+
+
+def torch_dtype_name(t):
+    name = _TORCH_DTYPE_NAMES.get(t.dtype)
+    if name is None:
+        name = _TORCH_DTYPE_NAMES[t.dtype] = str(t.dtype).replace("torch.", "")
+    return name
+
+
+def compare_tensors(c, t, what):
+    """Return None if chainrule's ``c`` matches torch's ``t``, else a description."""
+    if t is None or c is None:
+        if t is None and c is None:
+            return None
+        return f"{what}: chainrule gives {_describe(c)}, PyTorch gives {_describe(t)}"
+    if not isinstance(c, cr.Tensor):
+        return f"{what}: chainrule gives a {type(c).__name__}, not a Tensor: {c!r}"
+    expected = t.detach().numpy()
+    if tuple(c.shape) != tuple(expected.shape):
+        return f"{what}: shape {tuple(c.shape)} vs PyTorch's {tuple(expected.shape)}"
+    if np.dtype(c.dtype).name != torch_dtype_name(t):
+        return f"{what}: dtype {np.dtype(c.dtype)} vs PyTorch's {torch_dtype_name(t)}"
+    if bool(c.requires_grad) != t.requires_grad:
+        return f"{what}: requires_grad {c.requires_grad} vs PyTorch's {t.requires_grad}"
+    actual = np.asarray(c.detach().numpy())
+    if not values_close(actual, expected):
+        return (f"{what}: values differ\n  chainrule: {_short(actual)}\n"
+                f"  PyTorch:   {_short(expected)}")
+    return None
+
+
+def values_close(actual, expected):
+    if np.array_equal(actual, expected) or expected.dtype.kind not in "fc":
+        return np.array_equal(actual, expected)
+    rtol, atol = TOLERANCES.get(str(expected.dtype), TOLERANCES["float32"])
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    same_special = (a == e) | (np.isnan(a) & np.isnan(e))
+    finite = np.isfinite(e)
+    scale = max(1.0, float(np.abs(e[finite]).max())) if finite.any() else 1.0
+    with np.errstate(invalid="ignore"):
+        close = np.abs(a - e) <= atol * scale + rtol * np.abs(e)
+    return bool(np.all(same_special | close))
+
+
+def _describe(x):
+    if x is None:
+        return "None"
+    return f"{type(x).__name__} of shape {tuple(x.shape)} dtype {getattr(x, 'dtype', '?')}"
+
+
+def _short(array):
+    return np.array2string(np.asarray(array), precision=8, threshold=40).replace("\n", " ")
+
+
+def array_text(array):
+    """Source text that rebuilds ``array`` exactly (values are dyadic, so they print short)."""
+    text = f"np.array({array.tolist()!r}, dtype='{array.dtype}')"
+    if array.size == 0:
+        text += f".reshape({tuple(array.shape)!r})"
+    return text
+
+
+# -- the program ----------------------------------------------------------------------------
+
+class Program:
+    """Named values in both libraries, the statements that made them, and the choices."""
+
+    def __init__(self, tape, mixed_dtypes=False, integers=False, numpy_scalars=False):
+        self.tape = tape  # the bytes every choice is read from (see choose)
+        self.position = 0
+        self.mixed_dtypes = mixed_dtypes
+        self.integers = integers  # integer tensors may appear
+        self.numpy_scalars = numpy_scalars
+        self.dtype = self.choose(FLOATS)
+        self.seed = int.from_bytes(bytes(self.byte() for _ in range(4)), "little")
+        self.rng = np.random.default_rng(self.seed)
+        self.cr_names = {"cr": cr, "np": np, **HELPERS}
+        self.torch_names = {"torch": torch, "np": np, **HELPERS}
+        self.cr_lines, self.torch_lines = [], []
+        self.pool = []  # names of values that later steps may use
+        self.leaves = []  # names of tensors made by cr.tensor / torch.tensor
+        self.used = set()
+        self.count = 0
+
+    # -- choices ----------------------------------------------------------------------------
+    # Every choice reads one byte of a tape that Hypothesis draws in one go (st.binary): a
+    # draw per choice costs about 0.3 ms in Hypothesis, a program makes about fifty, and the
+    # file must run 2,000 programs in well under a minute. Hypothesis still shrinks the tape,
+    # towards fewer and smaller bytes; a 0 byte is the first option, and an exhausted tape
+    # reads as zeros.
+    def byte(self):
+        if self.position >= len(self.tape):
+            return 0
+        self.position += 1
+        return self.tape[self.position - 1]
+
+    def choose(self, options):
+        options = list(options)
+        return options[self.byte() % len(options)]
+
+    def flip(self, p_true=0.5):
+        return self.byte() >= 256 * (1 - p_true)
+
+    def integer(self, low, high):
+        return low + self.byte() % (high - low + 1)
+
+    def permutation(self, n):
+        items = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self.integer(0, i)
+            items[i], items[j] = items[j], items[i]
+        return tuple(items)
+
+    # -- what a value is ----------------------------------------------------------------------
+    def t(self, name):
+        return self.torch_names[name]
+
+    def c(self, name):
+        return self.cr_names[name]
+
+    def shape(self, name):
+        return tuple(self.t(name).shape)
+
+    def dtype_of(self, name):
+        return torch_dtype_name(self.t(name))
+
+    def is_float(self, name):
+        return self.t(name).dtype.is_floating_point
+
+    def arrays(self, name):
+        """The value in both libraries, as float64 NumPy arrays (for the domain guards)."""
+        c = np.asarray(self.c(name).detach().numpy(), dtype=np.float64)
+        return c, self.t(name).detach().numpy().astype(np.float64)
+
+    def pick(self, accept=None):
+        """One of the pool's values (the newest first, so shrinking favours chains)."""
+        candidates = [n for n in reversed(self.pool) if accept is None or accept(n)]
+        return self.choose(candidates) if candidates else None
+
+    def floats(self, name):
+        return self.is_float(name)
+
+    def numeric(self, name):
+        return self.is_float(name) or (self.integers and self.t(name).dtype != torch.bool)
+
+    def leaf_dtype(self):
+        return self.choose(FLOATS) if self.mixed_dtypes else self.dtype
+
+    # -- running statements -------------------------------------------------------------------
+    def new_name(self):
+        name = f"v{self.count}"
+        self.count += 1
+        return name
+
+    def run(self, cr_code, torch_code, check=None):
+        """Execute one statement in both libraries; compare the value named ``check``."""
+        self.cr_lines.append(cr_code)
+        self.torch_lines.append(torch_code)
+        target = cr_code.split(" = ", 1)[0] if " = " in cr_code.split("\n")[0] else None
+        self.used.update(n for n in _NAME.findall(cr_code) if n != target)
+        try:
+            exec(_compiled(torch_code), self.torch_names)
+        except Exception as error:  # a bug in the generator, not in chainrule: say so
+            raise RuntimeError(f"program_gen made a statement PyTorch rejects ({error})\n"
+                               f"{self.listing()}") from error
+        try:
+            exec(_compiled(cr_code), self.cr_names)
+        except Exception as error:
+            raise Mismatch(f"chainrule raised {type(error).__name__}: {error}\n"
+                           f"(PyTorch runs it)\n{self.listing()}") from error
+        if check is not None:
+            self.check(self.cr_names.get(check), self.t(check), check)
+
+    def check(self, c, t, what):
+        problem = compare_tensors(c, t, what)
+        if problem is not None:
+            raise Mismatch(f"{problem}\n{self.listing()}")
+
+    def emit(self, cr_expr, torch_expr, keep=True):
+        """``vN = expr`` in both libraries; the new value joins the pool if it is tame."""
+        name = self.new_name()
+        self.run(f"{name} = {cr_expr}", f"{name} = {torch_expr}", check=name)
+        if keep and self._tame(name):
+            self.pool.append(name)
+        return name
+
+    def _tame(self, name):
+        t = self.t(name)
+        if t.numel() > MAX_SIZE or t.dtype == torch.bool:
+            return False
+        values = t.detach().numpy().astype(np.float64)
+        return bool(np.all(np.isfinite(values)) and np.all(np.abs(values) <= LARGEST))
+
+    def listing(self):
+        return ("chainrule program:\n    " + "\n    ".join(_indent(self.cr_lines)) +
+                "\nPyTorch program:\n    " + "\n    ".join(_indent(self.torch_lines)))
+
+    # -- leaves -----------------------------------------------------------------------------
+    def draw_shape(self, ndim=None):
+        if ndim is None:
+            ndim = self.integer(0, 3)
+        return tuple(self.choose((1, 2, 3, 0)) if self.flip(0.9) else 0 for _ in range(ndim))
+
+    def values(self, shape, dtype, positive=False):
+        """Dyadic values (multiples of 1/16), exact in float32 and float64 and short to print,
+        at least 3/16 away from zero."""
+        if dtype.startswith("int"):
+            return self.rng.integers(-4, 5, size=shape).astype(dtype)
+        k = self.rng.integers(3, 33, size=shape)
+        if not positive:
+            k = k * self.rng.choice([-1, 1], size=shape)
+        return (k / 16).astype(dtype)
+
+    def leaf(self, shape=None, dtype=None, requires_grad=None, positive=None):
+        shape = self.draw_shape() if shape is None else tuple(shape)
+        dtype = self.leaf_dtype() if dtype is None else dtype
+        is_float = dtype in FLOATS
+        if requires_grad is None:
+            requires_grad = is_float and self.flip(0.8)
+        if positive is None:
+            positive = self.flip(0.3)
+        array = self.values(shape, dtype, positive)
+        grad_text = ", requires_grad=True" if requires_grad else ""
+        if dtype == "float32" and array.size and self.flip(0.25):
+            source = repr(array.tolist())  # Python floats make float32 tensors
+        elif dtype == "int64" and array.size and self.flip(0.5):
+            source = repr(array.tolist())  # Python ints make int64 tensors
+        else:
+            source = array_text(array)
+        name = self.new_name()
+        self.run(f"{name} = cr.tensor({source}{grad_text})",
+                 f"{name} = torch.tensor({source}{grad_text})", check=name)
+        self.pool.append(name)
+        self.leaves.append(name)
+        return name
+
+    def scalar(self, integer_ok=True, nonzero=True):
+        """A Python number or (in mixed programs) a NumPy scalar: a weak operand."""
+        options = ["0.5", "2.0", "-1.5", "0.25", "3.0"]
+        if integer_ok:
+            options += ["2", "-1", "3"]
+        if self.numpy_scalars:
+            options += ["np.float64(0.75)", "np.float32(1.5)", "np.float64(-2.0)"]
+            if integer_ok:
+                options += ["np.int64(2)", "np.int32(-3)"]
+        if not nonzero:
+            options.append("0.0")
+        return self.choose(options)
+
+    # -- the end: one backward pass in both -------------------------------------------------
+    def finish(self):
+        terms = [n for n in self.pool if self.t(n).requires_grad and self.is_float(n)]
+        for i, name in enumerate(terms):
+            weights = f"weights({self.shape(name)!r}, '{self.dtype_of(name)}', {i})"
+            term = f"({name} * {{m}}.tensor({weights})).sum()"
+            total = "" if i == 0 else "loss + "
+            self.run(f"loss = {total}{term.format(m='cr')}",
+                     f"loss = {total}{term.format(m='torch')}", check="loss")
+        if terms:
+            if self.flip(0.2):  # twice: the leaves' gradients accumulate
+                self.run("loss.backward(retain_graph=True)", "loss.backward(retain_graph=True)")
+            self.run("loss.backward()", "loss.backward()")
+        for name in self.leaves:
+            c, t = self.c(name), self.t(name)
+            self.check(c.grad, t.grad, f"{name}.grad")
+
+
+_CODE = {}
+
+
+def _compiled(source):
+    """Compiling costs more than running these small statements, and many recur."""
+    code = _CODE.get(source)
+    if code is None:
+        if len(_CODE) > 20000:
+            _CODE.clear()
+        code = _CODE[source] = compile(source, "<program>", "exec")
+    return code
+
+
+_NAME = re.compile(r"\bv\d+\b")
+
+
+def _indent(lines):
+    out = []
+    for line in lines:
+        out.extend(line.split("\n"))
+    return out
+
+
+# -- guards: is it safe to apply a kinked op to these values? ------------------------------
+
+def clear_of_kink(diff_c, diff_t):
+    """Every element of the difference to the kink is either exactly 0 in both libraries or
+    at least MARGIN from 0 in both."""
+    on_c, on_t = diff_c == 0, diff_t == 0
+    if not np.array_equal(on_c, on_t):
+        return False
+    away = (np.abs(diff_c) > MARGIN) & (np.abs(diff_t) > MARGIN)
+    return bool(np.all(on_t | away))
+
+
+def extremum_clear(xc, xt, axis, largest):
+    """In every reduced slice the extreme elements are exact ties in both libraries (or
+    unique), and every other element is at least MARGIN from the extreme."""
+    hits = []
+    for x in (xc, xt):
+        m = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
+        gap = np.abs(x - m)
+        if not np.all((gap == 0) | (gap > MARGIN)):
+            return False
+        hits.append(gap == 0)
+    return bool(np.array_equal(hits[0], hits[1]))
+
+
+def broadcastable(*shapes):
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
+
+
+def reduced_count(shape, axis):
+    if axis is None:
+        return int(np.prod(shape)) if shape else 1
+    axes = (axis,) if isinstance(axis, int) else axis
+    return int(np.prod([shape[a] for a in axes])) if axes else 1
+
+
+# -- the steps: each applies one kind of op to values of the pool ---------------------------
+# A step returns False when the pool has nothing it can use; the program then draws another.
+# Templates write "M." where the two libraries share a function name ("M.tanh(x)").
+
+def _both(template, **names):
+    text = template.format(**names)
+    return text.replace("M.", "cr."), text.replace("M.", "torch.")
+
+
+def step_unary(p):
+    x = p.pick(p.numeric)
+    if x is None:
+        return False
+    xc, xt = p.arrays(x)
+    is_int = not p.is_float(x)
+    low, high = (min(xc.min(), xt.min()), max(xc.max(), xt.max())) if xt.size else (1.0, 1.0)
+    smallest = min(np.abs(xc).min(), np.abs(xt).min()) if xt.size else 1.0
+    options = ["-{x}", "M.neg({x})", "{x}.tanh()", "M.tanh({x})", "{x}.sigmoid()",
+               "M.sigmoid({x})", "{x} ** 2", "{x} ** 3", "{x} * {x}"]
+    if high <= 6:
+        options += ["{x}.exp()", "M.exp({x})"]
+    if max(abs(low), abs(high)) <= 6:
+        options += ["2.0 ** {x}"]
+    if low > 0.05:
+        options += ["{x}.log()", "M.log({x})", "{x}.sqrt()", "M.sqrt({x})", "{x} ** 0.5",
+                    "{x} ** 1.5"]
+    if smallest > 0.2 and not is_int:
+        options += ["{x} ** -1", "1.0 / {x}"]
+    if clear_of_kink(xc, xt):
+        options += ["abs({x})", "{x}.abs()", "M.abs({x})", "{x}.relu()", "M.relu({x})"]
+    cr_expr, torch_expr = _both(p.choose(options), x=x)
+    p.emit(cr_expr, torch_expr)
+    return True
+
+
+def _operand_for(p, a, same_dtype=False, tensor_only=False, shape_of=None):
+    """A second operand for ``a``: a pool value that broadcasts with it, a new leaf of a
+    broadcast-compatible shape, or (unless ``tensor_only``) a weak scalar. Returns its text
+    (a name or a number) and whether it is a scalar."""
+    kinds = ["pool", "leaf"] + ([] if tensor_only else ["scalar"])
+    kind = p.choose(kinds)
+    shape = p.shape(a) if shape_of is None else shape_of
+    if kind == "scalar":
+        return p.scalar(integer_ok=not p.is_float(a) or p.flip(0.5)), True
+    if kind == "pool":
+        b = p.pick(lambda n: (p.numeric(n) and broadcastable(shape, p.shape(n)) and
+                              (not same_dtype or p.dtype_of(n) == p.dtype_of(a))))
+        if b is not None:
+            return b, False
+    return p.leaf(shape=_broadcast_variant(p, shape),
+                  dtype=p.dtype_of(a) if same_dtype and p.is_float(a) else None), False
+
+
+def _broadcast_variant(p, shape):
+    """A shape that broadcasts against ``shape``: some axes set to 1, leading axes dropped
+    or added."""
+    new = [1 if p.flip(0.3) else n for n in shape]
+    if p.flip(0.3):
+        new = new[p.integer(0, len(new)):]
+    elif p.flip(0.2):
+        new = [p.choose((1, 2))] + new
+    return tuple(new)
+
+
+def step_binary(p):
+    a = p.pick(p.numeric)
+    if a is None:
+        return False
+    b, b_is_scalar = _operand_for(p, a)
+    op = p.choose(["+", "-", "*", "/", "M.add", "M.sub", "M.mul", "M.div"])
+    left, right = (b, a) if b_is_scalar and p.flip(0.5) else (a, b)
+    if op in ("/", "M.div") and not _safe_denominator(p, right):
+        op = "*"
+    if op.startswith("M.") and left == b and b_is_scalar:
+        op = {"M.add": "+", "M.sub": "-", "M.mul": "*", "M.div": "/"}[op]
+    template = f"{op}({{l}}, {{r}})" if op.startswith("M.") else f"{{l}} {op} {{r}}"
+    cr_expr, torch_expr = _both(template, l=left, r=right)
+    p.emit(cr_expr, torch_expr)
+    return True
+
+
+def _safe_denominator(p, text):
+    if text in p.torch_names and isinstance(p.t(text), torch.Tensor):
+        bc, bt = p.arrays(text)
+        return bool(bt.size == 0 or min(np.abs(bc).min(), np.abs(bt).min()) > 0.2)
+    return float(eval(text, {"np": np})) != 0
+
+
+def step_pow(p):
+    """Tensor ** tensor, with a positive base."""
+    a = p.pick(lambda n: p.is_float(n) and _all_above(p, n, 0.1))
+    if a is None:
+        return False
+    b, _ = _operand_for(p, a, tensor_only=True)
+    if not p.is_float(b) or not _bounded(p, b, 3.0):
+        return False
+    form = p.choose(["{a} ** {b}", "M.pow({a}, {b})"])
+    p.emit(*_both(form, a=a, b=b))
+    return True
+
+
+def _all_above(p, name, low):
+    c, t = p.arrays(name)
+    return bool(t.size == 0 or min(c.min(), t.min()) > low)
+
+
+def _bounded(p, name, bound):
+    c, t = p.arrays(name)
+    return bool(t.size == 0 or max(np.abs(c).max(), np.abs(t).max()) <= bound)
+
+
+def step_maximum(p):
+    a = p.pick(p.numeric)
+    if a is None:
+        return False
+    b, _ = _operand_for(p, a, tensor_only=True)
+    (ac, at), (bc, bt) = p.arrays(a), p.arrays(b)
+    if not clear_of_kink(ac - bc, at - bt):
+        return False
+    fn = p.choose(["maximum", "minimum"])
+    left, right = (a, b) if p.flip(0.5) else (b, a)
+    p.emit(*_both(f"M.{fn}({{l}}, {{r}})", l=left, r=right))
+    return True
+
+
+def step_where(p):
+    c = p.pick(p.numeric)
+    if c is None:
+        return False
+    cc, ct = p.arrays(c)
+    threshold = p.choose(["0.0", "0.5", "-1.0"])
+    if not clear_of_kink(cc - float(threshold), ct - float(threshold)):
+        return False
+    a, _ = _operand_for(p, c)
+    a_shape = p.shape(a) if a in p.torch_names else ()
+    b, _ = _operand_for(p, c, shape_of=np.broadcast_shapes(p.shape(c), a_shape))
+    comparison = p.choose([">", "<", ">="])
+    p.emit(*_both(f"M.where({{c}} {comparison} {threshold}, {{a}}, {{b}})", c=c, a=a, b=b))
+    return True
+
+
+def step_clip(p):
+    x = p.pick(p.floats)
+    if x is None:
+        return False
+    low, high = p.choose([("-1.0", "1.0"), ("-0.5", "None"), ("None", "0.75"), ("0.0", "2.0")])
+    xc, xt = p.arrays(x)
+    for bound in (low, high):
+        if bound != "None" and not clear_of_kink(xc - float(bound), xt - float(bound)):
+            return False
+    if high == "None":
+        args = low if p.flip(0.5) else f"{low}, None"
+    else:
+        args = f"{low}, {high}"
+    p.emit(*_both(f"{{x}}.clip({args})", x=x))
+    return True
+
+
+def step_softmax(p):
+    x = p.pick(lambda n: p.is_float(n) and len(p.shape(n)) >= 1 and p.t(n).numel() > 0)
+    if x is None:
+        return False
+    ndim = len(p.shape(x))
+    axis = p.integer(-ndim, ndim - 1)
+    fn = p.choose(["softmax", "log_softmax"])
+    form = p.choose(["{x}.FN({d})", "M.FN({x}, {d})"]).replace("FN", fn)
+    p.emit(*_both(form, x=x, d=axis))
+    return True
+
+
+def _draw_axis(p, ndim, allow_none=True):
+    """None, an int (perhaps negative) or a tuple of distinct axes."""
+    kinds = (["none"] if allow_none else []) + (["int", "tuple"] if ndim else [])
+    if not kinds:
+        return None
+    kind = p.choose(kinds)
+    if kind == "none":
+        return None
+    if kind == "int":
+        return p.integer(-ndim, ndim - 1)
+    count = p.integer(1, ndim)
+    axes = p.permutation(ndim)[:count]
+    return tuple(a - ndim if p.flip(0.3) else a for a in axes)
+
+
+def _reduction_text(p, method, axis, keepdims, torch_method=None):
+    """The same reduction in both spellings: NumPy's keywords (axis=, keepdims=) or plain
+    positions for chainrule, dim=/keepdim= for torch."""
+    torch_method = torch_method or method
+    if axis is None and not keepdims and p.flip(0.5):
+        return f"{{x}}.{method}()", f"{{x}}.{torch_method}()"
+    if p.flip(0.3):
+        args = f"{axis!r}, {keepdims}"
+        return f"{{x}}.{method}({args})", f"{{x}}.{torch_method}({args})"
+    return (f"{{x}}.{method}(axis={axis!r}, keepdims={keepdims})",
+            f"{{x}}.{torch_method}(dim={axis!r}, keepdim={keepdims})")
+
+
+def step_sum_mean(p):
+    method = p.choose(["sum", "mean"])
+    accept = p.numeric if method == "sum" else p.floats
+    x = p.pick(accept)
+    if x is None:
+        return False
+    shape = p.shape(x)
+    axis = _draw_axis(p, len(shape))
+    if method == "mean" and reduced_count(shape, axis) == 0:
+        return False
+    cr_form, torch_form = _reduction_text(p, method, axis, p.flip(0.4))
+    p.emit(cr_form.format(x=x), torch_form.format(x=x))
+    return True
+
+
+def step_max_min(p):
+    x = p.pick(lambda n: p.numeric(n) and p.t(n).numel() > 0)
+    if x is None:
+        return False
+    largest = p.flip(0.5)
+    shape = p.shape(x)
+    axis = _draw_axis(p, len(shape))
+    xc, xt = p.arrays(x)
+    if not extremum_clear(xc, xt, axis, largest):
+        return False
+    method = "max" if largest else "min"
+    keepdims = p.flip(0.4)
+    if axis is None and not keepdims and p.flip(0.5):
+        # PyTorch's all-reduce x.max() also shares the gradient equally between ties.
+        p.emit(f"{x}.{method}()", f"{x}.{method}()")
+        return True
+    torch_axis = () if axis is None else axis
+    p.emit(f"{x}.{method}(axis={axis!r}, keepdims={keepdims})",
+           f"{x}.a{method}(dim={torch_axis!r}, keepdim={keepdims})")
+    return True
+
+
+def step_var_std(p):
+    x = p.pick(p.floats)
+    if x is None:
+        return False
+    method = p.choose(["var", "std"])
+    shape = p.shape(x)
+    axis = _draw_axis(p, len(shape))
+    form = p.choose(["default", "positional", "keywords"])
+    ddof = 1 if form != "keywords" else p.choose([0, 1])
+    if reduced_count(shape, axis) <= ddof or (form == "positional" and axis is None):
+        return False
+    if method == "std":  # sqrt'(0) is infinite: only spreads clearly above 0
+        xc, xt = p.arrays(x)
+        if np.any(xt.var(axis=axis, ddof=ddof) < MARGIN):
+            return False
+    if form == "default":  # PyTorch's default is the unbiased estimate
+        p.emit(f"{x}.{method}()", f"{x}.{method}()") if axis is None else \
+            p.emit(f"{x}.{method}(axis={axis!r})", f"{x}.{method}(dim={axis!r})")
+    elif form == "positional":
+        p.emit(f"{x}.{method}({axis!r})", f"{x}.{method}({axis!r})")
+    else:
+        keepdims = p.flip(0.4)
+        p.emit(f"{x}.{method}(axis={axis!r}, ddof={ddof}, keepdims={keepdims})",
+               f"{x}.{method}(dim={axis!r}, correction={ddof}, keepdim={keepdims})")
+    return True
+
+
+def step_logsumexp(p):
+    x = p.pick(lambda n: p.is_float(n) and len(p.shape(n)) >= 1 and p.t(n).numel() > 0)
+    if x is None:
+        return False
+    ndim = len(p.shape(x))
+    axis = _draw_axis(p, ndim)
+    keepdims = p.flip(0.4)
+    dims = tuple(range(ndim)) if axis is None else axis
+    fn_form = p.flip(0.5)
+    if fn_form:
+        p.emit(f"cr.logsumexp({x}, axis={axis!r}, keepdims={keepdims})",
+               f"torch.logsumexp({x}, dim={dims!r}, keepdim={keepdims})")
+    else:
+        p.emit(f"{x}.logsumexp(axis={axis!r}, keepdims={keepdims})",
+               f"{x}.logsumexp(dim={dims!r}, keepdim={keepdims})")
+    return True
+
+
+def step_matmul(p):
+    a = p.pick(lambda n: p.is_float(n) and 1 <= len(p.shape(n)) <= 3)
+    if a is None:
+        return False
+    shape = p.shape(a)
+    k = p.choose((2, 1, 3, 0))
+    if p.flip(0.5):  # a on the left: its last axis meets the other's first (or only) axis
+        n = shape[-1]
+        other = p.choose([(n,), (n, k), (p.choose((1, 2)), n, k)])
+        order = "{a} @ {b}"
+    else:  # a on the right
+        n = shape[0] if len(shape) == 1 else shape[-2]
+        other = p.choose([(n,), (k, n), (p.choose((1, 2)), k, n)])
+        order = "{b} @ {a}"
+    if len(shape) >= 3 and len(other) == 3 and p.flip(0.5):
+        other = (shape[0],) + other[1:]
+    b = p.pick(lambda m: p.shape(m) == other and p.dtype_of(m) == p.dtype_of(a))
+    if b is None:
+        b = p.leaf(shape=other, dtype=p.dtype_of(a))
+    if not broadcastable(shape[:-2], other[:-2]):
+        return False
+    if p.flip(0.3):
+        order = order.replace("{a} @ {b}", "M.matmul({a}, {b})").replace(
+            "{b} @ {a}", "M.matmul({b}, {a})")
+    p.emit(*_both(order, a=a, b=b))
+    return True
+
+
+def step_index(p):
+    x = p.pick(lambda n: len(p.shape(n)) >= 1)
+    if x is None:
+        return False
+    parts = []
+    advanced = False
+    shape = p.shape(x)
+    count = p.integer(1, len(shape))
+    for n in shape[:count]:
+        kinds = ["slice", "full"] + (["int"] if n and not advanced else []) + \
+                (["array"] if not advanced and not any(k == "int" for k, _ in parts) else [])
+        kind = p.choose(kinds)
+        if kind == "int":
+            parts.append(("int", str(p.integer(-n, n - 1))))
+        elif kind == "full":
+            parts.append(("full", ":"))
+        elif kind == "slice":
+            start, stop = p.integer(-n - 1, n + 1), p.integer(-n - 1, n + 1)
+            step = p.choose((1, 2))
+            parts.append(("slice", f"{start}:{stop}" + (f":{step}" if step != 1 else "")))
+        else:
+            # PyTorch and NumPy place the result's axes differently when an int and an index
+            # array are separated by a slice, so arrays are not mixed with ints here.
+            advanced = True
+            length = p.choose((3, 2, 1, 0)) if n else 0
+            items = [p.integer(-n, n - 1) for _ in range(length)] if n else []
+            parts.append(("array", f"np.array({items!r}, dtype=np.int64)"))
+    texts = [text for _, text in parts]
+    if p.flip(0.15):
+        texts.insert(p.integer(0, len(texts)), "None")
+    if p.flip(0.15) and "None" not in texts:
+        texts = ["..."] + texts[1:]
+    index = ", ".join(texts)
+    p.emit(f"{x}[{index}]", f"{x}[{index}]")
+    return True
+
+
+def step_mask(p):
+    x = p.pick(lambda n: len(p.shape(n)) >= 1)
+    if x is None:
+        return False
+    mask_of = p.pick(lambda n: p.shape(n) == p.shape(x) and p.numeric(n)) or x
+    mc, mt = p.arrays(mask_of)
+    if not clear_of_kink(mc, mt):
+        return False
+    p.emit(f"{x}[{mask_of} > 0]", f"{x}[{mask_of} > 0]")
+    return True
+
+
+def step_reshape(p):
+    x = p.pick()
+    if x is None:
+        return False
+    size = p.t(x).numel()
+    factors = _prime_factors(size) if size else [0]
+    target = [1] * p.integer(max(1, len(factors)) if size != 1 else 0, 3)
+    if not target and size != 1:
+        target = [1]
+    for f in factors:
+        target[p.integer(0, len(target) - 1)] *= f
+    if size and target and p.flip(0.4):
+        target[p.integer(0, len(target) - 1)] = -1
+    target = tuple(target)
+    if p.flip(0.3) and target:
+        args = ", ".join(map(str, target))
+    else:
+        args = repr(target)
+    p.emit(f"{x}.reshape({args})", f"{x}.reshape({args})")
+    return True
+
+
+def _prime_factors(n):
+    factors, d = [], 2
+    while n > 1:
+        while n % d == 0:
+            factors.append(d)
+            n //= d
+        d += 1
+    return factors
+
+
+def step_transpose(p):
+    x = p.pick(lambda n: len(p.shape(n)) >= 1)
+    if x is None:
+        return False
+    ndim = len(p.shape(x))
+    kind = p.choose(["transpose", "T", "permute", "swapaxes"] if ndim == 2 else
+                    ["transpose", "permute", "swapaxes"])
+    if kind == "T":
+        p.emit(f"{x}.T", f"{x}.T")
+    elif kind == "permute":
+        perm = p.permutation(ndim)
+        if p.flip(0.5):
+            p.emit(f"{x}.permute{perm!r}" if ndim > 1 else f"{x}.permute({perm[0]})",
+                   f"{x}.permute{perm!r}" if ndim > 1 else f"{x}.permute({perm[0]})")
+        else:
+            p.emit(f"cr.permute({x}, {perm!r})", f"torch.permute({x}, {perm!r})")
+    else:
+        d0, d1 = p.integer(-ndim, ndim - 1), p.integer(-ndim, ndim - 1)
+        if kind == "transpose":  # PyTorch's transpose(dim0, dim1) swaps two axes
+            p.emit(f"{x}.transpose({d0}, {d1})", f"{x}.transpose({d0}, {d1})")
+        else:
+            p.emit(*_both(f"M.swapaxes({{x}}, {d0}, {d1})", x=x))
+    return True
+
+
+def step_expand_squeeze(p):
+    x = p.pick()
+    if x is None:
+        return False
+    shape = p.shape(x)
+    ones = [i for i, n in enumerate(shape) if n == 1]
+    if ones and p.flip(0.5):
+        if p.flip(0.3):
+            p.emit(f"{x}.squeeze()", f"{x}.squeeze()")
+        else:
+            axis = p.choose(ones)
+            axis = axis - len(shape) if p.flip(0.3) else axis
+            p.emit(f"{x}.squeeze({axis})", f"{x}.squeeze({axis})")
+        return True
+    axis = p.integer(-len(shape) - 1, len(shape))
+    if p.flip(0.5):
+        p.emit(f"{x}.expand_dims({axis})", f"{x}.unsqueeze({axis})")
+    else:
+        p.emit(f"cr.expand_dims({x}, {axis})", f"torch.unsqueeze({x}, {axis})")
+    return True
+
+
+def step_broadcast_to(p):
+    x = p.pick()
+    if x is None:
+        return False
+    shape = p.shape(x)
+    target = tuple(p.choose((2, 3)) if n == 1 and p.flip(0.6) else n for n in shape)
+    if p.flip(0.5):
+        target = (p.choose((1, 2)),) + target
+    p.emit(f"{x}.broadcast_to({target!r})", f"{x}.broadcast_to({target!r})")
+    return True
+
+
+def step_concatenate(p):
+    a = p.pick(lambda n: len(p.shape(n)) >= 1)
+    if a is None:
+        return False
+    shape = p.shape(a)
+    axis = p.integer(-len(shape), len(shape) - 1)
+    stack = p.flip(0.35)
+
+    def fits(n):
+        other = p.shape(n)
+        if len(other) != len(shape) or not p.numeric(n) or p.numeric(n) != p.numeric(a):
+            return False
+        if p.is_float(n) != p.is_float(a) or (not p.mixed_dtypes and
+                                              p.dtype_of(n) != p.dtype_of(a)):
+            return False
+        if stack:
+            return other == shape
+        return all(s == o for i, (s, o) in enumerate(zip(shape, other)) if i != axis % len(shape))
+
+    b = p.pick(fits) if p.flip(0.6) else None
+    if b is None:
+        other = list(shape)
+        if not stack:
+            other[axis] = p.choose((1, 2, 0))
+        b = p.leaf(shape=other, dtype=p.dtype_of(a) if not p.is_float(a) else None)
+    items = p.choose([[a, b], [a, b, a], [b, a], [a, a]])
+    listed = ", ".join(items)
+    if stack:
+        p.emit(f"cr.stack([{listed}], axis={axis})", f"torch.stack([{listed}], dim={axis})")
+    else:
+        p.emit(f"cr.concatenate([{listed}], axis={axis})", f"torch.cat([{listed}], dim={axis})")
+    return True
+
+
+def step_astype(p):
+    x = p.pick(p.numeric)
+    if x is None:
+        return False
+    targets = list(FLOATS)
+    xc, xt = p.arrays(x)
+    if p.integers and clear_of_kink(xc - np.round(xc), xt - np.round(xt)):
+        targets += ["int32", "int64"]
+    target = p.choose(targets)
+    spelled = p.choose([f"'{target}'", f"np.{target}"])
+    p.emit(f"{x}.astype({spelled})", f"{x}.to(torch.{target})")
+    return True
+
+
+def step_leaf(p):
+    dtype = p.choose(FLOATS + ("int32", "int64")) if p.integers else None
+    p.leaf(dtype=dtype)
+    return True
+
+
+def step_clone_detach(p):
+    x = p.pick()
+    if x is None:
+        return False
+    method = p.choose(["clone", "detach"])
+    p.emit(f"{x}.{method}()", f"{x}.{method}()")
+    return True
+
+
+def step_no_grad(p):
+    """An elementwise step computed under no_grad: its result needs no gradient."""
+    x = p.pick(p.floats)
+    if x is None:
+        return False
+    form = p.choose(["{x} * 2.0", "{x}.tanh()", "{x} + {x}", "{x}.sum(0)" if p.shape(x) else
+                     "{x} - 1.0"])
+    expr = form.format(x=x)
+    name = p.new_name()
+    p.run(f"with cr.no_grad():\n    {name} = {expr}",
+          f"with torch.no_grad():\n    {name} = {expr}", check=name)
+    if p._tame(name):
+        p.pool.append(name)
+    return True
+
+
+def step_inplace(p):
+    """Change a float leaf in place under no_grad, before anything has used it."""
+    candidates = [n for n in p.leaves if n not in p.used and p.is_float(n)]
+    if not candidates:
+        return False
+    x = p.choose(candidates)
+    op = p.choose(["+=", "-=", "*=", "/="])
+    if p.flip(0.5):
+        operand = p.scalar(nonzero=True)
+    else:
+        operand = p.pick(lambda n: p.is_float(n) and n != x and
+                         broadcastable(p.shape(x), p.shape(n)) and
+                         np.broadcast_shapes(p.shape(x), p.shape(n)) == p.shape(x))
+        if operand is None or (op == "/=" and not _safe_denominator(p, operand)):
+            operand = p.scalar(nonzero=True)
+    name_c, name_t = (f"with cr.no_grad():\n    {x} {op} {operand}",
+                      f"with torch.no_grad():\n    {x} {op} {operand}")
+    p.run(name_c, name_t, check=x)
+    if not p._tame(x) and x in p.pool:
+        p.pool.remove(x)
+    return True
+
+
+def step_user_primitive(p):
+    x = p.pick(p.floats)
+    if x is None:
+        return False
+    kind = p.choose(["user_identity", "user_shift", "user_add"])
+    if kind == "user_identity":
+        p.emit(f"user_identity({x})", f"{x}.clone()")
+    elif kind == "user_shift":
+        p.emit(f"user_shift({x})", f"({x} + 1.0)")
+    else:
+        b = p.pick(lambda n: p.dtype_of(n) == p.dtype_of(x) and
+                   broadcastable(p.shape(x), p.shape(n)))
+        left, right = (x, b) if p.flip(0.5) else (b, x)
+        p.emit(f"user_add({left}, {right})", f"({left} + {right})")
+    return True
+
+
+ELEMENTWISE = (step_unary, step_binary, step_pow, step_maximum, step_where, step_clip,
+               step_softmax)
+REDUCTIONS = (step_sum_mean, step_max_min, step_var_std, step_logsumexp, step_unary,
+              step_binary, step_broadcast_to)
+SHAPES = (step_index, step_mask, step_reshape, step_transpose, step_expand_squeeze,
+          step_broadcast_to, step_concatenate, step_matmul, step_binary, step_unary)
+DTYPES = (step_astype, step_leaf, step_binary, step_unary, step_where, step_maximum,
+          step_sum_mean, step_max_min, step_concatenate, step_matmul, step_index, step_clone_detach)
+GRAPH = (step_clone_detach, step_no_grad, step_inplace, step_user_primitive, step_binary,
+         step_unary, step_sum_mean, step_index, step_broadcast_to)
+EVERYTHING = tuple(dict.fromkeys(ELEMENTWISE + REDUCTIONS + SHAPES + DTYPES + GRAPH))
+
+
+def run_program(tape, steps, mixed_dtypes=False, integers=False, numpy_scalars=False,
+                max_steps=8):
+    """Run the program that ``tape`` describes: leaves, 2 to ``max_steps`` steps, backward."""
+    p = Program(tape, mixed_dtypes=mixed_dtypes, integers=integers, numpy_scalars=numpy_scalars)
+    for _ in range(p.integer(1, 3)):
+        p.leaf(dtype=p.leaf_dtype())
+    wanted = p.integer(2, max_steps)
+    done = attempts = 0
+    while done < wanted and attempts < 3 * max_steps:
+        attempts += 1
+        if p.choose(steps)(p):
+            done += 1
+    p.finish()
+    return p
