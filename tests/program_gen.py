@@ -14,6 +14,7 @@ every element is either clearly away from it or exactly on it in both libraries,
 agree on the subgradient (PyTorch's conventions: ties share equally, relu'(0) = abs'(0) = 0,
 clamp passes the gradient at its bounds).
 """
+import functools
 import re
 
 import numpy as np
@@ -79,6 +80,11 @@ for _prim in (user_identity, user_shift, user_add):
 
 def weights(shape, dtype, seed):
     """Fixed dyadic weights (multiples of 1/16 in [-2, 2]) for the loss terms."""
+    return _weights(tuple(shape), dtype, seed).copy()
+
+
+@functools.lru_cache(maxsize=4096)
+def _weights(shape, dtype, seed):
     k = np.random.default_rng(seed).integers(-32, 33, size=shape)
     return (k / 16).astype(dtype)
 
@@ -248,19 +254,29 @@ class Program:
         self.count += 1
         return name
 
-    def run(self, cr_code, torch_code, check=None):
-        """Execute one statement in both libraries; compare the value named ``check``."""
+    def run(self, cr_code, torch_code, check=None, cr_do=None, torch_do=None):
+        """Execute one statement in both libraries; compare the value named ``check``.
+
+        Statements run through exec, so the listing is exactly what ran. Leaves and loss
+        terms, whose long literals would cost more to compile than everything else, pass
+        ``cr_do``/``torch_do`` instead: functions that do what their text says."""
         self.cr_lines.append(cr_code)
         self.torch_lines.append(torch_code)
         target = cr_code.split(" = ", 1)[0] if " = " in cr_code.split("\n")[0] else None
         self.used.update(n for n in _NAME.findall(cr_code) if n != target)
         try:
-            exec(_compiled(torch_code), self.torch_names)
+            if torch_do is None:
+                exec(_compiled(torch_code), self.torch_names)
+            else:
+                torch_do()
         except Exception as error:  # a bug in the generator, not in chainrule: say so
             raise RuntimeError(f"program_gen made a statement PyTorch rejects ({error})\n"
                                f"{self.listing()}") from error
         try:
-            exec(_compiled(cr_code), self.cr_names)
+            if cr_do is None:
+                exec(_compiled(cr_code), self.cr_names)
+            else:
+                cr_do()
         except Exception as error:
             raise Mismatch(f"chainrule raised {type(error).__name__}: {error}\n"
                            f"(PyTorch runs it)\n{self.listing()}") from error
@@ -317,15 +333,22 @@ class Program:
             positive = self.flip(0.3)
         array = self.values(shape, dtype, positive)
         grad_text = ", requires_grad=True" if requires_grad else ""
-        if dtype == "float32" and array.size and self.flip(0.25):
-            source = repr(array.tolist())  # Python floats make float32 tensors
-        elif dtype == "int64" and array.size and self.flip(0.5):
-            source = repr(array.tolist())  # Python ints make int64 tensors
+        if array.size and (dtype == "float32" and self.flip(0.25) or
+                           dtype == "int64" and self.flip(0.5)):
+            # Python floats make float32 tensors, Python ints int64 ones
+            source, text = array.tolist(), repr(array.tolist())
         else:
-            source = array_text(array)
+            source, text = array, array_text(array)
         name = self.new_name()
-        self.run(f"{name} = cr.tensor({source}{grad_text})",
-                 f"{name} = torch.tensor({source}{grad_text})", check=name)
+
+        def make(namespace, library):
+            namespace[name] = library.tensor(
+                source.copy() if isinstance(source, np.ndarray) else source,
+                requires_grad=requires_grad)
+
+        self.run(f"{name} = cr.tensor({text}{grad_text})",
+                 f"{name} = torch.tensor({text}{grad_text})", check=name,
+                 cr_do=lambda: make(self.cr_names, cr), torch_do=lambda: make(self.torch_names, torch))
         self.pool.append(name)
         self.leaves.append(name)
         return name
@@ -346,12 +369,14 @@ class Program:
     # -- the end: one backward pass in both -------------------------------------------------
     def finish(self):
         terms = [n for n in self.pool if self.t(n).requires_grad and self.is_float(n)]
-        for i, name in enumerate(terms):
-            weights = f"weights({self.shape(name)!r}, '{self.dtype_of(name)}', {i})"
-            term = f"({name} * {{m}}.tensor({weights})).sum()"
-            total = "" if i == 0 else "loss + "
-            self.run(f"loss = {total}{term.format(m='cr')}",
-                     f"loss = {total}{term.format(m='torch')}", check="loss")
+        if terms:
+            specs = [(name, (self.shape(name), self.dtype_of(name), i))
+                     for i, name in enumerate(terms)]
+            text = " + ".join(f"({name} * M.tensor(weights{args!r})).sum()"
+                              for name, args in specs)
+            self.run(*_both(f"loss = {text}"), check="loss",
+                     cr_do=lambda: _weighted_sum(self.cr_names, cr, specs),
+                     torch_do=lambda: _weighted_sum(self.torch_names, torch, specs))
         if terms:
             if self.flip(0.2):  # twice: the leaves' gradients accumulate
                 self.run("loss.backward(retain_graph=True)", "loss.backward(retain_graph=True)")
@@ -359,6 +384,15 @@ class Program:
         for name in self.leaves:
             c, t = self.c(name), self.t(name)
             self.check(c.grad, t.grad, f"{name}.grad")
+
+
+def _weighted_sum(namespace, library, specs):
+    """What the loss statement says: the sum of (value * weights).sum() over the values."""
+    loss = None
+    for name, args in specs:
+        term = (namespace[name] * library.tensor(weights(*args))).sum()
+        loss = term if loss is None else loss + term
+    namespace["loss"] = loss
 
 
 _CODE = {}

@@ -387,10 +387,13 @@ def _measure_refs():
     return sys.getrefcount(alone.value), sys.getrefcount(view.value.base)
 
 
-def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
+def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, observe=None):
     """Reverse-mode differentiation from ``roots``; returns ``{node: Gradient}`` for the nodes
     whose gradient someone keeps: the nodes in ``capture`` when given (``grad()``), otherwise
     every node with a ``tensor_ref`` (leaves, and tensors that called ``retain_grad()``).
+    ``observe(node, position, raw, g)``, when given, sees each contribution a VJP makes: as the
+    VJP returned it and as delivered (un-broadcast); ``explain`` shows them. It must not change
+    either.
 
     Nodes are numbered as they are created, so a node's inputs always have smaller numbers:
     popping the largest number first visits the graph in reverse topological order, and a node
@@ -420,7 +423,10 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None):
                 if free and not retain_graph:
                     for name in free:  # no later VJP of this node needs it: let it go now
                         del node.saved[name]
+                raw = g
                 g, made = _fit(g, node, position, create_graph)
+                if observe is not None:
+                    observe(node, position, raw, g)
                 _deliver(pending, heap, node.parents[position], g, made)
             if not retain_graph:
                 node.saved = None

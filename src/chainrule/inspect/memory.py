@@ -194,13 +194,20 @@ def _saved_arrays(node, with_origin=False):
     sources = list(node.saved.items()) + [(f"option {k}", v) for k, v in
                                           (node.kwargs or {}).items()]
     for name, value in sources:
-        produced = (name == "out" or name in node.op.residuals
-                    or (isinstance(value, Tensor) and value.node is not None
-                        and value.node.op is not None))
+        produced = name == "out" or name in node.op.residuals or _made_by_the_graph(node, name)
         for array in _flatten(value):
             if id(array) not in seen:
                 seen.add(id(array))
                 yield (name, array, produced) if with_origin else (name, array)
+
+
+def _made_by_the_graph(node, name):
+    """Whether input ``name`` of ``node`` was computed by another node of the graph."""
+    op = node.op
+    if op.variadic or name not in op.inputs:
+        return False
+    parent = node.parents[op.inputs.index(name)]
+    return parent is not None and parent.op is not None
 
 
 def _flatten(value):
