@@ -96,7 +96,36 @@ HELPERS = {"user_identity": user_identity, "user_shift": user_shift, "user_add":
 # -- comparing one chainrule tensor with one torch tensor -------------------------------------
 
 class Mismatch(AssertionError):
-    """chainrule and PyTorch disagree (or chainrule raised where PyTorch did not)."""
+    """chainrule and PyTorch disagree. One subclass per kind of disagreement, so that
+    Hypothesis, which tells failures apart by exception type, reports each kind it finds."""
+
+
+class ChainruleRaised(Mismatch):
+    """chainrule raised where PyTorch runs the statement."""
+
+
+class WrongShape(Mismatch):
+    pass
+
+
+class WrongDtype(Mismatch):
+    pass
+
+
+class WrongRequiresGrad(Mismatch):
+    pass
+
+
+class WrongValues(Mismatch):
+    pass
+
+
+class WrongGradient(Mismatch):
+    """A leaf's .grad differs (or one library gives None)."""
+
+
+class WrongType(Mismatch):
+    """t.detach().numpy() is not an ndarray (a NumPy scalar, say), as PyTorch's always is."""
 
 
 _TORCH_DTYPE_NAMES = {}
@@ -109,32 +138,43 @@ def torch_dtype_name(t):
     return name
 
 
-def compare_tensors(c, t, what):
-    """Return None if chainrule's ``c`` matches torch's ``t``, else a description."""
+def compare_tensors(c, t, what, precision=None):
+    """None if chainrule's ``c`` matches torch's ``t``, else a Mismatch (not raised) that
+    describes the difference. Values are compared with the tolerance of ``precision`` (a float
+    dtype name), by default with their own. A ``what`` ending in ".grad" names a gradient."""
+    gradient = what.endswith(".grad")
     if t is None or c is None:
         if t is None and c is None:
             return None
-        return f"{what}: chainrule gives {_describe(c)}, PyTorch gives {_describe(t)}"
+        return WrongGradient(f"{what}: chainrule gives {_describe(c)}, PyTorch gives "
+                             f"{_describe(t)}")
     if not isinstance(c, cr.Tensor):
-        return f"{what}: chainrule gives a {type(c).__name__}, not a Tensor: {c!r}"
+        return WrongDtype(f"{what}: chainrule gives a {type(c).__name__}, not a Tensor: {c!r}")
     expected = t.detach().numpy()
     if tuple(c.shape) != tuple(expected.shape):
-        return f"{what}: shape {tuple(c.shape)} vs PyTorch's {tuple(expected.shape)}"
+        kind = WrongGradient if gradient else WrongShape
+        return kind(f"{what}: shape {tuple(c.shape)} vs PyTorch's {tuple(expected.shape)}")
     if np.dtype(c.dtype).name != torch_dtype_name(t):
-        return f"{what}: dtype {np.dtype(c.dtype)} vs PyTorch's {torch_dtype_name(t)}"
+        kind = WrongGradient if gradient else WrongDtype
+        return kind(f"{what}: dtype {np.dtype(c.dtype)} vs PyTorch's {torch_dtype_name(t)}")
     if bool(c.requires_grad) != t.requires_grad:
-        return f"{what}: requires_grad {c.requires_grad} vs PyTorch's {t.requires_grad}"
-    actual = np.asarray(c.detach().numpy())
-    if not values_close(actual, expected):
-        return (f"{what}: values differ\n  chainrule: {_short(actual)}\n"
-                f"  PyTorch:   {_short(expected)}")
+        kind = WrongGradient if gradient else WrongRequiresGrad
+        return kind(f"{what}: requires_grad {c.requires_grad} vs PyTorch's {t.requires_grad}")
+    actual = c.detach().numpy()
+    if type(actual) is not np.ndarray:
+        return WrongType(f"{what}: .detach().numpy() gives a {type(actual).__name__}, "
+                         f"PyTorch an ndarray")
+    if not values_close(actual, expected, precision):
+        kind = WrongGradient if gradient else WrongValues
+        return kind(f"{what}: values differ\n  chainrule: {_short(actual)}\n"
+                    f"  PyTorch:   {_short(expected)}")
     return None
 
 
-def values_close(actual, expected):
+def values_close(actual, expected, precision=None):
     if np.array_equal(actual, expected) or expected.dtype.kind not in "fc":
         return np.array_equal(actual, expected)
-    rtol, atol = TOLERANCES.get(str(expected.dtype), TOLERANCES["float32"])
+    rtol, atol = TOLERANCES.get(precision or str(expected.dtype), TOLERANCES["float32"])
     a, e = actual.astype(np.float64), expected.astype(np.float64)
     same_special = (a == e) | (np.isnan(a) & np.isnan(e))
     finite = np.isfinite(e)
@@ -183,6 +223,9 @@ class Program:
         self.leaves = []  # names of tensors made by cr.tensor / torch.tensor
         self.used = set()
         self.count = 0
+        # Once a float32 value has appeared, a float64 value may have been computed from it
+        # (or its gradient through it), so values are compared with float32's tolerance.
+        self.precision = None
 
     # -- choices ----------------------------------------------------------------------------
     # Every choice reads one byte of a tape that Hypothesis draws in one go (st.binary): a
@@ -278,15 +321,17 @@ class Program:
             else:
                 cr_do()
         except Exception as error:
-            raise Mismatch(f"chainrule raised {type(error).__name__}: {error}\n"
-                           f"(PyTorch runs it)\n{self.listing()}") from error
+            raise ChainruleRaised(f"chainrule raised {type(error).__name__}: {error}\n"
+                                  f"(PyTorch runs it)\n{self.listing()}") from error
         if check is not None:
             self.check(self.cr_names.get(check), self.t(check), check)
 
     def check(self, c, t, what):
-        problem = compare_tensors(c, t, what)
+        if t is not None and t.dtype == torch.float32:
+            self.precision = "float32"
+        problem = compare_tensors(c, t, what, self.precision)
         if problem is not None:
-            raise Mismatch(f"{problem}\n{self.listing()}")
+            raise type(problem)(f"{problem}\n{self.listing()}")
 
     def emit(self, cr_expr, torch_expr, keep=True):
         """``vN = expr`` in both libraries; the new value joins the pool if it is tame."""
@@ -309,9 +354,10 @@ class Program:
 
     # -- leaves -----------------------------------------------------------------------------
     def draw_shape(self, ndim=None):
+        """Mostly 1 to 3 axes of 1 to 3 elements; an eighth are 0-d, some hold no elements."""
         if ndim is None:
-            ndim = self.integer(0, 3)
-        return tuple(self.choose((1, 2, 3, 0)) if self.flip(0.9) else 0 for _ in range(ndim))
+            ndim = self.choose((2, 1, 3, 2, 0, 1, 2, 3))
+        return tuple(self.choose((2, 1, 3)) if self.flip(0.96) else 0 for _ in range(ndim))
 
     def values(self, shape, dtype, positive=False):
         """Dyadic values (multiples of 1/16), exact in float32 and float64 and short to print,
@@ -774,7 +820,8 @@ def step_index(p):
     advanced = False
     shape = p.shape(x)
     count = p.integer(1, len(shape))
-    for n in shape[:count]:
+    ellipsis = p.flip(0.15)  # then the parts index the last axes
+    for n in (shape[-count:] if ellipsis else shape[:count]):
         kinds = ["slice", "full"] + (["int"] if n and not advanced else []) + \
                 (["array"] if not advanced and not any(k == "int" for k, _ in parts) else [])
         kind = p.choose(kinds)
@@ -796,8 +843,8 @@ def step_index(p):
     texts = [text for _, text in parts]
     if p.flip(0.15):
         texts.insert(p.integer(0, len(texts)), "None")
-    if p.flip(0.15) and "None" not in texts:
-        texts = ["..."] + texts[1:]
+    if ellipsis:
+        texts.insert(0, "...")
     index = ", ".join(texts)
     p.emit(f"{x}[{index}]", f"{x}[{index}]")
     return True

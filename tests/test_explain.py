@@ -10,8 +10,10 @@ import pytest
 import chainrule as cr
 from chainrule import models, nn
 from chainrule.cli import main
-from chainrule.inspect import Step, backward_steps, explain, explain_manual
-from chainrule.inspect.formulas import TEMPLATES
+from chainrule.autograd import sum_to_shape
+from chainrule.inspect import GraphView, Step, backward_steps, explain, explain_manual
+from chainrule.inspect.gradients import engine_gradients
+from chainrule.ops.primitive import primitive
 from chainrule.manual import TwoLayerMLP
 from chainrule.random import manual_seed
 
@@ -142,6 +144,39 @@ def test_models_mlp_with_other_activations_is_recognised(activation, derivative)
                                                 rel=1e-5)
 
 
+class Swish(nn.Module):
+    def forward(self, x):
+        return x * x.sigmoid()
+
+
+class TwoLayers(nn.Module):
+    def __init__(self, activation):
+        self.fc1 = nn.Linear(20, 8)
+        self.act = activation
+        self.fc2 = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+@pytest.mark.parametrize("activation, kind", [(nn.Tanh(), "tanh"), (Swish(), "phi")])
+def test_the_layers_are_read_from_the_modules_the_model_declares(activation, kind):
+    manual_seed(0)
+    model = TwoLayers(activation)
+    x, y = batch(6, 20, 4)
+    steps = backward_steps(nn.functional.cross_entropy(model(x), y), params=model)
+    by_name = {s.name: s for s in steps}
+    assert [s.name for s in steps] == ["L", "o", "b2", "W2", "h", "z", "b1", "W1"]
+    assert by_name["h"].definition == f"h = {kind}(z)"
+    assert (by_name["h"].module, by_name["z"].module) == (
+        f"act ({type(activation).__name__})", "fc1 (Linear)")
+    # The same arithmetic written without modules declares no layers: generic names.
+    w1, b1, w2, b2 = model.fc1.weight, model.fc1.bias, model.fc2.weight, model.fc2.bias
+    o = cr.tanh(cr.tensor(x) @ w1.T + b1) @ w2.T + b2
+    names = [s.name for s in backward_steps(nn.functional.cross_entropy(o, y), params=model)]
+    assert "z" not in names and "fc1.weight" in names
+
+
 def test_other_graphs_get_generic_names_and_correct_norms():
     manual_seed(1)
     model = models.mlp(10, [6, 5], 3)
@@ -204,10 +239,118 @@ def test_steps_are_records_with_the_promised_fields():
             "broadcast_reduced", "scope"} <= names
 
 
-def test_every_differentiable_primitive_has_a_formula():
-    missing = [name for name, p in cr.REGISTRY.items()
-               if p.differentiable and p.vjps and name not in TEMPLATES]
+def test_every_differentiable_primitive_declares_a_formula_beside_each_vjp():
+    missing = [f"{name}[{p.input_name(position)}]" for name, p in cr.REGISTRY.items()
+               if p.differentiable for position in p.vjps if not p.formula_for(position)]
     assert missing == []
+
+
+def many_kinds_of_ops():
+    rng = np.random.default_rng(0)
+    a = cr.tensor(rng.random((3, 4)) + 0.5, requires_grad=True)
+    b = cr.tensor(rng.random(4) + 0.5, requires_grad=True)
+    c = cr.concatenate([a, b.reshape(1, 4)], axis=0)            # (4, 4), variadic
+    d = cr.where(c > 1.0, c ** 2, c / b) + c.max(axis=1, keepdims=True)
+    e = ((d[1:, ::2].exp().mean() + cr.stack([a.sum(), b.sqrt().sum()]).log().sum()) / 20).tanh()
+    return a, b, e
+
+
+def oracle_gradients(view):
+    """An independent reverse pass over the view, the plain textbook loop (no borrowing, no
+    in-place sums): dJ/dv per node and each (consumer seq, position, raw shape, value)."""
+    grads = {view.root: np.ones(view.root.shape, dtype=view.root.dtype)}
+    parts = {node: [] for node in view.nodes}
+    for node in sorted(view.nodes, key=lambda n: -n.seq):
+        if node.op is None:
+            continue
+        for position, parent in enumerate(node.parents):
+            if parent is None:
+                continue
+            vjp, names = node.op.vjp_for(position)
+            raw = np.asarray(vjp(grads[node], *[position if name == "position" else
+                                                node.saved[name] for name in names]))
+            value = sum_to_shape(raw, parent.shape).astype(parent.dtype)
+            parts[parent].append((node.seq, position, raw.shape, value))
+            grads[parent] = grads[parent] + value if parent in grads else value
+    return grads, parts
+
+
+def broadcast_then_fan_in():
+    """b's first gradient is one the engine reduced (so owns); the next is added into it."""
+    rng = np.random.default_rng(1)
+    a = cr.tensor(rng.random((3, 4)), requires_grad=True)
+    b = cr.tensor(rng.random(4), requires_grad=True)
+    return b.exp().sum() + (a * b).sum()
+
+
+@pytest.mark.parametrize("build", ["ops", "textbook", "broadcast"])
+def test_the_engines_numbers_match_an_independent_reverse_pass(build):
+    loss = {"ops": lambda: many_kinds_of_ops()[2], "textbook": lambda: textbook_network(n=4)[1],
+            "broadcast": broadcast_then_fan_in}[build]()
+    view = GraphView(loss)
+    grads, contributions = engine_gradients(view)
+    expected_grads, expected_parts = oracle_gradients(view)
+    assert set(grads) == set(view.nodes)
+    for node in view.nodes:
+        np.testing.assert_allclose(grads[node], expected_grads[node], rtol=1e-6, atol=1e-12)
+        parts = sorted((p.consumer.seq, p.position, p.raw_shape, p.value)
+                       for p in contributions[node])
+        expected = sorted(expected_parts[node], key=lambda part: part[:3])
+        assert [part[:3] for part in parts] == [part[:3] for part in expected]
+        for (*_, value), (*_, wanted) in zip(parts, expected):
+            np.testing.assert_allclose(value, wanted, rtol=1e-6, atol=1e-12)
+
+
+def test_a_hook_runs_as_in_backward_and_the_numbers_include_it():
+    model, _ = textbook_network(lam=0, n=4)
+    x, y = batch(4, 784, 10)
+    h = model[1](model[0](x))
+    calls = []
+    h.register_hook(lambda g: calls.append(1) or g * 2)
+    loss = nn.functional.cross_entropy(model[2](h), y)
+    steps = {s.name: s for s in backward_steps(loss, params=model)}
+    assert len(calls) == 1
+    loss.backward()
+    assert steps["W1"].grad_norm == pytest.approx(np.linalg.norm(model[0].weight.grad.data),
+                                                  rel=1e-5)
+
+
+@pytest.fixture
+def cube():
+    """A user's primitive declared without a formula (unregistered afterwards)."""
+    @primitive
+    def cube(x):
+        return x ** 3
+
+    @cube.vjp
+    def _(grad, x):
+        return grad * 3 * x * x
+
+    yield cube
+    del cr.REGISTRY["cube"]
+
+
+def test_a_primitive_without_a_formula_is_shown_by_its_vjp(cube):
+    a = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    steps = backward_steps(cube(a).sum(), params={"a": a})
+    assert steps[-1].formula == "dJ/da = vjp_cube[x](dJ/dv1)"
+    assert steps[-1].grad_norm == pytest.approx(np.linalg.norm([3.0, 12.0]))
+
+
+@pytest.mark.parametrize("reduction, formula, shapes", [
+    ("mean", "dJ/dlogits = dJ/dJ * (softmax(logits) - onehot(y)) / N",
+     "(5x3) = scalar * (softmax((5x3)) - onehot((5))) / 5"),
+    ("sum", "dJ/dlogits = dJ/dJ * (softmax(logits) - onehot(y))",
+     "(5x3) = scalar * (softmax((5x3)) - onehot((5)))"),
+    ("none", "dJ/dlogits = dJ/dv1[:, None] * (softmax(logits) - onehot(y))",
+     "(5x3) = (5)[:, None] * (softmax((5x3)) - onehot((5)))")])
+def test_the_cross_entropy_formula_follows_its_reduction(reduction, formula, shapes):
+    logits = cr.tensor(np.random.default_rng(0).random((5, 3)), requires_grad=True)
+    loss = nn.functional.cross_entropy(logits, [0, 1, 2, 0, 1], reduction=reduction)
+    if reduction == "none":
+        loss = loss.sum()
+    step = backward_steps(loss, params={"logits": logits})[-1]
+    assert (step.formula, step.shapes) == (formula, shapes)
 
 
 def test_manual_two_layer_mlp_explained_with_the_same_numbers():
@@ -265,12 +408,7 @@ def test_explain_command_rejects_bad_options(capsys):
 
 def test_many_kinds_of_ops_explain_with_the_engines_numbers(tmp_path):
     from chainrule.inspect import memory_report, to_dot, to_html
-    rng = np.random.default_rng(0)
-    a = cr.tensor(rng.random((3, 4)) + 0.5, requires_grad=True)
-    b = cr.tensor(rng.random(4) + 0.5, requires_grad=True)
-    c = cr.concatenate([a, b.reshape(1, 4)], axis=0)            # (4, 4), variadic
-    d = cr.where(c > 1.0, c ** 2, c / b) + c.max(axis=1, keepdims=True)
-    e = ((d[1:, ::2].exp().mean() + cr.stack([a.sum(), b.sqrt().sum()]).log().sum()) / 20).tanh()
+    a, b, e = many_kinds_of_ops()
     steps = backward_steps(e, params={"a": a, "b": b})
     assert not any("vjp_" in s.formula for s in steps)
     assert to_dot(e).startswith("digraph") and memory_report(e).saved_bytes > 0

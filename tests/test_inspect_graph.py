@@ -11,7 +11,7 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.cli import main
 from chainrule.random import manual_seed
-from chainrule.inspect import GraphView, render, to_dot
+from chainrule.inspect import GraphView, backward_steps, render, to_dot
 from chainrule.inspect import graph as graph_module
 
 HAS_DOT = shutil.which("dot") is not None
@@ -126,6 +126,10 @@ def test_group_by_module_makes_one_cluster_per_scope():
     text = to_dot(loss, params=model, group_by="module")
     scopes = {n.scope for n in graph_nodes(loss)} - {None}
     assert scopes == {"0", "1", "2"}
+    # Each scope says which module made its nodes, so inspect need not guess from the ops.
+    assert {scope: scope.module_type for scope in scopes} == {
+        "0": nn.Linear, "1": nn.ReLU, "2": nn.Linear}
+    assert 'label="module 1 (ReLU)"' in to_dot(loss, group_by="module")  # without params
     assert text.count("subgraph cluster_") == 3
     assert 'label="module 1 (ReLU)"' in text
     boxes, circles = dot_shapes(text)
@@ -140,8 +144,19 @@ def test_reading_the_graph_changes_nothing():
     before = {n: (n.saved and dict(n.saved), n.extras) for n in nodes}
     GraphView(loss, model)
     to_dot(loss, params=model, group_by="module")
+    backward_steps(loss, params=model)  # runs the engine's backward pass, retaining the graph
     assert {n: (n.saved and dict(n.saved), n.extras) for n in nodes} == before
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_the_view_finds_the_values_the_graph_keeps():
+    model, loss = textbook()
+    view = GraphView(loss, model)
+    values = {view.name(n): view.value(n) for n in view.nodes}
+    # h is kept as the next matmul's input and o as the loss's logits; no VJP needed z.
+    assert values["h"].shape == (5, 7) and values["o"].shape == (5, 3)
+    assert values["z"] is None
+    np.testing.assert_array_equal(values["h"], np.maximum(values["h"], 0))
 
 
 def test_a_tensor_without_graph_is_refused_clearly():

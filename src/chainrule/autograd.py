@@ -84,7 +84,9 @@ class Node:
         the inputs come back as tensors attached to the graph, so the VJP records its own."""
         saved = self.saved
         if not create_graph:
-            return [position if name == "position" else saved[name] for name in names]
+            if self.op.variadic:
+                return [position if name == "position" else saved[name] for name in names]
+            return [saved[name] for name in names]
         from .tensor import Tensor  # only for higher-order gradients: tensor.py imports us
         args = []
         for name in names:
@@ -393,7 +395,7 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
     every node with a ``tensor_ref`` (leaves, and tensors that called ``retain_grad()``).
     ``observe(node, position, raw, g)``, when given, sees each contribution a VJP makes: as the
     VJP returned it and as delivered (un-broadcast); ``explain`` shows them. It must not change
-    either.
+    either, and must copy ``g`` to keep it: the engine may later add into a sum it allocated.
 
     Nodes are numbered as they are created, so a node's inputs always have smaller numbers:
     popping the largest number first visits the graph in reverse topological order, and a node
@@ -423,11 +425,21 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
                 if free and not retain_graph:
                     for name in free:  # no later VJP of this node needs it: let it go now
                         del node.saved[name]
+                parent = node.parents[position]
                 raw = g
-                g, made = _fit(g, node, position, create_graph)
+                if type(g) is ndarray and g.shape == parent.shape and g.dtype == parent.dtype \
+                        and not mode.anomaly:
+                    made = False  # the common case, checked inline: nothing to fit
+                else:
+                    g, made = _fit(g, node, position, create_graph)
                 if observe is not None:
                     observe(node, position, raw, g)
-                _deliver(pending, heap, node.parents[position], g, made)
+                sum_so_far = pending.get(parent)
+                if sum_so_far is None:  # the first path to reach parent: borrow g
+                    pending[parent] = Gradient(g, made)
+                    heapq.heappush(heap, (-parent.seq, parent))
+                else:  # fan-out: add this path's share
+                    sum_so_far.add(g)
             if not retain_graph:
                 node.saved = None
     finally:

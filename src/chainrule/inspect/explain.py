@@ -5,16 +5,17 @@ explain prints the formula that computes dJ/dv from the gradients of the ops tha
 the shapes involved, the gradient's norm, and where contributions were summed (v fed several
 ops) or a broadcast was undone (a bias added to every row of the batch).
 
-The numbers are recomputed from the graph's saved arrays (see replay.py), so explain must run
-before backward() frees them, or after ``backward(retain_graph=True)``. It never writes
-``.grad``. The textbook's network (d2l 4.7) is read in the textbook's names; see textbook.py.
+The numbers come from the engine's own backward pass over the graph's saved arrays (see
+gradients.py), so explain must run before backward() frees them, or after
+``backward(retain_graph=True)``. It never writes ``.grad``. The textbook's network (d2l 4.7)
+is read in the textbook's names; see textbook.py.
 """
 import sys
 from dataclasses import dataclass, field
 
 from .formulas import contribution, objective
+from .gradients import engine_gradients
 from .graph import GraphView, format_shape, grad_norm
-from .replay import replay
 
 ACTIVATION_DERIVATIVES = {
     "relu": ("1[z > 0]", "read from the boolean mask ReLU saved in the forward pass (1 byte "
@@ -53,8 +54,8 @@ def explain(loss, params=None, file=None):
     return the steps (a list of Step); ``backward_steps`` returns them without printing.
 
     ``params`` (a Module or a dict name -> tensor) names the parameters. Call it before
-    ``loss.backward()``, or after ``backward(retain_graph=True)``: it recomputes the gradients
-    from the arrays the graph saved, which backward() frees; on a freed graph it raises
+    ``loss.backward()``, or after ``backward(retain_graph=True)``: it runs the engine's backward
+    pass on the arrays the graph saved, which backward() frees; on a freed graph it raises
     GradientError.
     """
     view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
@@ -66,11 +67,11 @@ def explain(loss, params=None, file=None):
 def backward_steps(loss, params=None):
     """The steps explain prints, without printing them."""
     view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
-    return build_steps(view, *replay(view))
+    return build_steps(view, *engine_gradients(view))
 
 
 def build_steps(view, grads, contributions):
-    """The steps of ``view``'s backward pass, from ``replay(view)``'s gradients."""
+    """The steps of ``view``'s backward pass, from ``engine_gradients(view)``."""
     if view.textbook is not None:
         return _textbook_steps(view, view.textbook, grads, contributions)
     return _generic_steps(view, grads, contributions)
@@ -88,6 +89,12 @@ def print_steps(steps, header, file):
             print(f"    note: {note}", file=file)
 
 
+def _path(scope):
+    """A node's scope as a plain string (a module's ModuleScope is a str that also holds its
+    class), so that a Step stays plain data."""
+    return None if scope is None else str(scope)
+
+
 def _gradient_name(step):
     return step.formula.split(" = ", 1)[0]
 
@@ -97,7 +104,7 @@ def _header(view, steps):
              f"runs them (newest node first)."]
     book = view.textbook
     if book is not None:
-        n, d = view.inputs[(book.hidden.matmul, 0)].shape or ("N", "d")
+        n, d = view.inputs[book.x_key].shape or ("N", "d")
         lines.append(
             f"The network of d2l 4.7 with a batch of N = {n} examples of d = {d} features, one "
             f"per ROW (PyTorch's layout): z = x W1^T + b1 is the textbook's z = W1 x for each "
@@ -145,7 +152,7 @@ def _generic_steps(view, grads, contributions):
             grad_shape=tuple(node.shape), grad_norm=grad_norm(grads[node]),
             fan_in_summed=len(parts) > 1,
             broadcast_reduced=any(p.raw_shape != tuple(node.shape) for p in parts),
-            scope=node.scope, notes=notes, node_ids=(node.seq,),
+            scope=_path(node.scope), notes=notes, node_ids=(node.seq,),
             module=view.module_label(node.scope)))
     return steps
 
@@ -205,7 +212,7 @@ def _textbook_steps(view, book, grads, contributions):
     shape = {name: format_shape(node.shape) for name, node in
              (("o", book.o), ("h", book.h), ("z", book.z), ("W1", book.hidden.weight),
               ("W2", book.output.weight))}
-    x_shape = format_shape(view.inputs[(book.hidden.matmul, 0)].shape)
+    x_shape = format_shape(view.inputs[book.x_key].shape)
     q, hidden = book.output.weight.shape
     rows = {"o": f"({q}x{n})", "z": f"({hidden}x{n})"}  # dJ/do^T and dJ/dz^T
     entries = []  # (primary node, covered nodes, name, definition, formula, shapes, notes)
@@ -258,7 +265,7 @@ def _textbook_steps(view, book, grads, contributions):
             index=len(steps) + 1, op=node.name, name=name, definition=definition,
             formula=formula, shapes=shapes, grad_shape=tuple(node.shape),
             grad_norm=grad_norm(grads[node]), fan_in_summed=len(parts) > 1,
-            broadcast_reduced=reduced, scope=node.scope, notes=list(notes),
+            broadcast_reduced=reduced, scope=_path(node.scope), notes=list(notes),
             node_ids=tuple(dict.fromkeys(n.seq for n in [node, *covered])),
             module=view.module_label(node.scope)))
     return steps

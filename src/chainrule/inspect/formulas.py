@@ -1,71 +1,38 @@
-"""The chain-rule formula of each primitive's VJP, written for people.
+"""The chain-rule step of each VJP, written for people, from the formula each primitive declares
+beside its VJP (``@mul.vjp("a", formula="{grad} * {b}")``).
 
-One template per input of each primitive, in the names of its inputs: ``{G}`` is the upstream
-gradient dJ/d(output), ``{out}`` the op's output, ``{a}``, ``{x}``, ... its inputs. A trailing
-``^T`` transposes, in the formula and in the shapes printed beside it. Primitives without a
-template are shown as ``vjp_<op>``; ``test_explain`` checks every registered primitive has one.
+In a formula ``{grad}`` is the upstream gradient dJ/d(output), ``{out}`` the op's output and
+``{a}``, ``{x}``, ... its inputs; a trailing ``^T`` transposes, in the formula and in the shapes
+printed beside it. A primitive declared without a formula (a user's own) is shown as
+``vjp_<op>[input](...)``.
 """
 import re
 
 from .graph import format_shape
 
-TEMPLATES = {
-    "add": {"a": "{G}", "b": "{G}"},
-    "sub": {"a": "{G}", "b": "-{G}"},
-    "mul": {"a": "{G} * {b}", "b": "{G} * {a}"},
-    "div": {"a": "{G} / {b}", "b": "-{G} * {a} / {b}^2"},
-    "neg": {"x": "-{G}"},
-    "pow": {"a": "{G} * {b} * {a}^({b} - 1)", "b": "{G} * {out} * log({a})"},
-    "exp": {"x": "{G} * {out}"},
-    "log": {"x": "{G} / {x}"},
-    "sqrt": {"x": "{G} / (2 {out})"},
-    "abs": {"x": "{G} * sign({x})"},
-    "tanh": {"x": "{G} * (1 - {out}^2)"},
-    "relu": {"x": "{G} * 1[{out} > 0]"},
-    "maximum": {"a": "{G} * 1[{a} >= {b}] (ties share 1/2)",
-                "b": "{G} * 1[{b} >= {a}] (ties share 1/2)"},
-    "minimum": {"a": "{G} * 1[{a} <= {b}] (ties share 1/2)",
-                "b": "{G} * 1[{b} <= {a}] (ties share 1/2)"},
-    "where": {"a": "where({condition}, {G}, 0)", "b": "where({condition}, 0, {G})"},
-    "clip": {"x": "{G} * 1[low <= {x} <= high]"},
-    "astype": {"x": "{G} cast back to {x}'s dtype"},
-    "sum": {"x": "{G} copied to every summed entry of {x}"},
-    "mean": {"x": "{G} / n copied to every averaged entry of {x}"},
-    "max": {"x": "{G} at the maxima of {x}, 0 elsewhere"},
-    "min": {"x": "{G} at the minima of {x}, 0 elsewhere"},
-    "reshape": {"x": "{G} reshaped to {x}'s shape"},
-    "transpose": {"x": "{G}^T"},
-    "broadcast_to": {"x": "{G}"},
-    "getitem": {"x": "{G} scattered into zeros shaped like {x}"},
-    "scatter_add": {"values": "{G} read at the index"},
-    "concatenate": {"tensors": "this input's slice of {G}"},
-    "stack": {"tensors": "this input's slice of {G}"},
-    "matmul": {"a": "{G} . {b}^T", "b": "{a}^T . {G}"},
-    "softmax_cross_entropy": {"logits": "{G} * (softmax({logits}) - onehot({labels})) / N"},
-}
-
 _PLACEHOLDER = re.compile(r"\{(\w+)\}(\^T)?")
+_PER_EXAMPLE_MEAN = " / N"  # how a loss primitive's formula (for reduction="mean") ends
 
 
 def contribution(view, consumer, position):
     """``(formula, shapes)`` of what ``consumer``'s VJP sends to its input ``position``."""
     op = consumer.op
-    input_name = op.inputs[0] if op.variadic else op.inputs[position]
-    template = TEMPLATES.get(op.name, {}).get(input_name)
+    template = op.formula_for(position)
     if template is None:
-        template = f"vjp_{op.name}[{input_name}]({{G}})"
-    if op.name == "softmax_cross_entropy":
-        template = _cross_entropy_template(consumer)
-    names = {"G": f"d{objective(view)}/d{view.name(consumer)}", "out": view.name(consumer),
+        template = f"vjp_{op.name}[{op.input_name(position)}]({{grad}})"
+    kwargs = consumer.kwargs or {}
+    if "reduction" in kwargs:
+        template = _for_reduction(template, kwargs["reduction"])
+    names = {"grad": f"d{objective(view)}/d{view.name(consumer)}", "out": view.name(consumer),
              "N": "N"}
-    shapes = {"G": consumer.shape, "out": consumer.shape}
+    shapes = {"grad": consumer.shape, "out": consumer.shape}
     for index, name in enumerate(op.inputs if not op.variadic else ()):
         names[name] = view.input_name(consumer, index)
         parent = consumer.parents[index]
         shapes[name] = parent.shape if parent is not None else \
             view.inputs[(consumer, index)].shape
-    if op.name == "softmax_cross_entropy" and consumer.parents[0] is not None:
-        shapes["N"] = consumer.parents[0].shape[0]
+    if "{N}" in template and shapes.get(op.inputs[0]):
+        shapes["N"] = shapes[op.inputs[0]][0]  # the batch: the rows of the loss's first input
     return _fill(template, names, _name_text), _fill(template, shapes, _shape_text)
 
 
@@ -73,14 +40,17 @@ def objective(view):
     return view.name(view.root)
 
 
-def _cross_entropy_template(node):
-    reduction = (node.kwargs or {}).get("reduction", "mean")
-    core = "(softmax({logits}) - onehot({labels}))"
+def _for_reduction(template, reduction):
+    """A loss primitive declares its formula for reduction="mean", ending in "/ N"; "sum" has
+    no 1/N, and with "none" each example's gradient scales its own row."""
+    if not template.endswith(_PER_EXAMPLE_MEAN):
+        return template
+    per_example = template[:-len(_PER_EXAMPLE_MEAN)]
     if reduction == "sum":
-        return "{G} * " + core
+        return per_example
     if reduction == "none":
-        return "{G}[:, None] * " + core
-    return "{G} * " + core + " / {N}"
+        return per_example.replace("{grad}", "{grad}[:, None]", 1)
+    return per_example + " / {N}"
 
 
 def _fill(template, values, text):

@@ -50,8 +50,6 @@ class GraphView:
                 if parent is not None:
                     self.consumers[parent].append((node, position))
         self.param_names = _param_names(self.nodes, params)
-        modules = params.named_modules() if hasattr(params, "named_modules") else ()
-        self.module_types = {path: type(module).__name__ for path, module in modules}
         self.textbook = recognize(self)
         self.names = self._name_nodes()
         self._batch_named = self.textbook is not None  # the textbook names its batch x itself
@@ -66,11 +64,12 @@ class GraphView:
         return self.names[node]
 
     def module_label(self, scope):
-        """'1 (ReLU)' for a scope that params (a Module) knows, else the scope itself."""
+        """'1 (ReLU)' for the scope of a module's nodes (which knows its module's class), else
+        the scope itself; '-' for none."""
         if scope is None:
             return "-"
-        kind = self.module_types.get(scope)
-        return f"{scope} ({kind})" if kind else scope
+        module_type = getattr(scope, "module_type", None)
+        return f"{scope} ({module_type.__name__})" if module_type is not None else str(scope)
 
     def input_name(self, node, position):
         """The name of an op's input: its node's name, or the constant's."""
@@ -93,8 +92,10 @@ class GraphView:
                 for key, value in (other.saved or {}).items():
                     if key == "out":
                         self._values[other] = value
-                    elif isinstance(value, Tensor) and value.node is not None:
-                        self._values[value.node] = value.data
+                    elif key in other.op.inputs and not other.op.variadic:
+                        parent = other.parents[other.op.inputs.index(key)]
+                        if parent is not None:  # an input saved by its consumer: h by matmul
+                            self._values[parent] = value
         return self._values.get(node)
 
     def grad_tensor(self, node):
@@ -191,8 +192,7 @@ def _saved_input(node, position):
     """The value an op received at ``position``, when its node saved it (before backward)."""
     if not node.saved or node.op.variadic:
         return None
-    value = node.saved.get(node.op.inputs[position])
-    return value.data if isinstance(value, Tensor) else value
+    return node.saved.get(node.op.inputs[position])
 
 
 def _shape_dtype(node, position, value):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from ..backend import xp
 from .explain import build_steps
+from .gradients import engine_gradients
 from .graph import (GraphView, box_id, box_label, constant_id, edges, format_shape, grad_norm,
                     op_id, run_dot, to_dot)
 from .memory import ledger
-from .replay import replay
 
 
 def to_html(loss, path, params=None):
@@ -21,7 +21,7 @@ def to_html(loss, path, params=None):
     needs the graph's saved arrays: call it before backward() or after
     ``backward(retain_graph=True)``."""
     view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
-    grads, contributions = replay(view)
+    grads, contributions = engine_gradients(view)
     steps = build_steps(view, grads, contributions)
     report = ledger(view)
     data = _node_data(view, grads, steps, report)

@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass, field
 from ..autograd import no_grad
 from ..backend import ndarray, xp
 from ..tensor import Tensor
+from .gradients import FREED_MESSAGE
 from .graph import GraphView, format_shape
-from .replay import FREED_MESSAGE
 from .textbook import LOSS_OP, objective
 
 INTERMEDIATE, PARAMETER, INPUT, CONSTANT = "intermediate", "parameter", "input", "constant"

@@ -1,26 +1,38 @@
 """Recognising the network of d2l 4.7 in a graph, so it can be read in the textbook's names.
 
-The network is ``Linear -> activation -> Linear`` (an ``nn.Sequential`` or ``models.mlp`` with
-one hidden layer), a softmax cross-entropy loss L, and optionally an L2 penalty s added to it:
+The network is ``Linear -> activation -> Linear`` (``models.mlp`` with one hidden layer, or any
+model whose forward calls those three modules in turn), a softmax cross-entropy loss L, and
+optionally an L2 penalty s added to it:
 
     z = x W1^T + b1    h = phi(z)    o = h W2^T + b2    L = l(o, y)    s = lam/2 (...)   J = L + s
 
-In the graph, ``x @ W.T + b`` is three nodes (transpose, matmul, add) and a composite activation
-such as sigmoid is several; those nodes are folded into the textbook variable they compute.
+The layers are read from what the model declares, not from op patterns: every node a module's
+forward records carries the module's scope (``node.scope``, a ModuleScope with its path and
+class), so "the nodes of module 0, a Linear" are those with that scope. Inside a Linear, the
+node that uses the weight is W^T, the node that uses W^T is the product x W^T, and the layer's
+newest node is its output; an activation module's nodes (a composite such as sigmoid makes
+several) are folded into h. The loss is its primitive, and s is what J adds to it.
 """
 from dataclasses import dataclass, field
 
+from ..nn.layers import LeakyReLU, Linear as LinearModule, ReLU, Sigmoid, Tanh
+from ..nn.module import ModuleScope
+
 LOSS_OP = "softmax_cross_entropy"
+
+# The activation modules whose derivative explain writes out; any other module is phi.
+ACTIVATIONS = ((ReLU, "relu"), (Tanh, "tanh"), (Sigmoid, "sigmoid"), (LeakyReLU, "leaky_relu"))
 
 
 @dataclass
 class Linear:
     out: object          # the node of x W^T + b (or of x W^T when there is no bias)
-    matmul: object
-    transpose: object
+    matmul: object       # the product x W^T
+    transpose: object    # W^T, the weight as the product uses it
     weight: object       # leaf nodes
     bias: object
     input: object        # the node feeding the layer, or None for a constant (the batch)
+    input_position: int  # which input of the product the layer's input is
 
 
 @dataclass
@@ -32,7 +44,7 @@ class Textbook:
     hidden: Linear       # z = x W1^T + b1
     h: object
     activation: str
-    activation_nodes: list = field(default_factory=list)  # h and any nodes between z and h
+    activation_nodes: list = field(default_factory=list)  # the activation module's nodes
     penalty_nodes: list = field(default_factory=list)     # the op nodes computing s
     penalised: list = field(default_factory=list)         # the leaves s depends on
 
@@ -43,6 +55,12 @@ class Textbook:
     @property
     def z(self):
         return self.hidden.out
+
+    @property
+    def x_key(self):
+        """Where the batch x enters the graph: (the product x W1^T, its input position), a key
+        of ``GraphView.inputs``."""
+        return self.hidden.matmul, self.hidden.input_position
 
     def names(self):
         names = {self.L: "L", self.o: "o", self.h: "h", self.z: "z",
@@ -63,7 +81,7 @@ class Textbook:
         return names
 
     def constant_name(self, node, position):
-        if node is self.hidden.matmul and position == 0:
+        if (node, position) == self.x_key:
             return "x"
         if node is self.L and position == 1:
             return "y"
@@ -86,35 +104,27 @@ def _penalty_name(node, names):
 
 def recognize(view):
     """A Textbook describing ``view``'s graph, or None if it is some other network."""
-    root = view.root
-    if root.op is None:
+    found = _loss_and_penalty(view.root)
+    if found is None:
         return None
-    J = s = None
-    if root.op.name == LOSS_OP:
-        L = root
-    elif root.op.name == "add" and None not in root.parents:
-        first, second = root.parents
-        if _is(first, LOSS_OP) and not _is(second, LOSS_OP):
-            L, s = first, second
-        elif _is(second, LOSS_OP) and not _is(first, LOSS_OP):
-            L, s = second, first
-        else:
-            return None
-        J = root
-    else:
-        return None
+    J, L, s = found
     if L.parents[0] is None or L.parents[1] is not None:
         return None
-    output = _linear(L.parents[0])
+    modules = _nodes_by_module(view)
+    output = _linear(L.parents[0], modules)
     if output is None or output.input is None:
         return None
     h = output.input
-    hidden, activation_nodes = _find_hidden(h)
-    if hidden is None:
+    activation_nodes = _module_output(h, modules)
+    if activation_nodes is None or _leaves(activation_nodes) or \
+            issubclass(h.scope.module_type, LinearModule):
         return None
-    book = Textbook(J, s, L, output, hidden, h, _activation_kind(activation_nodes),
-                    activation_nodes)
-    main = {L, h, *activation_nodes, *_layer_nodes(output), *_layer_nodes(hidden)}
+    z = _single(_outside_inputs(activation_nodes))
+    hidden = None if z is None else _linear(z, modules)
+    if hidden is None or hidden.input is not None:
+        return None
+    book = Textbook(J, s, L, output, hidden, h, _activation_kind(h.scope), activation_nodes)
+    main = {L, *activation_nodes, *_layer_nodes(output), *_layer_nodes(hidden)}
     if s is not None:
         penalty = upstream_nodes(s)
         book.penalty_nodes = sorted((n for n in penalty if n.op is not None), key=_seq)
@@ -128,51 +138,92 @@ def recognize(view):
     return book
 
 
-def _is(node, op_name):
-    return node is not None and node.op is not None and node.op.name == op_name
+def _loss_and_penalty(root):
+    """``(J, L, s)`` when the root is the loss L or J = L + s; J and s are None without s."""
+    if _is_loss(root):
+        return None, root, None
+    if root.op is None or root.op.name != "add" or None in root.parents:
+        return None
+    first, second = root.parents
+    if _is_loss(first) and not _is_loss(second):
+        return root, first, second
+    if _is_loss(second) and not _is_loss(first):
+        return root, second, first
+    return None
 
 
-def _linear(node):
-    """Match ``x @ W.T (+ b)`` ending at ``node``."""
-    bias = None
-    matmul = node
-    if _is(node, "add"):
-        left, right = node.parents
-        if not _is(left, "matmul") or right is None or right.op is not None:
-            return None
-        matmul, bias = left, right
-    if not _is(matmul, "matmul"):
+def _is_loss(node):
+    return node.op is not None and node.op.name == LOSS_OP
+
+
+def _nodes_by_module(view):
+    """The op nodes each module call recorded, oldest first, by scope object: two modules with
+    the same path (in two models) are not mixed up."""
+    modules = {}
+    for node in view.nodes:  # creation order
+        if node.op is not None and isinstance(node.scope, ModuleScope):
+            modules.setdefault(id(node.scope), []).append(node)
+    return modules
+
+
+def _module_output(node, modules):
+    """The nodes of the module that made ``node``, if ``node`` is that module's output (its
+    newest node); else None."""
+    if node.op is None or not isinstance(node.scope, ModuleScope):
         return None
-    source, transposed = matmul.parents
-    if not _is(transposed, "transpose") or (transposed.kwargs or {}).get("axes") is not None:
+    nodes = modules[id(node.scope)]
+    return nodes if nodes[-1] is node else None
+
+
+def _linear(out, modules):
+    """The roles of the nodes of the Linear module whose output is ``out``: the node using the
+    weight is W^T, the node using W^T the product x W^T, and the bias is added last."""
+    nodes = _module_output(out, modules)
+    if nodes is None or not issubclass(out.scope.module_type, LinearModule):
         return None
-    weight = transposed.parents[0]
-    if weight is None or weight.op is not None or len(weight.shape) != 2:
+    leaves = _leaves(nodes)
+    weights = [leaf for leaf in leaves if len(leaf.shape) == 2]
+    biases = [leaf for leaf in leaves if len(leaf.shape) == 1]
+    if len(weights) != 1 or len(biases) > 1 or len(leaves) != len(weights) + len(biases):
         return None
-    if bias is not None and bias.shape != (weight.shape[0],):
+    weight, bias = weights[0], (biases[0] if biases else None)
+    transpose = _single(_consumers(weight, nodes))
+    matmul = None if transpose is None else _single(_consumers(transpose, nodes))
+    if matmul is None or transpose.parents != (weight,) or len(matmul.parents) != 2:
         return None
-    return Linear(node, matmul, transposed, weight, bias, source)
+    expected = [transpose, matmul] if bias is None else [transpose, matmul, out]
+    if nodes != expected or (bias is not None and set(out.parents) != {matmul, bias}):
+        return None
+    position = 1 - matmul.parents.index(transpose)
+    source = matmul.parents[position]
+    if source is not None and source.op is None:  # a leaf, such as a batch requiring grad
+        return None
+    return Linear(out, matmul, transpose, weight, bias, source, position)
+
+
+def _leaves(nodes):
+    return list(dict.fromkeys(p for n in nodes for p in n.parents
+                              if p is not None and p.op is None))
+
+
+def _consumers(node, nodes):
+    return [n for n in nodes if node in n.parents]
+
+
+def _outside_inputs(nodes):
+    """The op nodes, not among ``nodes``, that ``nodes`` read."""
+    inside = set(nodes)
+    return list(dict.fromkeys(p for n in nodes for p in n.parents
+                              if p is not None and p.op is not None and p not in inside))
+
+
+def _single(items):
+    return items[0] if len(items) == 1 else None
 
 
 def _layer_nodes(layer):
     return {n for n in (layer.out, layer.matmul, layer.transpose, layer.weight, layer.bias)
             if n is not None}
-
-
-def _find_hidden(h):
-    """The first layer (fed by a constant batch) below ``h``, and the activation's nodes."""
-    candidates = [n for n in upstream_nodes(h) if n is not h and n.op is not None]
-    for z in sorted(candidates, key=lambda n: -n.seq):
-        layer = _linear(z)
-        if layer is None or layer.input is not None:
-            continue
-        below = upstream_nodes(z)
-        activation = [n for n in upstream_nodes(h) if n not in below]
-        inputs = {p for n in activation for p in n.parents if p is not None}
-        if inputs <= set(activation) | {z} and all(n.op is not None for n in activation):
-            return layer, sorted(activation, key=_seq)
-        return None, []
-    return None, []
 
 
 def upstream_nodes(node):
@@ -187,16 +238,10 @@ def upstream_nodes(node):
     return seen
 
 
-def _activation_kind(nodes):
-    ops = {n.op.name for n in nodes}
-    if ops == {"relu"}:
-        return "relu"
-    if ops == {"tanh"}:
-        return "tanh"
-    if "exp" in ops:
-        return "sigmoid"
-    if "where" in ops:
-        return "leaky_relu"
+def _activation_kind(scope):
+    for module_type, kind in ACTIVATIONS:
+        if issubclass(scope.module_type, module_type):
+            return kind
     return "phi"
 
 

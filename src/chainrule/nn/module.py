@@ -54,19 +54,39 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class ModuleScope(str):
+    """The scope of the nodes a module's forward records (``node.scope``): the module's path as
+    a string ("2.1", so it compares and prints as the path) that also says which kind of module
+    made them (``module_type``) and inside which scope it was called (``outer``), so that
+    inspect can read "layer 0, a Linear" from what the model declares."""
+
+    def __new__(cls, name, module_type, outer=None):
+        scope = super().__new__(cls, name if outer is None else f"{outer}.{name}")
+        scope.name = name
+        scope.module_type = module_type
+        scope.outer = outer
+        return scope
+
+    def __reduce__(self):
+        return ModuleScope, (self.name, self.module_type, self.outer)
+
+
 class Module:
     """Base class of layers and models: subclasses set attributes and define ``forward``.
 
-    Subclasses need not call ``super().__init__()``. Calling a module runs ``forward`` inside
-    ``chainrule.autograd.scope(name)``, where ``name`` is the module's path in its parent ("0",
-    "fc1", "blocks.2"), so each graph node records which module made it (``node.scope``). The
-    name is set when the module is attached to a parent (attribute assignment, Sequential) and
-    refreshed whenever the parent walks its children (``named_modules``, ``parameters``, ...);
-    a module held by two parents answers to the name it was given last.
+    Subclasses need not call ``super().__init__()``. Calling a module runs ``forward`` in its
+    scope, so each graph node records which module made it: ``node.scope`` is a ModuleScope,
+    the module's path ("0", "fc1", "encoder.blocks.2") that also carries the module's class.
+    The name is set when the module is attached to a parent (attribute assignment, Sequential)
+    and refreshed whenever the parent walks its children (``named_modules``, ``parameters``,
+    ...); a module held by two parents answers to the name it was given last.
     """
 
     training = True
     _name = None  # this module's path in its parent; None for a root module
+    # (the caller's scope, _name, the ModuleScope made for them): made on the first call and
+    # reused while the module's name and its caller's scope stay the same.
+    _scope = (None, None, None)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -79,10 +99,14 @@ class Module:
         name = self._name
         if name is None:
             return self.forward(*args, **kwargs)
-        # autograd.scope written inline: a context-manager object per module call cost ~1.5 us
-        # of a small training step's overhead.
+        # autograd.scope written inline, with the scope object of the last call: a context-
+        # manager object per module call cost ~1.5 us of a small training step's overhead.
         previous = mode.scope
-        mode.scope = name if previous is None else f"{previous}.{name}"
+        cached = self._scope
+        if cached[0] is not previous or cached[1] is not name:
+            cached = (previous, name, ModuleScope(name, type(self), previous))
+            object.__setattr__(self, "_scope", cached)
+        mode.scope = cached[2]
         try:
             return self.forward(*args, **kwargs)
         finally:
@@ -98,7 +122,8 @@ class Module:
     # -- walking the tree ---------------------------------------------------------------------
     def _attributes(self):
         """(name, value) pairs in which parameters and submodules are looked for."""
-        return ((name, value) for name, value in vars(self).items() if name != "_name")
+        return ((name, value) for name, value in vars(self).items()
+                if name not in ("_name", "_scope"))
 
     def _direct_members(self):
         for name, value in self._attributes():
@@ -321,5 +346,5 @@ class Sequential(Module):
         return items[index][1]
 
 
-__all__ = ["Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys",
-           "match_state_dict"]
+__all__ = ["Parameter", "Module", "ModuleScope", "Sequential", "StateDictError",
+           "IncompatibleKeys", "match_state_dict"]

@@ -163,39 +163,69 @@ class Primitive:
 
     # -- calling ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        for a in args:
-            if isinstance(a, Tensor):
+        # The hot path of every forward pass: on small tensors each call and lookup here is a
+        # visible share of an op's time (bench/run.py, per-op row), hence the inlining.
+        promote = self.promotion is not None
+        while True:
+            arrays = []
+            parents = []
+            needs = 0  # bit i set: input i requires grad
+            dtype = None  # the inputs' dtype, while they agree
+            mixed = False  # whether some input may change the result's dtype (dtypes.py)
+            for i, a in enumerate(args):
+                if isinstance(a, Tensor):
+                    data = a._data
+                    arrays.append(data)
+                    if dtype is None:
+                        dtype = data.dtype
+                    elif data.dtype != dtype:
+                        mixed = True
+                    if a.requires_grad:
+                        needs |= 1 << i
+                        node = a.node
+                        if node is None:
+                            node = a.node = Node.leaf(a)
+                        elif node.seq < mode.last_graph_write:
+                            check_not_stale(self.name, a)
+                        parents.append(node)
+                        continue
+                else:
+                    arrays.append(a)
+                    if type(a) is not float and type(a) is not int:
+                        mixed = True
+                parents.append(None)
+            # Tensors of one float dtype with Python numbers need no promotion (the common
+            # case); otherwise promote once and unwrap the promoted inputs again.
+            if not promote or dtype is None or not mixed and dtype.kind == "f":
                 break
-        else:  # arrays in, an array out: how VJP formulas run when no graph is wanted
-            return self._forward(args, kwargs)
-        if self.promotion is not None:
             args = _promote(self, args)
-        arrays = []
-        needs = 0
-        written = mode.last_graph_write
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                arrays.append(a._data)
-                if a.requires_grad:
-                    needs |= 1 << i
-                    if written and a.node is not None and a.node.seq < written:
-                        check_not_stale(self.name, a)
-            else:
-                arrays.append(a)
-        out = self._forward(arrays, kwargs)
+            promote = False
+        try:
+            out = self.forward(*arrays, **kwargs)
+        except ChainruleError:
+            raise
+        except (ValueError, IndexError) as error:
+            raise self._input_error(arrays, kwargs, error) from error
+        if dtype is None:  # arrays in, an array out: how VJP formulas run without a graph
+            return out
         if type(out) is not ndarray:
             out = xp.asarray(out)
+        t = _new(Tensor)
+        t._data = out
+        t.grad = None
         if not needs or not mode.enabled or not self.differentiable:
-            return Tensor._make(out, None)
+            t.node = None
+            t.requires_grad = False
+            return t
         plan = self._plans.get(needs)
         if plan is None:
             plan = self._plans[needs] = self._make_plan(needs, len(args))
-        parents = tuple(_node_of(a) if needs >> i & 1 else None for i, a in enumerate(args))
-        node = Node(self, parents, plan.save(self, arrays, kwargs, out), plan, kwargs,
-                    out.shape, out.dtype)
+        t.node = Node(self, tuple(parents), plan.save(self, arrays, kwargs, out), plan, kwargs,
+                      out.shape, out.dtype)
+        t.requires_grad = True
         if mode.anomaly:
-            node.set_extra("trace", _user_stack())
-        return Tensor._make(out, node)
+            t.node.set_extra("trace", _user_stack())
+        return t
 
     def _forward(self, arrays, kwargs):
         try:
@@ -243,15 +273,8 @@ class Primitive:
 def _promote(op, args):
     """Give the inputs of ``op`` their common dtype (dtypes.py), casting tensors with the
     ``astype`` primitive so that each input's gradient comes back in its own dtype."""
-    first = args[0]
-    if isinstance(first, Tensor):
-        dtype = first._data.dtype
-        # The common cases, decided without the general rule: tensors of one float dtype,
-        # with Python numbers (which NumPy, too, treats as weak).
-        if dtype.kind == "f" and all(
-                (isinstance(a, Tensor) and a._data.dtype == dtype) or type(a) in (float, int)
-                for a in args[1:]):
-            return args
+    if not any(isinstance(a, Tensor) for a in args):
+        return args  # arrays only: NumPy's rules, as the VJP formulas expect
     operands = [a._data if isinstance(a, Tensor) else a for a in args]
     operands = [a.item() if isinstance(a, xp.generic) else a for a in operands]
     skip = [op.inputs.index(name) for name in op.unpromoted]
@@ -320,5 +343,5 @@ def primitive(forward=None, **options):
     return Primitive(forward, **options)
 
 
-from ..tensor import Tensor  # noqa: E402  (tensor.py imports the ops; the cycle is resolved here)
+from ..tensor import Tensor, _new  # noqa: E402  (tensor.py imports the ops; the cycle is resolved here)
 from .elementwise import astype  # noqa: E402

@@ -1,0 +1,315 @@
+"""Differential tests: chainrule against PyTorch, the oracle of its semantics.
+
+Random programs (program_gen.py) run in both libraries side by side; every value's shape, dtype,
+requires_grad and values, and every leaf's gradient, must be PyTorch's. Then every case of the
+op table runs on a fan-out graph against float64 central differences, a table of PyTorch
+spellings is checked op by op, and confirmed bugs have their own regression tests.
+"""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import chainrule as cr  # noqa: E402
+import program_gen as pg  # noqa: E402
+from op_cases import OP_CASES  # noqa: E402
+
+# -- random programs -------------------------------------------------------------------------
+# Six families of 400 programs: 2,400 per run. A program is 1 to 3 leaves, 2 to 8 steps and a
+# backward pass; each takes about 10 ms in both libraries together. A program stops at its
+# first mismatch, and the message lists it in both libraries, so it is short already: there is
+# no shrinking phase, which took minutes per failing test. Each kind of mismatch (chainrule
+# raised, wrong dtype, wrong values, wrong gradient, ...) is reported separately.
+
+TAPE = st.binary(min_size=192, max_size=192)
+PROGRAMS = settings(max_examples=400, deadline=None,
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@PROGRAMS
+@given(TAPE)
+def test_elementwise_programs_match_pytorch(tape):
+    """Unary and binary ops with broadcasting and Python scalars, where, clip, softmax."""
+    pg.run_program(tape, pg.ELEMENTWISE)
+
+
+@PROGRAMS
+@given(TAPE)
+def test_reduction_programs_match_pytorch(tape):
+    """sum, mean, max, min, var, std, logsumexp over axes, keepdims, PyTorch's defaults."""
+    pg.run_program(tape, pg.REDUCTIONS)
+
+
+@PROGRAMS
+@given(TAPE)
+def test_shape_programs_match_pytorch(tape):
+    """Indexing, masks, reshape, transpose, squeeze/unsqueeze, broadcast_to, cat, stack,
+    matmul."""
+    pg.run_program(tape, pg.SHAPES)
+
+
+@PROGRAMS
+@given(TAPE)
+def test_graph_programs_match_pytorch(tape):
+    """Fan-out, clone, detach, no_grad, in-place changes to leaves, user-defined primitives
+    whose VJP returns the upstream gradient as it is."""
+    pg.run_program(tape, pg.GRAPH)
+
+
+@PROGRAMS
+@given(TAPE)
+def test_mixed_dtype_programs_match_pytorch(tape):
+    """float32 meets float64, integer tensors, NumPy scalars: PyTorch's type promotion."""
+    pg.run_program(tape, pg.DTYPES, mixed_dtypes=True, integers=True, numpy_scalars=True)
+
+
+@PROGRAMS
+@given(TAPE)
+def test_programs_of_every_op_match_pytorch(tape):
+    pg.run_program(tape, pg.EVERYTHING, mixed_dtypes=True, integers=True, numpy_scalars=True)
+
+
+# -- every op case on a fan-out graph ------------------------------------------------------
+
+IDS = [f"{c.name}-{'x'.join(map(str, c.shapes))}" for c in OP_CASES]
+
+
+def _fan_out_loss(case, inputs, w):
+    """The op's output used twice, the op applied twice to the same inputs, and every input
+    used once more directly: every gradient is a sum over several paths."""
+    out = case.fn(*inputs)
+    again = case.fn(*inputs)
+    total = (out * w[0] + out * w[1]).sum() + (again * w[2]).sum()
+    for x, u in zip(inputs, w[3:]):
+        total = total + (x * u).sum()
+    return total
+
+
+def _central_differences(case, arrays, w, eps=1e-6):
+    """d loss / d input by central differences in float64, through the forward pass only."""
+    def loss_at(values):
+        with cr.no_grad():
+            return float(_fan_out_loss(case, [cr.tensor(v) for v in values], w).item())
+
+    grads = []
+    for k, array in enumerate(arrays):
+        grad = np.zeros_like(array)
+        for i in np.ndindex(array.shape):
+            values = [a.copy() for a in arrays]
+            values[k][i] += eps
+            plus = loss_at(values)
+            values[k][i] -= 2 * eps
+            grad[i] = (plus - loss_at(values)) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+@pytest.mark.parametrize("case", OP_CASES, ids=IDS)
+def test_op_case_on_a_fan_out_graph_matches_central_differences(case):
+    inputs = case.inputs(seed=3, dtype="float64")
+    arrays = [np.array(x.detach().numpy()) for x in inputs]
+    with cr.no_grad():
+        out_shape = tuple(case.fn(*[cr.tensor(a) for a in arrays]).shape)
+    w = [cr.tensor(pg.weights(out_shape, "float64", k)) for k in range(3)]
+    w += [cr.tensor(pg.weights(a.shape, "float64", 3 + k)) for k, a in enumerate(arrays)]
+    _fan_out_loss(case, inputs, w).backward()
+    expected = _central_differences(case, arrays, w)
+    for k, (x, grad) in enumerate(zip(inputs, expected)):
+        assert x.grad is not None, f"input {k} got no gradient"
+        assert tuple(x.grad.shape) == grad.shape and x.grad.dtype == np.float64
+        np.testing.assert_allclose(x.grad.detach().numpy(), grad, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"input {k}")
+
+
+# -- PyTorch's spellings, one op at a time -------------------------------------------------
+# (name, chainrule function, PyTorch function, input shape); each function takes the library
+# and a tensor. Outputs are compared, then the gradient of a weighted sum of them.
+
+SPELLINGS = [
+    ("sum-dim-keepdim", lambda m, x: x.sum(dim=1, keepdim=True), None, (2, 3)),
+    ("mean-dim-tuple", lambda m, x: x.mean(dim=(0, 1)), None, (2, 3)),
+    ("var-default-unbiased", lambda m, x: x.var(), None, (2, 3)),
+    ("var-dim", lambda m, x: x.var(1), None, (2, 3)),
+    ("var-correction", lambda m, x: x.var(dim=0, correction=0, keepdim=True), None, (2, 3)),
+    ("var-ddof", lambda m, x: x.var(axis=0, ddof=0),
+     lambda m, x: x.var(dim=0, correction=0), (2, 3)),
+    ("std-default-unbiased", lambda m, x: x.std(dim=1), None, (2, 3)),
+    ("max-dim-values-indices", lambda m, x: m.max(x, dim=1), None, (2, 3)),
+    ("max-positional-dim", lambda m, x: m.max(x, 1), None, (2, 3)),
+    ("min-method-dim", lambda m, x: x.min(dim=0), None, (2, 3)),
+    ("max-axis-is-amax", lambda m, x: x.max(axis=1), lambda m, x: x.amax(dim=1), (2, 3)),
+    ("softmax-dim", lambda m, x: m.softmax(x, dim=0), None, (2, 3)),
+    ("log_softmax-dim", lambda m, x: x.log_softmax(dim=1), None, (2, 3)),
+    ("logsumexp-dim", lambda m, x: m.logsumexp(x, dim=1, keepdim=True), None, (2, 3)),
+    ("softmax-0d", lambda m, x: x.softmax(-1), None, ()),
+    ("softmax-empty", lambda m, x: x.softmax(1), None, (0, 3)),
+    ("log_softmax-empty", lambda m, x: x.log_softmax(0), None, (0, 3)),
+    ("logsumexp-empty-axis", lambda m, x: m.logsumexp(x, 1), None, (2, 0)),
+    ("max-of-empty-over-a-full-axis", lambda m, x: x.max(axis=1),
+     lambda m, x: x.amax(dim=1), (0, 3)),
+    ("transpose-two-dims", lambda m, x: x.transpose(0, 2), None, (2, 3, 1)),
+    ("transpose-function", lambda m, x: m.transpose(x, 0, 1), None, (2, 3)),
+    ("swapaxes", lambda m, x: m.swapaxes(x, 0, 1), None, (2, 3)),
+    ("permute-varargs", lambda m, x: x.permute(2, 0, 1), None, (2, 3, 1)),
+    ("unsqueeze", lambda m, x: x.unsqueeze(1), None, (2, 3)),
+    ("expand_dims", lambda m, x: m.expand_dims(x, -1), lambda m, x: x.unsqueeze(-1), (2, 3)),
+    ("squeeze-non-1-axis", lambda m, x: x.squeeze(0), None, (2, 3)),
+    ("flatten-function", lambda m, x: m.flatten(x), None, (2, 3)),
+    ("reshape-function", lambda m, x: m.reshape(x, (3, 2)), None, (2, 3)),
+    ("broadcast_to-function", lambda m, x: m.broadcast_to(x, (2, 2, 3)), None, (2, 3)),
+    ("clip-positional", lambda m, x: m.clip(x, -1.0, 1.0), None, (2, 3)),
+    ("clamp-min-only", lambda m, x: x.clip(min=0.0), None, (2, 3)),
+    ("concatenate-positional-axis", lambda m, x: m.concatenate([x, x * 2.0], 1),
+     lambda m, x: m.cat([x, x * 2.0], 1), (2, 3)),
+    ("stack-dim", lambda m, x: m.stack([x, x], dim=1), None, (2, 3)),
+    ("where-two-python-scalars", lambda m, x: m.where(x > 0, 1.0, 0.0), None, (2, 3)),
+    ("where-tensor-and-scalar", lambda m, x: m.where(x > 0, x, 0.5), None, (2, 3)),
+    # A 0-d tensor does not promote a tensor with dimensions of the same kind (float32 stays)
+    ("maximum-0d-float64-tensor", lambda m, x: m.maximum(x, m.tensor(np.array(0.5))), None,
+     (2, 3)),
+]
+
+
+def _spelling_input(library, shape, dtype):
+    k = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    values = ((k * 7 % 11) - 5) / 4 + 0.125  # distinct, no zeros, no ties, no +-1
+    return library.tensor(values.astype(dtype), requires_grad=True)
+
+
+def _outputs(result):
+    """A tensor, or the tensors of a (values, indices) result."""
+    if isinstance(result, tuple):
+        return list(result)
+    return [result]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, cr_fn, torch_fn, shape", SPELLINGS,
+                         ids=[s[0] for s in SPELLINGS])
+def test_pytorch_spelling_matches_pytorch(name, cr_fn, torch_fn, shape, dtype):
+    torch_fn = torch_fn or cr_fn
+    x_t = _spelling_input(torch, shape, dtype)
+    expected = _outputs(torch_fn(torch, x_t))
+    x_c = _spelling_input(cr, shape, dtype)
+    actual = _outputs(cr_fn(cr, x_c))
+    assert len(actual) == len(expected), f"{len(actual)} outputs, PyTorch gives {len(expected)}"
+    for k, (c, t) in enumerate(zip(actual, expected)):
+        problem = pg.compare_tensors(c, t, f"output {k}")
+        assert problem is None, problem
+    losses = []
+    for library, outputs in ((torch, expected), (cr, actual)):
+        loss = None
+        for k, out in enumerate(outputs):
+            if out.requires_grad:
+                w = library.tensor(pg.weights(tuple(out.shape), pg.torch_dtype_name(expected[k]),
+                                              k))
+                term = (out * w).sum()
+                loss = term if loss is None else loss + term
+        losses.append(loss)
+    if losses[0] is None:
+        assert losses[1] is None
+        return
+    losses[0].backward()
+    losses[1].backward()
+    problem = pg.compare_tensors(x_c.grad, x_t.grad, "x.grad")
+    assert problem is None, problem
+
+
+# -- regressions: confirmed bugs, each with PyTorch's answer --------------------------------
+
+def test_clone_beside_a_fan_out_does_not_leak_gradient_between_leaves():
+    grads = {}
+    for library in (cr, torch):
+        x = library.tensor([1.0, 2.0], requires_grad=True)
+        y = library.tensor([3.0, 4.0], requires_grad=True)
+        q = y * 1.0
+        a = x * 1.0
+        r = a * 3.0
+        ((a.clone() + q) * 2.0 + r).sum().backward()
+        grads[library] = (np.asarray(x.grad.detach().numpy()), np.asarray(y.grad.detach().numpy()))
+    np.testing.assert_array_equal(grads[torch][1], [2.0, 2.0])  # the oracle's answer
+    np.testing.assert_array_equal(grads[cr][1], grads[torch][1])  # was [5, 5]
+    np.testing.assert_array_equal(grads[cr][0], grads[torch][0])
+
+
+def test_0d_leaf_accumulates_over_two_backward_passes():
+    x = cr.tensor(2.0, requires_grad=True)
+    (x * 2.0).backward()
+    (x * 2.0).backward()  # raised "return arrays must be of ArrayType"
+    assert x.grad.shape == () and x.grad.dtype == np.float32
+    assert x.grad.item() == 4.0
+
+
+# Graphs in which a user-defined primitive's VJP returns the upstream gradient itself, which
+# may be a read-only broadcast (from sum) or shared with another path (fan-out). Each takes the
+# library, its identity and its add (chainrule's are user primitives), and two leaves.
+
+def _identity_then_other_path(m, ident, add, x, b):
+    y = x * 1.0
+    w = (y * 3.0).sum()
+    return ident(y).sum() + w  # the identity passes sum's broadcast gradient on to y
+
+
+def _identity_output_fans_out(m, ident, add, x, b):
+    p = ident(x * 1.0)
+    return (p * 2.0 + p).sum() + (p * b).sum()
+
+
+def _identity_of_a_leaf_after_sum(m, ident, add, x, b):
+    return ident(x).sum() + (x * x).sum() + ident(b).sum() * 2.0
+
+
+def _identity_after_a_reduction(m, ident, add, x, b):
+    s = x.sum(0)
+    z = ident(ident(s))
+    return z.sum() + (z * s).sum() + (s * b).sum()
+
+
+def _user_add_with_broadcast_and_repeated_input(m, ident, add, x, b):
+    return add(x, x).sum() + add(x, b).sum() + add(b, b).sum() + add(ident(b), x).sum()
+
+
+def _user_add_feeds_both_inputs_of_an_op(m, ident, add, x, b):
+    s = add(x, b)
+    return (s * s).sum() + ident(s).sum()
+
+
+USER_PRIMITIVE_GRAPHS = [_identity_then_other_path, _identity_output_fans_out,
+                         _identity_of_a_leaf_after_sum, _identity_after_a_reduction,
+                         _user_add_with_broadcast_and_repeated_input,
+                         _user_add_feeds_both_inputs_of_an_op]
+
+
+@pytest.mark.parametrize("graph", USER_PRIMITIVE_GRAPHS, ids=lambda g: g.__name__.strip("_"))
+def test_user_primitive_returning_grad_as_is(graph):
+    x_array = np.array([[0.5, -1.25, 2.0], [1.5, 0.75, -0.5]], dtype=np.float32)
+    b_array = np.array([0.25, -2.0, 1.0], dtype=np.float32)
+    leaves = {}
+    for library, ident, add in ((torch, lambda t: t.clone(), lambda a, b: a + b),
+                                (cr, pg.user_identity, pg.user_add)):
+        x = library.tensor(x_array, requires_grad=True)
+        b = library.tensor(b_array, requires_grad=True)
+        graph(library, ident, add, x, b).backward()
+        leaves[library] = (x, b)
+    for name, c, t in zip("xb", leaves[cr], leaves[torch]):
+        problem = pg.compare_tensors(c.grad, t.grad, f"{name}.grad")
+        assert problem is None, problem
+
+
+def test_tensor_copies_an_array_and_keeps_its_dtype():
+    for dtype in ("float64", "float32", "int32"):
+        array = np.ones(3, dtype=dtype)
+        t = cr.tensor(array)
+        array[0] = 5
+        assert t.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(t.detach().numpy(), [1, 1, 1])
+
+
+def test_python_numbers_make_pytorchs_default_dtypes():
+    for data in ([1.5, 2.0], 2.5, [[1.0], [2.0]], [1, 2], 3):
+        problem = pg.compare_tensors(cr.tensor(data), torch.tensor(data), repr(data))
+        assert problem is None, problem
