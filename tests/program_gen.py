@@ -7,7 +7,7 @@ every value that requires grad is back-propagated in both, and every leaf's ``.g
 compared. On a mismatch the chainrule statements, printed in the message, are a complete
 reproduction (run them after ``from program_gen import *``: user primitives, weights).
 
-Hypothesis draws the choices (a tape of bytes), so a failing program shrinks to a short one.
+Hypothesis draws the choices as a tape of bytes, so a tape replays its program exactly.
 Inputs stay in safe domains: log and sqrt see only positive values, and a kink (relu or abs at
 0, a tie in max or maximum, a clip bound, a where condition, an integer cast) is used only when
 every element is either clearly away from it or exactly on it in both libraries, where the two
@@ -172,8 +172,8 @@ def compare_tensors(c, t, what, precision=None):
 
 
 def values_close(actual, expected, precision=None):
-    if np.array_equal(actual, expected) or expected.dtype.kind not in "fc":
-        return np.array_equal(actual, expected)
+    if expected.dtype.kind not in "fc" or np.array_equal(actual, expected):
+        return bool(np.array_equal(actual, expected))
     rtol, atol = TOLERANCES.get(precision or str(expected.dtype), TOLERANCES["float32"])
     a, e = actual.astype(np.float64), expected.astype(np.float64)
     same_special = (a == e) | (np.isnan(a) & np.isnan(e))
@@ -230,9 +230,9 @@ class Program:
     # -- choices ----------------------------------------------------------------------------
     # Every choice reads one byte of a tape that Hypothesis draws in one go (st.binary): a
     # draw per choice costs about 0.3 ms in Hypothesis, a program makes about fifty, and the
-    # file must run 2,000 programs in well under a minute. Hypothesis still shrinks the tape,
-    # towards fewer and smaller bytes; a 0 byte is the first option, and an exhausted tape
-    # reads as zeros.
+    # file must run 2,000 programs in well under a minute. A 0 byte is the first option and
+    # an exhausted tape reads as zeros, so shrinking, where it is switched on, leads to
+    # simple programs.
     def byte(self):
         if self.position >= len(self.tape):
             return 0
@@ -282,9 +282,6 @@ class Program:
         candidates = [n for n in reversed(self.pool) if accept is None or accept(n)]
         return self.choose(candidates) if candidates else None
 
-    def floats(self, name):
-        return self.is_float(name)
-
     def numeric(self, name):
         return self.is_float(name) or (self.integers and self.t(name).dtype != torch.bool)
 
@@ -333,11 +330,11 @@ class Program:
         if problem is not None:
             raise type(problem)(f"{problem}\n{self.listing()}")
 
-    def emit(self, cr_expr, torch_expr, keep=True):
+    def emit(self, cr_expr, torch_expr):
         """``vN = expr`` in both libraries; the new value joins the pool if it is tame."""
         name = self.new_name()
         self.run(f"{name} = {cr_expr}", f"{name} = {torch_expr}", check=name)
-        if keep and self._tame(name):
+        if self._tame(name):
             self.pool.append(name)
         return name
 
@@ -369,15 +366,12 @@ class Program:
             k = k * self.rng.choice([-1, 1], size=shape)
         return (k / 16).astype(dtype)
 
-    def leaf(self, shape=None, dtype=None, requires_grad=None, positive=None):
+    def leaf(self, shape=None, dtype=None):
+        """A new tensor made from literal values; most float ones require grad."""
         shape = self.draw_shape() if shape is None else tuple(shape)
         dtype = self.leaf_dtype() if dtype is None else dtype
-        is_float = dtype in FLOATS
-        if requires_grad is None:
-            requires_grad = is_float and self.flip(0.8)
-        if positive is None:
-            positive = self.flip(0.3)
-        array = self.values(shape, dtype, positive)
+        requires_grad = dtype in FLOATS and self.flip(0.8)
+        array = self.values(shape, dtype, positive=self.flip(0.3))
         grad_text = ", requires_grad=True" if requires_grad else ""
         if array.size and (dtype == "float32" and self.flip(0.25) or
                            dtype == "int64" and self.flip(0.5)):
@@ -394,13 +388,14 @@ class Program:
 
         self.run(f"{name} = cr.tensor({text}{grad_text})",
                  f"{name} = torch.tensor({text}{grad_text})", check=name,
-                 cr_do=lambda: make(self.cr_names, cr), torch_do=lambda: make(self.torch_names, torch))
+                 cr_do=lambda: make(self.cr_names, cr),
+                 torch_do=lambda: make(self.torch_names, torch))
         self.pool.append(name)
         self.leaves.append(name)
         return name
 
-    def scalar(self, integer_ok=True, nonzero=True):
-        """A Python number or (in mixed programs) a NumPy scalar: a weak operand."""
+    def scalar(self, integer_ok=True):
+        """A nonzero Python number or (in mixed programs) NumPy scalar: a weak operand."""
         options = ["0.5", "2.0", "-1.5", "0.25", "3.0"]
         if integer_ok:
             options += ["2", "-1", "3"]
@@ -408,8 +403,6 @@ class Program:
             options += ["np.float64(0.75)", "np.float32(1.5)", "np.float64(-2.0)"]
             if integer_ok:
                 options += ["np.int64(2)", "np.int32(-3)"]
-        if not nonzero:
-            options.append("0.0")
         return self.choose(options)
 
     # -- the end: one backward pass in both -------------------------------------------------
@@ -423,7 +416,6 @@ class Program:
             self.run(*_both(f"loss = {text}"), check="loss",
                      cr_do=lambda: _weighted_sum(self.cr_names, cr, specs),
                      torch_do=lambda: _weighted_sum(self.torch_names, torch, specs))
-        if terms:
             if self.flip(0.2):  # twice: the leaves' gradients accumulate
                 self.run("loss.backward(retain_graph=True)", "loss.backward(retain_graph=True)")
             self.run("loss.backward()", "loss.backward()")
@@ -646,7 +638,7 @@ def step_where(p):
 
 
 def step_clip(p):
-    x = p.pick(p.floats)
+    x = p.pick(p.is_float)
     if x is None:
         return False
     low, high = p.choose([("-1.0", "1.0"), ("-0.5", "None"), ("None", "0.75"), ("0.0", "2.0")])
@@ -704,7 +696,7 @@ def _reduction_text(p, method, axis, keepdims, torch_method=None):
 
 def step_sum_mean(p):
     method = p.choose(["sum", "mean"])
-    accept = p.numeric if method == "sum" else p.floats
+    accept = p.numeric if method == "sum" else p.is_float
     x = p.pick(accept)
     if x is None:
         return False
@@ -740,7 +732,7 @@ def step_max_min(p):
 
 
 def step_var_std(p):
-    x = p.pick(p.floats)
+    x = p.pick(p.is_float)
     if x is None:
         return False
     method = p.choose(["var", "std"])
@@ -754,9 +746,10 @@ def step_var_std(p):
         xc, xt = p.arrays(x)
         if np.any(xt.var(axis=axis, ddof=ddof) < MARGIN):
             return False
-    if form == "default":  # PyTorch's default is the unbiased estimate
-        p.emit(f"{x}.{method}()", f"{x}.{method}()") if axis is None else \
-            p.emit(f"{x}.{method}(axis={axis!r})", f"{x}.{method}(dim={axis!r})")
+    if form == "default" and axis is None:  # PyTorch's default is the unbiased estimate
+        p.emit(f"{x}.{method}()", f"{x}.{method}()")
+    elif form == "default":
+        p.emit(f"{x}.{method}(axis={axis!r})", f"{x}.{method}(dim={axis!r})")
     elif form == "positional":
         p.emit(f"{x}.{method}({axis!r})", f"{x}.{method}({axis!r})")
     else:
@@ -868,9 +861,7 @@ def step_reshape(p):
         return False
     size = p.t(x).numel()
     factors = _prime_factors(size) if size else [0]
-    target = [1] * p.integer(max(1, len(factors)) if size != 1 else 0, 3)
-    if not target and size != 1:
-        target = [1]
+    target = [1] * p.integer(0 if size == 1 else 1, 4)
     for f in factors:
         target[p.integer(0, len(target) - 1)] *= f
     if size and target and p.flip(0.4):
@@ -1018,7 +1009,7 @@ def step_clone_detach(p):
 
 def step_no_grad(p):
     """An elementwise step computed under no_grad: its result needs no gradient."""
-    x = p.pick(p.floats)
+    x = p.pick(p.is_float)
     if x is None:
         return False
     form = p.choose(["{x} * 2.0", "{x}.tanh()", "{x} + {x}", "{x}.sum(0)" if p.shape(x) else
@@ -1040,13 +1031,13 @@ def step_inplace(p):
     x = p.choose(candidates)
     op = p.choose(["+=", "-=", "*=", "/="])
     if p.flip(0.5):
-        operand = p.scalar(nonzero=True)
+        operand = p.scalar()
     else:
         operand = p.pick(lambda n: p.is_float(n) and n != x and
                          broadcastable(p.shape(x), p.shape(n)) and
                          np.broadcast_shapes(p.shape(x), p.shape(n)) == p.shape(x))
         if operand is None or (op == "/=" and not _safe_denominator(p, operand)):
-            operand = p.scalar(nonzero=True)
+            operand = p.scalar()
     name_c, name_t = (f"with cr.no_grad():\n    {x} {op} {operand}",
                       f"with torch.no_grad():\n    {x} {op} {operand}")
     p.run(name_c, name_t, check=x)
@@ -1056,7 +1047,7 @@ def step_inplace(p):
 
 
 def step_user_primitive(p):
-    x = p.pick(p.floats)
+    x = p.pick(p.is_float)
     if x is None:
         return False
     kind = p.choose(["user_identity", "user_shift", "user_add"])

@@ -84,9 +84,7 @@ class Node:
         the inputs come back as tensors attached to the graph, so the VJP records its own."""
         saved = self.saved
         if not create_graph:
-            if self.op.variadic:
-                return [position if name == "position" else saved[name] for name in names]
-            return [saved[name] for name in names]
+            return [position if name == "position" else saved[name] for name in names]
         from .tensor import Tensor  # only for higher-order gradients: tensor.py imports us
         args = []
         for name in names:
@@ -296,12 +294,7 @@ def _anomaly_check(node, index, grad):
 
 
 class Gradient:
-    """The gradient summed so far for one node, and whether the engine owns its memory.
-
-    Borrow first, own only what you made: the first gradient to arrive may be the upstream
-    gradient itself or a view that someone else also holds (add's VJP hands the same array to
-    both inputs), so it is never written into. The engine owns only a sum it allocated; later
-    contributions are added into that one in place."""
+    """A finished gradient handed back by the engine, and whether the engine allocated it."""
 
     __slots__ = ("value", "owned")
 
@@ -311,8 +304,9 @@ class Gradient:
 
     def take(self):
         """The gradient as an array its receiver may keep and change: handed over when the
-        engine owns it or nothing else can see its memory, copied otherwise. CPython's reference
-        counts tell, as in PyTorch, whose AccumulateGrad steals a gradient nobody else holds."""
+        engine allocated it or nothing else can see its memory, copied otherwise. CPython's
+        reference counts tell, as in PyTorch, whose AccumulateGrad steals a gradient nobody
+        else holds."""
         if self.owned or self._unshared():
             return self.value
         return self.value.copy()
@@ -324,23 +318,6 @@ class Gradient:
             return False
         base = self.value.base
         return base is None or (type(base) is ndarray and sys.getrefcount(base) == _REFS_OF_BASE + 1)
-
-    def add(self, g):
-        if self.owned and type(self.value) is ndarray:
-            xp.add(self.value, g, out=self.value)
-        else:
-            self.value = self.value + g
-            self.owned = True
-
-
-def _deliver(pending, heap, node, g, owned=False):
-    """Add ``g`` to what ``node`` has received; a node seen for the first time is queued."""
-    gradient = pending.get(node)
-    if gradient is None:
-        pending[node] = Gradient(g, owned)
-        heapq.heappush(heap, (-node.seq, node))
-    else:
-        gradient.add(g)
 
 
 def _fit(g, node, position, create_graph):
@@ -400,46 +377,65 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
     Nodes are numbered as they are created, so a node's inputs always have smaller numbers:
     popping the largest number first visits the graph in reverse topological order, and a node
     is reached only after every path into it has delivered its gradient."""
-    pending = {}
-    heap = []
+    # Borrow first, own only what you made: the first gradient to reach a node may be the
+    # upstream gradient itself or a view someone else also holds (add's VJP hands the same array
+    # to both inputs), so it is never written into. Only arrays the engine allocated (a sum, an
+    # un-broadcast) are `owned`, and later contributions are added into those in place.
+    sums = {}  # node -> its gradient summed so far
+    owned = set()
+    heap = []  # (-seq, node): the newest node first
     for node, grad in zip(roots, root_grads):
-        _deliver(pending, heap, node, grad)
+        if node in sums:
+            sums[node] = sums[node] + grad
+        else:
+            sums[node] = grad
+            heapq.heappush(heap, (-node.seq, node))
     kept = {}
+    heappush, heappop, anomaly = heapq.heappush, heapq.heappop, mode.anomaly
     mode.last_backward = next(_clock)
     previous_mode = mode.enabled
     mode.enabled = create_graph  # VJPs record a graph only for higher-order gradients
     try:
         while heap:
-            node = heapq.heappop(heap)[1]
-            gradient = pending.pop(node)
+            node = heappop(heap)[1]
+            grad = sums.pop(node)
             if node.extras is not None and "hooks" in node.extras:
-                gradient = Gradient(_run_hooks(node, gradient.value, create_graph))
+                grad = _run_hooks(node, grad, create_graph)
+                owned.discard(node)
             if node.tensor_ref is not None if capture is None else node in capture:
-                kept[node] = gradient
+                kept[node] = Gradient(grad, node in owned)
             if node.op is None:
                 continue
-            _check_saved(node)
-            grad = gradient.value
+            if node.saved is None or mode.last_inplace > node.seq:
+                _check_saved(node)
+            plain = not (create_graph or node.op.variadic)
             for position, vjp, names, free in node.plan.steps:
-                g = vjp(grad, *node.vjp_arguments(names, position, create_graph))
+                if plain:  # the saved arrays as they are: node.vjp_arguments' first case, inline
+                    g = vjp(grad, *map(node.saved.__getitem__, names))
+                else:
+                    g = vjp(grad, *node.vjp_arguments(names, position, create_graph))
                 if free and not retain_graph:
                     for name in free:  # no later VJP of this node needs it: let it go now
                         del node.saved[name]
                 parent = node.parents[position]
                 raw = g
                 if type(g) is ndarray and g.shape == parent.shape and g.dtype == parent.dtype \
-                        and not mode.anomaly:
+                        and not anomaly:
                     made = False  # the common case, checked inline: nothing to fit
                 else:
                     g, made = _fit(g, node, position, create_graph)
                 if observe is not None:
                     observe(node, position, raw, g)
-                sum_so_far = pending.get(parent)
-                if sum_so_far is None:  # the first path to reach parent: borrow g
-                    pending[parent] = Gradient(g, made)
-                    heapq.heappush(heap, (-parent.seq, parent))
-                else:  # fan-out: add this path's share
-                    sum_so_far.add(g)
+                if parent not in sums:  # the first path to reach parent: borrow g
+                    sums[parent] = g
+                    if made:
+                        owned.add(parent)
+                    heappush(heap, (-parent.seq, parent))
+                elif parent in owned and type(g) is ndarray:  # fan-out, into our own sum
+                    xp.add(sums[parent], g, out=sums[parent])
+                else:  # fan-out: a new array for the sum, ours from now on
+                    sums[parent] = sums[parent] + g
+                    owned.add(parent)
             if not retain_graph:
                 node.saved = None
     finally:

@@ -220,8 +220,8 @@ class Primitive:
         plan = self._plans.get(needs)
         if plan is None:
             plan = self._plans[needs] = self._make_plan(needs, len(args))
-        t.node = Node(self, tuple(parents), plan.save(self, arrays, kwargs, out), plan, kwargs,
-                      out.shape, out.dtype)
+        saved = plan.save(self, arrays, kwargs, out) if plan.saves else {}
+        t.node = Node(self, tuple(parents), saved, plan, kwargs, out.shape, out.dtype)
         t.requires_grad = True
         if mode.anomaly:
             t.node.set_extra("trace", _user_stack())
