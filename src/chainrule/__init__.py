@@ -11,13 +11,13 @@ from .errors import (AnomalyError, ChainruleError, CheckpointError, FileFormatEr
                      GradientError, IDXError, LabelError, ShapeError, TrainingDiverged)
 from .tensor import Tensor, as_tensor, from_numpy, grad, tensor
 from .ops import (REGISTRY, Primitive, abs, add, astype, bitwise_and, bitwise_not, bitwise_or,
-                  bitwise_xor, broadcast_to, div, equal, exp, expand_dims, getitem, greater,
+                  bitwise_xor, div, equal, exp, expand_dims, getitem, greater,
                   greater_equal, leaky_relu, less, less_equal, log, logical_and, logical_not,
                   logical_or, logical_xor, index_put, matmul, maximum, minimum, mul, neg, not_equal,
                   one_hot, pow, primitive, relu, scatter_add, sigmoid, sign,
                   softmax_cross_entropy, softplus, sqrt, stop_gradient, sub, swapaxes, tanh,
                   where)
-from .functions import (amax, amin, argmax, argmin, cat, clamp, clip, concatenate, flatten,
+from .functions import (amax, amin, argmax, argmin, broadcast_to, cat, clamp, clip, concatenate, flatten,
                         log_softmax, logsumexp, max, mean, min, permute, reshape, softmax,
                         squeeze, stack, std, sum, transpose, unsqueeze, var)
 from .dtypes import as_dtype

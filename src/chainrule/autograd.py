@@ -434,7 +434,8 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
                 elif parent in owned and type(g) is ndarray:  # fan-out, into our own sum
                     xp.add(sums[parent], g, out=sums[parent])
                 else:  # fan-out: a new array for the sum, ours from now on
-                    sums[parent] = sums[parent] + g
+                    total = sums[parent] + g
+                    sums[parent] = total if create_graph else xp.asarray(total)  # 0-d: a scalar
                     owned.add(parent)
             if not retain_graph:
                 node.saved = None

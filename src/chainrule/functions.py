@@ -87,6 +87,10 @@ def reshape(input, *shape):
     return _tensor(input).reshape(*shape)
 
 
+def broadcast_to(input, shape):
+    return _tensor(input).broadcast_to(shape)
+
+
 def clip(input, *args, **kwargs):
     return _tensor(input).clip(*args, **kwargs)
 
@@ -96,4 +100,4 @@ cat = concatenate
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin",
            "logsumexp", "softmax", "log_softmax", "transpose", "permute", "squeeze",
-           "unsqueeze", "flatten", "reshape", "clip", "clamp", "cat", "concatenate", "stack"]
+           "unsqueeze", "flatten", "reshape", "broadcast_to", "clip", "clamp", "cat", "concatenate", "stack"]

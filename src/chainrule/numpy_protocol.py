@@ -18,7 +18,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     if _any_foreign(inputs) or _any_foreign(out):
         return NotImplemented  # another library's array: let it (or NumPy) answer
     if out:  # NumPy drops out=None, so an out here is a real target
-        raise TypeError(_out_refusal(f"numpy.{ufunc.__name__}"))
+        return _into_array(ufunc, method, inputs, kwargs)
     if method == "reduce":
         return _reduce(ufunc, *inputs, **kwargs)
     if method != "__call__":
@@ -110,6 +110,25 @@ def _instead(name):
     alternative = _ALTERNATIVES.get(name)
     use = f"Use {alternative} instead, which keeps the graph. " if alternative else ""
     return use + _LEAVE_THE_GRAPH
+
+
+def _into_array(ufunc, method, inputs, kwargs):
+    """``array -= lr * t.grad`` (NumPy calls np.subtract(..., out=(array,))): outside the graph
+    the update is plain arithmetic into the array, recorded as an in-place change so that a
+    graph which saved that memory refuses to backward. A target tensor, or an input that
+    requires grad, is refused."""
+    from .autograd import is_grad_enabled, record_inplace_change
+    from .tensor import Tensor
+    out = kwargs["out"]
+    name = f"numpy.{ufunc.__name__}"
+    if method != "__call__" or not all(type(o) is ndarray for o in out) or (
+            is_grad_enabled() and any(getattr(a, "requires_grad", False) for a in inputs)):
+        raise TypeError(_out_refusal(name))
+    arrays = [a._data if isinstance(a, Tensor) else a for a in inputs]
+    result = ufunc(*arrays, **kwargs)
+    for target in out:
+        record_inplace_change(target)
+    return result
 
 
 def _out_refusal(name):

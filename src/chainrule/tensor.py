@@ -523,10 +523,29 @@ def _unwrap_index(index):
     if isinstance(index, Tensor):
         return index._data
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        index = tuple(i._data if isinstance(i, Tensor) else
+                      xp.asarray(i) if isinstance(i, list) else i for i in index)
+        _refuse_split_advanced_index(index)
+        return index
     if isinstance(index, list):
         return xp.asarray(index)
     return index
+
+
+def _refuse_split_advanced_index(index):
+    """NumPy and PyTorch order the result's axes differently when integers and index arrays are
+    separated by a slice (x[0, :, [0, 1]]): refuse rather than pick one silently."""
+    arrays = [i for i, part in enumerate(index)
+              if isinstance(part, ndarray) and part.dtype != bool and part.ndim > 0]
+    if not arrays:
+        return
+    advanced = [i for i, part in enumerate(index) if i in arrays or isinstance(part, int)]
+    if advanced[-1] - advanced[0] + 1 != len(advanced) and any(
+            isinstance(index[i], int) for i in advanced):
+        raise IndexError(
+            f"index {index!r}: integers and index arrays separated by a slice order the "
+            f"result's axes differently in NumPy and PyTorch; index in two steps instead, "
+            f"e.g. x[0][:, [0, 1]]")
 
 
 def _root_node(tensor):

@@ -24,7 +24,7 @@ def sigmoid(x):
 def logsumexp(x, axis=None, keepdims=False):
     # Shift by the max so exp cannot overflow; the result is shift-invariant, so the shift
     # needs no gradient. An all -inf slice would make the shift -inf, so such shifts become 0.
-    shift = stop_gradient(max(x, axis=axis, keepdims=True))
+    shift = _max_shift(x, axis)
     shift = where(xp.isfinite(_value(shift)), shift, 0)
     total = log(sum(exp(x - shift), axis=axis, keepdims=True)) + shift
     if keepdims:
@@ -33,12 +33,12 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 def log_softmax(x, axis=-1):
-    shifted = x - stop_gradient(max(x, axis=axis, keepdims=True))
+    shifted = x - _max_shift(x, axis)
     return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x, axis=-1):
-    e = exp(x - stop_gradient(max(x, axis=axis, keepdims=True)))
+    e = exp(x - _max_shift(x, axis))
     return e / sum(e, axis=axis, keepdims=True)
 
 
@@ -76,6 +76,14 @@ def one_hot(labels, num_classes, dtype="float32"):
         raise ValueError(f"one_hot: label {bad} is out of range for {num_classes} classes "
                          f"[0, {num_classes})")
     return Tensor(xp.arange(num_classes) == labels[..., None], dtype=dtype)
+
+
+def _max_shift(x, axis):
+    """The max along ``axis`` as a constant, to subtract before exp; 0 for an empty tensor,
+    whose max does not exist (and which has nothing to shift)."""
+    if _value(x).size == 0:
+        return 0
+    return stop_gradient(max(x, axis=axis, keepdims=True))
 
 
 def _value(x):

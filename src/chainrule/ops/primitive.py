@@ -213,7 +213,8 @@ class Primitive:
         t = _new(Tensor)
         t._data = out
         t.grad = None
-        if not needs or not mode.enabled or not self.differentiable:
+        # Integer and bool results carry no gradient, whatever made them (as in PyTorch).
+        if not needs or not mode.enabled or not self.differentiable or out.dtype.kind != "f":
             t.node = None
             t.requires_grad = False
             return t
@@ -298,7 +299,9 @@ def _promote(op, args):
             if value.dtype != target:
                 a = astype(a, dtype=target) if isinstance(a, Tensor) else value.astype(target)
         elif not isinstance(a, Tensor):
-            a = value  # a NumPy scalar, as a Python number: weak, as PyTorch treats it
+            # A number takes the result's dtype: NumPy would make np.float64 (or 0.5 alone)
+            # float64, while it is weak in PyTorch's rules.
+            a = target.type(value)
         promoted.append(a)
     return promoted
 

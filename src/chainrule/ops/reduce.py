@@ -16,6 +16,10 @@ def _normalize_axes(axis, ndim):
     return tuple(sorted(a % ndim for a in axes)) if ndim else ()
 
 
+def _reduces_an_empty_axis(shape, axis):
+    return any(shape[a] == 0 for a in _normalize_axes(axis, len(shape)))
+
+
 def _restore_axes(grad, x_shape, axis, keepdims):
     """Give a reduced gradient back the size-1 axes it lost, so it broadcasts against x."""
     if keepdims or not x_shape:
@@ -61,8 +65,9 @@ def _extremum_vjp(grad, x, out, axis, keepdims):
 
 @primitive
 def max(x, *, axis=None, keepdims=False):
-    if x.size == 0:
-        raise ShapeError(f"max: the tensor of shape {x.shape} is empty, so it has no maximum")
+    if x.size == 0 and _reduces_an_empty_axis(x.shape, axis):
+        raise ShapeError(f"max: the tensor of shape {x.shape} is empty along the reduced "
+                         f"axes, so it has no maximum")
     return x.max(axis=axis, keepdims=keepdims)
 
 
@@ -73,8 +78,9 @@ def _(grad, x, out, axis, keepdims):
 
 @primitive
 def min(x, *, axis=None, keepdims=False):
-    if x.size == 0:
-        raise ShapeError(f"min: the tensor of shape {x.shape} is empty, so it has no minimum")
+    if x.size == 0 and _reduces_an_empty_axis(x.shape, axis):
+        raise ShapeError(f"min: the tensor of shape {x.shape} is empty along the reduced "
+                         f"axes, so it has no minimum")
     return x.min(axis=axis, keepdims=keepdims)
 
 
