@@ -9,7 +9,7 @@ def softsign(x):
     return x / (1 + np.abs(x))
 
 
-@softsign.vjp
+@softsign.vjp(formula="{grad} / (1 + |{x}|)^2")
 def _(grad, x):
     # d/dx x / (1 + |x|) = 1 / (1 + |x|)^2. Written with operators and chainrule functions that
     # work on both arrays and tensors, so create_graph=True (second derivatives) works too.

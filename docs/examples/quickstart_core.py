@@ -18,5 +18,7 @@ J = L + s
 J.backward()                       # backward propagation: the chain rule in reverse order
 print(J)
 print(W2.grad)
-print(cr.gradcheck(lambda W1, W2: cr.softmax_cross_entropy((x @ W1.T).relu() @ W2.T, y),
+# gradcheck runs in float64, so the batch joins in float64 too (matmul does not promote).
+x64 = x.astype("float64")
+print(cr.gradcheck(lambda W1, W2: cr.softmax_cross_entropy((x64 @ W1.T).relu() @ W2.T, y),
                    [W1, W2]))

@@ -47,7 +47,12 @@ def _is_basic(index):
 
 @primitive
 def getitem(x, *, index):
-    return x[index]
+    out = x[index]
+    if not isinstance(out, xp.ndarray):
+        # x[0] of a vector is a NumPy scalar, a copy; with a trailing ... it is a 0-d view,
+        # so that writing into it writes into x, as PyTorch's x[0] does.
+        out = x[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
+    return out
 
 
 @getitem.vjp(formula="{grad} scattered into zeros shaped like {x}")
