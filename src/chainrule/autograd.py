@@ -419,7 +419,7 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
                         del node.saved[name]
                 parent = node.parents[position]
                 raw = g
-                if type(g) is ndarray and g.shape == parent.shape and g.dtype == parent.dtype \
+                if type(g) is ndarray and g.shape == parent.shape and g.dtype is parent.dtype \
                         and not anomaly:
                     made = False  # the common case, checked inline: nothing to fit
                 else:

@@ -178,7 +178,7 @@ class Primitive:
                     arrays.append(data)
                     if dtype is None:
                         dtype = data.dtype
-                    elif data.dtype != dtype:
+                    elif data.dtype is not dtype and data.dtype != dtype:
                         mixed = True
                     if a.requires_grad:
                         needs |= 1 << i
@@ -227,14 +227,6 @@ class Primitive:
         if mode.anomaly:
             t.node.set_extra("trace", _user_stack())
         return t
-
-    def _forward(self, arrays, kwargs):
-        try:
-            return self.forward(*arrays, **kwargs)
-        except ChainruleError:
-            raise
-        except (ValueError, IndexError) as error:
-            raise self._input_error(arrays, kwargs, error) from error
 
     def _make_plan(self, needs, count):
         # Later inputs first: matmul then computes the weight's gradient (which reads the
