@@ -1063,6 +1063,52 @@ def step_user_primitive(p):
     return True
 
 
+def step_inplace_in_graph(p):
+    """Change a fresh intermediate in place inside the graph (v = x * 1.0; v *= y), which is
+    recorded and written into v's own memory, then keep using v."""
+    x = p.pick(lambda n: p.is_float(n) and p.t(n).requires_grad)
+    if x is None:
+        return False
+    v = p.emit(f"{x} * 1.0", f"{x} * 1.0")
+    shape = p.shape(v)
+    if shape and shape[0] > 0 and p.flip(0.25):
+        value = p.choose(["0.5", "-1.5", "2.0"])  # torch refuses to assign NumPy scalars
+        p.run(f"{v}[0] = {value}", f"{v}[0] = {value}", check=v)
+        return True
+    op = p.choose(["+=", "-=", "*=", "/="])
+    operand = p.pick(lambda n: p.numeric(n) and n != v and broadcastable(shape, p.shape(n)) and
+                     np.broadcast_shapes(shape, p.shape(n)) == shape)
+    if operand is None or p.flip(0.3) or (op == "/=" and not _safe_denominator(p, operand)):
+        operand = p.scalar(integer_ok=op != "/=")
+    p.run(f"{v} {op} {operand}", f"{v} {op} {operand}", check=v)
+    return True
+
+
+def step_numpy(p):
+    """A NumPy function called on a tensor: it must run chainrule's op and keep the graph."""
+    x = p.pick(p.is_float)
+    if x is None:
+        return False
+    xc, xt = p.arrays(x)
+    shape = p.shape(x)
+    options = [("np.tanh({x})", "torch.tanh({x})"), ("np.sum({x})", "torch.sum({x})"),
+               ("np.multiply({x}, {x})", "torch.mul({x}, {x})"),
+               ("np.square({x})", "torch.square({x})"),
+               ("np.float64(1.5) * {x}", "1.5 * {x}"), ("np.add({x}, 0.25)", "({x} + 0.25)")]
+    if xt.size == 0 or max(xc.max(), xt.max()) <= 6:
+        options.append(("np.exp({x})", "torch.exp({x})"))
+    if shape:
+        options.append(("np.sum({x}, axis=0)", "torch.sum({x}, dim=0)"))
+        if shape[-1] > 0:
+            options.append(("np.mean({x}, axis=-1, keepdims=True)",
+                            "torch.mean({x}, dim=-1, keepdim=True)"))
+    if clear_of_kink(xc, xt):
+        options.append(("np.maximum({x}, 0.0)", "torch.clamp({x}, min=0.0)"))
+    cr_template, torch_template = p.choose(options)
+    p.emit(cr_template.format(x=x), torch_template.format(x=x))
+    return True
+
+
 ELEMENTWISE = (step_unary, step_binary, step_pow, step_maximum, step_where, step_clip,
                step_softmax)
 REDUCTIONS = (step_sum_mean, step_max_min, step_var_std, step_logsumexp, step_unary,
@@ -1072,7 +1118,8 @@ SHAPES = (step_index, step_mask, step_reshape, step_transpose, step_expand_squee
 DTYPES = (step_astype, step_leaf, step_binary, step_unary, step_where, step_maximum,
           step_sum_mean, step_max_min, step_concatenate, step_matmul, step_index, step_clone_detach)
 GRAPH = (step_clone_detach, step_no_grad, step_inplace, step_user_primitive, step_binary,
-         step_unary, step_sum_mean, step_index, step_broadcast_to)
+         step_unary, step_sum_mean, step_index, step_broadcast_to, step_inplace_in_graph,
+         step_numpy)
 EVERYTHING = tuple(dict.fromkeys(ELEMENTWISE + REDUCTIONS + SHAPES + DTYPES + GRAPH))
 
 
