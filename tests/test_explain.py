@@ -240,7 +240,9 @@ def test_steps_are_records_with_the_promised_fields():
 
 
 def test_every_differentiable_primitive_declares_a_formula_beside_each_vjp():
-    missing = [f"{name}[{p.input_name(position)}]" for name, p in cr.REGISTRY.items()
+    library = {name: p for name, p in cr.REGISTRY.items()
+               if p.forward.__module__.startswith("chainrule.")}  # not the tests' own ops
+    missing = [f"{name}[{p.input_name(position)}]" for name, p in library.items()
                if p.differentiable for position in p.vjps if not p.formula_for(position)]
     assert missing == []
 

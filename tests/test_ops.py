@@ -29,7 +29,8 @@ def test_second_derivative_matches_central_differences(case):
 
 
 def test_every_differentiable_primitive_has_a_case():
-    differentiable = {name for name, p in cr.REGISTRY.items() if p.differentiable}
+    differentiable = {name for name, p in cr.REGISTRY.items()
+                      if p.differentiable and p.forward.__module__.startswith("chainrule.")}
     covered = {case.name for case in OP_CASES}
     assert differentiable <= covered, differentiable - covered
 

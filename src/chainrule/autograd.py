@@ -410,7 +410,9 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
                 _check_saved(node)
             plain = not (create_graph or node.op.variadic)
             for position, vjp, names, free in node.plan.steps:
-                if plain:  # the saved arrays as they are: node.vjp_arguments' first case, inline
+                if not names:  # add, sub, ...: the VJP needs nothing saved
+                    g = vjp(grad)
+                elif plain:  # the saved arrays as they are: node.vjp_arguments' first case
                     g = vjp(grad, *map(node.saved.__getitem__, names))
                 else:
                     g = vjp(grad, *node.vjp_arguments(names, position, create_graph))

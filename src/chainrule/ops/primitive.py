@@ -44,34 +44,16 @@ PROMOTIONS = ("promote", "float", "same", None)
 
 
 class Plan:
-    """How a node is recorded and differentiated for one set of inputs needing grad: what to
-    save at forward time, and the backward steps (input position, VJP, the names it reads, the
-    names no later step reads and that can be freed after it)."""
+    """How a node is recorded and differentiated for one set of inputs needing grad: ``saves``,
+    what to keep at forward time ((name, what, where) triples), and ``steps``, the backward
+    steps (input position, VJP, the names it reads, the names no later step reads and that can
+    be freed after it)."""
 
     __slots__ = ("saves", "steps")
 
     def __init__(self, saves, steps):
         self.saves = saves
         self.steps = steps
-
-    def save(self, op, arrays, kwargs, out):
-        saved = {}
-        for name, what, where in self.saves:
-            if what is OUT:
-                saved[name] = out
-            elif what is INPUT:
-                saved[name] = arrays[where]
-            elif what is KEYWORD:
-                saved[name] = kwargs.get(name, where)
-            elif what is SHAPE:
-                saved[name] = _shape_of(arrays, where)
-            elif what is DTYPE:
-                saved[name] = _dtype_of(arrays[where])
-            else:  # RESIDUAL: computed now from the inputs and the output
-                fn, reads = op.residuals[name]
-                saved[name] = fn(*[out if n == "out" else arrays[op.inputs.index(n)]
-                                   for n in reads])
-        return saved
 
 
 class Primitive:
@@ -221,12 +203,26 @@ class Primitive:
         plan = self._plans.get(needs)
         if plan is None:
             plan = self._plans[needs] = self._make_plan(needs, len(args))
-        saved = plan.save(self, arrays, kwargs, out) if plan.saves else {}
+        saved = {}
+        for name, what, where in plan.saves:
+            saved[name] = (out if what is OUT else arrays[where] if what is INPUT else
+                           self._save(name, what, where, arrays, kwargs, out))
         t.node = Node(self, tuple(parents), saved, plan, kwargs, out.shape, out.dtype)
         t.requires_grad = True
         if mode.anomaly:
             t.node.set_extra("trace", _user_stack())
         return t
+
+    def _save(self, name, what, where, arrays, kwargs, out):
+        """The rarer things a VJP may ask to keep (``out`` and inputs are kept inline)."""
+        if what is KEYWORD:
+            return kwargs.get(name, where)
+        if what is SHAPE:
+            return _shape_of(arrays, where)
+        if what is DTYPE:
+            return _dtype_of(arrays[where])
+        fn, reads = self.residuals[name]  # RESIDUAL: computed now from the inputs and output
+        return fn(*[out if n == "out" else arrays[self.inputs.index(n)] for n in reads])
 
     def _make_plan(self, needs, count):
         # Later inputs first: matmul then computes the weight's gradient (which reads the
