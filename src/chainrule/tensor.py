@@ -241,7 +241,7 @@ class Tensor:
     def _inplace(self, op, other, symbol):
         """``self <op>= other``, in this tensor's memory, as PyTorch does it: outside the
         graph a plain array update; inside it a recorded op whose result is written back."""
-        in_graph = mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False))
+        in_graph = self._changes_in_graph(other)
         if in_graph and self.is_leaf and self.requires_grad:
             raise GradientError(
                 f"a leaf tensor that requires grad is being used in an in-place operation "
@@ -261,6 +261,9 @@ class Tensor:
         self.requires_grad = True
         autograd.mark_written_in_graph(self)
         return self
+
+    def _changes_in_graph(self, other):
+        return mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False))
 
     def _write(self, values, symbol):
         if not xp.can_cast(values.dtype, self._data.dtype, casting="same_kind"):
@@ -283,6 +286,10 @@ class Tensor:
 
     def __setitem__(self, index, value):
         index = _unwrap_index(index)
+        if not self._changes_in_graph(value):  # outside the graph: a plain array write
+            self._data[index] = value._data if isinstance(value, Tensor) else value
+            self._bump_version()
+            return
 
         def put(t, v):
             return index_put(t, v, index=index)
