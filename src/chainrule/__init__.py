@@ -21,6 +21,9 @@ from .functions import (amax, amin, argmax, argmin, broadcast_to, cat, clamp, cl
                         log_softmax, logsumexp, max, mean, min, permute, reshape, softmax,
                         squeeze, stack, std, sum, transpose, unsqueeze, var)
 from .dtypes import as_dtype
+from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,
+                       ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
+                       zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .check_backward import BackwardReport, check_backward
 from . import nn, optim  # noqa: E402  (after the core: nn builds on the ops and Tensor)
@@ -41,7 +44,10 @@ bool = _xp.dtype("bool")
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "as_tensor", "from_numpy", "as_dtype", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "Tensor", "tensor", "as_tensor", "from_numpy", "as_dtype", "grad",
+    "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "normal", "ones",
+    "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "zeros",
+    "zeros_like", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "ChainruleError", "ShapeError", "GradientError", "AnomalyError", "FileFormatError",
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck", "check_backward",

@@ -1,0 +1,146 @@
+"""Making tensors the PyTorch way: ``cr.zeros(2, 3)``, ``cr.arange(5)``, ``cr.randn(4, 4)``.
+
+Sizes are given as ints or as one tuple or list. Floating-point results are float32 unless
+``dtype=`` says otherwise; random values come from the library's generator (``manual_seed``
+governs them) unless ``generator=`` is given. ``requires_grad=True`` makes a leaf to learn.
+"""
+import numbers
+
+from .backend import xp
+from .dtypes import DEFAULT_FLOAT, as_dtype, scalar_dtype
+from .random import resolve
+from .tensor import Tensor
+
+
+def _size(size, name):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise ValueError(f"{name}: sizes must be non-negative ints, got {size!r}")
+    return tuple(int(n) for n in size)
+
+
+def _make(array, dtype, requires_grad):
+    array = array.astype(DEFAULT_FLOAT if dtype is None else as_dtype(dtype), copy=False)
+    return Tensor._make(array, None).requires_grad_(requires_grad) if requires_grad else \
+        Tensor._make(array, None)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    return _make(xp.zeros(_size(size, "zeros")), dtype, requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    return _make(xp.ones(_size(size, "ones")), dtype, requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    """Like ``zeros``: chainrule never hands out uninitialised memory."""
+    return _make(xp.zeros(_size(size, "empty")), dtype, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, requires_grad=False):
+    """A tensor of ``fill_value``; its dtype follows the value (float32, int64 or bool)."""
+    size = _size((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
+    dtype = scalar_dtype(fill_value) if dtype is None else dtype
+    return _make(xp.full(size, fill_value), dtype, requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, requires_grad=False):
+    """``start, start + step, ...`` up to ``end`` (excluded); int64 when every bound is an int."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
+    if dtype is None:
+        ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dtype = xp.int64 if ints else DEFAULT_FLOAT
+    return _make(xp.arange(start, end, step, dtype=xp.float64 if as_dtype(dtype).kind == "f"
+                           else None), dtype, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, requires_grad=False):
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    return _make(xp.linspace(start, end, steps), dtype, requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, requires_grad=False):
+    return _make(xp.eye(*_size((n, n if m is None else m), "eye")), dtype, requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False, generator=None):
+    """Uniform on [0, 1)."""
+    return _make(resolve(generator).random(_size(size, "rand")), dtype, requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False, generator=None):
+    """Standard normal."""
+    return _make(resolve(generator).standard_normal(_size(size, "randn")), dtype, requires_grad)
+
+
+def normal(mean, std, size, *, dtype=None, requires_grad=False, generator=None):
+    """Normal with the given ``mean`` and ``std`` (numbers), of shape ``size``."""
+    if std < 0:
+        raise ValueError(f"normal: std must be >= 0, got {std}")
+    values = resolve(generator).normal(mean, std, _size(tuple(size), "normal"))
+    return _make(values, dtype, requires_grad)
+
+
+def randint(low, high=None, size=None, *, dtype=None, generator=None):
+    """Integers in [low, high), int64 by default; ``randint(high, size)`` starts at 0."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint: give the size, e.g. randint(10, (3,)) or randint(0, 10, (3,))")
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be larger than low ({low})")
+    values = resolve(generator).integers(low, high, _size(tuple(size), "randint"))
+    return _make(values, xp.int64 if dtype is None else dtype, False)
+
+
+def _like(tensor, dtype):
+    data = tensor.data if isinstance(tensor, Tensor) else xp.asarray(tensor)
+    return data.shape, data.dtype if dtype is None else dtype
+
+
+def zeros_like(input, *, dtype=None, requires_grad=False):
+    shape, dtype = _like(input, dtype)
+    return zeros(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def ones_like(input, *, dtype=None, requires_grad=False):
+    shape, dtype = _like(input, dtype)
+    return ones(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(input, *, dtype=None, requires_grad=False):
+    shape, dtype = _like(input, dtype)
+    return empty(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, requires_grad=False):
+    shape, dtype = _like(input, dtype)
+    return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
+
+
+def rand_like(input, *, dtype=None, requires_grad=False, generator=None):
+    shape, dtype = _like(input, dtype)
+    return rand(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
+
+
+def randn_like(input, *, dtype=None, requires_grad=False, generator=None):
+    shape, dtype = _like(input, dtype)
+    return randn(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
+
+
+def randint_like(input, low, high=None, *, dtype=None, generator=None):
+    shape, dtype = _like(input, dtype)
+    return randint(low, high, shape, dtype=dtype, generator=generator) if high is not None \
+        else randint(0, low, shape, dtype=dtype, generator=generator)
+
+
+__all__ = ["zeros", "ones", "empty", "full", "arange", "linspace", "eye", "rand", "randn",
+           "normal", "randint", "zeros_like", "ones_like", "empty_like", "full_like",
+           "rand_like", "randn_like", "randint_like"]

@@ -1,0 +1,84 @@
+"""Constructors with PyTorch's names: shapes, dtypes and values as torch's, random ones drawn from
+the library's generator (so manual_seed governs them)."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+CASES = [
+    ("zeros(2, 3)", lambda m: m.zeros(2, 3)),
+    ("zeros((2, 3))", lambda m: m.zeros((2, 3))),
+    ("ones([4])", lambda m: m.ones([4])),
+    ("ones float64", lambda m: m.ones(2, dtype=m.float64)),
+    ("full float", lambda m: m.full((2, 2), 1.5)),
+    ("full int", lambda m: m.full((3,), 7)),
+    ("full bool", lambda m: m.full((2,), True)),
+    ("arange(5)", lambda m: m.arange(5)),
+    ("arange(1, 4)", lambda m: m.arange(1, 4)),
+    ("arange float step", lambda m: m.arange(0, 1, 0.25)),
+    ("arange float dtype", lambda m: m.arange(3, dtype=m.float32)),
+    ("linspace", lambda m: m.linspace(-1, 1, 5)),
+    ("eye(3)", lambda m: m.eye(3)),
+    ("eye(2, 3)", lambda m: m.eye(2, 3)),
+    ("zeros_like int", lambda m: m.zeros_like(m.arange(4))),
+    ("ones_like float", lambda m: m.ones_like(m.zeros(2, 2))),
+    ("full_like", lambda m: m.full_like(m.zeros(3), 2.5)),
+    ("empty size", lambda m: m.zeros_like(m.empty(2, 5))),
+]
+
+
+@pytest.mark.parametrize("name, make", CASES, ids=[c[0] for c in CASES])
+def test_constructors_match_pytorch(name, make):
+    torch = pytest.importorskip("torch")
+    ours, theirs = make(cr), make(torch)
+    assert ours.shape == tuple(theirs.shape)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: cr.rand(3, 4), lambda: cr.randn((2, 5)), lambda: cr.normal(1.0, 2.0, (6,)),
+    lambda: cr.randint(0, 10, (5,)), lambda: cr.randint(3, (4,)),
+    lambda: cr.rand_like(cr.zeros(2, 2)), lambda: cr.randn_like(cr.zeros(3)),
+    lambda: cr.randint_like(cr.zeros(4), 5),
+])
+def test_random_constructors_follow_manual_seed(make):
+    cr.manual_seed(3)
+    first = make()
+    cr.manual_seed(3)
+    second = make()
+    np.testing.assert_array_equal(first.data, second.data)
+    cr.manual_seed(4)
+    assert not np.array_equal(make().data, first.data)
+
+
+def test_random_values_have_the_right_ranges_dtypes_and_moments():
+    cr.manual_seed(0)
+    u = cr.rand(20000)
+    assert u.dtype == np.float32 and 0 <= u.data.min() and u.data.max() < 1
+    n = cr.normal(1.0, 2.0, (20000,))
+    assert abs(n.data.mean() - 1.0) < 0.05 and abs(n.data.std() - 2.0) < 0.05
+    k = cr.randint(2, 5, (1000,))
+    assert k.dtype == np.int64 and set(np.unique(k.data)) == {2, 3, 4}
+
+
+def test_requires_grad_makes_a_leaf_and_integers_refuse_it():
+    w = cr.zeros(2, 3, requires_grad=True)
+    (w * 2).sum().backward()
+    assert w.is_leaf and w.grad.tolist() == [[2.0] * 3] * 2
+    with pytest.raises(cr.GradientError, match="floating-point"):
+        cr.arange(3, requires_grad=True)
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda: cr.zeros(-1), "non-negative"),
+    (lambda: cr.ones(2.5), "non-negative ints"),
+    (lambda: cr.arange(0, 3, 0), "step must not be 0"),
+    (lambda: cr.randint(5, 5, (2,)), "high"),
+    (lambda: cr.randint(5), "give the size"),
+    (lambda: cr.normal(0.0, -1.0, (2,)), "std"),
+])
+def test_bad_arguments_say_what_is_wrong(make, pattern):
+    with pytest.raises((ValueError, TypeError), match=pattern):
+        make()
