@@ -8,7 +8,6 @@ sum over all its paths.
 import heapq
 import itertools
 import sys
-import traceback
 import weakref
 
 from .backend import xp, ndarray
@@ -153,20 +152,6 @@ class detect_anomaly:
 
     def __exit__(self, *exc):
         mode.anomaly = self._previous
-
-
-class scope:
-    """Labels the nodes recorded inside the block (nn.Module uses it for its own name)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __enter__(self):
-        self._previous = mode.scope
-        mode.scope = self.name if self._previous is None else f"{self._previous}.{self.name}"
-
-    def __exit__(self, *exc):
-        mode.scope = self._previous
 
 
 def sum_to_shape(grad, shape, op="backward"):
