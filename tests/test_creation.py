@@ -82,3 +82,40 @@ def test_requires_grad_makes_a_leaf_and_integers_refuse_it():
 def test_bad_arguments_say_what_is_wrong(make, pattern):
     with pytest.raises((ValueError, TypeError), match=pattern):
         make()
+
+
+CONVERSIONS = [
+    ("float", lambda t: t.float()), ("double", lambda t: t.double()),
+    ("half", lambda t: t.half()), ("long", lambda t: t.long()), ("int", lambda t: t.int()),
+    ("bool", lambda t: t.bool()), ("to float64", lambda t: t.to(t_module(t).float64)),
+    ("to cpu", lambda t: t.to("cpu")), ("view", lambda t: t.view(3, 2)),
+    ("view -1", lambda t: t.view(-1)),
+]
+
+
+def t_module(t):
+    return cr if isinstance(t, cr.Tensor) else __import__("torch")
+
+
+@pytest.mark.parametrize("name, convert", CONVERSIONS, ids=[c[0] for c in CONVERSIONS])
+def test_conversions_match_pytorch_values_dtypes_and_gradients(name, convert):
+    torch = pytest.importorskip("torch")
+    values = np.array([[0.5, -1.5, 2.0], [0.0, 3.25, -0.75]], np.float32)
+    ours = cr.tensor(values, requires_grad=True)
+    theirs = torch.tensor(values, requires_grad=True)
+    a, b = convert(ours), convert(theirs)
+    assert str(a.dtype) == str(b.dtype).replace("torch.", "") and a.shape == tuple(b.shape)
+    np.testing.assert_array_equal(a.data, b.detach().numpy())
+    assert a.requires_grad == b.requires_grad
+    if b.requires_grad:  # a fan-out through the conversion and around it
+        ((a * 3).sum() + (ours * 2).sum()).backward()
+        ((b * 3).sum() + (theirs * 2).sum()).backward()
+        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6)
+        assert ours.grad.dtype == np.float32
+
+
+def test_dim_numel_and_devices():
+    t = cr.zeros(2, 3, 4)
+    assert t.dim() == 3 and t.numel() == 24
+    with pytest.raises(ValueError, match="CPU only"):
+        t.to("cuda")

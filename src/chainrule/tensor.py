@@ -414,6 +414,26 @@ class Tensor:
 
     def astype(self, dtype, copy=False): return astype(self, dtype=as_dtype(dtype), copy=copy)
 
+    # PyTorch's conversions: differentiable into float dtypes, cutting the graph otherwise.
+    def float(self): return self.astype(xp.float32)
+    def double(self): return self.astype(xp.float64)
+    def half(self): return self.astype(xp.float16)
+    def long(self): return self.astype(xp.int64)
+    def int(self): return self.astype(xp.int32)
+    def bool(self): return self.astype(xp.bool_)
+
+    def to(self, target):
+        """``t.to(dtype)``; ``t.to("cpu")`` is ``t`` itself (chainrule computes on the CPU)."""
+        if isinstance(target, str) and target.split(":")[0] == "cpu":
+            return self
+        if isinstance(target, str) and target.split(":")[0] in ("cuda", "mps", "xpu"):
+            raise ValueError(f"to({target!r}): chainrule computes with NumPy on the CPU only")
+        return self.astype(target)
+
+    def dim(self): return self._data.ndim
+    def numel(self): return self._data.size
+    def view(self, *shape): return self.reshape(*shape)
+
     def transpose(self, *dims):
         """``transpose(dim0, dim1)`` swaps two dimensions (PyTorch). NumPy's forms, a full
         permutation ``transpose((2, 0, 1))`` or no argument (reverse), are accepted too."""
