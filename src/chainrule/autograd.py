@@ -302,6 +302,7 @@ class Gradient:
         if sys.getrefcount(self.value) != _REFS_OF_ALONE:
             return False
         base = self.value.base
+        # + 1: the local name `base` holds one more reference than _measure_refs saw.
         return base is None or (type(base) is ndarray and sys.getrefcount(base) == _REFS_OF_BASE + 1)
 
 
