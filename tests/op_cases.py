@@ -104,7 +104,7 @@ OP_CASES = [
            lambda a: a[[0, 1, 1], [3, 3, 0]]),
     OpCase("getitem", lambda a: a[a.data > 0], [(3, 4)], lambda a: a[a > 0]),
     OpCase("getitem", lambda a: a[..., None, 1], [(3, 4)], lambda a: a[..., None, 1]),
-    OpCase("scatter_add", lambda a: cr.scatter_add(a, index=np.array([0, 2, 0]), shape=(4, 2)),
+    OpCase("add_at", lambda a: cr.add_at(a, index=np.array([0, 2, 0]), shape=(4, 2)),
            [(3, 2)], lambda a: np.stack([a[0] + a[2], 0 * a[0], a[1], 0 * a[0]])),
     OpCase("index_put", lambda a, b: cr.index_put(a, b, index=(slice(None), 1)),
            [(3, 4), (3,)], lambda a, b: np.concatenate([a[:, :1], b[:, None], a[:, 2:]], 1)),

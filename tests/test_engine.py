@@ -232,7 +232,7 @@ def test_accumulating_floats_does_not_warn(recwarn):
 
 def test_tensor_basics():
     t = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
-    assert t.dtype == np.float32 and t.shape == (2, 2) and t.ndim == 2 and t.size == 4
+    assert t.dtype == np.float32 and t.shape == (2, 2) and t.ndim == 2 and t.numel() == 4 and t.size() == (2, 2) and t.size(1) == 2
     assert cr.tensor(3).dtype == np.int64 and cr.tensor(2.5).dtype == np.float32
     assert cr.tensor(np.zeros(2, dtype=np.float64)).dtype == np.float64
     assert cr.tensor([1, 2], dtype="float64").dtype == np.float64

@@ -14,12 +14,11 @@ from .ops import (REGISTRY, Primitive, abs, add, astype, bitwise_and, bitwise_no
                   bitwise_xor, div, equal, exp, expand_dims, getitem, greater,
                   greater_equal, leaky_relu, less, less_equal, log, logical_and, logical_not,
                   logical_or, logical_xor, index_put, matmul, maximum, minimum, mul, neg, not_equal,
-                  one_hot, pow, primitive, relu, scatter_add, sigmoid, sign,
+                  one_hot, pow, primitive, relu, add_at, sigmoid, sign,
                   softmax_cross_entropy, softplus, sqrt, stop_gradient, sub, swapaxes, tanh,
                   where)
-from .functions import (amax, amin, argmax, argmin, broadcast_to, cat, clamp, clip, concatenate, flatten,
-                        log_softmax, logsumexp, max, mean, min, permute, reshape, softmax,
-                        squeeze, stack, std, sum, transpose, unsqueeze, var)
+from .functions import *  # noqa: F401,F403  (PyTorch-named functions; see functions.py)
+from .functions import __all__ as _function_names
 from .dtypes import as_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,
                        ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
@@ -43,7 +42,7 @@ bool = _xp.dtype("bool")
 
 __version__ = "0.1.0"
 
-__all__ = [
+__all__ = list(dict.fromkeys(list(_function_names) + [
     "Tensor", "tensor", "as_tensor", "from_numpy", "as_dtype", "grad",
     "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "normal", "ones",
     "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "zeros",
@@ -62,7 +61,7 @@ __all__ = [
     "expand_dims", "flatten", "getitem", "greater", "greater_equal", "leaky_relu", "less",
     "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "not_equal", "one_hot",
-    "permute", "pow", "relu", "reshape", "scatter_add", "sigmoid", "sign", "softmax", "softmax_cross_entropy",
+    "permute", "pow", "relu", "reshape", "add_at", "sigmoid", "sign", "softmax", "softmax_cross_entropy",
     "softplus", "sqrt", "squeeze", "stack", "std", "stop_gradient", "sub", "sum", "swapaxes",
     "tanh", "transpose", "var", "where",
-]
+]))

@@ -315,6 +315,8 @@ def _fit(g, node, position, create_graph):
         g = xp.asarray(g)  # a NumPy scalar, from arithmetic on 0-d arrays
     if g.shape != parent.shape:
         g = sum_to_shape(g, parent.shape, node.name)
+        if not create_graph and type(g) is not ndarray:
+            g = xp.asarray(g)  # summing down to 0-d gives a NumPy scalar
         made = True
     if g.dtype != parent.dtype:
         g = g.astype(parent.dtype)

@@ -1,103 +1,656 @@
-"""The module-level functions with PyTorch's names: ``cr.sum(x, 1)`` is ``x.sum(1)``.
+"""The functions with PyTorch's names and signatures: ``cr.sum(x, 1)`` is ``x.sum(1)``,
+``cr.gather(x, 1, index)`` is ``torch.gather(x, 1, index)``.
 
-Each takes a tensor (or anything ``tensor()`` accepts) first and means what the Tensor method of
-the same name means (docs/semantics.md), NumPy's keyword spellings included.
+Each takes a tensor (or anything ``tensor()`` accepts) first and means what PyTorch's function
+of that name means (docs/semantics.md). The Tensor methods of the same names are these
+functions (see ``METHODS`` at the end), so a method and its function cannot disagree.
 """
-from .ops import concatenate, stack
-from .tensor import Tensor, tensor
+import builtins
+
+from . import ops
+from .backend import xp
+from .ops import ValuesIndices
+from .tensor import MinMax, Tensor, tensor
 
 
-def _tensor(x):
+def _t(x):
     return x if isinstance(x, Tensor) else tensor(x)
 
 
-def sum(input, *args, **kwargs):
-    return _tensor(input).sum(*args, **kwargs)
+def _dim(dim, axis):
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("give dim= or axis=, not both")
+        return axis
+    return tuple(dim) if isinstance(dim, list) else dim
 
 
-def mean(input, *args, **kwargs):
-    return _tensor(input).mean(*args, **kwargs)
+# -- reductions (the Tensor methods hold the PyTorch/NumPy argument handling) -----------------
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """The sum over ``dim`` (an int, a tuple, or None for every element); integer and bool
+    sums are int64.
+
+    >>> cr.sum(cr.tensor([[1., 2.], [3., 4.]]), 0)
+    tensor([4., 6.], dtype=float32)
+    """
+    return _t(input).sum(dim, keepdim, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
-def max(input, *args, **kwargs):
-    return _tensor(input).max(*args, **kwargs)
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """The mean over ``dim``; needs a floating-point tensor (or ``dtype=``), as in PyTorch.
+
+    >>> cr.mean(cr.tensor([[1., 2.], [3., 4.]]), dim=1)
+    tensor([1.5, 3.5], dtype=float32)
+    """
+    return _t(input).mean(dim, keepdim, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
-def min(input, *args, **kwargs):
-    return _tensor(input).min(*args, **kwargs)
+def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest element; with ``dim``, ``(values, indices)`` along it; with a tensor as
+    the second argument, the elementwise maximum.
+
+    >>> cr.max(cr.tensor([[1., 5.], [4., 2.]]), 1)
+    MinMax(values=tensor([5., 4.], dtype=float32), indices=tensor([1, 0], dtype=int64))
+    """
+    return _t(input).max(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def amax(input, *args, **kwargs):
-    return _tensor(input).amax(*args, **kwargs)
+def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The smallest element; with ``dim``, ``(values, indices)`` along it; with a tensor as
+    the second argument, the elementwise minimum.
+
+    >>> cr.min(cr.tensor([3., 1., 2.]))
+    tensor(1., dtype=float32)
+    """
+    return _t(input).min(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def amin(input, *args, **kwargs):
-    return _tensor(input).amin(*args, **kwargs)
+def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The maximum over ``dim`` (several dims allowed); ties share the gradient.
+
+    >>> cr.amax(cr.tensor([[1., 5.], [4., 2.]]), dim=0)
+    tensor([4., 5.], dtype=float32)
+    """
+    return _t(input).amax(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def var(input, *args, **kwargs):
-    return _tensor(input).var(*args, **kwargs)
+def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The minimum over ``dim`` (several dims allowed); ties share the gradient.
+
+    >>> cr.amin(cr.tensor([[1., 5.], [4., 2.]]), dim=0)
+    tensor([1., 2.], dtype=float32)
+    """
+    return _t(input).amin(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def std(input, *args, **kwargs):
-    return _tensor(input).std(*args, **kwargs)
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
+        axis=None, keepdims=None):
+    """The variance over ``dim``, dividing by N - correction (1 by default: unbiased).
+
+    >>> cr.var(cr.tensor([1., 2., 3., 4.]))
+    tensor(1.6666666, dtype=float32)
+    """
+    return _t(input).var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+                         keepdims=keepdims)
 
 
-def argmax(input, *args, **kwargs):
-    return _tensor(input).argmax(*args, **kwargs)
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
+        axis=None, keepdims=None):
+    """The standard deviation over ``dim`` (unbiased by default).
+
+    >>> cr.std(cr.tensor([1., 3.]))
+    tensor(1.4142135, dtype=float32)
+    """
+    return _t(input).std(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+                         keepdims=keepdims)
 
 
-def argmin(input, *args, **kwargs):
-    return _tensor(input).argmin(*args, **kwargs)
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean``.
+
+    >>> cr.var_mean(cr.tensor([1., 2., 3.]))
+    (tensor(1., dtype=float32), tensor(2., dtype=float32))
+    """
+    x = _t(input)
+    return (x.var(dim, unbiased, keepdim, correction=correction),
+            x.mean(None if isinstance(dim, builtins.bool) else dim, keepdim))
 
 
-def logsumexp(input, *args, **kwargs):
-    return _tensor(input).logsumexp(*args, **kwargs)
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean``.
+
+    >>> cr.std_mean(cr.tensor([1., 3.]))
+    (tensor(1.4142135, dtype=float32), tensor(2., dtype=float32))
+    """
+    x = _t(input)
+    return (x.std(dim, unbiased, keepdim, correction=correction),
+            x.mean(None if isinstance(dim, builtins.bool) else dim, keepdim))
 
 
-def softmax(input, *args, **kwargs):
-    return _tensor(input).softmax(*args, **kwargs)
+def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The index of the largest element (of the flattened tensor without ``dim``).
+
+    >>> cr.argmax(cr.tensor([[1., 5.], [4., 2.]]), dim=1)
+    tensor([1, 0], dtype=int64)
+    """
+    return _t(input).argmax(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def log_softmax(input, *args, **kwargs):
-    return _tensor(input).log_softmax(*args, **kwargs)
+def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The index of the smallest element (of the flattened tensor without ``dim``).
+
+    >>> cr.argmin(cr.tensor([3., 1., 2.]))
+    tensor(1, dtype=int64)
+    """
+    return _t(input).argmin(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def transpose(input, *dims):
-    return _tensor(input).transpose(*dims)
+def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """log(sum(exp(x))) over ``dim``, without overflow.
+
+    >>> cr.logsumexp(cr.tensor([0., 0.]), 0)
+    tensor(0.6931472, dtype=float32)
+    """
+    return _t(input).logsumexp(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def permute(input, *dims):
-    return _tensor(input).permute(*dims)
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """The product over ``dim`` (every element by default); integer products are int64.
+    The gradient is exact where elements are zero.
+
+    >>> cr.prod(cr.tensor([[1., 2.], [3., 4.]]), 1)
+    tensor([ 2., 12.], dtype=float32)
+    """
+    x = _cast_for_reduction(_t(input), dtype)
+    return ops.prod(x, axis=dim, keepdims=keepdim)
 
 
-def squeeze(input, *args, **kwargs):
-    return _tensor(input).squeeze(*args, **kwargs)
+def _cast_for_reduction(x, dtype):
+    if dtype is not None:
+        return x.astype(dtype)
+    if x.dtype.kind in "biu":
+        return x.astype(xp.int64)  # as PyTorch: integer sums and products are int64
+    return x
+
+
+def any(input, dim=None, keepdim=False):
+    """Whether any element (along ``dim``) is nonzero.
+
+    >>> cr.any(cr.tensor([[0, 1], [0, 0]]), 1)
+    tensor([ True, False], dtype=bool)
+    """
+    return ops.any(_t(input), axis=_dim(dim, None), keepdims=keepdim)
+
+
+def all(input, dim=None, keepdim=False):
+    """Whether every element (along ``dim``) is nonzero.
+
+    >>> cr.all(cr.tensor([[1, 1], [0, 1]]), 1)
+    tensor([ True, False], dtype=bool)
+    """
+    return ops.all(_t(input), axis=_dim(dim, None), keepdims=keepdim)
+
+
+def count_nonzero(input, dim=None):
+    """How many elements (along ``dim``) are nonzero, as int64.
+
+    >>> cr.count_nonzero(cr.tensor([0., 2., 3.]))
+    tensor(2, dtype=int64)
+    """
+    x = _t(input)
+    return ops.sum((x != 0).astype(xp.int64), axis=_dim(dim, None))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over ``dim`` (every element by default): 2 or "fro", 1, inf, -inf,
+    0 or any number. The gradient at a zero vector is 0, as in PyTorch.
+
+    >>> cr.norm(cr.tensor([3., 4.]))
+    tensor(5., dtype=float32)
+    """
+    x = _t(input)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(f"norm: needs a floating-point tensor, got {x.dtype} (as in PyTorch)")
+    return ops.norm(x, p, axis=_dim(dim, None), keepdims=keepdim)
+
+
+# -- running ops -------------------------------------------------------------------------
+
+def _scan_axis(op, x, dim):
+    from .ops.index import _axis
+    return _axis(op, dim, x.ndim)
+
+
+def _scan(op, input, dim, dtype, primitive):
+    x = _cast_for_reduction(_t(input), dtype) if op in ("cumsum", "cumprod") else _t(input)
+    axis = _scan_axis(op, x, dim)
+    if not x.shape:
+        return ops.reshape(primitive(ops.reshape(x, shape=(1,)), axis=0), shape=())
+    return primitive(x, axis=axis)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """The running sum along ``dim``.
+
+    >>> cr.cumsum(cr.tensor([1., 2., 3.]), 0)
+    tensor([1., 3., 6.], dtype=float32)
+    """
+    return _scan("cumsum", input, dim, dtype, ops.cumsum)
+
+
+def cumprod(input, dim, *, dtype=None):
+    """The running product along ``dim``; its gradient is exact at zeros.
+
+    >>> cr.cumprod(cr.tensor([1., 2., 3.]), 0)
+    tensor([1., 2., 6.], dtype=float32)
+    """
+    return _scan("cumprod", input, dim, dtype, ops.cumprod)
+
+
+def logcumsumexp(input, dim):
+    """log of the running sum of exp along ``dim``, without overflow.
+
+    >>> cr.logcumsumexp(cr.tensor([0., 0.]), 0)
+    tensor([0.       , 0.6931472], dtype=float32)
+    """
+    x = _t(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"logcumsumexp: needs a floating-point tensor, got {x.dtype}")
+    return _scan("logcumsumexp", x, dim, None, ops.logcumsumexp)
+
+
+def cummax(input, dim):
+    """``(values, indices)`` of the running maximum along ``dim``.
+
+    >>> cr.cummax(cr.tensor([1., 3., 2.]), 0).values
+    tensor([1., 3., 3.], dtype=float32)
+    """
+    return ops.cummax(_t(input), dim)
+
+
+def cummin(input, dim):
+    """``(values, indices)`` of the running minimum along ``dim``.
+
+    >>> cr.cummin(cr.tensor([3., 1., 2.]), 0).indices
+    tensor([0, 1, 1], dtype=int64)
+    """
+    return ops.cummin(_t(input), dim)
+
+
+# -- elementwise with options -------------------------------------------------------------
+
+def add(input, other, *, alpha=1):
+    """input + alpha * other.
+
+    >>> cr.add(cr.tensor([1., 2.]), 10, alpha=2)
+    tensor([21., 22.], dtype=float32)
+    """
+    return ops.add(input, other if alpha == 1 else ops.mul(other, alpha))
+
+
+def sub(input, other, *, alpha=1):
+    """input - alpha * other.
+
+    >>> cr.sub(cr.tensor([1., 2.]), 1)
+    tensor([0., 1.], dtype=float32)
+    """
+    return ops.sub(input, other if alpha == 1 else ops.mul(other, alpha))
+
+
+def mul(input, other):
+    """input * other, elementwise with broadcasting.
+
+    >>> cr.mul(cr.tensor([1., 2.]), cr.tensor([3., 4.]))
+    tensor([3., 8.], dtype=float32)
+    """
+    return ops.mul(input, other)
+
+
+def div(input, other, *, rounding_mode=None):
+    """input / other; ``rounding_mode="trunc"`` rounds toward zero and "floor" down (integers
+    then stay integers, and the gradient is zero, as in PyTorch).
+
+    >>> cr.div(cr.tensor([7, -7]), 2, rounding_mode="trunc")
+    tensor([ 3, -3], dtype=int64)
+    """
+    if rounding_mode is None:
+        return ops.div(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    return ops.rounded_div(_t(input), other, rounding_mode=rounding_mode)
+
+
+def true_divide(input, other):
+    """input / other (``div`` without rounding).
+
+    >>> cr.true_divide(cr.tensor([1, 2]), 4)
+    tensor([0.25, 0.5 ], dtype=float32)
+    """
+    return ops.div(input, other)
+
+
+def pow(input, exponent):
+    """input ** exponent.
+
+    >>> cr.pow(cr.tensor([2., 3.]), 2)
+    tensor([4., 9.], dtype=float32)
+    """
+    return ops.pow(input, exponent)
+
+
+def round(input, *, decimals=0):
+    """Round to ``decimals`` places, halves to even (as PyTorch does).
+
+    >>> cr.round(cr.tensor([0.5, 1.5, 2.25]))
+    tensor([0., 2., 2.], dtype=float32)
+    """
+    return ops.round(_t(input), decimals=decimals)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN, inf and -inf replaced by ``nan`` and (by default) the dtype's extreme values.
+
+    >>> cr.nan_to_num(cr.tensor([float("nan"), 1.]))
+    tensor([0., 1.], dtype=float32)
+    """
+    return ops.nan_to_num(_t(input), nan=nan, posinf=posinf, neginf=neginf)
+
+
+def clamp(input, min=None, max=None, *, low=None, high=None):
+    """Each element limited to [min, max] (either may be None); the gradient passes where
+    min <= x <= max.
+
+    >>> cr.clamp(cr.tensor([-2., 0.5, 3.]), min=0, max=1)
+    tensor([0. , 0.5, 1. ], dtype=float32)
+    """
+    return _t(input).clip(min, max, low=low, high=high)
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether |input - other| <= atol + rtol * |other|, elementwise.
+
+    >>> cr.isclose(cr.tensor([1., 2.]), cr.tensor([1., 2.1]))
+    tensor([ True, False], dtype=bool)
+    """
+    return ops.isclose(_t(input), other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element is close (``isclose``): a Python bool.
+
+    >>> cr.allclose(cr.tensor([1., 2.]), cr.tensor([1., 2.]))
+    True
+    """
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input, other):
+    """Whether the two tensors have the same shape and elements: a Python bool.
+
+    >>> cr.equal(cr.tensor([1, 2]), cr.tensor([1, 2]))
+    True
+    """
+    a, b = _t(input), _t(other)
+    return a.shape == b.shape and builtins.bool((a._data == b._data).all())
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input).
+
+    >>> cr.lerp(cr.tensor([0., 10.]), cr.tensor([10., 20.]), 0.5)
+    tensor([ 5., 15.], dtype=float32)
+    """
+    return ops.lerp(input, end, weight)
+
+
+def softmax(input, dim=-1, *, axis=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``, computed without overflow.
+
+    >>> cr.softmax(cr.tensor([0., 0.]), 0)
+    tensor([0.5, 0.5], dtype=float32)
+    """
+    x = _t(input) if dtype is None else _t(input).astype(dtype)
+    return x.softmax(dim, axis=axis)
+
+
+def log_softmax(input, dim=-1, *, axis=None, dtype=None):
+    """log(softmax(x)) along ``dim``, computed without overflow.
+
+    >>> cr.log_softmax(cr.tensor([0., 0.]), 0)
+    tensor([-0.6931472, -0.6931472], dtype=float32)
+    """
+    x = _t(input) if dtype is None else _t(input).astype(dtype)
+    return x.log_softmax(dim, axis=axis)
+
+
+# -- shapes ----------------------------------------------------------------------------------
+
+def transpose(input, dim0, dim1):
+    """``input`` with dimensions ``dim0`` and ``dim1`` swapped.
+
+    >>> cr.transpose(cr.zeros(2, 3, 4), 0, 2).shape
+    (4, 3, 2)
+    """
+    return _t(input).transpose(dim0, dim1)
+
+
+def permute(input, dims):
+    """``input`` with its dimensions in the order ``dims``.
+
+    >>> cr.permute(cr.zeros(2, 3, 4), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
+    return _t(input).permute(dims)
+
+
+def squeeze(input, dim=None):
+    """Size-1 dimensions removed (all, or those of ``dim`` that have size 1).
+
+    >>> cr.squeeze(cr.zeros(2, 1, 3)).shape
+    (2, 3)
+    """
+    return _t(input).squeeze(dim)
 
 
 def unsqueeze(input, dim):
-    return _tensor(input).unsqueeze(dim)
+    """A new dimension of size 1 at position ``dim``.
+
+    >>> cr.unsqueeze(cr.zeros(2, 3), 1).shape
+    (2, 1, 3)
+    """
+    return _t(input).unsqueeze(dim)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    return _tensor(input).flatten(start_dim, end_dim)
+    """Dimensions ``start_dim`` to ``end_dim`` merged into one.
+
+    >>> cr.flatten(cr.zeros(2, 3, 4), 1).shape
+    (2, 12)
+    """
+    return _t(input).flatten(start_dim, end_dim)
 
 
-def reshape(input, *shape):
-    return _tensor(input).reshape(*shape)
+def reshape(input, shape):
+    """The elements of ``input`` in a new shape (one size may be -1).
+
+    >>> cr.reshape(cr.arange(6), (3, 2)).shape
+    (3, 2)
+    """
+    return _t(input).reshape(shape)
 
 
 def broadcast_to(input, shape):
-    return _tensor(input).broadcast_to(shape)
+    """``input`` broadcast to ``shape`` (a view; the gradient sums over the copies).
+
+    >>> cr.broadcast_to(cr.tensor([1., 2.]), (3, 2)).shape
+    (3, 2)
+    """
+    return _t(input).broadcast_to(shape)
 
 
-def clip(input, *args, **kwargs):
-    return _tensor(input).clip(*args, **kwargs)
+def numel(input):
+    """The number of elements.
+
+    >>> cr.numel(cr.zeros(2, 3))
+    6
+    """
+    return _t(input).numel()
 
 
-clamp = clip
-cat = concatenate
+def eq(input, other):
+    """input == other, elementwise (a bool tensor).
 
-__all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin",
-           "logsumexp", "softmax", "log_softmax", "transpose", "permute", "squeeze",
-           "unsqueeze", "flatten", "reshape", "broadcast_to", "clip", "clamp", "cat", "concatenate", "stack"]
+    >>> cr.eq(cr.tensor([1, 2]), 2)
+    tensor([False,  True], dtype=bool)
+    """
+    return ops.equal(input, other)
+
+
+def ne(input, other):
+    """input != other, elementwise.
+
+    >>> cr.ne(cr.tensor([1, 2]), 2)
+    tensor([ True, False], dtype=bool)
+    """
+    return ops.not_equal(input, other)
+
+
+def lt(input, other):
+    """input < other, elementwise.
+
+    >>> cr.lt(cr.tensor([1, 2]), 2)
+    tensor([ True, False], dtype=bool)
+    """
+    return ops.less(input, other)
+
+
+def le(input, other):
+    """input <= other, elementwise.
+
+    >>> cr.le(cr.tensor([1, 3]), 2)
+    tensor([ True, False], dtype=bool)
+    """
+    return ops.less_equal(input, other)
+
+
+def gt(input, other):
+    """input > other, elementwise.
+
+    >>> cr.gt(cr.tensor([1, 3]), 2)
+    tensor([False,  True], dtype=bool)
+    """
+    return ops.greater(input, other)
+
+
+def ge(input, other):
+    """input >= other, elementwise.
+
+    >>> cr.ge(cr.tensor([1, 2]), 2)
+    tensor([False,  True], dtype=bool)
+    """
+    return ops.greater_equal(input, other)
+
+
+def mm(input, mat2):
+    """The matrix product of two 2-D tensors.
+
+    >>> cr.mm(cr.ones(2, 3), cr.ones(3, 4)).shape
+    (2, 4)
+    """
+    if input.ndim != 2 or mat2.ndim != 2:
+        from .errors import ShapeError
+        raise ShapeError(f"mm: needs two 2-D tensors, got shapes {input.shape} and {mat2.shape}")
+    return ops.matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """Matrix products of two batches of matrices, (b, n, m) and (b, m, p).
+
+    >>> cr.bmm(cr.ones(5, 2, 3), cr.ones(5, 3, 4)).shape
+    (5, 2, 4)
+    """
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
+        from .errors import ShapeError
+        raise ShapeError(f"bmm: needs two 3-D tensors with the same batch size, got shapes "
+                         f"{input.shape} and {mat2.shape}")
+    return ops.matmul(input, mat2)
+
+
+def dot(input, other):
+    """The dot product of two 1-D tensors.
+
+    >>> cr.dot(cr.tensor([1., 2.]), cr.tensor([3., 4.]))
+    tensor(11., dtype=float32)
+    """
+    if input.ndim != 1 or other.ndim != 1:
+        from .errors import ShapeError
+        raise ShapeError(f"dot: needs two 1-D tensors, got shapes {input.shape} and "
+                         f"{other.shape}")
+    return ops.matmul(input, other)
+
+
+def outer(input, vec2):
+    """The outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j].
+
+    >>> cr.outer(cr.tensor([1., 2.]), cr.tensor([3., 4., 5.])).shape
+    (2, 3)
+    """
+    return ops.mul(ops.reshape(input, shape=(-1, 1)), vec2)
+
+
+clip = clamp
+cat = concat = concatenate = ops.concatenate
+stack = ops.stack
+
+# PyTorch's other spellings of the same functions.
+ALIASES = {
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
+    "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "negative": "neg",
+    "absolute": "abs", "fix": "trunc", "multiply": "mul", "divide": "div", "subtract": "sub",
+    "moveaxis": "movedim", "swapdims": "transpose", "swapaxes": "transpose",
+    "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le",
+    "not_equal": "ne", "clip": "clamp",
+}
+
+# Functions that are also Tensor methods (x.cumsum(0) is cumsum(x, 0)), by where they live.
+_OPS_METHODS = (
+    "sin cos tan asin acos atan sinh cosh asinh acosh atanh erf log1p expm1 log2 log10 exp2 "
+    "reciprocal rsqrt square floor ceil trunc frac isnan isinf isfinite atan2 copysign fmod "
+    "remainder floor_divide logaddexp gather scatter scatter_add scatter_reduce index_select "
+    "masked_fill masked_select nonzero diagonal diag tril triu take_along_dim expand repeat tile "
+    "flip fliplr flipud roll split tensor_split chunk unbind unfold unflatten movedim narrow "
+    "repeat_interleave sort argsort topk msort neg maximum minimum").split()
+_FUNCTION_METHODS = (
+    "prod any all count_nonzero norm cumsum cumprod logcumsumexp cummax cummin add sub mul div "
+    "true_divide pow round nan_to_num isclose allclose equal lerp eq ne lt le gt ge mm bmm dot "
+    "outer").split()
+
+
+def _attach_methods():
+    namespace = globals()
+    for name in _OPS_METHODS:
+        namespace.setdefault(name, getattr(ops, name))
+        setattr(Tensor, name, getattr(ops, name))
+    for name in _FUNCTION_METHODS:
+        setattr(Tensor, name, namespace[name])
+    for alias, name in ALIASES.items():
+        if name in namespace:
+            namespace.setdefault(alias, namespace[name])
+        if hasattr(Tensor, name) and alias not in Tensor.__dict__:
+            setattr(Tensor, alias, getattr(Tensor, name))
+
+
+for _name in ("einsum", "meshgrid", "pad", "norm", "normalize", "bitwise_left_shift",
+              "bitwise_right_shift", "rounded_div", "abs", "exp", "log", "sqrt", "tanh", "relu",
+              "sigmoid", "sign", "matmul", "where", "clip"):
+    globals().setdefault(_name, getattr(ops, _name))
+globals()["norm"] = norm
+_attach_methods()
+
+__all__ = sorted(name for name, value in globals().items()
+                 if not name.startswith("_") and callable(value) and
+                 name not in ("Tensor", "tensor", "ValuesIndices", "MinMax", "rounded_div"))

@@ -37,7 +37,7 @@ def _scalar(fn, inputs, weights):
 
 def _weights(fn, inputs, rng):
     out = fn(*inputs)
-    return Tensor(rng.standard_normal(out.shape)) if out.size > 1 else None
+    return Tensor(rng.standard_normal(out.shape)) if out.numel() > 1 else None
 
 
 def _evaluate(fn, inputs, weights):
@@ -92,8 +92,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=400, dire
         if g.shape != tensor.shape:
             raise GradcheckError(f"gradcheck: input {k} has shape {tensor.shape} but its "
                                  f"gradient has shape {g.shape}")
-        element_wise = tensor.size <= max_elements
-        count = tensor.size if element_wise else directions
+        element_wise = tensor.numel() <= max_elements
+        count = tensor.numel() if element_wise else directions
         for i in range(count):
             if element_wise:
                 direction = xp.zeros(tensor.shape)

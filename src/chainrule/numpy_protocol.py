@@ -102,7 +102,7 @@ _ALTERNATIVES = {
     "logaddexp": "cr.logsumexp(cr.stack([a, b]), axis=0)", "average": "np.mean, or "
     "(w * x).sum() / w.sum() with weights", "outer": "a[:, None] * b[None, :]",
     "tensordot": "reshape the operands and use np.matmul", "inner": "np.matmul(a, b.T)",
-    "moveaxis": "np.transpose(x, axes)", "add.at": "cr.scatter_add",
+    "moveaxis": "np.transpose(x, axes)", "add.at": "cr.add_at",
 }
 
 
@@ -354,7 +354,7 @@ def _ndim(a):
 
 
 def _size(a, axis=None):
-    return a.size if axis is None else a.shape[axis]
+    return a.numel() if axis is None else a.shape[axis]
 
 
 # Functions that only read values carry no gradient, so NumPy's own function runs on the values

@@ -92,7 +92,6 @@ class Tensor:
     shape = property(lambda self: self._data.shape)
     dtype = property(lambda self: self._data.dtype)
     ndim = property(lambda self: self._data.ndim)
-    size = property(lambda self: self._data.size)
     T = property(lambda self: transpose(self))
     is_leaf = property(lambda self: self.node is None or self.node.op is None)
 
@@ -342,6 +341,16 @@ class Tensor:
     def __xor__(self, other): return bitwise_xor(self, other)
     def __rxor__(self, other): return bitwise_xor(other, self)
     def __invert__(self): return bitwise_not(self)
+    def __floordiv__(self, other): return floor_divide(self, other)
+    def __rfloordiv__(self, other): return floor_divide(other, self)
+    def __mod__(self, other): return remainder(self, other)
+    def __rmod__(self, other): return remainder(other, self)
+    def __lshift__(self, other): return bitwise_left_shift(self, other)
+    def __rlshift__(self, other): return bitwise_left_shift(other, self)
+    def __rshift__(self, other): return bitwise_right_shift(self, other)
+    def __rrshift__(self, other): return bitwise_right_shift(other, self)
+    def __ifloordiv__(self, other): return self._inplace(floor_divide, other, "//=")
+    def __imod__(self, other): return self._inplace(remainder, other, "%=")
 
     # -- methods: PyTorch's names and meanings, NumPy's keywords accepted -------------------
     def exp(self): return exp(self)
@@ -430,8 +439,89 @@ class Tensor:
             raise ValueError(f"to({target!r}): chainrule computes with NumPy on the CPU only")
         return self.astype(target)
 
-    def dim(self): return self._data.ndim
-    def numel(self): return self._data.size
+    def dim(self):
+        """The number of dimensions (``ndim``)."""
+        return self._data.ndim
+
+    def numel(self):
+        """The number of elements."""
+        return self._data.size
+
+    nelement = numel
+
+    def size(self, dim=None):
+        """The shape, or with ``dim`` the size of that dimension (``t.size(0)``), as in
+        PyTorch. (NumPy's ``size``, the element count, is ``numel()``.)"""
+        if dim is None:
+            return self._data.shape
+        ndim = self._data.ndim or 1
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor of "
+                             f"{self._data.ndim} dimensions")
+        return self._data.shape[dim] if self._data.ndim else 1
+
+    def type(self, dtype=None):
+        """Without an argument the type's name (``"chainrule.FloatTensor"``); with a dtype,
+        the tensor converted to it."""
+        if dtype is None:
+            return f"chainrule.{_TYPE_NAMES.get(self._data.dtype.name, 'Tensor')}"
+        if isinstance(dtype, str) and dtype.startswith(("torch.", "chainrule.")):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            dtype = names.get(dtype.split(".", 1)[1], dtype)
+        return self.astype(dtype)
+
+    def type_as(self, other): return self.astype(other.dtype)
+    def expand_as(self, other): return self.expand(other.shape)
+    def view_as(self, other): return self.reshape(other.shape)
+    def reshape_as(self, other): return self.reshape(other.shape)
+    def cpu(self): return self
+
+    def contiguous(self):
+        """This tensor if its memory is in C order, else a C-ordered copy."""
+        return self if self._data.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self): return bool(self._data.flags.c_contiguous)
+    def is_floating_point(self): return self._data.dtype.kind == "f"
+    def element_size(self): return self._data.itemsize
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        return Tensor(xp.zeros(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
+                      requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return Tensor(xp.ones(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
+                      requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        return Tensor(xp.full(tuple(size), fill_value, dtype=as_dtype(dtype or self.dtype)),
+                      requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        return Tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    # In-place forms: outside a graph a plain update, inside one recorded (see _inplace).
+    def add_(self, other, *, alpha=1):
+        return self._inplace(add, other if alpha == 1 else mul(other, alpha), "add_")
+
+    def sub_(self, other, *, alpha=1):
+        return self._inplace(sub, other if alpha == 1 else mul(other, alpha), "sub_")
+
+    def mul_(self, other): return self._inplace(mul, other, "mul_")
+    def div_(self, other): return self._inplace(div, other, "div_")
+    def pow_(self, other): return self._inplace(pow, other, "pow_")
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(lambda t, _: t.clip(min, max), None, "clamp_")
+
+    clip_ = clamp_
+
+    def fill_(self, value):
+        """Every element set to ``value``."""
+        return self._inplace(lambda t, v: where(True, v, t) if isinstance(v, Tensor) else
+                             t * 0 + v, value, "fill_")
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(lambda t, v: t.masked_fill(mask, v), value, "masked_fill_")
     def view(self, *shape): return self.reshape(*shape)
 
     def transpose(self, *dims):
@@ -457,6 +547,15 @@ class Tensor:
 
     def reshape(self, *shape):
         return reshape(self, shape=shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def _shape_arg(size):
+    return tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
 
 
 def _dims(dim, keepdim, axis, keepdims):
@@ -664,4 +763,5 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   getitem, greater, greater_equal, index_put, less, less_equal, log,
                   log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
                   not_equal, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze, std,
-                  sub, sum, swapaxes, take_along_axis, tanh, transpose, var)
+                  sub, sum, swapaxes, take_along_axis, tanh, transpose, var, where,
+                  bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)

@@ -95,3 +95,40 @@ def _count(shape, axis):
         return int(xp.prod(shape)) if shape else 1
     axes = (axis,) if isinstance(axis, int) else axis
     return int(xp.prod([shape[a] for a in axes])) if axes else int(xp.prod(shape))
+
+
+def norm(x, p="fro", axis=None, keepdims=False):
+    """The vector p-norm over ``axis`` (all elements by default): p = 2 or "fro" the square
+    root of the sum of squares, 1 the sum of absolute values, inf / -inf the largest /
+    smallest absolute value, 0 the count of nonzeros, any other p (sum |x|^p)^(1/p). At a
+    zero vector the gradient is 0, as in PyTorch."""
+    from .elementwise import abs, greater, not_equal, pow
+    from .reduce import min
+    if p in ("fro", 2, 2.0):
+        squares = sum(x * x, axis=axis, keepdims=keepdims)
+        positive = greater(stop_gradient(squares), 0)
+        return where(positive, sqrt(where(positive, squares, 1)), 0)
+    if p in ("nuc",):
+        raise ValueError("norm: the nuclear norm is not supported; chainrule has no SVD")
+    if p == float("inf"):
+        return max(abs(x), axis=axis, keepdims=keepdims)
+    if p == float("-inf"):
+        return min(abs(x), axis=axis, keepdims=keepdims)
+    if p == 0:
+        # A count, yet differentiable (with gradient zero) as in PyTorch.
+        nonzero = not_equal(stop_gradient(x), 0).astype(_value(x).dtype)
+        return sum(where(False, x, nonzero), axis=axis, keepdims=keepdims)
+    if p == 1:
+        return sum(abs(x), axis=axis, keepdims=keepdims)
+    if not isinstance(p, (int, float)):
+        raise ValueError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+    powers = sum(pow(abs(x), p), axis=axis, keepdims=keepdims)
+    positive = greater(stop_gradient(powers), 0)
+    return where(positive, pow(where(positive, powers, 1), 1.0 / p), 0)
+
+
+def normalize(x, p=2.0, dim=1, eps=1e-12):
+    """``x`` divided by its p-norm along ``dim`` (at least ``eps``), as
+    ``torch.nn.functional.normalize``."""
+    from .elementwise import clip
+    return x / clip(norm(x, p, axis=dim, keepdims=True), low=eps)

@@ -59,3 +59,138 @@ def _(grad, a, b):
 def _is_transposed(b):
     data = b.data if hasattr(b, "node") else b
     return data.flags.f_contiguous and not data.flags.c_contiguous
+
+
+# -- einsum: contracted two operands at a time, so that two primitives cover every equation --
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@primitive(name="einsum", promotion="same")
+def _einsum1(x, *, equation):
+    return xp.einsum(equation, x)
+
+
+@_einsum1.vjp("x", formula="{grad} spread back over the subscripts of {x}")
+def _(grad, x_shape, equation):
+    (source,), target = _split(equation)
+    return _spread(grad, target, [], source, x_shape)
+
+
+@primitive(name="einsum2", promotion="same")
+def _einsum2(a, b, *, equation):
+    return xp.einsum(equation, a, b)
+
+
+@_einsum2.vjp("a", formula="{grad} contracted with {b}")
+def _(grad, a_shape, b, equation):
+    (sa, sb), target = _split(equation)
+    return _spread(grad, target, [(b, sb)], sa, a_shape)
+
+
+@_einsum2.vjp("b", formula="{a} contracted with {grad}")
+def _(grad, a, b_shape, equation):
+    (sa, sb), target = _split(equation)
+    return _spread(grad, target, [(a, sa)], sb, b_shape)
+
+
+def _split(equation):
+    inputs, output = equation.split("->")
+    return inputs.split(","), output
+
+
+def _spread(grad, grad_subs, others, subs, shape):
+    """The gradient of an operand with subscripts ``subs``: ``grad`` contracted with the other
+    operands, with a repeated subscript (a diagonal, as in "ii->") restored through an identity
+    matrix and a subscript summed away on its own ("ij->i") restored by broadcasting."""
+    used = set(grad_subs + subs + "".join(s for _, s in others))
+    spare = iter(c for c in _LETTERS if c not in used)
+    letters, eyes, seen = list(subs), [], set()
+    for i, letter in enumerate(letters):
+        if letter in seen:
+            new = next(spare)
+            letters[i] = new
+            eyes.append((xp.eye(shape[i], dtype=_dtype(grad)), letter + new))
+        seen.add(letter)
+    operands = [(grad, grad_subs)] + list(others) + eyes
+    available = set("".join(s for _, s in operands))
+    kept = "".join(c for c in letters if c in available)
+    result = einsum(",".join(s for _, s in operands) + "->" + kept, *[o for o, _ in operands])
+    if len(kept) < len(letters):  # broadcast the subscripts no operand carries
+        result = reshape(result, shape=tuple(n if c in available else 1
+                                             for c, n in zip(letters, shape)))
+        result = broadcast_to(result, shape=tuple(shape))
+    return result
+
+
+def _dtype(x):
+    return x.dtype
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as ``torch.einsum``: "ij,jk->ik" is a matrix product, "ii->" a
+    trace, "bij,bjk->bik" a batched product; "..." stands for the leading dimensions. Without
+    "->" the output is the subscripts used once, in alphabetical order. Operands must share
+    one dtype (as in PyTorch)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum: needs at least one operand")
+    inputs, output = _explicit(equation.replace(" ", ""), [xp.shape(o) for o in operands])
+    if len(operands) == 1:
+        return _einsum1(operands[0], equation=f"{inputs[0]}->{output}")
+    current, current_subs = operands[0], inputs[0]
+    for k in range(1, len(operands)):
+        needed = set(output + "".join(inputs[k + 1:]))
+        if k == len(operands) - 1:
+            result = output
+        else:
+            result = "".join(dict.fromkeys(c for c in current_subs + inputs[k] if c in needed))
+        current = _einsum2(current, operands[k], equation=f"{current_subs},{inputs[k]}->{result}")
+        current_subs = result
+    return current
+
+
+def _explicit(equation, shapes):
+    """``(input subscripts, output subscripts)`` with "..." spelled as letters and an implicit
+    output made explicit."""
+    if equation.count("->") > 1:
+        raise ValueError(f"einsum: equation {equation!r} has more than one '->'")
+    left, arrow, right = equation.partition("->")
+    inputs = left.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"einsum: equation {equation!r} names {len(inputs)} operands but "
+                         f"{len(shapes)} were given")
+    used = set(equation)
+    spare = [c for c in _LETTERS if c not in used]
+    ellipsis_rank = 0
+    for subs, shape in zip(inputs, shapes):
+        if "..." in subs:
+            ellipsis_rank = max(ellipsis_rank, len(shape) - len(subs.replace("...", "")))
+    dots = "".join(spare[:ellipsis_rank])
+    spelled = []
+    for subs, shape in zip(inputs, shapes):
+        if "..." in subs:
+            rank = len(shape) - len(subs.replace("...", ""))
+            subs = subs.replace("...", dots[ellipsis_rank - rank:] if rank else "")
+        if len(subs) != len(shape) or not all(c in _LETTERS for c in subs):
+            raise ShapeError(f"einsum: subscripts {subs!r} do not fit an operand of shape "
+                             f"{shape} in {equation!r}")
+        spelled.append(subs)
+    if arrow:
+        output = right.replace("...", dots)
+    else:
+        counts = {}
+        for c in "".join(spelled):
+            counts[c] = counts.get(c, 0) + 1
+        output = dots + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in dots))
+    sizes = {}
+    for subs, shape in zip(spelled, shapes):
+        for c, n in zip(subs, shape):
+            if sizes.setdefault(c, n) != n:
+                raise ShapeError(f"einsum: subscript {c!r} has size {sizes[c]} in one operand "
+                                 f"and {n} in another ({equation!r}, shapes {shapes})")
+    return spelled, output
+
+
+from .shape import broadcast_to, reshape  # noqa: E402

@@ -24,6 +24,7 @@ same VJP formula runs without a graph on arrays and, with ``create_graph=True``,
 """
 import inspect
 import os
+import types
 import traceback
 
 from ..autograd import Node, check_not_stale, mode
@@ -64,6 +65,7 @@ class Primitive:
         self.name = name or forward.__name__
         self.__name__ = self.name
         self.__doc__ = forward.__doc__
+        self.__signature__ = inspect.signature(forward)
         self.differentiable = differentiable
         self.promotion = promotion
         self.unpromoted = unpromoted  # inputs that keep their dtype (where's condition)
@@ -82,6 +84,10 @@ class Primitive:
 
     def __repr__(self):
         return f"<primitive {self.name}>"
+
+    def __get__(self, instance, owner=None):
+        # As a Tensor method (Tensor.sin = sin), bind the tensor as the first input.
+        return self if instance is None else types.MethodType(self, instance)
 
     # -- declaring VJPs ---------------------------------------------------------------------
     def vjp(self, target=None, formula=None):

@@ -17,7 +17,7 @@ def _normalize_axes(axis, ndim):
 
 
 def _reduces_an_empty_axis(shape, axis):
-    return any(shape[a] == 0 for a in _normalize_axes(axis, len(shape)))
+    return builtins.any(shape[a] == 0 for a in _normalize_axes(axis, len(shape)))
 
 
 def _restore_axes(grad, x_shape, axis, keepdims):
@@ -90,3 +90,15 @@ def _(grad, x, out, axis, keepdims):
 
 
 from .shape import broadcast_to  # noqa: E402
+
+
+@primitive(differentiable=False)
+def any(x, *, axis=None, keepdims=False):
+    """Whether any element (along ``axis``) is nonzero; a bool tensor without gradient."""
+    return x.any(axis=axis, keepdims=keepdims)
+
+
+@primitive(differentiable=False)
+def all(x, *, axis=None, keepdims=False):
+    """Whether every element (along ``axis``) is nonzero; a bool tensor without gradient."""
+    return x.all(axis=axis, keepdims=keepdims)

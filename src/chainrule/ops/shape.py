@@ -57,11 +57,11 @@ def getitem(x, *, index):
 
 @getitem.vjp(formula="{grad} scattered into zeros shaped like {x}")
 def _(grad, x_shape, index):
-    return scatter_add(grad, index=index, shape=x_shape)
+    return add_at(grad, index=index, shape=x_shape)
 
 
 @primitive
-def scatter_add(values, *, index, shape):
+def add_at(values, *, index, shape):
     """A zero array of ``shape`` with ``values`` added at ``index``; repeated indices add up."""
     out = xp.zeros(shape, dtype=xp.result_type(values))
     if _is_basic(index):
@@ -71,7 +71,7 @@ def scatter_add(values, *, index, shape):
     return out
 
 
-@scatter_add.vjp(formula="{grad} read at the index")
+@add_at.vjp(formula="{grad} read at the index")
 def _(grad, index):
     return getitem(grad, index=index)
 

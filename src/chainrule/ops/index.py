@@ -1,0 +1,304 @@
+"""Reading and writing at index tensors, with PyTorch's signatures: gather, scatter and its
+reductions, index_select, masked_fill, masked_select, nonzero, diagonals and triangles.
+
+All are composites of getitem, add_at and index_put (shape.py), so their gradients are the
+gradients of reading (a gradient goes back to each element read, adding up over repeats) and of
+writing (the overwritten elements get none)."""
+from ..backend import xp
+from ..errors import ShapeError
+from .composite import stop_gradient
+from .elementwise import astype, exp, log, where
+from .primitive import primitive
+from .shape import add_at, broadcast_to, getitem, index_put, reshape, transpose
+
+
+def _array(index, op, name="index"):
+    value = index._data if hasattr(index, "_data") else xp.asarray(index)
+    if value.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {name} must be an integer tensor, got {value.dtype}")
+    return value.astype(xp.int64, copy=False)
+
+
+def _axis(op, dim, ndim):
+    if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
+    return int(dim) % max(ndim, 1)
+
+
+def _along(op, shape, dim, index):
+    """The getitem index that reads ``index`` along ``dim`` and every other axis in order
+    (torch.gather's addressing). Checks PyTorch's rules: as many dimensions as the input, no
+    larger than the input off ``dim``, values in [0, size)."""
+    ndim = len(shape)
+    axis = _axis(op, dim, ndim)
+    if index.ndim != ndim and not (ndim <= 1 and index.ndim <= 1):
+        raise ShapeError(f"{op}: index has {index.ndim} dimensions but the tensor has {ndim} "
+                         f"(shapes {index.shape} and {shape})")
+    shape = shape or (1,)
+    index = index.reshape(index.shape or (1,))
+    for a, (n, m) in enumerate(zip(index.shape, shape)):
+        if a != axis and n > m:
+            raise ShapeError(f"{op}: index of shape {index.shape} is larger than the tensor of "
+                             f"shape {shape} in dimension {a}")
+    if index.size and (index.min() < 0 or index.max() >= shape[axis]):
+        bad = index[(index < 0) | (index >= shape[axis])].flat[0]
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {axis} with size "
+                         f"{shape[axis]}")
+    grid = list(xp.ogrid[tuple(slice(n) for n in index.shape)]) if index.ndim else []
+    grid[axis] = index
+    return tuple(grid)
+
+
+def _flat(x):
+    return reshape(x, shape=(1,)) if not x.shape else x
+
+
+def _same_shape_as(result, x):
+    return reshape(result, shape=()) if not x.shape else result
+
+
+def gather(input, dim, index):
+    """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and likewise for other dims): the
+    elements of ``input`` at ``index`` along ``dim``. ``index`` has as many dimensions as
+    ``input``."""
+    index = _array(index, "gather")
+    out = getitem(_flat(input), index=_along("gather", input.shape, dim, index))
+    return reshape(out, shape=index.shape)
+
+
+def take_along_dim(input, indices, dim):
+    """The elements at ``indices`` along ``dim``, which broadcast against ``input``."""
+    indices = _array(indices, "take_along_dim")
+    axis = _axis("take_along_dim", dim, input.ndim)
+    shape = list(xp.broadcast_shapes(tuple(n for a, n in enumerate(input.shape) if a != axis),
+                                     tuple(n for a, n in enumerate(indices.shape) if a != axis)))
+    grid_shape = shape[:axis] + [indices.shape[axis]] + shape[axis:]
+    full = shape[:axis] + [input.shape[axis]] + shape[axis:]
+    indices = xp.broadcast_to(indices, grid_shape)
+    return gather(broadcast_to(input, shape=tuple(full)), axis, indices)
+
+
+def _check_src(op, input, src):
+    if getattr(src, "dtype", None) is not None and src.dtype != input.dtype:
+        raise TypeError(f"{op}: src is {src.dtype} but the tensor is {input.dtype}; they must "
+                        f"match (as in PyTorch)")
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index`` along
+    ``dim``: ``out[index[i][j]][j] = src[i][j]`` for dim 0. Where an index repeats, the result
+    is one of the written values (PyTorch leaves it unspecified too)."""
+    if reduce is not None:
+        return scatter_reduce(input, dim, index, src, {"add": "sum", "multiply": "prod"}
+                              .get(reduce, reduce))
+    index = _array(index, "scatter")
+    where_ = _along("scatter", input.shape, dim, index)
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter: give src (a tensor) or value (a number)")
+    if hasattr(src, "shape") and src.shape:
+        _check_src("scatter", input, src)
+        src = getitem(src, index=tuple(slice(0, n) for n in index.shape))
+    elif hasattr(src, "shape"):
+        src = astype(src, dtype=input.dtype) if src.dtype != input.dtype else src
+    return _same_shape_as(index_put(_flat(input), src, index=where_), input)
+
+
+def scatter_add(input, dim, index, src):
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim``; repeated indices add
+    up."""
+    return scatter_reduce(input, dim, index, src, "sum")
+
+
+REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """``input`` with the elements of ``src`` at ``index`` along ``dim`` combined into it by
+    ``reduce`` ("sum", "prod", "mean", "amax" or "amin"); with ``include_self=False`` the
+    input's own value at a written position is left out. The gradient of amax/amin is shared
+    equally among the elements equal to the result, as in PyTorch."""
+    if reduce not in REDUCES:
+        raise ValueError(f"scatter_reduce: reduce must be one of {REDUCES}, got {reduce!r}")
+    index = _array(index, "scatter_reduce")
+    _check_src("scatter_reduce", input, src)
+    at = _along("scatter_reduce", input.shape, dim, index)
+    x = _flat(input)
+    src = getitem(_flat(src), index=tuple(slice(0, n) for n in index.shape or (1,)))
+    shape = x.shape
+    written = xp.zeros(shape, dtype=bool)
+    written[at] = True
+    kept = ~written if not include_self else xp.ones(shape, dtype=bool)
+    if reduce in ("sum", "mean"):
+        total = where(kept, x, 0) + add_at(src, index=at, shape=shape)
+        if reduce == "sum":
+            out = total
+        else:
+            count = kept.astype(xp.int64) + xp.zeros(shape, xp.int64)
+            xp.add.at(count, at, 1)
+            count = xp.maximum(count, 1)
+            out = total / count if x.dtype.kind == "f" else total // count
+    else:
+        out = _scatter_extreme_or_prod(x, src, at, kept, reduce)
+    out = out if out.dtype == x.dtype else astype(out, dtype=x.dtype)
+    return _same_shape_as(out, input)
+
+
+def _scatter_extreme_or_prod(x, src, at, kept, reduce):
+    xv = x._data if hasattr(x, "_data") else xp.asarray(x)
+    sv = src._data if hasattr(src, "_data") else xp.asarray(src)
+    ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
+    identity = {"prod": 1, "amax": -xp.inf, "amin": xp.inf}[reduce]
+    if xv.dtype.kind != "f" and reduce != "prod":
+        info = xp.iinfo(xv.dtype) if xv.dtype.kind in "iu" else None
+        identity = (info.min if reduce == "amax" else info.max) if info else identity
+    value = xp.where(kept, xv, xp.asarray(identity).astype(xv.dtype))
+    ufunc.at(value, at, sv)
+    touched = kept.copy()
+    touched[at] = True
+    value = xp.where(touched, value, xv)  # nothing written and self excluded: unchanged
+    if reduce == "prod":
+        # d out / d x_i = out / x_i for each factor; zeros would make that 0/0.
+        needs = getattr(x, "requires_grad", False) or getattr(src, "requires_grad", False)
+        if needs and ((xv[kept] == 0).any() or (sv == 0).any()):
+            raise ValueError("scatter_reduce(reduce='prod'): the gradient at a zero factor is "
+                             "not supported; chainrule refuses rather than return a wrong one")
+        # value * exp(S), S = sum of log(x_i / x_i) over the factors: S is 0, so the value is
+        # exact, and every derivative of exp(S) is that of the product (d/dx_i = 1 / x_i).
+        logs = where(kept, log(x / stop_gradient(where(kept, x, 1))), 0)
+        logs = logs + add_at(log(src / stop_gradient(src)), index=at, shape=value.shape)
+        return value * exp(logs)
+    # amax / amin: the value, plus a zero whose gradient goes 1/count to each element equal to
+    # the result.
+    hit_x = kept & (xv == value)
+    hit_src = sv == value[at]
+    count = hit_x.astype(xv.dtype if xv.dtype.kind == "f" else xp.float64)
+    xp.add.at(count, at, hit_src)
+    count = xp.maximum(count, 1)
+    chosen = where(hit_x, x, 0) + add_at(where(hit_src, src, 0), index=at, shape=value.shape)
+    chosen = chosen / count if xv.dtype.kind == "f" else chosen
+    return value + (chosen - stop_gradient(chosen))
+
+
+def index_select(input, dim, index):
+    """The slices of ``input`` at the 1-D ``index`` along ``dim``; repeats allowed."""
+    index = _array(index, "index_select")
+    if index.ndim > 1:
+        raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
+    axis = _axis("index_select", dim, input.ndim)
+    size = input.shape[axis] if input.shape else 1
+    if index.size and (index.min() < -size or index.max() >= size):
+        raise IndexError(f"index_select: index out of range for dimension {axis} of size "
+                         f"{size}")
+    if not input.shape:
+        return reshape(getitem(_flat(input), index=index.reshape(-1)), shape=index.shape)
+    return getitem(input, index=(slice(None),) * axis + (index.reshape(-1),))
+
+
+def masked_fill(input, mask, value):
+    """A copy of ``input`` with ``value`` where the bool ``mask`` (broadcast to its shape) is
+    True. ``value`` may be a number or a 0-d tensor (which then gets the gradient)."""
+    mask = mask._data if hasattr(mask, "_data") else xp.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
+    if hasattr(value, "shape") and value.shape:
+        raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                         f"{value.shape}")
+    try:
+        mask = xp.broadcast_to(mask, input.shape)
+    except ValueError:
+        raise ShapeError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
+                         f"tensor's shape {input.shape}") from None
+    if hasattr(value, "shape") and value.dtype != input.dtype:
+        value = astype(value, dtype=input.dtype)
+    elif not hasattr(value, "shape"):
+        value = xp.asarray(value).astype(input.dtype)
+    out = where(mask, value, input)
+    return out if out.dtype == input.dtype else astype(out, dtype=input.dtype)
+
+
+def masked_select(input, mask):
+    """The 1-D tensor of ``input``'s elements where ``mask`` is True (both broadcast)."""
+    mask = mask._data if hasattr(mask, "_data") else xp.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"masked_select: mask must be a bool tensor, got {mask.dtype}")
+    shape = xp.broadcast_shapes(input.shape, mask.shape)
+    x = broadcast_to(input, shape=shape) if input.shape != shape else input
+    if not shape:
+        return reshape(x, shape=(1,))[xp.asarray(mask).reshape(1)]
+    return getitem(x, index=xp.broadcast_to(mask, shape))
+
+
+@primitive(differentiable=False)
+def _nonzero(x):
+    return xp.argwhere(x).astype(xp.int64)
+
+
+def nonzero(input, *, as_tuple=False):
+    """The indices of the nonzero elements: an (n, ndim) int64 tensor, or with
+    ``as_tuple=True`` one 1-D tensor per dimension."""
+    found = _nonzero(input)
+    if as_tuple:
+        if not input.shape:  # a 0-d input: one tensor of zeros, one per nonzero element
+            from ..tensor import Tensor
+            return (Tensor(xp.zeros(found.shape[0], dtype=xp.int64)),)
+        return tuple(getitem(found, index=(slice(None), a)) for a in range(input.ndim))
+    return found
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of the matrices in dimensions ``dim1`` and ``dim2``, as a new last
+    dimension; ``offset`` > 0 above the main diagonal, < 0 below."""
+    ndim = input.ndim
+    if ndim < 2:
+        raise ShapeError(f"diagonal: needs at least 2 dimensions, got shape {input.shape}")
+    a, b = _axis("diagonal", dim1, ndim), _axis("diagonal", dim2, ndim)
+    if a == b:
+        raise ValueError(f"diagonal: dim1 and dim2 are both {a}")
+    order = tuple(d for d in range(ndim) if d not in (a, b)) + (a, b)
+    moved = transpose(input, axes=order)
+    rows, cols = _diagonal_positions(input.shape[a], input.shape[b], offset)
+    return getitem(moved, index=(Ellipsis, rows, cols))
+
+
+def _diagonal_positions(n, m, offset):
+    if offset >= 0:
+        length = max(0, min(n, m - offset))
+        return xp.arange(length), xp.arange(length) + offset
+    length = max(0, min(n + offset, m))
+    return xp.arange(length) - offset, xp.arange(length)
+
+
+def diag(input, diagonal=0):
+    """A 1-D input becomes a square matrix with it on diagonal number ``diagonal``; a 2-D
+    input gives that diagonal as a 1-D tensor."""
+    if input.ndim == 1:
+        n = input.shape[0] + abs(diagonal)
+        rows, cols = _diagonal_positions(n, n, diagonal)
+        return add_at(input, index=(rows, cols), shape=(n, n))
+    if input.ndim == 2:
+        return globals()["diagonal"](input, diagonal)
+    raise ShapeError(f"diag: needs a 1-D or 2-D tensor, got shape {input.shape}")
+
+
+def _triangle(op, input, keep):
+    if input.ndim < 2:
+        raise ShapeError(f"{op}: needs at least 2 dimensions, got shape {input.shape}")
+    return where(keep, input, xp.zeros((), dtype=input.dtype))
+
+
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dimensions (on and below diagonal number
+    ``diagonal``); the rest is zero."""
+    n, m = input.shape[-2:] if input.ndim >= 2 else (0, 0)
+    return _triangle("tril", input, xp.tri(n, m, diagonal, dtype=bool))
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dimensions (on and above diagonal number
+    ``diagonal``); the rest is zero."""
+    n, m = input.shape[-2:] if input.ndim >= 2 else (0, 0)
+    return _triangle("triu", input, ~xp.tri(n, m, diagonal - 1, dtype=bool))

@@ -1,0 +1,279 @@
+"""Rearranging composites with PyTorch's signatures: expand, repeat, flip, roll, split, chunk,
+unfold, unflatten, repeat_interleave, meshgrid, pad, movedim, narrow.
+
+Each is spelled with reshape, broadcast_to, transpose, getitem and concatenate, so its
+gradient moves (and where an element is used twice, adds) the upstream gradient back."""
+import builtins
+
+from ..backend import xp
+from ..errors import ShapeError
+from .shape import _concatenate, broadcast_to, getitem, index_put, reshape, transpose
+
+
+def _axis(op, dim, ndim):
+    if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if not -builtins.max(ndim, 1) <= dim < builtins.max(ndim, 1):
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
+    return int(dim) % builtins.max(ndim, 1)
+
+
+def _sizes(sizes):
+    """``f(2, 3)`` or ``f((2, 3))``."""
+    if len(sizes) == 1 and not isinstance(sizes[0], (int, xp.integer)):
+        return tuple(sizes[0])
+    return tuple(sizes)
+
+
+def expand(input, *sizes):
+    """A broadcast view of ``input`` with the given sizes; -1 keeps a dimension's size."""
+    sizes = _sizes(sizes)
+    if len(sizes) < input.ndim:
+        raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of {input.ndim} dimensions "
+                         f"(shape {input.shape})")
+    lead = len(sizes) - input.ndim
+    shape = tuple(input.shape[i - lead] if n == -1 and i >= lead else n
+                  for i, n in enumerate(sizes))
+    if any(n < 0 for n in shape):
+        raise ShapeError(f"expand: -1 is not allowed for the new leading dimensions {sizes}")
+    return broadcast_to(input, shape=shape)
+
+
+def repeat(input, *repeats):
+    """``input`` tiled ``repeats[i]`` times along dimension i (leading dimensions are added
+    when ``repeats`` is longer than the shape)."""
+    repeats = _sizes(repeats)
+    if len(repeats) < input.ndim:
+        raise ShapeError(f"repeat: {len(repeats)} repeats for a tensor of {input.ndim} "
+                         f"dimensions; give at least one per dimension")
+    shape = (1,) * (len(repeats) - input.ndim) + tuple(input.shape)
+    # (r0, d0, r1, d1, ...) by broadcasting, then merged: row-major order makes it a tiling.
+    spread = reshape(input, shape=tuple(x for n in shape for x in (1, n)))
+    tiled = broadcast_to(spread, shape=tuple(x for r, n in zip(repeats, shape) for x in (r, n)))
+    return reshape(tiled, shape=tuple(r * n for r, n in zip(repeats, shape)))
+
+
+def tile(input, dims):
+    """``repeat`` that also accepts fewer repeats than dimensions (ones are prepended)."""
+    dims = tuple(dims)
+    return repeat(input, (1,) * builtins.max(0, input.ndim - len(dims)) + dims)
+
+
+def flip(input, dims):
+    """``input`` with the order of elements reversed along each of ``dims``."""
+    dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
+    index = [slice(None)] * input.ndim
+    for d in dims:
+        index[_axis("flip", d, input.ndim)] = slice(None, None, -1)
+    return getitem(input, index=tuple(index))
+
+
+def fliplr(input):
+    return flip(input, 1)
+
+
+def flipud(input):
+    return flip(input, 0)
+
+
+def roll(input, shifts, dims=None):
+    """Shift the elements along ``dims`` by ``shifts``, wrapping around; without ``dims`` the
+    flattened tensor is rolled and the shape restored."""
+    if dims is None:
+        if not isinstance(shifts, (int, xp.integer)):
+            (shifts,) = shifts
+        return reshape(roll(reshape(input, shape=(-1,)), shifts, 0), shape=input.shape)
+    shifts = (shifts,) if isinstance(shifts, (int, xp.integer)) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
+    out = input
+    for shift, dim in zip(shifts, dims):
+        axis = _axis("roll", dim, input.ndim)
+        n = input.shape[axis]
+        if n:
+            index = (slice(None),) * axis + ((xp.arange(n) - shift) % n,)
+            out = getitem(out, index=index)
+    return out
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces of ``tensor`` along ``dim``: each of ``split_size`` elements (the last may be
+    smaller), or of the sizes in a list."""
+    axis = _axis("split", dim, tensor.ndim)
+    n = tensor.shape[axis]
+    if isinstance(split_size_or_sections, (int, xp.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and n:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [builtins.min(size, n - start) for start in range(0, n, size)] if n else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n:
+            raise ShapeError(f"split: sections {sizes} add up to {builtins.sum(sizes)}, but "
+                             f"dimension {axis} has size {n}")
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(getitem(tensor, index=(slice(None),) * axis + (slice(start, start + size),)))
+        start += size
+    return tuple(pieces)
+
+
+def tensor_split(input, sections, dim=0):
+    """``sections`` pieces along ``dim`` whose sizes differ by at most one (the first ones
+    larger)."""
+    n = input.shape[_axis("tensor_split", dim, input.ndim)]
+    base, extra = divmod(n, sections)
+    return split(input, [base + (i < extra) for i in range(sections)], dim)
+
+
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` pieces of ceil(n / chunks) elements along ``dim`` (PyTorch's rule:
+    the last may be smaller, and there may be fewer pieces)."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = input.shape[_axis("chunk", dim, input.ndim)]
+    return split(input, -(-n // chunks) if n else 1, dim) if n else split(input, [0], dim)
+
+
+def unbind(input, dim=0):
+    """The slices of ``input`` along ``dim``, each without that dimension."""
+    axis = _axis("unbind", dim, input.ndim)
+    return tuple(getitem(input, index=(slice(None),) * axis + (i,))
+                 for i in range(input.shape[axis]))
+
+
+def unfold(input, dimension, size, step):
+    """Every window of ``size`` elements along ``dimension``, ``step`` apart, as a new last
+    dimension (``Tensor.unfold``)."""
+    axis = _axis("unfold", dimension, input.ndim)
+    n = input.shape[axis] if input.shape else 1
+    if size > n or size < 0 or step <= 0:
+        raise ShapeError(f"unfold: windows of size {size} with step {step} do not fit "
+                         f"dimension {axis} of size {n}")
+    if not input.shape:
+        return reshape(input, shape=(size,))
+    starts = xp.arange(0, n - size + 1, step)
+    windows = starts[:, None] + xp.arange(size)  # (count, size)
+    taken = getitem(input, index=(slice(None),) * axis + (windows,))  # the window axes at axis
+    order = tuple(a for a in range(taken.ndim) if a != axis + 1) + (axis + 1,)
+    return transpose(taken, axes=order)
+
+
+def unflatten(input, dim, sizes):
+    """Dimension ``dim`` split into ``sizes`` (one of which may be -1)."""
+    axis = _axis("unflatten", dim, input.ndim)
+    shape = tuple(input.shape)
+    return reshape(input, shape=shape[:axis] + tuple(sizes) + shape[axis + 1:])
+
+
+def movedim(input, source, destination):
+    """Dimensions ``source`` moved to positions ``destination`` (ints or sequences)."""
+    source = (source,) if isinstance(source, (int, xp.integer)) else tuple(source)
+    destination = (destination,) if isinstance(destination, (int, xp.integer)) else tuple(destination)
+    dims = list(range(input.ndim))
+    src = [_axis("movedim", s, input.ndim) for s in source]
+    dst = [_axis("movedim", d, input.ndim) for d in destination]
+    rest = [d for d in dims if d not in src]
+    order = [None] * input.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    fill = iter(rest)
+    order = [o if o is not None else next(fill) for o in order]
+    return transpose(input, axes=tuple(order))
+
+
+def narrow(input, dim, start, length):
+    """``length`` elements of ``input`` along ``dim`` from ``start``."""
+    axis = _axis("narrow", dim, input.ndim)
+    if start < 0:
+        start += input.shape[axis]
+    return getitem(input, index=(slice(None),) * axis + (slice(start, start + length),))
+
+
+def repeat_interleave(input, repeats, dim=None):
+    """Each element (or slice along ``dim``) repeated ``repeats`` times in place: [a, b] with
+    2 gives [a, a, b, b]. Without ``dim`` the input is flattened first."""
+    if dim is None:
+        input, dim = reshape(input, shape=(-1,)), 0
+    axis = _axis("repeat_interleave", dim, input.ndim)
+    n = input.shape[axis] if input.shape else 1
+    counts = repeats._data if hasattr(repeats, "_data") else xp.asarray(repeats)
+    if counts.ndim and counts.shape != (n,) and counts.shape != (1,):
+        raise ShapeError(f"repeat_interleave: repeats has shape {counts.shape}, expected ({n},)")
+    index = xp.repeat(xp.arange(n), xp.broadcast_to(counts, (n,)))
+    return getitem(input, index=(slice(None),) * axis + (index,))
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: with "ij" (the default, as in PyTorch) output i
+    varies along dimension i; "xy" swaps the first two dimensions."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    sizes = [t.shape[0] if t.shape else 1 for t in tensors]
+    if indexing == "xy" and len(tensors) >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grids = []
+    for i, t in enumerate(tensors):
+        position = {0: 1, 1: 0}.get(i, i) if indexing == "xy" and len(tensors) >= 2 else i
+        shape = [1] * len(tensors)
+        shape[position] = sizes[position]
+        grids.append(broadcast_to(reshape(t, shape=tuple(shape)), shape=tuple(sizes)))
+    return tuple(grids)
+
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last dimensions: ``pad = (left, right)`` for the last, then (top, bottom) for
+    the one before, and so on, as ``torch.nn.functional.pad``. Negative amounts crop.
+    "constant" fills with ``value`` (0 by default); "reflect" mirrors without repeating the
+    edge; "replicate" repeats the edge; "circular" wraps around."""
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ShapeError(f"pad: {len(pad)} amounts for a tensor of {input.ndim} dimensions; "
+                         f"give two (before, after) per padded dimension, last dimension first")
+    if mode != "constant" and value not in (None, 0):
+        raise ValueError(f"pad: value applies only to mode='constant', not {mode!r}")
+    out = input
+    for k in range(len(pad) // 2):
+        axis = input.ndim - 1 - k
+        before, after = pad[2 * k], pad[2 * k + 1]
+        n = out.shape[axis]
+        if mode == "constant":
+            out = _pad_constant(out, axis, before, after, 0 if value is None else value)
+            continue
+        if mode == "reflect" and (before >= n or after >= n):
+            raise ShapeError(f"pad: reflect padding ({before}, {after}) must be smaller than "
+                             f"the dimension's size {n} (dimension {axis})")
+        if n == 0:
+            raise ShapeError(f"pad: cannot {mode}-pad the empty dimension {axis}")
+        positions = xp.arange(-before, n + after)
+        if mode == "replicate":
+            positions = xp.clip(positions, 0, n - 1)
+        elif mode == "circular":
+            positions = positions % n
+        else:  # reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ...
+            period = 2 * (n - 1) if n > 1 else 1
+            positions = xp.abs(positions) % period
+            positions = xp.where(positions >= n, period - positions, positions)
+        out = getitem(out, index=(slice(None),) * axis + (positions,))
+    return out
+
+
+def _pad_constant(x, axis, before, after, value):
+    n = x.shape[axis]
+    crop = slice(builtins.max(0, -before), n - builtins.max(0, -after))
+    x = getitem(x, index=(slice(None),) * axis + (crop,)) if before < 0 or after < 0 else x
+    before, after = builtins.max(0, before), builtins.max(0, after)
+    if not before and not after:
+        return x
+    shape = list(x.shape)
+    shape[axis] += before + after
+    filled = xp.full(shape, value, dtype=x.dtype)
+    return index_put(filled, x, index=(slice(None),) * axis + (slice(before, before + x.shape[axis]),))

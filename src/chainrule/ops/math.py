@@ -1,0 +1,465 @@
+"""Elementary functions beyond arithmetic: trigonometric and hyperbolic functions, logs and
+exponentials in other bases, erf, rounding, remainders and the float tests (isnan, ...).
+
+Integer inputs of the transcendental functions become float32 first, as in PyTorch. Each VJP is
+written with primitives, so it is itself differentiable (second derivatives, create_graph).
+"""
+import math
+
+from ..backend import xp
+from .elementwise import exp, log, sqrt, where
+from .primitive import primitive
+
+try:  # SciPy's erf is vectorised C; math.erf element by element is the NumPy-only fallback.
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - SciPy comes with the [train] extra
+    _erf_each = xp.frompyfunc(math.erf, 1, 1)
+
+    def _erf(x):
+        return _erf_each(x).astype(x.dtype)
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _zeros_like(grad):
+    # A zero gradient of grad's shape and dtype: an inf or nan upstream stays out of it,
+    # as PyTorch's zeros_like(grad) does.
+    return where(False, grad, 0)
+
+
+# -- trigonometric and hyperbolic ----------------------------------------------------------
+
+@primitive(promotion="float")
+def sin(x):
+    return xp.sin(x)
+
+
+@sin.vjp(formula="{grad} * cos({x})")
+def _(grad, x):
+    return grad * cos(x)
+
+
+@primitive(promotion="float")
+def cos(x):
+    return xp.cos(x)
+
+
+@cos.vjp(formula="-{grad} * sin({x})")
+def _(grad, x):
+    return -grad * sin(x)
+
+
+@primitive(promotion="float")
+def tan(x):
+    return xp.tan(x)
+
+
+@tan.vjp(formula="{grad} * (1 + {out}^2)")
+def _(grad, out):
+    return grad * (1 + out * out)
+
+
+@primitive(promotion="float")
+def asin(x):
+    return xp.arcsin(x)
+
+
+@asin.vjp(formula="{grad} / sqrt(1 - {x}^2)")
+def _(grad, x):
+    return grad / sqrt(1 - x * x)
+
+
+@primitive(promotion="float")
+def acos(x):
+    return xp.arccos(x)
+
+
+@acos.vjp(formula="-{grad} / sqrt(1 - {x}^2)")
+def _(grad, x):
+    return -grad / sqrt(1 - x * x)
+
+
+@primitive(promotion="float")
+def atan(x):
+    return xp.arctan(x)
+
+
+@atan.vjp(formula="{grad} / (1 + {x}^2)")
+def _(grad, x):
+    return grad / (1 + x * x)
+
+
+@primitive(promotion="float")
+def atan2(a, b):
+    """The angle of the point (b, a), in (-pi, pi]: ``atan2(y, x)``."""
+    return xp.arctan2(a, b)
+
+
+@atan2.vjp("a", formula="{grad} * {b} / ({a}^2 + {b}^2)")
+def _(grad, a, b):
+    return grad * b / (a * a + b * b)
+
+
+@atan2.vjp("b", formula="-{grad} * {a} / ({a}^2 + {b}^2)")
+def _(grad, a, b):
+    return -grad * a / (a * a + b * b)
+
+
+@primitive(promotion="float")
+def sinh(x):
+    return xp.sinh(x)
+
+
+@sinh.vjp(formula="{grad} * cosh({x})")
+def _(grad, x):
+    return grad * cosh(x)
+
+
+@primitive(promotion="float")
+def cosh(x):
+    return xp.cosh(x)
+
+
+@cosh.vjp(formula="{grad} * sinh({x})")
+def _(grad, x):
+    return grad * sinh(x)
+
+
+@primitive(promotion="float")
+def asinh(x):
+    return xp.arcsinh(x)
+
+
+@asinh.vjp(formula="{grad} / sqrt({x}^2 + 1)")
+def _(grad, x):
+    return grad / sqrt(x * x + 1)
+
+
+@primitive(promotion="float")
+def acosh(x):
+    return xp.arccosh(x)
+
+
+@acosh.vjp(formula="{grad} / sqrt(({x} - 1)({x} + 1))")
+def _(grad, x):
+    return grad / sqrt((x - 1) * (x + 1))
+
+
+@primitive(promotion="float")
+def atanh(x):
+    return xp.arctanh(x)
+
+
+@atanh.vjp(formula="{grad} / (1 - {x}^2)")
+def _(grad, x):
+    return grad / (1 - x * x)
+
+
+# -- logs, exponentials, powers --------------------------------------------------------------
+
+@primitive(promotion="float")
+def erf(x):
+    """The error function, 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt."""
+    return _erf(x)
+
+
+@erf.vjp(formula="{grad} * 2/sqrt(pi) * exp(-{x}^2)")
+def _(grad, x):
+    return grad * _TWO_OVER_SQRT_PI * exp(-(x * x))
+
+
+@primitive(promotion="float")
+def log1p(x):
+    """log(1 + x), accurate for small x."""
+    return xp.log1p(x)
+
+
+@log1p.vjp(formula="{grad} / (1 + {x})")
+def _(grad, x):
+    return grad / (1 + x)
+
+
+@primitive(promotion="float")
+def expm1(x):
+    """exp(x) - 1, accurate for small x."""
+    return xp.expm1(x)
+
+
+@expm1.vjp(formula="{grad} * ({out} + 1)")
+def _(grad, out):
+    return grad * (out + 1)
+
+
+@primitive(promotion="float")
+def log2(x):
+    return xp.log2(x)
+
+
+@log2.vjp(formula="{grad} / ({x} ln 2)")
+def _(grad, x):
+    return grad / (x * _LN2)
+
+
+@primitive(promotion="float")
+def log10(x):
+    return xp.log10(x)
+
+
+@log10.vjp(formula="{grad} / ({x} ln 10)")
+def _(grad, x):
+    return grad / (x * _LN10)
+
+
+@primitive(promotion="float")
+def exp2(x):
+    return xp.exp2(x)
+
+
+@exp2.vjp(formula="{grad} * {out} ln 2")
+def _(grad, out):
+    return grad * out * _LN2
+
+
+@primitive(promotion="float")
+def reciprocal(x):
+    return 1 / x
+
+
+@reciprocal.vjp(formula="-{grad} * {out}^2")
+def _(grad, out):
+    return -grad * (out * out)
+
+
+@primitive(promotion="float")
+def rsqrt(x):
+    """1 / sqrt(x)."""
+    return 1 / xp.sqrt(x)
+
+
+@rsqrt.vjp(formula="-{grad} * {out}^3 / 2")
+def _(grad, out):
+    return grad * (out * out * out) * -0.5
+
+
+# -- rounding: flat almost everywhere, so their gradient is zero (as in PyTorch) -------------
+
+def _rounding(name, function):
+    def forward(x):
+        return function(x) if x.dtype.kind == "f" else x.copy()
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = f"{name} of each element (integers are returned as they are)."
+    op = primitive(forward)
+
+    @op.vjp(formula="0 (flat wherever it is differentiable)")
+    def _(grad):
+        return _zeros_like(grad)
+    return op
+
+
+floor = _rounding("floor", xp.floor)
+ceil = _rounding("ceil", xp.ceil)
+trunc = _rounding("trunc", xp.trunc)
+
+
+@primitive
+def round(x, *, decimals=0):
+    """Round to ``decimals`` places, halves to even (as PyTorch and NumPy do)."""
+    return xp.round(x, decimals) if x.dtype.kind == "f" else x.copy()
+
+
+@round.vjp(formula="0 (flat wherever it is differentiable)")
+def _(grad):
+    return _zeros_like(grad)
+
+
+@primitive
+def frac(x):
+    """The fractional part, x - trunc(x), with x's sign."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"frac: needs a floating-point tensor, got {x.dtype} (as in PyTorch)")
+    return x - xp.trunc(x)
+
+
+@frac.vjp(formula="{grad}")
+def _(grad):
+    return grad
+
+
+def _no_integer_zero(name, b):
+    if xp.asarray(b).dtype.kind in "biu" and xp.any(xp.asarray(b) == 0):
+        raise ZeroDivisionError(f"{name}: integer division by zero (PyTorch raises too)")
+
+
+@primitive(promotion="promote")
+def fmod(a, b):
+    """The remainder of a / b rounded toward zero: it has a's sign (C's fmod)."""
+    _no_integer_zero("fmod", b)
+    return xp.fmod(a, b)
+
+
+@fmod.vjp("a", formula="{grad}")
+def _(grad):
+    return grad
+
+
+@fmod.vjp("b", formula="-{grad} * trunc({a} / {b})")
+def _(grad, a, b):
+    return -grad * trunc(a / b)
+
+
+@primitive(promotion="promote")
+def remainder(a, b):
+    """The remainder of a / b rounded down: it has b's sign (Python's %)."""
+    _no_integer_zero("remainder (%)", b)
+    return xp.remainder(a, b)
+
+
+@remainder.vjp("a", formula="{grad}")
+def _(grad):
+    return grad
+
+
+@remainder.vjp("b", formula="-{grad} * floor({a} / {b})")
+def _(grad, a, b):
+    return -grad * floor(a / b)
+
+
+@primitive(promotion="promote")
+def floor_divide(a, b):
+    """a / b rounded down (Python's //). Not differentiable, as in PyTorch: use
+    ``div(a, b, rounding_mode="floor")``, whose gradient is zero, inside a graph."""
+    _no_integer_zero("floor_divide (//)", b)
+    return xp.floor_divide(a, b)
+
+
+@floor_divide.vjp("a", formula="none: floor_divide has no derivative")
+def _(grad):
+    return _refuse_floor_divide()
+
+
+@floor_divide.vjp("b", formula="none: floor_divide has no derivative")
+def _(grad):
+    return _refuse_floor_divide()
+
+
+def _refuse_floor_divide():
+    from ..errors import GradientError
+    raise GradientError("floor_divide (//) has no derivative (PyTorch raises too); for a "
+                        "rounded division inside a graph use div(a, b, rounding_mode='floor'), "
+                        "whose gradient is zero")
+
+
+@primitive(promotion="promote")
+def rounded_div(a, b, *, rounding_mode):
+    """a / b rounded toward zero ("trunc") or down ("floor"); integers stay integers."""
+    _no_integer_zero(f"div(rounding_mode={rounding_mode!r})", b)
+    if rounding_mode == "floor":
+        return xp.floor_divide(a, b)
+    if a.dtype.kind == "f":
+        return xp.trunc(a / b)
+    quotient = xp.floor_divide(a, b)
+    return quotient + ((quotient < 0) & (quotient * b != a))  # round up what floor pushed down
+
+
+@rounded_div.vjp("a", formula="0 (a rounded quotient is flat)")
+def _(grad):
+    return _zeros_like(grad)
+
+
+@rounded_div.vjp("b", formula="0 (a rounded quotient is flat)")
+def _(grad):
+    return _zeros_like(grad)
+
+
+@primitive(promotion="float")
+def copysign(a, b):
+    """|a| with b's sign."""
+    return xp.copysign(a, b)
+
+
+@copysign.vjp("a", formula="{grad} * sign({a}) * sign({b}), 0 at {a} = 0")
+def _(grad, a, out):
+    return where(a == 0, 0, grad * out / where(a == 0, 1, a))
+
+
+@copysign.vjp("b", formula="0 (only b's sign matters)")
+def _(grad):
+    return _zeros_like(grad)
+
+
+@primitive
+def nan_to_num(x, *, nan=0.0, posinf=None, neginf=None):
+    """x with NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest values
+    unless given)."""
+    if x.dtype.kind != "f":
+        return x.copy()
+    return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+@nan_to_num.vjp(formula="{grad} where {x} is finite, else 0")
+def _(grad, x):
+    return where(isfinite(x), grad, 0)
+
+
+# -- tests of the values: no gradient ----------------------------------------------------------
+
+@primitive(differentiable=False)
+def isnan(x):
+    return xp.isnan(x)
+
+
+@primitive(differentiable=False)
+def isinf(x):
+    return xp.isinf(x)
+
+
+@primitive(differentiable=False)
+def isfinite(x):
+    return xp.isfinite(x)
+
+
+@primitive(differentiable=False, promotion="promote")
+def isclose(a, b, *, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether |a - b| <= atol + rtol * |b|, elementwise."""
+    return xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def _shift(name, ufunc):
+    def forward(a, b):
+        if xp.asarray(a).dtype.kind not in "iu" or xp.asarray(b).dtype.kind not in "iu":
+            raise TypeError(f"{name}: needs integer tensors, got {xp.asarray(a).dtype} and "
+                            f"{xp.asarray(b).dtype}")
+        return ufunc(a, b)
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = f"{name} of integers, elementwise; carries no gradient."
+    return primitive(forward, differentiable=False, promotion="promote")
+
+
+bitwise_left_shift = _shift("bitwise_left_shift", xp.left_shift)
+bitwise_right_shift = _shift("bitwise_right_shift", xp.right_shift)
+
+
+# -- composites --------------------------------------------------------------------------------
+
+def square(x):
+    """x * x (integers stay integers, as in PyTorch)."""
+    return x * x
+
+
+def lerp(start, end, weight):
+    """start + weight * (end - start)."""
+    return start + weight * (end - start)
+
+
+def logaddexp(a, b):
+    """log(exp(a) + exp(b)), without overflow: the larger input is factored out."""
+    from .composite import stop_gradient
+    shift = stop_gradient(_maximum(a, b))
+    shift = where(isfinite(shift), shift, 0)
+    return log(exp(a - shift) + exp(b - shift)) + shift
+
+
+def _maximum(a, b):
+    from .elementwise import maximum
+    return maximum(a, b)

@@ -1,0 +1,141 @@
+"""Running (cumulative) ops along one axis, and products.
+
+A running op's output j depends on inputs 0..j, so its VJP sums the upstream gradient over
+j >= i: a reversed running sum."""
+from ..backend import xp
+from .elementwise import exp, where
+from .primitive import primitive
+from .reduce import _normalize_axes, _restore_axes, sum
+from .shape import broadcast_to, expand_dims, getitem, reshape, transpose
+
+
+def _flip(x, axis):
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(None, None, -1)
+    return getitem(x, index=tuple(index))
+
+
+def _reverse_cumsum(x, axis):
+    return _flip(cumsum(_flip(x, axis), axis=axis), axis)
+
+
+@primitive
+def cumsum(x, *, axis):
+    return xp.cumsum(x, axis=axis)
+
+
+@cumsum.vjp(formula="running sum of {grad} from the end")
+def _(grad, axis):
+    return _reverse_cumsum(grad, axis)
+
+
+@primitive
+def cumprod(x, *, axis):
+    return xp.cumprod(x, axis=axis)
+
+
+@cumprod.vjp(formula="sum over j >= i of {grad}_j * {out}_j / {x}_i (exact at zeros)")
+def _(grad, x, out, axis):
+    value = x.data if hasattr(x, "node") else x
+    if xp.all(value != 0):
+        return _reverse_cumsum(grad * out, axis) / x
+    # With zeros, out_j / x_i is 0/0: use d out_j / d x_i = prod_{k <= j, k != i} x_k, the
+    # running product of x with its i-th entry set to 1, for every i (n^2 work along axis).
+    n = value.shape[axis]
+    moved = _move_last(x, axis)  # (..., n)
+    eye = xp.eye(n, dtype=bool)  # row i: which entry is replaced by 1
+    replaced = where(eye, 1, expand_dims(moved, -2))  # (..., n_i, n_k)
+    partial = cumprod(replaced, axis=-1)  # (..., i, j): prod over k <= j, k != i
+    upper = xp.triu(xp.ones((n, n), dtype=bool))  # j >= i
+    g = expand_dims(_move_last(grad, axis), -2)
+    total = sum(where(upper, partial * g, 0), axis=-1)  # (..., i)
+    return _move_back(total, axis, value.ndim)
+
+
+def _move_last(x, axis):
+    ndim = len(x.shape)
+    axis %= max(ndim, 1)
+    order = tuple(a for a in range(ndim) if a != axis) + (axis,)
+    return transpose(x, axes=order)
+
+
+def _move_back(x, axis, ndim):
+    axis %= max(ndim, 1)
+    order = list(range(ndim - 1))
+    order.insert(axis, ndim - 1)
+    return transpose(x, axes=tuple(order))
+
+
+@primitive
+def logcumsumexp(x, *, axis):
+    """log of the running sum of exp(x), computed without overflow."""
+    if x.shape[axis] == 0:
+        return x.copy()
+    return xp.logaddexp.accumulate(x, axis=axis)
+
+
+@logcumsumexp.vjp(formula="sum over j >= i of {grad}_j * exp({x}_i - {out}_j)")
+def _(grad, x, out, axis):
+    # exp(x_i - out_j) <= 1 for j >= i, so no term overflows (n^2 work along the axis).
+    value = x.data if hasattr(x, "node") else x
+    n = value.shape[axis]
+    xi = expand_dims(_move_last(x, axis), -1)  # (..., i, 1)
+    oj = expand_dims(_move_last(out, axis), -2)  # (..., 1, j)
+    gj = expand_dims(_move_last(grad, axis), -2)
+    upper = xp.triu(xp.ones((n, n), dtype=bool))
+    weights = exp(where(upper, xi - oj, 0))
+    total = sum(where(upper, weights * gj, 0), axis=-1)
+    return _move_back(total, axis, value.ndim)
+
+
+@primitive
+def prod(x, *, axis=None, keepdims=False):
+    return x.prod(axis=axis, keepdims=keepdims)
+
+
+@prod.vjp(formula="{grad} * the product of the other entries of {x}")
+def _(grad, x, axis, keepdims):
+    # The product of the others is (product before i) * (product after i): two running
+    # products, no division, so zeros in x are handled exactly.
+    shape = x.shape
+    grad = _restore_axes(grad, shape, axis, keepdims)
+    axes = _normalize_axes(axis, len(shape))
+    if not shape:
+        return grad
+    kept = [a for a in range(len(shape)) if a not in axes]
+    order = tuple(kept) + tuple(axes)
+    moved = transpose(x, axes=order)
+    lead = tuple(shape[a] for a in kept)
+    count = 1
+    for a in axes:
+        count *= shape[a]
+    if count == 0:  # an empty product is 1 whatever the (no) entries are
+        return broadcast_to(grad, shape=shape)
+    flat = reshape(moved, shape=lead + (count,))
+    ones = xp.ones(lead + (1,), dtype=flat.dtype)
+    before = cumprod(_cat(ones, getitem(flat, index=(..., slice(None, -1)))), axis=-1)
+    after = _flip(cumprod(_flip(_cat(getitem(flat, index=(..., slice(1, None))), ones), -1),
+                          axis=-1), -1)
+    others = reshape(before * after, shape=tuple(moved.shape))
+    inverse = tuple(xp.argsort(order))
+    return grad * transpose(others, axes=inverse)
+
+
+def _cat(a, b):
+    from .shape import _concatenate
+    return _concatenate(a, b, axis=-1)
+
+
+def running_extreme(x, axis, largest):
+    """Indices of the running max (or min) of the array ``x`` along ``axis``: at ties the
+    latest index, as PyTorch's cummax/cummin; once a NaN is seen it is the running extreme."""
+    if x.shape[axis] == 0:
+        return xp.zeros(x.shape, dtype=xp.int64)
+    best = (xp.fmax if largest else xp.fmin).accumulate(x, axis=axis)
+    hit = x == best
+    if x.dtype.kind == "f":
+        nan = xp.isnan(x)
+        hit = xp.where(xp.logical_or.accumulate(nan, axis=axis), nan, hit)
+    positions = xp.arange(x.shape[axis]).reshape([-1 if a == axis % x.ndim else 1
+                                                   for a in range(x.ndim)])
+    return xp.maximum.accumulate(xp.where(hit, positions, 0), axis=axis).astype(xp.int64)

@@ -1,0 +1,105 @@
+"""Sorting and running extremes. The order is found on the array; the values are then read at
+those indices with take_along_axis, so the gradient goes to exactly the elements returned."""
+from collections import namedtuple
+
+from ..backend import xp
+from ..errors import ShapeError
+from .scan import running_extreme
+from .shape import reshape, take_along_axis
+
+ValuesIndices = namedtuple("ValuesIndices", "values indices")
+
+
+def _as_1d(input):
+    return reshape(input, shape=(1,)) if not input.shape else input
+
+
+def _back(result, input):
+    return reshape(result, shape=()) if not input.shape else result
+
+
+def _axis(op, dim, ndim):
+    if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
+    return int(dim) % max(ndim, 1)
+
+
+def _order(values, axis, descending):
+    """A stable argsort; descending puts NaN first (it counts as the largest, as in PyTorch)
+    and keeps equal elements in their original order."""
+    if not descending:
+        return xp.argsort(values, axis=axis, kind="stable")
+    if values.dtype.kind == "f":
+        return xp.lexsort((-values, ~xp.isnan(values)), axis=axis)
+    return xp.argsort(~values, axis=axis, kind="stable")  # ~ reverses the order of ints/bools
+
+
+def _data(input):
+    return input._data if hasattr(input, "_data") else xp.asarray(input)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """``(values, indices)`` of ``input`` sorted along ``dim``. Equal elements keep their
+    order (a stable sort, whatever ``stable`` says)."""
+    axis = _axis("sort", dim, input.ndim)
+    indices = _order(_data(input).reshape(input.shape or (1,)), axis, descending)
+    values = take_along_axis(_as_1d(input), indices, axis)
+    return ValuesIndices(_back(values, input), _int_tensor(indices.reshape(input.shape)))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
+    axis = _axis("argsort", dim, input.ndim)
+    indices = _order(_data(input).reshape(input.shape or (1,)), axis, descending)
+    return _int_tensor(indices.reshape(input.shape))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, in
+    order."""
+    axis = _axis("topk", dim, input.ndim)
+    size = input.shape[axis] if input.shape else 1
+    if not 0 <= k <= size:
+        raise ShapeError(f"topk: k={k} is out of range for dimension {axis} of size {size}")
+    order = _order(_data(input).reshape(input.shape or (1,)), axis, largest)
+    span = [slice(None)] * max(input.ndim, 1)
+    span[axis] = slice(0, k)
+    indices = order[tuple(span)]
+    values = take_along_axis(_as_1d(input), indices, axis)
+    if not input.shape and k == 1:  # a 0-d input gives 0-d results, as in PyTorch
+        return ValuesIndices(reshape(values, shape=()), _int_tensor(indices.reshape(())))
+    return ValuesIndices(values, _int_tensor(indices))
+
+
+def _running(op, input, dim, largest):
+    axis = _axis(op, dim, input.ndim)
+    x = _as_1d(input)
+    indices = running_extreme(_data(x), axis, largest)
+    values = take_along_axis(x, indices, axis)
+    return ValuesIndices(_back(values, input), _int_tensor(indices.reshape(input.shape)))
+
+
+def cummax(input, dim):
+    """``(values, indices)``: the running maximum along ``dim`` and where it was found (the
+    latest position at ties, as in PyTorch)."""
+    return _running("cummax", input, dim, True)
+
+
+def cummin(input, dim):
+    """``(values, indices)``: the running minimum along ``dim`` and where it was found."""
+    return _running("cummin", input, dim, False)
+
+
+def _int_tensor(array):
+    from ..tensor import Tensor
+    return Tensor._make(xp.array(array, dtype=xp.int64, order="C"), None)
+
+
+def msort(input):
+    """``input`` sorted along its first dimension."""
+    return sort(input, 0).values
+
+
+__all__ = ["ValuesIndices", "sort", "argsort", "topk", "cummax", "cummin", "msort"]

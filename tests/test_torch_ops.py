@@ -1,0 +1,106 @@
+"""The PyTorch toolbox against PyTorch itself and against central differences (the cases are
+in torch_cases.py): values, dtypes, shapes, requires_grad and every leaf's gradient."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from torch_cases import CASES
+
+torch = pytest.importorskip("torch")
+from program_gen import compare_tensors  # noqa: E402  (imports torch)
+
+
+def _leaves(value):
+    """The tensors (and plain values) in a result: tuples, lists and named tuples opened."""
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def _make(library, spec_arrays, specs):
+    made = []
+    for array, spec in zip(spec_arrays, specs):
+        grad = spec.kind in ("float", "zeros")
+        made.append(library.tensor(array.copy(), requires_grad=grad))
+    return made
+
+
+def _run(case, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [spec.array(rng, dtype) for spec in case.inputs]
+    c_inputs, t_inputs = _make(cr, arrays, case.inputs), _make(torch, arrays, case.inputs)
+    c_out, t_out = case.fn(cr, *c_inputs), case.fn(torch, *t_inputs)
+    return c_inputs, t_inputs, _leaves(c_out), _leaves(t_out)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_matches_pytorch(case, dtype):
+    c_inputs, t_inputs, c_out, t_out = _run(case, dtype)
+    assert len(c_out) == len(t_out), f"{len(c_out)} results vs PyTorch's {len(t_out)}"
+    precision = "float32" if dtype == "float32" or any(
+        getattr(t, "dtype", None) == torch.float32 for t in t_out + t_inputs) else None
+    terms = []
+    for k, (c, t) in enumerate(zip(c_out, t_out)):
+        if not isinstance(t, torch.Tensor):
+            assert c == t and type(c) is type(t), f"result {k}: {c!r} vs PyTorch's {t!r}"
+            continue
+        problem = compare_tensors(c, t, f"result {k}", precision)
+        assert problem is None, str(problem)
+        if t.requires_grad:
+            weights = np.random.default_rng(k).uniform(-1, 1, size=tuple(t.shape))
+            terms.append((c, t, weights))
+    if not terms:
+        return
+    c_loss = sum((c * cr.tensor(w.astype(c.dtype))).sum() for c, _, w in terms)
+    t_loss = sum((t * torch.tensor(w.astype(str(t.dtype).replace("torch.", "")))).sum()
+                 for _, t, w in terms)
+    c_loss.backward()
+    t_loss.backward()
+    for k, (c, t) in enumerate(zip(c_inputs, t_inputs)):
+        if t.requires_grad:
+            if case.none_is_zero and t.grad is None:
+                assert c.grad is None or not c.grad.numpy().any()
+                continue
+            problem = compare_tensors(c.grad, t.grad, f"input {k}.grad", precision)
+            assert problem is None, str(problem)
+
+
+def _differentiable(case):
+    """The case as a function of its float inputs returning one flat tensor, for gradcheck."""
+    rng = np.random.default_rng(0)
+    arrays = [spec.array(rng, "float64") for spec in case.inputs]
+    floats = [i for i, spec in enumerate(case.inputs) if spec.kind in ("float", "zeros")]
+    if not floats:
+        return None, None
+    probe = _leaves(case.fn(cr, *_make(cr, arrays, case.inputs)))
+    if not any(isinstance(p, cr.Tensor) and p.requires_grad for p in probe):
+        return None, None
+
+    def fn(*xs):
+        inputs = [cr.tensor(a) for a in arrays]
+        for i, x in zip(floats, xs):
+            inputs[i] = x
+        outs = [o for o in _leaves(case.fn(cr, *inputs))
+                if isinstance(o, cr.Tensor) and o.requires_grad]
+        return cr.cat([o.reshape(-1) for o in outs])
+    return fn, [cr.tensor(arrays[i].astype("float64"), requires_grad=True) for i in floats]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_gradient_matches_central_differences(case):
+    fn, inputs = _differentiable(case)
+    if fn is None:
+        out = _leaves(case.fn(cr, *_make(cr, [s.array(np.random.default_rng(0), "float64")
+                                               for s in case.inputs], case.inputs)))
+        assert not any(getattr(o, "requires_grad", False) for o in out)
+        return
+    assert cr.gradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.twice], ids=lambda c: c.id)
+def test_second_derivative_matches_central_differences(case):
+    fn, inputs = _differentiable(case)
+    if fn is None:
+        return
+    assert cr.gradgradcheck(fn, inputs, atol=1e-4, rtol=1e-3)

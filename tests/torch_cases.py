@@ -1,0 +1,288 @@
+"""The PyTorch toolbox, case by case: each case is one call written once for both libraries
+(``M`` is ``chainrule`` or ``torch``, whose names chainrule shares), with its inputs.
+
+test_torch_ops.py runs every case in both and compares values, dtypes, shapes and gradients
+(on float64 and float32, with fan-out, views, in-place changes and mixed dtypes among the
+cases), and checks each float64 case's gradient and second derivative against central
+differences. ``covers`` names the registered primitives a case exercises (test_ops.py checks
+that every differentiable primitive has a case somewhere).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class In:
+    """An input: ``kind`` "float" (requires grad), "const" (a fixed array), "zeros" (floats
+    with some exact zeros)."""
+    shape: tuple = ()
+    kind: str = "float"
+    low: float = -2.0
+    high: float = 2.0
+    dtype: str = None  # None: the case's dtype
+    value: object = None  # for "const"
+
+    def array(self, rng, dtype):
+        if self.kind == "const":
+            return np.array(self.value)
+        a = rng.uniform(self.low, self.high, size=self.shape)
+        if self.kind == "zeros":
+            a[rng.random(self.shape) < 0.4] = 0.0
+        return a.astype(self.dtype or dtype)
+
+
+def F(*shape, low=-2.0, high=2.0, dtype=None):
+    return In(tuple(shape), "float", low, high, dtype)
+
+
+def Z(*shape):
+    return In(tuple(shape), "zeros")
+
+
+def K(value, dtype=None):
+    return In(kind="const", value=np.array(value, dtype=dtype))
+
+
+@dataclass
+class Case:
+    name: str
+    fn: object  # fn(M, *inputs)
+    inputs: list
+    covers: tuple = ()
+    twice: bool = True  # check second derivatives
+    none_is_zero: bool = False  # PyTorch leaves a zero gradient as None
+    tolerance: float = None
+    id: str = field(default="")
+
+
+CASES = []
+
+
+def case(name, fn, inputs, covers=(), **options):
+    CASES.append(Case(name, fn, list(inputs), tuple(covers) or (name,), **options))
+
+
+# -- elementwise functions, as functions and as methods, on shapes with 0-d and empty ones ---
+UNARY = {  # name -> input range
+    "sin": (-3, 3), "cos": (-3, 3), "tan": (-1.2, 1.2), "asin": (-0.9, 0.9),
+    "acos": (-0.9, 0.9), "atan": (-3, 3), "sinh": (-2, 2), "cosh": (-2, 2),
+    "asinh": (-3, 3), "acosh": (1.2, 3), "atanh": (-0.9, 0.9), "erf": (-2, 2),
+    "log1p": (-0.8, 3), "expm1": (-2, 2), "log2": (0.2, 3), "log10": (0.2, 3),
+    "exp2": (-2, 2), "reciprocal": (0.3, 2), "rsqrt": (0.3, 2), "square": (-2, 2),
+    "floor": (-3, 3), "ceil": (-3, 3), "trunc": (-3, 3), "round": (-3, 3), "frac": (-3, 3),
+    "nan_to_num": (-2, 2), "sigmoid": (-3, 3), "neg": (-2, 2),
+}
+for _name, (_low, _high) in UNARY.items():
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x), [F(3, 4, low=_low, high=_high)])
+    case(_name, lambda M, x, n=_name: getattr(x, n)(), [F(low=_low, high=_high)])
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x), [F(0, 3, low=_low, high=_high)])
+    # fan-out: the input is used twice, once through a view
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x) * x + getattr(M, n)(x[1:]).sum(),
+         [F(3, low=_low, high=_high)])
+for _alias, _low, _high in (("arcsin", -0.9, 0.9), ("arctanh", -0.9, 0.9), ("fix", -3, 3),
+                            ("negative", -2, 2), ("absolute", 0.2, 2)):
+    case(_alias, lambda M, x, n=_alias: getattr(M, n)(x), [F(2, 3, low=_low, high=_high)],
+         covers=("getitem",))
+case("round", lambda M, x: M.round(x, decimals=1), [F(5)])
+case("nan_to_num", lambda M, x: M.nan_to_num(M.log(x), nan=1.5, neginf=-7.0), [F(6)],
+     twice=False)
+case("isnan", lambda M, x: (M.isnan(M.log(x)), M.isinf(1 / (x > 0)), M.isfinite(M.log(x))),
+     [F(7)], covers=("isnan", "isinf", "isfinite"), twice=False)
+
+BINARY = {"atan2": (-2, 2, -2, 2), "copysign": (-2, 2, -2, 2), "fmod": (-5, 5, 0.7, 2),
+          "remainder": (-5, 5, 0.7, 2), "logaddexp": (-3, 3, -3, 3),
+          "maximum": (-2, 2, -2, 2), "minimum": (-2, 2, -2, 2)}
+for _name, (_la, _ha, _lb, _hb) in BINARY.items():
+    case(_name, lambda M, a, b, n=_name: getattr(M, n)(a, b),
+         [F(3, 4, low=_la, high=_ha), F(4, low=_lb, high=_hb)])
+    case(_name, lambda M, a, b, n=_name: getattr(a, n)(b),
+         [F(2, 1, low=_la, high=_ha), F(1, 3, low=_lb, high=_hb)])
+    # mixed dtypes: a float32 and a float64 operand promote to float64
+    case(_name, lambda M, a, b, n=_name: getattr(M, n)(a, b),
+         [F(3, low=_la, high=_ha, dtype="float32"), F(3, low=_lb, high=_hb, dtype="float64")])
+case("fmod", lambda M, a: M.fmod(a, 1.5) + M.remainder(a, -1.5), [F(6, low=-5, high=5)],
+     covers=("fmod", "remainder"))
+case("rounded_div", lambda M, a, b: M.div(a, b, rounding_mode="floor") * a +
+     M.div(a, b, rounding_mode="trunc"), [F(6, low=-5, high=5), F(6, low=0.5, high=2)])
+case("rounded_div", lambda M, a, b: (M.div(a, b, rounding_mode="trunc"),
+                                     M.div(a, b, rounding_mode="floor"), a // b, a % b),
+     [K([7, -7, 5, -5, 0]), K([2, 2, -3, -3, 4])], covers=("floor_divide", "remainder"))
+case("shifts", lambda M, a, b: (a << b, a >> b, a ^ b, M.bitwise_left_shift(a, b)),
+     [K([1, 8, -8, 5]), K([1, 2, 1, 0])], covers=("bitwise_left_shift",))
+case("lerp", lambda M, a, b: M.lerp(a, b, 0.3), [F(3, 4), F(4)], covers=("mul",))
+case("lerp", lambda M, a, b, w: M.lerp(a, b, w), [F(3), F(3), F(3, low=0, high=1)],
+     covers=("mul",))
+case("isclose", lambda M, a: (M.isclose(a, a + 1e-9), M.isclose(a, a + 0.1),
+                              M.allclose(a, a * (1 + 1e-7))), [F(4)], twice=False)
+case("square", lambda M, a: M.square(a), [K([1, -2, 3])], covers=("mul",))
+case("add", lambda M, a, b: (M.add(a, b, alpha=2), M.sub(a, b, alpha=0.5), a.mul(b),
+                             a.div(b), a.pow(2), M.true_divide(a, b)),
+     [F(3, 2), F(2, low=0.5, high=2)], covers=("add", "sub", "mul", "div", "pow"))
+case("inplace", lambda M, a, b: _inplace_chain(a, b), [F(3, 2), F(2)],
+     covers=("add", "mul", "clip"))
+
+
+def _inplace_chain(a, b):
+    y = a * 1
+    y.add_(b, alpha=2)
+    y.mul_(b)
+    y.clamp_(-1.0, 1.5)
+    y.sub_(0.25)
+    return y
+
+
+# -- reductions and running ops ------------------------------------------------------------
+for _dim, _keep in ((None, False), (1, False), (0, True), (-1, True)):
+    case("prod", lambda M, x, d=_dim, k=_keep: (M.prod(x) if d is None else
+                                                M.prod(x, d, keepdim=k)), [F(3, 4)])
+    case("prod", lambda M, x, d=_dim, k=_keep: (x.prod() if d is None else
+                                                x.prod(d, keepdim=k)), [Z(3, 4)])
+case("prod", lambda M, x: M.prod(x), [F()])
+case("prod", lambda M, x: M.prod(x, 0), [F(0, 3)])
+case("prod", lambda M, x: (M.prod(x), M.prod(x, 0), M.prod(x > 0)), [K([[1, 2], [3, 4]])],
+     covers=())
+for _name in ("cumsum", "cumprod", "logcumsumexp"):
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x, 1), [F(3, 4)])
+    case(_name, lambda M, x, n=_name: getattr(x, n)(0) * x, [F(4)])
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x, 0), [F()])
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x, -1), [F(2, 0)])
+case("cumprod", lambda M, x: M.cumprod(x, 1), [Z(3, 5)])
+case("cumprod", lambda M, x: M.cumprod(x, 0), [K([0.0, 2.0, 0.0, 3.0])], covers=())
+case("cumsum", lambda M, x: (M.cumsum(x, 0), x.cumprod(1)), [K([[1, 2], [3, 4]], "int32")],
+     covers=())
+case("logcumsumexp", lambda M, x: M.logcumsumexp(x * 300, 0), [F(5)])
+for _name in ("cummax", "cummin"):
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x, 1), [F(3, 5)], covers=("getitem",))
+    case(_name, lambda M, x, n=_name: getattr(x, n)(0), [K([1.0, 3.0, 3.0, 2.0, 3.0])],
+         covers=())
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x, 0), [F()], covers=("getitem",))
+for _p in (2, 1, float("inf"), float("-inf"), 0, 3, "fro", 0.5):
+    case("norm", lambda M, x, p=_p: M.norm(x, p), [F(3, 4)], covers=("sqrt", "abs"),
+         none_is_zero=_p == 0)
+    case("norm", lambda M, x, p=_p: x.norm(p, dim=1, keepdim=True), [F(3, 4)],
+         covers=("sqrt", "abs"), none_is_zero=_p == 0)
+case("norm", lambda M, x: M.norm(x * 0), [F(3)], covers=("sqrt",), twice=False)
+case("normalize", lambda M, x: M.nn.functional.normalize(x, dim=1), [F(3, 4)],
+     covers=("div",))
+case("normalize", lambda M, x: M.nn.functional.normalize(x, p=1, dim=0), [F(3, 4)],
+     covers=("div",))
+case("std_mean", lambda M, x: (*M.std_mean(x, 1), *M.var_mean(x, 0, keepdim=True),
+                               *M.var_mean(x, correction=0)), [F(3, 4)], covers=("sqrt",))
+case("any", lambda M, x: (M.any(x > 0), M.all(x > -1, 1), x.any(0, keepdim=True),
+                          M.count_nonzero(x > 0)), [F(3, 4)], covers=(), twice=False)
+
+# -- reading and writing at indices ----------------------------------------------------------
+ROW_INDEX = np.array([[2, 0], [1, 3], [3, 3]])  # (3, 2), into 4 columns
+case("gather", lambda M, x, i: M.gather(x, 1, i), [F(3, 4), K(ROW_INDEX)], covers=("getitem",))
+case("gather", lambda M, x, i: x.gather(0, i) * x[:2, :2], [F(3, 4), K([[2, 0], [0, 0]])],
+     covers=("getitem",))
+case("gather", lambda M, x, i: M.gather(x, 0, i), [F(), K(0)], covers=("getitem",))
+case("take_along_dim", lambda M, x, i: M.take_along_dim(x, i, 1), [F(3, 4), K([[1], [0], [3]])],
+     covers=("getitem",))
+UNIQUE_INDEX = np.array([[2, 0], [1, 3], [0, 3]])
+case("scatter", lambda M, x, i, s: M.scatter(x, 1, i, s), [F(3, 4), K(UNIQUE_INDEX), F(3, 2)],
+     covers=("index_put",))
+case("scatter", lambda M, x, i: x.scatter(1, i, 2.5), [F(3, 4), K(UNIQUE_INDEX)],
+     covers=("index_put",))
+case("scatter_add", lambda M, x, i, s: M.scatter_add(x, 1, i, s),
+     [F(3, 4), K(ROW_INDEX), F(3, 2)], covers=("add_at",))
+case("scatter_add", lambda M, x, i, s: M.scatter_add(x, 0, i, s),
+     [F(3, 2), K([[0, 1], [0, 0], [2, 0], [1, 1]]), F(4, 2)], covers=("add_at",))
+for _reduce in ("sum", "mean", "amax", "amin", "prod"):
+    for _self in (True, False):
+        case("scatter_reduce", lambda M, x, i, s, r=_reduce, k=_self:
+             M.scatter_reduce(x, 1, i, s, r, include_self=k),
+             [F(3, 4), K(ROW_INDEX), F(3, 2)], covers=("add_at",))
+case("scatter_reduce", lambda M, x, i, s: M.scatter_reduce(x, 0, i, s, "amax"),
+     [K([1.0, 2.0, 3.0]), K([0, 0, 2, 2]), K([5.0, 5.0, 3.0, 1.0])], covers=())
+case("index_select", lambda M, x, i: M.index_select(x, 1, i), [F(3, 4), K([3, 0, 0])],
+     covers=("getitem",))
+case("index_select", lambda M, x, i: x.index_select(0, i), [F(3, 4), K([], "int64")],
+     covers=("getitem",))
+case("masked_fill", lambda M, x: M.masked_fill(x, x > 0.5, -1.0), [F(3, 4)],
+     covers=("where",))
+case("masked_fill", lambda M, x, v: x.masked_fill(x[0] > 0, v), [F(3, 4), F()],
+     covers=("where",))
+case("masked_select", lambda M, x: M.masked_select(x, x > 0), [F(3, 4)], covers=("getitem",))
+case("masked_select", lambda M, x, m: M.masked_select(x, m), [F(4), K([[True], [False]])],
+     covers=("getitem",))
+case("nonzero", lambda M, x: (M.nonzero(x > 0), *M.nonzero(x > 0, as_tuple=True)), [F(3, 4)],
+     covers=(), twice=False)
+for _off, _d1, _d2 in ((0, 0, 1), (1, 0, 1), (-1, 0, 1), (0, 1, 2), (2, -1, 0)):
+    case("diagonal", lambda M, x, o=_off, a=_d1, b=_d2: M.diagonal(x, o, a, b), [F(2, 3, 4)],
+         covers=("getitem",))
+case("diag", lambda M, x: M.diag(x) + M.diag(x, 1)[1:, :-1], [F(3)], covers=("add_at",))
+case("diag", lambda M, x: (M.diag(x), M.diag(x, -1)), [F(3, 4)], covers=("getitem",))
+for _k in (0, 1, -1):
+    case("tril", lambda M, x, k=_k: (M.tril(x, k), x.triu(k)), [F(2, 3, 4)], covers=("where",))
+
+# -- rearranging -----------------------------------------------------------------------------
+case("expand", lambda M, x: x.expand(2, 3, -1) * x.expand_as(M.zeros(3, 4)).sum(0),
+     [F(3, 1)], covers=("broadcast_to",))
+case("repeat", lambda M, x: x.repeat(2, 1, 3), [F(3, 2)], covers=("broadcast_to",))
+case("repeat", lambda M, x: M.tile(x, (2,)), [F(3, 2)], covers=("broadcast_to",))
+case("flip", lambda M, x: M.flip(x, (0, 2)) * x + x.flip(1), [F(2, 3, 2)], covers=("getitem",))
+case("flip", lambda M, x: (M.fliplr(x), M.flipud(x)), [F(2, 3)], covers=("getitem",))
+case("roll", lambda M, x: M.roll(x, 1, 0) + x.roll((-1, 2), (0, 1)) + M.roll(x, 5),
+     [F(3, 4)], covers=("getitem",))
+case("split", lambda M, x: M.split(x, 2, 1), [F(3, 5)], covers=("getitem",))
+case("split", lambda M, x: x.split([1, 3, 1], dim=1), [F(3, 5)], covers=("getitem",))
+case("chunk", lambda M, x: M.chunk(x, 3, 1) + x.chunk(2), [F(3, 5)], covers=("getitem",))
+case("chunk", lambda M, x: M.chunk(x, 4, 0), [F(6, 2)], covers=("getitem",))
+case("unbind", lambda M, x: M.unbind(x, 1), [F(3, 2)], covers=("getitem",))
+case("tensor_split", lambda M, x: M.tensor_split(x, 3, 1), [F(2, 7)], covers=("getitem",))
+case("unfold", lambda M, x: x.unfold(1, 2, 1) * 2 + x.unfold(1, 3, 2).sum(), [F(3, 5)],
+     covers=("getitem",))
+case("unfold", lambda M, x: x.unfold(0, 2, 2), [F(5, 2)], covers=("getitem",))
+case("unflatten", lambda M, x: M.unflatten(x, 1, (2, -1)), [F(3, 6)], covers=("reshape",))
+case("repeat_interleave", lambda M, x: M.repeat_interleave(x, 2), [F(2, 3)],
+     covers=("getitem",))
+case("repeat_interleave", lambda M, x, r: x.repeat_interleave(r, dim=0), [F(3, 2), K([1, 0, 3])],
+     covers=("getitem",))
+case("meshgrid", lambda M, a, b: M.meshgrid(a, b, indexing="ij") + M.meshgrid(a, b, indexing="xy"),
+     [F(3), F(2)], covers=("broadcast_to",))
+for _mode in ("constant", "reflect", "replicate", "circular"):
+    case("pad", lambda M, x, m=_mode: M.nn.functional.pad(x, (1, 2), mode=m), [F(2, 3, 4)],
+         covers=("getitem",))
+    case("pad", lambda M, x, m=_mode: M.nn.functional.pad(x, (2, 1, 1, 1), mode=m),
+         [F(1, 2, 3, 4)], covers=("getitem",))
+case("pad", lambda M, x: M.nn.functional.pad(x, (1, -1, 0, 2), value=1.5), [F(3, 4)],
+     covers=("index_put",))
+case("movedim", lambda M, x: (M.movedim(x, 0, 2), x.movedim((0, 1), (2, 0))), [F(2, 3, 4)],
+     covers=("transpose",))
+case("narrow", lambda M, x: M.narrow(x, 1, 1, 2).sum() * x.narrow(0, -2, 1), [F(3, 4)],
+     covers=("getitem",))
+
+# -- sorting ---------------------------------------------------------------------------------
+case("sort", lambda M, x: M.sort(x), [F(3, 4)], covers=("getitem",))
+case("sort", lambda M, x: x.sort(0, descending=True), [F(3, 4)], covers=("getitem",))
+case("sort", lambda M, x: M.sort(x, descending=True), [K([3.0, 1.0, 3.0, float("nan"), 2.0])],
+     covers=())
+case("sort", lambda M, x: (M.sort(x, stable=True), M.argsort(x, descending=True)),
+     [K([3, 1, 3, 2, 1])], covers=())
+case("argsort", lambda M, x: (M.argsort(x, 1), x.argsort(0, descending=True)), [F(3, 4)],
+     covers=(), twice=False)
+case("topk", lambda M, x: M.topk(x, 2), [F(3, 4)], covers=("getitem",))
+case("topk", lambda M, x: x.topk(2, 0, largest=False), [F(3, 4)], covers=("getitem",))
+case("msort", lambda M, x: M.msort(x), [F(3, 2)], covers=("getitem",))
+
+# -- einsum ----------------------------------------------------------------------------------
+for _eq, _shapes in (("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->", [(3, 3)]), ("ii->i", [(3, 3)]),
+                     ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("i,i->", [(3,), (3,)]),
+                     ("ij->", [(2, 3)]), ("ij->j", [(2, 3)]), ("...ij->...ji", [(2, 2, 3)]),
+                     ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]), ("ij,jk", [(2, 3), (3, 2)]),
+                     ("i,j->ij", [(2,), (3,)]), ("bi,bi->b", [(3, 2), (3, 2)]),
+                     ("iij->j", [(2, 2, 3)]), ("ij,j->i", [(0, 2), (2,)])):
+    case("einsum", lambda M, *xs, e=_eq: M.einsum(e, *xs), [F(*s) for s in _shapes],
+         covers=("einsum", "einsum2"))
+case("einsum", lambda M, a, b: M.einsum("ij,jk->ik", [a, b]), [F(2, 2), F(2, 2)],
+     covers=("einsum2",))
+
+# -- matrix helpers ----------------------------------------------------------------------------
+case("mm", lambda M, a, b, c: (M.mm(a, b), M.bmm(a[None], b[None]), M.dot(c, c), M.outer(c, c)),
+     [F(2, 3), F(3, 2), F(3)], covers=("matmul",))
+
+
+for _i, _c in enumerate(CASES):
+    _c.id = f"{_c.name}-{_i}"
