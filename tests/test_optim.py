@@ -435,7 +435,6 @@ def one_param():
     (lambda: optim.RMSprop(one_param(), alpha=-0.5), r"alpha must be >= 0, got -0.5"),
     (lambda: optim.RMSprop(one_param(), momentum=-1), r"momentum must be >= 0, got -1"),
     (lambda: optim.SGD([], lr=0.1), r"empty"),
-    (lambda: optim.SGD([cr.tensor(np.ones(2))], lr=0.1), r"does not require grad"),
     (lambda: optim.SGD(one_param() * 2, lr=0.1), r"appears more than once"),
     (lambda: optim.SGD([{"params": one_param(), "learning_rate": 1}], lr=0.1),
      r"unknown options \['learning_rate'\]"),
@@ -462,3 +461,14 @@ def test_bad_types_raise_type_errors():
 def test_bad_scheduler_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make(optim.SGD(one_param(), lr=0.1))
+
+
+def test_frozen_parameters_are_skipped_with_a_warning_as_in_pytorch():
+    frozen = cr.tensor(np.ones(2))  # requires_grad False: a frozen weight
+    live = cr.tensor(np.ones(2), requires_grad=True)
+    with pytest.warns(UserWarning, match="does not require grad"):
+        opt = optim.SGD([frozen, live], lr=0.5)
+    (live * 3).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(frozen.data, [1.0, 1.0])
+    np.testing.assert_array_equal(live.data, [-0.5, -0.5])

@@ -38,7 +38,7 @@ def _run(case, dtype, seed=0):
 def test_matches_pytorch(case, dtype):
     c_inputs, t_inputs, c_out, t_out = _run(case, dtype)
     assert len(c_out) == len(t_out), f"{len(c_out)} results vs PyTorch's {len(t_out)}"
-    precision = "float32" if dtype == "float32" or any(
+    precision = "float32" if dtype == "float32" or case.loose or any(
         getattr(t, "dtype", None) == torch.float32 for t in t_out + t_inputs) else None
     terms = []
     for k, (c, t) in enumerate(zip(c_out, t_out)):

@@ -5,14 +5,24 @@
     loss = nn.functional.cross_entropy(model(images), labels)
 """
 from . import functional, init
+from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, Identity,
+                          LogSigmoid, LogSoftmax, Mish, ReLU6, SiLU, Softmax, Softmin, Softplus,
+                          Softsign, Tanhshrink, Threshold)
 from .functional import l2_penalty
 from .layers import Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, MulticlassHingeLoss
-from .module import IncompatibleKeys, Module, Parameter, Sequential, StateDictError
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                     MSELoss, MulticlassHingeLoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
+from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential,
+                     StateDictError)
 
 __all__ = [
-    "Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys",
-    "Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Dropout",
-    "CrossEntropyLoss", "MulticlassHingeLoss", "MSELoss", "BCEWithLogitsLoss",
+    "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
+    "IncompatibleKeys",
+    "Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Dropout", "Identity",
+    "GELU", "SiLU", "ELU", "SELU", "CELU", "Softplus", "LogSigmoid", "Hardtanh", "ReLU6",
+    "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Tanhshrink", "Threshold", "Softmax",
+    "LogSoftmax", "Softmin",
+    "CrossEntropyLoss", "NLLLoss", "MulticlassHingeLoss", "MultiMarginLoss", "MSELoss", "L1Loss",
+    "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss", "BCEWithLogitsLoss",
     "l2_penalty", "functional", "init",
 ]

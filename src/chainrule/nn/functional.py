@@ -6,11 +6,18 @@ arrays and return a Tensor. See docs/losses-and-regularisation.md for the formul
 """
 from ..backend import xp
 from ..errors import ShapeError
-from ..ops import (leaky_relu, log_softmax, relu, sigmoid, softmax, softmax_cross_entropy,
-                   softplus, tanh, where)
-from ..ops.fused import REDUCTIONS, check_labels, reduce_losses
+from ..functions import log_softmax, softmax
+from ..ops import leaky_relu, normalize, pad, relu, sigmoid, tanh, where
+from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, log_sigmoid,
+                               logsigmoid, mish, relu6, selu, silu, softmin, softplus, softsign,
+                               tanhshrink, threshold)
+from ..ops.fused import check_labels, reduce_losses
 from ..random import resolve
 from ..tensor import Tensor
+from .losses_functional import (_as_tensor, _check_reduction, _check_same_shape,
+                                binary_cross_entropy, binary_cross_entropy_with_logits,
+                                cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
+                                multi_margin_loss, nll_loss, smooth_l1_loss)
 
 
 def dropout(x, p=0.5, training=True, generator=None):
@@ -26,14 +33,6 @@ def dropout(x, p=0.5, training=True, generator=None):
     keep = resolve(generator).random(x.shape) >= p
     dtype = x.dtype if x.dtype.kind == "f" else xp.dtype(xp.float32)
     return x * (keep.astype(dtype) / dtype.type(1 - p))
-
-
-def cross_entropy(logits, labels, reduction="mean"):
-    """Softmax cross-entropy of (N, C) ``logits`` against integer ``labels`` of shape (N,):
-    -log softmax(logits_i)[y_i] per example. Computed by the fused, overflow-free primitive
-    ``chainrule.softmax_cross_entropy``, whose gradient is softmax(logits) - onehot(y)."""
-    _check_reduction("cross_entropy", reduction)
-    return softmax_cross_entropy(_as_tensor(logits), _labels(labels), reduction=reduction)
 
 
 def multiclass_hinge_loss(scores, labels, margin=1.0, reduction="mean"):
@@ -56,29 +55,6 @@ def multiclass_hinge_loss(scores, labels, margin=1.0, reduction="mean"):
     wrong_class = xp.arange(classes) != labels[:, None]
     return reduce_losses(where(wrong_class, hinge, 0).sum(axis=1), reduction,
                          "multiclass_hinge_loss")
-
-
-def mse_loss(pred, target, reduction="mean"):
-    """Mean squared error, (pred - target)^2 averaged over every element."""
-    _check_reduction("mse_loss", reduction)
-    pred, target = _as_tensor(pred), _as_tensor(target)
-    _check_same_shape("mse_loss", pred, target)
-    diff = pred - target
-    return reduce_losses(diff * diff, reduction, "mse_loss")
-
-
-def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
-    """Binary cross-entropy of sigmoid(logits) against targets in [0, 1], computed from the
-    logits: -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] = softplus(x) - x y."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    logits, targets = _as_tensor(logits), _as_tensor(targets)
-    _check_same_shape("binary_cross_entropy_with_logits", logits, targets)
-    if targets.dtype.kind != "f":
-        targets = targets.astype(logits.dtype)
-    # softplus never exponentiates a positive number, so no logit overflows, and the
-    # subtraction x*y cancels softplus's linear part exactly when x is huge.
-    return reduce_losses(softplus(logits) - logits * targets, reduction,
-                         "binary_cross_entropy_with_logits")
 
 
 def l2_penalty(params, lam):
@@ -104,26 +80,14 @@ def check_probability(p):
         raise ValueError(f"dropout probability p must be a number in [0, 1], got {p!r}")
 
 
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
 def _labels(labels):
     return labels.data if isinstance(labels, Tensor) else xp.asarray(labels)
 
 
-def _check_reduction(op, reduction):
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-
-
-def _check_same_shape(op, a, b):
-    # Broadcasting (N, 1) against (N,) would silently compare every pair; refuse it.
-    if a.shape != b.shape:
-        raise ShapeError(f"{op}: input shape {a.shape} and target shape {b.shape} differ; "
-                         f"reshape one to match the other")
-
-
-__all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "dropout",
-           "cross_entropy", "multiclass_hinge_loss", "mse_loss",
-           "binary_cross_entropy_with_logits", "l2_penalty"]
+__all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "softmin",
+           "gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",
+           "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "softsign", "tanhshrink",
+           "threshold", "dropout", "pad", "normalize",
+           "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
+           "multiclass_hinge_loss", "l2_penalty"]

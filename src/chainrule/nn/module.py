@@ -123,7 +123,7 @@ class Module:
     def _attributes(self):
         """(name, value) pairs in which parameters and submodules are looked for."""
         return ((name, value) for name, value in vars(self).items()
-                if name not in ("_name", "_scope"))
+                if name not in ("_name", "_scope", "_buffers"))
 
     def _direct_members(self):
         for name, value in self._attributes():
@@ -173,6 +173,82 @@ class Module:
     def parameters(self):
         return (p for _, p in self.named_parameters())
 
+    # -- buffers: state that is saved but not learned (batch norm's running statistics) -------
+    def register_buffer(self, name, tensor, persistent=True):
+        """Keep ``tensor`` as the attribute ``name``: it goes into ``state_dict()`` (unless
+        ``persistent=False``) and follows ``to(dtype)``, but is not a parameter, so no
+        optimizer updates it. ``tensor`` may be None (a buffer not yet set)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = Tensor(tensor)
+        if isinstance(tensor, Parameter):
+            raise TypeError(f"register_buffer: {name!r} is a Parameter; assign it as an "
+                            f"attribute instead")
+        buffers = vars(self).setdefault("_buffers", {})
+        buffers[name] = persistent
+        object.__setattr__(self, name, tensor)
+
+    def named_buffers(self, prefix="", persistent_only=False):
+        """(name, tensor) for the buffers of this module and its submodules."""
+        for path, module in self.named_modules(prefix):
+            for name, persistent in vars(module).get("_buffers", {}).items():
+                value = getattr(module, name, None)
+                if value is not None and (persistent or not persistent_only):
+                    yield (f"{path}.{name}" if path else name), value
+
+    def buffers(self):
+        return (b for _, b in self.named_buffers())
+
+    def _named_state(self):
+        """The state dict's (name, tensor) pairs: each module's parameters, then its buffers,
+        module by module (PyTorch's order)."""
+        seen = set()
+        for path, module in self.named_modules():
+            for name, member in module._direct_members():
+                if isinstance(member, Parameter) and id(member) not in seen:
+                    seen.add(id(member))
+                    yield (f"{path}.{name}" if path else name), member
+            for name, persistent in vars(module).get("_buffers", {}).items():
+                value = getattr(module, name, None)
+                if persistent and value is not None:
+                    yield (f"{path}.{name}" if path else name), value
+
+    # -- dtypes, freezing, visiting -------------------------------------------------------------
+    def to(self, dtype):
+        """Convert every floating-point parameter and buffer to ``dtype`` in place (``"cpu"``
+        changes nothing: chainrule computes on the CPU). Gradients are dropped."""
+        from ..dtypes import as_dtype
+        if isinstance(dtype, str) and dtype.split(":")[0] == "cpu":
+            return self
+        dtype = as_dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: parameters must stay floating point, got {dtype}")
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            if tensor.dtype.kind == "f" and tensor.dtype != dtype:
+                tensor._data = tensor._data.astype(dtype)
+                tensor.grad = None
+        return self
+
+    def float(self):
+        """``to(float32)``."""
+        return self.to("float32")
+
+    def double(self):
+        """``to(float64)``: for gradient checks."""
+        return self.to("float64")
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter; optimizers skip frozen ones."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule, then on this module (as PyTorch, e.g. for
+        custom initialisation); returns this module."""
+        for module in reversed(list(self.modules())):
+            fn(module)
+        return self
+
     # -- modes and gradients ------------------------------------------------------------------
     def train(self, mode=True):
         """Set training mode (Dropout active) on this module and all its submodules."""
@@ -191,8 +267,8 @@ class Module:
 
     # -- saving and loading ---------------------------------------------------------------------
     def state_dict(self):
-        """An ordered dict from parameter name to a copy of its array."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """An ordered dict from parameter and buffer name to a copy of its array."""
+        return OrderedDict((name, t.data.copy()) for name, t in self._named_state())
 
     def load_state_dict(self, state, strict=True):
         """Copy the arrays of ``state`` into the parameters.
@@ -202,7 +278,7 @@ class Module:
         ``strict=False`` missing and unexpected keys are allowed (and returned), wrong shapes
         and dtypes are not. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
-        own = OrderedDict(self.named_parameters())
+        own = OrderedDict(self._named_state())
         arrays, keys = match_state_dict({name: p.shape for name, p in own.items()}, state, strict)
         for name, array in arrays.items():
             own[name].copy_(array)
@@ -212,7 +288,7 @@ class Module:
         """Raise what ``load_state_dict(state, strict)`` would raise, changing nothing; returns
         the same ``IncompatibleKeys``. For loads that must check several parts before applying
         any of them."""
-        return match_state_dict({name: p.shape for name, p in self.named_parameters()}, state,
+        return match_state_dict({name: p.shape for name, p in self._named_state()}, state,
                                 strict)[1]
 
     # -- printing -------------------------------------------------------------------------------
@@ -346,5 +422,111 @@ class Sequential(Module):
         return items[index][1]
 
 
-__all__ = ["Parameter", "Module", "ModuleScope", "Sequential", "StateDictError",
-           "IncompatibleKeys", "match_state_dict"]
+class ModuleList(Module):
+    """A list of modules whose parameters the model sees, named "0", "1", ... (PyTorch's
+    ModuleList). It has no forward: iterate over it in your own.
+
+    >>> layers = cr.nn.ModuleList([cr.nn.Linear(2, 2) for _ in range(3)])
+    >>> len(layers), [name for name, _ in layers.named_parameters()][:2]
+    (3, ['0.weight', '0.bias'])
+    """
+
+    def __init__(self, modules=()):
+        object.__setattr__(self, "_items", [])
+        self.extend(modules)
+
+    def _attributes(self):
+        return ((str(i), m) for i, m in enumerate(self._items))
+
+    def _check(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: expected a Module, got "
+                            f"{type(module).__name__}")
+        return module
+
+    def append(self, module):
+        object.__setattr__(self._check(module), "_name", str(len(self._items)))
+        self._items.append(module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        self._items.insert(index, self._check(module))
+        for i, m in enumerate(self._items):
+            object.__setattr__(m, "_name", str(i))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(self._items[index])
+        return self._items[index]
+
+    def __setitem__(self, index, module):
+        self._items[index] = self._check(module)
+        object.__setattr__(module, "_name", str(index % len(self._items)))
+
+    def __len__(self):
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters the model sees, named by their keys (PyTorch's
+    ModuleDict).
+
+    >>> heads = cr.nn.ModuleDict({"digit": cr.nn.Linear(4, 10), "parity": cr.nn.Linear(4, 2)})
+    >>> list(heads.keys()), heads["parity"].out_features
+    (['digit', 'parity'], 2)
+    """
+
+    def __init__(self, modules=None):
+        object.__setattr__(self, "_items", {})
+        if modules is not None:
+            self.update(modules)
+
+    def _attributes(self):
+        return self._items.items()
+
+    def __setitem__(self, key, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: entry {key!r} is a {type(module).__name__}, not a "
+                            f"Module")
+        object.__setattr__(module, "_name", str(key))
+        self._items[str(key)] = module
+
+    def __getitem__(self, key):
+        return self._items[key]
+
+    def __delitem__(self, key):
+        del self._items[key]
+
+    def update(self, modules):
+        for key, module in (modules.items() if hasattr(modules, "items") else modules):
+            self[key] = module
+
+    def keys(self):
+        return self._items.keys()
+
+    def values(self):
+        return self._items.values()
+
+    def items(self):
+        return self._items.items()
+
+    def __contains__(self, key):
+        return key in self._items
+
+    def __len__(self):
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+
+__all__ = ["Parameter", "Module", "ModuleScope", "Sequential", "ModuleList", "ModuleDict",
+           "StateDictError", "IncompatibleKeys", "match_state_dict"]

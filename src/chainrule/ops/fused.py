@@ -67,3 +67,30 @@ def _(grad, logits, labels, reduction):
     if reduction == "sum":
         return delta * grad
     return delta * grad[:, None]
+
+
+@primitive(promotion="promote")
+def binary_cross_entropy_elementwise(x, t):
+    """-(t log x + (1 - t) log(1 - x)) per element, each log clamped at -100 as in PyTorch, so
+    that x = 0 or 1 gives a large finite loss rather than inf."""
+    if x.size and ((x < 0) | (x > 1) | xp.isnan(x)).any():
+        bad = x[(x < 0) | (x > 1) | xp.isnan(x)].flat[0]
+        raise ValueError(f"binary_cross_entropy: every input must be a probability in [0, 1], "
+                         f"got {bad} (apply sigmoid first, or use "
+                         f"binary_cross_entropy_with_logits on the logits)")
+    with xp.errstate(divide="ignore"):
+        return -(t * xp.maximum(xp.log(x), -100) + (1 - t) * xp.maximum(xp.log1p(-x), -100))
+
+
+@binary_cross_entropy_elementwise.vjp("x", formula="{grad} * ({x} - {t}) / max({x} (1 - {x}), 1e-12)")
+def _(grad, x, t):
+    return grad * (x - t) / clip(x * (1 - x), low=1e-12)
+
+
+@binary_cross_entropy_elementwise.vjp("t", formula="{grad} * (log(1 - {x}) - log({x})), logs clamped at -100")
+def _(grad, x):
+    return grad * (maximum(log1p(-x), -100) - maximum(log(x), -100))
+
+
+from .elementwise import clip, log, maximum  # noqa: E402
+from .math import log1p  # noqa: E402

@@ -3,6 +3,7 @@ share."""
 import contextlib
 import math
 import numbers
+import warnings
 
 from ..autograd import enable_grad
 from ..backend import ndarray
@@ -55,9 +56,12 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}: parameter {index} is a "
                                 f"{type(p).__name__}, not a Tensor")
             if not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: parameter {index} of shape {p.shape} "
-                                 f"does not require grad, so it would never be updated")
-            if not p.is_leaf:
+                # Frozen (fine-tuning part of a model): kept, and skipped while it has no
+                # gradient, as in PyTorch; said once, since it may also be a mistake.
+                warnings.warn(f"{type(self).__name__}: parameter {index} of shape {p.shape} "
+                              f"does not require grad (frozen); it is skipped until it does",
+                              UserWarning, stacklevel=3)
+            elif not p.is_leaf:
                 raise ValueError(f"{type(self).__name__}: parameter {index} of shape {p.shape} "
                                  f"is not a leaf (it was computed from other tensors); "
                                  f"optimize the tensors it came from, or detach it")

@@ -1,0 +1,182 @@
+"""Activation layers with PyTorch's names and options; each calls the function of the same name
+in ``nn.functional``."""
+from . import functional as F
+from .module import Module
+
+
+class _Activation(Module):
+    """An activation without options: ``forward`` applies ``function``."""
+
+    function = None
+
+    def forward(self, input):
+        return type(self).function(input)
+
+
+class GELU(Module):
+    """x * Phi(x); ``approximate="tanh"`` uses the tanh formula."""
+
+    def __init__(self, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(_Activation):
+    """x * sigmoid(x)."""
+    function = staticmethod(F.silu)
+
+
+class Mish(_Activation):
+    """x * tanh(softplus(x))."""
+    function = staticmethod(F.mish)
+
+
+class Softsign(_Activation):
+    """x / (1 + |x|)."""
+    function = staticmethod(F.softsign)
+
+
+class LogSigmoid(_Activation):
+    """log(sigmoid(x))."""
+    function = staticmethod(F.log_sigmoid)
+
+
+class SELU(_Activation):
+    """Scaled ELU with the self-normalising constants."""
+    function = staticmethod(F.selu)
+
+
+class ReLU6(_Activation):
+    """min(max(0, x), 6)."""
+    function = staticmethod(F.relu6)
+
+
+class Hardsigmoid(_Activation):
+    """relu6(x + 3) / 6."""
+    function = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Activation):
+    """x * hardsigmoid(x)."""
+    function = staticmethod(F.hardswish)
+
+
+class Tanhshrink(_Activation):
+    """x - tanh(x)."""
+    function = staticmethod(F.tanhshrink)
+
+
+class ELU(Module):
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def forward(self, input):
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class CELU(ELU):
+    """x for x > 0, alpha (exp(x / alpha) - 1) otherwise."""
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0):
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val {min_val} is above max_val {max_val}")
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class Threshold(Module):
+    """x where x > threshold, else ``value``."""
+
+    def __init__(self, threshold, value):
+        self.threshold, self.value = threshold, value
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}"
+
+
+class _AlongDim(Module):
+    def __init__(self, dim=None):
+        self.dim = dim
+
+    def _dim(self, input):
+        # PyTorch's implicit choice when dim is None: 0 for 0-, 1- and 3-d inputs, else 1.
+        return self.dim if self.dim is not None else (0 if input.ndim in (0, 1, 3) else 1)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
+    """exp(x) / sum(exp(x)) along ``dim``."""
+
+    def forward(self, input):
+        return F.softmax(input, self._dim(input))
+
+
+class LogSoftmax(_AlongDim):
+    """log(softmax(x)) along ``dim``."""
+
+    def forward(self, input):
+        return F.log_softmax(input, self._dim(input))
+
+
+class Softmin(_AlongDim):
+    """softmax(-x) along ``dim``."""
+
+    def forward(self, input):
+        return F.softmin(input, self._dim(input))
+
+
+class Identity(Module):
+    """Returns its input; takes (and ignores) any arguments, as PyTorch's does."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def forward(self, input):
+        return input
+
+
+__all__ = ["GELU", "SiLU", "Mish", "Softsign", "LogSigmoid", "SELU", "ReLU6", "Hardsigmoid",
+           "Hardswish", "Tanhshrink", "ELU", "CELU", "Softplus", "Hardtanh", "Threshold",
+           "Softmax", "LogSoftmax", "Softmin", "Identity"]

@@ -1,0 +1,328 @@
+"""The losses of ``torch.nn.functional``, with its signatures and options.
+
+Every loss takes ``reduction``: "mean" averages, "sum" adds, "none" keeps one loss per example
+(per element for the elementwise losses). Class-index losses (cross_entropy, nll_loss,
+multi_margin_loss) accept ``(N, C)`` inputs with ``(N,)`` targets and ``(N, C, d1, ...)`` with
+``(N, d1, ...)``; formulas are in docs/losses-and-regularisation.md.
+"""
+from ..backend import xp
+from ..errors import LabelError, ShapeError
+from ..ops import (abs, clip, gather, log_softmax, movedim, relu, reshape, softmax_cross_entropy,
+                   softplus, where)
+from ..ops.fused import REDUCTIONS, binary_cross_entropy_elementwise, reduce_losses
+from ..ops.math import log
+from ..tensor import Tensor
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _check_reduction(op, reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _check_same_shape(op, a, b):
+    # Broadcasting (N, 1) against (N,) would silently compare every pair; refuse it.
+    if a.shape != b.shape:
+        raise ShapeError(f"{op}: input shape {a.shape} and target shape {b.shape} differ; "
+                         f"reshape one to match the other")
+
+
+def _labels(op, target, input_shape, ignore_index=None):
+    """Integer class targets as an array, checked against the input's shape and classes."""
+    labels = target._data if isinstance(target, Tensor) else xp.asarray(target)
+    if labels.dtype.kind not in "iu":
+        raise LabelError(f"{op}: labels (class indices) must be integers, got dtype "
+                         f"{labels.dtype}; convert them with .long(), or pass class "
+                         f"probabilities of the input's shape {tuple(input_shape)}")
+    if len(input_shape) == 0:
+        raise ShapeError(f"{op}: the input must have a class dimension, got a 0-d tensor")
+    expected = input_shape[:1] + input_shape[2:] if len(input_shape) > 1 else ()
+    if len(input_shape) == 2 and labels.ndim == 1 and labels.shape != expected:
+        raise LabelError(f"{op}: scores have {input_shape[0]} rows but labels have "
+                         f"{labels.shape[0]} entries")
+    if labels.shape != expected:
+        raise LabelError(f"{op}: labels must be {len(expected)}-D of shape {expected}, got "
+                         f"shape {labels.shape} (the input has shape {tuple(input_shape)})")
+    if len(input_shape) > 1 and input_shape[0] == 0:
+        raise LabelError(f"{op}: the batch is empty (input of shape {input_shape})")
+    classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
+    bad = (labels < 0) | (labels >= classes)
+    if ignore_index is not None:
+        bad &= labels != ignore_index
+    if bad.any():
+        position = tuple(int(i) for i in xp.argwhere(bad)[0])
+        raise LabelError(f"{op}: label {labels[position]} at position "
+                         f"{position[0] if len(position) == 1 else position} is out of range for "
+                         f"{classes} classes [0, {classes})")
+    return labels
+
+
+def _weights_array(op, weight, classes):
+    if weight is None:
+        return None
+    w = weight._data if isinstance(weight, Tensor) else xp.asarray(weight)
+    if w.shape != (classes,):
+        raise ShapeError(f"{op}: weight must have one entry per class, shape ({classes},), "
+                         f"got {w.shape}")
+    return w
+
+
+def _class_last(input):
+    """(N, C, d1, ...) -> (N, d1, ..., C); (C,) stays."""
+    return movedim(input, 1, -1) if input.ndim > 2 else input
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """The negative log-likelihood of log-probabilities ``input`` at the class ``target``:
+    -weight[y] * input[y] per example; "mean" divides by the sum of the weights of the targets
+    that are not ``ignore_index``.
+
+    >>> logp = cr.tensor([[-0.5, -1.0], [-2.0, -0.1]])
+    >>> cr.nn.functional.nll_loss(logp, cr.tensor([0, 1]))
+    tensor(0.3, dtype=float32)
+    """
+    _check_reduction("nll_loss", reduction)
+    input = _as_tensor(input)
+    labels = _labels("nll_loss", target, input.shape, ignore_index)
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    w = _weights_array("nll_loss", weight, classes)
+    losses, kept = _picked(input, labels, w, ignore_index)
+    return _reduce_weighted(-losses, kept, reduction)
+
+
+def _picked(input, labels, w, ignore_index):
+    """input[..., y] * w[y] for every example (0 where ignored), and those weights."""
+    ignored = labels == ignore_index
+    safe = where(ignored, 0, labels) if ignored.any() else labels
+    safe = xp.asarray(safe)
+    moved = _class_last(input)
+    picked = reshape(gather(moved, moved.ndim - 1, safe[..., None]), shape=labels.shape)
+    kept = (~ignored).astype(input.dtype)
+    if w is not None:
+        kept = kept * w[safe].astype(input.dtype)
+    return picked * kept, kept
+
+
+def _reduce_weighted(losses, kept, reduction):
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    return total / kept.sum()
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross-entropy: -log softmax(input)[y] per example, for integer class targets
+    (with ``weight``, ``ignore_index`` and ``label_smoothing`` as in PyTorch) or for class
+    probabilities of the input's shape. The plain case (N, C) logits with (N,) labels runs the
+    fused primitive ``softmax_cross_entropy``, whose gradient is softmax - onehot.
+
+    >>> logits = cr.tensor([[2.0, 0.0], [0.0, 2.0]])
+    >>> cr.nn.functional.cross_entropy(logits, cr.tensor([0, 0]))
+    tensor(1.1269281, dtype=float32)
+    >>> cr.nn.functional.cross_entropy(logits, cr.tensor([0, 0]), label_smoothing=0.1)
+    tensor(1.1269281, dtype=float32)
+    """
+    _check_reduction("cross_entropy", reduction)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    input = _as_tensor(input)
+    target_array = target._data if isinstance(target, Tensor) else xp.asarray(target)
+    if target_array.dtype.kind == "f":
+        if target_array.shape != input.shape:
+            _labels("cross_entropy", target_array, input.shape)  # says what was expected
+        return _cross_entropy_probabilities(input, _as_tensor(target), weight, reduction,
+                                            label_smoothing)
+    if (input.ndim == 2 and weight is None and label_smoothing == 0 and target_array.ndim == 1
+            and not (target_array == ignore_index).any()):
+        return softmax_cross_entropy(input, _labels("cross_entropy", target_array, input.shape),
+                                     reduction=reduction)
+    labels = _labels("cross_entropy", target_array, input.shape, ignore_index)
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    w = _weights_array("cross_entropy", weight, classes)
+    logp = log_softmax(input, axis=1 if input.ndim > 1 else 0)
+    picked, kept = _picked(logp, labels, w, ignore_index)
+    nll = _reduce_weighted(-picked, kept, reduction)
+    if label_smoothing == 0:
+        return nll
+    # The smoothing term: -sum_c w_c log p_c per example, 0 where ignored, reduced like the
+    # nll term (divided by the same sum of target weights for "mean").
+    moved = _class_last(logp)
+    per_class = moved * w.astype(logp.dtype) if w is not None else moved
+    smooth = -per_class.sum(-1) * (labels != ignore_index).astype(logp.dtype)
+    smooth = _reduce_weighted(smooth, kept, reduction)
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing):
+    _check_same_shape("cross_entropy", input, target)
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    logp = _class_last(log_softmax(input, axis=1 if input.ndim > 1 else 0))
+    target = _class_last(target)
+    w = _weights_array("cross_entropy", weight, classes)
+    terms = logp * target * (w.astype(logp.dtype) if w is not None else 1)
+    losses = -terms.sum(-1)
+    return reduce_losses(losses, reduction, "cross_entropy")
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(y log p + (1 - y) log(1 - p)) for probabilities ``input`` (each log clamped at -100,
+    as PyTorch does, so p = 0 or 1 gives a finite loss).
+
+    >>> cr.nn.functional.binary_cross_entropy(cr.tensor([0.5, 0.9]), cr.tensor([1., 1.]))
+    tensor(0.3992538, dtype=float32)
+    """
+    _check_reduction("binary_cross_entropy", reduction)
+    input, target = _as_tensor(input), _as_tensor(target)
+    _check_same_shape("binary_cross_entropy", input, target)
+    losses = binary_cross_entropy_elementwise(input, target)
+    if weight is not None:
+        losses = losses * weight
+    return reduce_losses(losses, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """Binary cross-entropy of sigmoid(input) against ``target``, computed from the logits
+    without overflow: (1 - y) x + (1 + (pos_weight - 1) y) softplus(-x). ``pos_weight`` (one
+    per class, the last dimension) weighs the positive examples.
+
+    >>> cr.nn.functional.binary_cross_entropy_with_logits(cr.tensor([0.]), cr.tensor([1.]))
+    tensor(0.6931472, dtype=float32)
+    """
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    input, target = _as_tensor(input), _as_tensor(target)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    if target.dtype.kind != "f":
+        target = target.astype(input.dtype)
+    if pos_weight is None:
+        # softplus never exponentiates a positive number, so no logit overflows.
+        losses = softplus(input) - input * target
+    else:
+        log_weight = (pos_weight - 1) * target + 1
+        losses = (1 - target) * input + log_weight * softplus(-input)
+    if weight is not None:
+        losses = losses * weight
+    return reduce_losses(losses, reduction, "binary_cross_entropy_with_logits")
+
+
+def _elementwise(op, input, target, reduction):
+    _check_reduction(op, reduction)
+    input, target = _as_tensor(input), _as_tensor(target)
+    _check_same_shape(op, input, target)
+    return input - target
+
+
+def mse_loss(input, target, reduction="mean"):
+    """(input - target)^2 per element.
+
+    >>> cr.nn.functional.mse_loss(cr.tensor([1., 3.]), cr.tensor([0., 0.]))
+    tensor(5., dtype=float32)
+    """
+    diff = _elementwise("mse_loss", input, target, reduction)
+    return reduce_losses(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    """|input - target| per element.
+
+    >>> cr.nn.functional.l1_loss(cr.tensor([1., -3.]), cr.tensor([0., 0.]))
+    tensor(2., dtype=float32)
+    """
+    diff = _elementwise("l1_loss", input, target, reduction)
+    return reduce_losses(abs(diff), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target).
+
+    >>> cr.nn.functional.smooth_l1_loss(cr.tensor([0.5, 3.]), cr.tensor([0., 0.]))
+    tensor(1.3125, dtype=float32)
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    diff = _elementwise("smooth_l1_loss", input, target, reduction)
+    if beta == 0:
+        return reduce_losses(abs(diff), reduction, "smooth_l1_loss")
+    size = abs(diff)
+    losses = where(size.detach() < beta, diff * diff * (0.5 / beta), size - 0.5 * beta)
+    return reduce_losses(losses, reduction, "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target).
+
+    >>> cr.nn.functional.huber_loss(cr.tensor([0.5, 3.]), cr.tensor([0., 0.]))
+    tensor(1.3125, dtype=float32)
+    """
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    diff = _elementwise("huber_loss", input, target, reduction)
+    size = abs(diff)
+    losses = where(size.detach() < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    return reduce_losses(losses, reduction, "huber_loss")
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """The Kullback-Leibler divergence of ``target`` from the log-probabilities ``input``,
+    per element: y (log y - x), taken as 0 where y = 0 (or exp(y) (y - x) with
+    ``log_target=True``). ``reduction="batchmean"`` divides the sum by the batch size, which
+    is the true KL divergence (PyTorch's "mean" divides by every element).
+
+    >>> p = cr.tensor([0.5, 0.5])
+    >>> cr.nn.functional.kl_div(p.log(), p, reduction="sum")
+    tensor(0., dtype=float32)
+    """
+    if reduction not in REDUCTIONS + ("batchmean",):
+        raise ValueError(f"kl_div: reduction must be one of {REDUCTIONS + ('batchmean',)}, "
+                         f"got {reduction!r}")
+    input, target = _as_tensor(input), _as_tensor(target)
+    _check_same_shape("kl_div", input, target)
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:
+        positive = target.detach() > 0
+        losses = where(positive, target * log(where(positive, target, 1)), 0) - target * input
+    if reduction == "batchmean":
+        return losses.sum() / (input.shape[0] if input.ndim else 1)
+    return reduce_losses(losses, reduction, "kl_div")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """The multiclass hinge loss of PyTorch: per example, the sum over the wrong classes j of
+    weight[y] * max(0, margin - x_y + x_j)^p, divided by the number of classes C. It equals
+    ``multiclass_hinge_loss / C`` (cs231n's SVM loss does not divide by C).
+
+    >>> cr.nn.functional.multi_margin_loss(cr.tensor([[0.1, 0.2, 0.4]]), cr.tensor([2]))
+    tensor(0.4333333, dtype=float32)
+    """
+    _check_reduction("multi_margin_loss", reduction)
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
+    input = _as_tensor(input)
+    if input.ndim not in (1, 2):
+        raise ShapeError(f"multi_margin_loss: input must be (N, C) or (C,), got {input.shape}")
+    labels = _labels("multi_margin_loss", target, input.shape)
+    x = input if input.ndim == 2 else reshape(input, shape=(1, -1))
+    y = labels.reshape(-1)
+    classes = x.shape[1]
+    correct = reshape(gather(x, 1, y[:, None]), shape=(-1, 1))
+    hinge = relu(x - correct + margin)
+    if p == 2:
+        hinge = hinge * hinge
+    w = _weights_array("multi_margin_loss", weight, classes)
+    if w is not None:
+        hinge = hinge * w[y][:, None].astype(x.dtype)
+    wrong = xp.arange(classes) != y[:, None]
+    losses = where(wrong, hinge, 0).sum(1) / classes
+    if input.ndim == 1:
+        losses = reshape(losses, shape=())
+    return reduce_losses(losses, reduction, "multi_margin_loss")

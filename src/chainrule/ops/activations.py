@@ -1,0 +1,186 @@
+"""Activation functions with PyTorch's names and options, spelled with primitives.
+
+Each follows PyTorch at its kinks: where PyTorch's backward uses a strict comparison (hardtanh,
+relu6, hardsigmoid pass no gradient exactly at their bounds), so do these."""
+import math
+
+from ..backend import xp
+from .composite import sigmoid, softmax, softplus as _softplus, stop_gradient
+from .elementwise import abs, clip, greater, less, logical_and, tanh, where
+from .math import erf, expm1
+
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF: 0.5 x (1 + erf(x / sqrt 2)); with
+    ``approximate="tanh"``, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    >>> cr.nn.functional.gelu(cr.tensor([-1., 0., 1.]))
+    tensor([-0.1586553,  0.       ,  0.8413447], dtype=float32)
+    """
+    if approximate == "none":
+        return input * (erf(input * _SQRT_HALF) + 1) * 0.5
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * _SQRT_TWO_OVER_PI
+        return input * (tanh(inner) + 1) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input):
+    """x * sigmoid(x) (also called swish).
+
+    >>> cr.nn.functional.silu(cr.tensor([0., 1.]))
+    tensor([0.       , 0.7310586], dtype=float32)
+    """
+    return input * sigmoid(input)
+
+
+def _negative_part(input, alpha, scale=1.0):
+    """alpha * (exp(x / scale) - 1) for x <= 0; the exp sees only x <= 0, so it cannot
+    overflow into an inf that would turn the unused branch's zero gradient into NaN."""
+    safe = where(greater(stop_gradient(input), 0), 0, input)
+    return expm1(safe / scale if scale != 1.0 else safe) * alpha
+
+
+def elu(input, alpha=1.0):
+    """x for x > 0, alpha (exp(x) - 1) otherwise.
+
+    >>> cr.nn.functional.elu(cr.tensor([-1., 2.]))
+    tensor([-0.6321206,  2.       ], dtype=float32)
+    """
+    return where(greater(stop_gradient(input), 0), input, _negative_part(input, alpha))
+
+
+def selu(input):
+    """scale * elu(x, alpha) with the self-normalising constants (alpha 1.6733, scale 1.0507).
+
+    >>> cr.nn.functional.selu(cr.tensor([1.]))
+    tensor([1.050701], dtype=float32)
+    """
+    return elu(input, SELU_ALPHA) * SELU_SCALE
+
+
+def celu(input, alpha=1.0):
+    """x for x > 0, alpha (exp(x / alpha) - 1) otherwise.
+
+    >>> cr.nn.functional.celu(cr.tensor([-1., 2.]), alpha=2.0)
+    tensor([-0.7869387,  2.       ], dtype=float32)
+    """
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    return where(greater(stop_gradient(input), 0), input, _negative_part(input, alpha, alpha))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch).
+
+    >>> cr.nn.functional.softplus(cr.tensor([0., 30.]))
+    tensor([ 0.6931472, 30.       ], dtype=float32)
+    """
+    scaled = input * beta if beta != 1 else input
+    smooth = _softplus(scaled) / beta if beta != 1 else _softplus(scaled)
+    return where(greater(stop_gradient(scaled), threshold), input, smooth)
+
+
+def log_sigmoid(input):
+    """log(sigmoid(x)) = -softplus(-x), without overflow.
+
+    >>> cr.nn.functional.logsigmoid(cr.tensor([0.]))
+    tensor([-0.6931472], dtype=float32)
+    """
+    return -_softplus(-input)
+
+
+logsigmoid = log_sigmoid
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0):
+    """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere.
+
+    >>> cr.nn.functional.hardtanh(cr.tensor([-2., 0.5, 2.]))
+    tensor([-1. ,  0.5,  1. ], dtype=float32)
+    """
+    value = stop_gradient(input)
+    inside = logical_and(greater(value, min_val), less(value, max_val))
+    return where(inside, input, clip(value, low=min_val, high=max_val))
+
+
+def relu6(input):
+    """min(max(0, x), 6).
+
+    >>> cr.nn.functional.relu6(cr.tensor([-1., 3., 8.]))
+    tensor([0., 3., 6.], dtype=float32)
+    """
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardsigmoid(input):
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between.
+
+    >>> cr.nn.functional.hardsigmoid(cr.tensor([-4., 0., 4.]))
+    tensor([0. , 0.5, 1. ], dtype=float32)
+    """
+    return relu6(input + 3) / 6
+
+
+def hardswish(input):
+    """x * hardsigmoid(x).
+
+    >>> cr.nn.functional.hardswish(cr.tensor([-4., 1., 4.]))
+    tensor([-0.       ,  0.6666667,  4.       ], dtype=float32)
+    """
+    return input * hardsigmoid(input)
+
+
+def mish(input):
+    """x * tanh(softplus(x)).
+
+    >>> cr.nn.functional.mish(cr.tensor([1.]))
+    tensor([0.8650984], dtype=float32)
+    """
+    return input * tanh(_softplus(input))
+
+
+def softsign(input):
+    """x / (1 + |x|).
+
+    >>> cr.nn.functional.softsign(cr.tensor([1., -3.]))
+    tensor([ 0.5 , -0.75], dtype=float32)
+    """
+    return input / (abs(input) + 1)
+
+
+def softmin(input, dim=-1):
+    """softmax(-x) along ``dim``.
+
+    >>> cr.nn.functional.softmin(cr.tensor([0., 0.]), 0)
+    tensor([0.5, 0.5], dtype=float32)
+    """
+    return softmax(-input, axis=dim)
+
+
+def tanhshrink(input):
+    """x - tanh(x).
+
+    >>> cr.nn.functional.tanhshrink(cr.tensor([0.]))
+    tensor([0.], dtype=float32)
+    """
+    return input - tanh(input)
+
+
+def threshold(input, threshold, value):
+    """x where x > threshold, else ``value``.
+
+    >>> cr.nn.functional.threshold(cr.tensor([0.5, 2.]), 1.0, -1.0)
+    tensor([-1.,  2.], dtype=float32)
+    """
+    return where(greater(stop_gradient(input), threshold), input, value)
+
+
+__all__ = ["gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",
+           "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "softsign", "softmin",
+           "tanhshrink", "threshold"]
