@@ -138,6 +138,14 @@ class enable_grad(no_grad):
 
 
 def is_grad_enabled():
+    """Whether operations record the graph now (False inside ``no_grad()``).
+
+    >>> cr.is_grad_enabled()
+    True
+    >>> with cr.no_grad():
+    ...     print(cr.is_grad_enabled())
+    False
+    """
     return mode.enabled
 
 

@@ -89,7 +89,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=
     """The variance over ``dim``, dividing by N - correction (1 by default: unbiased).
 
     >>> cr.var(cr.tensor([1., 2., 3., 4.]))
-    tensor(1.6666666, dtype=float32)
+    tensor(1.6666667, dtype=float32)
     """
     return _t(input).var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
                          keepdims=keepdims)
@@ -631,6 +631,8 @@ _FUNCTION_METHODS = (
 
 
 def _attach_methods():
+    """Make the functions Tensor methods, and give the Tensor methods of the same names (defined
+    in tensor.py for speed) the functions' docstrings: x.sum(1) is cr.sum(x, 1)."""
     namespace = globals()
     for name in _OPS_METHODS:
         namespace.setdefault(name, getattr(ops, name))
@@ -642,6 +644,11 @@ def _attach_methods():
             namespace.setdefault(alias, namespace[name])
         if hasattr(Tensor, name) and alias not in Tensor.__dict__:
             setattr(Tensor, alias, getattr(Tensor, name))
+    for name, method in vars(Tensor).items():
+        function = namespace.get(name)
+        if callable(method) and not getattr(method, "__doc__", None) and function is not None \
+                and function is not method:
+            method.__doc__ = function.__doc__
 
 
 for _name in ("einsum", "meshgrid", "pad", "norm", "normalize", "bitwise_left_shift",

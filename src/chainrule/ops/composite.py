@@ -8,11 +8,21 @@ from .shape import reshape
 
 
 def stop_gradient(x):
-    """The value of ``x`` as a constant: no gradient flows through it."""
+    """The value of ``x`` as a constant: no gradient flows through it.
+
+    >>> x = cr.tensor([2.], requires_grad=True)
+    >>> cr.stop_gradient(x * 3).requires_grad
+    False
+    """
     return x.detach() if hasattr(x, "detach") else x
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x)), computed without overflow for large |x|.
+
+    >>> cr.sigmoid(cr.tensor([0., 100., -100.]))
+    tensor([5.0e-01, 1.0e+00, 3.8e-44], dtype=float32)
+    """
     # 1 / (1 + exp(-x)) overflows for large negative x, so each sign uses the form whose exp
     # sees only non-positive arguments; `s` is a constant +-1 that makes -s*x = -|x|.
     value = _value(x)
@@ -56,17 +66,32 @@ def std(x, axis=None, keepdims=False, correction=1):
 
 
 def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, ``negative_slope * x`` elsewhere.
+
+    >>> cr.leaky_relu(cr.tensor([-2., 3.]), 0.1)
+    tensor([-0.2,  3. ], dtype=float32)
+    """
     # The slope applies at x = 0 too, matching PyTorch's subgradient.
     return where(stop_gradient(x) > 0, x, x * negative_slope)
 
 
 def softplus(x):
+    """log(1 + exp(x)), computed without overflow.
+
+    >>> cr.softplus(cr.tensor([0., 100.]))
+    tensor([  0.6931472, 100.       ], dtype=float32)
+    """
     # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): the exp never overflows.
     return maximum(x, 0) + log(1 + exp(-where(stop_gradient(x) >= 0, x, -x)))
 
 
 def one_hot(labels, num_classes, dtype="float32"):
-    """Rows of ``num_classes`` zeros with a one at each label; carries no gradient."""
+    """Rows of ``num_classes`` zeros with a one at each label; carries no gradient.
+
+    >>> cr.one_hot(np.array([2, 0]), 3)
+    tensor([[0., 0., 1.],
+            [1., 0., 0.]], dtype=float32)
+    """
     from ..tensor import Tensor
     labels = _value(labels)
     if labels.dtype.kind not in "iu":
@@ -129,6 +154,10 @@ def norm(x, p="fro", axis=None, keepdims=False):
 
 def normalize(x, p=2.0, dim=1, eps=1e-12):
     """``x`` divided by its p-norm along ``dim`` (at least ``eps``), as
-    ``torch.nn.functional.normalize``."""
+    ``torch.nn.functional.normalize``.
+
+    >>> cr.nn.functional.normalize(cr.tensor([[3., 4.]]))
+    tensor([[0.6, 0.8]], dtype=float32)
+    """
     from .elementwise import clip
     return x / clip(norm(x, p, axis=dim, keepdims=True), low=eps)

@@ -6,6 +6,11 @@ from .primitive import primitive
 
 @primitive(promotion="promote")
 def add(a, b):
+    """a + b, elementwise with broadcasting.
+
+    >>> cr.ops.add(cr.tensor([1.0]), 2)
+    tensor([3.], dtype=float32)
+    """
     return a + b
 
 
@@ -66,6 +71,11 @@ def _(grad, a, b):
 
 @primitive
 def neg(x):
+    """-x, elementwise.
+
+    >>> cr.neg(cr.tensor([1.0, -2.0]))
+    tensor([-1.,  2.], dtype=float32)
+    """
     return -x
 
 
@@ -94,6 +104,11 @@ def _(grad, a, out):
 
 @primitive(promotion="float")
 def exp(x):
+    """e to the power x, elementwise.
+
+    >>> cr.exp(cr.tensor([0.0, 1.0]))
+    tensor([1.      , 2.718282], dtype=float32)
+    """
     return xp.exp(x)
 
 
@@ -104,6 +119,11 @@ def _(grad, out):
 
 @primitive(promotion="float")
 def log(x):
+    """The natural logarithm, elementwise.
+
+    >>> cr.log(cr.tensor([1.0, 2.718281828]))
+    tensor([0., 1.], dtype=float32)
+    """
     return xp.log(x)
 
 
@@ -114,6 +134,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def sqrt(x):
+    """The square root, elementwise.
+
+    >>> cr.sqrt(cr.tensor([4.0, 9.0]))
+    tensor([2., 3.], dtype=float32)
+    """
     return xp.sqrt(x)
 
 
@@ -124,6 +149,11 @@ def _(grad, out):
 
 @primitive
 def abs(x):
+    """|x|, elementwise; the gradient at 0 is 0, as in PyTorch.
+
+    >>> cr.abs(cr.tensor([-1.5, 2.0]))
+    tensor([1.5, 2. ], dtype=float32)
+    """
     return xp.abs(x)
 
 
@@ -135,6 +165,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def tanh(x):
+    """The hyperbolic tangent, elementwise.
+
+    >>> cr.tanh(cr.tensor([0.0, 1.0]))
+    tensor([0.       , 0.7615942], dtype=float32)
+    """
     return xp.tanh(x)
 
 
@@ -145,6 +180,11 @@ def _(grad, out):
 
 @primitive
 def relu(x):
+    """max(x, 0), elementwise; the gradient at 0 is 0.
+
+    >>> cr.relu(cr.tensor([-1.0, 2.0]))
+    tensor([0., 2.], dtype=float32)
+    """
     return xp.maximum(x, 0)
 
 
@@ -164,6 +204,11 @@ def _(grad, mask):
 
 @primitive(promotion="promote")
 def maximum(a, b):
+    """The larger of a and b, elementwise; at ties the gradient is shared.
+
+    >>> cr.maximum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))
+    tensor([3., 5.], dtype=float32)
+    """
     return xp.maximum(a, b)
 
 
@@ -180,6 +225,11 @@ def _(grad, a, b):
 
 @primitive(promotion="promote")
 def minimum(a, b):
+    """The smaller of a and b, elementwise; at ties the gradient is shared.
+
+    >>> cr.minimum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))
+    tensor([1., 2.], dtype=float32)
+    """
     return xp.minimum(a, b)
 
 
@@ -197,7 +247,12 @@ def _(grad, a, b):
 def where(condition, a, b):
     """``a`` where ``condition`` holds, else ``b``. Gradients flow only to the branch taken, but
     a NaN or inf computed in the other branch still poisons the gradient through multiplication
-    upstream; guard the input of such a branch with an inner where (see pow's VJP)."""
+    upstream; guard the input of such a branch with an inner where (see pow's VJP).
+
+    >>> x = cr.tensor([-1.0, 2.0])
+    >>> cr.where(x > 0, x, 0.0)
+    tensor([0., 2.], dtype=float32)
+    """
     return xp.where(condition, a, b)
 
 
@@ -232,6 +287,11 @@ def _(grad, x, low, high):
 
 @primitive
 def astype(x, *, dtype, copy=False):
+    """``x`` converted to ``dtype``; into a float dtype the gradient flows back, cast to x's dtype.
+
+    >>> cr.astype(cr.tensor([1.7, -1.7]), dtype=cr.int64)
+    tensor([ 1, -1], dtype=int64)
+    """
     return x.astype(dtype, copy=copy)
 
 
@@ -242,6 +302,11 @@ def _(grad, x_dtype):
 
 @primitive
 def sign(x):
+    """-1, 0 or 1 by the sign of each element; its gradient is 0.
+
+    >>> cr.sign(cr.tensor([-3.0, 0.0, 2.0]))
+    tensor([-1.,  0.,  1.], dtype=float32)
+    """
     return xp.sign(x)
 
 
@@ -281,32 +346,53 @@ def _integers_only(name, *arrays):
 
 @primitive(differentiable=False, promotion="promote")
 def bitwise_and(a, b):
-    """``a & b``: bitwise on integers, logical on bools (as in PyTorch)."""
+    """``a & b``: bitwise on integers, logical on bools (as in PyTorch).
+
+    >>> cr.tensor([6]) & cr.tensor([3])
+    tensor([2], dtype=int64)
+    """
     _integers_only("bitwise_and (&)", a, b)
     return a & b
 
 
 @primitive(differentiable=False, promotion="promote")
 def bitwise_or(a, b):
-    """``a | b``: bitwise on integers, logical on bools (as in PyTorch)."""
+    """``a | b``: bitwise on integers, logical on bools (as in PyTorch).
+
+    >>> cr.tensor([6]) | cr.tensor([3])
+    tensor([7], dtype=int64)
+    """
     _integers_only("bitwise_or (|)", a, b)
     return a | b
 
 
 @primitive(differentiable=False, promotion="promote")
 def bitwise_xor(a, b):
-    """``a ^ b``: bitwise on integers, logical on bools (as in PyTorch)."""
+    """``a ^ b``: bitwise on integers, logical on bools (as in PyTorch).
+
+    >>> cr.tensor([6]) ^ cr.tensor([3])
+    tensor([5], dtype=int64)
+    """
     _integers_only("bitwise_xor (^)", a, b)
     return a ^ b
 
 
 @primitive(differentiable=False)
 def bitwise_not(x):
-    """``~x``: bitwise on integers, logical on bools (as in PyTorch)."""
+    """``~x``: bitwise on integers, logical on bools (as in PyTorch).
+
+    >>> ~cr.tensor([True, False])
+    tensor([False,  True], dtype=bool)
+    """
     _integers_only("bitwise_not (~)", x)
     return ~x
 
 
 @primitive(differentiable=False)
 def logical_not(x):
+    """Logical negation, elementwise; a bool tensor.
+
+    >>> cr.logical_not(cr.tensor([0, 2]))
+    tensor([ True, False], dtype=bool)
+    """
     return xp.logical_not(x)

@@ -62,14 +62,25 @@ def _same_shape_as(result, x):
 def gather(input, dim, index):
     """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and likewise for other dims): the
     elements of ``input`` at ``index`` along ``dim``. ``index`` has as many dimensions as
-    ``input``."""
+    ``input``.
+
+    >>> x = cr.tensor([[1., 2.], [3., 4.]])
+    >>> cr.gather(x, 1, cr.tensor([[1, 0], [0, 0]]))
+    tensor([[2., 1.],
+            [3., 3.]], dtype=float32)
+    """
     index = _array(index, "gather")
     out = getitem(_flat(input), index=_along("gather", input.shape, dim, index))
     return reshape(out, shape=index.shape)
 
 
 def take_along_dim(input, indices, dim):
-    """The elements at ``indices`` along ``dim``, which broadcast against ``input``."""
+    """The elements at ``indices`` along ``dim``, which broadcast against ``input``.
+
+    >>> x = cr.tensor([[10., 30., 20.]])
+    >>> cr.take_along_dim(x, x.argsort(1), 1)
+    tensor([[10., 20., 30.]], dtype=float32)
+    """
     indices = _array(indices, "take_along_dim")
     axis = _axis("take_along_dim", dim, input.ndim)
     shape = list(xp.broadcast_shapes(tuple(n for a, n in enumerate(input.shape) if a != axis),
@@ -89,7 +100,12 @@ def _check_src(op, input, src):
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index`` along
     ``dim``: ``out[index[i][j]][j] = src[i][j]`` for dim 0. Where an index repeats, the result
-    is one of the written values (PyTorch leaves it unspecified too)."""
+    is one of the written values (PyTorch leaves it unspecified too).
+
+    >>> cr.scatter(cr.zeros(2, 3), 1, cr.tensor([[2], [0]]), cr.tensor([[5.], [6.]]))
+    tensor([[0., 0., 5.],
+            [6., 0., 0.]], dtype=float32)
+    """
     if reduce is not None:
         return scatter_reduce(input, dim, index, src, {"add": "sum", "multiply": "prod"}
                               .get(reduce, reduce))
@@ -109,7 +125,11 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 
 def scatter_add(input, dim, index, src):
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim``; repeated indices add
-    up."""
+    up.
+
+    >>> cr.scatter_add(cr.zeros(3), 0, cr.tensor([0, 2, 0]), cr.tensor([1., 2., 3.]))
+    tensor([4., 0., 2.], dtype=float32)
+    """
     return scatter_reduce(input, dim, index, src, "sum")
 
 
@@ -120,7 +140,11 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """``input`` with the elements of ``src`` at ``index`` along ``dim`` combined into it by
     ``reduce`` ("sum", "prod", "mean", "amax" or "amin"); with ``include_self=False`` the
     input's own value at a written position is left out. The gradient of amax/amin is shared
-    equally among the elements equal to the result, as in PyTorch."""
+    equally among the elements equal to the result, as in PyTorch.
+
+    >>> cr.scatter_reduce(cr.zeros(2), 0, cr.tensor([0, 0, 1]), cr.tensor([1., 5., 2.]), 'amax', include_self=False)
+    tensor([5., 2.], dtype=float32)
+    """
     if reduce not in REDUCES:
         raise ValueError(f"scatter_reduce: reduce must be one of {REDUCES}, got {reduce!r}")
     index = _array(index, "scatter_reduce")
@@ -184,7 +208,12 @@ def _scatter_extreme_or_prod(x, src, at, kept, reduce):
 
 
 def index_select(input, dim, index):
-    """The slices of ``input`` at the 1-D ``index`` along ``dim``; repeats allowed."""
+    """The slices of ``input`` at the 1-D ``index`` along ``dim``; repeats allowed.
+
+    >>> cr.index_select(cr.tensor([[1., 2.], [3., 4.]]), 0, cr.tensor([1, 1]))
+    tensor([[3., 4.],
+            [3., 4.]], dtype=float32)
+    """
     index = _array(index, "index_select")
     if index.ndim > 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
@@ -200,7 +229,12 @@ def index_select(input, dim, index):
 
 def masked_fill(input, mask, value):
     """A copy of ``input`` with ``value`` where the bool ``mask`` (broadcast to its shape) is
-    True. ``value`` may be a number or a 0-d tensor (which then gets the gradient)."""
+    True. ``value`` may be a number or a 0-d tensor (which then gets the gradient).
+
+    >>> x = cr.tensor([1., -2., 3.])
+    >>> cr.masked_fill(x, x < 0, 0.0)
+    tensor([1., 0., 3.], dtype=float32)
+    """
     mask = mask._data if hasattr(mask, "_data") else xp.asarray(mask)
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
@@ -221,7 +255,12 @@ def masked_fill(input, mask, value):
 
 
 def masked_select(input, mask):
-    """The 1-D tensor of ``input``'s elements where ``mask`` is True (both broadcast)."""
+    """The 1-D tensor of ``input``'s elements where ``mask`` is True (both broadcast).
+
+    >>> x = cr.tensor([1., -2., 3.])
+    >>> cr.masked_select(x, x > 0)
+    tensor([1., 3.], dtype=float32)
+    """
     mask = mask._data if hasattr(mask, "_data") else xp.asarray(mask)
     if mask.dtype != bool:
         raise TypeError(f"masked_select: mask must be a bool tensor, got {mask.dtype}")
@@ -239,7 +278,12 @@ def _nonzero(x):
 
 def nonzero(input, *, as_tuple=False):
     """The indices of the nonzero elements: an (n, ndim) int64 tensor, or with
-    ``as_tuple=True`` one 1-D tensor per dimension."""
+    ``as_tuple=True`` one 1-D tensor per dimension.
+
+    >>> cr.nonzero(cr.tensor([[0, 1], [2, 0]]))
+    tensor([[0, 1],
+            [1, 0]], dtype=int64)
+    """
     found = _nonzero(input)
     if as_tuple:
         if not input.shape:  # a 0-d input: one tensor of zeros, one per nonzero element
@@ -251,7 +295,13 @@ def nonzero(input, *, as_tuple=False):
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """The diagonal of the matrices in dimensions ``dim1`` and ``dim2``, as a new last
-    dimension; ``offset`` > 0 above the main diagonal, < 0 below."""
+    dimension; ``offset`` > 0 above the main diagonal, < 0 below.
+
+    >>> cr.diagonal(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor([1., 4.], dtype=float32)
+    >>> cr.diagonal(cr.tensor([[1., 2.], [3., 4.]]), 1)
+    tensor([2.], dtype=float32)
+    """
     ndim = input.ndim
     if ndim < 2:
         raise ShapeError(f"diagonal: needs at least 2 dimensions, got shape {input.shape}")
@@ -274,7 +324,12 @@ def _diagonal_positions(n, m, offset):
 
 def diag(input, diagonal=0):
     """A 1-D input becomes a square matrix with it on diagonal number ``diagonal``; a 2-D
-    input gives that diagonal as a 1-D tensor."""
+    input gives that diagonal as a 1-D tensor.
+
+    >>> cr.diag(cr.tensor([1., 2.]))
+    tensor([[1., 0.],
+            [0., 2.]], dtype=float32)
+    """
     if input.ndim == 1:
         n = input.shape[0] + abs(diagonal)
         rows, cols = _diagonal_positions(n, n, diagonal)
@@ -292,13 +347,24 @@ def _triangle(op, input, keep):
 
 def tril(input, diagonal=0):
     """The lower triangle of the last two dimensions (on and below diagonal number
-    ``diagonal``); the rest is zero."""
+    ``diagonal``); the rest is zero.
+
+    >>> cr.tril(cr.ones(3, 3))
+    tensor([[1., 0., 0.],
+            [1., 1., 0.],
+            [1., 1., 1.]], dtype=float32)
+    """
     n, m = input.shape[-2:] if input.ndim >= 2 else (0, 0)
     return _triangle("tril", input, xp.tri(n, m, diagonal, dtype=bool))
 
 
 def triu(input, diagonal=0):
     """The upper triangle of the last two dimensions (on and above diagonal number
-    ``diagonal``); the rest is zero."""
+    ``diagonal``); the rest is zero.
+
+    >>> cr.triu(cr.ones(2, 3), 1)
+    tensor([[0., 1., 1.],
+            [0., 0., 1.]], dtype=float32)
+    """
     n, m = input.shape[-2:] if input.ndim >= 2 else (0, 0)
     return _triangle("triu", input, ~xp.tri(n, m, diagonal - 1, dtype=bool))

@@ -26,7 +26,12 @@ def _sizes(sizes):
 
 
 def expand(input, *sizes):
-    """A broadcast view of ``input`` with the given sizes; -1 keeps a dimension's size."""
+    """A broadcast view of ``input`` with the given sizes; -1 keeps a dimension's size.
+
+    >>> cr.tensor([[1.], [2.]]).expand(2, 3)
+    tensor([[1., 1., 1.],
+            [2., 2., 2.]], dtype=float32)
+    """
     sizes = _sizes(sizes)
     if len(sizes) < input.ndim:
         raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of {input.ndim} dimensions "
@@ -41,7 +46,12 @@ def expand(input, *sizes):
 
 def repeat(input, *repeats):
     """``input`` tiled ``repeats[i]`` times along dimension i (leading dimensions are added
-    when ``repeats`` is longer than the shape)."""
+    when ``repeats`` is longer than the shape).
+
+    >>> cr.tensor([1., 2.]).repeat(2, 2)
+    tensor([[1., 2., 1., 2.],
+            [1., 2., 1., 2.]], dtype=float32)
+    """
     repeats = _sizes(repeats)
     if len(repeats) < input.ndim:
         raise ShapeError(f"repeat: {len(repeats)} repeats for a tensor of {input.ndim} "
@@ -54,13 +64,22 @@ def repeat(input, *repeats):
 
 
 def tile(input, dims):
-    """``repeat`` that also accepts fewer repeats than dimensions (ones are prepended)."""
+    """``repeat`` that also accepts fewer repeats than dimensions (ones are prepended).
+
+    >>> cr.tile(cr.tensor([1., 2.]), (2,))
+    tensor([1., 2., 1., 2.], dtype=float32)
+    """
     dims = tuple(dims)
     return repeat(input, (1,) * builtins.max(0, input.ndim - len(dims)) + dims)
 
 
 def flip(input, dims):
-    """``input`` with the order of elements reversed along each of ``dims``."""
+    """``input`` with the order of elements reversed along each of ``dims``.
+
+    >>> cr.flip(cr.tensor([[1., 2.], [3., 4.]]), (0,))
+    tensor([[3., 4.],
+            [1., 2.]], dtype=float32)
+    """
     dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
     index = [slice(None)] * input.ndim
     for d in dims:
@@ -69,16 +88,35 @@ def flip(input, dims):
 
 
 def fliplr(input):
+    """Reverse the columns (dimension 1).
+
+    >>> cr.fliplr(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor([[2., 1.],
+            [4., 3.]], dtype=float32)
+    """
     return flip(input, 1)
 
 
 def flipud(input):
+    """Reverse the rows (dimension 0).
+
+    >>> cr.flipud(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor([[3., 4.],
+            [1., 2.]], dtype=float32)
+    """
     return flip(input, 0)
 
 
 def roll(input, shifts, dims=None):
     """Shift the elements along ``dims`` by ``shifts``, wrapping around; without ``dims`` the
-    flattened tensor is rolled and the shape restored."""
+    flattened tensor is rolled and the shape restored.
+
+    >>> cr.roll(cr.tensor([1., 2., 3., 4.]), 1)
+    tensor([4., 1., 2., 3.], dtype=float32)
+    >>> cr.roll(cr.tensor([[1., 2.], [3., 4.]]), 1, 1)
+    tensor([[2., 1.],
+            [4., 3.]], dtype=float32)
+    """
     if dims is None:
         if not isinstance(shifts, (int, xp.integer)):
             (shifts,) = shifts
@@ -99,7 +137,13 @@ def roll(input, shifts, dims=None):
 
 def split(tensor, split_size_or_sections, dim=0):
     """Pieces of ``tensor`` along ``dim``: each of ``split_size`` elements (the last may be
-    smaller), or of the sizes in a list."""
+    smaller), or of the sizes in a list.
+
+    >>> cr.split(cr.arange(5), 2)
+    (tensor([0, 1], dtype=int64), tensor([2, 3], dtype=int64), tensor([4], dtype=int64))
+    >>> cr.split(cr.arange(5), [1, 4])
+    (tensor([0], dtype=int64), tensor([1, 2, 3, 4], dtype=int64))
+    """
     axis = _axis("split", dim, tensor.ndim)
     n = tensor.shape[axis]
     if isinstance(split_size_or_sections, (int, xp.integer)):
@@ -121,7 +165,11 @@ def split(tensor, split_size_or_sections, dim=0):
 
 def tensor_split(input, sections, dim=0):
     """``sections`` pieces along ``dim`` whose sizes differ by at most one (the first ones
-    larger)."""
+    larger).
+
+    >>> cr.tensor_split(cr.arange(5), 2)
+    (tensor([0, 1, 2], dtype=int64), tensor([3, 4], dtype=int64))
+    """
     n = input.shape[_axis("tensor_split", dim, input.ndim)]
     base, extra = divmod(n, sections)
     return split(input, [base + (i < extra) for i in range(sections)], dim)
@@ -129,7 +177,11 @@ def tensor_split(input, sections, dim=0):
 
 def chunk(input, chunks, dim=0):
     """Split into ``chunks`` pieces of ceil(n / chunks) elements along ``dim`` (PyTorch's rule:
-    the last may be smaller, and there may be fewer pieces)."""
+    the last may be smaller, and there may be fewer pieces).
+
+    >>> cr.chunk(cr.arange(5), 2)
+    (tensor([0, 1, 2], dtype=int64), tensor([3, 4], dtype=int64))
+    """
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[_axis("chunk", dim, input.ndim)]
@@ -137,7 +189,11 @@ def chunk(input, chunks, dim=0):
 
 
 def unbind(input, dim=0):
-    """The slices of ``input`` along ``dim``, each without that dimension."""
+    """The slices of ``input`` along ``dim``, each without that dimension.
+
+    >>> cr.unbind(cr.tensor([[1, 2], [3, 4]]))
+    (tensor([1, 2], dtype=int64), tensor([3, 4], dtype=int64))
+    """
     axis = _axis("unbind", dim, input.ndim)
     return tuple(getitem(input, index=(slice(None),) * axis + (i,))
                  for i in range(input.shape[axis]))
@@ -145,7 +201,14 @@ def unbind(input, dim=0):
 
 def unfold(input, dimension, size, step):
     """Every window of ``size`` elements along ``dimension``, ``step`` apart, as a new last
-    dimension (``Tensor.unfold``)."""
+    dimension (``Tensor.unfold``).
+
+    >>> cr.arange(5.).unfold(0, 2, 1)
+    tensor([[0., 1.],
+            [1., 2.],
+            [2., 3.],
+            [3., 4.]], dtype=float32)
+    """
     axis = _axis("unfold", dimension, input.ndim)
     n = input.shape[axis] if input.shape else 1
     if size > n or size < 0 or step <= 0:
@@ -161,14 +224,22 @@ def unfold(input, dimension, size, step):
 
 
 def unflatten(input, dim, sizes):
-    """Dimension ``dim`` split into ``sizes`` (one of which may be -1)."""
+    """Dimension ``dim`` split into ``sizes`` (one of which may be -1).
+
+    >>> cr.unflatten(cr.zeros(2, 6), 1, (2, 3)).shape
+    (2, 2, 3)
+    """
     axis = _axis("unflatten", dim, input.ndim)
     shape = tuple(input.shape)
     return reshape(input, shape=shape[:axis] + tuple(sizes) + shape[axis + 1:])
 
 
 def movedim(input, source, destination):
-    """Dimensions ``source`` moved to positions ``destination`` (ints or sequences)."""
+    """Dimensions ``source`` moved to positions ``destination`` (ints or sequences).
+
+    >>> cr.movedim(cr.zeros(2, 3, 4), 0, -1).shape
+    (3, 4, 2)
+    """
     source = (source,) if isinstance(source, (int, xp.integer)) else tuple(source)
     destination = (destination,) if isinstance(destination, (int, xp.integer)) else tuple(destination)
     dims = list(range(input.ndim))
@@ -184,7 +255,11 @@ def movedim(input, source, destination):
 
 
 def narrow(input, dim, start, length):
-    """``length`` elements of ``input`` along ``dim`` from ``start``."""
+    """``length`` elements of ``input`` along ``dim`` from ``start``.
+
+    >>> cr.narrow(cr.arange(6), 0, 2, 3)
+    tensor([2, 3, 4], dtype=int64)
+    """
     axis = _axis("narrow", dim, input.ndim)
     if start < 0:
         start += input.shape[axis]
@@ -193,7 +268,13 @@ def narrow(input, dim, start, length):
 
 def repeat_interleave(input, repeats, dim=None):
     """Each element (or slice along ``dim``) repeated ``repeats`` times in place: [a, b] with
-    2 gives [a, a, b, b]. Without ``dim`` the input is flattened first."""
+    2 gives [a, a, b, b]. Without ``dim`` the input is flattened first.
+
+    >>> cr.repeat_interleave(cr.tensor([1, 2]), 2)
+    tensor([1, 1, 2, 2], dtype=int64)
+    >>> cr.repeat_interleave(cr.tensor([1, 2]), cr.tensor([1, 3]), dim=0)
+    tensor([1, 2, 2, 2], dtype=int64)
+    """
     if dim is None:
         input, dim = reshape(input, shape=(-1,)), 0
     axis = _axis("repeat_interleave", dim, input.ndim)
@@ -207,7 +288,12 @@ def repeat_interleave(input, repeats, dim=None):
 
 def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-D tensors: with "ij" (the default, as in PyTorch) output i
-    varies along dimension i; "xy" swaps the first two dimensions."""
+    varies along dimension i; "xy" swaps the first two dimensions.
+
+    >>> rows, cols = cr.meshgrid(cr.tensor([1, 2]), cr.tensor([3, 4, 5]))
+    >>> rows.shape, cols[0]
+    ((2, 3), tensor([3, 4, 5], dtype=int64))
+    """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
@@ -231,7 +317,16 @@ def pad(input, pad, mode="constant", value=None):
     """Pad the last dimensions: ``pad = (left, right)`` for the last, then (top, bottom) for
     the one before, and so on, as ``torch.nn.functional.pad``. Negative amounts crop.
     "constant" fills with ``value`` (0 by default); "reflect" mirrors without repeating the
-    edge; "replicate" repeats the edge; "circular" wraps around."""
+    edge; "replicate" repeats the edge; "circular" wraps around.
+
+    >>> x = cr.tensor([[1., 2., 3.]])
+    >>> cr.nn.functional.pad(x, (1, 2))
+    tensor([[0., 1., 2., 3., 0., 0.]], dtype=float32)
+    >>> cr.nn.functional.pad(x, (2, 0), mode='reflect')
+    tensor([[3., 2., 1., 2., 3.]], dtype=float32)
+    >>> cr.nn.functional.pad(x, (1, 1), mode='replicate')
+    tensor([[1., 1., 2., 3., 3.]], dtype=float32)
+    """
     if mode not in PAD_MODES:
         raise ValueError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
     pad = tuple(int(p) for p in pad)

@@ -16,6 +16,11 @@ def _matmul_forward(a, b):
 
 @primitive
 def matmul(a, b):
+    """The matrix product ``a @ b`` (NumPy's rules for 1-D operands and broadcast batch dimensions); both operands must have the same dtype, as in PyTorch.
+
+    >>> cr.matmul(cr.ones(2, 3), cr.ones(3))
+    tensor([3., 3.], dtype=float32)
+    """
     if a.dtype != b.dtype:
         _matmul_forward(a, b)  # shape errors first, as PyTorch reports them
         raise TypeError(f"matmul: expected both operands to have the same dtype, got "
@@ -131,7 +136,14 @@ def einsum(equation, *operands):
     """Einstein summation, as ``torch.einsum``: "ij,jk->ik" is a matrix product, "ii->" a
     trace, "bij,bjk->bik" a batched product; "..." stands for the leading dimensions. Without
     "->" the output is the subscripts used once, in alphabetical order. Operands must share
-    one dtype (as in PyTorch)."""
+    one dtype (as in PyTorch).
+
+    >>> a, b = cr.ones(2, 3), cr.ones(3, 4)
+    >>> cr.einsum('ij,jk->ik', a, b).shape
+    (2, 4)
+    >>> cr.einsum('ii->', cr.eye(3))
+    tensor(3., dtype=float32)
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:

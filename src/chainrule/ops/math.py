@@ -32,6 +32,11 @@ def _zeros_like(grad):
 
 @primitive(promotion="float")
 def sin(x):
+    """The sine, elementwise (radians).
+
+    >>> cr.sin(cr.tensor([0.0, 1.5708]))
+    tensor([0., 1.], dtype=float32)
+    """
     return xp.sin(x)
 
 
@@ -42,6 +47,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def cos(x):
+    """The cosine, elementwise.
+
+    >>> cr.cos(cr.tensor([0.0, 3.1416]))
+    tensor([ 1., -1.], dtype=float32)
+    """
     return xp.cos(x)
 
 
@@ -52,6 +62,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def tan(x):
+    """The tangent, elementwise.
+
+    >>> cr.tan(cr.tensor([0.0, 0.7854]))
+    tensor([0.       , 1.0000036], dtype=float32)
+    """
     return xp.tan(x)
 
 
@@ -62,6 +77,11 @@ def _(grad, out):
 
 @primitive(promotion="float")
 def asin(x):
+    """The inverse sine, elementwise, in [-pi/2, pi/2].
+
+    >>> cr.asin(cr.tensor([0.0, 1.0]))
+    tensor([0.       , 1.5707964], dtype=float32)
+    """
     return xp.arcsin(x)
 
 
@@ -72,6 +92,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def acos(x):
+    """The inverse cosine, elementwise, in [0, pi].
+
+    >>> cr.acos(cr.tensor([1.0, 0.0]))
+    tensor([0.       , 1.5707964], dtype=float32)
+    """
     return xp.arccos(x)
 
 
@@ -82,6 +107,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def atan(x):
+    """The inverse tangent, elementwise.
+
+    >>> cr.atan(cr.tensor([0.0, 1.0]))
+    tensor([0.       , 0.7853982], dtype=float32)
+    """
     return xp.arctan(x)
 
 
@@ -92,7 +122,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def atan2(a, b):
-    """The angle of the point (b, a), in (-pi, pi]: ``atan2(y, x)``."""
+    """The angle of the point (b, a), in (-pi, pi]: ``atan2(y, x)``.
+
+    >>> cr.atan2(cr.tensor([1.0, -1.0]), cr.tensor([0.0, 0.0]))
+    tensor([ 1.5707964, -1.5707964], dtype=float32)
+    """
     return xp.arctan2(a, b)
 
 
@@ -108,6 +142,11 @@ def _(grad, a, b):
 
 @primitive(promotion="float")
 def sinh(x):
+    """The hyperbolic sine, elementwise.
+
+    >>> cr.sinh(cr.tensor([0.0, 1.0]))
+    tensor([0.       , 1.1752012], dtype=float32)
+    """
     return xp.sinh(x)
 
 
@@ -118,6 +157,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def cosh(x):
+    """The hyperbolic cosine, elementwise.
+
+    >>> cr.cosh(cr.tensor([0.0, 1.0]))
+    tensor([1.       , 1.5430807], dtype=float32)
+    """
     return xp.cosh(x)
 
 
@@ -128,6 +172,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def asinh(x):
+    """The inverse hyperbolic sine, elementwise.
+
+    >>> cr.asinh(cr.tensor([0.0, 1.0]))
+    tensor([0.       , 0.8813736], dtype=float32)
+    """
     return xp.arcsinh(x)
 
 
@@ -138,6 +187,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def acosh(x):
+    """The inverse hyperbolic cosine, elementwise (x >= 1).
+
+    >>> cr.acosh(cr.tensor([1.0, 2.0]))
+    tensor([0.      , 1.316958], dtype=float32)
+    """
     return xp.arccosh(x)
 
 
@@ -148,6 +202,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def atanh(x):
+    """The inverse hyperbolic tangent, elementwise (|x| < 1).
+
+    >>> cr.atanh(cr.tensor([0.0, 0.5]))
+    tensor([0.        , 0.54930615], dtype=float32)
+    """
     return xp.arctanh(x)
 
 
@@ -160,7 +219,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def erf(x):
-    """The error function, 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt."""
+    """The error function, 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt.
+
+    >>> cr.erf(cr.tensor([0.0, 1.0]))
+    tensor([0.       , 0.8427008], dtype=float32)
+    """
     return _erf(x)
 
 
@@ -171,7 +234,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def log1p(x):
-    """log(1 + x), accurate for small x."""
+    """log(1 + x), accurate for small x.
+
+    >>> cr.log1p(cr.tensor([0.0, 1e-8]))
+    tensor([0.e+00, 1.e-08], dtype=float32)
+    """
     return xp.log1p(x)
 
 
@@ -182,7 +249,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def expm1(x):
-    """exp(x) - 1, accurate for small x."""
+    """exp(x) - 1, accurate for small x.
+
+    >>> cr.expm1(cr.tensor([0.0, 1e-8]))
+    tensor([0.e+00, 1.e-08], dtype=float32)
+    """
     return xp.expm1(x)
 
 
@@ -193,6 +264,11 @@ def _(grad, out):
 
 @primitive(promotion="float")
 def log2(x):
+    """The base-2 logarithm, elementwise.
+
+    >>> cr.log2(cr.tensor([1.0, 8.0]))
+    tensor([0., 3.], dtype=float32)
+    """
     return xp.log2(x)
 
 
@@ -203,6 +279,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def log10(x):
+    """The base-10 logarithm, elementwise.
+
+    >>> cr.log10(cr.tensor([1.0, 1000.0]))
+    tensor([0.       , 3.0000002], dtype=float32)
+    """
     return xp.log10(x)
 
 
@@ -213,6 +294,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def exp2(x):
+    """2 to the power x, elementwise.
+
+    >>> cr.exp2(cr.tensor([0.0, 3.0]))
+    tensor([1., 8.], dtype=float32)
+    """
     return xp.exp2(x)
 
 
@@ -223,6 +309,11 @@ def _(grad, out):
 
 @primitive(promotion="float")
 def reciprocal(x):
+    """1 / x, elementwise (integers become float32).
+
+    >>> cr.reciprocal(cr.tensor([2.0, 4]))
+    tensor([0.5 , 0.25], dtype=float32)
+    """
     return 1 / x
 
 
@@ -233,7 +324,11 @@ def _(grad, out):
 
 @primitive(promotion="float")
 def rsqrt(x):
-    """1 / sqrt(x)."""
+    """1 / sqrt(x).
+
+    >>> cr.rsqrt(cr.tensor([4.0, 16.0]))
+    tensor([0.5 , 0.25], dtype=float32)
+    """
     return 1 / xp.sqrt(x)
 
 
@@ -264,7 +359,11 @@ trunc = _rounding("trunc", xp.trunc)
 
 @primitive
 def round(x, *, decimals=0):
-    """Round to ``decimals`` places, halves to even (as PyTorch and NumPy do)."""
+    """Round to ``decimals`` places, halves to even (as PyTorch and NumPy do).
+
+    >>> cr.round(cr.tensor([0.5, 1.5, 1.26]), decimals=0)
+    tensor([0., 2., 1.], dtype=float32)
+    """
     return xp.round(x, decimals) if x.dtype.kind == "f" else x.copy()
 
 
@@ -275,7 +374,11 @@ def _(grad):
 
 @primitive
 def frac(x):
-    """The fractional part, x - trunc(x), with x's sign."""
+    """The fractional part, x - trunc(x), with x's sign.
+
+    >>> cr.frac(cr.tensor([1.25, -2.5]))
+    tensor([ 0.25, -0.5 ], dtype=float32)
+    """
     if x.dtype.kind != "f":
         raise TypeError(f"frac: needs a floating-point tensor, got {x.dtype} (as in PyTorch)")
     return x - xp.trunc(x)
@@ -293,7 +396,11 @@ def _no_integer_zero(name, b):
 
 @primitive(promotion="promote")
 def fmod(a, b):
-    """The remainder of a / b rounded toward zero: it has a's sign (C's fmod)."""
+    """The remainder of a / b rounded toward zero: it has a's sign (C's fmod).
+
+    >>> cr.fmod(cr.tensor([-5.0, 5.0]), 3)
+    tensor([-2.,  2.], dtype=float32)
+    """
     _no_integer_zero("fmod", b)
     return xp.fmod(a, b)
 
@@ -310,7 +417,13 @@ def _(grad, a, b):
 
 @primitive(promotion="promote")
 def remainder(a, b):
-    """The remainder of a / b rounded down: it has b's sign (Python's %)."""
+    """The remainder of a / b rounded down: it has b's sign (Python's %).
+
+    >>> cr.remainder(cr.tensor([-5.0, 5.0]), 3)
+    tensor([1., 2.], dtype=float32)
+    >>> cr.tensor([-5, 5]) % 3
+    tensor([1, 2], dtype=int64)
+    """
     _no_integer_zero("remainder (%)", b)
     return xp.remainder(a, b)
 
@@ -328,7 +441,11 @@ def _(grad, a, b):
 @primitive(promotion="promote")
 def floor_divide(a, b):
     """a / b rounded down (Python's //). Not differentiable, as in PyTorch: use
-    ``div(a, b, rounding_mode="floor")``, whose gradient is zero, inside a graph."""
+    ``div(a, b, rounding_mode="floor")``, whose gradient is zero, inside a graph.
+
+    >>> cr.tensor([-7, 7]) // 2
+    tensor([-4,  3], dtype=int64)
+    """
     _no_integer_zero("floor_divide (//)", b)
     return xp.floor_divide(a, b)
 
@@ -352,7 +469,11 @@ def _refuse_floor_divide():
 
 @primitive(promotion="promote")
 def rounded_div(a, b, *, rounding_mode):
-    """a / b rounded toward zero ("trunc") or down ("floor"); integers stay integers."""
+    """a / b rounded toward zero ("trunc") or down ("floor"); integers stay integers.
+
+    >>> cr.div(cr.tensor([-7.0, 7.0]), 2, rounding_mode='trunc')
+    tensor([-3.,  3.], dtype=float32)
+    """
     _no_integer_zero(f"div(rounding_mode={rounding_mode!r})", b)
     if rounding_mode == "floor":
         return xp.floor_divide(a, b)
@@ -374,7 +495,11 @@ def _(grad):
 
 @primitive(promotion="float")
 def copysign(a, b):
-    """|a| with b's sign."""
+    """|a| with b's sign.
+
+    >>> cr.copysign(cr.tensor([1.0, -2.0]), cr.tensor([-1.0, 1.0]))
+    tensor([-1.,  2.], dtype=float32)
+    """
     return xp.copysign(a, b)
 
 
@@ -391,7 +516,11 @@ def _(grad):
 @primitive
 def nan_to_num(x, *, nan=0.0, posinf=None, neginf=None):
     """x with NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest values
-    unless given)."""
+    unless given).
+
+    >>> cr.nan_to_num(cr.tensor([float('nan'), float('inf'), 1.0]), posinf=9.0)
+    tensor([0., 9., 1.], dtype=float32)
+    """
     if x.dtype.kind != "f":
         return x.copy()
     return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
@@ -406,22 +535,41 @@ def _(grad, x):
 
 @primitive(differentiable=False)
 def isnan(x):
+    """Whether each element is NaN; a bool tensor without gradient.
+
+    >>> cr.isnan(cr.tensor([1.0, float('nan')]))
+    tensor([False,  True], dtype=bool)
+    """
     return xp.isnan(x)
 
 
 @primitive(differentiable=False)
 def isinf(x):
+    """Whether each element is +inf or -inf.
+
+    >>> cr.isinf(cr.tensor([1.0, float('-inf')]))
+    tensor([False,  True], dtype=bool)
+    """
     return xp.isinf(x)
 
 
 @primitive(differentiable=False)
 def isfinite(x):
+    """Whether each element is neither inf nor NaN.
+
+    >>> cr.isfinite(cr.tensor([1.0, float('inf')]))
+    tensor([ True, False], dtype=bool)
+    """
     return xp.isfinite(x)
 
 
 @primitive(differentiable=False, promotion="promote")
 def isclose(a, b, *, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Whether |a - b| <= atol + rtol * |b|, elementwise."""
+    """Whether |a - b| <= atol + rtol * |b|, elementwise.
+
+    >>> cr.isclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.1]))
+    tensor([ True, False], dtype=bool)
+    """
     return xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
@@ -443,17 +591,29 @@ bitwise_right_shift = _shift("bitwise_right_shift", xp.right_shift)
 # -- composites --------------------------------------------------------------------------------
 
 def square(x):
-    """x * x (integers stay integers, as in PyTorch)."""
+    """x * x (integers stay integers, as in PyTorch).
+
+    >>> cr.square(cr.tensor([-2, 3]))
+    tensor([4, 9], dtype=int64)
+    """
     return x * x
 
 
 def lerp(start, end, weight):
-    """start + weight * (end - start)."""
+    """start + weight * (end - start).
+
+    >>> cr.lerp(cr.tensor([0.0]), cr.tensor([10.0]), 0.25)
+    tensor([2.5], dtype=float32)
+    """
     return start + weight * (end - start)
 
 
 def logaddexp(a, b):
-    """log(exp(a) + exp(b)), without overflow: the larger input is factored out."""
+    """log(exp(a) + exp(b)), without overflow: the larger input is factored out.
+
+    >>> cr.logaddexp(cr.tensor([1000.0]), cr.tensor([1000.0]))
+    tensor([1000.6932], dtype=float32)
+    """
     from .composite import stop_gradient
     shift = stop_gradient(_maximum(a, b))
     shift = where(isfinite(shift), shift, 0)

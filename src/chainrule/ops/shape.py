@@ -47,6 +47,11 @@ def _is_basic(index):
 
 @primitive
 def getitem(x, *, index):
+    """``x[index]``: basic slices give views, index arrays and masks copies; the gradient goes back to each element read (adding over repeats).
+
+    >>> cr.getitem(cr.tensor([10., 20., 30.]), index=slice(1, None))
+    tensor([20., 30.], dtype=float32)
+    """
     out = x[index]
     if not isinstance(out, xp.ndarray):
         # x[0] of a vector is a NumPy scalar, a copy; with a trailing ... it is a 0-d view,
@@ -62,7 +67,11 @@ def _(grad, x_shape, index):
 
 @primitive
 def add_at(values, *, index, shape):
-    """A zero array of ``shape`` with ``values`` added at ``index``; repeated indices add up."""
+    """A zero array of ``shape`` with ``values`` added at ``index``; repeated indices add up.
+
+    >>> cr.add_at(cr.tensor([1., 2., 3.]), index=np.array([0, 2, 0]), shape=(3,))
+    tensor([4., 0., 2.], dtype=float32)
+    """
     out = xp.zeros(shape, dtype=xp.result_type(values))
     if _is_basic(index):
         out[index] = values
@@ -78,7 +87,11 @@ def _(grad, index):
 
 @primitive
 def index_put(x, values, *, index):
-    """A copy of ``x`` with ``values`` written at ``index`` (``t[index] = values``)."""
+    """A copy of ``x`` with ``values`` written at ``index`` (``t[index] = values``).
+
+    >>> cr.index_put(cr.zeros(3), cr.tensor(5.), index=1)
+    tensor([0., 5., 0.], dtype=float32)
+    """
     out = x.copy()
     out[index] = values
     return out
@@ -124,12 +137,21 @@ def _(grad, axis, position):
 # -- Composites: spelled with the primitives above. --
 
 def concatenate(tensors, dim=0, *, axis=None):
-    """Join a sequence of tensors along an existing dimension (``torch.cat``)."""
+    """Join a sequence of tensors along an existing dimension (``torch.cat``).
+
+    >>> cr.cat([cr.tensor([1., 2.]), cr.tensor([3.])])
+    tensor([1., 2., 3.], dtype=float32)
+    """
     return _join(_concatenate, "concatenate", tensors, dim, axis)
 
 
 def stack(tensors, dim=0, *, axis=None):
-    """Join a sequence of tensors of one shape along a new dimension (``torch.stack``)."""
+    """Join a sequence of tensors of one shape along a new dimension (``torch.stack``).
+
+    >>> cr.stack([cr.tensor([1., 2.]), cr.tensor([3., 4.])], dim=1)
+    tensor([[1., 3.],
+            [2., 4.]], dtype=float32)
+    """
     return _join(_stack, "stack", tensors, dim, axis)
 
 
@@ -167,6 +189,11 @@ def permute(x, axes):
 
 
 def expand_dims(x, axis):
+    """A new size-1 dimension at ``axis`` (NumPy's name for ``unsqueeze``).
+
+    >>> cr.expand_dims(cr.zeros(2, 3), 0).shape
+    (1, 2, 3)
+    """
     return reshape(x, shape=xp.expand_dims(xp.empty(x.shape, dtype=bool), axis).shape)
 
 

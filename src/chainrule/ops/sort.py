@@ -42,7 +42,13 @@ def _data(input):
 
 def sort(input, dim=-1, descending=False, stable=False):
     """``(values, indices)`` of ``input`` sorted along ``dim``. Equal elements keep their
-    order (a stable sort, whatever ``stable`` says)."""
+    order (a stable sort, whatever ``stable`` says).
+
+    >>> cr.sort(cr.tensor([3., 1., 2.]))
+    ValuesIndices(values=tensor([1., 2., 3.], dtype=float32), indices=tensor([1, 2, 0], dtype=int64))
+    >>> cr.sort(cr.tensor([3., 1., 2.]), descending=True).indices
+    tensor([0, 2, 1], dtype=int64)
+    """
     axis = _axis("sort", dim, input.ndim)
     indices = _order(_data(input).reshape(input.shape or (1,)), axis, descending)
     values = take_along_axis(_as_1d(input), indices, axis)
@@ -50,7 +56,11 @@ def sort(input, dim=-1, descending=False, stable=False):
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
-    """The indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
+    """The indices that sort ``input`` along ``dim`` (``sort(...).indices``).
+
+    >>> cr.argsort(cr.tensor([3., 1., 2.]))
+    tensor([1, 2, 0], dtype=int64)
+    """
     axis = _axis("argsort", dim, input.ndim)
     indices = _order(_data(input).reshape(input.shape or (1,)), axis, descending)
     return _int_tensor(indices.reshape(input.shape))
@@ -58,7 +68,11 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, in
-    order."""
+    order.
+
+    >>> cr.topk(cr.tensor([1., 5., 3., 4.]), 2)
+    ValuesIndices(values=tensor([5., 4.], dtype=float32), indices=tensor([1, 3], dtype=int64))
+    """
     axis = _axis("topk", dim, input.ndim)
     size = input.shape[axis] if input.shape else 1
     if not 0 <= k <= size:
@@ -98,7 +112,12 @@ def _int_tensor(array):
 
 
 def msort(input):
-    """``input`` sorted along its first dimension."""
+    """``input`` sorted along its first dimension.
+
+    >>> cr.msort(cr.tensor([[3., 1.], [2., 4.]]))
+    tensor([[2., 1.],
+            [3., 4.]], dtype=float32)
+    """
     return sort(input, 0).values
 
 
