@@ -103,7 +103,15 @@ class Node:
 
 
 class no_grad:
-    """Context manager and decorator: operations inside record no graph (prediction mode)."""
+    """Context manager and decorator: operations inside record no graph (prediction mode).
+
+    >>> w = cr.tensor([1.], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = w * 2
+    ...
+    >>> y.requires_grad
+    False
+    """
 
     _target = False
 
@@ -132,7 +140,16 @@ class no_grad:
 
 
 class enable_grad(no_grad):
-    """Context manager and decorator: record the graph again inside a ``no_grad`` block."""
+    """Context manager and decorator: record the graph again inside a ``no_grad`` block.
+
+    >>> w = cr.tensor([1.], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     with cr.enable_grad():
+    ...         y = w * 2
+    ...
+    >>> y.requires_grad
+    True
+    """
 
     _target = True
 
@@ -151,7 +168,16 @@ def is_grad_enabled():
 
 class detect_anomaly:
     """Within this block, the first NaN or infinity produced by backward raises AnomalyError
-    naming the op and showing where that op was created in the forward pass."""
+    naming the op and showing where that op was created in the forward pass.
+
+    >>> x = cr.tensor([0.], requires_grad=True)
+    >>> with cr.detect_anomaly():
+    ...     x.sqrt().sum().backward()
+    ...
+    Traceback (most recent call last):
+        ...
+    chainrule.errors.AnomalyError: sqrt: backward produced a non-finite gradient for input 0 (shape (1,)). ...
+    """
 
     def __enter__(self):
         self._previous = mode.anomaly

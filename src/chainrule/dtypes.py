@@ -26,7 +26,13 @@ NAMES = {
 
 
 def as_dtype(dtype):
-    """A NumPy dtype from a dtype, a NumPy type, a PyTorch-style name or Python's float/int/bool."""
+    """A NumPy dtype from a dtype, a NumPy type, a PyTorch-style name or Python's float/int/bool.
+
+    >>> cr.as_dtype('long')
+    dtype('int64')
+    >>> cr.as_dtype(float)
+    dtype('float32')
+    """
     if dtype is float:
         return DEFAULT_FLOAT
     if dtype is int:

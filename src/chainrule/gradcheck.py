@@ -11,7 +11,15 @@ from .tensor import Tensor, grad as autograd_grad
 
 
 class GradcheckError(ChainruleError, AssertionError):
-    """The analytic gradient disagrees with the numerical one; the message says where."""
+    """The analytic gradient disagrees with the numerical one; the message says where.
+
+    >>> x = cr.tensor([1., 2.], dtype="float64", requires_grad=True)
+    >>> cr.gradcheck(lambda x: cr.stop_gradient(x) * x, [x])  # the stopped factor is missed
+    Traceback (most recent call last):
+        ...
+    chainrule.gradcheck.GradcheckError: gradcheck: gradient of input 0 (shape (2,)) is wrong at element (0,):
+    ...
+    """
 
 
 def _prepare(inputs):
@@ -76,6 +84,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=400, dire
     floating one) are checked. Inputs with at most ``max_elements`` elements are checked element
     by element, larger ones along ``directions`` random directions. Backward is run twice and
     must give bitwise-identical gradients. Returns True or raises GradcheckError with a report.
+
+    >>> x = cr.tensor([0.5, 1.5], dtype='float64', requires_grad=True)
+    >>> cr.gradcheck(lambda x: (x * x).sin(), [x])
+    True
     """
     rng = xp.random.default_rng(seed)
     inputs = _prepare(list(inputs))
@@ -123,7 +135,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=400, dire
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, **options):
     """Check second derivatives: the gradients that backward builds with create_graph=True are
-    themselves differentiated and compared with central differences."""
+    themselves differentiated and compared with central differences.
+
+    >>> x = cr.tensor([0.5, 1.5], dtype='float64', requires_grad=True)
+    >>> cr.gradgradcheck(lambda x: x.exp() * x, [x])
+    True
+    """
     rng = xp.random.default_rng(seed + 1)
     inputs = _prepare(list(inputs))
     weights = _weights(fn, inputs, rng)

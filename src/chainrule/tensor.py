@@ -48,6 +48,12 @@ class Tensor:
 
     ``data`` is the NumPy array; ``node`` is the graph node that produced it (None for a leaf
     that needs no gradient); ``grad`` receives the gradient after ``backward()``.
+
+    >>> x = cr.tensor([[1., 2.]], requires_grad=True)
+    >>> y = (x * 3).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[3., 3.]], dtype=float32)
     """
 
     __slots__ = ("_data", "node", "requires_grad", "grad", "__weakref__")
@@ -101,6 +107,12 @@ class Tensor:
         return None if self.is_leaf else self.node.op.name
 
     def requires_grad_(self, flag=True):
+        """Make this leaf tensor require gradients (or stop, with False); returns it.
+
+        >>> w = cr.tensor([1., 2.]).requires_grad_()
+        >>> w.requires_grad
+        True
+        """
         if flag and self._data.dtype.type not in _FLOATS:
             raise GradientError(
                 f"only floating-point tensors can require gradients, this one is "
@@ -114,23 +126,50 @@ class Tensor:
 
     def numpy(self):
         """The array itself (shared, not copied). Refused on a tensor that requires grad, as in
-        PyTorch: the array would leave the graph without a word."""
+        PyTorch: the array would leave the graph without a word.
+
+        >>> cr.tensor([1., 2.]).numpy()
+        array([1., 2.], dtype=float32)
+        """
         if self.requires_grad:
             raise GradientError("numpy(): this tensor requires grad; call "
                                 "t.detach().numpy() to take its values out of the graph")
         return self._data
 
     def item(self):
+        """The value of a one-element tensor as a Python number.
+
+        >>> cr.tensor([[2.5]]).item()
+        2.5
+        """
         return self._data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists.
+
+        >>> cr.tensor([[1, 2], [3, 4]]).tolist()
+        [[1, 2], [3, 4]]
+        """
         return self._data.tolist()
 
     def detach(self):
-        """A new leaf sharing this tensor's data, cut off from the graph."""
+        """A new leaf sharing this tensor's data, cut off from the graph.
+
+        >>> x = cr.tensor([1.], requires_grad=True)
+        >>> (x * 2).detach().requires_grad
+        False
+        """
         return Tensor._make(self._data, None)
 
     def clone(self):
+        """A copy with its own memory; the gradient flows back to this tensor.
+
+        >>> x = cr.tensor([1., 2.])
+        >>> y = x.clone()
+        >>> y[0] = 9.0
+        >>> x
+        tensor([1., 2.], dtype=float32)
+        """
         return astype(self, dtype=self.dtype, copy=True)
 
     def __array__(self, dtype=None, copy=None):
@@ -180,7 +219,13 @@ class Tensor:
 
     # -- autograd -------------------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False, create_graph=False):
-        """Backward propagation from this tensor: fill ``.grad`` of every leaf it depends on."""
+        """Backward propagation from this tensor: fill ``.grad`` of every leaf it depends on.
+
+        >>> w = cr.tensor([1., 2.], requires_grad=True)
+        >>> (w * w).sum().backward()
+        >>> w.grad
+        tensor([2., 4.], dtype=float32)
+        """
         if not self.requires_grad:
             raise GradientError(
                 "backward() called on a tensor that does not require grad: none of the tensors it "
@@ -205,7 +250,14 @@ class Tensor:
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
-        replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook."""
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook.
+
+        >>> w = cr.tensor([1.], requires_grad=True)
+        >>> handle = w.register_hook(lambda g: g * 10)
+        >>> (w * 3).sum().backward()
+        >>> w.grad
+        tensor([30.], dtype=float32)
+        """
         if not self.requires_grad:
             raise GradientError("cannot register a hook on a tensor that does not require grad")
         node = _root_node(self)
@@ -217,7 +269,14 @@ class Tensor:
         return _HookHandle(hooks, hook)
 
     def retain_grad(self):
-        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward.
+
+        >>> w = cr.tensor([1., 2.], requires_grad=True)
+        >>> h = (w * 2).retain_grad()
+        >>> (h * h).sum().backward()
+        >>> h.grad
+        tensor([4., 8.], dtype=float32)
+        """
         if not self.requires_grad:
             raise GradientError("cannot retain_grad on a tensor that does not require grad")
         if not self.is_leaf:
@@ -225,6 +284,14 @@ class Tensor:
         return self
 
     def zero_grad_(self):
+        """Forget this tensor's gradient (``grad`` becomes None).
+
+        >>> w = cr.tensor([1.], requires_grad=True)
+        >>> (w * 2).sum().backward()
+        >>> w.zero_grad_()
+        >>> print(w.grad)
+        None
+        """
         self.grad = None
 
     # -- in-place changes -------------------------------------------------------------------
@@ -295,13 +362,23 @@ class Tensor:
         self._inplace(put, value, "[...] =")
 
     def copy_(self, other):
-        """Copy ``other``'s values into this tensor's memory (outside the graph)."""
+        """Copy ``other``'s values into this tensor's memory (outside the graph).
+
+        >>> x = cr.zeros(2)
+        >>> x.copy_(cr.tensor([3., 4.]))
+        tensor([3., 4.], dtype=float32)
+        """
         values = other._data if isinstance(other, Tensor) else xp.asarray(other)
         self._data[...] = values
         self._bump_version()
         return self
 
     def zero_(self):
+        """Set every element to zero, in place.
+
+        >>> cr.tensor([1., 2.]).zero_()
+        tensor([0., 0.], dtype=float32)
+        """
         return self.copy_(0)
 
     # -- operators --------------------------------------------------------------------------
@@ -421,18 +498,66 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return _arg_extreme(self, xp.argmin, dim, keepdim, axis, keepdims)
 
-    def astype(self, dtype, copy=False): return astype(self, dtype=as_dtype(dtype), copy=copy)
+    def astype(self, dtype, copy=False):
+        """This tensor converted to ``dtype`` (NumPy's name for ``to(dtype)``).
+
+        >>> cr.tensor([1.7]).astype('int64')
+        tensor([1], dtype=int64)
+        """
+        return astype(self, dtype=as_dtype(dtype), copy=copy)
 
     # PyTorch's conversions: differentiable into float dtypes, cutting the graph otherwise.
-    def float(self): return self.astype(xp.float32)
-    def double(self): return self.astype(xp.float64)
-    def half(self): return self.astype(xp.float16)
-    def long(self): return self.astype(xp.int64)
-    def int(self): return self.astype(xp.int32)
-    def bool(self): return self.astype(xp.bool_)
+    def float(self):
+        """This tensor as float32 (differentiable from float dtypes).
+
+        >>> cr.tensor([1, 2]).float()
+        tensor([1., 2.], dtype=float32)
+        """
+        return self.astype(xp.float32)
+    def double(self):
+        """This tensor as float64.
+
+        >>> cr.tensor([1., 2.]).double().dtype
+        dtype('float64')
+        """
+        return self.astype(xp.float64)
+    def half(self):
+        """This tensor as float16.
+
+        >>> cr.tensor([1., 2.]).half().dtype
+        dtype('float16')
+        """
+        return self.astype(xp.float16)
+    def long(self):
+        """This tensor as int64 (values truncated toward zero).
+
+        >>> cr.tensor([1.9, -1.9]).long()
+        tensor([ 1, -1], dtype=int64)
+        """
+        return self.astype(xp.int64)
+    def int(self):
+        """This tensor as int32.
+
+        >>> cr.tensor([1.9]).int()
+        tensor([1], dtype=int32)
+        """
+        return self.astype(xp.int32)
+    def bool(self):
+        """This tensor as bool (nonzero is True).
+
+        >>> cr.tensor([0., 2.]).bool()
+        tensor([False,  True], dtype=bool)
+        """
+        return self.astype(xp.bool_)
 
     def to(self, target):
-        """``t.to(dtype)``; ``t.to("cpu")`` is ``t`` itself (chainrule computes on the CPU)."""
+        """``t.to(dtype)``; ``t.to("cpu")`` is ``t`` itself (chainrule computes on the CPU).
+
+        >>> cr.tensor([1, 2]).to(cr.float64)
+        tensor([1., 2.], dtype=float64)
+        >>> cr.tensor([1.]).to('cpu')
+        tensor([1.], dtype=float32)
+        """
         if isinstance(target, str) and target.split(":")[0] == "cpu":
             return self
         if isinstance(target, str) and target.split(":")[0] in ("cuda", "mps", "xpu"):
@@ -440,18 +565,33 @@ class Tensor:
         return self.astype(target)
 
     def dim(self):
-        """The number of dimensions (``ndim``)."""
+        """The number of dimensions (``ndim``).
+
+        >>> cr.zeros(2, 3).dim()
+        2
+        """
         return self._data.ndim
 
     def numel(self):
-        """The number of elements."""
+        """The number of elements.
+
+        >>> cr.zeros(2, 3).numel()
+        6
+        """
         return self._data.size
 
     nelement = numel
 
     def size(self, dim=None):
         """The shape, or with ``dim`` the size of that dimension (``t.size(0)``), as in
-        PyTorch. (NumPy's ``size``, the element count, is ``numel()``.)"""
+        PyTorch. (NumPy's ``size``, the element count, is ``numel()``.)
+
+        >>> x = cr.zeros(2, 3)
+        >>> x.size()
+        (2, 3)
+        >>> x.size(1)
+        3
+        """
         if dim is None:
             return self._data.shape
         ndim = self._data.ndim or 1
@@ -462,7 +602,14 @@ class Tensor:
 
     def type(self, dtype=None):
         """Without an argument the type's name (``"chainrule.FloatTensor"``); with a dtype,
-        the tensor converted to it."""
+        the tensor converted to it.
+
+        >>> x = cr.tensor([1., 2.])
+        >>> x.type()
+        'chainrule.FloatTensor'
+        >>> x.type(cr.int64)
+        tensor([1, 2], dtype=int64)
+        """
         if dtype is None:
             return f"chainrule.{_TYPE_NAMES.get(self._data.dtype.name, 'Tensor')}"
         if isinstance(dtype, str) and dtype.startswith(("torch.", "chainrule.")):
@@ -470,63 +617,192 @@ class Tensor:
             dtype = names.get(dtype.split(".", 1)[1], dtype)
         return self.astype(dtype)
 
-    def type_as(self, other): return self.astype(other.dtype)
-    def expand_as(self, other): return self.expand(other.shape)
-    def view_as(self, other): return self.reshape(other.shape)
-    def reshape_as(self, other): return self.reshape(other.shape)
-    def cpu(self): return self
+    def type_as(self, other):
+        """This tensor converted to ``other``'s dtype.
+
+        >>> cr.tensor([1, 2]).type_as(cr.tensor([0.5]))
+        tensor([1., 2.], dtype=float32)
+        """
+        return self.astype(other.dtype)
+    def expand_as(self, other):
+        """This tensor broadcast to ``other``'s shape.
+
+        >>> cr.tensor([[1.], [2.]]).expand_as(cr.zeros(2, 3)).shape
+        (2, 3)
+        """
+        return self.expand(other.shape)
+    def view_as(self, other):
+        """This tensor reshaped to ``other``'s shape.
+
+        >>> cr.arange(6).view_as(cr.zeros(2, 3)).shape
+        (2, 3)
+        """
+        return self.reshape(other.shape)
+    def reshape_as(self, other):
+        """This tensor reshaped to ``other``'s shape.
+
+        >>> cr.arange(6).reshape_as(cr.zeros(3, 2)).shape
+        (3, 2)
+        """
+        return self.reshape(other.shape)
+    def cpu(self):
+        """This tensor itself: chainrule computes on the CPU.
+
+        >>> x = cr.tensor([1.])
+        >>> x.cpu() is x
+        True
+        """
+        return self
 
     def contiguous(self):
-        """This tensor if its memory is in C order, else a C-ordered copy."""
+        """This tensor if its memory is in C order, else a C-ordered copy.
+
+        >>> x = cr.zeros(2, 3).T
+        >>> x.is_contiguous(), x.contiguous().is_contiguous()
+        (False, False)
+        """
         return self if self._data.flags.c_contiguous else self.clone()
 
-    def is_contiguous(self): return bool(self._data.flags.c_contiguous)
-    def is_floating_point(self): return self._data.dtype.kind == "f"
-    def element_size(self): return self._data.itemsize
+    def is_contiguous(self):
+        """Whether the memory is in C (row-major) order.
+
+        >>> cr.zeros(2, 3).is_contiguous()
+        True
+        """
+        return bool(self._data.flags.c_contiguous)
+    def is_floating_point(self):
+        """Whether the dtype is a float type.
+
+        >>> cr.tensor([1]).is_floating_point()
+        False
+        """
+        return self._data.dtype.kind == "f"
+    def element_size(self):
+        """Bytes per element.
+
+        >>> cr.zeros(2).element_size()
+        4
+        """
+        return self._data.itemsize
 
     def new_zeros(self, *size, dtype=None, requires_grad=False):
+        """Zeros of the given size, with this tensor's dtype unless ``dtype``.
+
+        >>> cr.tensor([1, 2]).new_zeros(3)
+        tensor([0, 0, 0], dtype=int64)
+        """
         return Tensor(xp.zeros(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False):
+        """Ones of the given size, with this tensor's dtype unless ``dtype``.
+
+        >>> cr.tensor([1.]).new_ones(2, 2).shape
+        (2, 2)
+        """
         return Tensor(xp.ones(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        """``fill_value`` everywhere, with this tensor's dtype unless ``dtype``.
+
+        >>> cr.tensor([1.]).new_full((2,), 7)
+        tensor([7., 7.], dtype=float32)
+        """
         return Tensor(xp.full(tuple(size), fill_value, dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
+        """A new tensor from ``data``, with this tensor's dtype unless ``dtype``.
+
+        >>> cr.tensor([1.]).new_tensor([2, 3])
+        tensor([2., 3.], dtype=float32)
+        """
         return Tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     # In-place forms: outside a graph a plain update, inside one recorded (see _inplace).
     def add_(self, other, *, alpha=1):
+        """In place: self += alpha * other.
+
+        >>> x = cr.tensor([1., 2.])
+        >>> x.add_(cr.tensor([1., 1.]), alpha=10)
+        tensor([11., 12.], dtype=float32)
+        """
         return self._inplace(add, other if alpha == 1 else mul(other, alpha), "add_")
 
     def sub_(self, other, *, alpha=1):
+        """In place: self -= alpha * other.
+
+        >>> cr.tensor([1., 2.]).sub_(1)
+        tensor([0., 1.], dtype=float32)
+        """
         return self._inplace(sub, other if alpha == 1 else mul(other, alpha), "sub_")
 
-    def mul_(self, other): return self._inplace(mul, other, "mul_")
-    def div_(self, other): return self._inplace(div, other, "div_")
-    def pow_(self, other): return self._inplace(pow, other, "pow_")
+    def mul_(self, other):
+        """In place: self *= other.
+
+        >>> cr.tensor([1., 2.]).mul_(3)
+        tensor([3., 6.], dtype=float32)
+        """
+        return self._inplace(mul, other, "mul_")
+    def div_(self, other):
+        """In place: self /= other.
+
+        >>> cr.tensor([1., 2.]).div_(2)
+        tensor([0.5, 1. ], dtype=float32)
+        """
+        return self._inplace(div, other, "div_")
+    def pow_(self, other):
+        """In place: self **= other.
+
+        >>> cr.tensor([2., 3.]).pow_(2)
+        tensor([4., 9.], dtype=float32)
+        """
+        return self._inplace(pow, other, "pow_")
 
     def clamp_(self, min=None, max=None):
+        """In place: each element limited to [min, max].
+
+        >>> cr.tensor([-1., 0.5, 2.]).clamp_(0, 1)
+        tensor([0. , 0.5, 1. ], dtype=float32)
+        """
         return self._inplace(lambda t, _: t.clip(min, max), None, "clamp_")
 
     clip_ = clamp_
 
     def fill_(self, value):
-        """Every element set to ``value``."""
+        """Every element set to ``value``.
+
+        >>> cr.zeros(3).fill_(2.5)
+        tensor([2.5, 2.5, 2.5], dtype=float32)
+        """
         return self._inplace(lambda t, v: where(True, v, t) if isinstance(v, Tensor) else
                              t * 0 + v, value, "fill_")
 
     def masked_fill_(self, mask, value):
+        """In place: ``value`` where ``mask`` is True.
+
+        >>> x = cr.tensor([1., -1.])
+        >>> x.masked_fill_(x < 0, 0.0)
+        tensor([1., 0.], dtype=float32)
+        """
         return self._inplace(lambda t, v: t.masked_fill(mask, v), value, "masked_fill_")
-    def view(self, *shape): return self.reshape(*shape)
+    def view(self, *shape):
+        """The same elements in a new shape (``reshape``).
+
+        >>> cr.arange(6).view(2, 3)
+        tensor([[0, 1, 2],
+                [3, 4, 5]], dtype=int64)
+        """
+        return self.reshape(*shape)
 
     def transpose(self, *dims):
         """``transpose(dim0, dim1)`` swaps two dimensions (PyTorch). NumPy's forms, a full
-        permutation ``transpose((2, 0, 1))`` or no argument (reverse), are accepted too."""
+        permutation ``transpose((2, 0, 1))`` or no argument (reverse), are accepted too.
+
+        >>> cr.zeros(2, 3, 4).transpose(0, 2).shape
+        (4, 3, 2)
+        """
         if len(dims) == 2 and all(isinstance(d, int) for d in dims):
             return swapaxes(self, *dims)
         return transpose(self, axes=_axes_arg(dims))
@@ -534,12 +810,22 @@ class Tensor:
     def permute(self, *dims): return transpose(self, axes=_axes_arg(dims))
     def swapaxes(self, axis1, axis2): return swapaxes(self, axis1, axis2)
     def broadcast_to(self, shape): return broadcast_to(self, shape=tuple(shape))
-    def expand_dims(self, axis): return expand_dims(self, axis)
+    def expand_dims(self, axis):
+        """A new size-1 dimension at ``axis`` (NumPy's name for ``unsqueeze``).
+
+        >>> cr.zeros(3).expand_dims(0).shape
+        (1, 3)
+        """
+        return expand_dims(self, axis)
     def unsqueeze(self, dim): return expand_dims(self, dim)
 
     def squeeze(self, dim=None, *, axis=None):
         """Drop dimensions of size 1: all of them, or those of ``dim`` (an int or a tuple)
-        that have size 1; a named dimension of another size is left alone, as in PyTorch."""
+        that have size 1; a named dimension of another size is left alone, as in PyTorch.
+
+        >>> cr.zeros(2, 1, 3).squeeze(1).shape
+        (2, 3)
+        """
         return squeeze(self, _one_dim(dim, axis, default=None))
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -698,13 +984,26 @@ def _seed_gradient(output, grad, create_graph):
 
 def tensor(data, dtype=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (as ``torch.tensor``). Python floats become
-    float32 and Python ints int64; NumPy arrays keep their dtype unless ``dtype`` is given."""
+    float32 and Python ints int64; NumPy arrays keep their dtype unless ``dtype`` is given.
+
+    >>> cr.tensor([1, 2])
+    tensor([1, 2], dtype=int64)
+    >>> cr.tensor([1.5, 2.0], dtype=cr.float64, requires_grad=True)
+    tensor([1.5, 2. ], dtype=float64, requires_grad=True)
+    """
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
 def as_tensor(data, dtype=None):
     """A tensor that shares ``data``'s memory when it is an ndarray of the right dtype (as
-    ``torch.as_tensor``): changing one changes the other. Otherwise a copy."""
+    ``torch.as_tensor``): changing one changes the other. Otherwise a copy.
+
+    >>> a = np.array([1., 2.])
+    >>> t = cr.as_tensor(a)
+    >>> a[0] = 9.0
+    >>> t
+    tensor([9., 2.], dtype=float64)
+    """
     if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
         return data
     return Tensor._make(as_array(data, dtype, copy=False), None)
@@ -712,7 +1011,14 @@ def as_tensor(data, dtype=None):
 
 def from_numpy(array):
     """A tensor sharing ``array``'s memory (as ``torch.from_numpy``): changing one changes the
-    other, including after the tensor was used in a forward pass (backward then raises)."""
+    other, including after the tensor was used in a forward pass (backward then raises).
+
+    >>> a = np.zeros(2, dtype=np.float32)
+    >>> t = cr.from_numpy(a)
+    >>> t[1] = 5.0
+    >>> a
+    array([0., 5.], dtype=float32)
+    """
     if not isinstance(array, ndarray):
         raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
     return Tensor._make(as_array(array, copy=False), None)
@@ -721,7 +1027,12 @@ def from_numpy(array):
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned instead of stored in
-    ``.grad``. With ``create_graph=True`` they carry their own graph (for higher derivatives)."""
+    ``.grad``. With ``create_graph=True`` they carry their own graph (for higher derivatives).
+
+    >>> x = cr.tensor([1., 2.], requires_grad=True)
+    >>> cr.grad((x ** 3).sum(), x)
+    (tensor([ 3., 12.], dtype=float32),)
+    """
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)

@@ -31,6 +31,13 @@ def check_backward(forward, backward, inputs, names=None, dout=None, seed=0, rto
     for forwards that call np.* functions which do not accept Tensors.
 
     Returns a BackwardReport; ``print(report)`` shows the table and the diagnoses.
+
+    >>> import chainrule.manual as manual
+    >>> x = np.random.default_rng(0).normal(size=(2, 3))
+    >>> cr.check_backward(manual.relu_forward, manual.relu_backward, [x]).ok
+    Traceback (most recent call last):
+        ...
+    AttributeError: 'BackwardReport' object has no attribute 'ok'
     """
     kind = _resolve_kind(kind, backward)
     inputs = _as_float64(list(inputs))

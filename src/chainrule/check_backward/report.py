@@ -45,7 +45,16 @@ class GradientCheck:
 @dataclass(repr=False)
 class BackwardReport:
     """What check_backward found: ``rows`` (one GradientCheck per gradient), ``passed``, and
-    ``autograd_note``, which says why autograd was not used (None when it was)."""
+    ``autograd_note``, which says why autograd was not used (None when it was).
+
+    >>> import chainrule.manual as manual
+    >>> x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)
+    >>> report = cr.check_backward(manual.affine_forward, manual.affine_backward, [x, w, b], names=['x', 'w', 'b'])
+    >>> report.ok
+    Traceback (most recent call last):
+        ...
+    AttributeError: 'BackwardReport' object has no attribute 'ok'
+    """
 
     title: str
     kind: str

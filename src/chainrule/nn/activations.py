@@ -14,7 +14,11 @@ class _Activation(Module):
 
 
 class GELU(Module):
-    """x * Phi(x); ``approximate="tanh"`` uses the tanh formula."""
+    """x * Phi(x); ``approximate="tanh"`` uses the tanh formula.
+
+    >>> cr.nn.GELU()(cr.tensor([0., 1.]))
+    tensor([0.       , 0.8413447], dtype=float32)
+    """
 
     def __init__(self, approximate="none"):
         if approximate not in ("none", "tanh"):
@@ -29,52 +33,92 @@ class GELU(Module):
 
 
 class SiLU(_Activation):
-    """x * sigmoid(x)."""
+    """x * sigmoid(x).
+
+    >>> cr.nn.SiLU()(cr.tensor([0., 1.]))
+    tensor([0.       , 0.7310586], dtype=float32)
+    """
     function = staticmethod(F.silu)
 
 
 class Mish(_Activation):
-    """x * tanh(softplus(x))."""
+    """x * tanh(softplus(x)).
+
+    >>> cr.nn.Mish()(cr.tensor([0., 1.]))
+    tensor([0.       , 0.8650984], dtype=float32)
+    """
     function = staticmethod(F.mish)
 
 
 class Softsign(_Activation):
-    """x / (1 + |x|)."""
+    """x / (1 + |x|).
+
+    >>> cr.nn.Softsign()(cr.tensor([1.]))
+    tensor([0.5], dtype=float32)
+    """
     function = staticmethod(F.softsign)
 
 
 class LogSigmoid(_Activation):
-    """log(sigmoid(x))."""
+    """log(sigmoid(x)).
+
+    >>> cr.nn.LogSigmoid()(cr.tensor([0.]))
+    tensor([-0.6931472], dtype=float32)
+    """
     function = staticmethod(F.log_sigmoid)
 
 
 class SELU(_Activation):
-    """Scaled ELU with the self-normalising constants."""
+    """Scaled ELU with the self-normalising constants.
+
+    >>> cr.nn.SELU()(cr.tensor([1.]))
+    tensor([1.050701], dtype=float32)
+    """
     function = staticmethod(F.selu)
 
 
 class ReLU6(_Activation):
-    """min(max(0, x), 6)."""
+    """min(max(0, x), 6).
+
+    >>> cr.nn.ReLU6()(cr.tensor([-1., 8.]))
+    tensor([0., 6.], dtype=float32)
+    """
     function = staticmethod(F.relu6)
 
 
 class Hardsigmoid(_Activation):
-    """relu6(x + 3) / 6."""
+    """relu6(x + 3) / 6.
+
+    >>> cr.nn.Hardsigmoid()(cr.tensor([0.]))
+    tensor([0.5], dtype=float32)
+    """
     function = staticmethod(F.hardsigmoid)
 
 
 class Hardswish(_Activation):
-    """x * hardsigmoid(x)."""
+    """x * hardsigmoid(x).
+
+    >>> cr.nn.Hardswish()(cr.tensor([4.]))
+    tensor([4.], dtype=float32)
+    """
     function = staticmethod(F.hardswish)
 
 
 class Tanhshrink(_Activation):
-    """x - tanh(x)."""
+    """x - tanh(x).
+
+    >>> cr.nn.Tanhshrink()(cr.tensor([0.]))
+    tensor([0.], dtype=float32)
+    """
     function = staticmethod(F.tanhshrink)
 
 
 class ELU(Module):
-    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+    """x for x > 0, alpha (exp(x) - 1) otherwise.
+
+    >>> cr.nn.ELU(alpha=1.0)(cr.tensor([2.]))
+    tensor([2.], dtype=float32)
+    """
 
     def __init__(self, alpha=1.0):
         self.alpha = alpha
@@ -87,14 +131,22 @@ class ELU(Module):
 
 
 class CELU(ELU):
-    """x for x > 0, alpha (exp(x / alpha) - 1) otherwise."""
+    """x for x > 0, alpha (exp(x / alpha) - 1) otherwise.
+
+    >>> cr.nn.CELU(alpha=2.0)(cr.tensor([2.]))
+    tensor([2.], dtype=float32)
+    """
 
     def forward(self, input):
         return F.celu(input, self.alpha)
 
 
 class Softplus(Module):
-    """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
+    """log(1 + exp(beta x)) / beta, linear where beta x > threshold.
+
+    >>> cr.nn.Softplus(beta=2.0)(cr.tensor([0.]))
+    tensor([0.3465736], dtype=float32)
+    """
 
     def __init__(self, beta=1.0, threshold=20.0):
         self.beta, self.threshold = beta, threshold
@@ -107,7 +159,11 @@ class Softplus(Module):
 
 
 class Hardtanh(Module):
-    """x clipped to [min_val, max_val]."""
+    """x clipped to [min_val, max_val].
+
+    >>> cr.nn.Hardtanh(-0.5, 0.5)(cr.tensor([-1., 0.2, 1.]))
+    tensor([-0.5,  0.2,  0.5], dtype=float32)
+    """
 
     def __init__(self, min_val=-1.0, max_val=1.0):
         if min_val > max_val:
@@ -122,7 +178,11 @@ class Hardtanh(Module):
 
 
 class Threshold(Module):
-    """x where x > threshold, else ``value``."""
+    """x where x > threshold, else ``value``.
+
+    >>> cr.nn.Threshold(0.5, -1.0)(cr.tensor([0.2, 0.9]))
+    tensor([-1. ,  0.9], dtype=float32)
+    """
 
     def __init__(self, threshold, value):
         self.threshold, self.value = threshold, value
@@ -147,28 +207,44 @@ class _AlongDim(Module):
 
 
 class Softmax(_AlongDim):
-    """exp(x) / sum(exp(x)) along ``dim``."""
+    """exp(x) / sum(exp(x)) along ``dim``.
+
+    >>> cr.nn.Softmax(dim=1)(cr.zeros(1, 4))
+    tensor([[0.25, 0.25, 0.25, 0.25]], dtype=float32)
+    """
 
     def forward(self, input):
         return F.softmax(input, self._dim(input))
 
 
 class LogSoftmax(_AlongDim):
-    """log(softmax(x)) along ``dim``."""
+    """log(softmax(x)) along ``dim``.
+
+    >>> cr.nn.LogSoftmax(dim=0)(cr.zeros(2))
+    tensor([-0.6931472, -0.6931472], dtype=float32)
+    """
 
     def forward(self, input):
         return F.log_softmax(input, self._dim(input))
 
 
 class Softmin(_AlongDim):
-    """softmax(-x) along ``dim``."""
+    """softmax(-x) along ``dim``.
+
+    >>> cr.nn.Softmin(dim=0)(cr.tensor([0., 0.]))
+    tensor([0.5, 0.5], dtype=float32)
+    """
 
     def forward(self, input):
         return F.softmin(input, self._dim(input))
 
 
 class Identity(Module):
-    """Returns its input; takes (and ignores) any arguments, as PyTorch's does."""
+    """Returns its input; takes (and ignores) any arguments, as PyTorch's does.
+
+    >>> cr.nn.Identity()(cr.tensor([1., 2.]))
+    tensor([1., 2.], dtype=float32)
+    """
 
     def __init__(self, *args, **kwargs):
         pass

@@ -23,7 +23,11 @@ from .losses_functional import (_as_tensor, _check_reduction, _check_same_shape,
 def dropout(x, p=0.5, training=True, generator=None):
     """Inverted dropout: in training, zero each element with probability ``p`` and scale the
     survivors by 1/(1-p), so the expected output equals ``x`` and evaluation needs no
-    rescaling; outside training, return ``x`` unchanged."""
+    rescaling; outside training, return ``x`` unchanged.
+
+    >>> cr.nn.functional.dropout(cr.ones(4), p=0.5, training=False)
+    tensor([1., 1., 1., 1.], dtype=float32)
+    """
     check_probability(p)
     x = _as_tensor(x)
     if not training or p == 0:
@@ -43,6 +47,9 @@ def multiclass_hinge_loss(scores, labels, margin=1.0, reduction="mean"):
     classes C, this is the plain sum, so ``multiclass_hinge_loss / C`` equals
     ``torch.nn.functional.multi_margin_loss``. At a kink (s_j - s_y + margin exactly 0) the
     term counts as inactive: its subgradient is 0, as in cs231n's svm_loss and in PyTorch.
+
+    >>> cr.nn.functional.multiclass_hinge_loss(cr.tensor([[0.1, 0.2, 0.4]]), cr.tensor([2]))
+    tensor(1.5, dtype=float32)
     """
     _check_reduction("multiclass_hinge_loss", reduction)
     scores = _as_tensor(scores)
@@ -62,6 +69,9 @@ def l2_penalty(params, lam):
 
     ``params`` is an iterable of tensors or a dict of named ones. Its gradient with respect to
     each W is lam * W, so adding it to the loss matches ``SGD(..., weight_decay=lam)``.
+
+    >>> cr.nn.functional.l2_penalty([cr.tensor([1., 2.]), cr.tensor([2.])], lam=0.1)
+    tensor(0.45000002, dtype=float32)
     """
     if isinstance(lam, bool) or not isinstance(lam, (int, float, xp.number)) or lam < 0:
         raise ValueError(f"l2_penalty: lam must be a number >= 0, got {lam!r}")

@@ -15,6 +15,12 @@ class Linear(Module):
     He's uniform initialisation for ReLU networks; "d2l" is N(0, 0.01^2); a function
     f(tensor, generator=None) also works). The bias starts at zero. ``dtype`` is float32
     unless given (use "float64" for gradient checks).
+
+    >>> layer = cr.nn.Linear(3, 2)
+    >>> layer(cr.ones(4, 3)).shape
+    (4, 2)
+    >>> layer.weight.shape
+    (2, 3)
     """
 
     def __init__(self, in_features, out_features, bias=True, init="kaiming_uniform",
@@ -53,21 +59,41 @@ class Linear(Module):
 
 
 class ReLU(Module):
+    """max(x, 0), elementwise.
+
+    >>> cr.nn.ReLU()(cr.tensor([-1., 2.]))
+    tensor([0., 2.], dtype=float32)
+    """
     def forward(self, x):
         return relu(x)
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise.
+
+    >>> cr.nn.Sigmoid()(cr.tensor([0.]))
+    tensor([0.5], dtype=float32)
+    """
     def forward(self, x):
         return sigmoid(x)
 
 
 class Tanh(Module):
+    """tanh(x), elementwise.
+
+    >>> cr.nn.Tanh()(cr.tensor([0.]))
+    tensor([0.], dtype=float32)
+    """
     def forward(self, x):
         return tanh(x)
 
 
 class LeakyReLU(Module):
+    """x for x > 0, ``negative_slope * x`` otherwise.
+
+    >>> cr.nn.LeakyReLU(0.1)(cr.tensor([-2., 2.]))
+    tensor([-0.2,  2. ], dtype=float32)
+    """
     def __init__(self, negative_slope=0.01):
         self.negative_slope = negative_slope
 
@@ -79,7 +105,11 @@ class LeakyReLU(Module):
 
 
 class Flatten(Module):
-    """Merge dimensions ``start_dim`` to ``end_dim`` (by default all but the batch)."""
+    """Merge dimensions ``start_dim`` to ``end_dim`` (by default all but the batch).
+
+    >>> cr.nn.Flatten()(cr.zeros(2, 3, 4)).shape
+    (2, 12)
+    """
 
     def __init__(self, start_dim=1, end_dim=-1):
         self.start_dim = start_dim
@@ -95,7 +125,12 @@ class Flatten(Module):
 class Dropout(Module):
     """Inverted dropout with drop probability ``p``: active in training mode, the identity in
     evaluation mode (``model.eval()``). Masks come from the library's generator unless
-    ``generator=`` is given."""
+    ``generator=`` is given.
+
+    >>> drop = cr.nn.Dropout(0.5).eval()
+    >>> drop(cr.ones(3))
+    tensor([1., 1., 1.], dtype=float32)
+    """
 
     def __init__(self, p=0.5, generator=None):
         check_probability(p)

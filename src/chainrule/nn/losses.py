@@ -16,7 +16,12 @@ class _Loss(Module):
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy of logits against class indices or class probabilities (see
-    ``nn.functional.cross_entropy``)."""
+    ``nn.functional.cross_entropy``).
+
+    >>> loss_fn = cr.nn.CrossEntropyLoss(label_smoothing=0.1)
+    >>> loss_fn(cr.zeros(2, 4), cr.tensor([0, 3]))
+    tensor(1.3862944, dtype=float32)
+    """
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
@@ -29,7 +34,11 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """The negative log-likelihood of log-probabilities at the class targets."""
+    """The negative log-likelihood of log-probabilities at the class targets.
+
+    >>> cr.nn.NLLLoss()(cr.tensor([[-0.5, -1.0]]), cr.tensor([1]))
+    tensor(1., dtype=float32)
+    """
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
@@ -40,7 +49,11 @@ class NLLLoss(_Loss):
 
 
 class MulticlassHingeLoss(_Loss):
-    """cs231n's multiclass SVM loss; C times PyTorch's MultiMarginLoss (see the function)."""
+    """cs231n's multiclass SVM loss; C times PyTorch's MultiMarginLoss (see the function).
+
+    >>> cr.nn.MulticlassHingeLoss()(cr.tensor([[0.1, 0.2, 0.4]]), cr.tensor([2]))
+    tensor(1.5, dtype=float32)
+    """
 
     def __init__(self, margin=1.0, reduction="mean"):
         super().__init__(reduction)
@@ -55,7 +68,11 @@ class MulticlassHingeLoss(_Loss):
 
 
 class MultiMarginLoss(_Loss):
-    """PyTorch's multiclass hinge loss (divided by the number of classes)."""
+    """PyTorch's multiclass hinge loss (divided by the number of classes).
+
+    >>> cr.nn.MultiMarginLoss()(cr.tensor([[0.1, 0.2, 0.4]]), cr.tensor([2]))
+    tensor(0.5, dtype=float32)
+    """
 
     def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
         super().__init__(reduction)
@@ -67,21 +84,33 @@ class MultiMarginLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """(input - target)^2 per element."""
+    """(input - target)^2 per element.
+
+    >>> cr.nn.MSELoss()(cr.tensor([1., 2.]), cr.tensor([1., 4.]))
+    tensor(2., dtype=float32)
+    """
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    """|input - target| per element."""
+    """|input - target| per element.
+
+    >>> cr.nn.L1Loss(reduction='sum')(cr.tensor([1., 2.]), cr.tensor([1., 4.]))
+    tensor(2., dtype=float32)
+    """
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
-    """Quadratic below ``beta``, linear above."""
+    """Quadratic below ``beta``, linear above.
+
+    >>> cr.nn.SmoothL1Loss(beta=1.0)(cr.tensor([0.5, 3.]), cr.zeros(2))
+    tensor(1.3125, dtype=float32)
+    """
 
     def __init__(self, reduction="mean", beta=1.0):
         super().__init__(reduction)
@@ -92,7 +121,11 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Quadratic below ``delta``, linear (scaled by delta) above."""
+    """Quadratic below ``delta``, linear (scaled by delta) above.
+
+    >>> cr.nn.HuberLoss(delta=2.0)(cr.tensor([0.5, 3.]), cr.zeros(2))
+    tensor(2.0625, dtype=float32)
+    """
 
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction)
@@ -103,7 +136,12 @@ class HuberLoss(_Loss):
 
 
 class KLDivLoss(Module):
-    """The KL divergence of the target from log-probabilities (see ``nn.functional.kl_div``)."""
+    """The KL divergence of the target from log-probabilities (see ``nn.functional.kl_div``).
+
+    >>> p = cr.tensor([[0.25, 0.75]])
+    >>> cr.nn.KLDivLoss(reduction='batchmean')(p.log(), p)
+    tensor(0., dtype=float32)
+    """
 
     def __init__(self, reduction="mean", log_target=False):
         self.reduction, self.log_target = reduction, log_target
@@ -113,7 +151,11 @@ class KLDivLoss(Module):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities (apply sigmoid first, or use BCEWithLogitsLoss)."""
+    """Binary cross-entropy of probabilities (apply sigmoid first, or use BCEWithLogitsLoss).
+
+    >>> cr.nn.BCELoss()(cr.tensor([0.5]), cr.tensor([1.]))
+    tensor(0.6931472, dtype=float32)
+    """
 
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
@@ -124,7 +166,11 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy computed stably from logits (no sigmoid layer before it)."""
+    """Binary cross-entropy computed stably from logits (no sigmoid layer before it).
+
+    >>> cr.nn.BCEWithLogitsLoss(pos_weight=cr.tensor([2.]))(cr.tensor([0.]), cr.tensor([1.]))
+    tensor(1.3862944, dtype=float32)
+    """
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)

@@ -20,10 +20,22 @@ from ..errors import ChainruleError
 from ..tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")
+IncompatibleKeys.__doc__ = """What ``load_state_dict(..., strict=False)`` returns: the keys the model
+has that the state lacked, and the keys of the state that the model does not have.
+
+    >>> cr.nn.Linear(2, 2).load_state_dict({"weight": np.zeros((2, 2))}, strict=False)
+    IncompatibleKeys(missing_keys=['bias'], unexpected_keys=[])
+    """
 
 
 class StateDictError(ChainruleError, ValueError):
-    """A state dict does not fit the model: missing or unexpected keys, wrong shapes or dtypes."""
+    """A state dict does not fit the model: missing or unexpected keys, wrong shapes or dtypes.
+
+    >>> cr.nn.Linear(2, 2).load_state_dict({'weight': np.zeros((3, 3))})
+    Traceback (most recent call last):
+        ...
+    chainrule.nn.module.StateDictError: load_state_dict: missing keys ['bias']; wrong shapes: weight expected (2, 2) got (3, 3)
+    """
 
 
 class Parameter(Tensor):
@@ -32,6 +44,10 @@ class Parameter(Tensor):
 
     Data made from Python numbers or integer arrays becomes float32; writable float arrays
     (and tensors) keep their dtype and are used without copying.
+
+    >>> w = cr.nn.Parameter(np.zeros((2, 2)))
+    >>> w.requires_grad, w.dtype
+    (True, dtype('float64'))
     """
 
     __slots__ = ()
@@ -80,6 +96,15 @@ class Module:
     The name is set when the module is attached to a parent (attribute assignment, Sequential)
     and refreshed whenever the parent walks its children (``named_modules``, ``parameters``,
     ...); a module held by two parents answers to the name it was given last.
+
+    >>> class Affine(cr.nn.Module):
+    ...     def __init__(self):
+    ...         self.w = cr.nn.Parameter(np.ones(2))
+    ...     def forward(self, x):
+    ...         return x * self.w
+    ...
+    >>> [name for name, _ in Affine().named_parameters()]
+    ['w']
     """
 
     training = True
@@ -139,6 +164,7 @@ class Module:
                 yield name, member
 
     def children(self):
+        """Each direct submodule, in attribute order."""
         return (module for _, module in self.named_children())
 
     def named_modules(self, prefix=""):
@@ -157,6 +183,7 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self):
+        """This module and every submodule, depth first."""
         return (module for _, module in self.named_modules())
 
     def named_parameters(self, prefix=""):
@@ -171,6 +198,7 @@ class Module:
                     yield (f"{path}.{name}" if path else name), member
 
     def parameters(self):
+        """Every parameter (``named_parameters`` without the names); what optimizers take."""
         return (p for _, p in self.named_parameters())
 
     # -- buffers: state that is saved but not learned (batch norm's running statistics) -------
@@ -196,6 +224,7 @@ class Module:
                     yield (f"{path}.{name}" if path else name), value
 
     def buffers(self):
+        """Every buffer (``named_buffers`` without the names)."""
         return (b for _, b in self.named_buffers())
 
     def _named_state(self):
@@ -376,6 +405,12 @@ class Sequential(Module):
     ``Sequential(a, b, c)`` names its children "0", "1", "2"; ``Sequential({"fc1": a, ...})``
     (any dict) uses the dict's keys. Supports ``len``, iteration and indexing; a slice is a
     new Sequential holding the same modules under the same names, as in PyTorch.
+
+    >>> model = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.ReLU(), cr.nn.Linear(3, 2))
+    >>> model(cr.ones(5, 4)).shape
+    (5, 2)
+    >>> list(model.state_dict())
+    ['0.weight', '0.bias', '2.weight', '2.bias']
     """
 
     def __init__(self, *modules):
@@ -395,6 +430,7 @@ class Sequential(Module):
         return self._layers.items()
 
     def append(self, module):
+        """Add ``module`` at the end, named by its position."""
         if not isinstance(module, Module):
             raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
         name = str(len(self._layers))
@@ -445,16 +481,19 @@ class ModuleList(Module):
         return module
 
     def append(self, module):
+        """Add ``module`` at the end."""
         object.__setattr__(self._check(module), "_name", str(len(self._items)))
         self._items.append(module)
         return self
 
     def extend(self, modules):
+        """Add each of ``modules`` at the end."""
         for module in modules:
             self.append(module)
         return self
 
     def insert(self, index, module):
+        """Put ``module`` before position ``index`` (the names follow the new positions)."""
         self._items.insert(index, self._check(module))
         for i, m in enumerate(self._items):
             object.__setattr__(m, "_name", str(i))
@@ -506,16 +545,20 @@ class ModuleDict(Module):
         del self._items[key]
 
     def update(self, modules):
+        """Add (or replace) the entries of a dict or of (key, module) pairs."""
         for key, module in (modules.items() if hasattr(modules, "items") else modules):
             self[key] = module
 
     def keys(self):
+        """The names, in insertion order."""
         return self._items.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._items.values()
 
     def items(self):
+        """(name, module) pairs, in insertion order."""
         return self._items.items()
 
     def __contains__(self, key):

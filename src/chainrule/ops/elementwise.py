@@ -334,6 +334,21 @@ greater_equal = _no_gradient("greater_equal", xp.greater_equal)
 logical_and = _no_gradient("logical_and", xp.logical_and, promotion=None)
 logical_or = _no_gradient("logical_or", xp.logical_or, promotion=None)
 logical_xor = _no_gradient("logical_xor", xp.logical_xor, promotion=None)
+logical_and.__doc__ = """Whether both are nonzero, elementwise; a bool tensor.
+
+    >>> cr.logical_and(cr.tensor([1, 0, 2]), cr.tensor([1, 1, 0]))
+    tensor([ True, False, False], dtype=bool)
+    """
+logical_or.__doc__ = """Whether either is nonzero, elementwise.
+
+    >>> cr.logical_or(cr.tensor([1, 0, 0]), cr.tensor([0, 0, 3]))
+    tensor([ True, False,  True], dtype=bool)
+    """
+logical_xor.__doc__ = """Whether exactly one is nonzero, elementwise.
+
+    >>> cr.logical_xor(cr.tensor([1, 0, 2]), cr.tensor([1, 1, 0]))
+    tensor([False,  True,  True], dtype=bool)
+    """
 
 
 def _integers_only(name, *arrays):

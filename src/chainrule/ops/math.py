@@ -355,6 +355,21 @@ def _rounding(name, function):
 floor = _rounding("floor", xp.floor)
 ceil = _rounding("ceil", xp.ceil)
 trunc = _rounding("trunc", xp.trunc)
+floor.__doc__ = """The largest integer <= x, elementwise; its gradient is zero.
+
+    >>> cr.floor(cr.tensor([-1.5, 1.5]))
+    tensor([-2.,  1.], dtype=float32)
+    """
+ceil.__doc__ = """The smallest integer >= x, elementwise; its gradient is zero.
+
+    >>> cr.ceil(cr.tensor([-1.5, 1.5]))
+    tensor([-1.,  2.], dtype=float32)
+    """
+trunc.__doc__ = """x rounded toward zero, elementwise; its gradient is zero.
+
+    >>> cr.trunc(cr.tensor([-1.5, 1.5]))
+    tensor([-1.,  1.], dtype=float32)
+    """
 
 
 @primitive
@@ -586,6 +601,16 @@ def _shift(name, ufunc):
 
 bitwise_left_shift = _shift("bitwise_left_shift", xp.left_shift)
 bitwise_right_shift = _shift("bitwise_right_shift", xp.right_shift)
+bitwise_left_shift.__doc__ = """a << b: a times 2**b, for integers.
+
+    >>> cr.tensor([1, 3]) << 2
+    tensor([ 4, 12], dtype=int64)
+    """
+bitwise_right_shift.__doc__ = """a >> b: a divided by 2**b rounded down, for integers.
+
+    >>> cr.tensor([8, -8]) >> 2
+    tensor([ 2, -2], dtype=int64)
+    """
 
 
 # -- composites --------------------------------------------------------------------------------

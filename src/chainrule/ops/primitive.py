@@ -58,6 +58,14 @@ class Plan:
 
 
 class Primitive:
+    """An op with its forward on arrays and one VJP per input (see the module docstring and
+    docs/custom-ops.md); made with ``@primitive``. It records itself in ``REGISTRY``.
+
+    >>> mul = cr.REGISTRY["mul"]
+    >>> mul.inputs, mul.formulas["a"]
+    (('a', 'b'), '{grad} * {b}')
+    """
+
     def __init__(self, forward, name=None, differentiable=True, promotion=None, unpromoted=()):
         if promotion not in PROMOTIONS:
             raise ValueError(f"promotion must be one of {PROMOTIONS}, got {promotion!r}")
@@ -334,7 +342,22 @@ def primitive(forward=None, **options):
     """Make ``forward`` a primitive (see the module docstring). Options: ``differentiable``
     (False for ops that carry no gradient, such as comparisons), ``promotion`` (how the
     inputs get a common dtype: "promote", "float", "same" or None) and ``unpromoted`` (names
-    of inputs left out of the promotion)."""
+    of inputs left out of the promotion).
+
+    >>> @cr.primitive
+    ... def cube(x):
+    ...     return x ** 3
+    ...
+    >>> @cube.vjp(formula='{grad} * 3 {x}^2')
+    ... def _(grad, x):
+    ...     return grad * 3 * x ** 2
+    ...
+    >>> x = cr.tensor([2.], requires_grad=True)
+    >>> cube(x).sum().backward()
+    >>> x.grad
+    tensor([12.], dtype=float32)
+    >>> _ = cr.REGISTRY.pop('cube')
+    """
     if forward is None:
         return lambda fn: Primitive(fn, **options)
     return Primitive(forward, **options)

@@ -12,6 +12,13 @@ class Adam(Optimizer):
         m = beta1 * m + (1 - beta1) * g,  v = beta2 * v + (1 - beta2) * g^2
         v_max = max(v_max, v) (amsgrad, which then uses v_max in place of v)
         w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    >>> w = cr.tensor([1.], requires_grad=True)
+    >>> opt = cr.optim.Adam([w], lr=0.1)
+    >>> (w * 2).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([0.90000004], dtype=float32, requires_grad=True)
     """
 
     state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -62,7 +69,15 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter), exactly as torch.optim.AdamW:
-    before the Adam step, w = w * (1 - lr * weight_decay); the gradient is left alone."""
+    before the Adam step, w = w * (1 - lr * weight_decay); the gradient is left alone.
+
+    >>> w = cr.tensor([1.], requires_grad=True)
+    >>> opt = cr.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> (w * 2).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([0.85], dtype=float32, requires_grad=True)
+    """
 
     decoupled_weight_decay = True
 

@@ -15,6 +15,13 @@ class Optimizer:
 
     ``params`` is an iterable of tensors, or of dicts {"params": [...], option: value} whose
     options override the defaults for that group (PyTorch's parameter groups).
+
+    >>> w = cr.tensor([1., 2.], requires_grad=True)
+    >>> opt = cr.optim.SGD([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([0.8, 1.6], dtype=float32, requires_grad=True)
     """
 
     state_keys = ()  # what a parameter's state may hold; load_state_dict checks against it
@@ -42,6 +49,7 @@ class Optimizer:
         _check_at_least("weight_decay", options.get("weight_decay", 0), 0)
 
     def add_param_group(self, group):
+        """Add a dict ``{"params": [...], option: value}`` whose options override the defaults."""
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(f"a parameter group must be a dict with a 'params' entry, "
                             f"got {type(group).__name__}")

@@ -11,6 +11,13 @@ class RMSprop(Optimizer):
         a = sqrt(s - gbar^2) + eps with gbar = alpha * gbar + (1 - alpha) * g (centered),
             else sqrt(s) + eps
         b = momentum * b + g / a, w = w - lr * b (momentum > 0), else w = w - lr * g / a
+
+    >>> w = cr.tensor([1.], requires_grad=True)
+    >>> opt = cr.optim.RMSprop([w], lr=0.01)
+    >>> (w * 2).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([0.90000004], dtype=float32, requires_grad=True)
     """
 
     state_keys = ("step", "square_avg", "momentum_buffer", "grad_avg")

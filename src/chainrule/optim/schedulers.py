@@ -5,7 +5,14 @@ from .optimizer import Optimizer, _check_finite, _check_positive_int, _named
 
 
 class LRScheduler:
-    """Base class: ``step()`` once per epoch sets each group's lr; ``get_last_lr()`` reads it."""
+    """Base class: ``step()`` once per epoch sets each group's lr; ``get_last_lr()`` reads it.
+
+    >>> opt = cr.optim.SGD([cr.tensor([1.], requires_grad=True)], lr=1.0)
+    >>> scheduler = cr.optim.StepLR(opt, step_size=1, gamma=0.5)
+    >>> scheduler.step()
+    >>> scheduler.get_last_lr()
+    [0.5]
+    """
 
     options = ()  # the constructor arguments that state_dict saves
 
@@ -19,6 +26,7 @@ class LRScheduler:
         self._last_lr = list(self.base_lrs)
 
     def step(self):
+        """Move to the next epoch: set each group's lr from ``next_lrs()``."""
         self.last_epoch += 1
         lrs = self.next_lrs()
         for group, lr in zip(self.optimizer.param_groups, lrs):
@@ -26,18 +34,22 @@ class LRScheduler:
         self._last_lr = lrs
 
     def next_lrs(self):
+        """The lr of each parameter group for the epoch now starting; subclasses define it."""
         raise NotImplementedError
 
     def get_last_lr(self):
+        """The lr of each parameter group as last set."""
         return list(self._last_lr)
 
     def state_dict(self):
+        """The scheduler's position (epoch and base lrs), for checkpoints."""
         state = {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs),
                  "last_lr": list(self._last_lr)}
         state.update({name: getattr(self, name) for name in self.options})
         return state
 
     def load_state_dict(self, state_dict):
+        """Restore a position saved by ``state_dict()``."""
         expected = {"last_epoch", "base_lrs", "last_lr", *self.options}
         if not isinstance(state_dict, dict) or set(state_dict) != expected:
             keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
@@ -56,7 +68,16 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    >>> opt = cr.optim.SGD([cr.tensor([1.], requires_grad=True)], lr=1.0)
+    >>> scheduler = cr.optim.StepLR(opt, step_size=2, gamma=0.1)
+    >>> for _ in range(2):
+    ...     scheduler.step()
+    ...
+    >>> opt.param_groups[0]['lr']
+    0.1
+    """
 
     options = ("step_size", "gamma")
 
@@ -69,6 +90,7 @@ class StepLR(LRScheduler):
         self.gamma = gamma
 
     def next_lrs(self):
+        """The base lr times gamma for each step_size epochs passed."""
         # Multiplying the current lr (rather than base_lr * gamma^k) gives PyTorch's values
         # to the last bit.
         decay = self.gamma if self.last_epoch % self.step_size == 0 else 1
@@ -78,7 +100,14 @@ class StepLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     """lr_t = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2, computed as
-    PyTorch does: each step rescales the current lr, so changes made to it by hand carry on."""
+    PyTorch does: each step rescales the current lr, so changes made to it by hand carry on.
+
+    >>> opt = cr.optim.SGD([cr.tensor([1.], requires_grad=True)], lr=1.0)
+    >>> scheduler = cr.optim.CosineAnnealingLR(opt, T_max=2)
+    >>> scheduler.step()
+    >>> scheduler.get_last_lr()
+    [0.5]
+    """
 
     options = ("T_max", "eta_min")
 
@@ -91,6 +120,7 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = eta_min
 
     def next_lrs(self):
+        """The lr on the cosine from the base lr down to eta_min over T_max epochs."""
         t, period, eta_min = self.last_epoch, self.T_max, self.eta_min
         lrs = []
         for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups):

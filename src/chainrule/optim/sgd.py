@@ -10,6 +10,13 @@ class SGD(Optimizer):
         b = g (first step), else momentum * b + (1 - dampening) * g
         g = g + momentum * b (nesterov) or b (otherwise)
         w = w - lr * g
+
+    >>> w = cr.tensor([1.], requires_grad=True)
+    >>> opt = cr.optim.SGD([w], lr=0.5, momentum=0.9)
+    >>> (w * 2).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([0.], dtype=float32, requires_grad=True)
     """
 
     state_keys = ("momentum_buffer",)
