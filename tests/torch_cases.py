@@ -275,9 +275,9 @@ for _eq, _shapes in (("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->", [(3, 3)]), ("ii->
                      ("i,j->ij", [(2,), (3,)]), ("bi,bi->b", [(3, 2), (3, 2)]),
                      ("iij->j", [(2, 2, 3)]), ("ij,j->i", [(0, 2), (2,)])):
     case("einsum", lambda M, *xs, e=_eq: M.einsum(e, *xs), [F(*s) for s in _shapes],
-         covers=("einsum", "einsum2"))
+         covers=("einsum", "einsum_one"))
 case("einsum", lambda M, a, b: M.einsum("ij,jk->ik", [a, b]), [F(2, 2), F(2, 2)],
-     covers=("einsum2",))
+     covers=("einsum",))
 
 # -- matrix helpers ----------------------------------------------------------------------------
 case("mm", lambda M, a, b, c: (M.mm(a, b), M.bmm(a[None], b[None]), M.dot(c, c), M.outer(c, c)),

@@ -71,7 +71,7 @@ def _is_transposed(b):
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-@primitive(name="einsum", promotion="same")
+@primitive(name="einsum_one", promotion="same")
 def _einsum1(x, *, equation):
     return xp.einsum(equation, x)
 
@@ -82,7 +82,7 @@ def _(grad, x_shape, equation):
     return _spread(grad, target, [], source, x_shape)
 
 
-@primitive(name="einsum2", promotion="same")
+@primitive(name="einsum", promotion="same")
 def _einsum2(a, b, *, equation):
     return xp.einsum(equation, a, b)
 
