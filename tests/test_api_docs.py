@@ -90,3 +90,14 @@ def test_examples_print_what_they_show(test):
     runner.run(test, out=output.append)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, "".join(output)
+
+
+def test_the_api_reference_is_up_to_date():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).parents[1] / "docs" / "make_api.py"
+    spec = importlib.util.spec_from_file_location("make_api", path)
+    make_api = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_api)
+    assert make_api.OUT.read_text() == make_api.render(), \
+        "docs/api.md is out of date: run python docs/make_api.py"
