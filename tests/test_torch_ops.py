@@ -104,3 +104,47 @@ def test_second_derivative_matches_central_differences(case):
     if fn is None:
         return
     assert cr.gradgradcheck(fn, inputs, atol=1e-4, rtol=1e-3)
+
+
+def test_the_deliberate_differences_are_errors_or_casts():
+    x = cr.tensor(np.zeros((2, 3), dtype=np.float32))
+    loss = cr.nn.functional.cross_entropy(x, cr.tensor([0, 2]),
+                                          weight=cr.tensor(np.ones(3, dtype=np.float64)))
+    assert loss.dtype == np.float32  # cast to the input's dtype; PyTorch raises
+    src = cr.tensor([0.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="zero factor"):
+        cr.scatter_reduce(cr.ones(2), 0, cr.tensor([0, 0]), src, "prod")
+    with pytest.raises(cr.ShapeError, match="mse_loss"):
+        cr.nn.functional.mse_loss(cr.zeros(3, 1), cr.zeros(3))
+
+
+def test_integer_division_by_zero_raises_as_in_pytorch():
+    for expression in (lambda: cr.tensor([1]) // cr.tensor([0]), lambda: cr.tensor([1]) % 0,
+                       lambda: cr.fmod(cr.tensor([1]), 0),
+                       lambda: cr.div(cr.tensor([1]), 0, rounding_mode="trunc")):
+        with pytest.raises(ZeroDivisionError):
+            expression()
+    with pytest.raises(RuntimeError):
+        torch.tensor([1]) // torch.tensor([0])
+
+
+def test_floor_divide_has_no_derivative_as_in_pytorch():
+    a = cr.tensor([3.0, 4.0], requires_grad=True)
+    with pytest.raises(cr.GradientError, match="floor_divide"):
+        (a // 2).sum().backward()
+    t = torch.tensor([3.0, 4.0], requires_grad=True)
+    with pytest.raises(RuntimeError):
+        (t // 2).sum().backward()
+
+
+def test_random_fills_use_the_library_generator():
+    cr.manual_seed(3)
+    first = cr.empty(4).uniform_(-1, 1).numpy().copy()
+    cr.manual_seed(3)
+    np.testing.assert_array_equal(cr.empty(4).uniform_(-1, 1).numpy(), first)
+    w = cr.zeros(3, requires_grad=True)
+    with pytest.raises(cr.GradientError, match="no_grad"):
+        w.normal_()
+    with cr.no_grad():
+        w.normal_()
+    assert w.detach().numpy().std() > 0

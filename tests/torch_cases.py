@@ -279,6 +279,13 @@ for _eq, _shapes in (("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->", [(3, 3)]), ("ii->
 case("einsum", lambda M, a, b: M.einsum("ij,jk->ik", [a, b]), [F(2, 2), F(2, 2)],
      covers=("einsum",))
 
+# -- small conveniences ---------------------------------------------------------------------
+case("t", lambda M, x, v: (x.t(), M.t(x) * 2, v.t(), M.clamp_min(x, 0.2), x.clamp_max(-0.3)),
+     [F(2, 3), F(3)], covers=("transpose", "clip"))
+case("where", lambda M, x: (M.where(x > 0, x, x * 2), *M.where(x > 0.5)), [F(3, 4)],
+     covers=("where",))
+case("clone", lambda M, x: M.clone(x) * x.clone(), [F(3)], covers=("astype",))
+
 # -- matrix helpers ----------------------------------------------------------------------------
 case("mm", lambda M, a, b, c: (M.mm(a, b), M.bmm(a[None], b[None]), M.dot(c, c), M.outer(c, c)),
      [F(2, 3), F(3, 2), F(3)], covers=("matmul",))

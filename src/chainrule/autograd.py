@@ -469,3 +469,15 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
 
 
 _REFS_OF_ALONE, _REFS_OF_BASE = _measure_refs()
+
+
+def __getattr__(name):
+    # PyTorch's spellings torch.autograd.grad / gradcheck / gradgradcheck; they live in
+    # tensor.py and gradcheck.py, which import this module.
+    if name == "grad":
+        from .tensor import grad
+        return grad
+    if name in ("gradcheck", "gradgradcheck"):
+        from . import gradcheck
+        return getattr(gradcheck, name)
+    raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")

@@ -602,6 +602,69 @@ def outer(input, vec2):
     return ops.mul(ops.reshape(input, shape=(-1, 1)), vec2)
 
 
+def is_tensor(obj):
+    """Whether ``obj`` is a chainrule Tensor.
+
+    >>> cr.is_tensor(cr.zeros(1)), cr.is_tensor([1.0])
+    (True, False)
+    """
+    return isinstance(obj, Tensor)
+
+
+def clone(input):
+    """A copy of ``input`` with its own memory; the gradient flows back to ``input``.
+
+    >>> cr.clone(cr.tensor([1., 2.]))
+    tensor([1., 2.], dtype=float32)
+    """
+    return _t(input).clone()
+
+
+def t(input):
+    """The transpose of a matrix (``input.t()``).
+
+    >>> cr.t(cr.zeros(2, 3)).shape
+    (3, 2)
+    """
+    return _t(input).t()
+
+
+def clamp_min(input, min):
+    """Each element at least ``min``.
+
+    >>> cr.clamp_min(cr.tensor([-1., 2.]), 0)
+    tensor([0., 2.], dtype=float32)
+    """
+    return _t(input).clip(min, None)
+
+
+def clamp_max(input, max):
+    """Each element at most ``max``.
+
+    >>> cr.clamp_max(cr.tensor([-1., 2.]), 0)
+    tensor([-1.,  0.], dtype=float32)
+    """
+    return _t(input).clip(None, max)
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other`` (both broadcast); with only the
+    condition, the indices of its True elements, one tensor per dimension (as
+    ``nonzero(as_tuple=True)``).
+
+    >>> x = cr.tensor([-1., 2.])
+    >>> cr.where(x > 0, x, 0.0)
+    tensor([0., 2.], dtype=float32)
+    >>> cr.where(x > 0)
+    (tensor([1], dtype=int64),)
+    """
+    if input is None and other is None:
+        return ops.nonzero(_t(condition), as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: give the condition alone, or the condition, input and other")
+    return ops.where(condition, input, other)
+
+
 clip = clamp
 cat = concat = concatenate = ops.concatenate
 stack = ops.stack

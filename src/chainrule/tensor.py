@@ -218,8 +218,9 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -- autograd -------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False, create_graph=False):
+    def backward(self, grad=None, retain_graph=False, create_graph=False, *, gradient=None):
         """Backward propagation from this tensor: fill ``.grad`` of every leaf it depends on.
+        ``grad`` (PyTorch's ``gradient=``) is the upstream gradient for a non-scalar tensor.
 
         >>> w = cr.tensor([1., 2.], requires_grad=True)
         >>> (w * w).sum().backward()
@@ -230,6 +231,10 @@ class Tensor:
             raise GradientError(
                 "backward() called on a tensor that does not require grad: none of the tensors it "
                 "was computed from has requires_grad=True (or it was computed under no_grad())")
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward(): give grad or gradient, not both")
+            grad = gradient
         seed = _seed_gradient(self, grad, create_graph)
         kept = backward_pass([_root_node(self)], [seed], retain_graph or create_graph,
                              create_graph)
@@ -662,6 +667,60 @@ class Tensor:
         (False, False)
         """
         return self if self._data.flags.c_contiguous else self.clone()
+
+    def t(self):
+        """The transpose of a matrix (a 0-d or 1-d tensor is returned as it is), as ``torch.t``.
+
+        >>> cr.zeros(2, 3).t().shape
+        (3, 2)
+        """
+        if self._data.ndim > 2:
+            raise ShapeError(f"t(): expects a tensor of at most 2 dimensions, got shape "
+                             f"{self._data.shape}; use transpose(dim0, dim1)")
+        return transpose(self) if self._data.ndim == 2 else self
+
+    def clamp_min(self, min):
+        """Each element at least ``min``.
+
+        >>> cr.tensor([-1., 2.]).clamp_min(0)
+        tensor([0., 2.], dtype=float32)
+        """
+        return self.clip(min, None)
+
+    def clamp_max(self, max):
+        """Each element at most ``max``.
+
+        >>> cr.tensor([-1., 2.]).clamp_max(0)
+        tensor([-1.,  0.], dtype=float32)
+        """
+        return self.clip(None, max)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with uniform values in [a, b), in place, from the library's generator.
+
+        >>> x = cr.empty(1000).uniform_(-1, 1)
+        >>> bool((x >= -1).all() and (x < 1).all())
+        True
+        """
+        from .random import resolve
+        return self._fill_random(resolve(generator).uniform(a, b, self._data.shape))
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with normal values, in place, from the library's generator.
+
+        >>> cr.empty(2, 3).normal_(0.0, 0.01).shape
+        (2, 3)
+        """
+        from .random import resolve
+        return self._fill_random(resolve(generator).normal(mean, std, self._data.shape))
+
+    def _fill_random(self, values):
+        if self.is_leaf and self.requires_grad and mode.enabled:
+            raise GradientError("a leaf tensor that requires grad cannot be refilled in place "
+                                "outside `with cr.no_grad():` (as in PyTorch)")
+        self._data[...] = values
+        self._bump_version()
+        return self
 
     def is_contiguous(self):
         """Whether the memory is in C (row-major) order.
