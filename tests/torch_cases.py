@@ -286,6 +286,35 @@ case("where", lambda M, x: (M.where(x > 0, x, x * 2), *M.where(x > 0.5)), [F(3, 
      covers=("where",))
 case("clone", lambda M, x: M.clone(x) * x.clone(), [F(3)], covers=("astype",))
 
+# -- convolutional networks (20 random configurations each: test_conv_ops.py) ----------------
+CONV = ("conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad")
+case("conv2d", lambda M, x, w, b: M.nn.functional.conv2d(x, w, b, stride=2, padding=1),
+     [F(2, 3, 5, 5), F(4, 3, 3, 3), F(4)], covers=CONV)
+case("conv2d", lambda M, x, w: M.nn.functional.conv2d(x, w, groups=2, dilation=(1, 2)),
+     [F(1, 4, 5, 6), F(2, 2, 2, 2)], covers=CONV)
+case("conv_transpose2d", lambda M, x, w: M.nn.functional.conv_transpose2d(
+    x, w, stride=2, padding=1, output_padding=1), [F(1, 2, 3, 3), F(2, 3, 3, 3)], covers=CONV)
+case("conv1d", lambda M, x, w: M.nn.functional.conv1d(x, w, padding=1), [F(2, 2, 5), F(3, 2, 3)],
+     covers=CONV)
+POOL = ("max_pool2d_forward", "max_pool2d_scatter", "max_pool2d_gather")
+case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x, 2) * 3, [F(2, 2, 4, 5)], covers=POOL)
+case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x, (3, 2), stride=1, padding=1),
+     [F(1, 2, 4, 4)], covers=POOL)
+case("avg_pool2d", lambda M, x: M.nn.functional.avg_pool2d(x, 2, padding=1,
+                                                          count_include_pad=False),
+     [F(1, 2, 5, 4)], covers=CONV)
+case("adaptive_avg_pool2d", lambda M, x: M.nn.functional.adaptive_avg_pool2d(x, (2, 3)),
+     [F(2, 2, 5, 7)], covers=("matmul",))
+case("interpolate", lambda M, x: (M.nn.functional.interpolate(x, scale_factor=2),
+                                  M.nn.functional.interpolate(x, size=(3, 5), mode="bilinear")),
+     [F(1, 2, 2, 3)], covers=("matmul", "getitem"))
+case("batch_norm", lambda M, x, w, b: M.nn.functional.batch_norm(
+    x, M.zeros(3, dtype=x.dtype), M.ones(3, dtype=x.dtype), w, b, training=True),
+    [F(4, 3, 2, 2), F(3), F(3)], covers=("sqrt", "mean"))
+case("layer_norm", lambda M, x, w, b: M.nn.functional.layer_norm(x, (4,), w, b),
+     [F(3, 4), F(4), F(4)], covers=("sqrt",))
+case("group_norm", lambda M, x: M.nn.functional.group_norm(x, 2), [F(2, 4, 3)], covers=("sqrt",))
+
 # -- matrix helpers ----------------------------------------------------------------------------
 case("mm", lambda M, a, b, c: (M.mm(a, b), M.bmm(a[None], b[None]), M.dot(c, c), M.outer(c, c)),
      [F(2, 3), F(3, 2), F(3)], covers=("matmul",))

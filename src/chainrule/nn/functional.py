@@ -11,7 +11,10 @@ from ..ops import leaky_relu, normalize, pad, relu, sigmoid, tanh, where
 from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, log_sigmoid,
                                logsigmoid, mish, relu6, selu, silu, softmin, softplus, softsign,
                                tanhshrink, threshold)
+from ..ops.conv import conv1d, conv2d, conv_transpose2d
 from ..ops.fused import check_labels, reduce_losses
+from ..ops.normalization import batch_norm, dropout2d, group_norm, layer_norm
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from ..random import resolve
 from ..tensor import Tensor
 from .losses_functional import (_as_tensor, _check_reduction, _check_same_shape,
@@ -98,6 +101,9 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",
            "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "softsign", "tanhshrink",
            "threshold", "dropout", "pad", "normalize",
+           "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+           "adaptive_avg_pool2d", "interpolate", "batch_norm", "layer_norm", "group_norm",
+           "dropout2d",
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "multiclass_hinge_loss", "l2_penalty"]

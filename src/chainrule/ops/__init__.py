@@ -22,3 +22,6 @@ from .linalg import einsum, matmul
 from .composite import (leaky_relu, log_softmax, logsumexp, norm, normalize, one_hot, sigmoid,
                         softmax, softplus, std, stop_gradient, var)
 from .fused import softmax_cross_entropy
+from .conv import conv1d, conv2d, conv_transpose2d
+from .pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
+from .normalization import batch_norm, dropout2d, group_norm, layer_norm

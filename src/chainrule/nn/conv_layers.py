@@ -1,0 +1,303 @@
+"""Convolutional-network layers with PyTorch's names, constructors, parameter names and
+initialisation: weights and biases uniform in +-1/sqrt(fan_in) (PyTorch's default), batch-norm
+statistics as buffers that follow ``train()`` / ``eval()``."""
+import math
+
+from ..backend import xp
+from ..ops import conv as conv_ops
+from ..random import resolve
+from . import functional as F
+from .module import Module, Parameter
+
+
+def _uniform(shape, bound, dtype, generator):
+    return Parameter(resolve(generator).uniform(-bound, bound, size=shape).astype(dtype))
+
+
+class _ConvNd(Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                 bias, dims, transposed, generator, dtype):
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                            ("groups", groups)):
+            if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < 1:
+                raise ValueError(f"{type(self).__name__}: {name} must be a positive int, got "
+                                 f"{value!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{type(self).__name__}: in_channels {in_channels} and "
+                             f"out_channels {out_channels} must be divisible by groups {groups}")
+        kernel = _tuple(kernel_size, dims, "kernel_size", self)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = kernel
+        self.stride = _tuple(stride, dims, "stride", self)
+        self.padding = padding if isinstance(padding, str) else _tuple(padding, dims, "padding", self)
+        self.dilation = _tuple(dilation, dims, "dilation", self)
+        self.groups = groups
+        shape = ((in_channels, out_channels // groups) if transposed else
+                 (out_channels, in_channels // groups)) + kernel
+        fan_in = shape[1] * math.prod(kernel)
+        bound = 1 / math.sqrt(fan_in)  # kaiming_uniform(a=sqrt(5)), as PyTorch initialises
+        self.weight = _uniform(shape, bound, dtype, generator)
+        self.bias = _uniform((out_channels,), bound, dtype, generator) if bias else None
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding not in ((0,), (0, 0)):
+            text += f", padding={self.padding}"
+        if self.dilation not in ((1,), (1, 1)):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+def _tuple(value, dims, name, owner):
+    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
+        return (int(value),) * dims
+    value = tuple(int(v) for v in value)
+    if len(value) != dims:
+        raise ValueError(f"{type(owner).__name__}: {name} needs {dims} values, got {value}")
+    return value
+
+
+class Conv2d(_ConvNd):
+    """A 2-D convolution layer: weight (out_channels, in_channels/groups, kH, kW), bias
+    (out_channels,), on (N, C, H, W) inputs.
+
+    >>> conv = cr.nn.Conv2d(1, 6, kernel_size=5, padding=2)
+    >>> conv(cr.ones(8, 1, 28, 28)).shape, conv.weight.shape
+    ((8, 6, 28, 28), (6, 1, 5, 5))
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, generator=None, dtype="float32"):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, 2, False, generator, dtype)
+
+    def forward(self, input):
+        return conv_ops.conv2d(input, self.weight, self.bias, self.stride, self.padding,
+                               self.dilation, self.groups)
+
+
+class Conv1d(_ConvNd):
+    """A 1-D convolution layer on (N, C, L) inputs.
+
+    >>> cr.nn.Conv1d(2, 4, 3)(cr.ones(5, 2, 10)).shape
+    (5, 4, 8)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, generator=None, dtype="float32"):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, 1, False, generator, dtype)
+
+    def forward(self, input):
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return conv_ops.conv1d(input, self.weight, self.bias, self.stride[0], padding,
+                               self.dilation[0], self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """A transposed 2-D convolution layer: weight (in_channels, out_channels/groups, kH, kW).
+
+    >>> cr.nn.ConvTranspose2d(4, 2, 2, stride=2)(cr.ones(1, 4, 3, 3)).shape
+    (1, 2, 6, 6)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, generator=None,
+                 dtype="float32"):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, 2, True, generator, dtype)
+        self.output_padding = _tuple(output_padding, 2, "output_padding", self)
+
+    def forward(self, input):
+        return conv_ops.conv_transpose2d(input, self.weight, self.bias, self.stride,
+                                         self.padding, self.output_padding, self.groups,
+                                         self.dilation)
+
+
+class MaxPool2d(Module):
+    """The maximum of each window.
+
+    >>> cr.nn.MaxPool2d(2)(cr.ones(1, 3, 8, 8)).shape
+    (1, 3, 4, 4)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        self.kernel_size, self.stride = kernel_size, stride
+        self.padding, self.dilation = padding, dilation
+
+    def forward(self, input):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
+                f"padding={self.padding}")
+
+
+class AvgPool2d(Module):
+    """The mean of each window.
+
+    >>> cr.nn.AvgPool2d(2, stride=2)(cr.ones(1, 3, 8, 8)).shape
+    (1, 3, 4, 4)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True,
+                 divisor_override=None):
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input):
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                            count_include_pad=self.count_include_pad,
+                            divisor_override=self.divisor_override)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
+                f"padding={self.padding}")
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size.
+
+    >>> cr.nn.AdaptiveAvgPool2d((1, 1))(cr.ones(2, 3, 7, 7)).shape
+    (2, 3, 1, 1)
+    """
+
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class _BatchNorm(Module):
+    dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, dtype="float32"):
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(xp.ones(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", xp.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", xp.array(0, dtype=xp.int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, input):
+        if input.ndim not in self.dims:
+            raise ValueError(f"{type(self).__name__}: expected {' or '.join(map(str, self.dims))}"
+                             f"-D input, got shape {input.shape}")
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}({self.num_features}): input has "
+                             f"{input.shape[1]} channels (shape {input.shape})")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.copy_(self.num_batches_tracked.numpy() + 1)
+            if momentum is None:  # a cumulative average, as PyTorch
+                momentum = 1.0 / int(self.num_batches_tracked.item())
+        # Batch statistics in training (updating the running ones if tracked), and also in
+        # evaluation when none are tracked; the running statistics in evaluation otherwise.
+        use_batch = self.training or not self.track_running_stats
+        running = ((self.running_mean, self.running_var)
+                   if self.track_running_stats else (None, None))
+        return F.batch_norm(input, *running, self.weight, self.bias, use_batch,
+                            momentum or 0.0, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs, per channel.
+
+    >>> bn = cr.nn.BatchNorm1d(3)
+    >>> bn(cr.randn(8, 3)).shape, list(bn.state_dict())
+    ((8, 3), ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'])
+    """
+    dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) inputs, per channel.
+
+    >>> bn = cr.nn.BatchNorm2d(2)
+    >>> _ = bn(cr.randn(4, 2, 3, 3))
+    >>> int(bn.num_batches_tracked.item()), bn.eval().training
+    (1, False)
+    """
+    dims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalisation over the last dimensions of each example.
+
+    >>> cr.nn.LayerNorm(4)(cr.randn(2, 4)).shape
+    (2, 4)
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 dtype="float32"):
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.weight = Parameter(xp.ones(shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(xp.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class GroupNorm(Module):
+    """Normalisation over groups of channels of each example.
+
+    >>> cr.nn.GroupNorm(2, 4)(cr.randn(3, 4, 5)).shape
+    (3, 4, 5)
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype="float32"):
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: {num_channels} channels do not split into "
+                             f"{num_groups} groups")
+        self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        self.weight = Parameter(xp.ones(num_channels, dtype=dtype)) if affine else None
+        self.bias = Parameter(xp.zeros(num_channels, dtype=dtype)) if affine else None
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
+
+
+class Dropout2d(Module):
+    """Zero whole channels with probability ``p`` in training.
+
+    >>> cr.nn.Dropout2d(0.5).eval()(cr.ones(1, 2, 3, 3)).shape
+    (1, 2, 3, 3)
+    """
+
+    def __init__(self, p=0.5, generator=None):
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
+        self.p, self.generator = p, generator
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training, self.generator)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout2d"]

@@ -1,0 +1,270 @@
+"""Convolution, NCHW, as three bilinear primitives that are each other's VJPs.
+
+For a convolution out = conv(x, w), the trilinear form <g, conv(x, w)> has three partial
+adjoints, and each is a primitive here:
+
+    conv2d_forward(x, w)      -> out       (x: N,C,H,W; w: O,C/groups,KH,KW)
+    conv2d_input_grad(g, w)   -> like x    dx = g convolved with the flipped kernel
+    conv2d_weight_grad(x, g)  -> like w    dW = sum over positions of g (x) patch
+
+so the gradient of each is made of the other two, to every order. All three run as one matrix
+product over an im2col view: the patches are a strided view of the padded input (no Python
+loop over positions or channels); only the input gradient adds the KH*KW kernel offsets back
+one strided slice at a time.
+"""
+import builtins
+
+from ..backend import xp
+from ..errors import ShapeError
+from .primitive import primitive
+
+
+def pair(value, name, op):
+    """(a, b) from an int or a pair, checked."""
+    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
+        return int(value), int(value)
+    try:
+        a, b = value
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}") from None
+    return int(a), int(b)
+
+
+def output_size(size, kernel, stride, padding, dilation):
+    """Rounded down, as PyTorch's."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _windows(x, kh, kw, stride, padding, dilation, fill=0.0):
+    """The (N, C, OH, OW, KH, KW) view of ``x`` padded with ``fill``: every patch."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    if ph or pw:
+        x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    n, c, h, w = x.shape
+    oh = (h - dh * (kh - 1) - 1) // sh + 1
+    ow = (w - dw * (kw - 1) - 1) // sw + 1
+    s = x.strides
+    return xp.lib.stride_tricks.as_strided(
+        x, (n, c, oh, ow, kh, kw), (s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw),
+        writeable=False)
+
+
+def _columns(x, kh, kw, stride, padding, dilation, groups, limit=None):
+    """The im2col matrix per group: (G, N*OH*OW, C/G*KH*KW); ``limit`` keeps only the first
+    (OH, OW) positions (those a shorter gradient covers)."""
+    win = _windows(x, kh, kw, stride, padding, dilation)
+    if limit is not None:
+        win = win[:, :, :limit[0], :limit[1]]
+    n, c, oh, ow = win.shape[:4]
+    win = win.reshape(n, groups, c // groups, oh, ow, kh, kw)
+    cols = win.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * oh * ow, -1)
+    return cols, (n, oh, ow)
+
+
+def _by_group(g, groups):
+    """(N, O, OH, OW) -> (G, N*OH*OW, O/G)."""
+    n, o, oh, ow = g.shape
+    return g.reshape(n, groups, o // groups, oh, ow).transpose(1, 0, 3, 4, 2).reshape(
+        groups, n * oh * ow, o // groups)
+
+
+@primitive(promotion="same")
+def conv2d_forward(x, weight, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """The cross-correlation of x (N, C, H, W) with weight (O, C/groups, KH, KW)."""
+    o, _, kh, kw = weight.shape
+    cols, (n, oh, ow) = _columns(x, kh, kw, stride, padding, dilation, groups)
+    w = weight.reshape(groups, o // groups, -1)
+    out = cols @ w.transpose(0, 2, 1)  # (G, N*OH*OW, O/G)
+    return xp.ascontiguousarray(
+        out.reshape(groups, n, oh, ow, o // groups).transpose(1, 0, 4, 2, 3).reshape(n, o, oh, ow))
+
+
+@conv2d_forward.vjp("x", formula="{grad} convolved with the flipped kernel {weight}")
+def _(grad, weight, x_shape, stride, padding, dilation, groups):
+    return conv2d_input_grad(grad, weight, x_shape=x_shape, stride=stride, padding=padding,
+                             dilation=dilation, groups=groups)
+
+
+@conv2d_forward.vjp("weight", formula="sum over positions of {grad} (x) patches of {x}")
+def _(grad, x, weight_shape, stride, padding, dilation, groups):
+    return conv2d_weight_grad(x, grad, weight_shape=weight_shape, stride=stride,
+                              padding=padding, dilation=dilation, groups=groups)
+
+
+@primitive(promotion="same")
+def conv2d_input_grad(g, weight, *, x_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                      groups=1):
+    """The adjoint of the convolution in its input: g (N, O, OH, OW) spread back through the
+    kernel into an array of ``x_shape`` (the transposed convolution)."""
+    o, cg, kh, kw = weight.shape
+    n, c, h, w = x_shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    oh, ow = g.shape[2:]
+    cols = _by_group(g, groups) @ weight.reshape(groups, o // groups, -1)  # (G, NOHOW, Cg*K)
+    cols = cols.reshape(groups, n, oh, ow, cg, kh, kw).transpose(1, 0, 4, 5, 6, 2, 3)
+    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                   j * dw:j * dw + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+    return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+@conv2d_input_grad.vjp("g", formula="{grad} convolved with {weight}")
+def _(grad, weight, g_shape, stride, padding, dilation, groups):
+    return _crop(conv2d_forward(grad, weight, stride=stride, padding=padding,
+                                dilation=dilation, groups=groups), g_shape)
+
+
+@conv2d_input_grad.vjp("weight", formula="sum over positions of {g} (x) patches of {grad}")
+def _(grad, g, weight_shape, stride, padding, dilation, groups):
+    return conv2d_weight_grad(grad, g, weight_shape=weight_shape, stride=stride,
+                              padding=padding, dilation=dilation, groups=groups)
+
+
+@primitive(promotion="same")
+def conv2d_weight_grad(x, g, *, weight_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                       groups=1):
+    """The adjoint of the convolution in its weight: the sum over positions of g (N, O, OH, OW)
+    times the patches of x, shaped like the weight."""
+    o, cg, kh, kw = weight_shape
+    cols, _ = _columns(x, kh, kw, stride, padding, dilation, groups, limit=g.shape[2:])
+    # Only the positions the forward produced: a shorter g (conv_transpose2d's output_padding)
+    # would not cover the last rows.
+    grad = _by_group(g, groups).transpose(0, 2, 1) @ cols  # (G, O/G, Cg*KH*KW)
+    return grad.reshape(weight_shape)
+
+
+@conv2d_weight_grad.vjp("x", formula="{g} convolved with the flipped kernel {grad}")
+def _(grad, g, x_shape, stride, padding, dilation, groups):
+    return conv2d_input_grad(g, grad, x_shape=x_shape, stride=stride, padding=padding,
+                             dilation=dilation, groups=groups)
+
+
+@conv2d_weight_grad.vjp("g", formula="{x} convolved with {grad}")
+def _(grad, x, g_shape, stride, padding, dilation, groups):
+    return _crop(conv2d_forward(x, grad, stride=stride, padding=padding, dilation=dilation,
+                                groups=groups), g_shape)
+
+
+def _crop(out, shape):
+    """The first positions of a convolution's output: a gradient that came from a transposed
+    convolution with output_padding covers fewer."""
+    if tuple(out.shape[2:]) == tuple(shape[2:]):
+        return out
+    from .shape import getitem
+    return getitem(out, index=(slice(None), slice(None), slice(0, shape[2]), slice(0, shape[3])))
+
+
+# -- the functions people call ------------------------------------------------------------------
+
+def _check(op, x, weight, groups, channels_axis=1):
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
+    if weight.ndim != 4:
+        raise ShapeError(f"{op}: weight must be 4-D, got shape {weight.shape}")
+    if not isinstance(groups, (int, xp.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as in PyTorch) of ``input`` (N, C, H, W) with
+    ``weight`` (O, C/groups, KH, KW), plus ``bias`` (O,). Output sizes round down.
+
+    >>> x = cr.ones(1, 1, 4, 4)
+    >>> cr.nn.functional.conv2d(x, cr.ones(2, 1, 3, 3), padding=1).shape
+    (1, 2, 4, 4)
+    >>> cr.nn.functional.conv2d(x, cr.ones(1, 1, 3, 3))[0, 0]
+    tensor([[9., 9.],
+            [9., 9.]], dtype=float32)
+    """
+    _check("conv2d", input, weight, groups)
+    stride, dilation = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
+    if padding == "valid":
+        padding = 0
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError("conv2d: padding='same' needs stride 1 (as in PyTorch)")
+        padding = _same_padding(weight.shape[2:], dilation)
+    padding = pair(padding, "padding", "conv2d")
+    n, c, h, w = input.shape
+    o, cg, kh, kw = weight.shape
+    if c % groups or o % groups or cg * groups != c:
+        raise ShapeError(f"conv2d: input has {c} channels, weight {tuple(weight.shape)} expects "
+                         f"{cg * groups} (in_channels/groups = {cg}, groups = {groups})")
+    oh = output_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = output_size(w, kw, stride[1], padding[1], dilation[1])
+    if oh < 1 or ow < 1:
+        raise ShapeError(f"conv2d: the kernel {kh}x{kw} (dilation {dilation}) does not fit the "
+                         f"input {h}x{w} with padding {padding}")
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"conv2d: stride and dilation must be >= 1 and padding >= 0, got "
+                         f"{stride}, {dilation}, {padding}")
+    out = conv2d_forward(input, weight, stride=stride, padding=padding, dilation=dilation,
+                         groups=groups)
+    return out if bias is None else out + _channel(bias)
+
+
+def _same_padding(kernel, dilation):
+    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    if any(t % 2 for t in total):
+        raise ValueError("conv2d: padding='same' with an even kernel needs uneven padding; pad "
+                         "with F.pad first")
+    return tuple(t // 2 for t in total)
+
+
+def _channel(bias):
+    from .shape import reshape
+    return reshape(bias, shape=(-1, 1, 1))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of ``input`` (N, C, L) with ``weight`` (O, C/groups, K): ``conv2d`` on
+    a height of 1.
+
+    >>> cr.nn.functional.conv1d(cr.ones(1, 2, 5), cr.ones(3, 2, 2)).shape
+    (1, 3, 4)
+    """
+    from .shape import reshape
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv1d: input must be (N, C, L) and weight (O, C/groups, K), got "
+                         f"{input.shape} and {weight.shape}")
+    one = lambda v, name: (1, pair(v, name, "conv1d")[0]) if not isinstance(v, str) else v
+    out = conv2d(reshape(input, shape=input.shape[:2] + (1,) + input.shape[2:]),
+                 reshape(weight, shape=weight.shape[:2] + (1,) + weight.shape[2:]), bias,
+                 one(stride, "stride"), (0, pair(padding, "padding", "conv1d")[0])
+                 if not isinstance(padding, str) else padding, one(dilation, "dilation"), groups)
+    return reshape(out, shape=out.shape[:2] + out.shape[3:])
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transposed convolution of ``input`` (N, C_in, H, W) with ``weight`` (C_in,
+    C_out/groups, KH, KW): the gradient of conv2d with respect to its input, as a layer.
+    Output size (H - 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1.
+
+    >>> cr.nn.functional.conv_transpose2d(cr.ones(1, 1, 2, 2), cr.ones(1, 1, 3, 3), stride=2).shape
+    (1, 1, 5, 5)
+    """
+    _check("conv_transpose2d", input, weight, groups)
+    stride = pair(stride, "stride", "conv_transpose2d")
+    padding = pair(padding, "padding", "conv_transpose2d")
+    dilation = pair(dilation, "dilation", "conv_transpose2d")
+    extra = pair(output_padding, "output_padding", "conv_transpose2d")
+    n, c_in, h, w = input.shape
+    if weight.shape[0] != c_in:
+        raise ShapeError(f"conv_transpose2d: input has {c_in} channels, weight "
+                         f"{tuple(weight.shape)} expects {weight.shape[0]}")
+    if any(e >= builtins.max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise ValueError(f"conv_transpose2d: output_padding {extra} must be smaller than the "
+                         f"stride or the dilation")
+    _, cg, kh, kw = weight.shape
+    size = [(n_ - 1) * s - 2 * p + d * (k - 1) + e + 1
+            for n_, s, p, d, k, e in zip((h, w), stride, padding, dilation, (kh, kw), extra)]
+    if min(size) < 1:
+        raise ShapeError(f"conv_transpose2d: the output would be {size[0]}x{size[1]} for input "
+                         f"{h}x{w}, kernel {kh}x{kw}, stride {stride}, padding {padding}")
+    out = conv2d_input_grad(input, weight, x_shape=(n, cg * groups, *size), stride=stride,
+                            padding=padding, dilation=dilation, groups=groups)
+    return out if bias is None else out + _channel(bias)

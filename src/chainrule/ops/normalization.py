@@ -1,0 +1,129 @@
+"""Normalisation layers as composites of the elementwise and reduction primitives, so their
+gradients (the three terms of batch norm's backward: through x directly, through the mean and
+through the variance) and second derivatives come from the engine."""
+from ..autograd import no_grad
+from ..backend import xp
+from ..errors import ShapeError
+from .composite import var
+from .elementwise import sqrt
+from .reduce import mean
+from .shape import reshape
+
+
+def _normalize(x, axes, eps):
+    centred = x - mean(x, axis=axes, keepdims=True)
+    return centred / sqrt(var(x, axis=axes, keepdims=True, correction=0) + eps)
+
+
+def _per_channel(t, ndim):
+    return reshape(t, shape=(-1,) + (1,) * (ndim - 2))
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (dimension 1) over the batch and the positions. In training the
+    batch statistics are used and the running ones updated in place, as in PyTorch: new =
+    (1 - momentum) * old + momentum * batch value, with the unbiased batch variance; in
+    evaluation the running statistics are used.
+
+    >>> x = cr.tensor([[1., 10.], [3., 30.]])
+    >>> mean, var = cr.zeros(2), cr.ones(2)
+    >>> cr.nn.functional.batch_norm(x, mean, var, training=True)
+    tensor([[-0.99999505, -0.99999994],
+            [ 0.99999505,  0.99999994]], dtype=float32)
+    >>> mean
+    tensor([0.2, 2. ], dtype=float32)
+    """
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm: input must have a batch and a channel dimension, got "
+                         f"shape {input.shape}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise ShapeError(f"batch_norm: {name} must have shape ({channels},), got "
+                             f"{tuple(t.shape)}")
+    if training:
+        count = input.numel() // channels
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {input.shape}")
+        out = _normalize(input, axes, eps)
+        if running_mean is not None:
+            with no_grad():
+                data = input.detach()._data
+                batch_mean = data.mean(axis=axes)
+                batch_var = data.var(axis=axes) * (count / (count - 1))
+                running_mean.copy_(running_mean._data * (1 - momentum) + batch_mean * momentum)
+                running_var.copy_(running_var._data * (1 - momentum) + batch_var * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation needs running_mean and running_var")
+        shift = _per_channel(running_mean.detach(), input.ndim)
+        scale = _per_channel(running_var.detach(), input.ndim)
+        out = (input - shift) / sqrt(scale + eps)
+    if weight is not None:
+        out = out * _per_channel(weight, input.ndim)
+    if bias is not None:
+        out = out + _per_channel(bias, input.ndim)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last ``len(normalized_shape)`` dimensions of each example.
+
+    >>> cr.nn.functional.layer_norm(cr.tensor([[1., 3.]]), (2,))
+    tensor([[-0.99999505,  0.99999505]], dtype=float32)
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise ShapeError(f"layer_norm: normalized_shape {shape} does not match the last "
+                         f"dimensions of the input's shape {input.shape}")
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    out = _normalize(input, axes, eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each example over groups of ``C / num_groups`` channels (and all positions).
+
+    >>> cr.nn.functional.group_norm(cr.tensor([[1., 3., 5., 9.]]), 2)
+    tensor([[-0.99999505,  0.99999505, -0.99999875,  0.99999875]], dtype=float32)
+    """
+    n, c = input.shape[:2]
+    if c % num_groups:
+        raise ShapeError(f"group_norm: {c} channels do not split into {num_groups} groups")
+    grouped = reshape(input, shape=(n, num_groups, -1))
+    out = reshape(_normalize(grouped, (2,), eps), shape=tuple(input.shape))
+    if weight is not None:
+        out = out * _per_channel(weight, input.ndim)
+    if bias is not None:
+        out = out + _per_channel(bias, input.ndim)
+    return out
+
+
+def dropout2d(input, p=0.5, training=True, generator=None):
+    """Zero whole channels with probability ``p`` (scaling the kept ones by 1 / (1 - p)) in
+    training; the identity otherwise.
+
+    >>> cr.nn.functional.dropout2d(cr.ones(1, 2, 2, 2), 0.5, training=False).sum()
+    tensor(8., dtype=float32)
+    """
+    from ..random import resolve
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    keep = (resolve(generator).random(shape) >= p).astype(input.dtype) / input.dtype.type(1 - p)
+    return input * keep
+
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "dropout2d"]

@@ -1,0 +1,219 @@
+"""Pooling and resizing, NCHW.
+
+Max pooling's VJP finds, per output, which position of its window won (the "pooling argmax",
+recomputed from the saved input) and sends each gradient to that position only, so at a tie exactly one
+input gets it (the first in the window, as in PyTorch). Average pooling is a convolution with
+a constant kernel, adaptive pooling and bilinear resizing are products with fixed averaging or
+interpolation matrices, and nearest resizing is indexing: each differentiates through the
+primitives it is made of.
+"""
+import math
+
+from ..backend import xp
+from ..errors import ShapeError
+from .conv import _windows, conv2d_forward, output_size, pair
+from .primitive import primitive
+
+
+def _pool_args(op, x, kernel_size, stride, padding, dilation=1):
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
+    kernel = pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride", op)
+    padding = pair(padding, "padding", op)
+    dilation = pair(dilation, "dilation", op)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel} "
+                         f"(as in PyTorch)")
+    size = [output_size(n, k, s, p, d) for n, k, s, p, d in
+            zip(x.shape[2:], kernel, stride, padding, dilation)]
+    if min(size) < 1:
+        raise ShapeError(f"{op}: the {kernel[0]}x{kernel[1]} window does not fit the input "
+                         f"{x.shape[2]}x{x.shape[3]} with padding {padding}")
+    return kernel, stride, padding, dilation
+
+
+@primitive
+def max_pool2d_forward(x, *, kernel, stride, padding, dilation):
+    win = _windows(x, *kernel, stride, padding, dilation, fill=-xp.inf)
+    return win.max(axis=(4, 5))
+
+
+@max_pool2d_forward.vjp("x", formula="{grad} sent to the position of each window's maximum")
+def _(grad, x, kernel, stride, padding, dilation):
+    winner = _winners(x, kernel, stride, padding, dilation)
+    return max_pool2d_scatter(grad, winner, x_shape=x.shape, kernel=kernel, stride=stride,
+                              padding=padding, dilation=dilation)
+
+
+def _winners(x, kernel, stride, padding, dilation):
+    value = x.data if hasattr(x, "node") else x
+    win = _windows(value, *kernel, stride, padding, dilation, fill=-xp.inf)
+    n, c, oh, ow, kh, kw = win.shape
+    return win.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
+
+
+@primitive
+def max_pool2d_scatter(grad, winner, *, x_shape, kernel, stride, padding, dilation):
+    """Each gradient added at its window's winning position, in an array of ``x_shape``."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    oh, ow = grad.shape[2:]
+    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
+    for k in range(kh * kw):
+        i, j = divmod(k, kw)
+        padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+               j * dw:j * dw + sw * (ow - 1) + 1:sw] += xp.where(winner == k, grad, 0)
+    return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+@max_pool2d_scatter.vjp("grad", formula="{grad} read at each window's winning position")
+def _(g, winner, kernel, stride, padding, dilation):
+    return max_pool2d_gather(g, winner, kernel=kernel, stride=stride, padding=padding,
+                             dilation=dilation)
+
+
+@primitive
+def max_pool2d_gather(x, winner, *, kernel, stride, padding, dilation):
+    """Each window's element at its winning position."""
+    win = _windows(x, *kernel, stride, padding, dilation)
+    n, c, oh, ow, kh, kw = win.shape
+    return xp.take_along_axis(win.reshape(n, c, oh, ow, kh * kw), winner[..., None], -1)[..., 0]
+
+
+@max_pool2d_gather.vjp("x", formula="{grad} sent to each window's winning position")
+def _(grad, winner, x_shape, kernel, stride, padding, dilation):
+    return max_pool2d_scatter(grad, winner, x_shape=x_shape, kernel=kernel, stride=stride,
+                              padding=padding, dilation=dilation)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """The maximum of each ``kernel_size`` window, ``stride`` apart (the kernel size by
+    default), over ``input`` padded with -inf. The gradient goes to each window's maximum; at
+    a tie, to the first (as in PyTorch).
+
+    >>> x = cr.arange(16.).reshape(1, 1, 4, 4)
+    >>> cr.nn.functional.max_pool2d(x, 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]], dtype=float32)
+    """
+    if ceil_mode or return_indices:
+        raise ValueError("max_pool2d: ceil_mode and return_indices are not supported")
+    kernel, stride, padding, dilation = _pool_args("max_pool2d", input, kernel_size, stride,
+                                                   padding, dilation)
+    if input.dtype.kind != "f":
+        raise TypeError(f"max_pool2d: needs a floating-point tensor, got {input.dtype}")
+    return max_pool2d_forward(input, kernel=kernel, stride=stride, padding=padding,
+                              dilation=dilation)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """The mean of each ``kernel_size`` window, ``stride`` apart; with padding, the zeros count
+    unless ``count_include_pad=False``. A convolution with a constant kernel, channel by
+    channel.
+
+    >>> x = cr.arange(16.).reshape(1, 1, 4, 4)
+    >>> cr.nn.functional.avg_pool2d(x, 2)
+    tensor([[[[ 2.5,  4.5],
+              [10.5, 12.5]]]], dtype=float32)
+    """
+    if ceil_mode:
+        raise ValueError("avg_pool2d: ceil_mode is not supported")
+    kernel, stride, padding, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding)
+    if input.dtype.kind != "f":
+        raise TypeError(f"avg_pool2d: needs a floating-point tensor, got {input.dtype}")
+    channels = input.shape[1]
+    ones = xp.ones((channels, 1) + kernel, dtype=input.dtype)
+    total = conv2d_forward(input, ones, stride=stride, padding=padding, dilation=(1, 1),
+                           groups=channels)
+    if divisor_override:
+        return total / divisor_override
+    if count_include_pad or padding == (0, 0):
+        return total / (kernel[0] * kernel[1])
+    inside = _windows(xp.ones((1, 1) + input.shape[2:], dtype=input.dtype), *kernel, stride,
+                      padding, (1, 1)).sum(axis=(4, 5))
+    return total / inside
+
+
+def _averaging(size, out):
+    """The (out, size) matrix of adaptive pooling: row i averages [floor(i*size/out),
+    ceil((i+1)*size/out))."""
+    m = xp.zeros((out, size))
+    for i in range(out):
+        start, end = (i * size) // out, -((-(i + 1) * size) // out)
+        m[i, start:end] = 1.0 / (end - start)
+    return m
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size: window i covers rows floor(i*H/oh) to
+    ceil((i+1)*H/oh), as in PyTorch.
+
+    >>> cr.nn.functional.adaptive_avg_pool2d(cr.ones(2, 3, 7, 5), (2, 1)).shape
+    (2, 3, 2, 1)
+    """
+    from .linalg import matmul
+    if input.ndim != 4:
+        raise ShapeError(f"adaptive_avg_pool2d: input must be 4-D, got shape {input.shape}")
+    oh, ow = pair(output_size, "output_size", "adaptive_avg_pool2d") if output_size is not None \
+        else input.shape[2:]
+    rows = _averaging(input.shape[2], oh).astype(input.dtype)
+    cols = _averaging(input.shape[3], ow).T.astype(input.dtype)
+    return matmul(matmul(rows, input), cols)
+
+
+def _interpolation(size, out, scale, align_corners):
+    """The (out, size) matrix of linear interpolation, with PyTorch's source coordinates."""
+    m = xp.zeros((out, size))
+    for i in range(out):
+        if align_corners:
+            src = i * (size - 1) / (out - 1) if out > 1 else 0.0
+        else:
+            src = max((i + 0.5) * scale - 0.5, 0.0)
+        low = min(int(math.floor(src)), size - 1)
+        high = min(low + 1, size - 1)
+        frac = src - low
+        m[i, low] += 1 - frac
+        m[i, high] += frac
+    return m
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Resize the last two dimensions of ``input`` (N, C, H, W) to ``size`` or by
+    ``scale_factor``: "nearest" copies the source pixel floor(i * in / out); "bilinear" mixes
+    the two nearest in each direction (PyTorch's coordinates; ``align_corners`` as there).
+
+    >>> x = cr.tensor([[[[1., 2.], [3., 4.]]]])
+    >>> cr.nn.functional.interpolate(x, scale_factor=2)[0, 0, 0]
+    tensor([1., 1., 2., 2.], dtype=float32)
+    >>> cr.nn.functional.interpolate(x, size=(3, 3), mode="bilinear", align_corners=True)[0, 0, 1]
+    tensor([2. , 2.5, 3. ], dtype=float32)
+    """
+    from .linalg import matmul
+    from .shape import getitem
+    if input.ndim != 4:
+        raise ShapeError(f"interpolate: input must be 4-D (N, C, H, W), got shape {input.shape}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    h, w = input.shape[2:]
+    if size is not None:
+        out = pair(size, "size", "interpolate")
+        scales = (h / out[0], w / out[1])
+    else:
+        factors = tuple(float(f) for f in (scale_factor if isinstance(scale_factor, (tuple, list))
+                                           else (scale_factor, scale_factor)))
+        out = (int(math.floor(h * factors[0])), int(math.floor(w * factors[1])))
+        scales = (1 / factors[0], 1 / factors[1])
+    if mode == "nearest":
+        if align_corners is not None:
+            raise ValueError("interpolate: align_corners applies only to linear modes")
+        rows = xp.minimum(xp.floor(xp.arange(out[0]) * scales[0]).astype(int), h - 1)
+        cols = xp.minimum(xp.floor(xp.arange(out[1]) * scales[1]).astype(int), w - 1)
+        return getitem(input, index=(Ellipsis, rows[:, None], cols[None, :]))
+    if mode == "bilinear":
+        rows = _interpolation(h, out[0], scales[0], bool(align_corners)).astype(input.dtype)
+        cols = _interpolation(w, out[1], scales[1], bool(align_corners)).T.astype(input.dtype)
+        return matmul(matmul(rows, input), cols)
+    raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")

@@ -1,0 +1,243 @@
+"""Convolution, pooling, normalisation and resizing: 20 random configurations of each (odd
+sizes, strides 1 and 2, padding 0 to 2, non-square kernels, batch 1, groups, dilation) against
+PyTorch (values and gradients) and against float64 central differences (first and second
+derivatives)."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.nn import functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+CONFIGS = 20
+
+
+def _configs(kind):
+    rng = np.random.default_rng({"conv": 1, "convT": 2, "pool": 3, "norm": 4, "resize": 5}[kind])
+    found = []
+    while len(found) < CONFIGS:
+        n = int(rng.choice([1, 2]))
+        kh, kw = (int(k) for k in rng.integers(1, 4, size=2))
+        stride = tuple(int(s) for s in rng.integers(1, 3, size=2))
+        dilation = tuple(int(d) for d in rng.integers(1, 3, size=2)) if kind == "conv" else (1, 1)
+        padding = tuple(int(p) for p in rng.integers(0, 3, size=2))
+        groups = int(rng.choice([1, 1, 2])) if kind in ("conv", "convT") else 1
+        c = groups * int(rng.integers(1, 3))
+        o = groups * int(rng.integers(1, 3))
+        h, w = (int(v) for v in rng.integers(3, 8, size=2))
+        if kind == "pool" and any(2 * p > k for p, k in zip(padding, (kh, kw))):
+            padding = (kh // 2, kw // 2)
+        fits = all((size + 2 * p - d * (k - 1) - 1) >= 0 for size, p, d, k in
+                   zip((h, w), padding, dilation, (kh, kw)))
+        if fits:
+            found.append(dict(n=n, c=c, o=o, h=h, w=w, kernel=(kh, kw), stride=stride,
+                              padding=padding, dilation=dilation, groups=groups))
+    return found
+
+
+def _leaves(arrays):
+    return ([cr.tensor(a, requires_grad=True) for a in arrays],
+            [torch.tensor(a, requires_grad=True) for a in arrays])
+
+
+def _compare(ours, theirs, arrays, seed=0):
+    """Values, then gradients of a random weighting of the output, for every input."""
+    c_in, t_in = _leaves(arrays)
+    c_out, t_out = ours(*c_in), theirs(*t_in)
+    assert tuple(c_out.shape) == tuple(t_out.shape)
+    np.testing.assert_allclose(c_out.data, t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
+    weights = np.random.default_rng(seed).normal(size=c_out.shape)
+    (c_out * cr.tensor(weights)).sum().backward()
+    (t_out * torch.tensor(weights)).sum().backward()
+    for c, t in zip(c_in, t_in):
+        np.testing.assert_allclose(c.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+    return c_in
+
+
+def _check_derivatives(ours, arrays):
+    inputs = [cr.tensor(a, requires_grad=True) for a in arrays]
+    assert cr.gradcheck(ours, inputs)
+    assert cr.gradgradcheck(ours, inputs, atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("cfg", _configs("conv"), ids=lambda c: str(list(c.values())))
+def test_conv2d(cfg):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(cfg["n"], cfg["c"], cfg["h"], cfg["w"]))
+    w = rng.normal(size=(cfg["o"], cfg["c"] // cfg["groups"], *cfg["kernel"]))
+    b = rng.normal(size=cfg["o"])
+    opts = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
+                groups=cfg["groups"])
+    _compare(lambda x, w, b: F.conv2d(x, w, b, **opts), lambda x, w, b: TF.conv2d(x, w, b, **opts),
+             [x, w, b])
+    _check_derivatives(lambda x, w: F.conv2d(x, w, None, **opts), [x, w])
+
+
+@pytest.mark.parametrize("cfg", _configs("convT"), ids=lambda c: str(list(c.values())))
+def test_conv_transpose2d(cfg):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(cfg["n"], cfg["c"], cfg["h"] - 2, cfg["w"] - 2))
+    w = rng.normal(size=(cfg["c"], cfg["o"] // cfg["groups"], *cfg["kernel"]))
+    extra = tuple(min(p, s - 1) for p, s in zip(cfg["padding"], cfg["stride"]))
+    padding = tuple(min(p, k - 1, ((n - 1) * st + k - 1) // 2) for p, k, n, st in
+                    zip(cfg["padding"], cfg["kernel"], x.shape[2:], cfg["stride"]))
+    opts = dict(stride=cfg["stride"], padding=padding, output_padding=extra,
+                groups=cfg["groups"])
+    _compare(lambda x, w: F.conv_transpose2d(x, w, **opts),
+             lambda x, w: TF.conv_transpose2d(x, w, **opts), [x, w])
+    _check_derivatives(lambda x, w: F.conv_transpose2d(x, w, **opts), [x, w])
+
+
+@pytest.mark.parametrize("cfg", _configs("conv")[:CONFIGS], ids=lambda c: str(list(c.values())))
+def test_conv1d(cfg):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(cfg["n"], cfg["c"], cfg["w"] + 2))
+    w = rng.normal(size=(cfg["o"], cfg["c"] // cfg["groups"], cfg["kernel"][1]))
+    opts = dict(stride=cfg["stride"][1], padding=cfg["padding"][1],
+                dilation=cfg["dilation"][1], groups=cfg["groups"])
+    _compare(lambda x, w: F.conv1d(x, w, **opts), lambda x, w: TF.conv1d(x, w, **opts), [x, w])
+    _check_derivatives(lambda x, w: F.conv1d(x, w, **opts), [x, w])
+
+
+@pytest.mark.parametrize("cfg", _configs("pool"), ids=lambda c: str(list(c.values())))
+def test_pooling(cfg):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(cfg["n"], cfg["c"], cfg["h"], cfg["w"]))
+    opts = dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"])
+    _compare(lambda x: F.max_pool2d(x, **opts), lambda x: TF.max_pool2d(x, **opts), [x])
+    _check_derivatives(lambda x: F.max_pool2d(x, **opts), [x])
+    for include in (True, False):
+        _compare(lambda x: F.avg_pool2d(x, **opts, count_include_pad=include),
+                 lambda x: TF.avg_pool2d(x, **opts, count_include_pad=include), [x])
+    _check_derivatives(lambda x: F.avg_pool2d(x, **opts), [x])
+    out = (int(rng.integers(1, cfg["h"] + 1)), int(rng.integers(1, cfg["w"] + 1)))
+    _compare(lambda x: F.adaptive_avg_pool2d(x, out), lambda x: TF.adaptive_avg_pool2d(x, out),
+             [x])
+    _check_derivatives(lambda x: F.adaptive_avg_pool2d(x, out), [x])
+
+
+def test_max_pool_sends_a_tie_to_one_input_as_pytorch():
+    x = np.ones((1, 1, 4, 4))
+    _compare(lambda x: F.max_pool2d(x, 2, 1), lambda x: TF.max_pool2d(x, 2, 1), [x])
+
+
+@pytest.mark.parametrize("cfg", _configs("norm"), ids=lambda c: str(list(c.values())))
+def test_normalisation(cfg):
+    rng = np.random.default_rng(4)
+    channels = 2 * cfg["c"]
+    x = rng.normal(size=(cfg["n"] + 1, channels, cfg["h"], cfg["w"])) * 3 + 1
+    weight, bias = rng.normal(size=channels), rng.normal(size=channels)
+    # batch norm in training: values, gradients and the running statistics
+    ours_stats = [cr.zeros(channels, dtype="float64"), cr.ones(channels, dtype="float64")]
+    theirs_stats = [torch.zeros(channels, dtype=torch.float64),
+                    torch.ones(channels, dtype=torch.float64)]
+    _compare(lambda x, w, b: F.batch_norm(x, *ours_stats, w, b, training=True, momentum=0.3),
+             lambda x, w, b: TF.batch_norm(x, *theirs_stats, w, b, training=True, momentum=0.3),
+             [x, weight, bias])
+    for ours, theirs in zip(ours_stats, theirs_stats):
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    _compare(lambda x, w, b: F.batch_norm(x, *ours_stats, w, b, training=False),
+             lambda x, w, b: TF.batch_norm(x, *theirs_stats, w, b, training=False),
+             [x, weight, bias])
+    stats = [cr.zeros(channels, dtype="float64"), cr.ones(channels, dtype="float64")]
+    _check_derivatives(lambda x: F.batch_norm(x, *stats, training=True), [x[:, :, :3, :3]])
+    shape = (cfg["h"], cfg["w"])
+    lw, lb = rng.normal(size=shape), rng.normal(size=shape)
+    _compare(lambda x, w, b: F.layer_norm(x, shape, w, b),
+             lambda x, w, b: TF.layer_norm(x, shape, w, b), [x, lw, lb])
+    _check_derivatives(lambda x: F.layer_norm(x, (3,)), [x[:, :, :3, :3]])
+    groups = 2
+    _compare(lambda x, w, b: F.group_norm(x, groups, w, b),
+             lambda x, w, b: TF.group_norm(x, groups, w, b), [x, weight, bias])
+    _check_derivatives(lambda x: F.group_norm(x, groups), [x[:, :, :3, :3]])
+
+
+@pytest.mark.parametrize("cfg", _configs("resize"), ids=lambda c: str(list(c.values())))
+def test_interpolate(cfg):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(cfg["n"], cfg["c"], cfg["h"], cfg["w"]))
+    size = (int(rng.integers(1, 10)), int(rng.integers(1, 10)))
+    factor = float(rng.choice([0.5, 1.5, 2.0, 3.0]))
+    for options in (dict(size=size), dict(scale_factor=factor)):
+        _compare(lambda x: F.interpolate(x, **options), lambda x: TF.interpolate(x, **options),
+                 [x])
+        for corners in (False, True):
+            bilinear = dict(options, mode="bilinear", align_corners=corners)
+            _compare(lambda x: F.interpolate(x, **bilinear),
+                     lambda x: TF.interpolate(x, **bilinear), [x])
+    _check_derivatives(lambda x: F.interpolate(x, size=size, mode="bilinear"), [x[:1, :1]])
+
+
+def test_dropout2d_zeros_whole_channels():
+    x = cr.ones(4, 8, 3, 3)
+    out = F.dropout2d(x, 0.5, training=True, generator=np.random.default_rng(0)).numpy()
+    per_channel = out.reshape(4, 8, -1)
+    assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))
+    assert 0 < (per_channel == 0).all(-1).mean() < 1
+
+
+def test_float32_stays_float32():
+    x = cr.ones(1, 2, 5, 5, dtype="float32", requires_grad=True)
+    w = cr.ones(3, 2, 3, 3, dtype="float32", requires_grad=True)
+    y = F.max_pool2d(F.conv2d(x, w, padding=1), 2)
+    y.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+def test_bad_shapes_name_the_op_and_the_shapes():
+    with pytest.raises(cr.ShapeError, match=r"conv2d: input has 3 channels.*\(4, 2, 3, 3\)"):
+        F.conv2d(cr.ones(1, 3, 5, 5), cr.ones(4, 2, 3, 3))
+    with pytest.raises(cr.ShapeError, match=r"conv2d: the kernel 7x7.*5x5"):
+        F.conv2d(cr.ones(1, 1, 5, 5), cr.ones(1, 1, 7, 7))
+    with pytest.raises(cr.ShapeError, match=r"conv_transpose2d: the output would be -1x1"):
+        F.conv_transpose2d(cr.ones(1, 2, 1, 2), cr.ones(2, 2, 3, 2), padding=(2, 1))
+    with pytest.raises(cr.ShapeError, match=r"max_pool2d: input must be 4-D"):
+        F.max_pool2d(cr.ones(3, 5, 5), 2)
+
+
+MODULES = [
+    ("Conv2d", (3, 4, (3, 2)), dict(stride=2, padding=1), (2, 3, 7, 6)),
+    ("Conv2d", (4, 4, 3), dict(groups=2, dilation=2, bias=False), (1, 4, 7, 7)),
+    ("Conv1d", (2, 3, 3), dict(padding=1), (2, 2, 9)),
+    ("ConvTranspose2d", (3, 2, 3), dict(stride=2, padding=1, output_padding=1), (2, 3, 4, 5)),
+    ("MaxPool2d", (2,), {}, (2, 3, 5, 6)),
+    ("AvgPool2d", (3,), dict(stride=2, padding=1), (2, 3, 7, 6)),
+    ("AdaptiveAvgPool2d", ((2, 3),), {}, (2, 3, 7, 6)),
+    ("BatchNorm1d", (3,), {}, (5, 3)),
+    ("BatchNorm1d", (3,), dict(affine=False, momentum=None), (5, 3, 4)),
+    ("BatchNorm2d", (3,), dict(momentum=0.2), (4, 3, 5, 5)),
+    ("LayerNorm", ((5, 5),), {}, (2, 3, 5, 5)),
+    ("GroupNorm", (2, 4), {}, (3, 4, 5)),
+]
+
+
+@pytest.mark.parametrize("name, args, options, shape", MODULES,
+                         ids=[f"{m[0]}-{i}" for i, m in enumerate(MODULES)])
+def test_modules_match_pytorch_in_training_and_evaluation(name, args, options, shape):
+    ours = getattr(cr.nn, name)(*args, **options, **({"dtype": "float64"} if name not in (
+        "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d") else {}))
+    theirs = getattr(torch.nn, name)(*args, **options).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    rng = np.random.default_rng(0)
+    for training in (True, True, False):
+        ours.train(training)
+        theirs.train(training)
+        x = rng.normal(size=shape) * 2 + 0.5
+        _compare(ours, theirs, [x])
+        for key, value in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[key], value.numpy(), rtol=1e-12,
+                                       err_msg=key)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert p.shape == tuple(q.shape)
+
+
+def test_affine_false_gives_no_weight_and_the_initialisation_is_pytorchs():
+    bn = cr.nn.BatchNorm2d(3, affine=False)
+    assert bn.weight is None and bn.bias is None and list(bn.parameters()) == []
+    conv = cr.nn.Conv2d(4, 8, 3, generator=np.random.default_rng(0))
+    bound = 1 / np.sqrt(4 * 9)
+    weight, bias = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    assert np.abs(weight).max() <= bound and np.abs(bias).max() <= bound
+    assert np.abs(weight).max() > 0.9 * bound  # uniform over the whole range
