@@ -52,10 +52,14 @@ class FileFormatError(ChainruleError, ValueError):
 class CheckpointError(FileFormatError):
     """A model or checkpoint file could not be read or written safely.
 
-    >>> cr.serialize.load_checkpoint('no-such-file.crt')
+    >>> path = "not-a-checkpoint.crt"
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"just some bytes, not weights")
+    >>> cr.serialize.load_tree(path)
     Traceback (most recent call last):
         ...
-    AttributeError: module 'chainrule.serialize' has no attribute 'load_checkpoint'
+    chainrule.errors.CheckpointError: not-a-checkpoint.crt is not a chainrule checkpoint: ...
+    >>> import os; os.remove(path)
     """
 
 

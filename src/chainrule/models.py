@@ -1,13 +1,114 @@
-"""The multilayer perceptrons the trainer and the inspection commands build, and how they are
-described in a checkpoint.
+"""The networks the trainer and the inspection commands build, and how they are described in a
+checkpoint: the textbooks' multilayer perceptrons, d2l's LeNet and a small CNN with batch norm.
 
 A checkpoint (written by chainrule.train, read with chainrule.serialize.load_tree) is a tree with
 at least ``{"config": {...}, "model": state_dict}``, where config holds ``input_size``,
-``hidden`` (a list of layer sizes), ``classes`` and ``activation``.
+``classes``, ``model`` ("mlp" when absent, as in checkpoints written before the CNNs) and, for an
+MLP, ``hidden`` (a list of layer sizes) and ``activation``.
 """
+import math
 import numbers
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu")
+MODELS = ("mlp", "lenet", "lenet-classic", "cnn")
+
+
+def lenet(classes=10, image_size=28, in_channels=1, classic=False):
+    """d2l's LeNet on (N, in_channels * image_size**2) inputs: two 5x5 convolutions (6 and 16
+    channels) each followed by 2x2 pooling, then dense layers of 120, 84 and ``classes``.
+    ``classic=True`` is the 1998 network (sigmoid, average pooling); the default is the modern
+    variant (ReLU, max pooling). Images smaller than 16x16 (the 8x8 digits) pad the second
+    convolution too, so that it fits.
+
+    >>> net = cr.models.lenet()
+    >>> net(cr.zeros(2, 784)).shape
+    (2, 10)
+    """
+    from . import nn
+    act = nn.Sigmoid if classic else nn.ReLU
+    pool = (lambda: nn.AvgPool2d(2, 2)) if classic else (lambda: nn.MaxPool2d(2, 2))
+    second_padding = 2 if image_size < 16 else 0
+    side = (image_size // 2 + 2 * second_padding - 4) // 2
+    if side < 1:
+        raise ValueError(f"lenet: images of {image_size}x{image_size} are too small")
+    return pytorch_init(nn.Sequential(
+        nn.Unflatten(1, (in_channels, image_size, image_size)),
+        nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), act(), pool(),
+        nn.Conv2d(6, 16, kernel_size=5, padding=second_padding), act(), pool(),
+        nn.Flatten(),
+        nn.Linear(16 * side * side, 120), act(),
+        nn.Linear(120, 84), act(),
+        nn.Linear(84, classes)))
+
+
+def cnn(classes=10, image_size=28, in_channels=1):
+    """A small convolutional network with batch norm: two blocks of 3x3 convolution (16 and 32
+    channels), batch norm, ReLU and 2x2 max pooling, then a dense layer to the classes.
+
+    >>> cr.models.cnn(image_size=8)(cr.zeros(3, 64)).shape
+    (3, 10)
+    """
+    from . import nn
+    side = image_size // 4
+    if side < 1:
+        raise ValueError(f"cnn: images of {image_size}x{image_size} are too small")
+    return pytorch_init(nn.Sequential(
+        nn.Unflatten(1, (in_channels, image_size, image_size)),
+        nn.Conv2d(in_channels, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * side * side, classes)))
+
+
+def pytorch_init(model):
+    """Give every Linear layer PyTorch's default initialisation, weight and bias uniform in
+    +-1/sqrt(fan_in) (convolutions are born with it), so that a network matches the same
+    network built in PyTorch; chainrule's MLPs keep He's initialisation."""
+    from . import nn
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            bound = 1 / math.sqrt(layer.in_features)
+            nn.init.uniform_(layer.weight, -bound, bound)
+            if layer.bias is not None:
+                nn.init.uniform_(layer.bias, -bound, bound)
+    return model
+
+
+def image_side(input_size):
+    """The side of the square one-channel images flattened into ``input_size`` values."""
+    side = math.isqrt(int(input_size))
+    if side * side != input_size:
+        raise ValueError(f"a convolutional model needs square images, but the inputs have "
+                         f"{input_size} values")
+    return side
+
+
+def build(config):
+    """The model a config describes (see the module docstring)."""
+    kind = config.get("model", "mlp")
+    if kind not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {kind!r}")
+    if kind == "mlp":
+        return mlp(config["input_size"], config["hidden"], config["classes"],
+                   config.get("activation", "relu"), init=config.get("init", "kaiming_uniform"))
+    classes = layer_sizes(config["input_size"], [], config["classes"])[-1]
+    side = image_side(config["input_size"])
+    if kind == "cnn":
+        return cnn(classes, side)
+    return lenet(classes, side, classic=kind == "lenet-classic")
+
+
+def describe(config):
+    """One line saying which network a config builds."""
+    kind = config.get("model", "mlp")
+    if kind == "mlp":
+        sizes = "-".join(str(s) for s in [config["input_size"], *config["hidden"],
+                                          config["classes"]])
+        return f"MLP {sizes} ({config.get('activation', 'relu')}"
+    return {"lenet": "LeNet (relu, max pooling", "lenet-classic": "LeNet (sigmoid, average pooling",
+            "cnn": "CNN with batch norm (relu, max pooling"}[kind]
 
 
 def mlp(input_size, hidden, classes, activation="relu", init="kaiming_uniform"):
@@ -49,6 +150,12 @@ def expected_shapes(config):
     """The parameter shapes, by state_dict name, of the MLP that ``config`` describes, worked
     out without building it, so that a config claiming huge layers costs nothing to check.
     Raises ValueError if the config is unusable."""
+    if config.get("model", "mlp") != "mlp":
+        missing = [key for key in ("input_size", "classes") if key not in config]
+        if missing:
+            raise ValueError(f"the config lacks {missing}")
+        # A CNN's sizes follow from the image size alone: building it is cheap.
+        return {name: tuple(t.shape) for name, t in build(config)._named_state()}
     missing = [key for key in ("input_size", "hidden", "classes") if key not in config]
     if missing:
         raise ValueError(f"the config lacks {missing}")
@@ -88,8 +195,7 @@ def load_model(path):
     from .serialize import load_tree
     tree = load_tree(path)
     config = check_checkpoint(tree, path)
-    model = mlp(config["input_size"], config["hidden"], config["classes"],
-                config.get("activation", "relu"))
+    model = build(config)
     model.load_state_dict(tree["model"])
     return model, tree
 

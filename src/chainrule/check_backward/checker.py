@@ -34,10 +34,8 @@ def check_backward(forward, backward, inputs, names=None, dout=None, seed=0, rto
 
     >>> import chainrule.manual as manual
     >>> x = np.random.default_rng(0).normal(size=(2, 3))
-    >>> cr.check_backward(manual.relu_forward, manual.relu_backward, [x]).ok
-    Traceback (most recent call last):
-        ...
-    AttributeError: 'BackwardReport' object has no attribute 'ok'
+    >>> cr.check_backward(manual.relu_forward, manual.relu_backward, [x]).passed
+    True
     """
     kind = _resolve_kind(kind, backward)
     inputs = _as_float64(list(inputs))

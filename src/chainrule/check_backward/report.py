@@ -50,10 +50,8 @@ class BackwardReport:
     >>> import chainrule.manual as manual
     >>> x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)
     >>> report = cr.check_backward(manual.affine_forward, manual.affine_backward, [x, w, b], names=['x', 'w', 'b'])
-    >>> report.ok
-    Traceback (most recent call last):
-        ...
-    AttributeError: 'BackwardReport' object has no attribute 'ok'
+    >>> report.passed, report["w"]
+    (True, GradientCheck(w, shape=(3, 4), ok))
     """
 
     title: str

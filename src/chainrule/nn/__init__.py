@@ -11,7 +11,7 @@ from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtan
 from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d,
                           ConvTranspose2d, Dropout2d, GroupNorm, LayerNorm, MaxPool2d)
 from .functional import l2_penalty
-from .layers import Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from .layers import Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                      MSELoss, MulticlassHingeLoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential,
@@ -20,7 +20,7 @@ from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter
 __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
     "IncompatibleKeys",
-    "Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Dropout", "Identity",
+    "Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Unflatten", "Dropout", "Identity",
     "GELU", "SiLU", "ELU", "SELU", "CELU", "Softplus", "LogSigmoid", "Hardtanh", "ReLU6",
     "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Tanhshrink", "Threshold", "Softmax",
     "LogSoftmax", "Softmin",

@@ -122,6 +122,25 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Dimension ``dim`` split into ``unflattened_size``: (N, 784) to (N, 1, 28, 28) for a
+    convolutional network fed flat images.
+
+    >>> cr.nn.Unflatten(1, (1, 28, 28))(cr.zeros(5, 784)).shape
+    (5, 1, 28, 28)
+    """
+
+    def __init__(self, dim, unflattened_size):
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        from ..ops import unflatten
+        return unflatten(x, self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Dropout(Module):
     """Inverted dropout with drop probability ``p``: active in training mode, the identity in
     evaluation mode (``model.eval()``). Masks come from the library's generator unless
@@ -144,4 +163,4 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-__all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Dropout"]
+__all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Unflatten", "Dropout"]

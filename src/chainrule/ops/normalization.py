@@ -29,8 +29,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     >>> x = cr.tensor([[1., 10.], [3., 30.]])
     >>> mean, var = cr.zeros(2), cr.ones(2)
     >>> cr.nn.functional.batch_norm(x, mean, var, training=True)
-    tensor([[-0.99999505, -0.99999994],
-            [ 0.99999505,  0.99999994]], dtype=float32)
+    tensor([[-0.999995, -1.      ],
+            [ 0.999995,  1.      ]], dtype=float32)
     >>> mean
     tensor([0.2, 2. ], dtype=float32)
     """
@@ -74,7 +74,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last ``len(normalized_shape)`` dimensions of each example.
 
     >>> cr.nn.functional.layer_norm(cr.tensor([[1., 3.]]), (2,))
-    tensor([[-0.99999505,  0.99999505]], dtype=float32)
+    tensor([[-0.999995,  0.999995]], dtype=float32)
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
@@ -93,7 +93,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each example over groups of ``C / num_groups`` channels (and all positions).
 
     >>> cr.nn.functional.group_norm(cr.tensor([[1., 3., 5., 9.]]), 2)
-    tensor([[-0.99999505,  0.99999505, -0.99999875,  0.99999875]], dtype=float32)
+    tensor([[-0.999995 ,  0.999995 , -0.9999988,  0.9999988]], dtype=float32)
     """
     n, c = input.shape[:2]
     if c % num_groups:

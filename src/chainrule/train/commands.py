@@ -5,11 +5,13 @@ import sys
 
 from ..argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from ..errors import CheckpointError, TrainingDiverged
+from ..models import MODELS
 from .trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
 
 TRAIN_EXAMPLES = """examples:
   chainrule train                                   # the textbooks' MLP on the digits
   chainrule train --epochs 5 --hidden 128 64 --activation tanh
+  chainrule train --model lenet --dataset mnist --data-dir DIR --lr 0.03 --momentum 0.9 --batch-size 64 --epochs 10
   chainrule train --dataset mnist --data-dir ../shared/datasets/mnist --batch-size 256 \\
                   --init d2l --epochs 10            # the d2l setup
   chainrule train --resume runs/digits/checkpoint.crt --epochs 30
@@ -31,6 +33,10 @@ def register(commands):
     train.add_argument("--data-dir", help="directory of the IDX files (mnist, fashion-mnist)")
     train.add_argument("--download", action="store_true",
                        help="download missing IDX files (checksums verified)")
+    train.add_argument("--model", choices=MODELS, default=defaults.model,
+                       help="the network: mlp (default; --hidden, --activation), lenet "
+                            "(d2l's LeNet, ReLU and max pooling), lenet-classic (sigmoid and "
+                            "average pooling), cnn (batch norm)")
     train.add_argument("--hidden", type=positive_int, nargs="+", default=defaults.hidden,
                        metavar="N", help="hidden layer sizes (default: 256)")
     train.add_argument("--activation", choices=("relu", "sigmoid", "tanh", "leaky_relu"),
@@ -85,7 +91,8 @@ def run_train(args):
         print(f"resuming {args.resume} at epoch {trainer.epoch} of {epochs}")
     else:
         config = TrainConfig(
-            dataset=args.dataset, hidden=args.hidden, activation=args.activation, loss=args.loss,
+            dataset=args.dataset, model=args.model, hidden=args.hidden,
+            activation=args.activation, loss=args.loss,
             optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
             batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay,
             init=args.init, seed=args.seed)
@@ -127,11 +134,13 @@ def run_evaluate(args):
 
 
 def _describe(trainer):
+    from dataclasses import asdict
+    from ..models import describe
     c = trainer.config
-    sizes = "-".join(str(s) for s in [trainer.train_data.x.shape[1], *c.hidden,
-                                      len(trainer.train_data.classes)])
-    return (f"MLP {sizes} ({c.activation}, {c.loss}, {c.optimizer} lr {c.lr}, batch "
-            f"{c.batch_size}, {c.epochs} epochs, seed {c.seed})")
+    network = describe({**asdict(c), "input_size": trainer.train_data.x.shape[1],
+                        "classes": len(trainer.train_data.classes)})
+    return (f"{network}, {c.loss}, {c.optimizer} lr {c.lr}, batch {c.batch_size}, "
+            f"{c.epochs} epochs, seed {c.seed})")
 
 
 def _kept(trainer):

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from ..autograd import no_grad
 from ..errors import CheckpointError, TrainingDiverged
-from ..models import ACTIVATIONS, check_checkpoint, layer_sizes
+from ..models import ACTIVATIONS, MODELS, check_checkpoint, layer_sizes
 from .history import EpochRecord, plot_history, save_history
 
 LOSSES = ("cross-entropy", "hinge")
@@ -22,6 +22,7 @@ class TrainConfig:
     """Everything that defines a run; saved in every checkpoint. The defaults train the
     textbooks' network (one hidden layer of 256 ReLU units, softmax cross-entropy, SGD)."""
     dataset: str = "digits"
+    model: str = "mlp"
     hidden: list = field(default_factory=lambda: [256])
     activation: str = "relu"
     loss: str = "cross-entropy"
@@ -39,6 +40,7 @@ class TrainConfig:
         # data is loaded or any layer allocated.
         from ..nn import init
         _choice("dataset", self.dataset, DATASETS)
+        _choice("model", self.model, MODELS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("loss", self.loss, LOSSES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -138,9 +140,8 @@ class Trainer:
         self.train_data, self.test_data = datasets or load_dataset(
             config.dataset, data_dir, download, seed=config.seed)
         random.manual_seed(config.seed)
-        self.model = models.mlp(self.train_data.x.shape[1], config.hidden,
-                                len(self.train_data.classes), config.activation,
-                                init=config.init)
+        self.model = models.build({**asdict(config), "input_size": self.train_data.x.shape[1],
+                                   "classes": len(self.train_data.classes)})
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.loss_fn = make_loss(config.loss)
         self.loader = DataLoader(self.train_data, batch_size=config.batch_size, shuffle=True,
