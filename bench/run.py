@@ -30,8 +30,15 @@ BENCHMARKS = [
      ["784-1024-1024-10", "1024"], "torch", 1.00),
     ("d2l epoch on 8,000 MNIST images vs its steps", "epoch_overhead", [str(MNIST)], "steps",
      1.20),
+    ("LeNet step (relu, max pool) 28x28, batch 64", "lenet_step", ["64"], "torch", 2.00),
+    ("LeNet step (relu, max pool) 28x28, batch 256", "lenet_step", ["256"], "torch", 2.00),
+    ("conv2d fwd+bwd 64x1x28x28 * 6x1x5x5 pad 2", "conv", ["64-1-28-28-6-5-2"], "torch", 2.00),
+    ("conv2d fwd+bwd 64x6x14x14 * 16x6x5x5", "conv", ["64-6-14-14-16-5-0"], "torch", 2.00),
+    ("conv2d fwd+bwd 16x64x32x32 * 64x64x3x3 pad 1", "conv", ["16-64-32-32-64-3-1"], "torch",
+     2.00),
 ]
-FRAMEWORKS_OF = {"step_memory": ["chainrule", "torch"], "epoch_overhead": ["chainrule"]}
+FRAMEWORKS_OF = {"step_memory": ["chainrule", "torch"], "epoch_overhead": ["chainrule"],
+                 "lenet_step": ["chainrule", "torch"], "conv": ["chainrule", "torch"]}
 
 
 def has_torch():

@@ -8,7 +8,7 @@ import workloads
 
 
 def _parse(param):
-    if "-" in param:
+    if "-" in param and not param.startswith("/"):
         return tuple(int(s) for s in param.split("-"))
     return int(param) if param.isdigit() else param
 
@@ -24,7 +24,8 @@ def main(framework, case, *params):
         print(json.dumps({"value": epoch, "steps_s": steps}))
         return
     run = workload(*args)
-    repeat, warmup = (200, 20) if case == "chain" else (200, 30)
+    repeat, warmup = {"chain": (200, 20), "lenet_step": (30, 5), "conv": (30, 5)}.get(
+        case, (200, 30))
     for _ in range(warmup):
         run()
     samples = []

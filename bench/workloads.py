@@ -283,3 +283,73 @@ def chainrule_epoch_overhead(data_dir):
             steps += time.perf_counter() - begin
         passes.append(steps)
     return sorted(epochs)[1], sorted(passes)[1]
+
+
+# -- convolutional networks: d2l's LeNet step and conv2d alone --------------------------------
+
+def _lenet_batch(batch):
+    rng = np.random.default_rng(0)
+    return rng.random((batch, 784), dtype=np.float32), rng.integers(0, 10, size=batch)
+
+
+def chainrule_lenet_step(batch):
+    from chainrule import models, nn, optim
+    model = models.lenet()
+    optimizer = optim.SGD(model.parameters(), lr=0.03, momentum=0.9)
+    x, y = _lenet_batch(batch)
+
+    def run():
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+    return run
+
+
+def torch_lenet_step(batch):
+    import torch
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120),
+        nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9)
+    x, y = (torch.from_numpy(a) for a in _lenet_batch(batch))
+
+    def run():
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+    return run
+
+
+def _conv_arrays(spec):
+    n, c, h, w, o, k, pad = spec
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((n, c, h, w), dtype=np.float32),
+            rng.standard_normal((o, c, k, k), dtype=np.float32), pad)
+
+
+def chainrule_conv(spec):
+    import chainrule as cr
+    x, w, pad = _conv_arrays(spec)
+    x, w = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+
+    def run():
+        cr.nn.functional.conv2d(x, w, padding=pad).sum().backward()
+        x.grad = w.grad = None
+    return run
+
+
+def torch_conv(spec):
+    import torch
+    x, w, pad = _conv_arrays(spec)
+    x, w = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+
+    def run():
+        torch.nn.functional.conv2d(x, w, padding=pad).sum().backward()
+        x.grad = w.grad = None
+    return run

@@ -49,23 +49,47 @@ def _windows(x, kh, kw, stride, padding, dilation, fill=0.0):
         writeable=False)
 
 
+def offsets(kh, kw, stride, dilation, oh, ow):
+    """For each kernel position (i, j): the strided slices of the padded input that it meets,
+    one per output position. Looping over these KH*KW offsets (never over positions or
+    channels) copies or adds whole strided blocks at NumPy's speed."""
+    (sh, sw), (dh, dw) = stride, dilation
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, (slice(None), slice(None),
+                         slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+                         slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+
+
+def _padded(x, padding, fill=0.0):
+    ph, pw = padding
+    if ph or pw:
+        return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    return x
+
+
 def _columns(x, kh, kw, stride, padding, dilation, groups, limit=None):
-    """The im2col matrix per group: (G, N*OH*OW, C/G*KH*KW); ``limit`` keeps only the first
-    (OH, OW) positions (those a shorter gradient covers)."""
-    win = _windows(x, kh, kw, stride, padding, dilation)
+    """The im2col matrix per group, (G, C/G*KH*KW, N*OH*OW); ``limit`` keeps only the first
+    (OH, OW) positions (those a shorter gradient covers). Laid out channel and kernel offset
+    first, so that each offset's block is written contiguously."""
+    # Channels first, once (C, N, H, W): every offset's block then copies without a transpose.
+    x = xp.ascontiguousarray(_padded(x, padding).transpose(1, 0, 2, 3))
+    c, n, h, w = x.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    oh = (h - dh * (kh - 1) - 1) // sh + 1
+    ow = (w - dw * (kw - 1) - 1) // sw + 1
     if limit is not None:
-        win = win[:, :, :limit[0], :limit[1]]
-    n, c, oh, ow = win.shape[:4]
-    win = win.reshape(n, groups, c // groups, oh, ow, kh, kw)
-    cols = win.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * oh * ow, -1)
-    return cols, (n, oh, ow)
+        oh, ow = min(oh, limit[0]), min(ow, limit[1])
+    cols = xp.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    for i, j, block in offsets(kh, kw, stride, dilation, oh, ow):
+        cols[:, i, j] = x[block]
+    return cols.reshape(groups, -1, n * oh * ow), (n, oh, ow)
 
 
 def _by_group(g, groups):
-    """(N, O, OH, OW) -> (G, N*OH*OW, O/G)."""
+    """(N, O, OH, OW) -> (G, O/G, N*OH*OW)."""
     n, o, oh, ow = g.shape
-    return g.reshape(n, groups, o // groups, oh, ow).transpose(1, 0, 3, 4, 2).reshape(
-        groups, n * oh * ow, o // groups)
+    return g.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
 
 
 @primitive(promotion="same")
@@ -73,10 +97,8 @@ def conv2d_forward(x, weight, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
     """The cross-correlation of x (N, C, H, W) with weight (O, C/groups, KH, KW)."""
     o, _, kh, kw = weight.shape
     cols, (n, oh, ow) = _columns(x, kh, kw, stride, padding, dilation, groups)
-    w = weight.reshape(groups, o // groups, -1)
-    out = cols @ w.transpose(0, 2, 1)  # (G, N*OH*OW, O/G)
-    return xp.ascontiguousarray(
-        out.reshape(groups, n, oh, ow, o // groups).transpose(1, 0, 4, 2, 3).reshape(n, o, oh, ow))
+    out = weight.reshape(groups, o // groups, -1) @ cols  # (G, O/G, N*OH*OW)
+    return xp.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
 
 
 @conv2d_forward.vjp("x", formula="{grad} convolved with the flipped kernel {weight}")
@@ -98,17 +120,15 @@ def conv2d_input_grad(g, weight, *, x_shape, stride=(1, 1), padding=(0, 0), dila
     kernel into an array of ``x_shape`` (the transposed convolution)."""
     o, cg, kh, kw = weight.shape
     n, c, h, w = x_shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    (ph, pw) = padding
     oh, ow = g.shape[2:]
-    cols = _by_group(g, groups) @ weight.reshape(groups, o // groups, -1)  # (G, NOHOW, Cg*K)
-    cols = cols.reshape(groups, n, oh, ow, cg, kh, kw).transpose(1, 0, 4, 5, 6, 2, 3)
-    cols = cols.reshape(n, c, kh, kw, oh, ow)
-    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                   j * dw:j * dw + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
-    return padded[:, :, ph:ph + h, pw:pw + w]
+    w_t = weight.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (G, Cg*K, O/G)
+    cols = (w_t @ _by_group(g, groups)).reshape(c, kh, kw, n, oh, ow)
+    # Accumulated channels first (C, N, H, W), the layout of cols, then transposed once.
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i, j, block in offsets(kh, kw, stride, dilation, oh, ow):
+        padded[block] += cols[:, i, j]
+    return xp.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
 
 
 @conv2d_input_grad.vjp("g", formula="{grad} convolved with {weight}")
@@ -129,10 +149,10 @@ def conv2d_weight_grad(x, g, *, weight_shape, stride=(1, 1), padding=(0, 0), dil
     """The adjoint of the convolution in its weight: the sum over positions of g (N, O, OH, OW)
     times the patches of x, shaped like the weight."""
     o, cg, kh, kw = weight_shape
+    # Only the positions the gradient covers: a shorter g (conv_transpose2d's output_padding)
+    # does not reach the last rows.
     cols, _ = _columns(x, kh, kw, stride, padding, dilation, groups, limit=g.shape[2:])
-    # Only the positions the forward produced: a shorter g (conv_transpose2d's output_padding)
-    # would not cover the last rows.
-    grad = _by_group(g, groups).transpose(0, 2, 1) @ cols  # (G, O/G, Cg*KH*KW)
+    grad = _by_group(g, groups) @ cols.transpose(0, 2, 1)  # (G, O/G, Cg*KH*KW)
     return grad.reshape(weight_shape)
 
 

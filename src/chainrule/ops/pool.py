@@ -11,7 +11,7 @@ import math
 
 from ..backend import xp
 from ..errors import ShapeError
-from .conv import _windows, conv2d_forward, output_size, pair
+from .conv import _padded, _windows, conv2d_forward, offsets, output_size, pair
 from .primitive import primitive
 
 
@@ -33,37 +33,57 @@ def _pool_args(op, x, kernel_size, stride, padding, dilation=1):
     return kernel, stride, padding, dilation
 
 
+def _sizes(x_shape, kernel, stride, padding, dilation):
+    return tuple(output_size(n, k, s, p, d) for n, k, s, p, d in
+                 zip(x_shape[2:], kernel, stride, padding, dilation))
+
+
 @primitive
 def max_pool2d_forward(x, *, kernel, stride, padding, dilation):
-    win = _windows(x, *kernel, stride, padding, dilation, fill=-xp.inf)
-    return win.max(axis=(4, 5))
+    padded = _padded(x, padding, fill=-xp.inf)
+    oh, ow = _sizes(x.shape, kernel, stride, padding, dilation)
+    out = None
+    for _, _, block in offsets(*kernel, stride, dilation, oh, ow):
+        out = padded[block].copy() if out is None else xp.maximum(out, padded[block], out=out)
+    return out
 
 
 @max_pool2d_forward.vjp("x", formula="{grad} sent to the position of each window's maximum")
-def _(grad, x, kernel, stride, padding, dilation):
-    winner = _winners(x, kernel, stride, padding, dilation)
+def _(grad, x, out, kernel, stride, padding, dilation):
+    winner = _winners(x, out, kernel, stride, padding, dilation)
     return max_pool2d_scatter(grad, winner, x_shape=x.shape, kernel=kernel, stride=stride,
                               padding=padding, dilation=dilation)
 
 
-def _winners(x, kernel, stride, padding, dilation):
+def _winners(x, out, kernel, stride, padding, dilation):
+    """Which window position (0 .. KH*KW-1) holds each maximum: the first, at a tie (a NaN
+    counts as the maximum, as in PyTorch)."""
     value = x.data if hasattr(x, "node") else x
-    win = _windows(value, *kernel, stride, padding, dilation, fill=-xp.inf)
-    n, c, oh, ow, kh, kw = win.shape
-    return win.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
+    best = out.data if hasattr(out, "node") else out
+    padded = _padded(value, padding, fill=-xp.inf)
+    blocks = [block for _, _, block in offsets(*kernel, stride, dilation, *best.shape[2:])]
+    winner = xp.zeros(best.shape, dtype=xp.int16)
+    nan = xp.isnan(best)
+    any_nan = bool(nan.any())
+    # From the last position to the first, so that at a tie the first one wins.
+    for k in range(len(blocks) - 1, -1, -1):
+        candidate = padded[blocks[k]]
+        hit = candidate == best
+        if any_nan:
+            hit |= nan & xp.isnan(candidate)
+        xp.copyto(winner, k, where=hit)
+    return winner
 
 
 @primitive
 def max_pool2d_scatter(grad, winner, *, x_shape, kernel, stride, padding, dilation):
     """Each gradient added at its window's winning position, in an array of ``x_shape``."""
     n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    oh, ow = grad.shape[2:]
+    ph, pw = padding
     padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
-    for k in range(kh * kw):
-        i, j = divmod(k, kw)
-        padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-               j * dw:j * dw + sw * (ow - 1) + 1:sw] += xp.where(winner == k, grad, 0)
+    zero = xp.zeros((), dtype=grad.dtype)
+    for k, (_, _, block) in enumerate(offsets(*kernel, stride, dilation, *grad.shape[2:])):
+        padded[block] += xp.where(winner == k, grad, zero)
     return padded[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -76,9 +96,11 @@ def _(g, winner, kernel, stride, padding, dilation):
 @primitive
 def max_pool2d_gather(x, winner, *, kernel, stride, padding, dilation):
     """Each window's element at its winning position."""
-    win = _windows(x, *kernel, stride, padding, dilation)
-    n, c, oh, ow, kh, kw = win.shape
-    return xp.take_along_axis(win.reshape(n, c, oh, ow, kh * kw), winner[..., None], -1)[..., 0]
+    padded = _padded(x, padding)
+    out = xp.zeros(winner.shape, dtype=x.dtype)
+    for k, (_, _, block) in enumerate(offsets(*kernel, stride, dilation, *winner.shape[2:])):
+        out += xp.where(winner == k, padded[block], 0)
+    return out
 
 
 @max_pool2d_gather.vjp("x", formula="{grad} sent to each window's winning position")
