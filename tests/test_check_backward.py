@@ -350,6 +350,23 @@ LAYER_INPUTS = {
                                  away_from_zero(rng, 5, gap=0.5)]],
     "dropout": [lambda rng: _dropout_inputs(rng, "train"),
                 lambda rng: _dropout_inputs(rng, "test")],
+    # cs231n assignment 2 (the naive conv and pool layers are checked in test_manual_cnn.py)
+    "batchnorm": [lambda rng: [rng.standard_normal((5, 3)) * 2 + 1, rng.standard_normal(3),
+                               rng.standard_normal(3), {"mode": "train"}]],
+    "spatial_batchnorm": [lambda rng: [rng.standard_normal((2, 3, 2, 2)), rng.standard_normal(3),
+                                       rng.standard_normal(3), {"mode": "train"}]],
+    "layernorm": [lambda rng: [rng.standard_normal((3, 5)), rng.standard_normal(5),
+                               rng.standard_normal(5), {}]],
+    "spatial_groupnorm": [lambda rng: [rng.standard_normal((2, 4, 2, 2)),
+                                       rng.standard_normal((1, 4, 1, 1)),
+                                       rng.standard_normal((1, 4, 1, 1)), 2, {}]],
+    "conv_relu": [lambda rng: [rng.standard_normal((2, 2, 4, 4)),
+                               0.1 * rng.standard_normal((3, 2, 3, 3)),
+                               away_from_zero(rng, 3, gap=0.5), {"stride": 1, "pad": 1}]],
+    "conv_relu_pool": [lambda rng: [rng.standard_normal((1, 2, 4, 4)),
+                                    0.1 * rng.standard_normal((2, 2, 3, 3)),
+                                    away_from_zero(rng, 2, gap=0.5), {"stride": 1, "pad": 1},
+                                    {"pool_height": 2, "pool_width": 2, "stride": 2}]],
 }
 
 

@@ -135,13 +135,68 @@ def test_sandwich_layers():
            [x, w, b], ["x", "w", "b"])
     _check(lambda x, w, b: manual.conv_relu_pool_forward(x, w, b, conv, pool),
            manual.conv_relu_pool_backward, [x, w, b], ["x", "w", "b"])
-    gamma, beta = rng.normal(size=2), rng.normal(size=2)
-    # A bias before batch norm is subtracted away again: its gradient is exactly 0, which a
-    # relative error cannot judge, so it is held fixed here and checked to be ~0 below.
-    _check(lambda x, w, g, bb: manual.conv_bn_relu_forward(x, w, b, g, bb, conv,
-                                                           {"mode": "train"}),
-           lambda dout, cache: [grad for k, grad in
-                                enumerate(manual.conv_bn_relu_backward(dout, cache)) if k != 2],
-           [x, w, gamma, beta], ["x", "w", "gamma", "beta"])
-    out, cache = manual.conv_bn_relu_forward(x, w, b, gamma, beta, conv, {"mode": "train"})
-    assert np.abs(manual.conv_bn_relu_backward(np.ones_like(out), cache)[2]).max() < 1e-10
+
+
+# -- check_backward names the classic mistakes -----------------------------------------------
+
+def _report(forward, backward, inputs, names):
+    report = cr.check_backward(forward, backward, inputs, names=names)
+    assert not report.passed
+    return str(report)
+
+
+def test_a_conv_backward_with_the_kernel_not_flipped_is_named():
+    x, w, b = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+    param = {"stride": 1, "pad": 1}
+
+    def unflipped(dout, cache):
+        dx, dw, db = manual.conv_backward_naive(dout, cache)
+        x, w, b, p = cache
+        wrong, _, _ = manual.conv_backward_naive(dout, (x, w[:, :, ::-1, ::-1].copy(), b, p))
+        return wrong, dw, db
+    text = _report(lambda x, w, b: manual.conv_forward_naive(x, w, b, param), unflipped,
+                   [x, w, b], ["x", "w", "b"])
+    assert "kernel not flipped" in text
+
+
+def test_a_conv_backward_with_the_padding_not_cropped_is_named():
+    x, w, b = rng.normal(size=(2, 2, 4, 4)), rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+    param = {"stride": 1, "pad": 1}
+
+    def uncropped(dout, cache):
+        dx, dw, db = manual.conv_backward_naive(dout, cache)
+        return np.pad(dx, ((0, 0), (0, 0), (1, 1), (1, 1))), dw, db
+    text = _report(lambda x, w, b: manual.conv_forward_naive(x, w, b, param), uncropped,
+                   [x, w, b], ["x", "w", "b"])
+    assert "padding not cropped" in text and "dxpad[:, :, 1:-1, 1:-1]" in text
+
+
+@pytest.mark.parametrize("mistake", ["direct", "no mean", "no variance"])
+def test_a_batchnorm_backward_missing_its_terms_is_named(mistake):
+    x = rng.normal(size=(6, 3)) * 2 + 1
+    gamma, beta = rng.normal(size=3), rng.normal(size=3)
+
+    def forgetful(dout, cache):
+        xhat, gamma, std = cache
+        dx = gamma / std * {"direct": dout,
+                            "no mean": dout - xhat * (dout * xhat).mean(axis=0),
+                            "no variance": dout - dout.mean(axis=0)}[mistake]
+        return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+    text = _report(lambda x, g, b: manual.batchnorm_forward(x, g, b, {"mode": "train"}),
+                   forgetful, [x, gamma, beta], ["x", "gamma", "beta"])
+    assert "batchnorm terms missing" in text
+    assert {"direct": "both the path", "no mean": "the batch mean",
+            "no variance": "the batch variance"}[mistake] in text
+
+
+def test_a_max_pool_backward_routed_to_the_wrong_position_is_named():
+    x = rng.normal(size=(2, 2, 4, 4))
+    param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+    def top_left(dout, cache):
+        x, _ = cache
+        dx = np.zeros_like(x)
+        dx[:, :, ::2, ::2] = dout  # always the window's first position
+        return dx
+    text = _report(lambda x: manual.max_pool_forward_naive(x, param), top_left, [x], ["x"])
+    assert "pool routed wrong" in text

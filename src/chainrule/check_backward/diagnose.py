@@ -1,7 +1,9 @@
 """How a wrong gradient is wrong: wrong shape, transposed, off by a constant factor, missing the
-sum over the batch, wrong sign, a gate's mask taken from dout, or wrong values."""
+sum over the batch, wrong sign, a gate's mask taken from dout, the convolutional network's
+mistakes (cnn_diagnose.py), or wrong values."""
 from ..backend import xp
 from .numeric import _moved, _relative_error
+from .cnn_diagnose import CNN_TESTS, padding_not_cropped
 from .report import Diagnosis
 
 DIAGNOSIS_TOL = 1e-6  # central differences are good to about 1e-9 here; mistakes are far larger
@@ -25,7 +27,8 @@ def _diagnose(got, expected, x, problem):
             f"relative error {error:.1e}: right to about {DIAGNOSIS_TOL:g} but not to rtol. "
             f"The formula is probably right and the arithmetic imprecise, e.g. float32 "
             f"somewhere in the backward."))
-    for test in (_transposed, _constant_factor, _missing_batch_sum, _wrong_sign, _mask_from_dout):
+    for test in (_transposed, _constant_factor, _missing_batch_sum, _wrong_sign, _mask_from_dout,
+                 *CNN_TESTS):
         diagnosis = test(got, expected, x, problem)
         if diagnosis is not None:
             return diagnosis
@@ -34,6 +37,9 @@ def _diagnose(got, expected, x, problem):
 
 def _wrong_shape(got, expected):
     shapes = f"got shape {got.shape}, but the input has shape {expected.shape}"
+    uncropped = padding_not_cropped(got, expected, None, None)
+    if uncropped is not None:
+        return uncropped
     if got.ndim == expected.ndim + 1 and got.shape[1:] == expected.shape \
             and _close(got.sum(axis=0), expected):
         return Diagnosis("missing batch sum", (

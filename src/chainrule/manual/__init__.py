@@ -21,7 +21,7 @@ from .layers import (
 )
 from .losses import l2_regularization, softmax_loss, svm_loss
 from .cnn_layers import (batchnorm_backward, batchnorm_backward_alt, batchnorm_forward,
-                         conv_backward_naive, conv_bn_relu_backward, conv_bn_relu_forward,
+                         conv_backward_naive,
                          conv_forward_naive, conv_relu_backward, conv_relu_forward,
                          conv_relu_pool_backward, conv_relu_pool_forward, layernorm_backward,
                          layernorm_forward, max_pool_backward_naive, max_pool_forward_naive,
@@ -35,8 +35,7 @@ __all__ = [
     "batchnorm_backward_alt", "spatial_batchnorm_forward", "spatial_batchnorm_backward",
     "layernorm_forward", "layernorm_backward", "spatial_groupnorm_forward",
     "spatial_groupnorm_backward", "conv_relu_forward", "conv_relu_backward",
-    "conv_relu_pool_forward", "conv_relu_pool_backward", "conv_bn_relu_forward",
-    "conv_bn_relu_backward",
+    "conv_relu_pool_forward", "conv_relu_pool_backward",
     "affine_forward",
     "affine_backward",
     "relu_forward",

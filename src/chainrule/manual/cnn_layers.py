@@ -271,26 +271,9 @@ def conv_relu_pool_backward(dout, cache):
     return conv_backward_naive(relu_backward(ds, relu_cache), conv_cache)
 
 
-def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
-    """conv, spatial batch norm, then ReLU."""
-    a, conv_cache = conv_forward_naive(x, w, b, conv_param)
-    an, bn_cache = spatial_batchnorm_forward(a, gamma, beta, bn_param)
-    out, relu_cache = relu_forward(an)
-    return out, (conv_cache, bn_cache, relu_cache)
-
-
-def conv_bn_relu_backward(dout, cache):
-    """Returns (dx, dw, db, dgamma, dbeta) of conv_bn_relu_forward."""
-    conv_cache, bn_cache, relu_cache = cache
-    dan, dgamma, dbeta = spatial_batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
-    dx, dw, db = conv_backward_naive(dan, conv_cache)
-    return dx, dw, db, dgamma, dbeta
-
-
 __all__ = ["conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
            "max_pool_backward_naive", "batchnorm_forward", "batchnorm_backward",
            "batchnorm_backward_alt", "spatial_batchnorm_forward", "spatial_batchnorm_backward",
            "layernorm_forward", "layernorm_backward", "spatial_groupnorm_forward",
            "spatial_groupnorm_backward", "conv_relu_forward", "conv_relu_backward",
-           "conv_relu_pool_forward", "conv_relu_pool_backward", "conv_bn_relu_forward",
-           "conv_bn_relu_backward"]
+           "conv_relu_pool_forward", "conv_relu_pool_backward"]
