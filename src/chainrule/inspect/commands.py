@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..argtypes import non_negative_float, non_negative_int, positive_int
 from ..errors import ChainruleError
-from ..models import ACTIVATIONS, load_model, mlp
+from ..models import ACTIVATIONS, MODELS, build, describe, load_model
 from ..random import manual_seed
 from .explain import explain
 from .graph import render, to_dot
@@ -69,6 +69,9 @@ def _add(commands, name, summary, description, examples):
     parser.add_argument("--checkpoint", metavar="PATH",
                         help="a model saved by 'chainrule train' (its sizes replace the options "
                              "below)")
+    parser.add_argument("--model", choices=MODELS, default="mlp",
+                        help="mlp (default; --hidden, --activation), lenet, lenet-classic or "
+                             "cnn (square one-channel images: --input-size 784 or 64)")
     parser.add_argument("--input-size", type=positive_int, default=784,
                         help="features per example (default: 784)")
     parser.add_argument("--hidden", type=positive_int, nargs="+", default=[256], metavar="N",
@@ -128,15 +131,22 @@ def _build(args, file=None):
     if args.checkpoint:
         model, tree = load_model(args.checkpoint)
         config = tree["config"]
-        sizes = [config["input_size"], *config["hidden"], config["classes"]]
         where = f"the checkpoint {args.checkpoint}"
     else:
-        sizes = [args.input_size, *args.hidden, args.classes]
-        model = mlp(args.input_size, args.hidden, args.classes, args.activation)
-        where = f"a fresh {args.activation} MLP (seed {args.seed})"
-    x, y, about = _batch(args, sizes[0], sizes[-1])
-    print(f"network {'-'.join(map(str, sizes))} from {where}; {about}; "
-          f"weight decay lambda = {args.weight_decay:g}", file=file or sys.stdout)
+        config = {"model": args.model, "input_size": args.input_size, "hidden": args.hidden,
+                  "classes": args.classes, "activation": args.activation}
+        try:
+            model = build(config)
+        except ValueError as error:
+            raise ChainruleError(f"--model {args.model}: {error}") from None
+        where = f"a fresh network (seed {args.seed})"
+    network = describe(config).split(" (")[0]
+    if config.get("model", "mlp") == "mlp":
+        network = "network " + "-".join(map(str, [config["input_size"], *config["hidden"],
+                                                  config["classes"]]))
+    x, y, about = _batch(args, config["input_size"], config["classes"])
+    print(f"{network} from {where}; {about}; weight decay lambda = {args.weight_decay:g}",
+          file=file or sys.stdout)
     return model, objective(model, x, y, args.weight_decay), (x, y)
 
 

@@ -1,7 +1,7 @@
 """Pooling and resizing, NCHW.
 
-Max pooling's VJP finds, per output, which position of its window won (the "pooling argmax",
-recomputed from the saved input) and sends each gradient to that position only, so at a tie exactly one
+Max pooling keeps, per output, which position of its window won (the "pooling argmax", a small
+integer array, instead of the input) and its VJP sends each gradient to that position only, so at a tie exactly one
 input gets it (the first in the window, as in PyTorch). Average pooling is a convolution with
 a constant kernel, adaptive pooling and bilinear resizing are products with fixed averaging or
 interpolation matrices, and nearest resizing is indexing: each differentiates through the
@@ -48,19 +48,24 @@ def max_pool2d_forward(x, *, kernel, stride, padding, dilation):
     return out
 
 
+@max_pool2d_forward.residual
+def winner(x, out, kernel, stride, padding, dilation):
+    # The pooling argmax, kept instead of the input: 2 bytes per output rather than 4 per input
+    # element, so the ReLU output before a pool can be freed.
+    return _winners(x, out, kernel, stride, padding, dilation)
+
+
 @max_pool2d_forward.vjp("x", formula="{grad} sent to the position of each window's maximum")
-def _(grad, x, out, kernel, stride, padding, dilation):
-    winner = _winners(x, out, kernel, stride, padding, dilation)
-    return max_pool2d_scatter(grad, winner, x_shape=x.shape, kernel=kernel, stride=stride,
+def _(grad, winner, x_shape, kernel, stride, padding, dilation):
+    return max_pool2d_scatter(grad, winner, x_shape=x_shape, kernel=kernel, stride=stride,
                               padding=padding, dilation=dilation)
 
 
 def _winners(x, out, kernel, stride, padding, dilation):
     """Which window position (0 .. KH*KW-1) holds each maximum: the first, at a tie (a NaN
     counts as the maximum, as in PyTorch)."""
-    value = x.data if hasattr(x, "node") else x
-    best = out.data if hasattr(out, "node") else out
-    padded = _padded(value, padding, fill=-xp.inf)
+    padded = _padded(x, padding, fill=-xp.inf)
+    best = out
     blocks = [block for _, _, block in offsets(*kernel, stride, dilation, *best.shape[2:])]
     winner = xp.zeros(best.shape, dtype=xp.int16)
     nan = xp.isnan(best)

@@ -108,9 +108,10 @@ class Primitive:
 
     def residual(self, fn):
         """Declare a value to compute at forward time for the VJPs (named by the function,
-        reading inputs and ``out`` by name). Declare residuals before the VJPs that use them."""
+        reading inputs, keyword options and ``out`` by name). Declare residuals before the
+        VJPs that use them."""
         names = tuple(inspect.signature(fn).parameters)
-        unknown = [n for n in names if n != "out" and n not in self.inputs]
+        unknown = [n for n in names if n != "out" and n not in self.inputs + self.keywords]
         if unknown:
             raise ValueError(f"residual {fn.__name__} of {self.name} reads unknown names {unknown}")
         self.residuals[fn.__name__] = (fn, names)
@@ -236,7 +237,9 @@ class Primitive:
         if what is DTYPE:
             return _dtype_of(arrays[where])
         fn, reads = self.residuals[name]  # RESIDUAL: computed now from the inputs and output
-        return fn(*[out if n == "out" else arrays[self.inputs.index(n)] for n in reads])
+        return fn(*[out if n == "out" else
+                    kwargs.get(n, self.defaults.get(n)) if n in self.keywords else
+                    arrays[self.inputs.index(n)] for n in reads])
 
     def _make_plan(self, needs, count):
         # Later inputs first: matmul then computes the weight's gradient (which reads the
