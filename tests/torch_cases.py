@@ -310,10 +310,11 @@ case("interpolate", lambda M, x: (M.nn.functional.interpolate(x, scale_factor=2)
      [F(1, 2, 2, 3)], covers=("matmul", "getitem"))
 case("batch_norm", lambda M, x, w, b: M.nn.functional.batch_norm(
     x, M.zeros(3, dtype=x.dtype), M.ones(3, dtype=x.dtype), w, b, training=True),
-    [F(4, 3, 2, 2), F(3), F(3)], covers=("sqrt", "mean"))
+    [F(4, 3, 2, 2), F(3), F(3)], covers=("normalize",))
 case("layer_norm", lambda M, x, w, b: M.nn.functional.layer_norm(x, (4,), w, b),
-     [F(3, 4), F(4), F(4)], covers=("sqrt",))
-case("group_norm", lambda M, x: M.nn.functional.group_norm(x, 2), [F(2, 4, 3)], covers=("sqrt",))
+     [F(3, 4), F(4), F(4)], covers=("normalize",))
+case("group_norm", lambda M, x: M.nn.functional.group_norm(x, 2), [F(2, 4, 3)],
+     covers=("normalize",))
 
 # -- matrix helpers ----------------------------------------------------------------------------
 case("mm", lambda M, a, b, c: (M.mm(a, b), M.bmm(a[None], b[None]), M.dot(c, c), M.outer(c, c)),

@@ -1,18 +1,37 @@
-"""Normalisation layers as composites of the elementwise and reduction primitives, so their
-gradients (the three terms of batch norm's backward: through x directly, through the mean and
-through the variance) and second derivatives come from the engine."""
+"""Normalisation layers. Batch, layer and group norm share one primitive, ``normalize``:
+xhat = (x - mean) / sqrt(var + eps) over some axes, whose VJP is the textbook's three terms
+(through x directly, through the mean, through the variance) in one line. The affine part and
+the running statistics are ordinary ops around it."""
 from ..autograd import no_grad
 from ..backend import xp
 from ..errors import ShapeError
 from .composite import var
 from .elementwise import sqrt
+from .primitive import primitive
 from .reduce import mean
 from .shape import reshape
 
 
-def _normalize(x, axes, eps):
+@primitive
+def normalize(x, *, axes, eps):
+    """(x - mean) / sqrt(var + eps) over ``axes`` (the biased variance)."""
+    centred = x - x.mean(axis=axes, keepdims=True)
+    return centred / xp.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
+
+
+@normalize.vjp(formula="({grad} - mean({grad}) - xhat mean({grad} xhat)) / std, "
+                       "xhat = {out}: through x, the mean and the variance")
+def _(grad, x, axes, eps):
+    # xhat and std recomputed from x with ops, so that this VJP is itself differentiable.
     centred = x - mean(x, axis=axes, keepdims=True)
-    return centred / sqrt(var(x, axis=axes, keepdims=True, correction=0) + eps)
+    inv_std = 1 / sqrt(var(x, axis=axes, keepdims=True, correction=0) + eps)
+    xhat = centred * inv_std
+    return inv_std * (grad - mean(grad, axis=axes, keepdims=True)
+                      - xhat * mean(grad * xhat, axis=axes, keepdims=True))
+
+
+def _normalize(x, axes, eps):
+    return normalize(x, axes=tuple(axes), eps=eps)
 
 
 def _per_channel(t, ndim):
