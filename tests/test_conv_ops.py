@@ -241,3 +241,44 @@ def test_affine_false_gives_no_weight_and_the_initialisation_is_pytorchs():
     weight, bias = conv.weight.detach().numpy(), conv.bias.detach().numpy()
     assert np.abs(weight).max() <= bound and np.abs(bias).max() <= bound
     assert np.abs(weight).max() > 0.9 * bound  # uniform over the whole range
+
+
+def _module_cases():
+    """20 random configurations of each module, built from the op configurations."""
+    for cfg in _configs("conv"):
+        yield ("Conv2d", (cfg["c"], cfg["o"], cfg["kernel"]),
+               dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
+                    groups=cfg["groups"]), (cfg["n"], cfg["c"], cfg["h"], cfg["w"]))
+        yield ("Conv1d", (cfg["c"], cfg["o"], cfg["kernel"][1]),
+               dict(stride=cfg["stride"][1], padding=cfg["padding"][1], groups=cfg["groups"]),
+               (cfg["n"], cfg["c"], cfg["w"] + 2))
+    for cfg in _configs("convT"):
+        extra = tuple(min(p, s - 1) for p, s in zip(cfg["padding"], cfg["stride"]))
+        padding = tuple(min(p, k - 1) for p, k in zip(cfg["padding"], cfg["kernel"]))
+        yield ("ConvTranspose2d", (cfg["c"], cfg["o"], cfg["kernel"]),
+               dict(stride=cfg["stride"], padding=padding, output_padding=extra,
+                    groups=cfg["groups"]), (cfg["n"], cfg["c"], cfg["h"], cfg["w"]))
+    for cfg in _configs("pool"):
+        shape = (cfg["n"], cfg["c"], cfg["h"], cfg["w"])
+        yield ("MaxPool2d", (cfg["kernel"],), dict(stride=cfg["stride"], padding=cfg["padding"]),
+               shape)
+        yield ("AvgPool2d", (cfg["kernel"],), dict(stride=cfg["stride"], padding=cfg["padding"]),
+               shape)
+        yield ("AdaptiveAvgPool2d", ((max(1, cfg["h"] // 2), cfg["w"]),), {}, shape)
+    for cfg in _configs("norm"):
+        channels = 2 * cfg["c"]
+        shape = (cfg["n"] + 1, channels, cfg["h"], cfg["w"])
+        yield ("BatchNorm2d", (channels,), dict(momentum=0.05 * cfg["kernel"][0]), shape)
+        yield ("BatchNorm1d", (channels,), dict(affine=cfg["groups"] == 1), shape[:3])
+        yield ("GroupNorm", (2, channels), dict(affine=cfg["n"] == 1), shape)
+        yield ("LayerNorm", ((cfg["h"], cfg["w"]),), dict(elementwise_affine=cfg["n"] == 2),
+               shape)
+
+
+MODULE_CASES = list(_module_cases())
+
+
+@pytest.mark.parametrize("name, args, options, shape", MODULE_CASES,
+                         ids=[f"{m[0]}-{i}" for i, m in enumerate(MODULE_CASES)])
+def test_modules_on_random_configurations(name, args, options, shape):
+    test_modules_match_pytorch_in_training_and_evaluation(name, args, options, shape)
