@@ -219,14 +219,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 # -- running ops -------------------------------------------------------------------------
 
-def _scan_axis(op, x, dim):
-    from .ops.index import _axis
-    return _axis(op, dim, x.ndim)
-
-
 def _scan(op, input, dim, dtype, primitive):
     x = _cast_for_reduction(_t(input), dtype) if op in ("cumsum", "cumprod") else _t(input)
-    axis = _scan_axis(op, x, dim)
+    axis = ops.shape.axis_of(op, dim, x.ndim)
     if not x.shape:
         return ops.reshape(primitive(ops.reshape(x, shape=(1,)), axis=0), shape=())
     return primitive(x, axis=axis)

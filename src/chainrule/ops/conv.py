@@ -179,7 +179,7 @@ def _crop(out, shape):
 
 # -- the functions people call ------------------------------------------------------------------
 
-def _check(op, x, weight, groups, channels_axis=1):
+def _check(op, x, weight, groups):
     if x.ndim != 4:
         raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
     if weight.ndim != 4:

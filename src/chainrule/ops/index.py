@@ -9,7 +9,7 @@ from ..errors import ShapeError
 from .composite import stop_gradient
 from .elementwise import astype, exp, log, where
 from .primitive import primitive
-from .shape import add_at, broadcast_to, getitem, index_put, reshape, transpose
+from .shape import add_at, axis_of, broadcast_to, getitem, index_put, reshape, transpose
 
 
 def _array(index, op, name="index"):
@@ -19,20 +19,12 @@ def _array(index, op, name="index"):
     return value.astype(xp.int64, copy=False)
 
 
-def _axis(op, dim, ndim):
-    if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
-    return int(dim) % max(ndim, 1)
-
-
 def _along(op, shape, dim, index):
     """The getitem index that reads ``index`` along ``dim`` and every other axis in order
     (torch.gather's addressing). Checks PyTorch's rules: as many dimensions as the input, no
     larger than the input off ``dim``, values in [0, size)."""
     ndim = len(shape)
-    axis = _axis(op, dim, ndim)
+    axis = axis_of(op, dim, ndim)
     if index.ndim != ndim and not (ndim <= 1 and index.ndim <= 1):
         raise ShapeError(f"{op}: index has {index.ndim} dimensions but the tensor has {ndim} "
                          f"(shapes {index.shape} and {shape})")
@@ -82,7 +74,7 @@ def take_along_dim(input, indices, dim):
     tensor([[10., 20., 30.]], dtype=float32)
     """
     indices = _array(indices, "take_along_dim")
-    axis = _axis("take_along_dim", dim, input.ndim)
+    axis = axis_of("take_along_dim", dim, input.ndim)
     shape = list(xp.broadcast_shapes(tuple(n for a, n in enumerate(input.shape) if a != axis),
                                      tuple(n for a, n in enumerate(indices.shape) if a != axis)))
     grid_shape = shape[:axis] + [indices.shape[axis]] + shape[axis:]
@@ -217,7 +209,7 @@ def index_select(input, dim, index):
     index = _array(index, "index_select")
     if index.ndim > 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
-    axis = _axis("index_select", dim, input.ndim)
+    axis = axis_of("index_select", dim, input.ndim)
     size = input.shape[axis] if input.shape else 1
     if index.size and (index.min() < -size or index.max() >= size):
         raise IndexError(f"index_select: index out of range for dimension {axis} of size "
@@ -305,7 +297,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     ndim = input.ndim
     if ndim < 2:
         raise ShapeError(f"diagonal: needs at least 2 dimensions, got shape {input.shape}")
-    a, b = _axis("diagonal", dim1, ndim), _axis("diagonal", dim2, ndim)
+    a, b = axis_of("diagonal", dim1, ndim), axis_of("diagonal", dim2, ndim)
     if a == b:
         raise ValueError(f"diagonal: dim1 and dim2 are both {a}")
     order = tuple(d for d in range(ndim) if d not in (a, b)) + (a, b)

@@ -7,15 +7,7 @@ import builtins
 
 from ..backend import xp
 from ..errors import ShapeError
-from .shape import _concatenate, broadcast_to, getitem, index_put, reshape, transpose
-
-
-def _axis(op, dim, ndim):
-    if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    if not -builtins.max(ndim, 1) <= dim < builtins.max(ndim, 1):
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
-    return int(dim) % builtins.max(ndim, 1)
+from .shape import _concatenate, axis_of, broadcast_to, getitem, index_put, reshape, transpose
 
 
 def _sizes(sizes):
@@ -83,7 +75,7 @@ def flip(input, dims):
     dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
     index = [slice(None)] * input.ndim
     for d in dims:
-        index[_axis("flip", d, input.ndim)] = slice(None, None, -1)
+        index[axis_of("flip", d, input.ndim)] = slice(None, None, -1)
     return getitem(input, index=tuple(index))
 
 
@@ -127,7 +119,7 @@ def roll(input, shifts, dims=None):
         raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
     out = input
     for shift, dim in zip(shifts, dims):
-        axis = _axis("roll", dim, input.ndim)
+        axis = axis_of("roll", dim, input.ndim)
         n = input.shape[axis]
         if n:
             index = (slice(None),) * axis + ((xp.arange(n) - shift) % n,)
@@ -144,7 +136,7 @@ def split(tensor, split_size_or_sections, dim=0):
     >>> cr.split(cr.arange(5), [1, 4])
     (tensor([0], dtype=int64), tensor([1, 2, 3, 4], dtype=int64))
     """
-    axis = _axis("split", dim, tensor.ndim)
+    axis = axis_of("split", dim, tensor.ndim)
     n = tensor.shape[axis]
     if isinstance(split_size_or_sections, (int, xp.integer)):
         size = int(split_size_or_sections)
@@ -170,7 +162,7 @@ def tensor_split(input, sections, dim=0):
     >>> cr.tensor_split(cr.arange(5), 2)
     (tensor([0, 1, 2], dtype=int64), tensor([3, 4], dtype=int64))
     """
-    n = input.shape[_axis("tensor_split", dim, input.ndim)]
+    n = input.shape[axis_of("tensor_split", dim, input.ndim)]
     base, extra = divmod(n, sections)
     return split(input, [base + (i < extra) for i in range(sections)], dim)
 
@@ -184,7 +176,7 @@ def chunk(input, chunks, dim=0):
     """
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    n = input.shape[_axis("chunk", dim, input.ndim)]
+    n = input.shape[axis_of("chunk", dim, input.ndim)]
     return split(input, -(-n // chunks) if n else 1, dim) if n else split(input, [0], dim)
 
 
@@ -194,7 +186,7 @@ def unbind(input, dim=0):
     >>> cr.unbind(cr.tensor([[1, 2], [3, 4]]))
     (tensor([1, 2], dtype=int64), tensor([3, 4], dtype=int64))
     """
-    axis = _axis("unbind", dim, input.ndim)
+    axis = axis_of("unbind", dim, input.ndim)
     return tuple(getitem(input, index=(slice(None),) * axis + (i,))
                  for i in range(input.shape[axis]))
 
@@ -209,7 +201,7 @@ def unfold(input, dimension, size, step):
             [2., 3.],
             [3., 4.]], dtype=float32)
     """
-    axis = _axis("unfold", dimension, input.ndim)
+    axis = axis_of("unfold", dimension, input.ndim)
     n = input.shape[axis] if input.shape else 1
     if size > n or size < 0 or step <= 0:
         raise ShapeError(f"unfold: windows of size {size} with step {step} do not fit "
@@ -229,7 +221,7 @@ def unflatten(input, dim, sizes):
     >>> cr.unflatten(cr.zeros(2, 6), 1, (2, 3)).shape
     (2, 2, 3)
     """
-    axis = _axis("unflatten", dim, input.ndim)
+    axis = axis_of("unflatten", dim, input.ndim)
     shape = tuple(input.shape)
     return reshape(input, shape=shape[:axis] + tuple(sizes) + shape[axis + 1:])
 
@@ -243,8 +235,8 @@ def movedim(input, source, destination):
     source = (source,) if isinstance(source, (int, xp.integer)) else tuple(source)
     destination = (destination,) if isinstance(destination, (int, xp.integer)) else tuple(destination)
     dims = list(range(input.ndim))
-    src = [_axis("movedim", s, input.ndim) for s in source]
-    dst = [_axis("movedim", d, input.ndim) for d in destination]
+    src = [axis_of("movedim", s, input.ndim) for s in source]
+    dst = [axis_of("movedim", d, input.ndim) for d in destination]
     rest = [d for d in dims if d not in src]
     order = [None] * input.ndim
     for s, d in zip(src, dst):
@@ -260,7 +252,7 @@ def narrow(input, dim, start, length):
     >>> cr.narrow(cr.arange(6), 0, 2, 3)
     tensor([2, 3, 4], dtype=int64)
     """
-    axis = _axis("narrow", dim, input.ndim)
+    axis = axis_of("narrow", dim, input.ndim)
     if start < 0:
         start += input.shape[axis]
     return getitem(input, index=(slice(None),) * axis + (slice(start, start + length),))
@@ -277,7 +269,7 @@ def repeat_interleave(input, repeats, dim=None):
     """
     if dim is None:
         input, dim = reshape(input, shape=(-1,)), 0
-    axis = _axis("repeat_interleave", dim, input.ndim)
+    axis = axis_of("repeat_interleave", dim, input.ndim)
     n = input.shape[axis] if input.shape else 1
     counts = repeats._data if hasattr(repeats, "_data") else xp.asarray(repeats)
     if counts.ndim and counts.shape != (n,) and counts.shape != (1,):

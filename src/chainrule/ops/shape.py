@@ -134,6 +134,16 @@ def _(grad, axis, position):
     return grad[tuple(span)]
 
 
+def axis_of(op, dim, ndim):
+    """``dim`` as an axis in [0, ndim) (a 0-d tensor has one, as in PyTorch), checked: a
+    TypeError for a non-int, an IndexError naming ``op`` when out of range."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
+    return int(dim) % max(ndim, 1)
+
+
 # -- Composites: spelled with the primitives above. --
 
 def concatenate(tensors, dim=0, *, axis=None):

@@ -5,7 +5,7 @@ from collections import namedtuple
 from ..backend import xp
 from ..errors import ShapeError
 from .scan import running_extreme
-from .shape import reshape, take_along_axis
+from .shape import axis_of, reshape, take_along_axis
 
 ValuesIndices = namedtuple("ValuesIndices", "values indices")
 
@@ -16,14 +16,6 @@ def _as_1d(input):
 
 def _back(result, input):
     return reshape(result, shape=()) if not input.shape else result
-
-
-def _axis(op, dim, ndim):
-    if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
-    return int(dim) % max(ndim, 1)
 
 
 def _order(values, axis, descending):
@@ -49,7 +41,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     >>> cr.sort(cr.tensor([3., 1., 2.]), descending=True).indices
     tensor([0, 2, 1], dtype=int64)
     """
-    axis = _axis("sort", dim, input.ndim)
+    axis = axis_of("sort", dim, input.ndim)
     indices = _order(_data(input).reshape(input.shape or (1,)), axis, descending)
     values = take_along_axis(_as_1d(input), indices, axis)
     return ValuesIndices(_back(values, input), _int_tensor(indices.reshape(input.shape)))
@@ -61,7 +53,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     >>> cr.argsort(cr.tensor([3., 1., 2.]))
     tensor([1, 2, 0], dtype=int64)
     """
-    axis = _axis("argsort", dim, input.ndim)
+    axis = axis_of("argsort", dim, input.ndim)
     indices = _order(_data(input).reshape(input.shape or (1,)), axis, descending)
     return _int_tensor(indices.reshape(input.shape))
 
@@ -73,7 +65,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     >>> cr.topk(cr.tensor([1., 5., 3., 4.]), 2)
     ValuesIndices(values=tensor([5., 4.], dtype=float32), indices=tensor([1, 3], dtype=int64))
     """
-    axis = _axis("topk", dim, input.ndim)
+    axis = axis_of("topk", dim, input.ndim)
     size = input.shape[axis] if input.shape else 1
     if not 0 <= k <= size:
         raise ShapeError(f"topk: k={k} is out of range for dimension {axis} of size {size}")
@@ -88,7 +80,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 
 def _running(op, input, dim, largest):
-    axis = _axis(op, dim, input.ndim)
+    axis = axis_of(op, dim, input.ndim)
     x = _as_1d(input)
     indices = running_extreme(_data(x), axis, largest)
     values = take_along_axis(x, indices, axis)
