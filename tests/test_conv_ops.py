@@ -282,3 +282,11 @@ MODULE_CASES = list(_module_cases())
                          ids=[f"{m[0]}-{i}" for i, m in enumerate(MODULE_CASES)])
 def test_modules_on_random_configurations(name, args, options, shape):
     test_modules_match_pytorch_in_training_and_evaluation(name, args, options, shape)
+
+
+def test_mixed_dtypes_are_refused_as_in_pytorch():
+    x64, w32 = np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2), dtype=np.float32)
+    with pytest.raises(TypeError, match="same dtype"):
+        F.conv2d(cr.tensor(x64), cr.tensor(w32))
+    with pytest.raises(RuntimeError):
+        TF.conv2d(torch.tensor(x64), torch.tensor(w32))

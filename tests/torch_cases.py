@@ -296,6 +296,31 @@ case("conv_transpose2d", lambda M, x, w: M.nn.functional.conv_transpose2d(
     x, w, stride=2, padding=1, output_padding=1), [F(1, 2, 3, 3), F(2, 3, 3, 3)], covers=CONV)
 case("conv1d", lambda M, x, w: M.nn.functional.conv1d(x, w, padding=1), [F(2, 2, 5), F(3, 2, 3)],
      covers=CONV)
+# fan-out, views and in-place changes around the convolutional ops
+case("conv2d", lambda M, x, w: M.nn.functional.conv2d(x, w) + M.nn.functional.conv2d(x, w * 2),
+     [F(1, 2, 4, 4), F(3, 2, 2, 2)], covers=CONV)
+case("conv2d", lambda M, x, w: M.nn.functional.conv2d(x[:, :, 1:, ::2], w.transpose(2, 3)),
+     [F(2, 2, 5, 7), F(3, 2, 2, 3)], covers=CONV)
+case("conv2d", lambda M, x, w: _conv_in_place(M, x, w), [F(1, 2, 4, 4), F(2, 2, 3, 3)],
+     covers=CONV)
+case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x.transpose(2, 3), 2) * x[:, :, :2, :2],
+     [F(1, 2, 4, 4)], covers=("max_pool2d_forward",))
+case("batch_norm", lambda M, x: _norm_in_place(M, x), [F(3, 2, 5)], covers=("normalize",))
+
+
+def _conv_in_place(M, x, w):
+    y = M.nn.functional.conv2d(x, w, padding=1)
+    y.mul_(2)
+    y.add_(y.detach() * 0 + 1)
+    return M.nn.functional.relu(y) * y
+
+
+def _norm_in_place(M, x):
+    y = x * 1
+    y[0] = y[0] * 3
+    return M.nn.functional.layer_norm(y, (5,)) + M.nn.functional.group_norm(y, 1)
+
+
 POOL = ("max_pool2d_forward", "max_pool2d_scatter", "max_pool2d_gather")
 case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x, 2) * 3, [F(2, 2, 4, 5)], covers=POOL)
 case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x, (3, 2), stride=1, padding=1),
