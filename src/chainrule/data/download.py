@@ -1,11 +1,8 @@
 """Downloading a file safely: streamed, checksummed, and only then moved into place."""
 
 import hashlib
-import http.client
 import os
 import tempfile
-import urllib.error
-import urllib.request
 
 from chainrule.errors import FileFormatError
 
@@ -45,6 +42,11 @@ def download(url, dest_path, md5, progress=True):
 
 def _stream(url, file, progress):
     """Copy the body of `url` into `file`; return the MD5 hex digest of what was copied."""
+    # The network modules load here, on first use: at import they cost about 50 ms of
+    # every `import chainrule` and `chainrule --help`.
+    import http.client
+    import urllib.error
+    import urllib.request
     digest = hashlib.md5()
     try:
         with urllib.request.urlopen(url, timeout=_TIMEOUT_SECONDS) as response:
