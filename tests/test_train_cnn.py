@@ -78,3 +78,16 @@ def test_lenet_reaches_098_on_mnist_as_in_pytorch():
                          epochs=10, seed=0)
     trainer = quiet(config, data_dir=str(MNIST))
     assert trainer.fit()[-1].test_accuracy >= 0.98
+
+
+def test_memory_graph_and_explain_take_the_convolutional_models(capsys):
+    assert main(["memory", "--model", "lenet", "--batch-size", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "LeNet" in printed and "winner=winner" in printed and "(MaxPool2d)" in printed
+    assert "training keeps" in printed and "prediction (no_grad) keeps" in printed
+    assert main(["graph", "--model", "lenet", "--batch-size", "2", "--group-by", "module"]) == 0
+    assert 'label="module 1 (Conv2d)"' in capsys.readouterr().out
+    assert main(["explain", "--model", "cnn", "--input-size", "64", "--batch-size", "2"]) == 0
+    assert "normalize(" in capsys.readouterr().out
+    assert main(["memory", "--model", "lenet", "--input-size", "50"]) == 1
+    assert "square images" in capsys.readouterr().err
