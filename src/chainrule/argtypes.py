@@ -3,6 +3,7 @@ raises ArgumentTypeError, so that a bad value is a usage error (exit 2), never a
 """
 import argparse
 import math
+import os
 
 
 def positive_int(text):
@@ -49,3 +50,39 @@ def _finite(value, text, kind):
     if math.isinf(value):
         raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}")
     return value
+
+
+def output_file(text):
+    """A path a file can be written to, checked before any work starts: not empty, not a
+    directory, inside a directory that exists (or can be made) and is writable."""
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    if os.path.exists(text) and not os.access(text, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text} exists and is not writable")
+    _check_creatable(os.path.dirname(os.path.abspath(text)), text)
+    return text
+
+
+def output_dir(text):
+    """A directory to write into, checked before any work starts: not empty, not a file,
+    writable (or creatable under a writable directory)."""
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty")
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a directory")
+    _check_creatable(os.path.abspath(text), text)
+    return text
+
+
+def _check_creatable(directory, text):
+    """The nearest existing ancestor of ``directory`` must be a writable directory."""
+    existing = directory
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise argparse.ArgumentTypeError(f"{text}: {existing} is a file, so nothing can be "
+                                         f"written under it")
+    if not os.access(existing, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text}: {existing} is not writable")

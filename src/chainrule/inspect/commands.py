@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from ..argtypes import non_negative_float, non_negative_int, positive_int
+from ..argtypes import non_negative_float, non_negative_int, output_file, positive_int
 from ..errors import ChainruleError
 from ..models import ACTIVATIONS, MODELS, build, describe, load_model
 from ..random import manual_seed
@@ -50,7 +50,7 @@ def register(commands):
                           "Print backward propagation as the chain rule, in the order the "
                           "engine runs it: each gradient's formula in the textbook's "
                           "notation, its shapes and its norm.", EXPLAIN_EXAMPLES)
-    explain_parser.add_argument("--html", metavar="PATH",
+    explain_parser.add_argument("--html", metavar="PATH", type=output_file,
                                 help="write a clickable HTML page of the graph instead")
     explain_parser.set_defaults(run=run_explain)
 
@@ -58,7 +58,8 @@ def register(commands):
                   "List every array the graph saves for backward (each buffer once), total "
                   "them per module, and compare with what prediction keeps, measured with "
                   "tracemalloc.", MEMORY_EXAMPLES)
-    memory.add_argument("--out", metavar="PATH", help="also write the report as JSON")
+    memory.add_argument("--out", metavar="PATH", type=output_file,
+                        help="also write the report as JSON")
     memory.set_defaults(run=run_memory)
 
 
@@ -172,7 +173,7 @@ def _batch(args, features, classes):
 def _graph_path(text):
     if Path(text).suffix.lower() not in (".svg", ".png", ".dot"):
         raise argparse.ArgumentTypeError(f"the output must end in .svg, .png or .dot, got {text!r}")
-    return text
+    return output_file(text)
 
 
 __all__ = ["register", "run_graph", "run_explain", "run_memory"]

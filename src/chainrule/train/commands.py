@@ -3,7 +3,8 @@ import argparse
 import os
 import sys
 
-from ..argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+from ..argtypes import (non_negative_float, non_negative_int, output_dir, positive_float,
+                        positive_int)
 from ..errors import CheckpointError, TrainingDiverged
 from ..models import MODELS
 from .trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
@@ -62,7 +63,7 @@ def register(commands):
     train.add_argument("--seed", type=non_negative_int, default=defaults.seed,
                        help="seed for weights, shuffling and dropout: the same seed gives the "
                             "same run (default: 0)")
-    train.add_argument("--out", metavar="DIR",
+    train.add_argument("--out", metavar="DIR", type=output_dir,
                        help="where checkpoint, history and curves go (default: runs/DATASET)")
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue the run saved in this checkpoint (its settings win)")

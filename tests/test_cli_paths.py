@@ -1,0 +1,38 @@
+"""Output paths are checked before any work starts: a file where a directory is needed (or the
+reverse), a path under a file, an empty value: one usage line naming the option and the path,
+exit 2, no traceback, nothing trained or computed."""
+import pytest
+
+from chainrule.cli import main
+
+
+@pytest.fixture
+def a_file(tmp_path):
+    path = tmp_path / "afile"
+    path.write_text("not a directory")
+    return path
+
+
+CASES = [
+    (["train", "--out", "{file}"], "--out: {file} is a file, not a directory"),
+    (["train", "--out", ""], "--out: the path is empty"),
+    (["train", "--out", "{file}/run"], "--out: {file}/run: {file} is a file"),
+    (["memory", "--out", "{file}/report.json"], "--out: {file}/report.json: {file} is a file"),
+    (["memory", "--out", ""], "--out: the path is empty"),
+    (["explain", "--html", "{dir}"], "--html: {dir} is a directory, not a file"),
+    (["explain", "--html", ""], "--html: the path is empty"),
+    (["graph", "--out", "{file}/graph.svg"], "--out: {file}/graph.svg: {file} is a file"),
+]
+
+
+@pytest.mark.parametrize("argv, message", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_a_bad_output_path_is_refused_before_any_work(argv, message, a_file, tmp_path, capsys):
+    names = {"file": str(a_file), "dir": str(tmp_path)}
+    argv = [a.format(**names) for a in argv]
+    with pytest.raises(SystemExit) as stopped:
+        main(argv + ["--epochs", "1"] if argv[0] == "train" else argv)
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert message.format(**names) in captured.err
+    assert "Traceback" not in captured.err and "training" not in captured.out
+    assert not (tmp_path / "runs").exists()
