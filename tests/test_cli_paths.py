@@ -36,3 +36,23 @@ def test_a_bad_output_path_is_refused_before_any_work(argv, message, a_file, tmp
     assert message.format(**names) in captured.err
     assert "Traceback" not in captured.err and "training" not in captured.out
     assert not (tmp_path / "runs").exists()
+
+
+OPTION_CASES = [
+    (["train", "--data-dir", "somewhere"], "--data-dir applies to --dataset mnist"),
+    (["train", "--momentum", "1.5"], "--momentum must be below 1, got 1.5"),
+    (["train", "--optimizer", "adam", "--momentum", "0.9"],
+     "--momentum does not apply to --optimizer adam"),
+    (["train", "--hidden", "100000000000"], "the MLP's weights would take"),
+    (["memory", "--batch-size", "100000000000"], "a batch of 100000000000 examples"),
+    (["memory", "--hidden", "100000000000"], "the MLP's weights would take"),
+]
+
+
+@pytest.mark.parametrize("argv, message", OPTION_CASES, ids=[" ".join(c[0]) for c in OPTION_CASES])
+def test_options_that_cannot_apply_or_cannot_fit_get_one_line(argv, message, tmp_path, capsys):
+    argv = argv + (["--out", str(tmp_path / "run"), "--epochs", "1"] if argv[0] == "train" else [])
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err and not (tmp_path / "run").exists()

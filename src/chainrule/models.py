@@ -76,6 +76,33 @@ def pytorch_init(model):
     return model
 
 
+def check_fits(nbytes, what):
+    """Refuse, before allocating, arrays larger than this machine's memory (ValueError)."""
+    import os
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on Linux: let NumPy say it
+        return
+    if nbytes > memory:
+        raise ValueError(f"{what} would take {_bytes(nbytes)}, more than this machine's "
+                         f"{_bytes(memory)} of memory")
+
+
+def _bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+
+
+def parameter_bytes(config):
+    """The float32 bytes of the weights a config describes, worked out without building it."""
+    if config.get("model", "mlp") != "mlp":
+        return 0  # the CNNs' sizes are fixed and small
+    sizes = layer_sizes(config["input_size"], config["hidden"], config["classes"])
+    return 4 * sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
 def image_side(input_size):
     """The side of the square one-channel images flattened into ``input_size`` values."""
     side = math.isqrt(int(input_size))

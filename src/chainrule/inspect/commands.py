@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..argtypes import non_negative_float, non_negative_int, output_file, positive_int
 from ..errors import ChainruleError
-from ..models import ACTIVATIONS, MODELS, build, describe, load_model
+from ..models import (ACTIVATIONS, MODELS, build, check_fits, describe, load_model,
+                      parameter_bytes)
 from ..random import manual_seed
 from .explain import explain
 from .graph import render, to_dot
@@ -136,6 +137,12 @@ def _build(args, file=None):
     else:
         config = {"model": args.model, "input_size": args.input_size, "hidden": args.hidden,
                   "classes": args.classes, "activation": args.activation}
+        try:
+            check_fits(parameter_bytes(config), f"the {args.model.upper()}'s weights")
+            check_fits(4 * args.batch_size * args.input_size,
+                       f"a batch of {args.batch_size} examples of {args.input_size} features")
+        except ValueError as error:
+            raise ChainruleError(str(error)) from None
         try:
             model = build(config)
         except ValueError as error:

@@ -5,7 +5,7 @@ import sys
 
 from ..argtypes import (non_negative_float, non_negative_int, output_dir, positive_float,
                         positive_int)
-from ..errors import CheckpointError, TrainingDiverged
+from ..errors import ChainruleError, CheckpointError, TrainingDiverged
 from ..models import MODELS
 from .trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
 
@@ -91,6 +91,7 @@ def run_train(args):
         epochs = max(args.epochs, trainer.epoch)
         print(f"resuming {args.resume} at epoch {trainer.epoch} of {epochs}")
     else:
+        _check_options(args)
         config = TrainConfig(
             dataset=args.dataset, model=args.model, hidden=args.hidden,
             activation=args.activation, loss=args.loss,
@@ -116,6 +117,28 @@ def run_train(args):
           f"({sum(r.seconds for r in trainer.history):.1f}s of training)")
     print(f"checkpoint, history.csv, history.json and curves.png in {trainer.out_dir}/")
     return 0
+
+
+def _check_options(args):
+    """Options that would be silently ignored, or that cannot work, refused with one line."""
+    from ..models import check_fits, parameter_bytes
+    if args.data_dir is not None and args.dataset == "digits":
+        raise ChainruleError("--data-dir applies to --dataset mnist and fashion-mnist; the "
+                             "digits ship with scikit-learn")
+    if args.momentum >= 1:
+        raise ChainruleError(f"--momentum must be below 1, got {args.momentum:g}: at 1 or more "
+                             f"the steps grow without bound")
+    if args.momentum and args.optimizer in ("adam", "adamw"):
+        raise ChainruleError(f"--momentum does not apply to --optimizer {args.optimizer} (its "
+                             f"betas play that part); use --optimizer sgd or rmsprop")
+    input_size = {"digits": 64}.get(args.dataset, 784)
+    config = {"model": args.model, "input_size": input_size, "hidden": args.hidden,
+              "classes": 10}
+    try:
+        check_fits(parameter_bytes(config), f"the {args.model.upper()}'s weights")
+        check_fits(4 * args.batch_size * input_size, f"a batch of {args.batch_size}")
+    except ValueError as error:
+        raise ChainruleError(str(error)) from None
 
 
 def run_evaluate(args):
