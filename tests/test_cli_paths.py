@@ -56,3 +56,35 @@ def test_options_that_cannot_apply_or_cannot_fit_get_one_line(argv, message, tmp
     captured = capsys.readouterr()
     assert message in captured.err and captured.err.count("\n") == 1
     assert "Traceback" not in captured.err and not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_options_the_checkpoint_fixes_and_says_when_nothing_is_left(
+        tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "2", "--hidden", "16", "--out", str(out),
+                 "--no-progress"]) == 0
+    checkpoint = str(out / "checkpoint.crt")
+    capsys.readouterr()
+    assert main(["train", "--resume", checkpoint, "--epochs", "4", "--lr", "0.5",
+                 "--batch-size", "8"]) == 1
+    err = capsys.readouterr().err
+    assert "--lr, --batch-size cannot change with --resume" in err
+    assert main(["train", "--resume", checkpoint, "--epochs", "2"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_output_piped_into_head_exits_quietly_and_the_checkpoint_is_written(tmp_path):
+    import subprocess
+    import sys
+    pytest.importorskip("sklearn")
+    out = tmp_path / "run"
+    command = (f"{sys.executable} -m chainrule train --epochs 3 --hidden 16 --no-progress "
+               f"--out {out} | head -1")
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert result.stdout.startswith("training MLP")
+    import json
+    assert len(json.loads((out / "history.json").read_text())) == 3

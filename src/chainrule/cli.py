@@ -49,6 +49,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    sys.stdout = _QuietWhenClosed(sys.stdout)
     try:
         return args.run(args) or 0
     except KeyboardInterrupt:
@@ -57,6 +58,43 @@ def main(argv=None):
     except (ChainruleError, FileNotFoundError, ImportError) as error:
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
         return 1
+
+
+class _QuietWhenClosed:
+    """stdout that goes quiet when its reader has gone (``chainrule train | head``), so that
+    the command carries on (training still writes its checkpoints) and exits without a
+    BrokenPipeError traceback."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text):
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._close()
+        return len(text)
+
+    def flush(self):
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._close()
+
+    def _close(self):
+        self._closed = True
+        try:  # nothing more reaches the pipe, even the interpreter's last flush at exit
+            import os
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 if __name__ == "__main__":

@@ -86,9 +86,14 @@ def run_train(args):
     out = args.out or os.path.join("runs", args.dataset)
     progress = not args.no_progress and sys.stderr.isatty()
     if args.resume:
+        _refuse_options_the_checkpoint_fixes(args)
         trainer = Trainer.resume(args.resume, data_dir=args.data_dir, download=args.download,
                                  out_dir=args.out, progress=progress)
-        epochs = max(args.epochs, trainer.epoch)
+        if args.epochs <= trainer.epoch:
+            print(f"{args.resume} has already trained {trainer.epoch} epochs, and --epochs is "
+                  f"{args.epochs}: nothing to do (ask for more with --epochs)")
+            return 0
+        epochs = args.epochs
         print(f"resuming {args.resume} at epoch {trainer.epoch} of {epochs}")
     else:
         _check_options(args)
@@ -117,6 +122,21 @@ def run_train(args):
           f"({sum(r.seconds for r in trainer.history):.1f}s of training)")
     print(f"checkpoint, history.csv, history.json and curves.png in {trainer.out_dir}/")
     return 0
+
+
+# What a checkpoint fixes: changing it would make a different run than the one resumed.
+FIXED_BY_CHECKPOINT = ("dataset", "model", "hidden", "activation", "loss", "optimizer", "lr",
+                       "momentum", "batch_size", "weight_decay", "init", "seed")
+
+
+def _refuse_options_the_checkpoint_fixes(args):
+    defaults = TrainConfig()
+    given = [name for name in FIXED_BY_CHECKPOINT if getattr(args, name) != getattr(defaults, name)]
+    if given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise ChainruleError(f"{options} cannot change with --resume: the checkpoint fixes the "
+                             f"run; only --epochs, --out, --data-dir and --download apply "
+                             f"(start a new run to change the others)")
 
 
 def _check_options(args):
