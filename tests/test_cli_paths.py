@@ -88,3 +88,35 @@ def test_output_piped_into_head_exits_quietly_and_the_checkpoint_is_written(tmp_
     assert result.stdout.startswith("training MLP")
     import json
     assert len(json.loads((out / "history.json").read_text())) == 3
+
+
+def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+    monkeypatch.setattr(Path, "write_text", full)
+    assert main(["memory", "--batch-size", "4", "--out", str(tmp_path / "m.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule memory: error: No space left on device")
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_without_matplotlib_train_says_no_curves_were_drawn(tmp_path):
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("sklearn")
+    blocker = tmp_path / "blocked" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('matplotlib is blocked here')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(blocker.parent), os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "chainrule", "train", "--epochs", "1",
+                             "--hidden", "8", "--no-progress", "--out", str(out)],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "no curves.png: matplotlib is not installed" in result.stdout
+    assert not (out / "curves.png").exists() and (out / "checkpoint.crt").exists()

@@ -50,13 +50,22 @@ def main(argv=None):
         parser.print_help(sys.stderr)
         return 2
     sys.stdout = _QuietWhenClosed(sys.stdout)
+    import numpy
     try:
-        return args.run(args) or 0
+        # Overflow or 0/0 in a diverging run is reported by the trainer in words; NumPy's raw
+        # RuntimeWarnings would only repeat it less clearly.
+        with numpy.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return args.run(args) or 0
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (ChainruleError, FileNotFoundError, ImportError) as error:
+    except (ChainruleError, ImportError) as error:
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk, a vanished directory, no network: one line
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        print(f"chainrule {args.command}: error: {error.strerror or error}{where}",
+              file=sys.stderr)
         return 1
 
 

@@ -120,7 +120,10 @@ def run_train(args):
     last = trainer.history[-1]
     print(f"test accuracy {last.test_accuracy:.4f} after {trainer.epoch} epochs "
           f"({sum(r.seconds for r in trainer.history):.1f}s of training)")
-    print(f"checkpoint, history.csv, history.json and curves.png in {trainer.out_dir}/")
+    curves = os.path.exists(os.path.join(trainer.out_dir, "curves.png"))
+    print(f"checkpoint, history.csv, history.json{' and curves.png' if curves else ''} in "
+          f"{trainer.out_dir}/" + ("" if curves else " (no curves.png: matplotlib is not "
+                                                    "installed; pip install matplotlib)"))
     return 0
 
 
