@@ -36,9 +36,11 @@ BENCHMARKS = [
     ("conv2d fwd+bwd 64x6x14x14 * 16x6x5x5", "conv", ["64-6-14-14-16-5-0"], "torch", 2.00),
     ("conv2d fwd+bwd 16x64x32x32 * 64x64x3x3 pad 1", "conv", ["16-64-32-32-64-3-1"], "torch",
      2.00),
+    ("start-up: import chainrule vs import numpy", "import", [], "numpy", 1.50),
 ]
 FRAMEWORKS_OF = {"step_memory": ["chainrule", "torch"], "epoch_overhead": ["chainrule"],
-                 "lenet_step": ["chainrule", "torch"], "conv": ["chainrule", "torch"]}
+                 "lenet_step": ["chainrule", "torch"], "conv": ["chainrule", "torch"],
+                 "import": ["chainrule", "numpy"]}
 
 
 def has_torch():

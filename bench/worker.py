@@ -24,8 +24,8 @@ def main(framework, case, *params):
         print(json.dumps({"value": epoch, "steps_s": steps}))
         return
     run = workload(*args)
-    repeat, warmup = {"chain": (200, 20), "lenet_step": (30, 5), "conv": (30, 5)}.get(
-        case, (200, 30))
+    repeat, warmup = {"chain": (200, 20), "lenet_step": (30, 5), "conv": (30, 5),
+                      "import": (15, 2)}.get(case, (200, 30))
     for _ in range(warmup):
         run()
     samples = []

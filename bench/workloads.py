@@ -353,3 +353,22 @@ def torch_conv(spec):
         torch.nn.functional.conv2d(x, w, padding=pad).sum().backward()
         x.grad = w.grad = None
     return run
+
+
+# -- start-up: `import chainrule` against `import numpy`, each in a fresh interpreter -----------
+
+def _import_time(module):
+    import subprocess
+    import sys
+
+    def run():
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+    return run
+
+
+def chainrule_import():
+    return _import_time("chainrule")
+
+
+def numpy_import():
+    return _import_time("numpy")

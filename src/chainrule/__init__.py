@@ -25,8 +25,19 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, linspace
                        zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .check_backward import BackwardReport, check_backward
-from . import nn, optim  # noqa: E402  (after the core: nn builds on the ops and Tensor)
-from . import data, inspect, models, serialize, train  # noqa: E402
+
+# The tools around the core load on first use (cr.inspect.explain, cr.train.Trainer, ...), so
+# that `import chainrule` costs little more than importing NumPy.
+_LAZY = ("nn", "optim", "data", "inspect", "models", "serialize", "train", "manual")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 from .random import default_generator, manual_seed
 from .backend import xp as _xp
 
