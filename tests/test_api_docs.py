@@ -69,7 +69,6 @@ def test_has_an_example(name):
 
 
 def _examples():
-    finder = doctest.DocTestFinder(recurse=False)
     seen = set()
     for name, obj in sorted(EVERYTHING.items()):
         doc = inspect.getdoc(obj) or ""
@@ -78,7 +77,6 @@ def _examples():
         seen.add(doc)
         parser = doctest.DocTestParser()
         yield pytest.param(parser.get_doctest(doc, {}, name, None, 0), id=name)
-    del finder
 
 
 @pytest.mark.parametrize("test", list(_examples()))

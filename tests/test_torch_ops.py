@@ -148,3 +148,10 @@ def test_random_fills_use_the_library_generator():
     with cr.no_grad():
         w.normal_()
     assert w.detach().numpy().std() > 0
+
+
+def test_fill_replaces_infinities_and_nans_too():
+    x = cr.tensor([float("inf"), float("nan"), 1.0])
+    np.testing.assert_array_equal(x.fill_(2.0).numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(cr.tensor([1, 2]).fill_(2.5).numpy(),
+                                  torch.tensor([1, 2]).fill_(2.5).numpy())

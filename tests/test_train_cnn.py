@@ -2,7 +2,6 @@
 command line, resume bit for bit (batch-norm statistics included), evaluate from a checkpoint,
 and LeNet reaches d2l's accuracy on MNIST."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,16 +9,7 @@ import pytest
 import chainrule as cr
 from chainrule.cli import main
 from chainrule.train import TrainConfig, Trainer
-
-pytest.importorskip("sklearn", reason="the digits dataset ships with scikit-learn")
-
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
-needs_mnist = pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").exists(),
-                                 reason=f"the MNIST test split is not at {MNIST}")
-
-
-def quiet(config, **options):
-    return Trainer(config, progress=False, log=None, **options)
+from test_train import MNIST, needs_mnist, quiet  # noqa: F401  (the MNIST path and a quiet Trainer)
 
 
 @pytest.mark.parametrize("model", ["lenet", "lenet-classic", "cnn"])

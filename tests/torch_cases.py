@@ -123,6 +123,20 @@ case("inplace", lambda M, a, b: _inplace_chain(a, b), [F(3, 2), F(2)],
      covers=("add", "mul", "clip"))
 
 
+case("inplace", lambda M, a, v: _fill_chain(a, v), [F(3, 2), F()],
+     covers=("where", "div", "pow"))
+
+
+def _fill_chain(a, v):
+    y = a * 1
+    y.div_(2)
+    y.pow_(2)
+    y.masked_fill_(a > 0.5, -1.0)
+    z = a[0] * 1  # a view of a row, then refilled from a 0-d tensor
+    z.fill_(v)
+    return y, z, a.new_zeros(2).fill_(2.5)
+
+
 def _inplace_chain(a, b):
     y = a * 1
     y.add_(b, alpha=2)

@@ -9,8 +9,7 @@ import builtins
 
 from . import ops
 from .backend import xp
-from .ops import ValuesIndices
-from .tensor import MinMax, Tensor, tensor
+from .tensor import Tensor, tensor
 
 
 def _t(x):

@@ -835,8 +835,10 @@ class Tensor:
         >>> cr.zeros(3).fill_(2.5)
         tensor([2.5, 2.5, 2.5], dtype=float32)
         """
-        return self._inplace(lambda t, v: where(True, v, t) if isinstance(v, Tensor) else
-                             t * 0 + v, value, "fill_")
+        if not isinstance(value, Tensor):
+            value = xp.asarray(value).astype(self._data.dtype)  # 2.5 into an int tensor is 2
+        # where, not t * 0 + v: an inf or nan already in t must not leak into the result.
+        return self._inplace(lambda t, v: where(True, v, t), value, "fill_")
 
     def masked_fill_(self, mask, value):
         """In place: ``value`` where ``mask`` is True.

@@ -5,7 +5,6 @@ batch, "sum" adds them, "none" returns them one per example. Losses accept Tenso
 arrays and return a Tensor. See docs/losses-and-regularisation.md for the formulas.
 """
 from ..backend import xp
-from ..errors import ShapeError
 from ..functions import log_softmax, softmax
 from ..ops import leaky_relu, normalize, pad, relu, sigmoid, tanh, where
 from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, log_sigmoid,
@@ -17,7 +16,7 @@ from ..ops.normalization import batch_norm, dropout2d, group_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from ..random import resolve
 from ..tensor import Tensor
-from .losses_functional import (_as_tensor, _check_reduction, _check_same_shape,
+from .losses_functional import (_as_tensor, _check_reduction,
                                 binary_cross_entropy, binary_cross_entropy_with_logits,
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
                                 multi_margin_loss, nll_loss, smooth_l1_loss)

@@ -7,7 +7,7 @@ multi_margin_loss) accept ``(N, C)`` inputs with ``(N,)`` targets and ``(N, C, d
 """
 from ..backend import xp
 from ..errors import LabelError, ShapeError
-from ..ops import (abs, clip, gather, log_softmax, movedim, relu, reshape, softmax_cross_entropy,
+from ..ops import (abs, gather, log_softmax, movedim, relu, reshape, softmax_cross_entropy,
                    softplus, where)
 from ..ops.fused import REDUCTIONS, binary_cross_entropy_elementwise, reduce_losses
 from ..ops.math import log

@@ -4,7 +4,6 @@ Each follows PyTorch at its kinks: where PyTorch's backward uses a strict compar
 relu6, hardsigmoid pass no gradient exactly at their bounds), so do these."""
 import math
 
-from ..backend import xp
 from .composite import sigmoid, softmax, softplus as _softplus, stop_gradient
 from .elementwise import abs, clip, greater, less, logical_and, tanh, where
 from .math import erf, expm1

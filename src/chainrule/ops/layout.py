@@ -7,7 +7,7 @@ import builtins
 
 from ..backend import xp
 from ..errors import ShapeError
-from .shape import _concatenate, axis_of, broadcast_to, getitem, index_put, reshape, transpose
+from .shape import axis_of, broadcast_to, getitem, index_put, reshape, transpose
 
 
 def _sizes(sizes):
