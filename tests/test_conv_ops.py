@@ -122,6 +122,22 @@ def test_max_pool_sends_a_tie_to_one_input_as_pytorch():
     _compare(lambda x: F.max_pool2d(x, 2, 1), lambda x: TF.max_pool2d(x, 2, 1), [x])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_pool_keeps_nan_and_inf_exactly_where_pytorch_does(dtype):
+    # A NaN input wins its window; an inf or NaN upstream gradient reaches only its winner
+    # (a gradient masked by multiplying would spread NaN over the whole window).
+    x = np.arange(16.).reshape(1, 1, 4, 4).astype(dtype)
+    x[0, 0, 1, 0], x[0, 0, 2, 2] = np.nan, np.inf
+    g = np.array([[[[np.inf, 1.], [np.nan, -np.inf]]]], dtype=dtype)
+    ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    F.max_pool2d(ours, 2).backward(cr.tensor(g))
+    TF.max_pool2d(theirs, 2).backward(torch.tensor(g))
+    np.testing.assert_array_equal(F.max_pool2d(cr.tensor(x), 2).data,
+                                  TF.max_pool2d(torch.tensor(x), 2).numpy())
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    assert ours.grad.dtype == dtype
+
+
 @pytest.mark.parametrize("cfg", _configs("norm"), ids=lambda c: str(list(c.values())))
 def test_normalisation(cfg):
     rng = np.random.default_rng(4)

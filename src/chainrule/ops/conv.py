@@ -72,8 +72,12 @@ def _columns(x, kh, kw, stride, padding, dilation, groups, limit=None):
     """The im2col matrix per group, (G, C/G*KH*KW, N*OH*OW); ``limit`` keeps only the first
     (OH, OW) positions (those a shorter gradient covers). Laid out channel and kernel offset
     first, so that each offset's block is written contiguously."""
-    # Channels first, once (C, N, H, W): every offset's block then copies without a transpose.
-    x = xp.ascontiguousarray(_padded(x, padding).transpose(1, 0, 2, 3))
+    # Padded and channels first in one copy (C, N, H, W): every offset's block then copies
+    # without a transpose.
+    (ph, pw), (n, c, h, w) = padding, x.shape
+    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    x = padded
     c, n, h, w = x.shape
     (sh, sw), (dh, dw) = stride, dilation
     oh = (h - dh * (kh - 1) - 1) // sh + 1

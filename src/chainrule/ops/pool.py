@@ -38,21 +38,36 @@ def _sizes(x_shape, kernel, stride, padding, dilation):
                  zip(x_shape[2:], kernel, stride, padding, dilation))
 
 
+def _stacked(x, kernel, stride, padding, dilation, size, fill):
+    """Every window position's block of ``x`` padded with ``fill``, stacked and contiguous:
+    (KH*KW, N, C, OH, OW). Each step below then runs over long contiguous rows; the strided
+    blocks themselves have rows only OW long, and NumPy pays per row."""
+    padded = _padded(x, padding, fill)
+    out = xp.empty((kernel[0] * kernel[1],) + x.shape[:2] + tuple(size), dtype=x.dtype)
+    for k, (_, _, block) in enumerate(offsets(*kernel, stride, dilation, *size)):
+        out[k] = padded[block]
+    return out
+
+
+def _keep(mask, values):
+    """``values`` where ``mask``, else 0, bit for bit (``values * mask`` would turn an inf or
+    nan outside the mask into nan). A bitwise AND with an all-ones or all-zeros word: on a
+    random mask ``np.where`` branches per element and is several times slower."""
+    bits = values.view(f"u{values.itemsize}")
+    return (bits & -mask.astype(bits.dtype)).view(values.dtype)
+
+
 @primitive
 def max_pool2d_forward(x, *, kernel, stride, padding, dilation):
-    padded = _padded(x, padding, fill=-xp.inf)
-    oh, ow = _sizes(x.shape, kernel, stride, padding, dilation)
-    out = None
-    for _, _, block in offsets(*kernel, stride, dilation, oh, ow):
-        out = padded[block].copy() if out is None else xp.maximum(out, padded[block], out=out)
-    return out
+    size = _sizes(x.shape, kernel, stride, padding, dilation)
+    return _stacked(x, kernel, stride, padding, dilation, size, -xp.inf).max(axis=0)
 
 
 @max_pool2d_forward.residual
 def winner(x, out, kernel, stride, padding, dilation):
     # The pooling argmax, kept instead of the input: 2 bytes per output rather than 4 per input
     # element, so the ReLU output before a pool can be freed.
-    return _winners(x, out, kernel, stride, padding, dilation)
+    return _winners(_stacked(x, kernel, stride, padding, dilation, out.shape[2:], -xp.inf), out)
 
 
 @max_pool2d_forward.vjp("x", formula="{grad} sent to the position of each window's maximum")
@@ -61,22 +76,19 @@ def _(grad, winner, x_shape, kernel, stride, padding, dilation):
                               padding=padding, dilation=dilation)
 
 
-def _winners(x, out, kernel, stride, padding, dilation):
+def _winners(stacked, best):
     """Which window position (0 .. KH*KW-1) holds each maximum: the first, at a tie (a NaN
     counts as the maximum, as in PyTorch)."""
-    padded = _padded(x, padding, fill=-xp.inf)
-    best = out
-    blocks = [block for _, _, block in offsets(*kernel, stride, dilation, *best.shape[2:])]
     winner = xp.zeros(best.shape, dtype=xp.int16)
     nan = xp.isnan(best)
     any_nan = bool(nan.any())
-    # From the last position to the first, so that at a tie the first one wins.
-    for k in range(len(blocks) - 1, -1, -1):
-        candidate = padded[blocks[k]]
-        hit = candidate == best
+    # From the last position to the first, so that at a tie the first one wins. (Arithmetic
+    # rather than argmax(axis=0), which NumPy runs one short window at a time.)
+    for k in range(len(stacked) - 1, -1, -1):
+        hit = stacked[k] == best
         if any_nan:
-            hit |= nan & xp.isnan(candidate)
-        xp.copyto(winner, k, where=hit)
+            hit |= nan & xp.isnan(stacked[k])
+        winner += (k - winner) * hit
     return winner
 
 
@@ -86,9 +98,8 @@ def max_pool2d_scatter(grad, winner, *, x_shape, kernel, stride, padding, dilati
     n, c, h, w = x_shape
     ph, pw = padding
     padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
-    zero = xp.zeros((), dtype=grad.dtype)
     for k, (_, _, block) in enumerate(offsets(*kernel, stride, dilation, *grad.shape[2:])):
-        padded[block] += xp.where(winner == k, grad, zero)
+        padded[block] += _keep(winner == k, grad)
     return padded[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -101,10 +112,10 @@ def _(g, winner, kernel, stride, padding, dilation):
 @primitive
 def max_pool2d_gather(x, winner, *, kernel, stride, padding, dilation):
     """Each window's element at its winning position."""
-    padded = _padded(x, padding)
+    stacked = _stacked(x, kernel, stride, padding, dilation, winner.shape[2:], 0.0)
     out = xp.zeros(winner.shape, dtype=x.dtype)
-    for k, (_, _, block) in enumerate(offsets(*kernel, stride, dilation, *winner.shape[2:])):
-        out += xp.where(winner == k, padded[block], 0)
+    for k in range(len(stacked)):
+        out += _keep(winner == k, stacked[k])
     return out
 
 
