@@ -4,6 +4,7 @@ exit 2, no traceback, nothing trained or computed."""
 import pytest
 
 from chainrule.cli import main
+from test_train import MNIST, needs_mnist
 
 
 @pytest.fixture
@@ -120,3 +121,77 @@ def test_without_matplotlib_train_says_no_curves_were_drawn(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "no curves.png: matplotlib is not installed" in result.stdout
     assert not (out / "curves.png").exists() and (out / "checkpoint.crt").exists()
+
+
+@pytest.fixture
+def hinge_run(tmp_path_factory):
+    """A digits run trained on the hinge loss with weight decay: what explain, memory and graph
+    must read back from its checkpoint."""
+    pytest.importorskip("sklearn")
+    out = tmp_path_factory.mktemp("hinge") / "run"
+    assert main(["train", "--epochs", "1", "--hidden", "12", "--loss", "hinge",
+                 "--weight-decay", "0.001", "--out", str(out), "--no-progress"]) == 0
+    return out / "checkpoint.crt"
+
+
+def test_inspect_commands_use_the_checkpoints_loss_weight_decay_and_real_examples(
+        hinge_run, capsys):
+    import argparse
+
+    from chainrule import models
+    from chainrule.data import digits
+    from chainrule.inspect import commands
+    from chainrule.nn import functional
+
+    capsys.readouterr()
+    assert main(["explain", "--checkpoint", str(hinge_run), "--batch-size", "4"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "first 4 digits training examples" in header and "loss hinge" in header
+    assert "weight decay lambda = 0.001" in header
+    # The objective is the hinge on the first real examples plus s, computed here independently.
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers())
+    args = parser.parse_args(["explain", "--checkpoint", str(hinge_run), "--batch-size", "4"])
+    _, objective, _ = commands._build(args)
+    model, _ = models.load_model(hinge_run)
+    x, y = digits(seed=0)[0].x[:4], digits(seed=0)[0].y[:4]
+    expected = functional.multiclass_hinge_loss(model(x), y).item() + 0.0005 * sum(
+        (p.data.astype("float64") ** 2).sum() for n, p in model.named_parameters()
+        if n.endswith("weight"))
+    assert objective.item() == pytest.approx(expected, rel=1e-5)
+    assert main(["graph", "--checkpoint", str(hinge_run), "--batch-size", "4"]) == 0
+    dot = capsys.readouterr().out
+    assert "hinge" in dot and "cross_entropy" not in dot
+    assert main(["memory", "--checkpoint", str(hinge_run), "--batch-size", "4",
+                 "--loss", "cross-entropy", "--dataset", "random"]) == 0
+    assert "RANDOM examples" in capsys.readouterr().out
+
+
+INSPECT_CASES = [
+    (["memory", "--hidden", "8"], "--hidden cannot be used with --checkpoint"),
+    (["explain", "--model", "lenet", "--activation", "tanh"],
+     "--model, --activation cannot be used with --checkpoint"),
+    (["explain", "--dataset", "digits", "--data-dir", "x"], "--data-dir applies to --dataset mnist"),
+]
+
+
+@pytest.mark.parametrize("argv, message", INSPECT_CASES, ids=[" ".join(c[0]) for c in INSPECT_CASES])
+def test_inspect_commands_refuse_options_a_checkpoint_fixes(argv, message, hinge_run, capsys):
+    capsys.readouterr()
+    assert main(argv + ["--checkpoint", str(hinge_run)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_dataset_digits_sets_the_input_size(capsys):
+    pytest.importorskip("sklearn")
+    assert main(["explain", "--dataset", "digits", "--batch-size", "3"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "network 64-256-10 from a fresh network (seed 0); a batch of the first 3 digits")
+
+
+@needs_mnist
+def test_inspect_commands_read_mnist(capsys):
+    assert main(["memory", "--model", "lenet", "--dataset", "mnist", "--data-dir",
+                 str(MNIST), "--batch-size", "8"]) == 0
+    assert "the first 8 mnist (t10k split 8000/2000) training examples" in capsys.readouterr().out

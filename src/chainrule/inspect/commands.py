@@ -13,6 +13,7 @@ from ..errors import ChainruleError
 from ..models import (ACTIVATIONS, MODELS, build, check_fits, describe, load_model,
                       parameter_bytes)
 from ..random import manual_seed
+from ..train.trainer import DATASETS, LOSSES
 from .explain import explain
 from .graph import render, to_dot
 from .html import to_html
@@ -27,7 +28,8 @@ GRAPH_EXAMPLES = """examples:
 EXPLAIN_EXAMPLES = """examples:
   chainrule explain --weight-decay 1e-4           # dJ/do, dJ/dW2, dJ/dh, dJ/dz, dJ/dW1 ...
   chainrule explain --batch-size 8 --html report.html
-  chainrule explain --checkpoint runs/digits/checkpoint.crt --dataset digits
+  chainrule explain --checkpoint runs/digits/checkpoint.crt   # its loss, on real digits
+  chainrule explain --dataset digits --batch-size 8  # a fresh 64-256-10 network, real digits
 """
 MEMORY_EXAMPLES = """examples:
   chainrule memory                                # 784-256-10 at batch 256
@@ -69,30 +71,37 @@ def _add(commands, name, summary, description, examples):
                                  epilog=examples,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", metavar="PATH",
-                        help="a model saved by 'chainrule train' (its sizes replace the options "
-                             "below)")
-    parser.add_argument("--model", choices=MODELS, default="mlp",
+                        help="a model saved by 'chainrule train': its network, loss, weight "
+                             "decay and dataset are used (the network options below are then "
+                             "refused)")
+    parser.add_argument("--model", choices=MODELS,
                         help="mlp (default; --hidden, --activation), lenet, lenet-classic or "
                              "cnn (square one-channel images: --input-size 784 or 64)")
-    parser.add_argument("--input-size", type=positive_int, default=784,
-                        help="features per example (default: 784)")
-    parser.add_argument("--hidden", type=positive_int, nargs="+", default=[256], metavar="N",
+    parser.add_argument("--input-size", type=positive_int,
+                        help="features per example (default: the dataset's, else 784)")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", metavar="N",
                         help="hidden layer sizes (default: 256)")
-    parser.add_argument("--classes", type=positive_int, default=10,
-                        help="number of classes (default: 10)")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+    parser.add_argument("--classes", type=positive_int, help="number of classes (default: 10)")
+    parser.add_argument("--activation", choices=ACTIVATIONS,
                         help="hidden activation (default: relu)")
+    parser.add_argument("--loss", choices=LOSSES,
+                        help="the loss L (default: the checkpoint's, else cross-entropy)")
     parser.add_argument("--batch-size", type=positive_int, default=256,
                         help="examples in the batch (default: 256)")
-    parser.add_argument("--weight-decay", type=non_negative_float, default=0.0,
-                        metavar="LAMBDA",
+    parser.add_argument("--weight-decay", type=non_negative_float, metavar="LAMBDA",
                         help="lambda of the L2 term s = lambda/2 (||W1||^2 + ...); > 0 adds s "
-                             "and J = L + s to the graph (default: 0)")
+                             "and J = L + s to the graph (default: the checkpoint's, else 0)")
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="seed for the weights and the random batch (default: 0)")
-    parser.add_argument("--dataset", choices=("random", "digits"), default="random",
-                        help="random: a random batch of the right shape (default); digits: "
-                             "the first examples of scikit-learn's 8x8 digits (64 features)")
+    parser.add_argument("--dataset", choices=("random",) + DATASETS,
+                        help="where the batch comes from: random (a random batch of the right "
+                             "shape; the default without a checkpoint), or the first examples "
+                             "of a dataset's training split (the default with a checkpoint is "
+                             "the one it was trained on)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="directory of the IDX files (mnist, fashion-mnist)")
+    parser.add_argument("--download", action="store_true",
+                        help="download missing IDX files (checksums verified)")
     return parser
 
 
@@ -118,8 +127,8 @@ def run_explain(args):
 
 
 def run_memory(args):
-    model, _, (x, y) = _build(args)
-    report = memory_report(model, x, y, weight_decay=args.weight_decay)
+    model, _, (x, y, lam, loss) = _build(args)
+    report = memory_report(model, x, y, weight_decay=lam, loss=loss)
     print(report)
     if args.out:
         Path(args.out).write_text(report.to_json())
@@ -127,54 +136,89 @@ def run_memory(args):
     return 0
 
 
+# What a checkpoint fixes about the network: given with --checkpoint, these are refused.
+NETWORK_OPTIONS = ("model", "input_size", "hidden", "classes", "activation")
+NETWORK_DEFAULTS = {"model": "mlp", "hidden": [256], "classes": 10, "activation": "relu"}
+
+
 def _build(args, file=None):
-    """The model, one batch's objective and the batch; says where the batch came from."""
+    """The model, one batch's objective, and the batch with the objective's lambda and loss;
+    says where each came from."""
     manual_seed(args.seed)
     if args.checkpoint:
+        given = [name for name in NETWORK_OPTIONS if getattr(args, name) is not None]
+        if given:
+            options = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ChainruleError(f"{options} cannot be used with --checkpoint: the checkpoint "
+                                 f"fixes the network")
         model, tree = load_model(args.checkpoint)
         config = tree["config"]
+        dataset = args.dataset or config.get("dataset", "random")
         where = f"the checkpoint {args.checkpoint}"
     else:
-        config = {"model": args.model, "input_size": args.input_size, "hidden": args.hidden,
-                  "classes": args.classes, "activation": args.activation}
-        try:
-            check_fits(parameter_bytes(config), f"the {args.model.upper()}'s weights")
-            check_fits(4 * args.batch_size * args.input_size,
-                       f"a batch of {args.batch_size} examples of {args.input_size} features")
-        except ValueError as error:
-            raise ChainruleError(str(error)) from None
-        try:
-            model = build(config)
-        except ValueError as error:
-            raise ChainruleError(f"--model {args.model}: {error}") from None
+        dataset = args.dataset or "random"
+        config = {name: getattr(args, name) if getattr(args, name) is not None else default
+                  for name, default in NETWORK_DEFAULTS.items()}
+        config["input_size"] = args.input_size or DATASET_FEATURES.get(dataset, 784)
+        model = _fresh_model(args, config)
         where = f"a fresh network (seed {args.seed})"
-    network = describe(config).split(" (")[0]
+    loss = args.loss or config.get("loss", "cross-entropy")
+    lam = args.weight_decay if args.weight_decay is not None else \
+        float(config.get("weight_decay", 0.0)) if args.checkpoint else 0.0
+    x, y, about = _batch(args, dataset, config.get("seed", args.seed), config["input_size"],
+                         config["classes"])
+    print(f"{_network(config)} from {where}; {about}; loss {loss}; weight decay lambda = "
+          f"{lam:g}", file=file or sys.stdout)
+    return model, objective(model, x, y, lam, loss=loss), (x, y, lam, loss)
+
+
+# Features per example of each dataset, which set the input size when none is given.
+DATASET_FEATURES = {"digits": 64, "mnist": 784, "fashion-mnist": 784}
+
+
+def _fresh_model(args, config):
+    try:
+        check_fits(parameter_bytes(config), f"the {config['model'].upper()}'s weights")
+        check_fits(4 * args.batch_size * config["input_size"],
+                   f"a batch of {args.batch_size} examples of {config['input_size']} features")
+    except ValueError as error:
+        raise ChainruleError(str(error)) from None
+    try:
+        return build(config)
+    except ValueError as error:
+        raise ChainruleError(f"--model {config['model']}: {error}") from None
+
+
+def _network(config):
     if config.get("model", "mlp") == "mlp":
-        network = "network " + "-".join(map(str, [config["input_size"], *config["hidden"],
-                                                  config["classes"]]))
-    x, y, about = _batch(args, config["input_size"], config["classes"])
-    print(f"{network} from {where}; {about}; weight decay lambda = {args.weight_decay:g}",
-          file=file or sys.stdout)
-    return model, objective(model, x, y, args.weight_decay), (x, y)
+        return "network " + "-".join(map(str, [config["input_size"], *config["hidden"],
+                                               config["classes"]]))
+    return describe(config).split(" (")[0]
 
 
-def _batch(args, features, classes):
+def _batch(args, dataset, seed, features, classes):
+    """The first examples of the dataset's training split (the split the run trained on), or
+    a random batch of the right shape."""
     import numpy
-    if args.dataset == "digits":
-        from ..data import datasets
-        if features != 64:
-            raise ChainruleError(f"--dataset digits has 64 features but the network expects "
-                                 f"{features}; use --input-size 64 or a digits checkpoint")
-        train, _ = datasets.digits(seed=args.seed)
-        n = min(args.batch_size, len(train))
-        if train.y[:n].max() >= classes:
-            raise ChainruleError(f"the digits have 10 classes but the network has {classes}")
-        return train.x[:n], train.y[:n], f"a batch of the first {n} digits"
-    rng = numpy.random.default_rng(args.seed)
-    x = rng.random((args.batch_size, features), dtype=numpy.float32)
-    y = rng.integers(0, classes, args.batch_size)
-    return x, y, (f"a batch of {args.batch_size} RANDOM examples (uniform [0, 1) features, "
-                  f"random labels), not real data")
+    if dataset == "random":
+        rng = numpy.random.default_rng(args.seed)
+        x = rng.random((args.batch_size, features), dtype=numpy.float32)
+        y = rng.integers(0, classes, args.batch_size)
+        return x, y, (f"a batch of {args.batch_size} RANDOM examples (uniform [0, 1) "
+                      f"features, random labels), not real data")
+    if args.data_dir is not None and dataset == "digits":
+        raise ChainruleError("--data-dir applies to --dataset mnist and fashion-mnist; the "
+                             "digits ship with scikit-learn")
+    from ..train.trainer import load_dataset
+    train, _ = load_dataset(dataset, args.data_dir, args.download, seed=int(seed))
+    if train.x.shape[1] != features:
+        raise ChainruleError(f"--dataset {dataset} has {train.x.shape[1]} features but the "
+                             f"network expects {features}")
+    n = min(args.batch_size, len(train))
+    if train.y[:n].max() >= classes:
+        raise ChainruleError(f"{train.name} has {len(train.classes)} classes but the network "
+                             f"has {classes}")
+    return train.x[:n], train.y[:n], f"a batch of the first {n} {train.name} training examples"
 
 
 def _graph_path(text):

@@ -102,11 +102,13 @@ class MemoryReport:
         return _format(self)
 
 
-def memory_report(target, *args, params=None, inputs=None, weight_decay=0.0):
+def memory_report(target, *args, params=None, inputs=None, weight_decay=0.0,
+                  loss="cross-entropy"):
     """The memory ledger of a graph: ``memory_report(loss, params=None, inputs=None)``.
 
-    Or ``memory_report(model, x, y, weight_decay=0.0)``: builds the textbook's objective
-    (cross-entropy, plus the L2 term when ``weight_decay`` > 0), measures with tracemalloc what
+    Or ``memory_report(model, x, y, weight_decay=0.0, loss="cross-entropy")``: builds the
+    textbook's objective (the loss, "cross-entropy" or "hinge", plus the L2 term when
+    ``weight_decay`` > 0), measures with tracemalloc what
     the training forward keeps and what a ``no_grad`` forward keeps, and returns the ledger with
     those measurements in ``report.measured``.
     """
@@ -117,7 +119,7 @@ def memory_report(target, *args, params=None, inputs=None, weight_decay=0.0):
     if len(args) != 2:
         raise TypeError("memory_report takes a loss tensor, or a model, a batch x and labels y: "
                         "memory_report(model, x, y)")
-    return _measure(target, *args, weight_decay=weight_decay)
+    return _measure(target, *args, weight_decay=weight_decay, loss=loss)
 
 
 def ledger(loss, params=None, inputs=None):
@@ -253,7 +255,7 @@ def _freed(node):
 
 # -- measuring a model ----------------------------------------------------------------------------
 
-def _measure(model, x, y, weight_decay):
+def _measure(model, x, y, weight_decay, loss):
     x = x if isinstance(x, Tensor) else Tensor(x)
     labels = y.data if isinstance(y, Tensor) else xp.asarray(y)
     started = not tracemalloc.is_tracing()
@@ -261,10 +263,10 @@ def _measure(model, x, y, weight_decay):
         tracemalloc.start()
     try:
         before = _settle()
-        loss = objective(model, x, labels, weight_decay)
+        objective_value = objective(model, x, labels, weight_decay, loss=loss)
         training_retained, training_peak = _since(before)
-        report = ledger(loss, model, inputs=(x, labels))
-        del loss
+        report = ledger(objective_value, model, inputs=(x, labels))
+        del objective_value
         before = _settle()
         with no_grad():
             prediction = model(x)

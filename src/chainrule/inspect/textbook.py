@@ -249,12 +249,17 @@ def _seq(node):
     return node.seq
 
 
-def objective(model, x, y, lam=0.0):
-    """The textbook's J for ``model`` on a batch: L = cross_entropy(model(x), y), plus
-    s = lam/2 (sum of ||W||^2 over the weight matrices) when lam > 0, as in d2l 4.7."""
+def objective(model, x, y, lam=0.0, loss="cross-entropy"):
+    """The textbook's J for ``model`` on a batch: L = loss(model(x), y) (softmax cross-entropy,
+    or "hinge", the multiclass SVM loss), plus s = lam/2 (sum of ||W||^2 over the weight
+    matrices) when lam > 0, as in d2l 4.7."""
     from ..nn import functional
-    loss = functional.cross_entropy(model(x), y)
+    losses = {"cross-entropy": functional.cross_entropy,
+              "hinge": functional.multiclass_hinge_loss}
+    if loss not in losses:
+        raise ValueError(f"objective: loss must be one of {sorted(losses)}, got {loss!r}")
+    value = losses[loss](model(x), y)
     if lam > 0:
         weights = [p for _, p in model.named_parameters() if p.ndim >= 2]
-        loss = loss + functional.l2_penalty(weights, lam)
-    return loss
+        value = value + functional.l2_penalty(weights, lam)
+    return value
