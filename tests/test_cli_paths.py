@@ -195,3 +195,20 @@ def test_inspect_commands_read_mnist(capsys):
     assert main(["memory", "--model", "lenet", "--dataset", "mnist", "--data-dir",
                  str(MNIST), "--batch-size", "8"]) == 0
     assert "the first 8 mnist (t10k split 8000/2000) training examples" in capsys.readouterr().out
+
+
+def test_download_without_a_network_is_one_line_saying_so(tmp_path, capsys, monkeypatch):
+    import socket
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "mnist"),
+                 "--download", "--no-progress", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule train: error: could not download https://")
+    assert "is this machine offline?" in err and str(tmp_path / "mnist") in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not list((tmp_path / "mnist").glob("*"))  # no partial file left behind

@@ -28,7 +28,7 @@ def download(url, dest_path, md5, progress=True):
     )
     try:
         with os.fdopen(descriptor, "wb") as file:
-            actual_md5 = _stream(url, file, progress)
+            actual_md5 = _stream(url, file, progress, directory)
         if actual_md5 != md5.lower():
             raise FileFormatError(
                 f"{dest_name}: checksum mismatch for {url}: expected md5 {md5.lower()}, "
@@ -40,7 +40,7 @@ def download(url, dest_path, md5, progress=True):
         raise
 
 
-def _stream(url, file, progress):
+def _stream(url, file, progress, directory):
     """Copy the body of `url` into `file`; return the MD5 hex digest of what was copied."""
     # The network modules load here, on first use: at import they cost about 50 ms of
     # every `import chainrule` and `chainrule --help`.
@@ -66,7 +66,11 @@ def _stream(url, file, progress):
         message = f"could not download {url}: HTTP {error.code} {error.reason}"
         raise ConnectionError(message) from error
     except urllib.error.URLError as error:
-        raise ConnectionError(f"could not download {url}: {error.reason}") from error
+        # Most often no network at all: say so, and how to do without one.
+        raise ConnectionError(
+            f"could not download {url}: {error.reason} (is this machine offline? Copy the "
+            f"files into {directory} by hand, or pass the "
+            f"folder that holds them with --data-dir)") from error
     except (TimeoutError, ConnectionError, http.client.HTTPException) as error:
         raise ConnectionError(f"could not download {url}: {error}") from error
     return digest.hexdigest()
