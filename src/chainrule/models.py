@@ -202,6 +202,11 @@ def check_checkpoint(tree, path):
     from .errors import CheckpointError
     from .nn.module import match_state_dict
     config = tree.get("config") if isinstance(tree, dict) else None
+    if config is None and isinstance(tree, dict) and "module" in tree and "model" in tree:
+        raise CheckpointError(f"{path}: holds your own model (a {tree['module']}, trained with "
+                              f"Trainer.fit(model, ...)): build it in Python, then load "
+                              f"load_tree(path)['model'] with load_state_dict, or continue with "
+                              f"trainer.fit(model, ..., ckpt_path=path)")
     if not isinstance(config, dict) or "model" not in tree:
         raise CheckpointError(f"{path}: not a chainrule model checkpoint (no 'config' and "
                               f"'model' entries)")

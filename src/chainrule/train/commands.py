@@ -110,12 +110,14 @@ def run_train(args):
     print(f"training {_describe(trainer)} on {data.name}: {len(data)} train / "
           f"{len(trainer.test_data)} test examples")
     try:
-        trainer.fit(epochs)
+        trainer.fit(epochs=epochs)
     except KeyboardInterrupt:
-        print(f"\ninterrupted during epoch {trainer.epoch + 1}; {_kept(trainer)}", file=sys.stderr)
+        print(f"\ninterrupted during epoch {trainer.epoch + 1}; "
+              f"{_kept(trainer, epochs, args.resume)}", file=sys.stderr)
         return 130
     except TrainingDiverged as error:
-        print(f"chainrule train: stopped: {error}; {_kept(trainer)}", file=sys.stderr)
+        print(f"chainrule train: stopped: {error}; {_kept(trainer, epochs, args.resume)}",
+              file=sys.stderr)
         return 1
     last = trainer.history[-1]
     print(f"test accuracy {last.test_accuracy:.4f} after {trainer.epoch} epochs "
@@ -190,9 +192,14 @@ def _describe(trainer):
             f"{c.epochs} epochs, seed {c.seed})")
 
 
-def _kept(trainer):
-    if trainer.epoch and trainer.checkpoint_path:
-        return (f"the last checkpoint (epoch {trainer.epoch}) is {trainer.checkpoint_path}; "
-                f"continue with: chainrule train --resume {trainer.checkpoint_path}")
-    return "no epoch had finished, so no checkpoint was written"
-
+def _kept(trainer, epochs, resumed_from=None):
+    """Where the run can continue from: a checkpoint that exists, named with the command."""
+    path = trainer.checkpoint_path
+    if trainer.epoch and path and os.path.exists(path) and trainer.history and \
+            trainer.history[-1].epoch == trainer.epoch:
+        written = f"the last checkpoint (epoch {trainer.epoch}) is {path}"
+    elif resumed_from:
+        path, written = resumed_from, f"no new epoch finished; {resumed_from} is unchanged"
+    else:
+        return "no epoch had finished, so no checkpoint was written"
+    return f"{written}; continue with: chainrule train --resume {path} --epochs {epochs}"

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import math
 import numbers
 import os
 from dataclasses import asdict, dataclass
@@ -31,8 +32,10 @@ class EpochRecord:
                 raise TypeError(f"EpochRecord: {name} must be a number, got {value!r}")
 
     def line(self, epochs):
+        # Without held-out data (Trainer.fit without a val_loader) the test columns are nan.
+        test = "" if math.isnan(self.test_accuracy) else f"test acc {self.test_accuracy:.4f}  "
         return (f"epoch {self.epoch:>3}/{epochs}  loss {self.train_loss:.4f}  "
-                f"train acc {self.train_accuracy:.4f}  test acc {self.test_accuracy:.4f}  "
+                f"train acc {self.train_accuracy:.4f}  {test}"
                 f"{self.seconds:.2f}s  {self.samples_per_second:,.0f} samples/s")
 
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 
 from ..autograd import no_grad
+from ..backend import xp
 from ..errors import CheckpointError, TrainingDiverged
 from ..models import ACTIVATIONS, MODELS, check_checkpoint, layer_sizes
 from .history import EpochRecord, plot_history, save_history
@@ -104,39 +105,86 @@ def make_optimizer(config, parameters):
     return kind(parameters, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def evaluate(model, dataset, loss_fn, batch_size=4096):
-    """Mean loss and accuracy of ``model`` on ``dataset`` (prediction mode: no graph)."""
+def evaluate(model, data, loss_fn, batch_size=4096):
+    """Mean loss and accuracy of ``model`` on ``data``, a Dataset (x, y) or an iterable of
+    (x, y) batches such as a DataLoader (prediction mode: no graph)."""
+    if hasattr(data, "x") and hasattr(data, "y"):
+        data = [(data.x[i:i + batch_size], data.y[i:i + batch_size])
+                for i in range(0, len(data.y), batch_size)]
     was_training = model.training
     model.eval()
-    total_loss, correct = 0.0, 0
+    total_loss, correct, seen = 0.0, 0, 0
     try:
         with no_grad():
-            for start in range(0, len(dataset.y), batch_size):
-                x = dataset.x[start:start + batch_size]
-                y = dataset.y[start:start + batch_size]
+            for x, y in data:
                 scores = model(x)
                 total_loss += float(loss_fn(scores, y).data) * len(y)
-                correct += int((scores.data.argmax(axis=1) == y).sum())
+                correct += int((scores.data.argmax(axis=1) == xp.asarray(y)).sum())
+                seen += len(y)
     finally:
         model.train(was_training)
-    return total_loss / len(dataset.y), correct / len(dataset.y)
+    if not seen:
+        raise ValueError("evaluate: the data holds no examples")
+    return total_loss / seen, correct / seen
+
+
+def divergence_advice(config):
+    """The likeliest cause of a loss that became inf or nan, as the option to change."""
+    if config is None:
+        return "try a smaller learning rate"
+    if config.optimizer in ("sgd", "adamw") and config.lr * config.weight_decay >= 1:
+        return (f"--weight-decay {config.weight_decay:g} is too large for --lr {config.lr:g}: "
+                f"each step multiplies the weights by 1 - lr * weight_decay = "
+                f"{1 - config.lr * config.weight_decay:g}; try a weight decay below "
+                f"{1 / config.lr:g}")
+    if config.optimizer in ("sgd", "rmsprop") and config.momentum >= 0.99:
+        return (f"--momentum {config.momentum:g} is close to 1, so steps barely slow down; try "
+                f"0.9")
+    return f"try a smaller --lr (now {config.lr:g})"
 
 
 class Trainer:
-    """Trains an MLP described by a TrainConfig; ``fit()`` runs the epochs.
+    """Trains a model epoch after epoch, with a progress bar, a history, curves and
+    checkpoints; a run continues bit for bit from its checkpoint. Two ways in:
+
+    * ``Trainer(TrainConfig(...)).fit()``: the network, data, loss and optimizer a TrainConfig
+      describes (what ``chainrule train`` runs); ``Trainer.resume(path)`` continues it.
+    * ``Trainer(epochs=5).fit(model, train_loader, val_loader, loss=..., optimizer=...)``: your
+      own model; ``fit(..., ckpt_path=path)`` continues from a checkpoint it wrote.
 
     With ``out_dir`` each finished epoch writes ``checkpoint.crt`` (atomically), the history as
-    CSV and JSON and the curves as PNG; ``Trainer.resume(path)`` continues a run bit for bit.
+    CSV and JSON and the curves as PNG.
+
+    >>> from chainrule import data, nn, optim, train
+    >>> x = np.random.default_rng(0).random((40, 3), dtype=np.float32)
+    >>> loader = data.DataLoader((x, (x.sum(1) > 1.5).astype(np.int64)), batch_size=8)
+    >>> model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> history = train.Trainer(epochs=2, progress=False, log=None).fit(
+    ...     model, loader, loader, optimizer=optim.SGD(model.parameters(), lr=0.1))
+    >>> [record.epoch for record in history]
+    [1, 2]
     """
 
-    def __init__(self, config, data_dir=None, download=False, out_dir=None, progress=True,
-                 log=print, datasets=None):
-        from .. import models, random
-        from ..data import DataLoader
+    def __init__(self, config=None, data_dir=None, download=False, out_dir=None, progress=True,
+                 log=print, datasets=None, epochs=None):
         self.config = config
+        self.epochs = epochs if epochs is not None else config.epochs if config else 10
         self.out_dir = out_dir
         self.progress = progress
         self.log = log
+        self.history = []
+        self.epoch = 0  # epochs completed
+        self.step = 0   # optimizer steps taken
+        self.model = self.optimizer = self.loss_fn = self.loader = None
+        self.train_data = self.test_data = None
+        if config is not None:
+            self._from_config(config, data_dir, download, datasets)
+        if out_dir:
+            os.makedirs(out_dir, exist_ok=True)
+
+    def _from_config(self, config, data_dir, download, datasets):
+        from .. import models, random
+        from ..data import DataLoader
         self.train_data, self.test_data = datasets or load_dataset(
             config.dataset, data_dir, download, seed=config.seed)
         random.manual_seed(config.seed)
@@ -146,19 +194,47 @@ class Trainer:
         self.loss_fn = make_loss(config.loss)
         self.loader = DataLoader(self.train_data, batch_size=config.batch_size, shuffle=True,
                                  seed=config.seed)
-        self.history = []
-        self.epoch = 0  # epochs completed
-        self.step = 0   # optimizer steps taken
-        if out_dir:
-            os.makedirs(out_dir, exist_ok=True)
 
-    @property
-    def checkpoint_path(self):
-        return os.path.join(self.out_dir, "checkpoint.crt") if self.out_dir else None
+    def _attach(self, model, train_loader, val_loader, loss, optimizer):
+        """Your own model, data, loss and optimizer, checked before any work."""
+        from ..data import DataLoader
+        from ..nn import Module, functional
+        from ..optim.optimizer import Optimizer
+        if not isinstance(model, Module):
+            raise TypeError(f"Trainer.fit: model must be a chainrule.nn.Module, got "
+                            f"{type(model).__name__}")
+        if not isinstance(train_loader, DataLoader):
+            raise TypeError(f"Trainer.fit: train_loader must be a chainrule.data.DataLoader "
+                            f"(its state goes into checkpoints), got {type(train_loader).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError("Trainer.fit: pass the optimizer of the model's parameters, e.g. "
+                            "optimizer=optim.SGD(model.parameters(), lr=0.1)")
+        if loss is not None and not callable(loss):
+            raise TypeError(f"Trainer.fit: loss must be a function of (scores, labels), got "
+                            f"{loss!r}")
+        self.model, self.loader, self.test_data = model, train_loader, val_loader
+        self.optimizer, self.loss_fn = optimizer, loss or functional.cross_entropy
 
     # -- the loop ------------------------------------------------------------------------------
-    def fit(self, epochs=None):
-        epochs = epochs or self.config.epochs
+    def fit(self, model=None, train_loader=None, val_loader=None, *, loss=None, optimizer=None,
+            epochs=None, ckpt_path=None):
+        """Train until ``epochs`` epochs are done (default: the Trainer's); returns the history
+        of EpochRecords. ``fit()`` or ``fit(epochs)`` trains what the TrainConfig describes;
+        ``fit(model, train_loader, val_loader=None, loss=cross_entropy, optimizer=...)`` trains
+        your own model (``val_loader``, a DataLoader or a Dataset, gives the test columns);
+        ``ckpt_path`` first restores a checkpoint this Trainer wrote for that model."""
+        if isinstance(model, numbers.Integral) and not isinstance(model, bool):
+            model, epochs = None, model  # fit(epochs), the TrainConfig form
+        if model is not None:
+            self._attach(model, train_loader, val_loader, loss, optimizer)
+            if ckpt_path is not None:
+                from ..serialize import load_tree
+                self.load_state(load_tree(ckpt_path), ckpt_path)
+        elif self.model is None:
+            raise TypeError("Trainer.fit: without a TrainConfig, pass the model, its "
+                            "train_loader and an optimizer: trainer.fit(model, train_loader, "
+                            "val_loader, optimizer=...)")
+        epochs = epochs or self.epochs
         for epoch in range(self.epoch + 1, epochs + 1):
             record = self._train_epoch(epoch, epochs)
             self.history.append(record)
@@ -171,6 +247,10 @@ class Trainer:
         if self.out_dir and self.history:
             plot_history(self.history, os.path.join(self.out_dir, "curves.png"))
         return self.history
+
+    @property
+    def checkpoint_path(self):
+        return os.path.join(self.out_dir, "checkpoint.crt") if self.out_dir else None
 
     def _train_epoch(self, epoch, epochs):
         self.model.train()
@@ -185,8 +265,8 @@ class Trainer:
                 if not math.isfinite(value):
                     raise TrainingDiverged(
                         f"the training loss became {value} at epoch {epoch}, step {batch} of "
-                        f"{len(self.loader)} (step {self.step + 1} overall); try a smaller "
-                        f"--lr (now {self.config.lr})")
+                        f"{len(self.loader)} (step {self.step + 1} overall); "
+                        f"{divergence_advice(self.config)}")
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
@@ -203,7 +283,8 @@ class Trainer:
             if bar is not None:
                 bar.close()
         seconds = time.perf_counter() - start
-        test_loss, test_accuracy = evaluate(self.model, self.test_data, self.loss_fn)
+        test_loss, test_accuracy = (math.nan, math.nan) if self.test_data is None else \
+            evaluate(self.model, self.test_data, self.loss_fn)
         return EpochRecord(epoch, total_loss / seen, correct / seen, test_loss, test_accuracy,
                            seconds, seen / seconds)
 
@@ -212,8 +293,11 @@ class Trainer:
         from .. import random
         return {
             "format": CHECKPOINT_FORMAT,
-            "config": {**asdict(self.config), "input_size": int(self.train_data.x.shape[1]),
-                       "classes": len(self.train_data.classes)},
+            # None for your own model: only your code can build it again.
+            "config": None if self.config is None else {
+                **asdict(self.config), "input_size": int(self.train_data.x.shape[1]),
+                "classes": len(self.train_data.classes)},
+            "module": type(self.model).__name__,
             "model": dict(self.model.state_dict()),
             "optimizer": self.optimizer.state_dict(),
             "loader": self.loader.state_dict(),
