@@ -14,6 +14,11 @@ ALLOWED_DTYPES = (
     "bool",
 )
 
+# Files written since checksums were added declare "checksum": CHECKSUM_ALGORITHM in the header
+# and end with the digest of every byte before it; files without the field load unverified.
+CHECKSUM_ALGORITHM = "sha256"
+CHECKSUM_BYTES = 32
+
 _ENTRY_FIELDS = {"dtype", "shape", "offset", "nbytes"}
 _Entry = namedtuple("_Entry", "name dtype shape offset nbytes")
 _LARGEST_DIM = 2**63  # a dimension must fit NumPy's signed 64-bit sizes

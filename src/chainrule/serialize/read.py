@@ -1,4 +1,5 @@
 """Reading and validation: every field of the header is checked before an array is allocated."""
+import hashlib
 import json
 import math
 import os
@@ -8,8 +9,9 @@ import numpy as np
 
 from chainrule.errors import CheckpointError
 
-from .format import (ALLOWED_DTYPES, FORMAT_VERSION, MAGIC, MAX_HEADER_BYTES, MAX_NDIM,
-                     PREAMBLE_BYTES, _ENTRY_FIELDS, _LARGEST_DIM, _Entry)
+from .format import (ALLOWED_DTYPES, CHECKSUM_ALGORITHM, CHECKSUM_BYTES, FORMAT_VERSION, MAGIC,
+                     MAX_HEADER_BYTES, MAX_NDIM, PREAMBLE_BYTES, _ENTRY_FIELDS, _LARGEST_DIM,
+                     _Entry)
 
 
 def load(path):
@@ -17,7 +19,9 @@ def load(path):
 
     Arrays come back C-contiguous, writable and in native byte order, in the order they were
     saved. Raises CheckpointError naming the file and the offending field for any file that is
-    unreadable, truncated, padded, inconsistent or not a chainrule file at all.
+    unreadable, truncated, padded, inconsistent or not a chainrule file at all, and for a file
+    whose bytes no longer match the checksum it was written with (files written before
+    checksums existed carry none and load unverified).
     """
     path = os.fspath(path)
     try:
@@ -49,16 +53,43 @@ def _read(path, file):
     raw_header = file.read(header_bytes)
     if len(raw_header) != header_bytes:
         raise CheckpointError(f"{path}: file ended inside the header (truncated while being read?)")
-    meta, entries = _parse_header(path, raw_header)
+    meta, entries, checked = _parse_header(path, raw_header)
     data_start = PREAMBLE_BYTES + header_bytes
-    _check_layout(path, entries, size - data_start)
+    trailer = CHECKSUM_BYTES if checked else 0
+    if size - data_start < trailer:
+        raise CheckpointError(
+            f"{path}: file ends {data_start + trailer - size} bytes short of its "
+            f"{CHECKSUM_BYTES}-byte checksum (truncated?)"
+        )
+    _check_layout(path, entries, size - data_start - trailer)
+    digest = hashlib.new(CHECKSUM_ALGORITHM, preamble + raw_header) if checked else None
     arrays = {}
+    # The layout check proved that the arrays tile the data section, so reading them by offset
+    # reads every byte once, in order: the digest sees the file as it lies on disk.
     for entry in sorted(entries, key=lambda e: e.offset):
         array = np.empty(entry.shape, dtype=np.dtype(entry.dtype).newbyteorder("<"))
         file.seek(data_start + entry.offset)
-        _read_into(path, file, array, entry.name)
-        arrays[entry.name] = array.astype(array.dtype.newbyteorder("="), copy=False)
-    return {entry.name: arrays[entry.name] for entry in entries}, meta
+        _read_into(path, file, array, entry.name, digest)
+        arrays[entry.name] = array
+    if checked:
+        file.seek(size - CHECKSUM_BYTES)
+        _verify(path, file, digest)
+    return {entry.name: arrays[entry.name].astype(arrays[entry.name].dtype.newbyteorder("="),
+                                                  copy=False) for entry in entries}, meta
+
+
+def _verify(path, file, digest):
+    stored = file.read(CHECKSUM_BYTES)
+    if len(stored) != CHECKSUM_BYTES:
+        raise CheckpointError(f"{path}: file ended inside its checksum (truncated while being "
+                              f"read?)")
+    if stored != digest.digest():
+        raise CheckpointError(
+            f"{path}: checksum mismatch: the {CHECKSUM_ALGORITHM} of its contents is "
+            f"{digest.hexdigest()[:16]}..., but the file was written with "
+            f"{stored.hex()[:16]}...; its header or arrays changed after it was saved (a damaged "
+            f"disk, copy or download), so it is refused rather than loaded as a different model"
+        )
 
 
 def _check_magic(path, magic):
@@ -83,18 +114,25 @@ def _parse_header(path, raw_header):
         )
     except (ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError
         raise CheckpointError(f"{path}: header is not valid UTF-8 JSON: {err}") from err
-    if not isinstance(header, dict) or set(header) != {"meta", "arrays"}:
+    if not isinstance(header, dict) or set(header) - {"checksum"} != {"meta", "arrays"}:
         found = sorted(header) if isinstance(header, dict) else type(header).__name__
         raise CheckpointError(
-            f"{path}: header must be a JSON object with exactly the keys 'arrays' and 'meta', "
-            f"found {found}"
+            f"{path}: header must be a JSON object with exactly the keys 'arrays' and 'meta' "
+            f"(and 'checksum' in files written with one), found {found}"
+        )
+    checked = "checksum" in header
+    if checked and header["checksum"] != CHECKSUM_ALGORITHM:
+        raise CheckpointError(
+            f"{path}: header field 'checksum' is {_clip(header['checksum'])}; this chainrule "
+            f"verifies {CHECKSUM_ALGORITHM!r} checksums"
         )
     table = header["arrays"]
     if not isinstance(table, dict):
         raise CheckpointError(
             f"{path}: header field 'arrays' must be an object, found {type(table).__name__}"
         )
-    return header["meta"], [_checked_entry(path, name, spec) for name, spec in table.items()]
+    entries = [_checked_entry(path, name, spec) for name, spec in table.items()]
+    return header["meta"], entries, checked
 
 
 def _refuse_duplicate_keys(pairs):
@@ -178,8 +216,8 @@ def _check_layout(path, entries, data_bytes):
         )
 
 
-def _read_into(path, file, array, name):
-    view = memoryview(array.reshape(-1).view(np.uint8))
+def _read_into(path, file, array, name, digest=None):
+    whole = view = memoryview(array.reshape(-1).view(np.uint8))
     while view:
         count = file.readinto(view)
         if not count:
@@ -187,6 +225,8 @@ def _read_into(path, file, array, name):
                 f"{path}: file ended while reading array {name!r} (truncated while being read?)"
             )
         view = view[count:]
+    if digest is not None:
+        digest.update(whole)
 
 
 def _clip(value, limit=200):

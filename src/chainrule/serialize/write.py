@@ -1,4 +1,5 @@
 """Flat files: a dict of arrays plus plain JSON metadata, checked and then written."""
+import hashlib
 import json
 import math
 import os
@@ -9,7 +10,8 @@ import numpy as np
 from chainrule.errors import CheckpointError
 
 from .atomic import atomic_write
-from .format import ALLOWED_DTYPES, MAGIC, MAX_HEADER_BYTES, MAX_TREE_DEPTH, PREAMBLE_BYTES
+from .format import (ALLOWED_DTYPES, CHECKSUM_ALGORITHM, MAGIC, MAX_HEADER_BYTES, MAX_TREE_DEPTH,
+                     PREAMBLE_BYTES)
 
 
 def save(path, arrays, meta=None):
@@ -29,7 +31,18 @@ def save(path, arrays, meta=None):
 
 def _save_checked_meta(path, arrays, meta):
     entries = _checked_arrays(path, arrays)
-    atomic_write(path, [_preamble_and_header(path, entries, meta), *(a for _, a in entries)])
+    chunks = [_preamble_and_header(path, entries, meta), *(a for _, a in entries)]
+    atomic_write(path, [*chunks, _digest(chunks)])
+
+
+def _digest(chunks):
+    """The checksum that ends the file: the digest of every byte before it."""
+    digest = hashlib.new(CHECKSUM_ALGORITHM)
+    for chunk in chunks:
+        if isinstance(chunk, np.ndarray):
+            chunk = chunk.reshape(-1).view(np.uint8)  # C-contiguous: _checked_arrays made it so
+        digest.update(chunk)
+    return digest.digest()
 
 
 def _checked_arrays(path, arrays):
@@ -77,7 +90,8 @@ def _preamble_and_header(path, entries, meta):
         }
         offset += array.nbytes
     try:
-        text = json.dumps({"meta": meta, "arrays": table}, allow_nan=False)
+        text = json.dumps({"meta": meta, "arrays": table, "checksum": CHECKSUM_ALGORITHM},
+                          allow_nan=False)
     except (ValueError, RecursionError) as err:
         raise CheckpointError(f"cannot save metadata to {path}: {err}") from err
     header = text.encode("ascii")  # json escapes every non-ASCII character, lone surrogates too
