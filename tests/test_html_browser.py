@@ -62,8 +62,8 @@ def browser():
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     for program in (CHROMIUM, CHROMEDRIVER):
         if not os.access(program, os.X_OK):
-            pytest.skip(f"{program} is not installed (Debian: apt-get install chromium "
-                        f"chromium-driver)")
+            pytest.skip(f"missing tool: {program} is not installed (Debian: apt-get install "
+                        f"chromium chromium-driver)")
     from selenium.webdriver.chrome.service import Service
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM

@@ -59,7 +59,7 @@ def test_one_box_per_variable_and_one_circle_per_op():
     assert (len(boxes), len(circles)) == (19, 15)
 
 
-@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")
+@pytest.mark.skipif(not HAS_DOT, reason="missing tool: Graphviz's dot is not installed")
 def test_dot_output_parses_and_svg_has_the_same_nodes():
     model, loss = textbook()
     text = to_dot(loss, params=model)
@@ -164,7 +164,7 @@ def test_a_tensor_without_graph_is_refused_clearly():
         to_dot(cr.tensor([1.0, 2.0]))
 
 
-@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")
+@pytest.mark.skipif(not HAS_DOT, reason="missing tool: Graphviz's dot is not installed")
 @pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG")])
 def test_render_writes_svg_and_png(tmp_path, suffix, magic):
     model, loss = textbook()

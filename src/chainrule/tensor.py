@@ -215,6 +215,10 @@ class Tensor:
             ", requires_grad=True" if self.requires_grad else "")
         return f"tensor({body}, dtype={self._data.dtype}{extra})"
 
+    def _repr_html_(self):
+        from .display import tensor_html
+        return tensor_html(self)
+
     __hash__ = object.__hash__
 
     # -- autograd -------------------------------------------------------------------------

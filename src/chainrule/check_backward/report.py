@@ -83,6 +83,9 @@ class BackwardReport:
     def __str__(self):
         return _render(self)
 
+    def _repr_html_(self):
+        return _render_html(self)
+
 
 def _render(report):
     failed = [row for row in report.rows if not row.passed]
@@ -107,6 +110,31 @@ def _render(report):
     lines.append(f"  numeric: float64 fourth-order central differences of "
                  f"{report.differentiated}, h = {report.eps:g}")
     return "\n".join(lines)
+
+
+def _render_html(report):
+    from .. import display
+    failed = [row for row in report.rows if not row.passed]
+    verdict = ("passed" if not failed
+               else f"FAILED ({len(failed)} of {len(report.rows)} wrong)")
+    rows = [[display.escape(row.name), display.escape(row.shape), _error(row.numeric_error),
+             _error(row.autograd_error) if report.autograd_note is None else "n/a",
+             display.verdict(row.passed, "ok" if row.passed else f"WRONG: {row.diagnosis.kind}")]
+            for row in report.rows]
+    body = display.table(["gradient", "shape", "vs numeric", "vs autograd", "result"], rows,
+                         ["left", "left", "right", "right", "left"])
+    notes = [f"<b>{display.escape(row.name)}: {display.escape(row.diagnosis.kind)}</b>: "
+             f"{display.escape(row.diagnosis.message)}" for row in failed]
+    if report.autograd_note is not None:
+        notes.append(f"autograd: {display.escape(report.autograd_note)}")
+    notes += [f"note: {display.escape(note)}" for note in report.notes]
+    notes.append(f"relative error: max|got - expected| / max(|got|, |expected|), passing at "
+                 f"&lt;= {report.rtol:g}; numeric: float64 fourth-order central differences of "
+                 f"{display.escape(report.differentiated)}, h = {report.eps:g}")
+    body += "".join(f'<p style="margin: 2px 0">{note}</p>' for note in notes)
+    title = (f"check_backward: {display.escape(report.title)}: "
+             f"{display.verdict(not failed, verdict)}")
+    return display.box(title, body)
 
 
 def _wrap(text):

@@ -2,6 +2,7 @@
 
     from chainrule import inspect
     inspect.render(loss, "graph.svg", params=model)   # boxes for variables, circles for ops
+    inspect.draw(loss, params=model)                    # the same drawing, shown in a notebook
     inspect.explain(loss, params=model)                 # dJ/do, dJ/dW2, dJ/dh, ... with norms
     print(inspect.memory_report(loss, params=model))    # the arrays backward needs, in bytes
     inspect.to_html(loss, "graph.html", params=model)   # all three on one clickable page
@@ -10,9 +11,10 @@ Everything here reads the graph and never changes it: no ``.grad`` is written an
 freed, so these can run between the forward pass and ``backward()``.
 """
 from .explain import Step, backward_steps, explain, explain_manual
+from .display import GraphDrawing, draw
 from .graph import GraphView, render, to_dot
 from .html import to_html
 from .memory import MemoryReport, memory_report
 
 __all__ = ["to_dot", "render", "explain", "backward_steps", "explain_manual", "Step", "memory_report",
-           "MemoryReport", "to_html", "GraphView"]
+           "MemoryReport", "to_html", "GraphView", "draw", "GraphDrawing"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import ChainruleError, GradientError
 from ..tensor import Tensor
+from .display import DotSource, RenderedPath, _fallback_drawing
 from .textbook import recognize, upstream_nodes
 
 RENDER_TIMEOUT_S = 60
@@ -232,6 +233,7 @@ def to_dot(tensor, params=None, show_grad=True, group_by=None):
     gradient's shape and L2 norm where a tensor holds one), operators are circles, and inputs
     that need no gradient are dashed notes. ``group_by="module"`` puts each module's nodes
     (``node.scope``) in a cluster. Works after backward too: only the saved arrays are freed.
+    The text is a ``DotSource``, a str that a notebook shows as the drawing.
     """
     view = tensor if isinstance(tensor, GraphView) else GraphView(tensor, params)
     if group_by not in (None, "module"):
@@ -259,7 +261,7 @@ def to_dot(tensor, params=None, show_grad=True, group_by=None):
     for source, target, dashed in edges(view):
         lines.append(f"  {source} -> {target}{' [style=dashed]' if dashed else ''};")
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return DotSource("\n".join(lines) + "\n", _fallback_drawing(view))
 
 
 def box_id(node):
@@ -334,7 +336,8 @@ def _escape(text):
 def render(tensor, path, params=None, **options):
     """Write the graph to ``path``: SVG or PNG by its suffix (with Graphviz's ``dot``), or DOT
     for ``.dot``. Without ``dot`` installed, writes ``path`` with the suffix ``.dot`` instead and
-    prints the command that renders it. Returns the path written."""
+    prints the command that renders it. Returns the path written, as a ``RenderedPath`` (a Path
+    that a notebook shows as the drawing)."""
     path = Path(path)
     kind = path.suffix.lower().lstrip(".")
     if kind not in ("svg", "png", "dot"):
@@ -342,16 +345,16 @@ def render(tensor, path, params=None, **options):
     text = to_dot(tensor, params=params, **options)
     if kind == "dot":
         path.write_text(text)
-        return path
+        return RenderedPath(path)
     svg = run_dot(text, kind)
     if svg is None:
         dot_path = path.with_suffix(".dot")
         dot_path.write_text(text)
         print(f"Graphviz's dot is not installed; wrote {dot_path}. Render it with:\n"
               f"  dot -T{kind} {dot_path} -o {path}", file=sys.stderr)
-        return dot_path
+        return RenderedPath(dot_path)
     path.write_bytes(svg)
-    return path
+    return RenderedPath(path)
 
 
 def run_dot(text, kind="svg"):

@@ -101,6 +101,10 @@ class MemoryReport:
     def __str__(self):
         return _format(self)
 
+    def _repr_html_(self):
+        from .display import memory_html
+        return memory_html(self)
+
 
 def memory_report(target, *args, params=None, inputs=None, weight_decay=0.0,
                   loss="cross-entropy"):

@@ -308,7 +308,8 @@ class Module:
         and dtypes are not. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
         own = OrderedDict(self._named_state())
-        arrays, keys = match_state_dict({name: p.shape for name, p in own.items()}, state, strict)
+        arrays, keys = match_state_dict({name: p.shape for name, p in own.items()}, state, strict,
+                                        {name: p.dtype for name, p in own.items()})
         for name, array in arrays.items():
             own[name].copy_(array)
         return keys
@@ -317,8 +318,9 @@ class Module:
         """Raise what ``load_state_dict(state, strict)`` would raise, changing nothing; returns
         the same ``IncompatibleKeys``. For loads that must check several parts before applying
         any of them."""
-        return match_state_dict({name: p.shape for name, p in self._named_state()}, state,
-                                strict)[1]
+        own = OrderedDict(self._named_state())
+        return match_state_dict({name: p.shape for name, p in own.items()}, state, strict,
+                                {name: p.dtype for name, p in own.items()})[1]
 
     # -- printing -------------------------------------------------------------------------------
     def extra_repr(self):
@@ -337,6 +339,10 @@ class Module:
         lines.append(")")
         return "\n".join(lines)
 
+    def _repr_html_(self):
+        from ..display import module_html
+        return module_html(self)
+
 
 def _members(name, value):
     """The Parameters and Modules in an attribute value, with their names below ``name``."""
@@ -350,19 +356,22 @@ def _members(name, value):
             yield from _members(f"{name}.{key}", item)
 
 
-def match_state_dict(shapes, state, strict=True):
+def match_state_dict(shapes, state, strict=True, dtypes=None):
     """Check ``state`` against the parameter ``shapes`` (name -> shape) of a model, which need
     not exist yet; returns ``(arrays, IncompatibleKeys)``, the arrays by name ready to copy.
+    With ``dtypes`` (name -> dtype), floating-point values meant for an integer buffer (such
+    as batch norm's ``num_batches_tracked``) are refused too; other numeric values are cast,
+    as PyTorch's ``load_state_dict`` does.
 
     Raises TypeError if ``state`` is not a mapping, else one StateDictError listing every
-    missing or unexpected key (with ``strict``), wrong shape and wrong type.
+    missing or unexpected key (with ``strict``), wrong shape, wrong dtype and wrong type.
     """
     if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
         raise TypeError(f"load_state_dict: expected a dict of name -> array, "
                         f"got {type(state).__name__}")
     missing = [name for name in shapes if name not in state]
     unexpected = [name for name in state.keys() if name not in shapes]
-    arrays, wrong_shapes, wrong_types = {}, [], []
+    arrays, wrong_shapes, wrong_dtypes, wrong_types = {}, [], [], []
     for name, shape in shapes.items():
         if name not in state:
             continue
@@ -373,6 +382,8 @@ def match_state_dict(shapes, state, strict=True):
             wrong_types.append(f"{name} has {kind}, expected a numeric array")
         elif array.shape != tuple(shape):
             wrong_shapes.append(f"{name} expected {tuple(shape)} got {array.shape}")
+        elif dtypes is not None and dtypes[name].kind in "iu" and array.dtype.kind == "f":
+            wrong_dtypes.append(f"{name} expected {dtypes[name]} got {array.dtype}")
         else:
             arrays[name] = array
     problems = []
@@ -382,6 +393,8 @@ def match_state_dict(shapes, state, strict=True):
         problems.append(f"unexpected keys {unexpected}")
     if wrong_shapes:
         problems.append("wrong shapes: " + ", ".join(wrong_shapes))
+    if wrong_dtypes:
+        problems.append("wrong dtypes: " + ", ".join(wrong_dtypes))
     if wrong_types:
         problems.append("wrong types: " + ", ".join(wrong_types))
     if problems:

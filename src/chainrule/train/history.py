@@ -39,6 +39,29 @@ class EpochRecord:
                 f"{self.seconds:.2f}s  {self.samples_per_second:,.0f} samples/s")
 
 
+class History(list):
+    """The epoch records of a run (a list of EpochRecord). A notebook cell shows it as the loss
+    and accuracy curves (with matplotlib), or as a table of the epochs without it."""
+
+    def _repr_png_(self):
+        return curves_png(self) if self else None
+
+    def _repr_html_(self):
+        if self and _matplotlib_figure() is not None:
+            return None  # the curves say it better; a notebook shows the PNG instead
+        return history_html(self)
+
+
+def history_html(records):
+    from .. import display
+    rows = [[str(r.epoch), f"{r.train_loss:.4f}", f"{r.train_accuracy:.4f}", f"{r.test_loss:.4f}",
+             f"{r.test_accuracy:.4f}", f"{r.seconds:.2f}", f"{r.samples_per_second:,.0f}"]
+            for r in records]
+    body = display.table(["epoch", "train loss", "train acc", "test loss", "test acc",
+                          "seconds", "samples/s"], rows, ["right"] * 7)
+    return display.box(f"training history: {len(records)} epochs", body)
+
+
 def save_history(records, directory):
     """Write history.csv and history.json into ``directory``; returns their paths."""
     rows = [asdict(r) for r in records]
@@ -55,14 +78,22 @@ def save_history(records, directory):
 
 def plot_history(records, path):
     """Loss and accuracy curves as a PNG; returns the path, or None without matplotlib."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    image = curves_png(records)
+    if image is None:
+        return None
+    atomic_write(path, [image], what="curves")
+    return path
+
+
+def curves_png(records):
+    """The loss and accuracy curves as PNG bytes, or None without matplotlib."""
+    # A Figure of its own, not pyplot: nothing global changes, not even in a notebook.
+    Figure = _matplotlib_figure()
+    if Figure is None:
         return None
     epochs = [r.epoch for r in records]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    figure = Figure(figsize=(10, 4))
+    left, right = figure.subplots(1, 2)
     left.plot(epochs, [r.train_loss for r in records], marker="o", label="train")
     left.plot(epochs, [r.test_loss for r in records], marker="o", label="test")
     left.set(xlabel="epoch", ylabel="loss", title="Loss")
@@ -74,9 +105,13 @@ def plot_history(records, path):
         axes.legend()
     figure.tight_layout()
     image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=100)
+    return image.getvalue()
+
+
+def _matplotlib_figure():
     try:
-        figure.savefig(image, format="png", dpi=100)
-    finally:
-        plt.close(figure)
-    atomic_write(path, [image.getvalue()], what="curves")
-    return path
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    return Figure

@@ -3,14 +3,16 @@ SGD step, repeated over the data; with metrics, progress, checkpoints and exact 
 import math
 import numbers
 import os
+import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 
 from ..autograd import no_grad
 from ..backend import xp
 from ..errors import CheckpointError, TrainingDiverged
 from ..models import ACTIVATIONS, MODELS, check_checkpoint, layer_sizes
-from .history import EpochRecord, plot_history, save_history
+from .history import EpochRecord, History, plot_history, save_history
 
 LOSSES = ("cross-entropy", "hinge")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -172,7 +174,7 @@ class Trainer:
         self.out_dir = out_dir
         self.progress = progress
         self.log = log
-        self.history = []
+        self.history = History()
         self.epoch = 0  # epochs completed
         self.step = 0   # optimizer steps taken
         self.model = self.optimizer = self.loss_fn = self.loader = None
@@ -328,7 +330,7 @@ class Trainer:
             epoch, step = tree["epoch"], tree["step"]
             _integer("epoch", epoch, 0)
             _integer("step", step, 0)
-            history = [EpochRecord(**record) for record in tree["history"]]
+            history = History(EpochRecord(**record) for record in tree["history"])
         except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise CheckpointError(f"{path}: the checkpoint is incomplete or inconsistent: "
                                   f"{error}") from error
@@ -362,7 +364,20 @@ def _progress_bar(total, description, enabled):
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm
+        with warnings.catch_warnings():
+            # In a notebook without ipywidgets tqdm.auto warns, then falls back to the text bar.
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
+            from tqdm.autonotebook import tqdm as chosen
+            from tqdm.std import tqdm as text_bar
     except ImportError:
         return None
+    if chosen is text_bar and _in_notebook():
+        return None  # text frames would pile up in the cell; the epoch lines say enough
     return tqdm(total=total, desc=description, unit="batch", leave=False, dynamic_ncols=True)
+
+
+def _in_notebook():
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
