@@ -22,14 +22,17 @@ the new one, never a mixture.
 
 ``save``/``load`` store a flat dict of arrays plus plain JSON metadata; ``save_tree``/``load_tree``
 store a nested checkpoint such as {"model": state_dict, "optimizer": state_dict, "epoch": 3}.
+``save_safetensors``/``load_safetensors`` exchange state dicts with other frameworks through the
+safetensors package (an optional extra: pip install -e ".[interop]").
 """
 
 from .format import (ALLOWED_DTYPES, CHECKSUM_ALGORITHM, CHECKSUM_BYTES, FORMAT_VERSION, MAGIC,
                      MAX_HEADER_BYTES, MAX_NDIM, MAX_TREE_DEPTH, PREAMBLE_BYTES)
 from .read import load
+from .safetensors_files import load_safetensors, save_safetensors
 from .tree import load_tree, save_tree
 from .write import save
 
-__all__ = ["save", "load", "save_tree", "load_tree", "FORMAT_VERSION", "MAGIC", "PREAMBLE_BYTES",
+__all__ = ["save", "load", "save_tree", "load_tree", "save_safetensors", "load_safetensors", "FORMAT_VERSION", "MAGIC", "PREAMBLE_BYTES",
            "MAX_HEADER_BYTES", "MAX_NDIM", "MAX_TREE_DEPTH", "ALLOWED_DTYPES", "CHECKSUM_ALGORITHM",
            "CHECKSUM_BYTES"]

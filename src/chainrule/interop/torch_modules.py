@@ -1,0 +1,224 @@
+"""PyTorch modules in and out: ``from_torch`` builds the equivalent chainrule model with its
+weights, ``to_torch`` the reverse. torch is imported only inside them: chainrule never needs it.
+
+Both directions read one table: for each layer that both libraries have, the constructor
+options, which have the same names in both (``in_features``, ``kernel_size``, ``eps``, ...).
+Weights and buffers then go across through ``state_dict``, whose keys and layouts are the same.
+"""
+from collections import OrderedDict
+
+# State dicts hold host memory whatever the compute backend is, as in chainrule.serialize.
+import numpy as np
+
+from ..errors import ChainruleError
+
+INSTALL_HINT = "pip install torch (chainrule does not need it; only this conversion does)"
+
+
+class ConversionError(ChainruleError, ValueError):
+    """A model cannot be converted: a layer or option that the other library lacks.
+
+    >>> cr.interop.from_torch("not a module")
+    Traceback (most recent call last):
+        ...
+    chainrule.interop.torch_modules.ConversionError: from_torch: expected a torch.nn.Module, got str
+    """
+
+
+def _conv_options(m):
+    return dict(in_channels=m.in_channels, out_channels=m.out_channels,
+                kernel_size=tuple(m.kernel_size), stride=tuple(m.stride),
+                padding=m.padding if isinstance(m.padding, str) else tuple(m.padding),
+                dilation=tuple(m.dilation), groups=m.groups, bias=m.bias is not None)
+
+
+def _conv_transpose_options(m):
+    return dict(_conv_options(m), output_padding=tuple(m.output_padding))
+
+
+def _batch_norm_options(m):
+    return dict(num_features=m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
+                track_running_stats=m.track_running_stats)
+
+
+def _no_options(m):
+    return {}
+
+
+# Layer name -> the constructor options read from a module of either library.
+LAYERS = {
+    "Linear": lambda m: dict(in_features=m.in_features, out_features=m.out_features,
+                             bias=m.bias is not None),
+    "Conv1d": _conv_options,
+    "Conv2d": _conv_options,
+    "ConvTranspose2d": _conv_transpose_options,
+    "MaxPool2d": lambda m: dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
+                                dilation=m.dilation),
+    "AvgPool2d": lambda m: dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
+                                count_include_pad=m.count_include_pad,
+                                divisor_override=m.divisor_override),
+    "AdaptiveAvgPool2d": lambda m: dict(output_size=m.output_size),
+    "BatchNorm1d": _batch_norm_options,
+    "BatchNorm2d": _batch_norm_options,
+    "LayerNorm": lambda m: dict(normalized_shape=tuple(m.normalized_shape), eps=m.eps,
+                                elementwise_affine=m.weight is not None, bias=m.bias is not None),
+    "GroupNorm": lambda m: dict(num_groups=m.num_groups, num_channels=m.num_channels, eps=m.eps,
+                                affine=m.weight is not None),
+    "Dropout": lambda m: dict(p=m.p),
+    "Dropout2d": lambda m: dict(p=m.p),
+    "Flatten": lambda m: dict(start_dim=m.start_dim, end_dim=m.end_dim),
+    "Unflatten": lambda m: dict(dim=m.dim, unflattened_size=tuple(m.unflattened_size)),
+    "Identity": _no_options,
+    "ReLU": _no_options,
+    "Sigmoid": _no_options,
+    "Tanh": _no_options,
+    "LeakyReLU": lambda m: dict(negative_slope=m.negative_slope),
+    "GELU": lambda m: dict(approximate=m.approximate),
+    "SiLU": _no_options,
+    "Mish": _no_options,
+    "Softsign": _no_options,
+    "LogSigmoid": _no_options,
+    "SELU": _no_options,
+    "ReLU6": _no_options,
+    "Hardsigmoid": _no_options,
+    "Hardswish": _no_options,
+    "Tanhshrink": _no_options,
+    "ELU": lambda m: dict(alpha=m.alpha),
+    "CELU": lambda m: dict(alpha=m.alpha),
+    "Softplus": lambda m: dict(beta=m.beta, threshold=m.threshold),
+    "Hardtanh": lambda m: dict(min_val=m.min_val, max_val=m.max_val),
+    "Threshold": lambda m: dict(threshold=m.threshold, value=m.value),
+    "Softmax": lambda m: dict(dim=m.dim),
+    "LogSoftmax": lambda m: dict(dim=m.dim),
+    "Softmin": lambda m: dict(dim=m.dim),
+}
+
+# PyTorch options that chainrule's layers do not have, and the value that chainrule implies.
+TORCH_ONLY_OPTIONS = {"padding_mode": "zeros", "ceil_mode": False, "return_indices": False}
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError(f"converting to or from PyTorch needs torch: {INSTALL_HINT}") from error
+    return torch
+
+
+def from_torch(module):
+    """The chainrule model equivalent to a PyTorch module: a ``torch.nn.Sequential`` (nested
+    ones too) of the layers chainrule has, or one such layer, with the same constructor
+    options, a copy of its weights and buffers, its dtype and its train/eval mode. Raises
+    ConversionError naming the first layer (and its path) that has no chainrule equivalent.
+
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+    >>> cr.interop.from_torch(net)
+    Sequential(
+      (0): Linear(in_features=4, out_features=3, bias=True)
+      (1): ReLU()
+    )
+    """
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise ConversionError(f"from_torch: expected a torch.nn.Module, got "
+                              f"{type(module).__name__}")
+    from .. import nn
+    model = _convert(module, "", _torch_layer_name, nn, "from_torch")
+    dtype = _float_dtype(module.state_dict().values(), lambda t: t.is_floating_point())
+    if dtype is not None:
+        model.to(_numpy_dtype(torch, dtype))
+    model.load_state_dict(OrderedDict((name, tensor.detach().cpu().numpy())
+                                      for name, tensor in module.state_dict().items()))
+    return model
+
+
+def to_torch(model):
+    """The PyTorch module equivalent to a chainrule model (Sequential, nested ones too, of the
+    layers both libraries have), with the same options, a copy of the weights and buffers, the
+    same dtype and train/eval mode. Raises ConversionError naming a layer PyTorch lacks.
+
+    >>> net = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.ReLU())
+    >>> cr.interop.to_torch(net)
+    Sequential(
+      (0): Linear(in_features=4, out_features=3, bias=True)
+      (1): ReLU()
+    )
+    """
+    from .. import nn
+    if not isinstance(model, nn.Module):
+        raise ConversionError(f"to_torch: expected a chainrule nn.Module, got "
+                              f"{type(model).__name__}")
+    torch = _torch()
+    module = _convert(model, "", _chainrule_layer_name, torch.nn, "to_torch")
+    state = model.state_dict()
+    dtype = _float_dtype(state.values(), lambda a: a.dtype.kind == "f")
+    if dtype is not None:
+        module.to(torch.from_numpy(np.empty(0, dtype=dtype)).dtype)
+    module.load_state_dict(OrderedDict((name, torch.from_numpy(array))
+                                       for name, array in state.items()))
+    return module
+
+
+def _convert(source, path, layer_name, target_nn, operation):
+    name = layer_name(source)
+    where = f" at {path!r}" if path else ""
+    if name == "Sequential":
+        children = [(child_name, _convert(child, f"{path}.{child_name}" if path else child_name,
+                                          layer_name, target_nn, operation))
+                    for child_name, child in source.named_children()]
+        converted = target_nn.Sequential(OrderedDict(children))
+    elif name in LAYERS:
+        _check_torch_only_options(source, name, where, operation)
+        converted = getattr(target_nn, name)(**LAYERS[name](source))
+    else:
+        kind = f"{type(source).__module__}.{type(source).__qualname__}"
+        raise ConversionError(
+            f"{operation}: layer{where} is a {kind}, which has no equivalent in the other "
+            f"library; convertible: Sequential and {', '.join(LAYERS)}")
+    _set_mode(converted, source.training)
+    return converted
+
+
+def _torch_layer_name(module):
+    # The exact class, not isinstance: a subclass may have its own forward (and ReLU6 is a
+    # Hardtanh in PyTorch).
+    kind = type(module)
+    if kind.__module__.startswith("torch.nn.modules."):
+        return kind.__name__
+    return None
+
+
+def _chainrule_layer_name(model):
+    kind = type(model)
+    if kind.__module__.startswith("chainrule.nn."):
+        return kind.__name__
+    return None
+
+
+def _check_torch_only_options(module, name, where, operation):
+    for option, implied in TORCH_ONLY_OPTIONS.items():
+        value = getattr(module, option, implied)
+        if value != implied:
+            raise ConversionError(f"{operation}: {name}{where} has {option}={value!r}; "
+                                  f"chainrule's {name} supports only {option}={implied!r}")
+
+
+def _set_mode(module, training):
+    # Only this module's own flag: its children were converted with theirs.
+    object.__setattr__(module, "training", bool(training))
+
+
+def _float_dtype(values, is_float):
+    for value in values:
+        if is_float(value):
+            return value.dtype
+    return None
+
+
+def _numpy_dtype(torch, dtype):
+    try:
+        return torch.empty(0, dtype=dtype).numpy().dtype
+    except TypeError as error:  # bfloat16 has no NumPy dtype
+        raise ConversionError(f"from_torch: parameters of dtype {dtype} have no NumPy "
+                              f"equivalent; convert the module with .float() first") from error

@@ -1,0 +1,335 @@
+"""Weights in and out: safetensors files (chainrule.serialize) and PyTorch modules
+(chainrule.interop), checked against PyTorch itself when it is installed. An MLP and a LeNet
+trained a few steps in one framework give the same outputs in the other."""
+import doctest
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import models, nn
+from chainrule.errors import CheckpointError
+from chainrule.serialize import load_safetensors, save_safetensors
+
+pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
+
+TOLERANCE = 1e-6
+
+
+# -- the networks, written out in each framework ---------------------------------------------------
+
+def torch_mlp(torch):
+    return torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+
+
+def chainrule_mlp():
+    return models.mlp(64, [32], 10)
+
+
+def torch_lenet(torch):
+    t = torch.nn
+    return t.Sequential(
+        t.Unflatten(1, (1, 28, 28)),
+        t.Conv2d(1, 6, kernel_size=5, padding=2), t.ReLU(), t.MaxPool2d(2, 2),
+        t.Conv2d(6, 16, kernel_size=5), t.ReLU(), t.MaxPool2d(2, 2),
+        t.Flatten(),
+        t.Linear(16 * 5 * 5, 120), t.ReLU(), t.Linear(120, 84), t.ReLU(), t.Linear(84, 10))
+
+
+NETWORKS = {"mlp": (torch_mlp, chainrule_mlp, 64), "lenet": (torch_lenet, models.lenet, 784)}
+
+
+def batch(features, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((size, features), dtype=np.float32), rng.integers(0, 10, size)
+
+
+def train_torch(torch, model, features, steps=3):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for step in range(steps):
+        x, y = batch(features, seed=step)
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        optimizer.step()
+    return model
+
+
+def train_chainrule(model, features, steps=3):
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for step in range(steps):
+        x, y = batch(features, seed=step)
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return model
+
+
+def torch_outputs(torch, model, x):
+    with torch.no_grad():
+        return model.eval()(torch.from_numpy(x)).numpy()
+
+
+def chainrule_outputs(model, x):
+    with cr.no_grad():
+        return model.eval()(x).numpy()
+
+
+def assert_close(ours, theirs):
+    assert ours.shape == theirs.shape
+    difference = np.abs(ours - theirs).max()
+    assert difference <= TOLERANCE, f"outputs differ by {difference:.3g}"
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+# -- safetensors ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_trained_in_torch_saved_by_safetensors_torch_loads_into_chainrule(torch, tmp_path,
+                                                                          network):
+    from safetensors.torch import save_file
+    make_torch, make_ours, features = NETWORKS[network]
+    torch.manual_seed(0)
+    theirs = train_torch(torch, make_torch(torch), features)
+    path = tmp_path / "theirs.safetensors"
+    save_file(theirs.state_dict(), str(path))
+    ours = make_ours()
+    ours.load_state_dict(load_safetensors(path))
+    x, _ = batch(features, size=5, seed=99)
+    assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_trained_in_chainrule_saved_here_loads_into_torch(torch, tmp_path, network):
+    from safetensors.torch import load_file
+    make_torch, make_ours, features = NETWORKS[network]
+    cr.manual_seed(0)
+    ours = train_chainrule(make_ours(), features)
+    path = tmp_path / "ours.safetensors"
+    save_safetensors(ours, path, metadata={"framework": "chainrule"})
+    theirs = make_torch(torch)
+    theirs.load_state_dict(load_file(str(path)))  # strict: every key and shape as PyTorch's
+    x, _ = batch(features, size=5, seed=99)
+    assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+
+
+def test_batch_norm_buffers_cross_with_pytorch_names_and_dtypes(torch, tmp_path):
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, bias=False), torch.nn.BatchNorm2d(3))
+    for _ in range(3):  # running statistics and num_batches_tracked move
+        theirs(torch.randn(4, 2, 6, 6))
+    save_file(theirs.state_dict(), str(tmp_path / "bn.safetensors"))
+    state = load_safetensors(tmp_path / "bn.safetensors")
+    assert state["1.num_batches_tracked"].dtype == np.int64
+    assert state["1.num_batches_tracked"].shape == ()
+    ours = nn.Sequential(nn.Conv2d(2, 3, 3, bias=False), nn.BatchNorm2d(3))
+    ours.load_state_dict(state)
+    assert int(ours[1].num_batches_tracked.item()) == 3
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32)
+    assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+
+
+def test_round_trip_keeps_names_shapes_dtypes_and_metadata(tmp_path):
+    cr.manual_seed(0)
+    model = models.cnn(image_size=8)
+    path = tmp_path / "cnn.safetensors"
+    assert save_safetensors(model, path, metadata={"epoch": "3"}) == str(path)
+    state, metadata = load_safetensors(path, with_metadata=True)
+    assert metadata == {"epoch": "3"}
+    expected = model.state_dict()
+    assert sorted(state) == sorted(expected)
+    for name, array in expected.items():
+        assert state[name].dtype == array.dtype and np.array_equal(state[name], array), name
+        assert state[name].flags.writeable
+
+
+def test_a_state_dict_of_tensors_and_arrays_saves(tmp_path):
+    path = tmp_path / "mixed.safetensors"
+    save_safetensors({"w": cr.ones(2, 3), "b": np.zeros(3, np.float64)}, path)
+    state = load_safetensors(path)
+    assert state["w"].dtype == np.float32 and state["b"].dtype == np.float64
+
+
+def test_mismatches_are_listed_in_one_error_and_the_model_is_untouched(tmp_path):
+    cr.manual_seed(0)
+    source = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 5))
+    state = source.state_dict()
+    state["0.weight"] = np.zeros((4, 3), np.float32)                 # transposed
+    state["1.num_batches_tracked"] = np.array(2.5)                   # float for a counter
+    del state["2.bias"]                                              # missing
+    state["3.weight"] = np.zeros(2, np.float32)                      # unexpected
+    save_safetensors(state, tmp_path / "bad.safetensors")
+    cr.manual_seed(1)
+    target = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 5))
+    before = {name: array.copy() for name, array in target.state_dict().items()}
+    with pytest.raises(nn.StateDictError) as caught:
+        target.load_state_dict(load_safetensors(tmp_path / "bad.safetensors"))
+    message = str(caught.value)
+    for fragment in ["missing keys ['2.bias']", "unexpected keys ['3.weight']",
+                     "0.weight expected (3, 4) got (4, 3)",
+                     "wrong dtypes: 1.num_batches_tracked expected int64 got float64"]:
+        assert fragment in message
+    for name, array in target.state_dict().items():
+        assert np.array_equal(array, before[name]), f"{name} changed by a failed load"
+
+
+def test_saving_is_atomic_and_refuses_what_safetensors_cannot_hold(tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_safetensors(nn.Linear(2, 2), path)
+    original = path.read_bytes()
+    with pytest.raises(CheckpointError, match="metadata must be a dict of str -> str"):
+        save_safetensors(nn.Linear(2, 2), path, metadata={"epoch": 3})
+    with pytest.raises(CheckpointError, match="w is dtype object"):
+        save_safetensors({"w": np.array([None])}, path)
+    with pytest.raises(CheckpointError, match="expected a Module or a dict"):
+        save_safetensors([1, 2], path)
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]  # no temp files
+    with pytest.raises(CheckpointError, match="directory .* does not exist"):
+        save_safetensors(nn.Linear(2, 2), tmp_path / "absent" / "m.safetensors")
+
+
+def test_damaged_or_foreign_files_are_refused_naming_the_file(tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_safetensors(nn.Linear(2, 2), path)
+    raw = path.read_bytes()
+    for name, data in {"cut": raw[:len(raw) // 2], "not-safetensors": b"CHAINRL\x01" + raw[8:],
+                       "empty": b""}.items():
+        damaged = tmp_path / f"{name}.safetensors"
+        damaged.write_bytes(data)
+        with pytest.raises(CheckpointError, match=str(damaged)):
+            load_safetensors(damaged)
+    with pytest.raises(CheckpointError, match="could not read safetensors file"):
+        load_safetensors(tmp_path / "absent.safetensors")
+
+
+def test_import_chainrule_does_not_import_the_extras():
+    import subprocess
+    code = ("import sys, chainrule, chainrule.serialize, chainrule.interop; "
+            "print(sorted(m for m in ('safetensors', 'torch', 'onnx', 'onnxruntime', "
+            "'tensorboardX') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+# -- PyTorch modules in and out -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_trained_in_torch_then_from_torch_gives_the_same_outputs(torch, network):
+    make_torch, _, features = NETWORKS[network]
+    torch.manual_seed(0)
+    theirs = train_torch(torch, make_torch(torch), features)
+    ours = cr.interop.from_torch(theirs)
+    assert isinstance(ours, nn.Sequential) and not ours.training == theirs.training is False
+    x, _ = batch(features, size=7, seed=5)
+    assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_trained_in_chainrule_then_to_torch_gives_the_same_outputs(torch, network):
+    _, make_ours, features = NETWORKS[network]
+    cr.manual_seed(0)
+    ours = train_chainrule(make_ours(), features)
+    theirs = cr.interop.to_torch(ours)
+    assert isinstance(theirs, torch.nn.Sequential)
+    x, _ = batch(features, size=7, seed=5)
+    assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+    # and the copy is independent: training one leaves the other as it was
+    train_torch(torch, theirs.train(), features, steps=1)
+    assert not np.allclose(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+
+
+def every_layer(t):
+    """A network of every layer both libraries have, with options away from their defaults."""
+    return t.Sequential(
+        t.Unflatten(1, (2, 12)),
+        t.Conv1d(2, 4, 3, stride=1, padding=2, dilation=2, bias=False),
+        t.BatchNorm1d(4, eps=1e-3, momentum=0.2),
+        t.ELU(alpha=0.5),
+        t.Unflatten(2, (3, 4)),
+        t.Conv2d(4, 6, (3, 3), stride=(1, 2), padding=(1, 1), groups=2),
+        t.BatchNorm2d(6, affine=False, momentum=None),
+        t.Sequential(t.LeakyReLU(0.2), t.Dropout2d(0.3)),
+        t.ConvTranspose2d(6, 4, 2, stride=2, padding=1, output_padding=1),
+        t.GroupNorm(2, 4, eps=1e-4),
+        t.GELU(approximate="tanh"),
+        t.MaxPool2d(3, stride=2, padding=1, dilation=1),
+        t.AvgPool2d(2, stride=1, padding=1, count_include_pad=False),
+        t.AdaptiveAvgPool2d((2, 3)),
+        t.LayerNorm([2, 3], eps=1e-6, bias=False),
+        t.Flatten(),
+        t.Linear(24, 16), t.SiLU(), t.Mish(), t.Softsign(), t.LogSigmoid(), t.SELU(), t.ReLU6(),
+        t.Hardsigmoid(), t.Hardswish(), t.Tanhshrink(), t.CELU(alpha=1.5),
+        t.Softplus(beta=2.0, threshold=5.0), t.Hardtanh(-0.5, 0.7), t.Threshold(0.1, -2.0),
+        t.Tanh(), t.Sigmoid(), t.ReLU(), t.Dropout(0.25), t.Identity(),
+        t.Linear(16, 6, bias=False), t.Softmax(dim=1), t.LogSoftmax(dim=-1), t.Softmin(dim=1))
+
+
+def test_every_layer_both_ways_with_its_options(torch):
+    torch.manual_seed(0)
+    theirs = every_layer(torch.nn)
+    theirs(torch.randn(8, 24))  # training mode: batch norm statistics move
+    ours = cr.interop.from_torch(theirs.eval())
+    x = np.random.default_rng(1).standard_normal((5, 24)).astype(np.float32)
+    assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+    assert repr(ours).count("\n") == repr(theirs).count("\n")  # same nesting, layer for layer
+    back = cr.interop.to_torch(ours)
+    assert_close(torch_outputs(torch, back, x), torch_outputs(torch, theirs, x))
+    assert str(back) == str(theirs)  # every option as PyTorch prints it
+    for name, value in theirs.state_dict().items():
+        assert torch.equal(back.state_dict()[name], value), name
+
+
+def test_dtype_and_train_mode_follow_the_source(torch):
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5)).double()
+    theirs[1].eval()
+    ours = cr.interop.from_torch(theirs)
+    assert ours[0].weight.dtype == np.float64
+    assert ours.training and ours[0].training and not ours[1].training
+    back = cr.interop.to_torch(ours)
+    assert back[0].weight.dtype == torch.float64 and not back[1].training and back.training
+
+
+@pytest.mark.parametrize("module, pattern", [
+    ("LSTM", r"layer at '1' is a torch\.nn\.modules\.rnn\.LSTM, which has no equivalent"),
+    ("custom", r"layer at '1' is a test_interop\..*Custom, which has no equivalent"),
+    ("subclass", r"layer at '1' is a test_interop\..*MyLinear, which has no equivalent"),
+    ("reflect", r"Conv2d at '1' has padding_mode='reflect'"),
+    ("ceil", r"MaxPool2d at '1\.0' has ceil_mode=True"),
+])
+def test_unsupported_layers_are_named(torch, module, pattern):
+    class Custom(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    class MyLinear(torch.nn.Linear):  # its own class: it might have its own forward
+        pass
+
+    Custom.__module__ = MyLinear.__module__ = "test_interop"
+    second = {"LSTM": lambda: torch.nn.LSTM(2, 2), "custom": Custom,
+              "subclass": lambda: MyLinear(2, 2),
+              "reflect": lambda: torch.nn.Conv2d(1, 1, 3, padding_mode="reflect"),
+              "ceil": lambda: torch.nn.Sequential(torch.nn.MaxPool2d(2, ceil_mode=True))}[module]
+    with pytest.raises(cr.interop.ConversionError, match=pattern):
+        cr.interop.from_torch(torch.nn.Sequential(torch.nn.ReLU(), second()))
+
+
+def test_chainrule_layers_torch_lacks_are_named(torch):
+    model = nn.Sequential(nn.Linear(2, 2), nn.ModuleList([nn.ReLU()]))
+    with pytest.raises(cr.interop.ConversionError, match="layer at '1' is a chainrule.nn.module.ModuleList"):
+        cr.interop.to_torch(model)
+    with pytest.raises(cr.interop.ConversionError, match="expected a chainrule nn.Module, got int"):
+        cr.interop.to_torch(3)
+
+
+def test_the_docstring_examples_run(torch):
+    import chainrule.interop.torch_modules as module
+    result = doctest.testmod(module, extraglobs={"cr": cr, "np": np})
+    assert result.attempted >= 4 and result.failed == 0
