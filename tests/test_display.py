@@ -141,6 +141,9 @@ def test_memory_report_is_a_table_with_bars_and_totals():
                   report.saved_bytes, report.parameter_bytes):
         assert f"{total:,} B" in text
     assert f"{report.ratio:.1f}x" in text
+    assert repr(report) == (f"<MemoryReport of J: training keeps {report.training_bytes:,} B, "
+                            f"prediction {report.inference_bytes:,} B ({report.ratio:.1f}x); "
+                            f"print it for the ledger>")
     widths = [int(w) for w in re.findall(r'class="bar" style="width: (\d+)px', markup)]
     largest = max(row.extra_bytes for row in counted)
     ledger_widths = widths[:len(counted)]
@@ -191,6 +194,8 @@ def test_history_plots_as_png():
     image = history._repr_png_()
     assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 10_000
     assert history._repr_html_() is None  # the plot is the display
+    assert repr(history) == "<History of 2 epochs: last train loss 0.2500, test accuracy 0.9437>"
+    assert not RAW_RECORD.search(repr(history))
 
 
 def test_history_without_matplotlib_is_a_table(monkeypatch):

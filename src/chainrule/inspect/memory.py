@@ -101,6 +101,11 @@ class MemoryReport:
     def __str__(self):
         return _format(self)
 
+    def __repr__(self):
+        return (f"<MemoryReport of {self.objective}: training keeps {self.training_bytes:,} B, "
+                f"prediction {self.inference_bytes:,} B ({self.ratio:.1f}x); print it for the "
+                f"ledger>")
+
     def _repr_html_(self):
         from .display import memory_html
         return memory_html(self)

@@ -46,6 +46,13 @@ class History(list):
     def _repr_png_(self):
         return curves_png(self) if self else None
 
+    def __repr__(self):
+        if not self:
+            return "<History: no epochs yet>"
+        last = self[-1]
+        return (f"<History of {len(self)} epochs: last train loss {last.train_loss:.4f}, "
+                f"test accuracy {last.test_accuracy:.4f}>")
+
     def _repr_html_(self):
         if self and _matplotlib_figure() is not None:
             return None  # the curves say it better; a notebook shows the PNG instead
