@@ -17,13 +17,15 @@ from .formulas import contribution, objective
 from .gradients import engine_gradients
 from .graph import GraphView, format_shape, grad_norm
 
+# phi'(z) for each activation, and where its values come from, as a sentence.
 ACTIVATION_DERIVATIVES = {
     "relu": ("1[z > 0]", "read from the boolean mask ReLU saved in the forward pass (1 byte "
                          "per unit), so neither z nor h had to be kept for this step"),
-    "tanh": ("1 - h^2", "written with the saved output h = tanh(z)"),
-    "sigmoid": ("h (1 - h)", "sigmoid is a composite, so its nodes are folded into this step"),
-    "leaky_relu": ("where(z > 0, 1, slope)", "leaky ReLU is a composite (a where node)"),
-    "phi": ("phi'(z)", "the activation's nodes are folded into this step"),
+    "tanh": ("1 - h^2", "written with the output h = tanh(z), which tanh saved"),
+    "sigmoid": ("h (1 - h)", "written with the output h = sigmoid(z), which sigmoid saved"),
+    "leaky_relu": ("where(z > 0, 1, slope)", "read from the boolean mask leaky ReLU saved in the "
+                                              "forward pass (1 byte per unit)"),
+    "phi": ("phi'(z)", "the activation's own backward steps, folded into this one"),
 }
 
 
@@ -161,7 +163,9 @@ def _definition(view, node):
     name = view.name(node)
     if node.op is None:
         module_name = view.param_names.get(node)
-        return f"{name}: a parameter" + (f" ({module_name})" if module_name else "")
+        if module_name or not view.param_names:
+            return f"{name}: a parameter" + (f" ({module_name})" if module_name else "")
+        return f"{name}: a leaf tensor that requires grad (not a parameter of the model)"
     inputs = ", ".join(view.input_name(node, i) for i in range(len(node.parents)))
     options = ", ".join(f"{k}={v!r}" for k, v in (node.kwargs or {}).items())
     return f"{name} = {node.op.name}({inputs}{', ' + options if options else ''})"

@@ -308,6 +308,7 @@ def _since(before):
 # -- printing -------------------------------------------------------------------------------------
 
 def _format(report):
+    everything = report.parameter_bytes + report.input_bytes
     lines = [f"Memory the graph of {report.objective} keeps for backward, node by node "
              f"(each buffer counted once):", ""]
     header = f"  {'variable':<10} {'op':<22} {'module':<12} {'extra bytes':>12}  saved"
@@ -331,7 +332,11 @@ def _format(report):
         f"prediction (no_grad) keeps:            {_size(report.inference_bytes)} = the output "
         f"{report.prediction_name} alone",
         f"training - prediction:                 {_size(report.extra_bytes)} "
-        f"(training keeps {report.ratio:.1f}x as much)",
+        f"(training keeps {report.ratio:.1f}x as much beyond the parameters and the batch)",
+        # The ratio above leaves out what both hold; the whole footprint puts it in scale.
+        f"with the parameters and the batch:     training {_size(everything + report.training_bytes)}"
+        f", prediction {_size(everything + report.inference_bytes)} "
+        f"({(everything + report.training_bytes) / max(everything + report.inference_bytes, 1):.2f}x)",
     ]
     if report.measured:
         m = report.measured

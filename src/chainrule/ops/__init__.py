@@ -3,7 +3,8 @@ from .primitive import REGISTRY, Primitive, primitive
 from .elementwise import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
                           clip, div, equal, exp, greater, greater_equal, less, less_equal, log,
                           logical_and, logical_not, logical_or, logical_xor, maximum, minimum,
-                          mul, neg, not_equal, pow, relu, sign, sqrt, sub, tanh, where)
+                          mul, neg, not_equal, pow, relu, sigmoid, sign, softplus, sqrt, sub,
+                          tanh, where)
 from .math import (acos, acosh, asin, asinh, atan, atan2, atanh, bitwise_left_shift,
                    bitwise_right_shift, ceil, copysign, cos, cosh, erf, exp2, expm1, floor,
                    floor_divide, fmod, frac, isclose, isfinite, isinf, isnan, lerp, log10, log1p,
@@ -19,8 +20,8 @@ from .layout import (chunk, expand, flip, fliplr, flipud, meshgrid, movedim, nar
                      repeat_interleave, roll, split, tensor_split, tile, unbind, unflatten, unfold)
 from .sort import ValuesIndices, argsort, cummax, cummin, msort, sort, topk
 from .linalg import einsum, matmul
-from .composite import (leaky_relu, log_softmax, logsumexp, norm, normalize, one_hot, sigmoid,
-                        softmax, softplus, std, stop_gradient, var)
+from .composite import (leaky_relu, log_softmax, logsumexp, norm, normalize, one_hot, softmax,
+                        std, stop_gradient, var)
 from .fused import softmax_cross_entropy
 from .conv import conv1d, conv2d, conv_transpose2d
 from .pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d

@@ -4,8 +4,9 @@ Each follows PyTorch at its kinks: where PyTorch's backward uses a strict compar
 relu6, hardsigmoid pass no gradient exactly at their bounds), so do these."""
 import math
 
-from .composite import sigmoid, softmax, softplus as _softplus, stop_gradient
-from .elementwise import abs, clip, greater, less, logical_and, tanh, where
+from .composite import softmax, stop_gradient
+from .elementwise import (abs, clip, greater, less, logical_and, sigmoid, softplus as _softplus,
+                          tanh, where)
 from .math import erf, expm1
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -80,9 +81,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     >>> cr.nn.functional.softplus(cr.tensor([0., 30.]))
     tensor([ 0.6931472, 30.       ], dtype=float32)
     """
-    scaled = input * beta if beta != 1 else input
-    smooth = _softplus(scaled) / beta if beta != 1 else _softplus(scaled)
-    return where(greater(stop_gradient(scaled), threshold), input, smooth)
+    return _softplus(input, beta=beta, threshold=threshold)
 
 
 def log_sigmoid(input):

@@ -2,7 +2,8 @@
 
 They accept Tensors (recording the graph) and plain arrays (computing values only)."""
 from ..backend import xp
-from .elementwise import exp, log, maximum, sqrt, where
+from . import elementwise
+from .elementwise import exp, log, sqrt, where
 from .reduce import max, mean, sum
 from .shape import reshape
 
@@ -15,20 +16,6 @@ def stop_gradient(x):
     False
     """
     return x.detach() if hasattr(x, "detach") else x
-
-
-def sigmoid(x):
-    """1 / (1 + exp(-x)), computed without overflow for large |x|.
-
-    >>> cr.sigmoid(cr.tensor([0., 100., -100.]))
-    tensor([5.0e-01, 1.0e+00, 3.8e-44], dtype=float32)
-    """
-    # 1 / (1 + exp(-x)) overflows for large negative x, so each sign uses the form whose exp
-    # sees only non-positive arguments; `s` is a constant +-1 that makes -s*x = -|x|.
-    value = _value(x)
-    s = xp.where(value >= 0, 1, -1).astype(value.dtype)
-    e = exp(-(s * x))
-    return where(s > 0, 1 / (1 + e), e / (1 + e))
 
 
 def logsumexp(x, axis=None, keepdims=False):
@@ -66,23 +53,13 @@ def std(x, axis=None, keepdims=False, correction=1):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """x where x > 0, ``negative_slope * x`` elsewhere.
+    """x where x > 0, ``negative_slope * x`` elsewhere: the primitive, with the slope also
+    accepted by position.
 
     >>> cr.leaky_relu(cr.tensor([-2., 3.]), 0.1)
     tensor([-0.2,  3. ], dtype=float32)
     """
-    # The slope applies at x = 0 too, matching PyTorch's subgradient.
-    return where(stop_gradient(x) > 0, x, x * negative_slope)
-
-
-def softplus(x):
-    """log(1 + exp(x)), computed without overflow.
-
-    >>> cr.softplus(cr.tensor([0., 100.]))
-    tensor([  0.6931472, 100.       ], dtype=float32)
-    """
-    # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): the exp never overflows.
-    return maximum(x, 0) + log(1 + exp(-where(stop_gradient(x) >= 0, x, -x)))
+    return elementwise.leaky_relu(x, negative_slope=negative_slope)
 
 
 def one_hot(labels, num_classes, dtype="float32"):

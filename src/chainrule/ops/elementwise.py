@@ -178,6 +178,66 @@ def _(grad, out):
     return grad * (1 - out * out)
 
 
+@primitive(promotion="float")
+def sigmoid(x):
+    """1 / (1 + exp(-x)), elementwise, without overflow for large |x|.
+
+    >>> cr.sigmoid(cr.tensor([0., 100., -100.]))
+    tensor([5.0e-01, 1.0e+00, 3.8e-44], dtype=float32)
+    """
+    # exp only ever sees -|x|, so it cannot overflow; each sign takes its own form.
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+@sigmoid.vjp(formula="{grad} * {out} * (1 - {out})")
+def _(grad, out):
+    return grad * (out * (1 - out))
+
+
+@primitive(promotion="float")
+def softplus(x, *, beta=1.0, threshold=None):
+    """log(1 + exp(beta x)) / beta, without overflow; with a ``threshold``, x itself where
+    beta x > threshold (as PyTorch's ``nn.functional.softplus``, whose threshold is 20).
+
+    >>> cr.softplus(cr.tensor([0., 100.]))
+    tensor([  0.6931472, 100.       ], dtype=float32)
+    """
+    scaled = x * beta if beta != 1 else x
+    out = xp.logaddexp(xp.zeros((), dtype=scaled.dtype), scaled)
+    out = out / beta if beta != 1 else out
+    return out if threshold is None else xp.where(scaled > threshold, x, out)
+
+
+@softplus.vjp(formula="{grad} * sigmoid(beta {x})")
+def _(grad, x, beta, threshold):
+    scaled = x * beta if beta != 1 else x
+    slope = sigmoid(scaled)
+    return grad * (slope if threshold is None else where(scaled > threshold, 1.0, slope))
+
+
+@primitive
+def leaky_relu(x, *, negative_slope=0.01):
+    """x where x > 0, ``negative_slope * x`` elsewhere (the slope applies at 0 too, as in
+    PyTorch).
+
+    >>> cr.ops.elementwise.leaky_relu(cr.tensor([-2., 3.]), negative_slope=0.1)
+    tensor([-0.2,  3. ], dtype=float32)
+    """
+    return xp.where(x > 0, x, x * negative_slope)
+
+
+@leaky_relu.residual
+def positive(x):
+    return x > 0
+
+
+@leaky_relu.vjp(formula="{grad} * where({x} > 0, 1, negative_slope)")
+def _(grad, positive, negative_slope):
+    # Like ReLU, a boolean mask (1 byte per unit) instead of the input.
+    return grad * where(positive, 1.0, negative_slope)
+
+
 @primitive
 def relu(x):
     """max(x, 0), elementwise; the gradient at 0 is 0.
