@@ -6,6 +6,7 @@ the slow fuzz runs are meant to be used when hunting for new failures).
 """
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, database=None)
@@ -19,8 +20,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # that the browser, graph or notebook tests never ran, so it fails the run instead. A test says it
 # needs such a tool with @pytest.mark.requires_tool("...") or a skip reason starting with
 # MISSING_TOOL; other skips (PyTorch, the MNIST files) are unaffected.
-import pytest  # noqa: E402
-
 MISSING_TOOL = "missing tool:"
 
 

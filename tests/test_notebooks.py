@@ -64,7 +64,8 @@ def all_text(notebook):
 
 
 def test_there_are_three_tutorials_committed_without_outputs():
-    import nbformat
+    nbformat = pytest.importorskip("nbformat", reason="missing tool: nbformat (the notebook "
+                                   'runner); pip install -e ".[test]"')
     assert [path.name for path in PATHS] == ["01-forward-backward-graph.ipynb",
                                              "02-cs231n-layers-by-hand.ipynb",
                                              "03-training-digits-and-mnist.ipynb"]
