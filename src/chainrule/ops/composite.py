@@ -53,8 +53,8 @@ def std(x, axis=None, keepdims=False, correction=1):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """x where x > 0, ``negative_slope * x`` elsewhere: the primitive, with the slope also
-    accepted by position.
+    """x where x > 0, ``negative_slope * x`` elsewhere, as PyTorch's (the slope may be passed
+    by position here).
 
     >>> cr.leaky_relu(cr.tensor([-2., 3.]), 0.1)
     tensor([-0.2,  3. ], dtype=float32)
