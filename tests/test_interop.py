@@ -11,6 +11,7 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
+from interop_cases import every_layer, more_options
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 
@@ -210,7 +211,7 @@ def test_damaged_or_foreign_files_are_refused_naming_the_file(tmp_path):
 
 def test_import_chainrule_does_not_import_the_extras():
     import subprocess
-    code = ("import sys, chainrule, chainrule.serialize, chainrule.interop; "
+    code = ("import sys, chainrule, chainrule.serialize, chainrule.interop, chainrule.onnx; "
             "print(sorted(m for m in ('safetensors', 'torch', 'onnx', 'onnxruntime', "
             "'tensorboardX') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -246,32 +247,6 @@ def test_trained_in_chainrule_then_to_torch_gives_the_same_outputs(torch, networ
     assert not np.allclose(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
 
 
-def every_layer(t):
-    """A network of every layer both libraries have, with options away from their defaults."""
-    return t.Sequential(
-        t.Unflatten(1, (2, 12)),
-        t.Conv1d(2, 4, 3, stride=1, padding=2, dilation=2, bias=False),
-        t.BatchNorm1d(4, eps=1e-3, momentum=0.2),
-        t.ELU(alpha=0.5),
-        t.Unflatten(2, (3, 4)),
-        t.Conv2d(4, 6, (3, 3), stride=(1, 2), padding=(1, 1), groups=2),
-        t.BatchNorm2d(6, affine=False, momentum=None),
-        t.Sequential(t.LeakyReLU(0.2), t.Dropout2d(0.3)),
-        t.ConvTranspose2d(6, 4, 2, stride=2, padding=1, output_padding=1),
-        t.GroupNorm(2, 4, eps=1e-4),
-        t.GELU(approximate="tanh"),
-        t.MaxPool2d(3, stride=2, padding=1, dilation=1),
-        t.AvgPool2d(2, stride=1, padding=1, count_include_pad=False),
-        t.AdaptiveAvgPool2d((2, 3)),
-        t.LayerNorm([2, 3], eps=1e-6, bias=False),
-        t.Flatten(),
-        t.Linear(24, 16), t.SiLU(), t.Mish(), t.Softsign(), t.LogSigmoid(), t.SELU(), t.ReLU6(),
-        t.Hardsigmoid(), t.Hardswish(), t.Tanhshrink(), t.CELU(alpha=1.5),
-        t.Softplus(beta=2.0, threshold=5.0), t.Hardtanh(-0.5, 0.7), t.Threshold(0.1, -2.0),
-        t.Tanh(), t.Sigmoid(), t.ReLU(), t.Dropout(0.25), t.Identity(),
-        t.Linear(16, 6, bias=False), t.Softmax(dim=1), t.LogSoftmax(dim=-1), t.Softmin(dim=1))
-
-
 def test_every_layer_both_ways_with_its_options(torch):
     torch.manual_seed(0)
     theirs = every_layer(torch.nn)
@@ -285,6 +260,16 @@ def test_every_layer_both_ways_with_its_options(torch):
     assert str(back) == str(theirs)  # every option as PyTorch prints it
     for name, value in theirs.state_dict().items():
         assert torch.equal(back.state_dict()[name], value), name
+
+
+def test_more_options_both_ways(torch):
+    torch.manual_seed(0)
+    theirs = more_options(torch.nn)
+    theirs(torch.randn(8, 48))
+    ours = cr.interop.from_torch(theirs.eval())
+    x = np.random.default_rng(2).standard_normal((6, 48)).astype(np.float32)
+    assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+    assert str(cr.interop.to_torch(ours)) == str(theirs)
 
 
 def test_dtype_and_train_mode_follow_the_source(torch):

@@ -29,7 +29,7 @@ from .check_backward import BackwardReport, check_backward
 # The tools around the core load on first use (cr.inspect.explain, cr.train.Trainer, ...), so
 # that `import chainrule` costs little more than importing NumPy.
 _LAZY = ("nn", "optim", "data", "inspect", "models", "serialize", "train", "manual",
-         "interop")
+         "interop", "onnx")
 
 
 def __getattr__(name):
@@ -63,7 +63,7 @@ __all__ = list(dict.fromkeys(list(_function_names) + [
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck", "check_backward",
     "BackwardReport",
-    "nn", "optim", "data", "inspect", "models", "serialize", "train", "interop",
+    "nn", "optim", "data", "inspect", "models", "serialize", "train", "interop", "onnx",
     "manual_seed",
     "default_generator",
     "float16", "half", "float32", "float", "float64", "double", "uint8", "int8", "int16",

@@ -1,13 +1,14 @@
 """The ``chainrule`` command. Each family of subcommands lives with its package and registers
 itself here: ``train`` and ``evaluate`` (chainrule.train.commands), ``graph``, ``explain`` and
-``memory`` (chainrule.inspect.commands)."""
+``memory`` (chainrule.inspect.commands), ``export`` (chainrule.interop.commands)."""
 import argparse
 import importlib
 import sys
 
 from .errors import ChainruleError
 
-COMMAND_MODULES = ("chainrule.train.commands", "chainrule.inspect.commands")
+COMMAND_MODULES = ("chainrule.train.commands", "chainrule.inspect.commands",
+                   "chainrule.interop.commands")
 
 
 def build_parser():

@@ -1,0 +1,98 @@
+"""``chainrule export``: a trained checkpoint to an ONNX model, checked against chainrule."""
+import argparse
+import os
+
+from ..argtypes import output_file
+from ..errors import ChainruleError
+
+EXPORT_EXAMPLES = """examples:
+  chainrule train --out runs/digits && chainrule export --checkpoint runs/digits/checkpoint.crt --onnx digits.onnx
+  chainrule export --checkpoint runs/lenet/checkpoint.crt --onnx lenet.onnx --opset 18
+  chainrule export --checkpoint runs/digits/checkpoint.crt --onnx m.onnx --no-check   # without onnxruntime
+"""
+CHECK_BATCH_SIZES = (1, 7, 64)
+TOLERANCE = 1e-5
+
+
+def register(commands):
+    from .onnx_export import DEFAULT_OPSET, MIN_OPSET
+    export = commands.add_parser(
+        "export", help="write a checkpoint's model as ONNX",
+        description="Rebuild the model saved in a checkpoint written by 'chainrule train' and "
+                    "write it as an ONNX model (evaluation mode, a dynamic batch dimension), "
+                    "validated by onnx.checker; then run it in onnxruntime on random inputs "
+                    f"at batch sizes {', '.join(map(str, CHECK_BATCH_SIZES))} and compare with "
+                    f"chainrule (within {TOLERANCE:g}). Needs pip install -e \".[interop]\".",
+        epilog=EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("--checkpoint", required=True, metavar="PATH",
+                        help="a checkpoint.crt written by 'chainrule train'")
+    export.add_argument("--onnx", required=True, metavar="PATH", type=output_file,
+                        help="the ONNX file to write")
+    export.add_argument("--opset", type=_opset, default=DEFAULT_OPSET,
+                        help=f"ONNX opset version (default: {DEFAULT_OPSET}; {MIN_OPSET} or newer)")
+    export.add_argument("--no-check", action="store_true",
+                        help="skip the comparison with onnxruntime")
+    export.set_defaults(run=run_export)
+
+
+def _opset(text):
+    from .onnx_export import MIN_OPSET
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    try:
+        import onnx
+        latest = onnx.defs.onnx_opset_version()
+    except ImportError:  # run_export says what to install
+        latest = value
+    if not MIN_OPSET <= value <= latest:
+        raise argparse.ArgumentTypeError(f"must be from {MIN_OPSET} to {latest} (the newest "
+                                         f"this onnx knows), got {value}")
+    return value
+
+
+def run_export(args):
+    import numpy as np
+    from ..models import describe, load_model
+    from .onnx_export import export
+    model, tree = load_model(args.checkpoint)
+    config = tree["config"]
+    inputs = int(config["input_size"])
+    os.makedirs(os.path.dirname(os.path.abspath(args.onnx)), exist_ok=True)
+    export(model, np.zeros((1, inputs), np.float32), args.onnx, opset=args.opset)
+    network = describe(config) + ")"
+    print(f"exported {args.checkpoint} ({network}) to {args.onnx}: opset {args.opset}, input "
+          f"'input' (batch, {inputs}), output 'output' (batch, {config['classes']}); "
+          f"onnx.checker passed")
+    if args.no_check:
+        return 0
+    worst, version = _compare_with_onnxruntime(model, args.onnx, inputs)
+    sizes = ", ".join(map(str, CHECK_BATCH_SIZES[:-1])) + f" and {CHECK_BATCH_SIZES[-1]}"
+    if not worst <= TOLERANCE:
+        raise ChainruleError(f"onnxruntime {version} differs from chainrule by {worst:.3g} on "
+                             f"{args.onnx} (more than {TOLERANCE:g})")
+    print(f"onnxruntime {version} gives chainrule's outputs within {worst:.2g} on random "
+          f"inputs at batch sizes {sizes}")
+    return 0
+
+
+def _compare_with_onnxruntime(model, path, inputs):
+    import numpy as np
+    from ..autograd import no_grad
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError('the comparison needs onnxruntime: pip install -e ".[interop]" '
+                          '(or skip it with --no-check)') from error
+    session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    model.eval()
+    worst = 0.0
+    for size in CHECK_BATCH_SIZES:
+        x = rng.random((size, inputs), dtype=np.float32)
+        with no_grad():
+            expected = model(x).numpy()
+        (actual,) = session.run(None, {"input": x})
+        worst = max(worst, float(np.abs(actual - expected).max()))
+    return worst, onnxruntime.__version__

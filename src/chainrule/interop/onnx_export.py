@@ -1,0 +1,403 @@
+"""ONNX export of Sequential models through the onnx package's helpers (never a hand-written
+protobuf): one or a few standard ONNX nodes per layer, in evaluation mode (Dropout is the
+identity, batch norm uses its running statistics), with a dynamic batch dimension."""
+import math
+import os
+
+# Weights go into the file as host arrays whatever the compute backend is.
+import numpy as np
+
+from ..errors import ChainruleError
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 17  # LayerNormalization, which LayerNorm and GroupNorm use, came in opset 17
+INSTALL_HINT = 'pip install -e ".[interop]"'
+
+
+class ExportError(ChainruleError, ValueError):
+    """A model cannot be exported to ONNX: a layer without an ONNX form, a bad opset or input.
+
+    >>> cr.onnx.export(cr.nn.Linear(2, 2), np.zeros(()), "m.onnx")
+    Traceback (most recent call last):
+        ...
+    chainrule.interop.onnx_export.ExportError: export: example_input must be a numeric batch of at least one example, got shape () of float64
+    """
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError as error:
+        raise ImportError(f"ONNX export needs the onnx package: {INSTALL_HINT}") from error
+    return onnx
+
+
+def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
+           output_name="output"):
+    """Write ``model`` (a Sequential of chainrule layers, nested ones too, or one layer) to
+    ``path`` as an ONNX model, atomically; returns ``path``.
+
+    ``example_input`` (an array or tensor) gives the shape of one batch: every dimension but
+    the first is fixed in the file, the first is the dynamic ``batch`` dimension. The model is
+    exported in evaluation mode (its mode is restored afterwards) and in the dtype of its
+    parameters; ``onnx.checker`` validates the result before it is written. Raises ExportError
+    naming the first layer that has no ONNX form.
+
+    >>> import tempfile, os, onnx
+    >>> path = os.path.join(tempfile.mkdtemp(), "mlp.onnx")
+    >>> model = cr.nn.Sequential(cr.nn.Linear(4, 8), cr.nn.ReLU(), cr.nn.Linear(8, 3))
+    >>> _ = cr.onnx.export(model, np.zeros((1, 4), np.float32), path)
+    >>> [node.op_type for node in onnx.load(path).graph.node]
+    ['Gemm', 'Relu', 'Gemm']
+    """
+    onnx = _onnx()
+    from .. import nn
+    from ..autograd import no_grad
+    from ..serialize.atomic import atomic_write
+    from ..tensor import Tensor
+    path = os.fspath(path)
+    latest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= latest:
+        raise ExportError(f"export: opset must be an int from {MIN_OPSET} to {latest}, "
+                          f"got {opset!r}")
+    if not isinstance(model, nn.Module):
+        raise ExportError(f"export: expected a chainrule nn.Module, got {type(model).__name__}")
+    layers = list(_leaves(model, ""))
+    dtype = next((p.dtype for p in model.parameters() if p.dtype.kind == "f"),
+                 np.dtype(np.float32))
+    x = _example(example_input, dtype)
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    graph = _Graph(onnx, dtype, opset)
+    try:
+        value, h = input_name, Tensor(x)
+        with no_grad():
+            for where, layer in layers:
+                value = _emit(graph, where, layer, value, h.shape)
+                h = layer(h)
+    finally:
+        for module, training in modes:
+            object.__setattr__(module, "training", training)
+    proto = graph.model(input_name, value, output_name, x.shape, h.shape)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except Exception as error:  # onnx's ValidationError or InferenceError
+        raise ExportError(f"export: onnx.checker refused the exported graph: {error}") from error
+    atomic_write(path, [proto.SerializeToString()], what="ONNX model")
+    return path
+
+
+def _example(example_input, dtype):
+    from ..tensor import Tensor
+    array = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
+    if array.ndim < 1 or array.shape[0] < 1 or array.dtype.kind not in "biuf":
+        raise ExportError(f"export: example_input must be a numeric batch of at least one "
+                          f"example, got shape {array.shape} of {array.dtype}")
+    return array.astype(dtype)  # the example gives shapes; the graph computes in the model's dtype
+
+
+def _leaves(module, where):
+    from .. import nn
+    if type(module) is nn.Sequential:
+        for name, child in module.named_children():
+            yield from _leaves(child, f"{where}.{name}" if where else name)
+    else:
+        yield where, module
+
+
+def _emit(graph, where, layer, x, shape):
+    kind = type(layer)
+    emitter = EMITTERS.get(kind.__name__) if kind.__module__.startswith("chainrule.nn.") else None
+    if emitter is None:
+        at = f" at {where!r}" if where else ""
+        raise ExportError(f"export: layer{at} is a {kind.__module__}.{kind.__qualname__}, which "
+                          f"has no ONNX form here; exportable: Sequential and "
+                          f"{', '.join(EMITTERS)}")
+    graph.scope = where or type(layer).__name__
+    return emitter(graph, layer, x, shape)
+
+
+class _Graph:
+    """The nodes and initializers being built, with unique names."""
+
+    def __init__(self, onnx, dtype, opset):
+        self.onnx, self.dtype, self.opset = onnx, np.dtype(dtype), opset
+        self.nodes, self.initializers, self.scope = [], [], ""
+        self._count = 0
+
+    def _name(self, hint):
+        self._count += 1
+        return f"{self.scope}/{hint}_{self._count}"
+
+    def node(self, op, *inputs, **attributes):
+        output = self._name(op)
+        self.nodes.append(self.onnx.helper.make_node(op, list(inputs), [output],
+                                                     name=output, **attributes))
+        return output
+
+    def constant(self, value, hint="const", dtype=None):
+        array = np.asarray(value, dtype=dtype or self.dtype)
+        name = f"{self.scope}.{hint}" if hint in ("weight", "bias", "running_mean",
+                                                  "running_var") else self._name(hint)
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def shape(self, dims):
+        return self.constant(np.array(dims, dtype=np.int64), "shape", dtype=np.int64)
+
+    def model(self, input_name, value, output_name, input_shape, output_shape):
+        helper = self.onnx.helper
+        if self.nodes and self.nodes[-1].output[0] == value:
+            self.nodes[-1].output[0] = output_name
+        else:  # nothing computed the output (an empty or all-identity model)
+            self.nodes.append(helper.make_node("Identity", [value], [output_name]))
+        element = helper.np_dtype_to_tensor_dtype(self.dtype)
+        inputs = [helper.make_tensor_value_info(input_name, element,
+                                                ["batch", *input_shape[1:]])]
+        outputs = [helper.make_tensor_value_info(output_name, element,
+                                                 ["batch", *output_shape[1:]])]
+        graph = helper.make_graph(self.nodes, "chainrule", inputs, outputs, self.initializers)
+        opsets = [helper.make_opsetid("", self.opset)]
+        from .. import __version__
+        proto = helper.make_model(graph, opset_imports=opsets, producer_name="chainrule",
+                                  producer_version=__version__)
+        proto.ir_version = helper.find_min_ir_version_for(opsets)  # what runtimes can read
+        return proto
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+# -- layers with weights -------------------------------------------------------------------------
+
+def _linear(g, layer, x, shape):
+    bias = [g.constant(layer.bias.data, "bias")] if layer.bias is not None else []
+    if len(shape) == 2:
+        return g.node("Gemm", x, g.constant(layer.weight.data, "weight"), *bias, transB=1)
+    transposed = g.constant(np.ascontiguousarray(layer.weight.data.T), "weight_transposed")
+    out = g.node("MatMul", x, transposed)
+    return g.node("Add", out, *bias) if bias else out
+
+
+def _conv_pads(layer, dims):
+    if layer.padding == "valid":
+        return [0] * 2 * dims
+    if layer.padding == "same":  # PyTorch puts an odd padding's extra row at the end
+        total = [d * (k - 1) for d, k in zip(layer.dilation, layer.kernel_size)]
+        return [t // 2 for t in total] + [t - t // 2 for t in total]
+    return list(layer.padding) * 2
+
+
+def _conv(g, layer, x, shape):
+    dims = len(layer.kernel_size)
+    inputs = [x, g.constant(layer.weight.data, "weight")]
+    if layer.bias is not None:
+        inputs.append(g.constant(layer.bias.data, "bias"))
+    return g.node("Conv", *inputs, kernel_shape=list(layer.kernel_size),
+                  strides=list(layer.stride), pads=_conv_pads(layer, dims),
+                  dilations=list(layer.dilation), group=layer.groups)
+
+
+def _conv_transpose(g, layer, x, shape):
+    inputs = [x, g.constant(layer.weight.data, "weight")]
+    if layer.bias is not None:
+        inputs.append(g.constant(layer.bias.data, "bias"))
+    return g.node("ConvTranspose", *inputs, kernel_shape=list(layer.kernel_size),
+                  strides=list(layer.stride), pads=list(layer.padding) * 2,
+                  output_padding=list(layer.output_padding), dilations=list(layer.dilation),
+                  group=layer.groups)
+
+
+def _batch_norm(g, layer, x, shape):
+    if not layer.track_running_stats:
+        raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} keeps no running "
+                          f"statistics, so even in evaluation mode it normalises with the "
+                          f"batch's own; export needs track_running_stats=True")
+    channels = layer.num_features
+    if layer.weight is not None:
+        scale, shift = g.constant(layer.weight.data, "weight"), g.constant(layer.bias.data, "bias")
+    else:
+        scale, shift = g.constant(np.ones(channels), "ones"), g.constant(np.zeros(channels), "zeros")
+    return g.node("BatchNormalization", x, scale, shift,
+                  g.constant(layer.running_mean.data, "running_mean"),
+                  g.constant(layer.running_var.data, "running_var"), epsilon=float(layer.eps))
+
+
+def _layer_norm(g, layer, x, shape):
+    normalized = layer.normalized_shape
+    scale = layer.weight.data if layer.weight is not None else np.ones(normalized)
+    inputs = [x, g.constant(scale, "weight" if layer.weight is not None else "ones")]
+    if layer.bias is not None:
+        inputs.append(g.constant(layer.bias.data, "bias"))
+    return g.node("LayerNormalization", *inputs, axis=-len(normalized), epsilon=float(layer.eps))
+
+
+def _group_norm(g, layer, x, shape):
+    # Each example's groups, flattened, normalised as a layer norm over the last axis.
+    groups, channels = layer.num_groups, layer.num_channels
+    per_group = channels // groups * math.prod(shape[2:])
+    grouped = g.node("Reshape", x, g.shape([0, groups, -1]))
+    normed = g.node("LayerNormalization", grouped, g.constant(np.ones(per_group), "ones"),
+                    axis=-1, epsilon=float(layer.eps))
+    out = g.node("Reshape", normed, g.shape([0, *shape[1:]]))
+    if layer.weight is None:
+        return out
+    per_channel = (channels,) + (1,) * (len(shape) - 2)
+    out = g.node("Mul", out, g.constant(layer.weight.data.reshape(per_channel), "scale"))
+    return g.node("Add", out, g.constant(layer.bias.data.reshape(per_channel), "shift"))
+
+
+# -- pooling -------------------------------------------------------------------------------------
+
+def _pool_geometry(layer):
+    kernel = _pair(layer.kernel_size)
+    stride = _pair(layer.stride) if layer.stride not in (None, ()) else kernel
+    return list(kernel), list(stride), list(_pair(layer.padding)) * 2
+
+
+def _max_pool(g, layer, x, shape):
+    kernel, stride, pads = _pool_geometry(layer)
+    return g.node("MaxPool", x, kernel_shape=kernel, strides=stride, pads=pads,
+                  dilations=list(_pair(layer.dilation)))
+
+
+def _avg_pool(g, layer, x, shape):
+    kernel, stride, pads = _pool_geometry(layer)
+    if layer.divisor_override is None:
+        return g.node("AveragePool", x, kernel_shape=kernel, strides=stride, pads=pads,
+                      count_include_pad=int(layer.count_include_pad))
+    # sum / divisor = (mean over the whole window, padding included) * window / divisor
+    mean = g.node("AveragePool", x, kernel_shape=kernel, strides=stride, pads=pads,
+                  count_include_pad=1)
+    return g.node("Mul", mean, g.constant(math.prod(kernel) / layer.divisor_override))
+
+
+def _adaptive_avg_pool(g, layer, x, shape):
+    size = _pair(layer.output_size)
+    size = [s if s is not None else dim for s, dim in zip(size, shape[-2:])]
+    if size == [1, 1]:
+        return g.node("GlobalAveragePool", x)
+    if any(dim % s for dim, s in zip(shape[-2:], size)):
+        raise ExportError(f"export: AdaptiveAvgPool2d at {g.scope!r} pools {tuple(shape[-2:])} "
+                          f"to {tuple(size)}, whose windows differ in size; ONNX's pooling "
+                          f"needs the input size to be a multiple of the output size")
+    kernel = [dim // s for dim, s in zip(shape[-2:], size)]
+    return g.node("AveragePool", x, kernel_shape=kernel, strides=kernel)
+
+
+# -- shapes --------------------------------------------------------------------------------------
+
+def _refuse_batch_axis(g, kind, axis):
+    if axis == 0:
+        raise ExportError(f"export: {kind} at {g.scope!r} changes dimension 0, the batch "
+                          f"dimension, which the exported model keeps dynamic")
+
+
+def _flatten(g, layer, x, shape):
+    ndim = len(shape)
+    start, end = layer.start_dim % ndim, layer.end_dim % ndim
+    _refuse_batch_axis(g, "Flatten", start)
+    if start == 1 and end == ndim - 1:
+        return g.node("Flatten", x, axis=1)
+    merged = math.prod(shape[start:end + 1])
+    return g.node("Reshape", x, g.shape([0] * start + [merged] + list(shape[end + 1:])))
+
+
+def _unflatten(g, layer, x, shape):
+    dim = layer.dim % len(shape)
+    _refuse_batch_axis(g, "Unflatten", dim)
+    target = [0] * dim + list(layer.unflattened_size) + list(shape[dim + 1:])
+    return g.node("Reshape", x, g.shape(target))
+
+
+def _identity(g, layer, x, shape):
+    return x
+
+
+# -- activations ---------------------------------------------------------------------------------
+
+def _op(name, **attributes):
+    def emit(g, layer, x, shape):
+        return g.node(name, x, **attributes)
+    return emit
+
+
+def _gelu(g, layer, x, shape):
+    if layer.approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.node("Mul", g.node("Mul", x, x), x)
+        inner = g.node("Add", x, g.node("Mul", cube, g.constant(0.044715)))
+        core = g.node("Tanh", g.node("Mul", inner, g.constant(math.sqrt(2 / math.pi))))
+    else:  # 0.5 x (1 + erf(x / sqrt 2))
+        core = g.node("Erf", g.node("Div", x, g.constant(math.sqrt(2))))
+    half_x = g.node("Mul", x, g.constant(0.5))
+    return g.node("Mul", half_x, g.node("Add", core, g.constant(1.0)))
+
+
+def _silu(g, layer, x, shape):
+    return g.node("Mul", x, g.node("Sigmoid", x))
+
+
+def _mish(g, layer, x, shape):
+    return g.node("Mul", x, g.node("Tanh", g.node("Softplus", x)))
+
+
+def _log_sigmoid(g, layer, x, shape):
+    return g.node("Neg", g.node("Softplus", g.node("Neg", x)))  # log sigmoid(x) = -softplus(-x)
+
+
+def _tanhshrink(g, layer, x, shape):
+    return g.node("Sub", x, g.node("Tanh", x))
+
+
+def _clip(low, high):
+    def emit(g, layer, x, shape):
+        lo = layer.min_val if low is None else low
+        hi = layer.max_val if high is None else high
+        return g.node("Clip", x, g.constant(lo), g.constant(hi))
+    return emit
+
+
+def _softplus(g, layer, x, shape):
+    # PyTorch's softplus is linear where beta x exceeds the threshold.
+    scaled = g.node("Mul", x, g.constant(layer.beta))
+    smooth = g.node("Div", g.node("Softplus", scaled), g.constant(layer.beta))
+    return g.node("Where", g.node("Greater", scaled, g.constant(layer.threshold)), x, smooth)
+
+
+def _threshold(g, layer, x, shape):
+    above = g.node("Greater", x, g.constant(layer.threshold))
+    return g.node("Where", above, x, g.constant(layer.value))
+
+
+def _along_dim(op, negate=False):
+    def emit(g, layer, x, shape):
+        dim = layer.dim if layer.dim is not None else (0 if len(shape) in (0, 1, 3) else 1)
+        return g.node(op, g.node("Neg", x) if negate else x, axis=dim)
+    return emit
+
+
+def _with_option(op, attribute, option):
+    def emit(g, layer, x, shape):
+        return g.node(op, x, **{attribute: float(getattr(layer, option))})
+    return emit
+
+
+EMITTERS = {
+    "Linear": _linear, "Conv1d": _conv, "Conv2d": _conv, "ConvTranspose2d": _conv_transpose,
+    "MaxPool2d": _max_pool, "AvgPool2d": _avg_pool, "AdaptiveAvgPool2d": _adaptive_avg_pool,
+    "BatchNorm1d": _batch_norm, "BatchNorm2d": _batch_norm, "LayerNorm": _layer_norm,
+    "GroupNorm": _group_norm,
+    "Dropout": _identity, "Dropout2d": _identity, "Identity": _identity,
+    "Flatten": _flatten, "Unflatten": _unflatten,
+    "ReLU": _op("Relu"), "Sigmoid": _op("Sigmoid"), "Tanh": _op("Tanh"),
+    "LeakyReLU": _with_option("LeakyRelu", "alpha", "negative_slope"),
+    "GELU": _gelu, "SiLU": _silu, "Mish": _mish, "Softsign": _op("Softsign"),
+    "LogSigmoid": _log_sigmoid, "SELU": _op("Selu"), "ReLU6": _clip(0.0, 6.0),
+    "Hardsigmoid": _op("HardSigmoid", alpha=1 / 6, beta=0.5), "Hardswish": _op("HardSwish"),
+    "Tanhshrink": _tanhshrink, "ELU": _with_option("Elu", "alpha", "alpha"),
+    "CELU": _with_option("Celu", "alpha", "alpha"), "Softplus": _softplus,
+    "Hardtanh": _clip(None, None), "Threshold": _threshold,
+    "Softmax": _along_dim("Softmax"), "LogSoftmax": _along_dim("LogSoftmax"),
+    "Softmin": _along_dim("Softmax", negate=True),
+}

@@ -1,0 +1,46 @@
+"""A network of every layer that chainrule, PyTorch and the ONNX export all have, with options
+away from their defaults; ``every_layer(cr.nn)`` and ``every_layer(torch.nn)`` build the same
+network in each library (the constructors take the same names). Inputs: (N, 24)."""
+
+
+def every_layer(t):
+    return t.Sequential(
+        t.Unflatten(1, (2, 12)),
+        t.Conv1d(2, 4, 3, stride=1, padding=2, dilation=2, bias=False),
+        t.BatchNorm1d(4, eps=1e-3, momentum=0.2),
+        t.ELU(alpha=0.5),
+        t.Unflatten(2, (3, 4)),
+        t.Conv2d(4, 6, (3, 3), stride=(1, 2), padding=(1, 1), groups=2),
+        t.BatchNorm2d(6, affine=False, momentum=None),
+        t.Sequential(t.LeakyReLU(0.2), t.Dropout2d(0.3)),
+        t.ConvTranspose2d(6, 4, 2, stride=2, padding=1, output_padding=1),
+        t.GroupNorm(2, 4, eps=1e-4),
+        t.GELU(approximate="tanh"),
+        t.MaxPool2d(3, stride=2, padding=1, dilation=1),
+        t.AvgPool2d(2, stride=1, padding=1, count_include_pad=False),
+        t.AdaptiveAvgPool2d((2, 3)),
+        t.LayerNorm([2, 3], eps=1e-6, bias=False),
+        t.Flatten(),
+        t.Linear(24, 16), t.SiLU(), t.Mish(), t.Softsign(), t.LogSigmoid(), t.SELU(), t.ReLU6(),
+        t.Hardsigmoid(), t.Hardswish(), t.Tanhshrink(), t.CELU(alpha=1.5),
+        t.Softplus(beta=2.0, threshold=5.0), t.Hardtanh(-0.5, 0.7), t.Threshold(0.1, -2.0),
+        t.Tanh(), t.Sigmoid(), t.ReLU(), t.Dropout(0.25), t.Identity(),
+        t.Linear(16, 6, bias=False), t.Softmax(dim=1), t.LogSoftmax(dim=-1), t.Softmin(dim=1))
+
+
+def more_options(t):
+    """The options every_layer leaves at one value: padding="same", an exact GELU, average
+    pooling with a divisor, batch norm on (N, C) input, global pooling, Linear on 3-d input,
+    a partial Flatten, implicit softmax dims."""
+    return t.Sequential(
+        t.Unflatten(1, (3, 4, 4)),
+        t.Conv2d(3, 4, 3, padding="same", dilation=2), t.GELU(),
+        t.AvgPool2d(3, stride=1, padding=1, divisor_override=5),
+        t.Conv2d(4, 4, 3, padding="valid"),
+        t.Flatten(2, 3),               # (N, 4, 4)
+        t.Linear(4, 5),                # on 3-d input: (N, 4, 5)
+        t.Softmax(),                   # dim None on 3-d input: dim 0, as PyTorch
+        t.Unflatten(2, (5, 1)),        # (N, 4, 5, 1)
+        t.AdaptiveAvgPool2d(1),
+        t.Flatten(),
+        t.BatchNorm1d(4), t.Softplus(), t.LogSoftmax())
