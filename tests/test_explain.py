@@ -240,6 +240,7 @@ def test_steps_are_records_with_the_promised_fields():
 
 
 def test_every_differentiable_primitive_declares_a_formula_beside_each_vjp():
+    import chainrule.nn  # noqa: F401  (loads the conv, pool and norm primitives)
     library = {name: p for name, p in cr.REGISTRY.items()
                if p.forward.__module__.startswith("chainrule.")}  # not the tests' own ops
     missing = [f"{name}[{p.input_name(position)}]" for name, p in library.items()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nn  # noqa: F401  (loads the conv, pool and norm primitives into REGISTRY)
 from op_cases import COMPOSITES, OP_CASES
 
 IDS = [f"{c.name}-{'x'.join(map(str, c.shapes))}" for c in OP_CASES]

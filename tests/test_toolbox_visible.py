@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nn  # noqa: F401  (loads the conv, pool and norm primitives into REGISTRY)
 from torch_cases import CASES
 
 

@@ -3,7 +3,6 @@ central differences and autograd, and give each a verdict."""
 from ..autograd import enable_grad
 from ..backend import xp
 from ..tensor import Tensor, grad as autograd_grad
-from .diagnose import _diagnose, _with_kink_note
 from .inputs import _as_float64, _flatten, _gradient_names, _leaves, _rebuild, _title
 from .numeric import _central_differences, _Problem, _relative_error
 from .report import BackwardReport, Diagnosis, GradientCheck
@@ -164,6 +163,8 @@ def _check_one(name, k, got, numeric, autograd, problem, rtol):
                                                        or autograd_error <= rtol)
     diagnosis = None
     if not passed:
+        # Loaded only when something failed: `import chainrule` stays light.
+        from .diagnose import _diagnose, _with_kink_note
         expected = autograd if autograd is not None else numeric
         diagnosis = _diagnose(got, expected, problem.values[k], problem)
         if diagnosis.kind == "wrong values":

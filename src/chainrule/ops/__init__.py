@@ -23,6 +23,5 @@ from .linalg import einsum, matmul
 from .composite import (leaky_relu, log_softmax, logsumexp, norm, normalize, one_hot, softmax,
                         std, stop_gradient, var)
 from .fused import softmax_cross_entropy
-from .conv import conv1d, conv2d, conv_transpose2d
-from .pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
-from .normalization import batch_norm, dropout2d, group_norm, layer_norm
+# Convolution, pooling and normalization (ops.conv, ops.pool, ops.normalization) load with
+# chainrule.nn, which is their only user: `import chainrule` stays light.
