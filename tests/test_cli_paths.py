@@ -47,6 +47,10 @@ OPTION_CASES = [
     (["train", "--hidden", "100000000000"], "the MLP's weights would take"),
     (["memory", "--batch-size", "100000000000"], "a batch of 100000000000 examples"),
     (["memory", "--hidden", "100000000000"], "the MLP's weights would take"),
+    (["memory", "--input-size", "100000000000"], "the MLP's weights would take"),
+    (["explain", "--classes", "100000000000"], "the MLP's weights would take"),
+    (["graph", "--batch-size", "100000000000"], "a batch of 100000000000 examples"),
+    (["train", "--batch-size", "100000000000"], "a batch of 100000000000"),
 ]
 
 
@@ -91,16 +95,19 @@ def test_output_piped_into_head_exits_quietly_and_the_checkpoint_is_written(tmp_
     assert len(json.loads((out / "history.json").read_text())) == 3
 
 
-def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("argv", [["memory", "--out", "m.json"], ["explain", "--html", "e.html"]],
+                         ids=["memory --out", "explain --html"])
+def test_a_full_disk_is_one_line(argv, tmp_path, capsys, monkeypatch):
     import errno
     from pathlib import Path
 
     def full(self, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(self))
     monkeypatch.setattr(Path, "write_text", full)
-    assert main(["memory", "--batch-size", "4", "--out", str(tmp_path / "m.json")]) == 1
+    argv = argv[:-1] + [str(tmp_path / argv[-1])]
+    assert main(argv + ["--batch-size", "4"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("chainrule memory: error: No space left on device")
+    assert err.startswith(f"chainrule {argv[0]}: error: No space left on device")
     assert "Traceback" not in err and err.count("\n") == 1
 
 

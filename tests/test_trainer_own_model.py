@@ -106,6 +106,7 @@ def test_divergence_advice_names_the_weight_decay_when_it_is_the_cause(tmp_path,
                  "--hidden", "8", "--no-progress", "--out", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
     assert "--weight-decay 100 is too large for --lr 0.5" in err and "smaller --lr" not in err
+    assert "RuntimeWarning" not in err and "Traceback" not in err
 
 
 def test_interrupted_resume_names_a_checkpoint_that_exists(tmp_path, capsys, monkeypatch):
