@@ -16,6 +16,7 @@ TRAIN_EXAMPLES = """examples:
   chainrule train --dataset mnist --data-dir ../shared/datasets/mnist --batch-size 256 \\
                   --init d2l --epochs 10            # the d2l setup
   chainrule train --resume runs/digits/checkpoint.crt --epochs 30
+  chainrule train --tensorboard runs/tb             # then: tensorboard --logdir runs/tb
 """
 
 
@@ -68,6 +69,10 @@ def register(commands):
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue the run saved in this checkpoint (its settings win)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--tensorboard", metavar="DIR", type=output_dir,
+                       help="also write TensorBoard logs to DIR: loss per step; loss, accuracy "
+                            "and learning rate per epoch; histograms of each layer's weights "
+                            "and gradients (needs pip install -e \".[interop]\")")
     train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser(
@@ -85,10 +90,11 @@ def register(commands):
 def run_train(args):
     out = args.out or os.path.join("runs", args.dataset)
     progress = not args.no_progress and sys.stderr.isatty()
+    callbacks = _callbacks(args)
     if args.resume:
         _refuse_options_the_checkpoint_fixes(args)
         trainer = Trainer.resume(args.resume, data_dir=args.data_dir, download=args.download,
-                                 out_dir=args.out, progress=progress)
+                                 out_dir=args.out, progress=progress, callbacks=callbacks)
         if args.epochs <= trainer.epoch:
             print(f"{args.resume} has already trained {trainer.epoch} epochs, and --epochs is "
                   f"{args.epochs}: nothing to do (ask for more with --epochs)")
@@ -104,7 +110,7 @@ def run_train(args):
             batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay,
             init=args.init, seed=args.seed)
         trainer = Trainer(config, data_dir=args.data_dir, download=args.download, out_dir=out,
-                          progress=progress)
+                          progress=progress, callbacks=callbacks)
         epochs = config.epochs
     data = trainer.train_data
     print(f"training {_describe(trainer)} on {data.name}: {len(data)} train / "
@@ -126,12 +132,22 @@ def run_train(args):
     print(f"checkpoint, history.csv, history.json{' and curves.png' if curves else ''} in "
           f"{trainer.out_dir}/" + ("" if curves else " (no curves.png: matplotlib is not "
                                                     "installed; pip install matplotlib)"))
+    if args.tensorboard:
+        print(f"TensorBoard logs in {args.tensorboard}/ (view: tensorboard --logdir "
+              f"{args.tensorboard})")
     return 0
 
 
 # What a checkpoint fixes: changing it would make a different run than the one resumed.
 FIXED_BY_CHECKPOINT = ("dataset", "model", "hidden", "activation", "loss", "optimizer", "lr",
                        "momentum", "batch_size", "weight_decay", "init", "seed")
+
+
+def _callbacks(args):
+    if not args.tensorboard:
+        return []
+    from ..interop import TensorBoardLogger
+    return [TensorBoardLogger(args.tensorboard)]
 
 
 def _refuse_options_the_checkpoint_fixes(args):

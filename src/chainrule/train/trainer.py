@@ -168,8 +168,11 @@ class Trainer:
     """
 
     def __init__(self, config=None, data_dir=None, download=False, out_dir=None, progress=True,
-                 log=print, datasets=None, epochs=None):
+                 log=print, datasets=None, epochs=None, callbacks=()):
         self.config = config
+        # Objects with any of on_step(trainer, loss), on_epoch_end(trainer, record) and
+        # on_fit_end(trainer), e.g. chainrule.interop.TensorBoardLogger.
+        self.callbacks = list(callbacks)
         self.epochs = epochs if epochs is not None else config.epochs if config else 10
         self.out_dir = out_dir
         self.progress = progress
@@ -243,12 +246,20 @@ class Trainer:
             self.epoch = epoch
             if self.log:
                 self.log(record.line(epochs))
+            self._notify("on_epoch_end", record)
             if self.out_dir:
                 self.save_checkpoint(self.checkpoint_path)
                 save_history(self.history, self.out_dir)
         if self.out_dir and self.history:
             plot_history(self.history, os.path.join(self.out_dir, "curves.png"))
+        self._notify("on_fit_end")
         return self.history
+
+    def _notify(self, hook, *args):
+        for callback in self.callbacks:
+            method = getattr(callback, hook, None)
+            if method is not None:
+                method(self, *args)
 
     @property
     def checkpoint_path(self):
@@ -273,6 +284,7 @@ class Trainer:
                 loss.backward()
                 self.optimizer.step()
                 self.step += 1
+                self._notify("on_step", value)
                 total_loss += value * len(y)
                 correct += int((scores.data.argmax(axis=1) == y).sum())
                 seen += len(y)
