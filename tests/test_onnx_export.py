@@ -91,6 +91,22 @@ def test_more_options_match_onnxruntime(tmp_path):
     assert_same_outputs(model, session, 48, scale=3.0)
 
 
+def test_float64_models_export_in_float64(tmp_path):
+    cr.manual_seed(0)
+    every = every_layer(nn).double()
+    cr.onnx.export(every, np.zeros((1, 24)), tmp_path / "every64.onnx")
+    proto = onnx.load(str(tmp_path / "every64.onnx"))
+    onnx.checker.check_model(proto, full_check=True)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    # onnxruntime's CPU kernels for convolutions are float32 only; an MLP runs in float64.
+    mlp = models.mlp(8, [6], 3, "tanh").double()
+    _, session = exported(mlp, 8, tmp_path / "mlp64.onnx")
+    x = np.random.default_rng(0).standard_normal((5, 8))
+    with cr.no_grad():
+        expected = mlp(x).numpy()
+    assert np.abs(session.run(None, {"input": x})[0] - expected).max() < 1e-12
+
+
 def test_export_runs_in_evaluation_mode_and_restores_the_mode(tmp_path):
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.9), nn.BatchNorm1d(4))
     model[2].eval()

@@ -40,7 +40,7 @@ def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
     ``example_input`` (an array or tensor) gives the shape of one batch: every dimension but
     the first is fixed in the file, the first is the dynamic ``batch`` dimension. The model is
     exported in evaluation mode (its mode is restored afterwards) and in the dtype of its
-    parameters; ``onnx.checker`` validates the result before it is written. Raises ExportError
+    parameters (onnxruntime's CPU convolutions run float32 only); ``onnx.checker`` validates the result before it is written. Raises ExportError
     naming the first layer that has no ONNX form.
 
     >>> import tempfile, os, onnx
@@ -365,6 +365,14 @@ def _softplus(g, layer, x, shape):
     return g.node("Where", g.node("Greater", scaled, g.constant(layer.threshold)), x, smooth)
 
 
+def _celu(g, layer, x, shape):
+    if g.dtype == np.float32:
+        return g.node("Celu", x, alpha=float(layer.alpha))
+    # ONNX's Celu takes float32 only: celu(x, a) = a elu(x / a, 1)
+    scaled = g.node("Elu", g.node("Div", x, g.constant(layer.alpha)), alpha=1.0)
+    return g.node("Mul", scaled, g.constant(layer.alpha))
+
+
 def _threshold(g, layer, x, shape):
     above = g.node("Greater", x, g.constant(layer.threshold))
     return g.node("Where", above, x, g.constant(layer.value))
@@ -396,7 +404,7 @@ EMITTERS = {
     "LogSigmoid": _log_sigmoid, "SELU": _op("Selu"), "ReLU6": _clip(0.0, 6.0),
     "Hardsigmoid": _op("HardSigmoid", alpha=1 / 6, beta=0.5), "Hardswish": _op("HardSwish"),
     "Tanhshrink": _tanhshrink, "ELU": _with_option("Elu", "alpha", "alpha"),
-    "CELU": _with_option("Celu", "alpha", "alpha"), "Softplus": _softplus,
+    "CELU": _celu, "Softplus": _softplus,
     "Hardtanh": _clip(None, None), "Threshold": _threshold,
     "Softmax": _along_dim("Softmax"), "LogSoftmax": _along_dim("LogSoftmax"),
     "Softmin": _along_dim("Softmax", negate=True),
