@@ -117,6 +117,59 @@ def test_pooling(cfg):
     _check_derivatives(lambda x: F.adaptive_avg_pool2d(x, out), [x])
 
 
+def _configs3d(kind):
+    """Small 3-D configurations: odd sizes, strides 1 and 2, padding, non-cubic kernels."""
+    rng = np.random.default_rng({"conv": 6, "pool": 7}[kind])
+    found = []
+    while len(found) < CONFIGS:
+        kernel = tuple(int(k) for k in rng.integers(1, 4, size=3))
+        stride = tuple(int(v) for v in rng.integers(1, 3, size=3))
+        padding = tuple(int(p) for p in rng.integers(0, 3, size=3))
+        dilation = tuple(int(d) for d in rng.integers(1, 3, size=3)) if kind == "conv" \
+            else (1, 1, 1)
+        if kind == "pool":
+            padding = tuple(min(p, k // 2) for p, k in zip(padding, kernel))
+        groups = int(rng.choice([1, 2])) if kind == "conv" else 1
+        size = tuple(int(v) for v in rng.integers(2, 6, size=3))
+        # (PyTorch's 3-D pooling also wants each size at least the kernel's, padding aside.)
+        if all(n + 2 * p - d * (k - 1) - 1 >= 0 and (kind == "conv" or n >= k)
+               for n, p, d, k in zip(size, padding, dilation, kernel)):
+            found.append(dict(n=int(rng.choice([1, 2])), c=groups * int(rng.integers(1, 3)),
+                              o=groups * int(rng.integers(1, 3)), size=size, kernel=kernel,
+                              stride=stride, padding=padding, dilation=dilation, groups=groups))
+    return found
+
+
+@pytest.mark.parametrize("cfg", _configs3d("conv"), ids=lambda c: str(list(c.values())))
+def test_conv3d(cfg):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(cfg["n"], cfg["c"], *cfg["size"]))
+    w = rng.normal(size=(cfg["o"], cfg["c"] // cfg["groups"], *cfg["kernel"]))
+    b = rng.normal(size=cfg["o"])
+    opts = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
+                groups=cfg["groups"])
+    _compare(lambda x, w, b: F.conv3d(x, w, b, **opts), lambda x, w, b: TF.conv3d(x, w, b, **opts),
+             [x, w, b])
+    _check_derivatives(lambda x, w: F.conv3d(x, w, None, **opts), [x, w])
+
+
+@pytest.mark.parametrize("cfg", _configs3d("pool"), ids=lambda c: str(list(c.values())))
+def test_pooling3d(cfg):
+    x = np.random.default_rng(7).normal(size=(cfg["n"], cfg["c"], *cfg["size"]))
+    opts = dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"])
+    _compare(lambda x: F.max_pool3d(x, **opts), lambda x: TF.max_pool3d(x, **opts), [x])
+    _check_derivatives(lambda x: F.max_pool3d(x, **opts), [x])
+    for include in (True, False):
+        _compare(lambda x: F.avg_pool3d(x, **opts, count_include_pad=include),
+                 lambda x: TF.avg_pool3d(x, **opts, count_include_pad=include), [x])
+    _check_derivatives(lambda x: F.avg_pool3d(x, **opts, count_include_pad=False), [x])
+
+
+def test_max_pool3d_sends_a_tie_to_one_input_as_pytorch():
+    x = np.ones((1, 1, 3, 4, 4))
+    _compare(lambda x: F.max_pool3d(x, 2, 1), lambda x: TF.max_pool3d(x, 2, 1), [x])
+
+
 def test_max_pool_sends_a_tie_to_one_input_as_pytorch():
     x = np.ones((1, 1, 4, 4))
     _compare(lambda x: F.max_pool2d(x, 2, 1), lambda x: TF.max_pool2d(x, 2, 1), [x])
@@ -210,6 +263,14 @@ def test_bad_shapes_name_the_op_and_the_shapes():
         F.conv_transpose2d(cr.ones(1, 2, 1, 2), cr.ones(2, 2, 3, 2), padding=(2, 1))
     with pytest.raises(cr.ShapeError, match=r"max_pool2d: input must be 4-D"):
         F.max_pool2d(cr.ones(3, 5, 5), 2)
+    with pytest.raises(cr.ShapeError, match=r"conv3d: input must be 5-D \(N, C, D, H, W\), got "
+                                            r"shape \(1, 2, 5, 5\)"):
+        F.conv3d(cr.ones(1, 2, 5, 5), cr.ones(3, 2, 1, 2, 2))
+    with pytest.raises(cr.ShapeError, match=r"conv3d: input has 2 channels, weight \(3, 3, 1, 2, 2\)"):
+        F.conv3d(cr.ones(1, 2, 3, 5, 5), cr.ones(3, 3, 1, 2, 2))
+    with pytest.raises(cr.ShapeError, match=r"max_pool3d: the 3x3x3 window does not fit the input "
+                                            r"2x5x5"):
+        F.max_pool3d(cr.ones(1, 1, 2, 5, 5), 3)
 
 
 MODULES = [
@@ -225,6 +286,9 @@ MODULES = [
     ("BatchNorm2d", (3,), dict(momentum=0.2), (4, 3, 5, 5)),
     ("LayerNorm", ((5, 5),), {}, (2, 3, 5, 5)),
     ("GroupNorm", (2, 4), {}, (3, 4, 5)),
+    ("Conv3d", (2, 4, (3, 2, 2)), dict(stride=(1, 2, 1), padding=1), (2, 2, 5, 6, 4)),
+    ("MaxPool3d", (2,), dict(stride=1), (2, 3, 4, 5, 3)),
+    ("AvgPool3d", (3,), dict(stride=2, padding=1), (1, 2, 5, 5, 4)),
 ]
 
 
@@ -232,7 +296,7 @@ MODULES = [
                          ids=[f"{m[0]}-{i}" for i, m in enumerate(MODULES)])
 def test_modules_match_pytorch_in_training_and_evaluation(name, args, options, shape):
     ours = getattr(cr.nn, name)(*args, **options, **({"dtype": "float64"} if name not in (
-        "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d") else {}))
+        "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "MaxPool3d", "AvgPool3d") else {}))
     theirs = getattr(torch.nn, name)(*args, **options).double()
     assert list(ours.state_dict()) == list(theirs.state_dict())
     theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
@@ -281,6 +345,15 @@ def _module_cases():
         yield ("AvgPool2d", (cfg["kernel"],), dict(stride=cfg["stride"], padding=cfg["padding"]),
                shape)
         yield ("AdaptiveAvgPool2d", ((max(1, cfg["h"] // 2), cfg["w"]),), {}, shape)
+    for cfg in _configs3d("conv"):
+        yield ("Conv3d", (cfg["c"], cfg["o"], cfg["kernel"]),
+               dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
+                    groups=cfg["groups"]), (cfg["n"], cfg["c"], *cfg["size"]))
+    for cfg in _configs3d("pool"):
+        shape = (cfg["n"], cfg["c"], *cfg["size"])
+        options = dict(stride=cfg["stride"], padding=cfg["padding"])
+        yield ("MaxPool3d", (cfg["kernel"],), options, shape)
+        yield ("AvgPool3d", (cfg["kernel"],), options, shape)
     for cfg in _configs("norm"):
         channels = 2 * cfg["c"]
         shape = (cfg["n"] + 1, channels, cfg["h"], cfg["w"])

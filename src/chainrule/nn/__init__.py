@@ -8,8 +8,9 @@ from . import functional, init
 from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, Identity,
                           LogSigmoid, LogSoftmax, Mish, ReLU6, SiLU, Softmax, Softmin, Softplus,
                           Softsign, Tanhshrink, Threshold)
-from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d,
-                          ConvTranspose2d, Dropout2d, GroupNorm, LayerNorm, MaxPool2d)
+from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, AvgPool3d, BatchNorm1d, BatchNorm2d,
+                          Conv1d, Conv2d, Conv3d, ConvTranspose2d, Dropout2d, GroupNorm, LayerNorm,
+                          MaxPool2d, MaxPool3d)
 from .functional import l2_penalty
 from .layers import Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
@@ -24,7 +25,8 @@ __all__ = [
     "GELU", "SiLU", "ELU", "SELU", "CELU", "Softplus", "LogSigmoid", "Hardtanh", "ReLU6",
     "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Tanhshrink", "Threshold", "Softmax",
     "LogSoftmax", "Softmin",
-    "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "MaxPool3d", "AvgPool2d",
+    "AvgPool3d", "AdaptiveAvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout2d",
     "CrossEntropyLoss", "NLLLoss", "MulticlassHingeLoss", "MultiMarginLoss", "MSELoss", "L1Loss",
     "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss", "BCEWithLogitsLoss",

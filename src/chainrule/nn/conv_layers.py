@@ -79,6 +79,25 @@ class Conv2d(_ConvNd):
                                self.dilation, self.groups)
 
 
+class Conv3d(_ConvNd):
+    """A 3-D convolution layer: weight (out_channels, in_channels/groups, kD, kH, kW), bias
+    (out_channels,), on (N, C, D, H, W) inputs.
+
+    >>> conv = cr.nn.Conv3d(2, 4, kernel_size=3, padding=1)
+    >>> conv(cr.ones(1, 2, 5, 6, 6)).shape, conv.weight.shape
+    ((1, 4, 5, 6, 6), (4, 2, 3, 3, 3))
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, generator=None, dtype="float32"):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, 3, False, generator, dtype)
+
+    def forward(self, input):
+        return F.conv3d(input, self.weight, self.bias, self.stride, self.padding,
+                        self.dilation, self.groups)
+
+
 class Conv1d(_ConvNd):
     """A 1-D convolution layer on (N, C, L) inputs.
 
@@ -136,6 +155,17 @@ class MaxPool2d(Module):
                 f"padding={self.padding}")
 
 
+class MaxPool3d(MaxPool2d):
+    """The maximum of each 3-D window.
+
+    >>> cr.nn.MaxPool3d(2)(cr.ones(1, 3, 4, 8, 8)).shape
+    (1, 3, 2, 4, 4)
+    """
+
+    def forward(self, input):
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation)
+
+
 class AvgPool2d(Module):
     """The mean of each window.
 
@@ -156,6 +186,19 @@ class AvgPool2d(Module):
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
                 f"padding={self.padding}")
+
+
+class AvgPool3d(AvgPool2d):
+    """The mean of each 3-D window.
+
+    >>> cr.nn.AvgPool3d(2)(cr.ones(1, 3, 4, 8, 8)).shape
+    (1, 3, 2, 4, 4)
+    """
+
+    def forward(self, input):
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
+                            count_include_pad=self.count_include_pad,
+                            divisor_override=self.divisor_override)
 
 
 class AdaptiveAvgPool2d(Module):
