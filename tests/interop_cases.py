@@ -44,3 +44,14 @@ def more_options(t):
         t.AdaptiveAvgPool2d(1),
         t.Flatten(),
         t.BatchNorm1d(4), t.Softplus(), t.LogSoftmax())
+
+
+def volumes(t):
+    """The 3-d layers on (N, 2, 4, 6, 6) volumes, fed flat: inputs (N, 288)."""
+    return t.Sequential(
+        t.Unflatten(1, (2, 4, 6, 6)),
+        t.Conv3d(2, 4, 3, padding=1, stride=(1, 2, 2), bias=False),
+        t.MaxPool3d(2, stride=1, padding=1, dilation=1), t.ReLU(),
+        t.AvgPool3d((2, 2, 2), stride=2, padding=1, count_include_pad=False),
+        t.Conv3d(4, 2, (1, 2, 2), groups=2), t.AvgPool3d(1, divisor_override=2),
+        t.Flatten())

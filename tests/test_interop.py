@@ -11,7 +11,7 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
-from interop_cases import every_layer, more_options
+from interop_cases import every_layer, more_options, volumes
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 
@@ -268,6 +268,15 @@ def test_more_options_both_ways(torch):
     theirs(torch.randn(8, 48))
     ours = cr.interop.from_torch(theirs.eval())
     x = np.random.default_rng(2).standard_normal((6, 48)).astype(np.float32)
+    assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
+    assert str(cr.interop.to_torch(ours)) == str(theirs)
+
+
+def test_three_dimensional_layers_both_ways(torch):
+    torch.manual_seed(0)
+    theirs = volumes(torch.nn).eval()
+    ours = cr.interop.from_torch(theirs)
+    x = np.random.default_rng(3).standard_normal((3, 288)).astype(np.float32)
     assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
     assert str(cr.interop.to_torch(ours)) == str(theirs)
 

@@ -11,7 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule import models, nn
 from chainrule.interop.onnx_export import ExportError
-from interop_cases import every_layer, more_options
+from interop_cases import every_layer, more_options, volumes
 
 onnx = pytest.importorskip("onnx", reason='pip install -e ".[interop]"')
 onnxruntime = pytest.importorskip("onnxruntime", reason='pip install -e ".[interop]"')
@@ -89,6 +89,13 @@ def test_more_options_match_onnxruntime(tmp_path):
     model(cr.randn(8, 48))
     _, session = exported(model, 48, tmp_path / "more.onnx")
     assert_same_outputs(model, session, 48, scale=3.0)
+
+
+def test_three_dimensional_layers_match_onnxruntime(tmp_path):
+    cr.manual_seed(0)
+    model = volumes(nn)
+    _, session = exported(model, 288, tmp_path / "volumes.onnx")
+    assert_same_outputs(model, session, 288)
 
 
 def test_float64_models_export_in_float64(tmp_path):

@@ -165,8 +165,8 @@ class _Graph:
         return proto
 
 
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+def _ntuple(value, n):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
 
 # -- layers with weights -------------------------------------------------------------------------
@@ -250,20 +250,21 @@ def _group_norm(g, layer, x, shape):
 
 # -- pooling -------------------------------------------------------------------------------------
 
-def _pool_geometry(layer):
-    kernel = _pair(layer.kernel_size)
-    stride = _pair(layer.stride) if layer.stride not in (None, ()) else kernel
-    return list(kernel), list(stride), list(_pair(layer.padding)) * 2
+def _pool_geometry(layer, shape):
+    dims = len(shape) - 2  # pooling over the dimensions after batch and channels
+    kernel = _ntuple(layer.kernel_size, dims)
+    stride = _ntuple(layer.stride, dims) if layer.stride not in (None, ()) else kernel
+    return list(kernel), list(stride), list(_ntuple(layer.padding, dims)) * 2
 
 
 def _max_pool(g, layer, x, shape):
-    kernel, stride, pads = _pool_geometry(layer)
+    kernel, stride, pads = _pool_geometry(layer, shape)
     return g.node("MaxPool", x, kernel_shape=kernel, strides=stride, pads=pads,
-                  dilations=list(_pair(layer.dilation)))
+                  dilations=list(_ntuple(layer.dilation, len(kernel))))
 
 
 def _avg_pool(g, layer, x, shape):
-    kernel, stride, pads = _pool_geometry(layer)
+    kernel, stride, pads = _pool_geometry(layer, shape)
     if layer.divisor_override is None:
         return g.node("AveragePool", x, kernel_shape=kernel, strides=stride, pads=pads,
                       count_include_pad=int(layer.count_include_pad))
@@ -274,7 +275,7 @@ def _avg_pool(g, layer, x, shape):
 
 
 def _adaptive_avg_pool(g, layer, x, shape):
-    size = _pair(layer.output_size)
+    size = _ntuple(layer.output_size, 2)
     size = [s if s is not None else dim for s, dim in zip(size, shape[-2:])]
     if size == [1, 1]:
         return g.node("GlobalAveragePool", x)
@@ -392,8 +393,9 @@ def _with_option(op, attribute, option):
 
 
 EMITTERS = {
-    "Linear": _linear, "Conv1d": _conv, "Conv2d": _conv, "ConvTranspose2d": _conv_transpose,
-    "MaxPool2d": _max_pool, "AvgPool2d": _avg_pool, "AdaptiveAvgPool2d": _adaptive_avg_pool,
+    "Linear": _linear, "Conv1d": _conv, "Conv2d": _conv, "Conv3d": _conv,
+    "ConvTranspose2d": _conv_transpose, "MaxPool2d": _max_pool, "MaxPool3d": _max_pool,
+    "AvgPool2d": _avg_pool, "AvgPool3d": _avg_pool, "AdaptiveAvgPool2d": _adaptive_avg_pool,
     "BatchNorm1d": _batch_norm, "BatchNorm2d": _batch_norm, "LayerNorm": _layer_norm,
     "GroupNorm": _group_norm,
     "Dropout": _identity, "Dropout2d": _identity, "Identity": _identity,

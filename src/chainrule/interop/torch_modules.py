@@ -41,6 +41,16 @@ def _batch_norm_options(m):
                 track_running_stats=m.track_running_stats)
 
 
+def _max_pool_options(m):
+    return dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
+                dilation=m.dilation)
+
+
+def _avg_pool_options(m):
+    return dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
+                count_include_pad=m.count_include_pad, divisor_override=m.divisor_override)
+
+
 def _no_options(m):
     return {}
 
@@ -51,12 +61,12 @@ LAYERS = {
                              bias=m.bias is not None),
     "Conv1d": _conv_options,
     "Conv2d": _conv_options,
+    "Conv3d": _conv_options,
     "ConvTranspose2d": _conv_transpose_options,
-    "MaxPool2d": lambda m: dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
-                                dilation=m.dilation),
-    "AvgPool2d": lambda m: dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
-                                count_include_pad=m.count_include_pad,
-                                divisor_override=m.divisor_override),
+    "MaxPool2d": _max_pool_options,
+    "MaxPool3d": _max_pool_options,
+    "AvgPool2d": _avg_pool_options,
+    "AvgPool3d": _avg_pool_options,
     "AdaptiveAvgPool2d": lambda m: dict(output_size=m.output_size),
     "BatchNorm1d": _batch_norm_options,
     "BatchNorm2d": _batch_norm_options,
