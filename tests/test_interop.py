@@ -281,6 +281,18 @@ def test_three_dimensional_layers_both_ways(torch):
     assert str(cr.interop.to_torch(ours)) == str(theirs)
 
 
+def test_every_layer_converts_and_is_tested():
+    from chainrule.interop.torch_modules import LAYERS
+    containers = {"Module", "Sequential", "ModuleList", "ModuleDict"}
+    layers = {name for name in nn.__all__ if isinstance(getattr(nn, name), type)
+              and issubclass(getattr(nn, name), nn.Module) and name not in containers
+              and not getattr(nn, name).__module__.endswith("losses")}
+    assert layers <= set(LAYERS)
+    tested = {type(m).__name__ for build in (every_layer, more_options, volumes)
+              for m in build(nn).modules()}
+    assert set(LAYERS) <= tested
+
+
 def test_dtype_and_train_mode_follow_the_source(torch):
     theirs = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5)).double()
     theirs[1].eval()

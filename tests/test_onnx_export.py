@@ -114,6 +114,22 @@ def test_float64_models_export_in_float64(tmp_path):
     assert np.abs(session.run(None, {"input": x})[0] - expected).max() < 1e-12
 
 
+def layer_classes():
+    """Every layer chainrule.nn exports: its Modules less the containers and the losses."""
+    containers = {"Module", "Sequential", "ModuleList", "ModuleDict"}
+    return {name for name in nn.__all__ if isinstance(getattr(nn, name), type)
+            and issubclass(getattr(nn, name), nn.Module) and name not in containers
+            and not getattr(nn, name).__module__.endswith("losses")}
+
+
+def test_every_layer_has_an_onnx_form_and_a_test():
+    from chainrule.interop.onnx_export import EMITTERS
+    assert layer_classes() <= set(EMITTERS)
+    tested = {type(m).__name__ for build in (every_layer, more_options, volumes)
+              for m in build(nn).modules()}
+    assert layer_classes() <= tested
+
+
 def test_export_runs_in_evaluation_mode_and_restores_the_mode(tmp_path):
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.9), nn.BatchNorm1d(4))
     model[2].eval()
