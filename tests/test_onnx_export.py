@@ -227,6 +227,17 @@ def test_cli_errors_are_one_line(trained_run, args, code, message):
     assert not (trained_run / "m.onnx").exists()
 
 
+def test_cli_without_onnx_says_what_to_install(trained_run):
+    code = ("import sys; sys.modules['onnx'] = None; from chainrule.cli import main; "
+            "sys.exit(main(['export', '--checkpoint', 'run/checkpoint.crt', '--onnx', 'x.onnx']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=trained_run, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ('chainrule export: error: ONNX export needs the onnx '
+                                     'package: pip install -e ".[interop]"')
+    assert not (trained_run / "x.onnx").exists()
+
+
 def test_cli_help_has_examples(trained_run):
     result = chainrule("export", "--help", cwd=trained_run)
     assert result.returncode == 0
