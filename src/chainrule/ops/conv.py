@@ -8,9 +8,11 @@ adjoints, and each is a primitive here:
     conv2d_weight_grad(x, g)  -> like w    dW = sum over positions of g (x) patch
 
 so the gradient of each is made of the other two, to every order. All three run as one matrix
-product over an im2col view: the patches are a strided view of the padded input (no Python
-loop over positions or channels); only the input gradient adds the KH*KW kernel offsets back
-one strided slice at a time.
+product over an im2col matrix, assembled from the KH*KW strided blocks of the padded input (a
+Python loop over kernel offsets, never over positions or channels); the input gradient adds
+the blocks back the same way. Inside, arrays are laid out batch last, (C, H, W, N), so that a
+block's rows are OW*N elements long instead of OW: NumPy's cost is per row, and LeNet's rows
+are 10 elements wide.
 """
 import builtins
 
@@ -68,32 +70,33 @@ def _padded(x, padding, fill=0.0):
     return x
 
 
+def _batch_last(block):
+    """An NCHW block of ``offsets`` for the (C, H, W, N) layout."""
+    return block[0], block[2], block[3], slice(None)
+
+
 def _columns(x, kh, kw, stride, padding, dilation, groups, limit=None):
-    """The im2col matrix per group, (G, C/G*KH*KW, N*OH*OW); ``limit`` keeps only the first
-    (OH, OW) positions (those a shorter gradient covers). Laid out channel and kernel offset
-    first, so that each offset's block is written contiguously."""
-    # Padded and channels first in one copy (C, N, H, W): every offset's block then copies
-    # without a transpose.
+    """The im2col matrix per group, (G, C/G*KH*KW, OH*OW*N); ``limit`` keeps only the first
+    (OH, OW) positions (those a shorter gradient covers). Batch last: each kernel offset's
+    block then copies in runs of OW*N elements rather than OW (NumPy pays per run)."""
     (ph, pw), (n, c, h, w) = padding, x.shape
-    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    x = padded
-    c, n, h, w = x.shape
+    padded = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    padded[:, ph:ph + h, pw:pw + w] = x.transpose(1, 2, 3, 0)  # padded and batch last at once
     (sh, sw), (dh, dw) = stride, dilation
-    oh = (h - dh * (kh - 1) - 1) // sh + 1
-    ow = (w - dw * (kw - 1) - 1) // sw + 1
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     if limit is not None:
         oh, ow = min(oh, limit[0]), min(ow, limit[1])
-    cols = xp.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    cols = xp.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
     for i, j, block in offsets(kh, kw, stride, dilation, oh, ow):
-        cols[:, i, j] = x[block]
-    return cols.reshape(groups, -1, n * oh * ow), (n, oh, ow)
+        cols[:, i, j] = padded[_batch_last(block)]
+    return cols.reshape(groups, -1, oh * ow * n), (n, oh, ow)
 
 
 def _by_group(g, groups):
-    """(N, O, OH, OW) -> (G, O/G, N*OH*OW)."""
+    """(N, O, OH, OW) -> (G, O/G, OH*OW*N), the positions in the order of ``_columns``."""
     n, o, oh, ow = g.shape
-    return g.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
+    return g.transpose(1, 2, 3, 0).reshape(groups, o // groups, oh * ow * n)
 
 
 @primitive(promotion="same")
@@ -101,8 +104,8 @@ def conv2d_forward(x, weight, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
     """The cross-correlation of x (N, C, H, W) with weight (O, C/groups, KH, KW)."""
     o, _, kh, kw = weight.shape
     cols, (n, oh, ow) = _columns(x, kh, kw, stride, padding, dilation, groups)
-    out = weight.reshape(groups, o // groups, -1) @ cols  # (G, O/G, N*OH*OW)
-    return xp.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+    out = weight.reshape(groups, o // groups, -1) @ cols  # (G, O/G, OH*OW*N)
+    return xp.ascontiguousarray(out.reshape(o, oh, ow, n).transpose(3, 0, 1, 2))
 
 
 @conv2d_forward.vjp("x", formula="{grad} convolved with the flipped kernel {weight}")
@@ -127,12 +130,12 @@ def conv2d_input_grad(g, weight, *, x_shape, stride=(1, 1), padding=(0, 0), dila
     (ph, pw) = padding
     oh, ow = g.shape[2:]
     w_t = weight.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (G, Cg*K, O/G)
-    cols = (w_t @ _by_group(g, groups)).reshape(c, kh, kw, n, oh, ow)
-    # Accumulated channels first (C, N, H, W), the layout of cols, then transposed once.
-    padded = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    cols = (w_t @ _by_group(g, groups)).reshape(c, kh, kw, oh, ow, n)
+    # Accumulated in the layout of cols, (C, H, W, N), then transposed once.
+    padded = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
     for i, j, block in offsets(kh, kw, stride, dilation, oh, ow):
-        padded[block] += cols[:, i, j]
-    return xp.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
+        padded[_batch_last(block)] += cols[:, i, j]
+    return xp.ascontiguousarray(padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2))
 
 
 @conv2d_input_grad.vjp("g", formula="{grad} convolved with {weight}")
