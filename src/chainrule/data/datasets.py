@@ -189,7 +189,8 @@ def _load_idx_dataset(name, classes, data_dir, download, base_url, md5s, mirrors
 
     wanted = ", ".join(f"{stem}[.gz]" for stem in missing)
     raise FileNotFoundError(
-        f"{name}: {directory} lacks {wanted}. Pass download=True to fetch the files from "
+        f"{name}: {directory} lacks {wanted}. Pass download=True (--download on the command "
+        f"line) to fetch the files from "
         f"{base_url if base_url is not None else mirrors[0]}, or point data_dir (--data-dir) "
         f"at a folder that holds them."
     )
