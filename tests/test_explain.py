@@ -1,7 +1,10 @@
 """inspect.explain: the backward pass in the engine's order, in d2l's names for the textbook's
 network, with norms equal to the engine's; explain_manual; `chainrule explain`."""
+import html
 import importlib.util
 import io
+import re
+import sys
 from dataclasses import fields
 
 import numpy as np
@@ -11,7 +14,8 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.cli import main
 from chainrule.autograd import sum_to_shape
-from chainrule.inspect import GraphView, Step, backward_steps, explain, explain_manual
+from chainrule.inspect import (ExplainReport, GraphView, Step, backward_steps, explain,
+                               explain_manual)
 from chainrule.inspect.gradients import engine_gradients
 from chainrule.ops.primitive import primitive
 from chainrule.manual import TwoLayerMLP
@@ -439,3 +443,91 @@ def test_commands_read_a_checkpoint_and_the_digits(tmp_path, capsys):
     assert "h = tanh(z)" in out and "phi'(z) = 1 - h^2" in out
     assert main(["memory", "--checkpoint", str(tmp_path / "missing.crt")]) == 1
     assert "error" in capsys.readouterr().err
+
+
+# -- the report: text where text is read, HTML with a step-through in a notebook ------------------
+
+RAW_DUMPS = ("Step(", "ForwardStep(", "ExplainReport", "<chainrule.", "object at 0x")
+
+
+def test_the_report_is_the_list_of_steps_and_prints_as_the_text():
+    model, loss = textbook_network(n=4)
+    out = io.StringIO()
+    report = explain(loss, params=model, file=out)
+    assert isinstance(report, ExplainReport) and isinstance(report, list)
+    assert all(isinstance(step, Step) for step in report) and len(report) == 10
+    assert report == backward_steps(loss, params=model)  # the same steps, compared as a list
+    assert str(report) + "\n" == out.getvalue() and repr(report) == str(report)
+    assert report.text.startswith("Backward pass of J: 10 steps")
+    printed = io.StringIO()
+    print(report, file=printed)
+    assert printed.getvalue() == out.getvalue()
+    assert [f.node_ids[0] for f in report.forward] == sorted(f.node_ids[0] for f in report.forward)
+    assert report.forward[-1].definition == "J = add(L, s)"
+
+
+def test_the_reports_html_lists_every_step_and_dumps_no_record():
+    model, loss = textbook_network(n=4)
+    report = explain(loss, params=model, file=io.StringIO())
+    page = report._repr_html_()
+    assert '<ol class="cr-steps" data-mode="backward">' in page
+    listed = re.findall(r'<li data-index="(\d+)"><span class="cr-li-title">([^<]*)</span>'
+                        r'<code>([^<]*)</code><code class="cr-muted">shapes: ([^<]*)</code>'
+                        r'<span class="cr-norm">norm \|([^|]*)\| = ([^<]*)</span>', page)
+    assert listed == [(str(s.index), html.escape(s.definition), html.escape(s.formula),
+                       html.escape(s.shapes), html.escape(s.formula.split(" = ")[0]),
+                       f"{s.grad_norm:.6g}") for s in report]
+    assert html.escape(report.header.splitlines()[0]) in page
+    assert "<svg" in page and "Previous" in page and "Next" in page
+    for dump in RAW_DUMPS:
+        assert dump not in page, dump
+    # Offline: nothing is fetched; every id is this render's own.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    again = report._repr_html_()
+    ids, ids_again = (set(re.findall(r'\sid="([^"]+)"', p)) for p in (page, again))
+    assert len(ids) > 30 and not ids & ids_again
+
+
+def test_the_report_shows_in_a_notebook_as_html_and_text():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    model, loss = textbook_network(n=4)
+    report = explain(loss, params=model, file=io.StringIO())
+    shown, _ = formatters.DisplayFormatter().format(report)
+    assert shown["text/plain"] == report.text
+    assert "cr-stepper" in shown["text/html"]
+    step_shown, _ = formatters.DisplayFormatter().format(report[5])
+    assert "dJ/dW2 = (dJ/do)^T . h + lambda W2" in step_shown["text/html"]
+    assert not any(dump in step_shown["text/html"] for dump in RAW_DUMPS)
+
+
+def test_at_a_prompt_explain_leaves_the_showing_to_the_report(monkeypatch, capsys):
+    model, loss = textbook_network(n=4)
+    explain(loss, params=model)
+    printed = capsys.readouterr().out
+    assert printed.startswith("Backward pass of J")
+    monkeypatch.setattr(sys, "ps1", ">>> ", raising=False)  # the Python prompt shows results
+    report = explain(loss, params=model)
+    assert capsys.readouterr().out == ""  # shown once, by the prompt, not twice
+    assert report.text + "\n" == printed
+    explain(loss, params=model, file=sys.stdout)  # asked for: printed
+    assert capsys.readouterr().out == printed
+
+
+def test_a_report_made_before_backward_still_shows_after_it(tmp_path):
+    model, loss = textbook_network(n=4)
+    report = backward_steps(loss, params=model)
+    loss.backward()  # frees the graph's arrays; the report holds text only
+    page = report._repr_html_()
+    assert "dJ/dW1 = (dJ/dz)^T . x + lambda W1" in page and "<svg" in page
+
+
+def test_explain_manual_returns_a_report_without_a_graph():
+    model = TwoLayerMLP.init(20, 8, 4, seed=0, lam=1e-3)
+    rng = np.random.default_rng(0)
+    out = io.StringIO()
+    report = explain_manual(model, rng.random((20, 5)), rng.integers(0, 4, 5), file=out)
+    assert isinstance(report, ExplainReport) and str(report) + "\n" == out.getvalue()
+    page = report._repr_html_()
+    assert "cr-nograph" in page and "<svg" not in page
+    assert html.escape("dJ/dW2 = dJ/do . h^T + lambda W2") in page
+    assert not any(dump in page for dump in RAW_DUMPS)

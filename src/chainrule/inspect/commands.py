@@ -122,7 +122,7 @@ def run_explain(args):
     if args.html:
         print(f"wrote {to_html(loss, args.html, params=model)}")
         return 0
-    explain(loss, params=model)
+    explain(loss, params=model, file=sys.stdout)  # printed even when run from a notebook
     return 0
 
 

@@ -9,13 +9,19 @@ The numbers come from the engine's own backward pass over the graph's saved arra
 gradients.py), so explain must run before backward() frees them, or after
 ``backward(retain_graph=True)``. It never writes ``.grad``. The textbook's network (d2l 4.7)
 is read in the textbook's names; see textbook.py.
+
+explain returns an ``ExplainReport``: the steps (a list of ``Step``) with the text they print as,
+and, computed at the same time as text, what a notebook shows (stepthrough.py): the graph beside
+the list of steps, Previous/Next, each step's upstream gradient and, at a fan-out, the
+contributions and their sum; and the forward pass's ops (``forward_steps``).
 """
+import io
 import sys
 from dataclasses import dataclass, field
 
 from .formulas import contribution, objective
 from .gradients import engine_gradients
-from .graph import GraphView, format_shape, grad_norm
+from .graph import GraphView, format_shape, grad_norm, run_dot, to_dot
 
 # phi'(z) for each activation, and where its values come from, as a sentence.
 ACTIVATION_DERIVATIVES = {
@@ -50,26 +56,158 @@ class Step:
     node_ids: tuple = ()        # seq of every graph node this step covers; the first is its own
     module: str = None          # the scope with its module's class, "1 (ReLU)", when known
 
+    def __str__(self):
+        return _step_text(self)
+
+    def _repr_html_(self):
+        from .stepthrough import step_html
+        return step_html(self)
+
+
+@dataclass
+class ForwardStep:
+    """One op of the forward pass, in the order it ran."""
+    index: int
+    op: str                     # the op's name: matmul, add, relu, ...
+    name: str                   # the variable it made
+    definition: str             # v3 = relu(v2), in explain's names
+    shapes: str                 # (6x16) = relu((6x16))
+    node_ids: tuple = ()        # the seq of its node
+    module: str = None          # the module that ran it, "1 (ReLU)", when known
+
+    def _repr_html_(self):
+        from .stepthrough import step_html
+        return step_html(self)
+
+
+class ExplainReport(list):
+    """What ``explain`` returns: its steps (a list of ``Step``, as before) that print as
+    explain's text and show in a notebook as HTML with the step-through (Previous/Next through
+    the backward pass beside the graph; a forward mode walks the forward pass).
+
+    ``header`` is the text above the steps and ``forward`` the forward pass's ops
+    (``ForwardStep``). It holds text only, not the graph's arrays, so it can be shown after
+    ``backward()`` has freed them.
+    """
+
+    def __init__(self, steps=(), header="", forward=(), data=None, dot=None, fallback_svg=None,
+                 summary=""):
+        super().__init__(steps)
+        self.header = header
+        self.forward = list(forward)
+        self.data = data if data is not None else {}
+        self.summary = summary
+        self.dot = dot
+        self._fallback_svg = fallback_svg
+        self._svg = None
+
+    @property
+    def text(self):
+        """The text ``explain`` prints (and ``chainrule explain`` shows)."""
+        buffer = io.StringIO()
+        print_steps(self, self.header, buffer)
+        return buffer.getvalue()[:-1]
+
+    def __str__(self):
+        return self.text
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(self.text)
+
+    @property
+    def svg(self):
+        """The graph's drawing for the step-through (dot's, or a simple one of our own), or
+        None for steps without a graph (explain_manual)."""
+        if self._svg is None and self.dot is not None:
+            svg = run_dot(self.dot, "svg")
+            self._svg = svg.decode() if svg is not None else self._fallback_svg
+        return self._svg if self.dot is not None else None
+
+    def _repr_html_(self):
+        from .stepthrough import report_html
+        return report_html(self)
+
 
 def explain(loss, params=None, file=None):
-    """Print the backward pass of ``loss`` step by step to ``file`` (default: sys.stdout) and
-    return the steps (a list of Step); ``backward_steps`` returns them without printing.
+    """Explain the backward pass of ``loss`` step by step and return the report, an
+    ``ExplainReport``: the steps (a list of ``Step``) that print as the text below and show in a
+    notebook as HTML with a step-through beside the graph. ``backward_steps`` returns the same
+    without printing.
+
+    The text goes to ``file`` when given; otherwise to sys.stdout, except at an interactive
+    prompt or in a notebook (IPython, Jupyter, the Python prompt), where the returned report
+    shows itself when it is the cell's value, so it is not shown twice. ``print(report)``
+    prints the text anywhere.
 
     ``params`` (a Module or a dict name -> tensor) names the parameters. Call it before
     ``loss.backward()``, or after ``backward(retain_graph=True)``: it runs the engine's backward
     pass on the arrays the graph saved, which backward() frees; on a freed graph it raises
     GradientError.
     """
-    view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
-    steps = backward_steps(view)
-    print_steps(steps, _header(view, steps), sys.stdout if file is None else file)
-    return steps
+    report = backward_steps(loss, params)
+    if file is not None or not _shows_results():
+        print(report.text, file=sys.stdout if file is None else file)
+    return report
+
+
+def _shows_results():
+    """Whether the interpreter shows a call's value itself: IPython or Jupyter, or the Python
+    prompt (``sys.ps1`` exists only there)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        try:
+            if ipython.get_ipython() is not None:
+                return True
+        except Exception:  # noqa: BLE001 - an IPython without a shell, or a stub
+            pass
+    return hasattr(sys, "ps1")
 
 
 def backward_steps(loss, params=None):
-    """The steps explain prints, without printing them."""
+    """The steps explain prints, without printing them: an ``ExplainReport``."""
     view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
-    return build_steps(view, *engine_gradients(view))
+    grads, contributions = engine_gradients(view)
+    steps = build_steps(view, grads, contributions)
+    return report_for(view, grads, contributions, steps)
+
+
+def report_for(view, grads, contributions, steps):
+    """The ``ExplainReport`` of ``steps``, with what its notebook HTML shows, as text."""
+    from . import stepthrough
+    from .memory import ledger
+    forward = forward_steps(view)
+    ledger_report = ledger(view)
+    numbers = stepthrough.Numbers()
+    backward = stepthrough.backward_data(view, grads, contributions, steps, numbers)
+    data = {"nodes": stepthrough.node_data(view, grads, steps, ledger_report, numbers),
+            "backward": backward, "forward": stepthrough.forward_data(view, forward)}
+    summary = (f"{len(view.nodes)} nodes, {len(steps)} backward steps, {len(forward)} forward "
+               f"ops; training keeps {ledger_report.training_bytes:,} B for backward, "
+               f"prediction {ledger_report.inference_bytes:,} B.")
+    from .html import _fallback_svg
+    return ExplainReport(steps, _header(view, steps), forward, data,
+                         str(to_dot(view, show_grad=False)), _fallback_svg(view), summary)
+
+
+def forward_steps(loss, params=None):
+    """The ops of the forward pass in the order it ran them (the engine numbers each node as it
+    is made), as ``ForwardStep`` records in explain's names."""
+    view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
+    steps = []
+    for node in view.nodes:  # in the order they were made
+        if node.op is None:
+            continue
+        inputs = [format_shape(parent.shape if parent is not None else
+                               view.inputs[(node, position)].shape)
+                  for position, parent in enumerate(node.parents)]
+        steps.append(ForwardStep(
+            index=len(steps) + 1, op=node.op.name, name=view.name(node),
+            definition=_definition(view, node),
+            shapes=f"{format_shape(node.shape)} = {node.op.name}({', '.join(inputs)})",
+            node_ids=(node.seq,), module=view.module_label(node.scope) if node.scope else None))
+    return steps
 
 
 def build_steps(view, grads, contributions):
@@ -82,13 +220,16 @@ def build_steps(view, grads, contributions):
 def print_steps(steps, header, file):
     print(header, file=file)
     for step in steps:
-        scope = f"   [module {step.module or step.scope}]" if step.scope else ""
-        print(f"\n{step.index:>2}. {step.definition}{scope}", file=file)
-        print(f"    {step.formula}", file=file)
-        print(f"    shapes: {step.shapes}", file=file)
-        print(f"    |{_gradient_name(step)}| = {step.grad_norm:.6g}", file=file)
-        for note in step.notes:
-            print(f"    note: {note}", file=file)
+        print("\n" + _step_text(step), file=file)
+
+
+def _step_text(step):
+    """A step as explain prints it: its definition, formula, shapes, norm and notes."""
+    scope = f"   [module {step.module or step.scope}]" if step.scope else ""
+    lines = [f"{step.index:>2}. {step.definition}{scope}", f"    {step.formula}",
+             f"    shapes: {step.shapes}", f"    |{_gradient_name(step)}| = {step.grad_norm:.6g}"]
+    lines += [f"    note: {note}" for note in step.notes]
+    return "\n".join(lines)
 
 
 def _path(scope):
@@ -341,9 +482,10 @@ def _penalty_note(view, book, leaf, symbol, contributions):
 
 def explain_manual(model, x, y, file=None, quiet=False):
     """The same steps for ``chainrule.manual.TwoLayerMLP``, with the numbers its hand-written
-    forward() and backward() compute, printed to ``file`` (default: sys.stdout) unless
-    ``quiet``. Its layout is the textbook's: x is (d, N), one example per COLUMN, so the
-    formulas are d2l's exactly. Returns the steps."""
+    forward() and backward() compute, printed to ``file`` (default: sys.stdout, except where
+    the report shows itself, as for explain) unless ``quiet``. Its layout is the textbook's: x
+    is (d, N), one example per COLUMN, so the formulas are d2l's exactly. Returns the steps as
+    an ``ExplainReport`` (without a graph: no step highlights a node)."""
     values = model.forward(x, y)
     grads = model.backward(values)
     x_cols = values.x
@@ -385,19 +527,23 @@ def explain_manual(model, x, y, file=None, quiet=False):
         ("b1", "b1: the bias of layer 1", "dJ/db1 = sum over the batch of dJ/dz",
          f"({W1.shape[0]}) = sum over {n} columns of {fs(col(z))}", grads.get("dJ/db1"), []),
     ]
-    steps = []
+    steps, gradients = [], []
     for name, definition, formula, shapes, value, notes in rows:
         if value is None:
             continue
         value = value if hasattr(value, "shape") else float(value)
+        gradients.append(value)
         steps.append(Step(
             index=len(steps) + 1, op="manual", name=name, definition=definition,
             formula=formula, shapes=shapes, grad_shape=tuple(getattr(value, "shape", ())),
             grad_norm=grad_norm(value), fan_in_summed=name in ("W1", "W2") and model.lam > 0,
             broadcast_reduced=name in ("b1", "b2"), notes=notes))
-    if not quiet:
-        header = (f"Backward pass of J written out by hand (chainrule.manual.TwoLayerMLP): "
-                  f"{len(steps)} steps in d2l's order.\nA batch of N = {n} examples, one per "
-                  f"COLUMN (the textbook's layout): z = W1 x.")
-        print_steps(steps, header, sys.stdout if file is None else file)
-    return steps
+    header = (f"Backward pass of J written out by hand (chainrule.manual.TwoLayerMLP): "
+              f"{len(steps)} steps in d2l's order.\nA batch of N = {n} examples, one per "
+              f"COLUMN (the textbook's layout): z = W1 x.")
+    from .stepthrough import manual_data
+    report = ExplainReport(steps, header, data={"backward": manual_data(steps, gradients)},
+                           summary=f"{len(steps)} backward steps, written out by hand")
+    if not quiet and (file is not None or not _shows_results()):
+        print(report.text, file=sys.stdout if file is None else file)
+    return report
