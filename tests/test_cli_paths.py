@@ -219,3 +219,22 @@ def test_download_without_a_network_is_one_line_saying_so(tmp_path, capsys, monk
     assert "is this machine offline?" in err and str(tmp_path / "mnist") in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not list((tmp_path / "mnist").glob("*"))  # no partial file left behind
+
+
+@pytest.mark.parametrize("argv", [["train", "--out"], ["memory", "--out"], ["explain", "--html"],
+                                  ["graph", "--out"]], ids=lambda a: " ".join(a))
+def test_an_unwritable_place_is_refused_before_any_work(argv, tmp_path, capsys, monkeypatch):
+    # Root may write anywhere, so the permission check itself is what is stubbed here.
+    import os
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if os.fspath(path) == str(locked)
+                        else real(path, mode))
+    target = str(locked / ("run" if argv[1] == "--out" and argv[0] == "train" else "out.svg"))
+    with pytest.raises(SystemExit) as stopped:
+        main(argv + [target] + (["--epochs", "1"] if argv[0] == "train" else []))
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{locked} is not writable" in err and "Traceback" not in err
+    assert not list(locked.iterdir())
