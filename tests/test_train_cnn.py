@@ -15,7 +15,7 @@ from test_train import MNIST, needs_mnist, quiet  # noqa: F401  (the MNIST path 
 @pytest.mark.parametrize("model", ["lenet", "lenet-classic", "cnn"])
 def test_each_model_trains_on_the_digits_from_the_command_line(model, tmp_path, capsys):
     lr = "0.5" if model == "lenet-classic" else "0.05"
-    assert main(["train", "--model", model, "--epochs", "3", "--lr", lr, "--momentum", "0.9",
+    assert main(["train", "--model", model, "--epochs", "5", "--lr", lr, "--momentum", "0.9",
                  "--out", str(tmp_path), "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert {"lenet": "LeNet (relu, max pooling", "lenet-classic": "LeNet (sigmoid",
