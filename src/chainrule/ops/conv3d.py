@@ -11,7 +11,7 @@ from ..backend import xp
 from ..errors import ShapeError
 from .conv import conv2d, conv2d_forward, output_size
 from .layout import pad
-from .pool import max_pool2d
+from .pool import _pool_args, max_pool2d
 
 
 def triple(value, name, op):
@@ -94,20 +94,12 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def _pool3d_args(op, x, kernel_size, stride, padding, dilation=1):
-    _check(op, x)
-    kernel = triple(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None or stride == [] else triple(stride, "stride", op)
-    padding, dilation = triple(padding, "padding", op), triple(dilation, "dilation", op)
-    if any(2 * p > k for p, k in zip(padding, kernel)):
-        raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel} "
-                         f"(as in PyTorch)")
-    size = [output_size(n, k, s, p, d) for n, k, s, p, d in
-            zip(x.shape[2:], kernel, stride, padding, dilation)]
-    if min(size) < 1:
-        raise ShapeError(f"{op}: the {'x'.join(map(str, kernel))} window does not fit the input "
-                         f"{'x'.join(map(str, x.shape[2:]))} with padding {padding}")
+    kernel, stride, padding, dilation = _pool_args(op, x, kernel_size, stride, padding, dilation,
+                                                   "(N, C, D, H, W)", triple)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: needs a floating-point tensor, got {x.dtype}")
+    size = [output_size(n, k, s, p, d) for n, k, s, p, d in
+            zip(x.shape[2:], kernel, stride, padding, dilation)]
     return kernel, stride, padding, dilation, size
 
 

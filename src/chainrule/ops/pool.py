@@ -15,21 +15,25 @@ from .conv import _padded, _windows, conv2d_forward, offsets, output_size, pair
 from .primitive import primitive
 
 
-def _pool_args(op, x, kernel_size, stride, padding, dilation=1):
-    if x.ndim != 4:
-        raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
-    kernel = pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None or stride == [] else pair(stride, "stride", op)
-    padding = pair(padding, "padding", op)
-    dilation = pair(dilation, "dilation", op)
+def _pool_args(op, x, kernel_size, stride, padding, dilation=1, layout="(N, C, H, W)",
+               tuples=pair):
+    """Kernel, stride, padding and dilation as tuples (``tuples`` makes them: ``pair``, or
+    ``triple`` in 3-D), checked against ``x`` as PyTorch checks them."""
+    dims = layout.count(",") + 1
+    if x.ndim != dims:
+        raise ShapeError(f"{op}: input must be {dims}-D {layout}, got shape {x.shape}")
+    kernel = tuples(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None or stride == [] else tuples(stride, "stride", op)
+    padding = tuples(padding, "padding", op)
+    dilation = tuples(dilation, "dilation", op)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel} "
                          f"(as in PyTorch)")
     size = [output_size(n, k, s, p, d) for n, k, s, p, d in
             zip(x.shape[2:], kernel, stride, padding, dilation)]
     if min(size) < 1:
-        raise ShapeError(f"{op}: the {kernel[0]}x{kernel[1]} window does not fit the input "
-                         f"{x.shape[2]}x{x.shape[3]} with padding {padding}")
+        raise ShapeError(f"{op}: the {'x'.join(map(str, kernel))} window does not fit the input "
+                         f"{'x'.join(map(str, x.shape[2:]))} with padding {padding}")
     return kernel, stride, padding, dilation
 
 
