@@ -68,7 +68,8 @@ def test_without_dot_the_page_draws_its_own_svg(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="missing tool: selenium is not installed (pip install -e \".[test]\")")
     for program in (CHROMIUM, CHROMEDRIVER):
         if not os.access(program, os.X_OK):
             pytest.skip(f"missing tool: {program} is not installed (Debian: apt-get install "

@@ -71,13 +71,6 @@ def test_dot_output_parses_and_svg_has_the_same_nodes():
     assert len([i for i in ids if i.startswith("op")]) == sum(n.op is not None for n in nodes)
 
 
-def test_dot_source_is_accepted_by_the_graphviz_package():
-    graphviz = pytest.importorskip("graphviz")
-    model, loss = textbook()
-    source = graphviz.Source(to_dot(loss, params=model))
-    assert source.source.startswith("digraph")
-
-
 def test_edges_run_forward_from_inputs_through_ops_to_outputs():
     model, loss = textbook()
     text = to_dot(loss, params=model)
