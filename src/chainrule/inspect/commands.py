@@ -1,4 +1,5 @@
-"""``chainrule graph``, ``chainrule explain`` and ``chainrule memory``.
+"""``chainrule graph``, ``chainrule explain`` and ``chainrule memory``. The tools load when a
+command runs, not when the parser is built (``chainrule --help`` stays quick).
 
 Each builds one batch's objective for a network (the default 784-256-10 MLP, or a checkpoint's)
 and shows its graph, its backward pass or its memory ledger.
@@ -14,11 +15,6 @@ from ..models import (ACTIVATIONS, MODELS, build, check_fits, describe, load_mod
                       parameter_bytes)
 from ..random import manual_seed
 from ..train.trainer import DATASETS, LOSSES
-from .explain import explain
-from .graph import render, to_dot
-from .html import to_html
-from .memory import memory_report
-from .textbook import objective
 
 GRAPH_EXAMPLES = """examples:
   chainrule graph --out graph.svg                 # the 784-256-10 network of d2l 4.7
@@ -106,6 +102,7 @@ def _add(commands, name, summary, description, examples):
 
 
 def run_graph(args):
+    from .graph import render, to_dot
     # With DOT on stdout, the note about the batch goes to stderr so the DOT stays clean.
     model, loss, _ = _build(args, file=sys.stderr if args.out is None else sys.stdout)
     options = {"params": model, "group_by": None if args.group_by == "none" else "module"}
@@ -118,6 +115,8 @@ def run_graph(args):
 
 
 def run_explain(args):
+    from .explain import explain
+    from .html import to_html
     model, loss, _ = _build(args)
     if args.html:
         print(f"wrote {to_html(loss, args.html, params=model)}")
@@ -127,6 +126,7 @@ def run_explain(args):
 
 
 def run_memory(args):
+    from .memory import memory_report
     model, _, (x, y, lam, loss) = _build(args)
     report = memory_report(model, x, y, weight_decay=lam, loss=loss)
     print(report)
@@ -165,6 +165,7 @@ def _build(args, file=None):
     loss = args.loss or config.get("loss", "cross-entropy")
     lam = args.weight_decay if args.weight_decay is not None else \
         float(config.get("weight_decay", 0.0)) if args.checkpoint else 0.0
+    from .textbook import objective
     x, y, about = _batch(args, dataset, config.get("seed", args.seed), config["input_size"],
                          config["classes"])
     print(f"{_network(config)} from {where}; {about}; loss {loss}; weight decay lambda = "

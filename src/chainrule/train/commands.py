@@ -20,8 +20,17 @@ TRAIN_EXAMPLES = """examples:
 """
 
 
+def _defaults():
+    """TrainConfig's defaults, read without building one: validating a config loads chainrule.nn,
+    which ``chainrule --help`` does not need."""
+    from dataclasses import MISSING, fields
+    from types import SimpleNamespace
+    return SimpleNamespace(**{f.name: f.default if f.default is not MISSING else f.default_factory()
+                              for f in fields(TrainConfig)})
+
+
 def register(commands):
-    defaults = TrainConfig()
+    defaults = _defaults()
     train = commands.add_parser(
         "train", help="train an MLP and report its accuracy",
         description="Train a multilayer perceptron with minibatch SGD (or another optimizer): "
