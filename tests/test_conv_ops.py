@@ -379,3 +379,8 @@ def test_mixed_dtypes_are_refused_as_in_pytorch():
         F.conv2d(cr.tensor(x64), cr.tensor(w32))
     with pytest.raises(RuntimeError):
         TF.conv2d(torch.tensor(x64), torch.tensor(w32))
+    x64, w32 = np.ones((1, 1, 3, 3, 3)), np.ones((1, 1, 2, 2, 2), dtype=np.float32)
+    with pytest.raises(TypeError, match="same dtype"):
+        F.conv3d(cr.tensor(x64), cr.tensor(w32))
+    with pytest.raises(RuntimeError):
+        TF.conv3d(torch.tensor(x64), torch.tensor(w32))

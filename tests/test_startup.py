@@ -35,7 +35,7 @@ def test_chainrule_help_loads_none_of_the_tools():
 
 @pytest.mark.parametrize("name", ["nn", "inspect", "train", "optim", "data", "models"])
 def test_the_tools_load_on_first_use(name):
-    code = (f"import chainrule\nmodule = getattr(chainrule, {name!r})\n"
-            f"assert module.__name__ == 'chainrule.{name}', module\n"
-            f"assert 'chainrule.{name}' in sys.modules")
-    assert isinstance(_loaded(code), list)  # _loaded asserts the script ran without error
+    code = f"import chainrule\nprint(getattr(chainrule, {name!r}).__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip() == f"chainrule.{name}", result.stderr

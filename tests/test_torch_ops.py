@@ -155,3 +155,13 @@ def test_fill_replaces_infinities_and_nans_too():
     np.testing.assert_array_equal(x.fill_(2.0).numpy(), [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(cr.tensor([1, 2]).fill_(2.5).numpy(),
                                   torch.tensor([1, 2]).fill_(2.5).numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_leaky_relu_at_zero_takes_the_slope_as_in_pytorch(dtype):
+    # A kink, so no central difference applies: the subgradient is PyTorch's.
+    x = np.array([-1.0, 0.0, -0.0, 2.0], dtype=dtype)
+    ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (cr.nn.functional.leaky_relu(ours, 0.2) * 3).sum().backward()
+    (torch.nn.functional.leaky_relu(theirs, 0.2) * 3).sum().backward()
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())

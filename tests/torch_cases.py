@@ -322,6 +322,15 @@ case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x.transpose(2, 3), 2)
 case("batch_norm", lambda M, x: _norm_in_place(M, x), [F(3, 2, 5)], covers=("normalize",))
 
 
+def _activation_in_place(M, act, x, y):
+    """act on a tensor changed in place (a multiply, then a row written through a view), on a
+    view of it, and beside a float64 partner."""
+    z = x * 1
+    z.mul_(2)
+    z[0] = z[0] * 3
+    return act(z) * y + act(z[1:]).sum()
+
+
 def _conv_in_place(M, x, w):
     y = M.nn.functional.conv2d(x, w, padding=1)
     y.mul_(2)
@@ -333,6 +342,26 @@ def _norm_in_place(M, x):
     y = x * 1
     y[0] = y[0] * 3
     return M.nn.functional.layer_norm(y, (5,)) + M.nn.functional.group_norm(y, 1)
+
+
+# 3-D: composites of the 2-D primitives, on a fan-out, a view and an in-place change
+case("conv3d", lambda M, x, w, b: M.nn.functional.conv3d(x, w, b, stride=(1, 2, 1),
+                                                         padding=(1, 0, 1)),
+     [F(2, 2, 3, 4, 3), F(3, 2, 2, 2, 2), F(3)], covers=CONV)
+case("conv3d", lambda M, x, w: M.nn.functional.conv3d(x[:, :, 1:, ::2], w, groups=2)
+     + M.nn.functional.conv3d(x[:, :, 1:, ::2], w * 2, groups=2),
+     [F(1, 4, 4, 5, 3), F(2, 2, 2, 1, 2)], covers=CONV)
+case("max_pool3d", lambda M, x: _pool3d_in_place(M, x), [F(1, 2, 4, 4, 3)],
+     covers=("max_pool2d_forward",))
+case("avg_pool3d", lambda M, x: M.nn.functional.avg_pool3d(x.transpose(2, 4), 2, padding=1,
+                                                          count_include_pad=False) * 2,
+     [F(1, 2, 3, 4, 4)], covers=CONV)
+
+
+def _pool3d_in_place(M, x):
+    y = x * 1
+    y[:, :, 0] = y[:, :, 0] * 3
+    return M.nn.functional.max_pool3d(y, 2, stride=1) * x[:, :, :3, :3, :2]
 
 
 POOL = ("max_pool2d_forward", "max_pool2d_scatter", "max_pool2d_gather")
@@ -384,6 +413,22 @@ case("gelu", lambda M, x: M.nn.functional.gelu(x, approximate="tanh"), [F(3, 4, 
      covers=("tanh",))
 case("elu", lambda M, x: M.nn.functional.elu(x * 100), [F(4)], covers=("expm1",))
 case("softplus", lambda M, x: M.nn.functional.softplus(x * 30), [F(6)], covers=("where",))
+# sigmoid, softplus and leaky_relu are primitives: each on a fan-out through a view, inside an
+# in-place chain, with a mixed-dtype partner, and (leaky_relu) at exact zeros, where the slope
+# applies as in PyTorch.
+case("sigmoid", lambda M, x, y: _activation_in_place(M, M.sigmoid, x, y),
+     [F(3, 2, dtype="float32"), F(2, dtype="float64")])
+case("softplus", lambda M, x, y: _activation_in_place(
+    M, lambda t: M.nn.functional.softplus(t, beta=1.5, threshold=2.0), x, y),
+     [F(3, 2, low=-3, high=3, dtype="float32"), F(2, dtype="float64")])
+case("softplus", lambda M, x: M.nn.functional.softplus(x) * x + M.nn.functional.softplus(x[1:]).sum(),
+     [F(4, low=-25, high=25)])
+case("leaky_relu", lambda M, x: M.nn.functional.leaky_relu(x, 0.2) * x
+     + M.nn.functional.leaky_relu(x[::2]).sum(), [F(6)])
+case("leaky_relu", lambda M, x, y: _activation_in_place(
+    M, lambda t: M.nn.functional.leaky_relu(t, 0.3), x, y),
+     [F(3, 2, dtype="float32"), F(2, dtype="float64")])
+case("leaky_relu", lambda M, x: M.nn.LeakyReLU(0.05)(x.transpose(0, 1)), [F(2, 3)])
 case("log_sigmoid", lambda M, x: M.nn.functional.logsigmoid(x * 50), [F(6)], covers=("log",))
 for _module, _dim in (("Softmax", 1), ("LogSoftmax", 0), ("Softmin", -1)):
     case(_module, lambda M, x, m=_module, d=_dim: getattr(M.nn, m)(dim=d)(x), [F(3, 4)],
