@@ -165,3 +165,21 @@ def test_leaky_relu_at_zero_takes_the_slope_as_in_pytorch(dtype):
     (cr.nn.functional.leaky_relu(ours, 0.2) * 3).sum().backward()
     (torch.nn.functional.leaky_relu(theirs, 0.2) * 3).sum().backward()
     np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
+def test_overwriting_leaky_relus_input_keeps_the_gradient_of_what_it_saw():
+    # PyTorch's leaky_relu saves its input, so this raises there; chainrule's keeps a mask, so
+    # the gradient exists, and it must equal PyTorch's on a copy (no in-place change).
+    x = np.array([[1.0, -2.0], [-3.0, 4.0]])
+    ours = cr.tensor(x, requires_grad=True)
+    z = ours * 1
+    z[1] = cr.nn.functional.leaky_relu(z[1], 0.2)
+    (z * z).sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    z = torch.cat([theirs[:1] * 1, torch.nn.functional.leaky_relu(theirs[1:] * 1, 0.2)])
+    (z * z).sum().backward()
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError):
+        y = torch.tensor(x, requires_grad=True) * 1
+        y[1] = torch.nn.functional.leaky_relu(y[1], 0.2)
+        y.sum().backward()
