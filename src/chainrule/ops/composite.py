@@ -89,7 +89,7 @@ def _max_shift(x, axis):
 
 
 def _value(x):
-    return x.data if hasattr(x, "node") else xp.asarray(x)
+    return x._data if hasattr(x, "_data") else xp.asarray(x)
 
 
 def _count(shape, axis):

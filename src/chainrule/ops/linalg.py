@@ -62,7 +62,7 @@ def _(grad, a, b):
 
 
 def _is_transposed(b):
-    data = b.data if hasattr(b, "node") else b
+    data = b._data if hasattr(b, "_data") else b
     return data.flags.f_contiguous and not data.flags.c_contiguous
 
 

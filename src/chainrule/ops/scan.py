@@ -36,7 +36,7 @@ def cumprod(x, *, axis):
 
 @cumprod.vjp(formula="sum over j >= i of {grad}_j * {out}_j / {x}_i (exact at zeros)")
 def _(grad, x, out, axis):
-    value = x.data if hasattr(x, "node") else x
+    value = x._data if hasattr(x, "_data") else x
     if xp.all(value != 0):
         return _reverse_cumsum(grad * out, axis) / x
     # With zeros, out_j / x_i is 0/0: use d out_j / d x_i = prod_{k <= j, k != i} x_k, the
@@ -77,7 +77,7 @@ def logcumsumexp(x, *, axis):
 @logcumsumexp.vjp(formula="sum over j >= i of {grad}_j * exp({x}_i - {out}_j)")
 def _(grad, x, out, axis):
     # exp(x_i - out_j) <= 1 for j >= i, so no term overflows (n^2 work along the axis).
-    value = x.data if hasattr(x, "node") else x
+    value = x._data if hasattr(x, "_data") else x
     n = value.shape[axis]
     xi = expand_dims(_move_last(x, axis), -1)  # (..., i, 1)
     oj = expand_dims(_move_last(out, axis), -2)  # (..., 1, j)
