@@ -6,24 +6,19 @@
     loss.backward()
     w.grad  # tensor([[2., 4.]], dtype=float32)
 """
-from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .errors import (AnomalyError, ChainruleError, CheckpointError, FileFormatError,
                      GradientError, IDXError, LabelError, ShapeError, TrainingDiverged)
 from .tensor import Tensor, as_tensor, from_numpy, grad, tensor
-from .ops import (REGISTRY, Primitive, abs, add, astype, bitwise_and, bitwise_not, bitwise_or,
-                  bitwise_xor, div, equal, exp, expand_dims, getitem, greater,
-                  greater_equal, leaky_relu, less, less_equal, log, logical_and, logical_not,
-                  logical_or, logical_xor, index_put, matmul, maximum, minimum, mul, neg, not_equal,
-                  one_hot, pow, primitive, relu, add_at, sigmoid, sign,
-                  softmax_cross_entropy, softplus, sqrt, stop_gradient, sub, swapaxes, tanh,
-                  where)
-from .functions import *  # noqa: F401,F403  (PyTorch-named functions; see functions.py)
-from .functions import __all__ as _function_names
+from .ops import REGISTRY, Primitive, primitive
+from .public import attach_methods as _attach_methods, namespace as _declared
+from . import functions as _functions  # noqa: F401  (declares the public ops: see public.py)
 from .dtypes import as_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,
                        ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
                        zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from . import autograd  # noqa: F401  (cr.autograd: the spellings of torch.autograd)
 from .check_backward import BackwardReport, check_backward
 
 # The tools around the core load on first use (cr.inspect.explain, cr.train.Trainer, ...), so
@@ -54,7 +49,7 @@ bool = _xp.dtype("bool")
 
 __version__ = "0.1.0"
 
-__all__ = list(dict.fromkeys(list(_function_names) + [
+__all__ = list(dict.fromkeys([
     "Tensor", "tensor", "as_tensor", "from_numpy", "as_dtype", "grad",
     "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "normal", "ones",
     "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "zeros",
@@ -68,13 +63,12 @@ __all__ = list(dict.fromkeys(list(_function_names) + [
     "default_generator",
     "float16", "half", "float32", "float", "float64", "double", "uint8", "int8", "int16",
     "short", "int32", "int", "int64", "long", "bool",
-    "amax", "amin", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or",
-    "bitwise_xor", "cat", "clamp", "index_put", "logical_xor", "unsqueeze",
-    "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "div", "equal", "exp",
-    "expand_dims", "flatten", "getitem", "greater", "greater_equal", "leaky_relu", "less",
-    "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or", "logsumexp",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "not_equal", "one_hot",
-    "permute", "pow", "relu", "reshape", "add_at", "sigmoid", "sign", "softmax", "softmax_cross_entropy",
-    "softplus", "sqrt", "squeeze", "stack", "std", "stop_gradient", "sub", "sum", "swapaxes",
-    "tanh", "transpose", "var", "where",
-]))
+] + sorted(_declared())))
+
+# Every public op under its names and aliases, as declared once beside it (chainrule/public.py).
+# A declared name that this module already defines is an error, never a silent replacement.
+_clashes = sorted(set(_declared()) & set(globals()))
+if _clashes:
+    raise ImportError(f"chainrule: declared ops clash with names defined here: {_clashes}")
+globals().update(_declared())
+_attach_methods(Tensor)

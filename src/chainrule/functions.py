@@ -2,13 +2,16 @@
 ``cr.gather(x, 1, index)`` is ``torch.gather(x, 1, index)``.
 
 Each takes a tensor (or anything ``tensor()`` accepts) first and means what PyTorch's function
-of that name means (docs/semantics.md). The Tensor methods of the same names are these
-functions (see ``METHODS`` at the end), so a method and its function cannot disagree.
+of that name means (docs/semantics.md). Each is declared public once, with ``@public`` beside
+it or in the lists at the end (chainrule/public.py): its ``cr.`` names, Tensor method, ``F.``
+name and NumPy dispatch follow from that declaration, so a method and its function cannot
+disagree.
 """
 import builtins
 
 from . import ops
 from .backend import xp
+from .public import public
 from .tensor import Tensor, tensor
 
 
@@ -26,6 +29,7 @@ def _dim(dim, axis):
 
 # -- reductions (the Tensor methods hold the PyTorch/NumPy argument handling) -----------------
 
+@public(method=True)
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """The sum over ``dim`` (an int, a tuple, or None for every element); integer and bool
     sums are int64.
@@ -36,6 +40,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
     return _t(input).sum(dim, keepdim, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
+@public(method=True)
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """The mean over ``dim``; needs a floating-point tensor (or ``dtype=``), as in PyTorch.
 
@@ -45,6 +50,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     return _t(input).mean(dim, keepdim, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
+@public(method=True)
 def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The largest element; with ``dim``, ``(values, indices)`` along it; with a tensor as
     the second argument, the elementwise maximum.
@@ -55,6 +61,7 @@ def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _t(input).max(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
+@public(method=True)
 def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The smallest element; with ``dim``, ``(values, indices)`` along it; with a tensor as
     the second argument, the elementwise minimum.
@@ -65,6 +72,7 @@ def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _t(input).min(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
+@public(method=True)
 def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The maximum over ``dim`` (several dims allowed); ties share the gradient.
 
@@ -74,6 +82,7 @@ def amax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _t(input).amax(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
+@public(method=True)
 def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The minimum over ``dim`` (several dims allowed); ties share the gradient.
 
@@ -83,6 +92,7 @@ def amin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _t(input).amin(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
+@public(method=True)
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
         axis=None, keepdims=None):
     """The variance over ``dim``, dividing by N - correction (1 by default: unbiased).
@@ -94,6 +104,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=
                          keepdims=keepdims)
 
 
+@public(method=True)
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
         axis=None, keepdims=None):
     """The standard deviation over ``dim`` (unbiased by default).
@@ -105,6 +116,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=
                          keepdims=keepdims)
 
 
+@public
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(var, mean)`` over ``dim``, as ``torch.var_mean``.
 
@@ -116,6 +128,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
             x.mean(None if isinstance(dim, builtins.bool) else dim, keepdim))
 
 
+@public
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(std, mean)`` over ``dim``, as ``torch.std_mean``.
 
@@ -127,6 +140,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
             x.mean(None if isinstance(dim, builtins.bool) else dim, keepdim))
 
 
+@public(method=True)
 def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The index of the largest element (of the flattened tensor without ``dim``).
 
@@ -136,6 +150,7 @@ def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _t(input).argmax(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
+@public(method=True)
 def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The index of the smallest element (of the flattened tensor without ``dim``).
 
@@ -145,6 +160,7 @@ def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _t(input).argmin(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
+@public(method=True)
 def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """log(sum(exp(x))) over ``dim``, without overflow.
 
@@ -154,6 +170,7 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _t(input).logsumexp(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
+@public(method=True)
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """The product over ``dim`` (every element by default); integer products are int64.
     The gradient is exact where elements are zero.
@@ -173,6 +190,7 @@ def _cast_for_reduction(x, dtype):
     return x
 
 
+@public(method=True)
 def any(input, dim=None, keepdim=False):
     """Whether any element (along ``dim``) is nonzero.
 
@@ -182,6 +200,7 @@ def any(input, dim=None, keepdim=False):
     return ops.any(_t(input), axis=_dim(dim, None), keepdims=keepdim)
 
 
+@public(method=True)
 def all(input, dim=None, keepdim=False):
     """Whether every element (along ``dim``) is nonzero.
 
@@ -191,6 +210,7 @@ def all(input, dim=None, keepdim=False):
     return ops.all(_t(input), axis=_dim(dim, None), keepdims=keepdim)
 
 
+@public(method=True)
 def count_nonzero(input, dim=None):
     """How many elements (along ``dim``) are nonzero, as int64.
 
@@ -201,6 +221,7 @@ def count_nonzero(input, dim=None):
     return ops.sum((x != 0).astype(xp.int64), axis=_dim(dim, None))
 
 
+@public(method=True)
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector p-norm over ``dim`` (every element by default): 2 or "fro", 1, inf, -inf,
     0 or any number. The gradient at a zero vector is 0, as in PyTorch.
@@ -226,6 +247,7 @@ def _scan(op, input, dim, dtype, primitive):
     return primitive(x, axis=axis)
 
 
+@public(method=True)
 def cumsum(input, dim, *, dtype=None):
     """The running sum along ``dim``.
 
@@ -235,6 +257,7 @@ def cumsum(input, dim, *, dtype=None):
     return _scan("cumsum", input, dim, dtype, ops.cumsum)
 
 
+@public(method=True)
 def cumprod(input, dim, *, dtype=None):
     """The running product along ``dim``; its gradient is exact at zeros.
 
@@ -244,6 +267,7 @@ def cumprod(input, dim, *, dtype=None):
     return _scan("cumprod", input, dim, dtype, ops.cumprod)
 
 
+@public(method=True)
 def logcumsumexp(input, dim):
     """log of the running sum of exp along ``dim``, without overflow.
 
@@ -256,6 +280,7 @@ def logcumsumexp(input, dim):
     return _scan("logcumsumexp", x, dim, None, ops.logcumsumexp)
 
 
+@public(method=True)
 def cummax(input, dim):
     """``(values, indices)`` of the running maximum along ``dim``.
 
@@ -265,6 +290,7 @@ def cummax(input, dim):
     return ops.cummax(_t(input), dim)
 
 
+@public(method=True)
 def cummin(input, dim):
     """``(values, indices)`` of the running minimum along ``dim``.
 
@@ -276,6 +302,7 @@ def cummin(input, dim):
 
 # -- elementwise with options -------------------------------------------------------------
 
+@public(method=True)
 def add(input, other, *, alpha=1):
     """input + alpha * other.
 
@@ -285,6 +312,7 @@ def add(input, other, *, alpha=1):
     return ops.add(input, other if alpha == 1 else ops.mul(other, alpha))
 
 
+@public(aliases=("subtract",), method=True)
 def sub(input, other, *, alpha=1):
     """input - alpha * other.
 
@@ -294,6 +322,7 @@ def sub(input, other, *, alpha=1):
     return ops.sub(input, other if alpha == 1 else ops.mul(other, alpha))
 
 
+@public(aliases=("multiply",), method=True)
 def mul(input, other):
     """input * other, elementwise with broadcasting.
 
@@ -303,6 +332,7 @@ def mul(input, other):
     return ops.mul(input, other)
 
 
+@public(aliases=("divide",), method=True)
 def div(input, other, *, rounding_mode=None):
     """input / other; ``rounding_mode="trunc"`` rounds toward zero and "floor" down (integers
     then stay integers, and the gradient is zero, as in PyTorch).
@@ -318,6 +348,7 @@ def div(input, other, *, rounding_mode=None):
     return ops.rounded_div(_t(input), other, rounding_mode=rounding_mode)
 
 
+@public(method=True)
 def true_divide(input, other):
     """input / other (``div`` without rounding).
 
@@ -327,6 +358,7 @@ def true_divide(input, other):
     return ops.div(input, other)
 
 
+@public(method=True, numpy=("power",))
 def pow(input, exponent):
     """input ** exponent.
 
@@ -336,6 +368,7 @@ def pow(input, exponent):
     return ops.pow(input, exponent)
 
 
+@public(method=True)
 def round(input, *, decimals=0):
     """Round to ``decimals`` places, halves to even (as PyTorch does).
 
@@ -345,6 +378,7 @@ def round(input, *, decimals=0):
     return ops.round(_t(input), decimals=decimals)
 
 
+@public(method=True)
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """NaN, inf and -inf replaced by ``nan`` and (by default) the dtype's extreme values.
 
@@ -354,6 +388,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return ops.nan_to_num(_t(input), nan=nan, posinf=posinf, neginf=neginf)
 
 
+@public(aliases=("clip",), method=True)
 def clamp(input, min=None, max=None, *, low=None, high=None):
     """Each element limited to [min, max] (either may be None); the gradient passes where
     min <= x <= max.
@@ -364,6 +399,7 @@ def clamp(input, min=None, max=None, *, low=None, high=None):
     return _t(input).clip(min, max, low=low, high=high)
 
 
+@public(method=True)
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether |input - other| <= atol + rtol * |other|, elementwise.
 
@@ -373,6 +409,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return ops.isclose(_t(input), other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
+@public(method=True)
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether every element is close (``isclose``): a Python bool.
 
@@ -382,6 +419,7 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return builtins.bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
+@public(method=True)
 def equal(input, other):
     """Whether the two tensors have the same shape and elements: a Python bool.
 
@@ -392,6 +430,7 @@ def equal(input, other):
     return a.shape == b.shape and builtins.bool((a._data == b._data).all())
 
 
+@public(method=True)
 def lerp(input, end, weight):
     """input + weight * (end - input).
 
@@ -401,6 +440,7 @@ def lerp(input, end, weight):
     return ops.lerp(input, end, weight)
 
 
+@public(method=True, functional=True)
 def softmax(input, dim=-1, *, axis=None, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim``, computed without overflow.
 
@@ -411,6 +451,7 @@ def softmax(input, dim=-1, *, axis=None, dtype=None):
     return x.softmax(dim, axis=axis)
 
 
+@public(method=True, functional=True)
 def log_softmax(input, dim=-1, *, axis=None, dtype=None):
     """log(softmax(x)) along ``dim``, computed without overflow.
 
@@ -423,6 +464,7 @@ def log_softmax(input, dim=-1, *, axis=None, dtype=None):
 
 # -- shapes ----------------------------------------------------------------------------------
 
+@public(aliases=("swapdims", "swapaxes"), method=True)
 def transpose(input, dim0, dim1):
     """``input`` with dimensions ``dim0`` and ``dim1`` swapped.
 
@@ -432,6 +474,7 @@ def transpose(input, dim0, dim1):
     return _t(input).transpose(dim0, dim1)
 
 
+@public(method=True)
 def permute(input, dims):
     """``input`` with its dimensions in the order ``dims``.
 
@@ -441,6 +484,7 @@ def permute(input, dims):
     return _t(input).permute(dims)
 
 
+@public(method=True)
 def squeeze(input, dim=None):
     """Size-1 dimensions removed (all, or those of ``dim`` that have size 1).
 
@@ -450,6 +494,7 @@ def squeeze(input, dim=None):
     return _t(input).squeeze(dim)
 
 
+@public(method=True)
 def unsqueeze(input, dim):
     """A new dimension of size 1 at position ``dim``.
 
@@ -459,6 +504,7 @@ def unsqueeze(input, dim):
     return _t(input).unsqueeze(dim)
 
 
+@public(method=True)
 def flatten(input, start_dim=0, end_dim=-1):
     """Dimensions ``start_dim`` to ``end_dim`` merged into one.
 
@@ -468,6 +514,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     return _t(input).flatten(start_dim, end_dim)
 
 
+@public(method=True)
 def reshape(input, shape):
     """The elements of ``input`` in a new shape (one size may be -1).
 
@@ -477,6 +524,7 @@ def reshape(input, shape):
     return _t(input).reshape(shape)
 
 
+@public(method=True)
 def broadcast_to(input, shape):
     """``input`` broadcast to ``shape`` (a view; the gradient sums over the copies).
 
@@ -486,6 +534,7 @@ def broadcast_to(input, shape):
     return _t(input).broadcast_to(shape)
 
 
+@public(method=True)
 def numel(input):
     """The number of elements.
 
@@ -495,6 +544,7 @@ def numel(input):
     return _t(input).numel()
 
 
+@public(method=True)
 def eq(input, other):
     """input == other, elementwise (a bool tensor).
 
@@ -504,6 +554,7 @@ def eq(input, other):
     return ops.equal(input, other)
 
 
+@public(aliases=("not_equal",), method=True)
 def ne(input, other):
     """input != other, elementwise.
 
@@ -513,6 +564,7 @@ def ne(input, other):
     return ops.not_equal(input, other)
 
 
+@public(aliases=("less",), method=True)
 def lt(input, other):
     """input < other, elementwise.
 
@@ -522,6 +574,7 @@ def lt(input, other):
     return ops.less(input, other)
 
 
+@public(aliases=("less_equal",), method=True)
 def le(input, other):
     """input <= other, elementwise.
 
@@ -531,6 +584,7 @@ def le(input, other):
     return ops.less_equal(input, other)
 
 
+@public(aliases=("greater",), method=True)
 def gt(input, other):
     """input > other, elementwise.
 
@@ -540,6 +594,7 @@ def gt(input, other):
     return ops.greater(input, other)
 
 
+@public(aliases=("greater_equal",), method=True)
 def ge(input, other):
     """input >= other, elementwise.
 
@@ -549,6 +604,7 @@ def ge(input, other):
     return ops.greater_equal(input, other)
 
 
+@public(method=True)
 def mm(input, mat2):
     """The matrix product of two 2-D tensors.
 
@@ -561,6 +617,7 @@ def mm(input, mat2):
     return ops.matmul(input, mat2)
 
 
+@public(method=True)
 def bmm(input, mat2):
     """Matrix products of two batches of matrices, (b, n, m) and (b, m, p).
 
@@ -574,6 +631,7 @@ def bmm(input, mat2):
     return ops.matmul(input, mat2)
 
 
+@public(method=True)
 def dot(input, other):
     """The dot product of two 1-D tensors.
 
@@ -587,6 +645,7 @@ def dot(input, other):
     return ops.matmul(input, other)
 
 
+@public(method=True)
 def outer(input, vec2):
     """The outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j].
 
@@ -596,6 +655,7 @@ def outer(input, vec2):
     return ops.mul(ops.reshape(input, shape=(-1, 1)), vec2)
 
 
+@public
 def is_tensor(obj):
     """Whether ``obj`` is a chainrule Tensor.
 
@@ -605,6 +665,7 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
+@public(method=True)
 def clone(input):
     """A copy of ``input`` with its own memory; the gradient flows back to ``input``.
 
@@ -614,6 +675,7 @@ def clone(input):
     return _t(input).clone()
 
 
+@public(method=True)
 def t(input):
     """The transpose of a matrix (``input.t()``).
 
@@ -623,6 +685,7 @@ def t(input):
     return _t(input).t()
 
 
+@public(method=True)
 def clamp_min(input, min):
     """Each element at least ``min``.
 
@@ -632,6 +695,7 @@ def clamp_min(input, min):
     return _t(input).clip(min, None)
 
 
+@public(method=True)
 def clamp_max(input, max):
     """Each element at most ``max``.
 
@@ -641,6 +705,7 @@ def clamp_max(input, max):
     return _t(input).clip(None, max)
 
 
+@public
 def where(condition, input=None, other=None):
     """``input`` where ``condition`` holds, else ``other`` (both broadcast); with only the
     condition, the indices of its True elements, one tensor per dimension (as
@@ -659,62 +724,48 @@ def where(condition, input=None, other=None):
     return ops.where(condition, input, other)
 
 
-clip = clamp
-cat = concat = concatenate = ops.concatenate
-stack = ops.stack
+# -- the ops of chainrule.ops that are public as they are, by family ------------------------
 
-# PyTorch's other spellings of the same functions.
-ALIASES = {
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
-    "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "negative": "neg",
-    "absolute": "abs", "fix": "trunc", "multiply": "mul", "divide": "div", "subtract": "sub",
-    "moveaxis": "movedim", "swapdims": "transpose", "swapaxes": "transpose",
-    "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le",
-    "not_equal": "ne", "clip": "clamp",
-}
+for _op in (ops.sin, ops.cos, ops.tan, ops.sinh, ops.cosh, ops.erf, ops.log1p, ops.expm1,
+            ops.log2, ops.log10, ops.exp2, ops.reciprocal, ops.rsqrt, ops.square, ops.floor,
+            ops.ceil, ops.frac, ops.isnan, ops.isinf, ops.isfinite, ops.exp, ops.log, ops.sqrt,
+            ops.sign, ops.copysign, ops.fmod, ops.remainder,
+            ops.floor_divide, ops.logaddexp, ops.maximum, ops.minimum, ops.matmul,
+            ops.bitwise_and, ops.bitwise_or, ops.bitwise_xor, ops.bitwise_left_shift,
+            ops.bitwise_right_shift, ops.logical_and, ops.logical_or, ops.logical_not,
+            ops.logical_xor):
+    public(_op, method=True)
+for _op, _alias in ((ops.asin, "arcsin"), (ops.acos, "arccos"), (ops.atan, "arctan"),
+                    (ops.asinh, "arcsinh"), (ops.acosh, "arccosh"), (ops.atanh, "arctanh"),
+                    (ops.atan2, "arctan2"), (ops.neg, "negative"), (ops.abs, "absolute"),
+                    (ops.trunc, "fix")):
+    public(_op, aliases=(_alias,), method=True)
+public(ops.bitwise_not, method=True, numpy=("invert",))
+for _op in (ops.relu, ops.sigmoid, ops.tanh):
+    public(_op, method=True, functional=True)
 
-# Functions that are also Tensor methods (x.cumsum(0) is cumsum(x, 0)), by where they live.
-_OPS_METHODS = (
-    "sin cos tan asin acos atan sinh cosh asinh acosh atanh erf log1p expm1 log2 log10 exp2 "
-    "reciprocal rsqrt square floor ceil trunc frac isnan isinf isfinite atan2 copysign fmod "
-    "remainder floor_divide logaddexp gather scatter scatter_add scatter_reduce index_select "
-    "masked_fill masked_select nonzero diagonal diag tril triu take_along_dim expand repeat tile "
-    "flip fliplr flipud roll split tensor_split chunk unbind unfold unflatten movedim narrow "
-    "repeat_interleave sort argsort topk msort neg maximum minimum").split()
-_FUNCTION_METHODS = (
-    "prod any all count_nonzero norm cumsum cumprod logcumsumexp cummax cummin add sub mul div "
-    "true_divide pow round nan_to_num isclose allclose equal lerp eq ne lt le gt ge mm bmm dot "
-    "outer").split()
+# indexing and layout
+for _op in (ops.gather, ops.scatter, ops.scatter_add, ops.scatter_reduce, ops.index_select,
+            ops.masked_fill, ops.masked_select, ops.nonzero, ops.diagonal, ops.diag, ops.tril,
+            ops.triu, ops.take_along_dim, ops.expand, ops.repeat, ops.tile, ops.flip, ops.fliplr,
+            ops.flipud, ops.roll, ops.split, ops.tensor_split, ops.chunk, ops.unbind, ops.unfold,
+            ops.unflatten, ops.narrow, ops.repeat_interleave, ops.index_put):
+    public(_op, method=True)
+public(ops.movedim, aliases=("moveaxis",), method=True)
+public(ops.meshgrid)
+public(ops.einsum)
+public(ops.concatenate, name="cat", aliases=("concat", "concatenate"))
+public(ops.stack)
+public(ops.expand_dims)
+public(ops.getitem)
+public(ops.add_at)
+public(ops.astype)
+for _op in (ops.sort, ops.argsort, ops.topk, ops.msort):
+    public(_op, method=True)
 
-
-def _attach_methods():
-    """Make the functions Tensor methods, and give the Tensor methods of the same names (defined
-    in tensor.py for speed) the functions' docstrings: x.sum(1) is cr.sum(x, 1)."""
-    namespace = globals()
-    for name in _OPS_METHODS:
-        namespace.setdefault(name, getattr(ops, name))
-        setattr(Tensor, name, getattr(ops, name))
-    for name in _FUNCTION_METHODS:
-        setattr(Tensor, name, namespace[name])
-    for alias, name in ALIASES.items():
-        if name in namespace:
-            namespace.setdefault(alias, namespace[name])
-        if hasattr(Tensor, name) and alias not in Tensor.__dict__:
-            setattr(Tensor, alias, getattr(Tensor, name))
-    for name, method in vars(Tensor).items():
-        function = namespace.get(name)
-        if callable(method) and not getattr(method, "__doc__", None) and function is not None \
-                and function is not method:
-            method.__doc__ = function.__doc__
-
-
-for _name in ("einsum", "meshgrid", "pad", "norm", "normalize", "bitwise_left_shift",
-              "bitwise_right_shift", "rounded_div", "abs", "exp", "log", "sqrt", "tanh", "relu",
-              "sigmoid", "sign", "matmul", "where", "clip"):
-    globals().setdefault(_name, getattr(ops, _name))
-globals()["norm"] = norm
-_attach_methods()
-
-__all__ = sorted(name for name, value in globals().items()
-                 if not name.startswith("_") and callable(value) and
-                 name not in ("Tensor", "tensor", "ValuesIndices", "MinMax", "rounded_div"))
+# activations and the layer-level functions that chainrule also offers as cr.<name>
+for _op in (ops.leaky_relu, ops.normalize, ops.one_hot, ops.pad):
+    public(_op, functional=True)
+public(ops.softplus)  # F.softplus is the module-level one with PyTorch's threshold of 20
+public(ops.stop_gradient)
+public(ops.softmax_cross_entropy)

@@ -1,0 +1,94 @@
+"""One declaration per public op.
+
+``public(...)`` beside a function (as a decorator) or in functions.py's list says everything the
+library derives from it, so nothing is kept in a parallel table:
+
+    @public(method=True, aliases=("clip",), functional=False, numpy=("linalg.norm",))
+    def clamp(input, min=None, max=None): ...
+
+- the ``cr.`` name (the function's own, or ``name=``) and its ``aliases``;
+- ``method``: the Tensor method of the same names (``x.clamp(0)`` is ``cr.clamp(x, 0)``);
+- ``functional``: the ``F.`` name, where PyTorch's torch.nn.functional has one;
+- NumPy dispatch: ``np.<name>`` and ``np.<alias>`` reach the op through the NumPy protocol,
+  and ``numpy`` lists further NumPy names ("power", "linalg.norm"); numpy_protocol.py holds an
+  adapter only where NumPy's arguments mean something else than PyTorch's;
+- docs/api.md lists every declaration, and the tests enumerate them for coverage.
+
+A name may be declared once: a second declaration of it raises when the module declaring it is
+imported, so no public name can silently replace another.
+"""
+from typing import NamedTuple
+
+
+class Declaration(NamedTuple):
+    function: object
+    name: str
+    aliases: tuple
+    method: bool
+    functional: bool
+    numpy: tuple
+
+    @property
+    def names(self):
+        return (self.name,) + self.aliases
+
+
+DECLARATIONS = {}  # every declared name and alias -> its Declaration, in declaration order
+
+
+def public(function=None, *, name=None, aliases=(), method=False, functional=False, numpy=()):
+    """Declare ``function`` public (see the module docstring); usable as ``@public(...)``, or
+    called on a function defined elsewhere. Returns the function unchanged.
+
+    >>> from chainrule.public import DECLARATIONS
+    >>> DECLARATIONS["clamp"].aliases, DECLARATIONS["clamp"].method
+    (('clip',), True)
+    """
+    options = dict(name=name, aliases=aliases, method=method, functional=functional, numpy=numpy)
+    if function is None:
+        return _Decorator(options)
+    declaration = Declaration(function, name or function.__name__, tuple(aliases), method,
+                              functional, (numpy,) if isinstance(numpy, str) else tuple(numpy))
+    for each in declaration.names:
+        if each in DECLARATIONS:
+            raise NameError(f"public: {each!r} is declared twice (as {_origin(function)} and "
+                            f"{_origin(DECLARATIONS[each].function)})")
+        DECLARATIONS[each] = declaration
+    return function
+
+
+class _Decorator:
+    def __init__(self, options):
+        self.options = options
+
+    def __call__(self, function):
+        return public(function, **self.options)
+
+
+def _origin(function):
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__name__', '?')}"
+
+
+def declarations():
+    """Each Declaration once, in the order declared."""
+    return list(dict.fromkeys(DECLARATIONS.values()))
+
+
+def namespace(functional=False):
+    """name -> function for every declared name and alias (only the ``F.`` names when
+    ``functional``)."""
+    return {each: d.function for each, d in DECLARATIONS.items() if d.functional or not functional}
+
+
+def attach_methods(tensor_class):
+    """Make each ``method=True`` declaration a method of ``tensor_class`` under its names. A
+    method that tensor.py writes out itself (for speed or for PyTorch's overloads) is kept,
+    and takes the function's docstring if it has none."""
+    for each, declaration in DECLARATIONS.items():
+        if not declaration.method:
+            continue
+        own = tensor_class.__dict__.get(each)
+        if own is None:
+            setattr(tensor_class, each, declaration.function)
+        elif callable(own) and not getattr(own, "__doc__", None):
+            own.__doc__ = declaration.function.__doc__
