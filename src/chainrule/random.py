@@ -1,22 +1,147 @@
-"""The library's random number generator.
+"""The library's random number generators, as PyTorch's: ``cr.Generator``, ``cr.manual_seed``,
+``cr.randperm`` and ``cr.multinomial``.
 
-Layers, ``nn.init`` and Dropout draw from one NumPy Generator unless they are handed their own
-``generator=``. ``manual_seed(seed)`` replaces it with a freshly seeded one, so the same seed
+Layers, ``nn.init``, Dropout and the random constructors draw from one default Generator unless
+they are handed their own ``generator=``. ``manual_seed(seed)`` reseeds it, so the same seed
 followed by the same program gives the same weights, the same dropout masks and the same run.
 
     import chainrule as cr
     cr.manual_seed(0)
     model = cr.nn.Linear(784, 10)   # the same weights every time
+
+A Generator draws from NumPy's PCG64, not PyTorch's Mersenne Twister, so a seed gives other
+numbers than it gives in PyTorch: the same distributions, not the same bits.
 """
 import numbers
 import operator
+import os
 
 from .backend import xp
 
+# torch.Generator() starts from this seed until manual_seed is called.
+DEFAULT_SEED = 67280421310721
+_SEED_RANGE = (-2**63, 2**64 - 1)
+# A PCG64 state: its 128-bit state and increment, whether a 32-bit half is buffered, and it.
+_STATE_BYTES = 16 + 16 + 1 + 4
 
-class _DefaultGenerator:
-    # A holder rather than a bare global: manual_seed swaps the generator inside it, so code
-    # that imported this module keeps seeing the current one.
+
+class Generator:
+    """A source of random numbers, as ``torch.Generator``: ``manual_seed``, ``seed``,
+    ``initial_seed``, ``get_state``/``set_state``; pass it as ``generator=`` to ``rand``,
+    ``randn``, ``randint``, ``normal``, ``randperm``, ``multinomial``, ``nn.init``, Dropout,
+    ``random_split`` and ``DataLoader``. Unseeded, it starts from PyTorch's default seed, so
+    two fresh generators give the same numbers. NumPy's Generator methods (``g.normal(...)``)
+    draw from the same stream.
+
+    >>> g = cr.Generator().manual_seed(42)
+    >>> a = cr.rand(3, generator=g)
+    >>> b = cr.rand(3, generator=cr.Generator().manual_seed(42))
+    >>> bool((a == b).all()), g.initial_seed()
+    (True, 42)
+    """
+
+    def __init__(self, device="cpu"):
+        from .device import check_device
+        self.device = check_device(device, "Generator")
+        self.manual_seed(DEFAULT_SEED)
+
+    def manual_seed(self, seed):
+        """Reseed and return this generator; negative seeds wrap modulo 2**64 as in PyTorch.
+
+        >>> cr.Generator().manual_seed(-1).initial_seed()
+        18446744073709551615
+        """
+        self._seed = _check_seed(seed, "Generator.manual_seed") % 2**64
+        self._numpy = xp.random.default_rng(self._seed)
+        return self
+
+    def seed(self):
+        """Reseed from the operating system's entropy and return the new seed.
+
+        >>> g = cr.Generator()
+        >>> g.seed() == g.initial_seed()
+        True
+        """
+        self.manual_seed(int.from_bytes(os.urandom(8), "little"))
+        return self._seed
+
+    def initial_seed(self):
+        """The seed this generator was last seeded with.
+
+        >>> cr.Generator().initial_seed()
+        67280421310721
+        """
+        return self._seed
+
+    def get_state(self):
+        """The generator's state as a uint8 tensor (for ``set_state``, or ``cr.save``).
+
+        >>> g = cr.Generator().manual_seed(0)
+        >>> state = g.get_state()
+        >>> first = cr.rand(2, generator=g)
+        >>> bool((cr.rand(2, generator=g.set_state(state)) == first).all())
+        True
+        """
+        from .tensor import Tensor
+        state = self._numpy.bit_generator.state
+        raw = (state["state"]["state"].to_bytes(16, "little")
+               + state["state"]["inc"].to_bytes(16, "little")
+               + bytes([state["has_uint32"]]) + state["uinteger"].to_bytes(4, "little"))
+        return Tensor._make(xp.frombuffer(raw, dtype=xp.uint8).copy(), None)
+
+    def set_state(self, new_state):
+        """Restore a state from ``get_state`` and return this generator.
+
+        >>> cr.Generator().set_state(cr.zeros(3, dtype=cr.uint8))
+        Traceback (most recent call last):
+            ...
+        ValueError: Generator.set_state: expected a uint8 tensor of 37 bytes from get_state(), got shape (3,)
+        """
+        from .tensor import Tensor
+        if not isinstance(new_state, Tensor) or new_state.dtype != xp.uint8:
+            raise TypeError(f"Generator.set_state: the state must be a uint8 tensor from "
+                            f"get_state(), got {_describe(new_state)}")
+        if new_state.shape != (_STATE_BYTES,):
+            raise ValueError(f"Generator.set_state: expected a uint8 tensor of {_STATE_BYTES} "
+                             f"bytes from get_state(), got shape {tuple(new_state.shape)}")
+        raw = bytes(new_state.numpy())
+        if raw[32] > 1:
+            raise ValueError("Generator.set_state: this is not a state from get_state() "
+                             "(byte 32 must be 0 or 1)")
+        self._numpy.bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": int.from_bytes(raw[:16], "little"),
+                      "inc": int.from_bytes(raw[16:32], "little")},
+            "has_uint32": raw[32], "uinteger": int.from_bytes(raw[33:], "little")}
+        return self
+
+    def __getattr__(self, name):
+        # NumPy's drawing methods (random, normal, integers, bit_generator, ...), so code that
+        # was handed a NumPy Generator keeps working with this one.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._numpy, name)
+
+    def __repr__(self):
+        return f"<chainrule.Generator seeded {self._seed}>"
+
+
+def _describe(value):
+    dtype = getattr(value, "dtype", None)
+    return f"{type(value).__name__}" + (f" of dtype {dtype}" if dtype is not None else "")
+
+
+def _check_seed(seed, where):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{where}: seed must be an int, got {type(seed).__name__} {seed!r}")
+    seed = operator.index(seed)
+    if not _SEED_RANGE[0] <= seed <= _SEED_RANGE[1]:
+        raise ValueError(f"{where}: seed {seed} is outside [-2**63, 2**64 - 1]")
+    return seed
+
+
+class _Default:
+    # A holder rather than a bare global, made on first use from fresh OS entropy.
     generator = None
 
 
@@ -31,33 +156,125 @@ def manual_seed(seed):
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__} {seed!r}")
-    seed = operator.index(seed)
-    if seed < 0:
+    if operator.index(seed) < 0:
         raise ValueError(f"manual_seed: seed must be >= 0, got {seed}")
-    _DefaultGenerator.generator = xp.random.default_rng(seed)
-    return _DefaultGenerator.generator
+    return default_generator().manual_seed(seed)
 
 
 def default_generator():
-    """The generator that layers, init and Dropout use when given none (made on first use,
-    from fresh OS entropy, if ``manual_seed`` was never called).
+    """The Generator that layers, init, Dropout and the random constructors use when given none
+    (seeded from fresh OS entropy on first use if ``manual_seed`` was never called).
 
     >>> type(cr.default_generator()).__name__
     'Generator'
     """
-    if _DefaultGenerator.generator is None:
-        _DefaultGenerator.generator = xp.random.default_rng()
-    return _DefaultGenerator.generator
+    if _Default.generator is None:
+        _Default.generator = Generator()
+        _Default.generator.seed()
+    return _Default.generator
 
 
 def resolve(generator=None):
-    """``generator`` if one is given, else the library's default generator."""
+    """The NumPy Generator behind ``generator`` (a chainrule Generator or a NumPy Generator),
+    or behind the library's default generator if it is None."""
     if generator is None:
-        return default_generator()
+        return default_generator()._numpy
+    if isinstance(generator, Generator):
+        return generator._numpy
     if not isinstance(generator, xp.random.Generator):
-        raise TypeError(f"generator must be a numpy.random.Generator (for example "
-                        f"numpy.random.default_rng(0)), got {type(generator).__name__}")
+        raise TypeError(f"generator must be a chainrule.Generator (for example "
+                        f"cr.Generator().manual_seed(0)) or a numpy.random.Generator, got "
+                        f"{type(generator).__name__}")
     return generator
 
 
-__all__ = ["manual_seed", "default_generator", "resolve"]
+def _int_arg(value, name, where):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}(): argument '{name}' must be int, not {type(value).__name__}")
+    return operator.index(value)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype``), as ``torch.randperm``.
+
+    >>> sorted(cr.randperm(5, generator=cr.Generator().manual_seed(0)).tolist())
+    [0, 1, 2, 3, 4]
+    """
+    from .device import check_device
+    from .dtypes import as_dtype
+    from .tensor import Tensor
+    n = _int_arg(n, "n", "randperm")
+    check_device(device, "randperm")
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    dtype = xp.dtype(xp.int64) if dtype is None else as_dtype(dtype)
+    if dtype == xp.bool_:
+        raise NotImplementedError("randperm: not implemented for dtype bool")
+    if dtype.kind in "iu" and n > 0 and n - 1 > xp.iinfo(dtype).max:
+        raise RuntimeError(f"randperm: n = {n} does not fit dtype {dtype} (values up to {n - 1})")
+    if dtype.kind == "f" and n > 2 ** (xp.finfo(dtype).nmant + 1):
+        raise RuntimeError(f"randperm: n = {n} is more than dtype {dtype} can count exactly")
+    if requires_grad and dtype.kind != "f":
+        raise RuntimeError(f"randperm: only floating point tensors can require gradients, "
+                           f"got dtype {dtype}")
+    out = Tensor._make(resolve(generator).permutation(n).astype(dtype), None)
+    return out.requires_grad_() if requires_grad else out
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Draw ``num_samples`` category indices (int64) from each row of weights ``input`` (1-D
+    or 2-D, non-negative, not all zero), as ``torch.multinomial``; without ``replacement`` each
+    category is drawn at most once per row.
+
+    >>> g = cr.Generator().manual_seed(0)
+    >>> cr.multinomial(cr.tensor([0.0, 1.0, 0.0]), 2, generator=g)
+    tensor([1, 0], dtype=int64)
+    """
+    from .tensor import Tensor
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    num_samples = _int_arg(num_samples, "num_samples", "multinomial")
+    probs = input.detach().numpy()
+    shape = tuple(input.shape)
+    if probs.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {shape}")
+    if probs.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{probs.dtype}")
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (got {num_samples})")
+    categories = probs.shape[-1]
+    if not replacement and num_samples > categories:
+        raise RuntimeError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples "
+                           f"without replacement ({num_samples} > {categories}, shape {shape})")
+    if categories > 2**24:
+        raise RuntimeError(f"multinomial: number of categories cannot exceed 2^24 (got "
+                           f"{categories})")
+    rows = probs.reshape(-1, categories).astype(xp.float64)
+    if not xp.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError(f"multinomial: probability tensor contains either `inf`, `nan` or "
+                           f"element < 0 (shape {shape})")
+    if rows.size and (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError(f"multinomial: invalid multinomial distribution (sum of "
+                           f"probabilities <= 0) in a row of shape {shape}")
+    rng = resolve(generator)
+    if replacement:
+        cumulative = rows.cumsum(axis=1)
+        cumulative /= cumulative[:, -1:]
+        draws = rng.random((len(rows), num_samples))
+        # Each row's last cumulative weight is exactly 1 and every draw below it, so a draw
+        # lands in a category of positive weight, never past the end.
+        picks = xp.array([xp.searchsorted(c, d, side="right") for c, d in zip(cumulative, draws)]
+                         ).reshape(len(rows), num_samples)
+    else:
+        # Sampling without replacement one draw at a time is the same as ranking the keys
+        # log(p) - log(E), E exponential (the Gumbel top-k trick); zero weights come last.
+        with xp.errstate(divide="ignore"):
+            keys = xp.log(rows) - xp.log(rng.standard_exponential(rows.shape))
+        picks = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    picks = picks.astype(xp.int64).reshape(shape[:-1] + (num_samples,))
+    return Tensor._make(picks, None)
+
+
+__all__ = ["Generator", "manual_seed", "default_generator", "resolve", "randperm", "multinomial"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule.data.dataset import Dataset
 from chainrule.data.download import download as download_file
 from chainrule.data.idx import load_idx_pair
 from chainrule.errors import FileFormatError
@@ -38,8 +39,9 @@ TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 T10K_TRAIN_SIZE = 8000
 
 
-class Dataset:
-    """Examples `x` (float32, one row per example) with class labels `y` (int64).
+class LabeledDataset(Dataset):
+    """Examples `x` (float32, one row per example) with class labels `y` (int64): a map-style
+    Dataset whose item `i` is `(x[i], y[i])`, so a DataLoader batches it into Tensors.
 
     `classes` names the labels 0..len(classes)-1; `note` says anything a user should know
     about where the data came from (empty if nothing).
@@ -61,7 +63,7 @@ class Dataset:
         return self.x[index], self.y[index]
 
     def __repr__(self):
-        return f"Dataset({self.name!r}, x={self.x.shape}, {len(self.classes)} classes)"
+        return f"LabeledDataset({self.name!r}, x={self.x.shape}, {len(self.classes)} classes)"
 
 
 def default_data_dir(name):
@@ -86,8 +88,8 @@ def digits(seed=0, test_fraction=0.2):
     pixels, labels = _read_digits()
     x = pixels.astype(np.float32) / np.float32(16)
     test_mask = _stratified_test_mask(labels, test_fraction, seed)
-    train = Dataset(x[~test_mask], labels[~test_mask], "digits", DIGIT_CLASSES)
-    test = Dataset(x[test_mask], labels[test_mask], "digits", DIGIT_CLASSES)
+    train = LabeledDataset(x[~test_mask], labels[~test_mask], "digits", DIGIT_CLASSES)
+    test = LabeledDataset(x[test_mask], labels[test_mask], "digits", DIGIT_CLASSES)
     return train, test
 
 
@@ -182,7 +184,8 @@ def _load_idx_dataset(name, classes, data_dir, download, base_url, md5s, mirrors
     if not missing:
         train_x, train_y = _read_images_and_labels(*(found[stem] for stem in TRAIN_FILES), classes)
         test_x, test_y = _read_images_and_labels(*(found[stem] for stem in TEST_FILES), classes)
-        return Dataset(train_x, train_y, name, classes), Dataset(test_x, test_y, name, classes)
+        return (LabeledDataset(train_x, train_y, name, classes),
+                LabeledDataset(test_x, test_y, name, classes))
 
     if set(missing) == set(TRAIN_FILES):
         return _t10k_split(name, classes, directory, *(found[stem] for stem in TEST_FILES))
@@ -244,6 +247,6 @@ def _t10k_split(name, classes, directory, images_path, labels_path):
         f"its first {T10K_TRAIN_SIZE} images and test its last {len(x) - T10K_TRAIN_SIZE}. "
         f"Accuracies are not comparable with the official 60,000/10,000 split."
     )
-    train = Dataset(x[:T10K_TRAIN_SIZE], y[:T10K_TRAIN_SIZE], split_name, classes, note)
-    test = Dataset(x[T10K_TRAIN_SIZE:], y[T10K_TRAIN_SIZE:], split_name, classes, note)
+    train = LabeledDataset(x[:T10K_TRAIN_SIZE], y[:T10K_TRAIN_SIZE], split_name, classes, note)
+    test = LabeledDataset(x[T10K_TRAIN_SIZE:], y[T10K_TRAIN_SIZE:], split_name, classes, note)
     return train, test

@@ -1,0 +1,2 @@
+"""``chainrule.utils``, where PyTorch keeps ``torch.utils.data``: ``chainrule.utils.data`` is
+``chainrule.data``."""
