@@ -12,6 +12,7 @@ from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, AvgPool3d, BatchNorm1d, 
                           Conv1d, Conv2d, Conv3d, ConvTranspose2d, Dropout2d, GroupNorm, LayerNorm,
                           MaxPool2d, MaxPool3d)
 from .functional import l2_penalty
+from .hooks import BackwardHookError, RemovableHandle
 from .layers import Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                      MSELoss, MulticlassHingeLoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
@@ -20,7 +21,7 @@ from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter
 
 __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
-    "IncompatibleKeys",
+    "IncompatibleKeys", "RemovableHandle", "BackwardHookError",
     "Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Unflatten", "Dropout", "Identity",
     "GELU", "SiLU", "ELU", "SELU", "CELU", "Softplus", "LogSigmoid", "Hardtanh", "ReLU6",
     "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Tanhshrink", "Threshold", "Softmax",

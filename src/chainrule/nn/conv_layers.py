@@ -1,17 +1,12 @@
 """Convolutional-network layers with PyTorch's names, constructors, parameter names and
 initialisation: weights and biases uniform in +-1/sqrt(fan_in) (PyTorch's default), batch-norm
 statistics as buffers that follow ``train()`` / ``eval()``."""
-import math
-
 from ..backend import xp
 from ..ops import conv as conv_ops
-from ..random import resolve
 from . import functional as F
+from . import init
+from .layers import reset_affine
 from .module import Module, Parameter
-
-
-def _uniform(shape, bound, dtype, generator):
-    return Parameter(resolve(generator).uniform(-bound, bound, size=shape).astype(dtype))
 
 
 class _ConvNd(Module):
@@ -34,10 +29,21 @@ class _ConvNd(Module):
         self.groups = groups
         shape = ((in_channels, out_channels // groups) if transposed else
                  (out_channels, in_channels // groups)) + kernel
-        fan_in = shape[1] * math.prod(kernel)
-        bound = 1 / math.sqrt(fan_in)  # kaiming_uniform(a=sqrt(5)), as PyTorch initialises
-        self.weight = _uniform(shape, bound, dtype, generator)
-        self.bias = _uniform((out_channels,), bound, dtype, generator) if bias else None
+        self.weight = Parameter(xp.empty(shape, dtype=dtype))
+        self.bias = Parameter(xp.empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator=None):
+        """Draw the weight and bias afresh from PyTorch's defaults: uniform in
+        +-1/sqrt(fan_in), with fan_in = ``weight.shape[1]`` times the kernel size (for a
+        transposed convolution that is out_channels / groups times the kernel size).
+
+        >>> conv = cr.nn.Conv2d(2, 3, kernel_size=2)
+        >>> conv.reset_parameters()
+        >>> bool(conv.weight.abs().max() <= 1 / 8 ** 0.5)
+        True
+        """
+        reset_affine(self.weight, self.bias, generator)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -66,7 +72,7 @@ class Conv2d(_ConvNd):
 
     >>> conv = cr.nn.Conv2d(1, 6, kernel_size=5, padding=2)
     >>> conv(cr.ones(8, 1, 28, 28)).shape, conv.weight.shape
-    ((8, 6, 28, 28), (6, 1, 5, 5))
+    (cr.Size([8, 6, 28, 28]), cr.Size([6, 1, 5, 5]))
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -85,7 +91,7 @@ class Conv3d(_ConvNd):
 
     >>> conv = cr.nn.Conv3d(2, 4, kernel_size=3, padding=1)
     >>> conv(cr.ones(1, 2, 5, 6, 6)).shape, conv.weight.shape
-    ((1, 4, 5, 6, 6), (4, 2, 3, 3, 3))
+    (cr.Size([1, 4, 5, 6, 6]), cr.Size([4, 2, 3, 3, 3]))
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -102,7 +108,7 @@ class Conv1d(_ConvNd):
     """A 1-D convolution layer on (N, C, L) inputs.
 
     >>> cr.nn.Conv1d(2, 4, 3)(cr.ones(5, 2, 10)).shape
-    (5, 4, 8)
+    cr.Size([5, 4, 8])
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -120,7 +126,7 @@ class ConvTranspose2d(_ConvNd):
     """A transposed 2-D convolution layer: weight (in_channels, out_channels/groups, kH, kW).
 
     >>> cr.nn.ConvTranspose2d(4, 2, 2, stride=2)(cr.ones(1, 4, 3, 3)).shape
-    (1, 2, 6, 6)
+    cr.Size([1, 2, 6, 6])
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -140,7 +146,7 @@ class MaxPool2d(Module):
     """The maximum of each window.
 
     >>> cr.nn.MaxPool2d(2)(cr.ones(1, 3, 8, 8)).shape
-    (1, 3, 4, 4)
+    cr.Size([1, 3, 4, 4])
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
@@ -159,7 +165,7 @@ class MaxPool3d(MaxPool2d):
     """The maximum of each 3-D window.
 
     >>> cr.nn.MaxPool3d(2)(cr.ones(1, 3, 4, 8, 8)).shape
-    (1, 3, 2, 4, 4)
+    cr.Size([1, 3, 2, 4, 4])
     """
 
     def forward(self, input):
@@ -170,7 +176,7 @@ class AvgPool2d(Module):
     """The mean of each window.
 
     >>> cr.nn.AvgPool2d(2, stride=2)(cr.ones(1, 3, 8, 8)).shape
-    (1, 3, 4, 4)
+    cr.Size([1, 3, 4, 4])
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True,
@@ -192,7 +198,7 @@ class AvgPool3d(AvgPool2d):
     """The mean of each 3-D window.
 
     >>> cr.nn.AvgPool3d(2)(cr.ones(1, 3, 4, 8, 8)).shape
-    (1, 3, 2, 4, 4)
+    cr.Size([1, 3, 2, 4, 4])
     """
 
     def forward(self, input):
@@ -205,7 +211,7 @@ class AdaptiveAvgPool2d(Module):
     """Average pooling to a fixed output size.
 
     >>> cr.nn.AdaptiveAvgPool2d((1, 1))(cr.ones(2, 3, 7, 7)).shape
-    (2, 3, 1, 1)
+    cr.Size([2, 3, 1, 1])
     """
 
     def __init__(self, output_size):
@@ -216,6 +222,13 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+def _ones_and_zeros(weight, bias):
+    if weight is not None:
+        init.ones_(weight)
+    if bias is not None:
+        init.zeros_(bias)
 
 
 class _BatchNorm(Module):
@@ -233,6 +246,25 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", xp.array(0, dtype=xp.int64))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self):
+        """Running mean 0, running variance 1, no batches counted (PyTorch's start)."""
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self):
+        """The running statistics reset, the scale back to ones and the shift to zeros.
+
+        >>> bn = cr.nn.BatchNorm1d(2)
+        >>> bn.reset_parameters()
+        >>> bn.weight, bn.running_var
+        (Parameter containing:
+        tensor([1., 1.], dtype=float32, requires_grad=True), tensor([1., 1.], dtype=float32))
+        """
+        self.reset_running_stats()
+        _ones_and_zeros(self.weight, self.bias)
 
     def forward(self, input):
         if input.ndim not in self.dims:
@@ -264,7 +296,7 @@ class BatchNorm1d(_BatchNorm):
 
     >>> bn = cr.nn.BatchNorm1d(3)
     >>> bn(cr.randn(8, 3)).shape, list(bn.state_dict())
-    ((8, 3), ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'])
+    (cr.Size([8, 3]), ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'])
     """
     dims = (2, 3)
 
@@ -284,7 +316,7 @@ class LayerNorm(Module):
     """Normalisation over the last dimensions of each example.
 
     >>> cr.nn.LayerNorm(4)(cr.randn(2, 4)).shape
-    (2, 4)
+    cr.Size([2, 4])
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
@@ -293,6 +325,15 @@ class LayerNorm(Module):
         self.normalized_shape, self.eps = shape, eps
         self.weight = Parameter(xp.ones(shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(xp.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def reset_parameters(self):
+        """The scale back to ones and the shift to zeros (PyTorch's start).
+
+        >>> cr.nn.LayerNorm(2).weight
+        Parameter containing:
+        tensor([1., 1.], dtype=float32, requires_grad=True)
+        """
+        _ones_and_zeros(self.weight, self.bias)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -305,7 +346,7 @@ class GroupNorm(Module):
     """Normalisation over groups of channels of each example.
 
     >>> cr.nn.GroupNorm(2, 4)(cr.randn(3, 4, 5)).shape
-    (3, 4, 5)
+    cr.Size([3, 4, 5])
     """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype="float32"):
@@ -315,6 +356,15 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
         self.weight = Parameter(xp.ones(num_channels, dtype=dtype)) if affine else None
         self.bias = Parameter(xp.zeros(num_channels, dtype=dtype)) if affine else None
+
+    def reset_parameters(self):
+        """The scale back to ones and the shift to zeros (PyTorch's start).
+
+        >>> cr.nn.GroupNorm(1, 2).bias
+        Parameter containing:
+        tensor([0., 0.], dtype=float32, requires_grad=True)
+        """
+        _ones_and_zeros(self.weight, self.bias)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -327,7 +377,7 @@ class Dropout2d(Module):
     """Zero whole channels with probability ``p`` in training.
 
     >>> cr.nn.Dropout2d(0.5).eval()(cr.ones(1, 2, 3, 3)).shape
-    (1, 2, 3, 3)
+    cr.Size([1, 2, 3, 3])
     """
 
     def __init__(self, p=0.5, generator=None):

@@ -1,4 +1,6 @@
 """Layers: Linear, the activations, Flatten and Dropout."""
+import math
+
 from ..backend import xp
 from ..errors import ShapeError
 from ..ops import flatten, leaky_relu, relu, sigmoid, tanh
@@ -7,40 +9,63 @@ from .functional import check_probability, dropout
 from .module import Module, Parameter
 
 
+def reset_affine(weight, bias, generator=None):
+    """PyTorch's default for Linear and convolution layers: the weight Kaiming-uniform with
+    a = sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias from the same interval
+    (fan_in from the weight, ``weight.size(1)`` times the kernel size)."""
+    initializers.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+    if bias is not None:
+        fan_in = initializers.fans(weight.shape)[0]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        initializers.uniform_(bias, -bound, bound, generator=generator)
+
+
 class Linear(Module):
     """y = x W^T + b, with W of shape (out_features, in_features): PyTorch's layout, which is
     also the textbooks' W in R^{h x d}.
 
-    ``init`` names the weight's initialiser in ``nn.init`` ("kaiming_uniform", the default, is
-    He's uniform initialisation for ReLU networks; "d2l" is N(0, 0.01^2); a function
-    f(tensor, generator=None) also works). The bias starts at zero. ``dtype`` is float32
-    unless given (use "float64" for gradient checks).
+    Initialised as PyTorch's Linear (``reset_parameters()``): W and b uniform in
+    +-1/sqrt(in_features) (Kaiming-uniform with a = sqrt(5)). ``init`` names another weight
+    initialiser in ``nn.init`` instead ("kaiming_uniform" is He's initialisation for ReLU
+    networks, "d2l" is N(0, 0.01^2); a function f(tensor, generator=None) also works), with the
+    bias then starting at zero. ``dtype`` is float32 unless given (use "float64" for gradient
+    checks).
 
     >>> layer = cr.nn.Linear(3, 2)
     >>> layer(cr.ones(4, 3)).shape
-    (4, 2)
+    cr.Size([4, 2])
     >>> layer.weight.shape
-    (2, 3)
+    cr.Size([2, 3])
     """
 
-    def __init__(self, in_features, out_features, bias=True, init="kaiming_uniform",
-                 generator=None, dtype="float32"):
+    def __init__(self, in_features, out_features, bias=True, init=None, generator=None,
+                 dtype="float32"):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < 1:
-                raise ValueError(f"Linear: {name} must be a positive int, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < 0:
+                raise ValueError(f"Linear: {name} must be a non-negative int, got {value!r}")
         dtype = xp.dtype(dtype)
         if dtype.kind != "f":
             raise ValueError(f"Linear: dtype must be a float type, got {dtype}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        # PyTorch's shape (out, in), stored in Fortran order: weight.T is then C-contiguous, so
-        # x @ weight.T and its gradients run the same BLAS kernels as hand-written x @ W with
-        # W of shape (in, out); the transposed kernel was 7% slower (605 vs 563 us for a
-        # 256x784 @ 784x256 product, bench/run.py's inference row).
-        self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype,
-                                         order="F"))
-        initializers.get(init)(self.weight, generator=generator)
-        self.bias = Parameter(xp.zeros(self.out_features, dtype=dtype)) if bias else None
+        self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
+        self.bias = Parameter(xp.empty(self.out_features, dtype=dtype)) if bias else None
+        if init is None:
+            self.reset_parameters(generator)
+        else:
+            initializers.get(init)(self.weight, generator=generator)
+            if self.bias is not None:
+                initializers.zeros_(self.bias)
+
+    def reset_parameters(self, generator=None):
+        """Draw the weight and bias afresh from PyTorch's default distributions.
+
+        >>> layer = cr.nn.Linear(4, 2)
+        >>> layer.reset_parameters()
+        >>> bool(layer.bias.abs().max() <= 0.5)
+        True
+        """
+        reset_affine(self.weight, self.bias, generator)
 
     def forward(self, x):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
@@ -48,6 +73,7 @@ class Linear(Module):
             raise ShapeError(f"Linear({self.in_features}, {self.out_features}): input has "
                              f"{features}, expected {self.in_features}; input shape {x.shape}")
         # weight.T is a view: matmul and its VJP hand BLAS the transposed layout, no copy.
+        # (A Fortran-ordered weight ran 7% faster, but its layout showed through view().)
         out = x @ self.weight.T
         if self.bias is not None:
             out = out + self.bias
@@ -108,7 +134,7 @@ class Flatten(Module):
     """Merge dimensions ``start_dim`` to ``end_dim`` (by default all but the batch).
 
     >>> cr.nn.Flatten()(cr.zeros(2, 3, 4)).shape
-    (2, 12)
+    cr.Size([2, 12])
     """
 
     def __init__(self, start_dim=1, end_dim=-1):
@@ -127,7 +153,7 @@ class Unflatten(Module):
     convolutional network fed flat images.
 
     >>> cr.nn.Unflatten(1, (1, 28, 28))(cr.zeros(5, 784)).shape
-    (5, 1, 28, 28)
+    cr.Size([5, 1, 28, 28])
     """
 
     def __init__(self, dim, unflattened_size):

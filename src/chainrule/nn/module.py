@@ -108,6 +108,7 @@ class Module:
     """
 
     training = True
+    _hooks = None  # a ModuleHooks once a hook is registered
     _name = None  # this module's path in its parent; None for a root module
     # (the caller's scope, _name, the ModuleScope made for them): made on the first call and
     # reused while the module's name and its caller's scope stay the same.
@@ -121,6 +122,11 @@ class Module:
             if isinstance(a, ndarray):
                 args = tuple(Tensor(a) if isinstance(a, ndarray) else a for a in args)
                 break
+        if self._hooks:
+            return self._hooks.call(self, args, kwargs)
+        return self._forward_in_scope(args, kwargs)
+
+    def _forward_in_scope(self, args, kwargs):
         name = self._name
         if name is None:
             return self.forward(*args, **kwargs)
@@ -148,7 +154,7 @@ class Module:
     def _attributes(self):
         """(name, value) pairs in which parameters and submodules are looked for."""
         return ((name, value) for name, value in vars(self).items()
-                if name not in ("_name", "_scope", "_buffers"))
+                if name not in ("_name", "_scope", "_buffers", "_hooks"))
 
     def _direct_members(self):
         for name, value in self._attributes():
@@ -272,11 +278,74 @@ class Module:
         return self
 
     def apply(self, fn):
-        """Call ``fn(module)`` on every submodule, then on this module (as PyTorch, e.g. for
-        custom initialisation); returns this module."""
-        for module in reversed(list(self.modules())):
-            fn(module)
+        """Call ``fn(module)`` on each child's tree in registration order, then on this module,
+        exactly as PyTorch (so per-layer random initialisations draw in PyTorch's order);
+        returns this module.
+
+        >>> model = cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.Sequential(cr.nn.ReLU()))
+        >>> seen = []
+        >>> _ = model.apply(lambda m: seen.append(type(m).__name__))
+        >>> seen
+        ['Linear', 'ReLU', 'Sequential', 'Sequential']
+        """
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
         return self
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def _hook_set(self):
+        if vars(self).get("_hooks") is None:
+            from .hooks import ModuleHooks
+            object.__setattr__(self, "_hooks", ModuleHooks())
+        return self._hooks
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before each forward; a returned value replaces the
+        positional arguments (a non-tuple becomes a 1-tuple). With ``with_kwargs=True`` it is
+        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``. Returns a handle
+        whose ``remove()`` unregisters it.
+
+        >>> layer = cr.nn.Identity()
+        >>> handle = layer.register_forward_pre_hook(lambda module, args: args[0] * 2)
+        >>> layer(cr.tensor([1.]))
+        tensor([2.], dtype=float32)
+        """
+        return self._hook_set().add("forward_pre", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args, output)`` after each forward (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs=True``); a returned value replaces the output. Returns a
+        handle whose ``remove()`` unregisters it.
+
+        >>> shapes = []
+        >>> layer = cr.nn.Linear(3, 2)
+        >>> handle = layer.register_forward_hook(lambda m, args, out: shapes.append(out.shape))
+        >>> _ = layer(cr.ones(4, 3))
+        >>> shapes
+        [cr.Size([4, 2])]
+        """
+        return self._hook_set().add("forward", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradient with respect to the
+        module's input has been computed: ``grad_input`` has one entry per positional argument
+        (None where it is not a tensor that requires grad), ``grad_output`` one for the
+        output. A returned tuple replaces ``grad_input``. As in PyTorch, if no input requires
+        grad the hook fires with the output's gradient and ``grad_input`` all None (with a
+        warning). Modules returning several tensors, or called with several tensors while one
+        requires grad, raise ``BackwardHookError``. Returns a handle whose ``remove()``
+        unregisters it.
+
+        >>> layer = cr.nn.Linear(3, 2)
+        >>> handle = layer.register_full_backward_hook(
+        ...     lambda m, grad_input, grad_output: (cr.ones(1, 3),))
+        >>> x = cr.ones(1, 3, requires_grad=True)
+        >>> layer(x).sum().backward()
+        >>> x.grad
+        tensor([[1., 1., 1.]], dtype=float32)
+        """
+        return self._hook_set().add("backward", hook, prepend)
 
     # -- modes and gradients ------------------------------------------------------------------
     def train(self, mode=True):
@@ -289,18 +358,43 @@ class Module:
         """Set evaluation mode (Dropout is the identity); the same as ``train(False)``."""
         return self.train(False)
 
-    def zero_grad(self):
-        """Forget the gradients of every parameter (``grad`` becomes None)."""
-        for p in self.parameters():
-            p.grad = None
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients of every parameter: ``grad`` becomes None, or with
+        ``set_to_none=False`` is zeroed in place (as PyTorch, which defaults to None too).
+
+        >>> layer = cr.nn.Linear(2, 1)
+        >>> layer(cr.ones(1, 2)).sum().backward()
+        >>> layer.zero_grad(set_to_none=False)
+        >>> layer.bias.grad
+        tensor([0.], dtype=float32)
+        """
+        zero_grads(self.parameters(), set_to_none)
 
     # -- saving and loading ---------------------------------------------------------------------
-    def state_dict(self):
-        """An ordered dict from parameter and buffer name to a copy of its array."""
-        return OrderedDict((name, t.data.copy()) for name, t in self._named_state())
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """An ordered dict from parameter and buffer name to a detached tensor that shares
+        its memory, as PyTorch's: it follows training (a dict taken before training and saved
+        after holds the trained values) and writing into it changes the model. Copy with
+        ``{k: v.clone() for k, v in m.state_dict().items()}`` to keep a snapshot.
+        ``keep_vars=True`` gives the Parameters themselves; ``prefix`` goes before every
+        name, and ``destination`` (a dict) receives the entries and is returned.
 
-    def load_state_dict(self, state, strict=True):
-        """Copy the arrays of ``state`` into the parameters.
+        >>> m = cr.nn.Linear(2, 1)
+        >>> state = m.state_dict()
+        >>> _ = state["bias"].fill_(0.5)
+        >>> m.bias
+        Parameter containing:
+        tensor([0.5], dtype=float32, requires_grad=True)
+        """
+        state = OrderedDict() if destination is None else destination
+        for name, tensor in self._named_state():
+            state[prefix + name] = tensor if keep_vars else tensor.detach()
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy the values of ``state_dict`` (tensors or arrays) into this model's parameters
+        and buffers, in place: each Parameter stays the same object, so an optimizer made
+        before the load keeps updating it.
 
         Everything is checked before anything is copied, and every problem found is reported
         in one StateDictError, so a failed load leaves the model untouched. With
@@ -342,6 +436,20 @@ class Module:
     def _repr_html_(self):
         from ..display import module_html
         return module_html(self)
+
+
+def zero_grads(parameters, set_to_none=True):
+    """``zero_grad`` for modules and optimizers: each gradient dropped, or (``set_to_none=
+    False``) cut from any graph and zeroed in place, as PyTorch."""
+    for p in parameters:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            if p.grad.requires_grad:
+                p.grad = p.grad.detach()
+            p.grad.zero_()
 
 
 def _members(name, value):

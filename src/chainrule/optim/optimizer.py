@@ -7,6 +7,7 @@ import warnings
 
 from ..autograd import enable_grad
 from ..backend import ndarray
+from ..nn.module import zero_grads
 from ..tensor import Tensor
 
 
@@ -86,10 +87,18 @@ class Optimizer:
         """Every parameter, group by group, in order: the order of ``state_dict()["state"]``."""
         return [p for group in self.param_groups for p in group["params"]]
 
-    def zero_grad(self):
-        """Forget the gradients of every parameter (``grad`` becomes None)."""
-        for p in self.parameters():
-            p.grad = None
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients of every parameter: ``grad`` becomes None, or with
+        ``set_to_none=False`` is zeroed in place (PyTorch's default and option).
+
+        >>> w = cr.tensor([1.], requires_grad=True)
+        >>> opt = cr.optim.SGD([w], lr=0.1)
+        >>> (w * 3).sum().backward()
+        >>> opt.zero_grad(set_to_none=False)
+        >>> w.grad
+        tensor([0.], dtype=float32)
+        """
+        zero_grads(self.parameters(), set_to_none)
 
     def step(self, closure=None):
         """Update each parameter that has a gradient. ``closure``, if given, recomputes and
@@ -102,7 +111,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self.update(p.data, p.grad.data, self.state.setdefault(p, {}), group)
+                self.update(p._data, p.grad._data, self.state.setdefault(p, {}), group)
                 p._bump_version()
         return loss
 
