@@ -7,6 +7,7 @@ governs them) unless ``generator=`` is given. ``requires_grad=True`` makes a lea
 import numbers
 
 from .backend import xp
+from .device import check_device
 from .dtypes import DEFAULT_FLOAT, as_dtype, scalar_dtype
 from .random import resolve
 from .tensor import Tensor
@@ -27,45 +28,49 @@ def _make(array, dtype, requires_grad):
         Tensor._make(array, None)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
+def zeros(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of zeros of the given size (float32 unless ``dtype``).
 
     >>> cr.zeros(2, 3).shape
-    (2, 3)
+    cr.Size([2, 3])
     """
+    check_device(device, "zeros")
     return _make(xp.zeros(_size(size, "zeros")), dtype, requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False):
+def ones(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of ones of the given size.
 
     >>> cr.ones(2, dtype=cr.int64)
     tensor([1, 1], dtype=int64)
     """
+    check_device(device, "ones")
     return _make(xp.ones(_size(size, "ones")), dtype, requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False):
+def empty(*size, dtype=None, device=None, requires_grad=False):
     """Like ``zeros``: chainrule never hands out uninitialised memory.
 
     >>> cr.empty(2).shape
-    (2,)
+    cr.Size([2])
     """
+    check_device(device, "empty")
     return _make(xp.zeros(_size(size, "empty")), dtype, requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, requires_grad=False):
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """A tensor of ``fill_value``; its dtype follows the value (float32, int64 or bool).
 
     >>> cr.full((2,), 7.0)
     tensor([7., 7.], dtype=float32)
     """
+    check_device(device, "full")
     size = _size((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
     dtype = scalar_dtype(fill_value) if dtype is None else dtype
     return _make(xp.full(size, fill_value), dtype, requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """``start, start + step, ...`` up to ``end`` (excluded); int64 when every bound is an int.
 
     >>> cr.arange(5)
@@ -73,6 +78,7 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False):
     >>> cr.arange(0, 1, 0.25)
     tensor([0.  , 0.25, 0.5 , 0.75], dtype=float32)
     """
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -84,64 +90,72 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False):
                            else None), dtype, requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, requires_grad=False):
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end``, both included.
 
     >>> cr.linspace(0, 1, 5)
     tensor([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
     """
+    check_device(device, "linspace")
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
     return _make(xp.linspace(start, end, steps), dtype, requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, requires_grad=False):
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """The identity matrix, ``n`` by ``m`` (square by default).
 
     >>> cr.eye(2)
     tensor([[1., 0.],
             [0., 1.]], dtype=float32)
     """
+    check_device(device, "eye")
     return _make(xp.eye(*_size((n, n if m is None else m), "eye")), dtype, requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False, generator=None):
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform on [0, 1).
 
     >>> _ = cr.manual_seed(0)
     >>> cr.rand(2).shape
-    (2,)
+    cr.Size([2])
     """
+    check_device(device, "rand")
     return _make(resolve(generator).random(_size(size, "rand")), dtype, requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False, generator=None):
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal.
 
     >>> cr.randn(2, 3).dtype
     dtype('float32')
     """
+    check_device(device, "randn")
     return _make(resolve(generator).standard_normal(_size(size, "randn")), dtype, requires_grad)
 
 
-def normal(mean, std, size, *, dtype=None, requires_grad=False, generator=None):
+def normal(mean, std, size, *, dtype=None, device=None, requires_grad=False, generator=None):
     """Normal with the given ``mean`` and ``std`` (numbers), of shape ``size``.
 
     >>> cr.normal(0.0, 1.0, (3,)).shape
-    (3,)
+    cr.Size([3])
     """
+    check_device(device, "normal")
     if std < 0:
         raise ValueError(f"normal: std must be >= 0, got {std}")
     values = resolve(generator).normal(mean, std, _size(tuple(size), "normal"))
     return _make(values, dtype, requires_grad)
 
 
-def randint(low, high=None, size=None, *, dtype=None, generator=None):
+def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False,
+            generator=None):
     """Integers in [low, high), int64 by default; ``randint(high, size)`` starts at 0.
+    ``requires_grad=True`` is refused, as integer tensors carry no gradient.
 
     >>> int(cr.randint(0, 10, (100,)).max()) < 10
     True
     """
+    check_device(device, "randint")
     if size is None:
         low, high, size = 0, low, high
     if size is None:
@@ -149,83 +163,93 @@ def randint(low, high=None, size=None, *, dtype=None, generator=None):
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be larger than low ({low})")
     values = resolve(generator).integers(low, high, _size(tuple(size), "randint"))
-    return _make(values, xp.int64 if dtype is None else dtype, False)
+    return _make(values, xp.int64 if dtype is None else dtype, requires_grad)
 
 
 def _like(tensor, dtype):
-    data = tensor.data if isinstance(tensor, Tensor) else xp.asarray(tensor)
+    data = tensor._data if isinstance(tensor, Tensor) else xp.asarray(tensor)
     return data.shape, data.dtype if dtype is None else dtype
 
 
-def zeros_like(input, *, dtype=None, requires_grad=False):
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
     """Zeros with the shape (and dtype, unless given) of ``input``.
 
     >>> cr.zeros_like(cr.tensor([1, 2]))
     tensor([0, 0], dtype=int64)
     """
+    check_device(device, "zeros_like")
     shape, dtype = _like(input, dtype)
     return zeros(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def ones_like(input, *, dtype=None, requires_grad=False):
+def ones_like(input, *, dtype=None, device=None, requires_grad=False):
     """Ones with the shape (and dtype, unless given) of ``input``.
 
     >>> cr.ones_like(cr.tensor([1.5, 2.5]))
     tensor([1., 1.], dtype=float32)
     """
+    check_device(device, "ones_like")
     shape, dtype = _like(input, dtype)
     return ones(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def empty_like(input, *, dtype=None, requires_grad=False):
+def empty_like(input, *, dtype=None, device=None, requires_grad=False):
     """An uninitialised-looking tensor (zeros, in fact) shaped like ``input``.
 
     >>> cr.empty_like(cr.ones(2, 2)).shape
-    (2, 2)
+    cr.Size([2, 2])
     """
+    check_device(device, "empty_like")
     shape, dtype = _like(input, dtype)
     return empty(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, requires_grad=False):
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
     """``fill_value`` everywhere, shaped like ``input``.
 
     >>> cr.full_like(cr.ones(2), 3.5)
     tensor([3.5, 3.5], dtype=float32)
     """
+    check_device(device, "full_like")
     shape, dtype = _like(input, dtype)
     return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
 
 
-def rand_like(input, *, dtype=None, requires_grad=False, generator=None):
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform values in [0, 1) shaped like ``input``.
 
     >>> cr.rand_like(cr.ones(2, 3)).shape
-    (2, 3)
+    cr.Size([2, 3])
     """
+    check_device(device, "rand_like")
     shape, dtype = _like(input, dtype)
     return rand(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
-def randn_like(input, *, dtype=None, requires_grad=False, generator=None):
+def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal values shaped like ``input``.
 
     >>> cr.randn_like(cr.ones(4)).shape
-    (4,)
+    cr.Size([4])
     """
+    check_device(device, "randn_like")
     shape, dtype = _like(input, dtype)
     return randn(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
-def randint_like(input, low, high=None, *, dtype=None, generator=None):
+def randint_like(input, low, high=None, *, dtype=None, device=None, requires_grad=False,
+                 generator=None):
     """Random integers in [low, high) shaped like ``input``.
 
     >>> cr.randint_like(cr.ones(3), 5).shape
-    (3,)
+    cr.Size([3])
     """
+    check_device(device, "randint_like")
     shape, dtype = _like(input, dtype)
-    return randint(low, high, shape, dtype=dtype, generator=generator) if high is not None \
-        else randint(0, low, shape, dtype=dtype, generator=generator)
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, shape, dtype=dtype, requires_grad=requires_grad,
+                   generator=generator)
 
 
 __all__ = ["zeros", "ones", "empty", "full", "arange", "linspace", "eye", "rand", "randn",

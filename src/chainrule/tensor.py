@@ -8,11 +8,13 @@ import warnings
 import weakref
 from collections import namedtuple
 
-from . import autograd, numpy_protocol
-from .autograd import Node, backward_pass, mode
+from . import engine, numpy_protocol
+from .engine import Node, backward_pass, mode
 from .backend import ndarray, xp
+from .device import CPU, check_device, is_device
 from .dtypes import as_dtype
-from .errors import GradientError, ShapeError
+from .errors import ArgumentError, DtypeError, GradientError, ShapeError
+from .size import Size
 
 _new = object.__new__
 _FLOATS = (xp.float16, xp.float32, xp.float64)
@@ -78,9 +80,18 @@ class Tensor:
     # -- properties -----------------------------------------------------------------------
     @property
     def data(self):
-        """The NumPy array. Assigning replaces it: an array (or tensor) of the same shape and
-        dtype, never anything else, so ``.data`` is always an ndarray."""
-        return self._data
+        """A detached tensor sharing this tensor's memory, as PyTorch's ``.data``: changing it
+        (``w.data.normal_(0, 0.01)``, ``.zero_()``, ``.copy_()``, ``w.data[0] = 1``) changes
+        this tensor, records no graph, and bumps the version counter. Assigning replaces the
+        memory: an array or tensor of the same shape and dtype. ``.numpy()`` is the array.
+
+        >>> w = cr.nn.Parameter(cr.zeros(2))
+        >>> _ = w.data.fill_(3.0)
+        >>> w
+        Parameter containing:
+        tensor([3., 3.], dtype=float32, requires_grad=True)
+        """
+        return Tensor._make(self._data, None)
 
     @data.setter
     def data(self, value):
@@ -95,10 +106,42 @@ class Tensor:
                              f"{value.shape}; use .copy_() or make a new tensor")
         self._data = value
 
-    shape = property(lambda self: self._data.shape)
+    shape = property(lambda self: Size(self._data.shape))
     dtype = property(lambda self: self._data.dtype)
     ndim = property(lambda self: self._data.ndim)
     T = property(lambda self: transpose(self))
+    device = property(lambda self: CPU, doc="Where the tensor lives: always the CPU.")
+    is_cuda = property(lambda self: False, doc="Whether the tensor is on a GPU: never.")
+
+    @property
+    def mT(self):
+        """The last two dimensions swapped (a batch of matrices transposed), as PyTorch's
+        ``mT``; shares memory.
+
+        >>> cr.zeros(5, 2, 3).mT.shape
+        cr.Size([5, 3, 2])
+        """
+        if self._data.ndim < 2:
+            raise ShapeError(f"mT: needs a matrix or a batch of matrices, got a "
+                             f"{self._data.ndim}-d tensor of shape {self.shape}; use .T or "
+                             f"unsqueeze first")
+        return swapaxes(self, -2, -1)
+
+    @property
+    def grad_fn(self):
+        """The backward function that made this tensor (None for a leaf), as PyTorch's:
+        ``grad_fn.name()`` is e.g. ``"MulBackward0"``, and ``next_functions`` leads to its
+        inputs' functions.
+
+        >>> x = cr.tensor([1., 2.], requires_grad=True)
+        >>> print(x.grad_fn)
+        None
+        >>> (x * 2).grad_fn.name()
+        'MulBackward0'
+        """
+        if self.is_leaf:
+            return None
+        return GradFn(self.node)
     is_leaf = property(lambda self: self.node is None or self.node.op is None)
 
     @property
@@ -142,6 +185,9 @@ class Tensor:
         >>> cr.tensor([[2.5]]).item()
         2.5
         """
+        if self._data.size != 1:
+            raise ArgumentError(f"item(): a tensor with {self._data.size} elements cannot be "
+                                f"converted to a Python number")
         return self._data.item()
 
     def tolist(self):
@@ -160,6 +206,19 @@ class Tensor:
         False
         """
         return Tensor._make(self._data, None)
+
+    def detach_(self):
+        """Cut this tensor off from the graph, in place: it becomes a leaf that does not
+        require grad (its memory is kept). Returns it.
+
+        >>> x = cr.tensor([1.], requires_grad=True)
+        >>> y = (x * 2).detach_()
+        >>> y.requires_grad, y.grad_fn is None
+        (False, True)
+        """
+        self.node = None
+        self.requires_grad = False
+        return self
 
     def clone(self):
         """A copy with its own memory; the gradient flows back to this tensor.
@@ -196,6 +255,9 @@ class Tensor:
         return (self[i] for i in range(len(self._data)))
 
     def __bool__(self):
+        if self._data.size != 1:
+            raise ArgumentError(f"bool(): the truth value of a tensor of shape {self.shape} is "
+                                f"ambiguous; use .any() or .all()")
         return bool(self._data)
 
     def __float__(self):
@@ -274,8 +336,8 @@ class Tensor:
         if hooks is None:
             hooks = []
             node.set_extra("hooks", hooks)
-        hooks.append(hook)
-        return _HookHandle(hooks, hook)
+        hooks.append(_engine_hook(hook))
+        return _HookHandle(hooks, hooks[-1])
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward.
@@ -307,11 +369,11 @@ class Tensor:
     def _bump_version(self):
         """Record that this tensor's memory was changed in place (see autograd's version
         tracking): a graph that saved any view of it will refuse to backward."""
-        autograd.record_inplace_change(self._data)
+        engine.record_inplace_change(self._data)
 
     @property
     def _version(self):
-        return autograd.buffer_version(self._data)
+        return engine.buffer_version(self._data)
 
     def _inplace(self, op, other, symbol):
         """``self <op>= other``, in this tensor's memory, as PyTorch does it: outside the
@@ -334,7 +396,7 @@ class Tensor:
         self._write(result._data, symbol)
         self.node = result.node
         self.requires_grad = True
-        autograd.mark_written_in_graph(self)
+        engine.mark_written_in_graph(self)
         return self
 
     def _changes_in_graph(self, other):
@@ -472,8 +534,8 @@ class Tensor:
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
         x = self if dtype is None else self.astype(dtype)
         if x.dtype.kind != "f":
-            raise TypeError(f"mean(): needs a floating-point tensor, got {x.dtype} (as in "
-                            f"PyTorch); use t.astype('float32').mean() or mean(dtype=...)")
+            raise DtypeError(f"mean(): needs a floating-point tensor, got {x.dtype} (as in "
+                             f"PyTorch); use t.float().mean() or mean(dtype=...)")
         axis, keepdims = _dims(dim, keepdim, axis, keepdims)
         return mean(x, axis=axis, keepdims=keepdims)
 
@@ -559,19 +621,31 @@ class Tensor:
         """
         return self.astype(xp.bool_)
 
-    def to(self, target):
-        """``t.to(dtype)``; ``t.to("cpu")`` is ``t`` itself (chainrule computes on the CPU).
+    def to(self, device=None, dtype=None, non_blocking=False, copy=False):
+        """This tensor on ``device`` with ``dtype``, as PyTorch's ``to``: ``t.to(dtype)``,
+        ``t.to("cpu")``, ``t.to(cr.device("cpu"), cr.float64)``, ``t.to(other)`` (other's
+        dtype). The tensor itself when nothing changes, unless ``copy=True``. Only the CPU
+        exists: another device raises a DeviceError.
 
         >>> cr.tensor([1, 2]).to(cr.float64)
         tensor([1., 2.], dtype=float64)
-        >>> cr.tensor([1.]).to('cpu')
-        tensor([1.], dtype=float32)
+        >>> x = cr.tensor([1.])
+        >>> x.to("cpu") is x, x.to("cpu", cr.float64).dtype
+        (True, dtype('float64'))
         """
-        if isinstance(target, str) and target.split(":")[0] == "cpu":
-            return self
-        if isinstance(target, str) and target.split(":")[0] in ("cuda", "mps", "xpu"):
-            raise ValueError(f"to({target!r}): chainrule computes with NumPy on the CPU only")
-        return self.astype(target)
+        if isinstance(device, Tensor):
+            if dtype is not None:
+                raise TypeError("to(other): give a tensor alone, or a device and a dtype")
+            device, dtype = device.device, device.dtype
+        elif device is not None and not is_device(device):
+            if dtype is not None:
+                raise TypeError(f"to({device!r}, {dtype!r}): the first argument is not a "
+                                f"device; give to(device, dtype) or to(dtype)")
+            device, dtype = None, device
+        check_device(device, "to")
+        if dtype is None or as_dtype(dtype) == self._data.dtype:
+            return self.clone() if copy else self
+        return self.astype(dtype, copy=copy)
 
     def dim(self):
         """The number of dimensions (``ndim``).
@@ -597,12 +671,12 @@ class Tensor:
 
         >>> x = cr.zeros(2, 3)
         >>> x.size()
-        (2, 3)
+        cr.Size([2, 3])
         >>> x.size(1)
         3
         """
         if dim is None:
-            return self._data.shape
+            return Size(self._data.shape)
         ndim = self._data.ndim or 1
         if not -ndim <= dim < ndim:
             raise IndexError(f"size: dim {dim} is out of range for a tensor of "
@@ -637,21 +711,21 @@ class Tensor:
         """This tensor broadcast to ``other``'s shape.
 
         >>> cr.tensor([[1.], [2.]]).expand_as(cr.zeros(2, 3)).shape
-        (2, 3)
+        cr.Size([2, 3])
         """
         return self.expand(other.shape)
     def view_as(self, other):
         """This tensor reshaped to ``other``'s shape.
 
         >>> cr.arange(6).view_as(cr.zeros(2, 3)).shape
-        (2, 3)
+        cr.Size([2, 3])
         """
         return self.reshape(other.shape)
     def reshape_as(self, other):
         """This tensor reshaped to ``other``'s shape.
 
         >>> cr.arange(6).reshape_as(cr.zeros(3, 2)).shape
-        (3, 2)
+        cr.Size([3, 2])
         """
         return self.reshape(other.shape)
     def cpu(self):
@@ -663,20 +737,64 @@ class Tensor:
         """
         return self
 
-    def contiguous(self):
-        """This tensor if its memory is in C order, else a C-ordered copy.
+    def cuda(self, device=None, non_blocking=False):
+        """Refused with a DeviceError: chainrule has no GPU (``cr.cuda.is_available()`` is
+        False), so code should choose its device with it.
 
-        >>> x = cr.zeros(2, 3).T
-        >>> x.is_contiguous(), x.contiguous().is_contiguous()
-        (False, False)
+        >>> cr.tensor([1.]).cuda()
+        Traceback (most recent call last):
+            ...
+        chainrule.device.DeviceError: cuda(device='cuda'): chainrule computes with NumPy on the CPU only; use device='cpu' (or leave device out), and cr.cuda.is_available() to choose at run time
         """
-        return self if self._data.flags.c_contiguous else self.clone()
+        check_device("cuda" if device is None else device, "cuda")
+        return self
+
+    def contiguous(self):
+        """This tensor if its memory is in C (row-major) order, else a C-ordered copy (the
+        gradient flows back through it).
+
+        >>> x = cr.zeros(3, 2).t()
+        >>> x.is_contiguous(), x.contiguous().is_contiguous()
+        (False, True)
+        """
+        if self._data.flags.c_contiguous:
+            return self
+        # A reshape to 1-d copies a non-contiguous array in C order; reshaping that back is
+        # a view of the copy, so the result is C-ordered and both steps are differentiable.
+        return reshape(reshape(self, shape=(-1,)), shape=self._data.shape)
+
+    def stride(self, dim=None):
+        """How many elements apart consecutive entries of each dimension lie in memory, as
+        PyTorch's ``stride()``; with ``dim``, that dimension's stride.
+
+        >>> x = cr.zeros(2, 3)
+        >>> x.stride(), x.t().stride(), x.stride(1)
+        ((3, 1), (1, 3), 1)
+        """
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        if dim is None:
+            return strides
+        ndim = self._data.ndim
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"stride: dim {dim} is out of range for a tensor of {ndim} "
+                             f"dimensions")
+        return strides[dim]
+
+    def data_ptr(self):
+        """The address of this tensor's first element: two tensors whose ``data_ptr()`` are
+        equal start at the same memory.
+
+        >>> x = cr.zeros(4)
+        >>> x.view(2, 2).data_ptr() == x.data_ptr(), x[1:].data_ptr() == x.data_ptr()
+        (True, False)
+        """
+        return self._data.__array_interface__["data"][0]
 
     def t(self):
         """The transpose of a matrix (a 0-d or 1-d tensor is returned as it is), as ``torch.t``.
 
         >>> cr.zeros(2, 3).t().shape
-        (3, 2)
+        cr.Size([3, 2])
         """
         if self._data.ndim > 2:
             raise ShapeError(f"t(): expects a tensor of at most 2 dimensions, got shape "
@@ -713,7 +831,7 @@ class Tensor:
         """Fill with normal values, in place, from the library's generator.
 
         >>> cr.empty(2, 3).normal_(0.0, 0.01).shape
-        (2, 3)
+        cr.Size([2, 3])
         """
         from .random import resolve
         return self._fill_random(resolve(generator).normal(mean, std, self._data.shape))
@@ -748,39 +866,43 @@ class Tensor:
         """
         return self._data.itemsize
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         """Zeros of the given size, with this tensor's dtype unless ``dtype``.
 
         >>> cr.tensor([1, 2]).new_zeros(3)
         tensor([0, 0, 0], dtype=int64)
         """
+        check_device(device, "new_zeros")
         return Tensor(xp.zeros(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         """Ones of the given size, with this tensor's dtype unless ``dtype``.
 
         >>> cr.tensor([1.]).new_ones(2, 2).shape
-        (2, 2)
+        cr.Size([2, 2])
         """
+        check_device(device, "new_ones")
         return Tensor(xp.ones(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         """``fill_value`` everywhere, with this tensor's dtype unless ``dtype``.
 
         >>> cr.tensor([1.]).new_full((2,), 7)
         tensor([7., 7.], dtype=float32)
         """
+        check_device(device, "new_full")
         return Tensor(xp.full(tuple(size), fill_value, dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
-    def new_tensor(self, data, dtype=None, requires_grad=False):
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         """A new tensor from ``data``, with this tensor's dtype unless ``dtype``.
 
         >>> cr.tensor([1.]).new_tensor([2, 3])
         tensor([2., 3.], dtype=float32)
         """
+        check_device(device, "new_tensor")
         return Tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     # In-place forms: outside a graph a plain update, inside one recorded (see _inplace).
@@ -853,33 +975,43 @@ class Tensor:
         """
         return self._inplace(lambda t, v: t.masked_fill(mask, v), value, "masked_fill_")
     def view(self, *shape):
-        """The same elements in a new shape (``reshape``).
+        """The same memory seen in a new shape, as PyTorch's ``view``: writing into the view
+        writes into this tensor. Where the strides allow no such view (e.g. ``t().view(-1)``)
+        it raises, as PyTorch does; ``reshape`` copies in that case. ``view(dtype)``
+        reinterprets the bits as another dtype (not differentiable).
 
-        >>> cr.arange(6).view(2, 3)
-        tensor([[0, 1, 2],
-                [3, 4, 5]], dtype=int64)
+        >>> x = cr.arange(6)
+        >>> v = x.view(2, 3)
+        >>> v[0, 0] = 100
+        >>> x
+        tensor([100,   1,   2,   3,   4,   5], dtype=int64)
+        >>> cr.tensor([1.0]).view(cr.int32)
+        tensor([1065353216], dtype=int32)
         """
-        return self.reshape(*shape)
+        if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) \
+                and not hasattr(shape[0], "__index__"):
+            return _view_as_dtype(self, shape[0])
+        return reshape(self, shape=_view_shape(self._data, _shape_arg(shape)))
 
     def transpose(self, *dims):
         """``transpose(dim0, dim1)`` swaps two dimensions (PyTorch). NumPy's forms, a full
         permutation ``transpose((2, 0, 1))`` or no argument (reverse), are accepted too.
 
         >>> cr.zeros(2, 3, 4).transpose(0, 2).shape
-        (4, 3, 2)
+        cr.Size([4, 3, 2])
         """
         if len(dims) == 2 and all(isinstance(d, int) for d in dims):
             return swapaxes(self, *dims)
         return transpose(self, axes=_axes_arg(dims))
 
-    def permute(self, *dims): return transpose(self, axes=_axes_arg(dims))
+    def permute(self, *dims): return permute(self, _axes_arg(dims))
     def swapaxes(self, axis1, axis2): return swapaxes(self, axis1, axis2)
     def broadcast_to(self, shape): return broadcast_to(self, shape=tuple(shape))
     def expand_dims(self, axis):
         """A new size-1 dimension at ``axis`` (NumPy's name for ``unsqueeze``).
 
         >>> cr.zeros(3).expand_dims(0).shape
-        (1, 3)
+        cr.Size([1, 3])
         """
         return expand_dims(self, axis)
     def unsqueeze(self, dim): return expand_dims(self, dim)
@@ -889,7 +1021,7 @@ class Tensor:
         that have size 1; a named dimension of another size is left alone, as in PyTorch.
 
         >>> cr.zeros(2, 1, 3).squeeze(1).shape
-        (2, 3)
+        cr.Size([2, 3])
         """
         return squeeze(self, _one_dim(dim, axis, default=None))
 
@@ -907,6 +1039,119 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 
 def _shape_arg(size):
     return tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
+
+
+class ViewError(ShapeError, RuntimeError):
+    """``view()`` was asked for a shape or dtype that no view of the tensor's memory can give
+    (PyTorch raises RuntimeError there too); ``reshape`` copies instead.
+
+    >>> cr.zeros(3, 2).t().view(-1)
+    Traceback (most recent call last):
+        ...
+    chainrule.tensor.ViewError: view((-1,)): a tensor of shape (2, 3) with strides (1, 2) cannot be viewed with shape (6,) without copying (at least one dimension spans across two contiguous subspaces); use .reshape(...) to copy, or .contiguous().view(...)
+    """
+
+
+def _view_shape(array, shape):
+    """``shape`` with -1 worked out, checked to be a view of ``array``'s memory."""
+    sizes = [int(n) for n in shape]
+    if sizes.count(-1) > 1:
+        raise ViewError(f"view({tuple(shape)}): only one dimension can be inferred (-1)")
+    if any(n < -1 for n in sizes):
+        raise ViewError(f"view({tuple(shape)}): invalid size {min(sizes)}")
+    known = 1
+    for n in sizes:
+        known *= n if n != -1 else 1
+    if -1 in sizes:
+        if known == 0 or array.size % known:
+            raise ViewError(f"view({tuple(shape)}): shape {list(shape)} is invalid for a "
+                            f"tensor of {array.size} elements (shape {array.shape})")
+        sizes[sizes.index(-1)] = array.size // known
+    elif known != array.size:
+        raise ViewError(f"view({tuple(shape)}): shape {list(shape)} is invalid for a tensor "
+                        f"of {array.size} elements (shape {array.shape})")
+    sizes = tuple(sizes)
+    try:
+        xp.reshape(array, sizes, copy=False)
+    except ValueError:
+        strides = tuple(s // array.itemsize for s in array.strides)
+        raise ViewError(
+            f"view({tuple(shape)}): a tensor of shape {array.shape} with strides {strides} "
+            f"cannot be viewed with shape {sizes} without copying (at least one dimension "
+            f"spans across two contiguous subspaces); use .reshape(...) to copy, or "
+            f".contiguous().view(...)") from None
+    return sizes
+
+
+def _view_as_dtype(tensor, dtype):
+    """``tensor.view(dtype)``: the same bytes read as ``dtype``, as PyTorch (no gradient)."""
+    dtype = as_dtype(dtype)
+    array = tensor._data
+    old, new = array.itemsize, dtype.itemsize
+    if old != new:
+        if array.ndim == 0:
+            raise ViewError(f"view({dtype}): a 0-d {array.dtype} tensor cannot be viewed as "
+                            f"{dtype}, whose elements have a different size")
+        if old < new and array.shape[-1] % (new // old):
+            raise ViewError(f"view({dtype}): the last dimension ({array.shape[-1]}) must be "
+                            f"divisible by {new // old} to view {array.dtype} as {dtype} "
+                            f"(different element sizes)")
+        if array.shape[-1] != 1 and array.strides[-1] != old:
+            raise ViewError(f"view({dtype}): the last dimension must have stride 1 to view "
+                            f"{array.dtype} as {dtype} (different element sizes), but its "
+                            f"stride is {array.strides[-1] // old}")
+    if array.ndim and array.shape[-1] == 1 and old != new:
+        array = array.reshape(array.shape)  # a fresh view whose size-1 stride NumPy accepts
+    return Tensor._make(array.view(dtype), None)
+
+
+class GradFn:
+    """The backward function of a tensor that an op made (``t.grad_fn``), as PyTorch's:
+    ``name()`` such as ``"MulBackward0"``, and ``next_functions``, one ``(function, 0)`` pair
+    per input (None for an input that needs no gradient, an ``AccumulateGrad`` for a leaf).
+
+    >>> x = cr.tensor([1., 2.], requires_grad=True)
+    >>> f = (x.exp() * 2).grad_fn
+    >>> f.name(), f.next_functions[0][0].name()
+    ('MulBackward0', 'ExpBackward0')
+    """
+
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node
+
+    def name(self):
+        """PyTorch-style name: the op's name in CamelCase, then ``Backward0``.
+
+        >>> (cr.tensor([1.], requires_grad=True).sum()).grad_fn.name()
+        'SumBackward0'
+        """
+        if self.node.op is None:
+            return "AccumulateGrad"
+        return "".join(part.capitalize() for part in self.node.op.name.split("_")) + \
+            "Backward0"
+
+    @property
+    def next_functions(self):
+        """``(function, 0)`` for each input of the op; None where no gradient flows."""
+        return tuple((None if parent is None else GradFn(parent), 0)
+                     for parent in self.node.parents)
+
+    @property
+    def variable(self):
+        """For an ``AccumulateGrad``, the leaf tensor it fills; None otherwise."""
+        ref = self.node.tensor_ref
+        return ref() if self.node.op is None and ref is not None else None
+
+    def __eq__(self, other):
+        return isinstance(other, GradFn) and other.node is self.node
+
+    def __hash__(self):
+        return hash(id(self.node))
+
+    def __repr__(self):
+        return f"<{self.name()} object>"
 
 
 def _dims(dim, keepdim, axis, keepdims):
@@ -981,6 +1226,20 @@ def _warn_if_accumulating_history(tensor):
             "loss.item() instead (a Python float)", RuntimeWarning, stacklevel=4)
 
 
+def _engine_hook(hook):
+    """``hook`` as the engine calls it: with the gradient the engine holds (an array, or a tensor
+    with create_graph) and returning the same kind, while the user's hook sees tensors."""
+    def run(grad):
+        graph = isinstance(grad, Tensor)
+        result = hook(grad if graph else Tensor._make(grad, None))
+        if result is None:
+            return grad
+        if not isinstance(result, Tensor):
+            result = Tensor._make(xp.asarray(result), None)
+        return result if graph else result._data
+    return run
+
+
 class _HookHandle:
     def __init__(self, hooks, hook):
         self._hooks, self._hook = hooks, hook
@@ -1047,7 +1306,7 @@ def _seed_gradient(output, grad, create_graph):
     return Tensor._make(grad, None) if create_graph else grad
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (as ``torch.tensor``). Python floats become
     float32 and Python ints int64; NumPy arrays keep their dtype unless ``dtype`` is given.
 
@@ -1056,10 +1315,11 @@ def tensor(data, dtype=None, requires_grad=False):
     >>> cr.tensor([1.5, 2.0], dtype=cr.float64, requires_grad=True)
     tensor([1.5, 2. ], dtype=float64, requires_grad=True)
     """
+    check_device(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
     """A tensor that shares ``data``'s memory when it is an ndarray of the right dtype (as
     ``torch.as_tensor``): changing one changes the other. Otherwise a copy.
 
@@ -1069,6 +1329,7 @@ def as_tensor(data, dtype=None):
     >>> t
     tensor([9., 2.], dtype=float64)
     """
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
         return data
     return Tensor._make(as_array(data, dtype, copy=False), None)
@@ -1138,6 +1399,6 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   bitwise_xor, broadcast_to, clip, div, equal, exp, expand_dims, flatten,
                   getitem, greater, greater_equal, index_put, less, less_equal, log,
                   log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
-                  not_equal, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze, std,
+                  not_equal, permute, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze, std,
                   sub, sum, swapaxes, take_along_axis, tanh, transpose, var, where,
                   bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)

@@ -1,0 +1,60 @@
+"""Size: a tensor's shape, as ``torch.Size``: a tuple of ints that prints as ``cr.Size([2, 3])``
+and compares equal to the plain tuple."""
+import numbers
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple of ints (``x.shape == (2, 3)`` holds) whose repr is
+    PyTorch's (``cr.Size([2, 3])``). Its ``str`` is the plain tuple, so messages read
+    "shape (2, 3)". Slices and sums of Sizes are Sizes.
+
+    >>> x = cr.zeros(2, 3)
+    >>> x.shape
+    cr.Size([2, 3])
+    >>> x.shape == (2, 3), x.shape[1:], x.shape.numel()
+    (True, cr.Size([3]), 6)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        sizes = tuple(sizes)
+        for n in sizes:
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+                raise TypeError(f"Size: expected ints, got {type(n).__name__} {n!r} in "
+                                f"{sizes!r}")
+        return super().__new__(cls, (int(n) for n in sizes))
+
+    def __repr__(self):
+        return f"cr.Size({list(self)!r})"
+
+    def __str__(self):
+        return tuple.__repr__(self)
+
+    def __getitem__(self, index):
+        found = tuple.__getitem__(self, index)
+        return Size(found) if isinstance(index, slice) else found
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(other) + tuple(self))
+
+    def numel(self):
+        """The number of elements a tensor of this shape holds (1 for ``Size([])``).
+
+        >>> cr.Size([2, 3, 4]).numel()
+        24
+        """
+        count = 1
+        for n in self:
+            count *= n
+        return count
+
+
+__all__ = ["Size"]
