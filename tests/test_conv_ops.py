@@ -46,12 +46,12 @@ def _compare(ours, theirs, arrays, seed=0):
     c_in, t_in = _leaves(arrays)
     c_out, t_out = ours(*c_in), theirs(*t_in)
     assert tuple(c_out.shape) == tuple(t_out.shape)
-    np.testing.assert_allclose(c_out.data, t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(c_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
     weights = np.random.default_rng(seed).normal(size=c_out.shape)
     (c_out * cr.tensor(weights)).sum().backward()
     (t_out * torch.tensor(weights)).sum().backward()
     for c, t in zip(c_in, t_in):
-        np.testing.assert_allclose(c.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(c.grad.detach().numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-10)
     return c_in
 
 
@@ -185,9 +185,9 @@ def test_max_pool_keeps_nan_and_inf_exactly_where_pytorch_does(dtype):
     ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     F.max_pool2d(ours, 2).backward(cr.tensor(g))
     TF.max_pool2d(theirs, 2).backward(torch.tensor(g))
-    np.testing.assert_array_equal(F.max_pool2d(cr.tensor(x), 2).data,
+    np.testing.assert_array_equal(F.max_pool2d(cr.tensor(x), 2).detach().numpy(),
                                   TF.max_pool2d(torch.tensor(x), 2).numpy())
-    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    np.testing.assert_array_equal(ours.grad.detach().numpy(), theirs.grad.numpy())
     assert ours.grad.dtype == dtype
 
 
@@ -205,7 +205,7 @@ def test_normalisation(cfg):
              lambda x, w, b: TF.batch_norm(x, *theirs_stats, w, b, training=True, momentum=0.3),
              [x, weight, bias])
     for ours, theirs in zip(ours_stats, theirs_stats):
-        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy(), rtol=1e-12)
     _compare(lambda x, w, b: F.batch_norm(x, *ours_stats, w, b, training=False),
              lambda x, w, b: TF.batch_norm(x, *theirs_stats, w, b, training=False),
              [x, weight, bias])

@@ -95,7 +95,7 @@ def test_same_seed_same_bits_other_seed_other_bits(optimizer):
         runs.append(Run(optimizer, seed))  # Dropout draws from the library's one generator,
         runs[-1].train(TOTAL_STEPS)        # so each run trains before the next one reseeds it
     assert_same_bits(runs[0], runs[1])
-    assert not np.array_equal(runs[0].model[0].weight.data, runs[2].model[0].weight.data)
+    assert not np.array_equal(runs[0].model[0].weight.detach().numpy(), runs[2].model[0].weight.detach().numpy())
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -121,7 +121,7 @@ def test_dropout_masks_depend_only_on_the_seed():
     for _ in range(2):
         cr.manual_seed(11)
         layer = nn.Dropout(0.5)
-        masks.append([layer(np.ones((4, 8), np.float32)).data for _ in range(3)])
+        masks.append([layer(np.ones((4, 8), np.float32)).detach().numpy() for _ in range(3)])
     for first, second in zip(*masks):
         assert np.array_equal(first, second)
     assert not np.array_equal(masks[0][0], masks[0][1])  # but differ from call to call
@@ -196,7 +196,7 @@ def test_backward_gives_the_same_bits_every_time():
         # Fan-out (the weights feed both the loss and the penalty) makes the engine sum paths.
         loss = F.cross_entropy(model(x), y) + nn.l2_penalty(model.parameters(), 1e-3)
         loss.backward()
-        grads.append([p.grad.data.copy() for p in model.parameters()])
+        grads.append([p.grad.detach().numpy().copy() for p in model.parameters()])
     for other in grads[1:]:
         assert all(np.array_equal(a, b) for a, b in zip(grads[0], other))
 

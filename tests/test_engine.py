@@ -41,7 +41,7 @@ def test_unused_input_gets_no_gradient():
     with pytest.raises(cr.GradientError, match="allow_unused"):
         cr.grad((a * 2).sum(), [a, unused])
     ga, gu = cr.grad((a * 2).sum(), [a, unused], allow_unused=True)
-    assert gu is None and np.array_equal(ga.data, [2.0, 2.0])
+    assert gu is None and np.array_equal(ga.detach().numpy(), [2.0, 2.0])
 
 
 def test_long_chain_runs_at_default_recursion_limit_and_is_freed_without_gc():
@@ -55,7 +55,7 @@ def test_long_chain_runs_at_default_recursion_limit_and_is_freed_without_gc():
             y = y * 1.0
         probe = weakref.ref(y.node)
         y.sum().backward()
-        np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+        np.testing.assert_array_equal(x.grad.detach().numpy(), [1.0, 1.0])
         del y
         assert probe() is None, "the graph should be freed by reference counting alone"
     finally:
@@ -69,10 +69,10 @@ def test_retain_graph_gives_bitwise_identical_gradients():
     x = cr.tensor(rng.standard_normal((4, 5)).astype(np.float32))
     loss = cr.softmax_cross_entropy((x @ w).tanh(), np.array([0, 1, 2, 1]))
     loss.backward(retain_graph=True)
-    first = w.grad.data.copy()
+    first = w.grad.detach().numpy().copy()
     w.grad = None
     loss.backward()
-    assert np.array_equal(first, w.grad.data)
+    assert np.array_equal(first, w.grad.detach().numpy())
 
 
 def test_backward_twice_through_freed_graph_names_retain_graph():
@@ -87,7 +87,7 @@ def test_leaf_gradient_accumulates_across_backward_calls():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     (x * 3).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3 + 2, 3 + 4])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [3 + 2, 3 + 4])
 
 
 def test_accumulated_gradients_do_not_alias_each_other():
@@ -95,8 +95,8 @@ def test_accumulated_gradients_do_not_alias_each_other():
     b = cr.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
     (a * 5).sum().backward()  # adds into a.grad in place; b.grad must not change
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
-    np.testing.assert_array_equal(a.grad.data, [6.0, 6.0])
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [6.0, 6.0])
 
 
 @pytest.mark.parametrize("make_view", [lambda d: d.T, lambda d: d[::2, ::-1],
@@ -110,7 +110,7 @@ def test_views_get_the_same_gradients_as_contiguous_copies(make_view):
     for data in (view, np.ascontiguousarray(view)):
         x = cr.tensor(data, requires_grad=True)
         ((x @ cr.tensor(w)).tanh() * x.sum(axis=1, keepdims=True)).sum().backward()
-        grads.append(x.grad.data)
+        grads.append(x.grad.detach().numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-13, atol=1e-13)
 
 
@@ -119,7 +119,7 @@ def test_non_scalar_backward_needs_a_gradient():
     with pytest.raises(cr.GradientError, match=r"scalar output.*shape \(2,\)"):
         (x * 2).backward()
     (x * 2).backward(grad=np.array([1.0, 10.0]))
-    np.testing.assert_array_equal(x.grad.data, [2.0, 20.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0, 20.0])
 
 
 def test_backward_on_a_tensor_without_grad_says_why():
@@ -152,11 +152,11 @@ def test_hooks_and_retain_grad_on_non_leaf():
     h = x * 3
     h.retain_grad()
     seen = []
-    handle = h.register_hook(lambda g: seen.append(g.data.copy()) or g * 10)
+    handle = h.register_hook(lambda g: seen.append(g.detach().numpy().copy()) or g * 10)
     (h * h).sum().backward()
     np.testing.assert_array_equal(seen[0], [6.0, 12.0])
-    np.testing.assert_array_equal(h.grad.data, [60.0, 120.0])  # retained after the hook
-    np.testing.assert_array_equal(x.grad.data, [180.0, 360.0])
+    np.testing.assert_array_equal(h.grad.detach().numpy(), [60.0, 120.0])  # retained after the hook
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [180.0, 360.0])
     handle.remove()
 
 
@@ -166,7 +166,7 @@ def test_hessian_vector_product_with_create_graph():
     v = np.array([1.0, 2.0, 3.0])
     (g,) = cr.grad((x ** 3).sum(), [x], create_graph=True)
     (hv,) = cr.grad((g * v).sum(), [x])
-    np.testing.assert_allclose(hv.data, 6 * x.data * v)
+    np.testing.assert_allclose(hv.detach().numpy(), 6 * x.detach().numpy() * v)
 
 
 def test_gradient_penalty_trains_through_the_gradient():
@@ -193,10 +193,10 @@ def test_augmented_assignment_on_a_leaf_that_requires_grad_raises_as_in_pytorch(
     w = cr.tensor([1.0], requires_grad=True)
     with pytest.raises(cr.GradientError, match="leaf tensor that requires grad.*no_grad"):
         w += 1
-    assert w.data[0] == 1.0 and w.is_leaf
+    assert w.detach().numpy()[0] == 1.0 and w.is_leaf
     with cr.no_grad():
         w -= 0.5  # a real in-place update, as an optimizer does
-    assert w.data[0] == 0.5 and w.is_leaf and w._version == 1
+    assert w.detach().numpy()[0] == 0.5 and w.is_leaf and w._version == 1
 
 
 def test_augmented_assignment_inside_the_graph_changes_the_tensor_in_place():
@@ -205,9 +205,9 @@ def test_augmented_assignment_inside_the_graph_changes_the_tensor_in_place():
     alias = y
     y *= x  # recorded, and written into y's own memory: every reference sees it
     assert alias is y and y.op == "mul"
-    np.testing.assert_array_equal(alias.data, [3.0, 12.0])
+    np.testing.assert_array_equal(alias.detach().numpy(), [3.0, 12.0])
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [6.0, 12.0])  # d(3x^2)/dx
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [6.0, 12.0])  # d(3x^2)/dx
 
 
 def test_accumulating_a_loss_tensor_across_steps_warns_to_use_item():
@@ -236,13 +236,13 @@ def test_tensor_basics():
     assert cr.tensor(3).dtype == np.int64 and cr.tensor(2.5).dtype == np.float32
     assert cr.tensor(np.zeros(2, dtype=np.float64)).dtype == np.float64
     assert cr.tensor([1, 2], dtype="float64").dtype == np.float64
-    np.testing.assert_array_equal(np.asarray(t.detach()), t.data)
+    np.testing.assert_array_equal(np.asarray(t.detach()), t.detach().numpy())
     with pytest.raises(cr.GradientError, match=r"detach\(\)\.numpy\(\)"):
         np.asarray(t)
-    np.testing.assert_array_equal(t.T.detach().numpy(), t.data.T)
+    np.testing.assert_array_equal(t.T.detach().numpy(), t.detach().numpy().T)
     assert (t.sum() * 1).item() == 10.0
     d = t.detach()
-    assert not d.requires_grad and d.data is t.data
+    assert not d.requires_grad and d.detach().numpy() is t.detach().numpy()
     r = repr(t * 2)
     assert "op=mul" in r and "float32" in r and "2." in r
     assert "requires_grad=True" in repr(t)
@@ -256,8 +256,8 @@ def test_where_does_not_leak_nan_when_the_other_branch_is_guarded():
         safe = cr.where(positive, x, 1.0)
         y = cr.where(positive, safe.log(), 0.0).sum()
     y.backward()
-    assert np.all(np.isfinite(x.grad.data))
-    np.testing.assert_allclose(x.grad.data, [0.0, 0.0, 0.5])
+    assert np.all(np.isfinite(x.grad.detach().numpy()))
+    np.testing.assert_allclose(x.grad.detach().numpy(), [0.0, 0.0, 0.5])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -271,7 +271,7 @@ def test_stable_at_extreme_inputs(fn, scale, dtype):
     with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
         out = fn(x)
         (out * cr.tensor(np.array([1.0, 2.0, 3.0][: out.shape[-1]], dtype=dtype))).sum().backward()
-    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(x.grad.data))
+    assert np.all(np.isfinite(out.detach().numpy())) and np.all(np.isfinite(x.grad.detach().numpy()))
 
 
 def test_user_defined_primitive():
@@ -337,8 +337,8 @@ def test_grad_of_several_inputs_does_not_add_into_a_returned_gradient():
     b = a.reshape(6)
     c = (b * b).sum() + (a * 5).sum()
     gb, ga = cr.grad(c, [b, a])
-    np.testing.assert_array_equal(gb.data, 2 * b.data)
-    np.testing.assert_array_equal(ga.data, (2 * b.data).reshape(2, 3) + 5)
+    np.testing.assert_array_equal(gb.detach().numpy(), 2 * b.detach().numpy())
+    np.testing.assert_array_equal(ga.detach().numpy(), (2 * b.detach().numpy()).reshape(2, 3) + 5)
 
 
 def test_backward_frees_a_saved_input_as_soon_as_no_later_vjp_needs_it():
@@ -363,10 +363,10 @@ def test_backward_frees_a_saved_input_as_soon_as_no_later_vjp_needs_it():
     x = cr.tensor(np.ones(3), requires_grad=True)
     w = cr.tensor(np.full(3, 3.0), requires_grad=True)
     a = x * 2.0
-    probe = weakref.ref(a.data)
+    probe = weakref.ref(a.detach().numpy())
     out = scale(a, w).sum()
     del a
     out.backward()
     assert seen == [True]
-    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0, 6.0])
-    np.testing.assert_array_equal(w.grad.data, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [6.0, 6.0, 6.0])
+    np.testing.assert_array_equal(w.grad.detach().numpy(), [2.0, 2.0, 2.0])

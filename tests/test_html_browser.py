@@ -40,7 +40,7 @@ def textbook():
 
 def grad_w2(model, loss):
     loss.backward(retain_graph=True)
-    return model[2].weight.grad.data.astype(np.float64)
+    return model[2].weight.grad.detach().numpy().astype(np.float64)
 
 
 def ids_by_label(page):
@@ -248,7 +248,7 @@ def test_forward_mode_visits_the_forward_ops_in_order(browser, tmp_path):
         visited.append((now["title"], now["shapes"]))
     assert visited == [(f.definition, f"shapes: {f.shapes}") for f in forward]
     panel = root.find_element(By.CSS_SELECTOR, ".cr-panel").text
-    assert "value of J" in panel and f"{float(loss.data):.6g}" in panel
+    assert "value of J" in panel and f"{float(loss.detach().numpy()):.6g}" in panel
     root.find_element(By.CSS_SELECTOR, 'button.cr-mode[data-mode="backward"]').click()
     root.find_element(By.CSS_SELECTOR, ".cr-next").click()
     assert shown(root)["title"] == "J = L + s"
@@ -279,7 +279,7 @@ def test_steps_show_the_upstream_gradient_and_at_a_fan_out_the_sum(browser, tmp_
     rng = np.random.default_rng(0)
     x = rng.random((N, D), dtype=np.float32)
     y = rng.integers(0, Q, N)
-    o = model(x).data.astype(np.float64)
+    o = model(x).detach().numpy().astype(np.float64)
     p = np.exp(o - o.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     p[np.arange(N), y] -= 1

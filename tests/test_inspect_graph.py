@@ -109,7 +109,7 @@ def test_after_backward_shows_gradient_norms_and_still_draws_every_node():
     text = to_dot(loss, params=model)
     boxes, circles = dot_shapes(text)
     assert (len(boxes), len(circles)) == (19, 15)
-    norm = np.linalg.norm(model[2].weight.grad.data)
+    norm = np.linalg.norm(model[2].weight.grad.detach().numpy())
     assert f"grad (3x7) |g|={norm:.4g}" in text
     assert "|g|=" not in to_dot(loss, params=model, show_grad=False)
 

@@ -75,7 +75,7 @@ def batch():
 def test_cross_entropy_matches_reference(batch, reduction):
     got = F.cross_entropy(batch["scores"], batch["labels"], reduction=reduction)
     expected = cross_entropy_reference(batch["scores"], batch["labels"], reduction)
-    np.testing.assert_allclose(got.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -84,14 +84,14 @@ def test_hinge_matches_reference(batch, reduction, margin):
     got = F.multiclass_hinge_loss(batch["scores"], batch["labels"], margin=margin,
                                   reduction=reduction)
     expected = hinge_reference(batch["scores"], batch["labels"], margin, reduction)
-    np.testing.assert_allclose(got.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_mse_matches_reference(batch, reduction):
     got = F.mse_loss(batch["pred"], batch["target"], reduction=reduction)
     expected = mse_reference(batch["pred"], batch["target"], reduction)
-    np.testing.assert_allclose(got.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -99,7 +99,7 @@ def test_bce_with_logits_matches_reference(batch, reduction):
     got = F.binary_cross_entropy_with_logits(batch["pred"], batch["probabilities"],
                                              reduction=reduction)
     expected = bce_reference(batch["pred"], batch["probabilities"], reduction)
-    np.testing.assert_allclose(got.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12)
 
 
 def test_hinge_of_a_worked_example():
@@ -151,7 +151,7 @@ def test_losses_match_torch(batch, reduction):
          tf.binary_cross_entropy_with_logits(pred, prob, reduction=reduction)),
     ]
     for ours, theirs in pairs:
-        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy(), rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -164,11 +164,11 @@ def test_hinge_over_classes_is_torch_multi_margin_loss(batch, reduction, margin)
                                                    margin=margin, reduction=reduction)
     ours_in = cr.tensor(batch["scores"], requires_grad=True)
     ours = F.multiclass_hinge_loss(ours_in, batch["labels"], margin=margin, reduction=reduction)
-    np.testing.assert_allclose(ours.data / classes, theirs.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.detach().numpy() / classes, theirs.detach().numpy(), rtol=1e-12)
     weights = np.random.default_rng(1).normal(size=ours.shape)
     (ours * weights / classes).sum().backward()
     (theirs * torch.from_numpy(weights)).sum().backward()
-    np.testing.assert_allclose(ours_in.grad.data, scores.grad.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours_in.grad.detach().numpy(), scores.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_hinge_kink_subgradient_matches_torch():
@@ -179,7 +179,7 @@ def test_hinge_kink_subgradient_matches_torch():
     torch.nn.functional.multi_margin_loss(x, torch.from_numpy(labels), reduction="sum").backward()
     ours = cr.tensor(scores, requires_grad=True)
     F.multiclass_hinge_loss(ours, labels, reduction="sum").backward()
-    np.testing.assert_array_equal(ours.grad.data, 3 * x.grad.numpy())
+    np.testing.assert_array_equal(ours.grad.detach().numpy(), 3 * x.grad.numpy())
 
 
 # ---------------------------------------------------------------- gradients
@@ -216,7 +216,7 @@ def test_hinge_subgradient_at_the_kink_is_zero():
     # [-1, 0, +1], divided by the batch size 2. Row 1 only has a kink and an inactive term.
     scores = cr.tensor([[1.0, 0.0, 0.5], [1.0, 0.0, -5.0]], dtype="float64", requires_grad=True)
     F.multiclass_hinge_loss(scores, [0, 0]).backward()
-    np.testing.assert_array_equal(scores.grad.data, [[-0.5, 0.0, 0.5], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(scores.grad.detach().numpy(), [[-0.5, 0.0, 0.5], [0.0, 0.0, 0.0]])
 
 
 def test_cross_entropy_gradient_is_softmax_minus_onehot(batch):
@@ -225,7 +225,7 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot(batch):
     e = np.exp(batch["scores"])
     expected = e / e.sum(axis=1, keepdims=True)
     expected[np.arange(len(batch["labels"])), batch["labels"]] -= 1
-    np.testing.assert_allclose(s.grad.data, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.grad.detach().numpy(), expected, rtol=1e-12, atol=1e-15)
 
 
 # ---------------------------------------------------------------- label errors
@@ -283,8 +283,8 @@ def test_cross_entropy_is_finite_at_huge_logits(scale, dtype):
     # Row 0 is wrong by 2 * scale; rows 1 and 2 are right but tied with one other class, which
     # costs log 2 each: loss = (2 scale + 2 log 2) / 3.
     np.testing.assert_allclose(loss.item(), (2 * scale + 2 * math.log(2)) / 3, rtol=1e-6)
-    assert np.all(np.isfinite(logits.grad.data))
-    np.testing.assert_allclose(logits.grad.data[0], np.array([1, -1, 0]) / 3, atol=1e-7)
+    assert np.all(np.isfinite(logits.grad.detach().numpy()))
+    np.testing.assert_allclose(logits.grad.detach().numpy()[0], np.array([1, -1, 0]) / 3, atol=1e-7)
 
 
 @pytest.mark.parametrize("scale", [1e4, 1e20])
@@ -296,8 +296,8 @@ def test_bce_with_logits_is_finite_at_huge_logits(scale, dtype):
         loss = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
         loss.sum().backward()
     # Right with huge confidence costs 0, wrong costs |logit|; the gradient is sigmoid(x) - y.
-    np.testing.assert_allclose(loss.data, [0, 0, scale, scale], rtol=1e-6)
-    np.testing.assert_allclose(logits.grad.data, [0, 0, 1, -1], atol=1e-7)
+    np.testing.assert_allclose(loss.detach().numpy(), [0, 0, scale, scale], rtol=1e-6)
+    np.testing.assert_allclose(logits.grad.detach().numpy(), [0, 0, 1, -1], atol=1e-7)
 
 
 # ---------------------------------------------------------------- L2 regularisation
@@ -308,8 +308,8 @@ def test_l2_penalty_value_and_gradient():
     penalty = nn.l2_penalty([a, b], lam=0.1)
     assert penalty.item() == pytest.approx(0.05 * (1 + 4 + 9 + 16 + 0.25 + 1))
     penalty.backward()
-    np.testing.assert_allclose(a.grad.data, 0.1 * a.data)
-    np.testing.assert_allclose(b.grad.data, 0.1 * b.data)
+    np.testing.assert_allclose(a.grad.detach().numpy(), 0.1 * a.detach().numpy())
+    np.testing.assert_allclose(b.grad.detach().numpy(), 0.1 * b.detach().numpy())
     assert nn.l2_penalty({"a": a, "b": b}, 0.1).item() == penalty.item()
     assert nn.l2_penalty(iter([a, b]), 0.1).item() == penalty.item()
     assert nn.l2_penalty([], 0.1).item() == 0.0
@@ -327,7 +327,7 @@ def test_l2_penalty_equals_sgd_weight_decay():
                               nn.Tanh(),
                               nn.Linear(4, 3, dtype="float64", generator=np.random.default_rng(2)))
         for p in model.parameters():  # non-zero biases, so that they are decayed too
-            p.data += 0.1
+            p.detach().numpy() += 0.1
         return model
 
     decayed, penalised = make_model(), make_model()
@@ -341,5 +341,5 @@ def test_l2_penalty_equals_sgd_weight_decay():
         (F.cross_entropy(penalised(x), y) + nn.l2_penalty(penalised.parameters(), lam)).backward()
         sgd_plain.step()
     for (name, p), q in zip(decayed.named_parameters(), penalised.parameters()):
-        np.testing.assert_allclose(p.data, q.data, rtol=1e-13, atol=1e-15, err_msg=name)
-    assert not np.allclose(decayed[0].weight.data, make_model()[0].weight.data)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-13, atol=1e-15, err_msg=name)
+    assert not np.allclose(decayed[0].weight.detach().numpy(), make_model()[0].weight.detach().numpy())

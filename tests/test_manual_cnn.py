@@ -27,10 +27,10 @@ def test_conv_naive_is_correct_and_equals_autograd(stride, pad):
     dx, dw, db = manual.conv_backward_naive(dout, cache)
     tx, tw, tb = (cr.tensor(a, requires_grad=True) for a in (x, w, b))
     y = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
-    np.testing.assert_allclose(y.data, out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.detach().numpy(), out, rtol=1e-12, atol=1e-12)
     (y * cr.tensor(dout)).sum().backward()
     for ours, autograd in ((dx, tx), (dw, tw), (db, tb)):
-        np.testing.assert_allclose(ours, autograd.grad.data, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(ours, autograd.grad.detach().numpy(), rtol=1e-10, atol=1e-10)
 
 
 def test_conv_naive_refuses_a_stride_that_does_not_tile():
@@ -49,9 +49,9 @@ def test_max_pool_naive_is_correct_and_equals_autograd():
     dout = rng.normal(size=out.shape)
     tx = cr.tensor(x, requires_grad=True)
     y = F.max_pool2d(tx, (2, 3), stride=2)
-    np.testing.assert_array_equal(y.data, out)
+    np.testing.assert_array_equal(y.detach().numpy(), out)
     (y * cr.tensor(dout)).sum().backward()
-    np.testing.assert_allclose(manual.max_pool_backward_naive(dout, cache), tx.grad.data)
+    np.testing.assert_allclose(manual.max_pool_backward_naive(dout, cache), tx.grad.detach().numpy())
 
 
 def test_max_pool_naive_sends_a_tie_to_the_first_maximum_as_autograd_does():
@@ -61,7 +61,7 @@ def test_max_pool_naive_sends_a_tie_to_the_first_maximum_as_autograd_does():
     dx = manual.max_pool_backward_naive(np.ones_like(out), cache)
     tx = cr.tensor(x, requires_grad=True)
     F.max_pool2d(tx, 2).sum().backward()
-    np.testing.assert_array_equal(dx, tx.grad.data)
+    np.testing.assert_array_equal(dx, tx.grad.detach().numpy())
     assert dx.sum() == 1 and dx[0, 0, 0, 0] == 1
 
 
@@ -77,11 +77,11 @@ def test_batchnorm_backward_both_ways_numeric_and_autograd():
                      manual.batchnorm_backward_alt(dout, cache))
     tx, tg, tb = (cr.tensor(a, requires_grad=True) for a in (x, gamma, beta))
     y = F.batch_norm(tx, None, None, tg, tb, training=True)
-    np.testing.assert_allclose(y.data, out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.detach().numpy(), out, rtol=1e-12, atol=1e-12)
     (y * cr.tensor(dout)).sum().backward()
     for a, b, t in zip(first, second, (tx, tg, tb)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(a, t.grad.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a, t.grad.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_batchnorm_running_statistics_follow_cs231n_not_pytorch():
@@ -94,8 +94,8 @@ def test_batchnorm_running_statistics_follow_cs231n_not_pytorch():
     # PyTorch (autograd): the same 0.1 weight on the new value, but from (0, 1) and unbiased.
     mean, var = cr.zeros(3, dtype="float64"), cr.ones(3, dtype="float64")
     F.batch_norm(cr.tensor(x), mean, var, training=True)
-    np.testing.assert_allclose(mean.data, param["running_mean"])
-    np.testing.assert_allclose(var.data, 0.9 + 0.1 * x.var(axis=0, ddof=1))
+    np.testing.assert_allclose(mean.detach().numpy(), param["running_mean"])
+    np.testing.assert_allclose(var.detach().numpy(), 0.9 + 0.1 * x.var(axis=0, ddof=1))
     out, _ = manual.batchnorm_forward(x, np.ones(3), np.zeros(3), dict(param, mode="test"))
     expected = (x - param["running_mean"]) / np.sqrt(param["running_var"] + 1e-5)
     np.testing.assert_allclose(out, expected)
@@ -109,7 +109,7 @@ def test_spatial_batchnorm_layernorm_groupnorm_numeric_and_autograd():
     out, _ = manual.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
     expected = F.batch_norm(cr.tensor(x), None, None, cr.tensor(gamma), cr.tensor(beta),
                             training=True)
-    np.testing.assert_allclose(out, expected.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
 
     rows = rng.normal(size=(3, 5))
     lg, lb = rng.normal(size=5), rng.normal(size=5)
@@ -117,14 +117,14 @@ def test_spatial_batchnorm_layernorm_groupnorm_numeric_and_autograd():
            [rows, lg, lb], ["x", "gamma", "beta"])
     out, _ = manual.layernorm_forward(rows, lg, lb, {})
     expected = F.layer_norm(cr.tensor(rows), (5,), cr.tensor(lg), cr.tensor(lb))
-    np.testing.assert_allclose(out, expected.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
 
     g4, b4 = rng.normal(size=(1, 4, 1, 1)), rng.normal(size=(1, 4, 1, 1))
     _check(lambda x, g, b: manual.spatial_groupnorm_forward(x, g, b, 2, {}),
            manual.spatial_groupnorm_backward, [x, g4, b4], ["x", "gamma", "beta"])
     out, _ = manual.spatial_groupnorm_forward(x, g4, b4, 2, {})
     expected = F.group_norm(cr.tensor(x), 2, cr.tensor(g4.ravel()), cr.tensor(b4.ravel()))
-    np.testing.assert_allclose(out, expected.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_sandwich_layers():

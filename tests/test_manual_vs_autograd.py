@@ -46,7 +46,7 @@ def autograd_gradients(f, arrays, dout):
     """Gradients of sum(f(*tensors) * dout) with respect to every array, by autograd."""
     tensors = [cr.tensor(a, requires_grad=True) for a in arrays]
     out = f(*tensors)
-    return [g.data for g in cr.grad(out, tensors, grad_outputs=dout)]
+    return [g.detach().numpy() for g in cr.grad(out, tensors, grad_outputs=dout)]
 
 
 def assert_backward_agrees(forward, backward, tensor_forward, arrays, rng):
@@ -56,7 +56,7 @@ def assert_backward_agrees(forward, backward, tensor_forward, arrays, rng):
     dout = rng.standard_normal(np.shape(out))
     grads = backward(dout.copy(), cache)
     grads = grads if isinstance(grads, tuple) else (grads,)
-    np.testing.assert_allclose(tensor_forward(*arrays).data, out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tensor_forward(*arrays).detach().numpy(), out, rtol=1e-12, atol=1e-12)
     auto = autograd_gradients(tensor_forward, arrays, dout)
     for k, (mine, theirs) in enumerate(zip(grads, auto)):
         numeric = central_differences(lambda *a: np.sum(forward(*a)[0] * dout), arrays, k)
@@ -72,7 +72,7 @@ def assert_loss_agrees(loss_fn, tensor_loss, x, y):
     reference.backward()
     numeric = central_differences(lambda a: loss_fn(a, y)[0], [x], 0)
     assert loss == pytest.approx(reference.item(), rel=1e-12)
-    assert relative_error(dx, t.grad.data) < TOL
+    assert relative_error(dx, t.grad.detach().numpy()) < TOL
     assert relative_error(dx, numeric) < TOL
 
 
@@ -177,7 +177,7 @@ def test_l2_regularization(seed, shapes, reg):
     assert loss == pytest.approx(reference.item(), rel=1e-12, abs=1e-300)
     reference.backward()
     for k, (g, t) in enumerate(zip(grads, tensors)):
-        auto = t.grad.data
+        auto = t.grad.detach().numpy()
         numeric = central_differences(lambda *ws: manual.l2_regularization(list(ws), reg)[0],
                                       weights, k)
         assert relative_error(g, auto) < TOL
@@ -219,8 +219,8 @@ def nn_gradients(model, x, y):
         wanted["dJ/db2"] = fc2.bias
     if model.b1 is not None:
         wanted["dJ/db1"] = fc1.bias
-    grads = dict(zip(wanted, (g.data for g in cr.grad(J, list(wanted.values())))))
-    values = {"z": z.data, "h": h.data, "o": o.data, "L": L.data, "s": s.data, "J": J.data}
+    grads = dict(zip(wanted, (g.detach().numpy() for g in cr.grad(J, list(wanted.values())))))
+    values = {"z": z.detach().numpy(), "h": h.detach().numpy(), "o": o.detach().numpy(), "L": L.detach().numpy(), "s": s.detach().numpy(), "J": J.detach().numpy()}
     for name in ("z", "h", "o", "dJ/do", "dJ/dh", "dJ/dz"):
         table = values if name in values else grads
         table[name] = table[name][0] if single else table[name].T

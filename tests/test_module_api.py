@@ -26,10 +26,10 @@ def test_buffers_are_saved_but_not_learned():
     state = model.state_dict()
     state["0.running_mean"] = np.array([1.0, 2.0], dtype=np.float32)
     model.load_state_dict(state)
-    np.testing.assert_array_equal(model[0].running_mean.data, [1.0, 2.0])
+    np.testing.assert_array_equal(model[0].running_mean.detach().numpy(), [1.0, 2.0])
     with pytest.raises(nn.StateDictError, match="running_mean.*expected \\(2,\\) got \\(3,\\)"):
         model.load_state_dict({**state, "0.running_mean": np.zeros(3)})
-    np.testing.assert_array_equal(model[0].running_mean.data, [1.0, 2.0])  # untouched
+    np.testing.assert_array_equal(model[0].running_mean.detach().numpy(), [1.0, 2.0])  # untouched
 
 
 def test_an_optimizer_never_sees_a_buffer():
@@ -55,13 +55,13 @@ def test_to_double_converts_parameters_and_buffers_and_keeps_identity():
 def test_requires_grad_freezes_and_optimizers_skip_frozen_parameters():
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
     model[0].requires_grad_(False)
-    before = model[0].weight.data.copy()
+    before = model[0].weight.detach().numpy().copy()
     with pytest.warns(UserWarning, match="frozen"):
         opt = optim.SGD(model.parameters(), lr=0.1)
     model(cr.ones(3, 2)).sum().backward()
     assert model[0].weight.grad is None
     opt.step()
-    np.testing.assert_array_equal(model[0].weight.data, before)
+    np.testing.assert_array_equal(model[0].weight.detach().numpy(), before)
 
 
 def test_apply_visits_children_before_their_parent():

@@ -90,34 +90,34 @@ def test_parameter_defaults():
     assert nn.Parameter(np.arange(3)).dtype == np.float32  # integers become float32
     data = np.zeros(3)
     p = nn.Parameter(data)
-    assert p.dtype == np.float64 and p.data is data  # float arrays are used as they are
+    assert p.dtype == np.float64 and p.detach().numpy() is data  # float arrays are used as they are
     assert p.requires_grad and p.is_leaf and isinstance(p, cr.Tensor)
     assert repr(p).startswith("Parameter containing:")
     read_only = np.broadcast_to(np.ones(2), (3, 2))
-    assert nn.Parameter(read_only).data.flags.writeable  # optimizers update it in place
+    assert nn.Parameter(read_only).detach().numpy().flags.writeable  # optimizers update it in place
 
 
 # ---------------------------------------------------------------- state dicts
 
-def test_state_dict_round_trip_and_copies():
+def test_state_dict_round_trip_and_aliases():
     manual_seed(1)
     source = Block()
     manual_seed(2)
     target = Block()
     state = source.state_dict()
-    state["fc1.bias"][...] = 5  # a copy: changing it leaves the model alone
-    assert not np.any(source.fc1.bias.data == 5)
+    state["fc1.bias"][...] = 5  # shares the parameter's memory, as in PyTorch
+    assert np.all(source.fc1.bias.detach().numpy() == 5)
     result = target.load_state_dict(source.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
     for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
-    assert target.fc1.weight.data.dtype == np.float32
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), err_msg=name)
+    assert target.fc1.weight.detach().numpy().dtype == np.float32
 
 
 def test_load_state_dict_reports_every_problem_and_changes_nothing():
     manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    before = {k: v.copy() for k, v in model.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     state = {k: np.full_like(v, 7.0) for k, v in before.items()}
     del state["2.bias"]
     state["3.weight"] = np.zeros((1, 1))
@@ -141,7 +141,7 @@ def test_load_state_dict_not_strict_allows_missing_and_unexpected():
     result = model.load_state_dict(state, strict=False)
     assert result.missing_keys == ["0.bias", "2.weight", "2.bias"]
     assert result.unexpected_keys == ["9.weight"]
-    np.testing.assert_array_equal(model[0].weight.data, np.ones((3, 2)))
+    np.testing.assert_array_equal(model[0].weight.detach().numpy(), np.ones((3, 2)))
     with pytest.raises(nn.StateDictError, match=r"0.weight expected \(3, 2\) got \(2, 3\)"):
         model.load_state_dict({"0.weight": np.ones((2, 3))}, strict=False)
     with pytest.raises(TypeError):
@@ -216,9 +216,9 @@ def test_module_call_copies_arrays_like_tensor():
 
     array = np.ones((2, 3), np.float32)
     Spy()(array)
-    assert isinstance(seen[0], cr.Tensor) and not np.shares_memory(seen[0].data, array)
+    assert isinstance(seen[0], cr.Tensor) and not np.shares_memory(seen[0].detach().numpy(), array)
     array[0, 0] = 5.0  # changing the caller's array later cannot change what was computed
-    assert seen[0].data[0, 0] == 1.0
+    assert seen[0].detach().numpy()[0, 0] == 1.0
 
 
 def test_forward_must_be_defined():
@@ -286,9 +286,9 @@ def test_scope_of_a_module_appended_to_a_list_after_assignment():
 def test_linear_forward_is_x_times_weight_transposed_plus_bias():
     layer = nn.Linear(3, 2, dtype="float64")
     x = np.random.default_rng(0).normal(size=(5, 3))
-    expected = np.array([[sum(x[i, k] * layer.weight.data[j, k] for k in range(3)) +
-                          layer.bias.data[j] for j in range(2)] for i in range(5)])
-    np.testing.assert_allclose(layer(x).data, expected, rtol=1e-12)
+    expected = np.array([[sum(x[i, k] * layer.weight.detach().numpy()[j, k] for k in range(3)) +
+                          layer.bias.detach().numpy()[j] for j in range(2)] for i in range(5)])
+    np.testing.assert_allclose(layer(x).detach().numpy(), expected, rtol=1e-12)
     assert layer.weight.shape == (2, 3) and layer.bias.shape == (2,)
     assert layer.weight.dtype == np.float64
     assert nn.Linear(3, 2).weight.dtype == np.float32
@@ -314,7 +314,7 @@ def check_layer_gradients(layer, x_shape, seed=0, low=None):
     if low is not None:  # keep piecewise-linear layers away from their kink at 0
         x = np.where(np.abs(x) < low, low * np.sign(x + 1e-300), x)
     names = [name for name, _ in layer.named_parameters()]
-    params = [p.data.astype(np.float64) for _, p in layer.named_parameters()]
+    params = [p.detach().numpy().astype(np.float64) for _, p in layer.named_parameters()]
 
     def fn(x, *ps):
         for name, p in zip(names, ps):
@@ -363,15 +363,15 @@ def test_sequential_mlp_gradients():
         return model(x)
 
     x = np.random.default_rng(1).normal(size=(3, 4))
-    assert cr.gradcheck(fn, [x, *[p.data for p in model.parameters()]])
+    assert cr.gradcheck(fn, [x, *[p.detach().numpy() for p in model.parameters()]])
 
 
 def test_activation_values():
     x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
-    np.testing.assert_allclose(nn.ReLU()(x).data, [0, 0, 0, 0.5, 3])
-    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).data, [-0.2, -0.05, 0, 0.5, 3])
-    np.testing.assert_allclose(nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x)), rtol=1e-12)
-    np.testing.assert_allclose(nn.Tanh()(x).data, np.tanh(x), rtol=1e-12)
+    np.testing.assert_allclose(nn.ReLU()(x).detach().numpy(), [0, 0, 0, 0.5, 3])
+    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).detach().numpy(), [-0.2, -0.05, 0, 0.5, 3])
+    np.testing.assert_allclose(nn.Sigmoid()(x).detach().numpy(), 1 / (1 + np.exp(-x)), rtol=1e-12)
+    np.testing.assert_allclose(nn.Tanh()(x).detach().numpy(), np.tanh(x), rtol=1e-12)
     assert nn.Flatten()(np.zeros((2, 3, 4))).shape == (2, 12)
 
 
@@ -380,13 +380,13 @@ def test_activation_values():
 def test_dropout_is_the_identity_in_eval_mode():
     layer = nn.Dropout(0.5).eval()
     x = np.random.default_rng(0).normal(size=(10, 10))
-    np.testing.assert_array_equal(layer(x).data, x)
+    np.testing.assert_array_equal(layer(x).detach().numpy(), x)
 
 
 def test_dropout_keeps_the_mean_and_drops_about_p():
     manual_seed(0)
     x = np.ones(200_000, np.float32)
-    out = nn.Dropout(0.3)(x).data
+    out = nn.Dropout(0.3)(x).detach().numpy()
     assert out.dtype == np.float32
     assert abs((out == 0).mean() - 0.3) < 0.005
     assert abs(out.mean() - 1.0) < 0.01
@@ -396,21 +396,21 @@ def test_dropout_keeps_the_mean_and_drops_about_p():
 def test_dropout_same_seed_same_mask():
     x = np.ones((50, 50))
     manual_seed(123)
-    first = nn.Dropout(0.5)(x).data
+    first = nn.Dropout(0.5)(x).detach().numpy()
     manual_seed(123)
-    second = nn.Dropout(0.5)(x).data
-    third = nn.Dropout(0.5)(x).data
+    second = nn.Dropout(0.5)(x).detach().numpy()
+    third = nn.Dropout(0.5)(x).detach().numpy()
     np.testing.assert_array_equal(first, second)
     assert not np.array_equal(second, third)
-    a = nn.Dropout(0.5, generator=np.random.default_rng(9))(x).data
-    b = nn.Dropout(0.5, generator=np.random.default_rng(9))(x).data
+    a = nn.Dropout(0.5, generator=np.random.default_rng(9))(x).detach().numpy()
+    b = nn.Dropout(0.5, generator=np.random.default_rng(9))(x).detach().numpy()
     np.testing.assert_array_equal(a, b)
 
 
 def test_dropout_extremes_and_bad_p():
     x = np.ones((3, 3))
-    np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, np.zeros((3, 3)))
-    np.testing.assert_array_equal(nn.Dropout(0.0)(x).data, x)
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).detach().numpy(), np.zeros((3, 3)))
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x).detach().numpy(), x)
     for p in (-0.1, 1.5, "0.5", None):
         with pytest.raises(ValueError, match="dropout probability"):
             nn.Dropout(p)
@@ -420,9 +420,9 @@ def test_dropout_mask_follows_the_module_mode_inside_a_model():
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.9))
     x = np.ones((64, 4), np.float32)
     model.eval()
-    np.testing.assert_array_equal(model(x).data, model(x).data)
+    np.testing.assert_array_equal(model(x).detach().numpy(), model(x).detach().numpy())
     model.train()
-    assert not np.array_equal(model(x).data, model(x).data)
+    assert not np.array_equal(model(x).detach().numpy(), model(x).detach().numpy())
 
 
 # ---------------------------------------------------------------- initialisers
@@ -452,16 +452,16 @@ def test_init_standard_deviation(fill, std):
     manual_seed(0)
     w = nn.Parameter(np.empty(SHAPE, np.float32))
     assert fill(w) is w
-    assert abs(w.data.std() - std) < 0.01 * std
-    assert abs(w.data.mean()) < 0.02 * std + 1e-9
+    assert abs(w.detach().numpy().std() - std) < 0.01 * std
+    assert abs(w.detach().numpy().mean()) < 0.02 * std + 1e-9
 
 
 def test_uniform_inits_respect_their_bound():
     manual_seed(0)
     w = init.kaiming_uniform_(nn.Parameter(np.empty(SHAPE)))
     bound = math.sqrt(6 / FAN_IN)  # He: sqrt(3) * sqrt(2 / fan_in)
-    assert w.data.max() <= bound and w.data.min() >= -bound
-    assert w.data.max() > 0.99 * bound
+    assert w.detach().numpy().max() <= bound and w.detach().numpy().min() >= -bound
+    assert w.detach().numpy().max() > 0.99 * bound
 
 
 def test_init_matches_torch_fans_for_conv_shaped_weights():
@@ -476,14 +476,14 @@ def test_linear_init_by_name_and_seed():
     a = nn.Linear(50, 40, init="d2l")
     manual_seed(5)
     b = nn.Linear(50, 40, init="d2l")
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    assert abs(a.weight.data.std() - 0.01) < 0.001
-    np.testing.assert_array_equal(a.bias.data, np.zeros(40))
+    np.testing.assert_array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
+    assert abs(a.weight.detach().numpy().std() - 0.01) < 0.001
+    np.testing.assert_array_equal(a.bias.detach().numpy(), np.zeros(40))
     c = nn.Linear(50, 40, init="xavier_normal_", generator=np.random.default_rng(1))
     d = nn.Linear(50, 40, init="xavier_normal", generator=np.random.default_rng(1))
-    np.testing.assert_array_equal(c.weight.data, d.weight.data)
+    np.testing.assert_array_equal(c.weight.detach().numpy(), d.weight.detach().numpy())
     e = nn.Linear(3, 2, init=init.zeros_)
-    np.testing.assert_array_equal(e.weight.data, np.zeros((2, 3)))
+    np.testing.assert_array_equal(e.weight.detach().numpy(), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="unknown init 'glorot'"):
         nn.Linear(3, 2, init="glorot")
 
@@ -522,11 +522,11 @@ def test_mlp_matches_torch_forward_and_gradients():
     out_ours = ours(x)
     nn.functional.cross_entropy(out_ours, y).backward()
 
-    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-12,
+    np.testing.assert_allclose(out_ours.detach().numpy(), out_theirs.detach().numpy(), rtol=1e-12,
                                atol=1e-14)
     grads = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, grads[name].grad.numpy(), rtol=1e-10,
+        np.testing.assert_allclose(p.grad.detach().numpy(), grads[name].grad.numpy(), rtol=1e-10,
                                    atol=1e-14, err_msg=name)
 
 

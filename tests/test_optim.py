@@ -34,12 +34,12 @@ def run_ours(make, steps=STEPS):
     optimizer = make(params + [frozen])
     for step in range(steps):
         optimizer.zero_grad()
-        for p, g in zip(params, gradients(step, [p.data for p in params])):
+        for p, g in zip(params, gradients(step, [p.detach().numpy() for p in params])):
             p.grad = cr.tensor(g)
         optimizer.step()
-    np.testing.assert_array_equal(frozen.data, np.ones(2))
+    np.testing.assert_array_equal(frozen.detach().numpy(), np.ones(2))
     assert frozen not in optimizer.state
-    return [p.data for p in params]
+    return [p.detach().numpy() for p in params]
 
 
 def run_torch(torch, make, steps=STEPS):
@@ -146,18 +146,18 @@ def test_first_adam_step_moves_each_weight_by_about_lr():
     w = cr.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
     w.grad = cr.tensor(np.array([0.5, -40.0, 1e-3]))
     optim.Adam([w], lr=0.1, eps=1e-12).step()
-    np.testing.assert_allclose(w.data, [0.9, -1.9, 2.9], rtol=1e-9)
+    np.testing.assert_allclose(w.detach().numpy(), [0.9, -1.9, 2.9], rtol=1e-9)
 
 
 # ---------------------------------------------------------------- how updates are applied
 
 def test_updates_are_in_place_and_bump_the_version():
     w = cr.tensor(np.ones(3), requires_grad=True)
-    array = w.data
+    array = w.detach().numpy()
     out = (w * w).sum()  # mul saved w
     out.backward(retain_graph=True)
     optim.SGD([w], lr=0.1).step()
-    assert w.data is array
+    assert w.detach().numpy() is array
     np.testing.assert_allclose(array, 0.8)
     with pytest.raises(cr.GradientError, match="modified in place"):
         out.backward()
@@ -180,8 +180,8 @@ def test_parameter_groups_have_their_own_options():
     optimizer = optim.SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
     a.grad, b.grad = cr.tensor(np.ones(2)), cr.tensor(np.ones(2))
     optimizer.step()
-    np.testing.assert_allclose(a.data, 0.9)
-    np.testing.assert_allclose(b.data, 0.0)
+    np.testing.assert_allclose(a.detach().numpy(), 0.9)
+    np.testing.assert_allclose(b.detach().numpy(), 0.0)
     assert [g["params"] for g in optimizer.state_dict()["param_groups"]] == [[0], [1]]
 
 
@@ -214,7 +214,7 @@ def test_step_with_closure_returns_the_loss():
     with cr.no_grad():  # the closure still records its graph
         loss = optimizer.step(closure)
     assert loss.item() == 4.0
-    np.testing.assert_allclose(w.data, [1.0])
+    np.testing.assert_allclose(w.detach().numpy(), [1.0])
 
 
 # ---------------------------------------------------------------- schedulers
@@ -328,7 +328,7 @@ RESUME_CONFIGS = [
 @pytest.mark.parametrize("name,options", RESUME_CONFIGS, ids=[n for n, _ in RESUME_CONFIGS])
 def test_resume_from_state_dict_is_bit_for_bit(name, options):
     def step(params, optimizer, number):
-        for p, g in zip(params, gradients(number, [p.data for p in params])):
+        for p, g in zip(params, gradients(number, [p.detach().numpy() for p in params])):
             p.grad = cr.tensor(g)
         optimizer.step()
 
@@ -338,7 +338,7 @@ def test_resume_from_state_dict_is_bit_for_bit(name, options):
     for number in range(3):
         step(params, optimizer, number)
     saved = optimizer.state_dict()
-    saved_values = [p.data.copy() for p in params]
+    saved_values = [p.detach().numpy().copy() for p in params]
     assert_plain(saved)
     assert saved["state"][0]  # the state was actually saved
     for number in range(3, 6):
@@ -351,7 +351,7 @@ def test_resume_from_state_dict_is_bit_for_bit(name, options):
     for number in range(3, 6):
         step(resumed_params, resumed, number)
     for a, b in zip(params, resumed_params):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def test_state_dict_is_a_copy_and_survives_a_json_like_round_trip():
@@ -470,5 +470,5 @@ def test_frozen_parameters_are_skipped_with_a_warning_as_in_pytorch():
         opt = optim.SGD([frozen, live], lr=0.5)
     (live * 3).sum().backward()
     opt.step()
-    np.testing.assert_array_equal(frozen.data, [1.0, 1.0])
-    np.testing.assert_array_equal(live.data, [-0.5, -0.5])
+    np.testing.assert_array_equal(frozen.detach().numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(live.detach().numpy(), [-0.5, -0.5])

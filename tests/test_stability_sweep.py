@@ -39,7 +39,7 @@ def value_and_grad(fn, x, upstream):
     with strict():
         out = fn(t)
         (out * cr.tensor(upstream.astype(x.dtype))).sum().backward()
-    return out.data, t.grad.data
+    return out.detach().numpy(), t.grad.detach().numpy()
 
 
 # -- float64 references, written from the definitions -------------------------------------------
@@ -147,7 +147,7 @@ def test_losses_are_finite_and_exact(name, v, dtype):
     scale = 1 + np.abs(x.astype(np.float64)).max()
     np.testing.assert_allclose(loss.item(), expected_loss, rtol=TOLERANCE[dtype]["rtol"],
                                atol=TOLERANCE[dtype]["atol"] * scale)
-    close(t.grad.data, expected_grad, dtype, f"{name} gradient")
+    close(t.grad.detach().numpy(), expected_grad, dtype, f"{name} gradient")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -166,7 +166,7 @@ def test_the_whole_sweep_in_one_row(name, dtype):
         assert np.isfinite(loss.item())
         np.testing.assert_allclose(loss.item(), ref(exact, labels)[0],
                                    rtol=TOLERANCE[dtype]["rtol"])
-        close(t.grad.data, ref(exact, labels)[1], dtype, f"{name} gradient")
+        close(t.grad.detach().numpy(), ref(exact, labels)[1], dtype, f"{name} gradient")
         return
     fn, ref_value, ref_vjp = ROW_FUNCTIONS[name]
     upstream = weights(ref_value(exact).shape)
@@ -182,7 +182,7 @@ def test_the_whole_sweep_in_one_row(name, dtype):
 def test_nan_in_a_row_gives_nan_in_that_row_only(name, dtype):
     x = np.array([[1.0, np.nan, 2.0, 0.0], [1.0, 5.0, 2.0, 0.0]], dtype=dtype)
     with np.errstate(invalid="ignore"):
-        value = ROW_FUNCTIONS[name][0](cr.tensor(x)).data
+        value = ROW_FUNCTIONS[name][0](cr.tensor(x)).detach().numpy()
     assert np.isnan(value[0]).all()
     assert np.isfinite(value[1]).all()
 
@@ -192,7 +192,7 @@ def test_nan_in_a_row_gives_nan_in_that_row_only(name, dtype):
 def test_nan_in_gives_nan_out_elementwise(name, dtype):
     x = np.array([np.nan, 1.0, -1.0], dtype=dtype)
     with np.errstate(invalid="ignore"):
-        value = ELEMENTWISE[name][0](cr.tensor(x)).data
+        value = ELEMENTWISE[name][0](cr.tensor(x)).detach().numpy()
     assert np.isnan(value[0])
     assert np.isfinite(value[1:]).all()
 
@@ -205,7 +205,7 @@ def test_nan_in_gives_nan_loss(name, nan_at, dtype):
     x[0, nan_at] = np.nan
     fn = LOSSES[name][0]
     with np.errstate(invalid="ignore"):
-        per_example = fn(x, [2, 1], reduction="none").data
+        per_example = fn(x, [2, 1], reduction="none").detach().numpy()
         mean = fn(x, [2, 1]).item()
     assert np.isnan(per_example[0]) and np.isfinite(per_example[1])
     assert np.isnan(mean)
@@ -216,7 +216,7 @@ def test_nan_in_gives_nan_loss(name, nan_at, dtype):
 def grad_at(fn, *points):
     tensors = [cr.tensor(np.array(p, dtype=np.float64), requires_grad=True) for p in points]
     fn(*tensors).sum().backward()
-    return [t.grad.data for t in tensors]
+    return [t.grad.detach().numpy() for t in tensors]
 
 
 def test_relu_at_zero_has_subgradient_zero():
@@ -261,8 +261,8 @@ def test_hinge_at_exactly_the_margin_is_inactive(loss):
     value = loss(scores, [0])
     value.backward()
     assert value.item() == 0.0
-    np.testing.assert_array_equal(scores.grad.data, [[0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(scores.grad.detach().numpy(), [[0.0, 0.0, 0.0]])
     # Just past the margin the term is active: +1 for the wrong class, -1 for the correct one.
     scores = cr.tensor(np.array([[1.0, 1e-9, -5.0]]), requires_grad=True)
     loss(scores, [0]).backward()
-    np.testing.assert_array_equal(scores.grad.data, [[-1.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(scores.grad.detach().numpy(), [[-1.0, 1.0, 0.0]])

@@ -164,7 +164,7 @@ def test_leaky_relu_at_zero_takes_the_slope_as_in_pytorch(dtype):
     ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     (cr.nn.functional.leaky_relu(ours, 0.2) * 3).sum().backward()
     (torch.nn.functional.leaky_relu(theirs, 0.2) * 3).sum().backward()
-    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
 
 
 def test_overwriting_leaky_relus_input_keeps_the_gradient_of_what_it_saw():
@@ -178,7 +178,7 @@ def test_overwriting_leaky_relus_input_keeps_the_gradient_of_what_it_saw():
     theirs = torch.tensor(x, requires_grad=True)
     z = torch.cat([theirs[:1] * 1, torch.nn.functional.leaky_relu(theirs[1:] * 1, 0.2)])
     (z * z).sum().backward()
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
     with pytest.raises(RuntimeError):
         y = torch.tensor(x, requires_grad=True) * 1
         y[1] = torch.nn.functional.leaky_relu(y[1], 0.2)

@@ -36,7 +36,7 @@ def test_own_model_trains_and_reports_held_out_metrics(tmp_path):
     assert history[-1].train_loss < history[0].train_loss
     # The test columns are the val loader's, computed here independently.
     x, y = problem()
-    scores = model(x[64:]).data
+    scores = model(x[64:]).detach().numpy()
     assert history[-1].test_accuracy == pytest.approx(np.mean(scores.argmax(1) == y[64:]))
     for name in ("checkpoint.crt", "history.csv", "history.json"):
         assert (tmp_path / "run" / name).exists()
@@ -52,7 +52,7 @@ def test_own_model_resumes_bit_for_bit_from_its_checkpoint(tmp_path):
     straight.fit(model3, train3, val3, optimizer=optimizer3, epochs=4)
     assert again.epoch == 4 and len(again.history) == 4
     for (name, p), (_, q) in zip(model2.named_parameters(), model3.named_parameters()):
-        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), err_msg=name)
 
 
 def test_loss_is_yours_and_no_val_loader_means_no_test_columns(capsys):

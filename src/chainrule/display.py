@@ -58,7 +58,7 @@ def shape_text(shape):
 def tensor_html(tensor):
     """One line of facts (shape, dtype, op or requires_grad) and the values: all of them for a
     small tensor, their count, min, max and mean for a large one."""
-    data = tensor.data
+    data = tensor._data
     facts = [shape_text(data.shape), str(data.dtype)]
     if not tensor.is_leaf:
         facts.append(f"op={tensor.node.op.name}")
@@ -99,7 +99,7 @@ def module_html(module):
         rows.append([label, escape(type(child).__name__), escape(child.extra_repr()),
                      f"{own:,}" if own else ""])
     total = _count(module)
-    nbytes = sum(int(p.data.nbytes) for p in module.parameters())
+    nbytes = sum(int(p._data.nbytes) for p in module.parameters())
     body = table(["name", "type", "options", "parameters"], rows,
                  ["left", "left", "left", "right"])
     title = (f"{escape(type(module).__name__)}: {total:,} parameters ({nbytes:,} bytes), "
@@ -108,4 +108,4 @@ def module_html(module):
 
 
 def _count(module):
-    return sum(int(p.data.size) for p in module.parameters())
+    return sum(int(p._data.size) for p in module.parameters())

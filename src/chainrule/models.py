@@ -22,7 +22,7 @@ def lenet(classes=10, image_size=28, in_channels=1, classic=False):
 
     >>> net = cr.models.lenet()
     >>> net(cr.zeros(2, 784)).shape
-    (2, 10)
+    cr.Size([2, 10])
     """
     from . import nn
     act = nn.Sigmoid if classic else nn.ReLU
@@ -46,7 +46,7 @@ def cnn(classes=10, image_size=28, in_channels=1):
     channels), batch norm, ReLU and 2x2 max pooling, then a dense layer to the classes.
 
     >>> cr.models.cnn(image_size=8)(cr.zeros(3, 64)).shape
-    (3, 10)
+    cr.Size([3, 10])
     """
     from . import nn
     side = image_size // 4

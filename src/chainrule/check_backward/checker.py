@@ -145,7 +145,7 @@ def _autograd(fn, returns_pair, inputs, values, dout, out_shape):
             return None, "not used: given Tensors, forward's output does not depend on them"
         seed = xp.array(xp.broadcast_to(dout, out.shape))
         grads = autograd_grad(out, tensors, grad_outputs=seed, allow_unused=True)
-    return [xp.zeros_like(v) if g is None else xp.asarray(g.data, dtype=xp.float64)
+    return [xp.zeros_like(v) if g is None else xp.asarray(g._data, dtype=xp.float64)
             for v, g in zip(values, grads)], None
 
 

@@ -12,7 +12,7 @@ def _is_leaf(value):
 
 def _as_float64(tree):
     if isinstance(tree, Tensor):
-        tree = tree.data
+        tree = tree._data
     if _is_leaf(tree):
         return tree.astype(xp.float64)  # a copy, so the caller's arrays are never touched
     if isinstance(tree, dict):

@@ -89,7 +89,7 @@ def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
 
 def _example(example_input, dtype):
     from ..tensor import Tensor
-    array = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
+    array = example_input._data if isinstance(example_input, Tensor) else np.asarray(example_input)
     if array.ndim < 1 or array.shape[0] < 1 or array.dtype.kind not in "biuf":
         raise ExportError(f"export: example_input must be a numeric batch of at least one "
                           f"example, got shape {array.shape} of {array.dtype}")
@@ -172,10 +172,10 @@ def _ntuple(value, n):
 # -- layers with weights -------------------------------------------------------------------------
 
 def _linear(g, layer, x, shape):
-    bias = [g.constant(layer.bias.data, "bias")] if layer.bias is not None else []
+    bias = [g.constant(layer.bias._data, "bias")] if layer.bias is not None else []
     if len(shape) == 2:
-        return g.node("Gemm", x, g.constant(layer.weight.data, "weight"), *bias, transB=1)
-    transposed = g.constant(np.ascontiguousarray(layer.weight.data.T), "weight_transposed")
+        return g.node("Gemm", x, g.constant(layer.weight._data, "weight"), *bias, transB=1)
+    transposed = g.constant(np.ascontiguousarray(layer.weight._data.T), "weight_transposed")
     out = g.node("MatMul", x, transposed)
     return g.node("Add", out, *bias) if bias else out
 
@@ -191,18 +191,18 @@ def _conv_pads(layer, dims):
 
 def _conv(g, layer, x, shape):
     dims = len(layer.kernel_size)
-    inputs = [x, g.constant(layer.weight.data, "weight")]
+    inputs = [x, g.constant(layer.weight._data, "weight")]
     if layer.bias is not None:
-        inputs.append(g.constant(layer.bias.data, "bias"))
+        inputs.append(g.constant(layer.bias._data, "bias"))
     return g.node("Conv", *inputs, kernel_shape=list(layer.kernel_size),
                   strides=list(layer.stride), pads=_conv_pads(layer, dims),
                   dilations=list(layer.dilation), group=layer.groups)
 
 
 def _conv_transpose(g, layer, x, shape):
-    inputs = [x, g.constant(layer.weight.data, "weight")]
+    inputs = [x, g.constant(layer.weight._data, "weight")]
     if layer.bias is not None:
-        inputs.append(g.constant(layer.bias.data, "bias"))
+        inputs.append(g.constant(layer.bias._data, "bias"))
     return g.node("ConvTranspose", *inputs, kernel_shape=list(layer.kernel_size),
                   strides=list(layer.stride), pads=list(layer.padding) * 2,
                   output_padding=list(layer.output_padding), dilations=list(layer.dilation),
@@ -216,20 +216,20 @@ def _batch_norm(g, layer, x, shape):
                           f"batch's own; export needs track_running_stats=True")
     channels = layer.num_features
     if layer.weight is not None:
-        scale, shift = g.constant(layer.weight.data, "weight"), g.constant(layer.bias.data, "bias")
+        scale, shift = g.constant(layer.weight._data, "weight"), g.constant(layer.bias._data, "bias")
     else:
         scale, shift = g.constant(np.ones(channels), "ones"), g.constant(np.zeros(channels), "zeros")
     return g.node("BatchNormalization", x, scale, shift,
-                  g.constant(layer.running_mean.data, "running_mean"),
-                  g.constant(layer.running_var.data, "running_var"), epsilon=float(layer.eps))
+                  g.constant(layer.running_mean._data, "running_mean"),
+                  g.constant(layer.running_var._data, "running_var"), epsilon=float(layer.eps))
 
 
 def _layer_norm(g, layer, x, shape):
     normalized = layer.normalized_shape
-    scale = layer.weight.data if layer.weight is not None else np.ones(normalized)
+    scale = layer.weight._data if layer.weight is not None else np.ones(normalized)
     inputs = [x, g.constant(scale, "weight" if layer.weight is not None else "ones")]
     if layer.bias is not None:
-        inputs.append(g.constant(layer.bias.data, "bias"))
+        inputs.append(g.constant(layer.bias._data, "bias"))
     return g.node("LayerNormalization", *inputs, axis=-len(normalized), epsilon=float(layer.eps))
 
 
@@ -244,8 +244,8 @@ def _group_norm(g, layer, x, shape):
     if layer.weight is None:
         return out
     per_channel = (channels,) + (1,) * (len(shape) - 2)
-    out = g.node("Mul", out, g.constant(layer.weight.data.reshape(per_channel), "scale"))
-    return g.node("Add", out, g.constant(layer.bias.data.reshape(per_channel), "shift"))
+    out = g.node("Mul", out, g.constant(layer.weight._data.reshape(per_channel), "scale"))
+    return g.node("Add", out, g.constant(layer.bias._data.reshape(per_channel), "shift"))
 
 
 # -- pooling -------------------------------------------------------------------------------------

@@ -66,9 +66,9 @@ class TensorBoardLogger:
             self._scalar(tag, value, epoch)
         if self.histograms:
             for name, parameter in trainer.model.named_parameters():
-                self._histogram(f"weights/{name}", parameter.data, epoch)
+                self._histogram(f"weights/{name}", parameter._data, epoch)
                 if parameter.grad is not None:
-                    self._histogram(f"gradients/{name}", parameter.grad.data, epoch)
+                    self._histogram(f"gradients/{name}", parameter.grad._data, epoch)
         self.writer.flush()
 
     def on_fit_end(self, trainer):

@@ -165,8 +165,8 @@ def to_torch(model):
     dtype = _float_dtype(state.values(), lambda a: a.dtype.kind == "f")
     if dtype is not None:
         module.to(torch.from_numpy(np.empty(0, dtype=dtype)).dtype)
-    module.load_state_dict(OrderedDict((name, torch.from_numpy(array))
-                                       for name, array in state.items()))
+    module.load_state_dict(OrderedDict((name, torch.from_numpy(tensor.numpy()))
+                                       for name, tensor in state.items()))
     return module
 
 

@@ -201,7 +201,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     >>> x = cr.ones(1, 1, 4, 4)
     >>> cr.nn.functional.conv2d(x, cr.ones(2, 1, 3, 3), padding=1).shape
-    (1, 2, 4, 4)
+    cr.Size([1, 2, 4, 4])
     >>> cr.nn.functional.conv2d(x, cr.ones(1, 1, 3, 3))[0, 0]
     tensor([[9., 9.],
             [9., 9.]], dtype=float32)
@@ -251,7 +251,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     a height of 1.
 
     >>> cr.nn.functional.conv1d(cr.ones(1, 2, 5), cr.ones(3, 2, 2)).shape
-    (1, 3, 4)
+    cr.Size([1, 3, 4])
     """
     from .shape import reshape
     if input.ndim != 3 or weight.ndim != 3:
@@ -272,7 +272,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Output size (H - 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1.
 
     >>> cr.nn.functional.conv_transpose2d(cr.ones(1, 1, 2, 2), cr.ones(1, 1, 3, 3), stride=2).shape
-    (1, 1, 5, 5)
+    cr.Size([1, 1, 5, 5])
     """
     _check("conv_transpose2d", input, weight, groups)
     stride = pair(stride, "stride", "conv_transpose2d")

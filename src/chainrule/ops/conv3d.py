@@ -55,7 +55,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ``weight`` (O, C/groups, KD, KH, KW), plus ``bias`` (O,). Output sizes round down.
 
     >>> cr.nn.functional.conv3d(cr.ones(1, 2, 4, 5, 5), cr.ones(3, 2, 2, 3, 3), padding=1).shape
-    (1, 3, 5, 5, 5)
+    cr.Size([1, 3, 5, 5, 5])
     """
     _check("conv3d", input, weight)
     stride, dilation = triple(stride, "stride", "conv3d"), triple(dilation, "dilation", "conv3d")

@@ -96,7 +96,7 @@ def _arrays_of(model_or_state_dict, path):
                               f"dict of name -> array, got {type(model_or_state_dict).__name__}")
     arrays, problems = OrderedDict(), []
     for name, value in state.items():
-        array = value.data if isinstance(value, Tensor) else value
+        array = value._data if isinstance(value, Tensor) else value
         if not isinstance(name, str):
             problems.append(f"key {name!r} is not a str")
         elif not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":

@@ -120,8 +120,8 @@ def evaluate(model, data, loss_fn, batch_size=4096):
         with no_grad():
             for x, y in data:
                 scores = model(x)
-                total_loss += float(loss_fn(scores, y).data) * len(y)
-                correct += int((scores.data.argmax(axis=1) == xp.asarray(y)).sum())
+                total_loss += float(loss_fn(scores, y)._data) * len(y)
+                correct += int((scores._data.argmax(axis=1) == xp.asarray(y)).sum())
                 seen += len(y)
     finally:
         model.train(was_training)
@@ -274,7 +274,7 @@ class Trainer:
             for batch, (x, y) in enumerate(self.loader, 1):
                 scores = self.model(x)
                 loss = self.loss_fn(scores, y)
-                value = float(loss.data)
+                value = float(loss._data)
                 if not math.isfinite(value):
                     raise TrainingDiverged(
                         f"the training loss became {value} at epoch {epoch}, step {batch} of "
@@ -286,7 +286,7 @@ class Trainer:
                 self.step += 1
                 self._notify("on_step", value)
                 total_loss += value * len(y)
-                correct += int((scores.data.argmax(axis=1) == y).sum())
+                correct += int((scores._data.argmax(axis=1) == y).sum())
                 seen += len(y)
                 if bar is not None:
                     bar.update(1)
@@ -312,7 +312,7 @@ class Trainer:
                 **asdict(self.config), "input_size": int(self.train_data.x.shape[1]),
                 "classes": len(self.train_data.classes)},
             "module": type(self.model).__name__,
-            "model": dict(self.model.state_dict()),
+            "model": {name: t.numpy() for name, t in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
             "loader": self.loader.state_dict(),
             "rng": random.default_generator().bit_generator.state,
