@@ -53,9 +53,9 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
-        array = data.data if isinstance(data, Tensor) else data
+        array = data._data if isinstance(data, Tensor) else data
         if not isinstance(array, ndarray):
-            array = Tensor(array).data
+            array = Tensor(array)._data
         if array.dtype.kind != "f":
             array = array.astype(xp.float32)
         elif not array.flags.writeable:
@@ -248,11 +248,27 @@ class Module:
                     yield (f"{path}.{name}" if path else name), value
 
     # -- dtypes, freezing, visiting -------------------------------------------------------------
-    def to(self, dtype):
-        """Convert every floating-point parameter and buffer to ``dtype`` in place (``"cpu"``
-        changes nothing: chainrule computes on the CPU). Gradients are dropped."""
+    def to(self, device=None, dtype=None, non_blocking=False):
+        """Move to ``device`` and convert every floating-point parameter and buffer to
+        ``dtype``, in place, as PyTorch's ``Module.to``: ``m.to("cpu")``, ``m.to(cr.float64)``,
+        ``m.to(device, dtype)``, ``m.to(tensor)`` (its dtype). Only the CPU exists: another
+        device raises a DeviceError. Converted parameters drop their gradients.
+
+        >>> m = cr.nn.Linear(2, 1).to(cr.device("cpu"), cr.float64)
+        >>> m.weight.dtype, m.weight.device
+        (dtype('float64'), device(type='cpu'))
+        """
+        from ..device import check_device, is_device
         from ..dtypes import as_dtype
-        if isinstance(dtype, str) and dtype.split(":")[0] == "cpu":
+        if isinstance(device, Tensor):
+            device, dtype = None, device.dtype
+        elif device is not None and not is_device(device):
+            if dtype is not None:
+                raise TypeError(f"Module.to({device!r}, {dtype!r}): the first argument is not "
+                                f"a device; give to(device, dtype) or to(dtype)")
+            device, dtype = None, device
+        check_device(device, "Module.to")
+        if dtype is None:
             return self
         dtype = as_dtype(dtype)
         if dtype.kind != "f":
@@ -400,12 +416,20 @@ class Module:
         in one StateDictError, so a failed load leaves the model untouched. With
         ``strict=False`` missing and unexpected keys are allowed (and returned), wrong shapes
         and dtypes are not. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
+
+        >>> a, b = cr.nn.Linear(2, 1), cr.nn.Linear(2, 1)
+        >>> weight = b.weight
+        >>> b.load_state_dict(a.state_dict())
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        >>> b.weight is weight, bool((b.weight == a.weight).all())
+        (True, True)
         """
         own = OrderedDict(self._named_state())
-        arrays, keys = match_state_dict({name: p.shape for name, p in own.items()}, state, strict,
-                                        {name: p.dtype for name, p in own.items()})
+        arrays, keys = match_state_dict({name: p.shape for name, p in own.items()}, state_dict,
+                                        strict, {name: p.dtype for name, p in own.items()})
         for name, array in arrays.items():
-            own[name].copy_(array)
+            if array is not own[name]._data:  # loading a model's own state changes nothing
+                own[name].copy_(array)
         return keys
 
     def check_state_dict(self, state, strict=True):
@@ -484,7 +508,7 @@ def match_state_dict(shapes, state, strict=True, dtypes=None):
         if name not in state:
             continue
         value = state[name]
-        array = value.data if isinstance(value, Tensor) else _as_numeric_array(value)
+        array = value._data if isinstance(value, Tensor) else _as_numeric_array(value)
         if array is None or array.dtype.kind not in "iuf":
             kind = type(value).__name__ if array is None else f"dtype {array.dtype}"
             wrong_types.append(f"{name} has {kind}, expected a numeric array")
@@ -529,7 +553,7 @@ class Sequential(Module):
 
     >>> model = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.ReLU(), cr.nn.Linear(3, 2))
     >>> model(cr.ones(5, 4)).shape
-    (5, 2)
+    cr.Size([5, 2])
     >>> list(model.state_dict())
     ['0.weight', '0.bias', '2.weight', '2.bias']
     """
