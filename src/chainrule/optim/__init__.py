@@ -1,4 +1,5 @@
-"""Optimizers and learning-rate schedulers, following PyTorch's update formulas.
+"""Optimizers and learning-rate schedulers (also at ``chainrule.optim.lr_scheduler``, PyTorch's
+path), following PyTorch's update formulas.
 
     optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     for x, y in batches:
@@ -15,11 +16,14 @@ whose ``grad`` is None is skipped.
 {"param_groups": [{"lr": 0.1, ..., "params": [0, 1]}], "state": [{"step": 3, ...}, {}]},
 with one entry of "state" per parameter in order ({} before its first update).
 """
+from . import lr_scheduler
 from .adam import Adam, AdamW
+from .lr_scheduler import (CosineAnnealingLR, ExponentialLR, LambdaLR, LRScheduler,
+                           MultiplicativeLR, MultiStepLR, ReduceLROnPlateau, StepLR)
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
-from .schedulers import CosineAnnealingLR, LRScheduler, StepLR
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "LRScheduler", "StepLR",
-           "CosineAnnealingLR"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler", "LRScheduler",
+           "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "ExponentialLR",
+           "MultiStepLR", "ReduceLROnPlateau"]

@@ -15,18 +15,36 @@ class LRScheduler:
     """
 
     options = ()  # the constructor arguments that state_dict saves
+    # Whether epoch 0 can differ from the base lr (LambdaLR's lr_lambda(0), a milestone at 0):
+    # then the constructor applies it, as PyTorch's does.
+    initial_step = False
 
-    def __init__(self, optimizer):
+    def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__} needs an Optimizer, got "
                             f"{type(optimizer).__name__}")
+        if last_epoch != -1:
+            raise ValueError(f"{type(self).__name__}: last_epoch={last_epoch!r} is not "
+                             f"supported; to resume, make the scheduler with last_epoch=-1 and "
+                             f"call load_state_dict() with its saved state")
         self.optimizer = optimizer
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.last_epoch = 0
         self._last_lr = list(self.base_lrs)
+        if self.initial_step:
+            self._last_lr = self.next_lrs()
+            for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+                group["lr"] = lr
 
     def step(self):
-        """Move to the next epoch: set each group's lr from ``next_lrs()``."""
+        """Move to the next epoch: set each group's lr from ``next_lrs()``.
+
+        >>> opt = cr.optim.SGD([cr.tensor([1.], requires_grad=True)], lr=1.0)
+        >>> scheduler = cr.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+        >>> scheduler.step()
+        >>> opt.param_groups[0]["lr"]
+        0.5
+        """
         self.last_epoch += 1
         lrs = self.next_lrs()
         for group, lr in zip(self.optimizer.param_groups, lrs):
@@ -81,11 +99,11 @@ class StepLR(LRScheduler):
 
     options = ("step_size", "gamma")
 
-    def __init__(self, optimizer, step_size, gamma=0.1):
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         with _named(self):
             _check_positive_int("step_size", step_size)
             _check_finite("gamma", gamma)
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
         self.step_size = int(step_size)
         self.gamma = gamma
 
@@ -111,11 +129,11 @@ class CosineAnnealingLR(LRScheduler):
 
     options = ("T_max", "eta_min")
 
-    def __init__(self, optimizer, T_max, eta_min=0):
+    def __init__(self, optimizer, T_max, eta_min=0, last_epoch=-1):
         with _named(self):
             _check_positive_int("T_max", T_max)
             _check_finite("eta_min", eta_min)
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
         self.T_max = int(T_max)
         self.eta_min = eta_min
 
