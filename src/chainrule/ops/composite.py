@@ -104,12 +104,13 @@ def norm(x, p="fro", axis=None, keepdims=False):
     root of the sum of squares, 1 the sum of absolute values, inf / -inf the largest /
     smallest absolute value, 0 the count of nonzeros, any other p (sum |x|^p)^(1/p). At a
     zero vector the gradient is 0, as in PyTorch."""
-    from .elementwise import abs, greater, not_equal, pow
+    from .elementwise import abs, equal, not_equal, pow
     from .reduce import min
     if p in ("fro", 2, 2.0):
+        # not_equal rather than greater: a NaN norm stays NaN (greater would make it 0).
         squares = sum(x * x, axis=axis, keepdims=keepdims)
-        positive = greater(stop_gradient(squares), 0)
-        return where(positive, sqrt(where(positive, squares, 1)), 0)
+        nonzero = not_equal(stop_gradient(squares), 0)
+        return where(nonzero, sqrt(where(nonzero, squares, 1)), 0)
     if p in ("nuc",):
         raise ValueError("norm: the nuclear norm is not supported; chainrule has no SVD")
     if p == float("inf"):
@@ -124,9 +125,14 @@ def norm(x, p="fro", axis=None, keepdims=False):
         return sum(abs(x), axis=axis, keepdims=keepdims)
     if not isinstance(p, (int, float)):
         raise ValueError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
-    powers = sum(pow(abs(x), p), axis=axis, keepdims=keepdims)
-    positive = greater(stop_gradient(powers), 0)
-    return where(positive, pow(where(positive, powers, 1), 1.0 / p), 0)
+    # |x|^p with exact zeros kept out of pow, so that a zero entry gets gradient 0 for every
+    # p (for p < 1, 0^(p-1) is inf, and inf * sign(0) would be NaN), as in PyTorch.
+    # (x * 0 rather than 0 in the zero branch: a NaN norm still makes every gradient NaN.)
+    zero = equal(stop_gradient(x), 0)
+    powers = sum(where(zero, x * 0, pow(abs(where(zero, 1, x)), p)), axis=axis,
+                 keepdims=keepdims)
+    nonzero = not_equal(stop_gradient(powers), 0)
+    return where(nonzero, pow(where(nonzero, powers, 1), 1.0 / p), 0)
 
 
 def normalize(x, p=2.0, dim=1, eps=1e-12):

@@ -1,6 +1,7 @@
 """Elementwise primitives. Binary VJPs return gradients in the broadcast shape; the engine
 reduces them to each input's shape."""
 from ..backend import xp
+from ..errors import ArgumentError, DtypeError
 from .primitive import primitive
 
 
@@ -64,9 +65,11 @@ def _(grad, b):
     return grad / b
 
 
-@div.vjp("b", formula="-{grad} * {a} / {b}^2")
+@div.vjp("b", formula="-{grad} * ({a} / {b}) / {b}")
 def _(grad, a, b):
-    return -grad * a / (b * b)
+    # (a / b) / b rather than a / b^2: b^2 under- or overflows where the quotients do not
+    # (b = 1e-300), and it is PyTorch's order, so inf and nan land where PyTorch's do.
+    return -grad * ((a / b) / b)
 
 
 @primitive
@@ -86,20 +89,35 @@ def _(grad):
 
 @primitive(promotion="promote")
 def pow(a, b):
+    """a to the power b, elementwise.
+
+    >>> cr.tensor([4.0, -0.0]) ** 0.5
+    tensor([ 2., -0.], dtype=float32)
+    """
+    if not isinstance(b, xp.ndarray) and a.dtype.kind == "f" and b in (0.5, -0.5):
+        # PyTorch computes a power by a number 0.5 or -0.5 as sqrt or 1 / sqrt, which differ
+        # from pow at -0 and -inf (sqrt(-0) = -0, pow(-0, 0.5) = 0).
+        return xp.sqrt(a) if b > 0 else 1 / xp.sqrt(a)
     return a ** b
 
 
-@pow.vjp("a", formula="{grad} * {b} * {a}^({b} - 1)")
+@pow.vjp("a", formula="{grad} * {b} * {a}^({b} - 1), 0 where {b} = 0")
 def _(grad, a, b):
-    return grad * b * a ** (b - 1)
+    # x^0 is the constant 1, so its slope is 0 even at x = 0 (where 0 * 0^-1 would be nan), as
+    # in PyTorch. The inner where keeps 0^-1 out of the branch not taken, for second derivatives.
+    if not isinstance(b, xp.ndarray) and not hasattr(b, "_data"):  # a number, as PyTorch's
+        return where(False, grad, 0) if b == 0 else grad * (b * pow(a, b - 1))
+    constant = b == 0
+    return where(constant, 0, grad * (b * a ** where(constant, 1, b - 1)))
 
 
-@pow.vjp("b", formula="{grad} * {out} * log({a})")
-def _(grad, a, out):
-    # d(a^b)/db = a^b log(a), defined for a > 0; elsewhere we return 0 as PyTorch does for a = 0.
-    # The inner where keeps log from seeing a <= 0, so no NaN leaks through the branch not taken.
-    positive = a > 0
-    return where(positive, grad * out * log(where(positive, a, 1)), 0)
+@pow.vjp("b", formula="{grad} * {out} * log({a}), 0 where {a} = 0 and {b} >= 0")
+def _(grad, a, b, out):
+    # a^b log(a), PyTorch's formula everywhere: nan for a < 0 (a real power of a negative base
+    # has no derivative in b), -inf at a = 0 with b < 0; at a = 0 and b >= 0, where 0^b is flat
+    # from the right, PyTorch takes 0. The inner where keeps log(0) out of the branch not taken.
+    flat = (a == 0) & (b >= 0)
+    return grad * where(flat, 0, out * log(where(flat, 1, a)))
 
 
 @primitive(promotion="float")
@@ -250,7 +268,8 @@ def relu(x):
 
 @relu.residual
 def mask(out):
-    return out > 0
+    # "not <= 0" rather than "> 0": a NaN input passes its gradient, as in PyTorch.
+    return ~(out <= 0)
 
 
 @relu.vjp(formula="{grad} * 1[{out} > 0]")
@@ -272,15 +291,16 @@ def maximum(a, b):
     return xp.maximum(a, b)
 
 
-@maximum.vjp("a", formula="{grad} * 1[{a} >= {b}] (ties share 1/2)")
+@maximum.vjp("a", formula="{grad} * 1[not {a} < {b}] (ties share 1/2)")
 def _(grad, a, b):
-    # At ties the gradient is shared equally between the two inputs, as in PyTorch.
-    return where(a > b, grad, where(a == b, grad * 0.5, 0))
+    # At ties the gradient is shared equally between the two inputs, as in PyTorch; where
+    # either is NaN (so is the result) both inputs get the whole gradient, as in PyTorch.
+    return where(a == b, grad * 0.5, where(a < b, 0, grad))
 
 
-@maximum.vjp("b", formula="{grad} * 1[{b} >= {a}] (ties share 1/2)")
+@maximum.vjp("b", formula="{grad} * 1[not {b} < {a}] (ties share 1/2)")
 def _(grad, a, b):
-    return where(b > a, grad, where(a == b, grad * 0.5, 0))
+    return where(a == b, grad * 0.5, where(b < a, 0, grad))
 
 
 @primitive(promotion="promote")
@@ -293,14 +313,14 @@ def minimum(a, b):
     return xp.minimum(a, b)
 
 
-@minimum.vjp("a", formula="{grad} * 1[{a} <= {b}] (ties share 1/2)")
+@minimum.vjp("a", formula="{grad} * 1[not {a} > {b}] (ties share 1/2)")
 def _(grad, a, b):
-    return where(a < b, grad, where(a == b, grad * 0.5, 0))
+    return where(a == b, grad * 0.5, where(a > b, 0, grad))
 
 
-@minimum.vjp("b", formula="{grad} * 1[{b} <= {a}] (ties share 1/2)")
+@minimum.vjp("b", formula="{grad} * 1[not {b} > {a}] (ties share 1/2)")
 def _(grad, a, b):
-    return where(b < a, grad, where(a == b, grad * 0.5, 0))
+    return where(a == b, grad * 0.5, where(b > a, 0, grad))
 
 
 @primitive(promotion="promote", unpromoted=("condition",))
@@ -329,7 +349,7 @@ def _(grad, condition):
 @primitive
 def clip(x, *, low=None, high=None):
     if low is None and high is None:
-        raise ValueError("clip needs low, high or both")
+        raise ArgumentError("clamp: at least one of min or max must not be None")
     return x.clip(low, high)
 
 
@@ -362,17 +382,22 @@ def _(grad, x_dtype):
 
 @primitive
 def sign(x):
-    """-1, 0 or 1 by the sign of each element; its gradient is 0.
+    """-1, 0 or 1 by the sign of each element (0 for NaN, as in PyTorch); its gradient is 0.
 
-    >>> cr.sign(cr.tensor([-3.0, 0.0, 2.0]))
-    tensor([-1.,  0.,  1.], dtype=float32)
+    >>> cr.sign(cr.tensor([-3.0, 0.0, 2.0, float('nan')]))
+    tensor([-1.,  0.,  1.,  0.], dtype=float32)
     """
-    return xp.sign(x)
+    if x.dtype.kind == "b":
+        return x.copy()  # a bool is its own sign, as in PyTorch
+    if x.dtype.kind != "f":
+        return xp.sign(x)
+    return xp.where(xp.isnan(x), xp.zeros((), dtype=x.dtype), xp.sign(x))
 
 
 @sign.vjp(formula="0 (sign is flat wherever it is differentiable)")
 def _(grad):
-    return grad * 0
+    # where, not grad * 0: an inf or nan upstream stays out of it, as PyTorch's zeros_like.
+    return where(False, grad, 0)
 
 
 # -- Comparisons and bitwise operators: their results carry no gradient. --
@@ -414,7 +439,7 @@ logical_xor.__doc__ = """Whether exactly one is nonzero, elementwise.
 def _integers_only(name, *arrays):
     for a in arrays:
         if xp.asarray(a).dtype.kind == "f":
-            raise TypeError(f"{name}: needs integer or bool tensors, got "
+            raise DtypeError(f"{name}: needs integer or bool tensors, got "
                             f"{xp.asarray(a).dtype} (as in PyTorch; for a logical test of "
                             f"floats, compare them first: (a > 0) & (b > 0))")
 

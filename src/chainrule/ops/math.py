@@ -139,14 +139,22 @@ def atan2(a, b):
     return xp.arctan2(a, b)
 
 
-@atan2.vjp("a", formula="{grad} * {b} / ({a}^2 + {b}^2)")
+@atan2.vjp("a", formula="{grad} * {b} / ({a}^2 + {b}^2), 0 where {a}^2 + {b}^2 = 0")
 def _(grad, a, b):
-    return grad * b / (a * a + b * b)
+    return grad * b * _inverse_square_radius(a, b)
 
 
-@atan2.vjp("b", formula="-{grad} * {a} / ({a}^2 + {b}^2)")
+@atan2.vjp("b", formula="-{grad} * {a} / ({a}^2 + {b}^2), 0 where {a}^2 + {b}^2 = 0")
 def _(grad, a, b):
-    return -grad * a / (a * a + b * b)
+    return grad * -a * _inverse_square_radius(a, b)
+
+
+def _inverse_square_radius(a, b):
+    # 1 / (a^2 + b^2), taken as 0 where the sum is 0 (the origin, or squares that underflow),
+    # as PyTorch does: atan2 has no derivative at the origin and PyTorch gives 0 there.
+    square = a * a + b * b
+    zero = square == 0
+    return where(zero, 0, 1 / where(zero, 1, square))
 
 
 @primitive(promotion="float")
@@ -457,9 +465,11 @@ def _(grad):
     return grad
 
 
-@remainder.vjp("b", formula="-{grad} * floor({a} / {b})")
+@remainder.vjp("b", formula="-{grad} * ({a} // {b})")
 def _(grad, a, b):
-    return -grad * floor(a / b)
+    # The floored quotient as Python's // computes it, not floor(a / b): they differ where
+    # a / b rounds (1 // -inf is -1, floor(1 / -inf) is -0), and PyTorch uses the former.
+    return -grad * rounded_div(a, b, rounding_mode="floor")
 
 
 @primitive(promotion="promote")
@@ -634,26 +644,39 @@ def square(x):
 
 
 def lerp(start, end, weight):
-    """start + weight * (end - start).
+    """start + weight * (end - start), computed from the nearer end as PyTorch does (so
+    ``lerp(a, b, 1)`` is exactly b, and overflow and NaN appear where PyTorch's do).
 
     >>> cr.lerp(cr.tensor([0.0]), cr.tensor([10.0]), 0.25)
     tensor([2.5], dtype=float32)
     """
-    return start + weight * (end - start)
+    difference = end - start
+    if isinstance(weight, (int, float)):
+        if -0.5 < weight < 0.5:
+            return start + weight * difference
+        return end - difference * (1 - weight)
+    from .elementwise import abs as absolute
+    near_start = absolute(weight) < 0.5
+    return where(near_start, start + weight * difference, end - difference * (1 - weight))
 
 
+@primitive(promotion="float")
 def logaddexp(a, b):
-    """log(exp(a) + exp(b)), without overflow: the larger input is factored out.
+    """log(exp(a) + exp(b)), without overflow (NumPy's logaddexp factors out the larger).
 
     >>> cr.logaddexp(cr.tensor([1000.0]), cr.tensor([1000.0]))
     tensor([1000.6932], dtype=float32)
     """
-    from .composite import stop_gradient
-    shift = stop_gradient(_maximum(a, b))
-    shift = where(isfinite(shift), shift, 0)
-    return log(exp(a - shift) + exp(b - shift)) + shift
+    return xp.logaddexp(a, b)
 
 
-def _maximum(a, b):
-    from .elementwise import maximum
-    return maximum(a, b)
+# A primitive rather than a composite so that an infinite input has PyTorch's gradient: at
+# a = inf, b finite, a's share is 1 and b's 0 (a composite's exp(a - a) gives nan there).
+@logaddexp.vjp("a", formula="{grad} / (1 + exp({b} - {a}))")
+def _(grad, a, b):
+    return grad / (1 + exp(b - a))
+
+
+@logaddexp.vjp("b", formula="{grad} / (1 + exp({a} - {b}))")
+def _(grad, a, b):
+    return grad / (1 + exp(a - b))

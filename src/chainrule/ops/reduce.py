@@ -1,6 +1,7 @@
 """Reductions over ``axis`` (an int, a tuple of ints or None for all axes), with ``keepdims``."""
 import builtins
 
+from ..backend import xp
 from ..errors import ShapeError
 from .elementwise import where
 from .primitive import primitive
@@ -56,11 +57,23 @@ def _(grad, x_shape, axis, keepdims):
 def _extremum_vjp(grad, x, out, axis, keepdims):
     # Ties share the gradient equally (as PyTorch's amax/amin do), so the result does not
     # depend on which of several equal values the forward pass happened to pick.
+    if axis is None and not keepdims:
+        # x.max() of every element: PyTorch's max() shares the gradient among the maxima, or
+        # among the NaNs when the result is NaN.
+        value = _array(x)
+        hits = xp.isnan(value) if xp.isnan(_array(out)) else value == _array(out)
+        return where(hits, grad / int(hits.sum()), 0)
+    # Over axes: PyTorch's amax/amin scale by the count of hits and multiply by the mask, so
+    # a slice whose result is NaN (no element equals it) gets NaN everywhere, as in PyTorch.
     out = _restore_axes(out, x.shape, axis, keepdims)
     grad = _restore_axes(grad, x.shape, axis, keepdims)
     hits = x == out
     count = where(hits, 1.0, 0.0).astype(x.dtype).sum(axis=axis, keepdims=True)
-    return where(hits, grad / count, 0)
+    return grad / count * hits
+
+
+def _array(value):
+    return value._data if hasattr(value, "_data") else value
 
 
 @primitive
@@ -71,7 +84,7 @@ def max(x, *, axis=None, keepdims=False):
     return x.max(axis=axis, keepdims=keepdims)
 
 
-@max.vjp(formula="{grad} at the maxima of {x} (ties share), 0 elsewhere")
+@max.vjp(formula="{grad} at the maxima of {x} (ties share; NaN is the maximum), 0 elsewhere")
 def _(grad, x, out, axis, keepdims):
     return _extremum_vjp(grad, x, out, axis, keepdims)
 
@@ -84,7 +97,7 @@ def min(x, *, axis=None, keepdims=False):
     return x.min(axis=axis, keepdims=keepdims)
 
 
-@min.vjp(formula="{grad} at the minima of {x} (ties share), 0 elsewhere")
+@min.vjp(formula="{grad} at the minima of {x} (ties share; NaN is the minimum), 0 elsewhere")
 def _(grad, x, out, axis, keepdims):
     return _extremum_vjp(grad, x, out, axis, keepdims)
 

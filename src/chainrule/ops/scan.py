@@ -34,14 +34,37 @@ def cumprod(x, *, axis):
     return xp.cumprod(x, axis=axis)
 
 
-@cumprod.vjp(formula="sum over j >= i of {grad}_j * {out}_j / {x}_i (exact at zeros)")
+@cumprod.vjp(formula="sum over j >= i of {grad}_j * {out}_j / {x}_i (PyTorch's rule at zeros)")
 def _(grad, x, out, axis):
-    value = x._data if hasattr(x, "_data") else x
-    if xp.all(value != 0):
-        return _reverse_cumsum(grad * out, axis) / x
-    # With zeros, out_j / x_i is 0/0: use d out_j / d x_i = prod_{k <= j, k != i} x_k, the
-    # running product of x with its i-th entry set to 1, for every i (n^2 work along axis).
-    n = value.shape[axis]
+    value = _array(x)
+    if value.size <= 1 or value.shape[axis] == 1:
+        return grad
+    weighted = grad * out
+    zero = value == 0
+    if not zero.any():
+        return _reverse_cumsum(weighted, axis) / x
+    if hasattr(x, "_data"):  # create_graph: a formula differentiable at the zeros too
+        return _cumprod_vjp_through_zeros(grad, x, axis)
+    # With zeros, out_j / x_i is 0/0. PyTorch's rule, followed exactly (inf and NaN included):
+    # before a slice's first zero, the sum above over the j before that zero; at the first
+    # zero z, the sum over z <= j < (the next zero) of grad_j * (product of x_k, k <= j,
+    # k != z); after it, 0.
+    zeros_so_far = xp.cumsum(zero, axis=axis)
+    before = zeros_so_far == 0
+    first = (zeros_so_far == 1) & zero
+    after_first = (zeros_so_far == 1) & ~zero
+    at_before = _reverse_cumsum(where(before, weighted, 0), axis) / where(before, x, 1)
+    product_before = prod(where(before, x, 1), axis=axis, keepdims=True)
+    running = cumprod(where(after_first, x, 1), axis=axis)
+    at_first = sum(running * where(zeros_so_far == 1, grad, 0), axis=axis,
+                   keepdims=True) * product_before
+    return where(before, at_before, where(first, at_first, 0))
+
+
+def _cumprod_vjp_through_zeros(grad, x, axis):
+    # d out_j / d x_i = prod_{k <= j, k != i} x_k: the running product of x with its i-th
+    # entry set to 1, for every i (n^2 work along axis), as PyTorch does under create_graph.
+    n = x.shape[axis]
     moved = _move_last(x, axis)  # (..., n)
     eye = xp.eye(n, dtype=bool)  # row i: which entry is replaced by 1
     replaced = where(eye, 1, expand_dims(moved, -2))  # (..., n_i, n_k)
@@ -49,7 +72,11 @@ def _(grad, x, out, axis):
     upper = xp.triu(xp.ones((n, n), dtype=bool))  # j >= i
     g = expand_dims(_move_last(grad, axis), -2)
     total = sum(where(upper, partial * g, 0), axis=-1)  # (..., i)
-    return _move_back(total, axis, value.ndim)
+    return _move_back(total, axis, len(x.shape))
+
+
+def _array(value):
+    return value._data if hasattr(value, "_data") else value
 
 
 def _move_last(x, axis):
@@ -77,7 +104,7 @@ def logcumsumexp(x, *, axis):
 @logcumsumexp.vjp(formula="sum over j >= i of {grad}_j * exp({x}_i - {out}_j)")
 def _(grad, x, out, axis):
     # exp(x_i - out_j) <= 1 for j >= i, so no term overflows (n^2 work along the axis).
-    value = x._data if hasattr(x, "_data") else x
+    value = _array(x)
     n = value.shape[axis]
     xi = expand_dims(_move_last(x, axis), -1)  # (..., i, 1)
     oj = expand_dims(_move_last(out, axis), -2)  # (..., 1, j)
@@ -93,15 +120,27 @@ def prod(x, *, axis=None, keepdims=False):
     return x.prod(axis=axis, keepdims=keepdims)
 
 
-@prod.vjp(formula="{grad} * the product of the other entries of {x}")
-def _(grad, x, axis, keepdims):
-    # The product of the others is (product before i) * (product after i): two running
-    # products, no division, so zeros in x are handled exactly.
+@prod.vjp(formula="{grad} * {out} / {x} (PyTorch's rule at zeros: the product of the others)")
+def _(grad, x, out, axis, keepdims):
+    # PyTorch's three cases, followed so that inf and NaN land where PyTorch's do: no zero,
+    # out / x; zeros, the product of the others; two or more zeros in a product of every
+    # element, 0 (the product of the others is then used only for second derivatives).
     shape = x.shape
-    grad = _restore_axes(grad, shape, axis, keepdims)
-    axes = _normalize_axes(axis, len(shape))
     if not shape:
         return grad
+    grad = _restore_axes(grad, shape, axis, keepdims)
+    zeros = int((_array(x) == 0).sum())
+    if not zeros:
+        return grad * (_restore_axes(out, shape, axis, keepdims) / x)
+    if axis is None and zeros > 1 and not hasattr(x, "_data"):
+        return broadcast_to(where(False, grad, 0), shape=shape)
+    return grad * _product_of_others(x, _normalize_axes(axis, len(shape)))
+
+
+def _product_of_others(x, axes):
+    """For each entry of x, the product of the other entries along ``axes``: (product
+    before i) * (product after i), two running products and no division."""
+    shape = x.shape
     kept = [a for a in range(len(shape)) if a not in axes]
     order = tuple(kept) + tuple(axes)
     moved = transpose(x, axes=order)
@@ -109,16 +148,15 @@ def _(grad, x, axis, keepdims):
     count = 1
     for a in axes:
         count *= shape[a]
-    if count == 0:  # an empty product is 1 whatever the (no) entries are
-        return broadcast_to(grad, shape=shape)
+    if count == 0:
+        return xp.ones(shape, dtype=_array(x).dtype)
     flat = reshape(moved, shape=lead + (count,))
     ones = xp.ones(lead + (1,), dtype=flat.dtype)
     before = cumprod(_cat(ones, getitem(flat, index=(..., slice(None, -1)))), axis=-1)
     after = _flip(cumprod(_flip(_cat(getitem(flat, index=(..., slice(1, None))), ones), -1),
                           axis=-1), -1)
     others = reshape(before * after, shape=tuple(moved.shape))
-    inverse = tuple(xp.argsort(order))
-    return grad * transpose(others, axes=inverse)
+    return transpose(others, axes=tuple(xp.argsort(order)))
 
 
 def _cat(a, b):
