@@ -225,8 +225,8 @@ ERRORS = [
           case(f"{op}-reduction", lambda loss=loss: loss(np.zeros((1, 4)), [1], reduction="avg"),
                ValueError, rf"{op}.*reduction.*'avg'"),
       )],
-    case("one-hot-range", lambda: cr.one_hot(np.array([5]), 3), ValueError,
-         r"one_hot.*label 5.*\[0, 3\)"),
+    case("one-hot-range", lambda: cr.one_hot(np.array([5]), 3), RuntimeError,
+         r"one_hot: class index 5 is out of range for num_classes=3"),
     # -- the autograd engine ---------------------------------------------------------------------
     case("int-tensor-requires-grad", lambda: cr.tensor([1, 2], requires_grad=True),
          cr.GradientError, r"floating-point.*int64"),

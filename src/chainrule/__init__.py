@@ -7,8 +7,9 @@
     w.grad  # tensor([[2., 4.]], dtype=float32)
 """
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from .errors import (AnomalyError, ChainruleError, CheckpointError, FileFormatError,
-                     GradientError, IDXError, LabelError, ShapeError, TrainingDiverged)
+from .errors import (AnomalyError, ArgumentError, ChainruleError, CheckpointError, DimError,
+                     DtypeError, FileFormatError, GradientError, IDXError, LabelError,
+                     ScatterIndexError, ShapeError, TrainingDiverged)
 from .tensor import Tensor, as_tensor, from_numpy, grad, tensor
 from .ops import REGISTRY, Primitive, primitive
 from .public import attach_methods as _attach_methods, namespace as _declared
@@ -54,7 +55,8 @@ __all__ = list(dict.fromkeys([
     "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "normal", "ones",
     "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "zeros",
     "zeros_like", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "ChainruleError", "ShapeError", "GradientError", "AnomalyError", "FileFormatError",
+    "ChainruleError", "ShapeError", "DimError", "DtypeError", "ArgumentError",
+    "ScatterIndexError", "GradientError", "AnomalyError", "FileFormatError",
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck", "check_backward",
     "BackwardReport",

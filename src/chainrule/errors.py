@@ -1,7 +1,10 @@
 """The library's own exceptions.
 
-Each subclasses the built-in exception a user would expect (ValueError, RuntimeError, ...), so
-``except ValueError`` keeps working, while ``except chainrule.ChainruleError`` catches only ours.
+Each subclasses the built-in exception PyTorch raises in the same situation (RuntimeError for
+shapes and dtypes that do not fit, IndexError for a dimension or an index out of range), so
+ported code's ``except RuntimeError:`` catches it; the older ValueError/TypeError stay among the
+bases, so ``except ValueError`` keeps working; ``except chainrule.ChainruleError`` catches only
+ours. tests/test_errors_torch.py runs the same misuse in both libraries.
 """
 
 
@@ -13,13 +16,54 @@ class ChainruleError(Exception):
     """
 
 
-class ShapeError(ChainruleError, ValueError):
-    """An op received operands whose shapes do not fit together.
+class ShapeError(ChainruleError, RuntimeError, ValueError):
+    """An op received operands whose shapes do not fit together (PyTorch: RuntimeError).
 
     >>> cr.ones(2, 3) @ cr.ones(2, 3)
     Traceback (most recent call last):
         ...
     chainrule.errors.ShapeError: matmul: (2, 3) @ (2, 3): inner dimensions differ (3 vs 2)
+    """
+
+
+class DimError(ShapeError, IndexError):
+    """A dimension out of range for the tensor's rank (PyTorch: IndexError).
+
+    >>> cr.ones(2, 3).sum(2)
+    Traceback (most recent call last):
+        ...
+    chainrule.errors.DimError: sum: axis 2 is out of bounds for array of dimension 2 (input shapes (2, 3) with axis=2, keepdims=False)
+    """
+
+
+class ScatterIndexError(ChainruleError, RuntimeError, IndexError):
+    """gather/scatter met an index out of bounds (PyTorch: RuntimeError; an IndexError too).
+
+    >>> cr.gather(cr.ones(2, 3), 1, cr.tensor([[5], [0]]))
+    Traceback (most recent call last):
+        ...
+    chainrule.errors.ScatterIndexError: gather: index 5 is out of bounds for dimension 1 with size 3
+    """
+
+
+class ArgumentError(ChainruleError, RuntimeError, ValueError):
+    """An op's arguments do not make sense together (PyTorch: RuntimeError).
+
+    >>> cr.ones(2).clamp()
+    Traceback (most recent call last):
+        ...
+    chainrule.errors.ArgumentError: clamp: at least one of min or max must not be None
+    """
+
+
+class DtypeError(ChainruleError, NotImplementedError, TypeError):
+    """An op received a dtype it does not work on, or dtypes that do not mix (PyTorch raises
+    RuntimeError, or its subclass NotImplementedError for "... not implemented for 'Float'").
+
+    >>> cr.tensor([1, 2]).mean()
+    Traceback (most recent call last):
+        ...
+    chainrule.errors.DtypeError: mean(): needs a floating-point tensor, got int64 (as in PyTorch); use t.float().mean() or mean(dtype=...)
     """
 
 
@@ -71,8 +115,9 @@ class IDXError(FileFormatError):
     """
 
 
-class LabelError(ChainruleError, ValueError):
-    """Class labels are out of range, of the wrong dtype or of the wrong shape.
+class LabelError(ChainruleError, RuntimeError, IndexError, ValueError):
+    """Class labels are out of range, of the wrong dtype or of the wrong shape (PyTorch raises
+    IndexError, RuntimeError or ValueError for these; a LabelError is each of them).
 
     >>> cr.nn.functional.cross_entropy(cr.zeros(2, 3), cr.tensor([0, 3]))
     Traceback (most recent call last):

@@ -11,6 +11,7 @@ import builtins
 
 from . import ops
 from .backend import xp
+from .errors import ArgumentError, DtypeError, ShapeError
 from .public import public
 from .tensor import Tensor, tensor
 
@@ -469,7 +470,7 @@ def transpose(input, dim0, dim1):
     """``input`` with dimensions ``dim0`` and ``dim1`` swapped.
 
     >>> cr.transpose(cr.zeros(2, 3, 4), 0, 2).shape
-    (4, 3, 2)
+    cr.Size([4, 3, 2])
     """
     return _t(input).transpose(dim0, dim1)
 
@@ -479,7 +480,7 @@ def permute(input, dims):
     """``input`` with its dimensions in the order ``dims``.
 
     >>> cr.permute(cr.zeros(2, 3, 4), (2, 0, 1)).shape
-    (4, 2, 3)
+    cr.Size([4, 2, 3])
     """
     return _t(input).permute(dims)
 
@@ -489,7 +490,7 @@ def squeeze(input, dim=None):
     """Size-1 dimensions removed (all, or those of ``dim`` that have size 1).
 
     >>> cr.squeeze(cr.zeros(2, 1, 3)).shape
-    (2, 3)
+    cr.Size([2, 3])
     """
     return _t(input).squeeze(dim)
 
@@ -499,7 +500,7 @@ def unsqueeze(input, dim):
     """A new dimension of size 1 at position ``dim``.
 
     >>> cr.unsqueeze(cr.zeros(2, 3), 1).shape
-    (2, 1, 3)
+    cr.Size([2, 1, 3])
     """
     return _t(input).unsqueeze(dim)
 
@@ -509,7 +510,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     """Dimensions ``start_dim`` to ``end_dim`` merged into one.
 
     >>> cr.flatten(cr.zeros(2, 3, 4), 1).shape
-    (2, 12)
+    cr.Size([2, 12])
     """
     return _t(input).flatten(start_dim, end_dim)
 
@@ -519,7 +520,7 @@ def reshape(input, shape):
     """The elements of ``input`` in a new shape (one size may be -1).
 
     >>> cr.reshape(cr.arange(6), (3, 2)).shape
-    (3, 2)
+    cr.Size([3, 2])
     """
     return _t(input).reshape(shape)
 
@@ -529,7 +530,7 @@ def broadcast_to(input, shape):
     """``input`` broadcast to ``shape`` (a view; the gradient sums over the copies).
 
     >>> cr.broadcast_to(cr.tensor([1., 2.]), (3, 2)).shape
-    (3, 2)
+    cr.Size([3, 2])
     """
     return _t(input).broadcast_to(shape)
 
@@ -609,10 +610,9 @@ def mm(input, mat2):
     """The matrix product of two 2-D tensors.
 
     >>> cr.mm(cr.ones(2, 3), cr.ones(3, 4)).shape
-    (2, 4)
+    cr.Size([2, 4])
     """
     if input.ndim != 2 or mat2.ndim != 2:
-        from .errors import ShapeError
         raise ShapeError(f"mm: needs two 2-D tensors, got shapes {input.shape} and {mat2.shape}")
     return ops.matmul(input, mat2)
 
@@ -622,10 +622,9 @@ def bmm(input, mat2):
     """Matrix products of two batches of matrices, (b, n, m) and (b, m, p).
 
     >>> cr.bmm(cr.ones(5, 2, 3), cr.ones(5, 3, 4)).shape
-    (5, 2, 4)
+    cr.Size([5, 2, 4])
     """
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
-        from .errors import ShapeError
         raise ShapeError(f"bmm: needs two 3-D tensors with the same batch size, got shapes "
                          f"{input.shape} and {mat2.shape}")
     return ops.matmul(input, mat2)
@@ -639,7 +638,6 @@ def dot(input, other):
     tensor(11., dtype=float32)
     """
     if input.ndim != 1 or other.ndim != 1:
-        from .errors import ShapeError
         raise ShapeError(f"dot: needs two 1-D tensors, got shapes {input.shape} and "
                          f"{other.shape}")
     return ops.matmul(input, other)
@@ -650,7 +648,7 @@ def outer(input, vec2):
     """The outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j].
 
     >>> cr.outer(cr.tensor([1., 2.]), cr.tensor([3., 4., 5.])).shape
-    (2, 3)
+    cr.Size([2, 3])
     """
     return ops.mul(ops.reshape(input, shape=(-1, 1)), vec2)
 
@@ -680,7 +678,7 @@ def t(input):
     """The transpose of a matrix (``input.t()``).
 
     >>> cr.t(cr.zeros(2, 3)).shape
-    (3, 2)
+    cr.Size([3, 2])
     """
     return _t(input).t()
 
@@ -703,6 +701,31 @@ def clamp_max(input, max):
     tensor([-1.,  0.], dtype=float32)
     """
     return _t(input).clip(None, max)
+
+
+@public(functional=True)
+def one_hot(tensor, num_classes=-1):
+    """Rows of ``num_classes`` zeros with a one at each class index, as int64 (PyTorch's
+    ``F.one_hot``; -1 means the largest index + 1). Carries no gradient.
+
+    >>> cr.one_hot(cr.tensor([2, 0]), 3)
+    tensor([[0, 0, 1],
+            [1, 0, 0]], dtype=int64)
+    """
+    labels = _t(tensor)._data
+    if labels.dtype.kind not in "iu":
+        raise DtypeError(f"one_hot: needs an integer tensor of class indices, got {labels.dtype}")
+    if num_classes == -1:
+        if not labels.size:
+            raise ArgumentError("one_hot: cannot infer the number of classes from an empty "
+                                "tensor; give num_classes")
+        num_classes = int(labels.max()) + 1
+    if labels.size and labels.min() < 0:
+        raise ArgumentError(f"one_hot: class indices must be non-negative, got {labels.min()}")
+    if labels.size and labels.max() >= num_classes:
+        raise ArgumentError(f"one_hot: class index {labels.max()} is out of range for "
+                            f"num_classes={num_classes}")
+    return Tensor(xp.arange(num_classes) == labels[..., None], dtype=xp.int64)
 
 
 @public
@@ -764,7 +787,7 @@ for _op in (ops.sort, ops.argsort, ops.topk, ops.msort):
     public(_op, method=True)
 
 # activations and the layer-level functions that chainrule also offers as cr.<name>
-for _op in (ops.leaky_relu, ops.normalize, ops.one_hot, ops.pad):
+for _op in (ops.leaky_relu, ops.normalize, ops.pad):
     public(_op, functional=True)
 public(ops.softplus)  # F.softplus is the module-level one with PyTorch's threshold of 20
 public(ops.stop_gradient)

@@ -43,11 +43,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 def array_function(func, types, args, kwargs):
     if not _all_known(types):
         return NotImplemented  # another library's array: let it (or NumPy) answer
-    adapter = _FUNCTIONS.get(func)
+    adapter = _dispatch().get(func)
     if adapter is not None:
         return adapter(*args, **kwargs)
-    if func in _VALUES_TO_TENSOR or func in _VALUES_PLAIN:
-        return _read_values(func, args, kwargs)
     raise TypeError(f"{func.__module__}.{func.__name__} is not supported on chainrule tensors. "
                     f"{_instead(func.__name__)}")
 
@@ -57,6 +55,12 @@ def _ops():
     # Imported on first use, not at the top: tensor.py imports this module before the ops exist.
     from . import ops
     return ops
+
+
+@functools.cache
+def _functions():
+    from . import functions
+    return functions
 
 
 @functools.cache
@@ -85,7 +89,7 @@ def _all_known(types):
 
 
 def _values(x):
-    return x.data if isinstance(x, _tensor_type()) else x
+    return x._data if isinstance(x, _tensor_type()) else x
 
 
 # -- Refusals ----------------------------------------------------------------------------------
@@ -95,14 +99,11 @@ _LEAVE_THE_GRAPH = ("To compute values outside the graph on purpose, call it on 
 
 # What to use instead, where chainrule has a way to say the same thing.
 _ALTERNATIVES = {
-    "log1p": "cr.log(1 + x)", "expm1": "cr.exp(x) - 1", "reciprocal": "1 / x",
-    "float_power": "x ** y (after .astype('float64'))", "exp2": "2 ** x",
-    "log2": "cr.log(x) / math.log(2)", "log10": "cr.log(x) / math.log(10)",
-    "fabs": "np.abs(x)", "fmax": "np.maximum(a, b)", "fmin": "np.minimum(a, b)",
-    "logaddexp": "cr.logsumexp(cr.stack([a, b]), axis=0)", "average": "np.mean, or "
-    "(w * x).sum() / w.sum() with weights", "outer": "a[:, None] * b[None, :]",
+    "float_power": "x ** y (after .astype('float64'))", "fabs": "np.abs(x)",
+    "fmax": "np.maximum(a, b)", "fmin": "np.minimum(a, b)",
+    "average": "np.mean, or (w * x).sum() / w.sum() with weights",
     "tensordot": "reshape the operands and use np.matmul", "inner": "np.matmul(a, b.T)",
-    "moveaxis": "np.transpose(x, axes)", "add.at": "cr.add_at",
+    "add.at": "cr.add_at", "add.accumulate": "np.cumsum",
 }
 
 
@@ -117,7 +118,7 @@ def _into_array(ufunc, method, inputs, kwargs):
     the update is plain arithmetic into the array, recorded as an in-place change so that a
     graph which saved that memory refuses to backward. A target tensor, or an input that
     requires grad, is refused."""
-    from .autograd import is_grad_enabled, record_inplace_change
+    from .engine import is_grad_enabled, record_inplace_change
     from .tensor import Tensor
     out = kwargs["out"]
     name = f"numpy.{ufunc.__name__}"
@@ -140,7 +141,8 @@ def _out_refusal(name):
 
 # NumPy keywords that chainrule does not implement, at the defaults that make them no-ops.
 _DEFAULTS = {"initial": None, "where": True, "casting": "same_kind", "order": "K", "subok": True,
-             "signature": None, "axes": None, "axis": None, "keepdims": False, "mean": None}
+             "signature": None, "axes": None, "axis": None, "keepdims": False, "mean": None,
+             "sparse": False}
 
 
 def _require_defaults(name, **keywords):
@@ -157,38 +159,13 @@ def _require_defaults(name, **keywords):
 
 # -- Ufuncs ------------------------------------------------------------------------------------
 
-# NumPy ufunc -> the chainrule op of the same meaning, looked up by name when called (an op
-# that chainrule does not have yet reads as "no counterpart").
-_UFUNC_OPS = {
-    xp.add: "add", xp.subtract: "sub", xp.multiply: "mul", xp.true_divide: "div",
-    xp.negative: "neg", xp.power: "pow", xp.exp: "exp", xp.log: "log", xp.sqrt: "sqrt",
-    xp.absolute: "abs", xp.tanh: "tanh", xp.maximum: "maximum", xp.minimum: "minimum",
-    xp.matmul: "matmul", xp.sign: "sign", xp.equal: "equal", xp.not_equal: "not_equal",
-    xp.less: "less", xp.less_equal: "less_equal", xp.greater: "greater",
-    xp.greater_equal: "greater_equal", xp.logical_and: "logical_and",
-    xp.logical_or: "logical_or", xp.logical_not: "logical_not", xp.logical_xor: "logical_xor",
-    xp.bitwise_and: "bitwise_and", xp.bitwise_or: "bitwise_or", xp.bitwise_xor: "bitwise_xor",
-    xp.invert: "bitwise_not",
-}
-
-
-def _square(x):
-    return _ops().mul(x, x)
-
-
 def _positive(x):
     return x  # as Tensor.__pos__
 
 
-_UFUNC_ADAPTERS = {xp.square: _square, xp.positive: _positive}
-
-
 @functools.cache
 def _ufunc_op(ufunc):
-    name = _UFUNC_OPS.get(ufunc)
-    if name is None:
-        return _UFUNC_ADAPTERS.get(ufunc)
-    return getattr(_ops(), name, None)
+    return _dispatch().get(ufunc)
 
 
 _REDUCTIONS = {xp.add: "sum", xp.maximum: "max", xp.minimum: "min"}
@@ -346,7 +323,7 @@ def _copy(a, order="K", subok=False):
 
 
 def _shape(a):
-    return a.shape
+    return tuple(a.shape)
 
 
 def _ndim(a):
@@ -357,12 +334,165 @@ def _size(a, axis=None):
     return a.numel() if axis is None else a.shape[axis]
 
 
+def _flat_axis(a, axis):
+    """NumPy's axis=None on a scan or sort means the flattened array."""
+    return (_ops().reshape(a, shape=(-1,)), 0) if axis is None else (a, axis)
+
+
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    _require_defaults("numpy.prod", out=out, initial=initial, where=where)
+    return _functions().prod(a, axis, keepdims, dtype=dtype)
+
+
+def _cumsum(a, axis=None, dtype=None, out=None):
+    _require_defaults("numpy.cumsum", out=out)
+    return _functions().cumsum(*_flat_axis(a, axis), dtype=dtype)
+
+
+def _cumprod(a, axis=None, dtype=None, out=None):
+    _require_defaults("numpy.cumprod", out=out)
+    return _functions().cumprod(*_flat_axis(a, axis), dtype=dtype)
+
+
+def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    _refuse_order("numpy.sort", order)
+    return _ops().sort(*_flat_axis(a, axis)).values  # NumPy's sort: the values alone
+
+
+def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
+    _refuse_order("numpy.argsort", order)
+    a, axis = _flat_axis(a, axis)
+    return _ops().sort(a, axis, stable=True).indices
+
+
+def _refuse_order(name, order):
+    if order is not None:
+        raise TypeError(f"{name}: order= sorts structured arrays, which tensors are not")
+
+
+def _einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="safe",
+            optimize=False):
+    _require_defaults("numpy.einsum", out=out, order=order)
+    return _cast(_ops().einsum(subscripts, *operands), dtype)
+
+
+def _tril(m, k=0):
+    return _ops().tril(m, k)
+
+
+def _triu(m, k=0):
+    return _ops().triu(m, k)
+
+
+def _diag(v, k=0):
+    return _ops().diag(v, k)
+
+
+def _diagonal(a, offset=0, axis1=0, axis2=1):
+    return _ops().diagonal(a, offset, axis1, axis2)
+
+
+def _flip(m, axis=None):
+    dims = range(xp.ndim(m)) if axis is None else xp.atleast_1d(axis).tolist()
+    return _ops().flip(m, tuple(dims))
+
+
+def _fliplr(m):
+    return _ops().fliplr(m)
+
+
+def _flipud(m):
+    return _ops().flipud(m)
+
+
+def _roll(a, shift, axis=None):
+    return _ops().roll(a, shift, axis)
+
+
+def _tile(A, reps):
+    return _ops().tile(A, tuple(xp.atleast_1d(reps).tolist()))
+
+
+def _repeat(a, repeats, axis=None):
+    return _ops().repeat_interleave(a, repeats, axis)
+
+
+def _moveaxis(a, source, destination):
+    return _ops().movedim(a, source, destination)
+
+
+def _split(ary, indices_or_sections, axis=0):
+    if xp.ndim(indices_or_sections) == 0 and xp.shape(ary)[axis] % indices_or_sections:
+        raise ValueError("array split does not result in an equal division")
+    return list(_ops().tensor_split(ary, indices_or_sections, axis))
+
+
+def _round(a, decimals=0, out=None):
+    _require_defaults("numpy.round", out=out)
+    return _ops().round(a, decimals=decimals)
+
+
+def _fix(x, out=None):
+    _require_defaults("numpy.fix", out=out)
+    return _ops().trunc(x)
+
+
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return _ops().nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _outer(a, b, out=None):
+    _require_defaults("numpy.outer", out=out)
+    ops = _ops()
+    return _functions().outer(ops.reshape(a, shape=(-1,)), ops.reshape(b, shape=(-1,)))
+
+
+def _meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    _require_defaults("numpy.meshgrid", sparse=sparse)
+    return list(_ops().meshgrid(*xi, indexing=indexing))
+
+
+_NUMPY_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate",
+                    "wrap": "circular"}
+
+
+def _pad(array, pad_width, mode="constant", **kwargs):
+    if mode not in _NUMPY_PAD_MODES or set(kwargs) - {"constant_values"}:
+        raise TypeError(f"numpy.pad on chainrule tensors supports the modes "
+                        f"{sorted(_NUMPY_PAD_MODES)} and constant_values; got mode={mode!r} "
+                        f"with {sorted(kwargs)}. {_LEAVE_THE_GRAPH}")
+    value = kwargs.get("constant_values", 0)
+    if xp.ndim(value):
+        raise TypeError("numpy.pad on chainrule tensors takes one constant_values number")
+    widths = xp.broadcast_to(xp.asarray(pad_width, dtype=xp.int64), (xp.ndim(array), 2))
+    # PyTorch's pad lists (before, after) from the last dimension backwards.
+    torch_pad = [int(w) for pair in widths[::-1] for w in pair]
+    if mode != "constant":
+        return _ops().pad(array, torch_pad, _NUMPY_PAD_MODES[mode])
+    return _ops().pad(array, torch_pad, "constant", value)
+
+
+def _equal(x1, x2):
+    return _ops().equal(x1, x2)  # elementwise, where cr.equal answers one bool as torch.equal
+
+
+def _astype(x, dtype, /, *, copy=True, device=None):
+    return _ops().astype(x, dtype=xp.dtype(dtype))
+
+
+def _values_adapter(func):
+    return functools.partial(_read_values_call, func)
+
+
+def _read_values_call(func, *args, **kwargs):
+    return _read_values(func, args, kwargs)
+
+
 # Functions that only read values carry no gradient, so NumPy's own function runs on the values
 # and keeps NumPy's keywords. These answer with a tensor that needs no grad (as Tensor.argmax)...
-_VALUES_TO_TENSOR = {xp.argmax, xp.argmin, xp.zeros_like, xp.ones_like, xp.full_like, xp.isnan,
-                     xp.isinf, xp.isfinite}
-# ...and these with NumPy's plain answer: a bool, or an array of them.
-_VALUES_PLAIN = {xp.allclose, xp.isclose, xp.array_equal, xp.array_equiv, xp.all, xp.any}
+_VALUES_TO_TENSOR = {xp.argmax, xp.argmin, xp.count_nonzero, xp.zeros_like, xp.ones_like,
+                     xp.full_like, xp.isnan, xp.isinf, xp.isfinite}
+# The others (all, any, isclose, ...) give NumPy's plain answer: a bool, or an array of them.
 
 
 def _read_values(func, args, kwargs):
@@ -372,11 +502,66 @@ def _read_values(func, args, kwargs):
     return _tensor_type()(answer) if func in _VALUES_TO_TENSOR else answer
 
 
-_FUNCTIONS = {
-    xp.sum: _sum, xp.mean: _mean, xp.max: _max, xp.amax: _max, xp.min: _min, xp.amin: _min,
-    xp.var: _var, xp.std: _std, xp.dot: _dot, xp.concatenate: _concatenate, xp.stack: _stack,
-    xp.where: _where, xp.clip: _clip, xp.reshape: _reshape, xp.ravel: _ravel,
-    xp.transpose: _transpose, xp.swapaxes: _swapaxes, xp.expand_dims: _expand_dims,
-    xp.squeeze: _squeeze, xp.broadcast_to: _broadcast_to, xp.linalg.norm: _norm, xp.copy: _copy,
-    xp.shape: _shape, xp.ndim: _ndim, xp.size: _size,
+# NumPy name -> the adapter that gives NumPy's meaning on tensors, for each declared op whose NumPy
+# namesake is not a ufunc (a ufunc's arguments already mean what PyTorch's do).
+_ADAPTERS = {
+    "sum": _sum, "mean": _mean, "max": _max, "amax": _max, "min": _min, "amin": _min,
+    "var": _var, "std": _std, "prod": _prod, "cumsum": _cumsum, "cumprod": _cumprod,
+    "dot": _dot, "concatenate": _concatenate, "concat": _concatenate, "stack": _stack,
+    "where": _where, "clip": _clip, "reshape": _reshape, "transpose": _transpose,
+    "swapaxes": _swapaxes, "expand_dims": _expand_dims, "squeeze": _squeeze,
+    "broadcast_to": _broadcast_to, "sort": _sort, "argsort": _argsort, "einsum": _einsum,
+    "tril": _tril, "triu": _triu, "diag": _diag, "diagonal": _diagonal, "flip": _flip,
+    "fliplr": _fliplr, "flipud": _flipud, "roll": _roll, "tile": _tile, "repeat": _repeat,
+    "moveaxis": _moveaxis, "split": _split, "round": _round, "fix": _fix,
+    "nan_to_num": _nan_to_num, "outer": _outer, "meshgrid": _meshgrid, "pad": _pad,
+    "astype": _astype, "equal": _equal,
+    "argmax": _values_adapter(xp.argmax), "argmin": _values_adapter(xp.argmin),
+    "count_nonzero": _values_adapter(xp.count_nonzero), "all": _values_adapter(xp.all),
+    "any": _values_adapter(xp.any), "isclose": _values_adapter(xp.isclose),
+    "allclose": _values_adapter(xp.allclose),
 }
+
+# NumPy functions that chainrule answers though it declares no op of their name.
+_NUMPY_ONLY = {
+    "ravel": _ravel, "copy": _copy, "shape": _shape, "ndim": _ndim, "size": _size,
+    "linalg.norm": _norm, "positive": _positive, "array_equal": _values_adapter(xp.array_equal),
+    "array_equiv": _values_adapter(xp.array_equiv), "zeros_like": _values_adapter(xp.zeros_like),
+    "ones_like": _values_adapter(xp.ones_like), "full_like": _values_adapter(xp.full_like),
+}
+
+
+@functools.cache
+def _dispatch():
+    """NumPy function or ufunc -> what answers it on tensors: each declared chainrule op answers
+    NumPy's function of its name, aliases and declared NumPy names (chainrule/public.py). A
+    ufunc's arguments mean what PyTorch's do; a NumPy function's need the adapter above with
+    NumPy's signature (``_ADAPTERS``), and one without an adapter is refused, naming the op."""
+    from .public import DECLARATIONS
+    table = {}
+    for name, declaration in DECLARATIONS.items():
+        extra = declaration.numpy if name == declaration.name else ()
+        for numpy_name in (name,) + extra:
+            target = _numpy_callable(numpy_name)
+            if target is None or target in table:
+                continue
+            adapter = _ADAPTERS.get(numpy_name)
+            if adapter is None and not isinstance(target, xp.ufunc):
+                adapter = functools.partial(_untranslated, numpy_name, name)
+            table[target] = adapter or declaration.function
+    for numpy_name, adapter in _NUMPY_ONLY.items():
+        table.setdefault(_numpy_callable(numpy_name), adapter)
+    return table
+
+
+def _numpy_callable(dotted):
+    found = xp
+    for part in dotted.split("."):
+        found = getattr(found, part, None)
+    return found if callable(found) and not isinstance(found, type) else None
+
+
+def _untranslated(numpy_name, name, *args, **kwargs):
+    raise TypeError(f"numpy.{numpy_name} on chainrule tensors: chainrule's {name} has PyTorch's "
+                    f"arguments, and NumPy's are not translated for it yet; call cr.{name}. "
+                    f"{_LEAVE_THE_GRAPH}")

@@ -92,3 +92,14 @@ def attach_methods(tensor_class):
             setattr(tensor_class, each, declaration.function)
         elif callable(own) and not getattr(own, "__doc__", None):
             own.__doc__ = declaration.function.__doc__
+
+
+def export_functional(module_namespace, module_all):
+    """Give nn.functional every ``functional=True`` declaration (F.one_hot, ...). A name that
+    the module already defines as something else raises: no silent replacement either way."""
+    for each, function in namespace(functional=True).items():
+        if module_namespace.setdefault(each, function) is not function:
+            raise ImportError(f"nn.functional.{each} is defined there and also declared "
+                              f"functional as {_origin(function)}")
+        if each not in module_all:
+            module_all.append(each)

@@ -108,3 +108,6 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "multiclass_hinge_loss", "l2_penalty"]
+
+from ..public import export_functional  # noqa: E402
+export_functional(globals(), __all__)  # the F. names declared beside their ops: F.one_hot, ...

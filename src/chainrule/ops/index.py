@@ -5,7 +5,7 @@ All are composites of getitem, add_at and index_put (shape.py), so their gradien
 gradients of reading (a gradient goes back to each element read, adding up over repeats) and of
 writing (the overwritten elements get none)."""
 from ..backend import xp
-from ..errors import ShapeError
+from ..errors import ScatterIndexError, ShapeError
 from .composite import stop_gradient
 from .elementwise import astype, exp, log, where
 from .primitive import primitive
@@ -36,8 +36,8 @@ def _along(op, shape, dim, index):
                              f"shape {shape} in dimension {a}")
     if index.size and (index.min() < 0 or index.max() >= shape[axis]):
         bad = index[(index < 0) | (index >= shape[axis])].flat[0]
-        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {axis} with size "
-                         f"{shape[axis]}")
+        raise ScatterIndexError(f"{op}: index {bad} is out of bounds for dimension {axis} with "
+                                f"size {shape[axis]}")
     grid = list(xp.ogrid[tuple(slice(n) for n in index.shape)]) if index.ndim else []
     grid[axis] = index
     return tuple(grid)

@@ -6,7 +6,7 @@ gradient moves (and where an element is used twice, adds) the upstream gradient 
 import builtins
 
 from ..backend import xp
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from .shape import axis_of, broadcast_to, getitem, index_put, reshape, transpose
 
 
@@ -73,9 +73,12 @@ def flip(input, dims):
             [1., 2.]], dtype=float32)
     """
     dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
+    axes = [axis_of("flip", d, input.ndim) for d in dims]
+    if len(set(axes)) < len(axes):
+        raise ArgumentError(f"flip: dims {dims} name a dim more than once (shape {input.shape})")
     index = [slice(None)] * input.ndim
-    for d in dims:
-        index[axis_of("flip", d, input.ndim)] = slice(None, None, -1)
+    for axis in axes:
+        index[axis] = slice(None, None, -1)
     return getitem(input, index=tuple(index))
 
 

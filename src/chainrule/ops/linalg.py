@@ -1,6 +1,6 @@
 """Matrix products, with NumPy's rules for 1-D operands and broadcast batch dimensions."""
 from ..backend import xp
-from ..errors import ShapeError
+from ..errors import ArgumentError, DtypeError, ShapeError
 from .primitive import primitive
 
 
@@ -23,7 +23,7 @@ def matmul(a, b):
     """
     if a.dtype != b.dtype:
         _matmul_forward(a, b)  # shape errors first, as PyTorch reports them
-        raise TypeError(f"matmul: expected both operands to have the same dtype, got "
+        raise DtypeError(f"matmul: expected both operands to have the same dtype, got "
                         f"{a.dtype} and {b.dtype}; convert one with .astype(...) (as in "
                         f"PyTorch, matmul does not promote)")
     try:
@@ -147,7 +147,7 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
-        raise ValueError("einsum: needs at least one operand")
+        raise ArgumentError("einsum: needs at least one operand")
     inputs, output = _explicit(equation.replace(" ", ""), [xp.shape(o) for o in operands])
     if len(operands) == 1:
         return _einsum1(operands[0], equation=f"{inputs[0]}->{output}")
@@ -167,11 +167,11 @@ def _explicit(equation, shapes):
     """``(input subscripts, output subscripts)`` with "..." spelled as letters and an implicit
     output made explicit."""
     if equation.count("->") > 1:
-        raise ValueError(f"einsum: equation {equation!r} has more than one '->'")
+        raise ArgumentError(f"einsum: equation {equation!r} has more than one '->'")
     left, arrow, right = equation.partition("->")
     inputs = left.split(",")
     if len(inputs) != len(shapes):
-        raise ValueError(f"einsum: equation {equation!r} names {len(inputs)} operands but "
+        raise ArgumentError(f"einsum: equation {equation!r} names {len(inputs)} operands but "
                          f"{len(shapes)} were given")
     used = set(equation)
     spare = [c for c in _LETTERS if c not in used]

@@ -30,7 +30,7 @@ import traceback
 from ..autograd import Node, check_not_stale, mode
 from ..backend import ndarray, xp
 from ..dtypes import DEFAULT_FLOAT, kind, result_type
-from ..errors import ChainruleError, GradientError, ShapeError
+from ..errors import ArgumentError, ChainruleError, DimError, GradientError, ShapeError
 
 REGISTRY = {}
 
@@ -267,13 +267,15 @@ class Primitive:
         message = str(error)
         if not message.startswith(self.name):
             message = f"{self.name}: {message}"
+        if isinstance(error, IndexError) and not isinstance(error, xp.exceptions.AxisError):
+            return IndexError(f"{message} (input shape {_shapes(arrays)})")
         if isinstance(error, xp.exceptions.AxisError) or any(
                 word in message for word in ("broadcast", "shape", "dimension")):
             detail = f" with {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}" if kwargs else ""
-            return ShapeError(f"{message} (input shapes {_shapes(arrays)}{detail})")
-        if isinstance(error, IndexError):
-            return IndexError(f"{message} (input shape {_shapes(arrays)})")
-        return ValueError(message)
+            # PyTorch raises IndexError for a dim out of range, RuntimeError for the rest.
+            kind = DimError if isinstance(error, xp.exceptions.AxisError) else ShapeError
+            return kind(f"{message} (input shapes {_shapes(arrays)}{detail})")
+        return ArgumentError(f"{message} (input shapes {_shapes(arrays)})")
 
 
 def _promote(op, args):

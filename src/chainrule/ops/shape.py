@@ -1,6 +1,7 @@
 """Shape primitives: they move values around without changing them, so each VJP moves the
 gradient back."""
 from ..backend import xp
+from ..errors import DimError, ShapeError
 from .primitive import primitive
 
 
@@ -140,7 +141,7 @@ def axis_of(op, dim, ndim):
     if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
+        raise DimError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
     return int(dim) % max(ndim, 1)
 
 
@@ -189,13 +190,21 @@ def take_along_axis(x, indices, axis):
 
 
 def swapaxes(x, axis1, axis2):
+    axis1, axis2 = axis_of("transpose", axis1, x.ndim), axis_of("transpose", axis2, x.ndim)
     axes = list(range(x.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes=tuple(axes))
 
 
 def permute(x, axes):
-    return transpose(x, axes=tuple(axes))
+    ndim = xp.ndim(x)
+    axes = tuple(axes)
+    if len(axes) != ndim:
+        raise ShapeError(f"permute: dims {axes} name {len(axes)} dims, but the tensor of shape "
+                         f"{xp.shape(x)} has {ndim}")
+    if len({axis_of("permute", a, ndim) for a in axes}) < ndim:
+        raise ShapeError(f"permute: dims {axes} name a dim more than once (shape {xp.shape(x)})")
+    return transpose(x, axes=axes)
 
 
 def expand_dims(x, axis):
