@@ -759,9 +759,7 @@ class Tensor:
         """
         if self._data.flags.c_contiguous:
             return self
-        # A reshape to 1-d copies a non-contiguous array in C order; reshaping that back is
-        # a view of the copy, so the result is C-ordered and both steps are differentiable.
-        return reshape(reshape(self, shape=(-1,)), shape=self._data.shape)
+        return contiguous(self)
 
     def stride(self, dim=None):
         """How many elements apart consecutive entries of each dimension lie in memory, as
@@ -771,7 +769,15 @@ class Tensor:
         >>> x.stride(), x.t().stride(), x.stride(1)
         ((3, 1), (1, 3), 1)
         """
-        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        strides = [s // self._data.itemsize for s in self._data.strides]
+        shape = self._data.shape
+        for d in reversed(range(len(shape))):
+            if shape[d] == 1 and strides[d] == 0:
+                # NumPy gives a new axis (x[None]) stride 0; PyTorch gives a size-1 dimension
+                # the stride it would have if it were contiguous with the next one. Both
+                # address the same memory, as the dimension is never stepped along.
+                strides[d] = strides[d + 1] * shape[d + 1] if d + 1 < len(shape) else 1
+        strides = tuple(strides)
         if dim is None:
             return strides
         ndim = self._data.ndim
@@ -1058,7 +1064,8 @@ def _view_shape(array, shape):
     if sizes.count(-1) > 1:
         raise ViewError(f"view({tuple(shape)}): only one dimension can be inferred (-1)")
     if any(n < -1 for n in sizes):
-        raise ViewError(f"view({tuple(shape)}): invalid size {min(sizes)}")
+        bad = next(n for n in sizes if n < -1)  # (min is the tensor op in this module)
+        raise ViewError(f"view({tuple(shape)}): invalid size {bad}")
     known = 1
     for n in sizes:
         known *= n if n != -1 else 1
@@ -1186,16 +1193,18 @@ def _correction(dim, unbiased, correction, ddof):
 def _extreme(x, reduce, name, dim, keepdim, axis, keepdims):
     if isinstance(dim, Tensor):  # x.max(other): the elementwise maximum, as in PyTorch
         return (maximum if name == "max" else minimum)(x, dim)
+    # axis=/keepdims= are PyTorch's own aliases of dim=/keepdim= (np.max has NumPy's meaning).
+    dim, keep = _dims(dim, keepdim, axis, keepdims)
     if isinstance(dim, bool):
         raise TypeError(f"{name}(): dim must be an int, got {dim!r}")
-    if dim is None or axis is not None:
-        # The value alone (x.max(), NumPy's axis=): ties share the gradient, as amax does.
-        axis, keep = _dims(dim, keepdim, axis, keepdims)
-        return reduce(x, axis=axis, keepdims=keep)
+    if dim is None:  # the value alone: ties share the gradient, as amax does
+        return reduce(x, axis=None, keepdims=False)
     # PyTorch's x.max(dim): values and indices; the gradient goes to the index returned.
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{name}(dim): dim must be a single int (use amax for several)")
-    keep = bool(keepdim if keepdims is None else keepdims)
+    dim = axis_of(name, dim, x.ndim)
+    if not x.ndim:
+        return MinMax(x * 1, Tensor._make(xp.zeros((), dtype=xp.int64), None))
     pick = xp.argmax if name == "max" else xp.argmin
     indices = xp.expand_dims(pick(x._data, axis=dim), dim)
     values = take_along_axis(x, indices, dim)
@@ -1207,6 +1216,10 @@ def _extreme(x, reduce, name, dim, keepdim, axis, keepdims):
 
 def _arg_extreme(x, pick, dim, keepdim, axis, keepdims):
     axis, keep = _dims(dim, keepdim, axis, keepdims)
+    if axis is not None:
+        axis = axis_of(pick.__name__, axis, x.ndim)
+        if not x.ndim:
+            return Tensor._make(xp.zeros((), dtype=xp.int64), None)
     found = pick(x._data, axis=axis, keepdims=keep) if axis is not None else pick(x._data)
     return Tensor._make(xp.asarray(found, dtype=xp.int64), None)
 
@@ -1399,6 +1412,9 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   bitwise_xor, broadcast_to, clip, div, equal, exp, expand_dims, flatten,
                   getitem, greater, greater_equal, index_put, less, less_equal, log,
                   log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
-                  not_equal, permute, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze, std,
+                  not_equal, permute, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze,
+                  std,
                   sub, sum, swapaxes, take_along_axis, tanh, transpose, var, where,
                   bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)
+from .ops.memory import contiguous  # noqa: E402
+from .ops.shape import axis_of  # noqa: E402

@@ -23,5 +23,6 @@ from .linalg import einsum, matmul
 from .composite import (leaky_relu, log_softmax, logsumexp, norm, normalize, one_hot, softmax,
                         std, stop_gradient, var)
 from .fused import softmax_cross_entropy
+from .memory import contiguous
 # Convolution, pooling and normalization (ops.conv, ops.pool, ops.normalization) load with
 # chainrule.nn, which is their only user: `import chainrule` stays light.
