@@ -23,7 +23,7 @@ import pytest
 from chainrule.data import (
     MNIST_MD5S,
     DataLoader,
-    Dataset,
+    LabeledDataset,
     default_data_dir,
     digits,
     download,
@@ -33,6 +33,7 @@ from chainrule.data import (
     read_idx,
     write_idx,
 )
+from chainrule import Tensor
 from chainrule.errors import FileFormatError, IDXError, LabelError
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
@@ -440,14 +441,14 @@ def test_default_data_dir_follows_chainrule_data(tmp_path, monkeypatch):
 
 
 def test_dataset_behaves_like_a_sequence_of_examples():
-    dataset = Dataset(np.arange(12).reshape(4, 3), [1, 0, 1, 2], "toy", ("a", "b", "c"))
+    dataset = LabeledDataset(np.arange(12).reshape(4, 3), [1, 0, 1, 2], "toy", ("a", "b", "c"))
     assert len(dataset) == 4 and dataset.x.dtype == np.float32 and dataset.y.dtype == np.int64
     x, y = dataset[2]
     np.testing.assert_array_equal(x, [6, 7, 8])
     assert y == 1
     assert dataset[1:3][0].shape == (2, 3)
     with pytest.raises(ValueError, match="4 examples but 3 labels"):
-        Dataset(np.zeros((4, 3)), [0, 1, 2], "bad", ("a",))
+        LabeledDataset(np.zeros((4, 3)), [0, 1, 2], "bad", ("a",))
 
 
 # ---------------------------------------------------------------------------------------- digits
@@ -695,19 +696,23 @@ def test_seeded_shuffle_is_reproducible_and_changes_every_epoch():
     assert not np.array_equal(epoch_indices(list(other)), epochs[0])
 
 
-def test_without_shuffle_batches_are_views_in_order():
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batches_are_new_tensors_in_order(shuffle):
+    # As PyTorch's default_collate, which stacks: writing into a batch leaves the data alone.
     x, y = numbered(10)
-    batches = list(DataLoader((x, y), batch_size=4))
-    np.testing.assert_array_equal(epoch_indices(batches), np.arange(10))
+    batches = list(DataLoader((x, y), batch_size=4, shuffle=shuffle, seed=0))
+    if not shuffle:
+        np.testing.assert_array_equal(epoch_indices(batches), np.arange(10))
     for xb, yb in batches:
-        assert np.shares_memory(xb, x) and np.shares_memory(yb, y)
-    for xb, _ in DataLoader((x, y), batch_size=4, shuffle=True, seed=0):
-        assert not np.shares_memory(xb, x)
+        assert isinstance(xb, Tensor) and isinstance(yb, Tensor)
+        assert not np.shares_memory(xb.numpy(), x) and not np.shares_memory(yb.numpy(), y)
+        xb[0] = -1.0
+    assert (x >= 0).all()
 
 
 def test_accepts_a_dataset_and_any_number_of_arrays():
     x, y = numbered(9)
-    dataset = Dataset(x, y, "toy", ("a",) * 9)
+    dataset = LabeledDataset(x, y, "toy", ("a",) * 9)
     xb, yb = next(iter(DataLoader(dataset, batch_size=4)))
     np.testing.assert_array_equal(yb, [0, 1, 2, 3])
     weights = np.linspace(0, 1, 9)
@@ -724,8 +729,8 @@ def test_bad_arguments_are_reported_with_the_numbers():
         DataLoader((x, y), batch_size=0)
     with pytest.raises(TypeError, match="batch_size"):
         DataLoader((x, y), batch_size=2.5)
-    with pytest.raises(TypeError):
-        DataLoader(x)
+    with pytest.raises(TypeError, match="int"):
+        DataLoader(7)
     with pytest.raises(ValueError, match="seed"):
         DataLoader((x, y), seed=-1)
 

@@ -17,6 +17,7 @@ import operator
 import os
 
 from .backend import xp
+from .public import public
 
 # torch.Generator() starts from this seed until manual_seed is called.
 DEFAULT_SEED = 67280421310721
@@ -194,6 +195,7 @@ def _int_arg(value, name, where):
     return operator.index(value)
 
 
+@public
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of ``0 .. n-1`` (int64 unless ``dtype``), as ``torch.randperm``.
 
@@ -221,6 +223,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     return out.requires_grad_() if requires_grad else out
 
 
+@public(method=True)
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Draw ``num_samples`` category indices (int64) from each row of weights ``input`` (1-D
     or 2-D, non-negative, not all zero), as ``torch.multinomial``; without ``replacement`` each

@@ -118,12 +118,21 @@ class ConcatDataset(Dataset):
 class ChainDataset(IterableDataset):
     """Iterable datasets one after another.
 
-    >>> list(data.ChainDataset([range(2), range(3)]))
+    >>> class Count(data.IterableDataset):
+    ...     def __init__(self, n):
+    ...         self.n = n
+    ...     def __iter__(self):
+    ...         return iter(range(self.n))
+    >>> list(data.ChainDataset([Count(2), Count(3)]))
     [0, 1, 0, 1, 2]
     """
 
     def __init__(self, datasets):
         self.datasets = list(datasets)
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got "
+                                f"{type(d).__name__}")
 
     def __iter__(self):
         for d in self.datasets:
@@ -169,15 +178,15 @@ def random_split(dataset, lengths, generator=None):
     if lengths and all(isinstance(x, numbers.Real) for x in lengths) \
             and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         lengths = _lengths_from_fractions(lengths, n)
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: Sum of input lengths does not equal the length of the "
+                         f"input dataset! ({sum(lengths)} vs {n}, lengths {lengths})")
     for i, length in enumerate(lengths):
         if isinstance(length, bool) or not isinstance(length, numbers.Integral):
             raise TypeError(f"random_split: lengths must be ints, or fractions that sum to 1; "
                             f"got {length!r} at index {i} of {lengths}")
         if length < 0:
             raise ValueError(f"random_split: length {length} at index {i} is negative")
-    if sum(lengths) != n:
-        raise ValueError(f"random_split: Sum of input lengths does not equal the length of the "
-                         f"input dataset! ({sum(lengths)} vs {n}, lengths {lengths})")
     order = resolve(generator).permutation(n).tolist()
     ends = list(itertools.accumulate(lengths))
     return [Subset(dataset, order[end - length:end]) for end, length in zip(ends, lengths)]
