@@ -65,14 +65,14 @@ def test_d2l_sgd_inside_no_grad_changes_the_parameters():
     np.testing.assert_allclose(model.weight.detach().numpy(), before - 0.1 * 4.0, rtol=1e-6)
 
 
-def test_update_through_data_stays_an_array_and_state_dict_works():
+def test_update_through_data_changes_the_parameter_and_state_dict_sees_it():
     model = cr.nn.Linear(3, 2)
     before = model.weight.detach().numpy().copy()
     model(cr.tensor(np.ones((4, 3), np.float32))).sum().backward()
     for p in model.parameters():
-        p.detach().numpy() -= 0.1 * p.grad
-    assert type(model.weight.detach().numpy()) is np.ndarray
-    np.testing.assert_allclose(model.state_dict()["weight"], before - 0.4, rtol=1e-6)
+        p.data -= 0.1 * p.grad
+    assert isinstance(model.weight.data, cr.Tensor)
+    np.testing.assert_allclose(model.state_dict()["weight"].numpy(), before - 0.4, rtol=1e-6)
 
 
 # -- 4. PyTorch names with PyTorch meanings -------------------------------------------------
@@ -262,7 +262,7 @@ def test_out_of_range_index_is_an_index_error_naming_the_op():
 
 @pytest.mark.parametrize("make, error, pattern", [
     (lambda: cr.tensor([2]) ** -2, ValueError, "pow: Integers to negative integer powers"),
-    (lambda: cr.clip(cr.tensor([1.0])), ValueError, "clip needs low, high or both"),
+    (lambda: cr.clip(cr.tensor([1.0])), ValueError, "clamp: at least one of min or max must not be None"),
 ])
 def test_numpys_complaints_keep_their_meaning(make, error, pattern):
     with pytest.raises(error, match=pattern) as raised:

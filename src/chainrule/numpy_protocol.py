@@ -472,6 +472,10 @@ def _pad(array, pad_width, mode="constant", **kwargs):
     return _ops().pad(array, torch_pad, "constant", value)
 
 
+def _nonzero(a):
+    return _ops().nonzero(a, as_tuple=True)
+
+
 def _equal(x1, x2):
     return _ops().equal(x1, x2)  # elementwise, where cr.equal answers one bool as torch.equal
 
@@ -515,7 +519,7 @@ _ADAPTERS = {
     "fliplr": _fliplr, "flipud": _flipud, "roll": _roll, "tile": _tile, "repeat": _repeat,
     "moveaxis": _moveaxis, "split": _split, "round": _round, "fix": _fix,
     "nan_to_num": _nan_to_num, "outer": _outer, "meshgrid": _meshgrid, "pad": _pad,
-    "astype": _astype, "equal": _equal,
+    "astype": _astype, "equal": _equal, "nonzero": _nonzero,
     "argmax": _values_adapter(xp.argmax), "argmin": _values_adapter(xp.argmin),
     "count_nonzero": _values_adapter(xp.count_nonzero), "all": _values_adapter(xp.all),
     "any": _values_adapter(xp.any), "isclose": _values_adapter(xp.isclose),

@@ -17,6 +17,8 @@ library derives from it, so nothing is kept in a parallel table:
 A name may be declared once: a second declaration of it raises when the module declaring it is
 imported, so no public name can silently replace another.
 """
+import functools
+import inspect
 from typing import NamedTuple
 
 
@@ -47,14 +49,39 @@ def public(function=None, *, name=None, aliases=(), method=False, functional=Fal
     options = dict(name=name, aliases=aliases, method=method, functional=functional, numpy=numpy)
     if function is None:
         return _Decorator(options)
+    function = _accepting_numpy_names(function)
     declaration = Declaration(function, name or function.__name__, tuple(aliases), method,
                               functional, (numpy,) if isinstance(numpy, str) else tuple(numpy))
     for each in declaration.names:
         if each in DECLARATIONS:
             raise NameError(f"public: {each!r} is declared twice (as {_origin(function)} and "
                             f"{_origin(DECLARATIONS[each].function)})")
+    for each in declaration.names:
         DECLARATIONS[each] = declaration
     return function
+
+
+def _accepting_numpy_names(function):
+    """``function``, also accepting ``axis=`` for its ``dim=`` and ``keepdims=`` for its
+    ``keepdim=``: PyTorch's own aliases, with PyTorch's meaning, on every op."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return function
+    renames = {alias: name for alias, name in (("axis", "dim"), ("keepdims", "keepdim"))
+               if name in parameters and alias not in parameters}
+    if not renames:
+        return function
+
+    @functools.wraps(function)
+    def accepting(*args, **kwargs):
+        for alias, name in renames.items():
+            if alias in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{function.__name__}(): give {name}= or {alias}=, not both")
+                kwargs[name] = kwargs.pop(alias)
+        return function(*args, **kwargs)
+    return accepting
 
 
 class _Decorator:
@@ -98,8 +125,10 @@ def export_functional(module_namespace, module_all):
     """Give nn.functional every ``functional=True`` declaration (F.one_hot, ...). A name that
     the module already defines as something else raises: no silent replacement either way."""
     for each, function in namespace(functional=True).items():
-        if module_namespace.setdefault(each, function) is not function:
+        own = module_namespace.get(each, function)
+        if own is not function and own is not getattr(function, "__wrapped__", None):
             raise ImportError(f"nn.functional.{each} is defined there and also declared "
                               f"functional as {_origin(function)}")
+        module_namespace[each] = function
         if each not in module_all:
             module_all.append(each)

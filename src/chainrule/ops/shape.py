@@ -1,7 +1,11 @@
 """Shape primitives: they move values around without changing them, so each VJP moves the
 gradient back."""
+import functools
+
 from ..backend import xp
+from ..dtypes import promote_types
 from ..errors import DimError, ShapeError
+from .elementwise import astype
 from .primitive import primitive
 
 
@@ -178,7 +182,15 @@ def _join(op, name, tensors, dim, axis):
     if not isinstance(dim, (int, xp.integer)) or isinstance(dim, bool):
         raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}; to join more "
                         f"tensors put them all in the list: {name}([a, b, c])")
-    return op(*tensors, axis=int(dim))
+    return op(*_common_dtype(tensors), axis=int(dim))
+
+
+def _common_dtype(tensors):
+    """The tensors cast to PyTorch's common dtype (int64 with float32 is float32, not NumPy's
+    float64); astype sends each gradient back in its input's dtype."""
+    dtypes = [xp.asarray(getattr(t, "_data", t)).dtype for t in tensors]
+    target = functools.reduce(promote_types, dtypes)
+    return [t if d == target else astype(t, dtype=target) for t, d in zip(tensors, dtypes)]
 
 
 def take_along_axis(x, indices, axis):
