@@ -246,7 +246,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{probs.dtype}")
     if num_samples <= 0:
-        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (got {num_samples})")
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (got "
+                           f"{num_samples})")
     categories = probs.shape[-1]
     if not replacement and num_samples > categories:
         raise RuntimeError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples "
@@ -254,11 +255,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     if categories > 2**24:
         raise RuntimeError(f"multinomial: number of categories cannot exceed 2^24 (got "
                            f"{categories})")
-    rows = probs.reshape(-1, categories).astype(xp.float64)
+    rows = probs.reshape(shape[0] if probs.ndim == 2 else 1, categories).astype(xp.float64)
     if not xp.isfinite(rows).all() or (rows < 0).any():
         raise RuntimeError(f"multinomial: probability tensor contains either `inf`, `nan` or "
                            f"element < 0 (shape {shape})")
-    if rows.size and (rows.sum(axis=1) <= 0).any():
+    if (rows.sum(axis=1) <= 0).any():
         raise RuntimeError(f"multinomial: invalid multinomial distribution (sum of "
                            f"probabilities <= 0) in a row of shape {shape}")
     rng = resolve(generator)
