@@ -14,7 +14,8 @@ from ..ops.conv import conv1d, conv2d, conv_transpose2d
 from ..ops.conv3d import avg_pool3d, conv3d, max_pool3d
 from ..ops.fused import check_labels, reduce_losses
 from ..ops.normalization import batch_norm, dropout2d, group_norm, layer_norm
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..ops.resample import interpolate
 from ..random import resolve
 from ..tensor import Tensor
 from .losses_functional import (_as_tensor, _check_reduction,
@@ -57,7 +58,7 @@ def multiclass_hinge_loss(scores, labels, margin=1.0, reduction="mean"):
     _check_reduction("multiclass_hinge_loss", reduction)
     scores = _as_tensor(scores)
     labels = _labels(labels)
-    check_labels("multiclass_hinge_loss", scores.data, labels)
+    check_labels("multiclass_hinge_loss", scores._data, labels)
     n, classes = scores.shape
     correct = scores[xp.arange(n), labels].reshape((n, 1))
     # relu's subgradient at 0 is 0, which gives the inactive-at-the-kink convention above.
@@ -94,7 +95,7 @@ def check_probability(p):
 
 
 def _labels(labels):
-    return labels.data if isinstance(labels, Tensor) else xp.asarray(labels)
+    return labels._data if isinstance(labels, Tensor) else xp.asarray(labels)
 
 
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "softmin",

@@ -222,7 +222,7 @@ def unflatten(input, dim, sizes):
     """Dimension ``dim`` split into ``sizes`` (one of which may be -1).
 
     >>> cr.unflatten(cr.zeros(2, 6), 1, (2, 3)).shape
-    (2, 2, 3)
+    cr.Size([2, 2, 3])
     """
     axis = axis_of("unflatten", dim, input.ndim)
     shape = tuple(input.shape)
@@ -233,7 +233,7 @@ def movedim(input, source, destination):
     """Dimensions ``source`` moved to positions ``destination`` (ints or sequences).
 
     >>> cr.movedim(cr.zeros(2, 3, 4), 0, -1).shape
-    (3, 4, 2)
+    cr.Size([3, 4, 2])
     """
     source = (source,) if isinstance(source, (int, xp.integer)) else tuple(source)
     destination = (destination,) if isinstance(destination, (int, xp.integer)) else tuple(destination)
@@ -287,7 +287,7 @@ def meshgrid(*tensors, indexing="ij"):
 
     >>> rows, cols = cr.meshgrid(cr.tensor([1, 2]), cr.tensor([3, 4, 5]))
     >>> rows.shape, cols[0]
-    ((2, 3), tensor([3, 4, 5], dtype=int64))
+    (cr.Size([2, 3]), tensor([3, 4, 5], dtype=int64))
     """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -341,19 +341,35 @@ def pad(input, pad, mode="constant", value=None):
         if mode == "reflect" and (before >= n or after >= n):
             raise ShapeError(f"pad: reflect padding ({before}, {after}) must be smaller than "
                              f"the dimension's size {n} (dimension {axis})")
-        if n == 0:
+        if n == 0 and mode != "circular":
             raise ShapeError(f"pad: cannot {mode}-pad the empty dimension {axis}")
         positions = xp.arange(-before, n + after)
         if mode == "replicate":
             positions = xp.clip(positions, 0, n - 1)
         elif mode == "circular":
-            positions = positions % n
+            positions = _circular(positions, n, before, after, axis)
         else:  # reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ...
             period = 2 * (n - 1) if n > 1 else 1
             positions = xp.abs(positions) % period
             positions = xp.where(positions >= n, period - positions, positions)
         out = getitem(out, index=(slice(None),) * axis + (positions,))
     return out
+
+
+def _circular(positions, n, before, after, axis):
+    """Where each position of a circular pad reads. Negative amounts crop first and the
+    cropped part is what wraps (PyTorch's order); an amount longer than the cropped part would
+    wrap around more than once, which PyTorch refuses."""
+    low, high = builtins.max(0, -before), n - builtins.max(0, -after)
+    kept = high - low
+    if kept < 0:
+        raise ArgumentError(f"pad: circular padding ({before}, {after}) of dimension {axis} "
+                            f"(size {n}) crops more than the whole dimension")
+    if builtins.max(before, after) > kept:
+        raise ArgumentError(f"pad: circular padding ({before}, {after}) of dimension {axis} "
+                            f"wraps around more than once: the padded dimension has {kept} "
+                            f"elements after cropping (size {n})")
+    return (positions - low) % builtins.max(kept, 1) + low
 
 
 def _pad_constant(x, axis, before, after, value):

@@ -13,6 +13,7 @@ from ..backend import xp
 from ..errors import ShapeError
 from .conv import _padded, _windows, conv2d_forward, offsets, output_size, pair
 from .primitive import primitive
+from .resample import _averaging
 
 
 def _pool_args(op, x, kernel_size, stride, padding, dilation=1, layout="(N, C, H, W)",
@@ -185,22 +186,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return total / inside
 
 
-def _averaging(size, out):
-    """The (out, size) matrix of adaptive pooling: row i averages [floor(i*size/out),
-    ceil((i+1)*size/out))."""
-    m = xp.zeros((out, size))
-    for i in range(out):
-        start, end = (i * size) // out, -((-(i + 1) * size) // out)
-        m[i, start:end] = 1.0 / (end - start)
-    return m
-
-
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size: window i covers rows floor(i*H/oh) to
     ceil((i+1)*H/oh), as in PyTorch.
 
     >>> cr.nn.functional.adaptive_avg_pool2d(cr.ones(2, 3, 7, 5), (2, 1)).shape
-    (2, 3, 2, 1)
+    cr.Size([2, 3, 2, 1])
     """
     from .linalg import matmul
     if input.ndim != 4:
@@ -210,58 +201,3 @@ def adaptive_avg_pool2d(input, output_size):
     rows = _averaging(input.shape[2], oh).astype(input.dtype)
     cols = _averaging(input.shape[3], ow).T.astype(input.dtype)
     return matmul(matmul(rows, input), cols)
-
-
-def _interpolation(size, out, scale, align_corners):
-    """The (out, size) matrix of linear interpolation, with PyTorch's source coordinates."""
-    m = xp.zeros((out, size))
-    for i in range(out):
-        if align_corners:
-            src = i * (size - 1) / (out - 1) if out > 1 else 0.0
-        else:
-            src = max((i + 0.5) * scale - 0.5, 0.0)
-        low = min(int(math.floor(src)), size - 1)
-        high = min(low + 1, size - 1)
-        frac = src - low
-        m[i, low] += 1 - frac
-        m[i, high] += frac
-    return m
-
-
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    """Resize the last two dimensions of ``input`` (N, C, H, W) to ``size`` or by
-    ``scale_factor``: "nearest" copies the source pixel floor(i * in / out); "bilinear" mixes
-    the two nearest in each direction (PyTorch's coordinates; ``align_corners`` as there).
-
-    >>> x = cr.tensor([[[[1., 2.], [3., 4.]]]])
-    >>> cr.nn.functional.interpolate(x, scale_factor=2)[0, 0, 0]
-    tensor([1., 1., 2., 2.], dtype=float32)
-    >>> cr.nn.functional.interpolate(x, size=(3, 3), mode="bilinear", align_corners=True)[0, 0, 1]
-    tensor([2. , 2.5, 3. ], dtype=float32)
-    """
-    from .linalg import matmul
-    from .shape import getitem
-    if input.ndim != 4:
-        raise ShapeError(f"interpolate: input must be 4-D (N, C, H, W), got shape {input.shape}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: give exactly one of size and scale_factor")
-    h, w = input.shape[2:]
-    if size is not None:
-        out = pair(size, "size", "interpolate")
-        scales = (h / out[0], w / out[1])
-    else:
-        factors = tuple(float(f) for f in (scale_factor if isinstance(scale_factor, (tuple, list))
-                                           else (scale_factor, scale_factor)))
-        out = (int(math.floor(h * factors[0])), int(math.floor(w * factors[1])))
-        scales = (1 / factors[0], 1 / factors[1])
-    if mode == "nearest":
-        if align_corners is not None:
-            raise ValueError("interpolate: align_corners applies only to linear modes")
-        rows = xp.minimum(xp.floor(xp.arange(out[0]) * scales[0]).astype(int), h - 1)
-        cols = xp.minimum(xp.floor(xp.arange(out[1]) * scales[1]).astype(int), w - 1)
-        return getitem(input, index=(Ellipsis, rows[:, None], cols[None, :]))
-    if mode == "bilinear":
-        rows = _interpolation(h, out[0], scales[0], bool(align_corners)).astype(input.dtype)
-        cols = _interpolation(w, out[1], scales[1], bool(align_corners)).T.astype(input.dtype)
-        return matmul(matmul(rows, input), cols)
-    raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
