@@ -45,10 +45,8 @@ def test_edge_values_survive(tmp_path):
     scalars = [0, -1, 2**53 + 1, -(2**70), 1.5, -0.0, math.inf, -math.inf, True, False, None,
                "", "ünïcode ✓", "$tensor"]
     back = round_trip(scalars, tmp_path)
-    assert back[:-4] == scalars[:-4] or all(
-        (a == b and type(a) is type(b)) for a, b in zip(back[:-4], scalars[:-4]))
+    assert back == scalars and [type(v) for v in back] == [type(v) for v in scalars]
     assert math.copysign(1, back[5]) == -1
-    assert back[-4:] == scalars[-4:]
     assert math.isnan(round_trip(math.nan, tmp_path))
 
 
