@@ -199,7 +199,7 @@ def test_repr_shows_structure_and_sizes():
         "Sequential(\n"
         "  (0): Linear(in_features=784, out_features=256, bias=True)\n"
         "  (1): LeakyReLU(negative_slope=0.2)\n"
-        "  (2): Dropout(p=0.1)\n"
+        "  (2): Dropout(p=0.1, inplace=False)\n"
         "  (3): Linear(in_features=256, out_features=10, bias=False)\n"
         ")")
     assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
@@ -301,10 +301,21 @@ def test_linear_shape_error_names_layer_and_shapes():
                                  "input shape (64, 783)")
 
 
-@pytest.mark.parametrize("args", [(0, 3), (3, -1), (2.5, 3), (True, 2)])
+@pytest.mark.parametrize("args", [(-1, 3), (3, -1), (2.5, 3), (True, 2)])
 def test_linear_rejects_bad_sizes(args):
     with pytest.raises(ValueError, match="Linear"):
         nn.Linear(*args)
+
+
+def test_linear_with_no_inputs_is_allowed_as_in_torch():
+    torch = pytest.importorskip("torch")
+    with pytest.warns(UserWarning, match="zero-element"):
+        layer = nn.Linear(0, 3)
+    with pytest.warns(UserWarning, match="zero-element"):
+        theirs = torch.nn.Linear(0, 3)
+    out = layer(cr.zeros(2, 0))
+    np.testing.assert_array_equal(out.detach().numpy(), theirs(torch.zeros(2, 0)).detach().numpy())
+    np.testing.assert_array_equal(layer.bias.detach().numpy(), np.zeros(3))  # bound 0 when fan_in 0
 
 
 def check_layer_gradients(layer, x_shape, seed=0, low=None):

@@ -1,7 +1,22 @@
 """Activation layers with PyTorch's names and options; each calls the function of the same name
-in ``nn.functional``."""
+in ``nn.functional``. Those that take ``inplace=`` in PyTorch take it here, with its meaning."""
 from . import functional as F
 from .module import Module
+
+
+def in_place(module, function, input, *args):
+    """``function(input, *args)`` written into ``input``'s memory and ``input`` returned, as
+    PyTorch's ``inplace=True``: inside a graph the change is recorded (and a graph that saved
+    the old values refuses to backward); on a leaf that requires grad it raises, as PyTorch."""
+    return input._inplace(lambda t, _: function(t, *args), None,
+                          f"{type(module).__name__}(inplace=True)")
+
+
+def inplace_repr(module, text=""):
+    """PyTorch's repr: ``inplace=True`` is shown only when set."""
+    if not module.inplace:
+        return text
+    return f"{text}, inplace=True" if text else "inplace=True"
 
 
 class _Activation(Module):
@@ -11,6 +26,21 @@ class _Activation(Module):
 
     def forward(self, input):
         return type(self).function(input)
+
+
+class _InPlaceActivation(_Activation):
+    """An activation whose only option is PyTorch's ``inplace``."""
+
+    def __init__(self, inplace=False):
+        self.inplace = inplace
+
+    def forward(self, input):
+        if self.inplace:
+            return in_place(self, type(self).function, input)
+        return type(self).function(input)
+
+    def extra_repr(self):
+        return inplace_repr(self)
 
 
 class GELU(Module):
@@ -32,7 +62,7 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(_Activation):
+class SiLU(_InPlaceActivation):
     """x * sigmoid(x).
 
     >>> cr.nn.SiLU()(cr.tensor([0., 1.]))
@@ -41,7 +71,7 @@ class SiLU(_Activation):
     function = staticmethod(F.silu)
 
 
-class Mish(_Activation):
+class Mish(_InPlaceActivation):
     """x * tanh(softplus(x)).
 
     >>> cr.nn.Mish()(cr.tensor([0., 1.]))
@@ -68,7 +98,7 @@ class LogSigmoid(_Activation):
     function = staticmethod(F.log_sigmoid)
 
 
-class SELU(_Activation):
+class SELU(_InPlaceActivation):
     """Scaled ELU with the self-normalising constants.
 
     >>> cr.nn.SELU()(cr.tensor([1.]))
@@ -77,7 +107,7 @@ class SELU(_Activation):
     function = staticmethod(F.selu)
 
 
-class ReLU6(_Activation):
+class ReLU6(_InPlaceActivation):
     """min(max(0, x), 6).
 
     >>> cr.nn.ReLU6()(cr.tensor([-1., 8.]))
@@ -86,7 +116,7 @@ class ReLU6(_Activation):
     function = staticmethod(F.relu6)
 
 
-class Hardsigmoid(_Activation):
+class Hardsigmoid(_InPlaceActivation):
     """relu6(x + 3) / 6.
 
     >>> cr.nn.Hardsigmoid()(cr.tensor([0.]))
@@ -94,14 +124,20 @@ class Hardsigmoid(_Activation):
     """
     function = staticmethod(F.hardsigmoid)
 
+    def extra_repr(self):
+        return ""  # PyTorch's repr does not show inplace for this one
 
-class Hardswish(_Activation):
+
+class Hardswish(_InPlaceActivation):
     """x * hardsigmoid(x).
 
     >>> cr.nn.Hardswish()(cr.tensor([4.]))
     tensor([4.], dtype=float32)
     """
     function = staticmethod(F.hardswish)
+
+    def extra_repr(self):
+        return ""  # PyTorch's repr does not show inplace for this one
 
 
 class Tanhshrink(_Activation):
@@ -120,14 +156,18 @@ class ELU(Module):
     tensor([2.], dtype=float32)
     """
 
-    def __init__(self, alpha=1.0):
-        self.alpha = alpha
+    def __init__(self, alpha=1.0, inplace=False):
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        if self.inplace:
+            return in_place(self, type(self).function, input, self.alpha)
+        return type(self).function(input, self.alpha)
+
+    function = staticmethod(F.elu)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return inplace_repr(self, f"alpha={self.alpha}")
 
 
 class CELU(ELU):
@@ -137,8 +177,7 @@ class CELU(ELU):
     tensor([2.], dtype=float32)
     """
 
-    def forward(self, input):
-        return F.celu(input, self.alpha)
+    function = staticmethod(F.celu)
 
 
 class Softplus(Module):
@@ -165,16 +204,18 @@ class Hardtanh(Module):
     tensor([-0.5,  0.2,  0.5], dtype=float32)
     """
 
-    def __init__(self, min_val=-1.0, max_val=1.0):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val {min_val} is above max_val {max_val}")
-        self.min_val, self.max_val = min_val, max_val
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
+        if self.inplace:
+            return in_place(self, F.hardtanh, input, self.min_val, self.max_val)
         return F.hardtanh(input, self.min_val, self.max_val)
 
     def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return inplace_repr(self, f"min_val={self.min_val}, max_val={self.max_val}")
 
 
 class Threshold(Module):
@@ -184,14 +225,16 @@ class Threshold(Module):
     tensor([-1. ,  0.9], dtype=float32)
     """
 
-    def __init__(self, threshold, value):
-        self.threshold, self.value = threshold, value
+    def __init__(self, threshold, value, inplace=False):
+        self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, input):
+        if self.inplace:
+            return in_place(self, F.threshold, input, self.threshold, self.value)
         return F.threshold(input, self.threshold, self.value)
 
     def extra_repr(self):
-        return f"threshold={self.threshold}, value={self.value}"
+        return inplace_repr(self, f"threshold={self.threshold}, value={self.value}")
 
 
 class _AlongDim(Module):

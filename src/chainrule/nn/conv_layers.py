@@ -5,6 +5,7 @@ from ..backend import xp
 from ..ops import conv as conv_ops
 from . import functional as F
 from . import init
+from .activations import in_place
 from .layers import reset_affine
 from .module import Module, Parameter
 
@@ -380,16 +381,18 @@ class Dropout2d(Module):
     cr.Size([1, 2, 3, 3])
     """
 
-    def __init__(self, p=0.5, generator=None):
+    def __init__(self, p=0.5, inplace=False, generator=None):
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p, self.generator = p, generator
+        self.p, self.inplace, self.generator = p, inplace, generator
 
     def forward(self, input):
+        if self.inplace and self.training:
+            return in_place(self, F.dropout2d, input, self.p, True, self.generator)
         return F.dropout2d(input, self.p, self.training, self.generator)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",

@@ -5,6 +5,7 @@ from ..backend import xp
 from ..errors import ShapeError
 from ..ops import flatten, leaky_relu, relu, sigmoid, tanh
 from . import init as initializers
+from .activations import in_place, inplace_repr
 from .functional import check_probability, dropout
 from .module import Module, Parameter
 
@@ -89,9 +90,18 @@ class ReLU(Module):
 
     >>> cr.nn.ReLU()(cr.tensor([-1., 2.]))
     tensor([0., 2.], dtype=float32)
+    >>> x = cr.tensor([-1., 2.])
+    >>> cr.nn.ReLU(inplace=True)(x) is x, x
+    (True, tensor([0., 2.], dtype=float32))
     """
+    def __init__(self, inplace=False):
+        self.inplace = inplace
+
     def forward(self, x):
-        return relu(x)
+        return in_place(self, relu, x) if self.inplace else relu(x)
+
+    def extra_repr(self):
+        return inplace_repr(self)
 
 
 class Sigmoid(Module):
@@ -120,14 +130,16 @@ class LeakyReLU(Module):
     >>> cr.nn.LeakyReLU(0.1)(cr.tensor([-2., 2.]))
     tensor([-0.2,  2. ], dtype=float32)
     """
-    def __init__(self, negative_slope=0.01):
-        self.negative_slope = negative_slope
+    def __init__(self, negative_slope=0.01, inplace=False):
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
+        if self.inplace:
+            return in_place(self, leaky_relu, x, self.negative_slope)
         return leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return inplace_repr(self, f"negative_slope={self.negative_slope}")
 
 
 class Flatten(Module):
@@ -177,16 +189,18 @@ class Dropout(Module):
     tensor([1., 1., 1.], dtype=float32)
     """
 
-    def __init__(self, p=0.5, generator=None):
+    def __init__(self, p=0.5, inplace=False, generator=None):
         check_probability(p)
-        self.p = p
+        self.p, self.inplace = p, inplace
         self.generator = generator
 
     def forward(self, x):
+        if self.inplace and self.training:
+            return in_place(self, dropout, x, self.p, True, self.generator)
         return dropout(x, self.p, self.training, self.generator)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 __all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Unflatten", "Dropout"]
