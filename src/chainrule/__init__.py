@@ -20,6 +20,7 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, linspace
                        zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import autograd  # noqa: F401  (cr.autograd: the spellings of torch.autograd)
+from .grad_mode import inference_mode, is_inference_mode_enabled, set_grad_enabled
 from .check_backward import BackwardReport, check_backward
 
 # The tools around the core load on first use (cr.inspect.explain, cr.train.Trainer, ...), so
@@ -55,6 +56,7 @@ __all__ = list(dict.fromkeys([
     "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "normal", "ones",
     "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "zeros",
     "zeros_like", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "autograd",
     "ChainruleError", "ShapeError", "DimError", "DtypeError", "ArgumentError",
     "ScatterIndexError", "GradientError", "AnomalyError", "FileFormatError",
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",

@@ -4,7 +4,7 @@ The output is reduced to a scalar with a fixed random weighting, L = sum(out * v
 backward pass gives every input's gradient and one finite difference per element (or per random
 direction, for large inputs) checks it.
 """
-from .autograd import enable_grad
+from .engine import enable_grad
 from .backend import xp
 from .errors import ChainruleError
 from .tensor import Tensor, grad as autograd_grad
@@ -25,7 +25,7 @@ class GradcheckError(ChainruleError, AssertionError):
 def _prepare(inputs):
     prepared = []
     for x in inputs:
-        data = x.data if isinstance(x, Tensor) else xp.asarray(x)
+        data = x._data if isinstance(x, Tensor) else xp.asarray(x)
         wants = x.requires_grad if isinstance(x, Tensor) else data.dtype.kind == "f"
         if data.dtype.kind == "f":
             prepared.append(Tensor(data.astype(xp.float64), requires_grad=wants))
@@ -50,7 +50,7 @@ def _weights(fn, inputs, rng):
 
 def _evaluate(fn, inputs, weights):
     # Not under no_grad: fn may itself call chainrule.grad (a gradient penalty, say).
-    return float(_scalar(fn, inputs, weights).data)
+    return float(_scalar(fn, inputs, weights)._data)
 
 
 def _analytic(fn, inputs, weights, checked):
@@ -61,7 +61,7 @@ def _analytic(fn, inputs, weights, checked):
 
 
 def _kink_note(fn, inputs, weights, tensor, direction, eps, numeric):
-    original = tensor.data.copy()
+    original = tensor._data.copy()
     center = _evaluate(fn, inputs, weights)
     tensor.data = original + eps * direction
     right = (_evaluate(fn, inputs, weights) - center) / eps
@@ -96,11 +96,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=400, dire
     analytic = _analytic(fn, inputs, weights, checked)
     again = _analytic(fn, inputs, weights, checked)
     for k, (first, second) in enumerate(zip(analytic, again)):
-        if first is not None and not xp.array_equal(first.data, second.data, equal_nan=True):
+        if first is not None and not xp.array_equal(first._data, second._data, equal_nan=True):
             raise GradcheckError(f"gradcheck: backward is not deterministic for input {k}: two "
                                  f"runs gave different gradients")
     for k, (tensor, g) in enumerate(zip(checked, analytic)):
-        g = xp.zeros_like(tensor.data) if g is None else g.data
+        g = xp.zeros_like(tensor._data) if g is None else g._data
         if g.shape != tensor.shape:
             raise GradcheckError(f"gradcheck: input {k} has shape {tensor.shape} but its "
                                  f"gradient has shape {g.shape}")
@@ -115,7 +115,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=400, dire
                 direction = rng.standard_normal(tensor.shape)
                 direction /= xp.linalg.norm(direction)
                 where = f"random direction {i}"
-            original = tensor.data
+            original = tensor._data
             tensor.data = original + eps * direction
             plus = _evaluate(fn, inputs, weights)
             tensor.data = original - eps * direction

@@ -2,7 +2,7 @@
 xhat = (x - mean) / sqrt(var + eps) over some axes, whose VJP is the textbook's three terms
 (through x directly, through the mean, through the variance) in one line. The affine part and
 the running statistics are ordinary ops around it."""
-from ..autograd import no_grad
+from ..engine import no_grad
 from ..backend import xp
 from ..errors import ShapeError
 from .composite import var

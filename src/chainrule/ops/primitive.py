@@ -17,7 +17,7 @@ backward drops each saved value as soon as no remaining VJP of that node needs i
 the chain-rule step in words, which ``explain`` prints.
 
 A VJP may return the upstream gradient itself or a view of it: the engine never writes into a
-gradient it did not allocate (see autograd.py), so nothing needs declaring about the result.
+gradient it did not allocate (see engine.py), so nothing needs declaring about the result.
 
 Called on plain arrays (no Tensor among the arguments) a primitive returns a plain array, so the
 same VJP formula runs without a graph on arrays and, with ``create_graph=True``, on Tensors.
@@ -27,7 +27,7 @@ import os
 import types
 import traceback
 
-from ..autograd import Node, check_not_stale, mode
+from ..engine import Node, check_not_stale, mode
 from ..backend import ndarray, xp
 from ..dtypes import DEFAULT_FLOAT, kind, result_type
 from ..errors import ArgumentError, ChainruleError, DimError, GradientError, ShapeError
@@ -50,11 +50,26 @@ class Plan:
     steps (input position, VJP, the names it reads, the names no later step reads and that can
     be freed after it)."""
 
-    __slots__ = ("saves", "steps")
+    __slots__ = ("saves", "steps", "variadic")
 
-    def __init__(self, saves, steps):
+    def __init__(self, saves, steps, variadic):
         self.saves = saves
         self.steps = steps
+        self.variadic = variadic
+
+    def input_gradients(self, node, grad, retain_graph, create_graph):
+        """The engine's view of one node's VJPs: yields (input position, that input's gradient
+        as its VJP returned it), and lets each saved value go once no later VJP reads it."""
+        saved = node.saved
+        plain = not (create_graph or self.variadic)
+        for position, vjp, names, free in self.steps:
+            if plain:  # the saved arrays as they are: _vjp_arguments' first case, inline
+                yield position, vjp(grad, *map(saved.__getitem__, names))
+            else:
+                yield position, vjp(grad, *_vjp_arguments(node, names, position, create_graph))
+            if free and not retain_graph:
+                for name in free:
+                    del saved[name]
 
 
 class Primitive:
@@ -160,49 +175,14 @@ class Primitive:
 
     # -- calling ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        # The hot path of every forward pass: on small tensors each call and lookup here is a
-        # visible share of an op's time (bench/run.py, per-op row), hence the inlining.
-        promote = self.promotion is not None
-        while True:
-            arrays = []
-            parents = []
-            needs = 0  # bit i set: input i requires grad
-            dtype = None  # the inputs' dtype, while they agree
-            mixed = False  # whether some input may change the result's dtype (dtypes.py)
-            for i, a in enumerate(args):
-                if isinstance(a, Tensor):
-                    data = a._data
-                    arrays.append(data)
-                    if dtype is None:
-                        dtype = data.dtype
-                    elif data.dtype is not dtype and data.dtype != dtype:
-                        mixed = True
-                    if a.requires_grad:
-                        needs |= 1 << i
-                        node = a.node
-                        if node is None:
-                            node = a.node = Node.leaf(a)
-                        elif node.seq < mode.last_graph_write:
-                            check_not_stale(self.name, a)
-                        parents.append(node)
-                        continue
-                else:
-                    arrays.append(a)
-                    if type(a) is not float and type(a) is not int:
-                        mixed = True
-                parents.append(None)
-            # Tensors of one float dtype with Python numbers need no promotion (the common
-            # case); otherwise promote once and unwrap the promoted inputs again.
-            if not promote or dtype is None or not mixed and dtype.kind == "f":
-                break
+        # The hot path of every forward pass (bench/run.py's per-op row).
+        arrays, parents, needs, dtype, mixed = _unwrap(self.name, args)
+        # Tensors of one float dtype with Python numbers need no promotion (the common case);
+        # otherwise promote once and unwrap the promoted inputs again.
+        if self.promotion is not None and dtype is not None and (mixed or dtype.kind != "f"):
             args = _promote(self, args)
-            promote = False
-        try:
-            out = self.forward(*arrays, **kwargs)
-        except ChainruleError:
-            raise
-        except (ValueError, IndexError) as error:
-            raise self._input_error(arrays, kwargs, error) from error
+            arrays, parents, needs, dtype, mixed = _unwrap(self.name, args)
+        out = self._forward(arrays, kwargs)
         if dtype is None:  # arrays in, an array out: how VJP formulas run without a graph
             return out
         if type(out) is not ndarray:
@@ -214,27 +194,42 @@ class Primitive:
         if not needs or not mode.enabled or not self.differentiable or out.dtype.kind != "f":
             t.node = None
             t.requires_grad = False
-            return t
-        plan = self._plans.get(needs)
-        if plan is None:
-            plan = self._plans[needs] = self._make_plan(needs, len(args))
-        saved = {}
-        for name, what, where in plan.saves:
-            saved[name] = (out if what is OUT else arrays[where] if what is INPUT else
-                           self._save(name, what, where, arrays, kwargs, out))
-        t.node = Node(self, tuple(parents), saved, plan, kwargs, out.shape, out.dtype)
-        t.requires_grad = True
-        if mode.anomaly:
-            t.node.set_extra("trace", _user_stack())
+        else:
+            t.node = self._record(needs, len(args), arrays, parents, kwargs, out)
+            t.requires_grad = True
         return t
 
-    def _save(self, name, what, where, arrays, kwargs, out):
-        """The rarer things a VJP may ask to keep (``out`` and inputs are kept inline)."""
-        if what is KEYWORD:
+    def _forward(self, arrays, kwargs):
+        try:
+            return self.forward(*arrays, **kwargs)
+        except ChainruleError:
+            raise
+        except (ValueError, IndexError) as error:
+            raise self._input_error(arrays, kwargs, error) from error
+
+    def _record(self, needs, count, arrays, parents, kwargs, out):
+        """The node for one call: what the VJPs of the inputs in ``needs`` will read, saved."""
+        plan = self._plans.get(needs)
+        if plan is None:
+            plan = self._plans[needs] = self._make_plan(needs, count)
+        saved = {name: self._save(what, where, name, arrays, kwargs, out)
+                 for name, what, where in plan.saves}
+        node = Node(self, tuple(parents), saved, plan, kwargs, out.shape, out.dtype)
+        if mode.anomaly:
+            node.set_extra("trace", _user_stack())
+        return node
+
+    def _save(self, what, where, name, arrays, kwargs, out):
+        """One value a VJP asked for, as the forward pass leaves it."""
+        if what == OUT:
+            return out
+        if what == INPUT:
+            return arrays[where]
+        if what == KEYWORD:
             return kwargs.get(name, where)
-        if what is SHAPE:
+        if what == SHAPE:
             return _shape_of(arrays, where)
-        if what is DTYPE:
+        if what == DTYPE:
             return _dtype_of(arrays[where])
         fn, reads = self.residuals[name]  # RESIDUAL: computed now from the inputs and output
         return fn(*[out if n == "out" else
@@ -260,7 +255,7 @@ class Primitive:
             last = k == len(positions) - 1
             free = () if last else tuple(n for n in names if n not in later and n in wanted)
             steps.append((position, fn, names, free))
-        return Plan(saves, tuple(steps))
+        return Plan(saves, tuple(steps), self.variadic)
 
     def _input_error(self, arrays, kwargs, error):
         """NumPy's complaint about the inputs, said in this op's name, with their shapes."""
@@ -337,10 +332,66 @@ def _dtype_of(value):
     return value.dtype if hasattr(value, "dtype") else xp.asarray(value).dtype
 
 
-def _node_of(tensor):
-    if tensor.node is None:
-        tensor.node = Node.leaf(tensor)
-    return tensor.node
+def _unwrap(op_name, args):
+    """What a primitive needs from its arguments: each one's array, its parent node (None where
+    no gradient flows), a bit mask of the inputs requiring grad (bit i: input i), the tensors'
+    dtype while they agree (None when no tensor is among them) and whether some input may change
+    the result's dtype under promotion (a second dtype, or a number other than an int or
+    float)."""
+    arrays = []
+    parents = []
+    needs = 0
+    dtype = None
+    mixed = False
+    for i, a in enumerate(args):
+        if not isinstance(a, Tensor):
+            arrays.append(a)
+            parents.append(None)
+            mixed = mixed or type(a) is not float and type(a) is not int
+            continue
+        data = a._data
+        arrays.append(data)
+        if dtype is None:
+            dtype = data.dtype
+        elif data.dtype is not dtype and data.dtype != dtype:  # `is`: a shortcut only
+            mixed = True
+        if a.requires_grad:
+            needs |= 1 << i
+            parents.append(_parent_node(op_name, a))
+        else:
+            parents.append(None)
+    return arrays, parents, needs, dtype, mixed
+
+
+def _parent_node(op_name, tensor):
+    """The node that ``tensor``'s gradient flows into: its own, or a new leaf's."""
+    node = tensor.node
+    if node is None:
+        node = tensor.node = Node.leaf(tensor)
+    elif node.seq < mode.last_graph_write:
+        check_not_stale(op_name, tensor)
+    return node
+
+
+def _vjp_arguments(node, names, position, create_graph):
+    """What a VJP asked for, from what ``node`` saved. With ``create_graph`` the output and the
+    inputs come back as tensors attached to the graph, so the VJP records its own."""
+    saved = node.saved
+    if not create_graph:
+        return [position if name == "position" else saved[name] for name in names]
+    op = node.op
+    args = []
+    for name in names:
+        if name == "position":
+            args.append(position)
+        elif name == "out":
+            args.append(Tensor._make(saved[name], node))
+        elif name in op.inputs and not op.variadic and \
+                node.parents[op.inputs.index(name)] is not None:
+            args.append(Tensor._make(saved[name], node.parents[op.inputs.index(name)]))
+        else:
+            args.append(saved[name])
+    return args
 
 
 def primitive(forward=None, **options):
