@@ -777,3 +777,22 @@ def test_load_state_dict_rejects_inconsistent_state():
         loader.load_state_dict(state)
     with pytest.raises(ValueError, match="9 batches done"):
         loader.load_state_dict(dict(state, batches_done=9, num_examples=20))
+
+
+# ------------------------------------------------------------------------------- documentation
+
+
+@pytest.mark.parametrize("module", ["dataset", "sampler", "collate", "loader", "workers"])
+def test_the_data_modules_examples_run(module, tmp_path, monkeypatch):
+    import doctest
+    import importlib
+
+    import chainrule as cr
+    from chainrule import data
+
+    monkeypatch.chdir(tmp_path)
+    cr.manual_seed(0)
+    found = importlib.import_module(f"chainrule.data.{module}")
+    result = doctest.testmod(found, extraglobs={"cr": cr, "np": np, "data": data},
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted and result.failed == 0

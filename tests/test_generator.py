@@ -224,3 +224,14 @@ def test_multinomial_is_not_differentiable_and_ignores_the_graph():
     picks = cr.multinomial(weights, 1)
     assert not picks.requires_grad
     assert not torch.multinomial(torch.tensor([1.0, 2.0], requires_grad=True), 1).requires_grad
+
+
+def test_the_random_modules_examples_run():
+    import doctest
+
+    from chainrule import random
+
+    cr.manual_seed(0)
+    result = doctest.testmod(random, extraglobs={"cr": cr, "np": np},
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted and result.failed == 0

@@ -25,7 +25,7 @@ def default_collate(batch):
     >>> data.default_collate([(1, 2.0), (3, 4.0)])
     [tensor([1, 3], dtype=int64), tensor([2., 4.], dtype=float64)]
     >>> data.default_collate([{"x": np.zeros(2)}, {"x": np.ones(2)}])["x"].shape
-    (2, 2)
+    cr.Size([2, 2])
     """
     if not isinstance(batch, collections.abc.Sequence) or not len(batch):
         raise IndexError(f"default_collate: expected a non-empty list of examples, got "

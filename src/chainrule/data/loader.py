@@ -30,12 +30,12 @@ class DataLoader:
 
     >>> x = cr.arange(10.0).reshape(5, 2)
     >>> y = cr.tensor([0, 1, 0, 1, 1])
-    >>> loader = data.DataLoader(data.TensorDataset(x, y), batch_size=2)
+    >>> loader = data.DataLoader(data.TensorDataset(x, y), batch_size=3)
     >>> len(loader)
-    3
+    2
     >>> xb, yb = next(iter(loader))
     >>> xb.std(0), yb
-    (tensor([1.4142, 1.4142], dtype=float32), tensor([0, 1], dtype=int64))
+    (tensor([2., 2.], dtype=float32), tensor([0, 1, 0], dtype=int64))
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
