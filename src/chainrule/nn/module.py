@@ -28,8 +28,9 @@ has that the state lacked, and the keys of the state that the model does not hav
     """
 
 
-class StateDictError(ChainruleError, ValueError):
+class StateDictError(ChainruleError, ValueError, RuntimeError):
     """A state dict does not fit the model: missing or unexpected keys, wrong shapes or dtypes.
+    A RuntimeError, as PyTorch's load_state_dict raises, and a ValueError.
 
     >>> cr.nn.Linear(2, 2).load_state_dict({'weight': np.zeros((3, 3))})
     Traceback (most recent call last):
