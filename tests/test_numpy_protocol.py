@@ -107,6 +107,10 @@ CASES = [
          lambda a: _torch().linalg.norm(a, dim=1, keepdim=True), [(3, 4)]),
     Case("norm-vector-2", lambda a: np.linalg.norm(a, 2), lambda a: _torch().linalg.norm(a, 2),
          [(5,)]),
+    Case("norm-1-axis", lambda a: np.linalg.norm(a, 1, axis=1),
+         lambda a: _torch().linalg.norm(a, 1, dim=1), [(3, 4)]),
+    Case("norm-matrix-inf", lambda a: np.linalg.norm(a, np.inf),
+         lambda a: _torch().linalg.norm(a, float("inf")), [(3, 4)]),
     # NumPy-style code: a two-layer network and a squared error, written with NumPy calls only
     Case("mlp", lambda x, w1, w2: np.mean(np.square(np.dot(np.maximum(x @ w1, 0), w2) - 1.0)),
          lambda x, w1, w2: (((x @ w1).clamp(min=0) @ w2 - 1.0) ** 2).mean(),
@@ -294,7 +298,7 @@ REFUSED = [
     ("numpy.where", lambda x: np.where(x > 2)),
     ("numpy.dot", lambda x: np.dot(np.ones((2, 2, 2)), x.reshape(2, 3, 1))),
     ("numpy.linalg.norm", lambda x: np.linalg.norm(x, 2)),
-    ("numpy.linalg.norm", lambda x: np.linalg.norm(x, 1, axis=1)),
+    ("numpy.linalg.norm", lambda x: np.linalg.norm(x, "nuc")),
     ("numpy.reshape", lambda x: np.reshape(x, (3, 2), order="F")),
     ("numpy.clip", lambda x: np.clip(x, x * 0, 1.0)),
 ]

@@ -110,6 +110,8 @@ def test_numpy_function_dispatches_and_gives_numpys_answer(name):
 
 def _ufunc_inputs(ufunc):
     floats = any(t.startswith("d" * ufunc.nin) for t in ufunc.types)
+    if ufunc is np.matmul:
+        return [A, B.T]
     if floats:
         low = 1.2 if ufunc.__name__ in ("arccosh",) else 0.2
         return [RNG.uniform(low, low + 0.7, (3, 4)) for _ in range(ufunc.nin)]

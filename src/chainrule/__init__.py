@@ -14,6 +14,8 @@ from .tensor import Tensor, as_tensor, from_numpy, grad, tensor
 from .ops import REGISTRY, Primitive, primitive
 from .public import attach_methods as _attach_methods, namespace as _declared
 from . import functions as _functions  # noqa: F401  (declares the public ops: see public.py)
+from . import stats as _stats  # noqa: F401  (median, unique, histc, histogram)
+from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
 from .dtypes import as_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,
                        ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
@@ -62,7 +64,7 @@ __all__ = list(dict.fromkeys([
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck", "check_backward",
     "BackwardReport",
-    "nn", "optim", "data", "inspect", "models", "serialize", "train", "interop", "onnx",
+    "nn", "optim", "data", "inspect", "models", "serialize", "train", "interop", "onnx", "linalg",
     "manual_seed",
     "default_generator",
     "float16", "half", "float32", "float", "float64", "double", "uint8", "int8", "int16",

@@ -703,6 +703,90 @@ def clamp_max(input, max):
     return _t(input).clip(None, max)
 
 
+# -- joining ---------------------------------------------------------------------------------
+
+def _at_least(tensors, ndim, name):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}: expected a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}")
+    grown = []
+    for x in map(_t, tensors):
+        if x.ndim < ndim:
+            # NumPy's atleast_2d/3d: a vector becomes a row, (1, n) then (1, n, 1).
+            shape = {0: (1,) * ndim, 1: (1, x.numel(), 1)[:ndim] if ndim == 3 else (1, -1),
+                     2: tuple(x.shape) + (1,)}[x.ndim]
+            x = x.reshape(shape)
+        grown.append(x)
+    return grown
+
+
+@public
+def hstack(tensors):
+    """The tensors joined column-wise: along dim 1, or dim 0 for vectors.
+
+    >>> cr.hstack([cr.tensor([1., 2.]), cr.tensor([3.])])
+    tensor([1., 2., 3.], dtype=float32)
+    """
+    joined = _at_least(tensors, 1, "hstack")
+    return ops.concatenate(joined, 0 if joined[0].ndim == 1 else 1)
+
+
+@public
+def vstack(tensors):
+    """The tensors joined row-wise (vectors become rows first).
+
+    >>> cr.vstack([cr.tensor([1, 2]), cr.tensor([[3, 4]])])
+    tensor([[1, 2],
+            [3, 4]], dtype=int64)
+    """
+    return ops.concatenate(_at_least(tensors, 2, "vstack"), 0)
+
+
+@public
+def dstack(tensors):
+    """The tensors joined along the third dimension (made 3-D first, as NumPy's dstack).
+
+    >>> cr.dstack([cr.ones(2), cr.zeros(2)]).shape
+    cr.Size([1, 2, 2])
+    """
+    return ops.concatenate(_at_least(tensors, 3, "dstack"), 2)
+
+
+@public
+def column_stack(tensors):
+    """The tensors as columns side by side (vectors become columns).
+
+    >>> cr.column_stack([cr.tensor([1, 2]), cr.tensor([3, 4])])
+    tensor([[1, 3],
+            [2, 4]], dtype=int64)
+    """
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"column_stack: expected a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}")
+    columns = [x.reshape(-1, 1) if x.ndim < 2 else x for x in map(_t, tensors)]
+    return ops.concatenate(columns, 1)
+
+
+@public(method=True)
+def index_put(input, indices, values, accumulate=False):
+    """A copy of ``input`` with ``values`` written at ``input[indices]`` (a tuple of index
+    tensors, as ``torch.index_put``); with ``accumulate``, added there instead, repeated
+    indices adding up. Differentiable in ``input`` and ``values``.
+
+    >>> cr.index_put(cr.zeros(3), (cr.tensor([0, 0]),), cr.tensor(1.), accumulate=True)
+    tensor([2., 0., 0.], dtype=float32)
+    """
+    x = _t(input)
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put: indices must be a tuple of tensors, got "
+                        f"{type(indices).__name__}")
+    index = tuple(i._data if isinstance(i, Tensor) else xp.asarray(i) for i in indices)
+    if not accumulate:
+        return ops.index_put(x, values, index=index)
+    return ops.add(x, ops.add_at(ops.broadcast_to(values, shape=x._data[index].shape),
+                                 index=index, shape=x.shape))
+
+
 @public(functional=True)
 def one_hot(tensor, num_classes=-1):
     """Rows of ``num_classes`` zeros with a one at each class index, as int64 (PyTorch's
@@ -772,7 +856,7 @@ for _op in (ops.gather, ops.scatter, ops.scatter_add, ops.scatter_reduce, ops.in
             ops.masked_fill, ops.masked_select, ops.nonzero, ops.diagonal, ops.diag, ops.tril,
             ops.triu, ops.take_along_dim, ops.expand, ops.repeat, ops.tile, ops.flip, ops.fliplr,
             ops.flipud, ops.roll, ops.split, ops.tensor_split, ops.chunk, ops.unbind, ops.unfold,
-            ops.unflatten, ops.narrow, ops.repeat_interleave, ops.index_put):
+            ops.unflatten, ops.narrow, ops.repeat_interleave):
     public(_op, method=True)
 public(ops.movedim, aliases=("moveaxis",), method=True)
 public(ops.meshgrid)

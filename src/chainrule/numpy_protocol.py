@@ -305,17 +305,17 @@ def _broadcast_to(array, shape, subok=False):
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):
+    # torch.linalg.norm has NumPy's meaning (ord, axis as dim), short of the SVD-based norms.
     reduced = xp.ndim(x) if axis is None else len(xp.atleast_1d(axis))
-    if not (ord is None or (ord == "fro" and reduced == 2) or (ord == 2 and reduced == 1)):
-        raise TypeError(f"numpy.linalg.norm with ord={ord!r} over {reduced} axes is not supported "
-                        f"on chainrule tensors; only the Euclidean/Frobenius norm (ord=None) is. "
-                        f"{_LEAVE_THE_GRAPH}")
-    ops = _ops()
-    squares = ops.sum(ops.mul(x, x), axis=axis, keepdims=keepdims)
-    # At a zero vector sqrt's derivative is infinite; the inner where gives the subgradient 0
-    # there instead of NaN, as PyTorch's norm does.
-    nonzero = ops.greater(squares, 0)
-    return ops.where(nonzero, ops.sqrt(ops.where(nonzero, squares, 1)), 0)
+    if reduced == 2 and ord in (2, -2, "nuc"):
+        raise TypeError(f"numpy.linalg.norm with ord={ord!r} over 2 axes (a spectral or nuclear "
+                        f"norm) needs an SVD, which chainrule does not have. {_LEAVE_THE_GRAPH}")
+    from . import linalg
+    return linalg.norm(x, ord, None if axis is None else _axes(axis), keepdims)
+
+
+def _axes(axis):
+    return tuple(axis) if xp.ndim(axis) else int(axis)
 
 
 def _copy(a, order="K", subok=False):
@@ -472,6 +472,27 @@ def _pad(array, pad_width, mode="constant", **kwargs):
     return _ops().pad(array, torch_pad, "constant", value)
 
 
+def _joiner(name):
+    def join(tup, *, dtype=None, casting="same_kind"):
+        _require_defaults(f"numpy.{name}", casting=casting)
+        return _cast(getattr(_functions(), name)(list(tup)), dtype)
+    join.__name__ = f"_{name}"
+    return join
+
+
+def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """NumPy's median: the mean of the two middle values of an even count (PyTorch's is the
+    lower one); NaN where a NaN is present."""
+    _require_defaults("numpy.median", out=out, keepdims=keepdims)
+    ops = _ops()
+    a, axis = _flat_axis(a, axis)
+    ordered = ops.sort(a, axis).values  # NaNs last
+    n = xp.shape(a)[axis]
+    middle = ops.index_select(ordered, axis, _tensor_type()(xp.array([(n - 1) // 2, n // 2])))
+    value = ops.mean(middle, axis=axis)
+    return ops.where(ops.any(ops.isnan(a), axis=axis), float("nan"), value)
+
+
 def _nonzero(a):
     return _ops().nonzero(a, as_tuple=True)
 
@@ -519,7 +540,10 @@ _ADAPTERS = {
     "fliplr": _fliplr, "flipud": _flipud, "roll": _roll, "tile": _tile, "repeat": _repeat,
     "moveaxis": _moveaxis, "split": _split, "round": _round, "fix": _fix,
     "nan_to_num": _nan_to_num, "outer": _outer, "meshgrid": _meshgrid, "pad": _pad,
-    "astype": _astype, "equal": _equal, "nonzero": _nonzero,
+    "astype": _astype, "equal": _equal, "nonzero": _nonzero, "median": _median,
+    "hstack": _joiner("hstack"), "vstack": _joiner("vstack"), "dstack": _joiner("dstack"),
+    "column_stack": _joiner("column_stack"), "unique": _values_adapter(xp.unique),
+    "histogram": _values_adapter(xp.histogram),
     "argmax": _values_adapter(xp.argmax), "argmin": _values_adapter(xp.argmin),
     "count_nonzero": _values_adapter(xp.count_nonzero), "all": _values_adapter(xp.all),
     "any": _values_adapter(xp.any), "isclose": _values_adapter(xp.isclose),

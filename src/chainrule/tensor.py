@@ -980,6 +980,24 @@ class Tensor:
         tensor([1., 0.], dtype=float32)
         """
         return self._inplace(lambda t, v: t.masked_fill(mask, v), value, "masked_fill_")
+
+    def scatter_add_(self, dim, index, src):
+        """In place: ``src`` added at ``index`` along ``dim`` (``scatter_add``).
+
+        >>> cr.zeros(3).scatter_add_(0, cr.tensor([0, 0, 2]), cr.tensor([1., 2., 3.]))
+        tensor([3., 0., 3.], dtype=float32)
+        """
+        return self._inplace(lambda t, s: t.scatter_add(dim, index, s), src, "scatter_add_")
+
+    def index_put_(self, indices, values, accumulate=False):
+        """In place: ``values`` written (or with ``accumulate``, added) at
+        ``self[indices]`` (``index_put``).
+
+        >>> cr.zeros(3).index_put_((cr.tensor([1]),), cr.tensor(5.))
+        tensor([0., 5., 0.], dtype=float32)
+        """
+        return self._inplace(lambda t, v: t.index_put(indices, v, accumulate), values,
+                             "index_put_")
     def view(self, *shape):
         """The same memory seen in a new shape, as PyTorch's ``view``: writing into the view
         writes into this tensor. Where the strides allow no such view (e.g. ``t().view(-1)``)
