@@ -147,7 +147,7 @@ def test_inspect_commands_use_the_checkpoints_loss_weight_decay_and_real_example
 
     from chainrule import models
     from chainrule.data import digits
-    from chainrule.inspect import commands
+    from chainrule.cli import inspect as commands
     from chainrule.nn import functional
 
     capsys.readouterr()
@@ -163,7 +163,7 @@ def test_inspect_commands_use_the_checkpoints_loss_weight_decay_and_real_example
     model, _ = models.load_model(hinge_run)
     x, y = digits(seed=0)[0].x[:4], digits(seed=0)[0].y[:4]
     expected = functional.multiclass_hinge_loss(model(x), y).item() + 0.0005 * sum(
-        (p.data.astype("float64") ** 2).sum() for n, p in model.named_parameters()
+        (p.detach().numpy().astype("float64") ** 2).sum() for n, p in model.named_parameters()
         if n.endswith("weight"))
     assert objective.item() == pytest.approx(expected, rel=1e-5)
     assert main(["graph", "--checkpoint", str(hinge_run), "--batch-size", "4"]) == 0

@@ -11,7 +11,7 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.cli import main
 from chainrule.inspect import memory_report
-from chainrule.inspect.textbook import objective
+from chainrule.nn.objective import objective
 from chainrule.random import manual_seed
 
 
@@ -79,7 +79,7 @@ def test_parameter_views_and_inputs_cost_nothing_and_masks_are_one_byte():
                                 "(top level)": 8 * 5 * 4}
     assert report.inference_bytes == 8 * 5 * 4 and report.prediction_name == "o"
     # The weights are referenced (through W^T); the biases are not saved by any node.
-    assert report.parameter_bytes == model[0].weight.data.nbytes + model[2].weight.data.nbytes
+    assert report.parameter_bytes == model[0].weight.detach().numpy().nbytes + model[2].weight.detach().numpy().nbytes
 
 
 def test_training_minus_inference_grows_linearly_with_batch_size():

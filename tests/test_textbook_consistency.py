@@ -6,7 +6,7 @@ import pytest
 
 from chainrule import models, nn
 from chainrule.inspect import backward_steps, memory_report, to_dot
-from chainrule.inspect.textbook import objective
+from chainrule.nn.objective import objective
 from chainrule.random import manual_seed
 
 # activation -> (what its one node saves, the symbol its formula in explain reads)

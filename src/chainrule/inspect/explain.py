@@ -19,24 +19,9 @@ import io
 import sys
 from dataclasses import dataclass, field
 
-from .formulas import contribution, objective
+from .formulas import contribution, factor, fill, for_reduction, objective
 from .gradients import engine_gradients
 from .graph import GraphView, format_shape, grad_norm, run_dot, to_dot
-
-# phi'(z) for each activation, and where its values come from, as a sentence.
-ACTIVATION_DERIVATIVES = {
-    "relu": ("1[z > 0]", "read from the boolean mask ReLU saved in the forward pass (1 byte "
-                         "per unit), so neither z nor h had to be kept for this step"),
-    "tanh": ("1 - h^2", "written with the output h = tanh(z), which tanh saved"),
-    "sigmoid": ("h (1 - h)", "written with the output h = sigmoid(z), which sigmoid saved"),
-    "leaky_relu": ("where(z > 0, 1, slope)", "read from the boolean mask leaky ReLU saved in the "
-                                              "forward pass (1 byte per unit)"),
-    "phi": ("phi'(z)", "the activation's own backward steps, folded into this one"),
-}
-
-
-_MANUAL_LOSSES = {"softmax": "softmax cross-entropy", "svm": "multiclass SVM loss"}
-
 
 @dataclass
 class Step:
@@ -68,7 +53,7 @@ class Step:
 class ForwardStep:
     """One op of the forward pass, in the order it ran."""
     index: int
-    op: str                     # the op's name: matmul, add, relu, ...
+    op: str                     # the op's name, as its primitive declares it
     name: str                   # the variable it made
     definition: str             # v3 = relu(v2), in explain's names
     shapes: str                 # (6x16) = relu((6x16))
@@ -376,23 +361,15 @@ def _textbook_steps(view, book, grads, contributions):
         entries.append((book.L, [book.L], "L", _loss_definition(book), f"{d('L')} = 1",
                         "scalar", ["the objective: the gradient starts as 1"]))
 
-    reduction = (book.L.kwargs or {}).get("reduction", "mean")
-    scale = " / N" if reduction == "mean" else ""
-    scale_shape = f" / {n}" if reduction == "mean" else ""
-    source = "dJ/dL * " if book.J is not None else ""
-    entries.append((book.o, _present(book.o, book.output.matmul), "o",
-                    "o = h W2^T" + (" + b2" if book.output.bias is not None else ""),
-                    f"{d('o')} = {source}(softmax(o) - onehot(y)){scale}",
-                    f"{shape['o']} = ({shape['o']} - {shape['o']}){scale_shape}",
-                    ["the fused softmax_cross_entropy's VJP: softmax recomputed from the saved o"]))
+    entries.append(_output_entry(view, book, d, shape, n))
     entries += _layer_entries(view, book, book.output, "2", "o", "h", d, shape, rows, n,
                               contributions)
-    kind = book.activation
-    derivative, why = ACTIVATION_DERIVATIVES[kind]
-    entries.append((book.h, [book.h], "h", f"h = {kind}(z)", f"{d('h')} = {d('o')} . W2",
-                    f"{shape['h']} = {shape['o']} . {shape['W2']}", []))
-    covered = _present(book.z, book.hidden.matmul) + [n for n in book.activation_nodes
-                                                       if n is not book.h]
+    derivative, why = _activation_derivative(view, book)
+    entries.append((book.h, [book.h], "h", f"h = {book.activation_name}(z)",
+                    f"{d('h')} = {d('o')} . W2", f"{shape['h']} = {shape['o']} . {shape['W2']}",
+                    []))
+    covered = _present(book.z, book.hidden.product) + [n for n in book.activation_nodes
+                                                        if n is not book.h]
     entries.append((book.z, covered, "z",
                     "z = x W1^T" + (" + b1" if book.hidden.bias is not None else ""),
                     f"{d('z')} = {d('h')} * phi'(z), with phi'(z) = {derivative}",
@@ -420,9 +397,65 @@ def _present(*nodes):
     return list(dict.fromkeys(n for n in nodes if n is not None))
 
 
+def _reduction(node):
+    return (node.kwargs or {}).get("reduction", node.op.defaults.get("reduction"))
+
+
 def _loss_definition(book):
-    reduction = (book.L.kwargs or {}).get("reduction", "mean")
-    return f"L = l(o, y): softmax cross-entropy, {reduction} over the batch"
+    reduction = _reduction(book.L)
+    over = f", {reduction} over the batch" if reduction else ""
+    return f"L = l(o, y): {book.L.op.title}{over}"
+
+
+def _output_entry(view, book, d, shape, n):
+    """dJ/do from the loss's declared formula, in the textbook's names o and y."""
+    loss = book.L
+    scores = book.scores
+    template = loss.op.formula_for(scores) or f"vjp_{loss.op.name}({{grad}})"
+    template = for_reduction(template, _reduction(loss))
+    step = factor(template)
+    names = {name: ("o" if i == scores else "y") for i, name in enumerate(loss.op.inputs)}
+    shapes = {name: (book.o.shape if i == scores else view.inputs[(loss, i)].shape)
+              for i, name in enumerate(loss.op.inputs)}
+    upstream = "dJ/dL" if book.J is not None else None  # dL/dL = 1 is left out
+    if step is None:  # a formula that is not "{grad} * something": shown whole
+        formula = fill(template, {**names, "grad": upstream or "1", "N": "N"})
+        shapes_text = fill(template, shapes={**shapes, "grad": (), "N": n})
+    else:
+        formula = (f"{upstream} * " if upstream else "") + fill(step, {**names, "N": "N"})
+        shapes_text = fill(step, shapes={**shapes, "N": n})
+    formula, shapes_text = f"{d('o')} = {formula}", f"{shape['o']} = {shapes_text}"
+    saved = [names[name] for name in loss.op.vjp_for(scores)[1] if name in names]
+    note = (f"the VJP {loss.op.name} declares beside its forward (a fused loss), reading the "
+            f"saved {' and '.join(saved)}" if saved else
+            f"the VJP {loss.op.name} declares beside its forward (a fused loss)")
+    return (book.o, _present(book.o, book.output.product), "o",
+            "o = h W2^T" + (" + b2" if book.output.bias is not None else ""),
+            formula, shapes_text, [note])
+
+
+def _activation_derivative(view, book):
+    """phi'(z) as text, from the activation primitive's declared formula, and a sentence
+    saying what it is computed from (what the primitive saved)."""
+    op = book.activation
+    derivative = None if op is None else factor(op.formula_for(0))
+    if derivative is None:
+        return "phi'(z)", "the activation's own backward steps, folded into this one"
+    derivative = fill(derivative, {"out": "h", op.inputs[0]: "z"})
+    saved = book.h.saved or {}
+    for name in op.vjp_for(0)[1]:
+        if name in op.residuals:
+            value = saved.get(name)
+            if getattr(value, "dtype", None) is not None and value.dtype.kind == "b":
+                return derivative, (f"read from the boolean mask {op.name} saved in the forward "
+                                    f"pass (1 byte per unit), so neither z nor h had to be kept "
+                                    f"for this step")
+            return derivative, f"read from the {name} {op.name} saved in the forward pass"
+        if name == "out":
+            return derivative, f"written with the output h = {op.name}(z), which {op.name} saved"
+        if name == op.inputs[0]:
+            return derivative, f"written with its input z, which {op.name} saved"
+    return derivative, f"computed by {op.name}'s VJP from what it saved"
 
 
 def _layer_entries(view, book, layer, number, out, below, d, shape, rows, n, contributions,
@@ -481,69 +514,45 @@ def _penalty_note(view, book, leaf, symbol, contributions):
 # -- the hand-written network of chainrule.manual ------------------------------------------------
 
 def explain_manual(model, x, y, file=None, quiet=False):
-    """The same steps for ``chainrule.manual.TwoLayerMLP``, with the numbers its hand-written
-    forward() and backward() compute, printed to ``file`` (default: sys.stdout, except where
-    the report shows itself, as for explain) unless ``quiet``. Its layout is the textbook's: x
-    is (d, N), one example per COLUMN, so the formulas are d2l's exactly. Returns the steps as
-    an ``ExplainReport`` (without a graph: no step highlights a node)."""
+    """The same steps for a hand-written network such as ``chainrule.manual.TwoLayerMLP``,
+    with the numbers its own forward() and backward() compute, printed to ``file`` (default:
+    sys.stdout, except where the report shows itself, as for explain) unless ``quiet``. The
+    steps are the ones the network declares (``model.backward_steps()``). TwoLayerMLP's layout
+    is the textbook's: x is (d, N), one example per COLUMN, so the formulas are d2l's exactly.
+    Returns the steps as an ``ExplainReport`` (without a graph: no step highlights a node)."""
     values = model.forward(x, y)
     grads = model.backward(values)
-    x_cols = values.x
-    n = x_cols.shape[1]
-
-    def col(array):
-        return array[:, None] if array.ndim == 1 else array
-
-    def fs(array):
-        return format_shape(array.shape)
-
-    z, h, o = values["z"], values["h"], values["o"]
-    W1, W2 = model.W1, model.W2
-    derivative, why = ACTIVATION_DERIVATIVES.get(model.activation, ACTIVATION_DERIVATIVES["phi"])
-    loss_grad = ("(softmax(o) - onehot(y)) / N" if model.loss == "softmax"
-                 else "dL/do of the multiclass SVM loss, / N")
-    rows = [
-        ("J", "J = L + s", "dJ/dJ = 1", "scalar", 1.0, []),
-        ("L", f"L = l(o, y): {_MANUAL_LOSSES[model.loss]}, mean over the batch", "dJ/dL = 1",
-         "scalar",
-         1.0, []),
-        ("s", "s = lambda/2 (||W1||^2 + ||W2||^2)", "dJ/ds = 1", "scalar", 1.0,
-         [f"lambda = {model.lam}"]),
-        ("o", "o = W2 h" + (" + b2" if model.b2 is not None else ""),
-         f"dJ/do = dJ/dL * {loss_grad}",
-         f"{fs(col(o))} = ({fs(col(o))} - {fs(col(o))}) / {n}" if model.loss == "softmax"
-         else f"{fs(col(o))}", grads["dJ/do"], []),
-        ("W2", "W2: the weight of layer 2", "dJ/dW2 = dJ/do . h^T + lambda W2",
-         f"{fs(W2)} = {fs(col(o))} . {fs(col(h).T)} + {fs(W2)}", grads["dJ/dW2"], []),
-        ("b2", "b2: the bias of layer 2", "dJ/db2 = sum over the batch of dJ/do",
-         f"({W2.shape[0]}) = sum over {n} columns of {fs(col(o))}", grads.get("dJ/db2"), []),
-        ("h", f"h = {model.activation}(z)", "dJ/dh = W2^T . dJ/do",
-         f"{fs(col(h))} = {fs(W2.T)} . {fs(col(o))}", grads["dJ/dh"], []),
-        ("z", "z = W1 x" + (" + b1" if model.b1 is not None else ""),
-         f"dJ/dz = dJ/dh * phi'(z), with phi'(z) = {derivative}",
-         f"{fs(col(z))} = {fs(col(h))} * {fs(col(z))}", grads["dJ/dz"], [f"phi'(z) is {why}"]),
-        ("W1", "W1: the weight of layer 1", "dJ/dW1 = dJ/dz . x^T + lambda W1",
-         f"{fs(W1)} = {fs(col(z))} . {fs(x_cols.T)} + {fs(W1)}", grads["dJ/dW1"], []),
-        ("b1", "b1: the bias of layer 1", "dJ/db1 = sum over the batch of dJ/dz",
-         f"({W1.shape[0]}) = sum over {n} columns of {fs(col(z))}", grads.get("dJ/db1"), []),
-    ]
+    n = values.x.shape[1]
+    shapes = {"x": values.x.shape, "N": n}
+    shapes.update((name, _as_column(value).shape) for name, value in values.items()
+                  if hasattr(value, "shape") and value.ndim)
+    shapes.update((name, value.shape) for name, value in model.params().items())
     steps, gradients = [], []
-    for name, definition, formula, shapes, value, notes in rows:
+    for declared in model.backward_steps():
+        value = declared.gradient
+        if isinstance(value, str):
+            value = grads.get(value)
         if value is None:
             continue
         value = value if hasattr(value, "shape") else float(value)
         gradients.append(value)
         steps.append(Step(
-            index=len(steps) + 1, op="manual", name=name, definition=definition,
-            formula=formula, shapes=shapes, grad_shape=tuple(getattr(value, "shape", ())),
-            grad_norm=grad_norm(value), fan_in_summed=name in ("W1", "W2") and model.lam > 0,
-            broadcast_reduced=name in ("b1", "b2"), notes=notes))
-    header = (f"Backward pass of J written out by hand (chainrule.manual.TwoLayerMLP): "
-              f"{len(steps)} steps in d2l's order.\nA batch of N = {n} examples, one per "
-              f"COLUMN (the textbook's layout): z = W1 x.")
+            index=len(steps) + 1, op="manual", name=declared.name,
+            definition=declared.definition, formula=declared.formula,
+            shapes=fill(declared.shapes, shapes=shapes),
+            grad_shape=tuple(getattr(value, "shape", ())), grad_norm=grad_norm(value),
+            fan_in_summed=declared.summed, broadcast_reduced=declared.broadcast,
+            notes=list(declared.notes)))
+    header = (f"Backward pass of J written out by hand (chainrule.manual."
+              f"{type(model).__name__}): {len(steps)} steps in d2l's order.\nA batch of N = "
+              f"{n} examples, one per COLUMN (the textbook's layout): z = W1 x.")
     from .stepthrough import manual_data
     report = ExplainReport(steps, header, data={"backward": manual_data(steps, gradients)},
                            summary=f"{len(steps)} backward steps, written out by hand")
     if not quiet and (file is not None or not _shows_results()):
         print(report.text, file=sys.stdout if file is None else file)
     return report
+
+
+def _as_column(array):
+    return array[:, None] if array.ndim == 1 else array

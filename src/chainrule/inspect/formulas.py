@@ -40,6 +40,40 @@ def objective(view):
     return view.name(view.root)
 
 
+def fill(template, names=None, shapes=None):
+    """``template`` with its ``{placeholders}`` replaced: by ``names`` (text) or, when
+    ``shapes`` is given, by those shapes ("(16x10)"; a trailing ^T transposes)."""
+    if shapes is not None:
+        return _fill(template, shapes, _shape_text)
+    return _fill(template, names, _name_text)
+
+
+def for_reduction(template, reduction):
+    """A loss's declared formula (for reduction="mean") as it reads for ``reduction``."""
+    return _for_reduction(template, reduction)
+
+
+def factor(template):
+    """What a formula multiplies the upstream gradient by: "{grad} * (1 - {out}^2)" gives
+    "1 - {out}^2"; None when the formula is not of that form."""
+    prefix = "{grad} * "
+    if not template or not template.startswith(prefix):
+        return None
+    rest = template[len(prefix):]
+    if rest.startswith("(") and rest.endswith(")") and _balanced(rest[1:-1]):
+        rest = rest[1:-1]
+    return rest
+
+
+def _balanced(text):
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _for_reduction(template, reduction):
     """A loss primitive declares its formula for reduction="mean", ending in "/ N"; "sum" has
     no 1/N, and with "none" each example's gradient scales its own row."""

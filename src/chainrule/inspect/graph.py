@@ -83,10 +83,10 @@ class GraphView:
         """The node's output array if the graph still holds it, else None (freed after the
         forward pass because no VJP needed it)."""
         if node is self.root:
-            return self.tensor.data
+            return self.tensor._data
         if node.op is None:
             tensor = node.tensor_ref()
-            return None if tensor is None else tensor.data
+            return None if tensor is None else tensor._data
         if self._values is None:
             self._values = {}
             for other in self.nodes:
@@ -95,7 +95,7 @@ class GraphView:
                         self._values[other] = value
                     elif key in other.op.inputs and not other.op.variadic:
                         parent = other.parents[other.op.inputs.index(key)]
-                        if parent is not None:  # an input saved by its consumer: h by matmul
+                        if parent is not None:  # an input its consumer saved: h, by the product h W2^T
                             self._values[parent] = value
         return self._values.get(node)
 
@@ -148,10 +148,10 @@ class GraphView:
             special = self.textbook.constant_name(node, position)
             if special is not None:
                 return special
-        if node.op.name == "softmax_cross_entropy" and position == 1:
+        if node.op.input_name(position) in node.op.labels:
             return "y"
-        if node.op.name == "matmul" and position == 0 and not self._batch_named:
-            self._batch_named = True  # the first constant a matmul reads is the batch
+        if not self._batch_named and len(_shape_dtype(node, position, value)[0] or ()) >= 2:
+            self._batch_named = True  # the first matrix the forward pass reads is the batch
             return "x"
         if value is not None and not hasattr(value, "shape"):
             return repr(value)
@@ -285,7 +285,7 @@ def box_label(view, node, show_grad=True):
     lines = [title, f"{format_shape(node.shape)} {node.dtype}"]
     grad = view.grad_tensor(node) if show_grad else None
     if grad is not None:
-        lines.append(f"grad {format_shape(grad.shape)} |g|={grad_norm(grad.data):.4g}")
+        lines.append(f"grad {format_shape(grad.shape)} |g|={grad_norm(grad._data):.4g}")
     return "\n".join(lines)
 
 
@@ -300,7 +300,7 @@ def _node_statements(view, node, show_grad):
 
 
 def _op_label(name):
-    # A long name like softmax_cross_entropy would blow the circle up; break it at underscores.
+    # A long op name would blow the circle up; break it at underscores.
     return name.replace("_", "_\n") if len(name) > 9 else name
 
 

@@ -1,10 +1,10 @@
 """The memory ledger: what the graph keeps alive for backward, in bytes.
 
 Training needs more memory than prediction because backward needs values from the forward pass:
-each node keeps exactly the arrays its VJPs named (the input of each matmul, one output per
-activation, the logits of the loss). The ledger lists them node by node and counts each buffer
-once, by the memory it lives in (following ``.base``): ReLU's output and the next matmul's input
-are one array; ``W.T`` is a view of the parameter W.
+each node keeps exactly the arrays its VJPs named (the input of each product, one output or mask
+per activation, the logits of the loss). The ledger lists them node by node and counts each
+buffer once, by the memory it lives in (following ``.base``): an activation's output and the
+next product's input are one array; ``W.T`` is a view of the parameter W.
 
 What is counted, and why:
 - intermediate results (arrays some node produced): counted; prediction would have freed them.
@@ -30,7 +30,7 @@ from ..backend import ndarray, xp
 from ..tensor import Tensor
 from .gradients import FREED_MESSAGE
 from .graph import GraphView, format_shape
-from .textbook import LOSS_OP, objective
+from .textbook import loss_scores
 
 INTERMEDIATE, PARAMETER, INPUT, CONSTANT = "intermediate", "parameter", "input", "constant"
 COUNTED = (INTERMEDIATE, CONSTANT)
@@ -166,7 +166,7 @@ def _report(view, rows, buffers):
         if row.extra_bytes:
             key = "(top level)" if row.module == "-" else row.module
             by_module[key] = by_module.get(key, 0) + row.extra_bytes
-    output = view.tensor.data
+    output = view.tensor._data
     output_bytes = 0 if id(_base(output)) in buffers else int(output.nbytes)
     prediction = _prediction_node(view)
     return MemoryReport(
@@ -194,7 +194,7 @@ def _classify(view, inputs):
     for node in view.nodes:
         tensor = node.tensor_ref() if node.op is None else None
         if tensor is not None:
-            kinds[id(_base(tensor.data))] = PARAMETER
+            kinds[id(_base(tensor._data))] = PARAMETER
     return kinds
 
 
@@ -225,7 +225,7 @@ def _flatten(value):
     if value is None:
         return
     if isinstance(value, Tensor):
-        yield value.data
+        yield value._data
     elif isinstance(value, ndarray):
         yield value
     elif isinstance(value, (tuple, list)):
@@ -252,8 +252,10 @@ def _prediction_node(view):
     if view.textbook is not None:
         return view.textbook.o
     for node in view.engine_order():
-        if node.op is not None and node.op.name == LOSS_OP and node.parents[0] is not None:
-            return node.parents[0]
+        if node.op is not None and node.op.is_loss:
+            scores = loss_scores(node)
+            if scores is not None and node.parents[scores] is not None:
+                return node.parents[scores]
     return view.root
 
 
@@ -265,8 +267,9 @@ def _freed(node):
 # -- measuring a model ----------------------------------------------------------------------------
 
 def _measure(model, x, y, weight_decay, loss):
+    from ..nn.objective import objective
     x = x if isinstance(x, Tensor) else Tensor(x)
-    labels = y.data if isinstance(y, Tensor) else xp.asarray(y)
+    labels = y._data if isinstance(y, Tensor) else xp.asarray(y)
     started = not tracemalloc.is_tracing()
     if started:
         tracemalloc.start()

@@ -11,23 +11,23 @@ forward records carries the module's scope (``node.scope``, a ModuleScope with i
 class), so "the nodes of module 0, a Linear" are those with that scope. Inside a Linear, the
 node that uses the weight is W^T, the node that uses W^T is the product x W^T, and the layer's
 newest node is its output; an activation module's nodes (a composite such as sigmoid makes
-several) are folded into h. The loss is its primitive, and s is what J adds to it.
+several) are folded into h. The loss is the op that declares itself one (``op.declare(loss=True)``),
+and s is what J adds to it. Nothing here knows an op by its name: an activation is whatever
+single primitive its module ran (its derivative is that primitive's declared formula), and an
+addition is an op whose declared VJPs pass the gradient through to both inputs.
 """
 from dataclasses import dataclass, field
 
-from ..nn.layers import LeakyReLU, Linear as LinearModule, ReLU, Sigmoid, Tanh
+from ..nn.layers import Linear as LinearModule
 from ..nn.module import ModuleScope
 
-LOSS_OP = "softmax_cross_entropy"
-
-# The activation modules whose derivative explain writes out; any other module is phi.
-ACTIVATIONS = ((ReLU, "relu"), (Tanh, "tanh"), (Sigmoid, "sigmoid"), (LeakyReLU, "leaky_relu"))
+PASS_THROUGH = "{grad}"  # the declared formula of a VJP that hands the gradient on unchanged
 
 
 @dataclass
 class Linear:
     out: object          # the node of x W^T + b (or of x W^T when there is no bias)
-    matmul: object       # the product x W^T
+    product: object       # the product x W^T
     transpose: object    # W^T, the weight as the product uses it
     weight: object       # leaf nodes
     bias: object
@@ -43,7 +43,7 @@ class Textbook:
     output: Linear       # o = h W2^T + b2
     hidden: Linear       # z = x W1^T + b1
     h: object
-    activation: str
+    activation: object   # the primitive that made h, or None when its module ran several ops
     activation_nodes: list = field(default_factory=list)  # the activation module's nodes
     penalty_nodes: list = field(default_factory=list)     # the op nodes computing s
     penalised: list = field(default_factory=list)         # the leaves s depends on
@@ -60,7 +60,7 @@ class Textbook:
     def x_key(self):
         """Where the batch x enters the graph: (the product x W1^T, its input position), a key
         of ``GraphView.inputs``."""
-        return self.hidden.matmul, self.hidden.input_position
+        return self.hidden.product, self.hidden.input_position
 
     def names(self):
         names = {self.L: "L", self.o: "o", self.h: "h", self.z: "z",
@@ -72,7 +72,7 @@ class Textbook:
         for layer, bias in ((self.output, "b2"), (self.hidden, "b1")):
             if layer.bias is not None:
                 names[layer.bias] = bias
-                names[layer.matmul] = "h W2^T" if bias == "b2" else "x W1^T"
+                names[layer.product] = "h W2^T" if bias == "b2" else "x W1^T"
         for node in self.penalty_nodes:  # oldest first, so parents are named before children
             if node is not self.s:
                 name = _penalty_name(node, names)
@@ -80,26 +80,28 @@ class Textbook:
                     names[node] = name
         return names
 
+    @property
+    def scores(self):
+        """Which input of the loss node holds the scores o."""
+        return loss_scores(self.L)
+
+    @property
+    def activation_name(self):
+        """The activation's op name, or phi when its module ran several ops."""
+        return "phi" if self.activation is None else self.activation.name
+
     def constant_name(self, node, position):
         if (node, position) == self.x_key:
             return "x"
-        if node is self.L and position == 1:
-            return "y"
         return None
 
 
 def _penalty_name(node, names):
-    """W1*W1, ||W1||^2 and their sums, for the nodes of the L2 term as l2_penalty builds it."""
+    """The L2 term's inner nodes named by their op and their inputs: sum(mul(W1, W1))."""
     parents = [names.get(p) for p in node.parents]
     if None in parents:
         return None
-    if node.op.name == "mul" and parents[0] == parents[1]:
-        return f"{parents[0]}*{parents[0]}"
-    if node.op.name == "sum" and parents[0].count("*") == 1:
-        return f"||{parents[0].split('*')[0]}||^2"
-    if node.op.name == "add":
-        return " + ".join(parents)
-    return None
+    return f"{node.op.name}({', '.join(parents)})"
 
 
 def recognize(view):
@@ -108,10 +110,12 @@ def recognize(view):
     if found is None:
         return None
     J, L, s = found
-    if L.parents[0] is None or L.parents[1] is not None:
+    scores = loss_scores(L)
+    if scores is None or L.parents[scores] is None or any(
+            p is not None for i, p in enumerate(L.parents) if i != scores):
         return None
     modules = _nodes_by_module(view)
-    output = _linear(L.parents[0], modules)
+    output = _linear(L.parents[scores], modules)
     if output is None or output.input is None:
         return None
     h = output.input
@@ -123,7 +127,8 @@ def recognize(view):
     hidden = None if z is None else _linear(z, modules)
     if hidden is None or hidden.input is not None:
         return None
-    book = Textbook(J, s, L, output, hidden, h, _activation_kind(h.scope), activation_nodes)
+    activation = h.op if activation_nodes == [h] and len(h.parents) == 1 else None
+    book = Textbook(J, s, L, output, hidden, h, activation, activation_nodes)
     main = {L, *activation_nodes, *_layer_nodes(output), *_layer_nodes(hidden)}
     if s is not None:
         penalty = upstream_nodes(s)
@@ -142,7 +147,7 @@ def _loss_and_penalty(root):
     """``(J, L, s)`` when the root is the loss L or J = L + s; J and s are None without s."""
     if _is_loss(root):
         return None, root, None
-    if root.op is None or root.op.name != "add" or None in root.parents:
+    if not _adds_two(root):
         return None
     first, second = root.parents
     if _is_loss(first) and not _is_loss(second):
@@ -153,7 +158,22 @@ def _loss_and_penalty(root):
 
 
 def _is_loss(node):
-    return node.op is not None and node.op.name == LOSS_OP
+    return node.op is not None and node.op.is_loss
+
+
+def _adds_two(node):
+    """Whether ``node`` is a sum of two op nodes: both its VJPs pass the gradient through."""
+    return (node.op is not None and len(node.parents) == 2 and None not in node.parents
+            and all(node.op.formula_for(i) == PASS_THROUGH for i in range(2)))
+
+
+def loss_scores(node):
+    """The position of a loss node's scores: its one input that is not declared a label."""
+    op = node.op
+    if op is None or op.variadic:
+        return None
+    scores = [i for i, name in enumerate(op.inputs) if name not in op.labels]
+    return scores[0] if len(scores) == 1 else None
 
 
 def _nodes_by_module(view):
@@ -188,17 +208,17 @@ def _linear(out, modules):
         return None
     weight, bias = weights[0], (biases[0] if biases else None)
     transpose = _single(_consumers(weight, nodes))
-    matmul = None if transpose is None else _single(_consumers(transpose, nodes))
-    if matmul is None or transpose.parents != (weight,) or len(matmul.parents) != 2:
+    product = None if transpose is None else _single(_consumers(transpose, nodes))
+    if product is None or transpose.parents != (weight,) or len(product.parents) != 2:
         return None
-    expected = [transpose, matmul] if bias is None else [transpose, matmul, out]
-    if nodes != expected or (bias is not None and set(out.parents) != {matmul, bias}):
+    expected = [transpose, product] if bias is None else [transpose, product, out]
+    if nodes != expected or (bias is not None and set(out.parents) != {product, bias}):
         return None
-    position = 1 - matmul.parents.index(transpose)
-    source = matmul.parents[position]
+    position = 1 - product.parents.index(transpose)
+    source = product.parents[position]
     if source is not None and source.op is None:  # a leaf, such as a batch requiring grad
         return None
-    return Linear(out, matmul, transpose, weight, bias, source, position)
+    return Linear(out, product, transpose, weight, bias, source, position)
 
 
 def _leaves(nodes):
@@ -222,7 +242,7 @@ def _single(items):
 
 
 def _layer_nodes(layer):
-    return {n for n in (layer.out, layer.matmul, layer.transpose, layer.weight, layer.bias)
+    return {n for n in (layer.out, layer.product, layer.transpose, layer.weight, layer.bias)
             if n is not None}
 
 
@@ -238,28 +258,5 @@ def upstream_nodes(node):
     return seen
 
 
-def _activation_kind(scope):
-    for module_type, kind in ACTIVATIONS:
-        if issubclass(scope.module_type, module_type):
-            return kind
-    return "phi"
-
-
 def _seq(node):
     return node.seq
-
-
-def objective(model, x, y, lam=0.0, loss="cross-entropy"):
-    """The textbook's J for ``model`` on a batch: L = loss(model(x), y) (softmax cross-entropy,
-    or "hinge", the multiclass SVM loss), plus s = lam/2 (sum of ||W||^2 over the weight
-    matrices) when lam > 0, as in d2l 4.7."""
-    from ..nn import functional
-    losses = {"cross-entropy": functional.cross_entropy,
-              "hinge": functional.multiclass_hinge_loss}
-    if loss not in losses:
-        raise ValueError(f"objective: loss must be one of {sorted(losses)}, got {loss!r}")
-    value = losses[loss](model(x), y)
-    if lam > 0:
-        weights = [p for _, p in model.named_parameters() if p.ndim >= 2]
-        value = value + functional.l2_penalty(weights, lam)
-    return value

@@ -1,6 +1,8 @@
 """The one-hidden-layer network of Dive into Deep Learning (section 4.7), forward and backward
 written out by hand, in the textbook's own notation."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .layers import relu_forward, sigmoid_forward, tanh_forward
@@ -19,13 +21,52 @@ def _tanh_derivative(z, h):
     return 1 - h**2
 
 
-# name -> (phi, phi'(z) written in terms of z and h = phi(z))
+@dataclass(frozen=True)
+class Activation:
+    """phi, phi'(z) written in terms of z and h = phi(z), and that derivative as text."""
+    forward: object
+    derivative: object
+    derivative_text: str
+    derivative_source: str  # what the derivative is computed from, as a sentence
+
+
+@dataclass(frozen=True)
+class Loss:
+    """l(o, y) on rows, returning (loss, dL/do); its name in words and dL/do as text."""
+    function: object
+    title: str
+    gradient_text: str
+    gradient_shapes: str
+
+
 _ACTIVATIONS = {
-    "relu": (relu_forward, _relu_derivative),
-    "sigmoid": (sigmoid_forward, _sigmoid_derivative),
-    "tanh": (tanh_forward, _tanh_derivative),
+    "relu": Activation(relu_forward, _relu_derivative, "1[z > 0]",
+                       "computed from z, which forward() returned"),
+    "sigmoid": Activation(sigmoid_forward, _sigmoid_derivative, "h (1 - h)",
+                          "written with the output h = sigmoid(z), which forward() returned"),
+    "tanh": Activation(tanh_forward, _tanh_derivative, "1 - h^2",
+                       "written with the output h = tanh(z), which forward() returned"),
 }
-_LOSSES = {"softmax": softmax_loss, "svm": svm_loss}
+_LOSSES = {
+    "softmax": Loss(softmax_loss, "softmax cross-entropy", "(softmax(o) - onehot(y)) / N",
+                    "{o} = ({o} - {o}) / {N}"),
+    "svm": Loss(svm_loss, "multiclass SVM loss", "dL/do of the multiclass SVM loss, / N", "{o}"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the backward pass as the textbook writes it. ``gradient`` is its key in
+    what backward() returns, or a number (dJ/dJ = 1); ``shapes`` names shapes as ``{o}``,
+    ``{h}^T`` (transposed) and ``{N}`` (the batch size), for the reader to fill in."""
+    name: str
+    definition: str
+    formula: str
+    shapes: str
+    gradient: object
+    notes: tuple = ()
+    summed: bool = False      # the variable fed several terms; their gradients were added
+    broadcast: bool = False   # the variable was added to every column; its gradient sums them
 
 
 class ForwardPass(dict):
@@ -110,7 +151,7 @@ class TwoLayerMLP:
         """Compute z, h, o, L, s, J for one example x in R^d with label y (an int), or for
         a batch X in R^{d x N} with labels y of shape (N,). Returns a ForwardPass (a dict)."""
         X, y, single = self._as_columns(x, y)
-        phi, _ = _ACTIVATIONS[self.activation]
+        phi = _ACTIVATIONS[self.activation].forward
         z = self.W1 @ X
         if self.b1 is not None:
             z = z + self.b1[:, None]
@@ -118,7 +159,7 @@ class TwoLayerMLP:
         o = self.W2 @ h
         if self.b2 is not None:
             o = o + self.b2[:, None]
-        L, _ = _LOSSES[self.loss](o.T, y)
+        L, _ = _LOSSES[self.loss].function(o.T, y)
         s = self.lam / 2 * (np.sum(self.W1**2) + np.sum(self.W2**2))
         values = {"z": z, "h": h, "o": o}
         if single:
@@ -137,11 +178,11 @@ class TwoLayerMLP:
         X, y = forward.x, forward.y
         single = np.ndim(forward["z"]) == 1
         z, h, o = (_column(forward[name]) for name in ("z", "h", "o"))
-        _, phi_derivative = _ACTIVATIONS[self.activation]
+        phi_derivative = _ACTIVATIONS[self.activation].derivative
 
         # dL/do is recomputed from o and y rather than kept by forward(), so that what the
         # forward pass returns is exactly the textbook's list of intermediate values.
-        _, dL_do_rows = _LOSSES[self.loss](o.T, y)
+        _, dL_do_rows = _LOSSES[self.loss].function(o.T, y)
         grads = {"dJ/do": dL_do_rows.T}
         grads["dJ/dW2"] = grads["dJ/do"] @ h.T + self.lam * self.W2
         if self.b2 is not None:
@@ -156,6 +197,41 @@ class TwoLayerMLP:
             for name in ("dJ/do", "dJ/dh", "dJ/dz"):
                 grads[name] = grads[name][:, 0]
         return grads
+
+    def backward_steps(self):
+        """The steps backward() takes, declared for readers (``inspect.explain_manual`` prints
+        them): a list of ``Step`` in d2l's order, the biases' only when present.
+
+        >>> model = cr.manual.TwoLayerMLP.init(d=3, h=2, q=2, bias=False)
+        >>> [step.name for step in model.backward_steps()]
+        ['J', 'L', 's', 'o', 'W2', 'h', 'z', 'W1']
+        """
+        activation, loss = _ACTIVATIONS[self.activation], _LOSSES[self.loss]
+        penalised = self.lam > 0
+        steps = [
+            Step("J", "J = L + s", "dJ/dJ = 1", "scalar", 1.0),
+            Step("L", f"L = l(o, y): {loss.title}, mean over the batch", "dJ/dL = 1", "scalar",
+                 1.0),
+            Step("s", "s = lambda/2 (||W1||^2 + ||W2||^2)", "dJ/ds = 1", "scalar", 1.0,
+                 (f"lambda = {self.lam}",)),
+            Step("o", "o = W2 h" + (" + b2" if self.b2 is not None else ""),
+                 f"dJ/do = dJ/dL * {loss.gradient_text}", loss.gradient_shapes, "dJ/do"),
+            Step("W2", "W2: the weight of layer 2", "dJ/dW2 = dJ/do . h^T + lambda W2",
+                 "{W2} = {o} . {h}^T + {W2}", "dJ/dW2", summed=penalised),
+            Step("b2", "b2: the bias of layer 2", "dJ/db2 = sum over the batch of dJ/do",
+                 "{b2} = sum over {N} columns of {o}", "dJ/db2", broadcast=True),
+            Step("h", f"h = {self.activation}(z)", "dJ/dh = W2^T . dJ/do",
+                 "{h} = {W2}^T . {o}", "dJ/dh"),
+            Step("z", "z = W1 x" + (" + b1" if self.b1 is not None else ""),
+                 f"dJ/dz = dJ/dh * phi'(z), with phi'(z) = {activation.derivative_text}",
+                 "{z} = {h} * {z}", "dJ/dz", (f"phi'(z) is {activation.derivative_source}",)),
+            Step("W1", "W1: the weight of layer 1", "dJ/dW1 = dJ/dz . x^T + lambda W1",
+                 "{W1} = {z} . {x}^T + {W1}", "dJ/dW1", summed=penalised),
+            Step("b1", "b1: the bias of layer 1", "dJ/db1 = sum over the batch of dJ/dz",
+                 "{b1} = sum over {N} columns of {z}", "dJ/db1", broadcast=True),
+        ]
+        absent = {name for name in ("b1", "b2") if getattr(self, name) is None}
+        return [step for step in steps if step.name not in absent]
 
     def _as_columns(self, x, y):
         x = np.asarray(x)

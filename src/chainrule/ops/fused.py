@@ -73,6 +73,9 @@ def _(grad, logits, labels, reduction):
     return delta * grad[:, None]
 
 
+softmax_cross_entropy.declare(loss=True, title="softmax cross-entropy", labels=("labels",))
+
+
 @primitive(promotion="promote")
 def binary_cross_entropy_elementwise(x, t):
     """-(t log x + (1 - t) log(1 - x)) per element, each log clamped at -100 as in PyTorch, so
@@ -94,6 +97,9 @@ def _(grad, x, t):
 @binary_cross_entropy_elementwise.vjp("t", formula="{grad} * (log(1 - {x}) - log({x})), logs clamped at -100")
 def _(grad, x):
     return grad * (maximum(log1p(-x), -100) - maximum(log(x), -100))
+
+
+binary_cross_entropy_elementwise.declare(loss=True, title="binary cross-entropy", labels=("t",))
 
 
 from .elementwise import clip, log, maximum  # noqa: E402

@@ -105,6 +105,28 @@ class Primitive:
         self._plans = {}
         REGISTRY[self.name] = self
 
+    # What inspect reads beyond the formulas (set with ``declare``): whether the op is a loss,
+    # its name in words, and which inputs are labels (constants that name the targets).
+    is_loss = False
+    title = None
+    labels = ()
+
+    def declare(self, *, loss=False, title=None, labels=()):
+        """Say what ``inspect`` needs to read this op without knowing its name: ``loss=True``
+        for a loss (explain starts there; the memory ledger's prediction is its first input),
+        ``title`` its name in words, ``labels`` the inputs that hold the targets (named y).
+
+        >>> cr.REGISTRY["softmax_cross_entropy"].labels
+        ('labels',)
+        """
+        unknown = [name for name in labels if name not in self.inputs]
+        if unknown:
+            raise ValueError(f"{self.name} has no inputs named {unknown}")
+        self.is_loss = loss
+        self.title = title or self.name
+        self.labels = tuple(labels)
+        return self
+
     def __repr__(self):
         return f"<primitive {self.name}>"
 
@@ -303,9 +325,17 @@ def _promote(op, args):
         elif not isinstance(a, Tensor):
             # A number takes the result's dtype: NumPy would make np.float64 (or 0.5 alone)
             # float64, while it is weak in PyTorch's rules.
-            a = target.type(value)
+            a = _weak_number(target, value)
         promoted.append(a)
     return promoted
+
+
+def _weak_number(dtype, value):
+    """A Python number in an op's dtype. An int that does not fit wraps around, as in PyTorch
+    (a uint8 tensor + 300 adds 44; int32 | 4294967295 is int32 | -1); NumPy would refuse."""
+    if dtype.kind in "iu" and type(value) is int:
+        return xp.array(value, dtype=xp.int64).astype(dtype)[()]
+    return dtype.type(value)
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # src/chainrule

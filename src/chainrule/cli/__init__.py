@@ -1,14 +1,17 @@
-"""The ``chainrule`` command. Each family of subcommands lives with its package and registers
-itself here: ``train`` and ``evaluate`` (chainrule.train.commands), ``graph``, ``explain`` and
-``memory`` (chainrule.inspect.commands), ``export`` (chainrule.interop.commands)."""
+"""The ``chainrule`` command. Each family of subcommands is a module of this package that
+registers itself here: ``train`` and ``evaluate`` (cli/train.py), ``graph``, ``explain`` and
+``memory`` (cli/inspect.py), ``export`` (cli/export.py). The libraries they drive (train,
+inspect, interop) never import this package.
+
+A command module that fails to import is an error (the traceback names the cause); the tools
+each command needs load when it runs, so ``chainrule --help`` stays quick."""
 import argparse
-import importlib
 import sys
 
-from .errors import ChainruleError
+from ..errors import ChainruleError
+from . import export, inspect, train
 
-COMMAND_MODULES = ("chainrule.train.commands", "chainrule.inspect.commands",
-                   "chainrule.interop.commands")
+COMMAND_MODULES = (train, inspect, export)
 
 
 def build_parser():
@@ -23,19 +26,13 @@ def _build():
                     "Run 'chainrule COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
+    for module in COMMAND_MODULES:
         module.register(commands)
     return parser, commands
 
 
 def _version():
-    from . import __version__
+    from .. import __version__
     return f"chainrule {__version__}"
 
 

@@ -102,7 +102,7 @@ def _add(commands, name, summary, description, examples):
 
 
 def run_graph(args):
-    from .graph import render, to_dot
+    from ..inspect.graph import render, to_dot
     # With DOT on stdout, the note about the batch goes to stderr so the DOT stays clean.
     model, loss, _ = _build(args, file=sys.stderr if args.out is None else sys.stdout)
     options = {"params": model, "group_by": None if args.group_by == "none" else "module"}
@@ -115,8 +115,8 @@ def run_graph(args):
 
 
 def run_explain(args):
-    from .explain import explain
-    from .html import to_html
+    from ..inspect.explain import explain
+    from ..inspect.html import to_html
     model, loss, _ = _build(args)
     if args.html:
         print(f"wrote {to_html(loss, args.html, params=model)}")
@@ -126,7 +126,7 @@ def run_explain(args):
 
 
 def run_memory(args):
-    from .memory import memory_report
+    from ..inspect.memory import memory_report
     model, _, (x, y, lam, loss) = _build(args)
     report = memory_report(model, x, y, weight_decay=lam, loss=loss)
     print(report)
@@ -165,7 +165,7 @@ def _build(args, file=None):
     loss = args.loss or config.get("loss", "cross-entropy")
     lam = args.weight_decay if args.weight_decay is not None else \
         float(config.get("weight_decay", 0.0)) if args.checkpoint else 0.0
-    from .textbook import objective
+    from ..nn.objective import objective
     x, y, about = _batch(args, dataset, config.get("seed", args.seed), config["input_size"],
                          config["classes"])
     print(f"{_network(config)} from {where}; {about}; loss {loss}; weight decay lambda = "

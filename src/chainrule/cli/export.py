@@ -15,7 +15,7 @@ TOLERANCE = 1e-5
 
 
 def register(commands):
-    from .onnx_export import DEFAULT_OPSET, MIN_OPSET
+    from ..interop.onnx_export import DEFAULT_OPSET, MIN_OPSET
     export = commands.add_parser(
         "export", help="write a checkpoint's model as ONNX",
         description="Rebuild the model saved in a checkpoint written by 'chainrule train' and "
@@ -36,7 +36,7 @@ def register(commands):
 
 
 def _opset(text):
-    from .onnx_export import MIN_OPSET
+    from ..interop.onnx_export import MIN_OPSET
     try:
         value = int(text)
     except ValueError:
@@ -55,7 +55,7 @@ def _opset(text):
 def run_export(args):
     import numpy as np
     from ..models import describe, load_model
-    from .onnx_export import export
+    from ..interop.onnx_export import export
     model, tree = load_model(args.checkpoint)
     config = tree["config"]
     inputs = int(config["input_size"])

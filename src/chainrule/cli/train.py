@@ -7,7 +7,7 @@ from ..argtypes import (non_negative_float, non_negative_int, output_dir, positi
                         positive_int)
 from ..errors import ChainruleError, CheckpointError, TrainingDiverged
 from ..models import MODELS
-from .trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
+from ..train.trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
 
 TRAIN_EXAMPLES = """examples:
   chainrule train                                   # the textbooks' MLP on the digits
@@ -193,7 +193,7 @@ def _check_options(args):
 
 def run_evaluate(args):
     from ..models import load_model
-    from .trainer import evaluate, load_dataset, make_loss
+    from ..train.trainer import evaluate, load_dataset, make_loss
     model, tree = load_model(args.checkpoint)
     config = tree["config"]
     _, test = load_dataset(config.get("dataset", "digits"), args.data_dir, args.download,
