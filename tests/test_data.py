@@ -796,3 +796,81 @@ def test_the_data_modules_examples_run(module, tmp_path, monkeypatch):
     result = doctest.testmod(found, extraglobs={"cr": cr, "np": np, "data": data},
                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted and result.failed == 0
+
+
+# ---------------------------------------------------------- DataLoader: PyTorch's forms, resumed
+
+
+def loader_epochs(loader, epochs):
+    return [b.tolist() for _ in range(epochs) for b in loader]
+
+
+@pytest.mark.parametrize("make_generator", [lambda seed: cr_generator(seed),
+                                            lambda seed: np.random.default_rng(seed)],
+                         ids=["chainrule", "numpy"])
+@pytest.mark.parametrize("batches_before_saving", [0, 2])
+def test_a_loader_shuffled_by_a_generator_resumes_mid_epoch(make_generator,
+                                                            batches_before_saving):
+    examples = list(range(23))
+    uninterrupted = loader_epochs(DataLoader(examples, batch_size=5, shuffle=True,
+                                             generator=make_generator(3)), 3)
+    loader = DataLoader(examples, batch_size=5, shuffle=True, generator=make_generator(3))
+    seen = loader_epochs(loader, 1)
+    iterator = iter(loader)
+    seen += [next(iterator).tolist() for _ in range(batches_before_saving)]
+    state = loader.state_dict()
+    resumed = DataLoader(examples, batch_size=5, shuffle=True, generator=make_generator(99))
+    resumed.load_state_dict(state)
+    seen += [b.tolist() for b in resumed]
+    seen += loader_epochs(resumed, 1)
+    assert seen == uninterrupted
+
+
+def cr_generator(seed):
+    import chainrule as cr
+    return cr.Generator().manual_seed(seed)
+
+
+def test_an_order_the_loader_cannot_replay_resumes_only_at_an_epoch_boundary():
+    from chainrule.data import RandomSampler, SequentialSampler
+    examples = list(range(12))
+    loader = DataLoader(examples, batch_size=5, sampler=RandomSampler(examples))
+    next(iter(loader))
+    with pytest.raises(ValueError, match="RandomSampler.*epoch boundary"):
+        DataLoader(examples, batch_size=5, sampler=RandomSampler(examples)).load_state_dict(
+            loader.state_dict())
+    for _ in loader:
+        pass
+    DataLoader(examples, batch_size=5, sampler=RandomSampler(examples)).load_state_dict(
+        loader.state_dict())
+    ordered = DataLoader(examples, batch_size=5, sampler=SequentialSampler(examples))
+    next(iter(ordered))
+    resumed = DataLoader(examples, batch_size=5, sampler=SequentialSampler(examples))
+    resumed.load_state_dict(ordered.state_dict())
+    assert [b.tolist() for b in resumed] == [[5, 6, 7, 8, 9], [10, 11]]
+
+
+def test_the_default_batch_size_is_pytorchs_and_workers_must_not_be_negative():
+    x, y = numbered(4)
+    batches = list(DataLoader((x, y)))
+    assert len(batches) == 4 and batches[0][0].shape == (1, 3)
+    with pytest.raises(ValueError, match="num_workers"):
+        DataLoader((x, y), num_workers=-1)
+    with pytest.raises(TypeError, match="num_workers"):
+        DataLoader((x, y), num_workers=1.5)
+    assert [b[1].tolist() for b in DataLoader((x, y), batch_size=3, num_workers=2)] == \
+        [[0, 1, 2], [3]]
+
+
+def test_a_labeled_dataset_and_its_loader_agree_on_every_example():
+    # The loader indexes whole columns at once; the result must be what collating the
+    # examples one at a time gives.
+    from chainrule.data import default_collate
+    x, y = numbered(9)
+    dataset = LabeledDataset(x, y, "toy", ("a",) * 9)
+    for (xb, yb), indices in zip(DataLoader(dataset, batch_size=4),
+                                 ([0, 1, 2, 3], [4, 5, 6, 7], [8])):
+        expected_x, expected_y = default_collate([dataset[i] for i in indices])
+        assert xb.dtype == expected_x.dtype and yb.dtype == expected_y.dtype
+        np.testing.assert_array_equal(xb.numpy(), expected_x.numpy())
+        np.testing.assert_array_equal(yb.numpy(), expected_y.numpy())
