@@ -28,7 +28,7 @@ from .check_backward import BackwardReport, check_backward
 # The tools around the core load on first use (cr.inspect.explain, cr.train.Trainer, ...), so
 # that `import chainrule` costs little more than importing NumPy.
 _LAZY = ("nn", "optim", "data", "inspect", "models", "serialize", "train", "manual",
-         "interop", "onnx")
+         "interop", "onnx", "utils")
 
 
 def __getattr__(name):
@@ -37,8 +37,12 @@ def __getattr__(name):
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
+    if name in ("save", "load"):  # cr.save/cr.load, from the serialize package on first use
+        from .serialize import objects
+        globals()[name] = getattr(objects, name)
+        return globals()[name]
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
-from .random import default_generator, manual_seed
+from .random import Generator, default_generator, manual_seed
 from .backend import xp as _xp
 
 # PyTorch's dtype names, usable wherever a dtype is: cr.tensor([1, 2], dtype=cr.float32).
@@ -66,7 +70,7 @@ __all__ = list(dict.fromkeys([
     "BackwardReport",
     "nn", "optim", "data", "inspect", "models", "serialize", "train", "interop", "onnx", "linalg",
     "manual_seed",
-    "default_generator",
+    "default_generator", "Generator", "randperm", "multinomial", "save", "load", "utils",
     "float16", "half", "float32", "float", "float64", "double", "uint8", "int8", "int16",
     "short", "int32", "int", "int64", "long", "bool",
 ] + sorted(_declared())))
