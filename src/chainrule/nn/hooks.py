@@ -100,7 +100,10 @@ class ModuleHooks:
                 f"inplace=True activation?); its gradient with respect to the input is then "
                 f"not defined, and PyTorch refuses it too. Use inplace=False.")
         for hook, with_kwargs in list(self.forward.values()):
-            result = hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
+            if with_kwargs:
+                result = hook(module, args, kwargs, output)
+            else:
+                result = hook(module, args, output)
             if result is not None:
                 output = result
         if backward is not None:

@@ -68,14 +68,14 @@ class Linear(Module):
         """
         reset_affine(self.weight, self.bias, generator)
 
-    def forward(self, x):
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            features = "a scalar" if x.ndim == 0 else f"{x.shape[-1]} features"
+    def forward(self, input):
+        if input.ndim == 0 or input.shape[-1] != self.in_features:
+            features = "a scalar" if input.ndim == 0 else f"{input.shape[-1]} features"
             raise ShapeError(f"Linear({self.in_features}, {self.out_features}): input has "
-                             f"{features}, expected {self.in_features}; input shape {x.shape}")
+                             f"{features}, expected {self.in_features}; input shape {input.shape}")
         # weight.T is a view: matmul and its VJP hand BLAS the transposed layout, no copy.
         # (A Fortran-ordered weight ran 7% faster, but its layout showed through view().)
-        out = x @ self.weight.T
+        out = input @ self.weight.T
         if self.bias is not None:
             out = out + self.bias
         return out
@@ -97,8 +97,8 @@ class ReLU(Module):
     def __init__(self, inplace=False):
         self.inplace = inplace
 
-    def forward(self, x):
-        return in_place(self, relu, x) if self.inplace else relu(x)
+    def forward(self, input):
+        return in_place(self, relu, input) if self.inplace else relu(input)
 
     def extra_repr(self):
         return inplace_repr(self)
@@ -110,8 +110,8 @@ class Sigmoid(Module):
     >>> cr.nn.Sigmoid()(cr.tensor([0.]))
     tensor([0.5], dtype=float32)
     """
-    def forward(self, x):
-        return sigmoid(x)
+    def forward(self, input):
+        return sigmoid(input)
 
 
 class Tanh(Module):
@@ -120,8 +120,8 @@ class Tanh(Module):
     >>> cr.nn.Tanh()(cr.tensor([0.]))
     tensor([0.], dtype=float32)
     """
-    def forward(self, x):
-        return tanh(x)
+    def forward(self, input):
+        return tanh(input)
 
 
 class LeakyReLU(Module):
@@ -133,10 +133,10 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, x):
+    def forward(self, input):
         if self.inplace:
-            return in_place(self, leaky_relu, x, self.negative_slope)
-        return leaky_relu(x, self.negative_slope)
+            return in_place(self, leaky_relu, input, self.negative_slope)
+        return leaky_relu(input, self.negative_slope)
 
     def extra_repr(self):
         return inplace_repr(self, f"negative_slope={self.negative_slope}")
@@ -153,8 +153,8 @@ class Flatten(Module):
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, x):
-        return flatten(x, self.start_dim, self.end_dim)
+    def forward(self, input):
+        return flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -171,9 +171,9 @@ class Unflatten(Module):
     def __init__(self, dim, unflattened_size):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
-    def forward(self, x):
+    def forward(self, input):
         from ..ops import unflatten
-        return unflatten(x, self.dim, self.unflattened_size)
+        return unflatten(input, self.dim, self.unflattened_size)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
@@ -194,10 +194,10 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
         self.generator = generator
 
-    def forward(self, x):
+    def forward(self, input):
         if self.inplace and self.training:
-            return in_place(self, dropout, x, self.p, True, self.generator)
-        return dropout(x, self.p, self.training, self.generator)
+            return in_place(self, dropout, input, self.p, True, self.generator)
+        return dropout(input, self.p, self.training, self.generator)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

@@ -1,0 +1,166 @@
+"""Every layer's default initialisation draws from PyTorch's distributions: for each layer, 200
+fresh layers in each library, and the bounds, means and standard deviations of their weights
+and biases compared. A wrong bound (He's sqrt(6 / fan_in) instead of 1 / sqrt(fan_in), fan_in
+from the wrong axis of a transposed convolution, a zero bias) fails these tests."""
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+
+DRAWS = 200
+
+# (name, constructor arguments): the same in both libraries.
+RANDOM_LAYERS = [
+    ("Linear", (3, 1)),  # the issue's example: +-0.577 for weight and bias
+    ("Linear", (20, 7)),
+    ("Linear", (5, 40, False)),
+    ("Conv1d", (3, 4, 5)),
+    ("Conv2d", (4, 6, 3)),
+    ("Conv2d", (4, 6, (3, 2), 1, 0, 1, 2)),  # groups=2: fan_in = 2 * 3 * 2
+    ("Conv3d", (2, 3, 2)),
+    ("ConvTranspose2d", (6, 4, 3)),  # weight (in, out, k, k): fan_in = 4 * 9
+    ("ConvTranspose2d", (6, 4, 2, 1, 0, 0, 2)),  # groups=2: fan_in = 2 * 4
+]
+for optional in (("ConvTranspose1d", (6, 4, 3)), ("ConvTranspose3d", (4, 2, 2))):
+    if hasattr(nn, optional[0]):
+        RANDOM_LAYERS.append(optional)
+
+
+def draws(make, names):
+    """The values of each named parameter over DRAWS fresh layers, in one array per name."""
+    layers = [make() for _ in range(DRAWS)]
+    return {name: np.concatenate([_values(getattr(layer, name)) for layer in layers])
+            for name in names}
+
+
+def _values(p):
+    return (p.detach().numpy() if hasattr(p, "detach") else p.numpy()).ravel().astype(np.float64)
+
+
+@pytest.mark.parametrize("name, args", RANDOM_LAYERS, ids=[f"{n}{a}" for n, a in RANDOM_LAYERS])
+def test_random_default_init_matches_torchs_distribution(name, args):
+    torch.manual_seed(0)
+    cr.manual_seed(0)
+    probe = getattr(torch.nn, name)(*args)
+    names = [n for n, _ in probe.named_parameters()]
+    ours = draws(lambda: getattr(nn, name)(*args), names)
+    theirs = draws(lambda: getattr(torch.nn, name)(*args), names)
+    fan_in = probe.weight.shape[1] * math.prod(probe.weight.shape[2:])
+    bound = 1 / math.sqrt(fan_in)  # PyTorch's documented default, for weight and bias
+    for n in names:
+        a, b = ours[n], theirs[n]
+        assert a.size == b.size > 0
+        # Inside the bound, and reaching it (the max of thousands of uniform draws is near it).
+        assert np.abs(a).max() <= bound * (1 + 1e-6)
+        assert np.abs(b).max() <= bound * (1 + 1e-6)
+        assert a.max() > bound * 0.9 and a.min() < -bound * 0.9, (n, a.min(), a.max(), bound)
+        # Uniform on [-bound, bound]: mean 0, std bound / sqrt(3), as torch's draws.
+        se = bound / math.sqrt(3 * a.size)
+        assert abs(a.mean()) < 5 * se and abs(b.mean()) < 5 * se
+        # The sample std of n uniform draws has relative standard error sqrt(0.2 / n): allow
+        # four of them (He's bound would be off by a factor sqrt(6)).
+        tolerance = 4 * math.sqrt(0.2 / a.size)
+        np.testing.assert_allclose(a.std(), b.std(), rtol=tolerance * math.sqrt(2))
+        np.testing.assert_allclose(a.std(), bound / math.sqrt(3), rtol=tolerance)
+
+
+NORM_LAYERS = [
+    ("BatchNorm1d", (5,)),
+    ("BatchNorm2d", (3,)),
+    ("LayerNorm", ((2, 3),)),
+    ("GroupNorm", (2, 4)),
+]
+
+
+@pytest.mark.parametrize("name, args", NORM_LAYERS, ids=[n for n, _ in NORM_LAYERS])
+def test_normalisation_layers_start_as_torchs(name, args):
+    ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    expected = theirs.state_dict()
+    state = ours.state_dict()
+    assert list(state) == list(expected)
+    for key, value in expected.items():
+        mine = state[key]
+        mine = mine.numpy() if hasattr(mine, "numpy") else np.asarray(mine)
+        np.testing.assert_array_equal(mine, value.numpy())
+
+
+@pytest.mark.parametrize("name, args", RANDOM_LAYERS + NORM_LAYERS,
+                         ids=[f"{n}{a}" for n, a in RANDOM_LAYERS + NORM_LAYERS])
+def test_parameters_are_c_contiguous_float32(name, args):
+    layer = getattr(nn, name)(*args)
+    for key, p in layer.named_parameters():
+        assert p.is_contiguous(), key
+        assert p.detach().numpy().flags["C_CONTIGUOUS"], key
+        assert p.dtype == np.float32
+
+
+def test_linear_weight_views_write_through_as_in_torch():
+    # The issue's numerical-gradient recipe: perturb flat[i] of a view of the weight.
+    layer = nn.Linear(3, 2)
+    flat = layer.weight.detach().view(-1)
+    flat[0] = 123.0
+    assert layer.weight.detach().numpy()[0, 0] == 123.0
+
+
+@pytest.mark.parametrize("name, args", RANDOM_LAYERS, ids=[f"{n}{a}" for n, a in RANDOM_LAYERS])
+def test_reset_parameters_redraws_within_the_bound(name, args):
+    layer = getattr(nn, name)(*args)
+    before = {n: _values(p).copy() for n, p in layer.named_parameters()}
+    ids = {n: id(p) for n, p in layer.named_parameters()}
+    assert layer.reset_parameters() is None
+    fan_in = layer.weight.shape[1] * math.prod(layer.weight.shape[2:])
+    for n, p in layer.named_parameters():
+        assert id(p) == ids[n]  # in place, as torch: optimizers keep their parameters
+        assert not np.array_equal(_values(p), before[n])
+        assert np.abs(_values(p)).max() <= 1 / math.sqrt(fan_in) * (1 + 1e-6)
+
+
+def test_norm_reset_parameters_restores_the_start():
+    bn = nn.BatchNorm1d(3)
+    with cr.no_grad():
+        bn.weight.mul_(3)
+        bn.bias.add_(1)
+    bn(cr.randn(8, 3))
+    bn.reset_parameters()
+    fresh = nn.BatchNorm1d(3).state_dict()
+    for key, value in bn.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(value.numpy()), np.asarray(fresh[key].numpy()))
+
+
+def test_generator_makes_the_default_init_reproducible():
+    a = nn.Linear(5, 4, generator=np.random.default_rng(7))
+    b = nn.Linear(5, 4, generator=np.random.default_rng(7))
+    c = nn.Conv2d(2, 3, 3, generator=np.random.default_rng(7))
+    d = nn.Conv2d(2, 3, 3, generator=np.random.default_rng(7))
+    for x, y in ((a, b), (c, d)):
+        for (_, p), (_, q) in zip(x.named_parameters(), y.named_parameters()):
+            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_explicit_inits_keep_their_meaning():
+    # init="kaiming_uniform" is He's (a = 0, the trainer's MLP default), with a zero bias.
+    layer = nn.Linear(3, 200, init="kaiming_uniform")
+    w = layer.weight.detach().numpy()
+    assert np.abs(w).max() <= math.sqrt(6 / 3) and np.abs(w).max() > 0.9 * math.sqrt(6 / 3)
+    np.testing.assert_array_equal(layer.bias.detach().numpy(), 0)
+    d2l = nn.Linear(100, 100, init="d2l").weight.detach().numpy()
+    assert 0.009 < d2l.std() < 0.011
+
+
+def test_apply_initialises_layers_in_torchs_order():
+    # A per-layer init through apply() draws from one stream: the visiting order decides which
+    # layer gets which numbers. Record the order on equal models in both libraries.
+    def build(lib):
+        return lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Sequential(lib.nn.Linear(3, 4),
+                                                                        lib.nn.ReLU()),
+                                 lib.nn.Linear(4, 5))
+    order, torch_order = [], []
+    build(cr).apply(lambda m: order.append((type(m).__name__, getattr(m, "out_features", None))))
+    build(torch).apply(lambda m: torch_order.append((type(m).__name__,
+                                                     getattr(m, "out_features", None))))
+    assert order == torch_order
