@@ -64,7 +64,7 @@ def relu_backward_masked_by_dout(dout, cache):
 
 
 def relu_backward_in_place(dout, cache):
-    # cs231n's own version writes into dout; the checker hands backward a copy.
+    # Right values, but written into the caller's dout.
     x = cache
     dx = dout
     dx[x <= 0] = 0
@@ -150,9 +150,59 @@ def test_relu_mask_taken_from_dout_is_diagnosed():
     assert "dx = dout * (x > 0)" in report["dx"].diagnosis.message
 
 
-def test_backward_that_writes_into_dout_still_passes():
+def test_backward_that_writes_into_dout_fails_with_a_diagnosis():
     x = away_from_zero(np.random.default_rng(1), (6, 5))
-    assert check_backward(manual.relu_forward, relu_backward_in_place, [x]).passed
+    report = check_backward(manual.relu_forward, relu_backward_in_place, [x])
+    assert not report.passed
+    assert report["dx"].passed  # the values are right; writing into dout is the mistake
+    [(kind, message)] = report.failures
+    assert kind == "wrote into dout"
+    assert f"changed {int((x <= 0).sum())} of 30 elements of dout" in message
+    assert "dx = dout * (x > 0)" in message
+    text = str(report)
+    assert "FAILED (wrote into dout)" in text and "WRONG: wrote into dout" in text
+    assert "wrote into dout" in report._repr_html_()
+
+
+def test_a_backward_that_returns_dout_itself_unchanged_passes():
+    def identity_forward(x):
+        return x.copy(), None
+
+    def identity_backward(dout, cache):
+        return dout  # the same array, not written into
+
+    x = np.random.default_rng(2).normal(size=(3, 2))
+    assert check_backward(identity_forward, identity_backward, [x]).passed
+
+
+def test_a_correct_relu_passes_at_exact_kinks():
+    x = away_from_zero(np.random.default_rng(4), (3, 4))
+    x[1, 1] = x[2, 0] = 0.0
+    for autograd_forward in (None, cr.relu):
+        report = check_backward(manual.relu_forward, manual.relu_backward, [x],
+                                autograd_forward=autograd_forward)
+        assert report.passed, str(report)
+        assert any("kink" in note and "(1, 1)" in note for note in report.notes)
+
+
+def test_the_other_one_sided_slope_is_a_valid_subgradient_too():
+    def relu_backward_one_at_zero(dout, cache):
+        return dout * (cache >= 0)  # 1 at x = 0: the slope from the right
+
+    x = away_from_zero(np.random.default_rng(5), (2, 3))
+    x[0, 0] = 0.0
+    assert check_backward(manual.relu_forward, relu_backward_one_at_zero, [x]).passed
+
+
+def test_a_value_outside_the_slopes_at_a_kink_still_fails():
+    def relu_backward_two_at_zero(dout, cache):
+        return dout * ((cache > 0) + 2.0 * (cache == 0))
+
+    x = away_from_zero(np.random.default_rng(6), (2, 3))
+    x[1, 2] = 0.0
+    report = check_backward(manual.relu_forward, relu_backward_two_at_zero, [x])
+    assert not report.passed
+    assert "kink" in report["dx"].diagnosis.message
 
 
 def test_sigmoid_off_by_a_factor_reports_the_factor():
@@ -213,15 +263,17 @@ def test_missing_gradient_is_reported():
     assert check_affine(backward)["db"].diagnosis.kind == "missing"
 
 
-def test_an_input_at_a_kink_gets_a_note():
+def test_a_wrong_gradient_at_a_kink_gets_a_note():
+    def relu_backward_sign_flipped_at_zero(dout, cache):
+        return dout * (cache > 0) - dout * (cache == 0)
+
     x = away_from_zero(np.random.default_rng(4), (3, 4))
     x[1, 1] = 0.0
-    report = check_backward(manual.relu_forward, manual.relu_backward, [x],
+    report = check_backward(manual.relu_forward, relu_backward_sign_flipped_at_zero, [x],
                             autograd_forward=cr.relu)
     row = report["dx"]
     assert not row.passed and row.diagnosis.kind == "wrong values"
     assert "kink" in row.diagnosis.message
-    assert any("disagree" in note for note in report.notes)
 
 
 # ---------------------------------------------------------------- the report

@@ -4,7 +4,7 @@ from ..autograd import enable_grad
 from ..backend import xp
 from ..tensor import Tensor, grad as autograd_grad
 from .inputs import _as_float64, _flatten, _gradient_names, _leaves, _rebuild, _title
-from .numeric import _central_differences, _Problem, _relative_error
+from .numeric import _central_differences, _Problem, _relative_error, accept_subgradients
 from .report import BackwardReport, Diagnosis, GradientCheck
 
 KINDS = ("layer", "loss")
@@ -23,10 +23,12 @@ def check_backward(forward, backward, inputs, names=None, dout=None, seed=0, rto
 
     Everything runs in float64. ``dout`` (random with ``seed`` if not given) weights the output,
     so the numeric gradient is that of sum(out * dout), by fourth-order central differences
-    with step ``eps``: four forward calls per input element, so keep the inputs small, and
-    more than 2 * eps away from kinks such as relu's at 0. A gradient passes when its relative
-    error is at most ``rtol`` against central differences and, where autograd is used, against
-    autograd. ``autograd_forward(*inputs) -> out`` is the forward written with chainrule ops,
+    with step ``eps``: four forward calls per input element, so keep the inputs small. At a
+    kink (relu's at 0), where central differences average the two sides, any value between the
+    slopes from the left and from the right is accepted, as a valid subgradient. A gradient
+    passes when its relative error is at most ``rtol`` against central differences and, where
+    autograd is used, against autograd. A backward that writes into ``dout`` fails, whatever it
+    returns. ``autograd_forward(*inputs) -> out`` is the forward written with chainrule ops,
     for forwards that call np.* functions which do not accept Tensors.
 
     Returns a BackwardReport; ``print(report)`` shows the table and the diagnoses.
@@ -44,7 +46,7 @@ def check_backward(forward, backward, inputs, names=None, dout=None, seed=0, rto
                          "so there is no gradient to check")
     names = _gradient_names(forward, paths, names)
     title = _title(forward, backward)
-    out, dout, got = _run_user_pair(forward, backward, inputs, kind, dout, seed)
+    out, dout, got, failures = _run_user_pair(forward, backward, inputs, kind, dout, seed)
     got = _match_gradients(got, names, title)
 
     def output(leaf_values):
@@ -57,18 +59,33 @@ def check_backward(forward, backward, inputs, names=None, dout=None, seed=0, rto
                                values, dout, out.shape)
     rows, notes = [], []
     for k, name in enumerate(names):
-        trusted = None
-        if autograd is not None:
-            error = _relative_error(autograd[k], numeric[k])
-            if error <= rtol:
-                trusted = autograd[k]
-            else:
-                notes.append(f"autograd and central differences disagree on {name} (relative "
-                             f"error {error:.1e}), so the verdict uses central differences "
-                             f"alone: the forward may leave the graph through an np.* call, "
-                             f"or an input sits at a kink")
-        rows.append(_check_one(name, k, got[k], numeric[k], trusted, problem, rtol))
-    return BackwardReport(title, kind, rows, rtol, eps, autograd_note=note, notes=notes)
+        trusted = None if autograd is None else _trusted_autograd(problem, k, autograd[k],
+                                                                  numeric[k], name, rtol, notes)
+        expected, accepted = accept_subgradients(problem, k, got[k], numeric[k])
+        if trusted is not None:
+            trusted, _ = accept_subgradients(problem, k, got[k], trusted)
+        if accepted:
+            notes.append(f"{name}: {len(accepted)} element(s), the first at index "
+                         f"{accepted[0]}, sit at a kink; there {name} lies between the slopes "
+                         f"from the left and from the right, a valid subgradient (PyTorch takes "
+                         f"relu's as 0), so central differences' average of the two is not "
+                         f"asked for")
+        rows.append(_check_one(name, k, got[k], expected, trusted, problem, rtol))
+    return BackwardReport(title, kind, rows, rtol, eps, autograd_note=note, notes=notes,
+                          failures=failures)
+
+
+def _trusted_autograd(problem, k, autograd, numeric, name, rtol, notes):
+    """Autograd's gradient when central differences confirm it (at kinks, when it is one of the
+    valid subgradients there), else None with a note saying why it is not used."""
+    adjusted, _ = accept_subgradients(problem, k, autograd, numeric)
+    error = _relative_error(autograd, adjusted)
+    if error <= rtol:
+        return autograd
+    notes.append(f"autograd and central differences disagree on {name} (relative error "
+                 f"{error:.1e}), so the verdict uses central differences alone: the forward "
+                 f"may leave the graph through an np.* call")
+    return None
 
 
 def _resolve_kind(kind, backward):
@@ -98,7 +115,7 @@ def _run_user_pair(forward, backward, inputs, kind, dout, seed):
         if dout is not None:
             raise ValueError("check_backward: dout is for layers; a loss's gradients are "
                              "those of the loss itself")
-        return value, xp.asarray(1.0), result[1]
+        return value, xp.asarray(1.0), result[1], []
     if dout is None:
         # A stream of its own: inputs drawn with default_rng(seed) and a dout drawn the same
         # way would be equal, and then x.T @ dout is symmetric and hides a forgotten transpose.
@@ -107,8 +124,25 @@ def _run_user_pair(forward, backward, inputs, kind, dout, seed):
     if dout.shape != value.shape:
         raise ValueError(f"check_backward: dout has shape {dout.shape} but forward's output "
                          f"has shape {value.shape}")
-    # A copy: a backward that writes into dout (dx = dout; dx[x <= 0] = 0) must not change ours.
-    return value, dout, backward(dout.copy(), result[1])
+    # A copy, kept apart from ours: a backward that writes into dout (dx = dout; dx[x <= 0] = 0)
+    # is found out by comparing the two afterwards.
+    given = dout.copy()
+    got = backward(given, result[1])
+    return value, dout, got, _dout_written(given, dout)
+
+
+def _dout_written(given, dout):
+    changed = ~((given == dout) | (xp.isnan(given) & xp.isnan(dout)))
+    if not changed.any():
+        return []
+    index = tuple(int(i) for i in xp.argwhere(changed)[0])
+    return [("wrote into dout", (
+        f"backward changed {int(changed.sum())} of {dout.size} elements of dout (the first at "
+        f"index {index}: {dout[index]:.6g} became {given[index]:.6g}). dout belongs to the "
+        f"caller: in a network the same array can be the upstream gradient of other layers (a "
+        f"value that fans out, a residual connection), whose gradients would then be wrong. "
+        f"Build a new array instead, e.g. `dx = dout * (x > 0)` or `dx = dout.copy()` before "
+        f"writing into it."))]
 
 
 def _match_gradients(got, names, title):

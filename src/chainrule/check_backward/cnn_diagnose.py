@@ -6,11 +6,11 @@ wrong position of its window.
 Each test rebuilds the mistaken gradient from the layer's inputs and ``dout`` (trying the
 strides and paddings that fit the shapes) and compares it with what the backward returned."""
 from ..backend import xp
+from .numeric import DIAGNOSIS_TOL, _relative_error
 from .report import Diagnosis
 
 
 def _tol_close(got, candidate):
-    from .diagnose import DIAGNOSIS_TOL, _relative_error
     return got.shape == candidate.shape and _relative_error(got, candidate) <= DIAGNOSIS_TOL
 
 

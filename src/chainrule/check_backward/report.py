@@ -61,10 +61,11 @@ class BackwardReport:
     eps: float
     autograd_note: str = None
     notes: list = field(default_factory=list)
+    failures: list = field(default_factory=list)  # (kind, message): wrong beyond any gradient
 
     @property
     def passed(self):
-        return all(row.passed for row in self.rows)
+        return not self.failures and all(row.passed for row in self.rows)
 
     @property
     def differentiated(self):
@@ -87,9 +88,18 @@ class BackwardReport:
         return _render_html(self)
 
 
+def _verdict(report):
+    failed = [row for row in report.rows if not row.passed]
+    if not failed and not report.failures:
+        return "passed"
+    if not failed:
+        return f"FAILED ({'; '.join(kind for kind, _ in report.failures)})"
+    return f"FAILED ({len(failed)} of {len(report.rows)} wrong)"
+
+
 def _render(report):
     failed = [row for row in report.rows if not row.passed]
-    verdict = "passed" if not failed else f"FAILED ({len(failed)} of {len(report.rows)} wrong)"
+    verdict = _verdict(report)
     header = ("gradient", "shape", "vs numeric", "vs autograd", "result")
     table = [header] + [(row.name, str(row.shape), _error(row.numeric_error),
                          _error(row.autograd_error) if report.autograd_note is None else "n/a",
@@ -99,6 +109,8 @@ def _render(report):
     lines = [f"check_backward: {report.title}: {verdict}"]
     lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
               for line in table]
+    for kind, message in report.failures:
+        lines += _wrap(f"WRONG: {kind}: {message}")
     for row in failed:
         lines += _wrap(f"{row.name}: {row.diagnosis.kind}: {row.diagnosis.message}")
     if report.autograd_note is not None:
@@ -115,16 +127,17 @@ def _render(report):
 def _render_html(report):
     from .. import display
     failed = [row for row in report.rows if not row.passed]
-    verdict = ("passed" if not failed
-               else f"FAILED ({len(failed)} of {len(report.rows)} wrong)")
+    verdict = _verdict(report)
     rows = [[display.escape(row.name), display.escape(row.shape), _error(row.numeric_error),
              _error(row.autograd_error) if report.autograd_note is None else "n/a",
              display.verdict(row.passed, "ok" if row.passed else f"WRONG: {row.diagnosis.kind}")]
             for row in report.rows]
     body = display.table(["gradient", "shape", "vs numeric", "vs autograd", "result"], rows,
                          ["left", "left", "right", "right", "left"])
-    notes = [f"<b>{display.escape(row.name)}: {display.escape(row.diagnosis.kind)}</b>: "
-             f"{display.escape(row.diagnosis.message)}" for row in failed]
+    notes = [f"<b>WRONG: {display.escape(kind)}</b>: {display.escape(message)}"
+             for kind, message in report.failures]
+    notes += [f"<b>{display.escape(row.name)}: {display.escape(row.diagnosis.kind)}</b>: "
+              f"{display.escape(row.diagnosis.message)}" for row in failed]
     if report.autograd_note is not None:
         notes.append(f"autograd: {display.escape(report.autograd_note)}")
     notes += [f"note: {display.escape(note)}" for note in report.notes]
@@ -133,7 +146,7 @@ def _render_html(report):
                  f"{display.escape(report.differentiated)}, h = {report.eps:g}")
     body += "".join(f'<p style="margin: 2px 0">{note}</p>' for note in notes)
     title = (f"check_backward: {display.escape(report.title)}: "
-             f"{display.verdict(not failed, verdict)}")
+             f"{display.verdict(report.passed, verdict)}")
     return display.box(title, body)
 
 
