@@ -8,6 +8,8 @@ import sys
 import chainrule as cr
 from chainrule import nn, optim
 from chainrule.nn import functional as F
+from chainrule.numpy_protocol import _numpy_callable
+from chainrule.public import DECLARATIONS
 
 OUT = pathlib.Path(__file__).with_name("api.md")
 _DTYPE = type(cr.float32)
@@ -30,14 +32,30 @@ def _row(name, obj):
     return f"| `{_signature(obj, name)}` | {summary} |"
 
 
-def _functions(module, names, prefix):
+def _functions(module, names, prefix, declared=False):
     rows = []
     for name in sorted(names):
         obj = getattr(module, name)
         if callable(obj) and not inspect.isclass(obj) and not inspect.ismodule(obj) \
                 and not isinstance(obj, _DTYPE):
-            rows.append(_row(prefix + name, obj))
+            row = _row(prefix + name, obj)
+            rows.append(row + f" {_also(name)} |" if declared else row)
     return rows
+
+
+def _also(name):
+    """The other doors to a declared op (chainrule/public.py): its Tensor method, F. name and
+    the NumPy function that dispatches to it."""
+    declaration = DECLARATIONS.get(name)
+    if declaration is None:
+        return ""
+    doors = [f"`x.{name}()`"] if declaration.method else []
+    doors += [f"`F.{name}`"] if declaration.functional else []
+    numpy_names = (name,) + (declaration.numpy if name == declaration.name else ())
+    doors += [f"`np.{n}`" for n in numpy_names if _numpy_callable(n) is not None]
+    if name != declaration.name:
+        doors.append(f"alias of `cr.{declaration.name}`")
+    return ", ".join(doors)
 
 
 def _classes(module, names, prefix):
@@ -66,9 +84,15 @@ def render():
         "",
         "## `chainrule`: functions",
         "",
+        "| function | what it does | also |",
+        "| --- | --- | --- |",
+        *_functions(cr, cr.__all__, "cr.", declared=True),
+        "",
+        "## `chainrule.linalg`",
+        "",
         "| function | what it does |",
         "| --- | --- |",
-        *_functions(cr, cr.__all__, "cr."),
+        *_functions(cr.linalg, cr.linalg.__all__, "cr.linalg."),
         "",
         "## `chainrule.Tensor`",
         "",

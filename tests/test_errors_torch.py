@@ -91,6 +91,7 @@ CASES = [
     Misuse("cat-dim", lambda M, F: M.cat([_ones(M, 2), _ones(M, 2)], 1), r"cat"),
     Misuse("index_select-index", lambda M, F: M.index_select(_ones(M, 3), 0,
                                                              M.tensor([5])), r"index_select"),
+    Misuse("median-empty-dim", lambda M, F: M.zeros(2, 0).median(-1), r"median.*\(2, 0\)"),
     Misuse("cross_entropy-label", lambda M, F: F.cross_entropy(M.zeros(2, 3), M.tensor([0, 3])),
            r"cross_entropy.*3"),
     # values PyTorch calls ValueError / TypeError

@@ -200,3 +200,13 @@ def test_api_reference_lists_every_declaration():
     text = make_api.render()
     for declaration in declarations():
         assert f"`cr.{declaration.name}(" in text, declaration.name
+
+
+@pytest.mark.parametrize("module", ["chainrule.linalg", "chainrule.public", "chainrule.stats"])
+def test_the_examples_in_these_modules_run(module):
+    import doctest
+    import importlib
+    found = importlib.import_module(module)
+    result = doctest.testmod(found, extraglobs={"cr": cr, "np": np},
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted and not result.failed

@@ -4,7 +4,7 @@ from collections import namedtuple
 
 from . import ops
 from .backend import xp
-from .errors import ArgumentError, DtypeError
+from .errors import ArgumentError, DimError, DtypeError
 from .public import public
 from .tensor import Tensor, tensor
 
@@ -57,6 +57,9 @@ def median(input, dim=None, keepdim=False):
         return ops.sum(ops.where(hits, x, 0)) / int(hits.sum())
     axis = ops.shape.axis_of("median", dim, x.ndim)
     lanes = x if x.ndim else x.reshape(1)
+    if not lanes.shape[axis]:
+        raise DimError(f"median: dim {dim} of the tensor of shape {x.shape} is empty, so it "
+                       f"has no median")
     indices = _lower_median_index(lanes._data, axis)
     values = ops.take_along_axis(lanes, indices, axis)
     if not keepdim:

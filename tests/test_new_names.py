@@ -1,0 +1,66 @@
+"""The names added for PyTorch's users (issue 19: median, unique, histc, histogram, the joins,
+index_put(_), scatter_add_, Tensor.matmul, cr.linalg, F.one_hot), run through the same checks
+as tests/torch_cases.py's table (test_torch_ops.py): values, dtypes, every leaf's gradient
+against PyTorch on float64 and float32, and float64 central differences to second order."""
+import pytest
+
+from torch_cases import Case, F, K
+
+pytest.importorskip("torch")
+import test_torch_ops as checks  # noqa: E402  (imports torch)
+
+INF = float("inf")
+CASES = [
+    Case("median", lambda M, x: (x.median(1), M.median(x, 0, keepdim=True), x.median()),
+         [F(3, 5)]),
+    Case("median", lambda M, x: (x.median(0), M.median(x * x[0])), [F(4)]),
+    Case("median", lambda M, x: (x.median(axis=0), M.median(x[0, 0], 0)), [F(2, 3)]),
+    Case("join", lambda M, a, b: (M.hstack([a, b]), M.vstack([a, b]), M.dstack([a, b]),
+                                  M.column_stack([a[0], b[0]])), [F(2, 3), F(2, 3)]),
+    Case("join", lambda M, a, b: (M.hstack([a, b[0]]), M.vstack([a, b]),
+                                  M.column_stack([a, b])), [F(3), F(3, 3)]),
+    Case("join", lambda M, a, b: M.hstack([a, b]), [F(2), K([1, 2])]),
+    Case("cat", lambda M, a, b: (M.cat([a, b]), M.stack([b, a], 1)), [F(2), K([1, 2])]),
+    Case("index_put", lambda M, x, v: (M.index_put(x, (M.tensor([0, 2]),), v),
+                                       x.index_put((M.tensor([1, 1]),), v, accumulate=True)),
+         [F(3, 2), F(2)]),
+    Case("index_put", lambda M, x, v: x.clone().index_put_((M.tensor([0, 0]), M.tensor([1, 1])),
+                                                           v, accumulate=True) * x,
+         [F(2, 3), F()]),
+    Case("scatter_add", lambda M, x, s: x.clone().scatter_add_(1, M.tensor([[0, 0], [2, 1]]),
+                                                                 s), [F(2, 3), F(2, 2)]),
+    Case("matmul", lambda M, a, b: a.matmul(b) + a.matmul(b[:, :1]), [F(2, 3), F(3, 4)]),
+    *[Case("linalg.norm", lambda M, x, o=ord_: M.linalg.norm(x, o), [F(3, 4)], id=str(ord_))
+      for ord_ in (None, "fro", 1, -1, INF, -INF)],
+    Case("linalg.norm", lambda M, x: (M.linalg.norm(x, 3, dim=1, keepdim=True),
+                                      M.linalg.vector_norm(x, INF, dim=(0, 1)),
+                                      M.linalg.vector_norm(x), M.linalg.matrix_norm(x[None], -1),
+                                      M.linalg.matrix_norm(x, INF, keepdim=True)), [F(3, 4)]),
+    Case("linalg.norm", lambda M, x: M.linalg.norm(x, dim=(2, 0)), [F(2, 3, 4)]),
+    Case("unique", lambda M, x: (M.unique(x, return_inverse=True, return_counts=True),
+                                 M.unique(x.reshape(3, 2), dim=0),
+                                 M.histc(x.to(M.float32), bins=3),
+                                 M.histc(x.to(M.float32), bins=4, min=1, max=3),
+                                 M.histogram(x.to(M.float64), bins=3)),
+         [K([3, 1, 3, 2, 1, 3])]),
+    Case("one_hot", lambda M, x: (M.nn.functional.one_hot(x), M.nn.functional.one_hot(x, 5)),
+         [K([0, 3, 1], "int64")]),
+]
+for _i, _case in enumerate(CASES):
+    _case.id = f"{_case.name}-{_case.id + '-' if _case.id else ''}{_i}"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_matches_pytorch(case, dtype):
+    checks.test_matches_pytorch(case, dtype)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_gradient_matches_central_differences(case):
+    checks.test_gradient_matches_central_differences(case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_second_derivative_matches_central_differences(case):
+    checks.test_second_derivative_matches_central_differences(case)
