@@ -13,6 +13,8 @@ from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, AvgPool3d, BatchNorm1d, 
                           MaxPool2d, MaxPool3d)
 from .functional import l2_penalty
 from .hooks import BackwardHookError, RemovableHandle
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyConv3d,
+                   LazyLinear, LazyModuleError, LazyModuleMixin, UninitializedParameter)
 from .layers import Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                      MSELoss, MulticlassHingeLoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
@@ -29,6 +31,8 @@ __all__ = [
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "MaxPool3d", "AvgPool2d",
     "AvgPool3d", "AdaptiveAvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout2d",
+    "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+    "LazyModuleMixin", "LazyModuleError", "UninitializedParameter",
     "CrossEntropyLoss", "NLLLoss", "MulticlassHingeLoss", "MultiMarginLoss", "MSELoss", "L1Loss",
     "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss", "BCEWithLogitsLoss",
     "l2_penalty", "functional", "init", "utils",
