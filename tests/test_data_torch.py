@@ -75,6 +75,13 @@ SAMPLES = {
     "ordered dicts": [collections.OrderedDict(b=1, a=2.0), collections.OrderedDict(b=3, a=4.0)],
     "nested": [{"pair": (np.ones(2), [1, 2])}, {"pair": (np.zeros(2), [3, 4])}],
     "namedtuples": [Pair(1, np.float64(2)), Pair(3, np.float64(4))],
+    "mixed numpy scalars": [np.float32(1), np.float64(2)],
+    "bool then int": [True, 1],
+    "numpy int then int": [np.int64(1), 2],
+    "0-d arrays": [np.array(5.0), np.array(6.0)],
+    "numpy bools": [np.bool_(True), np.bool_(False)],
+    "mixed tensor dtypes": [cr.tensor([1]), cr.tensor([1.0])],
+    "float32 and float64 tensors": [cr.tensor([1.0]), cr.tensor([1.0], dtype=cr.float64)],
     "strings": ["a", "bc"],
     "bytes": [b"a", b"b"],
 }
@@ -468,3 +475,17 @@ def test_training_loop_with_a_checkpoint_gives_pytorchs_losses(tmp_path):
                cr.load)
     assert len(ours) == len(theirs) == 15
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batches_of_tensors_that_require_grad_stay_in_the_graph(shuffle):
+    # PyTorch stacks the rows, so the batch is a function of the dataset's tensor.
+    x = np.arange(12.0).reshape(6, 2)
+    order = [4, 1, 5, 0, 2, 3] if shuffle else None
+    ours_x = cr.tensor(x, requires_grad=True)
+    theirs_x = torch.tensor(x, requires_grad=True)
+    for xb, in data.DataLoader(data.TensorDataset(ours_x), batch_size=4, sampler=order):
+        (xb * xb * xb).sum().backward()
+    for xb, in tdata.DataLoader(tdata.TensorDataset(theirs_x), batch_size=4, sampler=order):
+        (xb * xb * xb).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy())
