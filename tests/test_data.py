@@ -874,3 +874,13 @@ def test_a_labeled_dataset_and_its_loader_agree_on_every_example():
         assert xb.dtype == expected_x.dtype and yb.dtype == expected_y.dtype
         np.testing.assert_array_equal(xb.numpy(), expected_x.numpy())
         np.testing.assert_array_equal(yb.numpy(), expected_y.numpy())
+
+
+def test_worker_init_fn_runs_per_epoch_or_once_for_persistent_workers():
+    for persistent, expected in ((False, [0, 1] * 3), (True, [0, 1])):
+        calls = []
+        loader = DataLoader(list(range(4)), batch_size=2, num_workers=2,
+                            persistent_workers=persistent, worker_init_fn=calls.append)
+        for _ in range(3):
+            assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]
+        assert calls == expected

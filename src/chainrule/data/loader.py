@@ -104,6 +104,7 @@ class DataLoader:
         self._batches_done = 0
         self._resuming = False
         self._epoch_generator_state = None
+        self._workers = []
 
     @staticmethod
     def _check_options(num_workers, timeout, prefetch_factor, persistent_workers):
@@ -175,6 +176,8 @@ class DataLoader:
                 self.sampler._epoch_seed = (self.seed, self._epoch)
             elif self._batches_done == 0 or self._epoch_generator_state is None:
                 self._epoch_generator_state = _generator_state(self.generator)
+        if self.persistent_workers and self._workers:
+            return  # PyTorch starts persistent workers, and runs worker_init_fn, once
         self._workers = [WorkerInfo(i, self.num_workers, self.seed + i, self.dataset)
                          for i in range(self.num_workers)]
         if self.worker_init_fn is not None:
