@@ -43,6 +43,14 @@ CASES = [
                                  M.histc(x.to(M.float32), bins=4, min=1, max=3),
                                  M.histogram(x.to(M.float64), bins=3)),
          [K([3, 1, 3, 2, 1, 3])]),
+    # functions until now run only as methods or operators
+    Case("compare", lambda M, a, b: (M.eq(a, b), M.ne(a, b), M.lt(a, b), M.le(a, b),
+                                     M.gt(a, b), M.ge(a, b), M.logical_not(a > 0),
+                                     M.equal(a, a), M.equal(a, b), M.is_tensor(a)),
+         [F(3), F(3)]),
+    Case("shape", lambda M, x: (M.broadcast_to(x, (2, 3, 4)), M.flatten(x),
+                                M.permute(x, (1, 0)), M.unsqueeze(x, 1) * x[:, None]),
+         [F(3, 4)]),
     Case("one_hot", lambda M, x: (M.nn.functional.one_hot(x), M.nn.functional.one_hot(x, 5)),
          [K([0, 3, 1], "int64")]),
 ]

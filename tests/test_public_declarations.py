@@ -210,3 +210,54 @@ def test_the_examples_in_these_modules_run(module):
     result = doctest.testmod(found, extraglobs={"cr": cr, "np": np},
                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted and not result.failed
+
+
+# -- every declared op that PyTorch has is run against PyTorch somewhere -----------------------
+
+def _code_of(function):
+    function = getattr(function, "__wrapped__", function)
+    function = getattr(function, "forward", function)  # a primitive: its forward on arrays
+    return getattr(function, "__code__", None)
+
+
+def _codes_run_by_the_differential_cases():
+    import sys
+
+    torch_ops = pytest.importorskip("test_torch_ops")
+    from test_new_names import CASES as NEW
+    from torch_cases import CASES
+    codes = set()
+
+    def record(frame, event, arg):
+        if event == "call":
+            codes.add(frame.f_code)
+    from test_spellings import BINARY, CALLS, X
+    calls = [(case.fn, torch_ops._make(cr, [spec.array(np.random.default_rng(0), "float64")
+                                             for spec in case.inputs], case.inputs))
+             for case in CASES + NEW]
+    calls += [(call, [cr.tensor(X, requires_grad=True)]) for call in CALLS.values()]
+    calls += [(call, [cr.tensor([1.0, 2.0]), cr.tensor([3, 4])]) for call in BINARY.values()]
+    for call, inputs in calls:
+        sys.setprofile(record)
+        try:
+            call(cr, *inputs)
+        except Exception:  # noqa: BLE001  (a refusal still runs the op)
+            pass
+        finally:
+            sys.setprofile(None)
+    return codes
+
+
+# Random draws cannot equal PyTorch's (another generator); their tests compare distributions.
+RANDOM = {"randperm", "multinomial"}
+
+
+def test_every_declared_op_that_pytorch_has_is_checked_against_it():
+    torch = pytest.importorskip("torch")
+    run = _codes_run_by_the_differential_cases()
+    unchecked = sorted(d.name for d in declarations()
+                       if (hasattr(torch, d.name) or hasattr(torch.Tensor, d.name))
+                       and d.name not in RANDOM
+                       and _code_of(d.function) not in run
+                       and _code_of(vars(cr.Tensor).get(d.name)) not in run)
+    assert not unchecked, f"add a case to tests/torch_cases.py for: {unchecked}"
