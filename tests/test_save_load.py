@@ -130,6 +130,7 @@ class NotAllowed:
     (np.array(["a"]), "dtype <U1 is not allowed"),
     (np.array([object()]), "object"),
     (b"bytes", "bytes at obj"),
+    ({"rng": cr.Generator()}, r"Generator at obj\['rng'\].*get_state"),
 ])
 def test_anything_else_is_refused_with_where_it_is(obj, where, tmp_path):
     path = tmp_path / "refused.pt"

@@ -112,7 +112,9 @@ class _Encoder:
         self.path, self.arrays, self.seen = path, arrays, seen
 
     def refuse(self, value, where, why=""):
-        hint = " (save its state_dict() instead)" if hasattr(value, "state_dict") else ""
+        from chainrule.random import Generator
+        hint = (" (save its get_state() instead)" if isinstance(value, Generator) else
+                " (save its state_dict() instead)" if hasattr(value, "state_dict") else "")
         raise CheckpointError(
             f"cr.save: cannot save {type(value).__name__} at {where} to {self.path}{why}: "
             f"chainrule files hold {_ALLOWED}, never pickled objects (PyTorch's "
