@@ -257,7 +257,7 @@ def many_kinds_of_ops():
     a = cr.tensor(rng.random((3, 4)) + 0.5, requires_grad=True)
     b = cr.tensor(rng.random(4) + 0.5, requires_grad=True)
     c = cr.concatenate([a, b.reshape(1, 4)], axis=0)            # (4, 4), variadic
-    d = cr.where(c > 1.0, c ** 2, c / b) + c.max(axis=1, keepdims=True)
+    d = cr.where(c > 1.0, c ** 2, c / b) + c.max(dim=1, keepdim=True).values
     e = ((d[1:, ::2].exp().mean() + cr.stack([a.sum(), b.sqrt().sum()]).log().sum()) / 20).tanh()
     return a, b, e
 

@@ -294,14 +294,14 @@ def test_steps_show_the_upstream_gradient_and_at_a_fan_out_the_sum(browser, tmp_
     assert f"summarised: {N * HIDDEN} entries, ({N}x{HIDDEN})" in panel.text
     assert f"norm {np.linalg.norm(grads[node['h']]):.4g}" in panel.text
 
-    # W2 fed the transpose (the loss path) and both inputs of W2*W2 (the penalty): three
+    # W2 fed the transpose (the loss path) and both inputs of mul(W2, W2) (the penalty): three
     # contributions, whose sum is dJ/dW2, which backward() then puts in W2.grad.
     panel, arrays = goto("W2")
     parts = [e.text for e in panel.find_elements(By.CSS_SELECTOR, ".cr-part")]
     assert len(parts) == 3
     assert "fan-out: W2 went into 2 ops (3 inputs), so its gradient is the sum of 3 " \
         "contributions" in panel.text
-    assert sum("from mul W2*W2" in part for part in parts) == 2
+    assert sum("from mul mul(W2, W2)" in part for part in parts) == 2
     assert sum("from transpose W2^T" in part for part in parts) == 1
     assert "= dJ/dW2, the sum" in panel.text
     total = sum(arrays["contribution"])

@@ -167,7 +167,7 @@ def test_render_writes_svg_and_png(tmp_path, suffix, magic):
 
 
 def test_render_without_dot_writes_the_dot_file_and_says_how(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(graph_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     model, loss = textbook()
     path = render(loss, tmp_path / "g.svg", params=model)
     assert path == tmp_path / "g.dot" and path.read_text().startswith("digraph")

@@ -13,9 +13,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "chainrule"
 REMAINING_ELSEWHERE = [
     # Tensor's helpers that import it back inside functions, and the public ops' declarations.
     {"chainrule.functions", "chainrule.numpy_protocol", "chainrule.random"},
-    {"chainrule.inspect.display", "chainrule.inspect.explain", "chainrule.inspect.formulas",
-     "chainrule.inspect.graph", "chainrule.inspect.html", "chainrule.inspect.memory",
-     "chainrule.inspect.stepthrough"},
 ]
 
 

@@ -1,12 +1,16 @@
-"""How chainrule's objects look in a Jupyter notebook: small HTML tables and bars.
+"""How chainrule's objects look in a Jupyter notebook: small HTML tables and bars, and drawings
+(DOT text and files that show as the picture they describe).
 
-IPython shows an object through its ``_repr_html_`` (or ``_repr_svg_``, ``_repr_png_``) method
-when it has one; the methods live on the objects and build their markup here. Everything is
+This is the one home of the notebook display code. IPython shows an object through its
+``_repr_html_`` (or ``_repr_svg_``, ``_repr_png_``) method when it has one; the methods live on
+the objects and build their markup here. Everything is
 escaped, inline-styled and self-contained, so a saved notebook shows the same thing offline.
 """
 import html
+from pathlib import Path
 
 from .backend import xp
+from .errors import ChainruleError
 
 SMALL_TENSOR = 64          # entries shown in full; larger tensors are summarised
 BAR_WIDTH_PX = 120
@@ -109,3 +113,79 @@ def module_html(module):
 
 def _count(module):
     return sum(int(p._data.size) for p in module.parameters())
+
+
+# -- drawings -------------------------------------------------------------------------------------
+
+RENDER_TIMEOUT_S = 60
+
+
+def run_dot(text, kind="svg"):
+    """``dot -T<kind>`` on ``text``: the output bytes, or None when Graphviz's dot is not
+    installed.
+
+    >>> svg = run_dot("digraph { a -> b }")
+    >>> svg is None or b"<svg" in svg
+    True
+    """
+    import shutil
+    import subprocess
+    program = shutil.which("dot")
+    if program is None:
+        return None
+    try:
+        done = subprocess.run([program, f"-T{kind}"], input=text.encode(), capture_output=True,
+                              timeout=RENDER_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        raise ChainruleError(f"dot did not finish within {RENDER_TIMEOUT_S} s") from error
+    if done.returncode != 0:
+        raise ChainruleError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def svg_from_dot(dot_text, fallback=None):
+    """The SVG element dot draws for ``dot_text``, or ``fallback`` without dot."""
+    svg = run_dot(dot_text, "svg")
+    if svg is None:
+        return fallback
+    text = svg.decode("utf-8")
+    return text[text.find("<svg"):] if "<svg" in text else text
+
+
+class DotSource(str):
+    """DOT text (a str) that a notebook shows as the drawing it describes; without Graphviz,
+    as ``fallback_svg``.
+
+    >>> source = DotSource("digraph { a -> b }", fallback_svg="<svg></svg>")
+    >>> source.startswith("digraph"), "<svg" in source._repr_svg_()
+    (True, True)
+    """
+
+    def __new__(cls, text, fallback_svg=None):
+        source = super().__new__(cls, text)
+        source._fallback_svg = fallback_svg
+        return source
+
+    def _repr_svg_(self):
+        return svg_from_dot(str(self), self._fallback_svg)
+
+
+class RenderedPath(type(Path())):
+    """A path to a drawing (a Path) that a notebook shows as the drawing in it: SVG, PNG, or
+    DOT drawn by Graphviz.
+
+    >>> RenderedPath("graph.svg").suffix
+    '.svg'
+    """
+
+    def _repr_svg_(self):
+        suffix = self.suffix.lower()
+        if suffix == ".svg":
+            text = self.read_text(encoding="utf-8")
+            return text[text.find("<svg"):] if "<svg" in text else text
+        if suffix == ".dot":
+            return svg_from_dot(self.read_text(encoding="utf-8"))
+        return None
+
+    def _repr_png_(self):
+        return self.read_bytes() if self.suffix.lower() == ".png" else None

@@ -13,8 +13,7 @@ freed, so these can run between the forward pass and ``backward()``.
 """
 from .explain import (ExplainReport, ForwardStep, Step, backward_steps, explain, explain_manual,
                       forward_steps)
-from .display import GraphDrawing, draw
-from .graph import GraphView, render, to_dot
+from .graph import GraphDrawing, GraphView, draw, render, to_dot
 from .html import to_html
 from .memory import MemoryReport, memory_report
 

@@ -19,9 +19,11 @@ import io
 import sys
 from dataclasses import dataclass, field
 
+from ..display import run_dot
 from .formulas import contribution, factor, fill, for_reduction, objective
 from .gradients import engine_gradients
-from .graph import GraphView, format_shape, grad_norm, run_dot, to_dot
+from .graph import GraphView, format_shape, grad_norm, to_dot
+from .layout import fallback_svg
 
 @dataclass
 class Step:
@@ -171,9 +173,8 @@ def report_for(view, grads, contributions, steps):
     summary = (f"{len(view.nodes)} nodes, {len(steps)} backward steps, {len(forward)} forward "
                f"ops; training keeps {ledger_report.training_bytes:,} B for backward, "
                f"prediction {ledger_report.inference_bytes:,} B.")
-    from .html import _fallback_svg
     return ExplainReport(steps, _header(view, steps), forward, data,
-                         str(to_dot(view, show_grad=False)), _fallback_svg(view), summary)
+                         str(to_dot(view, show_grad=False)), fallback_svg(view), summary)
 
 
 def forward_steps(loss, params=None):

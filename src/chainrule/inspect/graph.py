@@ -7,17 +7,14 @@ W1, W2, b1, b2) when the graph is the one-hidden-layer network of d2l 4.7, and `
 ``explain``, the memory ledger and the HTML page all use the same view, so a name means the same
 thing everywhere.
 """
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import ChainruleError, GradientError
+from ..display import DotSource, RenderedPath, run_dot
+from ..errors import GradientError
 from ..tensor import Tensor
-from .display import DotSource, RenderedPath, _fallback_drawing
+from .layout import box_id, constant_id, edges, fallback_drawing, op_id
 from .textbook import recognize, upstream_nodes
-
-RENDER_TIMEOUT_S = 60
 
 
 class Constant:
@@ -261,19 +258,7 @@ def to_dot(tensor, params=None, show_grad=True, group_by=None):
     for source, target, dashed in edges(view):
         lines.append(f"  {source} -> {target}{' [style=dashed]' if dashed else ''};")
     lines.append("}")
-    return DotSource("\n".join(lines) + "\n", _fallback_drawing(view))
-
-
-def box_id(node):
-    return f"v{node.seq}"
-
-
-def op_id(node):
-    return f"op{node.seq}"
-
-
-def constant_id(constant):
-    return f"c{constant.number}"
+    return DotSource("\n".join(lines) + "\n", fallback_drawing(view))
 
 
 def box_label(view, node, show_grad=True):
@@ -312,21 +297,6 @@ def _fill(view, node):
     return "#ffffff"
 
 
-def edges(view):
-    """(source id, target id, dashed) for each edge: input -> op -> output."""
-    found = []
-    for node in view.nodes:
-        if node.op is None:
-            continue
-        for position, parent in enumerate(node.parents):
-            if parent is None:
-                found.append((constant_id(view.inputs[(node, position)]), op_id(node), True))
-            else:
-                found.append((box_id(parent), op_id(node), False))
-        found.append((op_id(node), box_id(node), False))
-    return found
-
-
 def _escape(text):
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -357,16 +327,47 @@ def render(tensor, path, params=None, **options):
     return RenderedPath(path)
 
 
-def run_dot(text, kind="svg"):
-    """``dot -T<kind>`` on ``text``: the output bytes, or None when dot is not installed."""
-    program = shutil.which("dot")
-    if program is None:
-        return None
-    try:
-        done = subprocess.run([program, f"-T{kind}"], input=text.encode(), capture_output=True,
-                              timeout=RENDER_TIMEOUT_S)
-    except subprocess.TimeoutExpired as error:
-        raise ChainruleError(f"dot did not finish within {RENDER_TIMEOUT_S} s") from error
-    if done.returncode != 0:
-        raise ChainruleError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout
+# -- in a notebook --------------------------------------------------------------------------------
+
+class GraphDrawing:
+    """The computational graph of a tensor, to look at: a notebook cell shows it as SVG.
+
+    ``.dot`` is its Graphviz DOT text and ``.svg`` the drawing: ``dot``'s when Graphviz is
+    installed, else a simple layered drawing. It holds text only, not the graph's arrays.
+
+    >>> x = cr.tensor([1., 2.], requires_grad=True)
+    >>> drawing = draw((x * x).sum())
+    >>> drawing.nodes, drawing.dot.startswith("digraph")
+    (3, True)
+    """
+
+    def __init__(self, dot, name, nodes):
+        self.dot = dot
+        self.name = name
+        self.nodes = nodes
+        self._svg = None
+
+    @property
+    def svg(self):
+        if self._svg is None:
+            self._svg = self.dot._repr_svg_()
+        return self._svg
+
+    def _repr_svg_(self):
+        return self.svg
+
+    def __repr__(self):
+        return f"<graph of {self.name}: {self.nodes} nodes; .dot is its DOT text, .svg its drawing>"
+
+
+def draw(tensor, params=None, show_grad=True, group_by=None):
+    """The graph that produced ``tensor`` as a ``GraphDrawing``, which Jupyter shows as SVG;
+    the options are ``to_dot``'s.
+
+    >>> x = cr.tensor([1., 2.], requires_grad=True)
+    >>> draw((x * 2).sum())
+    <graph of J: 3 nodes; .dot is its DOT text, .svg its drawing>
+    """
+    view = tensor if isinstance(tensor, GraphView) else GraphView(tensor, params)
+    return GraphDrawing(to_dot(view, show_grad=show_grad, group_by=group_by),
+                        view.name(view.root), len(view.nodes))

@@ -25,6 +25,7 @@ import json
 import tracemalloc
 from dataclasses import asdict, dataclass, field
 
+from .. import display
 from ..autograd import no_grad
 from ..backend import ndarray, xp
 from ..tensor import Tensor
@@ -107,7 +108,6 @@ class MemoryReport:
                 f"ledger>")
 
     def _repr_html_(self):
-        from .display import memory_html
         return memory_html(self)
 
 
@@ -370,3 +370,46 @@ def _size(n):
     if abs(n) >= 1 << 10:
         return f"{n:,} B ({n / (1 << 10):.1f} KiB)"
     return f"{n:,} B"
+
+
+# -- in a notebook --------------------------------------------------------------------------------
+
+def memory_html(report):
+    """The ledger as an HTML table, a bar per node scaled to the largest, and the totals."""
+    largest = max((row.extra_bytes for row in report.rows), default=0) or 1
+    rows = []
+    for row in report.rows:
+        saved = "<br>".join(display.escape(_item_text(item)) for item in row.saved)
+        rows.append([display.escape(row.variable), display.escape(row.op),
+                     display.escape(row.module), f"{row.extra_bytes:,}",
+                     display.bar(row.extra_bytes / largest), saved])
+    ledger_table = display.table(
+        ["variable", "op", "module", "extra bytes", "", "saved for backward"], rows,
+        ["left", "left", "left", "right", "left", "left"])
+    most = max(report.training_bytes, report.inference_bytes) or 1
+    totals = display.table(["", "bytes", ""], [
+        [f"training keeps (saved {display.escape(_size(report.saved_bytes))} + the output "
+         f"{display.escape(report.output_name)})", display.escape(_size(report.training_bytes)),
+         display.bar(report.training_bytes / most, "#e06666")],
+        [f"prediction keeps (the output {display.escape(report.prediction_name)} alone)",
+         display.escape(_size(report.inference_bytes)),
+         display.bar(report.inference_bytes / most, "#6aa84f")],
+        ["training - prediction", display.escape(_size(report.extra_bytes)),
+         f"training keeps {report.ratio:.1f}x as much"],
+        ["parameters referenced (0 extra)", display.escape(_size(report.parameter_bytes)), ""],
+        ["inputs referenced (0 extra)", display.escape(_size(report.input_bytes)), ""],
+    ], ["left", "right", "left"])
+    modules = ", ".join(f"{display.escape(k)}: {display.escape(_size(v))}"
+                        for k, v in report.by_module.items()) or "none"
+    title = (f"Memory the graph of {display.escape(report.objective)} keeps for backward "
+             f"(each buffer counted once)")
+    body = ledger_table + f"<p>per module: {modules}</p>" + totals
+    if report.measured:
+        measured = report.measured
+        body += display.table(["measured with tracemalloc", "training", "prediction"], [
+            ["held after the forward pass", f"{measured['training_retained_bytes']:,}",
+             f"{measured['inference_retained_bytes']:,}"],
+            ["peak during the forward pass", f"{measured['training_peak_bytes']:,}",
+             f"{measured['inference_peak_bytes']:,}"],
+        ], ["left", "right", "right"])
+    return display.box(title, body)

@@ -17,10 +17,12 @@ import html
 import json
 import os
 import re
+from importlib import resources
 
 import numpy
 
-from .graph import box_id, box_label, constant_id, format_shape, grad_norm, op_id
+from .graph import box_label, format_shape, grad_norm
+from .layout import box_id, constant_id, op_id
 
 SMALL_ARRAY = 64  # entries shown in full; a larger array is summarised (its corners and stats)
 
@@ -255,7 +257,7 @@ def fit_svg(svg, prefix=""):
 
 
 def widget(data, svg=None, prefix="", layout="embed", summary=""):
-    """The step-through's markup with its data and script (the CSS is ``CSS``): the controls,
+    """The step-through's markup with its data and script (the CSS is ``asset("stepthrough.css")``): the controls,
     the graph across the top, the list of steps and the detail below. ``layout`` "page" fills
     the window and the arrow keys work anywhere on it; "embed" (a notebook cell) has a fixed
     height and takes the arrow keys and the wheel once it has the focus (a click in it), so a
@@ -293,7 +295,7 @@ def widget(data, svg=None, prefix="", layout="embed", summary=""):
         f'<div class="cr-panel" id="{prefix}panel">{_intro("backward", count, svg is not None)}'
         f'</div>{lists}'
         f'<script type="application/json" class="cr-data">{_json(data)}</script>'
-        f'<script>{JS}("{prefix}");</script></div>')
+        f'<script>{asset("stepthrough.js")}("{prefix}");</script></div>')
 
 
 def _step_list(mode, entries, hidden):
@@ -324,328 +326,15 @@ def _json(data):
     return json.dumps(data).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-CSS = """
-.cr-stepper { font-family: Helvetica, Arial, sans-serif; font-size: 13px; color: #222;
-  background: #fff; display: grid; box-sizing: border-box; outline: none; text-align: left; }
-.cr-stepper * { box-sizing: border-box; }
-.cr-stepper [hidden] { display: none !important; }
-.cr-stepper { grid-template-columns: minmax(0, 2fr) minmax(0, 3fr);
-  grid-template-areas: "bar bar" "graph graph" "steps panel"; }
-.cr-stepper.cr-page { height: 100vh; grid-template-rows: auto minmax(0, 1fr) minmax(0, 1fr); }
-.cr-stepper.cr-embed { border: 1px solid #ccc; margin: 6px 0;
-  grid-template-rows: auto 380px 340px; }
-.cr-stepper.cr-embed:focus-within, .cr-stepper.cr-embed:focus { border-color: #6d9eeb; }
-.cr-stepper.cr-nograph.cr-embed { grid-template-rows: auto 360px;
-  grid-template-areas: "bar bar" "steps panel"; }
-.cr-stepper .cr-bar { grid-area: bar; padding: 6px 10px; background: #f3f3f3;
-  border-bottom: 1px solid #ddd; }
-.cr-stepper .cr-summary { margin-bottom: 4px; }
-.cr-stepper .cr-controls { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
-.cr-stepper button { font: inherit; padding: 2px 9px; border: 1px solid #aaa; border-radius: 4px;
-  background: #fff; color: #222; cursor: pointer; }
-.cr-stepper button:disabled { color: #aaa; cursor: default; }
-.cr-stepper button[aria-pressed="true"] { background: #d9e6fb; border-color: #6d9eeb; }
-.cr-stepper .cr-pos { min-width: 8em; text-align: center; font-weight: bold; }
-.cr-stepper .cr-sep { width: 10px; }
-.cr-stepper .cr-hint { color: #777; font-size: 12px; }
-.cr-stepper .cr-graph { grid-area: graph; overflow: hidden; background: #fff; min-height: 0; }
-.cr-stepper .cr-graph { border-bottom: 1px solid #ddd; }
-.cr-stepper .cr-graph svg { display: block; width: 100%; height: 100%; cursor: grab;
-  touch-action: none; user-select: none; }
-.cr-stepper .cr-graph svg.cr-dragging { cursor: grabbing; }
-.cr-stepper .cr-panel { grid-area: panel; overflow: auto; padding: 10px 14px;
-  background: #fafafa; min-height: 0; }
-.cr-stepper .cr-panel { border-left: 1px solid #ddd; }
-.cr-stepper .cr-panel code { display: block; background: #fff; border: 1px solid #ddd;
-  padding: 5px 6px; margin: 4px 0; white-space: pre-wrap; font-size: 12px; color: #222; }
-.cr-stepper .cr-panel pre.cr-array { background: #fff; border: 1px solid #e3e3e3; margin: 2px 0 8px;
-  padding: 4px 6px; font-size: 11px; line-height: 1.3; overflow: auto; max-height: 14em;
-  color: #222; }
-.cr-stepper h2 { font-size: 16px; margin: 2px 0 6px; }
-.cr-stepper h3 { margin: 12px 0 4px; font-size: 13px; color: #444; }
-.cr-stepper p { margin: 3px 0; }
-.cr-stepper .cr-kicker { color: #a61c00; font-size: 12px; text-transform: uppercase;
-  letter-spacing: 0.03em; }
-.cr-stepper .cr-muted { color: #777; }
-.cr-stepper .cr-sum { border-left: 3px solid #e69138; padding-left: 8px; }
-.cr-stepper .cr-steps { grid-area: steps; overflow: auto; margin: 0; padding: 6px 8px 6px 36px;
-  position: relative; min-height: 0; }
-.cr-stepper .cr-steps li { cursor: pointer; padding: 3px 4px; margin: 0 0 2px;
-  border-radius: 3px; }
-.cr-stepper .cr-steps li:hover { background: #f1f1f1; }
-.cr-stepper .cr-steps li.cr-on { background: #fde3df; box-shadow: inset 3px 0 0 #cc0000; }
-.cr-stepper .cr-steps code { display: block; font-size: 11.5px; white-space: pre-wrap;
-  color: #222; background: none; padding: 0; }
-.cr-stepper .cr-li-title { font-weight: bold; }
-.cr-stepper .cr-norm { display: block; font-size: 11.5px; color: #555; }
-.cr-stepper g.node { cursor: pointer; }
-.cr-stepper g.node.selected > polygon, .cr-stepper g.node.selected > ellipse,
-.cr-stepper g.node.selected > path, .cr-stepper g.node.selected > rect,
-.cr-stepper g.node.selected > circle { stroke: #d00; stroke-width: 3px; }
-.cr-stepper g.node.cr-current > polygon, .cr-stepper g.node.cr-current > ellipse,
-.cr-stepper g.node.cr-current > path, .cr-stepper g.node.cr-current > rect,
-.cr-stepper g.node.cr-current > circle { stroke: #cc0000; stroke-width: 4px; fill: #f8c9c2; }
-.cr-stepper g.node.cr-covered > polygon, .cr-stepper g.node.cr-covered > ellipse,
-.cr-stepper g.node.cr-covered > path, .cr-stepper g.node.cr-covered > rect,
-.cr-stepper g.node.cr-covered > circle { stroke: #e69138; stroke-width: 3px; fill: #fce5cd; }
-.cr-stepper g.node.cr-source > polygon, .cr-stepper g.node.cr-source > ellipse,
-.cr-stepper g.node.cr-source > path, .cr-stepper g.node.cr-source > rect,
-.cr-stepper g.node.cr-source > circle { stroke: #3c78d8; stroke-width: 3px; fill: #dbe7fb; }
-"""
+def asset(name):
+    """The text of a file in inspect/assets/ (the step-through's stylesheet and script), read
+    from the installed package: they ship in the wheel as package data."""
+    if name not in _ASSETS:
+        _ASSETS[name] = resources.files(__package__).joinpath("assets", name).read_text("utf-8")
+    return _ASSETS[name]
 
-JS = r"""
-(function (prefix) {
-  const script = document.currentScript;
-  const root = (script && script.closest && script.closest('.cr-stepper')) ||
-               document.getElementById(prefix + 'root');
-  if (!root || root.getAttribute('data-ready')) return;
-  root.setAttribute('data-ready', '1');
-  const DATA = JSON.parse(root.querySelector('script.cr-data').textContent);
-  const page = root.classList.contains('cr-page');
-  const q = sel => root.querySelector(sel);
-  const panel = q('.cr-panel'), pos = q('.cr-pos'), prev = q('.cr-prev'), next = q('.cr-next');
-  const svg = q('.cr-graph svg');
-  const modes = ['backward', 'forward'].filter(m => DATA[m] && DATA[m].length);
-  let mode = 'backward', at = 0;
-  function esc(text) {
-    return String(text).replace(/[&<>"]/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c]));
-  }
-  function graphNode(id) {
-    return svg && id ? svg.querySelector('[id="' + prefix + id + '"]') : null;
-  }
-  function unmark() {
-    root.querySelectorAll('.cr-current, .cr-covered, .cr-source, .selected, li.cr-on').forEach(e =>
-      e.classList.remove('cr-current', 'cr-covered', 'cr-source', 'selected', 'cr-on'));
-  }
-  function mark(id, cls) {
-    const e = graphNode(id);
-    if (e) e.classList.add(cls);
-    return e;
-  }
-  function array(a, role, missing) {
-    if (!a) return `<p class="cr-muted">${esc(missing)}</p>`;
-    return (a.stats ? `<p class="cr-muted">summarised: ${esc(a.stats)}</p>` : '') +
-           `<pre class="cr-array" data-role="${role}">${esc(a.text)}</pre>`;
-  }
-  function kicker(s, n) {
-    return `<p class="cr-kicker">${mode} step ${s.index} of ${n}` +
-           (s.module ? ` &middot; module ${esc(s.module)}` : '') + '</p>' +
-           `<h2 class="cr-title">${esc(s.definition)}</h2>`;
-  }
-  function backwardHtml(s, n) {
-    let h = kicker(s, n) + '<h3>chain rule</h3>' +
-      `<code class="cr-formula">${esc(s.formula)}</code>` +
-      `<code class="cr-shapes">shapes: ${esc(s.shapes)}</code>`;
-    if (s.upstream) {
-      if (!s.upstream.length) {
-        h += '<h3>upstream gradient</h3><p class="cr-muted">none: the backward pass starts ' +
-             `here, with ${esc(s.gradient)} = 1</p>`;
-      } else {
-        h += `<h3>upstream gradient${s.upstream.length > 1 ? 's' : ''}</h3>`;
-        s.upstream.forEach(u => {
-          h += `<p class="cr-from"><b>${esc(u.label)}</b> ${esc(u.shape)}</p>` +
-               array(u.value, 'upstream', 'not kept');
-        });
-      }
-    }
-    if (s.contributions && s.contributions.length) {
-      const k = s.contributions.length;
-      h += `<h3>fan-out: ${esc(s.name)} went into ${s.consumers} op${s.consumers > 1 ? 's' : ''} ` +
-           `(${k} inputs), so its gradient is the sum of ${k} contributions</h3>` +
-           '<div class="cr-sum">';
-      s.contributions.forEach((c, i) => {
-        h += `<p class="cr-part">${i ? '+ ' : ''}<b>${esc(c.label)}</b> ${esc(c.shape)}, ` +
-             `norm ${esc(c.norm)}</p>` +
-             array(c.value, 'contribution', 'not kept');
-      });
-      h += `<p>= <b>${esc(s.gradient)}</b>, the sum (below)</p></div>`;
-    }
-    h += '<h3>gradient</h3>' +
-      `<p class="cr-grad"><b>${esc(s.gradient)}</b> ${esc(s.grad_shape)}, ` +
-      `norm |${esc(s.gradient)}| = ${esc(s.norm)}</p>` + array(s.grad, 'gradient', 'not recorded');
-    if (s.notes.length) {
-      h += '<h3>notes</h3>';
-      s.notes.forEach(note => { h += `<p class="cr-muted">${esc(note)}</p>`; });
-    }
-    return h;
-  }
-  function forwardHtml(s, n) {
-    return kicker(s, n) + '<h3>the op</h3>' +
-      `<code class="cr-formula">${esc(s.definition)}</code>` +
-      `<code class="cr-shapes">shapes: ${esc(s.shapes)}</code>` +
-      `<h3>value of ${esc(s.name)}</h3>` + array(s.value, 'value',
-        'not kept by the graph: no VJP needs it, so it was freed after the forward pass');
-  }
-  function intro(n) {
-    const what = mode === 'backward' ? 'the backward pass, in the order the engine runs it'
-                                     : 'the forward pass, in the order it ran';
-    return `<p class="cr-muted">${n} steps: ${what}. Press Next (or the &rarr; key) for the ` +
-           `first.${svg ? ' Or click a node of the graph.' : ''}</p>`;
-  }
-  function go(i) {
-    const steps = DATA[mode] || [];
-    at = Math.max(0, Math.min(steps.length, i));
-    unmark();
-    prev.disabled = at <= 1;
-    next.disabled = at >= steps.length;
-    if (at === 0) {
-      pos.textContent = `${steps.length} steps`;
-      panel.innerHTML = intro(steps.length);
-      return;
-    }
-    const s = steps[at - 1];
-    pos.textContent = `step ${at} of ${steps.length}`;
-    (s.sources || []).forEach(id => mark(id, 'cr-source'));
-    (s.covered || []).forEach(id => mark(id, 'cr-covered'));
-    const main = mark(s.node, 'cr-current');
-    panel.innerHTML = mode === 'backward' ? backwardHtml(s, steps.length)
-                                          : forwardHtml(s, steps.length);
-    panel.scrollTop = 0;
-    const list = q(`ol.cr-steps[data-mode="${mode}"]`);
-    const item = list && list.children[at - 1];
-    if (item) {
-      item.classList.add('cr-on');
-      const top = item.offsetTop, bottom = top + item.offsetHeight;
-      if (top < list.scrollTop || bottom > list.scrollTop + list.clientHeight) {
-        list.scrollTop = top - list.clientHeight / 3;
-      }
-    }
-    if (main) reveal(main);
-  }
-  function setMode(m) {
-    mode = m;
-    root.querySelectorAll('button.cr-mode').forEach(b =>
-      b.setAttribute('aria-pressed', b.dataset.mode === m ? 'true' : 'false'));
-    root.querySelectorAll('ol.cr-steps').forEach(l => { l.hidden = l.dataset.mode !== m; });
-    go(0);
-  }
-  function step(delta) { go(delta > 0 ? at + 1 : Math.max(at ? 1 : 0, at - 1)); }
-  prev.addEventListener('click', () => step(-1));
-  next.addEventListener('click', () => step(1));
-  root.querySelectorAll('button.cr-mode').forEach(b =>
-    b.addEventListener('click', () => setMode(b.dataset.mode)));
-  root.querySelectorAll('ol.cr-steps').forEach(list =>
-    Array.from(list.children).forEach((li, i) => li.addEventListener('click', () => {
-      if (list.dataset.mode !== mode) setMode(list.dataset.mode);
-      go(i + 1);
-    })));
-  (page ? document : root).addEventListener('keydown', ev => {
-    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
-    if (ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') {
-      step(ev.key === 'ArrowRight' ? 1 : -1);
-      ev.preventDefault();
-      ev.stopPropagation();
-    }
-  });
 
-  // Clicking a node: its value, gradient, chain-rule step and the bytes it keeps for backward.
-  function show(id) {
-    const d = (DATA.nodes || {})[id];
-    if (!d) return;
-    unmark();
-    mark(id, 'selected');
-    let h = `<h2>${esc(d.label)}</h2><p class="cr-muted">${esc(d.kind)}: ${esc(d.op)}, ` +
-            `${esc(d.shape)} ${esc(d.dtype)}, module ${esc(d.scope)}</p>`;
-    h += '<h3>value</h3>';
-    h += d.value && d.value.min !== undefined
-      ? `<p>min ${esc(d.value.min)}, max ${esc(d.value.max)}, mean ${esc(d.value.mean)} (${d.value.size} entries)</p>`
-      : '<p class="cr-muted">not kept by the graph: no VJP needed it, so it was freed after the forward pass</p>';
-    h += '<h3>gradient</h3>';
-    h += d.grad ? `<p>shape ${esc(d.grad.shape)}, norm |g| = ${esc(d.grad.norm)}</p>`
-                : '<p class="cr-muted">none: this input needs no gradient</p>';
-    h += '<h3>chain rule</h3>';
-    if (d.step) {
-      h += `<p>step ${d.step.index} of ${d.step.of} of the backward pass: ${esc(d.step.definition)}</p>`;
-      h += `<code class="formula">${esc(d.step.formula)}</code><code>${esc(d.step.shapes)}</code>`;
-      d.step.notes.forEach(n => { h += `<p class="cr-muted">${esc(n)}</p>`; });
-    } else {
-      h += '<p class="cr-muted">no step: no gradient flows to it</p>';
-    }
-    h += '<h3>memory kept for backward</h3>';
-    if (d.kind === 'variable' && d.op === 'leaf') {
-      h += '<p class="bytes">a parameter: 0 extra bytes (the model holds it in prediction too)</p>';
-    } else if (d.kind === 'constant') {
-      h += '<p class="bytes">an input: 0 extra bytes (the caller holds it either way)</p>';
-    } else if (d.saved) {
-      h += `<p class="bytes">this op saved ${d.saved.bytes.toLocaleString('en-US')} bytes extra:</p><ul>`;
-      d.saved.items.forEach(i => { h += `<li>${esc(i)}</li>`; });
-      h += '</ul>';
-    } else {
-      h += '<p class="bytes">this op saved 0 bytes for backward</p>';
-    }
-    if (d.held_by.length) {
-      h += `<p>this value is kept by: ${d.held_by.map(esc).join('; ')}</p>`;
-    }
-    panel.innerHTML = h;
-  }
-
-  // The graph fits the pane: its viewBox is the camera; the wheel zooms, a drag pans.
-  let reveal = () => {};
-  if (svg) {
-    const b = svg.viewBox.baseVal;
-    const home = [b.x, b.y, b.width, b.height];
-    let view = home.slice(), drag = null, moved = false;
-    const apply = () => svg.setAttribute('viewBox', view.join(' '));
-    const toGraph = (x, y) => {
-      const p = svg.createSVGPoint();
-      p.x = x; p.y = y;
-      return p.matrixTransform(svg.getScreenCTM().inverse());
-    };
-    const zoom = (factor, cx, cy) => {
-      const w = Math.min(home[2] * 2, Math.max(home[2] / 50, view[2] * factor));
-      const f = w / view[2];
-      view = [cx - (cx - view[0]) * f, cy - (cy - view[1]) * f, view[2] * f, view[3] * f];
-      apply();
-    };
-    const centre = () => [view[0] + view[2] / 2, view[1] + view[3] / 2];
-    svg.addEventListener('wheel', ev => {
-      if (!page && !root.contains(document.activeElement)) return;  // let the notebook scroll
-      ev.preventDefault();
-      const p = toGraph(ev.clientX, ev.clientY);
-      zoom(Math.exp(ev.deltaY * 0.0015), p.x, p.y);
-    }, {passive: false});
-    svg.addEventListener('pointerdown', ev => {
-      if (ev.button !== 0) return;
-      drag = {x: ev.clientX, y: ev.clientY, view: view.slice(), scale: svg.getScreenCTM().a,
-              id: ev.pointerId};
-      moved = false;
-    });
-    svg.addEventListener('pointermove', ev => {
-      if (!drag) return;
-      const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
-      if (!moved && Math.hypot(dx, dy) < 4) return;
-      if (!moved) {
-        moved = true;
-        svg.setPointerCapture(drag.id);
-        svg.classList.add('cr-dragging');
-      }
-      view = [drag.view[0] - dx / drag.scale, drag.view[1] - dy / drag.scale, view[2], view[3]];
-      apply();
-    });
-    const stop = () => { drag = null; svg.classList.remove('cr-dragging'); };
-    svg.addEventListener('pointerup', stop);
-    svg.addEventListener('pointercancel', stop);
-    svg.addEventListener('click', ev => {
-      if (moved) { moved = false; ev.stopPropagation(); ev.preventDefault(); }
-    }, true);
-    q('.cr-zoom-in').addEventListener('click', () => zoom(1 / 1.3, ...centre()));
-    q('.cr-zoom-out').addEventListener('click', () => zoom(1.3, ...centre()));
-    q('.cr-fit').addEventListener('click', () => { view = home.slice(); apply(); });
-    reveal = e => {  // pan so that a highlighted node is in sight
-      const r = e.getBoundingClientRect(), pane = svg.getBoundingClientRect();
-      if (r.left >= pane.left && r.right <= pane.right && r.top >= pane.top &&
-          r.bottom <= pane.bottom) return;
-      const p = toGraph((r.left + r.right) / 2, (r.top + r.bottom) / 2);
-      view = [p.x - view[2] / 2, p.y - view[3] / 2, view[2], view[3]];
-      apply();
-    };
-    svg.querySelectorAll('g.node').forEach(g => {
-      g.addEventListener('click', () => show(g.id.slice(prefix.length)));
-    });
-  }
-  go(0);
-})
-"""
+_ASSETS = {}
 
 
 def report_html(report, prefix=None):
@@ -654,7 +343,7 @@ def report_html(report, prefix=None):
     header = "".join(f"<p>{html.escape(line)}</p>" for line in report.header.splitlines())
     svg = report.svg
     return (f'<div class="cr-report" style="font-family: Helvetica, Arial, sans-serif; '
-            f'font-size: 13px"><style>{CSS}</style>{header}'
+            f'font-size: 13px"><style>{asset("stepthrough.css")}</style>{header}'
             f'{widget(report.data, svg, prefix, "embed", report.summary)}</div>')
 
 
