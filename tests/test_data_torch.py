@@ -432,8 +432,19 @@ def test_datasets_compose_as_pytorchs():
 
 
 def test_utils_data_is_the_same_module():
+    import subprocess
+    import sys
     assert utils_data is data
     assert utils_data.DataLoader is data.DataLoader
+    # In a fresh interpreter, by attribute after a plain import, and by each import path.
+    code = ("import chainrule as cr\n"
+            "assert cr.utils.data.DataLoader is cr.data.DataLoader\n"
+            "import chainrule.utils.data as d\n"
+            "from chainrule.utils.data import TensorDataset\n"
+            "assert d is cr.data and TensorDataset is cr.data.TensorDataset\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 # -- a PyTorch training loop with a checkpoint --------------------------------------------------
