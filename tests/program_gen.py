@@ -138,10 +138,13 @@ def torch_dtype_name(t):
     return name
 
 
-def compare_tensors(c, t, what, precision=None):
+def compare_tensors(c, t, what, precision=None, edges=False):
     """None if chainrule's ``c`` matches torch's ``t``, else a Mismatch (not raised) that
     describes the difference. Values are compared with the tolerance of ``precision`` (a float
-    dtype name), by default with their own. A ``what`` ending in ".grad" names a gradient."""
+    dtype name), by default with their own. A ``what`` ending in ".grad" names a gradient.
+    With ``edges`` (values with inf, nan, huge and tiny entries) each element is judged on its
+    own (see edge_values_close), and the signs of zeros are compared too where ``edges`` is
+    "signed"."""
     gradient = what.endswith(".grad")
     if t is None or c is None:
         if t is None and c is None:
@@ -164,10 +167,12 @@ def compare_tensors(c, t, what, precision=None):
     if type(actual) is not np.ndarray:
         return WrongType(f"{what}: .detach().numpy() gives a {type(actual).__name__}, "
                          f"PyTorch an ndarray")
-    if not values_close(actual, expected, precision):
+    close = (edge_values_close(actual, expected, precision, edges == "signed") if edges else
+             values_close(actual, expected, precision))
+    if not close:
         kind = WrongGradient if gradient else WrongValues
-        return kind(f"{what}: values differ\n  chainrule: {_short(actual)}\n"
-                    f"  PyTorch:   {_short(expected)}")
+        return kind(f"{what}: values differ{_first_difference(actual, expected, edges)}\n"
+                    f"  chainrule: {_short(actual)}\n  PyTorch:   {_short(expected)}")
     return None
 
 
@@ -182,6 +187,47 @@ def values_close(actual, expected, precision=None):
     with np.errstate(invalid="ignore"):
         close = np.abs(a - e) <= atol * scale + rtol * np.abs(e)
     return bool(np.all(same_special | close))
+
+
+def edge_values_close(actual, expected, precision=None, zero_signs=False):
+    """Element by element: NaN where PyTorch has NaN, the same infinities, and finite values
+    within the relative tolerance of ``precision`` of their own size (with an absolute floor of
+    the tolerance times the largest finite magnitude below 1e6, so that a huge element does
+    not excuse a wrong small one). With ``zero_signs``, a zero must have PyTorch's sign."""
+    if expected.dtype.kind not in "fc":
+        return bool(np.array_equal(actual, expected))
+    rtol, atol = TOLERANCES.get(precision or str(expected.dtype), TOLERANCES["float32"])
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    if not np.array_equal(np.isnan(a), np.isnan(e)):
+        return False
+    finite = np.isfinite(e)
+    if not np.array_equal(a[~finite & ~np.isnan(e)], e[~finite & ~np.isnan(e)]):
+        return False
+    if not np.all(np.isfinite(a[finite])):
+        return False
+    moderate = np.abs(e[finite])
+    moderate = moderate[moderate < 1e6]
+    scale = max(1.0, float(moderate.max())) if moderate.size else 1.0
+    if not np.all(np.abs(a[finite] - e[finite]) <= atol * scale + rtol * np.abs(e[finite])):
+        return False
+    if zero_signs:
+        zeros = (e == 0) & (a == 0)
+        return bool(np.array_equal(np.signbit(a[zeros]), np.signbit(e[zeros])))
+    return True
+
+
+def _first_difference(actual, expected, edges):
+    """Where the first element that differs is, for a long array."""
+    if actual.size <= 8 or expected.dtype.kind not in "fc":
+        return ""
+    for index in np.ndindex(expected.shape):
+        a, e = actual[index:index + 1] if not index else actual[index], expected[index]
+        a, e = np.asarray(a).reshape(1), np.asarray(e).reshape(1)
+        close = (edge_values_close(a, e, None, edges == "signed") if edges else
+                 values_close(a, e))
+        if not close:
+            return f" (first at {index}: {a[0]!r} vs PyTorch's {e[0]!r})"
+    return ""
 
 
 def _describe(x):

@@ -15,7 +15,7 @@ import numpy as np
 @dataclass
 class In:
     """An input: ``kind`` "float" (requires grad), "const" (a fixed array), "zeros" (floats
-    with some exact zeros)."""
+    with some exact zeros), "edge" (edge values requiring grad; ``value`` is their layout)."""
     shape: tuple = ()
     kind: str = "float"
     low: float = -2.0
@@ -26,10 +26,56 @@ class In:
     def array(self, rng, dtype):
         if self.kind == "const":
             return np.array(self.value)
+        if self.kind == "edge":
+            return edge_array(self.shape, self.dtype or dtype, self.value, rng)
         a = rng.uniform(self.low, self.high, size=self.shape)
         if self.kind == "zeros":
             a[rng.random(self.shape) < 0.4] = 0.0
         return a.astype(self.dtype or dtype)
+
+
+# The values at which ops have kinks, singularities, overflow and special conventions; every
+# list has the same length, so a grid of pairs has the same shape in each dtype.
+_INF, _NAN = float("inf"), float("nan")
+EDGES = {
+    "float64": [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, _INF, -_INF, _NAN,
+                1e-300, -1e-300, 5e-324, 1e300, -1e300],
+    "float32": [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, _INF, -_INF, _NAN,
+                1e-38, -1e-38, 1e-45, 1e38, -1e38],
+}
+N_EDGES = len(EDGES["float64"])
+# Rows for reductions along the last axis, one story each: signed zeros; a zero among others;
+# inf; inf and -inf; nan; all -inf; tiny and denormal values; overflow; a three-way tie.
+EDGE_ROWS = {
+    dtype: [[0.0, -0.0, -0.0, 0.0], [2.0, 0.0, -1.5, 0.5], [_INF, 1.0, -1.0, 2.0],
+            [_INF, -_INF, 1.0, 2.0], [1.0, _NAN, 0.0, -1.0], [-_INF, -_INF, -_INF, -_INF],
+            [tiny, -tiny, denormal, 1.0], [huge, huge, 2.0, huge], [2.0, -1.0, 2.0, 2.0]]
+    for dtype, (tiny, denormal, huge) in (("float64", (1e-300, 5e-324, 1e300)),
+                                          ("float32", (1e-38, 1e-45, 1e38)))}
+
+
+def edge_array(shape, dtype, layout, rng):
+    """Edge values of ``dtype`` filling ``shape``: "rows" the reduction rows above (shape
+    (9, 4); "rows/moderate" without the overflowing row); "grid-a"/"grid-b" the two operands
+    of every pair (shape (N_EDGES**2,); with "/normal", without tiny and denormal values);
+    otherwise the list, shuffled by ``rng`` and repeated as needed."""
+    if layout in ("rows", "rows/moderate"):
+        rows = EDGE_ROWS[dtype]
+        return np.array(rows[:7] + rows[8:] if layout == "rows/moderate" else rows, dtype=dtype)
+    values = np.array(EDGES[dtype], dtype=dtype)
+    if layout and layout.endswith("/normal"):
+        values = values[(values == 0) | ~(np.abs(values) < np.finfo(dtype).tiny * 1e10)]
+    if layout and layout.startswith("grid-a"):
+        return np.repeat(values, len(values))
+    if layout and layout.startswith("grid-b"):
+        return np.tile(values, len(values))
+    size = int(np.prod(shape))
+    return np.resize(rng.permutation(values), size).reshape(shape)
+
+
+def E(*shape, layout=None, dtype=None):
+    """Edge values (requiring grad) of the case's dtype."""
+    return In(tuple(shape), "edge", dtype=dtype, value=layout)
 
 
 def F(*shape, low=-2.0, high=2.0, dtype=None):
@@ -53,7 +99,14 @@ class Case:
     twice: bool = True  # check second derivatives
     none_is_zero: bool = False  # PyTorch leaves a zero gradient as None
     loose: str = ""  # why float32's tolerance is used on float64 (a PyTorch imprecision)
+    zero_signs: bool = True  # edge cases: compare the signs of zero results too
     id: str = field(default="")
+
+    @property
+    def edges(self):
+        """Whether the case draws edge values: compared element by element with PyTorch, and
+        not by central differences (which have no meaning at inf, nan or a kink)."""
+        return any(spec.kind == "edge" for spec in self.inputs)
 
 
 CASES = []
@@ -318,7 +371,7 @@ case("conv2d", lambda M, x, w: M.nn.functional.conv2d(x[:, :, 1:, ::2], w.transp
 case("conv2d", lambda M, x, w: _conv_in_place(M, x, w), [F(1, 2, 4, 4), F(2, 2, 3, 3)],
      covers=CONV)
 case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x.transpose(2, 3), 2) * x[:, :, :2, :2],
-     [F(1, 2, 4, 4)], covers=("max_pool2d_forward",))
+     [F(1, 2, 4, 4)], covers=("max_pool_forward",))
 case("batch_norm", lambda M, x: _norm_in_place(M, x), [F(3, 2, 5)], covers=("normalize",))
 
 
@@ -352,7 +405,7 @@ case("conv3d", lambda M, x, w: M.nn.functional.conv3d(x[:, :, 1:, ::2], w, group
      + M.nn.functional.conv3d(x[:, :, 1:, ::2], w * 2, groups=2),
      [F(1, 4, 4, 5, 3), F(2, 2, 2, 1, 2)], covers=CONV)
 case("max_pool3d", lambda M, x: _pool3d_in_place(M, x), [F(1, 2, 4, 4, 3)],
-     covers=("max_pool2d_forward",))
+     covers=("max_pool_forward",))
 case("avg_pool3d", lambda M, x: M.nn.functional.avg_pool3d(x.transpose(2, 4), 2, padding=1,
                                                           count_include_pad=False) * 2,
      [F(1, 2, 3, 4, 4)], covers=CONV)
@@ -364,7 +417,7 @@ def _pool3d_in_place(M, x):
     return M.nn.functional.max_pool3d(y, 2, stride=1) * x[:, :, :3, :3, :2]
 
 
-POOL = ("max_pool2d_forward", "max_pool2d_scatter", "max_pool2d_gather")
+POOL = ("max_pool_forward", "max_pool_scatter", "max_pool_gather")
 case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x, 2) * 3, [F(2, 2, 4, 5)], covers=POOL)
 case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x, (3, 2), stride=1, padding=1),
      [F(1, 2, 4, 4)], covers=POOL)
@@ -500,5 +553,149 @@ case("binary_cross_entropy", lambda M, p, t: M.nn.functional.binary_cross_entrop
      [K([0.0, 1.0, 0.5]), F(3, low=0, high=1)], covers=("binary_cross_entropy_elementwise",))
 
 
+# -- edge values: every op and its gradient at 0, -0, +-1, inf, nan, tiny, denormal, huge ------
+# (issue 19). PyTorch's conventions at kinks and singularities are the answers; values and
+# gradients are compared element by element, NaN positions and the signs of zeros included.
+_GRID = [E(N_EDGES ** 2, layout="grid-a"), E(N_EDGES ** 2, layout="grid-b")]
+_ROWS = [E(9, 4, layout="rows")]
+for _name in list(UNARY) + ["exp", "log", "sqrt", "abs", "tanh", "relu", "sign"]:
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x), [E(N_EDGES)], zero_signs=_name != "relu")
+    case(_name, lambda M, x, n=_name: getattr(x, n)(), [E(2, 0)])
+for _alias in ("arcsin", "arctanh", "fix", "negative", "absolute"):
+    case(_alias, lambda M, x, n=_alias: getattr(M, n)(x), [E(N_EDGES)], covers=())
+for _name in ("atan2", "copysign", "logaddexp", "add", "sub", "mul", "div", "pow"):
+    case(_name, lambda M, a, b, n=_name: getattr(M, n)(a, b), _GRID)
+# The sign of a zero maximum of 0 and -0 depends on PyTorch's vectorised loop, so it is not
+# compared; fmod and remainder by a divisor so small that a / b overflows are NaN in PyTorch's
+# vectorised loop and exact here (docs/semantics.md), so the grid leaves those out.
+for _name in ("maximum", "minimum"):
+    case(_name, lambda M, a, b, n=_name: getattr(M, n)(a, b), _GRID, zero_signs=False)
+for _name in ("fmod", "remainder"):
+    case(_name, lambda M, a, b, n=_name: getattr(M, n)(a, b),
+         [E(1, layout="grid-a/normal"), E(1, layout="grid-b/normal")])
+case("rounded_div", lambda M, a, b: (M.div(a, b, rounding_mode="floor"),
+                                     M.div(a, b, rounding_mode="trunc")), _GRID)
+case("where", lambda M, a, b: (M.where(a > b, a, b), M.where(a <= b, a * 2, b)), _GRID)
+case("lerp", lambda M, a, b: (M.lerp(a, b, 0.25), M.lerp(a, b, 0.75)), _GRID, covers=("mul",))
+case("comparisons", lambda M, a, b: (a == b, a != b, a < b, a <= b, a > b, a >= b,
+                                     M.isclose(a, b)), _GRID, covers=())
+# A power by a number: PyTorch's slope of x ** 0 is 0 at x = 0; a negative base gives a nan
+# exponent gradient; 0 ** x has -inf there for x < 0; x ** 0.5 and x ** -0.5 are sqrt forms.
+POWERS = {"x**0.0": lambda M, x: x ** 0.0, "x**0": lambda M, x: x ** 0,
+          "pow(x,0)": lambda M, x: M.pow(x, 0.0), "x**2": lambda M, x: x ** 2,
+          "x**3": lambda M, x: x ** 3, "x**-1": lambda M, x: x ** -1.0,
+          "x**-2": lambda M, x: x ** -2, "x**0.5": lambda M, x: x ** 0.5,
+          "x**-0.5": lambda M, x: x ** -0.5, "x**1.5": lambda M, x: x ** 1.5,
+          "(-2)**x": lambda M, x: (-2.0) ** x, "(-5.5)**x": lambda M, x: (-5.5) ** x,
+          "0**x": lambda M, x: 0.0 ** x, "0i**x": lambda M, x: 0 ** x,
+          "2**x": lambda M, x: 2.0 ** x, "1**x": lambda M, x: 1.0 ** x,
+          "x**x": lambda M, x: x ** x}
+for _form, _fn in POWERS.items():
+    case("pow", _fn, [E(N_EDGES)], id=_form)
+SCALAR_FORMS = {
+    "x/0": lambda M, x: x / 0.0, "x%0": lambda M, x: x % 0.0, "x%-1.5": lambda M, x: x % -1.5,
+    "fmod(x,0)": lambda M, x: M.fmod(x, 0.0), "fmod(x,-2)": lambda M, x: M.fmod(x, -2.0),
+    "x//0": lambda M, x: M.div(x, 0.0, rounding_mode="floor"),
+    "trunc(x/0)": lambda M, x: M.div(x, 0.0, rounding_mode="trunc"),
+    "x*inf": lambda M, x: x * float("inf"), "x+nan": lambda M, x: x + float("nan"),
+    "clamp": lambda M, x: x.clamp(-1.0, 1.0), "clamp_min0": lambda M, x: x.clamp(min=0.0),
+    "clamp_max": lambda M, x: M.clamp(x, max=0.5), "clip-0-3": lambda M, x: M.clip(x, 0.0, 3.0),
+    "nan_to_num": lambda M, x: M.nan_to_num(x, nan=2.0, posinf=9.0, neginf=-9.0),
+    "nan_to_num-default": lambda M, x: M.nan_to_num(x),
+    "maximum0": lambda M, x: M.maximum(x, M.zeros_like(x)),
+    "minimum-x": lambda M, x: M.minimum(x, -x),
+    "where-nan": lambda M, x: M.where(x == x, x, 0.0) + M.where(M.isnan(x), 1.0, x),
+    "isnan": lambda M, x: (M.isnan(x), M.isinf(x), M.isfinite(x)),
+    "square": lambda M, x: M.square(x) + x * x,
+    "reciprocal": lambda M, x: M.reciprocal(x) + M.rsqrt(x),
+}
+for _form, _fn in SCALAR_FORMS.items():
+    case("edge", _fn, [E(N_EDGES)], covers=(), id=_form,
+         zero_signs=not _form.startswith(("clamp", "clip", "maximum", "minimum")))
+# Reductions along rows of edge values (signed zeros, inf, -inf, nan, all -inf, tiny, huge,
+# ties), with keepdim, and over every element.
+REDUCTIONS = {
+    "sum": lambda M, x: (x.sum(1), x.sum(0, keepdim=True)),
+    "mean": lambda M, x: (x.mean(1), M.mean(x, 0)),
+    "prod": lambda M, x: (x.prod(1), M.prod(x, 1, keepdim=True)),
+    "prod-all": lambda M, x: x.prod(), "max-all": lambda M, x: (x.max(), x.min()),
+    "amax": lambda M, x: (M.amax(x, 1), x.amin(1, keepdim=True)),
+    "max-dim": lambda M, x: (*x.max(1), *M.min(x, 1)),
+    "argmax": lambda M, x: (M.argmax(x, 1), x.argmin(1)),
+    "cumsum": lambda M, x: M.cumsum(x, 1), "cumprod": lambda M, x: M.cumprod(x, 1),
+    "cummax": lambda M, x: (*M.cummax(x, 1), *x.cummin(1)),
+    "softmax": lambda M, x: (M.softmax(x, 1), M.log_softmax(x, 1)),
+    "norm2": lambda M, x: x.norm(2, dim=1), "norm1": lambda M, x: x.norm(1, dim=1),
+    "norm3": lambda M, x: x.norm(3, dim=1),
+    "norm-inf": lambda M, x: x.norm(float("-inf"), dim=1),
+    "var": lambda M, x: (x.var(1), x.var(1, correction=0)), "std": lambda M, x: x.std(1),
+    "sort": lambda M, x: M.sort(x, dim=1, stable=True), "sort-descending":
+    lambda M, x: M.sort(x, dim=1, descending=True, stable=True),
+    "topk": lambda M, x: M.topk(x[:, :3].nan_to_num(), 2, 1),
+    "normalize": lambda M, x: M.nn.functional.normalize(x, dim=1),
+}
+for _form, _fn in REDUCTIONS.items():
+    case("reduction", _fn, _ROWS, covers=(), id=_form)
+# PyTorch's logsumexp and logcumsumexp gradients lose the overflowing row's shares (exp(x -
+# out) with x + log 3 rounded to x gives 1 for each of three tied maxima, not 1/3), where
+# chainrule's are exact, so that row is left out (docs/semantics.md).
+case("reduction", lambda M, x: (M.logsumexp(x, 1), x.logsumexp(1, keepdim=True),
+                                M.logcumsumexp(x, 1)),
+     [E(8, 4, layout="rows/moderate")], covers=(), id="logsumexp")
+# Likewise PyTorch's p < 1 norm gradient is inf where the norm overflows float32 (it divides
+# by the overflowed norm); chainrule's chain rule stays finite.
+case("reduction", lambda M, x: x.norm(0.5, dim=1), [E(8, 4, layout="rows/moderate")],
+     covers=(), id="norm0.5")
+# Empty tensors: elementwise ops keep the shape; reductions over an empty axis give PyTorch's
+# identities (0, 1, -inf for logsumexp) or refuse (max).
+EMPTY = {"sum": lambda M, x: (x.sum(1), x.sum(0)), "prod": lambda M, x: (x.prod(1), x.prod()),
+         "mean": lambda M, x: x.mean(0), "logsumexp": lambda M, x: M.logsumexp(x, 1),
+         "softmax": lambda M, x: M.softmax(x, 1), "cumsum": lambda M, x: M.cumsum(x, 0),
+         "cumprod": lambda M, x: M.cumprod(x, 1), "amax": lambda M, x: M.amax(x, 1),
+         "amax-0": lambda M, x: M.amax(x, 0), "norm": lambda M, x: x.norm(dim=1),
+         "var": lambda M, x: x.var(1), "sort": lambda M, x: M.sort(x, 1),
+         "pow": lambda M, x: (x ** 0.0, 2.0 ** x, x ** x),
+         "matmul": lambda M, x: x @ x.T}
+for _form, _fn in EMPTY.items():
+    case("empty", _fn, [E(3, 0)], covers=(), id=_form)
+
+# Integer, bool and uint8 inputs: PyTorch's dtypes, wrapping and refusals.
+INT_EDGES = {"int64": [0, 1, -1, 7, -7, 2 ** 62, -2 ** 63, 2 ** 63 - 1],
+             "int32": [0, 1, -1, 7, -7, 3, -2 ** 31, 2 ** 31 - 1],
+             "uint8": [0, 1, 2, 7, 127, 128, 254, 255],
+             "bool": [True, False, True, True, False, False, True, False]}
+INTEGER_OPS = {  # one expression each, so that a refusal is PyTorch's refusal of that one
+    "neg": lambda M, x: -x, "abs": lambda M, x: M.abs(x), "sign": lambda M, x: M.sign(x),
+    "square": lambda M, x: x * x, "add": lambda M, x: x + x, "add1": lambda M, x: x + 1,
+    "sub": lambda M, x: x - 2, "rsub": lambda M, x: 3 - x, "mul": lambda M, x: x * 3,
+    "mul-flip": lambda M, x: x * x.flip(0), "scalar-wrap": lambda M, x: x + 300,
+    "div": lambda M, x: x / 2, "floor_div": lambda M, x: x // 3,
+    "floor_div-neg": lambda M, x: x // -2, "mod": lambda M, x: x % 3,
+    "mod-neg": lambda M, x: x % -2, "fmod": lambda M, x: M.fmod(x, -3),
+    "trunc_div": lambda M, x: M.div(x, -3, rounding_mode="trunc"),
+    "and": lambda M, x: x & 6, "or-wrap": lambda M, x: x | 4294967295, "xor": lambda M, x: x ^ -1,
+    "not": lambda M, x: ~x, "shift": lambda M, x: (x << 1, x >> 1),
+    "compare": lambda M, x: (x > 0, x == 7, x <= -1),
+    "maximum": lambda M, x: M.maximum(x, x.flip(0)), "minimum": lambda M, x: M.minimum(x, x * 0 + 3),
+    "sin": lambda M, x: M.sin(x), "sqrt": lambda M, x: M.sqrt(x), "exp": lambda M, x: M.exp(x * 0),
+    "to-float": lambda M, x: x.to(M.float32) / 3, "pow2": lambda M, x: x ** 2,
+    "pow0": lambda M, x: x ** 0, "rpow": lambda M, x: 2 ** (x * 0 + 3), "pow-half": lambda M, x: x ** 0.5,
+    "sum": lambda M, x: x.sum(), "prod": lambda M, x: x.prod(), "amax": lambda M, x: M.amax(x),
+    "max": lambda M, x: x.max(), "argmax": lambda M, x: M.argmax(x),
+    "cumsum": lambda M, x: M.cumsum(x, 0), "cumprod": lambda M, x: M.cumprod(x, 0),
+    "sort": lambda M, x: M.sort(x, stable=True), "argsort": lambda M, x: M.argsort(x, stable=True),
+    "clamp": lambda M, x: x.clamp(0, 5), "clamp-wrap": lambda M, x: M.clamp(x, min=-1),
+    "where": lambda M, x: M.where(x > 0, x, -x), "where-float": lambda M, x: M.where(x > 0, x, 0.5),
+    "cat": lambda M, x: M.cat([x, x.to(M.float32)]),
+}
+# Where PyTorch refuses a bool and chainrule answers (docs/semantics.md): a bool minus a number
+# (chainrule promotes the bool to int64 first) and argmax of bools.
+ANSWERED_FOR_BOOL = ("sub", "rsub", "argmax")
+for _dtype, _values in INT_EDGES.items():
+    for _form, _fn in INTEGER_OPS.items():
+        if _dtype != "bool" or _form not in ANSWERED_FOR_BOOL:
+            case("integer", _fn, [K(_values, _dtype)], covers=(), id=f"{_form}-{_dtype}")
+
+
 for _i, _c in enumerate(CASES):
-    _c.id = f"{_c.name}-{_i}"
+    _c.id = f"{_c.name}-{_c.id + '-' if _c.id else ''}{_i}"

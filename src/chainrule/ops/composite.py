@@ -2,9 +2,9 @@
 
 They accept Tensors (recording the graph) and plain arrays (computing values only)."""
 from ..backend import xp
-from . import elementwise
+from . import elementwise, reduce
 from .elementwise import exp, log, sqrt, where
-from .reduce import max, mean, sum
+from .reduce import max, sum
 from .shape import reshape
 
 
@@ -42,14 +42,11 @@ def softmax(x, axis=-1):
 def var(x, axis=None, keepdims=False, correction=1):
     """Variance over ``axis``, dividing by N - correction (1 by default: PyTorch's unbiased
     estimate). A divisor of 0 or less gives inf or nan, as in PyTorch, never a negative value."""
-    centred = x - mean(x, axis=axis, keepdims=True)
-    divisor = _count(xp.shape(_value(x)), axis) - correction
-    scale = 1.0 / divisor if divisor > 0 else float("inf")
-    return sum(centred * centred, axis=axis, keepdims=keepdims) * scale
+    return reduce.var(x, axis=axis, keepdims=keepdims, correction=correction)
 
 
 def std(x, axis=None, keepdims=False, correction=1):
-    return sqrt(var(x, axis=axis, keepdims=keepdims, correction=correction))
+    return reduce.std(x, axis=axis, keepdims=keepdims, correction=correction)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -92,13 +89,6 @@ def _value(x):
     return x._data if hasattr(x, "_data") else xp.asarray(x)
 
 
-def _count(shape, axis):
-    if axis is None:
-        return int(xp.prod(shape)) if shape else 1
-    axes = (axis,) if isinstance(axis, int) else axis
-    return int(xp.prod([shape[a] for a in axes])) if axes else int(xp.prod(shape))
-
-
 def norm(x, p="fro", axis=None, keepdims=False):
     """The vector p-norm over ``axis`` (all elements by default): p = 2 or "fro" the square
     root of the sum of squares, 1 the sum of absolute values, inf / -inf the largest /
@@ -114,9 +104,9 @@ def norm(x, p="fro", axis=None, keepdims=False):
     if p in ("nuc",):
         raise ValueError("norm: the nuclear norm is not supported; chainrule has no SVD")
     if p == float("inf"):
-        return max(abs(x), axis=axis, keepdims=keepdims)
+        return max(abs(x), axis=axis, keepdims=keepdims, nan_is_extreme=True)
     if p == float("-inf"):
-        return min(abs(x), axis=axis, keepdims=keepdims)
+        return min(abs(x), axis=axis, keepdims=keepdims, nan_is_extreme=True)
     if p == 0:
         # A count, yet differentiable (with gradient zero) as in PyTorch.
         nonzero = not_equal(stop_gradient(x), 0).astype(_value(x).dtype)

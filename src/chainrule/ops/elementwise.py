@@ -172,6 +172,9 @@ def abs(x):
     >>> cr.abs(cr.tensor([-1.5, 2.0]))
     tensor([1.5, 2. ], dtype=float32)
     """
+    if x.dtype.kind == "b":
+        raise DtypeError("abs: not implemented for bool tensors (as in PyTorch); convert "
+                         "with .to(cr.int64) first")
     return xp.abs(x)
 
 
@@ -350,7 +353,17 @@ def _(grad, condition):
 def clip(x, *, low=None, high=None):
     if low is None and high is None:
         raise ArgumentError("clamp: at least one of min or max must not be None")
+    if x.dtype.kind in "iu":
+        # An int bound that does not fit x's dtype wraps around, as in PyTorch (a uint8
+        # clamp(min=-1) clamps at 255).
+        low, high = (_wrapped(bound, x.dtype) for bound in (low, high))
     return x.clip(low, high)
+
+
+def _wrapped(bound, dtype):
+    if type(bound) is not int:
+        return bound
+    return xp.array(bound, dtype=xp.int64).astype(dtype)[()]
 
 
 @clip.vjp("x", formula="{grad} * 1[low <= {x} <= high]")

@@ -212,9 +212,10 @@ def acosh(x):
     return xp.arccosh(x)
 
 
-@acosh.vjp(formula="{grad} / sqrt(({x} - 1)({x} + 1))")
+@acosh.vjp(formula="{grad} / sqrt({x}^2 - 1)")
 def _(grad, x):
-    return grad / sqrt((x - 1) * (x + 1))
+    # x^2 - 1 as PyTorch: at x = -1 it is +0 (so +inf), where (x - 1)(x + 1) is -0.
+    return grad * rsqrt(x * x - 1)
 
 
 @primitive(promotion="float")
@@ -457,7 +458,11 @@ def remainder(a, b):
     tensor([1, 2], dtype=int64)
     """
     _no_integer_zero("remainder (%)", b)
-    return xp.remainder(a, b)
+    out = xp.remainder(a, b)
+    if out.dtype.kind == "f":
+        # A zero remainder has a's sign, as PyTorch's (fmod's); NumPy gives it b's.
+        out = xp.where(out == 0, xp.copysign(xp.zeros((), out.dtype), a), out)
+    return out
 
 
 @remainder.vjp("a", formula="{grad}")
@@ -537,9 +542,10 @@ def copysign(a, b):
     return xp.copysign(a, b)
 
 
-@copysign.vjp("a", formula="{grad} * sign({a}) * sign({b}), 0 at {a} = 0")
+@copysign.vjp("a", formula="{grad} * ({out} / {a}), 0 at {a} = 0")
 def _(grad, a, out):
-    return where(a == 0, 0, grad * out / where(a == 0, 1, a))
+    # out / a (that is, +-1) before the product, as PyTorch: grad * out can round (denormals).
+    return where(a == 0, 0, grad * (out / where(a == 0, 1, a)))
 
 
 @copysign.vjp("b", formula="0 (only b's sign matters)")

@@ -33,7 +33,8 @@ def _restore_axes(grad, x_shape, axis, keepdims):
 
 @primitive
 def sum(x, *, axis=None, keepdims=False):
-    return x.sum(axis=axis, keepdims=keepdims)
+    # Bools and unsigned integers sum to int64, as in PyTorch (NumPy gives uint64).
+    return x.sum(axis=axis, keepdims=keepdims, dtype=xp.int64 if x.dtype.kind in "bu" else None)
 
 
 @sum.vjp(formula="{grad} copied to every summed entry of {x}")
@@ -54,15 +55,18 @@ def _(grad, x_shape, axis, keepdims):
     return broadcast_to(_restore_axes(grad, x_shape, axis, keepdims) / count, shape=x_shape)
 
 
-def _extremum_vjp(grad, x, out, axis, keepdims):
+def _extremum_vjp(grad, x, out, axis, keepdims, nan_is_extreme):
     # Ties share the gradient equally (as PyTorch's amax/amin do), so the result does not
     # depend on which of several equal values the forward pass happened to pick.
-    if axis is None and not keepdims:
-        # x.max() of every element: PyTorch's max() shares the gradient among the maxima, or
-        # among the NaNs when the result is NaN.
-        value = _array(x)
-        hits = xp.isnan(value) if xp.isnan(_array(out)) else value == _array(out)
-        return where(hits, grad / int(hits.sum()), 0)
+    if nan_is_extreme or axis is None and not keepdims:
+        # x.max() of every element (and a norm's max |x|): PyTorch shares the gradient among
+        # the maxima, or among the NaNs where the result is NaN.
+        out = _restore_axes(out, x.shape, axis, keepdims)
+        grad = _restore_axes(grad, x.shape, axis, keepdims)
+        value, result = _array(x), _array(out)
+        hits = (value == result) | (xp.isnan(value) & xp.isnan(result))
+        count = hits.sum(axis=axis, keepdims=True).astype(value.dtype)
+        return where(hits, grad / count, 0)
     # Over axes: PyTorch's amax/amin scale by the count of hits and multiply by the mask, so
     # a slice whose result is NaN (no element equals it) gets NaN everywhere, as in PyTorch.
     out = _restore_axes(out, x.shape, axis, keepdims)
@@ -77,7 +81,7 @@ def _array(value):
 
 
 @primitive
-def max(x, *, axis=None, keepdims=False):
+def max(x, *, axis=None, keepdims=False, nan_is_extreme=False):
     if x.size == 0 and _reduces_an_empty_axis(x.shape, axis):
         raise ShapeError(f"max: the tensor of shape {x.shape} is empty along the reduced "
                          f"axes, so it has no maximum")
@@ -85,12 +89,12 @@ def max(x, *, axis=None, keepdims=False):
 
 
 @max.vjp(formula="{grad} at the maxima of {x} (ties share; NaN is the maximum), 0 elsewhere")
-def _(grad, x, out, axis, keepdims):
-    return _extremum_vjp(grad, x, out, axis, keepdims)
+def _(grad, x, out, axis, keepdims, nan_is_extreme):
+    return _extremum_vjp(grad, x, out, axis, keepdims, nan_is_extreme)
 
 
 @primitive
-def min(x, *, axis=None, keepdims=False):
+def min(x, *, axis=None, keepdims=False, nan_is_extreme=False):
     if x.size == 0 and _reduces_an_empty_axis(x.shape, axis):
         raise ShapeError(f"min: the tensor of shape {x.shape} is empty along the reduced "
                          f"axes, so it has no minimum")
@@ -98,8 +102,74 @@ def min(x, *, axis=None, keepdims=False):
 
 
 @min.vjp(formula="{grad} at the minima of {x} (ties share; NaN is the minimum), 0 elsewhere")
-def _(grad, x, out, axis, keepdims):
-    return _extremum_vjp(grad, x, out, axis, keepdims)
+def _(grad, x, out, axis, keepdims, nan_is_extreme):
+    return _extremum_vjp(grad, x, out, axis, keepdims, nan_is_extreme)
+
+
+@primitive
+def var(x, *, axis=None, keepdims=False, correction=1):
+    """The variance over ``axis``, dividing by N - correction; a divisor of 0 or less gives inf
+    or nan, as in PyTorch (composite.var is the public spelling).
+
+    >>> cr.ops.reduce.var(cr.tensor([1., 2., 3., 4.]))
+    tensor(1.6666666, dtype=float32)
+    """
+    return _wide_variance(x, axis, keepdims, correction).astype(x.dtype, copy=False)
+
+
+@var.vjp(formula="{grad} * 2 ({x} - mean({x})) / (N - correction)")
+def _(grad, x, axis, keepdims, correction):
+    return _variance_vjp(grad, x, axis, keepdims, correction)
+
+
+@primitive
+def std(x, *, axis=None, keepdims=False, correction=1):
+    """The standard deviation over ``axis``: the square root of ``var``, taken before the
+    result is rounded to x's dtype, so that it overflows only where the std itself does.
+
+    >>> cr.ops.reduce.std(cr.tensor([1e20, -1e20]))
+    tensor(1.4142135e+20, dtype=float32)
+    """
+    return xp.sqrt(_wide_variance(x, axis, keepdims, correction)).astype(x.dtype, copy=False)
+
+
+@std.vjp(formula="{grad} / (2 {out}) * 2 ({x} - mean({x})) / (N - correction); 0 where {out} = 0")
+def _(grad, x, out, axis, keepdims, correction):
+    # sqrt's slope is infinite at 0: PyTorch takes the gradient of a zero std as 0.
+    zero = out == 0
+    grad = where(zero, 0, grad / where(zero, 1, out * 2))
+    return _variance_vjp(grad, x, axis, keepdims, correction)
+
+
+def _wide_variance(x, axis, keepdims, correction):
+    # float32 is accumulated in float64, as PyTorch's CPU reductions do: squares of values
+    # above 1.8e19 would overflow float32 where the result itself does not.
+    wide = x.astype(xp.float64) if x.dtype.kind == "f" and x.dtype.itemsize < 8 else x
+    centred = wide - wide.mean(axis=axis, keepdims=True)
+    squares = (centred * centred).sum(axis=axis, keepdims=keepdims)
+    divisor = _count(x.shape, axis) - correction
+    if divisor > 0:
+        return squares / divisor
+    with xp.errstate(invalid="ignore"):
+        return squares * xp.inf
+
+
+def _variance_vjp(grad, x, axis, keepdims, correction):
+    # A primitive with PyTorch's formula: spelled as a composite, the gradient would also flow
+    # through the mean, where sum(x - mean) is exactly 0 in theory but NaN when x holds an inf.
+    grad = _restore_axes(grad, x.shape, axis, keepdims)
+    centred = x - mean(x, axis=axis, keepdims=True)
+    divisor = _count(x.shape, axis) - correction
+    if divisor > 0:
+        return grad * (2.0 / divisor) * centred
+    return grad * where(centred == 0, xp.nan, xp.inf)
+
+
+def _count(shape, axis):
+    count = 1
+    for a in _normalize_axes(axis, len(shape)):
+        count *= shape[a]
+    return count
 
 
 from .shape import broadcast_to  # noqa: E402
