@@ -10,13 +10,14 @@ from ..ops import leaky_relu, normalize, pad, relu, sigmoid, tanh, where
 from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, log_sigmoid,
                                logsigmoid, mish, relu6, selu, silu, softmin, softplus, softsign,
                                tanhshrink, threshold)
-from ..ops.conv import conv1d, conv2d, conv_transpose2d
-from ..ops.conv3d import conv3d
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..ops.conv3d import conv3d, conv_transpose3d
 from ..ops.fused import check_labels, reduce_losses
 from ..ops.normalization import batch_norm, dropout2d, group_norm, layer_norm
 from ..ops.pool import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
                         max_pool2d, max_pool3d)
 from ..ops.resample import interpolate
+from ..ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from ..random import resolve
 from ..tensor import Tensor
 from .losses_functional import (_as_tensor, _check_reduction,
@@ -103,8 +104,10 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",
            "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "softsign", "tanhshrink",
            "threshold", "dropout", "pad", "normalize",
-           "conv1d", "conv2d", "conv3d", "conv_transpose2d", "max_pool1d", "max_pool2d",
-           "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "max_pool1d", "max_pool2d",
+           "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
+           "max_unpool3d",
            "adaptive_avg_pool2d", "interpolate", "batch_norm", "layer_norm", "group_norm",
            "dropout2d",
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",

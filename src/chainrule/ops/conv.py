@@ -32,6 +32,17 @@ def pair(value, name, op):
     return int(a), int(b)
 
 
+def single(value, name, op):
+    """(a,) from an int or a 1-sequence, checked."""
+    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
+        return (int(value),)
+    try:
+        (a,) = value
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, got {value!r}") from None
+    return (int(a),)
+
+
 def output_size(size, kernel, stride, padding, dilation):
     """Rounded down, as PyTorch's."""
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
@@ -295,3 +306,26 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     out = conv2d_input_grad(input, weight, x_shape=(n, cg * groups, *size), stride=stride,
                             padding=padding, dilation=dilation, groups=groups)
     return out if bias is None else out + _channel(bias)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transposed 1-D convolution of ``input`` (N, C_in, L) with ``weight`` (C_in,
+    C_out/groups, K): ``conv_transpose2d`` on a height of 1. Output length (L - 1) * stride -
+    2 * padding + dilation * (K - 1) + output_padding + 1.
+
+    >>> cr.nn.functional.conv_transpose1d(cr.ones(1, 2, 3), cr.ones(2, 1, 3), stride=2).shape
+    cr.Size([1, 1, 7])
+    """
+    from .shape import reshape
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv_transpose1d: input must be (N, C_in, L) and weight (C_in, "
+                         f"C_out/groups, K), got {input.shape} and {weight.shape}")
+    op = "conv_transpose1d"
+    out = conv_transpose2d(reshape(input, shape=input.shape[:2] + (1,) + input.shape[2:]),
+                           reshape(weight, shape=weight.shape[:2] + (1,) + weight.shape[2:]),
+                           bias, (1,) + single(stride, "stride", op),
+                           (0,) + single(padding, "padding", op),
+                           (0,) + single(output_padding, "output_padding", op), groups,
+                           (1,) + single(dilation, "dilation", op))
+    return reshape(out, shape=out.shape[:2] + out.shape[3:])

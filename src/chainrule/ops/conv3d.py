@@ -9,7 +9,7 @@ gradient, to every order, comes from the 2-D primitives and the reshapes they ar
 """
 from ..backend import xp
 from ..errors import ShapeError
-from .conv import conv2d, conv2d_forward, output_size
+from .conv import conv2d, conv_transpose2d, output_size
 from .layout import pad
 
 
@@ -92,4 +92,60 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out if bias is None else out + bias.reshape(-1, 1, 1, 1)
 
 
-__all__ = ["conv3d"]
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transposed 3-D convolution of ``input`` (N, C_in, D, H, W) with ``weight`` (C_in,
+    C_out/groups, KD, KH, KW): the gradient of conv3d with respect to its input, as a layer.
+    Output size per dimension (n - 1) * stride - 2 * padding + dilation * (k - 1) +
+    output_padding + 1.
+
+    Each depth offset kd of the kernel is one transposed 2-D convolution of every input plane
+    (depth folded into the batch); its planes land ``stride`` apart from depth kd * dilation,
+    and the offsets' results are summed.
+
+    >>> cr.nn.functional.conv_transpose3d(cr.ones(1, 2, 2, 3, 3), cr.ones(2, 1, 2, 2, 2),
+    ...                                   stride=2).shape
+    cr.Size([1, 1, 4, 6, 6])
+    """
+    from .shape import getitem, index_put
+    _check("conv_transpose3d", input, weight)
+    op = "conv_transpose3d"
+    stride, padding = triple(stride, "stride", op), triple(padding, "padding", op)
+    dilation, extra = triple(dilation, "dilation", op), triple(output_padding, "output_padding", op)
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0 or min(extra) < 0:
+        raise ValueError(f"{op}: stride and dilation must be >= 1, padding and output_padding "
+                         f">= 0, got {stride}, {dilation}, {padding}, {extra}")
+    if not isinstance(groups, (int, xp.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise ValueError(f"{op}: output_padding {extra} must be smaller than the stride or the "
+                         f"dilation")
+    n, c_in, d = input.shape[:3]
+    if weight.shape[0] != c_in or c_in % groups:
+        raise ShapeError(f"{op}: input has {c_in} channels, weight {tuple(weight.shape)} "
+                         f"expects {weight.shape[0]} (groups = {groups})")
+    kd = weight.shape[2]
+    size = [(m - 1) * st - 2 * p + dl * (k - 1) + e + 1 for m, st, p, dl, k, e in
+            zip(input.shape[2:], stride, padding, dilation, weight.shape[2:], extra)]
+    if min(size) < 1:
+        raise ShapeError(f"{op}: the output would be {'x'.join(map(str, size))} for input "
+                         f"{'x'.join(map(str, input.shape[2:]))}, kernel "
+                         f"{'x'.join(map(str, weight.shape[2:]))}, stride {stride}, padding "
+                         f"{padding}")
+    planes = input.transpose(1, 2).reshape(n * d, c_in, *input.shape[3:])
+    full = max((d - 1) * stride[0] + dilation[0] * (kd - 1) + 1, padding[0] + size[0])
+    total = None
+    for k in range(kd):
+        part = conv_transpose2d(planes, weight[:, :, k], None, stride[1:], padding[1:], extra[1:],
+                                groups, dilation[1:])
+        part = part.reshape(n, d, *part.shape[1:]).transpose(1, 2)  # (N, C_out, D, H', W')
+        start = k * dilation[0]
+        placed = index_put(xp.zeros(part.shape[:2] + (full,) + part.shape[3:], dtype=part.dtype),
+                           part, index=(slice(None), slice(None),
+                                        slice(start, start + stride[0] * (d - 1) + 1, stride[0])))
+        total = placed if total is None else total + placed
+    out = getitem(total, index=(slice(None), slice(None), slice(padding[0], padding[0] + size[0])))
+    return out if bias is None else out + bias.reshape(-1, 1, 1, 1)
+
+
+__all__ = ["conv3d", "conv_transpose3d"]

@@ -17,23 +17,12 @@ import math
 
 from ..backend import xp
 from ..errors import ArgumentError, DtypeError, ShapeError
-from .conv import conv1d, conv2d_forward, pair
+from .conv import conv1d, conv2d_forward, pair, single
 from .conv3d import conv3d, triple
 from .primitive import primitive
 from .resample import _averaging
 
 LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
-
-
-def single(value, name, op):
-    """(a,) from an int or a 1-sequence, checked."""
-    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
-        return (int(value),)
-    try:
-        (a,) = value
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, got {value!r}") from None
-    return (int(a),)
 
 
 TUPLES = {1: single, 2: pair, 3: triple}
