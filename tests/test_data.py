@@ -884,3 +884,18 @@ def test_worker_init_fn_runs_per_epoch_or_once_for_persistent_workers():
         for _ in range(3):
             assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]
         assert calls == expected
+
+
+def test_only_an_unseeded_shuffle_draws_from_the_default_generator():
+    import chainrule as cr
+    x, y = numbered(6)
+    cr.manual_seed(0)
+    expected = cr.rand(3).tolist()
+    for options in ({}, {"shuffle": True, "seed": 1}, {"shuffle": True,
+                                                       "generator": cr.Generator()}):
+        cr.manual_seed(0)
+        DataLoader((x, y), batch_size=2, **options)
+        assert cr.rand(3).tolist() == expected, options
+    cr.manual_seed(0)
+    DataLoader((x, y), batch_size=2, shuffle=True)
+    assert cr.rand(3).tolist() != expected

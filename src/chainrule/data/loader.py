@@ -77,14 +77,16 @@ class DataLoader:
         self.pin_memory, self.pin_memory_device = pin_memory, pin_memory_device
         self.multiprocessing_context, self.in_order = multiprocessing_context, in_order
         self.shuffle = bool(shuffle)
-        # Without a seed, draw one now from the library's generator, so that an unseeded run
-        # is repeatable after cr.manual_seed and can still be checkpointed and resumed. Kept
-        # below 2**63 so the state survives JSON readers with 64-bit integers.
+        self._own_order = sampler is None and batch_sampler is None
+        # A shuffle without a seed draws one now from the library's generator, so that an
+        # unseeded run is repeatable after cr.manual_seed and can still be checkpointed and
+        # resumed (kept below 2**63 for JSON readers with 64-bit integers). A loader that does
+        # not shuffle draws nothing, so making one changes no later random number.
         if seed is None:
             from chainrule.random import resolve
-            seed = int(resolve(None).integers(2**63))
+            draws = self.shuffle and generator is None and self._own_order and not iterable
+            seed = int(resolve(None).integers(2**63)) if draws else 0
         self.seed = _check_seed(seed)
-        self._own_order = sampler is None and batch_sampler is None
         if iterable:
             self.sampler = None
         elif sampler is not None:
