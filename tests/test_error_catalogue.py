@@ -322,8 +322,8 @@ ERRORS = [
     # -- other options ---------------------------------------------------------------------------
     case("dropout-probability", lambda: nn.Dropout(1.5), ValueError,
          r"dropout probability p.*\[0, 1\].*1\.5"),
-    case("linear-size", lambda: nn.Linear(0, 3), ValueError,
-         r"Linear: in_features must be a positive int, got 0"),
+    case("linear-size", lambda: nn.Linear(-1, 3), ValueError,
+         r"Linear: in_features must be a non-negative int, got -1"),
     case("manual-seed-negative", lambda: manual_seed(-1), ValueError,
          r"manual_seed: seed must be >= 0, got -1"),
     case("manual-seed-float", lambda: manual_seed(1.5), TypeError, r"manual_seed.*1\.5"),

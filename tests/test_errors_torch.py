@@ -69,6 +69,8 @@ CASES = [
     # dtypes that do not fit: RuntimeError
     Misuse("mean-of-integers", lambda M, F: M.tensor([1, 2]).mean(), r"mean.*int64"),
     Misuse("bitwise-on-floats", lambda M, F: _ones(M, 2) & _ones(M, 2), r"bitwise_and.*float"),
+    Misuse("linspace-bool", lambda M, F: M.linspace(0, 1, 3, dtype=M.bool), r"linspace.*bool"),
+    Misuse("arange-bool", lambda M, F: M.arange(0, 3, dtype=M.bool), r"arange.*bool"),
     Misuse("one_hot-floats", lambda M, F: F.one_hot(M.tensor([1.0]), 3), r"one_hot"),
     Misuse("one_hot-negative", lambda M, F: F.one_hot(M.tensor([-1]), 3), r"one_hot"),
     # autograd misuse: RuntimeError

@@ -9,6 +9,7 @@ import numbers
 from .backend import xp
 from .device import check_device
 from .dtypes import DEFAULT_FLOAT, as_dtype, scalar_dtype
+from .errors import DtypeError
 from .random import resolve
 from .tensor import Tensor
 
@@ -86,6 +87,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = xp.int64 if ints else DEFAULT_FLOAT
+    _no_bool_ranges("arange", dtype)
     return _make(xp.arange(start, end, step, dtype=xp.float64 if as_dtype(dtype).kind == "f"
                            else None), dtype, requires_grad)
 
@@ -99,7 +101,14 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     check_device(device, "linspace")
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    _no_bool_ranges("linspace", dtype)
     return _make(xp.linspace(start, end, steps), dtype, requires_grad)
+
+
+def _no_bool_ranges(name, dtype):
+    if dtype is not None and as_dtype(dtype) == xp.bool_:
+        raise DtypeError(f"{name}: not implemented for bool (as in PyTorch): a range of bools "
+                         f"has no meaning; make it in an integer dtype and compare")
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
