@@ -235,3 +235,19 @@ def test_the_random_modules_examples_run():
     result = doctest.testmod(random, extraglobs={"cr": cr, "np": np},
                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted and result.failed == 0
+
+
+def test_the_default_generators_functions_as_pytorchs():
+    # torch.seed, initial_seed, get_rng_state and set_rng_state act on the default generator.
+    assert cr.manual_seed(11) is cr.default_generator()
+    assert cr.initial_seed() == 11 == torch.manual_seed(11).initial_seed()
+    state = cr.get_rng_state()
+    assert isinstance(state, cr.Tensor) and state.dtype == np.uint8
+    assert isinstance(torch.get_rng_state(), torch.Tensor)
+    a = cr.randn(4).numpy()
+    assert cr.set_rng_state(state) is None and torch.set_rng_state(torch.get_rng_state()) is None
+    np.testing.assert_array_equal(cr.randn(4).numpy(), a)
+    new_seed = cr.seed()
+    assert isinstance(new_seed, int) and cr.initial_seed() == new_seed
+    with pytest.raises(TypeError):
+        cr.set_rng_state(state.numpy())

@@ -175,6 +175,46 @@ def default_generator():
     return _Default.generator
 
 
+def seed():
+    """Reseed the default generator from the operating system's entropy; return the seed.
+
+    >>> s = cr.seed()
+    >>> cr.initial_seed() == s
+    True
+    """
+    return default_generator().seed()
+
+
+def initial_seed():
+    """The seed the default generator was last seeded with.
+
+    >>> _ = cr.manual_seed(7)
+    >>> cr.initial_seed()
+    7
+    """
+    return default_generator().initial_seed()
+
+
+def get_rng_state():
+    """The default generator's state, as a uint8 tensor (for ``set_rng_state`` or a checkpoint).
+
+    >>> state = cr.get_rng_state()
+    >>> a = cr.rand(2)
+    >>> cr.set_rng_state(state)
+    >>> bool((cr.rand(2) == a).all())
+    True
+    """
+    return default_generator().get_state()
+
+
+def set_rng_state(new_state):
+    """Restore the default generator's state from ``get_rng_state``.
+
+    >>> cr.set_rng_state(cr.get_rng_state())
+    """
+    default_generator().set_state(new_state)
+
+
 def resolve(generator=None):
     """The NumPy Generator behind ``generator`` (a chainrule Generator or a NumPy Generator),
     or behind the library's default generator if it is None."""
@@ -281,4 +321,5 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return Tensor._make(picks, None)
 
 
-__all__ = ["Generator", "manual_seed", "default_generator", "resolve", "randperm", "multinomial"]
+__all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+           "default_generator", "resolve", "randperm", "multinomial"]
