@@ -42,7 +42,8 @@ def __getattr__(name):
         globals()[name] = getattr(objects, name)
         return globals()[name]
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
-from .random import Generator, default_generator, manual_seed
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
+                     seed, set_rng_state)
 from .backend import xp as _xp
 
 # PyTorch's dtype names, usable wherever a dtype is: cr.tensor([1, 2], dtype=cr.float32).
@@ -71,6 +72,7 @@ __all__ = list(dict.fromkeys([
     "nn", "optim", "data", "inspect", "models", "serialize", "train", "interop", "onnx", "linalg",
     "manual_seed",
     "default_generator", "Generator", "randperm", "multinomial", "save", "load", "utils",
+    "seed", "initial_seed", "get_rng_state", "set_rng_state",
     "float16", "half", "float32", "float", "float64", "double", "uint8", "int8", "int16",
     "short", "int32", "int", "int64", "long", "bool",
 ] + sorted(_declared())))
