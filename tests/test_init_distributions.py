@@ -9,6 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.nn import init
 
 torch = pytest.importorskip("torch")
 
@@ -164,3 +165,111 @@ def test_apply_initialises_layers_in_torchs_order():
     build(torch).apply(lambda m: torch_order.append((type(m).__name__,
                                                      getattr(m, "out_features", None))))
     assert order == torch_order
+
+
+# ---------------------------------------------------------------- nn.init against torch.nn.init
+DETERMINISTIC = [
+    ("constant_", (3, 4), (0.25,), {}),
+    ("ones_", (2, 5), (), {}),
+    ("zeros_", (4,), (), {}),
+    ("eye_", (3, 5), (), {}),
+    ("eye_", (4, 2), (), {}),
+    ("dirac_", (4, 2, 3), (), {}),
+    ("dirac_", (6, 2, 3, 3), (), {"groups": 2}),
+    ("dirac_", (2, 4, 3, 2, 2), (), {}),
+]
+
+
+@pytest.mark.parametrize("name, shape, args, kwargs", DETERMINISTIC,
+                         ids=[f"{d[0]}{d[1]}" for d in DETERMINISTIC])
+def test_deterministic_inits_equal_torchs(name, shape, args, kwargs):
+    ours = nn.Parameter(np.full(shape, 7.0, np.float32))
+    version = ours._version
+    theirs = torch.full(shape, 7.0)
+    assert getattr(init, name)(ours, *args, **kwargs) is ours
+    getattr(torch.nn.init, name)(theirs, *args, **kwargs)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
+    assert ours._version > version  # an old graph that saved it will refuse to backward
+
+
+@pytest.mark.parametrize("name, shape, kwargs", [
+    ("eye_", (3,), {}), ("eye_", (2, 2, 2), {}), ("dirac_", (3, 3), {}),
+    ("dirac_", (3, 2, 2), {"groups": 2}), ("xavier_uniform_", (5,), {}),
+    ("kaiming_normal_", (3, 3), {"mode": "fan_middle"}),
+])
+def test_init_refusals_match_torchs(name, shape, kwargs):
+    with pytest.raises(ValueError):
+        getattr(torch.nn.init, name)(torch.empty(shape), **kwargs)
+    with pytest.raises(ValueError):
+        getattr(init, name)(cr.empty(*shape), **kwargs)
+
+
+def test_empty_ranges_raise_runtime_error_as_torch():
+    for ours, theirs in ((lambda: init.uniform_(cr.empty(3), 1.0, 0.0),
+                          lambda: torch.nn.init.uniform_(torch.empty(3), 1.0, 0.0)),
+                         (lambda: init.normal_(cr.empty(3), 0.0, -1.0),
+                          lambda: torch.nn.init.normal_(torch.empty(3), 0.0, -1.0))):
+        with pytest.raises(RuntimeError):
+            theirs()
+        with pytest.raises(RuntimeError):
+            ours()
+    with pytest.raises(TypeError):
+        init.constant_(cr.empty(2), "a")
+
+
+def test_zero_element_tensors_are_left_alone_with_torchs_warning():
+    with pytest.warns(UserWarning, match="zero-element"):
+        init.kaiming_uniform_(cr.empty(0, 3))
+    with pytest.warns(UserWarning, match="zero-element"):
+        torch.nn.init.kaiming_uniform_(torch.empty(0, 3))
+
+
+GAINS = [("linear", None), ("conv1d", None), ("conv_transpose2d", None), ("sigmoid", None),
+         ("tanh", None), ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2),
+         ("leaky_relu", 3), ("selu", None)]
+
+
+@pytest.mark.parametrize("nonlinearity, param", GAINS)
+def test_calculate_gain_is_torchs(nonlinearity, param):
+    assert init.calculate_gain(nonlinearity, param) == torch.nn.init.calculate_gain(nonlinearity,
+                                                                                   param)
+
+
+RANDOM_INITS = [
+    ("uniform_", {"a": -0.3, "b": 0.7}),
+    ("normal_", {"mean": 1.0, "std": 0.2}),
+    ("trunc_normal_", {"std": 1.0, "a": -0.5, "b": 1.5}),
+    ("xavier_uniform_", {"gain": 2.0}),
+    ("xavier_normal_", {}),
+    ("kaiming_uniform_", {}),
+    ("kaiming_uniform_", {"a": math.sqrt(5)}),
+    ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
+    ("kaiming_normal_", {"a": 0.1, "mode": "fan_out"}),
+    ("kaiming_normal_", {"nonlinearity": "tanh"}),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", RANDOM_INITS, ids=[f"{n}{k}" for n, k in RANDOM_INITS])
+def test_random_inits_draw_from_torchs_distribution(name, kwargs):
+    shape = (64, 16, 3, 3)  # fan_in 144, fan_out 576
+    torch.manual_seed(0)
+    ours = getattr(init, name)(cr.empty(*shape), **kwargs).numpy().ravel().astype(np.float64)
+    theirs = getattr(torch.nn.init, name)(torch.empty(shape), **kwargs).numpy().ravel()
+    rtol = 4 * math.sqrt(1 / ours.size)
+    np.testing.assert_allclose(ours.std(), theirs.std(), rtol=rtol)
+    np.testing.assert_allclose(ours.mean(), theirs.mean(), atol=5 * theirs.std() / math.sqrt(
+        ours.size))
+    if "normal" not in name or name == "trunc_normal_":
+        np.testing.assert_allclose([ours.min(), ours.max()], [theirs.min(), theirs.max()],
+                                   rtol=0.02, atol=0.02 * theirs.std())
+
+
+def test_init_signatures_are_torchs():
+    import inspect
+    for name in ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "eye_", "dirac_",
+                 "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+                 "calculate_gain"):
+        ours = inspect.signature(getattr(init, name)).parameters
+        theirs = inspect.signature(getattr(torch.nn.init, name)).parameters
+        assert list(ours) == list(theirs), name
+        assert [p.default for p in ours.values()] == [p.default for p in theirs.values()], name

@@ -17,6 +17,7 @@ from the library's generator (``chainrule.manual_seed``) unless ``generator=`` i
 ``get(name)`` returns the function for a name, so ``Linear(..., init="d2l")`` works.
 """
 import math
+import numbers
 import warnings
 
 from ..backend import xp
@@ -113,7 +114,9 @@ def constant_(tensor, val):
     >>> cr.nn.init.constant_(cr.empty(3), 0.5)
     tensor([0.5, 0.5, 0.5], dtype=float32)
     """
-    return _fill(tensor, val)
+    if not isinstance(val, (numbers.Number, Tensor)):
+        raise TypeError(f"constant_: val must be a number, got {type(val).__name__}")
+    return _fill(tensor, val._data if isinstance(val, Tensor) else val)
 
 
 def ones_(tensor):
