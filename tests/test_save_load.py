@@ -205,3 +205,12 @@ def test_torch_and_chainrule_agree_on_what_weights_only_loads(tmp_path):
         torch.load(tmp_path / "module.pt", weights_only=True)
     with pytest.raises(CheckpointError, match="weights_only"):
         cr.save({"model": cr.nn.Linear(2, 2)}, tmp_path / "module.pt")
+
+
+def test_a_file_from_torch_save_is_refused_with_the_way_to_convert_it(tmp_path):
+    torch = pytest.importorskip("torch")
+    for legacy in (False, True):
+        path = tmp_path / f"torch-{legacy}.pt"
+        torch.save({"w": torch.ones(2)}, path, _use_new_zipfile_serialization=not legacy)
+        with pytest.raises(CheckpointError, match="torch.save.*torch.load"):
+            cr.load(path)

@@ -71,7 +71,16 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         raise ValueError("cr.load: mmap=True is not supported; chainrule reads the file into "
                          "memory and checks its checksum")
     _check_map_location(map_location)
-    arrays, meta = load_arrays(path)
+    try:
+        arrays, meta = load_arrays(path)
+    except CheckpointError as error:
+        if _written_by_torch(path):
+            raise CheckpointError(
+                f"{error}; this looks like a file from torch.save, which holds a pickle that "
+                f"chainrule never runs: load it with torch.load(weights_only=True) and pass "
+                f"the tensors' .numpy() arrays to cr.tensor (or a state_dict of them to "
+                f"load_state_dict)") from error
+        raise
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise CheckpointError(f"{path}: not a file written by cr.save (for checkpoints written "
                               f"by save_tree, use chainrule.serialize.load_tree)")
@@ -85,6 +94,16 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         raise CheckpointError(f"{path}: arrays {unused[:5]} are not referenced by the object "
                               f"in the header")
     return obj
+
+
+def _written_by_torch(path):
+    try:
+        with open(path, "rb") as file:
+            start = file.read(2)
+    except OSError:
+        return False
+    # torch.save writes a zip archive; its legacy format is a bare pickle (protocol 2 or more).
+    return start == b"PK" or (len(start) == 2 and start[0] == 0x80 and 2 <= start[1] <= 5)
 
 
 def _path(f, where):
