@@ -500,3 +500,23 @@ def test_batches_of_tensors_that_require_grad_stay_in_the_graph(shuffle):
     for xb, in tdata.DataLoader(tdata.TensorDataset(theirs_x), batch_size=4, sampler=order):
         (xb * xb * xb).sum().backward()
     np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy())
+
+
+@pytest.mark.parametrize("labeled", [False, True])
+def test_subsets_of_tensor_datasets_give_pytorchs_batches(labeled):
+    x, y = make_xy(12)
+    outer, inner = [5, -1, 0, 7, 3, 2, 11, 9], [6, 0, 2, 7, 1]
+    if labeled:
+        from chainrule.data import LabeledDataset
+        base = LabeledDataset(x, y, "toy", ("a", "b", "c", "d"))
+        torch_base = tdata.TensorDataset(torch.tensor(x), torch.tensor(y))
+    else:
+        base = data.TensorDataset(cr.tensor(x), cr.tensor(y))
+        torch_base = tdata.TensorDataset(torch.tensor(x), torch.tensor(y))
+    ours = data.Subset(data.Subset(base, outer), cr.tensor(inner))
+    theirs = tdata.Subset(tdata.Subset(torch_base, outer), torch.tensor(inner))
+    for a, b in zip(data.DataLoader(ours, batch_size=2), tdata.DataLoader(theirs, batch_size=2),
+                    strict=True):
+        assert_same_batch(a, b)
+    with pytest.raises(IndexError):
+        list(data.DataLoader(data.Subset(base, [0, 12]), batch_size=2))

@@ -7,7 +7,7 @@ import numpy as np
 from chainrule.tensor import Tensor, as_tensor
 
 from .collate import default_collate, default_convert
-from .dataset import Dataset, IterableDataset, TensorDataset
+from .dataset import Dataset, IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 from .workers import WorkerInfo, in_worker
 
@@ -197,15 +197,16 @@ class DataLoader:
             return
         arrays = self.batch_sampler._index_arrays() \
             if isinstance(self.batch_sampler, BatchSampler) else None
-        fast = arrays is not None and self.collate_fn is default_collate and \
-            _columns(self.dataset) is not None
+        columns, rows = _columns(self.dataset)
+        fast = arrays is not None and self.collate_fn is default_collate and columns is not None
         batches = arrays if arrays is not None else iter(self.batch_sampler)
         for number, indices in enumerate(batches):
             if number < skip:
                 continue
             with in_worker(self._worker(number)):
                 if fast:
-                    yield [_take(column, indices) for column in _columns(self.dataset)]
+                    indices = indices if rows is None else rows[indices]
+                    yield [_take(column, indices) for column in columns]
                     continue
                 if isinstance(indices, np.ndarray):
                     indices = indices.tolist()
@@ -343,13 +344,23 @@ def _as_dataset(data):
 
 def _columns(dataset):
     """The arrays whose rows are the examples, where fetching a batch can index them at once
-    and give exactly what default_collate would make of the examples one by one."""
+    and give exactly what default_collate would make of the examples one by one; and, for a
+    Subset of such a dataset, the rows that its indices pick (else None)."""
+    rows = None
+    while type(dataset) is Subset:
+        picked = np.asarray(dataset.indices.numpy() if isinstance(dataset.indices, Tensor)
+                            else dataset.indices)
+        if picked.ndim != 1 or not (picked.dtype.kind in "iu" or picked.size == 0):
+            return None, None
+        picked = picked.astype(np.int64)
+        rows = picked if rows is None else picked[rows]
+        dataset = dataset.dataset
     if type(dataset) is TensorDataset:
-        return dataset.tensors
+        return dataset.tensors, rows
     from .datasets import LabeledDataset
     if type(dataset) is LabeledDataset:
-        return dataset.x, dataset.y
-    return None
+        return (dataset.x, dataset.y), rows
+    return None, None
 
 
 def _take(column, indices):
