@@ -64,12 +64,55 @@ def test_requires_grad_freezes_and_optimizers_skip_frozen_parameters():
     np.testing.assert_array_equal(model[0].weight.detach().numpy(), before)
 
 
-def test_apply_visits_children_before_their_parent():
-    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU()))
-    visited = []
-    assert model.apply(lambda m: visited.append(type(m).__name__)) is model
-    assert visited[-1] == "Sequential" and visited.index("ReLU") < visited.index("Sequential")
-    assert sorted(visited) == sorted(type(m).__name__ for m in model.modules())
+def test_apply_visits_children_before_their_parent_in_torchs_order():
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.first = lib.nn.Linear(2, 3)
+                self.inner = lib.nn.Sequential(lib.nn.Linear(3, 3), lib.nn.ReLU(),
+                                               lib.nn.Sequential(lib.nn.Tanh()))
+                self.last = lib.nn.Linear(3, 1)
+        return Net()
+
+    def names(lib):
+        model = build(lib)
+        visited = []
+        assert model.apply(lambda m: visited.append(type(m).__name__)) is model
+        return visited
+
+    assert names(cr) == names(torch)
+    assert names(cr)[-1] == "Net" and names(cr)[0] == "Linear"
+
+
+@pytest.mark.parametrize("owner", ["module", "optimizer"])
+def test_zero_grad_set_to_none_as_torch(owner):
+    torch = pytest.importorskip("torch")
+    for lib in (cr, torch):
+        layer = lib.nn.Linear(2, 1)
+        opt = lib.optim.SGD(layer.parameters(), lr=0.1)
+        zero = layer.zero_grad if owner == "module" else opt.zero_grad
+        layer(lib.ones(3, 2)).sum().backward()
+        zero()
+        assert layer.weight.grad is None  # the default, as torch's
+        layer(lib.ones(3, 2)).sum().backward()
+        grad = layer.weight.grad
+        zero(set_to_none=False)
+        assert layer.weight.grad is grad  # zeroed in place
+        np.testing.assert_array_equal(grad.numpy(), np.zeros((1, 2)))
+
+
+def test_zero_grad_false_cuts_a_gradient_from_its_graph():
+    w = nn.Parameter(np.array([1.0, 2.0]))
+    (w ** 3).sum().backward(create_graph=True)
+    assert w.grad.requires_grad
+    nn.Linear(1, 1).zero_grad()  # another module: w untouched
+    assert w.grad.requires_grad
+    optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
+    assert not w.grad.requires_grad
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
 
 
 def test_module_list_and_dict_register_their_modules():
