@@ -899,3 +899,22 @@ def test_only_an_unseeded_shuffle_draws_from_the_default_generator():
     cr.manual_seed(0)
     DataLoader((x, y), batch_size=2, shuffle=True)
     assert cr.rand(3).tolist() != expected
+
+
+def test_a_stream_resumes_only_at_an_epoch_boundary():
+    from chainrule.data import IterableDataset
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter(range(10))
+
+    loader = DataLoader(Stream(), batch_size=3)
+    next(iter(loader))
+    with pytest.raises(ValueError, match="Stream stream.*epoch boundary"):
+        DataLoader(Stream(), batch_size=3).load_state_dict(loader.state_dict())
+    for _ in loader:
+        pass
+    resumed = DataLoader(Stream(), batch_size=3)
+    resumed.load_state_dict(loader.state_dict())
+    assert [b.tolist() for b in resumed] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    assert resumed.epoch == 3

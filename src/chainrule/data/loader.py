@@ -160,12 +160,9 @@ class DataLoader:
         self._resuming = False
         skip = self._batches_done
         self._prepare_epoch()
-        if isinstance(self.dataset, IterableDataset):
-            batches = self._iterable_batches()
-            for _ in range(skip):
-                next(batches, None)
-        else:
-            batches = self._map_batches(skip)
+        # Only a map-style dataset resumes mid-epoch (check_state_dict refuses a stream).
+        batches = self._iterable_batches() if isinstance(self.dataset, IterableDataset) \
+            else self._map_batches(skip)
         for number, batch in enumerate(batches, skip):
             self._batches_done = number + 1
             yield batch
@@ -304,11 +301,17 @@ class DataLoader:
             if self.shuffle and self.generator is not None and "generator_state" not in state:
                 raise ValueError("DataLoader state was saved mid-epoch without the state of "
                                  "the generator that shuffles this loader")
+            if isinstance(self.dataset, IterableDataset):
+                raise ValueError(
+                    f"DataLoader state was saved mid-epoch, but this loader's examples come "
+                    f"from your {type(self.dataset).__name__} stream, which it cannot replay; "
+                    f"resume at an epoch boundary instead")
             if not self._own_order and not _repeatable(self.sampler or self.batch_sampler):
+                order = self.batch_sampler if self.sampler is None else self.sampler
                 raise ValueError(
                     f"DataLoader state was saved mid-epoch, but this loader's order comes from "
-                    f"your {type(self.batch_sampler if self.sampler is None else self.sampler).__name__}, "
-                    f"which it cannot replay; resume at an epoch boundary instead")
+                    f"your {type(order).__name__}, which it cannot replay; resume at an epoch "
+                    f"boundary instead")
         if self.shuffle and self.generator is not None and "generator_state" in state:
             _check_generator_state(self.generator, state["generator_state"])
         return int(seed), epoch, batches_done
