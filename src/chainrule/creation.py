@@ -9,7 +9,7 @@ import numbers
 from .backend import xp
 from .device import check_device
 from .dtypes import DEFAULT_FLOAT, as_dtype, scalar_dtype
-from .errors import DtypeError
+from .errors import ArgumentError, DtypeError
 from .random import resolve
 from .tensor import Tensor
 
@@ -19,7 +19,7 @@ def _size(size, name):
         size = tuple(size[0])
     for n in size:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise ValueError(f"{name}: sizes must be non-negative ints, got {size!r}")
+            raise ArgumentError(f"{name}: sizes must be non-negative ints, got {size!r}")
     return tuple(int(n) for n in size)
 
 
@@ -83,7 +83,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("arange: step must not be 0")
+        raise ArgumentError("arange: step must not be 0")
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = xp.int64 if ints else DEFAULT_FLOAT

@@ -99,7 +99,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=
     """The variance over ``dim``, dividing by N - correction (1 by default: unbiased).
 
     >>> cr.var(cr.tensor([1., 2., 3., 4.]))
-    tensor(1.6666667, dtype=float32)
+    tensor(1.6666666, dtype=float32)
     """
     return _t(input).var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
                          keepdims=keepdims)

@@ -511,10 +511,10 @@ class Tensor:
     def sign(self): return sign(self)
 
     def softmax(self, dim=-1, *, axis=None):
-        return softmax(self, axis=_one_dim(dim, axis))
+        return softmax(_floating("softmax", self), axis=_one_dim(dim, axis))
 
     def log_softmax(self, dim=-1, *, axis=None):
-        return log_softmax(self, axis=_one_dim(dim, axis))
+        return log_softmax(_floating("log_softmax", self), axis=_one_dim(dim, axis))
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return logsumexp(self, *_dims(dim, keepdim, axis, keepdims))
@@ -555,12 +555,12 @@ class Tensor:
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
             axis=None, keepdims=None):
-        return var(self, *_dims(dim, keepdim, axis, keepdims),
+        return var(_floating("var", self), *_dims(dim, keepdim, axis, keepdims),
                    correction=_correction(dim, unbiased, correction, ddof))
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
             axis=None, keepdims=None):
-        return std(self, *_dims(dim, keepdim, axis, keepdims),
+        return std(_floating("std", self), *_dims(dim, keepdim, axis, keepdims),
                    correction=_correction(dim, unbiased, correction, ddof))
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -1188,6 +1188,13 @@ def _dims(dim, keepdim, axis, keepdims):
     if isinstance(dim, list):
         dim = tuple(dim)
     return dim, bool(keepdim if keepdims is None else keepdims)
+
+
+def _floating(name, x):
+    if x.dtype.kind != "f":
+        raise DtypeError(f"{name}(): needs a floating-point tensor, got {x.dtype} (as in "
+                         f"PyTorch); use t.float().{name}(...)")
+    return x
 
 
 def _one_dim(dim, axis, default=-1):

@@ -5,7 +5,7 @@ All are composites of getitem, add_at and index_put (shape.py), so their gradien
 gradients of reading (a gradient goes back to each element read, adding up over repeats) and of
 writing (the overwritten elements get none)."""
 from ..backend import xp
-from ..errors import ScatterIndexError, ShapeError
+from ..errors import ArgumentError, DtypeError, ScatterIndexError, ShapeError
 from .composite import stop_gradient
 from .elementwise import astype, exp, log, where
 from .primitive import primitive
@@ -15,7 +15,7 @@ from .shape import add_at, axis_of, broadcast_to, getitem, index_put, reshape, t
 def _array(index, op, name="index"):
     value = index._data if hasattr(index, "_data") else xp.asarray(index)
     if value.dtype.kind not in "iu":
-        raise TypeError(f"{op}: {name} must be an integer tensor, got {value.dtype}")
+        raise DtypeError(f"{op}: {name} must be an integer tensor, got {value.dtype}")
     return value.astype(xp.int64, copy=False)
 
 
@@ -138,7 +138,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     tensor([5., 2.], dtype=float32)
     """
     if reduce not in REDUCES:
-        raise ValueError(f"scatter_reduce: reduce must be one of {REDUCES}, got {reduce!r}")
+        raise ArgumentError(f"scatter_reduce: reduce must be one of {REDUCES}, got {reduce!r}")
     index = _array(index, "scatter_reduce")
     _check_src("scatter_reduce", input, src)
     at = _along("scatter_reduce", input.shape, dim, index)
@@ -229,7 +229,7 @@ def masked_fill(input, mask, value):
     """
     mask = mask._data if hasattr(mask, "_data") else xp.asarray(mask)
     if mask.dtype != bool:
-        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
+        raise DtypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
     if hasattr(value, "shape") and value.shape:
         raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
                          f"{value.shape}")
@@ -255,7 +255,7 @@ def masked_select(input, mask):
     """
     mask = mask._data if hasattr(mask, "_data") else xp.asarray(mask)
     if mask.dtype != bool:
-        raise TypeError(f"masked_select: mask must be a bool tensor, got {mask.dtype}")
+        raise DtypeError(f"masked_select: mask must be a bool tensor, got {mask.dtype}")
     shape = xp.broadcast_shapes(input.shape, mask.shape)
     x = broadcast_to(input, shape=shape) if input.shape != shape else input
     if not shape:
@@ -299,7 +299,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         raise ShapeError(f"diagonal: needs at least 2 dimensions, got shape {input.shape}")
     a, b = axis_of("diagonal", dim1, ndim), axis_of("diagonal", dim2, ndim)
     if a == b:
-        raise ValueError(f"diagonal: dim1 and dim2 are both {a}")
+        raise ArgumentError(f"diagonal: dim1 and dim2 are both {a}")
     order = tuple(d for d in range(ndim) if d not in (a, b)) + (a, b)
     moved = transpose(input, axes=order)
     rows, cols = _diagonal_positions(input.shape[a], input.shape[b], offset)

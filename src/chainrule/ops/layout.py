@@ -144,7 +144,7 @@ def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, (int, xp.integer)):
         size = int(split_size_or_sections)
         if size <= 0 and n:
-            raise ValueError(f"split: split_size must be positive, got {size}")
+            raise ArgumentError(f"split: split_size must be positive, got {size}")
         sizes = [builtins.min(size, n - start) for start in range(0, n, size)] if n else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
@@ -178,7 +178,7 @@ def chunk(input, chunks, dim=0):
     (tensor([0, 1, 2], dtype=int64), tensor([3, 4], dtype=int64))
     """
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise ArgumentError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[axis_of("chunk", dim, input.ndim)]
     return split(input, -(-n // chunks) if n else 1, dim) if n else split(input, [0], dim)
 
@@ -256,8 +256,12 @@ def narrow(input, dim, start, length):
     tensor([2, 3, 4], dtype=int64)
     """
     axis = axis_of("narrow", dim, input.ndim)
+    size = input.shape[axis]
     if start < 0:
-        start += input.shape[axis]
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise ArgumentError(f"narrow: start {start} and length {length} do not fit dim {dim} of "
+                            f"size {size} (shape {input.shape})")
     return getitem(input, index=(slice(None),) * axis + (slice(start, start + length),))
 
 
@@ -277,6 +281,8 @@ def repeat_interleave(input, repeats, dim=None):
     counts = repeats._data if hasattr(repeats, "_data") else xp.asarray(repeats)
     if counts.ndim and counts.shape != (n,) and counts.shape != (1,):
         raise ShapeError(f"repeat_interleave: repeats has shape {counts.shape}, expected ({n},)")
+    if (counts < 0).any():
+        raise ArgumentError(f"repeat_interleave: repeats must be non-negative, got {repeats}")
     index = xp.repeat(xp.arange(n), xp.broadcast_to(counts, (n,)))
     return getitem(input, index=(slice(None),) * axis + (index,))
 

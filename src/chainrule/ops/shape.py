@@ -4,7 +4,7 @@ import functools
 
 from ..backend import xp
 from ..dtypes import promote_types
-from ..errors import DimError, ShapeError
+from ..errors import ArgumentError, DimError, ShapeError
 from .elementwise import astype
 from .primitive import primitive
 
@@ -176,7 +176,7 @@ def _join(op, name, tensors, dim, axis):
                         f"{type(tensors).__name__}; write {name}([a, b], dim), not "
                         f"{name}(a, b)")
     if not tensors:
-        raise ValueError(f"{name}: needs at least one tensor")
+        raise ArgumentError(f"{name}: needs at least one tensor")
     if axis is not None:
         dim = axis
     if not isinstance(dim, (int, xp.integer)) or isinstance(dim, bool):
