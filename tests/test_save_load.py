@@ -182,6 +182,15 @@ def test_map_location_weights_only_and_paths(tmp_path):
         cr.load(path, map_location="cuda")
     with pytest.raises(TypeError, match="pickle"):
         cr.load(path, pickle_module=json)
+    # PyTorch's idioms for "onto the CPU": a function of (storage, location).
+    seen = []
+    kept = cr.load(path, map_location=lambda storage, loc: seen.append(loc) or storage)
+    assert kept.tolist() == [1.0, 1.0] and seen == ["cpu"]
+    assert cr.load(path, map_location=lambda storage, loc: None).tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="CPU only"):
+        cr.load(path, map_location=lambda storage, loc: storage.cuda())
+    with pytest.raises(TypeError, match="must return the tensor"):
+        cr.load(path, map_location=lambda storage, loc: "elsewhere")
     with pytest.raises(TypeError, match="path"):
         cr.save(cr.ones(2), open(tmp_path / "f.pt", "wb"))
 

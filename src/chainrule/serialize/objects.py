@@ -52,9 +52,11 @@ def save(obj, f):
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
          **pickle_load_args):
     """Read what ``save`` wrote to the path ``f``: tensors keep their dtype, shape and
-    ``requires_grad``, containers their type. ``map_location`` may be None or the CPU (a
-    device, "cpu", or a dict mapping devices to "cpu"); ``weights_only`` may be True or False
-    and changes nothing, since the file holds no code to run.
+    ``requires_grad``, containers their type. ``map_location`` may be None, the CPU (a
+    device, "cpu", or a dict mapping devices to "cpu"), or a function called as PyTorch calls
+    it, with each tensor and "cpu" (``lambda storage, loc: storage`` keeps it); another device
+    raises. ``weights_only`` may be True or False and changes nothing, since the file holds no
+    code to run.
 
     >>> cr.save([cr.tensor([1, 2]), (2.5, None)], "obj.pt")
     >>> cr.load("obj.pt", map_location="cpu")
@@ -87,7 +89,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     if meta.get("version") != _VERSION:
         raise CheckpointError(f"{path}: written by cr.save version {meta.get('version')!r}; "
                               f"this chainrule reads version {_VERSION}")
-    decoder = _Decoder(path, arrays)
+    decoder = _Decoder(path, arrays, map_location)
     obj = decoder.decode(meta.get("object"), 0)
     unused = sorted(set(arrays) - decoder.used)
     if unused:
@@ -116,14 +118,27 @@ def _path(f, where):
 
 def _check_map_location(map_location):
     from chainrule.device import check_device
-    if map_location is None or callable(map_location) and not isinstance(map_location, str):
-        if map_location is not None:
-            raise TypeError("cr.load: map_location as a function is not supported; every "
-                            "chainrule tensor lives on the CPU, so leave it out")
+    if map_location is None or callable(map_location):
         return
     targets = map_location.values() if isinstance(map_location, dict) else [map_location]
     for target in targets:
         check_device(target, "load")
+
+
+def _relocated(tensor, map_location):
+    # As PyTorch calls map_location(storage, location) for each storage saved on the CPU: the
+    # function sees each tensor and "cpu", and None from it keeps the tensor where it is.
+    if not callable(map_location):
+        return tensor
+    moved = map_location(tensor, "cpu")
+    if moved is None:
+        return tensor
+    from chainrule.tensor import Tensor
+    if not isinstance(moved, Tensor) or moved.dtype != tensor.dtype or \
+            tuple(moved.shape) != tuple(tensor.shape):
+        raise TypeError(f"cr.load: map_location(tensor, 'cpu') must return the tensor (or None), "
+                        f"got {type(moved).__name__}")
+    return moved
 
 
 class _Encoder:
@@ -212,8 +227,8 @@ class _Encoder:
 
 
 class _Decoder:
-    def __init__(self, path, arrays):
-        self.path, self.arrays = path, arrays
+    def __init__(self, path, arrays, map_location=None):
+        self.path, self.arrays, self.map_location = path, arrays, map_location
         self.used, self.tensors = set(), {}
 
     def bad(self, what):
@@ -301,6 +316,7 @@ class _Decoder:
                 if array.dtype.kind != "f":
                     self.bad(value)
                 result.requires_grad_(True)
+        result = _relocated(result, self.map_location)
         self.tensors[name] = result
         return result
 
