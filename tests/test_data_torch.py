@@ -520,3 +520,19 @@ def test_subsets_of_tensor_datasets_give_pytorchs_batches(labeled):
         assert_same_batch(a, b)
     with pytest.raises(IndexError):
         list(data.DataLoader(data.Subset(base, [0, 12]), batch_size=2))
+
+
+@pytest.mark.parametrize("options", [{"batch_size": 2}, {"batch_size": 2, "drop_last": True},
+                                     {"batch_size": None}, {"batch_size": 2, "shuffle": True}],
+                         ids=str)
+@pytest.mark.parametrize("empty", ["list", "tensors"])
+def test_empty_datasets_as_pytorch(options, empty):
+    def outcome(lib, dataset):
+        try:
+            loader = lib.DataLoader(dataset, **options)
+            return len(loader), len(list(loader))
+        except Exception as error:  # noqa: BLE001  (the class is what is compared)
+            return type(error)
+    ours = [] if empty == "list" else data.TensorDataset(cr.zeros(0, 3))
+    theirs = [] if empty == "list" else tdata.TensorDataset(torch.zeros(0, 3))
+    assert outcome(data, ours) == outcome(tdata, theirs)
