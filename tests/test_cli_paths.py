@@ -1,6 +1,9 @@
 """Output paths are checked before any work starts: a file where a directory is needed (or the
 reverse), a path under a file, an empty value: one usage line naming the option and the path,
 exit 2, no traceback, nothing trained or computed."""
+import subprocess
+import sys
+
 import pytest
 
 from chainrule.cli import main
@@ -238,3 +241,134 @@ def test_an_unwritable_place_is_refused_before_any_work(argv, tmp_path, capsys, 
     err = capsys.readouterr().err
     assert f"{locked} is not writable" in err and "Traceback" not in err
     assert not list(locked.iterdir())
+
+
+# -- options that would go unused, runs that would be replaced, signals, sizes, full disks -------
+
+@pytest.mark.parametrize("options, named", [
+    (["--activation", "tanh"], "--activation applies"),
+    (["--hidden", "32"], "--hidden applies"),
+    (["--hidden", "32", "--activation", "sigmoid"], "--hidden and --activation apply"),
+])
+def test_train_refuses_mlp_options_for_a_cnn(options, named, tmp_path, capsys):
+    assert main(["train", "--model", "lenet", "--out", str(tmp_path / "run"), *options]) == 1
+    err = capsys.readouterr().err
+    assert f"{named} to --model mlp; --model lenet has fixed layers" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_refuses_to_replace_an_earlier_run_without_overwrite(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "history.json").write_text("[]")
+    argv = ["train", "--epochs", "1", "--hidden", "8", "--no-progress", "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"--out {out} already holds a run (history.json): pass --overwrite" in err
+    assert f"--resume {out / 'checkpoint.crt'}" in err
+    assert (out / "history.json").read_text() == "[]"  # untouched
+    assert main(argv + ["--overwrite"]) == 0
+    assert f"--overwrite: replacing the run in {out} (history.json)" in capsys.readouterr().out
+    assert (out / "checkpoint.crt").exists() and (out / "history.json").read_text() != "[]"
+
+
+def test_sigterm_during_training_is_one_line_exit_143_and_no_half_written_file(tmp_path):
+    import signal
+    import time
+    pytest.importorskip("sklearn")
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "train", "--epochs", "400", "--hidden", "64",
+         "--no-progress", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        assert process.stdout.readline().startswith("training MLP")
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint.crt").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # at least one epoch written, then stop it mid-run
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 143, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("terminated (SIGTERM) during epoch"), err
+    assert "continue with: chainrule train --resume" in lines[0]
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_sigterm_and_ctrl_c_while_starting_are_one_line(monkeypatch, capsys):
+    import signal
+    from chainrule import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_build", interrupted)
+    assert main(["train"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "chainrule: interrupted"
+
+    def terminated():
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(cli, "_build", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["train"]) == 143
+    assert "chainrule: terminated (SIGTERM)" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is before  # main put the old handler back
+
+
+def test_ctrl_c_while_the_command_modules_load_is_one_line():
+    # A real SIGINT while chainrule.cli builds its parser (the command modules import the
+    # trainer and the models then): exit 130, one line, no traceback.
+    code = ("import os, signal, sys\n"
+            "from chainrule import cli\n"
+            "from chainrule.cli import train\n"
+            "original = train.register\n"
+            "def register(commands):\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    return original(commands)\n"
+            "train.register = register\n"
+            "sys.exit(cli.main(['train', '--epochs', '1']))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == "chainrule: interrupted"
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["train", "--hidden", "100000000", "100000000"], "--hidden 100000000 100000000: the MLP's"),
+    (["train", "--batch-size", "1000000000000"], "--batch-size 1000000000000: a batch of"),
+    (["memory", "--hidden", "100000000", "100000000"], "--hidden 100000000 100000000, "),
+    (["memory", "--batch-size", "1000000000000"], "--batch-size 1000000000000: a batch of"),
+])
+def test_a_size_error_names_the_option_that_asked_for_it(argv, option, tmp_path, capsys):
+    if argv[0] == "train":
+        argv = argv + ["--out", str(tmp_path / "run")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert option in err and "TiB" in err and "more than this machine's" in err
+
+
+def test_a_full_disk_during_training_names_the_option_and_the_file(tmp_path, capsys,
+                                                                    monkeypatch):
+    import errno
+    from chainrule.serialize import atomic
+    pytest.importorskip("sklearn")
+
+    def full(descriptor, chunks, mode):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic, "_write_and_sync", full)
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--no-progress",
+                 "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err
+    assert str(out / "checkpoint.crt") in err or str(out / "history.csv") in err
+    assert err.rstrip().endswith(f"(from --out {out})")
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]

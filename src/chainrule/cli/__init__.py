@@ -4,14 +4,19 @@ registers itself here: ``train`` and ``evaluate`` (cli/train.py), ``graph``, ``e
 inspect, interop) never import this package.
 
 A command module that fails to import is an error (the traceback names the cause); the tools
-each command needs load when it runs, so ``chainrule --help`` stays quick."""
+each command needs load when it runs, so ``chainrule --help`` stays quick. Ctrl-C at any point
+prints one line and exits 130; SIGTERM prints one line and exits 143 (128 + 15), and the files
+a run writes are written atomically, so neither leaves half a file behind."""
 import argparse
+import errno
+import os
+import signal
 import sys
 
 from ..errors import ChainruleError
-from . import export, inspect, train
 
-COMMAND_MODULES = (train, inspect, export)
+# The options that name files or directories, so that an error about a file can name them.
+PATH_OPTIONS = ("out", "html", "onnx", "checkpoint", "resume", "data_dir", "tensorboard")
 
 
 def build_parser():
@@ -20,15 +25,24 @@ def build_parser():
 
 def _build():
     """The top-level parser and its subparsers action (which knows each command's parser)."""
+    from . import export, inspect, train
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Train, inspect and explain multilayer perceptrons with chainrule. "
                     "Run 'chainrule COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
+    for module in (train, inspect, export):
         module.register(commands)
     return parser, commands
+
+
+class Terminated(Exception):
+    """SIGTERM arrived: raised where the program was, so that it unwinds as after Ctrl-C."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 def _version():
@@ -37,16 +51,40 @@ def _version():
 
 
 def main(argv=None):
-    parser, commands = _build()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        # argparse would report them with the top-level usage, which lists none of the
-        # command's options: let the command's own parser complain (exit 2).
-        chosen = commands.choices[args.command] if args.command else parser
-        chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
+    """Run ``chainrule`` with ``argv`` (default: the command line) and return its exit code.
+
+    >>> main(["--version"])
+    Traceback (most recent call last):
+        ...
+    SystemExit: 0
+    """
+    name = "chainrule"
+    previous = _on_sigterm(_terminate)
+    try:
+        parser, commands = _build()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            # argparse would report them with the top-level usage, which lists none of the
+            # command's options: let the command's own parser complain (exit 2).
+            chosen = commands.choices[args.command] if args.command else parser
+            chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        name = f"chainrule {args.command}"
+        return _run(args, name)
+    except KeyboardInterrupt:
+        print(f"\n{name}: interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"\n{name}: terminated (SIGTERM); files are written whole or not at all, so none "
+              f"is left half-written", file=sys.stderr)
+        return 143
+    finally:
+        _on_sigterm(previous)
+
+
+def _run(args, name):
     sys.stdout = _QuietWhenClosed(sys.stdout)
     import numpy
     try:
@@ -54,17 +92,50 @@ def main(argv=None):
         # RuntimeWarnings would only repeat it less clearly.
         with numpy.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             return args.run(args) or 0
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
     except (ChainruleError, ImportError) as error:
-        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:  # a full disk, a vanished directory, no network: one line
-        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
-        print(f"chainrule {args.command}: error: {error.strerror or error}{where}",
+        print(f"{name}: error: {error}{_options_named(args, str(error), error)}",
               file=sys.stderr)
         return 1
+    except OSError as error:  # a full disk, a vanished directory, no network: one line
+        filename = getattr(error, "filename", None)
+        where = f" ({filename})" if filename else ""
+        text = f"{error.strerror or error}{where}"
+        print(f"{name}: error: {text}{_options_named(args, text, error)}", file=sys.stderr)
+        return 1
+
+
+def _options_named(args, text, error):
+    """' (from --out runs/x)' for the path options an error's text names; for a full disk
+    that names none, every output option given."""
+    given = {key: value for key, value in vars(args).items()
+             if key in PATH_OPTIONS and isinstance(value, str) and value}
+    named = [key for key, value in given.items()
+             if value in text or os.path.normpath(value) in text]
+    if not named and _is_full_disk(error):
+        named = [key for key in given if key in ("out", "html", "onnx", "tensorboard")]
+    if not named:
+        return ""
+    options = ", ".join(f"--{key.replace('_', '-')} {given[key]}" for key in named)
+    return f" (from {options})"
+
+
+def _is_full_disk(error):
+    while error is not None:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _on_sigterm(handler):
+    """Install ``handler`` for SIGTERM and return the one it replaces (None where signals
+    cannot be set: not the main thread, or no SIGTERM on this platform)."""
+    if handler is None or not hasattr(signal, "SIGTERM"):
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
 
 
 class _QuietWhenClosed:

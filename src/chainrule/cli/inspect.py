@@ -180,10 +180,15 @@ DATASET_FEATURES = {"digits": 64, "mnist": 784, "fashion-mnist": 784}
 def _fresh_model(args, config):
     try:
         check_fits(parameter_bytes(config), f"the {config['model'].upper()}'s weights")
+    except ValueError as error:
+        sizes = f"--hidden {' '.join(map(str, config['hidden']))}, --input-size " \
+                f"{config['input_size']}, --classes {config['classes']}"
+        raise ChainruleError(f"{sizes}: {error}") from None
+    try:
         check_fits(4 * args.batch_size * config["input_size"],
                    f"a batch of {args.batch_size} examples of {config['input_size']} features")
     except ValueError as error:
-        raise ChainruleError(str(error)) from None
+        raise ChainruleError(f"--batch-size {args.batch_size}: {error}") from None
     try:
         return build(config)
     except ValueError as error:

@@ -6,7 +6,8 @@ import sys
 from ..argtypes import (non_negative_float, non_negative_int, output_dir, positive_float,
                         positive_int)
 from ..errors import ChainruleError, CheckpointError, TrainingDiverged
-from ..models import MODELS
+from . import Terminated
+from ..models import ACTIVATIONS, MODELS
 from ..train.trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
 
 TRAIN_EXAMPLES = """examples:
@@ -48,10 +49,12 @@ def register(commands):
                        help="the network: mlp (default; --hidden, --activation), lenet "
                             "(d2l's LeNet, ReLU and max pooling), lenet-classic (sigmoid and "
                             "average pooling), cnn (batch norm)")
-    train.add_argument("--hidden", type=positive_int, nargs="+", default=defaults.hidden,
-                       metavar="N", help="hidden layer sizes (default: 256)")
-    train.add_argument("--activation", choices=("relu", "sigmoid", "tanh", "leaky_relu"),
-                       default=defaults.activation, help="hidden activation (default: relu)")
+    # No defaults here: given with a CNN, these are refused rather than silently unused.
+    train.add_argument("--hidden", type=positive_int, nargs="+", metavar="N",
+                       help=f"hidden layer sizes of --model mlp (default: "
+                            f"{' '.join(map(str, defaults.hidden))})")
+    train.add_argument("--activation", choices=ACTIVATIONS,
+                       help=f"hidden activation of --model mlp (default: {defaults.activation})")
     train.add_argument("--loss", choices=LOSSES, default=defaults.loss,
                        help="softmax cross-entropy or the multiclass SVM hinge loss")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
@@ -74,7 +77,11 @@ def register(commands):
                        help="seed for weights, shuffling and dropout: the same seed gives the "
                             "same run (default: 0)")
     train.add_argument("--out", metavar="DIR", type=output_dir,
-                       help="where checkpoint, history and curves go (default: runs/DATASET)")
+                       help="where checkpoint, history and curves go (default: runs/DATASET); "
+                            "a directory that holds an earlier run is refused without "
+                            "--overwrite")
+    train.add_argument("--overwrite", "--force", action="store_true",
+                       help="replace the run already in --out")
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue the run saved in this checkpoint (its settings win)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -98,6 +105,7 @@ def register(commands):
 
 def run_train(args):
     out = args.out or os.path.join("runs", args.dataset)
+    args.out = args.out or (None if args.resume else out)  # so that an error can name it
     progress = not args.no_progress and sys.stderr.isatty()
     callbacks = _callbacks(args)
     if args.resume:
@@ -112,6 +120,10 @@ def run_train(args):
         print(f"resuming {args.resume} at epoch {trainer.epoch} of {epochs}")
     else:
         _check_options(args)
+        _refuse_an_earlier_run(out, args.overwrite)
+        defaults = TrainConfig()
+        args.hidden = args.hidden or defaults.hidden
+        args.activation = args.activation or defaults.activation
         config = TrainConfig(
             dataset=args.dataset, model=args.model, hidden=args.hidden,
             activation=args.activation, loss=args.loss,
@@ -130,6 +142,10 @@ def run_train(args):
         print(f"\ninterrupted during epoch {trainer.epoch + 1}; "
               f"{_kept(trainer, epochs, args.resume)}", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"\nterminated (SIGTERM) during epoch {trainer.epoch + 1}; "
+              f"{_kept(trainer, epochs, args.resume)}", file=sys.stderr)
+        return 143
     except TrainingDiverged as error:
         print(f"chainrule train: stopped: {error}; {_kept(trainer, epochs, args.resume)}",
               file=sys.stderr)
@@ -161,7 +177,8 @@ def _callbacks(args):
 
 def _refuse_options_the_checkpoint_fixes(args):
     defaults = TrainConfig()
-    given = [name for name in FIXED_BY_CHECKPOINT if getattr(args, name) != getattr(defaults, name)]
+    given = [name for name in FIXED_BY_CHECKPOINT if getattr(args, name) is not None
+             and getattr(args, name) != getattr(defaults, name)]
     if given:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         raise ChainruleError(f"{options} cannot change with --resume: the checkpoint fixes the "
@@ -169,9 +186,31 @@ def _refuse_options_the_checkpoint_fixes(args):
                              f"(start a new run to change the others)")
 
 
+# Files a run writes into --out; one of them there means an earlier run would be replaced.
+RUN_FILES = ("checkpoint.crt", "history.csv", "history.json", "curves.png")
+
+
+def _refuse_an_earlier_run(out, overwrite):
+    found = [name for name in RUN_FILES if os.path.exists(os.path.join(out, name))]
+    if found and not overwrite:
+        raise ChainruleError(
+            f"--out {out} already holds a run ({', '.join(found)}): pass --overwrite to replace "
+            f"it, --out DIR for a new place, or --resume {os.path.join(out, 'checkpoint.crt')} "
+            f"to continue it")
+    if found:
+        print(f"--overwrite: replacing the run in {out} ({', '.join(found)})")
+
+
 def _check_options(args):
     """Options that would be silently ignored, or that cannot work, refused with one line."""
     from ..models import check_fits, parameter_bytes
+    if args.model != "mlp":
+        given = [name for name in ("hidden", "activation") if getattr(args, name) is not None]
+        if given:
+            options = " and ".join("--" + name for name in given)
+            verb = "apply" if len(given) > 1 else "applies"
+            raise ChainruleError(f"{options} {verb} to --model mlp; --model {args.model} has "
+                                 f"fixed layers (see 'chainrule train --help')")
     if args.data_dir is not None and args.dataset == "digits":
         raise ChainruleError("--data-dir applies to --dataset mnist and fashion-mnist; the "
                              "digits ship with scikit-learn")
@@ -182,13 +221,18 @@ def _check_options(args):
         raise ChainruleError(f"--momentum does not apply to --optimizer {args.optimizer} (its "
                              f"betas play that part); use --optimizer sgd or rmsprop")
     input_size = {"digits": 64}.get(args.dataset, 784)
-    config = {"model": args.model, "input_size": input_size, "hidden": args.hidden,
-              "classes": 10}
+    hidden = args.hidden or TrainConfig().hidden
+    config = {"model": args.model, "input_size": input_size, "hidden": hidden, "classes": 10}
     try:
         check_fits(parameter_bytes(config), f"the {args.model.upper()}'s weights")
-        check_fits(4 * args.batch_size * input_size, f"a batch of {args.batch_size}")
     except ValueError as error:
-        raise ChainruleError(str(error)) from None
+        raise ChainruleError(f"--hidden {' '.join(map(str, hidden))}: {error} (with "
+                             f"{input_size} inputs from --dataset {args.dataset})") from None
+    try:
+        check_fits(4 * args.batch_size * input_size,
+                   f"a batch of {args.batch_size} examples of {input_size} features")
+    except ValueError as error:
+        raise ChainruleError(f"--batch-size {args.batch_size}: {error}") from None
 
 
 def run_evaluate(args):
