@@ -90,6 +90,13 @@ def test_the_default_generator_is_a_generator_that_manual_seed_reseeds():
 
 # -- randperm ----------------------------------------------------------------------------------
 
+def test_randperm_counts_to_the_largest_exact_value_of_its_dtype():
+    for n, dtype in ((128, "int8"), (256, "uint8"), (2049, "float16")):
+        ours = cr.randperm(n, dtype=getattr(cr, dtype)).numpy()
+        assert torch.randperm(n, dtype=getattr(torch, dtype)).shape == (n,)
+        np.testing.assert_array_equal(np.sort(ours.astype(np.int64)), np.arange(n))
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 1000])
 @pytest.mark.parametrize("dtype", [None, "int64", "int32", "uint8", "float32", "float64"])
 def test_randperm_is_a_permutation_of_pytorchs_dtype(n, dtype):
@@ -111,11 +118,14 @@ def test_randperm_is_a_permutation_of_pytorchs_dtype(n, dtype):
     lambda lib: lib.randperm(3.0),
     lambda lib: lib.randperm(True),
     lambda lib: lib.randperm(300, dtype=lib.uint8),
+    lambda lib: lib.randperm(129, dtype=lib.int8),
+    lambda lib: lib.randperm(2050, dtype=lib.float16),
     lambda lib: lib.randperm(3, dtype=lib.bool),
     lambda lib: lib.randperm(3, requires_grad=True),
     lambda lib: lib.randperm(3, generator=np.random.default_rng()) if lib is torch else
     lib.randperm(3, generator=object()),
-], ids=["negative", "float", "bool", "uint8-overflow", "bool-dtype", "int-requires-grad",
+], ids=["negative", "float", "bool", "uint8-overflow", "int8-overflow", "float16-inexact",
+        "bool-dtype", "int-requires-grad",
         "bad-generator"])
 def test_randperm_refuses_what_pytorch_refuses(call):
     expected = error_of(lambda: call(torch))

@@ -254,7 +254,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
         raise NotImplementedError("randperm: not implemented for dtype bool")
     if dtype.kind in "iu" and n > 0 and n - 1 > xp.iinfo(dtype).max:
         raise RuntimeError(f"randperm: n = {n} does not fit dtype {dtype} (values up to {n - 1})")
-    if dtype.kind == "f" and n > 2 ** (xp.finfo(dtype).nmant + 1):
+    if dtype.kind == "f" and n - 1 > 2 ** (xp.finfo(dtype).nmant + 1):
         raise RuntimeError(f"randperm: n = {n} is more than dtype {dtype} can count exactly")
     if requires_grad and dtype.kind != "f":
         raise RuntimeError(f"randperm: only floating point tensors can require gradients, "
