@@ -241,3 +241,18 @@ def test_hooked_graph_is_freed_without_the_garbage_collector():
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_hooked_modules_and_inplace_activations_pass_central_differences():
+    from chainrule.gradcheck import gradcheck, gradgradcheck
+    layer = nn.Linear(3, 2, dtype="float64")
+    layer.register_full_backward_hook(lambda m, grad_input, grad_output: None)
+    layer.register_forward_hook(lambda m, args, output: output * 2)
+    act = nn.ELU(alpha=0.7, inplace=True)
+
+    def fn(x):
+        return act(layer(x) * 1).sum()
+
+    x = cr.tensor(X, requires_grad=True)
+    assert gradcheck(fn, [x])
+    assert gradgradcheck(fn, [x])
