@@ -96,7 +96,7 @@ class Generator:
         >>> cr.Generator().set_state(cr.zeros(3, dtype=cr.uint8))
         Traceback (most recent call last):
             ...
-        ValueError: Generator.set_state: expected a uint8 tensor of 37 bytes from get_state(), got shape (3,)
+        ValueError: Generator.set_state: expected a uint8 tensor of 37 bytes from get_state(), ...
         """
         from .tensor import Tensor
         if not isinstance(new_state, Tensor) or new_state.dtype != xp.uint8:

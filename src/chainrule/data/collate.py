@@ -27,9 +27,8 @@ def default_collate(batch):
     >>> data.default_collate([{"x": np.zeros(2)}, {"x": np.ones(2)}])["x"].shape
     cr.Size([2, 2])
     """
-    if not isinstance(batch, collections.abc.Sequence) or not len(batch):
-        raise IndexError(f"default_collate: expected a non-empty list of examples, got "
-                         f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}")
+    if not len(batch):
+        raise IndexError("default_collate: the batch is empty; expected a list of examples")
     elem = batch[0]
     if isinstance(elem, Tensor):
         _check_equal_shapes([tuple(t.shape) for t in batch])

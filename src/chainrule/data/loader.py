@@ -317,7 +317,8 @@ class DataLoader:
         return int(seed), epoch, batches_done
 
     def __repr__(self):
-        size = "" if isinstance(self.dataset, IterableDataset) else f"{self.num_examples} examples, "
+        size = "" if isinstance(self.dataset, IterableDataset) else \
+            f"{self.num_examples} examples, "
         return (f"DataLoader({size}batch_size={self.batch_size}, shuffle={self.shuffle}, "
                 f"drop_last={self.drop_last}, num_workers={self.num_workers})")
 
