@@ -7,7 +7,7 @@ import numpy as np
 from chainrule.tensor import Tensor, as_tensor
 
 from .collate import default_collate, default_convert
-from .dataset import Dataset, IterableDataset, Subset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 from .workers import WorkerInfo, in_worker
 
@@ -425,4 +425,4 @@ def _check_seed(seed):
     return int(seed)
 
 
-__all__ = ["DataLoader", "Dataset"]
+__all__ = ["DataLoader"]
