@@ -10,6 +10,7 @@ disagree.
 import builtins
 
 from . import ops
+from .ops import activations
 from .backend import xp
 from .errors import ArgumentError, DtypeError, ShapeError
 from .public import public
@@ -873,6 +874,7 @@ for _op in (ops.sort, ops.argsort, ops.topk, ops.msort):
 # activations and the layer-level functions that chainrule also offers as cr.<name>
 for _op in (ops.leaky_relu, ops.normalize, ops.pad):
     public(_op, functional=True)
-public(ops.softplus)  # F.softplus is the module-level one with PyTorch's threshold of 20
+# One definition for cr.softplus and F.softplus, with PyTorch's defaults (beta 1, threshold 20).
+public(activations.softplus, functional=True)
 public(ops.stop_gradient)
 public(ops.softmax_cross_entropy)

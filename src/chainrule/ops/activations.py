@@ -76,10 +76,13 @@ def celu(input, alpha=1.0):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch).
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, with PyTorch's
+    defaults; ``cr.softplus`` and ``F.softplus`` are this one function.
 
-    >>> cr.nn.functional.softplus(cr.tensor([0., 30.]))
+    >>> cr.softplus(cr.tensor([0., 30.]))
     tensor([ 0.6931472, 30.       ], dtype=float32)
+    >>> cr.softplus is cr.nn.functional.softplus
+    True
     """
     return _softplus(input, beta=beta, threshold=threshold)
 
