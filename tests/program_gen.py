@@ -29,6 +29,17 @@ TOLERANCES = {"float32": (1e-5, 1e-5), "float64": (1e-10, 1e-10)}
 MARGIN = 1e-3  # how far from a kink an element must be, when it is not exactly on it
 LARGEST = 100.0  # values beyond this (or not finite) are not used again
 MAX_SIZE = 64  # nor are values with more elements than this
+# Edge values that programs with ``edges=True`` mix into their leaves (issue 19): signed zeros,
+# +-1, infinities, nan, tiny and huge numbers. float32's huge value is 1e37, not 1e38, so that a
+# sum of a few of them is order-independent (it neither overflows nor cancels differently).
+EDGE_FLOATS = {"float64": (0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"),
+                           1e-300, -1e-300, 1e300, -1e300),
+               "float32": (0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"),
+                           1e-38, -1e-38, 1e37, -1e37)}
+EDGE_INTEGERS = {"int64": (0, 1, -1, 2 ** 62, -2 ** 63), "int32": (0, 1, -1, 2 ** 31 - 1, -2 ** 31),
+                 "uint8": (0, 1, 255, 128)}
+HUGE = 1e15  # sums over values beyond this could cancel in an order-dependent way
+inf, nan = float("inf"), float("nan")  # so that a listing with edge values runs as printed
 
 
 # -- user-defined primitives whose VJPs return the upstream gradient as it is ---------------
@@ -90,7 +101,7 @@ def _weights(shape, dtype, seed):
 
 
 HELPERS = {"user_identity": user_identity, "user_shift": user_shift, "user_add": user_add,
-           "weights": weights}
+           "weights": weights, "inf": inf, "nan": nan}
 
 
 # -- comparing one chainrule tensor with one torch tensor -------------------------------------
@@ -253,12 +264,14 @@ def array_text(array):
 class Program:
     """Named values in both libraries, the statements that made them, and the choices."""
 
-    def __init__(self, tape, mixed_dtypes=False, integers=False, numpy_scalars=False):
+    def __init__(self, tape, mixed_dtypes=False, integers=False, numpy_scalars=False,
+                 edges=False):
         self.tape = tape  # the bytes every choice is read from (see choose)
         self.position = 0
         self.mixed_dtypes = mixed_dtypes
         self.integers = integers  # integer tensors may appear
         self.numpy_scalars = numpy_scalars
+        self.edges = edges  # leaves hold edge values, and domain guards are off
         self.dtype = self.choose(FLOATS)
         self.seed = int.from_bytes(bytes(self.byte() for _ in range(4)), "little")
         self.rng = np.random.default_rng(self.seed)
@@ -331,6 +344,14 @@ class Program:
     def numeric(self, name):
         return self.is_float(name) or (self.integers and self.t(name).dtype != torch.bool)
 
+    def summable(self, name):
+        """Whether a sum over the value is the same in any order: no finite element beyond
+        HUGE, which could cancel another differently in NumPy's order and PyTorch's."""
+        if not self.edges:
+            return True
+        values = self.t(name).detach().numpy().astype(np.float64)
+        return bool(np.all(np.abs(values[np.isfinite(values)]) <= HUGE))
+
     def leaf_dtype(self):
         return self.choose(FLOATS) if self.mixed_dtypes else self.dtype
 
@@ -388,6 +409,8 @@ class Program:
         t = self.t(name)
         if t.numel() > MAX_SIZE or t.dtype == torch.bool:
             return False
+        if self.edges:
+            return True
         values = t.detach().numpy().astype(np.float64)
         return bool(np.all(np.isfinite(values)) and np.all(np.abs(values) <= LARGEST))
 
@@ -405,12 +428,22 @@ class Program:
     def values(self, shape, dtype, positive=False):
         """Dyadic values (multiples of 1/16), exact in float32 and float64 and short to print,
         at least 3/16 away from zero."""
-        if dtype.startswith("int"):
-            return self.rng.integers(-4, 5, size=shape).astype(dtype)
+        if dtype.startswith("int") or dtype == "uint8":
+            values = self.rng.integers(0 if dtype == "uint8" else -4, 5, size=shape)
+            return self._with_edges(values.astype(dtype), EDGE_INTEGERS.get(dtype))
         k = self.rng.integers(3, 33, size=shape)
         if not positive:
             k = k * self.rng.choice([-1, 1], size=shape)
-        return (k / 16).astype(dtype)
+        return self._with_edges((k / 16).astype(dtype), EDGE_FLOATS[dtype])
+
+    def _with_edges(self, values, edges):
+        """In programs with edges, about a third of the elements become edge values."""
+        if not self.edges or not np.size(values):
+            return values
+        values = np.array(values)  # a 0-d array rather than a NumPy scalar, to assign into
+        chosen = self.rng.random(values.shape) < 0.35
+        values[chosen] = self.rng.choice(np.array(edges, dtype=values.dtype), size=values.shape)[chosen]
+        return values
 
     def leaf(self, shape=None, dtype=None):
         """A new tensor made from literal values; most float ones require grad."""
@@ -459,7 +492,10 @@ class Program:
                      for i, name in enumerate(terms)]
             text = " + ".join(f"({name} * M.tensor(weights{args!r})).sum()"
                               for name, args in specs)
-            self.run(*_both(f"loss = {text}"), check="loss",
+            # With huge values of both signs among the terms, the loss's own value depends on
+            # the order of the sum; the gradients, compared below, do not.
+            check = "loss" if all(self.summable(n) for n in terms) else None
+            self.run(*_both(f"loss = {text}"), check=check,
                      cr_do=lambda: _weighted_sum(self.cr_names, cr, specs),
                      torch_do=lambda: _weighted_sum(self.torch_names, torch, specs))
             if self.flip(0.2):  # twice: the leaves' gradients accumulate
@@ -505,26 +541,39 @@ def _indent(lines):
 # -- guards: is it safe to apply a kinked op to these values? ------------------------------
 
 def clear_of_kink(diff_c, diff_t):
-    """Every element of the difference to the kink is either exactly 0 in both libraries or
-    at least MARGIN from 0 in both."""
+    """Every element of the difference to the kink is either exactly 0 in both libraries, or
+    NaN in both, or at least MARGIN from 0 in both."""
     on_c, on_t = diff_c == 0, diff_t == 0
-    if not np.array_equal(on_c, on_t):
+    nan_c, nan_t = np.isnan(diff_c), np.isnan(diff_t)
+    if not (np.array_equal(on_c, on_t) and np.array_equal(nan_c, nan_t)):
         return False
     away = (np.abs(diff_c) > MARGIN) & (np.abs(diff_t) > MARGIN)
-    return bool(np.all(on_t | away))
+    return bool(np.all(on_t | away | nan_t))
 
 
 def extremum_clear(xc, xt, axis, largest):
     """In every reduced slice the extreme elements are exact ties in both libraries (or
     unique), and every other element is at least MARGIN from the extreme."""
     hits = []
+    if not np.array_equal(np.isnan(xc), np.isnan(xt)):
+        return False
     for x in (xc, xt):
         m = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
-        gap = np.abs(x - m)
-        if not np.all((gap == 0) | (gap > MARGIN)):
+        with np.errstate(invalid="ignore"):
+            gap = np.abs(x - m)  # inf - inf is nan: those are hits, found by ==
+        if not np.all((x == m) | (gap > MARGIN) | np.isnan(m)):  # a NaN slice: NaN is the max
             return False
-        hits.append(gap == 0)
+        hits.append(x == m)
     return bool(np.array_equal(hits[0], hits[1]))
+
+
+def _unique_extremes(x, axis, largest):
+    """Whether every slice has a single extreme element (and no NaN), so that the index
+    PyTorch's max(dim) picks is not a matter of tie-breaking."""
+    if x.shape[axis] == 0 or np.isnan(x).any():
+        return False
+    m = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
+    return bool(np.all((x == m).sum(axis=axis) == 1))
 
 
 def broadcastable(*shapes):
@@ -561,15 +610,18 @@ def step_unary(p):
     smallest = min(np.abs(xc).min(), np.abs(xt).min()) if xt.size else 1.0
     options = ["-{x}", "M.neg({x})", "{x}.tanh()", "M.tanh({x})", "{x}.sigmoid()",
                "M.sigmoid({x})", "{x} ** 2", "{x} ** 3", "{x} * {x}"]
-    if high <= 6:
+    # With edges, every op meets every value: inf, nan and overflow must land as PyTorch's.
+    if high <= 6 or p.edges:
         options += ["{x}.exp()", "M.exp({x})"]
-    if max(abs(low), abs(high)) <= 6:
+    if max(abs(low), abs(high)) <= 6 or p.edges:
         options += ["2.0 ** {x}"]
-    if low > 0.05:
+    if low > 0.05 or p.edges:
         options += ["{x}.log()", "M.log({x})", "{x}.sqrt()", "M.sqrt({x})", "{x} ** 0.5",
                     "{x} ** 1.5"]
-    if smallest > 0.2 and not is_int:
+    if (smallest > 0.2 or p.edges) and not is_int:  # PyTorch refuses int ** -1
         options += ["{x} ** -1", "1.0 / {x}"]
+    if p.edges and not is_int:
+        options += ["{x} ** 0.0", "{x} ** -0.5", "(-2.0) ** {x}", "0.0 ** {x}"]
     if clear_of_kink(xc, xt):
         options += ["abs({x})", "{x}.abs()", "M.abs({x})", "{x}.relu()", "M.relu({x})"]
     cr_expr, torch_expr = _both(p.choose(options), x=x)
@@ -624,6 +676,8 @@ def step_binary(p):
 
 
 def _safe_denominator(p, text):
+    if p.edges:
+        return True  # division by zero gives inf and nan, which must be PyTorch's
     if text in p.torch_names and isinstance(p.t(text), torch.Tensor):
         bc, bt = p.arrays(text)
         return bool(bt.size == 0 or min(np.abs(bc).min(), np.abs(bt).min()) > 0.2)
@@ -632,11 +686,11 @@ def _safe_denominator(p, text):
 
 def step_pow(p):
     """Tensor ** tensor, with a positive base."""
-    a = p.pick(lambda n: p.is_float(n) and _all_above(p, n, 0.1))
+    a = p.pick(lambda n: p.is_float(n) and (p.edges or _all_above(p, n, 0.1)))
     if a is None:
         return False
     b, _ = _operand_for(p, a, tensor_only=True)
-    if not p.is_float(b) or not _bounded(p, b, 3.0):
+    if not p.is_float(b) or not (p.edges or _bounded(p, b, 3.0)):
         return False
     form = p.choose(["{a} ** {b}", "M.pow({a}, {b})"])
     p.emit(*_both(form, a=a, b=b))
@@ -743,7 +797,7 @@ def _reduction_text(p, method, axis, keepdims, torch_method=None):
 def step_sum_mean(p):
     method = p.choose(["sum", "mean"])
     accept = p.numeric if method == "sum" else p.is_float
-    x = p.pick(accept)
+    x = p.pick(lambda n: accept(n) and p.summable(n))
     if x is None:
         return False
     shape = p.shape(x)
@@ -771,14 +825,24 @@ def step_max_min(p):
         # PyTorch's all-reduce x.max() also shares the gradient equally between ties.
         p.emit(f"{x}.{method}()", f"{x}.{method}()")
         return True
+    if axis is None and not keepdims:
+        # Over every element chainrule's max is PyTorch's max() (which shares the gradient
+        # among NaNs), not amax (which gives NaN everywhere then).
+        p.emit(f"{x}.{method}(axis=None, keepdims=False)", f"{x}.{method}()")
+        return True
+    if isinstance(axis, int) and p.flip(0.4) and _unique_extremes(xc, axis, largest):
+        # (values, indices) along one axis, PyTorch's max(dim): the gradient goes to the index
+        p.emit(f"{x}.{method}({axis}, keepdim={keepdims}).values",
+               f"{x}.{method}({axis}, keepdim={keepdims}).values")
+        return True
     torch_axis = () if axis is None else axis
-    p.emit(f"{x}.{method}(axis={axis!r}, keepdims={keepdims})",
+    p.emit(f"{x}.a{method}(axis={axis!r}, keepdims={keepdims})",
            f"{x}.a{method}(dim={torch_axis!r}, keepdim={keepdims})")
     return True
 
 
 def step_var_std(p):
-    x = p.pick(p.is_float)
+    x = p.pick(lambda n: p.is_float(n) and p.summable(n))
     if x is None:
         return False
     method = p.choose(["var", "std"])
@@ -790,7 +854,7 @@ def step_var_std(p):
         return False
     if method == "std":  # sqrt'(0) is infinite: only spreads clearly above 0
         xc, xt = p.arrays(x)
-        if np.any(xt.var(axis=axis, ddof=ddof) < MARGIN):
+        if not p.edges and np.any(xt.var(axis=axis, ddof=ddof) < MARGIN):
             return False
     if form == "default" and axis is None:  # PyTorch's default is the unbiased estimate
         p.emit(f"{x}.{method}()", f"{x}.{method}()")
@@ -824,7 +888,7 @@ def step_logsumexp(p):
 
 
 def step_matmul(p):
-    a = p.pick(lambda n: p.is_float(n) and 1 <= len(p.shape(n)) <= 3)
+    a = p.pick(lambda n: p.is_float(n) and 1 <= len(p.shape(n)) <= 3 and p.summable(n))
     if a is None:
         return False
     shape = p.shape(a)
@@ -839,7 +903,8 @@ def step_matmul(p):
         order = "{b} @ {a}"
     if len(shape) >= 3 and len(other) == 3 and p.flip(0.5):
         other = (shape[0],) + other[1:]
-    b = p.pick(lambda m: p.shape(m) == other and p.dtype_of(m) == p.dtype_of(a))
+    b = p.pick(lambda m: p.shape(m) == other and p.dtype_of(m) == p.dtype_of(a) and
+               p.summable(m))
     if b is None:
         b = p.leaf(shape=other, dtype=p.dtype_of(a))
     if not broadcastable(shape[:-2], other[:-2]):
@@ -1039,7 +1104,8 @@ def step_astype(p):
 
 
 def step_leaf(p):
-    dtype = p.choose(FLOATS + ("int32", "int64")) if p.integers else None
+    integers = ("int32", "int64", "uint8") if p.edges else ("int32", "int64")
+    dtype = p.choose(FLOATS + integers) if p.integers else None
     p.leaf(dtype=dtype)
     return True
 
@@ -1132,7 +1198,7 @@ def step_inplace_in_graph(p):
 
 def step_numpy(p):
     """A NumPy function called on a tensor: it must run chainrule's op and keep the graph."""
-    x = p.pick(p.is_float)
+    x = p.pick(lambda n: p.is_float(n) and p.summable(n))
     if x is None:
         return False
     xc, xt = p.arrays(x)
@@ -1148,8 +1214,8 @@ def step_numpy(p):
         if shape[-1] > 0:
             options.append(("np.mean({x}, axis=-1, keepdims=True)",
                             "torch.mean({x}, dim=-1, keepdim=True)"))
-    if clear_of_kink(xc, xt):
-        options.append(("np.maximum({x}, 0.0)", "torch.clamp({x}, min=0.0)"))
+    if clear_of_kink(xc, xt):  # maximum, not clamp: they differ at ties and NaN
+        options.append(("np.maximum({x}, 0.0)", "torch.maximum({x}, torch.zeros_like({x}))"))
     cr_template, torch_template = p.choose(options)
     p.emit(cr_template.format(x=x), torch_template.format(x=x))
     return True
@@ -1170,9 +1236,10 @@ EVERYTHING = tuple(dict.fromkeys(ELEMENTWISE + REDUCTIONS + SHAPES + DTYPES + GR
 
 
 def run_program(tape, steps, mixed_dtypes=False, integers=False, numpy_scalars=False,
-                max_steps=8):
+                max_steps=8, edges=False):
     """Run the program that ``tape`` describes: leaves, 2 to ``max_steps`` steps, backward."""
-    p = Program(tape, mixed_dtypes=mixed_dtypes, integers=integers, numpy_scalars=numpy_scalars)
+    p = Program(tape, mixed_dtypes=mixed_dtypes, integers=integers, numpy_scalars=numpy_scalars,
+                edges=edges)
     for _ in range(p.integer(1, 3)):
         p.leaf(dtype=p.leaf_dtype())
     wanted = p.integer(2, max_steps)

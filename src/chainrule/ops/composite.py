@@ -19,14 +19,7 @@ def stop_gradient(x):
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    # Shift by the max so exp cannot overflow; the result is shift-invariant, so the shift
-    # needs no gradient. An all -inf slice would make the shift -inf, so such shifts become 0.
-    shift = _max_shift(x, axis)
-    shift = where(xp.isfinite(_value(shift)), shift, 0)
-    total = log(sum(exp(x - shift), axis=axis, keepdims=True)) + shift
-    if keepdims:
-        return total
-    return reshape(total, shape=xp.sum(xp.empty(xp.shape(_value(x)), dtype=bool), axis=axis).shape)
+    return reduce.logsumexp(x, axis=axis, keepdims=keepdims)
 
 
 def log_softmax(x, axis=-1):

@@ -3,7 +3,7 @@ import builtins
 
 from ..backend import xp
 from ..errors import ShapeError
-from .elementwise import where
+from .elementwise import exp, where
 from .primitive import primitive
 
 
@@ -139,6 +139,33 @@ def _(grad, x, out, axis, keepdims, correction):
     zero = out == 0
     grad = where(zero, 0, grad / where(zero, 1, out * 2))
     return _variance_vjp(grad, x, axis, keepdims, correction)
+
+
+@primitive
+def logsumexp(x, *, axis=None, keepdims=False):
+    """log(sum(exp(x))) over ``axis``, shifted by the max so exp cannot overflow (an infinite
+    max is not shifted by, as in PyTorch); -inf over an empty axis.
+
+    >>> cr.ops.reduce.logsumexp(cr.tensor([1000., 1000.]))
+    tensor(1000.6931, dtype=float32)
+    """
+    if x.size:
+        shift = x.max(axis=axis, keepdims=True)
+        shift = xp.where(xp.isfinite(shift), shift, xp.zeros((), dtype=shift.dtype))
+    else:
+        shift = xp.zeros((), dtype=x.dtype)
+    with xp.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        total = xp.log(xp.exp(x - shift).sum(axis=axis, keepdims=True)) + shift
+    return total if keepdims else total.reshape(
+        xp.sum(xp.empty(x.shape, dtype=bool), axis=axis).shape)
+
+
+@logsumexp.vjp(formula="{grad} * exp({x} - {out})")
+def _(grad, x, out, axis, keepdims):
+    # A primitive with PyTorch's formula: a composite's gradient at an infinite entry would be
+    # NaN for every entry beside it (exp(x) / sum(exp(x)) is inf / inf), PyTorch's only there.
+    grad = _restore_axes(grad, x.shape, axis, keepdims)
+    return grad * exp(x - _restore_axes(out, x.shape, axis, keepdims))
 
 
 def _wide_variance(x, axis, keepdims, correction):
