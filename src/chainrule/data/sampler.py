@@ -110,7 +110,8 @@ class SubsetRandomSampler(Sampler):
     def _index_array(self):
         from chainrule.random import resolve
         order = resolve(self.generator).permutation(len(self.indices))
-        return np.asarray([self.indices[i] for i in order.tolist()], dtype=np.int64)
+        indices = self.indices.numpy() if hasattr(self.indices, "numpy") else self.indices
+        return np.asarray(indices, dtype=np.int64).reshape(-1)[order]
 
     def __iter__(self):
         return iter(self._index_array().tolist())
