@@ -379,6 +379,10 @@ def test_generator_makes_shuffles_repeatable():
 def test_subset_random_and_weighted_samplers():
     picks = list(data.SubsetRandomSampler([7, 3, 5, 11]))
     assert sorted(picks) == [3, 5, 7, 11]
+    assert sorted(data.SubsetRandomSampler(cr.tensor([4, 2, 9]))) == \
+        sorted(int(i) for i in tdata.SubsetRandomSampler(torch.tensor([4, 2, 9])))
+    orders = {tuple(data.SubsetRandomSampler(range(6))) for _ in range(20)}
+    assert len(orders) > 1
     weighted = list(data.WeightedRandomSampler([0.0, 3.0, 1.0, 0.0], 4000,
                                                generator=cr.Generator().manual_seed(0)))
     counts = np.bincount(weighted, minlength=4)
