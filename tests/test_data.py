@@ -918,3 +918,24 @@ def test_a_stream_resumes_only_at_an_epoch_boundary():
     resumed.load_state_dict(loader.state_dict())
     assert [b.tolist() for b in resumed] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     assert resumed.epoch == 3
+
+
+def test_every_public_name_of_the_data_package_documents_itself():
+    import inspect
+
+    from chainrule import data
+    for name in data.__all__:
+        value = getattr(data, name)
+        if not callable(value):
+            continue
+        assert (inspect.getdoc(value) or "").strip(), f"data.{name} has no docstring"
+        if inspect.isclass(value):
+            for method, member in vars(value).items():
+                if not method.startswith("_") and callable(member):
+                    assert inspect.getdoc(member), f"data.{name}.{method} has no docstring"
+    pytorch_names = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset",
+                     "Subset", "random_split", "SequentialSampler", "RandomSampler",
+                     "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
+                     "default_collate", "default_convert", "get_worker_info", "DataLoader"]
+    for name in pytorch_names:
+        assert ">>>" in inspect.getdoc(getattr(data, name)), f"data.{name} has no example"
