@@ -939,3 +939,8 @@ def test_every_public_name_of_the_data_package_documents_itself():
                      "default_collate", "default_convert", "get_worker_info", "DataLoader"]
     for name in pytorch_names:
         assert ">>>" in inspect.getdoc(getattr(data, name)), f"data.{name} has no example"
+
+
+def test_a_generator_that_is_not_one_is_refused_when_the_loader_is_made():
+    with pytest.raises(TypeError, match="generator must be a chainrule.Generator"):
+        DataLoader(list(range(4)), shuffle=True, generator=3)

@@ -45,6 +45,9 @@ class DataLoader:
                  in_order=True, seed=None):
         self.dataset = _as_dataset(dataset)
         self._check_options(num_workers, timeout, prefetch_factor, persistent_workers)
+        if generator is not None:
+            from chainrule.random import resolve
+            resolve(generator)  # a TypeError now, rather than at the first shuffle
         iterable = isinstance(self.dataset, IterableDataset)
         if iterable and shuffle not in (None, False):
             raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle "
