@@ -187,6 +187,20 @@ def test_a_name_declared_twice_raises_and_leaves_the_first():
     assert cr.sin is DECLARATIONS["sin"].function
 
 
+def test_a_method_declared_after_import_is_attached_and_accepts_axis():
+    def running_total(input, dim, keepdim=False):
+        """A declared-later op, for this test."""
+        return input.cumsum(dim)
+    try:
+        public(running_total, method=True)
+        x = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+        np.testing.assert_array_equal(x.running_total(axis=1).numpy(), [[1, 3], [3, 7]])
+    finally:
+        DECLARATIONS.pop("running_total", None)
+        if "running_total" in vars(cr.Tensor):
+            delattr(cr.Tensor, "running_total")
+
+
 def test_no_star_import_in_the_package():
     source = pathlib.Path(cr.__file__).read_text()
     assert "import *" not in source

@@ -3,11 +3,13 @@
 ``public(...)`` beside a function (as a decorator) or in functions.py's list says everything the
 library derives from it, so nothing is kept in a parallel table:
 
-    @public(method=True, aliases=("clip",), functional=False, numpy=("linalg.norm",))
+    @public(method=True, aliases=("clip",))
     def clamp(input, min=None, max=None): ...
 
 - the ``cr.`` name (the function's own, or ``name=``) and its ``aliases``;
 - ``method``: the Tensor method of the same names (``x.clamp(0)`` is ``cr.clamp(x, 0)``);
+- ``axis=``/``keepdims=``, PyTorch's own aliases of ``dim=``/``keepdim=``, for an op that
+  takes ``dim``;
 - ``functional``: the ``F.`` name, where PyTorch's torch.nn.functional has one;
 - NumPy dispatch: ``np.<name>`` and ``np.<alias>`` reach the op through the NumPy protocol,
   and ``numpy`` lists further NumPy names ("power", "linalg.norm"); numpy_protocol.py holds an
@@ -40,15 +42,16 @@ DECLARATIONS = {}  # every declared name and alias -> its Declaration, in declar
 
 def public(function=None, *, name=None, aliases=(), method=False, functional=False, numpy=()):
     """Declare ``function`` public (see the module docstring); usable as ``@public(...)``, or
-    called on a function defined elsewhere. Returns the function unchanged.
+    called on a function defined elsewhere. Returns the function, wrapped to accept ``axis=``
+    and ``keepdims=`` where it takes ``dim=`` and ``keepdim=``.
 
     >>> from chainrule.public import DECLARATIONS
     >>> DECLARATIONS["clamp"].aliases, DECLARATIONS["clamp"].method
     (('clip',), True)
     """
-    options = dict(name=name, aliases=aliases, method=method, functional=functional, numpy=numpy)
     if function is None:
-        return _Decorator(options)
+        return functools.partial(public, name=name, aliases=aliases, method=method,
+                                 functional=functional, numpy=numpy)
     function = _accepting_numpy_names(function)
     declaration = Declaration(function, name or function.__name__, tuple(aliases), method,
                               functional, (numpy,) if isinstance(numpy, str) else tuple(numpy))
@@ -58,6 +61,8 @@ def public(function=None, *, name=None, aliases=(), method=False, functional=Fal
                             f"{_origin(DECLARATIONS[each].function)})")
     for each in declaration.names:
         DECLARATIONS[each] = declaration
+    for tensor_class in _TENSOR_CLASSES:  # declared after the package was imported
+        _attach(tensor_class, declaration)
     return function
 
 
@@ -84,14 +89,6 @@ def _accepting_numpy_names(function):
     return accepting
 
 
-class _Decorator:
-    def __init__(self, options):
-        self.options = options
-
-    def __call__(self, function):
-        return public(function, **self.options)
-
-
 def _origin(function):
     return f"{getattr(function, '__module__', '?')}.{getattr(function, '__name__', '?')}"
 
@@ -108,12 +105,21 @@ def namespace(functional=False):
 
 
 def attach_methods(tensor_class):
-    """Make each ``method=True`` declaration a method of ``tensor_class`` under its names. A
-    method that tensor.py writes out itself (for speed or for PyTorch's overloads) is kept,
-    and takes the function's docstring if it has none."""
-    for each, declaration in DECLARATIONS.items():
-        if not declaration.method:
-            continue
+    """Make each ``method=True`` declaration, now and later, a method of ``tensor_class``
+    under its names. A method that tensor.py writes out itself (for speed or for PyTorch's
+    overloads) is kept, and takes the function's docstring if it has none."""
+    _TENSOR_CLASSES.append(tensor_class)
+    for declaration in declarations():
+        _attach(tensor_class, declaration)
+
+
+_TENSOR_CLASSES = []
+
+
+def _attach(tensor_class, declaration):
+    if not declaration.method:
+        return
+    for each in declaration.names:
         own = tensor_class.__dict__.get(each)
         if own is None:
             setattr(tensor_class, each, declaration.function)
