@@ -89,7 +89,15 @@ def _uninitialized_buffer(dtype, owner):
 
 class LazyModuleMixin:
     """What the lazy modules share: a forward pre-hook infers the sizes at the first call
-    (``initialize_parameters``), after which the module turns into ``cls_to_become``."""
+    (``initialize_parameters``), after which the module turns into ``cls_to_become``.
+
+    >>> layer = cr.nn.LazyLinear(4)
+    >>> isinstance(layer, cr.nn.LazyModuleMixin), layer.has_uninitialized_params()
+    (True, True)
+    >>> _ = layer(cr.ones(1, 2))
+    >>> isinstance(layer, cr.nn.LazyModuleMixin)
+    False
+    """
 
     cls_to_become = None
 
@@ -98,7 +106,11 @@ class LazyModuleMixin:
                            self.register_forward_pre_hook(_infer_parameters, prepend=True))
 
     def has_uninitialized_params(self):
-        """Whether the first call has yet to make the parameters."""
+        """Whether the first call has yet to make the parameters.
+
+        >>> cr.nn.LazyBatchNorm1d().has_uninitialized_params()
+        True
+        """
         return any(isinstance(t, UninitializedParameter) or isinstance(t._data, _NoData)
                    for t in (*self.parameters(), *self.buffers()))
 
