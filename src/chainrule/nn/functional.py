@@ -4,6 +4,7 @@ Every loss takes ``reduction``: "mean" (the default) averages the per-example lo
 batch, "sum" adds them, "none" returns them one per example. Losses accept Tensors or NumPy
 arrays and return a Tensor. See docs/losses-and-regularisation.md for the formulas.
 """
+from ..argtypes import check_at_least, check_between
 from ..backend import xp
 from ..functions import log_softmax, softmax
 from ..ops import leaky_relu, normalize, pad, relu, sigmoid, tanh, where
@@ -12,7 +13,7 @@ from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh
                                tanhshrink, threshold)
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ..ops.conv3d import conv3d, conv_transpose3d
-from ..ops.fused import check_labels, reduce_losses
+from ..ops.fused import check_labels, check_scores, reduce_losses
 from ..ops.normalization import batch_norm, dropout2d, group_norm, layer_norm
 from ..ops.pool import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
                         max_pool2d, max_pool3d)
@@ -59,8 +60,8 @@ def multiclass_hinge_loss(scores, labels, margin=1.0, reduction="mean"):
     """
     _check_reduction("multiclass_hinge_loss", reduction)
     scores = _as_tensor(scores)
-    labels = _labels(labels)
-    check_labels("multiclass_hinge_loss", scores._data, labels)
+    check_scores("multiclass_hinge_loss", scores._data)
+    labels = check_labels("multiclass_hinge_loss", labels, scores.shape)
     n, classes = scores.shape
     correct = scores[xp.arange(n), labels].reshape((n, 1))
     # relu's subgradient at 0 is 0, which gives the inactive-at-the-kink convention above.
@@ -79,8 +80,7 @@ def l2_penalty(params, lam):
     >>> cr.nn.functional.l2_penalty([cr.tensor([1., 2.]), cr.tensor([2.])], lam=0.1)
     tensor(0.45000002, dtype=float32)
     """
-    if isinstance(lam, bool) or not isinstance(lam, (int, float, xp.number)) or lam < 0:
-        raise ValueError(f"l2_penalty: lam must be a number >= 0, got {lam!r}")
+    check_at_least("l2_penalty: lam", lam, 0)
     tensors = params.values() if isinstance(params, dict) else params
     total = None
     for w in tensors:
@@ -92,12 +92,7 @@ def l2_penalty(params, lam):
 
 
 def check_probability(p):
-    if isinstance(p, bool) or not isinstance(p, (int, float, xp.number)) or not 0 <= p <= 1:
-        raise ValueError(f"dropout probability p must be a number in [0, 1], got {p!r}")
-
-
-def _labels(labels):
-    return labels._data if isinstance(labels, Tensor) else xp.asarray(labels)
+    check_between("dropout probability p", p, 0, 1)
 
 
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "softmin",

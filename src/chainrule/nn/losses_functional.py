@@ -6,10 +6,11 @@ multi_margin_loss) accept ``(N, C)`` inputs with ``(N,)`` targets and ``(N, C, d
 ``(N, d1, ...)``; formulas are in docs/losses-and-regularisation.md.
 """
 from ..backend import xp
-from ..errors import LabelError, ShapeError
+from ..errors import ShapeError
 from ..ops import (abs, gather, log_softmax, movedim, relu, reshape, softmax_cross_entropy,
                    softplus, where)
-from ..ops.fused import REDUCTIONS, binary_cross_entropy_elementwise, reduce_losses
+from ..ops.fused import (REDUCTIONS, binary_cross_entropy_elementwise, check_labels,
+                         reduce_losses)
 from ..ops.math import log
 from ..tensor import Tensor
 
@@ -31,33 +32,8 @@ def _check_same_shape(op, a, b):
 
 
 def _labels(op, target, input_shape, ignore_index=None):
-    """Integer class targets as an array, checked against the input's shape and classes."""
-    labels = target._data if isinstance(target, Tensor) else xp.asarray(target)
-    if labels.dtype.kind not in "iu":
-        raise LabelError(f"{op}: labels (class indices) must be integers, got dtype "
-                         f"{labels.dtype}; convert them with .long(), or pass class "
-                         f"probabilities of the input's shape {tuple(input_shape)}")
-    if len(input_shape) == 0:
-        raise ShapeError(f"{op}: the input must have a class dimension, got a 0-d tensor")
-    expected = input_shape[:1] + input_shape[2:] if len(input_shape) > 1 else ()
-    if len(input_shape) == 2 and labels.ndim == 1 and labels.shape != expected:
-        raise LabelError(f"{op}: scores have {input_shape[0]} rows but labels have "
-                         f"{labels.shape[0]} entries")
-    if labels.shape != expected:
-        raise LabelError(f"{op}: labels must be {len(expected)}-D of shape {expected}, got "
-                         f"shape {labels.shape} (the input has shape {tuple(input_shape)})")
-    if len(input_shape) > 1 and input_shape[0] == 0:
-        raise LabelError(f"{op}: the batch is empty (input of shape {input_shape})")
-    classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
-    bad = (labels < 0) | (labels >= classes)
-    if ignore_index is not None:
-        bad &= labels != ignore_index
-    if bad.any():
-        position = tuple(int(i) for i in xp.argwhere(bad)[0])
-        raise LabelError(f"{op}: label {labels[position]} at position "
-                         f"{position[0] if len(position) == 1 else position} is out of range for "
-                         f"{classes} classes [0, {classes})")
-    return labels
+    """Integer class targets as an array, checked in the one place labels are checked."""
+    return check_labels(op, target, input_shape, ignore_index)
 
 
 def _weights_array(op, weight, classes):

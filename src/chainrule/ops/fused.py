@@ -1,32 +1,57 @@
 """Fused primitives: composites given a VJP of their own because it is both faster and more
 stable than differentiating their pieces one by one."""
 from ..backend import xp
-from ..errors import LabelError
+from ..errors import LabelError, ShapeError
 from .composite import softmax
 from .primitive import primitive
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_labels(op, scores, labels):
-    """Validate integer class labels against (N, C) scores; errors give value and range."""
+def check_labels(op, labels, input_shape, ignore_index=None):
+    """Integer class labels for scores of ``input_shape`` ((N, C), (N, C, d1, ...) or (C,)),
+    checked here for every loss that takes them, with the value and the range in the error;
+    returns them as an array. ``ignore_index`` is a label allowed outside the classes.
+
+    >>> from chainrule.ops.fused import check_labels
+    >>> check_labels("cross_entropy", np.array([0, 3]), (2, 3))
+    Traceback (most recent call last):
+        ...
+    chainrule.errors.LabelError: cross_entropy: label 3 at position 1 is out of range for 3 classes [0, 3)
+    """
+    labels = labels._data if hasattr(labels, "_data") else xp.asarray(labels)
+    input_shape = tuple(input_shape)
+    if labels.dtype.kind not in "iu":
+        raise LabelError(f"{op}: labels (class indices) must be integers, got dtype "
+                         f"{labels.dtype}; convert them with .long(), or pass class "
+                         f"probabilities of the input's shape {input_shape}")
+    if len(input_shape) == 0:
+        raise ShapeError(f"{op}: the input must have a class dimension, got a 0-d tensor")
+    expected = input_shape[:1] + input_shape[2:] if len(input_shape) > 1 else ()
+    if len(input_shape) == 2 and labels.ndim == 1 and labels.shape != expected:
+        raise LabelError(f"{op}: scores have {input_shape[0]} rows but labels have "
+                         f"{labels.shape[0]} entries")
+    if labels.shape != expected:
+        raise LabelError(f"{op}: labels must be {len(expected)}-D of shape {expected}, got "
+                         f"shape {labels.shape} (the input has shape {input_shape})")
+    if len(input_shape) > 1 and input_shape[0] == 0:
+        raise LabelError(f"{op}: the batch is empty (input of shape {input_shape})")
+    classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
+    bad = (labels < 0) | (labels >= classes)
+    if ignore_index is not None:
+        bad &= labels != ignore_index
+    if bad.any():
+        position = tuple(int(i) for i in xp.argwhere(bad)[0])
+        raise LabelError(f"{op}: label {labels[position]} at position "
+                         f"{position[0] if len(position) == 1 else position} is out of range for "
+                         f"{classes} classes [0, {classes})")
+    return labels
+
+
+def check_scores(op, scores):
+    """Scores of shape (N, C), as the fused losses need."""
     if scores.ndim != 2:
         raise LabelError(f"{op}: scores must be 2-D of shape (N, C), got shape {scores.shape}")
-    n, classes = scores.shape
-    if n == 0:
-        raise LabelError(f"{op}: the batch is empty (scores of shape {scores.shape})")
-    if labels.dtype.kind not in "iu":
-        raise LabelError(f"{op}: labels must be integers, got dtype {labels.dtype}; "
-                         f"convert them with .astype('int64')")
-    if labels.ndim != 1:
-        raise LabelError(f"{op}: labels must be 1-D of shape ({n},), got shape {labels.shape}")
-    if labels.shape[0] != n:
-        raise LabelError(f"{op}: scores have {n} rows but labels have {labels.shape[0]} entries")
-    low, high = labels.min(), labels.max()
-    if low < 0 or high >= classes:
-        position = int(xp.flatnonzero((labels < 0) | (labels >= classes))[0])
-        raise LabelError(f"{op}: label {labels[position]} at position {position} is out of range "
-                         f"for {classes} classes [0, {classes})")
 
 
 def reduce_losses(losses, reduction, op):
@@ -46,7 +71,8 @@ def softmax_cross_entropy(logits, labels, *, reduction="mean"):
     >>> cr.softmax_cross_entropy(cr.zeros(2, 4), np.array([0, 3]))
     tensor(1.3862944, dtype=float32)
     """
-    check_labels("cross_entropy", logits, labels)
+    check_scores("cross_entropy", logits)
+    check_labels("cross_entropy", labels, logits.shape)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_total = xp.log(xp.exp(shifted).sum(axis=1))
     losses = log_total - shifted[xp.arange(len(labels)), labels]

@@ -1,10 +1,12 @@
 """The base class every optimizer shares, and the option checks that optimizers and schedulers
 share."""
 import contextlib
-import math
 import numbers
 import warnings
 
+# The checks the optimizers and schedulers share, in argtypes.py's one wording.
+from ..argtypes import (check_at_least as _check_at_least, check_finite as _check_finite,
+                        check_int as _check_int, check_number as _check_number)
 from ..autograd import enable_grad
 from ..backend import ndarray
 from ..nn.module import zero_grads
@@ -198,30 +200,6 @@ class Optimizer:
         return problems
 
 
-def _check_number(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-
-
-def _check_finite(name, value):
-    _check_number(name, value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-
-
-def _check_at_least(name, value, low):
-    _check_number(name, value)
-    if not value >= low:  # also refuses nan
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
-    # An infinite lr, momentum or decay turns every weight into inf or nan at the first step.
-    _check_finite(name, value)
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 @contextlib.contextmanager
 def _named(owner):
     """Prefix a TypeError or ValueError raised inside with the class name of ``owner``, so the
@@ -240,3 +218,7 @@ def _restore(value, p):
     if isinstance(value, ndarray):
         return value.astype(p.dtype, copy=True)
     return int(value)
+
+
+def _check_positive_int(name, value):
+    return _check_int(name, value, 1)

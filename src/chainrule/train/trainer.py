@@ -8,6 +8,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 
+from ..argtypes import check_at_least, check_choice, check_int, check_positive
 from ..autograd import no_grad
 from ..backend import xp
 from ..errors import CheckpointError, TrainingDiverged
@@ -42,43 +43,24 @@ class TrainConfig:
         # Checked in full here, so that a resumed checkpoint's config is refused before any
         # data is loaded or any layer allocated.
         from ..nn import init
-        _choice("dataset", self.dataset, DATASETS)
-        _choice("model", self.model, MODELS)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("loss", self.loss, LOSSES)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("model", self.model, MODELS)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
         init.get(self.init)
         self.hidden = layer_sizes(1, self.hidden, 1)[1:-1]
-        _integer("batch_size", self.batch_size, 1)
-        _integer("epochs", self.epochs, 1)
-        _integer("seed", self.seed, 0)
-        _finite("lr", self.lr)
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        for name in ("momentum", "weight_decay"):
-            if not _finite(name, getattr(self, name)) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_int("batch_size", self.batch_size, 1)
+        check_int("epochs", self.epochs, 1)
+        check_int("seed", self.seed, 0)
+        check_positive("lr", self.lr)
+        check_at_least("momentum", self.momentum, 0)
+        check_at_least("weight_decay", self.weight_decay, 0)
 
     @classmethod
     def from_dict(cls, values):
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
-
-
-def _choice(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-
-
-def _integer(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-
-
-def _finite(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return value
 
 
 def load_dataset(name, data_dir=None, download=False, seed=0):
