@@ -51,6 +51,10 @@ CALLS = {
     "index_select": lambda M, x: x.index_select(axis=1, index=M.tensor([0, 2])),
     "median": lambda M, x: x.median(axis=1),
     "nansum-like-sum-dtype": lambda M, x: (x > 0).sum(axis=0),
+    "unsqueeze": lambda M, x: x.unsqueeze(axis=1) * 2,
+    "size": lambda M, x: M.tensor(x.size(axis=1)),
+    "scatter_add_": lambda M, x: x.clone().scatter_add_(axis=1, index=M.tensor([[0], [1], [2]]),
+                                                        src=x[:, :1]),
 }
 
 

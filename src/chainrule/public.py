@@ -107,8 +107,12 @@ def namespace(functional=False):
 def attach_methods(tensor_class):
     """Make each ``method=True`` declaration, now and later, a method of ``tensor_class``
     under its names. A method that tensor.py writes out itself (for speed or for PyTorch's
-    overloads) is kept, and takes the function's docstring if it has none."""
+    overloads) is kept, and takes the function's docstring if it has none; it too accepts
+    ``axis=``/``keepdims=`` where it takes ``dim=``/``keepdim=`` (``x.unsqueeze(axis=1)``)."""
     _TENSOR_CLASSES.append(tensor_class)
+    for each, own in list(vars(tensor_class).items()):
+        if not each.startswith("_") and inspect.isfunction(own):
+            setattr(tensor_class, each, _accepting_numpy_names(own))
     for declaration in declarations():
         _attach(tensor_class, declaration)
 
