@@ -55,3 +55,32 @@ def volumes(t):
         t.AvgPool3d((2, 2, 2), stride=2, padding=1, count_include_pad=False),
         t.Conv3d(4, 2, (1, 2, 2), groups=2), t.AvgPool3d(1, divisor_override=2),
         t.Flatten())
+
+
+def lines_and_upsampling(t):
+    """The 1-d layers, the transposed 1-d and 3-d convolutions and ceil_mode max pooling, on
+    (N, 3, 16) lines and (N, 2, 2, 3, 4) volumes, fed flat: inputs (N, 48)."""
+    return t.Sequential(
+        t.Unflatten(1, (3, 16)),
+        t.ConvTranspose1d(3, 4, 3, stride=2, padding=1, output_padding=1),  # (N, 4, 32)
+        t.MaxPool1d(3, stride=2, padding=1, ceil_mode=True),                # (N, 4, 16)
+        t.AvgPool1d(2, stride=2, padding=1, count_include_pad=False),       # (N, 4, 9)
+        t.Flatten(), t.Linear(36, 96), t.Unflatten(1, (2, 2, 3, 8)),
+        t.ConvTranspose3d(2, 2, (2, 3, 2), stride=(1, 2, 2), padding=(0, 1, 1), groups=2,
+                          dilation=(1, 1, 2), bias=False),                  # (N, 2, 3, 5, 15)
+        t.MaxPool3d(2, stride=2, ceil_mode=True),                           # (N, 2, 2, 3, 8)
+        t.Flatten(1, 2),                                                    # (N, 4, 3, 8)
+        t.MaxPool2d((2, 3), stride=(2, 2), ceil_mode=True, dilation=(1, 2)),  # (N, 4, 2, 3)
+        t.Flatten())
+
+
+def with_indices(t):
+    """The pooling layers that return indices and the unpooling layers that take them: pairs
+    (a MaxPool with return_indices=True, its MaxUnpool) and the input shape of each. A
+    Sequential cannot pass indices from one layer to the next, so these are run pair by pair."""
+    return [((t.MaxPool1d(3, stride=2, padding=1, return_indices=True), t.MaxUnpool1d(3, 2, 1)),
+             (2, 3, 9)),
+            ((t.MaxPool2d(2, return_indices=True, ceil_mode=True), t.MaxUnpool2d(2)),
+             (2, 3, 5, 6)),
+            ((t.MaxPool3d((1, 2, 2), stride=(1, 2, 1), return_indices=True),
+              t.MaxUnpool3d((1, 2, 2), stride=(1, 2, 1))), (1, 2, 3, 4, 5))]

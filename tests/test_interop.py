@@ -11,7 +11,7 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
-from interop_cases import every_layer, more_options, volumes
+from interop_cases import every_layer, lines_and_upsampling, more_options, volumes, with_indices
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 
@@ -167,7 +167,7 @@ def test_mismatches_are_listed_in_one_error_and_the_model_is_untouched(tmp_path)
     save_safetensors(state, tmp_path / "bad.safetensors")
     cr.manual_seed(1)
     target = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 5))
-    before = {name: array.copy() for name, array in target.state_dict().items()}
+    before = {name: array.numpy().copy() for name, array in target.state_dict().items()}
     with pytest.raises(nn.StateDictError) as caught:
         target.load_state_dict(load_safetensors(tmp_path / "bad.safetensors"))
     message = str(caught.value)
@@ -288,8 +288,10 @@ def test_every_layer_converts_and_is_tested():
               and issubclass(getattr(nn, name), nn.Module) and name not in containers
               and not getattr(nn, name).__module__.endswith("losses")}
     assert layers <= set(LAYERS)
-    tested = {type(m).__name__ for build in (every_layer, more_options, volumes)
+    tested = {type(m).__name__ for build in (every_layer, more_options, volumes,
+                                             lines_and_upsampling)
               for m in build(nn).modules()}
+    tested |= {type(m).__name__ for pair, _ in with_indices(nn) for m in pair}
     assert set(LAYERS) <= tested
 
 
@@ -308,7 +310,7 @@ def test_dtype_and_train_mode_follow_the_source(torch):
     ("custom", r"layer at '1' is a test_interop\..*Custom, which has no equivalent"),
     ("subclass", r"layer at '1' is a test_interop\..*MyLinear, which has no equivalent"),
     ("reflect", r"Conv2d at '1' has padding_mode='reflect'"),
-    ("ceil", r"MaxPool2d at '1\.0' has ceil_mode=True"),
+    ("circular", r"Conv1d at '1\.0' has padding_mode='circular'"),
 ])
 def test_unsupported_layers_are_named(torch, module, pattern):
     class Custom(torch.nn.Module):
@@ -322,7 +324,8 @@ def test_unsupported_layers_are_named(torch, module, pattern):
     second = {"LSTM": lambda: torch.nn.LSTM(2, 2), "custom": Custom,
               "subclass": lambda: MyLinear(2, 2),
               "reflect": lambda: torch.nn.Conv2d(1, 1, 3, padding_mode="reflect"),
-              "ceil": lambda: torch.nn.Sequential(torch.nn.MaxPool2d(2, ceil_mode=True))}[module]
+              "circular": lambda: torch.nn.Sequential(
+                  torch.nn.Conv1d(1, 1, 3, padding_mode="circular"))}[module]
     with pytest.raises(cr.interop.ConversionError, match=pattern):
         cr.interop.from_torch(torch.nn.Sequential(torch.nn.ReLU(), second()))
 

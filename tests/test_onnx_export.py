@@ -11,7 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule import models, nn
 from chainrule.interop.onnx_export import ExportError
-from interop_cases import every_layer, more_options, volumes
+from interop_cases import every_layer, lines_and_upsampling, more_options, volumes, with_indices
 
 onnx = pytest.importorskip("onnx", reason='pip install -e ".[interop]"')
 onnxruntime = pytest.importorskip("onnxruntime", reason='pip install -e ".[interop]"')
@@ -125,8 +125,10 @@ def layer_classes():
 def test_every_layer_has_an_onnx_form_and_a_test():
     from chainrule.interop.onnx_export import EMITTERS
     assert layer_classes() <= set(EMITTERS)
-    tested = {type(m).__name__ for build in (every_layer, more_options, volumes)
+    tested = {type(m).__name__ for build in (every_layer, more_options, volumes,
+                                             lines_and_upsampling)
               for m in build(nn).modules()}
+    tested |= {type(m).__name__ for pair, _ in with_indices(nn) for m in pair}
     assert layer_classes() <= tested
 
 

@@ -258,20 +258,34 @@ def _pool_geometry(layer, shape):
 
 
 def _max_pool(g, layer, x, shape):
+    if layer.return_indices:
+        raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} returns indices "
+                          f"beside its values, which the next layer of a Sequential cannot "
+                          f"take; export the model with return_indices=False")
     kernel, stride, pads = _pool_geometry(layer, shape)
     return g.node("MaxPool", x, kernel_shape=kernel, strides=stride, pads=pads,
-                  dilations=list(_ntuple(layer.dilation, len(kernel))))
+                  dilations=list(_ntuple(layer.dilation, len(kernel))),
+                  ceil_mode=int(layer.ceil_mode))
 
 
 def _avg_pool(g, layer, x, shape):
     kernel, stride, pads = _pool_geometry(layer, shape)
-    if layer.divisor_override is None:
+    if layer.ceil_mode:
+        # ONNX's AveragePool divides a last partial window by a different count than PyTorch.
+        raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} has ceil_mode=True, "
+                          f"whose last partial windows ONNX averages differently from PyTorch")
+    if getattr(layer, "divisor_override", None) is None:
         return g.node("AveragePool", x, kernel_shape=kernel, strides=stride, pads=pads,
                       count_include_pad=int(layer.count_include_pad))
     # sum / divisor = (mean over the whole window, padding included) * window / divisor
     mean = g.node("AveragePool", x, kernel_shape=kernel, strides=stride, pads=pads,
                   count_include_pad=1)
     return g.node("Mul", mean, g.constant(math.prod(kernel) / layer.divisor_override))
+
+
+def _max_unpool(g, layer, x, shape):
+    raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} takes the indices of a "
+                      f"MaxPool as a second input, which a Sequential cannot pass it")
 
 
 def _adaptive_avg_pool(g, layer, x, shape):
@@ -394,8 +408,11 @@ def _with_option(op, attribute, option):
 
 EMITTERS = {
     "Linear": _linear, "Conv1d": _conv, "Conv2d": _conv, "Conv3d": _conv,
-    "ConvTranspose2d": _conv_transpose, "MaxPool2d": _max_pool, "MaxPool3d": _max_pool,
-    "AvgPool2d": _avg_pool, "AvgPool3d": _avg_pool, "AdaptiveAvgPool2d": _adaptive_avg_pool,
+    "ConvTranspose1d": _conv_transpose, "ConvTranspose2d": _conv_transpose,
+    "ConvTranspose3d": _conv_transpose, "MaxPool1d": _max_pool, "MaxPool2d": _max_pool,
+    "MaxPool3d": _max_pool, "AvgPool1d": _avg_pool, "AvgPool2d": _avg_pool,
+    "AvgPool3d": _avg_pool, "AdaptiveAvgPool2d": _adaptive_avg_pool,
+    "MaxUnpool1d": _max_unpool, "MaxUnpool2d": _max_unpool, "MaxUnpool3d": _max_unpool,
     "BatchNorm1d": _batch_norm, "BatchNorm2d": _batch_norm, "LayerNorm": _layer_norm,
     "GroupNorm": _group_norm,
     "Dropout": _identity, "Dropout2d": _identity, "Identity": _identity,

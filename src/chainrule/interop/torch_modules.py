@@ -43,12 +43,19 @@ def _batch_norm_options(m):
 
 def _max_pool_options(m):
     return dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
-                dilation=m.dilation)
+                dilation=m.dilation, return_indices=m.return_indices, ceil_mode=m.ceil_mode)
 
 
 def _avg_pool_options(m):
-    return dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
-                count_include_pad=m.count_include_pad, divisor_override=m.divisor_override)
+    options = dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding,
+                   ceil_mode=m.ceil_mode, count_include_pad=m.count_include_pad)
+    if type(m).__name__ != "AvgPool1d":  # which has no divisor_override
+        options["divisor_override"] = m.divisor_override
+    return options
+
+
+def _max_unpool_options(m):
+    return dict(kernel_size=m.kernel_size, stride=m.stride, padding=m.padding)
 
 
 def _no_options(m):
@@ -62,11 +69,18 @@ LAYERS = {
     "Conv1d": _conv_options,
     "Conv2d": _conv_options,
     "Conv3d": _conv_options,
+    "ConvTranspose1d": _conv_transpose_options,
     "ConvTranspose2d": _conv_transpose_options,
+    "ConvTranspose3d": _conv_transpose_options,
+    "MaxPool1d": _max_pool_options,
     "MaxPool2d": _max_pool_options,
     "MaxPool3d": _max_pool_options,
+    "AvgPool1d": _avg_pool_options,
     "AvgPool2d": _avg_pool_options,
     "AvgPool3d": _avg_pool_options,
+    "MaxUnpool1d": _max_unpool_options,
+    "MaxUnpool2d": _max_unpool_options,
+    "MaxUnpool3d": _max_unpool_options,
     "AdaptiveAvgPool2d": lambda m: dict(output_size=m.output_size),
     "BatchNorm1d": _batch_norm_options,
     "BatchNorm2d": _batch_norm_options,
@@ -104,7 +118,7 @@ LAYERS = {
 }
 
 # PyTorch options that chainrule's layers do not have, and the value that chainrule implies.
-TORCH_ONLY_OPTIONS = {"padding_mode": "zeros", "ceil_mode": False, "return_indices": False}
+TORCH_ONLY_OPTIONS = {"padding_mode": "zeros"}
 
 
 def _torch():

@@ -8,9 +8,9 @@ from . import functional, init, utils
 from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, Identity,
                           LogSigmoid, LogSoftmax, Mish, ReLU6, SiLU, Softmax, Softmin, Softplus,
                           Softsign, Tanhshrink, Threshold)
-from .conv_layers import (AdaptiveAvgPool2d, AvgPool2d, AvgPool3d, BatchNorm1d, BatchNorm2d,
-                          Conv1d, Conv2d, Conv3d, ConvTranspose2d, Dropout2d, GroupNorm, LayerNorm,
-                          MaxPool2d, MaxPool3d)
+from .conv_layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Conv3d,
+                          ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Dropout2d, GroupNorm,
+                          LayerNorm)
 from .functional import l2_penalty
 from .hooks import BackwardHookError, RemovableHandle
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyConv3d,
@@ -18,6 +18,8 @@ from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, Laz
 from .layers import Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                      MSELoss, MulticlassHingeLoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
+from .pool_layers import (AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d,
+                          MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential,
                      StateDictError)
 
@@ -28,8 +30,9 @@ __all__ = [
     "GELU", "SiLU", "ELU", "SELU", "CELU", "Softplus", "LogSigmoid", "Hardtanh", "ReLU6",
     "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Tanhshrink", "Threshold", "Softmax",
     "LogSoftmax", "Softmin",
-    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "MaxPool3d", "AvgPool2d",
-    "AvgPool3d", "AdaptiveAvgPool2d",
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AdaptiveAvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout2d",
     "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
     "LazyModuleMixin", "LazyModuleError", "UninitializedParameter",

@@ -49,10 +49,13 @@ class _ConvNd(Module):
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
-        if self.padding not in ((0,), (0, 0)):
+        dims = len(self.kernel_size)
+        if self.padding != (0,) * dims:
             text += f", padding={self.padding}"
-        if self.dilation not in ((1,), (1, 1)):
+        if self.dilation != (1,) * dims:
             text += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0,) * dims) != (0,) * dims:
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         return text + ("" if self.bias is not None else ", bias=False")
@@ -123,89 +126,74 @@ class Conv1d(_ConvNd):
                                self.dilation[0], self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
-    """A transposed 2-D convolution layer: weight (in_channels, out_channels/groups, kH, kW).
-
-    >>> cr.nn.ConvTranspose2d(4, 2, 2, stride=2)(cr.ones(1, 4, 3, 3)).shape
-    cr.Size([1, 2, 6, 6])
-    """
+class _ConvTransposeNd(_ConvNd):
+    dims = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, generator=None,
                  dtype="float32"):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, 2, True, generator, dtype)
-        self.output_padding = _tuple(output_padding, 2, "output_padding", self)
+                         groups, bias, self.dims, True, generator, dtype)
+        self.output_padding = _tuple(output_padding, self.dims, "output_padding", self)
 
-    def forward(self, input):
-        return conv_ops.conv_transpose2d(input, self.weight, self.bias, self.stride,
-                                         self.padding, self.output_padding, self.groups,
-                                         self.dilation)
+    def forward(self, input, output_size=None):
+        transposed = getattr(F, f"conv_transpose{self.dims}d")
+        extra = self._output_padding(input, output_size)
+        return transposed(input, self.weight, self.bias, self.stride, self.padding, extra,
+                          self.groups, self.dilation)
+
+    def _output_padding(self, input, output_size):
+        """The output_padding that gives ``output_size`` (PyTorch's rule: it must lie within
+        one stride above the smallest output), or the layer's own."""
+        if output_size is None:
+            return self.output_padding
+        size = [int(n) for n in output_size]
+        batched = input.ndim == self.dims + 2
+        if len(size) == self.dims + (2 if batched else 1):
+            size = size[len(size) - self.dims:]
+        if len(size) != self.dims:
+            raise ValueError(f"{type(self).__name__}: output_size must have {self.dims} or "
+                             f"{self.dims + 2} elements, got {list(output_size)}")
+        smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                    zip(input.shape[-self.dims:], self.stride, self.padding, self.dilation,
+                        self.kernel_size)]
+        for want, low, s in zip(size, smallest, self.stride):
+            if not low <= want <= low + s - 1:
+                raise ValueError(f"{type(self).__name__}: requested an output size of {size}, "
+                                 f"but valid sizes range from {smallest} to "
+                                 f"{[n + s - 1 for n, s in zip(smallest, self.stride)]} (for "
+                                 f"an input of {tuple(input.shape[-self.dims:])})")
+        return tuple(want - low for want, low in zip(size, smallest))
 
 
-class MaxPool2d(Module):
-    """The maximum of each window.
+class ConvTranspose1d(_ConvTransposeNd):
+    """A transposed 1-D convolution layer: weight (in_channels, out_channels/groups, k), on
+    (N, C, L) inputs; ``forward(input, output_size=None)`` as PyTorch's.
 
-    >>> cr.nn.MaxPool2d(2)(cr.ones(1, 3, 8, 8)).shape
-    cr.Size([1, 3, 4, 4])
+    >>> cr.nn.ConvTranspose1d(4, 2, 3, stride=2)(cr.ones(1, 4, 5)).shape
+    cr.Size([1, 2, 11])
     """
-
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
-        self.kernel_size, self.stride = kernel_size, stride
-        self.padding, self.dilation = padding, dilation
-
-    def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
-                f"padding={self.padding}")
+    dims = 1
 
 
-class MaxPool3d(MaxPool2d):
-    """The maximum of each 3-D window.
+class ConvTranspose2d(_ConvTransposeNd):
+    """A transposed 2-D convolution layer: weight (in_channels, out_channels/groups, kH, kW).
 
-    >>> cr.nn.MaxPool3d(2)(cr.ones(1, 3, 4, 8, 8)).shape
-    cr.Size([1, 3, 2, 4, 4])
+    >>> cr.nn.ConvTranspose2d(4, 2, 2, stride=2)(cr.ones(1, 4, 3, 3)).shape
+    cr.Size([1, 2, 6, 6])
     """
-
-    def forward(self, input):
-        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation)
+    dims = 2
 
 
-class AvgPool2d(Module):
-    """The mean of each window.
+class ConvTranspose3d(_ConvTransposeNd):
+    """A transposed 3-D convolution layer: weight (in_channels, out_channels/groups, kD, kH,
+    kW), on (N, C, D, H, W) inputs.
 
-    >>> cr.nn.AvgPool2d(2, stride=2)(cr.ones(1, 3, 8, 8)).shape
-    cr.Size([1, 3, 4, 4])
+    >>> up = cr.nn.ConvTranspose3d(2, 1, 3, stride=2, padding=1)
+    >>> up(cr.ones(1, 2, 2, 3, 3), output_size=(4, 6, 6)).shape
+    cr.Size([1, 1, 4, 6, 6])
     """
-
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True,
-                 divisor_override=None):
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-
-    def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
-                            count_include_pad=self.count_include_pad,
-                            divisor_override=self.divisor_override)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
-                f"padding={self.padding}")
-
-
-class AvgPool3d(AvgPool2d):
-    """The mean of each 3-D window.
-
-    >>> cr.nn.AvgPool3d(2)(cr.ones(1, 3, 4, 8, 8)).shape
-    cr.Size([1, 3, 2, 4, 4])
-    """
-
-    def forward(self, input):
-        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
-                            count_include_pad=self.count_include_pad,
-                            divisor_override=self.divisor_override)
+    dims = 3
 
 
 class AdaptiveAvgPool2d(Module):
@@ -395,5 +383,6 @@ class Dropout2d(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
+           "Dropout2d"]

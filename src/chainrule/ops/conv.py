@@ -17,7 +17,7 @@ are 10 elements wide.
 import builtins
 
 from ..backend import xp
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
 from .primitive import primitive
 
 
@@ -197,6 +197,14 @@ def _crop(out, shape):
 
 # -- the functions people call ------------------------------------------------------------------
 
+def same_dtypes(op, input, weight, bias=None):
+    """PyTorch's convolutions do not promote: input, weight and bias share one dtype."""
+    dtypes = [t.dtype for t in (input, weight, bias) if t is not None]
+    if any(d != dtypes[0] for d in dtypes):
+        raise DtypeError(f"{op}: input, weight and bias must have the same dtype (as in "
+                         f"PyTorch), got {', '.join(str(d) for d in dtypes)}")
+
+
 def _check(op, x, weight, groups):
     if x.ndim != 4:
         raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
@@ -218,6 +226,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             [9., 9.]], dtype=float32)
     """
     _check("conv2d", input, weight, groups)
+    same_dtypes("conv2d", input, weight, bias)
     stride, dilation = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
     if padding == "valid":
         padding = 0
@@ -268,6 +277,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if input.ndim != 3 or weight.ndim != 3:
         raise ShapeError(f"conv1d: input must be (N, C, L) and weight (O, C/groups, K), got "
                          f"{input.shape} and {weight.shape}")
+    same_dtypes("conv1d", input, weight, bias)
     one = lambda v, name: (1, pair(v, name, "conv1d")[0]) if not isinstance(v, str) else v
     out = conv2d(reshape(input, shape=input.shape[:2] + (1,) + input.shape[2:]),
                  reshape(weight, shape=weight.shape[:2] + (1,) + weight.shape[2:]), bias,
@@ -286,6 +296,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     cr.Size([1, 1, 5, 5])
     """
     _check("conv_transpose2d", input, weight, groups)
+    same_dtypes("conv_transpose2d", input, weight, bias)
     stride = pair(stride, "stride", "conv_transpose2d")
     padding = pair(padding, "padding", "conv_transpose2d")
     dilation = pair(dilation, "dilation", "conv_transpose2d")
@@ -322,6 +333,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise ShapeError(f"conv_transpose1d: input must be (N, C_in, L) and weight (C_in, "
                          f"C_out/groups, K), got {input.shape} and {weight.shape}")
     op = "conv_transpose1d"
+    same_dtypes(op, input, weight, bias)
     out = conv_transpose2d(reshape(input, shape=input.shape[:2] + (1,) + input.shape[2:]),
                            reshape(weight, shape=weight.shape[:2] + (1,) + weight.shape[2:]),
                            bias, (1,) + single(stride, "stride", op),

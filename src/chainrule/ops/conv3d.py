@@ -9,7 +9,7 @@ gradient, to every order, comes from the 2-D primitives and the reshapes they ar
 """
 from ..backend import xp
 from ..errors import ShapeError
-from .conv import conv2d, conv_transpose2d, output_size
+from .conv import conv2d, conv_transpose2d, output_size, same_dtypes
 from .layout import pad
 
 
@@ -57,6 +57,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     cr.Size([1, 3, 5, 5, 5])
     """
     _check("conv3d", input, weight)
+    same_dtypes("conv3d", input, weight, bias)
     stride, dilation = triple(stride, "stride", "conv3d"), triple(dilation, "dilation", "conv3d")
     if padding == "valid":
         padding = 0
@@ -109,6 +110,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     from .shape import getitem, index_put
     _check("conv_transpose3d", input, weight)
+    same_dtypes("conv_transpose3d", input, weight, bias)
     op = "conv_transpose3d"
     stride, padding = triple(stride, "stride", op), triple(padding, "padding", op)
     dilation, extra = triple(dilation, "dilation", op), triple(output_padding, "output_padding", op)

@@ -187,10 +187,17 @@ def winner(x, out, kernel, stride, padding, dilation):
 def _find_winners(x, size, kernel, stride, padding, dilation):
     stacked = _stacked(x, kernel, stride, padding, dilation, size, _lowest(x.dtype))
     inside = _inside(x.shape, kernel, stride, padding, dilation, size)
-    if inside is not None and not inside.any(axis=0).all():
-        raise ShapeError(f"max_pool: a {kernel} window (dilation {dilation}) lies entirely in "
-                         f"the padding {padding} of the input {tuple(x.shape[2:])}")
     return _winners(stacked, stacked.max(axis=0), inside)
+
+
+def _check_windows_meet_input(op, shape, kernel, stride, padding, dilation, size):
+    """Refuse a window whose every position lies in the padding (possible with dilation):
+    PyTorch gives it -inf and an index outside the input."""
+    for n, k, s, p, d, o in zip(shape, kernel, stride, padding, dilation, size):
+        where = xp.arange(o)[None, :] * s - p + xp.arange(k)[:, None] * d
+        if not ((where >= 0) & (where < n)).any(axis=0).all():
+            raise ShapeError(f"{op}: a {kernel} window (dilation {dilation}) lies entirely in "
+                             f"the padding {padding} of the input {tuple(shape)}")
 
 
 @max_pool_forward.vjp("x", formula="{grad} sent to the position of each window's maximum")
@@ -260,6 +267,7 @@ def _max_pool(op, spatial, input, kernel_size, stride, padding, dilation, ceil_m
     x, added = _batched(op, input, spatial)
     kernel, stride, padding, dilation, size = _pool_args(
         op, x, spatial, kernel_size, stride, padding, dilation, ceil_mode, not return_indices)
+    _check_windows_meet_input(op, x.shape[2:], kernel, stride, padding, dilation, size)
     if x.dtype.kind not in "fiu" or spatial == 1 and x.dtype.kind != "f":
         raise DtypeError(f"{op}: not implemented for {x.dtype} input (as in PyTorch)")
     out = max_pool_forward(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
