@@ -354,3 +354,123 @@ def test_python_numbers_make_pytorchs_default_dtypes():
     for data in ([1.5, 2.0], 2.5, [[1.0], [2.0]], [1, 2], 3):
         problem = pg.compare_tensors(cr.tensor(data), torch.tensor(data), repr(data))
         assert problem is None, problem
+
+
+# -- edge values: the failures issue 19 listed and those the edge tables found -----------------
+
+def _value_and_gradients(library, fn, arrays, weights_seed=0):
+    """fn's value and each input's gradient under a fixed weighted sum, in one library."""
+    inputs = [library.tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
+    out = fn(library, *inputs)
+    w = pg.weights(tuple(out.shape), pg.torch_dtype_name(out) if library is torch
+                   else np.dtype(out.dtype).name, weights_seed)
+    (out * library.tensor(w)).sum().backward()
+    return out, [x.grad for x in inputs]
+
+
+EDGE_REGRESSIONS = {
+    # name: (fn(M, *inputs), inputs); the values are where the old answer differed
+    "x**0 at 0": (lambda M, x: x ** 0.0, [np.array([0.0, -0.0, 2.0])]),
+    "(-2)**x": (lambda M, x: (-2.0) ** x, [np.array([0.0, 1.0, 2.5])]),
+    "(-5.5)**x": (lambda M, x: (-5.5) ** x, [np.array([0.0, -1.0, 2.0])]),
+    "0**x, x < 0": (lambda M, x: 0.0 ** x, [np.array([-1.0, -0.5, 0.0, 2.0])]),
+    "x**y, x < 0": (lambda M, x, y: x ** y, [np.array([-2.0, -2.0, 0.0]),
+                                               np.array([0.5, 2.0, -1.0])]),
+    "x**0.5 at -0": (lambda M, x: x ** 0.5 + x ** -0.5, [np.array([-0.0, -np.inf, 4.0])]),
+    "prod(-1) of 0-d": (lambda M, x: x.prod(-1), [np.array(2.5)]),
+    "prod with a zero": (lambda M, x: x.prod(), [np.array([0.0, 2.0, 3.0])]),
+    "prod with two zeros": (lambda M, x: x.prod(), [np.array([0.0, 2.0, 0.0, np.inf])]),
+    "prod(dim) with zeros": (lambda M, x: x.prod(1), [np.array([[0.0, 2.0], [3.0, np.inf]])]),
+    "cumprod with zeros and inf": (lambda M, x: x.cumprod(0),
+                                   [np.array([2.0, 0.0, 3.0, np.inf, 0.0, np.nan])]),
+    "abs and sign at nan": (lambda M, x: abs(x) + M.sign(x), [np.array([np.nan, -0.0, 1.0])]),
+    "relu after inf": (lambda M, x: M.relu(x) * np.inf, [np.array([-1.0, 0.0, 2.0])]),
+    "maximum with nan": (lambda M, a, b: M.maximum(a, b) + M.minimum(a, b),
+                         [np.array([np.nan, 1.0, 2.0]), np.array([1.0, np.nan, 2.0])]),
+    "max() with nan": (lambda M, x: x.max() + x.min(), [np.array([1.0, np.nan, np.nan, 3.0])]),
+    "amax(dim) with nan": (lambda M, x: M.amax(x, 1), [np.array([[1.0, np.nan], [2.0, 1.0]])]),
+    "atan2 at the origin": (lambda M, a, b: M.atan2(a, b),
+                            [np.array([0.0, -0.0, 1e-300]), np.array([0.0, 0.0, 0.0])]),
+    "div by tiny": (lambda M, a, b: a / b, [np.array([1e-300, 0.0, np.inf]),
+                                            np.array([1e-300, 1e-300, 1e300])]),
+    "remainder by -inf": (lambda M, a, b: M.remainder(a, b),
+                          [np.array([1.0, -1.0, 3.0]), np.array([-np.inf, np.inf, -1.0])]),
+    "logaddexp at inf": (lambda M, a, b: M.logaddexp(a, b),
+                         [np.array([np.inf, 0.0, -np.inf]), np.array([1.0, np.inf, -np.inf])]),
+    "logsumexp at inf": (lambda M, x: M.logsumexp(x, 1),
+                         [np.array([[np.inf, 1.0, 1e300], [-np.inf, -np.inf, 0.0]])]),
+    "logcumsumexp at inf": (lambda M, x: M.logcumsumexp(x, 0),
+                            [np.array([0.5, np.inf, 1.0, -np.inf])]),
+    "var and std at inf and ties": (lambda M, x: x.var(1) + x.std(1),
+                                    [np.array([[np.inf, 1.0, -1.0], [2.0, 2.0, 2.0]])]),
+    "norm of nan": (lambda M, x: x.norm(dim=1) + x.norm(0.5, dim=1) + x.norm(3, dim=1),
+                    [np.array([[np.nan, 1.0, 0.0], [0.0, 3.0, 4.0]])]),
+    "norm(inf) with nan": (lambda M, x: x.norm(float("inf"), dim=1),
+                           [np.array([[np.nan, 1.0], [-2.0, 1.0]])]),
+    "copysign of a denormal": (lambda M, a, b: M.copysign(a, b),
+                               [np.array([5e-324, 0.0, -1.0]), np.array([0.0, -1.0, 1.0])]),
+    "acosh at -1": (lambda M, x: M.acosh(x), [np.array([-1.0, 1.0, 2.0])]),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", EDGE_REGRESSIONS)
+def test_edge_value_regressions_match_pytorch(name, dtype):
+    fn, arrays = EDGE_REGRESSIONS[name]
+    arrays = [a.astype(dtype) for a in arrays]
+    (c_out, c_grads), (t_out, t_grads) = (_value_and_gradients(m, fn, arrays) for m in (cr, torch))
+    problem = pg.compare_tensors(c_out, t_out, "value", edges=True)
+    assert problem is None, problem
+    for k, (c, t) in enumerate(zip(c_grads, t_grads)):
+        problem = pg.compare_tensors(c, t, f"input {k}.grad", edges=True)
+        assert problem is None, problem
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint8"])
+def test_an_int_beyond_the_dtype_wraps_as_in_pytorch(dtype):
+    values = np.array([1, 2, 200], dtype=dtype)
+    for expression in (lambda m, x: x | 4294967295, lambda m, x: x + 300,
+                       lambda m, x: x // -2, lambda m, x: m.clamp(x, min=-1)):
+        c, t = expression(cr, cr.tensor(values)), expression(torch, torch.tensor(values))
+        problem = pg.compare_tensors(c, t, "result")
+        assert problem is None, problem
+
+
+def test_sums_of_bools_and_bytes_are_int64_as_in_pytorch():
+    for values in (np.array([True, True, False]), np.array([200, 100], dtype=np.uint8)):
+        problem = pg.compare_tensors(cr.tensor(values).sum(), torch.tensor(values).sum(), "sum")
+        assert problem is None, problem
+
+
+# -- the deliberate differences at edge values (docs/semantics.md), each pinned down ----------
+
+def test_fmod_by_a_denormal_is_exact_where_pytorch_gives_nan():
+    a = np.array([1.0, 2.5, 1e300, -7.0] * 4)
+    b = np.array([5e-324, 5e-324, 1e-300, 5e-324] * 4)
+    ours = cr.fmod(cr.tensor(a), cr.tensor(b)).numpy()
+    np.testing.assert_array_equal(ours, np.fmod(a, b))  # C's exact fmod
+    assert np.isfinite(ours).all()
+    remainder = cr.remainder(cr.tensor(a), cr.tensor(b)).numpy()
+    assert np.isfinite(remainder).all() and (np.abs(remainder) < np.abs(b)).all()
+
+
+def test_a_p_below_1_norm_that_overflows_keeps_its_true_gradient():
+    x = cr.tensor(np.array([1e38, 1e38, 4.0], dtype=np.float32), requires_grad=True)
+    norm = x.norm(0.5)
+    assert np.isinf(norm.item())  # (sum sqrt|x|)^2 overflows float32, as in PyTorch
+    norm.backward()
+    total = np.sqrt(1e38) * 2 + 2.0  # d/dx (sum sqrt|x|)^2 = (sum sqrt|x|) / sqrt|x|
+    np.testing.assert_allclose(x.grad.numpy(), total / np.sqrt([1e38, 1e38, 4.0]), rtol=1e-6)
+
+
+def test_scalar_divided_by_a_denormal_is_a_true_division():
+    # PyTorch computes reciprocal(x) * scalar: inf * 1e-5 and inf * 0 (NaN) here.
+    x = cr.tensor(np.array([1e-310, 5e-324, 2.0]), requires_grad=True)
+    np.testing.assert_array_equal((1e-5 / x).detach().numpy(), 1e-5 / np.array([1e-310, 5e-324, 2.0]))
+    np.testing.assert_array_equal((0.0 / x).detach().numpy(), [0.0, 0.0, 0.0])
+    assert np.isfinite((1e-5 / x).detach().numpy()[0])
+
+
+def test_sort_is_stable_for_signed_zeros():
+    values = cr.tensor([0.0, -0.0, 1.0, -0.0, 0.0])
+    np.testing.assert_array_equal(cr.sort(values).indices.numpy(), [0, 1, 3, 4, 2])

@@ -638,11 +638,7 @@ for _form, _fn in REDUCTIONS.items():
     case("reduction", _fn, _ROWS, covers=(), id=_form)
 case("reduction", lambda M, x: (M.logsumexp(x, 1), x.logsumexp(1, keepdim=True)), _ROWS,
      covers=(), id="logsumexp")
-# PyTorch's logcumsumexp gradient loses the overflowing row's shares (its running logsumexp
-# of log(grad) - out rounds away), where chainrule's is exact, so that row is left out
-# (docs/semantics.md).
-case("reduction", lambda M, x: M.logcumsumexp(x, 1), [E(8, 4, layout="rows/moderate")],
-     covers=(), id="logcumsumexp")
+case("reduction", lambda M, x: M.logcumsumexp(x, 1), _ROWS, covers=(), id="logcumsumexp")
 # Likewise PyTorch's p < 1 norm gradient is inf where the norm overflows float32 (it divides
 # by the overflowed norm); chainrule's chain rule stays finite.
 case("reduction", lambda M, x: x.norm(0.5, dim=1), [E(8, 4, layout="rows/moderate")],

@@ -3,7 +3,7 @@
 A running op's output j depends on inputs 0..j, so its VJP sums the upstream gradient over
 j >= i: a reversed running sum."""
 from ..backend import xp
-from .elementwise import exp, where
+from .elementwise import abs, exp, log, where
 from .primitive import primitive
 from .reduce import _normalize_axes, _restore_axes, sum
 from .shape import broadcast_to, expand_dims, getitem, reshape, transpose
@@ -103,16 +103,23 @@ def logcumsumexp(x, *, axis):
 
 @logcumsumexp.vjp(formula="sum over j >= i of {grad}_j * exp({x}_i - {out}_j)")
 def _(grad, x, out, axis):
-    # exp(x_i - out_j) <= 1 for j >= i, so no term overflows (n^2 work along the axis).
-    value = _array(x)
-    n = value.shape[axis]
-    xi = expand_dims(_move_last(x, axis), -1)  # (..., i, 1)
-    oj = expand_dims(_move_last(out, axis), -2)  # (..., 1, j)
-    gj = expand_dims(_move_last(grad, axis), -2)
-    upper = xp.triu(xp.ones((n, n), dtype=bool))
-    weights = exp(where(upper, xi - oj, 0))
-    total = sum(where(upper, weights * gj, 0), axis=-1)
-    return _move_back(total, axis, value.ndim)
+    # PyTorch's formula, so that overflow, absorption and inf land as in PyTorch: the sum is
+    # split by the sign of grad and each part is a reversed running logsumexp of
+    # log|grad_j| - out_j, shifted back by x_i: no term overflows.
+    if not _array(grad).size or not _array(grad).ndim:
+        return grad
+    # The lowest finite number, not -inf, stands for log 0: -inf - out would be NaN in the
+    # second derivative (PyTorch's choice too).
+    magnitude = log(abs(grad))
+    lowest = xp.array(xp.finfo(_array(out).dtype).min, dtype=_array(out).dtype)
+    positive = where(grad > 0, magnitude, lowest)
+    negative = where(grad < 0, magnitude, lowest)
+    return (exp(_reverse_logcumsumexp(positive - out, axis) + x)
+            - exp(_reverse_logcumsumexp(negative - out, axis) + x))
+
+
+def _reverse_logcumsumexp(x, axis):
+    return _flip(logcumsumexp(_flip(x, axis), axis=axis), axis)
 
 
 @primitive
