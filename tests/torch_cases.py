@@ -694,5 +694,39 @@ for _dtype, _values in INT_EDGES.items():
             case("integer", _fn, [K(_values, _dtype)], covers=(), id=f"{_form}-{_dtype}")
 
 
+# -- pooling options, unpooling, transposed 1-D/3-D convolutions, resizing (the conv engineer's
+# rows; random configurations in test_pool_options.py and test_interpolate.py) ---------------
+case("max_pool1d", lambda M, x: M.nn.functional.max_pool1d(x, 3, stride=2, padding=1,
+                                                          ceil_mode=True), [F(2, 3, 8)],
+     covers=POOL)
+case("max_pool2d", lambda M, x: M.nn.functional.max_pool2d(x.transpose(2, 3), (2, 3), stride=2,
+                                                          ceil_mode=True, return_indices=True),
+     [F(1, 2, 6, 5)], covers=POOL)
+case("max_pool3d", lambda M, x: M.nn.functional.max_pool3d(x, 2, stride=(1, 2, 2), padding=1,
+                                                          return_indices=True) * 2,
+     [F(1, 2, 3, 4, 5)], covers=POOL)
+case("avg_pool2d", lambda M, x: M.nn.functional.avg_pool2d(x, 3, stride=2, padding=1,
+                                                          ceil_mode=True,
+                                                          count_include_pad=False),
+     [F(2, 2, 6, 5)], covers=CONV)
+case("avg_pool1d", lambda M, x: M.nn.functional.avg_pool1d(x, 2, ceil_mode=True) * x[:, :, :4],
+     [F(1, 2, 7)], covers=CONV)
+case("max_unpool2d", lambda M, x: M.nn.functional.max_unpool2d(
+    *M.nn.functional.max_pool2d(x, 2, return_indices=True), 2, output_size=(5, 5)),
+    [F(1, 2, 5, 5)], covers=POOL + ("index_put",))
+case("conv_transpose1d", lambda M, x, w, b: M.nn.functional.conv_transpose1d(
+    x, w, b, stride=2, padding=1, output_padding=1), [F(2, 2, 4), F(2, 3, 3), F(3)],
+    covers=CONV)
+case("conv_transpose3d", lambda M, x, w: M.nn.functional.conv_transpose3d(
+    x, w, stride=(2, 1, 2), padding=(1, 0, 0), groups=2), [F(1, 2, 2, 3, 2), F(2, 1, 2, 2, 3)],
+    covers=CONV + ("index_put",))
+for _mode, _size in (("linear", (7,)), ("nearest-exact", (5, 3)), ("bicubic", (5, 3)),
+                     ("trilinear", (3, 4, 2)), ("area", (2, 2, 1))):
+    case("interpolate", lambda M, x, m=_mode, s=_size: M.nn.functional.interpolate(
+        x[(0,) * (3 - len(s))] if len(s) < 3 else x, size=s, mode=m),
+        [F(1, 2, 3, 2, 4)], covers=("matmul", "getitem"))
+case("pad", lambda M, x: M.nn.functional.pad(x, (2, -1, -1, 2), mode="circular"), [F(1, 2, 3, 4)],
+     covers=("getitem",))
+
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.name}-{_c.id + '-' if _c.id else ''}{_i}"

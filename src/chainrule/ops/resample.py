@@ -102,7 +102,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     >>> cr.nn.functional.interpolate(x, size=(3, 3), mode="bilinear", align_corners=True)[0, 0, 1]
     tensor([2. , 2.5, 3. ], dtype=float32)
     >>> cr.nn.functional.interpolate(cr.tensor([[[0., 4.]]]), size=3, mode="linear")
-    tensor([[[0.       , 2.       , 4.       ]]], dtype=float32)
+    tensor([[[0., 2., 4.]]], dtype=float32)
     """
     _check_mode(input, mode, align_corners)
     out, scales = _output_sizes(input, size, scale_factor, recompute_scale_factor, mode)
