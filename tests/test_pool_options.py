@@ -434,3 +434,18 @@ def test_the_new_layers_export_to_onnx_or_are_refused_by_name(tmp_path):
         model = cr.nn.Sequential(cr.nn.Unflatten(1, (1, 4, 4)), layer)
         with pytest.raises(cr.interop.onnx_export.ExportError, match=fragment):
             cr.onnx.export(model, np.zeros((1, 16), np.float32), tmp_path / "refused.onnx")
+
+
+def test_empty_batches_pass_through_as_in_pytorch():
+    calls = [
+        (lambda M, x: M.max_pool2d(x, 2, ceil_mode=True, return_indices=True), [(0, 2, 5, 5)]),
+        (lambda M, x: M.avg_pool2d(x, 2, ceil_mode=True), [(0, 2, 5, 5)]),
+        (lambda M, x: M.avg_pool3d(x, 2, ceil_mode=True), [(0, 2, 3, 3, 3)]),
+        (lambda M, x, w: M.conv2d(x, w), [(0, 2, 5, 5), (3, 2, 2, 2)]),
+        (lambda M, x, w: M.conv_transpose3d(x, w), [(0, 2, 3, 3, 3), (2, 2, 2, 2, 2)]),
+        (lambda M, x, w: M.conv_transpose1d(x, w), [(0, 2, 3), (2, 2, 2)]),
+    ]
+    for call, shapes in calls:
+        _both(call, [np.ones(shape) for shape in shapes])
+    values, indices = np.zeros((0, 2, 2, 2)), np.zeros((0, 2, 2, 2), dtype=np.int64)
+    _both(lambda M, v, i: M.max_unpool2d(v, i, 2), [values, indices])

@@ -101,7 +101,7 @@ def _columns(x, kh, kw, stride, padding, dilation, groups, limit=None):
     cols = xp.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
     for i, j, block in offsets(kh, kw, stride, dilation, oh, ow):
         cols[:, i, j] = padded[_batch_last(block)]
-    return cols.reshape(groups, -1, oh * ow * n), (n, oh, ow)
+    return cols.reshape(groups, c // groups * kh * kw, oh * ow * n), (n, oh, ow)
 
 
 def _by_group(g, groups):

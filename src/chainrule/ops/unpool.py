@@ -50,7 +50,7 @@ def _max_unpool(op, spatial, input, indices, kernel_size, stride, padding, outpu
         raise ShapeError(f"{op}: the output size {size} is negative")
     n, c = x.shape[:2]
     plane = math.prod(size)
-    flat = where.reshape(n, c, -1)
+    flat = where.reshape(n, c, math.prod(x.shape[2:]))
     if flat.size and (flat.min() < 0 or flat.max() >= plane):
         bad = flat[(flat < 0) | (flat >= plane)][0]
         raise ArgumentError(f"{op}: found an invalid max index {bad}: the output planes have "
