@@ -6,8 +6,8 @@
 """
 from . import functional, init, utils
 from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, Identity,
-                          LogSigmoid, LogSoftmax, Mish, ReLU6, SiLU, Softmax, Softmin, Softplus,
-                          Softsign, Tanhshrink, Threshold)
+                          LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, Sigmoid, SiLU,
+                          Softmax, Softmin, Softplus, Softsign, Tanh, Tanhshrink, Threshold)
 from .conv_layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Conv3d,
                           ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Dropout2d, GroupNorm,
                           LayerNorm)
@@ -15,7 +15,7 @@ from .functional import l2_penalty
 from .hooks import BackwardHookError, RemovableHandle
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyConv3d,
                    LazyLinear, LazyModuleError, LazyModuleMixin, UninitializedParameter)
-from .layers import Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
+from .layers import Dropout, Flatten, Linear, Unflatten
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                      MSELoss, MulticlassHingeLoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .pool_layers import (AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d,

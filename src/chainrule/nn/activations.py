@@ -43,6 +43,63 @@ class _InPlaceActivation(_Activation):
         return inplace_repr(self)
 
 
+class ReLU(Module):
+    """max(x, 0), elementwise.
+
+    >>> cr.nn.ReLU()(cr.tensor([-1., 2.]))
+    tensor([0., 2.], dtype=float32)
+    >>> x = cr.tensor([-1., 2.])
+    >>> cr.nn.ReLU(inplace=True)(x) is x, x
+    (True, tensor([0., 2.], dtype=float32))
+    """
+    def __init__(self, inplace=False):
+        self.inplace = inplace
+
+    def forward(self, input):
+        return in_place(self, F.relu, input) if self.inplace else F.relu(input)
+
+    def extra_repr(self):
+        return inplace_repr(self)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise.
+
+    >>> cr.nn.Sigmoid()(cr.tensor([0.]))
+    tensor([0.5], dtype=float32)
+    """
+    def forward(self, input):
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    """tanh(x), elementwise.
+
+    >>> cr.nn.Tanh()(cr.tensor([0.]))
+    tensor([0.], dtype=float32)
+    """
+    def forward(self, input):
+        return F.tanh(input)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, ``negative_slope * x`` otherwise.
+
+    >>> cr.nn.LeakyReLU(0.1)(cr.tensor([-2., 2.]))
+    tensor([-0.2,  2. ], dtype=float32)
+    """
+    def __init__(self, negative_slope=0.01, inplace=False):
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input):
+        if self.inplace:
+            return in_place(self, F.leaky_relu, input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self):
+        return inplace_repr(self, f"negative_slope={self.negative_slope}")
+
+
 class GELU(Module):
     """x * Phi(x); ``approximate="tanh"`` uses the tanh formula.
 

@@ -1,11 +1,11 @@
-"""Layers: Linear, the activations, Flatten and Dropout."""
+"""Layers: Linear, Flatten, Unflatten and Dropout (the activation modules are in activations.py)."""
 import math
 
 from ..backend import xp
 from ..errors import ShapeError
-from ..ops import flatten, leaky_relu, relu, sigmoid, tanh
+from ..ops import flatten
 from . import init as initializers
-from .activations import in_place, inplace_repr
+from .activations import in_place
 from .functional import check_probability, dropout
 from .module import Module, Parameter
 
@@ -83,63 +83,6 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
-
-
-class ReLU(Module):
-    """max(x, 0), elementwise.
-
-    >>> cr.nn.ReLU()(cr.tensor([-1., 2.]))
-    tensor([0., 2.], dtype=float32)
-    >>> x = cr.tensor([-1., 2.])
-    >>> cr.nn.ReLU(inplace=True)(x) is x, x
-    (True, tensor([0., 2.], dtype=float32))
-    """
-    def __init__(self, inplace=False):
-        self.inplace = inplace
-
-    def forward(self, input):
-        return in_place(self, relu, input) if self.inplace else relu(input)
-
-    def extra_repr(self):
-        return inplace_repr(self)
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)), elementwise.
-
-    >>> cr.nn.Sigmoid()(cr.tensor([0.]))
-    tensor([0.5], dtype=float32)
-    """
-    def forward(self, input):
-        return sigmoid(input)
-
-
-class Tanh(Module):
-    """tanh(x), elementwise.
-
-    >>> cr.nn.Tanh()(cr.tensor([0.]))
-    tensor([0.], dtype=float32)
-    """
-    def forward(self, input):
-        return tanh(input)
-
-
-class LeakyReLU(Module):
-    """x for x > 0, ``negative_slope * x`` otherwise.
-
-    >>> cr.nn.LeakyReLU(0.1)(cr.tensor([-2., 2.]))
-    tensor([-0.2,  2. ], dtype=float32)
-    """
-    def __init__(self, negative_slope=0.01, inplace=False):
-        self.negative_slope, self.inplace = negative_slope, inplace
-
-    def forward(self, input):
-        if self.inplace:
-            return in_place(self, leaky_relu, input, self.negative_slope)
-        return leaky_relu(input, self.negative_slope)
-
-    def extra_repr(self):
-        return inplace_repr(self, f"negative_slope={self.negative_slope}")
 
 
 class Flatten(Module):

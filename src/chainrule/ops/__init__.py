@@ -20,8 +20,9 @@ from .layout import (chunk, expand, flip, fliplr, flipud, meshgrid, movedim, nar
                      repeat_interleave, roll, split, tensor_split, tile, unbind, unflatten, unfold)
 from .sort import ValuesIndices, argsort, cummax, cummin, msort, sort, topk
 from .linalg import einsum, matmul
-from .composite import (leaky_relu, log_softmax, logsumexp, norm, normalize, one_hot, softmax,
-                        std, stop_gradient, var)
+from .composite import (log_softmax, logsumexp, norm, normalize, one_hot, softmax, std,
+                        stop_gradient, var)
+from .activations import leaky_relu
 from .fused import softmax_cross_entropy
 from .memory import contiguous
 # Convolution, pooling and normalization (ops.conv, ops.pool, ops.normalization) load with

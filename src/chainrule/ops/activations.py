@@ -1,18 +1,31 @@
-"""Activation functions with PyTorch's names and options, spelled with primitives.
+"""Activation functions with PyTorch's names and options, spelled with primitives: the one home
+of the activations that are not primitives themselves (relu, sigmoid, tanh and the primitives
+leaky_relu and softplus wrap live in elementwise.py beside their VJPs); ``cr.`` and ``F.`` name
+the same function.
 
 Each follows PyTorch at its kinks: where PyTorch's backward uses a strict comparison (hardtanh,
 relu6, hardsigmoid pass no gradient exactly at their bounds), so do these."""
 import math
 
 from .composite import softmax, stop_gradient
-from .elementwise import (abs, clip, greater, less, logical_and, sigmoid, softplus as _softplus,
-                          tanh, where)
+from .elementwise import (abs, clip, greater, leaky_relu as _leaky_relu, less, logical_and,
+                          sigmoid, softplus as _softplus, tanh, where)
 from .math import erf, expm1
 
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, ``negative_slope * x`` elsewhere, as PyTorch's (the slope may be passed
+    by position here).
+
+    >>> cr.leaky_relu(cr.tensor([-2., 3.]), 0.1)
+    tensor([-0.2,  3. ], dtype=float32)
+    """
+    return _leaky_relu(x, negative_slope=negative_slope)
 
 
 def gelu(input, approximate="none"):
@@ -182,6 +195,6 @@ def threshold(input, threshold, value):
     return where(greater(stop_gradient(input), threshold), input, value)
 
 
-__all__ = ["gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",
+__all__ = ["leaky_relu", "gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",
            "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "softsign", "softmin",
            "tanhshrink", "threshold"]

@@ -2,7 +2,7 @@
 
 They accept Tensors (recording the graph) and plain arrays (computing values only)."""
 from ..backend import xp
-from . import elementwise, reduce
+from . import reduce
 from .elementwise import exp, log, sqrt, where
 from .reduce import max, sum
 from .shape import reshape
@@ -40,16 +40,6 @@ def var(x, axis=None, keepdims=False, correction=1):
 
 def std(x, axis=None, keepdims=False, correction=1):
     return reduce.std(x, axis=axis, keepdims=keepdims, correction=correction)
-
-
-def leaky_relu(x, negative_slope=0.01):
-    """x where x > 0, ``negative_slope * x`` elsewhere, as PyTorch's (the slope may be passed
-    by position here).
-
-    >>> cr.leaky_relu(cr.tensor([-2., 3.]), 0.1)
-    tensor([-0.2,  3. ], dtype=float32)
-    """
-    return elementwise.leaky_relu(x, negative_slope=negative_slope)
 
 
 def one_hot(labels, num_classes, dtype="float32"):
