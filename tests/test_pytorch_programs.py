@@ -7,6 +7,7 @@ doors a porter walks through first (TensorDataset and DataLoader batches, ``.dat
 ``state_dict()`` checkpoints that alias the weights, ``save``/``load``, ``view(-1)`` for a
 numerical gradient check) must all mean what they mean in PyTorch.
 """
+import math
 import re
 import textwrap
 from pathlib import Path
@@ -23,19 +24,19 @@ HEADERS = {
 import torch
 from torch import nn, optim
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 """,
     "chainrule": """
 import chainrule as torch
 from chainrule import nn, optim
 from chainrule.nn import functional as F
-from chainrule.utils.data import DataLoader, TensorDataset
+from chainrule.utils.data import DataLoader, Dataset, TensorDataset
 """,
 }
 
 
 def _run(body, library, tmp_path):
-    namespace = {"out": {}, "np": np, "tmp": str(tmp_path / library)}
+    namespace = {"out": {}, "np": np, "math": math, "tmp": str(tmp_path / library)}
     (tmp_path / library).mkdir(exist_ok=True)
     exec(compile(HEADERS[library] + textwrap.dedent(body), f"<{library} program>", "exec"),
          namespace)
@@ -57,6 +58,9 @@ def _compare(body, tmp_path, rtol=1e-5, atol=1e-6):
     assert actual.keys() == expected.keys()
     for key, want in expected.items():
         got = actual[key]
+        if _is_plain(want):  # strings, bools, ints, shapes: exactly PyTorch's
+            assert type(got) is type(want) and got == want, f"{key}: {got!r} != {want!r}"
+            continue
         if isinstance(want, (list, tuple)) and want and hasattr(want[0], "shape"):
             assert len(got) == len(want), key
             pairs = zip(got, want)
@@ -67,6 +71,12 @@ def _compare(body, tmp_path, rtol=1e-5, atol=1e-6):
             assert g.shape == w.shape, f"{key}: shape {g.shape} != PyTorch's {w.shape}"
             np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64),
                                        rtol=rtol, atol=atol, err_msg=key)
+
+
+def _is_plain(value):
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return isinstance(value, (str, bool, int)) or value is None
 
 
 def _readme_ten_lines():
@@ -186,3 +196,249 @@ out["weight"] = model.weight.detach()
 
 def test_a_scheduled_clipped_adam_loop_runs_unchanged(tmp_path):
     _compare(SCHEDULED, tmp_path, rtol=1e-4, atol=1e-6)
+
+
+# A classifier as the porting guides write it: the device line, lazy layers that learn their
+# input size at the first call, a map-style Dataset read by two workers, a forward hook,
+# ReduceLROnPlateau on the epoch's loss, and an evaluation under inference_mode.
+LAZY_CLASSIFIER = """
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+out["device"] = str(device)
+out["gpus"] = torch.cuda.device_count()
+
+rng = np.random.default_rng(2)
+features = rng.normal(size=(48, 5)).astype(np.float32)
+labels = (features[:, 0] + features[:, 1] > 0).astype(np.int64) + (features[:, 2] > 1)
+
+
+class Points(Dataset):
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return torch.tensor(self.x[i]), int(self.y[i])
+
+
+loader = DataLoader(Points(features, labels), batch_size=12, shuffle=False, num_workers=2)
+
+model = nn.Sequential(nn.LazyLinear(16), nn.ReLU(), nn.LazyLinear(3)).to(device)
+model(torch.zeros(1, 5, device=device))          # the first call fixes the sizes
+out["types"] = [type(m).__name__ for m in model]
+out["shapes"] = [tuple(p.shape) for p in model.parameters()]
+start = {"0.weight": rng.normal(0, 0.4, (16, 5)), "0.bias": rng.normal(0, 0.1, 16),
+         "2.weight": rng.normal(0, 0.4, (3, 16)), "2.bias": rng.normal(0, 0.1, 3)}
+with torch.no_grad():                              # the same numbers in both libraries
+    for name, p in model.named_parameters():
+        p.copy_(torch.tensor(start[name].astype(np.float32)))
+
+activations = []
+handle = model[1].register_forward_hook(
+    lambda module, inputs, output: activations.append(output.mean().item()))
+optimizer = optim.SGD(model.parameters(), lr=0.5)
+scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=0)
+epoch_losses, accuracies, lrs = [], [], []
+for epoch in range(6):
+    model.train()
+    total, correct = 0.0, 0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        scores = model(xb)
+        loss = F.cross_entropy(scores, yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(xb)
+        correct += (scores.argmax(1) == yb).sum().item()
+    epoch_losses.append(total / len(loader.dataset))
+    accuracies.append(correct / len(loader.dataset))
+    scheduler.step(accuracies[-1])                 # an accuracy that stalls halves the lr
+    lrs.append(optimizer.param_groups[0]["lr"])
+handle.remove()
+out["epoch_losses"] = np.array(epoch_losses)
+out["lrs"] = np.array(lrs)
+out["accuracies"] = accuracies
+out["activations"] = np.array(activations)
+
+model.eval()
+with torch.inference_mode():
+    logits = model(torch.tensor(features).to(device))
+    pred = logits.argmax(dim=1)
+out["requires_grad"] = logits.requires_grad
+out["counts"] = F.one_hot(pred, num_classes=3).sum(0)
+out["accuracy"] = (pred == torch.tensor(labels)).float().mean()
+out["classes"] = pred.unique()
+out["median_logit"] = logits.median(dim=0).values
+out["summary"] = torch.hstack([logits.mean(0), logits.std(0)])
+"""
+
+
+def test_a_lazy_classifier_with_workers_hooks_and_plateau_runs_unchanged(tmp_path):
+    _compare(LAZY_CLASSIFIER, tmp_path, rtol=1e-4, atol=1e-5)
+
+
+# PyTorch's tutorial "Learning PyTorch with Examples": a custom autograd.Function (the Legendre
+# polynomial P3) fitted to sin by hand-written SGD under no_grad, shortened to 300 steps; then
+# the train/val phase loop of the transfer-learning tutorial with set_grad_enabled.
+CUSTOM_FUNCTION = """
+class LegendrePolynomial3(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return 0.5 * (5 * input ** 3 - 3 * input)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return grad_output * 1.5 * (5 * input ** 2 - 1)
+
+
+dtype = torch.float
+device = torch.device("cpu")
+x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
+y = torch.sin(x)
+a = torch.full((), 0.0, device=device, dtype=dtype, requires_grad=True)
+b = torch.full((), -1.0, device=device, dtype=dtype, requires_grad=True)
+c = torch.full((), 0.0, device=device, dtype=dtype, requires_grad=True)
+d = torch.full((), 0.3, device=device, dtype=dtype, requires_grad=True)
+learning_rate = 5e-6
+losses = []
+for t in range(300):
+    P3 = LegendrePolynomial3.apply
+    y_pred = a + b * P3(c + d * x)
+    loss = (y_pred - y).pow(2).sum()
+    if t % 50 == 49:
+        losses.append(loss.item())
+    loss.backward()
+    with torch.no_grad():
+        a -= learning_rate * a.grad
+        b -= learning_rate * b.grad
+        c -= learning_rate * c.grad
+        d -= learning_rate * d.grad
+        a.grad = None
+        b.grad = None
+        c.grad = None
+        d.grad = None
+out["losses"] = np.array(losses)
+out["coefficients"] = torch.stack([a, b, c, d]).detach()
+out["y_pred_grad_fn"] = y_pred.grad_fn is not None
+
+rng = np.random.default_rng(3)
+inputs = {"train": torch.tensor(rng.normal(size=(16, 3)).astype(np.float32)),
+          "val": torch.tensor(rng.normal(size=(8, 3)).astype(np.float32))}
+targets = {"train": torch.tensor(rng.integers(0, 2, 16)),
+           "val": torch.tensor(rng.integers(0, 2, 8))}
+model = nn.Linear(3, 2)
+model.load_state_dict({"weight": torch.tensor([[0.3, -0.2, 0.5], [-0.4, 0.1, 0.2]]),
+                       "bias": torch.tensor([0.05, -0.05])})
+criterion = nn.CrossEntropyLoss()
+optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+history = []
+for epoch in range(3):
+    for phase in ["train", "val"]:
+        if phase == "train":
+            model.train()
+        else:
+            model.eval()
+        optimizer.zero_grad()
+        with torch.set_grad_enabled(phase == "train"):
+            outputs = model(inputs[phase])
+            _, preds = torch.max(outputs, 1)
+            loss = criterion(outputs, targets[phase])
+            if phase == "train":
+                loss.backward()
+                optimizer.step()
+        corrects = torch.sum(preds == targets[phase].data)
+        history.append([loss.item(), corrects.double().item() / len(preds)])
+        out[f"{phase}_requires_grad"] = loss.requires_grad
+out["history"] = np.array(history)
+out["weight"] = model.weight
+"""
+
+
+def test_a_custom_autograd_function_and_phase_loop_run_unchanged(tmp_path):
+    _compare(CUSTOM_FUNCTION, tmp_path, rtol=2e-4, atol=1e-5)
+
+
+# The bigram language model of the "makemore" lecture: counts in an int32 tensor filled through
+# indexing, rows sampled with multinomial from a seeded Generator (the draws are each library's
+# own, so only their properties are compared), the likelihood, and the one-hot neural version
+# trained through .data with weights copied in.
+BIGRAMS = """
+words = ["emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "amelia", "harper",
+         "evelyn", "abigail", "emily"]
+chars = sorted(list(set("".join(words))))
+stoi = {s: i + 1 for i, s in enumerate(chars)}
+stoi["."] = 0
+itos = {i: s for s, i in stoi.items()}
+V = len(stoi)
+
+N = torch.zeros((V, V), dtype=torch.int32)
+for w in words:
+    chs = ["."] + list(w) + ["."]
+    for ch1, ch2 in zip(chs, chs[1:]):
+        N[stoi[ch1], stoi[ch2]] += 1
+out["N"] = N
+P = (N + 1).float()
+P /= P.sum(1, keepdims=True)
+out["P"] = P
+
+g = torch.Generator().manual_seed(2147483647)
+p = P[0]
+ix = torch.multinomial(p, num_samples=1, replacement=True, generator=g).item()
+out["first_draw_is_a_letter"] = 1 <= ix < V
+samples = []
+for i in range(20):
+    ix = 0
+    name = []
+    while True:
+        ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
+        name.append(itos[ix])
+        if ix == 0:
+            break
+    samples.append("".join(name))
+out["samples_end_once"] = all(s.endswith(".") and s.count(".") == 1 for s in samples)
+out["samples_use_the_alphabet"] = all(set(s) <= set(stoi) for s in samples)
+draws = torch.multinomial(P[stoi["e"]], num_samples=4000, replacement=True, generator=g)
+observed = F.one_hot(draws, num_classes=V).sum(0).float() / 4000
+out["frequencies_follow_P"] = bool((observed - P[stoi["e"]]).abs().max() < 0.04)
+W0 = torch.randn((V, V), generator=g)
+out["randn_with_generator"] = (tuple(W0.shape), str(W0.dtype).split(".")[-1])
+
+log_likelihood = 0.0
+n = 0
+xs, ys = [], []
+for w in words:
+    chs = ["."] + list(w) + ["."]
+    for ch1, ch2 in zip(chs, chs[1:]):
+        ix1, ix2 = stoi[ch1], stoi[ch2]
+        log_likelihood += torch.log(P[ix1, ix2])
+        n += 1
+        xs.append(ix1)
+        ys.append(ix2)
+out["nll"] = -log_likelihood / n
+
+xs = torch.tensor(xs)
+ys = torch.tensor(ys)
+W = torch.tensor(np.random.default_rng(0).normal(size=(V, V)).astype(np.float32),
+                 requires_grad=True)
+losses = []
+for k in range(30):
+    xenc = F.one_hot(xs, num_classes=V).float()
+    logits = xenc @ W
+    counts = logits.exp()
+    probs = counts / counts.sum(1, keepdims=True)
+    loss = -probs[torch.arange(len(xs)), ys].log().mean() + 0.01 * (W ** 2).mean()
+    W.grad = None
+    loss.backward()
+    W.data += -10 * W.grad
+    losses.append(loss.item())
+out["neural_losses"] = np.array(losses)
+out["W"] = W
+"""
+
+
+def test_the_makemore_bigram_model_runs_unchanged(tmp_path):
+    _compare(BIGRAMS, tmp_path, rtol=1e-4, atol=1e-5)
