@@ -25,7 +25,7 @@ def _(grad):
     return grad
 
 
-@primitive(promotion="promote")
+@primitive(promotion="promote", bools="operand")
 def sub(a, b):
     return a - b
 
@@ -87,7 +87,7 @@ def _(grad):
     return -grad
 
 
-@primitive(promotion="promote")
+@primitive(promotion="promote", bools="result")
 def pow(a, b):
     """a to the power b, elementwise.
 

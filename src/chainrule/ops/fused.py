@@ -91,7 +91,8 @@ def _(grad, logits, labels, reduction):
         delta /= delta.sum(axis=1, keepdims=True)
         delta[xp.arange(n), labels] -= 1
     else:
-        delta = softmax(logits, axis=1) - (xp.arange(classes) == labels[:, None])
+        one_hot = (xp.arange(classes) == labels[:, None]).astype(logits.dtype)
+        delta = softmax(logits, axis=1) - one_hot
     if reduction == "mean":
         return delta * (grad / n)
     if reduction == "sum":

@@ -427,7 +427,7 @@ def _no_integer_zero(name, b):
         raise ZeroDivisionError(f"{name}: integer division by zero (PyTorch raises too)")
 
 
-@primitive(promotion="promote")
+@primitive(promotion="promote", bools="result")
 def fmod(a, b):
     """The remainder of a / b rounded toward zero: it has a's sign (C's fmod).
 
@@ -448,7 +448,7 @@ def _(grad, a, b):
     return -grad * trunc(a / b)
 
 
-@primitive(promotion="promote")
+@primitive(promotion="promote", bools="result")
 def remainder(a, b):
     """The remainder of a / b rounded down: it has b's sign (Python's %).
 
@@ -477,7 +477,7 @@ def _(grad, a, b):
     return -grad * rounded_div(a, b, rounding_mode="floor")
 
 
-@primitive(promotion="promote")
+@primitive(promotion="promote", bools="result")
 def floor_divide(a, b):
     """a / b rounded down (Python's //). Not differentiable, as in PyTorch: use
     ``div(a, b, rounding_mode="floor")``, whose gradient is zero, inside a graph.

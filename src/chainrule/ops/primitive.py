@@ -30,7 +30,8 @@ import traceback
 from ..engine import Node, check_not_stale, mode
 from ..backend import ndarray, xp
 from ..dtypes import DEFAULT_FLOAT, kind, result_type
-from ..errors import ArgumentError, ChainruleError, DimError, GradientError, ShapeError
+from ..errors import (ArgumentError, ChainruleError, DimError, DtypeError, GradientError,
+                      ShapeError)
 
 REGISTRY = {}
 
@@ -81,9 +82,13 @@ class Primitive:
     (('a', 'b'), '{grad} * {b}')
     """
 
-    def __init__(self, forward, name=None, differentiable=True, promotion=None, unpromoted=()):
+    def __init__(self, forward, name=None, differentiable=True, promotion=None, unpromoted=(),
+                 bools=None):
         if promotion not in PROMOTIONS:
             raise ValueError(f"promotion must be one of {PROMOTIONS}, got {promotion!r}")
+        if bools not in (None, "operand", "result"):
+            raise ValueError(f"bools must be None, 'operand' or 'result', got {bools!r}")
+        self.bools = bools  # where PyTorch refuses bools: any operand, or a bool common dtype
         self.forward = forward
         self.name = name or forward.__name__
         self.__name__ = self.name
@@ -306,6 +311,12 @@ def _promote(op, args):
     target = result_type([a for i, a in enumerate(operands) if i not in skip])
     if target is None:
         return args
+    if op.bools and (target == xp.bool_ or op.bools == "operand" and any(
+            isinstance(a, (bool, xp.bool_)) or getattr(a, "dtype", None) == xp.bool_
+            for a in operands)):
+        raise DtypeError(f"{op.name}: not implemented for bool tensors (as in PyTorch); for a "
+                         f"mask, use ~mask or logical_not / logical_xor; for numbers, convert "
+                         f"with .int() or .float() first")
     if op.promotion == "same":
         dtypes = {a.dtype for a in operands if isinstance(a, ndarray)}
         if len(dtypes) > 1:
@@ -427,8 +438,9 @@ def _vjp_arguments(node, names, position, create_graph):
 def primitive(forward=None, **options):
     """Make ``forward`` a primitive (see the module docstring). Options: ``differentiable``
     (False for ops that carry no gradient, such as comparisons), ``promotion`` (how the
-    inputs get a common dtype: "promote", "float", "same" or None) and ``unpromoted`` (names
-    of inputs left out of the promotion).
+    inputs get a common dtype: "promote", "float", "same" or None), ``unpromoted`` (names
+    of inputs left out of the promotion) and ``bools`` (where PyTorch refuses bools: "operand"
+    for any bool input, as sub; "result" for a bool common dtype, as floor_divide).
 
     >>> @cr.primitive
     ... def cube(x):
