@@ -62,7 +62,8 @@ def test_device_objects_print_and_compare_as_pytorchs():
         assert repr(ours) == repr(theirs)
         assert str(ours) == str(theirs)
         assert (ours.type, ours.index) == (theirs.type, theirs.index)
-    assert cr.device("cpu") == "cpu" and cr.device("cpu") != cr.device("cuda")
+    assert (cr.device("cpu") == "cpu") == (torch.device("cpu") == "cpu")
+    assert cr.device("cpu") != cr.device("cuda")
     assert cr.device(cr.device("cuda:1")) == cr.device("cuda", 1)
     assert len({cr.device("cpu"), cr.device("cpu")}) == 1
     assert cr.zeros(1).device == cr.device("cpu")
@@ -190,3 +191,15 @@ def test_importing_chainrule_loads_no_gpu_library():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_device_as_a_context_and_the_tensor_device_queries():
+    torch = pytest.importorskip("torch")
+    with cr.device("cpu"):
+        assert cr.zeros(1).device == cr.device("cpu")
+    with pytest.raises(cr.DeviceError):
+        with cr.device("cuda"):
+            pass
+    ours, theirs = cr.zeros(1), torch.zeros(1)
+    assert ours.get_device() == theirs.get_device() == -1
+    assert ours.is_cpu == theirs.is_cpu and ours.is_cuda == theirs.is_cuda

@@ -57,11 +57,19 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
+        # A string is not a device, as in PyTorch: device("cpu") == "cpu" is False.
         if not isinstance(other, device):
             return NotImplemented
         return (self.type, self.index) == (other.type, other.index)
+
+    def __enter__(self):
+        """``with cr.device("cpu"):`` makes tensors on the CPU, as they always are; another
+        device raises a DeviceError."""
+        check_device(self, "with device")
+        return self
+
+    def __exit__(self, *exc):
+        return None
 
     def __hash__(self):
         return hash((self.type, self.index))

@@ -112,6 +112,15 @@ class Tensor:
     T = property(lambda self: transpose(self))
     device = property(lambda self: CPU, doc="Where the tensor lives: always the CPU.")
     is_cuda = property(lambda self: False, doc="Whether the tensor is on a GPU: never.")
+    is_cpu = property(lambda self: True, doc="Whether the tensor is on the CPU: always.")
+
+    def get_device(self):
+        """The GPU index of this tensor, or -1 on the CPU (always, in chainrule), as PyTorch.
+
+        >>> cr.zeros(1).get_device()
+        -1
+        """
+        return -1
 
     @property
     def mT(self):
