@@ -82,7 +82,7 @@ def put(path, raw):
 
 
 def weights(model):
-    return {name: array.copy() for name, array in model.state_dict().items()}
+    return {name: array.numpy().copy() for name, array in model.state_dict().items()}
 
 
 def assert_untouched(model, before):

@@ -160,7 +160,7 @@ RUN_IN_A_PROCESS = textwrap.dedent("""
     run.train(25)
     digest = hashlib.sha256()
     for name, array in run.model.state_dict().items():
-        digest.update(name.encode() + array.tobytes())
+        digest.update(name.encode() + array.numpy().tobytes())
     print(digest.hexdigest())
 """)
 
@@ -179,7 +179,7 @@ def test_same_bits_in_fresh_processes_with_different_hash_seeds():
     run.train(25)
     digest = hashlib.sha256()
     for name, array in run.model.state_dict().items():
-        digest.update(name.encode() + array.tobytes())
+        digest.update(name.encode() + array.numpy().tobytes())
     digests.add(digest.hexdigest())
     assert len(digests) == 1
 

@@ -17,8 +17,8 @@ tx, tw, tb = (cr.tensor(a, requires_grad=True) for a in (x, w, b))
 y = F.conv2d(tx, tw, tb, stride=2, padding=1)
 (y * cr.tensor(dout)).sum().backward()
 print("conv by hand vs autograd, largest differences:",
-      f"out {np.abs(out - y.data).max():.1e}, dx {np.abs(dx - tx.grad.data).max():.1e},",
-      f"dw {np.abs(dw - tw.grad.data).max():.1e}, db {np.abs(db - tb.grad.data).max():.1e}")
+      f"out {np.abs(out - y.detach().numpy()).max():.1e}, dx {np.abs(dx - tx.grad.numpy()).max():.1e},",
+      f"dw {np.abs(dw - tw.grad.numpy()).max():.1e}, db {np.abs(db - tb.grad.numpy()).max():.1e}")
 
 # Batch norm: cs231n's running averages against PyTorch's, after one training batch.
 batch = rng.normal(size=(8, 2)) * 3 + 1

@@ -63,12 +63,12 @@ J = L + s
 dJ_do, dJ_dh, dJ_dz, dJ_dW1, dJ_dW2 = cr.grad(J, [o, hidden, z, fc1.weight, fc2.weight])
 
 pairs = [
-    ("J", forward["J"], J.data),
-    ("dJ/do", grads["dJ/do"], dJ_do.data.T),
-    ("dJ/dW2", grads["dJ/dW2"], dJ_dW2.data),
-    ("dJ/dh", grads["dJ/dh"], dJ_dh.data.T),
-    ("dJ/dz", grads["dJ/dz"], dJ_dz.data.T),
-    ("dJ/dW1", grads["dJ/dW1"], dJ_dW1.data),
+    ("J", forward["J"], J.detach().numpy()),
+    ("dJ/do", grads["dJ/do"], dJ_do.detach().numpy().T),
+    ("dJ/dW2", grads["dJ/dW2"], dJ_dW2.detach().numpy()),
+    ("dJ/dh", grads["dJ/dh"], dJ_dh.detach().numpy().T),
+    ("dJ/dz", grads["dJ/dz"], dJ_dz.detach().numpy().T),
+    ("dJ/dW1", grads["dJ/dW1"], dJ_dW1.detach().numpy()),
 ]
 print(f"{'':6}   max |manual - autograd|")
 for name, by_hand, by_autograd in pairs:

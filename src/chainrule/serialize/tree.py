@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from chainrule.errors import CheckpointError
+from chainrule.tensor import Tensor
 
 from .format import MAX_TREE_DEPTH
 from .read import _clip, load
@@ -24,7 +25,8 @@ def save_tree(path, tree):
     """Write a nested checkpoint, e.g. {"model": state_dict, "optimizer": ..., "epoch": 3}.
 
     A tree is made of dicts with str keys, lists, tuples, NumPy arrays, NumPy scalars and the
-    JSON scalars int (of any size), float (nan and infinities included), str, bool and None.
+    JSON scalars int (of any size), float (nan and infinities included), str, bool and None;
+    a tensor (such as a ``state_dict()`` value) is stored as its array and loads as one.
     Each array is stored under its path of keys and indices joined by '/', as in
     "model/0.weight" or "optimizer/state/0/exp_avg"; within a key, '~' is written '~0' and '/'
     '~1' (as in JSON Pointer), so every path names one array. Everything else goes to the
@@ -56,6 +58,8 @@ def load_tree(path):
 
 
 def _encode(path, value, keys, arrays, open_containers):
+    if isinstance(value, Tensor):  # state_dict() values: stored as their arrays
+        value = value.detach().numpy()
     if isinstance(value, np.ndarray):
         return {"$array": _store(arrays, keys, value)}
     if value is None or isinstance(value, (bool, str)):
@@ -69,8 +73,8 @@ def _encode(path, value, keys, arrays, open_containers):
     if not isinstance(value, (dict, list, tuple)):
         raise CheckpointError(
             f"cannot save {type(value).__name__} at {_where(keys)} to {path}: a tree holds "
-            f"dicts with str keys, lists, tuples, numpy arrays and scalars, int, float, str, "
-            f"bool and None"
+            f"dicts with str keys, lists, tuples, tensors, numpy arrays and scalars, int, float, "
+            f"str, bool and None"
         )
     if id(value) in open_containers:
         raise CheckpointError(f"cannot save tree to {path}: {_where(keys)} contains itself")
