@@ -100,6 +100,10 @@ CASES = [
     Misuse("arange-bool", lambda M, F: M.arange(0, 3, dtype=M.bool), r"arange.*bool"),
     Misuse("one_hot-floats", lambda M, F: F.one_hot(M.tensor([1.0]), 3), r"one_hot"),
     Misuse("one_hot-negative", lambda M, F: F.one_hot(M.tensor([-1]), 3), r"one_hot"),
+    Misuse("inplace-float-into-int", lambda M, F: M.tensor([1, 2]).add_(0.5), r"int64"),
+    Misuse("inplace-changes-shape", lambda M, F: _ones(M, 3).add_(_ones(M, 2, 3)), r"shape"),
+    Misuse("sub-of-bools", lambda M, F: M.tensor([True]) - M.tensor([1]), r"sub.*bool"),
+    Misuse("pow-of-bools", lambda M, F: M.tensor([True]) ** M.tensor([False]), r"pow.*bool"),
     # autograd misuse: RuntimeError
     Misuse("backward-non-scalar", lambda M, F: (_grad_leaf(M) * 2).backward(), r"scalar"),
     Misuse("backward-no-grad", lambda M, F: _ones(M, 2).sum().backward(), r"grad"),
@@ -132,7 +136,8 @@ CASES = [
                                                                    reduction="avg"),
            r"reduction"),
     Misuse("roll-dim", lambda M, F: _ones(M, 3).roll(1, 2), r"roll|2"),
-    Misuse("bool-mask-length", lambda M, F: _ones(M, 3)[M.tensor([True, False])], r"mask|index|shape"),
+    Misuse("bool-mask-length", lambda M, F: _ones(M, 3)[M.tensor([True, False])],
+           r"mask|index|shape"),
     Misuse("index_select-float-index", lambda M, F: M.index_select(_ones(M, 3), 0, _ones(M, 1)),
            r"index_select"),
 ]

@@ -413,9 +413,9 @@ class Tensor:
 
     def _write(self, values, symbol):
         if not xp.can_cast(values.dtype, self._data.dtype, casting="same_kind"):
-            raise TypeError(f"t {symbol} ...: the result is {values.dtype}, which cannot be "
-                            f"stored in this {self._data.dtype} tensor (as in PyTorch); convert "
-                            f"with .astype() first")
+            raise DtypeError(f"t {symbol} ...: the result is {values.dtype}, which cannot be "
+                             f"stored in this {self._data.dtype} tensor (as in PyTorch); convert "
+                             f"with .astype() first")
         if values.shape != self._data.shape:
             raise ShapeError(f"t {symbol} ...: the result has shape {values.shape}, but an "
                              f"in-place change cannot change this tensor's shape "
