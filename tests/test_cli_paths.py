@@ -102,16 +102,19 @@ def test_output_piped_into_head_exits_quietly_and_the_checkpoint_is_written(tmp_
                          ids=["memory --out", "explain --html"])
 def test_a_full_disk_is_one_line(argv, tmp_path, capsys, monkeypatch):
     import errno
-    from pathlib import Path
+    from chainrule.serialize import atomic
 
-    def full(self, *args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device", str(self))
-    monkeypatch.setattr(Path, "write_text", full)
+    def full(descriptor, chunks, mode):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(atomic, "_write_and_sync", full)
     argv = argv[:-1] + [str(tmp_path / argv[-1])]
     assert main(argv + ["--batch-size", "4"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"chainrule {argv[0]}: error: No space left on device")
+    assert err.startswith(f"chainrule {argv[0]}: error: could not save ")
+    assert f"to {argv[-1]}: [Errno 28] No space left on device; no file was written" in err
+    assert err.rstrip().endswith(f"(from {argv[-2]} {argv[-1]})")  # the option and the file
     assert "Traceback" not in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == []  # nothing half-written
 
 
 def test_without_matplotlib_train_says_no_curves_were_drawn(tmp_path):

@@ -14,6 +14,7 @@ from ..errors import ChainruleError
 from ..models import (ACTIVATIONS, MODELS, build, check_fits, describe, load_model,
                       parameter_bytes)
 from ..random import manual_seed
+from ..serialize.atomic import atomic_write
 from ..train.trainer import DATASETS, LOSSES
 
 GRAPH_EXAMPLES = """examples:
@@ -131,7 +132,7 @@ def run_memory(args):
     report = memory_report(model, x, y, weight_decay=lam, loss=loss)
     print(report)
     if args.out:
-        Path(args.out).write_text(report.to_json())
+        atomic_write(args.out, [report.to_json().encode()], what="memory report")
         print(f"wrote {args.out}")
     return 0
 

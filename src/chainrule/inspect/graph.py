@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..display import DotSource, RenderedPath, run_dot
 from ..errors import GradientError
+from ..serialize.atomic import atomic_write
 from ..tensor import Tensor
 from .layout import box_id, constant_id, edges, fallback_drawing, op_id
 from .textbook import recognize, upstream_nodes
@@ -314,16 +315,16 @@ def render(tensor, path, params=None, **options):
         raise ValueError(f"render: the path must end in .svg, .png or .dot, got {path.name!r}")
     text = to_dot(tensor, params=params, **options)
     if kind == "dot":
-        path.write_text(text)
+        atomic_write(path, [text.encode()], what="graph")
         return RenderedPath(path)
     svg = run_dot(text, kind)
     if svg is None:
         dot_path = path.with_suffix(".dot")
-        dot_path.write_text(text)
+        atomic_write(dot_path, [text.encode()], what="graph")
         print(f"Graphviz's dot is not installed; wrote {dot_path}. Render it with:\n"
               f"  dot -T{kind} {dot_path} -o {path}", file=sys.stderr)
         return RenderedPath(dot_path)
-    path.write_bytes(svg)
+    atomic_write(path, [svg], what="drawing")
     return RenderedPath(path)
 
 

@@ -10,6 +10,7 @@ import html
 from pathlib import Path
 
 from ..display import run_dot
+from ..serialize.atomic import atomic_write
 from .explain import build_steps, report_for
 from .gradients import engine_gradients
 from .graph import GraphView
@@ -31,7 +32,7 @@ def to_html(loss, path, params=None):
     page = _PAGE.format(title=html.escape(f"chainrule: the graph of {view.name(view.root)}"),
                         css=asset("stepthrough.css"), body=widget(report.data, svg, "", "page", summary))
     path = Path(path)
-    path.write_text(page, encoding="utf-8")
+    atomic_write(path, [page.encode("utf-8")], what="page")
     return path
 
 

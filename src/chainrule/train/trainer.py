@@ -322,8 +322,8 @@ class Trainer:
             # A fresh bit generator of the same kind refuses a bad state as ours would.
             type(generator.bit_generator)().state = tree["rng"]
             epoch, step = tree["epoch"], tree["step"]
-            _integer("epoch", epoch, 0)
-            _integer("step", step, 0)
+            check_int("epoch", epoch, 0)
+            check_int("step", step, 0)
             history = History(EpochRecord(**record) for record in tree["history"])
         except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise CheckpointError(f"{path}: the checkpoint is incomplete or inconsistent: "
