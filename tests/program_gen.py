@@ -701,6 +701,13 @@ def step_pow(p):
     return True
 
 
+def _zeros_of_both_signs(a, b):
+    """Whether 0 meets -0 somewhere: which of them PyTorch's maximum returns depends on its
+    vectorised loop (docs/semantics.md), and 1 / x or log(x) later would tell them apart."""
+    a, b = np.broadcast_arrays(a, b)
+    return bool(np.any((a == 0) & (b == 0) & (np.signbit(a) != np.signbit(b))))
+
+
 def _has_denormal_in(p, name, dtype):
     values = p.arrays(name)[1]
     return bool(np.any((values != 0) & (np.abs(values) < np.finfo(dtype).tiny)))
@@ -722,7 +729,7 @@ def step_maximum(p):
         return False
     b, _ = _operand_for(p, a, tensor_only=True)
     (ac, at), (bc, bt) = p.arrays(a), p.arrays(b)
-    if not clear_of_kink(ac - bc, at - bt):
+    if not clear_of_kink(ac - bc, at - bt) or _zeros_of_both_signs(at, bt):
         return False
     fn = p.choose(["maximum", "minimum"])
     left, right = (a, b) if p.flip(0.5) else (b, a)
@@ -1223,7 +1230,8 @@ def step_numpy(p):
         if shape[-1] > 0:
             options.append(("np.mean({x}, axis=-1, keepdims=True)",
                             "torch.mean({x}, dim=-1, keepdim=True)"))
-    if clear_of_kink(xc, xt):  # maximum, not clamp: they differ at ties and NaN
+    # maximum rather than clamp, which differs at ties and NaN
+    if clear_of_kink(xc, xt) and not _zeros_of_both_signs(xt, 0.0):
         options.append(("np.maximum({x}, 0.0)", "torch.maximum({x}, torch.zeros_like({x}))"))
     cr_template, torch_template = p.choose(options)
     p.emit(cr_template.format(x=x), torch_template.format(x=x))

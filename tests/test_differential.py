@@ -474,3 +474,19 @@ def test_scalar_divided_by_a_denormal_is_a_true_division():
 def test_sort_is_stable_for_signed_zeros():
     values = cr.tensor([0.0, -0.0, 1.0, -0.0, 0.0])
     np.testing.assert_array_equal(cr.sort(values).indices.numpy(), [0, 1, 3, 4, 2])
+
+
+def test_relu_and_clamp_keep_minus_zero_as_pytorch():
+    # PyTorch's relu and clamp keep x at a tie with the bound (so 1 / relu(-0) is -inf).
+    values = np.array([-0.0, 0.0, -1.0, np.nan, 2.0])
+    for expression in (lambda m, x: m.relu(x), lambda m, x: x.clamp(min=0.0),
+                       lambda m, x: x.clamp(-0.0, 0.0), lambda m, x: 1.0 / m.relu(x)):
+        c, t = expression(cr, cr.tensor(values)), expression(torch, torch.tensor(values))
+        problem = pg.compare_tensors(c, t, "result", edges="signed")
+        assert problem is None, problem
+
+
+def test_logsumexp_gradient_is_exact_where_the_sum_absorbs_its_terms():
+    x = cr.tensor(np.full(4, -1e20, dtype=np.float32), requires_grad=True)
+    x.logsumexp(0).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(4, 0.25, dtype=np.float32))

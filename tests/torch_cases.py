@@ -559,14 +559,14 @@ case("binary_cross_entropy", lambda M, p, t: M.nn.functional.binary_cross_entrop
 _GRID = [E(N_EDGES ** 2, layout="grid-a"), E(N_EDGES ** 2, layout="grid-b")]
 _ROWS = [E(9, 4, layout="rows")]
 for _name in list(UNARY) + ["exp", "log", "sqrt", "abs", "tanh", "relu", "sign"]:
-    case(_name, lambda M, x, n=_name: getattr(M, n)(x), [E(N_EDGES)], zero_signs=_name != "relu")
+    case(_name, lambda M, x, n=_name: getattr(M, n)(x), [E(N_EDGES)])
     case(_name, lambda M, x, n=_name: getattr(x, n)(), [E(2, 0)])
 for _alias in ("arcsin", "arctanh", "fix", "negative", "absolute"):
     case(_alias, lambda M, x, n=_alias: getattr(M, n)(x), [E(N_EDGES)], covers=())
 for _name in ("atan2", "copysign", "logaddexp", "add", "sub", "mul", "div", "pow"):
     case(_name, lambda M, a, b, n=_name: getattr(M, n)(a, b), _GRID)
-# The sign of a zero maximum of 0 and -0 depends on PyTorch's vectorised loop, so it is not
-# compared; fmod and remainder by a divisor so small that a / b overflows are NaN in PyTorch's
+# The sign of a zero maximum of 0 and -0 depends on PyTorch's vectorised loop (the first
+# argument below 8 elements, the second above), so it is not compared; fmod and remainder by a divisor so small that a / b overflows are NaN in PyTorch's
 # vectorised loop and exact here (docs/semantics.md), so the grid leaves those out.
 for _name in ("maximum", "minimum"):
     case(_name, lambda M, a, b, n=_name: getattr(M, n)(a, b), _GRID, zero_signs=False)
@@ -611,7 +611,7 @@ SCALAR_FORMS = {
 }
 for _form, _fn in SCALAR_FORMS.items():
     case("edge", _fn, [E(N_EDGES)], covers=(), id=_form,
-         zero_signs=not _form.startswith(("clamp", "clip", "maximum", "minimum")))
+         zero_signs=not _form.startswith(("maximum", "minimum")))
 # Reductions along rows of edge values (signed zeros, inf, -inf, nan, all -inf, tiny, huge,
 # ties), with keepdim, and over every element.
 REDUCTIONS = {
@@ -636,8 +636,11 @@ REDUCTIONS = {
 }
 for _form, _fn in REDUCTIONS.items():
     case("reduction", _fn, _ROWS, covers=(), id=_form)
-case("reduction", lambda M, x: (M.logsumexp(x, 1), x.logsumexp(1, keepdim=True)), _ROWS,
-     covers=(), id="logsumexp")
+# PyTorch's logsumexp gradient exp(x - out) loses the overflowing row's shares (out = x +
+# log 3 rounds to x, so each of three tied maxima gets 1, not 1/3); chainrule's is exact
+# (docs/semantics.md), so that row is left out.
+case("reduction", lambda M, x: (M.logsumexp(x, 1), x.logsumexp(1, keepdim=True)),
+     [E(8, 4, layout="rows/moderate")], covers=(), id="logsumexp")
 case("reduction", lambda M, x: M.logcumsumexp(x, 1), _ROWS, covers=(), id="logcumsumexp")
 # Likewise PyTorch's p < 1 norm gradient is inf where the norm overflows float32 (it divides
 # by the overflowed norm); chainrule's chain rule stays finite.
@@ -682,6 +685,7 @@ INTEGER_OPS = {  # one expression each, so that a refusal is PyTorch's refusal o
     "cumsum": lambda M, x: M.cumsum(x, 0), "cumprod": lambda M, x: M.cumprod(x, 0),
     "sort": lambda M, x: M.sort(x, stable=True), "argsort": lambda M, x: M.argsort(x, stable=True),
     "clamp": lambda M, x: x.clamp(0, 5), "clamp-wrap": lambda M, x: M.clamp(x, min=-1),
+    "clamp-float": lambda M, x: x.clamp(min=2.5),
     "where": lambda M, x: M.where(x > 0, x, -x), "where-float": lambda M, x: M.where(x > 0, x, 0.5),
     "cat": lambda M, x: M.cat([x, x.to(M.float32)]),
 }

@@ -266,7 +266,9 @@ def relu(x):
     >>> cr.relu(cr.tensor([-1.0, 2.0]))
     tensor([0., 2.], dtype=float32)
     """
-    return xp.maximum(x, 0)
+    # 0 first: NumPy's maximum returns its second argument at a tie, so -0 stays -0 and
+    # 1 / relu(-0) is -inf, as in PyTorch.
+    return xp.maximum(0, x)
 
 
 @relu.residual
@@ -354,11 +356,16 @@ def _(grad, condition):
 def clip(x, *, low=None, high=None):
     if low is None and high is None:
         raise ArgumentError("clamp: at least one of min or max must not be None")
+    if x.dtype.kind in "iub" and any(isinstance(b, float) for b in (low, high)):
+        x = x.astype(xp.float32)  # an int tensor clamped at a float is float32, as in PyTorch
     if x.dtype.kind in "iu":
         # An int bound that does not fit x's dtype wraps around, as in PyTorch (a uint8
         # clamp(min=-1) clamps at 255).
         low, high = (_wrapped(bound, x.dtype) for bound in (low, high))
-    return x.clip(low, high)
+    # The bound first: NumPy's maximum and minimum return their second argument at a tie, so
+    # an x equal to a bound is kept (clamp(-0, min=0) is -0, as in PyTorch; clip gives 0).
+    out = x if low is None else xp.maximum(low, x)
+    return out if high is None else xp.minimum(high, out)
 
 
 def _wrapped(bound, dtype):

@@ -3,7 +3,7 @@ import builtins
 
 from ..backend import xp
 from ..errors import ShapeError
-from .elementwise import exp, where
+from .elementwise import exp, log, where
 from .primitive import primitive
 
 
@@ -162,10 +162,19 @@ def logsumexp(x, *, axis=None, keepdims=False):
 
 @logsumexp.vjp(formula="{grad} * exp({x} - {out})")
 def _(grad, x, out, axis, keepdims):
-    # A primitive with PyTorch's formula: a composite's gradient at an infinite entry would be
-    # NaN for every entry beside it (exp(x) / sum(exp(x)) is inf / inf), PyTorch's only there.
+    # A primitive: a composite's gradient at an infinite entry would be NaN for every entry
+    # beside it (exp(x) / sum(exp(x)) is inf / inf); PyTorch's exp(x - out) is 0 there. The
+    # exponent is formed from x minus its (finite) max and the shifted log-sum, not from out:
+    # out = -1e20 + log 4 rounds to -1e20 in float32, and exp(x - out) would be 1, not 1/4.
     grad = _restore_axes(grad, x.shape, axis, keepdims)
-    return grad * exp(x - _restore_axes(out, x.shape, axis, keepdims))
+    value = _array(x)
+    if not value.size:
+        return grad * exp(x - _restore_axes(out, x.shape, axis, keepdims))
+    shift = value.max(axis=axis, keepdims=True)
+    shift = xp.where(xp.isfinite(shift), shift, xp.zeros((), dtype=shift.dtype))
+    shifted = x - shift
+    with xp.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return grad * exp(shifted - log(sum(exp(shifted), axis=axis, keepdims=True)))
 
 
 def _wide_variance(x, axis, keepdims, correction):
