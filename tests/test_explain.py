@@ -133,7 +133,8 @@ def test_without_the_penalty_the_objective_is_L():
 
 
 @pytest.mark.parametrize("activation, derivative", [
-    ("tanh", "1 - h^2"), ("sigmoid", "h * (1 - h)"), ("leaky_relu", "where(z > 0, 1, negative_slope)")])
+    ("tanh", "1 - h^2"), ("sigmoid", "h * (1 - h)"),
+    ("leaky_relu", "where(z > 0, 1, negative_slope)")])
 def test_models_mlp_with_other_activations_is_recognised(activation, derivative):
     manual_seed(0)
     model = models.mlp(20, [8], 4, activation=activation)

@@ -93,7 +93,7 @@ class GraphView:
                         self._values[other] = value
                     elif key in other.op.inputs and not other.op.variadic:
                         parent = other.parents[other.op.inputs.index(key)]
-                        if parent is not None:  # an input its consumer saved: h, by the product h W2^T
+                        if parent is not None:  # an input its consumer saved (h, by h W2^T)
                             self._values[parent] = value
         return self._values.get(node)
 

@@ -257,11 +257,11 @@ def fit_svg(svg, prefix=""):
 
 
 def widget(data, svg=None, prefix="", layout="embed", summary=""):
-    """The step-through's markup with its data and script (the CSS is ``asset("stepthrough.css")``): the controls,
-    the graph across the top, the list of steps and the detail below. ``layout`` "page" fills
-    the window and the arrow keys work anywhere on it; "embed" (a notebook cell) has a fixed
-    height and takes the arrow keys and the wheel once it has the focus (a click in it), so a
-    notebook keeps them otherwise. ``svg`` None: no graph pane. Element ids start with
+    """The step-through's markup with its data and script (its CSS is
+    ``asset("stepthrough.css")``): the controls, the graph across the top, the list of steps
+    and the detail below. ``layout`` "page" fills the window and the arrow keys work anywhere on
+    it; "embed" (a notebook cell) has a fixed height and takes the arrow keys and the wheel once
+    it has the focus (a click in it), so a notebook keeps them otherwise. ``svg`` None: no graph pane. Element ids start with
     ``prefix``."""
     esc = html.escape
     modes = [mode for mode in ("backward", "forward") if data.get(mode)]
