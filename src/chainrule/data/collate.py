@@ -19,8 +19,9 @@ def _is_text_array(array):
 def default_collate(batch):
     """Stack a list of examples into a batch: Tensors and arrays are stacked along a new first
     dimension, Python floats become float64 and ints int64 tensors, NumPy scalars keep their
-    dtype, strings stay a list, and tuples (as lists), lists, dicts and named tuples are
-    collated element by element.
+    dtype, strings stay as they come (the batch's list, or a tuple for a field of examples
+    that are sequences, as PyTorch's ``zip``), and tuples (as lists), lists, dicts and named
+    tuples are collated element by element.
 
     >>> data.default_collate([(1, 2.0), (3, 4.0)])
     [tensor([1, 3], dtype=int64), tensor([2., 4.], dtype=float64)]
@@ -61,12 +62,13 @@ def default_collate(batch):
         except TypeError:
             return fields
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         if len({len(e) for e in batch}) > 1:
             raise RuntimeError(f"default_collate: each element in list of batch should be of "
                                f"equal size; got sizes {[len(e) for e in batch]}")
-        columns = [default_collate(list(samples)) for samples in zip(*batch)]
+        # Each column is the tuple zip makes: a column of strings stays that tuple, as PyTorch's.
+        columns = [default_collate(samples) for samples in zip(*batch)]
         if isinstance(elem, tuple):
             return columns  # a list, as PyTorch's
         try:
