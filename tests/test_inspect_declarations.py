@@ -139,3 +139,42 @@ def _docstring_text(path):
     tree = ast.parse(path.read_text())
     return " ".join(ast.get_docstring(node) or "" for node in ast.walk(tree)
                     if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)))
+
+
+def test_explain_manual_reads_the_networks_own_declaration_of_its_steps():
+    from chainrule.manual.mlp import ForwardPass, Step
+
+    class Line:
+        """J = mean over the batch of (w . x - y)^2, written out by hand."""
+
+        def __init__(self, w):
+            self.w = w
+
+        def params(self):
+            return {"w": self.w}
+
+        def forward(self, x, y):
+            r = self.w @ x - y
+            return ForwardPass({"r": r, "J": float((r ** 2).mean())}, x=x, y=y)
+
+        def backward(self, values):
+            r = values["r"]
+            return {"dJ/dr": 2 * r / r.size, "dJ/dw": values.x @ (2 * r / r.size)}
+
+        def backward_steps(self):
+            return [Step("J", "J = mean(r^2)", "dJ/dJ = 1", "scalar", 1.0),
+                    Step("r", "r = w x - y", "dJ/dr = 2 r / N", "{r} = {r} / {N}", "dJ/dr"),
+                    Step("w", "w: the weights", "dJ/dw = x . dJ/dr", "{w} = {x} . {r}", "dJ/dw",
+                         ("declared by the network",))]
+
+    rng = np.random.default_rng(0)
+    x, y, w = rng.normal(size=(3, 5)), rng.normal(size=5), rng.normal(size=3)
+    report = inspect.explain_manual(Line(w), x, y, quiet=True)
+    assert [s.name for s in report] == ["J", "r", "w"]
+    # A vector the forward computes is shown as a column, the textbook's layout.
+    assert report[1].shapes == "(5x1) = (5x1) / 5"
+    assert report[2].shapes == "(3) = (3x5) . (5x1)"
+    assert report[2].notes == ["declared by the network"]
+    expected = x @ (2 * (w @ x - y) / 5)
+    assert report[2].grad_norm == pytest.approx(np.linalg.norm(expected))
+    assert "Line" in report.header
