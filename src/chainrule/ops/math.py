@@ -177,7 +177,7 @@ def cosh(x):
     """The hyperbolic cosine, elementwise.
 
     >>> cr.cosh(cr.tensor([0.0, 1.0]))
-    tensor([1.       , 1.5430807], dtype=float32)
+    tensor([1.       , 1.5430806], dtype=float32)
     """
     return xp.cosh(x)
 
@@ -300,7 +300,7 @@ def log10(x):
     """The base-10 logarithm, elementwise.
 
     >>> cr.log10(cr.tensor([1.0, 1000.0]))
-    tensor([0.       , 3.0000002], dtype=float32)
+    tensor([0., 3.], dtype=float32)
     """
     return xp.log10(x)
 
