@@ -449,3 +449,22 @@ def test_empty_batches_pass_through_as_in_pytorch():
         _both(call, [np.ones(shape) for shape in shapes])
     values, indices = np.zeros((0, 2, 2, 2)), np.zeros((0, 2, 2, 2), dtype=np.int64)
     _both(lambda M, v, i: M.max_unpool2d(v, i, 2), [values, indices])
+
+
+@pytest.mark.parametrize("op", ["conv_transpose3d", "avg_pool3d", "max_pool3d", "max_unpool3d"])
+def test_ops_that_save_less_than_pytorch_backpropagate_after_an_in_place_change(op):
+    x = np.random.default_rng(18).normal(size=(1, 2, 3, 4, 4))
+    weight, where = np.ones((2, 2, 2, 2, 2)), np.arange(96).reshape(1, 2, 3, 4, 4) % 8
+    calls = {"conv_transpose3d": lambda M, lib, y: M.conv_transpose3d(y, lib.tensor(weight)),
+             "avg_pool3d": lambda M, lib, y: M.avg_pool3d(y, 2, ceil_mode=True),
+             "max_pool3d": lambda M, lib, y: M.max_pool3d(y, 2, ceil_mode=True),
+             "max_unpool3d": lambda M, lib, y: M.max_unpool3d(y, lib.tensor(where), 2)}
+    ours = cr.tensor(x, requires_grad=True)
+    y = ours * 1
+    out = calls[op](F, cr, y)
+    y.add_(1.0)
+    (out * out.detach()).sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    copy = calls[op](TF, torch, theirs * 1)  # PyTorch itself raises unless it works on a copy
+    (copy * copy.detach()).sum().backward()
+    _same(ours.grad, theirs.grad, "x.grad")
