@@ -784,8 +784,12 @@ def index_put(input, indices, values, accumulate=False):
     index = tuple(i._data if isinstance(i, Tensor) else xp.asarray(i) for i in indices)
     if not accumulate:
         return ops.index_put(x, values, index=index)
-    return ops.add(x, ops.add_at(ops.broadcast_to(values, shape=x._data[index].shape),
-                                 index=index, shape=x.shape))
+    added = ops.add_at(ops.broadcast_to(values, shape=x._data[index].shape), index=index,
+                       shape=x.shape)
+    touched = xp.zeros(x.shape, dtype=bool)
+    touched[index] = True
+    # Only the indexed elements change (x + 0 would turn a -0.0 elsewhere into 0.0).
+    return ops.where(touched, ops.add(x, added), x)
 
 
 @public(functional=True)
