@@ -74,9 +74,28 @@ CASES = [
     Case("unique", lambda M, x: (M.unique(x[:0]), M.unique(x, return_counts=True),
                                  M.histc(x[:0], bins=2), M.histogram(x, bins=2)),
          [K([0.5, -0.0, 0.0, 2.5, 0.5])]),
+    Case("bitwise", lambda M, x, s: _bitwise_in_place(x, s), [K([5, -8, 3, 0, 12]), K([1, 2])]),
+    Case("bitwise", lambda M, x: _bitwise_in_place(x > 2, x[:2] > 0), [K([5, -8, 3, 0, 12])]),
     Case("one_hot", lambda M, x: (M.nn.functional.one_hot(x), M.nn.functional.one_hot(x, 5)),
          [K([0, 3, 1], "int64")]),
 ]
+
+
+def _bitwise_in_place(x, s):
+    """Each in-place bitwise form on a view of a copy: the copy must see every write."""
+    y = x.clone()
+    view = y[1:3]
+    view &= s
+    view |= s
+    view ^= s
+    view.bitwise_not_().bitwise_xor_(s)
+    view.bitwise_and_(s).bitwise_or_(s)
+    if y.dtype != view.dtype or str(y.dtype).endswith("bool"):
+        return y, view
+    view <<= s
+    view >>= 1
+    view.bitwise_left_shift_(s).bitwise_right_shift_(1)
+    return y, view
 
 
 def _written_then_viewed(x):

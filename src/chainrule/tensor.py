@@ -508,6 +508,59 @@ class Tensor:
     def __rrshift__(self, other): return bitwise_right_shift(other, self)
     def __ifloordiv__(self, other): return self._inplace(floor_divide, other, "//=")
     def __imod__(self, other): return self._inplace(remainder, other, "%=")
+    def __iand__(self, other): return self._inplace(bitwise_and, other, "&=")
+    def __ior__(self, other): return self._inplace(bitwise_or, other, "|=")
+    def __ixor__(self, other): return self._inplace(bitwise_xor, other, "^=")
+    def __ilshift__(self, other): return self._inplace(bitwise_left_shift, other, "<<=")
+    def __irshift__(self, other): return self._inplace(bitwise_right_shift, other, ">>=")
+
+    def bitwise_not_(self):
+        """In place: ``~self`` (bitwise on integers, logical on bools).
+
+        >>> cr.tensor([0, 5]).bitwise_not_()
+        tensor([-1, -6], dtype=int64)
+        """
+        return self._inplace(lambda t, _: bitwise_not(t), None, "bitwise_not_")
+
+    def bitwise_and_(self, other):
+        """In place: ``self & other``.
+
+        >>> cr.tensor([6, 3]).bitwise_and_(5)
+        tensor([4, 1], dtype=int64)
+        """
+        return self._inplace(bitwise_and, other, "bitwise_and_")
+
+    def bitwise_or_(self, other):
+        """In place: ``self | other``.
+
+        >>> cr.tensor([6, 3]).bitwise_or_(8)
+        tensor([14, 11], dtype=int64)
+        """
+        return self._inplace(bitwise_or, other, "bitwise_or_")
+
+    def bitwise_xor_(self, other):
+        """In place: ``self ^ other``.
+
+        >>> cr.tensor([6, 3]).bitwise_xor_(5)
+        tensor([3, 6], dtype=int64)
+        """
+        return self._inplace(bitwise_xor, other, "bitwise_xor_")
+
+    def bitwise_left_shift_(self, other):
+        """In place: ``self << other``.
+
+        >>> cr.tensor([1, 3]).bitwise_left_shift_(2)
+        tensor([ 4, 12], dtype=int64)
+        """
+        return self._inplace(bitwise_left_shift, other, "bitwise_left_shift_")
+
+    def bitwise_right_shift_(self, other):
+        """In place: ``self >> other`` (arithmetic: the sign is kept).
+
+        >>> cr.tensor([8, -8]).bitwise_right_shift_(2)
+        tensor([ 2, -2], dtype=int64)
+        """
+        return self._inplace(bitwise_right_shift, other, "bitwise_right_shift_")
 
     # -- methods: PyTorch's names and meanings, NumPy's keywords accepted -------------------
     def exp(self): return exp(self)
