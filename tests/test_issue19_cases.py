@@ -237,6 +237,27 @@ def test_2_a_state_dict_checkpoint_aliases_the_weights():
     agree(checkpoint_dict_taken_before_training)
 
 
+def optimizer_state(M):
+    m = M.nn.Linear(2, 1)
+    m.load_state_dict({"weight": M.tensor([[0.5, -1.0]]), "bias": M.tensor([0.25])})
+    adam = M.optim.Adam(m.parameters(), lr=0.1)
+    sgd = M.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    ((m(M.tensor([[1.0, 2.0]])) - 1.0) ** 2).sum().backward()
+    adam.step()
+    sgd.step()
+    a, s = adam.state_dict(), sgd.state_dict()
+    return (type(a["state"]).__name__, a["state"][0]["exp_avg"], a["state"][1]["exp_avg_sq"],
+            s["state"][0]["momentum_buffer"], a["param_groups"][0]["params"],
+            a["param_groups"][0]["betas"])
+
+
+@pytest.mark.xfail(strict=True, reason="Optimizer.state_dict()['state'] is a list of dicts of "
+                   "NumPy arrays; PyTorch's is a dict keyed by parameter index whose buffers are "
+                   "Tensors (so .keys()/.items() fail and exp_avg.std(0) is NumPy's)")
+def test_2_optimizer_state_dict_holds_tensors_keyed_by_index():
+    agree(optimizer_state)
+
+
 # -- 3. Memory layout: views share memory, contiguity as PyTorch ------------------------------
 
 def a_flat_view_writes_the_weight(M):

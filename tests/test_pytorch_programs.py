@@ -442,3 +442,184 @@ out["W"] = W
 
 def test_the_makemore_bigram_model_runs_unchanged(tmp_path):
     _compare(BIGRAMS, tmp_path, rtol=1e-4, atol=1e-5)
+
+
+# The checkpoint recipe of PyTorch's "Saving and loading a general checkpoint" tutorial: model,
+# optimizer and epoch saved in one dict mid-training, loaded into fresh objects, and training
+# resumed; the resumed run must end where the uninterrupted one does.
+RESUME = """
+rng = np.random.default_rng(4)
+x = torch.tensor(rng.normal(size=(24, 3)).astype(np.float32))
+y = torch.tensor(rng.normal(size=(24, 1)).astype(np.float32))
+start = {"0.weight": torch.tensor(rng.normal(0, 0.5, (6, 3)).astype(np.float32)),
+         "0.bias": torch.zeros(6), "2.weight": torch.tensor(rng.normal(0, 0.5, (1, 6)).astype(
+             np.float32)), "2.bias": torch.zeros(1)}
+
+
+def make():
+    model = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 1))
+    model.load_state_dict(start)
+    optimizer = optim.Adam(model.parameters(), lr=0.05)
+    return model, optimizer
+
+
+def train(model, optimizer, steps):
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+model, optimizer = make()
+straight = train(model, optimizer, 8)
+
+model, optimizer = make()
+first = train(model, optimizer, 4)
+torch.save({"epoch": 4, "model_state_dict": model.state_dict(),
+            "optimizer_state_dict": optimizer.state_dict(), "loss": first[-1]},
+           tmp + "/general.pt")
+model, optimizer = make()
+checkpoint = torch.load(tmp + "/general.pt")
+model.load_state_dict(checkpoint["model_state_dict"])
+optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
+model.train()
+resumed = first + train(model, optimizer, 4)
+out["straight"] = np.array(straight)
+out["resumed"] = np.array(resumed)
+out["epoch"] = checkpoint["epoch"]
+out["loss"] = checkpoint["loss"]
+out["lr"] = optimizer.param_groups[0]["lr"]
+out["weight"] = model[2].weight
+"""
+
+
+def test_a_general_checkpoint_resumes_training(tmp_path):
+    _compare(RESUME, tmp_path, rtol=1e-5, atol=1e-6)
+    out = _run(RESUME, "chainrule", tmp_path)
+    np.testing.assert_allclose(out["resumed"], out["straight"], rtol=1e-6)
+
+
+# d2l.ai's chapter 3 as written: synthetic data from torch.normal, a hand-made data_iter indexing
+# with a tensor of indices, sgd under no_grad, softmax and cross-entropy from scratch (indexing
+# with range, .type(dtype), argmax(axis=1)), net.apply(init_weights) with nn.init.normal_,
+# CrossEntropyLoss(reduction='none'), and d2l's try_gpu/try_all_gpus device helpers.
+D2L = """
+import random
+def synthetic_data(w, b, num_examples):
+    X = torch.normal(0, 1, (num_examples, len(w)))
+    y = torch.matmul(X, w) + b
+    y += torch.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+
+true_w = torch.tensor([2, -3.4])
+true_b = 4.2
+torch.manual_seed(0)
+features, labels = synthetic_data(true_w, true_b, 1000)
+out["shapes"] = (tuple(features.shape), tuple(labels.shape))
+rng = np.random.default_rng(5)
+features = torch.tensor(rng.normal(size=(100, 2)).astype(np.float32))
+labels = (torch.matmul(features, true_w) + true_b).reshape((-1, 1))
+
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.Random(0).shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = torch.tensor(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices]
+
+w = torch.tensor([[0.01], [-0.02]], requires_grad=True)
+b = torch.zeros(1, requires_grad=True)
+def linreg(X, w, b):
+    return torch.matmul(X, w) + b
+def squared_loss(y_hat, y):
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+def sgd(params, lr, batch_size):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
+lr, num_epochs = 0.03, 3
+losses = []
+for epoch in range(num_epochs):
+    for X, y in data_iter(10, features, labels):
+        l = squared_loss(linreg(X, w, b), y)
+        l.sum().backward()
+        sgd([w, b], lr, 10)
+    with torch.no_grad():
+        train_l = squared_loss(linreg(features, w, b), labels)
+        losses.append(float(train_l.mean()))
+out["linreg_losses"] = np.array(losses)
+out["w_error"] = true_w - w.reshape(true_w.shape)
+
+def softmax(X):
+    X_exp = torch.exp(X)
+    partition = X_exp.sum(1, keepdim=True)
+    return X_exp / partition
+X = torch.tensor(rng.normal(size=(2, 5)).astype(np.float32))
+X_prob = softmax(X)
+out["softmax"] = X_prob
+out["rowsums"] = X_prob.sum(1)
+y = torch.tensor([0, 2])
+y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.3, 0.2, 0.5]])
+out["picked"] = y_hat[[0, 1], y]
+def cross_entropy(y_hat, y):
+    return - torch.log(y_hat[range(len(y_hat)), y])
+out["ce"] = cross_entropy(y_hat, y)
+def accuracy(y_hat, y):
+    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+out["accuracy"] = accuracy(y_hat, y) / len(y)
+
+net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+def init_weights(m):
+    if type(m) == nn.Linear:
+        nn.init.normal_(m.weight, std=0.01)
+net.apply(init_weights)
+out["init_std_ok"] = bool(abs(float(net[1].weight.std()) - 0.01) < 0.02)
+with torch.no_grad():
+    net[1].weight.copy_(torch.tensor(rng.normal(0, 0.1, (3, 4)).astype(np.float32)))
+    net[1].bias.zero_()
+loss = nn.CrossEntropyLoss(reduction='none')
+trainer = torch.optim.SGD(net.parameters(), lr=0.1)
+imgs = torch.tensor(rng.normal(size=(30, 2, 2)).astype(np.float32))
+targets = torch.tensor(rng.integers(0, 3, 30))
+history = []
+for epoch in range(3):
+    if isinstance(net, torch.nn.Module):
+        net.train()
+    for i in range(0, 30, 10):
+        X, yb = imgs[i:i + 10], targets[i:i + 10]
+        y_hat = net(X)
+        l = loss(y_hat, yb)
+        trainer.zero_grad()
+        l.mean().backward()
+        trainer.step()
+        history.append([float(l.sum()), accuracy(y_hat, yb), yb.numel()])
+out["history"] = np.array(history)
+def try_gpu(i=0):
+    if torch.cuda.device_count() >= i + 1:
+        return torch.device(f'cuda:{i}')
+    return torch.device('cpu')
+def try_all_gpus():
+    devices = [torch.device(f'cuda:{i}') for i in range(torch.cuda.device_count())]
+    return devices if devices else [torch.device('cpu')]
+out["gpu"] = str(try_gpu())
+out["all"] = [str(d) for d in try_all_gpus()]
+X = torch.ones(2, 3, device=try_gpu())
+out["X_device"] = str(X.device)
+net2 = nn.Sequential(nn.Linear(3, 1))
+net2 = net2.to(device=try_gpu())
+out["net_device"] = str(net2[0].weight.data.device)
+"""
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
+def test_d2l_chapter_3_runs_unchanged(tmp_path):
+    _compare(D2L, tmp_path, rtol=1e-4, atol=1e-5)
