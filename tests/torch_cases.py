@@ -646,6 +646,42 @@ case("reduction", lambda M, x: M.logcumsumexp(x, 1), _ROWS, covers=(), id="logcu
 # by the overflowed norm); chainrule's chain rule stays finite.
 case("reduction", lambda M, x: x.norm(0.5, dim=1), [E(8, 4, layout="rows/moderate")],
      covers=(), id="norm0.5")
+# Activations, softmax, losses, sorting and shape ops at edge values.
+# (The sign of a zero activation is not compared: PyTorch flushes float32 denormals to 0 in
+# gelu and computes logsigmoid(huge) as +0.)
+for _name, (_options, _module) in ACTIVATIONS.items():
+    case(_name, lambda M, x, n=_name, o=_options: getattr(M.nn.functional, n)(x, **o),
+         [E(N_EDGES)], covers=(), loose=LOOSE.get(_name, ""), zero_signs=False)
+EDGE_MISC = {
+    "leaky_relu": lambda M, x: M.nn.functional.leaky_relu(x, 0.2),
+    "gelu-tanh": lambda M, x: M.nn.functional.gelu(x, approximate="tanh"),
+    "softplus-default": lambda M, x: M.nn.functional.softplus(x),
+    "sigmoid": lambda M, x: M.sigmoid(x) + M.tanh(x),
+    "softmax": lambda M, x: (M.softmax(x, 0), M.log_softmax(x, 0), M.nn.functional.softmin(x, 0)),
+    "sort": lambda M, x: (*M.sort(x, stable=True), *M.sort(x, descending=True, stable=True)),
+    "topk": lambda M, x: M.topk(x, 3), "topk-smallest": lambda M, x: M.topk(x, 3, largest=False),
+    "argmax": lambda M, x: (M.argmax(x), M.argmin(x)),
+    "cummax": lambda M, x: (*M.cummax(x, 0), *M.cummin(x, 0)),
+    "matmul": lambda M, x: (x.reshape(3, 5) @ x.reshape(5, 3), M.outer(x[:4], x[4:8])),
+    "cat": lambda M, x: M.cat([x, x * 2]).reshape(2, -1).sum(0),
+    "gather": lambda M, x: M.gather(x, 0, M.tensor([0, 3, 3, 9, 14])) * x[:5],
+    "index": lambda M, x: x[[1, 1, 4]] + x[::3][:3],
+    "masked_fill": lambda M, x: M.masked_fill(x, x > 1, float("nan")),
+    "where-scalar": lambda M, x: M.where(x > 0, x, float("-inf")),
+    "mse": lambda M, x: M.nn.functional.mse_loss(x, x.flip(0)),
+    "l1": lambda M, x: M.nn.functional.l1_loss(x, x.flip(0)),
+    "smooth_l1": lambda M, x: M.nn.functional.smooth_l1_loss(x, x.flip(0)),
+    "huber": lambda M, x: M.nn.functional.huber_loss(x, x.flip(0)),
+    "bce_logits": lambda M, x: M.nn.functional.binary_cross_entropy_with_logits(
+        x, M.ones_like(x) * 0.25, reduction="none"),
+    "cross_entropy": lambda M, x: M.nn.functional.cross_entropy(
+        x.reshape(5, 3), M.tensor([0, 1, 2, 0, 1]), reduction="none"),
+    "normalize": lambda M, x: M.nn.functional.normalize(x.reshape(3, 5), dim=1),
+    "layer_norm": lambda M, x: M.nn.functional.layer_norm(x.reshape(3, 5), (5,)),
+}
+for _form, _fn in EDGE_MISC.items():
+    case("edge", _fn, [E(N_EDGES)], covers=(), id=_form)
+
 # Empty tensors: elementwise ops keep the shape; reductions over an empty axis give PyTorch's
 # identities (0, 1, -inf for logsumexp) or refuse (max).
 EMPTY = {"sum": lambda M, x: (x.sum(1), x.sum(0)), "prod": lambda M, x: (x.prod(1), x.prod()),

@@ -180,8 +180,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     if target.dtype.kind != "f":
         target = target.astype(input.dtype)
     if pos_weight is None:
-        # softplus never exponentiates a positive number, so no logit overflows.
-        losses = softplus(input) - input * target
+        # softplus never exponentiates a positive number, so no logit overflows; (1 - y) x +
+        # softplus(-x) rather than softplus(x) - x y, so that x = inf gives inf, as PyTorch.
+        losses = (1 - target) * input + softplus(-input)
     else:
         log_weight = (pos_weight - 1) * target + 1
         losses = (1 - target) * input + log_weight * softplus(-input)
@@ -229,7 +230,9 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     if beta == 0:
         return reduce_losses(abs(diff), reduction, "smooth_l1_loss")
     size = abs(diff)
-    losses = where(size.detach() < beta, diff * diff * (0.5 / beta), size - 0.5 * beta)
+    small = ~(size.detach() >= beta)  # NaN takes the quadratic branch, as in PyTorch
+    near = where(small, diff, 0)  # an inf difference must not reach the square's gradient
+    losses = where(small, near * near * (0.5 / beta), size - 0.5 * beta)
     return reduce_losses(losses, reduction, "smooth_l1_loss")
 
 
@@ -243,7 +246,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     diff = _elementwise("huber_loss", input, target, reduction)
     size = abs(diff)
-    losses = where(size.detach() < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    small = ~(size.detach() >= delta)  # NaN takes the quadratic branch, as in PyTorch
+    near = where(small, diff, 0)  # an inf difference must not reach the square's gradient
+    losses = where(small, near * near * 0.5, (size - 0.5 * delta) * delta)
     return reduce_losses(losses, reduction, "huber_loss")
 
 

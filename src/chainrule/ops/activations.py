@@ -8,8 +8,9 @@ relu6, hardsigmoid pass no gradient exactly at their bounds), so do these."""
 import math
 
 from .composite import softmax, stop_gradient
-from .elementwise import (abs, clip, greater, leaky_relu as _leaky_relu, less, logical_and,
-                          sigmoid, softplus as _softplus, tanh, where)
+from .elementwise import (abs, clip, greater, greater_equal, leaky_relu as _leaky_relu, less,
+                          less_equal, logical_and, logical_not, logical_or, sigmoid,
+                          softplus as _softplus, tanh, where)
 from .math import erf, expm1
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -55,8 +56,14 @@ def silu(input):
 def _negative_part(input, alpha, scale=1.0):
     """alpha * (exp(x / scale) - 1) for x <= 0; the exp sees only x <= 0, so it cannot
     overflow into an inf that would turn the unused branch's zero gradient into NaN."""
-    safe = where(greater(stop_gradient(input), 0), 0, input)
+    safe = where(_not_negative(input), 0, input)
     return expm1(safe / scale if scale != 1.0 else safe) * alpha
+
+
+def _not_negative(input):
+    # "not x <= 0" rather than "x > 0": NaN takes the linear branch and passes its gradient,
+    # as PyTorch's elu backward does.
+    return logical_not(less_equal(stop_gradient(input), 0))
 
 
 def elu(input, alpha=1.0):
@@ -65,7 +72,7 @@ def elu(input, alpha=1.0):
     >>> cr.nn.functional.elu(cr.tensor([-1., 2.]))
     tensor([-0.63212055,  2.        ], dtype=float32)
     """
-    return where(greater(stop_gradient(input), 0), input, _negative_part(input, alpha))
+    return where(_not_negative(input), input, _negative_part(input, alpha))
 
 
 def selu(input):
@@ -85,7 +92,7 @@ def celu(input, alpha=1.0):
     """
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
-    return where(greater(stop_gradient(input), 0), input, _negative_part(input, alpha, alpha))
+    return where(_not_negative(input), input, _negative_part(input, alpha, alpha))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -118,9 +125,10 @@ def hardtanh(input, min_val=-1.0, max_val=1.0):
     >>> cr.nn.functional.hardtanh(cr.tensor([-2., 0.5, 2.]))
     tensor([-1. ,  0.5,  1. ], dtype=float32)
     """
+    # "not outside" rather than "inside": NaN passes its gradient, as in PyTorch.
     value = stop_gradient(input)
-    inside = logical_and(greater(value, min_val), less(value, max_val))
-    return where(inside, input, clip(value, low=min_val, high=max_val))
+    outside = logical_or(less_equal(value, min_val), greater_equal(value, max_val))
+    return where(logical_not(outside), input, clip(value, low=min_val, high=max_val))
 
 
 def relu6(input):
@@ -138,7 +146,10 @@ def hardsigmoid(input):
     >>> cr.nn.functional.hardsigmoid(cr.tensor([-4., 0., 4.]))
     tensor([0. , 0.5, 1. ], dtype=float32)
     """
-    return relu6(input + 3) / 6
+    # Strictly inside (-3, 3) only, as PyTorch's backward: NaN gets no gradient here.
+    value = stop_gradient(input)
+    inside = logical_and(greater(value, -3.0), less(value, 3.0))
+    return where(inside, (input + 3) / 6, clip(value + 3, low=0.0, high=6.0) / 6)
 
 
 def hardswish(input):
@@ -147,7 +158,14 @@ def hardswish(input):
     >>> cr.nn.functional.hardswish(cr.tensor([-4., 1., 4.]))
     tensor([-0.       ,  0.6666667,  4.       ], dtype=float32)
     """
-    return input * hardsigmoid(input)
+    # PyTorch's x * min(max(x + 3, 0), 6) / 6 (which overflows where x * 6 does) with its
+    # backward: 0 up to -3, x / 3 + 0.5 strictly between, 1 from 3 on (NaN included).
+    value = stop_gradient(input)
+    below = less_equal(value, -3.0)
+    above = logical_not(less(value, 3.0))
+    outer = logical_or(below, above)
+    safe = where(outer, 0, input)  # an inf outside (-3, 3) must not reach the product
+    return where(below, input * 0, where(above, input * 6 / 6, safe * (safe + 3) / 6))
 
 
 def mish(input):
