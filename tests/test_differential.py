@@ -490,3 +490,12 @@ def test_logsumexp_gradient_is_exact_where_the_sum_absorbs_its_terms():
     x = cr.tensor(np.full(4, -1e20, dtype=np.float32), requires_grad=True)
     x.logsumexp(0).backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full(4, 0.25, dtype=np.float32))
+
+
+def test_a_tensor_exponent_is_cs_pow_even_broadcast_as_in_pytorch():
+    # NumPy's power takes sqrt for a broadcast exponent 0.5: nan at -inf, where pow gives inf.
+    base, exponent = np.array([[-np.inf, -0.0, 0.5]]), np.array([0.5])
+    c = cr.tensor(base) ** cr.tensor(exponent)
+    t = torch.tensor(base) ** torch.tensor(exponent)
+    problem = pg.compare_tensors(c, t, "result", edges="signed")
+    assert problem is None, problem

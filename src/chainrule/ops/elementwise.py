@@ -98,6 +98,14 @@ def pow(a, b):
         # PyTorch computes a power by a number 0.5 or -0.5 as sqrt or 1 / sqrt, which differ
         # from pow at -0 and -inf (sqrt(-0) = -0, pow(-0, 0.5) = 0).
         return xp.sqrt(a) if b > 0 else 1 / xp.sqrt(a)
+    if isinstance(b, xp.ndarray):
+        # A tensor exponent is C's pow, as PyTorch's. NumPy takes shortcuts for an exponent
+        # that is one number broadcast (sqrt for 0.5: nan at -inf, where pow gives inf), so a
+        # broadcast exponent is first made full size.
+        shape = xp.broadcast_shapes(xp.shape(a), b.shape)
+        if b.shape != shape:
+            b = xp.broadcast_to(b, shape).copy()
+        return xp.power(a, b)
     return a ** b
 
 
