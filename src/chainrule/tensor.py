@@ -609,10 +609,14 @@ class Tensor:
 
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         axis, keep = _dims(dim, keepdim, axis, keepdims)
+        if axis is None:  # every dim: PyTorch's amax, not max() (they differ at NaN's gradient)
+            axis = tuple(range(self.ndim))
         return max(self, axis=axis, keepdims=keep)
 
     def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         axis, keep = _dims(dim, keepdim, axis, keepdims)
+        if axis is None:  # every dim: PyTorch's amin, not min() (they differ at NaN's gradient)
+            axis = tuple(range(self.ndim))
         return min(self, axis=axis, keepdims=keep)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
