@@ -58,8 +58,9 @@ def volumes(t):
 
 
 def lines_and_upsampling(t):
-    """The 1-d layers, the transposed 1-d and 3-d convolutions and ceil_mode max pooling, on
-    (N, 3, 16) lines and (N, 2, 2, 3, 4) volumes, fed flat: inputs (N, 48)."""
+    """The 1-d layers, the transposed 1-d and 3-d convolutions, ceil_mode max pooling and the
+    resizing layers in every mode, on (N, 3, 16) lines, then volumes, images and lines again,
+    fed flat: inputs (N, 48)."""
     return t.Sequential(
         t.Unflatten(1, (3, 16)),
         t.ConvTranspose1d(3, 4, 3, stride=2, padding=1, output_padding=1),  # (N, 4, 32)
@@ -69,8 +70,15 @@ def lines_and_upsampling(t):
         t.ConvTranspose3d(2, 2, (2, 3, 2), stride=(1, 2, 2), padding=(0, 1, 1), groups=2,
                           dilation=(1, 1, 2), bias=False),                  # (N, 2, 3, 5, 15)
         t.MaxPool3d(2, stride=2, ceil_mode=True),                           # (N, 2, 2, 3, 8)
-        t.Flatten(1, 2),                                                    # (N, 4, 3, 8)
-        t.MaxPool2d((2, 3), stride=(2, 2), ceil_mode=True, dilation=(1, 2)),  # (N, 4, 2, 3)
+        t.Upsample(scale_factor=(1.5, 2.0, 0.7), mode="trilinear"),         # (N, 2, 3, 6, 5)
+        t.Upsample(size=(3, 5, 8), mode="nearest-exact"),                   # (N, 2, 3, 5, 8)
+        t.Flatten(1, 2),                                                    # (N, 6, 5, 8)
+        t.UpsamplingBilinear2d(scale_factor=1.3),                           # (N, 6, 6, 10)
+        t.Upsample(size=(5, 7), mode="bicubic", align_corners=False),
+        t.UpsamplingNearest2d(size=(7, 9)),
+        t.MaxPool2d((2, 3), stride=(2, 2), ceil_mode=True, dilation=(1, 2)),  # (N, 6, 4, 3)
+        t.Flatten(2), t.Upsample(scale_factor=1.5, mode="linear", recompute_scale_factor=True),
+        t.Upsample(size=7, mode="area"),                                     # (N, 6, 7)
         t.Flatten())
 
 

@@ -343,6 +343,10 @@ MODULES = [
     ("ConvTranspose1d", (3, 4, 3), dict(stride=2, padding=1, output_padding=1), (2, 3, 5)),
     ("ConvTranspose3d", (4, 2, (2, 3, 2)), dict(stride=(1, 2, 2), groups=2, dilation=2),
      (1, 4, 3, 2, 3)),
+    ("Upsample", (), dict(scale_factor=(2, 1.5, 0.5), mode="trilinear"), (1, 2, 3, 4, 5)),
+    ("Upsample", ((7,), None, "nearest-exact"), {}, (2, 3, 5)),
+    ("UpsamplingNearest2d", (), dict(scale_factor=3), (1, 2, 3, 2)),
+    ("UpsamplingBilinear2d", ((5, 4),), {}, (1, 2, 3, 2)),
 ]
 
 

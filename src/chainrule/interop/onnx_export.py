@@ -288,6 +288,31 @@ def _max_unpool(g, layer, x, shape):
                       f"MaxPool as a second input, which a Sequential cannot pass it")
 
 
+def _upsample(g, layer, x, shape):
+    # The exported sizes are fixed (all but the batch), so each dimension's resize is written
+    # as the same constant map interpolate uses: a Gather of source rows (nearest modes) or a
+    # MatMul by the (out, in) interpolation matrix, with the dimension moved last.
+    from ..ops.resample import _output_sizes, axis_maps
+    probe = np.broadcast_to(np.zeros((), g.dtype), shape)
+    out, scales = _output_sizes(probe, layer.size, layer.scale_factor,
+                                layer.recompute_scale_factor, layer.mode)
+    last = len(shape) - 1
+    for k, (kind, value) in enumerate(axis_maps(tuple(shape[2:]), out, scales, layer.mode,
+                                                layer.align_corners, g.dtype)):
+        axis = 2 + k
+        if kind == "take":
+            x = g.node("Gather", x, g.constant(value, "rows", dtype=np.int64), axis=axis)
+            continue
+        if value.shape[0] == value.shape[1] and (value == np.eye(value.shape[0])).all():
+            continue
+        order = list(range(len(shape)))
+        order[axis], order[last] = last, axis
+        moved = x if axis == last else g.node("Transpose", x, perm=order)
+        mixed = g.node("MatMul", moved, g.constant(value.T, "interpolation"))
+        x = mixed if axis == last else g.node("Transpose", mixed, perm=order)
+    return x
+
+
 def _adaptive_avg_pool(g, layer, x, shape):
     size = _ntuple(layer.output_size, 2)
     size = [s if s is not None else dim for s, dim in zip(size, shape[-2:])]
@@ -413,6 +438,8 @@ EMITTERS = {
     "MaxPool3d": _max_pool, "AvgPool1d": _avg_pool, "AvgPool2d": _avg_pool,
     "AvgPool3d": _avg_pool, "AdaptiveAvgPool2d": _adaptive_avg_pool,
     "MaxUnpool1d": _max_unpool, "MaxUnpool2d": _max_unpool, "MaxUnpool3d": _max_unpool,
+    "Upsample": _upsample, "UpsamplingNearest2d": _upsample,
+    "UpsamplingBilinear2d": _upsample,
     "BatchNorm1d": _batch_norm, "BatchNorm2d": _batch_norm, "LayerNorm": _layer_norm,
     "GroupNorm": _group_norm,
     "Dropout": _identity, "Dropout2d": _identity, "Identity": _identity,

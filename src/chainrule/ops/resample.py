@@ -107,23 +107,34 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     _check_mode(input, mode, align_corners)
     out, scales = _output_sizes(input, size, scale_factor, recompute_scale_factor, mode)
     _check_input(input, mode, antialias)
-    if mode != "area" and (min(out) < 1 or min(input.shape[2:]) < 1):
-        raise ArgumentError(f"interpolate: input and output sizes must be greater than 0, got "
-                            f"input {tuple(input.shape[2:])} and output {out}")
     shape = tuple(input.shape[2:])
+    maps = axis_maps(shape, out, scales, mode, align_corners, input.dtype)
     if mode in ("nearest", "nearest-exact"):
-        return _nearest(input, shape, out, scales, mode == "nearest-exact")
-    corners = bool(align_corners)
-    if mode == "area":
-        matrices = [_averaging(n, o) for n, o in zip(shape, out)]
-    elif mode == "bicubic":
-        matrices = [_cubic(n, o, s, corners) for n, o, s in zip(shape, out, scales)]
-    else:  # PyTorch's linear modes copy a dimension whose size does not change
-        matrices = [xp.eye(n) if n == o else _linear(n, o, s, corners)
-                    for n, o, s in zip(shape, out, scales)]
+        return _take(input, [rows for _, rows in maps])
+    matrices = [m for _, m in maps]
     if input.dtype == xp.uint8:
         return resize_uint8(input, matrices=tuple(_int16_weights(m) for m in matrices))
     return _separable(input, [m.astype(input.dtype) for m in matrices])
+
+
+def axis_maps(shape, out, scales, mode, align_corners, dtype):
+    """How each spatial dimension is resized, as PyTorch does it: ("take", source rows) for
+    the nearest modes, ("mix", the (out, in) matrix) for the others. (The ONNX export writes
+    the same maps as Gather and MatMul nodes.)"""
+    if mode != "area" and (min(out) < 1 or min(shape) < 1):
+        raise ArgumentError(f"interpolate: input and output sizes must be greater than 0, got "
+                            f"input {shape} and output {out}")
+    if mode in ("nearest", "nearest-exact"):
+        return [("take", _nearest_source(n, o, s, mode == "nearest-exact", len(shape), dtype))
+                for n, o, s in zip(shape, out, scales)]
+    corners = bool(align_corners)
+    if mode == "area":
+        return [("mix", _averaging(n, o)) for n, o in zip(shape, out)]
+    if mode == "bicubic":
+        return [("mix", _cubic(n, o, s, corners)) for n, o, s in zip(shape, out, scales)]
+    # PyTorch's linear modes copy a dimension whose size does not change.
+    return [("mix", xp.eye(n) if n == o else _linear(n, o, s, corners))
+            for n, o, s in zip(shape, out, scales)]
 
 
 def _separable(input, matrices):
@@ -204,14 +215,11 @@ def _averaging(size, out):
     return m
 
 
-def _nearest(input, shape, out, scales, exact):
-    """Indexing with PyTorch's nearest source pixels (see ``_nearest_source``)."""
+def _take(input, rows):
+    """Indexing with each dimension's source rows (the nearest modes)."""
     from .shape import getitem
-    index = []
-    for k, (n, o, s) in enumerate(zip(shape, out, scales)):
-        rows = _nearest_source(n, o, s, exact, len(shape), input.dtype)
-        index.append(rows.reshape((o,) + (1,) * (len(shape) - 1 - k)))
-    return getitem(input, index=(Ellipsis,) + tuple(index))
+    index = tuple(r.reshape((len(r),) + (1,) * (len(rows) - 1 - k)) for k, r in enumerate(rows))
+    return getitem(input, index=(Ellipsis,) + index)
 
 
 def _nearest_source(n, o, s, exact, spatial, dtype):
