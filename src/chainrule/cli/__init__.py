@@ -10,10 +10,10 @@ a run writes are written atomically, so neither leaves half a file behind."""
 import argparse
 import errno
 import os
-import signal
 import sys
 
 from ..errors import ChainruleError
+from .signals import Terminated, on_sigterm
 
 # The options that name files or directories, so that an error about a file can name them.
 PATH_OPTIONS = ("out", "html", "onnx", "checkpoint", "resume", "data_dir", "tensorboard")
@@ -37,14 +37,6 @@ def _build():
     return parser, commands
 
 
-class Terminated(Exception):
-    """SIGTERM arrived: raised where the program was, so that it unwinds as after Ctrl-C."""
-
-
-def _terminate(signum, frame):
-    raise Terminated()
-
-
 def _version():
     from .. import __version__
     return f"chainrule {__version__}"
@@ -59,7 +51,7 @@ def main(argv=None):
     SystemExit: 0
     """
     name = "chainrule"
-    previous = _on_sigterm(_terminate)
+    previous = on_sigterm()
     try:
         parser, commands = _build()
         args, unknown = parser.parse_known_args(argv)
@@ -81,7 +73,7 @@ def main(argv=None):
               f"is left half-written", file=sys.stderr)
         return 143
     finally:
-        _on_sigterm(previous)
+        on_sigterm(previous)
 
 
 def _run(args, name):
@@ -125,17 +117,6 @@ def _is_full_disk(error):
             return True
         error = error.__cause__ or error.__context__
     return False
-
-
-def _on_sigterm(handler):
-    """Install ``handler`` for SIGTERM and return the one it replaces (None where signals
-    cannot be set: not the main thread, or no SIGTERM on this platform)."""
-    if handler is None or not hasattr(signal, "SIGTERM"):
-        return None
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return None
 
 
 class _QuietWhenClosed:

@@ -6,7 +6,7 @@ import sys
 from ..argtypes import (non_negative_float, non_negative_int, output_dir, positive_float,
                         positive_int)
 from ..errors import ChainruleError, CheckpointError, TrainingDiverged
-from . import Terminated
+from .signals import Terminated
 from ..models import ACTIVATIONS, MODELS
 from ..train.trainer import DATASETS, LOSSES, OPTIMIZERS, TrainConfig, Trainer
 
