@@ -886,7 +886,10 @@ def step_var_std(p):
 
 
 def step_logsumexp(p):
-    x = p.pick(lambda n: p.is_float(n) and len(p.shape(n)) >= 1 and p.t(n).numel() > 0)
+    # (Not over huge values: where the log-sum rounds away, chainrule's gradient is exact and
+    # PyTorch's is not, docs/semantics.md.)
+    x = p.pick(lambda n: p.is_float(n) and len(p.shape(n)) >= 1 and p.t(n).numel() > 0 and
+               p.summable(n))
     if x is None:
         return False
     ndim = len(p.shape(x))
