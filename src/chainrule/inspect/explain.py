@@ -57,8 +57,8 @@ class ForwardStep:
     index: int
     op: str                     # the op's name, as its primitive declares it
     name: str                   # the variable it made
-    definition: str             # v3 = relu(v2), in explain's names
-    shapes: str                 # (6x16) = relu((6x16))
+    definition: str             # v3 = op(v2), in explain's names
+    shapes: str                 # (6x16) = op((6x16))
     node_ids: tuple = ()        # the seq of its node
     module: str = None          # the module that ran it, "1 (ReLU)", when known
 
