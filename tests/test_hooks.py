@@ -256,3 +256,38 @@ def test_hooked_modules_and_inplace_activations_pass_central_differences():
     x = cr.tensor(X, requires_grad=True)
     assert gradcheck(fn, [x])
     assert gradgradcheck(fn, [x])
+
+
+def test_full_backward_pre_hook_replaces_grad_output_as_torch():
+    ours, theirs = linear_pair()
+    seen = {}
+    for name, m in (("ours", ours), ("theirs", theirs)):
+        def pre(module, grad_output, name=name):
+            seen[name] = grad_output
+            return (grad_output[0] * 3 - 1,)
+        m.register_full_backward_pre_hook(pre)
+        def full(module, gi, go, name=name):
+            seen[name + " go"] = go
+        m.register_full_backward_hook(full)
+    x, tx = cr.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    (ours(x) ** 2).sum().backward()
+    (theirs(tx) ** 2).sum().backward()
+    assert_same(seen["ours"][0], seen["theirs"][0])
+    assert_same(seen["ours go"][0], seen["theirs go"][0])  # the full hook sees the replacement
+    assert_same(x.grad, tx.grad)
+    assert_same(ours.weight.grad, theirs.weight.grad)
+
+
+def test_a_pre_hook_alone_works_with_several_tensor_inputs():
+    m = TwoInputs()
+    m.register_full_backward_pre_hook(lambda module, go: go[0] * 0)
+    a, b = cr.ones(2, requires_grad=True), cr.ones(2, requires_grad=True)
+    m(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0])
+
+
+def test_a_replacement_of_the_wrong_shape_is_refused():
+    ours, _ = linear_pair()
+    ours.register_full_backward_hook(lambda m, gi, go: (cr.ones(2, 2),))
+    with pytest.raises(nn.BackwardHookError, match=r"shape \(2, 2\).*\(4, 3\)"):
+        ours(cr.tensor(X, requires_grad=True)).sum().backward()

@@ -60,6 +60,7 @@ class ModuleHooks:
         self.forward_pre = OrderedDict()
         self.forward = OrderedDict()
         self.backward = OrderedDict()
+        self.backward_pre = OrderedDict()
 
     def add(self, kind, hook, prepend=False, with_kwargs=False):
         if not callable(hook):
@@ -72,7 +73,7 @@ class ModuleHooks:
         return handle
 
     def __bool__(self):
-        return bool(self.forward_pre or self.forward or self.backward)
+        return bool(self.forward_pre or self.forward or self.backward or self.backward_pre)
 
     def call(self, module, args, kwargs):
         """Run ``module`` on ``args`` and ``kwargs`` with its hooks, in PyTorch's order:
@@ -88,8 +89,9 @@ class ModuleHooks:
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
         backward = hooked_input = None
-        if self.backward and mode.enabled:
-            backward = _BackwardHook(module, list(self.backward.values()))
+        if (self.backward or self.backward_pre) and mode.enabled:
+            backward = _BackwardHook(module, list(self.backward.values()),
+                                     list(self.backward_pre.values()))
             args = backward.wrap_inputs(args)
             if backward.position is not None:
                 hooked_input = (args[backward.position], args[backward.position].node)
@@ -126,8 +128,8 @@ class _BackwardHook:
     ``BackwardHook`` does. It holds no tensor of the graph, so the nodes that hold it (through
     their tensor hooks) make no reference cycle."""
 
-    def __init__(self, module, hooks):
-        self.module, self.hooks = module, hooks
+    def __init__(self, module, hooks, pre_hooks):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
         self.name = type(module).__name__
         self.position = None  # which argument is the tensor that requires grad
         self.inputs = 0
@@ -136,8 +138,8 @@ class _BackwardHook:
     def wrap_inputs(self, args):
         tensors = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         self.inputs = len(args)
-        if not any(args[i].requires_grad for i in tensors):
-            return args
+        if not self.hooks or not any(args[i].requires_grad for i in tensors):
+            return args  # pre-hooks alone need only the output side
         if len(tensors) > 1:
             raise BackwardHookError(
                 f"register_full_backward_hook: {self.name} was called with {len(tensors)} "
@@ -161,31 +163,47 @@ class _BackwardHook:
         return wrapped
 
     def _on_output_gradient(self, grad):
-        self.grad_output = (grad,)
-        if self.position is None:
+        grad_output = (grad,)
+        for hook, _ in self.pre_hooks:
+            result = hook(self.module, grad_output)
+            if result is not None:
+                grad_output = self._checked(result, 1, "pre-hook", "output")
+        self.grad_output = grad_output
+        if self.position is None and self.hooks:
             warnings.warn("Full backward hook is firing when gradients are computed with respect "
                           "to module outputs since no inputs require gradients", UserWarning,
                           stacklevel=2)
             self._run((None,) * self.inputs)
+        return self._same_shape(grad_output[0], grad, "output")
 
     def _on_input_gradient(self, grad):
         grad_input = tuple(grad if i == self.position else None for i in range(self.inputs))
         result = self._run(grad_input)[self.position]
         self.grad_output = None
-        return result
+        return self._same_shape(result, grad, "input")
 
     def _run(self, grad_input):
         for hook, _ in self.hooks:
             result = hook(self.module, grad_input, self.grad_output)
-            if result is None:
-                continue
-            result = result if isinstance(result, tuple) else (result,)
-            if len(result) != len(grad_input):
-                raise BackwardHookError(
-                    f"a full backward hook of {self.name} returned {len(result)} gradients, "
-                    f"expected {len(grad_input)} (one per argument)")
-            grad_input = result
+            if result is not None:
+                grad_input = self._checked(result, len(grad_input), "hook", "argument")
         return grad_input
+
+    def _same_shape(self, replacement, grad, what):
+        shape = getattr(replacement, "shape", None)
+        if replacement is not None and tuple(shape or ()) != tuple(grad.shape):
+            raise BackwardHookError(
+                f"a backward hook of {self.name} returned a gradient of shape "
+                f"{tuple(shape or ())} for its {what} of shape {tuple(grad.shape)}")
+        return replacement
+
+    def _checked(self, result, expected, kind, per):
+        result = result if isinstance(result, tuple) else (result,)
+        if len(result) != expected:
+            raise BackwardHookError(
+                f"a full backward {kind} of {self.name} returned {len(result)} gradients, "
+                f"expected {expected} (one per {per})")
+        return result
 
 
 def _identity(tensor):

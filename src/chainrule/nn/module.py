@@ -364,6 +364,21 @@ class Module:
         """
         return self._hook_set().add("backward", hook, prepend)
 
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradient with respect to the module's
+        output has been computed, before it flows into the module; a returned tensor (or
+        1-tuple) replaces it. Same limits as ``register_full_backward_hook``. Returns a handle
+        whose ``remove()`` unregisters it.
+
+        >>> layer = cr.nn.Linear(2, 1)
+        >>> handle = layer.register_full_backward_pre_hook(
+        ...     lambda m, grad_output: (grad_output[0] * 0,))
+        >>> layer(cr.ones(1, 2)).sum().backward()
+        >>> layer.bias.grad
+        tensor([0.], dtype=float32)
+        """
+        return self._hook_set().add("backward_pre", hook, prepend)
+
     # -- modes and gradients ------------------------------------------------------------------
     def train(self, mode=True):
         """Set training mode (Dropout active) on this module and all its submodules."""
