@@ -39,7 +39,8 @@ def single(value, name, op):
     try:
         (a,) = value
     except (TypeError, ValueError):
-        raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, got {value!r}") from None
+        raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, "
+                        f"got {value!r}") from None
     return (int(a),)
 
 

@@ -45,7 +45,8 @@ def _pool_args(op, x, spatial, kernel_size, stride, padding, dilation, ceil_mode
     the dilated kernel; with indices, and average pooling, half the kernel)."""
     tuples = TUPLES[spatial]
     kernel = tuples(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None or stride == [] or stride == () else tuples(stride, "stride", op)
+    given = stride is not None and stride != [] and stride != ()
+    stride = tuples(stride, "stride", op) if given else kernel
     padding = tuples(padding, "padding", op)
     dilation = tuples(dilation, "dilation", op)
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
