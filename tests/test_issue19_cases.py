@@ -1021,8 +1021,10 @@ def grad_modes(M):
         a = x * 2
         enabled_inside = M.is_grad_enabled()
     M.set_grad_enabled(False)
-    b = x * 2
-    M.set_grad_enabled(True)
+    try:
+        b = x * 2
+    finally:
+        M.set_grad_enabled(True)
     with M.inference_mode():
         c = x * 2
         in_inference = M.is_inference_mode_enabled()
