@@ -117,5 +117,5 @@ def test_conversions_match_pytorch_values_dtypes_and_gradients(name, convert):
 def test_dim_numel_and_devices():
     t = cr.zeros(2, 3, 4)
     assert t.dim() == 3 and t.numel() == 24
-    with pytest.raises(ValueError, match="CPU only"):
+    with pytest.raises(cr.DeviceError, match="CPU only"):  # a RuntimeError, as PyTorch's
         t.to("cuda")

@@ -203,3 +203,11 @@ def test_device_as_a_context_and_the_tensor_device_queries():
     ours, theirs = cr.zeros(1), torch.zeros(1)
     assert ours.get_device() == theirs.get_device() == -1
     assert ours.is_cpu == theirs.is_cpu and ours.is_cuda == theirs.is_cuda
+
+
+def test_module_cpu_and_cuda():
+    torch = pytest.importorskip("torch")
+    ours, theirs = cr.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    assert ours.cpu() is ours and theirs.cpu() is theirs
+    with pytest.raises(cr.DeviceError, match="Module.cuda"):
+        ours.cuda()

@@ -340,3 +340,52 @@ def test_a_pytorch_style_numerical_gradient_check_through_view():
         assert np.abs(numerical).max() > 0  # the symptom was all zeros
         np.testing.assert_allclose(numerical, p.grad.numpy().reshape(-1), rtol=1e-5,
                                    atol=1e-9)
+
+
+LIKE = ["zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"]
+LAYOUTS = {
+    "transposed": lambda M: M.zeros(3, 2).t(),
+    "permuted": lambda M: M.zeros(2, 3, 4).permute(2, 0, 1),
+    "strided": lambda M: M.zeros(4, 6)[:, ::2],
+    "contiguous": lambda M: M.zeros(2, 3),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("name", LIKE + ["full_like", "randint_like"])
+def test_like_keeps_a_dense_inputs_strides_as_pytorch(name, layout):
+    extra = {"full_like": (2.0,), "randint_like": (5,)}.get(name, ())
+    ours = getattr(cr, name)(LAYOUTS[layout](cr), *extra)
+    theirs = getattr(torch, name)(LAYOUTS[layout](torch), *extra)
+    assert ours.shape == theirs.shape and ours.stride() == theirs.stride()
+    assert ours.is_contiguous() == theirs.is_contiguous()
+    if name == "full_like":
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_like_with_requires_grad_is_a_leaf_in_the_inputs_layout():
+    made = cr.zeros_like(cr.zeros(3, 2).t(), requires_grad=True)
+    want = torch.zeros_like(torch.zeros(3, 2).t(), requires_grad=True)
+    assert made.requires_grad and made.is_leaf and made.stride() == want.stride()
+    (made * 2).sum().backward()
+    np.testing.assert_array_equal(made.grad.numpy(), np.full((2, 3), 2.0))
+
+
+def test_flip_is_a_copy_as_in_pytorch():
+    for M in (cr, torch):
+        x = M.arange(6.0).view(2, 3)
+        y = x.flip(1)
+        assert y.stride() == (3, 1) and y.is_contiguous()
+        y[0, 0] = 100.0
+        assert x[0, 2].item() == 2.0  # the input is untouched
+        assert y.view(-1).shape == (6,)
+
+
+@pytest.mark.parametrize("index", [np.s_[::-1], np.s_[:, ::-2], np.s_[1, 3:0:-1]], ids=str)
+def test_a_negative_step_is_refused_as_in_pytorch(index):
+    for M in (cr, torch):
+        x = M.zeros(4, 4)
+        with pytest.raises(ValueError, match="step must be greater than zero"):
+            x[index]
+        with pytest.raises(ValueError, match="step must be greater than zero"):
+            x[index] = 1.0

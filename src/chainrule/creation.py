@@ -180,6 +180,31 @@ def _like(tensor, dtype):
     return data.shape, data.dtype if dtype is None else dtype
 
 
+def _in_layout_of(input, made):
+    """``made`` laid out in memory as ``input``, as PyTorch's ``*_like`` (preserve_format):
+    a dense input's strides are kept (zeros_like(x.t()) is transposed too), anything else
+    gets C order."""
+    data = input._data if isinstance(input, Tensor) else xp.asarray(input)
+    if data.flags.c_contiguous or not _dense(data):
+        return made
+    array = xp.empty_like(data, dtype=made._data.dtype)  # order "K": a dense input's strides
+    array[...] = made._data
+    made._data = array  # a fresh leaf, which nothing else has seen yet
+    return made
+
+
+def _dense(array):
+    """Whether ``array``'s elements fill one block of memory, each once, in some order of its
+    dimensions (PyTorch's non-overlapping and dense)."""
+    dims = sorted((abs(s), n, s) for s, n in zip(array.strides, array.shape) if n != 1)
+    expected = array.itemsize
+    for step, size, signed in dims:
+        if signed != step or step != expected:
+            return False
+        expected *= size
+    return True
+
+
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
     """Zeros with the shape (and dtype, unless given) of ``input``.
 
@@ -188,7 +213,7 @@ def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
     """
     check_device(device, "zeros_like")
     shape, dtype = _like(input, dtype)
-    return zeros(shape, dtype=dtype, requires_grad=requires_grad)
+    return _in_layout_of(input, zeros(shape, dtype=dtype, requires_grad=requires_grad))
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
@@ -199,7 +224,7 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False):
     """
     check_device(device, "ones_like")
     shape, dtype = _like(input, dtype)
-    return ones(shape, dtype=dtype, requires_grad=requires_grad)
+    return _in_layout_of(input, ones(shape, dtype=dtype, requires_grad=requires_grad))
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
@@ -210,7 +235,7 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False):
     """
     check_device(device, "empty_like")
     shape, dtype = _like(input, dtype)
-    return empty(shape, dtype=dtype, requires_grad=requires_grad)
+    return _in_layout_of(input, empty(shape, dtype=dtype, requires_grad=requires_grad))
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
@@ -221,7 +246,9 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     """
     check_device(device, "full_like")
     shape, dtype = _like(input, dtype)
-    return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
+    made = full(shape, fill_value, dtype=dtype,
+                requires_grad=requires_grad)
+    return _in_layout_of(input, made)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
@@ -232,7 +259,9 @@ def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=
     """
     check_device(device, "rand_like")
     shape, dtype = _like(input, dtype)
-    return rand(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
+    made = rand(shape, dtype=dtype,
+                requires_grad=requires_grad, generator=generator)
+    return _in_layout_of(input, made)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
@@ -243,7 +272,9 @@ def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator
     """
     check_device(device, "randn_like")
     shape, dtype = _like(input, dtype)
-    return randn(shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
+    made = randn(shape, dtype=dtype,
+                 requires_grad=requires_grad, generator=generator)
+    return _in_layout_of(input, made)
 
 
 def randint_like(input, low, high=None, *, dtype=None, device=None, requires_grad=False,
@@ -257,8 +288,8 @@ def randint_like(input, low, high=None, *, dtype=None, device=None, requires_gra
     shape, dtype = _like(input, dtype)
     if high is None:
         low, high = 0, low
-    return randint(low, high, shape, dtype=dtype, requires_grad=requires_grad,
-                   generator=generator)
+    return _in_layout_of(input, randint(low, high, shape, dtype=dtype,
+                                        requires_grad=requires_grad, generator=generator))
 
 
 __all__ = ["zeros", "ones", "empty", "full", "arange", "linspace", "eye", "rand", "randn",

@@ -1366,10 +1366,21 @@ def _unwrap_index(index):
         index = tuple(i._data if isinstance(i, Tensor) else
                       xp.asarray(i) if isinstance(i, list) else i for i in index)
         _refuse_split_advanced_index(index)
+        for part in index:
+            _refuse_negative_step(part)
         return index
     if isinstance(index, list):
         return xp.asarray(index)
+    _refuse_negative_step(index)
     return index
+
+
+def _refuse_negative_step(part):
+    """A negative step would be a view with negative strides, which PyTorch has no notion of
+    (it raises); flip() makes the reversed copy that PyTorch makes."""
+    if isinstance(part, slice) and part.step is not None and part.step < 1:
+        raise ValueError(f"index {part}: step must be greater than zero, as in PyTorch; use "
+                         f".flip(dim) to reverse")
 
 
 def _refuse_split_advanced_index(index):

@@ -280,6 +280,28 @@ class Module:
                 tensor.grad = None
         return self
 
+    def cpu(self):
+        """This module itself: its parameters are on the CPU, where chainrule computes.
+
+        >>> m = cr.nn.Linear(2, 1)
+        >>> m.cpu() is m
+        True
+        """
+        return self
+
+    def cuda(self, device=None):
+        """Refused with a DeviceError: chainrule has no GPU (``cr.cuda.is_available()`` is
+        False), so code should choose its device with it.
+
+        >>> cr.nn.Linear(2, 1).cuda()
+        Traceback (most recent call last):
+            ...
+        chainrule.device.DeviceError: Module.cuda(device='cuda'): chainrule computes with NumPy on the CPU only; use device='cpu' (or leave device out), and cr.cuda.is_available() to choose at run time
+        """
+        from ..device import check_device
+        check_device("cuda" if device is None else device, "Module.cuda")
+        return self
+
     def float(self):
         """``to(float32)``."""
         return self.to("float32")

@@ -8,6 +8,7 @@ import builtins
 from ..backend import xp
 from ..errors import ArgumentError, ShapeError
 from .shape import axis_of, broadcast_to, getitem, index_put, reshape, transpose
+from .memory import contiguous
 
 
 def _sizes(sizes):
@@ -79,7 +80,9 @@ def flip(input, dims):
     index = [slice(None)] * input.ndim
     for axis in axes:
         index[axis] = slice(None, None, -1)
-    return getitem(input, index=tuple(index))
+    # A copy, as PyTorch's flip: the reversed view NumPy gives would have negative strides
+    # and would write into the input.
+    return contiguous(getitem(input, index=tuple(index)))
 
 
 def fliplr(input):
