@@ -375,3 +375,13 @@ def test_a_full_disk_during_training_names_the_option_and_the_file(tmp_path, cap
     assert str(out / "checkpoint.crt") in err or str(out / "history.csv") in err
     assert err.rstrip().endswith(f"(from --out {out})")
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_error_names_an_option_once_and_never_a_positional(tmp_path, capsys):
+    missing = tmp_path / "missing.crt"
+    assert main(["evaluate", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert str(missing) in err and "(from" not in err  # a positional argument, not an option
+    assert main(["explain", "--checkpoint", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("--checkpoint") <= 1 and str(missing) in err

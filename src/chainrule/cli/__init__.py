@@ -64,7 +64,9 @@ def main(argv=None):
             parser.print_help(sys.stderr)
             return 2
         name = f"chainrule {args.command}"
-        return _run(args, name)
+        options = {action.dest: action.option_strings[-1]
+                   for action in commands.choices[args.command]._actions if action.option_strings}
+        return _run(args, name, options)
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)
         return 130
@@ -76,7 +78,7 @@ def main(argv=None):
         on_sigterm(previous)
 
 
-def _run(args, name):
+def _run(args, name, options):
     sys.stdout = _QuietWhenClosed(sys.stdout)
     import numpy
     try:
@@ -85,30 +87,31 @@ def _run(args, name):
         with numpy.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             return args.run(args) or 0
     except (ChainruleError, ImportError) as error:
-        print(f"{name}: error: {error}{_options_named(args, str(error), error)}",
+        print(f"{name}: error: {error}{_options_named(args, options, str(error), error)}",
               file=sys.stderr)
         return 1
     except OSError as error:  # a full disk, a vanished directory, no network: one line
         filename = getattr(error, "filename", None)
         where = f" ({filename})" if filename else ""
         text = f"{error.strerror or error}{where}"
-        print(f"{name}: error: {text}{_options_named(args, text, error)}", file=sys.stderr)
+        print(f"{name}: error: {text}{_options_named(args, options, text, error)}", file=sys.stderr)
         return 1
 
 
-def _options_named(args, text, error):
-    """' (from --out runs/x)' for the path options an error's text names; for a full disk
-    that names none, every output option given."""
-    given = {key: value for key, value in vars(args).items()
-             if key in PATH_OPTIONS and isinstance(value, str) and value}
-    named = [key for key, value in given.items()
-             if value in text or os.path.normpath(value) in text]
+def _options_named(args, options, text, error):
+    """' (from --out runs/x)' for the path options (``options``: dest -> option string) whose
+    value an error's text names and that it does not name itself; for a full disk that names
+    none, every output option given."""
+    given = {options[key]: value for key, value in vars(args).items()
+             if key in PATH_OPTIONS and key in options and isinstance(value, str) and value}
+    named = [option for option, value in given.items()
+             if (value in text or os.path.normpath(value) in text) and option not in text]
     if not named and _is_full_disk(error):
-        named = [key for key in given if key in ("out", "html", "onnx", "tensorboard")]
+        named = [option for option in given
+                 if option in ("--out", "--html", "--onnx", "--tensorboard")]
     if not named:
         return ""
-    options = ", ".join(f"--{key.replace('_', '-')} {given[key]}" for key in named)
-    return f" (from {options})"
+    return " (from " + ", ".join(f"{option} {given[option]}" for option in named) + ")"
 
 
 def _is_full_disk(error):
