@@ -768,5 +768,18 @@ for _mode, _size in (("linear", (7,)), ("nearest-exact", (5, 3)), ("bicubic", (5
 case("pad", lambda M, x: M.nn.functional.pad(x, (2, -1, -1, 2), mode="circular"), [F(1, 2, 3, 4)],
      covers=("getitem",))
 
+# -- the memory model: views of views, C-ordered copies, batched transposes ----------------
+case("contiguous", lambda M, x: x.transpose(0, 1).contiguous().view(-1) * x.view(-1),
+     [F(3, 4)], covers=("contiguous", "reshape", "transpose"))
+case("contiguous", lambda M, x: x[:, ::2].contiguous().view(2, 2) + x.mT.contiguous()[:2, :2],
+     [F(2, 4)], covers=("contiguous", "getitem"))
+case("contiguous", lambda M, x: x[..., 0].contiguous().view(-1), [F(2, 3, 4)])
+case("contiguous", lambda M, x: x.contiguous() * 2, [F(0, 3)], covers=("mul",))
+case("view", lambda M, x: x.view(2, 6).view(-1, 3) * x.view(4, 3) + x.view(-1).view(4, 3),
+     [F(3, 4)], covers=("reshape",))
+case("mT", lambda M, x: x.mT @ x + x.mT.mT.sum(), [F(2, 3, 4)], covers=("transpose", "matmul"))
+case("flip", lambda M, x: x.flip(1) * x + x.flip((0, 1)).contiguous().view(-1)[:4].sum(),
+     [F(2, 4)], covers=("contiguous", "getitem"))
+
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.name}-{_c.id + '-' if _c.id else ''}{_i}"
