@@ -24,6 +24,9 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import autograd  # noqa: F401  (cr.autograd: the spellings of torch.autograd)
 from .grad_mode import inference_mode, is_inference_mode_enabled, set_grad_enabled
 from .check_backward import BackwardReport, check_backward
+from .device import DeviceError, device, get_default_device, set_default_device
+from .size import Size
+from . import cuda  # noqa: F401  (cr.cuda.is_available(): False; a few lines, no imports)
 
 # The tools around the core load on first use (cr.inspect.explain, cr.train.Trainer, ...), so
 # that `import chainrule` costs little more than importing NumPy.
@@ -65,7 +68,8 @@ __all__ = list(dict.fromkeys([
     "zeros_like", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "autograd",
     "ChainruleError", "ShapeError", "DimError", "DtypeError", "ArgumentError",
-    "ScatterIndexError", "GradientError", "AnomalyError", "FileFormatError",
+    "ScatterIndexError", "GradientError", "AnomalyError",
+    "FileFormatError",
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck", "check_backward",
     "BackwardReport",
@@ -75,6 +79,7 @@ __all__ = list(dict.fromkeys([
     "seed", "initial_seed", "get_rng_state", "set_rng_state",
     "float16", "half", "float32", "float", "float64", "double", "uint8", "int8", "int16",
     "short", "int32", "int", "int64", "long", "bool",
+    "device", "DeviceError", "get_default_device", "set_default_device", "Size", "cuda",
 ] + sorted(_declared())))
 
 # Every public op under its names and aliases, as declared once beside it (chainrule/public.py).
