@@ -2,12 +2,15 @@
 index_put(_), scatter_add_, Tensor.matmul, cr.linalg, F.one_hot), run through the same checks
 as tests/torch_cases.py's table (test_torch_ops.py): values, dtypes, every leaf's gradient
 against PyTorch on float64 and float32, and float64 central differences to second order."""
+import inspect
+
 import pytest
 
 from torch_cases import N_EDGES, Case, E, F, K
 
 pytest.importorskip("torch")
 import test_torch_ops as checks  # noqa: E402  (imports torch)
+from chainrule.public import declarations  # noqa: E402
 
 INF = float("inf")
 CASES = [
@@ -96,6 +99,36 @@ def _bitwise_in_place(x, s):
     view >>= 1
     view.bitwise_left_shift_(s).bitwise_right_shift_(1)
     return y, view
+
+
+def _in_place(M, x, name, binary):
+    """``name_`` on a copy of x, then on a view of another copy: each returns the tensor it
+    changed, and x gets the gradient through the change."""
+    other = (x.flip(0),) if binary else ()
+    if name in ("clamp_min", "clamp_max"):
+        other = (0.5,)  # chainrule's bounds are numbers or tensors without grad
+    y = x * 1
+    same = getattr(y, f"{name}_")(*other) is y
+    view = (x * 1)[1:]
+    getattr(view, f"{name}_")(*(o[1:] if hasattr(o, "shape") else o for o in other))
+    return y, view, same
+
+
+# Every in-place form that a declaration gives (x.sin_(), x.clamp_min_(m), ...), on a view.
+# PyTorch has no gradient for floor_divide_ (nor does chainrule) and none for the in-place
+# inverse hyperbolics (chainrule has one): no comparison to make there.
+_NO_TORCH_GRADIENT = {"floor_divide", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh"}
+_DOMAINS = {"acosh": (1.2, 2.0), "arccosh": (1.2, 2.0)}
+for _declaration in declarations():
+    if not _declaration.inplace:
+        continue
+    _function = getattr(_declaration.function, "__wrapped__", _declaration.function)
+    _binary = len([p for p in inspect.signature(_function).parameters.values()
+                   if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]) > 1
+    for _name in [n for n in _declaration.names if n not in _NO_TORCH_GRADIENT]:
+        _low, _high = _DOMAINS.get(_name, (0.2, 0.9))
+        CASES.append(Case("in_place", lambda M, x, n=_name, b=_binary: _in_place(M, x, n, b),
+                          [F(5, low=_low, high=_high)], id=_name))
 
 
 def _written_then_viewed(x):

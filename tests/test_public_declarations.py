@@ -171,6 +171,15 @@ def test_methods_are_declared_where_pytorch_has_them():
     assert not extra, f"torch.Tensor has no such methods: {extra}"
 
 
+def test_in_place_forms_are_pytorchs_and_return_the_tensor():
+    torch = pytest.importorskip("torch")
+    made = sorted(f"{n}_" for d in declarations() if d.inplace for n in d.names)
+    assert made and not [m for m in made if not hasattr(torch.Tensor, m)]
+    x = cr.tensor([0.5, 2.0])
+    view = x[1:]
+    assert view.sqrt_() is view and x.numpy()[1] == np.float32(np.sqrt(2.0))
+
+
 def test_functional_declarations_are_f_names():
     F = cr.nn.functional
     declared = {n for n, d in DECLARATIONS.items() if d.functional}

@@ -350,7 +350,7 @@ def div(input, other, *, rounding_mode=None):
     return ops.rounded_div(_t(input), other, rounding_mode=rounding_mode)
 
 
-@public(method=True)
+@public(method=True, inplace=True)
 def true_divide(input, other):
     """input / other (``div`` without rounding).
 
@@ -370,7 +370,7 @@ def pow(input, exponent):
     return ops.pow(input, exponent)
 
 
-@public(method=True)
+@public(method=True, inplace=True)
 def round(input, *, decimals=0):
     """Round to ``decimals`` places, halves to even (as PyTorch does).
 
@@ -380,7 +380,7 @@ def round(input, *, decimals=0):
     return ops.round(_t(input), decimals=decimals)
 
 
-@public(method=True)
+@public(method=True, inplace=True)
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """NaN, inf and -inf replaced by ``nan`` and (by default) the dtype's extreme values.
 
@@ -684,7 +684,7 @@ def t(input):
     return _t(input).t()
 
 
-@public(method=True)
+@public(method=True, inplace=True)
 def clamp_min(input, min):
     """Each element at least ``min``.
 
@@ -694,7 +694,7 @@ def clamp_min(input, min):
     return _t(input).clip(min, None)
 
 
-@public(method=True)
+@public(method=True, inplace=True)
 def clamp_max(input, max):
     """Each element at most ``max``.
 
@@ -838,6 +838,13 @@ def where(condition, input=None, other=None):
 
 # -- the ops of chainrule.ops that are public as they are, by family ------------------------
 
+# Without an in-place form here: PyTorch has none, tensor.py writes it out (x.bitwise_and_),
+# or the result is a bool whose in-place write into a graph the engine cannot record yet.
+_NO_IN_PLACE = ("isnan", "isinf", "isfinite", "maximum", "minimum", "matmul", "logaddexp",
+                "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+                "bitwise_right_shift", "logical_and", "logical_or", "logical_not",
+                "logical_xor")
+
 for _op in (ops.sin, ops.cos, ops.tan, ops.sinh, ops.cosh, ops.erf, ops.log1p, ops.expm1,
             ops.log2, ops.log10, ops.exp2, ops.reciprocal, ops.rsqrt, ops.square, ops.floor,
             ops.ceil, ops.frac, ops.isnan, ops.isinf, ops.isfinite, ops.exp, ops.log, ops.sqrt,
@@ -846,15 +853,15 @@ for _op in (ops.sin, ops.cos, ops.tan, ops.sinh, ops.cosh, ops.erf, ops.log1p, o
             ops.bitwise_and, ops.bitwise_or, ops.bitwise_xor, ops.bitwise_left_shift,
             ops.bitwise_right_shift, ops.logical_and, ops.logical_or, ops.logical_not,
             ops.logical_xor):
-    public(_op, method=True)
+    public(_op, method=True, inplace=_op.__name__ not in _NO_IN_PLACE)
 for _op, _alias in ((ops.asin, "arcsin"), (ops.acos, "arccos"), (ops.atan, "arctan"),
                     (ops.asinh, "arcsinh"), (ops.acosh, "arccosh"), (ops.atanh, "arctanh"),
                     (ops.atan2, "arctan2"), (ops.neg, "negative"), (ops.abs, "absolute"),
                     (ops.trunc, "fix")):
-    public(_op, aliases=(_alias,), method=True)
+    public(_op, aliases=(_alias,), method=True, inplace=True)
 public(ops.bitwise_not, method=True, numpy=("invert",))
 for _op in (ops.relu, ops.sigmoid, ops.tanh):
-    public(_op, method=True, functional=True)
+    public(_op, method=True, functional=True, inplace=True)
 
 # indexing and layout
 for _op in (ops.gather, ops.scatter, ops.scatter_add, ops.scatter_reduce, ops.index_select,

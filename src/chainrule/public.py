@@ -8,6 +8,7 @@ library derives from it, so nothing is kept in a parallel table:
 
 - the ``cr.`` name (the function's own, or ``name=``) and its ``aliases``;
 - ``method``: the Tensor method of the same names (``x.clamp(0)`` is ``cr.clamp(x, 0)``);
+- ``inplace``: its in-place method too, PyTorch's ``x.sin_()``: the result written into ``x``;
 - ``axis=``/``keepdims=``, PyTorch's own aliases of ``dim=``/``keepdim=``, for an op that
   takes ``dim``;
 - ``functional``: the ``F.`` name, where PyTorch's torch.nn.functional has one;
@@ -31,6 +32,7 @@ class Declaration(NamedTuple):
     method: bool
     functional: bool
     numpy: tuple
+    inplace: bool = False
 
     @property
     def names(self):
@@ -40,7 +42,8 @@ class Declaration(NamedTuple):
 DECLARATIONS = {}  # every declared name and alias -> its Declaration, in declaration order
 
 
-def public(function=None, *, name=None, aliases=(), method=False, functional=False, numpy=()):
+def public(function=None, *, name=None, aliases=(), method=False, functional=False, numpy=(),
+           inplace=False):
     """Declare ``function`` public (see the module docstring); usable as ``@public(...)``, or
     called on a function defined elsewhere. Returns the function, wrapped to accept ``axis=``
     and ``keepdims=`` where it takes ``dim=`` and ``keepdim=``.
@@ -51,10 +54,11 @@ def public(function=None, *, name=None, aliases=(), method=False, functional=Fal
     """
     if function is None:
         return functools.partial(public, name=name, aliases=aliases, method=method,
-                                 functional=functional, numpy=numpy)
+                                 functional=functional, numpy=numpy, inplace=inplace)
     function = _accepting_numpy_names(function)
     declaration = Declaration(function, name or function.__name__, tuple(aliases), method,
-                              functional, (numpy,) if isinstance(numpy, str) else tuple(numpy))
+                              functional, (numpy,) if isinstance(numpy, str) else tuple(numpy),
+                              inplace)
     for each in declaration.names:
         if each in DECLARATIONS:
             raise NameError(f"public: {each!r} is declared twice (as {_origin(function)} and "
@@ -129,6 +133,25 @@ def _attach(tensor_class, declaration):
             setattr(tensor_class, each, declaration.function)
         elif callable(own) and not getattr(own, "__doc__", None):
             own.__doc__ = declaration.function.__doc__
+        if declaration.inplace and f"{each}_" not in tensor_class.__dict__:
+            setattr(tensor_class, f"{each}_", _in_place(declaration.function, each))
+
+
+def _in_place(function, name):
+    """``x.<name>_(...)``: ``function(x, ...)`` written into x's memory (Tensor._inplace: a
+    leaf that requires grad refuses, a graph records the change, the dtype is kept)."""
+    def in_place(self, *args, **kwargs):
+        def compute(tensor, _):
+            return function(tensor, *args, **kwargs)
+        needing_grad = [a for a in (*args, *kwargs.values()) if getattr(a, "requires_grad", 0)]
+        return self._inplace(compute, needing_grad[0] if needing_grad else None, f"{name}_")
+    binary = len([p for p in inspect.signature(function).parameters.values()
+                  if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]) > 1
+    in_place.__name__ = in_place.__qualname__ = f"{name}_"
+    in_place.__doc__ = (f"In place: ``{name}``'s result written into this tensor, which is "
+                        f"returned.\n\n    >>> x = cr.tensor([0.5, 2.0])\n"
+                        f"    >>> x.{name}_({'x' if binary else ''}) is x\n    True\n    ")
+    return in_place
 
 
 def export_functional(module_namespace, module_all):
