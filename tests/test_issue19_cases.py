@@ -113,6 +113,18 @@ def batch_of_tensor_dataset(M):
     return xb, yb, xb.std(0), xb.transpose(0, 1), xb.max(1), len(loader)
 
 
+def test_1_the_issues_tuple_loader_batches_as_a_tensor_dataset():
+    # The issue's snippet: DataLoader((x, y)) is chainrule's spelling of TensorDataset(x, y)
+    # (docs/semantics.md); its batches must be PyTorch's TensorDataset batches.
+    x, y = XS, YS
+    xb, yb = next(iter(cr.data.DataLoader((cr.tensor(x), cr.tensor(y)), batch_size=3)))
+    D = torch.utils.data
+    xt, yt = next(iter(D.DataLoader(D.TensorDataset(torch.tensor(x), torch.tensor(y)),
+                                    batch_size=3)))
+    same((xb, yb, xb.std(0), xb.transpose(0, 1), xb.max(1)),
+         (xt, yt, xt.std(0), xt.transpose(0, 1), xt.max(1)))
+
+
 def batches_of_a_list_of_pairs(M):
     D = M.utils.data
     pairs = [(M.tensor(XS[i]), int(YS[i])) for i in range(len(XS))]
