@@ -869,7 +869,10 @@ def test_9_device_on_every_constructor(name):
 def test_9_set_default_device_cpu():
     def case(M):
         M.set_default_device("cpu")
-        return M.ones(2).device.type
+        try:
+            return M.ones(2).device.type, str(M.get_default_device())
+        finally:
+            M.set_default_device(None)  # PyTorch's way back to no default
     agree(case)
 
 
