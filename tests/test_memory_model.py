@@ -201,6 +201,17 @@ def test_detach_in_place_makes_a_leaf_keeping_the_memory():
     assert not t.requires_grad and t.is_leaf
 
 
+@pytest.mark.parametrize("make", [lambda x: (x * 2)[1:], lambda x: (x * 2).view(3, 1),
+                                  lambda x: x[0:2], lambda x: x.unsqueeze(0)])
+def test_detach_in_place_refuses_a_view_as_pytorch(make):
+    for M in (cr, torch):
+        x = M.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="view"):
+            make(x).detach_()
+    y = cr.ones(3, requires_grad=True)[[0, 2]]  # an index array copies: not a view
+    assert not y.detach_().requires_grad
+
+
 def test_data_ptr_tells_shared_memory_as_pytorch():
     for M in (cr, torch):
         x = M.zeros(4, 3)

@@ -225,6 +225,10 @@ class Tensor:
         >>> y.requires_grad, y.grad_fn is None
         (False, True)
         """
+        if not self.is_leaf and self.node.op.name in _VIEW_OPS and self._data.base is not None:
+            raise GradientError(f"detach_(): this tensor is a view ({self.node.op.name}) of "
+                                f"another that requires grad, and a view cannot be detached "
+                                f"in place (as in PyTorch); use .detach() instead")
         self.node = None
         self.requires_grad = False
         return self
@@ -1121,6 +1125,9 @@ class Tensor:
     def reshape(self, *shape):
         return reshape(self, shape=shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
 
+
+# Ops whose result can be a view of their input's memory (see detach_).
+_VIEW_OPS = frozenset({"getitem", "reshape", "transpose", "broadcast_to"})
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
