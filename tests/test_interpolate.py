@@ -233,3 +233,41 @@ def test_circular_padding_gradients_in_two_dimensions():
     leaf = cr.tensor(x, requires_grad=True)
     assert cr.gradcheck(lambda x: F.pad(x, pads, mode="circular"), [leaf])
     assert cr.gradgradcheck(lambda x: F.pad(x, pads, mode="circular") ** 2, [leaf])
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[::2], ids=[_ids(c) for c in CONFIGS[::2]])
+def test_inf_and_nan_reach_the_outputs_that_read_them_as_in_pytorch(cfg):
+    # Each output reads only its taps, so an inf or NaN spreads exactly as far as in PyTorch
+    # (a product with an interpolation matrix would spread it along whole rows).
+    shape, mode, options = cfg
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=shape)
+    where = rng.random(shape)
+    x[where < 0.1], x[where > 0.93] = np.inf, np.nan
+    x[(where > 0.1) & (where < 0.15)] = -np.inf
+    ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    c_out = F.interpolate(ours, mode=mode, **options)
+    t_out = TF.interpolate(theirs, mode=mode, **options)
+    np.testing.assert_array_equal(np.isnan(c_out.detach().numpy()),
+                                  np.isnan(t_out.detach().numpy()))
+    np.testing.assert_allclose(c_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10)
+    weights = rng.normal(size=tuple(t_out.shape))
+    c_out.backward(cr.tensor(weights))
+    t_out.backward(torch.tensor(weights))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_bicubic_to_the_same_size_by_a_scale_factor_differentiates_its_own_forward():
+    # PyTorch's bicubic backward copies the gradient whenever the size does not change, even
+    # when a scale factor (1.1 here) made the forward interpolate: its gradient then does not
+    # belong to its forward. chainrule differentiates the forward it computed.
+    x = np.random.default_rng(11).normal(size=(1, 1, 5, 5))
+    theirs = torch.tensor(x, requires_grad=True)
+    out = TF.interpolate(theirs, scale_factor=1.1, mode="bicubic")
+    out.backward(torch.ones_like(out))
+    assert not np.allclose(out.detach().numpy(), x)  # not a copy...
+    np.testing.assert_array_equal(theirs.grad.numpy(), np.ones_like(x))  # ...differentiated as one
+    leaf = cr.tensor(x, requires_grad=True)
+    np.testing.assert_allclose(F.interpolate(cr.tensor(x), scale_factor=1.1, mode="bicubic")
+                               .numpy(), out.detach().numpy(), rtol=1e-10)
+    assert cr.gradcheck(lambda x: F.interpolate(x, scale_factor=1.1, mode="bicubic"), [leaf])

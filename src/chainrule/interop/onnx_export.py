@@ -290,27 +290,36 @@ def _max_unpool(g, layer, x, shape):
 
 def _upsample(g, layer, x, shape):
     # The exported sizes are fixed (all but the batch), so each dimension's resize is written
-    # as the same constant map interpolate uses: a Gather of source rows (nearest modes) or a
-    # MatMul by the (out, in) interpolation matrix, with the dimension moved last.
+    # as the same constant map interpolate uses: a Gather of source rows (nearest modes), or a
+    # weighted sum of gathered taps, so that onnxruntime reads the pixels PyTorch reads.
     from ..ops.resample import _output_sizes, axis_maps
     probe = np.broadcast_to(np.zeros((), g.dtype), shape)
     out, scales = _output_sizes(probe, layer.size, layer.scale_factor,
                                 layer.recompute_scale_factor, layer.mode)
-    last = len(shape) - 1
-    for k, (kind, value) in enumerate(axis_maps(tuple(shape[2:]), out, scales, layer.mode,
-                                                layer.align_corners, g.dtype)):
-        axis = 2 + k
-        if kind == "take":
-            x = g.node("Gather", x, g.constant(value, "rows", dtype=np.int64), axis=axis)
-            continue
-        if value.shape[0] == value.shape[1] and (value == np.eye(value.shape[0])).all():
-            continue
-        order = list(range(len(shape)))
-        order[axis], order[last] = last, axis
-        moved = x if axis == last else g.node("Transpose", x, perm=order)
-        mixed = g.node("MatMul", moved, g.constant(value.T, "interpolation"))
-        x = mixed if axis == last else g.node("Transpose", mixed, perm=order)
+    maps = axis_maps(tuple(shape[2:]), out, scales, layer.mode, layer.align_corners, g.dtype)
+    for k, spec in enumerate(maps):
+        if spec is not None:
+            x = _resample_axis(g, x, 2 + k, spec, len(shape))
     return x
+
+
+def _resample_axis(g, x, axis, spec, ndim):
+    kind, index = spec[0], spec[1]
+    if kind == "take":
+        return g.node("Gather", x, g.constant(index, "rows", dtype=np.int64), axis=axis)
+    column = (-1,) + (1,) * (ndim - 1 - axis)
+    terms = []
+    for t in range(index.shape[1]):
+        picked = g.node("Gather", x, g.constant(index[:, t], "taps", dtype=np.int64), axis=axis)
+        if kind == "taps":
+            terms.append(g.node("Mul", picked, g.constant(spec[2][:, t].reshape(column))))
+        else:
+            inside = g.constant(spec[2][:, t].reshape(column), "inside", dtype=np.bool_)
+            terms.append(g.node("Where", inside, picked, g.constant(0.0, "zero")))
+    total = terms[0] if len(terms) == 1 else g.node("Sum", *terms)
+    if kind == "window":
+        total = g.node("Div", total, g.constant(spec[3].reshape(column), "count"))
+    return total
 
 
 def _adaptive_avg_pool(g, layer, x, shape):

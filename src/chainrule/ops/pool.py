@@ -20,7 +20,7 @@ from ..errors import ArgumentError, DtypeError, ShapeError
 from .conv import conv1d, conv2d_forward, pair, single
 from .conv3d import conv3d, triple
 from .primitive import primitive
-from .resample import _averaging
+from .resample import _window, resample
 
 LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
@@ -425,19 +425,19 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size: window i covers rows floor(i*H/oh) to
-    ceil((i+1)*H/oh), as in PyTorch.
+    ceil((i+1)*H/oh), as in PyTorch (``None`` keeps a dimension's size).
 
     >>> cr.nn.functional.adaptive_avg_pool2d(cr.ones(2, 3, 7, 5), (2, 1)).shape
     cr.Size([2, 3, 2, 1])
     """
-    from .linalg import matmul
-    if input.ndim != 4:
-        raise ShapeError(f"adaptive_avg_pool2d: input must be 4-D, got shape {input.shape}")
-    oh, ow = pair(output_size, "output_size", "adaptive_avg_pool2d") if output_size is not None \
-        else input.shape[2:]
-    rows = _averaging(input.shape[2], oh).astype(input.dtype)
-    cols = _averaging(input.shape[3], ow).T.astype(input.dtype)
-    return matmul(matmul(rows, input), cols)
+    x, added = _batched("adaptive_avg_pool2d", input, 2)
+    if x.dtype.kind != "f":
+        raise DtypeError(f"adaptive_avg_pool2d: needs a floating-point tensor, got {x.dtype}")
+    sizes = (output_size, output_size) if output_size is None or isinstance(
+        output_size, (int, xp.integer)) else tuple(output_size)
+    sizes = tuple(n if o is None else int(o) for n, o in zip(x.shape[2:], sizes))
+    maps = [None if n == o else _window(n, o) for n, o in zip(x.shape[2:], sizes)]
+    return _unbatched(resample(x, maps), added)
 
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",

@@ -1,11 +1,12 @@
 """Resizing (``interpolate``) of (N, C, L), (N, C, H, W) and (N, C, D, H, W) inputs.
 
-Every mode but the nearest ones is separable: along each spatial dimension the output is a
-fixed (out, in) matrix times the input (linear interpolation, cubic convolution, or the
-averages of "area"), so the resize is one matrix product per dimension and differentiates
-through ``matmul``. The nearest modes are indexing. Each matrix is built with PyTorch's source
-coordinates, including its float32 arithmetic where PyTorch computes in float32 (the nearest
-indices), so that the same input pixel is chosen.
+Every mode is separable: along each spatial dimension, each output pixel reads a few input
+pixels at fixed positions (``axis_maps``): the nearest one ("nearest", "nearest-exact"), two
+weighted (linear), four (cubic convolution) or a window ("area", adaptive average pooling).
+Each read is a gather along that dimension, so the resize differentiates through ``getitem``
+and the products, and an inf or NaN reaches exactly the outputs that read it, as in PyTorch. The
+positions and weights are PyTorch's, including its float32 arithmetic where PyTorch computes
+in float32 (the nearest indices), so that the same pixel is chosen.
 
 uint8 images take PyTorch's integer path: weights rounded to int16 at a per-pass precision,
 the width resized first and rounded to uint8, then the height (as Pillow does).
@@ -111,16 +112,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     maps = axis_maps(shape, out, scales, mode, align_corners, input.dtype)
     if mode in ("nearest", "nearest-exact"):
         return _take(input, [rows for _, rows in maps])
-    matrices = [m for _, m in maps]
     if input.dtype == xp.uint8:
-        return resize_uint8(input, matrices=tuple(_int16_weights(m) for m in matrices))
-    return _separable(input, [m.astype(input.dtype) for m in matrices])
+        matrices = tuple(None if m is None else _int16_weights(dense(m, n))
+                         for m, n in zip(maps, shape))
+        return resize_uint8(input, matrices=matrices)
+    return resample(input, maps)
 
 
 def axis_maps(shape, out, scales, mode, align_corners, dtype):
-    """How each spatial dimension is resized, as PyTorch does it: ("take", source rows) for
-    the nearest modes, ("mix", the (out, in) matrix) for the others. (The ONNX export writes
-    the same maps as Gather and MatMul nodes.)"""
+    """How each spatial dimension is resized, as PyTorch does it (None where it is copied):
+    ("take", source rows) for the nearest modes; ("taps", index, weight) for the linear and
+    cubic modes, output i being the sum over t of weight[i, t] * input[index[i, t]]; ("window",
+    index, inside, count) for "area", output i being the sum of input[index[i, t]] where
+    inside[i, t], divided by count[i]. Only the pixels PyTorch reads are read, so an inf or NaN
+    spreads exactly as far as in PyTorch. (The ONNX export writes the same maps.)"""
     if mode != "area" and (min(out) < 1 or min(shape) < 1):
         raise ArgumentError(f"interpolate: input and output sizes must be greater than 0, got "
                             f"input {shape} and output {out}")
@@ -129,31 +134,49 @@ def axis_maps(shape, out, scales, mode, align_corners, dtype):
                 for n, o, s in zip(shape, out, scales)]
     corners = bool(align_corners)
     if mode == "area":
-        return [("mix", _averaging(n, o)) for n, o in zip(shape, out)]
+        return [None if n == o else _window(n, o) for n, o in zip(shape, out)]
     if mode == "bicubic":
-        return [("mix", _cubic(n, o, s, corners)) for n, o, s in zip(shape, out, scales)]
-    # PyTorch's linear modes copy a dimension whose size does not change.
-    return [("mix", xp.eye(n) if n == o else _linear(n, o, s, corners))
-            for n, o, s in zip(shape, out, scales)]
+        return [_cubic(n, o, s, corners) for n, o, s in zip(shape, out, scales)]
+    return [_linear(n, o, s, corners) for n, o, s in zip(shape, out, scales)]
 
 
-def _separable(input, matrices):
-    """Each spatial dimension multiplied by its (out, in) matrix; an identity is skipped. The
-    dimension is moved last and the constant matrix multiplies from the right: matmul then
-    saves nothing of the input, which may change in place afterwards (as in PyTorch)."""
-    from .linalg import matmul
-    from .shape import transpose
+def resample(input, maps):
+    """``input`` with each spatial dimension resized by its map (see ``axis_maps``); each tap
+    is a gather along that dimension, so the gradient adds back through the same taps."""
+    from .elementwise import where
+    from .shape import getitem
     out = input
-    last = input.ndim - 1
-    for k, m in enumerate(matrices):
-        if m.shape[0] == m.shape[1] and (m == xp.eye(m.shape[0])).all():
+    for k, spec in enumerate(maps):
+        if spec is None:
             continue
-        swap = list(range(input.ndim))
-        swap[2 + k], swap[last] = last, 2 + k
-        moved = out if 2 + k == last else transpose(out, axes=tuple(swap))
-        out = matmul(moved, m.T)
-        out = out if 2 + k == last else transpose(out, axes=tuple(swap))
+        axis = 2 + k
+        lead = (slice(None),) * axis
+        column = (-1,) + (1,) * (input.ndim - 1 - axis)  # (o, 1, ...): along this dimension
+        kind, index = spec[0], spec[1]
+        total = None
+        for t in range(index.shape[1]):
+            picked = getitem(out, index=lead + (index[:, t],))
+            if kind == "taps":
+                term = picked * spec[2][:, t].reshape(column).astype(input.dtype)
+            else:
+                term = where(spec[2][:, t].reshape(column), picked, 0)
+            total = term if total is None else total + term
+        if kind == "window":
+            total = total / spec[3].reshape(column).astype(input.dtype)
+        out = total
     return out
+
+
+def dense(spec, size):
+    """A map as its (out, size) matrix (the uint8 path's form; a copied dimension gives None)."""
+    if spec is None:
+        return None
+    kind, index = spec[0], spec[1]
+    weight = spec[2] if kind == "taps" else spec[2] / spec[3][:, None]
+    m = xp.zeros((index.shape[0], size))
+    for t in range(index.shape[1]):
+        xp.add.at(m, (xp.arange(index.shape[0]), index[:, t]), weight[:, t])
+    return m
 
 
 def _scale(size, out, scale, align_corners):
@@ -172,17 +195,22 @@ def _source(i, scale, align_corners, cubic):
 
 
 def _linear(size, out, scale, align_corners):
-    """The (out, size) matrix of linear interpolation."""
-    m = xp.zeros((out, size))
+    """Linear interpolation's two taps per output pixel: the pixel below the source position
+    and the next (the same one at the last pixel), weighted 1 - frac and frac; an unchanged
+    size reads each pixel twice, weighted 1 and 0, as PyTorch's kernel does."""
+    index = xp.zeros((out, 2), dtype=xp.int64)
+    weight = xp.zeros((out, 2))
+    if size == out:  # PyTorch's "copy": pixel i twice, weighted 1 and 0 (an inf gives NaN)
+        index[:] = xp.arange(out)[:, None]
+        weight[:, 0] = 1.0
+        return "taps", index, weight
     step = _scale(size, out, scale, align_corners)
     for i in range(out):
         src = _source(i, step, align_corners, cubic=False)
         low = min(int(src), size - 1)
-        high = min(low + 1, size - 1)
-        frac = src - low
-        m[i, low] += 1 - frac
-        m[i, high] += frac
-    return m
+        index[i] = low, min(low + 1, size - 1)
+        weight[i] = 1 - (src - low), src - low
+    return "taps", index, weight
 
 
 def _cubic_weights(t):
@@ -194,25 +222,27 @@ def _cubic_weights(t):
 
 
 def _cubic(size, out, scale, align_corners):
-    """The (out, size) matrix of cubic convolution; pixels beyond the edge repeat it."""
-    m = xp.zeros((out, size))
+    """Cubic convolution's four taps per output pixel; pixels beyond the edge repeat it."""
     step = _scale(size, out, scale, align_corners)
+    index = xp.zeros((out, 4), dtype=xp.int64)
+    weight = xp.zeros((out, 4))
     for i in range(out):
         src = _source(i, step, align_corners, cubic=True)
         base = math.floor(src)
-        for k, weight in enumerate(_cubic_weights(src - base)):
-            m[i, min(max(base - 1 + k, 0), size - 1)] += weight
-    return m
+        index[i] = [min(max(base - 1 + k, 0), size - 1) for k in range(4)]
+        weight[i] = _cubic_weights(src - base)
+    return "taps", index, weight
 
 
-def _averaging(size, out):
-    """The (out, size) matrix of adaptive average pooling: row i averages
-    [floor(i*size/out), ceil((i+1)*size/out))."""
-    m = xp.zeros((out, size))
-    for i in range(out):
-        start, end = (i * size) // out, -((-(i + 1) * size) // out)
-        m[i, start:end] = 1.0 / (end - start)
-    return m
+def _window(size, out):
+    """Adaptive average pooling's windows: output i averages [floor(i*size/out),
+    ceil((i+1)*size/out)), padded to the widest window with positions marked outside."""
+    starts = (xp.arange(out) * size) // out
+    ends = -((-(xp.arange(out) + 1) * size) // out)
+    widest = int((ends - starts).max()) if out else 1
+    offsets = starts[:, None] + xp.arange(widest)[None, :]
+    inside = offsets < ends[:, None]
+    return "window", xp.minimum(offsets, size - 1), inside, ends - starts
 
 
 def _take(input, rows):
@@ -260,9 +290,9 @@ def resize_uint8(x, *, matrices):
     to 0..255."""
     out = x
     for axis in reversed(range(len(matrices))):
+        if matrices[axis] is None or matrices[axis][0].shape[0] == x.shape[2 + axis]:
+            continue  # PyTorch skips a size that does not change
         weights, precision = matrices[axis]
-        if weights.shape[0] == weights.shape[1]:  # PyTorch skips a size that does not change
-            continue
         moved = xp.moveaxis(out.astype(xp.int64), 2 + axis, -1)
         total = moved @ weights.T + (1 << precision >> 1)
         out = xp.moveaxis(xp.clip(total >> precision, 0, 255).astype(xp.uint8), -1, 2 + axis)
