@@ -75,6 +75,15 @@ def _classes(module, names, prefix):
     return sections
 
 
+def _text_names():
+    from chainrule.data import text, text_datasets
+    return sorted(text.__all__ + text_datasets.__all__)
+
+
+def _not_text(names):
+    return [name for name in names if name not in _text_names()]
+
+
 def render():
     parts = [
         "# API reference",
@@ -104,9 +113,16 @@ def render():
         "",
         "| function | what it does |",
         "| --- | --- |",
-        *_functions(cr.data, cr.data.__all__, "data."),
+        *_functions(cr.data, _not_text(cr.data.__all__), "data."),
         "",
-        *_classes(cr.data, cr.data.__all__, "data."),
+        *_classes(cr.data, _not_text(cr.data.__all__), "data."),
+        "## Text data (`chainrule.data`)",
+        "",
+        "| function | what it does |",
+        "| --- | --- |",
+        *_functions(cr.data, _text_names(), "data."),
+        "",
+        *_classes(cr.data, _text_names(), "data."),
         "## `chainrule.nn.functional`",
         "",
         "| function | what it does |",

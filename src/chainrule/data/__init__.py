@@ -1,6 +1,7 @@
 """Data for training, as ``torch.utils.data`` (also importable as ``chainrule.utils.data``):
 datasets, samplers, collation and the DataLoader, whose batches are Tensors; plus IDX files and
-the digits, MNIST and Fashion-MNIST datasets.
+the digits, MNIST and Fashion-MNIST datasets; text: d2l's tokenize, Vocab and sequence
+iterators, and The Time Machine, Tiny Shakespeare and makemore's names.
 """
 
 from chainrule.data.collate import default_collate, default_convert
@@ -22,11 +23,16 @@ from chainrule.data.idx import load_idx_pair, read_idx, write_idx
 from chainrule.data.loader import DataLoader
 from chainrule.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                                     SubsetRandomSampler, WeightedRandomSampler)
+from chainrule.data.text import (CharVocab, SeqDataLoader, Vocab, seq_data_iter_random,
+                                 seq_data_iter_sequential, tokenize)
+from chainrule.data.text_datasets import (load_data_time_machine, names, shakespeare_char,
+                                          timemachine)
 from chainrule.data.workers import WorkerInfo, get_worker_info
 
 __all__ = [
     "BatchSampler",
     "ChainDataset",
+    "CharVocab",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
@@ -38,10 +44,12 @@ __all__ = [
     "MNIST_MIRRORS",
     "RandomSampler",
     "Sampler",
+    "SeqDataLoader",
     "SequentialSampler",
     "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
+    "Vocab",
     "WeightedRandomSampler",
     "WorkerInfo",
     "default_collate",
@@ -51,9 +59,16 @@ __all__ = [
     "download",
     "fashion_mnist",
     "get_worker_info",
+    "load_data_time_machine",
     "load_idx_pair",
     "mnist",
+    "names",
     "random_split",
     "read_idx",
+    "seq_data_iter_random",
+    "seq_data_iter_sequential",
+    "shakespeare_char",
+    "timemachine",
+    "tokenize",
     "write_idx",
 ]
