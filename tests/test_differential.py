@@ -499,3 +499,16 @@ def test_a_tensor_exponent_is_cs_pow_even_broadcast_as_in_pytorch():
     t = torch.tensor(base) ** torch.tensor(exponent)
     problem = pg.compare_tensors(c, t, "result", edges="signed")
     assert problem is None, problem
+
+
+def test_an_integer_to_a_negative_integer_tensor_power_is_pytorchs():
+    for library in (cr, torch):
+        base = library.tensor([2, 1, -1, -1, 0, 3])
+        exponent = library.tensor([-1, -2, -3, -2, -1, 2])
+        if library is cr:
+            ours = (base ** exponent).numpy()
+        else:
+            theirs = (base ** exponent).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError):  # a negative number as the exponent is refused, as there
+        cr.tensor([2, 3]) ** -1

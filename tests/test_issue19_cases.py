@@ -612,10 +612,6 @@ BITWISE["int-pow-negative-int-tensor"] = lambda M: M.tensor([2, 1, -1, 0, 3]) **
     [-1, -2, -3, 0, 2])
 BITWISE["int32-wraps-on-add"] = lambda M: M.tensor([2 ** 31 - 1], dtype=M.int32) + 1
 BITWISE["uint8-wraps-on-sub"] = lambda M: M.tensor([1], dtype=M.uint8) - 2
-XFAIL["int-pow-negative-int-tensor"] = (
-    "an int64 tensor to a negative int64 tensor power raises NumPy's 'Integers to negative "
-    "integer powers are not allowed' (ArgumentError); PyTorch computes it in integers (2 ** -1 "
-    "is 0, 1 ** -2 is 1, -1 ** -3 is -1)")
 
 
 @pytest.mark.parametrize("name", cases(BITWISE))

@@ -105,8 +105,18 @@ def pow(a, b):
         shape = xp.broadcast_shapes(xp.shape(a), b.shape)
         if b.shape != shape:
             b = xp.broadcast_to(b, shape).copy()
+        if b.dtype.kind in "iu" and xp.asarray(a).dtype.kind in "iu" and (b < 0).any():
+            return _integer_power(a, b)
         return xp.power(a, b)
     return a ** b
+
+
+def _integer_power(a, b):
+    # PyTorch's integer power by a negative tensor exponent (NumPy refuses it): 1 stays 1, -1
+    # alternates, every other base gives 0 (2 ** -1 is 0, as integer division would).
+    negative = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 == 0, 1, -1), 0))
+    out = xp.power(a, xp.maximum(b, 0))
+    return xp.where(b < 0, negative, out).astype(out.dtype, copy=False)
 
 
 @pow.vjp("a", formula="{grad} * {b} * {a}^({b} - 1), 0 where {b} = 0")
