@@ -336,14 +336,14 @@ def test_names_are_makemores_build_dataset():
 
 
 def test_a_damaged_file_fails_its_checksum_with_a_clear_error(tmp_path):
-    path = shared_copy("makemore", "names.txt")
-    (tmp_path / "names.txt").write_bytes(path.read_bytes()[:-10] + b"zzzzzzzzz\n")
-    with pytest.raises(FileFormatError, match=r"names.txt: checksum mismatch: expected md5 "
-                                              r"401b3c4cac9e28a586ed15e81256680d.*download=True"):
-        data.names(data_dir=tmp_path)
-    (tmp_path / "timemachine.txt").write_text("not the book\n")
-    with pytest.raises(FileFormatError, match="checksum mismatch"):
+    book = data.text_datasets.SHIPPED_TIMEMACHINE.read_bytes()
+    (tmp_path / "timemachine.txt").write_bytes(book[:1000] + b"X" + book[1001:])
+    with pytest.raises(FileFormatError, match=r"timemachine.txt: checksum mismatch: expected md5 "
+                                              r"7353d136ab308ecd0d4f1c5bf0e23122.*download=True"):
         data.timemachine(data_dir=tmp_path)
+    (tmp_path / "names.txt").write_text("emma\nolivia\n")
+    with pytest.raises(FileFormatError, match="names.txt: checksum mismatch"):
+        data.names(data_dir=tmp_path)
 
 
 def test_download_fetches_checks_and_caches(tmp_path, monkeypatch):
