@@ -214,8 +214,11 @@ def test_iterators_refuse_bad_arguments_and_a_short_corpus_gives_nothing():
         next(data.seq_data_iter_random([1, 2, 3], 0, 2))
     with pytest.raises(ValueError, match="1-D sequence of token indices"):
         next(data.seq_data_iter_sequential([[1, 2], [3, 4]], 1, 1))
-    assert list(data.seq_data_iter_sequential([1, 2, 3], 2, 5)) == []
-    assert list(data.seq_data_iter_random([1, 2, 3], 2, 5)) == []
+    for seed in range(10):  # offsets past the end of the corpus too
+        g = np.random.default_rng(seed)
+        assert list(data.seq_data_iter_sequential([1, 2, 3], 2, 5, generator=g)) == []
+        assert list(data.seq_data_iter_random([1, 2, 3], 2, 5, generator=g)) == []
+        assert list(data.seq_data_iter_random([], 1, 1, generator=g)) == []
 
 
 def test_seq_data_loader_draws_afresh_each_epoch_and_repeats_with_its_seed():

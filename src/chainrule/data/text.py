@@ -177,7 +177,7 @@ def seq_data_iter_random(corpus, batch_size, num_steps, generator=None):
     corpus = _as_corpus(corpus, batch_size, num_steps, "seq_data_iter_random")
     rng = _resolve(generator)
     corpus = corpus[int(rng.integers(0, num_steps)):]
-    num_subseqs = (len(corpus) - 1) // num_steps
+    num_subseqs = max((len(corpus) - 1) // num_steps, 0)  # an offset may pass a short corpus's end
     initial_indices = np.arange(0, num_subseqs * num_steps, num_steps)[
         rng.permutation(num_subseqs)]
     steps = np.arange(num_steps)
