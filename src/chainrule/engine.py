@@ -5,6 +5,7 @@ reverse topological order, calls each input's VJP with the summed upstream gradi
 result to the input's shape, and accumulates it into the parent, so a value that fans out gets the
 sum over all its paths.
 """
+import functools
 import heapq
 import itertools
 import sys
@@ -78,10 +79,6 @@ class Node:
         if self.extras is None:
             self.extras = {}
         self.extras[key] = value
-
-    def release(self):
-        """Free what the forward pass saved for this node's VJPs."""
-        self.saved = None
 
     def __repr__(self):
         return f"<Node {self.name} {self.shape} {self.dtype}>"
@@ -327,10 +324,7 @@ class Gradient:
 
 def _fit(g, parent, node, position, create_graph):
     """Bring a VJP's result to its input's shape (un-broadcasting, once, for every op) and
-    dtype. Returns a new object exactly when it allocated one."""
-    if type(g) is ndarray and g.shape == parent.shape and g.dtype is parent.dtype and \
-            not mode.anomaly:
-        return g  # the common case, checked first: nothing to fit
+    dtype, and checks it in anomaly mode. Returns a new object exactly when it allocated one."""
     if not create_graph and type(g) is not ndarray:
         g = xp.asarray(g)  # a NumPy scalar, from arithmetic on 0-d arrays
     if g.shape != parent.shape:
@@ -364,16 +358,6 @@ def _run_hooks(node, grad):
     return grad
 
 
-def _is_kept(node, capture):
-    """Whether someone keeps ``node``'s gradient: ``grad()``'s inputs when it captures, otherwise
-    every leaf and every tensor that called ``retain_grad()`` (those have a ``tensor_ref``)."""
-    return node.tensor_ref is not None if capture is None else node in capture
-
-
-def _ignore(node, position, raw, g):
-    pass
-
-
 class PendingGradients:
     """The gradients that have reached nodes not yet visited, each summed over the paths so far,
     and the order of visiting: the newest node first.
@@ -391,9 +375,6 @@ class PendingGradients:
         self.owned = set()  # the nodes whose sum the engine allocated
         self.heap = []  # (-seq, node): the newest node first
 
-    def __bool__(self):
-        return bool(self.heap)
-
     def add(self, node, grad, made):
         """Add ``grad`` into ``node``'s sum; ``made``: the engine allocated ``grad``."""
         sums = self.sums
@@ -409,10 +390,13 @@ class PendingGradients:
             sums[node] = xp.asarray(total) if isinstance(total, xp.generic) else total  # 0-d
             self.owned.add(node)
 
-    def pop(self):
-        """The newest node, its summed gradient, and whether the engine owns that array."""
-        node = heapq.heappop(self.heap)[1]
-        return node, self.sums.pop(node), node in self.owned
+    def __iter__(self):
+        """Visit the nodes newest first until none is left, each with its summed gradient and
+        whether the engine owns that array; nodes added meanwhile are visited in their turn."""
+        heap, sums, owned = self.heap, self.sums, self.owned
+        while heap:
+            node = heapq.heappop(heap)[1]
+            yield node, sums.pop(node), node in owned
 
 
 def _measure_refs():
@@ -422,9 +406,24 @@ def _measure_refs():
     return sys.getrefcount(alone.value), sys.getrefcount(view.value.base)
 
 
+def _recording_only_for_create_graph(backward):
+    """Run ``backward`` with graph recording on exactly when ``create_graph`` asks for it: the
+    VJPs then record their own graph (for higher-order gradients), and never otherwise."""
+    @functools.wraps(backward)
+    def run(roots, root_grads, retain_graph, create_graph, capture=None, observe=None):
+        previous, mode.enabled = mode.enabled, create_graph
+        try:
+            return backward(roots, root_grads, retain_graph, create_graph, capture, observe)
+        finally:
+            mode.enabled = previous
+    return run
+
+
+@_recording_only_for_create_graph
 def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, observe=None):
     """Reverse-mode differentiation from ``roots``; returns ``{node: Gradient}`` for the nodes
-    whose gradient someone keeps (see ``_is_kept``; ``capture`` is ``grad()``'s set of inputs).
+    whose gradient someone keeps: the nodes in ``capture`` when given (``grad()``), otherwise
+    every node with a ``tensor_ref`` (leaves, and tensors that called ``retain_grad()``).
     ``observe(node, position, raw, g)``, when given, sees each contribution a VJP makes: as the
     VJP returned it and as delivered (un-broadcast); ``explain`` shows them. It must not change
     either, and must copy ``g`` to keep it: the engine may later add into a sum it allocated.
@@ -432,32 +431,32 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
     Nodes are numbered as they are created, so a node's inputs always have smaller numbers:
     popping the largest number first visits the graph in reverse topological order, and a node
     is reached only after every path into it has delivered its gradient."""
-    observe = observe or _ignore
     pending = PendingGradients()
     for node, grad in zip(roots, root_grads):
         pending.add(node, grad, made=False)
     kept = {}
     mode.last_backward = next(_clock)
-    previous_mode, mode.enabled = mode.enabled, create_graph  # VJPs record only for create_graph
-    try:
-        while pending:
-            node, grad, owned = pending.pop()
-            if node.extras is not None and "hooks" in node.extras:
-                grad, owned = _run_hooks(node, grad), False
-            if _is_kept(node, capture):
-                kept[node] = Gradient(grad, owned)
-            if node.op is None:  # a leaf: nothing before it
-                continue
+    anomaly = mode.anomaly
+    for node, grad, owned in pending:
+        if node.extras is not None and "hooks" in node.extras:
+            grad, owned = _run_hooks(node, grad), False
+        if node.tensor_ref is not None if capture is None else node in capture:
+            kept[node] = Gradient(grad, owned)  # a leaf's, retain_grad()'s, or grad()'s
+        if node.op is None:  # a leaf: nothing before it
+            continue
+        if node.saved is None or mode.last_inplace > node.seq:
             _check_saved(node)
-            for position, raw in node.plan.input_gradients(node, grad, retain_graph, create_graph):
-                parent = node.parents[position]
+        for position, raw in node.plan.input_gradients(node, grad, retain_graph, create_graph):
+            parent = node.parents[position]
+            g = raw  # usually already the input's shape and dtype: a check, inline
+            if type(g) is not ndarray or g.shape != parent.shape or g.dtype is not parent.dtype \
+                    or anomaly:
                 g = _fit(raw, parent, node, position, create_graph)  # un-broadcast, cast
+            if observe is not None:
                 observe(node, position, raw, g)
-                pending.add(parent, g, made=g is not raw)
-            if not retain_graph:
-                node.release()
-    finally:
-        mode.enabled = previous_mode
+            pending.add(parent, g, g is not raw)  # made: the engine allocated g
+        if not retain_graph:
+            node.saved = None  # free what forward saved
     return kept
 
 

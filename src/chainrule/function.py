@@ -8,6 +8,8 @@ output, each handing its gradient to the call's node packed into one flat array 
 slot, zeros where an output got no gradient, as PyTorch's materialized gradients), so the engine
 sums and frees them as any other gradient.
 """
+import inspect
+
 from .backend import xp
 from .engine import Node, mode, no_grad
 from .errors import GradientError
@@ -117,13 +119,27 @@ class Function:
         >>> Double.apply(cr.tensor([1.], requires_grad=True))
         tensor([2.], dtype=float32, requires_grad=True)
         """
+        args = _positional(cls, args, kwargs)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = FunctionCtx(needs)
         with no_grad():
-            outputs = cls.forward(ctx, *args, **kwargs)
+            outputs = cls.forward(ctx, *args)
         if not (mode.enabled and any(needs)):
             return outputs
         return _record(cls, ctx, args, outputs)
+
+
+def _positional(cls, args, kwargs):
+    """The arguments of ``forward`` as positions, as PyTorch binds them (keywords take their
+    parameter's place; defaults after the last one given stay out): ``backward`` returns one
+    gradient per position."""
+    bound = inspect.signature(cls.forward).bind(None, *args, **kwargs)
+    if bound.kwargs:
+        raise TypeError(f"{cls.__name__}.apply: the arguments {sorted(bound.kwargs)} have no "
+                        f"position among forward's inputs (keyword-only, or given by name after "
+                        f"a parameter left to its default); pass them by position, as PyTorch "
+                        f"requires")
+    return bound.args[1:]
 
 
 class _FunctionOp:
@@ -163,9 +179,10 @@ def _record(cls, ctx, args, outputs):
         # twice): giving it this node must not change a tensor the caller holds.
         if any(results[i] is a for a in args) or any(results[i] is r for r in results[:i]):
             results[i] = Tensor._make(results[i]._data, None)
-    parents = tuple(_parent_node(a) if needs else None for a, needs in zip(args, ctx.needs_input_grad))
+    parents = tuple(_parent_node(a) if needs else None
+                    for a, needs in zip(args, ctx.needs_input_grad))
     saved, slots = _saved(ctx, args, results)
-    plan = _FunctionPlan(cls, ctx, slots, [results[i] for i in carrying])
+    plan = _FunctionPlan(cls, ctx, slots, results, carrying)
     op = _FunctionOp(cls.__name__, len(args))
     if len(carrying) == 1:
         out = results[carrying[0]]._data
@@ -221,15 +238,21 @@ def _saved(ctx, args, results):
 class _FunctionPlan:
     """A Function call's backward step: the engine's ``input_gradients`` for its node."""
 
-    def __init__(self, cls, ctx, slots, carrying):
+    def __init__(self, cls, ctx, slots, results, carrying):
         self.cls = cls
         self.ctx = ctx
         self.slots = slots
-        self.shapes = [t._data.shape for t in carrying]
-        self.dtypes = [t._data.dtype for t in carrying]
-        self.sizes = [t._data.size for t in carrying]
+        self.carrying = carrying  # the positions among forward's results that carry gradients
+        self.shapes = [results[i]._data.shape for i in carrying]
+        self.dtypes = [results[i]._data.dtype for i in carrying]
+        self.sizes = [results[i]._data.size for i in carrying]
         self.packed_size = sum(self.sizes)
         self.packed_dtype = xp.result_type(*self.dtypes) if len(carrying) > 1 else None
+        # The other tensor results get zeros as their gradient (PyTorch's materialized
+        # gradients); results that are not tensors get None.
+        self.zeros_for = {i: (r._data.shape, r._data.dtype) for i, r in enumerate(results)
+                          if isinstance(r, Tensor) and i not in carrying}
+        self.count = len(results)
 
     def input_gradients(self, node, grad, retain_graph, create_graph):
         ctx = self.ctx
@@ -245,13 +268,18 @@ class _FunctionPlan:
                 yield position, self._unwrap(node, position, g, create_graph)
 
     def _grad_outputs(self, grad, create_graph):
-        """The gradient of each output, as tensors, unpacked where there are several."""
+        """One gradient per result of forward, as tensors: unpacked where several carry one."""
         parts = [grad]
-        if len(self.shapes) > 1:
+        if len(self.carrying) > 1:
             starts = [sum(self.sizes[:k]) for k in range(len(self.sizes))]
             parts = [grad[start:start + size].reshape(shape).astype(dtype) for start, size, shape,
                      dtype in zip(starts, self.sizes, self.shapes, self.dtypes)]
-        return parts if create_graph else [Tensor._make(part, None) for part in parts]
+        if not create_graph:
+            parts = [Tensor._make(part, None) for part in parts]
+        grads = dict(zip(self.carrying, parts))
+        for i, (shape, dtype) in self.zeros_for.items():
+            grads[i] = Tensor._make(xp.zeros(shape, dtype=dtype), None)
+        return [grads.get(i) for i in range(self.count)]
 
     def _rebuild(self, node, slot, create_graph):
         if slot is None:

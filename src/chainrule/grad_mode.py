@@ -50,9 +50,10 @@ class set_grad_enabled:
 class inference_mode:
     """Context manager and decorator for prediction (as ``torch.inference_mode``): operations
     inside record no graph, as in ``no_grad()``. ``inference_mode(False)`` turns recording on,
-    as PyTorch's does, so ``inference_mode(not training)`` switches by a flag. Tensors made
-    inside are ordinary tensors: where PyTorch refuses to use them later in a graph, chainrule
-    differentiates through them.
+    as PyTorch's does, so ``inference_mode(not training)`` switches by a flag. Two differences
+    from PyTorch: tensors made inside are ordinary tensors (where PyTorch refuses to use them
+    later in a graph, chainrule differentiates through them), and an ``enable_grad()`` block
+    inside records a graph again (PyTorch's inference mode still records none there).
 
     >>> w = cr.tensor([1.], requires_grad=True)
     >>> with cr.inference_mode():

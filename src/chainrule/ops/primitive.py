@@ -51,10 +51,15 @@ class Plan:
     steps (input position, VJP, the names it reads, the names no later step reads and that can
     be freed after it)."""
 
-    __slots__ = ("saves", "steps", "variadic")
+    __slots__ = ("saves", "kept", "computed", "steps", "variadic")
 
     def __init__(self, saves, steps, variadic):
         self.saves = saves
+        # The output and inputs are kept as they are ((name, input position or None for the
+        # output)); the rest is computed at forward time.
+        self.kept = tuple((name, where if what == INPUT else None)
+                          for name, what, where in saves if what in (OUT, INPUT))
+        self.computed = tuple(save for save in saves if save[1] not in (OUT, INPUT))
         self.steps = steps
         self.variadic = variadic
 
@@ -64,7 +69,9 @@ class Plan:
         saved = node.saved
         plain = not (create_graph or self.variadic)
         for position, vjp, names, free in self.steps:
-            if plain:  # the saved arrays as they are: _vjp_arguments' first case, inline
+            if not names:  # add, sub, ...: the VJP needs nothing saved
+                yield position, vjp(grad)
+            elif plain:  # the saved arrays as they are: _vjp_arguments' first case, inline
                 yield position, vjp(grad, *map(saved.__getitem__, names))
             else:
                 yield position, vjp(grad, *_vjp_arguments(node, names, position, create_graph))
@@ -209,7 +216,12 @@ class Primitive:
         if self.promotion is not None and dtype is not None and (mixed or dtype.kind != "f"):
             args = _promote(self, args)
             arrays, parents, needs, dtype, mixed = _unwrap(self.name, args)
-        out = self._forward(arrays, kwargs)
+        try:
+            out = self.forward(*arrays, **kwargs)
+        except ChainruleError:
+            raise
+        except (ValueError, IndexError) as error:
+            raise self._input_error(arrays, kwargs, error) from error
         if dtype is None:  # arrays in, an array out: how VJP formulas run without a graph
             return out
         if type(out) is not ndarray:
@@ -221,37 +233,23 @@ class Primitive:
         if not needs or not mode.enabled or not self.differentiable or out.dtype.kind != "f":
             t.node = None
             t.requires_grad = False
-        else:
-            t.node = self._record(needs, len(args), arrays, parents, kwargs, out)
-            t.requires_grad = True
-        return t
-
-    def _forward(self, arrays, kwargs):
-        try:
-            return self.forward(*arrays, **kwargs)
-        except ChainruleError:
-            raise
-        except (ValueError, IndexError) as error:
-            raise self._input_error(arrays, kwargs, error) from error
-
-    def _record(self, needs, count, arrays, parents, kwargs, out):
-        """The node for one call: what the VJPs of the inputs in ``needs`` will read, saved."""
+            return t
         plan = self._plans.get(needs)
         if plan is None:
-            plan = self._plans[needs] = self._make_plan(needs, count)
-        saved = {name: self._save(what, where, name, arrays, kwargs, out)
-                 for name, what, where in plan.saves}
-        node = Node(self, tuple(parents), saved, plan, kwargs, out.shape, out.dtype)
+            plan = self._plans[needs] = self._make_plan(needs, len(args))
+        saved = {}
+        for name, where in plan.kept:  # the output (where None) and inputs, as they are
+            saved[name] = out if where is None else arrays[where]
+        for name, what, where in plan.computed:
+            saved[name] = self._save(what, where, name, arrays, kwargs, out)
+        t.node = Node(self, tuple(parents), saved, plan, kwargs, out.shape, out.dtype)
+        t.requires_grad = True
         if mode.anomaly:
-            node.set_extra("trace", _user_stack())
-        return node
+            t.node.set_extra("trace", _user_stack())
+        return t
 
     def _save(self, what, where, name, arrays, kwargs, out):
-        """One value a VJP asked for, as the forward pass leaves it."""
-        if what == OUT:
-            return out
-        if what == INPUT:
-            return arrays[where]
+        """One of the rarer values a VJP may ask for, computed from the forward pass."""
         if what == KEYWORD:
             return kwargs.get(name, where)
         if what == SHAPE:
@@ -396,22 +394,17 @@ def _unwrap(op_name, args):
             dtype = data.dtype
         elif data.dtype is not dtype and data.dtype != dtype:  # `is`: a shortcut only
             mixed = True
-        if a.requires_grad:
-            needs |= 1 << i
-            parents.append(_parent_node(op_name, a))
-        else:
+        if not a.requires_grad:
             parents.append(None)
+            continue
+        needs |= 1 << i
+        node = a.node  # the node its gradient flows into: its own, or a new leaf's
+        if node is None:
+            node = a.node = Node.leaf(a)
+        elif node.seq < mode.last_graph_write:
+            check_not_stale(op_name, a)
+        parents.append(node)
     return arrays, parents, needs, dtype, mixed
-
-
-def _parent_node(op_name, tensor):
-    """The node that ``tensor``'s gradient flows into: its own, or a new leaf's."""
-    node = tensor.node
-    if node is None:
-        node = tensor.node = Node.leaf(tensor)
-    elif node.seq < mode.last_graph_write:
-        check_not_stale(op_name, tensor)
-    return node
 
 
 def _vjp_arguments(node, names, position, create_graph):
