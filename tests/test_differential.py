@@ -512,3 +512,13 @@ def test_an_integer_to_a_negative_integer_tensor_power_is_pytorchs():
     np.testing.assert_array_equal(ours, theirs)
     with pytest.raises(ValueError):  # a negative number as the exponent is refused, as there
         cr.tensor([2, 3]) ** -1
+
+
+def test_pow_differentiates_the_promoted_power():
+    # A float64 0-d exponent of 1e-300 is 0 once promoted to the float32 base's dtype, so the
+    # power is the constant 1 and its slope 0 (PyTorch reads the float64 exponent and gives
+    # NaN at a zero base; docs/semantics.md).
+    x = cr.tensor(np.array([-0.0, 2.0], dtype=np.float32), requires_grad=True)
+    y = cr.tensor(np.array(1e-300), requires_grad=True)
+    (x ** y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
