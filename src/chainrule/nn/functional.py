@@ -21,6 +21,7 @@ from ..ops.resample import interpolate
 from ..ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from ..random import resolve
 from ..tensor import Tensor
+from .embedding import embedding
 from .losses_functional import (_as_tensor, _check_reduction,
                                 binary_cross_entropy, binary_cross_entropy_with_logits,
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
@@ -107,7 +108,8 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "dropout2d",
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
-           "multiclass_hinge_loss", "l2_penalty"]
+           "multiclass_hinge_loss", "l2_penalty",
+           "embedding"]
 
 from ..public import export_functional  # noqa: E402
 export_functional(globals(), __all__)  # the F. names declared beside their ops: F.one_hot, ...
