@@ -385,3 +385,34 @@ def test_mixed_dtypes_are_refused_as_in_pytorch():
         F.conv3d(cr.tensor(x64), cr.tensor(w32))
     with pytest.raises(RuntimeError):
         TF.conv3d(torch.tensor(x64), torch.tensor(w32))
+
+
+@pytest.mark.parametrize("spatial", [1, 2, 3])
+def test_same_padding_with_even_kernels_pads_the_extra_at_the_end_as_pytorch(spatial):
+    rng = np.random.default_rng(20)
+    for kernel, dilation in (((2,) * spatial, (1,) * spatial), ((4,) * spatial, (2,) * spatial),
+                             ((3,) * spatial, (1,) * spatial)):
+        x = rng.normal(size=(2, 2) + (5,) * spatial)
+        w = rng.normal(size=(3, 2) + kernel)
+        name = f"conv{spatial}d"
+        _compare(lambda x, w: getattr(F, name)(x, w, padding="same", dilation=dilation),
+                 lambda x, w: getattr(TF, name)(x, w, padding="same", dilation=dilation), [x, w])
+    assert cr.gradgradcheck(lambda x: getattr(F, name)(x, cr.tensor(w), padding="same"),
+                            [cr.tensor(x, requires_grad=True)], atol=1e-4, rtol=1e-3)
+
+
+def test_conv1d_takes_one_tuples_and_bad_arguments_raise_pytorchs_class():
+    x, w = np.random.default_rng(21).normal(size=(1, 2, 7)), np.ones((3, 2, 3))
+    options = dict(stride=(2,), padding=(1,), dilation=(1,))
+    _compare(lambda x: F.conv1d(x, cr.tensor(w), **options),
+             lambda x: TF.conv1d(x, torch.tensor(w), **options), [x])
+    calls = [lambda M, x, w: M.conv2d(x, w, groups=0),
+             lambda M, x, w: M.conv2d(x, w, stride=2, padding="same"),
+             lambda M, x, w: M.conv_transpose2d(x, w, output_padding=2),
+             lambda M, x, w: M.conv3d(x[None], w[None], stride=0)]
+    x4, w4 = np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2))
+    for call in calls:
+        with pytest.raises(RuntimeError):
+            call(TF, torch.tensor(x4), torch.tensor(w4))
+        with pytest.raises(RuntimeError, match="conv"):
+            call(F, cr.tensor(x4), cr.tensor(w4))

@@ -17,7 +17,7 @@ are 10 elements wide.
 import builtins
 
 from ..backend import xp
-from ..errors import DtypeError, ShapeError
+from ..errors import ArgumentError, DtypeError, ShapeError
 from .primitive import primitive
 
 
@@ -212,7 +212,7 @@ def _check(op, x, weight, groups):
     if weight.ndim != 4:
         raise ShapeError(f"{op}: weight must be 4-D, got shape {weight.shape}")
     if not isinstance(groups, (int, xp.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+        raise ArgumentError(f"{op}: groups must be a positive int, got {groups!r}")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -233,8 +233,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         padding = 0
     if padding == "same":
         if stride != (1, 1):
-            raise ValueError("conv2d: padding='same' needs stride 1 (as in PyTorch)")
-        padding = _same_padding(weight.shape[2:], dilation)
+            raise ArgumentError("conv2d: padding='same' needs stride 1 (as in PyTorch)")
+        input, padding = same_padding(input, weight, dilation)
     padding = pair(padding, "padding", "conv2d")
     n, c, h, w = input.shape
     o, cg, kh, kw = weight.shape
@@ -247,19 +247,22 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ShapeError(f"conv2d: the kernel {kh}x{kw} (dilation {dilation}) does not fit the "
                          f"input {h}x{w} with padding {padding}")
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-        raise ValueError(f"conv2d: stride and dilation must be >= 1 and padding >= 0, got "
-                         f"{stride}, {dilation}, {padding}")
+        raise ArgumentError(f"conv2d: stride and dilation must be >= 1 and padding >= 0, got "
+                            f"{stride}, {dilation}, {padding}")
     out = conv2d_forward(input, weight, stride=stride, padding=padding, dilation=dilation,
                          groups=groups)
     return out if bias is None else out + _channel(bias)
 
 
-def _same_padding(kernel, dilation):
-    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-    if any(t % 2 for t in total):
-        raise ValueError("conv2d: padding='same' with an even kernel needs uneven padding; pad "
-                         "with F.pad first")
-    return tuple(t // 2 for t in total)
+def same_padding(input, weight, dilation):
+    """PyTorch's padding='same': dilation * (kernel - 1) split in two, an odd total's extra
+    row at the end (padded onto the input here); returns the input and the even padding."""
+    from .layout import pad
+    total = [d * (k - 1) for k, d in zip(weight.shape[2:], dilation)]
+    extra = [t % 2 for t in total]
+    if any(extra):
+        input = pad(input, tuple(v for e in reversed(extra) for v in (0, e)))
+    return input, tuple(t // 2 for t in total)
 
 
 def _channel(bias):
@@ -279,11 +282,12 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ShapeError(f"conv1d: input must be (N, C, L) and weight (O, C/groups, K), got "
                          f"{input.shape} and {weight.shape}")
     same_dtypes("conv1d", input, weight, bias)
-    one = lambda v, name: (1, pair(v, name, "conv1d")[0]) if not isinstance(v, str) else v
+    if not isinstance(padding, str):
+        padding = (0,) + single(padding, "padding", "conv1d")
     out = conv2d(reshape(input, shape=input.shape[:2] + (1,) + input.shape[2:]),
                  reshape(weight, shape=weight.shape[:2] + (1,) + weight.shape[2:]), bias,
-                 one(stride, "stride"), (0, pair(padding, "padding", "conv1d")[0])
-                 if not isinstance(padding, str) else padding, one(dilation, "dilation"), groups)
+                 (1,) + single(stride, "stride", "conv1d"), padding,
+                 (1,) + single(dilation, "dilation", "conv1d"), groups)
     return reshape(out, shape=out.shape[:2] + out.shape[3:])
 
 
@@ -307,7 +311,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise ShapeError(f"conv_transpose2d: input has {c_in} channels, weight "
                          f"{tuple(weight.shape)} expects {weight.shape[0]}")
     if any(e >= builtins.max(s, d) for e, s, d in zip(extra, stride, dilation)):
-        raise ValueError(f"conv_transpose2d: output_padding {extra} must be smaller than the "
+        raise ArgumentError(f"conv_transpose2d: output_padding {extra} must be smaller than the "
                          f"stride or the dilation")
     _, cg, kh, kw = weight.shape
     size = [(n_ - 1) * s - 2 * p + d * (k - 1) + e + 1

@@ -8,8 +8,8 @@ gradient, to every order, comes from the 2-D primitives and the reshapes they ar
 (3-D pooling is in pool.py, whose primitives take any number of spatial dimensions.)
 """
 from ..backend import xp
-from ..errors import ShapeError
-from .conv import conv2d, conv_transpose2d, output_size, same_dtypes
+from ..errors import ArgumentError, ShapeError
+from .conv import conv2d, conv_transpose2d, output_size, same_dtypes, same_padding
 from .layout import pad
 
 
@@ -63,15 +63,11 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         padding = 0
     if padding == "same":
         if stride != (1, 1, 1):
-            raise ValueError("conv3d: padding='same' needs stride 1 (as in PyTorch)")
-        total = [d * (k - 1) for k, d in zip(weight.shape[2:], dilation)]
-        if any(t % 2 for t in total):
-            raise ValueError("conv3d: padding='same' with an even kernel needs uneven padding; "
-                             "pad with F.pad first")
-        padding = tuple(t // 2 for t in total)
+            raise ArgumentError("conv3d: padding='same' needs stride 1 (as in PyTorch)")
+        input, padding = same_padding(input, weight, dilation)
     padding = triple(padding, "padding", "conv3d")
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-        raise ValueError(f"conv3d: stride and dilation must be >= 1 and padding >= 0, got "
+        raise ArgumentError(f"conv3d: stride and dilation must be >= 1 and padding >= 0, got "
                          f"{stride}, {dilation}, {padding}")
     n, c, d = input.shape[:3]
     kd = weight.shape[2]
@@ -89,7 +85,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         part = conv2d(_planes(x, k, kd, stride[0], dilation[0], depth), weight[:, :, k], None,
                       stride[1:], padding[1:], dilation[1:], groups)
         total = part if total is None else total + part
-    out = _unfold_depth(total, n, depth)
+    out = _unfold_depth(total, n, depth).contiguous()  # C order, as PyTorch's result
     return out if bias is None else out + bias.reshape(-1, 1, 1, 1)
 
 
@@ -115,13 +111,13 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     stride, padding = triple(stride, "stride", op), triple(padding, "padding", op)
     dilation, extra = triple(dilation, "dilation", op), triple(output_padding, "output_padding", op)
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0 or min(extra) < 0:
-        raise ValueError(f"{op}: stride and dilation must be >= 1, padding and output_padding "
+        raise ArgumentError(f"{op}: stride and dilation must be >= 1, padding and output_padding "
                          f">= 0, got {stride}, {dilation}, {padding}, {extra}")
     if not isinstance(groups, (int, xp.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+        raise ArgumentError(f"{op}: groups must be a positive int, got {groups!r}")
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
-        raise ValueError(f"{op}: output_padding {extra} must be smaller than the stride or the "
-                         f"dilation")
+        raise ArgumentError(f"{op}: output_padding {extra} must be smaller than the stride or "
+                            f"the dilation")
     n, c_in, d = input.shape[:3]
     if weight.shape[0] != c_in or c_in % groups:
         raise ShapeError(f"{op}: input has {c_in} channels, weight {tuple(weight.shape)} "
@@ -147,6 +143,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
                                         slice(start, start + stride[0] * (d - 1) + 1, stride[0])))
         total = placed if total is None else total + placed
     out = getitem(total, index=(slice(None), slice(None), slice(padding[0], padding[0] + size[0])))
+    out = out.contiguous()
     return out if bias is None else out + bias.reshape(-1, 1, 1, 1)
 
 

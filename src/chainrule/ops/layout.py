@@ -362,7 +362,7 @@ def pad(input, pad, mode="constant", value=None):
             positions = xp.abs(positions) % period
             positions = xp.where(positions >= n, period - positions, positions)
         out = getitem(out, index=(slice(None),) * axis + (positions,))
-    return out
+    return out.contiguous()  # C order, as PyTorch's result (view(-1) works on it)
 
 
 def _circular(positions, n, before, after, axis):

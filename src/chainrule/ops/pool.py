@@ -437,7 +437,7 @@ def adaptive_avg_pool2d(input, output_size):
         output_size, (int, xp.integer)) else tuple(output_size)
     sizes = tuple(n if o is None else int(o) for n, o in zip(x.shape[2:], sizes))
     maps = [None if n == o else _window(n, o) for n, o in zip(x.shape[2:], sizes)]
-    return _unbatched(resample(x, maps), added)
+    return _unbatched(resample(x, maps).contiguous(), added)
 
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",

@@ -111,12 +111,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     shape = tuple(input.shape[2:])
     maps = axis_maps(shape, out, scales, mode, align_corners, input.dtype)
     if mode in ("nearest", "nearest-exact"):
-        return _take(input, [rows for _, rows in maps])
+        return _take(input, [rows for _, rows in maps]).contiguous()
     if input.dtype == xp.uint8:
         matrices = tuple(None if m is None else _int16_weights(dense(m, n))
                          for m, n in zip(maps, shape))
         return resize_uint8(input, matrices=matrices)
-    return resample(input, maps)
+    return resample(input, maps).contiguous()  # C order, as PyTorch's result (view(-1) works)
 
 
 def axis_maps(shape, out, scales, mode, align_corners, dtype):
