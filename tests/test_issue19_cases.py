@@ -87,9 +87,6 @@ def F(M):
 # Cases that still differ from PyTorch, each with the reason; strict, so a fix shows up as a
 # pass that must be unmarked.
 XFAIL = {
-    "conv2d-padding": "conv2d with padding=-1 on an input large enough for the kernel raises a "
-                      "plain ValueError (ops/conv.py); PyTorch raises RuntimeError('negative "
-                      "padding is not supported')",
 }
 
 
@@ -776,32 +773,12 @@ ERRORS.update({  # more misuse a porter meets, found while checking the cases ab
         {"weight": M.ones(1, 2)}), r"bias|missing"),
 })
 for _name, _why in {
-    "float-of-two-elements": "float() of a 2-element tensor raises NumPy's TypeError; PyTorch a "
-                             "ValueError ('only one element tensors can be converted')",
-    "int-of-two-elements": "int() of a 2-element tensor raises NumPy's TypeError; PyTorch a "
-                           "ValueError",
-    "neg-of-bool": "-bool_tensor raises NumPy's TypeError; PyTorch a RuntimeError",
-    "hstack-empty": "hstack([]) raises a bare IndexError (list index out of range); PyTorch a "
-                    "RuntimeError ('hstack expects a non-empty TensorList')",
-    "reshape-minus-2": "reshape(-2, 2) answers (NumPy reads any negative as -1); PyTorch raises "
-                       "RuntimeError ('invalid shape dimension -2')",
     "randint-low-above-high": "randint(5, 3, ...) raises a plain ValueError; PyTorch a "
                               "RuntimeError",
     "normal_-negative-std": "normal_(0, -1) raises NumPy's ValueError('scale < 0'); PyTorch a "
                             "RuntimeError naming normal",
     "uniform_-reversed": "uniform_(1, 0) raises NumPy's ValueError('high - low < 0'); PyTorch a "
                          "RuntimeError naming uniform_",
-    "scatter_add_-dtypes": "scatter_add_ with float64 src into float32 raises a TypeError; "
-                           "PyTorch a RuntimeError",
-    "shift-of-float": "float << 1 raises a plain TypeError; PyTorch NotImplementedError "
-                      "(DtypeError would be both)",
-    "int-floor-divide-by-0": "integer // 0 raises Python's ZeroDivisionError, which is not the "
-                             "RuntimeError PyTorch raises ('ZeroDivisionError')",
-    "int-remainder-by-0": "integer % 0 raises Python's ZeroDivisionError, not PyTorch's "
-                          "RuntimeError",
-    "eye-of-float": "eye(2.5) raises ArgumentError (RuntimeError/ValueError); PyTorch TypeError",
-    "write-into-expand": "an in-place add into an expanded tensor raises NumPy's ValueError "
-                         "('assignment destination is read-only'); PyTorch a RuntimeError",
 }.items():
     XFAIL[_name] = _why
 

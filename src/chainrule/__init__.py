@@ -8,8 +8,8 @@
 """
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .errors import (AnomalyError, ArgumentError, ChainruleError, CheckpointError, DimError,
-                     DtypeError, FileFormatError, GradientError, IDXError, LabelError,
-                     ScatterIndexError, ShapeError, TrainingDiverged)
+                     DtypeError, FileFormatError, GradientError, IDXError, IntegerDivisionError,
+                     LabelError, ScatterIndexError, ShapeError, TrainingDiverged)
 from .tensor import Tensor, as_tensor, from_numpy, grad, tensor
 from .ops import REGISTRY, Primitive, primitive
 from .public import attach_methods as _attach_methods, namespace as _declared
@@ -68,7 +68,7 @@ __all__ = list(dict.fromkeys([
     "zeros_like", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "autograd",
     "ChainruleError", "ShapeError", "DimError", "DtypeError", "ArgumentError",
-    "ScatterIndexError", "GradientError", "AnomalyError",
+    "ScatterIndexError", "IntegerDivisionError", "GradientError", "AnomalyError",
     "FileFormatError",
     "CheckpointError", "IDXError", "LabelError", "TrainingDiverged", "GradcheckError",
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck", "check_backward",

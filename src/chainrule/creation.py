@@ -18,8 +18,10 @@ def _size(size, name):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for n in size:
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise ArgumentError(f"{name}: sizes must be non-negative ints, got {size!r}")
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{name}: sizes must be ints, got {size!r}")
+        if n < 0:
+            raise ArgumentError(f"{name}: sizes must be non-negative, got {size!r}")
     return tuple(int(n) for n in size)
 
 

@@ -56,6 +56,17 @@ class ArgumentError(ChainruleError, RuntimeError, ValueError):
     """
 
 
+class IntegerDivisionError(ChainruleError, RuntimeError, ZeroDivisionError):
+    """An integer division or remainder by zero (PyTorch: RuntimeError; Python's
+    ZeroDivisionError too).
+
+    >>> cr.tensor([1, 2]) // 0
+    Traceback (most recent call last):
+        ...
+    chainrule.errors.IntegerDivisionError: floor_divide (//): integer division by zero (PyTorch raises too)
+    """
+
+
 class DtypeError(ChainruleError, NotImplementedError, TypeError):
     """An op received a dtype it does not work on, or dtypes that do not mix (PyTorch raises
     RuntimeError, or its subclass NotImplementedError for "... not implemented for 'Float'").

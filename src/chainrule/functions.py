@@ -710,6 +710,8 @@ def _at_least(tensors, ndim, name):
     if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{name}: expected a list or tuple of tensors, got "
                         f"{type(tensors).__name__}")
+    if not tensors:
+        raise ArgumentError(f"{name}: needs at least one tensor")
     grown = []
     for x in map(_t, tensors):
         if x.ndim < ndim:
@@ -764,6 +766,8 @@ def column_stack(tensors):
     if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"column_stack: expected a list or tuple of tensors, got "
                         f"{type(tensors).__name__}")
+    if not tensors:
+        raise ArgumentError("column_stack: needs at least one tensor")
     columns = [x.reshape(-1, 1) if x.ndim < 2 else x for x in map(_t, tensors)]
     return ops.concatenate(columns, 1)
 

@@ -195,8 +195,8 @@ class Tensor:
         2.5
         """
         if self._data.size != 1:
-            raise ArgumentError(f"item(): a tensor with {self._data.size} elements cannot be "
-                                f"converted to a Python number")
+            raise ArgumentError(f"item(): only a tensor of one element converts to a Python "
+                                f"number; this one has {self._data.size}")
         return self._data.item()
 
     def tolist(self):
@@ -274,10 +274,10 @@ class Tensor:
         return bool(self._data)
 
     def __float__(self):
-        return float(self._data)
+        return float(self.item())
 
     def __int__(self):
-        return int(self._data)
+        return int(self.item())
 
     def __index__(self):
         if self._data.ndim or self._data.dtype.kind not in "iu":
@@ -420,6 +420,10 @@ class Tensor:
             raise DtypeError(f"t {symbol} ...: the result is {values.dtype}, which cannot be "
                              f"stored in this {self._data.dtype} tensor (as in PyTorch); convert "
                              f"with .astype() first")
+        if not self._data.flags.writeable:
+            raise ArgumentError(f"t {symbol} ...: several elements of this tensor share one "
+                                f"memory location (an expand()ed view), so an in-place write "
+                                f"is ambiguous (as in PyTorch); clone() it first")
         if values.shape != self._data.shape:
             raise ShapeError(f"t {symbol} ...: the result has shape {values.shape}, but an "
                              f"in-place change cannot change this tensor's shape "

@@ -79,6 +79,9 @@ def neg(x):
     >>> cr.neg(cr.tensor([1.0, -2.0]))
     tensor([-1.,  2.], dtype=float32)
     """
+    if x.dtype.kind == "b":
+        raise DtypeError("neg: not implemented for bool tensors (as in PyTorch); to invert a "
+                         "mask, use ~mask or logical_not")
     return -x
 
 

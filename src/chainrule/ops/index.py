@@ -85,8 +85,8 @@ def take_along_dim(input, indices, dim):
 
 def _check_src(op, input, src):
     if getattr(src, "dtype", None) is not None and src.dtype != input.dtype:
-        raise TypeError(f"{op}: src is {src.dtype} but the tensor is {input.dtype}; they must "
-                        f"match (as in PyTorch)")
+        raise DtypeError(f"{op}: src is {src.dtype} but the tensor is {input.dtype}; they must "
+                         f"match (as in PyTorch)")
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):

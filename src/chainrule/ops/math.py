@@ -7,6 +7,7 @@ written with primitives, so it is itself differentiable (second derivatives, cre
 import math
 
 from ..backend import xp
+from ..errors import DtypeError, IntegerDivisionError
 from .elementwise import exp, log, sqrt, where
 from .primitive import primitive
 
@@ -424,7 +425,7 @@ def _(grad):
 
 def _no_integer_zero(name, b):
     if xp.asarray(b).dtype.kind in "biu" and xp.any(xp.asarray(b) == 0):
-        raise ZeroDivisionError(f"{name}: integer division by zero (PyTorch raises too)")
+        raise IntegerDivisionError(f"{name}: integer division by zero (PyTorch raises too)")
 
 
 @primitive(promotion="promote", bools="result")
@@ -616,8 +617,8 @@ def isclose(a, b, *, rtol=1e-05, atol=1e-08, equal_nan=False):
 def _shift(name, ufunc):
     def forward(a, b):
         if xp.asarray(a).dtype.kind not in "iu" or xp.asarray(b).dtype.kind not in "iu":
-            raise TypeError(f"{name}: needs integer tensors, got {xp.asarray(a).dtype} and "
-                            f"{xp.asarray(b).dtype}")
+            raise DtypeError(f"{name}: needs integer tensors, got {xp.asarray(a).dtype} and "
+                             f"{xp.asarray(b).dtype}")
         return ufunc(a, b)
     forward.__name__ = forward.__qualname__ = name
     forward.__doc__ = f"{name} of integers, elementwise; carries no gradient."
