@@ -773,12 +773,6 @@ ERRORS.update({  # more misuse a porter meets, found while checking the cases ab
         {"weight": M.ones(1, 2)}), r"bias|missing"),
 })
 for _name, _why in {
-    "randint-low-above-high": "randint(5, 3, ...) raises a plain ValueError; PyTorch a "
-                              "RuntimeError",
-    "normal_-negative-std": "normal_(0, -1) raises NumPy's ValueError('scale < 0'); PyTorch a "
-                            "RuntimeError naming normal",
-    "uniform_-reversed": "uniform_(1, 0) raises NumPy's ValueError('high - low < 0'); PyTorch a "
-                         "RuntimeError naming uniform_",
 }.items():
     XFAIL[_name] = _why
 

@@ -172,7 +172,7 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
     if size is None:
         raise TypeError("randint: give the size, e.g. randint(10, (3,)) or randint(0, 10, (3,))")
     if high <= low:
-        raise ValueError(f"randint: high ({high}) must be larger than low ({low})")
+        raise ArgumentError(f"randint: high ({high}) must be larger than low ({low})")
     values = resolve(generator).integers(low, high, _size(tuple(size), "randint"))
     return _make(values, xp.int64 if dtype is None else dtype, requires_grad)
 

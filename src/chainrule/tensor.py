@@ -905,6 +905,8 @@ class Tensor:
         True
         """
         from .random import resolve
+        if a > b:
+            raise ArgumentError(f"uniform_: expects a [from, to) range, got from={a} > to={b}")
         return self._fill_random(resolve(generator).uniform(a, b, self._data.shape))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
@@ -914,6 +916,8 @@ class Tensor:
         cr.Size([2, 3])
         """
         from .random import resolve
+        if std < 0:
+            raise ArgumentError(f"normal_: std must be >= 0, got {std}")
         return self._fill_random(resolve(generator).normal(mean, std, self._data.shape))
 
     def _fill_random(self, values):
