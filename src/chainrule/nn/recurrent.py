@@ -8,6 +8,7 @@ between the libraries unchanged: LSTM gates (i, f, g, o), GRU gates (r, z, n) wi
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
 """
 import math
+import warnings
 
 from ..backend import xp
 from ..errors import ShapeError
@@ -220,6 +221,9 @@ class RNNBase(Module):
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
         if isinstance(dropout, bool) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout and num_layers == 1:
+            warnings.warn(f"{name}: dropout acts between recurrent layers, so dropout={dropout} "
+                          f"with num_layers=1 does nothing", UserWarning, stacklevel=3)
         self.mode, self.input_size, self.hidden_size = mode, int(input_size), int(hidden_size)
         self.num_layers, self.bias, self.batch_first = num_layers, bool(bias), bool(batch_first)
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
