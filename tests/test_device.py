@@ -128,7 +128,7 @@ def test_to_keeps_the_graph_and_copy_makes_new_memory():
 
 @pytest.mark.parametrize("call", [lambda t: t.cuda(), lambda t: t.cuda(0),
                                   lambda t: t.to("cuda"), lambda t: t.to("cuda:0", cr.float64),
-                                  lambda t: t.to(cr.device("cuda"))])
+                                  lambda t: t.to(cr.device("cuda")), lambda t: t.to(0)])
 def test_moving_a_tensor_to_a_gpu_raises(call):
     with pytest.raises(cr.DeviceError, match="CPU only"):
         call(cr.ones(2))

@@ -105,6 +105,8 @@ def is_device(value):
     ``"cuda:0"``), as opposed to a dtype."""
     if isinstance(value, device):
         return True
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True  # a CUDA ordinal, as PyTorch reads t.to(0)
     return isinstance(value, str) and value.strip().partition(":")[0] in _KNOWN_TYPES
 
 
