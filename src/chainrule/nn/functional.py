@@ -96,6 +96,9 @@ def check_probability(p):
     check_between("dropout probability p", p, 0, 1)
 
 
+# Imported here, below dropout: attention.py uses dropout and Linear, whose module imports this one.
+from .attention import scaled_dot_product_attention  # noqa: E402
+
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "softmin",
            "gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",
            "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "softsign", "tanhshrink",
@@ -109,7 +112,8 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "multiclass_hinge_loss", "l2_penalty",
-           "embedding"]
+           "embedding",
+           "scaled_dot_product_attention"]
 
 from ..public import export_functional  # noqa: E402
 export_functional(globals(), __all__)  # the F. names declared beside their ops: F.one_hot, ...
