@@ -92,3 +92,14 @@ def with_indices(t):
              (2, 3, 5, 6)),
             ((t.MaxPool3d((1, 2, 2), stride=(1, 2, 1), return_indices=True),
               t.MaxUnpool3d((1, 2, 2), stride=(1, 2, 1))), (1, 2, 3, 4, 5))]
+
+
+def recurrent(t):
+    """The layers that take indices or return states, which a Sequential cannot chain: an
+    Embedding, then the recurrent layers and cells, each with options away from its defaults.
+    Run one by one (tests/test_rnn.py, tests/test_embedding.py)."""
+    return [t.Embedding(9, 4, padding_idx=2, max_norm=3.0, norm_type=1.5, scale_grad_by_freq=True),
+            t.RNN(4, 5, num_layers=2, nonlinearity="relu", bias=False, batch_first=True,
+                  dropout=0.25, bidirectional=True),
+            t.LSTM(4, 3, num_layers=2, bidirectional=True), t.GRU(4, 3, batch_first=True),
+            t.RNNCell(4, 3, nonlinearity="relu"), t.LSTMCell(4, 3, bias=False), t.GRUCell(4, 3)]

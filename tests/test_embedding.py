@@ -5,6 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.interop.onnx_export import ExportError
 from chainrule.nn import functional as F
 
 torch = pytest.importorskip("torch")
@@ -121,3 +122,49 @@ def test_refusals_name_the_problem():
         nn.Embedding(4, 2, padding_idx=4)
     with pytest.raises(cr.errors.ShapeError, match="2-D"):
         nn.Embedding.from_pretrained(cr.zeros(3))
+
+
+def test_from_torch_and_to_torch_round_trip():
+    from interop_cases import recurrent
+    torch.manual_seed(0)
+    theirs = recurrent(torch.nn)[0]
+    ours = cr.interop.from_torch(theirs)
+    assert repr(ours) == repr(theirs)
+    indices = np.array([[1, 2, 8], [2, 0, 0]])
+    np.testing.assert_allclose(ours(cr.tensor(indices)).detach().numpy(),
+                               theirs(torch.tensor(indices)).detach().numpy(), rtol=1e-6)
+    back = cr.interop.to_torch(ours)
+    assert str(back) == str(theirs)
+    assert torch.equal(back.weight, theirs.weight)  # both renormalised the same rows
+    frozen = torch.nn.Embedding.from_pretrained(torch.ones(3, 2))
+    assert not cr.interop.from_torch(frozen).weight.requires_grad
+    assert not cr.interop.to_torch(cr.interop.from_torch(frozen)).weight.requires_grad
+    with pytest.raises(cr.interop.ConversionError, match="sparse"):
+        cr.interop.from_torch(torch.nn.Embedding(3, 2, sparse=True))
+
+
+def test_onnx_export_as_gather_matches_onnxruntime(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    cr.manual_seed(0)
+    layers = [nn.Embedding(10, 4, padding_idx=0), nn.Flatten(), nn.Linear(12, 2)]
+    model = nn.Sequential(*layers)
+    path = cr.onnx.export(model, np.zeros((2, 3), np.int64), tmp_path / "m.onnx")
+    proto = onnx.load(str(path))
+    assert "Gather" in [node.op_type for node in proto.graph.node]
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    indices = np.random.default_rng(0).integers(0, 10, (5, 3))
+    (actual,) = session.run(None, {"input": indices})
+    with cr.no_grad():
+        expected = model(cr.tensor(indices)).numpy()
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_onnx_export_refuses_max_norm_and_an_embedding_after_the_first_layer(tmp_path):
+    pytest.importorskip("onnx")
+    with pytest.raises(ExportError, match="must be the model's first layer"):
+        cr.onnx.export(nn.Sequential(nn.Identity(), nn.Embedding(5, 2)),
+                       np.zeros((1, 3), np.int64), tmp_path / "m.onnx")
+    with pytest.raises(ExportError, match="max_norm"):
+        cr.onnx.export(nn.Embedding(5, 2, max_norm=1.0), np.zeros((1, 3), np.int64),
+                       tmp_path / "m.onnx")

@@ -11,7 +11,8 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
-from interop_cases import every_layer, lines_and_upsampling, more_options, volumes, with_indices
+from interop_cases import (every_layer, lines_and_upsampling, more_options, recurrent, volumes,
+                           with_indices)
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 
@@ -292,6 +293,7 @@ def test_every_layer_converts_and_is_tested():
                                              lines_and_upsampling)
               for m in build(nn).modules()}
     tested |= {type(m).__name__ for pair, _ in with_indices(nn) for m in pair}
+    tested |= {type(m).__name__ for m in recurrent(nn)}
     assert set(LAYERS) <= tested
 
 
@@ -306,7 +308,9 @@ def test_dtype_and_train_mode_follow_the_source(torch):
 
 
 @pytest.mark.parametrize("module, pattern", [
-    ("LSTM", r"layer at '1' is a torch\.nn\.modules\.rnn\.LSTM, which has no equivalent"),
+    ("PixelShuffle", r"layer at '1' is a torch\.nn\.modules\.pixelshuffle\.PixelShuffle, which "
+                     r"has no equivalent"),
+    ("proj_size", r"LSTM at '1' has proj_size=1; chainrule's LSTM supports only proj_size=0"),
     ("custom", r"layer at '1' is a test_interop\..*Custom, which has no equivalent"),
     ("subclass", r"layer at '1' is a test_interop\..*MyLinear, which has no equivalent"),
     ("reflect", r"Conv2d at '1' has padding_mode='reflect'"),
@@ -321,7 +325,8 @@ def test_unsupported_layers_are_named(torch, module, pattern):
         pass
 
     Custom.__module__ = MyLinear.__module__ = "test_interop"
-    second = {"LSTM": lambda: torch.nn.LSTM(2, 2), "custom": Custom,
+    second = {"PixelShuffle": lambda: torch.nn.PixelShuffle(2),
+              "proj_size": lambda: torch.nn.LSTM(2, 2, proj_size=1), "custom": Custom,
               "subclass": lambda: MyLinear(2, 2),
               "reflect": lambda: torch.nn.Conv2d(1, 1, 3, padding_mode="reflect"),
               "circular": lambda: torch.nn.Sequential(

@@ -8,11 +8,12 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.interop.onnx_export import ExportError
 
 torch = pytest.importorskip("torch")
 
-KINDS = {"rnn_tanh": ("RNN", {"nonlinearity": "tanh"}), "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
-         "lstm": ("LSTM", {}), "gru": ("GRU", {})}
+KINDS = {"rnn_tanh": ("RNN", {"nonlinearity": "tanh"}),
+         "rnn_relu": ("RNN", {"nonlinearity": "relu"}), "lstm": ("LSTM", {}), "gru": ("GRU", {})}
 INPUT, HIDDEN, STEPS, BATCH = 3, 5, 4, 2
 
 
@@ -211,7 +212,8 @@ def test_parameter_layout_and_repr_as_torch():
 @pytest.mark.parametrize("call, error, fragment", [
     (lambda: nn.LSTM(3, 5)(cr.zeros(4, 2, 6)), RuntimeError,
      "LSTM: input.size(-1) must be equal to input_size: expected 3, got 6"),
-    (lambda: nn.GRU(3, 5)(cr.zeros(1, 4, 2, 3)), ValueError, "GRU: expected input to be 2-D or 3-D"),
+    (lambda: nn.GRU(3, 5)(cr.zeros(1, 4, 2, 3)), ValueError,
+     "GRU: expected input to be 2-D or 3-D"),
     (lambda: nn.RNN(3, 5, num_layers=2)(cr.zeros(4, 2, 3), cr.zeros(1, 2, 5)), RuntimeError,
      "RNN: expected h_0 of size (2, 2, 5), got (1, 2, 5)"),
     (lambda: nn.LSTM(3, 5)(cr.zeros(4, 3), (cr.zeros(1, 2, 5), cr.zeros(1, 2, 5))), RuntimeError,
@@ -236,3 +238,35 @@ def test_backprop_through_time_reaches_the_first_step():
     x = cr.tensor(np.random.default_rng(0).standard_normal((6, 1, 2)), requires_grad=True)
     rnn(x)[0][-1].sum().backward()  # only the last output
     assert np.abs(x.grad.numpy()[0]).sum() > 0  # reached t = 0 through the recurrence
+
+
+def test_from_torch_and_to_torch_round_trip():
+    from interop_cases import recurrent
+    torch.manual_seed(0)
+    rng = np.random.default_rng(8)
+    for theirs in recurrent(torch.nn)[1:]:
+        theirs = theirs.double().eval()
+        ours = cr.interop.from_torch(theirs)
+        assert type(ours).__name__ == type(theirs).__name__ and repr(ours) == repr(theirs)
+        assert not ours.training
+        batch_first = getattr(theirs, "batch_first", False)
+        shape = (2, 3, 4) if batch_first or "Cell" in type(theirs).__name__ else (3, 2, 4)
+        x = rng.standard_normal(shape[1:] if "Cell" in type(theirs).__name__ else shape)
+        assert_same(*run_both(ours, theirs, [x]), np.float64)
+        back = cr.interop.to_torch(ours)
+        assert str(back) == str(theirs)
+        for name, value in theirs.state_dict().items():
+            assert torch.equal(back.state_dict()[name], value), name
+
+
+def test_proj_size_is_refused_by_from_torch():
+    with pytest.raises(cr.interop.ConversionError, match="proj_size"):
+        cr.interop.from_torch(torch.nn.LSTM(4, 3, proj_size=2))
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"])
+def test_onnx_export_refuses_recurrent_layers_by_name(tmp_path, name):
+    pytest.importorskip("onnx")
+    model = nn.Sequential(nn.Linear(4, 4), getattr(nn, name)(4, 3))
+    with pytest.raises(ExportError, match=f"{name} at '1' returns its final states"):
+        cr.onnx.export(model, np.zeros((2, 4), np.float32), tmp_path / "m.onnx")

@@ -65,10 +65,13 @@ def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
     layers = list(_leaves(model, ""))
     dtype = next((p.dtype for p in model.parameters() if p.dtype.kind == "f"),
                  np.dtype(np.float32))
-    x = _example(example_input, dtype)
+    # An Embedding first takes the indices themselves: the graph's input is then int64.
+    indices_in = bool(layers) and type(layers[0][1]).__name__ == "Embedding"
+    x = _example(example_input, np.dtype(np.int64) if indices_in else dtype)
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
     graph = _Graph(onnx, dtype, opset)
+    graph.integer_values = {input_name} if indices_in else set()
     try:
         value, h = input_name, Tensor(x)
         with no_grad():
@@ -78,7 +81,7 @@ def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
     finally:
         for module, training in modes:
             object.__setattr__(module, "training", training)
-    proto = graph.model(input_name, value, output_name, x.shape, h.shape)
+    proto = graph.model(input_name, value, output_name, x.shape, h.shape, x.dtype)
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as error:  # onnx's ValidationError or InferenceError
@@ -145,14 +148,15 @@ class _Graph:
     def shape(self, dims):
         return self.constant(np.array(dims, dtype=np.int64), "shape", dtype=np.int64)
 
-    def model(self, input_name, value, output_name, input_shape, output_shape):
+    def model(self, input_name, value, output_name, input_shape, output_shape, input_dtype=None):
         helper = self.onnx.helper
         if self.nodes and self.nodes[-1].output[0] == value:
             self.nodes[-1].output[0] = output_name
         else:  # nothing computed the output (an empty or all-identity model)
             self.nodes.append(helper.make_node("Identity", [value], [output_name]))
         element = helper.np_dtype_to_tensor_dtype(self.dtype)
-        inputs = [helper.make_tensor_value_info(input_name, element,
+        input_element = helper.np_dtype_to_tensor_dtype(np.dtype(input_dtype or self.dtype))
+        inputs = [helper.make_tensor_value_info(input_name, input_element,
                                                 ["batch", *input_shape[1:]])]
         outputs = [helper.make_tensor_value_info(output_name, element,
                                                  ["batch", *output_shape[1:]])]
@@ -286,6 +290,23 @@ def _avg_pool(g, layer, x, shape):
 def _max_unpool(g, layer, x, shape):
     raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} takes the indices of a "
                       f"MaxPool as a second input, which a Sequential cannot pass it")
+
+
+def _recurrent(g, layer, x, shape):
+    raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} returns its final states "
+                      f"beside its output, which the next layer of a Sequential cannot take, "
+                      f"and this exporter writes no ONNX RNN, LSTM or GRU nodes; convert the "
+                      f"model with cr.interop.to_torch and use torch.onnx.export")
+
+
+def _embedding(g, layer, x, shape):
+    if layer.max_norm is not None:
+        raise ExportError(f"export: Embedding at {g.scope!r} has max_norm={layer.max_norm}, "
+                          f"which rewrites its table as it reads; ONNX's Gather cannot")
+    if x not in g.integer_values:
+        raise ExportError(f"export: Embedding at {g.scope!r} reads indices, so it must be the "
+                          f"model's first layer, whose int64 input are the indices")
+    return g.node("Gather", g.constant(layer.weight._data, "weight"), x, axis=0)
 
 
 def _upsample(g, layer, x, shape):
@@ -463,4 +484,7 @@ EMITTERS = {
     "Hardtanh": _clip(None, None), "Threshold": _threshold,
     "Softmax": _along_dim("Softmax"), "LogSoftmax": _along_dim("LogSoftmax"),
     "Softmin": _along_dim("Softmax", negate=True),
+    "Embedding": _embedding,
+    "RNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent, "RNNCell": _recurrent,
+    "LSTMCell": _recurrent, "GRUCell": _recurrent,
 }

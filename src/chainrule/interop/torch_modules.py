@@ -62,6 +62,22 @@ def _no_options(m):
     return {}
 
 
+def _recurrent_options(m):
+    options = dict(input_size=m.input_size, hidden_size=m.hidden_size, num_layers=m.num_layers,
+                   bias=m.bias, batch_first=m.batch_first, dropout=m.dropout,
+                   bidirectional=m.bidirectional)
+    if type(m).__name__ == "RNN":
+        options["nonlinearity"] = m.nonlinearity
+    return options
+
+
+def _cell_options(m):
+    options = dict(input_size=m.input_size, hidden_size=m.hidden_size, bias=m.bias)
+    if type(m).__name__ == "RNNCell":
+        options["nonlinearity"] = m.nonlinearity
+    return options
+
+
 # Layer name -> the constructor options read from a module of either library.
 LAYERS = {
     "Linear": lambda m: dict(in_features=m.in_features, out_features=m.out_features,
@@ -120,10 +136,19 @@ LAYERS = {
     "Softmax": lambda m: dict(dim=m.dim),
     "LogSoftmax": lambda m: dict(dim=m.dim),
     "Softmin": lambda m: dict(dim=m.dim),
+    "Embedding": lambda m: dict(num_embeddings=m.num_embeddings, embedding_dim=m.embedding_dim,
+                                padding_idx=m.padding_idx, max_norm=m.max_norm,
+                                norm_type=m.norm_type, scale_grad_by_freq=m.scale_grad_by_freq),
+    "RNN": _recurrent_options,
+    "LSTM": _recurrent_options,
+    "GRU": _recurrent_options,
+    "RNNCell": _cell_options,
+    "LSTMCell": _cell_options,
+    "GRUCell": _cell_options,
 }
 
 # PyTorch options that chainrule's layers do not have, and the value that chainrule implies.
-TORCH_ONLY_OPTIONS = {"padding_mode": "zeros"}
+TORCH_ONLY_OPTIONS = {"padding_mode": "zeros", "sparse": False, "proj_size": 0}
 
 
 def _torch():
@@ -159,6 +184,7 @@ def from_torch(module):
         model.to(_numpy_dtype(torch, dtype))
     model.load_state_dict(OrderedDict((name, tensor.detach().cpu().numpy())
                                       for name, tensor in module.state_dict().items()))
+    _copy_frozen(module, model)
     return model
 
 
@@ -186,6 +212,7 @@ def to_torch(model):
         module.to(torch.from_numpy(np.empty(0, dtype=dtype)).dtype)
     module.load_state_dict(OrderedDict((name, torch.from_numpy(tensor.numpy()))
                                        for name, tensor in state.items()))
+    _copy_frozen(model, module)
     return module
 
 
@@ -231,6 +258,14 @@ def _check_torch_only_options(module, name, where, operation):
         if value != implied:
             raise ConversionError(f"{operation}: {name}{where} has {option}={value!r}; "
                                   f"chainrule's {name} supports only {option}={implied!r}")
+
+
+def _copy_frozen(source, target):
+    # A frozen parameter (Embedding.from_pretrained's default) stays frozen across.
+    targets = dict(target.named_parameters())
+    for name, parameter in source.named_parameters():
+        if not parameter.requires_grad:
+            targets[name].requires_grad_(False)
 
 
 def _set_mode(module, training):

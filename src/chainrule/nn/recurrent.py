@@ -238,8 +238,9 @@ class RNNBase(Module):
                 setattr(self, f"weight_hh_l{layer}{suffix}",
                         Parameter(xp.empty((gate_size, self.hidden_size), dtype)))
                 if bias:
-                    setattr(self, f"bias_ih_l{layer}{suffix}", Parameter(xp.empty(gate_size, dtype)))
-                    setattr(self, f"bias_hh_l{layer}{suffix}", Parameter(xp.empty(gate_size, dtype)))
+                    for kind in ("bias_ih", "bias_hh"):
+                        setattr(self, f"{kind}_l{layer}{suffix}",
+                                Parameter(xp.empty(gate_size, dtype)))
         self.reset_parameters(generator)
 
     reset_parameters = RNNCellBase.reset_parameters
