@@ -419,6 +419,21 @@ LAYER_INPUTS = {
                                     0.1 * rng.standard_normal((2, 2, 3, 3)),
                                     away_from_zero(rng, 2, gap=0.5), {"stride": 1, "pad": 1},
                                     {"pool_height": 2, "pool_width": 2, "stride": 2}]],
+    # backpropagation through time and the backprop-ninja layers (tests/test_manual_rnn.py)
+    "rnn_step": [lambda rng: [rng.standard_normal((2, 3)), rng.standard_normal((2, 4)),
+                              0.5 * rng.standard_normal((3, 4)), 0.5 * rng.standard_normal((4, 4)),
+                              rng.standard_normal(4)]],
+    "rnn": [lambda rng: [rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 3)),
+                         0.5 * rng.standard_normal((2, 3)), 0.5 * rng.standard_normal((3, 3)),
+                         rng.standard_normal(3)]],
+    "temporal_affine": [lambda rng: [rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)),
+                                     rng.standard_normal(5)]],
+    "linear": [lambda rng: [rng.standard_normal((3, 4)), rng.standard_normal((4, 2)),
+                            rng.standard_normal(2)]],
+    "embedding": [lambda rng: [np.array([[0, 3, 3], [1, 3, 0]]), rng.standard_normal((4, 2))]],
+    "batchnorm1d": [lambda rng: [rng.standard_normal((5, 3)) * 2 + 1,
+                                 rng.standard_normal((1, 3)), rng.standard_normal((1, 3))]],
+    "cross_entropy": [lambda rng: [rng.standard_normal((4, 5)), rng.integers(0, 5, size=4)]],
 }
 
 
@@ -435,6 +450,12 @@ LOSS_INPUTS = {
     "l2_regularization": [
         lambda rng: [[rng.standard_normal((3, 4)), rng.standard_normal((2, 3))], 0.1],
         lambda rng: [{"W1": rng.standard_normal((3, 4)), "W2": rng.standard_normal(2)}, 0.5]],
+    "temporal_softmax_loss": [lambda rng: [rng.standard_normal((2, 3, 4)),
+                                           rng.integers(0, 4, size=(2, 3))]],
+    "rnn_loss": [lambda rng: [rng.standard_normal((2, 3, 2)), rng.integers(0, 3, size=(2, 3)),
+                              rng.standard_normal((2, 3)), 0.5 * rng.standard_normal((2, 3)),
+                              0.5 * rng.standard_normal((3, 3)), rng.standard_normal(3),
+                              rng.standard_normal((3, 3)), rng.standard_normal(3)]],
 }
 
 
