@@ -291,3 +291,121 @@ def test_check_backward_passes_the_whole_loss_and_the_ninja_layers():
     idx = np.array([[0, 2, 2], [1, 2, 0]])
     assert check_backward(manual.embedding_forward, manual.embedding_backward,
                           [idx, rng.standard_normal((4, 2))]).passed
+
+
+# ---------------------------------------------------------------- check_backward's diagnoses
+
+def rnn_backward_last_step_dWh(dh, cache):
+    dx, dh0, dWx, _, db = manual.rnn_backward(dh, cache)
+    dprev = np.zeros_like(dh0)
+    for t in reversed(range(dh.shape[1])):
+        _, dprev, _, dWh, _ = manual.rnn_step_backward(dh[:, t] + dprev, cache[t])
+        if t == dh.shape[1] - 1:
+            last = dWh  # mistake: dWh = dWh_t, overwritten, then kept from the last step
+    return dx, dh0, dWx, last, db
+
+
+def rnn_backward_without_carry(dh, cache):
+    grads = [0, None, 0, 0, 0]
+    dx = np.zeros(dh.shape[:2] + (cache[0][0].shape[1],))
+    for t in reversed(range(dh.shape[1])):
+        dx[:, t], dprev, dWx, dWh, db = manual.rnn_step_backward(dh[:, t], cache[t])  # mistake
+        grads = [0, dprev, grads[2] + dWx, grads[3] + dWh, grads[4] + db]
+    return dx, *grads[1:]
+
+
+def rnn_backward_last_output_only(dh, cache):
+    last = np.zeros_like(dh)
+    last[:, -1] = dh[:, -1]  # mistake: the outputs before the last add nothing to h_t
+    return manual.rnn_backward(last, cache)
+
+
+@pytest.mark.parametrize("backward, wrong, words", [
+    (rnn_backward_last_step_dWh, ["dWh"], "dWh from one time step (the last) alone"),
+    (rnn_backward_without_carry, ["dx", "dh0", "dWx", "dWh", "db"], "not carried back"),
+    (rnn_backward_last_output_only, ["dx", "dh0", "dWx", "dWh", "db"], "only dh[:, T-1]"),
+])
+def test_a_missing_sum_over_time_is_named(backward, wrong, words):
+    report = check_backward(manual.rnn_forward, backward, rnn_inputs())
+    assert not report.passed
+    for row in report.rows:
+        assert row.passed == (row.name not in wrong), str(report)
+        if row.name in wrong:
+            assert row.diagnosis.kind == "missing sum over time", str(report)
+            assert words in row.diagnosis.message or row.name != "dWh", str(report)
+    assert "WRONG: missing sum over time" in str(report)
+
+
+def batchnorm1d_backward_without_mean_path(dout, cache):
+    xhat, gamma, diff, var, inv, eps, divisor = cache
+    dxhat = dout * gamma
+    dvar = (dxhat * diff).sum(axis=0, keepdims=True) * -0.5 * (var + eps) ** -1.5
+    ddiff = dxhat * inv + 2 * diff / divisor * dvar
+    _, dgamma, dbeta = manual.batchnorm1d_backward(dout, cache)
+    return ddiff, dgamma, dbeta  # mistake: dx = ddiff + dmean / N
+
+
+def batchnorm1d_compact_without_mean_term(dout, cache):
+    xhat, gamma, _, _, inv, _, divisor = cache
+    n = dout.shape[0]
+    _, dgamma, dbeta = manual.batchnorm1d_backward(dout, cache)
+    return gamma * inv / n * (n * dout - n / divisor * xhat * (dout * xhat).sum(0)), dgamma, dbeta
+
+
+@pytest.mark.parametrize("backward", [batchnorm1d_backward_without_mean_path,
+                                      batchnorm1d_compact_without_mean_term])
+@pytest.mark.parametrize("gamma_shape, unbiased", [((1, 3), True), ((3,), True), ((1, 3), False)])
+def test_a_forgotten_batchnorm_mean_path_is_named(backward, gamma_shape, unbiased):
+    rng = np.random.default_rng(2)
+    inputs = [2 * rng.standard_normal((5, 3)) + 1, rng.standard_normal(gamma_shape),
+              rng.standard_normal(gamma_shape)]
+
+    def forward(x, gamma, beta):
+        return manual.batchnorm1d_forward(x, gamma, beta, unbiased=unbiased)
+
+    report = check_backward(forward, backward, inputs)
+    assert [row.name for row in report.rows if not row.passed] == ["dx"], str(report)
+    assert report["dx"].diagnosis.kind == "batchnorm mean path missing"
+    assert "path through the batch mean" in report["dx"].diagnosis.message
+    assert "np.add.at" not in str(report)
+    right = check_backward(forward, manual.batchnorm1d_backward, inputs)
+    assert right.passed and all(row.diagnosis is None for row in right.rows)
+
+
+def embedding_backward_by_assignment(dout, cache):
+    idx, shape = cache
+    dweight = np.zeros(shape)
+    dweight[idx] += dout  # mistake: buffered, so a repeated index keeps one contribution
+    return dweight
+
+
+def embedding_backward_by_a_loop_of_assignments(dout, cache):
+    idx, shape = cache
+    dweight = np.zeros(shape)
+    for i, row in zip(idx.reshape(-1), dout.reshape(-1, shape[1])):
+        dweight[i] = row  # mistake: = instead of +=
+    return dweight
+
+
+@pytest.mark.parametrize("backward", [embedding_backward_by_assignment,
+                                      embedding_backward_by_a_loop_of_assignments])
+def test_a_wrong_embedding_scatter_is_named(backward):
+    rng = np.random.default_rng(3)
+    inputs = [np.array([[0, 3, 3], [1, 3, 0]]), rng.standard_normal((5, 2))]
+    report = check_backward(manual.embedding_forward, backward, inputs)
+    row = report["dweight"]
+    assert row.diagnosis.kind == "embedding scatter lost", str(report)
+    assert "2 row(s) were read more than once (index 3, 3 times)" in row.diagnosis.message
+    assert "np.add.at(dW, idx, dout)" in row.diagnosis.message
+    right = check_backward(manual.embedding_forward, manual.embedding_backward, inputs)
+    assert right.passed and right["dweight"].diagnosis is None
+
+
+def test_the_new_diagnoses_leave_other_mistakes_alone():
+    def rnn_backward_with_flipped_dx(dh, cache):
+        dx, *rest = manual.rnn_backward(dh, cache)
+        return (-dx, *rest)
+
+    report = check_backward(manual.rnn_forward, rnn_backward_with_flipped_dx, rnn_inputs())
+    assert report["dx"].diagnosis.kind == "wrong sign"
+    assert all(row.passed for row in report.rows[1:])

@@ -1,10 +1,12 @@
 """How a wrong gradient is wrong: wrong shape, transposed, off by a constant factor, missing the
 sum over the batch, wrong sign, a gate's mask taken from dout, the convolutional network's
-mistakes (cnn_diagnose.py), or wrong values."""
+mistakes (cnn_diagnose.py), backpropagation through time's and the backprop ninja's
+(sequence_diagnose.py), or wrong values."""
 from ..backend import xp
 from .cnn_diagnose import CNN_TESTS, padding_not_cropped
 from .numeric import DIAGNOSIS_TOL, _relative_error, is_kink, one_sided_slopes
 from .report import Diagnosis
+from .sequence_diagnose import SEQUENCE_TESTS
 
 
 def _close(got, expected):
@@ -26,7 +28,7 @@ def _diagnose(got, expected, x, problem):
             f"The formula is probably right and the arithmetic imprecise, e.g. float32 "
             f"somewhere in the backward."))
     for test in (_transposed, _constant_factor, _missing_batch_sum, _wrong_sign, _mask_from_dout,
-                 *CNN_TESTS):
+                 *CNN_TESTS, *SEQUENCE_TESTS):
         diagnosis = test(got, expected, x, problem)
         if diagnosis is not None:
             return diagnosis

@@ -12,7 +12,9 @@ NO_BREAK = "\u00a0"  # textwrap breaks lines at ASCII whitespace only
 class Diagnosis:
     """How a gradient is wrong: ``kind`` is a short label ("wrong shape", "transposed",
     "constant factor", "missing batch sum", "wrong sign", "mask from dout", "wrong values",
-    "imprecise", "not finite", "missing"), ``message`` the explanation, ``factor`` the constant c when the
+    "imprecise", "not finite", "missing"; for recurrent and backprop-ninja layers "missing sum
+    over time", "batchnorm mean path missing", "embedding scatter lost"), ``message`` the
+    explanation, ``factor`` the constant c when the
     gradient is c times the right one."""
 
     kind: str
