@@ -224,6 +224,10 @@ def test_parameter_layout_and_repr_as_torch():
      "LSTMCell: hidden state has shape (3, 5), expected (2, 5)"),
     (lambda: nn.RNNCell(3, 5)(cr.zeros(1, 2, 3)), ValueError, "RNNCell: expected input to be 1-D"),
     (lambda: nn.LSTM(3, 5, proj_size=2), NotImplementedError, "proj_size"),
+    (lambda: nn.LSTM(3, 5)(cr.zeros(4, 2, 3, dtype=cr.float64)), TypeError,
+     "LSTM: input and state dtype float64 does not match the weights' float32"),
+    (lambda: nn.GRUCell(3, 5)(cr.zeros(2, 3), cr.zeros(2, 5, dtype=cr.float64)), TypeError,
+     "GRUCell: input and state dtype float64 does not match the weights' float32"),
     (lambda: nn.RNN(3, 5, nonlinearity="sigmoid"), ValueError, "unknown nonlinearity"),
 ])
 def test_errors_name_the_module_and_shapes(call, error, fragment):
@@ -270,3 +274,25 @@ def test_onnx_export_refuses_recurrent_layers_by_name(tmp_path, name):
     model = nn.Sequential(nn.Linear(4, 4), getattr(nn, name)(4, 3))
     with pytest.raises(ExportError, match=f"{name} at '1' returns its final states"):
         cr.onnx.export(model, np.zeros((2, 4), np.float32), tmp_path / "m.onnx")
+
+
+def test_safetensors_both_ways(tmp_path):
+    pytest.importorskip("safetensors")
+    from safetensors.torch import load_file, save_file
+    from chainrule.serialize import load_safetensors, save_safetensors
+    from interop_cases import recurrent
+    torch.manual_seed(0)
+    for theirs in recurrent(torch.nn):
+        name = type(theirs).__name__
+        ours = getattr(nn, name)(**_options(theirs))
+        save_file(theirs.state_dict(), str(tmp_path / "theirs.safetensors"))
+        ours.load_state_dict(load_safetensors(tmp_path / "theirs.safetensors"))
+        for key, value in theirs.state_dict().items():
+            assert np.array_equal(ours.state_dict()[key].numpy(), value.numpy()), key
+        save_safetensors(ours, tmp_path / "ours.safetensors")
+        theirs.load_state_dict(load_file(str(tmp_path / "ours.safetensors")))  # strict
+
+
+def _options(module):
+    from chainrule.interop.torch_modules import LAYERS
+    return LAYERS[type(module).__name__](module)

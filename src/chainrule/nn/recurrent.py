@@ -11,7 +11,7 @@ import math
 import warnings
 
 from ..backend import xp
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
 from ..ops import concatenate, relu, sigmoid, stack, tanh
 from ..tensor import Tensor
 from . import init as initializers
@@ -80,6 +80,14 @@ def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _check_dtypes(name, tensors, weight):
+    for tensor in tensors:
+        if tensor.dtype != weight.dtype:
+            raise DtypeError(f"{name}: input and state dtype {tensor.dtype} does not match the "
+                             f"weights' {weight.dtype}; convert the input with "
+                             f".to({weight.dtype}) or the model with .to({tensor.dtype})")
+
+
 def _zeros(shape, like):
     return Tensor(xp.zeros(shape, dtype=like.dtype))
 
@@ -126,6 +134,7 @@ class RNNCellBase(Module):
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
         states = self._initial_states(name, x, hx, batched)
+        _check_dtypes(name, (x, *states), self.weight_ih)
         step = STEPS[self.mode]
         x_projected = _project(x, self.weight_ih, self.bias_ih)
         out = step(x_projected, states if self.mode == "LSTM" else states[0], self.weight_hh,
@@ -266,6 +275,7 @@ class RNNBase(Module):
         else:
             x = input.transpose(0, 1) if self.batch_first else input
         states = self._initial_states(name, x, hx, batched)
+        _check_dtypes(name, (x, *states), self.weight_ih_l0)
         output, finals = self._run(x, states)
         finals = tuple(stack(f, dim=0) for f in finals)
         if not batched:
