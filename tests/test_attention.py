@@ -202,3 +202,204 @@ def test_sdpa_mixed_dtypes_are_refused():
     with pytest.raises(RuntimeError, match="same float dtype"):
         F.scaled_dot_product_attention(cr.ones(2, 3), cr.ones(2, 3, dtype="float64"),
                                        cr.ones(2, 3))
+
+
+# -- nn.MultiheadAttention -------------------------------------------------------------------
+
+E, H, L, S, N = 8, 2, 4, 5, 3
+
+
+def mha_pair(dtype, **options):
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(E, H, **options)
+    theirs = theirs.double() if dtype == np.float64 else theirs
+    ours = nn.MultiheadAttention(E, H, **options, dtype=dtype)
+    ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()})
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    return ours, theirs
+
+
+def mha_masks(layout, kind, dtype):
+    """(key_padding_mask, attn_mask, is_causal) of one kind; every query keeps key 0, so no
+    row is fully masked."""
+    rng = np.random.default_rng(11)
+    kpm = rng.random((N, S)) < 0.3
+    kpm[:, 0] = False
+    causal = np.triu(np.ones((L, S), dtype=bool), 1)
+    if layout == "unbatched":
+        kpm = kpm[0]
+    heads = H if layout == "unbatched" else N * H
+    float3d = rng.standard_normal((heads, L, S)).astype(dtype)
+    return {"none": (None, None, False), "bool_2d": (None, rng.random((L, S)) < 0.3, False),
+            "float_3d": (None, float3d, False), "kpm_bool": (kpm, None, False),
+            "kpm_float": (np.where(kpm, -1e4, 0.5).astype(dtype), None, False),
+            "kpm_and_mask": (kpm, causal, False), "causal_hint": (None, causal, True)}[kind]
+
+
+def run_mha(ours, theirs, arrays, masks, self_attention=False, **options):
+    kpm, attn_mask, causal = masks
+
+    def call(lib, module):
+        def fn(q, k=None, v=None):
+            if self_attention:
+                k = v = q
+            wrap = (lambda m: None if m is None else lib.tensor(m))
+            return module(q, k, v, key_padding_mask=wrap(kpm), attn_mask=wrap(attn_mask),
+                          is_causal=causal, **options)
+        return fn
+    arrays = arrays[:1] if self_attention else arrays
+    ours_out, theirs_out = both(call(cr, ours), call(torch, theirs), arrays)
+    ours_out += [p.grad.numpy() for _, p in ours.named_parameters()]
+    theirs_out += [p.grad.numpy() for _, p in theirs.named_parameters()]
+    return ours_out, theirs_out
+
+
+def qkv(layout, dtype, kdim=E, vdim=E, seed=1):
+    rng = np.random.default_rng(seed)
+    shapes = {"seq_first": ((L, N, E), (S, N, kdim), (S, N, vdim)),
+              "batch_first": ((N, L, E), (N, S, kdim), (N, S, vdim)),
+              "unbatched": ((L, E), (S, kdim), (S, vdim))}[layout]
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+MHA_CASES = [dict(layout=layout, masks=kind, dtype=dtype, need_weights=need, mode=mode)
+             for (layout, kind, dtype), need, mode in zip(
+                 itertools.product(("seq_first", "batch_first", "unbatched"),
+                                   ("none", "bool_2d", "float_3d", "kpm_bool", "kpm_float",
+                                    "kpm_and_mask", "causal_hint"), (np.float32, np.float64)),
+                 itertools.cycle((True, False, True)), itertools.cycle(("eval", "train", "eval",
+                                                                        "eval")))]
+
+
+@pytest.mark.parametrize("case", MHA_CASES, ids=lambda c: "-".join(
+    str(getattr(v, "__name__", v)) for v in c.values()))
+def test_multihead_attention_as_torch(case):
+    dtype, layout = case["dtype"], case["layout"]
+    ours, theirs = mha_pair(dtype, batch_first=layout == "batch_first")
+    if case["mode"] == "eval":
+        ours.eval(), theirs.eval()
+    masks = mha_masks(layout, case["masks"], dtype)
+    arrays = qkv(layout, dtype)
+    assert_same(*run_mha(ours, theirs, arrays, masks, need_weights=case["need_weights"]), dtype)
+
+
+@pytest.mark.parametrize("options", [
+    dict(kdim=3, vdim=6), dict(kdim=3, vdim=6, bias=False), dict(bias=False),
+    dict(add_bias_kv=True), dict(add_zero_attn=True), dict(add_bias_kv=True, add_zero_attn=True,
+                                                          kdim=4, vdim=5),
+])
+@pytest.mark.parametrize("layout", ["seq_first", "batch_first", "unbatched"])
+@pytest.mark.parametrize("need_weights, average", [(True, True), (True, False), (False, True)])
+def test_multihead_attention_options_as_torch(options, layout, need_weights, average):
+    dtype = np.float64
+    ours, theirs = mha_pair(dtype, batch_first=layout == "batch_first", **options)
+    arrays = qkv(layout, dtype, options.get("kdim", E), options.get("vdim", E))
+    masks = mha_masks(layout, "kpm_and_mask", dtype)
+    assert_same(*run_mha(ours, theirs, arrays, masks, need_weights=need_weights,
+                         average_attn_weights=average), dtype)
+
+
+@pytest.mark.parametrize("layout", ["seq_first", "batch_first", "unbatched"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multihead_self_attention_as_torch(layout, dtype):
+    ours, theirs = mha_pair(dtype, batch_first=layout == "batch_first")
+    arrays = qkv(layout, dtype)
+    masks = (None, np.triu(np.ones((L, L), dtype=bool), 1), True)
+    for need_weights in (True, False):
+        for module in (ours, theirs):
+            module.zero_grad()
+        assert_same(*run_mha(ours, theirs, arrays, masks, self_attention=True,
+                             need_weights=need_weights), dtype)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN rows, as torch's
+def test_multihead_attention_fully_masked_rows_as_torch():
+    ours, theirs = mha_pair(np.float64)
+    arrays = qkv("seq_first", np.float64)
+    attn_mask = np.zeros((L, S), dtype=bool)
+    attn_mask[2] = True  # query 2 may attend nowhere
+    for need_weights in (True, False):
+        outs = []
+        for lib, module in ((cr, ours), (torch, theirs)):
+            q, k, v = (lib.tensor(a) for a in arrays)
+            out, weights = module(q, k, v, attn_mask=lib.tensor(attn_mask),
+                                  need_weights=need_weights)
+            outs.append([out.detach().numpy()] + ([weights.detach().numpy()]
+                                                  if need_weights else []))
+        for a, b in zip(*outs):
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-11)  # NaN where torch's is
+
+
+def test_multihead_attention_dropout_in_training_only():
+    ours = nn.MultiheadAttention(E, H, dropout=0.5, dtype="float64")
+    x = cr.tensor(qkv("seq_first", np.float64)[0])
+    cr.manual_seed(0)
+    trained = ours(x, x, x)[1]
+    ours.eval()
+    evaluated = ours(x, x, x)[1]
+    assert not np.allclose(trained.detach().numpy(), evaluated.detach().numpy())
+    np.testing.assert_allclose(evaluated.detach().numpy().sum(-1), 1)
+
+
+def test_multihead_attention_default_init_as_torch():
+    """Xavier-uniform projections (bound sqrt(6 / (E + 3E)) packed, per weight apart), zero
+    biases, out_proj as Linear's: the same bounds and spread as PyTorch's."""
+    big = 64
+    for options in ({}, dict(kdim=16, vdim=32)):
+        ours = nn.MultiheadAttention(big, 4, **options)
+        torch.manual_seed(0)
+        theirs = torch.nn.MultiheadAttention(big, 4, **options)
+        ours_params = dict(ours.named_parameters())
+        for name, p in theirs.named_parameters():
+            a, b = ours_params[name].detach().numpy(), p.detach().numpy()
+            assert a.shape == b.shape and a.dtype == b.dtype == np.float32, name
+            if not b.any():
+                assert not a.any(), name
+                continue
+            bound = np.abs(b).max()
+            assert np.abs(a).max() <= bound * 1.02, name
+            assert abs(a.std() / b.std() - 1) < 0.08, name
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda m: m(cr.ones(1, L, N, E), cr.ones(1, S, N, E), cr.ones(1, S, N, E)),
+     AssertionError, "query should be unbatched 2-D or batched 3-D"),
+    (lambda m: m(cr.ones(L, N, E), cr.ones(S, E), cr.ones(S, E)), AssertionError,
+     "expected key and value to be 3-D"),
+    (lambda m: m(cr.ones(L, N, 6), cr.ones(S, N, 6), cr.ones(S, N, 6)), AssertionError,
+     "embedding dimension 8"),
+    (lambda m: m(cr.ones(L, N, E), cr.ones(S, N, E), cr.ones(S + 1, N, E)), AssertionError,
+     "same sequence length"),
+    (lambda m: m(cr.ones(L, N, E), cr.ones(S, N, E), cr.ones(S, N, E),
+                 key_padding_mask=np.zeros((N, S + 1), bool)), AssertionError,
+     "key_padding_mask of shape (3, 5)"),
+    (lambda m: m(cr.ones(L, N, E), cr.ones(S, N, E), cr.ones(S, N, E),
+                 attn_mask=np.zeros((L, L), bool)), RuntimeError, "should be (4, 5)"),
+    (lambda m: m(cr.ones(L, N, E), cr.ones(S, N, E), cr.ones(S, N, E),
+                 attn_mask=np.zeros((H, L, S), bool)), RuntimeError, "should be (6, 4, 5)"),
+    (lambda m: m(cr.ones(L, N, E), cr.ones(S, N, E), cr.ones(S, N, E), is_causal=True),
+     RuntimeError, "is_causal"),
+])
+def test_multihead_attention_errors_as_torch(call, error, words):
+    ours = nn.MultiheadAttention(E, H)
+    with pytest.raises(error, match="MultiheadAttention") as caught:
+        call(ours)
+    assert words in str(caught.value)
+    theirs = torch.nn.MultiheadAttention(E, H)
+
+    class Wrap:
+        def __call__(self, *args, **kwargs):
+            convert = (lambda a: torch.tensor(np.asarray(a)) if isinstance(a, np.ndarray) else
+                       torch.tensor(a.numpy()) if isinstance(a, cr.Tensor) else a)
+            return theirs(*map(convert, args), **{k: convert(v) for k, v in kwargs.items()})
+    with pytest.raises(error):
+        call(Wrap())
+
+
+def test_multihead_attention_construction_errors():
+    with pytest.raises(ValueError, match="divisible"):
+        nn.MultiheadAttention(10, 3)
+    with pytest.raises(ValueError, match="num_heads"):
+        nn.MultiheadAttention(8, 0)
+    with pytest.raises(ValueError, match="dropout"):
+        nn.MultiheadAttention(8, 2, dropout=2.0)

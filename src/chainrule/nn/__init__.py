@@ -11,6 +11,7 @@ from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtan
 from .conv_layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Conv3d,
                           ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Dropout2d, GroupNorm,
                           LayerNorm)
+from .attention import MultiheadAttention
 from .embedding import Embedding
 from .functional import l2_penalty
 from .hooks import BackwardHookError, RemovableHandle
@@ -45,4 +46,5 @@ __all__ = [
     "l2_penalty", "functional", "init", "utils",
     "Embedding",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "MultiheadAttention",
 ]
