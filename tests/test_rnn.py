@@ -296,3 +296,10 @@ def test_safetensors_both_ways(tmp_path):
 def _options(module):
     from chainrule.interop.torch_modules import LAYERS
     return LAYERS[type(module).__name__](module)
+
+
+def test_flatten_parameters_is_accepted_as_in_torch_code():
+    gru = nn.GRU(2, 3)
+    before = [p.detach().numpy().copy() for p in gru.parameters()]
+    assert gru.flatten_parameters() is None
+    assert all(np.array_equal(a, p.detach().numpy()) for a, p in zip(before, gru.parameters()))

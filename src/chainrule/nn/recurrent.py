@@ -254,6 +254,13 @@ class RNNBase(Module):
 
     reset_parameters = RNNCellBase.reset_parameters
 
+    def flatten_parameters(self):
+        """Nothing to do: PyTorch packs its weights into one buffer for cuDNN here; chainrule's
+        are separate arrays already. Kept so that code written for PyTorch runs unchanged.
+
+        >>> cr.nn.LSTM(2, 3).flatten_parameters()
+        """
+
     def _weights(self, layer, suffix):
         names = (f"{kind}_l{layer}{suffix}" for kind in ("weight_ih", "bias_ih", "weight_hh",
                                                           "bias_hh"))
