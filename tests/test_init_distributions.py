@@ -253,6 +253,7 @@ RANDOM_INITS = [
 def test_random_inits_draw_from_torchs_distribution(name, kwargs):
     shape = (64, 16, 3, 3)  # fan_in 144, fan_out 576
     torch.manual_seed(0)
+    cr.manual_seed(0)
     ours = getattr(init, name)(cr.empty(*shape), **kwargs).numpy().ravel().astype(np.float64)
     theirs = getattr(torch.nn.init, name)(torch.empty(shape), **kwargs).numpy().ravel()
     rtol = 4 * math.sqrt(1 / ours.size)
