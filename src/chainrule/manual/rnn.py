@@ -56,14 +56,14 @@ def rnn_step_backward(dnext_h, cache):
 def rnn_forward(x, h0, Wx, Wh, b):
     """Run the RNN over a whole sequence: x (N, T, D), h0 (N, H). Returns h (N, T, H), the
     hidden state after every step, and cache = (the step caches, h0's shape)."""
-    n, t_steps, _ = x.shape
-    h = np.zeros((n, t_steps, h0.shape[1]), dtype=np.result_type(x, h0, Wx, Wh, b))
-    caches, prev = [], h0
-    for t in range(t_steps):
+    states, caches, prev = [], [], h0
+    for t in range(x.shape[1]):
         prev, cache = rnn_step_forward(x[:, t], prev, Wx, Wh, b)
-        h[:, t] = prev
+        states.append(prev)
         caches.append(cache)
-    return h, caches
+    # np.stack rather than writing into a preallocated array: on chainrule Tensors it is
+    # chainrule's stack, so check_backward can run this same forward through autograd.
+    return np.stack(states, axis=1), caches
 
 
 def rnn_backward(dh, cache, truncate=None):
