@@ -3,11 +3,13 @@ import math
 import numbers
 
 from .optimizer import Optimizer, _check_at_least, _named
+from .schedulers import LRScheduler
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Multiply each group's lr by ``factor`` once the metric passed to ``step(metric)`` has not
-    improved for more than ``patience`` steps, exactly as PyTorch's:
+    improved for more than ``patience`` steps, exactly as PyTorch's (an LRScheduler, as there,
+    whose ``step`` takes the metric):
 
     - improved means below ``best * (1 - threshold)`` (mode "min", threshold_mode "rel"),
       below ``best - threshold`` ("abs"), or above ``best * (1 + threshold)`` /
@@ -50,6 +52,7 @@ class ReduceLROnPlateau:
                 _check_at_least("min_lr", value, 0)
             _check_modes(mode, threshold_mode)
         self.optimizer = optimizer
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.mode, self.factor, self.patience = mode, factor, int(patience)
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.min_lrs, self.eps = int(cooldown), min_lrs, eps
@@ -98,10 +101,6 @@ class ReduceLROnPlateau:
     def in_cooldown(self):
         """Whether the last reduction's cooldown is still running."""
         return self.cooldown_counter > 0
-
-    def get_last_lr(self):
-        """The lr of each parameter group after the last step."""
-        return list(self._last_lr)
 
     _STATE = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
               "min_lrs", "eps", "last_epoch", "best", "cooldown_counter", "num_bad_epochs")
