@@ -13,20 +13,23 @@ temporal_affine_forward with ``w`` = W_hq and ``b`` = b_q.
 
 The backward pass: h_t reaches the loss along two paths, through o_t (dL/do_t W_hq^T) and
 through h_{t+1}, so its gradient is their sum, collected from the last step backwards. The
-weights are shared by every step, so their gradients are sums over time. Unrolling d2l's
-recursion (its eq. 9.7.12),
+weights are shared by every step, so their gradients are sums over time. d2l unrolls this
+recursion for an RNN without the nonlinearity and finds, in its column-vector notation
+(where W_qh = W_hq^T),
 
-    dL/dh_t = sum over i = t..T of (W_hh^T diag(1 - h^2))^(i - t) ... dL/do_i W_hq^T,
+    dL/dh_t = sum over i = t..T of (W_hh^T)^(T-i) W_qh^T dL/do_(T+t-i),
 
-a product of i - t Jacobians, each W_hh^T times the tanh derivative: roughly powers of W_hh^T.
-Their size goes like the largest singular value of W_hh (times tanh' <= 1) to the power
-i - t, so over long spans the gradient vanishes (below 1) or explodes (above 1). Truncating the
-sum after k steps (``truncate``) and clipping the gradient's norm (``clip_grad_norm``) are
-d2l's two remedies.
+powers of W_hh^T: the output j steps after t reaches h_t through (W_hh^T)^j. With
+tanh, each factor W_hh^T also comes with diag(1 - h^2), whose entries are at most 1. The size
+of such a product goes like the largest singular value of W_hh to the power i - t, so over
+long spans the gradient vanishes (below 1: the distant outputs stop contributing) or explodes
+(above 1: one step of gradient descent overshoots). Truncating the sum after k steps
+(rnn_backward's ``truncate``) and clipping the gradient's norm (``clip_grad_norm``) are d2l's
+remedies.
 """
 import numpy as np
 
-from .ninja import cross_entropy_forward, cross_entropy_backward, linear_backward, linear_forward
+from .ninja import cross_entropy_backward, cross_entropy_forward, linear_backward, linear_forward
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
@@ -72,7 +75,10 @@ def rnn_backward(dh, cache, truncate=None):
 
         dh_t = dh[:, t] + dprev_h from step t+1      the sum of h_t's two paths
 
-    and each step's dWx, dWh, db are added up: the weights are shared across time.
+    and each step's dWx, dWh, db are added up: the weights are shared across time. Each step
+    back multiplies the carried gradient by diag(1 - h^2) and Wh.T, so dh[:, i] reaches step
+    t through (i - t) such factors, close to the (i - t)-th power of Wh.T: the source of
+    vanishing and exploding gradients (see the module's docstring).
 
     ``truncate = k`` cuts the state from its past every k steps, as d2l's truncated BPTT does
     by detaching the state (h_k, h_2k, ... are treated as constants): no gradient crosses
