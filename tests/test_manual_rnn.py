@@ -269,15 +269,18 @@ def test_the_ninja_network_by_hand_equals_autograd():
 
 # ---------------------------------------------------------------- check_backward
 
-def rnn_inputs(seed=0):
-    x, _, (h0, Wx, Wh, b, _, _) = rnn_arrays(2, 4, 3, 3, 2, seed=seed)
+def rnn_inputs(n=2, t=4, seed=0):
+    x, _, (h0, Wx, Wh, b, _, _) = rnn_arrays(n, t, 3, 3, 2, seed=seed)
     return [x, h0, Wx, Wh, b]
 
 
-def test_check_backward_passes_the_right_rnn_backward():
-    report = check_backward(manual.rnn_forward, manual.rnn_backward, rnn_inputs())
+@pytest.mark.parametrize("n, t", [(2, 4), (1, 3), (3, 1)])
+def test_check_backward_passes_the_right_rnn_backward(n, t):
+    report = check_backward(manual.rnn_forward, manual.rnn_backward, rnn_inputs(n, t))
     assert report.passed, str(report)
     assert [row.name for row in report.rows] == ["dx", "dh0", "dWx", "dWh", "db"]
+    assert all(row.diagnosis is None for row in report.rows)
+    assert report.autograd_note is None  # rnn_forward runs on Tensors too
 
 
 def test_check_backward_passes_the_whole_loss_and_the_ninja_layers():
@@ -325,8 +328,9 @@ def rnn_backward_last_output_only(dh, cache):
     (rnn_backward_without_carry, ["dx", "dh0", "dWx", "dWh", "db"], "not carried back"),
     (rnn_backward_last_output_only, ["dx", "dh0", "dWx", "dWh", "db"], "only dh[:, T-1]"),
 ])
-def test_a_missing_sum_over_time_is_named(backward, wrong, words):
-    report = check_backward(manual.rnn_forward, backward, rnn_inputs())
+@pytest.mark.parametrize("n, t", [(2, 4), (1, 3)])
+def test_a_missing_sum_over_time_is_named(backward, wrong, words, n, t):
+    report = check_backward(manual.rnn_forward, backward, rnn_inputs(n, t))
     assert not report.passed
     for row in report.rows:
         assert row.passed == (row.name not in wrong), str(report)
