@@ -271,3 +271,20 @@ def test_bicubic_to_the_same_size_by_a_scale_factor_differentiates_its_own_forwa
     np.testing.assert_allclose(F.interpolate(cr.tensor(x), scale_factor=1.1, mode="bicubic")
                                .numpy(), out.detach().numpy(), rtol=1e-10)
     assert cr.gradcheck(lambda x: F.interpolate(x, scale_factor=1.1, mode="bicubic"), [leaf])
+
+
+def test_area_to_an_empty_size_and_empty_batches_differentiate():
+    # PyTorch resizes to an empty size but cannot backpropagate through it (its adaptive
+    # pooling backward refuses an empty gradient); chainrule's gradient is zero, as it must be.
+    x = np.random.default_rng(12).normal(size=(1, 2, 3, 1))
+    theirs = TF.interpolate(torch.tensor(x, requires_grad=True), scale_factor=0.5, mode="area")
+    with pytest.raises(RuntimeError):
+        theirs.sum().backward()
+    leaf = cr.tensor(x, requires_grad=True)
+    ours = F.interpolate(leaf, scale_factor=0.5, mode="area")
+    assert tuple(ours.shape) == tuple(theirs.shape) == (1, 2, 1, 0)
+    ours.sum().backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), np.zeros_like(x))
+    empty = cr.zeros(0, 2, 3, 4, requires_grad=True)
+    F.interpolate(empty, size=(5, 2), mode="bicubic").sum().backward()
+    assert tuple(empty.grad.shape) == (0, 2, 3, 4)

@@ -425,10 +425,10 @@ case("avg_pool2d", lambda M, x: M.nn.functional.avg_pool2d(x, 2, padding=1,
                                                           count_include_pad=False),
      [F(1, 2, 5, 4)], covers=CONV)
 case("adaptive_avg_pool2d", lambda M, x: M.nn.functional.adaptive_avg_pool2d(x, (2, 3)),
-     [F(2, 2, 5, 7)], covers=("getitem", "where"))
+     [F(2, 2, 5, 7)], covers=("gather_taps", "scatter_taps"))
 case("interpolate", lambda M, x: (M.nn.functional.interpolate(x, scale_factor=2),
                                   M.nn.functional.interpolate(x, size=(3, 5), mode="bilinear")),
-     [F(1, 2, 2, 3)], covers=("getitem", "mul"))
+     [F(1, 2, 2, 3)], covers=("getitem", "gather_taps", "scatter_taps"))
 case("batch_norm", lambda M, x, w, b: M.nn.functional.batch_norm(
     x, M.zeros(3, dtype=x.dtype), M.ones(3, dtype=x.dtype), w, b, training=True),
     [F(4, 3, 2, 2), F(3), F(3)], covers=("normalize",))
@@ -764,7 +764,7 @@ for _mode, _size in (("linear", (7,)), ("nearest-exact", (5, 3)), ("bicubic", (5
                      ("trilinear", (3, 4, 2)), ("area", (2, 2, 1))):
     case("interpolate", lambda M, x, m=_mode, s=_size: M.nn.functional.interpolate(
         x[(0,) * (3 - len(s))] if len(s) < 3 else x, size=s, mode=m),
-        [F(1, 2, 3, 2, 4)], covers=("getitem", "mul", "where"))
+        [F(1, 2, 3, 2, 4)], covers=("getitem", "gather_taps", "scatter_taps"))
 case("pad", lambda M, x: M.nn.functional.pad(x, (2, -1, -1, 2), mode="circular"), [F(1, 2, 3, 4)],
      covers=("getitem",))
 

@@ -3,8 +3,9 @@
 Every mode is separable: along each spatial dimension, each output pixel reads a few input
 pixels at fixed positions (``axis_maps``): the nearest one ("nearest", "nearest-exact"), two
 weighted (linear), four (cubic convolution) or a window ("area", adaptive average pooling).
-Each read is a gather along that dimension, so the resize differentiates through ``getitem``
-and the products, and an inf or NaN reaches exactly the outputs that read it, as in PyTorch. The
+The reads are one primitive, ``gather_taps`` (a weighted gather along a dimension), whose
+adjoint ``scatter_taps`` adds the gradient back through the same taps; each is the other's VJP,
+to every order. An inf or NaN reaches exactly the outputs that read it, as in PyTorch. The
 positions and weights are PyTorch's, including its float32 arithmetic where PyTorch computes
 in float32 (the nearest indices), so that the same pixel is chosen.
 
@@ -141,30 +142,70 @@ def axis_maps(shape, out, scales, mode, align_corners, dtype):
 
 
 def resample(input, maps):
-    """``input`` with each spatial dimension resized by its map (see ``axis_maps``); each tap
-    is a gather along that dimension, so the gradient adds back through the same taps."""
-    from .elementwise import where
-    from .shape import getitem
+    """``input`` with each spatial dimension resized by its map (see ``axis_maps``)."""
     out = input
     for k, spec in enumerate(maps):
         if spec is None:
             continue
-        axis = 2 + k
-        lead = (slice(None),) * axis
-        column = (-1,) + (1,) * (input.ndim - 1 - axis)  # (o, 1, ...): along this dimension
         kind, index = spec[0], spec[1]
-        total = None
-        for t in range(index.shape[1]):
-            picked = getitem(out, index=lead + (index[:, t],))
-            if kind == "taps":
-                term = picked * spec[2][:, t].reshape(column).astype(input.dtype)
-            else:
-                term = where(spec[2][:, t].reshape(column), picked, 0)
-            total = term if total is None else total + term
-        if kind == "window":
-            total = total / spec[3].reshape(column).astype(input.dtype)
-        out = total
+        if kind == "taps":
+            weight, inside = spec[2], None
+        else:  # a window's mean: each inside position weighted 1/count
+            weight, inside = xp.broadcast_to(1.0 / spec[3][:, None], index.shape), spec[2]
+        out = gather_taps(out, axis=2 + k, index=index, weight=weight.astype(input.dtype),
+                          inside=inside)
     return out
+
+
+def _along(values, axis, ndim):
+    """A per-output column (o,) shaped to broadcast along ``axis`` of an ndim array."""
+    return values.reshape((-1,) + (1,) * (ndim - 1 - axis))
+
+
+@primitive
+def gather_taps(x, *, axis, index, weight, inside):
+    """Along ``axis``: output i is the sum over t of weight[i, t] * x[index[i, t]], counting
+    only the taps ``inside`` marks (all when it is None)."""
+    total = None
+    for t in range(index.shape[1]):
+        term = xp.take(x, index[:, t], axis=axis) * _along(weight[:, t], axis, x.ndim)
+        if inside is not None:
+            term = xp.where(_along(inside[:, t], axis, x.ndim), term, 0)
+        total = term if total is None else total + term
+    return total
+
+
+@gather_taps.vjp("x", formula="{grad} added back through the same taps, weighted")
+def _(grad, x_shape, axis, index, weight, inside):
+    return scatter_taps(grad, size=x_shape[axis], axis=axis, index=index, weight=weight,
+                        inside=inside)
+
+
+@primitive
+def scatter_taps(g, *, size, axis, index, weight, inside):
+    """The adjoint of ``gather_taps``: each g[i] * weight[i, t] added at index[i, t] along
+    ``axis`` of an array ``size`` long there. The taps' indices never decrease with i, so the
+    additions into one position are a contiguous run, summed at once (np.add.reduceat)."""
+    shape = list(g.shape)
+    shape[axis] = size
+    out = xp.zeros(shape, dtype=g.dtype)
+    if not index.shape[0] or not g.size:
+        return out
+    for t in range(index.shape[1]):
+        term = g * _along(weight[:, t], axis, g.ndim)
+        if inside is not None:
+            term = xp.where(_along(inside[:, t], axis, g.ndim), term, 0)
+        positions = index[:, t]
+        starts = xp.flatnonzero(xp.r_[True, positions[1:] != positions[:-1]])
+        runs = xp.add.reduceat(term, starts, axis=axis)
+        target = (slice(None),) * axis + (positions[starts],)
+        out[target] += runs
+    return out
+
+
+@scatter_taps.vjp("g", formula="{grad} read through the taps, weighted")
+def _(grad, axis, index, weight, inside):
+    return gather_taps(grad, axis=axis, index=index, weight=weight, inside=inside)
 
 
 def dense(spec, size):
