@@ -274,3 +274,43 @@ def test_init_signatures_are_torchs():
         theirs = inspect.signature(getattr(torch.nn.init, name)).parameters
         assert list(ours) == list(theirs), name
         assert [p.default for p in ours.values()] == [p.default for p in theirs.values()], name
+
+
+# ---------------------------------------------------------------- the other layers with parameters
+OTHER_LAYERS = [
+    ("Embedding", (10, 6), {}),  # N(0, 1)
+    ("Embedding", (10, 6), {"padding_idx": 2}),  # and a zero row
+    ("RNN", (4, 5), {}),  # every parameter U(+-1/sqrt(hidden_size))
+    ("LSTM", (3, 4), {"num_layers": 2}),
+    ("GRU", (3, 4), {"bidirectional": True}),
+    ("RNNCell", (4, 5), {}),
+    ("LSTMCell", (3, 4), {}),
+    ("GRUCell", (3, 4), {}),
+    ("MultiheadAttention", (8, 2), {}),  # xavier in_proj, zero biases, Linear out_proj
+]
+
+
+@pytest.mark.parametrize("name, args, kwargs", OTHER_LAYERS,
+                         ids=[f"{n}{a}{k}" for n, a, k in OTHER_LAYERS])
+def test_other_layers_draw_from_torchs_distributions(name, args, kwargs):
+    if not hasattr(nn, name):
+        pytest.skip(f"chainrule has no nn.{name}")
+    cr.manual_seed(0)
+    torch.manual_seed(0)
+    ours = [getattr(nn, name)(*args, **kwargs) for _ in range(100)]
+    theirs = [getattr(torch.nn, name)(*args, **kwargs) for _ in range(100)]
+    names = [n for n, _ in theirs[0].named_parameters()]
+    assert [n for n, _ in ours[0].named_parameters()] == names
+    for n in names:
+        a = np.concatenate([_values(dict(m.named_parameters())[n]) for m in ours])
+        b = np.concatenate([_values(dict(m.named_parameters())[n]) for m in theirs])
+        assert a.shape == b.shape, n
+        if b.std() == 0:  # a constant start (zero biases)
+            np.testing.assert_array_equal(a, b)
+            continue
+        np.testing.assert_allclose(a.std(), b.std(), rtol=4 * math.sqrt(1 / a.size), err_msg=n)
+        assert abs(a.mean() - b.mean()) < 6 * b.std() / math.sqrt(a.size), n
+        # Where the mass lies: the 2nd and 98th percentiles (a uniform's bound, a normal's tails)
+        np.testing.assert_allclose(np.percentile(a, [2, 98]), np.percentile(b, [2, 98]),
+                                   rtol=0.08, err_msg=n)
+        assert (np.abs(a).max() <= np.abs(b).max() * 1.02 or "Embedding" in name), n
