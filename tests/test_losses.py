@@ -327,7 +327,7 @@ def test_l2_penalty_equals_sgd_weight_decay():
                               nn.Tanh(),
                               nn.Linear(4, 3, dtype="float64", generator=np.random.default_rng(2)))
         for p in model.parameters():  # non-zero biases, so that they are decayed too
-            p.detach().numpy() += 0.1
+            p.data += 0.1
         return model
 
     decayed, penalised = make_model(), make_model()
