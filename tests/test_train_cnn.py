@@ -54,7 +54,7 @@ def test_lenet_state_dict_matches_pytorchs_lenet():
     state = ours.state_dict()
     assert {k: v.shape for k, v in state.items()} == \
         {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in state.items()})
     x = np.random.default_rng(0).random((3, 784)).astype(np.float32)
     np.testing.assert_allclose(ours(x).detach().numpy(),
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
