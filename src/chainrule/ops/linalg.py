@@ -140,7 +140,7 @@ def einsum(equation, *operands):
 
     >>> a, b = cr.ones(2, 3), cr.ones(3, 4)
     >>> cr.einsum('ij,jk->ik', a, b).shape
-    (2, 4)
+    cr.Size([2, 4])
     >>> cr.einsum('ii->', cr.eye(3))
     tensor(3., dtype=float32)
     """

@@ -225,7 +225,7 @@ def expand_dims(x, axis):
     """A new size-1 dimension at ``axis`` (NumPy's name for ``unsqueeze``).
 
     >>> cr.expand_dims(cr.zeros(2, 3), 0).shape
-    (1, 2, 3)
+    cr.Size([1, 2, 3])
     """
     return reshape(x, shape=xp.expand_dims(xp.empty(x.shape, dtype=bool), axis).shape)
 
