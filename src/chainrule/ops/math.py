@@ -309,10 +309,11 @@ def _(grad, x):
 
 @primitive(promotion="float")
 def erf(x):
-    """The error function, 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt.
+    """The error function, 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt; in float64
+    within 1e-15 relative error, in float32 within 8 ulps (about 4e-7 relative).
 
-    >>> cr.erf(cr.tensor([0.0, 1.0]))
-    tensor([0.       , 0.8427008], dtype=float32)
+    >>> cr.erf(cr.tensor([0.0, 1.0], dtype="float64"))
+    tensor([0.        , 0.84270079], dtype=float64)
     """
     return _erf(x)
 
