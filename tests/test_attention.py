@@ -403,3 +403,123 @@ def test_multihead_attention_construction_errors():
         nn.MultiheadAttention(8, 0)
     with pytest.raises(ValueError, match="dropout"):
         nn.MultiheadAttention(8, 2, dropout=2.0)
+
+
+# -- Transformer layers ----------------------------------------------------------------------
+
+def copy_weights(ours, theirs):
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def module_both(ours, theirs, arrays, **kwargs):
+    """Outputs, input gradients, then every parameter's gradient of both modules."""
+    def call(lib, module):
+        def fn(*inputs):
+            return module(*inputs, **{k: None if v is None else lib.tensor(v)
+                                      if isinstance(v, np.ndarray) else v
+                                      for k, v in kwargs.items()})
+        return fn
+    ours_out, theirs_out = both(call(cr, ours), call(torch, theirs), arrays)
+    ours_out += [p.grad.numpy() for _, p in ours.named_parameters()]
+    theirs_out += [p.grad.numpy() for _, p in theirs.named_parameters()]
+    return ours_out, theirs_out
+
+
+LAYER_CASES = list(itertools.product(("Encoder", "Decoder"), (False, True), ("relu", "gelu"),
+                                     (False, True), (np.float32, np.float64)))
+
+
+@pytest.mark.parametrize("kind, norm_first, activation, batch_first, dtype", LAYER_CASES)
+def test_transformer_layers_as_torch(kind, norm_first, activation, batch_first, dtype):
+    options = dict(dim_feedforward=12, norm_first=norm_first, activation=activation,
+                   batch_first=batch_first, layer_norm_eps=1e-4)
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, f"Transformer{kind}Layer")(E, H, **options)
+    theirs = (theirs.double() if dtype == np.float64 else theirs).eval()
+    ours = getattr(nn, f"Transformer{kind}Layer")(E, H, **options, dtype=dtype).eval()
+    copy_weights(ours, theirs)
+    rng = np.random.default_rng(4)
+    shape = (lambda length: (N, length, E) if batch_first else (length, N, E))
+    arrays = [rng.standard_normal(shape(L)).astype(dtype)]
+    causal = np.triu(np.ones((L, L), dtype=bool), 1)
+    padding = np.zeros((N, L), dtype=bool)
+    padding[1, -1] = True
+    if kind == "Encoder":
+        kwargs = dict(src_mask=causal, src_key_padding_mask=padding)
+    else:
+        arrays.append(rng.standard_normal(shape(S)).astype(dtype))
+        memory_padding = np.zeros((N, S), dtype=bool)
+        memory_padding[0, :2] = True
+        kwargs = dict(tgt_mask=causal, tgt_is_causal=True,
+                      memory_key_padding_mask=memory_padding)
+    assert_same(*module_both(ours, theirs, arrays, **kwargs), dtype)
+    assert_same(*module_both(ours, theirs, arrays), dtype)  # no masks, gradients accumulate
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_layer_training_without_dropout_and_unbatched(norm_first):
+    torch.manual_seed(1)
+    theirs = torch.nn.TransformerEncoderLayer(E, H, 12, dropout=0.0, norm_first=norm_first,
+                                              bias=False).double()
+    ours = copy_weights(nn.TransformerEncoderLayer(E, H, 12, dropout=0.0, norm_first=norm_first,
+                                                   bias=False, dtype="float64"), theirs)[0]
+    x = np.random.default_rng(2).standard_normal((L, E))
+    assert_same(*module_both(ours, theirs, [x]), np.float64)
+
+
+def test_transformer_layer_callable_activation_as_torch():
+    torch.manual_seed(2)
+    theirs = torch.nn.TransformerEncoderLayer(E, H, 12, activation=torch.nn.GELU("tanh")).double()
+    ours = nn.TransformerEncoderLayer(E, H, 12, activation=nn.GELU("tanh"), dtype="float64")
+    copy_weights(ours, theirs)
+    ours.eval(), theirs.eval()
+    x = np.random.default_rng(2).standard_normal((L, N, E))
+    assert_same(*module_both(ours, theirs, [x]), np.float64)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transformer_stacks_and_full_model_as_torch(batch_first, dtype):
+    options = dict(d_model=E, nhead=H, num_encoder_layers=2, num_decoder_layers=2,
+                   dim_feedforward=12, batch_first=batch_first, activation="gelu")
+    torch.manual_seed(3)
+    theirs = torch.nn.Transformer(**options)
+    theirs = (theirs.double() if dtype == np.float64 else theirs).eval()
+    ours = copy_weights(nn.Transformer(**options, dtype=dtype).eval(), theirs)[0]
+    rng = np.random.default_rng(5)
+    shape = (lambda length: (N, length, E) if batch_first else (length, N, E))
+    arrays = [rng.standard_normal(shape(S)).astype(dtype),
+              rng.standard_normal(shape(L)).astype(dtype)]
+    tgt_mask = nn.Transformer.generate_square_subsequent_mask(L, dtype=dtype).numpy()
+    np.testing.assert_array_equal(
+        tgt_mask, torch.nn.Transformer.generate_square_subsequent_mask(L, dtype=torch.float64))
+    padding = np.zeros((N, S), dtype=bool)
+    padding[2, 3:] = True
+    assert_same(*module_both(ours, theirs, arrays, tgt_mask=tgt_mask,
+                             src_key_padding_mask=padding, memory_key_padding_mask=padding),
+                dtype)
+
+
+def test_transformer_init_and_names_as_torch():
+    ours = nn.Transformer(16, 4, 1, 1, 32)
+    theirs = torch.nn.Transformer(16, 4, 1, 1, 32)
+    ours_params = dict(ours.named_parameters())
+    assert list(ours_params) == [n for n, _ in theirs.named_parameters()]
+    for name, p in theirs.named_parameters():
+        a, b = ours_params[name].detach().numpy(), p.detach().numpy()
+        assert a.shape == b.shape, name
+        if p.ndim > 1:  # Xavier-uniform, as PyTorch re-draws every matrix
+            bound = np.sqrt(6 / sum(b.shape))
+            assert np.abs(a).max() <= bound and np.abs(a).max() > 0.8 * bound, name
+
+
+def test_transformer_errors():
+    model = nn.Transformer(8, 2, 1, 1, 16)
+    with pytest.raises(RuntimeError, match="batch number"):
+        model(cr.randn(5, 3, 8), cr.randn(4, 2, 8))
+    with pytest.raises(RuntimeError, match="feature number"):
+        model(cr.randn(5, 3, 6), cr.randn(4, 3, 6))
+    with pytest.raises(RuntimeError, match="activation"):
+        nn.TransformerEncoderLayer(8, 2, activation="tanh")

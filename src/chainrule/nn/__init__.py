@@ -23,6 +23,8 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KL
 from .pool_layers import (AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d,
                           MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 from .resample_layers import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential,
                      StateDictError)
@@ -47,4 +49,6 @@ __all__ = [
     "Embedding",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "MultiheadAttention",
+    "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerDecoder", "Transformer",
 ]
