@@ -103,3 +103,17 @@ def recurrent(t):
                   dropout=0.25, bidirectional=True),
             t.LSTM(4, 3, num_layers=2, bidirectional=True), t.GRU(4, 3, batch_first=True),
             t.RNNCell(4, 3, nonlinearity="relu"), t.LSTMCell(4, 3, bias=False), t.GRUCell(4, 3)]
+
+
+def attention(t):
+    """The attention layers, which take several inputs (query, key, value; target and memory),
+    each with options away from its defaults. Run one by one (tests/test_attention.py)."""
+    return [t.MultiheadAttention(8, 2, dropout=0.25, bias=False, add_bias_kv=True,
+                                 add_zero_attn=True, kdim=3, vdim=5, batch_first=True),
+            t.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu",
+                                      layer_norm_eps=1e-4, norm_first=True),
+            t.TransformerDecoderLayer(8, 2, 12, activation=t.GELU("tanh"), batch_first=True,
+                                      bias=False),
+            t.TransformerEncoder(t.TransformerEncoderLayer(8, 2, 16), 2, norm=t.LayerNorm(8)),
+            t.TransformerDecoder(t.TransformerDecoderLayer(8, 2, 16, batch_first=True), 2),
+            t.Transformer(8, 2, 1, 2, 16, activation="gelu", norm_first=True)]

@@ -523,3 +523,47 @@ def test_transformer_errors():
         model(cr.randn(5, 3, 6), cr.randn(4, 3, 6))
     with pytest.raises(RuntimeError, match="activation"):
         nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+# -- interop: from_torch / to_torch, ONNX refusal --------------------------------------------
+
+def attention_inputs(module, rng):
+    name = type(module).__name__
+    first = getattr(module, "batch_first", None)
+    if first is None:
+        inner = module if name.endswith("Layer") else (
+            module.layers[0] if hasattr(module, "layers") else module.encoder.layers[0])
+        first = inner.self_attn.batch_first
+    shape = (lambda length, width=E: (N, length, width) if first else (length, N, width))
+    if name == "MultiheadAttention":
+        return [rng.standard_normal(shape(L)), rng.standard_normal(shape(S, 3)),
+                rng.standard_normal(shape(S, 5))]
+    if "Encoder" in name:
+        return [rng.standard_normal(shape(L))]
+    return [rng.standard_normal(shape(L)), rng.standard_normal(shape(S))]
+
+
+def test_from_torch_and_to_torch_round_trip():
+    from interop_cases import attention
+    torch.manual_seed(0)
+    rng = np.random.default_rng(9)
+    for theirs in attention(torch.nn):
+        theirs = theirs.double().eval()
+        ours = cr.interop.from_torch(theirs)
+        assert type(ours).__name__ == type(theirs).__name__ and not ours.training
+        arrays = attention_inputs(theirs, rng)
+        assert_same(*module_both(ours, theirs, arrays), np.float64)
+        back = cr.interop.to_torch(ours)
+        assert str(back) == str(theirs)
+        for name, value in theirs.state_dict().items():
+            assert torch.equal(back.state_dict()[name], value), name
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_onnx_export_refuses_attention_clearly(index, tmp_path):
+    from chainrule.interop.onnx_export import ExportError
+    from interop_cases import attention
+    layer = attention(nn)[index]
+    with pytest.raises(ExportError, match="is attention, for which this exporter writes no ONNX"):
+        cr.onnx.export(nn.Sequential(layer), np.zeros((L, N, E), np.float32),
+                       tmp_path / "attention.onnx")

@@ -11,8 +11,8 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
-from interop_cases import (every_layer, lines_and_upsampling, more_options, recurrent, volumes,
-                           with_indices)
+from interop_cases import (attention, every_layer, lines_and_upsampling, more_options, recurrent,
+                           volumes, with_indices)
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 
@@ -294,6 +294,7 @@ def test_every_layer_converts_and_is_tested():
               for m in build(nn).modules()}
     tested |= {type(m).__name__ for pair, _ in with_indices(nn) for m in pair}
     tested |= {type(m).__name__ for m in recurrent(nn)}
+    tested |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
     assert set(LAYERS) <= tested
 
 

@@ -11,8 +11,8 @@ import pytest
 import chainrule as cr
 from chainrule import models, nn
 from chainrule.interop.onnx_export import ExportError
-from interop_cases import (every_layer, lines_and_upsampling, more_options, recurrent, volumes,
-                           with_indices)
+from interop_cases import (attention, every_layer, lines_and_upsampling, more_options, recurrent,
+                           volumes, with_indices)
 
 onnx = pytest.importorskip("onnx", reason='pip install -e ".[interop]"')
 onnxruntime = pytest.importorskip("onnxruntime", reason='pip install -e ".[interop]"')
@@ -131,6 +131,7 @@ def test_every_layer_has_an_onnx_form_and_a_test():
               for m in build(nn).modules()}
     tested |= {type(m).__name__ for pair, _ in with_indices(nn) for m in pair}
     tested |= {type(m).__name__ for m in recurrent(nn)}
+    tested |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
     assert layer_classes() <= tested
 
 

@@ -299,6 +299,12 @@ def _recurrent(g, layer, x, shape):
                       f"model with cr.interop.to_torch and use torch.onnx.export")
 
 
+def _attention(g, layer, x, shape):
+    raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} is attention, for which "
+                      f"this exporter writes no ONNX nodes; convert the model with "
+                      f"cr.interop.to_torch and use torch.onnx.export")
+
+
 def _embedding(g, layer, x, shape):
     if layer.max_norm is not None:
         raise ExportError(f"export: Embedding at {g.scope!r} has max_norm={layer.max_norm}, "
@@ -487,4 +493,7 @@ EMITTERS = {
     "Embedding": _embedding,
     "RNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent, "RNNCell": _recurrent,
     "LSTMCell": _recurrent, "GRUCell": _recurrent,
+    "MultiheadAttention": _attention, "TransformerEncoderLayer": _attention,
+    "TransformerDecoderLayer": _attention, "TransformerEncoder": _attention,
+    "TransformerDecoder": _attention, "Transformer": _attention,
 }

@@ -78,6 +78,31 @@ def _cell_options(m):
     return options
 
 
+def _attention_options(m):
+    return dict(embed_dim=m.embed_dim, num_heads=m.num_heads, dropout=m.dropout,
+                bias=m.in_proj_bias is not None, add_bias_kv=m.bias_k is not None,
+                add_zero_attn=m.add_zero_attn, kdim=m.kdim, vdim=m.vdim,
+                batch_first=m.batch_first)
+
+
+def _transformer_layer_options(m):
+    # Either library keeps "relu"/"gelu" as its own function, named so; a module stays one
+    # (converted by _convert as an option holding a layer).
+    activation = m.activation
+    name = getattr(activation, "__name__", None)
+    return dict(d_model=m.linear1.in_features, nhead=m.self_attn.num_heads,
+                dim_feedforward=m.linear1.out_features, dropout=m.dropout.p,
+                activation=name if name in ("relu", "gelu") else activation,
+                layer_norm_eps=m.norm1.eps, batch_first=m.self_attn.batch_first,
+                norm_first=m.norm_first, bias=m.linear1.bias is not None)
+
+
+def _transformer_options(m):
+    options = _transformer_layer_options(m.encoder.layers[0])
+    return dict(options, num_encoder_layers=len(m.encoder.layers),
+                num_decoder_layers=len(m.decoder.layers))
+
+
 # Layer name -> the constructor options read from a module of either library.
 LAYERS = {
     "Linear": lambda m: dict(in_features=m.in_features, out_features=m.out_features,
@@ -145,6 +170,15 @@ LAYERS = {
     "RNNCell": _cell_options,
     "LSTMCell": _cell_options,
     "GRUCell": _cell_options,
+    "MultiheadAttention": _attention_options,
+    "TransformerEncoderLayer": _transformer_layer_options,
+    "TransformerDecoderLayer": _transformer_layer_options,
+    # A stack's layer and norm are themselves converted (see _convert); weights come after.
+    "TransformerEncoder": lambda m: dict(encoder_layer=m.layers[0], num_layers=len(m.layers),
+                                         norm=m.norm),
+    "TransformerDecoder": lambda m: dict(decoder_layer=m.layers[0], num_layers=len(m.layers),
+                                         norm=m.norm),
+    "Transformer": _transformer_options,
 }
 
 # PyTorch options that chainrule's layers do not have, and the value that chainrule implies.
@@ -226,7 +260,17 @@ def _convert(source, path, layer_name, target_nn, operation):
         converted = target_nn.Sequential(OrderedDict(children))
     elif name in LAYERS:
         _check_torch_only_options(source, name, where, operation)
-        converted = getattr(target_nn, name)(**LAYERS[name](source))
+        options = LAYERS[name](source)
+        for key, value in options.items():
+            if layer_name(value) is not None:  # an option that is itself a layer
+                options[key] = _convert(value, f"{path}.{key}" if path else key, layer_name,
+                                        target_nn, operation)
+        converted = getattr(target_nn, name)(**options)
+        # A layer built of submodules (attention, transformer layers): each keeps its mode.
+        inner = dict(converted.named_modules())
+        for inner_path, module in source.named_modules():
+            if inner_path and inner_path in inner:
+                _set_mode(inner[inner_path], module.training)
     else:
         kind = f"{type(source).__module__}.{type(source).__qualname__}"
         raise ConversionError(
