@@ -108,9 +108,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
     ``attn_mask``: bool (True where a query may attend) or float (added to the scores),
     broadcast to (..., L, S). ``is_causal``: query i attends to keys 0..i only (the top-left
-    triangle); it cannot be combined with ``attn_mask`` (PyTorch refuses too). A row in which nothing
-    may be attended gives zeros, as PyTorch's. ``dropout_p`` drops attention weights whenever
-    it is above 0, whatever the module's mode (as in PyTorch: pass
+    triangle); it cannot be combined with ``attn_mask`` (PyTorch refuses too). A row in which
+    nothing may be attended gives zeros, as PyTorch's. ``dropout_p`` drops attention weights
+    whenever it is above 0, whatever the module's mode (as in PyTorch: pass
     ``dropout_p if self.training else 0``). ``enable_gqa`` repeats key and value heads (dim -3)
     to the query's number of heads.
 
