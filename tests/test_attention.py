@@ -71,14 +71,15 @@ def masks(dtype):
             "bool_batched": rng.random((2, 3, 4, 6)) > 0.3}
 
 
-SDPA_CASES = list(itertools.product(("none", "bool", "float", "bool_batched"), (False, True),
-                                    (None, 0.3), (np.float32, np.float64)))
+# is_causal with a mask is refused, as by PyTorch (tested with the errors below).
+SDPA_CASES = [case for case in itertools.product(("none", "bool", "float", "bool_batched"),
+                                                 (False, True), (None, 0.3),
+                                                 (np.float32, np.float64))
+              if not (case[1] and case[0] != "none")]
 
 
 @pytest.mark.parametrize("mask, causal, scale, dtype", SDPA_CASES)
 def test_sdpa_values_and_gradients_as_torch(mask, causal, scale, dtype):
-    if causal and mask != "none":
-        pytest.skip("is_causal with a mask is refused (tested below)")
     attn_mask = masks(dtype)[mask]
     arrays = sdpa_arrays(dtype)
 
