@@ -10,15 +10,13 @@ import math
 
 from ..backend import xp
 from ..errors import ArgumentError, ShapeError
-from ..ops import concatenate, where
+from ..ops import concatenate
+from ..ops.attention import _NEG_INF, _as_tensor, scaled_dot_product_attention
 from ..tensor import Tensor
 from . import functional as F
 from . import init as initializers
 from .layers import Linear
 from .module import Module, Parameter
-
-_NEG_INF = float("-inf")
-
 
 class AttentionShapeError(ShapeError, AssertionError):
     """MultiheadAttention's inputs or masks have the wrong rank or size. PyTorch checks these
@@ -27,124 +25,6 @@ class AttentionShapeError(ShapeError, AssertionError):
     >>> issubclass(cr.nn.attention.AttentionShapeError, AssertionError)
     True
     """
-
-
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _check_qkv(name, query, key, value):
-    if min(query.ndim, key.ndim, value.ndim) < 2:
-        raise ShapeError(f"{name}: query, key and value must be at least 2-D (..., L or S, E), "
-                         f"got shapes {query.shape}, {key.shape} and {value.shape}")
-    if query.dtype.kind != "f" or not query.dtype == key.dtype == value.dtype:
-        raise ArgumentError(f"{name}: query, key and value must have the same float dtype, got "
-                            f"{query.dtype}, {key.dtype} and {value.dtype}")
-    if query.shape[-1] != key.shape[-1]:
-        raise ShapeError(f"{name}: query's last dimension {query.shape[-1]} differs from key's "
-                         f"{key.shape[-1]} (shapes {query.shape} and {key.shape})")
-    if key.shape[-2] != value.shape[-2]:
-        raise ShapeError(f"{name}: key has {key.shape[-2]} positions and value "
-                         f"{value.shape[-2]} (shapes {key.shape} and {value.shape})")
-
-
-def _repeat_heads(query, key, value):
-    """enable_gqa: key and value heads (dim -3) repeated to match the query's, each head
-    serving query heads // key heads consecutive query heads, as PyTorch's repeat_interleave."""
-    if min(query.ndim, key.ndim, value.ndim) < 3:
-        raise ShapeError(f"scaled_dot_product_attention: enable_gqa needs a heads dimension "
-                         f"(-3), got shapes {query.shape}, {key.shape} and {value.shape}")
-    heads, kv_heads = query.shape[-3], key.shape[-3]
-    if kv_heads != value.shape[-3] or heads % kv_heads:
-        raise ShapeError(f"scaled_dot_product_attention: the number of heads in key "
-                         f"({kv_heads}) and value ({value.shape[-3]}) must be equal and divide "
-                         f"the number in query ({heads})")
-    repeats = heads // kv_heads
-    if repeats == 1:
-        return key, value
-    return key.repeat_interleave(repeats, -3), value.repeat_interleave(repeats, -3)
-
-
-def _causal(scores):
-    """-inf above the diagonal of the (L, S) scores: query i attends to keys 0..i."""
-    length, source = scores.shape[-2:]
-    return where(xp.tril(xp.ones((length, source), dtype=bool)), scores, _NEG_INF)
-
-
-def _masked(scores, attn_mask):
-    """The scores with -inf where a bool mask is False, or with a float mask added."""
-    mask = attn_mask._data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
-    if mask.dtype != bool and mask.dtype.kind != "f":
-        raise ArgumentError(f"scaled_dot_product_attention: attn_mask must be bool or float, "
-                            f"got {mask.dtype}")
-    try:
-        fits = xp.broadcast_shapes(mask.shape, scores.shape) == scores.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} "
-                         f"does not broadcast to the scores' shape {tuple(scores.shape)} "
-                         f"(..., L, S)")
-    if mask.dtype == bool:
-        return where(mask, scores, _NEG_INF)
-    return scores + _as_tensor(attn_mask).astype(scores.dtype)
-
-
-def _safe_softmax(scores):
-    """softmax over the last axis, with rows in which every score is -inf giving zeros, and
-    zero gradients, as PyTorch's SDPA (a plain softmax would give NaN there)."""
-    dead = xp.isneginf(scores._data).all(axis=-1, keepdims=True)
-    if not dead.any():
-        return scores.softmax(-1)
-    # Guard the softmax's input too: a NaN inside would poison the gradient through where.
-    return where(dead, 0, where(dead, 0, scores).softmax(-1))
-
-
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, enable_gqa=False):
-    """softmax(Q K^T * scale + mask) V over the last two dimensions, as PyTorch's: query
-    (..., L, E), key (..., S, E), value (..., S, Ev) give (..., L, Ev); batch dimensions
-    broadcast. ``scale`` defaults to 1/sqrt(E).
-
-    ``attn_mask``: bool (True where a query may attend) or float (added to the scores),
-    broadcast to (..., L, S). ``is_causal``: query i attends to keys 0..i only (the top-left
-    triangle); it cannot be combined with ``attn_mask`` (PyTorch refuses too). A row in which
-    nothing may be attended gives zeros, as PyTorch's. ``dropout_p`` drops attention weights
-    whenever it is above 0, whatever the module's mode (as in PyTorch: pass
-    ``dropout_p if self.training else 0``). ``enable_gqa`` repeats key and value heads (dim -3)
-    to the query's number of heads.
-
-    >>> q = k = v = cr.ones(1, 2, 3, 4)
-    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
-    cr.Size([1, 2, 3, 4])
-    """
-    name = "scaled_dot_product_attention"
-    query, key, value = _as_tensor(query), _as_tensor(key), _as_tensor(value)
-    _check_qkv(name, query, key, value)
-    if not 0 <= dropout_p <= 1:
-        raise ArgumentError(f"{name}: dropout_p must be in [0, 1], got {dropout_p}")
-    if is_causal and attn_mask is not None:
-        raise ArgumentError(f"{name}: an explicit attn_mask should not be set when "
-                            f"is_causal=True (as in PyTorch); fold the causal mask into it")
-    if enable_gqa:
-        key, value = _repeat_heads(query, key, value)
-    if scale is None:
-        scale = 1 / math.sqrt(query.shape[-1])
-    try:
-        xp.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
-    except ValueError:
-        raise ShapeError(f"{name}: the batch dimensions of query {query.shape}, key "
-                         f"{key.shape} and value {value.shape} do not broadcast") from None
-    # Scaling Q (L x E) rather than the scores (L x S) costs less when E < S.
-    scores = (query * scale) @ key.transpose(-2, -1)
-    if attn_mask is not None:
-        weights = _safe_softmax(_masked(scores, attn_mask))
-    else:
-        # A causal row always keeps its first key, so no row is fully masked.
-        weights = (_causal(scores) if is_causal else scores).softmax(-1)
-    if dropout_p > 0:
-        weights = F.dropout(weights, dropout_p, training=True)
-    return weights @ value
 
 
 class MultiheadAttention(Module):

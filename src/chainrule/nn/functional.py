@@ -4,7 +4,7 @@ Every loss takes ``reduction``: "mean" (the default) averages the per-example lo
 batch, "sum" adds them, "none" returns them one per example. Losses accept Tensors or NumPy
 arrays and return a Tensor. See docs/losses-and-regularisation.md for the formulas.
 """
-from ..argtypes import check_at_least, check_between
+from ..argtypes import check_at_least
 from ..backend import xp
 from ..functions import log_softmax, softmax
 from ..ops import leaky_relu, normalize, pad, relu, sigmoid, tanh, where
@@ -14,37 +14,19 @@ from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ..ops.conv3d import conv3d, conv_transpose3d
 from ..ops.fused import check_labels, check_scores, reduce_losses
-from ..ops.normalization import batch_norm, dropout2d, group_norm, layer_norm
+from ..ops.attention import scaled_dot_product_attention
+from ..ops.normalization import (batch_norm, check_probability, dropout, dropout2d, group_norm,
+                                layer_norm)
 from ..ops.pool import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
                         max_pool2d, max_pool3d)
 from ..ops.resample import interpolate
 from ..ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
-from ..random import resolve
 from ..tensor import Tensor
 from .embedding import embedding
 from .losses_functional import (_as_tensor, _check_reduction,
                                 binary_cross_entropy, binary_cross_entropy_with_logits,
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
                                 multi_margin_loss, nll_loss, smooth_l1_loss)
-
-
-def dropout(x, p=0.5, training=True, generator=None):
-    """Inverted dropout: in training, zero each element with probability ``p`` and scale the
-    survivors by 1/(1-p), so the expected output equals ``x`` and evaluation needs no
-    rescaling; outside training, return ``x`` unchanged.
-
-    >>> cr.nn.functional.dropout(cr.ones(4), p=0.5, training=False)
-    tensor([1., 1., 1., 1.], dtype=float32)
-    """
-    check_probability(p)
-    x = _as_tensor(x)
-    if not training or p == 0:
-        return x
-    if p == 1:
-        return x * 0
-    keep = resolve(generator).random(x.shape) >= p
-    dtype = x.dtype if x.dtype.kind == "f" else xp.dtype(xp.float32)
-    return x * (keep.astype(dtype) / dtype.type(1 - p))
 
 
 def multiclass_hinge_loss(scores, labels, margin=1.0, reduction="mean"):
@@ -92,12 +74,7 @@ def l2_penalty(params, lam):
     return total * (lam / 2)
 
 
-def check_probability(p):
-    check_between("dropout probability p", p, 0, 1)
-
-
 # Imported here, below dropout: attention.py uses dropout and Linear, whose module imports this one.
-from .attention import scaled_dot_product_attention  # noqa: E402
 
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "softmin",
            "gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",

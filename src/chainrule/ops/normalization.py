@@ -3,7 +3,10 @@ xhat = (x - mean) / sqrt(var + eps) over some axes, whose VJP is the textbook's 
 (through x directly, through the mean, through the variance) in one line. The affine part and
 the running statistics are ordinary ops around it."""
 from ..engine import no_grad
+from ..argtypes import check_between
 from ..backend import xp
+from ..random import resolve
+from ..tensor import Tensor
 from ..errors import ShapeError
 from .composite import var
 from .elementwise import sqrt
@@ -126,6 +129,29 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return out
 
 
+def dropout(x, p=0.5, training=True, generator=None):
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale the
+    survivors by 1/(1-p), so the expected output equals ``x`` and evaluation needs no
+    rescaling; outside training, return ``x`` unchanged.
+
+    >>> cr.nn.functional.dropout(cr.ones(4), p=0.5, training=False)
+    tensor([1., 1., 1., 1.], dtype=float32)
+    """
+    check_probability(p)
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    keep = resolve(generator).random(x.shape) >= p
+    dtype = x.dtype if x.dtype.kind == "f" else xp.dtype(xp.float32)
+    return x * (keep.astype(dtype) / dtype.type(1 - p))
+
+
+def check_probability(p):
+    check_between("dropout probability p", p, 0, 1)
+
+
 def dropout2d(input, p=0.5, training=True, generator=None):
     """Zero whole channels with probability ``p`` (scaling the kept ones by 1 / (1 - p)) in
     training; the identity otherwise.
@@ -133,7 +159,6 @@ def dropout2d(input, p=0.5, training=True, generator=None):
     >>> cr.nn.functional.dropout2d(cr.ones(1, 2, 2, 2), 0.5, training=False).sum()
     tensor(8., dtype=float32)
     """
-    from ..random import resolve
     if not 0 <= p <= 1:
         raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
     if not training or p == 0:
@@ -145,4 +170,4 @@ def dropout2d(input, p=0.5, training=True, generator=None):
     return input * keep
 
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "dropout2d"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "dropout", "dropout2d", "check_probability"]
