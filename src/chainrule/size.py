@@ -4,12 +4,14 @@ import numbers
 
 
 class Size(tuple):
-    """The shape of a tensor: a tuple of ints (``x.shape == (2, 3)`` holds) whose repr is
-    PyTorch's (``cr.Size([2, 3])``). Its ``str`` is the plain tuple, so messages read
-    "shape (2, 3)". Slices and sums of Sizes are Sizes.
+    """The shape of a tensor: a tuple of ints (``x.shape == (2, 3)`` holds) that prints as
+    PyTorch's (``cr.Size([2, 3])``). Formatted into a message (``f"shape {x.shape}"``) it reads
+    as the plain tuple, so every error says "shape (2, 3)". Slices and sums of Sizes are Sizes.
 
     >>> x = cr.zeros(2, 3)
     >>> x.shape
+    cr.Size([2, 3])
+    >>> print(x.shape)
     cr.Size([2, 3])
     >>> x.shape == (2, 3), x.shape[1:], x.shape.numel()
     (True, cr.Size([3]), 6)
@@ -28,8 +30,10 @@ class Size(tuple):
     def __repr__(self):
         return f"cr.Size({list(self)!r})"
 
-    def __str__(self):
-        return tuple.__repr__(self)
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        return format(tuple.__repr__(self), spec)
 
     def __getitem__(self, index):
         found = tuple.__getitem__(self, index)

@@ -103,7 +103,7 @@ def _render(report):
     failed = [row for row in report.rows if not row.passed]
     verdict = _verdict(report)
     header = ("gradient", "shape", "vs numeric", "vs autograd", "result")
-    table = [header] + [(row.name, str(row.shape), _error(row.numeric_error),
+    table = [header] + [(row.name, str(tuple(row.shape)), _error(row.numeric_error),
                          _error(row.autograd_error) if report.autograd_note is None else "n/a",
                          "ok" if row.passed else f"WRONG: {row.diagnosis.kind}")
                         for row in report.rows]
