@@ -28,7 +28,14 @@ def _loss(case):
     for spec in case.inputs:
         array = spec.array(rng, "float64")
         inputs.append(cr.tensor(array, requires_grad=spec.kind in ("float", "zeros")))
-    out = case.fn(cr, *inputs)
+    try:
+        out = case.fn(cr, *inputs)
+    except cr.ChainruleError:
+        # The edge, empty and integer cases include calls PyTorch refuses, and chainrule with
+        # it (test_torch_ops checks that they agree); they leave no graph to show here.
+        if case.name in ("edge", "empty", "integer", "reduction") or case.edges:
+            return None
+        raise
     outs = out if isinstance(out, (tuple, list)) else [out]
     terms = [o.sum() for o in outs if isinstance(o, cr.Tensor) and o.requires_grad]
     return sum(terms[1:], terms[0]) if terms else None
