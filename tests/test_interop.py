@@ -287,7 +287,8 @@ def test_every_layer_converts_and_is_tested():
     containers = {"Module", "Sequential", "ModuleList", "ModuleDict"}
     layers = {name for name in nn.__all__ if isinstance(getattr(nn, name), type)
               and issubclass(getattr(nn, name), nn.Module) and name not in containers
-              and not getattr(nn, name).__module__.endswith("losses")}
+              and not getattr(nn, name).__module__.endswith("losses")
+            and not issubclass(getattr(nn, name), nn.LazyModuleMixin)}  # see the lazy test
     assert layers <= set(LAYERS)
     tested = {type(m).__name__ for build in (every_layer, more_options, volumes,
                                              lines_and_upsampling)
@@ -348,3 +349,26 @@ def test_the_docstring_examples_run(torch):
     import chainrule.interop.torch_modules as module
     result = doctest.testmod(module, extraglobs={"cr": cr, "np": np})
     assert result.attempted >= 4 and result.failed == 0
+
+
+LAZY = [lambda nn: nn.LazyLinear(3), lambda nn: nn.LazyConv1d(2, 3), lambda nn: nn.LazyConv2d(2, 3),
+        lambda nn: nn.LazyConv3d(2, 1), lambda nn: nn.LazyBatchNorm1d(),
+        lambda nn: nn.LazyBatchNorm2d()]
+LAZY_INPUTS = [(2, 4), (2, 3, 5), (2, 3, 5, 5), (2, 3, 2, 2, 2), (4, 3), (2, 3, 2, 2)]
+
+
+@pytest.mark.parametrize("index", range(len(LAZY)))
+def test_a_lazy_layer_converts_after_its_first_call_and_is_refused_before(torch, index):
+    lazy = LAZY[index](nn)
+    assert isinstance(lazy, nn.LazyModuleMixin)
+    with pytest.raises(cr.interop.ConversionError, match="lazy layer that has not seen"):
+        cr.interop.to_torch(nn.Sequential(lazy))
+    with pytest.raises(cr.interop.ConversionError, match="lazy layer that has not seen"):
+        cr.interop.from_torch(torch.nn.Sequential(LAZY[index](torch.nn)))
+    x = np.random.default_rng(0).normal(size=LAZY_INPUTS[index]).astype(np.float32)
+    lazy.eval()
+    ours = lazy(cr.tensor(x))
+    theirs = cr.interop.to_torch(lazy)
+    assert type(theirs).__name__ == type(lazy).__name__ and "Lazy" not in type(theirs).__name__
+    np.testing.assert_allclose(theirs(torch.from_numpy(x)).detach().numpy(),
+                               ours.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -120,7 +120,8 @@ def layer_classes():
     containers = {"Module", "Sequential", "ModuleList", "ModuleDict"}
     return {name for name in nn.__all__ if isinstance(getattr(nn, name), type)
             and issubclass(getattr(nn, name), nn.Module) and name not in containers
-            and not getattr(nn, name).__module__.endswith("losses")}
+            and not getattr(nn, name).__module__.endswith("losses")
+            and not issubclass(getattr(nn, name), nn.LazyModuleMixin)}  # see the lazy test
 
 
 def test_every_layer_has_an_onnx_form_and_a_test():
@@ -247,3 +248,16 @@ def test_cli_help_has_examples(trained_run):
     result = chainrule("export", "--help", cwd=trained_run)
     assert result.returncode == 0
     assert "examples:" in result.stdout and "--checkpoint runs/digits/checkpoint.crt" in result.stdout
+
+
+def test_lazy_layers_take_their_sizes_from_the_example_when_exported(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = nn.Sequential(nn.LazyLinear(5), nn.ReLU(), nn.LazyBatchNorm1d(), nn.LazyLinear(2))
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    cr.onnx.export(model, x, tmp_path / "lazy.onnx")
+    assert type(model[0]) is nn.Linear and type(model[2]) is nn.BatchNorm1d
+    assert model.training and bool(np.all(model[2].running_mean.numpy() == 0))  # eval-mode pass
+    session = ort.InferenceSession(str(tmp_path / "lazy.onnx"))
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    model.eval()
+    np.testing.assert_allclose(got, model(cr.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)

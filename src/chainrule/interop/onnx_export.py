@@ -75,6 +75,8 @@ def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
     try:
         value, h = input_name, Tensor(x)
         with no_grad():
+            if any(isinstance(m, nn.LazyModuleMixin) for m in model.modules()):
+                model(h)  # lazy layers take their sizes from the example, as in PyTorch's export
             for where, layer in layers:
                 value = _emit(graph, where, layer, value, h.shape)
                 h = layer(h)

@@ -253,6 +253,11 @@ def to_torch(model):
 def _convert(source, path, layer_name, target_nn, operation):
     name = layer_name(source)
     where = f" at {path!r}" if path else ""
+    if callable(getattr(source, "has_uninitialized_params", None)):
+        raise ConversionError(
+            f"{operation}: {type(source).__name__}{where} is a lazy layer that has not seen an "
+            f"input yet, so it has no weights to convert; call the model once on an example "
+            f"batch first (the layer then becomes its concrete class, which converts)")
     if name == "Sequential":
         children = [(child_name, _convert(child, f"{path}.{child_name}" if path else child_name,
                                           layer_name, target_nn, operation))
