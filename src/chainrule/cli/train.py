@@ -71,8 +71,9 @@ def register(commands):
                        help="L2 regularisation lambda, applied by the optimizer (default: 0)")
     train.add_argument("--init", choices=("kaiming_uniform", "kaiming_normal", "xavier_uniform",
                                           "xavier_normal", "d2l"), default=defaults.init,
-                       help="weight initialisation; d2l is N(0, 0.01^2) (default: "
-                            "kaiming_uniform, as PyTorch's Linear)")
+                       help="weight initialisation; kaiming_uniform is He's for ReLU with zero "
+                            "biases, d2l is N(0, 0.01^2) (default: kaiming_uniform; nn.Linear on "
+                            "its own starts as PyTorch's, uniform in 1/sqrt(fan_in))")
     train.add_argument("--seed", type=non_negative_int, default=defaults.seed,
                        help="seed for weights, shuffling and dropout: the same seed gives the "
                             "same run (default: 0)")
