@@ -22,7 +22,7 @@ class FunctionCtx:
     ``saved_tensors``), ``needs_input_grad`` (one bool per input of ``forward``) and any
     attribute ``forward`` sets on it.
 
-    >>> ctx = FunctionCtx((True, False))
+    >>> ctx = cr.autograd.FunctionCtx((True, False))
     >>> ctx.needs_input_grad
     (True, False)
     """
@@ -37,7 +37,7 @@ class FunctionCtx:
         """Keep tensors (or None) for ``backward``, which reads them as ``ctx.saved_tensors``.
         Changing one in place before backward makes backward refuse, as for any op.
 
-        >>> ctx = FunctionCtx((True,))
+        >>> ctx = cr.autograd.FunctionCtx((True,))
         >>> ctx.save_for_backward(cr.tensor([1.]), None)
         >>> len(ctx.to_save)
         2
@@ -61,7 +61,7 @@ class FunctionCtx:
         """Declare outputs of ``forward`` that carry no gradient (indices, masks): they come
         back with ``requires_grad=False``.
 
-        >>> ctx = FunctionCtx((True,))
+        >>> ctx = cr.autograd.FunctionCtx((True,))
         >>> ctx.mark_non_differentiable(cr.tensor([1.]))
         >>> len(ctx.non_differentiable)
         1
@@ -117,7 +117,7 @@ class Function:
         ...         return grad * 2
         ...
         >>> Double.apply(cr.tensor([1.], requires_grad=True))
-        tensor([2.], dtype=float32, requires_grad=True)
+        tensor([2.], dtype=float32, op=Double)
         """
         args = _positional(cls, args, kwargs)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
