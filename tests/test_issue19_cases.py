@@ -383,9 +383,6 @@ CONTIGUOUS_RESULTS = {
     "batch-of-a-loader": lambda M: next(iter(M.utils.data.DataLoader(
         M.utils.data.TensorDataset(_images(M)), batch_size=2)))[0],
 }
-for _name in ("index_select", "roll", "repeat_interleave", "grad-of-a-transpose"):
-    XFAIL[_name] = (f"{_name}'s result is not contiguous (NumPy's layout leaks), so view(-1) "
-                    f"raises ViewError where PyTorch's result is C-contiguous")
 
 
 @pytest.mark.parametrize("name", cases(CONTIGUOUS_RESULTS))

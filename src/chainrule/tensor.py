@@ -328,7 +328,12 @@ class Tensor:
         elif self.grad is None:
             # take() copies unless nothing else can see the array, so that changing .grad
             # later cannot change another tensor's gradient.
-            self.grad = Tensor._make(gradient.take(), None)
+            value = gradient.take()
+            if not value.flags.c_contiguous and self._data.flags.c_contiguous:
+                # PyTorch lays a leaf's first gradient out as the leaf (the gradient of
+                # x.t() would otherwise be transposed in memory).
+                value = xp.ascontiguousarray(value)
+            self.grad = Tensor._make(value, None)
         else:
             xp.add(self.grad._data, gradient.value, out=self.grad._data)
 

@@ -64,6 +64,11 @@ def getitem(x, *, index):
         # x[0] of a vector is a NumPy scalar, a copy; with a trailing ... it is a 0-d view,
         # so that writing into it writes into x, as PyTorch's x[0] does.
         out = x[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
+    elif not out.flags.c_contiguous and x.flags.c_contiguous and \
+            not xp.may_share_memory(out, x):
+        # An index array after a slice (x[:, idx]) makes NumPy lay the copy out with the
+        # indexed dimension first in memory; PyTorch's copy of a C-ordered tensor is C-ordered.
+        out = xp.ascontiguousarray(out)
     return out
 
 
