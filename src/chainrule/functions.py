@@ -786,6 +786,11 @@ def index_put(input, indices, values, accumulate=False):
         raise TypeError(f"index_put: indices must be a tuple of tensors, got "
                         f"{type(indices).__name__}")
     index = tuple(i._data if isinstance(i, Tensor) else xp.asarray(i) for i in indices)
+    if isinstance(values, Tensor) and values.dtype != x.dtype:
+        # PyTorch refuses rather than cast (1.7 written into an int tensor would become 1).
+        raise DtypeError(f"index_put: values of dtype {values.dtype} cannot be put into a "
+                         f"tensor of dtype {x.dtype} (PyTorch requires them to match); convert "
+                         f"with values.to({x.dtype})")
     if not accumulate:
         return ops.index_put(x, values, index=index)
     added = ops.add_at(ops.broadcast_to(values, shape=x._data[index].shape), index=index,
