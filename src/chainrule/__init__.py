@@ -14,6 +14,7 @@ from .tensor import Tensor, as_tensor, from_numpy, grad, tensor
 from .ops import REGISTRY, Primitive, primitive
 from .public import attach_methods as _attach_methods, namespace as _declared
 from . import functions as _functions  # noqa: F401  (declares the public ops: see public.py)
+from . import numpy_protocol as _numpy_protocol  # noqa: F401  (np.sin(t): Tensor's protocol)
 from . import stats as _stats  # noqa: F401  (median, unique, histc, histogram)
 from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
 from .dtypes import as_dtype

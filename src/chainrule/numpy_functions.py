@@ -1,13 +1,83 @@
 """NumPy's functions on tensors, each with NumPy's signature and meaning, answered by chainrule's
 ops so that the graph is kept (``np.cumsum(t)`` flattens first, ``np.max(t, axis=1)`` gives the
 values alone, ``np.std`` divides by N). The protocol (numpy_protocol.py) looks them up by NumPy
-name for the declared ops that share it; a ufunc needs no adapter.
+name for the declared ops that share it; a ufunc needs no adapter. The argument checks that
+the adapters and the protocol share (NumPy keywords at their defaults, ``out=`` refused) are
+here too, so that the protocol imports this module and not the other way round.
 """
 import functools
 
 from .backend import xp
-from .numpy_protocol import (_LEAVE_THE_GRAPH, _cast, _functions, _ops, _read_values,
-                             _require_defaults, _tensor_type, _values)
+from .tensor import Tensor
+
+# -- What the adapters and the protocol (numpy_protocol.py) share ------------------------------
+
+@functools.cache
+def _ops():
+    # Looked up on first use rather than imported at the top: the package imports the ops and
+    # the public functions after Tensor, and this module may be imported at any point after it.
+    from . import ops
+    return ops
+
+
+@functools.cache
+def _functions():
+    from . import functions
+    return functions
+
+
+def _values(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+_LEAVE_THE_GRAPH = ("To compute values outside the graph on purpose, call it on "
+                    "t.detach().numpy().")
+
+
+def _out_refusal(name):
+    return (f"{name}(..., out=...) cannot write into an existing array or tensor when a chainrule "
+            f"tensor is involved: the graph cannot follow the write. Use the returned tensor; to "
+            f"change a tensor in place, use t += ... or t.copy_(...) under cr.no_grad(); to write "
+            f"into a NumPy array, use t.detach().numpy()")
+
+
+# NumPy keywords that chainrule does not implement, at the defaults that make them no-ops.
+_DEFAULTS = {"initial": None, "where": True, "casting": "same_kind", "order": "K", "subok": True,
+             "signature": None, "axes": None, "axis": None, "keepdims": False, "mean": None,
+             "sparse": False}
+
+
+def _require_defaults(name, **keywords):
+    for keyword, value in keywords.items():
+        if keyword == "out":
+            if value is not None:
+                raise TypeError(_out_refusal(name))
+            continue
+        default = _DEFAULTS.get(keyword, ...)
+        if not (value is default or (isinstance(default, str) and value == default)):
+            raise TypeError(f"{name}: the keyword {keyword}={value!r} is not supported on "
+                            f"chainrule tensors (only its default is). {_LEAVE_THE_GRAPH}")
+
+
+def _cast(x, dtype):
+    return x if dtype is None else _ops().astype(x, dtype=xp.dtype(dtype))
+
+
+# Functions that only read values carry no gradient, so NumPy's own function runs on the values
+# and keeps NumPy's keywords. These answer with a tensor that needs no grad (as Tensor.argmax)...
+_VALUES_TO_TENSOR = {xp.argmax, xp.argmin, xp.count_nonzero, xp.zeros_like, xp.ones_like,
+                     xp.full_like, xp.isnan, xp.isinf, xp.isfinite}
+# The others (all, any, isclose, ...) give NumPy's plain answer: a bool, or an array of them.
+
+
+def _read_values(func, args, kwargs):
+    if kwargs.get("out") is not None:
+        raise TypeError(_out_refusal(f"numpy.{func.__name__}"))
+    answer = func(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()})
+    return Tensor(answer) if func in _VALUES_TO_TENSOR else answer
+
+
+# -- The adapters -------------------------------------------------------------------------------
 
 
 def _positive(x):
@@ -314,7 +384,7 @@ def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     a, axis = _flat_axis(a, axis)
     ordered = ops.sort(a, axis).values  # NaNs last
     n = xp.shape(a)[axis]
-    middle = ops.index_select(ordered, axis, _tensor_type()(xp.array([(n - 1) // 2, n // 2])))
+    middle = ops.index_select(ordered, axis, Tensor(xp.array([(n - 1) // 2, n // 2])))
     value = ops.mean(middle, axis=axis)
     return ops.where(ops.any(ops.isnan(a), axis=axis), float("nan"), value)
 

@@ -12,6 +12,9 @@ graph.
 import functools
 
 from .backend import ndarray, xp
+from .numpy_functions import (_LEAVE_THE_GRAPH, _VALUES_TO_TENSOR, ADAPTERS, NUMPY_ONLY, _cast,
+                              _ops, _out_refusal, _read_values, _require_defaults)
+from .tensor import Tensor
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
@@ -52,52 +55,39 @@ def array_function(func, types, args, kwargs):
                     f"{_instead(func.__name__)}")
 
 
-@functools.cache
-def _ops():
-    # Imported on first use, not at the top: tensor.py imports this module before the ops exist.
-    from . import ops
-    return ops
+def _tensor_array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    return array_ufunc(ufunc, method, inputs, kwargs)
 
 
-@functools.cache
-def _functions():
-    from . import functions
-    return functions
+def _tensor_array_function(self, func, types, args, kwargs):
+    return array_function(func, types, args, kwargs)
 
 
-@functools.cache
-def _tensor_type():
-    from .tensor import Tensor
-    return Tensor
+# Set on Tensor here rather than written in tensor.py, so that tensor.py does not import this
+# module (which reaches the ops and functions, which import Tensor); the package imports it.
+Tensor.__array_ufunc__ = _tensor_array_ufunc
+Tensor.__array_function__ = _tensor_array_function
 
 
 def _any_foreign(values):
     """Whether a ufunc operand is another library's array. Tensors, NumPy arrays and scalars
     are ours to handle, and so are Python numbers and lists (they have no __array_ufunc__)."""
-    tensor = _tensor_type()
     for value in values:
-        ours = isinstance(value, (tensor, ndarray, xp.generic))
+        ours = isinstance(value, (Tensor, ndarray, xp.generic))
         if not ours and hasattr(value, "__array_ufunc__"):
             return True
     return False
 
 
 def _all_known(types):
-    tensor = _tensor_type()
     for kind in types:
-        if not issubclass(kind, (tensor, ndarray)):
+        if not issubclass(kind, (Tensor, ndarray)):
             return False
     return True
 
 
-def _values(x):
-    return x._data if isinstance(x, _tensor_type()) else x
-
-
 # -- Refusals ----------------------------------------------------------------------------------
 
-_LEAVE_THE_GRAPH = ("To compute values outside the graph on purpose, call it on "
-                    "t.detach().numpy().")
 
 # What to use instead, where chainrule has a way to say the same thing.
 _ALTERNATIVES = {
@@ -121,7 +111,6 @@ def _into_array(ufunc, method, inputs, kwargs):
     graph which saved that memory refuses to backward. A target tensor, or an input that
     requires grad, is refused."""
     from .engine import is_grad_enabled, record_inplace_change
-    from .tensor import Tensor
     out = kwargs["out"]
     name = f"numpy.{ufunc.__name__}"
     if method != "__call__" or not all(type(o) is ndarray for o in out) or (
@@ -132,31 +121,6 @@ def _into_array(ufunc, method, inputs, kwargs):
     for target in out:
         record_inplace_change(target)
     return result
-
-
-def _out_refusal(name):
-    return (f"{name}(..., out=...) cannot write into an existing array or tensor when a chainrule "
-            f"tensor is involved: the graph cannot follow the write. Use the returned tensor; to "
-            f"change a tensor in place, use t += ... or t.copy_(...) under cr.no_grad(); to write "
-            f"into a NumPy array, use t.detach().numpy()")
-
-
-# NumPy keywords that chainrule does not implement, at the defaults that make them no-ops.
-_DEFAULTS = {"initial": None, "where": True, "casting": "same_kind", "order": "K", "subok": True,
-             "signature": None, "axes": None, "axis": None, "keepdims": False, "mean": None,
-             "sparse": False}
-
-
-def _require_defaults(name, **keywords):
-    for keyword, value in keywords.items():
-        if keyword == "out":
-            if value is not None:
-                raise TypeError(_out_refusal(name))
-            continue
-        default = _DEFAULTS.get(keyword, ...)
-        if not (value is default or (isinstance(default, str) and value == default)):
-            raise TypeError(f"{name}: the keyword {keyword}={value!r} is not supported on "
-                            f"chainrule tensors (only its default is). {_LEAVE_THE_GRAPH}")
 
 
 # -- Ufuncs ------------------------------------------------------------------------------------
@@ -180,31 +144,12 @@ def _reduce(ufunc, array, axis=0, dtype=None, keepdims=False, **rest):
     return reduce(_cast(array, dtype), axis=axis, keepdims=keepdims)
 
 
-def _cast(x, dtype):
-    return x if dtype is None else _ops().astype(x, dtype=xp.dtype(dtype))
-
-
-# Functions that only read values carry no gradient, so NumPy's own function runs on the values
-# and keeps NumPy's keywords. These answer with a tensor that needs no grad (as Tensor.argmax)...
-_VALUES_TO_TENSOR = {xp.argmax, xp.argmin, xp.count_nonzero, xp.zeros_like, xp.ones_like,
-                     xp.full_like, xp.isnan, xp.isinf, xp.isfinite}
-# The others (all, any, isclose, ...) give NumPy's plain answer: a bool, or an array of them.
-
-
-def _read_values(func, args, kwargs):
-    if kwargs.get("out") is not None:
-        raise TypeError(_out_refusal(f"numpy.{func.__name__}"))
-    answer = func(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()})
-    return _tensor_type()(answer) if func in _VALUES_TO_TENSOR else answer
-
-
 @functools.cache
 def _dispatch():
     """NumPy function or ufunc -> what answers it on tensors: each declared chainrule op answers
     NumPy's function of its name, aliases and declared NumPy names (chainrule/public.py). A
     ufunc's arguments mean what PyTorch's do; a NumPy function's need an adapter with NumPy's
     signature (numpy_functions.py), and one without an adapter is refused, naming the op."""
-    from .numpy_functions import ADAPTERS, NUMPY_ONLY
     from .public import DECLARATIONS
     table = {}
     for name, declaration in DECLARATIONS.items():

@@ -17,7 +17,10 @@ import operator
 import os
 
 from .backend import xp
+from .engine import mode
+from .errors import ArgumentError, GradientError
 from .public import public
+from .tensor import Tensor
 
 # torch.Generator() starts from this seed until manual_seed is called.
 DEFAULT_SEED = 67280421310721
@@ -83,7 +86,6 @@ class Generator:
         >>> bool((cr.rand(2, generator=g.set_state(state)) == first).all())
         True
         """
-        from .tensor import Tensor
         state = self._numpy.bit_generator.state
         raw = (state["state"]["state"].to_bytes(16, "little")
                + state["state"]["inc"].to_bytes(16, "little")
@@ -98,7 +100,6 @@ class Generator:
             ...
         ValueError: Generator.set_state: expected a uint8 tensor of 37 bytes from get_state(), ...
         """
-        from .tensor import Tensor
         if not isinstance(new_state, Tensor) or new_state.dtype != xp.uint8:
             raise TypeError(f"Generator.set_state: the state must be a uint8 tensor from "
                             f"get_state(), got {_describe(new_state)}")
@@ -229,6 +230,44 @@ def resolve(generator=None):
     return generator
 
 
+# Tensor's in-place random fills live here with the generators, and are set on Tensor below, so
+# that tensor.py does not import this module (which makes Tensors for get_state and randperm).
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fill with uniform values in [a, b), in place, from the library's generator.
+
+    >>> x = cr.empty(1000).uniform_(-1, 1)
+    >>> bool((x >= -1).all() and (x < 1).all())
+    True
+    """
+    if a > b:
+        raise ArgumentError(f"uniform_: expects a [from, to) range, got from={a} > to={b}")
+    return _fill(self, resolve(generator).uniform(a, b, self._data.shape))
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with normal values, in place, from the library's generator.
+
+    >>> cr.empty(2, 3).normal_(0.0, 0.01).shape
+    cr.Size([2, 3])
+    """
+    if std < 0:
+        raise ArgumentError(f"normal_: std must be >= 0, got {std}")
+    return _fill(self, resolve(generator).normal(mean, std, self._data.shape))
+
+
+def _fill(tensor, values):
+    if tensor.is_leaf and tensor.requires_grad and mode.enabled:
+        raise GradientError("a leaf tensor that requires grad cannot be refilled in place "
+                            "outside `with cr.no_grad():` (as in PyTorch)")
+    tensor._data[...] = values
+    tensor._bump_version()
+    return tensor
+
+
+uniform_.__qualname__, normal_.__qualname__ = "Tensor.uniform_", "Tensor.normal_"
+Tensor.uniform_, Tensor.normal_ = uniform_, normal_
+
+
 def _int_arg(value, name, where):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{where}(): argument '{name}' must be int, not {type(value).__name__}")
@@ -244,7 +283,6 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     """
     from .device import check_device
     from .dtypes import as_dtype
-    from .tensor import Tensor
     n = _int_arg(n, "n", "randperm")
     check_device(device, "randperm")
     if n < 0:
@@ -273,7 +311,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     >>> cr.multinomial(cr.tensor([0.0, 1.0, 0.0]), 2, generator=g)
     tensor([1, 0], dtype=int64)
     """
-    from .tensor import Tensor
     if not isinstance(input, Tensor):
         raise TypeError(f"multinomial(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")

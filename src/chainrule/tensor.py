@@ -8,7 +8,7 @@ import warnings
 import weakref
 from collections import namedtuple
 
-from . import engine, numpy_protocol
+from . import engine
 from .engine import Node, backward_pass, mode
 from .backend import ndarray, xp
 from .device import CPU, check_device, is_device
@@ -253,11 +253,8 @@ class Tensor:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return numpy_protocol.array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        return numpy_protocol.array_function(func, types, args, kwargs)
+    # __array_ufunc__ and __array_function__ (np.sin(t), np.max(t, axis=1)) are set by
+    # numpy_protocol.py, and uniform_/normal_ by random.py, when the package imports them.
 
     def __len__(self):
         return len(self._data)
@@ -901,37 +898,6 @@ class Tensor:
         tensor([-1.,  0.], dtype=float32)
         """
         return self.clip(None, max)
-
-    def uniform_(self, a=0.0, b=1.0, *, generator=None):
-        """Fill with uniform values in [a, b), in place, from the library's generator.
-
-        >>> x = cr.empty(1000).uniform_(-1, 1)
-        >>> bool((x >= -1).all() and (x < 1).all())
-        True
-        """
-        from .random import resolve
-        if a > b:
-            raise ArgumentError(f"uniform_: expects a [from, to) range, got from={a} > to={b}")
-        return self._fill_random(resolve(generator).uniform(a, b, self._data.shape))
-
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        """Fill with normal values, in place, from the library's generator.
-
-        >>> cr.empty(2, 3).normal_(0.0, 0.01).shape
-        cr.Size([2, 3])
-        """
-        from .random import resolve
-        if std < 0:
-            raise ArgumentError(f"normal_: std must be >= 0, got {std}")
-        return self._fill_random(resolve(generator).normal(mean, std, self._data.shape))
-
-    def _fill_random(self, values):
-        if self.is_leaf and self.requires_grad and mode.enabled:
-            raise GradientError("a leaf tensor that requires grad cannot be refilled in place "
-                                "outside `with cr.no_grad():` (as in PyTorch)")
-        self._data[...] = values
-        self._bump_version()
-        return self
 
     def is_contiguous(self):
         """Whether the memory is in C (row-major) order.
