@@ -178,7 +178,8 @@ def test_size_is_pytorchs():
     assert cr.Size([]).numel() == torch.Size([]).numel() == 1
     assert repr(cr.zeros(()).shape) == "cr.Size([])"
     assert type(x.shape + (5,)) is cr.Size and x.shape + (5,) == (2, 3, 4, 5)
-    assert str(x.shape) == "(2, 3, 4)"  # messages keep reading "shape (2, 3, 4)"
+    assert str(x.shape) == str(t.shape).replace("torch.", "cr.")  # print(x.shape) as PyTorch's
+    assert f"shape {x.shape}" == "shape (2, 3, 4)"  # messages keep reading "shape (2, 3, 4)"
     assert cr.zeros(x.shape).shape == x.shape
     assert hash(x.shape) == hash((2, 3, 4))
     with pytest.raises(TypeError):
