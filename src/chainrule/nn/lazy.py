@@ -170,7 +170,12 @@ class LazyLinear(LazyModuleMixin, Linear):
 class _LazyConvMixin(LazyModuleMixin):
     dims = None
 
-    def _start_lazy_conv(self, bias, generator, dtype):
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, generator=None, dtype="float32"):
+        # The concrete layer is built with groups input channels (the fewest it accepts) and
+        # its parameters replaced until the first input says how many there are.
+        self.cls_to_become.__init__(self, groups, out_channels, kernel_size, stride, padding,
+                                    dilation, groups, bias, dtype=dtype)
         name = type(self).__name__
         self.in_channels = 0
         self.weight = UninitializedParameter(dtype, name)
@@ -209,12 +214,6 @@ class LazyConv1d(_LazyConvMixin, Conv1d):
     cls_to_become = Conv1d
     dims = 1
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, generator=None, dtype="float32"):
-        Conv1d.__init__(self, groups, out_channels, kernel_size, stride, padding, dilation,
-                        groups, bias, dtype=dtype)
-        self._start_lazy_conv(bias, generator, dtype)
-
 
 class LazyConv2d(_LazyConvMixin, Conv2d):
     """A Conv2d whose ``in_channels`` comes from its first input.
@@ -227,12 +226,6 @@ class LazyConv2d(_LazyConvMixin, Conv2d):
     cls_to_become = Conv2d
     dims = 2
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, generator=None, dtype="float32"):
-        Conv2d.__init__(self, groups, out_channels, kernel_size, stride, padding, dilation,
-                        groups, bias, dtype=dtype)
-        self._start_lazy_conv(bias, generator, dtype)
-
 
 class LazyConv3d(_LazyConvMixin, Conv3d):
     """A Conv3d whose ``in_channels`` comes from its first input.
@@ -244,12 +237,6 @@ class LazyConv3d(_LazyConvMixin, Conv3d):
 
     cls_to_become = Conv3d
     dims = 3
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, generator=None, dtype="float32"):
-        Conv3d.__init__(self, groups, out_channels, kernel_size, stride, padding, dilation,
-                        groups, bias, dtype=dtype)
-        self._start_lazy_conv(bias, generator, dtype)
 
 
 class _LazyBatchNormMixin(LazyModuleMixin):

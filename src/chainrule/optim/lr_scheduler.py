@@ -23,6 +23,16 @@ def _per_group(name, value, optimizer):
     return [value] * groups
 
 
+def _lr_lambdas(lr_lambda, optimizer):
+    """One function of the epoch per parameter group (LambdaLR's and MultiplicativeLR's)."""
+    functions = _per_group("lr_lambdas", lr_lambda, optimizer)
+    for function in functions:
+        if not callable(function):
+            raise TypeError(f"lr_lambda must be a function of the epoch, got "
+                            f"{type(function).__name__}")
+    return functions
+
+
 class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(epoch), with one function for every group or a list of them
     (one per group). As in PyTorch, the constructor already sets lr_lambda(0) times the base lr.
@@ -39,11 +49,7 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         with _named(self):
-            self.lr_lambdas = _per_group("lr_lambdas", lr_lambda, optimizer)
-            for function in self.lr_lambdas:
-                if not callable(function):
-                    raise TypeError(f"lr_lambda must be a function of the epoch, got "
-                                    f"{type(function).__name__}")
+            self.lr_lambdas = _lr_lambdas(lr_lambda, optimizer)
         super().__init__(optimizer, last_epoch)
 
     def next_lrs(self):
@@ -64,11 +70,7 @@ class MultiplicativeLR(LRScheduler):
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         with _named(self):
-            self.lr_lambdas = _per_group("lr_lambdas", lr_lambda, optimizer)
-            for function in self.lr_lambdas:
-                if not callable(function):
-                    raise TypeError(f"lr_lambda must be a function of the epoch, got "
-                                    f"{type(function).__name__}")
+            self.lr_lambdas = _lr_lambdas(lr_lambda, optimizer)
         super().__init__(optimizer, last_epoch)
 
     def next_lrs(self):
