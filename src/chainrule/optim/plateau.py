@@ -3,7 +3,7 @@ import math
 import numbers
 
 from .optimizer import Optimizer, _check_at_least, _named
-from .schedulers import LRScheduler
+from .schedulers import LRScheduler, check_state_dict
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -114,16 +114,8 @@ class ReduceLROnPlateau(LRScheduler):
 
     def load_state_dict(self, state_dict):
         """Restore what ``state_dict()`` saved."""
-        expected = {*self._STATE, "last_lr"}
-        if not isinstance(state_dict, dict) or set(state_dict) != expected:
-            keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
-            raise ValueError(f"ReduceLROnPlateau.load_state_dict: got keys {keys}, expected "
-                             f"{sorted(expected)}")
-        groups = len(self.optimizer.param_groups)
-        for key in ("min_lrs", "last_lr"):
-            if len(state_dict[key]) != groups:
-                raise ValueError(f"ReduceLROnPlateau.load_state_dict: {key} has "
-                                 f"{len(state_dict[key])} entries for {groups} parameter groups")
+        check_state_dict(self, state_dict, {*self._STATE, "last_lr"},
+                         per_group=("min_lrs", "last_lr"))
         with _named(self):
             _check_modes(state_dict["mode"], state_dict["threshold_mode"])
         for name in self._STATE:

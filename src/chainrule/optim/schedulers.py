@@ -68,16 +68,8 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict):
         """Restore a position saved by ``state_dict()``."""
-        expected = {"last_epoch", "base_lrs", "last_lr", *self.options}
-        if not isinstance(state_dict, dict) or set(state_dict) != expected:
-            keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
-            raise ValueError(f"{type(self).__name__}.load_state_dict: got keys {keys}, "
-                             f"expected {sorted(expected)}")
-        groups = len(self.optimizer.param_groups)
-        for key in ("base_lrs", "last_lr"):
-            if len(state_dict[key]) != groups:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: {key} has "
-                                 f"{len(state_dict[key])} entries for {groups} parameter groups")
+        check_state_dict(self, state_dict, {"last_epoch", "base_lrs", "last_lr", *self.options},
+                         per_group=("base_lrs", "last_lr"))
         self.last_epoch = int(state_dict["last_epoch"])
         self.base_lrs = list(state_dict["base_lrs"])
         self._last_lr = list(state_dict["last_lr"])
@@ -150,3 +142,17 @@ class CosineAnnealingLR(LRScheduler):
                 lr = ratio * (group["lr"] - eta_min) + eta_min
             lrs.append(lr)
         return lrs
+
+
+def check_state_dict(scheduler, state_dict, expected, per_group):
+    """Refuse a scheduler state that is not ``scheduler``'s own: other keys, or per-group lists
+    whose length is not its optimizer's number of parameter groups."""
+    name = f"{type(scheduler).__name__}.load_state_dict"
+    if not isinstance(state_dict, dict) or set(state_dict) != expected:
+        keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+        raise ValueError(f"{name}: got keys {keys}, expected {sorted(expected)}")
+    groups = len(scheduler.optimizer.param_groups)
+    for key in per_group:
+        if len(state_dict[key]) != groups:
+            raise ValueError(f"{name}: {key} has {len(state_dict[key])} entries for {groups} "
+                             f"parameter groups")
