@@ -52,15 +52,8 @@ def default_collate(batch):
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
-        fields = {key: default_collate([d[key] for d in batch]) for key in elem}
-        if isinstance(elem, collections.abc.MutableMapping):
-            clone = copy.copy(elem)
-            clone.update(fields)
-            return clone
-        try:
-            return type(elem)(fields)
-        except TypeError:
-            return fields
+        return _same_mapping(elem, {key: default_collate([d[key] for d in batch])
+                                    for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
         return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
@@ -78,6 +71,19 @@ def default_collate(batch):
         except TypeError:
             return columns
     raise TypeError(_ERROR.format(type(elem)))
+
+
+def _same_mapping(original, fields):
+    """``fields`` in a mapping of ``original``'s type (a copy updated in place where it is
+    mutable, as PyTorch's collate does), or a plain dict where that type cannot be rebuilt."""
+    if isinstance(original, collections.abc.MutableMapping):
+        clone = copy.copy(original)
+        clone.update(fields)
+        return clone
+    try:
+        return type(original)(fields)
+    except TypeError:
+        return fields
 
 
 def _check_equal_shapes(shapes):
@@ -104,15 +110,7 @@ def default_convert(data):
     if isinstance(data, (str, bytes)):
         return data
     if isinstance(data, collections.abc.Mapping):
-        fields = {key: default_convert(value) for key, value in data.items()}
-        if isinstance(data, collections.abc.MutableMapping):
-            clone = copy.copy(data)
-            clone.update(fields)
-            return clone
-        try:
-            return type(data)(fields)
-        except TypeError:
-            return fields
+        return _same_mapping(data, {key: default_convert(value) for key, value in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
