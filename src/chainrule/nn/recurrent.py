@@ -7,18 +7,53 @@ step per time step. Parameter names, shapes and gate order are PyTorch's, so sta
 between the libraries unchanged: LSTM gates (i, f, g, o), GRU gates (r, z, n) with
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
 """
+import contextlib
 import math
 import warnings
 
+from ..autograd import mode
 from ..backend import xp
 from ..errors import DtypeError, ShapeError
 from ..ops import concatenate, relu, sigmoid, stack, tanh
 from ..tensor import Tensor
 from . import init as initializers
 from .functional import dropout
-from .module import Module, Parameter
+from .module import Module, ModuleScope, Parameter
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class TimeStep(ModuleScope):
+    """The scope of the nodes one time step of a recurrent layer records: the layer's scope
+    and the step (``time_step`` t from 0, ``layer``, ``direction`` 1 for reverse), so that
+    inspect can group an unrolled graph by time step. ``time_step`` makes one around the body
+    of a hand-written loop."""
+
+    def __new__(cls, t, layer=0, direction=0, outer=None):
+        where = "" if (layer, direction) == (0, 0) else f"l{layer}{'_reverse' * direction}."
+        scope = super().__new__(cls, f"{where}t{t}", getattr(outer, "module_type", None), outer)
+        scope.time_step, scope.layer, scope.direction = int(t), int(layer), int(direction)
+        return scope
+
+    def __reduce__(self):
+        return TimeStep, (self.time_step, self.layer, self.direction, self.outer)
+
+
+@contextlib.contextmanager
+def time_step(t, layer=0, direction=0):
+    """Record the nodes made inside as time step ``t`` of an unrolled recurrence.
+
+    >>> with time_step(3):
+    ...     h = cr.ones(2, requires_grad=True).tanh()
+    >>> h.node.scope.time_step
+    3
+    """
+    previous = mode.scope
+    mode.scope = TimeStep(t, layer, direction, previous)
+    try:
+        yield
+    finally:
+        mode.scope = previous
 
 
 def _rnn_step(activation):
@@ -308,9 +343,14 @@ class RNNBase(Module):
                 steps = _project(x, w_ih, b_ih).unbind(0)
                 order = range(len(steps) - 1, -1, -1) if direction else range(len(steps))
                 hs = [None] * len(steps)
-                for t in order:
-                    state = step(steps[t], state, w_hh, b_hh)
-                    hs[t] = state[0] if lstm else state
+                outer = mode.scope
+                try:
+                    for t in order:
+                        mode.scope = TimeStep(t, layer, direction, outer)
+                        state = step(steps[t], state, w_hh, b_hh)
+                        hs[t] = state[0] if lstm else state
+                finally:
+                    mode.scope = outer
                 outputs.append(stack(hs, dim=0))
                 for final, s in zip(finals, state if lstm else (state,)):
                     final.append(s)
