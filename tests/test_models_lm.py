@@ -1,0 +1,168 @@
+"""The language models (models.gpt, models.rnn_lm) against PyTorch: nanoGPT's GPT and d2l's
+RNNModel written in torch here, the weights copied over, then the same loss and the same
+gradient for every parameter in float64; parameter names; weight tying; generate."""
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.models.gpt import GPT, GPTConfig
+
+torch = pytest.importorskip("torch")
+tnn, TF = torch.nn, torch.nn.functional
+
+
+# -- nanoGPT's model.py, in torch -----------------------------------------------------------------
+class TorchSelfAttention(tnn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c_attn = tnn.Linear(c.n_embd, 3 * c.n_embd, bias=c.bias)
+        self.c_proj = tnn.Linear(c.n_embd, c.n_embd, bias=c.bias)
+        self.n_head, self.n_embd = c.n_head, c.n_embd
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        # nanoGPT's slow path, written out, so that the oracle is not itself an SDPA kernel
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(torch.tril(torch.ones(T, T, dtype=torch.bool)) == 0, float("-inf"))
+        y = TF.softmax(att, dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class TorchBlock(tnn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.ln_1 = tnn.LayerNorm(c.n_embd, bias=c.bias)
+        self.attn = TorchSelfAttention(c)
+        self.ln_2 = tnn.LayerNorm(c.n_embd, bias=c.bias)
+        self.mlp = tnn.Module()
+        self.mlp.c_fc = tnn.Linear(c.n_embd, 4 * c.n_embd, bias=c.bias)
+        self.mlp.c_proj = tnn.Linear(4 * c.n_embd, c.n_embd, bias=c.bias)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp.c_proj(TF.gelu(self.mlp.c_fc(self.ln_2(x))))
+
+
+class TorchGPT(tnn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.transformer = tnn.ModuleDict(dict(
+            wte=tnn.Embedding(c.vocab_size, c.n_embd), wpe=tnn.Embedding(c.block_size, c.n_embd),
+            h=tnn.ModuleList([TorchBlock(c) for _ in range(c.n_layer)]),
+            ln_f=tnn.LayerNorm(c.n_embd, bias=c.bias)))
+        self.lm_head = tnn.Linear(c.n_embd, c.vocab_size, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+
+    def forward(self, idx, targets):
+        t = self.transformer
+        x = t.wte(idx) + t.wpe(torch.arange(idx.size(1)))
+        for block in t.h:
+            x = block(x)
+        logits = self.lm_head(t.ln_f(x))
+        return logits, TF.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1),
+                                        ignore_index=-1)
+
+
+def ported(ours, theirs):
+    """Copy our float64 weights into the torch model (the tied head comes along)."""
+    state = {k: torch.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()}
+    missing, unexpected = theirs.load_state_dict(state, strict=False)
+    assert unexpected == [] and missing == ["lm_head.weight"]  # tied to transformer.wte.weight
+    return theirs
+
+
+def tokens(rng, vocab, *shape):
+    return rng.integers(0, vocab, size=shape)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_gpt_loss_and_gradients_equal_nanogpts(bias):
+    config = GPTConfig(block_size=8, vocab_size=13, n_layer=2, n_head=2, n_embd=8, bias=bias)
+    cr.manual_seed(0)
+    ours = GPT(config).double()
+    theirs = ported(ours, TorchGPT(config).double())
+    rng = np.random.default_rng(1)
+    x, y = tokens(rng, 13, 3, 7), tokens(rng, 13, 3, 7)
+    y[0, 2] = -1  # ignored, as nanoGPT's padding
+    logits, loss = ours(cr.tensor(x), cr.tensor(y))
+    t_logits, t_loss = theirs(torch.tensor(x), torch.tensor(y))
+    np.testing.assert_allclose(logits.detach().numpy(), t_logits.detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert abs(loss.item() - t_loss.item()) < 1e-12
+    loss.backward()
+    t_loss.backward()
+    named = dict(theirs.named_parameters())
+    ours_named = dict(ours.named_parameters())
+    assert set(ours_named) == set(named)
+    for name, p in ours_named.items():
+        np.testing.assert_allclose(p.grad.numpy(), named[name].grad.numpy(), rtol=1e-10,
+                                   atol=1e-12, err_msg=name)
+
+
+def test_gpt_names_and_initialisation_are_nanogpts():
+    config = GPTConfig(block_size=16, vocab_size=65, n_layer=4, n_head=4, n_embd=32)
+    cr.manual_seed(0)
+    model = GPT(config)
+    state = model.state_dict()
+    assert list(state)[:3] == ["transformer.wte.weight", "transformer.wpe.weight",
+                               "transformer.h.0.ln_1.weight"]
+    assert "transformer.h.3.mlp.c_proj.bias" in state and "lm_head.weight" not in state
+    assert model.lm_head.weight is model.transformer.wte.weight
+    # nanoGPT prints 0.05M non-embedding parameters for this size
+    expected = 65 * 32 + 4 * (2 * 2 * 32 + 32 * 96 + 96 + 32 * 32 + 32 + 2 * (32 * 128) + 128 + 32) \
+        + 2 * 32
+    assert model.get_num_params() == expected
+    proj = model.transformer.h[0].attn.c_proj.weight.detach().numpy()
+    other = model.transformer.h[0].mlp.c_fc.weight.detach().numpy()
+    assert abs(proj.std() - 0.02 / math.sqrt(8)) < 0.002 and abs(other.std() - 0.02) < 0.002
+    assert not model.transformer.h[0].attn.c_attn.bias.detach().numpy().any()
+
+
+def test_gpt_without_targets_gives_the_last_positions_logits():
+    config = GPTConfig(block_size=8, vocab_size=7, n_layer=1, n_head=1, n_embd=4)
+    model = GPT(config)
+    x = cr.tensor([[1, 2, 3], [4, 5, 6]])
+    last, loss = model(x)
+    full, _ = model(x, cr.zeros(2, 3, dtype=cr.int64))
+    assert loss is None and tuple(last.shape) == (2, 1, 7)
+    np.testing.assert_allclose(last.detach().numpy()[:, 0], full.detach().numpy()[:, -1],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_gpt_refuses_a_sequence_longer_than_its_block():
+    model = GPT(GPTConfig(block_size=4, vocab_size=5, n_layer=1, n_head=1, n_embd=4))
+    with pytest.raises(cr.errors.ShapeError, match="length 5: the block size is only 4"):
+        model(cr.zeros(1, 5, dtype=cr.int64))
+    with pytest.raises(ValueError, match="multiple of n_head"):
+        GPTConfig(n_embd=10, n_head=3)
+
+
+def test_generate_is_repeatable_and_crops_to_the_block():
+    model = GPT(GPTConfig(block_size=4, vocab_size=9, n_layer=1, n_head=1, n_embd=8))
+    start = cr.zeros(2, 1, dtype=cr.int64)
+    first = model.generate(start, 10, generator=cr.Generator().manual_seed(3))
+    again = model.generate(start, 10, generator=cr.Generator().manual_seed(3))
+    other = model.generate(start, 10, generator=cr.Generator().manual_seed(4))
+    assert tuple(first.shape) == (2, 11) and first.tolist() == again.tolist()
+    assert first.tolist() != other.tolist()
+    assert not first.requires_grad
+    greedy = model.generate(start, 5, top_k=1)
+    logits, _ = model(start)
+    assert greedy[0, 1].item() == int(logits.detach().numpy()[0, -1].argmax())
+    with pytest.raises(ValueError, match="temperature must be a positive"):
+        model.generate(start, 1, temperature=0)
+    with pytest.raises(ValueError, match="top_k must be None or an int >= 1"):
+        model.generate(start, 1, top_k=0)
+
+
+def test_top_k_draws_only_among_the_k_likeliest():
+    from chainrule.models.gpt import _append_sample
+    logits = cr.tensor([[0.0, 5.0, 4.0, -1.0, 3.0]])
+    seen = set()
+    g = cr.Generator().manual_seed(0)
+    for _ in range(200):
+        seen.add(_append_sample(cr.zeros(1, 0, dtype=cr.int64), logits, 5.0, 2, g)[0, 0].item())
+    assert seen == {1, 2}
