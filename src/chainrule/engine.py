@@ -419,6 +419,16 @@ def _recording_only_for_create_graph(backward):
     return run
 
 
+_at_backward_end = []
+
+
+def queue_callback(callback):
+    """Call ``callback()`` once, when the backward pass now running has visited its last node
+    (before the leaves' ``.grad`` are written), as PyTorch's ``queue_callback``:
+    DistributedDataParallel waits there for the gradient all-reduces its hooks started."""
+    _at_backward_end.append(callback)
+
+
 @_recording_only_for_create_graph
 def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, observe=None):
     """Reverse-mode differentiation from ``roots``; returns ``{node: Gradient}`` for the nodes
@@ -457,6 +467,8 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
             pending.add(parent, g, g is not raw)  # made: the engine allocated g
         if not retain_graph:
             node.saved = None  # free what forward saved
+    while _at_backward_end:
+        _at_backward_end.pop(0)()
     return kept
 
 
