@@ -24,6 +24,8 @@ from .formulas import contribution, factor, fill, for_reduction, objective
 from .gradients import engine_gradients
 from .graph import GraphView, format_shape, grad_norm, to_dot
 from .layout import fallback_svg
+from .timescope import at_step, has_time_steps, step_label, time_step_of
+from .timesteps import split_by_time_step, time_step_gradients
 
 @dataclass
 class Step:
@@ -42,6 +44,8 @@ class Step:
     notes: list = field(default_factory=list)
     node_ids: tuple = ()        # seq of every graph node this step covers; the first is its own
     module: str = None          # the scope with its module's class, "1 (ReLU)", when known
+    time_steps: list = field(default_factory=list)  # (step, shape, norm) of each time step's
+    #                             contribution, when the variable is used at several time steps
 
     def __str__(self):
         return _step_text(self)
@@ -85,6 +89,7 @@ class ExplainReport(list):
         self.data = data if data is not None else {}
         self.summary = summary
         self.dot = dot
+        self.time_steps = None  # ||dJ/dh_t|| per time step (TimeStepGradients), for an RNN
         self._fallback_svg = fallback_svg
         self._svg = None
 
@@ -173,8 +178,11 @@ def report_for(view, grads, contributions, steps):
     summary = (f"{len(view.nodes)} nodes, {len(steps)} backward steps, {len(forward)} forward "
                f"ops; training keeps {ledger_report.training_bytes:,} B for backward, "
                f"prediction {ledger_report.inference_bytes:,} B.")
-    return ExplainReport(steps, _header(view, steps), forward, data,
-                         str(to_dot(view, show_grad=False)), fallback_svg(view), summary)
+    report = ExplainReport(steps, _header(view, steps), forward, data,
+                           str(to_dot(view, show_grad=False)), fallback_svg(view), summary)
+    if has_time_steps(view):
+        report.time_steps = time_step_gradients(view, grads=grads)
+    return report
 
 
 def forward_steps(loss, params=None):
@@ -215,6 +223,14 @@ def _step_text(step):
     lines = [f"{step.index:>2}. {step.definition}{scope}", f"    {step.formula}",
              f"    shapes: {step.shapes}", f"    |{_gradient_name(step)}| = {step.grad_norm:.6g}"]
     lines += [f"    note: {note}" for note in step.notes]
+    if step.time_steps:
+        lines.append(f"    over time: {step.name} reaches the loss through each of "
+                     f"{len(step.time_steps)} time steps (one path per step, the chain rule's "
+                     f"many paths), so {_gradient_name(step)} sums their contributions:")
+        lines += [f"      {label:>12}  {shape:>9}  |.| = {norm:.6g}"
+                  for label, shape, norm in step.time_steps]
+        lines.append(f"      {'sum':>12}  {format_shape(step.grad_shape):>9}  |.| = "
+                     f"{step.grad_norm:.6g}")
     return "\n".join(lines)
 
 
@@ -241,6 +257,11 @@ def _header(view, steps):
     else:
         lines.append("Variables are named v1, v2, ... in the order the forward pass made them; "
                      "parameters by their names.")
+    steps = {time_step_of(node) for node in view.nodes} - {None}
+    if steps:
+        lines.append(f"The graph unrolls a recurrence over {len(steps)} time steps (each op is "
+                     f"marked 'at t'); a weight shared by the steps gets one contribution per "
+                     f"step, listed under 'over time' with their sum.")
     if any(_made_earlier(view, node) for node in view.nodes if node.op is None):
         lines.append("The parameters' leaf nodes were made by an earlier forward pass (a node is "
                      "numbered when first used), so the engine reaches them last; each "
@@ -262,6 +283,7 @@ def _made_earlier(view, leaf):
 def _generic_steps(view, grads, contributions):
     steps = []
     obj = objective(view)
+    over_time = _time_step_parts(view)
     for node in view.engine_order():
         name = view.name(node)
         parts = contributions[node]
@@ -282,8 +304,21 @@ def _generic_steps(view, grads, contributions):
             fan_in_summed=len(parts) > 1,
             broadcast_reduced=any(p.raw_shape != tuple(node.shape) for p in parts),
             scope=_path(node.scope), notes=notes, node_ids=(node.seq,),
-            module=view.module_label(node.scope)))
+            module=view.module_label(node.scope), time_steps=over_time.get(node, [])))
     return steps
+
+
+def _time_step_parts(view):
+    """For each leaf used at several time steps of an unrolled recurrence (W_hh, W_xh): each
+    step's contribution as (step, shape, norm), in time order (timesteps.py)."""
+    if not has_time_steps(view):
+        return {}
+    found = {}
+    for node, parts in split_by_time_step(view).items():
+        if sum(key is not None for key in parts) > 1:
+            found[node] = [(step_label(key), format_shape(value.shape), grad_norm(value))
+                           for key, value in parts.items()]
+    return found
 
 
 def _definition(view, node):
@@ -315,8 +350,8 @@ def _reduced(view, part, formula, shapes):
 def _fan_in_notes(view, name, parts):
     if len(parts) < 2:
         return []
-    via = ", ".join(f"{view.name(p.consumer)} ({p.consumer.op.name}, |.|="
-                    f"{grad_norm(p.value):.4g})" for p in parts)
+    via = ", ".join(f"{view.name(p.consumer)} ({p.consumer.op.name}{at_step(p.consumer)}, "
+                    f"|.|={grad_norm(p.value):.4g})" for p in parts)
     return [f"{name} fed {len(parts)} ops; the engine summed their contributions: {via}"]
 
 

@@ -16,6 +16,7 @@ from ..serialize.atomic import atomic_write
 from ..tensor import Tensor
 from .layout import box_id, constant_id, edges, fallback_drawing, op_id
 from .textbook import recognize, upstream_nodes
+from .timescope import has_time_steps, step_label, time_step_of
 
 
 class Constant:
@@ -230,24 +231,32 @@ def to_dot(tensor, params=None, show_grad=True, group_by=None):
     Variables are boxes (name, shape, dtype and, with ``show_grad`` after backward, the
     gradient's shape and L2 norm where a tensor holds one), operators are circles, and inputs
     that need no gradient are dashed notes. ``group_by="module"`` puts each module's nodes
-    (``node.scope``) in a cluster. Works after backward too: only the saved arrays are freed.
+    (``node.scope``) in a cluster; ``"time_step"`` puts each time step's nodes of an unrolled
+    recurrence in one (the steps the recurrent layers declare), which is what None does when the
+    graph declares time steps; ``"none"`` draws no clusters. Works after backward too: only the
+    saved arrays are freed.
     The text is a ``DotSource``, a str that a notebook shows as the drawing.
     """
     view = tensor if isinstance(tensor, GraphView) else GraphView(tensor, params)
-    if group_by not in (None, "module"):
-        raise ValueError(f"group_by must be None or 'module', got {group_by!r}")
+    if group_by not in (None, "module", "time_step", "none"):
+        raise ValueError(f"group_by must be None, 'module', 'time_step' or 'none', got "
+                         f"{group_by!r}")
+    if group_by is None and has_time_steps(view):
+        group_by = "time_step"
     lines = ["digraph chainrule {", "  rankdir=LR;",
              '  node [fontname="Helvetica", fontsize=10];', '  edge [color="#555555"];']
     groups = {}
     for node in view.nodes:
-        scope = node.scope if group_by == "module" else None
+        scope = (node.scope if group_by == "module" else
+                 time_step_of(node) if group_by == "time_step" else None)
         groups.setdefault(scope, []).extend(_node_statements(view, node, show_grad))
     for number, (scope, statements) in enumerate(groups.items()):
         if scope is None:
             lines.extend("  " + s for s in statements)
             continue
         lines.append(f"  subgraph cluster_{number} {{")
-        label = _escape("module " + view.module_label(scope))
+        label = _escape(f"time step {step_label(scope)}" if group_by == "time_step" else
+                        "module " + view.module_label(scope))
         lines.append(f'    label="{label}"; style=rounded; color="#8888cc";')
         lines.extend("    " + s for s in statements)
         lines.append("  }")

@@ -15,7 +15,7 @@ from .explain import build_steps, report_for
 from .gradients import engine_gradients
 from .graph import GraphView
 from .layout import fallback_svg
-from .stepthrough import asset, widget
+from .stepthrough import asset, time_steps_html, widget
 
 
 def to_html(loss, path, params=None):
@@ -30,7 +30,9 @@ def to_html(loss, path, params=None):
     summary = (f"{report.summary} Step through with Next/Previous or the arrow keys, or click "
                f"a box (a variable) or a circle (an op).")
     page = _PAGE.format(title=html.escape(f"chainrule: the graph of {view.name(view.root)}"),
-                        css=asset("stepthrough.css"), body=widget(report.data, svg, "", "page", summary))
+                        css=asset("stepthrough.css"),
+                        body=widget(report.data, svg, "", "page", summary)
+                        + time_steps_html(report))
     path = Path(path)
     atomic_write(path, [page.encode("utf-8")], what="page")
     return path

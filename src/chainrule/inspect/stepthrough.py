@@ -23,6 +23,7 @@ import numpy
 
 from .graph import box_label, format_shape, grad_norm
 from .layout import box_id, constant_id, op_id
+from .timescope import at_step
 
 SMALL_ARRAY = 64  # entries shown in full; a larger array is summarised (its corners and stats)
 
@@ -104,7 +105,8 @@ def backward_data(view, grads, contributions, steps, numbers=None):
                        "value": numbers.text(grads[source])} for source in sources],
             contributions=[] if len(parts) < 2 else [
                 {"label": f"from {part.consumer.op.name} {view.name(part.consumer)} (its input "
-                          f"{part.consumer.op.input_name(part.position)})",
+                          f"{part.consumer.op.input_name(part.position)})"
+                          + at_step(part.consumer, " at "),
                  "shape": format_shape(numpy.shape(part.value)),
                  "norm": f"{numbers.norm(part.value):.6g}", "value": numbers.text(part.value)}
                 for part in parts],
@@ -148,8 +150,16 @@ def _step_entry(step):
             "definition": step.definition, "name": step.name, "formula": step.formula,
             "shapes": step.shapes, "gradient": gradient,
             "grad_shape": format_shape(step.grad_shape),
-            "norm": f"{step.grad_norm:.6g}", "notes": list(step.notes),
+            "norm": f"{step.grad_norm:.6g}", "notes": list(step.notes) + _over_time(step),
             "module": (step.module or step.scope) if step.scope else None}
+
+
+def _over_time(step):
+    """The time steps' contributions to a weight shared by the steps, as one note."""
+    if not step.time_steps:
+        return []
+    parts = ", ".join(f"{label} {shape} |.|={norm:.4g}" for label, shape, norm in step.time_steps)
+    return [f"over time: the sum of {len(step.time_steps)} time steps' contributions: {parts}"]
 
 
 def _sources(view, node, covered):
@@ -344,7 +354,17 @@ def report_html(report, prefix=None):
     svg = report.svg
     return (f'<div class="cr-report" style="font-family: Helvetica, Arial, sans-serif; '
             f'font-size: 13px"><style>{asset("stepthrough.css")}</style>{header}'
-            f'{widget(report.data, svg, prefix, "embed", report.summary)}</div>')
+            f'{widget(report.data, svg, prefix, "embed", report.summary)}'
+            f'{time_steps_html(report)}</div>')
+
+
+def time_steps_html(report):
+    """Below the step-through of an unrolled recurrence: ||dJ/dh_t|| per time step."""
+    if getattr(report, "time_steps", None) is None:
+        return ""
+    from .timesteps import time_step_html
+    return f'<div style="margin-top: 8px">{time_step_html(report.time_steps)}</div>'
+
 
 
 def step_html(step):
