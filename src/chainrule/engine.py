@@ -6,7 +6,7 @@ result to the input's shape, and accumulates it into the parent, so a value that
 sum over all its paths.
 """
 import functools
-import heapq
+from heapq import heappop, heappush
 import itertools
 import sys
 import weakref
@@ -382,7 +382,7 @@ class PendingGradients:
             sums[node] = grad
             if made:
                 self.owned.add(node)
-            heapq.heappush(self.heap, (-node.seq, node))
+            heappush(self.heap, (-node.seq, node))
         elif node in self.owned and type(grad) is ndarray:  # fan-out, into our own sum
             xp.add(sums[node], grad, out=sums[node])
         else:  # fan-out: a new array for the sum, ours from now on
@@ -395,7 +395,7 @@ class PendingGradients:
         whether the engine owns that array; nodes added meanwhile are visited in their turn."""
         heap, sums, owned = self.heap, self.sums, self.owned
         while heap:
-            node = heapq.heappop(heap)[1]
+            node = heappop(heap)[1]
             yield node, sums.pop(node), node in owned
 
 

@@ -64,20 +64,23 @@ class Plan:
         self.variadic = variadic
 
     def input_gradients(self, node, grad, retain_graph, create_graph):
-        """The engine's view of one node's VJPs: yields (input position, that input's gradient
-        as its VJP returned it), and lets each saved value go once no later VJP reads it."""
+        """The engine's view of one node's VJPs: (input position, that input's gradient as its
+        VJP returned it) pairs, letting each saved value go once no later VJP reads it."""
         saved = node.saved
         plain = not (create_graph or self.variadic)
+        grads = []
         for position, vjp, names, free in self.steps:
             if not names:  # add, sub, ...: the VJP needs nothing saved
-                yield position, vjp(grad)
+                grads.append((position, vjp(grad)))
             elif plain:  # the saved arrays as they are: _vjp_arguments' first case, inline
-                yield position, vjp(grad, *map(saved.__getitem__, names))
+                grads.append((position, vjp(grad, *map(saved.__getitem__, names))))
             else:
-                yield position, vjp(grad, *_vjp_arguments(node, names, position, create_graph))
+                grads.append((position, vjp(grad, *_vjp_arguments(node, names, position,
+                                                                   create_graph))))
             if free and not retain_graph:
                 for name in free:
                     del saved[name]
+        return grads
 
 
 class Primitive:
@@ -240,8 +243,9 @@ class Primitive:
         saved = {}
         for name, where in plan.kept:  # the output (where None) and inputs, as they are
             saved[name] = out if where is None else arrays[where]
-        for name, what, where in plan.computed:
-            saved[name] = self._save(what, where, name, arrays, kwargs, out)
+        if plan.computed:
+            for name, what, where in plan.computed:
+                saved[name] = self._save(what, where, name, arrays, kwargs, out)
         t.node = Node(self, tuple(parents), saved, plan, kwargs, out.shape, out.dtype)
         t.requires_grad = True
         if mode.anomaly:
@@ -382,7 +386,9 @@ def _unwrap(op_name, args):
     needs = 0
     dtype = None
     mixed = False
-    for i, a in enumerate(args):
+    bit = 1  # shifted first in the loop, so `continue` needs no shift: input i gets bit i + 1
+    for a in args:
+        bit <<= 1
         if not isinstance(a, Tensor):
             arrays.append(a)
             parents.append(None)
@@ -397,14 +403,14 @@ def _unwrap(op_name, args):
         if not a.requires_grad:
             parents.append(None)
             continue
-        needs |= 1 << i
+        needs |= bit
         node = a.node  # the node its gradient flows into: its own, or a new leaf's
         if node is None:
             node = a.node = Node.leaf(a)
         elif node.seq < mode.last_graph_write:
             check_not_stale(op_name, a)
         parents.append(node)
-    return arrays, parents, needs, dtype, mixed
+    return arrays, parents, needs >> 1, dtype, mixed
 
 
 def _vjp_arguments(node, names, position, create_graph):
