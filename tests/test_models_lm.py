@@ -166,3 +166,104 @@ def test_top_k_draws_only_among_the_k_likeliest():
     for _ in range(200):
         seen.add(_append_sample(cr.zeros(1, 0, dtype=cr.int64), logits, 5.0, 2, g)[0, 0].item())
     assert seen == {1, 2}
+
+
+# -- d2l's RNNModel, in torch ---------------------------------------------------------------------
+class TorchRNNModel(tnn.Module):
+    def __init__(self, rnn_layer, vocab_size, embedding_dim=None):
+        super().__init__()
+        self.embedding = None if embedding_dim is None else tnn.Embedding(vocab_size,
+                                                                          embedding_dim)
+        self.rnn, self.vocab_size = rnn_layer, vocab_size
+        self.linear = tnn.Linear(rnn_layer.hidden_size * (2 if rnn_layer.bidirectional else 1),
+                                 vocab_size)
+
+    def forward(self, inputs, state):
+        if self.embedding is None:
+            X = TF.one_hot(inputs.T.long(), self.vocab_size).to(torch.float64)
+        else:
+            X = self.embedding(inputs.T)
+        Y, state = self.rnn(X, state)
+        return self.linear(Y.reshape((-1, Y.shape[-1]))), state
+
+
+@pytest.mark.parametrize("kind,embedding_dim,layers", [("rnn", None, 1), ("gru", None, 2),
+                                                       ("lstm", None, 1), ("lstm", 6, 2)])
+def test_rnn_lm_loss_and_gradients_equal_d2ls(kind, embedding_dim, layers):
+    from chainrule.models.rnn_lm import rnn_lm
+    cr.manual_seed(0)
+    ours = rnn_lm(kind, 11, hidden_size=7, num_layers=layers, embedding_dim=embedding_dim).double()
+    layer = {"rnn": tnn.RNN, "gru": tnn.GRU, "lstm": tnn.LSTM}[kind](
+        11 if embedding_dim is None else embedding_dim, 7, num_layers=layers)
+    theirs = TorchRNNModel(layer, 11, embedding_dim).double()
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy())
+                            for k, v in ours.state_dict().items()})
+    rng = np.random.default_rng(2)
+    x, y = tokens(rng, 11, 3, 6), tokens(rng, 11, 3, 6)
+    state = ours.begin_state(3)
+    h0 = rng.normal(size=(layers, 3, 7))
+    ours_state = (cr.tensor(h0), cr.tensor(h0 / 2)) if kind == "lstm" else cr.tensor(h0)
+    their_state = (torch.tensor(h0), torch.tensor(h0 / 2)) if kind == "lstm" \
+        else torch.tensor(h0)
+    assert all(not s.numpy().any() for s in (state if kind == "lstm" else (state,)))
+    out, new_state = ours(cr.tensor(x), ours_state)
+    t_out, t_state = theirs(torch.tensor(x), their_state)
+    loss = cr.nn.functional.cross_entropy(out, cr.tensor(y.T.reshape(-1)))
+    t_loss = TF.cross_entropy(t_out, torch.tensor(y.T.reshape(-1)))
+    assert abs(loss.item() - t_loss.item()) < 1e-12
+    h = new_state[0] if kind == "lstm" else new_state
+    t_h = t_state[0] if kind == "lstm" else t_state
+    np.testing.assert_allclose(h.detach().numpy(), t_h.detach().numpy(), rtol=1e-12, atol=1e-12)
+    loss.backward()
+    t_loss.backward()
+    named = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), named[name].grad.numpy(), rtol=1e-10,
+                                   atol=1e-12, err_msg=name)
+    assert {n for n, _ in ours.named_parameters()} == set(named)
+
+
+def test_rnn_lm_generate_carries_the_state():
+    from chainrule.models.rnn_lm import rnn_lm
+    cr.manual_seed(1)
+    model = rnn_lm("gru", 9, hidden_size=8)
+    prefix = cr.tensor([[1, 2, 3]])
+    out = model.generate(prefix, 4, top_k=1)
+    # greedy decoding by hand: rerun the whole sequence each time, take the argmax
+    seq = [1, 2, 3]
+    for _ in range(4):
+        scores, _ = model(cr.tensor([seq]))
+        seq.append(int(scores.detach().numpy()[-1].argmax()))
+    assert out.tolist() == [seq]
+    g = lambda: cr.Generator().manual_seed(5)  # noqa: E731
+    assert model.generate(prefix, 6, generator=g()).tolist() == \
+        model.generate(prefix, 6, generator=g()).tolist()
+
+
+def test_rnn_lm_refusals():
+    from chainrule.models.rnn_lm import RNNModel, rnn_lm
+    with pytest.raises(ValueError, match="kind must be one of"):
+        rnn_lm("transformer", 5)
+    with pytest.raises(ValueError, match="takes 4 inputs, but the vocabulary size"):
+        RNNModel(cr.nn.RNN(4, 3), 5)
+    with pytest.raises(cr.errors.ShapeError, match="tensor of token indices"):
+        rnn_lm("rnn", 5, 3)(cr.zeros(2, 3))
+
+
+@pytest.mark.parametrize("config", [
+    dict(model="gpt", vocab_size=65, block_size=16, n_layer=2, n_head=4, n_embd=32, bias=True),
+    dict(model="gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=8, bias=False),
+    dict(model="lstm", vocab_size=28, hidden=[16, 16], embedding_dim=0),
+    dict(model="gru", vocab_size=28, hidden=[16], embedding_dim=5),
+    dict(model="rnn", vocab_size=28, hidden=[16])], ids=lambda c: c["model"])
+def test_checkpoint_shapes_are_worked_out_without_building(config):
+    from chainrule import models
+    built = {k: tuple(v.shape) for k, v in models.build(config).state_dict().items()}
+    assert models.expected_shapes(config) == built
+    assert models.parameter_bytes(config) == 4 * sum(int(np.prod(s)) for s in built.values())
+
+
+def test_unequal_recurrent_layers_are_refused():
+    from chainrule import models
+    with pytest.raises(ValueError, match="all equal"):
+        models.expected_shapes(dict(model="lstm", vocab_size=5, hidden=[4, 3]))

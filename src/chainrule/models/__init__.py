@@ -1,16 +1,22 @@
 """The networks the trainer and the inspection commands build, and how they are described in a
-checkpoint: the textbooks' multilayer perceptrons, d2l's LeNet and a small CNN with batch norm.
+checkpoint: the textbooks' multilayer perceptrons, d2l's LeNet and a small CNN with batch norm;
+and the language models, d2l's RNN/GRU/LSTM model (``models.rnn_lm``) and a nanoGPT-style
+decoder (``models.gpt``).
 
 A checkpoint (written by chainrule.train, read with chainrule.serialize.load_tree) is a tree with
 at least ``{"config": {...}, "model": state_dict}``, where config holds ``input_size``,
 ``classes``, ``model`` ("mlp" when absent, as in checkpoints written before the CNNs) and, for an
-MLP, ``hidden`` (a list of layer sizes) and ``activation``.
+MLP, ``hidden`` (a list of layer sizes) and ``activation``. A language model's config holds
+``model`` (one of LANGUAGE_MODELS), ``vocab_size`` and, for rnn/gru/lstm, ``hidden`` (one equal
+size per layer), ``embedding_dim`` (0: one-hot inputs) and ``dropout``; for gpt nanoGPT's
+``block_size``, ``n_layer``, ``n_head``, ``n_embd``, ``dropout`` and ``bias``.
 """
 import math
 import numbers
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu")
 MODELS = ("mlp", "lenet", "lenet-classic", "cnn")
+LANGUAGE_MODELS = ("rnn", "gru", "lstm", "gpt")
 
 
 def lenet(classes=10, image_size=28, in_channels=1, classic=False):
@@ -24,7 +30,7 @@ def lenet(classes=10, image_size=28, in_channels=1, classic=False):
     >>> net(cr.zeros(2, 784)).shape
     cr.Size([2, 10])
     """
-    from . import nn
+    from .. import nn
     act = nn.Sigmoid if classic else nn.ReLU
     pool = (lambda: nn.AvgPool2d(2, 2)) if classic else (lambda: nn.MaxPool2d(2, 2))
     second_padding = 2 if image_size < 16 else 0
@@ -48,7 +54,7 @@ def cnn(classes=10, image_size=28, in_channels=1):
     >>> cr.models.cnn(image_size=8)(cr.zeros(3, 64)).shape
     cr.Size([3, 10])
     """
-    from . import nn
+    from .. import nn
     side = image_size // 4
     if side < 1:
         raise ValueError(f"cnn: images of {image_size}x{image_size} are too small")
@@ -66,7 +72,7 @@ def pytorch_init(model):
     """Give every Linear layer PyTorch's default initialisation, weight and bias uniform in
     +-1/sqrt(fan_in) (convolutions are born with it), so that a network matches the same
     network built in PyTorch; chainrule's MLPs keep He's initialisation."""
-    from . import nn
+    from .. import nn
     for layer in model.modules():
         if isinstance(layer, nn.Linear):
             bound = 1 / math.sqrt(layer.in_features)
@@ -97,6 +103,8 @@ def _bytes(n):
 
 def parameter_bytes(config):
     """The float32 bytes of the weights a config describes, worked out without building it."""
+    if config.get("model", "mlp") in LANGUAGE_MODELS:
+        return 4 * sum(math.prod(shape) for shape in language_model_shapes(config).values())
     if config.get("model", "mlp") != "mlp":
         return 0  # the CNNs' sizes are fixed and small
     sizes = layer_sizes(config["input_size"], config["hidden"], config["classes"])
@@ -115,8 +123,10 @@ def image_side(input_size):
 def build(config):
     """The model a config describes (see the module docstring)."""
     kind = config.get("model", "mlp")
+    if kind in LANGUAGE_MODELS:
+        return language_model(config)
     if kind not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {kind!r}")
+        raise ValueError(f"model must be one of {MODELS + LANGUAGE_MODELS}, got {kind!r}")
     if kind == "mlp":
         return mlp(config["input_size"], config["hidden"], config["classes"],
                    config.get("activation", "relu"), init=config.get("init", "kaiming_uniform"))
@@ -130,6 +140,17 @@ def build(config):
 def describe(config):
     """One line saying which network a config builds."""
     kind = config.get("model", "mlp")
+    if kind == "gpt":
+        return (f"GPT ({config['n_layer']} layers, {config['n_head']} heads, width "
+                f"{config['n_embd']}, block {config['block_size']}, vocabulary "
+                f"{config['vocab_size']}")
+    if kind in LANGUAGE_MODELS:
+        hidden = config["hidden"]
+        inputs = f"embedding {config['embedding_dim']}" if config.get("embedding_dim") \
+            else "one-hot"
+        return (f"{kind.upper()} language model ({hidden[0]} hidden x {len(hidden)} "
+                f"layer{'s' if len(hidden) > 1 else ''}, {inputs} inputs, vocabulary "
+                f"{config['vocab_size']}")
     if kind == "mlp":
         sizes = "-".join(str(s) for s in [config["input_size"], *config["hidden"],
                                           config["classes"]])
@@ -143,7 +164,7 @@ def mlp(input_size, hidden, classes, activation="relu", init="kaiming_uniform"):
 
     With ``hidden=[256]`` this is the textbooks' network: z = W1 x, h = phi(z), o = W2 h.
     """
-    from . import nn
+    from .. import nn
     _check_activation(activation)
     act = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
            "leaky_relu": nn.LeakyReLU}[activation]
@@ -177,6 +198,8 @@ def expected_shapes(config):
     """The parameter shapes, by state_dict name, of the MLP that ``config`` describes, worked
     out without building it, so that a config claiming huge layers costs nothing to check.
     Raises ValueError if the config is unusable."""
+    if config.get("model", "mlp") in LANGUAGE_MODELS:
+        return language_model_shapes(config)
     if config.get("model", "mlp") != "mlp":
         missing = [key for key in ("input_size", "classes") if key not in config]
         if missing:
@@ -199,8 +222,8 @@ def expected_shapes(config):
 def check_checkpoint(tree, path):
     """The config of a checkpoint tree, after checking it and the stored weights against each
     other, before anything is allocated; raises CheckpointError naming ``path``."""
-    from .errors import CheckpointError
-    from .nn.module import match_state_dict
+    from ..errors import CheckpointError
+    from ..nn.module import match_state_dict
     config = tree.get("config") if isinstance(tree, dict) else None
     if config is None and isinstance(tree, dict) and "module" in tree and "model" in tree:
         raise CheckpointError(f"{path}: holds your own model (a {tree['module']}, trained with "
@@ -222,9 +245,75 @@ def check_checkpoint(tree, path):
     return config
 
 
+def language_model(config):
+    """The language model a config describes (see the module docstring)."""
+    if config["model"] == "gpt":
+        from .gpt import GPT
+        return GPT(gpt_config(config))
+    from .rnn_lm import rnn_lm
+    hidden = _recurrent_hidden(config["hidden"])
+    return rnn_lm(config["model"], config["vocab_size"], hidden[0], len(hidden),
+                  config.get("embedding_dim") or None, config.get("dropout", 0.0))
+
+
+def gpt_config(config):
+    from .gpt import GPTConfig
+    return GPTConfig(block_size=config["block_size"], vocab_size=config["vocab_size"],
+                     n_layer=config["n_layer"], n_head=config["n_head"],
+                     n_embd=config["n_embd"], dropout=config.get("dropout", 0.0),
+                     bias=config.get("bias", True))
+
+
+def language_model_shapes(config):
+    """The state-dict shapes of the language model a config describes, worked out without
+    building it (a checkpoint's config is checked before anything is allocated)."""
+    missing = [key for key in ("model", "vocab_size") if key not in config]
+    if missing:
+        raise ValueError(f"the config lacks {missing}")
+    vocab = layer_sizes(config["vocab_size"], [], 1)[0]
+    if config["model"] == "gpt":
+        c = gpt_config(config)
+        shapes = {"transformer.wte.weight": (vocab, c.n_embd),
+                  "transformer.wpe.weight": (c.block_size, c.n_embd)}
+        parts = [("ln_1", ()), ("attn.c_attn", (3, 1)), ("attn.c_proj", (1, 1)), ("ln_2", ()),
+                 ("mlp.c_fc", (4, 1)), ("mlp.c_proj", (1, 4))]
+        for layer in range(c.n_layer):
+            for name, (out, into) in [(n, m or (1, None)) for n, m in parts]:
+                prefix = f"transformer.h.{layer}.{name}"
+                shapes[f"{prefix}.weight"] = (out * c.n_embd, into * c.n_embd) if into \
+                    else (c.n_embd,)
+                if c.bias:
+                    shapes[f"{prefix}.bias"] = (out * c.n_embd,)
+        shapes["transformer.ln_f.weight"] = (c.n_embd,)
+        if c.bias:
+            shapes["transformer.ln_f.bias"] = (c.n_embd,)
+        return shapes
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}[config["model"]]
+    hidden = _recurrent_hidden(config.get("hidden"))
+    embedding = config.get("embedding_dim") or 0
+    shapes = {"embedding.weight": (vocab, embedding)} if embedding else {}
+    inputs = embedding or vocab
+    for k, size in enumerate(hidden):
+        shapes[f"rnn.weight_ih_l{k}"] = (gates * size, inputs if k == 0 else size)
+        shapes[f"rnn.weight_hh_l{k}"] = (gates * size, size)
+        shapes[f"rnn.bias_ih_l{k}"] = (gates * size,)
+        shapes[f"rnn.bias_hh_l{k}"] = (gates * size,)
+    shapes["linear.weight"] = (vocab, hidden[0])
+    shapes["linear.bias"] = (vocab,)
+    return shapes
+
+
+def _recurrent_hidden(hidden):
+    sizes = layer_sizes(1, hidden, 1)[1:-1]
+    if not sizes or len(set(sizes)) != 1:
+        raise ValueError(f"a recurrent language model's hidden sizes are one size per layer, "
+                         f"all equal (nn.RNN/GRU/LSTM stack equal layers), got {hidden!r}")
+    return sizes
+
+
 def load_model(path):
     """Rebuild the model saved in a checkpoint; returns ``(model, tree)``."""
-    from .serialize import load_tree
+    from ..serialize import load_tree
     tree = load_tree(path)
     config = check_checkpoint(tree, path)
     model = build(config)
