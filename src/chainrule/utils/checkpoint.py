@@ -1,0 +1,264 @@
+"""Activation checkpointing, as PyTorch's non-reentrant ``torch.utils.checkpoint``: trade
+computation for memory by keeping a segment's inputs rather than its activations.
+
+``checkpoint(fn, *args)`` runs ``fn`` once, recording its graph as usual, then takes back the
+arrays that the segment's nodes saved for backward (its activations) and keeps only what came
+from outside the segment: its inputs and the parameters, which are alive anyway. The first time
+backward asks one of those nodes for a saved array, the whole segment is run again from the kept
+inputs, with the random state it first saw (so dropout draws the same mask), and every node of
+the segment gets back what it saved; backward then goes on through the original graph. The
+gradients are the plain graph's own, to the bit, and reach everything the graph reaches
+(parameters, inputs, tensors the function closed over), with ``backward()`` or ``cr.grad()``,
+``create_graph=True``, hooks and nested checkpoints.
+
+    from chainrule.utils.checkpoint import checkpoint, checkpoint_sequential
+    h = checkpoint(block, x)                    # block's activations are recomputed in backward
+    out = checkpoint_sequential(model, 4, x)    # a Sequential in 4 segments, the last one plain
+
+Refused, as in PyTorch: a segment input changed in place between forward and backward, and a
+recomputation that records other ops than the forward pass did.
+"""
+import weakref
+
+from ..backend import ndarray
+from ..engine import _clock, buffer_version, enable_grad, mode
+from ..errors import GradientError
+from ..random import get_rng_state, set_rng_state
+from ..tensor import Tensor
+
+
+def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True,
+               determinism_check="default", context_fn=None, debug=False, **kwargs):
+    """``function(*args, **kwargs)``, keeping only the inputs for backward: the activations it
+    saved are recomputed, once, when backward first needs them (PyTorch's
+    ``torch.utils.checkpoint.checkpoint`` with ``use_reentrant=False``).
+
+    ``preserve_rng_state``: replay the default generator's state, so random ops (dropout)
+    recompute the same values. ``determinism_check="default"`` checks that the recomputation
+    records the same ops with the same shapes and dtypes; ``"none"`` checks only their number.
+
+    >>> from chainrule.utils.checkpoint import checkpoint
+    >>> x = cr.tensor([1., 2.], requires_grad=True)
+    >>> y = checkpoint(lambda t: (t * t).tanh(), x)
+    >>> y.sum().backward()
+    >>> x.grad
+    tensor([0.83994865, 0.02650929], dtype=float32)
+    """
+    _check_options(use_reentrant, determinism_check, context_fn, debug)
+    rng_state = get_rng_state() if preserve_rng_state else None
+    start = next_seq()
+    outputs = function(*args, **kwargs)
+    if not mode.enabled:
+        return outputs
+    boundary = {id(a.node) for a in args if isinstance(a, Tensor) and a.node is not None}
+    nodes = region(outputs, start, boundary)
+    if nodes:
+        segment = _Segment(function, args, kwargs, rng_state, determinism_check, nodes, boundary)
+        segment.take_back(nodes, start)
+    return outputs
+
+
+def checkpoint_sequential(functions, segments, input, use_reentrant=False, **kwargs):
+    """Run ``functions`` (a Sequential or a list of modules) on ``input`` in ``segments``
+    pieces of ``len(functions) // segments`` each, all checkpointed but the last (whose
+    activations backward needs first), as PyTorch's ``checkpoint_sequential``; ``kwargs``:
+    ``preserve_rng_state``, ``determinism_check``.
+
+    >>> from chainrule.utils.checkpoint import checkpoint_sequential
+    >>> model = cr.nn.Sequential(cr.nn.Linear(3, 3), cr.nn.Tanh(), cr.nn.Linear(3, 1))
+    >>> x = cr.ones(2, 3)
+    >>> bool((checkpoint_sequential(model, 2, x) == model(x)).all())
+    True
+    """
+    functions = list(functions.children()) if hasattr(functions, "children") else list(functions)
+    if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1:
+        raise ValueError(f"checkpoint_sequential: segments must be a positive int, got "
+                         f"{segments!r}")
+    if segments > len(functions):
+        raise ValueError(f"checkpoint_sequential: {segments} segments for {len(functions)} "
+                         f"functions; give at most one segment per function")
+    size = len(functions) // segments
+    end = 0
+    for begin in range(0, size * (segments - 1), size):
+        end = begin + size
+        input = checkpoint(_run(functions[begin:end]), input, use_reentrant=use_reentrant,
+                           **kwargs)
+    return _run(functions[end:])(input)
+
+
+def _run(functions):
+    def forward(x):
+        for f in functions:
+            x = f(x)
+        return x
+    return forward
+
+
+def _check_options(use_reentrant, determinism_check, context_fn, debug):
+    if use_reentrant:
+        raise NotImplementedError(
+            "checkpoint: only PyTorch's non-reentrant checkpoint (use_reentrant=False) is "
+            "implemented, the variant PyTorch recommends; it also supports cr.grad(), inputs "
+            "that need no gradient and nested checkpoints")
+    if determinism_check not in ("default", "none"):
+        raise ValueError(f"checkpoint: determinism_check must be 'default' or 'none', got "
+                         f"{determinism_check!r}")
+    if context_fn is not None or debug:
+        raise NotImplementedError("checkpoint: context_fn and debug are not supported")
+
+
+def next_seq():
+    """A number above every node made so far and below every node made later."""
+    return next(_clock)
+
+
+def region(outputs, start, boundary=()):
+    """The recorded nodes made after ``start`` that ``outputs`` were computed from, oldest
+    first: the segment's graph, without the leaves and the nodes of ``boundary`` (its inputs)."""
+    found = {}
+    stack = [t.node for t in _tensors(outputs) if t.node is not None]
+    while stack:
+        node = stack.pop()
+        if node is None or node.op is None or node.seq <= start or id(node) in boundary \
+                or id(node) in found:
+            continue
+        found[id(node)] = node
+        stack.extend(node.parents)
+    return sorted(found.values(), key=lambda n: n.seq)
+
+
+def _tensors(value):
+    if isinstance(value, Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+class Recomputed(dict):
+    """A checkpointed node's saved values: what came from outside its segment (the inputs, the
+    parameters) is here; ``recomputed`` names the arrays that were taken back, with their
+    shapes, dtypes and sizes, and the first read of one runs the segment again."""
+
+    __slots__ = ("segment", "index", "recomputed", "__weakref__")
+
+    def __missing__(self, key):
+        if self.segment is None or key not in self.recomputed:
+            raise KeyError(key)
+        self.segment.recompute()
+        return self[key]
+
+
+class _Segment:
+    """What recomputing one checkpointed call needs: the function, its inputs with their
+    versions, the random state it saw, and the saved dicts of its nodes to fill (weakly: the
+    graph owns them, and a freed graph frees the segment)."""
+
+    def __init__(self, function, args, kwargs, rng_state, determinism_check, nodes, boundary):
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs
+        self.rng_state = rng_state
+        self.versions = [(i, a, buffer_version(a._data)) for i, a in enumerate(args)
+                         if isinstance(a, Tensor)]
+        self.signature = [(n.op.name, n.shape, n.dtype) for n in nodes]
+        self.strict = determinism_check == "default"
+        self.boundary = boundary
+        self.slots = []
+
+    def take_back(self, nodes, start):
+        """Replace each node's saved dict by a Recomputed keeping only what is not the
+        segment's own: arrays the segment computed are dropped, to be recomputed."""
+        outside = {id(a._data) for a in self.args if isinstance(a, Tensor)}
+        for index, node in enumerate(nodes):
+            kept, taken = {}, {}
+            for name, value in node.saved.items():
+                if type(value) is ndarray and not _from_outside(node, name, value, start, outside):
+                    taken[name] = (value.shape, value.dtype, value.nbytes)
+                else:
+                    kept[name] = value
+            if isinstance(node.saved, Recomputed):  # a nested checkpoint's node
+                taken.update(node.saved.recomputed)
+            slot = Recomputed(kept)
+            slot.segment, slot.index, slot.recomputed = self, index, taken
+            node.saved = slot
+            self.slots.append(weakref.ref(slot))
+
+    def recompute(self):
+        self._check_inputs()
+        nodes = self._run_again()
+        for ref, node in zip(self.slots, nodes):
+            slot, fresh = ref(), node.saved
+            if slot is None:
+                continue
+            dict.update(slot, fresh)
+            if isinstance(fresh, Recomputed) and fresh.segment is not None:
+                # A checkpoint nested inside this one: its recomputation waits for its own turn.
+                slot.segment, slot.index, slot.recomputed = fresh.segment, fresh.index, \
+                    fresh.recomputed
+                fresh.segment.slots[fresh.index] = ref
+            else:
+                slot.segment, slot.recomputed = None, {}
+        self.slots = []
+
+    def _run_again(self):
+        current = get_rng_state() if self.rng_state is not None else None
+        if current is not None:
+            set_rng_state(self.rng_state)
+        start = next_seq()
+        try:
+            with enable_grad():
+                outputs = self.function(*self.args, **self.kwargs)
+        finally:
+            if current is not None:
+                set_rng_state(current)
+        nodes = region(outputs, start, self.boundary)
+        self._check_same(nodes)
+        return nodes
+
+    def _check_inputs(self):
+        for i, a, version in self.versions:
+            now = buffer_version(a._data)
+            if now != version:
+                raise GradientError(
+                    f"checkpoint: input {i} (shape {a.shape}) was modified in place after the "
+                    f"checkpointed forward pass used it (its memory is at version {now}, was "
+                    f"{version}), so backward cannot recompute the segment; clone() it before "
+                    f"changing it, or change it after backward()")
+
+    def _check_same(self, nodes):
+        again = [(n.op.name, n.shape, n.dtype) for n in nodes]
+        if len(again) == len(self.signature) and (not self.strict or again == self.signature):
+            return
+        k = next((i for i, (a, b) in enumerate(zip(self.signature, again)) if a != b),
+                 min(len(again), len(self.signature)))
+        first = self.signature[k] if k < len(self.signature) else "nothing"
+        then = again[k] if k < len(again) else "nothing"
+        raise GradientError(
+            f"checkpoint: recomputing the segment in backward recorded {len(again)} ops where "
+            f"the forward pass recorded {len(self.signature)}; the first difference is op "
+            f"#{k}: {_op_text(first)} in the forward pass, {_op_text(then)} now. The "
+            f"checkpointed function must compute the same ops from the same inputs each time "
+            f"(random ops need preserve_rng_state=True)")
+
+
+def _op_text(entry):
+    return entry if isinstance(entry, str) else f"{entry[0]} {entry[1]} {entry[2]}"
+
+
+def _from_outside(node, name, value, start, outside):
+    """Whether a saved array came from outside the segment: one of its inputs, or the input
+    of a node made before it (a parameter's leaf, an earlier segment's output)."""
+    if id(value) in outside:
+        return True
+    op = node.op
+    if getattr(op, "variadic", True) or name not in op.inputs:
+        return False
+    parent = node.parents[op.inputs.index(name)]
+    return parent is not None and (parent.op is None or parent.seq <= start)
+
+
+__all__ = ["checkpoint", "checkpoint_sequential"]
