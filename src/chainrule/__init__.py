@@ -32,7 +32,7 @@ from . import cuda  # noqa: F401  (cr.cuda.is_available(): False; a few lines, n
 # The tools around the core load on first use (cr.inspect.explain, cr.train.Trainer, ...), so
 # that `import chainrule` costs little more than importing NumPy.
 _LAZY = ("nn", "optim", "data", "inspect", "models", "serialize", "train", "manual",
-         "interop", "onnx", "utils")
+         "interop", "onnx", "utils", "compile")  # cr.compile(fn): the package is callable
 
 
 def __getattr__(name):

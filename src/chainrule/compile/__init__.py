@@ -1,0 +1,333 @@
+"""``cr.compile``: a training step traced once and replayed as a plain NumPy program.
+
+    step = cr.compile(train_step)     # train_step runs forward, backward() and optimizer.step()
+    loss = step(x, y)                 # the first two calls run eagerly and record the engine
+    loss = step(x, y)                 # later calls replay the plan: NumPy calls, no graph
+    print(step.code)                  # the plan as a Python program, one line per operation
+    print(step.guards)                # when the plan holds; another call retraces
+
+The recording comes from the engine itself (capture.py): each primitive's forward, each VJP the
+backward pass runs with the arrays it read, each sum of gradients, the writes to ``.grad`` and
+the optimizer's updates. The second call is recorded again and compared with the first, so that
+an array made from the data outside chainrule's ops (which a plan would freeze) is refused
+rather than replayed. See docs/compile.md.
+"""
+import functools
+import inspect as _inspect
+import sys
+import types
+import warnings
+
+from ..backend import ndarray, xp
+from ..tensor import Tensor
+from .capture import CaptureError, Installed, Recorder
+from .guards import GuardBuilder, flatten
+from .program import HEADER, Program
+
+__all__ = ["compile", "CompiledStep", "CaptureError"]
+
+PASSES = ("dce", "del", "lower")
+
+
+def compile(fn=None, *, max_plans=8, check=True, passes=PASSES):
+    """Trace ``fn`` (a function of tensors and arrays that runs a forward pass, and usually
+    ``backward()`` and an optimizer step) and return a callable that replays it.
+
+    ``max_plans``: how many plans (one per set of guards) to keep before warning and running
+    eagerly. ``check``: record the second call too and refuse a plan whose constants differ
+    between the two (values computed from the data outside chainrule's ops). ``passes``: the
+    program passes to run ("dce", "del", "lower").
+
+    >>> w = cr.tensor([1., 2.], requires_grad=True)
+    >>> opt = cr.optim.SGD([w], lr=0.1)
+    >>> def train(x):
+    ...     opt.zero_grad()
+    ...     loss = (w * x).sum()
+    ...     loss.backward()
+    ...     opt.step()
+    ...     return loss
+    >>> step = cr.compile(train)
+    >>> [round(float(step(cr.tensor([1., 1.]))), 4) for _ in range(4)]
+    [3.0, 2.8, 2.6, 2.4]
+    """
+    if fn is None:
+        return functools.partial(compile, max_plans=max_plans, check=check, passes=passes)
+    return CompiledStep(fn, max_plans=max_plans, check=check, passes=passes)
+
+
+class Plan:
+    """One traced program with its guard."""
+
+    def __init__(self, program, guard_source, recording):
+        self.program = program
+        self.recording = recording
+        self.guard_source = guard_source
+        namespace = dict(program.namespace)
+        exec(compile_source(guard_source, "<chainrule guard>"), namespace)
+        exec(compile_source(program.source, "<chainrule plan>"), namespace)
+        self.guard = namespace["guard"]
+        self.run = namespace["step"]
+        self.build = _builder(recording.output)
+        self.calls = 0
+
+
+def compile_source(source, name):
+    import builtins
+    return builtins.compile(source, name, "exec")
+
+
+class CompiledStep:
+    """What ``cr.compile(fn)`` returns: call it as ``fn``. ``code`` and ``guards`` show the
+    newest plan; ``plans`` holds them all; ``explain_misses()`` says why calls retraced."""
+
+    def __init__(self, fn, max_plans=8, check=True, passes=PASSES):
+        self.fn = fn
+        self.max_plans = max_plans
+        self.check = check
+        self.passes = tuple(passes)
+        self.plans = []
+        self.misses = []  # (call number, [guard text that failed, per plan])
+        self.calls = 0
+        self._pending = None  # (guard source, recording) awaiting its check
+        self._warned = False
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        failed = []
+        for plan in self.plans:
+            miss = plan.guard(args, kwargs)
+            if miss is None:
+                plan.calls += 1
+                return plan.build(plan.run(args, kwargs))
+            failed.append(miss)
+        if self.plans:
+            self.misses.append((self.calls, failed))
+        if len(self.plans) >= self.max_plans:
+            if not self._warned:
+                warnings.warn(f"compile: {len(self.plans)} plans already kept for "
+                              f"{getattr(self.fn, '__name__', 'the step')}; running this call "
+                              f"eagerly (step.explain_misses() says which guards failed)",
+                              RuntimeWarning, stacklevel=2)
+                self._warned = True
+            return self.fn(*args, **kwargs)
+        return self._trace(args, kwargs)
+
+    def _trace(self, args, kwargs):
+        leaves, _ = flatten(args, kwargs)
+        recorder = Recorder([(path, obj) for path, obj in leaves])
+        with Installed(recorder):
+            result = self.fn(*args, **kwargs)
+        rec = recorder.rec
+        rec.output = _output_tree(recorder, result)
+        outs = []
+        _collect_outputs(rec.output, outs)
+        rec.output_values = outs
+        program = Program(rec, _arg_names(self.fn, args, kwargs), _param_names(rec),
+                          _textbook_names(rec, result), self.passes)
+        guard_source = GuardBuilder(program).build(rec, args, kwargs)
+        if self.check:
+            pending = self._pending
+            if pending is None or pending[0] != guard_source:
+                self._pending = (guard_source, rec, recorder)
+                return result
+            _compare_constants(pending[1], rec)
+            self._pending = None
+        self.plans.append(Plan(program, guard_source, rec))
+        return result
+
+    # -- reading the plan -----------------------------------------------------------------
+    def _newest(self):
+        if not self.plans:
+            raise RuntimeError("compile: no plan yet; call the step (twice, with check=True) "
+                               "first")
+        return self.plans[-1]
+
+    @property
+    def code(self):
+        """The newest plan as a Python program: one line per operation, ``del`` at last use."""
+        return f"{HEADER}\n\n\n{self._newest().program.source}"
+
+    @property
+    def guards(self):
+        """The newest plan's guard function: it returns None when the plan holds."""
+        return self._newest().guard_source
+
+    @property
+    def namespace(self):
+        """The objects ``code`` refers to by name (parameters, op functions, constants)."""
+        return dict(self._newest().program.namespace)
+
+    def explain_misses(self):
+        """Which guard failed, for each call that found no plan and retraced."""
+        if not self.misses:
+            return "no misses: every call after tracing found its plan"
+        lines = []
+        for call, failed in self.misses:
+            reasons = "; ".join(f"plan {i}: {text}" for i, text in enumerate(failed))
+            lines.append(f"call {call}: retraced ({reasons})")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"<compiled {getattr(self.fn, '__name__', 'step')}: {len(self.plans)} plan(s), "
+                f"{self.calls} call(s)>")
+
+
+def _output_tree(recorder, result):
+    """The result with each tensor or array replaced by its Value (others kept as they are)."""
+    if isinstance(result, Tensor):
+        v = recorder.value_of(result._data)
+        if v is None:
+            v = recorder.ref(result._data)
+        return _Out(v, True)
+    if isinstance(result, ndarray):
+        return _Out(recorder.ref(result), False)
+    if type(result) in (tuple, list):
+        return type(result)(_output_tree(recorder, item) for item in result)
+    if type(result) is dict:
+        return {key: _output_tree(recorder, item) for key, item in result.items()}
+    if isinstance(result, (int, float, str, bool, type(None))):
+        return result
+    raise CaptureError(f"compile: the step returned a {type(result).__name__}; return tensors, "
+                       f"arrays, numbers or tuples, lists and dicts of them")
+
+
+class _Out:
+    __slots__ = ("value", "tensor")
+
+    def __init__(self, value, tensor):
+        self.value = value
+        self.tensor = tensor
+
+
+def _collect_outputs(tree, found):
+    if isinstance(tree, _Out):
+        found.append(tree.value)
+    elif type(tree) in (tuple, list):
+        for item in tree:
+            _collect_outputs(item, found)
+    elif type(tree) is dict:
+        for item in tree.values():
+            _collect_outputs(item, found)
+
+
+def _builder(tree):
+    """A function from the program's returned arrays to the step's result."""
+    count = [0]
+
+    def make(node):
+        if isinstance(node, _Out):
+            i = count[0]
+            count[0] += 1
+            if node.tensor:
+                return lambda arrays: Tensor._make(arrays[i], None)
+            return lambda arrays: arrays[i]
+        if type(node) in (tuple, list):
+            parts = [make(item) for item in node]
+            kind = type(node)
+            return lambda arrays: kind(part(arrays) for part in parts)
+        if type(node) is dict:
+            parts = {key: make(item) for key, item in node.items()}
+            return lambda arrays: {key: part(arrays) for key, part in parts.items()}
+        return lambda arrays: node
+    if isinstance(tree, _Out) and tree.tensor:
+        make_tensor = Tensor._make
+        return lambda arrays: make_tensor(arrays[0], None)
+    return make(tree)
+
+
+def _arg_names(fn, args, kwargs):
+    names = {}
+    try:
+        params = [p.name for p in _inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    leaves, _ = flatten(args, kwargs)
+    for path, obj in leaves:
+        if not isinstance(obj, (Tensor, ndarray)):
+            continue
+        is_tensor = isinstance(obj, Tensor)
+        if path[0] == "args" and path[1] < len(params):
+            base = params[path[1]]
+        elif path[0] == "kwargs":
+            base = str(path[1])
+        else:
+            base = f"arg{path[1]}"
+        suffix = "".join(f"_{p}" for p in path[2:])
+        names[(path, is_tensor)] = f"{base}{suffix}"
+    return names
+
+
+def _param_names(rec):
+    """Parameter and buffer names from the modules the step called: '0.weight' -> l0_weight."""
+    names = {}
+    for module in rec.modules:
+        try:
+            named = list(module.named_parameters()) + list(module.named_buffers())
+        except Exception:  # noqa: BLE001  (a module without names: fall back to leaf)
+            continue
+        for name, t in named:
+            if id(t) not in names:
+                names[id(t)] = "l" + name if name[:1].isdigit() else name
+    return names
+
+
+def _textbook_names(rec, result):
+    """The textbook's names (z, h, o, L, W1, ...) when inspect recognises the d2l MLP."""
+    from ..inspect.graph import GraphView
+    roots = [result] if isinstance(result, Tensor) and result.node is not None else []
+    names = {}
+    for root in roots:
+        try:
+            view = GraphView(root)
+        except Exception:  # noqa: BLE001  (naming is a courtesy; never fail a trace on it)
+            continue
+        if view.textbook is None:
+            continue
+        for node, name in view.textbook.names().items():
+            if node.op is None:
+                tensor = node.tensor_ref() if node.tensor_ref is not None else None
+                if tensor is not None:
+                    names[id(tensor)] = name
+            else:
+                names[node] = name
+    return names
+
+
+def _compare_constants(first, second):
+    """Refuse a plan whose constant arrays differ between two calls: they were computed from
+    the data outside chainrule's ops, and a replay would freeze them."""
+    a = [(v.source, v) for v in first.values if v.kind == "const"]
+    b = [(v.source, v) for v in second.values if v.kind == "const"]
+    if len(a) != len(b) or len(first.leaves) != len(second.leaves):
+        return
+    # A leaf tensor made during the step (a new object each call) is a constant too.
+    for x, y in zip(list(first.leaves.values()), list(second.leaves.values())):
+        if x.source is not y.source:
+            a.append((x.source._data, x))
+            b.append((y.source._data, y))
+    for (x, _), (y, _) in zip(a, b):
+        if xp.shape(x) != xp.shape(y) or x.dtype != y.dtype:
+            return
+    for (x, _), (y, value) in zip(a, b):
+        if not xp.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+            users = [i for i in second.instrs if any(v is value for v in i.values())]
+            where = "" if not users else (
+                f" (read by {getattr(users[0].op, 'name', users[0].kind)}"
+                f"{', ' + str(users[0].scope) if users[0].scope else ''})")
+            raise CaptureError(
+                f"compile: an array of shape {y.shape} {y.dtype} that the step made outside "
+                f"chainrule's ops{where} changed between two calls; a plan would freeze it. Pass "
+                f"it in as an argument (a tensor or array), or compute it with tensor ops")
+
+
+class _CallableModule(types.ModuleType):
+    """``cr.compile`` is this package, and calling it compiles: ``cr.compile(fn)``. (Importing
+    the subpackage ``chainrule.compile`` would otherwise replace a function of that name.)"""
+
+    def __call__(self, fn=None, **options):
+        return compile(fn, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

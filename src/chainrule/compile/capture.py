@@ -1,0 +1,608 @@
+"""Recording what the engine does during one eager call of a step function.
+
+Nothing here runs unless a step is being captured: the recorder installs itself by swapping a
+few methods and module attributes for the duration of one call (``Recorder.installed``) and puts
+the originals back afterwards, so the eager hot path pays nothing for compile's existence.
+
+What it sees, all from the engine's own seams:
+- each primitive's forward on arrays (its inputs after promotion, keyword options, output),
+  and the residuals a node computes for its VJPs;
+- backward: each VJP call with the names and arrays it read, each gradient fitted to its
+  input's shape (un-broadcast, cast), each sum of fan-out contributions, in the engine's order;
+- ``.grad``: set to None, assigned by backward, accumulated into;
+- the optimizer's ``step``: which parameters it updated with which group's options;
+- the modules called (their training flags become guards), and ``Tensor(array)`` conversions
+  of the step's inputs.
+Reading a traced tensor's value in Python (``.item()``, ``bool(t)``, ``np.asarray(t)``) raises
+``CaptureError`` naming the user's line, as do random draws and in-place changes it cannot
+replay.
+"""
+import os
+import sys
+import traceback
+
+from .. import engine
+from ..backend import ndarray, xp
+from ..engine import mode
+from ..errors import ChainruleError
+from ..ops.primitive import REGISTRY, RESIDUAL, Plan, Primitive
+from ..tensor import Tensor
+
+tensor_module = sys.modules[Tensor.__module__]  # chainrule.tensor (cr.tensor is the function)
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class CaptureError(ChainruleError, RuntimeError):
+    """``cr.compile`` met something it cannot turn into a plan that gives eager's numbers:
+    Python reading a tensor's value, random draws, in-place changes it cannot replay.
+
+    >>> issubclass(CaptureError, cr.ChainruleError)
+    True
+    """
+
+
+def user_line():
+    """The innermost frame outside chainrule, as 'file:line: code'."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR + os.sep):
+            return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
+    return "(inside chainrule)"
+
+
+class Value:
+    """One array of the plan: an input, a leaf read live from its tensor, a constant, or the
+    result of an instruction. ``shape``/``dtype`` are what capture saw."""
+
+    __slots__ = ("index", "kind", "shape", "dtype", "source", "name", "hint", "scope",
+                 "producer", "__weakref__")
+
+    def __init__(self, index, kind, shape, dtype, source=None, hint=None, scope=None):
+        self.index = index
+        self.kind = kind  # "input", "leaf", "const", "op"
+        self.shape = shape
+        self.dtype = dtype
+        self.source = source  # input: its path in the arguments; leaf: the tensor; const: array
+        self.name = None
+        self.hint = hint
+        self.scope = scope
+        self.producer = None
+
+    def __repr__(self):
+        return f"<Value {self.index} {self.kind} {self.name or self.hint} {self.shape}>"
+
+
+class Instr:
+    """One step of the plan. ``kind``: forward, residual, vjp, fit, accum, asarray, convert,
+    grad_none, grad_set, grad_add, update. ``args``/``kwargs`` hold Values where arrays flow and
+    plain Python objects elsewhere."""
+
+    __slots__ = ("kind", "fn", "args", "kwargs", "out", "op", "scope", "extra")
+
+    def __init__(self, kind, fn=None, args=(), kwargs=None, out=None, op=None, scope=None,
+                 **extra):
+        self.kind = kind
+        self.fn = fn
+        self.args = list(args)
+        self.kwargs = kwargs or {}
+        self.out = out
+        self.op = op
+        self.scope = scope
+        self.extra = extra
+
+    def values(self):
+        """The Values this instruction reads."""
+        found = []
+        _collect(self.args, found)
+        _collect(self.kwargs, found)
+        for key in ("tensor_value",):
+            if isinstance(self.extra.get(key), Value):
+                found.append(self.extra[key])
+        return found
+
+    def __repr__(self):
+        return f"<Instr {self.kind} {getattr(self.op, 'name', '')} -> {self.out}>"
+
+
+def _collect(obj, found):
+    if isinstance(obj, Value):
+        found.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for item in obj:
+            _collect(item, found)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            _collect(item, found)
+
+
+class Recording:
+    """What one capture produced: the instructions in order, the values, the inputs' paths,
+    the output tree, and what the guards need."""
+
+    def __init__(self):
+        self.instrs = []
+        self.values = []
+        self.inputs = []  # Values of kind input, in argument order
+        self.leaves = {}  # id(tensor) -> Value
+        self.output = None
+        self.modules = []  # modules called (training flags)
+        self.entry_grads = {}  # id(tensor) -> (tensor, grad was None, shape, dtype)
+        self.optimizers = []  # (optimizer, group index, group options that shape the plan)
+        self.node_values = {}  # Node -> Value of its output
+        self.leaf_nodes = {}  # Node -> Value (leaf tensors' nodes)
+        self.root_nodes = []  # Tensors backward started from
+        self.final_grads = {}  # Node -> Value of its summed gradient
+        self.output = None  # the step's result with Values in place of arrays
+        self.output_values = []
+
+
+class Recorder:
+    def __init__(self, flat_args):
+        self.rec = Recording()
+        self.by_id = {}  # id(array) -> Value
+        self.keep = []  # every object whose id is a key, so that no id is reused meanwhile
+        self.depth = 0  # inside a primitive's forward: nested calls are part of it
+        self.in_vjp = 0
+        self.allow_inplace = 0
+        self.in_accumulate = 0
+        self.in_zero_grad = 0
+        self.contrib = {}  # Node -> [Values of gradient contributions so far]
+        self.grad_touched = set()  # id(tensor) whose .grad this call has set
+        self.last_forward = None
+        self._register_inputs(flat_args)
+
+    # -- values ---------------------------------------------------------------------------
+    def new_value(self, kind, shape, dtype, source=None, hint=None, scope=None):
+        v = Value(len(self.rec.values), kind, shape, dtype, source, hint, scope)
+        self.rec.values.append(v)
+        return v
+
+    def bind(self, obj, value):
+        self.by_id[id(obj)] = value
+        self.keep.append(obj)
+
+    def value_of(self, obj):
+        return self.by_id.get(id(obj))
+
+    def _register_inputs(self, flat_args):
+        for path, arg in flat_args:
+            if isinstance(arg, Tensor):
+                array = arg._data
+            elif isinstance(arg, ndarray):
+                array = arg
+            else:
+                continue
+            v = self.new_value("input", array.shape, array.dtype,
+                               source=(path, isinstance(arg, Tensor)))
+            v.hint = f"arg{len(self.rec.inputs)}"
+            self.rec.inputs.append(v)
+            self.bind(array, v)
+            if isinstance(arg, Tensor):
+                self.bind(arg, v)
+
+    def leaf(self, t):
+        """The Value of a tensor read live at replay (a parameter, a buffer)."""
+        v = self.value_of(t._data)
+        if v is None:
+            v = self.new_value("leaf", t._data.shape, t._data.dtype, source=t)
+            self.rec.leaves[id(t)] = v
+            self.bind(t._data, v)
+            self.bind(t, v)
+        return v
+
+    def ref(self, obj):
+        """``obj`` with every array replaced by its Value (constants registered as such)."""
+        if isinstance(obj, ndarray):
+            v = self.value_of(obj)
+            if v is None:
+                v = self.new_value("const", obj.shape, obj.dtype, source=obj)
+                self.bind(obj, v)
+            return v
+        if isinstance(obj, Tensor):
+            return self.leaf(obj)
+        if type(obj) in (tuple, list):
+            return type(obj)(self.ref(item) for item in obj)
+        if type(obj) is dict:
+            return {key: self.ref(item) for key, item in obj.items()}
+        return obj
+
+    def emit(self, instr, result=None):
+        self.rec.instrs.append(instr)
+        if instr.out is not None:
+            instr.out.producer = instr
+            if result is not None:
+                self.bind(result, instr.out)
+        return instr.out
+
+    def out_value(self, result, hint, scope=None, shape=None, dtype=None):
+        if shape is None:
+            shape, dtype = xp.shape(result), getattr(result, "dtype", None)
+        return self.new_value("op", tuple(shape), dtype, hint=hint, scope=scope)
+
+    # -- forward --------------------------------------------------------------------------
+    def register_leaves(self, args, kwargs):
+        for a in args:
+            if isinstance(a, Tensor) and self.value_of(a._data) is None:
+                self.leaf(a)
+        for a in kwargs.values():
+            if isinstance(a, Tensor) and self.value_of(a._data) is None:
+                self.leaf(a)
+
+    def forward_done(self, op, original, arrays, kwargs, out):
+        scope = mode.scope
+        instr = Instr("forward", original, [self.ref(a) for a in arrays],
+                      {k: self.ref(v) for k, v in kwargs.items()},
+                      self.out_value(out, op.name, scope), op=op, scope=scope)
+        self.last_forward = instr
+        self.emit(instr, out)
+
+    def call_done(self, op, t):
+        if not isinstance(t, Tensor):
+            return
+        forward = self.last_forward
+        v = self.value_of(t._data)
+        if v is None and forward is not None and forward.op is op:
+            v = self.emit(Instr("asarray", xp.asarray, [forward.out],
+                                out=self.out_value(t._data, op.name, forward.scope), op=op,
+                                scope=forward.scope), t._data)
+        if v is None:
+            return
+        node = t.node
+        if node is None or node.op is not op:
+            return
+        self.rec.node_values[node] = v
+        arrays = forward.args if forward is not None and forward.op is op else None
+        for name, what, _ in node.plan.computed:
+            if what != RESIDUAL or arrays is None:
+                continue
+            fn, reads = op.residuals[name]
+            args = [v if n == "out" else
+                    forward.kwargs.get(n, op.defaults.get(n)) if n in op.keywords else
+                    arrays[op.inputs.index(n)] for n in reads]
+            result = node.saved[name]
+            self.emit(Instr("residual", fn, args, out=self.out_value(result, name, forward.scope),
+                            op=op, scope=forward.scope, name=name), result)
+
+    # -- backward -------------------------------------------------------------------------
+    def contribute(self, node, value):
+        self.contrib.setdefault(node, []).append(value)
+
+    def resolve_sum(self, node, array):
+        """The Value of the gradient summed at ``node`` (adding its contributions in the
+        engine's order), bound to the array the engine holds."""
+        parts = self.contrib.pop(node, None)
+        if not parts:
+            raise CaptureError(f"compile: lost track of the gradient reaching {node.name}")
+        total = parts[0]
+        for part in parts[1:]:
+            total = self.emit(Instr("accum", None, [total, part],
+                                    out=self.new_value("op", node.shape, node.dtype,
+                                                       hint=f"{total.hint}", scope=node.scope),
+                                    scope=node.scope, node=node))
+        self.bind(array, total)
+        self.rec.final_grads[node] = total
+        return total
+
+
+def _fit(g, shape, dtype):
+    """engine._fit for first-order backward: un-broadcast, cast, and make it an ndarray."""
+    if type(g) is not ndarray:
+        g = xp.asarray(g)
+    if g.shape != shape:
+        g = engine.sum_to_shape(g, shape)
+        if type(g) is not ndarray:
+            g = xp.asarray(g)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def _accum(a, b):
+    total = a + b
+    return xp.asarray(total) if isinstance(total, xp.generic) else total
+
+
+class Installed:
+    """The swaps that make one call record itself; a context manager."""
+
+    def __init__(self, recorder):
+        self.r = recorder
+        self.saved = []
+
+    def swap(self, owner, name, value):
+        self.saved.append((owner, name, owner.__dict__[name] if isinstance(owner, type)
+                           else getattr(owner, name)))
+        setattr(owner, name, value)
+
+    def __enter__(self):
+        r = self.r
+        try:
+            self._install(r)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, value in reversed(self.saved):
+            setattr(owner, name, value)
+        self.saved.clear()
+
+    def _install(self, r):
+        from ..nn import module as module_module
+        from ..nn.module import Module
+        from ..optim import optimizer as optimizer_module
+        from ..optim.optimizer import Optimizer
+        from ..ops import normalization
+        from .. import creation
+
+        original_call = Primitive.__dict__["__call__"]
+
+        def call(op, *args, **kwargs):
+            if r.depth or r.in_vjp:
+                return original_call(op, *args, **kwargs)
+            r.register_leaves(args, kwargs)
+            t = original_call(op, *args, **kwargs)
+            r.call_done(op, t)
+            return t
+        self.swap(Primitive, "__call__", call)
+
+        for op in set(REGISTRY.values()):
+            self.swap(op, "forward", _forward_wrapper(r, op, op.forward))
+
+        def input_gradients(plan, node, grad, retain_graph, create_graph):
+            if node.extras is not None and "hooks" in node.extras:
+                raise CaptureError(f"compile: a gradient hook on {node.name}'s output cannot be "
+                                   f"replayed; remove it or run eagerly")
+            gv = r.resolve_sum(node, grad)
+            saved = node.saved
+            grads = []
+            for position, vjp, names, free in plan.steps:
+                args = [position if name == "position" else saved[name] for name in names]
+                r.in_vjp += 1
+                try:
+                    raw = vjp(grad, *args)
+                finally:
+                    r.in_vjp -= 1
+                parent = node.parents[position]
+                out = r.new_value("op", xp.shape(raw), getattr(raw, "dtype", None),
+                                  scope=node.scope)
+                r.emit(Instr("vjp", vjp, [gv, *[r.ref(a) for a in args]], out=out, op=node.op,
+                             scope=node.scope, position=position, names=names,
+                             parent=parent), raw)
+                grads.append((position, raw))
+                if free and not retain_graph:
+                    for name in free:
+                        del saved[name]
+            return grads
+        self.swap(Plan, "input_gradients", input_gradients)
+
+        original_backward = tensor_module.backward_pass
+
+        def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None,
+                          observe=None):
+            if create_graph:
+                raise CaptureError(f"compile: create_graph=True (higher-order gradients) is "
+                                   f"not supported in a compiled step (at {user_line()})")
+            if capture is not None or observe is not None:
+                raise CaptureError(f"compile: cr.grad() inside a compiled step is not "
+                                   f"supported yet; use backward() (at {user_line()})")
+            for node, g in zip(roots, root_grads):
+                r.contribute(node, r.ref(g))
+
+            def seen(node, position, raw, g):
+                parent = node.parents[position]
+                v = r.value_of(raw)
+                if g is not raw:
+                    v = r.emit(Instr("fit", _fit, [v, parent.shape, parent.dtype],
+                                     out=r.new_value("op", parent.shape, parent.dtype,
+                                                     hint=v.hint, scope=node.scope),
+                                     scope=node.scope), g)
+                r.contribute(parent, v)
+            kept = original_backward(roots, root_grads, retain_graph, create_graph, None, seen)
+            for node, gradient in kept.items():
+                if node.extras is not None and "hooks" in node.extras:
+                    raise CaptureError("compile: a gradient hook on a leaf cannot be replayed; "
+                                       "remove it or run eagerly")
+                v = r.resolve_sum(node, gradient.value)
+                tensor = node.tensor_ref()
+                if tensor is not None:
+                    r.rec.leaf_nodes[node] = v
+            return kept
+        self.swap(tensor_module, "backward_pass", backward_pass)
+
+        original_accumulate = Tensor.__dict__["_accumulate_grad"]
+        slot = Tensor.__dict__["grad"]
+
+        def accumulate(t, gradient, create_graph):
+            v = r.value_of(gradient.value)
+            leaf = r.leaf(t)
+            before = r.read_grad(t, slot)
+            r.in_accumulate += 1
+            r.allow_inplace += 1
+            try:
+                original_accumulate(t, gradient, create_graph)
+            finally:
+                r.in_accumulate -= 1
+                r.allow_inplace -= 1
+            now = slot.__get__(t)
+            if before is None:
+                copied = now._data is not gradient.value
+                out = v
+                if copied:
+                    out = r.emit(Instr("asarray", _copy, [v], out=r.new_value(
+                        "op", now._data.shape, now._data.dtype, hint=v.hint)), now._data)
+                else:
+                    r.bind(now._data, v)
+                r.emit(Instr("grad_set", None, [out], tensor=t, tensor_value=leaf))
+                r.bind(now, out)
+            else:
+                out = r.new_value("op", now._data.shape, now._data.dtype, hint=v.hint)
+                r.emit(Instr("grad_add", None, [v], out=out, tensor=t, tensor_value=leaf),
+                       now._data)
+            r.grad_touched.add(id(t))
+        self.swap(Tensor, "_accumulate_grad", accumulate)
+
+        def get_grad(t):
+            return r.read_grad(t, slot)
+
+        def set_grad(t, value):
+            if r.in_zero_grad or (not r.in_accumulate and r.value_of(t) is not None):
+                if value is None:
+                    r.rec.instrs.append(Instr("grad_none", None, [], tensor=t,
+                                              tensor_value=r.leaf(t)))
+                    r.grad_touched.add(id(t))
+                elif isinstance(value, Tensor) and r.value_of(value._data) is not None:
+                    r.rec.instrs.append(Instr("grad_set", None, [r.value_of(value._data)],
+                                              tensor=t, tensor_value=r.leaf(t)))
+                    r.grad_touched.add(id(t))
+                else:
+                    raise CaptureError(f"compile: assigning .grad a value made outside the "
+                                       f"step cannot be replayed (at {user_line()})")
+            slot.__set__(t, value)
+        self.swap(Tensor, "grad", property(get_grad, set_grad))
+
+        original_zero = module_module.zero_grads
+
+        def zero_grads(parameters, set_to_none=True):
+            if not set_to_none:
+                for p in parameters:
+                    if get_grad(p) is not None:
+                        raise CaptureError(f"compile: zero_grad(set_to_none=False) is not "
+                                           f"supported yet; use zero_grad() (at {user_line()})")
+            r.in_zero_grad += 1
+            try:
+                for p in parameters:
+                    r.leaf(p)
+                    set_grad(p, None)
+            finally:
+                r.in_zero_grad -= 1
+        self.swap(module_module, "zero_grads", zero_grads)
+        self.swap(optimizer_module, "zero_grads", zero_grads)
+
+        def step(opt, closure=None):
+            if closure is not None:
+                raise CaptureError(f"compile: optimizer.step(closure) is not supported "
+                                   f"(at {user_line()})")
+            for index, group in enumerate(opt.param_groups):
+                for p in group["params"]:
+                    if get_grad(p) is None:
+                        continue
+                    leaf = r.leaf(p)
+                    r.rec.instrs.append(Instr("update", None, [], tensor=p, tensor_value=leaf,
+                                              optimizer=opt, group=index))
+                    r.allow_inplace += 1
+                    try:
+                        opt.update(p._data, slot.__get__(p)._data, opt.state.setdefault(p, {}),
+                                   group)
+                        p._bump_version()
+                    finally:
+                        r.allow_inplace -= 1
+                if (opt, index) not in [(o, i) for o, i, _ in r.rec.optimizers]:
+                    r.rec.optimizers.append((opt, index, _group_shape(group)))
+        if Optimizer.__dict__.get("step") is not None:
+            self.swap(Optimizer, "step", step)
+
+        original_module_call = Module.__dict__["__call__"]
+
+        def module_call(module, *args, **kwargs):
+            if all(m is not module for m in r.rec.modules):
+                r.rec.modules.append(module)
+            if any(isinstance(a, ndarray) for a in args):
+                r.converting += 1
+            return original_module_call(module, *args, **kwargs)
+        r.converting = 0
+        self.swap(Module, "__call__", module_call)
+
+        original_as_array = tensor_module.as_array
+
+        def as_array(data, dtype=None, copy=True):
+            result = original_as_array(data, dtype, copy)
+            source = data._data if isinstance(data, Tensor) else data
+            v = r.value_of(source) if isinstance(source, ndarray) else None
+            if v is not None and result is not source:
+                r.emit(Instr("convert", original_as_array, [v, dtype, copy],
+                             out=r.new_value("op", result.shape, result.dtype, hint=v.hint)),
+                       result)
+            return result
+        self.swap(tensor_module, "as_array", as_array)
+
+        original_inplace = engine.record_inplace_change
+
+        def record_inplace_change(array):
+            if not r.allow_inplace and (r.value_of(array) is not None or
+                                        r.value_of(engine._base_buffer(array)) is not None):
+                raise CaptureError(f"compile: an in-place change to a tensor inside the step "
+                                   f"cannot be replayed yet; compute it out of place "
+                                   f"(at {user_line()})")
+            return original_inplace(array)
+        self.swap(engine, "record_inplace_change", record_inplace_change)
+
+        def refuse_random(generator=None):
+            raise CaptureError(f"compile: this step draws random numbers (dropout, cr.rand) at "
+                               f"{user_line()}; a replay would repeat the same draws. Call "
+                               f"model.eval() or draw outside the compiled function and pass "
+                               f"the values in")
+        self.swap(normalization, "resolve", refuse_random)
+        self.swap(creation, "resolve", refuse_random)
+
+        for name, what in (("item", ".item()"), ("__bool__", "bool(tensor) (an `if` on a tensor)"),
+                           ("__float__", "float(tensor)"), ("__int__", "int(tensor)"),
+                           ("__index__", "using a tensor as an index"),
+                           ("tolist", ".tolist()"), ("numpy", ".numpy()"),
+                           ("__array__", "np.asarray(tensor)")):
+            self.swap(Tensor, name, _value_trap(r, Tensor.__dict__[name], what))
+
+
+def _copy(a):
+    return a.copy()
+
+
+def _group_shape(group):
+    """The options of a parameter group that decide which NumPy calls an update makes (the
+    learning rate and betas are read live at each replay)."""
+    return {key: value for key, value in group.items()
+            if key in ("momentum", "dampening", "nesterov", "weight_decay", "amsgrad",
+                       "maximize", "centered")}
+
+
+def _forward_wrapper(r, op, original):
+    def forward(*arrays, **kwargs):
+        if r.depth or r.in_vjp:
+            return original(*arrays, **kwargs)
+        r.depth += 1
+        try:
+            out = original(*arrays, **kwargs)
+        finally:
+            r.depth -= 1
+        r.forward_done(op, original, arrays, kwargs, out)
+        return out
+    forward.__wrapped__ = original
+    return forward
+
+
+def _value_trap(r, original, what):
+    def trap(t, *args, **kwargs):
+        v = r.value_of(t._data)
+        if v is not None and v.kind != "const" and not r.in_vjp and not r.depth:
+            raise CaptureError(
+                f"compile: {what} reads a tensor's value in Python while the step is being "
+                f"traced, at {user_line()}. A plan cannot freeze that value or the branch it "
+                f"chooses: return the tensor and read it outside the compiled function, or "
+                f"compute with tensor ops (cr.where) instead of an `if`")
+        return original(t, *args, **kwargs)
+    trap.__name__ = getattr(original, "__name__", "trap")
+    return trap
+
+
+def read_grad(self, t, slot):
+    value = slot.__get__(t)
+    if id(t) not in self.grad_touched and id(t) not in self.rec.entry_grads:
+        self.rec.entry_grads[id(t)] = (t, value is None,
+                                       None if value is None else value._data.shape,
+                                       None if value is None else value._data.dtype)
+        self.keep.append(t)
+    return value
+
+
+Recorder.read_grad = read_grad

@@ -1,0 +1,116 @@
+"""Guards: the conditions under which a plan gives the eager step's numbers, as Python.
+
+A plan holds for the argument structure, shapes, dtypes and requires_grad flags it saw, for the
+same grad mode, the same training flags of the modules it called, the same parameters (read live
+from the very tensor objects it saw) with their shapes, whether each gradient it read was None,
+and the optimizer options that decide which NumPy calls an update makes. ``step.guards`` shows
+the guard function; a failing check returns its own text, which ``explain_misses`` reports.
+"""
+from ..backend import ndarray, xp
+from ..engine import mode
+from ..tensor import Tensor
+from .program import _literal
+
+
+def flatten(args, kwargs):
+    """(path, leaf) pairs of the arguments, descending into tuples, lists and dicts, and the
+    containers met on the way ((path, type, length or keys))."""
+    leaves, containers = [], []
+
+    def walk(obj, path):
+        if type(obj) in (tuple, list):
+            containers.append((path, type(obj), len(obj)))
+            for i, item in enumerate(obj):
+                walk(item, path + (i,))
+        elif type(obj) is dict:
+            containers.append((path, dict, tuple(obj)))
+            for key, item in obj.items():
+                walk(item, path + (key,))
+        else:
+            leaves.append((path, obj))
+    for i, a in enumerate(args):
+        walk(a, ("args", i))
+    for key, a in kwargs.items():
+        walk(a, ("kwargs", key))
+    return leaves, containers
+
+
+def expr_of(path):
+    expr = "_args" if path[0] == "args" else "_kwargs"
+    for step in path[1:]:
+        expr += f"[{step!r}]"
+    return expr
+
+
+class GuardBuilder:
+    def __init__(self, program):
+        self.program = program
+        self.checks = []
+
+    def check(self, condition):
+        self.checks.append(condition)
+
+    def name(self, obj, hint):
+        return self.program.obj(obj, hint)
+
+    def build(self, recording, args, kwargs):
+        leaves, containers = flatten(args, kwargs)
+        self.check(f"len(_args) == {len(args)}")
+        self.check(f"tuple(_kwargs) == {tuple(kwargs)!r}")
+        for path, kind, size in containers:
+            e = expr_of(path)
+            self.check(f"type({e}) is {kind.__name__}")
+            self.check(f"len({e}) == {size}" if kind is not dict else f"tuple({e}) == {size!r}")
+        for path, obj in leaves:
+            e = expr_of(path)
+            if isinstance(obj, Tensor):
+                self.check(f"type({e}) is {self.name(Tensor, 'Tensor')}")
+                self.check(f"{e}._data.shape == {obj._data.shape!r}")
+                self.check(f"{e}._data.dtype == np.{obj._data.dtype}")
+                self.check(f"{e}.requires_grad is {obj.requires_grad}")
+            elif isinstance(obj, ndarray):
+                self.check(f"type({e}) is np.ndarray")
+                self.check(f"{e}.shape == {obj.shape!r}")
+                self.check(f"{e}.dtype == np.{obj.dtype}")
+            else:
+                literal = _literal(obj)
+                if literal is not None and not isinstance(obj, xp.dtype):
+                    self.check(f"type({e}) is {type(obj).__name__} and {e} == {literal}")
+                else:
+                    self.check(f"{e} is {self.name(obj, '_arg')}")
+        m = self.name(mode, "_mode")
+        self.check(f"{m}.enabled is {mode.enabled}")
+        self.check(f"{m}.anomaly is False")
+        for module in recording.modules:
+            m = self.name(module, f"_{type(module).__name__.lower()}")
+            self.check(f"{m}.training is {module.training}")
+        for v in recording.leaves.values():
+            t = self.name(v.source, f"_{v.name}")
+            self.check(f"{t}._data.shape == {v.shape!r}")
+            self.check(f"{t}._data.dtype == np.{v.dtype}")
+            self.check(f"{t}.requires_grad is {v.source.requires_grad}")
+        by_tensor = {id(v.source): v for v in recording.leaves.values()}
+        for key, (tensor, was_none, shape, dtype) in recording.entry_grads.items():
+            if key not in by_tensor:
+                continue
+            t = self.name(tensor, f"_{by_tensor[key].name}")
+            if was_none:
+                self.check(f"{t}.grad is None")
+            else:
+                self.check(f"{t}.grad is not None")
+                self.check(f"{t}.grad._data.shape == {shape!r}")
+        for opt, index, options in recording.optimizers:
+            o = self.name(opt, "_opt")
+            self.check(f"len({o}.param_groups) == {len(opt.param_groups)}")
+            for key, value in options.items():
+                literal = _literal(value)
+                if literal is not None:
+                    self.check(f"{o}.param_groups[{index}][{key!r}] == {literal}")
+        for condition in self.program.extra_guards:
+            self.check(condition)
+        lines = ["def guard(_args, _kwargs):"]
+        for condition in dict.fromkeys(self.checks):
+            lines.append(f"    if not ({condition}):")
+            lines.append(f"        return {condition!r}")
+        lines.append("    return None")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,315 @@
+"""From a recording to a program: dead-code elimination, names, and the Python source.
+
+The source is the plan: ``step.code`` shows exactly the text that is compiled and replayed. Each
+line is one operation with a comment naming the op and the module it came from; a value is
+deleted after its last use, so the replay holds no more memory than the eager step.
+"""
+import builtins
+import math
+import re
+
+from ..backend import ndarray, xp
+from .capture import Value, _accum, _fit
+from . import lower
+
+HEADER = "import numpy as np"
+
+
+class Program:
+    """The instructions that matter, their value names, and the source of the replay."""
+
+    def __init__(self, recording, arg_names, param_names, textbook_names, passes):
+        self.rec = recording
+        self.passes = passes
+        self.instrs = dce(recording.instrs, recording.output_values) if "dce" in passes else \
+            list(recording.instrs)
+        self.namespace = {"np": xp, "_fit": _fit, "_accum": _accum}
+        self.const_names = {}
+        self._names = {}
+        self._used = set()
+        self.extra_guards = []
+        self.name_values(arg_names, param_names, textbook_names)
+        self.lowering = lower.Lowering(self) if "lower" in passes else None
+        self.source = self.emit()
+
+    # -- names ----------------------------------------------------------------------------
+    def unique(self, base):
+        base = identifier(base)
+        name, k = base, 2
+        while name in self._used or name in self.namespace or name in RESERVED or \
+                hasattr(builtins, name):
+            name = f"{base}_{k}"
+            k += 1
+        self._used.add(name)
+        return name
+
+    def name_values(self, arg_names, param_names, textbook):
+        rec = self.rec
+        for v in rec.inputs:
+            v.name = self.unique(arg_names.get(v.source, v.hint))
+        for v in rec.leaves.values():
+            t = v.source
+            v.name = self.unique(textbook.get(id(t)) or param_names.get(id(t)) or "leaf")
+        node_names = {}
+        for node, v in rec.node_values.items():
+            if v.kind == "op" and v.name is None:
+                label = textbook.get(node)
+                if label is None:
+                    scope = f"{_scope_label(v.scope)}_" if v.scope else ""
+                    label = f"{scope}{node.op.name}"
+                v.name = self.unique(label)
+            node_names[node] = v.name
+        for node, v in rec.leaf_nodes.items():
+            tensor = node.tensor_ref()
+            leaf = rec.leaves.get(id(tensor)) if tensor is not None else None
+            if leaf is not None:
+                node_names[node] = leaf.name
+        self.node_names = node_names
+        finals = rec.final_grads
+        for node, v in finals.items():
+            if v.name is None and v.kind in ("op", "const") and node in node_names:
+                v.name = self.unique(f"d{node_names[node]}")
+                if v.kind == "const":
+                    self.namespace[v.name] = v.source
+        for instr in self.instrs:
+            v = instr.out
+            if v is None or v.name is not None:
+                continue
+            if instr.kind == "vjp":
+                parent = instr.extra["parent"]
+                base = f"d{node_names.get(parent, 'v')}"
+                v.name = self.unique(f"{base}_{instr.op.name}" if finals.get(parent) is not v
+                                     else base)
+            elif instr.kind in ("fit", "accum", "grad_add", "asarray", "convert"):
+                source = instr.args[0]
+                base = source.name if isinstance(source, Value) and source.name else "v"
+                v.name = self.unique(base)
+            else:
+                v.name = self.unique(v.hint if isinstance(v.hint, str) else "v")
+        for v in rec.values:
+            if v.kind == "const" and v.name is None:
+                v.name = self.unique(f"_const{v.index}")
+                self.namespace[v.name] = v.source
+
+    # -- source ---------------------------------------------------------------------------
+    def emit(self):
+        rec = self.rec
+        body = []
+        for v in rec.inputs:
+            body.append((f"{v.name} = {_input_expr(v.source)}", f"input {_path_text(v.source)}",
+                         (), None))
+        for v in rec.leaves.values():
+            tensor_name = self.obj(v.source, f"_{v.name}")
+            body.append((f"{v.name} = {tensor_name}._data", "read live: updated in place",
+                         (), None))
+        for instr in self.instrs:
+            for text, comment, reads, out in self.render(instr):
+                body.append((text, comment, reads, out))
+        outputs = [self.render_value(v) for v in rec.output_values]
+        returned = f"return ({', '.join(outputs)}{',' if len(outputs) == 1 else ''})"
+        last = {}
+        for i, (_, _, reads, _) in enumerate(body):
+            for v in reads:
+                last[v] = i
+        keep = {v for v in rec.output_values if isinstance(v, Value)}
+        lines = ["def step(_args, _kwargs):"]
+        width = max((len(text) for text, *_ in body), default=0)
+        width = min(width, 56)
+        for i, (text, comment, reads, out) in enumerate(body):
+            lines.append(f"    {text:<{width}}  # {comment}" if comment else f"    {text}")
+            dead = [v.name for v in dict.fromkeys(reads)
+                    if last.get(v) == i and v not in keep and v.kind == "op"]
+            if out is not None and out.kind == "op" and out not in last and out not in keep:
+                dead.append(out.name)
+            if dead and "del" in self.passes:
+                lines.append(f"    del {', '.join(dead)}")
+        lines.append(f"    {returned}")
+        return "\n".join(lines) + "\n"
+
+    def obj(self, obj, hint):
+        """A name in the namespace for a Python object the program uses."""
+        for name, value in self.namespace.items():
+            if value is obj:
+                return name
+        name = self.unique(hint)
+        self.namespace[name] = obj
+        return name
+
+    def render_value(self, obj):
+        if isinstance(obj, Value):
+            return obj.name
+        if isinstance(obj, tuple):
+            inner = ", ".join(self.render_value(item) for item in obj)
+            return f"({inner}{',' if len(obj) == 1 else ''})"
+        if isinstance(obj, list):
+            return f"[{', '.join(self.render_value(item) for item in obj)}]"
+        if isinstance(obj, dict):
+            items = ", ".join(f"{key!r}: {self.render_value(item)}" for key, item in obj.items())
+            return "{" + items + "}"
+        literal = _literal(obj)
+        if literal is not None:
+            return literal
+        return self.obj(obj, "_k")
+
+    def call(self, fn, hint, args, kwargs=None):
+        parts = [self.render_value(a) for a in args]
+        parts += [f"{key}={self.render_value(value)}" for key, value in (kwargs or {}).items()]
+        return f"{self.obj(fn, hint)}({', '.join(parts)})"
+
+    def render(self, instr):
+        """[(text, comment, values read, value written)] for one instruction."""
+        if self.lowering is not None:
+            lowered = self.lowering.render(instr)
+            if lowered is not None:
+                return lowered
+        reads = tuple(instr.values())
+        out = instr.out
+        where = _where(instr)
+        kind = instr.kind
+        if kind == "forward":
+            hint = "_" + instr.op.name
+            text = f"{out.name} = {self.call(instr.fn, hint, instr.args, instr.kwargs)}"
+            return [(text, f"{instr.op.name}{where}", reads, out)]
+        if kind == "residual":
+            hint = f"_{instr.op.name}_{instr.extra['name']}"
+            text = f"{out.name} = {self.call(instr.fn, hint, instr.args)}"
+            return [(text, f"{instr.op.name}: saved for backward{where}", reads, out)]
+        if kind == "vjp":
+            hint = f"_{instr.op.name}_vjp{instr.extra['position']}"
+            text = f"{out.name} = {self.call(instr.fn, hint, instr.args)}"
+            return [(text, self.formula(instr) + where, reads, out)]
+        if kind == "fit":
+            return [(f"{out.name} = _fit({self.render_value(instr.args[0])}, "
+                     f"{instr.args[1]!r}, np.{instr.args[2]})",
+                     "summed to the input's shape", reads, out)]
+        if kind == "accum":
+            a, b = instr.args
+            return [(f"{out.name} = _accum({a.name}, {b.name})", "gradients of a fan-out add up",
+                     reads, out)]
+        if kind in ("asarray", "convert"):
+            hint = "_" + getattr(instr.fn, "__name__", "f")
+            text = f"{out.name} = {self.call(instr.fn, hint, instr.args)}"
+            return [(text, kind, reads, out)]
+        tensor = self.obj(instr.extra["tensor"], f"_{instr.extra['tensor_value'].name}")
+        if kind == "grad_none":
+            return [(f"{tensor}.grad = None", "zero_grad", (), None)]
+        if kind == "grad_set":
+            self.namespace.setdefault("_T", _grad_tensor)
+            value = instr.args[0]
+            return [(f"{tensor}.grad = _T({value.name})", f".grad of {tensor[1:]}", reads, None)]
+        if kind == "grad_add":
+            return [(f"np.add({tensor}.grad._data, {instr.args[0].name}, "
+                     f"out={tensor}.grad._data)", ".grad accumulates", reads, None),
+                    (f"{out.name} = {tensor}.grad._data", "", (), out)]
+        if kind == "update":
+            opt = self.obj(instr.extra["optimizer"], "_opt")
+            group = instr.extra["group"]
+            return [(f"{opt}.update({tensor}._data, {tensor}.grad._data, "
+                     f"{opt}.state.setdefault({tensor}, {{}}), {opt}.param_groups[{group}])",
+                     f"{type(instr.extra['optimizer']).__name__} step, in place", reads, None),
+                    (f"{tensor}._bump_version()", "", (), None)]
+        raise AssertionError(kind)
+
+    def formula(self, instr):
+        """The VJP's declared formula with the plan's names filled in."""
+        op = instr.op
+        position = instr.extra["position"]
+        text = op.formula_for(position)
+        grad = instr.args[0]
+        subs = {"grad": grad.name if isinstance(grad, Value) else "grad"}
+        node = None
+        for n, v in self.rec.node_values.items():
+            if v is instr.extra.get("out_value"):
+                node = n
+        names = instr.extra["names"]
+        for name, arg in zip(names, instr.args[1:]):
+            if isinstance(arg, Value):
+                subs[name] = arg.name
+        subs.setdefault("out", "out")
+        if text is None:
+            return f"d {op.name}/{op.input_name(position)}"
+        try:
+            filled = re.sub(r"\{(\w+)\}", lambda m: subs.get(m.group(1), m.group(1)), text)
+        except Exception:  # noqa: BLE001  (a formula is text for people; never fail on it)
+            filled = text
+        _ = node
+        return f"{filled}: {op.name}"
+
+
+RESERVED = {"np", "step", "del", "return", "lambda", "in", "is", "not", "and", "or", "if",
+            "else", "for", "def", "class", "import", "from", "as", "with", "try", "None",
+            "True", "False", "_args", "_kwargs", "_fit", "_accum", "_T"}
+
+
+def _grad_tensor(array):
+    from ..tensor import Tensor
+    return Tensor._make(array, None)
+
+
+def identifier(text):
+    text = str(text)
+    lead = "_" if text.startswith("_") else ""
+    text = re.sub(r"\W+", "_", text.replace("^T", "T").replace(" ", "")).strip("_") or "v"
+    return lead + (f"v{text}" if text[0].isdigit() else text)
+
+
+def _scope_label(scope):
+    return f"l{scope}" if str(scope)[:1].isdigit() else str(scope)
+
+
+def _where(instr):
+    scope = instr.scope
+    if scope is None:
+        return ""
+    module = getattr(scope, "module_type", None)
+    return f", {scope}" + (f" ({module.__name__})" if module is not None else "")
+
+
+def _input_expr(source):
+    path, is_tensor = source
+    expr = "_args" if path[0] == "args" else "_kwargs"
+    for step in path[1:]:
+        expr += f"[{step!r}]"
+    return expr + "._data" if is_tensor else expr
+
+
+def _path_text(source):
+    return "".join(f"[{p!r}]" for p in source[0][1:])
+
+
+def _literal(obj):
+    if obj is None or isinstance(obj, (bool, str)):
+        return repr(obj)
+    if type(obj) is int:
+        return repr(obj)
+    if type(obj) is float:
+        return repr(obj) if math.isfinite(obj) else None
+    if isinstance(obj, tuple) and all(_literal(item) is not None for item in obj):
+        inner = ", ".join(_literal(item) for item in obj)
+        return f"({inner}{',' if len(obj) == 1 else ''})"
+    if isinstance(obj, xp.dtype):
+        return f"np.{obj}" if hasattr(xp, str(obj)) else None
+    if isinstance(obj, xp.generic) and obj.dtype.kind in "fiub" and (
+            obj.dtype.kind != "f" or math.isfinite(obj)):
+        return f"np.{obj.dtype}({obj.item()!r})"
+    return None
+
+
+def dce(instrs, outputs):
+    """Drop the instructions whose results nothing reads: only updates, .grad writes and the
+    returned values are live to begin with."""
+    live = set()
+    for v in outputs:
+        if isinstance(v, Value):
+            live.add(v)
+    kept = []
+    for instr in reversed(instrs):
+        effect = instr.kind in ("grad_none", "grad_set", "grad_add", "update")
+        if effect or (instr.out is not None and instr.out in live):
+            kept.append(instr)
+            live.update(instr.values())
+    kept.reverse()
+    return kept
+
+
+_ = ndarray

@@ -1,0 +1,239 @@
+"""cr.compile: a replayed step gives the eager step's numbers, bit for bit (the plan calls the
+same NumPy functions in the same order), retraces when a guard fails, and refuses what it cannot
+replay, naming the line."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import models, nn, optim
+from chainrule.compile import CaptureError
+
+STEPS = 5
+
+
+def _batches(shape, classes, count=STEPS, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(cr.tensor(rng.random(shape, dtype=np.float32)), rng.integers(0, classes, shape[0]))
+            for _ in range(count)]
+
+
+def _training(make_model, make_optimizer):
+    cr.manual_seed(0)
+    model = make_model()
+    optimizer = make_optimizer(model.parameters())
+
+    def step(x, y):
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+    return model, optimizer, step
+
+
+def assert_same_training(make_model, make_optimizer, batches, exact=True):
+    """Eager and compiled runs from the same start give the same losses, parameters and
+    gradients at every step."""
+    eager_model, _, eager = _training(make_model, make_optimizer)
+    model, _, step = _training(make_model, make_optimizer)
+    compiled = cr.compile(step)
+    for x, y in batches:
+        expected, got = eager(x, y), compiled(x, y)
+        compare = np.testing.assert_array_equal if exact else _close
+        compare(_np(got), _np(expected))
+        for p, q in zip(model.parameters(), eager_model.parameters()):
+            compare(_np(p), _np(q))
+            compare(_np(p.grad), _np(q.grad))
+    assert compiled.plans and compiled.plans[0].calls >= len(batches) - 2
+    return compiled
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+def _close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def mlp():
+    return models.mlp(784, [256], 10)
+
+
+def test_mlp_sgd_replays_bit_for_bit():
+    compiled = assert_same_training(mlp, lambda p: optim.SGD(p, lr=0.1),
+                                    _batches((64, 784), 10))
+    assert "Tensor" not in compiled.code.split("def step")[1].split("return")[0].replace(
+        "_T(", "")  # the replay makes no tensors but the gradients it hands back
+
+
+def test_mlp_sgd_momentum_and_adam():
+    batches = _batches((32, 784), 10)
+    assert_same_training(mlp, lambda p: optim.SGD(p, lr=0.05, momentum=0.9), batches)
+    assert_same_training(mlp, lambda p: optim.Adam(p, lr=1e-3), batches)
+    assert_same_training(mlp, lambda p: optim.AdamW(p, lr=1e-3, weight_decay=0.1), batches)
+
+
+def test_lenet_momentum():
+    assert_same_training(models.lenet, lambda p: optim.SGD(p, lr=0.03, momentum=0.9),
+                         [(x.reshape(8, 784), y) for x, y in _batches((8, 784), 10, 4)])
+
+
+def test_sequential_of_layers():
+    def make():
+        return nn.Sequential(nn.Linear(12, 16), nn.Tanh(), nn.LayerNorm(16), nn.Linear(16, 16),
+                             nn.Sigmoid(), nn.Linear(16, 8), nn.GELU(), nn.Linear(8, 3))
+    assert_same_training(make, lambda p: optim.RMSprop(p, lr=1e-2), _batches((6, 12), 3))
+
+
+def test_scheduler_learning_rate_is_read_live():
+    def run(compiled):
+        cr.manual_seed(0)
+        model = mlp()
+        opt = optim.SGD(model.parameters(), lr=0.5)
+        sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+        def step(x, y):
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = cr.compile(step) if compiled else step
+        losses = []
+        for x, y in _batches((16, 784), 10, 6):
+            losses.append(fn(x, y).detach().numpy())
+            sched.step()
+        return np.array(losses)
+    np.testing.assert_array_equal(run(True), run(False))
+
+
+def test_accumulating_gradients_without_zero_grad():
+    def run(compiled):
+        cr.manual_seed(0)
+        model = mlp()
+
+        def step(x, y):
+            nn.functional.cross_entropy(model(x), y).backward()
+        fn = cr.compile(step) if compiled else step
+        for x, y in _batches((8, 784), 10, 5):
+            fn(x, y)
+        return [p.grad.numpy().copy() for p in model.parameters()], fn
+    (eager, _), (compiled, fn) = run(False), run(True)
+    for a, b in zip(compiled, eager):
+        np.testing.assert_array_equal(a, b)
+    # the first call saw no gradients, later calls add into them: the plan guards on that
+    assert "grad is not None" in fn.guards
+
+
+def test_guard_miss_retraces_and_explains():
+    model, _, step = _training(mlp, lambda p: optim.SGD(p, lr=0.1))
+    compiled = cr.compile(step)
+    for x, y in _batches((16, 784), 10, 3) + _batches((4, 784), 10, 3):
+        compiled(x, y)
+    assert len(compiled.plans) == 2
+    assert "(4, 784)" in compiled.guards
+    assert "_data.shape == (4, 784)" in compiled.explain_misses() or \
+        "(16, 784)" in compiled.explain_misses()
+    model.eval()
+    x, y = _batches((4, 784), 10, 1)[0]
+    compiled(x, y)
+    assert "training is True" in compiled.explain_misses()
+
+
+def test_plan_limit_warns_and_runs_eagerly():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        return (w * x).sum()
+    compiled = cr.compile(f, max_plans=1, check=False)
+    compiled(cr.ones(2))
+    with pytest.warns(RuntimeWarning, match="plans already kept"):
+        out = compiled(cr.ones(2, dtype=cr.float64) * 2)
+    assert float(out) == 6.0 and len(compiled.plans) == 1
+
+
+@pytest.mark.parametrize("body, what", [
+    ("loss.item()", ".item()"),
+    ("bool(loss > 1)", "bool(tensor)"),
+    ("np.asarray(loss.detach())", "np.asarray"),
+    ("float(loss)", "float(tensor)"),
+])
+def test_reading_a_value_during_capture_is_refused_naming_the_line(body, what):
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    namespace = {"w": w, "np": np}
+    exec(compile(f"def f(x):\n    loss = (w * x).sum()\n    {body}\n    return loss\n",
+                 "user_step.py", "exec"), namespace)
+    compiled = cr.compile(namespace["f"])
+    with pytest.raises(CaptureError, match=r"user_step.py:3") as info:
+        compiled(cr.ones(2))
+    assert what in str(info.value)
+
+
+def test_dropout_in_training_is_refused_and_eval_compiles():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 2))
+    compiled = cr.compile(lambda x: model(x))
+    with pytest.raises(CaptureError, match="random"):
+        compiled(cr.ones(3, 4))
+    model.eval()
+    compiled = cr.compile(lambda x: model(x))
+    x = cr.tensor(np.random.default_rng(0).random((3, 4), dtype=np.float32))
+    for _ in range(3):
+        np.testing.assert_array_equal(_np(compiled(x)), _np(model(x)))
+
+
+def test_an_array_made_from_the_data_outside_the_ops_is_refused():
+    w = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    rng = np.random.default_rng(0)
+
+    def f(x):
+        mask = (rng.random(3) > 0.5).astype(np.float32)  # NumPy's generator, not chainrule's
+        loss = (w * x * cr.tensor(mask)).sum()
+        loss.backward()
+        return loss
+    compiled = cr.compile(f)
+    with pytest.raises(CaptureError, match="changed between two calls"):
+        for _ in range(3):
+            compiled(cr.ones(3))
+
+
+def test_inference_under_no_grad_and_numpy_input():
+    cr.manual_seed(0)
+    model = mlp()
+
+    @cr.compile
+    def predict(x):
+        with cr.no_grad():
+            return model(x)
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        x = rng.random((5, 784), dtype=np.float32)  # an ndarray: Module wraps it in a Tensor
+        with cr.no_grad():
+            expected = model(x).numpy()
+        np.testing.assert_array_equal(predict(x).numpy(), expected)
+    assert predict.plans[0].calls == 2
+
+
+def test_fan_out_and_broadcast_gradients():
+    w = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    b = cr.tensor(np.float32([0.5, -0.5, 0.25]), requires_grad=True)
+
+    def f(x):
+        h = (x * w + b).tanh()
+        loss = (h * h + h.exp() + w.sum(1, keepdim=True) * h).mean()
+        loss.backward()
+        return loss, h.detach()
+    eager_grads = []
+    xs = [cr.tensor(np.random.default_rng(i).random((2, 3), dtype=np.float32)) for i in range(4)]
+    for x in xs:
+        w.grad = b.grad = None
+        f(x)
+        eager_grads.append((w.grad.numpy().copy(), b.grad.numpy().copy()))
+    compiled = cr.compile(f)
+    for x, (gw, gb) in zip(xs, eager_grads):
+        w.grad = b.grad = None
+        compiled(x)
+        np.testing.assert_array_equal(w.grad.numpy(), gw)
+        np.testing.assert_array_equal(b.grad.numpy(), gb)
