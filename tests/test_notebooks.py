@@ -63,12 +63,13 @@ def all_text(notebook):
                     yield mime, value
 
 
-def test_there_are_three_tutorials_committed_without_outputs():
+def test_there_are_four_tutorials_committed_without_outputs():
     nbformat = pytest.importorskip("nbformat", reason="missing tool: nbformat (the notebook "
                                    'runner); pip install -e ".[test]"')
     assert [path.name for path in PATHS] == ["01-forward-backward-graph.ipynb",
                                              "02-cs231n-layers-by-hand.ipynb",
-                                             "03-training-digits-and-mnist.ipynb"]
+                                             "03-training-digits-and-mnist.ipynb",
+                                             "04-backprop-through-time.ipynb"]
     for path in PATHS:
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
@@ -120,6 +121,24 @@ def test_the_training_notebook_plots_its_history_without_warnings(executed):
     assert sum("epoch   8/8" in text for text in lines) == 1
     for name, text in all_text(notebook):
         assert name != "stderr", f"stderr in the training notebook: {text[:300]!r}"
+
+
+@pytest.mark.requires_tool("the notebook kernel")
+def test_the_bptt_notebook_shows_time_steps_norms_memory_and_samples(executed):
+    notebook = executed["04-backprop-through-time.ipynb"]
+    explain = rich_outputs(tagged(notebook, "explain"))[-1].data["text/html"]
+    assert "over time: the sum of 4 time steps" in explain
+    svg = rich_outputs(tagged(notebook, "graph"))[-1].data["image/svg+xml"]
+    assert all(f"time step t{t}" in svg for t in range(4))
+    for tag in ("norms", "trained-norms"):
+        assert "per time step" in rich_outputs(tagged(notebook, tag))[-1].data["text/html"]
+    memory = rich_outputs(tagged(notebook, "memory"))[-1].data["text/html"]
+    assert "backward every 5 steps" in memory
+    stdout = "".join(text for name, text in all_text(notebook) if name == "stdout")
+    assert "largest difference" in stdout and "perplexity" in stdout
+    assert "time traveller " in "".join(tagged(notebook, "sample").outputs[0].text)
+    for name, text in all_text(notebook):
+        assert name != "stderr", f"stderr in the BPTT notebook: {text[:300]!r}"
 
 
 @pytest.mark.requires_tool("the notebook kernel")
