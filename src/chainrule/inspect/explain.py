@@ -24,7 +24,7 @@ from .formulas import contribution, factor, fill, for_reduction, objective
 from .gradients import engine_gradients
 from .graph import GraphView, format_shape, grad_norm, to_dot
 from .layout import fallback_svg
-from .timescope import at_step, has_time_steps, step_label, time_step_of
+from .timescope import at_step, has_time_steps, outside_steps, step_label, time_step_of
 from .timesteps import split_by_time_step, time_step_gradients
 
 @dataclass
@@ -295,6 +295,7 @@ def _generic_steps(view, grads, contributions):
             formula = f"d{obj}/d{name} = " + " + ".join(t[0] for t in texts)
             shapes = f"{format_shape(node.shape)} = " + " + ".join(t[1] for t in texts)
         notes = _fan_in_notes(view, name, parts) + _broadcast_notes(view, name, node, parts)
+        scope = node.scope if node.op is not None else outside_steps(node.scope)
         if node.op is None and node.tensor_ref() is not None:
             notes.append(f"the engine adds this into {name}.grad")
         steps.append(Step(
@@ -303,8 +304,8 @@ def _generic_steps(view, grads, contributions):
             grad_shape=tuple(node.shape), grad_norm=grad_norm(grads[node]),
             fan_in_summed=len(parts) > 1,
             broadcast_reduced=any(p.raw_shape != tuple(node.shape) for p in parts),
-            scope=_path(node.scope), notes=notes, node_ids=(node.seq,),
-            module=view.module_label(node.scope), time_steps=over_time.get(node, [])))
+            scope=_path(scope), notes=notes, node_ids=(node.seq,),
+            module=view.module_label(scope), time_steps=over_time.get(node, [])))
     return steps
 
 

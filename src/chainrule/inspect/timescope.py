@@ -37,3 +37,11 @@ def at_step(node, prefix=", at "):
 
 def order(scope):
     return (-1, 0, 0) if scope is None else (scope.layer, scope.direction, scope.time_step)
+
+
+def outside_steps(scope):
+    """``scope`` without its time steps: a weight shared by the steps belongs to the layer, not
+    to the step in which its leaf node happened to be made."""
+    while isinstance(scope, TimeStep):
+        scope = scope.outer
+    return scope
