@@ -34,6 +34,9 @@ from .graph import GraphView, format_shape
 from .textbook import loss_scores
 
 INTERMEDIATE, PARAMETER, INPUT, CONSTANT = "intermediate", "parameter", "input", "constant"
+# An array a checkpointed node gave back after the forward pass, to be recomputed in backward
+# (chainrule.utils.checkpoint): listed with its size, 0 bytes kept.
+RECOMPUTED = "recomputed"
 COUNTED = (INTERMEDIATE, CONSTANT)
 
 
@@ -76,6 +79,7 @@ class MemoryReport:
     input_bytes: int           # referenced, 0 extra
     by_module: dict
     measured: dict = None      # tracemalloc figures, from memory_report(model, x, y)
+    recomputed_bytes: int = 0  # given back after the forward pass, recomputed in backward
 
     @property
     def training_bytes(self):
@@ -155,6 +159,9 @@ def ledger(loss, params=None, inputs=None):
                 None if first else owner[id(base)]))
             owner.setdefault(id(base), f"{row.variable} ({row.op})")
             buffers[id(base)] = (kind, int(base.nbytes))
+        for name, (shape, dtype, nbytes) in getattr(node.saved, "recomputed", {}).items():
+            row.saved.append(SavedArray(name, _holder_name(view, node, name, None), RECOMPUTED,
+                                        tuple(shape), str(dtype), int(nbytes), 0))
         if row.saved:
             rows.append(row)
     return _report(view, rows, buffers)
@@ -177,7 +184,9 @@ def _report(view, rows, buffers):
         inference_bytes=int(xp.prod(prediction.shape)) * xp.dtype(prediction.dtype).itemsize,
         parameter_bytes=sum(b for k, b in buffers.values() if k == PARAMETER),
         input_bytes=sum(b for k, b in buffers.values() if k == INPUT),
-        by_module=by_module)
+        by_module=by_module,
+        recomputed_bytes=sum(item.buffer_bytes for row in rows for item in row.saved
+                             if item.kind == RECOMPUTED))
 
 
 def _classify(view, inputs):
@@ -328,6 +337,11 @@ def _format(report):
         f"in prediction too)",
         f"inputs referenced: {_size(report.input_bytes)} (0 extra: the caller holds the batch "
         f"either way)",
+    ]
+    if report.recomputed_bytes:
+        lines.append(f"recomputed in backward: {_size(report.recomputed_bytes)} (0 extra: given "
+                     f"back after the forward pass, computed again when backward needs it)")
+    lines += [
         "",
         f"training keeps after the forward pass: {_size(report.training_bytes)} = saved for "
         f"backward {_size(report.saved_bytes)} + the output {report.output_name} "

@@ -141,7 +141,8 @@ def _tensors(value):
 class Recomputed(dict):
     """A checkpointed node's saved values: what came from outside its segment (the inputs, the
     parameters) is here; ``recomputed`` names the arrays that were taken back, with their
-    shapes, dtypes and sizes, and the first read of one runs the segment again."""
+    shapes, dtypes and sizes (0 for a buffer already listed in the segment), and the first read
+    of one runs the segment again."""
 
     __slots__ = ("segment", "index", "recomputed", "__weakref__")
 
@@ -172,12 +173,16 @@ class _Segment:
     def take_back(self, nodes, start):
         """Replace each node's saved dict by a Recomputed keeping only what is not the
         segment's own: arrays the segment computed are dropped, to be recomputed."""
-        outside = {id(a._data) for a in self.args if isinstance(a, Tensor)}
+        outside = _outside_buffers(self.args, nodes)
+        counted = set()  # buffers listed with their size already: an output and the next input
         for index, node in enumerate(nodes):
             kept, taken = {}, {}
             for name, value in node.saved.items():
                 if type(value) is ndarray and not _from_outside(node, name, value, start, outside):
-                    taken[name] = (value.shape, value.dtype, value.nbytes)
+                    base = _base(value)
+                    taken[name] = (value.shape, value.dtype,
+                                   0 if id(base) in counted else base.nbytes)
+                    counted.add(id(base))
                 else:
                     kept[name] = value
             if isinstance(node.saved, Recomputed):  # a nested checkpoint's node
@@ -245,14 +250,31 @@ class _Segment:
             f"(random ops need preserve_rng_state=True)")
 
 
+def _base(array):
+    while isinstance(array.base, ndarray):
+        array = array.base
+    return array
+
+
 def _op_text(entry):
     return entry if isinstance(entry, str) else f"{entry[0]} {entry[1]} {entry[2]}"
 
 
+def _outside_buffers(args, nodes):
+    """The memory of the segment's tensor inputs and of the leaves it reads (parameters)."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    for node in nodes:
+        for parent in node.parents:
+            if parent is not None and parent.op is None and parent.tensor_ref is not None:
+                tensors.append(parent.tensor_ref())
+    return {id(_base(t._data)) for t in tensors if t is not None}
+
+
 def _from_outside(node, name, value, start, outside):
-    """Whether a saved array came from outside the segment: one of its inputs, or the input
-    of a node made before it (a parameter's leaf, an earlier segment's output)."""
-    if id(value) in outside:
+    """Whether a saved array came from outside the segment: memory of one of its inputs or
+    parameters (W.T is a view of W), or the input of a node made before the segment (an
+    earlier segment's output)."""
+    if id(_base(value)) in outside:
         return True
     op = node.op
     if getattr(op, "variadic", True) or name not in op.inputs:
