@@ -410,3 +410,18 @@ def test_options_chainrule_does_not_have_are_refused(kwargs, error, match):
 def test_bad_segment_counts_are_refused(segments):
     with pytest.raises(ValueError, match="segments"):
         checkpoint_sequential(mlp(blocks=2), segments, batch())
+
+
+def test_explain_says_which_steps_were_recomputed():
+    from chainrule.inspect.explain import backward_steps
+    x, w = batch((3, 2), requires_grad=True), batch((2, 2), seed=2, requires_grad=True)
+
+    def f(t):
+        return (t @ w).tanh()
+
+    plain = backward_steps((f(x) * 2).sum())
+    ours = backward_steps((checkpoint(f, x) * 2).sum())
+    noted = [step.name for step in ours if any("checkpointed" in n for n in step.notes)]
+    assert noted == ["v2"]  # tanh saved its output; the product saved only x and w, kept
+    assert not any("checkpointed" in n for step in plain for n in step.notes)
+    assert [s.grad_norm for s in ours] == [s.grad_norm for s in plain]

@@ -295,6 +295,7 @@ def _generic_steps(view, grads, contributions):
             formula = f"d{obj}/d{name} = " + " + ".join(t[0] for t in texts)
             shapes = f"{format_shape(node.shape)} = " + " + ".join(t[1] for t in texts)
         notes = _fan_in_notes(view, name, parts) + _broadcast_notes(view, name, node, parts)
+        notes += _recomputed_notes(node)
         scope = node.scope if node.op is not None else outside_steps(node.scope)
         if node.op is None and node.tensor_ref() is not None:
             notes.append(f"the engine adds this into {name}.grad")
@@ -307,6 +308,16 @@ def _generic_steps(view, grads, contributions):
             scope=_path(scope), notes=notes, node_ids=(node.seq,),
             module=view.module_label(scope), time_steps=over_time.get(node, [])))
     return steps
+
+
+def _recomputed_notes(node):
+    """A node of a checkpointed segment (chainrule.utils.checkpoint) gave back what it saved
+    after the forward pass; backward computed it again from the segment's inputs."""
+    names = getattr(node.saved, "given_back", ()) if node.op is not None else ()
+    if not names:
+        return []
+    return [f"checkpointed: what it saved ({', '.join(names)}) was given back after the "
+            f"forward pass and recomputed from the segment's inputs when backward reached it"]
 
 
 def _time_step_parts(view):

@@ -142,9 +142,10 @@ class Recomputed(dict):
     """A checkpointed node's saved values: what came from outside its segment (the inputs, the
     parameters) is here; ``recomputed`` names the arrays that were taken back, with their
     shapes, dtypes and sizes (0 for a buffer already listed in the segment), and the first read
-    of one runs the segment again."""
+    of one runs the segment again. ``given_back`` keeps their names after the recomputation,
+    for ``explain``."""
 
-    __slots__ = ("segment", "index", "recomputed", "__weakref__")
+    __slots__ = ("segment", "index", "recomputed", "given_back", "__weakref__")
 
     def __missing__(self, key):
         if self.segment is None or key not in self.recomputed:
@@ -189,6 +190,7 @@ class _Segment:
                 taken.update(node.saved.recomputed)
             slot = Recomputed(kept)
             slot.segment, slot.index, slot.recomputed = self, index, taken
+            slot.given_back = tuple(taken)
             node.saved = slot
             self.slots.append(weakref.ref(slot))
 
