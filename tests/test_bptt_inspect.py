@@ -238,3 +238,13 @@ def test_sequence_memory_refuses_bad_lengths():
         inspect.sequence_memory(lambda *a: None, [0])
     with pytest.raises(ValueError, match="truncate"):
         inspect.sequence_memory(lambda *a: None, [4], truncate=0)
+
+
+def test_the_drawing_without_graphviz_puts_each_step_in_its_own_band(setting):
+    from chainrule.inspect.layout import fallback_svg
+    model, x, y = setting
+    svg = fallback_svg(GraphView(_loss(model, x, y), model))
+    bands = [(int(a), int(a) + int(w)) for a, w in
+             re.findall(r'<rect x="(-?\d+)" y="4" width="(\d+)"', svg)]
+    assert re.findall(r"time step (t\d+)</text>", svg) == [f"t{t}" for t in range(T)]
+    assert all(right < left for (_, right), (left, _) in zip(bands, bands[1:]))

@@ -5,6 +5,8 @@ when Graphviz is not installed."""
 import html
 import shutil
 
+from .timescope import step_label, time_step_of
+
 
 def box_id(node):
     return f"v{node.seq}"
@@ -37,9 +39,17 @@ def fallback_svg(view):
     """A layered drawing, input side on the left, for when Graphviz is not installed."""
     depth = {}
     items = []  # (id, kind, label, depth)
+    current, floor, reached = None, 0, -1  # the step being laid out, its first level, its last
     for node in view.nodes:  # creation order, so every parent comes first
         parents = [depth[box_id(p)] for p in node.parents if p is not None]
         level = max(parents, default=-1) + 1
+        scope = time_step_of(node)
+        if scope is not None:
+            # Each step to the right of the one before, W_hh^T included, so steps don't overlap.
+            if scope is not current:
+                current, floor = scope, reached + 1
+            level = max(level, floor)
+            reached = max(reached, level + 1)
         if node.op is not None:
             items.append((op_id(node), "op", node.op.name, level))
             level += 1
@@ -57,7 +67,7 @@ def fallback_svg(view):
         level, row = position[item_id]
         return 70 + 150 * level, 40 + 70 * row
 
-    parts = []
+    parts = _time_step_bands(view, position, xy, 80 + 70 * max(rows.values()))
     for source, target, _ in edges(view):
         (x1, y1), (x2, y2) = xy(source), xy(target)
         parts.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#888"/>')
@@ -74,6 +84,30 @@ def fallback_svg(view):
     height = 80 + 70 * max(rows.values())
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
             + "".join(parts) + "</svg>")
+
+
+def _time_step_bands(view, position, xy, height):
+    """A labelled band behind each time step's ops and variables, for an unrolled recurrence
+    (the clusters dot draws)."""
+    levels = {}
+    for node in view.nodes:
+        scope = time_step_of(node)
+        if scope is not None:
+            for item_id in (op_id(node), box_id(node)):
+                levels.setdefault(scope, []).append(position[item_id][0])
+    bands = []
+    for scope, found in levels.items():
+        left, right = xy_of_level(xy, position, min(found)), xy_of_level(xy, position, max(found))
+        bands.append(f'<rect x="{left - 68}" y="4" width="{right - left + 136}" '
+                     f'height="{height - 8}" rx="8" fill="#eef0fb" stroke="#8888cc"/>'
+                     f'<text x="{left - 62}" y="18" font-size="11" fill="#555">time step '
+                     f'{html.escape(step_label(scope))}</text>')
+    return bands
+
+
+def xy_of_level(xy, position, level):
+    item_id = next(item for item, (lvl, _) in position.items() if lvl == level)
+    return xy(item_id)[0]
 
 
 def fallback_drawing(view):
