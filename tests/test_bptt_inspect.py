@@ -248,3 +248,22 @@ def test_the_drawing_without_graphviz_puts_each_step_in_its_own_band(setting):
              re.findall(r'<rect x="(-?\d+)" y="4" width="(\d+)"', svg)]
     assert re.findall(r"time step (t\d+)</text>", svg) == [f"t{t}" for t in range(T)]
     assert all(right < left for (_, right), (left, _) in zip(bands, bands[1:]))
+
+
+def test_layers_and_directions_are_steps_of_their_own_chains():
+    cr.manual_seed(4)
+    gru = cr.nn.GRU(D, H, num_layers=2, bidirectional=True, dtype="float64")
+    output, _ = gru(cr.randn(T, N, D, dtype=cr.float64))
+    loss = (output * output).sum()
+    report = inspect.time_step_gradients(loss, gru)
+    chains = ["", "l0_reverse.", "l1.", "l1_reverse."]
+    assert [row.label for row in report] == [f"{c}t{t}" for c in chains for t in range(T)]
+    view = GraphView(loss, gru)
+    split = inspect.split_by_time_step(view)
+    loss.backward()
+    for node, parts in split.items():
+        name = view.name(node)
+        layer, reverse = name.split("_l")[1][0], name.endswith("_reverse")
+        assert {(s.layer, s.direction) for s in parts} == {(int(layer), int(reverse))}, name
+        np.testing.assert_allclose(sum(parts.values()), node.tensor_ref().grad.numpy(),
+                                   rtol=0, atol=1e-10)
