@@ -55,7 +55,7 @@ class Value:
     result of an instruction. ``shape``/``dtype`` are what capture saw."""
 
     __slots__ = ("index", "kind", "shape", "dtype", "source", "name", "hint", "scope",
-                 "producer", "__weakref__")
+                 "producer", "layout", "__weakref__")
 
     def __init__(self, index, kind, shape, dtype, source=None, hint=None, scope=None):
         self.index = index
@@ -67,6 +67,7 @@ class Value:
         self.hint = hint
         self.scope = scope
         self.producer = None
+        self.layout = None  # "C", "F" or "A" (neither), as capture saw the array
 
     def __repr__(self):
         return f"<Value {self.index} {self.kind} {self.name or self.hint} {self.shape}>"
@@ -160,6 +161,9 @@ class Recorder:
     def bind(self, obj, value):
         self.by_id[id(obj)] = value
         self.keep.append(obj)
+        if value.layout is None and isinstance(obj, ndarray):
+            value.layout = "C" if obj.flags.c_contiguous else "F" if obj.flags.f_contiguous \
+                else "A"
 
     def value_of(self, obj):
         return self.by_id.get(id(obj))

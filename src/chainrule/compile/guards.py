@@ -89,6 +89,8 @@ class GuardBuilder:
             self.check(f"{t}._data.shape == {v.shape!r}")
             self.check(f"{t}._data.dtype == np.{v.dtype}")
             self.check(f"{t}.requires_grad is {v.source.requires_grad}")
+            if v.layout == "C":  # lowered products pick their layout from it
+                self.check(f"{t}._data.flags.c_contiguous")
         by_tensor = {id(v.source): v for v in recording.leaves.values()}
         for key, (tensor, was_none, shape, dtype) in recording.entry_grads.items():
             if key not in by_tensor:
@@ -108,8 +110,12 @@ class GuardBuilder:
                     self.check(f"{o}.param_groups[{index}][{key!r}] == {literal}")
         for condition in self.program.extra_guards:
             self.check(condition)
-        lines = ["def guard(_args, _kwargs):"]
-        for condition in dict.fromkeys(self.checks):
+        checks = list(dict.fromkeys(self.checks))
+        # One expression first (the call that hits pays for nothing else); on a miss, the
+        # checks one by one, to say which failed.
+        lines = ["def guard(_args, _kwargs):", "    if (" + "\n            and ".join(
+            f"{c}" for c in checks) + "):", "        return None"]
+        for condition in checks:
             lines.append(f"    if not ({condition}):")
             lines.append(f"        return {condition!r}")
         lines.append("    return None")

@@ -103,9 +103,17 @@ class Program:
             body.append((f"{v.name} = {tensor_name}._data", "read live: updated in place",
                          (), None))
         for instr in self.instrs:
-            for text, comment, reads, out in self.render(instr):
-                body.append((text, comment, reads, out))
-        outputs = [self.render_value(v) for v in rec.output_values]
+            group = self.render(instr)
+            # A lowering of several lines reads its operands up to its last line.
+            reads = tuple(v for line in group for v in line[2])
+            outs = [line[3] for line in group if line[3] is not None]
+            for k, (text, comment, _, _) in enumerate(group):
+                last_line = k == len(group) - 1
+                body.append((text, comment, reads if last_line else (),
+                             (outs[0] if outs else None) if last_line else None))
+        outputs = [f"{v.name}.copy()" if self.lowering is not None and isinstance(v, Value)
+                   and self.lowering.owned(v) else self.render_value(v)
+                   for v in rec.output_values]
         returned = f"return ({', '.join(outputs)}{',' if len(outputs) == 1 else ''})"
         last = {}
         for i, (_, _, reads, _) in enumerate(body):
@@ -194,9 +202,10 @@ class Program:
         if kind == "grad_none":
             return [(f"{tensor}.grad = None", "zero_grad", (), None)]
         if kind == "grad_set":
-            self.namespace.setdefault("_T", _grad_tensor)
+            self.namespace.setdefault("_T", _tensor_make)
             value = instr.args[0]
-            return [(f"{tensor}.grad = _T({value.name})", f".grad of {tensor[1:]}", reads, None)]
+            return [(f"{tensor}.grad = _T({value.name}, None)", f".grad of {tensor[1:]}", reads,
+                     None)]
         if kind == "grad_add":
             return [(f"np.add({tensor}.grad._data, {instr.args[0].name}, "
                      f"out={tensor}.grad._data)", ".grad accumulates", reads, None),
@@ -241,9 +250,9 @@ RESERVED = {"np", "step", "del", "return", "lambda", "in", "is", "not", "and", "
             "True", "False", "_args", "_kwargs", "_fit", "_accum", "_T"}
 
 
-def _grad_tensor(array):
-    from ..tensor import Tensor
-    return Tensor._make(array, None)
+from ..tensor import Tensor  # noqa: E402
+
+_tensor_make = Tensor._make
 
 
 def identifier(text):
@@ -297,7 +306,9 @@ def _literal(obj):
 
 def dce(instrs, outputs):
     """Drop the instructions whose results nothing reads: only updates, .grad writes and the
-    returned values are live to begin with."""
+    returned values are live to begin with. A ``.grad = None`` that the same tensor's next
+    gradient overwrites before anything reads it (zero_grad before backward) goes too."""
+    instrs = _drop_dead_grad_stores(instrs)
     live = set()
     for v in outputs:
         if isinstance(v, Value):
@@ -310,6 +321,23 @@ def dce(instrs, outputs):
             live.update(instr.values())
     kept.reverse()
     return kept
+
+
+def _drop_dead_grad_stores(instrs):
+    dead = set()
+    pending = {}  # id(tensor) -> index of its latest `.grad = None` not yet read
+    for i, instr in enumerate(instrs):
+        tensor = instr.extra.get("tensor")
+        if tensor is None:
+            continue
+        key = id(tensor)
+        if instr.kind == "grad_set" and key in pending:
+            dead.add(pending.pop(key))
+        elif instr.kind == "grad_none":
+            pending[key] = i
+        else:  # update, grad_add: they read .grad
+            pending.pop(key, None)
+    return [instr for i, instr in enumerate(instrs) if i not in dead]
 
 
 _ = ndarray
