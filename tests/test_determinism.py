@@ -82,10 +82,13 @@ def assert_same_bits(a, b):
         assert np.array_equal(x, y), f"{name} differs"
     state_a, state_b = a.optimizer.state_dict(), b.optimizer.state_dict()
     assert state_a["param_groups"] == state_b["param_groups"]
-    for index, (sa, sb) in enumerate(zip(state_a["state"], state_b["state"])):
+    assert state_a["state"].keys() == state_b["state"].keys()
+    for index, sa in state_a["state"].items():
+        sb = state_b["state"][index]
         assert sa.keys() == sb.keys()
         for key in sa:
-            assert np.array_equal(sa[key], sb[key]), f"optimizer state {index} {key} differs"
+            assert np.array_equal(sa[key].numpy(), sb[key].numpy()), \
+                f"optimizer state {index} {key} differs"
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)

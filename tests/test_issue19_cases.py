@@ -260,9 +260,6 @@ def optimizer_state(M):
             a["param_groups"][0]["betas"])
 
 
-@pytest.mark.xfail(strict=True, reason="Optimizer.state_dict()['state'] is a list of dicts of "
-                   "NumPy arrays; PyTorch's is a dict keyed by parameter index whose buffers are "
-                   "Tensors (so .keys()/.items() fail and exp_avg.std(0) is NumPy's)")
 def test_2_optimizer_state_dict_holds_tensors_keyed_by_index():
     agree(optimizer_state)
 

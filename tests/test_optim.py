@@ -1,6 +1,7 @@
 """chainrule.optim: every optimizer against torch.optim and against formulas written out here,
 schedulers against torch's learning rates, bit-for-bit resume from state_dict, and argument
 validation."""
+import copy
 import math
 
 import numpy as np
@@ -281,7 +282,7 @@ def test_scheduler_state_dict_resumes():
     for _ in range(3):
         scheduler.step()
     saved_optimizer, saved = optimizer.state_dict(), scheduler.state_dict()
-    assert_plain(saved)
+    assert_savable(saved)
     later = []
     for _ in range(5):
         scheduler.step()
@@ -303,17 +304,18 @@ def test_scheduler_state_dict_resumes():
 
 # ---------------------------------------------------------------- state_dict and resuming
 
-def assert_plain(tree, where="state_dict"):
-    """Only dicts with str keys, lists, NumPy arrays and JSON scalars."""
+def assert_savable(tree, where="state_dict"):
+    """What PyTorch's state_dict holds: dicts with str or int keys, lists, tuples, tensors
+    and JSON scalars (all of which the checkpoint format stores)."""
     if isinstance(tree, dict):
         for key, value in tree.items():
-            assert isinstance(key, str), f"{where}: key {key!r} is not a str"
-            assert_plain(value, f"{where}/{key}")
-    elif isinstance(tree, list):
+            assert type(key) in (str, int), f"{where}: key {key!r} is not a str or int"
+            assert_savable(value, f"{where}/{key}")
+    elif isinstance(tree, (list, tuple)):
         for index, value in enumerate(tree):
-            assert_plain(value, f"{where}/{index}")
+            assert_savable(value, f"{where}/{index}")
     else:
-        assert tree is None or type(tree) in (np.ndarray, int, float, bool, str), \
+        assert tree is None or type(tree) in (cr.Tensor, int, float, bool, str), \
             f"{where}: {type(tree).__name__} is not plain data"
 
 
@@ -337,9 +339,9 @@ def test_resume_from_state_dict_is_bit_for_bit(name, options):
     optimizer = kind(params, **options)
     for number in range(3):
         step(params, optimizer, number)
-    saved = optimizer.state_dict()
+    saved = copy.deepcopy(optimizer.state_dict())  # its tensors change with each step
     saved_values = [p.detach().numpy().copy() for p in params]
-    assert_plain(saved)
+    assert_savable(saved)
     assert saved["state"][0]  # the state was actually saved
     for number in range(3, 6):
         step(params, optimizer, number)
@@ -354,21 +356,48 @@ def test_resume_from_state_dict_is_bit_for_bit(name, options):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
-def test_state_dict_is_a_copy_and_survives_a_json_like_round_trip():
+def test_state_dict_shares_the_buffers_and_a_deepcopy_keeps_a_snapshot():
     params = [cr.tensor(w, requires_grad=True) for w in initial_values()]
     optimizer = optim.Adam(params, lr=0.1, betas=(0.8, 0.9))
     for p in params:
         p.grad = cr.tensor(np.ones(p.shape))
     optimizer.step()
-    saved = optimizer.state_dict()
-    assert saved["param_groups"][0]["betas"] == [0.8, 0.9]
-    assert saved["state"][0]["step"] == 1 and type(saved["state"][0]["step"]) is int
+    live = optimizer.state_dict()
+    snapshot = copy.deepcopy(live)
+    assert live["param_groups"][0]["betas"] == (0.8, 0.9)
+    assert list(live["state"]) == [0, 1] and live["state"][0]["step"].item() == 1
+    assert live["state"][0]["step"].dtype == cr.float32 and live["state"][0]["step"].shape == ()
     optimizer.step()
-    assert saved["state"][0]["step"] == 1
-    assert not np.array_equal(saved["state"][0]["exp_avg"], optimizer.state[params[0]]["exp_avg"])
-    optimizer.load_state_dict(saved)
+    assert live["state"][0]["step"].item() == 2 and snapshot["state"][0]["step"].item() == 1
+    np.testing.assert_array_equal(live["state"][0]["exp_avg"].numpy(),
+                                  optimizer.state[params[0]]["exp_avg"])
+    assert not np.array_equal(snapshot["state"][0]["exp_avg"].numpy(),
+                              optimizer.state[params[0]]["exp_avg"])
+    optimizer.load_state_dict(snapshot)  # copies: the snapshot stays as it was
     assert optimizer.param_groups[0]["betas"] == (0.8, 0.9)
-    assert optimizer.state[params[0]]["step"] == 1
+    assert float(optimizer.state[params[0]]["step"]) == 1
+    optimizer.step()
+    assert snapshot["state"][0]["step"].item() == 1
+
+
+def test_a_state_saved_by_an_earlier_version_still_loads():
+    # Earlier chainrule wrote 'state' as a list with one dict per parameter, arrays and an int.
+    params = [cr.tensor(w, requires_grad=True) for w in initial_values()]
+    optimizer = optim.Adam(params, lr=0.1)
+    for p in params:
+        p.grad = cr.tensor(np.ones(p.shape))
+    optimizer.step()
+    current = copy.deepcopy(optimizer.state_dict())
+    legacy = {"param_groups": [dict(current["param_groups"][0], betas=[0.9, 0.999])],
+              "state": [{key: value.numpy() if key != "step" else 1
+                         for key, value in current["state"][i].items()} for i in (0, 1)]}
+    fresh = optim.Adam([cr.tensor(w, requires_grad=True) for w in initial_values()], lr=0.5)
+    fresh.load_state_dict(legacy)
+    for key in ("exp_avg", "exp_avg_sq"):
+        np.testing.assert_array_equal(fresh.state_dict()["state"][1][key].numpy(),
+                                      current["state"][1][key].numpy())
+    assert fresh.state_dict()["state"][1]["step"].item() == 1 and fresh.defaults["lr"] == 0.5
+    assert fresh.param_groups[0]["lr"] == 0.1
 
 
 def test_state_dict_round_trips_through_the_checkpoint_format(tmp_path):
@@ -396,21 +425,29 @@ def test_load_state_dict_refuses_mismatches_and_changes_nothing():
         sgd.load_state_dict(adam.state_dict())
     assert sgd.state == {}
 
-    saved = adam.state_dict()
+    saved = copy.deepcopy(adam.state_dict())
     saved["state"][1]["exp_avg"] = np.zeros((5,))
     saved["param_groups"][0]["lr"] = -1.0
-    before = adam.state_dict()
+    before = copy.deepcopy(adam.state_dict())
     with pytest.raises(ValueError) as caught:
         adam.load_state_dict(saved)
     assert "state 1 exp_avg expected shape (4,) got (5,)" in str(caught.value)
     assert "lr must be >= 0, got -1.0" in str(caught.value)
     assert adam.param_groups[0]["lr"] == before["param_groups"][0]["lr"]
     np.testing.assert_array_equal(adam.state[params[1]]["exp_avg"],
-                                  before["state"][1]["exp_avg"])
+                                  before["state"][1]["exp_avg"].numpy())
 
     with pytest.raises(ValueError, match="state for 1 parameters, expected 2"):
         adam.load_state_dict({"param_groups": before["param_groups"],
-                              "state": before["state"][:1]})
+                              "state": [before["state"][0]]})  # an earlier version's list
+    for key, fragment in [(2, "key 2, expected parameter indices 0 to 1"),
+                          ("w", "key 'w'"), (-1, "key -1")]:
+        with pytest.raises(ValueError, match=fragment):
+            adam.load_state_dict({"param_groups": before["param_groups"],
+                                  "state": {key: before["state"][0]}})
+    with pytest.raises(ValueError, match="step is 1.5, not a whole number"):
+        adam.load_state_dict({"param_groups": before["param_groups"],
+                              "state": {0: dict(before["state"][0], step=1.5)}})
 
 
 # ---------------------------------------------------------------- bad arguments

@@ -215,13 +215,27 @@ def test_any_root_round_trips(tmp_path, tree):
         assert loaded == json.loads(json.dumps(tree))
 
 
+def test_int_keys_round_trip_beside_str_keys(tmp_path):
+    # An optimizer's state is keyed by parameter index, as in PyTorch.
+    tree = {"state": {0: {"exp_avg": np.arange(3.0)}, 2: {"step": 4}},
+            "mixed": {1: "a", "b": [np.ones(2, np.float32)]}, "$dict": 5, "plain": {"0": 1}}
+    save_tree(tmp_path / "t.ckpt", tree)
+    loaded = load_tree(tmp_path / "t.ckpt")
+    assert list(loaded["state"]) == [0, 2] and loaded["state"][2] == {"step": 4}
+    np.testing.assert_array_equal(loaded["state"][0]["exp_avg"], np.arange(3.0))
+    assert list(loaded["mixed"]) == [1, "b"] and loaded["mixed"][1] == "a"
+    assert loaded["mixed"]["b"][0].dtype == np.float32
+    assert loaded["$dict"] == 5 and loaded["plain"] == {"0": 1}
+
+
 def test_trees_that_cannot_be_saved_are_refused(tmp_path):
     looped = {"a": []}
     looped["a"].append(looped)
     deep = []
     for _ in range(1000):
         deep = [deep]
-    cases = [({0: np.ones(1)}, "only str keys"), ({"x": object()}, "object"),
+    cases = [({0.5: np.ones(1)}, "only str and int keys"), ({True: 1}, "only str and int keys"),
+             ({"x": object()}, "object"),
              ({"x": {1, 2}}, "set"), (looped, "contains itself"), (deep, "nested deeper"),
              ({"x": np.array(["s"])}, "not allowed"), ({"x": b"bytes"}, "bytes")]
     for tree, fragment in cases:
@@ -236,6 +250,9 @@ def test_trees_that_cannot_be_saved_are_refused(tmp_path):
     ({"$int": "12"}, {}, "invalid $int"),
     ({"$float": "1.5"}, {}, "invalid $float"),
     ({"$bogus": 1}, {}, "unknown tag"),
+    ({"$dict": {"0": 1}}, {}, "invalid $dict"),
+    ({"$dict": [[0, 1], [0, 2]]}, {}, "invalid $dict"),
+    ({"$dict": [[0.5, 1]]}, {}, "invalid $dict"),
     ({"a": {"$array": "x"}, "b": {"$array": "x"}}, {"x": entry()}, "referenced twice"),
     ({"epoch": 3}, {"x": entry()}, "not referenced"),
 ])

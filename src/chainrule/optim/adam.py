@@ -43,13 +43,13 @@ class Adam(Optimizer):
     def update(self, w, g, state, group):
         lr, weight_decay, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]
         if not state:
-            state["step"] = 0
+            state["step"] = xp.zeros((), dtype=xp.float32)  # PyTorch's: counted in place
             state["exp_avg"] = xp.zeros_like(w)
             state["exp_avg_sq"] = xp.zeros_like(w)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(w)
         state["step"] += 1
-        step = state["step"]
+        step = float(state["step"])
         if weight_decay != 0:
             if self.decoupled_weight_decay:
                 w *= 1 - lr * weight_decay

@@ -8,9 +8,9 @@ import warnings
 from ..argtypes import (check_at_least as _check_at_least, check_finite as _check_finite,
                         check_int as _check_int, check_number as _check_number)
 from ..autograd import enable_grad
-from ..backend import ndarray
+from ..backend import ndarray, xp
 from ..nn.module import zero_grads
-from ..tensor import Tensor
+from ..tensor import Tensor, from_numpy
 
 
 class Optimizer:
@@ -123,29 +123,36 @@ class Optimizer:
 
     # -- saving and resuming -----------------------------------------------------------------
     def state_dict(self):
-        """Hyperparameters and per-parameter state, as plain data (arrays are copies)."""
+        """The optimizer's state as PyTorch gives it: ``state`` maps the index of each parameter
+        that has state to its buffers: tensors sharing the optimizer's memory, so that they change
+        with each step (as in PyTorch: deepcopy the dict to keep a snapshot), ``step`` among
+        them as a float32 scalar; ``param_groups`` holds each group's options and the indices
+        of its parameters."""
         params = self.parameters()
         index = {id(p): i for i, p in enumerate(params)}
         groups = []
         for group in self.param_groups:
-            saved = {key: _plain(value) for key, value in group.items() if key != "params"}
+            saved = {key: value for key, value in group.items() if key != "params"}
             saved["params"] = [index[id(p)] for p in group["params"]]
             groups.append(saved)
-        state = [{key: value.copy() if isinstance(value, ndarray) else value
-                  for key, value in self.state.get(p, {}).items()} for p in params]
-        return {"param_groups": groups, "state": state}
+        state = {i: {key: from_numpy(value) for key, value in self.state[p].items()}
+                 for i, p in enumerate(params) if self.state.get(p)}
+        return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Resume from ``state_dict()``: checks everything first and raises one ValueError
-        listing every problem, so a failed load changes nothing."""
+        """Resume from ``state_dict()`` (or one saved by an earlier chainrule, whose ``state``
+        is a list): checks everything first and raises one ValueError listing every problem,
+        so a failed load changes nothing. The buffers are copied, in each parameter's dtype."""
         self.check_state_dict(state_dict)
         for group, saved in zip(self.param_groups, state_dict["param_groups"]):
             for key in self.defaults:
                 value = saved[key]
                 group[key] = tuple(value) if isinstance(value, list) else value
+        params = self.parameters()
         self.state = {}
-        for p, saved in zip(self.parameters(), state_dict["state"]):
+        for i, saved in _by_index(state_dict["state"]).items():
             if saved:
+                p = params[i]
                 self.state[p] = {key: _restore(value, p) for key, value in saved.items()}
 
     def check_state_dict(self, state_dict):
@@ -178,25 +185,37 @@ class Optimizer:
             except (TypeError, ValueError) as error:
                 problems.append(f"group {number}: {error}")
         params = self.parameters()
-        if len(saved_state) != len(params):
+        if isinstance(saved_state, list) and len(saved_state) != len(params):
             problems.append(f"it has state for {len(saved_state)} parameters, expected "
                             f"{len(params)}")
-        for number, (p, saved) in enumerate(zip(params, saved_state)):
-            if not isinstance(saved, dict):
+        elif not isinstance(saved_state, (list, dict)):
+            return problems + [f"'state' is a {type(saved_state).__name__}, expected a dict "
+                               f"keyed by parameter index"]
+        for number, saved in _by_index(saved_state).items():
+            if type(number) is not int or not 0 <= number < len(params):
+                problems.append(f"state has the key {number!r}, expected parameter indices 0 "
+                                f"to {len(params) - 1}")
+            elif not isinstance(saved, dict):
                 problems.append(f"state {number} is a {type(saved).__name__}, not a dict")
-                continue
-            unknown = sorted(set(saved) - set(self.state_keys))
-            if unknown:
-                problems.append(f"state {number} has unknown keys {unknown}")
-            for key, value in saved.items():
-                if key == "step":
-                    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                        problems.append(f"state {number} step is {value!r}, not an int")
-                elif not isinstance(value, ndarray) or value.dtype.kind not in "iuf":
-                    problems.append(f"state {number} {key} is not a numeric array")
-                elif value.shape != p.shape:
-                    problems.append(f"state {number} {key} expected shape {p.shape} got "
-                                    f"{value.shape}")
+            else:
+                problems.extend(self._buffer_problems(number, saved, params[number]))
+        return problems
+
+    def _buffer_problems(self, number, saved, p):
+        problems = []
+        unknown = sorted(set(saved) - set(self.state_keys))
+        if unknown:
+            problems.append(f"state {number} has unknown keys {unknown}")
+        for key, value in saved.items():
+            array = value.detach().numpy() if isinstance(value, Tensor) else value
+            if key == "step":
+                if _step_count(array) is None:
+                    problems.append(f"state {number} step is {value!r}, not a whole number")
+            elif not isinstance(array, ndarray) or array.dtype.kind not in "iuf":
+                problems.append(f"state {number} {key} is not a numeric array or tensor")
+            elif array.shape != p.shape:
+                problems.append(f"state {number} {key} expected shape {p.shape} got "
+                                f"{array.shape}")
         return problems
 
 
@@ -210,14 +229,33 @@ def _named(owner):
         raise type(error)(f"{type(owner).__name__}: {error}") from None
 
 
-def _plain(value):
-    return list(value) if isinstance(value, tuple) else value
+def _by_index(state):
+    """The saved state as {parameter index: buffers}: PyTorch's dict (whose keys a JSON file
+    may have turned into strings of digits), or an earlier chainrule's list."""
+    if isinstance(state, list):
+        return dict(enumerate(state))
+    return {int(key) if isinstance(key, str) and key.isdigit() else key: value
+            for key, value in state.items()}
+
+
+def _step_count(value):
+    """The step count in a saved state: an int, or a whole number in a float or 0-d array."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, ndarray) and value.shape == () or isinstance(value, numbers.Real):
+        number = float(value)
+        return int(number) if number.is_integer() and number >= 0 else None
+    return None
 
 
 def _restore(value, p):
-    if isinstance(value, ndarray):
+    if isinstance(value, Tensor):
+        value = value.detach().numpy()
+    if isinstance(value, ndarray) and value.shape != ():
         return value.astype(p.dtype, copy=True)
-    return int(value)
+    return xp.array(_step_count(value), dtype=xp.float32)
 
 
 def _check_positive_int(name, value):

@@ -36,7 +36,7 @@ class RMSprop(Optimizer):
     def update(self, w, g, state, group):
         alpha, momentum, weight_decay = group["alpha"], group["momentum"], group["weight_decay"]
         if not state:
-            state["step"] = 0
+            state["step"] = xp.zeros((), dtype=xp.float32)  # PyTorch's: counted in place
             state["square_avg"] = xp.zeros_like(w)
             if momentum > 0:
                 state["momentum_buffer"] = xp.zeros_like(w)

@@ -13,7 +13,7 @@ from .format import MAX_TREE_DEPTH
 from .read import _clip, load
 from .write import _save_checked_meta
 
-_TAGS = {"$array", "$scalar", "$int", "$float"}
+_TAGS = {"$array", "$scalar", "$int", "$float", "$dict"}
 _HEX_INT = re.compile(r"-?0x[0-9a-f]+")
 _NON_FINITE = ("nan", "inf", "-inf")
 # Beyond 2**53 other JSON readers round integers, and Python refuses to print ints of more
@@ -24,8 +24,8 @@ _LARGEST_PLAIN_INT = 2**53
 def save_tree(path, tree):
     """Write a nested checkpoint, e.g. {"model": state_dict, "optimizer": ..., "epoch": 3}.
 
-    A tree is made of dicts with str keys, lists, tuples, NumPy arrays, NumPy scalars and the
-    JSON scalars int (of any size), float (nan and infinities included), str, bool and None;
+    A tree is made of dicts with str or int keys, lists, tuples, NumPy arrays, NumPy scalars
+    and the JSON scalars int (of any size), float (nan and infinities included), str, bool and None;
     a tensor (such as a ``state_dict()`` value) is stored as its array and loads as one.
     Each array is stored under its path of keys and indices joined by '/', as in
     "model/0.weight" or "optimizer/state/0/exp_avg"; within a key, '~' is written '~0' and '/'
@@ -73,25 +73,28 @@ def _encode(path, value, keys, arrays, open_containers):
     if not isinstance(value, (dict, list, tuple)):
         raise CheckpointError(
             f"cannot save {type(value).__name__} at {_where(keys)} to {path}: a tree holds "
-            f"dicts with str keys, lists, tuples, tensors, numpy arrays and scalars, int, float, "
-            f"str, bool and None"
+            f"dicts with str or int keys, lists, tuples, tensors, numpy arrays and scalars, int, "
+            f"float, str, bool and None"
         )
     if id(value) in open_containers:
         raise CheckpointError(f"cannot save tree to {path}: {_where(keys)} contains itself")
     if len(keys) >= MAX_TREE_DEPTH:
         raise CheckpointError(f"cannot save tree to {path}: nested deeper than {MAX_TREE_DEPTH}")
     open_containers.add(id(value))
-    if isinstance(value, dict):
+    if isinstance(value, dict) and all(type(key) is str for key in value):
         encoded = {}
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise CheckpointError(
-                    f"cannot save tree to {path}: key {key!r} in {_where(keys)} is a "
-                    f"{type(key).__name__}; only str keys can be saved (use str(key), or a list)"
-                )
             # A leading '$' marks the format's tags, so a key's own leading '$' is doubled.
             escaped = "$" + key if key.startswith("$") else key
             encoded[escaped] = _encode(path, item, keys + (key,), arrays, open_containers)
+    elif isinstance(value, dict):  # int keys too (an optimizer's state, by parameter index)
+        for key in value:
+            if not (isinstance(key, str) or type(key) is int and abs(key) <= _LARGEST_PLAIN_INT):
+                raise CheckpointError(
+                    f"cannot save tree to {path}: key {key!r} in {_where(keys)} is a "
+                    f"{type(key).__name__}; only str and int keys can be saved")
+        encoded = {"$dict": [[key, _encode(path, item, keys + (str(key),), arrays,
+                                           open_containers)] for key, item in value.items()]}
     else:
         encoded = [
             _encode(path, item, keys + (str(index),), arrays, open_containers)
@@ -118,6 +121,8 @@ def _decode(path, value, arrays, used, depth):
         return [_decode(path, item, arrays, used, depth + 1) for item in value]
     if not isinstance(value, dict):
         return value
+    if len(value) == 1 and next(iter(value)) == "$dict":
+        return _decode_pairs(path, value["$dict"], arrays, used, depth)
     if len(value) == 1 and next(iter(value)) in _TAGS:
         (tag, content), = value.items()
         return _decode_tag(path, tag, content, arrays, used)
@@ -128,6 +133,19 @@ def _decode(path, value, arrays, used, depth):
                 raise CheckpointError(f"{path}: metadata holds an unknown tag {_clip(key)}")
             key = key[1:]
         decoded[key] = _decode(path, item, arrays, used, depth + 1)
+    return decoded
+
+
+def _decode_pairs(path, pairs, arrays, used, depth):
+    """A dict with int keys, stored as a list of [key, value] pairs."""
+    if not isinstance(pairs, list):
+        raise CheckpointError(f"{path}: metadata holds an invalid $dict tag: {_clip(pairs)}")
+    decoded = {}
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2
+                and (isinstance(pair[0], str) or type(pair[0]) is int) and pair[0] not in decoded):
+            raise CheckpointError(f"{path}: metadata holds an invalid $dict tag: {_clip(pairs)}")
+        decoded[pair[0]] = _decode(path, pair[1], arrays, used, depth + 1)
     return decoded
 
 
