@@ -1,7 +1,7 @@
 """The ``chainrule`` command. Each family of subcommands is a module of this package that
 registers itself here: ``train`` and ``evaluate`` (cli/train.py), ``graph``, ``explain`` and
-``memory`` (cli/inspect.py), ``export`` (cli/export.py). The libraries they drive (train,
-inspect, interop) never import this package.
+``memory`` (cli/inspect.py), ``export`` (cli/export.py), ``sample`` (cli/sample.py). The
+libraries they drive (train, inspect, interop) never import this package.
 
 A command module that fails to import is an error (the traceback names the cause); the tools
 each command needs load when it runs, so ``chainrule --help`` stays quick. Ctrl-C at any point
@@ -25,14 +25,14 @@ def build_parser():
 
 def _build():
     """The top-level parser and its subparsers action (which knows each command's parser)."""
-    from . import export, inspect, train
+    from . import export, inspect, sample, train
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Train, inspect and explain multilayer perceptrons with chainrule. "
                     "Run 'chainrule COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (train, inspect, export):
+    for module in (train, inspect, export, sample):
         module.register(commands)
     return parser, commands
 

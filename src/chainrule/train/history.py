@@ -5,12 +5,14 @@ import json
 import math
 import numbers
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ..serialize.atomic import atomic_write
 
 FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
           "samples_per_second")
+# A language model's records add these (exp of the losses); other runs leave them out.
+PERPLEXITY_FIELDS = ("train_perplexity", "test_perplexity")
 
 
 @dataclass
@@ -22,16 +24,27 @@ class EpochRecord:
     test_accuracy: float
     seconds: float
     samples_per_second: float
+    train_perplexity: float = math.nan
+    test_perplexity: float = math.nan
+
+    @property
+    def language_model(self):
+        return not math.isnan(self.train_perplexity)
 
     def __post_init__(self):
         # Records come back from checkpoints too: refuse what line() and the plots cannot use.
-        for name in FIELDS:
+        for name in FIELDS + PERPLEXITY_FIELDS:
             value = getattr(self, name)
             kind = numbers.Integral if name == "epoch" else numbers.Real
             if isinstance(value, bool) or not isinstance(value, kind):
                 raise TypeError(f"EpochRecord: {name} must be a number, got {value!r}")
 
     def line(self, epochs):
+        if self.language_model:
+            return (f"epoch {self.epoch:>3}/{epochs}  loss {self.train_loss:.4f}  "
+                    f"perplexity {self.train_perplexity:.3f}  val loss {self.test_loss:.4f}  "
+                    f"val perplexity {self.test_perplexity:.3f}  {self.seconds:.2f}s  "
+                    f"{self.samples_per_second:,.0f} tokens/s")
         # Without held-out data (Trainer.fit without a val_loader) the test columns are nan.
         test = "" if math.isnan(self.test_accuracy) else f"test acc {self.test_accuracy:.4f}  "
         return (f"epoch {self.epoch:>3}/{epochs}  loss {self.train_loss:.4f}  "
@@ -71,9 +84,11 @@ def history_html(records):
 
 def save_history(records, directory):
     """Write history.csv and history.json into ``directory``; returns their paths."""
-    rows = [asdict(r) for r in records]
+    language = any(r.language_model for r in records)
+    fields = FIELDS + PERPLEXITY_FIELDS if language else FIELDS
+    rows = [{name: getattr(r, name) for name in fields} for r in records]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
+    writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
     csv_path = os.path.join(directory, "history.csv")
@@ -104,9 +119,14 @@ def curves_png(records):
     left.plot(epochs, [r.train_loss for r in records], marker="o", label="train")
     left.plot(epochs, [r.test_loss for r in records], marker="o", label="test")
     left.set(xlabel="epoch", ylabel="loss", title="Loss")
-    right.plot(epochs, [r.train_accuracy for r in records], marker="o", label="train")
-    right.plot(epochs, [r.test_accuracy for r in records], marker="o", label="test")
-    right.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    if records and records[-1].language_model:  # d2l plots perplexity for language models
+        right.plot(epochs, [r.train_perplexity for r in records], marker="o", label="train")
+        right.plot(epochs, [r.test_perplexity for r in records], marker="o", label="val")
+        right.set(xlabel="epoch", ylabel="perplexity", title="Perplexity")
+    else:
+        right.plot(epochs, [r.train_accuracy for r in records], marker="o", label="train")
+        right.plot(epochs, [r.test_accuracy for r in records], marker="o", label="test")
+        right.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     for axes in (left, right):
         axes.grid(alpha=0.3)
         axes.legend()

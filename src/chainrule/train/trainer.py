@@ -12,13 +12,32 @@ from ..argtypes import check_at_least, check_choice, check_int, check_positive
 from ..autograd import no_grad
 from ..backend import xp
 from ..errors import CheckpointError, TrainingDiverged
-from ..models import ACTIVATIONS, MODELS, check_checkpoint, layer_sizes
+from ..models import ACTIVATIONS, LANGUAGE_MODELS, MODELS, check_checkpoint, layer_sizes
 from .history import EpochRecord, History, plot_history, save_history
+from .language import TEXT_DATASETS, perplexity
 
 LOSSES = ("cross-entropy", "hinge")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-DATASETS = ("digits", "mnist", "fashion-mnist")
+IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist")
+DATASETS = IMAGE_DATASETS + TEXT_DATASETS
+SCHEDULES = ("constant", "cosine")
 CHECKPOINT_FORMAT = "chainrule-checkpoint"
+
+# What a language model trains with unless told otherwise: d2l's chapter 9 setup for the
+# recurrent models (SGD at lr 1, gradients clipped to norm 1, 32 x 35 sequential batches of the
+# first 10,000 characters, 256 hidden units, one-hot inputs), nanoGPT's shakespeare_char CPU
+# example for gpt (AdamW lr 1e-3 with beta2 0.99 and weight decay 0.1, 100 warmup steps then a
+# cosine decay to lr/10, clipping at 1, batches of 12 random blocks of 64, 4 layers, 4 heads,
+# width 128, no dropout, no biases; an epoch is 250 steps, nanoGPT's eval_interval).
+LANGUAGE_DEFAULTS = {
+    "recurrent": dict(dataset="timemachine", optimizer="sgd", lr=1.0, batch_size=32, epochs=100,
+                      hidden=[256], clip_grad_norm=1.0, block_size=35, embedding_dim=0,
+                      dropout=0.0, max_tokens=10000),
+    "gpt": dict(dataset="timemachine", optimizer="adamw", lr=1e-3, batch_size=12, epochs=8,
+                weight_decay=0.1, beta2=0.99, clip_grad_norm=1.0, schedule="cosine",
+                warmup_steps=100, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0,
+                bias=False, steps_per_epoch=250, max_tokens=0),
+}
 
 
 @dataclass
@@ -38,13 +57,35 @@ class TrainConfig:
     weight_decay: float = 0.0
     init: str = "kaiming_uniform"
     seed: int = 0
+    clip_grad_norm: float = 0.0  # 0: no clipping
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    beta2: float = None  # adam/adamw's second beta (None: 0.999)
+    # The language models' settings (None for the image models; see LANGUAGE_DEFAULTS)
+    block_size: int = None
+    embedding_dim: int = None
+    n_layer: int = None
+    n_head: int = None
+    n_embd: int = None
+    dropout: float = None
+    bias: bool = None
+    max_tokens: int = None
+    steps_per_epoch: int = None
+
+    @classmethod
+    def language_model(cls, model="lstm", **options):
+        """A TrainConfig for a language model, each setting not given taken from
+        LANGUAGE_DEFAULTS (d2l's for rnn/gru/lstm, nanoGPT's CPU example for gpt)."""
+        check_choice("model", model, LANGUAGE_MODELS)
+        given = {k: v for k, v in options.items() if v is not None}
+        return cls(model=model, **{**language_defaults(model), **given})
 
     def __post_init__(self):
         # Checked in full here, so that a resumed checkpoint's config is refused before any
         # data is loaded or any layer allocated.
         from ..nn import init
         check_choice("dataset", self.dataset, DATASETS)
-        check_choice("model", self.model, MODELS)
+        check_choice("model", self.model, MODELS + LANGUAGE_MODELS)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("loss", self.loss, LOSSES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -56,11 +97,47 @@ class TrainConfig:
         check_positive("lr", self.lr)
         check_at_least("momentum", self.momentum, 0)
         check_at_least("weight_decay", self.weight_decay, 0)
+        check_at_least("clip_grad_norm", self.clip_grad_norm, 0)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_int("warmup_steps", self.warmup_steps, 0)
+        if self.beta2 is not None and not 0 <= self.beta2 < 1:
+            raise ValueError(f"beta2 must be in [0, 1), got {self.beta2!r}")
+        language = self.model in LANGUAGE_MODELS
+        if language != (self.dataset in TEXT_DATASETS):
+            kind = "text" if language else "image"
+            raise ValueError(f"--model {self.model} trains on a {kind} data set "
+                             f"({', '.join(TEXT_DATASETS if language else IMAGE_DATASETS)}), "
+                             f"not --dataset {self.dataset}")
+        if language:
+            self._check_language_model()
+
+    def _check_language_model(self):
+        from ..models import expected_shapes
+        for name, value in language_defaults(self.model).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        if self.loss != "cross-entropy":
+            raise ValueError(f"a language model trains with cross-entropy, not {self.loss}")
+        for name in ("block_size", "steps_per_epoch"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), 1)
+        for name in ("embedding_dim", "max_tokens"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), 0)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        # The model's own checks (equal recurrent layers, heads dividing the width).
+        expected_shapes({**asdict(self), "vocab_size": 1})
 
     @classmethod
     def from_dict(cls, values):
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def language_defaults(model):
+    """The settings a language model trains with unless told otherwise (LANGUAGE_DEFAULTS)."""
+    return dict(LANGUAGE_DEFAULTS["gpt" if model == "gpt" else "recurrent"])
 
 
 def load_dataset(name, data_dir=None, download=False, seed=0):
@@ -78,6 +155,7 @@ def make_loss(name):
 
 
 def make_optimizer(config, parameters):
+    """The optimizer a config names, over ``parameters`` (or parameter groups)."""
     from .. import optim
     if config.optimizer == "sgd":
         return optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
@@ -86,7 +164,21 @@ def make_optimizer(config, parameters):
         return optim.RMSprop(parameters, lr=config.lr, momentum=config.momentum,
                              weight_decay=config.weight_decay)
     kind = optim.Adam if config.optimizer == "adam" else optim.AdamW
-    return kind(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    betas = (0.9, 0.999 if config.beta2 is None else config.beta2)
+    return kind(parameters, lr=config.lr, betas=betas, weight_decay=config.weight_decay)
+
+
+def scheduled_lr(config, step, total):
+    """The learning rate for optimizer step ``step`` (0-based) of ``total``: constant, or
+    nanoGPT's linear warmup over ``warmup_steps`` then a cosine decay to lr / 10 at ``total``."""
+    if config.schedule == "constant":
+        return config.lr
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / (config.warmup_steps + 1)
+    if step > total:
+        return config.lr / 10
+    ratio = (step - config.warmup_steps) / max(total - config.warmup_steps, 1)
+    return config.lr / 10 + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (config.lr - config.lr / 10)
 
 
 def evaluate(model, data, loss_fn, batch_size=4096):
@@ -164,6 +256,7 @@ class Trainer:
         self.step = 0   # optimizer steps taken
         self.model = self.optimizer = self.loss_fn = self.loader = None
         self.train_data = self.test_data = None
+        self.task = None  # a language model's batch loss and held-out loss (train.language)
         if config is not None:
             self._from_config(config, data_dir, download, datasets)
         if out_dir:
@@ -172,15 +265,41 @@ class Trainer:
     def _from_config(self, config, data_dir, download, datasets):
         from .. import models, random
         from ..data import DataLoader
+        if config.model in LANGUAGE_MODELS:
+            return self._language_model(config, data_dir, download, datasets)
         self.train_data, self.test_data = datasets or load_dataset(
             config.dataset, data_dir, download, seed=config.seed)
         random.manual_seed(config.seed)
-        self.model = models.build({**asdict(config), "input_size": self.train_data.x.shape[1],
-                                   "classes": len(self.train_data.classes)})
+        self.model = models.build(self.model_config())
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.loss_fn = make_loss(config.loss)
         self.loader = DataLoader(self.train_data, batch_size=config.batch_size, shuffle=True,
                                  seed=config.seed)
+
+    def _language_model(self, config, data_dir, download, text):
+        from .. import models, random
+        from . import language
+        self.train_data = self.test_data = text or language.load_text(
+            config.dataset, data_dir, download, config.max_tokens)
+        random.manual_seed(config.seed)
+        self.model = models.build(self.model_config())
+        # nanoGPT decays the matrices only, not biases and LayerNorm weights.
+        parameters = list(self.model.parameters())
+        groups = [{"params": [p for p in parameters if p.ndim >= 2]},
+                  {"params": [p for p in parameters if p.ndim < 2], "weight_decay": 0.0}] \
+            if config.model == "gpt" else parameters
+        self.optimizer = make_optimizer(config, groups)
+        self.loss_fn = make_loss(config.loss)
+        self.loader = language.make_loader(self.train_data, config,
+                                           random.Generator().manual_seed(config.seed))
+        self.task = language.LanguageTask(self.model, config.model, self.loader.carries_state)
+
+    def model_config(self):
+        """The config a checkpoint stores: the run's, with the sizes the data fixes."""
+        if self.config.model in LANGUAGE_MODELS:
+            return {**asdict(self.config), "vocab_size": len(self.train_data.tokenizer)}
+        return {**asdict(self.config), "input_size": int(self.train_data.x.shape[1]),
+                "classes": len(self.train_data.classes)}
 
     def _attach(self, model, train_loader, val_loader, loss, optimizer):
         """Your own model, data, loss and optimizer, checked before any work."""
@@ -247,38 +366,77 @@ class Trainer:
     def checkpoint_path(self):
         return os.path.join(self.out_dir, "checkpoint.crt") if self.out_dir else None
 
+    def _batch_loss(self, x, y):
+        """(loss, scores (N, classes), targets (N,)) of a batch."""
+        if self.task is not None:
+            return self.task.forward(x, y)
+        scores = self.model(x)
+        return self.loss_fn(scores, y), scores, y
+
+    def _counts(self, scores, targets):
+        """(examples counted, correctly predicted) in a batch; a language model's padding
+        targets (-1) count for neither."""
+        if self.task is None:
+            return len(targets), int((scores._data.argmax(axis=1) == targets).sum())
+        targets = targets.numpy()
+        counted = targets >= 0
+        return int(counted.sum()), int((scores._data.argmax(axis=1) == targets)[counted].sum())
+
+    def _update(self, loss, epochs):
+        """Backward, clip, schedule the learning rate and step."""
+        self.optimizer.zero_grad()
+        loss.backward()
+        config = self.config
+        if config is not None and config.clip_grad_norm:
+            from ..nn.utils import clip_grad_norm_
+            clip_grad_norm_(self.model.parameters(), config.clip_grad_norm)
+        if config is not None and config.schedule != "constant":
+            lr = scheduled_lr(config, self.step, epochs * len(self.loader))
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+        self.optimizer.step()
+
     def _train_epoch(self, epoch, epochs):
         self.model.train()
+        if self.task is not None:
+            self.task.begin_epoch()
+        batches = iter(self.loader)  # first: a text loader knows its length once it has begun
         bar = _progress_bar(len(self.loader), f"epoch {epoch}/{epochs}", self.progress)
+        unit = "tokens" if self.task is not None else "samples"
         total_loss, correct, seen = 0.0, 0, 0
         start = time.perf_counter()
         try:
-            for batch, (x, y) in enumerate(self.loader, 1):
-                scores = self.model(x)
-                loss = self.loss_fn(scores, y)
+            for batch, (x, y) in enumerate(batches, 1):
+                loss, scores, targets = self._batch_loss(x, y)
                 value = float(loss._data)
                 if not math.isfinite(value):
                     raise TrainingDiverged(
                         f"the training loss became {value} at epoch {epoch}, step {batch} of "
                         f"{len(self.loader)} (step {self.step + 1} overall); "
                         f"{divergence_advice(self.config)}")
-                self.optimizer.zero_grad()
-                loss.backward()
-                self.optimizer.step()
+                self._update(loss, epochs)
                 self.step += 1
                 self._notify("on_step", value)
-                total_loss += value * len(y)
-                correct += int((scores._data.argmax(axis=1) == y).sum())
-                seen += len(y)
+                counted, hits = self._counts(scores, targets)
+                total_loss += value * counted
+                correct += hits
+                seen += counted
                 if bar is not None:
                     bar.update(1)
                     if batch % 10 == 0 or batch == len(self.loader):
                         rate = seen / max(time.perf_counter() - start, 1e-9)
-                        bar.set_postfix_str(f"loss {total_loss / seen:.4f}, {rate:,.0f} samples/s")
+                        ppl = f", ppl {perplexity(total_loss / seen):.2f}" if self.task else ""
+                        bar.set_postfix_str(f"loss {total_loss / seen:.4f}{ppl}, "
+                                            f"{rate:,.0f} {unit}/s")
         finally:
             if bar is not None:
                 bar.close()
         seconds = time.perf_counter() - start
+        if self.task is not None:
+            test_loss, test_accuracy = self.task.evaluate(self.test_data)
+            return EpochRecord(epoch, total_loss / seen, correct / seen, test_loss,
+                               test_accuracy, seconds, seen / seconds,
+                               perplexity(total_loss / seen), perplexity(test_loss))
         test_loss, test_accuracy = (math.nan, math.nan) if self.test_data is None else \
             evaluate(self.model, self.test_data, self.loss_fn)
         return EpochRecord(epoch, total_loss / seen, correct / seen, test_loss, test_accuracy,
@@ -290,9 +448,7 @@ class Trainer:
         return {
             "format": CHECKPOINT_FORMAT,
             # None for your own model: only your code can build it again.
-            "config": None if self.config is None else {
-                **asdict(self.config), "input_size": int(self.train_data.x.shape[1]),
-                "classes": len(self.train_data.classes)},
+            "config": None if self.config is None else self.model_config(),
             "module": type(self.model).__name__,
             "model": {name: t.numpy() for name, t in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
@@ -301,6 +457,8 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "history": [asdict(r) for r in self.history],
+            # What `chainrule sample` needs to turn text into tokens and back.
+            **({"tokenizer": self.train_data.tokenizer.state()} if self.task else {}),
         }
 
     def save_checkpoint(self, path):
@@ -350,6 +508,11 @@ class Trainer:
                                   f"{error}") from error
         trainer = cls(config, data_dir=data_dir, download=download,
                       out_dir=out_dir or os.path.dirname(os.path.abspath(path)), **options)
+        if trainer.task is not None:
+            from .language import check_tokenizer
+            if check_tokenizer(tree, path).tokens != trainer.train_data.tokenizer.tokens:
+                raise CheckpointError(f"{path}: the checkpoint's tokens differ from those of "
+                                      f"--dataset {config.dataset} as read now")
         trainer.load_state(tree, path)
         return trainer
 
