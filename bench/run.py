@@ -32,6 +32,16 @@ BENCHMARKS = [
      1.20),
     ("LeNet step (relu, max pool) 28x28, batch 64", "lenet_step", ["64"], "torch", 2.00),
     ("LeNet step (relu, max pool) 28x28, batch 256", "lenet_step", ["256"], "torch", 2.00),
+    # cr.compile: the traced step replayed as NumPy, against hand-written NumPy with every
+    # large array preallocated (out=); the step's matrix products alone are printed beside.
+    ("compiled MLP step 784-256-10, batch 64", "compiled_mlp_step", ["784-256-10", "64"],
+     "numpy", 1.00),
+    ("compiled MLP step 784-256-10, batch 256", "compiled_mlp_step", ["784-256-10", "256"],
+     "numpy", 1.00),
+    ("compiled MLP step 784-1024-1024-10, batch 128", "compiled_mlp_step",
+     ["784-1024-1024-10", "128"], "numpy", 1.00),
+    ("compiled 500-op chain on (8,), fwd+bwd", "compiled_chain", [], "torch", 0.20),
+    ("compiled LeNet step 28x28, batch 64", "compiled_lenet_step", ["64"], "torch", 1.00),
     ("conv2d fwd+bwd 64x1x28x28 * 6x1x5x5 pad 2", "conv", ["64-1-28-28-6-5-2"], "torch", 2.00),
     ("conv2d fwd+bwd 64x6x14x14 * 16x6x5x5", "conv", ["64-6-14-14-16-5-0"], "torch", 2.00),
     ("conv2d fwd+bwd 16x64x32x32 * 64x64x3x3 pad 1", "conv", ["16-64-32-32-64-3-1"], "torch",
@@ -41,6 +51,10 @@ BENCHMARKS = [
 FRAMEWORKS_OF = {"step_memory": ["chainrule", "torch"], "epoch_overhead": ["chainrule"],
                  "lenet_step": ["chainrule", "torch"], "conv": ["chainrule", "torch"],
                  "import": ["chainrule", "numpy"]}
+
+FRAMEWORKS_OF.update({"compiled_mlp_step": ["chainrule", "numpy", "gemm"],
+                      "compiled_chain": ["chainrule", "torch"],
+                      "compiled_lenet_step": ["chainrule", "torch"]})
 
 
 def has_torch():
@@ -68,7 +82,7 @@ def run(rounds, only=None):
         if case == "epoch_overhead" and not MNIST.exists():
             print(f"{label:46}   skipped: no MNIST files at {MNIST}")
             continue
-        runs = [f for f in FRAMEWORKS_OF.get(case, frameworks) if f in frameworks]
+        runs = [f for f in FRAMEWORKS_OF.get(case, frameworks) if f in frameworks or f == "gemm"]
         values = {f: [] for f in runs}
         for _ in range(rounds):  # interleaved, so drift on a shared machine hits all alike
             for framework in runs:
@@ -80,6 +94,10 @@ def run(rounds, only=None):
         ratio = medians["chainrule"] / medians[baseline] if baseline in medians else None
         rows.append((label, medians, baseline, ratio, target, case))
         print_row(rows[-1], frameworks)
+        if "gemm" in medians:  # the compiled step's floor: its matrix products alone
+            print(f"{'':46}   GEMM floor {medians['gemm'] * 1e3:.3f}ms: chainrule "
+                  f"{medians['chainrule'] / medians['gemm']:.2f}x, NumPy "
+                  f"{medians['numpy'] / medians['gemm']:.2f}x the floor", flush=True)
     return rows
 
 

@@ -372,3 +372,10 @@ def chainrule_import():
 
 def numpy_import():
     return _import_time("numpy")
+
+
+# -- the compiled step (cr.compile): bench/compile_workloads.py ---------------------------------
+from compile_workloads import (chainrule_compiled_chain, chainrule_compiled_lenet_step,  # noqa: E402,F401,I001
+                               chainrule_compiled_mlp_step, gemm_compiled_mlp_step,
+                               numpy_compiled_mlp_step, torch_compiled_chain,
+                               torch_compiled_lenet_step)

@@ -160,8 +160,11 @@ class Lowering:
         shifted, e = program.unique(f"{o.name}_shifted"), program.unique(f"exp_{o.name}")
         self.softmax[o] = (e, rows)
         where = "softmax cross-entropy" + self._where(instr)
-        return [(f"_check_labels('cross_entropy', {labels.name}, {o.shape!r})",
+        classes = o.shape[1]
+        return [(f"if {labels.name}.min() < 0 or {labels.name}.max() >= {classes}:",
                  "labels are class indices in range", (), None),
+                (f"    _check_labels('cross_entropy', {labels.name}, {o.shape!r})",
+                 "(raises, naming the label)", (), None),
                 (f"{shifted} = {o.name} - {o.name}.max(axis=1, keepdims=True)",
                  "shifted: exp cannot overflow", (), None),
                 (f"{e} = np.exp({shifted})", "", (), None),
@@ -268,8 +271,9 @@ class Lowering:
         comment = "summed to the input's shape"
         if buf is None:
             return [self.line(f"{out.name} = {raw.name}.sum(axis={axis})", comment, instr, out)]
-        return [self.line(f"{out.name} = np.sum({raw.name}, axis={axis}, out={buf})", comment,
-                          instr, out)]
+        # np.add.reduce is what np.sum calls, without its Python wrapper.
+        return [self.line(f"{out.name} = np.add.reduce({raw.name}, axis={axis}, out={buf})",
+                          comment, instr, out)]
 
     def _accum(self, instr, i):
         a, b = instr.args
