@@ -901,9 +901,6 @@ def lazy_loads_a_checkpoint(M):
     return m.weight.shape, m(M.ones(1, 3)), type(m).__name__
 
 
-@pytest.mark.xfail(strict=True, reason="load_state_dict into a LazyLinear before its first call "
-                   "raises LazyModuleError; PyTorch materialises the parameters from the "
-                   "checkpoint's shapes")
 def test_9_a_lazy_module_loads_a_checkpoint_before_its_first_call():
     agree(lazy_loads_a_checkpoint)
 

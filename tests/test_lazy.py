@@ -156,3 +156,54 @@ def test_bad_first_inputs_are_refused(make, x, message):
     layer = make()
     with pytest.raises(ValueError, match=message):
         layer(x)
+
+
+@pytest.mark.parametrize("lazy, concrete, args, kwargs, shape", CASES, ids=IDS)
+def test_a_state_dict_loaded_before_the_first_call_gives_the_shapes_as_torchs(
+        lazy, concrete, args, kwargs, shape):
+    size = shape[-1] if "Linear" in lazy else shape[1]  # the size the first input would give
+    source = getattr(torch.nn, concrete)(size, *args, **kwargs)
+    with torch.no_grad():
+        for p in source.parameters():
+            p.copy_(torch.randn(p.shape))
+        for name, b in source.named_buffers():
+            if b.is_floating_point():
+                b.copy_(torch.rand(b.shape) + 0.5)
+    state = source.state_dict()
+    ours, theirs = getattr(nn, lazy)(*args, **kwargs), getattr(torch.nn, lazy)(*args, **kwargs)
+    before = list(ours.parameters())
+    ours.load_state_dict({k: cr.tensor(v.numpy()) for k, v in state.items()})
+    theirs.load_state_dict(state)
+    assert not ours.has_uninitialized_params() and list(ours.parameters()) == before
+    x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
+    ours.eval(), theirs.eval()
+    with torch.no_grad():
+        expected = theirs(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(numpy(ours(cr.tensor(x))), expected, rtol=1e-5, atol=1e-6)
+    assert type(ours) is getattr(nn, concrete) and type(theirs) is getattr(torch.nn, concrete)
+    for name, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(numpy(ours.state_dict()[name]), value.numpy())
+    size = {"Linear": "in_features", "Conv": "in_channels", "Norm": "num_features"}
+    attribute = next(v for k, v in size.items() if k in lazy)
+    assert getattr(ours, attribute) == getattr(source, attribute)
+
+
+def test_a_failed_or_checked_load_leaves_the_module_lazy():
+    layer = nn.LazyLinear(2)
+    with pytest.raises(cr.errors.ChainruleError, match="weight"):
+        layer.load_state_dict({"weight": cr.ones(3, 4), "bias": cr.zeros(2)})  # 3 != 2 outputs
+    assert layer.has_uninitialized_params() and type(layer) is nn.LazyLinear
+    layer.check_state_dict({"weight": cr.ones(2, 4), "bias": cr.zeros(2)})
+    assert layer.has_uninitialized_params()
+    with pytest.raises(nn.LazyModuleError, match=r"all of \['bias', 'weight'\] or none"):
+        layer.load_state_dict({"weight": cr.ones(2, 4)}, strict=False)
+    assert layer.has_uninitialized_params()
+    assert layer(cr.ones(1, 5)).shape == (1, 2) and layer.in_features == 5  # still lazy: 5 fits
+
+
+def test_after_a_load_the_first_call_only_checks_its_input():
+    layer = nn.LazyLinear(2)
+    layer.load_state_dict({"weight": cr.ones(2, 4), "bias": cr.zeros(2)})
+    with pytest.raises(cr.errors.ChainruleError):
+        layer(cr.ones(1, 5))
+    np.testing.assert_array_equal(numpy(layer(cr.ones(1, 4))), [[4.0, 4.0]])

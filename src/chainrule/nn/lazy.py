@@ -7,8 +7,10 @@ Before the first call the parameters are ``UninitializedParameter``s, as in PyTo
 listed by ``parameters()`` (so an optimizer may be made before the first call and keeps working:
 a parameter is filled in place, it stays the same object), they know their dtype, and anything
 that needs their shape or values raises a ``LazyModuleError`` that says to run one forward pass
-first.
+first. A state dict loaded before the first call gives them their shapes instead (as in PyTorch).
 """
+import contextlib
+
 from ..backend import xp
 from ..errors import ChainruleError, ShapeError
 from ..tensor import Tensor
@@ -118,6 +120,59 @@ class LazyModuleMixin:
         """Nothing before the first call: there is nothing to draw yet (after it, the module
         is its concrete class, whose ``reset_parameters`` draws as PyTorch's)."""
 
+    def load_state_dict(self, state_dict, strict=True):
+        """Before the first call, the parameters and buffers take their shapes from
+        ``state_dict`` (as in PyTorch) and the sizes follow (``in_features``, ...); the first
+        call then only checks its input. A failed load leaves the module as it was, lazy."""
+        with self._shaped_by(state_dict) as commit:
+            keys = super().load_state_dict(state_dict, strict)
+            commit()
+        return keys
+
+    def check_state_dict(self, state, strict=True):
+        with self._shaped_by(state):
+            return super().check_state_dict(state, strict)
+
+    @contextlib.contextmanager
+    def _shaped_by(self, state_dict):
+        """Give the tensors still without memory the shapes ``state_dict`` implies, for the
+        block's duration; ``commit()`` inside keeps them (and the sizes)."""
+        lazy = {name: t for name, t in self._named_state() if isinstance(t._data, _NoData)}
+        given = sorted(name for name in lazy if name in state_dict)
+        if not given:
+            yield lambda: None
+            return
+        if len(given) < len(lazy):
+            raise LazyModuleError(
+                f"{type(self).__name__}: before its first call a lazy module loads all of "
+                f"{sorted(lazy)} or none; the state dict has only {given}")
+        size = self._size_in(state_dict)
+        shapes = self._shapes_for(size)
+        undo = [(t, t._data, t.__class__) for t in lazy.values()]
+        for name, t in lazy.items():
+            t._data = xp.zeros(shapes[name], dtype=t._data.dtype)
+            if isinstance(t, UninitializedParameter):
+                t.__class__ = Parameter
+        kept = []
+        try:
+            yield lambda: kept.append(True)
+        finally:
+            if kept:
+                setattr(self, self.size_name, size)
+            else:
+                for t, data, cls in undo:
+                    t._data, t.__class__ = data, cls
+
+    def _size_in(self, state_dict):
+        """The inferred size (``in_features``, ...) that ``state_dict``'s tensors imply."""
+        name = next(n for n in ("weight", "running_mean") if n in state_dict)
+        shape = xp.shape(state_dict[name])
+        dim = self.size_dim if name == "weight" else 0
+        if len(shape) <= dim:
+            raise LazyModuleError(f"{type(self).__name__}: the state dict's {name} has shape "
+                                  f"{tuple(shape)}, which gives no size for {self.size_name}")
+        return int(shape[dim]) * (getattr(self, "groups", 1) if name == "weight" else 1)
+
     def _become_concrete(self):
         self._lazy_handle.remove()
         del self._lazy_handle
@@ -125,6 +180,9 @@ class LazyModuleMixin:
 
 
 def _infer_parameters(module, args):
+    if not module.has_uninitialized_params():  # loaded from a state dict before this call
+        module._become_concrete()
+        return
     if not args or not isinstance(args[0], Tensor):
         raise TypeError(f"{type(module).__name__}: the first call needs a tensor input to infer "
                         f"the sizes from")
@@ -145,6 +203,10 @@ class LazyLinear(LazyModuleMixin, Linear):
     """
 
     cls_to_become = Linear
+    size_name, size_dim = "in_features", 1  # the size a first input or a weight gives
+
+    def _shapes_for(self, in_features):
+        return {"weight": (self.out_features, in_features), "bias": (self.out_features,)}
 
     def __init__(self, out_features, bias=True, generator=None, dtype="float32"):
         Linear.__init__(self, 0, out_features, bias, dtype=dtype)
@@ -159,8 +221,9 @@ class LazyLinear(LazyModuleMixin, Linear):
             raise ShapeError("LazyLinear: the first input is a scalar; it needs a last "
                              "dimension to take in_features from")
         self.in_features = int(input.shape[-1])
-        _materialize(self.weight, (self.out_features, self.in_features))
-        _materialize(self.bias, (self.out_features,))
+        shapes = self._shapes_for(self.in_features)
+        _materialize(self.weight, shapes["weight"])
+        _materialize(self.bias, shapes["bias"])
         generator = self._generator
         del self._generator
         self._become_concrete()
@@ -169,6 +232,11 @@ class LazyLinear(LazyModuleMixin, Linear):
 
 class _LazyConvMixin(LazyModuleMixin):
     dims = None
+    size_name, size_dim = "in_channels", 1  # a weight holds in_channels / groups
+
+    def _shapes_for(self, in_channels):
+        return {"weight": (self.out_channels, in_channels // self.groups)
+                + tuple(self.kernel_size), "bias": (self.out_channels,)}
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, generator=None, dtype="float32"):
@@ -194,9 +262,9 @@ class _LazyConvMixin(LazyModuleMixin):
             raise ValueError(f"{type(self).__name__}: the input's {channels} channels must be "
                              f"divisible by groups {self.groups}")
         self.in_channels = channels
-        _materialize(self.weight, (self.out_channels, channels // self.groups)
-                     + tuple(self.kernel_size))
-        _materialize(self.bias, (self.out_channels,))
+        shapes = self._shapes_for(channels)
+        _materialize(self.weight, shapes["weight"])
+        _materialize(self.bias, shapes["bias"])
         generator = self._generator
         del self._generator
         self._become_concrete()
@@ -265,6 +333,11 @@ class _LazyBatchNormMixin(LazyModuleMixin):
             self.running_var._data = xp.empty(shape, dtype=self.running_var.dtype)
         self._become_concrete()
         self.reset_parameters()
+
+    size_name, size_dim = "num_features", 0
+
+    def _shapes_for(self, num_features):
+        return dict.fromkeys(("weight", "bias", "running_mean", "running_var"), (num_features,))
 
 
 class LazyBatchNorm1d(_LazyBatchNormMixin, BatchNorm1d):
