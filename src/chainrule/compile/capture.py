@@ -373,7 +373,7 @@ class Installed:
                                   scope=node.scope)
                 r.emit(Instr("vjp", vjp, [gv, *[r.ref(a) for a in args]], out=out, op=node.op,
                              scope=node.scope, position=position, names=names,
-                             parent=parent), raw)
+                             parent=parent, node=node), raw)
                 grads.append((position, raw))
                 if free and not retain_graph:
                     for name in free:

@@ -50,13 +50,19 @@ class Lowering:
         self.scratch = {}
         self.bitmasks = {}  # relu mask Value -> its uint32 buffer
         self.softmax = {}  # logits Value -> (name of exp(o - max o), name of row indices)
+        self.arrays = set()  # Values a lowered line made an ndarray (not a NumPy scalar)
+        self.grads = {}  # id(tensor) -> the Value its .grad holds now (set by this plan)
         self.index = {}
         self.last = {}
         instrs = program.instrs
+        self.consumers = {}
         for i, instr in enumerate(instrs):
             self.index[id(instr)] = i
             for v in instr.values():
                 self.last[v] = i
+                self.consumers.setdefault(v, []).append(instr)
+        self.folded = set()  # ids of instructions another line already computed
+        self.transposes = {}  # Value -> the Value it is the transpose (view) of
         self.position = 0
         self._inline_cache = {}
 
@@ -99,6 +105,8 @@ class Lowering:
         i = self.index.get(id(instr))
         if i is None:
             return None
+        if id(instr) in self.folded:
+            return [(None, None, tuple(instr.values()), None)]
         method = getattr(self, f"_{instr.kind}", None)
         if method is None:
             return None
@@ -109,6 +117,22 @@ class Lowering:
 
     def line(self, text, comment, instr, out):
         return (text, comment, tuple(instr.values()), out)
+
+    def alias(self, instr, source):
+        """No line: ``instr``'s result is ``source`` itself, under its name."""
+        instr.out.name = source.name
+        if source in self.views:
+            self.views[instr.out] = self.views[source]
+        if source in self.buffers:
+            self.buffers[instr.out] = self.buffers[source]
+        if source in self.transposes:
+            self.transposes[instr.out] = self.transposes[source]
+        return [(None, None, tuple(instr.values()), instr.out)]
+
+    def untransposed(self, v):
+        """``v.T`` as an expression, folding a transpose of a transpose."""
+        base = self.transposes.get(v)
+        return base.name if base is not None else f"{v.name}.T"
 
     def n(self, obj):
         return self.program.render_value(obj)
@@ -124,8 +148,10 @@ class Lowering:
             return self._cross_entropy(instr, i)
         if instr.kwargs and op not in ("transpose",):
             return self._inline(instr, i)
-        if op == "transpose" and instr.kwargs.get("axes") is None and _array(args[0]):
+        if op == "transpose" and instr.kwargs.get("axes") is None and _array(args[0]) and \
+                len(args[0].shape) == 2:
             self.views[out] = args[0]
+            self.transposes[out] = args[0]
             return [self.line(f"{out.name} = {args[0].name}.T", where, instr, out)]
         if op == "matmul" and all(_float(a) and len(a.shape) == 2 for a in args) and \
                 args[0].dtype == args[1].dtype:
@@ -159,6 +185,7 @@ class Lowering:
         program.namespace[rows] = xp.arange(o.shape[0])
         shifted, e = program.unique(f"{o.name}_shifted"), program.unique(f"exp_{o.name}")
         self.softmax[o] = (e, rows)
+        self.arrays.add(out)
         where = "softmax cross-entropy" + self._where(instr)
         classes = o.shape[1]
         return [(f"if {labels.name}.min() < 0 or {labels.name}.max() >= {classes}:",
@@ -168,8 +195,8 @@ class Lowering:
                 (f"{shifted} = {o.name} - {o.name}.max(axis=1, keepdims=True)",
                  "shifted: exp cannot overflow", (), None),
                 (f"{e} = np.exp({shifted})", "", (), None),
-                (f"{out.name} = (np.log({e}.sum(axis=1)) - {shifted}[{rows}, {labels.name}]).mean()",
-                 where, tuple(instr.values()), out),
+                (f"{out.name} = np.asarray((np.log({e}.sum(axis=1)) - "
+                 f"{shifted}[{rows}, {labels.name}]).mean())", where, tuple(instr.values()), out),
                 (f"del {shifted}", "", (), None)]
 
     def _elementwise(self, instr, i, ufunc, operands, comment):
@@ -220,21 +247,37 @@ class Lowering:
                     self.line(f"{out.name} = {e} * ({grad.name} / {n})", comment, instr, out),
                     (f"del {e}", "", (), None)]
         if op in ("add", "sub") and position == 0 or op == "add":
-            return [self.line(f"{out.name} = {grad.name}", comment, instr, out)]
-        if op == "transpose" and saved == [None] and names == ("axes",):
+            return self.alias(instr, grad)
+        if op == "transpose" and saved == [None] and names == ("axes",) and len(grad.shape) == 2:
+            base = self.transposes.get(grad)
+            if base is not None:
+                return self.alias(instr, base)
             self.views[out] = grad
+            self.transposes[out] = grad
             return [self.line(f"{out.name} = {grad.name}.T", comment, instr, out)]
         if op == "matmul" and len(grad.shape) == 2:
             if position == 0 and names == ("b", "a_shape") and len(saved[1]) == 2 and \
                     _float(saved[0]) and len(saved[0].shape) == 2:
                 buf = self.buffer_for(out)
-                text = f"{out.name} = np.matmul({grad.name}, {saved[0].name}.T"
+                text = f"{out.name} = np.matmul({grad.name}, {self.untransposed(saved[0])}"
                 return [self.line(f"{text}, out={buf})" if buf else f"{text})", comment, instr,
                                   out)]
             if position == 1 and names == ("a", "b") and all(
                     _float(s) and len(s.shape) == 2 for s in saved):
                 a, b = saved
                 transposed = b.layout == "F"
+                users = self.consumers.get(out, [])
+                if transposed and len(users) == 1 and users[0].kind == "vjp" and \
+                        users[0].op.name == "transpose" and users[0].args[1:] == [None] and \
+                        out not in self.outputs:
+                    # (g^T a)^T transposed back by W^T's VJP: W's gradient is g^T a itself.
+                    final = users[0].out
+                    self.folded.add(id(users[0]))
+                    buf = self.buffer_for(final)
+                    text = f"{final.name} = np.matmul({grad.name}.T, {a.name}"
+                    text = f"{text}, out={buf})" if buf else f"{text})"
+                    return [(text, f"({comment.split(':')[0]})^T: {op}, then transpose"
+                             f"{self._where(instr)}", tuple(instr.values()), final)]
                 if transposed:
                     base = _Twin(out)
                     buf = self.buffer_for(base)
@@ -251,9 +294,9 @@ class Lowering:
                 and grad.dtype.itemsize == 4:
             mask = saved[0]
             buf = self.target(out, [grad], i)
-            return [self.line(f"{out.name} = {buf}", comment, instr, out),
-                    (f"np.bitwise_and({grad.name}.view(np.uint32), {mask.name}, "
-                     f"out={out.name}.view(np.uint32))", "", (), None)]
+            return [self.line(f"{out.name} = np.bitwise_and({grad.name}.view(np.uint32), "
+                              f"{mask.name}, out={buf}.view(np.uint32)).view(np.{grad.dtype})",
+                              comment, instr, out)]
         if op == "mul" and len(saved) == 1 and _same_float(saved[0], grad) or \
                 op == "mul" and len(saved) == 1 and _scalar(saved[0]):
             return self._elementwise(instr, i, "multiply", [grad, saved[0]], comment)
@@ -285,12 +328,13 @@ class Lowering:
 
     def _asarray(self, instr, i):
         source = instr.args[0]
+        if source in self.arrays:  # already an ndarray: np.asarray would return it
+            return self.alias(instr, source)
         if instr.fn.__name__ == "_copy" and isinstance(source, Value) and \
                 self.owned(source) and not self.live_after(source, i):
             # The engine copies a gradient that something else might still hold; in the plan
             # nothing does, so the buffer itself becomes .grad.
-            return [self.line(f"{instr.out.name} = {source.name}", "handed over, not copied",
-                              instr, instr.out)]
+            return self.alias(instr, source)
         return None
 
     def _update(self, instr, i):
@@ -315,6 +359,8 @@ class Lowering:
         tmp = self.scratch[key]
         w = leaf.name
         comment = f"SGD step on {w}, in place"
+        grad = self.grads.get(id(instr.extra["tensor"]))
+        g = grad.name if grad is not None else f"{t}.grad._data"
         lines = [(f"lr = {o}.param_groups[{index}]['lr']", "read live: a scheduler may change it",
                   (), None)]
         if group["momentum"] != 0:
@@ -323,14 +369,26 @@ class Lowering:
             lines += [(f"buffer = {o}.state[{t}]['momentum_buffer']", "momentum buffer", (), None),
                       (f"np.multiply(buffer, {momentum!r}, out=buffer)", "b = momentum b", (),
                        None),
-                      (f"np.multiply({t}.grad._data, {damping!r}, out={tmp})", "", (), None),
+                      (f"np.multiply({g}, {damping!r}, out={tmp})", "", (), None),
                       (f"np.add(buffer, {tmp}, out=buffer)", "    + (1 - dampening) g", (), None),
                       (f"np.multiply(buffer, lr, out={tmp})", "", (), None)]
         else:
-            lines.append((f"np.multiply({t}.grad._data, lr, out={tmp})", "", (), None))
+            lines.append((f"np.multiply({g}, lr, out={tmp})", "", (), None))
         lines += [(f"np.subtract({w}, {tmp}, out={w})", comment, (), None),
-                  (f"{t}._bump_version()", "", (), None)]
+                  (f"{t}._bump_version()", "", (grad,) if grad is not None else (), None)]
         return lines
+
+    def _grad_set(self, instr, i):
+        self.grads[id(instr.extra["tensor"])] = instr.args[0]
+        return None
+
+    def _grad_none(self, instr, i):
+        self.grads.pop(id(instr.extra["tensor"]), None)
+        return None
+
+    def _grad_add(self, instr, i):
+        self.grads.pop(id(instr.extra["tensor"]), None)
+        return None
 
     def owned(self, v):
         base = v

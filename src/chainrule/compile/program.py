@@ -52,13 +52,21 @@ class Program:
             v.name = self.unique(textbook.get(id(t)) or param_names.get(id(t)) or "leaf")
         node_names = {}
         for node, v in rec.node_values.items():
+            producer = v.producer
+            if producer is not None and producer.kind == "asarray" and \
+                    isinstance(producer.args[0], Value) and producer.args[0].name is None and \
+                    textbook.get(node):
+                producer.args[0].name = self.unique(textbook[node])  # L: the loss, as computed
+                node_names[node] = producer.args[0].name
+                v.name = self.unique(f"{producer.args[0].name}_array")
+                continue
             if v.kind == "op" and v.name is None:
                 label = textbook.get(node)
                 if label is None:
                     scope = f"{_scope_label(v.scope)}_" if v.scope else ""
                     label = f"{scope}{node.op.name}"
                 v.name = self.unique(label)
-            node_names[node] = v.name
+            node_names.setdefault(node, v.name)
         for node, v in rec.leaf_nodes.items():
             tensor = node.tensor_ref()
             leaf = rec.leaves.get(id(tensor)) if tensor is not None else None
@@ -115,19 +123,23 @@ class Program:
                    and self.lowering.owned(v) else self.render_value(v)
                    for v in rec.output_values]
         returned = f"return ({', '.join(outputs)}{',' if len(outputs) == 1 else ''})"
+        # Liveness by name: a value the lowering made an alias of another shares its name.
+        assigned = {out.name for *_, out in body if out is not None and out.kind == "op"}
+        assigned -= set(self.namespace)
         last = {}
         for i, (_, _, reads, _) in enumerate(body):
             for v in reads:
-                last[v] = i
-        keep = {v for v in rec.output_values if isinstance(v, Value)}
+                last[v.name] = i
+        keep = {v.name for v in rec.output_values if isinstance(v, Value)}
         lines = ["def step(_args, _kwargs):"]
-        width = max((len(text) for text, *_ in body), default=0)
-        width = min(width, 56)
+        width = min(max((len(text) for text, *_ in body if text), default=0), 56)
         for i, (text, comment, reads, out) in enumerate(body):
-            lines.append(f"    {text:<{width}}  # {comment}" if comment else f"    {text}")
-            dead = [v.name for v in dict.fromkeys(reads)
-                    if last.get(v) == i and v not in keep and v.kind == "op"]
-            if out is not None and out.kind == "op" and out not in last and out not in keep:
+            if text is not None:
+                lines.append(f"    {text:<{width}}  # {comment}" if comment else f"    {text}")
+            dead = [name for name in dict.fromkeys(v.name for v in reads)
+                    if last.get(name) == i and name not in keep and name in assigned]
+            if out is not None and out.name in assigned and out.name not in last and \
+                    out.name not in keep and out.name not in dead:
                 dead.append(out.name)
             if dead and "del" in self.passes:
                 lines.append(f"    del {', '.join(dead)}")
@@ -231,13 +243,24 @@ class Program:
             if v is instr.extra.get("out_value"):
                 node = n
         names = instr.extra["names"]
+        node = instr.extra.get("node")
+        if node is not None:
+            subs["out"] = self.node_names.get(node, "out")
+            for name, parent in zip(op.inputs, node.parents):
+                if parent is not None and parent in self.node_names:
+                    subs[name] = self.node_names[parent]
+        transposes = {}
         for name, arg in zip(names, instr.args[1:]):
             if isinstance(arg, Value):
                 subs[name] = arg.name
-        subs.setdefault("out", "out")
+                base = self.lowering.transposes.get(arg) if self.lowering is not None else None
+                if base is not None:
+                    transposes[name] = base.name
         if text is None:
             return f"d {op.name}/{op.input_name(position)}"
         try:
+            for name, base in transposes.items():
+                text = text.replace(f"{{{name}}}^T", base)
             filled = re.sub(r"\{(\w+)\}", lambda m: subs.get(m.group(1), m.group(1)), text)
         except Exception:  # noqa: BLE001  (a formula is text for people; never fail on it)
             filled = text
