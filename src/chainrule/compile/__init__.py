@@ -146,7 +146,14 @@ class CompiledStep:
     @property
     def code(self):
         """The newest plan as a Python program: one line per operation, ``del`` at last use."""
-        return f"{HEADER}\n\n\n{self._newest().program.source}"
+        program = self._newest().program
+        arrays, others = program.prelude()
+        parts = [HEADER, ""]
+        if others:
+            parts += ["# The objects the program reads besides NumPy:", *others, ""]
+        if arrays:
+            parts += [*arrays, ""]
+        return "\n".join(parts) + "\n" + program.source
 
     @property
     def guards(self):

@@ -146,6 +146,21 @@ class Program:
         lines.append(f"    {returned}")
         return "\n".join(lines) + "\n"
 
+    def prelude(self):
+        """Lines that make the arrays the program uses (buffers, constants) and name the
+        other objects it reads, so that ``step.code`` is a complete NumPy program."""
+        import re as _re
+        used = set(_re.findall(r"\b_?\w+\b", self.source))
+        arrays, others = [], []
+        for name, obj in self.namespace.items():
+            if name not in used or name == "np":
+                continue
+            if isinstance(obj, ndarray):
+                arrays.append(f"{name} = {_array_expr(name, obj)}")
+            else:
+                others.append(f"# {name}: {_describe(obj)}")
+        return arrays, others
+
     def obj(self, obj, hint):
         """A name in the namespace for a Python object the program uses."""
         for name, value in self.namespace.items():
@@ -266,6 +281,33 @@ class Program:
             filled = text
         _ = node
         return f"{filled}: {op.name}"
+
+
+def _array_expr(name, a):
+    dtype = f"np.{a.dtype}"
+    if name.startswith(("_buf", "_scratch")):
+        return f"np.empty({a.shape!r}, {dtype})  # a buffer the plan owns, reused every step"
+    if a.size and (a == 1).all():
+        return f"np.ones({a.shape!r}, {dtype})"
+    if a.size and not a.any():
+        return f"np.zeros({a.shape!r}, {dtype})"
+    if a.ndim == 1 and a.dtype.kind in "iu" and (a == xp.arange(a.size)).all():
+        return f"np.arange({a.size})"
+    if a.size <= 16:
+        return f"np.array({a.tolist()!r}, {dtype})"
+    return f"...  # a constant array of shape {a.shape} {a.dtype}, captured at trace time"
+
+
+def _describe(obj):
+    from ..tensor import Tensor
+    if isinstance(obj, Tensor):
+        return (f"a chainrule Tensor of shape {tuple(obj.shape)} (its array is read, its "
+                f".grad set)")
+    kind = type(obj).__name__
+    if callable(obj):
+        module = getattr(obj, "__module__", "") or ""
+        return f"{getattr(obj, '__qualname__', kind)} ({module})"
+    return f"a {kind} ({type(obj).__module__})"
 
 
 RESERVED = {"np", "step", "del", "return", "lambda", "in", "is", "not", "and", "or", "if",
