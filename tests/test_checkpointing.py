@@ -179,15 +179,18 @@ def test_dropout_recomputes_the_same_mask():
     assert np.array_equal(cr.get_rng_state().numpy(), after_plain)
 
 
-def test_without_preserve_rng_state_the_mask_is_drawn_again():
-    model, x = dropout_block(), batch(requires_grad=True)
-    cr.manual_seed(11)
-    model(x).sum().backward()
-    plain = grads(model)
-    model.zero_grad()
-    cr.manual_seed(11)
-    checkpoint(model, x, preserve_rng_state=False).sum().backward()
-    assert not same(grads(model), plain)
+def test_a_mask_drawn_again_is_refused_rather_than_differentiated():
+    # PyTorch would differentiate the second mask silently; chainrule compares the recomputed
+    # outputs with the forward pass's.
+    x = batch(requires_grad=True)
+    model = dropout_block()
+    loss = checkpoint(model, x, preserve_rng_state=False).sum()
+    with pytest.raises(GradientError, match="gave other values than the forward pass"):
+        loss.backward()
+    own = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5, generator=cr.Generator().manual_seed(3)))
+    loss = checkpoint(own, x).sum()
+    with pytest.raises(GradientError, match="a generator= of their own is not replayed"):
+        loss.backward()
 
 
 # -- against PyTorch --------------------------------------------------------------------------------
@@ -425,3 +428,18 @@ def test_explain_says_which_steps_were_recomputed():
     assert noted == ["v2"]  # tanh saved its output; the product saved only x and w, kept
     assert not any("checkpointed" in n for step in plain for n in step.notes)
     assert [s.grad_norm for s in ours] == [s.grad_norm for s in plain]
+
+
+def test_outputs_with_nan_and_inf_recompute_without_a_false_alarm():
+    data = np.array([[-1.0, 0.0, 2.0, np.inf]], dtype=np.float32)
+
+    def f(t):
+        return t.log() * t.exp()
+
+    x = cr.tensor(data, requires_grad=True)
+    with np.errstate(all="ignore"):
+        f(x).sum().backward()
+        plain = x.grad.numpy().copy()
+        x.grad = None
+        checkpoint(f, x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), plain)

@@ -20,7 +20,7 @@ recomputation that records other ops than the forward pass did.
 """
 import weakref
 
-from ..backend import ndarray
+from ..backend import ndarray, xp
 from ..engine import _clock, buffer_version, enable_grad, mode
 from ..errors import GradientError
 from ..random import get_rng_state, set_rng_state
@@ -54,6 +54,7 @@ def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True,
     nodes = region(outputs, start, boundary)
     if nodes:
         segment = _Segment(function, args, kwargs, rng_state, determinism_check, nodes, boundary)
+        segment.note_results(outputs)
         segment.take_back(nodes, start)
     return outputs
 
@@ -170,6 +171,12 @@ class _Segment:
         self.strict = determinism_check == "default"
         self.boundary = boundary
         self.slots = []
+        self.kept = []  # (op, name, array, version): what the nodes keep from outside
+
+    def note_results(self, outputs):
+        """A fingerprint of each output, to compare the recomputation with (keeping the
+        outputs themselves would cost the memory checkpointing saves)."""
+        self.results = [_fingerprint(t._data) for t in _tensors(outputs)]
 
     def take_back(self, nodes, start):
         """Replace each node's saved dict by a Recomputed keeping only what is not the
@@ -186,6 +193,8 @@ class _Segment:
                     counted.add(id(base))
                 else:
                     kept[name] = value
+                    if type(value) is ndarray:
+                        self.kept.append((node.op.name, name, value, buffer_version(value)))
             if isinstance(node.saved, Recomputed):  # a nested checkpoint's node
                 taken.update(node.saved.recomputed)
             slot = Recomputed(kept)
@@ -224,9 +233,18 @@ class _Segment:
                 set_rng_state(current)
         nodes = region(outputs, start, self.boundary)
         self._check_same(nodes)
+        self._check_values(list(_tensors(outputs)))
         return nodes
 
     def _check_inputs(self):
+        for op, name, array, version in self.kept:
+            now = buffer_version(array)
+            if now != version:
+                raise GradientError(
+                    f"checkpoint: {op}'s '{name}' of shape {array.shape}, from outside the "
+                    f"segment (a parameter or an input), was modified in place after the "
+                    f"forward pass (its memory is at version {now}, was {version}), so backward "
+                    f"cannot recompute the segment; make the change after backward()")
         for i, a, version in self.versions:
             now = buffer_version(a._data)
             if now != version:
@@ -235,6 +253,22 @@ class _Segment:
                     f"checkpointed forward pass used it (its memory is at version {now}, was "
                     f"{version}), so backward cannot recompute the segment; clone() it before "
                     f"changing it, or change it after backward()")
+
+    def _check_values(self, outputs):
+        """Refuse a recomputation whose outputs differ from the forward pass's: its saved arrays
+        would belong to another computation. A random op with a generator of its own is the
+        usual cause: only the default one is replayed."""
+        for i, (first, again) in enumerate(zip(self.results, outputs)):
+            total, size = _fingerprint(again._data)
+            if total == first[0] or abs(total - first[0]) <= 1e-6 * max(size, first[1]) or \
+                    total != total and first[0] != first[0]:  # nan in both
+                continue
+            raise GradientError(
+                f"checkpoint: recomputing the segment in backward gave other values than the "
+                f"forward pass (output {i} of shape {again.shape} sums to {total:.7g}, was "
+                f"{first[0]:.7g}), so its gradients would be another computation's. Random ops "
+                f"must draw from the default generator, which checkpoint replays "
+                f"(preserve_rng_state=True); a generator= of their own is not replayed")
 
     def _check_same(self, nodes):
         again = [(n.op.name, n.shape, n.dtype) for n in nodes]
@@ -250,6 +284,15 @@ class _Segment:
             f"#{k}: {_op_text(first)} in the forward pass, {_op_text(then)} now. The "
             f"checkpointed function must compute the same ops from the same inputs each time "
             f"(random ops need preserve_rng_state=True)")
+
+
+def _fingerprint(array):
+    """The sum and the sum of magnitudes, in float64: a change of mask or input moves the sum
+    by about 1/sqrt(size) of the magnitudes, far beyond the round-off of an identical
+    recomputation (none) or of another summation order (about 1e-7)."""
+    if array.dtype.kind not in "fiub":
+        return 0.0, 0.0
+    return float(xp.sum(array, dtype=xp.float64)), float(xp.sum(xp.abs(array), dtype=xp.float64))
 
 
 def _base(array):
