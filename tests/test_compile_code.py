@@ -107,3 +107,15 @@ def test_guards_read_as_python():
     assert "_W1._data.shape == (256, 784)" in guards
     assert ".training is True" in guards
     compile(guards, "guards", "exec")
+
+
+def test_cli_compile_show_prints_the_d2l_step(capsys, tmp_path):
+    from chainrule.cli import main
+    assert main(["compile", "--show", "--batch-size", "8", "--guards"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^\s+dW1 = np\.matmul\(dz\.T, x\b", out, re.M)
+    assert "def guard(_args, _kwargs):" in out
+    path = tmp_path / "step.py"
+    assert main(["compile", "--model", "lenet", "--optimizer", "momentum", "--batch-size", "4",
+                 "--out", str(path)]) == 0
+    assert "conv2d" in path.read_text() and "momentum_buffer" in path.read_text()

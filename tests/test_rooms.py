@@ -67,4 +67,4 @@ def test_every_command_is_registered():
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
     assert set(commands.choices) == {"train", "evaluate", "graph", "explain", "memory",
-                                     "export", "sample"}
+                                     "export", "sample", "compile"}

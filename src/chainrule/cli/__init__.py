@@ -25,14 +25,14 @@ def build_parser():
 
 def _build():
     """The top-level parser and its subparsers action (which knows each command's parser)."""
-    from . import export, inspect, sample, train
+    from . import compile, export, inspect, sample, train
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Train, inspect and explain multilayer perceptrons with chainrule. "
                     "Run 'chainrule COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (train, inspect, export, sample):
+    for module in (train, inspect, export, sample, compile):
         module.register(commands)
     return parser, commands
 
