@@ -267,3 +267,16 @@ def test_layers_and_directions_are_steps_of_their_own_chains():
         assert {(s.layer, s.direction) for s in parts} == {(int(layer), int(reverse))}, name
         np.testing.assert_allclose(sum(parts.values()), node.tensor_ref().grad.numpy(),
                                    rtol=0, atol=1e-10)
+
+
+def test_parts_too_large_to_keep_split_are_summed_not_lost(setting):
+    model, x, y = setting
+    view = GraphView(_loss(model, x, y), model)
+    split = inspect.split_by_time_step(view, budget=0)
+    by_name = {view.name(node): parts for node, parts in split.items()}
+    from chainrule.inspect.timesteps import UNSPLIT
+    assert list(by_name["rnn.weight_ih_l0"]) == [UNSPLIT]  # crossed the whole-sequence product
+    assert len(by_name["rnn.weight_hh_l0"]) == T           # used inside each step: still split
+    full = inspect.split_by_time_step(view)
+    for node, parts in split.items():
+        np.testing.assert_allclose(sum(parts.values()), sum(full[node].values()), atol=1e-12)

@@ -25,7 +25,7 @@ from .gradients import engine_gradients
 from .graph import GraphView, format_shape, grad_norm, to_dot
 from .layout import fallback_svg
 from .timescope import at_step, has_time_steps, outside_steps, step_label, time_step_of
-from .timesteps import split_by_time_step, time_step_gradients
+from .timesteps import UNSPLIT, split_by_time_step, time_step_gradients
 
 @dataclass
 class Step:
@@ -327,6 +327,8 @@ def _time_step_parts(view):
         return {}
     found = {}
     for node, parts in split_by_time_step(view).items():
+        if UNSPLIT in parts:
+            continue  # too large to split: the step shows the engine's sum alone
         if sum(key is not None for key in parts) > 1:
             found[node] = [(step_label(key), format_shape(value.shape), grad_norm(value))
                            for key, value in parts.items()]

@@ -35,13 +35,21 @@ __all__ = ["time_step", "time_step_of", "split_by_time_step", "time_step_gradien
            "TimeStepGradients", "StepGradient", "sequence_memory", "SequenceMemory"]
 
 
-def split_by_time_step(loss, params=None, nodes=None):
+UNSPLIT = "not split"  # the key of a part too large to keep split by time step
+
+SPLIT_BUDGET = 64 * 2**20
+
+
+def split_by_time_step(loss, params=None, nodes=None, budget=SPLIT_BUDGET):
     """``{node: {TimeStep or None: array}}``: the gradient of each of ``nodes`` (default: the
     leaves) split by the time step its paths to the loss first enter (None: paths that enter no
     step). The parts of a node add up to the gradient backward gives it.
 
-    Like explain, it runs the VJPs on the graph's saved arrays: call it before ``backward()``.
-    Tensor hooks are not run here."""
+    Where paths of many steps cross one large array outside the steps (W_xh's product for the
+    whole sequence), each step's part is an array of that size: past ``budget`` bytes for one
+    node the parts are added up and kept under the key ``UNSPLIT``, so the sum stays right and
+    the split is not shown. Like explain, it runs the VJPs on the graph's saved arrays: call it
+    before ``backward()``. Tensor hooks are not run here."""
     view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
     check_retained(view)
     wanted = set(nodes) if nodes is not None else {n for n in view.nodes if n.op is None}
@@ -60,14 +68,20 @@ def split_by_time_step(loss, params=None, nodes=None):
             own = time_step_of(node)
             if own is not None:  # every path through this node enters the loss via step `own`
                 parts = {own: _total(parts.values())}
+            elif len(parts) > 1 and sum(a.nbytes for a in parts.values()) > budget:
+                parts = {UNSPLIT: _total(parts.values())}
             for key, grad in parts.items():
                 for position, raw in node.plan.input_gradients(node, grad, True, False):
                     parent = node.parents[position]
                     g = xp.asarray(sum_to_shape(xp.asarray(raw), parent.shape, node.name))
                     slot = pending.setdefault(parent, {})
                     slot[key] = slot[key] + g if key in slot else g.astype(parent.dtype)
-    return {node: dict(sorted(parts.items(), key=lambda item: order(item[0])))
+    return {node: dict(sorted(parts.items(), key=lambda item: _key_order(item[0])))
             for node, parts in result.items()}
+
+
+def _key_order(key):
+    return (1,) if key is UNSPLIT else (0, *order(key))
 
 
 def _total(values):
