@@ -68,6 +68,9 @@ class GuardBuilder:
                 self.check(f"{e}._data.shape == {obj._data.shape!r}")
                 self.check(f"{e}._data.dtype == np.{obj._data.dtype}")
                 self.check(f"{e}.requires_grad is {obj.requires_grad}")
+                entry = recording.entry_grads.get(id(obj))
+                if entry is not None:
+                    self.check(f"{e}.grad is None" if entry[1] else f"{e}.grad is not None")
             elif isinstance(obj, ndarray):
                 self.check(f"type({e}) is np.ndarray")
                 self.check(f"{e}.shape == {obj.shape!r}")

@@ -346,7 +346,7 @@ class Lowering:
         group = opt.param_groups[index]
         leaf = instr.extra["tensor_value"]
         if type(opt) is not SGD or group["weight_decay"] != 0 or group["nesterov"] or \
-                not _float(leaf):
+                not _float(leaf) or leaf.kind != "leaf":
             return None
         program = self.program
         o = program.obj(opt, "_opt")

@@ -225,7 +225,7 @@ class Program:
             hint = "_" + getattr(instr.fn, "__name__", "f")
             text = f"{out.name} = {self.call(instr.fn, hint, instr.args)}"
             return [(text, kind, reads, out)]
-        tensor = self.obj(instr.extra["tensor"], f"_{instr.extra['tensor_value'].name}")
+        tensor = self.tensor_expr(instr)
         if kind == "grad_none":
             return [(f"{tensor}.grad = None", "zero_grad", (), None)]
         if kind == "grad_set":
@@ -245,6 +245,15 @@ class Program:
                      f"{type(instr.extra['optimizer']).__name__} step, in place", reads, None),
                     (f"{tensor}._bump_version()", "", (), None)]
         raise AssertionError(kind)
+
+    def tensor_expr(self, instr):
+        """The tensor whose .grad an instruction touches: an argument of the step by its place
+        (each call passes its own), any other by the object capture saw (read live)."""
+        value = instr.extra["tensor_value"]
+        if value.kind == "input":
+            path, _ = value.source
+            return _input_expr((path, False))
+        return self.obj(instr.extra["tensor"], f"_{value.name}")
 
     def formula(self, instr):
         """The VJP's declared formula with the plan's names filled in."""
