@@ -363,7 +363,7 @@ def time_steps_html(report):
     if getattr(report, "time_steps", None) is None:
         return ""
     from .timesteps import time_step_html
-    return f'<div style="margin-top: 8px">{time_step_html(report.time_steps)}</div>'
+    return f'<div style="margin: 8px 12px">{time_step_html(report.time_steps)}</div>'
 
 
 

@@ -249,7 +249,8 @@ def _log_range(norms):
     positive = [n for n in norms if n > 0 and math.isfinite(n)]
     if not positive:
         return 1.0, 1.0
-    return min(positive), max(positive)
+    # At least a decade, so that norms within a few percent of each other get similar bars.
+    return min(min(positive), max(positive) / 10), max(positive)
 
 
 def _log_fraction(norm, low, high):
