@@ -165,6 +165,16 @@ class CompiledStep:
         """The objects ``code`` refers to by name (parameters, op functions, constants)."""
         return dict(self._newest().program.namespace)
 
+    def buffer_bytes(self):
+        """Bytes of the arrays the newest plan owns (its out= buffers and scratch arrays),
+        allocated once and reused by every replay."""
+        program = self._newest().program
+        lowering = program.lowering
+        if lowering is None:
+            return 0
+        names = set(lowering.buffers.values()) | set(lowering.scratch.values())
+        return sum(program.namespace[name].nbytes for name in names)
+
     def explain_misses(self):
         """Which guard failed, for each call that found no plan and retraced."""
         if not self.misses:

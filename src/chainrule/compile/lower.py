@@ -118,6 +118,11 @@ class Lowering:
     def line(self, text, comment, instr, out):
         return (text, comment, tuple(instr.values()), out)
 
+    def dels(self, *names):
+        """``del`` lines for the lowering's own temporaries, when the del pass is on."""
+        return [(f"del {', '.join(names)}", "", (), None)] if "del" in self.program.passes \
+            else []
+
     def alias(self, instr, source):
         """No line: ``instr``'s result is ``source`` itself, under its name."""
         instr.out.name = source.name
@@ -197,7 +202,7 @@ class Lowering:
                 (f"{e} = np.exp({shifted})", "", (), None),
                 (f"{out.name} = np.asarray((np.log({e}.sum(axis=1)) - "
                  f"{shifted}[{rows}, {labels.name}]).mean())", where, tuple(instr.values()), out),
-                (f"del {shifted}", "", (), None)]
+                *self.dels(shifted)]
 
     def _elementwise(self, instr, i, ufunc, operands, comment):
         out = instr.out
@@ -245,7 +250,7 @@ class Lowering:
             return [(f"{e} /= {e}.sum(axis=1, keepdims=True)", "softmax(o)", (), None),
                     (f"{e}[{rows}, {saved[1].name}] -= 1", "softmax(o) - onehot(y)", (), None),
                     self.line(f"{out.name} = {e} * ({grad.name} / {n})", comment, instr, out),
-                    (f"del {e}", "", (), None)]
+                    *self.dels(e)]
         if op in ("add", "sub") and position == 0 or op == "add":
             return self.alias(instr, grad)
         if op == "transpose" and saved == [None] and names == ("axes",) and len(grad.shape) == 2:
