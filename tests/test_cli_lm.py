@@ -108,6 +108,8 @@ def test_sample_refuses_a_checkpoint_that_is_not_a_language_model(tmp_path, caps
     (["--model", "gru", "--hidden", "8", "4"], "all equal"),
     (["--model", "gpt", "--n-embd", "10", "--n-head", "3"], "multiple of n_head"),
     (["--model", "lstm", "--loss", "hinge"], "cross-entropy"),
+    (["--model", "lstm", "--dataset", "names", "--max-tokens", "9"],
+     "--max-tokens do not apply to --dataset names"),
 ])
 def test_train_refuses_options_that_do_not_fit(tmp_path, capsys, args, message):
     assert main(["train", *args, "--out", str(tmp_path / "x"), "--no-progress"]) == 1

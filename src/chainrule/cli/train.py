@@ -371,6 +371,14 @@ def _check_language_options(args):
     if args.dataset in DATASETS[:3]:
         raise ChainruleError(f"--model {args.model} trains on text (--dataset timemachine, "
                              f"shakespeare_char or names), not --dataset {args.dataset}")
+    if args.dataset == "names":
+        # One name per row: the rows' length is the longest name's.
+        given = [name for name in ("max_tokens",) + (("block_size",) if args.model != "gpt"
+                                                     else ()) if getattr(args, name) is not None]
+        if given:
+            options = " and ".join("--" + name.replace("_", "-") for name in given)
+            raise ChainruleError(f"{options} do not apply to --dataset names, whose rows are "
+                                 f"one name each")
     _check_momentum(args)
 
 
