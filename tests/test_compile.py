@@ -237,3 +237,34 @@ def test_fan_out_and_broadcast_gradients():
         compiled(x)
         np.testing.assert_array_equal(w.grad.numpy(), gw)
         np.testing.assert_array_equal(b.grad.numpy(), gb)
+
+
+def test_the_readme_example_with_weight_decay():
+    from chainrule.nn import functional as F
+    rng = np.random.default_rng(0)
+    W1 = cr.tensor(rng.normal(0, 0.5, (5, 3)).astype(np.float32), requires_grad=True)
+    W2 = cr.tensor(rng.normal(0, 0.5, (2, 5)).astype(np.float32), requires_grad=True)
+
+    def forward_backward(x, y):
+        z = x @ W1.T
+        h = z.relu()
+        o = h @ W2.T
+        L = F.cross_entropy(o, y)
+        s = 0.01 / 2 * ((W1 * W1).sum() + (W2 * W2).sum())
+        J = L + s
+        J.backward()
+        return J
+    compiled = cr.compile(forward_backward)
+    for seed in range(4):
+        data = np.random.default_rng(seed)
+        x = cr.tensor(data.random((4, 3), dtype=np.float32))
+        y = cr.tensor(data.integers(0, 2, 4))
+        W1.grad = W2.grad = None
+        expected = forward_backward(x, y)
+        grads = W1.grad.numpy().copy(), W2.grad.numpy().copy()
+        W1.grad = W2.grad = None
+        got = compiled(x, y)
+        assert got.item() == expected.item()
+        np.testing.assert_array_equal(W1.grad.numpy(), grads[0])
+        np.testing.assert_array_equal(W2.grad.numpy(), grads[1])
+    assert "J = " in compiled.code and "dW2" in compiled.code  # the textbook's names, with s

@@ -116,15 +116,18 @@ class CompiledStep:
     def _trace(self, args, kwargs):
         leaves, _ = flatten(args, kwargs)
         recorder = Recorder([(path, obj) for path, obj in leaves])
-        with Installed(recorder):
+        seen_locals = {}
+        with Installed(recorder), _locals_at_return(self.fn, seen_locals):
             result = self.fn(*args, **kwargs)
         rec = recorder.rec
         rec.output = _output_tree(recorder, result)
         outs = []
         _collect_outputs(rec.output, outs)
         rec.output_values = outs
-        program = Program(rec, _arg_names(self.fn, args, kwargs), _param_names(rec),
-                          _textbook_names(rec, result), self.passes)
+        names = _variable_names(self.fn, seen_locals)
+        names.update(_textbook_names(rec, result))
+        program = Program(rec, _arg_names(self.fn, args, kwargs), _param_names(rec), names,
+                          self.passes)
         guard_source = GuardBuilder(program).build(rec, args, kwargs)
         if self.check:
             pending = self._pending
@@ -287,6 +290,56 @@ def _param_names(rec):
         for name, t in named:
             if id(t) not in names:
                 names[id(t)] = "l" + name if name[:1].isdigit() else name
+    return names
+
+
+class _locals_at_return:
+    """While tracing, note the step function's local variables when it returns (a profile
+    hook, only for that call), so that the program can use the user's own names."""
+
+    def __init__(self, fn, found):
+        self.code = getattr(getattr(fn, "__wrapped__", fn), "__code__", None)
+        self.found = found
+
+    def __enter__(self):
+        self.previous = sys.getprofile()
+        code, found = self.code, self.found
+
+        def hook(frame, event, arg):
+            if event == "return" and frame.f_code is code:
+                found.update(frame.f_locals)
+        if code is not None:
+            sys.setprofile(hook)
+        return self
+
+    def __exit__(self, *exc):
+        sys.setprofile(self.previous)
+
+
+def _variable_names(fn, local_values):
+    """{Node or id(tensor): name} from the step's local variables and the tensors it names
+    from its closure and globals (z, h, L, W1 in a hand-written network)."""
+    from ..tensor import Tensor
+    named = dict(local_values)
+    fn = getattr(fn, "__wrapped__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+            try:
+                named.setdefault(name, cell.cell_contents)
+            except ValueError:  # an empty cell
+                pass
+        for name in code.co_names:
+            if name in getattr(fn, "__globals__", {}):
+                named.setdefault(name, fn.__globals__[name])
+    names = {}
+    for name, value in named.items():
+        if not isinstance(value, Tensor) or name.startswith("_"):
+            continue
+        if value.node is not None and value.node.op is not None:
+            names.setdefault(value.node, name)
+        else:
+            names.setdefault(id(value), name)
     return names
 
 

@@ -62,6 +62,15 @@ class Lowering:
                 self.last[v] = i
                 self.consumers.setdefault(v, []).append(instr)
         self.folded = set()  # ids of instructions another line already computed
+        # forward results whose only reader is the engine's np.asarray: folded into one line
+        self.wraps = {}
+        for instr in instrs:
+            if instr.kind == "asarray" and instr.fn is xp.asarray:
+                source = instr.args[0]
+                if isinstance(source, Value) and len(self.consumers.get(source, ())) == 1 and \
+                        source not in self.outputs and source.producer is not None and \
+                        source.producer.kind == "forward":
+                    self.wraps[source] = instr
         self.transposes = {}  # Value -> the Value it is the transpose (view) of
         self.position = 0
         self._inline_cache = {}
@@ -111,9 +120,25 @@ class Lowering:
         if method is None:
             return None
         try:
-            return method(instr, i)
+            lines = method(instr, i)
         except _NoLowering:
             return None
+        return self.fold_scalar(instr, lines)
+
+    def fold_scalar(self, instr, lines):
+        """A 0-d result that the engine wraps with np.asarray (NumPy hands back a scalar):
+        the wrapping written on the line that computes it, under the wrapped value's name."""
+        wrap = self.wraps.get(instr.out) if instr.out is not None else None
+        if lines is None or wrap is None:
+            return lines
+        for k, (text, comment, reads, out) in enumerate(lines):
+            head = f"{instr.out.name} = "
+            if out is instr.out and text and text.startswith(head):
+                self.folded.add(id(wrap))
+                text = f"{wrap.out.name} = np.asarray({text[len(head):]})"
+                lines[k] = (text, comment, reads, wrap.out)
+                return lines
+        return lines
 
     def line(self, text, comment, instr, out):
         return (text, comment, tuple(instr.values()), out)
@@ -190,7 +215,6 @@ class Lowering:
         program.namespace[rows] = xp.arange(o.shape[0])
         shifted, e = program.unique(f"{o.name}_shifted"), program.unique(f"exp_{o.name}")
         self.softmax[o] = (e, rows)
-        self.arrays.add(out)
         where = "softmax cross-entropy" + self._where(instr)
         classes = o.shape[1]
         return [(f"if {labels.name}.min() < 0 or {labels.name}.max() >= {classes}:",
@@ -200,8 +224,8 @@ class Lowering:
                 (f"{shifted} = {o.name} - {o.name}.max(axis=1, keepdims=True)",
                  "shifted: exp cannot overflow", (), None),
                 (f"{e} = np.exp({shifted})", "", (), None),
-                (f"{out.name} = np.asarray((np.log({e}.sum(axis=1)) - "
-                 f"{shifted}[{rows}, {labels.name}]).mean())", where, tuple(instr.values()), out),
+                (f"{out.name} = (np.log({e}.sum(axis=1)) - "
+                 f"{shifted}[{rows}, {labels.name}]).mean()", where, tuple(instr.values()), out),
                 *self.dels(shifted)]
 
     def _elementwise(self, instr, i, ufunc, operands, comment):

@@ -52,16 +52,13 @@ class Program:
             v.name = self.unique(textbook.get(id(t)) or param_names.get(id(t)) or "leaf")
         node_names = {}
         for node, v in rec.node_values.items():
-            producer = v.producer
-            if producer is not None and producer.kind == "asarray" and \
-                    isinstance(producer.args[0], Value) and producer.args[0].name is None and \
-                    textbook.get(node):
-                producer.args[0].name = self.unique(textbook[node])  # L: the loss, as computed
-                node_names[node] = producer.args[0].name
-                v.name = self.unique(f"{producer.args[0].name}_array")
-                continue
             if v.kind == "op" and v.name is None:
                 label = textbook.get(node)
+                parent = node.parents[0] if len(node.parents) == 1 else None
+                if label is None and node.op.name == "transpose" and parent is not None:
+                    tensor = parent.tensor_ref() if parent.tensor_ref is not None else None
+                    base = textbook.get(id(tensor)) or textbook.get(parent)
+                    label = f"{base}T" if base else None
                 if label is None:
                     scope = f"{_scope_label(v.scope)}_" if v.scope else ""
                     label = f"{scope}{node.op.name}"
