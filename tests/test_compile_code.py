@@ -57,7 +57,7 @@ def test_the_lines_are_the_derivation():
     assert re.fullmatch(r"np\.matmul\(h, W2T\b.*", _line(code, "hW2T"))
     assert _line(code, "o") == "hW2T + b2"
     assert "softmax(o) - onehot(y)" in code
-    assert re.fullmatch(rf"exp_o \* \(dL / {BATCH}\)", _line(code, "do"))
+    assert re.fullmatch(rf"np\.multiply\(exp_o, dL / {BATCH}, out=exp_o\)", _line(code, "do"))
     assert re.fullmatch(r"np\.matmul\(do\.T, h\b.*", _line(code, "dW2"))
     assert re.fullmatch(r"np\.add\.reduce\(do, axis=0\b.*", _line(code, "db2"))
     assert re.fullmatch(r"np\.matmul\(do, W2\b.*", _line(code, "dh"))

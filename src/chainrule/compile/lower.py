@@ -202,7 +202,8 @@ class Lowering:
 
     def _cross_entropy(self, instr, i):
         """softmax_cross_entropy's forward written out (the same expressions, in the same
-        order). Its exponentials stay for the VJP, which computes exp(o - max o) again."""
+        order). Its exponentials and their row sums stay for the VJP, which would compute
+        them again."""
         o, labels = instr.args
         out = instr.out
         if instr.kwargs.get("reduction", "mean") != "mean" or not _float(o) or \
@@ -214,7 +215,8 @@ class Lowering:
         rows = program.unique("rows")
         program.namespace[rows] = xp.arange(o.shape[0])
         shifted, e = program.unique(f"{o.name}_shifted"), program.unique(f"exp_{o.name}")
-        self.softmax[o] = (e, rows)
+        total = program.unique(f"sum_exp_{o.name}")
+        self.softmax[o] = (e, rows, total)
         where = "softmax cross-entropy" + self._where(instr)
         classes = o.shape[1]
         return [(f"if {labels.name}.min() < 0 or {labels.name}.max() >= {classes}:",
@@ -224,7 +226,9 @@ class Lowering:
                 (f"{shifted} = {o.name} - {o.name}.max(axis=1, keepdims=True)",
                  "shifted: exp cannot overflow", (), None),
                 (f"{e} = np.exp({shifted})", "", (), None),
-                (f"{out.name} = (np.log({e}.sum(axis=1)) - "
+                (f"{total} = {e}.sum(axis=1, keepdims=True)", "kept: the VJP divides by it",
+                 (), None),
+                (f"{out.name} = (np.log({total}[:, 0]) - "
                  f"{shifted}[{rows}, {labels.name}]).mean()", where, tuple(instr.values()), out),
                 *self.dels(shifted)]
 
@@ -269,12 +273,15 @@ class Lowering:
             return self._inline(instr, i)
         if op == "softmax_cross_entropy" and saved[0] in self.softmax and \
                 instr.extra["names"] == ("logits", "labels", "reduction") and saved[2] == "mean":
-            e, rows = self.softmax.pop(saved[0])
+            e, rows, total = self.softmax.pop(saved[0])
             n = saved[0].shape[0]
-            return [(f"{e} /= {e}.sum(axis=1, keepdims=True)", "softmax(o)", (), None),
+            # The VJP recomputes exp(o - max o) and its row sums: the same values as the
+            # forward's, which are still here.
+            return [(f"{e} /= {total}", "softmax(o)", (), None),
                     (f"{e}[{rows}, {saved[1].name}] -= 1", "softmax(o) - onehot(y)", (), None),
-                    self.line(f"{out.name} = {e} * ({grad.name} / {n})", comment, instr, out),
-                    *self.dels(e)]
+                    self.line(f"{out.name} = np.multiply({e}, {grad.name} / {n}, out={e})",
+                              comment, instr, out),
+                    *self.dels(e, total)]
         if op in ("add", "sub") and position == 0 or op == "add":
             return self.alias(instr, grad)
         if op == "transpose" and saved == [None] and names == ("axes",) and len(grad.shape) == 2:
