@@ -781,5 +781,14 @@ case("mT", lambda M, x: x.mT @ x + x.mT.mT.sum(), [F(2, 3, 4)], covers=("transpo
 case("flip", lambda M, x: x.flip(1) * x + x.flip((0, 1)).contiguous().view(-1)[:4].sum(),
      [F(2, 4)], covers=("contiguous", "getitem"))
 
+# -- attention: causal and full, one tensor read as query, key and value (fan-out, views) -----
+case("scaled_dot_product_attention", lambda M, x: M.nn.functional.scaled_dot_product_attention(
+    x[..., :3, :], x[..., 1:, :], x[..., 1:, :] * 2, is_causal=True), [F(2, 5, 3)],
+     covers=("attention_softmax", "matmul", "getitem"))
+case("scaled_dot_product_attention", lambda M, q, k, v:
+     M.nn.functional.scaled_dot_product_attention(q, k, v), [F(2, 3, 4, 2), F(2, 3, 5, 2),
+                                                              F(2, 3, 5, 3)],
+     covers=("attention_softmax", "matmul"))
+
 for _i, _c in enumerate(CASES):
     _c.id = f"{_c.name}-{_c.id + '-' if _c.id else ''}{_i}"

@@ -322,9 +322,53 @@ class Gradient:
         return base is None or (type(base) is ndarray and sys.getrefcount(base) == _REFS_OF_BASE + 1)
 
 
+class SliceGradient:
+    """The gradient of a basic slice's input: zero except at ``index``, where it is ``values``
+    (getitem's VJP). The engine writes ``values`` into the input's pending sum in place, so
+    that reading a sequence one step at a time (x[t] for each t) costs one zero array for the
+    whole sequence, not one per step (which made backpropagation through time quadratic in
+    the sequence length). Anything else that reads it gets the dense array (``__array__``)."""
+
+    __slots__ = ("values", "index", "shape")
+
+    def __init__(self, values, index, shape):
+        self.values, self.index, self.shape = values, index, shape
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    def dense(self, dtype=None):
+        out = xp.zeros(self.shape, dtype=dtype or self.values.dtype)
+        out[self.index] = self.values
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        return self.dense(dtype)
+
+    def add_into(self, total):
+        """``total`` (an array the engine owns) with ``values`` added at ``index``."""
+        total[self.index] += self.values
+        return total
+
+
+def _fit_slice(g, parent, node, position):
+    if g.shape != parent.shape:  # not shaped as this input: the dense path checks it
+        return g.dense()
+    if g.dtype != parent.dtype:
+        g = SliceGradient(g.values.astype(parent.dtype), g.index, g.shape)
+    if mode.anomaly:
+        _anomaly_check(node, position, g.values)
+    return g
+
+
 def _fit(g, parent, node, position, create_graph):
     """Bring a VJP's result to its input's shape (un-broadcasting, once, for every op) and
     dtype, and checks it in anomaly mode. Returns a new object exactly when it allocated one."""
+    if type(g) is SliceGradient:
+        g = _fit_slice(g, parent, node, position)
+        if type(g) is SliceGradient:
+            return g
     if not create_graph and type(g) is not ndarray:
         g = xp.asarray(g)  # a NumPy scalar, from arithmetic on 0-d arrays
     if g.shape != parent.shape:
@@ -379,12 +423,18 @@ class PendingGradients:
         """Add ``grad`` into ``node``'s sum; ``made``: the engine allocated ``grad``."""
         sums = self.sums
         if node not in sums:  # the first path to reach node: borrow grad
+            if type(grad) is SliceGradient:
+                grad, made = grad.dense(), True
             sums[node] = grad
             if made:
                 self.owned.add(node)
             heappush(self.heap, (-node.seq, node))
         elif node in self.owned and type(grad) is ndarray:  # fan-out, into our own sum
             xp.add(sums[node], grad, out=sums[node])
+        elif type(grad) is SliceGradient:  # a slice's gradient, written into our own sum
+            total = sums[node] if node in self.owned else xp.array(sums[node])
+            sums[node] = grad.add_into(total)
+            self.owned.add(node)
         else:  # fan-out: a new array for the sum, ours from now on
             total = sums[node] + grad
             sums[node] = xp.asarray(total) if isinstance(total, xp.generic) else total  # 0-d
@@ -423,9 +473,10 @@ _at_backward_end = []
 
 
 def queue_callback(callback):
-    """Call ``callback()`` once, when the backward pass now running has visited its last node
-    (before the leaves' ``.grad`` are written), as PyTorch's ``queue_callback``:
-    DistributedDataParallel waits there for the gradient all-reduces its hooks started."""
+    """Call ``callback(kept)`` once, when the backward pass now running has visited its last
+    node, as PyTorch's ``queue_callback``; ``kept`` is what the pass returns, ``{node: Gradient}``
+    (what goes into the leaves' ``.grad``), and the callback may replace entries.
+    DistributedDataParallel waits there for the all-reduces its hooks started."""
     _at_backward_end.append(callback)
 
 
@@ -468,7 +519,7 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
         if not retain_graph:
             node.saved = None  # free what forward saved
     while _at_backward_end:
-        _at_backward_end.pop(0)()
+        _at_backward_end.pop(0)(kept)
     return kept
 
 

@@ -1,7 +1,7 @@
 """Scaled dot-product attention as PyTorch's ``F.scaled_dot_product_attention``: a composite of
-primitives (matmul, where, softmax, dropout), so autograd gives its gradients, and higher ones,
-with no backward code here. A bool ``attn_mask`` is True where a query may attend; a float mask
-is added to the scores.
+primitives (matmul, attention_softmax, where, dropout), so autograd gives its gradients, and
+higher ones. A bool ``attn_mask`` is True where a query may attend; a float mask is added to
+the scores.
 """
 import math
 
@@ -10,6 +10,7 @@ from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from .elementwise import where
 from .normalization import dropout
+from .primitive import primitive
 
 _NEG_INF = float("-inf")
 
@@ -50,10 +51,40 @@ def _repeat_heads(query, key, value):
     return key.repeat_interleave(repeats, -3), value.repeat_interleave(repeats, -3)
 
 
-def _causal(scores):
-    """-inf above the diagonal of the (L, S) scores: query i attends to keys 0..i."""
-    length, source = scores.shape[-2:]
-    return where(xp.tril(xp.ones((length, source), dtype=bool)), scores, _NEG_INF)
+@primitive
+def attention_softmax(scores, *, causal=False):
+    """softmax over the last axis of attention scores (..., L, S), after -inf above the
+    diagonal when ``causal`` (query i attends to keys 0..i): one node in place of the mask's
+    and the softmax's six, whose VJP is the softmax's own.
+
+    >>> from chainrule.ops.attention import attention_softmax
+    >>> attention_softmax(cr.zeros(2, 2), causal=True)
+    tensor([[1. , 0. ],
+            [0.5, 0.5]], dtype=float32)
+    """
+    if causal:
+        scores = xp.where(_above_diagonal(scores.shape), _NEG_INF, scores)
+    if not scores.size:
+        return xp.zeros_like(scores)
+    e = xp.exp(scores - scores.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+@attention_softmax.vjp(formula="{out} * ({grad} - sum({grad} * {out})) over the keys")
+def _(grad, out, causal):
+    if type(grad) is not xp.ndarray:  # create_graph: out is a tensor in the graph
+        result = out * (grad - (grad * out).sum(-1, keepdim=True))
+        return where(_above_diagonal(out.shape), 0, result) if causal else result
+    result = grad - (grad * out).sum(axis=-1, keepdims=True)
+    result *= out
+    if causal:  # no gradient through the mask, even in a row of -inf scores (out nan)
+        result[..., _above_diagonal(out.shape)] = 0
+    return result
+
+
+def _above_diagonal(shape):
+    return ~xp.tril(xp.ones(shape[-2:], dtype=bool))
 
 
 def _masked(scores, attn_mask):
@@ -126,7 +157,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         weights = _safe_softmax(_masked(scores, attn_mask))
     else:
         # A causal row always keeps its first key, so no row is fully masked.
-        weights = (_causal(scores) if is_causal else scores).softmax(-1)
+        weights = attention_softmax(scores, causal=bool(is_causal))
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, training=True)
     return weights @ value

@@ -1,4 +1,6 @@
 """Matrix products, with NumPy's rules for 1-D operands and broadcast batch dimensions."""
+import math
+
 from ..backend import xp
 from ..errors import ArgumentError, DtypeError, ShapeError
 from .primitive import primitive
@@ -27,6 +29,8 @@ def matmul(a, b):
                         f"{a.dtype} and {b.dtype}; convert one with .astype(...) (as in "
                         f"PyTorch, matmul does not promote)")
     try:
+        if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous:
+            return (_rows(a) @ b).reshape(a.shape[:-1] + b.shape[-1:])
         return a @ b
     except ValueError:
         return _matmul_forward(a, b)  # only to raise a clearer error
@@ -42,6 +46,8 @@ def _(grad, b, a_shape):
         return grad[..., None] * b
     if len(a_shape) == 1:
         return (grad[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
+    if b.ndim == 2 and len(a_shape) > 2 and type(grad) is xp.ndarray:
+        return (_rows(grad) @ b.swapaxes(-1, -2)).reshape(a_shape)
     return grad @ b.swapaxes(-1, -2)
 
 
@@ -53,12 +59,22 @@ def _(grad, a, b):
         return (grad[..., None, :] @ a)[..., 0, :]
     if a.ndim == 1:
         return a[:, None] * grad[..., None, :]
+    if b.ndim == 2 and a.ndim > 2 and type(grad) is xp.ndarray:
+        a, grad = _rows(a), _rows(grad)  # one product over every row, not a batch summed
     if b.ndim == 2 and _is_transposed(b):
         # b is a transposed view, as the weight in Linear's x @ W.T: computing (grad^T a)^T
         # gives W's gradient in W's own C order, which makes the optimizer's in-place update
         # about 7x faster than on a Fortran-ordered gradient (290 us vs 42 us for 256x784).
         return (grad.swapaxes(-1, -2) @ a).swapaxes(-1, -2)
     return a.swapaxes(-1, -2) @ grad
+
+
+def _rows(a):
+    """``a`` (..., k) as one (rows, k) matrix. A batch of rows times one matrix is then one
+    BLAS call rather than NumPy's one per leading index, and the matrix's gradient one
+    product rather than a batch of them summed by the engine (GPT's linear layers, (12, 64,
+    128) @ (128, 384): about 20% faster, forward and backward)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 def _is_transposed(b):

@@ -4,6 +4,7 @@ import functools
 
 from ..backend import xp
 from ..dtypes import promote_types
+from ..engine import SliceGradient
 from ..errors import ArgumentError, DimError, ShapeError
 from .elementwise import astype
 from .primitive import primitive
@@ -74,6 +75,8 @@ def getitem(x, *, index):
 
 @getitem.vjp(formula="{grad} scattered into zeros shaped like {x}")
 def _(grad, x_shape, index):
+    if type(grad) is xp.ndarray and _is_basic(index):  # no graph to record: the engine adds
+        return SliceGradient(grad, index, x_shape)  # the slice into its sum in place
     return add_at(grad, index=index, shape=x_shape)
 
 

@@ -1,0 +1,342 @@
+"""The paths that make sequence models fast, checked for their numbers: a basic slice's gradient
+written into its input's pending sum in place (engine.SliceGradient: x[t] per time step, split,
+unbind, LSTM gates), and matmul of a batch of rows by one matrix as one product (ops/linalg.py).
+Each against PyTorch, by float64 central differences and second order, with edge values."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import engine
+from chainrule.inspect.gradients import engine_gradients
+from chainrule.inspect.graph import GraphView
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _pair(array, requires_grad=True):
+    torch = _torch()
+    return (cr.tensor(array.copy(), requires_grad=requires_grad),
+            torch.tensor(array.copy(), requires_grad=requires_grad))
+
+
+# -- slices: every way a program reads parts of one tensor ------------------------------------
+
+def _slice_program(x, lib):
+    """Reads x (6, 3, 4) by time step (some steps unused), by overlapping ranges, by a strided
+    step, by a mask, with None, down to one element, as an empty slice, and whole (fan-out
+    before and after the slices)."""
+    total = (x * 2).sum()
+    for t in (5, 3, 0, 3):  # step 3 twice, steps 1, 2 and 4 never
+        total = total + (x[t].tanh() * (t + 1)).sum()
+    total = total + x[0:4].sin().sum() + x[2:6].cos().sum()
+    total = total + (x[1::2, 1] ** 2).sum() + x[None, 1:3, ..., ::3].exp().sum()
+    total = total + x[x > 0.5].sum() + x[2, 1, 3] * 3 + x[2:2].sum()
+    return total + x.sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_slices_values_and_gradients_as_torch(dtype):
+    values = np.random.default_rng(0).standard_normal((6, 3, 4)).astype(dtype)
+    ours, theirs = _pair(values)
+    out, expected = _slice_program(ours, cr), _slice_program(theirs, None)
+    out.backward()
+    expected.backward()
+    np.testing.assert_allclose(out.item(), expected.item(), rtol=1e-6)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert ours.grad.dtype == dtype and ours.grad.shape == (6, 3, 4)
+
+
+def test_slices_by_central_differences_first_and_second_order():
+    x = cr.tensor(np.random.default_rng(1).standard_normal((6, 3, 4)), requires_grad=True)
+    assert cr.gradcheck(lambda t: _slice_program(t, cr), [x])
+    assert cr.gradgradcheck(lambda t: _slice_program(t, cr), [x])
+
+
+def test_unbind_split_and_view_of_a_non_leaf_as_torch():
+    torch = _torch()
+    values = np.random.default_rng(2).standard_normal((5, 2, 6)).astype(np.float32)
+    ours, theirs = _pair(values)
+    results = []
+    for x, lib in ((ours, cr), (theirs, torch)):
+        y = x * 3 + 1  # a non-leaf: its pending sum is the engine's, not a .grad
+        steps = y.unbind(0)
+        a, b, c = y.split(2, dim=2)
+        total = sum((s * s).sum() * k for k, s in enumerate(steps[1:], 1))
+        total = total + (a * b).sum() + c[1:, :, 1::2].tanh().sum()
+        total.backward()
+        results.append(x.grad)
+    np.testing.assert_allclose(results[0].numpy(), results[1].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_edge_values_pass_through_slices_as_torch():
+    torch = _torch()
+    values = np.array([[0.0, -0.0, -1.5], [np.inf, -np.inf, np.nan], [2.0, 0.5, -3.0]],
+                      dtype=np.float32)
+    ours, theirs = _pair(values)
+    for x in (ours, theirs):
+        rows = x.unbind(0)
+        (rows[0] * rows[2]).sum().backward()
+        (x[1] * 0 + x[0]).sum().backward()  # inf * 0 and nan: nan gradients where they read
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_empty_tensor_slices():
+    x = cr.tensor(np.zeros((0, 3)), requires_grad=True)
+    (x[:, 1:].sum() + x[0:0].sum()).backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_one_zero_array_for_a_whole_sequence_of_slices(monkeypatch):
+    """The point of the sparse path: T per-step slices of one tensor make one dense array
+    (their sum), not one whole-sequence array each."""
+    made = []
+    dense = engine.SliceGradient.dense
+    monkeypatch.setattr(engine.SliceGradient, "dense",
+                        lambda self, dtype=None: made.append(1) or dense(self, dtype))
+    x = cr.tensor(np.random.default_rng(3).standard_normal((50, 4)), requires_grad=True)
+    sum(step.tanh().sum() for step in x.unbind(0)).backward()
+    assert len(made) == 1
+    np.testing.assert_allclose(x.grad.numpy(), 1 - np.tanh(x.detach().numpy()) ** 2)
+
+
+def test_a_slice_after_a_borrowed_gradient_does_not_write_into_it():
+    """y's first gradient is an array someone else holds (borrowed); a slice's gradient
+    arriving next must go into a new array, leaving the borrowed one as it was."""
+    shared = np.full((3, 2), 5.0)
+
+    @cr.primitive
+    def hands_out_shared(x):
+        return x.copy()
+
+    @hands_out_shared.vjp
+    def _(grad):
+        return shared
+
+    try:
+        x = cr.tensor(np.ones((3, 2)), requires_grad=True)
+        y = x * 1
+        row = y[1] * 2
+        z = hands_out_shared(y)  # newer than the slice: its gradient reaches y first
+        (z.sum() + row.sum()).backward()
+    finally:
+        cr.REGISTRY.pop("hands_out_shared")
+    np.testing.assert_array_equal(shared, np.full((3, 2), 5.0))
+    np.testing.assert_array_equal(x.grad.numpy(), [[5, 5], [7, 7], [5, 5]])
+
+
+def test_hooks_grad_retain_and_anomaly_see_the_summed_dense_gradient():
+    seen = []
+    x = cr.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    y = x * 1
+    y.register_hook(lambda g: seen.append(g.numpy().copy()))
+    y.retain_grad()
+    with cr.detect_anomaly():
+        (y[0] * 2 + y[3]).sum().backward()
+    expected = np.array([[2, 2, 2], [0, 0, 0], [0, 0, 0], [1, 1, 1]], dtype=float)
+    np.testing.assert_array_equal(seen[0], expected)
+    np.testing.assert_array_equal(y.grad.numpy(), expected)
+    (dx,) = cr.autograd.grad((x[1] * 4).sum() + x[2].sum(), [x])
+    np.testing.assert_array_equal(dx.numpy(), [[0] * 3, [4] * 3, [1] * 3, [0] * 3])
+
+
+def test_anomaly_mode_names_a_nan_that_reaches_a_slice():
+    x = cr.tensor(np.array([[1.0, -1.0], [2.0, 3.0]]), requires_grad=True)
+    with cr.detect_anomaly(), pytest.raises(cr.AnomalyError):
+        x[0].sqrt().sum().backward()
+
+
+def test_explain_sees_each_slice_contribution_dense():
+    x = cr.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    loss = (x[0] * 2).sum() + (x[2] * 3).sum()
+    grads, contributions = engine_gradients(GraphView(loss))
+    parts = [c.value for c in contributions[x.node]]
+    assert sorted(p.tolist() for p in parts) == [[[0, 0], [0, 0], [3, 3]],
+                                                 [[2, 2], [0, 0], [0, 0]]]
+    np.testing.assert_array_equal(grads[x.node], [[2, 2], [0, 0], [3, 3]])
+
+
+def test_retain_graph_backward_twice_accumulates():
+    x = cr.tensor(np.ones((3, 2)), requires_grad=True)
+    loss = sum(row.sum() * (k + 1) for k, row in enumerate(x.unbind(0)))
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[2, 2], [4, 4], [6, 6]])
+
+
+def test_the_vjp_called_outside_the_engine_reads_as_the_dense_gradient():
+    vjp, _ = cr.REGISTRY["getitem"].vjp_for(0)
+    grad = np.array([1.0, 2.0])
+    result = vjp(grad, (3, 2), (1,))
+    np.testing.assert_array_equal(np.asarray(result), [[0, 0], [1, 2], [0, 0]])
+    assert np.shape(result) == (3, 2)
+
+
+def test_lstm_long_sequence_as_torch():
+    torch = _torch()
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(3, 5, num_layers=2)
+    ours = cr.nn.LSTM(3, 5, num_layers=2)
+    ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in
+                          theirs.state_dict().items()})
+    values = np.random.default_rng(4).standard_normal((40, 2, 3)).astype(np.float32)
+    x_ours, x_theirs = _pair(values)
+    (ours(x_ours)[0] ** 2).sum().backward()
+    (theirs(x_theirs)[0] ** 2).sum().backward()
+    np.testing.assert_allclose(x_ours.grad.numpy(), x_theirs.grad.numpy(), rtol=1e-4,
+                               atol=1e-5)
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(),
+                                   rtol=1e-4, atol=1e-5)
+
+
+# -- matmul: a batch of rows times one matrix, as one product ---------------------------------
+
+MATMUL_SHAPES = [((4, 5, 3), (3, 6)), ((2, 3, 4, 5), (5, 2)), ((0, 5, 3), (3, 6)),
+                 ((4, 0, 3), (3, 6)), ((4, 5, 0), (0, 6)), ((4, 5, 3), (3, 0))]
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("a_shape, b_shape", MATMUL_SHAPES)
+def test_rows_times_a_matrix_as_torch(a_shape, b_shape, transposed):
+    torch = _torch()
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    w = rng.standard_normal(b_shape[::-1] if transposed else b_shape).astype(np.float32)
+    a_ours, a_theirs = _pair(a)
+    w_ours, w_theirs = _pair(w)
+    out = a_ours @ (w_ours.T if transposed else w_ours)
+    expected = a_theirs @ (w_theirs.T if transposed else w_theirs)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5,
+                               atol=1e-5)
+    upstream = rng.standard_normal(out.shape).astype(np.float32)
+    (out * cr.tensor(upstream)).sum().backward()
+    (expected * torch.tensor(upstream)).sum().backward()
+    for ours, theirs in ((a_ours, a_theirs), (w_ours, w_theirs)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4,
+                                   atol=1e-5)
+    if transposed:  # Linear's weight: its gradient laid out as the weight, for the optimizer
+        assert w_ours.grad.numpy().flags.c_contiguous
+
+
+def test_a_strided_batch_of_rows_as_torch():
+    """A transposed batch (not C-contiguous) takes NumPy's batched path; same numbers."""
+    torch = _torch()
+    rng = np.random.default_rng(6)
+    a_ours, a_theirs = _pair(rng.standard_normal((5, 4, 3)).astype(np.float32))
+    w_ours, w_theirs = _pair(rng.standard_normal((3, 2)).astype(np.float32))
+    out = a_ours.transpose(0, 1) @ w_ours
+    expected = a_theirs.transpose(0, 1) @ w_theirs
+    (out.tanh().sum()).backward()
+    (expected.tanh().sum()).backward()
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(a_ours.grad.numpy(), a_theirs.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(w_ours.grad.numpy(), w_theirs.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_rows_times_a_matrix_edge_values_as_torch():
+    torch = _torch()
+    a = np.array([[[0.0, -0.0], [np.inf, 1.0]], [[np.nan, 2.0], [-np.inf, -1.0]]],
+                 dtype=np.float32)
+    w = np.array([[1.0, 0.0, -2.0], [0.5, 3.0, 0.0]], dtype=np.float32)
+    a_ours, a_theirs = _pair(a)
+    w_ours, w_theirs = _pair(w)
+    out, expected = a_ours @ w_ours, a_theirs @ w_theirs
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_array_equal(a_ours.grad.numpy(), a_theirs.grad.numpy())
+    np.testing.assert_array_equal(w_ours.grad.numpy(), w_theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_rows_times_a_matrix_by_central_differences(transposed):
+    rng = np.random.default_rng(7)
+    a = cr.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    w = cr.tensor(rng.standard_normal((5, 4) if transposed else (4, 5)), requires_grad=True)
+
+    def f(a, w):
+        return (a @ (w.T if transposed else w)).tanh()
+    assert cr.gradcheck(f, [a, w])
+    assert cr.gradgradcheck(f, [a, w])
+
+
+def test_rows_times_a_matrix_refuses_mismatched_shapes_by_name():
+    with pytest.raises(cr.ShapeError, match=r"matmul.*\(2, 3, 4\).*\(5, 6\)"):
+        cr.ones(2, 3, 4) @ cr.ones(5, 6)
+
+
+# -- attention_softmax: the causal mask and the softmax as one node ---------------------------
+
+def _attention_softmax():
+    from chainrule.ops.attention import attention_softmax
+    return attention_softmax
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shapes", [((2, 3, 5, 4), (2, 3, 5, 4)), ((2, 4, 3), (2, 6, 3)),
+                                    ((1, 6, 2), (1, 4, 2))])
+def test_attention_as_torch_fan_out_and_views(shapes, causal, dtype):
+    torch = _torch()
+    (q_shape, k_shape) = shapes
+    rng = np.random.default_rng(8)
+    qkv = np.concatenate([rng.standard_normal(q_shape), rng.standard_normal(k_shape[:-1] +
+                          (q_shape[-1],))], axis=-2).astype(dtype)
+    ours, theirs = _pair(qkv)
+    length = q_shape[-2]
+    outs = []
+    for x, lib in ((ours, cr), (theirs, torch)):
+        q, kv = x[..., :length, :], x[..., length:, :]  # views of one tensor: fan-out
+        y = lib.nn.functional.scaled_dot_product_attention(q, kv, kv * 2, is_causal=causal)
+        (y.tanh() * y).sum().backward()
+        outs.append(y.detach().numpy())
+    tolerance = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else \
+        dict(rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(outs[0], outs[1], **tolerance)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), **tolerance)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_softmax_by_central_differences_first_and_second_order(causal):
+    softmax = _attention_softmax()
+    rng = np.random.default_rng(9)
+    scores = cr.tensor(rng.standard_normal((2, 4, 5)), requires_grad=True)
+    weights = cr.tensor(rng.standard_normal((2, 4, 5)))
+    assert cr.gradcheck(lambda s: softmax(s, causal=causal) * weights, [scores])
+    assert cr.gradgradcheck(lambda s: softmax(s, causal=causal) * weights, [scores])
+    q, k, v = (cr.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True) for _ in range(3))
+
+    def attention(q, k, v):
+        return cr.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    assert cr.gradcheck(attention, [q, k, v])
+    assert cr.gradgradcheck(attention, [q, k, v])
+
+
+def test_attention_softmax_edge_values_as_torch():
+    torch = _torch()
+    softmax = _attention_softmax()
+    inf, nan = np.inf, np.nan
+    scores = np.array([[[0.0, -inf, 1.0], [1e4, 1e4, -1e4], [nan, 0.0, 1.0]],
+                       [[-0.0, 0.0, 0.0], [-inf, -inf, 2.0], [3.0, -1e4, inf]]])
+    for causal in (False, True):
+        ours, theirs = _pair(scores)
+        out = softmax(ours, causal=causal)
+        masked = theirs.masked_fill(~torch.ones(3, 3, dtype=torch.bool).tril(), -inf) \
+            if causal else theirs
+        expected = torch.softmax(masked, -1)
+        np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy())
+        upstream = np.arange(18.0).reshape(2, 3, 3)
+        (out * cr.tensor(upstream)).sum().backward()
+        (expected * torch.tensor(upstream)).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), atol=1e-12)
+
+
+def test_attention_softmax_empty():
+    softmax = _attention_softmax()
+    for shape in ((0, 3, 3), (2, 0, 4), (2, 3, 0)):
+        scores = cr.tensor(np.zeros(shape), requires_grad=True)
+        out = softmax(scores, causal=shape[-1] == shape[-2])
+        out.sum().backward()
+        assert out.shape == shape and scores.grad.shape == shape
