@@ -312,8 +312,9 @@ class Lowering:
                     buf = self.buffer_for(final)
                     text = f"{final.name} = np.matmul({grad.name}.T, {a.name}"
                     text = f"{text}, out={buf})" if buf else f"{text})"
-                    return [(text, f"({comment.split(':')[0]})^T: {op}, then transpose"
-                             f"{self._where(instr)}", tuple(instr.values()), final)]
+                    return [(text, f"{grad.name}^T . {a.name}: matmul's VJP, transposed back "
+                             f"for {final.name}{self._where(instr)}", tuple(instr.values()),
+                             final)]
                 if transposed:
                     base = _Twin(out)
                     buf = self.buffer_for(base)
@@ -347,7 +348,7 @@ class Lowering:
         lead = len(raw.shape) - len(shape)
         axis = 0 if lead == 1 else tuple(range(lead))
         buf = self.buffer_for(out) if _size(out) >= 1 and len(shape) else None
-        comment = "summed to the input's shape"
+        comment = f"{raw.name} summed over the rows it was broadcast to"
         if buf is None:
             return [self.line(f"{out.name} = {raw.name}.sum(axis={axis})", comment, instr, out)]
         # np.add.reduce is what np.sum calls, without its Python wrapper.

@@ -101,11 +101,11 @@ class Program:
         rec = self.rec
         body = []
         for v in rec.inputs:
-            body.append((f"{v.name} = {_input_expr(v.source)}", f"input {_path_text(v.source)}",
-                         (), None))
+            body.append((f"{v.name} = {_input_expr(v.source)}",
+                         f"the step's argument {_path_text(v.source)}", (), None))
         for v in rec.leaves.values():
             tensor_name = self.obj(v.source, f"_{v.name}")
-            body.append((f"{v.name} = {tensor_name}._data", "read live: updated in place",
+            body.append((f"{v.name} = {tensor_name}._data", "read live (updated in place)",
                          (), None))
         for instr in self.instrs:
             group = self.render(instr)
