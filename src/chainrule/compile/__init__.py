@@ -67,8 +67,24 @@ class Plan:
         exec(compile_source(program.source, "<chainrule plan>"), namespace)
         self.guard = namespace["guard"]
         self.run = namespace["step"]
+        self.namespace = namespace
         self.build = _builder(recording.output)
         self.calls = 0
+
+
+    def describe_miss(self, check, args, kwargs):
+        """The failed check, with what the call had instead: 'x.shape == (64, 784), got
+        (32, 784)'."""
+        for operator in (" == ", " is "):
+            if operator in check and " and " not in check:
+                left = check.split(operator)[0]
+                try:
+                    actual = eval(left, dict(self.namespace), {"_args": args,  # noqa: S307
+                                                                "_kwargs": kwargs})
+                except Exception:  # noqa: BLE001  (a description; the miss stands anyway)
+                    break
+                return f"{check}, got {actual!r}"
+        return check
 
 
 def compile_source(source, name):
@@ -100,7 +116,7 @@ class CompiledStep:
             if miss is None:
                 plan.calls += 1
                 return plan.build(plan.run(args, kwargs))
-            failed.append(miss)
+            failed.append(plan.describe_miss(miss, args, kwargs))
         if self.plans:
             self.misses.append((self.calls, failed))
         if len(self.plans) >= self.max_plans:
@@ -184,8 +200,8 @@ class CompiledStep:
             return "no misses: every call after tracing found its plan"
         lines = []
         for call, failed in self.misses:
-            reasons = "; ".join(f"plan {i}: {text}" for i, text in enumerate(failed))
-            lines.append(f"call {call}: retraced ({reasons})")
+            reasons = "; ".join(f"plan {i} needs {text}" for i, text in enumerate(failed))
+            lines.append(f"call {call} traced again: {reasons}")
         return "\n".join(lines)
 
     def __repr__(self):
