@@ -188,8 +188,9 @@ def scenario_accumulate():
         print(f"RESULT relative_error={error / np.abs(_weights(reference)).max():.3g}")
 
 
-def scenario_unused():
-    """A parameter no rank uses keeps no gradient; one only rank 0 uses gets rank 0's share."""
+def scenario_unused(strict=""):
+    """A parameter no rank uses keeps no gradient; one only rank 0 uses gets rank 0's share.
+    ``strict``: without find_unused_parameters, which refuses."""
     import chainrule as cr
     from chainrule import distributed as dist
     rank, size = dist.init()
@@ -203,7 +204,10 @@ def scenario_unused():
         def forward(self, x, use_b):
             return self.a(x) + self.b(x) if use_b else self.a(x)
 
-    model = dist.DistributedDataParallel(Branches())
+    inner = Branches()
+    if strict:
+        del inner.never
+    model = dist.DistributedDataParallel(inner, find_unused_parameters=not strict)
     for step in range(2):
         model.zero_grad()
         model(cr.ones(4, 3, dtype=cr.float64) * (rank + 1), rank == 0).sum().backward()
@@ -214,6 +218,30 @@ def scenario_unused():
         lines = dist.all_gather_json(line, "the results")
         if rank == 0:
             print("\n".join(lines))
+
+
+def scenario_overlap():
+    """When backward reaches the first layer's output, the later layers' buckets are already
+    all-reducing."""
+    import chainrule as cr
+    from chainrule import distributed as dist
+    rank, _ = dist.init()
+    seen = []
+
+    class ThreeLayers(cr.nn.Module):
+        def __init__(self):
+            self.layers = [cr.nn.Linear(8, 8), cr.nn.Linear(8, 8), cr.nn.Linear(8, 2)]
+
+        def forward(self, x):
+            h = self.layers[0](x).tanh()
+            h.register_hook(lambda g: seen.append(model._reducer.launched))
+            return self.layers[2](self.layers[1](h).tanh())
+
+    model = dist.DistributedDataParallel(ThreeLayers(), bucket_cap_mb=1e-5)
+    for _ in range(2):
+        model(cr.ones(4, 8)).sum().backward()
+    if rank == 0:
+        print(f"RESULT buckets={len(model._reducer.buckets)} launched_at_first_layer={','.join(map(str, seen))}")
 
 
 # -- the tests -----------------------------------------------------------------------------------
@@ -260,6 +288,23 @@ def test_parameters_unused_on_some_ranks():
         assert "a_bias=[4.0, 4.0]" in line
 
 
+@needs_mpi
+def test_buckets_start_while_backward_still_runs():
+    result = _result(launch(2, "overlap"))
+    assert result["buckets"] == "6"
+    assert result["launched_at_first_layer"] == "4,4"  # layers 2 and 3: weight and bias each
+
+
+@needs_mpi
+def test_a_parameter_without_gradient_is_refused_unless_find_unused_parameters(tmp_path):
+    process = launch(3, "unused", "strict", timeout=60)
+    assert process.returncode != 0
+    assert ("chainrule.distributed: rank 1 failed: DistributedError: DistributedDataParallel: "
+            "on rank 1, b.weight, b.bias received no gradient from this backward; pass "
+            "find_unused_parameters=True") in process.stderr, process.stderr
+    assert "RESULT" not in process.stdout
+
+
 def _launch_timed(n, *args, env=None, timeout=60, ready=None):
     start = time.monotonic()
     process = launch(n, *args, env={**(env or {}), "TEST_READY_DIR": str(ready)}, timeout=timeout)
@@ -283,9 +328,11 @@ def test_a_killed_rank_ends_the_job_promptly(tmp_path):
     process, seconds = _launch_timed(3, "fail", "kill", ready=tmp_path)
     assert process.returncode != 0
     assert seconds < 30
-    pid = (tmp_path / "rank1").read_text()
     output = process.stdout + process.stderr
-    assert f"PID {pid} " in output and "Killed" in output, output  # the launcher names it
+    # The launcher reports a rank killed by signal 9 (the first it reaped: rank 1, or one it
+    # then stopped itself).
+    pids = [(tmp_path / f"rank{r}").read_text() for r in range(3)]
+    assert any(f"PID {pid} " in output for pid in pids) and "EXIT CODE: 9" in output, output
 
 
 @needs_mpi

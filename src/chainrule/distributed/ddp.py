@@ -1,18 +1,20 @@
 """DistributedDataParallel: every rank runs the whole model on its share of the batch, and the
 gradients are averaged over the ranks during backward, as PyTorch's reducer does it.
 
-The parameters are grouped into flat buckets (in reverse order, as gradients arrive last layer
-first). A hook on each parameter copies its finished gradient into its bucket's slot; when a
-bucket is full its all-reduce starts (non-blocking), while backward goes on with earlier layers.
-When the backward pass ends the engine calls back, the reducer waits for the buckets and hands
-each parameter the average as its gradient, so the optimizer step that follows sees the same
-gradient on every rank: that of one process with the whole batch.
+The parameters are grouped into buckets (in reverse order, as gradients arrive last layer first):
+small gradients packed into one flat array up to ``bucket_cap_mb``, and a large one in a bucket
+of its own, all-reduced straight from the array backward made (no copy). A hook on each
+parameter takes its finished gradient into its bucket; when a bucket is full its all-reduce
+starts (non-blocking) while backward goes on with earlier layers. When the backward pass ends
+the engine calls back: the reducer waits for the buckets and hands each parameter the average
+as its gradient, in arrays made for it (no copy either), so the optimizer step that follows sees
+the same gradient on every rank: that of one process with the whole batch.
 """
 import contextlib
 
 import numpy as np
 
-from ..engine import queue_callback
+from ..engine import Gradient, queue_callback
 from ..nn import Module
 from ..tensor import Tensor
 from . import world
@@ -25,8 +27,11 @@ class DistributedDataParallel(Module):
     At construction the ranks check that their modules agree (names, shapes, dtypes) and take
     rank 0's parameters and buffers. ``bucket_cap_mb`` caps a gradient bucket's size; buffers
     (batch norm's running statistics) are copied from rank 0 before every forward unless
-    ``broadcast_buffers=False``. The wrapped model is ``.module``; state dict names start with
-    ``module.``, as PyTorch's.
+    ``broadcast_buffers=False``. A parameter that gets no gradient in a backward is an error
+    (DistributedError, naming it) unless ``find_unused_parameters=True``: then such a
+    parameter gets the average of the ranks that have one (None if none has), at the cost of
+    one more small all-reduce per step. The wrapped model is ``.module``; state dict names
+    start with ``module.``, as PyTorch's.
 
     >>> from chainrule import distributed as dist
     >>> model = dist.DistributedDataParallel(cr.nn.Linear(3, 2))
@@ -35,7 +40,8 @@ class DistributedDataParallel(Module):
     cr.Size([2, 3])
     """
 
-    def __init__(self, module, bucket_cap_mb=25, broadcast_buffers=True):
+    def __init__(self, module, bucket_cap_mb=25, broadcast_buffers=True,
+                 find_unused_parameters=False):
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected a chainrule.nn.Module, got "
                             f"{type(module).__name__}")
@@ -51,7 +57,8 @@ class DistributedDataParallel(Module):
                                                 "dtypes)")
         for _, tensor in list(module.named_parameters()) + list(module.named_buffers()):
             world.broadcast(tensor._data, 0)
-        object.__setattr__(self, "_reducer", _Reducer(named, bucket_cap_mb * 2**20)
+        object.__setattr__(self, "_reducer", _Reducer(named, bucket_cap_mb * 2**20,
+                                                      find_unused_parameters)
                            if world.world_size() > 1 else None)
 
     def forward(self, *args, **kwargs):
@@ -84,31 +91,52 @@ def _description(module):
     return {name: [list(t.shape), str(t.dtype)] for name, t in entries}
 
 
+# A gradient at least this large is all-reduced from where backward left it, in a bucket of its
+# own: packing it into a flat bucket would cost a pass over its memory.
+_OWN_BUCKET_BYTES = 64 * 1024
+
+
 class _Bucket:
-    __slots__ = ("params", "offsets", "buffer", "size", "missing", "request")
+    __slots__ = ("params", "offsets", "size", "dtype", "own", "buffer", "send", "missing",
+                 "request")
 
     def __init__(self, params, dtype):
-        self.params = params
+        self.params, self.dtype = params, dtype
         sizes = [p._data.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
         self.size = self.offsets[-1]
-        # One flag per parameter after the gradients: 1 where this rank produced a gradient, so
-        # that after the sum a parameter no rank used keeps no gradient (as on one process).
-        self.buffer = np.zeros(self.size + len(params), dtype=dtype)
+        self.own = len(params) == 1 and params[0]._data.nbytes >= _OWN_BUCKET_BYTES
+        self.buffer = self.send = self.request = None
         self.missing = 0
-        self.request = None
+
+    def start_iteration(self):
+        # A new array each time: the last one was handed to the parameters' .grad.
+        self.buffer = np.empty(self.params[0].shape if self.own else self.size, self.dtype)
+        self.send = self.request = None
+        self.missing = len(self.params)
+
+    def view(self, index):
+        if self.own:
+            return self.buffer
+        start, stop = self.offsets[index], self.offsets[index + 1]
+        return self.buffer[start:stop].reshape(self.params[index].shape)
 
 
 class _Reducer:
-    def __init__(self, named, cap_bytes):
+    def __init__(self, named, cap_bytes, find_unused):
         self.size = world.world_size()
+        self.scale = 1.0 / self.size
         self.params = [p for _, p in named]
-        self.names = {id(p): n for n, p in named}
+        self.names = [n for n, _ in named]
+        self.find_unused = find_unused
         self.buckets, self.where = [], {}
         for dtype in dict.fromkeys(p._data.dtype for p in self.params):
             group, used = [], 0
             for p in reversed(self.params):  # gradients arrive roughly last layer first
                 if p._data.dtype != dtype:
+                    continue
+                if p._data.nbytes >= _OWN_BUCKET_BYTES:
+                    self._add_bucket([p], dtype)
                     continue
                 if group and used + p._data.nbytes > cap_bytes:
                     self._add_bucket(group, dtype)
@@ -122,8 +150,9 @@ class _Reducer:
         self.launched = 0  # buckets are launched in order, the same on every rank
         self.ready = [False] * len(self.buckets)
         self.queued = False
+        self.got = [None] * len(self.params)  # the node each gradient arrived at, this iteration
         self.nodes = {}
-        self.hooks = {id(p): self._hook_for(p) for p in self.params}
+        self.hooks = {id(p): self._hook_for(k, p) for k, p in enumerate(self.params)}
 
     def _add_bucket(self, group, dtype):
         bucket = _Bucket(group, dtype)
@@ -145,14 +174,13 @@ class _Reducer:
         self.queued = False
         self.launched = 0
         self.ready = [False] * len(self.buckets)
-        for bucket in self.buckets:
-            bucket.missing = len(bucket.params)
-            bucket.buffer[bucket.size:] = 0
-            bucket.request = None
+        if sync:
+            for bucket in self.buckets:
+                bucket.start_iteration()
+        self.got = [None] * len(self.params)
         self.nodes = {}
         for p in self.params:
-            node = p.node
-            self.nodes[id(p)] = node
+            self.nodes[id(p)] = p.node
             p.node = None
 
     def attach(self):
@@ -172,13 +200,10 @@ class _Reducer:
             new.set_extra("hooks", hooks)
         self.nodes = {}
 
-    def _hook_for(self, p):
+    def _hook_for(self, k, p):
         number, index = self.where[id(p)]
         bucket = self.buckets[number]
-        start, stop = bucket.offsets[index], bucket.offsets[index + 1]
-        slot = bucket.buffer[start:stop].reshape(p._data.shape)
-        flag = bucket.size + index
-        name = self.names[id(p)]
+        name = self.names[k]
 
         def hook(grad):
             if not self.armed:
@@ -186,35 +211,44 @@ class _Reducer:
             if isinstance(grad, Tensor):
                 raise DistributedError("DistributedDataParallel: backward(create_graph=True) is "
                                        "not supported (the averaged gradient has no graph)")
-            if bucket.buffer[flag]:
+            if self.got[k] is not None:
                 raise DistributedError(
                     f"DistributedDataParallel: parameter {name} received a second gradient "
                     f"from the same forward (a second backward needs a new forward)")
-            if p.grad is None:
-                np.copyto(slot, grad)
-            else:  # gradients accumulated under no_sync(): they are averaged too
-                np.add(p.grad._data, grad, out=slot)
-                p.grad = None  # the engine writes the average there after the callback
-            bucket.buffer[flag] = 1
+            self.got[k] = p.node
+            if p.grad is not None:  # accumulated under no_sync(): the sum is averaged
+                grad = p.grad._data + grad
+                p.grad = None
+            self._take(bucket, index, grad)
             if not self.queued:
                 self.queued = True
-                queue_callback(lambda iteration=self.iteration: self._finish(iteration))
+                queue_callback(lambda kept, iteration=self.iteration:
+                               self._finish(kept, iteration))
             bucket.missing -= 1
             if bucket.missing == 0:
                 self.ready[number] = True
                 self._launch_ready()
             elif self.launched:
                 self._progress()
-            return slot  # filled with the average before the engine copies it into .grad
+            return grad  # until the callback puts the average in its place
 
         return hook
+
+    def _take(self, bucket, index, grad):
+        if bucket.own:
+            bucket.send = np.ascontiguousarray(grad)  # MPI reads it until the wait
+        else:
+            np.multiply(grad, self.scale, out=bucket.view(index))
 
     def _launch_ready(self):
         from mpi4py import MPI
         comm = world._world.comm
         while self.launched < len(self.buckets) and self.ready[self.launched]:
             bucket = self.buckets[self.launched]
-            bucket.request = comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, op=MPI.SUM)
+            if bucket.own:
+                bucket.request = comm.Iallreduce(bucket.send, bucket.buffer, op=MPI.SUM)
+            else:
+                bucket.request = comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, op=MPI.SUM)
             self.launched += 1
         self._progress()
 
@@ -223,33 +257,44 @@ class _Reducer:
         from mpi4py import MPI
         MPI.Request.Testall([b.request for b in self.buckets[:self.launched]])
 
-    def _finish(self, iteration):
+    def _finish(self, kept, iteration):
+        """At the end of backward: start what is left, wait, and hand the averages over."""
         if iteration != self.iteration:
             return  # queued by a backward that failed part-way
-        absent = []  # parameters with no gradient from this backward
-        for number, bucket in enumerate(self.buckets):
-            if not bucket.missing:
-                continue
-            for index, p in enumerate(bucket.params):
-                flag = bucket.size + index
-                if bucket.buffer[flag]:
-                    continue
-                start, stop = bucket.offsets[index], bucket.offsets[index + 1]
-                view = bucket.buffer[start:stop].reshape(p._data.shape)
-                if p.grad is None:
-                    view[...] = 0
-                else:
-                    view[...] = p.grad._data
-                    bucket.buffer[flag] = 1
-                absent.append((bucket, view, flag, p))
-            self.ready[number] = True
+        from mpi4py import MPI
+        absent = [k for k, node in enumerate(self.got) if node is None]
+        if absent and not self.find_unused:
+            names = ", ".join(self.names[k] for k in absent[:5])
+            more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
+            raise DistributedError(
+                f"DistributedDataParallel: on rank {world.rank()}, {names}{more} received no "
+                f"gradient from this backward; pass find_unused_parameters=True when forwards "
+                f"may leave parameters out")
+        for k in absent:  # what this rank has for them: an accumulated gradient, or nothing
+            number, index = self.where[id(self.params[k])]
+            bucket, p = self.buckets[number], self.params[k]
+            self._take(bucket, index, p.grad._data if p.grad is not None else
+                       np.zeros(p.shape, bucket.dtype))
+        self.ready = [True] * len(self.buckets)
         self._launch_ready()
-        world.wait([b.request for b in self.buckets],
-                   "DistributedDataParallel's gradient all-reduce")
+        requests = [b.request for b in self.buckets]
+        if self.find_unused:
+            # How many ranks have a gradient for each parameter: none keeps it at None.
+            having = np.array([node is not None or p.grad is not None
+                               for node, p in zip(self.got, self.params)], dtype=np.int32)
+            requests.append(world._world.comm.Iallreduce(MPI.IN_PLACE, having, op=MPI.SUM))
+        world.wait(requests, "DistributedDataParallel's gradient all-reduce")
         for bucket in self.buckets:
-            bucket.buffer[:bucket.size] /= self.size
-            bucket.request = None
-        for bucket, view, flag, p in absent:
-            if bucket.buffer[flag]:  # some rank has a gradient for it
-                p.grad = Tensor._make(view.copy(), None)
+            if bucket.own:
+                bucket.buffer *= self.scale
+            bucket.send = bucket.request = None
+        for k, p in enumerate(self.params):
+            number, index = self.where[id(p)]
+            average = self.buckets[number].view(index)
+            node = self.got[k]
+            if node is not None:
+                if node in kept:  # the engine writes .grad from kept: our array, no copy
+                    kept[node] = Gradient(average, owned=True)
+            elif having[k]:
+                p.grad = Tensor._make(average, None)
         self.launched = 0

@@ -82,7 +82,29 @@ def init(timeout=None):
     if _world.size > 1:
         _world.comm, _world.notices = comm, comm.Dup()
         _install_handlers()
+        _share_cores(comm)
     return _world.rank, _world.size
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _share_cores(comm):
+    """Give each rank its share of this host's cores for BLAS threads, as torchrun sets
+    OMP_NUM_THREADS: ranks whose BLAS each start a thread per core fight over the cores and
+    run many times slower. Left alone where the user set a thread count."""
+    if any(name in os.environ for name in _THREAD_VARIABLES):
+        return
+    from mpi4py import MPI
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    ranks_here = local.Get_size()
+    local.Free()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threadpool_limits(max(1, (cores or 1) // ranks_here))
 
 
 def rank():
@@ -204,18 +226,27 @@ def wait(requests, what):
     from mpi4py import MPI
     if MPI.Request.Testall(requests):
         return
-    deadline = time.monotonic() + _world.timeout
+    start = time.monotonic()
+    deadline = start + _world.timeout
     polls = 0
+    patient = False
     while not MPI.Request.Testall(requests):
         polls += 1
-        if polls % 64 == 0:
-            _check_notices()
-            if time.monotonic() > deadline:
-                raise DistributedError(
-                    f"rank {_world.rank}: {what} had no answer from the other ranks within "
-                    f"{_world.timeout:g} s (a rank is stuck, or gone); stopping")
-        if polls > 4096:
-            time.sleep(0.0002)  # long waits give the core back (ranks may share cores)
+        if patient:
+            # A collective moves only while every rank polls: past the first milliseconds,
+            # let a rank that shares this core run (sched_yield returns at once if none waits).
+            os.sched_yield()
+        if polls % 64:
+            continue
+        _check_notices()
+        now = time.monotonic()
+        if now > deadline:
+            raise DistributedError(
+                f"rank {_world.rank}: {what} had no answer from the other ranks within "
+                f"{_world.timeout:g} s (a rank is stuck, or gone); stopping")
+        patient = now - start > 0.002
+        if now - start > 1.0:
+            time.sleep(0.001)  # a long wait (a rank reading or writing files): give the core back
 
 
 def _check_notices():
