@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import statistics
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,14 @@ FRAMEWORKS_OF.update({"compiled_mlp_step": ["chainrule", "numpy", "gemm"],
                       "compiled_lenet_step": ["chainrule", "torch"]})
 
 
+def _mpi_ready():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return mpiexec() is not None
+
+
 def has_torch():
     try:
         import torch  # noqa: F401
@@ -65,9 +74,47 @@ def has_torch():
         return False
 
 
-def measure(framework, case, params):
+# Data-parallel training (issue 23), two ranks under mpiexec (bench/distributed_bench.py): the
+# synchronisation of the MLP's gradients against one raw MPI_Allreduce of the same bytes, and a
+# whole 2-rank step against the 1-process step on half the batch (BLAS on one rank's share of the
+# cores, as each rank has) plus that all-reduce.
+BENCHMARKS += [
+    ("gradient sync, MLP 784-256-10 (0.8 MB), 2 ranks", "dist_sync", ["784-256-10"],
+     "allreduce", 1.10),
+    ("2-rank step 784-256-10, batch 256 (128 each)", "dist_step", ["784-256-10", "256"],
+     "half+allreduce", 1.00),
+]
+FRAMEWORKS_OF.update({"dist_sync": ["chainrule"], "dist_step": ["chainrule"]})
+
+
+def mpiexec():
+    return shutil.which("mpiexec") or shutil.which("mpiexec", path=str(Path(sys.executable).parent))
+
+
+def measure_distributed(case, params):
+    """A distributed row's figures: ``value`` (chainrule's) and its baseline, by name."""
     src = str(HERE.parent / "src")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, str(HERE)]))
+    out = subprocess.run([mpiexec(), "-n", "2", sys.executable, str(HERE / "distributed_bench.py"),
+                          case.removeprefix("dist_"), *params],
+                         capture_output=True, text=True, env=env, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if case == "dist_step":
+        sizes, batch = params
+        share = max(1, (os.cpu_count() or 2) // 2)
+        threads = {name: str(share) for name in
+                   ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        half = measure("chainrule", "mlp_step", [sizes, str(int(batch) // 2)], threads)
+        result["half+allreduce"] = half["value"] + result["allreduce"]
+        result["half"] = half["value"]
+    return result
+
+
+def measure(framework, case, params, threads=None):
+    if case.startswith("dist_"):
+        return measure_distributed(case, params)
+    src = str(HERE.parent / "src")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, str(HERE)]), **(threads or {}))
     out = subprocess.run([sys.executable, str(HERE / "worker.py"), framework, case, *params],
                          capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -79,6 +126,9 @@ def run(rounds, only=None):
     for label, case, params, baseline, target in BENCHMARKS:
         if only and only not in case:
             continue
+        if case.startswith("dist_") and not _mpi_ready():
+            print(f"{label:46}   skipped: no mpiexec or mpi4py (pip install 'chainrule[mpi]')")
+            continue
         if case == "epoch_overhead" and not MNIST.exists():
             print(f"{label:46}   skipped: no MNIST files at {MNIST}")
             continue
@@ -88,6 +138,9 @@ def run(rounds, only=None):
             for framework in runs:
                 result = measure(framework, case, params)
                 values[framework].append(result["value"])
+                for key in ("allreduce", "half", "half+allreduce"):  # distributed baselines
+                    if key in result:
+                        values.setdefault(key, []).append(result[key])
                 if "steps_s" in result:
                     values.setdefault("steps", []).append(result["steps_s"])
         medians = {f: statistics.median(v) for f, v in values.items()}
@@ -131,6 +184,11 @@ def print_row(row, frameworks):
     if case == "epoch_overhead":
         verdict = f"{ratio:>6.2f}x (steps)   <= {target:.2f}x  {'yes' if ratio <= target else 'NO'}"
     print(f"{label:46}{cells}   {verdict}", flush=True)
+    if "allreduce" in medians:
+        extra = f", 1-rank half-batch step {medians['half'] * 1e3:.3f}ms" if "half" in medians \
+            else ""
+        print(f"{'':46}   raw MPI_Allreduce of the same bytes {medians['allreduce'] * 1e3:.3f}ms"
+              f"{extra}", flush=True)
 
 
 def main(argv=None):
