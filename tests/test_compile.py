@@ -268,3 +268,30 @@ def test_the_readme_example_with_weight_decay():
         np.testing.assert_array_equal(W1.grad.numpy(), grads[0])
         np.testing.assert_array_equal(W2.grad.numpy(), grads[1])
     assert "J = " in compiled.code and "dW2" in compiled.code  # the textbook's names, with s
+
+
+def test_gpt_with_adamw():
+    from chainrule.models.gpt import GPT, GPTConfig
+
+    def make():
+        cr.manual_seed(0)
+        model = GPT(GPTConfig(block_size=8, vocab_size=12, n_layer=1, n_head=2, n_embd=16,
+                              dropout=0.0, bias=False))
+        optimizer = optim.AdamW(model.parameters(), lr=1e-3)
+
+        def step(idx, targets):
+            _, loss = model(idx, targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss
+        return model, step
+    rng = np.random.default_rng(0)
+    (eager_model, eager), (model, step) = make(), make()
+    compiled = cr.compile(step)
+    for _ in range(4):
+        idx, targets = (cr.tensor(rng.integers(0, 12, (2, 8))) for _ in range(2))
+        assert compiled(idx, targets).item() == eager(idx, targets).item()
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        np.testing.assert_array_equal(_np(p), _np(q))
+    assert compiled.plans[0].calls == 2
