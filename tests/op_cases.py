@@ -33,6 +33,19 @@ class OpCase:
         return arrays
 
 
+def _lstm_cell(gates, c):
+    from chainrule.ops.recurrent import lstm_cell
+    return lstm_cell(gates, c)
+
+
+def _lstm_cell_reference(gates, c):
+    """PyTorch's LSTM cell written out: h' = o tanh(c'), c' = f c + i g; then the gates."""
+    i, f, g, o = np.split(gates, 4, axis=-1)
+    i, f, o, g = (1 / (1 + np.exp(-i)), 1 / (1 + np.exp(-f)), 1 / (1 + np.exp(-o)), np.tanh(g))
+    c_new = f * c + i * g
+    return np.concatenate([o * np.tanh(c_new), c_new, i, f, g, o], axis=-1)
+
+
 def _unbroadcastable():
     return None
 
@@ -126,6 +139,8 @@ OP_CASES = [
     OpCase("matmul", lambda a, b: a @ b, [(2, 1, 2, 3), (3, 3, 2)], np.matmul),
     OpCase("matmul", lambda a, b: a @ b, [(3,), (2, 3, 4)], np.matmul),
     OpCase("matmul", lambda a, b: a @ b, [(2, 4, 3), (3,)], np.matmul),
+    OpCase("lstm_cell", lambda g, c: _lstm_cell(g, c), [(3, 8), (3, 2)], lambda g, c:
+           _lstm_cell_reference(g, c)),
     OpCase("softmax_cross_entropy", lambda a: cr.softmax_cross_entropy(a, LABELS), [(4, 3)],
            lambda a: np.mean(np.log(np.exp(a).sum(1)) - a[np.arange(4), LABELS])),
     OpCase("softmax_cross_entropy",

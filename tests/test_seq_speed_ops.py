@@ -340,3 +340,137 @@ def test_attention_softmax_empty():
         out = softmax(scores, causal=shape[-1] == shape[-2])
         out.sum().backward()
         assert out.shape == shape and scores.grad.shape == shape
+
+
+# -- ndtr: the normal CDF as one primitive, exact GELU's x * ndtr(x) -----------------------------
+
+def _ndtr():
+    from chainrule.ops.special import ndtr
+    return ndtr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ndtr_and_gelu_as_torch(dtype):
+    torch = _torch()
+    x = np.concatenate([np.linspace(-9, 9, 61), [0.0, -0.0, 1e-30, -40.0, 40.0]]).astype(dtype)
+    upstream = np.random.default_rng(10).standard_normal(x.shape).astype(dtype)
+    for ours_fn, torch_fn in ((_ndtr(), torch.special.ndtr),
+                              (cr.nn.functional.gelu, torch.nn.functional.gelu)):
+        ours, theirs = _pair(x)
+        out, expected = ours_fn(ours), torch_fn(theirs)
+        # float32: erf is within 8 ulps, so 1 + erf(x / sqrt 2) is within a few 6e-8 steps
+        # where it cancels (x below -4), as it was before ndtr.
+        tolerance = dict(rtol=2e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-13,
+                                                                                atol=1e-15)
+        np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), **tolerance)
+        (out * cr.tensor(upstream)).sum().backward()
+        (expected * torch.tensor(upstream)).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), **tolerance)
+        assert out.dtype == dtype and ours.grad.dtype == dtype
+
+
+def test_ndtr_edge_values_as_torch():
+    torch = _torch()
+    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 5e-324, -1e308])
+    ours, theirs = _pair(x)
+    out, expected = _ndtr()(ours), torch.special.ndtr(theirs)
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-15)
+
+
+def test_ndtr_by_central_differences_first_and_second_order():
+    ndtr = _ndtr()
+    x = cr.tensor(np.random.default_rng(11).uniform(-3, 3, (3, 4)), requires_grad=True)
+    assert cr.gradcheck(lambda t: ndtr(t) * t, [x])
+    assert cr.gradgradcheck(lambda t: ndtr(t) * t, [x])
+    assert cr.gradgradcheck(lambda t: cr.nn.functional.gelu(t), [x])
+
+
+def test_ndtr_zero_d_empty_integers_and_float16():
+    ndtr = _ndtr()
+    x = cr.tensor(0.5, requires_grad=True)
+    ndtr(x).backward()
+    np.testing.assert_allclose(x.grad.item(), np.exp(-0.125) / np.sqrt(2 * np.pi))
+    empty = cr.tensor(np.zeros((0, 3), np.float32), requires_grad=True)
+    ndtr(empty).sum().backward()
+    assert empty.grad.shape == (0, 3)
+    assert ndtr(cr.tensor([0, 1])).dtype == np.float32  # integers become float32, as PyTorch
+    half = ndtr(cr.tensor(np.array([0.0, 1.0], np.float16)))
+    assert half.dtype == np.float16
+    np.testing.assert_allclose(half.numpy().astype(float), [0.5, 0.8413], atol=1e-3)
+
+
+# -- lstm_cell: one LSTM step as one node --------------------------------------------------------
+
+def _lstm_cell():
+    from chainrule.ops.recurrent import lstm_cell
+    return lstm_cell
+
+
+def _torch_lstm_cell(torch, gates, c):
+    i, f, g, o = gates.chunk(4, -1)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    c_new = f * c + i * g
+    return torch.cat([o * c_new.tanh(), c_new, i, f, g, o], -1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c_shape", [(4, 3), (3,)])
+def test_lstm_cell_as_torch_with_gradient_on_every_part(dtype, c_shape):
+    torch = _torch()
+    rng = np.random.default_rng(12)
+    gates = rng.standard_normal((4, 12)).astype(dtype) * 3
+    c = rng.standard_normal(c_shape).astype(dtype)
+    g_ours, g_theirs = _pair(gates)
+    c_ours, c_theirs = _pair(c)
+    out, expected = _lstm_cell()(g_ours, c_ours), _torch_lstm_cell(torch, g_theirs, c_theirs)
+    tolerance = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12,
+                                                                            atol=1e-14)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), **tolerance)
+    upstream = rng.standard_normal(out.shape).astype(dtype)
+    (out * cr.tensor(upstream)).sum().backward()
+    (expected * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_allclose(g_ours.grad.numpy(), g_theirs.grad.numpy(), **tolerance)
+    np.testing.assert_allclose(c_ours.grad.numpy(), c_theirs.grad.numpy(), **tolerance)
+
+
+def test_lstm_cell_edge_values_as_torch():
+    torch = _torch()
+    inf, nan = np.inf, np.nan
+    gates = np.array([[inf, -inf, 0.0, -0.0, 50.0, -50.0, 1e4, nan],
+                      [0.0, 1.0, -1.0, 2.0, -inf, inf, 0.5, -0.5]])
+    c = np.array([[1.0, -2.0], [inf, 0.0]])
+    g_ours, g_theirs = _pair(gates)
+    c_ours, c_theirs = _pair(c)
+    out, expected = _lstm_cell()(g_ours, c_ours), _torch_lstm_cell(torch, g_theirs, c_theirs)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-15)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(g_ours.grad.numpy(), g_theirs.grad.numpy(), rtol=1e-12,
+                               atol=1e-300)
+    np.testing.assert_allclose(c_ours.grad.numpy(), c_theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_lstm_cell_by_central_differences_first_and_second_order():
+    lstm_cell = _lstm_cell()
+    rng = np.random.default_rng(13)
+    gates = cr.tensor(rng.standard_normal((2, 8)), requires_grad=True)
+    c = cr.tensor(rng.standard_normal((2, 2)), requires_grad=True)
+    weights = cr.tensor(rng.standard_normal((2, 12)))
+    assert cr.gradcheck(lambda g, c: lstm_cell(g, c) * weights, [gates, c])
+    assert cr.gradgradcheck(lambda g, c: lstm_cell(g, c) * weights, [gates, c])
+
+
+def test_lstm_layer_second_order_by_central_differences():
+    cr.manual_seed(3)
+    lstm = cr.nn.LSTM(2, 3, dtype="float64")
+    x = cr.tensor(np.random.default_rng(14).standard_normal((4, 2, 2)), requires_grad=True)
+    assert cr.gradcheck(lambda x: lstm(x)[0], [x])
+    assert cr.gradgradcheck(lambda x: lstm(x)[0], [x])
+
+
+def test_lstm_cell_refuses_gates_of_the_wrong_width():
+    with pytest.raises(ValueError, match=r"lstm_cell: gates have 7 features, expected 4 x 2"):
+        _lstm_cell()(cr.zeros(1, 7), cr.zeros(1, 2))

@@ -464,6 +464,8 @@ for _name, (_options, _module) in ACTIVATIONS.items():
          covers=("where",), **_loose)
 case("gelu", lambda M, x: M.nn.functional.gelu(x, approximate="tanh"), [F(3, 4, low=-4, high=4)],
      covers=("tanh",))
+case("gelu", lambda M, x: M.nn.functional.gelu(x) * x + M.nn.functional.gelu(x[1:]).sum(),
+     [F(3, 4, low=-6, high=6)], covers=("ndtr", "mul"))
 case("elu", lambda M, x: M.nn.functional.elu(x * 100), [F(4)], covers=("expm1",))
 case("softplus", lambda M, x: M.nn.functional.softplus(x * 30), [F(6)], covers=("where",))
 # sigmoid, softplus and leaky_relu are primitives: each on a fan-out through a view, inside an

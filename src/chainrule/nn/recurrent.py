@@ -15,6 +15,7 @@ from ..autograd import mode
 from ..backend import xp
 from ..errors import DtypeError, ShapeError
 from ..ops import concatenate, relu, sigmoid, stack, tanh
+from ..ops.recurrent import lstm_cell
 from ..tensor import Tensor
 from . import init as initializers
 from .functional import dropout
@@ -71,9 +72,9 @@ def _lstm_step(x_projected, state, w_hh, b_hh):
     if b_hh is not None:
         gates = gates + b_hh
     size = h.shape[-1]
-    i, f, g, o = (gates[..., k * size:(k + 1) * size] for k in range(4))
-    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-    return sigmoid(o) * tanh(c), c
+    out = lstm_cell(gates, c)  # h', c' and the activated gates, one node
+    c = out[..., size:2 * size]
+    return out[..., :size], c  # h' sliced last: the newest node of a step is the state it hands on
 
 
 def _gru_step(x_projected, h, w_hh, b_hh):
@@ -340,7 +341,10 @@ class RNNBase(Module):
                 index = layer * directions + direction
                 state = tuple(s[index] for s in states)
                 state = state if lstm else state[0]
-                steps = _project(x, w_ih, b_ih).unbind(0)
+                projected = _project(x, w_ih, b_ih)
+                if b_hh is not None and self.mode != "GRU":  # GRU's b_hn sits inside r * (.)
+                    projected, b_hh = projected + b_hh, None  # added once for every step
+                steps = projected.unbind(0)
                 order = range(len(steps) - 1, -1, -1) if direction else range(len(steps))
                 hs = [None] * len(steps)
                 outer = mode.scope

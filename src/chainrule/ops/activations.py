@@ -11,7 +11,8 @@ from .composite import softmax, stop_gradient
 from .elementwise import (abs, clip, greater, greater_equal, leaky_relu as _leaky_relu, less,
                           less_equal, logical_and, logical_not, logical_or, sigmoid,
                           softplus as _softplus, tanh, where)
-from .math import erf, expm1
+from .math import expm1
+from .special import ndtr
 
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -37,7 +38,7 @@ def gelu(input, approximate="none"):
     tensor([-0.158655...,  0.        ,  0.8413447 ], dtype=float32)
     """
     if approximate == "none":
-        return input * (erf(input * _SQRT_HALF) + 1) * 0.5
+        return input * ndtr(input)
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * _SQRT_TWO_OVER_PI
         return input * (tanh(inner) + 1) * 0.5
