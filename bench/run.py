@@ -48,10 +48,18 @@ BENCHMARKS = [
     ("conv2d fwd+bwd 16x64x32x32 * 64x64x3x3 pad 1", "conv", ["16-64-32-32-64-3-1"], "torch",
      2.00),
     ("start-up: import chainrule vs import numpy", "import", [], "numpy", 1.50),
+    # Sequences (issue 21): nanoGPT's CPU configuration (block 64, batch 12, 4 layers, 4 heads,
+    # width 128, vocabulary 65) with AdamW and clipping; d2l's LSTM language model (one-hot 28,
+    # hidden 256, batch 32, 35 steps) with SGD and clipping; nanoGPT's sampling of 500 tokens.
+    ("GPT step, nanoGPT's CPU configuration", "gpt_step", [], "torch", 1.20),
+    ("LSTM language-model step, d2l's (28-256, 32x35)", "lstm_step", [], "torch", 1.50),
+    ("GPT sampling, 500 characters", "gpt_sample", [], "torch", 1.20),
 ]
 FRAMEWORKS_OF = {"step_memory": ["chainrule", "torch"], "epoch_overhead": ["chainrule"],
                  "lenet_step": ["chainrule", "torch"], "conv": ["chainrule", "torch"],
                  "import": ["chainrule", "numpy"]}
+FRAMEWORKS_OF.update({case: ["chainrule", "torch"] for case in ("gpt_step", "lstm_step",
+                                                                 "gpt_sample")})
 
 FRAMEWORKS_OF.update({"compiled_mlp_step": ["chainrule", "numpy", "gemm"],
                       "compiled_chain": ["chainrule", "torch"],

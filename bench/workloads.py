@@ -379,3 +379,225 @@ from compile_workloads import (chainrule_compiled_chain, chainrule_compiled_lene
                                chainrule_compiled_mlp_step, gemm_compiled_mlp_step,
                                numpy_compiled_mlp_step, torch_compiled_chain,
                                torch_compiled_lenet_step)
+
+
+# -- sequences: nanoGPT's CPU configuration, d2l's LSTM language model, sampling -----------------
+
+# nanoGPT's shakespeare_char run on a CPU (its README): block 64, batch 12, 4 layers, 4 heads,
+# width 128, no dropout; no biases (train.py's default).
+GPT_CONFIG = dict(block_size=64, vocab_size=65, n_layer=4, n_head=4, n_embd=128, dropout=0.0,
+                  bias=False)
+GPT_BATCH = 12
+
+
+def _torch_gpt():
+    """nanoGPT's model.py in PyTorch (dropout and biases left out, as GPT_CONFIG has none),
+    under its module names, so that both twins get their weights by the same names."""
+    import torch
+    nn, F = torch.nn, torch.nn.functional
+    c = GPT_CONFIG
+
+    class CausalSelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn = nn.Linear(c["n_embd"], 3 * c["n_embd"], bias=False)
+            self.c_proj = nn.Linear(c["n_embd"], c["n_embd"], bias=False)
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(C, dim=2)
+            q, k, v = (t.view(B, T, c["n_head"], C // c["n_head"]).transpose(1, 2)
+                       for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_fc = nn.Linear(c["n_embd"], 4 * c["n_embd"], bias=False)
+            self.gelu = nn.GELU()
+            self.c_proj = nn.Linear(4 * c["n_embd"], c["n_embd"], bias=False)
+
+        def forward(self, x):
+            return self.c_proj(self.gelu(self.c_fc(x)))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(c["n_embd"], bias=False)
+            self.attn = CausalSelfAttention()
+            self.ln_2 = nn.LayerNorm(c["n_embd"], bias=False)
+            self.mlp = MLP()
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = nn.ModuleDict(dict(
+                wte=nn.Embedding(c["vocab_size"], c["n_embd"]),
+                wpe=nn.Embedding(c["block_size"], c["n_embd"]),
+                h=nn.ModuleList([Block() for _ in range(c["n_layer"])]),
+                ln_f=nn.LayerNorm(c["n_embd"], bias=False)))
+            self.lm_head = nn.Linear(c["n_embd"], c["vocab_size"], bias=False)
+            self.transformer.wte.weight = self.lm_head.weight
+
+        def forward(self, idx, targets=None):
+            tr = self.transformer
+            x = tr.wte(idx) + tr.wpe(torch.arange(idx.shape[1]))
+            for block in tr.h:
+                x = block(x)
+            x = tr.ln_f(x)
+            if targets is None:
+                return self.lm_head(x[:, [-1], :]), None
+            logits = self.lm_head(x)
+            return logits, F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1),
+                                           ignore_index=-1)
+
+        @torch.no_grad()
+        def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None):
+            for _ in range(max_new_tokens):
+                logits, _ = self(idx[:, -c["block_size"]:])
+                logits = logits[:, -1, :] / temperature
+                v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+                logits[logits < v[:, [-1]]] = -float("Inf")
+                probs = F.softmax(logits, dim=-1)
+                idx = torch.cat((idx, torch.multinomial(probs, 1, generator=generator)), dim=1)
+            return idx
+
+    return GPT()
+
+
+def _gpt_model(lib):
+    if lib.__name__ == "torch":
+        model = _torch_gpt()
+    else:
+        from chainrule.models.gpt import GPT, GPTConfig
+        model = GPT(GPTConfig(**GPT_CONFIG))
+    # nanoGPT's initialisation drawn from one NumPy stream by name, so the twins hold equal
+    # weights: N(0, 0.02) for matrices (the residual projections 0.02 / sqrt(2 n_layer)), ones
+    # for the layer-norm scales.
+    rng = np.random.default_rng(0)
+    with lib.no_grad():
+        for name, p in sorted(model.named_parameters()):
+            std = 0.02 / (2 * GPT_CONFIG["n_layer"]) ** 0.5 if name.endswith("c_proj.weight") \
+                else 0.02
+            values = rng.normal(0, std, tuple(p.shape)) if p.ndim == 2 else np.ones(p.shape)
+            p.copy_(lib.tensor(values.astype(np.float32)))
+    return model
+
+
+def _gpt_optimizer(lib, model):
+    # nanoGPT's configure_optimizers: weight decay on the matrices only; shakespeare_char's
+    # learning rate and betas.
+    params = list(model.parameters())
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": 0.1},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    return lib.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
+
+
+def _train_step(lib, model, optimizer, loss_fn):
+    """One iteration of nanoGPT's and d2l's training loops: loss, backward, clip to norm 1,
+    step."""
+    def run():
+        loss = loss_fn()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        return loss
+    return run
+
+
+def _gpt_step(lib):
+    model = _gpt_model(lib)
+    rng = np.random.default_rng(1)
+    shape = (GPT_BATCH, GPT_CONFIG["block_size"] + 1)
+    tokens = rng.integers(0, GPT_CONFIG["vocab_size"], shape)
+    x, y = lib.tensor(tokens[:, :-1]), lib.tensor(tokens[:, 1:])
+    return _train_step(lib, model, _gpt_optimizer(lib, model), lambda: model(x, y)[1])
+
+
+def chainrule_gpt_step():
+    import chainrule
+    return _gpt_step(chainrule)
+
+
+def torch_gpt_step():
+    import torch
+    return _gpt_step(torch)
+
+
+LSTM_CONFIG = dict(vocab=28, hidden=256, batch=32, steps=35)  # d2l's LSTM on The Time Machine
+
+
+def _lstm_lm(lib):
+    """d2l's concise LSTM language model: one-hot characters, nn.LSTM, a linear read-out."""
+    nn, F = lib.nn, lib.nn.functional
+    vocab, hidden = LSTM_CONFIG["vocab"], LSTM_CONFIG["hidden"]
+
+    class RNNModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(vocab, hidden)
+            self.linear = nn.Linear(hidden, vocab)
+
+        def forward(self, inputs, targets):
+            x = F.one_hot(inputs.T, vocab).to(lib.float32)
+            outputs, _ = self.rnn(x)
+            logits = self.linear(outputs.reshape(-1, hidden))
+            return F.cross_entropy(logits, targets.T.reshape(-1))
+
+    model = RNNModel()
+    rng = np.random.default_rng(0)
+    with lib.no_grad():
+        for _, p in sorted(model.named_parameters()):
+            p.copy_(lib.tensor(rng.uniform(-0.0625, 0.0625, tuple(p.shape)).astype(np.float32)))
+    return model
+
+
+def _lstm_step(lib):
+    model = _lstm_lm(lib)
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, LSTM_CONFIG["vocab"], (LSTM_CONFIG["batch"], LSTM_CONFIG["steps"] + 1))
+    x, y = lib.tensor(tokens[:, :-1]), lib.tensor(tokens[:, 1:])
+    optimizer = lib.optim.SGD(model.parameters(), lr=1.0)
+    return _train_step(lib, model, optimizer, lambda: model(x, y))
+
+
+def chainrule_lstm_step():
+    import chainrule
+    return _lstm_step(chainrule)
+
+
+def torch_lstm_step():
+    import torch
+    return _lstm_step(torch)
+
+
+SAMPLE_LENGTH = 500
+
+
+def _gpt_sample(lib):
+    """nanoGPT's sample.py: 500 characters from one token, temperature 0.8, top 200 (all 65)."""
+    model = _gpt_model(lib)
+    model.eval()
+
+    def run():
+        generator = lib.Generator().manual_seed(0)
+        start = lib.zeros((1, 1), dtype=lib.int64)
+        return model.generate(start, SAMPLE_LENGTH, temperature=0.8, top_k=200,
+                              generator=generator)
+    return run
+
+
+def chainrule_gpt_sample():
+    import chainrule
+    return _gpt_sample(chainrule)
+
+
+def torch_gpt_sample():
+    import torch
+    return _gpt_sample(torch)
