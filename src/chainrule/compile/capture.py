@@ -55,7 +55,7 @@ class Value:
     result of an instruction. ``shape``/``dtype`` are what capture saw."""
 
     __slots__ = ("index", "kind", "shape", "dtype", "source", "name", "hint", "scope",
-                 "producer", "layout", "__weakref__")
+                 "producer", "layout", "lazy", "__weakref__")
 
     def __init__(self, index, kind, shape, dtype, source=None, hint=None, scope=None):
         self.index = index
@@ -68,6 +68,7 @@ class Value:
         self.scope = scope
         self.producer = None
         self.layout = None  # "C", "F" or "A" (neither), as capture saw the array
+        self.lazy = False  # an engine.SliceGradient, not an array
 
     def __repr__(self):
         return f"<Value {self.index} {self.kind} {self.name or self.hint} {self.shape}>"
@@ -278,6 +279,10 @@ class Recorder:
         if not parts:
             raise CaptureError(f"compile: lost track of the gradient reaching {node.name}")
         total = parts[0]
+        if total.lazy:  # the first path to a node: the engine makes a slice's gradient dense
+            total = self.emit(Instr("accum", _dense, [total], out=self.new_value(
+                "op", node.shape, node.dtype, hint=total.hint, scope=node.scope),
+                scope=node.scope, node=node))
         for part in parts[1:]:
             total = self.emit(Instr("accum", None, [total, part],
                                     out=self.new_value("op", node.shape, node.dtype,
@@ -289,7 +294,15 @@ class Recorder:
 
 
 def _fit(g, shape, dtype):
-    """engine._fit for first-order backward: un-broadcast, cast, and make it an ndarray."""
+    """engine._fit for first-order backward: un-broadcast, cast, and make it an ndarray (a
+    slice's gradient stays lazy when it is shaped as its input)."""
+    if type(g) is engine.SliceGradient:
+        if g.shape != shape:
+            g = g.dense()
+        elif g.dtype != dtype:
+            return engine.SliceGradient(g.values.astype(dtype), g.index, g.shape)
+        else:
+            return g
     if type(g) is not ndarray:
         g = xp.asarray(g)
     if g.shape != shape:
@@ -302,8 +315,16 @@ def _fit(g, shape, dtype):
 
 
 def _accum(a, b):
+    """The engine's sum of two contributions (PendingGradients.add): a slice's gradient is
+    added into a copy of the sum at its index."""
+    if type(b) is engine.SliceGradient:
+        return b.add_into(xp.array(a))
     total = a + b
     return xp.asarray(total) if isinstance(total, xp.generic) else total
+
+
+def _dense(g):
+    return g.dense() if type(g) is engine.SliceGradient else g
 
 
 class Installed:
@@ -369,8 +390,10 @@ class Installed:
                 finally:
                     r.in_vjp -= 1
                 parent = node.parents[position]
-                out = r.new_value("op", xp.shape(raw), getattr(raw, "dtype", None),
-                                  scope=node.scope)
+                lazy = type(raw) is engine.SliceGradient
+                out = r.new_value("op", raw.shape if lazy else xp.shape(raw),
+                                  getattr(raw, "dtype", None), scope=node.scope)
+                out.lazy = lazy
                 r.emit(Instr("vjp", vjp, [gv, *[r.ref(a) for a in args]], out=out, op=node.op,
                              scope=node.scope, position=position, names=names,
                              parent=parent, node=node), raw)
@@ -398,9 +421,10 @@ class Installed:
                 parent = node.parents[position]
                 v = r.value_of(raw)
                 if g is not raw:
-                    v = r.emit(Instr("fit", _fit, [v, parent.shape, parent.dtype],
-                                     out=r.new_value("op", parent.shape, parent.dtype,
-                                                     hint=v.hint, scope=node.scope),
+                    fitted = r.new_value("op", parent.shape, parent.dtype, hint=v.hint,
+                                         scope=node.scope)
+                    fitted.lazy = type(g) is engine.SliceGradient
+                    v = r.emit(Instr("fit", _fit, [v, parent.shape, parent.dtype], out=fitted,
                                      scope=node.scope), g)
                 r.contribute(parent, v)
             kept = original_backward(roots, root_grads, retain_graph, create_graph, None, seen)

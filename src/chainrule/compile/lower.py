@@ -342,7 +342,7 @@ class Lowering:
     def _fit(self, instr, i):
         raw, shape, dtype = instr.args
         out = instr.out
-        if not (_float(raw) and raw.dtype == dtype and len(raw.shape) > len(shape) and
+        if raw.lazy or out.lazy or not (_float(raw) and raw.dtype == dtype and len(raw.shape) > len(shape) and
                 tuple(raw.shape[len(raw.shape) - len(shape):]) == tuple(shape)):
             return None
         lead = len(raw.shape) - len(shape)
@@ -356,6 +356,8 @@ class Lowering:
                           comment, instr, out)]
 
     def _accum(self, instr, i):
+        if len(instr.args) != 2 or any(v.lazy for v in instr.args):
+            return None
         a, b = instr.args
         out = instr.out
         if not (_float(a) and _float(b) and a.shape == b.shape == out.shape and

@@ -215,6 +215,10 @@ class Program:
                      f"{instr.args[1]!r}, np.{instr.args[2]})",
                      "summed to the input's shape", reads, out)]
         if kind == "accum":
+            if len(instr.args) == 1:
+                self.namespace.setdefault("_dense", instr.fn)
+                return [(f"{out.name} = _dense({instr.args[0].name})",
+                         "a slice's gradient, made dense", reads, out)]
             a, b = instr.args
             return [(f"{out.name} = _accum({a.name}, {b.name})", "gradients of a fan-out add up",
                      reads, out)]
@@ -318,7 +322,7 @@ def _describe(obj):
 
 RESERVED = {"np", "step", "del", "return", "lambda", "in", "is", "not", "and", "or", "if",
             "else", "for", "def", "class", "import", "from", "as", "with", "try", "None",
-            "True", "False", "_args", "_kwargs", "_fit", "_accum", "_T"}
+            "True", "False", "_args", "_kwargs", "_fit", "_accum", "_T", "_dense"}
 
 
 from ..tensor import Tensor  # noqa: E402
