@@ -119,3 +119,10 @@ def test_cli_compile_show_prints_the_d2l_step(capsys, tmp_path):
     assert main(["compile", "--model", "lenet", "--optimizer", "momentum", "--batch-size", "4",
                  "--out", str(path)]) == 0
     assert "conv2d" in path.read_text() and "momentum_buffer" in path.read_text()
+
+
+def test_a_notebook_shows_the_program():
+    _, compiled = _compiled()
+    page = compiled._repr_html_()
+    assert page.startswith("<details open>") and "dW1 = np.matmul(dz.T, x" in page
+    assert "&lt;compiled step: 1 plan(s)" in page  # the summary, escaped

@@ -204,6 +204,14 @@ class CompiledStep:
             lines.append(f"call {call} traced again: {reasons}")
         return "\n".join(lines)
 
+    def _repr_html_(self):
+        """In a notebook: the newest plan's program, or a line saying none is made yet."""
+        import html
+        if not self.plans:
+            return f"<pre>{html.escape(repr(self))}</pre>"
+        return (f"<details open><summary>{html.escape(repr(self))}</summary>"
+                f"<pre>{html.escape(self.code)}</pre></details>")
+
     def __repr__(self):
         return (f"<compiled {getattr(self.fn, '__name__', 'step')}: {len(self.plans)} plan(s), "
                 f"{self.calls} call(s)>")
