@@ -89,11 +89,13 @@ class GuardBuilder:
             self.check(f"{m}.training is {module.training}")
         for v in recording.leaves.values():
             t = self.name(v.source, f"_{v.name}")
-            self.check(f"{t}._data.shape == {v.shape!r}")
-            self.check(f"{t}._data.dtype == np.{v.dtype}")
+            # The array capture saw (usually still the same object) passes at once; another
+            # one must have its shape, dtype and layout (lowered products pick theirs from it).
+            layout = f" and {t}._data.flags.c_contiguous" if v.layout == "C" else ""
+            seen = self.name(v.source._data, f"_{v.name}_array")
+            self.check(f"({t}._data is {seen} or {t}._data.shape == {v.shape!r} and "
+                       f"{t}._data.dtype == np.{v.dtype}{layout})")
             self.check(f"{t}.requires_grad is {v.source.requires_grad}")
-            if v.layout == "C":  # lowered products pick their layout from it
-                self.check(f"{t}._data.flags.c_contiguous")
         by_tensor = {id(v.source): v for v in recording.leaves.values()}
         for key, (tensor, was_none, shape, dtype) in recording.entry_grads.items():
             if key not in by_tensor:
