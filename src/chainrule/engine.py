@@ -353,13 +353,14 @@ class SliceGradient:
 
 
 def _fit_slice(g, parent, node, position):
+    """A new SliceGradient (so that the engine counts it as made: PendingGradients.add then
+    owns its dense sum), cast to the input's dtype; a dense array if shaped otherwise."""
     if g.shape != parent.shape:  # not shaped as this input: the dense path checks it
         return g.dense()
-    if g.dtype != parent.dtype:
-        g = SliceGradient(g.values.astype(parent.dtype), g.index, g.shape)
+    values = g.values if g.dtype == parent.dtype else g.values.astype(parent.dtype)
     if mode.anomaly:
-        _anomaly_check(node, position, g.values)
-    return g
+        _anomaly_check(node, position, values)
+    return SliceGradient(values, g.index, g.shape)
 
 
 def _fit(g, parent, node, position, create_graph):
@@ -423,11 +424,11 @@ class PendingGradients:
         """Add ``grad`` into ``node``'s sum; ``made``: the engine allocated ``grad``."""
         sums = self.sums
         if node not in sums:  # the first path to reach node: borrow grad
-            if type(grad) is SliceGradient:
-                grad, made = grad.dense(), True
-            sums[node] = grad
             if made:
+                if type(grad) is SliceGradient:  # (_fit hands a slice over as made)
+                    grad = grad.dense()
                 self.owned.add(node)
+            sums[node] = grad
             heappush(self.heap, (-node.seq, node))
         elif node in self.owned and type(grad) is ndarray:  # fan-out, into our own sum
             xp.add(sums[node], grad, out=sums[node])
