@@ -54,13 +54,20 @@ BENCHMARKS = [
     ("GPT step, nanoGPT's CPU configuration", "gpt_step", [], "torch", 1.20),
     ("LSTM language-model step, d2l's (28-256, 32x35)", "lstm_step", [], "torch", 1.50),
     ("GPT sampling, 500 characters", "gpt_sample", [], "torch", 1.20),
+    # Activation checkpointing against the same model run plainly (chainrule's "plain"), with
+    # PyTorch's checkpoint_sequential against its own plain run shown beside it.
+    ("checkpoint_sequential 16 blocks @1024: peak", "checkpoint_memory", ["16-256-1024-4"],
+     "plain", 0.65),
+    ("checkpoint_sequential 16 blocks @1024: time", "checkpoint_time", ["16-256-1024-4"],
+     "plain", 1.35),
 ]
 FRAMEWORKS_OF = {"step_memory": ["chainrule", "torch"], "epoch_overhead": ["chainrule"],
                  "lenet_step": ["chainrule", "torch"], "conv": ["chainrule", "torch"],
-                 "import": ["chainrule", "numpy"]}
+                 "import": ["chainrule", "numpy"], "checkpoint_memory": ["chainrule", "torch"],
+                 "checkpoint_time": ["chainrule", "torch"]}
+
 FRAMEWORKS_OF.update({case: ["chainrule", "torch"] for case in ("gpt_step", "lstm_step",
                                                                  "gpt_sample")})
-
 FRAMEWORKS_OF.update({"compiled_mlp_step": ["chainrule", "numpy", "gemm"],
                       "compiled_chain": ["chainrule", "torch"],
                       "compiled_lenet_step": ["chainrule", "torch"]})
@@ -151,6 +158,9 @@ def run(rounds, only=None):
                         values.setdefault(key, []).append(result[key])
                 if "steps_s" in result:
                     values.setdefault("steps", []).append(result["steps_s"])
+                if "plain" in result:  # the same model without checkpointing, same process
+                    key = "plain" if framework == "chainrule" else f"{framework} plain"
+                    values.setdefault(key, []).append(result["plain"])
         medians = {f: statistics.median(v) for f, v in values.items()}
         ratio = medians["chainrule"] / medians[baseline] if baseline in medians else None
         rows.append((label, medians, baseline, ratio, target, case))
@@ -173,7 +183,7 @@ def print_header(frameworks):
 def _cell(case, framework, medians):
     if framework not in medians:
         return f"{'-':>11}"
-    if case == "step_memory":
+    if case in ("step_memory", "checkpoint_memory"):
         return f"{medians[framework] / 2**20:>9.2f}MB"
     return f"{medians[framework] * 1e3:>9.3f}ms"
 
@@ -191,6 +201,8 @@ def print_row(row, frameworks):
                   f"{'yes' if ratio <= target else 'NO'}"
     if case == "epoch_overhead":
         verdict = f"{ratio:>6.2f}x (steps)   <= {target:.2f}x  {'yes' if ratio <= target else 'NO'}"
+    if "torch plain" in medians:
+        verdict += f"  (torch {medians['torch'] / medians['torch plain']:.2f}x its plain)"
     print(f"{label:46}{cells}   {verdict}", flush=True)
     if "allreduce" in medians:
         extra = f", 1-rank half-batch step {medians['half'] * 1e3:.3f}ms" if "half" in medians \

@@ -450,6 +450,20 @@ class PendingGradients:
             yield node, sums.pop(node), node in owned
 
 
+def _added_to_grad(leaf, grad):
+    """Add a contribution to a leaf without hooks straight into its existing ``.grad``, as
+    PyTorch's AccumulateGrad, if it has one: then the engine holds no parameter's gradient until
+    the end of backward, which reaches the leaves last (a leaf keeps the number of its first
+    use). With one contribution per leaf the sum is the same to the bit; a weight used several
+    times adds its contributions one at a time. Returns whether it did."""
+    tensor = leaf.tensor_ref()
+    if leaf.extras is not None or tensor is None or tensor.grad is None or \
+            type(grad) is not ndarray:
+        return False
+    tensor._accumulate_grad(Gradient(grad), False)
+    return True
+
+
 def _measure_refs():
     # The reference counts of an array, and of a view's base, held by nothing but a Gradient.
     alone = Gradient(xp.zeros(2))
@@ -499,6 +513,7 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
     kept = {}
     mode.last_backward = next(_clock)
     anomaly = mode.anomaly
+    early = capture is None and observe is None and not create_graph  # backward(): .grad now
     for node, grad, owned in pending:
         if node.extras is not None and "hooks" in node.extras:
             grad, owned = _run_hooks(node, grad), False
@@ -516,6 +531,8 @@ def backward_pass(roots, root_grads, retain_graph, create_graph, capture=None, o
                 g = _fit(raw, parent, node, position, create_graph)  # un-broadcast, cast
             if observe is not None:
                 observe(node, position, raw, g)
+            if early and parent.op is None and _added_to_grad(parent, g):
+                continue
             pending.add(parent, g, g is not raw)  # made: the engine allocated g
         if not retain_graph:
             node.saved = None  # free what forward saved
