@@ -145,6 +145,11 @@ def register(commands):
     lm.add_argument("--steps-per-epoch", type=positive_int, metavar="N",
                     help=f"gpt: random batches per epoch, each epoch ending with the held-out "
                          f"loss (default: {g['steps_per_epoch']}, nanoGPT's eval_interval)")
+    train.add_argument("--checkpoint-segments", type=positive_int, metavar="K",
+                       help="activation checkpointing: run the model's layers in K segments, "
+                            "each but the last keeping only its input for backward and "
+                            "recomputed there (less memory, more time, the same gradients; "
+                            "docs/checkpointing.md)")
     train.add_argument("--init", choices=("kaiming_uniform", "kaiming_normal", "xavier_uniform",
                                           "xavier_normal", "d2l"), default=defaults.init,
                        help="weight initialisation; kaiming_uniform is He's for ReLU with zero "
@@ -255,7 +260,8 @@ def run_train(args):
 # The TrainConfig fields that come straight from options of the same name.
 CONFIG_OPTIONS = ("dataset", "model", "hidden", "activation", "loss", "optimizer", "lr",
                   "momentum", "batch_size", "epochs", "weight_decay", "init", "seed",
-                  "clip_grad_norm", "schedule", "warmup_steps", "beta2") + LANGUAGE_OPTIONS
+                  "clip_grad_norm", "schedule", "warmup_steps", "beta2",
+                  "checkpoint_segments") + LANGUAGE_OPTIONS
 
 
 def _config(args):
@@ -273,7 +279,8 @@ def _config(args):
 # What a checkpoint fixes: changing it would make a different run than the one resumed.
 FIXED_BY_CHECKPOINT = ("dataset", "model", "hidden", "activation", "loss", "optimizer", "lr",
                        "momentum", "batch_size", "weight_decay", "init", "seed",
-                       "clip_grad_norm", "schedule", "warmup_steps", "beta2") + LANGUAGE_OPTIONS
+                       "clip_grad_norm", "schedule", "warmup_steps", "beta2",
+                       "checkpoint_segments") + LANGUAGE_OPTIONS
 
 
 def _callbacks(args):
@@ -418,6 +425,8 @@ def _describe(trainer):
     c = trainer.config
     network = describe(trainer.model_config())
     clip = f", gradients clipped at {c.clip_grad_norm:g}" if c.clip_grad_norm else ""
+    if c.checkpoint_segments:
+        clip += f", activations checkpointed in {c.checkpoint_segments} segments"
     return (f"{network}, {c.loss}, {c.optimizer} lr {c.lr}, batch {c.batch_size}, "
             f"{c.epochs} epochs{clip}, seed {c.seed})")
 
