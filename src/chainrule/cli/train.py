@@ -19,6 +19,10 @@ TRAIN_EXAMPLES = """examples:
                   --init d2l --epochs 10            # the d2l setup
   chainrule train --resume runs/digits/checkpoint.crt --epochs 30
   chainrule train --tensorboard runs/tb             # then: tensorboard --logdir runs/tb
+  mpiexec -n 4 chainrule train                      # 4 processes, each a quarter of every batch
+                                                    # (pip install 'chainrule[mpi]'): the same
+                                                    # weights; --resume works with any -n that
+                                                    # divides --batch-size; docs/distributed.md
 
 language models (then: chainrule sample --checkpoint runs/timemachine/checkpoint.crt):
   chainrule train --model lstm --dataset timemachine    # d2l's LSTM on the shipped book
@@ -171,7 +175,7 @@ def register(commands):
                        help="also write TensorBoard logs to DIR: loss per step; loss, accuracy "
                             "and learning rate per epoch; histograms of each layer's weights "
                             "and gradients (needs pip install -e \".[interop]\")")
-    train.set_defaults(run=run_train)
+    train.set_defaults(run=_run_train_on_every_rank)
 
     evaluate = commands.add_parser(
         "evaluate", help="accuracy of a saved checkpoint on its test set",
@@ -185,6 +189,12 @@ def register(commands):
                                              "shakespeare_char, names)")
     evaluate.add_argument("--download", action="store_true")
     evaluate.set_defaults(run=run_evaluate)
+
+
+def _run_train_on_every_rank(args):
+    # Under mpiexec: rank 0 prints, and a failure on any rank stops them all.
+    from ..distributed.training import run_on_every_rank
+    return run_on_every_rank(run_train, args)
 
 
 def run_train(args):
@@ -222,6 +232,8 @@ def run_train(args):
     else:
         print(f"training {_describe(trainer)} on {data.name}: {len(data)} train / "
               f"{len(trainer.test_data)} test examples")
+    if getattr(trainer, "replicas", None) is not None:
+        print(trainer.replicas.describe())
     try:
         trainer.fit(epochs=epochs)
     except KeyboardInterrupt:

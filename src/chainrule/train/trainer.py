@@ -264,8 +264,10 @@ class Trainer:
         self.model = self.optimizer = self.loss_fn = self.loader = None
         self.train_data = self.test_data = None
         self.task = None  # a language model's batch loss and held-out loss (train.language)
+        self.replicas = None  # under mpiexec: this rank's part (distributed.training)
         if config is not None:
             self._from_config(config, data_dir, download, datasets)
+            self.replicas = _replicas(self)
         if out_dir:
             os.makedirs(out_dir, exist_ok=True)
 
@@ -330,6 +332,7 @@ class Trainer:
             raise TypeError(f"Trainer.fit: loss must be a function of (scores, labels), got "
                             f"{loss!r}")
         self.model, self.loader, self.test_data = model, train_loader, val_loader
+        self.replicas = _replicas(self)
         self.optimizer, self.loss_fn = optimizer, loss or functional.cross_entropy
 
     # -- the loop ------------------------------------------------------------------------------
@@ -359,10 +362,10 @@ class Trainer:
             if self.log:
                 self.log(record.line(epochs))
             self._notify("on_epoch_end", record)
-            if self.out_dir:
+            if self.out_dir and self.writes_files:
                 self.save_checkpoint(self.checkpoint_path)
                 save_history(self.history, self.out_dir)
-        if self.out_dir and self.history:
+        if self.out_dir and self.history and self.writes_files:
             plot_history(self.history, os.path.join(self.out_dir, "curves.png"))
         self._notify("on_fit_end")
         return self.history
@@ -372,6 +375,11 @@ class Trainer:
             method = getattr(callback, hook, None)
             if method is not None:
                 method(self, *args)
+
+    @property
+    def writes_files(self):
+        """Whether this process writes the run's files: under mpiexec, rank 0 alone."""
+        return self.replicas is None or self.replicas.rank == 0
 
     @property
     def checkpoint_path(self):
@@ -389,7 +397,9 @@ class Trainer:
                                  "DistributedDataParallel's forward would be bypassed")
             scores = checkpoint_sequential(self.model, segments, x)
         else:
-            scores = self.model(x)
+            scores = (self.model if self.replicas is None else self.replicas.model)(x)
+        if self.replicas is not None and len(y) == 0:  # no rows for this rank: a zero loss
+            return scores.sum(), scores, y  # that still takes part in the all-reduce
         return self.loss_fn(scores, y), scores, y
 
     def _counts(self, scores, targets):
@@ -404,7 +414,7 @@ class Trainer:
     def _update(self, loss, epochs):
         """Backward, clip, schedule the learning rate and step."""
         self.optimizer.zero_grad()
-        loss.backward()
+        (loss if self.replicas is None else self.replicas.weighted(loss)).backward()
         config = self.config
         if config is not None and config.clip_grad_norm:
             from ..nn.utils import clip_grad_norm_
@@ -451,13 +461,16 @@ class Trainer:
             if bar is not None:
                 bar.close()
         seconds = time.perf_counter() - start
+        if self.replicas is not None:  # every rank's examples
+            total_loss, correct, seen = self.replicas.totals(total_loss, correct, seen)
         if self.task is not None:
             test_loss, test_accuracy = self.task.evaluate(self.test_data)
             return EpochRecord(epoch, total_loss / seen, correct / seen, test_loss,
                                test_accuracy, seconds, seen / seconds,
                                perplexity(total_loss / seen), perplexity(test_loss))
         test_loss, test_accuracy = (math.nan, math.nan) if self.test_data is None else \
-            evaluate(self.model, self.test_data, self.loss_fn)
+            evaluate(self.model, self.test_data, self.loss_fn) if self.replicas is None else \
+            self.replicas.evaluate(evaluate, self.model, self.test_data, self.loss_fn)
         return EpochRecord(epoch, total_loss / seen, correct / seen, test_loss, test_accuracy,
                            seconds, seen / seconds)
 
@@ -534,6 +547,12 @@ class Trainer:
                                       f"--dataset {config.dataset} as read now")
         trainer.load_state(tree, path)
         return trainer
+
+
+def _replicas(trainer):
+    """This rank's part in a run over several processes (``mpiexec``), or None."""
+    from ..distributed.training import attach
+    return attach(trainer)
 
 
 def _progress_bar(total, description, enabled):
