@@ -171,6 +171,9 @@ def register(commands):
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue the run saved in this checkpoint (its settings win)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--compile", action="store_true",
+                       help="run each step as the NumPy program cr.compile traces (the same "
+                            "numbers; see chainrule compile --show)")
     train.add_argument("--tensorboard", metavar="DIR", type=output_dir,
                        help="also write TensorBoard logs to DIR: loss per step; loss, accuracy "
                             "and learning rate per epoch; histograms of each layer's weights "
@@ -208,7 +211,8 @@ def run_train(args):
     if args.resume:
         _refuse_options_the_checkpoint_fixes(args)
         trainer = Trainer.resume(args.resume, data_dir=args.data_dir, download=args.download,
-                                 out_dir=args.out, progress=progress, callbacks=callbacks)
+                                 out_dir=args.out, progress=progress, callbacks=callbacks,
+                                 compile=args.compile)
         if args.epochs is None:  # a language model's run goes on to its own total
             args.epochs = trainer.config.epochs if trainer.task else TrainConfig().epochs
         if args.epochs <= trainer.epoch:
@@ -222,7 +226,7 @@ def run_train(args):
         _refuse_an_earlier_run(out, args.overwrite)
         config = _config(args)
         trainer = Trainer(config, data_dir=args.data_dir, download=args.download, out_dir=out,
-                          progress=progress, callbacks=callbacks)
+                          progress=progress, callbacks=callbacks, compile=args.compile)
         epochs = config.epochs
     data = trainer.train_data
     if trainer.task is not None:

@@ -249,8 +249,12 @@ class Trainer:
     """
 
     def __init__(self, config=None, data_dir=None, download=False, out_dir=None, progress=True,
-                 log=print, datasets=None, epochs=None, callbacks=()):
+                 log=print, datasets=None, epochs=None, callbacks=(), compile=False):
         self.config = config
+        # compile=True: forward, backward and the optimizer step run as one cr.compile'd
+        # program (chainrule train --compile); the numbers are the eager steps', bit for bit.
+        self.compile = compile
+        self._compiled = None
         # Objects with any of on_step(trainer, loss), on_epoch_end(trainer, record) and
         # on_fit_end(trainer), e.g. chainrule.interop.TensorBoardLogger.
         self.callbacks = list(callbacks)
@@ -425,6 +429,30 @@ class Trainer:
                 group["lr"] = lr
         self.optimizer.step()
 
+    def _compiled_step(self, x, y, epochs):
+        """(loss, scores, targets) of a batch after its update, from the cr.compile'd step.
+        A diverged loss is reported after the update that used it, not before."""
+        if self._compiled is None:
+            config = self.config
+            refused = ("language models" if self.task is not None else
+                       "mpiexec" if getattr(self, "replicas", None) is not None else
+                       "--clip-grad-norm" if config is not None and config.clip_grad_norm else
+                       "--schedule" if config is not None and config.schedule != "constant"
+                       else "--checkpoint-segments" if getattr(config, "checkpoint_segments", 0)
+                       else None)
+            if refused is not None:
+                from ..errors import ChainruleError
+                raise ChainruleError(f"--compile does not support {refused} yet: run without "
+                                     f"--compile")
+            from ..compile import compile as compile_step
+
+            def step(x, y):
+                loss, scores, targets = self._batch_loss(x, y)
+                self._update(loss, epochs)
+                return loss, scores, targets
+            self._compiled = compile_step(step)
+        return self._compiled(x, y)
+
     def _train_epoch(self, epoch, epochs):
         self.model.train()
         if self.task is not None:
@@ -436,14 +464,18 @@ class Trainer:
         start = time.perf_counter()
         try:
             for batch, (x, y) in enumerate(batches, 1):
-                loss, scores, targets = self._batch_loss(x, y)
+                if self.compile:  # the update is part of the compiled step
+                    loss, scores, targets = self._compiled_step(x, y, epochs)
+                else:
+                    loss, scores, targets = self._batch_loss(x, y)
                 value = float(loss._data)
                 if not math.isfinite(value):
                     raise TrainingDiverged(
                         f"the training loss became {value} at epoch {epoch}, step {batch} of "
                         f"{len(self.loader)} (step {self.step + 1} overall); "
                         f"{divergence_advice(self.config)}")
-                self._update(loss, epochs)
+                if not self.compile:
+                    self._update(loss, epochs)
                 self.step += 1
                 self._notify("on_step", value)
                 counted, hits = self._counts(scores, targets)
