@@ -168,8 +168,7 @@ class Lowering:
         return self.program.render_value(obj)
 
     def _where(self, instr):
-        from .program import _where
-        return _where(instr)
+        return where(instr)
 
     def _forward(self, instr, i):
         op, args, out = instr.op.name, instr.args, instr.out
@@ -509,6 +508,15 @@ class Lowering:
             found = None
         self._inline_cache[key] = found
         return found
+
+
+def where(instr):
+    """', 3 (Linear)': where an instruction came from, for its comment."""
+    scope = instr.scope
+    if scope is None:
+        return ""
+    module = getattr(scope, "module_type", None)
+    return f", {scope}" + (f" ({module.__name__})" if module is not None else "")
 
 
 class _NoLowering(Exception):

@@ -11,6 +11,7 @@ import re
 from ..backend import ndarray, xp
 from .capture import Value, _accum, _fit
 from . import lower
+from .lower import where as _where
 
 HEADER = "import numpy as np"
 
@@ -339,14 +340,6 @@ def identifier(text):
 
 def _scope_label(scope):
     return f"l{scope}" if str(scope)[:1].isdigit() else str(scope)
-
-
-def _where(instr):
-    scope = instr.scope
-    if scope is None:
-        return ""
-    module = getattr(scope, "module_type", None)
-    return f", {scope}" + (f" ({module.__name__})" if module is not None else "")
 
 
 def _input_expr(source):
