@@ -1,8 +1,10 @@
 """``mpiexec -n N chainrule train`` trains the weights ``chainrule train`` trains in one process,
 writes its files from rank 0 only, and resumes with any number of processes the batch divides."""
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -84,3 +86,27 @@ def test_train_help_says_how_to_run_on_several_processes():
                              capture_output=True, text=True, timeout=60,
                              env={**os.environ, "PYTHONPATH": str(HERE.parents[1] / "src")})
     assert "mpiexec -n 4 chainrule train" in process.stdout
+
+
+@needs_mpi
+def test_ctrl_c_stops_every_rank_and_leaves_a_checkpoint_to_resume(tmp_path):
+    out = tmp_path / "run"
+    environment = {**os.environ, "PYTHONPATH": str(HERE.parents[1] / "src")}
+    environment.pop("CI", None)
+    launcher = subprocess.Popen(
+        [MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule", "train", *OPTIONS, "--epochs",
+         "100", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=environment, cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "history.json").exists():  # written after the first checkpoint
+            assert time.monotonic() < deadline and launcher.poll() is None, "no epoch finished"
+            time.sleep(0.1)
+        launcher.send_signal(signal.SIGINT)
+        _, err = launcher.communicate(timeout=30)
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)  # the launcher and the ranks it started
+    assert launcher.returncode != 0
+    assert "interrupted during epoch" in err and "chainrule train --resume" in err, err
+    assert weights(out).size  # rank 0's last checkpoint, whole
