@@ -295,3 +295,26 @@ def test_gpt_with_adamw():
     for p, q in zip(model.parameters(), eager_model.parameters()):
         np.testing.assert_array_equal(_np(p), _np(q))
     assert compiled.plans[0].calls == 2
+
+
+def test_accumulating_into_grad_with_a_weight_used_several_times():
+    # backward() adds each contribution to a leaf that has a .grad straight into it, one at a
+    # time (engine._added_to_grad): the replay adds them in the same order.
+    w = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3) * 0.37,
+                  requires_grad=True)
+
+    def f(x):
+        h = (x * w).tanh()
+        loss = (h * w.exp()).sum() + (w * w * 3.1).sum()
+        loss.backward()
+        return loss
+    xs = [cr.tensor(np.random.default_rng(i).random((2, 3), dtype=np.float32)) for i in range(6)]
+    for x in xs:
+        f(x)
+    eager = w.grad.numpy().copy()
+    w.grad = None
+    compiled = cr.compile(f)
+    for x in xs:
+        compiled(x)
+    np.testing.assert_array_equal(w.grad.numpy(), eager)
+    assert compiled.plans[0].calls >= 3

@@ -414,20 +414,10 @@ class Installed:
             if capture is not None or observe is not None:
                 raise CaptureError(f"compile: cr.grad() inside a compiled step is not "
                                    f"supported yet; use backward() (at {user_line()})")
-            for node, g in zip(roots, root_grads):
-                r.contribute(node, r.ref(g))
-
-            def seen(node, position, raw, g):
-                parent = node.parents[position]
-                v = r.value_of(raw)
-                if g is not raw:
-                    fitted = r.new_value("op", parent.shape, parent.dtype, hint=v.hint,
-                                         scope=node.scope)
-                    fitted.lazy = type(g) is engine.SliceGradient
-                    v = r.emit(Instr("fit", _fit, [v, parent.shape, parent.dtype], out=fitted,
-                                     scope=node.scope), g)
-                r.contribute(parent, v)
-            kept = original_backward(roots, root_grads, retain_graph, create_graph, None, seen)
+            # No observer: the engine takes the path an eager backward() takes (contributions
+            # to a leaf with a .grad go straight into it); _fit and PendingGradients.add,
+            # swapped below, say what it did.
+            kept = original_backward(roots, root_grads, retain_graph, create_graph)
             for node, gradient in kept.items():
                 if node.extras is not None and "hooks" in node.extras:
                     raise CaptureError("compile: a gradient hook on a leaf cannot be replayed; "
@@ -438,6 +428,27 @@ class Installed:
                     r.rec.leaf_nodes[node] = v
             return kept
         self.swap(tensor_module, "backward_pass", backward_pass)
+
+        original_fit = engine._fit
+
+        def fit(g, parent, node, position, create_graph):
+            out = original_fit(g, parent, node, position, create_graph)
+            if out is not g:
+                v = r.value_of(g)
+                fitted = r.new_value("op", parent.shape, parent.dtype, hint=v.hint,
+                                     scope=node.scope)
+                fitted.lazy = type(out) is engine.SliceGradient
+                r.emit(Instr("fit", _fit, [v, parent.shape, parent.dtype], out=fitted,
+                             scope=node.scope), out)
+            return out
+        self.swap(engine, "_fit", fit)
+
+        original_add = engine.PendingGradients.__dict__["add"]
+
+        def add(pending, node, grad, made):
+            r.contribute(node, r.ref(grad) if isinstance(grad, ndarray) else r.value_of(grad))
+            return original_add(pending, node, grad, made)
+        self.swap(engine.PendingGradients, "add", add)
 
         original_accumulate = Tensor.__dict__["_accumulate_grad"]
         slot = Tensor.__dict__["grad"]
