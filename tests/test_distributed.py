@@ -244,6 +244,31 @@ def scenario_overlap():
         print(f"RESULT buckets={len(model._reducer.buckets)} launched_at_first_layer={','.join(map(str, seen))}")
 
 
+def scenario_trainer():
+    """Trainer.fit with your own model and loader, on every rank: rank 0 compares with one
+    process."""
+    import chainrule as cr
+    from chainrule import data, distributed as dist, train
+    rank, size = dist.init()
+
+    def fit():
+        cr.manual_seed(10)
+        model = _model("mlp", "float64")
+        loader = data.DataLoader(data.TensorDataset(*map(cr.tensor, _data("float64"))),
+                                 batch_size=12, shuffle=True, seed=3)
+        trainer = train.Trainer(epochs=2, progress=False, log=None)
+        trainer.fit(model, loader, optimizer=_optimizer("sgd", model.parameters()))
+        return _weights(model), trainer.history[-1].train_loss
+
+    ours, loss = fit()
+    if rank == 0:
+        alone = dist.world._world
+        alone.comm, alone.size = None, 1  # a world of one now: the one-process run
+        expected, expected_loss = fit()
+        error = np.abs(ours - expected).max() / np.abs(expected).max()
+        print(f"RESULT relative_error={error:.3g} loss_error={abs(loss - expected_loss):.3g}")
+
+
 # -- the tests -----------------------------------------------------------------------------------
 def _result(process):
     assert process.returncode == 0, process.stdout + process.stderr
@@ -293,6 +318,13 @@ def test_buckets_start_while_backward_still_runs():
     result = _result(launch(2, "overlap"))
     assert result["buckets"] == "6"
     assert result["launched_at_first_layer"] == "4,4"  # layers 2 and 3: weight and bias each
+
+
+@needs_mpi
+def test_the_trainer_with_your_own_model_under_mpiexec():
+    result = _result(launch(3, "trainer"))
+    assert float(result["relative_error"]) <= 1e-12
+    assert float(result["loss_error"]) <= 1e-12  # the epoch's loss, summed over the ranks
 
 
 @needs_mpi
