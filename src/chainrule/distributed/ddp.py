@@ -69,9 +69,10 @@ class DistributedDataParallel(Module):
             for buffer in self.module.buffers():
                 world.broadcast(buffer._data, 0)
         reducer.prepare(self._sync)
-        output = self.module(*args, **kwargs)
-        reducer.attach()
-        return output
+        try:
+            return self.module(*args, **kwargs)
+        finally:
+            reducer.attach()  # also after a failed forward: the hooks stay on the parameters
 
     @contextlib.contextmanager
     def no_sync(self):
