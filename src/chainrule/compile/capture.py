@@ -339,8 +339,14 @@ class Installed:
                            else getattr(owner, name)))
         setattr(owner, name, value)
 
+    active = False  # one capture at a time: a nested one would swap the swapped methods
+
     def __enter__(self):
         r = self.r
+        if Installed.active:
+            raise CaptureError("compile: a compiled step called while another is being traced; "
+                               "trace them one after the other")
+        Installed.active = True
         try:
             self._install(r)
         except BaseException:
@@ -352,6 +358,7 @@ class Installed:
         for owner, name, value in reversed(self.saved):
             setattr(owner, name, value)
         self.saved.clear()
+        Installed.active = False
 
     def _install(self, r):
         from ..nn import module as module_module
@@ -501,7 +508,6 @@ class Installed:
             slot.__set__(t, value)
         self.swap(Tensor, "grad", property(get_grad, set_grad))
 
-        original_zero = module_module.zero_grads
 
         def zero_grads(parameters, set_to_none=True):
             if not set_to_none:
@@ -547,10 +553,7 @@ class Installed:
         def module_call(module, *args, **kwargs):
             if all(m is not module for m in r.rec.modules):
                 r.rec.modules.append(module)
-            if any(isinstance(a, ndarray) for a in args):
-                r.converting += 1
             return original_module_call(module, *args, **kwargs)
-        r.converting = 0
         self.swap(Module, "__call__", module_call)
 
         original_as_array = tensor_module.as_array

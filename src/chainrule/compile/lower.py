@@ -16,7 +16,7 @@ import inspect
 import math
 import textwrap
 
-from ..backend import ndarray, xp
+from ..backend import xp
 from .capture import Value
 
 # Below this many elements an expression (which allocates) beats a call with out=.
@@ -341,7 +341,8 @@ class Lowering:
     def _fit(self, instr, i):
         raw, shape, dtype = instr.args
         out = instr.out
-        if raw.lazy or out.lazy or not (_float(raw) and raw.dtype == dtype and len(raw.shape) > len(shape) and
+        if raw.lazy or out.lazy or not (
+                _float(raw) and raw.dtype == dtype and len(raw.shape) > len(shape) and
                 tuple(raw.shape[len(raw.shape) - len(shape):]) == tuple(shape)):
             return None
         lead = len(raw.shape) - len(shape)
@@ -558,5 +559,3 @@ def _same_float(a, out):
         return True
     return _float(a) and a.dtype == out.dtype
 
-
-_ = ndarray

@@ -407,5 +407,3 @@ def _drop_dead_grad_stores(instrs):
             pending.pop(key, None)
     return [instr for i, instr in enumerate(instrs) if i not in dead]
 
-
-_ = ndarray
