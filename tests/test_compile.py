@@ -318,3 +318,18 @@ def test_accumulating_into_grad_with_a_weight_used_several_times():
         compiled(x)
     np.testing.assert_array_equal(w.grad.numpy(), eager)
     assert compiled.plans[0].calls >= 3
+
+
+def test_batch_norm_running_statistics_are_refused_in_training():
+    # BatchNorm updates its running statistics in place, outside the ops a plan records: a
+    # replay would leave them frozen, so capture refuses; in evaluation the layer compiles.
+    cr.manual_seed(0)
+    model = models.cnn()
+    compiled = cr.compile(lambda x: model(x))
+    x = cr.tensor(np.random.default_rng(0).random((4, 784), dtype=np.float32))
+    with pytest.raises(CaptureError, match="changed in place inside the step"):
+        compiled(x)
+    model.eval()
+    compiled = cr.compile(lambda x: model(x))
+    for _ in range(3):
+        np.testing.assert_array_equal(_np(compiled(x)), _np(model(x)))

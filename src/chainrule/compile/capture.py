@@ -572,11 +572,14 @@ class Installed:
         original_inplace = engine.record_inplace_change
 
         def record_inplace_change(array):
-            if not r.allow_inplace and (r.value_of(array) is not None or
-                                        r.value_of(engine._base_buffer(array)) is not None):
-                raise CaptureError(f"compile: an in-place change to a tensor inside the step "
-                                   f"cannot be replayed yet; compute it out of place "
-                                   f"(at {user_line()})")
+            # Any tensor changed in place inside the step (a BatchNorm's running statistics, a
+            # buffer, x[0] = 1): the plan would not repeat the change, so it is refused.
+            if not r.allow_inplace:
+                raise CaptureError(f"compile: a tensor of shape {xp.shape(array)} is changed in "
+                                   f"place inside the step (a BatchNorm layer's running "
+                                   f"statistics in training, a buffer, t[...] = v), which a "
+                                   f"plan cannot repeat yet; compute it out of place, call "
+                                   f"model.eval(), or run eagerly (at {user_line()})")
             return original_inplace(array)
         self.swap(engine, "record_inplace_change", record_inplace_change)
 
