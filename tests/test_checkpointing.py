@@ -468,3 +468,11 @@ def test_outputs_with_nan_and_inf_recompute_without_a_false_alarm():
         x.grad = None
         checkpoint(f, x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), plain)
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import chainrule.utils.checkpoint as module
+    result = doctest.testmod(module, extraglobs={"cr": cr}, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 5 and result.failed == 0

@@ -38,11 +38,11 @@ def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True,
     records the same ops with the same shapes and dtypes; ``"none"`` checks only their number.
 
     >>> from chainrule.utils.checkpoint import checkpoint
+    >>> f = lambda t: (t * t).tanh()
     >>> x = cr.tensor([1., 2.], requires_grad=True)
-    >>> y = checkpoint(lambda t: (t * t).tanh(), x)
-    >>> y.sum().backward()
-    >>> x.grad
-    tensor([0.83994865, 0.02650929], dtype=float32)
+    >>> checkpoint(f, x).sum().backward()
+    >>> bool((x.grad == cr.grad(f(x).sum(), x)[0]).all())
+    True
     """
     _check_options(use_reentrant, determinism_check, context_fn, debug)
     rng_state = get_rng_state() if preserve_rng_state else None
