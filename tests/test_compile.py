@@ -333,3 +333,14 @@ def test_batch_norm_running_statistics_are_refused_in_training():
     compiled = cr.compile(lambda x: model(x))
     for _ in range(3):
         np.testing.assert_array_equal(_np(compiled(x)), _np(model(x)))
+
+
+def test_a_parameter_changed_behind_chainrule_is_refused():
+    w = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def f(x):
+        loss = (w * x).sum()
+        w._data *= 0.5  # NumPy writing into the array: no op, no version bump
+        return loss
+    with pytest.raises(CaptureError, match="without chainrule seeing it"):
+        cr.compile(f)(cr.ones(3))

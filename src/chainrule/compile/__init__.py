@@ -135,6 +135,7 @@ class CompiledStep:
         seen_locals = {}
         with Installed(recorder), _locals_at_return(self.fn, seen_locals):
             result = self.fn(*args, **kwargs)
+        recorder.check_unrecorded_changes()
         rec = recorder.rec
         rec.output = _output_tree(recorder, result)
         outs = []

@@ -151,6 +151,7 @@ class Recorder:
         self.contrib = {}  # Node -> [Values of gradient contributions so far]
         self.grad_touched = set()  # id(tensor) whose .grad this call has set
         self.last_forward = None
+        self.snapshots = []  # (tensor, its array, a copy) of each leaf when first read
         self._register_inputs(flat_args)
 
     # -- values ---------------------------------------------------------------------------
@@ -193,7 +194,22 @@ class Recorder:
             self.rec.leaves[id(t)] = v
             self.bind(t._data, v)
             self.bind(t, v)
+            self.snapshots.append((t, t._data, t._data.copy()))
         return v
+
+    def check_unrecorded_changes(self):
+        """Refuse a step that changed a tensor it read without chainrule seeing it (NumPy
+        writing into ``t._data``): the plan would not repeat the change."""
+        updated = {id(i.extra["tensor"]) for i in self.rec.instrs if i.kind == "update"}
+        for t, array, before in self.snapshots:
+            if id(t) in updated or t._data is not array:
+                continue
+            if not xp.array_equal(array, before, equal_nan=array.dtype.kind in "fc"):
+                raise CaptureError(
+                    f"compile: a tensor of shape {array.shape} that the step reads was changed "
+                    f"in place without chainrule seeing it (NumPy writing into its array); a "
+                    f"plan would not repeat the change. Change it with tensor ops, or run "
+                    f"eagerly")
 
     def ref(self, obj):
         """``obj`` with every array replaced by its Value (constants registered as such)."""
