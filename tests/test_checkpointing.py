@@ -476,3 +476,23 @@ def test_the_docstring_examples_run():
     import chainrule.utils.checkpoint as module
     result = doctest.testmod(module, extraglobs={"cr": cr}, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_keyword_inputs_are_inputs_too():
+    def f(t, *, scale):
+        return (t * scale).tanh() * scale
+
+    x = batch(requires_grad=True)
+    s = batch(shape=(8,), seed=7, requires_grad=True)
+    plain = cr.grad(f(x, scale=s).sum(), [x, s])
+    ours = cr.grad(checkpoint(f, x, scale=s).sum(), [x, s])
+    assert all(np.array_equal(values(a), values(b)) for a, b in zip(plain, ours))
+    y = checkpoint(f, x, scale=s * 1)
+    loss = y.sum()
+    scale = s * 2
+    y2 = checkpoint(f, x, scale=scale).sum()
+    with cr.no_grad():
+        scale += 1
+    with pytest.raises(GradientError, match="modified in place"):
+        y2.backward()
+    loss.backward()

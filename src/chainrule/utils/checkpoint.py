@@ -46,11 +46,12 @@ def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True,
     """
     _check_options(use_reentrant, determinism_check, context_fn, debug)
     rng_state = get_rng_state() if preserve_rng_state else None
+    inputs = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+    boundary = {id(a.node) for a in inputs if a.node is not None}
     start = next_seq()
     outputs = function(*args, **kwargs)
     if not mode.enabled:
         return outputs
-    boundary = {id(a.node) for a in args if isinstance(a, Tensor) and a.node is not None}
     nodes = region(outputs, start, boundary)
     if nodes:
         segment = _Segment(function, args, kwargs, rng_state, determinism_check, nodes, boundary)
@@ -165,8 +166,8 @@ class _Segment:
         self.args = args
         self.kwargs = kwargs
         self.rng_state = rng_state
-        self.versions = [(i, a, buffer_version(a._data)) for i, a in enumerate(args)
-                         if isinstance(a, Tensor)]
+        self.versions = [(i, a, buffer_version(a._data))
+                         for i, a in enumerate((*args, *kwargs.values())) if isinstance(a, Tensor)]
         self.signature = [(n.op.name, n.shape, n.dtype) for n in nodes]
         self.strict = determinism_check == "default"
         self.boundary = boundary
@@ -181,7 +182,7 @@ class _Segment:
     def take_back(self, nodes, start):
         """Replace each node's saved dict by a Recomputed keeping only what is not the
         segment's own: arrays the segment computed are dropped, to be recomputed."""
-        outside = _outside_buffers(self.args, nodes)
+        outside = _outside_buffers((*self.args, *self.kwargs.values()), nodes)
         counted = set()  # buffers listed with their size already: an output and the next input
         for index, node in enumerate(nodes):
             kept, taken = {}, {}
