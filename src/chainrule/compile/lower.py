@@ -380,10 +380,13 @@ class Lowering:
         """SGD's update (plain or heavy-ball momentum) as in-place NumPy calls: the same
         products and sums as SGD.update, into the parameter, its momentum buffer and one
         scratch array, with the learning rate read from the group at every replay."""
+        from ..optim.adam import Adam, AdamW
         from ..optim.sgd import SGD
         opt, index = instr.extra["optimizer"], instr.extra["group"]
         group = opt.param_groups[index]
         leaf = instr.extra["tensor_value"]
+        if type(opt) in (Adam, AdamW) and _float(leaf) and leaf.kind == "leaf":
+            return self._adam(instr, opt, index, group, leaf)
         if type(opt) is not SGD or group["weight_decay"] != 0 or group["nesterov"] or \
                 not _float(leaf) or leaf.kind != "leaf":
             return None
@@ -416,6 +419,57 @@ class Lowering:
         lines += [(f"np.subtract({w}, {tmp}, out={w})", comment, (), None),
                   (f"{t}._bump_version()", "", (grad,) if grad is not None else (), None)]
         return lines
+
+    def _adam(self, instr, opt, index, group, leaf):
+        """Adam's (and AdamW's) update as in-place NumPy calls, the same operations as
+        Adam.update in its order, once the moments exist (the first step makes them); the
+        learning rate, betas and eps are read from the group at every replay."""
+        from ..optim.adam import AdamW
+        decoupled = type(opt) is AdamW
+        if group["amsgrad"] or (group["weight_decay"] != 0 and not decoupled):
+            return None
+        program = self.program
+        o = program.obj(opt, "_opt")
+        t = program.obj(instr.extra["tensor"], f"_{leaf.name}")
+        tmp = self.scratch_for(leaf)
+        grad = self.grads.get(id(instr.extra["tensor"]))
+        g = grad.name if grad is not None else f"{t}.grad._data"
+        w = leaf.name
+        program.extra_guards.append(f"'exp_avg' in {o}.state.get({t}, ())")
+        program.namespace.setdefault("math", math)
+        lines = [(f"group = {o}.param_groups[{index}]", "read live: lr, betas, eps", (), None),
+                 (f"lr, (beta1, beta2) = group['lr'], group['betas']", "", (), None),
+                 (f"state = {o}.state[{t}]", f"{type(opt).__name__} state of {w}", (), None),
+                 ("state['step'] += 1", "", (), None),
+                 ("step = float(state['step'])", "", (), None)]
+        if group["weight_decay"] != 0:
+            lines.append((f"np.multiply({w}, 1 - lr * group['weight_decay'], out={w})",
+                          "decoupled weight decay", (), None))
+        lines += [("m, v = state['exp_avg'], state['exp_avg_sq']", "", (), None),
+                  ("np.multiply(m, beta1, out=m)", "m = beta1 m + (1 - beta1) g", (), None),
+                  (f"np.multiply({g}, 1 - beta1, out={tmp})", "", (), None),
+                  (f"np.add(m, {tmp}, out=m)", "", (), None),
+                  ("np.multiply(v, beta2, out=v)", "v = beta2 v + (1 - beta2) g^2", (), None),
+                  (f"np.multiply({g}, 1 - beta2, out={tmp})", "", (), None),
+                  (f"np.multiply({tmp}, {g}, out={tmp})", "", (), None),
+                  (f"np.add(v, {tmp}, out=v)", "", (), None),
+                  (f"np.sqrt(v, out={tmp})", "sqrt(v) / sqrt(1 - beta2^t) + eps", (), None),
+                  (f"np.divide({tmp}, math.sqrt(1 - beta2 ** step), out={tmp})", "", (), None),
+                  (f"np.add({tmp}, group['eps'], out={tmp})", "", (), None),
+                  (f"np.divide(m, {tmp}, out={tmp})", "", (), None),
+                  (f"np.multiply({tmp}, lr / (1 - beta1 ** step), out={tmp})", "", (), None),
+                  (f"np.subtract({w}, {tmp}, out={w})", f"Adam step on {w}, in place", (),
+                   None),
+                  (f"{t}._bump_version()", "", (grad,) if grad is not None else (), None)]
+        return lines
+
+    def scratch_for(self, leaf):
+        key = (leaf.shape, leaf.dtype)
+        if key not in self.scratch:
+            name = self.program.unique(f"_scratch{len(self.scratch)}")
+            self.program.namespace[name] = xp.empty(leaf.shape, leaf.dtype)
+            self.scratch[key] = name
+        return self.scratch[key]
 
     def _grad_set(self, instr, i):
         self.grads[id(instr.extra["tensor"])] = instr.args[0]
