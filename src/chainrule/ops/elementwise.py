@@ -303,9 +303,22 @@ def _(grad, mask):
     # ReLU keeps a boolean mask (1 byte per unit) rather than its output, so its output is
     # freed as soon as the next matmul has computed its weight gradient: this lowers a
     # 784-1024-1024-10 step's peak at batch 1024 below PyTorch's (bench/run.py, memory row).
-    # The subgradient at exactly 0 is 0, as in PyTorch. where rather than a product: an inf or
-    # NaN arriving where the input was negative is dropped, as PyTorch's threshold_backward.
-    return where(mask, grad, 0)
+    # The subgradient at exactly 0 is 0, as in PyTorch. Selected rather than multiplied: an
+    # inf or NaN arriving where the input was negative is dropped, as PyTorch's
+    # threshold_backward.
+    if type(grad) is xp.ndarray and grad.dtype.kind == "f":
+        return _select(mask, grad)
+    return where(mask, grad, 0)  # with create_graph: a tensor, recorded
+
+
+def _select(mask, grad):
+    """``np.where(mask, grad, 0)``, bit for bit, as a bitwise AND of ``grad``'s words with
+    all-ones (mask) or all-zeros words: about 4x faster than ``np.where`` on float arrays,
+    which ReLU's backward runs once per layer per step."""
+    words = xp.dtype(f"i{grad.itemsize}")
+    keep = mask.astype(words)
+    xp.negative(keep, out=keep)  # 1 -> -1: every bit set
+    return xp.bitwise_and(grad.view(words), keep, out=keep).view(grad.dtype)
 
 
 @primitive(promotion="promote")
