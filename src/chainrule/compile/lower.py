@@ -438,7 +438,7 @@ class Lowering:
         program.extra_guards.append(f"'exp_avg' in {o}.state.get({t}, ())")
         program.namespace.setdefault("math", math)
         lines = [(f"group = {o}.param_groups[{index}]", "read live: lr, betas, eps", (), None),
-                 (f"lr, (beta1, beta2) = group['lr'], group['betas']", "", (), None),
+                 ("lr, (beta1, beta2) = group['lr'], group['betas']", "", (), None),
                  (f"state = {o}.state[{t}]", f"{type(opt).__name__} state of {w}", (), None),
                  ("state['step'] += 1", "", (), None),
                  ("step = float(state['step'])", "", (), None)]
