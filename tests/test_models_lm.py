@@ -267,3 +267,19 @@ def test_unequal_recurrent_layers_are_refused():
     from chainrule import models
     with pytest.raises(ValueError, match="all equal"):
         models.expected_shapes(dict(model="lstm", vocab_size=5, hidden=[4, 3]))
+
+
+@pytest.mark.parametrize("config,message", [
+    ({"model": "gpt", "vocab_size": 5}, "lacks ['block_size', 'n_layer', 'n_head', 'n_embd']"),
+    ({"model": "lstm", "vocab_size": 5}, "lacks ['hidden']"),
+    ({"model": "lstm", "vocab_size": 5, "hidden": [4], "embedding_dim": "x"}, "embedding_dim"),
+    ({"model": "gpt", "vocab_size": 5, "block_size": 4, "n_layer": 1, "n_head": 3, "n_embd": 4},
+     "multiple of n_head")])
+def test_a_bad_language_model_checkpoint_is_a_checkpoint_error(tmp_path, config, message):
+    from chainrule import models
+    from chainrule.serialize import save_tree
+    path = tmp_path / "bad.crt"
+    save_tree(path, {"config": config, "model": {"a": np.zeros(2)}})
+    with pytest.raises(cr.errors.CheckpointError, match="config is unusable") as error:
+        models.load_model(path)
+    assert message in str(error.value)

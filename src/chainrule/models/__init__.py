@@ -267,10 +267,16 @@ def gpt_config(config):
 def language_model_shapes(config):
     """The state-dict shapes of the language model a config describes, worked out without
     building it (a checkpoint's config is checked before anything is allocated)."""
-    missing = [key for key in ("model", "vocab_size") if key not in config]
+    needed = ("block_size", "n_layer", "n_head", "n_embd") if config.get("model") == "gpt" \
+        else ("hidden",)
+    missing = [key for key in ("model", "vocab_size", *needed) if key not in config]
     if missing:
         raise ValueError(f"the config lacks {missing}")
     vocab = layer_sizes(config["vocab_size"], [], 1)[0]
+    embedding = config.get("embedding_dim") or 0
+    if isinstance(embedding, bool) or not isinstance(embedding, numbers.Integral) \
+            or embedding < 0:
+        raise ValueError(f"embedding_dim must be an int >= 0, got {embedding!r}")
     if config["model"] == "gpt":
         c = gpt_config(config)
         shapes = {"transformer.wte.weight": (vocab, c.n_embd),
@@ -290,7 +296,6 @@ def language_model_shapes(config):
         return shapes
     gates = {"rnn": 1, "gru": 3, "lstm": 4}[config["model"]]
     hidden = _recurrent_hidden(config.get("hidden"))
-    embedding = config.get("embedding_dim") or 0
     shapes = {"embedding.weight": (vocab, embedding)} if embedding else {}
     inputs = embedding or vocab
     for k, size in enumerate(hidden):
