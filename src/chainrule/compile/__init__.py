@@ -60,7 +60,6 @@ class Plan:
 
     def __init__(self, program, guard_source, recording):
         self.program = program
-        self.recording = recording
         self.guard_source = guard_source
         namespace = dict(program.namespace)
         exec(compile_source(guard_source, "<chainrule guard>"), namespace)
@@ -70,6 +69,8 @@ class Plan:
         self.namespace = namespace
         self.build = _builder(recording.output)
         self.calls = 0
+        program.release()  # the graph and arrays of the traced call are not needed any more
+        self.recording = None
 
 
     def describe_miss(self, check, args, kwargs):

@@ -75,6 +75,13 @@ class Lowering:
         self.position = 0
         self._inline_cache = {}
 
+    def release(self):
+        """Keep only the buffers' and scratch arrays' names (step.buffer_bytes reads them)."""
+        self.buffers = {None: name for name in set(self.buffers.values())}
+        self.views = self.transposes = self.consumers = self.last = self.index = {}
+        self.outputs = set()
+        self.softmax = self.bitmasks = self.grads = self.wraps = {}
+
     # -- buffers --------------------------------------------------------------------------
     def live_after(self, v, i):
         """Whether ``v``'s memory is read after instruction ``i`` (by itself or a view)."""

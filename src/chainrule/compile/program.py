@@ -144,6 +144,13 @@ class Program:
         lines.append(f"    {returned}")
         return "\n".join(lines) + "\n"
 
+    def release(self):
+        """Drop what only the making of the source needed (the traced call's nodes, values
+        and arrays); the source, its namespace and the buffers' names stay."""
+        self.rec = self.instrs = self.node_names = None
+        if self.lowering is not None:
+            self.lowering.release()
+
     def prelude(self):
         """Lines that make the arrays the program uses (buffers, constants) and name the
         other objects it reads, so that ``step.code`` is a complete NumPy program."""
