@@ -120,6 +120,7 @@ class CompiledStep:
             failed.append(plan.describe_miss(miss, args, kwargs))
         if self.plans:
             self.misses.append((self.calls, failed))
+            del self.misses[:-100]  # the latest hundred: a long run past the limit stays small
         if len(self.plans) >= self.max_plans:
             if not self._warned:
                 warnings.warn(f"compile: {len(self.plans)} plans already kept for "
