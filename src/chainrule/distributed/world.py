@@ -233,8 +233,9 @@ def wait(requests, what):
     while not MPI.Request.Testall(requests):
         polls += 1
         if patient:
-            # A collective moves only while every rank polls: past the first milliseconds,
-            # let a rank that shares this core run (sched_yield returns at once if none waits).
+            # A collective moves only while every rank polls. Spinning, as MPI's own waits do,
+            # keeps this core; yielding it on a busy machine can cost a whole time slice per
+            # poll, so only a wait that has lasted lets another process have the core.
             os.sched_yield()
         if polls % 64:
             continue
@@ -244,7 +245,7 @@ def wait(requests, what):
             raise DistributedError(
                 f"rank {_world.rank}: {what} had no answer from the other ranks within "
                 f"{_world.timeout:g} s (a rank is stuck, or gone); stopping")
-        patient = now - start > 0.002
+        patient = now - start > 0.05
         if now - start > 1.0:
             time.sleep(0.001)  # a long wait (a rank reading or writing files): give the core back
 
