@@ -107,8 +107,8 @@ class TrainConfig:
             raise ValueError(f"beta2 must be in [0, 1), got {self.beta2!r}")
         language = self.model in LANGUAGE_MODELS
         if language != (self.dataset in TEXT_DATASETS):
-            kind = "text" if language else "image"
-            raise ValueError(f"--model {self.model} trains on a {kind} data set "
+            kind = "a text" if language else "an image"
+            raise ValueError(f"--model {self.model} trains on {kind} data set "
                              f"({', '.join(TEXT_DATASETS if language else IMAGE_DATASETS)}), "
                              f"not --dataset {self.dataset}")
         if language:
