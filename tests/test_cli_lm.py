@@ -105,6 +105,7 @@ def test_sample_refuses_a_checkpoint_that_is_not_a_language_model(tmp_path, caps
     (["--model", "gpt", "--hidden", "8"], "--hidden do not apply to --model gpt"),
     (["--block-size", "8"], "apply to the language models"),
     (["--model", "lstm", "--dataset", "digits"], "trains on text"),
+    (["--dataset", "timemachine"], "--model mlp trains on an image data set"),
     (["--model", "gru", "--hidden", "8", "4"], "all equal"),
     (["--model", "gpt", "--n-embd", "10", "--n-head", "3"], "multiple of n_head"),
     (["--model", "lstm", "--loss", "hinge"], "cross-entropy"),
