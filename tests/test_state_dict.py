@@ -203,3 +203,42 @@ def test_optimizer_state_and_checkpoints_still_work_with_tensor_values(tmp_path)
     fresh.load_state_dict(cr.serialize.load_safetensors(path))
     for name, value in fresh.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), ours.state_dict()[name].numpy(), name)
+
+
+def _tied_and_shared(M):
+    emb = M.nn.Embedding(5, 3)
+    head = M.nn.Linear(3, 5, bias=False)
+    head.weight = emb.weight  # weight tying, as GPT's lm_head
+    shared = M.nn.Linear(3, 3)
+    return M.nn.Sequential(emb, shared, M.nn.Tanh(), shared, head)
+
+
+def test_tied_weights_and_shared_modules_are_listed_under_every_name_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _tied_and_shared(cr), _tied_and_shared(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    # A PyTorch state dict of a tied model loads strictly, and the tie survives.
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape)).astype(np.float32)))
+    keys = ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    assert keys.missing_keys == [] and keys.unexpected_keys == []
+    assert ours[4].weight is ours[0].weight
+    x = np.array([[0, 3, 4]])
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours(cr.tensor(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_module_dict_entries_are_attributes_as_in_pytorch():
+    heads = cr.nn.ModuleDict({"digit": cr.nn.Linear(4, 10)})
+    heads.parity = cr.nn.Linear(4, 2)
+    assert list(heads.keys()) == ["digit", "parity"] and heads.digit is heads["digit"]
+    assert list(heads.state_dict()) == ["digit.weight", "digit.bias", "parity.weight",
+                                        "parity.bias"]
+    del heads.parity
+    assert list(heads.keys()) == ["digit"]
+    with pytest.raises(AttributeError, match="no attribute or entry 'head'"):
+        heads.head

@@ -104,7 +104,9 @@ def _bytes(n):
 def parameter_bytes(config):
     """The float32 bytes of the weights a config describes, worked out without building it."""
     if config.get("model", "mlp") in LANGUAGE_MODELS:
-        return 4 * sum(math.prod(shape) for shape in language_model_shapes(config).values())
+        shapes = language_model_shapes(config)
+        shapes.pop("lm_head.weight", None)  # GPT's head is its token embedding
+        return 4 * sum(math.prod(shape) for shape in shapes.values())
     if config.get("model", "mlp") != "mlp":
         return 0  # the CNNs' sizes are fixed and small
     sizes = layer_sizes(config["input_size"], config["hidden"], config["classes"])
@@ -293,6 +295,7 @@ def language_model_shapes(config):
         shapes["transformer.ln_f.weight"] = (c.n_embd,)
         if c.bias:
             shapes["transformer.ln_f.bias"] = (c.n_embd,)
+        shapes["lm_head.weight"] = (vocab, c.n_embd)  # tied to wte: listed twice, stored once
         return shapes
     gates = {"rnn": 1, "gru": 3, "lstm": 4}[config["model"]]
     hidden = _recurrent_hidden(config.get("hidden"))

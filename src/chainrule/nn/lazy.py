@@ -130,6 +130,8 @@ class LazyModuleMixin:
         return keys
 
     def check_state_dict(self, state, strict=True):
+        """Raise what ``load_state_dict(state, strict)`` would raise, changing nothing (the
+        module stays lazy)."""
         with self._shaped_by(state):
             return super().check_state_dict(state, strict)
 

@@ -234,19 +234,21 @@ class Module:
         """Every buffer (``named_buffers`` without the names)."""
         return (b for _, b in self.named_buffers())
 
-    def _named_state(self):
-        """The state dict's (name, tensor) pairs: each module's parameters, then its buffers,
-        module by module (PyTorch's order)."""
-        seen = set()
-        for path, module in self.named_modules():
-            for name, member in module._direct_members():
-                if isinstance(member, Parameter) and id(member) not in seen:
-                    seen.add(id(member))
-                    yield (f"{path}.{name}" if path else name), member
-            for name, persistent in vars(module).get("_buffers", {}).items():
-                value = getattr(module, name, None)
-                if persistent and value is not None:
-                    yield (f"{path}.{name}" if path else name), value
+    def _named_state(self, prefix=""):
+        """The state dict's (name, tensor) pairs: this module's parameters, then its buffers,
+        then each submodule's, depth first (PyTorch's order). As in PyTorch, a parameter or
+        module that appears in several places (a tied weight) is listed under every name."""
+        members = list(self._direct_members())
+        for name, member in members:
+            if isinstance(member, Parameter):
+                yield prefix + name, member
+        for name, persistent in vars(self).get("_buffers", {}).items():
+            value = getattr(self, name, None)
+            if persistent and value is not None:
+                yield prefix + name, value
+        for name, member in members:
+            if isinstance(member, Module):
+                yield from member._named_state(f"{prefix}{name}.")
 
     # -- dtypes, freezing, visiting -------------------------------------------------------------
     def to(self, device=None, dtype=None, non_blocking=False):
@@ -726,6 +728,25 @@ class ModuleDict(Module):
 
     def __delitem__(self, key):
         del self._items[key]
+
+    # As in PyTorch, the entries are attributes too: heads.digit is heads["digit"].
+    def __getattr__(self, name):
+        items = vars(self).get("_items", {})
+        if name in items:
+            return items[name]
+        raise AttributeError(f"'ModuleDict' object has no attribute or entry {name!r}")
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Module) and name != "_name":
+            self[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if name in vars(self).get("_items", {}):
+            del self._items[name]
+        else:
+            super().__delattr__(name)
 
     def update(self, modules):
         """Add (or replace) the entries of a dict or of (key, module) pairs."""
