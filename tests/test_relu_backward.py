@@ -17,12 +17,12 @@ def bits(a):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
-@pytest.mark.parametrize("layout", ["plain", "transposed", "broadcast", "empty"])
+@pytest.mark.parametrize("layout", ["plain", "transposed", "broadcast", "empty", "scalar"])
 def test_relu_backward_is_torchs_bit_for_bit(dtype, layout):
     rng = np.random.default_rng(len(layout))
-    shape = (0, 3) if layout == "empty" else (6, 8)
-    x = rng.choice(SPECIAL, size=shape).astype(dtype)
-    upstream = rng.choice(SPECIAL, size=shape).astype(dtype)
+    shape = {"empty": (0, 3), "scalar": ()}.get(layout, (6, 8))
+    x = np.asarray(rng.choice(SPECIAL, size=shape)).astype(dtype)
+    upstream = np.asarray(rng.choice(SPECIAL, size=shape)).astype(dtype)
 
     def run(M, make):
         xt = make(x.copy()).requires_grad_(True)

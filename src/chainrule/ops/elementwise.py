@@ -316,7 +316,7 @@ def _select(mask, grad):
     all-ones (mask) or all-zeros words: about 4x faster than ``np.where`` on float arrays,
     which ReLU's backward runs once per layer per step."""
     words = xp.dtype(f"i{grad.itemsize}")
-    keep = mask.astype(words)
+    keep = xp.array(mask, dtype=words)  # an array even for a 0-d mask (a NumPy scalar)
     xp.negative(keep, out=keep)  # 1 -> -1: every bit set
     return xp.bitwise_and(grad.view(words), keep, out=keep).view(grad.dtype)
 
