@@ -99,9 +99,8 @@ def train_torch(trainer, initial, batches):
     from chainrule.train.trainer import scheduled_lr
     config = trainer.config
     model = torch_gpt(trainer.model.config)
-    missing, unexpected = model.load_state_dict(
-        {k: torch.from_numpy(v) for k, v in initial.items()}, strict=False)
-    assert missing == ["lm_head.weight"] and not unexpected  # tied to transformer.wte.weight
+    # strict: the tied weight is listed under both of its names, as in nanoGPT's own state dict
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in initial.items()})
     params = [p for p in model.parameters()]
     optimizer = torch.optim.AdamW(
         [{"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
