@@ -6,6 +6,7 @@ arrays and return a Tensor. See docs/losses-and-regularisation.md for the formul
 """
 from ..argtypes import check_at_least
 from ..backend import xp
+from ..errors import ShapeError
 from ..functions import log_softmax, softmax
 from ..ops import leaky_relu, normalize, pad, relu, sigmoid, tanh, where
 from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, log_sigmoid,
@@ -27,6 +28,24 @@ from .losses_functional import (_as_tensor, _check_reduction,
                                 binary_cross_entropy, binary_cross_entropy_with_logits,
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
                                 multi_margin_loss, nll_loss, smooth_l1_loss)
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight^T + bias``, PyTorch's F.linear: the affine layer (cs231n's
+    affine_forward) that nn.Linear applies. ``weight`` is (out_features, in_features), or 1-D
+    for one output with that dimension dropped; ``bias`` broadcasts over the rows.
+
+    >>> cr.nn.functional.linear(cr.ones(2, 3), cr.ones(4, 3), cr.zeros(4)).shape
+    cr.Size([2, 4])
+    """
+    input, weight = _as_tensor(input), _as_tensor(weight)
+    if weight.ndim not in (1, 2) or input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        raise ShapeError(f"linear: input of shape {tuple(input.shape)} and weight of shape "
+                         f"{tuple(weight.shape)} cannot be multiplied (the weight must be 1-D "
+                         f"or 2-D, its last dimension the input's last)")
+    # weight.T is a view: matmul and its VJP hand BLAS the transposed layout, no copy.
+    out = input @ (weight.T if weight.ndim == 2 else weight)
+    return out if bias is None else out + bias
 
 
 def multiclass_hinge_loss(scores, labels, margin=1.0, reduction="mean"):
@@ -89,7 +108,7 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "multiclass_hinge_loss", "l2_penalty",
-           "embedding",
+           "embedding", "linear",
            "scaled_dot_product_attention"]
 
 from ..public import export_functional  # noqa: E402

@@ -6,7 +6,7 @@ from ..errors import ShapeError
 from ..ops import flatten
 from . import init as initializers
 from .activations import in_place
-from .functional import check_probability, dropout
+from .functional import check_probability, dropout, linear
 from .module import Module, Parameter
 
 
@@ -73,12 +73,8 @@ class Linear(Module):
             features = "a scalar" if input.ndim == 0 else f"{input.shape[-1]} features"
             raise ShapeError(f"Linear({self.in_features}, {self.out_features}): input has "
                              f"{features}, expected {self.in_features}; input shape {input.shape}")
-        # weight.T is a view: matmul and its VJP hand BLAS the transposed layout, no copy.
         # (A Fortran-ordered weight ran 7% faster, but its layout showed through view().)
-        out = input @ self.weight.T
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return linear(input, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
