@@ -242,3 +242,34 @@ def test_module_dict_entries_are_attributes_as_in_pytorch():
     assert list(heads.keys()) == ["digit"]
     with pytest.raises(AttributeError, match="no attribute or entry 'head'"):
         heads.head
+
+
+def _nested(M):
+    shared = M.nn.Linear(2, 2)
+    inner = M.nn.Sequential(shared, M.nn.BatchNorm1d(2))
+    return M.nn.Sequential(inner, M.nn.ReLU(), shared, M.nn.Linear(2, 1))
+
+
+@pytest.mark.parametrize("remove_duplicate", [True, False])
+def test_walking_the_tree_takes_pytorchs_options(remove_duplicate):
+    ours, theirs = _nested(cr), _nested(torch)
+    assert [n for n, _ in ours.named_modules(prefix="m", remove_duplicate=remove_duplicate)] == \
+        [n for n, _ in theirs.named_modules(prefix="m", remove_duplicate=remove_duplicate)]
+    for recurse in (True, False):
+        for model_a, model_b in ((ours, theirs), (ours[0], theirs[0])):
+            assert [n for n, _ in model_a.named_parameters(
+                recurse=recurse, remove_duplicate=remove_duplicate)] == \
+                [n for n, _ in model_b.named_parameters(recurse=recurse,
+                                                        remove_duplicate=remove_duplicate)]
+            assert [n for n, _ in model_a.named_buffers(
+                recurse=recurse, remove_duplicate=remove_duplicate)] == \
+                [n for n, _ in model_b.named_buffers(recurse=recurse,
+                                                     remove_duplicate=remove_duplicate)]
+            assert len(list(model_a.parameters(recurse=recurse))) == \
+                len(list(model_b.parameters(recurse=recurse)))
+            assert len(list(model_a.buffers(recurse=recurse))) == \
+                len(list(model_b.buffers(recurse=recurse)))
+    memo = {ours[2]}  # already seen: skipped with its children, as in PyTorch
+    torch_memo = {theirs[2]}
+    assert [n for n, _ in ours.named_modules(memo)] == \
+        [n for n, _ in theirs.named_modules(torch_memo)]

@@ -174,39 +174,51 @@ class Module:
         """Each direct submodule, in attribute order."""
         return (module for _, module in self.named_children())
 
-    def named_modules(self, prefix=""):
-        """(path, module) for this module and every submodule, depth first, each module once;
-        this module's own path is ``prefix`` ("" by default)."""
-        seen = set()
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(path, module) for this module and every submodule, depth first; this module's own
+        path is ``prefix`` ("" by default). As in PyTorch, a module reachable by several paths
+        comes once, under its first (``remove_duplicate=False``: under each); ``memo``, a set
+        of modules, holds those already seen."""
+        seen = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:
             path, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if module in seen:
+                    continue
+                seen.add(module)
             yield path, module
             children = [(f"{path}.{name}" if path else name, child)
-                        for name, child in module.named_children()]
+                        for name, child in module._child_members(remove_duplicate)]
             stack.extend(reversed(children))
+
+    def _child_members(self, remove_duplicate):
+        if remove_duplicate:
+            return self.named_children()
+        return [(name, m) for name, m in self._direct_members() if isinstance(m, Module)]
 
     def modules(self):
         """This module and every submodule, depth first."""
         return (module for _, module in self.named_modules())
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         """(name, parameter) pairs with PyTorch's names ("0.weight", "fc1.bias"). As in PyTorch,
         a module's own parameters (in its attributes, lists and dicts) come before those of its
-        submodules; a parameter shared by several modules is listed once, under its first name."""
+        submodules (``recurse=False``: its own only); a parameter shared by several modules is
+        listed once, under its first name (``remove_duplicate=False``: under each)."""
         seen = set()
-        for path, module in self.named_modules(prefix):
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        for path, module in modules:
             for name, member in module._direct_members():
-                if isinstance(member, Parameter) and id(member) not in seen:
+                if isinstance(member, Parameter) and (not remove_duplicate
+                                                      or id(member) not in seen):
                     seen.add(id(member))
                     yield (f"{path}.{name}" if path else name), member
 
-    def parameters(self):
+    def parameters(self, recurse=True):
         """Every parameter (``named_parameters`` without the names); what optimizers take."""
-        return (p for _, p in self.named_parameters())
+        return (p for _, p in self.named_parameters(recurse=recurse))
 
     # -- buffers: state that is saved but not learned (batch norm's running statistics) -------
     def register_buffer(self, name, tensor, persistent=True):
@@ -222,17 +234,24 @@ class Module:
         buffers[name] = persistent
         object.__setattr__(self, name, tensor)
 
-    def named_buffers(self, prefix="", persistent_only=False):
-        """(name, tensor) for the buffers of this module and its submodules."""
-        for path, module in self.named_modules(prefix):
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True,
+                      persistent_only=False):
+        """(name, tensor) for the buffers of this module and (``recurse``) its submodules."""
+        seen = set()
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        for path, module in modules:
             for name, persistent in vars(module).get("_buffers", {}).items():
                 value = getattr(module, name, None)
-                if value is not None and (persistent or not persistent_only):
-                    yield (f"{path}.{name}" if path else name), value
+                if value is None or persistent_only and not persistent or \
+                        remove_duplicate and id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{path}.{name}" if path else name), value
 
-    def buffers(self):
+    def buffers(self, recurse=True):
         """Every buffer (``named_buffers`` without the names)."""
-        return (b for _, b in self.named_buffers())
+        return (b for _, b in self.named_buffers(recurse=recurse))
 
     def _named_state(self, prefix=""):
         """The state dict's (name, tensor) pairs: this module's parameters, then its buffers,
