@@ -6,13 +6,10 @@ from workloads import (CHAIN_LENGTH, _batch, _chainrule_model, _lenet_batch, _ml
                        torch_chain, torch_lenet_step)
 
 
-def chainrule_compiled_mlp_step(sizes, batch, lr=0.1):
+def _compiled_training_step(model, optimizer, x, y):
+    """One d2l training step (forward, cross-entropy, backward, update), compiled."""
     import chainrule as cr
-    from chainrule import nn, optim
-    _, model = _chainrule_model(sizes)
-    optimizer = optim.SGD(model.parameters(), lr=lr)
-    x, y = _batch(sizes, batch)
-    x = cr.tensor(x)
+    from chainrule import nn
 
     @cr.compile
     def step(x, y):
@@ -22,6 +19,15 @@ def chainrule_compiled_mlp_step(sizes, batch, lr=0.1):
         optimizer.step()
         return loss
     return lambda: step(x, y)
+
+
+def chainrule_compiled_mlp_step(sizes, batch, lr=0.1):
+    import chainrule as cr
+    from chainrule import optim
+    _, model = _chainrule_model(sizes)
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    x, y = _batch(sizes, batch)
+    return _compiled_training_step(model, optimizer, cr.tensor(x), y)
 
 
 def numpy_compiled_mlp_step(sizes, batch, lr=0.1):
@@ -118,20 +124,11 @@ torch_compiled_chain = torch_chain
 
 
 def chainrule_compiled_lenet_step(batch):
-    import chainrule as cr
-    from chainrule import models, nn, optim
+    from chainrule import models, optim
     model = models.lenet()
     optimizer = optim.SGD(model.parameters(), lr=0.03, momentum=0.9)
     x, y = _lenet_batch(batch)
-
-    @cr.compile
-    def step(x, y):
-        loss = nn.functional.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-    return lambda: step(x, y)
+    return _compiled_training_step(model, optimizer, x, y)
 
 
 torch_compiled_lenet_step = torch_lenet_step

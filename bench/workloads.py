@@ -227,7 +227,6 @@ def torch_step_memory(sizes, batch):
     """The same figure from PyTorch's CPU allocator, read through its profiler's allocation
     events (each a signed byte count, in time order)."""
     import torch
-    from torch.profiler import ProfilerActivity, profile
     torch_, model = _torch_model(sizes)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = _batch(sizes, batch)
@@ -240,15 +239,7 @@ def torch_step_memory(sizes, batch):
 
     run()
     optimizer.zero_grad(set_to_none=True)
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        run()
-    events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
-                    key=lambda e: e.start_ns())
-    current = peak = 0
-    for event in events:
-        current += event.nbytes()
-        peak = max(peak, current)
-    return peak
+    return _torch_peak_of(run)
 
 
 # -- a whole epoch against the sum of its steps -------------------------------------------------
@@ -717,8 +708,14 @@ def chainrule_checkpoint_memory(spec):
 
 
 def _torch_peak(step):
+    step()  # warm up: later calls allocate what a training step does
+    return _torch_peak_of(step)
+
+
+def _torch_peak_of(step):
+    """The peak bytes PyTorch's CPU allocator holds during one call of ``step``, read through
+    its profiler's allocation events (each a signed byte count, in time order)."""
     from torch.profiler import ProfilerActivity, profile
-    step()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
