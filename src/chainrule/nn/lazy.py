@@ -124,25 +124,23 @@ class LazyModuleMixin:
         """Before the first call, the parameters and buffers take their shapes from
         ``state_dict`` (as in PyTorch) and the sizes follow (``in_features``, ...); the first
         call then only checks its input. A failed load leaves the module as it was, lazy."""
-        with self._shaped_by(state_dict) as commit:
-            keys = super().load_state_dict(state_dict, strict)
-            commit()
-        return keys
+        with self._shaped_by(state_dict, keep=True):
+            return super().load_state_dict(state_dict, strict)
 
     def check_state_dict(self, state, strict=True):
         """Raise what ``load_state_dict(state, strict)`` would raise, changing nothing (the
         module stays lazy)."""
-        with self._shaped_by(state):
+        with self._shaped_by(state, keep=False):
             return super().check_state_dict(state, strict)
 
     @contextlib.contextmanager
-    def _shaped_by(self, state_dict):
+    def _shaped_by(self, state_dict, keep):
         """Give the tensors still without memory the shapes ``state_dict`` implies, for the
-        block's duration; ``commit()`` inside keeps them (and the sizes)."""
+        block's duration; with ``keep``, they (and the sizes) stay unless the block raises."""
         lazy = {name: t for name, t in self._named_state() if isinstance(t._data, _NoData)}
         given = sorted(name for name in lazy if name in state_dict)
         if not given:
-            yield lambda: None
+            yield
             return
         if len(given) < len(lazy):
             raise LazyModuleError(
@@ -155,11 +153,13 @@ class LazyModuleMixin:
             t._data = xp.zeros(shapes[name], dtype=t._data.dtype)
             if isinstance(t, UninitializedParameter):
                 t.__class__ = Parameter
-        kept = []
         try:
-            yield lambda: kept.append(True)
+            yield
+        except BaseException:
+            keep = False
+            raise
         finally:
-            if kept:
+            if keep:
                 setattr(self, self.size_name, size)
             else:
                 for t, data, cls in undo:
