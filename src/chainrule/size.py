@@ -27,6 +27,12 @@ class Size(tuple):
                                 f"{sizes!r}")
         return super().__new__(cls, (int(n) for n in sizes))
 
+    @classmethod
+    def of_array(cls, array):
+        """The Size of an ndarray, whose shape NumPy already holds as Python ints: skips the
+        checks, since ``x.shape`` is read on every layer call."""
+        return tuple.__new__(cls, array.shape)
+
     def __repr__(self):
         return f"cr.Size({list(self)!r})"
 
@@ -37,7 +43,7 @@ class Size(tuple):
 
     def __getitem__(self, index):
         found = tuple.__getitem__(self, index)
-        return Size(found) if isinstance(index, slice) else found
+        return tuple.__new__(Size, found) if type(index) is slice else found
 
     def __add__(self, other):
         if not isinstance(other, tuple):

@@ -106,7 +106,7 @@ class Tensor:
                              f"{value.shape}; use .copy_() or make a new tensor")
         self._data = value
 
-    shape = property(lambda self: Size(self._data.shape))
+    shape = property(lambda self: Size.of_array(self._data))
     dtype = property(lambda self: self._data.dtype)
     ndim = property(lambda self: self._data.ndim)
     T = property(lambda self: transpose(self))
@@ -752,7 +752,7 @@ class Tensor:
         3
         """
         if dim is None:
-            return Size(self._data.shape)
+            return Size.of_array(self._data)
         ndim = self._data.ndim or 1
         if not -ndim <= dim < ndim:
             raise IndexError(f"size: dim {dim} is out of range for a tensor of "
