@@ -39,7 +39,8 @@ UFUNCS = sorted(n for n in NAMESAKES if isinstance(_numpy_callable(n), np.ufunc)
 # NumPy functions (not ufuncs) that share a declared op's name: each called as NumPy code would,
 # on arrays, with ``t`` the conversion applied to every array argument.
 CALLS = {
-    "sum": lambda: np.sum(A, axis=1), "mean": lambda: np.mean(A, axis=0, keepdims=True),
+    "sum": lambda: np.sum(A, axis=1), "nansum": lambda: np.nansum(A + 0 * A / (A > 0.5), axis=1),
+    "mean": lambda: np.mean(A, axis=0, keepdims=True),
     "max": lambda: np.max(A, axis=1), "min": lambda: np.min(A), "amax": lambda: np.amax(A, 0),
     "amin": lambda: np.amin(A, axis=1), "var": lambda: np.var(A, axis=1),
     "std": lambda: np.std(A), "argmax": lambda: np.argmax(A, axis=1),

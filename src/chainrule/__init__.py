@@ -16,6 +16,7 @@ from .public import attach_methods as _attach_methods, namespace as _declared
 from . import functions as _functions  # noqa: F401  (declares the public ops: see public.py)
 from . import numpy_protocol as _numpy_protocol  # noqa: F401  (np.sin(t): Tensor's protocol)
 from . import stats as _stats  # noqa: F401  (median, unique, histc, histogram)
+from . import more_functions as _more  # noqa: F401  (nansum, index_add, bernoulli)
 from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
 from .dtypes import as_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,

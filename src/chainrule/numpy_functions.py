@@ -89,6 +89,12 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     return _ops().sum(_cast(a, dtype), axis=axis, keepdims=keepdims)
 
 
+def _nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    _require_defaults("numpy.nansum", out=out, initial=initial, where=where)
+    from .more_functions import nansum
+    return nansum(a, axis, keepdims, dtype=dtype)
+
+
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     _require_defaults("numpy.mean", out=out, where=where)
     return _ops().mean(_cast(a, dtype), axis=axis, keepdims=keepdims)
@@ -412,7 +418,7 @@ def _read_values_call(func, *args, **kwargs):
 # NumPy name -> the adapter that gives NumPy's meaning on tensors, for each declared op whose NumPy
 # namesake is not a ufunc (a ufunc's arguments already mean what PyTorch's do).
 ADAPTERS = {
-    "sum": _sum, "mean": _mean, "max": _max, "amax": _max, "min": _min, "amin": _min,
+    "sum": _sum, "nansum": _nansum, "mean": _mean, "max": _max, "amax": _max, "min": _min, "amin": _min,
     "var": _var, "std": _std, "prod": _prod, "cumsum": _cumsum, "cumprod": _cumprod,
     "dot": _dot, "concatenate": _concatenate, "concat": _concatenate, "stack": _stack,
     "where": _where, "clip": _clip, "reshape": _reshape, "transpose": _transpose,

@@ -1038,6 +1038,15 @@ class Tensor:
         """
         return self._inplace(lambda t, s: t.scatter_add(dim, index, s), src, "scatter_add_")
 
+    def where(self, condition, other):
+        """This tensor where ``condition`` holds, else ``other``: ``cr.where(condition, self,
+        other)``, PyTorch's ``Tensor.where``.
+
+        >>> cr.tensor([-1., 2.]).where(cr.tensor([False, True]), 0.0)
+        tensor([0., 2.], dtype=float32)
+        """
+        return where(condition, self, other)
+
     def index_put_(self, indices, values, accumulate=False):
         """In place: ``values`` written (or with ``accumulate``, added) at
         ``self[indices]`` (``index_put``).

@@ -360,3 +360,39 @@ def triu(input, diagonal=0):
     """
     n, m = input.shape[-2:] if input.ndim >= 2 else (0, 0)
     return _triangle("triu", input, ~xp.tri(n, m, diagonal - 1, dtype=bool))
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """A copy of ``input`` with ``alpha * source`` added at the 1-D ``index`` along ``dim``
+    (PyTorch's index_add): ``source`` has ``input``'s shape except ``len(index)`` along ``dim``;
+    repeated indices add up. Elements no index reaches are ``input``'s own (a -0.0 stays)."""
+    idx = _array(index, "index_add")
+    if idx.ndim > 1:
+        raise ShapeError(f"index_add: index must be 1-D, got shape {idx.shape}")
+    idx = idx.reshape(-1)
+    _check_src("index_add", input, source)
+    shape, source_shape = tuple(input.shape), tuple(source.shape)
+    axis = axis_of("index_add", dim, len(shape))
+    if len(source_shape) != len(shape) or any(
+            a != b for d, (a, b) in enumerate(zip(shape, source_shape)) if d != axis):
+        raise ShapeError(f"index_add: source of shape {source_shape} must have the shape of the "
+                         f"tensor {shape} except along dim {axis}")
+    if shape and source_shape[axis] != idx.size or not shape and idx.size != 1:
+        raise ShapeError(f"index_add: {idx.size} indices for source of shape {source_shape} "
+                         f"along dim {axis} (one index per slice of source)")
+    size = shape[axis] if shape else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        bad = idx[(idx < 0) | (idx >= size)][0]
+        raise ScatterIndexError(f"index_add: index {bad} is out of bounds for dimension {axis} "
+                                f"with size {size}")
+    if alpha != 1:
+        # As PyTorch, alpha takes the tensor's dtype (an integer tensor truncates it).
+        source = source * (int(alpha) if input.dtype.kind in "iu" else alpha)
+    if not shape:
+        return input + reshape(source, shape=())
+    at = (slice(None),) * axis + (idx,)
+    added = add_at(source, index=at, shape=shape)
+    touched = xp.zeros(size, dtype=bool)
+    touched[idx] = True
+    touched = touched.reshape((size,) + (1,) * (len(shape) - axis - 1))
+    return where(touched, input + added, input)
