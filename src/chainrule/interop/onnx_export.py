@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from ..errors import ChainruleError
+from . import onnx_sequence as _seq
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 17  # LayerNormalization, which LayerNorm and GroupNorm use, came in opset 17
@@ -52,9 +53,8 @@ def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
     """
     onnx = _onnx()
     from .. import nn
-    from ..autograd import no_grad
     from ..serialize.atomic import atomic_write
-    from ..tensor import Tensor
+    from .onnx_sequence import whole_model
     path = os.fspath(path)
     latest = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= latest:
@@ -62,34 +62,82 @@ def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
                           f"got {opset!r}")
     if not isinstance(model, nn.Module):
         raise ExportError(f"export: expected a chainrule nn.Module, got {type(model).__name__}")
-    layers = list(_leaves(model, ""))
     dtype = next((p.dtype for p in model.parameters() if p.dtype.kind == "f"),
                  np.dtype(np.float32))
-    # An Embedding first takes the indices themselves: the graph's input is then int64.
-    indices_in = bool(layers) and type(layers[0][1]).__name__ == "Embedding"
-    x = _example(example_input, np.dtype(np.int64) if indices_in else dtype)
+    graph = _Graph(onnx, dtype, opset)
+    whole = whole_model(model)
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
-    graph = _Graph(onnx, dtype, opset)
-    graph.integer_values = {input_name} if indices_in else set()
     try:
-        value, h = input_name, Tensor(x)
-        with no_grad():
-            if any(isinstance(m, nn.LazyModuleMixin) for m in model.modules()):
-                model(h)  # lazy layers take their sizes from the example, as in PyTorch's export
-            for where, layer in layers:
-                value = _emit(graph, where, layer, value, h.shape)
-                h = layer(h)
+        if whole is None:
+            proto = _sequential(graph, model, example_input, input_name, output_name)
+        else:
+            proto = _whole(graph, whole, model, example_input, input_name, output_name)
     finally:
         for module, training in modes:
             object.__setattr__(module, "training", training)
-    proto = graph.model(input_name, value, output_name, x.shape, h.shape, x.dtype)
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as error:  # onnx's ValidationError or InferenceError
         raise ExportError(f"export: onnx.checker refused the exported graph: {error}") from error
     atomic_write(path, [proto.SerializeToString()], what="ONNX model")
     return path
+
+
+def _sequential(graph, model, example_input, input_name, output_name):
+    from .. import nn
+    from ..autograd import no_grad
+    from ..tensor import Tensor
+    layers = list(_leaves(model, ""))
+    # An Embedding first takes the indices themselves: the graph's input is then int64.
+    indices_in = bool(layers) and type(layers[0][1]).__name__ == "Embedding"
+    x = _example(example_input, np.dtype(np.int64) if indices_in else graph.dtype)
+    graph.integer_values = {input_name} if indices_in else set()
+    value, h = input_name, Tensor(x)
+    with no_grad():
+        if any(isinstance(m, nn.LazyModuleMixin) for m in model.modules()):
+            model(h)  # lazy layers take their sizes from the example, as in PyTorch's export
+        for where, layer in layers:
+            value = _emit(graph, where, layer, value, h.shape)
+            h = layer(h)
+    return graph.model(input_name, value, output_name, x.shape, h.shape, x.dtype)
+
+
+def _whole(graph, exporter, model, example_input, input_name, output_name):
+    """A model whose forward is not a chain of layers (a recurrent layer, a language model):
+    its exporter names the graph's inputs and outputs, with their dynamic axes. The model runs
+    on the example first, so that an example it would refuse is refused here in its words."""
+    from ..autograd import no_grad
+    from ..tensor import Tensor
+    parts = list(_flatten_example(example_input))
+    integer = type(model).__name__ in ("RNNModel", "GPT")
+    examples = [_example(part, np.dtype(np.int64) if integer and k == 0 else graph.dtype)
+                for k, part in enumerate(parts)]
+    tensors = [Tensor(e) for e in examples]
+    with no_grad():
+        if len(tensors) == 1:
+            model(tensors[0])
+        elif len(tensors) in (2, 3):
+            model(tensors[0], tensors[1] if len(tensors) == 2 else tuple(tensors[1:]))
+        else:
+            raise ExportError(f"export: example_input for a {type(model).__name__} is the "
+                              f"input or (input, state), got {len(tensors)} arrays")
+    inputs, outputs = exporter(graph, model, examples)
+    rename = {"input": input_name, "output": output_name}
+    inputs = [(rename.get(n, n), dt, dims) for n, dt, dims in inputs]
+    if input_name != "input":
+        for node in graph.nodes:
+            node.input[:] = [input_name if i == "input" else i for i in node.input]
+    outputs = [(v, rename.get(n, n), dims) for v, n, dims in outputs]
+    return graph.finish(inputs, outputs)
+
+
+def _flatten_example(example):
+    if isinstance(example, (tuple, list)):
+        for part in example:
+            yield from _flatten_example(part)
+    else:
+        yield example
 
 
 def _example(example_input, dtype):
@@ -140,6 +188,14 @@ class _Graph:
                                                      name=output, **attributes))
         return output
 
+    def node_outputs(self, op, inputs, count, **attributes):
+        """A node with ``count`` outputs; an input named "" is an omitted optional one."""
+        name = self._name(op)
+        outputs = [f"{name}:{k}" for k in range(count)]
+        self.nodes.append(self.onnx.helper.make_node(op, list(inputs), outputs, name=name,
+                                                     **attributes))
+        return outputs
+
     def constant(self, value, hint="const", dtype=None):
         array = np.asarray(value, dtype=dtype or self.dtype)
         name = f"{self.scope}.{hint}" if hint in ("weight", "bias", "running_mean",
@@ -151,17 +207,28 @@ class _Graph:
         return self.constant(np.array(dims, dtype=np.int64), "shape", dtype=np.int64)
 
     def model(self, input_name, value, output_name, input_shape, output_shape, input_dtype=None):
+        return self.finish([(input_name, np.dtype(input_dtype or self.dtype),
+                             ["batch", *input_shape[1:]])],
+                           [(value, output_name, ["batch", *output_shape[1:]])])
+
+    def finish(self, inputs, outputs):
+        """The model of graph ``inputs`` [(name, dtype, dims)] and ``outputs`` [(value, name,
+        dims)], in the graph's dtype; a dim given as a string is dynamic."""
         helper = self.onnx.helper
-        if self.nodes and self.nodes[-1].output[0] == value:
-            self.nodes[-1].output[0] = output_name
-        else:  # nothing computed the output (an empty or all-identity model)
-            self.nodes.append(helper.make_node("Identity", [value], [output_name]))
+        for value, name, _ in outputs:
+            producer = next((n for n in self.nodes if value in n.output), None)
+            if producer is None or value in [o for _, o, _ in outputs if o != name]:
+                # nothing computed it (an empty or all-identity model, an input)
+                self.nodes.append(helper.make_node("Identity", [value], [name]))
+                continue
+            producer.output[:] = [name if o == value else o for o in producer.output]
+            for node in self.nodes:
+                node.input[:] = [name if i == value else i for i in node.input]
         element = helper.np_dtype_to_tensor_dtype(self.dtype)
-        input_element = helper.np_dtype_to_tensor_dtype(np.dtype(input_dtype or self.dtype))
-        inputs = [helper.make_tensor_value_info(input_name, input_element,
-                                                ["batch", *input_shape[1:]])]
-        outputs = [helper.make_tensor_value_info(output_name, element,
-                                                 ["batch", *output_shape[1:]])]
+        inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(dtype),
+                                                dims) for name, dtype, dims in inputs]
+        outputs = [helper.make_tensor_value_info(name, element, dims)
+                   for _, name, dims in outputs]
         graph = helper.make_graph(self.nodes, "chainrule", inputs, outputs, self.initializers)
         opsets = [helper.make_opsetid("", self.opset)]
         from .. import __version__
@@ -493,9 +560,10 @@ EMITTERS = {
     "Softmax": _along_dim("Softmax"), "LogSoftmax": _along_dim("LogSoftmax"),
     "Softmin": _along_dim("Softmax", negate=True),
     "Embedding": _embedding,
-    "RNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent, "RNNCell": _recurrent,
-    "LSTMCell": _recurrent, "GRUCell": _recurrent,
-    "MultiheadAttention": _attention, "TransformerEncoderLayer": _attention,
-    "TransformerDecoderLayer": _attention, "TransformerEncoder": _attention,
-    "TransformerDecoder": _attention, "Transformer": _attention,
+    "RNN": _seq.recurrent_in_sequential, "LSTM": _seq.recurrent_in_sequential,
+    "GRU": _seq.recurrent_in_sequential, "RNNCell": _seq.cell, "LSTMCell": _seq.cell,
+    "GRUCell": _seq.cell, "MultiheadAttention": _seq.multihead_attention,
+    "TransformerEncoderLayer": _seq.transformer_encoder_layer,
+    "TransformerEncoder": _seq.transformer_encoder, "TransformerDecoderLayer": _seq.decoder,
+    "TransformerDecoder": _seq.decoder, "Transformer": _seq.decoder,
 }
