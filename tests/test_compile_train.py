@@ -48,7 +48,106 @@ def test_cli_train_compile(tmp_path, capsys):
 
 
 def test_compile_refuses_what_the_step_cannot_replay():
-    config = train.TrainConfig(epochs=1, clip_grad_norm=1.0)
+    config = train.TrainConfig(epochs=1, checkpoint_segments=2)
     trainer = train.Trainer(config, progress=False, log=None, compile=True)
     with pytest.raises(cr.ChainruleError, match="--compile"):
         trainer.fit()
+
+
+TINY_LM = {"lstm": dict(hidden=[8]),
+           "gpt": dict(n_layer=1, n_head=2, n_embd=8, steps_per_epoch=4, warmup_steps=2)}
+
+
+def _fit_language_model(model, compiled):
+    """Two epochs of a tiny language model, with its default gradient clipping (and for the
+    GPT AdamW with nanoGPT's warmup and cosine schedule); the losses, learning rates and
+    weights after them."""
+    config = train.TrainConfig.language_model(model, max_tokens=700, block_size=8, batch_size=4,
+                                              epochs=2, **TINY_LM[model])
+    losses, rates = [], []
+
+    class Record:
+        def on_step(self, trainer, loss):
+            losses.append(loss)
+            rates.append(trainer.optimizer.param_groups[0]["lr"])
+    trainer = train.Trainer(config, progress=False, log=None, compile=compiled,
+                            callbacks=[Record()])
+    history = trainer.fit()
+    return losses, rates, [p.detach().numpy().copy() for p in trainer.model.parameters()], \
+        history, trainer
+
+
+@pytest.mark.parametrize("model", ["gpt", "lstm"])
+def test_compiled_language_model_training_equals_eager(model):
+    losses, rates, weights, history, _ = _fit_language_model(model, False)
+    c_losses, c_rates, c_weights, c_history, trainer = _fit_language_model(model, True)
+    assert trainer.config.clip_grad_norm > 0
+    assert c_losses == losses and len(losses) >= 8  # bit for bit, step by step
+    assert c_rates == rates
+    for a, b in zip(c_weights, weights):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(c_history, history):
+        assert (a.train_loss, a.test_loss) == (b.train_loss, b.test_loss)
+    step = trainer._compiled
+    assert sum(plan.calls for plan in step.plans) >= len(losses) - 4  # replayed, not traced
+    code = step.code
+    assert "clip_grads(" in code  # the norm is computed by the plan at every call
+    if model == "gpt":
+        assert len(set(rates)) == len(rates)  # warmup then cosine: a new rate every step
+        assert "param_groups[0]['lr']" in code or "group['lr']" in code  # read live
+    else:
+        assert "one_hot" in code  # the tokens' one-hot rows are made from each call's input
+        # the recurrent state runs on from batch to batch: an input and an output of the plan
+        assert any("_args[2]" in line for line in code.splitlines())
+
+
+def test_compiled_clip_computes_the_norm_of_each_call():
+    from chainrule.nn.utils import clip_grad_norm_  # bound before tracing: swapped too
+    cr.manual_seed(0)
+    model = nn.Linear(4, 3)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = (model(x) ** 2).sum()
+        loss.backward()
+        norm = clip_grad_norm_(model.parameters(), 0.5)
+        opt.step()
+        return loss, norm
+
+    def run(compiled):
+        cr.manual_seed(0)
+        fresh = nn.Linear(4, 3)
+        model.load_state_dict(fresh.state_dict())
+        f = cr.compile(step) if compiled else step
+        rng = np.random.default_rng(1)
+        out = [f(cr.tensor(rng.standard_normal((5, 4)).astype(np.float32) * (i + 1)))
+               for i in range(5)]
+        return [(float(loss), float(norm)) for loss, norm in out], f
+    eager, _ = run(False)
+    compiled, f = run(True)
+    assert compiled == eager
+    assert len({norm for _, norm in eager}) == 5  # a different norm each call, none frozen
+    assert f.plans and f.plans[0].calls == 3
+
+
+def test_compiled_one_hot_checks_its_range_at_replay():
+    w = cr.ones(3, 2, requires_grad=True)
+
+    def step(labels):
+        return (cr.one_hot(labels, 3).to(cr.float32) @ w).sum()
+    f = cr.compile(step)
+    for _ in range(3):
+        assert float(f(cr.tensor([0, 2]))) == 2 * 2
+    assert f.plans[0].calls == 1
+    assert float(f(cr.tensor([1, 1]))) == 4  # replayed from the input, not frozen
+    with pytest.raises(cr.ChainruleError, match="out of range"):
+        f(cr.tensor([0, 3]))
+
+
+def test_one_hot_without_num_classes_is_refused_naming_the_line():
+    def step(labels):
+        return cr.one_hot(labels).sum()
+    from chainrule.compile import CaptureError
+    with pytest.raises(CaptureError, match=r"num_classes.*test_compile_train.py"):
+        cr.compile(step)(cr.tensor([0, 2]))

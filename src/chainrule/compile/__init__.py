@@ -135,7 +135,7 @@ class CompiledStep:
         leaves, _ = flatten(args, kwargs)
         recorder = Recorder([(path, obj) for path, obj in leaves])
         seen_locals = {}
-        with Installed(recorder), _locals_at_return(self.fn, seen_locals):
+        with Installed(recorder, self.fn), _locals_at_return(self.fn, seen_locals):
             result = self.fn(*args, **kwargs)
         recorder.check_unrecorded_changes()
         rec = recorder.rec

@@ -346,14 +346,35 @@ def _dense(g):
 class Installed:
     """The swaps that make one call record itself; a context manager."""
 
-    def __init__(self, recorder):
+    def __init__(self, recorder, fn=None):
         self.r = recorder
         self.saved = []
+        fn = getattr(fn, "__wrapped__", fn)
+        self.cells = list(getattr(fn, "__closure__", None) or ())  # the step's free variables
 
     def swap(self, owner, name, value):
         self.saved.append((owner, name, owner.__dict__[name] if isinstance(owner, type)
                            else getattr(owner, name)))
         setattr(owner, name, value)
+
+    def swap_everywhere(self, name, original, value):
+        """Swap a function in every loaded module that holds it under ``name`` (chainrule's
+        own and the user's ``from chainrule.nn.utils import clip_grad_norm_``)."""
+        for module in list(sys.modules.values()):
+            try:
+                held = vars(module).get(name)
+            except TypeError:  # not a module with a __dict__
+                continue
+            if held is original:
+                self.swap(module, name, value)
+        for cell in self.cells:  # `from ... import clip_grad_norm_` inside the caller
+            try:
+                held = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if held is original:
+                self.saved.append((cell, "cell_contents", held))
+                cell.cell_contents = value
 
     active = False  # one capture at a time: a nested one would swap the swapped methods
 
@@ -564,6 +585,60 @@ class Installed:
         if Optimizer.__dict__.get("step") is not None:
             self.swap(Optimizer, "step", step)
 
+        from ..nn.utils import clip_grad as clip_module
+
+        def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                            foreach=None):
+            # The norm is computed in the plan from the gradients of this step, never frozen.
+            tensors = [p for p in clip_module._as_list(parameters, "clip_grad_norm_")
+                       if get_grad(p) is not None]
+            if not tensors:
+                return Tensor(0.0)
+            grads = [slot.__get__(p) for p in tensors]
+            values = []
+            for p, g in zip(tensors, grads):
+                v = r.value_of(g._data)
+                if v is None:  # a gradient the step did not make: read live at replay
+                    v = r.ref(g._data)
+                values.append(v)
+            options = (float(max_norm), float(norm_type), bool(error_if_nonfinite))
+            r.allow_inplace += 1
+            try:
+                total = clip_grads([g._data for g in grads], *options)
+                for g in grads:
+                    g._bump_version()
+            finally:
+                r.allow_inplace -= 1
+            out = Tensor(total)
+            r.emit(Instr("clip", clip_grads, [values, *options],
+                         out=r.new_value("op", out._data.shape, out._data.dtype,
+                                         hint="total_norm"),
+                         tensors=tensors), out._data)
+            r.bind(out, r.value_of(out._data))
+            return out
+        self.swap_everywhere("clip_grad_norm_", clip_module.clip_grad_norm_, clip_grad_norm_)
+
+        from .. import functions
+        original_one_hot = functions.one_hot
+
+        def one_hot(tensor, num_classes=-1):
+            result = original_one_hot(tensor, num_classes)
+            labels = tensor._data if isinstance(tensor, Tensor) else tensor
+            v = r.value_of(labels) if isinstance(labels, ndarray) else None
+            if v is None or v.kind == "const":
+                return result  # a constant: the second call's comparison checks it
+            if num_classes == -1:
+                raise CaptureError(f"compile: one_hot without num_classes reads the largest "
+                                   f"class index in Python, which a plan would freeze; give "
+                                   f"num_classes (at {user_line()})")
+            out = r.emit(Instr("call", one_hot_of, [v, int(num_classes)],
+                               out=r.new_value("op", result._data.shape, result._data.dtype,
+                                               hint="one_hot"), comment="one_hot"),
+                         result._data)
+            r.bind(result, out)
+            return result
+        self.swap_everywhere("one_hot", original_one_hot, one_hot)
+
         original_module_call = Module.__dict__["__call__"]
 
         def module_call(module, *args, **kwargs):
@@ -617,6 +692,41 @@ class Installed:
 
 def _copy(a):
     return a.copy()
+
+
+def one_hot_of(labels, num_classes):
+    """cr.one_hot's rows (int64), with its range check at every replay."""
+    from ..errors import ArgumentError
+    if labels.dtype.kind not in "iu":
+        raise ArgumentError(f"one_hot: needs an integer tensor of class indices, got "
+                            f"{labels.dtype}")
+    if labels.size and labels.min() < 0:
+        raise ArgumentError(f"one_hot: class indices must be non-negative, got {labels.min()}")
+    if labels.size and labels.max() >= num_classes:
+        raise ArgumentError(f"one_hot: class index {labels.max()} is out of range for "
+                            f"num_classes={num_classes}")
+    return (xp.arange(num_classes) == labels[..., None]).astype(xp.int64)
+
+
+def clip_grads(grads, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """nn.utils.clip_grad_norm_ on the gradients' arrays, the same NumPy calls in the same
+    order (so the same bits): scale them in place so that their total norm is at most
+    ``max_norm``; returns the total norm before clipping."""
+    import math
+    from ..errors import GradientError
+    norms = [xp.linalg.norm(g.reshape(-1), ord=norm_type) for g in grads]
+    dtype = xp.result_type(*(g.dtype for g in grads))
+    total = xp.linalg.norm(xp.asarray(norms, dtype=dtype), ord=norm_type).astype(dtype)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise GradientError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+            f"non-finite ({total}), so it cannot be clipped; to scale the gradients by it "
+            f"anyway (making them nan), set error_if_nonfinite=False")
+    coefficient = min(max_norm / (total + dtype.type(1e-6)), 1.0)
+    for g in grads:
+        with xp.errstate(invalid="ignore"):  # inf * 0 is nan, as in PyTorch, without a warning
+            g *= g.dtype.type(coefficient)
+    return total
 
 
 def _group_shape(group):

@@ -77,7 +77,9 @@ class GuardBuilder:
                 self.check(f"{e}.dtype == np.{obj.dtype}")
             else:
                 literal = _literal(obj)
-                if literal is not None and not isinstance(obj, xp.dtype):
+                if obj is None:
+                    self.check(f"{e} is None")
+                elif literal is not None and not isinstance(obj, xp.dtype):
                     self.check(f"type({e}) is {type(obj).__name__} and {e} == {literal}")
                 else:
                     self.check(f"{e} is {self.name(obj, '_arg')}")

@@ -230,10 +230,14 @@ class Program:
             a, b = instr.args
             return [(f"{out.name} = _accum({a.name}, {b.name})", "gradients of a fan-out add up",
                      reads, out)]
-        if kind in ("asarray", "convert"):
+        if kind in ("asarray", "convert", "call"):
             hint = "_" + getattr(instr.fn, "__name__", "f")
             text = f"{out.name} = {self.call(instr.fn, hint, instr.args)}"
-            return [(text, kind, reads, out)]
+            return [(text, instr.extra.get("comment", kind), reads, out)]
+        if kind == "clip":
+            text = f"{out.name} = np.asarray({self.call(instr.fn, '_clip_grads', instr.args)})"
+            return [(text, "clip_grad_norm_: the gradients scaled in place, their total norm "
+                     "computed here", reads, out)]
         tensor = self.tensor_expr(instr)
         if kind == "grad_none":
             return [(f"{tensor}.grad = None", "zero_grad", (), None)]
@@ -392,7 +396,7 @@ def dce(instrs, outputs):
             live.add(v)
     kept = []
     for instr in reversed(instrs):
-        effect = instr.kind in ("grad_none", "grad_set", "grad_add", "update")
+        effect = instr.kind in ("grad_none", "grad_set", "grad_add", "update", "clip")
         if effect or (instr.out is not None and instr.out in live):
             kept.append(instr)
             live.update(instr.values())

@@ -415,43 +415,62 @@ class Trainer:
         counted = targets >= 0
         return int(counted.sum()), int((scores._data.argmax(axis=1) == targets)[counted].sum())
 
-    def _update(self, loss, epochs):
-        """Backward, clip, schedule the learning rate and step."""
+    def _update(self, loss, epochs, schedule=True):
+        """Backward, clip, schedule the learning rate and step (``schedule=False``: the
+        caller set the learning rate, as the compiled step's does before each call)."""
         self.optimizer.zero_grad()
         (loss if self.replicas is None else self.replicas.weighted(loss)).backward()
         config = self.config
         if config is not None and config.clip_grad_norm:
             from ..nn.utils import clip_grad_norm_
             clip_grad_norm_(self.model.parameters(), config.clip_grad_norm)
+        if schedule:
+            self._schedule(epochs)
+        self.optimizer.step()
+
+    def _schedule(self, epochs):
+        config = self.config
         if config is not None and config.schedule != "constant":
             lr = scheduled_lr(config, self.step, epochs * len(self.loader))
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-        self.optimizer.step()
 
     def _compiled_step(self, x, y, epochs):
         """(loss, scores, targets) of a batch after its update, from the cr.compile'd step.
-        A diverged loss is reported after the update that used it, not before."""
+        A diverged loss is reported after the update that used it, not before. The learning
+        rate of a schedule is set here, outside the plan, which reads it from the optimizer's
+        groups at every call; a recurrent model's carried state goes in and out as tensors."""
         if self._compiled is None:
-            config = self.config
-            refused = ("language models" if self.task is not None else
-                       "mpiexec" if getattr(self, "replicas", None) is not None else
-                       "--clip-grad-norm" if config is not None and config.clip_grad_norm else
-                       "--schedule" if config is not None and config.schedule != "constant"
-                       else "--checkpoint-segments" if getattr(config, "checkpoint_segments", 0)
+            refused = ("mpiexec" if getattr(self, "replicas", None) is not None else
+                       "--checkpoint-segments" if getattr(self.config, "checkpoint_segments", 0)
                        else None)
             if refused is not None:
                 from ..errors import ChainruleError
                 raise ChainruleError(f"--compile does not support {refused} yet: run without "
                                      f"--compile")
             from ..compile import compile as compile_step
+            task = self.task
 
-            def step(x, y):
+            def step(x, y, state=None):
+                if task is not None:
+                    task.state = state
                 loss, scores, targets = self._batch_loss(x, y)
-                self._update(loss, epochs)
-                return loss, scores, targets
+                self._update(loss, epochs, schedule=False)
+                if task is None:
+                    return loss, scores, targets
+                carried = task.state if task.carries_state else None
+                return loss, scores, targets, carried
             self._compiled = compile_step(step)
-        return self._compiled(x, y)
+        self._schedule(epochs)
+        if self.task is None:
+            return self._compiled(x, y)
+        state = self.task.state
+        if isinstance(state, tuple):
+            state = tuple(s.detach() for s in state)
+        elif state is not None:
+            state = state.detach()
+        loss, scores, targets, self.task.state = self._compiled(x, y, state)
+        return loss, scores, targets
 
     def _train_epoch(self, epoch, epochs):
         self.model.train()
