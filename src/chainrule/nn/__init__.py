@@ -12,7 +12,9 @@ from .conv_layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, C
                           ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Dropout2d, GroupNorm,
                           LayerNorm)
 from .attention import MultiheadAttention
+from .distance import CosineSimilarity
 from .embedding import Embedding
+from .fold_layers import Fold, Unfold
 from .functional import l2_penalty
 from .hooks import BackwardHookError, RemovableHandle
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyConv3d,
@@ -26,11 +28,12 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
 from .resample_layers import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
-from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential,
-                     StateDictError)
+from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,
+                     ParameterDict, ParameterList, Sequential, StateDictError)
 
 __all__ = [
-    "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "StateDictError",
+    "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict", "StateDictError",
     "IncompatibleKeys", "RemovableHandle", "BackwardHookError",
     "Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Unflatten", "Dropout", "Identity",
     "GELU", "SiLU", "ELU", "SELU", "CELU", "Softplus", "LogSigmoid", "Hardtanh", "ReLU6",
@@ -46,7 +49,7 @@ __all__ = [
     "CrossEntropyLoss", "NLLLoss", "MulticlassHingeLoss", "MultiMarginLoss", "MSELoss", "L1Loss",
     "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss", "BCEWithLogitsLoss",
     "l2_penalty", "functional", "init", "utils",
-    "Embedding",
+    "Embedding", "CosineSimilarity", "Unfold", "Fold",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "MultiheadAttention",
     "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",

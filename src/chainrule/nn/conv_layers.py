@@ -2,6 +2,7 @@
 initialisation: weights and biases uniform in +-1/sqrt(fan_in) (PyTorch's default), batch-norm
 statistics as buffers that follow ``train()`` / ``eval()``."""
 from ..backend import xp
+from ..errors import ShapeError
 from ..ops import conv as conv_ops
 from . import functional as F
 from . import init
@@ -12,7 +13,14 @@ from .module import Module, Parameter
 
 class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                 bias, dims, transposed, generator, dtype):
+                 bias, dims, transposed, generator, dtype, padding_mode="zeros"):
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{type(self).__name__}: padding_mode must be one of "
+                             f"{list(PADDING_MODES)}, got {padding_mode!r}")
+        if transposed and padding_mode != "zeros":
+            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported "
+                             f"(as in PyTorch), got {padding_mode!r}")
+        self.padding_mode = padding_mode
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                             ("groups", groups)):
             if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < 1:
@@ -58,7 +66,33 @@ class _ConvNd(Module):
             text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
-        return text + ("" if self.bias is not None else ", bias=False")
+        text += "" if self.bias is not None else ", bias=False"
+        mode = getattr(self, "padding_mode", "zeros")
+        return text + ("" if mode == "zeros" else f", padding_mode={mode}")
+
+    def _padded(self, input):
+        """The input and the padding left for the convolution: for a padding_mode other than
+        "zeros", the input padded by F.pad in that mode (PyTorch's order: 'same' puts an odd
+        total's extra element at the end) and no padding left."""
+        if getattr(self, "padding_mode", "zeros") == "zeros" or self.padding == "valid":
+            return input, self.padding
+        dims = len(self.kernel_size)
+        if input.ndim not in (dims + 1, dims + 2):
+            raise ShapeError(f"{type(self).__name__}: expected a {dims + 1}-D (unbatched) or "
+                             f"{dims + 2}-D input, got shape {tuple(input.shape)}")
+        if self.padding == "same":
+            if any(s != 1 for s in self.stride):
+                raise ValueError(f"{type(self).__name__}: padding='same' needs stride 1 (as in "
+                                 f"PyTorch), got stride={self.stride}")
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            pairs = [(t // 2, t - t // 2) for t in totals]
+        else:
+            pairs = [(p, p) for p in self.padding]
+        amounts = tuple(n for pair in reversed(pairs) for n in pair)  # last dimension first
+        return F.pad(input, amounts, mode=self.padding_mode), 0
+
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _tuple(value, dims, name, owner):
@@ -80,12 +114,13 @@ class Conv2d(_ConvNd):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, generator=None, dtype="float32"):
+                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype="float32"):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, 2, False, generator, dtype)
+                         groups, bias, 2, False, generator, dtype, padding_mode)
 
     def forward(self, input):
-        return conv_ops.conv2d(input, self.weight, self.bias, self.stride, self.padding,
+        input, padding = self._padded(input)
+        return conv_ops.conv2d(input, self.weight, self.bias, self.stride, padding,
                                self.dilation, self.groups)
 
 
@@ -99,12 +134,13 @@ class Conv3d(_ConvNd):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, generator=None, dtype="float32"):
+                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype="float32"):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, 3, False, generator, dtype)
+                         groups, bias, 3, False, generator, dtype, padding_mode)
 
     def forward(self, input):
-        return F.conv3d(input, self.weight, self.bias, self.stride, self.padding,
+        input, padding = self._padded(input)
+        return F.conv3d(input, self.weight, self.bias, self.stride, padding,
                         self.dilation, self.groups)
 
 
@@ -116,12 +152,13 @@ class Conv1d(_ConvNd):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, generator=None, dtype="float32"):
+                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype="float32"):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, 1, False, generator, dtype)
+                         groups, bias, 1, False, generator, dtype, padding_mode)
 
     def forward(self, input):
-        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        input, padding = self._padded(input)
+        padding = padding if isinstance(padding, (str, int)) else padding[0]
         return conv_ops.conv1d(input, self.weight, self.bias, self.stride[0], padding,
                                self.dilation[0], self.groups)
 

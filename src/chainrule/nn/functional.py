@@ -6,14 +6,18 @@ arrays and return a Tensor. See docs/losses-and-regularisation.md for the formul
 """
 from ..argtypes import check_at_least
 from ..backend import xp
-from ..errors import ShapeError
+from ..dtypes import result_type
+from ..errors import DimError, DtypeError, ShapeError
 from ..functions import log_softmax, softmax
-from ..ops import leaky_relu, normalize, pad, relu, sigmoid, tanh, where
+from ..ops import broadcast_to, leaky_relu, normalize, pad, relu, sigmoid, tanh, where
+from ..ops import norm as ops_norm
+from ..ops.shape import axis_of
 from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, log_sigmoid,
                                logsigmoid, mish, relu6, selu, silu, softmin, softplus, softsign,
                                tanhshrink, threshold)
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ..ops.conv3d import conv3d, conv_transpose3d
+from ..ops.fold import fold, unfold
 from ..ops.fused import check_labels, check_scores, reduce_losses
 from ..ops.attention import scaled_dot_product_attention
 from ..ops.normalization import (batch_norm, check_probability, dropout, dropout2d, group_norm,
@@ -46,6 +50,40 @@ def linear(input, weight, bias=None):
     # weight.T is a view: matmul and its VJP hand BLAS the transposed layout, no copy.
     out = input @ (weight.T if weight.ndim == 2 else weight)
     return out if bias is None else out + bias
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """The cosine of the angle between ``x1`` and ``x2`` along ``dim``, PyTorch's
+    F.cosine_similarity: sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)), the two
+    broadcast against each other first. As in PyTorch each norm is clamped to ``eps`` without
+    changing its gradient, so a zero vector gives 0 with a finite gradient.
+
+    >>> cr.nn.functional.cosine_similarity(cr.tensor([[1., 0.], [1., 1.]]), cr.tensor([1., 0.]))
+    tensor([1.        , 0.70710677], dtype=float32)
+    """
+    x1, x2 = _as_tensor(x1), _as_tensor(x2)
+    common = result_type([x1._data, x2._data])
+    if common.kind != "f":
+        raise DtypeError(f"cosine_similarity: the inputs' common dtype must be floating point, "
+                         f"got {common} (from {x1.dtype} and {x2.dtype})")
+    try:
+        shape = xp.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    except ValueError:
+        raise ShapeError(f"cosine_similarity: x1 of shape {tuple(x1.shape)} and x2 of shape "
+                         f"{tuple(x2.shape)} do not broadcast") from None
+    axis = axis_of("cosine_similarity", dim, len(shape))
+    if not shape:
+        raise DimError(f"cosine_similarity: dim {dim} is out of range for 0-d inputs")
+
+    def unit(x):
+        x = x if x.dtype == common else x.astype(common)
+        x = x if tuple(x.shape) == shape else broadcast_to(x, shape=shape)
+        norm = ops_norm(x, 2, axis=axis, keepdims=True)
+        # PyTorch clamps the norm in place under no_grad: the value is eps, the gradient the
+        # norm's own.
+        clamped = where(norm.detach()._data < eps, norm - norm.detach() + eps, norm)
+        return x / clamped
+    return (unit(x1) * unit(x2)).sum(axis)
 
 
 def multiclass_hinge_loss(scores, labels, margin=1.0, reduction="mean"):
@@ -108,7 +146,7 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "multiclass_hinge_loss", "l2_penalty",
-           "embedding", "linear",
+           "embedding", "linear", "cosine_similarity", "unfold", "fold",
            "scaled_dot_product_attention"]
 
 from ..public import export_functional  # noqa: E402

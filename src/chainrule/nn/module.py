@@ -794,5 +794,177 @@ class ModuleDict(Module):
         return iter(self._items)
 
 
+def _as_parameter(value):
+    """A tensor becomes a Parameter sharing its memory (PyTorch's rule for ParameterList and
+    ParameterDict); a Parameter stays itself; anything else is kept as it is."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _describe_entry(value):
+    if isinstance(value, Tensor):
+        return (f"{'Parameter containing: ' if isinstance(value, Parameter) else ''}"
+                f"[{value.dtype} of size {'x'.join(str(n) for n in value.shape) or '()'}]")
+    return repr(value)
+
+
+class ParameterList(Module):
+    """A list of parameters the model sees, named "0", "1", ... in ``parameters()`` and
+    ``state_dict()`` (PyTorch's ParameterList). A tensor put in becomes a Parameter sharing
+    its memory.
+
+    >>> weights = cr.nn.ParameterList([cr.zeros(2), cr.ones(3)])
+    >>> weights.append(cr.ones(1))
+    ParameterList(
+      (0): Parameter containing: [float32 of size 2]
+      (1): Parameter containing: [float32 of size 3]
+      (2): Parameter containing: [float32 of size 1]
+    )
+    >>> [name for name, _ in weights.named_parameters()], weights[1].requires_grad
+    (['0', '1', '2'], True)
+    """
+
+    def __init__(self, values=None):
+        object.__setattr__(self, "_items", [])
+        if values is not None:
+            self.extend(values)
+
+    def _attributes(self):
+        return ((str(i), value) for i, value in enumerate(self._items))
+
+    def append(self, value):
+        """Add ``value`` at the end (a tensor as a Parameter); returns this list."""
+        self._items.append(_as_parameter(value))
+        return self
+
+    def extend(self, values):
+        """Add each of ``values`` at the end; returns this list."""
+        if isinstance(values, Tensor) or not hasattr(values, "__iter__"):
+            raise TypeError(f"ParameterList.extend should be called with an iterable of "
+                            f"values, got {type(values).__name__}")
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ParameterList(self._items[index])
+        return self._items[index]
+
+    def __setitem__(self, index, value):
+        self._items[index] = _as_parameter(value)
+
+    def __len__(self):
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def __repr__(self):
+        lines = [f"  ({i}): {_describe_entry(v)}" for i, v in enumerate(self._items)]
+        return "\n".join([f"{type(self).__name__}(", *lines, ")"])
+
+
+class ParameterDict(Module):
+    """A dict of parameters the model sees, named by their keys in ``parameters()`` and
+    ``state_dict()`` (PyTorch's ParameterDict). A tensor put in becomes a Parameter sharing
+    its memory.
+
+    >>> scales = cr.nn.ParameterDict({"a": cr.ones(2)})
+    >>> scales["b"] = cr.zeros(1)
+    >>> list(scales.state_dict()), type(scales["a"]).__name__
+    (['a', 'b'], 'Parameter')
+    """
+
+    def __init__(self, parameters=None):
+        object.__setattr__(self, "_items", {})
+        if parameters is not None:
+            self.update(parameters)
+
+    def _attributes(self):
+        return self._items.items()
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__}")
+        self._items[key] = _as_parameter(value)
+
+    def __getitem__(self, key):
+        return self._items[key]
+
+    def __delitem__(self, key):
+        del self._items[key]
+
+    def __getattr__(self, name):
+        items = vars(self).get("_items", {})
+        if name in items:
+            return items[name]
+        raise AttributeError(f"'ParameterDict' object has no attribute or entry {name!r}")
+
+    def update(self, parameters):
+        """Add (or replace) the entries of a dict or of (key, value) pairs."""
+        pairs = parameters.items() if hasattr(parameters, "items") else parameters
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"ParameterDict.update: expected (key, value) pairs, got "
+                                 f"{pair!r}")
+            self[pair[0]] = pair[1]
+
+    def pop(self, key):
+        """Remove the entry ``key`` and return its value."""
+        return self._items.pop(key)
+
+    def get(self, key, default=None):
+        """The value at ``key``, or ``default`` where there is none."""
+        return self._items.get(key, default)
+
+    def setdefault(self, key, default=None):
+        """The value at ``key``, first set to ``default`` where there is none."""
+        if key not in self._items:
+            self[key] = default
+        return self._items[key]
+
+    def clear(self):
+        """Remove every entry."""
+        self._items.clear()
+
+    def keys(self):
+        """The names, in insertion order."""
+        return self._items.keys()
+
+    def values(self):
+        """The values, in insertion order."""
+        return self._items.values()
+
+    def items(self):
+        """(name, value) pairs, in insertion order."""
+        return self._items.items()
+
+    def copy(self):
+        """A new ParameterDict holding the same parameters."""
+        return ParameterDict(self._items)
+
+    def __contains__(self, key):
+        return key in self._items
+
+    def __len__(self):
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __repr__(self):
+        lines = [f"  ({k}): {_describe_entry(v)}" for k, v in self._items.items()]
+        return "\n".join([f"{type(self).__name__}(", *lines, ")"])
+
+
 __all__ = ["Parameter", "Module", "ModuleScope", "Sequential", "ModuleList", "ModuleDict",
-           "StateDictError", "IncompatibleKeys", "match_state_dict"]
+           "ParameterList", "ParameterDict", "StateDictError", "IncompatibleKeys",
+           "match_state_dict"]
