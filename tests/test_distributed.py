@@ -244,6 +244,89 @@ def scenario_overlap():
         print(f"RESULT buckets={len(model._reducer.buckets)} launched_at_first_layer={','.join(map(str, seen))}")
 
 
+def scenario_grad_doors():
+    """What a user does with ``.grad`` around DDP's backward, each checked against the average of
+    the ranks' plain local gradients (each rank's own batch, a model without DDP): reading it,
+    keeping it across a step, zero_grad(set_to_none=True/False), accumulating over synchronised
+    steps, replacing it before backward, no_sync(), and changing one .grad in place."""
+    import chainrule as cr
+    from chainrule import distributed as dist, nn
+    rank, size = dist.init()
+
+    def build():
+        cr.manual_seed(5)
+        return nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 3)).double()
+
+    # bucket_cap_mb=1e-4 (about 100 bytes): several buckets, so views into more than one.
+    model = dist.DistributedDataParallel(build(), bucket_cap_mb=1e-4)
+    plain = build()
+    params, names = list(model.module.parameters()), [n for n, _ in plain.named_parameters()]
+    checks = []
+
+    def batch(seed):
+        rng = np.random.default_rng(100 * seed + rank)
+        return cr.tensor(rng.standard_normal((6, 5)))
+
+    def local(seed):  # this rank's plain gradients for batch(seed)
+        plain.zero_grad()
+        (plain(batch(seed)) ** 2).sum().backward()
+        return [p.grad.numpy().copy() for p in plain.parameters()]
+
+    def average(grads):
+        total = [g.copy() for g in grads]
+        for g in total:
+            dist.all_reduce(g)
+        return [g / size for g in total]
+
+    def ddp_backward(seed):
+        (model(batch(seed)) ** 2).sum().backward()
+
+    def check(door, expected):
+        error = max(np.abs(p.grad.numpy() - e).max() / max(np.abs(e).max(), 1e-300)
+                    for p, e in zip(params, expected))
+        checks.append(f"{door}={error:.3g}")
+
+    model.zero_grad()
+    ddp_backward(1)
+    check("read", average(local(1)))
+    kept = [p.grad for p in params]
+    kept_values = [g.numpy().copy() for g in kept]
+
+    model.zero_grad(set_to_none=True)
+    ddp_backward(2)
+    check("set_to_none", average(local(2)))
+    checks.append(f"kept_unchanged={all(np.array_equal(g.numpy(), v) for g, v in zip(kept, kept_values))}")
+
+    model.zero_grad(set_to_none=False)
+    checks.append(f"zeroed={all(not p.grad.numpy().any() for p in params)}")
+    ddp_backward(3)
+    check("zeroed_then_backward", average(local(3)))
+
+    ddp_backward(4)  # no zero_grad: synchronised steps add up, as in PyTorch
+    check("accumulate_synced", [a + b for a, b in zip(average(local(3)), average(local(4)))])
+
+    replaced = [cr.tensor(np.full(p.shape, float(rank + 1))) for p in params]
+    for p, r in zip(params, replaced):
+        p.grad = r
+    ddp_backward(5)  # the replaced .grad is this rank's start: the ranks' mean is added
+    check("replaced", [g + (size + 1) / 2 for g in average(local(5))])
+
+    model.zero_grad()
+    with model.no_sync():
+        ddp_backward(6)
+    check("no_sync_local", local(6))
+    ddp_backward(7)
+    check("no_sync_then_synced", [a + b for a, b in zip(average(local(6)), average(local(7)))])
+
+    before = [p.grad.numpy().copy() for p in params]
+    params[-1].grad.mul_(0.0)  # one .grad changed in place changes no other
+    checks.append(f"views_apart={all(np.array_equal(p.grad.numpy(), b) for p, b in zip(params[:-1], before[:-1]))}")
+    checks.append(f"buckets={len(model._reducer.buckets)}")
+    lines = dist.all_gather_json(" ".join(checks), "the checks")
+    if rank == 0:
+        print("\n".join(f"RESULT rank={r} {line}" for r, line in enumerate(lines)))
+
+
 def scenario_trainer():
     """Trainer.fit with your own model and loader, on every rank: rank 0 compares with one
     process."""
@@ -318,6 +401,24 @@ def test_buckets_start_while_backward_still_runs():
     result = _result(launch(2, "overlap"))
     assert result["buckets"] == "6"
     assert result["launched_at_first_layer"] == "4,4"  # layers 2 and 3: weight and bias each
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_grad_behaves_as_pytorchs_when_gradients_are_bucket_views(n):
+    process = launch(n, "grad_doors")
+    assert process.returncode == 0, process.stdout + process.stderr
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT")]
+    assert len(lines) == n, process.stdout + process.stderr
+    for line in lines:
+        result = dict(item.split("=") for item in line.split()[1:])
+        assert int(result.pop("buckets")) > 1, line
+        for flag in ("kept_unchanged", "zeroed", "views_apart"):
+            assert result.pop(flag) == "True", (flag, line)
+        del result["rank"]
+        assert len(result) == 7, line
+        for door, error in result.items():
+            assert float(error) <= 1e-12, (door, line)
 
 
 @needs_mpi

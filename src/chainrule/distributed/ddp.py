@@ -1,14 +1,16 @@
 """DistributedDataParallel: every rank runs the whole model on its share of the batch, and the
 gradients are averaged over the ranks during backward, as PyTorch's reducer does it.
 
-The parameters are grouped into buckets (in reverse order, as gradients arrive last layer first):
-small gradients packed into one flat array up to ``bucket_cap_mb``, and a large one in a bucket
-of its own, all-reduced straight from the array backward made (no copy). A hook on each
-parameter takes its finished gradient into its bucket; when a bucket is full its all-reduce
-starts (non-blocking) while backward goes on with earlier layers. When the backward pass ends
-the engine calls back: the reducer waits for the buckets and hands each parameter the average
-as its gradient, in arrays made for it (no copy either), so the optimizer step that follows sees
-the same gradient on every rank: that of one process with the whole batch.
+The parameters are grouped into buckets (in reverse order, as gradients arrive last layer first;
+the first bucket at most 1 MiB, so that its all-reduce starts early, the others up to
+``bucket_cap_mb``), each one flat array. A hook on each parameter writes its finished gradient,
+divided by the world size, into its place in the bucket (one pass over it: the copy and the
+averaging at once); when a bucket is full its all-reduce starts, in place and non-blocking,
+while backward goes on with earlier layers. When the backward pass ends the engine calls back:
+the reducer waits for the buckets and hands each parameter its slice of the bucket as its
+gradient (a view, as PyTorch's ``gradient_as_bucket_view``: no copy out; a new bucket array each
+step, so a ``.grad`` kept from an earlier step does not change), so the optimizer step that
+follows sees the same gradient on every rank: that of one process with the whole batch.
 """
 import contextlib
 
@@ -92,56 +94,56 @@ def _description(module):
     return {name: [list(t.shape), str(t.dtype)] for name, t in entries}
 
 
-# A gradient at least this large is all-reduced from where backward left it, in a bucket of its
-# own: packing it into a flat bucket would cost a pass over its memory.
-_OWN_BUCKET_BYTES = 64 * 1024
+# PyTorch's first bucket: small, so that the first all-reduce starts early in backward.
+_FIRST_BUCKET_BYTES = 2**20
 
 
 class _Bucket:
-    __slots__ = ("params", "offsets", "size", "dtype", "own", "buffer", "send", "missing",
-                 "request")
+    """Parameters whose gradients are all-reduced together, from one flat array: each gradient
+    is multiplied by 1/world size into its place there (one pass, which is also the copy), the
+    array is all-reduced in place, and the parameters' ``.grad`` are views into it (PyTorch's
+    gradient_as_bucket_view): no copy out."""
+    __slots__ = ("params", "slices", "shapes", "size", "dtype", "scale", "buffer", "request",
+                 "missing")
 
-    def __init__(self, params, dtype):
+    def __init__(self, params, dtype, scale):
         self.params, self.dtype = params, dtype
-        sizes = [p._data.size for p in params]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
-        self.size = self.offsets[-1]
-        self.own = len(params) == 1 and params[0]._data.nbytes >= _OWN_BUCKET_BYTES
-        self.buffer = self.send = self.request = None
+        self.scale = dtype.type(scale)  # in the gradients' dtype, as a Python float would be
+        self.slices, self.shapes, start = [], [], 0
+        for p in params:
+            self.slices.append(slice(start, start + p._data.size))
+            self.shapes.append(p._data.shape)
+            start += p._data.size
+        self.size = start
+        self.buffer = self.request = None
         self.missing = 0
 
     def start_iteration(self):
-        # A new array each time: the last one was handed to the parameters' .grad.
-        self.buffer = np.empty(self.params[0].shape if self.own else self.size, self.dtype)
-        self.send = self.request = None
+        # A new array each time: the last one's views are the .grad handed out last time, which
+        # their holders may keep.
+        self.buffer = np.empty(self.size, self.dtype)
+        self.request = None
         self.missing = len(self.params)
 
     def view(self, index):
-        if self.own:
-            return self.buffer
-        start, stop = self.offsets[index], self.offsets[index + 1]
-        return self.buffer[start:stop].reshape(self.params[index].shape)
+        return self.buffer[self.slices[index]].reshape(self.shapes[index])
 
 
 class _Reducer:
     def __init__(self, named, cap_bytes, find_unused):
         self.size = world.world_size()
-        self.scale = 1.0 / self.size
         self.params = [p for _, p in named]
         self.names = [n for n, _ in named]
         self.find_unused = find_unused
         self.buckets, self.where = [], {}
         for dtype in dict.fromkeys(p._data.dtype for p in self.params):
-            group, used = [], 0
+            group, used, cap = [], 0, min(cap_bytes, _FIRST_BUCKET_BYTES)
             for p in reversed(self.params):  # gradients arrive roughly last layer first
                 if p._data.dtype != dtype:
                     continue
-                if p._data.nbytes >= _OWN_BUCKET_BYTES:
-                    self._add_bucket([p], dtype)
-                    continue
-                if group and used + p._data.nbytes > cap_bytes:
+                if group and used + p._data.nbytes > cap:
                     self._add_bucket(group, dtype)
-                    group, used = [], 0
+                    group, used, cap = [], 0, cap_bytes
                 group.append(p)
                 used += p._data.nbytes
             if group:
@@ -156,7 +158,7 @@ class _Reducer:
         self.hooks = {id(p): self._hook_for(k, p) for k, p in enumerate(self.params)}
 
     def _add_bucket(self, group, dtype):
-        bucket = _Bucket(group, dtype)
+        bucket = _Bucket(group, dtype, 1.0 / self.size)
         for index, p in enumerate(group):
             self.where[id(p)] = (len(self.buckets), index)
         self.buckets.append(bucket)
@@ -217,10 +219,7 @@ class _Reducer:
                     f"DistributedDataParallel: parameter {name} received a second gradient "
                     f"from the same forward (a second backward needs a new forward)")
             self.got[k] = p.node
-            if p.grad is not None:  # accumulated under no_sync(): the sum is averaged
-                grad = p.grad._data + grad
-                p.grad = None
-            self._take(bucket, index, grad)
+            self._take(bucket, index, grad, p)
             if not self.queued:
                 self.queued = True
                 queue_callback(lambda kept, iteration=self.iteration:
@@ -235,21 +234,26 @@ class _Reducer:
 
         return hook
 
-    def _take(self, bucket, index, grad):
-        if bucket.own:
-            bucket.send = np.ascontiguousarray(grad)  # MPI reads it until the wait
+    @staticmethod
+    def _take(bucket, index, grad, p):
+        """This rank's share of the average, into the bucket: ``grad / world size``, plus the
+        gradient the parameter already holds (accumulated under no_sync(), or left by
+        zero_grad(set_to_none=False)), which the average then replaces."""
+        view = bucket.view(index)
+        held = p.grad
+        if held is not None:
+            p.grad = None
+            np.add(held._data, grad, out=view)
+            np.multiply(view, bucket.scale, out=view)
         else:
-            np.multiply(grad, self.scale, out=bucket.view(index))
+            np.multiply(grad, bucket.scale, out=view)
 
     def _launch_ready(self):
         from mpi4py import MPI
         comm = world._world.comm
         while self.launched < len(self.buckets) and self.ready[self.launched]:
             bucket = self.buckets[self.launched]
-            if bucket.own:
-                bucket.request = comm.Iallreduce(bucket.send, bucket.buffer, op=MPI.SUM)
-            else:
-                bucket.request = comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, op=MPI.SUM)
+            bucket.request = comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, op=MPI.SUM)
             self.launched += 1
         self._progress()
 
@@ -271,30 +275,31 @@ class _Reducer:
                 f"DistributedDataParallel: on rank {world.rank()}, {names}{more} received no "
                 f"gradient from this backward; pass find_unused_parameters=True when forwards "
                 f"may leave parameters out")
-        for k in absent:  # what this rank has for them: an accumulated gradient, or nothing
-            number, index = self.where[id(self.params[k])]
-            bucket, p = self.buckets[number], self.params[k]
-            self._take(bucket, index, p.grad._data if p.grad is not None else
-                       np.zeros(p.shape, bucket.dtype))
-        self.ready = [True] * len(self.buckets)
-        self._launch_ready()
-        requests = [b.request for b in self.buckets]
         if self.find_unused:
             # How many ranks have a gradient for each parameter: none keeps it at None.
             having = np.array([node is not None or p.grad is not None
                                for node, p in zip(self.got, self.params)], dtype=np.int32)
+        for k in absent:  # what this rank has for them: an accumulated gradient, or nothing
+            number, index = self.where[id(self.params[k])]
+            bucket, p = self.buckets[number], self.params[k]
+            if p.grad is not None:
+                self._take(bucket, index, np.zeros((), bucket.dtype), p)
+            else:
+                bucket.view(index).fill(0)
+        self.ready = [True] * len(self.buckets)
+        self._launch_ready()
+        requests = [b.request for b in self.buckets]
+        if self.find_unused:
             requests.append(world._world.comm.Iallreduce(MPI.IN_PLACE, having, op=MPI.SUM))
         world.wait(requests, "DistributedDataParallel's gradient all-reduce")
         for bucket in self.buckets:
-            if bucket.own:
-                bucket.buffer *= self.scale
-            bucket.send = bucket.request = None
+            bucket.request = None
         for k, p in enumerate(self.params):
             number, index = self.where[id(p)]
             average = self.buckets[number].view(index)
             node = self.got[k]
             if node is not None:
-                if node in kept:  # the engine writes .grad from kept: our array, no copy
+                if node in kept:  # the engine writes .grad from kept: the bucket's view
                     kept[node] = Gradient(average, owned=True)
             elif having[k]:
                 p.grad = Tensor._make(average, None)
