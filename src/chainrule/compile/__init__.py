@@ -207,6 +207,15 @@ class CompiledStep:
             lines.append(f"call {call} traced again: {reasons}")
         return "\n".join(lines)
 
+    def explain(self, loss, params=None):
+        """The step-through of ``loss``'s graph (a graph of the same step built eagerly, before
+        its backward) with the newest plan's program beside it, each line linked to its
+        forward or backward step; shows in a notebook (``inspect.to_html(loss, path,
+        compiled=step)`` writes it as a page)."""
+        from ..inspect.compiled_code import CompiledView
+        self._newest()
+        return CompiledView(self, loss, params)
+
     def _repr_html_(self):
         """In a notebook: the newest plan's program, or a line saying none is made yet."""
         import html

@@ -483,7 +483,7 @@ class Installed:
                                      scope=node.scope)
                 fitted.lazy = type(out) is engine.SliceGradient
                 r.emit(Instr("fit", _fit, [v, parent.shape, parent.dtype], out=fitted,
-                             scope=node.scope), out)
+                             scope=node.scope, parent=parent), out)
             return out
         self.swap(engine, "_fit", fit)
 

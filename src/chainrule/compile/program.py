@@ -108,6 +108,7 @@ class Program:
             tensor_name = self.obj(v.source, f"_{v.name}")
             body.append((f"{v.name} = {tensor_name}._data", "read live (updated in place)",
                          (), None))
+        origins = [None] * len(body)  # the instruction each line came from
         for instr in self.instrs:
             group = self.render(instr)
             # A lowering of several lines reads its operands up to its last line.
@@ -117,6 +118,7 @@ class Program:
                 last_line = k == len(group) - 1
                 body.append((text, comment, reads if last_line else (),
                              (outs[0] if outs else None) if last_line else None))
+                origins.append(instr)
         outputs = [f"{v.name}.copy()" if self.lowering is not None and isinstance(v, Value)
                    and self.lowering.owned(v) else self.render_value(v)
                    for v in rec.output_values]
@@ -130,10 +132,12 @@ class Program:
                 last[v.name] = i
         keep = {v.name for v in rec.output_values if isinstance(v, Value)}
         lines = ["def step(_args, _kwargs):"]
+        links = [None]
         width = min(max((len(text) for text, *_ in body if text), default=0), 56)
         for i, (text, comment, reads, out) in enumerate(body):
             if text is not None:
                 lines.append(f"    {text:<{width}}  # {comment}" if comment else f"    {text}")
+                links.append(self.link(origins[i]))
             dead = [name for name in dict.fromkeys(v.name for v in reads)
                     if last.get(name) == i and name not in keep and name in assigned]
             if out is not None and out.name in assigned and out.name not in last and \
@@ -141,13 +145,47 @@ class Program:
                 dead.append(out.name)
             if dead and "del" in self.passes:
                 lines.append(f"    del {', '.join(dead)}")
+                links.append(None)
         lines.append(f"    {returned}")
+        links.append(None)
+        # What inspect's code view needs once the recording is dropped: for each line of the
+        # source, the graph node it computes or whose gradient it computes; and the forward
+        # nodes in order with their ops, to find the same nodes in another graph of the step.
+        self.line_links = links
+        self.forward_ops = [(node.seq, node.op.name, _parents(node))
+                            for node in rec.node_values]
         return "\n".join(lines) + "\n"
+
+    def link(self, instr):
+        """("forward" or "backward", ("op", seq) or ("leaf", tensor)) for a line from
+        ``instr``, or None."""
+        if instr is None:
+            return None
+        kind = instr.kind
+        if kind == "forward" and instr.out is not None:
+            if getattr(self, "_node_of", None) is None:
+                self._node_of = {v: n for n, v in self.rec.node_values.items()}
+                for other in self.instrs:  # a forward whose result the engine wrapped
+                    if other.kind == "asarray" and other.out in self._node_of and \
+                            isinstance(other.args[0], Value):
+                        self._node_of.setdefault(other.args[0], self._node_of[other.out])
+            node = self._node_of.get(instr.out)
+            return None if node is None else ("forward", ("op", node.seq))
+        node = instr.extra.get("parent") if kind in ("vjp", "fit") else \
+            instr.extra.get("node") if kind == "accum" else None
+        if node is not None:
+            if node.op is None:
+                tensor = node.tensor_ref() if node.tensor_ref is not None else None
+                return None if tensor is None else ("backward", ("leaf", tensor))
+            return ("backward", ("op", node.seq))
+        if kind in ("grad_set", "grad_add"):
+            return ("backward", ("leaf", instr.extra["tensor"]))
+        return None
 
     def release(self):
         """Drop what only the making of the source needed (the traced call's nodes, values
         and arrays); the source, its namespace and the buffers' names stay."""
-        self.rec = self.instrs = self.node_names = None
+        self.rec = self.instrs = self.node_names = self._node_of = None
         if self.lowering is not None:
             self.lowering.release()
 
@@ -303,6 +341,20 @@ class Program:
             filled = text
         _ = node
         return f"{filled}: {op.name}"
+
+
+def _parents(node):
+    """A node's inputs as (None | ("leaf", tensor) | ("op", seq)), to find it in another graph."""
+    found = []
+    for parent in node.parents:
+        if parent is None:
+            found.append(None)
+        elif parent.op is None:
+            tensor = parent.tensor_ref() if parent.tensor_ref is not None else None
+            found.append(None if tensor is None else ("leaf", tensor))
+        else:
+            found.append(("op", parent.seq))
+    return tuple(found)
 
 
 def _array_expr(name, a):

@@ -18,10 +18,14 @@ from .layout import fallback_svg
 from .stepthrough import asset, time_steps_html, widget
 
 
-def to_html(loss, path, params=None):
+def to_html(loss, path, params=None, compiled=None):
     """Write the page for ``loss``'s graph to ``path`` and return the path. Like explain, it
     needs the graph's saved arrays: call it before backward() or after
-    ``backward(retain_graph=True)``."""
+    ``backward(retain_graph=True)``. ``compiled``: a ``cr.compile``'d step of the same model,
+    whose program is shown beside the graph, each line linked to its step."""
+    if compiled is not None:
+        from .compiled_code import compiled_page
+        return compiled_page(compiled, loss, path, params)
     view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
     grads, contributions = engine_gradients(view)
     report = report_for(view, grads, contributions, build_steps(view, grads, contributions))
