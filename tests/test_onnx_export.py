@@ -117,7 +117,8 @@ def test_float64_models_export_in_float64(tmp_path):
 
 def layer_classes():
     """Every layer chainrule.nn exports: its Modules less the containers and the losses."""
-    containers = {"Module", "Sequential", "ModuleList", "ModuleDict"}
+    containers = {"Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+                  "ParameterDict"}
     return {name for name in nn.__all__ if isinstance(getattr(nn, name), type)
             and issubclass(getattr(nn, name), nn.Module) and name not in containers
             and not getattr(nn, name).__module__.endswith("losses")
@@ -261,3 +262,328 @@ def test_lazy_layers_take_their_sizes_from_the_example_when_exported(tmp_path):
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     model.eval()
     np.testing.assert_allclose(got, model(cr.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# -- sequences: recurrent layers, attention, the language models ---------------------------------
+
+def session_of(path):
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def assert_close_to(actual, expected, what, tolerance=TOLERANCE):
+    """Within 1e-5 of the largest value (relative), and not a trivial all-zero output."""
+    expected = expected.detach().numpy() if isinstance(expected, cr.Tensor) else expected
+    assert actual.shape == expected.shape, what
+    scale = np.abs(expected).max()
+    assert scale > 1e-3, f"{what}: a trivial output cannot tell a right graph from a wrong one"
+    difference = np.abs(actual - expected).max() / scale
+    assert difference <= tolerance, f"{what}: onnxruntime differs by {difference:.3g} (relative)"
+
+
+def recurrent_layers():
+    """The recurrent layers of interop_cases.recurrent (every option away from its default)
+    and the defaults: tanh and relu RNNs, LSTM, GRU; layers, batch_first, bidirectional."""
+    layers = [m for m in recurrent(nn) if type(m).__name__ in ("RNN", "LSTM", "GRU")]
+    return layers + [nn.RNN(4, 5), nn.GRU(4, 3, num_layers=3, bidirectional=True),
+                     nn.LSTM(4, 6, batch_first=True, bias=False)]
+
+
+def sequence(layer, batch, steps, rng, batched=True):
+    if not batched:
+        shape = (steps, layer.input_size)
+    else:
+        shape = (batch, steps, layer.input_size) if layer.batch_first else \
+            (steps, batch, layer.input_size)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def states(layer, batch, rng, batched=True):
+    directions = 2 if layer.bidirectional else 1
+    shape = (layer.num_layers * directions,) + ((batch,) if batched else ()) \
+        + (layer.hidden_size,)
+    count = 2 if type(layer).__name__ == "LSTM" else 1
+    return [rng.standard_normal(shape).astype(np.float32) for _ in range(count)]
+
+
+def as_hx(layer, arrays):
+    tensors = tuple(cr.tensor(a) for a in arrays)
+    return tensors if type(layer).__name__ == "LSTM" else tensors[0]
+
+
+def flat_outputs(result):
+    output, finals = result
+    return [output, *(finals if isinstance(finals, tuple) else (finals,))]
+
+
+@pytest.mark.parametrize("index", range(len(recurrent_layers())))
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "state-input"])
+def test_recurrent_layers_export_whole_with_dynamic_batch_and_sequence(tmp_path, index,
+                                                                        with_state):
+    cr.manual_seed(index)
+    layer = recurrent_layers()[index]
+    rng = np.random.default_rng(index)
+    x = sequence(layer, 2, 5, rng)
+    example = (x, as_hx(layer, states(layer, 2, rng))) if with_state else x
+    path = cr.onnx.export(layer, example, tmp_path / "rnn.onnx")
+    assert layer.training  # exported in evaluation mode (dropout between layers is off) ...
+    proto = onnx.load(path)
+    op = {"RNN": "RNN", "LSTM": "LSTM", "GRU": "GRU"}[type(layer).__name__]
+    nodes = [n for n in proto.graph.node if n.op_type == op]
+    assert len(nodes) == layer.num_layers  # one ONNX operator per layer
+    if op == "GRU":
+        assert all(a.i == 1 for n in nodes for a in n.attribute if a.name == "linear_before_reset")
+    names = [i.name for i in proto.graph.input]
+    lstm = op == "LSTM"
+    assert names == (["input", "h_0", "c_0"][:3 if lstm else 2] if with_state else ["input"])
+    assert [o.name for o in proto.graph.output] == ["output", "h_n", "c_n"][:3 if lstm else 2]
+    session = session_of(path)
+    layer.eval()  # ... which the comparison needs too
+    for batch, steps in ((1, 1), (3, 5), (4, 11)):
+        x = sequence(layer, batch, steps, rng)
+        feeds = {"input": x}
+        hx = None
+        if with_state:
+            initial = states(layer, batch, rng)
+            feeds.update(zip(names[1:], initial))
+            hx = as_hx(layer, initial)
+        with cr.no_grad():
+            expected = flat_outputs(layer(cr.tensor(x), hx))
+        for actual, want, name in zip(session.run(None, feeds), expected, names):
+            assert_close_to(actual, want, f"{type(layer).__name__} {name} at {batch}x{steps}")
+
+
+def test_an_unbatched_sequence_exports_unbatched(tmp_path):
+    cr.manual_seed(0)
+    layer = nn.LSTM(4, 3, num_layers=2, bidirectional=True)
+    rng = np.random.default_rng(0)
+    example = (sequence(layer, 0, 4, rng, batched=False),
+               as_hx(layer, states(layer, 0, rng, batched=False)))
+    session = session_of(cr.onnx.export(layer, example, tmp_path / "lstm.onnx"))
+    x = sequence(layer, 0, 7, rng, batched=False)
+    initial = states(layer, 0, rng, batched=False)
+    with cr.no_grad():
+        expected = flat_outputs(layer(cr.tensor(x), as_hx(layer, initial)))
+    actual = session.run(None, {"input": x, "h_0": initial[0], "c_0": initial[1]})
+    for got, want in zip(actual, expected):
+        assert_close_to(got, want, "unbatched LSTM")
+
+
+def test_recurrent_layers_agree_with_pytorch_through_onnxruntime(tmp_path):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    for k, layer in enumerate(recurrent_layers()):
+        cr.manual_seed(k)
+        theirs = cr.interop.to_torch(layer).eval()
+        path = cr.onnx.export(layer, sequence(layer, 2, 3, rng), tmp_path / f"{k}.onnx")
+        x = sequence(layer, 3, 6, rng)
+        with torch.no_grad():
+            expected = flat_outputs(theirs(torch.from_numpy(x)))
+        actual = session_of(path).run(None, {"input": x})
+        for got, want in zip(actual, expected):
+            assert_close_to(got, want.numpy(), f"{type(layer).__name__} against PyTorch")
+
+
+def test_cells_in_a_sequential_start_from_zero_states(tmp_path):
+    cr.manual_seed(0)
+    cells = [m for m in recurrent(nn) if type(m).__name__ in ("RNNCell", "GRUCell")]
+    model = nn.Sequential(nn.Linear(6, 4), cells[0], nn.Linear(3, 4), cells[1],
+                          nn.Linear(3, 4), nn.RNNCell(4, 3, bias=False))
+    _, session = exported(model, 6, tmp_path / "cells.onnx")
+    assert_same_outputs(model, session, 6, scale=2.0)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("embedding_dim", [None, 6], ids=["one-hot", "embedding"])
+def test_rnn_language_models_match_onnxruntime(tmp_path, kind, embedding_dim):
+    from chainrule.models import rnn_lm
+    cr.manual_seed(0)
+    model = rnn_lm.rnn_lm(kind, vocab_size=11, hidden_size=8, num_layers=2,
+                          embedding_dim=embedding_dim)
+    rng = np.random.default_rng(0)
+    path = cr.onnx.export(model, rng.integers(0, 11, (2, 5)), tmp_path / "lm.onnx")
+    session = session_of(path)
+    for batch, steps in ((1, 1), (3, 9)):
+        idx = rng.integers(0, 11, (batch, steps))
+        with cr.no_grad():
+            expected = flat_outputs(model(cr.tensor(idx)))
+        actual = session.run(None, {"input": idx})
+        assert actual[0].shape == (steps * batch, 11)  # d2l's time-major rows
+        for got, want in zip(actual, expected):
+            assert_close_to(got, want, f"{kind} language model at {batch}x{steps}")
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_an_rnn_language_model_with_a_state_input_carries_it_across_calls(tmp_path, kind):
+    from chainrule.models import rnn_lm
+    cr.manual_seed(1)
+    layer = rnn_lm.KINDS[kind](11, 7, num_layers=2, bidirectional=kind == "gru")
+    model = rnn_lm.RNNModel(layer, vocab_size=11)
+    rng = np.random.default_rng(1)
+    example = (rng.integers(0, 11, (2, 3)), model.begin_state(2))
+    session = session_of(cr.onnx.export(model, example, tmp_path / "lm.onnx"))
+    names = [i.name for i in session.get_inputs()]
+    assert names == ["input", "h_0", "c_0"][:3 if kind == "lstm" else 2]
+    # The text in two pieces, the state of the first fed to the second, is the text in one.
+    text = rng.integers(0, 11, (3, 10))
+    state = [s.numpy() for s in flat_outputs((None, model.begin_state(3)))[1:]]
+    pieces = []
+    for piece in (text[:, :4], text[:, 4:]):
+        output, *state = session.run(None, {"input": piece, **dict(zip(names[1:], state))})
+        pieces.append(output.reshape(piece.shape[1], 3, 11))
+    with cr.no_grad():
+        whole = model(cr.tensor(text))[0].numpy().reshape(10, 3, 11)
+    if kind != "gru":  # a bidirectional layer reads each piece backwards from its own end
+        assert_close_to(np.concatenate(pieces), whole, f"{kind} in two pieces")
+    with cr.no_grad():
+        expected = flat_outputs(model(cr.tensor(text[:, 4:]), as_hx(layer, state_before(
+            model, text[:, :4]))))
+    final = session.run(None, {"input": text[:, 4:], **dict(zip(names[1:], state_before(
+        model, text[:, :4])))})
+    for got, want in zip(final, expected):
+        assert_close_to(got, want, f"{kind} from a carried state")
+
+
+def state_before(model, text):
+    with cr.no_grad():
+        _, state = model(cr.tensor(text))
+    return [s.numpy() for s in (state if isinstance(state, tuple) else (state,))]
+
+
+GPT_CONFIGS = {"gpt": dict(block_size=16, vocab_size=13, n_layer=2, n_head=2, n_embd=8),
+               "gpt-no-bias": dict(block_size=12, vocab_size=7, n_layer=3, n_head=4, n_embd=16,
+                                   bias=False, dropout=0.1)}
+
+
+@pytest.mark.parametrize("config", GPT_CONFIGS)
+@pytest.mark.parametrize("opset", [17, 18, 21])
+def test_gpt_matches_onnxruntime_at_every_sequence_length(tmp_path, config, opset):
+    from chainrule.models import gpt
+    cr.manual_seed(0)
+    settings = GPT_CONFIGS[config]
+    model = gpt.GPT(gpt.GPTConfig(**settings))
+    for p in model.parameters():  # biases and norms away from their initial zeros and ones
+        p.data.add_(0.05 * cr.randn(*p.shape))
+    rng = np.random.default_rng(0)
+    vocab, block = settings["vocab_size"], settings["block_size"]
+    path = cr.onnx.export(model, rng.integers(0, vocab, (2, 5)), tmp_path / "gpt.onnx",
+                          opset=opset)
+    proto = onnx.load(path)
+    assert proto.opset_import[0].version == opset
+    tables = [t for t in proto.graph.initializer if tuple(t.dims) == (vocab, settings["n_embd"])]
+    assert len(tables) == 1  # the tied token embedding and head are one table in the file
+    session = session_of(path)
+    model.eval()
+    for batch, steps in ((1, 1), (3, 5), (2, block)):
+        idx = rng.integers(0, vocab, (batch, steps))
+        with cr.no_grad():
+            expected, _ = model(cr.tensor(idx))
+        (actual,) = session.run(None, {"input": idx})
+        assert actual.shape == (batch, 1, vocab)
+        assert_close_to(actual, expected, f"GPT at {batch}x{steps}")
+
+
+def test_gpt_attention_is_causal_in_the_export(tmp_path):
+    """Changing a later token changes no earlier position: seen through the last position's
+    logits of every prefix, which the exported graph gives."""
+    from chainrule.models import gpt
+    cr.manual_seed(0)
+    model = gpt.GPT(gpt.GPTConfig(block_size=8, vocab_size=9, n_layer=2, n_head=2, n_embd=8))
+    session = session_of(cr.onnx.export(model, np.zeros((1, 4), np.int64), tmp_path / "g.onnx"))
+    idx = np.random.default_rng(0).integers(0, 9, (2, 8))
+    changed = idx.copy()
+    changed[:, -1] = (changed[:, -1] + 1) % 9
+    for t in range(1, 8):
+        early = session.run(None, {"input": idx[:, :t]})[0]
+        assert np.array_equal(early, session.run(None, {"input": changed[:, :t]})[0])
+    assert not np.allclose(session.run(None, {"input": idx})[0],
+                           session.run(None, {"input": changed})[0])
+
+
+def encoder_models():
+    """The encoder layers of interop_cases.attention, and the other options: batch_first with
+    a GELU module, bias=False, unbatched input; with each its example's shape."""
+    cases = attention(nn)
+    return [(cases[1], (5, 3, 8)), (cases[3], (5, 3, 8)),
+            (nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, activation=nn.GELU("tanh")),
+             (3, 5, 8)),
+            (nn.Sequential(nn.Linear(6, 16), nn.Unflatten(1, (2, 8)),
+                           nn.TransformerEncoderLayer(8, 4, 12, dropout=0.2, bias=False,
+                                                      batch_first=True), nn.Flatten()), (4, 6)),
+            (nn.TransformerEncoderLayer(8, 2, 16), (5, 8))]
+
+
+@pytest.mark.parametrize("index", range(len(encoder_models())))
+def test_transformer_encoder_layers_match_onnxruntime(tmp_path, index):
+    cr.manual_seed(index)
+    model, shape = encoder_models()[index]
+    rng = np.random.default_rng(index)
+    path = cr.onnx.export(model, rng.standard_normal(shape).astype(np.float32),
+                          tmp_path / "encoder.onnx")
+    session = session_of(path)
+    model.eval()
+    for first in (1, shape[0], shape[0] + 4):  # dimension 0 is dynamic
+        x = (2 * rng.standard_normal((first,) + shape[1:])).astype(np.float32)
+        with cr.no_grad():
+            expected = model(cr.tensor(x))
+        assert_close_to(session.run(None, {"input": x})[0], expected, f"{first}")
+    torch = sys.modules.get("torch") or (pytest.importorskip("torch") if index < 3 else None)
+    if torch is not None and index < 3:  # the same layer in PyTorch, through to_torch
+        theirs = cr.interop.to_torch(model).eval()
+        with torch.no_grad():
+            expected = theirs(torch.from_numpy(x)).numpy()
+        # PyTorch's float32 kernels (its tanh GELU among them) round differently from NumPy's.
+        assert_close_to(session.run(None, {"input": x})[0], expected, "against PyTorch",
+                        tolerance=1e-4)
+
+
+
+def refused_cases():
+    from chainrule.models import gpt, rnn_lm
+    custom = nn.TransformerEncoderLayer(8, 2, 16, activation=lambda x: x * 2)
+    with_bias_kv = nn.TransformerEncoderLayer(8, 2, 16)
+    with_bias_kv.self_attn = nn.MultiheadAttention(8, 2, add_bias_kv=True)
+    config = gpt.GPTConfig(block_size=8, vocab_size=5, n_layer=1, n_head=1, n_embd=4)
+    own = type("OwnGPT", (gpt.GPT,), {})(config)
+    return [
+        (nn.Sequential(nn.LSTM(4, 3), nn.Linear(3, 2)), (np.zeros((2, 1, 4)),),
+         "LSTM at '0' returns (output, h_n), which the next layer of a Sequential cannot take"),
+        (nn.Sequential(nn.Linear(4, 4), nn.LSTMCell(4, 3)), (np.zeros((2, 4)),),
+         "LSTMCell at '1' returns (h, c)"),
+        (nn.Sequential(nn.MultiheadAttention(8, 2)), (np.zeros((2, 3, 8)),),
+         "MultiheadAttention at '0' takes query, key and value"),
+        (nn.Sequential(custom), (np.zeros((5, 2, 8)),),
+         "TransformerEncoderLayer at '0' has activation <function"),
+        (nn.Sequential(with_bias_kv), (np.zeros((5, 2, 8)),),
+         "MultiheadAttention at '0.self_attn' has add_bias_kv=True"),
+        (own, (np.zeros((1, 3), np.int64),), "the model is a test_onnx_export.OwnGPT, not "
+                                              "chainrule.models.gpt.GPT"),
+        (gpt.GPT(config), ((np.zeros((1, 3), np.int64), np.zeros((1, 3), np.int64)),),
+         "example_input for a GPT is the token indices alone (it is exported as model(idx), "
+         "without targets), got 2 arrays"),
+        (rnn_lm.rnn_lm("gru", 5, 4, embedding_dim=3), ((np.zeros((1, 3)), 1, 2, 3),),
+         "example_input for a RNNModel is idx or (idx, h_0), got 4 arrays"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_what_cannot_be_exported_among_sequence_layers_is_named(tmp_path, index):
+    model, (example,), fragment = refused_cases()[index]
+    if type(model).__name__ == "OwnGPT":
+        type(model).__module__ = "test_onnx_export"
+    path = tmp_path / "m.onnx"
+    with pytest.raises(ExportError, match=re.escape(fragment)):
+        cr.onnx.export(model, example, path)
+    assert not path.exists()
+
+
+def test_every_recurrent_and_attention_layer_exports_or_is_refused_by_name():
+    """The coverage: each layer of interop_cases.recurrent and .attention either runs in
+    onnxruntime in a test above or is in the refused cases, whose messages are checked."""
+    ran = {type(m).__name__ for m in recurrent_layers()} | {"RNNCell", "GRUCell", "Embedding"}
+    ran |= {type(m).__name__ for model, _ in encoder_models() for m in model.modules()}
+    refused = {type(m).__name__ for model, _, _ in refused_cases() for m in model.modules()}
+    refused |= {"TransformerDecoderLayer", "TransformerDecoder", "Transformer"}  # test_attention
+    cases = {type(m).__name__ for m in recurrent(nn)}
+    cases |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
+    assert cases <= ran | refused, cases - ran - refused

@@ -35,14 +35,25 @@ def _onnx():
 
 def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
            output_name="output"):
-    """Write ``model`` (a Sequential of chainrule layers, nested ones too, or one layer) to
-    ``path`` as an ONNX model, atomically; returns ``path``.
+    """Write ``model`` to ``path`` as an ONNX model, atomically; returns ``path``.
 
-    ``example_input`` (an array or tensor) gives the shape of one batch: every dimension but
-    the first is fixed in the file, the first is the dynamic ``batch`` dimension. The model is
-    exported in evaluation mode (its mode is restored afterwards) and in the dtype of its
-    parameters (onnxruntime's CPU convolutions run float32 only); ``onnx.checker`` validates the result before it is written. Raises ExportError
-    naming the first layer that has no ONNX form.
+    ``model`` is a Sequential of chainrule layers (nested ones too) or one layer:
+    ``example_input`` (an array or tensor) gives the shape of one batch, every dimension but
+    the first fixed in the file, the first the dynamic ``batch`` dimension. RNNCell and GRUCell
+    start from zero states there; TransformerEncoderLayer and TransformerEncoder run without
+    masks. A model whose forward is not such a chain is exported whole, with dynamic
+    ``batch`` and ``sequence`` axes: an ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (``example_input``
+    ``x``, ``(x, h_0)`` or ``(x, (h_0, c_0))``; outputs ``output``, ``h_n`` and ``c_n``, the
+    initial states an input ``h_0`` (``c_0``) when the example passes them), a
+    ``models.rnn_lm.RNNModel`` (``idx`` or ``(idx, state)``; outputs ``output``, ``h_n``,
+    ``c_n``) and a ``models.gpt.GPT`` (``idx``, at most block_size long; ``output`` is
+    ``model(idx)[0]``, the last position's logits). Recurrent layers become ONNX's RNN, LSTM
+    and GRU operators, attention MatMul and Softmax (with a causal mask in GPT).
+
+    The model is exported in evaluation mode (its mode is restored afterwards) and in the
+    dtype of its parameters (onnxruntime's CPU convolutions and recurrent operators run
+    float32 only); ``onnx.checker`` validates the result before it is written. Raises
+    ExportError naming the first layer that has no ONNX form, its place and why.
 
     >>> import tempfile, os, onnx
     >>> path = os.path.join(tempfile.mkdtemp(), "mlp.onnx")
@@ -110,18 +121,19 @@ def _whole(graph, exporter, model, example_input, input_name, output_name):
     from ..autograd import no_grad
     from ..tensor import Tensor
     parts = list(_flatten_example(example_input))
-    integer = type(model).__name__ in ("RNNModel", "GPT")
+    counts, takes = _seq.examples_taken(model)
+    if len(parts) not in counts:
+        raise ExportError(f"export: example_input for a {type(model).__name__} is {takes}, "
+                          f"got {len(parts)} arrays")
+    integer = exporter in _seq.INDEX_INPUTS
     examples = [_example(part, np.dtype(np.int64) if integer and k == 0 else graph.dtype)
                 for k, part in enumerate(parts)]
     tensors = [Tensor(e) for e in examples]
     with no_grad():
         if len(tensors) == 1:
             model(tensors[0])
-        elif len(tensors) in (2, 3):
-            model(tensors[0], tensors[1] if len(tensors) == 2 else tuple(tensors[1:]))
         else:
-            raise ExportError(f"export: example_input for a {type(model).__name__} is the "
-                              f"input or (input, state), got {len(tensors)} arrays")
+            model(tensors[0], tensors[1] if len(tensors) == 2 else tuple(tensors[1:]))
     inputs, outputs = exporter(graph, model, examples)
     rename = {"input": input_name, "output": output_name}
     inputs = [(rename.get(n, n), dt, dims) for n, dt, dims in inputs]

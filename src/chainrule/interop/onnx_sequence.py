@@ -383,6 +383,21 @@ def gpt_model(g, model, examples):
     return inputs, [(logits, "output", ["batch", 1, model.config.vocab_size])]
 
 
+INDEX_INPUTS = (rnn_lm_model, gpt_model)  # their graph input is int64 token indices
+
+
+def examples_taken(model):
+    """The numbers of arrays ``model``'s example may hold, and how to say what they are."""
+    from ..models import gpt, rnn_lm
+    if isinstance(model, gpt.GPT):
+        return (1,), "the token indices alone (it is exported as model(idx), without targets)"
+    layer = model.rnn if isinstance(model, rnn_lm.RNNModel) else model
+    x = "idx" if layer is not model else "x"
+    if layer.mode == "LSTM":
+        return (1, 3), f"{x} or ({x}, (h_0, c_0))"
+    return (1, 2), f"{x} or ({x}, h_0)"
+
+
 def whole_model(model):
     """The exporter of a model that is not a Sequential of layers, or None."""
     from .. import nn
