@@ -248,6 +248,7 @@ def _codes_run_by_the_differential_cases():
     import sys
 
     torch_ops = pytest.importorskip("test_torch_ops")
+    from test_missing_names_ops import CASES as MISSING
     from test_new_names import CASES as NEW
     from torch_cases import CASES
     codes = set()
@@ -258,7 +259,7 @@ def _codes_run_by_the_differential_cases():
     from test_spellings import BINARY, CALLS, X
     calls = [(case.fn, torch_ops._make(cr, [spec.array(np.random.default_rng(0), "float64")
                                              for spec in case.inputs], case.inputs))
-             for case in CASES + NEW]
+             for case in CASES + NEW + MISSING]
     calls += [(call, [cr.tensor(X, requires_grad=True)]) for call in CALLS.values()]
     calls += [(call, [cr.tensor([1.0, 2.0]), cr.tensor([3, 4])]) for call in BINARY.values()]
     for call, inputs in calls:
@@ -273,7 +274,7 @@ def _codes_run_by_the_differential_cases():
 
 
 # Random draws cannot equal PyTorch's (another generator); their tests compare distributions.
-RANDOM = {"randperm", "multinomial"}
+RANDOM = {"randperm", "multinomial", "bernoulli"}
 
 
 def test_every_declared_op_that_pytorch_has_is_checked_against_it():
