@@ -2,7 +2,6 @@
 module: outputs, final states, every parameter's gradient and the input's (backprop through
 time by autograd); central differences on small float64 cells; init bounds; refusals."""
 import itertools
-
 import re
 
 import numpy as np
