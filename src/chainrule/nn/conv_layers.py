@@ -167,10 +167,10 @@ class _ConvTransposeNd(_ConvNd):
     dims = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, generator=None,
-                 dtype="float32"):
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 generator=None, dtype="float32"):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, self.dims, True, generator, dtype)
+                         groups, bias, self.dims, True, generator, dtype, padding_mode)
         self.output_padding = _tuple(output_padding, self.dims, "output_padding", self)
 
     def forward(self, input, output_size=None):

@@ -370,7 +370,9 @@ def index_add(input, dim, index, source, *, alpha=1):
     if idx.ndim > 1:
         raise ShapeError(f"index_add: index must be 1-D, got shape {idx.shape}")
     idx = idx.reshape(-1)
-    _check_src("index_add", input, source)
+    if source.dtype != input.dtype:
+        raise DtypeError(f"index_add: source is {source.dtype} but the tensor is {input.dtype}; "
+                         f"they must match (as in PyTorch)")
     shape, source_shape = tuple(input.shape), tuple(source.shape)
     axis = axis_of("index_add", dim, len(shape))
     if len(source_shape) != len(shape) or any(
