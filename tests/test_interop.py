@@ -136,6 +136,47 @@ def test_batch_norm_buffers_cross_with_pytorch_names_and_dtypes(torch, tmp_path)
     assert_close(chainrule_outputs(ours, x), torch_outputs(torch, theirs, x))
 
 
+def test_attention_layers_cross_with_pytorch_through_safetensors(torch, tmp_path):
+    """Each layer of interop_cases.attention (recurrent ones: tests/test_rnn.py), saved by
+    PyTorch, loads into the same chainrule layer key for key, and back into PyTorch strictly."""
+    from safetensors.torch import load_file, save_file
+    torch.manual_seed(0)
+    sources, targets = attention(torch.nn), attention(torch.nn)  # drawn apart
+    cr.manual_seed(1)
+    for theirs, ours, fresh in zip(sources, attention(nn), targets):
+        name = type(theirs).__name__
+        save_file(theirs.state_dict(), str(tmp_path / "theirs.safetensors"))
+        ours.load_state_dict(load_safetensors(tmp_path / "theirs.safetensors"))
+        expected = theirs.state_dict()
+        assert sorted(ours.state_dict()) == sorted(expected), name
+        for key, value in expected.items():
+            assert np.array_equal(ours.state_dict()[key].numpy(), value.numpy()), (name, key)
+        save_safetensors(ours, tmp_path / "ours.safetensors")
+        fresh.load_state_dict(load_file(str(tmp_path / "ours.safetensors")))  # strict
+        for key, value in fresh.state_dict().items():
+            assert torch.equal(value, expected[key]), (name, key)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gpt"])
+def test_the_language_models_round_trip_through_safetensors(tmp_path, kind):
+    from chainrule.models import gpt, rnn_lm
+
+    def make(seed):
+        cr.manual_seed(seed)
+        if kind == "gpt":
+            return gpt.GPT(gpt.GPTConfig(block_size=8, vocab_size=11, n_layer=2, n_head=2,
+                                         n_embd=8))
+        return rnn_lm.rnn_lm("lstm", 11, hidden_size=6, num_layers=2, embedding_dim=5)
+    saved, loaded = make(0), make(1)
+    save_safetensors(saved, tmp_path / "lm.safetensors")
+    loaded.load_state_dict(load_safetensors(tmp_path / "lm.safetensors"))
+    idx = cr.tensor(np.random.default_rng(0).integers(0, 11, (2, 6)))
+    with cr.no_grad():
+        assert np.array_equal(saved(idx)[0].numpy(), loaded(idx)[0].numpy())
+    if kind == "gpt":  # the head and the token embedding are still one parameter
+        assert loaded.lm_head.weight is loaded.transformer.wte.weight
+
+
 def test_round_trip_keeps_names_shapes_dtypes_and_metadata(tmp_path):
     cr.manual_seed(0)
     model = models.cnn(image_size=8)
