@@ -151,3 +151,12 @@ def test_one_hot_without_num_classes_is_refused_naming_the_line():
     from chainrule.compile import CaptureError
     with pytest.raises(CaptureError, match=r"num_classes.*test_compile_train.py"):
         cr.compile(step)(cr.tensor([0, 2]))
+
+
+def test_compiled_training_refuses_dropout_naming_the_models_line():
+    config = train.TrainConfig.language_model("gpt", max_tokens=700, block_size=8, batch_size=4,
+                                              epochs=1, dropout=0.1, **TINY_LM["gpt"])
+    trainer = train.Trainer(config, progress=False, log=None, compile=True)
+    with pytest.raises(cr.ChainruleError, match=r"random numbers.*models/gpt\.py:\d+: .*drop"
+                                                r".*Run without --compile"):
+        trainer.fit()

@@ -42,10 +42,15 @@ class CaptureError(ChainruleError, RuntimeError):
     """
 
 
+_MODELS_DIR = os.path.join(_PACKAGE_DIR, "models") + os.sep
+
+
 def user_line():
-    """The innermost frame outside chainrule, as 'file:line: code'."""
+    """The innermost frame outside chainrule, as 'file:line: code'; chainrule's own models
+    (chainrule/models/) count as outside: their forward is the line to name."""
     for frame in reversed(traceback.extract_stack()[:-1]):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR + os.sep):
+        path = os.path.abspath(frame.filename)
+        if not path.startswith(_PACKAGE_DIR + os.sep) or path.startswith(_MODELS_DIR):
             return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
     return "(inside chainrule)"
 

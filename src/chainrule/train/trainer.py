@@ -472,6 +472,15 @@ class Trainer:
         loss, scores, targets, self.task.state = self._compiled(x, y, state)
         return loss, scores, targets
 
+    def _run_compiled(self, x, y, epochs):
+        from ..compile import CaptureError
+        from ..errors import ChainruleError
+        try:
+            return self._compiled_step(x, y, epochs)
+        except CaptureError as error:
+            raise ChainruleError(f"--compile cannot trace this training step: {error}. Run "
+                                 f"without --compile") from error
+
     def _train_epoch(self, epoch, epochs):
         self.model.train()
         if self.task is not None:
@@ -484,7 +493,7 @@ class Trainer:
         try:
             for batch, (x, y) in enumerate(batches, 1):
                 if self.compile:  # the update is part of the compiled step
-                    loss, scores, targets = self._compiled_step(x, y, epochs)
+                    loss, scores, targets = self._run_compiled(x, y, epochs)
                 else:
                     loss, scores, targets = self._batch_loss(x, y)
                 value = float(loss._data)
