@@ -547,7 +547,11 @@ def refused_cases():
     own = type("OwnGPT", (gpt.GPT,), {})(config)
     return [
         (nn.Sequential(nn.LSTM(4, 3), nn.Linear(3, 2)), (np.zeros((2, 1, 4)),),
-         "LSTM at '0' returns (output, h_n), which the next layer of a Sequential cannot take"),
+         "LSTM at '0' returns (output, (h_n, c_n)), which the next layer of a Sequential "
+         "cannot take"),
+        (nn.Sequential(nn.GRU(4, 3), nn.ReLU()), (np.zeros((2, 1, 4)),),
+         "GRU at '0' returns (output, h_n), which the next layer of a Sequential cannot take; "
+         "export the layer on its own (cr.onnx.export(layer, x, path) gives output and h_n)"),
         (nn.Sequential(nn.Linear(4, 4), nn.LSTMCell(4, 3)), (np.zeros((2, 4)),),
          "LSTMCell at '1' returns (h, c)"),
         (nn.Sequential(nn.MultiheadAttention(8, 2)), (np.zeros((2, 3, 8)),),
@@ -566,7 +570,7 @@ def refused_cases():
     ]
 
 
-@pytest.mark.parametrize("index", range(8))
+@pytest.mark.parametrize("index", range(9))
 def test_what_cannot_be_exported_among_sequence_layers_is_named(tmp_path, index):
     model, (example,), fragment = refused_cases()[index]
     if type(model).__name__ == "OwnGPT":

@@ -272,7 +272,7 @@ def test_proj_size_is_refused_by_from_torch():
 # Alone, RNN/LSTM/GRU export whole, and RNNCell/GRUCell export inside a Sequential:
 # tests/test_onnx_export.py runs them in onnxruntime. What a Sequential cannot chain is refused.
 @pytest.mark.parametrize("name, fragment", [("RNN", "returns (output, h_n)"),
-                                            ("LSTM", "returns (output, h_n)"),
+                                            ("LSTM", "returns (output, (h_n, c_n))"),
                                             ("GRU", "returns (output, h_n)"),
                                             ("LSTMCell", "returns (h, c)")])
 def test_onnx_export_refuses_recurrent_layers_by_name(tmp_path, name, fragment):

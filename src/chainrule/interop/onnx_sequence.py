@@ -146,9 +146,12 @@ def cell(g, layer, x, shape):
 
 
 def recurrent_in_sequential(g, layer, x, shape):
-    raise _error(f"{type(layer).__name__} at {g.scope!r} returns (output, h_n), which the next "
+    lstm = layer.mode == "LSTM"
+    returns = "(output, (h_n, c_n))" if lstm else "(output, h_n)"
+    gives = "output, h_n and c_n" if lstm else "output and h_n"
+    raise _error(f"{type(layer).__name__} at {g.scope!r} returns {returns}, which the next "
                  f"layer of a Sequential cannot take; export the layer on its own "
-                 f"(cr.onnx.export(layer, x, path) gives output, h_n and c_n) or inside a "
+                 f"(cr.onnx.export(layer, x, path) gives {gives}) or inside a "
                  f"models.rnn_lm.RNNModel")
 
 
