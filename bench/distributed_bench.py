@@ -37,7 +37,7 @@ def _sync(sizes):
     backward reaches them, then the engine's end-of-backward callback and the handing over of
     the gradients into .grad."""
     from chainrule.engine import Gradient, _at_backward_end
-    from chainrule.tensor import Tensor
+    from chainrule.tensor import Tensor, _root_node
     model = _ddp_model(sizes)
     reducer = model._reducer
     params = list(reversed(reducer.params))
@@ -47,8 +47,7 @@ def _sync(sizes):
     def run():
         reducer.prepare(True)
         for p in params:
-            p.node = None
-            p.register_hook(lambda g: None)  # a node for the parameter, as a forward makes
+            _root_node(p)  # the parameter's node, which a forward makes at its first use
         reducer.attach()
         kept = {p.node: Gradient(hook(g)) for p, hook, g in zip(params, hooks, grads)}
         while _at_backward_end:

@@ -189,18 +189,23 @@ class _Reducer:
     def attach(self):
         """After the forward: move each parameter's hook list (ours, and any of the user's: the
         same list, so that their handles still work) to the node the forward made."""
+        nodes, ours = self.nodes, self.hooks
         for p in self.params:
-            old, new = self.nodes.get(id(p)), p.node
+            old, new = nodes.get(id(p)), p.node
             if new is None:  # not used by this forward
                 p.node = old
                 continue
-            hooks = old.extra("hooks") if old is not None else None
+            hooks = old.extras.get("hooks") if old is not None and old.extras else None
             if hooks is None:
                 hooks = []
-            if self.hooks[id(p)] not in hooks:
-                hooks.append(self.hooks[id(p)])
-            hooks.extend(h for h in (new.extra("hooks") or ()) if h not in hooks)
-            new.set_extra("hooks", hooks)
+            hook = ours[id(p)]
+            if hook not in hooks:
+                hooks.append(hook)
+            if new.extras is None:  # as always, unless the forward hooked the parameter
+                new.extras = {"hooks": hooks}
+                continue
+            hooks.extend(h for h in (new.extras.get("hooks") or ()) if h not in hooks)
+            new.extras["hooks"] = hooks
         self.nodes = {}
 
     def _hook_for(self, k, p):
