@@ -117,8 +117,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                                             label_smoothing)
     if (input.ndim == 2 and weight is None and label_smoothing == 0 and target_array.ndim == 1
             and not (target_array == ignore_index).any()):
-        return softmax_cross_entropy(input, _labels("cross_entropy", target_array, input.shape),
-                                     reduction=reduction)
+        return softmax_cross_entropy(input, target_array, reduction=reduction)  # checks labels
     labels = _labels("cross_entropy", target_array, input.shape, ignore_index)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     w = _weights_array("cross_entropy", weight, classes)
