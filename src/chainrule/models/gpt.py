@@ -17,6 +17,7 @@ import numbers
 from dataclasses import asdict, dataclass, fields
 
 from .. import nn
+from ..backend import xp
 from ..autograd import no_grad
 from ..errors import ShapeError
 from ..nn import functional as F
@@ -182,19 +183,142 @@ class GPT(nn.Module):
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
         return AdamW(groups, lr=learning_rate, betas=betas)
 
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None):
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None,
+                 use_cache=True):
         """Extend each row of ``idx`` (B, T) by ``max_new_tokens`` tokens, each drawn from the
         softmax of the last logits divided by ``temperature``, keeping only the ``top_k`` most
         likely if given; the context is cropped to the last ``block_size`` tokens. Runs without
-        a graph; ``generator`` (a cr.Generator) makes the draws repeatable."""
+        a graph; ``generator`` (a cr.Generator) makes the draws repeatable.
+
+        With ``use_cache`` (the default) each new token reuses the keys and values of the
+        tokens before it while the context fits in the block (a KV cache), and once the window
+        slides only the last position is carried through the last block: the same logits as
+        the full forward pass up to rounding, so the same text for the same seed. The model
+        runs as nanoGPT's ``forward`` instead (``use_cache=False``) where the cache could not
+        reproduce it: in training mode with dropout, with hooks, or with a module replaced.
+
+        >>> config = cr.models.gpt.GPTConfig(block_size=4, vocab_size=5, n_layer=1, n_head=1,
+        ...                                  n_embd=4)
+        >>> model = cr.models.gpt.GPT(config)
+        >>> start = cr.zeros(1, 1, dtype=cr.int64)
+        >>> a = model.generate(start, 6, generator=cr.Generator().manual_seed(0))
+        >>> b = model.generate(start, 6, generator=cr.Generator().manual_seed(0), use_cache=False)
+        >>> a.shape, bool((a == b).all())
+        (cr.Size([1, 7]), True)
+        """
         check_sampling(max_new_tokens, temperature, top_k)
         with no_grad():
+            if use_cache and self._cacheable():
+                return self._generate_cached(idx, max_new_tokens, temperature, top_k, generator)
             for _ in range(max_new_tokens):
                 cond = idx if idx.shape[1] <= self.config.block_size \
                     else idx[:, -self.config.block_size:]
                 logits, _ = self(cond)
                 idx = _append_sample(idx, logits[:, -1, :], temperature, top_k, generator)
         return idx
+
+    def _cacheable(self):
+        """Whether the cached path computes exactly what ``forward`` would: the modules are
+        this file's (none replaced or subclassed), none has a hook, and no dropout acts."""
+        if type(self).forward is not GPT.forward or (self.training and self.config.dropout):
+            return False
+        tr = self.transformer
+        kinds = [(tr, _Transformer), (tr.wte, nn.Embedding), (tr.wpe, nn.Embedding),
+                 (tr.ln_f, nn.LayerNorm), (self.lm_head, nn.Linear)]
+        for block in tr.h:
+            kinds += [(block, Block), (block.ln_1, nn.LayerNorm), (block.ln_2, nn.LayerNorm),
+                      (block.attn, CausalSelfAttention), (block.mlp, MLP),
+                      (block.attn.c_attn, nn.Linear), (block.attn.c_proj, nn.Linear),
+                      (block.mlp.c_fc, nn.Linear), (block.mlp.c_proj, nn.Linear),
+                      (block.mlp.gelu, nn.GELU)]
+        if any(type(module) is not kind for module, kind in kinds):
+            return False
+        if any(m.max_norm is not None or m.padding_idx is not None or m.scale_grad_by_freq
+               for m in (tr.wte, tr.wpe)):
+            return False
+        return not any(module._hooks for module in self.modules())
+
+    def _generate_cached(self, idx, max_new_tokens, temperature, top_k, generator):
+        if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.dtype.kind not in "iu":
+            raise ShapeError(f"GPT: idx must be a (batch, time) tensor of token indices, got "
+                             f"{_describe(idx)}")
+        block = self.config.block_size
+        cache = None
+        for _ in range(max_new_tokens):
+            length = idx.shape[1]
+            if cache is None or length > block:
+                # (Re)fill from the window's first position. Once the window slides every
+                # position changes, so a step that will slide again needs no cache of its own.
+                keep = length < block
+                logits, cache = self._forward_arrays(idx._data[:, -block:], None, keep)
+            else:
+                logits, cache = self._forward_arrays(idx._data[:, -1:], cache, True)
+            idx = _append_sample(idx, Tensor(logits), temperature, top_k, generator)
+        return idx
+
+    def _forward_arrays(self, tokens, cache, keep):
+        """The last position's logits (B, vocab_size) for ``tokens`` (B, T) on plain arrays,
+        the ops of ``forward`` without a graph. ``cache``: each layer's keys and values of the
+        positions before ``tokens`` (None: they start at position 0); returned extended when
+        ``keep``, else None (and the last block then runs only the last position)."""
+        from ..ops import concatenate
+        from ..ops.linalg import matmul
+        from ..ops.normalization import layer_norm
+        tr = self.transformer
+        start = 0 if cache is None else cache[0][0].shape[2]
+        t = tokens.shape[1]
+        x = tr.wte.weight._data[tokens] + tr.wpe.weight._data[start:start + t]
+        kept = []
+        last = len(tr.h) - 1
+        for i, block in enumerate(tr.h):
+            attn, mlp = block.attn, block.mlp
+            b, _, c = x.shape
+            heads = attn.n_head
+            qkv = _linear(matmul, _norm(layer_norm, block.ln_1, x), attn.c_attn)
+            q, k, v = (qkv[..., j * c:(j + 1) * c].reshape(b, t, heads, c // heads)
+                       .transpose(0, 2, 1, 3) for j in range(3))
+            if cache is not None:
+                k = concatenate((cache[i][0], k), 2)
+                v = concatenate((cache[i][1], v), 2)
+            if keep:
+                kept.append((k, v))
+            only_last = i == last and not keep
+            if only_last:
+                q, x = q[:, :, -1:], x[:, -1:]
+            scores = matmul(q * (1 / math.sqrt(q.shape[-1])), k.swapaxes(-2, -1))
+            y = matmul(_causal_softmax(scores), v)
+            y = y.transpose(0, 2, 1, 3).reshape(b, y.shape[2], c)
+            x = x + _linear(matmul, y, attn.c_proj)
+            hidden = F.gelu(_linear(matmul, _norm(layer_norm, block.ln_2, x), mlp.c_fc),
+                            approximate=mlp.gelu.approximate)
+            x = x + _linear(matmul, hidden, mlp.c_proj)
+        x = _norm(layer_norm, tr.ln_f, x[:, -1])
+        logits = _linear(matmul, x, self.lm_head)
+        return logits, (kept if keep else None)
+
+
+def _norm(layer_norm, module, x):
+    weight = None if module.weight is None else module.weight._data
+    bias = None if module.bias is None else module.bias._data
+    return layer_norm(x, module.normalized_shape, weight, bias, module.eps)
+
+
+def _linear(matmul, x, module):
+    out = matmul(x, module.weight._data.T)
+    return out if module.bias is None else out + module.bias._data
+
+
+def _causal_softmax(scores):
+    """softmax over the keys (last axis) of scores (..., L, S) whose L queries are the last L
+    of the S positions: query i attends to keys 0..S - L + i (attention_softmax's numbers)."""
+    from ..ops.attention import attention_softmax
+    queries, keys = scores.shape[-2:]
+    if queries == keys:
+        return attention_softmax(scores, causal=True)
+    if queries > 1:
+        above = xp.triu(xp.ones((queries, keys), dtype=bool), keys - queries + 1)
+        scores = xp.where(above, -xp.inf, scores)
+    return attention_softmax(scores)
 
 
 def check_sampling(max_new_tokens, temperature, top_k):
