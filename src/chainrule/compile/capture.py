@@ -17,6 +17,7 @@ Reading a traced tensor's value in Python (``.item()``, ``bool(t)``, ``np.asarra
 ``CaptureError`` naming the user's line, as do random draws and in-place changes it cannot
 replay.
 """
+import operator
 import os
 import sys
 import traceback
@@ -286,8 +287,16 @@ class Recorder:
                     forward.kwargs.get(n, op.defaults.get(n)) if n in op.keywords else
                     arrays[op.inputs.index(n)] for n in reads]
             result = node.saved[name]
-            self.emit(Instr("residual", fn, args, out=self.out_value(result, name, forward.scope),
-                            op=op, scope=forward.scope, name=name), result)
+            whole = self.emit(Instr("residual", fn, args,
+                                    out=self.out_value(result, name, forward.scope), op=op,
+                                    scope=forward.scope, name=name), result)
+            if type(result) in (tuple, list):  # several arrays (a mean and 1 / std, say)
+                for k, item in enumerate(result):
+                    if isinstance(item, ndarray):
+                        self.emit(Instr("call", operator.getitem, [whole, k],
+                                        out=self.out_value(item, f"{name}_{k}", forward.scope),
+                                        op=op, scope=forward.scope,
+                                        comment=f"{op.name}: saved for backward"), item)
 
     # -- backward -------------------------------------------------------------------------
     def contribute(self, node, value):
