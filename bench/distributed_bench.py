@@ -45,6 +45,8 @@ def _sync(sizes):
     hooks = [reducer.hooks[id(p)] for p in params]
 
     def run():
+        for p in params:
+            p.grad = None  # as optimizer.zero_grad() between steps
         reducer.prepare(True)
         for p in params:
             _root_node(p)  # the parameter's node, which a forward makes at its first use

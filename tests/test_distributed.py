@@ -321,6 +321,14 @@ def scenario_grad_doors():
     before = [p.grad.numpy().copy() for p in params]
     params[-1].grad.mul_(0.0)  # one .grad changed in place changes no other
     checks.append(f"views_apart={all(np.array_equal(p.grad.numpy(), b) for p, b in zip(params[:-1], before[:-1]))}")
+
+    # Nothing holds the last buckets once zero_grad() drops .grad: the next backward writes
+    # into the same arrays.
+    model.zero_grad()
+    before = [id(b.buffer) for b in model._reducer.buckets]
+    ddp_backward(8)
+    check("reused", average(local(8)))
+    checks.append(f"reused_buffers={[id(b.buffer) for b in model._reducer.buckets] == before}")
     checks.append(f"buckets={len(model._reducer.buckets)}")
     lines = dist.all_gather_json(" ".join(checks), "the checks")
     if rank == 0:
@@ -413,10 +421,10 @@ def test_grad_behaves_as_pytorchs_when_gradients_are_bucket_views(n):
     for line in lines:
         result = dict(item.split("=") for item in line.split()[1:])
         assert int(result.pop("buckets")) > 1, line
-        for flag in ("kept_unchanged", "zeroed", "views_apart"):
+        for flag in ("kept_unchanged", "zeroed", "views_apart", "reused_buffers"):
             assert result.pop(flag) == "True", (flag, line)
         del result["rank"]
-        assert len(result) == 7, line
+        assert len(result) == 8, line
         for door, error in result.items():
             assert float(error) <= 1e-12, (door, line)
 

@@ -13,6 +13,7 @@ step, so a ``.grad`` kept from an earlier step does not change), so the optimize
 follows sees the same gradient on every rank: that of one process with the whole batch.
 """
 import contextlib
+import sys
 
 import numpy as np
 
@@ -103,8 +104,8 @@ class _Bucket:
     is multiplied by 1/world size into its place there (one pass, which is also the copy), the
     array is all-reduced in place, and the parameters' ``.grad`` are views into it (PyTorch's
     gradient_as_bucket_view): no copy out."""
-    __slots__ = ("params", "slices", "shapes", "size", "dtype", "scale", "buffer", "request",
-                 "missing")
+    __slots__ = ("params", "slices", "shapes", "size", "dtype", "scale", "buffer", "last",
+                 "request", "missing")
 
     def __init__(self, params, dtype, scale):
         self.params, self.dtype = params, dtype
@@ -115,15 +116,26 @@ class _Bucket:
             self.shapes.append(p._data.shape)
             start += p._data.size
         self.size = start
-        self.buffer = self.request = None
+        self.buffer = self.last = self.request = None
         self.missing = 0
 
     def start_iteration(self):
-        # A new array each time: the last one's views are the .grad handed out last time, which
-        # their holders may keep.
-        self.buffer = np.empty(self.size, self.dtype)
-        self.request = None
+        if self.buffer is not None:
+            self.last = self.buffer
+        self.buffer = self.request = None  # chosen when the first gradient arrives
         self.missing = len(self.params)
+
+    def take_buffer(self):
+        """This step's array: last step's again if nothing holds a view of it any more (its
+        .grad were set to None, as zero_grad() does by default before backward), since writing
+        into fresh memory costs the kernel's page faults; otherwise a new one, so that a .grad
+        kept from an earlier step does not change."""
+        last, self.last = self.last, None
+        # References to last: the name here and getrefcount's argument; a .grad view adds one.
+        if last is None or sys.getrefcount(last) > 2:
+            last = np.empty(self.size, self.dtype)
+        self.buffer = last
+        return last
 
     def view(self, index):
         return self.buffer[self.slices[index]].reshape(self.shapes[index])
@@ -244,6 +256,8 @@ class _Reducer:
         """This rank's share of the average, into the bucket: ``grad / world size``, plus the
         gradient the parameter already holds (accumulated under no_sync(), or left by
         zero_grad(set_to_none=False)), which the average then replaces."""
+        if bucket.buffer is None:
+            bucket.take_buffer()
         view = bucket.view(index)
         held = p.grad
         if held is not None:
@@ -290,6 +304,8 @@ class _Reducer:
             if p.grad is not None:
                 self._take(bucket, index, np.zeros((), bucket.dtype), p)
             else:
+                if bucket.buffer is None:
+                    bucket.take_buffer()
                 bucket.view(index).fill(0)
         self.ready = [True] * len(self.buckets)
         self._launch_ready()
