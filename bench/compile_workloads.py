@@ -132,3 +132,54 @@ def chainrule_compiled_lenet_step(batch):
 
 
 torch_compiled_lenet_step = torch_lenet_step
+
+
+def _compiled_sequence_step(model, optimizer, loss_fn, x, y):
+    """nanoGPT's and d2l's training iteration (loss, backward, clip to norm 1, step) as
+    workloads.py's _train_step does it, compiled: the clipping's norm is computed by the plan."""
+    import chainrule as cr
+
+    @cr.compile
+    def step(x, y):
+        loss = loss_fn(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        cr.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        return loss
+    return lambda: step(x, y)
+
+
+def chainrule_compiled_gpt_step():
+    """nanoGPT's CPU configuration with AdamW and clipping (workloads.gpt_step), compiled."""
+    import chainrule as cr
+    import workloads
+    model = workloads._gpt_model(cr)
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, workloads.GPT_CONFIG["vocab_size"],
+                          (workloads.GPT_BATCH, workloads.GPT_CONFIG["block_size"] + 1))
+    x, y = cr.tensor(tokens[:, :-1]), cr.tensor(tokens[:, 1:])
+    return _compiled_sequence_step(model, workloads._gpt_optimizer(cr, model),
+                                   lambda x, y: model(x, y)[1], x, y)
+
+
+def torch_compiled_gpt_step():
+    import workloads
+    return workloads.torch_gpt_step()
+
+
+def chainrule_compiled_lstm_step():
+    """d2l's LSTM language model with SGD and clipping (workloads.lstm_step), compiled."""
+    import chainrule as cr
+    import workloads
+    model = workloads._lstm_lm(cr)
+    config = workloads.LSTM_CONFIG
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, config["vocab"], (config["batch"], config["steps"] + 1))
+    x, y = cr.tensor(tokens[:, :-1]), cr.tensor(tokens[:, 1:])
+    return _compiled_sequence_step(model, cr.optim.SGD(model.parameters(), lr=1.0), model, x, y)
+
+
+def torch_compiled_lstm_step():
+    import workloads
+    return workloads.torch_lstm_step()

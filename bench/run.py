@@ -54,6 +54,8 @@ BENCHMARKS = [
     ("GPT step, nanoGPT's CPU configuration", "gpt_step", [], "torch", 1.20),
     ("LSTM language-model step, d2l's (28-256, 32x35)", "lstm_step", [], "torch", 1.50),
     ("GPT sampling, 500 characters", "gpt_sample", [], "torch", 1.20),
+    ("compiled GPT step, nanoGPT's CPU configuration", "compiled_gpt_step", [], "torch", 1.20),
+    ("compiled LSTM LM step, d2l's (28-256, 32x35)", "compiled_lstm_step", [], "torch", 1.20),
     # Activation checkpointing against the same model run plainly (chainrule's "plain"), with
     # PyTorch's checkpoint_sequential against its own plain run shown beside it.
     ("checkpoint_sequential 16 blocks @1024: peak", "checkpoint_memory", ["16-256-1024-4"],
@@ -70,7 +72,9 @@ FRAMEWORKS_OF.update({case: ["chainrule", "torch"] for case in ("gpt_step", "lst
                                                                  "gpt_sample")})
 FRAMEWORKS_OF.update({"compiled_mlp_step": ["chainrule", "numpy", "gemm"],
                       "compiled_chain": ["chainrule", "torch"],
-                      "compiled_lenet_step": ["chainrule", "torch"]})
+                      "compiled_lenet_step": ["chainrule", "torch"],
+                      "compiled_gpt_step": ["chainrule", "torch"],
+                      "compiled_lstm_step": ["chainrule", "torch"]})
 
 
 def _mpi_ready():

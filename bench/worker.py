@@ -29,6 +29,7 @@ def main(framework, case, *params):
     run = workload(*args)
     repeat, warmup = {"chain": (200, 20), "lenet_step": (30, 5), "conv": (30, 5),
                       "import": (15, 2), "gpt_step": (20, 3), "lstm_step": (20, 3),
+                      "compiled_gpt_step": (20, 3), "compiled_lstm_step": (20, 3),
                       "gpt_sample": (3, 1)}.get(case, (200, 30))
     for _ in range(warmup):
         run()

@@ -369,7 +369,9 @@ def numpy_import():
 from compile_workloads import (chainrule_compiled_chain, chainrule_compiled_lenet_step,  # noqa: E402,F401,I001
                                chainrule_compiled_mlp_step, gemm_compiled_mlp_step,
                                numpy_compiled_mlp_step, torch_compiled_chain,
-                               torch_compiled_lenet_step)
+                               torch_compiled_lenet_step, chainrule_compiled_gpt_step,
+                               torch_compiled_gpt_step, chainrule_compiled_lstm_step,
+                               torch_compiled_lstm_step)
 
 
 # -- sequences: nanoGPT's CPU configuration, d2l's LSTM language model, sampling -----------------
