@@ -18,6 +18,8 @@ CASES = [
     ("LazyConv1d", "Conv1d", (4, 3), {}, (2, 5, 9)),
     ("LazyConv2d", "Conv2d", (6, 3), {"padding": 1, "groups": 2}, (2, 4, 6, 6)),
     ("LazyConv3d", "Conv3d", (2, 2), {"stride": 2}, (1, 3, 4, 4, 4)),
+    ("LazyConv2d", "Conv2d", (3, 3), {"padding": 1, "padding_mode": "reflect"}, (2, 2, 5, 5)),
+    ("LazyConv1d", "Conv1d", (2, 3), {"padding": 2, "padding_mode": "circular"}, (2, 3, 6)),
     ("LazyBatchNorm1d", "BatchNorm1d", (), {}, (8, 3)),
     ("LazyBatchNorm1d", "BatchNorm1d", (), {"affine": False}, (8, 3, 5)),
     ("LazyBatchNorm2d", "BatchNorm2d", (), {"momentum": 0.3}, (4, 2, 3, 3)),

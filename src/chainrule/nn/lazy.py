@@ -241,11 +241,11 @@ class _LazyConvMixin(LazyModuleMixin):
                 + tuple(self.kernel_size), "bias": (self.out_channels,)}
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, generator=None, dtype="float32"):
+                 bias=True, padding_mode="zeros", generator=None, dtype="float32"):
         # The concrete layer is built with groups input channels (the fewest it accepts) and
         # its parameters replaced until the first input says how many there are.
         self.cls_to_become.__init__(self, groups, out_channels, kernel_size, stride, padding,
-                                    dilation, groups, bias, dtype=dtype)
+                                    dilation, groups, bias, padding_mode, dtype=dtype)
         name = type(self).__name__
         self.in_channels = 0
         self.weight = UninitializedParameter(dtype, name)
