@@ -474,3 +474,72 @@ def test_lstm_layer_second_order_by_central_differences():
 def test_lstm_cell_refuses_gates_of_the_wrong_width():
     with pytest.raises(ValueError, match=r"lstm_cell: gates have 7 features, expected 4 x 2"):
         _lstm_cell()(cr.zeros(1, 7), cr.zeros(1, 2))
+
+
+# -- layer_norm_affine: LayerNorm with its scale and shift as one node ------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_layer_norm_one_node_as_torch_with_edge_rows(dtype, with_bias):
+    torch = _torch()
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 6)).astype(dtype)
+    x[0, 0] = 2.5  # a constant row: variance 0, only eps keeps it finite
+    x[0, 1, 2] = 1e4  # one large value among small ones
+    x[1, 2] = [1e-20, -1e-20, 0.0, -0.0, 1e-20, 0.0]  # tiny values
+    w = rng.standard_normal(6).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype) if with_bias else None
+    g = rng.standard_normal(x.shape).astype(dtype)
+    grads = []
+    for lib in (cr, torch):
+        leaves = [lib.tensor(a.copy(), requires_grad=True) for a in (x, w, b) if a is not None]
+        out = lib.nn.functional.layer_norm(leaves[0], (6,), *leaves[1:])
+        (out * lib.tensor(g)).sum().backward()
+        grads.append([out.detach().numpy()] + [t.grad.numpy() for t in leaves])
+    assert grads[0][0].dtype == dtype
+    tolerance = dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, **tolerance)
+
+
+def test_layer_norm_is_one_node_and_passes_nan_and_inf_as_torch():
+    torch = _torch()
+    x = np.array([[1.0, np.nan, 2.0], [np.inf, 1.0, 0.0], [1.0, 2.0, 4.0]], dtype=np.float32)
+    w, b = np.array([1.0, 2.0, -1.0], np.float32), np.array([0.5, 0.0, 1.0], np.float32)
+    results = []
+    for lib in (cr, torch):
+        leaves = [lib.tensor(a.copy(), requires_grad=True) for a in (x, w, b)]
+        out = lib.nn.functional.layer_norm(*leaves[:1], (3,), *leaves[1:])
+        out.sum().backward()
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in leaves])
+        if lib is cr:
+            assert out.node.op.name == "layer_norm_affine"
+            assert [p is not None for p in out.node.parents] == [True, True, True]
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)  # nan where torch's
+
+
+def test_layer_norm_empty_and_fan_out_and_second_order():
+    empty = cr.zeros(0, 4, requires_grad=True)
+    weight = cr.ones(4, requires_grad=True)
+    out = cr.nn.functional.layer_norm(empty, (4,), weight, cr.zeros(4))
+    out.sum().backward()
+    assert tuple(out.shape) == (0, 4) and tuple(empty.grad.shape) == (0, 4)
+    assert weight.grad.tolist() == [0.0] * 4
+    rng = np.random.default_rng(6)
+    x = cr.tensor(rng.standard_normal((2, 3, 5)), requires_grad=True)
+    w = cr.tensor(rng.standard_normal(5), requires_grad=True)
+    b = cr.tensor(rng.standard_normal(5), requires_grad=True)
+
+    def program(x, w, b):  # x and w each read twice, once through the node
+        y = cr.nn.functional.layer_norm(x, (5,), w, b)
+        return (y * y.sin()).sum() + (x * w).sum()
+
+    assert cr.gradcheck(program, [x, w, b])
+    assert cr.gradgradcheck(program, [x, w, b])
+
+
+def test_layer_norm_of_mixed_dtypes_keeps_the_composite():
+    x = cr.ones(2, 3, dtype=cr.float64, requires_grad=True)
+    out = cr.nn.functional.layer_norm(x, (3,), cr.ones(3))
+    assert out.node.op.name != "layer_norm_affine"

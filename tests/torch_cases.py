@@ -433,7 +433,10 @@ case("batch_norm", lambda M, x, w, b: M.nn.functional.batch_norm(
     x, M.zeros(3, dtype=x.dtype), M.ones(3, dtype=x.dtype), w, b, training=True),
     [F(4, 3, 2, 2), F(3), F(3)], covers=("normalize",))
 case("layer_norm", lambda M, x, w, b: M.nn.functional.layer_norm(x, (4,), w, b),
-     [F(3, 4), F(4), F(4)], covers=("normalize",))
+     [F(3, 4), F(4), F(4)], covers=("layer_norm_affine",))
+# Over two dimensions, scale without shift, the input used again after (fan-out).
+case("layer_norm", lambda M, x, w: M.nn.functional.layer_norm(x, (3, 4), w) * x.tanh(),
+     [F(2, 3, 4), F(3, 4)], covers=("layer_norm_affine",))
 case("group_norm", lambda M, x: M.nn.functional.group_norm(x, 2), [F(2, 4, 3)],
      covers=("normalize",))
 

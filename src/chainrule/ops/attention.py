@@ -3,6 +3,7 @@ primitives (matmul, attention_softmax, where, dropout), so autograd gives its gr
 higher ones. A bool ``attn_mask`` is True where a query may attend; a float mask is added to
 the scores.
 """
+import functools
 import math
 
 from ..backend import xp
@@ -62,11 +63,14 @@ def attention_softmax(scores, *, causal=False):
     tensor([[1. , 0. ],
             [0.5, 0.5]], dtype=float32)
     """
-    if causal:
-        scores = xp.where(_above_diagonal(scores.shape), _NEG_INF, scores)
     if not scores.size:
         return xp.zeros_like(scores)
-    e = xp.exp(scores - scores.max(axis=-1, keepdims=True))
+    if causal:
+        e = xp.where(_above_diagonal(scores.shape), _NEG_INF, scores)
+        e -= e.max(axis=-1, keepdims=True)
+    else:
+        e = scores - scores.max(axis=-1, keepdims=True)
+    xp.exp(e, out=e)
     e /= e.sum(axis=-1, keepdims=True)
     return e
 
@@ -79,12 +83,20 @@ def _(grad, out, causal):
     result = grad - (grad * out).sum(axis=-1, keepdims=True)
     result *= out
     if causal:  # no gradient through the mask, even in a row of -inf scores (out nan)
-        result[..., _above_diagonal(out.shape)] = 0
+        xp.copyto(result, 0, where=_above_diagonal(out.shape))
     return result
 
 
 def _above_diagonal(shape):
-    return ~xp.tril(xp.ones(shape[-2:], dtype=bool))
+    return _mask_above_diagonal(*shape[-2:])
+
+
+@functools.lru_cache(maxsize=64)
+def _mask_above_diagonal(rows, columns):
+    # One mask per shape, made once: building it each call cost as much as the softmax.
+    mask = ~xp.tril(xp.ones((rows, columns), dtype=bool))
+    mask.flags.writeable = False
+    return mask
 
 
 def _masked(scores, attn_mask):

@@ -25,8 +25,9 @@ def lstm_cell(gates, c):
                          f"{size} for a state of {size}")
     out = xp.empty(xp.broadcast_shapes(gates.shape[:-1], c.shape[:-1]) + (6 * size,),
                    dtype=gates.dtype)
-    out[..., 2 * size:] = sigmoid(gates)
+    out[..., 2 * size:4 * size] = sigmoid(gates[..., :2 * size])  # i and f
     out[..., 4 * size:5 * size] = xp.tanh(gates[..., 2 * size:3 * size])
+    out[..., 5 * size:] = sigmoid(gates[..., 3 * size:])  # o
     i, f, g, o = _quarters(out[..., 2 * size:], size)
     c_new = out[..., size:2 * size]
     xp.multiply(f, c, out=c_new)

@@ -56,15 +56,25 @@ class Adam(Optimizer):
             else:
                 g = g + weight_decay * w
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        # One scratch array for every step below (the same operations in the same order as
+        # the textbook's expressions, so the same bits): each expression would allocate its
+        # own temporary, eight per parameter per step.
+        scratch = xp.multiply(g, 1 - beta1, out=xp.empty_like(m))  # an array even for 0-d
         m *= beta1
-        m += (1 - beta1) * g
+        m += scratch
+        xp.multiply(g, 1 - beta2, out=scratch)
+        scratch *= g
         v *= beta2
-        v += (1 - beta2) * g * g
+        v += scratch
         if group["amsgrad"]:
             v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         step_size = lr / (1 - beta1 ** step)
-        denominator = xp.sqrt(v) / math.sqrt(1 - beta2 ** step) + group["eps"]
-        w -= step_size * (m / denominator)
+        denominator = xp.sqrt(v, out=scratch)  # sqrt(v) / sqrt(1 - beta2^t) + eps
+        denominator /= math.sqrt(1 - beta2 ** step)
+        denominator += group["eps"]
+        update = xp.divide(m, denominator, out=scratch)  # step_size * (m / denominator)
+        update *= step_size
+        w -= update
 
 
 class AdamW(Adam):
