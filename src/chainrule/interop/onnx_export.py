@@ -188,6 +188,9 @@ class _Graph:
     def __init__(self, onnx, dtype, opset):
         self.onnx, self.dtype, self.opset = onnx, np.dtype(dtype), opset
         self.nodes, self.initializers, self.scope = [], [], ""
+        self.integer_values = set()  # values holding indices (an Embedding's input)
+        # onnx_sequence reaches the layers' emitters and the error class through the graph.
+        self.emitters, self.error = EMITTERS, ExportError
         self._count = 0
 
     def _name(self, hint):

@@ -20,9 +20,8 @@ ACTIVATIONS = {"RNN_TANH": ["Tanh"], "RNN_RELU": ["Relu"], "LSTM": ["Sigmoid", "
 INT64_MAX = np.iinfo(np.int64).max
 
 
-def _error(message):
-    from .onnx_export import ExportError
-    return ExportError(f"export: {message}")
+def _error(g, message):
+    return g.error(f"export: {message}")
 
 
 def _reorder(array, mode, hidden):
@@ -95,7 +94,7 @@ def recurrence(g, layer, x, states, weights=None):
 
 def check_recurrent(g, layer):
     if getattr(layer, "proj_size", 0):
-        raise _error(f"{type(layer).__name__} at {g.scope!r} has proj_size={layer.proj_size}, "
+        raise _error(g, f"{type(layer).__name__} at {g.scope!r} has proj_size={layer.proj_size}, "
                      f"which ONNX's LSTM has no form of")
 
 
@@ -136,7 +135,7 @@ def recurrent_layer_model(g, layer, examples):
 def cell(g, layer, x, shape):
     """RNNCell and GRUCell in a Sequential (from zero states): one step of ONNX's RNN or GRU."""
     if type(layer).__name__ == "LSTMCell":
-        raise _error(f"LSTMCell at {g.scope!r} returns (h, c), which the next layer of a "
+        raise _error(g, f"LSTMCell at {g.scope!r} returns (h, c), which the next layer of a "
                      f"Sequential cannot take; export an nn.LSTM on its own instead")
     axes = [0, 1] if len(shape) == 1 else [0]
     step = g.node("Unsqueeze", x, g.shape(axes))  # (1, N, input): a sequence of one step
@@ -149,7 +148,7 @@ def recurrent_in_sequential(g, layer, x, shape):
     lstm = layer.mode == "LSTM"
     returns = "(output, (h_n, c_n))" if lstm else "(output, h_n)"
     gives = "output, h_n and c_n" if lstm else "output and h_n"
-    raise _error(f"{type(layer).__name__} at {g.scope!r} returns {returns}, which the next "
+    raise _error(g, f"{type(layer).__name__} at {g.scope!r} returns {returns}, which the next "
                  f"layer of a Sequential cannot take; export the layer on its own "
                  f"(cr.onnx.export(layer, x, path) gives {gives}) or inside a "
                  f"models.rnn_lm.RNNModel")
@@ -187,13 +186,13 @@ def _check_self_attention(g, mha):
     elif not mha._qkv_same_embed_dim:
         why = f"kdim={mha.kdim}, vdim={mha.vdim} (not embed_dim)"
     if why:
-        raise _error(f"MultiheadAttention at {g.scope!r} has {why}, which this exporter writes "
+        raise _error(g, f"MultiheadAttention at {g.scope!r} has {why}, which this exporter writes "
                      f"no ONNX nodes for")
 
 
 def self_attention(g, mha, x):
     """``mha(x, x, x, need_weights=False)[0]`` on (N, L, E) ``x``, without masks."""
-    from .onnx_export import _linear
+    _linear = g.emitters["Linear"]
     _check_self_attention(g, mha)
     e = mha.embed_dim
     packed = g.node("MatMul", x, g.constant(np.ascontiguousarray(mha.in_proj_weight._data.T),
@@ -207,18 +206,17 @@ def self_attention(g, mha, x):
 
 def _activation(g, layer, x):
     from ..nn import functional as F
-    from .onnx_export import EMITTERS, _gelu
     activation = layer.activation
     # TransformerEncoder deep-copies its layers, and with them the relu primitive.
     if activation is F.relu or (type(activation) is type(F.relu)
                                 and activation.name == F.relu.name):
         return g.node("Relu", x)
     if activation is F.gelu:
-        return _gelu(g, type("GELU", (), {"approximate": "none"})(), x, None)
-    emitter = EMITTERS.get(type(activation).__name__) \
+        return g.emitters["GELU"](g, type("GELU", (), {"approximate": "none"})(), x, None)
+    emitter = g.emitters.get(type(activation).__name__) \
         if type(activation).__module__.startswith("chainrule.nn.") else None
     if emitter is None or emitter in (transformer_encoder_layer, transformer_encoder):
-        raise _error(f"{type(layer).__name__} at {g.scope!r} has activation {activation!r}, a "
+        raise _error(g, f"{type(layer).__name__} at {g.scope!r} has activation {activation!r}, a "
                      f"callable with no ONNX form here; use 'relu', 'gelu' or a chainrule "
                      f"activation module")
     return emitter(g, activation, x, None)
@@ -226,7 +224,7 @@ def _activation(g, layer, x):
 
 def _encoder_layer(g, layer, x):
     """One TransformerEncoderLayer on (N, L, E) ``x``, no masks."""
-    from .onnx_export import _layer_norm, _linear
+    _layer_norm, _linear = g.emitters["LayerNorm"], g.emitters["Linear"]
     e = layer.self_attn.embed_dim
     wide = (None, None, e)
 
@@ -268,20 +266,19 @@ def transformer_encoder(g, layer, x, shape):
     for k, block in enumerate(layer.layers):
         x = _inside(g, f"layers.{k}", _encoder_layer, block, x)
     if layer.norm is not None:
-        from .onnx_export import _layer_norm
-        x = _inside(g, "norm", _layer_norm, layer.norm, x, None)
+        x = _inside(g, "norm", g.emitters["LayerNorm"], layer.norm, x, None)
     return back(x)
 
 
 def multihead_attention(g, layer, x, shape):
-    raise _error(f"MultiheadAttention at {g.scope!r} takes query, key and value and returns "
+    raise _error(g, f"MultiheadAttention at {g.scope!r} takes query, key and value and returns "
                  f"(output, weights), which a Sequential cannot pass; it is exported inside a "
                  f"TransformerEncoderLayer, a TransformerEncoder or a models.gpt.GPT")
 
 
 def decoder(g, layer, x, shape):
     two = "src and tgt" if type(layer).__name__ == "Transformer" else "tgt and the encoder's memory"
-    raise _error(f"{type(layer).__name__} at {g.scope!r} takes two sequences ({two}), which a "
+    raise _error(g, f"{type(layer).__name__} at {g.scope!r} takes two sequences ({two}), which a "
                  f"Sequential cannot pass; this exporter writes no ONNX nodes for it "
                  f"(cr.interop.to_torch and torch.onnx.export can)")
 
@@ -291,7 +288,7 @@ def decoder(g, layer, x, shape):
 def _exactly(g, module, cls, where):
     # A subclass may compute something else in its forward: the graph below would be wrong.
     if type(module) is not cls:
-        raise _error(f"{where} is a {type(module).__module__}.{type(module).__qualname__}, not "
+        raise _error(g, f"{where} is a {type(module).__module__}.{type(module).__qualname__}, not "
                      f"{cls.__module__}.{cls.__qualname__}, whose forward this exporter "
                      f"writes; export the model through cr.interop.to_torch instead")
 
@@ -301,7 +298,7 @@ def rnn_lm_model(g, model, examples):
     if the example passes a state) to ``output`` (sequence * batch, vocab), d2l's time-major
     scores, and ``h_n`` (``c_n``)."""
     from ..models import rnn_lm
-    from .onnx_export import _linear
+    _linear = g.emitters["Linear"]
     _exactly(g, model, rnn_lm.RNNModel, "the model")
     layer = model.rnn
     check_recurrent(g, layer)
@@ -319,7 +316,7 @@ def rnn_lm_model(g, model, examples):
     else:
         g.scope = "embedding"
         if model.embedding.max_norm is not None:
-            raise _error(f"Embedding at 'embedding' has max_norm={model.embedding.max_norm}, "
+            raise _error(g, f"Embedding at 'embedding' has max_norm={model.embedding.max_norm}, "
                          f"which rewrites its table as it reads; ONNX's Gather cannot")
         x = g.node("Gather", g.constant(model.embedding.weight._data, "weight"), steps_first,
                    axis=0)
@@ -338,7 +335,7 @@ def gpt_model(g, model, examples):
     block_size long, to ``output`` (batch, 1, vocab), the last position's logits, as
     ``model(idx)[0]``."""
     from ..models import gpt
-    from .onnx_export import _gelu, _layer_norm, _linear
+    _gelu, _layer_norm, _linear = (g.emitters[k] for k in ("GELU", "LayerNorm", "Linear"))
     _exactly(g, model, gpt.GPT, "the model")
     tr = model.transformer
     _exactly(g, tr, gpt._Transformer, "transformer")
