@@ -157,7 +157,8 @@ def run(rounds, only=None):
             for framework in runs:
                 result = measure(framework, case, params)
                 values[framework].append(result["value"])
-                for key in ("allreduce", "half", "half+allreduce"):  # distributed baselines
+                for key in ("allreduce", "half", "half+allreduce", "pass+iallreduce"):
+                    # distributed baselines
                     if key in result:
                         values.setdefault(key, []).append(result[key])
                 if "steps_s" in result:
@@ -211,6 +212,9 @@ def print_row(row, frameworks):
     if "allreduce" in medians:
         extra = f", 1-rank half-batch step {medians['half'] * 1e3:.3f}ms" if "half" in medians \
             else ""
+        if "pass+iallreduce" in medians:  # the least an average costs: one pass, Iallreduce
+            extra += (f", one dividing pass + MPI_Iallreduce {medians['pass+iallreduce'] * 1e3:.3f}"
+                      f"ms ({medians['pass+iallreduce'] / medians['allreduce']:.2f}x)")
         print(f"{'':46}   raw MPI_Allreduce of the same bytes {medians['allreduce'] * 1e3:.3f}ms"
               f"{extra}", flush=True)
 
