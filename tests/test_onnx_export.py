@@ -538,6 +538,49 @@ def test_transformer_encoder_layers_match_onnxruntime(tmp_path, index):
 
 
 
+def attention_layers():
+    """MultiheadAttention alone: interop_cases.attention's (bias off, add_bias_kv,
+    add_zero_attn, kdim and vdim, batch_first) and the defaults, time-major."""
+    return [attention(nn)[0], nn.MultiheadAttention(8, 2),
+            nn.MultiheadAttention(6, 3, kdim=4, vdim=5, add_zero_attn=True)]
+
+
+def attention_arrays(mha, batch, target, source, rng, batched=True):
+    def one(length, features):
+        if not batched:
+            return rng.standard_normal((length, features)).astype(np.float32)
+        shape = (batch, length, features) if mha.batch_first else (length, batch, features)
+        return rng.standard_normal(shape).astype(np.float32)
+    return one(target, mha.embed_dim), one(source, mha.kdim), one(source, mha.vdim)
+
+
+@pytest.mark.parametrize("index", range(len(attention_layers())))
+@pytest.mark.parametrize("opset", [17, 18])
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+def test_multihead_attention_exports_whole(tmp_path, index, opset, batched):
+    cr.manual_seed(index)
+    mha = attention_layers()[index]
+    rng = np.random.default_rng(index)
+    example = attention_arrays(mha, 2, 3, 4, rng, batched)
+    path = cr.onnx.export(mha, example, tmp_path / "mha.onnx", opset=opset)
+    session = session_of(path)
+    assert [i.name for i in session.get_inputs()] == ["query", "key", "value"]
+    mha.eval()
+    for batch, target, source in ((1, 1, 1), (3, 5, 7)):
+        arrays = attention_arrays(mha, batch, target, source, rng, batched)
+        with cr.no_grad():
+            expected = mha(*(cr.tensor(a) for a in arrays))
+        actual = session.run(None, dict(zip(["query", "key", "value"], arrays)))
+        for got, want, name in zip(actual, expected, ("output", "weights")):
+            assert_close_to(got, want, f"{name} at {batch}x{target}x{source}")
+    torch = sys.modules.get("torch") or pytest.importorskip("torch")
+    theirs = cr.interop.to_torch(mha).eval()
+    with torch.no_grad():
+        expected = theirs(*(torch.from_numpy(a) for a in arrays))
+    for got, want in zip(actual, expected):
+        assert_close_to(got, want.numpy(), "against PyTorch", tolerance=1e-4)
+
+
 def refused_cases():
     from chainrule.models import gpt, rnn_lm
     custom = nn.TransformerEncoderLayer(8, 2, 16, activation=lambda x: x * 2)
@@ -585,6 +628,7 @@ def test_every_recurrent_and_attention_layer_exports_or_is_refused_by_name():
     """The coverage: each layer of interop_cases.recurrent and .attention either runs in
     onnxruntime in a test above or is in the refused cases, whose messages are checked."""
     ran = {type(m).__name__ for m in recurrent_layers()} | {"RNNCell", "GRUCell", "Embedding"}
+    ran |= {type(m).__name__ for layer in attention_layers() for m in layer.modules()}
     ran |= {type(m).__name__ for model, _ in encoder_models() for m in model.modules()}
     refused = {type(m).__name__ for model, _, _ in refused_cases() for m in model.modules()}
     refused |= {"TransformerDecoderLayer", "TransformerDecoder", "Transformer"}  # test_attention

@@ -46,8 +46,9 @@ def export(model, example_input, path, opset=DEFAULT_OPSET, input_name="input",
     ``x``, ``(x, h_0)`` or ``(x, (h_0, c_0))``; outputs ``output``, ``h_n`` and ``c_n``, the
     initial states an input ``h_0`` (``c_0``) when the example passes them), a
     ``models.rnn_lm.RNNModel`` (``idx`` or ``(idx, state)``; outputs ``output``, ``h_n``,
-    ``c_n``) and a ``models.gpt.GPT`` (``idx``, at most block_size long; ``output`` is
-    ``model(idx)[0]``, the last position's logits). Recurrent layers become ONNX's RNN, LSTM
+    ``c_n``), a ``models.gpt.GPT`` (``idx``, at most block_size long; ``output`` is
+    ``model(idx)[0]``, the last position's logits) and an ``nn.MultiheadAttention``
+    (``(query, key, value)``; outputs ``output`` and ``weights``). Recurrent layers become ONNX's RNN, LSTM
     and GRU operators, attention MatMul and Softmax (with a causal mask in GPT).
 
     The model is exported in evaluation mode (its mode is restored afterwards) and in the
@@ -132,6 +133,8 @@ def _whole(graph, exporter, model, example_input, input_name, output_name):
     with no_grad():
         if len(tensors) == 1:
             model(tensors[0])
+        elif exporter is _seq.attention_model:
+            model(*tensors)
         else:
             model(tensors[0], tensors[1] if len(tensors) == 2 else tuple(tensors[1:]))
     inputs, outputs = exporter(graph, model, examples)

@@ -272,8 +272,74 @@ def transformer_encoder(g, layer, x, shape):
 
 def multihead_attention(g, layer, x, shape):
     raise _error(g, f"MultiheadAttention at {g.scope!r} takes query, key and value and returns "
-                 f"(output, weights), which a Sequential cannot pass; it is exported inside a "
-                 f"TransformerEncoderLayer, a TransformerEncoder or a models.gpt.GPT")
+                 f"(output, weights), which a Sequential cannot pass; export it on its own "
+                 f"(example_input (query, key, value)), or inside a TransformerEncoderLayer, a "
+                 f"TransformerEncoder or a models.gpt.GPT")
+
+
+def attention_model(g, mha, examples):
+    """A whole MultiheadAttention, as ``mha(query, key, value)`` computes with its defaults:
+    inputs ``query``, ``key``, ``value``; outputs ``output`` and ``weights`` (averaged over
+    the heads), with the batch and both sequence axes dynamic."""
+    e, heads, size = mha.embed_dim, mha.num_heads, mha.head_dim
+    batched = examples[0].ndim == 3
+
+    def dims(sequence, features):
+        if not batched:
+            return [sequence, features]
+        return ["batch", sequence, features] if mha.batch_first else [sequence, "batch", features]
+    inputs = [("query", g.dtype, dims("target", e)), ("key", g.dtype, dims("source", mha.kdim)),
+              ("value", g.dtype, dims("source", mha.vdim))]
+
+    def batch_major(x):
+        if not batched:
+            return g.node("Unsqueeze", x, g.shape([0]))
+        return x if mha.batch_first else g.node("Transpose", x, perm=[1, 0, 2])
+    if mha._qkv_same_embed_dim:
+        w = mha.in_proj_weight._data
+        weights = (w[:e], w[e:2 * e], w[2 * e:])
+    else:
+        weights = (mha.q_proj_weight._data, mha.k_proj_weight._data, mha.v_proj_weight._data)
+    bias = mha.in_proj_bias
+    projected = []
+    for name, w, k in zip(("query", "key", "value"), weights, range(3)):
+        x = g.node("MatMul", batch_major(name),
+                   g.constant(np.ascontiguousarray(w.T), f"{name}_proj_transposed"))
+        if bias is not None:
+            x = g.node("Add", x, g.constant(bias._data[k * e:(k + 1) * e], f"{name}_bias"))
+        projected.append(x)
+    q, k, v = projected
+    if mha.bias_k is not None:  # one more key and value, the same for every example
+        rows = g.node("Concat", g.node("Shape", k, start=0, end=1), g.shape([1, e]), axis=0)
+        k = g.node("Concat", k, g.node("Expand", g.constant(mha.bias_k._data, "bias_k"), rows),
+                   axis=1)
+        v = g.node("Concat", v, g.node("Expand", g.constant(mha.bias_v._data, "bias_v"), rows),
+                   axis=1)
+
+    def split(t):  # (N, S, E) -> (N, H, S, head_dim)
+        return g.node("Transpose", g.node("Reshape", t, g.shape([0, 0, heads, size])),
+                      perm=[0, 2, 1, 3])
+    q, k, v = split(q), split(k), split(v)
+    if mha.add_zero_attn:  # and a key and value of zeros after them
+        rows = g.node("Concat", g.node("Shape", k, start=0, end=2), g.shape([1, size]), axis=0)
+        zeros = g.node("Expand", g.constant(np.zeros((1, 1, 1, size)), "zeros"), rows)
+        k, v = (g.node("Concat", t, zeros, axis=2) for t in (k, v))
+    scores = g.node("MatMul", g.node("Mul", q, g.constant(math.sqrt(1.0 / size), "scale")),
+                    g.node("Transpose", k, perm=[0, 1, 3, 2]))
+    attention = g.node("Softmax", scores, axis=-1)
+    out = g.node("Transpose", g.node("MatMul", attention, v), perm=[0, 2, 1, 3])
+    out = g.node("Reshape", out, g.shape([0, 0, e]))
+    out = _inside(g, "out_proj", g.emitters["Linear"], mha.out_proj, out, (None, None, e))
+    if g.opset >= 18:  # ReduceMean's axes became an input in opset 18
+        mean = g.node("ReduceMean", attention, g.shape([1]), keepdims=0)
+    else:
+        mean = g.node("ReduceMean", attention, axes=[1], keepdims=0)
+    if not batched:
+        out, mean = (g.node("Squeeze", t, g.shape([0])) for t in (out, mean))
+    elif not mha.batch_first:
+        out = g.node("Transpose", out, perm=[1, 0, 2])
+    weight_dims = (["batch"] if batched else []) + ["target", "source"]
+    return inputs, [(out, "output", dims("target", e)), (mean, "weights", weight_dims)]
 
 
 def decoder(g, layer, x, shape):
@@ -388,9 +454,12 @@ INDEX_INPUTS = (rnn_lm_model, gpt_model)  # their graph input is int64 token ind
 
 def examples_taken(model):
     """The numbers of arrays ``model``'s example may hold, and how to say what they are."""
+    from .. import nn
     from ..models import gpt, rnn_lm
     if isinstance(model, gpt.GPT):
         return (1,), "the token indices alone (it is exported as model(idx), without targets)"
+    if isinstance(model, nn.MultiheadAttention):
+        return (3,), "(query, key, value)"
     layer = model.rnn if isinstance(model, rnn_lm.RNNModel) else model
     x = "idx" if layer is not model else "x"
     if layer.mode == "LSTM":
@@ -404,6 +473,8 @@ def whole_model(model):
     from ..models import gpt, rnn_lm
     if type(model) in (nn.RNN, nn.LSTM, nn.GRU):
         return recurrent_layer_model
+    if type(model) is nn.MultiheadAttention:
+        return attention_model
     if isinstance(model, rnn_lm.RNNModel):
         return rnn_lm_model
     if isinstance(model, gpt.GPT):
