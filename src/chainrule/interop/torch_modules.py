@@ -29,7 +29,8 @@ def _conv_options(m):
     return dict(in_channels=m.in_channels, out_channels=m.out_channels,
                 kernel_size=tuple(m.kernel_size), stride=tuple(m.stride),
                 padding=m.padding if isinstance(m.padding, str) else tuple(m.padding),
-                dilation=tuple(m.dilation), groups=m.groups, bias=m.bias is not None)
+                dilation=tuple(m.dilation), groups=m.groups, bias=m.bias is not None,
+                padding_mode=m.padding_mode)
 
 
 def _conv_transpose_options(m):
@@ -161,6 +162,11 @@ LAYERS = {
     "Softmax": lambda m: dict(dim=m.dim),
     "LogSoftmax": lambda m: dict(dim=m.dim),
     "Softmin": lambda m: dict(dim=m.dim),
+    "Unfold": lambda m: dict(kernel_size=m.kernel_size, dilation=m.dilation, padding=m.padding,
+                             stride=m.stride),
+    "Fold": lambda m: dict(output_size=m.output_size, kernel_size=m.kernel_size,
+                           dilation=m.dilation, padding=m.padding, stride=m.stride),
+    "CosineSimilarity": lambda m: dict(dim=m.dim, eps=m.eps),
     "Embedding": lambda m: dict(num_embeddings=m.num_embeddings, embedding_dim=m.embedding_dim,
                                 padding_idx=m.padding_idx, max_norm=m.max_norm,
                                 norm_type=m.norm_type, scale_grad_by_freq=m.scale_grad_by_freq),
@@ -182,7 +188,7 @@ LAYERS = {
 }
 
 # PyTorch options that chainrule's layers do not have, and the value that chainrule implies.
-TORCH_ONLY_OPTIONS = {"padding_mode": "zeros", "sparse": False, "proj_size": 0}
+TORCH_ONLY_OPTIONS = {"sparse": False, "proj_size": 0}
 
 
 def _torch():
