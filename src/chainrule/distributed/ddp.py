@@ -168,6 +168,11 @@ class _Reducer:
         self.got = [None] * len(self.params)  # the node each gradient arrived at, this iteration
         self.nodes = {}
         self.hooks = {id(p): self._hook_for(k, p) for k, p in enumerate(self.params)}
+        # Each parameter's (bucket, index), by position: looked up once per parameter per step.
+        self.places = [(self.buckets[self.where[id(p)][0]], self.where[id(p)][1])
+                       for p in self.params]
+        from mpi4py import MPI  # loaded already: a reducer exists only in a world of several
+        self.mpi = MPI
 
     def _add_bucket(self, group, dtype):
         bucket = _Bucket(group, dtype, 1.0 / self.size)
@@ -268,8 +273,7 @@ class _Reducer:
             np.multiply(grad, bucket.scale, out=view)
 
     def _launch_ready(self):
-        from mpi4py import MPI
-        comm = world._world.comm
+        MPI, comm = self.mpi, world._world.comm
         while self.launched < len(self.buckets) and self.ready[self.launched]:
             bucket = self.buckets[self.launched]
             bucket.request = comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, op=MPI.SUM)
@@ -278,14 +282,13 @@ class _Reducer:
 
     def _progress(self):
         # MPI moves a non-blocking collective along only inside MPI calls.
-        from mpi4py import MPI
-        MPI.Request.Testall([b.request for b in self.buckets[:self.launched]])
+        self.mpi.Request.Testall([b.request for b in self.buckets[:self.launched]])
 
     def _finish(self, kept, iteration):
         """At the end of backward: start what is left, wait, and hand the averages over."""
         if iteration != self.iteration:
             return  # queued by a backward that failed part-way
-        from mpi4py import MPI
+        MPI = self.mpi
         absent = [k for k, node in enumerate(self.got) if node is None]
         if absent and not self.find_unused:
             names = ", ".join(self.names[k] for k in absent[:5])
@@ -299,29 +302,26 @@ class _Reducer:
             having = np.array([node is not None or p.grad is not None
                                for node, p in zip(self.got, self.params)], dtype=np.int32)
         for k in absent:  # what this rank has for them: an accumulated gradient, or nothing
-            number, index = self.where[id(self.params[k])]
-            bucket, p = self.buckets[number], self.params[k]
+            (bucket, index), p = self.places[k], self.params[k]
             if p.grad is not None:
                 self._take(bucket, index, np.zeros((), bucket.dtype), p)
             else:
                 if bucket.buffer is None:
                     bucket.take_buffer()
                 bucket.view(index).fill(0)
-        self.ready = [True] * len(self.buckets)
-        self._launch_ready()
+        if self.launched < len(self.buckets):
+            self.ready = [True] * len(self.buckets)
+            self._launch_ready()
         requests = [b.request for b in self.buckets]
         if self.find_unused:
             requests.append(world._world.comm.Iallreduce(MPI.IN_PLACE, having, op=MPI.SUM))
         world.wait(requests, "DistributedDataParallel's gradient all-reduce")
         for bucket in self.buckets:
             bucket.request = None
-        for k, p in enumerate(self.params):
-            number, index = self.where[id(p)]
-            average = self.buckets[number].view(index)
-            node = self.got[k]
+        for k, ((bucket, index), node) in enumerate(zip(self.places, self.got)):
             if node is not None:
                 if node in kept:  # the engine writes .grad from kept: the bucket's view
-                    kept[node] = Gradient(average, owned=True)
+                    kept[node] = Gradient(bucket.view(index), owned=True)
             elif having[k]:
-                p.grad = Tensor._make(average, None)
+                self.params[k].grad = Tensor._make(bucket.view(index), None)
         self.launched = 0
