@@ -280,13 +280,29 @@ def _conv_pads(layer, dims):
     return list(layer.padding) * 2
 
 
+# chainrule's (and PyTorch's) padding modes as ONNX Pad's modes, and the opset each needs.
+_PAD_MODES = {"reflect": ("reflect", 11), "replicate": ("edge", 11), "circular": ("wrap", 19)}
+
+
 def _conv(g, layer, x, shape):
     dims = len(layer.kernel_size)
+    pads = _conv_pads(layer, dims)
+    mode = getattr(layer, "padding_mode", "zeros")
+    if mode != "zeros":  # padded by a Pad node first: Conv's own pads are zeros
+        onnx_mode, needs = _PAD_MODES[mode]
+        if g.opset < needs:
+            raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} has "
+                              f"padding_mode={mode!r}, which ONNX's Pad has from opset {needs}; "
+                              f"export with opset={needs} or later")
+        every_axis = [0, 0] + pads[:dims] + [0, 0] + pads[dims:]  # N and C are not padded
+        x = g.node("Pad", x, g.constant(np.array(every_axis, dtype=np.int64), "pads",
+                                        dtype=np.int64), mode=onnx_mode)
+        pads = [0] * 2 * dims
     inputs = [x, g.constant(layer.weight._data, "weight")]
     if layer.bias is not None:
         inputs.append(g.constant(layer.bias._data, "bias"))
     return g.node("Conv", *inputs, kernel_shape=list(layer.kernel_size),
-                  strides=list(layer.stride), pads=_conv_pads(layer, dims),
+                  strides=list(layer.stride), pads=pads,
                   dilations=list(layer.dilation), group=layer.groups)
 
 
