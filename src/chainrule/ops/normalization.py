@@ -1,7 +1,9 @@
 """Normalisation layers. Batch, layer and group norm share one primitive, ``normalize``:
 xhat = (x - mean) / sqrt(var + eps) over some axes, whose VJP is the textbook's three terms
 (through x directly, through the mean, through the variance) in one line. The affine part and
-the running statistics are ordinary ops around it."""
+the running statistics are ordinary ops around it, except in LayerNorm with a scale, whose
+normalisation and affine part are one primitive (``layer_norm_affine``, the transformer's
+most frequent node after the matrix products)."""
 from ..engine import no_grad
 from ..argtypes import check_between
 from ..backend import xp
