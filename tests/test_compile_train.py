@@ -160,3 +160,29 @@ def test_compiled_training_refuses_dropout_naming_the_models_line():
     with pytest.raises(cr.ChainruleError, match=r"random numbers.*models/gpt\.py:\d+: .*drop"
                                                 r".*Run without --compile"):
         trainer.fit()
+
+
+def test_max_and_min_along_a_dim_pick_their_indices_in_the_plan():
+    w = cr.tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32),
+                  requires_grad=True)
+
+    def step(x):
+        values, indices = (x * w).max(dim=1)
+        low = (x * w).min(1, keepdim=True).values
+        loss = values.sum() + low.sum()
+        w.grad = None
+        loss.backward()
+        return loss, indices, w.grad, (x * w).argmax(0), (x * w).argmin()
+    f = cr.compile(step)
+    rng = np.random.default_rng(1)
+    seen = set()
+    for _ in range(5):
+        x = cr.tensor(rng.standard_normal((4, 5)).astype(np.float32))
+        compiled, eager = f(x), step(x)
+        assert float(compiled[0]) == float(eager[0])
+        for a, b in zip(compiled[1:], eager[1:]):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+        seen.add(tuple(compiled[1].numpy()))
+    assert len(seen) > 1  # the indices follow each call's data
+    assert f.plans[0].calls == 3

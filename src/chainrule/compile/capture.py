@@ -653,6 +653,54 @@ class Installed:
             return result
         self.swap_everywhere("one_hot", original_one_hot, one_hot)
 
+        original_extreme = tensor_module._extreme
+        original_arg_extreme = tensor_module._arg_extreme
+
+        def extreme(x, reduce, name, dim, keepdim, axis, keepdims):
+            # x.max(dim) picks its indices with NumPy; they are made in the plan from x.
+            v = r.value_of(x._data)
+            plain = isinstance(dim, Tensor) or v is None or v.kind == "const" or not x.ndim
+            if not plain:
+                resolved, keep = tensor_module._dims(dim, keepdim, axis, keepdims)
+                plain = resolved is None or isinstance(resolved, (bool, tuple, list))
+            if plain:
+                return original_extreme(x, reduce, name, dim, keepdim, axis, keepdims)
+            dim = tensor_module.axis_of(name, resolved, x.ndim)
+            pick = xp.argmax if name == "max" else xp.argmin
+            indices = picked(x._data, pick, dim, True)
+            r.emit(Instr("call", picked, [v, pick, dim, True], out=r.new_value(
+                "op", indices.shape, indices.dtype, hint=f"{name}_index"),
+                comment=f"{name}(dim={dim}): the indices"), indices)
+            values = tensor_module.take_along_axis(x, indices, dim)
+            if not keep:
+                values = tensor_module.squeeze(values, dim)
+                flat = xp.squeeze(indices, dim)
+                r.emit(Instr("call", xp.squeeze, [r.value_of(indices), dim], out=r.new_value(
+                    "op", flat.shape, flat.dtype, hint=f"{name}_indices"),
+                    comment="the indices, squeezed"), flat)
+                indices = flat
+            result = Tensor._make(indices, None)
+            r.bind(result, r.value_of(indices))
+            return tensor_module.MinMax(values, result)
+
+        def arg_extreme(x, pick, dim, keepdim, axis, keepdims):
+            v = r.value_of(x._data)
+            result = original_arg_extreme(x, pick, dim, keepdim, axis, keepdims)
+            if v is None or v.kind == "const":
+                return result
+            resolved, keep = tensor_module._dims(dim, keepdim, axis, keepdims)
+            if resolved is not None:
+                resolved = tensor_module.axis_of(pick.__name__, resolved, x.ndim)
+                if not x.ndim:
+                    return result  # a zero, whatever the value
+            r.emit(Instr("call", picked, [v, pick, resolved, keep], out=r.new_value(
+                "op", result._data.shape, result._data.dtype, hint=pick.__name__),
+                comment=pick.__name__), result._data)
+            r.bind(result, r.value_of(result._data))
+            return result
+        self.swap(tensor_module, "_extreme", extreme)
+        self.swap(tensor_module, "_arg_extreme", arg_extreme)
+
         original_module_call = Module.__dict__["__call__"]
 
         def module_call(module, *args, **kwargs):
@@ -706,6 +754,14 @@ class Installed:
 
 def _copy(a):
     return a.copy()
+
+
+def picked(x, pick, axis, keepdims):
+    """The int64 indices np.argmax or np.argmin picks (kept dims as x.max(dim) and
+    x.argmax(dim, keepdim) make them)."""
+    if axis is None:
+        return xp.asarray(pick(x), dtype=xp.int64)
+    return xp.asarray(pick(x, axis=axis, keepdims=keepdims), dtype=xp.int64)
 
 
 def one_hot_of(labels, num_classes):
