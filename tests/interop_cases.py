@@ -47,17 +47,22 @@ def more_options(t):
 
 
 def volumes(t):
-    """The 3-d layers on (N, 2, 4, 6, 6) volumes, then unfold and fold (im2col and back) on
-    the images they leave, fed flat: inputs (N, 288)."""
+    """The 3-d layers on (N, 2, 4, 6, 6) volumes, fed flat: inputs (N, 288)."""
     return t.Sequential(
         t.Unflatten(1, (2, 4, 6, 6)),
         t.Conv3d(2, 4, 3, padding=1, stride=(1, 2, 2), bias=False),
         t.MaxPool3d(2, stride=1, padding=1, dilation=1), t.ReLU(),
         t.AvgPool3d((2, 2, 2), stride=2, padding=1, count_include_pad=False),
         t.Conv3d(4, 2, (1, 2, 2), groups=2), t.AvgPool3d(1, divisor_override=2),
-        t.Flatten(),                                                        # (N, 24)
+        t.Flatten())
+
+
+def unfolding(t):
+    """Unfold and fold (im2col and back, overlapping blocks summed) on (N, 2, 3, 4) images,
+    fed flat: inputs (N, 24)."""
+    return t.Sequential(
         t.Unflatten(1, (2, 3, 4)), t.Unfold((2, 2), padding=1, stride=(1, 2)),  # (N, 8, 12)
-        t.Fold((3, 4), (2, 2), padding=1, stride=(1, 2)), t.Flatten())      # (N, 24)
+        t.Fold((3, 4), (2, 2), padding=1, stride=(1, 2)), t.Flatten())          # (N, 24)
 
 
 def lines_and_upsampling(t):

@@ -12,7 +12,7 @@ from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
 from interop_cases import (attention, every_layer, lines_and_upsampling, more_options, recurrent,
-                           volumes, with_indices)
+                           unfolding, volumes, with_indices)
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 
@@ -333,11 +333,11 @@ def test_every_layer_converts_and_is_tested():
             and not issubclass(getattr(nn, name), nn.LazyModuleMixin)}  # see the lazy test
     assert layers <= set(LAYERS)
     tested = {type(m).__name__ for build in (every_layer, more_options, volumes,
-                                             lines_and_upsampling)
+                                             lines_and_upsampling, unfolding)
               for m in build(nn).modules()}
     tested |= {type(m).__name__ for pair, _ in with_indices(nn) for m in pair}
     tested |= {type(m).__name__ for m in recurrent(nn)}
-    tested |= {"CosineSimilarity"}  # two inputs: tests/test_interop_padding_mode.py
+    tested |= {"CosineSimilarity"}  # two inputs: tests/test_more_layers_interop.py
     tested |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
     assert set(LAYERS) <= tested
 

@@ -12,7 +12,7 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.interop.onnx_export import ExportError
 from interop_cases import (attention, every_layer, lines_and_upsampling, more_options, recurrent,
-                           volumes, with_indices)
+                           unfolding, volumes, with_indices)
 
 onnx = pytest.importorskip("onnx", reason='pip install -e ".[interop]"')
 onnxruntime = pytest.importorskip("onnxruntime", reason='pip install -e ".[interop]"')
@@ -129,11 +129,12 @@ def test_every_layer_has_an_onnx_form_and_a_test():
     from chainrule.interop.onnx_export import EMITTERS
     assert layer_classes() <= set(EMITTERS)
     tested = {type(m).__name__ for build in (every_layer, more_options, volumes,
-                                             lines_and_upsampling)
+                                             lines_and_upsampling, unfolding)
               for m in build(nn).modules()}
     tested |= {type(m).__name__ for pair, _ in with_indices(nn) for m in pair}
     tested |= {type(m).__name__ for m in recurrent(nn)}
     tested |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
+    tested |= {"CosineSimilarity"}  # refused by name: tests/test_more_layers_interop.py
     assert layer_classes() <= tested
 
 

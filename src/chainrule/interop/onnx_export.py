@@ -465,6 +465,56 @@ def _adaptive_avg_pool(g, layer, x, shape):
     return g.node("AveragePool", x, kernel_shape=kernel, strides=kernel)
 
 
+def _unfold(g, layer, x, shape):
+    """im2col by slicing: one strided Slice of the padded image per kernel position, stacked
+    after the channel (PyTorch's order: channel, then kernel row, then kernel column). Pure
+    data movement, so inf and nan pass through as they do in chainrule."""
+    if len(shape) != 4:
+        raise ExportError(f"export: Unfold at {g.scope!r} gets shape {tuple(shape)}; export "
+                          f"handles batched (N, C, H, W) images")
+    kernel, dilation, padding, stride = (_ntuple(v, 2) for v in (
+        layer.kernel_size, layer.dilation, layer.padding, layer.stride))
+    size = [dim + 2 * p for dim, p in zip(shape[2:], padding)]
+    blocks = [(n - d * (k - 1) - 1) // s + 1 for n, d, k, s in zip(size, dilation, kernel, stride)]
+    if any(b < 1 for b in blocks):
+        raise ExportError(f"export: Unfold at {g.scope!r}: kernel {tuple(kernel)} does not fit "
+                          f"the padded image {tuple(size)}")
+    if any(padding):
+        x = g.node("Pad", x, g.constant(np.array([0, 0, *padding, 0, 0, *padding]), "pads",
+                                        dtype=np.int64))
+    index = lambda values: g.constant(np.array(values), "index", dtype=np.int64)  # noqa: E731
+    pieces = []
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            starts = [i * dilation[0], j * dilation[1]]
+            ends = [start + s * (b - 1) + 1 for start, s, b in zip(starts, stride, blocks)]
+            piece = g.node("Slice", x, index(starts), index(ends), index([2, 3]), index(stride))
+            pieces.append(g.node("Unsqueeze", piece, index([2])))
+    stacked = g.node("Concat", *pieces, axis=2)  # (N, C, kh*kw, blocks_h, blocks_w)
+    return g.node("Reshape", stacked, g.shape([0, shape[1] * len(pieces), -1]))
+
+
+def _fold(g, layer, x, shape):
+    """col2im: ONNX's Col2Im (opset 18), which sums overlapping blocks as PyTorch's fold."""
+    if g.opset < 18:
+        raise ExportError(f"export: Fold at {g.scope!r} needs ONNX's Col2Im, from opset 18; "
+                          f"export with opset=18 or later")
+    if len(shape) != 3:
+        raise ExportError(f"export: Fold at {g.scope!r} gets shape {tuple(shape)}; export "
+                          f"handles batched (N, C * kernel size, blocks) inputs")
+    padding = _ntuple(layer.padding, 2)
+    return g.node("Col2Im", x, g.shape(_ntuple(layer.output_size, 2)),
+                  g.shape(_ntuple(layer.kernel_size, 2)),
+                  dilations=list(_ntuple(layer.dilation, 2)), pads=list(padding + padding),
+                  strides=list(_ntuple(layer.stride, 2)))
+
+
+def _two_inputs(g, layer, x, shape):
+    raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} compares two inputs, "
+                      f"and a Sequential passes each layer one; compute it after the exported "
+                      f"model's outputs")
+
+
 # -- shapes --------------------------------------------------------------------------------------
 
 def _refuse_batch_axis(g, kind, axis):
@@ -593,7 +643,7 @@ EMITTERS = {
     "Hardtanh": _clip(None, None), "Threshold": _threshold,
     "Softmax": _along_dim("Softmax"), "LogSoftmax": _along_dim("LogSoftmax"),
     "Softmin": _along_dim("Softmax", negate=True),
-    "Embedding": _embedding,
+    "Embedding": _embedding, "Unfold": _unfold, "Fold": _fold, "CosineSimilarity": _two_inputs,
     "RNN": _seq.recurrent_in_sequential, "LSTM": _seq.recurrent_in_sequential,
     "GRU": _seq.recurrent_in_sequential, "RNNCell": _seq.cell, "LSTMCell": _seq.cell,
     "GRUCell": _seq.cell, "MultiheadAttention": _seq.multihead_attention,
