@@ -9,6 +9,7 @@ EXPORT_EXAMPLES = """examples:
   chainrule train --out runs/digits && chainrule export --checkpoint runs/digits/checkpoint.crt --onnx digits.onnx
   chainrule export --checkpoint runs/lenet/checkpoint.crt --onnx lenet.onnx --opset 18
   chainrule export --checkpoint runs/digits/checkpoint.crt --onnx m.onnx --no-check   # without onnxruntime
+  chainrule train --model gpt --out runs/gpt && chainrule export --checkpoint runs/gpt/checkpoint.crt --onnx gpt.onnx
 """
 CHECK_BATCH_SIZES = (1, 7, 64)
 TOLERANCE = 1e-5
@@ -22,7 +23,9 @@ def register(commands):
                     "write it as an ONNX model (evaluation mode, a dynamic batch dimension), "
                     "validated by onnx.checker; then run it in onnxruntime on random inputs "
                     f"at batch sizes {', '.join(map(str, CHECK_BATCH_SIZES))} and compare with "
-                    f"chainrule (within {TOLERANCE:g}). Needs pip install -e \".[interop]\".",
+                    f"chainrule (within {TOLERANCE:g}). A language model (--model rnn, gru, lstm "
+                    "or gpt) takes int64 token indices (batch, sequence), with a dynamic "
+                    "sequence length too. Needs pip install -e \".[interop]\".",
         epilog=EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     export.add_argument("--checkpoint", required=True, metavar="PATH",
                         help="a checkpoint.crt written by 'chainrule train'")
@@ -54,10 +57,12 @@ def _opset(text):
 
 def run_export(args):
     import numpy as np
-    from ..models import describe, load_model
+    from ..models import LANGUAGE_MODELS, describe, load_model
     from ..interop.onnx_export import export
     model, tree = load_model(args.checkpoint)
     config = tree["config"]
+    if config.get("model") in LANGUAGE_MODELS:
+        return _export_language_model(args, model, config)
     inputs = int(config["input_size"])
     os.makedirs(os.path.dirname(os.path.abspath(args.onnx)), exist_ok=True)
     export(model, np.zeros((1, inputs), np.float32), args.onnx, opset=args.opset)
@@ -95,4 +100,55 @@ def _compare_with_onnxruntime(model, path, inputs):
             expected = model(x).numpy()
         (actual,) = session.run(None, {"input": x})
         worst = max(worst, float(np.abs(actual - expected).max()))
+    return worst, onnxruntime.__version__
+
+
+def _export_language_model(args, model, config):
+    import numpy as np
+    from ..interop.onnx_export import export
+    steps = int(config["block_size"])
+    vocab = int(config["vocab_size"])
+    os.makedirs(os.path.dirname(os.path.abspath(args.onnx)), exist_ok=True)
+    export(model, np.zeros((1, steps), np.int64), args.onnx, opset=args.opset)
+    if config["model"] == "gpt":
+        shapes = (f"(batch, sequence of at most {steps}) int64 token indices; output 'output' "
+                  f"(batch, 1, vocabulary): the next token's logits")
+    else:
+        shapes = ("(batch, sequence) int64 token indices; outputs 'output' (sequence x batch, "
+                  "vocabulary) and the final states")
+    print(f"exported {args.checkpoint} ({config['model']} language model, vocabulary {vocab}) "
+          f"to {args.onnx}: opset {args.opset}, input 'input' {shapes}; onnx.checker passed")
+    if args.no_check:
+        return 0
+    worst, version = _compare_language_model(model, args.onnx, vocab, steps)
+    if not worst <= TOLERANCE:
+        raise ChainruleError(f"onnxruntime {version} differs from chainrule by {worst:.3g} "
+                             f"(relative to the largest output) on {args.onnx}, more than "
+                             f"{TOLERANCE:g}")
+    print(f"onnxruntime {version} gives chainrule's outputs within {worst:.2g} (relative to "
+          f"the largest) on random tokens at batch sizes 1 and 7, sequences of 1 and {steps}")
+    return 0
+
+
+def _compare_language_model(model, path, vocab, steps):
+    import numpy as np
+    from ..autograd import no_grad
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError('the comparison needs onnxruntime: pip install -e ".[interop]" '
+                          '(or skip it with --no-check)') from error
+    session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    model.eval()
+    worst = 0.0
+    for batch, length in ((1, 1), (7, steps)):
+        idx = rng.integers(0, vocab, (batch, length))
+        with no_grad():
+            out, extra = model(idx)
+        states = extra if isinstance(extra, tuple) else (extra,)
+        expected = [t.numpy() for t in (out, *states) if t is not None]
+        actual = session.run(None, {"input": idx})
+        for a, e in zip(actual, expected, strict=True):
+            worst = max(worst, float(np.abs(a - e).max() / max(np.abs(e).max(), 1e-30)))
     return worst, onnxruntime.__version__
