@@ -186,3 +186,42 @@ def test_max_and_min_along_a_dim_pick_their_indices_in_the_plan():
         seen.add(tuple(compiled[1].numpy()))
     assert len(seen) > 1  # the indices follow each call's data
     assert f.plans[0].calls == 3
+
+
+def test_ignored_targets_are_checked_at_every_replay():
+    """Eager picks its computation from where the targets equal ignore_index (the fused
+    softmax cross-entropy when none does): a replay whose ignored places differ from the traced
+    ones is refused, never computed with the traced choice."""
+    from chainrule.compile import CaptureError
+    w = cr.tensor(np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32),
+                  requires_grad=True)
+
+    def step(x, y):
+        w.grad = None
+        loss = nn.functional.cross_entropy(x @ w, y, ignore_index=-1)
+        loss.backward()
+        return loss, w.grad.detach() * 1
+    f = cr.compile(step)
+    rng = np.random.default_rng(1)
+    for targets in ([0, 1, 2, 3, 0, 1], [1, 1, 2, 3, 0, 1], [2, 0, 1, 3, 3, 1]):
+        x = cr.tensor(rng.standard_normal((6, 5)).astype(np.float32))
+        y = cr.tensor(np.array(targets))
+        eager = step(x, y)
+        w.grad = None
+        compiled = f(x, y)
+        w.grad = None
+        assert float(compiled[0]) == float(eager[0])
+        np.testing.assert_array_equal(compiled[1].numpy(), eager[1].numpy())
+    assert f.plans[0].calls == 1
+    x = cr.tensor(rng.standard_normal((6, 5)).astype(np.float32))
+    with pytest.raises(CaptureError, match=r"cross_entropy's targets equal ignore_index \(-1\) "
+                                           r"at other places \(2 of 6\)"):
+        f(x, cr.tensor(np.array([0, -1, 2, -1, 0, 1])))
+    # With ignored targets in the traced calls, eager's general path picks the labels with
+    # NumPy: calls with other labels are refused while tracing, not frozen.
+    g = cr.compile(step)
+    with pytest.raises(CaptureError, match="changed between two calls"):
+        for targets in ([0, -1, 2, 3, 0, 1], [1, -1, 2, 3, 0, 1]):
+            g(cr.tensor(rng.standard_normal((6, 5)).astype(np.float32)),
+              cr.tensor(np.array(targets)))
+            w.grad = None

@@ -701,6 +701,27 @@ class Installed:
         self.swap(tensor_module, "_extreme", extreme)
         self.swap(tensor_module, "_arg_extreme", arg_extreme)
 
+        from ..nn import losses_functional
+
+        def targets_checked(original, name):
+            # Eager reads the targets with NumPy to find ignore_index (and takes the fused
+            # path when none is): the plan checks, at every replay, that the same targets are
+            # ignored, and refuses a call where they are not rather than freeze the choice.
+            def loss(input, target, *args, **kwargs):
+                ignore_index = kwargs.get("ignore_index", args[1] if len(args) > 1 else -100)
+                array = target._data if isinstance(target, Tensor) else None
+                v = r.value_of(array) if isinstance(array, ndarray) else None
+                if v is not None and v.kind != "const" and array.dtype.kind in "iub" and \
+                        isinstance(ignore_index, int):
+                    r.rec.instrs.append(Instr(
+                        "check", same_ignored, [v, ignore_index, array == ignore_index, name],
+                        comment=f"{name}: the same targets equal ignore_index as when traced"))
+                return original(input, target, *args, **kwargs)
+            return loss
+        for name in ("cross_entropy", "nll_loss"):
+            original = getattr(losses_functional, name)
+            self.swap_everywhere(name, original, targets_checked(original, name))
+
         original_module_call = Module.__dict__["__call__"]
 
         def module_call(module, *args, **kwargs):
@@ -762,6 +783,19 @@ def picked(x, pick, axis, keepdims):
     if axis is None:
         return xp.asarray(pick(x), dtype=xp.int64)
     return xp.asarray(pick(x, axis=axis, keepdims=keepdims), dtype=xp.int64)
+
+
+def same_ignored(target, ignore_index, seen, name):
+    """Raise unless the targets equal ``ignore_index`` exactly where they did when the plan was
+    traced (eager chooses its computation from them)."""
+    ignored = target == ignore_index
+    if ignored.shape != seen.shape or not (ignored == seen).all():
+        raise CaptureError(
+            f"compile: {name}'s targets equal ignore_index ({ignore_index}) at other places "
+            f"({int(ignored.sum())} of {ignored.size}) than in the traced calls "
+            f"({int(seen.sum())}), and eager chooses its computation from them; a plan made "
+            f"for the traced ones would give other numbers. Run this step eagerly, or keep the "
+            f"ignored places the same in every call")
 
 
 def one_hot_of(labels, num_classes):

@@ -272,6 +272,9 @@ class Program:
             hint = "_" + getattr(instr.fn, "__name__", "f")
             text = f"{out.name} = {self.call(instr.fn, hint, instr.args)}"
             return [(text, instr.extra.get("comment", kind), reads, out)]
+        if kind == "check":
+            return [(self.call(instr.fn, "_" + instr.fn.__name__, instr.args),
+                     instr.extra.get("comment", "check"), reads, None)]
         if kind == "clip":
             text = f"{out.name} = np.asarray({self.call(instr.fn, '_clip_grads', instr.args)})"
             return [(text, "clip_grad_norm_: the gradients scaled in place, their total norm "
@@ -448,7 +451,7 @@ def dce(instrs, outputs):
             live.add(v)
     kept = []
     for instr in reversed(instrs):
-        effect = instr.kind in ("grad_none", "grad_set", "grad_add", "update", "clip")
+        effect = instr.kind in ("grad_none", "grad_set", "grad_add", "update", "clip", "check")
         if effect or (instr.out is not None and instr.out in live):
             kept.append(instr)
             live.update(instr.values())
