@@ -8,8 +8,9 @@ the medians as JSON.
 gradient into its bucket and starting the all-reduces, the wait, the average, and handing the
 averages to ``.grad``), against one raw ``MPI_Allreduce`` of a flat float32 array of
 the same bytes, and beside it the least any averaging costs (``pass+iallreduce``: one pass
-dividing the gradients into a bucket, then an in-place ``MPI_Iallreduce``). ``step``: a whole data-parallel training step, each rank on half the batch, with
-the same raw all-reduce beside it. Samples alternate between the two, each after a barrier.
+dividing the gradients into a bucket, then an in-place ``MPI_Iallreduce``). ``step``: a whole
+data-parallel training step, each rank on half the batch, with the same raw all-reduce beside
+it. Samples alternate between them, each after a barrier.
 """
 import json
 import statistics

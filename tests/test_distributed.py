@@ -295,7 +295,8 @@ def scenario_grad_doors():
     model.zero_grad(set_to_none=True)
     ddp_backward(2)
     check("set_to_none", average(local(2)))
-    checks.append(f"kept_unchanged={all(np.array_equal(g.numpy(), v) for g, v in zip(kept, kept_values))}")
+    unchanged = all(np.array_equal(g.numpy(), v) for g, v in zip(kept, kept_values))
+    checks.append(f"kept_unchanged={unchanged}")
 
     model.zero_grad(set_to_none=False)
     checks.append(f"zeroed={all(not p.grad.numpy().any() for p in params)}")
@@ -320,7 +321,8 @@ def scenario_grad_doors():
 
     before = [p.grad.numpy().copy() for p in params]
     params[-1].grad.mul_(0.0)  # one .grad changed in place changes no other
-    checks.append(f"views_apart={all(np.array_equal(p.grad.numpy(), b) for p, b in zip(params[:-1], before[:-1]))}")
+    apart = all(np.array_equal(p.grad.numpy(), b) for p, b in zip(params[:-1], before[:-1]))
+    checks.append(f"views_apart={apart}")
 
     # Nothing holds the last buckets once zero_grad() drops .grad: the next backward writes
     # into the same arrays.
