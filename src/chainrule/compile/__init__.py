@@ -105,7 +105,10 @@ class CompiledStep:
         self.plans = []
         self.misses = []  # (call number, [guard text that failed, per plan])
         self.calls = 0
-        self._pending = None  # (guard source, recording) awaiting its check
+        # guard source -> (recording, recorder) of a traced call awaiting its check: one per
+        # guard, so that calls alternating between two kinds (a recurrent model's first batch
+        # of an epoch, without a carried state, and the others) each get their plan.
+        self._pending = {}
         self._warned = False
         functools.update_wrapper(self, fn)
 
@@ -149,12 +152,13 @@ class CompiledStep:
                           self.passes)
         guard_source = GuardBuilder(program).build(rec, args, kwargs)
         if self.check:
-            pending = self._pending
-            if pending is None or pending[0] != guard_source:
-                self._pending = (guard_source, rec, recorder)
+            pending = self._pending.pop(guard_source, None)
+            if pending is None:
+                if len(self._pending) >= self.max_plans:  # the oldest goes
+                    del self._pending[next(iter(self._pending))]
+                self._pending[guard_source] = (rec, recorder)
                 return result
-            _compare_constants(pending[1], rec)
-            self._pending = None
+            _compare_constants(pending[0], rec)
         self.plans.append(Plan(program, guard_source, rec))
         return result
 
