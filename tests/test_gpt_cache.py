@@ -111,3 +111,14 @@ def test_generate_with_the_cache_refuses_what_forward_refuses():
     with pytest.raises(cr.errors.ShapeError, match="idx must be a \\(batch, time\\) tensor"):
         model.generate(cr.zeros(3, dtype=cr.int64), 2)
     assert model.generate(cr.tensor([[1]]), 0).tolist() == [[1]]
+
+
+def test_cached_path_refuses_indices_forward_refuses():
+    model = _model(True)
+    for bad in ([[1, -1]], [[11, 2]]):
+        for use_cache in (True, False):
+            with pytest.raises(IndexError, match="index out of range"):
+                model.generate(cr.tensor(bad), 2, use_cache=use_cache)
+    for use_cache in (True, False):  # no token to continue: forward's error either way
+        with pytest.raises(IndexError, match="out of bounds for axis 1 with size 0"):
+            model.generate(cr.zeros(1, 0, dtype=cr.int64), 2, use_cache=use_cache)

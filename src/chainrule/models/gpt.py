@@ -242,6 +242,13 @@ class GPT(nn.Module):
         if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.dtype.kind not in "iu":
             raise ShapeError(f"GPT: idx must be a (batch, time) tensor of token indices, got "
                              f"{_describe(idx)}")
+        rows = self.config.vocab_size
+        if not idx.shape[1] or not idx.numel():
+            return self.generate(idx, max_new_tokens, temperature, top_k, generator, False)
+        low, high = int(idx._data.min()), int(idx._data.max())
+        if low < 0 or high >= rows:  # forward's own check (NumPy would wrap a negative index)
+            raise IndexError(f"embedding: index out of range in self (indices from {low} to "
+                             f"{high}, weight has {rows} rows)")
         block = self.config.block_size
         cache = None
         for _ in range(max_new_tokens):
