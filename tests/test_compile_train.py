@@ -97,6 +97,8 @@ def test_compiled_language_model_training_equals_eager(model):
         assert "param_groups[0]['lr']" in code or "group['lr']" in code  # read live
     else:
         assert "one_hot" in code  # the tokens' one-hot rows are made from each call's input
+        # the time steps' slice gradients are added in place into the plan's own sum
+        assert "_add_into(" in code and "_accum(" not in code
         # the recurrent state runs on from batch to batch: an input and an output of the plan
         assert any("_args[2]" in plan.program.source for plan in step.plans)
         # and the first batch of each epoch, which starts from a fresh state, has its own plan

@@ -363,6 +363,8 @@ class Lowering:
                           comment, instr, out)]
 
     def _accum(self, instr, i):
+        if len(instr.args) == 2 and instr.args[1].lazy and not instr.args[0].lazy:
+            return self._accum_slice(instr, i)
         if len(instr.args) != 2 or any(v.lazy for v in instr.args):
             return None
         a, b = instr.args
@@ -371,6 +373,23 @@ class Lowering:
                 a.dtype == b.dtype == out.dtype and len(out.shape)):
             return None
         return self._elementwise(instr, i, "add", [a, b], "gradients of a fan-out add up")
+
+    def _accum_slice(self, instr, i):
+        """A slice's gradient added at its index into the sum so far: in place when that sum
+        is an array an earlier sum of this plan made and nothing reads afterwards (the engine
+        copies it first, as something else might hold it; here nothing does). The same
+        additions, so the same bits."""
+        a, b = instr.args
+        producer = a.producer
+        if producer is None or producer.kind != "accum" or a in self.outputs or \
+                a in self.views or self.live_after(a, i) or not _array(a):
+            return None
+        self.program.namespace.setdefault("_add_into", _add_into)
+        out = instr.out
+        if a in self.buffers:
+            self.buffers[out] = self.buffers[a]
+        return [self.line(f"{out.name} = _add_into({a.name}, {b.name})",
+                          "a slice's gradient added at its index, in place", instr, out)]
 
     def _asarray(self, instr, i):
         source = instr.args[0]
@@ -570,6 +589,11 @@ class Lowering:
             found = None
         self._inline_cache[key] = found
         return found
+
+
+def _add_into(total, part):
+    """``part`` (a slice's gradient) added into ``total`` at its index, in place."""
+    return part.add_into(total)
 
 
 def where(instr):

@@ -389,7 +389,7 @@ def _describe(obj):
 
 RESERVED = {"np", "step", "del", "return", "lambda", "in", "is", "not", "and", "or", "if",
             "else", "for", "def", "class", "import", "from", "as", "with", "try", "None",
-            "True", "False", "_args", "_kwargs", "_fit", "_accum", "_T", "_dense",
+            "True", "False", "_args", "_kwargs", "_fit", "_accum", "_T", "_dense", "_add_into",
             # the lowered optimizer updates' own locals
             "lr", "buffer", "group", "state", "m", "v", "beta1", "beta2", "math"}
 
