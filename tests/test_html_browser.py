@@ -16,7 +16,7 @@ import pytest
 
 from chainrule import nn
 from chainrule.inspect import backward_steps, explain, forward_steps
-from chainrule.inspect import html as html_module
+from chainrule.inspect import page as page_module
 from chainrule.inspect import to_html
 from chainrule.inspect.gradients import engine_gradients
 from chainrule.inspect.graph import GraphView
@@ -58,7 +58,7 @@ def test_page_is_self_contained(tmp_path):
 
 
 def test_without_dot_the_page_draws_its_own_svg(tmp_path, monkeypatch):
-    monkeypatch.setattr(html_module, "run_dot", lambda text, kind="svg": None)
+    monkeypatch.setattr(page_module, "run_dot", lambda text, kind="svg": None)
     model, loss = textbook()
     page = to_html(loss, tmp_path / "graph.html", params=model).read_text()
     boxes = re.findall(r'<g id="v\d+" class="node">', page)

@@ -186,17 +186,14 @@ def compiled_page(step, loss, path, params=None):
     """Write inspect's page for ``loss``'s graph with ``step``'s program beside it; returns the
     path (``inspect.to_html(loss, path, params, compiled=step)``)."""
     from pathlib import Path
-    from ..display import run_dot
     from ..serialize.atomic import atomic_write
-    from .html import _PAGE, _strip_prolog
-    from .layout import fallback_svg
+    from .page import PAGE, page_svg
     from .stepthrough import time_steps_html
     view, report, links = _parts(step, loss, params)
-    svg = run_dot(report.dot, "svg")
-    svg = _strip_prolog(svg.decode()) if svg is not None else fallback_svg(view)
+    svg = page_svg(report, view)
     summary = (f"{report.summary} Step through with Next/Previous or the arrow keys, click a "
                f"node, or click a line of the compiled step.")
-    page = _PAGE.format(title=html.escape(f"chainrule: the compiled step and the graph of "
+    page = PAGE.format(title=html.escape(f"chainrule: the compiled step and the graph of "
                                           f"{view.name(view.root)}"),
                         css=asset("stepthrough.css"),
                         body=_side_by_side(step, report, links, svg, "", "page", summary)

@@ -9,12 +9,11 @@ are inline too (stepthrough.py), so the page needs no network.
 import html
 from pathlib import Path
 
-from ..display import run_dot
 from ..serialize.atomic import atomic_write
 from .explain import build_steps, report_for
 from .gradients import engine_gradients
 from .graph import GraphView
-from .layout import fallback_svg
+from .page import PAGE, page_svg
 from .stepthrough import asset, time_steps_html, widget
 
 
@@ -29,33 +28,13 @@ def to_html(loss, path, params=None, compiled=None):
     view = loss if isinstance(loss, GraphView) else GraphView(loss, params)
     grads, contributions = engine_gradients(view)
     report = report_for(view, grads, contributions, build_steps(view, grads, contributions))
-    svg = run_dot(report.dot, "svg")
-    svg = _strip_prolog(svg.decode()) if svg is not None else fallback_svg(view)
+    svg = page_svg(report, view)
     summary = (f"{report.summary} Step through with Next/Previous or the arrow keys, or click "
                f"a box (a variable) or a circle (an op).")
-    page = _PAGE.format(title=html.escape(f"chainrule: the graph of {view.name(view.root)}"),
-                        css=asset("stepthrough.css"),
-                        body=widget(report.data, svg, "", "page", summary)
-                        + time_steps_html(report))
+    page = PAGE.format(title=html.escape(f"chainrule: the graph of {view.name(view.root)}"),
+                       css=asset("stepthrough.css"),
+                       body=widget(report.data, svg, "", "page", summary)
+                       + time_steps_html(report))
     path = Path(path)
     atomic_write(path, [page.encode("utf-8")], what="page")
     return path
-
-
-def _strip_prolog(svg):
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>body {{ margin: 0; }} {css}</style>
-</head>
-<body>
-{body}
-</body>
-</html>
-"""
