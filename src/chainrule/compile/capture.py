@@ -813,24 +813,10 @@ def one_hot_of(labels, num_classes):
 
 
 def clip_grads(grads, max_norm, norm_type=2.0, error_if_nonfinite=False):
-    """nn.utils.clip_grad_norm_ on the gradients' arrays, the same NumPy calls in the same
-    order (so the same bits): scale them in place so that their total norm is at most
-    ``max_norm``; returns the total norm before clipping."""
-    import math
-    from ..errors import GradientError
-    norms = [xp.linalg.norm(g.reshape(-1), ord=norm_type) for g in grads]
-    dtype = xp.result_type(*(g.dtype for g in grads))
-    total = xp.linalg.norm(xp.asarray(norms, dtype=dtype), ord=norm_type).astype(dtype)
-    if error_if_nonfinite and not math.isfinite(total):
-        raise GradientError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
-            f"non-finite ({total}), so it cannot be clipped; to scale the gradients by it "
-            f"anyway (making them nan), set error_if_nonfinite=False")
-    coefficient = min(max_norm / (total + dtype.type(1e-6)), 1.0)
-    for g in grads:
-        with xp.errstate(invalid="ignore"):  # inf * 0 is nan, as in PyTorch, without a warning
-            g *= g.dtype.type(coefficient)
-    return total
+    """nn.utils.clip_grad_norm_ on the gradients' arrays: the eager function's own arithmetic
+    (nn.utils.clip_grad.clip_arrays), so the same bits."""
+    from ..nn.utils.clip_grad import clip_arrays
+    return clip_arrays(grads, max_norm, norm_type, error_if_nonfinite)
 
 
 def _group_shape(group):

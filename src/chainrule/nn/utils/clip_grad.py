@@ -28,7 +28,17 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = [p.grad for p in _as_list(parameters, "clip_grad_norm_") if p.grad is not None]
     if not grads:
         return Tensor(0.0)
-    norms = [xp.linalg.norm(g._data.reshape(-1), ord=norm_type) for g in grads]
+    total = clip_arrays([g._data for g in grads], max_norm, norm_type, error_if_nonfinite)
+    for g in grads:
+        g._bump_version()
+    return Tensor(total)
+
+
+def clip_arrays(grads, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """clip_grad_norm_ on the gradients' arrays (the compiled step replays it too): scale them
+    in place so that their total norm is at most ``max_norm``; returns the total norm before
+    clipping, a NumPy scalar."""
+    norms = [xp.linalg.norm(g.reshape(-1), ord=norm_type) for g in grads]
     dtype = xp.result_type(*(g.dtype for g in grads))
     total = xp.linalg.norm(xp.asarray(norms, dtype=dtype), ord=norm_type).astype(dtype)
     if error_if_nonfinite and not math.isfinite(total):
@@ -39,9 +49,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coefficient = min(max_norm / (total + dtype.type(1e-6)), 1.0)
     for g in grads:
         with xp.errstate(invalid="ignore"):  # inf * 0 is nan, as in PyTorch, without a warning
-            g._data *= g.dtype.type(coefficient)
-        g._bump_version()
-    return Tensor(total)
+            g *= g.dtype.type(coefficient)
+    return total
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
