@@ -82,15 +82,21 @@ def run_export(args):
     return 0
 
 
-def _compare_with_onnxruntime(model, path, inputs):
-    import numpy as np
-    from ..autograd import no_grad
+def _session(path):
+    """An onnxruntime session on the CPU for the written file, and onnxruntime's version."""
     try:
         import onnxruntime
     except ImportError as error:
         raise ImportError('the comparison needs onnxruntime: pip install -e ".[interop]" '
                           '(or skip it with --no-check)') from error
     session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+    return session, onnxruntime.__version__
+
+
+def _compare_with_onnxruntime(model, path, inputs):
+    import numpy as np
+    from ..autograd import no_grad
+    session, version = _session(path)
     rng = np.random.default_rng(0)
     model.eval()
     worst = 0.0
@@ -100,7 +106,7 @@ def _compare_with_onnxruntime(model, path, inputs):
             expected = model(x).numpy()
         (actual,) = session.run(None, {"input": x})
         worst = max(worst, float(np.abs(actual - expected).max()))
-    return worst, onnxruntime.__version__
+    return worst, version
 
 
 def _export_language_model(args, model, config):
@@ -133,12 +139,7 @@ def _export_language_model(args, model, config):
 def _compare_language_model(model, path, vocab, steps):
     import numpy as np
     from ..autograd import no_grad
-    try:
-        import onnxruntime
-    except ImportError as error:
-        raise ImportError('the comparison needs onnxruntime: pip install -e ".[interop]" '
-                          '(or skip it with --no-check)') from error
-    session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+    session, version = _session(path)
     rng = np.random.default_rng(0)
     model.eval()
     worst = 0.0
@@ -151,4 +152,4 @@ def _compare_language_model(model, path, vocab, steps):
         actual = session.run(None, {"input": idx})
         for a, e in zip(actual, expected, strict=True):
             worst = max(worst, float(np.abs(a - e).max() / max(np.abs(e).max(), 1e-30)))
-    return worst, onnxruntime.__version__
+    return worst, version
