@@ -718,7 +718,50 @@ class ModuleList(Module):
         return iter(self._items)
 
 
-class ModuleDict(Module):
+class _Entries:
+    """What ModuleDict and ParameterDict share: a dict of named entries that the model sees
+    (``_attributes``), read as a dict and, as in PyTorch, as attributes (heads.digit is
+    heads["digit"]); each class says what an entry may be in ``__setitem__``."""
+
+    def _attributes(self):
+        return self._items.items()
+
+    def __getitem__(self, key):
+        return self._items[key]
+
+    def __delitem__(self, key):
+        del self._items[key]
+
+    def __getattr__(self, name):
+        items = vars(self).get("_items", {})
+        if name in items:
+            return items[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute or entry "
+                             f"{name!r}")
+
+    def keys(self):
+        """The names, in insertion order."""
+        return self._items.keys()
+
+    def values(self):
+        """The entries, in insertion order."""
+        return self._items.values()
+
+    def items(self):
+        """(name, entry) pairs, in insertion order."""
+        return self._items.items()
+
+    def __contains__(self, key):
+        return key in self._items
+
+    def __len__(self):
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+
+class ModuleDict(_Entries, Module):
     """A dict of modules whose parameters the model sees, named by their keys (PyTorch's
     ModuleDict).
 
@@ -732,9 +775,6 @@ class ModuleDict(Module):
         if modules is not None:
             self.update(modules)
 
-    def _attributes(self):
-        return self._items.items()
-
     def __setitem__(self, key, module):
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict: entry {key!r} is a {type(module).__name__}, not a "
@@ -742,18 +782,6 @@ class ModuleDict(Module):
         object.__setattr__(module, "_name", str(key))
         self._items[str(key)] = module
 
-    def __getitem__(self, key):
-        return self._items[key]
-
-    def __delitem__(self, key):
-        del self._items[key]
-
-    # As in PyTorch, the entries are attributes too: heads.digit is heads["digit"].
-    def __getattr__(self, name):
-        items = vars(self).get("_items", {})
-        if name in items:
-            return items[name]
-        raise AttributeError(f"'ModuleDict' object has no attribute or entry {name!r}")
 
     def __setattr__(self, name, value):
         if isinstance(value, Module) and name != "_name":
@@ -772,26 +800,6 @@ class ModuleDict(Module):
         for key, module in (modules.items() if hasattr(modules, "items") else modules):
             self[key] = module
 
-    def keys(self):
-        """The names, in insertion order."""
-        return self._items.keys()
-
-    def values(self):
-        """The modules, in insertion order."""
-        return self._items.values()
-
-    def items(self):
-        """(name, module) pairs, in insertion order."""
-        return self._items.items()
-
-    def __contains__(self, key):
-        return key in self._items
-
-    def __len__(self):
-        return len(self._items)
-
-    def __iter__(self):
-        return iter(self._items)
 
 
 def _as_parameter(value):
@@ -872,7 +880,7 @@ class ParameterList(Module):
         return "\n".join([f"{type(self).__name__}(", *lines, ")"])
 
 
-class ParameterDict(Module):
+class ParameterDict(_Entries, Module):
     """A dict of parameters the model sees, named by their keys in ``parameters()`` and
     ``state_dict()`` (PyTorch's ParameterDict). A tensor put in becomes a Parameter sharing
     its memory.
@@ -888,25 +896,10 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
-    def _attributes(self):
-        return self._items.items()
-
     def __setitem__(self, key, value):
         if not isinstance(key, str):
             raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__}")
         self._items[key] = _as_parameter(value)
-
-    def __getitem__(self, key):
-        return self._items[key]
-
-    def __delitem__(self, key):
-        del self._items[key]
-
-    def __getattr__(self, name):
-        items = vars(self).get("_items", {})
-        if name in items:
-            return items[name]
-        raise AttributeError(f"'ParameterDict' object has no attribute or entry {name!r}")
 
     def update(self, parameters):
         """Add (or replace) the entries of a dict or of (key, value) pairs."""
@@ -935,30 +928,9 @@ class ParameterDict(Module):
         """Remove every entry."""
         self._items.clear()
 
-    def keys(self):
-        """The names, in insertion order."""
-        return self._items.keys()
-
-    def values(self):
-        """The values, in insertion order."""
-        return self._items.values()
-
-    def items(self):
-        """(name, value) pairs, in insertion order."""
-        return self._items.items()
-
     def copy(self):
         """A new ParameterDict holding the same parameters."""
         return ParameterDict(self._items)
-
-    def __contains__(self, key):
-        return key in self._items
-
-    def __len__(self):
-        return len(self._items)
-
-    def __iter__(self):
-        return iter(self._items)
 
     def __repr__(self):
         lines = [f"  ({k}): {_describe_entry(v)}" for k, v in self._items.items()]
