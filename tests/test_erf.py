@@ -74,3 +74,20 @@ def test_exact_gelu_as_torch():
         ours = cr.nn.functional.gelu(cr.tensor(x.astype(dtype))).numpy()
         theirs = torch.nn.functional.gelu(torch.tensor(x.astype(dtype))).numpy()
         np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_is_infinite_at_infinity(dtype):
+    """gelu(+inf) = +inf * Phi(+inf) = +inf, as PyTorch's float64 and one-element float32
+    paths give (its vectorised float32 kernel gives nan), and gelu(-inf) is nan in both (-inf
+    times 0). The gradient at +inf is Phi + x phi = 1 + inf * 0: PyTorch's float64 answer."""
+    torch = pytest.importorskip("torch")
+    x = cr.tensor(np.array([np.inf, -np.inf], dtype=dtype), requires_grad=True)
+    out = cr.nn.functional.gelu(x)
+    assert out.detach().numpy()[0] == np.inf and np.isnan(out.detach().numpy()[1])
+    theirs = torch.tensor([np.inf, -np.inf], dtype=torch.float64, requires_grad=True)
+    expected = torch.nn.functional.gelu(theirs)
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), theirs.grad.numpy())
