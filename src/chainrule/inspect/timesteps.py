@@ -29,7 +29,7 @@ from ..engine import sum_to_shape
 from ..nn.recurrent import time_step
 from .gradients import check_retained, engine_gradients
 from .graph import GraphView, format_shape, grad_norm
-from .timescope import has_time_steps, order, step_label, time_step_of
+from .timescope import order, step_label, time_step_of
 
 __all__ = ["time_step", "time_step_of", "split_by_time_step", "time_step_gradients",
            "TimeStepGradients", "StepGradient", "sequence_memory", "SequenceMemory"]
