@@ -5,6 +5,8 @@ code, not for the luck of the draw. Set HYPOTHESIS_PROFILE=explore to draw fresh
 the slow fuzz runs are meant to be used when hunting for new failures).
 """
 import os
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import settings
@@ -49,3 +51,34 @@ def _skip_reason(report):
     longrepr = report.longrepr
     reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
     return reason.removeprefix("Skipped: ")
+
+
+# -- a real browser for the page tests (headless Chromium through Selenium) ------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason=f"{MISSING_TOOL} selenium is not installed "
+                                     f"(pip install -e \".[test]\")")
+    for program in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(program, os.X_OK):
+            pytest.skip(f"{MISSING_TOOL} {program} is not installed (Debian: apt-get install "
+                        f"chromium chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1400,900"):
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="chainrule-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -3,19 +3,12 @@ step.explain(loss) in a notebook. Each forward line links to the forward pass's 
 and each backward line to explain's step for the gradient it computes; checked in the markup and,
 where Chromium is installed, by clicking lines in a real headless browser."""
 import html
-import os
 import re
-import shutil
-import tempfile
 
 import numpy as np
-import pytest
 
 import chainrule as cr
 from chainrule import inspect, nn, optim
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def compiled_mlp():
@@ -108,30 +101,6 @@ def test_a_graph_of_another_network_links_nothing_wrongly(tmp_path):
     page = inspect.to_html(other, tmp_path / "other.html", compiled=step).read_text()
     found = links(page)
     assert "dW2" not in found and "dh" not in found  # the model's parameters are not in it
-
-
-@pytest.fixture(scope="module")
-def browser():
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="missing tool: selenium is not installed")
-    for program in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(program, os.X_OK):
-            pytest.skip(f"missing tool: {program} is not installed")
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,900"):
-        options.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="chainrule-chromium-")
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_clicking_a_line_shows_its_step(browser, tmp_path):

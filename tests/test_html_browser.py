@@ -3,10 +3,7 @@ node shows its value, gradient, chain-rule formula and saved bytes; the step-thr
 explain's steps (and the forward pass's ops) in order, highlights each step's node, shows the
 upstream gradient and, at a fan-out, the contributions and their sum; the graph zooms and pans;
 two renders in one notebook page do not clash."""
-import os
 import re
-import shutil
-import tempfile
 
 import io
 import json
@@ -22,8 +19,6 @@ from chainrule.inspect.gradients import engine_gradients
 from chainrule.inspect.graph import GraphView
 from chainrule.random import manual_seed
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 N, D, HIDDEN, Q = 6, 20, 16, 4
 
 
@@ -64,31 +59,6 @@ def test_without_dot_the_page_draws_its_own_svg(tmp_path, monkeypatch):
     boxes = re.findall(r'<g id="v\d+" class="node">', page)
     circles = re.findall(r'<g id="op\d+" class="node">', page)
     assert (len(boxes), len(circles)) == (19, 15)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="missing tool: selenium is not installed (pip install -e \".[test]\")")
-    for program in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(program, os.X_OK):
-            pytest.skip(f"missing tool: {program} is not installed (Debian: apt-get install "
-                        f"chromium chromium-driver)")
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,900"):
-        options.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="chainrule-chromium-")
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_clicking_nodes_shows_formula_gradient_and_bytes(browser, tmp_path):
