@@ -17,8 +17,10 @@ tx, tw, tb = (cr.tensor(a, requires_grad=True) for a in (x, w, b))
 y = F.conv2d(tx, tw, tb, stride=2, padding=1)
 (y * cr.tensor(dout)).sum().backward()
 # The last bits depend on the CPU's BLAS kernels, so the check is printed against a bound.
-differences = {"out": np.abs(out - y.detach().numpy()).max(), "dx": np.abs(dx - tx.grad.numpy()).max(),
-               "dw": np.abs(dw - tw.grad.numpy()).max(), "db": np.abs(db - tb.grad.numpy()).max()}
+differences = {"out": np.abs(out - y.detach().numpy()).max(),
+               "dx": np.abs(dx - tx.grad.numpy()).max(),
+               "dw": np.abs(dw - tw.grad.numpy()).max(),
+               "db": np.abs(db - tb.grad.numpy()).max()}
 print("conv by hand vs autograd, out, dx, dw and db agree within 1e-14:",
       all(d < 1e-14 for d in differences.values()))
 

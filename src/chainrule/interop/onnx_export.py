@@ -295,8 +295,7 @@ def _conv(g, layer, x, shape):
                               f"padding_mode={mode!r}, which ONNX's Pad has from opset {needs}; "
                               f"export with opset={needs} or later")
         every_axis = [0, 0] + pads[:dims] + [0, 0] + pads[dims:]  # N and C are not padded
-        x = g.node("Pad", x, g.constant(np.array(every_axis, dtype=np.int64), "pads",
-                                        dtype=np.int64), mode=onnx_mode)
+        x = g.node("Pad", x, g.shape(every_axis), mode=onnx_mode)
         pads = [0] * 2 * dims
     inputs = [x, g.constant(layer.weight._data, "weight")]
     if layer.bias is not None:
@@ -480,16 +479,15 @@ def _unfold(g, layer, x, shape):
         raise ExportError(f"export: Unfold at {g.scope!r}: kernel {tuple(kernel)} does not fit "
                           f"the padded image {tuple(size)}")
     if any(padding):
-        x = g.node("Pad", x, g.constant(np.array([0, 0, *padding, 0, 0, *padding]), "pads",
-                                        dtype=np.int64))
-    index = lambda values: g.constant(np.array(values), "index", dtype=np.int64)  # noqa: E731
+        x = g.node("Pad", x, g.shape([0, 0, *padding, 0, 0, *padding]))
     pieces = []
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             starts = [i * dilation[0], j * dilation[1]]
             ends = [start + s * (b - 1) + 1 for start, s, b in zip(starts, stride, blocks)]
-            piece = g.node("Slice", x, index(starts), index(ends), index([2, 3]), index(stride))
-            pieces.append(g.node("Unsqueeze", piece, index([2])))
+            piece = g.node("Slice", x, g.shape(starts), g.shape(ends), g.shape([2, 3]),
+                           g.shape(list(stride)))
+            pieces.append(g.node("Unsqueeze", piece, g.shape([2])))
     stacked = g.node("Concat", *pieces, axis=2)  # (N, C, kh*kw, blocks_h, blocks_w)
     return g.node("Reshape", stacked, g.shape([0, shape[1] * len(pieces), -1]))
 
