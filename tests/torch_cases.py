@@ -687,6 +687,9 @@ EDGE_MISC = {
         x.reshape(5, 3), M.tensor([0, 1, 2, 0, 1]), reduction="none"),
     "normalize": lambda M, x: M.nn.functional.normalize(x.reshape(3, 5), dim=1),
     "layer_norm": lambda M, x: M.nn.functional.layer_norm(x.reshape(3, 5), (5,)),
+    "layer_norm-affine": lambda M, x: M.nn.functional.layer_norm(
+        x.reshape(3, 5), (5,), M.linspace(0.5, 2.0, 5, dtype=x.dtype),
+        M.linspace(-1.0, 1.0, 5, dtype=x.dtype)),
 }
 for _form, _fn in EDGE_MISC.items():
     case("edge", _fn, [E(N_EDGES)], covers=(), id=_form)
