@@ -18,7 +18,7 @@ from . import numpy_protocol as _numpy_protocol  # noqa: F401  (np.sin(t): Tenso
 from . import stats as _stats  # noqa: F401  (median, unique, histc, histogram)
 from . import more_functions as _more  # noqa: F401  (nansum, index_add, bernoulli)
 from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
-from .dtypes import as_dtype
+from .dtypes import as_dtype, get_default_dtype, set_default_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,
                        ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
                        zeros, zeros_like)
@@ -64,7 +64,8 @@ bool = _xp.dtype("bool")
 __version__ = "0.1.0"
 
 __all__ = list(dict.fromkeys([
-    "Tensor", "tensor", "as_tensor", "from_numpy", "as_dtype", "grad",
+    "Tensor", "tensor", "as_tensor", "from_numpy", "as_dtype", "grad", "get_default_dtype",
+    "set_default_dtype",
     "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "normal", "ones",
     "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "zeros",
     "zeros_like", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",

@@ -1,14 +1,15 @@
 """Making tensors the PyTorch way: ``cr.zeros(2, 3)``, ``cr.arange(5)``, ``cr.randn(4, 4)``.
 
-Sizes are given as ints or as one tuple or list. Floating-point results are float32 unless
-``dtype=`` says otherwise; random values come from the library's generator (``manual_seed``
-governs them) unless ``generator=`` is given. ``requires_grad=True`` makes a leaf to learn.
+Sizes are given as ints or as one tuple or list. Floating-point results take the default dtype
+(float32 unless ``cr.set_default_dtype`` changed it) unless ``dtype=`` says otherwise; random
+values come from the library's generator (``manual_seed`` governs them) unless ``generator=``
+is given. ``requires_grad=True`` makes a leaf to learn.
 """
 import numbers
 
 from .backend import xp
 from .device import check_device
-from .dtypes import DEFAULT_FLOAT, as_dtype, scalar_dtype
+from .dtypes import as_dtype, default_float, scalar_dtype
 from .errors import ArgumentError, DtypeError
 from .random import resolve
 from .tensor import Tensor
@@ -26,13 +27,13 @@ def _size(size, name):
 
 
 def _make(array, dtype, requires_grad):
-    array = array.astype(DEFAULT_FLOAT if dtype is None else as_dtype(dtype), copy=False)
+    array = array.astype(default_float() if dtype is None else as_dtype(dtype), copy=False)
     return Tensor._make(array, None).requires_grad_(requires_grad) if requires_grad else \
         Tensor._make(array, None)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    """A tensor of zeros of the given size (float32 unless ``dtype``).
+    """A tensor of zeros of the given size (the default float dtype unless ``dtype``).
 
     >>> cr.zeros(2, 3).shape
     cr.Size([2, 3])
@@ -62,7 +63,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    """A tensor of ``fill_value``; its dtype follows the value (float32, int64 or bool).
+    """A tensor of ``fill_value``; its dtype follows the value (the default float, int64 or bool).
 
     >>> cr.full((2,), 7.0)
     tensor([7., 7.], dtype=float32)
@@ -88,7 +89,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise ArgumentError("arange: step must not be 0")
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-        dtype = xp.int64 if ints else DEFAULT_FLOAT
+        dtype = xp.int64 if ints else default_float()
     _no_bool_ranges("arange", dtype)
     return _make(xp.arange(start, end, step, dtype=xp.float64 if as_dtype(dtype).kind == "f"
                            else None), dtype, requires_grad)

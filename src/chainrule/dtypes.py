@@ -4,15 +4,14 @@ Operands are ranked in three groups: tensors with at least one dimension, 0-d te
 scalars (Python numbers and NumPy scalars). The result takes the dtype of the strongest group
 present, and a weaker group only decides it when it brings a higher kind (bool < integer <
 floating): a float32 tensor times 2.5 or times np.float64(2.5) stays float32, an int32 tensor
-meeting 0.5 becomes float32 (the default float), and float64 appears only when a float64 tensor
-takes part. NumPy's own rules differ (float32 * np.float64 -> float64), which is why chainrule
-decides before NumPy computes.
+meeting 0.5 becomes the default float (float32 unless ``set_default_dtype`` changed it), and
+float64 appears only when a float64 tensor takes part or is the default. NumPy's own rules
+differ (float32 * np.float64 -> float64), which is why chainrule decides before NumPy computes.
 """
 import numbers
 
 from .backend import ndarray, xp
 
-DEFAULT_FLOAT = xp.dtype(xp.float32)
 DEFAULT_INT = xp.dtype(xp.int64)
 BOOL = xp.dtype(bool)
 
@@ -25,6 +24,60 @@ NAMES = {
 }
 
 
+class _Default:
+    # Process-global, as torch.set_default_dtype: a holder, so that every module reads the
+    # current value through default_float() rather than a copy bound at import.
+    float = xp.dtype(xp.float32)
+
+
+def default_float():
+    """The dtype that Python floats, float factories, integer-to-float promotion and new layers'
+    parameters get: float32 unless ``set_default_dtype`` changed it."""
+    return _Default.float
+
+
+def get_default_dtype():
+    """The default floating-point dtype, as ``torch.get_default_dtype``.
+
+    >>> cr.get_default_dtype()
+    dtype('float32')
+    """
+    return _Default.float
+
+
+def set_default_dtype(d):
+    """Make ``d`` (float16, float32 or float64) the default floating-point dtype, as
+    ``torch.set_default_dtype``: for tensors made from Python floats, the float factories
+    (``zeros``, ``ones``, ``rand``, ``arange(0.5)``, ...), integers promoted to floats
+    (``int_tensor * 0.5``, ``/``, ``sin``) and the parameters of new layers. Existing tensors
+    keep their dtype, and a float tensor times a Python float keeps the tensor's dtype. The
+    setting is process-global, as PyTorch's.
+
+    >>> cr.set_default_dtype(cr.float64)
+    >>> cr.tensor([1.5]).dtype, (cr.arange(3) / 2).dtype
+    (dtype('float64'), dtype('float64'))
+    >>> cr.set_default_dtype(cr.float32)
+    >>> cr.set_default_dtype(cr.int64)
+    Traceback (most recent call last):
+        ...
+    TypeError: set_default_dtype: only floating-point types are supported ..., got int64
+    """
+    if d is None or isinstance(d, type) and d in (float, int, bool, complex):
+        raise TypeError(f"set_default_dtype: invalid dtype object {d!r}: only floating-point "
+                        f"types are supported as the default type (cr.float16, cr.float32 or "
+                        f"cr.float64)")
+    try:
+        found = xp.dtype(NAMES.get(d, d) if isinstance(d, str) else d)
+    except TypeError:
+        raise TypeError(f"set_default_dtype: not a dtype: {d!r}; only floating-point types are "
+                        f"supported as the default type (cr.float16, cr.float32 or "
+                        f"cr.float64)") from None
+    if found not in (xp.float16, xp.float32, xp.float64):
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the "
+                        f"default type (float16, float32 or float64), got {found}")
+    _Default.float = found
+
+
 def as_dtype(dtype):
     """A NumPy dtype from a dtype, a NumPy type, a PyTorch-style name or Python's float/int/bool.
 
@@ -34,7 +87,7 @@ def as_dtype(dtype):
     dtype('float32')
     """
     if dtype is float:
-        return DEFAULT_FLOAT
+        return _Default.float
     if dtype is int:
         return DEFAULT_INT
     if isinstance(dtype, str) and dtype in NAMES:
@@ -46,6 +99,15 @@ def as_dtype(dtype):
                         f"cr.int64") from None
     if found.kind not in "biuf":
         raise TypeError(f"chainrule tensors hold numbers (bool, integers, floats), not {found}")
+    return found
+
+
+def float_dtype(dtype, where):
+    """The dtype of a new layer's parameters: ``dtype`` (a float type), or the default float if
+    it is None, as PyTorch's ``factory_kwargs``."""
+    found = _Default.float if dtype is None else as_dtype(dtype)
+    if found.kind != "f":
+        raise ValueError(f"{where}: dtype must be a float type, got {found}")
     return found
 
 
@@ -66,13 +128,14 @@ def promote_types(a, b):
 
 
 def scalar_dtype(value):
-    """The dtype a lone scalar gets: float32 for floats, int64 for ints, bool for bools."""
+    """The dtype a lone scalar gets: the default float for floats, int64 for ints, bool for
+    bools."""
     if isinstance(value, (bool, xp.bool_)):
         return BOOL
     if isinstance(value, numbers.Integral):
         return DEFAULT_INT
     if isinstance(value, numbers.Real):
-        return DEFAULT_FLOAT
+        return _Default.float
     raise TypeError(f"expected a number, got {type(value).__name__} {value!r}")
 
 
@@ -96,5 +159,5 @@ def result_type(operands):
         elif kind(strongest) > kind(result):
             # A weaker group raises the kind only: a scalar brings the default dtype of its kind.
             result = strongest if dtypes is not groups[2] else (
-                DEFAULT_FLOAT if kind(strongest) == 2 else DEFAULT_INT)
+                _Default.float if kind(strongest) == 2 else DEFAULT_INT)
     return result

@@ -12,7 +12,7 @@ from . import engine
 from .engine import Node, backward_pass, mode
 from .backend import ndarray, xp
 from .device import CPU, check_device, is_device
-from .dtypes import as_dtype
+from .dtypes import as_dtype, default_float
 from .errors import ArgumentError, DtypeError, GradientError, ShapeError
 from .size import Size
 
@@ -23,8 +23,8 @@ MinMax = namedtuple("MinMax", "values indices")
 
 
 def as_array(data, dtype=None, copy=True):
-    """An ndarray of numbers from ``data``: Python floats become float32 (as in PyTorch),
-    Python ints int64; arrays keep their dtype. Anything non-numeric is refused."""
+    """An ndarray of numbers from ``data``: Python floats become the default float dtype
+    (float32 unless ``set_default_dtype`` changed it, as in PyTorch), Python ints int64; arrays keep their dtype. Anything non-numeric is refused."""
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
@@ -37,7 +37,7 @@ def as_array(data, dtype=None, copy=True):
                             f"array, got {type(data).__name__} {data!r}")
         array = xp.array(data, dtype=dtype)
         if dtype is None and array.dtype == xp.float64 and not isinstance(data, xp.generic):
-            array = array.astype(xp.float32)
+            array = array.astype(default_float())
     if array.dtype.kind not in "biuf":
         raise TypeError(f"tensor(): expected numbers, got an array of {array.dtype} "
                         f"(from {type(data).__name__}); chainrule tensors hold bools, integers "
@@ -1418,7 +1418,8 @@ def _seed_gradient(output, grad, create_graph):
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (as ``torch.tensor``). Python floats become
-    float32 and Python ints int64; NumPy arrays keep their dtype unless ``dtype`` is given.
+    the default float dtype (float32 unless ``set_default_dtype`` changed it) and Python ints
+    int64; NumPy arrays keep their dtype unless ``dtype`` is given.
 
     >>> cr.tensor([1, 2])
     tensor([1, 2], dtype=int64)

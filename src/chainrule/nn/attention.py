@@ -9,6 +9,7 @@ may not. A float mask is added to the scores in both.
 import math
 
 from ..backend import xp
+from ..dtypes import float_dtype
 from ..errors import ArgumentError, ShapeError
 from ..ops import concatenate
 from ..ops.attention import _NEG_INF, _as_tensor, scaled_dot_product_attention
@@ -65,7 +66,7 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by "
                              f"num_heads {num_heads}")
         F.check_probability(dropout)
-        dtype = xp.dtype(dtype or "float32")
+        dtype = float_dtype(dtype, "MultiheadAttention")
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
         self.kdim = int(kdim) if kdim is not None else self.embed_dim
         self.vdim = int(vdim) if vdim is not None else self.embed_dim

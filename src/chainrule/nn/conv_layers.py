@@ -2,6 +2,7 @@
 initialisation: weights and biases uniform in +-1/sqrt(fan_in) (PyTorch's default), batch-norm
 statistics as buffers that follow ``train()`` / ``eval()``."""
 from ..backend import xp
+from ..dtypes import float_dtype
 from ..errors import ShapeError
 from ..ops import conv as conv_ops
 from . import functional as F
@@ -38,6 +39,7 @@ class _ConvNd(Module):
         self.groups = groups
         shape = ((in_channels, out_channels // groups) if transposed else
                  (out_channels, in_channels // groups)) + kernel
+        dtype = float_dtype(dtype, type(self).__name__)
         self.weight = Parameter(xp.empty(shape, dtype=dtype))
         self.bias = Parameter(xp.empty(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters(generator)
@@ -114,7 +116,7 @@ class Conv2d(_ConvNd):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype="float32"):
+                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, 2, False, generator, dtype, padding_mode)
 
@@ -134,7 +136,7 @@ class Conv3d(_ConvNd):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype="float32"):
+                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, 3, False, generator, dtype, padding_mode)
 
@@ -152,7 +154,7 @@ class Conv1d(_ConvNd):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype="float32"):
+                 groups=1, bias=True, padding_mode="zeros", generator=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, 1, False, generator, dtype, padding_mode)
 
@@ -168,7 +170,7 @@ class _ConvTransposeNd(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 generator=None, dtype="float32"):
+                 generator=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, self.dims, True, generator, dtype, padding_mode)
         self.output_padding = _tuple(output_padding, self.dims, "output_padding", self)
@@ -261,9 +263,10 @@ class _BatchNorm(Module):
     dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype="float32"):
+                 track_running_stats=True, dtype=None):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = float_dtype(dtype, type(self).__name__)
         self.weight = Parameter(xp.ones(num_features, dtype=dtype)) if affine else None
         self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine else None
         if track_running_stats:
@@ -346,9 +349,10 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype="float32"):
+                 dtype=None):
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps
+        dtype = float_dtype(dtype, "LayerNorm")
         self.weight = Parameter(xp.ones(shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(xp.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
 
@@ -375,11 +379,12 @@ class GroupNorm(Module):
     cr.Size([3, 4, 5])
     """
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype="float32"):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None):
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: {num_channels} channels do not split into "
                              f"{num_groups} groups")
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        dtype = float_dtype(dtype, "GroupNorm")
         self.weight = Parameter(xp.ones(num_channels, dtype=dtype)) if affine else None
         self.bias = Parameter(xp.zeros(num_channels, dtype=dtype)) if affine else None
 

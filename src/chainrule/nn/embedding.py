@@ -5,6 +5,7 @@ output row's gradient into the row it was read from; padding and frequency scali
 composites on top of it, so there is no backward code here.
 """
 from ..backend import xp
+from ..dtypes import float_dtype
 from ..engine import no_grad
 from ..errors import ShapeError
 from ..ops import getitem, stop_gradient, where
@@ -118,7 +119,7 @@ class Embedding(Module):
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            dtype = xp.dtype(dtype or "float32")
+            dtype = float_dtype(dtype, "Embedding")
             self.weight = Parameter(xp.empty((self.num_embeddings, self.embedding_dim), dtype),
                                     requires_grad=not _freeze)
             self.reset_parameters(generator)

@@ -2,6 +2,7 @@
 import math
 
 from ..backend import xp
+from ..dtypes import float_dtype
 from ..errors import ShapeError
 from ..ops import flatten
 from . import init as initializers
@@ -29,8 +30,8 @@ class Linear(Module):
     +-1/sqrt(in_features) (Kaiming-uniform with a = sqrt(5)). ``init`` names another weight
     initialiser in ``nn.init`` instead ("kaiming_uniform" is He's initialisation for ReLU
     networks, "d2l" is N(0, 0.01^2); a function f(tensor, generator=None) also works), with the
-    bias then starting at zero. ``dtype`` is float32 unless given (use "float64" for gradient
-    checks).
+    bias then starting at zero. ``dtype`` is the default float dtype unless given (float32
+    unless ``cr.set_default_dtype`` changed it; use float64 for gradient checks).
 
     >>> layer = cr.nn.Linear(3, 2)
     >>> layer(cr.ones(4, 3)).shape
@@ -40,13 +41,11 @@ class Linear(Module):
     """
 
     def __init__(self, in_features, out_features, bias=True, init=None, generator=None,
-                 dtype="float32"):
+                 dtype=None):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < 0:
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {value!r}")
-        dtype = xp.dtype(dtype)
-        if dtype.kind != "f":
-            raise ValueError(f"Linear: dtype must be a float type, got {dtype}")
+        dtype = float_dtype(dtype, "Linear")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))

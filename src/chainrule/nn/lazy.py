@@ -12,6 +12,7 @@ first. A state dict loaded before the first call gives them their shapes instead
 import contextlib
 
 from ..backend import xp
+from ..dtypes import as_dtype, default_float
 from ..errors import ChainruleError, ShapeError
 from ..tensor import Tensor
 from .conv_layers import BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Conv3d
@@ -34,7 +35,8 @@ class _NoData:
     (``Module.to`` before the first call), and refuses everything else."""
 
     def __init__(self, dtype, owner):
-        self.dtype, self.owner = xp.dtype(dtype), owner
+        self.dtype = default_float() if dtype is None else as_dtype(dtype)
+        self.owner = owner
 
     def astype(self, dtype, copy=True):
         return _NoData(dtype, self.owner)
@@ -70,7 +72,7 @@ class UninitializedParameter(Parameter):
 
     __slots__ = ()
 
-    def __init__(self, dtype="float32", owner="a lazy module", requires_grad=True):
+    def __init__(self, dtype=None, owner="a lazy module", requires_grad=True):
         self._data = _NoData(dtype, owner)
         self.node = None
         self.grad = None
@@ -210,7 +212,7 @@ class LazyLinear(LazyModuleMixin, Linear):
     def _shapes_for(self, in_features):
         return {"weight": (self.out_features, in_features), "bias": (self.out_features,)}
 
-    def __init__(self, out_features, bias=True, generator=None, dtype="float32"):
+    def __init__(self, out_features, bias=True, generator=None, dtype=None):
         Linear.__init__(self, 0, out_features, bias, dtype=dtype)
         self.weight = UninitializedParameter(dtype, "LazyLinear")
         self.bias = UninitializedParameter(dtype, "LazyLinear") if bias else None
@@ -241,7 +243,7 @@ class _LazyConvMixin(LazyModuleMixin):
                 + tuple(self.kernel_size), "bias": (self.out_channels,)}
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", generator=None, dtype="float32"):
+                 bias=True, padding_mode="zeros", generator=None, dtype=None):
         # The concrete layer is built with groups input channels (the fewest it accepts) and
         # its parameters replaced until the first input says how many there are.
         self.cls_to_become.__init__(self, groups, out_channels, kernel_size, stride, padding,
@@ -353,7 +355,7 @@ class LazyBatchNorm1d(_LazyBatchNormMixin, BatchNorm1d):
     cls_to_become = BatchNorm1d
 
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype="float32"):
+                 dtype=None):
         BatchNorm1d.__init__(self, 0, eps, momentum, affine, track_running_stats, dtype=dtype)
         self._start_lazy_norm(dtype)
 
@@ -369,7 +371,7 @@ class LazyBatchNorm2d(_LazyBatchNormMixin, BatchNorm2d):
     cls_to_become = BatchNorm2d
 
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype="float32"):
+                 dtype=None):
         BatchNorm2d.__init__(self, 0, eps, momentum, affine, track_running_stats, dtype=dtype)
         self._start_lazy_norm(dtype)
 

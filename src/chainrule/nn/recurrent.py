@@ -13,6 +13,7 @@ import warnings
 
 from ..autograd import mode
 from ..backend import xp
+from ..dtypes import float_dtype
 from ..errors import DtypeError, ShapeError
 from ..ops import concatenate, relu, sigmoid, stack, tanh
 from ..ops.recurrent import lstm_cell
@@ -137,7 +138,7 @@ class RNNCellBase(Module):
         self.mode, self.input_size, self.hidden_size = mode, int(input_size), int(hidden_size)
         self.bias = bool(bias)
         gate_size = GATES[mode] * self.hidden_size
-        dtype = xp.dtype(dtype or "float32")
+        dtype = float_dtype(dtype, name)
         self.weight_ih = Parameter(xp.empty((gate_size, self.input_size), dtype))
         self.weight_hh = Parameter(xp.empty((gate_size, self.hidden_size), dtype))
         self.bias_ih = Parameter(xp.empty(gate_size, dtype)) if bias else None
@@ -273,7 +274,7 @@ class RNNBase(Module):
         self.num_layers, self.bias, self.batch_first = num_layers, bool(bias), bool(batch_first)
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
         gate_size = GATES[mode] * self.hidden_size
-        dtype = xp.dtype(dtype or "float32")
+        dtype = float_dtype(dtype, name)
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
             layer_input = self.input_size if layer == 0 else self.hidden_size * directions

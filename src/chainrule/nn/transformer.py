@@ -8,6 +8,7 @@ move between the libraries unchanged.
 import copy
 
 from ..backend import xp
+from ..dtypes import float_dtype
 from ..errors import ShapeError
 from ..tensor import Tensor
 from . import functional as F
@@ -34,7 +35,7 @@ class _Block(Module):
     def _feed_forward_parts(self, d_model, nhead, dim_feedforward, dropout, activation,
                             layer_norm_eps, batch_first, norm_first, bias, generator, dtype,
                             norms):
-        dtype = xp.dtype(dtype or "float32")
+        dtype = float_dtype(dtype, type(self).__name__)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, generator=generator,
                                             dtype=dtype)
@@ -233,7 +234,7 @@ class Transformer(Module):
         options = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
                        layer_norm_eps=layer_norm_eps, batch_first=batch_first,
                        norm_first=norm_first, bias=bias, generator=generator, dtype=dtype)
-        norm = dict(eps=layer_norm_eps, bias=bias, dtype=xp.dtype(dtype or "float32"))
+        norm = dict(eps=layer_norm_eps, bias=bias, dtype=float_dtype(dtype, "Transformer"))
         self.encoder = custom_encoder or TransformerEncoder(
             TransformerEncoderLayer(d_model, nhead, **options), num_encoder_layers,
             LayerNorm(d_model, **norm))

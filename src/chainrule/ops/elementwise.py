@@ -1,6 +1,7 @@
 """Elementwise primitives. Binary VJPs return gradients in the broadcast shape; the engine
 reduces them to each input's shape."""
 from ..backend import xp
+from ..dtypes import default_float
 from ..errors import ArgumentError, DtypeError
 from .primitive import primitive
 
@@ -394,7 +395,7 @@ def clip(x, *, low=None, high=None):
     if low is None and high is None:
         raise ArgumentError("clamp: at least one of min or max must not be None")
     if x.dtype.kind in "iub" and any(isinstance(b, float) for b in (low, high)):
-        x = x.astype(xp.float32)  # an int tensor clamped at a float is float32, as in PyTorch
+        x = x.astype(default_float())  # as in PyTorch: an int tensor clamped at a float
     if x.dtype.kind in "iu":
         # An int bound that does not fit x's dtype wraps around, as in PyTorch (a uint8
         # clamp(min=-1) clamps at 255).

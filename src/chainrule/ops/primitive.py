@@ -29,7 +29,7 @@ import traceback
 
 from ..engine import Node, check_not_stale, mode
 from ..backend import ndarray, xp
-from ..dtypes import DEFAULT_FLOAT, kind, result_type
+from ..dtypes import default_float, kind, result_type
 from ..errors import (ArgumentError, ChainruleError, DimError, DtypeError, GradientError,
                       ShapeError)
 
@@ -40,7 +40,8 @@ OUT, INPUT, KEYWORD, SHAPE, DTYPE, RESIDUAL, POSITION = (
     "out", "input", "keyword", "shape", "dtype", "residual", "position")
 
 # How a primitive's inputs get a common dtype before the forward runs (see dtypes.py):
-# "promote": PyTorch's promotion; "float": the same, then integers and bools become float32;
+# "promote": PyTorch's promotion; "float": the same, then integers and bools become the
+# default float (float32 unless set_default_dtype changed it);
 # "same": the inputs must already agree (matmul, as in PyTorch); None: inputs as they come.
 PROMOTIONS = ("promote", "float", "same", None)
 
@@ -327,7 +328,7 @@ def _promote(op, args):
                             f".astype(...) (as in PyTorch, {op.name} does not promote)")
         return args
     if op.promotion == "float" and kind(target) < 2:
-        target = DEFAULT_FLOAT
+        target = default_float()
     promoted = []
     for i, (a, value) in enumerate(zip(args, operands)):
         if i in skip:

@@ -141,10 +141,11 @@ def _(grad, x, out, axis, keepdims, correction):
     return _variance_vjp(grad, x, axis, keepdims, correction)
 
 
-@primitive
+@primitive(promotion="float")
 def logsumexp(x, *, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, shifted by the max so exp cannot overflow (an infinite
-    max is not shifted by, as in PyTorch); -inf over an empty axis.
+    max is not shifted by, as in PyTorch); -inf over an empty axis. Integers become the default
+    float dtype first.
 
     >>> cr.ops.reduce.logsumexp(cr.tensor([1000., 1000.]))
     tensor(1000.6931, dtype=float32)
