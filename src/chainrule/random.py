@@ -1,9 +1,10 @@
 """The library's random number generators, as PyTorch's: ``cr.Generator``, ``cr.manual_seed``,
 ``cr.randperm`` and ``cr.multinomial``.
 
-Layers, ``nn.init``, Dropout and the random constructors draw from one default Generator unless
-they are handed their own ``generator=``. ``manual_seed(seed)`` reseeds it, so the same seed
-followed by the same program gives the same weights, the same dropout masks and the same run.
+Layers, ``nn.init``, Dropout and the random constructors draw from one default Generator,
+``cr.default_generator``, unless they are handed their own ``generator=``. ``manual_seed(seed)``
+reseeds it, so the same seed followed by the same program gives the same weights, the same
+dropout masks and the same run.
 
     import chainrule as cr
     cr.manual_seed(0)
@@ -142,13 +143,22 @@ def _check_seed(seed, where):
     return seed
 
 
-class _Default:
-    # A holder rather than a bare global, made on first use from fresh OS entropy.
-    generator = None
+class _DefaultGenerator(Generator):
+    """The library's default Generator, ``cr.default_generator`` (``torch.default_generator``):
+    layers, init, Dropout and the random constructors draw from it when given no generator,
+    and ``manual_seed`` reseeds it. Until then it is seeded from fresh OS entropy. Calling it,
+    ``cr.default_generator()``, returns it too (the spelling of earlier chainrule versions).
+
+    >>> cr.manual_seed(3) is cr.default_generator, cr.default_generator.initial_seed()
+    (True, 3)
+    """
+
+    def __call__(self):
+        return self
 
 
 def manual_seed(seed):
-    """Reseed the library's default generator and return it.
+    """Reseed the library's default generator and return it (``cr.default_generator``).
 
     >>> _ = cr.manual_seed(0)
     >>> a = cr.rand(2)
@@ -160,20 +170,11 @@ def manual_seed(seed):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__} {seed!r}")
     if operator.index(seed) < 0:
         raise ValueError(f"manual_seed: seed must be >= 0, got {seed}")
-    return default_generator().manual_seed(seed)
+    return default_generator.manual_seed(seed)
 
 
-def default_generator():
-    """The Generator that layers, init, Dropout and the random constructors use when given none
-    (seeded from fresh OS entropy on first use if ``manual_seed`` was never called).
-
-    >>> type(cr.default_generator()).__name__
-    'Generator'
-    """
-    if _Default.generator is None:
-        _Default.generator = Generator()
-        _Default.generator.seed()
-    return _Default.generator
+default_generator = _DefaultGenerator()
+default_generator.seed()
 
 
 def seed():
@@ -183,7 +184,7 @@ def seed():
     >>> cr.initial_seed() == s
     True
     """
-    return default_generator().seed()
+    return default_generator.seed()
 
 
 def initial_seed():
@@ -193,7 +194,7 @@ def initial_seed():
     >>> cr.initial_seed()
     7
     """
-    return default_generator().initial_seed()
+    return default_generator.initial_seed()
 
 
 def get_rng_state():
@@ -205,7 +206,7 @@ def get_rng_state():
     >>> bool((cr.rand(2) == a).all())
     True
     """
-    return default_generator().get_state()
+    return default_generator.get_state()
 
 
 def set_rng_state(new_state):
@@ -213,14 +214,14 @@ def set_rng_state(new_state):
 
     >>> cr.set_rng_state(cr.get_rng_state())
     """
-    default_generator().set_state(new_state)
+    default_generator.set_state(new_state)
 
 
 def resolve(generator=None):
     """The NumPy Generator behind ``generator`` (a chainrule Generator or a NumPy Generator),
     or behind the library's default generator if it is None."""
     if generator is None:
-        return default_generator()._numpy
+        return default_generator._numpy
     if isinstance(generator, Generator):
         return generator._numpy
     if not isinstance(generator, xp.random.Generator):

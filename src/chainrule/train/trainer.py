@@ -545,7 +545,7 @@ class Trainer:
             "model": {name: t.numpy() for name, t in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
             "loader": self.loader.state_dict(),
-            "rng": random.default_generator().bit_generator.state,
+            "rng": random.default_generator.bit_generator.state,
             "epoch": self.epoch,
             "step": self.step,
             "history": [asdict(r) for r in self.history],
@@ -564,7 +564,7 @@ class Trainer:
         from .. import random
         if not isinstance(tree, dict) or tree.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{path}: not a chainrule training checkpoint")
-        generator = random.default_generator()
+        generator = random.default_generator
         try:
             self.model.check_state_dict(tree["model"])
             self.optimizer.check_state_dict(tree["optimizer"])
