@@ -36,6 +36,12 @@ def default_float():
     return _Default.float
 
 
+def step_dtype():
+    """The dtype of a float count kept as a 0-d array (an optimizer's step), as PyTorch's:
+    float64 when that is the default float, float32 otherwise."""
+    return xp.dtype(xp.float64 if _Default.float == xp.float64 else xp.float32)
+
+
 def get_default_dtype():
     """The default floating-point dtype, as ``torch.get_default_dtype``.
 

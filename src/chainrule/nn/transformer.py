@@ -265,8 +265,9 @@ class Transformer(Module):
                             tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
 
     @staticmethod
-    def generate_square_subsequent_mask(sz, dtype="float32"):
-        """The causal mask for a sequence of ``sz``: -inf above the diagonal, 0 elsewhere.
+    def generate_square_subsequent_mask(sz, dtype=None):
+        """The causal mask for a sequence of ``sz``: -inf above the diagonal, 0 elsewhere (in
+        the default float dtype unless ``dtype`` is given).
 
         >>> nn.Transformer.generate_square_subsequent_mask(3)
         tensor([[  0., -inf, -inf],
@@ -274,4 +275,5 @@ class Transformer(Module):
                 [  0.,   0.,   0.]], dtype=float32)
         """
         upper = xp.triu(xp.ones((sz, sz), dtype=bool), 1)
-        return Tensor(xp.where(upper, -xp.inf, 0.0).astype(dtype))
+        return Tensor(xp.where(upper, -xp.inf, 0.0).astype(float_dtype(
+            dtype, "generate_square_subsequent_mask")))

@@ -2,6 +2,7 @@
 
 They accept Tensors (recording the graph) and plain arrays (computing values only)."""
 from ..backend import xp
+from ..dtypes import default_float
 from . import reduce
 from .elementwise import exp, log, sqrt, where
 from .reduce import max, sum
@@ -42,8 +43,9 @@ def std(x, axis=None, keepdims=False, correction=1):
     return reduce.std(x, axis=axis, keepdims=keepdims, correction=correction)
 
 
-def one_hot(labels, num_classes, dtype="float32"):
-    """Rows of ``num_classes`` zeros with a one at each label; carries no gradient.
+def one_hot(labels, num_classes, dtype=None):
+    """Rows of ``num_classes`` zeros with a one at each label, in ``dtype`` (the default float
+    dtype unless given); carries no gradient.
 
     >>> cr.one_hot(np.array([2, 0]), 3)
     tensor([[0., 0., 1.],
@@ -57,7 +59,8 @@ def one_hot(labels, num_classes, dtype="float32"):
         bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
         raise ValueError(f"one_hot: label {bad} is out of range for {num_classes} classes "
                          f"[0, {num_classes})")
-    return Tensor(xp.arange(num_classes) == labels[..., None], dtype=dtype)
+    return Tensor(xp.arange(num_classes) == labels[..., None],
+                  dtype=default_float() if dtype is None else dtype)
 
 
 def _max_shift(x, axis):

@@ -7,6 +7,7 @@ most frequent node after the matrix products)."""
 from ..engine import no_grad
 from ..argtypes import check_between
 from ..backend import xp
+from ..dtypes import default_float
 from ..random import resolve
 from ..tensor import Tensor
 from ..errors import ShapeError
@@ -220,7 +221,7 @@ def dropout(x, p=0.5, training=True, generator=None):
     if p == 1:
         return x * 0
     keep = resolve(generator).random(x.shape) >= p
-    dtype = x.dtype if x.dtype.kind == "f" else xp.dtype(xp.float32)
+    dtype = x.dtype if x.dtype.kind == "f" else default_float()
     return x * (keep.astype(dtype) / dtype.type(1 - p))
 
 

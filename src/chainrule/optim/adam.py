@@ -2,6 +2,7 @@
 import math
 
 from ..backend import xp
+from ..dtypes import step_dtype
 from .optimizer import Optimizer, _check_at_least, _check_number
 
 
@@ -43,7 +44,7 @@ class Adam(Optimizer):
     def update(self, w, g, state, group):
         lr, weight_decay, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]
         if not state:
-            state["step"] = xp.zeros((), dtype=xp.float32)  # PyTorch's: counted in place
+            state["step"] = xp.zeros((), dtype=step_dtype())  # PyTorch's: counted in place
             state["exp_avg"] = xp.zeros_like(w)
             state["exp_avg_sq"] = xp.zeros_like(w)
             if group["amsgrad"]:

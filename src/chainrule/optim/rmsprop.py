@@ -1,5 +1,6 @@
 """RMSprop, optionally centered and with momentum."""
 from ..backend import xp
+from ..dtypes import step_dtype
 from .optimizer import Optimizer, _check_at_least
 
 
@@ -36,7 +37,7 @@ class RMSprop(Optimizer):
     def update(self, w, g, state, group):
         alpha, momentum, weight_decay = group["alpha"], group["momentum"], group["weight_decay"]
         if not state:
-            state["step"] = xp.zeros((), dtype=xp.float32)  # PyTorch's: counted in place
+            state["step"] = xp.zeros((), dtype=step_dtype())  # PyTorch's: counted in place
             state["square_avg"] = xp.zeros_like(w)
             if momentum > 0:
                 state["momentum_buffer"] = xp.zeros_like(w)
