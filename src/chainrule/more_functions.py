@@ -27,11 +27,17 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     tensor([1., 7.], dtype=float32)
     """
     x = _t(input)
-    if dtype is not None:
-        x = x.astype(dtype)
+    # NaNs become 0 before any cast: cast to an integer dtype, a NaN would be a number.
     if x.dtype.kind in "fc":
         x = ops.where(ops.isnan(x), xp.zeros((), dtype=x.dtype), x)
-    return x.sum(dim, keepdim)
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None  # PyTorch: an empty dim list sums over every dimension
+    if dtype is None:
+        return x.sum(dim, keepdim)
+    cast = x.astype(dtype)
+    out = cast.sum(dim, keepdim)
+    # sum widens integer and bool sums; PyTorch's result has the dtype asked for.
+    return out if out.dtype == cast.dtype else out.astype(cast.dtype)
 
 
 @public(method=True)
@@ -82,18 +88,19 @@ def bernoulli(input, p=None, *, generator=None):
     tensor([0., 1., 1.], dtype=float32)
     """
     x = _t(input)
-    _floating(x, "bernoulli")
     if p is not None:
         if isinstance(p, Tensor) or not isinstance(p, (int, float, xp.number)) or \
                 isinstance(p, bool):
             raise TypeError(f"bernoulli: p must be a number, got {type(p).__name__}; for "
                             f"probabilities per element pass them as the input")
+        # With p given, the input only lends its shape and dtype: any dtype, as in PyTorch.
+        # The draw is a constant (PyTorch's result requires grad, and its backward raises).
         _check_probabilities(xp.asarray(float(p)), "bernoulli")
-        draw = resolve(generator).random(x._data.shape) < p
-        return Tensor._make(draw.astype(x.dtype), None)
-    probabilities = x._data
-    _check_probabilities(probabilities, "bernoulli")
-    draw = (resolve(generator).random(probabilities.shape) < probabilities).astype(x.dtype)
+        draw = xp.asarray(resolve(generator).random(x._data.shape) < p).astype(x.dtype)
+        return Tensor._make(draw, None)
+    _floating(x, "bernoulli")
+    _check_probabilities(x._data, "bernoulli")
+    draw = xp.asarray(resolve(generator).random(x._data.shape) < x._data).astype(x.dtype)
     if x.requires_grad and mode.enabled:
         # PyTorch's result requires grad and hands its input a zero gradient.
         return ops.where(True, draw, x)
@@ -107,8 +114,6 @@ def _bernoulli_(self, p=0.5, *, generator=None):
     >>> cr.zeros(4).bernoulli_(1.0)
     tensor([1., 1., 1., 1.], dtype=float32)
     """
-    if self.dtype == xp.bool_:
-        raise DtypeError("bernoulli_: not implemented for bool tensors (as in PyTorch)")
     if isinstance(p, Tensor):
         _floating(p, "bernoulli_")
         probabilities = p._data
@@ -120,9 +125,13 @@ def _bernoulli_(self, p=0.5, *, generator=None):
     else:
         probabilities = xp.asarray(float(operator.index(p) if isinstance(p, bool) else p))
     _check_probabilities(xp.asarray(probabilities), "bernoulli_")
-    draw = (resolve(generator).random(self._data.shape) < probabilities).astype(self.dtype)
-    # In a graph the draw is recorded as an op that hands the old values a zero gradient
-    # (PyTorch's); a leaf that requires grad refuses, as for every in-place op.
+    draw = xp.asarray(resolve(generator).random(self._data.shape) < probabilities)
+    draw = draw.astype(self.dtype)
+    # In a graph the draw is recorded as an op that hands the old values, and a tensor p, a
+    # zero gradient (PyTorch's); a leaf that requires grad refuses, as for every in-place op.
+    if isinstance(p, Tensor) and self.dtype.kind == "f":
+        return self._inplace(lambda t, q: ops.where(True, draw, ops.where(True, t, q)), p,
+                             "bernoulli_")
     return self._inplace(lambda t, _: ops.where(True, draw, t), None, "bernoulli_")
 
 

@@ -7,9 +7,10 @@ writing (the overwritten elements get none)."""
 from ..backend import xp
 from ..errors import ArgumentError, DtypeError, ScatterIndexError, ShapeError
 from .composite import stop_gradient
-from .elementwise import astype, exp, log, where
+from .elementwise import astype, exp, log, neg, where
 from .primitive import primitive
-from .shape import add_at, axis_of, broadcast_to, getitem, index_put, reshape, transpose
+from .shape import (add_at, axis_of, broadcast_to, concatenate, getitem, index_put, reshape,
+                    transpose)
 
 
 def _array(index, op, name="index"):
@@ -392,9 +393,16 @@ def index_add(input, dim, index, source, *, alpha=1):
         source = source * (int(alpha) if input.dtype.kind in "iu" else alpha)
     if not shape:
         return input + reshape(source, shape=())
-    at = (slice(None),) * axis + (idx,)
-    added = add_at(source, index=at, shape=shape)
-    touched = xp.zeros(size, dtype=bool)
-    touched[idx] = True
-    touched = touched.reshape((size,) + (1,) * (len(shape) - axis - 1))
-    return where(touched, input + added, input)
+    # PyTorch adds the slices one by one into self: ((self + s0) + s1) + ... So the terms go
+    # into add_at self first, then the source in index order, and round as PyTorch's do.
+    terms = concatenate([input, source], dim=axis)
+    at = (slice(None),) * axis + (xp.concatenate([xp.arange(size), idx]),)
+    out = add_at(terms, index=at, shape=shape)
+    if input.dtype.kind == "f" and xp.signbit(input._data[input._data == 0]).any():
+        # add_at starts from +0, so where self and every term added to it are -0 it gives +0
+        # (PyTorch's -0). Negated, those terms sum to +0 from +0, which negates back to -0.
+        other = xp.zeros(shape, dtype=bool)
+        xp.logical_or.at(other, at, (terms._data != 0) | ~xp.signbit(terms._data))
+        if not other.all():
+            out = where(other, out, neg(add_at(neg(terms), index=at, shape=shape)))
+    return out
