@@ -355,3 +355,14 @@ def test_the_default_is_process_global_as_pytorchs(default):
     thread.start()
     thread.join()
     assert cr.get_default_dtype() == cr.float64 and torch.get_default_dtype() == torch.float64
+
+
+def test_the_datasets_examples_take_the_default_as_torchvisions_to_tensor(default):
+    pytest.importorskip("sklearn")  # the digits file ships with scikit-learn
+    x32 = cr.data.digits()[0].x
+    default("float64")
+    x64 = cr.data.digits()[0].x
+    assert x32.dtype == np.float32 and x64.dtype == np.float64
+    np.testing.assert_array_equal(x64, x32)  # pixels / 16 are exact in both
+    batch, _ = next(iter(cr.data.DataLoader(cr.data.digits()[0], batch_size=4)))
+    assert cr.nn.Linear(64, 10)(batch).dtype == np.float64

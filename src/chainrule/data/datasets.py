@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.data.dataset import Dataset
 from chainrule.data.download import download as download_file
 from chainrule.data.idx import load_idx_pair
+from chainrule.dtypes import default_float
 from chainrule.errors import FileFormatError
 
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",)
@@ -40,15 +41,16 @@ T10K_TRAIN_SIZE = 8000
 
 
 class LabeledDataset(Dataset):
-    """Examples `x` (float32, one row per example) with class labels `y` (int64): a map-style
-    Dataset whose item `i` is `(x[i], y[i])`, so a DataLoader batches it into Tensors.
+    """Examples `x` (in the default float dtype, float32 unless `cr.set_default_dtype` changed
+    it, as torchvision's ToTensor; one row per example) with class labels `y` (int64): a
+    map-style Dataset whose item `i` is `(x[i], y[i])`, so a DataLoader batches it into Tensors.
 
     `classes` names the labels 0..len(classes)-1; `note` says anything a user should know
     about where the data came from (empty if nothing).
     """
 
     def __init__(self, x, y, name, classes, note=""):
-        self.x = np.asarray(x, dtype=np.float32)
+        self.x = np.asarray(x, dtype=default_float())
         self.y = np.asarray(y, dtype=np.int64)
         if len(self.x) != len(self.y):
             raise ValueError(f"{name}: {len(self.x)} examples but {len(self.y)} labels")
@@ -86,7 +88,8 @@ def digits(seed=0, test_fraction=0.2):
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1; got {test_fraction}")
     pixels, labels = _read_digits()
-    x = pixels.astype(np.float32) / np.float32(16)
+    real = default_float().type
+    x = pixels.astype(real) / real(16)
     test_mask = _stratified_test_mask(labels, test_fraction, seed)
     train = LabeledDataset(x[~test_mask], labels[~test_mask], "digits", DIGIT_CLASSES)
     test = LabeledDataset(x[test_mask], labels[test_mask], "digits", DIGIT_CLASSES)
@@ -229,8 +232,9 @@ def _read_images_and_labels(images_path, labels_path, classes):
             f"{images_path}: expected N x 28 x 28 uint8 images; found shape {images.shape} "
             f"of {images.dtype}"
         )
-    x = images.reshape(len(images), -1).astype(np.float32)
-    x /= np.float32(255)
+    real = default_float().type
+    x = images.reshape(len(images), -1).astype(real)
+    x /= real(255)
     return x, labels.astype(np.int64)
 
 
