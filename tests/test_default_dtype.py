@@ -136,6 +136,10 @@ PROMOTIONS = [
     ("mean of float(int)", lambda m, i: i.float().mean()),
     ("mean of int with dtype", lambda m, i: i.mean(dtype=m.float64)),
     ("sum of int", lambda m, i: i.sum()),
+    ("where of two floats", lambda m, i: m.where(i > 1, 1.0, 0.0)),
+    ("pow(float, int)", lambda m, i: m.pow(2.0, i)),
+    ("bool + float", lambda m, i: m.ones(4, dtype=m.bool) + 0.5),
+    ("new_full of an int", lambda m, i: i.new_full((2,), 1.5)),
 ]
 
 
@@ -212,6 +216,26 @@ def test_a_layers_parameters_and_buffers_take_the_default_as_pytorchs(default, n
     ours = _dtypes(make(cr.nn))
     assert ours == _dtypes(make(torch.nn)), label
     assert any(dtype == name for _, dtype in ours), label
+
+
+FORWARDS = [
+    ("LSTM", lambda m, n: n.LSTM(2, 3)(m.randn(4, 1, 2))[0]),
+    ("Conv2d", lambda m, n: n.Conv2d(1, 2, 2)(m.randn(1, 1, 3, 3))),
+    ("BatchNorm1d", lambda m, n: n.BatchNorm1d(3)(m.randn(4, 3))),
+    ("Embedding", lambda m, n: n.Embedding(5, 2)(m.arange(4))),
+    ("MultiheadAttention with a bool mask", lambda m, n: n.MultiheadAttention(4, 2)(
+        *[m.randn(3, 1, 4)] * 3, attn_mask=m.ones(3, 3, dtype=m.bool).triu(1))[0]),
+    ("TransformerEncoderLayer with the causal mask", lambda m, n: n.TransformerEncoderLayer(
+        4, 2, 8, dropout=0.0)(m.randn(3, 1, 4),
+                              src_mask=n.Transformer.generate_square_subsequent_mask(3))),
+]
+
+
+@pytest.mark.parametrize("name", ("float64", "float16"))
+@pytest.mark.parametrize("label, run", FORWARDS, ids=[f[0] for f in FORWARDS])
+def test_a_layer_made_under_the_default_computes_in_it(default, name, label, run):
+    default(name)
+    assert dtype_name(run(cr, cr.nn).dtype) == dtype_name(run(torch, torch.nn).dtype) == name
 
 
 @pytest.mark.parametrize("name", ("float64", "float16"))
