@@ -97,6 +97,15 @@ class no_grad:
 
     _target = False
 
+    def __new__(cls, orig_func=None):
+        # PyTorch's ``@torch.no_grad`` without parentheses decorates ``orig_func`` directly.
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or a function to decorate "
+                            f"as @{cls.__name__}; got {type(orig_func).__name__}")
+        return cls()(orig_func)
+
     def __enter__(self):
         self._previous = mode.enabled
         mode.enabled = self._target

@@ -10,6 +10,7 @@ from collections import Counter
 from .optimizer import _check_finite, _named
 from .plateau import ReduceLROnPlateau
 from .schedulers import CosineAnnealingLR, LRScheduler, StepLR
+from .sequential import ConstantLR, LinearLR, PolynomialLR, SequentialLR
 
 
 def _per_group(name, value, optimizer):
@@ -57,6 +58,11 @@ class LambdaLR(LRScheduler):
         return [base_lr * function(self.last_epoch)
                 for function, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
+    def restart_lrs(self):
+        """Each base lr times its group's lr_lambda(0)."""
+        return [base_lr * function(0)
+                for function, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
 
 class MultiplicativeLR(LRScheduler):
     """Each step multiplies the current lr by lr_lambda(epoch).
@@ -76,6 +82,11 @@ class MultiplicativeLR(LRScheduler):
     def next_lrs(self):
         """Each group's current lr times its lr_lambda(epoch)."""
         return [group["lr"] * function(self.last_epoch)
+                for function, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+
+    def restart_lrs(self):
+        """Each group's current lr times its lr_lambda(0) (there is no closed form)."""
+        return [group["lr"] * function(0)
                 for function, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
 
@@ -136,6 +147,11 @@ class MultiStepLR(LRScheduler):
         lrs = [group["lr"] for group in self.optimizer.param_groups]
         return [lr * self.gamma ** times for lr in lrs] if times else lrs
 
+    def restart_lrs(self):
+        """The base lrs, times gamma for each milestone at epoch 0."""
+        return [lr * self.gamma ** self.milestones.count(0) for lr in self.base_lrs]
+
 
 __all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR",
-           "ExponentialLR", "MultiStepLR", "ReduceLROnPlateau"]
+           "ExponentialLR", "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR",
+           "PolynomialLR", "SequentialLR"]

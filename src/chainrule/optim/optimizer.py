@@ -148,6 +148,8 @@ class Optimizer:
             for key in self.defaults:
                 value = saved[key]
                 group[key] = tuple(value) if isinstance(value, list) else value
+            if "initial_lr" in saved:  # written by a learning-rate scheduler, as in PyTorch
+                group["initial_lr"] = saved["initial_lr"]
         params = self.parameters()
         self.state = {}
         for i, saved in _by_index(state_dict["state"]).items():
@@ -172,7 +174,7 @@ class Optimizer:
                             f"has {len(self.param_groups)}")
         for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             expected = set(self.defaults) | {"params"}
-            if not isinstance(saved, dict) or set(saved) != expected:
+            if not isinstance(saved, dict) or set(saved) - {"initial_lr"} != expected:
                 keys = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
                 problems.append(f"group {number} has keys {keys}, expected {sorted(expected)} "
                                 f"(was it saved by another kind of optimizer?)")

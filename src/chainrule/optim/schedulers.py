@@ -28,9 +28,13 @@ class LRScheduler:
                              f"supported; to resume, make the scheduler with last_epoch=-1 and "
                              f"call load_state_dict() with its saved state")
         self.optimizer = optimizer
-        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        # As in PyTorch, the first scheduler made on an optimizer records each group's lr as
+        # 'initial_lr', and every later one (a warmup, then a decay) starts from it.
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = 0
-        self._last_lr = list(self.base_lrs)
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
         if self.initial_step:
             self._last_lr = self.next_lrs()
             for group, lr in zip(self.optimizer.param_groups, self._last_lr):
@@ -54,6 +58,11 @@ class LRScheduler:
     def next_lrs(self):
         """The lr of each parameter group for the epoch now starting; subclasses define it."""
         raise NotImplementedError
+
+    def restart_lrs(self):
+        """The lrs at epoch 0 from the base lrs (PyTorch's closed form), where SequentialLR
+        hands over to this scheduler; schedulers whose epoch 0 is not the base lr override it."""
+        return list(self.base_lrs)
 
     def get_last_lr(self):
         """The lr of each parameter group as last set."""
