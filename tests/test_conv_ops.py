@@ -263,9 +263,9 @@ def test_bad_shapes_name_the_op_and_the_shapes():
         F.conv_transpose2d(cr.ones(1, 2, 1, 2), cr.ones(2, 2, 3, 2), padding=(2, 1))
     with pytest.raises(cr.ShapeError, match=r"max_pool2d: input must be 4-D"):
         F.max_pool2d(cr.ones(5, 5), 2)
-    with pytest.raises(cr.ShapeError, match=r"conv3d: input must be 5-D \(N, C, D, H, W\), got "
-                                            r"shape \(1, 2, 5, 5\)"):
-        F.conv3d(cr.ones(1, 2, 5, 5), cr.ones(3, 2, 1, 2, 2))
+    with pytest.raises(cr.ShapeError, match=r"conv3d: input must be 4-D \(C, D, H, W\) or 5-D "
+                                            r"\(N, C, D, H, W\), got shape \(2, 5, 5\)"):
+        F.conv3d(cr.ones(2, 5, 5), cr.ones(3, 2, 1, 2, 2))
     with pytest.raises(cr.ShapeError, match=r"conv3d: input has 2 channels, weight \(3, 3, 1, 2, 2\)"):
         F.conv3d(cr.ones(1, 2, 3, 5, 5), cr.ones(3, 3, 1, 2, 2))
     with pytest.raises(cr.ShapeError, match=r"max_pool3d: the 3x3x3 window does not fit the input "

@@ -274,7 +274,7 @@ class Module:
         """Move to ``device`` and convert every floating-point parameter and buffer to
         ``dtype``, in place, as PyTorch's ``Module.to``: ``m.to("cpu")``, ``m.to(cr.float64)``,
         ``m.to(device, dtype)``, ``m.to(tensor)`` (its dtype). Only the CPU exists: another
-        device raises a DeviceError. Converted parameters drop their gradients.
+        device raises a DeviceError. A gradient is converted with its parameter.
 
         >>> m = cr.nn.Linear(2, 1).to(cr.device("cpu"), cr.float64)
         >>> m.weight.dtype, m.weight.device
@@ -297,8 +297,11 @@ class Module:
             raise TypeError(f"Module.to: parameters must stay floating point, got {dtype}")
         for tensor in list(self.parameters()) + list(self.buffers()):
             if tensor.dtype.kind == "f" and tensor.dtype != dtype:
-                tensor._data = tensor._data.astype(dtype)
-                tensor.grad = None
+                for t in (tensor, tensor.grad):  # the gradient too, kept, as PyTorch's
+                    if t is not None:
+                        t._data = t._data.astype(dtype)
+                        if t.node is not None and t.node.op is None:
+                            t.node = None  # a leaf node remembers the old dtype
         return self
 
     def cpu(self):

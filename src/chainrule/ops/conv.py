@@ -206,11 +206,23 @@ def same_dtypes(op, input, weight, bias=None):
                          f"PyTorch), got {', '.join(str(d) for d in dtypes)}")
 
 
+def batch_of_one(input, weight, dims, call):
+    """PyTorch's unbatched form: an input (C, *spatial) with a weight of dims + 2 dimensions
+    runs as a batch of one, ``call`` on (1, C, *spatial), and its result loses that batch
+    dimension again. None for any other input, which the caller checks as batched."""
+    from .shape import reshape
+    if input.ndim != dims + 1 or weight.ndim != dims + 2:
+        return None
+    out = call(reshape(input, shape=(1,) + tuple(input.shape)))
+    return reshape(out, shape=tuple(out.shape[1:]))
+
+
 def _check(op, x, weight, groups):
-    if x.ndim != 4:
-        raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
     if weight.ndim != 4:
         raise ShapeError(f"{op}: weight must be 4-D, got shape {weight.shape}")
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape "
+                         f"{x.shape}")
     if not isinstance(groups, (int, xp.integer)) or groups < 1:
         raise ArgumentError(f"{op}: groups must be a positive int, got {groups!r}")
 
@@ -226,6 +238,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     tensor([[9., 9.],
             [9., 9.]], dtype=float32)
     """
+    one = batch_of_one(input, weight, 2, lambda x: conv2d(x, weight, bias, stride, padding,
+                                                          dilation, groups))
+    if one is not None:
+        return one
     _check("conv2d", input, weight, groups)
     same_dtypes("conv2d", input, weight, bias)
     stride, dilation = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
@@ -278,8 +294,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     cr.Size([1, 3, 4])
     """
     from .shape import reshape
+    one = batch_of_one(input, weight, 1, lambda x: conv1d(x, weight, bias, stride, padding,
+                                                          dilation, groups))
+    if one is not None:
+        return one
     if input.ndim != 3 or weight.ndim != 3:
-        raise ShapeError(f"conv1d: input must be (N, C, L) and weight (O, C/groups, K), got "
+        raise ShapeError(f"conv1d: input must be (C, L) or (N, C, L) and weight (O, C/groups, "
+                         f"K), got "
                          f"{input.shape} and {weight.shape}")
     same_dtypes("conv1d", input, weight, bias)
     if not isinstance(padding, str):
@@ -300,6 +321,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     >>> cr.nn.functional.conv_transpose2d(cr.ones(1, 1, 2, 2), cr.ones(1, 1, 3, 3), stride=2).shape
     cr.Size([1, 1, 5, 5])
     """
+    one = batch_of_one(input, weight, 2, lambda x: conv_transpose2d(
+        x, weight, bias, stride, padding, output_padding, groups, dilation))
+    if one is not None:
+        return one
     _check("conv_transpose2d", input, weight, groups)
     same_dtypes("conv_transpose2d", input, weight, bias)
     stride = pair(stride, "stride", "conv_transpose2d")
@@ -334,9 +359,13 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     cr.Size([1, 1, 7])
     """
     from .shape import reshape
+    one = batch_of_one(input, weight, 1, lambda x: conv_transpose1d(
+        x, weight, bias, stride, padding, output_padding, groups, dilation))
+    if one is not None:
+        return one
     if input.ndim != 3 or weight.ndim != 3:
-        raise ShapeError(f"conv_transpose1d: input must be (N, C_in, L) and weight (C_in, "
-                         f"C_out/groups, K), got {input.shape} and {weight.shape}")
+        raise ShapeError(f"conv_transpose1d: input must be (C_in, L) or (N, C_in, L) and "
+                         f"weight (C_in, C_out/groups, K), got {input.shape} and {weight.shape}")
     op = "conv_transpose1d"
     same_dtypes(op, input, weight, bias)
     out = conv_transpose2d(reshape(input, shape=input.shape[:2] + (1,) + input.shape[2:]),

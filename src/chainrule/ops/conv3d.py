@@ -9,7 +9,8 @@ gradient, to every order, comes from the 2-D primitives and the reshapes they ar
 """
 from ..backend import xp
 from ..errors import ArgumentError, ShapeError
-from .conv import conv2d, conv_transpose2d, output_size, same_dtypes, same_padding
+from .conv import (batch_of_one, conv2d, conv_transpose2d, output_size, same_dtypes,
+                   same_padding)
 from .layout import pad
 
 
@@ -43,7 +44,8 @@ def _depth_padded(x, padding, fill=0.0):
 
 def _check(op, x, five_d_weight=None):
     if x.ndim != 5:
-        raise ShapeError(f"{op}: input must be 5-D (N, C, D, H, W), got shape {x.shape}")
+        raise ShapeError(f"{op}: input must be 4-D (C, D, H, W) or 5-D (N, C, D, H, W), got "
+                         f"shape {x.shape}")
     if five_d_weight is not None and five_d_weight.ndim != 5:
         raise ShapeError(f"{op}: weight must be 5-D (O, C/groups, KD, KH, KW), got shape "
                          f"{five_d_weight.shape}")
@@ -56,6 +58,10 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> cr.nn.functional.conv3d(cr.ones(1, 2, 4, 5, 5), cr.ones(3, 2, 2, 3, 3), padding=1).shape
     cr.Size([1, 3, 5, 5, 5])
     """
+    one = batch_of_one(input, weight, 3, lambda x: conv3d(x, weight, bias, stride, padding,
+                                                          dilation, groups))
+    if one is not None:
+        return one
     _check("conv3d", input, weight)
     same_dtypes("conv3d", input, weight, bias)
     stride, dilation = triple(stride, "stride", "conv3d"), triple(dilation, "dilation", "conv3d")
@@ -105,6 +111,10 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     cr.Size([1, 1, 4, 6, 6])
     """
     from .shape import getitem, index_put
+    one = batch_of_one(input, weight, 3, lambda x: conv_transpose3d(
+        x, weight, bias, stride, padding, output_padding, groups, dilation))
+    if one is not None:
+        return one
     _check("conv_transpose3d", input, weight)
     same_dtypes("conv_transpose3d", input, weight, bias)
     op = "conv_transpose3d"
