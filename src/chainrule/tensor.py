@@ -24,7 +24,8 @@ MinMax = namedtuple("MinMax", "values indices")
 
 def as_array(data, dtype=None, copy=True):
     """An ndarray of numbers from ``data``: Python floats become the default float dtype
-    (float32 unless ``set_default_dtype`` changed it, as in PyTorch), Python ints int64; arrays keep their dtype. Anything non-numeric is refused."""
+    (float32 unless ``set_default_dtype`` changed it, as in PyTorch), Python ints int64; arrays
+    keep their dtype. Anything non-numeric is refused."""
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:

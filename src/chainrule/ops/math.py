@@ -1,8 +1,9 @@
 """Elementary functions beyond arithmetic: trigonometric and hyperbolic functions, logs and
 exponentials in other bases, erf, rounding, remainders and the float tests (isnan, ...).
 
-Integer inputs of the transcendental functions become float32 first, as in PyTorch. Each VJP is
-written with primitives, so it is itself differentiable (second derivatives, create_graph).
+Integer inputs of the transcendental functions become the default float dtype first (float32
+unless ``cr.set_default_dtype`` changed it), as in PyTorch. Each VJP is written with primitives,
+so it is itself differentiable (second derivatives, create_graph).
 """
 import math
 
@@ -409,7 +410,7 @@ def _(grad, out):
 
 @primitive(promotion="float")
 def reciprocal(x):
-    """1 / x, elementwise (integers become float32).
+    """1 / x, elementwise (integers become the default float dtype).
 
     >>> cr.reciprocal(cr.tensor([2.0, 4]))
     tensor([0.5 , 0.25], dtype=float32)
