@@ -334,6 +334,10 @@ class Module:
         """``to(float64)``: for gradient checks."""
         return self.to("float64")
 
+    def half(self):
+        """``to(float16)``."""
+        return self.to("float16")
+
     def requires_grad_(self, requires_grad=True):
         """Freeze (False) or unfreeze every parameter; optimizers skip frozen ones."""
         for p in self.parameters():
@@ -805,12 +809,48 @@ class ModuleDict(_Entries, Module):
 
 
 
-def _as_parameter(value):
+def _as_parameter(value, owner):
     """A tensor becomes a Parameter sharing its memory (PyTorch's rule for ParameterList and
     ParameterDict); a Parameter stays itself; anything else is kept as it is."""
     if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        if value.dtype.kind != "f":
+            from ..errors import DtypeError
+            raise DtypeError(f"{owner}: a tensor of dtype {value.dtype} and shape "
+                             f"{tuple(value.shape)} cannot become a Parameter: only "
+                             f"floating-point tensors can require gradients (as in PyTorch)")
         return Parameter(value)
     return value
+
+
+class _Registered:
+    """What ParameterList and ParameterDict share: their entries and the Parameters and
+    Modules set on them as attributes are the model's, in one order of insertion (PyTorch
+    keeps both in one dict), so ``p.extra = Parameter(...)`` is seen by ``parameters()``."""
+
+    def _attributes(self):
+        items, own = self._items, vars(self)
+        for entry, name in self._order:
+            if entry:
+                yield name, items[int(name) if isinstance(items, list) else name]
+            elif name in own:
+                yield name, own[name]
+
+    def _note(self, entry, name):
+        self._order.setdefault((entry, str(name)), None)
+
+    def _forget(self, entry, name):
+        self._order.pop((entry, str(name)), None)
+
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if isinstance(value, (Parameter, Module)) and name != "_name":
+            self._note(False, name)
+        else:
+            self._forget(False, name)
+
+    def __delattr__(self, name):
+        super().__delattr__(name)
+        self._forget(False, name)
 
 
 def _describe_entry(value):
@@ -820,7 +860,7 @@ def _describe_entry(value):
     return repr(value)
 
 
-class ParameterList(Module):
+class ParameterList(_Registered, Module):
     """A list of parameters the model sees, named "0", "1", ... in ``parameters()`` and
     ``state_dict()`` (PyTorch's ParameterList). A tensor put in becomes a Parameter sharing
     its memory.
@@ -838,15 +878,14 @@ class ParameterList(Module):
 
     def __init__(self, values=None):
         object.__setattr__(self, "_items", [])
+        object.__setattr__(self, "_order", {})
         if values is not None:
             self.extend(values)
 
-    def _attributes(self):
-        return ((str(i), value) for i, value in enumerate(self._items))
-
     def append(self, value):
         """Add ``value`` at the end (a tensor as a Parameter); returns this list."""
-        self._items.append(_as_parameter(value))
+        self._items.append(_as_parameter(value, "ParameterList"))
+        self._note(True, len(self._items) - 1)
         return self
 
     def extend(self, values):
@@ -864,7 +903,13 @@ class ParameterList(Module):
         return self._items[index]
 
     def __setitem__(self, index, value):
-        self._items[index] = _as_parameter(value)
+        self._items[index] = _as_parameter(value, "ParameterList")
+
+    def __getattr__(self, name):
+        items = vars(self).get("_items", [])
+        if name.isdigit() and int(name) < len(items):  # getattr(params, "0"), as PyTorch
+            return items[int(name)]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
 
     def __len__(self):
         return len(self._items)
@@ -883,7 +928,7 @@ class ParameterList(Module):
         return "\n".join([f"{type(self).__name__}(", *lines, ")"])
 
 
-class ParameterDict(_Entries, Module):
+class ParameterDict(_Registered, _Entries, Module):
     """A dict of parameters the model sees, named by their keys in ``parameters()`` and
     ``state_dict()`` (PyTorch's ParameterDict). A tensor put in becomes a Parameter sharing
     its memory.
@@ -894,19 +939,37 @@ class ParameterDict(_Entries, Module):
     (['a', 'b'], 'Parameter')
     """
 
+    _attributes = _Registered._attributes
+
     def __init__(self, parameters=None):
         object.__setattr__(self, "_items", {})
+        object.__setattr__(self, "_order", {})
         if parameters is not None:
             self.update(parameters)
 
     def __setitem__(self, key, value):
         if not isinstance(key, str):
             raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__}")
-        self._items[key] = _as_parameter(value)
+        self._items[key] = _as_parameter(value, f"ParameterDict[{key!r}]")
+        self._note(True, key)
+
+    def __delitem__(self, key):
+        del self._items[key]
+        self._forget(True, key)
+
+    def __reversed__(self):
+        return reversed(list(self._items))
 
     def update(self, parameters):
-        """Add (or replace) the entries of a dict or of (key, value) pairs."""
-        pairs = parameters.items() if hasattr(parameters, "items") else parameters
+        """Add (or replace) the entries of a dict or of (key, value) pairs. A plain dict's
+        entries go in sorted by key, as PyTorch's (an OrderedDict's and a ParameterDict's in
+        their own order)."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = parameters.items()
+        elif hasattr(parameters, "items"):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = parameters
         for pair in pairs:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise ValueError(f"ParameterDict.update: expected (key, value) pairs, got "
@@ -915,7 +978,32 @@ class ParameterDict(_Entries, Module):
 
     def pop(self, key):
         """Remove the entry ``key`` and return its value."""
-        return self._items.pop(key)
+        value = self._items[key]
+        del self[key]
+        return value
+
+    def popitem(self):
+        """Remove the entry added last and return it as a (key, value) pair."""
+        key = next(reversed(self._items))
+        return key, self.pop(key)
+
+    def fromkeys(self, keys, default=None):
+        """A new ParameterDict with each of ``keys`` set to ``default``."""
+        return ParameterDict((key, default) for key in keys)
+
+    def __or__(self, other):
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other):
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
     def get(self, key, default=None):
         """The value at ``key``, or ``default`` where there is none."""
@@ -929,11 +1017,12 @@ class ParameterDict(_Entries, Module):
 
     def clear(self):
         """Remove every entry."""
-        self._items.clear()
+        for key in list(self._items):
+            del self[key]
 
     def copy(self):
         """A new ParameterDict holding the same parameters."""
-        return ParameterDict(self._items)
+        return ParameterDict(self)
 
     def __repr__(self):
         lines = [f"  ({k}): {_describe_entry(v)}" for k, v in self._items.items()]
