@@ -30,11 +30,16 @@ CASES = [
                                        M.index_add(x[:, :2], 1, M.tensor([0, 1]), s.t()) * x[:, :2]),
          [F(2, 3), F(2, 2)]),
 ]
-# Refused by both: index_add's source and self of different dtypes; bernoulli of a tensor p.
+# Refused by both: index_add's source and self of different dtypes, an index neither int32 nor
+# int64; bernoulli of a tensor p.
 REFUSALS = [
     Case("index_add", lambda M, x, s: x.index_add_(0, M.tensor([0]), s),
          [K([1, 2], "int64"), K([1.0], "float64")]),
     Case("bernoulli", lambda M, x: M.bernoulli(x, p=x), [K([0.5], "float64")]),
+    Case("index_add", lambda M, x, s: x.index_add(0, M.tensor([0], dtype=M.uint8), s),
+         [F(3, 2), F(1, 2)]),
+    Case("index_add", lambda M, x, s: x.index_add(0, M.tensor([1], dtype=M.int16), s),
+         [F(3, 2), F(1, 2)]),
 ]
 CASES += REFUSALS
 for _i, _case in enumerate(CASES):

@@ -367,6 +367,10 @@ def index_add(input, dim, index, source, *, alpha=1):
     """A copy of ``input`` with ``alpha * source`` added at the 1-D ``index`` along ``dim``
     (PyTorch's index_add): ``source`` has ``input``'s shape except ``len(index)`` along ``dim``;
     repeated indices add up. Elements no index reaches are ``input``'s own (a -0.0 stays)."""
+    raw = index._data if hasattr(index, "_data") else xp.asarray(index)
+    if raw.dtype.kind in "iu" and raw.dtype not in (xp.int32, xp.int64):
+        raise DtypeError(f"index_add: index must be int32 or int64 (as in PyTorch), got "
+                         f"{raw.dtype}")
     idx = _array(index, "index_add")
     if idx.ndim > 1:
         raise ShapeError(f"index_add: index must be 1-D, got shape {idx.shape}")
