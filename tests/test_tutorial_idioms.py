@@ -1039,7 +1039,16 @@ a.fmod(4)
 a % 4
 T.tensor([1.0, float('nan')]).max()
 T.tensor([])
+T.zeros(2, 3).scatter_(1, T.tensor([[0], [2]]), 1.0)
+T.zeros(3, 4).scatter_(1, T.tensor([1, 0, 3]).unsqueeze(1), 1)
+T.zeros(3).scatter_add_(0, T.tensor([0, 0, 2]), T.ones(3))
 """.strip().splitlines()
+
+# F.softmax and F.log_softmax without dim: PyTorch's deprecated implicit choice (dim 0 for 1-
+# and 3-D inputs, else dim 1), with its warning; the last dim would be silently different.
+IMPLICIT_DIM = [f"F.{name}(T.tensor(np.arange({size}, dtype=np.float32).reshape({shape}) / 7))"
+                for name in ("softmax", "log_softmax")
+                for size, shape in ((5, "5"), (6, "2, 3"), (24, "2, 3, 4"), (120, "2, 3, 4, 5"))]
 
 
 def _evaluate(library, expression):
@@ -1053,6 +1062,67 @@ def test_one_line_idiom_gives_pytorchs_answer(expression):
     import chainrule
     _check(expression, _evaluate(chainrule, expression), _evaluate(torch, expression),
            rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("expression", IMPLICIT_DIM)
+def test_softmax_without_dim_picks_pytorchs_dim_and_warns(expression):
+    import chainrule
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        want = _evaluate(torch, expression)
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        got = _evaluate(chainrule, expression)
+    _check(expression, got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_scatter_in_place_changes_the_tensor_and_carries_the_gradient():
+    import chainrule
+    grads = []
+    for library in (torch, chainrule):
+        source = library.tensor([1.0, 2.0], requires_grad=True)
+        target = library.zeros(3)
+        result = target.scatter_(0, library.tensor([0, 2]), source * 3)
+        assert result is target
+        (target * library.tensor([1.0, 10.0, 100.0])).sum().backward()
+        grads.append(source.grad)
+    _check("scatter_ gradient", grads[1], grads[0], rtol=0, atol=0)
+
+
+OPTIMIZERS = [
+    "optim.SGD(params)",
+    "optim.SGD(params, 0.1, 0.9, 0, 5e-4)",
+    "optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2)",
+    "optim.SGD(params, lr=0.1, momentum=0.9, dampening=0.1)",
+    "optim.Adam(params)",
+    "optim.Adam(params, 1e-2, (0.8, 0.9), 1e-6, 0.1, True)",
+    "optim.AdamW(params, lr=1e-2)",
+    "optim.RMSprop(params, lr=1e-2, momentum=0.5, centered=True)",
+    "optim.SGD([{'params': params[:2], 'lr': 0.2}, {'params': params[2:]}], lr=0.05)",
+]
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_optimizer_positional_and_default_arguments_mean_pytorchs(make, tmp_path):
+    """Each optimizer made as tutorials make it (positionally too) trains a small network to
+    PyTorch's weights, and lists its groups' options as PyTorch does (less PyTorch's
+    implementation switches: foreach, fused, capturable, differentiable, maximize)."""
+    _compare(f"""
+X = torch.tensor(rng.random((12, 4)).astype(np.float32))
+Y = torch.tensor(rng.random((12, 1)).astype(np.float32))
+net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+init_from_numpy(net)
+params = list(net.parameters())
+opt = {make}
+for _ in range(5):
+    opt.zero_grad()
+    loss = F.mse_loss(net(X), Y)
+    loss.backward()
+    opt.step()
+out['trained'] = (loss, net[0].weight, net[2].bias)
+switches = ('foreach', 'fused', 'capturable', 'differentiable', 'maximize',
+            'decoupled_weight_decay')
+out['listing'] = [line for line in repr(opt).splitlines()
+                  if line.strip().split(':')[0] not in switches]
+""", tmp_path, rtol=1e-4, atol=1e-6)
 
 
 SCHEDULERS = [

@@ -8,6 +8,7 @@ name and NumPy dispatch follow from that declaration, so a method and its functi
 disagree.
 """
 import builtins
+import warnings
 
 from . import ops
 from .ops import activations
@@ -442,26 +443,38 @@ def lerp(input, end, weight):
     return ops.lerp(input, end, weight)
 
 
+def _softmax_dim(name, x, dim, axis):
+    """``dim`` (or ``axis``); without either, PyTorch's deprecated implicit choice for
+    F.softmax and F.log_softmax: dim 0 for 0-, 1- and 3-D inputs, else dim 1 (the channels of
+    a 4-D batch), never simply the last one."""
+    dim = _dim(dim, axis)
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  f"to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if x.ndim in (0, 1, 3) else 1
+
+
 @public(method=True, functional=True)
-def softmax(input, dim=-1, *, axis=None, dtype=None):
+def softmax(input, dim=None, *, axis=None, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim``, computed without overflow.
 
     >>> cr.softmax(cr.tensor([0., 0.]), 0)
     tensor([0.5, 0.5], dtype=float32)
     """
     x = _t(input) if dtype is None else _t(input).astype(dtype)
-    return x.softmax(dim, axis=axis)
+    return x.softmax(_softmax_dim("softmax", x, dim, axis))
 
 
 @public(method=True, functional=True)
-def log_softmax(input, dim=-1, *, axis=None, dtype=None):
+def log_softmax(input, dim=None, *, axis=None, dtype=None):
     """log(softmax(x)) along ``dim``, computed without overflow.
 
     >>> cr.log_softmax(cr.tensor([0., 0.]), 0)
     tensor([-0.6931472, -0.6931472], dtype=float32)
     """
     x = _t(input) if dtype is None else _t(input).astype(dtype)
-    return x.log_softmax(dim, axis=axis)
+    return x.log_softmax(_softmax_dim("log_softmax", x, dim, axis))
 
 
 # -- shapes ----------------------------------------------------------------------------------
@@ -878,7 +891,7 @@ for _op in (ops.gather, ops.scatter, ops.scatter_add, ops.scatter_reduce, ops.in
             ops.triu, ops.take_along_dim, ops.expand, ops.repeat, ops.tile, ops.flip, ops.fliplr,
             ops.flipud, ops.roll, ops.split, ops.tensor_split, ops.chunk, ops.unbind, ops.unfold,
             ops.unflatten, ops.narrow, ops.repeat_interleave):
-    public(_op, method=True)
+    public(_op, method=True, inplace=_op in (ops.scatter, ops.scatter_add))
 public(ops.movedim, aliases=("moveaxis",), method=True)
 public(ops.meshgrid)
 public(ops.einsum)

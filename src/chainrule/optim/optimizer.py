@@ -46,6 +46,26 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
+    def __repr__(self):
+        """PyTorch's listing: each parameter group's options, sorted by name.
+
+        >>> cr.optim.SGD([cr.nn.Parameter(cr.ones(1))], lr=0.1)
+        SGD (
+        Parameter Group 0
+            dampening: 0
+            lr: 0.1
+            momentum: 0
+            nesterov: False
+            weight_decay: 0
+        )
+        """
+        lines = [f"{type(self).__name__} ("]
+        for number, group in enumerate(self.param_groups):
+            lines += [""] if number else []
+            lines.append(f"Parameter Group {number}")
+            lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
+        return "\n".join(lines + [")"])
+
     def check_options(self, options):
         """Raise ValueError naming the first invalid option; subclasses extend this."""
         _check_at_least("lr", options.get("lr", 0), 0)

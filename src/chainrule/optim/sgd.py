@@ -21,7 +21,8 @@ class SGD(Optimizer):
 
     state_keys = ("momentum_buffer",)
 
-    def __init__(self, params, lr, momentum=0, dampening=0, nesterov=False, weight_decay=0):
+    # PyTorch's positional order (weight_decay before nesterov) and default lr.
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       nesterov=nesterov, weight_decay=weight_decay))
 
