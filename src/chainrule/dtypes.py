@@ -86,14 +86,16 @@ def set_default_dtype(d):
 
 def as_dtype(dtype):
     """A NumPy dtype from a dtype, a NumPy type, a PyTorch-style name or Python's float/int/bool.
+    Python's ``float`` is float64 whatever the default, as in PyTorch (``torch.zeros(2,
+    dtype=float)``); the name ``'float'`` is float32, as ``torch.float``.
 
     >>> cr.as_dtype('long')
     dtype('int64')
-    >>> cr.as_dtype(float)
-    dtype('float32')
+    >>> cr.as_dtype(float), cr.as_dtype('float')
+    (dtype('float64'), dtype('float32'))
     """
     if dtype is float:
-        return _Default.float
+        return xp.dtype(xp.float64)
     if dtype is int:
         return DEFAULT_INT
     if isinstance(dtype, str) and dtype in NAMES:

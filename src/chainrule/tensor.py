@@ -602,7 +602,12 @@ class Tensor:
         axis, keepdims = _dims(dim, keepdim, axis, keepdims)
         if x.dtype.kind in "bi" and dtype is None:
             x = x.astype(xp.int64)  # as PyTorch: integer sums do not overflow at 32 bits
-        return sum(x, axis=axis, keepdims=keepdims)
+        out = sum(x, axis=axis, keepdims=keepdims)
+        if dtype is not None and out.dtype != x.dtype and x.dtype.kind in "biu":
+            # A sum asked for in a narrower integer or bool: NumPy sums in int64; the cast
+            # wraps as PyTorch's sum in that dtype does (modular), and bool is "any".
+            out = out.astype(x.dtype)
+        return out
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
         x = self if dtype is None else self.astype(dtype)
