@@ -46,8 +46,9 @@ def _check_input(op, x, dims):
     if x.ndim not in dims:
         raise ShapeError(f"{op}: expects a {dims[0]}-D (unbatched) or {dims[1]}-D (batched) "
                          f"input, got shape {tuple(x.shape)}")
-    if x.dtype.kind != "f":
-        raise DtypeError(f"{op}: needs a floating-point tensor, got {x.dtype} (as in PyTorch)")
+    if x.dtype.kind not in "fb":
+        raise DtypeError(f"{op}: needs a floating-point or bool tensor, got {x.dtype} (as in "
+                         f"PyTorch)")
     if any(n == 0 for n in x.shape[x.ndim - dims[0]:]):
         raise ShapeError(f"{op}: only the batch dimension may be empty, got shape "
                          f"{tuple(x.shape)}")
