@@ -891,7 +891,7 @@ for _op in (ops.gather, ops.scatter, ops.scatter_add, ops.scatter_reduce, ops.in
             ops.triu, ops.take_along_dim, ops.expand, ops.repeat, ops.tile, ops.flip, ops.fliplr,
             ops.flipud, ops.roll, ops.split, ops.tensor_split, ops.chunk, ops.unbind, ops.unfold,
             ops.unflatten, ops.narrow, ops.repeat_interleave):
-    public(_op, method=True, inplace=_op in (ops.scatter, ops.scatter_add))
+    public(_op, method=True)
 public(ops.movedim, aliases=("moveaxis",), method=True)
 public(ops.meshgrid)
 public(ops.einsum)
