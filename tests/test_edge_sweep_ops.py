@@ -26,6 +26,10 @@ CASES = [
          [F(3, 3), F(8, 3)]),
     Case("index_add", lambda M, x, s: M.index_add(x, -1, M.tensor([2, 0, 2]), s, alpha=-0.5),
          [E(4, 3), E(4, 3)]),
+    # a bool tensor takes alpha as a bool (it gave int64 sums)
+    Case("index_add", lambda M, x, s: (M.index_add(x, 0, M.tensor([0, 0, 2]), s, alpha=2),
+                                       x.index_add(0, M.tensor([1, 1, 1]), s, alpha=0)),
+         [K([False, False, True]), K([True, False, True])]),
     Case("index_add", lambda M, x, s: (x.t().index_add(0, M.tensor([1, 1]), s),
                                        M.index_add(x[:, :2], 1, M.tensor([0, 1]), s.t()) * x[:, :2]),
          [F(2, 3), F(2, 2)]),

@@ -393,8 +393,10 @@ def index_add(input, dim, index, source, *, alpha=1):
         raise ScatterIndexError(f"index_add: index {bad} is out of bounds for dimension {axis} "
                                 f"with size {size}")
     if alpha != 1:
-        # As PyTorch, alpha takes the tensor's dtype (an integer tensor truncates it).
-        source = source * (int(alpha) if input.dtype.kind in "iu" else alpha)
+        # As PyTorch, alpha takes the tensor's dtype (an integer tensor truncates it, a bool
+        # one makes it True or False).
+        kind = input.dtype.kind
+        source = source * (int(alpha) if kind in "iu" else bool(alpha) if kind == "b" else alpha)
     if not shape:
         return input + reshape(source, shape=())
     # PyTorch adds the slices one by one into self: ((self + s0) + s1) + ... So the terms go
