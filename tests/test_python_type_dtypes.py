@@ -61,16 +61,29 @@ INTEGER_SUMS = [([1, 2], None), ([100, 100], 0), ([120, 100, 7], None), ([[100, 
                 ([0, 0], None), ([], None)]
 
 
+@pytest.mark.parametrize("op", ["sum", "prod", "cumsum", "cumprod"])
 @pytest.mark.parametrize("source", ["int64", "int8", "uint8", "bool"])
 @pytest.mark.parametrize("dtype", [None, "int8", "uint8", "int16", "int32", "int64", "bool"])
 @pytest.mark.parametrize("data, dim", INTEGER_SUMS)
-def test_integer_sums_in_the_dtype_asked_for(data, dim, dtype, source):
-    # sum(dtype=int8) sums in int8 as PyTorch does (wrapping); the sum once came back int64
-    # (NumPy's accumulator) with the unwrapped value, a different number.
+def test_integer_reductions_in_the_dtype_asked_for(data, dim, dtype, source, op):
+    # sum(dtype=int8) sums in int8 as PyTorch does (wrapping); the sums, products and running
+    # sums once came back int64 (NumPy's accumulator) with the unwrapped value, a different
+    # number.
+    if op.startswith("cum") and dim is None:
+        dim = 0
+    if op.startswith("cum") and not data:
+        return
+
     def run(m):
         x = m.tensor(data, dtype=getattr(m, source))
         kwargs = {} if dtype is None else {"dtype": getattr(m, dtype)}
-        return x.sum(**kwargs) if dim is None else x.sum(dim, **kwargs)
-    expected, got = run(torch), run(cr)
+        return getattr(x, op)(**kwargs) if dim is None else getattr(x, op)(dim, **kwargs)
+    try:
+        expected = run(torch)
+    except (RuntimeError, NotImplementedError):  # PyTorch has no running sum of bools
+        with pytest.raises(cr.errors.DtypeError, match="bool"):
+            run(cr)
+        return
+    got = run(cr)
     assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
     assert got.tolist() == expected.tolist()

@@ -3,6 +3,7 @@
 A running op's output j depends on inputs 0..j, so its VJP sums the upstream gradient over
 j >= i: a reversed running sum."""
 from ..backend import xp
+from ..errors import DtypeError
 from .elementwise import abs, exp, log, where
 from .primitive import primitive
 from .reduce import _normalize_axes, _restore_axes, sum
@@ -19,9 +20,18 @@ def _reverse_cumsum(x, axis):
     return _flip(cumsum(_flip(x, axis), axis=axis), axis)
 
 
+def _same_integer(op, x):
+    """The accumulator dtype: an integer input's own (the callers make int64 unless a dtype
+    was asked for; NumPy would widen int8 to int64, PyTorch wraps in int8). PyTorch has no
+    running sum or product of bools."""
+    if x.dtype.kind == "b":
+        raise DtypeError(f"{op}: not implemented for bool (as in PyTorch); pass dtype=cr.int64")
+    return x.dtype if x.dtype.kind in "iu" else None
+
+
 @primitive
 def cumsum(x, *, axis):
-    return xp.cumsum(x, axis=axis)
+    return xp.cumsum(x, axis=axis, dtype=_same_integer("cumsum", x))
 
 
 @cumsum.vjp(formula="running sum of {grad} from the end")
@@ -31,7 +41,7 @@ def _(grad, axis):
 
 @primitive
 def cumprod(x, *, axis):
-    return xp.cumprod(x, axis=axis)
+    return xp.cumprod(x, axis=axis, dtype=_same_integer("cumprod", x))
 
 
 @cumprod.vjp(formula="sum over j >= i of {grad}_j * {out}_j / {x}_i (PyTorch's rule at zeros)")
@@ -124,7 +134,9 @@ def _reverse_logcumsumexp(x, axis):
 
 @primitive
 def prod(x, *, axis=None, keepdims=False):
-    return x.prod(axis=axis, keepdims=keepdims)
+    # In the input's integer or bool dtype (bool: "all"), as PyTorch's prod(dtype=...).
+    return x.prod(axis=axis, keepdims=keepdims,
+                  dtype=x.dtype if x.dtype.kind in "biu" else None)
 
 
 @prod.vjp(formula="{grad} * {out} / {x} (PyTorch's rule at zeros: the product of the others)")
