@@ -34,7 +34,7 @@ def test_python_types_as_dtypes(name, make, python_type, default):
         torch.set_default_dtype(getattr(torch, default))
         try:
             expected = make(torch, python_type)
-        except (RuntimeError, TypeError) as error:  # PyTorch refuses some (sum to bool)
+        except (RuntimeError, TypeError):  # PyTorch refuses some
             with pytest.raises(Exception):
                 make(cr, python_type)
             return
