@@ -1139,6 +1139,16 @@ SCHEDULERS = [
     "S.SequentialLR(opt, [S.LambdaLR(opt, lambda e: (e + 1) / 3), "
     "S.PolynomialLR(opt, total_iters=4)], milestones=[3])",
     "S.SequentialLR(opt, [S.StepLR(opt, 1, 0.5)], milestones=[])",
+    "S.OneCycleLR(opt, max_lr=0.1, total_steps=10)",
+    "S.OneCycleLR(opt, max_lr=[0.1, 0.05], epochs=2, steps_per_epoch=5, "
+    "anneal_strategy='linear')",
+    "S.OneCycleLR(opt, max_lr=0.1, total_steps=10, three_phase=True, pct_start=0.25)",
+    "S.OneCycleLR(opt, max_lr=0.1, total_steps=10, cycle_momentum=False, div_factor=10.0, "
+    "final_div_factor=100.0)",
+    "S.CosineAnnealingWarmRestarts(opt, T_0=3)",
+    "S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.001)",
+    "S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=2), "
+    "S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)], milestones=[3])",
 ]
 
 
@@ -1164,6 +1174,45 @@ def test_scheduler_gives_pytorchs_lrs_to_the_last_bit(scheduler):
     got, got_initial = _lr_sequence(chainrule, scheduler)
     np.testing.assert_array_equal(got, want)
     assert got_initial == want_initial
+
+
+def test_one_cycle_moves_the_momentum_and_refuses_a_step_too_many(tmp_path):
+    _compare("""
+for make in ('SGD', 'Adam'):
+    p = nn.Parameter(torch.ones(2))
+    opt = optim.SGD([p], lr=0.1, momentum=0.9) if make == 'SGD' else optim.Adam([p], lr=0.1)
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=6)
+    momenta = []
+    for _ in range(6):
+        p.grad = torch.ones(2)
+        opt.step()
+        if len(momenta) < 5:
+            sched.step()
+        group = opt.param_groups[0]
+        momenta.append(group['momentum'] if make == 'SGD' else group['betas'][0])
+    out[make] = (momenta, p, sorted(k for k in group if k.endswith(('_lr', 'momentum'))))
+    sched.step()
+    try:
+        sched.step()
+        out[make + ' step 7'] = 'accepted'
+    except ValueError:
+        out[make + ' step 7'] = 'refused'
+""", tmp_path)
+
+
+def test_warm_restarts_follow_fractional_epochs(tmp_path):
+    _compare("""
+opt = optim.SGD([nn.Parameter(torch.ones(1))], lr=1.0)
+sched = optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2)
+lrs = []
+for epoch in range(8):
+    for i in range(4):
+        sched.step(epoch + i / 4)
+        lrs.append(opt.param_groups[0]['lr'])
+sched.step(26)
+sched.step()
+out['lrs'] = (lrs, sched.last_epoch, sched.get_last_lr())
+""", tmp_path, rtol=1e-12, atol=0)
 
 
 def test_a_warmup_then_cosine_pair_starts_from_the_first_lr():
@@ -1200,6 +1249,19 @@ def test_an_optimizer_checkpoint_with_a_scheduler_resumes(tmp_path):
     fresh = cr.optim.SGD([cr.nn.Parameter(cr.ones(2))], lr=0.1, momentum=0.9)
     fresh.load_state_dict(cr.load(str(tmp_path / "opt.pt")))
     assert fresh.param_groups[0]["lr"] == 0.25 and fresh.param_groups[0]["initial_lr"] == 0.5
+
+
+def test_an_optimizer_checkpoint_with_one_cycle_resumes(tmp_path):
+    """OneCycleLR's keys (max_lr, min_lr, max_momentum, base_momentum) in the parameter groups
+    go through save and load, as PyTorch's state_dict carries them."""
+    import chainrule as cr
+    p = cr.nn.Parameter(cr.ones(2))
+    opt = cr.optim.SGD([p], lr=0.5, momentum=0.9)
+    cr.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5)
+    cr.save(opt.state_dict(), str(tmp_path / "opt.pt"))
+    fresh = cr.optim.SGD([cr.nn.Parameter(cr.ones(2))], lr=0.1, momentum=0.9)
+    fresh.load_state_dict(cr.load(str(tmp_path / "opt.pt")))
+    assert fresh.param_groups[0] == opt.param_groups[0] | {"params": fresh.param_groups[0]["params"]}
 
 
 def test_sequential_lr_state_dict_round_trip():

@@ -18,9 +18,10 @@ with one entry of "state" per parameter in order ({} before its first update).
 """
 from . import lr_scheduler
 from .adam import Adam, AdamW
-from .lr_scheduler import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR,
-                           LRScheduler, MultiplicativeLR, MultiStepLR, PolynomialLR,
-                           ReduceLROnPlateau, SequentialLR, StepLR)
+from .lr_scheduler import (ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts,
+                           ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiplicativeLR,
+                           MultiStepLR, OneCycleLR, PolynomialLR, ReduceLROnPlateau,
+                           SequentialLR, StepLR)
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
@@ -28,4 +29,4 @@ from .sgd import SGD
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler", "LRScheduler",
            "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "ExponentialLR",
            "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR", "PolynomialLR",
-           "SequentialLR"]
+           "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts"]

@@ -10,18 +10,9 @@ from collections import Counter
 from .optimizer import _check_finite, _named
 from .plateau import ReduceLROnPlateau
 from .schedulers import CosineAnnealingLR, LRScheduler, StepLR
+from .schedulers import one_per_group as _per_group
 from .sequential import ConstantLR, LinearLR, PolynomialLR, SequentialLR
-
-
-def _per_group(name, value, optimizer):
-    """``value`` once per parameter group, or the list given (one per group)."""
-    groups = len(optimizer.param_groups)
-    if isinstance(value, (list, tuple)):
-        if len(value) != groups:
-            raise ValueError(f"expected {groups} {name} (one per parameter group), got "
-                             f"{len(value)}")
-        return list(value)
-    return [value] * groups
+from .cyclic import CosineAnnealingWarmRestarts, OneCycleLR
 
 
 def _lr_lambdas(lr_lambda, optimizer):
@@ -154,4 +145,4 @@ class MultiStepLR(LRScheduler):
 
 __all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR",
            "ExponentialLR", "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR",
-           "PolynomialLR", "SequentialLR"]
+           "PolynomialLR", "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts"]

@@ -13,6 +13,11 @@ from ..nn.module import zero_grads
 from ..tensor import Tensor, from_numpy
 
 
+# The keys learning-rate schedulers add to parameter groups (PyTorch's names), which the
+# optimizer's state_dict carries along.
+SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+
+
 class Optimizer:
     """Base class: holds the parameter groups and the per-parameter state.
 
@@ -168,8 +173,9 @@ class Optimizer:
             for key in self.defaults:
                 value = saved[key]
                 group[key] = tuple(value) if isinstance(value, list) else value
-            if "initial_lr" in saved:  # written by a learning-rate scheduler, as in PyTorch
-                group["initial_lr"] = saved["initial_lr"]
+            for key in SCHEDULER_KEYS:  # written by a learning-rate scheduler, as in PyTorch
+                if key in saved:
+                    group[key] = saved[key]
         params = self.parameters()
         self.state = {}
         for i, saved in _by_index(state_dict["state"]).items():
@@ -194,7 +200,7 @@ class Optimizer:
                             f"has {len(self.param_groups)}")
         for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             expected = set(self.defaults) | {"params"}
-            if not isinstance(saved, dict) or set(saved) - {"initial_lr"} != expected:
+            if not isinstance(saved, dict) or set(saved) - set(SCHEDULER_KEYS) != expected:
                 keys = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
                 problems.append(f"group {number} has keys {keys}, expected {sorted(expected)} "
                                 f"(was it saved by another kind of optimizer?)")

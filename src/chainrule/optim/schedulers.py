@@ -153,6 +153,17 @@ class CosineAnnealingLR(LRScheduler):
         return lrs
 
 
+def one_per_group(name, value, optimizer):
+    """``value`` once per parameter group, or the list given (one per group)."""
+    groups = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != groups:
+            raise ValueError(f"expected {groups} {name} (one per parameter group), got "
+                             f"{len(value)}")
+        return list(value)
+    return [value] * groups
+
+
 def check_state_dict(scheduler, state_dict, expected, per_group):
     """Refuse a scheduler state that is not ``scheduler``'s own: other keys, or per-group lists
     whose length is not its optimizer's number of parameter groups."""
