@@ -151,3 +151,14 @@ def test_a_layer_converted_after_a_call_gets_gradients_in_its_new_dtype(lazy):
         linear.double().float().double()
         linear(M.ones(1, 2, dtype=M.float64)).sum().backward()
         assert linear.weight.grad.dtype == M.float64
+
+
+def test_bad_padding_strings_and_strided_same_are_refused_when_built_as_pytorch():
+    for M in (cr, torch):
+        for options in (dict(padding="SAME"), dict(padding="same", stride=2),
+                        dict(padding="same", stride=(1, 2), padding_mode="reflect")):
+            with pytest.raises(ValueError, match="padding string|strided"):
+                M.nn.Conv2d(1, 1, 3, **options)
+        with pytest.raises(ValueError, match="strided"):
+            M.nn.LazyConv1d(2, 3, padding="same", stride=3)
+        assert M.nn.Conv3d(1, 1, 2, padding="valid", stride=2).padding == "valid"

@@ -144,7 +144,7 @@ def test_conv_padding_mode_refusals():
     assert nn.ConvTranspose2d(1, 1, 3, padding_mode="zeros").padding_mode == "zeros"
     with pytest.raises(ValueError, match="ConvTranspose2d: only padding_mode='zeros'"):
         nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
-    with pytest.raises(ValueError, match="needs stride 1"):
+    with pytest.raises(ValueError, match="not supported for strided convolutions"):
         nn.Conv2d(1, 1, 3, stride=2, padding="same", padding_mode="reflect")(cr.ones(1, 1, 5, 5))
     with pytest.raises(cr.ShapeError, match=r"reflect padding \(3, 3\).*size 3"):
         nn.Conv1d(1, 1, 3, padding=3, padding_mode="reflect")(cr.ones(1, 1, 3))

@@ -21,6 +21,12 @@ class _ConvNd(Module):
         if transposed and padding_mode != "zeros":
             raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported "
                              f"(as in PyTorch), got {padding_mode!r}")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"{type(self).__name__}: invalid padding string {padding!r}, "
+                             f"should be 'valid' or 'same' (as in PyTorch)")
+        if padding == "same" and _tuple(stride, dims, "stride", self) != (1,) * dims:
+            raise ValueError(f"{type(self).__name__}: padding='same' is not supported for "
+                             f"strided convolutions (as in PyTorch), got stride={stride}")
         self.padding_mode = padding_mode
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                             ("groups", groups)):
