@@ -108,12 +108,16 @@ def test_the_dict_methods_pytorch_has():
     assert _both(results)[1] == ["a", "b", "0", "c"]
 
 
-def test_parameter_list_entries_read_as_attributes():
+def test_parameter_list_entries_read_and_write_as_attributes():
     for M in LIBRARIES:
-        plist = M.nn.ParameterList([M.ones(3)])
+        plist = M.nn.ParameterList([M.ones(3), M.ones(1)])
         assert getattr(plist, "0") is plist[0]
         with pytest.raises(AttributeError):
-            getattr(plist, "1")
+            getattr(plist, "2")
+        setattr(plist, "1", M.nn.Parameter(M.zeros(2)))  # the entry, not a second "1"
+        assert [(n, tuple(p.shape)) for n, p in plist.named_parameters()] == [("0", (3,)),
+                                                                              ("1", (2,))]
+        assert list(plist.state_dict()) == ["0", "1"] and len(plist) == 2
 
 
 def test_integer_tensors_are_refused_as_pytorch():

@@ -905,6 +905,12 @@ class ParameterList(_Registered, Module):
     def __setitem__(self, index, value):
         self._items[index] = _as_parameter(value, "ParameterList")
 
+    def __setattr__(self, name, value):
+        if name.isdigit() and int(name) < len(self._items):  # setattr(params, "0", p)
+            self[int(name)] = value
+        else:
+            super().__setattr__(name, value)
+
     def __getattr__(self, name):
         items = vars(self).get("_items", [])
         if name.isdigit() and int(name) < len(items):  # getattr(params, "0"), as PyTorch
