@@ -1084,7 +1084,37 @@ OPTIMIZERS = [
     "optim.AdamW(params, lr=1e-2)",
     "optim.RMSprop(params, lr=1e-2, momentum=0.5, centered=True)",
     "optim.SGD([{'params': params[:2], 'lr': 0.2}, {'params': params[2:]}], lr=0.05)",
+    "optim.Adagrad(params, lr=0.1)",
+    "optim.Adagrad(params, 0.1, 0.1, 0.01, 0.5, 1e-6)",
 ]
+
+
+def test_adagrad_resumes_from_its_state_dict(tmp_path):
+    _compare("""
+X = torch.tensor(rng.random((12, 4)).astype(np.float32))
+Y = torch.tensor(rng.random((12, 1)).astype(np.float32))
+nets, opts = [], []
+for _ in range(2):
+    net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    init_from_numpy(net)
+    nets.append(net)
+    opts.append(optim.Adagrad(net.parameters(), lr=0.1, lr_decay=0.01))
+def train(net, opt, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        F.mse_loss(net(X), Y).backward()
+        opt.step()
+train(nets[0], opts[0], 6)
+train(nets[1], opts[1], 3)
+torch.save({'net': nets[1].state_dict(), 'opt': opts[1].state_dict()}, tmp + '/ck.pt')
+saved = torch.load(tmp + '/ck.pt')
+net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+net.load_state_dict(saved['net'])
+opt = optim.Adagrad(net.parameters(), lr=0.1, lr_decay=0.01)
+opt.load_state_dict(saved['opt'])
+train(net, opt, 3)
+out['resumed'] = (net[0].weight, nets[0][0].weight, opt.state_dict()['state'][0]['step'])
+""", tmp_path, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS)

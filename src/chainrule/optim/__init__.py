@@ -17,6 +17,7 @@ whose ``grad`` is None is skipped.
 with one entry of "state" per parameter in order ({} before its first update).
 """
 from . import lr_scheduler
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .lr_scheduler import (ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts,
                            ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiplicativeLR,
@@ -26,7 +27,8 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler", "LRScheduler",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler",
+           "LRScheduler",
            "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "ExponentialLR",
            "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR", "PolynomialLR",
            "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts"]
