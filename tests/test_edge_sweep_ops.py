@@ -22,6 +22,9 @@ CASES = [
          [F(3, 4), K(np.where(np.eye(3, 4) > 0, NAN, 0.0))]),
     Case("nansum", lambda M, x: (M.nansum(x * x, (), keepdim=True), M.nansum(x, dtype=M.float64)),
          [F(2, 3)]),
+    # a 0-d tensor's dimension named as an int or in a list, kept or not
+    Case("nansum", lambda M, x: (M.nansum(x, (0,)), M.nansum(x * 2, [-1], keepdim=True),
+                                 x.nansum(0)), [F()]),
     Case("index_add", lambda M, x, s: M.index_add(x, 1, M.tensor([0, 0, 2, 0]), s.t()[:, :4] * 3),
          [F(3, 3), F(8, 3)]),
     Case("index_add", lambda M, x, s: M.index_add(x, -1, M.tensor([2, 0, 2]), s, alpha=-0.5),
@@ -40,6 +43,8 @@ REFUSALS = [
     Case("index_add", lambda M, x, s: x.index_add_(0, M.tensor([0]), s),
          [K([1, 2], "int64"), K([1.0], "float64")]),
     Case("bernoulli", lambda M, x: M.bernoulli(x, p=x), [K([0.5], "float64")]),
+    Case("nansum", lambda M, x: M.nansum(x, (0, -2)), [F(2, 2)]),
+    Case("nansum", lambda M, x: M.nansum(x, 1), [F()]),
     Case("index_add", lambda M, x, s: x.index_add(0, M.tensor([0], dtype=M.uint8), s),
          [F(3, 2), F(1, 2)]),
     Case("index_add", lambda M, x, s: x.index_add(0, M.tensor([1], dtype=M.int16), s),
@@ -84,6 +89,15 @@ def test_nansum_returns_the_dtype_asked_for(dtype):
         theirs = torch.nansum(torch.tensor(values), dim, dtype=getattr(torch, dtype))
         assert str(ours.dtype) == dtype == str(theirs.dtype).replace("torch.", "")
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_nansum_errors_name_nansum_and_the_shape():
+    with pytest.raises(cr.DimError, match="nansum: dim 2 is out of range"):
+        cr.nansum(cr.ones(2, 3), 2)
+    with pytest.raises(cr.ArgumentError, match=r"nansum: dim \(1, -1\) .* twice .*\(2, 3\)"):
+        cr.ones(2, 3).nansum((1, -1))
+    with pytest.raises(TypeError, match="nansum: dim must be an int"):
+        cr.nansum(cr.ones(2), 1.0)
 
 
 def test_nansum_drops_nans_before_casting_to_an_integer_dtype():

@@ -9,6 +9,7 @@ from .backend import xp
 from .engine import mode
 from .errors import ArgumentError, DtypeError, ShapeError
 from .ops.index import index_add as _index_add
+from .ops.shape import axis_of
 from .public import public
 from .random import resolve
 from .tensor import Tensor, tensor
@@ -32,6 +33,14 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
         x = ops.where(ops.isnan(x), xp.zeros((), dtype=x.dtype), x)
     if isinstance(dim, (tuple, list)) and not dim:
         dim = None  # PyTorch: an empty dim list sums over every dimension
+    if dim is not None:  # checked here, so that an error names nansum
+        axes = [axis_of("nansum", d, x.ndim) for d in
+                (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        if len(set(axes)) < len(axes):
+            raise ArgumentError(f"nansum: dim {dim} names a dimension twice (shape "
+                                f"{tuple(x.shape)})")
+        if x.ndim == 0:
+            dim = None  # a 0-d tensor's one dimension (0 or -1) is all of it
     if dtype is None:
         return x.sum(dim, keepdim)
     cast = x.astype(dtype)
