@@ -91,7 +91,7 @@ def _(grad):
     return -grad
 
 
-@primitive(promotion="promote", bools="result")
+@primitive(promotion="promote", bools="result", exact_ints=("b",))
 def pow(a, b):
     """a to the power b, elementwise.
 

@@ -94,7 +94,7 @@ class Primitive:
     """
 
     def __init__(self, forward, name=None, differentiable=True, promotion=None, unpromoted=(),
-                 bools=None):
+                 bools=None, exact_ints=()):
         if promotion not in PROMOTIONS:
             raise ValueError(f"promotion must be one of {PROMOTIONS}, got {promotion!r}")
         if bools not in (None, "operand", "result"):
@@ -108,6 +108,7 @@ class Primitive:
         self.differentiable = differentiable
         self.promotion = promotion
         self.unpromoted = unpromoted  # inputs that keep their dtype (where's condition)
+        self.exact_ints = exact_ints  # inputs whose Python int must fit, not wrap (pow's b)
         params = inspect.signature(forward).parameters.values()
         self.variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
         self.inputs = tuple(p.name for p in params
@@ -340,6 +341,11 @@ def _promote(op, args):
             # A number takes the result's dtype: NumPy would make np.float64 (or 0.5 alone)
             # float64, while it is weak in PyTorch's rules.
             a = _weak_number(target, value)
+            if op.inputs[i] in op.exact_ints and type(value) is int and a != value:
+                raise DtypeError(f"{op.name}: the number {value} cannot be converted to "
+                                 f"{target} without overflow (as in PyTorch)" + (
+                                     "; integers to negative integer powers are not allowed"
+                                     if value < 0 else ""))
         promoted.append(a)
     return promoted
 
@@ -439,8 +445,10 @@ def primitive(forward=None, **options):
     """Make ``forward`` a primitive (see the module docstring). Options: ``differentiable``
     (False for ops that carry no gradient, such as comparisons), ``promotion`` (how the
     inputs get a common dtype: "promote", "float", "same" or None), ``unpromoted`` (names
-    of inputs left out of the promotion) and ``bools`` (where PyTorch refuses bools: "operand"
-    for any bool input, as sub; "result" for a bool common dtype, as floor_divide).
+    of inputs left out of the promotion), ``bools`` (where PyTorch refuses bools: "operand"
+    for any bool input, as sub; "result" for a bool common dtype, as floor_divide) and
+    ``exact_ints`` (names of inputs whose Python int must fit an integer result dtype, refused
+    rather than wrapped, as pow's exponent in PyTorch).
 
     >>> @cr.primitive
     ... def cube(x):
