@@ -1106,7 +1106,8 @@ out['mp2'] = nn.MaxPool2d(3, padding=1, stride=2)(X)
 lenet = nn.Sequential(
     nn.LazyConv2d(6, kernel_size=5, padding=2), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
     nn.LazyConv2d(16, kernel_size=5), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
-    nn.Flatten(), nn.LazyLinear(120), nn.Sigmoid(), nn.LazyLinear(84), nn.Sigmoid(), nn.LazyLinear(10))
+    nn.Flatten(), nn.LazyLinear(120), nn.Sigmoid(), nn.LazyLinear(84), nn.Sigmoid(),
+    nn.LazyLinear(10))
 X = torch.tensor(rng.random((2, 1, 28, 28)).astype(np.float32))
 lenet(X); init_from_numpy(lenet, 0, 0.2)
 shapes = []
