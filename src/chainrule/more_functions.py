@@ -90,7 +90,8 @@ def bernoulli(input, p=None, *, generator=None):
     """Zeros and ones drawn independently, one per element: 1 with probability ``input``'s
     element (or with the number ``p`` for every element, when given), in ``input``'s dtype.
     ``generator`` (a cr.Generator) makes the draw reproducible. Carries no gradient: as in
-    PyTorch, an input that requires grad gets a zero gradient.
+    PyTorch, an input of probabilities that requires grad gets a zero gradient; with ``p``
+    given, the input only lends its shape and dtype (any dtype) and the draw is a constant.
 
     >>> g = cr.Generator().manual_seed(0)
     >>> cr.bernoulli(cr.tensor([0., 1., 1.]), generator=g)
