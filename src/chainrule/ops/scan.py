@@ -20,18 +20,26 @@ def _reverse_cumsum(x, axis):
     return _flip(cumsum(_flip(x, axis), axis=axis), axis)
 
 
-def _same_integer(op, x):
-    """The accumulator dtype: an integer input's own (the callers make int64 unless a dtype
-    was asked for; NumPy would widen int8 to int64, PyTorch wraps in int8). PyTorch has no
-    running sum or product of bools."""
+def _accumulator(op, x):
+    """The dtype a running op accumulates in: an integer input's own (the callers make int64
+    unless a dtype was asked for; NumPy would widen int8 to int64, PyTorch wraps in int8);
+    float32 for float16, as PyTorch's (in float16 a running sum stalls once its spacing
+    exceeds the terms: 8,192 numbers in [0, 1) summed to 2048). PyTorch has no running sum or
+    product of bools."""
     if x.dtype.kind == "b":
         raise DtypeError(f"{op}: not implemented for bool (as in PyTorch); pass dtype=cr.int64")
+    if x.dtype == xp.float16:
+        return xp.float32
     return x.dtype if x.dtype.kind in "iu" else None
+
+
+def _running(ufunc, op, x, axis):
+    return ufunc.accumulate(x, axis=axis, dtype=_accumulator(op, x)).astype(x.dtype, copy=False)
 
 
 @primitive
 def cumsum(x, *, axis):
-    return xp.cumsum(x, axis=axis, dtype=_same_integer("cumsum", x))
+    return _running(xp.add, "cumsum", x, axis)
 
 
 @cumsum.vjp(formula="running sum of {grad} from the end")
@@ -41,7 +49,7 @@ def _(grad, axis):
 
 @primitive
 def cumprod(x, *, axis):
-    return xp.cumprod(x, axis=axis, dtype=_same_integer("cumprod", x))
+    return _running(xp.multiply, "cumprod", x, axis)
 
 
 @cumprod.vjp(formula="sum over j >= i of {grad}_j * {out}_j / {x}_i (PyTorch's rule at zeros)")
@@ -108,7 +116,7 @@ def logcumsumexp(x, *, axis):
     """log of the running sum of exp(x), computed without overflow."""
     if x.shape[axis] == 0:
         return x.copy()
-    return xp.logaddexp.accumulate(x, axis=axis)
+    return _running(xp.logaddexp, "logcumsumexp", x, axis)
 
 
 @logcumsumexp.vjp(formula="sum over j >= i of {grad}_j * exp({x}_i - {out}_j)")
