@@ -1555,3 +1555,18 @@ def test_scheduler_misuse_is_refused_with_its_reason(call, message):
     assert message in str(error.value)
     with pytest.raises((TypeError, ValueError)):  # PyTorch refuses each of these too
         eval(call, namespace(torch))
+
+
+@pytest.mark.parametrize("call", [
+    "nn.Linear(3, 2)(T.tensor([[1, 2, 3]]))",
+    "T.ones(2, 3, dtype=T.float64) @ T.ones(3, 2)",
+])
+def test_a_dtype_mismatch_names_pytorchs_conversion(call):
+    """Integer data into a float layer: PyTorch refuses, and the message points to the PyTorch
+    spelling of the fix (x.float(), .to(dtype)), not to NumPy's astype."""
+    import chainrule
+    with pytest.raises(RuntimeError):
+        _evaluate(torch, call)
+    with pytest.raises(TypeError) as error:
+        _evaluate(chainrule, call)
+    assert "x.float()" in str(error.value) and "astype" not in str(error.value)

@@ -26,8 +26,8 @@ def matmul(a, b):
     if a.dtype != b.dtype:
         _matmul_forward(a, b)  # shape errors first, as PyTorch reports them
         raise DtypeError(f"matmul: expected both operands to have the same dtype, got "
-                        f"{a.dtype} and {b.dtype}; convert one with .astype(...) (as in "
-                        f"PyTorch, matmul does not promote)")
+                        f"{a.dtype} and {b.dtype}; convert one with .to(dtype), e.g. "
+                        f"x.float() (as in PyTorch, matmul does not promote)")
     try:
         if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous:
             return (_rows(a) @ b).reshape(a.shape[:-1] + b.shape[-1:])

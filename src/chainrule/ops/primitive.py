@@ -326,7 +326,8 @@ def _promote(op, args):
         if len(dtypes) > 1:
             raise TypeError(f"{op.name}: expected both operands to have the same dtype, got "
                             f"{' and '.join(str(d) for d in dtypes)}; convert one with "
-                            f".astype(...) (as in PyTorch, {op.name} does not promote)")
+                            f".to(dtype), e.g. x.float() (as in PyTorch, {op.name} does not "
+                            f"promote)")
         return args
     if op.promotion == "float" and kind(target) < 2:
         target = default_float()
