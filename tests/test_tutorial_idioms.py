@@ -1154,6 +1154,71 @@ nin(X); init_from_numpy(nin, 0, 0.2); nin.eval()
 out['nin'] = nin(X)
 """
 
+PROGRAMS["fine_tuning_and_module_api"] = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5))
+        self.fc = nn.Linear(8, 3)
+    def forward(self, x):
+        return self.fc(self.features(x))
+model = Net(); init_from_numpy(model, 0, 0.3)
+X = torch.tensor(np.random.default_rng(1).random((5, 4)).astype(np.float32))
+out['named_nr'] = [n for n, _ in model.named_parameters(recurse=False)]
+out['named_prefix'] = [n for n, _ in model.named_parameters(prefix='m')]
+out['sd_prefix'] = list(model.state_dict(prefix='p.').keys())
+for param in model.parameters():
+    param.requires_grad = False
+num_ftrs = model.fc.in_features
+model.fc = nn.Linear(num_ftrs, 2)
+init_from_numpy(model.fc, 3, 0.3)
+out['trainable'] = [n for n, p in model.named_parameters() if p.requires_grad]
+opt = optim.SGD(model.fc.parameters(), lr=0.1, momentum=0.9)
+model.eval()
+for _ in range(3):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(X), torch.tensor([0, 1, 0, 1, 1]))
+    loss.backward()
+    opt.step()
+out['ft_loss'] = loss
+out['ft_w'] = model.fc.weight
+out['frozen_grad'] = model.features[0].weight.grad is None
+model.features = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+out['setitem'] = type(model.features[0]).__name__
+out['setitem_rg'] = model.features[0].weight.requires_grad
+del model.fc
+out['deleted'] = hasattr(model, 'fc')
+sd = Net().state_dict()
+sd.pop('fc.bias')
+m2 = Net()
+res = m2.load_state_dict(sd, strict=False)
+out['nonstrict'] = (list(res.missing_keys), list(res.unexpected_keys))
+sd = Net().state_dict()
+sd['extra.weight'] = torch.ones(1)
+res = m2.load_state_dict(sd, strict=False)
+out['nonstrict2'] = (list(res.missing_keys), list(res.unexpected_keys))
+try:
+    bad = Net().state_dict(); bad['fc.weight'] = torch.ones(3, 9)
+    m2.load_state_dict(bad)
+    out['shape_mismatch'] = 'accepted'
+except RuntimeError as e:
+    out['shape_mismatch'] = 'RuntimeError'
+feats = []
+h = model.features.register_forward_hook(lambda m, i, o: feats.append(tuple(o.shape)))
+model.features(X); h.remove(); model.features(X)
+out['hook'] = feats
+out['class'] = model.__class__.__name__
+out['children'] = [type(c).__name__ for c in model.children()]
+m3 = Net(); m3.eval()
+out['nested_eval'] = [m.training for m in m3.modules()]
+m3.train()
+out['nested_train'] = [m.training for m in m3.modules()]
+out['num_params'] = sum(p.numel() for p in Net().parameters() if p.requires_grad)
+m4 = Net()
+m4.fc.requires_grad_(False)
+out['rg_partial'] = [p.requires_grad for p in m4.parameters()]
+"""
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_tutorial_program_gives_pytorchs_answers(name, tmp_path):
     _compare(PROGRAMS[name], tmp_path, rtol=1e-4, atol=1e-6)
