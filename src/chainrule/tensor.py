@@ -13,7 +13,7 @@ from .engine import Node, backward_pass, mode
 from .backend import ndarray, xp
 from .device import CPU, check_device, is_device
 from .dtypes import as_dtype, default_float
-from .errors import ArgumentError, DtypeError, GradientError, ShapeError
+from .errors import ArgumentError, DimError, DtypeError, GradientError, ShapeError
 from .size import Size
 
 _new = object.__new__
@@ -590,7 +590,7 @@ class Tensor:
         return log_softmax(_floating("log_softmax", self), axis=_one_dim(dim, axis))
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return logsumexp(self, *_dims(dim, keepdim, axis, keepdims))
+        return logsumexp(self, *_reduced("logsumexp", self, dim, keepdim, axis, keepdims))
 
     def clip(self, min=None, max=None, *, low=None, high=None):
         return clip(self, low=min if low is None else low, high=max if high is None else high)
@@ -599,7 +599,7 @@ class Tensor:
 
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
         x = self if dtype is None else self.astype(dtype)
-        axis, keepdims = _dims(dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduced("sum", x, dim, keepdim, axis, keepdims)
         if x.dtype.kind in "bi" and dtype is None:
             x = x.astype(xp.int64)  # as PyTorch: integer sums do not overflow at 32 bits
         out = sum(x, axis=axis, keepdims=keepdims)
@@ -614,7 +614,7 @@ class Tensor:
         if x.dtype.kind != "f":
             raise DtypeError(f"mean(): needs a floating-point tensor, got {x.dtype} (as in "
                              f"PyTorch); use t.float().mean() or mean(dtype=...)")
-        axis, keepdims = _dims(dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduced("mean", x, dim, keepdim, axis, keepdims)
         return mean(x, axis=axis, keepdims=keepdims)
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -624,25 +624,25 @@ class Tensor:
         return _extreme(self, min, "min", dim, keepdim, axis, keepdims)
 
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        axis, keep = _dims(dim, keepdim, axis, keepdims)
+        axis, keep = _reduced("amax", self, dim, keepdim, axis, keepdims)
         if axis is None:  # every dim: PyTorch's amax, not max() (they differ at NaN's gradient)
             axis = tuple(range(self.ndim))
         return max(self, axis=axis, keepdims=keep)
 
     def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        axis, keep = _dims(dim, keepdim, axis, keepdims)
+        axis, keep = _reduced("amin", self, dim, keepdim, axis, keepdims)
         if axis is None:  # every dim: PyTorch's amin, not min() (they differ at NaN's gradient)
             axis = tuple(range(self.ndim))
         return min(self, axis=axis, keepdims=keep)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
             axis=None, keepdims=None):
-        return var(_floating("var", self), *_dims(dim, keepdim, axis, keepdims),
+        return var(_floating("var", self), *_reduced("var", self, dim, keepdim, axis, keepdims),
                    correction=_correction(dim, unbiased, correction, ddof))
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None,
             axis=None, keepdims=None):
-        return std(_floating("std", self), *_dims(dim, keepdim, axis, keepdims),
+        return std(_floating("std", self), *_reduced("std", self, dim, keepdim, axis, keepdims),
                    correction=_correction(dim, unbiased, correction, ddof))
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -1255,6 +1255,23 @@ def _dims(dim, keepdim, axis, keepdims):
     if isinstance(dim, list):
         dim = tuple(dim)
     return dim, bool(keepdim if keepdims is None else keepdims)
+
+
+def _reduced(name, x, dim, keepdim, axis, keepdims):
+    """``_dims`` for the reductions that take a list of dims, with PyTorch's two readings that
+    NumPy lacks: an empty list reduces every dim (NumPy's axis=() reduces none), and a 0-d
+    tensor takes dim 0 or -1 as its one dim."""
+    dim, keep = _dims(dim, keepdim, axis, keepdims)
+    if dim == ():
+        return None, keep
+    if x.ndim == 0 and dim is not None:
+        dims = dim if isinstance(dim, tuple) else (dim,)
+        for d in dims:
+            axis_of(name, d, 1)  # refuses what PyTorch refuses, naming the op
+        if len(dims) > 1:
+            raise DimError(f"{name}: dim {dims[1]} appears multiple times in the list of dims")
+        return None, keep
+    return dim, keep
 
 
 def _floating(name, x):
