@@ -1219,6 +1219,70 @@ m4.fc.requires_grad_(False)
 out['rg_partial'] = [p.requires_grad for p in m4.parameters()]
 """
 
+PROGRAMS["autograd_api_and_gradients_at_kinks_and_ties"] = """
+x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = x ** 2
+g, = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y), retain_graph=True)
+out['go'] = g
+z = torch.tensor(1.0, requires_grad=True)
+gs = torch.autograd.grad(y.sum(), [x, z], allow_unused=True, retain_graph=True)
+out['unused'] = (gs[0], gs[1] is None)
+seen = []
+h = x.register_hook(lambda g: seen.append(g.clone()) or g * 2)
+(x * 3).sum().backward()
+out['hook_seen'] = seen[0]
+out['hook_grad'] = x.grad
+h.remove()
+x.grad = None
+(x * 3).sum().backward()
+out['after_remove'] = x.grad
+x = torch.tensor([1.0, 2.0], requires_grad=True)
+y = x * 2
+out['y_grad_none'] = y.grad is None
+out['rg_leaf'] = (x.requires_grad, y.requires_grad, y.is_leaf)
+x.grad = torch.tensor([5.0, 5.0])
+(x * x).sum().backward()
+out['acc_onto_set'] = x.grad
+with torch.enable_grad():
+    pass
+torch.set_grad_enabled(False)
+out['disabled'] = (x * 2).requires_grad
+torch.set_grad_enabled(True)
+out['enabled'] = (x * 2).requires_grad
+out['is_enabled'] = torch.is_grad_enabled()
+v = torch.tensor([1.0, 2.0], requires_grad=True)
+w = v.clone()
+w[0] = 10.0
+w.sum().backward()
+out['inplace_on_clone'] = v.grad
+a = torch.tensor([2.0], requires_grad=True)
+b = a.expand(3)
+(b * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+out['expand_grad'] = a.grad
+p = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+q = p[:, 0] * 2 + p.T[1]
+q.sum().backward()
+out['views_grad'] = p.grad
+m = torch.tensor([1.0, -1.0, 0.0], requires_grad=True)
+torch.relu(m).sum().backward(); out['relu0'] = m.grad
+m2 = torch.tensor([1.0, -1.0, 0.0], requires_grad=True)
+m2.abs().sum().backward(); out['abs0'] = m2.grad
+m3 = torch.tensor([0.0, 4.0], requires_grad=True)
+m3.sqrt().sum().backward(); out['sqrt0'] = m3.grad
+m4 = torch.tensor([1.0, 3.0, 3.0], requires_grad=True)
+m4.max().backward(); out['max_tie'] = m4.grad
+m5 = torch.tensor([[1.0, 3.0, 3.0]], requires_grad=True)
+m5.max(dim=1)[0].sum().backward(); out['max_dim_tie'] = m5.grad
+m6 = torch.tensor([1.0, 3.0, 3.0], requires_grad=True)
+torch.clamp(m6, 1.0, 3.0).sum().backward(); out['clamp_edge'] = m6.grad
+m7 = torch.tensor([2.0, 2.0], requires_grad=True)
+torch.maximum(m7, torch.tensor([2.0, 1.0])).sum().backward(); out['maximum_tie'] = m7.grad
+m8 = torch.tensor([0.0], requires_grad=True)
+(m8 ** 0.5).sum().backward(); out['pow_half0'] = m8.grad
+m9 = torch.tensor([0.0, 1.0], requires_grad=True)
+torch.norm(m9 * 0).backward(); out['norm0'] = m9.grad
+"""
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_tutorial_program_gives_pytorchs_answers(name, tmp_path):
     _compare(PROGRAMS[name], tmp_path, rtol=1e-4, atol=1e-6)
