@@ -1283,6 +1283,60 @@ m9 = torch.tensor([0.0, 1.0], requires_grad=True)
 torch.norm(m9 * 0).backward(); out['norm0'] = m9.grad
 """
 
+PROGRAMS["d2l_rnn_from_scratch_idioms"] = """
+rng = np.random.default_rng(0)
+X = torch.arange(10).reshape((2, 5))
+out['onehot_T'] = F.one_hot(X.T, 28).shape
+num_inputs = num_outputs = 28; num_hiddens = 16
+def normal(shape):
+    return torch.tensor(rng.standard_normal(shape).astype(np.float32) * 0.1)
+W_xh, W_hh, b_h = normal((num_inputs, num_hiddens)), normal((num_hiddens, num_hiddens)), torch.zeros(num_hiddens)
+W_hq, b_q = normal((num_hiddens, num_outputs)), torch.zeros(num_outputs)
+params = [W_xh, W_hh, b_h, W_hq, b_q]
+for param in params:
+    param.requires_grad_(True)
+def rnn(inputs, state, params):
+    W_xh, W_hh, b_h, W_hq, b_q = params
+    H, = state
+    outputs = []
+    for X in inputs:
+        H = torch.tanh(torch.mm(X, W_xh) + torch.mm(H, W_hh) + b_h)
+        Y = torch.mm(H, W_hq) + b_q
+        outputs.append(Y)
+    return torch.cat(outputs, dim=0), (H,)
+state = (torch.zeros((2, num_hiddens)),)
+Xo = F.one_hot(X.T, 28).type(torch.float32)
+Y, new_state = rnn(Xo, state, params)
+out['Y'] = Y
+out['state'] = new_state[0]
+y = torch.tensor(rng.integers(0, 28, (2, 5)))
+l = nn.CrossEntropyLoss()(Y, y.T.reshape(-1).long())
+l.backward()
+def grad_clipping(params, theta):
+    norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+    if norm > theta:
+        for param in params:
+            param.grad[:] *= theta / norm
+    return norm
+out['norm'] = grad_clipping(params, 0.01)
+out['clipped'] = W_hh.grad
+for s in new_state:
+    s.detach_()
+out['detached'] = (new_state[0].requires_grad, new_state[0].grad_fn is None, new_state[0].is_leaf)
+H = torch.zeros(2, 3, requires_grad=False)
+H2 = (H + 1) * torch.ones(3, requires_grad=True)
+H2 = H2.detach()
+out['det'] = H2.requires_grad
+with torch.no_grad():
+    for param in params:
+        param -= 0.5 * param.grad
+        param.grad.zero_()
+out['upd'] = W_xh[:2]
+out['ppl'] = math.exp(l.item())
+out['argmax_item'] = int(Y[0].argmax(dim=0).reshape(1))
+out['outputs'] = [int(Y[i].argmax(dim=0).reshape(1)) for i in range(3)]
+"""
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_tutorial_program_gives_pytorchs_answers(name, tmp_path):
     _compare(PROGRAMS[name], tmp_path, rtol=1e-4, atol=1e-6)
