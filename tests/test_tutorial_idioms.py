@@ -1290,7 +1290,8 @@ out['onehot_T'] = F.one_hot(X.T, 28).shape
 num_inputs = num_outputs = 28; num_hiddens = 16
 def normal(shape):
     return torch.tensor(rng.standard_normal(shape).astype(np.float32) * 0.1)
-W_xh, W_hh, b_h = normal((num_inputs, num_hiddens)), normal((num_hiddens, num_hiddens)), torch.zeros(num_hiddens)
+W_xh, W_hh = normal((num_inputs, num_hiddens)), normal((num_hiddens, num_hiddens))
+b_h = torch.zeros(num_hiddens)
 W_hq, b_q = normal((num_hiddens, num_outputs)), torch.zeros(num_outputs)
 params = [W_xh, W_hh, b_h, W_hq, b_q]
 for param in params:
