@@ -1754,3 +1754,75 @@ def test_a_dtype_mismatch_names_pytorchs_conversion(call):
     with pytest.raises(TypeError) as error:
         _evaluate(chainrule, call)
     assert "x.float()" in str(error.value) and "astype" not in str(error.value)
+
+
+
+# torch.autograd.functional.jacobian and hessian: (kind, function, arguments), each run with
+# and without create_graph; the results must have PyTorch's nesting, shapes, dtypes,
+# requires_grad and values.
+_A = np.random.default_rng(0).standard_normal((3, 2))
+_C = np.random.default_rng(1).standard_normal((2, 2))
+DERIVATIVES = [
+    ("jacobian", "lambda t: t ** 2", "(X(3),)"),
+    ("jacobian", "lambda t: (t @ M(A)).tanh()", "(X(4, 3),)"),
+    ("jacobian", "lambda a, b: a * b", "((X(3), X(3)),)"),
+    ("jacobian", "lambda a, b: (a.sum(), (a * b).exp())", "((X(2), X(2)),)"),
+    ("jacobian", "lambda a: (a.sin(), a.cos().sum())", "(X(2, 2),)"),
+    ("jacobian", "lambda a, b: a * 2", "((X(3), X(2)),)"),
+    ("jacobian", "lambda t: t.softmax(0)", "(X(4),)"),
+    ("jacobian", "lambda t: t.sum()", "(X(2, 3),)"),
+    ("hessian", "lambda t: (t ** 3).sum()", "(X(3),)"),
+    ("hessian", "lambda t: (t @ M(C) @ t).sin()", "(X(2),)"),
+    ("hessian", "lambda a, b: (a * b.exp()).sum()", "((X(2), X(2)),)"),
+    ("hessian", "lambda t: (t * 2).sum()", "(X(3),)"),
+    ("hessian", "lambda t: F.log_softmax(t, 0)[1]", "(X(4),)"),
+]
+
+
+def _derivative(library, kind, function, arguments, **options):
+    draw = np.random.default_rng(2)
+    namespace = {"M": library.tensor, "F": library.nn.functional, "A": _A, "C": _C}
+    args = eval(arguments, {"X": lambda *shape: library.tensor(draw.standard_normal(shape))})
+    return getattr(library.autograd.functional, kind)(eval(function, namespace), *args,
+                                                      **options)
+
+
+def _nested_check(key, got, want):
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want), f"{key}: nesting differs"
+        for index, (g, w) in enumerate(zip(got, want)):
+            _nested_check(f"{key}[{index}]", g, w)
+        return
+    assert got.requires_grad == want.requires_grad, f"{key}: requires_grad differs"
+    _check(key, got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("kind, function, arguments", DERIVATIVES)
+def test_jacobian_and_hessian_give_pytorchs_nesting_and_values(kind, function, arguments,
+                                                               create_graph):
+    import chainrule
+    want = _derivative(torch, kind, function, arguments, create_graph=create_graph)
+    got = _derivative(chainrule, kind, function, arguments, create_graph=create_graph)
+    _nested_check(f"{kind} {function}", got, want)
+
+
+def test_a_jacobian_with_create_graph_differentiates_back_to_the_inputs(tmp_path):
+    _compare("""
+x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+J = torch.autograd.functional.jacobian(lambda t: t.sin() * t, x, create_graph=True)
+J.sum().backward()
+out['through_the_jacobian'] = (J, x.grad)
+H = torch.autograd.functional.hessian(lambda t: (t.exp() * t).sum(), x, create_graph=True)
+out['hessian_graph'] = H.requires_grad
+try:
+    torch.autograd.functional.jacobian(lambda a, b: a * 2, (x, torch.ones(2)), strict=True)
+    out['strict'] = 'accepted'
+except RuntimeError as error:
+    out['strict'] = str(error)
+try:
+    torch.autograd.functional.hessian(lambda t: t * 2, x)
+    out['not_scalar'] = 'accepted'
+except RuntimeError:
+    out['not_scalar'] = 'refused'
+""", tmp_path)

@@ -10,3 +10,4 @@ from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from .tensor import grad  # noqa: F401
 from .function import Function, FunctionCtx  # noqa: F401
 from .grad_mode import inference_mode, is_inference_mode_enabled, set_grad_enabled  # noqa: F401
+from . import autograd_functional as functional  # noqa: F401  (jacobian, hessian)
