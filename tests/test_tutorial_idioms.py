@@ -1490,7 +1490,34 @@ OPTIMIZERS = [
     "optim.SGD([{'params': params[:2], 'lr': 0.2}, {'params': params[2:]}], lr=0.05)",
     "optim.Adagrad(params, lr=0.1)",
     "optim.Adagrad(params, 0.1, 0.1, 0.01, 0.5, 1e-6)",
+    "optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1, maximize=True, foreach=False)",
+    "optim.Adam(params, lr=0.01, weight_decay=0.1, maximize=True, fused=None)",
+    "optim.Adam(params, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)",
+    "optim.AdamW(params, lr=0.01, amsgrad=True, maximize=True)",
+    "optim.RMSprop(params, 0.01, 0.9, 1e-8, 0.1, 0.5, True, False, None, True)",
+    "optim.Adagrad(params, lr=0.1, maximize=True)",
 ]
+
+
+@pytest.mark.parametrize("option", ["differentiable=True", "capturable=True"])
+def test_switches_without_meaning_here_are_refused_by_name(option):
+    import chainrule as cr
+    with pytest.raises(cr.ArgumentError, match=option.split("=")[0]):
+        eval(f"cr.optim.Adam([cr.nn.Parameter(cr.ones(1))], {option})")
+
+
+def test_a_checkpoint_without_maximize_still_loads():
+    """Optimizer checkpoints written before ``maximize`` was an option load as maximize=False."""
+    import chainrule as cr
+    p = cr.nn.Parameter(cr.ones(2))
+    opt = cr.optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = cr.ones(2)
+    opt.step()
+    saved = opt.state_dict()
+    del saved["param_groups"][0]["maximize"]
+    fresh = cr.optim.SGD([cr.nn.Parameter(cr.ones(2))], lr=0.5, momentum=0.9, maximize=True)
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["maximize"] is False and fresh.param_groups[0]["lr"] == 0.1
 
 
 def test_adagrad_resumes_from_its_state_dict(tmp_path):
@@ -1523,9 +1550,10 @@ out['resumed'] = (net[0].weight, nets[0][0].weight, opt.state_dict()['state'][0]
 
 @pytest.mark.parametrize("make", OPTIMIZERS)
 def test_optimizer_positional_and_default_arguments_mean_pytorchs(make, tmp_path):
-    """Each optimizer made as tutorials make it (positionally too) trains a small network to
-    PyTorch's weights, and lists its groups' options as PyTorch does (less PyTorch's
-    implementation switches: foreach, fused, capturable, differentiable, maximize)."""
+    """Each optimizer made as tutorials make it (positionally too, with maximize and PyTorch's
+    kernel switches) trains a small network to PyTorch's weights, and lists its groups'
+    options as PyTorch does (less the switches it does not keep: foreach, fused, capturable,
+    differentiable, decoupled_weight_decay)."""
     _compare(f"""
 X = torch.tensor(rng.random((12, 4)).astype(np.float32))
 Y = torch.tensor(rng.random((12, 1)).astype(np.float32))
@@ -1539,8 +1567,7 @@ for _ in range(5):
     loss.backward()
     opt.step()
 out['trained'] = (loss, net[0].weight, net[2].bias)
-switches = ('foreach', 'fused', 'capturable', 'differentiable', 'maximize',
-            'decoupled_weight_decay')
+switches = ('foreach', 'fused', 'capturable', 'differentiable', 'decoupled_weight_decay')
 out['listing'] = [line for line in repr(opt).splitlines()
                   if line.strip().split(':')[0] not in switches]
 """, tmp_path, rtol=1e-4, atol=1e-6)

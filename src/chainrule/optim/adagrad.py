@@ -1,7 +1,7 @@
 """Adagrad: each weight's step shrinks with the sum of its squared gradients."""
 from ..backend import xp
 from ..dtypes import step_dtype
-from .optimizer import Optimizer, _check_at_least, _check_finite
+from .optimizer import Optimizer, _check_at_least, _check_finite, switches
 
 
 class Adagrad(Optimizer):
@@ -22,10 +22,11 @@ class Adagrad(Optimizer):
     state_keys = ("step", "sum")
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10):
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps))
+                                      eps=eps, **switches(self, maximize, foreach, fused,
+                                                          differentiable)))
 
     def check_options(self, options):
         super().check_options(options)

@@ -3,7 +3,7 @@ import math
 
 from ..backend import xp
 from ..dtypes import step_dtype
-from .optimizer import Optimizer, _check_at_least, _check_number
+from .optimizer import Optimizer, _check_at_least, _check_number, switches
 
 
 class Adam(Optimizer):
@@ -26,9 +26,13 @@ class Adam(Optimizer):
     decoupled_weight_decay = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        if decoupled_weight_decay:  # PyTorch's Adam(..., decoupled_weight_decay=True) is AdamW
+            self.decoupled_weight_decay = True
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad))
+                                      amsgrad=amsgrad, **switches(self, maximize, foreach, fused,
+                                                                  differentiable, capturable)))
 
     def check_options(self, options):
         super().check_options(options)
@@ -93,6 +97,8 @@ class AdamW(Adam):
     decoupled_weight_decay = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad)
+                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                         capturable=capturable, differentiable=differentiable, fused=fused)

@@ -9,6 +9,7 @@ from ..argtypes import (check_at_least as _check_at_least, check_finite as _chec
                         check_int as _check_int, check_number as _check_number)
 from ..autograd import enable_grad
 from ..backend import ndarray, xp
+from ..errors import ArgumentError
 from ..nn.module import zero_grads
 from ..tensor import Tensor, from_numpy
 
@@ -16,6 +17,24 @@ from ..tensor import Tensor, from_numpy
 # The keys learning-rate schedulers add to parameter groups (PyTorch's names), which the
 # optimizer's state_dict carries along.
 SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+# Options that checkpoints from an earlier chainrule lack, with the value they meant.
+OPTIONAL_OPTIONS = {"maximize": False}
+
+
+def switches(owner, maximize=False, foreach=None, fused=None, differentiable=False,
+             capturable=False):
+    """PyTorch's keyword switches: ``maximize`` (ascend the gradient, kept per group), and the
+    kernel choices ``foreach`` and ``fused``, which give the same numbers on chainrule's one
+    NumPy path; ``differentiable`` and ``capturable`` have no meaning here and are refused."""
+    name = type(owner).__name__
+    for flag, value in (("differentiable", differentiable), ("capturable", capturable)):
+        if value:
+            raise ArgumentError(f"{name}: {flag}=True is not supported (chainrule neither "
+                                f"differentiates through the update nor captures CUDA graphs)")
+    for flag, value in (("maximize", maximize), ("foreach", foreach), ("fused", fused)):
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"{name}: {flag} must be a bool, got {value!r}")
+    return {"maximize": bool(maximize)}
 
 
 class Optimizer:
@@ -59,6 +78,7 @@ class Optimizer:
         Parameter Group 0
             dampening: 0
             lr: 0.1
+            maximize: False
             momentum: 0
             nesterov: False
             weight_decay: 0
@@ -138,7 +158,8 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self.update(p._data, p.grad._data, self.state.setdefault(p, {}), group)
+                g = -p.grad._data if group.get("maximize") else p.grad._data
+                self.update(p._data, g, self.state.setdefault(p, {}), group)
                 p._bump_version()
         return loss
 
@@ -171,7 +192,7 @@ class Optimizer:
         self.check_state_dict(state_dict)
         for group, saved in zip(self.param_groups, state_dict["param_groups"]):
             for key in self.defaults:
-                value = saved[key]
+                value = saved.get(key, OPTIONAL_OPTIONS.get(key))
                 group[key] = tuple(value) if isinstance(value, list) else value
             for key in SCHEDULER_KEYS:  # written by a learning-rate scheduler, as in PyTorch
                 if key in saved:
@@ -200,7 +221,8 @@ class Optimizer:
                             f"has {len(self.param_groups)}")
         for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             expected = set(self.defaults) | {"params"}
-            if not isinstance(saved, dict) or set(saved) - set(SCHEDULER_KEYS) != expected:
+            present = set(saved) - set(SCHEDULER_KEYS) if isinstance(saved, dict) else None
+            if present is None or not expected - set(OPTIONAL_OPTIONS) <= present <= expected:
                 keys = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
                 problems.append(f"group {number} has keys {keys}, expected {sorted(expected)} "
                                 f"(was it saved by another kind of optimizer?)")
@@ -209,7 +231,8 @@ class Optimizer:
                 problems.append(f"group {number} has {len(saved['params'])} parameters, "
                                 f"expected {len(group['params'])}")
             try:
-                self.check_options({key: saved[key] for key in self.defaults})
+                self.check_options({key: saved.get(key, OPTIONAL_OPTIONS.get(key))
+                                    for key in self.defaults})
             except (TypeError, ValueError) as error:
                 problems.append(f"group {number}: {error}")
         params = self.parameters()

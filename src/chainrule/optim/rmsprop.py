@@ -1,7 +1,7 @@
 """RMSprop, optionally centered and with momentum."""
 from ..backend import xp
 from ..dtypes import step_dtype
-from .optimizer import Optimizer, _check_at_least
+from .optimizer import Optimizer, _check_at_least, switches
 
 
 class RMSprop(Optimizer):
@@ -24,9 +24,12 @@ class RMSprop(Optimizer):
     state_keys = ("step", "square_avg", "momentum_buffer", "grad_avg")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+                                      momentum=momentum, centered=centered,
+                                      **switches(self, maximize, foreach, None, differentiable,
+                                                 capturable)))
 
     def check_options(self, options):
         super().check_options(options)

@@ -1,5 +1,5 @@
 """SGD, with momentum (heavy ball or Nesterov)."""
-from .optimizer import Optimizer, _check_at_least, _check_finite
+from .optimizer import Optimizer, _check_at_least, _check_finite, switches
 
 
 class SGD(Optimizer):
@@ -22,9 +22,11 @@ class SGD(Optimizer):
     state_keys = ("momentum_buffer",)
 
     # PyTorch's positional order (weight_decay before nesterov) and default lr.
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 *, maximize=False, foreach=None, differentiable=False, fused=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      nesterov=nesterov, weight_decay=weight_decay))
+                                      nesterov=nesterov, weight_decay=weight_decay,
+                                      **switches(self, maximize, foreach, fused, differentiable)))
 
     def check_options(self, options):
         super().check_options(options)
