@@ -1496,6 +1496,9 @@ OPTIMIZERS = [
     "optim.AdamW(params, lr=0.01, amsgrad=True, maximize=True)",
     "optim.RMSprop(params, 0.01, 0.9, 1e-8, 0.1, 0.5, True, False, None, True)",
     "optim.Adagrad(params, lr=0.1, maximize=True)",
+    "optim.Adadelta(params)",
+    "optim.Adadelta(params, 0.5, 0.8, 1e-4, 0.1)",
+    "optim.Adadelta(params, lr=0.5, maximize=True)",
 ]
 
 
@@ -1610,6 +1613,10 @@ SCHEDULERS = [
     "S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.001)",
     "S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=2), "
     "S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)], milestones=[3])",
+    "S.ChainedScheduler([S.ConstantLR(opt, factor=0.1, total_iters=2), "
+    "S.ExponentialLR(opt, gamma=0.9)])",
+    "S.ChainedScheduler([S.LinearLR(opt, start_factor=0.2, total_iters=4), "
+    "S.CosineAnnealingLR(opt, T_max=6), S.StepLR(opt, 3, 0.5)], optimizer=opt)",
 ]
 
 
@@ -1726,13 +1733,17 @@ def test_an_optimizer_checkpoint_with_one_cycle_resumes(tmp_path):
     assert restored == dict(opt.param_groups[0], params=None)
 
 
-def test_sequential_lr_state_dict_round_trip():
+@pytest.mark.parametrize("combined", ["SequentialLR", "ChainedScheduler"])
+def test_combined_schedulers_state_dict_round_trip(combined):
     import chainrule as cr
     def make():
         opt = cr.optim.SGD([cr.nn.Parameter(cr.ones(1))], lr=1.0)
         S = cr.optim.lr_scheduler
-        return opt, S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=2),
-                                         S.ExponentialLR(opt, gamma=0.5)], milestones=[2])
+        parts = [S.LinearLR(opt, start_factor=0.1, total_iters=2),
+                 S.ExponentialLR(opt, gamma=0.5)]
+        if combined == "SequentialLR":
+            return opt, S.SequentialLR(opt, parts, milestones=[2])
+        return opt, S.ChainedScheduler(parts)
     opt, sched = make()
     for _ in range(3):
         sched.step()
@@ -1749,6 +1760,9 @@ def test_sequential_lr_state_dict_round_trip():
     ("S.SequentialLR(opt, [], milestones=[])", "at least one scheduler"),
     ("S.SequentialLR(opt, [S.ReduceLROnPlateau(opt)], milestones=[])", "ReduceLROnPlateau"),
     ("S.SequentialLR(opt, [S.StepLR(other, 1)], milestones=[])", "another optimizer"),
+    ("S.ChainedScheduler([])", "at least one scheduler"),
+    ("S.ChainedScheduler([S.ReduceLROnPlateau(opt)])", "ReduceLROnPlateau"),
+    ("S.ChainedScheduler([S.StepLR(opt, 1), S.StepLR(other, 1)])", "another optimizer"),
     ("S.LinearLR(opt, start_factor=0)", "start_factor must be in (0, 1]"),
     ("S.ConstantLR(opt, factor=1.5)", "factor must be in (0, 1]"),
     ("S.LinearLR(opt, end_factor=1.5)", "end_factor must be in [0, 1]"),

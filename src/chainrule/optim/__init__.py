@@ -17,18 +17,19 @@ whose ``grad`` is None is skipped.
 with one entry of "state" per parameter in order ({} before its first update).
 """
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .lr_scheduler import (ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts,
-                           ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiplicativeLR,
-                           MultiStepLR, OneCycleLR, PolynomialLR, ReduceLROnPlateau,
-                           SequentialLR, StepLR)
+from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
+                           CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR,
+                           LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR, PolynomialLR,
+                           ReduceLROnPlateau, SequentialLR, StepLR)
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler",
-           "LRScheduler",
-           "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "ExponentialLR",
-           "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR", "PolynomialLR",
-           "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "lr_scheduler",
+           "LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR",
+           "ExponentialLR", "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR",
+           "PolynomialLR", "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
+           "ChainedScheduler"]

@@ -11,7 +11,7 @@ from .optimizer import _check_finite, _named
 from .plateau import ReduceLROnPlateau
 from .schedulers import CosineAnnealingLR, LRScheduler, StepLR
 from .schedulers import one_per_group as _per_group
-from .sequential import ConstantLR, LinearLR, PolynomialLR, SequentialLR
+from .sequential import ChainedScheduler, ConstantLR, LinearLR, PolynomialLR, SequentialLR
 from .cyclic import CosineAnnealingWarmRestarts, OneCycleLR
 
 
@@ -145,4 +145,5 @@ class MultiStepLR(LRScheduler):
 
 __all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR",
            "ExponentialLR", "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR",
-           "PolynomialLR", "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts"]
+           "PolynomialLR", "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
+           "ChainedScheduler"]

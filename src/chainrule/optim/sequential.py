@@ -1,5 +1,6 @@
-"""The warmup schedulers (LinearLR, ConstantLR), PolynomialLR, and SequentialLR, which runs one
-scheduler after another: a warmup, then a decay. Each lr is computed as PyTorch computes it
+"""The warmup schedulers (LinearLR, ConstantLR), PolynomialLR, SequentialLR, which runs one
+scheduler after another (a warmup, then a decay), and ChainedScheduler, which steps several
+together. Each lr is computed as PyTorch computes it
 (rescaling the current lr), so the sequences agree to the last bit.
 """
 import bisect
@@ -204,4 +205,61 @@ class SequentialLR(LRScheduler):
             scheduler.load_state_dict(saved)
         self.last_epoch = int(state_dict["last_epoch"])
         self.milestones = [int(m) for m in state_dict["milestones"]]
+        self._last_lr = list(state_dict["last_lr"])
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together, each rescaling the lr the one
+    before it left: a warmup multiplied into a decay, in one ``step()``.
+
+    >>> opt = cr.optim.SGD([cr.tensor([1.], requires_grad=True)], lr=1.0)
+    >>> S = cr.optim.lr_scheduler
+    >>> scheduler = S.ChainedScheduler([S.ConstantLR(opt, factor=0.5, total_iters=2),
+    ...                                 S.ExponentialLR(opt, gamma=0.5)])
+    >>> lrs = [scheduler.get_last_lr()[0]]
+    >>> for _ in range(3):
+    ...     scheduler.step()
+    ...     lrs.append(scheduler.get_last_lr()[0])
+    >>> lrs
+    [0.5, 0.25, 0.25, 0.125]
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler: needs at least one scheduler")
+        optimizer = optimizer or schedulers[0].optimizer
+        for index, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"ChainedScheduler: scheduler {index} is a ReduceLROnPlateau, "
+                                 f"which steps on a metric; it takes epoch schedulers")
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"ChainedScheduler: scheduler {index} is a "
+                                f"{type(scheduler).__name__}; it takes epoch schedulers")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"ChainedScheduler: scheduler {index} belongs to another "
+                                 f"optimizer than the others")
+        self.schedulers, self.optimizer = schedulers, optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self):
+        """Step every scheduler, in the order given."""
+        for scheduler in self.schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        """Each scheduler's own state."""
+        return {"last_lr": list(self._last_lr),
+                "schedulers": [scheduler.state_dict() for scheduler in self.schedulers]}
+
+    def load_state_dict(self, state_dict):
+        """Restore a position saved by ``state_dict()``."""
+        check_state_dict(self, state_dict, {"last_lr", "schedulers"}, per_group=("last_lr",))
+        if len(state_dict["schedulers"]) != len(self.schedulers):
+            raise ValueError(f"ChainedScheduler.load_state_dict: "
+                             f"{len(state_dict['schedulers'])} scheduler states for "
+                             f"{len(self.schedulers)} schedulers")
+        for scheduler, saved in zip(self.schedulers, state_dict["schedulers"]):
+            scheduler.load_state_dict(saved)
         self._last_lr = list(state_dict["last_lr"])
