@@ -589,8 +589,8 @@ class Installed:
                                               optimizer=opt, group=index))
                     r.allow_inplace += 1
                     try:
-                        opt.update(p._data, slot.__get__(p)._data, opt.state.setdefault(p, {}),
-                                   group)
+                        opt.update_parameter(p._data, slot.__get__(p)._data,
+                                             opt.state.setdefault(p, {}), group)
                         p._bump_version()
                     finally:
                         r.allow_inplace -= 1

@@ -411,6 +411,8 @@ class Lowering:
         opt, index = instr.extra["optimizer"], instr.extra["group"]
         group = opt.param_groups[index]
         leaf = instr.extra["tensor_value"]
+        if group.get("maximize"):
+            return None  # the generic step (Optimizer.update_parameter) negates the gradient
         if type(opt) in (Adam, AdamW) and _float(leaf) and leaf.kind == "leaf":
             return self._adam(instr, opt, index, group, leaf)
         if type(opt) is not SGD or group["weight_decay"] != 0 or group["nesterov"] or \

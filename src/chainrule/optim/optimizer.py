@@ -158,10 +158,14 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = -p.grad._data if group.get("maximize") else p.grad._data
-                self.update(p._data, g, self.state.setdefault(p, {}), group)
+                self.update_parameter(p._data, p.grad._data, self.state.setdefault(p, {}), group)
                 p._bump_version()
         return loss
+
+    def update_parameter(self, w, g, state, group):
+        """One parameter's step, as ``step()`` and compiled steps take it: ``update`` with the
+        gradient negated where the group has maximize=True (PyTorch negates it first too)."""
+        self.update(w, -g if group.get("maximize") else g, state, group)
 
     def update(self, w, g, state, group):
         """Change the array ``w`` in place given its gradient ``g``; subclasses define it."""
