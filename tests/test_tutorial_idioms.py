@@ -1617,6 +1617,14 @@ SCHEDULERS = [
     "S.ExponentialLR(opt, gamma=0.9)])",
     "S.ChainedScheduler([S.LinearLR(opt, start_factor=0.2, total_iters=4), "
     "S.CosineAnnealingLR(opt, T_max=6), S.StepLR(opt, 3, 0.5)], optimizer=opt)",
+    "S.CyclicLR(opt, 0.01, 0.1, step_size_up=3)",
+    "S.CyclicLR(opt, [0.01, 0.02], [0.1, 0.2], step_size_up=2, step_size_down=4, "
+    "mode='triangular2')",
+    "S.CyclicLR(opt, 0.01, 0.1, step_size_up=2, mode='exp_range', gamma=0.9)",
+    "S.CyclicLR(opt, 0.01, 0.1, step_size_up=2, scale_fn=lambda x: 0.5 ** x, "
+    "scale_mode='iterations')",
+    "S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.5, total_iters=2), "
+    "S.CyclicLR(opt, 0.01, 0.1, step_size_up=2)], milestones=[3])",
 ]
 
 
@@ -1642,6 +1650,23 @@ def test_scheduler_gives_pytorchs_lrs_to_the_last_bit(scheduler):
     got, got_initial = _lr_sequence(chainrule, scheduler)
     np.testing.assert_array_equal(got, want)
     assert got_initial == want_initial
+
+
+def test_cyclic_lr_moves_the_momentum_and_beta1(tmp_path):
+    _compare("""
+for make in ('SGD', 'Adam'):
+    p = nn.Parameter(torch.ones(2))
+    opt = optim.SGD([p], lr=0.1, momentum=0.9) if make == 'SGD' else optim.Adam([p], lr=0.1)
+    sched = optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=2, mode='triangular2')
+    momenta = []
+    for _ in range(7):
+        p.grad = torch.ones(2)
+        opt.step()
+        sched.step()
+        group = opt.param_groups[0]
+        momenta.append(group['momentum'] if make == 'SGD' else group['betas'][0])
+    out[make] = (momenta, p, sched.get_last_lr())
+""", tmp_path)
 
 
 def test_one_cycle_moves_the_momentum_and_refuses_a_step_too_many(tmp_path):

@@ -21,9 +21,9 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
-                           CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR,
-                           LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR, PolynomialLR,
-                           ReduceLROnPlateau, SequentialLR, StepLR)
+                           CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LambdaLR,
+                           LinearLR, LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR,
+                           PolynomialLR, ReduceLROnPlateau, SequentialLR, StepLR)
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
@@ -32,4 +32,4 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"
            "LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR",
            "ExponentialLR", "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR",
            "PolynomialLR", "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
-           "ChainedScheduler"]
+           "ChainedScheduler", "CyclicLR"]

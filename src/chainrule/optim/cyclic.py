@@ -10,6 +10,13 @@ from .optimizer import _check_finite, _check_int, _named
 from .schedulers import LRScheduler, one_per_group as _per_group
 
 
+def _set_momentum(group, value, use_beta1):
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
 def _anneal(strategy, start, end, pct):
     if strategy == "cos":
         return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
@@ -89,15 +96,9 @@ class OneCycleLR(LRScheduler):
             group["min_lr"] = group["initial_lr"] / final_div_factor
         if self.cycle_momentum:
             for group, high, low in zip(optimizer.param_groups, max_momentums, base_momentums):
-                self._set_momentum(group, high)
+                _set_momentum(group, high, self.use_beta1)
                 group["max_momentum"], group["base_momentum"] = high, low
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group, value):
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def next_lrs(self):
         """Each group's lr (and momentum) on the phase that this step falls in."""
@@ -115,9 +116,9 @@ class OneCycleLR(LRScheduler):
                     lrs.append(_anneal(self.anneal_strategy, group[phase["start_lr"]],
                                        group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
-                        self._set_momentum(group, _anneal(
+                        _set_momentum(group, _anneal(
                             self.anneal_strategy, group[phase["start_momentum"]],
-                            group[phase["end_momentum"]], pct))
+                            group[phase["end_momentum"]], pct), self.use_beta1)
                     break
                 start = phase["end_step"]
         return lrs
@@ -190,3 +191,95 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = lrs
+
+
+class CyclicLR(LRScheduler):
+    """The lr goes up from ``base_lr`` to ``max_lr`` over ``step_size_up`` steps and back
+    over ``step_size_down`` (the same by default), again and again; ``mode`` 'triangular2'
+    halves the height each cycle, 'exp_range' scales it by gamma**step, ``scale_fn`` gives
+    another scale (of the cycle or, with ``scale_mode='iterations'``, of the step). The
+    momentum (or Adam's beta1) goes the opposite way. Call ``step()`` after every batch.
+
+    >>> opt = cr.optim.SGD([cr.tensor([1.], requires_grad=True)], lr=1.0, momentum=0.9)
+    >>> scheduler = cr.optim.lr_scheduler.CyclicLR(opt, 0.1, 0.5, step_size_up=2)
+    >>> lrs = [scheduler.get_last_lr()[0]]
+    >>> for _ in range(4):
+    ...     scheduler.step()
+    ...     lrs.append(round(scheduler.get_last_lr()[0], 6))
+    >>> lrs
+    [0.1, 0.3, 0.5, 0.3, 0.1]
+    """
+
+    options = ("max_lrs", "total_size", "step_ratio", "mode", "gamma", "scale_mode",
+               "cycle_momentum", "use_beta1", "base_momentums", "max_momentums")
+    initial_step = True
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        with _named(self):
+            base_lrs = _per_group("base_lr", base_lr, optimizer)
+            self.max_lrs = _per_group("max_lr", max_lr, optimizer)
+            up = float(step_size_up)
+            down = float(step_size_down) if step_size_down is not None else up
+            if not up + down > 0:
+                raise ValueError(f"step_size_up + step_size_down must be positive, got "
+                                 f"{up} + {down}")
+            if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+                raise ValueError(f"mode must be 'triangular', 'triangular2' or 'exp_range' "
+                                 f"(or give scale_fn), got {mode!r}")
+            if scale_mode not in ("cycle", "iterations"):
+                raise ValueError(f"scale_mode must be 'cycle' or 'iterations', got "
+                                 f"{scale_mode!r}")
+            self.cycle_momentum = bool(cycle_momentum)
+            if self.cycle_momentum:
+                defaults = getattr(optimizer, "defaults", {})
+                if "momentum" not in defaults and "betas" not in defaults:
+                    raise ValueError(f"cycle_momentum=True needs an optimizer with momentum "
+                                     f"or betas; {type(optimizer).__name__} has neither (pass "
+                                     f"cycle_momentum=False)")
+                self.base_momentums = _per_group("base_momentum", base_momentum, optimizer)
+                self.max_momentums = _per_group("max_momentum", max_momentum, optimizer)
+        self.total_size, self.step_ratio = up + down, up / (up + down)
+        self.mode, self.gamma, self.custom_scale = mode, gamma, scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else (
+            "iterations" if mode == "exp_range" else "cycle")
+        self.use_beta1 = self.cycle_momentum and "betas" in optimizer.defaults
+        for group, lr in zip(optimizer.param_groups, base_lrs):
+            group["lr"] = lr
+        if self.cycle_momentum:
+            for group, high, low in zip(optimizer.param_groups, self.max_momentums,
+                                        self.base_momentums):
+                _set_momentum(group, high, self.use_beta1)
+                group["max_momentum"], group["base_momentum"] = high, low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x):
+        """The height's scale at cycle (or step) ``x``."""
+        if self.custom_scale is not None:
+            return self.custom_scale(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def next_lrs(self):
+        """Each group's lr (and momentum) at this step of the cycle."""
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        scale = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        at = cycle if self.scale_mode == "cycle" else self.last_epoch
+        lrs = [base + (top - base) * scale * self.scale_fn(at)
+               for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                _set_momentum(group, high - (high - low) * scale * self.scale_fn(at),
+                              self.use_beta1)
+        return lrs
+
+    def restart_lrs(self):
+        """The lrs of step 0 (the epoch SequentialLR has just set)."""
+        return self.next_lrs()

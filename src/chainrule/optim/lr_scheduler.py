@@ -12,7 +12,7 @@ from .plateau import ReduceLROnPlateau
 from .schedulers import CosineAnnealingLR, LRScheduler, StepLR
 from .schedulers import one_per_group as _per_group
 from .sequential import ChainedScheduler, ConstantLR, LinearLR, PolynomialLR, SequentialLR
-from .cyclic import CosineAnnealingWarmRestarts, OneCycleLR
+from .cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 
 
 def _lr_lambdas(lr_lambda, optimizer):
@@ -146,4 +146,4 @@ class MultiStepLR(LRScheduler):
 __all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR",
            "ExponentialLR", "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR",
            "PolynomialLR", "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
-           "ChainedScheduler"]
+           "ChainedScheduler", "CyclicLR"]
