@@ -9,7 +9,7 @@ import numbers
 
 from .backend import xp
 from .device import check_device
-from .dtypes import as_dtype, default_float, scalar_dtype
+from .dtypes import as_dtype, default_float, fill_number, scalar_dtype
 from .errors import ArgumentError, DtypeError
 from .random import resolve
 from .tensor import Tensor
@@ -70,7 +70,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """
     check_device(device, "full")
     size = _size((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
-    dtype = scalar_dtype(fill_value) if dtype is None else dtype
+    dtype = scalar_dtype(fill_value) if dtype is None else as_dtype(dtype)
+    if not isinstance(fill_value, Tensor):
+        fill_value = fill_number("full", fill_value, dtype)
     return _make(xp.full(size, fill_value), dtype, requires_grad)
 
 

@@ -8,9 +8,11 @@ meeting 0.5 becomes the default float (float32 unless ``set_default_dtype`` chan
 float64 appears only when a float64 tensor takes part or is the default. NumPy's own rules
 differ (float32 * np.float64 -> float64), which is why chainrule decides before NumPy computes.
 """
+import math
 import numbers
 
 from .backend import ndarray, xp
+from .errors import DtypeError
 
 DEFAULT_INT = xp.dtype(xp.int64)
 BOOL = xp.dtype(bool)
@@ -169,3 +171,27 @@ def result_type(operands):
             result = strongest if dtypes is not groups[2] else (
                 _Default.float if kind(strongest) == 2 else DEFAULT_INT)
     return result
+
+
+def fill_number(op, value, dtype):
+    """``value`` as a 0-d array of ``dtype`` for a fill (full, fill_, masked_fill): a number
+    that overflows an integer dtype is refused as PyTorch refuses it, where NumPy would wrap
+    it, or a float dtype would round it to inf. PyTorch's ranges: an int into an unsigned dtype
+    may be as low as -max (-1 fills uint8 with 255); a float must lie within an integer dtype's
+    range (and is truncated: 2.7 fills 2)."""
+    dtype = xp.dtype(dtype)
+    if dtype.kind in "iu" and isinstance(value, numbers.Real) and \
+            not isinstance(value, (bool, xp.bool_)):
+        info = xp.iinfo(dtype)
+        whole = isinstance(value, numbers.Integral)
+        low = -int(info.max) if whole and dtype.kind == "u" else int(info.min)
+        if not low <= value <= int(info.max):  # False for NaN too
+            raise DtypeError(f"{op}: value {value} cannot be converted to {dtype} without "
+                             f"overflow (as in PyTorch)")
+        if whole:
+            return xp.array(int(value), dtype=xp.int64).astype(dtype)
+    elif dtype.kind == "f" and isinstance(value, numbers.Real) and math.isfinite(value) and \
+            abs(value) > xp.finfo(dtype).max:  # a finite number that would become inf
+        raise DtypeError(f"{op}: value {value} cannot be converted to {dtype} without "
+                         f"overflow (as in PyTorch)")
+    return xp.asarray(value).astype(dtype)

@@ -12,7 +12,7 @@ from . import engine
 from .engine import Node, backward_pass, mode
 from .backend import ndarray, xp
 from .device import CPU, check_device, is_device
-from .dtypes import as_dtype, default_float
+from .dtypes import as_dtype, default_float, fill_number
 from .errors import ArgumentError, DimError, DtypeError, GradientError, ShapeError
 from .size import Size
 
@@ -1023,7 +1023,7 @@ class Tensor:
         tensor([2.5, 2.5, 2.5], dtype=float32)
         """
         if not isinstance(value, Tensor):
-            value = xp.asarray(value).astype(self._data.dtype)  # 2.5 into an int tensor is 2
+            value = fill_number("fill_", value, self._data.dtype)  # 2.5 into an int tensor is 2
         # where, not t * 0 + v: an inf or nan already in t must not leak into the result.
         return self._inplace(lambda t, v: where(True, v, t), value, "fill_")
 

@@ -367,7 +367,7 @@ def _(grad, a, b):
     return where(a == b, grad * 0.5, where(b > a, 0, grad))
 
 
-@primitive(promotion="promote", unpromoted=("condition",))
+@primitive(promotion="promote", unpromoted=("condition",), exact_ints=("a", "b"))
 def where(condition, a, b):
     """``a`` where ``condition`` holds, else ``b``. Gradients flow only to the branch taken, but
     a NaN or inf computed in the other branch still poisons the gradient through multiplication
@@ -377,6 +377,9 @@ def where(condition, a, b):
     >>> cr.where(x > 0, x, 0.0)
     tensor([0., 2.], dtype=float32)
     """
+    if getattr(condition, "dtype", bool) != bool:
+        raise DtypeError(f"where: condition must be a bool tensor (as in PyTorch), got "
+                         f"{condition.dtype}; compare it first (x != 0)")
     return xp.where(condition, a, b)
 
 

@@ -5,6 +5,7 @@ All are composites of getitem, add_at and index_put (shape.py), so their gradien
 gradients of reading (a gradient goes back to each element read, adding up over repeats) and of
 writing (the overwritten elements get none)."""
 from ..backend import xp
+from ..dtypes import fill_number
 from ..errors import ArgumentError, DtypeError, ScatterIndexError, ShapeError
 from .composite import stop_gradient
 from .elementwise import astype, exp, log, neg, where
@@ -242,7 +243,7 @@ def masked_fill(input, mask, value):
     if hasattr(value, "shape") and value.dtype != input.dtype:
         value = astype(value, dtype=input.dtype)
     elif not hasattr(value, "shape"):
-        value = xp.asarray(value).astype(input.dtype)
+        value = fill_number("masked_fill", value, input.dtype)
     out = where(mask, value, input)
     return out if out.dtype == input.dtype else astype(out, dtype=input.dtype)
 
