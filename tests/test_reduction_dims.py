@@ -56,3 +56,20 @@ def test_numpy_keeps_its_own_empty_axis():
     # np.sum(t, axis=()) is NumPy's call: no dim reduced, as for an array.
     t = cr.tensor([[1.0, 2.0], [3.0, 5.0]])
     assert np.sum(t, axis=()).shape == (2, 2)
+
+
+@pytest.mark.parametrize("dim", DIMS, ids=repr)
+@pytest.mark.parametrize("source", list(SOURCES))
+@pytest.mark.parametrize("call", ["norm", "norm keepdim", "count_nonzero"])
+def test_norm_and_count_nonzero_dims_as_pytorch(call, source, dim):
+    def run(m):
+        t = m.tensor(SOURCES[source])
+        if call == "count_nonzero":
+            return outcome(lambda: m.count_nonzero(t, dim=dim))
+        return outcome(lambda: t.norm(dim=dim, keepdim=call.endswith("keepdim")))
+    expected, got = run(torch), run(cr)
+    if expected == "error" or got == "error":
+        assert got == expected, f"chainrule {got}, PyTorch {expected}"
+        return
+    assert got[0] == expected[0]
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-6)

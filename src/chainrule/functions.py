@@ -8,14 +8,13 @@ name and NumPy dispatch follow from that declaration, so a method and its functi
 disagree.
 """
 import builtins
-import warnings
 
 from . import ops
 from .ops import activations
 from .backend import xp
 from .errors import ArgumentError, DtypeError, ShapeError
 from .public import public
-from .tensor import Tensor, tensor
+from .tensor import Tensor, _reduced, tensor
 
 
 def _t(x):
@@ -221,7 +220,8 @@ def count_nonzero(input, dim=None):
     tensor(2, dtype=int64)
     """
     x = _t(input)
-    return ops.sum((x != 0).astype(xp.int64), axis=_dim(dim, None))
+    axis, _ = _reduced("count_nonzero", x, dim, False, None, None)
+    return ops.sum((x != 0).astype(xp.int64), axis=axis)
 
 
 @public(method=True)
@@ -237,7 +237,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         x = x.astype(dtype)
     if x.dtype.kind != "f":
         raise TypeError(f"norm: needs a floating-point tensor, got {x.dtype} (as in PyTorch)")
-    return ops.norm(x, p, axis=_dim(dim, None), keepdims=keepdim)
+    axis, _ = _reduced("norm", x, dim, keepdim, None, None)
+    return ops.norm(x, p, axis=axis, keepdims=keepdim)
 
 
 # -- running ops -------------------------------------------------------------------------
@@ -448,11 +449,7 @@ def _softmax_dim(name, x, dim, axis):
     F.softmax and F.log_softmax: dim 0 for 0-, 1- and 3-D inputs, else dim 1 (the channels of
     a 4-D batch), never simply the last one."""
     dim = _dim(dim, axis)
-    if dim is not None:
-        return dim
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
-                  f"to include dim=X as an argument.", UserWarning, stacklevel=3)
-    return 0 if x.ndim in (0, 1, 3) else 1
+    return dim if dim is not None else activations.implicit_dim(name, x.ndim, stacklevel=4)
 
 
 @public(method=True, functional=True)
@@ -836,7 +833,7 @@ def one_hot(tensor, num_classes=-1):
     if labels.size and labels.max() >= num_classes:
         raise ArgumentError(f"one_hot: class index {labels.max()} is out of range for "
                             f"num_classes={num_classes}")
-    return Tensor(xp.arange(num_classes) == labels[..., None], dtype=xp.int64)
+    return Tensor._wrap(xp.arange(num_classes) == labels[..., None], dtype=xp.int64)
 
 
 @public

@@ -6,6 +6,7 @@ the same function.
 Each follows PyTorch at its kinks: where PyTorch's backward uses a strict comparison (hardtanh,
 relu6, hardsigmoid pass no gradient exactly at their bounds), so do these."""
 import math
+import warnings
 
 from .composite import softmax, stop_gradient
 from .elementwise import (abs, clip, greater, greater_equal, leaky_relu as _leaky_relu, less,
@@ -187,12 +188,23 @@ def softsign(input):
     return input / (abs(input) + 1)
 
 
-def softmin(input, dim=-1):
-    """softmax(-x) along ``dim``.
+def implicit_dim(name, ndim, stacklevel=3):
+    """PyTorch's deprecated choice of dim when softmax, log_softmax or softmin is called
+    without one: dim 0 for 0-, 1- and 3-D inputs, else dim 1 (the channels of a 4-D batch),
+    never simply the last one; with PyTorch's warning."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  f"to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmin(input, dim=None):
+    """softmax(-x) along ``dim`` (without one, PyTorch's implicit choice: see implicit_dim).
 
     >>> cr.nn.functional.softmin(cr.tensor([0., 0.]), 0)
     tensor([0.5, 0.5], dtype=float32)
     """
+    if dim is None:
+        dim = implicit_dim("softmin", input.ndim)
     return softmax(-input, axis=dim)
 
 
