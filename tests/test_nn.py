@@ -87,7 +87,9 @@ def test_modules_children_and_named_modules():
 
 def test_parameter_defaults():
     assert nn.Parameter([1.0, 2.0]).dtype == np.float32
-    assert nn.Parameter(np.arange(3)).dtype == np.float32  # integers become float32
+    with pytest.raises(cr.errors.DtypeError):  # integers cannot require grad, as in PyTorch
+        nn.Parameter(np.arange(3))
+    assert nn.Parameter([1, 2]).dtype == np.float32  # Python numbers: torch.Tensor's default
     data = np.zeros(3)
     p = nn.Parameter(data)
     assert p.dtype == np.float64 and p.detach().numpy() is data  # float arrays are used as they are

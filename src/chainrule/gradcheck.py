@@ -28,9 +28,9 @@ def _prepare(inputs):
         data = x._data if isinstance(x, Tensor) else xp.asarray(x)
         wants = x.requires_grad if isinstance(x, Tensor) else data.dtype.kind == "f"
         if data.dtype.kind == "f":
-            prepared.append(Tensor(data.astype(xp.float64), requires_grad=wants))
+            prepared.append(Tensor._wrap(data.astype(xp.float64), requires_grad=wants))
         else:
-            prepared.append(Tensor(data))
+            prepared.append(Tensor._wrap(data))
     if not any(t.requires_grad for t in prepared):
         raise ValueError("gradcheck: none of the inputs is a floating-point tensor to check")
     return prepared
@@ -45,7 +45,7 @@ def _scalar(fn, inputs, weights):
 
 def _weights(fn, inputs, rng):
     out = fn(*inputs)
-    return Tensor(rng.standard_normal(out.shape)) if out.numel() > 1 else None
+    return Tensor._wrap(rng.standard_normal(out.shape)) if out.numel() > 1 else None
 
 
 def _evaluate(fn, inputs, weights):
@@ -163,7 +163,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, **options)
     inputs = _prepare(list(inputs))
     weights = _weights(fn, inputs, rng)
     mask = [t.requires_grad for t in inputs]
-    probes = [Tensor(rng.standard_normal(t.shape)) for t in inputs if t.requires_grad]
+    probes = [Tensor._wrap(rng.standard_normal(t.shape)) for t in inputs if t.requires_grad]
 
     @enable_grad()  # the numerical side evaluates this under no_grad, but it needs a graph
     def first_derivative(*xs):
@@ -174,7 +174,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, **options)
             xs[position] = x
         grads = autograd_grad(_scalar(fn, xs, weights), wanted, create_graph=True,
                               allow_unused=True)
-        total = Tensor(xp.zeros(()))
+        total = Tensor._wrap(xp.zeros(()))
         for g, p in zip(grads, probes):
             if g is not None:
                 total = total + (g * p).sum()

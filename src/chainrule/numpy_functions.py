@@ -74,7 +74,7 @@ def _read_values(func, args, kwargs):
     if kwargs.get("out") is not None:
         raise TypeError(_out_refusal(f"numpy.{func.__name__}"))
     answer = func(*[_values(a) for a in args], **{k: _values(v) for k, v in kwargs.items()})
-    return Tensor(answer) if func in _VALUES_TO_TENSOR else answer
+    return Tensor._wrap(answer) if func in _VALUES_TO_TENSOR else answer
 
 
 # -- The adapters -------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     a, axis = _flat_axis(a, axis)
     ordered = ops.sort(a, axis).values  # NaNs last
     n = xp.shape(a)[axis]
-    middle = ops.index_select(ordered, axis, Tensor(xp.array([(n - 1) // 2, n // 2])))
+    middle = ops.index_select(ordered, axis, Tensor._wrap(xp.array([(n - 1) // 2, n // 2])))
     value = ops.mean(middle, axis=axis)
     return ops.where(ops.any(ops.isnan(a), axis=axis), float("nan"), value)
 

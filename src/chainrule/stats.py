@@ -52,7 +52,7 @@ def median(input, dim=None, keepdim=False):
         flat = x._data.reshape(-1)
         value = flat[_lower_median_index(flat, 0)[0]]
         if x.dtype.kind != "f":
-            return Tensor(value)
+            return Tensor._wrap(value)
         hits = (xp.isnan(flat) if xp.isnan(value) else flat == value).reshape(x.shape)
         return ops.sum(ops.where(hits, x, 0)) / int(hits.sum())
     axis = ops.shape.axis_of("median", dim, x.ndim)
@@ -84,11 +84,11 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     values, inverse, counts = xp.unique(x, return_inverse=True, return_counts=True, axis=dim)
     if dim is None:
         inverse = inverse.reshape(x.shape)
-    answer = [Tensor(values)]
+    answer = [Tensor._wrap(values)]
     if return_inverse:
-        answer.append(Tensor(inverse.astype(xp.int64)))
+        answer.append(Tensor._wrap(inverse.astype(xp.int64)))
     if return_counts:
-        answer.append(Tensor(counts.astype(xp.int64)))
+        answer.append(Tensor._wrap(counts.astype(xp.int64)))
     return answer[0] if len(answer) == 1 else tuple(answer)
 
 
@@ -112,7 +112,7 @@ def histc(input, bins=100, min=0, max=0):
     if low > high:
         raise ArgumentError(f"histc: max ({max}) must be larger than min ({min})")
     counts, _ = xp.histogram(values, bins=bins, range=(low, high))
-    return Tensor(counts.astype(values.dtype))
+    return Tensor._wrap(counts.astype(values.dtype))
 
 
 @public(method=True)
@@ -130,4 +130,4 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
     weights = None if weight is None else _t(weight)._data
     counts, edges = xp.histogram(x._data, bins=edges, range=range, weights=weights,
                                  density=density)
-    return Histogram(Tensor(counts.astype(x.dtype)), Tensor(edges.astype(x.dtype)))
+    return Histogram(Tensor._wrap(counts.astype(x.dtype)), Tensor._wrap(edges.astype(x.dtype)))

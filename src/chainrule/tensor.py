@@ -61,13 +61,42 @@ class Tensor:
 
     __slots__ = ("_data", "node", "requires_grad", "grad", "__weakref__")
 
-    def __init__(self, data, dtype=None, requires_grad=False):
-        self._data = as_array(data, dtype)
+    def __init__(self, *data, dtype=None, requires_grad=False):
+        """PyTorch's legacy constructor, ``torch.Tensor``: ``Tensor([1, 2])`` or an array in
+        the default float dtype (whatever the data's own), ``Tensor(2, 3)`` an uninitialised
+        tensor of that size, ``Tensor(t)`` the tensor ``t`` itself (sharing its memory).
+        ``cr.tensor(data)`` infers the dtype from the data instead.
+
+        >>> cr.Tensor([1, 2]), cr.Tensor(2, 3).shape
+        (tensor([1., 2.], dtype=float32), cr.Size([2, 3]))
+        """
+        if len(data) == 1 and isinstance(data[0], Tensor) and dtype is None:
+            array = data[0]._data
+        elif data and all(isinstance(n, (int, xp.integer)) and not isinstance(n, bool)
+                          for n in data):
+            array = xp.empty(tuple(int(n) for n in data), dtype=as_dtype(dtype or default_float()))
+        elif len(data) > 1:
+            raise TypeError(f"Tensor(): expected sizes (ints) or one sequence of numbers, got "
+                            f"{len(data)} arguments; use cr.tensor(data) for data")
+        else:
+            array = as_array(data[0] if data else [], dtype or default_float())
+        self._init(array, requires_grad)
+
+    def _init(self, array, requires_grad):
+        self._data = array
         self.node = None
         self.grad = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    @staticmethod
+    def _wrap(data, dtype=None, requires_grad=False):
+        """A leaf tensor holding a copy of ``data`` in its own dtype (``dtype`` if given): what
+        ``cr.tensor`` makes, for the library's own arrays."""
+        t = _new(Tensor)
+        t._init(as_array(data, dtype), requires_grad)
+        return t
 
     @staticmethod
     def _make(data, node):
@@ -169,8 +198,8 @@ class Tensor:
         if flag and self._data.dtype.type not in _FLOATS:
             raise GradientError(
                 f"only floating-point tensors can require gradients, this one is "
-                f"{self._data.dtype}; create it with dtype='float32' (or call "
-                f".astype('float32')) first")
+                f"{self._data.dtype}; create it with dtype=cr.float32 (or call .float() "
+                f"first)")
         if not self.is_leaf:
             raise GradientError("requires_grad can only be changed on leaf tensors; "
                                 "use .detach() to make a new leaf")
@@ -422,7 +451,7 @@ class Tensor:
         if not xp.can_cast(values.dtype, self._data.dtype, casting="same_kind"):
             raise DtypeError(f"t {symbol} ...: the result is {values.dtype}, which cannot be "
                              f"stored in this {self._data.dtype} tensor (as in PyTorch); convert "
-                             f"with .astype() first")
+                             f"with .to(dtype) (e.g. .float()) first")
         if not self._data.flags.writeable:
             raise ArgumentError(f"t {symbol} ...: several elements of this tensor share one "
                                 f"memory location (an expand()ed view), so an in-place write "
@@ -934,7 +963,7 @@ class Tensor:
         tensor([0, 0, 0], dtype=int64)
         """
         check_device(device, "new_zeros")
-        return Tensor(xp.zeros(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
+        return Tensor._wrap(xp.zeros(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
@@ -944,7 +973,7 @@ class Tensor:
         cr.Size([2, 2])
         """
         check_device(device, "new_ones")
-        return Tensor(xp.ones(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
+        return Tensor._wrap(xp.ones(_shape_arg(size), dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -954,7 +983,7 @@ class Tensor:
         tensor([7., 7.], dtype=float32)
         """
         check_device(device, "new_full")
-        return Tensor(xp.full(tuple(size), fill_value, dtype=as_dtype(dtype or self.dtype)),
+        return Tensor._wrap(xp.full(tuple(size), fill_value, dtype=as_dtype(dtype or self.dtype)),
                       requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -964,7 +993,7 @@ class Tensor:
         tensor([2., 3.], dtype=float32)
         """
         check_device(device, "new_tensor")
-        return Tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return Tensor._wrap(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     # In-place forms: outside a graph a plain update, inside one recorded (see _inplace).
     def add_(self, other, *, alpha=1):
@@ -1450,7 +1479,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     tensor([1.5, 2. ], dtype=float64, requires_grad=True)
     """
     check_device(device, "tensor")
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return Tensor._wrap(data, dtype=dtype, requires_grad=requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):

@@ -157,7 +157,7 @@ def _match_gradients(got, names, title):
 
 def _autograd(fn, returns_pair, inputs, values, dout, out_shape):
     """Gradients from chainrule's autograd, or (None, the reason it could not be used)."""
-    tensors = [Tensor(v.copy(), requires_grad=True) for v in values]
+    tensors = [Tensor._wrap(v.copy(), requires_grad=True) for v in values]
     with enable_grad():
         try:
             result = fn(*_rebuild(inputs, tensors))

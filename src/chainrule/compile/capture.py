@@ -607,7 +607,7 @@ class Installed:
             tensors = [p for p in clip_module._as_list(parameters, "clip_grad_norm_")
                        if get_grad(p) is not None]
             if not tensors:
-                return Tensor(0.0)
+                return Tensor._wrap(0.0)
             grads = [slot.__get__(p) for p in tensors]
             values = []
             for p, g in zip(tensors, grads):
@@ -623,7 +623,7 @@ class Installed:
                     g._bump_version()
             finally:
                 r.allow_inplace -= 1
-            out = Tensor(total)
+            out = Tensor._wrap(total)
             r.emit(Instr("clip", clip_grads, [values, *options],
                          out=r.new_value("op", out._data.shape, out._data.dtype,
                                          hint="total_norm"),

@@ -277,7 +277,7 @@ def _freed(node):
 
 def _measure(model, x, y, weight_decay, loss):
     from ..nn.objective import objective
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     labels = y._data if isinstance(y, Tensor) else xp.asarray(y)
     started = not tracemalloc.is_tracing()
     if started:

@@ -105,7 +105,7 @@ def _sequential(graph, model, example_input, input_name, output_name):
     indices_in = bool(layers) and type(layers[0][1]).__name__ == "Embedding"
     x = _example(example_input, np.dtype(np.int64) if indices_in else graph.dtype)
     graph.integer_values = {input_name} if indices_in else set()
-    value, h = input_name, Tensor(x)
+    value, h = input_name, Tensor._wrap(x)
     with no_grad():
         if any(isinstance(m, nn.LazyModuleMixin) for m in model.modules()):
             model(h)  # lazy layers take their sizes from the example, as in PyTorch's export
@@ -129,7 +129,7 @@ def _whole(graph, exporter, model, example_input, input_name, output_name):
     integer = exporter in _seq.INDEX_INPUTS
     examples = [_example(part, np.dtype(np.int64) if integer and k == 0 else graph.dtype)
                 for k, part in enumerate(parts)]
-    tensors = [Tensor(e) for e in examples]
+    tensors = [Tensor._wrap(e) for e in examples]
     with no_grad():
         if len(tensors) == 1:
             model(tensors[0])

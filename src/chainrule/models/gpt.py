@@ -260,7 +260,7 @@ class GPT(nn.Module):
                 logits, cache = self._forward_arrays(idx._data[:, -block:], None, keep)
             else:
                 logits, cache = self._forward_arrays(idx._data[:, -1:], cache, True)
-            idx = _append_sample(idx, Tensor(logits), temperature, top_k, generator)
+            idx = _append_sample(idx, Tensor._wrap(logits), temperature, top_k, generator)
         return idx
 
     def _forward_arrays(self, tokens, cache, keep):

@@ -159,7 +159,7 @@ def _float_mask(mask, name, dtype):
     """MultiheadAttention's masks as floats to add: a bool True becomes -inf (not allowed)."""
     mask = _as_tensor(mask)
     if mask.dtype == bool:
-        return Tensor(xp.where(mask._data, _NEG_INF, 0.0).astype(dtype))
+        return Tensor._wrap(xp.where(mask._data, _NEG_INF, 0.0).astype(dtype))
     if mask.dtype.kind != "f":
         raise ArgumentError(f"MultiheadAttention: only bool and float {name} are supported, "
                             f"got {mask.dtype}")
@@ -214,7 +214,7 @@ def _attn_mask(self, attn_mask, length, batch, source, dtype):
 
 def _pad_last(mask):
     return None if mask is None else concatenate(
-        [mask, Tensor(xp.zeros(mask.shape[:-1] + (1,), mask.dtype))], axis=-1)
+        [mask, Tensor._wrap(xp.zeros(mask.shape[:-1] + (1,), mask.dtype))], axis=-1)
 
 
 def multi_head_attention(self, query, key, value, key_padding_mask, need_weights, attn_mask,
@@ -243,7 +243,7 @@ def multi_head_attention(self, query, key, value, key_padding_mask, need_weights
     k = k.reshape(k.shape[0], batch * heads, size).transpose(0, 1)
     v = v.reshape(v.shape[0], batch * heads, size).transpose(0, 1)
     if self.add_zero_attn:
-        zeros = Tensor(xp.zeros((batch * heads, 1, size), dtype))
+        zeros = Tensor._wrap(xp.zeros((batch * heads, 1, size), dtype))
         k, v = concatenate([k, zeros], axis=1), concatenate([v, zeros], axis=1)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     source = k.shape[1]

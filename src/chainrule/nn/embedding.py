@@ -32,7 +32,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported; "
                                   "use sparse=False")
     if not isinstance(weight, Tensor):
-        weight = Tensor(weight)
+        weight = Tensor._wrap(weight)
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"shape {tuple(weight.shape)}")

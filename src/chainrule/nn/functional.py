@@ -127,7 +127,7 @@ def l2_penalty(params, lam):
         square = (w * w).sum()
         total = square if total is None else total + square
     if total is None:
-        return Tensor(0.0)
+        return Tensor._wrap(0.0)
     return total * (lam / 2)
 
 

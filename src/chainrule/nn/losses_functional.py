@@ -16,7 +16,7 @@ from ..tensor import Tensor
 
 
 def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor._wrap(x)
 
 
 def _check_reduction(op, reduction):

@@ -12,11 +12,12 @@ inside lists, tuples and dicts, so there is nothing to register:
 has the parameters ``fc1.weight``, ``fc1.bias``, ``blocks.0.weight``, ... ``out.bias``: the
 names PyTorch gives them, which are also the keys of ``state_dict()``.
 """
+import contextlib
 from collections import OrderedDict, namedtuple
 
 from ..autograd import mode
 from ..backend import ndarray, xp
-from ..errors import ChainruleError
+from ..errors import ChainruleError, DtypeError
 from ..tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")
@@ -43,8 +44,9 @@ class Parameter(Tensor):
     """A tensor that is a model's learnable weight: it always requires grad, and a Module that
     holds it in an attribute lists it among its ``parameters()``.
 
-    Data made from Python numbers or integer arrays becomes float32; writable float arrays
-    (and tensors) keep their dtype and are used without copying.
+    Float tensors and writable float arrays keep their dtype and are used without copying;
+    Python numbers take the default float dtype. Integer or bool data is refused unless
+    ``requires_grad=False``, as in PyTorch (only floats can require gradients).
 
     >>> w = cr.nn.Parameter(np.zeros((2, 2)))
     >>> w.requires_grad, w.dtype
@@ -55,11 +57,13 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True):
         array = data._data if isinstance(data, Tensor) else data
-        if not isinstance(array, ndarray):
+        if not isinstance(array, ndarray):  # numbers: the default float, as torch.Tensor
             array = Tensor(array)._data
-        if array.dtype.kind != "f":
-            array = array.astype(xp.float32)
-        elif not array.flags.writeable:
+        if array.dtype.kind != "f" and requires_grad:
+            raise DtypeError(f"Parameter: only floating-point tensors can require gradients (as "
+                             f"in PyTorch), got {array.dtype}; convert with .float() or pass "
+                             f"requires_grad=False")
+        if not array.flags.writeable:
             array = array.copy()  # optimizers update parameters in place
         self._data = array  # shared, not copied: a Parameter wraps the array it is given
         self.node = None
@@ -121,7 +125,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         for a in args:
             if isinstance(a, ndarray):
-                args = tuple(Tensor(a) if isinstance(a, ndarray) else a for a in args)
+                args = tuple(Tensor._wrap(a) if isinstance(a, ndarray) else a for a in args)
                 break
         if self._hooks:
             return self._hooks.call(self, args, kwargs)
@@ -220,13 +224,50 @@ class Module:
         """Every parameter (``named_parameters`` without the names); what optimizers take."""
         return (p for _, p in self.named_parameters(recurse=recurse))
 
+    def add_module(self, name, module):
+        """Make ``module`` (a Module or None) the submodule ``name``, as assigning the attribute
+        does; PyTorch's spelling for names made at run time (``str(index)``)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"add_module: the name must be a non-empty string without '.', "
+                           f"got {name!r}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name, param):
+        """Make ``param`` (a Parameter or None) the parameter ``name``, as assigning it does."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {type(param).__name__} is not a Parameter; "
+                            f"wrap it in nn.Parameter")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_parameter: the name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        setattr(self, name, param)
+
+    def get_submodule(self, target):
+        """The submodule at the dotted path ``target`` ("" is this module), as PyTorch's.
+
+        >>> cr.nn.Sequential(cr.nn.Linear(2, 2)).get_submodule("0")
+        Linear(in_features=2, out_features=2, bias=True)
+        """
+        module = self
+        for part in target.split(".") if target else ():
+            children = dict(module.named_children())
+            if part not in children:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} "
+                                     f"(looking for {target!r})")
+            module = children[part]
+        return module
+
     # -- buffers: state that is saved but not learned (batch norm's running statistics) -------
     def register_buffer(self, name, tensor, persistent=True):
         """Keep ``tensor`` as the attribute ``name``: it goes into ``state_dict()`` (unless
         ``persistent=False``) and follows ``to(dtype)``, but is not a parameter, so no
         optimizer updates it. ``tensor`` may be None (a buffer not yet set)."""
         if tensor is not None and not isinstance(tensor, Tensor):
-            tensor = Tensor(tensor)
+            tensor = Tensor._wrap(tensor)
         if isinstance(tensor, Parameter):
             raise TypeError(f"register_buffer: {name!r} is a Parameter; assign it as an "
                             f"attribute instead")
@@ -490,21 +531,42 @@ class Module:
         >>> b.weight is weight, bool((b.weight == a.weight).all())
         (True, True)
         """
-        own = OrderedDict(self._named_state())
-        arrays, keys = match_state_dict({name: p.shape for name, p in own.items()}, state_dict,
-                                        strict, {name: p.dtype for name, p in own.items()})
-        for name, array in arrays.items():
-            if array is not own[name]._data:  # loading a model's own state changes nothing
-                own[name].copy_(array)
+        with self._submodules_shaped_by(state_dict, keep=True):
+            own = OrderedDict(self._named_state())
+            arrays, keys = match_state_dict({name: p.shape for name, p in own.items()},
+                                            state_dict, strict,
+                                            {name: p.dtype for name, p in own.items()})
+            for name, array in arrays.items():
+                if array is not own[name]._data:  # loading a model's own state changes nothing
+                    own[name].copy_(array)
         return keys
 
     def check_state_dict(self, state, strict=True):
         """Raise what ``load_state_dict(state, strict)`` would raise, changing nothing; returns
         the same ``IncompatibleKeys``. For loads that must check several parts before applying
         any of them."""
-        own = OrderedDict(self._named_state())
-        return match_state_dict({name: p.shape for name, p in own.items()}, state, strict,
-                                {name: p.dtype for name, p in own.items()})[1]
+        with self._submodules_shaped_by(state, keep=False):
+            own = OrderedDict(self._named_state())
+            return match_state_dict({name: p.shape for name, p in own.items()}, state, strict,
+                                    {name: p.dtype for name, p in own.items()})[1]
+
+    def _shaped_by(self, state_dict, keep):
+        """A lazy module's tensors take their shapes from ``state_dict`` for the block
+        (nn/lazy.py); other modules have their shapes already."""
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def _submodules_shaped_by(self, state_dict, keep):
+        """Every submodule shaped by its part of ``state_dict`` (d2l's save-and-load of a
+        model whose lazy layers have not run yet: PyTorch loads their shapes too)."""
+        with contextlib.ExitStack() as stack:
+            for path, module in self.named_modules():
+                if module is not self and hasattr(state_dict, "items"):
+                    start = path + "."
+                    part = {key[len(start):]: value for key, value in state_dict.items()
+                            if key.startswith(start)}
+                    stack.enter_context(module._shaped_by(part, keep))
+            yield
 
     # -- printing -------------------------------------------------------------------------------
     def extra_repr(self):
@@ -639,6 +701,35 @@ class Sequential(Module):
 
     def _attributes(self):
         return self._layers.items()
+
+    def __getattr__(self, name):
+        # Sequential(OrderedDict(fc1=...)).fc1, as in PyTorch
+        layers = vars(self).get("_layers", {})
+        if name in layers:
+            return layers[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
+
+    def add_module(self, name, module):
+        """Add ``module`` as the layer ``name`` (after the others, or in its place)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.add_module: expected a Module, got "
+                            f"{type(module).__name__}")
+        object.__setattr__(module, "_name", str(name))
+        self._layers[str(name)] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name, value):
+        # A module assigned to a Sequential joins its layers (and its forward), as in PyTorch.
+        if isinstance(value, Module):
+            self.add_module(name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def __setitem__(self, index, module):
+        """``model[0] = nn.Linear(...)``: the layer at ``index`` replaced, its name kept."""
+        names = list(self._layers)
+        self.add_module(names[index], module)
 
     def append(self, module):
         """Add ``module`` at the end, named by its position."""

@@ -114,7 +114,7 @@ def _check_sizes(name, input_size, hidden_size):
 
 
 def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor._wrap(x)
 
 
 def _check_dtypes(name, tensors, weight):
@@ -126,7 +126,7 @@ def _check_dtypes(name, tensors, weight):
 
 
 def _zeros(shape, like):
-    return Tensor(xp.zeros(shape, dtype=like.dtype))
+    return Tensor._wrap(xp.zeros(shape, dtype=like.dtype))
 
 
 class RNNCellBase(Module):

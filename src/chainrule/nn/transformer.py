@@ -275,5 +275,5 @@ class Transformer(Module):
                 [  0.,   0.,   0.]], dtype=float32)
         """
         upper = xp.triu(xp.ones((sz, sz), dtype=bool), 1)
-        return Tensor(xp.where(upper, -xp.inf, 0.0).astype(float_dtype(
+        return Tensor._wrap(xp.where(upper, -xp.inf, 0.0).astype(float_dtype(
             dtype, "generate_square_subsequent_mask")))

@@ -17,7 +17,7 @@ _NEG_INF = float("-inf")
 
 
 def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor._wrap(x)
 
 
 def _check_qkv(name, query, key, value):

@@ -59,7 +59,7 @@ def one_hot(labels, num_classes, dtype=None):
         bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
         raise ValueError(f"one_hot: label {bad} is out of range for {num_classes} classes "
                          f"[0, {num_classes})")
-    return Tensor(xp.arange(num_classes) == labels[..., None],
+    return Tensor._wrap(xp.arange(num_classes) == labels[..., None],
                   dtype=default_float() if dtype is None else dtype)
 
 

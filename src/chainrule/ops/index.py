@@ -282,7 +282,7 @@ def nonzero(input, *, as_tuple=False):
     if as_tuple:
         if not input.shape:  # a 0-d input: one tensor of zeros, one per nonzero element
             from ..tensor import Tensor
-            return (Tensor(xp.zeros(found.shape[0], dtype=xp.int64)),)
+            return (Tensor._wrap(xp.zeros(found.shape[0], dtype=xp.int64)),)
         return tuple(getitem(found, index=(slice(None), a)) for a in range(input.ndim))
     return found
 

@@ -215,7 +215,7 @@ def dropout(x, p=0.5, training=True, generator=None):
     tensor([1., 1., 1., 1.], dtype=float32)
     """
     check_probability(p)
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if not training or p == 0:
         return x
     if p == 1:

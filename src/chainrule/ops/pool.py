@@ -276,7 +276,7 @@ def _max_pool(op, spatial, input, kernel_size, stride, padding, dilation, ceil_m
     if not return_indices:
         return _unbatched(out, added)
     winner = _find_winners(x._data, size, kernel, stride, padding, dilation)
-    indices = Tensor(_indices(winner, x.shape, kernel, stride, padding, dilation))
+    indices = Tensor._wrap(_indices(winner, x.shape, kernel, stride, padding, dilation))
     return _unbatched(out, added), _unbatched(indices, added)
 
 

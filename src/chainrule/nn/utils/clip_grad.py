@@ -27,11 +27,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm_type = float(norm_type)
     grads = [p.grad for p in _as_list(parameters, "clip_grad_norm_") if p.grad is not None]
     if not grads:
-        return Tensor(0.0)
+        return Tensor._wrap(0.0)
     total = clip_arrays([g._data for g in grads], max_norm, norm_type, error_if_nonfinite)
     for g in grads:
         g._bump_version()
-    return Tensor(total)
+    return Tensor._wrap(total)
 
 
 def clip_arrays(grads, max_norm, norm_type=2.0, error_if_nonfinite=False):
