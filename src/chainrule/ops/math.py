@@ -724,11 +724,13 @@ bitwise_right_shift.__doc__ = """a >> b: a divided by 2**b rounded down, for int
 # -- composites --------------------------------------------------------------------------------
 
 def square(x):
-    """x * x (integers stay integers, as in PyTorch).
+    """x * x (integers stay integers, and bools become int64, as in PyTorch).
 
     >>> cr.square(cr.tensor([-2, 3]))
     tensor([4, 9], dtype=int64)
     """
+    if x.dtype == xp.bool_:  # True * True is True; PyTorch's square counts: 1
+        x = x.to(xp.int64)
     return x * x
 
 

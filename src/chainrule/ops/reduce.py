@@ -214,11 +214,17 @@ from .shape import broadcast_to  # noqa: E402
 
 @primitive(differentiable=False)
 def any(x, *, axis=None, keepdims=False):
-    """Whether any element (along ``axis``) is nonzero; a bool tensor without gradient."""
-    return x.any(axis=axis, keepdims=keepdims)
+    """Whether any element (along ``axis``) is nonzero; a bool tensor without gradient (uint8
+    for a uint8 input, as PyTorch)."""
+    return _as_input_if_uint8(x.any(axis=axis, keepdims=keepdims), x)
 
 
 @primitive(differentiable=False)
 def all(x, *, axis=None, keepdims=False):
-    """Whether every element (along ``axis``) is nonzero; a bool tensor without gradient."""
-    return x.all(axis=axis, keepdims=keepdims)
+    """Whether every element (along ``axis``) is nonzero; a bool tensor without gradient
+    (uint8 for a uint8 input, as PyTorch)."""
+    return _as_input_if_uint8(x.all(axis=axis, keepdims=keepdims), x)
+
+
+def _as_input_if_uint8(result, x):
+    return xp.asarray(result, dtype=xp.uint8) if x.dtype == xp.uint8 else result
