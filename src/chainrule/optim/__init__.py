@@ -20,15 +20,20 @@ from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
                            CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LambdaLR,
                            LinearLR, LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR,
                            PolynomialLR, ReduceLROnPlateau, SequentialLR, StepLR)
+from .nadam import NAdam, RAdam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "lr_scheduler",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+           "NAdam", "RAdam", "ASGD", "Rprop", "lr_scheduler",
            "LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR",
            "ExponentialLR", "MultiStepLR", "ReduceLROnPlateau", "LinearLR", "ConstantLR",
            "PolynomialLR", "SequentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts",

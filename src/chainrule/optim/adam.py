@@ -3,7 +3,7 @@ import math
 
 from ..backend import xp
 from ..dtypes import step_dtype
-from .optimizer import Optimizer, _check_at_least, _check_number, switches
+from .optimizer import Optimizer, _check_at_least, _check_betas, switches
 
 
 class Adam(Optimizer):
@@ -37,13 +37,7 @@ class Adam(Optimizer):
     def check_options(self, options):
         super().check_options(options)
         _check_at_least("eps", options["eps"], 0)
-        betas = options["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        for name, beta in zip(("betas[0]", "betas[1]"), betas):
-            _check_number(name, beta)
-            if not 0 <= beta < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+        _check_betas(options["betas"])
 
     def update(self, w, g, state, group):
         lr, weight_decay, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]

@@ -9,6 +9,7 @@ from ..argtypes import (check_at_least as _check_at_least, check_finite as _chec
                         check_int as _check_int, check_number as _check_number)
 from ..autograd import enable_grad
 from ..backend import ndarray, xp
+from ..dtypes import step_dtype
 from ..errors import ArgumentError
 from ..nn.module import zero_grads
 from ..tensor import Tensor, from_numpy
@@ -52,6 +53,7 @@ class Optimizer:
     """
 
     state_keys = ()  # what a parameter's state may hold; load_state_dict checks against it
+    scalar_state_keys = ()  # those of them that are one number per parameter (0-d)
 
     def __init__(self, params, defaults):
         with _named(self):
@@ -206,7 +208,7 @@ class Optimizer:
         for i, saved in _by_index(state_dict["state"]).items():
             if saved:
                 p = params[i]
-                self.state[p] = {key: _restore(value, p) for key, value in saved.items()}
+                self.state[p] = {key: _restore(key, value, p) for key, value in saved.items()}
 
     def check_state_dict(self, state_dict):
         """Raise the ValueError that ``load_state_dict(state_dict)`` would raise, changing
@@ -268,8 +270,8 @@ class Optimizer:
                     problems.append(f"state {number} step is {value!r}, not a whole number")
             elif not isinstance(array, ndarray) or array.dtype.kind not in "iuf":
                 problems.append(f"state {number} {key} is not a numeric array or tensor")
-            elif array.shape != p.shape:
-                problems.append(f"state {number} {key} expected shape {p.shape} got "
+            elif array.shape != (shape := () if key in self.scalar_state_keys else p.shape):
+                problems.append(f"state {number} {key} expected shape {shape} got "
                                 f"{array.shape}")
         return problems
 
@@ -305,12 +307,35 @@ def _step_count(value):
     return None
 
 
-def _restore(value, p):
+def _restore(key, value, p):
+    """A saved buffer as PyTorch loads it: in the parameter's dtype, but the step count in its
+    saved dtype (a plain number, from an earlier chainrule, in PyTorch's step dtype)."""
     if isinstance(value, Tensor):
         value = value.detach().numpy()
-    if isinstance(value, ndarray) and value.shape != ():
-        return value.astype(p.dtype, copy=True)
-    return xp.array(_step_count(value), dtype=xp.float32)
+    if key != "step":
+        return xp.array(value, dtype=p.dtype, copy=True)
+    if isinstance(value, ndarray):
+        return value.copy()
+    return xp.array(_step_count(value), dtype=step_dtype())
+
+
+def _check_betas(betas):
+    """Adam's (beta1, beta2): a pair of numbers, each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for name, beta in zip(("betas[0]", "betas[1]"), betas):
+        _check_number(name, beta)
+        if not 0 <= beta < 1:
+            raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+
+
+def _lerp(start, end, weight):
+    """start += weight * (end - start), in place, in PyTorch's lerp order (from the nearer end,
+    so that the weights 0 and 1 give start and end exactly)."""
+    if abs(weight) < 0.5:
+        start += (end - start) * weight
+    else:
+        start[...] = end - (end - start) * (1 - weight)
 
 
 def _check_positive_int(name, value):
