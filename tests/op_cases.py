@@ -139,6 +139,14 @@ OP_CASES = [
     OpCase("matmul", lambda a, b: a @ b, [(2, 1, 2, 3), (3, 3, 2)], np.matmul),
     OpCase("matmul", lambda a, b: a @ b, [(3,), (2, 3, 4)], np.matmul),
     OpCase("matmul", lambda a, b: a @ b, [(2, 4, 3), (3,)], np.matmul),
+    # decompositions (tests/test_linalg_products.py holds their cases against PyTorch)
+    OpCase("inv", lambda a: cr.linalg.inv(a), [(2, 3, 3)], np.linalg.inv),
+    OpCase("det", lambda a: cr.linalg.det(a), [(2, 3, 3)], np.linalg.det),
+    OpCase("slogdet", lambda a: cr.linalg.slogdet(a).logabsdet, [(3, 3)],
+           lambda a: np.linalg.slogdet(a)[1]),
+    OpCase("solve", lambda a, b: cr.linalg.solve(a, b), [(3, 3), (2, 3, 2)], np.linalg.solve),
+    OpCase("cholesky", lambda a: cr.linalg.cholesky(a @ a.mT + 3 * cr.eye(3, dtype=a.dtype)),
+           [(3, 3)], lambda a: np.linalg.cholesky(a @ a.T + 3 * np.eye(3))),
     OpCase("lstm_cell", lambda g, c: _lstm_cell(g, c), [(3, 8), (3, 2)], lambda g, c:
            _lstm_cell_reference(g, c)),
     OpCase("softmax_cross_entropy", lambda a: cr.softmax_cross_entropy(a, LABELS), [(4, 3)],

@@ -313,7 +313,8 @@ def _matrix():
 REFUSED = [
     ("numpy.fft.fft", lambda x: np.fft.fft(x)),
     ("numpy.fabs", lambda x: np.fabs(x)),
-    ("numpy.tensordot", lambda x: np.tensordot(x, x.T)),
+    ("numpy.convolve", lambda x: np.convolve(x[0], x[1])),
+    ("numpy.cross", lambda x: np.cross(x, x, axisa=0)),
     ("numpy.pad", lambda x: np.pad(x, 1, mode="symmetric")),
     ("numpy.meshgrid", lambda x: np.meshgrid(x[0], x[1], sparse=True)),
     ("numpy.add.accumulate", lambda x: np.add.accumulate(x)),

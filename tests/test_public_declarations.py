@@ -69,6 +69,9 @@ CALLS = {
     "unique": lambda: np.unique(np.round(A * 3)), "histogram": lambda: np.histogram(A, bins=4),
     "hstack": lambda: np.hstack([A, B]), "vstack": lambda: np.vstack([A, V]),
     "dstack": lambda: np.dstack([A, B]), "column_stack": lambda: np.column_stack([V, V]),
+    "trace": lambda: np.trace(M), "kron": lambda: np.kron(V[:2], A),
+    "inner": lambda: np.inner(A, B), "tensordot": lambda: np.tensordot(A, B, axes=([1], [1])),
+    "diff": lambda: np.diff(A, n=2, axis=1, prepend=0.5), "cross": lambda: np.cross(A[:, :3], B[:, :3]),
 }
 
 
@@ -250,6 +253,7 @@ def _codes_run_by_the_differential_cases():
     torch_ops = pytest.importorskip("test_torch_ops")
     from test_missing_names_ops import CASES as MISSING
     from test_new_names import CASES as NEW
+    from test_linalg_products import CASES as PRODUCTS
     from torch_cases import CASES
     codes = set()
 
@@ -259,7 +263,7 @@ def _codes_run_by_the_differential_cases():
     from test_spellings import BINARY, CALLS, X
     calls = [(case.fn, torch_ops._make(cr, [spec.array(np.random.default_rng(0), "float64")
                                              for spec in case.inputs], case.inputs))
-             for case in CASES + NEW + MISSING]
+             for case in CASES + NEW + MISSING + PRODUCTS]
     calls += [(call, [cr.tensor(X, requires_grad=True)]) for call in CALLS.values()]
     calls += [(call, [cr.tensor([1.0, 2.0]), cr.tensor([3, 4])]) for call in BINARY.values()]
     for call, inputs in calls:

@@ -17,6 +17,7 @@ from . import functions as _functions  # noqa: F401  (declares the public ops: s
 from . import numpy_protocol as _numpy_protocol  # noqa: F401  (np.sin(t): Tensor's protocol)
 from . import stats as _stats  # noqa: F401  (median, unique, histc, histogram)
 from . import more_functions as _more  # noqa: F401  (nansum, index_add, bernoulli)
+from . import products as _products  # noqa: F401  (mv, addmm, addcmul, trace, kron, diff ...)
 from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
 from .dtypes import as_dtype, get_default_dtype, set_default_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,

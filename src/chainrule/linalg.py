@@ -1,11 +1,24 @@
 """``cr.linalg``: the norms of ``torch.linalg`` (norm, vector_norm, matrix_norm), with its
 signatures and meanings. The spectral (ord=2, -2) and nuclear norms need an SVD, which
-chainrule does not have: they raise, naming the ord."""
+chainrule does not have: they raise, naming the ord.
+
+Beside them inv, det, slogdet, solve and cholesky (the primitives of ops/decompositions.py:
+NumPy's LAPACK forward, the textbook VJPs) and cross; a matrix that cannot be factored raises
+``cr.linalg.LinAlgError``, as PyTorch raises torch.linalg.LinAlgError. ``cr.det``,
+``cr.logdet``, ``cr.slogdet`` and ``cr.inverse`` are declared here too."""
+from typing import NamedTuple
+
 from . import ops
+from .backend import xp
 from .errors import ArgumentError, DtypeError
+from .ops import decompositions
+from .ops.decompositions import LinAlgError
+from .products import linalg_cross
+from .public import public
 from .tensor import Tensor, tensor
 
-__all__ = ["norm", "vector_norm", "matrix_norm"]
+__all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve", "cholesky",
+           "cross", "LinAlgError"]
 
 _INF = float("inf")
 
@@ -87,3 +100,108 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if len(dims) == 2:
         return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim)
     raise ArgumentError(f"linalg.norm: dim must be one or two dims, got {dim!r}")
+
+
+def _matrices(x):
+    return x if isinstance(x, Tensor) else tensor(x)
+
+
+def inv(A):
+    """The inverse of a square matrix or of each in a batch; a singular matrix raises
+    LinAlgError. The gradient is ``-A^-T grad A^-T``.
+
+    >>> cr.linalg.inv(cr.tensor([[2., 0.], [0., 4.]]))
+    tensor([[0.5 , 0.  ],
+            [0.  , 0.25]], dtype=float32)
+    """
+    return decompositions.inv(_matrices(A))
+
+
+def det(A):
+    """The determinant of a square matrix or of each in a batch. The gradient is
+    ``grad * det(A) * A^-T``, the matrix of cofactors, which is also right where A is
+    singular.
+
+    >>> cr.linalg.det(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor(-2., dtype=float32)
+    """
+    return decompositions.det(_matrices(A))
+
+
+class Slogdet(NamedTuple):
+    """``slogdet``'s result: the sign of the determinant (-1, 0 or 1; no gradient) and the
+    log of its absolute value."""
+    sign: Tensor
+    logabsdet: Tensor
+
+
+def slogdet(A):
+    """The sign and the log of the absolute value of the determinant, which stays finite
+    where the determinant itself would overflow; ``(0, -inf)`` for a singular matrix.
+
+    >>> cr.linalg.slogdet(cr.tensor([[1., 2.], [3., 4.]]))
+    Slogdet(sign=tensor(-1., dtype=float32), logabsdet=tensor(0.6931472, dtype=float32))
+    """
+    A = _matrices(A)
+    logabsdet = decompositions.logabsdet(A)
+    sign = xp.asarray(xp.linalg.slogdet(A._data)[0], dtype=A.dtype)
+    # Through where, the sign is in the graph with a zero gradient, as PyTorch's.
+    return Slogdet(ops.where(True, sign, logabsdet), logabsdet)
+
+
+def logdet(input):
+    """The log of the determinant: nan where it is negative (with a zero gradient there, as
+    in PyTorch), -inf where it is zero.
+
+    >>> cr.logdet(cr.tensor([[2., 0.], [0., 3.]]))
+    tensor(1.7917595, dtype=float32)
+    """
+    sign, logabsdet = slogdet(input)
+    return ops.where(sign._data < 0, xp.array(xp.nan, dtype=logabsdet.dtype), logabsdet)
+
+
+def solve(A, B, *, left=True):
+    """X with ``A X = B`` (``X A = B`` with ``left=False``) for a square A and B a matrix or a
+    vector (B of shape A.shape[:-1] is a batch of vectors), batch dims broadcasting; a
+    singular A raises LinAlgError. The gradients: ``B: solve(A^T, grad)``, ``A: -B' X^T``.
+
+    >>> cr.linalg.solve(cr.tensor([[2., 0.], [0., 4.]]), cr.tensor([2., 2.]))
+    tensor([1. , 0.5], dtype=float32)
+    """
+    A, B = _matrices(A), _matrices(B)
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    if vector:
+        B = B.unsqueeze(-1 if left else -2)
+    if left:
+        X = decompositions.solve(A, B)
+    else:
+        X = decompositions.solve(A.mT, B.mT).mT
+    return X.squeeze(-1 if left else -2) if vector else X
+
+
+def cholesky(A, *, upper=False):
+    """The lower-triangular L with ``L L^T = A`` for a symmetric positive-definite A (only
+    its lower triangle is read); its transpose with ``upper=True``. A matrix that is not
+    positive-definite raises LinAlgError.
+
+    >>> cr.linalg.cholesky(cr.tensor([[4., 2.], [2., 2.]]))
+    tensor([[2., 0.],
+            [1., 1.]], dtype=float32)
+    """
+    L = decompositions.cholesky(_matrices(A))
+    return L.mT if upper else L
+
+
+def cross(input, other, *, dim=-1):
+    """The cross product of 3-vectors along ``dim`` (the last by default), broadcasting.
+
+    >>> cr.linalg.cross(cr.tensor([0., 1., 0.]), cr.tensor([0., 0., 1.]))
+    tensor([1., 0., 0.], dtype=float32)
+    """
+    return linalg_cross(input, other, dim=dim)
+
+
+public(det, method=True)
+public(logdet, method=True)
+public(slogdet, method=True)
+public(inv, name="inverse", method=True)

@@ -349,6 +349,43 @@ def _outer(a, b, out=None):
     return _functions().outer(ops.reshape(a, shape=(-1,)), ops.reshape(b, shape=(-1,)))
 
 
+@functools.cache
+def _products():
+    from . import products
+    return products
+
+
+def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    _require_defaults("numpy.trace", out=out)
+    return _ops().sum(_cast(_ops().diagonal(a, offset, axis1, axis2), dtype), axis=-1)
+
+
+def _tensordot(a, b, axes=2):
+    return _products().tensordot(a, b, axes)
+
+
+def _diff(a, n=1, axis=-1, prepend=xp._NoValue, append=xp._NoValue):
+    ends = []
+    for end in (prepend, append):
+        if end is not xp._NoValue and xp.ndim(end) == 0:  # NumPy spreads a number along axis
+            shape = list(xp.shape(a))
+            shape[axis] = 1
+            end = (_ops().broadcast_to(end, shape=tuple(shape)) if isinstance(end, Tensor) else
+                   xp.broadcast_to(end, shape))
+        ends.append(None if end is xp._NoValue else end)
+    return _products().diff(a, n, axis, *ends)
+
+
+def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    if not axisa == axisb == axisc:
+        raise TypeError(f"numpy.cross with axisa={axisa}, axisb={axisb}, axisc={axisc} is not "
+                        f"supported on chainrule tensors (one axis for all three is). "
+                        f"{_LEAVE_THE_GRAPH}")
+    return _products().linalg_cross(a, b, dim=axisa)
+
+
 def _meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     _require_defaults("numpy.meshgrid", sparse=sparse)
     return list(_ops().meshgrid(*xi, indexing=indexing))
@@ -435,7 +472,9 @@ ADAPTERS = {
     "argmax": _values_adapter(xp.argmax), "argmin": _values_adapter(xp.argmin),
     "count_nonzero": _values_adapter(xp.count_nonzero), "all": _values_adapter(xp.all),
     "any": _values_adapter(xp.any), "isclose": _values_adapter(xp.isclose),
-    "allclose": _values_adapter(xp.allclose),
+    "allclose": _values_adapter(xp.allclose), "trace": _trace,
+    "kron": lambda a, b: _products().kron(a, b), "inner": lambda a, b: _products().inner(a, b),
+    "tensordot": _tensordot, "diff": _diff, "cross": _cross,
 }
 
 # NumPy functions that chainrule answers though it declares no op of their name.

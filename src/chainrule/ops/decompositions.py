@@ -1,0 +1,139 @@
+"""Matrix decompositions: inv, det, log|det|, solve and cholesky, each NumPy's LAPACK call
+forward with the textbook VJP beside it. Every VJP is written in products, transposes and
+these same primitives, so it runs on arrays and, with ``create_graph=True``, on tensors.
+
+A matrix that LAPACK cannot factor (singular for inv and solve, not positive-definite for
+cholesky) raises LinAlgError, as PyTorch raises torch.linalg.LinAlgError: a number computed
+from a failed factorization would be silently wrong."""
+from ..backend import xp
+from ..errors import ChainruleError, DtypeError, ShapeError
+from .primitive import primitive
+
+
+class LinAlgError(ChainruleError, RuntimeError):
+    """A matrix that a factorization cannot take: singular for inv and solve, not
+    positive-definite for cholesky (PyTorch: torch.linalg.LinAlgError, a RuntimeError).
+
+    >>> issubclass(cr.linalg.LinAlgError, RuntimeError)
+    True
+    """
+
+
+def _square(op, A):
+    """Refuse what LAPACK would refuse, in PyTorch's terms and this op's name."""
+    if A.dtype not in (xp.float32, xp.float64):
+        raise DtypeError(f"linalg.{op}: expected a float32 or float64 tensor, got {A.dtype} "
+                         f"(as in PyTorch); convert with .float() or .double()")
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ShapeError(f"linalg.{op}: A must be a square matrix or a batch of them, got "
+                         f"shape {A.shape}")
+
+
+def _lapack(op, call, A, problem):
+    try:
+        with xp.errstate(all="ignore"):
+            return call()
+    except xp.linalg.LinAlgError:
+        raise LinAlgError(f"linalg.{op}: A of shape {A.shape} {problem}") from None
+
+
+def _t(A):
+    return A.swapaxes(-1, -2)
+
+
+@primitive(name="inv")
+def inv(A):
+    _square("inv", A)
+    return _lapack("inv", lambda: xp.linalg.inv(A), A,
+                   "is singular (or holds a singular matrix): it has no inverse")
+
+
+@inv.vjp(formula="-{out}^T . {grad} . {out}^T")
+def _(grad, out):
+    return -(_t(out) @ grad @ _t(out))
+
+
+@primitive(name="det")
+def det(A):
+    _square("det", A)
+    return xp.linalg.det(A)
+
+
+@det.vjp(formula="{grad} {out} {A}^-T")
+def _(grad, A, out):
+    return grad[..., None, None] * _cofactors(A, out)
+
+
+def _cofactors(A, det_A):
+    """det(A) A^-T, the matrix of cofactors, which exists for a singular A as well: through
+    the SVD A = U S V^T it is det(U) det(V) U diag(prod_{j != i} s_j) V^T."""
+    if isinstance(A, xp.ndarray):
+        try:
+            return det_A[..., None, None] * _t(inv(A))
+        except LinAlgError:
+            U, s, Vh = xp.linalg.svd(A)
+            others = xp.where(xp.eye(s.shape[-1], dtype=bool), 1, s[..., None, :]).prod(-1)
+            signs = xp.linalg.det(U) * xp.linalg.det(Vh)
+            return signs[..., None, None] * (U * others[..., None, :]) @ Vh
+    return det_A[..., None, None] * _t(inv(A))  # a second derivative: A must be invertible
+
+
+@primitive(name="slogdet")
+def logabsdet(A):
+    _square("slogdet", A)
+    return xp.linalg.slogdet(A)[1]
+
+
+@logabsdet.vjp(formula="{grad} {A}^-T")
+def _(grad, A):
+    if isinstance(A, xp.ndarray):
+        try:
+            return grad[..., None, None] * _t(inv(A))
+        except LinAlgError:  # log|det| is -inf: the gradient is infinite, as in PyTorch
+            with xp.errstate(all="ignore"):
+                det_A = xp.linalg.det(A)
+                return grad[..., None, None] * _cofactors(A, det_A) / det_A[..., None, None]
+    return grad[..., None, None] * _t(inv(A))
+
+
+@primitive(name="solve", promotion="same")
+def solve(A, B):
+    """X with A X = B, for a batch of square A and a batch of matrices B (batch dims
+    broadcast)."""
+    _square("solve", A)
+    if B.ndim < 2 or B.shape[-2] != A.shape[-1]:
+        raise ShapeError(f"linalg.solve: A of shape {A.shape} and B of shape {B.shape} do not "
+                         f"fit: B needs {A.shape[-1]} rows")
+    return _lapack("solve", lambda: xp.linalg.solve(A, B), A,
+                   "is singular (or holds a singular matrix): the system has no unique solution")
+
+
+@solve.vjp("B", formula="solve({A}^T, {grad})")
+def _(grad, A):
+    return solve(_t(A), grad)
+
+
+@solve.vjp("A", formula="-solve({A}^T, {grad}) . {out}^T")
+def _(grad, A, out):
+    return -(solve(_t(A), grad) @ _t(out))
+
+
+@primitive(name="cholesky")
+def cholesky(A):
+    """The lower-triangular L with L L^T = A, reading A's lower triangle."""
+    _square("cholesky", A)
+    return _lapack("cholesky", lambda: xp.linalg.cholesky(A), A,
+                   "is not positive-definite (or holds such a matrix): the factorization "
+                   "could not be completed")
+
+
+@cholesky.vjp(formula="{out}^-T Phi({out}^T . {grad}) {out}^-1, Phi: the lower triangle, "
+                      "symmetrized")
+def _(grad, out):
+    # Murray (2016): with P the lower triangle of L^T grad, the gradient is
+    # L^-T (P + P^T - diag P) / 2 L^-1, symmetric as A is.
+    n = out.shape[-1]
+    P = (_t(out) @ grad) * xp.tri(n, dtype=out.dtype)
+    P = (P + _t(P * xp.tri(n, k=-1, dtype=out.dtype))) * 0.5
+    left = solve(_t(out), P)
+    return _t(solve(_t(out), _t(left)))

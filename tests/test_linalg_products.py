@@ -1,0 +1,229 @@
+"""Products and linear algebra under PyTorch's names: mv, addmm and its kin, addcmul/addcdiv,
+trace, kron, inner, tensordot, diff, cross, and cr.linalg's inv, det, slogdet, solve, cholesky
+and cross, run through the checks of tests/torch_cases.py's table (test_torch_ops.py): values,
+dtypes, every leaf's gradient against PyTorch on float64 and float32, and float64 central
+differences to first and second order. Batches, broadcasting, fan-out, transposed views, empty
+tensors and edge values are among the cases; a case PyTorch refuses must be refused here too."""
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from torch_cases import N_EDGES, Case, E, F, K
+
+NAN, INF = float("nan"), float("inf")
+SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
+NOT_POSITIVE = np.array([[1.0, 2.0], [2.0, 1.0]])
+
+
+def _spd(M, x):
+    """A symmetric positive-definite matrix (or batch) made from x, for cholesky."""
+    n = x.shape[-1]
+    return x @ x.mT + 2 * M.eye(n, dtype=x.dtype)
+
+
+def _in_place(M, name, x, *args, **kwargs):
+    """``x.<name>_`` on a copy of x; x fans out to the copy and to the product after."""
+    y = x * 1
+    getattr(y, f"{name}_")(*args, **kwargs)
+    return y * x
+
+
+def _cross(M, a, b):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn that dim was not given
+        return M.cross(a, b)
+
+
+CASES = [
+    # mv
+    Case("mv", lambda M, a, v: (M.mv(a, v), a.mv(v), a.t().mv(a[:, 1]), M.mv(a[:0], v)),
+         [F(3, 4), F(4)]),
+    Case("mv", lambda M, a, v: M.mv(a, v), [E(5, 3), E(3)], zero_signs=False),
+    Case("mv", lambda M, a, v: M.mv(a, v), [K([[1, 2], [3, 4]], "int64"), K([5, -6], "int64")]),
+    # addmm and the in-place addmm_
+    Case("addmm", lambda M, c, a, b: (M.addmm(c, a, b), M.addmm(c[0], a, b, beta=0.5, alpha=-2),
+                                      c.addmm(a, b, alpha=0), M.addmm(c[:1, :1], a, b, beta=0),
+                                      M.addmm(c, a, a.t()[:, :2]), M.addmm(c.sum(), a, b)),
+         [F(3, 2), F(3, 4), F(4, 2)]),
+    Case("addmm", lambda M, c, a, b: _in_place(M, "addmm", c, a, b, beta=2, alpha=0.5),
+         [F(3, 2), F(3, 4), F(4, 2)]),
+    Case("addmm", lambda M, c, a, b: (M.addmm(c[:0], a[:0], b), M.addmm(c, a[:, :0], b[:0])),
+         [F(3, 2), F(3, 4), F(4, 2)]),
+    Case("addmm", lambda M, n, a, b: M.addmm(n.to(a.dtype), a, b, beta=0), [K([[NAN, INF]]), F(3, 4), F(4, 2)]),
+    Case("addmm", lambda M, c, a, b: M.addmm(c, a, b, beta=2, alpha=-3),
+         [K([1, 2], "int64"), K([[1, 2], [3, 4]], "int64"), K([[0, 1], [5, 2]], "int64")]),
+    # addmv, baddbmm, addbmm
+    Case("addmv", lambda M, c, a, v: (M.addmv(c, a, v), c.addmv(a.t()[:3, :3], v[:3], beta=0.5),
+                                      M.addmv(c, a[:, :0], v[:0], alpha=3),
+                                      _in_place(M, "addmv", c, a, v, alpha=-1)),
+         [F(3), F(3, 4), F(4)]),
+    Case("baddbmm", lambda M, c, a, b: (M.baddbmm(c, a, b), c.baddbmm(a, b, beta=-1, alpha=2),
+                                        M.baddbmm(c[0, :1], a, b.transpose(1, 2).transpose(1, 2)),
+                                        M.baddbmm(c, a, b, beta=0),
+                                        _in_place(M, "baddbmm", c, a, b, alpha=0.5)),
+         [F(2, 3, 2), F(2, 3, 4), F(2, 4, 2)]),
+    Case("addbmm", lambda M, c, a, b: (M.addbmm(c, a, b), c.addbmm(a, a.mT[:, :, :2], alpha=2),
+                                       M.addbmm(c[0], a, b, beta=0.25),
+                                       _in_place(M, "addbmm", c, a, b, beta=0)),
+         [F(3, 2), F(2, 3, 4), F(2, 4, 2)]),
+    # addcmul and addcdiv: broadcasting, fan-out, mixed dtypes, edge values, in place
+    Case("addcmul", lambda M, x, a, b: (M.addcmul(x, a, b), x.addcmul(x, b, value=-0.5),
+                                        M.addcmul(x.t(), a.t(), x.t(), value=2),
+                                        _in_place(M, "addcmul", x, a, b, value=3)),
+         [F(3, 4), F(3, 1), F(4)]),
+    Case("addcmul", lambda M, x, a, b: M.addcmul(x, a, b), [F(3), F(3, dtype="float32"), F(1)]),
+    Case("addcmul", lambda M, x, a, b: M.addcmul(x, a, b, value=0.5),
+         [E(N_EDGES), E(N_EDGES), E(N_EDGES)], zero_signs=False),
+    Case("addcmul", lambda M, x, a, b: M.addcmul(x, a, b, value=2),
+         [K([1, 2], "int64"), K([3, -4], "int64"), K([5, 6], "int64")]),
+    Case("addcdiv", lambda M, x, a, b: (M.addcdiv(x, a, b), x.addcdiv(a, x + 3, value=-0.5),
+                                        M.addcdiv(x.t(), a.t(), b[:, None], value=2),
+                                        _in_place(M, "addcdiv", x, a, b, value=0.25)),
+         [F(3, 4), F(3, 1), F(4, low=0.5, high=2)]),
+    Case("addcdiv", lambda M, x, a, b: M.addcdiv(x, a, b, value=0.5),
+         [E(N_EDGES), E(N_EDGES), E(N_EDGES)], zero_signs=False),
+    Case("addcdiv", lambda M, x, a, b: M.addcdiv(x, a, b),
+         [F(3), K([1, 2, 3], "int64"), F(3, low=0.5, high=2)]),
+    # trace, kron, inner, tensordot
+    Case("trace", lambda M, x: (M.trace(x), x.t().trace(), M.trace(x[:0]), M.trace(x[:2, :2] * x[:2, :2])),
+         [F(3, 4)]),
+    Case("trace", lambda M, x: M.trace(x), [K([[1, 2], [3, 4]], "int32")]),
+    Case("trace", lambda M, x: M.trace(x), [E(5, 3)], zero_signs=False),
+    Case("kron", lambda M, a, b: (M.kron(a, b), a.kron(a), M.kron(a.t()[:1], b[0]),
+                                  M.kron(b, a[0, :0])),
+         [F(2, 3), F(3, 2)]),
+    Case("kron", lambda M, a, b: M.kron(a, b), [F(2, 1, 3), F(2, 2)]),
+    Case("kron", lambda M, a, b: M.kron(a, b), [K([[1, 2]], "int64"), K([3, 4], "int64")]),
+    Case("inner", lambda M, a, b: (M.inner(a, b), a.inner(a), M.inner(a[0], b[1]),
+                                   M.inner(a, b[0, 0]), M.inner(a.t()[:, :0], b.t()[:, :0])),
+         [F(2, 3), F(4, 3)]),
+    Case("inner", lambda M, a, b: M.inner(a, b), [F(2, 2, 3), F(3)]),
+    Case("tensordot", lambda M, a, b: (M.tensordot(a, b), M.tensordot(a, b.t(), 1),
+                                       M.tensordot(a, b, dims=0),
+                                       M.tensordot(a, b, dims=([1, -1], [0, 1])),
+                                       M.tensordot(a, a, ([0, 1, 2], [0, 1, 2]))),
+         [F(2, 3, 4), F(3, 4)]),
+    Case("tensordot", lambda M, a, b: M.tensordot(a, b, ([1], [0])), [F(2, 0), F(0, 3)]),
+    # diff
+    Case("diff", lambda M, x: (M.diff(x), x.diff(n=2, dim=0), M.diff(x, 3, 1),
+                               M.diff(x, dim=1, prepend=x[:, :1] * 2, append=x[:, :2]),
+                               M.diff(x.t(), n=5), M.diff(x, n=0), M.diff(x[:, :0])),
+         [F(3, 4)]),
+    Case("diff", lambda M, x: (M.diff(x), M.diff(x > 0, dim=0), M.diff(x.int())), [E(5, 3)],
+         zero_signs=False),
+    Case("diff", lambda M, x: M.diff(x, append=M.tensor([True])), [K([True, False, False])]),
+    # cross and linalg.cross
+    Case("cross", lambda M, a, b: (M.linalg.cross(a, b), M.cross(a, b, dim=-1), a.cross(b, 1),
+                                   M.linalg.cross(a[:1], b), M.linalg.cross(a, a),
+                                   M.linalg.cross(a.t(), b.t(), dim=0), _cross(M, a, b)),
+         [F(4, 3), F(4, 3)]),
+    Case("cross", lambda M, a, b: M.linalg.cross(a, b, dim=1), [F(2, 3, 1), F(1, 3, 5)]),
+    Case("cross", lambda M, a, b: M.linalg.cross(a, b), [K([1, 0, 2], "int64"), K([0, 3, 1], "int64")]),
+    # inv, det, slogdet, logdet
+    Case("inv", lambda M, a: (M.linalg.inv(a), a.inverse() @ a, M.linalg.inv(a.mT),
+                              M.linalg.inv(a[0, :0, :0])), [F(2, 3, 3)]),
+    Case("inv", lambda M, a: M.linalg.inv(a), [F(1, 1, low=0.5)]),
+    Case("det", lambda M, a: (M.linalg.det(a), M.det(a[0]), a.mT.det(), M.det(a[:, :0, :0]),
+                              M.det(a[0, :1, :1]) * M.det(a[1])), [F(2, 3, 3)]),
+    Case("slogdet", lambda M, a: (M.linalg.slogdet(a), M.slogdet(a.mT), a[0].slogdet()),
+         [F(3, 3, 3)]),
+    Case("slogdet", lambda M, a: M.linalg.slogdet(a + a.mT), [F(2, 4, 4)]),
+    Case("logdet", lambda M, a: M.logdet(a @ a.mT), [F(2, 3, 3)], covers=("slogdet",)),
+    # solve: matrices, vectors, batches that broadcast, left=False, fan-out
+    Case("solve", lambda M, a, b: (M.linalg.solve(a, b), M.linalg.solve(a, b[:, 0]),
+                                   M.linalg.solve(a.mT, a), M.linalg.solve(a, b.mT[:, :3].mT),
+                                   M.linalg.solve(a, b[:, :0])),
+         [F(3, 3), F(3, 2)]),
+    Case("solve", lambda M, a, b: (M.linalg.solve(a, b), M.linalg.solve(a[0], b),
+                                   M.linalg.solve(a, b[..., 0]), M.linalg.solve(a, b[0, :, 0])),
+         [F(2, 3, 3), F(2, 3, 2)]),
+    Case("solve", lambda M, a, b: (M.linalg.solve(a, b, left=False),
+                                   M.linalg.solve(a, b[0], left=False)), [F(2, 3, 3), F(2, 4, 3)]),
+    # cholesky
+    Case("cholesky", lambda M, x: (M.linalg.cholesky(_spd(M, x)),
+                                   M.linalg.cholesky(_spd(M, x), upper=True)),
+         [F(2, 3, 3)]),
+    Case("cholesky", lambda M, x: M.linalg.cholesky(_spd(M, x)[:, :0, :0]), [F(2, 3, 3)]),
+]
+# Refusals, which PyTorch makes too (test_torch_ops._run checks that both refuse).
+REFUSALS = [
+    Case("mv", lambda M, a, v: M.mv(a, a), [F(3, 4), F(4)]),
+    Case("mv", lambda M, a, v: M.mv(a, v), [F(3, 4), F(3)]),
+    Case("mv", lambda M, a, v: M.mv(a, v), [F(3, 4), F(4, dtype="float32")]),
+    Case("addmm", lambda M, c, a, b: M.addmm(c, a, b), [F(3, 3), F(3, 4), F(4, 2)]),
+    Case("addmm", lambda M, c, a, b: M.addmm(c, a, b), [F(2), F(3, 4), F(3, 2)]),
+    Case("addmm", lambda M, c, a, b: M.addmm(c, a, b), [F(2), F(1, 3, 4), F(4, 2)]),
+    Case("addmm", lambda M, c, a, b: M.addmm(c, a, b), [F(2, dtype="float32"), F(3, 4), F(4, 2)]),
+    Case("baddbmm", lambda M, c, a, b: M.baddbmm(c, a, b), [F(2), F(2, 3, 4), F(3, 4, 2)]),
+    Case("addbmm", lambda M, c, a, b: M.addbmm(c, a, b), [F(2, 3, 2), F(2, 3, 4), F(2, 4, 2)]),
+    Case("addmv", lambda M, c, a, v: M.addmv(c, a, v), [F(4), F(3, 4), F(4)]),
+    Case("addcmul", lambda M, x, a, b: M.addcmul(x, a, b), [F(3), F(2), F(3)]),
+    Case("addcdiv", lambda M, x, a, b: M.addcdiv(x, a, b),
+         [F(2), K([1, 2], "int64"), K([3, 4], "int64")]),
+    Case("trace", lambda M, x: M.trace(x), [F(2, 3, 3)]),
+    Case("trace", lambda M, x: M.trace(x), [F(3)]),
+    Case("inner", lambda M, a, b: M.inner(a, b), [F(2, 3), F(2)]),
+    Case("inner", lambda M, a, b: M.inner(a, b), [F(2, 3), F(3, dtype="float32")]),
+    Case("tensordot", lambda M, a, b: M.tensordot(a, b, ([0], [0])), [F(2, 3), F(3, 2)]),
+    Case("tensordot", lambda M, a, b: M.tensordot(a, b, 3), [F(2, 3), F(2, 3)]),
+    Case("diff", lambda M, x: M.diff(x[0, 0]), [F(2, 3)]),
+    Case("diff", lambda M, x: M.diff(x, n=-1), [F(2, 3)]),
+    Case("diff", lambda M, x: M.diff(x, prepend=x[0]), [F(2, 3)]),
+    Case("diff", lambda M, x: M.diff(x, dim=2), [F(2, 3)]),
+    Case("cross", lambda M, a, b: M.linalg.cross(a, b), [F(4, 2), F(4, 2)]),
+    Case("cross", lambda M, a, b: M.linalg.cross(a, b), [F(4, 3), F(2, 3)]),
+    Case("cross", lambda M, a, b: M.linalg.cross(a, b), [F(3), F(3, dtype="float32")]),
+    Case("inv", lambda M, a: M.linalg.inv(a), [F(2, 3)]),
+    Case("inv", lambda M, a: M.linalg.inv(a), [F(3)]),
+    Case("inv", lambda M, a: M.linalg.inv(a), [K([[1, 2], [3, 4]], "int64")]),
+    Case("inv", lambda M, a: M.linalg.inv(a), [K(SINGULAR)]),
+    Case("inv", lambda M, a: M.linalg.inv(a * M.tensor(SINGULAR, dtype=a.dtype)), [F(3, 2, 2)]),
+    Case("det", lambda M, a: M.linalg.det(a), [F(3, 2)]),
+    Case("det", lambda M, a: M.det(a), [K([[1, 2], [3, 4]], "int64")]),
+    Case("slogdet", lambda M, a: M.linalg.slogdet(a), [F(4)]),
+    Case("solve", lambda M, a, b: M.linalg.solve(a, b), [K(SINGULAR), F(2, 2)]),
+    Case("solve", lambda M, a, b: M.linalg.solve(a, b), [F(3, 3), F(2, 3)]),
+    Case("solve", lambda M, a, b: M.linalg.solve(a, b), [F(3, 3), F(3, 2, dtype="float32")]),
+    Case("solve", lambda M, a, b: M.linalg.solve(a, b), [F(2, 3, 3), F(3, 3, 2)]),
+    Case("cholesky", lambda M, a: M.linalg.cholesky(a), [K(NOT_POSITIVE)]),
+    Case("cholesky", lambda M, a: M.linalg.cholesky(a), [F(2, 3)]),
+    Case("cholesky", lambda M, a: M.linalg.cholesky(-_spd(M, a)), [F(2, 3, 3)]),
+]
+# Compared with PyTorch only: a negative determinant's logdet is nan (central differences
+# mean nothing there), and cholesky of a non-symmetric matrix reads its lower triangle while
+# the gradient, PyTorch's, is the symmetric one.
+PYTORCH_ONLY = [
+    Case("logdet", lambda M, a: (M.logdet(a), a[1].logdet(), M.logdet(-a[0])), [F(3, 3, 3)],
+         covers=("slogdet",)),
+    Case("cholesky", lambda M, x: M.linalg.cholesky(_spd(M, x).tril()), [F(2, 3, 3)]),
+]
+CASES += REFUSALS + PYTORCH_ONLY
+for _i, _case in enumerate(CASES):
+    _case.id = f"{_case.name}-{_i}"
+
+torch = pytest.importorskip("torch")
+import test_torch_ops as checks  # noqa: E402  (imports torch)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_matches_pytorch(case, dtype):
+    if case not in REFUSALS:  # both refusing would pass below
+        assert checks._run(case, dtype) is not None, "PyTorch refuses this case"
+    checks.test_matches_pytorch(case, dtype)
+
+
+# Central differences mean nothing at inf or nan, nor where the call is refused.
+SMOOTH = [c for c in CASES if not c.edges and c not in REFUSALS + PYTORCH_ONLY]
+
+
+@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
+def test_gradient_matches_central_differences(case):
+    checks.test_gradient_matches_central_differences(case)
+
+
+@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
+def test_second_derivative_matches_central_differences(case):
+    checks.test_second_derivative_matches_central_differences(case)
