@@ -125,3 +125,10 @@ def attention(t):
             t.TransformerEncoder(t.TransformerEncoderLayer(8, 2, 16), 2, norm=t.LayerNorm(8)),
             t.TransformerDecoder(t.TransformerDecoderLayer(8, 2, 16, batch_first=True), 2),
             t.Transformer(8, 2, 1, 2, 16, activation="gelu", norm_first=True)]
+
+
+# Converted both ways, and refused by name in ONNX export: tests/test_more_nn_layers.py.
+MORE_LAYERS = {"PReLU", "GLU", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "InstanceNorm1d",
+               "InstanceNorm2d", "InstanceNorm3d", "PairwiseDistance"} | {
+    f"{kind}Pad{n}d" for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular")
+    for n in (1, 2, 3)}

@@ -11,7 +11,7 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
-from interop_cases import (attention, every_layer, lines_and_upsampling, more_options, recurrent,
+from interop_cases import (MORE_LAYERS, attention, every_layer, lines_and_upsampling, more_options, recurrent,
                            unfolding, volumes, with_indices)
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
@@ -338,6 +338,7 @@ def test_every_layer_converts_and_is_tested():
     tested |= {type(m).__name__ for pair, _ in with_indices(nn) for m in pair}
     tested |= {type(m).__name__ for m in recurrent(nn)}
     tested |= {"CosineSimilarity"}  # two inputs: tests/test_more_layers_interop.py
+    tested |= MORE_LAYERS  # tests/test_more_nn_layers.py
     tested |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
     assert set(LAYERS) <= tested
 
@@ -353,8 +354,8 @@ def test_dtype_and_train_mode_follow_the_source(torch):
 
 
 @pytest.mark.parametrize("module, pattern", [
-    ("PixelShuffle", r"layer at '1' is a torch\.nn\.modules\.pixelshuffle\.PixelShuffle, which "
-                     r"has no equivalent"),
+    ("ChannelShuffle", r"layer at '1' is a torch\.nn\.modules\.channelshuffle\.ChannelShuffle, "
+                       r"which has no equivalent"),
     ("proj_size", r"LSTM at '1' has proj_size=1; chainrule's LSTM supports only proj_size=0"),
     ("custom", r"layer at '1' is a test_interop\..*Custom, which has no equivalent"),
     ("subclass", r"layer at '1' is a test_interop\..*MyLinear, which has no equivalent"),
@@ -368,7 +369,7 @@ def test_unsupported_layers_are_named(torch, module, pattern):
         pass
 
     Custom.__module__ = MyLinear.__module__ = "test_interop"
-    second = {"PixelShuffle": lambda: torch.nn.PixelShuffle(2),
+    second = {"ChannelShuffle": lambda: torch.nn.ChannelShuffle(2),
               "proj_size": lambda: torch.nn.LSTM(2, 2, proj_size=1), "custom": Custom,
               "subclass": lambda: MyLinear(2, 2)}[module]
     with pytest.raises(cr.interop.ConversionError, match=pattern):

@@ -104,6 +104,15 @@ def _transformer_options(m):
                 num_decoder_layers=len(m.decoder.layers))
 
 
+def _instance_norm_options(m):
+    # PyTorch's bias=True with affine=False makes no bias either.
+    return dict(_batch_norm_options(m), bias=m.bias is not None or not m.affine)
+
+
+def _padding_options(m):
+    return dict(padding=tuple(m.padding))
+
+
 # Layer name -> the constructor options read from a module of either library.
 LAYERS = {
     "Linear": lambda m: dict(in_features=m.in_features, out_features=m.out_features,
@@ -185,6 +194,20 @@ LAYERS = {
     "TransformerDecoder": lambda m: dict(decoder_layer=m.layers[0], num_layers=len(m.layers),
                                          norm=m.norm),
     "Transformer": _transformer_options,
+    "PReLU": lambda m: dict(num_parameters=m.num_parameters, init=m.init),
+    "GLU": lambda m: dict(dim=m.dim),
+    "PixelShuffle": lambda m: dict(upscale_factor=m.upscale_factor),
+    "PixelUnshuffle": lambda m: dict(downscale_factor=m.downscale_factor),
+    "RMSNorm": lambda m: dict(normalized_shape=tuple(m.normalized_shape), eps=m.eps,
+                              elementwise_affine=m.elementwise_affine),
+    "InstanceNorm1d": _instance_norm_options,
+    "InstanceNorm2d": _instance_norm_options,
+    "InstanceNorm3d": _instance_norm_options,
+    "PairwiseDistance": lambda m: dict(p=m.norm, eps=m.eps, keepdim=m.keepdim),
+    **{f"{kind}Pad{n}d": _padding_options for kind in ("Zero", "Reflection", "Replication",
+                                                       "Circular") for n in (1, 2, 3)},
+    **{f"ConstantPad{n}d": lambda m: dict(padding=tuple(m.padding), value=m.value)
+       for n in (1, 2, 3)},
 }
 
 # PyTorch options that chainrule's layers do not have, and the value that chainrule implies.

@@ -12,7 +12,7 @@ from .conv_layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, C
                           ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Dropout2d, GroupNorm,
                           LayerNorm)
 from .attention import MultiheadAttention
-from .distance import CosineSimilarity
+from .distance import CosineSimilarity, PairwiseDistance
 from .embedding import Embedding
 from .fold_layers import Fold, Unfold
 from .functional import l2_penalty
@@ -20,6 +20,15 @@ from .hooks import BackwardHookError, RemovableHandle
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyConv3d,
                    LazyLinear, LazyModuleError, LazyModuleMixin, UninitializedParameter)
 from .layers import Dropout, Flatten, Linear, Unflatten
+from .more_losses import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+                          MarginRankingLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss,
+                          SoftMarginLoss, TripletMarginLoss)
+from .more_layers import (GLU, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, PixelShuffle,
+                          PixelUnshuffle, PReLU, RMSNorm)
+from .padding_layers import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,
+                             ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d,
+                             ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
+                             ReplicationPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d)
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                      MSELoss, MulticlassHingeLoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .pool_layers import (AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d,
@@ -54,4 +63,11 @@ __all__ = [
     "MultiheadAttention",
     "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerDecoder", "Transformer",
+    "PReLU", "GLU", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "PairwiseDistance",
+    "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
+    "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+    "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+    "MarginRankingLoss", "SoftMarginLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
+    "PoissonNLLLoss", "GaussianNLLLoss", "TripletMarginLoss", "MultiLabelSoftMarginLoss",
 ]

@@ -32,6 +32,12 @@ from .losses_functional import (_as_tensor, _check_reduction,
                                 binary_cross_entropy, binary_cross_entropy_with_logits,
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
                                 multi_margin_loss, nll_loss, smooth_l1_loss)
+from .more_functional import (glu, instance_norm, pairwise_distance, pixel_shuffle,
+                              pixel_unshuffle, prelu, rms_norm)
+from .more_losses_functional import (cosine_embedding_loss, gaussian_nll_loss,
+                                     hinge_embedding_loss, margin_ranking_loss,
+                                     multilabel_soft_margin_loss, poisson_nll_loss,
+                                     soft_margin_loss, triplet_margin_loss)
 
 
 def linear(input, weight, bias=None):
@@ -147,7 +153,11 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "multiclass_hinge_loss", "l2_penalty",
            "embedding", "linear", "cosine_similarity", "unfold", "fold",
-           "scaled_dot_product_attention"]
+           "scaled_dot_product_attention",
+           "prelu", "glu", "pixel_shuffle", "pixel_unshuffle", "rms_norm", "instance_norm",
+           "pairwise_distance", "margin_ranking_loss", "soft_margin_loss",
+           "hinge_embedding_loss", "cosine_embedding_loss", "poisson_nll_loss",
+           "gaussian_nll_loss", "triplet_margin_loss", "multilabel_soft_margin_loss"]
 
 from ..public import export_functional  # noqa: E402
 export_functional(globals(), __all__)  # the F. names declared beside their ops: F.one_hot, ...
