@@ -269,7 +269,7 @@ def test_init_signatures_are_torchs():
     import inspect
     for name in ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "eye_", "dirac_",
                  "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-                 "calculate_gain"):
+                 "orthogonal_", "sparse_", "calculate_gain"):
         ours = inspect.signature(getattr(init, name)).parameters
         theirs = inspect.signature(getattr(torch.nn.init, name)).parameters
         assert list(ours) == list(theirs), name

@@ -230,6 +230,9 @@ def test_a_compiled_training_step_gives_the_eager_weights_bit_for_bit(expression
         f = cr.compile(step) if compiled else step
         for _ in range(6):
             f(x, y)
+        if compiled:  # the update is in the plan, not run beside it
+            name = type(opt).__name__
+            assert any(f"{name} step, in place" in plan.program.source for plan in f.plans)
         return [p.detach().numpy().copy() for p in params], opt
     (got, compiled), (want, eager) = go(True), go(False)
     for a, b in zip(got, want):

@@ -226,6 +226,61 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     return normal_(tensor, 0.0, std, generator=generator)
 
 
+def orthogonal_(tensor, gain=1, generator=None):
+    """Fill ``tensor`` in place with a (semi-)orthogonal matrix times ``gain`` (Saxe et al.),
+    as ``torch.nn.init.orthogonal_``: the Q of the QR factorisation of a standard normal
+    matrix, each column's sign set by R's diagonal so that Q is uniformly (Haar) distributed.
+    Axes after the first are flattened: a weight of shape (rows, *rest) gets orthonormal rows
+    when rows <= prod(rest), else orthonormal columns. Returns it.
+
+    >>> w = cr.nn.init.orthogonal_(cr.empty(2, 3, dtype=cr.float64), gain=2)
+    >>> bool(cr.allclose(w @ w.T, 4 * cr.eye(2, dtype=cr.float64)))
+    True
+    """
+    shape = tuple(tensor.shape)
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+                         f"got shape {shape}")
+    if math.prod(shape) == 0:
+        return tensor
+    rows = shape[0]
+    cols = math.prod(shape) // rows
+    flat = resolve(generator).normal(0.0, 1.0, size=(rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = xp.linalg.qr(flat)
+    q *= xp.sign(xp.diag(r))  # without it Q's first entry would always have one sign
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (q * gain).reshape(shape))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Fill the 2-D ``tensor`` in place from N(0, std^2), then zero ceil(sparsity * rows)
+    entries of each column, chosen at random (Martens' sparse initialisation), as
+    ``torch.nn.init.sparse_``; returns it. Both draws come from ``generator`` (PyTorch
+    takes the positions from its global generator whatever ``generator`` is).
+
+    >>> w = cr.nn.init.sparse_(cr.empty(4, 3), sparsity=0.5)
+    >>> (w == 0).sum(dim=0)
+    tensor([2, 2, 2], dtype=int64)
+    """
+    shape = tuple(tensor.shape)
+    if len(shape) != 2:
+        raise ValueError(f"sparse_: only 2-D tensors are supported, got shape {shape}")
+    if not 0 <= sparsity <= 1:
+        raise ValueError(f"sparse_: sparsity must be in [0, 1], got {sparsity}")
+    if std < 0:
+        raise _RangeError(f"sparse_: std must be >= 0, got {std}")
+    rows, cols = shape
+    rng = resolve(generator)
+    values = rng.normal(0.0, std, size=shape)
+    zeros = math.ceil(sparsity * rows)
+    for col in range(cols):
+        values[rng.permutation(rows)[:zeros], col] = 0
+    return _fill(tensor, values)
+
+
 def d2l_normal_(tensor, generator=None):
     """N(0, 0.01^2): the small Gaussian that Dive into Deep Learning's from-scratch MLP uses."""
     return normal_(tensor, 0.0, 0.01, generator=generator)
@@ -290,4 +345,4 @@ class _RangeError(ValueError, RuntimeError):
 
 __all__ = ["calculate_gain", "fans", "normal_", "uniform_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-           "kaiming_normal_", "d2l_normal_", "get"]
+           "kaiming_normal_", "orthogonal_", "sparse_", "d2l_normal_", "get"]
