@@ -339,3 +339,29 @@ def test_a_zero_dim_parameter_resumes_with_its_buffers():
         param.grad = cr.tensor(0.3)
         optimizer.step()
     assert p.item() == q.item()
+
+
+@pytest.fixture
+def float64_default():
+    before = cr.get_default_dtype(), torch.get_default_dtype()
+    cr.set_default_dtype(cr.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        cr.set_default_dtype(before[0])
+        torch.set_default_dtype(before[1])
+
+
+@pytest.mark.parametrize("expression", SPECIFIC)
+def test_under_a_float64_default_the_counts_are_float64_as_in_pytorch(float64_default,
+                                                                       expression):
+    """The step, NAdam's mu_product and ASGD's eta and mu follow the default dtype, as
+    PyTorch's do, and so round as PyTorch's: float32 weights train to PyTorch's."""
+    ours, opt = run(cr, expression, "float32", steps=5)
+    theirs, reference = run(torch, expression, "float32", steps=5)
+    assert_same_history(ours, theirs, "float32")
+    dtypes = [{k: str(v.dtype) for k, v in s.items()} for s in opt.state_dict()["state"].values()]
+    assert dtypes == [{k: str(v.dtype).replace("torch.", "") for k, v in s.items()}
+                      for s in reference.state_dict()["state"].values()]
+    assert dtypes[0]["step"] == "float64"

@@ -1499,6 +1499,11 @@ OPTIMIZERS = [
     "optim.Adadelta(params)",
     "optim.Adadelta(params, 0.5, 0.8, 1e-4, 0.1)",
     "optim.Adadelta(params, lr=0.5, maximize=True)",
+    "optim.Adamax(params, 0.01, (0.8, 0.9), 1e-6, 0.1, None, maximize=True)",
+    "optim.NAdam(params, 0.01, (0.8, 0.9), 1e-6, 0.1, 0.01, True)",
+    "optim.RAdam(params, 0.01, (0.8, 0.9), 1e-6, 0.1, True)",
+    "optim.ASGD(params, 0.05, 1e-3, 0.5, 2, 0.1, None, True)",
+    "optim.Rprop(params, 0.01, (0.4, 1.5), (1e-4, 1))",
 ]
 
 
