@@ -227,3 +227,122 @@ def test_gradient_matches_central_differences(case):
 @pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
 def test_second_derivative_matches_central_differences(case):
     checks.test_second_derivative_matches_central_differences(case)
+
+
+# -- what the table cannot say ----------------------------------------------------------------
+
+def _pair(array):
+    return cr.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
+
+
+def test_det_gradient_at_a_singular_matrix_is_the_matrix_of_cofactors():
+    # PyTorch 2.x answers a zero gradient at a singular matrix, which is not det's derivative
+    # (det is a polynomial): here the cofactors, checked by central differences and by hand.
+    rank_two = np.arange(1.0, 10.0).reshape(3, 3)
+    for A in (SINGULAR, rank_two, np.stack([SINGULAR, np.eye(2) * 3])):
+        assert cr.gradcheck(cr.linalg.det, [cr.tensor(A, requires_grad=True)])
+    a = cr.tensor(SINGULAR, requires_grad=True)
+    cr.linalg.det(a).backward()
+    (p, q), (r, s) = SINGULAR
+    np.testing.assert_allclose(a.grad.numpy(), [[s, -r], [-q, p]], atol=1e-12)
+
+
+def test_slogdet_of_a_singular_matrix_is_zero_and_minus_infinity_as_in_pytorch():
+    a, t = _pair(SINGULAR)
+    ours, theirs = cr.linalg.slogdet(a), torch.linalg.slogdet(t)
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_array_equal(mine.detach().numpy(), reference.detach().numpy())
+    ours.logabsdet.backward()
+    assert np.isinf(a.grad.numpy()).all()  # infinite, as PyTorch's (its signs are LU's choice)
+
+
+def test_a_matrix_holding_nan_gives_nan_in_inv_and_solve_and_is_refused_by_cholesky():
+    A = np.stack([np.array([[NAN, 1.0], [1.0, 1.0]]), np.diag([2.0, 4.0])])
+    B = np.ones((2, 2, 1))
+    np.testing.assert_array_equal(cr.linalg.inv(cr.tensor(A)).numpy(),
+                                  torch.linalg.inv(torch.tensor(A)).numpy())
+    np.testing.assert_array_equal(cr.linalg.solve(cr.tensor(A), cr.tensor(B)).numpy(),
+                                  torch.linalg.solve(torch.tensor(A), torch.tensor(B)).numpy())
+    with pytest.raises(cr.linalg.LinAlgError, match=r"linalg\.cholesky.*\(2, 2, 2\).*NaN"):
+        cr.linalg.cholesky(cr.tensor(A))
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: cr.linalg.inv(cr.tensor(SINGULAR)), cr.linalg.LinAlgError,
+     r"linalg\.inv: A of shape \(2, 2\) is singular"),
+    (lambda: cr.linalg.inv(cr.tensor(np.stack([np.eye(2), SINGULAR]))), cr.linalg.LinAlgError,
+     r"linalg\.inv: A of shape \(2, 2, 2\).*singular"),
+    (lambda: cr.linalg.solve(cr.tensor(SINGULAR), cr.ones(2, dtype=cr.float64)),
+     cr.linalg.LinAlgError, r"linalg\.solve: A of shape \(2, 2\) is singular"),
+    (lambda: cr.linalg.cholesky(cr.tensor(NOT_POSITIVE)), cr.linalg.LinAlgError,
+     r"linalg\.cholesky: A of shape \(2, 2\) is not positive-definite"),
+    (lambda: cr.linalg.inv(cr.ones(2, 3)), cr.ShapeError, r"linalg\.inv.*square.*\(2, 3\)"),
+    (lambda: cr.linalg.det(cr.tensor([[1, 2], [3, 4]])), cr.DtypeError, r"linalg\.det.*int64"),
+    (lambda: cr.linalg.solve(cr.eye(3), cr.ones(2, 2)), cr.ShapeError,
+     r"linalg\.solve.*\(3, 3\).*\(2, 2\)"),
+    (lambda: cr.linalg.solve(cr.eye(2), cr.ones(2), left=False), cr.ShapeError,
+     r"linalg\.solve.*left=False"),
+    (lambda: cr.mv(cr.ones(2, 3), cr.ones(2)), cr.ShapeError, r"mv.*\(2, 3\), \(2,\)"),
+    (lambda: cr.addmm(cr.ones(3, 3), cr.ones(3, 4), cr.ones(4, 2)), cr.ShapeError,
+     r"addmm: input does not broadcast.*\(3, 2\).*\(3, 3\)"),
+    (lambda: cr.addmm(cr.ones(2), cr.ones(3, 4), cr.ones(3, 2)), cr.ShapeError,
+     r"addmm: mat1 and mat2 cannot be multiplied.*\(3, 4\), \(3, 2\)"),
+    (lambda: cr.baddbmm(cr.ones(2), cr.ones(3, 4), cr.ones(4, 2)), cr.ShapeError,
+     r"baddbmm: batch1 and batch2 must be 3-D"),
+    (lambda: cr.addcdiv(cr.ones(2), cr.tensor([1, 2]), cr.tensor([3, 4])), cr.DtypeError,
+     r"addcdiv: integer division"),
+    (lambda: cr.trace(cr.ones(2, 2, 2)), cr.ShapeError, r"trace: expected a matrix.*\(2, 2, 2\)"),
+    (lambda: cr.inner(cr.ones(2, 3), cr.ones(2)), cr.ShapeError, r"inner.*\(2, 3\), \(2,\)"),
+    (lambda: cr.tensordot(cr.ones(2, 3), cr.ones(3, 2), ([0], [0])), cr.ShapeError,
+     r"tensordot.*\[0\] and \[0\].*\(2, 3\), \(3, 2\)"),
+    (lambda: cr.diff(cr.tensor(1.0)), cr.ShapeError, r"diff: expects.*one-dimensional"),
+    (lambda: cr.diff(cr.ones(3), n=-1), cr.ArgumentError, r"diff: order must be non-negative"),
+    (lambda: cr.linalg.cross(cr.ones(4, 2), cr.ones(4, 2)), cr.ShapeError,
+     r"linalg\.cross: dimension -1.*length 3.*\(4, 2\)"),
+])
+def test_errors_name_the_op_and_the_shapes(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_linalg_errors_are_runtime_errors_as_pytorchs():
+    assert issubclass(cr.linalg.LinAlgError, RuntimeError)
+    assert issubclass(cr.linalg.LinAlgError, cr.ChainruleError)
+
+
+@pytest.mark.parametrize("call", [
+    lambda M, c, a: M.addmm(c, a, a, alpha=0.5), lambda M, c, a: M.addmm(c, a, a, beta=1.5),
+    lambda M, c, a: M.addmv(c[0], a, c[0], alpha=0.5),
+    lambda M, c, a: M.addcmul(c, a, a, value=0.5)])
+def test_a_fractional_scale_of_integer_tensors_is_refused(call):
+    # PyTorch truncates it (alpha=0.5 scales by 0): a silently different number.
+    c, a = np.array([[1, 2]]), np.array([[1, 2], [3, 4]])
+    with pytest.raises(cr.ArgumentError, match="must be an integer"):
+        call(cr, cr.tensor(c), cr.tensor(a))
+    call(torch, torch.tensor(c), torch.tensor(a))  # PyTorch answers
+    ours = call(cr, cr.tensor(c).float(), cr.tensor(a).float())
+    theirs = call(torch, torch.tensor(c).float(), torch.tensor(a).float())
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy())  # floats take it as given
+
+
+def test_cross_without_dim_warns_and_takes_the_first_dimension_of_size_3():
+    a, b = np.random.default_rng(0).normal(size=(2, 3, 3, 2)), np.ones((2, 3, 3, 2))
+    with pytest.warns(UserWarning, match="dim"):
+        ours = cr.cross(cr.tensor(a), cr.tensor(b))
+    np.testing.assert_allclose(ours.numpy(), np.cross(a, b, axis=1))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda M, a: M.linalg.det(a), lambda M, a: M.linalg.inv(a),
+    lambda M, a: M.linalg.slogdet(a).logabsdet,
+    lambda M, a: M.linalg.cholesky(a @ a.mT + 3 * M.eye(3, dtype=a.dtype)),
+    lambda M, a: M.linalg.solve(a, a.sin())])
+def test_second_derivatives_of_decompositions_match_pytorchs(fn):
+    x = np.random.default_rng(4).uniform(-1, 1, (3, 3))
+    a, t = _pair(x)
+    (g,) = cr.autograd.grad(fn(cr, a).sum(), a, create_graph=True)
+    (h,) = torch.autograd.grad(fn(torch, t).sum(), t, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), h.detach().numpy(), rtol=1e-9)
+    (g * g).sum().backward()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-8)

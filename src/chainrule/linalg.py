@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from . import ops
 from .backend import xp
-from .errors import ArgumentError, DtypeError
+from .errors import ArgumentError, DtypeError, ShapeError
 from .ops import decompositions
 from .ops.decompositions import LinAlgError
 from .products import linalg_cross
@@ -170,13 +170,16 @@ def solve(A, B, *, left=True):
     """
     A, B = _matrices(A), _matrices(B)
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    if vector and not left:
+        raise ShapeError(f"linalg.solve: with left=False, B must be a matrix (X A = B), got "
+                         f"shape {tuple(B.shape)} for A of shape {tuple(A.shape)}")
     if vector:
-        B = B.unsqueeze(-1 if left else -2)
+        B = B.unsqueeze(-1)
     if left:
         X = decompositions.solve(A, B)
     else:
         X = decompositions.solve(A.mT, B.mT).mT
-    return X.squeeze(-1 if left else -2) if vector else X
+    return X.squeeze(-1) if vector else X
 
 
 def cholesky(A, *, upper=False):

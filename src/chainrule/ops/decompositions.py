@@ -30,9 +30,16 @@ def _square(op, A):
 
 
 def _lapack(op, call, A, problem):
+    """``call()`` on A, its failure said in this op's name. A matrix holding NaN gives NaN, as
+    in PyTorch, rather than LAPACK's complaint that it is singular."""
+    nan = xp.isnan(A).any(axis=(-2, -1))
+    if nan.any():
+        clean = xp.where(nan[..., None, None], xp.eye(A.shape[-1], dtype=A.dtype), A)
+        out = _lapack(op, call, clean, problem)
+        return xp.where(nan[..., None, None], xp.nan, out).astype(out.dtype)
     try:
         with xp.errstate(all="ignore"):
-            return call()
+            return call(A)
     except xp.linalg.LinAlgError:
         raise LinAlgError(f"linalg.{op}: A of shape {A.shape} {problem}") from None
 
@@ -44,7 +51,7 @@ def _t(A):
 @primitive(name="inv")
 def inv(A):
     _square("inv", A)
-    return _lapack("inv", lambda: xp.linalg.inv(A), A,
+    return _lapack("inv", xp.linalg.inv, A,
                    "is singular (or holds a singular matrix): it has no inverse")
 
 
@@ -104,7 +111,7 @@ def solve(A, B):
     if B.ndim < 2 or B.shape[-2] != A.shape[-1]:
         raise ShapeError(f"linalg.solve: A of shape {A.shape} and B of shape {B.shape} do not "
                          f"fit: B needs {A.shape[-1]} rows")
-    return _lapack("solve", lambda: xp.linalg.solve(A, B), A,
+    return _lapack("solve", lambda A: xp.linalg.solve(A, B), A,
                    "is singular (or holds a singular matrix): the system has no unique solution")
 
 
@@ -122,9 +129,11 @@ def _(grad, A, out):
 def cholesky(A):
     """The lower-triangular L with L L^T = A, reading A's lower triangle."""
     _square("cholesky", A)
-    return _lapack("cholesky", lambda: xp.linalg.cholesky(A), A,
-                   "is not positive-definite (or holds such a matrix): the factorization "
-                   "could not be completed")
+    problem = ("is not positive-definite (or holds such a matrix): the factorization could not "
+               "be completed")
+    if xp.isnan(A).any():  # PyTorch refuses NaN here; LAPACK would return NaN
+        raise LinAlgError(f"linalg.cholesky: A of shape {A.shape} holds NaN: it {problem[3:]}")
+    return _lapack("cholesky", xp.linalg.cholesky, A, problem)
 
 
 @cholesky.vjp(formula="{out}^-T Phi({out}^T . {grad}) {out}^-1, Phi: the lower triangle, "
