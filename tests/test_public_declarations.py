@@ -71,7 +71,8 @@ CALLS = {
     "dstack": lambda: np.dstack([A, B]), "column_stack": lambda: np.column_stack([V, V]),
     "trace": lambda: np.trace(M), "kron": lambda: np.kron(V[:2], A),
     "inner": lambda: np.inner(A, B), "tensordot": lambda: np.tensordot(A, B, axes=([1], [1])),
-    "diff": lambda: np.diff(A, n=2, axis=1, prepend=0.5), "cross": lambda: np.cross(A[:, :3], B[:, :3]),
+    "diff": lambda: np.diff(A, n=2, axis=1, prepend=0.5),
+    "cross": lambda: np.cross(A[:, :3], B[:, :3]),
 }
 
 

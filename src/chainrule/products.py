@@ -32,18 +32,22 @@ def _need(op, ok, message, *xs):
 
 
 def _integer_scalars(op, dtype, **numbers):
-    # PyTorch truncates a float scale to an int for integer tensors (alpha=0.5 scales by 0),
-    # a silently different number: refused instead.
+    """The scales as ints for integer tensors, whose result stays integer as in PyTorch.
+    PyTorch truncates a fractional one (alpha=0.5 scales by 0), a silently different number:
+    refused instead."""
+    if dtype.kind not in "iub":
+        return numbers.values()
     for name, number in numbers.items():
-        if dtype.kind in "iub" and isinstance(number, float) and number != int(number):
+        if isinstance(number, float) and not number.is_integer():
             raise ArgumentError(f"{op}: for integer tensors, {name} must be an integer, got "
                                 f"{number!r}; convert the tensors with .float() first")
+    return [int(number) for number in numbers.values()]
 
 
 def _scaled_sum(op, input, product, beta, alpha):
     """beta * input + alpha * product, with input broadcast to the product's shape. As in
     PyTorch, beta=0 ignores input's values (nan and inf included), which get a zero gradient."""
-    _integer_scalars(op, product.dtype, beta=beta, alpha=alpha)
+    beta, alpha = _integer_scalars(op, product.dtype, beta=beta, alpha=alpha)
     try:
         fits = xp.broadcast_shapes(tuple(input.shape), tuple(product.shape)) == product.shape
     except ValueError:
@@ -144,7 +148,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     """
     input, tensor1, tensor2 = _t(input), _t(tensor1), _t(tensor2)
     product = tensor1 * tensor2
-    _integer_scalars("addcmul", (input + product).dtype, value=value)
+    (value,) = _integer_scalars("addcmul", xp.result_type(input.dtype, product.dtype),
+                                value=value)
     return input + (product if value == 1 else product * value)
 
 
@@ -174,6 +179,9 @@ def trace(input):
     """
     input = _t(input)
     _need("trace", input.ndim == 2, "expected a matrix", input)
+    if input.dtype == xp.bool_:
+        raise DtypeError("trace: not implemented for bool tensors (as in PyTorch); convert "
+                         "with .int() first")
     return input.diagonal().sum()
 
 
