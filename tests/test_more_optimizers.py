@@ -182,7 +182,7 @@ def test_resuming_from_a_state_dict_continues_as_pytorch_does(expression, dtype)
                 np.testing.assert_array_equal(mine, reference)
 
 
-def from_pytorch(state_dict):
+def converted(state_dict):
     """PyTorch's optimizer state dict with its tensors made chainrule's and the kernel
     switches that chainrule does not keep left out."""
     switches = ("foreach", "fused", "capturable", "differentiable")
@@ -192,26 +192,48 @@ def from_pytorch(state_dict):
                              for g in state_dict["param_groups"]]}
 
 
-@pytest.mark.parametrize("expression", SPECIFIC)
-def test_a_pytorch_state_dict_loads_once_its_tensors_are_chainrules(expression):
+EARLIER = ["optim.SGD(params, 0.05, 0.9, 0.1, 1e-3)",
+           "optim.Adam(params, 0.01, (0.8, 0.9), 1e-6, 0.1, True)", "optim.AdamW(params, lr=0.01)",
+           "optim.RMSprop(params, 0.01, 0.9, 1e-6, 0.1, 0.5, True)", "optim.Adagrad(params, 0.1, 0.01)",
+           "optim.Adadelta(params, 0.5)"]
+
+
+@pytest.mark.parametrize("form", [dict, converted], ids=["as_saved", "converted"])
+@pytest.mark.parametrize("expression", SPECIFIC + EARLIER)
+def test_a_pytorch_state_dict_loads_and_continues_as_pytorch_does(expression, form):
     _, theirs, state, values = resumed(torch, expression, "float64")
-    _, ours, _, _ = resumed(cr, expression, "float64", saved=values,
-                            loaded=lambda _: from_pytorch(state))
+    _, ours, _, _ = resumed(cr, expression, "float64", saved=values, loaded=lambda _: form(state))
     assert_same_history(ours, theirs, "float64")
 
 
-@pytest.mark.parametrize("expression", SPECIFIC)
-def test_a_raw_pytorch_state_dict_is_refused_and_changes_nothing(expression):
-    _, reference = run(torch, expression, "float64", steps=2)
-    ours, opt = run(cr, expression, "float64", steps=2)
+def refused(opt, state_dict, message):
     before = copy.deepcopy(opt.state_dict())
-    with pytest.raises(ValueError, match=r"another kind of optimizer.*not a numeric array"):
-        opt.load_state_dict(reference.state_dict())
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(state_dict)
     after = opt.state_dict()
     assert after["param_groups"] == before["param_groups"]
     for i, s in before["state"].items():
         for key, value in s.items():
             np.testing.assert_array_equal(after["state"][i][key].numpy(), value.numpy())
+
+
+@pytest.mark.parametrize("expression", SPECIFIC)
+def test_a_pytorch_state_dict_with_a_switch_chainrule_refuses_changes_nothing(expression):
+    _, reference = run(torch, expression, "float64", steps=2)
+    _, opt = run(cr, expression, "float64", steps=2)
+    saved = reference.state_dict()
+    saved["param_groups"][0]["differentiable"] = True
+    refused(opt, saved, r"group 0: .*differentiable=True is not supported")
+
+
+def test_adam_refuses_adamws_state_dict_and_adamw_takes_it():
+    _, reference = run(torch, "optim.AdamW(params)", "float64", steps=2)
+    _, adam = run(cr, "optim.Adam(params)", "float64", steps=2)
+    refused(adam, reference.state_dict(), r"saved with decoupled_weight_decay=True, this "
+                                          r"optimizer has False")
+    _, adamw = run(cr, "optim.AdamW(params)", "float64", steps=2)
+    adamw.load_state_dict(reference.state_dict())
+    assert adamw.param_groups[0]["weight_decay"] == 0.01
 
 
 @pytest.mark.parametrize("expression", CONFIGS)

@@ -20,6 +20,9 @@ from ..tensor import Tensor, from_numpy
 SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
 # Options that checkpoints from an earlier chainrule lack, with the value they meant.
 OPTIONAL_OPTIONS = {"maximize": False}
+# PyTorch's kernel switches, which its state dicts carry in every group and chainrule does not
+# keep: a saved value is checked as the constructor checks it, then dropped.
+TORCH_SWITCHES = ("foreach", "fused", "differentiable", "capturable")
 
 
 def switches(owner, maximize=False, foreach=None, fused=None, differentiable=False,
@@ -192,9 +195,11 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Resume from ``state_dict()`` (or one saved by an earlier chainrule, whose ``state``
-        is a list): checks everything first and raises one ValueError listing every problem,
-        so a failed load changes nothing. The buffers are copied, in each parameter's dtype."""
+        """Resume from ``state_dict()``, one saved by an earlier chainrule (whose ``state`` is a
+        list), or one saved by PyTorch's optimizer of the same name (its tensors read through
+        NumPy, its kernel switches checked and dropped): checks everything first and raises
+        one ValueError listing every problem, so a failed load changes nothing. The buffers are
+        copied, each in its parameter's dtype; the step count keeps its saved dtype."""
         self.check_state_dict(state_dict)
         for group, saved in zip(self.param_groups, state_dict["param_groups"]):
             for key in self.defaults:
@@ -206,6 +211,7 @@ class Optimizer:
         params = self.parameters()
         self.state = {}
         for i, saved in _by_index(state_dict["state"]).items():
+            saved = {key: value for key, value in saved.items() if value is not None}
             if saved:
                 p = params[i]
                 self.state[p] = {key: _restore(key, value, p) for key, value in saved.items()}
@@ -227,7 +233,9 @@ class Optimizer:
                             f"has {len(self.param_groups)}")
         for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             expected = set(self.defaults) | {"params"}
-            present = set(saved) - set(SCHEDULER_KEYS) if isinstance(saved, dict) else None
+            foreign = self._foreign_switches(saved) if isinstance(saved, dict) else set()
+            present = (set(saved) - set(SCHEDULER_KEYS) - foreign
+                       if isinstance(saved, dict) else None)
             if present is None or not expected - set(OPTIONAL_OPTIONS) <= present <= expected:
                 keys = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
                 problems.append(f"group {number} has keys {keys}, expected {sorted(expected)} "
@@ -239,8 +247,14 @@ class Optimizer:
             try:
                 self.check_options({key: saved.get(key, OPTIONAL_OPTIONS.get(key))
                                     for key in self.defaults})
+                switches(self, **{key: saved[key] for key in foreign if key in TORCH_SWITCHES})
             except (TypeError, ValueError) as error:
                 problems.append(f"group {number}: {error}")
+            if "decoupled_weight_decay" in foreign and \
+                    saved["decoupled_weight_decay"] != self.decoupled_weight_decay:
+                problems.append(f"group {number} was saved with decoupled_weight_decay="
+                                f"{saved['decoupled_weight_decay']!r}, this optimizer has "
+                                f"{self.decoupled_weight_decay}")
         params = self.parameters()
         if isinstance(saved_state, list) and len(saved_state) != len(params):
             problems.append(f"it has state for {len(saved_state)} parameters, expected "
@@ -258,13 +272,24 @@ class Optimizer:
                 problems.extend(self._buffer_problems(number, saved, params[number]))
         return problems
 
+    def _foreign_switches(self, saved):
+        """The keys of a saved group that PyTorch writes and this optimizer does not keep: its
+        kernel switches, and Adam's decoupled_weight_decay where it is a class here (AdamW)."""
+        keys = {key for key in TORCH_SWITCHES if key in saved and key not in self.defaults}
+        if "decoupled_weight_decay" in saved and "decoupled_weight_decay" not in self.defaults \
+                and hasattr(self, "decoupled_weight_decay"):
+            keys.add("decoupled_weight_decay")
+        return keys
+
     def _buffer_problems(self, number, saved, p):
         problems = []
         unknown = sorted(set(saved) - set(self.state_keys))
         if unknown:
             problems.append(f"state {number} has unknown keys {unknown}")
         for key, value in saved.items():
-            array = value.detach().numpy() if isinstance(value, Tensor) else value
+            if value is None:
+                continue  # PyTorch's way of saying no buffer
+            array = _as_array(value)
             if key == "step":
                 if _step_count(array) is None:
                     problems.append(f"state {number} step is {value!r}, not a whole number")
@@ -307,11 +332,24 @@ def _step_count(value):
     return None
 
 
+def _as_array(value):
+    """A saved buffer as an array: chainrule's tensors, and any other array (PyTorch's CPU
+    tensors) through NumPy's protocol; a plain number, or what NumPy cannot read, stays as it
+    is (and is reported as such)."""
+    if isinstance(value, Tensor):
+        return value.detach().numpy()
+    if isinstance(value, (ndarray, numbers.Number)) or not hasattr(value, "__array__"):
+        return value
+    try:
+        return xp.asarray(value)
+    except (TypeError, ValueError, RuntimeError):
+        return value
+
+
 def _restore(key, value, p):
     """A saved buffer as PyTorch loads it: in the parameter's dtype, but the step count in its
     saved dtype (a plain number, from an earlier chainrule, in PyTorch's step dtype)."""
-    if isinstance(value, Tensor):
-        value = value.detach().numpy()
+    value = _as_array(value)
     if key != "step":
         return xp.array(value, dtype=p.dtype, copy=True)
     if isinstance(value, ndarray):
