@@ -3,6 +3,7 @@ same weights in both libraries, its weights compared after every step (with each
 parameter groups, maximize and a scheduler); resuming from a state_dict, PyTorch's state dicts,
 compiled steps, and the refusal of bad options."""
 import copy
+import inspect
 
 import numpy as np
 import pytest
@@ -320,6 +321,10 @@ def test_the_defaults_and_positional_order_are_pytorchs(expression):
     theirs = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))]).defaults
     assert ours == {k: v for k, v in theirs.items() if k in ours}
     assert set(theirs) - set(ours) <= {"foreach", "fused", "capturable", "differentiable"}
+    signatures = [inspect.signature(getattr(lib.optim, name).__init__).parameters
+                  for lib in (cr, torch)]
+    assert [(p.name, p.kind, p.default) for p in signatures[0].values()] == \
+        [(p.name, p.kind, p.default) for p in signatures[1].values()]
 
 
 # ---------------------------------------------------------------- what load_state_dict restores

@@ -11,10 +11,10 @@ Updates change ``p.data`` in place (no new arrays for the parameters), then bump
 parameter's version so that a graph built from the old values refuses to backward. A parameter
 whose ``grad`` is None is skipped.
 
-``state_dict()`` is made only of dicts with str keys, lists, NumPy arrays and JSON scalars, so
-``chainrule.serialize.save_tree`` can write it without pickle:
-{"param_groups": [{"lr": 0.1, ..., "params": [0, 1]}], "state": [{"step": 3, ...}, {}]},
-with one entry of "state" per parameter in order ({} before its first update).
+``state_dict()`` has PyTorch's layout, tensors keyed by parameter index (only parameters that
+have been updated): {"state": {0: {"step": tensor(3.), "exp_avg": tensor(...), ...}},
+"param_groups": [{"lr": 0.1, ..., "params": [0, 1]}]}; ``chainrule.save`` writes it without
+pickle, and ``load_state_dict`` also takes one saved by PyTorch's optimizer of the same name.
 """
 from . import lr_scheduler
 from .adadelta import Adadelta
