@@ -127,7 +127,8 @@ def attention(t):
             t.Transformer(8, 2, 1, 2, 16, activation="gelu", norm_first=True)]
 
 
-# Converted both ways, and refused by name in ONNX export: tests/test_more_nn_layers.py.
+# Converted both ways and exported to ONNX (PairwiseDistance refused, two inputs):
+# tests/test_more_nn_layers.py.
 MORE_LAYERS = {"PReLU", "GLU", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "InstanceNorm1d",
                "InstanceNorm2d", "InstanceNorm3d", "PairwiseDistance"} | {
     f"{kind}Pad{n}d" for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular")

@@ -11,8 +11,8 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
-from interop_cases import (MORE_LAYERS, attention, every_layer, lines_and_upsampling, more_options, recurrent,
-                           unfolding, volumes, with_indices)
+from interop_cases import (MORE_LAYERS, attention, every_layer, lines_and_upsampling,
+                           more_options, recurrent, unfolding, volumes, with_indices)
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 

@@ -11,8 +11,8 @@ import pytest
 import chainrule as cr
 from chainrule import models, nn
 from chainrule.interop.onnx_export import ExportError
-from interop_cases import (MORE_LAYERS, attention, every_layer, lines_and_upsampling, more_options, recurrent,
-                           unfolding, volumes, with_indices)
+from interop_cases import (MORE_LAYERS, attention, every_layer, lines_and_upsampling,
+                           more_options, recurrent, unfolding, volumes, with_indices)
 
 onnx = pytest.importorskip("onnx", reason='pip install -e ".[interop]"')
 onnxruntime = pytest.importorskip("onnxruntime", reason='pip install -e ".[interop]"')
@@ -135,7 +135,7 @@ def test_every_layer_has_an_onnx_form_and_a_test():
     tested |= {type(m).__name__ for m in recurrent(nn)}
     tested |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
     tested |= {"CosineSimilarity"}  # refused by name: tests/test_more_layers_interop.py
-    tested |= MORE_LAYERS  # refused by name: tests/test_more_nn_layers.py
+    tested |= MORE_LAYERS  # tests/test_more_nn_layers.py
     assert layer_classes() <= tested
 
 

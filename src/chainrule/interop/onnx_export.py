@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from ..errors import ChainruleError
+from . import onnx_more_layers as _more
 from . import onnx_sequence as _seq
 
 DEFAULT_OPSET = 17
@@ -180,7 +181,7 @@ def _emit(graph, where, layer, x, shape):
         at = f" at {where!r}" if where else ""
         raise ExportError(f"export: layer{at} is a {kind.__module__}.{kind.__qualname__}, which "
                           f"has no ONNX form here; exportable: Sequential and "
-                          f"{', '.join(n for n in EMITTERS if n not in NOT_EXPORTED)}")
+                          f"{', '.join(EMITTERS)}")
     graph.scope = where or type(layer).__name__
     return emitter(graph, layer, x, shape)
 
@@ -513,19 +514,6 @@ def _two_inputs(g, layer, x, shape):
                       f"model's outputs")
 
 
-def _no_onnx_form_yet(g, layer, x, shape):
-    raise ExportError(f"export: {type(layer).__name__} at {g.scope!r} has no ONNX form here "
-                      f"yet; export the model without it, or compute it after the exported "
-                      f"model's outputs")
-
-
-# Layers that convert to and from PyTorch but are refused by name in ONNX export.
-NOT_EXPORTED = ("PReLU", "GLU", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "InstanceNorm1d",
-                "InstanceNorm2d", "InstanceNorm3d") + tuple(
-    f"{kind}Pad{n}d" for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular")
-    for n in (1, 2, 3))
-
-
 # -- shapes --------------------------------------------------------------------------------------
 
 def _refuse_batch_axis(g, kind, axis):
@@ -661,5 +649,5 @@ EMITTERS = {
     "TransformerEncoderLayer": _seq.transformer_encoder_layer,
     "TransformerEncoder": _seq.transformer_encoder, "TransformerDecoderLayer": _seq.decoder,
     "TransformerDecoder": _seq.decoder, "Transformer": _seq.decoder,
-    "PairwiseDistance": _two_inputs, **{name: _no_onnx_form_yet for name in NOT_EXPORTED},
+    "PairwiseDistance": _two_inputs, **_more.EMITTERS,
 }
