@@ -30,6 +30,17 @@ def _in_place(M, name, x, *args, **kwargs):
     return y * x
 
 
+def _in_place_on_views(M, x, a, b):
+    """The in-place forms on a transposed view, a row and a block of copies of x."""
+    z = (x * 1).t()
+    z.addcmul_(a.t(), b.t(), value=-2).addcdiv_(a.t(), 3 + b.t())
+    row = (x * 1)[1]
+    row.addmv_(b, a[0], beta=0.5)
+    block = (x * 1)[:2, :2]
+    block.addmm_(a[:2], b[:, :2], alpha=2)
+    return z, row, block
+
+
 def _cross(M, a, b):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # both warn that dim was not given
@@ -76,6 +87,7 @@ CASES = [
                                         _in_place(M, "addcmul", x, a, b, value=3)),
          [F(3, 4), F(3, 1), F(4)]),
     Case("addcmul", lambda M, x, a, b: M.addcmul(x, a, b), [F(3), F(3, dtype="float32"), F(1)]),
+    Case("addcmul", _in_place_on_views, [F(4, 4), F(4, 4), F(4, 4)]),
     Case("addcmul", lambda M, x, a, b: M.addcmul(x, a, b, value=0.5),
          [E(N_EDGES), E(N_EDGES), E(N_EDGES)], zero_signs=False),
     Case("addcmul", lambda M, x, a, b: (M.addcmul(x, a, b, value=2),

@@ -144,9 +144,8 @@ def slogdet(A):
     """
     A = _matrices(A)
     logabsdet = decompositions.logabsdet(A)
-    sign = xp.asarray(xp.linalg.slogdet(A._data)[0], dtype=A.dtype)
     # Through where, the sign is in the graph with a zero gradient, as PyTorch's.
-    return Slogdet(ops.where(True, sign, logabsdet), logabsdet)
+    return Slogdet(ops.where(True, decompositions.slogdet_sign(A), logabsdet), logabsdet)
 
 
 def logdet(input):
@@ -157,7 +156,7 @@ def logdet(input):
     tensor(1.7917595, dtype=float32)
     """
     sign, logabsdet = slogdet(input)
-    return ops.where(sign._data < 0, xp.array(xp.nan, dtype=logabsdet.dtype), logabsdet)
+    return ops.where(sign < 0, xp.nan, logabsdet)
 
 
 def solve(A, B, *, left=True):

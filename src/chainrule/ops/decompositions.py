@@ -85,6 +85,12 @@ def _cofactors(A, det_A):
     return det_A[..., None, None] * _t(inv(A))  # a second derivative: A must be invertible
 
 
+@primitive(name="slogdet_sign", differentiable=False)
+def slogdet_sign(A):
+    _square("slogdet", A)
+    return xp.linalg.slogdet(A)[0].astype(A.dtype)
+
+
 @primitive(name="slogdet")
 def logabsdet(A):
     _square("slogdet", A)
