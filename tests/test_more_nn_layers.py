@@ -186,7 +186,8 @@ def test_pairwise_distance_matches_pytorch():
         for p, eps, keepdim in [(2.0, 1e-6, False), (1, 0.0, True), (3.5, 1e-3, False),
                                 (float("inf"), 1e-6, False), (0.5, 1e-6, True)]:
             for shape1, shape2 in [((4, 3), (4, 3)), ((4, 3), (3,)), ((5,), (5,)),
-                                   ((2, 3, 4), (1, 3, 4)), ((0, 3), (0, 3))]:
+                                   ((2, 3, 4), (1, 3, 4)), ((0, 3), (0, 3)), ((), ()),
+                                   ((), (3,))]:
                 a, b = rng.normal(size=shape1).astype(dtype), rng.normal(size=shape2).astype(dtype)
                 ours, theirs = nn.PairwiseDistance(p, eps, keepdim), \
                     torch.nn.PairwiseDistance(p, eps, keepdim)
@@ -211,6 +212,11 @@ def test_state_dicts_load_across_and_reprs_name_the_options():
     assert repr(nn.ConstantPad1d((1, 2), 3.5)) == repr(torch.nn.ConstantPad1d((1, 2), 3.5))
     assert repr(nn.PixelShuffle(3)) == repr(torch.nn.PixelShuffle(3))
     assert repr(nn.RMSNorm([2, 3])) == repr(torch.nn.RMSNorm([2, 3]))
+    for options in ({}, {"affine": True}, {"affine": True, "bias": False, "momentum": None}):
+        assert repr(nn.InstanceNorm3d(4, **options)) == repr(torch.nn.InstanceNorm3d(4, **options))
+    assert repr(nn.GLU(1)) == repr(torch.nn.GLU(1))
+    assert repr(nn.ReflectionPad3d((1, 2, 0, 1, 2, 0))) == \
+        repr(torch.nn.ReflectionPad3d((1, 2, 0, 1, 2, 0)))
     assert nn.PReLU(2, init=0.3).weight.dtype == np.float32
     np.testing.assert_array_equal(nn.PReLU(2, init=0.3).weight.detach().numpy(),
                                   torch.nn.PReLU(2, init=0.3).weight.detach().numpy())

@@ -201,9 +201,10 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     except ValueError:
         raise ShapeError(f"pairwise_distance: x1 of shape {tuple(x1.shape)} and x2 of shape "
                          f"{tuple(x2.shape)} do not broadcast") from None
-    if not shape:
-        raise DimError("pairwise_distance: the inputs must have at least one dimension")
-    return ops_norm(x1 - x2 + eps, p, axis=len(shape) - 1, keepdims=keepdim)
+    diff = x1 - x2 + eps
+    if not shape:  # a 0-d difference is a vector of one, as in PyTorch
+        return ops_norm(diff.reshape((1,)), p, axis=0)
+    return ops_norm(diff, p, axis=len(shape) - 1, keepdims=keepdim)
 
 
 __all__ = ["prelu", "glu", "pixel_shuffle", "pixel_unshuffle", "rms_norm", "instance_norm",
