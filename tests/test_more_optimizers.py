@@ -392,3 +392,17 @@ def test_under_a_float64_default_the_counts_are_float64_as_in_pytorch(float64_de
     assert dtypes == [{k: str(v.dtype).replace("torch.", "") for k, v in s.items()}
                       for s in reference.state_dict()["state"].values()]
     assert dtypes[0]["step"] == "float64"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_zero_dim_parameter_takes_pytorchs_steps(name):
+    """A scalar parameter: its state is 0-d too, and the steps are PyTorch's to the bit."""
+    weights = []
+    for lib in (cr, torch):
+        p = lib.nn.Parameter(lib.tensor(1.5, dtype=lib.float64))
+        opt = getattr(lib.optim, name)([p], lr=0.1, maximize=True)
+        for k in range(5):
+            p.grad = lib.tensor(np.float64(0.3 * (-1) ** k))
+            opt.step()
+        weights.append(float(p.detach()))
+    assert weights[0] == weights[1] != 1.5
