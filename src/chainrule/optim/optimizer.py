@@ -181,8 +181,8 @@ class Optimizer:
         """The optimizer's state as PyTorch gives it: ``state`` maps the index of each parameter
         that has state to its buffers: tensors sharing the optimizer's memory, so that they change
         with each step (as in PyTorch: deepcopy the dict to keep a snapshot), ``step`` among
-        them as a float32 scalar; ``param_groups`` holds each group's options and the indices
-        of its parameters."""
+        them as a 0-d tensor in PyTorch's step dtype (float32 unless float64 is the default);
+        ``param_groups`` holds each group's options and the indices of its parameters."""
         params = self.parameters()
         index = {id(p): i for i, p in enumerate(params)}
         groups = []
