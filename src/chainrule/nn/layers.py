@@ -141,4 +141,4 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-__all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Flatten", "Unflatten", "Dropout"]
+__all__ = ["Linear", "Flatten", "Unflatten", "Dropout"]
