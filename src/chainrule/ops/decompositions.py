@@ -30,8 +30,8 @@ def _square(op, A):
 
 
 def _lapack(op, call, A, problem):
-    """``call()`` on A, its failure said in this op's name. A matrix holding NaN gives NaN, as
-    in PyTorch, rather than LAPACK's complaint that it is singular."""
+    """``call(A)``, a LAPACK failure said in this op's name. A matrix holding NaN gives NaN,
+    as in PyTorch, rather than LAPACK's complaint that it is singular."""
     nan = xp.isnan(A).any(axis=(-2, -1))
     if nan.any():
         clean = xp.where(nan[..., None, None], xp.eye(A.shape[-1], dtype=A.dtype), A)
