@@ -265,16 +265,18 @@ def _ones_and_zeros(weight, bias):
         init.zeros_(bias)
 
 
-class _BatchNorm(Module):
-    dims = ()
+class _NormBase(Module):
+    """The parameters and running statistics that batch and instance normalisation share, as
+    PyTorch's _NormBase: a scale of ones and a shift of zeros when ``affine``, and the running
+    mean, variance and batch count when ``track_running_stats``."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None):
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype,
+                 bias=True):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = float_dtype(dtype, type(self).__name__)
         self.weight = Parameter(xp.ones(num_features, dtype=dtype)) if affine else None
-        self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine and bias else None
         if track_running_stats:
             self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", xp.ones(num_features, dtype=dtype))
@@ -300,6 +302,14 @@ class _BatchNorm(Module):
         """
         self.reset_running_stats()
         _ones_and_zeros(self.weight, self.bias)
+
+
+class _BatchNorm(_NormBase):
+    dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, input):
         if input.ndim not in self.dims:

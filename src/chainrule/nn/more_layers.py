@@ -7,6 +7,7 @@ from ..dtypes import float_dtype
 from ..errors import ShapeError
 from . import functional as F
 from . import init
+from .conv_layers import _NormBase
 from .module import Module, Parameter
 
 
@@ -128,44 +129,12 @@ class RMSNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     dims = 1
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, dtype=None, *, bias=True):
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = float_dtype(dtype, type(self).__name__)
-        self.weight = Parameter(xp.ones(num_features, dtype=dtype)) if affine else None
-        self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine and bias else None
-        if track_running_stats:
-            self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", xp.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", xp.array(0, dtype=xp.int64))
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
-
-    def reset_running_stats(self):
-        """Running mean 0, running variance 1 (PyTorch's start)."""
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1)
-            self.num_batches_tracked.zero_()
-
-    def reset_parameters(self):
-        """The running statistics reset, the scale back to ones and the shift to zeros.
-
-        >>> norm = cr.nn.InstanceNorm1d(2, affine=True)
-        >>> norm.reset_parameters()
-        >>> norm.bias
-        Parameter containing:
-        tensor([0., 0.], dtype=float32, requires_grad=True)
-        """
-        self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def forward(self, input):
         name, unbatched = type(self).__name__, self.dims + 1
