@@ -540,3 +540,29 @@ def test_empty_datasets_as_pytorch(options, empty):
     ours = [] if empty == "list" else data.TensorDataset(cr.zeros(0, 3))
     theirs = [] if empty == "list" else tdata.TensorDataset(torch.zeros(0, 3))
     assert outcome(data, ours) == outcome(tdata, theirs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(batch_size=3), dict(batch_size=3, drop_last=True),
+                                    dict(batch_size=None), dict(batch_size=4, shuffle=True)])
+def test_the_loaders_iterator_has_the_loaders_length_as_pytorchs(kwargs):
+    data = list(range(10))
+    ours = iter(cr.data.DataLoader(data, **kwargs))
+    theirs = iter(torch.utils.data.DataLoader(data, **kwargs))
+    assert len(ours) == len(theirs)
+    assert sum(1 for _ in ours) == len(theirs)  # the length is the number of batches it gives
+    assert iter(ours) is ours
+
+
+def test_the_iterator_of_a_stream_without_length_refuses_len_as_pytorchs():
+    class Stream(cr.data.IterableDataset):
+        def __iter__(self):
+            return iter(range(3))
+
+    class TorchStream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter(range(3))
+
+    with pytest.raises(TypeError):
+        len(iter(torch.utils.data.DataLoader(TorchStream(), batch_size=2)))
+    with pytest.raises(TypeError):
+        len(iter(cr.data.DataLoader(Stream(), batch_size=2)))

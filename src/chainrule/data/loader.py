@@ -155,6 +155,9 @@ class DataLoader:
         return len(self.sampler)
 
     def __iter__(self):
+        return _LoaderIterator(self, self._batches())
+
+    def _batches(self):
         if self._batches_done and not self._resuming:
             # A loop left part-way counts as a finished epoch: a new loop starts a new epoch,
             # unless load_state_dict() asked to continue the interrupted one.
@@ -404,6 +407,23 @@ def _check_generator_state(generator, state):
         Generator().set_state(tensor(state, dtype=np.uint8))
     else:
         type(generator.bit_generator)().state = state
+
+
+class _LoaderIterator:
+    """One pass over a DataLoader, as PyTorch's loader iterators: ``next()`` gives the next
+    batch and ``len()`` the loader's length (``len(iter(loader))``)."""
+
+    def __init__(self, loader, batches):
+        self._loader, self._batches = loader, batches
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    def __len__(self):
+        return len(self._loader)
 
 
 class _NotAnIntError(TypeError, ValueError):
