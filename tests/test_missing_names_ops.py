@@ -190,6 +190,19 @@ def test_cosine_similarity_errors_name_the_op_and_shapes():
         cr.nn.functional.cosine_similarity(cr.ones(3), cr.ones(3))
 
 
+@pytest.mark.parametrize("eps", [-1.0, -1e-12, float("nan")])
+def test_cosine_similarity_refuses_a_negative_eps_as_pytorch(eps):
+    # With a negative eps a zero vector gave nan where PyTorch refuses.
+    x = [[1.0, 2.0], [0.0, 0.0]]
+    if eps < 0:
+        with pytest.raises(RuntimeError, match="eps must be non-negative"):
+            torch.nn.functional.cosine_similarity(torch.tensor(x), torch.tensor(x), eps=eps)
+    with pytest.raises(ValueError, match="cosine_similarity: eps must be non-negative"):
+        cr.nn.functional.cosine_similarity(cr.tensor(x), cr.tensor(x), eps=eps)
+    with pytest.raises(ValueError, match="eps must be non-negative"):
+        cr.nn.CosineSimilarity(eps=eps)(cr.tensor(x), cr.tensor(x))
+
+
 def test_unfold_and_fold_modules_match_pytorch():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(2, 3, 6, 5))

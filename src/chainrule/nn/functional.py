@@ -78,6 +78,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         raise ShapeError(f"cosine_similarity: x1 of shape {tuple(x1.shape)} and x2 of shape "
                          f"{tuple(x2.shape)} do not broadcast") from None
     axis = axis_of("cosine_similarity", dim, len(shape))
+    if not eps >= 0:  # a negative eps would let a zero norm through as 0/0 = nan
+        raise ValueError(f"cosine_similarity: eps must be non-negative, got {eps!r} (as in "
+                         f"PyTorch)")
     if not shape:
         raise DimError(f"cosine_similarity: dim {dim} is out of range for 0-d inputs")
 
