@@ -18,6 +18,9 @@ from . import numpy_protocol as _numpy_protocol  # noqa: F401  (np.sin(t): Tenso
 from . import stats as _stats  # noqa: F401  (median, unique, histc, histogram)
 from . import more_functions as _more  # noqa: F401  (nansum, index_add, bernoulli)
 from . import products as _products  # noqa: F401  (mv, addmm, addcmul, trace, kron, diff ...)
+from . import more_math as _more_math  # noqa: F401  (elementwise and special functions)
+from . import more_indexing as _more_indexing  # noqa: F401  (reductions, selections)
+from . import more_linalg as _more_linalg  # noqa: F401  (matrix functions, random fills)
 from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
 from .dtypes import as_dtype, get_default_dtype, set_default_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,
