@@ -20,6 +20,8 @@ from ..backend import ndarray, xp
 from ..errors import ChainruleError, DtypeError
 from ..tensor import Tensor
 
+_EXTRA = "_extra_state"  # the state-dict key of a module's extra state, as PyTorch's
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")
 IncompatibleKeys.__doc__ = """What ``load_state_dict(..., strict=False)`` returns: the keys the model
 has that the state lacked, and the keys of the state that the model does not have.
@@ -159,7 +161,7 @@ class Module:
     def _attributes(self):
         """(name, value) pairs in which parameters and submodules are looked for."""
         return ((name, value) for name, value in vars(self).items()
-                if name not in ("_name", "_scope", "_buffers", "_hooks"))
+                if name not in ("_name", "_scope", "_buffers", "_hooks", "_state_hooks"))
 
     def _direct_members(self):
         for name, value in self._attributes():
@@ -261,6 +263,69 @@ class Module:
             module = children[part]
         return module
 
+    def set_submodule(self, target, module, strict=False):
+        """Make ``module`` the submodule at the dotted path ``target``, as PyTorch's: the
+        parent must exist; with ``strict=True`` the submodule must exist too.
+
+        >>> model = cr.nn.Sequential(cr.nn.Linear(2, 2))
+        >>> model.set_submodule("0", cr.nn.ReLU())
+        >>> model
+        Sequential(
+          (0): ReLU()
+        )
+        """
+        if target == "":
+            raise ValueError("set_submodule: cannot set the submodule without a target name")
+        if not isinstance(module, Module):
+            raise ValueError(f"set_submodule: module is not an nn.Module, found "
+                             f"{type(module).__name__}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        children = dict(parent.named_children())
+        exists = name in children or hasattr(parent, name)
+        if strict and not exists:
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if name not in children and exists and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        if isinstance(parent, (Sequential, ModuleList)) and name.isdigit():
+            if name in children:
+                parent[list(children).index(name)] = module
+            else:
+                parent.append(module)
+        else:
+            setattr(parent, name, module)
+
+    def get_parameter(self, target):
+        """The parameter at the dotted path ``target``, as PyTorch's; AttributeError if the
+        path leads nowhere or to something that is not a Parameter.
+
+        >>> cr.nn.Sequential(cr.nn.Linear(2, 3)).get_parameter("0.bias").shape
+        cr.Size([3])
+        """
+        found = dict(self.named_parameters(remove_duplicate=False))
+        if target in found:
+            return found[target]
+        self._missing_member(target, "nn.Parameter")
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path ``target``, as PyTorch's; AttributeError if the path
+        leads nowhere or to something that is not a buffer.
+
+        >>> cr.nn.BatchNorm1d(2).get_buffer("running_mean")
+        tensor([0., 0.], dtype=float32)
+        """
+        found = dict(self.named_buffers(remove_duplicate=False))
+        if target in found:
+            return found[target]
+        self._missing_member(target, "buffer")
+
+    def _missing_member(self, target, kind):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        raise AttributeError(f"`{name}` is not a {kind}")
+
     # -- buffers: state that is saved but not learned (batch norm's running statistics) -------
     def register_buffer(self, name, tensor, persistent=True):
         """Keep ``tensor`` as the attribute ``name``: it goes into ``state_dict()`` (unless
@@ -298,17 +363,26 @@ class Module:
         """The state dict's (name, tensor) pairs: this module's parameters, then its buffers,
         then each submodule's, depth first (PyTorch's order). As in PyTorch, a parameter or
         module that appears in several places (a tied weight) is listed under every name."""
-        members = list(self._direct_members())
-        for name, member in members:
+        yield from self._own_state(prefix)
+        for name, member in self._direct_members():
+            if isinstance(member, Module):
+                yield from member._named_state(f"{prefix}{name}.")
+
+    def _own_state(self, prefix):
+        for name, member in self._direct_members():
             if isinstance(member, Parameter):
                 yield prefix + name, member
         for name, persistent in vars(self).get("_buffers", {}).items():
             value = getattr(self, name, None)
             if persistent and value is not None:
                 yield prefix + name, value
-        for name, member in members:
-            if isinstance(member, Module):
-                yield from member._named_state(f"{prefix}{name}.")
+
+    def _extra_states(self, method):
+        """{state-dict key: module} for the modules whose class defines ``method``
+        ("get_extra_state" or "set_extra_state"), as PyTorch decides which save extra state."""
+        return {f"{path}.{_EXTRA}" if path else _EXTRA: module
+                for path, module in self.named_modules()
+                if getattr(type(module), method) is not getattr(Module, method)}
 
     # -- dtypes, freezing, visiting -------------------------------------------------------------
     def to(self, device=None, dtype=None, non_blocking=False):
@@ -378,6 +452,71 @@ class Module:
     def half(self):
         """``to(float16)``."""
         return self.to("float16")
+
+    def bfloat16(self):
+        """Refused with a DtypeError: NumPy has no bfloat16, so chainrule cannot store it;
+        ``half()`` (float16) is the nearest 16-bit type.
+
+        >>> cr.nn.Linear(2, 1).bfloat16()
+        Traceback (most recent call last):
+            ...
+        chainrule.errors.DtypeError: Module.bfloat16: NumPy has no bfloat16 dtype, so chainrule cannot hold one; use half() (float16) or float()
+        """
+        raise DtypeError("Module.bfloat16: NumPy has no bfloat16 dtype, so chainrule cannot "
+                         "hold one; use half() (float16) or float()")
+
+    def type(self, dst_type):
+        """Cast every parameter and buffer, integer buffers included, to ``dst_type`` (a
+        dtype), in place, as PyTorch's ``Module.type``; returns this module. Parameters that
+        require grad must stay floating point.
+
+        >>> m = cr.nn.BatchNorm1d(2).type(cr.float64)
+        >>> m.weight.dtype, m.num_batches_tracked.dtype
+        (dtype('float64'), dtype('float64'))
+        """
+        from ..dtypes import as_dtype
+        dtype = as_dtype(dst_type)
+        tensors = list(self.parameters()) + list(self.buffers())
+        if dtype.kind != "f" and any(t.requires_grad for t in tensors):
+            raise TypeError(f"Module.type({dtype}): a parameter that requires grad must be "
+                            f"floating point")
+        for tensor in tensors:
+            self._replace_data(tensor, lambda array: array.astype(dtype))
+        return self
+
+    def to_empty(self, *, device, recurse=True):
+        """Give every parameter and buffer (and gradient) new uninitialised memory of the same
+        shape and dtype on ``device``, as PyTorch's (the CPU is the only device); the tensors
+        stay the same objects. Returns this module.
+
+        >>> m = cr.nn.Linear(2, 3).to_empty(device="cpu")
+        >>> m.weight.shape, m.weight.dtype
+        (cr.Size([3, 2]), dtype('float32'))
+        """
+        from ..device import check_device
+        check_device(device, "Module.to_empty")
+        tensors = list(self.parameters(recurse)) + list(self.buffers(recurse))
+        for tensor in tensors:
+            self._replace_data(tensor, xp.empty_like)
+        return self
+
+    @staticmethod
+    def _replace_data(tensor, convert):
+        for t in (tensor, tensor.grad):  # the gradient too, as PyTorch's _apply
+            if t is not None:
+                t._data = convert(t._data)
+                if t.node is not None and t.node.op is None:
+                    t.node = None  # a leaf node remembers the old dtype
+
+    def share_memory(self):
+        """This module itself: chainrule's tensors live in the process's memory on the CPU, and
+        there is no shared-memory tensor to move them to.
+
+        >>> m = cr.nn.Linear(2, 1)
+        >>> m.share_memory() is m
+        True
+        """
+        return self
 
     def requires_grad_(self, requires_grad=True):
         """Freeze (False) or unfreeze every parameter; optimizers skip frozen ones."""
@@ -470,6 +609,90 @@ class Module:
         """
         return self._hook_set().add("backward_pre", hook, prepend)
 
+    def register_backward_hook(self, hook):
+        """Refused with a BackwardHookError: PyTorch deprecates this hook, whose ``grad_input``
+        is the gradient of the module's last operation rather than of its inputs; use
+        ``register_full_backward_hook``, which has the meaning PyTorch now documents.
+
+        >>> cr.nn.Linear(2, 1).register_backward_hook(print)
+        Traceback (most recent call last):
+            ...
+        chainrule.nn.hooks.BackwardHookError: register_backward_hook is deprecated in PyTorch and not provided: its grad_input belongs to the module's last operation, not its inputs. Use register_full_backward_hook(hook), called as hook(module, grad_input, grad_output)
+        """
+        from .hooks import BackwardHookError
+        raise BackwardHookError(
+            "register_backward_hook is deprecated in PyTorch and not provided: its grad_input "
+            "belongs to the module's last operation, not its inputs. Use "
+            "register_full_backward_hook(hook), called as hook(module, grad_input, grad_output)")
+
+    def _add_state_hook(self, kind, hook):
+        from .hooks import RemovableHandle
+        if not callable(hook):
+            raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
+        hooks = vars(self).setdefault("_state_hooks", {}).setdefault(kind, OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, prefix, keep_vars)`` at the start of each ``state_dict()`` that
+        reaches this module; returns a handle whose ``remove()`` unregisters it.
+
+        >>> m = cr.nn.Sequential(cr.nn.Linear(2, 1))
+        >>> handle = m[0].register_state_dict_pre_hook(lambda module, prefix, keep: print(prefix))
+        >>> _ = m.state_dict()
+        0.
+        """
+        return self._add_state_hook("state_dict_pre", hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` once this module's entries
+        (its submodules' included) are in ``state_dict``; the hook may change the dict in place
+        and must return None. Returns a handle whose ``remove()`` unregisters it.
+
+        >>> m = cr.nn.Linear(2, 1)
+        >>> def drop_bias(module, state, prefix, local_metadata):
+        ...     del state[prefix + "bias"]
+        >>> handle = m.register_state_dict_post_hook(drop_bias)
+        >>> list(m.state_dict())
+        ['weight']
+        """
+        return self._add_state_hook("state_dict_post", hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict`` loads anything, parents
+        before children. ``state_dict`` is the load's own copy of the entries under
+        ``prefix``, which the hook may change (to rename old keys, say); keys or messages it appends to the lists are reported as
+        PyTorch's. As in PyTorch, ``strict`` is always True and ``local_metadata`` a dict.
+        Unlike PyTorch, every pre-hook runs before the first post-hook (nothing is copied
+        until all the checks pass).
+        Returns a handle whose ``remove()`` unregisters it.
+
+        >>> m = cr.nn.Linear(1, 1)
+        >>> def rename(module, state, prefix, meta, strict, missing, unexpected, errors):
+        ...     state[prefix + "bias"] = state.pop(prefix + "b")
+        >>> handle = m.register_load_state_dict_pre_hook(rename)
+        >>> m.load_state_dict({"weight": cr.ones(1, 1), "b": cr.ones(1)})
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        """
+        return self._add_state_hook("load_pre", hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """Call ``hook(module, incompatible_keys)`` once this module's part of
+        ``load_state_dict`` is loaded (children before parents); the hook may change the key
+        lists in place (clearing them lets a strict load pass) and must return None. With such
+        a hook the load copies first and then reports missing or unexpected keys, as
+        PyTorch's. Returns a handle whose ``remove()`` unregisters it.
+
+        >>> m = cr.nn.Linear(1, 1)
+        >>> handle = m.register_load_state_dict_post_hook(
+        ...     lambda module, keys: keys.missing_keys.clear())
+        >>> m.load_state_dict({"weight": cr.ones(1, 1)})
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        """
+        return self._add_state_hook("load_post", hook)
+
     # -- modes and gradients ------------------------------------------------------------------
     def train(self, mode=True):
         """Set training mode (Dropout active) on this module and all its submodules."""
@@ -494,6 +717,30 @@ class Module:
         zero_grads(self.parameters(), set_to_none)
 
     # -- saving and loading ---------------------------------------------------------------------
+    def get_extra_state(self):
+        """What a subclass overrides to save more than tensors: whatever it returns is stored
+        in ``state_dict()`` under ``"<path>._extra_state"``, as PyTorch's; pair it with
+        ``set_extra_state``. Module's own raises, and is never called.
+
+        >>> class Counter(cr.nn.Module):
+        ...     steps = 0
+        ...     def get_extra_state(self):
+        ...         return {"steps": self.steps}
+        ...     def set_extra_state(self, state):
+        ...         self.steps = state["steps"]
+        >>> model = cr.nn.Sequential(Counter())
+        >>> model[0].steps = 7
+        >>> dict(model.state_dict())
+        {'0._extra_state': {'steps': 7}}
+        """
+        raise RuntimeError("Module.get_extra_state is called only where a subclass defines it")
+
+    def set_extra_state(self, state):
+        """What a subclass overrides to load what its ``get_extra_state`` saved: called by
+        ``load_state_dict`` with the value under ``"<path>._extra_state"`` (missing from a
+        strict load: an error). Module's own raises, and is never called."""
+        raise RuntimeError("Module.set_extra_state is called only where a subclass defines it")
+
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """An ordered dict from parameter and buffer name to a detached tensor that shares
         its memory, as PyTorch's: it follows training (a dict taken before training and saved
@@ -510,9 +757,24 @@ class Module:
         tensor([0.5], dtype=float32, requires_grad=True)
         """
         state = OrderedDict() if destination is None else destination
-        for name, tensor in self._named_state():
-            state[prefix + name] = tensor if keep_vars else tensor.detach()
+        self._save_state(state, prefix, keep_vars)
         return state
+
+    def _save_state(self, state, prefix, keep_vars):
+        """PyTorch's recursion: pre-hooks, own tensors, extra state, submodules, post-hooks."""
+        hooks = vars(self).get("_state_hooks", {})
+        for hook in list(hooks.get("state_dict_pre", {}).values()):
+            hook(self, prefix, keep_vars)
+        for name, tensor in self._own_state(prefix):
+            state[name] = tensor if keep_vars else tensor.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            state[prefix + _EXTRA] = self.get_extra_state()
+        for name, member in self._direct_members():
+            if isinstance(member, Module):
+                member._save_state(state, f"{prefix}{name}.", keep_vars)
+        for hook in list(hooks.get("state_dict_post", {}).values()):
+            if hook(self, state, prefix, {}) is not None:
+                raise RuntimeError("state_dict post-hook must return None")
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy the values of ``state_dict`` (tensors or arrays) into this model's parameters
@@ -531,24 +793,93 @@ class Module:
         >>> b.weight is weight, bool((b.weight == a.weight).all())
         (True, True)
         """
+        added = IncompatibleKeys([], [])
+        if hasattr(state_dict, "items"):
+            state_dict = self._load_pre_hooks(OrderedDict(state_dict), added, strict)
+        post = self._post_order_hooks()
         with self._submodules_shaped_by(state_dict, keep=True):
             own = OrderedDict(self._named_state())
+            tensors, extra = self._split_extra(state_dict, strict and not post)
             arrays, keys = match_state_dict({name: p.shape for name, p in own.items()},
-                                            state_dict, strict,
+                                            tensors, strict and not post,
                                             {name: p.dtype for name, p in own.items()})
             for name, array in arrays.items():
                 if array is not own[name]._data:  # loading a model's own state changes nothing
                     own[name].copy_(array)
+        keys.missing_keys.extend(added.missing_keys)
+        keys.unexpected_keys.extend(added.unexpected_keys)
+        for key, module in extra.items():
+            if key in state_dict:
+                module.set_extra_state(state_dict[key])
+            else:
+                keys.missing_keys.append(key)
+        for module, hook in post:
+            if hook(module, keys) is not None:
+                raise RuntimeError("a load_state_dict post-hook must return None; change "
+                                   "incompatible_keys in place instead")
+        if post and strict and (keys.missing_keys or keys.unexpected_keys):
+            raise StateDictError(f"load_state_dict: missing keys {keys.missing_keys}; "
+                                 f"unexpected keys {keys.unexpected_keys}")
         return keys
 
     def check_state_dict(self, state, strict=True):
         """Raise what ``load_state_dict(state, strict)`` would raise, changing nothing; returns
         the same ``IncompatibleKeys``. For loads that must check several parts before applying
-        any of them."""
+        any of them. Load hooks are not run."""
         with self._submodules_shaped_by(state, keep=False):
             own = OrderedDict(self._named_state())
-            return match_state_dict({name: p.shape for name, p in own.items()}, state, strict,
-                                    {name: p.dtype for name, p in own.items()})[1]
+            tensors, extra = self._split_extra(state, strict)
+            keys = match_state_dict({name: p.shape for name, p in own.items()}, tensors,
+                                    strict, {name: p.dtype for name, p in own.items()})[1]
+            keys.missing_keys.extend(key for key in extra if key not in state)
+            return keys
+
+    def _split_extra(self, state, strict):
+        """The state without the extra states of modules that load one, and those modules
+        by key; with ``strict``, a missing extra state raises."""
+        extra = self._extra_states("set_extra_state")
+        if not extra or not hasattr(state, "items"):
+            return state, extra
+        missing = [key for key in extra if key not in state]
+        if strict and missing:
+            raise StateDictError(f"load_state_dict: missing keys {missing}")
+        return {k: v for k, v in state.items() if k not in extra}, extra
+
+    def _load_pre_hooks(self, state, added, strict):
+        """Run every module's load pre-hooks (parents first, as PyTorch) on ``state``, a copy
+        they may change; keys they add to their lists join ``added``, and errors they report
+        (or, with ``strict``, keys they add) raise before anything is copied."""
+        errors = []
+        for path, module in self.named_modules():
+            hooks = list(vars(module).get("_state_hooks", {}).get("load_pre", {}).values())
+            if not hooks:
+                continue
+            # As PyTorch, a submodule's hooks see only the entries under its prefix.
+            prefix = f"{path}." if path else ""
+            part = OrderedDict((k, v) for k, v in state.items() if k.startswith(prefix))
+            for hook in hooks:
+                hook(module, part, prefix, {}, True, added.missing_keys,
+                     added.unexpected_keys, errors)
+            for key in [k for k in state if k.startswith(prefix) and k not in part]:
+                del state[key]
+            state.update(part)
+        if strict and added.missing_keys:
+            errors.append(f"missing keys {added.missing_keys}")
+        if strict and added.unexpected_keys:
+            errors.append(f"unexpected keys {added.unexpected_keys}")
+        if errors:
+            raise StateDictError("load_state_dict: " + "; ".join(errors))
+        return state
+
+    def _post_order_hooks(self):
+        """(module, hook) for every load post-hook, children before their parent (PyTorch's
+        order: each module's hooks run once its whole subtree is loaded)."""
+        found = []
+        for module in self.children():
+            found.extend(module._post_order_hooks())
+        found.extend((self, hook) for hook in
+                     vars(self).get("_state_hooks", {}).get("load_post", {}).values())
+        return found
 
     def _shaped_by(self, state_dict, keep):
         """A lazy module's tensors take their shapes from ``state_dict`` for the block
