@@ -19,7 +19,7 @@ import os
 
 from .backend import xp
 from .engine import mode
-from .errors import ArgumentError, GradientError
+from .errors import ArgumentError, DtypeError, GradientError
 from .public import public
 from .tensor import Tensor
 
@@ -242,7 +242,7 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None):
     """
     if a > b:
         raise ArgumentError(f"uniform_: expects a [from, to) range, got from={a} > to={b}")
-    return _fill(self, resolve(generator).uniform(a, b, self._data.shape))
+    return _fill(self, resolve(generator).uniform(a, b, self._data.shape), "uniform_")
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
@@ -253,20 +253,138 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """
     if std < 0:
         raise ArgumentError(f"normal_: std must be >= 0, got {std}")
-    return _fill(self, resolve(generator).normal(mean, std, self._data.shape))
+    return _fill(self, resolve(generator).normal(mean, std, self._data.shape), "normal_")
 
 
-def _fill(tensor, values):
+def _fill(tensor, values, name="fill"):
     if tensor.is_leaf and tensor.requires_grad and mode.enabled:
         raise GradientError("a leaf tensor that requires grad cannot be refilled in place "
                             "outside `with cr.no_grad():` (as in PyTorch)")
-    tensor._data[...] = values
-    tensor._bump_version()
-    return tensor
+    draw = xp.asarray(values).astype(tensor.dtype, copy=False)
+    # Recorded as an op in a graph: the old values get a zero gradient, as PyTorch's fills.
+    return tensor._inplace(lambda t, _: _where(True, draw, t), None, name)
 
 
-uniform_.__qualname__, normal_.__qualname__ = "Tensor.uniform_", "Tensor.normal_"
-Tensor.uniform_, Tensor.normal_ = uniform_, normal_
+def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill with draws from the exponential distribution of rate ``lambd`` (> 0), in place.
+
+    >>> x = cr.empty(2, 3, dtype=cr.float64).exponential_(2.0)
+    >>> x.shape, x.dtype, bool((x >= 0).all())
+    (cr.Size([2, 3]), dtype('float64'), True)
+    """
+    _continuous(self, "exponential_", "Exponential")
+    if not lambd > 0:
+        raise ArgumentError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _fill(self, resolve(generator).exponential(1 / float(lambd), self._data.shape),
+                 "exponential_")
+
+
+def geometric_(self, p, *, generator=None):
+    """Fill with draws from the geometric distribution: the number of Bernoulli(``p``)
+    trials up to and including the first success (1, 2, ...), ``0 < p < 1``; in place.
+
+    >>> x = cr.empty(1000, dtype=cr.int32).geometric_(0.5, generator=cr.Generator().manual_seed(0))
+    >>> x.dtype, int(x.min()) >= 1
+    (dtype('int32'), True)
+    """
+    if self.dtype == xp.bool_:
+        raise DtypeError('"geometric_" is not implemented for bool tensors (as in PyTorch)')
+    if not 0 < p < 1:
+        raise ArgumentError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    return _fill(self, resolve(generator).geometric(float(p), self._data.shape), "geometric_")
+
+
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fill with draws from the Cauchy distribution of location ``median`` and scale
+    ``sigma`` (> 0), in place.
+
+    >>> cr.empty(4).cauchy_(0.0, 2.0).dtype
+    dtype('float32')
+    """
+    _continuous(self, "cauchy_", "Cauchy")
+    if not sigma > 0:
+        raise ArgumentError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    draw = median + sigma * resolve(generator).standard_cauchy(self._data.shape)
+    return _fill(self, draw, "cauchy_")
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with exp(N(``mean``, ``std``^2)) draws, ``std`` > 0, in place (``mean`` and
+    ``std`` are those of the logarithm, as PyTorch's).
+
+    >>> x = cr.empty(3).log_normal_(0.0, 0.5)
+    >>> x.shape, bool((x > 0).all())
+    (cr.Size([3]), True)
+    """
+    _continuous(self, "log_normal_", "Log-normal")
+    if not std > 0:
+        raise ArgumentError(f"log_normal_ expects std > 0.0, but found std={std}")
+    return _fill(self, resolve(generator).lognormal(mean, std, self._data.shape), "log_normal_")
+
+
+def random_(self, *args, generator=None, **kwargs):
+    """``random_(from, to=None)``, ``random_(to)``, ``random_()``: fill with integers drawn
+    uniformly from [``from``, ``to`` - 1], in place, as PyTorch. ``random_(to)`` is [0, to - 1];
+    ``random_()`` is [0, the dtype's largest integer] for integer dtypes and [0, 2^mantissa]
+    for floating ones (2^24 for float32, 2^53 for float64), every value exact;
+    ``random_(from, None)`` runs from ``from`` to that same top.
+
+    >>> x = cr.empty(1000, dtype=cr.int64).random_(-3, 3)
+    >>> x.dtype, int(x.min()) >= -3, int(x.max()) <= 2
+    (dtype('int64'), True, True)
+    """
+    if "from" in kwargs:  # `from` is a Python keyword: random_(**{"from": 1, "to": None})
+        if "to" not in kwargs:
+            raise TypeError("random_(): 'from' given by keyword needs 'to' too (as PyTorch)")
+        args = (kwargs.pop("from"),) + args
+    if "to" in kwargs:
+        args = (args[0] if args else 0, kwargs.pop("to"))
+    if kwargs or len(args) > 2:
+        raise TypeError(f"random_() takes (from, to=None), (to) or (), got {len(args)} "
+                        f"positional arguments and {sorted(kwargs)}")
+    top = _top(self.dtype)
+    if len(args) == 1:
+        args = (0, args[0])
+    low = _int_arg(args[0], "from", "random_") if args else 0
+    high = top if len(args) < 2 or args[1] is None else _int_arg(args[1], "to", "random_") - 1
+    if low > high:
+        raise ArgumentError(f"random_ expects 'from' to be less than 'to', but got "
+                            f"from={low} >= to={high + 1}")
+    if self.dtype.kind in "iub":
+        bottom = 0 if self.dtype.kind in "ub" else int(xp.iinfo(self.dtype).min)
+        if low < bottom or low > top:
+            raise ArgumentError(f"random_: from={low} is out of bounds for {self.dtype}")
+        if high > top:
+            raise ArgumentError(f"random_: to - 1 = {high} is out of bounds for {self.dtype}")
+    draw = resolve(generator).integers(low, high, self._data.shape, dtype=xp.int64,
+                                       endpoint=True)
+    return _fill(self, draw, "random_")
+
+
+def _top(dtype):
+    """The top of ``random_()``'s default range: the largest integer the dtype holds exactly."""
+    if dtype.kind == "f":
+        return 2 ** (xp.finfo(dtype).nmant + 1)
+    if dtype.kind == "b":
+        return 1
+    return int(xp.iinfo(dtype).max)
+
+
+def _continuous(tensor, name, distribution):
+    if tensor.dtype.kind != "f":
+        raise DtypeError(f"{name}: the {distribution} distribution is continuous, so the tensor "
+                         f"must be floating point, got {tensor.dtype} (as in PyTorch)")
+
+
+def _where(condition, a, b):
+    from .ops import where
+    return where(condition, a, b)
+
+
+_FILLS = (uniform_, normal_, exponential_, geometric_, cauchy_, log_normal_, random_)
+for _f in _FILLS:
+    _f.__qualname__ = f"Tensor.{_f.__name__}"
+    setattr(Tensor, _f.__name__, _f)
 
 
 def _int_arg(value, name, where):
