@@ -73,6 +73,11 @@ CALLS = {
     "inner": lambda: np.inner(A, B), "tensordot": lambda: np.tensordot(A, B, axes=([1], [1])),
     "diff": lambda: np.diff(A, n=2, axis=1, prepend=0.5),
     "cross": lambda: np.cross(A[:, :3], B[:, :3]),
+    "nanmean": lambda: np.nanmean(A + 0 * A / (A > 0.3), axis=1),
+    "nanmedian": lambda: np.nanmedian(A + 0 * A / (A > 0.3), axis=0, keepdims=True),
+    "quantile": lambda: np.quantile(A, [0.2, 0.5], axis=1, method="nearest"),
+    "nanquantile": lambda: np.nanquantile(A + 0 * A / (A > 0.3), 0.3, axis=1),
+    "bincount": lambda: np.bincount(I[0], minlength=14), "argwhere": lambda: np.argwhere(A > 0.5),
 }
 
 
@@ -253,6 +258,7 @@ def _codes_run_by_the_differential_cases():
 
     torch_ops = pytest.importorskip("test_torch_ops")
     from test_missing_names_ops import CASES as MISSING
+    from test_more_indexing import CASES as INDEXING
     from test_new_names import CASES as NEW
     from test_linalg_products import CASES as PRODUCTS
     from torch_cases import CASES
@@ -264,7 +270,7 @@ def _codes_run_by_the_differential_cases():
     from test_spellings import BINARY, CALLS, X
     calls = [(case.fn, torch_ops._make(cr, [spec.array(np.random.default_rng(0), "float64")
                                              for spec in case.inputs], case.inputs))
-             for case in CASES + NEW + MISSING + PRODUCTS]
+             for case in CASES + NEW + MISSING + PRODUCTS + INDEXING]
     calls += [(call, [cr.tensor(X, requires_grad=True)]) for call in CALLS.values()]
     calls += [(call, [cr.tensor([1.0, 2.0]), cr.tensor([3, 4])]) for call in BINARY.values()]
     for call, inputs in calls:

@@ -452,6 +452,38 @@ def _read_values_call(func, *args, **kwargs):
     return _read_values(func, args, kwargs)
 
 
+def _indexing():
+    from . import more_indexing
+    return more_indexing
+
+
+def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    _require_defaults("numpy.nanmean", out=out, where=where)
+    return _indexing().nanmean(_cast(a, dtype), None if axis is None else _axes(axis), keepdims)
+
+
+def _quantiles(name, skip_nan):
+    """NumPy's quantile or nanquantile: q any array-like, integers answered in float64, and
+    the methods that PyTorch's interpolation names; a tuple of axes is refused."""
+    def adapter(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                keepdims=False, *, weights=None):
+        _require_defaults(f"numpy.{name}", out=out)
+        if weights is not None or xp.ndim(axis):
+            raise TypeError(f"numpy.{name} on chainrule tensors takes one axis and no weights; "
+                            f"{_LEAVE_THE_GRAPH}")
+        a = a if a.dtype.kind == "f" else _cast(a, xp.float64)
+        q = q if xp.ndim(q) == 0 else Tensor._wrap(xp.asarray(_values(q), dtype=a.dtype))
+        function = _indexing().nanquantile if skip_nan else _indexing().quantile
+        return function(a, q, axis, keepdims, interpolation=method)
+    return adapter
+
+
+def _nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """NumPy's nanmedian: the mean of the two middle values of an even count (PyTorch's is
+    the lower one)."""
+    return _quantiles("nanmedian", True)(a, 0.5, axis, out, keepdims=keepdims)
+
+
 # NumPy name -> the adapter that gives NumPy's meaning on tensors, for each declared op whose NumPy
 # namesake is not a ufunc (a ufunc's arguments already mean what PyTorch's do).
 ADAPTERS = {
@@ -475,6 +507,9 @@ ADAPTERS = {
     "allclose": _values_adapter(xp.allclose), "trace": _trace,
     "kron": lambda a, b: _products().kron(a, b), "inner": lambda a, b: _products().inner(a, b),
     "tensordot": _tensordot, "diff": _diff, "cross": _cross,
+    "nanmean": _nanmean, "nanmedian": _nanmedian, "quantile": _quantiles("quantile", False),
+    "nanquantile": _quantiles("nanquantile", True), "bincount": _values_adapter(xp.bincount),
+    "argwhere": _values_adapter(xp.argwhere),
 }
 
 # NumPy functions that chainrule answers though it declares no op of their name.
