@@ -510,7 +510,13 @@ ADAPTERS = {
     "nanmean": _nanmean, "nanmedian": _nanmedian, "quantile": _quantiles("quantile", False),
     "nanquantile": _quantiles("nanquantile", True), "bincount": _values_adapter(xp.bincount),
     "argwhere": _values_adapter(xp.argwhere),
+    "sinc": lambda x: _special_math().sinc(x),  # NumPy's sinc is PyTorch's, sin(pi x)/(pi x)
 }
+
+
+def _special_math():
+    from .ops import special_math
+    return special_math
 
 # NumPy functions that chainrule answers though it declares no op of their name.
 NUMPY_ONLY = {

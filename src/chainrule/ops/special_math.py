@@ -1,0 +1,330 @@
+"""Elementwise primitives of PyTorch's that a composite of other ops cannot give with PyTorch's
+value or gradient at every point: logit, xlogy, sinc, hypot, erfc, fmax/fmin, logaddexp2, and
+nextafter, ldexp, frexp's mantissa and the ones without a gradient (signbit, heaviside,
+gcd, lcm). Each VJP is written with
+primitives, so it is itself differentiable."""
+import math
+
+from ..backend import xp
+from ..errors import DtypeError, GradientError
+from .elementwise import exp, log, where
+from .math import _CODY_C, _CODY_D, _CODY_P, _CODY_Q, _erf, _horner, cos, exp2, isnan, sin
+from .primitive import primitive
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _floats_only(name, *arrays):
+    for a in arrays:
+        if xp.asarray(a).dtype.kind != "f":
+            raise DtypeError(f"{name}: needs floating-point tensors, got {xp.asarray(a).dtype} "
+                             f"(as in PyTorch)")
+
+
+@primitive(promotion="float")
+def logit(x, *, eps=None):
+    """log(x / (1 - x)), with x first clamped to [eps, 1 - eps] when eps is given.
+
+    >>> cr.logit(cr.tensor([0.5, 0.75, 1.0]))
+    tensor([0.       , 1.0986123,       inf], dtype=float32)
+    """
+    if eps is not None:
+        x = xp.clip(x, eps, 1 - eps)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return xp.log(x / (1 - x))
+
+
+@logit.vjp(formula="{grad} / ({x} (1 - {x})); outside [eps, 1 - eps] 0, or NaN outside "
+                   "[0, 1] without eps")
+def _(grad, x, eps):
+    # PyTorch's choices: grad * inf at 0 and 1 (so +inf at -0 too), and outside the domain
+    # the clamp's zero slope, or NaN without a clamp.
+    out = grad * where((x == 0) | (x == 1), math.inf, 1 / (x * (1 - x)))
+    if eps is None:
+        return where((x < 0) | (x > 1), math.nan, out)
+    return where((x < eps) | (x > 1 - eps), 0, out)
+
+
+@primitive(promotion="float")
+def xlogy(a, b):
+    """a * log(b), 0 where a is 0 (even where b is 0 or inf), NaN where b is NaN.
+
+    >>> cr.xlogy(cr.tensor([0.0, 2.0, 3.0]), cr.tensor([0.0, 1.0, 2.0]))
+    tensor([0.       , 0.       , 2.0794415], dtype=float32)
+    """
+    dtype = xp.result_type(a, b)  # a Python number is weak, as in PyTorch
+    a, b = xp.asarray(a, dtype), xp.asarray(b, dtype)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        out = xp.where(a == 0, xp.zeros((), dtype), a * xp.log(b))
+    return xp.where(xp.isnan(b), b, out)
+
+
+@xlogy.vjp("a", formula="xlogy({grad}, {b}), 0 where {a} = 0 and {b} <= 0")
+def _(grad, a, b):
+    return where((a == 0) & (b <= 0), 0, xlogy(grad, b))
+
+
+@xlogy.vjp("b", formula="{grad} * {a} / {b}")
+def _(grad, a, b):
+    return grad * a / b
+
+
+@primitive(promotion="float")
+def sinc(x):
+    """sin(pi x) / (pi x), 1 at x = 0.
+
+    >>> cr.sinc(cr.tensor([0.0, 0.5, 1.0], dtype="float64"))
+    tensor([1.00000000e+00, 6.36619772e-01, 3.89817183e-17], dtype=float64)
+    """
+    px = x * math.pi
+    with xp.errstate(invalid="ignore", divide="ignore"):
+        return xp.where(x == 0, xp.ones((), x.dtype), xp.sin(px) / px)
+
+
+@sinc.vjp(formula="{grad} * (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 where pi x^2 = 0")
+def _(grad, x):
+    # As PyTorch: 0 where x * x * pi underflows to 0 (x = 0 and tiny x), not 0 / 0.
+    square = x * x * math.pi
+    zero = square == 0
+    px = x * math.pi
+    return where(zero, 0, grad * (px * cos(px) - sin(px)) / where(zero, 1, square))
+
+
+@primitive(promotion="promote")
+def hypot(a, b):
+    """sqrt(a^2 + b^2) without overflow, for floating-point tensors.
+
+    >>> cr.hypot(cr.tensor([3.0, 1e30]), cr.tensor([4.0, 1e30]))
+    tensor([5.0000000e+00, 1.4142135e+30], dtype=float32)
+    """
+    _floats_only("hypot", a, b)
+    return xp.hypot(a, b)
+
+
+@hypot.vjp("a", formula="{grad} * {a} / {out}")
+def _(grad, a, out):
+    return grad * a / out
+
+
+@hypot.vjp("b", formula="{grad} * {b} / {out}")
+def _(grad, b, out):
+    return grad * b / out
+
+
+def _erfc_positive(y):
+    """erfc(y) for y > 0.46875 in float64: Cody's rational forms, with exp(-y^2) taken as
+    exp(-s^2) exp(-(y - s)(y + s)) for s = y rounded to 1/16, so that the rounding of y^2
+    (up to 700 ulps of the exponent near y = 26) does not enter the result."""
+    s = xp.trunc(y * 16.0) / 16.0
+    with xp.errstate(under="ignore", over="ignore", invalid="ignore"):
+        near = _horner(_CODY_C, y) / _horner(_CODY_D, y)
+        z = 1.0 / (y * y)
+        far = (0.56418958354775628695 - z * _horner(_CODY_P, z) / _horner(_CODY_Q, z)) / y
+        return xp.exp(-(s * s)) * (xp.exp(-((y - s) * (y + s))) * xp.where(y <= 4.0, near, far))
+
+
+def _erfc(x):
+    x64 = xp.asarray(x, dtype=xp.float64)
+    small = xp.abs(x64) <= 0.46875
+    y = xp.where(small, 1.0, xp.abs(x64))  # a NaN stays, inf gives 0 below
+    tail = _erfc_positive(xp.where(xp.isinf(y), 40.0, y))
+    out = xp.where(x64 < 0, 2.0 - tail, tail)
+    out = xp.where(small, 1.0 - xp.asarray(_erf(xp.where(small, x64, 0.0))), out)
+    return out.astype(x.dtype)
+
+
+@primitive(promotion="float")
+def erfc(x):
+    """The complementary error function, 1 - erf(x), accurate where it is tiny (large x):
+    float64 within about 1e-15 relative error; float32 computed in float64 and rounded.
+
+    >>> cr.erfc(cr.tensor([0.0, 1.0, 10.0], dtype="float64"))
+    tensor([1.00000000e+00, 1.57299207e-01, 2.08848758e-45], dtype=float64)
+    """
+    return _erfc(x)
+
+
+@erfc.vjp(formula="-{grad} * 2/sqrt(pi) * exp(-{x}^2)")
+def _(grad, x):
+    return grad * -_TWO_OVER_SQRT_PI * exp(-(x * x))
+
+
+def _nan_ignoring(name, ufunc, compare):
+    def forward(a, b):
+        # PyTorch's a if a >= b (fmax) or b is NaN, else b: of 0 and -0 the first is kept.
+        first = ((a >= b) if compare == ">=" else (a <= b)) | xp.isnan(b)
+        return xp.where(first, a, b).astype(xp.result_type(a, b), copy=False)
+    forward.__name__ = forward.__qualname__ = name
+    op = primitive(forward, promotion="promote")
+
+    # As PyTorch: a tie, or a NaN b, sends the whole gradient to a.
+    @op.vjp("a", formula=f"{{grad}} where {{a}} {compare} {{b}} or {{b}} is NaN, else 0")
+    def _(grad, a, b):
+        return where(_first(a, b, compare), grad, 0)
+
+    @op.vjp("b", formula=f"{{grad}} where not ({{a}} {compare} {{b}} or {{b}} is NaN)")
+    def _(grad, a, b):
+        return where(_first(a, b, compare), 0, grad)
+    return op
+
+
+def _first(a, b, compare):
+    return ((a >= b) if compare == ">=" else (a <= b)) | isnan(b)
+
+
+fmax = _nan_ignoring("fmax", xp.fmax, ">=")
+fmin = _nan_ignoring("fmin", xp.fmin, "<=")
+fmax.__doc__ = """The elementwise maximum, ignoring NaN: the other element where one is NaN.
+
+    >>> cr.fmax(cr.tensor([1.0, float('nan'), 3.0]), cr.tensor([2.0, 0.0, float('nan')]))
+    tensor([2., 0., 3.], dtype=float32)
+    """
+fmin.__doc__ = """The elementwise minimum, ignoring NaN: the other element where one is NaN.
+
+    >>> cr.fmin(cr.tensor([1.0, float('nan'), 3.0]), cr.tensor([2.0, 0.0, float('nan')]))
+    tensor([1., 0., 3.], dtype=float32)
+    """
+
+
+@primitive(promotion="promote")
+def logaddexp2(a, b):
+    """log2(2^a + 2^b), without overflow, for floating-point tensors.
+
+    >>> cr.logaddexp2(cr.tensor([1.0, 1000.0]), cr.tensor([1.0, 1000.0]))
+    tensor([   2., 1001.], dtype=float32)
+    """
+    _floats_only("logaddexp2", a, b)
+    return xp.logaddexp2(a, b)
+
+
+# As logaddexp's: a's share 1 / (1 + 2^(b - a)) is 1 at a = inf, b finite.
+@logaddexp2.vjp("a", formula="{grad} / (1 + 2^({b} - {a}))")
+def _(grad, a, b):
+    return grad / (1 + exp2(b - a))
+
+
+@logaddexp2.vjp("b", formula="{grad} / (1 + 2^({a} - {b}))")
+def _(grad, a, b):
+    return grad / (1 + exp2(a - b))
+
+
+def _refuse(name):
+    raise GradientError(f"the derivative of {name} is not implemented (PyTorch's is not "
+                        f"either)")
+
+
+@primitive
+def heaviside(input, values):
+    """0 where input < 0, 1 where input > 0, ``values`` where input is 0 (a NaN stays NaN);
+    the two must have one dtype, as in PyTorch. Has no derivative.
+
+    >>> cr.heaviside(cr.tensor([-1.5, 0.0, 2.0]), cr.tensor([0.5]))
+    tensor([0. , 0.5, 1. ], dtype=float32)
+    """
+    if input.dtype != values.dtype:
+        raise DtypeError(f"heaviside: input ({input.dtype}) and values ({values.dtype}) must "
+                         f"have one dtype (as in PyTorch)")
+    # values at 0, else input > 0: 0 for NaN, as PyTorch (NumPy's heaviside gives NaN).
+    return xp.where(input == 0, values, input > 0).astype(input.dtype)
+
+
+@heaviside.vjp("input", formula="none: heaviside has no derivative")
+def _(grad):
+    _refuse("heaviside")
+
+
+@heaviside.vjp("values", formula="none: heaviside has no derivative")
+def _(grad):
+    _refuse("heaviside")
+
+
+@primitive(promotion="promote")
+def nextafter(input, other):
+    """The next floating-point number after input toward other. Its gradient is PyTorch's:
+    the upstream gradient for input (a step of one ulp is taken as the identity), 0 for other.
+
+    >>> cr.nextafter(cr.tensor([1.0], dtype="float64"), cr.tensor([2.0], dtype="float64")) - 1
+    tensor([2.22044605e-16], dtype=float64)
+    """
+    _floats_only("nextafter", input, other)
+    return xp.nextafter(input, other)
+
+
+@nextafter.vjp("input", formula="{grad}")
+def _(grad):
+    return grad
+
+
+@nextafter.vjp("other", formula="0")
+def _(grad):
+    return where(False, grad, 0)
+
+
+@primitive(differentiable=False)
+def signbit(x):
+    """Whether each element's sign bit is set (True for -0.0 and negative NaNs).
+
+    >>> cr.signbit(cr.tensor([-1.0, -0.0, 0.0, 2.0]))
+    tensor([ True,  True, False, False], dtype=bool)
+    """
+    return xp.signbit(x)
+
+
+def _integers(name, ufunc):
+    def forward(a, b):
+        for each in (a, b):
+            if xp.asarray(each).dtype.kind not in "iu":
+                raise DtypeError(f"{name}: needs integer tensors, got {xp.asarray(each).dtype}"
+                                 f" (as in PyTorch)")
+        return ufunc(a, b)
+    forward.__name__ = forward.__qualname__ = name
+    return primitive(forward, differentiable=False, promotion="promote")
+
+
+gcd = _integers("gcd", xp.gcd)
+lcm = _integers("lcm", xp.lcm)
+gcd.__doc__ = """The greatest common divisor, elementwise, of integers (never negative).
+
+    >>> cr.gcd(cr.tensor([12, -9, 0]), cr.tensor([18, 6, 0]))
+    tensor([6, 3, 0], dtype=int64)
+    """
+lcm.__doc__ = """The least common multiple, elementwise, of integers (never negative).
+
+    >>> cr.lcm(cr.tensor([4, -6, 0]), cr.tensor([6, 4, 5]))
+    tensor([12, 12,  0], dtype=int64)
+    """
+
+
+@primitive
+def ldexp(x, exponent):
+    """x * 2 ** exponent for an integer exponent, exactly (no overflow of 2 ** exponent).
+
+    >>> from chainrule.ops.special_math import ldexp
+    >>> ldexp(cr.tensor([1.0, 3.0]), cr.tensor([3, -1]))
+    tensor([8. , 1.5], dtype=float32)
+    """
+    return xp.ldexp(x, xp.clip(exponent, -2 ** 31, 2 ** 31 - 1).astype(xp.int32))
+
+
+@ldexp.vjp("x", formula="{grad} * 2^{exponent}")
+def _(grad, exponent):
+    return ldexp(grad, exponent)
+
+
+@primitive
+def frexp_mantissa(x):
+    """frexp's mantissa: x / 2^e with |x / 2^e| in [0.5, 1) (0, inf and NaN as they are).
+
+    >>> from chainrule.ops.special_math import frexp_mantissa
+    >>> frexp_mantissa(cr.tensor([8.0, -0.75]))
+    tensor([ 0.5 , -0.75], dtype=float32)
+    """
+    return xp.frexp(x)[0]
+
+
+@frexp_mantissa.vjp(formula="{grad} / 2^e, e = frexp's exponent of {x}")
+def _(grad, x):
+    # 2^e in x's dtype. (PyTorch takes it in float32, so its float64 gradient is 0 or inf for
+    # |e| > 127, as at x = 1e-300.)
+    exponent = xp.frexp(x.detach().numpy() if hasattr(x, "detach") else x)[1]
+    return grad / xp.exp2(exponent.astype(x.dtype))

@@ -1,0 +1,110 @@
+"""The elementwise functions of more_math.py (logit, xlogy, sinc, erfc, fmax, frexp, gcd, ...)
+through the checks of tests/torch_cases.py's table (test_torch_ops.py): values, dtypes and every
+leaf's gradient against PyTorch on float64 and float32, with broadcasting, fan-out, views,
+in-place forms on views, edge values, empty tensors and integer inputs; float64 central
+differences to first and second order away from kinks. A call PyTorch refuses must be refused
+here too."""
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from more_math_cases import CASES, INTEGER_FORMS, REFUSALS
+
+torch = pytest.importorskip("torch")
+import test_torch_ops as checks  # noqa: E402  (imports torch)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_matches_pytorch(case, dtype):
+    checks.test_matches_pytorch(case, dtype)
+
+
+def test_every_case_but_the_refusals_runs_in_pytorch():
+    refused = [c.id for c in CASES if c not in REFUSALS and not c.id.startswith(
+        tuple(INTEGER_FORMS)) and checks._run(c, "float64") is None]
+    assert not refused
+    assert all(checks._run(c, "float64") is None for c in REFUSALS)
+
+
+NOT_DIFFERENTIABLE = ("signbit", "heaviside", "nextafter", "gcd", "lcm")  # or not smooth
+# Central differences mean nothing at inf or nan, nor for an op without a derivative.
+SMOOTH = [c for c in CASES if not c.edges and c not in REFUSALS and c.name not in
+          NOT_DIFFERENTIABLE and any(spec.kind == "float" for spec in c.inputs)]
+
+
+@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
+def test_gradient_matches_central_differences(case):
+    checks.test_gradient_matches_central_differences(case)
+
+
+@pytest.mark.parametrize("case", [c for c in SMOOTH if c.twice], ids=lambda c: c.id)
+def test_second_derivative_matches_central_differences(case):
+    checks.test_second_derivative_matches_central_differences(case)
+
+
+# -- what the table cannot say ----------------------------------------------------------------
+
+def test_heaviside_refuses_backward_as_pytorch():
+    for M in (cr, torch):
+        a = M.tensor([1.0, 0.0, -2.0], dtype=M.float64, requires_grad=True)
+        out = M.heaviside(a, M.tensor([0.5, 0.5, 0.5], dtype=M.float64))
+        assert out.requires_grad
+        with pytest.raises(Exception, match="not implemented"):
+            out.sum().backward()
+
+
+def test_erfc_is_accurate_where_it_is_tiny():
+    x = np.concatenate([np.linspace(-6, 27, 3301), [0.46875, 0.4687500001, 4.0, 4.0000001]])
+    ours = cr.erfc(cr.tensor(x)).numpy()
+    theirs = torch.special.erfc(torch.tensor(x)).numpy()
+    normal = theirs > np.finfo(np.float64).tiny
+    np.testing.assert_allclose(ours[normal], theirs[normal], rtol=1e-13)
+    np.testing.assert_allclose(ours[~normal], theirs[~normal], rtol=0, atol=1e-320)
+    # float32: correctly rounded from float64, within an ulp of PyTorch's float32 kernel
+    ours32 = cr.erfc(cr.tensor(x, dtype="float32")).numpy()
+    theirs32 = torch.erfc(torch.tensor(x, dtype=torch.float32)).numpy()
+    finite = theirs32 > np.finfo(np.float32).tiny
+    np.testing.assert_allclose(ours32[finite], theirs32[finite], rtol=4e-6)
+
+
+def test_xlogy_takes_zero_for_x_zero_except_at_nan():
+    nan, inf = float("nan"), float("inf")
+    out = cr.xlogy(cr.tensor([0.0, 0.0, 0.0, 0.0]), cr.tensor([0.0, inf, nan, -3.0]))
+    assert out.numpy()[[0, 1, 3]].tolist() == [0.0, 0.0, 0.0] and math.isnan(out.numpy()[2])
+
+
+def test_logaddexp2_refuses_integers_as_pytorch():
+    for M in (cr, torch):
+        with pytest.raises((NotImplementedError, cr.errors.DtypeError)):
+            M.logaddexp2(M.tensor([1, 2]), M.tensor([3, 4]))
+
+
+def test_ldexp_gradient_is_two_to_the_exponent():
+    x = cr.tensor([1.5, -2.0, 3.0], dtype="float64", requires_grad=True)
+    cr.ldexp(x, cr.tensor([-1, 0, 3])).sum().backward()
+    assert x.grad.tolist() == [0.5, 1.0, 8.0]
+    assert cr.gradgradcheck(lambda x: cr.ldexp(x * x, cr.tensor([-2, 1, 5])), [x])
+
+
+def test_frexp_gradient_is_exact_where_two_to_the_exponent_leaves_float32():
+    x = cr.tensor([1e-300, 3e300], dtype="float64", requires_grad=True)
+    mantissa, exponent = cr.frexp(x)
+    mantissa.sum().backward()
+    assert x.grad.tolist() == [2.0 ** -e for e in exponent.tolist()]
+
+
+def test_float_power_is_float64_for_every_input_dtype():
+    for x in (cr.tensor([2, 3], dtype="int32"), cr.tensor([2.0, 3.0]), cr.tensor([True, False])):
+        assert cr.float_power(x, 2).dtype == np.float64
+        assert cr.float_power(2, x).dtype == np.float64
+
+
+def test_frexp_round_trips_through_ldexp():
+    x = cr.tensor(np.random.default_rng(0).normal(size=50) * 1e5)
+    mantissa, exponent = cr.frexp(x)
+    assert exponent.dtype == np.int32
+    assert ((mantissa.abs() >= 0.5) & (mantissa.abs() < 1)).all()
+    assert (cr.ldexp(mantissa, exponent).double() == x).all()
