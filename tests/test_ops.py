@@ -32,10 +32,11 @@ def test_second_derivative_matches_central_differences(case):
 def test_every_differentiable_primitive_has_a_case():
     from torch_cases import CASES  # the toolbox's cases: gradcheck here, PyTorch there
     from more_math_cases import CASES as MORE_MATH
+    from linalg_more_cases import CASES as LINALG_MORE
     differentiable = {name for name, p in cr.REGISTRY.items()
                       if p.differentiable and p.forward.__module__.startswith("chainrule.")}
     covered = {case.name for case in OP_CASES} | {n for c in CASES for n in c.covers} | {
-        n for c in MORE_MATH for n in c.covers or (c.name,)}
+        n for c in MORE_MATH + LINALG_MORE for n in c.covers or (c.name,)}
     assert differentiable <= covered, differentiable - covered
 
 

@@ -79,6 +79,7 @@ CALLS = {
     "nanquantile": lambda: np.nanquantile(A + 0 * A / (A > 0.3), 0.3, axis=1),
     "bincount": lambda: np.bincount(I[0], minlength=14), "argwhere": lambda: np.argwhere(A > 0.5),
     "sinc": lambda: np.sinc(A * 4 - 2),
+    "vdot": lambda: np.vdot(V, V),
 }
 
 
@@ -262,6 +263,7 @@ def _codes_run_by_the_differential_cases():
     from test_missing_names_ops import CASES as MISSING
     from test_more_indexing import CASES as INDEXING
     from more_math_cases import CASES as MATH
+    from linalg_more_cases import CASES as LINALG_MORE
     from test_new_names import CASES as NEW
     from test_linalg_products import CASES as PRODUCTS
     from torch_cases import CASES
@@ -273,7 +275,7 @@ def _codes_run_by_the_differential_cases():
     from test_spellings import BINARY, CALLS, X
     calls = [(case.fn, torch_ops._make(cr, [spec.array(np.random.default_rng(0), "float64")
                                              for spec in case.inputs], case.inputs))
-             for case in CASES + NEW + MISSING + PRODUCTS + INDEXING + MATH]
+             for case in CASES + NEW + MISSING + PRODUCTS + INDEXING + MATH + LINALG_MORE]
     calls += [(call, [cr.tensor(X, requires_grad=True)]) for call in CALLS.values()]
     calls += [(call, [cr.tensor([1.0, 2.0]), cr.tensor([3, 4])]) for call in BINARY.values()]
     for call, inputs in calls:

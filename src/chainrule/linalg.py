@@ -18,7 +18,7 @@ from .public import public
 from .tensor import Tensor, tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve", "cholesky",
-           "cross", "LinAlgError"]
+           "cross", "matrix_power", "pinv", "eigh", "eigvalsh", "LinAlgError"]
 
 _INF = float("inf")
 
@@ -207,3 +207,82 @@ public(det, method=True)
 public(logdet, method=True)
 public(slogdet, method=True)
 public(inv, name="inverse", method=True)
+
+
+def matrix_power(A, n):
+    """A square matrix (or each in a batch) to the integer power ``n``, by repeated squaring:
+    ``n = 0`` gives the identity (with a zero gradient), a negative ``n`` the power of
+    ``inv(A)``. The gradient is that of the products.
+
+    >>> cr.linalg.matrix_power(cr.tensor([[1., 1.], [0., 1.]]), 3)
+    tensor([[1., 3.],
+            [0., 1.]], dtype=float32)
+    """
+    A = _matrices(A)
+    if isinstance(n, bool) or not isinstance(n, (int, xp.integer)):
+        raise TypeError(f"matrix_power(): argument 'n' must be int, not {type(n).__name__}")
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ShapeError(f"linalg.matrix_power: A must be a square matrix or a batch of them, "
+                         f"got shape {tuple(A.shape)}")
+    n = int(n)
+    if n == 0:  # through where: the identity, in the graph with a zero gradient, as PyTorch's
+        eye = xp.broadcast_to(xp.eye(A.shape[-1], dtype=A.dtype), A.shape)
+        return ops.where(True, eye, A)
+    if n < 0:
+        A, n = inv(A), -n
+    result, base = None, A
+    while n:
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result.clone() if result is A else result
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """The Moore-Penrose pseudo-inverse of a matrix (or each in a batch), through the SVD
+    (eigh with ``hermitian=True``, reading the lower triangle). Singular values at most
+    ``max(atol, rtol * the largest)`` count as zero; ``rtol`` defaults to
+    ``eps * max(m, n)``, or 0 where a positive ``atol`` is given, as PyTorch. The gradient
+    is Golub and Pereyra's, exact where the rank does not change.
+
+    >>> cr.linalg.pinv(cr.tensor([[2., 0.], [0., 0.]]))
+    tensor([[0.5, 0. ],
+            [0. , 0. ]], dtype=float32)
+    """
+    for name, tol in (("atol", atol), ("rtol", rtol)):
+        if tol is not None and not isinstance(tol, (int, float, xp.number)):
+            raise TypeError(f"linalg.pinv: {name} must be a number, got {type(tol).__name__}")
+    return decompositions.pinv(_matrices(A), atol=atol, rtol=rtol, hermitian=hermitian)
+
+
+class Eigh(NamedTuple):
+    """``eigh``'s result: the eigenvalues in ascending order and the eigenvectors, as the
+    columns of a matrix."""
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
+def eigh(A, UPLO="L"):
+    """The eigenvalues (ascending) and orthonormal eigenvectors (columns) of a symmetric
+    matrix, or of each in a batch, reading its lower (``UPLO="L"``) or upper triangle. Each
+    eigenvector's sign is LAPACK's choice, as in PyTorch. The gradient is the symmetric
+    eigen formula ``V (diag(g_w) + skew(V^T g_V) / (w_j - w_i)) V^T``; where an eigenvalue
+    repeats and the loss uses the eigenvectors it is inf or nan, as PyTorch's.
+
+    >>> cr.linalg.eigh(cr.tensor([[2., 1.], [1., 2.]])).eigenvalues
+    tensor([1., 3.], dtype=float32)
+    """
+    packed = decompositions.eigh_packed(_matrices(A), UPLO=UPLO)
+    return Eigh(packed[..., 0, :], packed[..., 1:, :])
+
+
+def eigvalsh(A, UPLO="L"):
+    """The eigenvalues, ascending, of a symmetric matrix (or each in a batch); ``eigh``'s
+    first result. The gradient is ``V diag(grad) V^T``, finite also where they repeat.
+
+    >>> cr.linalg.eigvalsh(cr.tensor([[2., 0.], [0., -1.]]))
+    tensor([-1.,  2.], dtype=float32)
+    """
+    return eigh(A, UPLO).eigenvalues

@@ -349,6 +349,12 @@ def _outer(a, b, out=None):
     return _functions().outer(ops.reshape(a, shape=(-1,)), ops.reshape(b, shape=(-1,)))
 
 
+def _vdot(a, b):
+    # NumPy's vdot flattens both operands; for real ones it is then their dot product.
+    ops = _ops()
+    return _functions().dot(ops.reshape(a, shape=(-1,)), ops.reshape(b, shape=(-1,)))
+
+
 @functools.cache
 def _products():
     from . import products
@@ -490,6 +496,7 @@ ADAPTERS = {
     "sum": _sum, "nansum": _nansum, "mean": _mean, "max": _max, "amax": _max, "min": _min, "amin": _min,
     "var": _var, "std": _std, "prod": _prod, "cumsum": _cumsum, "cumprod": _cumprod,
     "dot": _dot, "concatenate": _concatenate, "concat": _concatenate, "stack": _stack,
+    "vdot": _vdot,
     "where": _where, "clip": _clip, "reshape": _reshape, "transpose": _transpose,
     "swapaxes": _swapaxes, "expand_dims": _expand_dims, "squeeze": _squeeze,
     "broadcast_to": _broadcast_to, "sort": _sort, "argsort": _argsort, "einsum": _einsum,

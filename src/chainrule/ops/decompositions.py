@@ -7,6 +7,7 @@ cholesky) raises LinAlgError, as PyTorch raises torch.linalg.LinAlgError: a numb
 from a failed factorization would be silently wrong."""
 from ..backend import xp
 from ..errors import ChainruleError, DtypeError, ShapeError
+from .elementwise import where
 from .primitive import primitive
 
 
@@ -152,3 +153,89 @@ def _(grad, out):
     P = (P + _t(P * xp.tri(n, k=-1, dtype=out.dtype))) * 0.5
     left = solve(_t(out), P)
     return _t(solve(_t(out), _t(left)))
+
+
+def _inverse_rank(A, atol, rtol):
+    """PyTorch's cut-off for pinv: singular values at most max(atol, rtol * largest) count as
+    zero; rtol defaults to eps * max(m, n), or to 0 where a positive atol is given."""
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else \
+            xp.finfo(A.dtype).eps * max(A.shape[-2:])
+    return 0.0 if atol is None else atol, rtol
+
+
+@primitive(name="pinv")
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """The Moore-Penrose pseudo-inverse through NumPy's SVD (eigh where ``hermitian``)."""
+    if A.dtype not in (xp.float32, xp.float64):
+        raise DtypeError(f"linalg.pinv: expected a float32 or float64 tensor, got {A.dtype} "
+                         f"(as in PyTorch); convert with .float() or .double()")
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.pinv: A must be a matrix or a batch of them, got shape "
+                         f"{A.shape}")
+    if hermitian:
+        _square("pinv", A)
+    m, n = A.shape[-2:]
+    if m == 0 or n == 0:
+        return xp.zeros(A.shape[:-2] + (n, m), A.dtype)
+    atol, rtol = _inverse_rank(A, atol, rtol)
+
+    def pseudo_inverse(a):
+        if hermitian:
+            w, V = xp.linalg.eigh(a)
+            tol = xp.maximum(atol, rtol * xp.abs(w).max(-1, keepdims=True))
+            winv = xp.where(xp.abs(w) > tol, 1 / w, 0).astype(a.dtype)
+            return (V * winv[..., None, :]) @ _t(V)
+        U, S, Vh = xp.linalg.svd(a, full_matrices=False)
+        Sinv = xp.where(S > xp.maximum(atol, rtol * S[..., :1]), 1 / S, 0).astype(a.dtype)
+        return (_t(Vh) * Sinv[..., None, :]) @ _t(U)
+    if hermitian or m == n:
+        return _lapack("pinv", pseudo_inverse, A, "could not be decomposed (no convergence)")
+    nan = xp.isnan(A).any(axis=(-2, -1), keepdims=True)  # _lapack's NaN rule, for non-square A
+    clean = xp.where(nan, 0, A)
+    out = _lapack("pinv", pseudo_inverse, clean, "could not be decomposed (no convergence)")
+    return xp.where(nan, xp.nan, out).astype(A.dtype)
+
+
+@pinv.vjp(formula="-P^T g P^T + (I - A P)^T g^T... : Golub & Pereyra's derivative of "
+                  "P = pinv(A) at constant rank")
+def _(grad, A, out):
+    # Golub & Pereyra (1973), PyTorch's pinv_backward: exact while the rank stays the same.
+    P, gT = out, _t(grad)
+    if A.shape[-2] <= A.shape[-1]:
+        K = gT @ P
+        KPt = K @ _t(P)
+        return -_t(P @ K) + KPt - (A @ P) @ KPt + (_t(P) @ P) @ (gT - K @ A)
+    K = P @ gT
+    PtK = _t(P) @ K
+    return -_t(K @ P) + (gT - A @ K) @ P @ _t(P) + PtK - PtK @ P @ A
+
+
+@primitive(name="eigh")
+def eigh_packed(A, *, UPLO="L"):
+    """The eigenvalues (ascending) of a symmetric A above its eigenvectors, in one array of
+    shape (..., n + 1, n): a primitive has one output, and linalg.eigh splits it."""
+    _square("eigh", A)
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    def packed(a):
+        w, V = xp.linalg.eigh(a, UPLO=UPLO)
+        return xp.concatenate([w[..., None, :], V], axis=-2)
+    return _lapack("eigh", packed, A, "could not be decomposed (no convergence)")
+
+
+@eigh_packed.vjp(formula="V (diag(g_w) + skew(V^T g_V) / (w_j - w_i)) V^T")
+def _(grad, out):
+    # PyTorch's linalg_eig_backward for a Hermitian A. Where w_i = w_j (a repeated
+    # eigenvalue) the eigenvectors are not unique: a nonzero skew(V^T g_V) there gives inf or
+    # nan, as PyTorch's; a zero one (eigenvectors unused) adds nothing.
+    w, V = out[..., 0, :], out[..., 1:, :]
+    gw, gV = grad[..., 0, :], grad[..., 1:, :]
+    eye = xp.eye(w.shape[-1], dtype=w.dtype)
+    VtgV = _t(V) @ gV
+    skew = (VtgV - _t(VtgV)) * 0.5
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        ratio = skew / (w[..., None, :] - w[..., :, None] + eye)
+    inner = where(skew == 0, 0.0, ratio) + eye * gw[..., None, :]
+    with xp.errstate(invalid="ignore"):
+        return V @ inner @ _t(V)
