@@ -8,7 +8,7 @@ INTS = [0, 1, -1, 7, -7, 12, -18, 2 ** 31 - 1]
 UNARY = {  # name -> (low, high) away from kinks, and the name of the in-place method if any
     "logit": (0.1, 0.9, "logit_"), "sinc": (-2.3, 2.3, "sinc_"), "deg2rad": (-2, 2, "deg2rad_"),
     "rad2deg": (-2, 2, "rad2deg_"), "sgn": (-2, 2, "sgn_"), "erfc": (-3, 3, "erfc_"),
-    "positive": (-2, 2, None),
+    "positive": (-2, 2, None), "lgamma": (0.2, 6, "lgamma_"), "digamma": (0.2, 6, "digamma_"),
 }
 BINARY = {  # name -> ranges of a and b, in-place method
     "xlogy": (-2, 2, 0.2, 3, "xlogy_"), "hypot": (-2, 2, -2, 2, "hypot_"),
@@ -84,6 +84,12 @@ for _name, (_la, _ha, _lb, _hb, _method) in BINARY.items():
         CASES.append(Case(_name, _binary_in_place_on_view(_method),
                           [F(3, 3, low=_la, high=_ha), F(3, low=_lb, high=_hb)]))
 CASES += [
+    Case("lgamma", lambda M, x: M.lgamma(x), [F(3, 4, low=-1.9, high=-1.1)]),
+    Case("lgamma", lambda M, x: M.lgamma(x) * M.digamma(x), [F(5, low=3, high=40)],
+         covers=("lgamma", "digamma", "trigamma"), twice=False),
+    Case("digamma", lambda M, x: M.digamma(x), [F(3, 4, low=-0.9, high=-0.6)]),
+    Case("lgamma", lambda M, x: M.lgamma(x), [K([0.0, -0.0, -1.0, -2.0, 1.0, 2.0, 1e306])]),
+    Case("digamma", lambda M, x: M.digamma(x), [K([0.0, -0.0, -1.0, -3.0, 1.0, 10.0, 1e18])]),
     Case("logit", lambda M, x: (M.logit(x, eps=0.2), x.logit(0.25)), [F(3, 4, low=0, high=1)]),
     Case("logit", lambda M, x: M.logit(x, 1e-6), [E(N_EDGES)]),
     Case("logit", lambda M, x: M.logit(x, eps=0.1), [K([0.0, 0.1, 0.5, 0.9, 1.0, -1.0])]),
@@ -146,13 +152,17 @@ INTEGER_FORMS = {
     "fmax": lambda M, x: M.fmax(x, x.flip(0)), "fmin": lambda M, x: M.fmin(x, x.flip(0)),
     "ldexp": lambda M, x: M.ldexp(x, x * 0 + 1),
     "heaviside": lambda M, x: M.heaviside(x, x.flip(0)), "gcd": lambda M, x: M.gcd(x, x.flip(0)),
-    "lcm": lambda M, x: M.lcm(x, x * 0 + 3),
+    "lcm": lambda M, x: M.lcm(x, x * 0 + 3), "lgamma": lambda M, x: M.lgamma(x),
+    "digamma": lambda M, x: M.digamma(x),
 }
 for _dtype, _values in (("int64", INTS), ("int32", INTS), ("uint8", [0, 1, 2, 7, 127, 128, 254, 255]),
                         ("bool", [True, False, True, True, False, False, True, False])):
     for _form, _fn in INTEGER_FORMS.items():
         CASES.append(Case(_form, _fn, [K(_values, _dtype)], id=f"{_form}-{_dtype}"))
 CASES += REFUSALS
+for _case in CASES:
+    if _case.name == "digamma":
+        _case.twice = False  # its second derivative needs polygamma(2, x), which is refused
 for _i, _case in enumerate(CASES):
     _case.id = f"{_case.name}-{_case.id + '-' if _case.id else ''}{_i}"
 

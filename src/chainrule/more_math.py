@@ -28,6 +28,8 @@ def _floating(x):
 for _op in (sm.xlogy, sm.hypot, sm.erfc, sm.fmax, sm.fmin, sm.nextafter, sm.heaviside,
             sm.sinc):
     public(_op, method=True, inplace=_op.__name__ not in ("fmax", "fmin"))
+for _op in (sm.lgamma, sm.digamma):
+    public(_op, method=True, inplace=True)
 public(sm.logaddexp2, method=True)
 public(sm.signbit, method=True)
 
