@@ -141,7 +141,209 @@ CASES = [
     Case("argwhere", lambda M, x: (M.argwhere(x), x.t().argwhere(), M.argwhere(x[0, 0]),
                                    M.argwhere(x[0, 0] * 0), M.argwhere(x > 0.5)),
          [K([[0.0, 1.5, 0.0], [NAN, 0.0, -2.0]])]),
+    # take, select, narrow_copy and the splits: views or copies, the gradient to each element
+    Case("take", lambda M, x: (M.take(x, M.tensor([[0, 11], [-1, 5]])), x.t().take(M.tensor([1, 1, 4])),
+                               M.take(x, M.tensor(3)), M.take(x, M.tensor([], dtype=M.int64))),
+         [F(3, 4)]),
+    Case("take", lambda M, x: (M.take(x, M.tensor([0, 0])), M.take(x, M.tensor([[-1]]))), [F()]),
+    Case("take", lambda M, x: M.take(x, M.tensor([2, 0])), [K([[True, False], [False, True]])]),
+    Case("take", lambda M, x: M.take(x, M.tensor([3, 1, 3, 0])), [E(N_EDGES)]),
+    R(Case("take", lambda M, x: M.take(x, M.tensor([12])), [F(3, 4)])),
+    R(Case("take", lambda M, x: M.take(x, M.tensor([1], dtype=M.int32)), [F(3, 4)])),
+    Case("select", lambda M, x: (x.select(1, -1), M.select(x, 0, 2) * x[0], x.t().select(0, 1),
+                                 M.select(x[0], 0, 3)), [F(3, 4)]),
+    Case("select", lambda M, x: (M.select(x, 1, 0), x.select(-1, -2)), [K([[1, 2, 3], [4, 5, 6]])]),
+    R(Case("select", lambda M, x: x.select(1, 4), [F(3, 4)])),
+    R(Case("select", lambda M, x: x.select(0, 0), [F()])),
+    Case("narrow_copy", lambda M, x: (M.narrow_copy(x, 1, 1, 2), x.t().narrow_copy(0, 0, 3),
+                                      x.narrow_copy(-1, 4, 0)), [F(3, 4)]),
+    Case("narrow_copy", lambda M, x: M.narrow_copy(x, 0, 1, 1), [K([True, False])]),
+    Case("split_with_sizes", lambda M, x: (M.split_with_sizes(x, [1, 3], 1),
+                                           x.split_with_sizes([2, 0, 1]),
+                                           x.t().split_with_sizes([4], dim=0)), [F(3, 4)]),
+    R(Case("split_with_sizes", lambda M, x: M.split_with_sizes(x, [1, 1]), [F(3)])),
+    R(Case("split_with_sizes", lambda M, x: M.split_with_sizes(x, [4, -1]), [F(3)])),
+    Case("hsplit", lambda M, x: (M.hsplit(x, 2), M.hsplit(x, [1, 3]), M.vsplit(x, [2]),
+                                 x[0].hsplit([1, 9]), M.vsplit(x, 3), x.hsplit([3, 1]),
+                                 M.dsplit(x.reshape(3, 1, 4), [1, 3]),
+                                 M.dsplit(x.reshape(1, 3, 4), 4)), [F(3, 4)]),
+    Case("hsplit", lambda M, x: (M.hsplit(x, 3), M.vsplit(x.reshape(3, 2), [-1])),
+         [K([1, 2, 3, 4, 5, 6])]),
+    R(Case("hsplit", lambda M, x: M.hsplit(x, 3), [F(3, 4)])),
+    R(Case("hsplit", lambda M, x: M.vsplit(x, 1), [F(4)])),
+    R(Case("hsplit", lambda M, x: M.dsplit(x, 1), [F(2, 2)])),
+    R(Case("hsplit", lambda M, x: M.hsplit(x, 1), [F()])),
+    # rot90, diag_embed, diagflat
+    Case("rot90", lambda M, x: (M.rot90(x), M.rot90(x, 2), x.rot90(-1, [1, 0]),
+                                M.rot90(x, 3, [-1, 0]), M.rot90(x, 4, [2, 1])), [F(2, 3, 4)]),
+    Case("rot90", lambda M, x: M.rot90(x, 1), [K([[1, 2, 3], [4, 5, 6]], "int32")]),
+    R(Case("rot90", lambda M, x: M.rot90(x, 1, [1, 1]), [F(2, 3)])),
+    R(Case("rot90", lambda M, x: M.rot90(x), [F(3)])),
+    Case("diag_embed", lambda M, x: (M.diag_embed(x), M.diag_embed(x, 1), x.diag_embed(-2, 0, 2),
+                                     M.diag_embed(x, 1, -1, 1), M.diag_embed(x.t())), [F(2, 3)]),
+    Case("diag_embed", lambda M, x: (M.diag_embed(x), M.diag_embed(x[:0])), [F(3)]),
+    Case("diag_embed", lambda M, x: M.diag_embed(x, -1), [K([[1, 2], [3, 4]])]),
+    R(Case("diag_embed", lambda M, x: M.diag_embed(x, 0, 1, -2), [F(2, 3)])),
+    Case("diagflat", lambda M, x: (M.diagflat(x), M.diagflat(x, -1), x.t().diagflat(2)),
+         [F(2, 2)]),
+    Case("diagflat", lambda M, x: (M.diagflat(x), M.diagflat(x, 1)), [F()]),
+    Case("diagflat", lambda M, x: M.diagflat(x), [K([True, False])]),
+    # index_copy, index_fill, masked_scatter, put_ and their in-place forms, on views too
+    Case("index_copy", lambda M, x, s, u: (M.index_copy(x, 1, M.tensor([3, 0]), s),
+                                           x.index_copy(0, M.tensor([2, 0]), u),
+                                           x.index_copy(-1, M.tensor(1), s[:, :1])),
+         [F(3, 4), F(3, 2), F(2, 4)]),
+    Case("index_copy", lambda M, x, s, u: _index_copy_in_place(x, s, u, M),
+         [F(3, 4), F(3, 2), F(2, 4)]),
+    Case("index_copy", lambda M, x: M.index_copy(x, 0, M.tensor([1]), M.tensor([[7, 8]])),
+         [K([[1, 2], [3, 4]])]),
+    R(Case("index_copy", lambda M, x: M.index_copy(x, 0, M.tensor([1]), M.tensor([[7, 8]])),
+           [F(2, 2)])),
+    R(Case("index_copy", lambda M, x, s: M.index_copy(x, 0, M.tensor([1], dtype=M.int32), s),
+           [F(2, 2), F(1, 2)])),
+    Case("index_fill", lambda M, x, v: (M.index_fill(x, 1, M.tensor([0, 2]), -1.5),
+                                        x.index_fill(0, M.tensor([1]), v),
+                                        x.t().index_fill(1, M.tensor([2, 2]), v * 2)),
+         [F(3, 4), F()]),
+    Case("index_fill", lambda M, x, v: _index_fill_in_place(x, v), [F(3, 4), F()]),
+    Case("index_fill", lambda M, x: (M.index_fill(x, 0, M.tensor([0]), 7),
+                                     (x > 2).index_fill(1, M.tensor([1]), True)),
+         [K([[1, 2], [3, 4]])]),
+    Case("index_fill", lambda M, x: M.index_fill(x, 0, M.tensor([1, 0]), float("nan")),
+         [E(N_EDGES)]),
+    Case("masked_scatter", lambda M, x, s, m: (M.masked_scatter(x, m, s), x.masked_scatter(m[0], s),
+                                               x.t().masked_scatter(m.t(), s * 2)),
+         [F(3, 4), F(12), K(np.arange(12).reshape(3, 4) % 3 == 1)]),
+    Case("masked_scatter", lambda M, x, s, m: _masked_scatter_in_place(x, s, m),
+         [F(3, 4), F(12), K(np.arange(12).reshape(3, 4) % 3 == 1)]),
+    Case("masked_scatter", lambda M, x: M.masked_scatter(x, x > 2, M.tensor([9, 8, 7])),
+         [K([1, 3, 2, 5])]),
+    Case("masked_scatter", lambda M, x, s: M.masked_scatter(x, x < -9, s[:0]), [F(3), F(2)]),
+    R(Case("masked_scatter", lambda M, x, s: M.masked_scatter(x, x > -9, s), [F(3), F(2)])),
+    Case("put_", lambda M, x, s: _put_in_place(x, s, M), [F(3, 4), F(6)]),
+    Case("put_", lambda M, x: x.clone().put_(M.tensor([0, 0]), M.tensor([5, 6]), accumulate=True),
+         [K([1, 2, 3])]),
+    R(Case("put_", lambda M, x, s: x.clone().put_(M.tensor([0, 12]), s[:2]), [F(3, 4), F(6)])),
+    R(Case("put_", lambda M, x, s: x.clone().put_(M.tensor([0, 1]), s[:3]), [F(3, 4), F(6)])),
+    # fill_diagonal_, sum_to_size, tril_, triu_, scatter_, squeeze_, unsqueeze_, t_
+    Case("fill_diagonal_", lambda M, x, t: _fill_diagonal_in_place(x, t), [F(3, 4), F(7, 3)]),
+    Case("fill_diagonal_", lambda M, x: (x * 1).fill_diagonal_(0.5), [F(2, 2, 2)]),
+    Case("fill_diagonal_", lambda M, x: x.clone().fill_diagonal_(9, wrap=True),
+         [K(np.zeros((5, 2), dtype=np.int64))]),
+    R(Case("fill_diagonal_", lambda M, x: (x * 1).fill_diagonal_(0.5), [F(2, 3, 2)])),
+    R(Case("fill_diagonal_", lambda M, x: x.fill_diagonal_(0.5), [F(2, 2)])),
+    Case("sum_to_size", lambda M, x: (x.sum_to_size(1, 4), x.sum_to_size(4), x.sum_to_size((3, 1)),
+                                      x.sum_to_size(3, 4), x.t().sum_to_size(1, 1)), [F(3, 4)]),
+    Case("sum_to_size", lambda M, x: x.sum_to_size(1), [K([[1, 2], [3, 4]])]),
+    R(Case("sum_to_size", lambda M, x: x.sum_to_size(2), [F(3, 4)])),
+    Case("tril_", lambda M, x: _triangles_in_place(x), [F(3, 4)]),
+    Case("scatter_", lambda M, x, s: _scatter_in_place(x, s, M), [F(3, 4), F(3, 1)]),
+    Case("squeeze_", lambda M, x: _shapes_in_place(x), [F(3, 4)]),
+    R(Case("squeeze_", lambda M, x: x.t_(), [F(3, 4)])),
+    R(Case("squeeze_", lambda M, x: x.unsqueeze_(0), [F(3, 4)])),
+    # predicates
+    Case("is_same_size", lambda M, x: (M.is_same_size(x, x.t()), x.is_same_size(x * 2),
+                                       M.is_signed(x), x.is_complex(), M.isreal(x),
+                                       M.isposinf(x), x.isneginf(), M.is_nonzero(x[0:1, 0]),
+                                       x.ndimension(), tuple(x.new_empty(2, 3).shape),
+                                       x.new_empty((1,), dtype=M.int32).fill_(1)), [F(3, 4)]),
+    Case("is_same_size", lambda M, x: (M.isreal(x), M.isposinf(x), M.isneginf(x), M.is_nonzero(x[7]),
+                                       M.is_nonzero(x[0])), [E(N_EDGES)]),
+    Case("is_same_size", lambda M, x: (M.is_signed(x), M.isposinf(x), x.isneginf(), x.isreal(),
+                                       M.is_nonzero(x[1:2]), x.ndimension()),
+         [K([3, 0, 7], "uint8")]),
+    Case("is_same_size", lambda M, x: (M.is_signed(x), M.is_nonzero(x[:1]), M.isreal(x)),
+         [K([True, False])]),
+    Case("is_same_size", lambda M, x: (M.is_signed(x), M.is_nonzero(x), x.ndimension()),
+         [K(-2, "int8")]),
+    R(Case("is_same_size", lambda M, x: M.is_nonzero(x), [F(3)])),
+    R(Case("is_same_size", lambda M, x: M.is_nonzero(x[:0]), [F(3)])),
 ]
+
+
+def _index_copy_in_place(x, s, u, M):
+    y = x * 1
+    y.index_copy_(1, M.tensor([3, 0]), s)
+    view = (x * 1).t()
+    view.index_copy_(1, M.tensor([2, 0]), u.t() * 2)
+    return y * x, view
+
+
+def _index_fill_in_place(x, v):
+    y = x * 1
+    y.index_fill_(1, _long(x, [0, 3]), v)
+    view = (x * 1)[1:]
+    view.index_fill_(0, _long(x, [1]), -2.0)
+    return y, view
+
+
+def _long(like, values):
+    """An int64 index tensor of the library ``like`` belongs to."""
+    module = type(like).__module__.split(".")[0]
+    return __import__(module).tensor(values)
+
+
+def _masked_scatter_in_place(x, s, m):
+    y = x * 1
+    y.masked_scatter_(m, s)
+    view = (x * 1).t()
+    view.masked_scatter_(m.t(), s * 3)
+    return y * x, view
+
+
+def _put_in_place(x, s, M):
+    y = x * 1
+    y.put_(M.tensor([0, 5, 5]), s[:3], accumulate=True)
+    view = (x * 1).t()
+    view.put_(M.tensor([1, -1, 4]), s[3:])
+    other = (x * 1)[1:]
+    other.put_(M.tensor([2, 7]), s[:2] * 2)
+    return y, view, other
+
+
+def _fill_diagonal_in_place(x, t):
+    y = x * 1
+    y.fill_diagonal_(2.5)
+    view = (x * 1).t()
+    view.fill_diagonal_(-1)
+    tall = t * 1
+    tall.fill_diagonal_(0.5, wrap=True)
+    plain = t * 1
+    plain.fill_diagonal_(0.5)
+    return y * x, view, tall, plain
+
+
+def _triangles_in_place(x):
+    y = x * 1
+    y.tril_()
+    view = (x * 1)[1:]
+    view.triu_(1)
+    other = (x * 1).t()
+    other.tril_(-1)
+    return y * x, view, other
+
+
+def _scatter_in_place(x, s, M):
+    y = x * 1
+    y.scatter_(1, M.tensor([[0], [3], [1]]), s)
+    view = (x * 1).t()
+    view.scatter_(0, M.tensor([[2, 0, 1]]), s.t() * 2)
+    other = x * 1
+    other.scatter_(0, M.tensor([[1, 2]]), 2.5)
+    return y * x, view, other
+
+
+def _shapes_in_place(x):
+    y = x * 1
+    same = y.unsqueeze_(1) is y
+    y.squeeze_(1)
+    y.t_()
+    view = (x * 1)[0:2]
+    view.t_()
+    view.unsqueeze_(-1).squeeze_()
+    return y * x.t(), view * 2, same, tuple(y.shape)
+
+
 for _i, _case in enumerate(CASES):
     _case.id = f"{_case.name}-{_case.id + '-' if _case.id else ''}{_i}"
 

@@ -78,6 +78,12 @@ CALLS = {
     "quantile": lambda: np.quantile(A, [0.2, 0.5], axis=1, method="nearest"),
     "nanquantile": lambda: np.nanquantile(A + 0 * A / (A > 0.3), 0.3, axis=1),
     "bincount": lambda: np.bincount(I[0], minlength=14), "argwhere": lambda: np.argwhere(A > 0.5),
+    "take": lambda: (np.take(A, [[5, -1]]), np.take(A, [[2, 0]], axis=1)),
+    "select": lambda: np.select([A > 0.6, A > 0.4], [A, B * 2], default=-1.0),
+    "hsplit": lambda: np.hsplit(A, [1, 3]), "vsplit": lambda: np.vsplit(A, 3),
+    "dsplit": lambda: np.dsplit(A.reshape(3, 1, 4), 2), "rot90": lambda: np.rot90(A, -1, (1, 0)),
+    "diagflat": lambda: np.diagflat(V[:3], -1), "isreal": lambda: np.isreal(A),
+    "isposinf": lambda: np.isposinf(A / (A > 0.5)), "isneginf": lambda: np.isneginf(-A / (A > 0.5)),
     "sinc": lambda: np.sinc(A * 4 - 2),
     "vdot": lambda: np.vdot(V, V),
 }

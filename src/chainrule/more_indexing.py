@@ -6,9 +6,11 @@ from collections import namedtuple
 
 from . import functions, ops
 from .backend import xp
-from .errors import ArgumentError, DimError, DtypeError
+from . import engine
+from .errors import ArgumentError, DimError, DtypeError, GradientError
 from .ops.selection import kth_smallest, lower_median_ignoring_nan
 from .ops.shape import axis_of
+from .products import _in_place_with_example
 from .public import public
 from .tensor import MinMax, Tensor, tensor
 
@@ -324,3 +326,499 @@ def argwhere(input):
     if not x.ndim:  # one row of no indices if the element is non-zero, as PyTorch's
         return _int64(xp.zeros((int(x._data != 0), 0)))
     return ops.nonzero(x)
+
+
+def _index(name, index):
+    index = index._data if isinstance(index, Tensor) else xp.asarray(index)
+    if index.dtype != xp.int64:
+        raise DtypeError(f"{name}: expected an int64 index tensor, got {index.dtype} (as in "
+                         f"PyTorch); convert with .long()")
+    return index
+
+
+@public(method=True)
+def take(input, index):
+    """The elements of ``input``, read as if flattened, at ``index`` (int64, any shape, which
+    is the result's shape); the gradient adds up over repeats.
+
+    >>> cr.take(cr.tensor([[1., 2.], [3., 4.]]), cr.tensor([[3, 0]]))
+    tensor([[4., 1.]], dtype=float32)
+    """
+    x, index = _t(input), _index("take", index)
+    n = x.numel()
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise IndexError(f"take: index out of range for a tensor of {n} elements")
+    return ops.getitem(x.reshape(-1), index=index % max(n, 1))
+
+
+@public(method=True)
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, without that dimension: a view, as
+    ``x[:, index]`` for dim 1.
+
+    >>> cr.tensor([[1., 2.], [3., 4.]]).select(1, -1)
+    tensor([2., 4.], dtype=float32)
+    """
+    x = _t(input)
+    if not x.ndim:
+        raise IndexError("select: cannot select from a 0-d tensor")
+    axis = axis_of("select", dim, x.ndim)
+    if not -x.shape[axis] <= index < x.shape[axis]:
+        raise IndexError(f"select: index {index} is out of range for dimension {dim} of size "
+                         f"{x.shape[axis]}")
+    return x[(slice(None),) * axis + (int(index),)]
+
+
+@public(method=True)
+def narrow_copy(input, dim, start, length):
+    """``narrow``'s slice as a new tensor that shares no memory.
+
+    >>> cr.narrow_copy(cr.arange(5), 0, 1, 3)
+    tensor([1, 2, 3], dtype=int64)
+    """
+    return ops.narrow(_t(input), dim, start, length).clone()
+
+
+@public(method=True)
+def split_with_sizes(input, split_sizes, dim=0):
+    """Views of the pieces along ``dim`` of the given sizes, which must add up to its size.
+
+    >>> cr.split_with_sizes(cr.arange(5), [2, 3])
+    (tensor([0, 1], dtype=int64), tensor([2, 3, 4], dtype=int64))
+    """
+    x = _t(input)
+    sizes = [int(s) for s in split_sizes]
+    if any(s < 0 for s in sizes):
+        raise ArgumentError(f"split_with_sizes: sizes must be non-negative, got {sizes}")
+    return ops.split(x, sizes, dim)
+
+
+def _split_at(name, x, sections, axis):
+    """torch.hsplit and kin: an int that must divide the size evenly, or indices to cut at
+    (those past the end give empty pieces, as slices)."""
+    n = x.shape[axis]
+    if isinstance(sections, (int, xp.integer)):
+        if sections <= 0 or n % sections:
+            raise ArgumentError(f"{name}: dimension {axis} of size {n} cannot be split into "
+                                f"{sections} equal pieces")
+        return ops.split(x, n // sections, axis) if n else ops.split(x, [0] * sections, axis)
+    cuts = [0, *(int(i) for i in sections), n]
+    return tuple(x[(slice(None),) * axis + (slice(a, max(a, b) if b >= 0 else b),)]
+                 for a, b in zip(cuts, cuts[1:]))
+
+
+@public(method=True)
+def hsplit(input, indices_or_sections):
+    """Split along the columns: dimension 1 (0 for a vector), into an int of equal pieces or
+    at the given indices.
+
+    >>> cr.hsplit(cr.arange(4), [1])
+    (tensor([0], dtype=int64), tensor([1, 2, 3], dtype=int64))
+    """
+    x = _t(input)
+    if not x.ndim:
+        raise ArgumentError("hsplit: expects a tensor of at least 1 dimension")
+    return _split_at("hsplit", x, indices_or_sections, 1 if x.ndim > 1 else 0)
+
+
+@public(method=True)
+def vsplit(input, indices_or_sections):
+    """Split along the rows (dimension 0) of a tensor of at least 2 dimensions.
+
+    >>> [piece.shape for piece in cr.vsplit(cr.zeros(4, 2), 2)]
+    [cr.Size([2, 2]), cr.Size([2, 2])]
+    """
+    x = _t(input)
+    if x.ndim < 2:
+        raise ArgumentError("vsplit: expects a tensor of at least 2 dimensions")
+    return _split_at("vsplit", x, indices_or_sections, 0)
+
+
+@public(method=True)
+def dsplit(input, indices_or_sections):
+    """Split along the depth (dimension 2) of a tensor of at least 3 dimensions.
+
+    >>> [piece.shape for piece in cr.dsplit(cr.zeros(1, 2, 3), [1])]
+    [cr.Size([1, 2, 1]), cr.Size([1, 2, 2])]
+    """
+    x = _t(input)
+    if x.ndim < 3:
+        raise ArgumentError("dsplit: expects a tensor of at least 3 dimensions")
+    return _split_at("dsplit", x, indices_or_sections, 2)
+
+
+@public(method=True)
+def rot90(input, k=1, dims=(0, 1)):
+    """Rotated by 90 degrees ``k`` times in the plane of ``dims``, from the first towards
+    the second.
+
+    >>> cr.rot90(cr.tensor([[1, 2], [3, 4]]))
+    tensor([[2, 4],
+            [1, 3]], dtype=int64)
+    """
+    x = _t(input)
+    if len(dims) != 2 or x.ndim < 2:
+        raise ArgumentError(f"rot90: expects two dims of a tensor of at least 2 dimensions, got "
+                            f"dims={tuple(dims)} for shape {tuple(x.shape)}")
+    a, b = (axis_of("rot90", d, x.ndim) for d in dims)
+    if a == b:
+        raise ArgumentError(f"rot90: the dims must differ, got {tuple(dims)}")
+    k %= 4
+    if k == 1:
+        return ops.flip(x, (b,)).transpose(a, b)
+    if k == 2:
+        return ops.flip(x, (a, b))
+    if k == 3:
+        return ops.flip(x, (a,)).transpose(a, b)
+    return x.clone()
+
+
+@public(method=True)
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Each vector along the last dimension laid on the ``offset`` diagonal of a new square
+    matrix in dimensions ``dim1`` and ``dim2`` of the result, zeros elsewhere.
+
+    >>> cr.diag_embed(cr.tensor([1., 2.]), offset=1)
+    tensor([[0., 1., 0.],
+            [0., 0., 2.],
+            [0., 0., 0.]], dtype=float32)
+    """
+    x = _t(input)
+    first, second = axis_of("diag_embed", dim1, x.ndim + 1), axis_of("diag_embed", dim2,
+                                                                        x.ndim + 1)
+    if first == second:
+        raise ArgumentError(f"diag_embed: dim1 and dim2 must differ, got {dim1} and {dim2}")
+    lanes = x.reshape(1) if not x.ndim else x
+    n = lanes.shape[-1]
+    m = n + abs(offset)
+    positions = xp.arange(n)
+    rows, columns = positions + max(-offset, 0), positions + max(offset, 0)
+    zeros = Tensor._wrap(xp.zeros(lanes.shape[:-1] + (m, m), dtype=x.dtype))
+    out = ops.index_put(zeros, lanes, index=(Ellipsis, rows, columns))
+    return ops.movedim(out, (-2, -1), (first, second))
+
+
+@public(method=True)
+def diagflat(input, offset=0):
+    """A matrix with the flattened input on its ``offset`` diagonal.
+
+    >>> cr.diagflat(cr.tensor([[1, 2]]))
+    tensor([[1, 0],
+            [0, 2]], dtype=int64)
+    """
+    return ops.diag(_t(input).reshape(-1), offset)
+
+
+@public(method=True)
+def is_same_size(input, other):
+    """Whether the two tensors have the same shape.
+
+    >>> cr.zeros(2, 3).is_same_size(cr.ones(2, 3))
+    True
+    """
+    return tuple(_t(input).shape) == tuple(_t(other).shape)
+
+
+@public(method=True)
+def is_signed(input):
+    """Whether the dtype holds negative numbers (not bool nor uint8).
+
+    >>> cr.is_signed(cr.tensor([1], dtype=cr.uint8)), cr.is_signed(cr.tensor([1.]))
+    (False, True)
+    """
+    return _t(input).dtype.kind in "fic"
+
+
+@public(method=True)
+def is_complex(input):
+    """Whether the dtype is complex.
+
+    >>> cr.is_complex(cr.tensor([1.]))
+    False
+    """
+    return _t(input).dtype.kind == "c"
+
+
+@public(method=True)
+def isreal(input):
+    """Elementwise, whether the value is real: True for every element of a real dtype.
+
+    >>> cr.isreal(cr.tensor([1., float("nan")]))
+    tensor([ True,  True], dtype=bool)
+    """
+    x = _t(input)._data
+    return Tensor._wrap(x.imag == 0 if x.dtype.kind == "c" else xp.ones(x.shape, dtype=bool))
+
+
+@public(method=True)
+def isposinf(input):
+    """Elementwise, whether the value is +inf.
+
+    >>> cr.isposinf(cr.tensor([1., float("inf"), -float("inf")]))
+    tensor([False,  True, False], dtype=bool)
+    """
+    return Tensor._wrap(xp.isposinf(_t(input)._data))
+
+
+@public(method=True)
+def isneginf(input):
+    """Elementwise, whether the value is -inf.
+
+    >>> cr.isneginf(cr.tensor([1., float("inf"), -float("inf")]))
+    tensor([False, False,  True], dtype=bool)
+    """
+    return Tensor._wrap(xp.isneginf(_t(input)._data))
+
+
+@public(method=True)
+def is_nonzero(input):
+    """Whether the single element of ``input`` is non-zero (refused for any other number of
+    elements, as PyTorch).
+
+    >>> cr.is_nonzero(cr.tensor([0.5]))
+    True
+    """
+    x = _t(input)
+    if x.numel() != 1:
+        raise ArgumentError(f"is_nonzero: the truth value of a tensor with {x.numel()} "
+                            f"elements is ambiguous")
+    return bool(x._data.reshape(-1)[0])
+
+
+def _along(name, x, dim, index):
+    """The index (1-D int64) and the tuple that reads ``x`` at it along ``dim``."""
+    index = _index(name, index)
+    if index.ndim > 1:
+        raise ArgumentError(f"{name}: index must be 0-D or 1-D, got shape {index.shape}")
+    axis = axis_of(name, dim, x.ndim) if x.ndim else 0
+    size = x.shape[axis] if x.ndim else 1
+    if index.size and (index.min() < -size or index.max() >= size):
+        raise IndexError(f"{name}: index out of range for dimension {dim} of size {size}")
+    return axis, (slice(None),) * axis + (index.reshape(-1) % max(size, 1),)
+
+
+@public(method=True)
+def index_copy(input, dim, index, source):
+    """A copy of ``input`` with the slices of ``source`` written at ``index`` along ``dim``
+    (``out[:, index[i]] = source[:, i]`` for dim 1); differentiable in both.
+
+    >>> cr.index_copy(cr.zeros(2, 3), 1, cr.tensor([2, 0]), cr.tensor([[1., 2.], [3., 4.]]))
+    tensor([[2., 0., 1.],
+            [4., 0., 3.]], dtype=float32)
+    """
+    x, source = _t(input), _t(source)
+    if source.dtype != x.dtype:
+        raise DtypeError(f"index_copy: source is {source.dtype} but the tensor is {x.dtype}; "
+                         f"they must match (as in PyTorch)")
+    axis, where = _along("index_copy", x, dim, index)
+    lanes = x.reshape(1) if not x.ndim else x
+    expected = lanes.shape[:axis] + (len(where[-1]),) + lanes.shape[axis + 1:]
+    if source.numel() != len(where[-1]) * (lanes.numel() // max(lanes.shape[axis], 1)) or (
+            source.ndim and source.ndim == lanes.ndim and tuple(source.shape) != expected):
+        raise ArgumentError(f"index_copy: source of shape {tuple(source.shape)} does not fit "
+                            f"{len(where[-1])} slices of the tensor of shape {tuple(x.shape)}")
+    return ops.index_put(lanes, source.reshape(expected), index=where).reshape(x.shape)
+
+
+@public(method=True)
+def index_fill(input, dim, index, value):
+    """A copy of ``input`` with ``value`` (a number or a 0-d tensor, which then gets the
+    gradient) in the slices at ``index`` along ``dim``.
+
+    >>> cr.index_fill(cr.zeros(2, 3), 1, cr.tensor([0, 2]), -1.0)
+    tensor([[-1.,  0., -1.],
+            [-1.,  0., -1.]], dtype=float32)
+    """
+    x = _t(input)
+    _, where = _along("index_fill", x, dim, index)
+    mask = xp.zeros(x.shape or (1,), dtype=bool)
+    mask[where] = True
+    return ops.masked_fill(x, mask.reshape(x.shape), value)
+
+
+@public(method=True)
+def masked_scatter(input, mask, source):
+    """A copy of ``input`` (broadcast with ``mask``) with the elements of ``source``, in
+    order, where ``mask`` is True; source gets the gradient of those it gave.
+
+    >>> x = cr.zeros(4)
+    >>> cr.masked_scatter(x, cr.tensor([True, False, True, False]), cr.tensor([1., 2., 3.]))
+    tensor([1., 0., 2., 0.], dtype=float32)
+    """
+    x, source = _t(input), _t(source)
+    mask = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
+    if mask.dtype != bool:
+        raise DtypeError(f"masked_scatter: mask must be a bool tensor, got {mask.dtype}")
+    if source.dtype != x.dtype:
+        raise DtypeError(f"masked_scatter: source is {source.dtype} but the tensor is "
+                         f"{x.dtype}; they must match (as in PyTorch)")
+    shape = xp.broadcast_shapes(tuple(x.shape), mask.shape)
+    mask = xp.broadcast_to(mask, shape)
+    count = int(mask.sum())
+    if count > source.numel():
+        raise ArgumentError(f"masked_scatter: the mask has {count} True elements but source "
+                            f"only {source.numel()}")
+    x = ops.broadcast_to(x, shape=shape) if tuple(x.shape) != shape else x
+    if not count:  # nothing taken: source still gets its (zero) gradient, as PyTorch's
+        return ops.where(mask, source.reshape(-1).sum().to(x.dtype), x)
+    position = xp.maximum(xp.cumsum(mask.reshape(-1)) - 1, 0).reshape(shape)
+    return ops.where(mask, ops.getitem(source.reshape(-1), index=position), x)
+
+
+def _put(input, index, source, accumulate=False):
+    x, source = _t(input), _t(source)
+    index = _index("put_", index).reshape(-1)
+    if source.numel() != index.size:
+        raise ArgumentError(f"put_: source has {source.numel()} elements but index "
+                            f"{index.size}; they must match")
+    n = x.numel()
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise IndexError(f"put_: index out of range for a tensor of {n} elements")
+    flat = functions.index_put(x.reshape(-1), (index % max(n, 1),), source.reshape(-1),
+                               accumulate)
+    return flat.reshape(x.shape)
+
+
+def _fill_diagonal(input, fill_value, wrap=False):
+    x = _t(input)
+    if x.ndim < 2 or (x.ndim > 2 and len(set(x.shape)) > 1):
+        raise ArgumentError(f"fill_diagonal_: expects a matrix, or a tensor whose dimensions "
+                            f"are all equal, got shape {tuple(x.shape)}")
+    strides = xp.cumprod((1,) + tuple(x.shape[:0:-1]))[::-1]  # of C order
+    step = int(strides.sum())
+    count = min(x.shape) if not (wrap and x.ndim == 2 and x.shape[0] > x.shape[1] + 1) \
+        else -(-x.numel() // step)
+    mask = xp.zeros(x.numel(), dtype=bool)
+    mask[xp.arange(count) * step] = True
+    return ops.masked_fill(x, mask.reshape(x.shape), fill_value)
+
+
+# -- Tensor methods that PyTorch has only as methods --------------------------------------------
+
+def put_(self, index, source, accumulate=False):
+    """In place: ``source``'s elements written (with ``accumulate``, added) at ``index`` of
+    this tensor read as if flattened; returns it.
+
+    >>> cr.zeros(2, 2).put_(cr.tensor([3, 0, 3]), cr.tensor([1., 2., 3.]), accumulate=True)
+    tensor([[2., 0.],
+            [0., 4.]], dtype=float32)
+    """
+    return self._inplace(lambda t, s: _put(t, index, s, accumulate), _t(source), "put_")
+
+
+def fill_diagonal_(self, fill_value, wrap=False):
+    """In place: ``fill_value`` on the main diagonal (of a matrix, or of a tensor whose
+    dimensions are all equal); with ``wrap``, a tall matrix's diagonal starts again every
+    N + 1 rows, as PyTorch's. Returns this tensor.
+
+    >>> cr.zeros(2, 3).fill_diagonal_(7)
+    tensor([[7., 0., 0.],
+            [0., 7., 0.]], dtype=float32)
+    """
+    return self._inplace(lambda t, v: _fill_diagonal(t, v, wrap), fill_value,
+                         "fill_diagonal_")
+
+
+def sum_to_size(self, *size):
+    """This tensor summed down to ``size``, a shape it broadcasts from (the reverse of
+    ``expand``).
+
+    >>> cr.ones(2, 3).sum_to_size(1, 3)
+    tensor([[2., 2., 2.]], dtype=float32)
+    """
+    shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
+    try:
+        fits = xp.broadcast_shapes(shape, tuple(self.shape)) == tuple(self.shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ArgumentError(f"sum_to_size: size {shape} is not expandable to the tensor's "
+                            f"shape {tuple(self.shape)}")
+    lead = self.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and self.shape[lead + i] != 1)
+    return (self.sum(axes, keepdim=True) if axes else self).reshape(shape)
+
+
+def ndimension(self):
+    """The number of dimensions (``dim()``).
+
+    >>> cr.zeros(2, 3).ndimension()
+    2
+    """
+    return self.ndim
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    """A tensor of the given size with this tensor's dtype unless ``dtype``; its values are
+    unspecified, as PyTorch's (here zeros).
+
+    >>> cr.tensor([1, 2]).new_empty(2, 3).shape
+    cr.Size([2, 3])
+    """
+    return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def _reshaped_in_place(self, reshape, name):
+    """``self`` made ``reshape(self)``, a view of its memory in another shape, as PyTorch's
+    squeeze_, unsqueeze_ and t_; in a graph it records the op."""
+    if engine.mode.enabled and self.requires_grad and self.is_leaf:
+        raise GradientError(f"a leaf tensor that requires grad is being used in an in-place "
+                            f"operation (t.{name}()); do it on a copy, or under cr.no_grad()")
+    result = reshape(self)
+    if self.node is not None and result.node is None:
+        raise GradientError(f"t.{name}() under no_grad on a tensor of a graph would leave the "
+                            f"graph a shape behind; do it with grad mode on, or on a copy")
+    self._data, self.node = result._data, result.node
+    return self
+
+
+def squeeze_(self, dim=None):
+    """In place: ``squeeze(dim)``, this tensor seeing its memory without those size-1
+    dimensions; returns it.
+
+    >>> x = cr.zeros(2, 1, 3)
+    >>> x.squeeze_(1).shape
+    cr.Size([2, 3])
+    """
+    return _reshaped_in_place(self, lambda t: t.squeeze(dim), "squeeze_")
+
+
+def unsqueeze_(self, dim):
+    """In place: ``unsqueeze(dim)``, a size-1 dimension inserted at ``dim``; returns this
+    tensor.
+
+    >>> x = cr.zeros(2, 3)
+    >>> x.unsqueeze_(0).shape
+    cr.Size([1, 2, 3])
+    """
+    return _reshaped_in_place(self, lambda t: t.unsqueeze(dim), "unsqueeze_")
+
+
+def t_(self):
+    """In place: ``t()``, this matrix seeing its memory transposed; returns it.
+
+    >>> x = cr.tensor([[1, 2]])
+    >>> x.t_()
+    tensor([[1],
+            [2]], dtype=int64)
+    """
+    return _reshaped_in_place(self, lambda t: t.t(), "t_")
+
+
+for _method in (put_, fill_diagonal_, sum_to_size, ndimension, new_empty, squeeze_,
+                unsqueeze_, t_):
+    setattr(Tensor, _method.__name__, _method)
+
+for _name, _example, _output in [
+        ("index_copy", ("cr.zeros(3)", "0, cr.tensor([2]), cr.tensor([5.])"),
+         "tensor([0., 0., 5.], dtype=float32)"),
+        ("index_fill", ("cr.zeros(3)", "0, cr.tensor([0, 2]), 1.5"),
+         "tensor([1.5, 0. , 1.5], dtype=float32)"),
+        ("masked_scatter", ("cr.zeros(3)", "cr.tensor([False, True, True]), cr.ones(2)"),
+         "tensor([0., 1., 1.], dtype=float32)"),
+        ("scatter", ("cr.zeros(3)", "0, cr.tensor([1]), cr.tensor([4.])"),
+         "tensor([0., 4., 0.], dtype=float32)"),
+        ("tril", ("cr.ones(2, 2)", ""), "tensor([[1., 0.],\n            [1., 1.]], dtype=float32)"),
+        ("triu", ("cr.ones(2, 2)", "1"), "tensor([[0., 1.],\n            [0., 0.]], dtype=float32)")]:
+    _in_place_with_example(_name, _example, _output)

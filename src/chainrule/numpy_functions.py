@@ -490,6 +490,31 @@ def _nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return _quantiles("nanmedian", True)(a, 0.5, axis, out, keepdims=keepdims)
 
 
+def _take(a, indices, axis=None, out=None, mode="raise"):
+    _require_defaults("numpy.take", out=out)
+    if mode != "raise":
+        raise TypeError(f"numpy.take on chainrule tensors: mode={mode!r} is not supported")
+    index = Tensor._wrap(xp.asarray(_values(indices), dtype=xp.int64))
+    if axis is None:
+        return _indexing().take(a, index)
+    picked = _ops().index_select(a, axis, index.reshape(-1))
+    axis %= a.ndim
+    return picked.reshape(a.shape[:axis] + tuple(index.shape) + a.shape[axis + 1:])
+
+
+def _select(condlist, choicelist, default=0):
+    """NumPy's select: the first choice whose condition holds, else ``default``."""
+    answer = default
+    for condition, choice in reversed(list(zip(condlist, choicelist))):
+        answer = _ops().where(condition, choice, answer)
+    return answer
+
+
+def _splitter(name):
+    return lambda ary, indices_or_sections: list(getattr(_indexing(), name)(
+        ary, indices_or_sections))
+
+
 # NumPy name -> the adapter that gives NumPy's meaning on tensors, for each declared op whose NumPy
 # namesake is not a ufunc (a ufunc's arguments already mean what PyTorch's do).
 ADAPTERS = {
@@ -516,7 +541,11 @@ ADAPTERS = {
     "tensordot": _tensordot, "diff": _diff, "cross": _cross,
     "nanmean": _nanmean, "nanmedian": _nanmedian, "quantile": _quantiles("quantile", False),
     "nanquantile": _quantiles("nanquantile", True), "bincount": _values_adapter(xp.bincount),
-    "argwhere": _values_adapter(xp.argwhere),
+    "argwhere": _values_adapter(xp.argwhere), "take": _take, "select": _select,
+    "hsplit": _splitter("hsplit"), "vsplit": _splitter("vsplit"), "dsplit": _splitter("dsplit"),
+    "rot90": lambda m, k=1, axes=(0, 1): _indexing().rot90(m, k, axes),
+    "diagflat": lambda v, k=0: _indexing().diagflat(v, k), "isreal": _values_adapter(xp.isreal),
+    "isposinf": _values_adapter(xp.isposinf), "isneginf": _values_adapter(xp.isneginf),
     "sinc": lambda x: _special_math().sinc(x),  # NumPy's sinc is PyTorch's, sin(pi x)/(pi x)
 }
 
