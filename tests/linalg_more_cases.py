@@ -26,6 +26,18 @@ def _eigh(M, x, **kwargs):
     return w, V * V
 
 
+def _svd(M, x, full_matrices=True):
+    # Singular vectors up to their signs (and the first min(m, n) of them): squares agree.
+    U, S, Vh = M.linalg.svd(x, full_matrices=full_matrices)
+    k = S.shape[-1]
+    return U[..., :k] ** 2, S, Vh[..., :k, :] ** 2, (U[..., :k] * S[..., None, :]) @ Vh[..., :k, :]
+
+
+def _qr(M, x, mode="reduced"):
+    Q, R = M.linalg.qr(x, mode=mode)
+    return Q, R, Q @ R
+
+
 CASES = [
     Case("matrix_power", lambda M, a: tuple(M.linalg.matrix_power(a, n)
                                             for n in (0, 1, 2, 3, 5, -1, -2)), [F(3, 3)],
@@ -52,6 +64,22 @@ CASES = [
          covers=("mul",)),
     Case("cholesky", _cholesky, [F(2, 3, 3)]),
 ]
+CASES += [
+    Case("svd", lambda M, a: (_svd(M, a), _svd(M, a, False), _svd(M, a.mT), M.linalg.svdvals(a)),
+         [F(4, 3)], covers=("svd", "getitem")),
+    Case("svd", lambda M, a: (_svd(M, a, False), M.linalg.svdvals(a) * a[0, 0, 0],
+                              M.linalg.svdvals(a[:, :0])), [F(2, 3, 5)], covers=("svd", "getitem")),
+    Case("qr", lambda M, a: (_qr(M, a), _qr(M, a.mT), _qr(M, a[:3, :3], "complete"),
+                             _qr(M, a[:0])), [F(4, 3)],
+         covers=("qr", "getitem")),
+    Case("qr", lambda M, a: (_qr(M, a), _qr(M, a, "complete"), _qr(M, a) [1] * a[0, 0, 0]),
+         [F(2, 3, 5)], covers=("qr", "getitem")),
+    Case("matrix_norm", lambda M, a: tuple(M.linalg.matrix_norm(a, o, d, k) for o in (2, -2, "nuc")
+                                           for d, k in (((-2, -1), False), ((2, 0), True))),
+         [F(2, 3, 4)], covers=("svd",)),
+    Case("matrix_norm", lambda M, a: (M.linalg.norm(a, 2), M.linalg.norm(a, "nuc")), [F(3, 2)],
+         covers=("svd",)),
+]
 REFUSALS = [
     Case("matrix_power", lambda M, a: M.linalg.matrix_power(a, 2), [F(2, 3)]),
     Case("matrix_power", lambda M, a: M.linalg.matrix_power(a, 2), [F(3)]),
@@ -68,6 +96,13 @@ REFUSALS = [
     Case("vdot", lambda M, a, b: M.vdot(a, b), [F(2, 2), F(2, 2)]),
     Case("vdot", lambda M, a, b: M.vdot(a, b), [F(4), F(3)]),
     Case("ger", lambda M, a, b: M.ger(a, b), [F(2, 2), F(2)]),
+    Case("svd", lambda M, a: M.linalg.svd(a), [F(3)]),
+    Case("svd", lambda M, a: M.linalg.svd(a), [K([[1, 2], [3, 4]], "int64")]),
+    Case("svd", lambda M, a: M.linalg.svd(a, driver="gesvd"), [F(3, 3)]),
+    Case("svd", lambda M, a: M.linalg.svdvals(a), [F(3)]),
+    Case("qr", lambda M, a: M.linalg.qr(a), [F(3)]),
+    Case("qr", lambda M, a: M.linalg.qr(a, mode="full"), [F(3, 3)]),
+    Case("qr", lambda M, a: M.linalg.qr(a), [K([[1, 2], [3, 4]], "int64")]),
 ]
 # Compared with PyTorch only: at a rank-deficient matrix pinv is not continuous, and eigh with
 # UPLO reads one triangle while the gradient, PyTorch's, is the symmetric one.
@@ -76,6 +111,7 @@ PYTORCH_ONLY = [
                                   M.linalg.pinv(a[:, :1] @ b[:1], hermitian=False) * 2),
          [F(4, 2), F(2, 3)]),
     Case("pinv", lambda M, a: M.linalg.pinv(a), [K(SINGULAR)]),
+    Case("svd", lambda M, a, b: M.linalg.svdvals(a[:, :1] @ b[:1]), [F(4, 2), F(2, 3)]),
     Case("eigh", lambda M, a: (_eigh(M, a, UPLO="U"), M.linalg.eigvalsh(a, UPLO="U"),
                                M.linalg.eigvalsh(a, "L")), [F(3, 3)]),
 ]

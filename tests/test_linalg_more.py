@@ -1,5 +1,6 @@
 """More linear algebra under PyTorch's names: linalg.matrix_power / matrix_power, linalg.pinv /
-pinverse, linalg.eigh / eigvalsh, vdot, ger and the deprecated Tensor.cholesky, through
+pinverse, linalg.eigh / eigvalsh, linalg.svd / svdvals, linalg.qr, the spectral and nuclear
+matrix norms, vdot, ger and the deprecated Tensor.cholesky, through
 tests/torch_cases.py's checks (values, dtypes, gradients against PyTorch on float64 and
 float32; central differences to first and second order), with batches, fan-out, views, empty
 and rank-deficient matrices, repeated eigenvalues and PyTorch's refusals."""
@@ -94,3 +95,38 @@ def test_gradchecks_on_batches():
     assert cr.gradcheck(lambda x: cr.linalg.matrix_power(x, -2), (a,))
     assert cr.gradgradcheck(lambda x: cr.linalg.pinv(x[:, :, :2]), (a,))
     assert cr.gradgradcheck(lambda x: cr.linalg.eigh(_sym(x)).eigenvectors ** 2, (a,))
+
+
+@pytest.mark.parametrize("call", [lambda M, a: M.linalg.qr(a, mode="r").R,
+                                  lambda M, a: M.linalg.qr(a, mode="complete").Q])
+def test_qr_refuses_a_gradient_without_a_unique_q_as_pytorch(call):
+    x = np.random.default_rng(3).uniform(-1, 1, (4, 3))
+    a, t = _pair(x)
+    np.testing.assert_allclose(call(cr, a).detach().numpy(), call(torch, t).detach().numpy(),
+                               atol=1e-12)
+    assert cr.linalg.qr(a, mode="r").Q.shape == tuple(torch.linalg.qr(t, mode="r").Q.shape)
+    with pytest.raises(RuntimeError):
+        call(torch, t).sum().backward()
+    with pytest.raises(cr.errors.GradientError, match="linalg.qr"):
+        call(cr, a).sum().backward()
+
+
+def test_repeated_singular_values_give_pytorchs_answer():
+    a, t = _pair(np.diag([3.0, 3.0, 1.0])[:, :2] @ np.eye(2))
+    cr.linalg.svdvals(a).sum().backward()
+    torch.linalg.svdvals(t).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), atol=1e-12)
+    a, t = _pair(np.diag([3.0, 3.0]))
+    cr.linalg.svd(a).U[:, 0].sum().backward()
+    torch.linalg.svd(t).U[:, 0].sum().backward()
+    assert not np.isfinite(a.grad.numpy()).all() and not np.isfinite(t.grad.numpy()).all()
+
+
+def test_svd_and_qr_gradchecks_on_batches():
+    rng = np.random.default_rng(5)
+    for shape in ((2, 4, 3), (2, 3, 4)):
+        a = cr.tensor(rng.uniform(-1, 1, shape), requires_grad=True)
+        assert cr.gradgradcheck(lambda x: cr.linalg.svd(x, False).U ** 2, (a,))
+        assert cr.gradgradcheck(lambda x: cr.linalg.svd(x, False).Vh ** 2, (a,))
+        assert cr.gradgradcheck(lambda x: cr.linalg.qr(x).Q, (a,))
+        assert cr.gradgradcheck(lambda x: cr.linalg.qr(x).R, (a,))

@@ -379,3 +379,11 @@ def test_the_named_tuples_have_pytorchs_fields():
     for result in (x.kthvalue(1), x.mode(), x.nanmedian(0)):
         assert result.values.shape == result.indices.shape == (2,)
         assert result.indices.dtype == cr.int64
+
+
+def test_mode_refuses_nan_whose_pytorch_answer_follows_no_rule():
+    # PyTorch's mode of [1, nan, 1, 1, 0, 2, nan, 1, nan, 2, 1] is value 1 at index 3, neither
+    # its last occurrence (10) nor its first: its sort leaves NaNs anywhere.
+    with pytest.raises(cr.ArgumentError, match="NaN"):
+        cr.mode(cr.tensor([1.0, NAN, 1.0]))
+    assert cr.mode(cr.tensor([1.0, INF, 1.0, INF, INF])).indices.item() == 4

@@ -1,9 +1,9 @@
 """``cr.linalg``: the norms of ``torch.linalg`` (norm, vector_norm, matrix_norm), with its
-signatures and meanings. The spectral (ord=2, -2) and nuclear norms need an SVD, which
-chainrule does not have: they raise, naming the ord.
+signatures and meanings; the spectral (ord=2, -2) and nuclear norms through the singular values.
 
-Beside them inv, det, slogdet, solve and cholesky (the primitives of ops/decompositions.py:
-NumPy's LAPACK forward, the textbook VJPs) and cross; a matrix that cannot be factored raises
+Beside them inv, det, slogdet, solve, cholesky, pinv, eigh, svd and qr (the primitives of
+ops/decompositions.py: NumPy's LAPACK forward, the textbook VJPs), their composites
+(eigvalsh, svdvals, matrix_power) and cross; a matrix that cannot be factored raises
 ``cr.linalg.LinAlgError``, as PyTorch raises torch.linalg.LinAlgError. ``cr.det``,
 ``cr.logdet``, ``cr.slogdet`` and ``cr.inverse`` are declared here too."""
 from typing import NamedTuple
@@ -18,7 +18,7 @@ from .public import public
 from .tensor import Tensor, tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve", "cholesky",
-           "cross", "matrix_power", "pinv", "eigh", "eigvalsh", "LinAlgError"]
+           "cross", "matrix_power", "pinv", "eigh", "eigvalsh", "svd", "svdvals", "qr", "LinAlgError"]
 
 _INF = float("inf")
 
@@ -73,9 +73,16 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         pick = ops.max if ord > 0 else ops.min
         out = pick(sums, axis=across, keepdims=True)
         return out if keepdim else ops.squeeze(out, tuple(sorted((rows, columns))))
-    raise ArgumentError(f"linalg.matrix_norm: ord={ord!r} is not supported: the spectral (2, "
-                        f"-2) and nuclear ('nuc') norms need an SVD, which chainrule does not "
-                        f"have; 'fro', 1, -1, inf and -inf are supported")
+    if ord in (2, -2, "nuc"):
+        values = svdvals(A.movedim((rows, columns), (-2, -1)))
+        out = values.sum(-1) if ord == "nuc" else (ops.max if ord == 2 else ops.min)(
+            values, axis=-1)
+        if keepdim:
+            for d in sorted((rows, columns)):
+                out = out.unsqueeze(d)
+        return out
+    raise ArgumentError(f"linalg.matrix_norm: ord={ord!r} is not supported; 'fro', 'nuc', 2, "
+                        f"-2, 1, -1, inf and -inf are")
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
@@ -286,3 +293,61 @@ def eigvalsh(A, UPLO="L"):
     tensor([-1.,  2.], dtype=float32)
     """
     return eigh(A, UPLO).eigenvalues
+
+
+class Svd(NamedTuple):
+    """``svd``'s result: U, the singular values S (descending) and Vh, with A = U diag(S) Vh."""
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
+
+
+def svd(A, full_matrices=True, *, driver=None):
+    """The singular value decomposition ``A = U diag(S) Vh`` of a matrix (or each in a
+    batch), through NumPy's LAPACK; with ``full_matrices=False`` U and Vh keep only
+    ``min(m, n)`` columns and rows. The signs of the singular vectors are LAPACK's, as in
+    PyTorch. The gradient is PyTorch's (with ``full_matrices=True``, through the first
+    ``min(m, n)`` vectors); where singular values repeat and the loss uses the singular
+    vectors it is inf or nan, as PyTorch's.
+
+    >>> cr.linalg.svd(cr.tensor([[3., 0.], [0., -4.]])).S
+    tensor([4., 3.], dtype=float32)
+    """
+    if driver is not None:
+        raise ArgumentError(f"linalg.svd: driver={driver!r} chooses a CUDA solver, and chainrule "
+                            f"computes on the CPU; leave it None")
+    A = _matrices(A)
+    packed = decompositions.svd_packed(A, full_matrices=full_matrices)
+    return Svd(*decompositions.svd_unpack(packed, tuple(A.shape), full_matrices))
+
+
+def svdvals(A, *, driver=None):
+    """The singular values, descending, of a matrix (or each in a batch); the gradient is
+    ``U diag(grad) Vh``, finite also where they repeat.
+
+    >>> cr.linalg.svdvals(cr.tensor([[0., 2.], [1., 0.]]))
+    tensor([2., 1.], dtype=float32)
+    """
+    return svd(A, full_matrices=False, driver=driver).S
+
+
+class Qr(NamedTuple):
+    """``qr``'s result: Q, with orthonormal columns, and the upper-triangular R, A = Q R."""
+    Q: Tensor
+    R: Tensor
+
+
+def qr(A, mode="reduced"):
+    """The QR decomposition ``A = Q R`` of a matrix (or each in a batch), LAPACK's
+    Householder one (R's diagonal may be negative), as PyTorch's: ``mode="reduced"`` (Q of
+    min(m, n) columns), ``"complete"`` (Q square) or ``"r"`` (R only; Q is empty). The
+    gradient is PyTorch's; it needs Q, so mode "r" refuses it, and "complete" with more
+    rows than columns too, as PyTorch's.
+
+    >>> cr.linalg.qr(cr.tensor([[3., 1.], [4., 2.]])).R
+    tensor([[-5. , -2.2],
+            [ 0. ,  0.4]], dtype=float32)
+    """
+    A = _matrices(A)
+    Q, R = decompositions.qr_unpack(decompositions.qr_packed(A, mode=mode), tuple(A.shape), mode)
+    return Qr(Q.reshape(0) if mode == "r" else Q, R)

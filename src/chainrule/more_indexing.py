@@ -133,7 +133,8 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 @public(method=True)
 def mode(input, dim=-1, keepdim=False):
     """``(values, indices)``: the most frequent value along ``dim`` (of equally frequent
-    ones, the smallest) and the index of its last occurrence; the gradient goes there.
+    ones, the smallest) and the index of its last occurrence; the gradient goes there. An
+    input with NaN is refused (PyTorch's answer for it follows no rule).
 
     >>> cr.mode(cr.tensor([2, 1, 2, 1, 3]))
     MinMax(values=tensor(1, dtype=int64), indices=tensor(3, dtype=int64))
@@ -144,6 +145,11 @@ def mode(input, dim=-1, keepdim=False):
     data = xp.moveaxis(lanes._data, axis, -1)
     if not data.shape[-1]:
         raise IndexError(f"mode: dim {dim} of the tensor of shape {x.shape} is empty")
+    if data.dtype.kind == "f" and xp.isnan(data).any():
+        # PyTorch's answer then depends on how its sort happens to place NaNs (neither the
+        # most frequent value nor its last index is assured): refused rather than guessed.
+        raise ArgumentError("mode: the input has NaN, for which the mode is not defined; "
+                            "replace the NaNs first (e.g. with nan_to_num)")
     order = xp.argsort(data, axis=-1, kind="stable")
     ordered = xp.take_along_axis(data, order, axis=-1)
     n = data.shape[-1]

@@ -6,9 +6,10 @@ A matrix that LAPACK cannot factor (singular for inv and solve, not positive-def
 cholesky) raises LinAlgError, as PyTorch raises torch.linalg.LinAlgError: a number computed
 from a failed factorization would be silently wrong."""
 from ..backend import xp
-from ..errors import ChainruleError, DtypeError, ShapeError
+from ..errors import ChainruleError, DtypeError, GradientError, ShapeError
 from .elementwise import where
 from .primitive import primitive
+from .shape import concatenate
 
 
 class LinAlgError(ChainruleError, RuntimeError):
@@ -235,7 +236,155 @@ def _(grad, out):
     VtgV = _t(V) @ gV
     skew = (VtgV - _t(VtgV)) * 0.5
     with xp.errstate(divide="ignore", invalid="ignore"):
-        ratio = skew / (w[..., None, :] - w[..., :, None] + eye)
-    inner = where(skew == 0, 0.0, ratio) + eye * gw[..., None, :]
-    with xp.errstate(invalid="ignore"):
+        inner = _quotient(skew, w[..., None, :] - w[..., :, None] + eye) + eye * gw[..., None, :]
         return V @ inner @ _t(V)
+
+
+def _svd_parts(A_shape, full_matrices):
+    """The shapes of U, S and Vh for an A of ``A_shape``."""
+    *batch, m, n = A_shape
+    k = min(m, n)
+    u, v = (m, n) if full_matrices else (k, k)
+    return tuple(batch), m, n, k, u, v
+
+
+def svd_unpack(packed, A_shape, full_matrices):
+    """U, S and Vh from the flat array (or tensor) that the svd primitive returns."""
+    batch, m, n, k, u, v = _svd_parts(A_shape, full_matrices)
+    U = packed[..., :m * u].reshape(batch + (m, u))
+    S = packed[..., m * u:m * u + k]
+    Vh = packed[..., m * u + k:].reshape(batch + (v, n))
+    return U, S, Vh
+
+
+@primitive(name="svd")
+def svd_packed(A, *, full_matrices=True):
+    """U, S and Vh of NumPy's SVD, flattened into one array (a primitive has one output;
+    linalg.svd splits it with svd_unpack)."""
+    if A.dtype not in (xp.float32, xp.float64):
+        raise DtypeError(f"linalg.svd: expected a float32 or float64 tensor, got {A.dtype} "
+                         f"(as in PyTorch); convert with .float() or .double()")
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.svd: A must be a matrix or a batch of them, got shape "
+                         f"{A.shape}")
+    batch, m, n, k, u, v = _svd_parts(A.shape, full_matrices)
+    if k == 0:
+        U = xp.broadcast_to(xp.eye(m, u, dtype=A.dtype), batch + (m, u))
+        Vh = xp.broadcast_to(xp.eye(v, n, dtype=A.dtype), batch + (v, n))
+        S = xp.zeros(batch + (0,), A.dtype)
+    else:
+        nan = xp.isnan(A).any(axis=(-2, -1), keepdims=True)
+        with xp.errstate(all="ignore"):
+            try:
+                U, S, Vh = xp.linalg.svd(xp.where(nan, 0, A), full_matrices=full_matrices)
+            except xp.linalg.LinAlgError:
+                raise LinAlgError(f"linalg.svd: A of shape {A.shape} could not be decomposed "
+                                  f"(no convergence)") from None
+        U, S, Vh = (xp.where(nan if x.ndim == A.ndim else nan[..., 0], xp.nan, x)
+                    for x in (U, S, Vh))
+    flat = [U.reshape(batch + (-1,)), S, Vh.reshape(batch + (-1,))]
+    return xp.concatenate(flat, axis=-1).astype(A.dtype)
+
+
+@svd_packed.vjp(formula="U [(skew(U^T g_U) S + S skew(V^T g_V)) / (s_j^2 - s_i^2) + diag(g_S)] V^T,"
+                        " plus the terms of the columns outside U (m > n) or V (m < n)")
+def _(grad, out, A_shape, full_matrices):
+    # PyTorch's svd_backward for real A: with full_matrices only the first k columns of U
+    # and rows of Vh take part, as PyTorch's. Where singular values repeat (or one is zero and
+    # m != n) the singular vectors are not unique: a gradient of theirs there gives inf or
+    # nan, as PyTorch's; unused singular vectors (zero gradients) add nothing.
+    batch, m, n, k, u, v = _svd_parts(A_shape, full_matrices)
+    U, S, Vh = svd_unpack(out, A_shape, full_matrices)
+    gU, gS, gVh = svd_unpack(grad, A_shape, full_matrices)
+    U, gU, Vh, gVh = U[..., :, :k], gU[..., :, :k], Vh[..., :k, :], gVh[..., :k, :]
+    eye = xp.eye(k, dtype=S.dtype)
+    UtgU, VtgV = _t(U) @ gU, Vh @ _t(gVh)
+    numerator = (UtgU - _t(UtgU)) * S[..., None, :] + S[..., :, None] * (VtgV - _t(VtgV))
+    S2 = S * S
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        inner = _quotient(numerator, S2[..., None, :] - S2[..., :, None] + eye)
+        inner = inner + eye * gS[..., None, :]
+        if m > n:
+            gUSinv = _quotient(gU, S[..., None, :])
+            return (U @ inner + gUSinv - U @ (_t(U) @ gUSinv)) @ Vh
+        if m < n:
+            SinvgVh = _quotient(gVh, S[..., :, None])
+            return U @ (inner @ Vh + SinvgVh - (SinvgVh @ _t(Vh)) @ Vh)
+        return U @ inner @ Vh
+
+
+def _quotient(a, b):
+    """a / b, and 0 where a is 0 (an unused part of the gradient stays out even where b is 0)."""
+    return where(a == 0, 0.0, a / b)
+
+
+def _qr_parts(A_shape, mode):
+    """The shapes of Q and R for an A of ``A_shape``: Q (m, q), R (q, n); no Q for mode "r"."""
+    *batch, m, n = A_shape
+    q = m if mode == "complete" else min(m, n)
+    return tuple(batch), m, n, (0 if mode == "r" else q), q
+
+
+def qr_unpack(packed, A_shape, mode):
+    """Q and R from the flat array (or tensor) that the qr primitive returns."""
+    batch, m, n, q_columns, q = _qr_parts(A_shape, mode)
+    Q = packed[..., :m * q_columns].reshape(batch + (m, q_columns))
+    return Q, packed[..., m * q_columns:].reshape(batch + (q, n))
+
+
+@primitive(name="qr")
+def qr_packed(A, *, mode="reduced"):
+    """Q and R of NumPy's QR (Householder, LAPACK's, as PyTorch's), flattened into one
+    array (a primitive has one output; linalg.qr splits it with qr_unpack)."""
+    if A.dtype not in (xp.float32, xp.float64):
+        raise DtypeError(f"linalg.qr: expected a float32 or float64 tensor, got {A.dtype} "
+                         f"(as in PyTorch); convert with .float() or .double()")
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.qr: A must be a matrix or a batch of them, got shape "
+                         f"{A.shape}")
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    batch, m, n, q_columns, q = _qr_parts(A.shape, mode)
+    if m == 0 or n == 0:
+        Q = xp.broadcast_to(xp.eye(m, q_columns, dtype=A.dtype), batch + (m, q_columns))
+        R = xp.zeros(batch + (q, n), A.dtype)
+    else:
+        Q, R = xp.linalg.qr(A, mode="complete" if mode == "complete" else "reduced")
+        Q = Q[..., :q_columns]
+    return xp.concatenate([Q.reshape(batch + (-1,)), R.reshape(batch + (-1,))],
+                          axis=-1).astype(A.dtype)
+
+
+@qr_packed.vjp(formula="(g_Q + Q copyltu(R g_R^T - g_Q^T Q)) R^-T (m >= n; for m < n on the "
+                       "leading square block, plus Q g_R for the rest)")
+def _(grad, out, A_shape, mode):
+    # Liao et al. (2019), PyTorch's linalg_qr_backward. copyltu(M): M's lower triangle
+    # mirrored onto its upper one.
+    batch, m, n, q_columns, q = _qr_parts(A_shape, mode)
+    if mode == "r" or (mode == "complete" and m > n):
+        raise _gradient_error(
+            "linalg.qr: the gradient needs Q, which mode='r' does not compute; use "
+            "mode='reduced'" if mode == "r" else
+            "linalg.qr: the QR decomposition is not differentiable when mode='complete' and "
+            "A has more rows than columns (Q's last columns are not unique); use "
+            "mode='reduced'")
+    Q, R = qr_unpack(out, A_shape, mode)
+    gQ, gR = qr_unpack(grad, A_shape, mode)
+    if m >= n:
+        return _qr_square_part(gQ, gR, Q, R)
+    X_grad = _qr_square_part(gQ + (Q @ R[..., :, m:]) @ _t(gR[..., :, m:]), gR[..., :, :m], Q,
+                             R[..., :, :m])
+    return concatenate([X_grad, Q @ gR[..., :, m:]], -1)
+
+
+def _qr_square_part(gQ, gR, Q, R):
+    """The gradient of A = Q R with R square: (g_Q + Q copyltu(M)) R^-T."""
+    n = R.shape[-1]
+    M = R @ _t(gR) - _t(gQ) @ Q
+    lower = xp.tri(n, dtype=R.dtype)
+    M = M * lower + _t(M * xp.tri(n, k=-1, dtype=R.dtype))
+    return _t(solve(R, _t(gQ + Q @ M)))
+
+
+def _gradient_error(message):
+    return GradientError(message)
