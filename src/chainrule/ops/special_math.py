@@ -7,7 +7,7 @@ import math
 
 from ..backend import xp
 from ..errors import DtypeError, GradientError
-from .elementwise import exp, log, where
+from .elementwise import exp, where
 from .math import _CODY_C, _CODY_D, _CODY_P, _CODY_Q, _erf, _horner, cos, exp2, isnan, sin
 from .primitive import primitive
 
