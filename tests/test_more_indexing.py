@@ -142,7 +142,8 @@ CASES = [
                                    M.argwhere(x[0, 0] * 0), M.argwhere(x > 0.5)),
          [K([[0.0, 1.5, 0.0], [NAN, 0.0, -2.0]])]),
     # take, select, narrow_copy and the splits: views or copies, the gradient to each element
-    Case("take", lambda M, x: (M.take(x, M.tensor([[0, 11], [-1, 5]])), x.t().take(M.tensor([1, 1, 4])),
+    Case("take", lambda M, x: (M.take(x, M.tensor([[0, 11], [-1, 5]])),
+                               x.t().take(M.tensor([1, 1, 4])),
                                M.take(x, M.tensor(3)), M.take(x, M.tensor([], dtype=M.int64))),
          [F(3, 4)]),
     Case("take", lambda M, x: (M.take(x, M.tensor([0, 0])), M.take(x, M.tensor([[-1]]))), [F()]),
@@ -247,8 +248,8 @@ CASES = [
                                        M.isposinf(x), x.isneginf(), M.is_nonzero(x[0:1, 0]),
                                        x.ndimension(), tuple(x.new_empty(2, 3).shape),
                                        x.new_empty((1,), dtype=M.int32).fill_(1)), [F(3, 4)]),
-    Case("is_same_size", lambda M, x: (M.isreal(x), M.isposinf(x), M.isneginf(x), M.is_nonzero(x[7]),
-                                       M.is_nonzero(x[0])), [E(N_EDGES)]),
+    Case("is_same_size", lambda M, x: (M.isreal(x), M.isposinf(x), M.isneginf(x),
+                                       M.is_nonzero(x[7]), M.is_nonzero(x[0])), [E(N_EDGES)]),
     Case("is_same_size", lambda M, x: (M.is_signed(x), M.isposinf(x), x.isneginf(), x.isreal(),
                                        M.is_nonzero(x[1:2]), x.ndimension()),
          [K([3, 0, 7], "uint8")]),
@@ -387,3 +388,16 @@ def test_mode_refuses_nan_whose_pytorch_answer_follows_no_rule():
     with pytest.raises(cr.ArgumentError, match="NaN"):
         cr.mode(cr.tensor([1.0, NAN, 1.0]))
     assert cr.mode(cr.tensor([1.0, INF, 1.0, INF, INF])).indices.item() == 4
+
+
+def test_shape_changes_in_place_count_as_changes_as_in_pytorch():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x.reshape(2, 1) * 1
+    z = y * y  # saves y
+    assert y.t_() is y and y.shape == (1, 2)
+    with pytest.raises(cr.GradientError, match="modified in place"):
+        z.sum().backward()
+    w = x.reshape(2, 1) * 1
+    w.t_()
+    (w * cr.tensor([[3.0, 5.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 5.0])

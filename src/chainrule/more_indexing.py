@@ -4,9 +4,8 @@ composite of sort, take_along_axis, where and friends, so its gradient is theirs
 are found on the arrays, as sort's are."""
 from collections import namedtuple
 
-from . import functions, ops
+from . import engine, functions, ops
 from .backend import xp
-from . import engine
 from .errors import ArgumentError, DimError, DtypeError, GradientError
 from .ops.selection import kth_smallest, lower_median_ignoring_nan
 from .ops.shape import axis_of
@@ -61,14 +60,6 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     return ops.where(empty, x.sum(dim, keepdim=keepdim) * poison, mean)
 
 
-def _kth_index(name, x, axis, position):
-    """Per lane of ``x`` along ``axis``: the index of the element at ``position`` (an array
-    broadcasting against the lanes) in its stable ascending order, NaNs last."""
-    order = xp.argsort(x, axis=axis, kind="stable")
-    shape = order.shape[:axis] + (1,) + order.shape[axis + 1:]
-    return xp.take_along_axis(order, xp.broadcast_to(position, shape), axis=axis)
-
-
 @public(method=True)
 def nanmedian(input, dim=None, keepdim=False):
     """The lower median of the elements that are not NaN, as ``torch.nanmedian``: of every
@@ -88,7 +79,7 @@ def nanmedian(input, dim=None, keepdim=False):
             return ops.sum(x) * float("nan")
         flat = x._data.reshape(-1)
         count = int((~xp.isnan(flat)).sum())
-        value = flat[_kth_index("nanmedian", flat, 0, max(count - 1, 0) // 2)[0]]
+        value = flat[xp.argsort(flat, kind="stable")[max(count - 1, 0) // 2]]  # NaNs last
         hits = (xp.isnan(flat) if xp.isnan(value) else flat == value).reshape(x.shape)
         return ops.sum(ops.where(hits, x, 0)) / int(hits.sum())
     axis = axis_of("nanmedian", dim, x.ndim)
@@ -213,8 +204,8 @@ def _quantile(name, input, q, dim, keepdim, interpolation, skip_nan):
     nans = xp.isnan(lanes._data).sum(axis=-1, keepdims=True)
     last = n - nans - 1 if skip_nan else xp.full(nans.shape, n - 1)
     # The rank is found in the input's precision, as PyTorch's (the nearest rank of q=0.5 of
-    # two elements is 0, rounded half to even); a lane with a NaN reads its last element, NaN, and a lane all NaN its
-    # first.
+    # two elements is 0, rounded half to even). A lane with a NaN reads its last element,
+    # NaN; a lane all NaN (nanquantile) its first.
     rank = qs * xp.maximum(last, 0).astype(x.dtype)
     if not skip_nan:
         rank = xp.where(nans > 0, xp.asarray(n - 1, dtype=x.dtype), rank)
@@ -767,7 +758,7 @@ def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
 
 def _reshaped_in_place(self, reshape, name):
     """``self`` made ``reshape(self)``, a view of its memory in another shape, as PyTorch's
-    squeeze_, unsqueeze_ and t_; in a graph it records the op."""
+    squeeze_, unsqueeze_ and t_; in a graph it records the op, and counts as a change."""
     if engine.mode.enabled and self.requires_grad and self.is_leaf:
         raise GradientError(f"a leaf tensor that requires grad is being used in an in-place "
                             f"operation (t.{name}()); do it on a copy, or under cr.no_grad()")
@@ -776,6 +767,7 @@ def _reshaped_in_place(self, reshape, name):
         raise GradientError(f"t.{name}() under no_grad on a tensor of a graph would leave the "
                             f"graph a shape behind; do it with grad mode on, or on a copy")
     self._data, self.node = result._data, result.node
+    self._bump_version()  # as PyTorch's: a graph that saved this memory refuses to backward
     return self
 
 
@@ -826,5 +818,6 @@ for _name, _example, _output in [
         ("scatter", ("cr.zeros(3)", "0, cr.tensor([1]), cr.tensor([4.])"),
          "tensor([0., 4., 0.], dtype=float32)"),
         ("tril", ("cr.ones(2, 2)", ""), "tensor([[1., 0.],\n            [1., 1.]], dtype=float32)"),
-        ("triu", ("cr.ones(2, 2)", "1"), "tensor([[0., 1.],\n            [0., 0.]], dtype=float32)")]:
+        ("triu", ("cr.ones(2, 2)", "1"),
+         "tensor([[0., 1.],\n            [0., 0.]], dtype=float32)")]:
     _in_place_with_example(_name, _example, _output)
