@@ -1,6 +1,8 @@
-"""Matrix decompositions: inv, det, log|det|, solve and cholesky, each NumPy's LAPACK call
-forward with the textbook VJP beside it. Every VJP is written in products, transposes and
-these same primitives, so it runs on arrays and, with ``create_graph=True``, on tensors.
+"""Matrix decompositions: inv, det, log|det|, solve, cholesky, pinv, eigh, svd and qr, each
+NumPy's LAPACK call forward with the textbook VJP beside it. Every VJP is written in products,
+transposes and these same primitives, so it runs on arrays and, with ``create_graph=True``, on
+tensors. A decomposition with several results (eigh, svd, qr) returns them packed in one array,
+which linalg.py splits: a primitive has one output.
 
 A matrix that LAPACK cannot factor (singular for inv and solve, not positive-definite for
 cholesky) raises LinAlgError, as PyTorch raises torch.linalg.LinAlgError: a number computed
@@ -198,8 +200,8 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     return xp.where(nan, xp.nan, out).astype(A.dtype)
 
 
-@pinv.vjp(formula="-P^T g P^T + (I - A P)^T g^T... : Golub & Pereyra's derivative of "
-                  "P = pinv(A) at constant rank")
+@pinv.vjp(formula="-{out}^T {grad} {out}^T + (I - {A} {out}) {grad}^T {out} {out}^T + "
+                  "{out}^T {out} {grad}^T (I - {out} {A})")
 def _(grad, A, out):
     # Golub & Pereyra (1973), PyTorch's pinv_backward: exact while the rank stays the same.
     P, gT = out, _t(grad)
