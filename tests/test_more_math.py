@@ -153,3 +153,20 @@ def test_digamma_refuses_a_second_derivative_clearly():
     # lgamma's second derivative is digamma's first: checked by central differences
     assert cr.gradgradcheck(cr.lgamma, [cr.tensor([0.3, 1.7, 4.0], dtype="float64",
                                                    requires_grad=True)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nextafter_gradient_is_pytorchs_also_where_input_equals_other(dtype):
+    x = [0.3, 0.7, 0.7, -0.0, 2.0]
+    y = [0.5, 0.7, 0.1, 0.0, 2.0]
+    grads = []
+    for M in (cr, torch):
+        a = M.tensor(x, dtype=getattr(M, dtype), requires_grad=True)
+        b = M.tensor(y, dtype=getattr(M, dtype), requires_grad=True)
+        w = M.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=getattr(M, dtype))
+        (M.nextafter(a, b) * w).sum().backward()
+        grads.append([np.asarray(a.grad.detach() if M is torch else a.grad),
+                      np.asarray(b.grad.detach() if M is torch else b.grad)])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_array_equal(ours, theirs)
+    assert grads[0][0][1] == 0 and grads[0][0][0] == 1  # equal: 0; apart: the upstream grad

@@ -241,7 +241,8 @@ def _(grad):
 @primitive(promotion="promote")
 def nextafter(input, other):
     """The next floating-point number after input toward other. Its gradient is PyTorch's:
-    the upstream gradient for input (a step of one ulp is taken as the identity), 0 for other.
+    the upstream gradient for input (a step of one ulp is taken as the identity) except where
+    input equals other (the result is then other itself: 0), and 0 for other.
 
     >>> cr.nextafter(cr.tensor([1.0], dtype="float64"), cr.tensor([2.0], dtype="float64")) - 1
     tensor([2.22044605e-16], dtype=float64)
@@ -250,9 +251,10 @@ def nextafter(input, other):
     return xp.nextafter(input, other)
 
 
-@nextafter.vjp("input", formula="{grad}")
-def _(grad):
-    return grad
+@nextafter.vjp("input", formula="{grad} where input != other, 0 where they are equal (the "
+                                 "result is then other itself)")
+def _(grad, input, other):
+    return where(input == other, 0, grad)
 
 
 @nextafter.vjp("other", formula="0")
