@@ -168,3 +168,19 @@ def test_gradient_matches_central_differences(case):
 @pytest.mark.parametrize("case", [c for c in SMOOTH if c.twice], ids=lambda c: c.id)
 def test_second_derivative_matches_central_differences(case):
     checks.test_second_derivative_matches_central_differences(case)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_unique_keeps_each_nan_apart_as_pytorch(dtype):
+    import numpy as np
+    import torch
+
+    import chainrule as cr
+    x = [float("nan"), 1.0, float("nan"), 1.0, -float("nan"), 0.0, float("inf")]
+    ours = cr.unique(cr.tensor(x, dtype=getattr(cr, dtype)), return_inverse=True,
+                     return_counts=True)
+    theirs = torch.unique(torch.tensor(x, dtype=getattr(torch, dtype)), return_inverse=True,
+                          return_counts=True)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_array_equal(np.asarray(o), t.numpy())
+    assert len(ours[0]) == 6  # three NaNs, not one

@@ -81,7 +81,9 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     x = _t(input)._data
     if dim is not None:
         dim = ops.shape.axis_of("unique", dim, x.ndim)
-    values, inverse, counts = xp.unique(x, return_inverse=True, return_counts=True, axis=dim)
+    # Each NaN is distinct from every other, as in PyTorch (NumPy merges them by default).
+    values, inverse, counts = xp.unique(x, return_inverse=True, return_counts=True, axis=dim,
+                                        equal_nan=False)
     if dim is None:
         inverse = inverse.reshape(x.shape)
     answer = [Tensor._wrap(values)]
