@@ -227,7 +227,8 @@ def count_nonzero(input, dim=None):
 @public(method=True)
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector p-norm over ``dim`` (every element by default): 2 or "fro", 1, inf, -inf,
-    0 or any number. The gradient at a zero vector is 0, as in PyTorch.
+    0 or any number; "nuc", the nuclear norm of the matrices in the two dims ``dim`` (the last
+    two by default). The gradient at a zero vector is 0, as in PyTorch.
 
     >>> cr.norm(cr.tensor([3., 4.]))
     tensor(5., dtype=float32)
@@ -237,6 +238,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         x = x.astype(dtype)
     if x.dtype.kind != "f":
         raise TypeError(f"norm: needs a floating-point tensor, got {x.dtype} (as in PyTorch)")
+    if p == "nuc":  # a matrix norm: the sum of the singular values over two dims
+        from .linalg import matrix_norm
+        return matrix_norm(x, "nuc", dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
     axis, _ = _reduced("norm", x, dim, keepdim, None, None)
     return ops.norm(x, p, axis=axis, keepdims=keepdim)
 
@@ -661,6 +665,11 @@ def outer(input, vec2):
     >>> cr.outer(cr.tensor([1., 2.]), cr.tensor([3., 4., 5.])).shape
     cr.Size([2, 3])
     """
+    input, vec2 = _t(input), _t(vec2)
+    for name, x in (("input", input), ("vec2", vec2)):
+        if x.ndim != 1:  # a 2-D input was flattened silently; PyTorch refuses it
+            raise ShapeError(f"outer: expected 1-D {name}, got shape {tuple(x.shape)} "
+                             f"(flatten it first, or use np.outer, which flattens)")
     return ops.mul(ops.reshape(input, shape=(-1, 1)), vec2)
 
 

@@ -88,7 +88,8 @@ def norm(x, p="fro", axis=None, keepdims=False):
         nonzero = not_equal(stop_gradient(squares), 0)
         return where(nonzero, sqrt(where(nonzero, squares, 1)), 0)
     if p in ("nuc",):
-        raise ValueError("norm: the nuclear norm is not supported; chainrule has no SVD")
+        raise ValueError("norm: the nuclear norm is a matrix norm: use cr.norm(x, 'nuc') or "
+                         "cr.linalg.matrix_norm(x, 'nuc')")
     if p == float("inf"):
         return max(abs(x), axis=axis, keepdims=keepdims, nan_is_extreme=True)
     if p == float("-inf"):
