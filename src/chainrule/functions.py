@@ -14,11 +14,8 @@ from .ops import activations
 from .backend import xp
 from .errors import ArgumentError, DtypeError, ShapeError
 from .public import public
-from .tensor import Tensor, _reduced, tensor
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else tensor(x)
+from .tensor import Tensor, _reduced
+from .tensor import as_input as _t
 
 
 def _dim(dim, axis):

@@ -12,11 +12,8 @@ from .ops.index import index_add as _index_add
 from .ops.shape import axis_of
 from .public import public
 from .random import resolve
-from .tensor import Tensor, tensor
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else tensor(x)
+from .tensor import Tensor
+from .tensor import as_input as _t
 
 
 @public(method=True)

@@ -11,13 +11,10 @@ from .ops.selection import kth_smallest, lower_median_ignoring_nan
 from .ops.shape import axis_of
 from .products import _in_place_with_example
 from .public import public
-from .tensor import MinMax, Tensor, tensor
+from .tensor import MinMax, Tensor
+from .tensor import as_input as _t
 
 AMinMax = namedtuple("AMinMax", "min max")
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def _needs_float(name, x):

@@ -5,11 +5,7 @@ from . import linalg
 from .errors import DtypeError, ShapeError
 from .functions import dot, outer
 from .public import public
-from .tensor import Tensor, tensor
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else tensor(x)
+from .tensor import as_input as _t
 
 
 @public(method=True)

@@ -11,13 +11,10 @@ from .errors import DtypeError
 from .ops import special_math as sm
 from .public import public
 from .tensor import Tensor, tensor
+from .tensor import as_input as _t
 
 # PyTorch's torch.return_types.frexp: a named pair.
 frexp_result = namedtuple("frexp", "mantissa exponent")
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def _floating(x):

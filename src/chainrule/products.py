@@ -11,11 +11,8 @@ from .backend import xp
 from .errors import ArgumentError, DtypeError, ShapeError
 from .ops.shape import axis_of
 from .public import DECLARATIONS, _in_place, public
-from .tensor import Tensor, tensor
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else tensor(x)
+from .tensor import Tensor
+from .tensor import as_input as _t
 
 
 def _same_dtype(op, *xs):

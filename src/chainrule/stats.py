@@ -6,13 +6,10 @@ from . import ops
 from .backend import xp
 from .errors import ArgumentError, DimError, DtypeError
 from .public import public
-from .tensor import Tensor, tensor
+from .tensor import Tensor
+from .tensor import as_input as _t
 
 Histogram = namedtuple("Histogram", "hist bin_edges")
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def _needs_float(name, x):

@@ -1482,6 +1482,18 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     return Tensor._wrap(data, dtype=dtype, requires_grad=requires_grad)
 
 
+def as_input(x):
+    """``x`` itself if it is a Tensor, else a new tensor of it: how the library's functions take
+    an argument that may be a list, a number or an array.
+
+    >>> from chainrule.tensor import as_input
+    >>> t = cr.ones(2)
+    >>> as_input(t) is t, as_input([1, 2])
+    (True, tensor([1, 2], dtype=int64))
+    """
+    return x if isinstance(x, Tensor) else tensor(x)
+
+
 def as_tensor(data, dtype=None, device=None):
     """A tensor that shares ``data``'s memory when it is an ndarray of the right dtype (as
     ``torch.as_tensor``): changing one changes the other. Otherwise a copy.

@@ -23,12 +23,19 @@ class LinAlgError(ChainruleError, RuntimeError):
     """
 
 
-def _square(op, A):
+def _matrix(op, A):
     """Refuse what LAPACK would refuse, in PyTorch's terms and this op's name."""
     if A.dtype not in (xp.float32, xp.float64):
         raise DtypeError(f"linalg.{op}: expected a float32 or float64 tensor, got {A.dtype} "
                          f"(as in PyTorch); convert with .float() or .double()")
-    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.{op}: A must be a matrix or a batch of them, got shape "
+                         f"{A.shape}")
+
+
+def _square(op, A):
+    _matrix(op, A)
+    if A.shape[-1] != A.shape[-2]:
         raise ShapeError(f"linalg.{op}: A must be a square matrix or a batch of them, got "
                          f"shape {A.shape}")
 
@@ -170,12 +177,7 @@ def _inverse_rank(A, atol, rtol):
 @primitive(name="pinv")
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """The Moore-Penrose pseudo-inverse through NumPy's SVD (eigh where ``hermitian``)."""
-    if A.dtype not in (xp.float32, xp.float64):
-        raise DtypeError(f"linalg.pinv: expected a float32 or float64 tensor, got {A.dtype} "
-                         f"(as in PyTorch); convert with .float() or .double()")
-    if A.ndim < 2:
-        raise ShapeError(f"linalg.pinv: A must be a matrix or a batch of them, got shape "
-                         f"{A.shape}")
+    _matrix("pinv", A)
     if hermitian:
         _square("pinv", A)
     m, n = A.shape[-2:]
@@ -263,12 +265,7 @@ def svd_unpack(packed, A_shape, full_matrices):
 def svd_packed(A, *, full_matrices=True):
     """U, S and Vh of NumPy's SVD, flattened into one array (a primitive has one output;
     linalg.svd splits it with svd_unpack)."""
-    if A.dtype not in (xp.float32, xp.float64):
-        raise DtypeError(f"linalg.svd: expected a float32 or float64 tensor, got {A.dtype} "
-                         f"(as in PyTorch); convert with .float() or .double()")
-    if A.ndim < 2:
-        raise ShapeError(f"linalg.svd: A must be a matrix or a batch of them, got shape "
-                         f"{A.shape}")
+    _matrix("svd", A)
     batch, m, n, k, u, v = _svd_parts(A.shape, full_matrices)
     if k == 0:
         U = xp.broadcast_to(xp.eye(m, u, dtype=A.dtype), batch + (m, u))
@@ -338,12 +335,7 @@ def qr_unpack(packed, A_shape, mode):
 def qr_packed(A, *, mode="reduced"):
     """Q and R of NumPy's QR (Householder, LAPACK's, as PyTorch's), flattened into one
     array (a primitive has one output; linalg.qr splits it with qr_unpack)."""
-    if A.dtype not in (xp.float32, xp.float64):
-        raise DtypeError(f"linalg.qr: expected a float32 or float64 tensor, got {A.dtype} "
-                         f"(as in PyTorch); convert with .float() or .double()")
-    if A.ndim < 2:
-        raise ShapeError(f"linalg.qr: A must be a matrix or a batch of them, got shape "
-                         f"{A.shape}")
+    _matrix("qr", A)
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     batch, m, n, q_columns, q = _qr_parts(A.shape, mode)
