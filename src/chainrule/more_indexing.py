@@ -11,16 +11,11 @@ from .ops.selection import kth_smallest, lower_median_ignoring_nan
 from .ops.shape import axis_of
 from .products import _in_place_with_example
 from .public import public
+from .stats import _needs_float
 from .tensor import MinMax, Tensor
 from .tensor import as_input as _t
 
 AMinMax = namedtuple("AMinMax", "min max")
-
-
-def _needs_float(name, x):
-    if x.dtype.kind != "f":
-        raise DtypeError(f"{name}: expected a floating point tensor, got {x.dtype} (as in "
-                         f"PyTorch); convert with .float() first")
 
 
 def _int64(array):
