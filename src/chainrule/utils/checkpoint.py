@@ -16,8 +16,12 @@ gradients are the plain graph's own, to the bit, and reach everything the graph 
     out = checkpoint_sequential(model, 4, x)    # a Sequential in 4 segments, the last one plain
 
 Refused, as in PyTorch: a segment input changed in place between forward and backward, and a
-recomputation that records other ops than the forward pass did.
+recomputation that records other ops than the forward pass did. Refused where PyTorch would
+differentiate another computation: a recomputation whose outputs differ from the forward pass's,
+even only in where the values are (a permutation drawn from a generator of its own), naming the
+function that modified its own input in place where that is the cause.
 """
+import functools
 import weakref
 
 from ..backend import ndarray, xp
@@ -48,6 +52,7 @@ def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True,
     rng_state = get_rng_state() if preserve_rng_state else None
     inputs = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
     boundary = {id(a.node) for a in inputs if a.node is not None}
+    before = _versions(args, kwargs)
     start = next_seq()
     outputs = function(*args, **kwargs)
     if not mode.enabled:
@@ -55,6 +60,8 @@ def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True,
     nodes = region(outputs, start, boundary)
     if nodes:
         segment = _Segment(function, args, kwargs, rng_state, determinism_check, nodes, boundary)
+        segment.changed_inside = [(i, a) for (i, a, old), (_, _, new)
+                                  in zip(before, segment.versions) if old != new]
         segment.note_results(outputs)
         segment.take_back(nodes, start)
     return outputs
@@ -166,8 +173,8 @@ class _Segment:
         self.args = args
         self.kwargs = kwargs
         self.rng_state = rng_state
-        self.versions = [(i, a, buffer_version(a._data))
-                         for i, a in enumerate((*args, *kwargs.values())) if isinstance(a, Tensor)]
+        self.versions = _versions(args, kwargs)
+        self.changed_inside = []  # the inputs that the function itself modified in place
         self.signature = [(n.op.name, n.shape, n.dtype) for n in nodes]
         self.strict = determinism_check == "default"
         self.boundary = boundary
@@ -260,21 +267,36 @@ class _Segment:
         would belong to another computation. A random op with a generator of its own is the
         usual cause: only the default one is replayed."""
         for i, (first, again) in enumerate(zip(self.results, outputs)):
-            total, size = _fingerprint(again._data)
-            if total == first[0] or abs(total - first[0]) <= 1e-6 * max(size, first[1]) or \
-                    total != total and first[0] != first[0]:  # nan in both
+            fresh = _fingerprint(again._data)
+            if _agrees(first[:2], fresh[:2]) and _agrees(first[2:], fresh[2:]):
                 continue
+            self._check_modified_inside()
+            if _agrees(first[:2], fresh[:2]):
+                what = "holds the same values in other places"
+            else:
+                what = f"sums to {fresh[0]:.7g}, was {first[0]:.7g}"
             raise GradientError(
                 f"checkpoint: recomputing the segment in backward gave other values than the "
-                f"forward pass (output {i} of shape {again.shape} sums to {total:.7g}, was "
-                f"{first[0]:.7g}), so its gradients would be another computation's. Random ops "
-                f"must draw from the default generator, which checkpoint replays "
-                f"(preserve_rng_state=True); a generator= of their own is not replayed")
+                f"forward pass (output {i} of shape {again.shape} {what}), so its gradients "
+                f"would be another computation's. Random ops must draw from the default "
+                f"generator, which checkpoint replays (preserve_rng_state=True); a generator= of "
+                f"their own is not replayed")
+
+    def _check_modified_inside(self):
+        """A function that modifies its own input in place recomputes from the modified
+        values: name that cause (PyTorch refuses it too) rather than its consequence."""
+        for i, a in self.changed_inside:
+            raise GradientError(
+                f"checkpoint: the checkpointed function modified its input {i} (shape "
+                f"{a.shape}) in place, so recomputing the segment in backward starts from the "
+                f"modified values and gives another computation; clone() the input inside the "
+                f"function before changing it")
 
     def _check_same(self, nodes):
         again = [(n.op.name, n.shape, n.dtype) for n in nodes]
         if len(again) == len(self.signature) and (not self.strict or again == self.signature):
             return
+        self._check_modified_inside()
         k = next((i for i, (a, b) in enumerate(zip(self.signature, again)) if a != b),
                  min(len(again), len(self.signature)))
         first = self.signature[k] if k < len(self.signature) else "nothing"
@@ -287,13 +309,53 @@ class _Segment:
             f"(random ops need preserve_rng_state=True)")
 
 
+def _versions(args, kwargs):
+    return [(i, a, buffer_version(a._data))
+            for i, a in enumerate((*args, *kwargs.values())) if isinstance(a, Tensor)]
+
+
 def _fingerprint(array):
-    """The sum and the sum of magnitudes, in float64: a change of mask or input moves the sum
-    by about 1/sqrt(size) of the magnitudes, far beyond the round-off of an identical
-    recomputation (none) or of another summation order (about 1e-7)."""
+    """The sum and the sum of magnitudes, in float64, plain and weighted by position: a change
+    of mask or input moves the sum by about 1/sqrt(size) of the magnitudes, far beyond the
+    round-off of an identical recomputation (none) or of another summation order (about 1e-7);
+    the weighted sums also see the same values in other places (a permutation drawn again)."""
     if array.dtype.kind not in "fiub":
-        return 0.0, 0.0
-    return float(xp.sum(array, dtype=xp.float64)), float(xp.sum(xp.abs(array), dtype=xp.float64))
+        return (0.0,) * 4
+    flat = array.reshape(-1)
+    if flat.dtype.kind != "f":
+        flat = flat.astype(xp.float64)
+    magnitudes = xp.abs(flat)
+    return (float(xp.sum(flat, dtype=xp.float64)), float(xp.sum(magnitudes, dtype=xp.float64)),
+            _weighted(flat), _weighted(magnitudes))
+
+
+def _weighted(flat):
+    """The sum of ``flat`` weighted by position, in rows of _CHUNK elements (one BLAS call for
+    all full rows): weight i of a row times the weight of the row, all in [1, 2) and without a
+    period (the golden ratio's multiples modulo 1), so that rows trading places count too."""
+    weights = _weights().astype(flat.dtype, copy=False)
+    full = flat.size // _CHUNK
+    rows = xp.arange(full + 1, dtype=xp.float64) * _GOLDEN % 1.0 + 1.0
+    total = float(rows[:full] @ (flat[:full * _CHUNK].reshape(full, _CHUNK) @ weights)) \
+        if full else 0.0
+    tail = flat[full * _CHUNK:]
+    return total + rows[full] * float(tail @ weights[:tail.size])
+
+
+_CHUNK = 1 << 13
+_GOLDEN = 0.6180339887498949
+
+
+@functools.lru_cache(maxsize=1)
+def _weights():
+    return xp.arange(_CHUNK, dtype=xp.float64) * _GOLDEN % 1.0 + 1.0
+
+
+def _agrees(first, again):
+    """Whether two (sum, magnitude) pairs agree within round-off (nan in both agrees)."""
+    total, size = again
+    return total == first[0] or abs(total - first[0]) <= 1e-6 * max(size, first[1]) or \
+        total != total and first[0] != first[0]
 
 
 def _base(array):
