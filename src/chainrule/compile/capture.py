@@ -21,6 +21,7 @@ import operator
 import os
 import sys
 import traceback
+import types
 
 from .. import engine
 from ..backend import ndarray, xp
@@ -158,6 +159,13 @@ class Recorder:
         self.grad_touched = set()  # id(tensor) whose .grad this call has set
         self.last_forward = None
         self.snapshots = []  # (tensor, its array, a copy) of each leaf when first read
+        self.in_scheduler = 0
+        # id(optimizer) -> (optimizer, its groups' options when last seen): a change made in
+        # Python between two sightings (not by a scheduler, whose step the plan repeats) is
+        # refused, since a replay would not make it.
+        self.group_options = {}
+        self.reshaped = set()  # (id(optimizer), group) whose plan-shaping options a scheduler
+        #                        changed during this call
         self._register_inputs(flat_args)
 
     # -- values ---------------------------------------------------------------------------
@@ -203,9 +211,27 @@ class Recorder:
             self.snapshots.append((t, t._data, t._data.copy()))
         return v
 
+    def see_options(self, opt, where, refresh=True):
+        """Compare ``opt``'s parameter groups with when this call last saw them; a change made
+        by Python in between (``group['lr'] = ...`` inside the step) is refused."""
+        now = _options_of(opt)
+        seen = self.group_options.get(id(opt))
+        if seen is not None:
+            changed = _options_changed(seen[1], now)
+            if changed is not None:
+                raise CaptureError(
+                    f"compile: the step changed the optimizer's {changed} in Python "
+                    f"(not through an lr scheduler's step()), {where}; a replay would not make "
+                    f"that change again, and would use the value of the traced call. Change it "
+                    f"outside the compiled step, or with a scheduler")
+        if refresh:
+            self.group_options[id(opt)] = (opt, now)
+
     def check_unrecorded_changes(self):
         """Refuse a step that changed a tensor it read without chainrule seeing it (NumPy
         writing into ``t._data``): the plan would not repeat the change."""
+        for opt, _ in list(self.group_options.values()):
+            self.see_options(opt, "after its optimizer.step()")
         updated = {id(i.extra["tensor"]) for i in self.rec.instrs if i.kind == "update"}
         for t, array, before in self.snapshots:
             if id(t) in updated or t._data is not array:
@@ -580,7 +606,17 @@ class Installed:
             if closure is not None:
                 raise CaptureError(f"compile: optimizer.step(closure) is not supported "
                                    f"(at {user_line()})")
+            r.see_options(opt, "before optimizer.step()")
             for index, group in enumerate(opt.param_groups):
+                if (id(opt), index) in r.reshaped:
+                    changed = ", ".join(sorted(_group_shape(group)))
+                    raise CaptureError(
+                        f"compile: an lr scheduler's step() inside the compiled step changed "
+                        f"parameter group {index}'s options that decide the update's NumPy "
+                        f"calls (one of {changed}: a cycled momentum) before "
+                        f"optimizer.step() (at {user_line()}); a plan checks them when the call "
+                        f"begins. Call the scheduler after optimizer.step(), or outside the "
+                        f"compiled step")
                 for p in group["params"]:
                     if get_grad(p) is None:
                         continue
@@ -598,6 +634,55 @@ class Installed:
                     r.rec.optimizers.append((opt, index, _group_shape(group)))
         if Optimizer.__dict__.get("step") is not None:
             self.swap(Optimizer, "step", step)
+
+        original_zero_grad = Optimizer.__dict__["zero_grad"]
+
+        def zero_grad(opt, *args, **kwargs):
+            r.see_options(opt, "before optimizer.zero_grad()")
+            return original_zero_grad(opt, *args, **kwargs)
+        self.swap(Optimizer, "zero_grad", zero_grad)
+
+        from ..optim.schedulers import LRScheduler
+
+        def scheduler_step(original):
+            # A scheduler's step() is Python on the optimizer's groups: the plan calls it
+            # again at the same place, so that the lr it sets reaches the next calls.
+            def step(sched, *args, **kwargs):
+                if r.in_scheduler:  # SequentialLR, ChainedScheduler: their parts' steps
+                    return original(sched, *args, **kwargs)
+                if args or kwargs:
+                    raise CaptureError(
+                        f"compile: {type(sched).__name__}.step() with arguments inside a "
+                        f"compiled step (at {user_line()}): a replay would pass the traced "
+                        f"call's values again. Call it outside the compiled step")
+                opts = _scheduler_optimizers(sched)
+                shapes = []
+                for opt in opts:
+                    r.see_options(opt, "before the scheduler's step()")
+                    shapes.append([_group_shape(g) for g in opt.param_groups])
+                r.in_scheduler += 1
+                try:
+                    result = original(sched)
+                finally:
+                    r.in_scheduler -= 1
+                for opt, before in zip(opts, shapes):
+                    r.group_options[id(opt)] = (opt, _options_of(opt))
+                    for index, group in enumerate(opt.param_groups):
+                        if index < len(before) and _group_shape(group) != before[index]:
+                            r.reshaped.add((id(opt), index))
+                r.rec.instrs.append(Instr("effect", types.MethodType(original, sched), [],
+                                          comment=f"{type(sched).__name__}.step(): sets the "
+                                          f"lr for the next call"))
+                return result
+            return step
+        classes, todo = [], [LRScheduler]
+        while todo:
+            cls = todo.pop()
+            classes.append(cls)
+            todo.extend(cls.__subclasses__())
+        for cls in dict.fromkeys(classes):
+            if "step" in cls.__dict__:
+                self.swap(cls, "step", scheduler_step(cls.__dict__["step"]))
 
         from ..nn.utils import clip_grad as clip_module
 
@@ -817,6 +902,47 @@ def clip_grads(grads, max_norm, norm_type=2.0, error_if_nonfinite=False):
     (nn.utils.clip_grad.clip_arrays), so the same bits."""
     from ..nn.utils.clip_grad import clip_arrays
     return clip_arrays(grads, max_norm, norm_type, error_if_nonfinite)
+
+
+def _options_of(opt):
+    """Each parameter group's options (and its parameters, by identity), as this call sees
+    them."""
+    return [{key: (tuple(map(id, value)) if key == "params" else value)
+             for key, value in group.items()} for group in opt.param_groups]
+
+
+def _options_changed(before, after):
+    """'param_groups[0]['lr']' for the first option that differs, or None."""
+    if len(before) != len(after):
+        return "number of param_groups"
+    for index, (a, b) in enumerate(zip(before, after)):
+        for key in dict.fromkeys([*a, *b]):
+            x, y = a.get(key, _MISSING), b.get(key, _MISSING)
+            if x is y:
+                continue
+            try:
+                same = type(x) is type(y) and type(x) in (int, float, bool, str, tuple) and \
+                    bool(x == y)
+            except Exception:  # noqa: BLE001  (not comparable: counted as changed)
+                same = False
+            if not same:
+                return f"param_groups[{index}][{key!r}]"
+    return None
+
+
+_MISSING = object()
+
+
+def _scheduler_optimizers(sched):
+    """The optimizers a scheduler sets (a ChainedScheduler's parts may name theirs)."""
+    found = []
+    parts = list(getattr(sched, "schedulers", None) or ()) + \
+        list(getattr(sched, "_schedulers", None) or ())
+    for s in [sched, *parts]:
+        opt = getattr(s, "optimizer", None)
+        if opt is not None and all(opt is not o for o in found):
+            found.append(opt)
+    return found
 
 
 def _group_shape(group):

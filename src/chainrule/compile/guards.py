@@ -35,6 +35,11 @@ def flatten(args, kwargs):
     return leaves, containers
 
 
+def same_tensors(now, seen):
+    """Whether the list ``now`` holds exactly the tensors ``seen`` (by identity, in order)."""
+    return len(now) == len(seen) and all(a is b for a, b in zip(now, seen))
+
+
 def expr_of(path):
     expr = "_args" if path[0] == "args" else "_kwargs"
     for step in path[1:]:
@@ -111,6 +116,11 @@ class GuardBuilder:
         for opt, index, options in recording.optimizers:
             o = self.name(opt, "_opt")
             self.check(f"len({o}.param_groups) == {len(opt.param_groups)}")
+            # The parameters the update loops over: one taken out of the group (or put in)
+            # by hand must not be updated (or skipped) by a plan made for the old list.
+            same = self.name(same_tensors, "_same_tensors")
+            held = self.name(tuple(opt.param_groups[index]["params"]), f"_group{index}_params")
+            self.check(f"{same}({o}.param_groups[{index}]['params'], {held})")
             for key, value in options.items():
                 literal = _literal(value)
                 if literal is not None:

@@ -275,6 +275,11 @@ class Program:
         if kind == "check":
             return [(self.call(instr.fn, "_" + instr.fn.__name__, instr.args),
                      instr.extra.get("comment", "check"), reads, None)]
+        if kind == "effect":
+            fn = instr.fn
+            hint = f"_{type(getattr(fn, '__self__', fn)).__name__.lower()}_{fn.__name__}"
+            return [(self.call(fn, hint, instr.args), instr.extra.get("comment", ""), reads,
+                     None)]
         if kind == "clip":
             text = f"{out.name} = np.asarray({self.call(instr.fn, '_clip_grads', instr.args)})"
             return [(text, "clip_grad_norm_: the gradients scaled in place, their total norm "
@@ -453,7 +458,8 @@ def dce(instrs, outputs):
             live.add(v)
     kept = []
     for instr in reversed(instrs):
-        effect = instr.kind in ("grad_none", "grad_set", "grad_add", "update", "clip", "check")
+        effect = instr.kind in ("grad_none", "grad_set", "grad_add", "update", "clip", "check",
+                                "effect")
         if effect or (instr.out is not None and instr.out in live):
             kept.append(instr)
             live.update(instr.values())
