@@ -194,3 +194,40 @@ def test_a_parameter_taken_out_of_its_group_is_not_updated():
             opt.param_groups[0]["params"] = opt.param_groups[0]["params"][:2]
     compiled = compare(_trainer(OPTIMIZERS["sgd_momentum"]), _data(6), between=shorten)
     assert any("_same_tensors" in text for _, failed in compiled.misses for text in failed)
+
+
+def test_a_python_number_from_outside_that_changes_is_refused():
+    # `x * settings["scale"]`: the number is baked into the plan as a literal; eager read the
+    # new value each call (the compiled loss and gradients kept the first one from call 3 on).
+    settings = {"scale": 1.0}
+    model = _net()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x) * settings["scale"], y)
+        loss.backward()
+        opt.step()
+        return loss
+    compiled = cr.compile(step)
+    with pytest.raises(CaptureError, match="the Python value 2.0, where the call before"):
+        for k, (x, y) in enumerate(_data(3)):
+            settings["scale"] = 1.0 + k
+            compiled(x, y)
+
+
+def test_a_python_number_passed_as_an_argument_retraces():
+    def make():
+        model = _net()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y, scale):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y) * scale
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+    batches = [(x, y, 1.0 + (k >= 2)) for k, (x, y) in enumerate(_data(6))]
+    compiled = compare(make, batches)
+    assert len(compiled.plans) == 2

@@ -408,6 +408,7 @@ def _textbook_names(rec, result):
 def _compare_constants(first, second):
     """Refuse a plan whose constant arrays differ between two calls: they were computed from
     the data outside chainrule's ops, and a replay would freeze them."""
+    _compare_numbers(first, second)
     a = [(v.source, v) for v in first.values if v.kind == "const"]
     b = [(v.source, v) for v in second.values if v.kind == "const"]
     if len(a) != len(b) or len(first.leaves) != len(second.leaves):
@@ -430,6 +431,58 @@ def _compare_constants(first, second):
                 f"compile: an array of shape {y.shape} {y.dtype} that the step made outside "
                 f"chainrule's ops{where} changed between two calls; a plan would freeze it. Pass "
                 f"it in as an argument (a tensor or array), or compute it with tensor ops")
+
+
+def _numbers(obj, found):
+    """The plain Python values (numbers, strings, slices, None) inside an instruction's
+    arguments, in order; arrays and Values are compared elsewhere."""
+    if type(obj) in (tuple, list):
+        for item in obj:
+            _numbers(item, found)
+    elif type(obj) is dict:
+        for key, item in obj.items():
+            found.append(key)
+            _numbers(item, found)
+    elif obj is None or obj is Ellipsis or type(obj) in (int, float, bool, complex, str, slice) \
+            or isinstance(obj, xp.generic):
+        found.append(obj)
+
+
+def _same_number(x, y):
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, (float, complex, xp.inexact)) and x != x and y != y:
+        return True  # both NaN
+    try:
+        return bool(x == y)
+    except Exception:  # noqa: BLE001  (not comparable: different)
+        return False
+
+
+def _compare_numbers(first, second):
+    """Refuse a plan whose instructions read a Python number that differs between the two
+    traced calls (``x * scale`` with ``scale`` a float the caller changes, ``x[i]`` with ``i`` a
+    counter): the plan would freeze the second call's value."""
+    if len(first.instrs) != len(second.instrs):
+        return
+    for a, b in zip(first.instrs, second.instrs):
+        if a.kind != b.kind or a.op is not b.op:
+            return
+    for a, b in zip(first.instrs, second.instrs):
+        x, y = [], []
+        _numbers([a.args, a.kwargs], x)
+        _numbers([b.args, b.kwargs], y)
+        if len(x) != len(y):
+            return
+        for u, w in zip(x, y):
+            if not _same_number(u, w):
+                what = getattr(b.op, "name", None) or getattr(b.fn, "__name__", b.kind)
+                scope = f", {b.scope}" if b.scope else ""
+                raise CaptureError(
+                    f"compile: the step passed {what}{scope} the Python value {w!r}, where the "
+                    f"call before passed {u!r}; a plan would freeze it. A number that changes "
+                    f"between calls must be an argument of the step (a changed number "
+                    f"retraces) or a tensor")
 
 
 class _CallableModule(types.ModuleType):
