@@ -155,14 +155,19 @@ def _check_ranks(query, key, value, key_padding_mask, attn_mask, num_heads):
     return rank == 3
 
 
-def _float_mask(mask, name, dtype):
-    """MultiheadAttention's masks as floats to add: a bool True becomes -inf (not allowed)."""
+def _float_mask(mask, name, dtype, need_weights):
+    """MultiheadAttention's masks as floats to add: a bool True becomes -inf (not allowed).
+    A float mask must have the query's dtype, as in PyTorch (whose path without weights, through
+    scaled_dot_product_attention, also takes a float32 mask)."""
     mask = _as_tensor(mask)
     if mask.dtype == bool:
         return Tensor._wrap(xp.where(mask._data, _NEG_INF, 0.0).astype(dtype))
     if mask.dtype.kind != "f":
         raise ArgumentError(f"MultiheadAttention: only bool and float {name} are supported, "
                             f"got {mask.dtype}")
+    if mask.dtype != dtype and (need_weights or mask.dtype != xp.float32):
+        raise ArgumentError(f"MultiheadAttention: a float {name} must have the query's dtype "
+                            f"{dtype}, got {mask.dtype} (shape {tuple(mask.shape)})")
     return mask.astype(dtype)
 
 
@@ -203,8 +208,8 @@ def _check_sizes(self, query, key, value, key_padding_mask):
     return length, batch, source
 
 
-def _attn_mask(self, attn_mask, length, batch, source, dtype):
-    mask = _float_mask(attn_mask, "attn_mask", dtype)
+def _attn_mask(self, attn_mask, length, batch, source, dtype, need_weights):
+    mask = _float_mask(attn_mask, "attn_mask", dtype, need_weights)
     expected = (length, source) if mask.ndim == 2 else (batch * self.num_heads, length, source)
     if tuple(mask.shape) != expected:
         raise ShapeError(f"MultiheadAttention: the shape of the {mask.ndim}-D attn_mask is "
@@ -227,11 +232,12 @@ def multi_head_attention(self, query, key, value, key_padding_mask, need_weights
         raise ArgumentError("MultiheadAttention: is_causal is a hint that attn_mask is the "
                             "causal mask; pass attn_mask too (as PyTorch requires)")
     if key_padding_mask is not None:
-        key_padding_mask = _float_mask(key_padding_mask, "key_padding_mask", dtype)
+        key_padding_mask = _float_mask(key_padding_mask, "key_padding_mask", dtype,
+                                       need_weights)
     if is_causal and key_padding_mask is None and not need_weights:
         attn_mask = None  # PyTorch then lets SDPA make the causal mask itself
     elif attn_mask is not None:
-        attn_mask = _attn_mask(self, attn_mask, length, batch, source, dtype)
+        attn_mask = _attn_mask(self, attn_mask, length, batch, source, dtype, need_weights)
         is_causal = is_causal and key_padding_mask is None
     q, k, v = _project(self, query, key, value)
     if self.bias_k is not None:

@@ -185,6 +185,9 @@ class RNNCellBase(Module):
         expected = (x.shape[0], self.hidden_size)
         if hx is None:
             return tuple(_zeros(expected, x) for _ in range(count))
+        if self.mode != "LSTM" and isinstance(hx, (tuple, list)):
+            raise TypeError(f"{name}: hx must be a tensor, got a {type(hx).__name__}; only "
+                            f"LSTMCell takes a pair (h, c)")
         states = tuple(hx) if self.mode == "LSTM" else (hx,)
         states = tuple(_as_tensor(s) for s in states)
         if len(states) != count:
@@ -314,6 +317,9 @@ class RNNBase(Module):
                              f"{self.input_size}, got {input.shape[-1]} (input shape "
                              f"{tuple(input.shape)})")
         batched = input.ndim == 3
+        if input.shape[1 if batched and self.batch_first else 0] == 0:
+            raise ShapeError(f"{name}: expected sequence length to be larger than 0, got input "
+                             f"of shape {tuple(input.shape)}")
         if not batched:
             x = input.unsqueeze(1)
         else:
@@ -369,6 +375,9 @@ class RNNBase(Module):
         if hx is None:
             zeros = _zeros(expected, x)
             return (zeros, zeros) if lstm else (zeros,)
+        if not lstm and isinstance(hx, (tuple, list)):
+            raise TypeError(f"{name}: hx must be a tensor (h_0), got a {type(hx).__name__}; "
+                            f"only LSTM takes a pair (h_0, c_0)")
         states = tuple(hx) if lstm else (hx,)
         if len(states) != (2 if lstm else 1):
             raise ValueError(f"{name}: hx must be a pair (h_0, c_0), got {len(states)} tensors")

@@ -102,9 +102,10 @@ def _mask_above_diagonal(rows, columns):
 def _masked(scores, attn_mask):
     """The scores with -inf where a bool mask is False, or with a float mask added."""
     mask = attn_mask._data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
-    if mask.dtype != bool and mask.dtype.kind != "f":
-        raise ArgumentError(f"scaled_dot_product_attention: attn_mask must be bool or float, "
-                            f"got {mask.dtype}")
+    if mask.dtype != bool and mask.dtype not in (xp.float32, scores.dtype):
+        # PyTorch's rule: a float64 mask on float32 scores is refused, not rounded.
+        raise ArgumentError(f"scaled_dot_product_attention: attn_mask must be bool or float "
+                            f"(float32 or the query's {scores.dtype}), got {mask.dtype}")
     try:
         fits = xp.broadcast_shapes(mask.shape, scores.shape) == scores.shape
     except ValueError:
@@ -157,7 +158,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)
     if scale is None:
-        scale = 1 / math.sqrt(query.shape[-1])
+        # With E = 0 every score is an empty sum, 0 whatever the scale (PyTorch: uniform weights).
+        scale = 1 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
     try:
         xp.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     except ValueError:

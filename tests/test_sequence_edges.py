@@ -1,0 +1,129 @@
+"""Edge cases of the sequence and attention layers against PyTorch, computed in each test:
+RNN/LSTM/GRU on a zero-length sequence and with a wrongly packed ``hx``, the cells' ``hx``;
+scaled_dot_product_attention with zero-size heads (E = 0) and masks of another float dtype;
+MultiheadAttention's float masks of another dtype. Each case compares chainrule's value and
+gradients with PyTorch's, or checks that chainrule refuses what PyTorch refuses, naming the op
+and the shapes."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn import functional as F
+
+torch = pytest.importorskip("torch")
+
+
+def copy_weights(ours, theirs):
+    """PyTorch's parameters into chainrule's module, by name (the two must have the same)."""
+    params = dict(theirs.named_parameters())
+    assert {name for name, _ in ours.named_parameters()} == set(params)
+    for name, parameter in ours.named_parameters():
+        parameter._data[...] = params[name].detach().numpy()
+
+
+def close(ours, theirs, tol=1e-5):
+    theirs = theirs.detach().numpy()
+    np.testing.assert_allclose(ours.detach().numpy(), theirs, rtol=tol, atol=tol, equal_nan=True)
+
+
+# ---- recurrent layers ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("shape, batch_first", [((0, 2, 3), False), ((2, 0, 3), True),
+                                                ((0, 3), False), ((0, 3), True)])
+def test_zero_length_sequence_is_refused_as_pytorch(kind, shape, batch_first):
+    # Was: "stack: needs at least one tensor", naming neither the layer nor the input.
+    with pytest.raises(RuntimeError, match="sequence length"):
+        getattr(torch.nn, kind)(3, 4, batch_first=batch_first)(torch.zeros(shape))
+    with pytest.raises(RuntimeError, match=rf"{kind}: expected sequence length .*{shape}"):
+        getattr(nn, kind)(3, 4, batch_first=batch_first)(cr.zeros(*shape))
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_empty_batch_is_not_a_zero_length_sequence(kind):
+    theirs = getattr(torch.nn, kind)(3, 4, batch_first=True)
+    ours = getattr(nn, kind)(3, 4, batch_first=True)
+    copy_weights(ours, theirs)
+    close(ours(cr.zeros(0, 5, 3))[0], theirs(torch.zeros(0, 5, 3))[0])
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU"])
+def test_a_tuple_hx_is_refused_by_rnn_and_gru(kind):
+    # Was: the tuple (h,) with h of shape (N, H) became a (1, N, H) tensor and was accepted.
+    with pytest.raises(AttributeError):
+        getattr(torch.nn, kind)(3, 4)(torch.zeros(5, 2, 3), (torch.zeros(1, 2, 4),))
+    with pytest.raises(TypeError, match=f"{kind}: hx must be a tensor"):
+        getattr(nn, kind)(3, 4)(cr.zeros(5, 2, 3), (cr.zeros(2, 4),))
+    with pytest.raises(TypeError, match=f"{kind}Cell: hx must be a tensor"):
+        getattr(nn, kind + "Cell")(3, 4)(cr.zeros(2, 3), (cr.zeros(2, 4),))
+
+
+# ---- scaled_dot_product_attention ---------------------------------------------------------
+
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_sdpa_with_empty_head_dimension_gives_uniform_weights(is_causal):
+    # Was: ZeroDivisionError from the default scale 1 / sqrt(0).
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal(s).astype(np.float32) for s in [(2, 4, 0), (2, 6, 0),
+                                                                    (2, 6, 3)])
+    vt, vc = torch.tensor(v, requires_grad=True), cr.tensor(v, requires_grad=True)
+    theirs = torch.nn.functional.scaled_dot_product_attention(
+        torch.tensor(q), torch.tensor(k), vt, is_causal=is_causal)
+    ours = F.scaled_dot_product_attention(cr.tensor(q), cr.tensor(k), vc, is_causal=is_causal)
+    close(ours, theirs)
+    g = rng.standard_normal(theirs.shape).astype(np.float32)
+    (theirs * torch.tensor(g)).sum().backward()
+    (ours * cr.tensor(g)).sum().backward()
+    close(vc.grad, vt.grad)
+
+
+@pytest.mark.parametrize("query_dtype, mask_dtype", [("float32", "float64"),
+                                                     ("float32", "float16"),
+                                                     ("float64", "float16")])
+def test_sdpa_refuses_a_float_mask_of_another_dtype(query_dtype, mask_dtype):
+    # Was: a float64 mask on float32 scores was rounded to float32 and used.
+    q = np.ones((2, 4, 5), query_dtype)
+    mask = np.zeros((4, 4), mask_dtype)
+    with pytest.raises(RuntimeError, match="attn_mask dtype"):
+        torch.nn.functional.scaled_dot_product_attention(
+            *(torch.tensor(q),) * 3, attn_mask=torch.tensor(mask))
+    with pytest.raises(RuntimeError, match=f"attn_mask must be bool or float.*got {mask_dtype}"):
+        F.scaled_dot_product_attention(*(cr.tensor(q),) * 3, attn_mask=cr.tensor(mask))
+
+
+def test_sdpa_takes_a_float32_mask_on_float64_scores():
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((2, 4, 5))
+    mask = rng.standard_normal((4, 4)).astype(np.float32)
+    theirs = torch.nn.functional.scaled_dot_product_attention(
+        *(torch.tensor(q),) * 3, attn_mask=torch.tensor(mask))
+    ours = F.scaled_dot_product_attention(*(cr.tensor(q),) * 3, attn_mask=cr.tensor(mask))
+    close(ours, theirs, 1e-12)
+
+
+# ---- MultiheadAttention ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("need_weights", [True, False])
+@pytest.mark.parametrize("which", ["attn_mask", "key_padding_mask"])
+@pytest.mark.parametrize("query_dtype, mask_dtype", [("float32", "float64"),
+                                                     ("float64", "float32"),
+                                                     ("float32", "float16")])
+def test_mha_float_mask_dtype_follows_pytorch(need_weights, which, query_dtype, mask_dtype):
+    # Was: every float mask cast to the query's dtype and used.
+    rng = np.random.default_rng(2)
+    theirs = torch.nn.MultiheadAttention(8, 2).to(getattr(torch, query_dtype)).eval()
+    ours = nn.MultiheadAttention(8, 2, dtype=query_dtype).eval()
+    copy_weights(ours, theirs)
+    x = rng.standard_normal((4, 3, 8)).astype(query_dtype)
+    shape = (4, 4) if which == "attn_mask" else (3, 4)
+    mask = rng.standard_normal(shape).astype(mask_dtype)
+    try:
+        expected = theirs(*(torch.tensor(x),) * 3, need_weights=need_weights,
+                          **{which: torch.tensor(mask)})[0]
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match=f"float {which} must have the query's dtype"):
+            ours(*(cr.tensor(x),) * 3, need_weights=need_weights, **{which: cr.tensor(mask)})
+        return
+    got = ours(*(cr.tensor(x),) * 3, need_weights=need_weights, **{which: cr.tensor(mask)})[0]
+    close(got, expected, 1e-10)
