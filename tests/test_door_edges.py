@@ -91,3 +91,85 @@ def test_an_idempotent_in_place_change_of_the_input_gives_the_plain_gradient():
     relu = np.maximum(data_, 0)
     expected = np.cos(np.exp(relu)) * np.exp(relu) * (data_ > 0)
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+
+
+# -- data: collation, samplers, random_split --------------------------------------------------------
+
+def test_collating_an_int_beyond_int64_is_refused_as_in_pytorch():
+    # Before: [2**63, 1] became a float32 batch [9.223372e+18, 1.], the int rounded silently.
+    torch = _torch()
+    tdata = pytest.importorskip("torch.utils.data")
+    batch = [2**63, 1]
+    with pytest.raises(ValueError, match="Overflow"):
+        tdata.default_collate(batch)
+    with pytest.raises(ValueError, match="does not fit in int64"):
+        data.default_collate(batch)
+    with pytest.raises(ValueError, match="does not fit in int64"):
+        data.default_collate([{"id": -2**63 - 1}, {"id": 0}])
+    edge = [2**63 - 1, -2**63, True]
+    ours, theirs = data.default_collate(edge), tdata.default_collate(edge)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "") == "int64"
+    assert ours.tolist() == theirs.tolist()
+    assert torch is not None
+
+
+@pytest.mark.parametrize("indices", [[1.5, 2.7], [[0, 1], [2, 3]], ["a", "b", "c"]],
+                         ids=["floats", "lists", "strings"])
+def test_subset_random_sampler_hands_over_its_keys_as_they_are(indices):
+    # Before: the keys were cast to int64 and flattened: floats truncated ([1, 2]), a list of
+    # lists gave two of its four numbers; PyTorch yields the keys themselves.
+    tdata = pytest.importorskip("torch.utils.data")
+    ours = data.SubsetRandomSampler(indices, generator=cr.Generator().manual_seed(0))
+    theirs = tdata.SubsetRandomSampler(indices)
+    assert len(ours) == len(theirs) == len(indices)
+    drawn = list(ours)
+    assert sorted(map(repr, drawn)) == sorted(map(repr, theirs)) == sorted(map(repr, indices))
+    batches = list(data.BatchSampler(ours, 2, drop_last=False))
+    assert [len(b) for b in batches] == [len(b) for b in tdata.BatchSampler(theirs, 2, False)]
+    assert sorted(map(repr, sum(batches, []))) == sorted(map(repr, indices))
+
+
+def test_float_keys_reach_the_dataset_and_are_refused_there_as_in_pytorch():
+    torch = _torch()
+    tdata = pytest.importorskip("torch.utils.data")
+    with pytest.raises(IndexError):
+        list(tdata.DataLoader(torch.arange(10.0), sampler=tdata.SubsetRandomSampler([1.5, 2.7]),
+                              batch_size=2))
+    with pytest.raises((IndexError, TypeError)):
+        list(data.DataLoader(cr.arange(10.0), sampler=data.SubsetRandomSampler([1.5, 2.7]),
+                             batch_size=2))
+
+
+def test_string_keys_through_a_loader_as_in_pytorch():
+    tdata = pytest.importorskip("torch.utils.data")
+    source = {"a": 1, "b": 2, "c": 5}
+    ours = list(data.DataLoader(source, sampler=data.SubsetRandomSampler(list(source)),
+                                batch_size=3))
+    theirs = list(tdata.DataLoader(source, sampler=tdata.SubsetRandomSampler(list(source)),
+                                   batch_size=3))
+    assert len(ours) == len(theirs) == 1
+    assert str(ours[0].dtype) == str(theirs[0].dtype).replace("torch.", "")
+    assert sorted(ours[0].tolist()) == sorted(theirs[0].tolist())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("n", [7, 37, 1001])
+def test_random_split_takes_a_tensor_of_lengths_with_pytorchs_rounding(n, dtype):
+    # Before: a tensor of lengths was refused (TypeError). Fractions in a float32 tensor add and
+    # multiply in float32 in PyTorch, which moves some splits by one.
+    torch = _torch()
+    tdata = pytest.importorskip("torch.utils.data")
+    rows = [[3, n - 3]] if dtype == "int64" else \
+        [[a, 1 - a] for a in np.linspace(0.01, 0.99, 33)] + [[1 / 3] * 3, [0.1] * 10]
+    def outcome(split, lengths):
+        try:
+            subsets = split(range(n), lengths)
+        except ValueError:  # ten float32 tenths sum to 1.0000001: not fractions, in both
+            return "refused"
+        assert sorted(i for s in subsets for i in s) == list(range(n))
+        return [len(s) for s in subsets]
+
+    for row in rows:
+        lengths = np.array(row, dtype=dtype)
+        assert outcome(data.random_split, cr.tensor(lengths)) == \
+            outcome(tdata.random_split, torch.tensor(lengths)), row

@@ -172,7 +172,9 @@ def random_split(dataset, lengths, generator=None):
     (7, 3, True)
     """
     from chainrule.random import resolve
-    lengths = list(lengths)
+    # A tensor of lengths or fractions: its elements as NumPy scalars, so that fractions add
+    # and multiply in their own dtype (float32), as PyTorch's 0-d tensors do.
+    lengths = [length.numpy()[()] if isinstance(length, Tensor) else length for length in lengths]
     n = len(dataset)
     # As PyTorch: lengths that sum to 1 are fractions, even [1] or [0, 1] (integers).
     if lengths and all(isinstance(x, numbers.Real) for x in lengths) \

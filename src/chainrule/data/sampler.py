@@ -107,14 +107,32 @@ class SubsetRandomSampler(Sampler):
         self.indices = indices
         self.generator = generator
 
+    def _integer_indices(self):
+        """The indices as a 1-D int64 array, or None where they are other keys (floats, lists,
+        strings): those are handed to the dataset as they are, as PyTorch does, never cast."""
+        indices = self.indices.numpy() if hasattr(self.indices, "numpy") else self.indices
+        try:
+            array = np.asarray(indices)
+        except ValueError:  # ragged lists
+            return None
+        if array.ndim != 1 or array.dtype.kind not in "iu" and array.size:
+            return None
+        return array.astype(np.int64)
+
     def _index_array(self):
         from chainrule.random import resolve
-        order = resolve(self.generator).permutation(len(self.indices))
-        indices = self.indices.numpy() if hasattr(self.indices, "numpy") else self.indices
-        return np.asarray(indices, dtype=np.int64).reshape(-1)[order]
+        indices = self._integer_indices()
+        if indices is None:
+            return None
+        return indices[resolve(self.generator).permutation(len(indices))]
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        array = self._index_array()
+        if array is not None:
+            return iter(array.tolist())
+        from chainrule.random import resolve
+        order = resolve(self.generator).permutation(len(self.indices)).tolist()
+        return iter([self.indices[i] for i in order])
 
     def __len__(self):
         return len(self.indices)
@@ -186,6 +204,8 @@ class BatchSampler(Sampler):
         if not _gives_arrays(self.sampler):
             return None
         order = self.sampler._index_array()
+        if order is None:  # a SubsetRandomSampler of keys that are not integers
+            return None
         stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
         return (order[start:start + self.batch_size]
                 for start in range(0, stop, self.batch_size))
