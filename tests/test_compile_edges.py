@@ -231,3 +231,58 @@ def test_a_python_number_passed_as_an_argument_retraces():
     batches = [(x, y, 1.0 + (k >= 2)) for k, (x, y) in enumerate(_data(6))]
     compiled = compare(make, batches)
     assert len(compiled.plans) == 2
+
+
+def test_assigning_a_parameters_data_inside_the_step_is_refused():
+    # `p.data = p.data * 0.5` after the update: the replay computed the product and dropped
+    # the assignment, so the parameters drifted from eager's from call 3 on.
+    model = _net()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        for p in model.parameters():
+            p.data = p.data * 0.5
+        return loss
+    with pytest.raises(CaptureError, match=r"assigning \.data"):
+        cr.compile(step)(*_data(1)[0])
+
+
+def test_data_of_a_tensor_made_inside_the_step_may_be_assigned():
+    def make():
+        model = _net()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            h = x * 1.0
+            h.data = (x * 2.0).detach()
+            loss = nn.functional.cross_entropy(model(h), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+    compiled = compare(make, _data(5))
+    assert compiled.plans[0].calls == 3
+
+
+def test_grad_set_to_none_by_hand_makes_a_plan():
+    # Once traced again at every call (its guard wanted .grad None at entry, which it never
+    # was); now the plan repeats the assignment.
+    def make():
+        model = _net()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            for p in model.parameters():
+                p.grad = None
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+    compiled = compare(make, _data(5))
+    assert len(compiled.plans) == 1 and compiled.plans[0].calls == 2

@@ -566,10 +566,35 @@ class Installed:
             r.grad_touched.add(id(t))
         self.swap(Tensor, "_accumulate_grad", accumulate)
 
+        data_property = Tensor.__dict__["data"]
+
+        def set_data(t, value):
+            # A tensor made inside the step may take another array (later ops read whichever
+            # array it holds, and the plan follows them); one that outlives the step (a
+            # parameter, an argument, a tensor of the closure) would keep its old array when
+            # the plan is replayed.
+            v = r.value_of(t._data)
+            if v is None or v.kind != "op":
+                raise CaptureError(f"compile: assigning .data of a tensor the step did not make "
+                                   f"(a parameter, an argument) inside a compiled step cannot "
+                                   f"be replayed: a replay would leave its array as it is (at "
+                                   f"{user_line()}). Assign it outside the compiled step, or run "
+                                   f"eagerly")
+            data_property.__set__(t, value)
+        self.swap(Tensor, "data", property(data_property.fget, set_data,
+                                           doc=data_property.__doc__))
+
         def get_grad(t):
             return r.read_grad(t, slot)
 
         def set_grad(t, value):
+            if not r.in_accumulate and not r.in_zero_grad and value is None and \
+                    r.value_of(t) is None and getattr(t, "requires_grad", False) and \
+                    (t.node is None or t.node.op is None):
+                # `p.grad = None` by hand before p is read: note what .grad held when the call
+                # began (the guard's), and make p a leaf, so that the plan repeats it.
+                r.read_grad(t, slot)
+                r.leaf(t)
             if r.in_zero_grad or (not r.in_accumulate and r.value_of(t) is not None):
                 if value is None:
                     r.rec.instrs.append(Instr("grad_none", None, [], tensor=t,
