@@ -173,3 +173,28 @@ def test_random_split_takes_a_tensor_of_lengths_with_pytorchs_rounding(n, dtype)
         lengths = np.array(row, dtype=dtype)
         assert outcome(data.random_split, cr.tensor(lengths)) == \
             outcome(tdata.random_split, torch.tensor(lengths)), row
+
+
+MIXED = {
+    "arrays int64 and float32": [np.array([1, 2]), np.array([1.5, 2.0], np.float32)],
+    "arrays int64 and float16": [np.array([1, 2]), np.array([1.5, 2.0], np.float16)],
+    "arrays uint8 and int8": [np.array([1], np.uint8), np.array([-1], np.int8)],
+    "arrays bool and int32": [np.array([True]), np.array([3], np.int32)],
+    "scalars int64 and float32": [np.int64(1), np.float32(2.5)],
+    "scalars float16 and int64": [np.float16(1.5), np.int64(3)],
+    "scalar float32 then a Python float": [np.float32(1), 2.5],
+    "scalar float16 then a Python int": [np.float16(1), 2],
+    "0-d arrays int32 and float64": [np.array(1, np.int32), np.array(2.5)],
+}
+
+
+@pytest.mark.parametrize("name", list(MIXED))
+def test_collating_mixed_numpy_dtypes_promotes_as_pytorch(name):
+    # Before: NumPy's promotion (int64 with float32 made float64); PyTorch promotes as torch.
+    _torch()
+    tdata = pytest.importorskip("torch.utils.data")
+    batch = MIXED[name]
+    ours, theirs = data.default_collate(batch), tdata.default_collate(batch)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), name
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -19,7 +19,7 @@ def _is_text_array(array):
 def default_collate(batch):
     """Stack a list of examples into a batch: Tensors and arrays are stacked along a new first
     dimension, Python floats become float64 and ints int64 tensors, NumPy scalars keep their
-    dtype, strings stay as they come (the batch's list, or a tuple for a field of examples
+    dtype (mixed dtypes promote by PyTorch's rules, not NumPy's), strings stay as they come (the batch's list, or a tuple for a field of examples
     that are sequences, as PyTorch's ``zip``), and tuples (as lists), lists, dicts and named
     tuples are collated element by element.
 
@@ -39,11 +39,12 @@ def default_collate(batch):
         if _is_text_array(elem):
             raise TypeError(_ERROR.format(elem.dtype.str))
         _check_equal_shapes([np.shape(a) for a in batch])
-        return as_tensor(np.stack([np.asarray(a) for a in batch]))
+        arrays = [np.asarray(a) for a in batch]
+        return as_tensor(np.stack(arrays, dtype=_torch_dtype(arrays), casting="unsafe"))
     if isinstance(elem, np.generic):
         if isinstance(elem, (np.str_, np.bytes_)) or elem.dtype.hasobject:
             raise TypeError(_ERROR.format(type(elem)))
-        return as_tensor(np.array(batch))
+        return as_tensor(np.array(batch, dtype=_torch_dtype(batch)))
     if isinstance(elem, float):
         return tensor(batch, dtype=np.float64)
     if isinstance(elem, int):
@@ -85,6 +86,21 @@ def _same_mapping(original, fields):
         return type(original)(fields)
     except TypeError:
         return fields
+
+
+def _torch_dtype(values):
+    """The batch's dtype by PyTorch's promotion, not NumPy's: int64 with float32 arrays or
+    scalars make float32 (NumPy: float64), as ``torch.as_tensor`` and ``torch.stack`` do; a
+    Python float beside NumPy scalars brings the default float dtype."""
+    from chainrule.dtypes import promote_types, scalar_dtype
+    result = None
+    for value in values:
+        dtype = value.dtype if isinstance(value, (np.ndarray, np.generic)) else \
+            scalar_dtype(value)
+        if dtype.kind not in "biuf":
+            return None  # NumPy's own (complex, datetime): tensor() names what it cannot hold
+        result = dtype if result is None else promote_types(result, dtype)
+    return result
 
 
 def _check_int64(batch):
