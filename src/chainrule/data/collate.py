@@ -19,9 +19,10 @@ def _is_text_array(array):
 def default_collate(batch):
     """Stack a list of examples into a batch: Tensors and arrays are stacked along a new first
     dimension, Python floats become float64 and ints int64 tensors, NumPy scalars keep their
-    dtype (mixed dtypes promote by PyTorch's rules, not NumPy's), strings stay as they come (the batch's list, or a tuple for a field of examples
-    that are sequences, as PyTorch's ``zip``), and tuples (as lists), lists, dicts and named
-    tuples are collated element by element.
+    dtype (mixed dtypes promote by PyTorch's rules, not NumPy's), strings stay as they come
+    (the batch's list, or a tuple for a field of examples that are sequences, as PyTorch's
+    ``zip``), and tuples (as lists), lists, dicts and named tuples are collated element by
+    element.
 
     >>> data.default_collate([(1, 2.0), (3, 4.0)])
     [tensor([1, 3], dtype=int64), tensor([2., 4.], dtype=float64)]
