@@ -198,3 +198,73 @@ def test_collating_mixed_numpy_dtypes_promotes_as_pytorch(name):
     assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), name
     assert tuple(ours.shape) == tuple(theirs.shape)
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+# -- text data: d2l's Vocab and sequence iterators --------------------------------------------------
+
+def d2l_vocab(tokens, min_freq=0, reserved_tokens=()):
+    """d2l's Vocab (0.17), the reference: idx_to_token and token_freqs."""
+    if len(tokens) == 0 or isinstance(tokens[0], list):
+        tokens = [token for line in tokens for token in line]
+    token_freqs = sorted(collections.Counter(tokens).items(), key=lambda x: x[1], reverse=True)
+    idx_to_token = ["<unk>"] + list(reserved_tokens)
+    for token, freq in token_freqs:
+        if freq < min_freq:
+            break
+        if token not in idx_to_token:
+            idx_to_token.append(token)
+    return idx_to_token, token_freqs
+
+
+def test_vocab_of_bigrams_counts_pairs_as_d2l():
+    # d2l 8.3 builds Vocab(list(zip(corpus[:-1], corpus[1:]))): a tuple is one token. Before,
+    # tuples were read as lines and flattened: the bigram vocabulary was the unigram one.
+    words = "the time traveller for so it will be convenient to speak of him the time".split()
+    for n in (2, 3):
+        grams = list(zip(*(words[i:] for i in range(n))))
+        vocab = data.Vocab(grams, min_freq=1, reserved_tokens=["<pad>"])
+        idx_to_token, token_freqs = d2l_vocab(grams, 1, ["<pad>"])
+        assert vocab.idx_to_token == idx_to_token
+        assert vocab.token_freqs == token_freqs
+        assert token_freqs[0] == (("the", "time") if n == 2 else ("the", "time", "traveller"),
+                                  1 if n == 3 else 2)
+        assert vocab.to_tokens(len(vocab) - 1) == idx_to_token[-1]
+
+
+def d2l_seq_data_iter_random(corpus, batch_size, num_steps, rng):
+    """d2l's random sampling, its random.randint and random.shuffle drawn as chainrule documents
+    its draws: integers(0, num_steps), then permutation(number of subsequences)."""
+    corpus = corpus[int(rng.integers(0, num_steps)):]
+    num_subseqs = (len(corpus) - 1) // num_steps
+    starts = list(range(0, num_subseqs * num_steps, num_steps))
+    starts = [starts[i] for i in rng.permutation(len(starts))]
+    for i in range(0, batch_size * (num_subseqs // batch_size), batch_size):
+        chosen = starts[i: i + batch_size]
+        yield ([corpus[j: j + num_steps] for j in chosen],
+               [corpus[j + 1: j + 1 + num_steps] for j in chosen])
+
+
+def d2l_seq_data_iter_sequential(corpus, batch_size, num_steps, rng):
+    offset = int(rng.integers(0, num_steps + 1))
+    num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
+    if num_tokens <= 0:
+        return
+    xs = np.array(corpus[offset: offset + num_tokens]).reshape(batch_size, -1)
+    ys = np.array(corpus[offset + 1: offset + 1 + num_tokens]).reshape(batch_size, -1)
+    for i in range(0, num_steps * (xs.shape[1] // num_steps), num_steps):
+        yield xs[:, i: i + num_steps].tolist(), ys[:, i: i + num_steps].tolist()
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (data.seq_data_iter_random, d2l_seq_data_iter_random),
+    (data.seq_data_iter_sequential, d2l_seq_data_iter_sequential)], ids=["random", "sequential"])
+def test_sequence_iterators_are_d2ls_down_to_short_corpora(ours, theirs):
+    # Probed already right (corpora of 0 to 29 tokens, every offset), kept as a guard.
+    for n in range(0, 30, 3):
+        corpus = list(range(100, 100 + n))
+        for batch_size in (1, 2, 5):
+            for num_steps in (1, 3, 7):
+                got = [(x.tolist(), y.tolist()) for x, y in
+                       ours(corpus, batch_size, num_steps, generator=np.random.default_rng(n))]
+                want = list(theirs(corpus, batch_size, num_steps, np.random.default_rng(n)))
+                assert got == want, (n, batch_size, num_steps)

@@ -35,7 +35,7 @@ class Vocab:
 
     After ``'<unk>'`` come ``reserved_tokens``, then every token seen at least ``min_freq``
     times, the most frequent first (ties in order of first appearance). ``tokens`` is a list of
-    tokens or a list of lines of tokens. ``vocab[token]`` gives an index (``unk`` for a token it
+    tokens or a list of lines (lists) of tokens; a tuple is one token, as d2l's bigrams. ``vocab[token]`` gives an index (``unk`` for a token it
     does not know), ``vocab[list]`` a list of them; ``to_tokens`` goes back.
 
     >>> vocab = data.Vocab(data.tokenize(["a b a", "c a b"]), reserved_tokens=["<pad>"])
@@ -47,7 +47,8 @@ class Vocab:
 
     def __init__(self, tokens=None, min_freq=0, reserved_tokens=None):
         tokens = [] if tokens is None else list(tokens)
-        if tokens and isinstance(tokens[0], (list, tuple)):
+        # Lines are lists, as in d2l: a tuple is a token (d2l counts bigrams as pairs).
+        if tokens and isinstance(tokens[0], list):
             tokens = [token for line in tokens for token in line]
         # sorted() is stable and a Counter keeps first-appearance order, so equal counts
         # stay in the order the tokens first appeared, as in d2l.
