@@ -37,13 +37,47 @@ def as_array(data, dtype=None, copy=True):
             raise TypeError(f"tensor(): expected numbers, a (nested) list of numbers or an "
                             f"array, got {type(data).__name__} {data!r}")
         array = xp.array(data, dtype=dtype)
-        if dtype is None and array.dtype == xp.float64 and not isinstance(data, xp.generic):
+        if dtype is None and array.dtype.kind == "f" and isinstance(data, (list, tuple)):
+            with xp.errstate(over="ignore"):  # a huge int in a float16 list: inf, as PyTorch
+                array = array.astype(_list_dtype(data), copy=False)
+        elif dtype is None and array.dtype == xp.float64 and not isinstance(data, xp.generic):
             array = array.astype(default_float())
     if array.dtype.kind not in "biuf":
         raise TypeError(f"tensor(): expected numbers, got an array of {array.dtype} "
                         f"(from {type(data).__name__}); chainrule tensors hold bools, integers "
                         f"and floats")
     return array
+
+
+def _list_dtype(data):
+    """PyTorch's dtype for a (nested) list of numbers that holds a float: its widest float
+    among NumPy scalars, arrays and tensors in it and the default float if it holds a Python
+    float. Integers and bools do not widen it (NumPy's would: [np.float32(1), 2] is float64
+    there, float32 in PyTorch), and a NumPy float64 is kept, not narrowed to the default."""
+    widest, lists = None, [data]
+    while lists:
+        items = lists.pop()
+        kinds = set(map(type, items))  # the common case, Python numbers only, at C speed
+        if float in kinds:
+            widest = _wider(widest, xp.dtype(default_float()))
+        if kinds <= _PYTHON_NUMBERS:
+            continue
+        for item in items:
+            if isinstance(item, (list, tuple)):
+                lists.append(item)
+            elif isinstance(item, (Tensor, ndarray, xp.generic)):
+                widest = _wider(widest, item.dtype if not isinstance(item, Tensor)
+                                else item._data.dtype)
+    return widest if widest is not None else default_float()
+
+
+_PYTHON_NUMBERS = {float, int, bool}
+
+
+def _wider(widest, dtype):
+    if dtype.kind != "f" or (widest is not None and widest.itemsize >= dtype.itemsize):
+        return widest
+    return dtype
 
 
 class Tensor:
