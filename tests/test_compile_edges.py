@@ -286,3 +286,98 @@ def test_grad_set_to_none_by_hand_makes_a_plan():
         return model, opt, step
     compiled = compare(make, _data(5))
     assert len(compiled.plans) == 1 and compiled.plans[0].calls == 2
+
+
+def _std_step(model, opt):
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _made(model_fn, optimizer=lambda p: optim.SGD(p, lr=0.1, momentum=0.9), eval_mode=False):
+    def make():
+        model = model_fn()
+        if eval_mode:
+            model.eval()
+        opt = optimizer(model.parameters())
+        return model, opt, _std_step(model, opt)
+    return make
+
+
+@pytest.mark.parametrize("hook", ["forward", "forward_pre", "removed"])
+def test_a_module_hook_added_or_removed_after_tracing_retraces(hook):
+    # The plan was traced without the hook (or with it): its replay ignored a forward hook
+    # added later and kept one removed later, so the losses differed from call 4 on.
+    handles = []
+
+    def make():
+        model = _net()
+        if hook == "removed":
+            handles.append(model[0].register_forward_hook(lambda m, args, out: out * 2))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        return model, opt, _std_step(model, opt)
+
+    def change(k, model, opt):
+        if k != 2:
+            return
+        if hook == "forward":
+            model[0].register_forward_hook(lambda m, args, out: out * 2)
+        elif hook == "forward_pre":
+            model[2].register_forward_pre_hook(lambda m, args: (args[0] * 0.5,))
+        else:
+            handles.pop(0).remove()
+    compiled = compare(make, _data(6), between=change)
+    assert len(compiled.plans) == 2
+
+
+def test_a_gradient_hook_added_after_tracing_is_refused():
+    model = _net()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    compiled = cr.compile(_std_step(model, opt))
+    for x, y in _data(3):
+        compiled(x, y)
+    model[0].weight.register_hook(lambda g: g * 0)
+    with pytest.raises(CaptureError, match="hook"):
+        compiled(*_data(1)[0])
+    model2 = _net()
+    opt2 = optim.SGD(model2.parameters(), lr=0.1)
+    compiled = cr.compile(_std_step(model2, opt2))
+    for x, y in _data(3):
+        compiled(x, y)
+    model2[2].register_full_backward_hook(lambda m, gi, go: (gi[0] * 0,))
+    with pytest.raises(CaptureError, match="hook"):
+        compiled(*_data(1)[0])
+
+
+@pytest.mark.parametrize("case", ["batchnorm_eps", "layernorm_eps", "leaky_slope",
+                                  "track_running_stats", "replaced_parameter",
+                                  "replaced_child"])
+def test_a_module_option_changed_between_calls_retraces(case):
+    # Module options are Python numbers read in forward: the plan froze them (BatchNorm's eps,
+    # LayerNorm's eps, LeakyReLU's slope; a replaced parameter or layer was never read).
+    layer = {"batchnorm_eps": lambda: nn.BatchNorm1d(7),
+             "track_running_stats": lambda: nn.BatchNorm1d(7),
+             "layernorm_eps": lambda: nn.LayerNorm(7),
+             "leaky_slope": lambda: nn.LeakyReLU(0.01)}.get(case, nn.ReLU)
+
+    def model_fn():
+        return nn.Sequential(nn.Linear(5, 7), layer(), nn.Linear(7, 3))
+
+    def change(k, model, opt):
+        if k < 2:
+            return
+        if case == "batchnorm_eps" or case == "layernorm_eps":
+            model[1].eps = 1e-5 * 10 ** k
+        elif case == "leaky_slope":
+            model[1].negative_slope = 0.1 * k
+        elif case == "track_running_stats":
+            model[1].track_running_stats = False
+        elif case == "replaced_parameter" and k == 2:
+            model[0].bias = nn.Parameter(cr.ones(7))
+        elif case == "replaced_child" and k == 2:
+            model[1] = nn.Tanh()
+    compare(_made(model_fn, eval_mode=True), _data(6), between=change)

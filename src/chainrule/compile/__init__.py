@@ -153,6 +153,8 @@ class CompiledStep:
         guard_source = GuardBuilder(program).build(rec, args, kwargs)
         if self.check:
             pending = self._pending.pop(guard_source, None)
+            if pending is not None and not _same_module_states(pending[0], rec):
+                pending = None  # a module changed between the calls (an eps, a hook): start over
             if pending is None:
                 if len(self._pending) >= self.max_plans:  # the oldest goes
                     del self._pending[next(iter(self._pending))]
@@ -403,6 +405,18 @@ def _textbook_names(rec, result):
             else:
                 names[node] = name
     return names
+
+
+def _same_module_states(first, second):
+    """Whether the modules the two recordings called were in the same state (their guards'
+    text names a state without showing it)."""
+    from .guards import same_module_state
+    if set(first.module_states) != set(second.module_states):
+        return False
+    for module in second.modules:
+        if not same_module_state(module, first.module_states[id(module)]):
+            return False
+    return True
 
 
 def _compare_constants(first, second):

@@ -135,6 +135,7 @@ class Recording:
         self.leaves = {}  # id(tensor) -> Value
         self.output = None
         self.modules = []  # modules called (training flags)
+        self.module_states = {}  # id(module) -> guards.module_state when first called
         self.entry_grads = {}  # id(tensor) -> (tensor, grad was None, shape, dtype)
         self.optimizers = []  # (optimizer, group index, group options that shape the plan)
         self.node_values = {}  # Node -> Value of its output
@@ -832,11 +833,13 @@ class Installed:
             original = getattr(losses_functional, name)
             self.swap_everywhere(name, original, targets_checked(original, name))
 
+        from .guards import module_state
         original_module_call = Module.__dict__["__call__"]
 
         def module_call(module, *args, **kwargs):
             if all(m is not module for m in r.rec.modules):
                 r.rec.modules.append(module)
+                r.rec.module_states[id(module)] = module_state(module)
             return original_module_call(module, *args, **kwargs)
         self.swap(Module, "__call__", module_call)
 

@@ -6,6 +6,8 @@ from the very tensor objects it saw) with their shapes, whether each gradient it
 and the optimizer options that decide which NumPy calls an update makes. ``step.guards`` shows
 the guard function; a failing check returns its own text, which ``explain_misses`` reports.
 """
+import operator
+
 from ..backend import ndarray, xp
 from ..engine import mode
 from ..tensor import Tensor
@@ -33,6 +35,81 @@ def flatten(args, kwargs):
     for key, a in kwargs.items():
         walk(a, ("kwargs", key))
     return leaves, containers
+
+
+def hooked(t):
+    """Whether a gradient hook is registered on tensor ``t`` (its leaf node holds it)."""
+    node = t.node
+    return node is not None and node.extras is not None and bool(node.extras.get("hooks"))
+
+
+_SKIPPED = ("_scope",)  # a cache of the module's scope, remade as needed (same_module_state
+#                         counts it by name)
+
+
+def _plain(value):
+    if value is None or type(value) in (int, float, bool, str, complex):
+        return True
+    return type(value) is tuple and all(_plain(item) for item in value)
+
+
+def module_state(module):
+    """What a module's forward may read besides its parameters' values: its plain options
+    (eps, negative_slope, p, track_running_stats), which objects its attributes hold (a
+    parameter, a buffer, a child; the items of its lists and dicts), and its hooks."""
+    from ..nn.hooks import ModuleHooks
+    plain, same, containers, hooks = {}, {}, {}, {}
+    for key, value in vars(module).items():
+        if key in _SKIPPED:
+            continue
+        if _plain(value):
+            plain[key] = value
+        elif isinstance(value, ModuleHooks):
+            hooks[key] = _hook_items(value)
+        elif type(value) in (list, dict):
+            containers[key] = (type(value), _items(value))
+        else:
+            same[key] = value
+    return (len(plain) + len(same) + len(containers) + len(hooks), tuple(plain),
+            tuple((type(v), v) for v in plain.values()), tuple(same), tuple(same.values()),
+            containers, hooks)
+
+
+def _hook_items(hooks):
+    return tuple(tuple(kind.items()) for kind in (hooks.forward_pre, hooks.forward,
+                                                  hooks.backward, hooks.backward_pre))
+
+
+def _items(container):
+    return tuple(container.items()) if type(container) is dict else tuple(enumerate(container))
+
+
+def same_module_state(module, seen):
+    """Whether ``module`` is as ``module_state`` saw it (plain values equal, objects the
+    same)."""
+    count, plain_keys, plain, same_keys, same, containers, hooks = seen
+    attributes = vars(module)
+    get = attributes.get
+    if len(attributes) - ("_scope" in attributes) != count:
+        return False
+    if plain_keys and tuple(zip(map(type, values := tuple(map(get, plain_keys))), values)) \
+            != plain:
+        return False
+    if same_keys and not all(map(operator.is_, map(get, same_keys), same)):
+        return False
+    for key, (kind, items) in containers.items():
+        now = get(key)
+        if type(now) is not kind:
+            return False
+        now_items = _items(now)
+        if len(now_items) != len(items) or not all(
+                a[0] == b[0] and a[1] is b[1] for a, b in zip(now_items, items)):
+            return False
+    for key, items in hooks.items():
+        now = get(key)
+        if now is None or _hook_items(now) != items:
+            return False
+    return True
 
 
 def same_tensors(now, seen):
@@ -73,6 +150,8 @@ class GuardBuilder:
                 self.check(f"{e}._data.shape == {obj._data.shape!r}")
                 self.check(f"{e}._data.dtype == np.{obj._data.dtype}")
                 self.check(f"{e}.requires_grad is {obj.requires_grad}")
+                if obj.requires_grad:
+                    self.check(f"not {self.name(hooked, '_hooked')}({e})")
                 entry = recording.entry_grads.get(id(obj))
                 if entry is not None:
                     self.check(f"{e}.grad is None" if entry[1] else f"{e}.grad is not None")
@@ -91,9 +170,16 @@ class GuardBuilder:
         m = self.name(mode, "_mode")
         self.check(f"{m}.enabled is {mode.enabled}")
         self.check(f"{m}.anomaly is False")
+        if recording.modules:
+            same = self.name(same_module_state, "_same_module_state")
         for module in recording.modules:
             m = self.name(module, f"_{type(module).__name__.lower()}")
             self.check(f"{m}.training is {module.training}")
+            # Its options, parameters, children and hooks as when the step first called it
+            # (a hook added later, a changed eps, a replaced parameter: traced again).
+            seen = recording.module_states.get(id(module))
+            if seen is not None:
+                self.check(f"{same}({m}, {self.name(seen, f'{m}_state')})")
         for v in recording.leaves.values():
             t = self.name(v.source, f"_{v.name}")
             # The array capture saw (usually still the same object) passes at once; another
@@ -103,6 +189,8 @@ class GuardBuilder:
             self.check(f"({t}._data is {seen} or {t}._data.shape == {v.shape!r} and "
                        f"{t}._data.dtype == np.{v.dtype}{layout})")
             self.check(f"{t}.requires_grad is {v.source.requires_grad}")
+            if v.source.requires_grad:
+                self.check(f"not {self.name(hooked, '_hooked')}({t})")
         by_tensor = {id(v.source): v for v in recording.leaves.values()}
         for key, (tensor, was_none, shape, dtype) in recording.entry_grads.items():
             if key not in by_tensor:
