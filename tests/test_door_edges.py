@@ -268,3 +268,67 @@ def test_sequence_iterators_are_d2ls_down_to_short_corpora(ours, theirs):
                        ours(corpus, batch_size, num_steps, generator=np.random.default_rng(n))]
                 want = list(theirs(corpus, batch_size, num_steps, np.random.default_rng(n)))
                 assert got == want, (n, batch_size, num_steps)
+
+
+# -- DistributedSampler, without MPI (num_replicas and rank given) ---------------------------------
+
+def _shards(sampler_class, n, replicas, drop_last, shuffle, seed=3, epoch=2):
+    samplers = [sampler_class(list(range(n)), num_replicas=replicas, rank=r, shuffle=shuffle,
+                              drop_last=drop_last, seed=seed) for r in range(replicas)]
+    for s in samplers:
+        s.set_epoch(epoch)
+    return samplers, [list(s) for s in samplers]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_shards_by_pytorchs_rules(drop_last, shuffle):
+    # Probed already right: shard sizes, padding by repeating the start (several times over
+    # when there are more ranks than examples), drop_last's tail, the union over ranks.
+    _torch()
+    from torch.utils.data.distributed import DistributedSampler as TorchSampler
+
+    from chainrule.distributed import DistributedSampler
+    for n in (0, 1, 2, 3, 5, 7, 10, 13):
+        for replicas in (1, 2, 3, 4, 8):
+            ours, our_lists = _shards(DistributedSampler, n, replicas, drop_last, shuffle)
+            theirs, their_lists = _shards(TorchSampler, n, replicas, drop_last, shuffle)
+            where = (n, replicas)
+            assert [len(s) for s in ours] == [len(s) for s in theirs], where
+            assert [len(x) for x in our_lists] == [len(x) for x in their_lists], where
+            assert ours[0].total_size == theirs[0].total_size, where
+            counts = collections.Counter(i for x in our_lists for i in x)
+            their_counts = collections.Counter(i for x in their_lists for i in x)
+            assert sorted(counts.values()) == sorted(their_counts.values()), where
+            if not shuffle:
+                assert our_lists == their_lists, where
+            elif not drop_last:
+                assert set(counts) == set(their_counts), where
+            assert all(type(i) is int for x in our_lists for i in x)
+
+
+def test_distributed_sampler_takes_numpy_ints_and_negative_seeds_as_pytorch():
+    # Before: NumPy ints for num_replicas/rank were refused, a negative seed or epoch failed at
+    # iteration with NumPy's "expected non-negative integer", and a float seed was truncated
+    # (PyTorch refuses one).
+    _torch()
+    from torch.utils.data.distributed import DistributedSampler as TorchSampler
+
+    from chainrule.distributed import DistributedSampler
+    ours = DistributedSampler(range(5), num_replicas=np.int64(2), rank=np.int64(1), shuffle=False)
+    theirs = TorchSampler(range(5), num_replicas=np.int64(2), rank=np.int64(1), shuffle=False)
+    assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    for seed, epoch in ((-1, 0), (0, -3), (-7, -7)):
+        shards = []
+        for rank in range(2):
+            sampler = DistributedSampler(range(5), num_replicas=2, rank=rank, seed=seed)
+            sampler.set_epoch(epoch)
+            shards.append(list(sampler))
+        torch_sampler = TorchSampler(range(5), num_replicas=2, rank=0, seed=seed)
+        torch_sampler.set_epoch(epoch)
+        assert [len(s) for s in shards] == [len(torch_sampler)] * 2
+        assert set(shards[0] + shards[1]) == set(range(5))
+    with pytest.raises(TypeError, match="seed must be an int"):
+        DistributedSampler(range(5), num_replicas=2, rank=0, seed=1.5)
+    with pytest.raises(TypeError, match="epoch must be an int"):
+        DistributedSampler(range(5), num_replicas=2, rank=0).set_epoch(0.5)

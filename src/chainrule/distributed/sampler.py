@@ -1,5 +1,6 @@
 """DistributedSampler: each rank's share of a dataset, as PyTorch's."""
 import math
+import numbers
 
 import numpy as np
 
@@ -31,14 +32,15 @@ class DistributedSampler(Sampler):
             num_replicas = world.world_size()
         if rank is None:
             rank = world.rank()
-        if not isinstance(num_replicas, int) or num_replicas < 1:
+        if not _is_int(num_replicas) or num_replicas < 1:
             raise ValueError(f"DistributedSampler: num_replicas must be a positive int, got "
                              f"{num_replicas!r}")
-        if not isinstance(rank, int) or not 0 <= rank < num_replicas:
+        if not _is_int(rank) or not 0 <= rank < num_replicas:
             raise ValueError(f"Invalid rank {rank!r}, rank should be in the interval "
                              f"[0, {num_replicas - 1}]")
+        num_replicas, rank = int(num_replicas), int(rank)
         self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
-        self.shuffle, self.seed, self.drop_last = shuffle, int(seed), drop_last
+        self.shuffle, self.seed, self.drop_last = shuffle, _integer(seed, "seed"), drop_last
         self.epoch = 0
         n = len(dataset)
         if from_world:
@@ -51,13 +53,14 @@ class DistributedSampler(Sampler):
 
     def set_epoch(self, epoch):
         """Shuffle the next epoch with this number (the same on every rank)."""
-        self.epoch = int(epoch)
+        self.epoch = _integer(epoch, "epoch")
 
     def _index_array(self):
         n = len(self.dataset)
         if self.shuffle:
             # RandomSampler's order for DataLoader(seed=...) at this epoch.
-            order = np.random.default_rng([self.seed, self.epoch]).permutation(n)
+            # Modulo 2**64 as torch.manual_seed takes a negative seed (NumPy refuses one).
+            order = np.random.default_rng([self.seed % 2**64, self.epoch % 2**64]).permutation(n)
         else:
             order = np.arange(n)
         if self.total_size > n:
@@ -70,3 +73,15 @@ class DistributedSampler(Sampler):
 
     def __len__(self):
         return self.num_samples
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _integer(value, name):
+    """An int from an integer of any kind (NumPy's too); a float or a bool is refused rather
+    than truncated, as torch.manual_seed refuses a float seed."""
+    if not _is_int(value):
+        raise TypeError(f"DistributedSampler: {name} must be an int, got {value!r}")
+    return int(value)
