@@ -312,7 +312,11 @@ def _promote(op, args):
     operands = [a._data if isinstance(a, Tensor) else a for a in args]
     operands = [a.item() if isinstance(a, xp.generic) else a for a in operands]
     skip = [op.inputs.index(name) for name in op.unpromoted]
-    target = result_type([a for i, a in enumerate(operands) if i not in skip])
+    # A NumPy array counts as a dimensioned operand even when 0-d, as in PyTorch and NumPy
+    # (uint8 tensor - np.array(5, int32) is int32 there); the 0-dim rule is for tensors only.
+    ranked = [v.reshape(1) if type(a) is ndarray and not v.ndim else v
+              for a, v in zip(args, operands)]
+    target = result_type([a for i, a in enumerate(ranked) if i not in skip])
     if target is None:
         return args
     if op.bools and (target == xp.bool_ or op.bools == "operand" and any(
