@@ -93,6 +93,23 @@ def test_an_idempotent_in_place_change_of_the_input_gives_the_plain_gradient():
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
 
 
+def test_a_recomputation_of_other_shapes_is_refused_even_without_the_determinism_check():
+    # determinism_check="none" compares only the number of ops. Before, a recomputation over
+    # two rows where the forward pass had one gave row 1 a gradient, silently; the plain graph
+    # gives row 1 none.
+    x = cr.tensor(np.random.default_rng(4).standard_normal((3, 4)), requires_grad=True)
+    calls = []
+
+    def f(t):
+        calls.append(1)
+        u = t[:len(calls)].exp()
+        return u - u.mean()
+
+    y = checkpoint(f, x * 1, determinism_check="none")
+    with pytest.raises(GradientError, match=r"shapes \[\(2, 4\)\] where the forward pass gave"):
+        (y * cr.arange(4.0)).sum().backward()
+
+
 # -- data: collation, samplers, random_split --------------------------------------------------------
 
 def test_collating_an_int_beyond_int64_is_refused_as_in_pytorch():

@@ -184,7 +184,9 @@ class _Segment:
     def note_results(self, outputs):
         """A fingerprint of each output, to compare the recomputation with (keeping the
         outputs themselves would cost the memory checkpointing saves)."""
-        self.results = [_fingerprint(t._data) for t in _tensors(outputs)]
+        tensors = list(_tensors(outputs))
+        self.results = [_fingerprint(t._data) for t in tensors]
+        self.shapes = [tuple(t.shape) for t in tensors]
 
     def take_back(self, nodes, start):
         """Replace each node's saved dict by a Recomputed keeping only what is not the
@@ -266,6 +268,14 @@ class _Segment:
         """Refuse a recomputation whose outputs differ from the forward pass's: its saved arrays
         would belong to another computation. A random op with a generator of its own is the
         usual cause: only the default one is replayed."""
+        shapes = [tuple(t.shape) for t in outputs]
+        if shapes != self.shapes:  # determinism_check="none" lets other shapes come this far
+            self._check_modified_inside()
+            raise GradientError(
+                f"checkpoint: recomputing the segment in backward gave outputs of shapes "
+                f"{shapes} where the forward pass gave {self.shapes}, so its gradients would be "
+                f"another computation's. The checkpointed function must compute the same "
+                f"values from the same inputs each time")
         for i, (first, again) in enumerate(zip(self.results, outputs)):
             fresh = _fingerprint(again._data)
             if _agrees(first[:2], fresh[:2]) and _agrees(first[2:], fresh[2:]):
