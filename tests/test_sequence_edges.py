@@ -1,6 +1,7 @@
 """Edge cases of the sequence and attention layers against PyTorch, computed in each test:
 RNN/LSTM/GRU on a zero-length sequence and with a wrongly packed ``hx``, the cells' ``hx``;
-scaled_dot_product_attention with zero-size heads (E = 0) and masks of another float dtype;
+scaled_dot_product_attention with zero-size heads (E = 0), rows of only -inf scores and masks
+of another float dtype;
 MultiheadAttention's float masks of another dtype. Each case compares chainrule's value and
 gradients with PyTorch's, or checks that chainrule refuses what PyTorch refuses, naming the op
 and the shapes."""
@@ -100,6 +101,29 @@ def test_sdpa_takes_a_float32_mask_on_float64_scores():
         *(torch.tensor(q),) * 3, attn_mask=torch.tensor(mask))
     ours = F.scaled_dot_product_attention(*(cr.tensor(q),) * 3, attn_mask=cr.tensor(mask))
     close(ours, theirs, 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_sdpa_row_of_minus_inf_scores_gives_zeros_as_pytorch(dtype, is_causal):
+    # An -inf in the query against positive keys makes a whole row of scores -inf. PyTorch's
+    # safe softmax gives that row zeros (and no gradient to the query); chainrule gave NaN.
+    rng = np.random.default_rng(3)
+    q = np.zeros((1, 2, 3), dtype)
+    q[0, 0, 0] = -np.inf
+    q[0, 1] = rng.standard_normal(3)
+    k = (np.abs(rng.standard_normal((1, 4, 3))) + 0.1).astype(dtype)
+    v = rng.standard_normal((1, 4, 2)).astype(dtype)
+    qt, kt = torch.tensor(q, requires_grad=True), torch.tensor(k, requires_grad=True)
+    qc, kc = cr.tensor(q, requires_grad=True), cr.tensor(k, requires_grad=True)
+    theirs = torch.nn.functional.scaled_dot_product_attention(qt, kt, torch.tensor(v),
+                                                              is_causal=is_causal)
+    ours = F.scaled_dot_product_attention(qc, kc, cr.tensor(v), is_causal=is_causal)
+    close(ours, theirs)
+    theirs.sum().backward()
+    ours.sum().backward()
+    close(qc.grad, qt.grad)
+    close(kc.grad, kt.grad)
 
 
 # ---- MultiheadAttention ---------------------------------------------------------------------

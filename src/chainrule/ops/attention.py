@@ -53,10 +53,11 @@ def _repeat_heads(query, key, value):
 
 
 @primitive
-def attention_softmax(scores, *, causal=False):
+def attention_softmax(scores, *, causal=False, safe=False):
     """softmax over the last axis of attention scores (..., L, S), after -inf above the
     diagonal when ``causal`` (query i attends to keys 0..i): one node in place of the mask's
-    and the softmax's six, whose VJP is the softmax's own.
+    and the softmax's six, whose VJP is the softmax's own. A row of only -inf gives NaN, as
+    softmax, or zeros with ``safe`` (PyTorch's scaled_dot_product_attention).
 
     >>> from chainrule.ops.attention import attention_softmax
     >>> attention_softmax(cr.zeros(2, 2), causal=True)
@@ -65,13 +66,17 @@ def attention_softmax(scores, *, causal=False):
     """
     if not scores.size:
         return xp.zeros_like(scores)
-    if causal:
-        e = xp.where(_above_diagonal(scores.shape), _NEG_INF, scores)
-        e -= e.max(axis=-1, keepdims=True)
-    else:
-        e = scores - scores.max(axis=-1, keepdims=True)
+    e = xp.where(_above_diagonal(scores.shape), _NEG_INF, scores) if causal else scores
+    top = e.max(axis=-1, keepdims=True)
+    dead = xp.isneginf(top) if safe else None
+    if safe and dead.any():
+        top = xp.where(dead, 0, top)  # exp(-inf - 0) = 0 across the row, not NaN
+    e = xp.subtract(e, top, out=e if causal else None)
     xp.exp(e, out=e)
-    e /= e.sum(axis=-1, keepdims=True)
+    total = e.sum(axis=-1, keepdims=True)
+    if safe and dead.any():
+        total[dead] = 1
+    e /= total
     return e
 
 
@@ -170,8 +175,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attn_mask is not None:
         weights = _safe_softmax(_masked(scores, attn_mask))
     else:
-        # A causal row always keeps its first key, so no row is fully masked.
-        weights = attention_softmax(scores, causal=bool(is_causal))
+        # A row of only -inf scores (from an -inf in query or key) gives zeros, as PyTorch's.
+        weights = attention_softmax(scores, causal=bool(is_causal), safe=True)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, training=True)
     return weights @ value
