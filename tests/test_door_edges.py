@@ -349,3 +349,13 @@ def test_distributed_sampler_takes_numpy_ints_and_negative_seeds_as_pytorch():
         DistributedSampler(range(5), num_replicas=2, rank=0, seed=1.5)
     with pytest.raises(TypeError, match="epoch must be an int"):
         DistributedSampler(range(5), num_replicas=2, rank=0).set_epoch(0.5)
+
+
+def test_weighted_random_sampler_takes_weights_that_require_grad_as_pytorch():
+    # Before: numpy() refused the tensor ("this tensor requires grad").
+    torch = _torch()
+    tdata = pytest.importorskip("torch.utils.data")
+    theirs = tdata.WeightedRandomSampler(torch.tensor([0.0, 2.0, 0.0], requires_grad=True), 4)
+    ours = data.WeightedRandomSampler(cr.tensor([0.0, 2.0, 0.0], requires_grad=True), 4)
+    assert list(ours) == list(theirs) == [1, 1, 1, 1]
+    assert len(ours) == len(theirs)

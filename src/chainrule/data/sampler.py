@@ -154,6 +154,8 @@ class WeightedRandomSampler(Sampler):
         if not isinstance(replacement, bool):
             raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
                              f"but got replacement={replacement!r}")
+        if hasattr(weights, "detach"):  # weights that require grad are still only weights
+            weights = weights.detach()
         weights = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights,
                              dtype=np.float64)
         if weights.ndim != 1:
