@@ -1,10 +1,9 @@
 """Edge cases of the sequence and attention layers against PyTorch, computed in each test:
 RNN/LSTM/GRU on a zero-length sequence and with a wrongly packed ``hx``, the cells' ``hx``;
 scaled_dot_product_attention with zero-size heads (E = 0), rows of only -inf scores and masks
-of another float dtype;
-MultiheadAttention's float masks of another dtype. Each case compares chainrule's value and
-gradients with PyTorch's, or checks that chainrule refuses what PyTorch refuses, naming the op
-and the shapes."""
+of another float dtype; MultiheadAttention's float masks of another dtype; one_hot of an empty
+tensor. Each case compares chainrule's value and gradients with PyTorch's, or checks that
+chainrule refuses what PyTorch refuses, naming the op and the shapes."""
 import numpy as np
 import pytest
 
@@ -151,3 +150,26 @@ def test_mha_float_mask_dtype_follows_pytorch(need_weights, which, query_dtype, 
         return
     got = ours(*(cr.tensor(x),) * 3, need_weights=need_weights, **{which: cr.tensor(mask)})[0]
     close(got, expected, 1e-10)
+
+
+# ---- one_hot --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("num_classes", [0, -1, -3])
+def test_one_hot_of_nothing_needs_a_positive_number_of_classes(num_classes):
+    # Was: num_classes=0 (or -3) on an empty tensor gave a (0, 0) tensor; PyTorch refuses.
+    with pytest.raises(RuntimeError, match="infer"):
+        torch.nn.functional.one_hot(torch.zeros(0, dtype=torch.int64), num_classes)
+    with pytest.raises(RuntimeError, match=r"one_hot: cannot infer .*\(0,\)"):
+        F.one_hot(cr.zeros(0, dtype=cr.int64), num_classes)
+
+
+@pytest.mark.parametrize("shape, num_classes", [((0,), 2), ((2, 0), 3), ((3, 4), 5),
+                                                ((3, 4), -1)])
+def test_one_hot_matches_pytorch(shape, num_classes):
+    labels = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape) % 5
+    expected = torch.nn.functional.one_hot(torch.tensor(labels).mT if labels.ndim == 2 else
+                                           torch.tensor(labels), num_classes)
+    got = F.one_hot(cr.tensor(labels).mT if labels.ndim == 2 else cr.tensor(labels),
+                    num_classes)
+    assert got.dtype == cr.int64
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())

@@ -829,10 +829,10 @@ def one_hot(tensor, num_classes=-1):
     labels = _t(tensor)._data
     if labels.dtype.kind not in "iu":
         raise DtypeError(f"one_hot: needs an integer tensor of class indices, got {labels.dtype}")
+    if not labels.size and num_classes <= 0:  # PyTorch's check: -1 or 0 classes of nothing
+        raise ArgumentError(f"one_hot: cannot infer the number of classes from an empty "
+                            f"tensor of shape {tuple(labels.shape)}; give num_classes > 0")
     if num_classes == -1:
-        if not labels.size:
-            raise ArgumentError("one_hot: cannot infer the number of classes from an empty "
-                                "tensor; give num_classes")
         num_classes = int(labels.max()) + 1
     if labels.size and labels.min() < 0:
         raise ArgumentError(f"one_hot: class indices must be non-negative, got {labels.min()}")
