@@ -381,3 +381,55 @@ def test_a_module_option_changed_between_calls_retraces(case):
         elif case == "replaced_child" and k == 2:
             model[1] = nn.Tanh()
     compare(_made(model_fn, eval_mode=True), _data(6), between=change)
+
+
+@pytest.mark.parametrize("what", ["tensor", "number", "global", "method"])
+def test_a_name_the_step_reads_rebound_between_calls_retraces(what):
+    # The plan held the object (or number) the name had when traced; eager reads the name
+    # again at each call: a closure variable or global rebound to another tensor or number
+    # gave other losses and parameters from call 4 on.
+    rebinders = []
+
+    def make():
+        model = _net()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        scale = cr.ones(3) if what in ("tensor", "method") else 1.0
+
+        def step(x, y):
+            opt.zero_grad()
+            factor = GLOBAL_SCALE if what == "global" else scale
+            loss = nn.functional.cross_entropy(model(x) * factor, y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        class Holder:
+            def __init__(self):
+                self.scale = scale
+
+            def step(self, x, y):
+                opt.zero_grad()
+                loss = nn.functional.cross_entropy(model(x) * self.scale, y)
+                loss.backward()
+                opt.step()
+                return loss
+        holder = Holder()
+
+        def rebind(value):
+            nonlocal scale
+            scale = value
+            holder.scale = value
+        rebinders.append(rebind)
+        return model, opt, holder.step if what == "method" else step
+
+    def change(k, model, opt):
+        if k == 2 and rebinders:
+            value = cr.full((3,), 2.0) if what in ("tensor", "method") else 2.0
+            rebinders.pop(0)(value)
+        if k == 2 and what == "global":
+            globals()["GLOBAL_SCALE"] = cr.full((3,), 2.0)
+    globals()["GLOBAL_SCALE"] = cr.ones(3)
+    compare(make, _data(6), between=change)
+
+
+GLOBAL_SCALE = None

@@ -21,7 +21,7 @@ import warnings
 from ..backend import ndarray, xp
 from ..tensor import Tensor
 from .capture import CaptureError, Installed, Recorder
-from .guards import GuardBuilder, flatten
+from .guards import GuardBuilder, flatten, free_variables
 from .program import HEADER, Program
 
 __all__ = ["compile", "CompiledStep", "CaptureError"]
@@ -136,6 +136,7 @@ class CompiledStep:
 
     def _trace(self, args, kwargs):
         leaves, _ = flatten(args, kwargs)
+        free = free_variables(self.fn)  # what the step's names refer to as the call begins
         recorder = Recorder([(path, obj) for path, obj in leaves])
         seen_locals = {}
         with Installed(recorder, self.fn), _locals_at_return(self.fn, seen_locals):
@@ -150,7 +151,7 @@ class CompiledStep:
         names.update(_textbook_names(rec, result))
         program = Program(rec, _arg_names(self.fn, args, kwargs), _param_names(rec), names,
                           self.passes)
-        guard_source = GuardBuilder(program).build(rec, args, kwargs)
+        guard_source = GuardBuilder(program).build(rec, args, kwargs, free)
         if self.check:
             pending = self._pending.pop(guard_source, None)
             if pending is not None and not _same_module_states(pending[0], rec):

@@ -37,6 +37,37 @@ def flatten(args, kwargs):
     return leaves, containers
 
 
+def free_variables(fn):
+    """[(kind, holder, name, value)]: the step function's closure cells and the globals its
+    code names (kind "cell" or "global"), and the object of a bound method ("self"), as they
+    are now."""
+    found = []
+    owner = getattr(fn, "__self__", None)
+    fn = getattr(fn, "__func__", fn)
+    fn = getattr(fn, "__wrapped__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return found
+    if owner is not None and hasattr(owner, "__dict__") and not isinstance(owner, type):
+        # Only what a plan holds by identity: its counters and lists may change freely.
+        from ..nn.module import Module
+        from ..optim.optimizer import Optimizer
+        from ..tensor import Tensor
+        for name, value in vars(owner).items():
+            if isinstance(value, (Tensor, ndarray, Module, Optimizer)):
+                found.append(("self", owner, name, value))
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            found.append(("cell", cell, name, cell.cell_contents))
+        except ValueError:  # an empty cell (a name assigned later)
+            pass
+    namespace = getattr(fn, "__globals__", {})
+    for name in code.co_names:
+        if name in namespace:
+            found.append(("global", namespace, name, namespace[name]))
+    return found
+
+
 def hooked(t):
     """Whether a gradient hook is registered on tensor ``t`` (its leaf node holds it)."""
     node = t.node
@@ -135,7 +166,28 @@ class GuardBuilder:
     def name(self, obj, hint):
         return self.program.obj(obj, hint)
 
-    def build(self, recording, args, kwargs):
+    def free_variable_checks(self, free):
+        """The step's closure variables and the globals it names hold what they held when
+        the traced call began: a name rebound to another tensor, model or number retraces
+        (the plan holds the old objects and the old numbers)."""
+        for kind, holder, name, value in free:
+            if kind == "cell":
+                where = f"{self.name(holder, f'_cell_{name}')}.cell_contents"
+            elif kind == "global":
+                where = f"{self.name(holder, '_globals')}.get({name!r})"
+            else:  # the object of a bound method: which tensor, model, optimizer it holds
+                where = f"{self.name(holder, '_self')}.__dict__.get({name!r})"
+                self.check(f"{where} is {self.name(value, f'_self_{name}')}")
+                continue
+            literal = _literal(value) if _plain(value) else None
+            if value is None or type(value) is bool:
+                self.check(f"{where} is {value!r}")
+            elif literal is not None and not isinstance(value, xp.dtype):
+                self.check(f"type({where}) is {type(value).__name__} and {where} == {literal}")
+            else:
+                self.check(f"{where} is {self.name(value, f'_{name}')}")
+
+    def build(self, recording, args, kwargs, free=()):
         leaves, containers = flatten(args, kwargs)
         self.check(f"len(_args) == {len(args)}")
         self.check(f"tuple(_kwargs) == {tuple(kwargs)!r}")
@@ -213,6 +265,7 @@ class GuardBuilder:
                 literal = _literal(value)
                 if literal is not None:
                     self.check(f"{o}.param_groups[{index}][{key!r}] == {literal}")
+        self.free_variable_checks(free)
         for condition in self.program.extra_guards:
             self.check(condition)
         checks = list(dict.fromkeys(self.checks))
