@@ -433,3 +433,22 @@ def test_a_name_the_step_reads_rebound_between_calls_retraces(what):
 
 
 GLOBAL_SCALE = None
+
+
+def test_an_array_argument_written_in_place_by_numpy_is_refused():
+    # `x *= 0.5` on a NumPy argument: a replay read x as the caller passed it (eager halved
+    # it first), so losses and the caller's array differed from call 3 on.
+    model = _net()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        x *= 0.5
+        loss = nn.functional.cross_entropy(model(cr.tensor(x)), y)
+        loss.backward()
+        opt.step()
+        return loss
+    compiled = cr.compile(step)
+    x, y = _data(1)[0]
+    with pytest.raises(CaptureError, match="an argument of shape"):
+        compiled(x.numpy().copy(), y)

@@ -200,6 +200,10 @@ class Recorder:
             self.bind(array, v)
             if isinstance(arg, Tensor):
                 self.bind(arg, v)
+            # An argument written by NumPy inside the step (`x *= 0.5` on an array) would be
+            # read by a replay as the caller passed it: compared after the call, as leaves are.
+            self.snapshots.append((arg if isinstance(arg, Tensor) else None, array,
+                                   array.copy()))
 
     def leaf(self, t):
         """The Value of a tensor read live at replay (a parameter, a buffer)."""
@@ -235,11 +239,13 @@ class Recorder:
             self.see_options(opt, "after its optimizer.step()")
         updated = {id(i.extra["tensor"]) for i in self.rec.instrs if i.kind == "update"}
         for t, array, before in self.snapshots:
-            if id(t) in updated or t._data is not array:
+            if t is not None and (id(t) in updated or t._data is not array):
                 continue
             if not xp.array_equal(array, before, equal_nan=array.dtype.kind in "fc"):
+                what = "an argument" if self.value_of(array) is not None and \
+                    self.value_of(array).kind == "input" else "a tensor"
                 raise CaptureError(
-                    f"compile: a tensor of shape {array.shape} that the step reads was changed "
+                    f"compile: {what} of shape {array.shape} that the step reads was changed "
                     f"in place without chainrule seeing it (NumPy writing into its array); a "
                     f"plan would not repeat the change. Change it with tensor ops, or run "
                     f"eagerly")
