@@ -452,3 +452,34 @@ def test_an_array_argument_written_in_place_by_numpy_is_refused():
     x, y = _data(1)[0]
     with pytest.raises(CaptureError, match="an argument of shape"):
         compiled(x.numpy().copy(), y)
+
+
+@pytest.mark.parametrize("momentum", [0, 0.9])
+def test_an_lr_from_a_numpy_schedule_gives_eagers_bits(momentum):
+    # lr = np.linspace(...)[k] is an np.float64: eager's `w -= lr * g` computes the product in
+    # float64, the lowered update rounded it to float32 first (a last-bit difference).
+    schedule = np.linspace(0.1, 0.01, 8)
+
+    def make():
+        model = nn.Sequential(nn.Linear(50, 70), nn.ReLU(), nn.Linear(70, 3))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
+        return model, opt, _std_step(model, opt)
+
+    def set_lr(k, model, opt):
+        opt.param_groups[0]["lr"] = schedule[k]
+    rng = np.random.default_rng(2)
+    batches = [(cr.tensor(rng.random((64, 50), dtype=np.float32)), rng.integers(0, 3, 64))
+               for _ in range(6)]
+    cr.manual_seed(0)
+    eager_model, eager_opt, eager = make()
+    cr.manual_seed(0)
+    model, opt, step = make()
+    compiled = cr.compile(step)
+    for k, (x, y) in enumerate(batches):
+        eager(x, y)
+        compiled(x, y)
+        for p, q in zip(eager_model.parameters(), model.parameters()):
+            np.testing.assert_array_equal(_np(p), _np(q))
+        set_lr(k, eager_model, eager_opt)
+        set_lr(k, model, opt)
+    assert compiled.plans[0].calls == 4

@@ -441,10 +441,19 @@ class Lowering:
                        None),
                       (f"np.multiply({g}, {damping!r}, out={tmp})", "", (), None),
                       (f"np.add(buffer, {tmp}, out=buffer)", "    + (1 - dampening) g", (), None),
-                      (f"np.multiply(buffer, lr, out={tmp})", "", (), None)]
+                      ]
+            step = "buffer"
         else:
-            lines.append((f"np.multiply({g}, lr, out={tmp})", "", (), None))
-        lines += [(f"np.subtract({w}, {tmp}, out={w})", comment, (), None),
+            step = g
+        # SGD.update's `w -= lr * g`: with a Python number lr the product stays in w's dtype
+        # and goes into the scratch array; another lr (an np.float64 from a schedule array)
+        # makes a float64 product, so that case runs eager's own expression, for its bits.
+        lines += [("if type(lr) is float or type(lr) is int:",
+                   "a Python number: the product in w's dtype", (), None),
+                  (f"    np.multiply({step}, lr, out={tmp})", "", (), None),
+                  (f"    np.subtract({w}, {tmp}, out={w})", comment, (), None),
+                  ("else:", "", (), None),
+                  (f"    {w} -= lr * {step}", "as SGD.update computes it", (), None),
                   (f"{t}._bump_version()", "", (grad,) if grad is not None else (), None)]
         return lines
 
