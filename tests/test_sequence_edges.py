@@ -1,9 +1,10 @@
 """Edge cases of the sequence and attention layers against PyTorch, computed in each test:
 RNN/LSTM/GRU on a zero-length sequence and with a wrongly packed ``hx``, the cells' ``hx``;
 scaled_dot_product_attention with zero-size heads (E = 0), rows of only -inf scores and masks
-of another float dtype; MultiheadAttention's float masks of another dtype; one_hot of an empty
-tensor. Each case compares chainrule's value and gradients with PyTorch's, or checks that
-chainrule refuses what PyTorch refuses, naming the op and the shapes."""
+of another float dtype or changed after the call; MultiheadAttention's float masks of another
+dtype; one_hot of an empty tensor; embedding indices changed after the call. Each case compares
+chainrule's value and gradients with PyTorch's, or checks that chainrule refuses what PyTorch
+refuses, naming the op and the shapes."""
 import numpy as np
 import pytest
 
@@ -125,6 +126,24 @@ def test_sdpa_row_of_minus_inf_scores_gives_zeros_as_pytorch(dtype, is_causal):
     close(kc.grad, kt.grad)
 
 
+def test_sdpa_bool_mask_may_change_after_the_call_as_in_pytorch():
+    # PyTorch's gradient does not read the mask; chainrule's where kept the caller's mask and
+    # refused the backward once it changed.
+    rng = np.random.default_rng(4)
+    q = rng.standard_normal((2, 4, 5)).astype(np.float32)
+    mask = rng.random((4, 4)) > 0.3
+    g = rng.standard_normal((2, 4, 5)).astype(np.float32)
+    grads = []
+    for lib, functional in ((torch, torch.nn.functional), (cr, F)):
+        x = lib.tensor(q, requires_grad=True)
+        m = lib.tensor(mask)
+        out = functional.scaled_dot_product_attention(x, x, x, attn_mask=m)
+        m.fill_(True)
+        (out * lib.tensor(g)).sum().backward()
+        grads.append(x.grad)
+    close(grads[1], grads[0])
+
+
 # ---- MultiheadAttention ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("need_weights", [True, False])
@@ -173,3 +192,22 @@ def test_one_hot_matches_pytorch(shape, num_classes):
                     num_classes)
     assert got.dtype == cr.int64
     np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+# ---- embedding ------------------------------------------------------------------------------
+
+def test_embedding_numpy_indices_changed_after_the_call_do_not_move_the_gradient():
+    # The lookup kept the caller's NumPy array for its backward: changing it after the call sent
+    # the gradient to the new rows, silently. PyTorch takes only tensors, whose version counter
+    # refuses such a change; the indices' values at the call are what count.
+    rng = np.random.default_rng(5)
+    weight = rng.standard_normal((6, 3)).astype(np.float32)
+    indices = np.array([[1, 2, 2], [0, 5, 1]])
+    theirs = torch.tensor(weight, requires_grad=True)
+    torch.nn.functional.embedding(torch.tensor(indices), theirs).pow(2).sum().backward()
+    ours = cr.tensor(weight, requires_grad=True)
+    changing = indices.copy()
+    out = F.embedding(changing, ours)
+    changing[:] = 3
+    out.pow(2).sum().backward()
+    close(ours.grad, theirs.grad)

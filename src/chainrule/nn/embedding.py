@@ -77,7 +77,9 @@ def renorm_(weight, indices, max_norm, norm_type=2.0):
 
 
 def _indices(input):
-    array = input._data if isinstance(input, Tensor) else xp.asarray(input)
+    # A copy of an array or list: the lookup keeps the indices for its backward, and a NumPy
+    # array changed after the call has no version counter to tell (a Tensor's has).
+    array = input._data if isinstance(input, Tensor) else xp.array(input)
     if array.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor (int64 or int32), got "
                         f"{array.dtype}")

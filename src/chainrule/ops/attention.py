@@ -120,7 +120,9 @@ def _masked(scores, attn_mask):
                          f"does not broadcast to the scores' shape {tuple(scores.shape)} "
                          f"(..., L, S)")
     if mask.dtype == bool:
-        return where(mask, scores, _NEG_INF)
+        # A copy for the VJP to keep: the caller may change its mask after the call, as PyTorch
+        # allows (its gradient does not read the mask).
+        return where(mask.copy(), scores, _NEG_INF)
     return scores + _as_tensor(attn_mask).astype(scores.dtype)
 
 
