@@ -169,6 +169,7 @@ def test_string_keys_through_a_loader_as_in_pytorch():
     assert sorted(ours[0].tolist()) == sorted(theirs[0].tolist())
 
 
+@pytest.mark.filterwarnings("ignore:.*ength of split at index")
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
 @pytest.mark.parametrize("n", [7, 37, 1001])
 def test_random_split_takes_a_tensor_of_lengths_with_pytorchs_rounding(n, dtype):
@@ -359,3 +360,61 @@ def test_weighted_random_sampler_takes_weights_that_require_grad_as_pytorch():
     ours = data.WeightedRandomSampler(cr.tensor([0.0, 2.0, 0.0], requires_grad=True), 4)
     assert list(ours) == list(theirs) == [1, 1, 1, 1]
     assert len(ours) == len(theirs)
+
+
+_SAVED_THEN_REDUCED = """
+import sys
+import chainrule as cr
+from chainrule import distributed as dist
+from chainrule.errors import GradientError
+dist.init()
+rank = dist.rank()
+t = cr.tensor([1.0 + rank, 2.0 + rank])
+w = cr.tensor([1.0, 1.0], requires_grad=True)
+y = (w * t).sum()        # mul saves t
+dist.{call}
+try:
+    y.backward()
+    line = f"grad {w.grad.tolist()}, plain {[1.0 + rank, 2.0 + rank]}"
+except GradientError as error:
+    line = f"refused: {error}"
+with open(f"{sys.argv[1]}/rank{rank}.txt", "w") as file:
+    file.write(line)
+"""
+
+
+@pytest.mark.parametrize("call", ["all_reduce(t)", "broadcast(t, 1)"])
+def test_a_collective_into_a_tensor_a_graph_saved_is_refused_at_backward(call, tmp_path):
+    # Before: backward differentiated with the collective's values, silently (on 2 ranks the
+    # gradient was [3, 5] for every rank, where the plain graph gives rank r [1 + r, 2 + r]).
+    # PyTorch's collectives do not bump the version counter and give the same silent number;
+    # chainrule refuses instead (the project's first rule).
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    mpiexec = shutil.which("mpiexec") or shutil.which("mpiexec",
+                                                      path=str(Path(sys.executable).parent))
+    if mpiexec is None:
+        pytest.skip("mpiexec is not installed")
+    pytest.importorskip("mpi4py")
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    environment.pop("CI", None)
+    done = subprocess.run([mpiexec, "-n", "2", sys.executable, "-c",
+                           _SAVED_THEN_REDUCED.replace("{call}", call), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, env=environment)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [(tmp_path / f"rank{rank}.txt").read_text() for rank in range(2)]
+    assert all("refused:" in line and "modified in place" in line for line in lines), lines
+
+
+def test_collectives_in_a_world_of_one_change_nothing_and_refuse_nothing():
+    from chainrule import distributed as dist
+    t = cr.tensor([1.0, 2.0])
+    w = cr.tensor([1.0, 1.0], requires_grad=True)
+    y = (w * t).sum()
+    dist.all_reduce(t)
+    dist.broadcast(t, 0)
+    y.backward()
+    assert w.grad.tolist() == [1.0, 2.0]

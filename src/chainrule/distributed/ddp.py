@@ -70,7 +70,7 @@ class DistributedDataParallel(Module):
             return self.module(*args, **kwargs)
         if self.broadcast_buffers:
             for buffer in self.module.buffers():
-                world.broadcast(buffer._data, 0)
+                world._broadcast(buffer._data, 0)  # PyTorch's DDP does not refuse a graph either
         reducer.prepare(self._sync)
         try:
             return self.module(*args, **kwargs)

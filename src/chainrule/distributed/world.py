@@ -138,6 +138,7 @@ def all_reduce(tensor, op="sum"):
     """Combine ``tensor`` (a Tensor or a NumPy array) over all ranks, in place, and return it:
     afterwards every rank holds the same ``op`` ("sum", "mean", "max", "min" or "product") of
     the ranks' values. Every rank must call it with the same shape and dtype, in the same order.
+    As any in-place change, it makes a graph that saved the tensor refuse to backward.
 
     >>> from chainrule import distributed as dist
     >>> t = cr.tensor([1.0, 2.0])
@@ -158,20 +159,37 @@ def all_reduce(tensor, op="sum"):
     wait([_world.comm.Iallreduce(MPI.IN_PLACE, array, op=mpi_op)], f"all_reduce of {array.shape}")
     if op == "mean":
         array /= _world.size
+    _changed_in_place(array)
     return tensor
 
 
 def broadcast(tensor, src=0):
     """Copy rank ``src``'s ``tensor`` (a Tensor or a NumPy array) into every rank's, in place,
-    and return it."""
-    array = _array_of("broadcast", tensor)
+    and return it; as any in-place change, it makes a graph that saved the tensor refuse to
+    backward."""
+    if _broadcast(_array_of("broadcast", tensor), src):
+        _changed_in_place(_array_of("broadcast", tensor))
+    return tensor
+
+
+def _broadcast(array, src):
+    """``broadcast`` without marking the memory changed (DDP's buffers, which every rank holds
+    equal before the copy wherever a graph reads them); whether there was a world to copy over."""
     init()
     if not isinstance(src, int) or not 0 <= src < _world.size:
         raise ValueError(f"broadcast: src must be a rank in [0, {_world.size}), got {src!r}")
     if _world.comm is None:
-        return tensor
+        return False
     wait([_world.comm.Ibcast(array, root=src)], f"broadcast of {array.shape} from rank {src}")
-    return tensor
+    return True
+
+
+def _changed_in_place(array):
+    """Mark ``array``'s memory changed, so that a graph that saved it refuses to backward
+    rather than differentiate with the collective's values. (PyTorch's collectives leave the
+    version counter alone, and its backward then uses the new values silently.)"""
+    from ..engine import record_inplace_change
+    record_inplace_change(array)
 
 
 def all_gather_json(value, what):
