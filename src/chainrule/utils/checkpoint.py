@@ -343,13 +343,14 @@ def _weighted(flat):
     """The sum of ``flat`` weighted by position, in rows of _CHUNK elements (one BLAS call for
     all full rows): weight i of a row times the weight of the row, all in [1, 2) and without a
     period (the golden ratio's multiples modulo 1), so that rows trading places count too."""
-    weights = _weights().astype(flat.dtype, copy=False)
+    # float16 would overflow past 65504: its sums are taken in float32.
+    weights = _weights().astype(flat.dtype if flat.dtype.itemsize >= 4 else xp.float32)
     full = flat.size // _CHUNK
     rows = xp.arange(full + 1, dtype=xp.float64) * _GOLDEN % 1.0 + 1.0
     total = float(rows[:full] @ (flat[:full * _CHUNK].reshape(full, _CHUNK) @ weights)) \
         if full else 0.0
     tail = flat[full * _CHUNK:]
-    return total + rows[full] * float(tail @ weights[:tail.size])
+    return total + float(rows[full]) * float(tail @ weights[:tail.size])
 
 
 _CHUNK = 1 << 13
