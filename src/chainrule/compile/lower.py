@@ -61,6 +61,10 @@ class Lowering:
             for v in instr.values():
                 self.last[v] = i
                 self.consumers.setdefault(v, []).append(instr)
+        # Values a step leaves in some tensor's .grad: they outlive the plan, so no later
+        # line may overwrite their buffer in place (`p.grad * p.grad` after backward did).
+        self.escaped = {instr.args[0] for instr in instrs
+                        if instr.kind == "grad_set" and isinstance(instr.args[0], Value)}
         self.folded = set()  # ids of instructions another line already computed
         # forward results whose only reader is the engine's np.asarray: folded into one line
         self.wraps = {}
@@ -102,9 +106,11 @@ class Lowering:
 
     def reuse(self, v, candidates, i):
         """A dead operand's buffer for ``v`` (same shape and dtype), to write in place."""
+        kept = {self.buffers[e] for e in self.escaped if e in self.buffers}
         for c in candidates:
             if isinstance(c, Value) and c in self.buffers and c.shape == v.shape and \
-                    c.dtype == v.dtype and not self.live_after(c, i) and c not in self.views:
+                    c.dtype == v.dtype and not self.live_after(c, i) and c not in self.views \
+                    and self.buffers[c] not in kept:
                 self.buffers[v] = self.buffers[c]
                 return self.buffers[c]
         return None
@@ -382,7 +388,7 @@ class Lowering:
         a, b = instr.args
         producer = a.producer
         if producer is None or producer.kind != "accum" or a in self.outputs or \
-                a in self.views or self.live_after(a, i) or not _array(a):
+                a in self.views or self.live_after(a, i) or not _array(a) or a in self.escaped:
             return None
         self.program.namespace.setdefault("_add_into", _add_into)
         out = instr.out
