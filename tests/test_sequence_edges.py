@@ -1,10 +1,11 @@
 """Edge cases of the sequence and attention layers against PyTorch, computed in each test:
 RNN/LSTM/GRU on a zero-length sequence and with a wrongly packed ``hx``, the cells' ``hx``;
-scaled_dot_product_attention with zero-size heads (E = 0), rows of only -inf scores and masks
-of another float dtype or changed after the call; MultiheadAttention's float masks of another
-dtype; one_hot of an empty tensor; embedding indices changed after the call. Each case compares
-chainrule's value and gradients with PyTorch's, or checks that chainrule refuses what PyTorch
-refuses, naming the op and the shapes."""
+scaled_dot_product_attention with zero-size heads (E = 0), rows of only -inf scores, masks of
+another float dtype or changed after the call, GQA with unequal key and value heads;
+MultiheadAttention's float masks of another dtype; one_hot of an empty tensor; Embedding's
+sizes and indices changed after the call. Each case compares chainrule's value and gradients
+with PyTorch's, or checks that chainrule refuses what PyTorch refuses, naming the op and the
+shapes."""
 import numpy as np
 import pytest
 
@@ -144,6 +145,24 @@ def test_sdpa_bool_mask_may_change_after_the_call_as_in_pytorch():
     close(grads[1], grads[0])
 
 
+@pytest.mark.parametrize("shapes", [((2, 6, 4, 5), (2, 3, 6, 5), (2, 2, 6, 7)),
+                                    ((6, 4, 5), (1, 6, 5), (6, 6, 7))])
+def test_sdpa_gqa_key_and_value_may_have_different_numbers_of_heads(shapes):
+    # Was refused: PyTorch repeats key and value heads each by its own factor.
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ours = [cr.tensor(a, requires_grad=True) for a in arrays]
+    expected = torch.nn.functional.scaled_dot_product_attention(*theirs, enable_gqa=True)
+    got = F.scaled_dot_product_attention(*ours, enable_gqa=True)
+    close(got, expected)
+    g = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
+    (expected * torch.tensor(g)).sum().backward()
+    (got * cr.tensor(g)).sum().backward()
+    for mine, reference in zip(ours, theirs):
+        close(mine.grad, reference.grad)
+
+
 # ---- MultiheadAttention ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("need_weights", [True, False])
@@ -211,3 +230,14 @@ def test_embedding_numpy_indices_changed_after_the_call_do_not_move_the_gradient
     changing[:] = 3
     out.pow(2).sum().backward()
     close(ours.grad, theirs.grad)
+
+
+@pytest.mark.parametrize("sizes, error", [((2.5, 2), TypeError), ((True, 2), TypeError),
+                                          ((-1, 2), RuntimeError), ((3, -2), RuntimeError)])
+def test_embedding_sizes_are_checked_as_pytorch(sizes, error):
+    # Was: Embedding(2.5, 2) made a table of int(2.5) = 2 rows; a negative size raised NumPy's
+    # message, naming neither Embedding nor the argument.
+    with pytest.raises(error):
+        torch.nn.Embedding(*sizes)
+    with pytest.raises(error, match="Embedding: (num_embeddings|embedding_dim)"):
+        nn.Embedding(*sizes)

@@ -7,7 +7,7 @@ composites on top of it, so there is no backward code here.
 from ..backend import xp
 from ..dtypes import float_dtype
 from ..engine import no_grad
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..ops import getitem, stop_gradient, where
 from ..tensor import Tensor
 from . import init as initializers
@@ -116,6 +116,13 @@ class Embedding(Module):
         if sparse:
             raise NotImplementedError("Embedding: sparse=True (sparse gradients) is not "
                                       "supported; use sparse=False")
+        for option, value in (("num_embeddings", num_embeddings),
+                              ("embedding_dim", embedding_dim)):
+            if isinstance(value, bool) or not isinstance(value, (int, xp.integer)):
+                # int(2.5) would make a table of 2 rows, where PyTorch refuses the size.
+                raise TypeError(f"Embedding: {option} must be an int, got {value!r}")
+            if value < 0:
+                raise ArgumentError(f"Embedding: {option} must be non-negative, got {value}")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         self.padding_idx = _padding_index(padding_idx, self.num_embeddings, "Embedding")
         self.max_norm, self.norm_type = max_norm, norm_type

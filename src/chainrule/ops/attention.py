@@ -36,20 +36,19 @@ def _check_qkv(name, query, key, value):
 
 
 def _repeat_heads(query, key, value):
-    """enable_gqa: key and value heads (dim -3) repeated to match the query's, each head
-    serving query heads // key heads consecutive query heads, as PyTorch's repeat_interleave."""
+    """enable_gqa: key and value heads (dim -3) each repeated to match the query's, a head
+    serving query heads // its heads consecutive query heads, as PyTorch's repeat_interleave
+    (key and value may have different numbers of heads, each dividing the query's)."""
     if min(query.ndim, key.ndim, value.ndim) < 3:
         raise ShapeError(f"scaled_dot_product_attention: enable_gqa needs a heads dimension "
                          f"(-3), got shapes {query.shape}, {key.shape} and {value.shape}")
-    heads, kv_heads = query.shape[-3], key.shape[-3]
-    if kv_heads != value.shape[-3] or heads % kv_heads:
+    heads = query.shape[-3]
+    if heads % key.shape[-3] or heads % value.shape[-3]:
         raise ShapeError(f"scaled_dot_product_attention: the number of heads in key "
-                         f"({kv_heads}) and value ({value.shape[-3]}) must be equal and divide "
-                         f"the number in query ({heads})")
-    repeats = heads // kv_heads
-    if repeats == 1:
-        return key, value
-    return key.repeat_interleave(repeats, -3), value.repeat_interleave(repeats, -3)
+                         f"({key.shape[-3]}) and in value ({value.shape[-3]}) must divide the "
+                         f"number in query ({heads})")
+    return tuple(t if t.shape[-3] == heads else t.repeat_interleave(heads // t.shape[-3], -3)
+                 for t in (key, value))
 
 
 @primitive
