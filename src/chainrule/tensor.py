@@ -37,7 +37,8 @@ def as_array(data, dtype=None, copy=True):
             raise TypeError(f"tensor(): expected numbers, a (nested) list of numbers or an "
                             f"array, got {type(data).__name__} {data!r}")
         array = xp.array(data, dtype=dtype)
-        if dtype is None and array.dtype.kind == "f" and isinstance(data, (list, tuple)):
+        if dtype is None and array.dtype.kind == "f" and isinstance(data, (list, tuple)) and \
+                array.size:
             with xp.errstate(over="ignore"):  # a huge int in a float16 list: inf, as PyTorch
                 array = array.astype(_list_dtype(data), copy=False)
         elif dtype is None and array.dtype == xp.float64 and not isinstance(data, xp.generic):
@@ -50,9 +51,9 @@ def as_array(data, dtype=None, copy=True):
 
 
 def _list_dtype(data):
-    """PyTorch's dtype for a (nested) list of numbers that holds a float: its widest float
+    """PyTorch's dtype for a (nested) list of numbers that NumPy made floats: its widest float
     among NumPy scalars, arrays and tensors in it and the default float if it holds a Python
-    float. Integers and bools do not widen it (NumPy's would: [np.float32(1), 2] is float64
+    float (with no float at all, an integer overflowed int64: refused, as PyTorch). Integers and bools do not widen it (NumPy's would: [np.float32(1), 2] is float64
     there, float32 in PyTorch), and a NumPy float64 is kept, not narrowed to the default."""
     widest, lists = None, [data]
     while lists:
@@ -68,7 +69,10 @@ def _list_dtype(data):
             elif isinstance(item, (Tensor, ndarray, xp.generic)):
                 widest = _wider(widest, item.dtype if not isinstance(item, Tensor)
                                 else item._data.dtype)
-    return widest if widest is not None else default_float()
+    if widest is None:  # NumPy made floats of integers alone: one was beyond int64
+        raise ValueError("tensor(): an integer in the list does not fit in int64 (PyTorch "
+                         "refuses it too); pass dtype=cr.float64 to keep it as a float")
+    return widest
 
 
 _PYTHON_NUMBERS = {float, int, bool}
