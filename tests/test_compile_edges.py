@@ -519,3 +519,28 @@ def test_reading_a_gradient_in_the_step_leaves_it_intact(read):
                for _ in range(4)]
     compiled = compare(make, batches)
     assert compiled.plans[0].calls == 2
+
+
+def test_two_traced_calls_that_made_different_programs_make_no_plan():
+    # A Python branch on something no guard reads (here a counter in a list): the first two
+    # calls took different branches, and the plan made from the second froze its branch
+    # (eager took the other one from call 3 on). Now the second call waits for a third that
+    # matches it; calls 3 and 4 agree, and make the plan.
+    def make():
+        model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        calls = [0]
+
+        def step(x, y):
+            calls[0] += 1
+            opt.zero_grad()
+            h = model(x)
+            h = h * 2.0 if calls[0] != 2 else h + 2.0
+            loss = nn.functional.cross_entropy(h, y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+    compiled = compare(make, _data(6))
+    assert len(compiled.plans) == 1 and compiled.plans[0].calls == 2
+    assert compiled.calls == 6

@@ -161,7 +161,11 @@ class CompiledStep:
                     del self._pending[next(iter(self._pending))]
                 self._pending[guard_source] = (rec, recorder)
                 return result
-            _compare_constants(pending[0], rec)
+            if not _compare_constants(pending[0], rec):
+                # The two calls made different programs under the same guard (a branch on
+                # something no guard reads): neither is a plan; this one waits for the next.
+                self._pending[guard_source] = (rec, recorder)
+                return result
         self.plans.append(Plan(program, guard_source, rec))
         return result
 
@@ -422,12 +426,14 @@ def _same_module_states(first, second):
 
 def _compare_constants(first, second):
     """Refuse a plan whose constant arrays differ between two calls: they were computed from
-    the data outside chainrule's ops, and a replay would freeze them."""
-    _compare_numbers(first, second)
+    the data outside chainrule's ops, and a replay would freeze them. False when the two
+    recordings differ in their structure (then no plan is made from them)."""
+    if not _compare_numbers(first, second):
+        return False
     a = [(v.source, v) for v in first.values if v.kind == "const"]
     b = [(v.source, v) for v in second.values if v.kind == "const"]
     if len(a) != len(b) or len(first.leaves) != len(second.leaves):
-        return
+        return False
     # A leaf tensor made during the step (a new object each call) is a constant too.
     for x, y in zip(list(first.leaves.values()), list(second.leaves.values())):
         if x.source is not y.source:
@@ -435,7 +441,7 @@ def _compare_constants(first, second):
             b.append((y.source._data, y))
     for (x, _), (y, _) in zip(a, b):
         if xp.shape(x) != xp.shape(y) or x.dtype != y.dtype:
-            return
+            return False
     for (x, _), (y, value) in zip(a, b):
         if not xp.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
             users = [i for i in second.instrs if any(v is value for v in i.values())]
@@ -446,6 +452,7 @@ def _compare_constants(first, second):
                 f"compile: an array of shape {y.shape} {y.dtype} that the step made outside "
                 f"chainrule's ops{where} changed between two calls; a plan would freeze it. Pass "
                 f"it in as an argument (a tensor or array), or compute it with tensor ops")
+    return True
 
 
 def _numbers(obj, found):
@@ -479,16 +486,16 @@ def _compare_numbers(first, second):
     traced calls (``x * scale`` with ``scale`` a float the caller changes, ``x[i]`` with ``i`` a
     counter): the plan would freeze the second call's value."""
     if len(first.instrs) != len(second.instrs):
-        return
+        return False
     for a, b in zip(first.instrs, second.instrs):
-        if a.kind != b.kind or a.op is not b.op:
-            return
+        if a.kind != b.kind or a.op is not b.op or a.fn is not b.fn and a.kind != "effect":
+            return False
     for a, b in zip(first.instrs, second.instrs):
         x, y = [], []
         _numbers([a.args, a.kwargs], x)
         _numbers([b.args, b.kwargs], y)
         if len(x) != len(y):
-            return
+            return False
         for u, w in zip(x, y):
             if not _same_number(u, w):
                 what = getattr(b.op, "name", None) or getattr(b.fn, "__name__", b.kind)
@@ -498,6 +505,7 @@ def _compare_numbers(first, second):
                     f"call before passed {u!r}; a plan would freeze it. A number that changes "
                     f"between calls must be an argument of the step (a changed number "
                     f"retraces) or a tensor")
+    return True
 
 
 class _CallableModule(types.ModuleType):
