@@ -61,6 +61,18 @@ def test_a_tuple_hx_is_refused_by_rnn_and_gru(kind):
         getattr(nn, kind + "Cell")(3, 4)(cr.zeros(2, 3), (cr.zeros(2, 4),))
 
 
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRUCell"])
+def test_integer_input_is_refused_without_suggesting_an_integer_model(kind):
+    # PyTorch refuses the dtype too; chainrule's message advised .to(int64) for the model.
+    with pytest.raises(ValueError if "Cell" not in kind else RuntimeError):
+        getattr(torch.nn, kind)(3, 4)(torch.zeros((5, 2, 3)[-2 if "Cell" in kind else 0:],
+                                                  dtype=torch.int64))
+    with pytest.raises(TypeError, match=f"{kind}: input and state dtype int64") as caught:
+        getattr(nn, kind)(3, 4)(cr.zeros(*(5, 2, 3)[-2 if "Cell" in kind else 0:],
+                                         dtype=cr.int64))
+    assert "the model" not in str(caught.value)
+
+
 # ---- scaled_dot_product_attention ---------------------------------------------------------
 
 @pytest.mark.parametrize("is_causal", [False, True])

@@ -120,9 +120,10 @@ def _as_tensor(x):
 def _check_dtypes(name, tensors, weight):
     for tensor in tensors:
         if tensor.dtype != weight.dtype:
+            model = f" or the model with .to({tensor.dtype})" if tensor.dtype.kind == "f" else ""
             raise DtypeError(f"{name}: input and state dtype {tensor.dtype} does not match the "
                              f"weights' {weight.dtype}; convert the input with "
-                             f".to({weight.dtype}) or the model with .to({tensor.dtype})")
+                             f".to({weight.dtype}){model}")
 
 
 def _zeros(shape, like):
