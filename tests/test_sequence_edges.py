@@ -2,10 +2,10 @@
 RNN/LSTM/GRU on a zero-length sequence and with a wrongly packed ``hx``, the cells' ``hx``;
 scaled_dot_product_attention with zero-size heads (E = 0), rows of only -inf scores, masks of
 another float dtype or changed after the call, GQA with unequal key and value heads;
-MultiheadAttention's float masks of another dtype; one_hot of an empty tensor; Embedding's
-sizes and indices changed after the call. Each case compares chainrule's value and gradients
-with PyTorch's, or checks that chainrule refuses what PyTorch refuses, naming the op and the
-shapes."""
+MultiheadAttention's float masks of another dtype; one_hot of an empty tensor; Embedding's sizes
+and indices changed after the call; Transformer's causal mask's arguments. Each case compares
+chainrule's value and gradients with PyTorch's, or checks that chainrule refuses what PyTorch
+refuses, naming the op and the shapes."""
 import numpy as np
 import pytest
 
@@ -253,3 +253,18 @@ def test_embedding_sizes_are_checked_as_pytorch(sizes, error):
         torch.nn.Embedding(*sizes)
     with pytest.raises(error, match="Embedding: (num_embeddings|embedding_dim)"):
         nn.Embedding(*sizes)
+
+
+# ---- Transformer ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, kwargs", [((4, "cpu"), {}), ((4,), {"device": "cpu"}),
+                                          ((4, None, "float64"), {})])
+def test_square_subsequent_mask_takes_pytorchs_device_argument(args, kwargs):
+    # Was (sz, dtype): a device given by position was read as the dtype and refused, and
+    # device= by name was an unexpected keyword.
+    to_torch = {"float64": torch.float64}
+    expected = torch.nn.Transformer.generate_square_subsequent_mask(
+        *(to_torch.get(a, a) for a in args), **kwargs)
+    got = nn.Transformer.generate_square_subsequent_mask(*args, **kwargs)
+    assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())

@@ -8,6 +8,7 @@ move between the libraries unchanged.
 import copy
 
 from ..backend import xp
+from ..device import check_device
 from ..dtypes import float_dtype
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -265,15 +266,17 @@ class Transformer(Module):
                             tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
 
     @staticmethod
-    def generate_square_subsequent_mask(sz, dtype=None):
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """The causal mask for a sequence of ``sz``: -inf above the diagonal, 0 elsewhere (in
-        the default float dtype unless ``dtype`` is given).
+        the default float dtype unless ``dtype`` is given). ``device`` as in PyTorch's
+        signature (only the CPU).
 
         >>> nn.Transformer.generate_square_subsequent_mask(3)
         tensor([[  0., -inf, -inf],
                 [  0.,   0., -inf],
                 [  0.,   0.,   0.]], dtype=float32)
         """
+        check_device(device, "generate_square_subsequent_mask")
         upper = xp.triu(xp.ones((sz, sz), dtype=bool), 1)
         return Tensor._wrap(xp.where(upper, -xp.inf, 0.0).astype(float_dtype(
             dtype, "generate_square_subsequent_mask")))
