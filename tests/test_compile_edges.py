@@ -544,3 +544,43 @@ def test_two_traced_calls_that_made_different_programs_make_no_plan():
     compiled = compare(make, _data(6))
     assert len(compiled.plans) == 1 and compiled.plans[0].calls == 2
     assert compiled.calls == 6
+
+
+def _gather_labels_step():
+    model = _net()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        logits = model(x)
+        # gather builds its index arrays from the labels with NumPy: constants of the plan
+        loss = nn.functional.cross_entropy(logits, y) - \
+            logits.gather(1, cr.tensor(y)[:, None]).mean() * 0.1
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, step
+
+
+def test_constants_made_from_the_data_are_checked_when_the_data_first_changes():
+    # The same batch twice (a warm-up), then others: the two traced calls agreed on the
+    # arrays gather made from the labels, and the plan froze the first labels (eager used each
+    # batch's; the losses differed from call 3 on). Now the first call with other data is
+    # traced and compared, and refused.
+    batches = _data(4)
+    _, _, step = _gather_labels_step()
+    compiled = cr.compile(step)
+    compiled(*batches[0])
+    compiled(*batches[0])
+    compiled(*batches[0])  # the same data again: replayed
+    assert compiled.plans[0].calls == 1
+    with pytest.raises(CaptureError, match="changed between two calls"):
+        compiled(*batches[1])
+
+
+def test_a_plan_made_from_the_same_data_twice_serves_once_checked():
+    # Nothing taken from the data: the first call with other data checks the plan, which then
+    # serves every call.
+    batches = _data(5)
+    compiled = compare(_made(_net), [batches[0]] + batches)
+    assert compiled.plans[0].provisional is None and compiled.plans[0].calls == 3

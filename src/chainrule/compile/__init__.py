@@ -69,6 +69,7 @@ class Plan:
         self.namespace = namespace
         self.build = _builder(recording.output)
         self.calls = 0
+        self.provisional = None  # (recording, its inputs' copies) until checked on other data
         program.release()  # the graph and arrays of the traced call are not needed any more
         self.recording = None
 
@@ -118,6 +119,9 @@ class CompiledStep:
         for plan in self.plans:
             miss = plan.guard(args, kwargs)
             if miss is None:
+                if plan.provisional is not None and not _same_inputs(plan.provisional[1],
+                                                                     args, kwargs):
+                    return self._verify(plan, args, kwargs)
                 plan.calls += 1
                 return plan.build(plan.run(args, kwargs))
             failed.append(plan.describe_miss(miss, args, kwargs))
@@ -134,11 +138,9 @@ class CompiledStep:
             return self.fn(*args, **kwargs)
         return self._trace(args, kwargs)
 
-    def _trace(self, args, kwargs):
+    def _capture(self, args, kwargs, seen_locals):
         leaves, _ = flatten(args, kwargs)
-        free = free_variables(self.fn)  # what the step's names refer to as the call begins
         recorder = Recorder([(path, obj) for path, obj in leaves])
-        seen_locals = {}
         with Installed(recorder, self.fn), _locals_at_return(self.fn, seen_locals):
             result = self.fn(*args, **kwargs)
         recorder.check_unrecorded_changes()
@@ -147,6 +149,24 @@ class CompiledStep:
         outs = []
         _collect_outputs(rec.output, outs)
         rec.output_values = outs
+        return result, recorder, rec
+
+    def _verify(self, plan, args, kwargs):
+        """A plan made from two calls with the same data meets other data: this call runs
+        traced, and its constants are compared with the plan's (an array computed from the
+        data, such as the labels' indices inside gather or nll_loss, looked constant while the
+        data stayed the same)."""
+        result, _, rec = self._capture(args, kwargs, {})
+        if _compare_constants(plan.provisional[0], rec):
+            plan.provisional = None  # checked on other data: the recording can go
+        else:
+            self.plans.remove(plan)  # another program for other data: traced again later
+        return result
+
+    def _trace(self, args, kwargs):
+        free = free_variables(self.fn)  # what the step's names refer to as the call begins
+        seen_locals = {}
+        result, recorder, rec = self._capture(args, kwargs, seen_locals)
         names = _variable_names(self.fn, seen_locals)
         names.update(_textbook_names(rec, result))
         program = Program(rec, _arg_names(self.fn, args, kwargs), _param_names(rec), names,
@@ -166,7 +186,12 @@ class CompiledStep:
                 # something no guard reads): neither is a plan; this one waits for the next.
                 self._pending[guard_source] = (rec, recorder)
                 return result
-        self.plans.append(Plan(program, guard_source, rec))
+        plan = Plan(program, guard_source, rec)
+        if self.check and _same_data(pending[1].input_copies, recorder.input_copies):
+            # Both calls had the same data, so comparing them could not tell a constant from
+            # an array computed from the data: the first call with other data checks it.
+            plan.provisional = (rec, recorder.input_copies)
+        self.plans.append(plan)
         return result
 
     # -- reading the plan -----------------------------------------------------------------
@@ -410,6 +435,21 @@ def _textbook_names(rec, result):
             else:
                 names[node] = name
     return names
+
+
+def _same_data(first, second):
+    """Whether two calls' array arguments (copies taken as they began) hold the same values."""
+    return len(first) == len(second) and all(
+        a.shape == b.shape and a.dtype == b.dtype and
+        xp.array_equal(a, b, equal_nan=a.dtype.kind in "fc") for a, b in zip(first, second))
+
+
+def _same_inputs(copies, args, kwargs):
+    """Whether this call's array arguments hold the values ``copies`` kept."""
+    leaves, _ = flatten(args, kwargs)
+    arrays = [obj._data if isinstance(obj, Tensor) else obj for _, obj in leaves
+              if isinstance(obj, (Tensor, ndarray))]
+    return _same_data(copies, arrays)
 
 
 def _same_module_states(first, second):

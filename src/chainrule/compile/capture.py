@@ -160,6 +160,7 @@ class Recorder:
         self.grad_touched = set()  # id(tensor) whose .grad this call has set
         self.last_forward = None
         self.snapshots = []  # (tensor, its array, a copy) of each leaf when first read
+        self.input_copies = []  # each array argument as the call began
         self.in_scheduler = 0
         # id(optimizer) -> (optimizer, its groups' options when last seen): a change made in
         # Python between two sightings (not by a scheduler, whose step the plan repeats) is
@@ -202,8 +203,9 @@ class Recorder:
                 self.bind(arg, v)
             # An argument written by NumPy inside the step (`x *= 0.5` on an array) would be
             # read by a replay as the caller passed it: compared after the call, as leaves are.
-            self.snapshots.append((arg if isinstance(arg, Tensor) else None, array,
-                                   array.copy()))
+            copy = array.copy()
+            self.snapshots.append((arg if isinstance(arg, Tensor) else None, array, copy))
+            self.input_copies.append(copy)
 
     def leaf(self, t):
         """The Value of a tensor read live at replay (a parameter, a buffer)."""
