@@ -584,3 +584,17 @@ def test_a_plan_made_from_the_same_data_twice_serves_once_checked():
     batches = _data(5)
     compiled = compare(_made(_net), [batches[0]] + batches)
     assert compiled.plans[0].provisional is None and compiled.plans[0].calls == 3
+
+
+def test_labels_that_repeat_in_the_traced_calls_are_checked_when_they_change():
+    # Inputs differ but the labels are the same in the first two calls (a dataset sorted by
+    # class): the labels' arrays inside gather looked constant.
+    batches = _data(4)
+    same_labels = [(x, batches[0][1]) for x, _ in batches[:3]] + [batches[3]]
+    _, _, step = _gather_labels_step()
+    compiled = cr.compile(step)
+    for x, y in same_labels[:3]:
+        compiled(x, y)
+    assert compiled.plans[0].calls == 1
+    with pytest.raises(CaptureError, match="changed between two calls"):
+        compiled(*same_labels[3])

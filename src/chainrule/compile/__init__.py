@@ -187,10 +187,13 @@ class CompiledStep:
                 self._pending[guard_source] = (rec, recorder)
                 return result
         plan = Plan(program, guard_source, rec)
-        if self.check and _same_data(pending[1].input_copies, recorder.input_copies):
-            # Both calls had the same data, so comparing them could not tell a constant from
-            # an array computed from the data: the first call with other data checks it.
-            plan.provisional = (rec, recorder.input_copies)
+        same = _same_arguments(pending[1].input_copies, recorder.input_copies) if self.check \
+            else {}
+        if same:
+            # An argument had the same values in both calls (a warm-up on one batch; labels
+            # sorted by class), so comparing them could not tell a constant from an array
+            # computed from it: the first call where it differs checks the plan.
+            plan.provisional = (_Slim(rec), same)
         self.plans.append(plan)
         return result
 
@@ -437,6 +440,37 @@ def _textbook_names(rec, result):
     return names
 
 
+class _Slim:
+    """What ``_compare_constants`` reads of a recording (its constants, leaves, and each
+    instruction's kind, op and Python values), without the traced call's graph and arrays."""
+
+    def __init__(self, rec):
+        from .capture import Instr, Value
+        self.values = [_SlimValue(v.kind, v.source) for v in rec.values if v.kind == "const"]
+        self.leaves = {key: _SlimValue(v.kind, v.source) for key, v in rec.leaves.items()}
+
+        def strip(obj):
+            if isinstance(obj, Value):
+                return _STRIPPED
+            if type(obj) in (tuple, list):
+                return type(obj)(strip(item) for item in obj)
+            if type(obj) is dict:
+                return {key: strip(item) for key, item in obj.items()}
+            return obj
+        self.instrs = [Instr(i.kind, i.fn, strip(i.args), strip(i.kwargs), op=i.op)
+                       for i in rec.instrs]
+
+
+class _SlimValue:
+    __slots__ = ("kind", "source")
+
+    def __init__(self, kind, source):
+        self.kind, self.source = kind, source
+
+
+_STRIPPED = object()  # a Value's place in a slim instruction (neither a number nor compared)
+
+
 def _same_data(first, second):
     """Whether two calls' array arguments (copies taken as they began) hold the same values."""
     return len(first) == len(second) and all(
@@ -444,12 +478,21 @@ def _same_data(first, second):
         xp.array_equal(a, b, equal_nan=a.dtype.kind in "fc") for a, b in zip(first, second))
 
 
+def _same_arguments(first, second):
+    """{position: copy} of the array arguments whose values two calls shared."""
+    if len(first) != len(second):
+        return {}
+    return {i: b for i, (a, b) in enumerate(zip(first, second)) if _same_data([a], [b])}
+
+
 def _same_inputs(copies, args, kwargs):
-    """Whether this call's array arguments hold the values ``copies`` kept."""
+    """Whether this call's array arguments at the positions of ``copies`` hold their
+    values."""
     leaves, _ = flatten(args, kwargs)
     arrays = [obj._data if isinstance(obj, Tensor) else obj for _, obj in leaves
               if isinstance(obj, (Tensor, ndarray))]
-    return _same_data(copies, arrays)
+    return all(i < len(arrays) and _same_data([copy], [arrays[i]])
+               for i, copy in copies.items())
 
 
 def _same_module_states(first, second):
