@@ -240,9 +240,13 @@ _buffer_changes = {}
 
 
 def _base_buffer(array):
-    while isinstance(array.base, ndarray):
-        array = array.base
-    return array
+    while True:
+        base = array.base
+        if not isinstance(base, ndarray):  # NumPy's as_strided views hold theirs one step on
+            base = getattr(base, "base", None)
+            if not isinstance(base, ndarray):
+                return array
+        array = base
 
 
 def record_inplace_change(array):

@@ -492,8 +492,9 @@ class Tensor:
                              f"with .to(dtype) (e.g. .float()) first")
         if not self._data.flags.writeable:
             raise ArgumentError(f"t {symbol} ...: several elements of this tensor share one "
-                                f"memory location (an expand()ed view), so an in-place write "
-                                f"is ambiguous (as in PyTorch); clone() it first")
+                                f"memory location (an expand()ed view, overlapping unfold() "
+                                f"windows) or its memory is read-only, so an in-place write "
+                                f"is refused (as in PyTorch); clone() it first")
         if values.shape != self._data.shape:
             raise ShapeError(f"t {symbol} ...: the result has shape {values.shape}, but an "
                              f"in-place change cannot change this tensor's shape "

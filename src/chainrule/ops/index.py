@@ -10,7 +10,7 @@ from ..errors import ArgumentError, DtypeError, ScatterIndexError, ShapeError
 from .composite import stop_gradient
 from .elementwise import astype, exp, log, neg, where
 from .primitive import primitive
-from .shape import (add_at, axis_of, broadcast_to, concatenate, getitem, index_put, reshape,
+from .shape import (add_at, as_view, axis_of, broadcast_to, concatenate, getitem, index_put, reshape,
                     transpose)
 
 
@@ -305,7 +305,11 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     order = tuple(d for d in range(ndim) if d not in (a, b)) + (a, b)
     moved = transpose(input, axes=order)
     rows, cols = _diagonal_positions(input.shape[a], input.shape[b], offset)
-    return getitem(moved, index=(Ellipsis, rows, cols))
+    out = getitem(moved, index=(Ellipsis, rows, cols))
+    data = getattr(input, "_data", input)
+    view = xp.diagonal(data, offset, a, b)
+    view.flags.writeable = data.flags.writeable  # NumPy's diagonal is read-only by default
+    return as_view(out, input, view)
 
 
 def _diagonal_positions(n, m, offset):

@@ -7,7 +7,7 @@ import builtins
 
 from ..backend import xp
 from ..errors import ArgumentError, ShapeError
-from .shape import axis_of, broadcast_to, getitem, index_put, reshape, transpose
+from .shape import as_view, axis_of, broadcast_to, getitem, index_put, reshape, transpose
 from .memory import contiguous
 
 
@@ -218,7 +218,11 @@ def unfold(input, dimension, size, step):
     windows = starts[:, None] + xp.arange(size)  # (count, size)
     taken = getitem(input, index=(slice(None),) * axis + (windows,))  # the window axes at axis
     order = tuple(a for a in range(taken.ndim) if a != axis + 1) + (axis + 1,)
-    return transpose(taken, axes=order)
+    data = getattr(input, "_data", input)
+    view = xp.lib.stride_tricks.sliding_window_view(
+        data, size, axis=axis, writeable=step >= size and data.flags.writeable)
+    return as_view(transpose(taken, axes=order), input,
+                   view[(slice(None),) * axis + (slice(None, None, step),)])
 
 
 def unflatten(input, dim, sizes):

@@ -149,6 +149,17 @@ def _(grad, axis, position):
     return grad[tuple(span)]
 
 
+def as_view(result, input, view):
+    """``result`` holding ``view``, an array of its values that shares ``input``'s memory: for
+    the composites that PyTorch makes views (diagonal, unfold), whose graph is an indexing's,
+    so that a change made in place through the result or the input shows in the other. A
+    ``view`` whose elements share memory is left read-only, which refuses in-place writes."""
+    from ..tensor import Tensor
+    if isinstance(result, Tensor) and isinstance(input, Tensor):
+        result._data = view
+    return result
+
+
 def axis_of(op, dim, ndim):
     """``dim`` as an axis in [0, ndim) (a 0-d tensor has one, as in PyTorch), checked: a
     TypeError for a non-int, an IndexError naming ``op`` when out of range."""
