@@ -23,9 +23,9 @@ from . import more_indexing as _more_indexing  # noqa: F401  (reductions, select
 from . import more_linalg as _more_linalg  # noqa: F401  (matrix functions, random fills)
 from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
 from .dtypes import as_dtype, get_default_dtype, set_default_dtype
-from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, normal, ones,
-                       ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
-                       zeros, zeros_like)
+from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, logspace,
+                       normal, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                       randn_like, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import autograd  # noqa: F401  (cr.autograd: the spellings of torch.autograd)
 from .grad_mode import inference_mode, is_inference_mode_enabled, set_grad_enabled
@@ -70,8 +70,8 @@ __version__ = "0.1.0"
 __all__ = list(dict.fromkeys([
     "Tensor", "tensor", "as_tensor", "from_numpy", "as_dtype", "grad", "get_default_dtype",
     "set_default_dtype",
-    "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "normal", "ones",
-    "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "zeros",
+    "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "logspace",
+    "normal", "ones", "ones_like", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "zeros",
     "zeros_like", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "autograd",
     "ChainruleError", "ShapeError", "DimError", "DtypeError", "ArgumentError",

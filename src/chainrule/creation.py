@@ -110,6 +110,22 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     return _make(xp.linspace(start, end, steps), dtype, requires_grad)
 
 
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the
+    exponent, both ends included.
+
+    >>> cr.logspace(0, 2, 3)
+    tensor([  1.,  10., 100.], dtype=float32)
+    """
+    check_device(device, "logspace")
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"logspace: steps must be a non-negative int, got {steps!r}")
+    _no_bool_ranges("logspace", dtype)
+    if dtype is not None and as_dtype(dtype).kind in "iu":
+        start, end = int(start), int(end)  # as PyTorch's, whose integer logspace truncates them
+    return _make(xp.power(float(base), xp.linspace(start, end, steps)), dtype, requires_grad)
+
+
 def _no_bool_ranges(name, dtype):
     if dtype is not None and as_dtype(dtype) == xp.bool_:
         raise DtypeError(f"{name}: not implemented for bool (as in PyTorch): a range of bools "

@@ -345,9 +345,9 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self._data.ndim or self._data.dtype.kind not in "iu":
+        if self._data.size != 1 or self._data.dtype.kind not in "biu":
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self._data)
+        return int(self._data.reshape(()))
 
     def __repr__(self):
         body = xp.array2string(self._data, separator=", ", prefix="tensor(", threshold=60)
@@ -1544,8 +1544,8 @@ def as_tensor(data, dtype=None, device=None):
     tensor([9., 2.], dtype=float64)
     """
     check_device(device, "as_tensor")
-    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
-        return data
+    if isinstance(data, Tensor):  # itself, or converted in the graph, as PyTorch's
+        return data if dtype is None else data.to(dtype)
     return Tensor._make(as_array(data, dtype, copy=False), None)
 
 
