@@ -583,7 +583,7 @@ def test_a_plan_made_from_the_same_data_twice_serves_once_checked():
     # serves every call.
     batches = _data(5)
     compiled = compare(_made(_net), [batches[0]] + batches)
-    assert compiled.plans[0].provisional is None and compiled.plans[0].calls == 3
+    assert not compiled.plans[0].provisional[1] and compiled.plans[0].calls == 3
 
 
 def test_labels_that_repeat_in_the_traced_calls_are_checked_when_they_change():
@@ -598,3 +598,44 @@ def test_labels_that_repeat_in_the_traced_calls_are_checked_when_they_change():
     assert compiled.plans[0].calls == 1
     with pytest.raises(CaptureError, match="changed between two calls"):
         compiled(*same_labels[3])
+
+
+def test_an_index_tensor_of_the_closure_changed_in_place_is_checked():
+    # The plan reads a closure's tensors live, but gather turned the values of `index % 3`
+    # into constant arrays: after `index.fill_(...)` between calls the replay gathered the old
+    # places (eager the new ones). Now a changed tensor read without a gradient has the next
+    # call traced and compared.
+    index = cr.tensor(np.array([[0], [1], [2], [0]]))
+    model = _net()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y) + \
+            logits[:4].gather(1, index % 3).mean()
+        loss.backward()
+        opt.step()
+        return loss
+    compiled = cr.compile(step)
+    batches = _data(5)
+    for x, y in batches[:3]:
+        compiled(x, y)
+    with cr.no_grad():
+        index.fill_(2)
+    with pytest.raises(CaptureError, match="changed between two calls"):
+        compiled(*batches[3])
+
+
+def test_a_buffer_changed_in_place_with_the_same_consequences_keeps_its_plan():
+    def make():
+        model = nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7), nn.Linear(7, 3))
+        model.eval()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        return model, opt, _std_step(model, opt)
+
+    def shift(k, model, opt):
+        with cr.no_grad():
+            model[1].running_mean.add_(0.1)
+    compiled = compare(make, _data(6), between=shift)
+    assert len(compiled.plans) == 1

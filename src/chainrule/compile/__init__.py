@@ -69,7 +69,8 @@ class Plan:
         self.namespace = namespace
         self.build = _builder(recording.output)
         self.calls = 0
-        self.provisional = None  # (recording, its inputs' copies) until checked on other data
+        self.provisional = None  # (what the check compares, {argument: copy} not yet checked)
+        self.watch = ()  # (tensor, array, version) of leaves read without a gradient
         program.release()  # the graph and arrays of the traced call are not needed any more
         self.recording = None
 
@@ -119,8 +120,9 @@ class CompiledStep:
         for plan in self.plans:
             miss = plan.guard(args, kwargs)
             if miss is None:
-                if plan.provisional is not None and not _same_inputs(plan.provisional[1],
-                                                                     args, kwargs):
+                if plan.provisional is not None and (_changed(plan.watch) or (
+                        plan.provisional[1] and
+                        not _same_inputs(plan.provisional[1], args, kwargs))):
                     return self._verify(plan, args, kwargs)
                 plan.calls += 1
                 return plan.build(plan.run(args, kwargs))
@@ -156,9 +158,15 @@ class CompiledStep:
         traced, and its constants are compared with the plan's (an array computed from the
         data, such as the labels' indices inside gather or nll_loss, looked constant while the
         data stayed the same)."""
-        result, _, rec = self._capture(args, kwargs, {})
-        if _compare_constants(plan.provisional[0], rec):
-            plan.provisional = None  # checked on other data: the recording can go
+        result, recorder, rec = self._capture(args, kwargs, {})
+        fingerprint, same = plan.provisional
+        if _compare_constants(fingerprint, rec):
+            # Checked for the arguments that now differ; those still the same wait for theirs.
+            same = {i: copy for i, copy in same.items()
+                    if i < len(recorder.input_copies) and
+                    _same_data([copy], [recorder.input_copies[i]])}
+            plan.provisional = (fingerprint, same)
+            plan.watch = _watch(rec, free_variables(self.fn))
         else:
             self.plans.remove(plan)  # another program for other data: traced again later
         return result
@@ -187,13 +195,15 @@ class CompiledStep:
                 self._pending[guard_source] = (rec, recorder)
                 return result
         plan = Plan(program, guard_source, rec)
-        same = _same_arguments(pending[1].input_copies, recorder.input_copies) if self.check \
-            else {}
-        if same:
+        if self.check:
             # An argument had the same values in both calls (a warm-up on one batch; labels
             # sorted by class), so comparing them could not tell a constant from an array
-            # computed from it: the first call where it differs checks the plan.
+            # computed from it: the first call where it differs checks the plan. So does the
+            # first call after a tensor the plan reads without a gradient (a closure's index
+            # tensor, a buffer) is changed in place: gather's indices come from its values.
+            same = _same_arguments(pending[1].input_copies, recorder.input_copies)
             plan.provisional = (_Slim(rec), same)
+            plan.watch = _watch(rec, free)
         self.plans.append(plan)
         return result
 
@@ -476,6 +486,26 @@ def _same_data(first, second):
     return len(first) == len(second) and all(
         a.shape == b.shape and a.dtype == b.dtype and
         xp.array_equal(a, b, equal_nan=a.dtype.kind in "fc") for a, b in zip(first, second))
+
+
+def _watch(rec, free=()):
+    """(tensor, its array, the array's version) for each leaf the plan reads that does not
+    require grad, and each such tensor the step names from its closure or globals (chainrule's
+    functions may read it with NumPy, gather's index): a change in place (version) or a new
+    array means other data."""
+    from ..engine import buffer_version
+    tensors = [v.source for v in rec.leaves.values()]
+    tensors += [value for _, _, _, value in free if isinstance(value, Tensor)]
+    return [(t, t._data, buffer_version(t._data))
+            for t in {id(t): t for t in tensors}.values() if not t.requires_grad]
+
+
+def _changed(watch):
+    from ..engine import buffer_version
+    for t, array, version in watch:
+        if t._data is not array or buffer_version(array) != version:
+            return True
+    return False
 
 
 def _same_arguments(first, second):
