@@ -639,3 +639,30 @@ def test_a_buffer_changed_in_place_with_the_same_consequences_keeps_its_plan():
             model[1].running_mean.add_(0.1)
     compiled = compare(make, _data(6), between=shift)
     assert len(compiled.plans) == 1
+
+
+def test_a_changed_default_dtype_retraces():
+    # cr.tensor(1.1) inside the step: float32 in the plan, float64 in eager once the default
+    # changed (the returned scale kept float32).
+    def make():
+        model = _net()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            scale = cr.tensor(1.1)
+            loss = nn.functional.cross_entropy(model(x) * scale, y)
+            loss.backward()
+            opt.step()
+            return loss, scale
+        return model, opt, step
+    eager_model, eager_opt, eager = make()
+    compiled = cr.compile(make()[2])
+    batches = _data(5)
+    try:
+        for k, (x, y) in enumerate(batches):
+            if k == 3:
+                cr.set_default_dtype(cr.float64)
+            assert eager(x, y)[1].dtype == compiled(x, y)[1].dtype
+    finally:
+        cr.set_default_dtype(cr.float32)

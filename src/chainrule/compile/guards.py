@@ -221,6 +221,11 @@ class GuardBuilder:
                     self.check(f"{e} is {self.name(obj, '_arg')}")
         m = self.name(mode, "_mode")
         self.check(f"{m}.enabled is {mode.enabled}")
+        # Tensors the step makes from Python numbers (and Adam's step count) take the default
+        # dtype: the plan made them in the traced one.
+        from ..dtypes import _Default
+        self.check(f"{self.name(_Default, '_default_dtype')}.float == "
+                   f"np.{xp.dtype(_Default.float)}")
         self.check(f"{m}.anomaly is False")
         if recording.modules:
             same = self.name(same_module_state, "_same_module_state")
