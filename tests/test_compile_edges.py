@@ -666,3 +666,18 @@ def test_a_changed_default_dtype_retraces():
             assert eager(x, y)[1].dtype == compiled(x, y)[1].dtype
     finally:
         cr.set_default_dtype(cr.float32)
+
+
+def test_a_numpy_scalar_argument_is_guarded_by_value():
+    # The guard named the scalar's type as `float32`, a name it does not have: the first
+    # replay raised NameError.
+    w = cr.tensor([1., 2.], requires_grad=True)
+
+    def f(x, s):
+        return (w * x * s).sum()
+    compiled = cr.compile(f)
+    x = cr.tensor([1., 1.])
+    for k in range(5):
+        s = np.float32(2.0 if k < 3 else 3.0)
+        assert float(compiled(x, s)) == float(f(x, s))
+    assert len(compiled.plans) == 2

@@ -216,7 +216,9 @@ class GuardBuilder:
                 if obj is None:
                     self.check(f"{e} is None")
                 elif literal is not None and not isinstance(obj, xp.dtype):
-                    self.check(f"type({e}) is {type(obj).__name__} and {e} == {literal}")
+                    kind = f"np.{type(obj).__name__}" if isinstance(obj, xp.generic) else \
+                        type(obj).__name__
+                    self.check(f"type({e}) is {kind} and {e} == {literal}")
                 else:
                     self.check(f"{e} is {self.name(obj, '_arg')}")
         m = self.name(mode, "_mode")
