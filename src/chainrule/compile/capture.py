@@ -641,7 +641,7 @@ class Installed:
                 raise CaptureError(f"compile: optimizer.step(closure) is not supported "
                                    f"(at {user_line()})")
             r.see_options(opt, "before optimizer.step()")
-            for index, group in enumerate(opt.param_groups):
+            for index, group in enumerate(opt.param_groups):  # refused before any update
                 if (id(opt), index) in r.reshaped:
                     changed = ", ".join(sorted(_group_shape(group)))
                     raise CaptureError(
@@ -651,6 +651,7 @@ class Installed:
                         f"optimizer.step() (at {user_line()}); a plan checks them when the call "
                         f"begins. Call the scheduler after optimizer.step(), or outside the "
                         f"compiled step")
+            for index, group in enumerate(opt.param_groups):
                 for p in group["params"]:
                     if get_grad(p) is None:
                         continue
