@@ -467,6 +467,12 @@ class Tensor:
                 f"a leaf tensor that requires grad is being used in an in-place operation "
                 f"(t {symbol} ...); parameter updates belong in `with cr.no_grad():`, e.g. "
                 f"`with cr.no_grad(): p -= lr * p.grad`")
+        if in_graph and _viewed_leaf(self) is not None:
+            raise GradientError(
+                f"a view of a leaf tensor that requires grad is being used in an in-place "
+                f"operation (t {symbol} ...), which PyTorch refuses too: it would change the "
+                f"leaf inside the graph; change the leaf under `with cr.no_grad():`, or clone() "
+                f"the view first")
         _warn_if_accumulating_history(self)
         if not in_graph:
             result = op(self.detach(), other.detach() if isinstance(other, Tensor) else other)
@@ -477,6 +483,8 @@ class Tensor:
         if result.dtype != self.dtype:
             result = astype(result, dtype=self.dtype)
         self._write(result._data, symbol)
+        if result.node is None:  # an integer or bool result carries no gradient
+            return self
         self.node = result.node
         self.requires_grad = True
         engine.mark_written_in_graph(self)
@@ -521,12 +529,16 @@ class Tensor:
         self._inplace(put, value, "[...] =")
 
     def copy_(self, other):
-        """Copy ``other``'s values into this tensor's memory (outside the graph).
+        """Copy ``other``'s values into this tensor's memory, broadcast and converted to its
+        dtype. As in PyTorch, inside the graph (this tensor or ``other`` requiring grad) the
+        copy is recorded: the gradient goes to ``other``, and none to the values replaced.
 
         >>> x = cr.zeros(2)
         >>> x.copy_(cr.tensor([3., 4.]))
         tensor([3., 4.], dtype=float32)
         """
+        if self._changes_in_graph(other):
+            return self._inplace(lambda t, v: where(True, v, t), other, "copy_")
         values = other._data if isinstance(other, Tensor) else xp.asarray(other)
         self._data[...] = values
         self._bump_version()
@@ -1483,6 +1495,23 @@ def _refuse_split_advanced_index(index):
             f"index {index!r}: integers and index arrays separated by a slice order the "
             f"result's axes differently in NumPy and PyTorch; index in two steps instead, "
             f"e.g. x[0][:, [0, 1]]")
+
+
+def _viewed_leaf(tensor):
+    """The leaf that requires grad whose memory ``tensor`` views, if any, found up the graph
+    through each node's first input (a view op takes the viewed tensor first)."""
+    node, memory = tensor.node, engine._base_buffer(tensor._data)
+    for _ in range(32):
+        if node is None:
+            return None
+        if node.op is None:
+            leaf = node.tensor_ref() if node.tensor_ref is not None else None
+            if leaf is not None and leaf.requires_grad and \
+                    engine._base_buffer(leaf._data) is memory:
+                return leaf
+            return None
+        node = node.parents[0] if node.parents else None
+    return None
 
 
 def _root_node(tensor):

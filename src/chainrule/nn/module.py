@@ -15,7 +15,7 @@ names PyTorch gives them, which are also the keys of ``state_dict()``.
 import contextlib
 from collections import OrderedDict, namedtuple
 
-from ..autograd import mode
+from ..autograd import mode, no_grad
 from ..backend import ndarray, xp
 from ..errors import ChainruleError, DtypeError
 from ..tensor import Tensor
@@ -803,9 +803,10 @@ class Module:
             arrays, keys = match_state_dict({name: p.shape for name, p in own.items()},
                                             tensors, strict and not post,
                                             {name: p.dtype for name, p in own.items()})
-            for name, array in arrays.items():
-                if array is not own[name]._data:  # loading a model's own state changes nothing
-                    own[name].copy_(array)
+            with no_grad():  # a parameter is written, not computed (as PyTorch does it)
+                for name, array in arrays.items():
+                    if array is not own[name]._data:  # loading its own state changes nothing
+                        own[name].copy_(array)
         keys.missing_keys.extend(added.missing_keys)
         keys.unexpected_keys.extend(added.unexpected_keys)
         for key, module in extra.items():
