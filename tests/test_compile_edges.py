@@ -681,3 +681,27 @@ def test_a_numpy_scalar_argument_is_guarded_by_value():
         s = np.float32(2.0 if k < 3 else 3.0)
         assert float(compiled(x, s)) == float(f(x, s))
     assert len(compiled.plans) == 2
+
+
+def test_the_gradients_of_arguments_kept_across_calls_stay_theirs():
+    # Saliencies: each input's .grad was the plan's buffer, which the next replay wrote again,
+    # so every kept x.grad but the last changed (eager: each its own).
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(100, 64), nn.ReLU(), nn.Linear(64, 3))
+
+    def saliency(x, y):
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+    compiled = cr.compile(saliency)
+    rng = np.random.default_rng(4)
+    eager_grads, compiled_grads = [], []
+    for _ in range(5):
+        x, y = rng.random((64, 100), dtype=np.float32), rng.integers(0, 3, 64)
+        for fn, kept in ((saliency, eager_grads), (compiled, compiled_grads)):
+            t = cr.tensor(x, requires_grad=True)
+            fn(t, y)
+            kept.append(t.grad)
+    for a, b in zip(eager_grads, compiled_grads):
+        np.testing.assert_array_equal(_np(a), _np(b))
+    assert compiled.plans[0].calls == 3

@@ -290,7 +290,13 @@ class Program:
         if kind == "grad_set":
             self.namespace.setdefault("_T", _tensor_make)
             value = instr.args[0]
-            return [(f"{tensor}.grad = _T({value.name}, None)", f".grad of {tensor[1:]}", reads,
+            array = value.name
+            if instr.extra["tensor_value"].kind == "input" and self.lowering is not None and \
+                    self.lowering.owned(value):
+                # An argument's gradient leaves with it (saliencies collected call by call):
+                # a copy, not the buffer the next replay writes.
+                array = f"{array}.copy()"
+            return [(f"{tensor}.grad = _T({array}, None)", f".grad of {tensor[1:]}", reads,
                      None)]
         if kind == "grad_add":
             return [(f"np.add({tensor}.grad._data, {instr.args[0].name}, "
