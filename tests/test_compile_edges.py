@@ -705,3 +705,22 @@ def test_the_gradients_of_arguments_kept_across_calls_stay_theirs():
     for a, b in zip(eager_grads, compiled_grads):
         np.testing.assert_array_equal(_np(a), _np(b))
     assert compiled.plans[0].calls == 3
+
+
+def test_a_module_level_counter_named_like_an_attribute_does_not_retrace():
+    # The globals guarded are the names the step loads as globals, not its attribute names:
+    # a loop variable `step` beside `opt.step()` must not retrace every call.
+    namespace = {"nn": nn, "cr": cr}
+    exec(compile("def train(x, y):\n"
+                 "    opt.zero_grad()\n"
+                 "    loss = nn.functional.cross_entropy(model(x), y)\n"
+                 "    loss.backward()\n"
+                 "    opt.step()\n"
+                 "    return loss\n", "<train>", "exec"), namespace)
+    namespace["model"] = _net()
+    namespace["opt"] = optim.SGD(namespace["model"].parameters(), lr=0.1)
+    compiled = cr.compile(namespace["train"])
+    for step, (x, y) in enumerate(_data(5)):
+        namespace["step"] = step
+        compiled(x, y)
+    assert len(compiled.plans) == 1 and compiled.plans[0].calls == 3

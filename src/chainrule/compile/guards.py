@@ -62,10 +62,24 @@ def free_variables(fn):
         except ValueError:  # an empty cell (a name assigned later)
             pass
     namespace = getattr(fn, "__globals__", {})
-    for name in code.co_names:
+    for name in _global_loads(code):
         if name in namespace:
             found.append(("global", namespace, name, namespace[name]))
     return found
+
+
+def _global_loads(code):
+    """The global names ``code`` (and the comprehensions and lambdas inside it) reads; not
+    attribute names (a module-level counter called ``step`` beside ``opt.step()``)."""
+    import dis
+    names, todo = [], [code]
+    while todo:
+        current = todo.pop()
+        for instruction in dis.get_instructions(current):
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                names.append(instruction.argval)
+        todo.extend(const for const in current.co_consts if hasattr(const, "co_code"))
+    return list(dict.fromkeys(names))
 
 
 def hooked(t):
