@@ -216,7 +216,7 @@ def test_a_python_number_from_outside_that_changes_is_refused():
         opt.step()
         return loss
     compiled = cr.compile(step)
-    with pytest.raises(CaptureError, match="the Python value 2.0, where the call before"):
+    with pytest.raises(CaptureError, match="the Python value 3.0, where the call before"):
         for k, (x, y) in enumerate(_data(3)):
             settings["scale"] = 1.0 + k
             compiled(x, y)
@@ -723,4 +723,24 @@ def test_a_module_level_counter_named_like_an_attribute_does_not_retrace():
     for step, (x, y) in enumerate(_data(5)):
         namespace["step"] = step
         compiled(x, y)
+    assert len(compiled.plans) == 1 and compiled.plans[0].calls == 3
+
+
+def test_a_number_that_settles_after_the_first_call_makes_a_plan():
+    # A warm-up factor on the first call only: the first two traced calls differ, the next
+    # two agree and make the plan (refusing it would be a false alarm).
+    def make():
+        model = _net()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        calls = [0]
+
+        def step(x, y):
+            calls[0] += 1
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y) * (0.5 if calls[0] == 1 else 1.0)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+    compiled = compare(make, _data(6))
     assert len(compiled.plans) == 1 and compiled.plans[0].calls == 3

@@ -160,7 +160,11 @@ class CompiledStep:
         data stayed the same)."""
         result, recorder, rec = self._capture(args, kwargs, {})
         fingerprint, same = plan.provisional
-        if _compare_constants(fingerprint, rec):
+        try:
+            checked = _compare_constants(fingerprint, rec)
+        except _NumbersDiffer as differ:
+            raise CaptureError(str(differ)) from None
+        if checked:
             # Checked for the arguments that now differ; those still the same wait for theirs.
             same = {i: copy for i, copy in same.items()
                     if i < len(recorder.input_copies) and
@@ -187,12 +191,20 @@ class CompiledStep:
             if pending is None:
                 if len(self._pending) >= self.max_plans:  # the oldest goes
                     del self._pending[next(iter(self._pending))]
-                self._pending[guard_source] = (rec, recorder)
+                self._pending[guard_source] = (rec, recorder, None)
                 return result
-            if not _compare_constants(pending[0], rec):
+            try:
+                agreed = _compare_constants(pending[0], rec)
+            except _NumbersDiffer as differ:
+                if pending[2] is not None:  # a third call, and the number changed again
+                    raise CaptureError(str(differ)) from None
+                # It may have been the first call's own (a warm-up): the next call decides.
+                self._pending[guard_source] = (rec, recorder, differ)
+                return result
+            if not agreed:
                 # The two calls made different programs under the same guard (a branch on
                 # something no guard reads): neither is a plan; this one waits for the next.
-                self._pending[guard_source] = (rec, recorder)
+                self._pending[guard_source] = (rec, recorder, None)
                 return result
         plan = Plan(program, guard_source, rec)
         if self.check:
@@ -613,12 +625,17 @@ def _compare_numbers(first, second):
             if not _same_number(u, w):
                 what = getattr(b.op, "name", None) or getattr(b.fn, "__name__", b.kind)
                 scope = f", {b.scope}" if b.scope else ""
-                raise CaptureError(
+                raise _NumbersDiffer(
                     f"compile: the step passed {what}{scope} the Python value {w!r}, where the "
                     f"call before passed {u!r}; a plan would freeze it. A number that changes "
                     f"between calls must be an argument of the step (a changed number "
                     f"retraces) or a tensor")
     return True
+
+
+class _NumbersDiffer(Exception):
+    """Two traced calls passed an instruction different Python numbers (the message says
+    which)."""
 
 
 class _CallableModule(types.ModuleType):
