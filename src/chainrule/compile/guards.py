@@ -1,10 +1,14 @@
 """Guards: the conditions under which a plan gives the eager step's numbers, as Python.
 
 A plan holds for the argument structure, shapes, dtypes and requires_grad flags it saw, for the
-same grad mode, the same training flags of the modules it called, the same parameters (read live
-from the very tensor objects it saw) with their shapes, whether each gradient it read was None,
-and the optimizer options that decide which NumPy calls an update makes. ``step.guards`` shows
-the guard function; a failing check returns its own text, which ``explain_misses`` reports.
+same grad mode and default dtype, the same training flags of the modules it called and the same
+state of each (its plain options such as eps, which parameter, buffer and child each attribute
+holds, its hooks), the same parameters (read live from the very tensor objects it saw) with their
+shapes and no gradient hooks, whether each gradient it read was None, the optimizer options that
+decide which NumPy calls an update makes and the parameters of each group, and what the step's
+closure variables and the globals it loads held when the traced call began. ``step.guards``
+shows the guard function; a failing check returns its own text, which ``explain_misses``
+reports.
 """
 import operator
 
@@ -88,8 +92,7 @@ def hooked(t):
     return node is not None and node.extras is not None and bool(node.extras.get("hooks"))
 
 
-_SKIPPED = ("_scope",)  # a cache of the module's scope, remade as needed (same_module_state
-#                         counts it by name)
+_SKIPPED = ("_scope",)  # a cache of the module's scope, remade as needed
 
 
 def _plain(value):
@@ -135,7 +138,7 @@ def same_module_state(module, seen):
     count, plain_keys, plain, same_keys, same, containers, hooks = seen
     attributes = vars(module)
     get = attributes.get
-    if len(attributes) - ("_scope" in attributes) != count:
+    if len(attributes) - ("_scope" in attributes) != count:  # _SKIPPED, without a loop
         return False
     if plain_keys and tuple(zip(map(type, values := tuple(map(get, plain_keys))), values)) \
             != plain:
