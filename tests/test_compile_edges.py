@@ -3,10 +3,19 @@ without an error. Each test runs the same step eagerly on an identical model and
 several calls, and compares losses, parameters, gradients and optimizer state; or checks that
 capture refuses, naming the cause, where a plan cannot give eager's numbers.
 
-Covered: an lr scheduler stepped inside the compiled step (every optimizer family), one whose
-step changes the plan-shaping momentum before optimizer.step(), a scheduler step with
-arguments, a learning rate set by hand inside the step, and a parameter taken out of an
-optimizer's group between calls.
+Covered: lr schedulers stepped inside the step (every optimizer family; one cycling momentum
+before the update, one stepped with arguments), a learning rate set by hand inside the step, a
+parameter taken out of its group; Python numbers read from outside that change between calls
+(and one that settles after a warm-up call), Python numbers and NumPy scalars passed as
+arguments; .data assigned inside the step, p.grad = None by hand; module hooks added or removed
+after tracing, gradient hooks, module options (eps, negative_slope, track_running_stats) and
+replaced parameters or layers; closure variables, globals and a bound method's attributes
+rebound; array arguments written by NumPy inside the step; an np.float64 learning rate (SGD's
+bits); elementwise ops on p.grad inside the step (buffers reused in place); two traced calls that
+made different programs; constants computed from the data by chainrule's own functions (gather's
+indices from labels) when the first calls share their data, or a closure's index tensor changes
+in place; the default dtype; argument gradients kept across calls; a module-level counter named
+like an attribute.
 """
 import numpy as np
 import pytest
