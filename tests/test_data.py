@@ -668,7 +668,7 @@ def test_every_example_exactly_once_per_epoch(shuffle, batch_size):
         indices = epoch_indices(batches)
         np.testing.assert_array_equal(np.sort(indices), np.arange(23))
         for xb, yb in batches:
-            np.testing.assert_array_equal(xb, x[yb])  # rows stay paired with their labels
+            np.testing.assert_array_equal(xb, x[np.asarray(yb)])  # rows stay with their labels
 
 
 def test_drop_last_and_len():
