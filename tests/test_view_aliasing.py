@@ -80,12 +80,23 @@ def test_overlapping_unfold_windows_refuse_an_in_place_write():
 
 
 @pytest.mark.parametrize("name", ["diagonal", "unfold, windows apart"])
-def test_inside_the_graph_a_change_through_the_view_is_refused_not_lost(name):
+def test_inside_the_graph_a_change_through_the_view_is_pytorchs_or_refused_never_lost(name):
+    # The indexing behind these views may or may not leave NumPy's result a view of a
+    # temporary, which decides whether chainrule can follow the change back to y; when it
+    # cannot, it refuses. Either way no number differs from PyTorch's.
+    tx = torch.tensor(np.linspace(-1, 2, 24).reshape(2, 3, 4), requires_grad=True)
+    ty = tx * 1
+    VIEWS[name](ty).mul_(2)
+    (ty * ty * ty).sum().backward()
     x = cr.tensor(np.linspace(-1, 2, 24).reshape(2, 3, 4), requires_grad=True)
     y = x * 1
     VIEWS[name](y).mul_(2)
-    with pytest.raises(cr.GradientError, match="changed in place"):
-        (y * y).sum().backward()
+    try:
+        (y * y * y).sum().backward()
+    except cr.GradientError as error:
+        assert "changed in place" in str(error)
+    else:
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
 
 
 def test_a_read_only_input_gives_a_read_only_view():

@@ -207,15 +207,49 @@ def sum_to_shape(grad, shape, op="backward"):
 _graph_writes = {}
 
 
-def mark_written_in_graph(tensor):
-    """Note that ``tensor`` was written in place by a recorded op; it stays consistent (its node
-    is renumbered as newer than the write), but older views of its memory go stale."""
-    base = _base_buffer(tensor._data)
+def mark_written_in_graph(*tensors):
+    """Note that the memory of ``tensors`` (a tensor and the tensors it views) was written in
+    place by a recorded op; they stay consistent (their nodes are renumbered as newer than the
+    write), but older views of that memory go stale."""
+    base = _base_buffer(tensors[0]._data)
     key = id(base)
     mode.last_graph_write = next(_clock)
     _graph_writes[key] = (mode.last_graph_write,
                           weakref.ref(base, lambda _, key=key: _graph_writes.pop(key, None)))
-    tensor.node.seq = next(_clock)
+    for tensor in tensors:
+        tensor.node.seq = next(_clock)
+
+
+# The tensor each view was made from, for an in-place change through the view inside the graph
+# to give the viewed tensor its new node (PyTorch's CopySlices): id(view) -> (weakref to the
+# view, weakref to the viewed tensor, the view op, its keyword arguments).
+_views = {}
+
+
+def record_view(view, viewed, op, kwargs):
+    # The view holds the viewed tensor (as a PyTorch view holds its base), so that a change
+    # through a view of a temporary view (y[1][1:]) still reaches y.
+    key = id(view)
+    _views[key] = (weakref.ref(view, lambda _, key=key: _views.pop(key, None)),
+                   viewed, op, kwargs, next(_clock))
+
+
+def viewed_by(view):
+    """(viewed tensor, view op, its keyword arguments, when the view was made) if ``view`` was
+    made by a view op from a tensor whose memory it still shares, else None."""
+    entry = _views.get(id(view))
+    if entry is None or entry[0]() is not view:
+        return None
+    viewed = entry[1]
+    if _base_buffer(viewed._data) is not _base_buffer(view._data):
+        return None
+    return entry[1:]
+
+
+def written_in_graph_since(tensor, seq):
+    """Whether ``tensor``'s memory was written in place inside the graph after clock ``seq``."""
+    entry = _graph_writes.get(id(_base_buffer(tensor._data)))
+    return entry is not None and entry[1]() is not None and entry[0] > seq
 
 
 def check_not_stale(op_name, tensor):
@@ -224,8 +258,7 @@ def check_not_stale(op_name, tensor):
     node = tensor.node
     if node is None or node.op is None:
         return
-    entry = _graph_writes.get(id(_base_buffer(tensor._data)))
-    if entry is not None and entry[1]() is not None and entry[0] > node.seq:
+    if written_in_graph_since(tensor, node.seq):
         raise GradientError(
             f"{op_name}: an input of shape {tensor.shape} (made by {node.op.name}) shares memory "
             f"with a tensor that was changed in place after it was computed (e.g. v = y[0]; "

@@ -477,8 +477,10 @@ class Tensor:
         if not in_graph:
             result = op(self.detach(), other.detach() if isinstance(other, Tensor) else other)
             return self._write(result._data, symbol)
-        # Compute from a copy: the new node may save self's values, which are overwritten next.
+        engine.check_not_stale(f"t {symbol} ...", self)
+        # Compute from copies: the new nodes may save the values, which are overwritten next.
         before = Tensor._make(self._data.copy(), self.node)
+        viewed = _viewed_tensors(self)
         result = op(before, other)
         if result.dtype != self.dtype:
             result = astype(result, dtype=self.dtype)
@@ -487,7 +489,11 @@ class Tensor:
             return self
         self.node = result.node
         self.requires_grad = True
-        engine.mark_written_in_graph(self)
+        new = result
+        for tensor, view_op, kwargs, old in viewed:  # the tensors it views take the change
+            new = view_op.write_back(old, new, **kwargs)
+            tensor.node, tensor.requires_grad = new.node, True
+        engine.mark_written_in_graph(self, *(entry[0] for entry in viewed))
         return self
 
     def _changes_in_graph(self, other):
@@ -1495,6 +1501,19 @@ def _refuse_split_advanced_index(index):
             f"index {index!r}: integers and index arrays separated by a slice order the "
             f"result's axes differently in NumPy and PyTorch; index in two steps instead, "
             f"e.g. x[0][:, [0, 1]]")
+
+
+def _viewed_tensors(view):
+    """The tensors whose memory ``view`` changes, from the one it was made from outwards, each
+    with its view op, the op's keyword arguments and a copy of its values before the change."""
+    chain = []
+    found = engine.viewed_by(view)
+    while found is not None and len(chain) < 32:
+        tensor, view_op, kwargs, _ = found
+        engine.check_not_stale(f"{view_op.name} (viewed by an in-place change)", tensor)
+        chain.append((tensor, view_op, kwargs, Tensor._make(tensor._data.copy(), tensor.node)))
+        found = engine.viewed_by(tensor)
+    return chain
 
 
 def _viewed_leaf(tensor):

@@ -27,7 +27,8 @@ import os
 import types
 import traceback
 
-from ..engine import Node, check_not_stale, mode
+from ..engine import (Node, check_not_stale, mode, record_view, viewed_by,
+                      written_in_graph_since)
 from ..backend import ndarray, xp
 from ..dtypes import default_float, kind, result_type
 from ..errors import (ArgumentError, ChainruleError, DimError, DtypeError, GradientError,
@@ -100,6 +101,9 @@ class Primitive:
         if bools not in (None, "operand", "result"):
             raise ValueError(f"bools must be None, 'operand' or 'result', got {bools!r}")
         self.bools = bools  # where PyTorch refuses bools: any operand, or a bool common dtype
+        # For a view op (getitem, reshape, transpose): how the view's new values, after an
+        # in-place change inside the graph, become the viewed tensor's: (before, new, **kwargs).
+        self.write_back = None
         self.forward = forward
         self.name = name or forward.__name__
         self.__name__ = self.name
@@ -234,10 +238,11 @@ class Primitive:
         t = _new(Tensor)
         t._data = out
         t.grad = None
+        if self.write_back is not None and out.base is not None and type(args[0]) is Tensor:
+            record_view(t, args[0], self, kwargs)
         # Integer and bool results carry no gradient, whatever made them (as in PyTorch).
         if not needs or not mode.enabled or not self.differentiable or out.dtype.kind != "f":
-            t.node = None
-            t.requires_grad = False
+            t.node, t.requires_grad = None, False
             return t
         plan = self._plans.get(needs)
         if plan is None:
@@ -412,7 +417,7 @@ def _unwrap(op_name, args):
             dtype = data.dtype
         elif data.dtype is not dtype and data.dtype != dtype:  # `is`: a shortcut only
             mixed = True
-        if not a.requires_grad:
+        if not a.requires_grad and not (mode.last_graph_write and _refresh_view(a)):
             parents.append(None)
             continue
         needs |= bit
@@ -420,9 +425,30 @@ def _unwrap(op_name, args):
         if node is None:
             node = a.node = Node.leaf(a)
         elif node.seq < mode.last_graph_write:
-            check_not_stale(op_name, a)
+            if not _refresh_view(a):
+                check_not_stale(op_name, a)
+            node = a.node
         parents.append(node)
     return arrays, parents, needs >> 1, dtype, mixed
+
+
+def _refresh_view(view):
+    """Give ``view`` a new node, made from the tensor it views, when that tensor's memory was
+    written inside the graph after the view was made (through another view: y[0].mul_(2)
+    changes y, and so y[1:] made before): PyTorch regenerates a view's history the same way.
+    False, changing nothing, for a tensor that is no such view."""
+    found = viewed_by(view)
+    if found is None or not mode.enabled:
+        return False
+    viewed, view_op, kwargs, made = found
+    node = view.node
+    if not written_in_graph_since(viewed, made if node is None else node.seq):
+        return False
+    fresh = view_op(viewed, **kwargs)  # the same values: the view reads the same memory
+    if fresh.node is None:
+        return False
+    view.node, view.requires_grad = fresh.node, True
+    return True
 
 
 def _vjp_arguments(node, names, position, create_graph):

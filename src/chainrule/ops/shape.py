@@ -122,6 +122,15 @@ def _(grad, index):
     return getitem(grad, index=index)
 
 
+# How a view's new values (after an in-place change inside the graph) become the viewed
+# tensor's: written into its old values at the index, or the whole of it unreshaped back.
+getitem.write_back = lambda before, new, index: index_put(before, new, index=index)
+reshape.write_back = lambda before, new, shape: reshape(new, shape=before.shape)
+transpose.write_back = lambda before, new, axes=None: transpose(
+    new, axes=None if axes is None else tuple(int(a) for a in xp.argsort(
+        [a % len(axes) for a in axes])))
+
+
 @primitive(name="concatenate")
 def _concatenate(*tensors, axis=0):
     return xp.concatenate(tensors, axis=axis)
