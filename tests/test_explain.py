@@ -380,8 +380,9 @@ def test_manual_two_layer_mlp_explained_with_the_same_numbers():
                           nn.Linear(hidden, q, dtype="float64"))
     for layer, w, b in ((model[0], manual_model.W1, manual_model.b1),
                         (model[2], manual_model.W2, manual_model.b2)):
-        layer.weight.copy_(w)
-        layer.bias.copy_(b)
+        with cr.no_grad():
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
     loss = nn.functional.cross_entropy(model(x), y) + nn.l2_penalty(
         [model[0].weight, model[2].weight], lam)
     auto = {s.name: s for s in backward_steps(loss, params=model)}

@@ -195,9 +195,10 @@ def linear_copy(weight, bias):
     """nn.Linear holding the textbook's W (out, in), which is already PyTorch's layout."""
     out_features, in_features = weight.shape
     layer = nn.Linear(in_features, out_features, bias=bias is not None, dtype="float64")
-    layer.weight.copy_(weight)
-    if bias is not None:
-        layer.bias.copy_(bias)
+    with cr.no_grad():  # a parameter is written, not computed (PyTorch refuses it otherwise)
+        layer.weight.copy_(weight)
+        if bias is not None:
+            layer.bias.copy_(bias)
     return layer
 
 

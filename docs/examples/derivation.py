@@ -52,8 +52,9 @@ show("dJ/dW1", "dJ/dz X^T + lam W1", grads["dJ/dW1"])
 print("\nThe same network from chainrule.nn, differentiated by autograd")
 fc1 = nn.Linear(d, h, bias=False, dtype="float64")
 fc2 = nn.Linear(h, q, bias=False, dtype="float64")
-fc1.weight.copy_(model.W1)  # Linear's weight is (out, in): the textbook's W1 as it is
-fc2.weight.copy_(model.W2)
+with cr.no_grad():  # parameters are written, not computed
+    fc1.weight.copy_(model.W1)  # Linear's weight is (out, in): the textbook's W1 as it is
+    fc2.weight.copy_(model.W2)
 z = fc1(X.T)  # nn takes one example per ROW, so its z, h, o are the textbook's transposed
 hidden = F.relu(z)
 o = fc2(hidden)
