@@ -10,12 +10,12 @@ closure variables and the globals it loads held when the traced call began. ``st
 shows the guard function; a failing check returns its own text, which ``explain_misses``
 reports.
 """
+import math
 import operator
 
 from ..backend import ndarray, xp
 from ..engine import mode
 from ..tensor import Tensor
-from .program import _literal
 
 
 def flatten(args, kwargs):
@@ -302,3 +302,22 @@ class GuardBuilder:
             lines.append(f"        return {condition!r}")
         lines.append("    return None")
         return "\n".join(lines) + "\n"
+
+
+def _literal(obj):
+    """``obj`` as Python source the plan and its guards can embed, or None if it has none."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return repr(obj)
+    if type(obj) is int:
+        return repr(obj)
+    if type(obj) is float:
+        return repr(obj) if math.isfinite(obj) else None
+    if isinstance(obj, tuple) and all(_literal(item) is not None for item in obj):
+        inner = ", ".join(_literal(item) for item in obj)
+        return f"({inner}{',' if len(obj) == 1 else ''})"
+    if isinstance(obj, xp.dtype):
+        return f"np.{obj}" if hasattr(xp, str(obj)) else None
+    if isinstance(obj, xp.generic) and obj.dtype.kind in "fiub" and (
+            obj.dtype.kind != "f" or math.isfinite(obj)):
+        return f"np.{obj.dtype}({obj.item()!r})"
+    return None

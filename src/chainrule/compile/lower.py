@@ -453,14 +453,18 @@ class Lowering:
             step = g
         # SGD.update's `w -= lr * g`: with a Python number lr the product stays in w's dtype
         # and goes into the scratch array; another lr (an np.float64 from a schedule array)
-        # makes a float64 product, so that case runs eager's own expression, for its bits.
-        lines += [("if type(lr) is float or type(lr) is int:",
-                   "a Python number: the product in w's dtype", (), None),
-                  (f"    np.multiply({step}, lr, out={tmp})", "", (), None),
-                  (f"    np.subtract({w}, {tmp}, out={w})", comment, (), None),
-                  ("else:", "", (), None),
-                  (f"    {w} -= lr * {step}", "as SGD.update computes it", (), None),
-                  (f"{t}._bump_version()", "", (grad,) if grad is not None else (), None)]
+        # makes a float64 product, so that plan runs eager's own expression, for its bits. A
+        # guard retraces when the kind of lr changes.
+        number = type(group["lr"]) in (float, int)
+        program.extra_guards.append(f"(type({o}.param_groups[{index}]['lr']) in (float, int)) "
+                                    f"is {number}")
+        if number:
+            lines += [(f"np.multiply({step}, lr, out={tmp})", "", (), None),
+                      (f"np.subtract({w}, {tmp}, out={w})", comment, (), None)]
+        else:
+            lines.append((f"{w} -= lr * {step}", f"{comment}, as SGD.update computes it",
+                          (), None))
+        lines.append((f"{t}._bump_version()", "", (grad,) if grad is not None else (), None))
         return lines
 
     def _adam(self, instr, opt, index, group, leaf):

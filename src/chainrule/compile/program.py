@@ -5,13 +5,13 @@ line is one operation with a comment naming the op and the module it came from; 
 deleted after its last use, so the replay holds no more memory than the eager step.
 """
 import builtins
-import math
 import re
 
 from ..backend import ndarray, xp
 from .capture import Value, _accum, _fit
 from . import lower
 from .lower import where as _where
+from .guards import _literal
 
 HEADER = "import numpy as np"
 
@@ -433,24 +433,6 @@ def _input_expr(source):
 
 def _path_text(source):
     return "".join(f"[{p!r}]" for p in source[0][1:])
-
-
-def _literal(obj):
-    if obj is None or isinstance(obj, (bool, str)):
-        return repr(obj)
-    if type(obj) is int:
-        return repr(obj)
-    if type(obj) is float:
-        return repr(obj) if math.isfinite(obj) else None
-    if isinstance(obj, tuple) and all(_literal(item) is not None for item in obj):
-        inner = ", ".join(_literal(item) for item in obj)
-        return f"({inner}{',' if len(obj) == 1 else ''})"
-    if isinstance(obj, xp.dtype):
-        return f"np.{obj}" if hasattr(xp, str(obj)) else None
-    if isinstance(obj, xp.generic) and obj.dtype.kind in "fiub" and (
-            obj.dtype.kind != "f" or math.isfinite(obj)):
-        return f"np.{obj.dtype}({obj.item()!r})"
-    return None
 
 
 def dce(instrs, outputs):
