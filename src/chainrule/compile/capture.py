@@ -661,7 +661,7 @@ class Installed:
                     r.allow_inplace += 1
                     try:
                         opt.update_parameter(p._data, slot.__get__(p)._data,
-                                             opt.state.setdefault(p, {}), group)
+                                             opt._state.setdefault(p, {}), group)
                         p._bump_version()
                     finally:
                         r.allow_inplace -= 1

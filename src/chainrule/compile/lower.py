@@ -440,9 +440,9 @@ class Lowering:
         lines = [(f"lr = {o}.param_groups[{index}]['lr']", "read live: a scheduler may change it",
                   (), None)]
         if group["momentum"] != 0:
-            program.extra_guards.append(f"'momentum_buffer' in {o}.state.get({t}, ())")
+            program.extra_guards.append(f"'momentum_buffer' in {o}._state.get({t}, ())")
             momentum, damping = group["momentum"], 1 - group["dampening"]
-            lines += [(f"buffer = {o}.state[{t}]['momentum_buffer']", "momentum buffer", (), None),
+            lines += [(f"buffer = {o}._state[{t}]['momentum_buffer']", "momentum buffer", (), None),
                       (f"np.multiply(buffer, {momentum!r}, out=buffer)", "b = momentum b", (),
                        None),
                       (f"np.multiply({g}, {damping!r}, out={tmp})", "", (), None),
@@ -482,11 +482,11 @@ class Lowering:
         grad = self.grads.get(id(instr.extra["tensor"]))
         g = grad.name if grad is not None else f"{t}.grad._data"
         w = leaf.name
-        program.extra_guards.append(f"'exp_avg' in {o}.state.get({t}, ())")
+        program.extra_guards.append(f"'exp_avg' in {o}._state.get({t}, ())")
         program.namespace.setdefault("math", math)
         lines = [(f"group = {o}.param_groups[{index}]", "read live: lr, betas, eps", (), None),
                  ("lr, (beta1, beta2) = group['lr'], group['betas']", "", (), None),
-                 (f"state = {o}.state[{t}]", f"{type(opt).__name__} state of {w}", (), None),
+                 (f"state = {o}._state[{t}]", f"{type(opt).__name__} state of {w}", (), None),
                  ("state['step'] += 1", "", (), None),
                  ("step = float(state['step'])", "", (), None)]
         if group["weight_decay"] != 0:

@@ -308,7 +308,7 @@ class Program:
             # maximize is part of the plan's guarded group shape: PyTorch negates the gradient.
             sign = "-" if instr.extra["optimizer"].param_groups[group].get("maximize") else ""
             return [(f"{opt}.update({tensor}._data, {sign}{tensor}.grad._data, "
-                     f"{opt}.state.setdefault({tensor}, {{}}), {opt}.param_groups[{group}])",
+                     f"{opt}._state.setdefault({tensor}, {{}}), {opt}.param_groups[{group}])",
                      f"{type(instr.extra['optimizer']).__name__} step, in place", reads, None),
                     (f"{tensor}._bump_version()", "", (), None)]
         raise AssertionError(kind)

@@ -3,6 +3,7 @@ share."""
 import contextlib
 import numbers
 import warnings
+from collections.abc import MutableMapping
 
 # The checks the optimizers and schedulers share, in argtypes.py's one wording.
 from ..argtypes import (check_at_least as _check_at_least, check_finite as _check_finite,
@@ -41,6 +42,69 @@ def switches(owner, maximize=False, foreach=None, fused=None, differentiable=Fal
     return {"maximize": bool(maximize)}
 
 
+def _buffer_array(value):
+    return value._data if isinstance(value, Tensor) else value
+
+
+class Buffers(MutableMapping):
+    """One parameter's optimizer state: each array the optimizer keeps, seen as a tensor that
+    shares its memory; a tensor assigned to a name becomes that buffer."""
+
+    def __init__(self, arrays):
+        self._arrays = arrays
+
+    def __getitem__(self, key):
+        value = self._arrays[key]
+        return from_numpy(value) if isinstance(value, ndarray) else value
+
+    def __setitem__(self, key, value):
+        self._arrays[key] = _buffer_array(value)
+
+    def __delitem__(self, key):
+        del self._arrays[key]
+
+    def __iter__(self):
+        return iter(self._arrays)
+
+    def __len__(self):
+        return len(self._arrays)
+
+    def __repr__(self):
+        return repr(dict(self))
+
+
+class OptimizerState(MutableMapping):
+    """``optimizer.state``: parameter -> its Buffers, created empty on first access as in
+    PyTorch's defaultdict(dict)."""
+
+    def __init__(self, arrays):
+        self._arrays = arrays
+
+    def __getitem__(self, p):
+        return Buffers(self._arrays.setdefault(p, {}))
+
+    def __setitem__(self, p, buffers):
+        self._arrays[p] = {key: _buffer_array(value) for key, value in dict(buffers).items()}
+
+    def __delitem__(self, p):
+        del self._arrays[p]
+
+    def __contains__(self, p):
+        return p in self._arrays
+
+    def get(self, p, default=None):
+        return self[p] if p in self._arrays else default
+
+    def __iter__(self):
+        return iter(self._arrays)
+
+    def __len__(self):
+        return len(self._arrays)
+
+    def __repr__(self):
+        return repr(dict(self))
+
+
 class Optimizer:
     """Base class: holds the parameter groups and the per-parameter state.
 
@@ -63,7 +127,7 @@ class Optimizer:
             self.check_options(defaults)
         self.defaults = dict(defaults)
         self.param_groups = []
-        self.state = {}  # parameter -> dict of its running averages
+        self._state = {}  # parameter -> dict of its running averages, as arrays
         if isinstance(params, Tensor):
             raise TypeError("params must be an iterable of tensors (such as model.parameters()) "
                             "or of dicts, not a single tensor; wrap it in a list")
@@ -135,6 +199,28 @@ class Optimizer:
             self.check_options({**self.defaults, **options})
         self.param_groups.append({**self.defaults, **options, "params": params})
 
+    @property
+    def state(self):
+        """Each parameter's buffers, as PyTorch shows them: ``state[p]`` maps a buffer's name
+        to a tensor sharing the optimizer's memory (a change through it changes the next
+        step, as in PyTorch), and a tensor assigned there becomes the buffer. Like PyTorch's
+        defaultdict, ``state[p]`` of a parameter without state is an empty mapping.
+
+        >>> w = cr.tensor([1., 2.], requires_grad=True)
+        >>> opt = cr.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> opt.state[w]["momentum_buffer"]
+        tensor([2., 4.], dtype=float32)
+        """
+        return OptimizerState(self._state)
+
+    @state.setter
+    def state(self, value):
+        # As PyTorch's ``optimizer.state = defaultdict(dict)``, which forgets every buffer.
+        self._state = {p: {key: _buffer_array(v) for key, v in buffers.items()}
+                       for p, buffers in dict(value).items()}
+
     def parameters(self):
         """Every parameter, group by group, in order: the order of ``state_dict()["state"]``."""
         return [p for group in self.param_groups for p in group["params"]]
@@ -163,7 +249,8 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self.update_parameter(p._data, p.grad._data, self.state.setdefault(p, {}), group)
+                self.update_parameter(p._data, p.grad._data, self._state.setdefault(p, {}),
+                                      group)
                 p._bump_version()
         return loss
 
@@ -190,8 +277,7 @@ class Optimizer:
             saved = {key: value for key, value in group.items() if key != "params"}
             saved["params"] = [index[id(p)] for p in group["params"]]
             groups.append(saved)
-        state = {i: {key: from_numpy(value) for key, value in self.state[p].items()}
-                 for i, p in enumerate(params) if self.state.get(p)}
+        state = {i: dict(self.state[p]) for i, p in enumerate(params) if self._state.get(p)}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -209,12 +295,12 @@ class Optimizer:
                 if key in saved:
                     group[key] = saved[key]
         params = self.parameters()
-        self.state = {}
+        self._state = {}
         for i, saved in _by_index(state_dict["state"]).items():
             saved = {key: value for key, value in saved.items() if value is not None}
             if saved:
                 p = params[i]
-                self.state[p] = {key: _restore(key, value, p) for key, value in saved.items()}
+                self._state[p] = {key: _restore(key, value, p) for key, value in saved.items()}
 
     def check_state_dict(self, state_dict):
         """Raise the ValueError that ``load_state_dict(state_dict)`` would raise, changing
