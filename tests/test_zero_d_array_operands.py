@@ -30,10 +30,9 @@ def test_a_0d_array_promotes_as_in_pytorch(tensor, array, op):
     np.testing.assert_array_equal(ours.numpy(), expected.numpy())
 
 
-@pytest.mark.parametrize("tensor, array, op", list(itertools.product(TENSORS, ARRAYS, OPS)))
+@pytest.mark.parametrize("tensor, array, op", [  # subtracting bools is refused, as in PyTorch
+    case for case in itertools.product(TENSORS, ARRAYS, OPS) if case[::2] != ("bool", "sub")])
 def test_a_0d_array_gives_what_a_one_element_array_gives(tensor, array, op):
-    if tensor == "bool" and op == "sub":
-        pytest.skip("subtracting bools is refused, as in PyTorch")
     x = cr.tensor(TENSORS[tensor], dtype=tensor)
     zero_d = np.array(ARRAYS[array], dtype=array)
     ours, one = OPS[op](x, zero_d), OPS[op](x, zero_d.reshape(1))
