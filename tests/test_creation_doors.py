@@ -54,3 +54,28 @@ def test_other_tensors_are_not_an_index(index):
     for lib in (torch, cr):
         with pytest.raises(TypeError):
             [10, 20, 30][lib.tensor(index)]
+
+
+@pytest.mark.parametrize("parts, dim", [
+    ((("empty", "float32"), ((2, 3), "int64")), 0), ((((2, 3), "float32"), ("empty", "float32")), 0),
+    ((("empty", "float32"), ((2, 3), "float32")), 1), ((("empty", "float64"), ((2, 3), "float32"),
+                                                      ("empty", "float32"), ((1, 3), "float32")), 0),
+    ((("empty", "float32"), ("empty", "float32")), 0), ((("empty", "int64"), ((3,), "int64")), 0)])
+def test_cat_leaves_out_1d_empty_tensors_as_pytorch(parts, dim):
+    def make(lib):
+        return [lib.zeros(0, dtype=getattr(lib, dtype)) if shape == "empty" else
+                lib.arange(float(np.prod(shape))).reshape(shape).to(getattr(lib, dtype))
+                for shape, dtype in parts]
+    ours, theirs = cr.cat(make(cr), dim), torch.cat(make(torch), dim)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_cat_with_a_1d_empty_tensor_sends_the_gradient_to_the_others():
+    grads = []
+    for lib in (torch, cr):
+        x = lib.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+        out = lib.cat([lib.tensor([]), x * 2, lib.tensor([])])
+        (out * out).sum().backward()
+        grads.append(np.array(x.grad.tolist()))
+    np.testing.assert_array_equal(grads[1], grads[0])

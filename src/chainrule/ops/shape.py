@@ -212,7 +212,12 @@ def _join(op, name, tensors, dim, axis):
     if not isinstance(dim, (int, xp.integer)) or isinstance(dim, bool):
         raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}; to join more "
                         f"tensors put them all in the list: {name}([a, b, c])")
-    return op(*_common_dtype(tensors), axis=int(dim))
+    tensors = _common_dtype(tensors)
+    if op is _concatenate:
+        # PyTorch's rule: a 1-D empty tensor (torch.tensor([]), where a list grown by cat
+        # starts) is left out whatever the others' shapes; its dtype still took part above.
+        tensors = [t for t in tensors if xp.shape(getattr(t, "_data", t)) != (0,)] or tensors[:1]
+    return op(*tensors, axis=int(dim))
 
 
 def _common_dtype(tensors):
