@@ -27,6 +27,14 @@ PROGRAMS = {
     "two changes, two views": "y = x * 1\na = y[0]\na.mul_(2)\nb = y[1]\nb.add_(a)\n"
                               "out = (y * y).sum() + (a * b).sum()",
     "a view of a view": "y = x * 1\ny[1][1:].mul_(3)\nout = (y * y).sum()",
+    "a change through a view made before another": "y = x * 1\na = y[0]\nb = y[1]\na.mul_(2)\n"
+                                                   "b.add_(1)\nout = (y * y).sum()",
+    "a change through a view made before the base's": "y = x * 1\na = y[0]\ny.mul_(3)\n"
+                                                      "a.add_(1)\nout = (y * y).sum()"
+                                                      " + y[0].sum() * a.sum()",
+    "a view of a view made before the base changed": "y = x * 1\na = y[0]\nc = a[1:]\n"
+                                                     "y.mul_(3)\nc.add_(x[0, :2])\n"
+                                                     "out = (y * y).sum()",
     "a transpose then a row": "y = x * 1\ny.t()[1].mul_(-1)\nout = (y ** 3).sum()",
     "a base without grad": "b = lib.zeros(2)\nb[0].add_(x.sum())\nout = (b * 2).sum() + (x * x).sum()",
     "copy_ into a base without grad": "b = lib.zeros(2)\nb[1].copy_(x[0, 0])\nout = (b * 3).sum()",

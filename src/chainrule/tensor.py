@@ -477,7 +477,8 @@ class Tensor:
         if not in_graph:
             result = op(self.detach(), other.detach() if isinstance(other, Tensor) else other)
             return self._write(result._data, symbol)
-        engine.check_not_stale(f"t {symbol} ...", self)
+        if not _refresh_view(self):  # a view made before its base changed reads it anew
+            engine.check_not_stale(f"t {symbol} ...", self)
         # Compute from copies: the new nodes may save the values, which are overwritten next.
         before = Tensor._make(self._data.copy(), self.node)
         viewed = _viewed_tensors(self)
@@ -1510,7 +1511,8 @@ def _viewed_tensors(view):
     found = engine.viewed_by(view)
     while found is not None and len(chain) < 32:
         tensor, view_op, kwargs, _ = found
-        engine.check_not_stale(f"{view_op.name} (viewed by an in-place change)", tensor)
+        if not _refresh_view(tensor):
+            engine.check_not_stale(f"{view_op.name} (viewed by an in-place change)", tensor)
         chain.append((tensor, view_op, kwargs, Tensor._make(tensor._data.copy(), tensor.node)))
         found = engine.viewed_by(tensor)
     return chain
@@ -1666,4 +1668,5 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   sub, sum, swapaxes, take_along_axis, tanh, transpose, var, where,
                   bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)
 from .ops.memory import contiguous  # noqa: E402
+from .ops.primitive import _refresh_view  # noqa: E402
 from .ops.shape import axis_of  # noqa: E402
