@@ -98,3 +98,40 @@ def test_outside_the_graph_views_write_as_before():
     b.t()[0].fill_(7)
     np.testing.assert_array_equal(b.numpy(), [[7, 0, 0], [7, 2, 2]])
     assert not b.requires_grad
+
+
+EDGES = {
+    "second order": "y = x * x\ny[0].mul_(2)\n(g,) = lib.autograd.grad((y * y).sum(), x, "
+                    "create_graph=True)\nout = (g * g).sum()",
+    "second order, a column": "y = x * 1\nv = y[:, 1]\nv.mul_(x[:, 0])\n(g,) = lib.autograd.grad("
+                              "(y ** 3).sum(), x, create_graph=True)\nout = g.sum()",
+    "a saved output changed through a view": "y = x.exp()\nz = y * 2\ny[1].add_(x[0])\n"
+                                             "out = (z * y).sum()",
+    "copy_ into a transposed row": "y = x.sin()\nv = y.t()\nv[0].copy_(x[:, 1] * 3)\n"
+                                   "out = (y * x).sum()",
+    "fan-out of the changed rows": "y = x * 1\nfor i in range(2):\n    y[i].mul_(i + 2)\n"
+                                   "out = y.prod() + (y * x).sum()",
+    "strided clamp_": "y = x * 1\ny[:, ::2].clamp_(-1, 1)\nout = (y * y).sum()",
+    "inf through a view": "y = (x * 1).reshape(-1)\ny[2:4].mul_(float('inf'))\n"
+                          "out = lib.nan_to_num(y).sum()",
+    "division by zero through a view": "y = x * 1\ny[0].div_(0.0)\nout = (y * 0 + 1).sum() + "
+                                       "y[1].sum()",
+    "an empty view": "y = x * 1\ny[2:].mul_(5)\nout = (y * y).sum()",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_second_order_fan_out_and_edge_values_are_pytorchs(name):
+    outcomes = []
+    for lib in (torch, cr):
+        x = lib.tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)
+        env = {"x": x, "lib": lib}
+        try:
+            with np.errstate(all="ignore"):
+                exec(EDGES[name], env)
+                env["out"].backward()
+        except RuntimeError as error:  # chainrule's GradientError is one too
+            outcomes.append(("refused", "modified" in str(error) or "changed" in str(error)))
+            continue
+        outcomes.append((round(float(env["out"]), 8), np.array(x.grad.tolist()).round(8).tolist()))
+    assert str(outcomes[1]) == str(outcomes[0])
