@@ -79,3 +79,15 @@ def test_cat_with_a_1d_empty_tensor_sends_the_gradient_to_the_others():
         (out * out).sum().backward()
         grads.append(np.array(x.grad.tolist()))
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+def test_cat_keeps_a_1d_empty_tensor_that_requires_grad_in_the_graph():
+    results = []
+    for lib in (torch, cr):
+        empty = lib.tensor(np.zeros(0), requires_grad=True)
+        x = lib.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+        out = lib.cat([x, empty])
+        out.sum().backward()
+        results.append((out.requires_grad, str(out.dtype).replace("torch.", ""),
+                        tuple(empty.grad.shape), tuple(x.grad.shape)))
+    assert results[1] == results[0]

@@ -213,10 +213,15 @@ def _join(op, name, tensors, dim, axis):
         raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}; to join more "
                         f"tensors put them all in the list: {name}([a, b, c])")
     tensors = _common_dtype(tensors)
-    if op is _concatenate:
+    shapes = [xp.shape(getattr(t, "_data", t)) for t in tensors]
+    other = next((shape for shape in shapes if shape != (0,)), (0,))
+    if op is _concatenate and len(other) != 1:
         # PyTorch's rule: a 1-D empty tensor (torch.tensor([]), where a list grown by cat
-        # starts) is left out whatever the others' shapes; its dtype still took part above.
-        tensors = [t for t in tensors if xp.shape(getattr(t, "_data", t)) != (0,)] or tensors[:1]
+        # starts) joins whatever the others' shapes, as an empty block of theirs.
+        axis = axis_of("concatenate", dim, len(other))
+        empty = other[:axis] + (0,) + other[axis + 1:]
+        tensors = [reshape(t, shape=empty) if shape == (0,) else t
+                   for t, shape in zip(tensors, shapes)]
     return op(*tensors, axis=int(dim))
 
 
