@@ -70,7 +70,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 
 def _picked(input, labels, w, ignore_index):
-    """input[..., y] * w[y] for every example (0 where ignored), and those weights."""
+    """input[..., y] * w[y] for every example (0 where ignored), and those weights. An ignored
+    example's 0 is a `where`, not a product with 0, so that its gradient is 0 even when every
+    example is ignored and "mean" divides by 0 (PyTorch's NaN loss with a zero gradient)."""
     ignored = labels == ignore_index
     safe = where(ignored, 0, labels) if ignored.any() else labels
     safe = xp.asarray(safe)
@@ -79,7 +81,8 @@ def _picked(input, labels, w, ignore_index):
     kept = (~ignored).astype(input.dtype)
     if w is not None:
         kept = kept * w[safe].astype(input.dtype)
-    return picked * kept, kept
+        picked = picked * w[safe].astype(input.dtype)
+    return where(ignored, 0, picked) if ignored.any() else picked, kept
 
 
 def _reduce_weighted(losses, kept, reduction):
@@ -130,7 +133,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     # nll term (divided by the same sum of target weights for "mean").
     moved = _class_last(logp)
     per_class = moved * w.astype(logp.dtype) if w is not None else moved
-    smooth = -per_class.sum(-1) * (labels != ignore_index).astype(logp.dtype)
+    smooth = where(labels == ignore_index, 0, -per_class.sum(-1))
     smooth = _reduce_weighted(smooth, kept, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)
 
