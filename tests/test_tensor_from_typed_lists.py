@@ -83,12 +83,13 @@ def test_python_numbers_alone_keep_the_default_float():
     assert cr.tensor([]).dtype == cr.float32
 
 
-@pytest.mark.parametrize("data", [[2 ** 63, 1], [[2 ** 63], [1]], [1, -2 ** 63 - 1]])
+@pytest.mark.parametrize("data", [[2 ** 63, 1], [[2 ** 63], [1]], [1, -2 ** 63 - 1], [2 ** 63],
+                                  2 ** 63, [2 ** 64 + 5]])
 def test_an_integer_beyond_int64_is_refused_as_in_pytorch(data):
     with pytest.raises((ValueError, RuntimeError)):
         torch.tensor(data)
     with pytest.raises((ValueError, TypeError)):
-        cr.tensor(data)  # it became a rounded float32 silently
+        cr.tensor(data)  # it became a rounded float32 (or a uint64) silently
 
 
 def test_a_big_integer_beside_a_float_is_a_float_as_in_pytorch():

@@ -37,6 +37,8 @@ def as_array(data, dtype=None, copy=True):
             raise TypeError(f"tensor(): expected numbers, a (nested) list of numbers or an "
                             f"array, got {type(data).__name__} {data!r}")
         array = xp.array(data, dtype=dtype)
+        if dtype is None and array.dtype in (xp.uint64, object):  # NumPy's way with big ints
+            _refuse_ints_beyond_int64(data)
         if dtype is None and array.dtype.kind == "f" and isinstance(data, (list, tuple)) and \
                 array.size:
             with xp.errstate(over="ignore"):  # a huge int in a float16 list: inf, as PyTorch
@@ -53,8 +55,9 @@ def as_array(data, dtype=None, copy=True):
 def _list_dtype(data):
     """PyTorch's dtype for a (nested) list of numbers that NumPy made floats: its widest float
     among NumPy scalars, arrays and tensors in it and the default float if it holds a Python
-    float (with no float at all, an integer overflowed int64: refused, as PyTorch). Integers and bools do not widen it (NumPy's would: [np.float32(1), 2] is float64
-    there, float32 in PyTorch), and a NumPy float64 is kept, not narrowed to the default."""
+    float (with no float at all, an integer overflowed int64: refused, as PyTorch). Integers
+    and bools do not widen it (NumPy's would: [np.float32(1), 2] is float64 there, float32 in
+    PyTorch), and a NumPy float64 is kept, not narrowed to the default."""
     widest, lists = None, [data]
     while lists:
         items = lists.pop()
@@ -70,9 +73,23 @@ def _list_dtype(data):
                 widest = _wider(widest, item.dtype if not isinstance(item, Tensor)
                                 else item._data.dtype)
     if widest is None:  # NumPy made floats of integers alone: one was beyond int64
-        raise ValueError("tensor(): an integer in the list does not fit in int64 (PyTorch "
-                         "refuses it too); pass dtype=cr.float64 to keep it as a float")
+        _refuse_ints_beyond_int64(data)
     return widest
+
+
+def _refuse_ints_beyond_int64(data):
+    """Raise naming the first Python int in ``data`` (a number or nested lists) outside int64,
+    the dtype of Python ints: PyTorch refuses it ("Overflow when unpacking long long") where
+    NumPy makes uint64, floats or objects."""
+    values = [data]
+    while values:
+        value = values.pop()
+        if isinstance(value, (list, tuple)):
+            values.extend(value)
+        elif type(value) is int and not -2 ** 63 <= value < 2 ** 63:
+            raise ValueError(f"tensor(): the int {value} does not fit in int64, the dtype of "
+                             f"Python ints (PyTorch refuses it too); pass dtype=cr.float64 to "
+                             f"keep it as a float")
 
 
 _PYTHON_NUMBERS = {float, int, bool}

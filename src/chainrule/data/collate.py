@@ -49,8 +49,8 @@ def default_collate(batch):
     if isinstance(elem, float):
         return tensor(batch, dtype=np.float64)
     if isinstance(elem, int):
-        # PyTorch infers from every value: a float after an int makes the batch float32.
-        _check_int64(batch)
+        # PyTorch infers from every value: a float after an int makes the batch float32; an
+        # int beyond int64 is refused by tensor(), as by PyTorch's.
         return tensor(batch)
     if isinstance(elem, (str, bytes)):
         return batch
@@ -102,16 +102,6 @@ def _torch_dtype(values):
             return None  # NumPy's own (complex, datetime): tensor() names what it cannot hold
         result = dtype if result is None else promote_types(result, dtype)
     return result
-
-
-def _check_int64(batch):
-    """PyTorch refuses a Python int beyond int64 ("Overflow when unpacking long long"); NumPy
-    would make the batch uint64 or, beside a smaller int, float (2**63 + 1 then reads 2**63)."""
-    for i, value in enumerate(batch):
-        if isinstance(value, int) and not -2**63 <= value < 2**63:
-            raise ValueError(f"default_collate: the int {value} at entry {i} does not fit in "
-                             f"int64, the dtype of a batch of Python ints (PyTorch: Overflow "
-                             f"when unpacking long long)")
 
 
 def _check_equal_shapes(shapes):
