@@ -45,7 +45,7 @@ def default_collate(batch):
     if isinstance(elem, np.generic):
         if isinstance(elem, (np.str_, np.bytes_)) or elem.dtype.hasobject:
             raise TypeError(_ERROR.format(type(elem)))
-        return as_tensor(np.array(batch, dtype=_torch_dtype(batch)))
+        return tensor(list(batch))  # PyTorch's dtype for a list of numbers
     if isinstance(elem, float):
         return tensor(batch, dtype=np.float64)
     if isinstance(elem, int):
@@ -89,18 +89,15 @@ def _same_mapping(original, fields):
         return fields
 
 
-def _torch_dtype(values):
-    """The batch's dtype by PyTorch's promotion, not NumPy's: int64 with float32 arrays or
-    scalars make float32 (NumPy: float64), as ``torch.as_tensor`` and ``torch.stack`` do; a
-    Python float beside NumPy scalars brings the default float dtype."""
-    from chainrule.dtypes import promote_types, scalar_dtype
+def _torch_dtype(arrays):
+    """The stacked arrays' dtype by PyTorch's promotion, not NumPy's: int64 with float32 makes
+    float32 (NumPy: float64), as ``torch.stack`` does."""
+    from chainrule.dtypes import promote_types
     result = None
-    for value in values:
-        dtype = value.dtype if isinstance(value, (np.ndarray, np.generic)) else \
-            scalar_dtype(value)
-        if dtype.kind not in "biuf":
+    for array in arrays:
+        if array.dtype.kind not in "biuf":
             return None  # NumPy's own (complex, datetime): tensor() names what it cannot hold
-        result = dtype if result is None else promote_types(result, dtype)
+        result = array.dtype if result is None else promote_types(result, array.dtype)
     return result
 
 
