@@ -39,6 +39,19 @@ def step(lib, w, opt):
     opt.step()
 
 
+def step_both(ours, theirs, times=1):
+    """``times`` steps of each twin ((w, opt) pairs)."""
+    for _ in range(times):
+        step(cr, *ours)
+        step(torch, *theirs)
+
+
+def assert_same_after_two_steps(ours, theirs):
+    step_both(ours, theirs, 2)
+    np.testing.assert_allclose(ours[0].detach().numpy(), theirs[0].detach().numpy(), rtol=1e-12)
+    assert_same_state(ours[1].state[ours[0]], theirs[1].state[theirs[0]])
+
+
 def assert_same_state(ours, theirs):
     assert set(ours) == set(theirs)
     for key, value in theirs.items():
@@ -53,9 +66,7 @@ def assert_same_state(ours, theirs):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_each_buffer_is_a_tensor_with_pytorchs_dtype_and_values(name, dtype):
     (w, opt), (tw, topt) = twins(name, dtype)
-    for _ in range(2):
-        step(cr, w, opt)
-        step(torch, tw, topt)
+    step_both((w, opt), (tw, topt), 2)
     if dtype == "float32":
         ours, theirs = opt.state[w], topt.state[tw]
         assert set(ours) == set(theirs)
@@ -71,34 +82,24 @@ def test_each_buffer_is_a_tensor_with_pytorchs_dtype_and_values(name, dtype):
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_a_change_through_the_buffer_tensor_is_used_by_the_next_step(name):
     (w, opt), (tw, topt) = twins(name)
-    step(cr, w, opt)
-    step(torch, tw, topt)
+    step_both((w, opt), (tw, topt))
     for key, value in topt.state[tw].items():
         if key != "step":
             opt.state[w][key].mul_(0.5)
             value.mul_(0.5)
-    for _ in range(2):
-        step(cr, w, opt)
-        step(torch, tw, topt)
-    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-12)
-    assert_same_state(opt.state[w], topt.state[tw])
+    assert_same_after_two_steps((w, opt), (tw, topt))
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_a_tensor_assigned_to_a_buffer_takes_its_place(name):
     (w, opt), (tw, topt) = twins(name)
-    step(cr, w, opt)
-    step(torch, tw, topt)
+    step_both((w, opt), (tw, topt))
     for key, value in list(topt.state[tw].items()):
         if key != "step":
             replacement = np.linspace(0.1, 0.3, value.numel()).reshape(tuple(value.shape))
             opt.state[w][key] = cr.tensor(replacement)
             topt.state[tw][key] = torch.tensor(replacement)
-    for _ in range(2):
-        step(cr, w, opt)
-        step(torch, tw, topt)
-    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-12)
-    assert_same_state(opt.state[w], topt.state[tw])
+    assert_same_after_two_steps((w, opt), (tw, topt))
 
 
 def test_a_parameter_without_state_is_an_empty_mapping_as_in_a_defaultdict():
@@ -113,25 +114,17 @@ def test_a_parameter_without_state_is_an_empty_mapping_as_in_a_defaultdict():
 def test_assigning_an_empty_state_forgets_every_buffer_as_in_pytorch():
     from collections import defaultdict
     (w, opt), (tw, topt) = twins("SGD")
-    for _ in range(2):
-        step(cr, w, opt)
-        step(torch, tw, topt)
+    step_both((w, opt), (tw, topt), 2)
     opt.state = {}
     topt.state = defaultdict(dict)
-    for _ in range(2):
-        step(cr, w, opt)
-        step(torch, tw, topt)
-    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-12)
-    assert_same_state(opt.state[w], topt.state[tw])
+    assert_same_after_two_steps((w, opt), (tw, topt))
 
 
 def test_the_state_dict_still_shares_the_optimizers_memory():
     (w, opt), (tw, topt) = twins("Adam")
-    step(cr, w, opt)
-    step(torch, tw, topt)
+    step_both((w, opt), (tw, topt))
     saved, theirs = opt.state_dict(), topt.state_dict()
-    step(cr, w, opt)
-    step(torch, tw, topt)
+    step_both((w, opt), (tw, topt))
     assert_same_state(saved["state"][0], theirs["state"][0])
 
 
