@@ -80,7 +80,8 @@ def _indices(input):
     # A copy of an array or list: the lookup keeps the indices for its backward, and a NumPy
     # array changed after the call has no version counter to tell (a Tensor's has).
     array = input._data if isinstance(input, Tensor) else xp.array(input)
-    if array.dtype.kind not in "iu":
+    if array.dtype not in (xp.int64, xp.int32):
+        # PyTorch refuses uint8, int8 and int16 indices too.
         raise TypeError(f"embedding: indices must be an integer tensor (int64 or int32), got "
                         f"{array.dtype}")
     return array
