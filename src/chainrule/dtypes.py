@@ -137,6 +137,14 @@ def promote_types(a, b):
     return xp.promote_types(a, b)
 
 
+def can_cast(source, target):
+    """Whether an in-place op may store a ``source`` result in a ``target`` tensor, by
+    PyTorch's rule: never a float into an integer or bool tensor, nor an integer into a bool
+    one; any width within a kind, and signed into unsigned (a uint8 tensor += an int64 tensor
+    wraps), where NumPy's same_kind casting refuses int64 into uint8."""
+    return kind(source) <= kind(target)
+
+
 def scalar_dtype(value):
     """The dtype a lone scalar gets: the default float for floats, int64 for ints, bool for
     bools."""

@@ -12,7 +12,7 @@ from . import engine
 from .engine import Node, backward_pass, mode
 from .backend import ndarray, xp
 from .device import CPU, check_device, is_device
-from .dtypes import as_dtype, default_float, fill_number
+from .dtypes import as_dtype, can_cast, default_float, fill_number
 from .errors import ArgumentError, DimError, DtypeError, GradientError, ShapeError
 from .size import Size
 
@@ -500,6 +500,7 @@ class Tensor:
         before = Tensor._make(self._data.copy(), self.node)
         viewed = _viewed_tensors(self)
         result = op(before, other)
+        self._check_castable(result.dtype, symbol)  # before astype makes any dtype fit
         if result.dtype != self.dtype:
             result = astype(result, dtype=self.dtype)
         self._write(result._data, symbol)
@@ -517,11 +518,14 @@ class Tensor:
     def _changes_in_graph(self, other):
         return mode.enabled and (self.requires_grad or getattr(other, "requires_grad", False))
 
+    def _check_castable(self, dtype, symbol):
+        if not can_cast(dtype, self._data.dtype):
+            raise DtypeError(f"t {symbol} ...: the result is {dtype}, which cannot be stored in "
+                             f"this {self._data.dtype} tensor of shape {tuple(self.shape)} (as "
+                             f"in PyTorch); convert with .to(dtype) (e.g. .float()) first")
+
     def _write(self, values, symbol):
-        if not xp.can_cast(values.dtype, self._data.dtype, casting="same_kind"):
-            raise DtypeError(f"t {symbol} ...: the result is {values.dtype}, which cannot be "
-                             f"stored in this {self._data.dtype} tensor (as in PyTorch); convert "
-                             f"with .to(dtype) (e.g. .float()) first")
+        self._check_castable(values.dtype, symbol)
         if not self._data.flags.writeable:
             raise ArgumentError(f"t {symbol} ...: several elements of this tensor share one "
                                 f"memory location (an expand()ed view, overlapping unfold() "
