@@ -3,6 +3,7 @@
 They accept Tensors (recording the graph) and plain arrays (computing values only)."""
 from ..backend import xp
 from ..dtypes import default_float
+from ..errors import ShapeError
 from . import reduce
 from .elementwise import exp, log, sqrt, where
 from .reduce import max, sum
@@ -105,8 +106,13 @@ def norm(x, p="fro", axis=None, keepdims=False):
     # |x|^p with exact zeros kept out of pow, so that a zero entry gets gradient 0 for every
     # p (for p < 1, 0^(p-1) is inf, and inf * sign(0) would be NaN), as in PyTorch.
     # (x * 0 rather than 0 in the zero branch: a NaN norm still makes every gradient NaN.)
+    if p < 0 and reduce._reduces_an_empty_axis(_value(x).shape, axis):
+        raise ShapeError(f"norm: the {p} norm of a tensor of shape {_value(x).shape} that is "
+                         f"empty along the reduced dims has no value (as in PyTorch)")
+    # For p < 0 a zero entry's |0|^p is inf, and the norm of its slice 0, as in PyTorch.
     zero = equal(stop_gradient(x), 0)
-    powers = sum(where(zero, x * 0, pow(abs(where(zero, 1, x)), p)), axis=axis,
+    at_zero = x * 0 if p > 0 else x * 0 + xp.inf
+    powers = sum(where(zero, at_zero, pow(abs(where(zero, 1, x)), p)), axis=axis,
                  keepdims=keepdims)
     nonzero = not_equal(stop_gradient(powers), 0)
     return where(nonzero, pow(where(nonzero, powers, 1), 1.0 / p), 0)

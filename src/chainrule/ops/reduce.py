@@ -199,7 +199,11 @@ def _variance_vjp(grad, x, axis, keepdims, correction):
     divisor = _count(x.shape, axis) - correction
     if divisor > 0:
         return grad * (2.0 / divisor) * centred
-    return grad * where(centred == 0, xp.nan, xp.inf)
+    if axis is None:
+        return grad * where(centred == 0, xp.nan, xp.inf)
+    # Over given dims PyTorch keeps 2 / (N - correction) even where it is inf (signed by
+    # x - mean, NaN where that is 0) or negative (a finite slope, though the value is inf).
+    return grad * (2.0 / divisor if divisor else xp.inf) * centred
 
 
 def _count(shape, axis):

@@ -1,0 +1,95 @@
+"""Reductions, selection, sorting and indexing at their edges, against PyTorch: values, dtypes,
+shapes and gradients (with a random upstream gradient), or PyTorch's refusal where it refuses."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _run(M, call, arrays):
+    leaves = [M.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    out = call(M, *leaves)
+    outs = list(out) if isinstance(out, tuple) else [out]
+    upstream = np.random.default_rng(1)
+    total = None
+    for o in outs:
+        if o.requires_grad:
+            weight = upstream.standard_normal(tuple(o.shape)).astype(str(o.dtype).split(".")[-1])
+            term = (o * M.tensor(weight)).sum()
+            total = term if total is None else total + term
+    if total is not None:
+        total.backward()
+    values = [np.asarray(o.detach().numpy()) for o in outs]
+    grads = [None if t.grad is None else t.grad.numpy() for t in leaves if t.requires_grad]
+    return values, grads
+
+
+def assert_like_torch(call, *arrays):
+    """call(M, *tensors) gives PyTorch's values, dtypes, shapes and input gradients."""
+    want_values, want_grads = _run(torch, call, arrays)
+    got_values, got_grads = _run(cr, call, arrays)
+    for got, want in zip(got_values, want_values, strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, **_tolerance(want))
+    for got, want in zip(got_grads, want_grads, strict=True):
+        if want is None:
+            assert got is None or not got.any()
+            continue
+        assert got is not None and got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, **_tolerance(want))
+
+
+def _tolerance(want):
+    return dict(rtol=1e-5, atol=1e-6) if want.dtype == np.float32 else dict(rtol=1e-9, atol=1e-12)
+
+
+def assert_both_refuse(call, *arrays, match):
+    with pytest.raises(RuntimeError):
+        _run(torch, call, arrays)
+    with pytest.raises(RuntimeError, match=match):
+        _run(cr, call, arrays)
+
+
+X34 = np.random.default_rng(0).standard_normal((3, 4))
+
+
+# -- var / std with N - correction <= 0 over given dims -----------------------------------------
+
+@pytest.mark.parametrize("op", ["var", "std", "var_mean", "std_mean"])
+@pytest.mark.parametrize("dim,correction", [(0, 3), (1, 4), (0, 4), (0, 5), (1, 6), ((0, 1), 12),
+                                            ((0, 1), 13)])
+def test_var_and_std_gradient_at_a_nonpositive_divisor_over_dims_is_pytorchs(op, dim, correction):
+    # PyTorch: 2 / (N - correction) * (x - mean), signed inf at a zero divisor, a finite slope
+    # at a negative one (chainrule gave +inf everywhere, and NaN through std).
+    assert_like_torch(lambda M, x: getattr(M, op)(x, dim=dim, correction=correction), X34)
+
+
+@pytest.mark.parametrize("op", ["var", "std"])
+def test_var_and_std_over_every_element_at_a_zero_divisor_stay_pytorchs(op):
+    assert_like_torch(lambda M, x: getattr(M, op)(x, correction=12), X34)
+
+
+# -- norms with negative p ----------------------------------------------------------------------
+
+NORM_INPUTS = [np.array([[0.0, 0.0], [0.0, 3.0]]), np.array([[0.0, -2.0], [1e-3, 4.0]]),
+               np.zeros((2, 2)), np.array([[0.0, np.nan], [2.0, 3.0]])]
+
+
+@pytest.mark.parametrize("p", [-1, -0.5, -2, -3.5])
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("x", NORM_INPUTS, ids=["one-zero", "zero-and-small", "zeros", "nan"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_negative_p_norm_of_a_slice_with_a_zero_is_zero(p, dim, x, dtype):
+    # |0|^p is inf for p < 0, so the norm is 0 (chainrule left zeros out and gave 3 for [0, 3]).
+    assert_like_torch(lambda M, t: M.linalg.vector_norm(t, ord=p, dim=dim), x.astype(dtype))
+    assert_like_torch(lambda M, t: M.norm(t, p=p, dim=dim), x.astype(dtype))
+
+
+@pytest.mark.parametrize("dim", [None, 0, (0, 1)])
+def test_a_negative_p_norm_over_an_empty_dim_is_refused(dim):
+    # PyTorch: no identity; chainrule gave 0.
+    assert_both_refuse(lambda M, t: M.linalg.vector_norm(t, ord=-2, dim=dim), np.zeros((0, 2)),
+                       match=r"norm.*\(0, 2\)")
+    assert_like_torch(lambda M, t: M.linalg.vector_norm(t, ord=-2, dim=1), np.zeros((0, 2)))
