@@ -206,6 +206,13 @@ def same_dtypes(op, input, weight, bias=None):
                          f"PyTorch), got {', '.join(str(d) for d in dtypes)}")
 
 
+def check_bias(op, bias, out_channels):
+    """PyTorch wants a bias of shape (out_channels,); a (1,) or (O, 1) bias would broadcast."""
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise ShapeError(f"{op}: expected bias to be 1-dimensional with {out_channels} elements "
+                         f"(the output channels), got bias of shape {tuple(bias.shape)}")
+
+
 def batch_of_one(input, weight, dims, call):
     """PyTorch's unbatched form: an input (C, *spatial) with a weight of dims + 2 dimensions
     runs as a batch of one, ``call`` on (1, C, *spatial), and its result loses that batch
@@ -244,6 +251,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return one
     _check("conv2d", input, weight, groups)
     same_dtypes("conv2d", input, weight, bias)
+    check_bias("conv2d", bias, weight.shape[0])
     stride, dilation = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
     if padding == "valid":
         padding = 0
@@ -303,6 +311,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"K), got "
                          f"{input.shape} and {weight.shape}")
     same_dtypes("conv1d", input, weight, bias)
+    check_bias("conv1d", bias, weight.shape[0])
     if not isinstance(padding, str):
         padding = (0,) + single(padding, "padding", "conv1d")
     out = conv2d(reshape(input, shape=input.shape[:2] + (1,) + input.shape[2:]),
@@ -327,14 +336,15 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         return one
     _check("conv_transpose2d", input, weight, groups)
     same_dtypes("conv_transpose2d", input, weight, bias)
+    check_bias("conv_transpose2d", bias, weight.shape[1] * groups)
     stride = pair(stride, "stride", "conv_transpose2d")
     padding = pair(padding, "padding", "conv_transpose2d")
     dilation = pair(dilation, "dilation", "conv_transpose2d")
     extra = pair(output_padding, "output_padding", "conv_transpose2d")
     n, c_in, h, w = input.shape
-    if weight.shape[0] != c_in:
+    if weight.shape[0] != c_in or c_in % groups:
         raise ShapeError(f"conv_transpose2d: input has {c_in} channels, weight "
-                         f"{tuple(weight.shape)} expects {weight.shape[0]}")
+                         f"{tuple(weight.shape)} expects {weight.shape[0]} (groups = {groups})")
     if any(e >= builtins.max(s, d) for e, s, d in zip(extra, stride, dilation)):
         raise ArgumentError(f"conv_transpose2d: output_padding {extra} must be smaller than the "
                          f"stride or the dilation")

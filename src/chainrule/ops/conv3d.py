@@ -9,7 +9,7 @@ gradient, to every order, comes from the 2-D primitives and the reshapes they ar
 """
 from ..backend import xp
 from ..errors import ArgumentError, ShapeError
-from .conv import (batch_of_one, conv2d, conv_transpose2d, output_size, same_dtypes,
+from .conv import (batch_of_one, check_bias, conv2d, conv_transpose2d, output_size, same_dtypes,
                    same_padding)
 from .layout import pad
 
@@ -64,6 +64,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return one
     _check("conv3d", input, weight)
     same_dtypes("conv3d", input, weight, bias)
+    check_bias("conv3d", bias, weight.shape[0])
     stride, dilation = triple(stride, "stride", "conv3d"), triple(dilation, "dilation", "conv3d")
     if padding == "valid":
         padding = 0
@@ -125,6 +126,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
                          f">= 0, got {stride}, {dilation}, {padding}, {extra}")
     if not isinstance(groups, (int, xp.integer)) or groups < 1:
         raise ArgumentError(f"{op}: groups must be a positive int, got {groups!r}")
+    check_bias(op, bias, weight.shape[1] * groups)
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
         raise ArgumentError(f"{op}: output_padding {extra} must be smaller than the stride or "
                             f"the dilation")
