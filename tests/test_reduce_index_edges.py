@@ -93,3 +93,30 @@ def test_a_negative_p_norm_over_an_empty_dim_is_refused(dim):
     assert_both_refuse(lambda M, t: M.linalg.vector_norm(t, ord=-2, dim=dim), np.zeros((0, 2)),
                        match=r"norm.*\(0, 2\)")
     assert_like_torch(lambda M, t: M.linalg.vector_norm(t, ord=-2, dim=1), np.zeros((0, 2)))
+
+
+# -- unique / unique_consecutive along a dim of an empty tensor ----------------------------------
+
+def _unique_outputs(M, op, x, dim):
+    return getattr(M, op)(M.tensor(x), dim=dim, return_inverse=True, return_counts=True)
+
+
+@pytest.mark.parametrize("op", ["unique", "unique_consecutive"])
+@pytest.mark.parametrize("shape,dim", [((0, 3), 0), ((0,), 0), ((2, 0, 3), 1)])
+def test_unique_along_the_one_empty_dim_is_pytorchs(op, shape, dim):
+    # unique_consecutive(dim=) of an empty tensor failed inside NumPy's reshape.
+    x = np.zeros(shape)
+    for got, want in zip(_unique_outputs(cr, op, x, dim), _unique_outputs(torch, op, x, dim),
+                         strict=True):
+        assert got.numpy().dtype == want.numpy().dtype and tuple(got.shape) == tuple(want.shape)
+
+
+@pytest.mark.parametrize("op", ["unique", "unique_consecutive"])
+@pytest.mark.parametrize("shape,dim", [((3, 0), 0), ((0, 3), 1), ((2, 0, 3), 2), ((0, 0), 0)])
+def test_unique_along_a_dim_beside_an_empty_one_is_refused(op, shape, dim):
+    # PyTorch refuses; chainrule answered with one empty slice.
+    x = np.zeros(shape)
+    with pytest.raises(RuntimeError):
+        _unique_outputs(torch, op, x, dim)
+    with pytest.raises(RuntimeError, match=rf"{op}: .*shape \({shape[0]}, {shape[1]}"):
+        _unique_outputs(cr, op, x, dim)

@@ -11,7 +11,7 @@ from .ops.selection import kth_smallest, lower_median_ignoring_nan
 from .ops.shape import axis_of
 from .products import _in_place_with_example
 from .public import public
-from .stats import _needs_float
+from .stats import _needs_float, _slices_must_be_comparable
 from .tensor import MinMax, Tensor
 from .tensor import as_input as _t
 
@@ -289,7 +289,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         lanes, axis = x.reshape(-1, 1), 0
     else:
         axis = axis_of("unique_consecutive", dim, x.ndim)
-        lanes = xp.moveaxis(x, axis, 0).reshape(x.shape[axis], -1)
+        _slices_must_be_comparable("unique_consecutive", x.shape, axis)
+        lanes = xp.moveaxis(x, axis, 0).reshape(x.shape[axis], -1 if x.size else 0)
     starts = xp.ones(len(lanes), dtype=bool)
     starts[1:] = (lanes[1:] != lanes[:-1]).any(axis=1)
     first = xp.flatnonzero(starts)

@@ -78,6 +78,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     x = _t(input)._data
     if dim is not None:
         dim = ops.shape.axis_of("unique", dim, x.ndim)
+        _slices_must_be_comparable("unique", x.shape, dim)
     # Each NaN is distinct from every other, as in PyTorch (NumPy merges them by default).
     values, inverse, counts = xp.unique(x, return_inverse=True, return_counts=True, axis=dim,
                                         equal_nan=False)
@@ -89,6 +90,13 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if return_counts:
         answer.append(Tensor._wrap(counts.astype(xp.int64)))
     return answer[0] if len(answer) == 1 else tuple(answer)
+
+
+def _slices_must_be_comparable(op, shape, dim):
+    # PyTorch compares slices along dim only where dim is the one empty dim of an empty tensor.
+    if 0 in shape and (shape.count(0) > 1 or (shape and shape[dim] != 0)):
+        raise ArgumentError(f"{op}: slices along dim {dim} of a tensor of shape {shape} cannot "
+                            f"be compared: another dim is empty (as PyTorch refuses)")
 
 
 @public(method=True)
