@@ -64,3 +64,87 @@ def test_in_place_integer_into_bool_refused_inside_a_graph():
         t.add_(to)
     with pytest.raises(cr.DtypeError, match="bool"):
         c.add_(co)
+
+
+# -- division and remainders by zero: integers raise, floats give inf and nan -------------
+
+_BY_ZERO = {
+    "floordiv": lambda m, x: x // 0,
+    "mod": lambda m, x: x % 0,
+    "fmod": lambda m, x: m.fmod(x, 0),
+    "remainder": lambda m, x: m.remainder(x, 0),
+    "div_trunc": lambda m, x: m.div(x, 0, rounding_mode="trunc"),
+    "div_floor": lambda m, x: m.div(x, 0, rounding_mode="floor"),
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("name", sorted(_BY_ZERO))
+def test_float_tensor_by_python_int_zero_is_a_float_division(name, dtype):
+    # The Python int 0 beside a float tensor used to be taken for an integer divisor.
+    t, c = _both([-1.5, 0.0, 2.0], dtype)
+    _same(_BY_ZERO[name](cr, c), _BY_ZERO[name](torch, t))
+
+
+@pytest.mark.parametrize("name", sorted(_BY_ZERO))
+def test_integer_tensor_by_zero_raises_as_pytorch(name):
+    t, c = _both([-3, 4], "int64")
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        _BY_ZERO[name](torch, t)
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        _BY_ZERO[name](cr, c)
+
+
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_rounded_division_of_bools_refused_as_pytorch(mode):
+    t, c = _both([True, False], "bool")
+    with pytest.raises(NotImplementedError):
+        torch.div(t, torch.tensor(True), rounding_mode=mode)
+    with pytest.raises(cr.DtypeError, match="bool"):
+        cr.div(c, cr.tensor(True), rounding_mode=mode)
+
+
+# -- float-only functions --------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64"])
+def test_logaddexp_of_integers_refused_as_pytorch(dtype):
+    t, c = _both([1, 0], dtype)
+    with pytest.raises(NotImplementedError):
+        torch.logaddexp(t, t)
+    with pytest.raises(cr.DtypeError, match=f"logaddexp.*{dtype}"):
+        cr.logaddexp(c, c)
+
+
+@pytest.mark.parametrize("op", ["logaddexp", "logaddexp2"])
+def test_logaddexp_of_an_integer_and_a_float_promotes(op):
+    t, c = _both([1, 3], "int64")
+    to, co = _both([0.5, -2.0], "float64")
+    _same(getattr(cr, op)(c, co), getattr(torch, op)(t, to))
+    _same(getattr(cr, op)(co, c), getattr(torch, op)(to, t))
+    # A Python int beside a float tensor is a float operand (logaddexp2 refused it).
+    _same(getattr(cr, op)(co, 3), getattr(torch, op)(to, torch.tensor(3)))
+
+
+# -- comparisons -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("pair", [("int64", "float32"), ("float32", "float64"),
+                                  ("bool", "uint8"), ("int32", "int64")])
+def test_isclose_of_two_dtypes_refused_as_pytorch(pair):
+    t, c = _both([1, 0], pair[0])
+    to, co = _both([1, 0], pair[1])
+    with pytest.raises(RuntimeError, match="did not match"):
+        torch.isclose(t, to)
+    with pytest.raises(cr.DtypeError, match="did not match"):
+        cr.isclose(c, co)
+    with pytest.raises(cr.DtypeError, match="did not match"):
+        cr.allclose(c, co)
+
+
+def test_isclose_refuses_a_negative_tolerance():
+    t, c = _both([1.0], "float32")
+    for kwargs in ({"rtol": -1e-3}, {"atol": -1e-3}):
+        with pytest.raises(RuntimeError):
+            torch.isclose(t, t, **kwargs)
+        with pytest.raises(cr.ArgumentError, match="isclose"):
+            cr.isclose(c, c, **kwargs)

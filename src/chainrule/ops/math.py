@@ -8,7 +8,7 @@ so it is itself differentiable (second derivatives, create_graph).
 import math
 
 from ..backend import xp
-from ..errors import DtypeError, IntegerDivisionError
+from ..errors import ArgumentError, DtypeError, IntegerDivisionError
 from .elementwise import exp, log, sqrt, where
 from .primitive import primitive
 
@@ -505,9 +505,13 @@ def _(grad):
     return grad
 
 
-def _no_integer_zero(name, b):
-    if xp.asarray(b).dtype.kind in "biu" and xp.any(xp.asarray(b) == 0):
-        raise IntegerDivisionError(f"{name}: integer division by zero (PyTorch raises too)")
+def _no_integer_zero(name, a, b):
+    # Both operands decide: a float tensor // 0 (a Python int, left as it is beside one float
+    # dtype) is a float division, inf or nan, as in PyTorch.
+    if xp.asarray(a).dtype.kind in "biu" and xp.asarray(b).dtype.kind in "biu" and \
+            xp.any(xp.asarray(b) == 0):
+        raise IntegerDivisionError(f"{name}: integer division by zero (PyTorch raises too), "
+                                   f"shapes {xp.shape(a)} and {xp.shape(b)}")
 
 
 @primitive(promotion="promote", bools="result")
@@ -517,7 +521,7 @@ def fmod(a, b):
     >>> cr.fmod(cr.tensor([-5.0, 5.0]), 3)
     tensor([-2.,  2.], dtype=float32)
     """
-    _no_integer_zero("fmod", b)
+    _no_integer_zero("fmod", a, b)
     return xp.fmod(a, b)
 
 
@@ -540,7 +544,7 @@ def remainder(a, b):
     >>> cr.tensor([-5, 5]) % 3
     tensor([1, 2], dtype=int64)
     """
-    _no_integer_zero("remainder (%)", b)
+    _no_integer_zero("remainder (%)", a, b)
     out = xp.remainder(a, b)
     if out.dtype.kind == "f":
         # A zero remainder has a's sign, as PyTorch's (fmod's); NumPy gives it b's.
@@ -568,7 +572,7 @@ def floor_divide(a, b):
     >>> cr.tensor([-7, 7]) // 2
     tensor([-4,  3], dtype=int64)
     """
-    _no_integer_zero("floor_divide (//)", b)
+    _no_integer_zero("floor_divide (//)", a, b)
     return xp.floor_divide(a, b)
 
 
@@ -589,14 +593,14 @@ def _refuse_floor_divide():
                         "whose gradient is zero")
 
 
-@primitive(promotion="promote")
+@primitive(promotion="promote", bools="result")
 def rounded_div(a, b, *, rounding_mode):
     """a / b rounded toward zero ("trunc") or down ("floor"); integers stay integers.
 
     >>> cr.div(cr.tensor([-7.0, 7.0]), 2, rounding_mode='trunc')
     tensor([-3.,  3.], dtype=float32)
     """
-    _no_integer_zero(f"div(rounding_mode={rounding_mode!r})", b)
+    _no_integer_zero(f"div(rounding_mode={rounding_mode!r})", a, b)
     if rounding_mode == "floor":
         return xp.floor_divide(a, b)
     if a.dtype.kind == "f":
@@ -686,13 +690,20 @@ def isfinite(x):
     return xp.isfinite(x)
 
 
-@primitive(differentiable=False, promotion="promote")
+@primitive(differentiable=False)
 def isclose(a, b, *, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Whether |a - b| <= atol + rtol * |b|, elementwise.
+    """Whether |a - b| <= atol + rtol * |b|, elementwise; two tensors must have one dtype, as
+    in PyTorch (which does not promote here).
 
     >>> cr.isclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.1]))
     tensor([ True, False], dtype=bool)
     """
+    if isinstance(b, xp.ndarray) and a.dtype != b.dtype:
+        raise DtypeError(f"isclose: {a.dtype} did not match {b.dtype} (as in PyTorch, shapes "
+                         f"{a.shape} and {b.shape}); convert one with .to(dtype) first")
+    if rtol < 0 or atol < 0:
+        raise ArgumentError(f"isclose: rtol and atol must be greater than or equal to zero "
+                            f"(as in PyTorch), got rtol={rtol}, atol={atol}")
     return xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
@@ -751,13 +762,19 @@ def lerp(start, end, weight):
     return where(near_start, start + weight * difference, end - difference * (1 - weight))
 
 
-@primitive(promotion="float")
+@primitive(promotion="promote")
 def logaddexp(a, b):
-    """log(exp(a) + exp(b)), without overflow (NumPy's logaddexp factors out the larger).
+    """log(exp(a) + exp(b)), without overflow (NumPy's logaddexp factors out the larger), for
+    operands whose common dtype is floating point (PyTorch refuses integers and bools).
 
     >>> cr.logaddexp(cr.tensor([1000.0]), cr.tensor([1000.0]))
     tensor([1000.6932], dtype=float32)
     """
+    for each in (a, b):
+        if type(each) is not int and xp.asarray(each).dtype.kind != "f":
+            raise DtypeError(f"logaddexp: not implemented for {xp.asarray(each).dtype} (as in "
+                             f"PyTorch), shapes {xp.shape(a)} and {xp.shape(b)}; convert with "
+                             f".float() first")
     return xp.logaddexp(a, b)
 
 

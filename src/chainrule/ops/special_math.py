@@ -16,7 +16,8 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 def _floats_only(name, *arrays):
     for a in arrays:
-        if xp.asarray(a).dtype.kind != "f":
+        # A Python int beside a float tensor is left as it is by promotion: a float operand.
+        if type(a) is not int and xp.asarray(a).dtype.kind != "f":
             raise DtypeError(f"{name}: needs floating-point tensors, got {xp.asarray(a).dtype} "
                              f"(as in PyTorch)")
 
