@@ -70,3 +70,54 @@ def test_conv_transpose2d_refuses_channels_that_do_not_split_into_groups():
         TF.conv_transpose2d(torch.tensor(x), torch.tensor(weight), groups=3)
     with pytest.raises(cr.ShapeError, match="conv_transpose2d.*groups = 3"):
         F.conv_transpose2d(cr.tensor(x), cr.tensor(weight), groups=3)
+
+
+FLOAT_ONLY_ACTIVATIONS = ["leaky_relu", "elu", "celu", "selu", "softplus", "hardswish",
+                          "hardsigmoid", "gelu", "silu", "mish", "logsigmoid"]
+
+
+@pytest.mark.parametrize("name", FLOAT_ONLY_ACTIVATIONS)
+def test_activations_without_an_integer_kernel_refuse_integer_input(name):
+    x = np.array([-2, 0, 3], dtype=np.int64)
+    with pytest.raises(NotImplementedError):
+        getattr(TF, name)(torch.tensor(x))
+    with pytest.raises(cr.DtypeError, match="int64"):
+        getattr(F, name)(cr.tensor(x))
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, x: f.hardtanh(x, -1.5, 1.5),
+    lambda f, x: f.relu6(x),
+    lambda f, x: f.threshold(x, 0.5, 2.5),
+    lambda f, x: f.threshold(x, 1, -2),
+], ids=["hardtanh", "relu6", "threshold-fractional", "threshold"])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8])
+def test_clamping_activations_keep_an_integer_dtype(call, dtype):
+    x = np.array([-3, -1, 0, 1, 2, 5, 8], dtype=dtype)
+    expected = call(TF, torch.tensor(x)).numpy()
+    got = call(F, cr.tensor(x)).numpy()
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", ["hardtanh", "relu6", "threshold"])
+def test_clamping_activations_refuse_bool_input(name):
+    args = (0.0, 1.0) if name == "threshold" else ()
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        getattr(TF, name)(torch.tensor([True, False]), *args)
+    with pytest.raises(cr.DtypeError, match="bool"):
+        getattr(F, name)(cr.tensor([True, False]), *args)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threshold_keeps_nan_and_passes_its_gradient(dtype):
+    x = np.array([np.nan, -1.0, 1.0, 1.5, np.inf, -np.inf], dtype=dtype)
+    upstream = np.arange(1, 7, dtype=dtype)
+    xt = torch.tensor(x, requires_grad=True)
+    TF.threshold(xt, 1.0, -2.0).backward(torch.tensor(upstream))
+    xc = cr.tensor(x, requires_grad=True)
+    out = F.threshold(xc, 1.0, -2.0)
+    out.backward(cr.tensor(upstream))
+    expected = TF.threshold(torch.tensor(x), 1.0, -2.0).numpy()
+    np.testing.assert_array_equal(out.detach().numpy(), expected)
+    np.testing.assert_array_equal(xc.grad.numpy(), xt.grad.numpy())

@@ -8,6 +8,8 @@ relu6, hardsigmoid pass no gradient exactly at their bounds), so do these."""
 import math
 import warnings
 
+from ..backend import xp
+from ..errors import DtypeError
 from .composite import softmax, stop_gradient
 from .elementwise import (abs, clip, greater, greater_equal, leaky_relu as _leaky_relu, less,
                           less_equal, logical_and, logical_not, logical_or, sigmoid,
@@ -21,6 +23,28 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+def _floating(op, input):
+    """PyTorch has no integer kernel for these activations and refuses integer or bool input,
+    where the formulas here would quietly promote it to float."""
+    if xp.dtype(input.dtype).kind not in "fc":
+        raise DtypeError(f"{op}: not implemented for {input.dtype} input of shape "
+                         f"{tuple(input.shape)} (as in PyTorch); convert it with .float()")
+    return input
+
+
+def _integer_bounds(op, input, low, high):
+    """hardtanh's bounds for an integer input: PyTorch clamps in the input's dtype, the bounds
+    truncated toward zero, and refuses bool (and negative bounds for unsigned input)."""
+    kind = xp.dtype(input.dtype).kind
+    if kind == "b":
+        raise DtypeError(f"{op}: bool input of shape {tuple(input.shape)} is not supported "
+                         f"(as in PyTorch)")
+    if kind == "u" and (low < 0 or high < 0):
+        raise DtypeError(f"{op}: cannot clamp an unsigned {input.dtype} input of shape "
+                         f"{tuple(input.shape)} to negative limits ({low}, {high}) (as in PyTorch)")
+    return int(low), int(high)
+
+
 def leaky_relu(x, negative_slope=0.01):
     """x where x > 0, ``negative_slope * x`` elsewhere, as PyTorch's (the slope may be passed
     by position here).
@@ -28,7 +52,7 @@ def leaky_relu(x, negative_slope=0.01):
     >>> cr.leaky_relu(cr.tensor([-2., 3.]), 0.1)
     tensor([-0.2,  3. ], dtype=float32)
     """
-    return _leaky_relu(x, negative_slope=negative_slope)
+    return _leaky_relu(_floating("leaky_relu", x), negative_slope=negative_slope)
 
 
 def gelu(input, approximate="none"):
@@ -38,6 +62,7 @@ def gelu(input, approximate="none"):
     >>> cr.nn.functional.gelu(cr.tensor([-1., 0., 1.]))
     tensor([-0.158655...,  0.        ,  0.8413447 ], dtype=float32)
     """
+    _floating("gelu", input)
     if approximate == "none":
         return input * ndtr(input)
     if approximate == "tanh":
@@ -52,7 +77,7 @@ def silu(input):
     >>> cr.nn.functional.silu(cr.tensor([0., 1.]))
     tensor([0.       , 0.7310586], dtype=float32)
     """
-    return input * sigmoid(input)
+    return _floating("silu", input) * sigmoid(input)
 
 
 def _negative_part(input, alpha, scale=1.0):
@@ -74,6 +99,7 @@ def elu(input, alpha=1.0):
     >>> cr.nn.functional.elu(cr.tensor([-1., 2.]))
     tensor([-0.63212055,  2.        ], dtype=float32)
     """
+    _floating("elu", input)
     return where(_not_negative(input), input, _negative_part(input, alpha))
 
 
@@ -83,7 +109,7 @@ def selu(input):
     >>> cr.nn.functional.selu(cr.tensor([1.]))
     tensor([1.050701], dtype=float32)
     """
-    return elu(input, SELU_ALPHA) * SELU_SCALE
+    return elu(_floating("selu", input), SELU_ALPHA) * SELU_SCALE
 
 
 def celu(input, alpha=1.0):
@@ -94,6 +120,7 @@ def celu(input, alpha=1.0):
     """
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
+    _floating("celu", input)
     return where(_not_negative(input), input, _negative_part(input, alpha, alpha))
 
 
@@ -106,7 +133,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     >>> cr.softplus is cr.nn.functional.softplus
     True
     """
-    return _softplus(input, beta=beta, threshold=threshold)
+    return _softplus(_floating("softplus", input), beta=beta, threshold=threshold)
 
 
 def log_sigmoid(input):
@@ -115,7 +142,7 @@ def log_sigmoid(input):
     >>> cr.nn.functional.logsigmoid(cr.tensor([0.]))
     tensor([-0.6931472], dtype=float32)
     """
-    return -_softplus(-input)
+    return -_softplus(-_floating("log_sigmoid", input))
 
 
 logsigmoid = log_sigmoid
@@ -127,6 +154,9 @@ def hardtanh(input, min_val=-1.0, max_val=1.0):
     >>> cr.nn.functional.hardtanh(cr.tensor([-2., 0.5, 2.]))
     tensor([-1. ,  0.5,  1. ], dtype=float32)
     """
+    if xp.dtype(input.dtype).kind not in "fc":
+        low, high = _integer_bounds("hardtanh", input, min_val, max_val)
+        return clip(input, low=low, high=high)
     # "not outside" rather than "inside": NaN passes its gradient, as in PyTorch.
     value = stop_gradient(input)
     outside = logical_or(less_equal(value, min_val), greater_equal(value, max_val))
@@ -149,7 +179,7 @@ def hardsigmoid(input):
     tensor([0. , 0.5, 1. ], dtype=float32)
     """
     # Strictly inside (-3, 3) only, as PyTorch's backward: NaN gets no gradient here.
-    value = stop_gradient(input)
+    value = stop_gradient(_floating("hardsigmoid", input))
     inside = logical_and(greater(value, -3.0), less(value, 3.0))
     return where(inside, (input + 3) / 6, clip(value + 3, low=0.0, high=6.0) / 6)
 
@@ -162,7 +192,7 @@ def hardswish(input):
     """
     # PyTorch's x * min(max(x + 3, 0), 6) / 6 (which overflows where x * 6 does) with its
     # backward: 0 up to -3, x / 3 + 0.5 strictly between, 1 from 3 on (NaN included).
-    value = stop_gradient(input)
+    value = stop_gradient(_floating("hardswish", input))
     below = less_equal(value, -3.0)
     above = logical_not(less(value, 3.0))
     outer = logical_or(below, above)
@@ -176,7 +206,7 @@ def mish(input):
     >>> cr.nn.functional.mish(cr.tensor([1.]))
     tensor([0.8650984], dtype=float32)
     """
-    return input * tanh(_softplus(input))
+    return _floating("mish", input) * tanh(_softplus(input))
 
 
 def softsign(input):
@@ -218,12 +248,19 @@ def tanhshrink(input):
 
 
 def threshold(input, threshold, value):
-    """x where x > threshold, else ``value``.
+    """``value`` where x <= threshold, else x (NaN stays NaN, as in PyTorch); an integer
+    input keeps its dtype, ``value`` truncated into it.
 
     >>> cr.nn.functional.threshold(cr.tensor([0.5, 2.]), 1.0, -1.0)
     tensor([-1.,  2.], dtype=float32)
     """
-    return where(greater(stop_gradient(input), threshold), input, value)
+    kind = xp.dtype(input.dtype).kind
+    if kind == "b":
+        raise DtypeError(f"threshold: bool input of shape {tuple(input.shape)} is not "
+                         f"supported (as in PyTorch)")
+    if kind in "iu":
+        value = int(value)
+    return where(less_equal(stop_gradient(input), threshold), value, input)
 
 
 __all__ = ["leaky_relu", "gelu", "silu", "elu", "selu", "celu", "softplus", "log_sigmoid", "logsigmoid",
