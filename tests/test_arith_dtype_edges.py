@@ -148,3 +148,23 @@ def test_isclose_refuses_a_negative_tolerance():
             torch.isclose(t, t, **kwargs)
         with pytest.raises(cr.ArgumentError, match="isclose"):
             cr.isclose(c, c, **kwargs)
+
+
+# -- ldexp: the common dtype made floating point ----------------------------------------
+
+@pytest.mark.parametrize("exponent", ["bool", "int8", "int64", "float16", "float32", "float64"])
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int64", "float16", "float32", "float64"])
+def test_ldexp_dtype_and_values_are_pytorchs(dtype, exponent):
+    # ldexp(int64, float16) is float16 and ldexp(float64, float16) multiplies by a float16
+    # power of 2, as PyTorch; chainrule gave float32, and refused nothing for a bool exponent.
+    t, c = _both([1, 0, 1, 1], dtype)
+    to, co = _both([3, -1, 0, 2] if exponent != "bool" else [1, 0, 1, 1], exponent)
+    if exponent.startswith("float"):
+        to, co = _both([3.0, -1.5, 0.3, 2.0], exponent)
+    try:
+        expected = torch.ldexp(t, to)
+    except NotImplementedError:
+        with pytest.raises(cr.DtypeError, match="ldexp"):
+            cr.ldexp(c, co)
+        return
+    _same(cr.ldexp(c, co), expected)

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 from . import ops
 from .backend import xp
-from .dtypes import default_float
+from .dtypes import default_float, result_type
 from .errors import DtypeError
 from .ops import special_math as sm
 from .public import public
@@ -150,10 +150,22 @@ def ldexp(input, other):
     >>> cr.ldexp(cr.tensor([1.0, 3.0]), cr.tensor([3, -1]))
     tensor([8. , 1.5], dtype=float32)
     """
-    x, other = _floating(_t(input)), _t(other)
+    x, other = _t(input), _t(other)
+    if other.dtype.kind == "b" and x.dtype.kind == "f":  # PyTorch's kernel has no bool exponent
+        raise DtypeError(f"ldexp: a bool exponent for a {x.dtype} input is not implemented (as "
+                         f"in PyTorch), shapes {tuple(x.shape)} and {tuple(other.shape)}; "
+                         f"convert it with .int() first")
+    # The result has the operands' common dtype made floating point, as in PyTorch: a float16
+    # or 0-d float64 exponent sets it as in any product (ldexp(int, float16) is float16).
+    dtype = result_type([x._data, other._data])
+    dtype = dtype if dtype.kind == "f" else default_float()
+    x = x if x.dtype == dtype else x.astype(dtype)
     if other.dtype.kind in "iub":
         return sm.ldexp(x, other.detach().numpy().astype(xp.int64))
-    return x * ops.exp2(other)
+    # A float exponent's power of 2 is rounded to the exponent's own dtype first, as PyTorch's
+    # (ldexp(float32, float16) multiplies by a float16 2 ** other).
+    power = ops.exp2(other)
+    return x * (power if power.dtype == dtype else power.astype(dtype))
 
 
 @public(method=True)
