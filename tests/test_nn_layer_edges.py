@@ -121,3 +121,22 @@ def test_threshold_keeps_nan_and_passes_its_gradient(dtype):
     expected = TF.threshold(torch.tensor(x), 1.0, -2.0).numpy()
     np.testing.assert_array_equal(out.detach().numpy(), expected)
     np.testing.assert_array_equal(xc.grad.numpy(), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.int8, np.bool_])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_nearest_interpolation_refuses_integers_other_than_uint8(dtype, mode):
+    x = np.arange(12).reshape(1, 1, 3, 4).astype(dtype)
+    with pytest.raises(NotImplementedError):
+        TF.interpolate(torch.tensor(x), scale_factor=2, mode=mode)
+    with pytest.raises(cr.DtypeError, match="interpolate"):
+        F.interpolate(cr.tensor(x), scale_factor=2, mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_nearest_interpolation_of_uint8_matches(mode):
+    x = np.arange(12, dtype=np.uint8).reshape(1, 1, 3, 4)
+    expected = TF.interpolate(torch.tensor(x), scale_factor=1.5, mode=mode).numpy()
+    got = F.interpolate(cr.tensor(x), scale_factor=1.5, mode=mode).numpy()
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got, expected)

@@ -81,8 +81,9 @@ def _check_input(input, mode, antialias):
     if needs is not None and input.ndim - 2 != needs:
         raise NotImplementedError(f"interpolate: got {input.ndim}-D input of shape "
                                   f"{input.shape}, but {mode} mode needs {needs + 2}-D input")
-    if input.dtype.kind != "f" and not (mode.startswith("nearest") or input.dtype == xp.uint8
-                                        and mode in ("bilinear", "bicubic")):
+    # PyTorch's CPU kernels: floats, and uint8 (no other integer, nor bool) in these modes.
+    if input.dtype.kind != "f" and not (input.dtype == xp.uint8 and (
+            mode.startswith("nearest") or mode in ("bilinear", "bicubic"))):
         raise DtypeError(f"interpolate: mode {mode!r} is not implemented for {input.dtype} "
                          f"input (as in PyTorch: floats, and uint8 for nearest, bilinear and "
                          f"bicubic)")
