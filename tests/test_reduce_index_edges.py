@@ -46,9 +46,9 @@ def _tolerance(want):
 
 
 def assert_both_refuse(call, *arrays, match):
-    with pytest.raises(RuntimeError):
+    with pytest.raises((RuntimeError, IndexError)):
         _run(torch, call, arrays)
-    with pytest.raises(RuntimeError, match=match):
+    with pytest.raises((RuntimeError, IndexError), match=match):
         _run(cr, call, arrays)
 
 
@@ -120,3 +120,22 @@ def test_unique_along_a_dim_beside_an_empty_one_is_refused(op, shape, dim):
         _unique_outputs(torch, op, x, dim)
     with pytest.raises(RuntimeError, match=rf"{op}: .*shape \({shape[0]}, {shape[1]}"):
         _unique_outputs(cr, op, x, dim)
+
+
+# -- a negative index where PyTorch refuses one ------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda M, x: M.index_select(x, 0, M.tensor([-1, 0])),
+    lambda M, x: M.index_select(x, 1, M.tensor([0, -4])),
+    lambda M, x: M.index_copy(x, 0, M.tensor([-1]), M.ones(1, 4, dtype=M.float64)),
+    lambda M, x: M.index_select(x, 0, M.tensor([3])),
+], ids=["index_select", "index_select-dim1", "index_copy", "index_select-past-the-end"])
+def test_a_negative_index_is_refused_where_pytorch_refuses_it(call):
+    # chainrule counted -1 from the end, a silently different slice.
+    assert_both_refuse(call, X34, match=r"index_(select|copy): index -?\d+ is out of range.*\(3, 4\)")
+
+
+def test_index_fill_still_counts_a_negative_index_from_the_end():
+    assert_like_torch(lambda M, x: M.index_fill(x, 0, M.tensor([-1, 0]), -1.5), X34)
+    assert_both_refuse(lambda M, x: M.index_fill(x, 0, M.tensor([-4]), -1.5), X34,
+                       match=r"index_fill: index -4 is out of range")

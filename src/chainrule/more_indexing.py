@@ -575,15 +575,20 @@ def is_nonzero(input):
     return bool(x._data.reshape(-1)[0])
 
 
-def _along(name, x, dim, index):
-    """The index (1-D int64) and the tuple that reads ``x`` at it along ``dim``."""
+def _along(name, x, dim, index, *, negative_counts_back=False):
+    """The index (1-D int64) and the tuple that reads ``x`` at it along ``dim``. A negative
+    index is refused, as PyTorch's index_copy does, unless ``negative_counts_back`` (index_fill
+    counts it from the end)."""
     index = _index(name, index)
     if index.ndim > 1:
         raise ArgumentError(f"{name}: index must be 0-D or 1-D, got shape {index.shape}")
     axis = axis_of(name, dim, x.ndim) if x.ndim else 0
     size = x.shape[axis] if x.ndim else 1
-    if index.size and (index.min() < -size or index.max() >= size):
-        raise IndexError(f"{name}: index out of range for dimension {dim} of size {size}")
+    low = -size if negative_counts_back else 0
+    if index.size and (index.min() < low or index.max() >= size):
+        bad = index[(index < low) | (index >= size)].flat[0]
+        raise IndexError(f"{name}: index {bad} is out of range for dimension {dim} of size "
+                         f"{size} (tensor of shape {tuple(x.shape)})")
     return axis, (slice(None),) * axis + (index.reshape(-1) % max(size, 1),)
 
 
@@ -620,7 +625,7 @@ def index_fill(input, dim, index, value):
             [-1.,  0., -1.]], dtype=float32)
     """
     x = _t(input)
-    _, where = _along("index_fill", x, dim, index)
+    _, where = _along("index_fill", x, dim, index, negative_counts_back=True)
     mask = xp.zeros(x.shape or (1,), dtype=bool)
     mask[where] = True
     return ops.masked_fill(x, mask.reshape(x.shape), value)

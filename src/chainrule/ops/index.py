@@ -213,9 +213,10 @@ def index_select(input, dim, index):
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
     axis = axis_of("index_select", dim, input.ndim)
     size = input.shape[axis] if input.shape else 1
-    if index.size and (index.min() < -size or index.max() >= size):
-        raise IndexError(f"index_select: index out of range for dimension {axis} of size "
-                         f"{size}")
+    if index.size and (index.min() < 0 or index.max() >= size):  # negatives too, as PyTorch
+        bad = index[(index < 0) | (index >= size)].flat[0]
+        raise IndexError(f"index_select: index {bad} is out of range for dimension {axis} of "
+                         f"size {size} (tensor of shape {tuple(input.shape)})")
     if not input.shape:
         return reshape(getitem(_flat(input), index=index.reshape(-1)), shape=index.shape)
     return getitem(input, index=(slice(None),) * axis + (index.reshape(-1),))
