@@ -78,6 +78,16 @@ class Plan:
     def describe_miss(self, check, args, kwargs):
         """The failed check, with what the call had instead: 'x.shape == (64, 784), got
         (32, 784)'."""
+        if check.startswith("_same_state(") and check.endswith(")"):
+            # A number, or the object at a key, of a config the step reads: name the key.
+            from .guards import changed_state
+            where, seen = check[len("_same_state("):-1].rsplit(", ", 1)
+            try:
+                value = eval(where, dict(self.namespace), {"_args": args,  # noqa: S307
+                                                           "_kwargs": kwargs})
+            except Exception:  # noqa: BLE001  (a description; the miss stands anyway)
+                return check
+            return f"{check}: {changed_state(value, self.namespace[seen])} changed"
         for operator in (" == ", " is "):
             if operator in check and " and " not in check:
                 left = check.split(operator)[0]

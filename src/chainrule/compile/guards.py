@@ -6,12 +6,15 @@ state of each (its plain options such as eps, which parameter, buffer and child 
 holds, its hooks), the same parameters (read live from the very tensor objects it saw) with their
 shapes and no gradient hooks, whether each gradient it read was None, the optimizer options that
 decide which NumPy calls an update makes and the parameters of each group, and what the step's
-closure variables and the globals it loads held when the traced call began. ``step.guards``
+closure variables and the globals it loads held when the traced call began, with the plain
+values inside the dicts, lists and objects of the user's that they hold (``plain_state``), the
+same for a bound method's object and for the user's functions the step names. ``step.guards``
 shows the guard function; a failing check returns its own text, which ``explain_misses``
 reports.
 """
 import math
 import operator
+import types
 
 from ..backend import ndarray, xp
 from ..engine import mode
@@ -41,10 +44,11 @@ def flatten(args, kwargs):
     return leaves, containers
 
 
-def free_variables(fn):
+def free_variables(fn, depth=1):
     """[(kind, holder, name, value)]: the step function's closure cells and the globals its
     code names (kind "cell" or "global"), and the object of a bound method ("self"), as they
-    are now."""
+    are now; and those of the user's own functions it names (a helper that reads a
+    config), ``depth`` levels down."""
     found = []
     owner = getattr(fn, "__self__", None)
     fn = getattr(fn, "__func__", fn)
@@ -53,13 +57,15 @@ def free_variables(fn):
     if code is None:
         return found
     if owner is not None and hasattr(owner, "__dict__") and not isinstance(owner, type):
-        # Only what a plan holds by identity: its counters and lists may change freely.
+        # Which tensor, model and optimizer it holds; its plain values through plain_state.
         from ..nn.module import Module
         from ..optim.optimizer import Optimizer
         from ..tensor import Tensor
         for name, value in vars(owner).items():
             if isinstance(value, (Tensor, ndarray, Module, Optimizer)):
                 found.append(("self", owner, name, value))
+        if plain_state(owner) is not None:
+            found.append(("self state", owner, "self", owner))
     for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
         try:
             found.append(("cell", cell, name, cell.cell_contents))
@@ -69,7 +75,95 @@ def free_variables(fn):
     for name in _global_loads(code):
         if name in namespace:
             found.append(("global", namespace, name, namespace[name]))
-    return found
+    if depth > 0:
+        for _, _, _, value in list(found):
+            if _users_function(value) and value is not fn:
+                found += [entry for entry in free_variables(value, depth - 1)
+                          if entry[0] != "self state"]
+    unique = {}
+    for entry in found:
+        unique.setdefault((id(entry[1]), entry[2], entry[0]), entry)
+    return list(unique.values())
+
+
+def _users_function(value):
+    return isinstance(value, types.FunctionType) and not _library(value.__module__)
+
+
+def _library(module):
+    return (module or "").split(".")[0] in ("chainrule", "numpy", "builtins")
+
+
+# How far into containers and objects plain_state looks, and the largest container whose items
+# it compares (a bigger one, a dataset's list, counts by its length).
+_STATE_DEPTH, _STATE_ITEMS = 2, 64
+_MANY = object()  # plain_state's mark of a container compared by its length alone
+
+
+def plain_state(value, depth=_STATE_DEPTH):
+    """What the step may read inside ``value`` beyond the object itself, which no other guard
+    sees: the plain values (numbers, strings, None) of a dict, list or tuple, or of the
+    attributes of one of the user's own objects, and which object every other item holds,
+    ``depth`` levels down; None for an object with nothing of that kind. A plan bakes in the
+    numbers it read (``cfg['scale']``, ``self.alpha``) and the branches they chose."""
+    if type(value) is dict:
+        items = tuple(value.items())
+    elif type(value) in (list, tuple):
+        if _plain(value):
+            return None  # a tuple of plain values: compared as a literal already
+        items = tuple(enumerate(value))
+    elif _users_object(value):
+        items = tuple(vars(value).items())
+    else:
+        return None
+    if len(items) > _STATE_ITEMS:
+        return (_MANY, len(items))
+    return tuple((key, type(item), item) if _plain(item) else
+                 (key, None, item, plain_state(item, depth - 1) if depth > 1 else None)
+                 for key, item in items)
+
+
+def _users_object(value):
+    from ..nn.module import Module
+    from ..optim.optimizer import Optimizer
+    return (hasattr(value, "__dict__") and not isinstance(value, (
+        type, types.ModuleType, types.FunctionType, types.MethodType, Module, Optimizer,
+        Tensor, ndarray)) and not _library(type(value).__module__))
+
+
+def changed_state(value, seen):
+    """The first key whose value (or object) differs from what ``plain_state`` saw, as text,
+    or None when nothing changed."""
+    now = plain_state(value, _STATE_DEPTH)
+    return _difference(now, seen, "")
+
+
+def _difference(now, seen, where):
+    if now is None or seen is None:
+        return None if now is seen else where or "its contents"
+    if len(now) != len(seen) or (now and now[0] is _MANY) != (seen and seen[0] is _MANY):
+        return f"{where} length" if where else "its length"
+    if now and now[0] is _MANY:
+        return None if now[1] == seen[1] else f"{where} length" if where else "its length"
+    for a, b in zip(now, seen):
+        key = f"{where}[{a[0]!r}]"
+        if a[0] != b[0] or a[1] is not b[1]:
+            return key
+        if a[1] is not None:  # plain: the same type and value (a NaN is itself)
+            if not (a[2] is b[2] or a[2] == b[2]):
+                return key
+        elif a[2] is not b[2]:
+            return key
+        elif len(a) > 3:
+            inner = _difference(a[3], b[3], key)
+            if inner is not None:
+                return inner
+    return None
+
+
+def same_state(value, seen):
+    """Whether ``value`` holds what ``plain_state`` saw (the guard's check)."""
+    return changed_state(value, seen) is None
 
 
 def _global_loads(code):
@@ -192,6 +286,9 @@ class GuardBuilder:
                 where = f"{self.name(holder, f'_cell_{name}')}.cell_contents"
             elif kind == "global":
                 where = f"{self.name(holder, '_globals')}.get({name!r})"
+            elif kind == "self state":  # the bound method's object: its plain values
+                self.state_check(self.name(holder, "_self"), holder, "_self")
+                continue
             else:  # the object of a bound method: which tensor, model, optimizer it holds
                 where = f"{self.name(holder, '_self')}.__dict__.get({name!r})"
                 self.check(f"{where} is {self.name(value, f'_self_{name}')}")
@@ -203,6 +300,15 @@ class GuardBuilder:
                 self.check(f"type({where}) is {type(value).__name__} and {where} == {literal}")
             else:
                 self.check(f"{where} is {self.name(value, f'_{name}')}")
+                self.state_check(where, value, f"_{name}")
+
+    def state_check(self, where, value, hint):
+        """What ``value`` holds that the step may read (plain_state): a number changed in a
+        config dict, a list or an object's attribute retraces."""
+        seen = plain_state(value)
+        if seen is not None:
+            same = self.name(same_state, "_same_state")
+            self.check(f"{same}({where}, {self.name(seen, f'{hint}_state')})")
 
     def build(self, recording, args, kwargs, free=()):
         leaves, containers = flatten(args, kwargs)
