@@ -139,3 +139,13 @@ def test_index_fill_still_counts_a_negative_index_from_the_end():
     assert_like_torch(lambda M, x: M.index_fill(x, 0, M.tensor([-1, 0]), -1.5), X34)
     assert_both_refuse(lambda M, x: M.index_fill(x, 0, M.tensor([-4]), -1.5), X34,
                        match=r"index_fill: index -4 is out of range")
+
+
+def test_masked_fill_broadcasts_the_tensor_with_the_mask():
+    # PyTorch's out-of-place masked_fill broadcasts both; chainrule refused a (4,) tensor with a
+    # (3, 4) mask. In place, the tensor cannot grow, and both refuse.
+    mask = X34 > 0
+    assert_like_torch(lambda M, x: M.masked_fill(x, M.tensor(mask), -2.0), X34[0])
+    assert_like_torch(lambda M, x, v: M.masked_fill(x, M.tensor(mask), v), X34[0], np.array(3.0))
+    assert_both_refuse(lambda M, x: x.clone().masked_fill_(M.tensor(mask), -2.0), X34[0],
+                       match=r"masked_fill_.*\(4,\)")

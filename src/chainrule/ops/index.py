@@ -223,8 +223,8 @@ def index_select(input, dim, index):
 
 
 def masked_fill(input, mask, value):
-    """A copy of ``input`` with ``value`` where the bool ``mask`` (broadcast to its shape) is
-    True. ``value`` may be a number or a 0-d tensor (which then gets the gradient).
+    """A copy of ``input`` with ``value`` where the bool ``mask`` is True (the two broadcast
+    together). ``value`` may be a number or a 0-d tensor (which then gets the gradient).
 
     >>> x = cr.tensor([1., -2., 3.])
     >>> cr.masked_fill(x, x < 0, 0.0)
@@ -237,10 +237,11 @@ def masked_fill(input, mask, value):
         raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
                          f"{value.shape}")
     try:
-        mask = xp.broadcast_to(mask, input.shape)
+        shape = xp.broadcast_shapes(input.shape, mask.shape)
     except ValueError:
-        raise ShapeError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
+        raise ShapeError(f"masked_fill: mask of shape {mask.shape} does not broadcast with the "
                          f"tensor's shape {input.shape}") from None
+    mask = xp.broadcast_to(mask, shape)
     if hasattr(value, "shape") and value.dtype != input.dtype:
         value = astype(value, dtype=input.dtype)
     elif not hasattr(value, "shape"):
