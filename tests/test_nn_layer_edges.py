@@ -140,3 +140,25 @@ def test_nearest_interpolation_of_uint8_matches(mode):
     got = F.interpolate(cr.tensor(x), scale_factor=1.5, mode=mode).numpy()
     assert got.dtype == np.uint8
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3), (2, 3, 4)])
+@pytest.mark.parametrize("dims", [(1, -1), (0, -1), (2, -1), (-3, 1), (0, 0), (-1, -1)])
+def test_flatten_checks_its_dims_as_pytorch(shape, dims):
+    try:
+        expected = tuple(torch.nn.Flatten(*dims)(torch.zeros(shape)).shape)
+    except IndexError:
+        with pytest.raises(IndexError, match="flatten"):
+            cr.nn.Flatten(*dims)(cr.zeros(shape))
+        with pytest.raises(IndexError, match="flatten"):
+            cr.flatten(cr.zeros(shape), *dims)
+        return
+    assert tuple(cr.nn.Flatten(*dims)(cr.zeros(shape)).shape) == expected
+    assert tuple(cr.flatten(cr.zeros(shape), *dims).shape) == expected
+
+
+def test_flatten_of_a_1d_batch_is_refused_not_returned_unchanged():
+    with pytest.raises(IndexError):
+        torch.nn.Flatten()(torch.zeros(5))
+    with pytest.raises(IndexError, match="start_dim 1"):
+        cr.nn.Flatten()(cr.zeros(5))

@@ -287,6 +287,12 @@ def squeeze(x, axis=None):
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dimensions ``start_dim`` to ``end_dim`` into one (``torch.flatten``)."""
     shape = x.shape
+    rank = max(len(shape), 1)  # a 0-d tensor takes dims -1 and 0, as PyTorch's
+    for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
+        if not -rank <= dim < rank:
+            # a modulo would wrap Flatten()'s start_dim=1 round on a 1-D input
+            raise IndexError(f"flatten: {name} {dim} is out of range for a tensor of shape "
+                             f"{tuple(shape)} (expected to be in range of [{-rank}, {rank - 1}])")
     if not shape:
         return reshape(x, shape=(1,))
     start, end = start_dim % len(shape), end_dim % len(shape)
