@@ -242,3 +242,27 @@ def test_state_the_step_does_not_change_keeps_one_plan():
     for x, y in _data(6):
         compiled(x, y)
     assert len(compiled.plans) == 1 and compiled.plans[0].calls == 4
+
+
+@pytest.mark.parametrize("holder", ["closure", "dict"])
+def test_a_small_array_changed_in_place_is_read_again(holder):
+    # cr.tensor(mask) inside the step copies the array into the plan: a mask changed in place
+    # between calls (mask[:] = ...) kept its old values in the replay.
+    def make(state):
+        model = _net()
+        state["mask"] = mask = np.ones(3, np.float32)
+        box = {"mask": mask}
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            weights = cr.tensor(mask if holder == "closure" else box["mask"])
+            loss = nn.functional.cross_entropy(model(x) * weights, y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+
+    def change(state):
+        state["mask"][:] = [2.0, 0.5, 1.0]
+    _run_twins(make, {4: change})

@@ -96,7 +96,7 @@ def _library(module):
 
 # How far into containers and objects plain_state looks, and the largest container whose items
 # it compares (a bigger one, a dataset's list, counts by its length).
-_STATE_DEPTH, _STATE_ITEMS = 2, 64
+_STATE_DEPTH, _STATE_ITEMS, _ARRAY_ITEMS = 2, 64, 4096
 _MANY = object()  # plain_state's mark of a container compared by its length alone
 
 
@@ -119,8 +119,23 @@ def plain_state(value, depth=_STATE_DEPTH):
     if len(items) > _STATE_ITEMS:
         return (_MANY, len(items))
     return tuple((key, type(item), item) if _plain(item) else
+                 (key, ndarray, item.copy()) if _small_array(item) else
                  (key, None, item, plain_state(item, depth - 1) if depth > 1 else None)
                  for key, item in items)
+
+
+def _small_array(value):
+    """A NumPy array small enough to compare at every call (a mask, class weights): the
+    step's ``cr.tensor(mask)`` copies it into the plan, so a change in place must retrace.
+    A larger one (a dataset) is held by identity alone."""
+    return type(value) is ndarray and value.size <= _ARRAY_ITEMS
+
+
+def same_array(value, seen):
+    """Whether ``value`` is an array with ``seen``'s shape, dtype and values (bit for bit)."""
+    return (type(value) is ndarray and value.shape == seen.shape and value.dtype == seen.dtype
+            and (value.dtype.kind not in "biufc" and xp.array_equal(value, seen) or
+                 value.dtype.kind in "biufc" and value.tobytes() == seen.tobytes()))
 
 
 def _users_object(value):
@@ -149,7 +164,10 @@ def _difference(now, seen, where):
         key = f"{where}[{a[0]!r}]"
         if a[0] != b[0] or a[1] is not b[1]:
             return key
-        if a[1] is not None:  # plain: the same type and value (a NaN is itself)
+        if a[1] is ndarray:
+            if not same_array(a[2], b[2]):
+                return key
+        elif a[1] is not None:  # plain: the same type and value (a NaN is itself)
             if not (a[2] is b[2] or a[2] == b[2]):
                 return key
         elif a[2] is not b[2]:
@@ -301,6 +319,9 @@ class GuardBuilder:
             else:
                 self.check(f"{where} is {self.name(value, f'_{name}')}")
                 self.state_check(where, value, f"_{name}")
+                if _small_array(value):
+                    same = self.name(same_array, "_same_array")
+                    self.check(f"{same}({where}, {self.name(value.copy(), f'_{name}_values')})")
 
     def state_check(self, where, value, hint):
         """What ``value`` holds that the step may read (plain_state): a number changed in a
