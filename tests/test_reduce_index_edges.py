@@ -149,3 +149,10 @@ def test_masked_fill_broadcasts_the_tensor_with_the_mask():
     assert_like_torch(lambda M, x, v: M.masked_fill(x, M.tensor(mask), v), X34[0], np.array(3.0))
     assert_both_refuse(lambda M, x: x.clone().masked_fill_(M.tensor(mask), -2.0), X34[0],
                        match=r"masked_fill_.*\(4,\)")
+
+
+@pytest.mark.parametrize("shape,chunks,dim", [((0, 3), 2, 0), ((0, 3), 5, -2), ((0,), 3, 0),
+                                              ((0, 3), 2, 1), ((3, 0), 2, 0)])
+def test_chunk_of_an_empty_dim_gives_chunks_empty_pieces(shape, chunks, dim):
+    # PyTorch gives `chunks` empty pieces; chainrule gave one.
+    assert_like_torch(lambda M, x: M.chunk(x, chunks, dim), np.zeros(shape))

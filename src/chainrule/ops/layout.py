@@ -183,7 +183,8 @@ def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise ArgumentError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[axis_of("chunk", dim, input.ndim)]
-    return split(input, -(-n // chunks) if n else 1, dim) if n else split(input, [0], dim)
+    # An empty dim gives ``chunks`` empty pieces, as PyTorch's.
+    return split(input, -(-n // chunks), dim) if n else split(input, [0] * chunks, dim)
 
 
 def unbind(input, dim=0):
