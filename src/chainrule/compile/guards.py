@@ -14,6 +14,7 @@ reports.
 """
 import math
 import operator
+import sys
 import types
 
 from ..backend import ndarray, xp
@@ -102,26 +103,57 @@ _MANY = object()  # plain_state's mark of a container compared by its length alo
 
 def plain_state(value, depth=_STATE_DEPTH):
     """What the step may read inside ``value`` beyond the object itself, which no other guard
-    sees: the plain values (numbers, strings, None) of a dict, list or tuple, or of the
-    attributes of one of the user's own objects, and which object every other item holds,
-    ``depth`` levels down; None for an object with nothing of that kind. A plan bakes in the
-    numbers it read (``cfg['scale']``, ``self.alpha``) and the branches they chose."""
+    sees: the plain values (numbers, strings, None) of a dict, list or tuple, of the
+    attributes of one of the user's own objects (its class's too) and of the user's own classes
+    and modules (a config module), and which object every other item holds, ``depth`` levels
+    down; None for an object with nothing of that kind. A plan bakes in the numbers it read
+    (``cfg['scale']``, ``self.alpha``, ``config.lr``) and the branches they chose."""
     if type(value) is dict:
         items = tuple(value.items())
     elif type(value) in (list, tuple):
         if _plain(value):
             return None  # a tuple of plain values: compared as a literal already
         items = tuple(enumerate(value))
+    elif isinstance(value, types.ModuleType):
+        if not _users_module(value):
+            return None
+        items = _plain_members(vars(value))  # its functions and imports are not the state
+    elif isinstance(value, type):
+        if _library(value.__module__):
+            return None
+        items = _class_members(value)
     elif _users_object(value):
-        items = tuple(vars(value).items())
+        items = tuple(vars(value).items()) + _class_members(type(value))
     else:
         return None
-    if len(items) > _STATE_ITEMS:
+    if len(items) > _STATE_ITEMS and not isinstance(value, (types.ModuleType, type)):
         return (_MANY, len(items))
     return tuple((key, type(item), item) if _plain(item) else
                  (key, ndarray, item.copy()) if _small_array(item) else
                  (key, None, item, plain_state(item, depth - 1) if depth > 1 else None)
                  for key, item in items)
+
+
+def _plain_members(namespace):
+    return tuple((key, item) for key, item in namespace.items()
+                 if not key.startswith("__") and (_plain(item) or _small_array(item)))
+
+
+def _class_members(cls):
+    """The plain class attributes of the user's classes in ``cls``'s MRO (``Settings.scale``,
+    read through an instance too), keyed by the class."""
+    return tuple(((klass.__qualname__, key), item) for klass in cls.__mro__
+                 if not _library(klass.__module__)
+                 for key, item in _plain_members(vars(klass)))
+
+
+def _users_module(module):
+    """A module of the user's (a config.py beside the script), not the standard library's or an
+    installed package's, whose plain values are compared."""
+    name = module.__name__.split(".")[0]
+    where = getattr(module, "__file__", None) or ""
+    return not (_library(name) or name in sys.stdlib_module_names or not where or
+                "site-packages" in where or "dist-packages" in where)
 
 
 def _small_array(value):
