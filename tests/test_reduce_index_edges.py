@@ -156,3 +156,29 @@ def test_masked_fill_broadcasts_the_tensor_with_the_mask():
 def test_chunk_of_an_empty_dim_gives_chunks_empty_pieces(shape, chunks, dim):
     # PyTorch gives `chunks` empty pieces; chainrule gave one.
     assert_like_torch(lambda M, x: M.chunk(x, chunks, dim), np.zeros(shape))
+
+
+# -- a uint8 index is a mask, as in PyTorch -----------------------------------------------------
+
+UINT8_ROWS = np.array([1, 0, 1], dtype=np.uint8)
+
+
+@pytest.mark.parametrize("call", [
+    lambda M, x, v: x[M.tensor(UINT8_ROWS)] * v,
+    lambda M, x, v: x[:, M.tensor(np.array([1, 0, 0, 1], dtype=np.uint8))] * v[:2],
+    lambda M, x, v: M.index_put(x, (M.tensor(UINT8_ROWS),), v),
+    lambda M, x, v: M.index_put(x, (M.tensor(UINT8_ROWS),), v, accumulate=True),
+], ids=["getitem", "getitem-columns", "index_put", "index_put-accumulate"])
+@pytest.mark.filterwarnings("ignore:indexing with dtype")
+def test_a_uint8_index_reads_as_a_bool_mask(call):
+    # chainrule read [1, 0, 1] as rows 1, 0, 1 (NumPy's integer indexing); PyTorch as rows 0, 2.
+    assert_like_torch(call, X34, np.random.default_rng(2).standard_normal(4))
+
+
+def test_setitem_with_a_uint8_index_writes_where_the_mask_is_true():
+    def call(M, x, v):
+        y = x * 1
+        with pytest.warns(UserWarning, match="uint8"):
+            y[M.tensor(UINT8_ROWS)] = v
+        return y
+    assert_like_torch(call, X34, np.random.default_rng(2).standard_normal(4))

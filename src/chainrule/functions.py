@@ -14,7 +14,7 @@ from .ops import activations
 from .backend import xp
 from .errors import ArgumentError, DtypeError, ShapeError
 from .public import public
-from .tensor import Tensor, _reduced
+from .tensor import Tensor, _reduced, uint8_as_mask
 from .tensor import as_input as _t
 
 
@@ -801,7 +801,8 @@ def index_put(input, indices, values, accumulate=False):
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"index_put: indices must be a tuple of tensors, got "
                         f"{type(indices).__name__}")
-    index = tuple(i._data if isinstance(i, Tensor) else xp.asarray(i) for i in indices)
+    index = tuple(uint8_as_mask(i._data if isinstance(i, Tensor) else xp.asarray(i))
+                  for i in indices)
     if isinstance(values, Tensor) and values.dtype != x.dtype:
         # PyTorch refuses rather than cast (1.7 written into an int tensor would become 1).
         raise DtypeError(f"index_put: values of dtype {values.dtype} cannot be put into a "

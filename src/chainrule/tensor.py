@@ -1487,10 +1487,10 @@ def _axes_arg(axes):
 
 def _unwrap_index(index):
     if isinstance(index, Tensor):
-        return index._data
+        return uint8_as_mask(index._data)
     if isinstance(index, tuple):
-        index = tuple(i._data if isinstance(i, Tensor) else
-                      xp.asarray(i) if isinstance(i, list) else i for i in index)
+        index = tuple(uint8_as_mask(i._data) if isinstance(i, Tensor) else
+                      xp.asarray(i) if isinstance(i, list) else uint8_as_mask(i) for i in index)
         _refuse_split_advanced_index(index)
         for part in index:
             _refuse_negative_step(part)
@@ -1498,7 +1498,17 @@ def _unwrap_index(index):
     if isinstance(index, list):
         return xp.asarray(index)
     _refuse_negative_step(index)
-    return index
+    return uint8_as_mask(index)
+
+
+def uint8_as_mask(part):
+    """PyTorch reads a uint8 index as a bool mask (deprecated, with a warning), not as integer
+    positions as NumPy would: x[tensor([1, 0, 1], dtype=uint8)] is rows 0 and 2."""
+    if isinstance(part, ndarray) and part.dtype == xp.uint8:
+        warnings.warn("indexing with dtype uint8 is deprecated (as in PyTorch), and reads it as "
+                      "a bool mask; use a bool tensor", UserWarning, stacklevel=4)
+        return part.astype(bool)
+    return part
 
 
 def _refuse_negative_step(part):
@@ -1684,7 +1694,8 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   bitwise_xor, broadcast_to, clip, div, equal, exp, expand_dims, flatten,
                   getitem, greater, greater_equal, index_put, less, less_equal, log,
                   log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
-                  not_equal, permute, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze,
+                  not_equal, permute, pow, reciprocal, relu, reshape, sigmoid, sign, softmax,
+                  sqrt, squeeze,
                   std,
                   sub, sum, swapaxes, take_along_axis, tanh, transpose, var, where,
                   bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)
