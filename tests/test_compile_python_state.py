@@ -290,3 +290,44 @@ def test_a_config_module_and_class_attributes(tmp_path, monkeypatch):
             config.scale = Shared.scale = 5.0
         # Both twins read the same module and class: set once, before both calls.
         _run_twins(make, {4: change})
+
+
+def test_a_callable_object_and_a_partial():
+    # cr.compile(Step()) with __call__ reading self.scale, and cr.compile(partial(f, cfg=cfg)):
+    # neither had its names looked at.
+    class Step:
+        def __init__(self, model):
+            self.scale, self.model = 2.0, model
+            self.opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def __call__(self, x, y):
+            self.opt.zero_grad()
+            loss = nn.functional.cross_entropy(self.model(x), y) * self.scale
+            loss.backward()
+            self.opt.step()
+            return loss
+
+    def make_object(state):
+        model = _net()
+        state["cfg"] = step = Step(model)
+        return model, step
+
+    def scaled(x, y, model, opt, cfg, extra):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y) * cfg["scale"] * extra[0]
+        loss.backward()
+        opt.step()
+        return loss
+
+    def make_partial(state):
+        import functools
+        model = _net()
+        state["cfg"] = cfg = {"scale": 2.0}
+        state["extra"] = extra = [1.0]
+        return model, functools.partial(scaled, model=model, cfg=cfg, extra=extra,
+                                        opt=optim.SGD(model.parameters(), lr=0.1))
+
+    def change_extra(state):
+        state["extra"][0] = 3.0
+    _run_twins(make_object, {4: _set("scale", 5.0)})
+    _run_twins(make_partial, {3: _set("scale", 5.0), 5: change_extra})

@@ -12,6 +12,7 @@ same for a bound method's object and for the user's functions the step names. ``
 shows the guard function; a failing check returns its own text, which ``explain_misses``
 reports.
 """
+import functools
 import math
 import operator
 import sys
@@ -51,6 +52,12 @@ def free_variables(fn, depth=1):
     are now; and those of the user's own functions it names (a helper that reads a
     config), ``depth`` levels down."""
     found = []
+    if isinstance(fn, functools.partial):  # its arguments, then its function's names
+        found = [("attr", fn, "args", fn.args), ("attr", fn, "keywords", fn.keywords)]
+        fn = fn.func
+    if not isinstance(fn, (types.FunctionType, types.MethodType)) and \
+            isinstance(getattr(fn, "__call__", None), types.MethodType):
+        fn = fn.__call__  # an object of the user's with __call__: a bound method's names
     owner = getattr(fn, "__self__", None)
     fn = getattr(fn, "__func__", fn)
     fn = getattr(fn, "__wrapped__", fn)
@@ -336,6 +343,9 @@ class GuardBuilder:
                 where = f"{self.name(holder, f'_cell_{name}')}.cell_contents"
             elif kind == "global":
                 where = f"{self.name(holder, '_globals')}.get({name!r})"
+            elif kind == "attr":  # a functools.partial's arguments
+                where = f"{self.name(holder, '_partial')}.{name}"
+                name = f"partial_{name}"  # not _args: the guard's own parameter
             elif kind == "self state":  # the bound method's object: its plain values
                 self.state_check(self.name(holder, "_self"), holder, "_self")
                 continue
