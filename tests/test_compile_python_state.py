@@ -272,22 +272,23 @@ def test_a_config_module_and_class_attributes(tmp_path, monkeypatch):
     # `import config; loss * config.scale` and `Settings.scale` (a class attribute, read through
     # the class or an instance): the module and the class are the names the step reads.
     import importlib
-    (tmp_path / "trial_config.py").write_text("scale = 2.0\n")
+    (tmp_path / "trial_config.py").write_text("scale = 2.0\nCONFIG = {'scale': 2.0}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     config = importlib.import_module("trial_config")
 
     class Shared:
         scale = 2.0
 
-    for read in (lambda: config.scale, lambda: Shared.scale, lambda: Shared().scale):
-        config.scale = Shared.scale = 2.0
+    for read in (lambda: config.scale, lambda: config.CONFIG["scale"], lambda: Shared.scale,
+                 lambda: Shared().scale):
+        config.scale = config.CONFIG["scale"] = Shared.scale = 2.0
 
         def make(state, read=read):
             model = _net()
             return model, _training_step(model, read)
 
         def change(state):
-            config.scale = Shared.scale = 5.0
+            config.scale = config.CONFIG["scale"] = Shared.scale = 5.0
         # Both twins read the same module and class: set once, before both calls.
         _run_twins(make, {4: change})
 

@@ -142,8 +142,11 @@ def plain_state(value, depth=_STATE_DEPTH):
 
 
 def _plain_members(namespace):
+    """The values of a module's or class's namespace that are state: plain values, small
+    arrays, dicts, lists and tuples (a CONFIG dict); not its functions, classes or imports."""
     return tuple((key, item) for key, item in namespace.items()
-                 if not key.startswith("__") and (_plain(item) or _small_array(item)))
+                 if not key.startswith("__") and (
+                     _plain(item) or _small_array(item) or type(item) in (dict, list, tuple)))
 
 
 def _class_members(cls):
