@@ -1694,8 +1694,7 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   bitwise_xor, broadcast_to, clip, div, equal, exp, expand_dims, flatten,
                   getitem, greater, greater_equal, index_put, less, less_equal, log,
                   log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
-                  not_equal, permute, pow, reciprocal, relu, reshape, sigmoid, sign, softmax,
-                  sqrt, squeeze,
+                  not_equal, permute, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze,
                   std,
                   sub, sum, swapaxes, take_along_axis, tanh, transpose, var, where,
                   bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)
