@@ -182,3 +182,25 @@ def test_setitem_with_a_uint8_index_writes_where_the_mask_is_true():
             y[M.tensor(UINT8_ROWS)] = v
         return y
     assert_like_torch(call, X34, np.random.default_rng(2).standard_normal(4))
+
+
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4), (5,)])
+def test_argmax_of_every_element_with_keepdim_keeps_every_dim(op, shape):
+    # PyTorch: shape (1, 1) for a (3, 4) input; chainrule gave a 0-d tensor.
+    x = np.random.default_rng(3).standard_normal(shape)
+    assert_like_torch(lambda M, t: getattr(M, op)(t, keepdim=True), x)
+    assert_like_torch(lambda M, t: getattr(t, op)(dim=None, keepdim=True), x)
+
+
+@pytest.mark.parametrize("op", ["any", "all"])
+@pytest.mark.parametrize("dim", [(0,), [-1], 0, (), None])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_any_and_all_of_a_0d_tensor_take_its_one_dim(op, dim, keepdim):
+    # chainrule refused dim=(0,) of a 0-d tensor (NumPy has no axis 0 there); dim=() keeps
+    # every element, as PyTorch's any/all (unlike sum's dim=()).
+    for x in (np.array(2.0), np.array(0.0), X34):
+        if dim is None and keepdim:
+            continue
+        kwargs = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+        assert_like_torch(lambda M, t: getattr(M, op)(t, **kwargs), x)

@@ -196,7 +196,10 @@ def any(input, dim=None, keepdim=False):
     >>> cr.any(cr.tensor([[0, 1], [0, 0]]), 1)
     tensor([ True, False], dtype=bool)
     """
-    return ops.any(_t(input), axis=_dim(dim, None), keepdims=keepdim)
+    x, axis = _t(input), _dim(dim, None)
+    if not x.ndim and axis not in (None, ()):  # dim 0 or -1 (or a list of it) of a 0-d tensor
+        axis, _ = _reduced("any", x, dim, keepdim, None, None)
+    return ops.any(x, axis=axis, keepdims=keepdim)
 
 
 @public(method=True)
@@ -206,7 +209,10 @@ def all(input, dim=None, keepdim=False):
     >>> cr.all(cr.tensor([[1, 1], [0, 1]]), 1)
     tensor([ True, False], dtype=bool)
     """
-    return ops.all(_t(input), axis=_dim(dim, None), keepdims=keepdim)
+    x, axis = _t(input), _dim(dim, None)
+    if not x.ndim and axis not in (None, ()):  # dim 0 or -1 (or a list of it) of a 0-d tensor
+        axis, _ = _reduced("all", x, dim, keepdim, None, None)
+    return ops.all(x, axis=axis, keepdims=keepdim)
 
 
 @public(method=True)

@@ -1438,6 +1438,8 @@ def _arg_extreme(x, pick, dim, keepdim, axis, keepdims):
         if not x.ndim:
             return Tensor._make(xp.zeros((), dtype=xp.int64), None)
     found = pick(x._data, axis=axis, keepdims=keep) if axis is not None else pick(x._data)
+    if axis is None and keep:  # PyTorch keeps every dim, at size 1
+        found = xp.reshape(found, (1,) * x.ndim)
     return Tensor._make(xp.asarray(found, dtype=xp.int64), None)
 
 
