@@ -162,3 +162,98 @@ def test_flatten_of_a_1d_batch_is_refused_not_returned_unchanged():
         torch.nn.Flatten()(torch.zeros(5))
     with pytest.raises(IndexError, match="start_dim 1"):
         cr.nn.Flatten()(cr.zeros(5))
+
+
+def _both_raise(torch_call, cr_call, error, match):
+    with pytest.raises((RuntimeError, ValueError, TypeError)):
+        torch_call(torch)
+    with pytest.raises(error, match=match):
+        cr_call(cr)
+
+
+def _norm_input():
+    return np.random.default_rng(3).standard_normal((4, 3, 5)).astype(np.float32)
+
+
+def test_batch_norm_refuses_float64_parameters_on_a_float32_batch():
+    x, weight = _norm_input(), np.ones(3)
+    _both_raise(lambda lib: TF.batch_norm(lib.tensor(x), None, None, lib.tensor(weight),
+                                          training=True),
+                lambda lib: F.batch_norm(lib.tensor(x), None, None, lib.tensor(weight),
+                                         training=True),
+                cr.DtypeError, "batch_norm: weight has dtype float64")
+    stats = np.zeros(3), np.ones(3)
+    _both_raise(lambda lib: TF.batch_norm(lib.tensor(x), *map(lib.tensor, stats)),
+                lambda lib: F.batch_norm(lib.tensor(x), *map(lib.tensor, stats)),
+                cr.DtypeError, "running_mean has dtype float64")
+
+
+def test_batch_norm_refuses_one_running_statistic_without_the_other():
+    x = _norm_input()
+    _both_raise(lambda lib: TF.batch_norm(lib.tensor(x), lib.zeros(3), None, training=True),
+                lambda lib: F.batch_norm(lib.tensor(x), lib.zeros(3), None, training=True),
+                ValueError, "running_mean and running_var")
+
+
+def test_batch_norm_is_not_differentiable_in_its_running_statistics():
+    x = _norm_input()
+    _both_raise(lambda lib: TF.batch_norm(lib.tensor(x), lib.zeros(3, requires_grad=True),
+                                          lib.ones(3)),
+                lambda lib: F.batch_norm(lib.tensor(x), lib.zeros(3, requires_grad=True),
+                                         lib.ones(3)),
+                RuntimeError, "running_mean .* requires grad")
+
+
+@pytest.mark.parametrize("weight_shape, normalized_shape", [((1,), (5,)), ((5,), (3, 5))])
+def test_layer_norm_refuses_a_weight_that_only_broadcasts(weight_shape, normalized_shape):
+    x, weight = _norm_input(), np.ones(weight_shape, np.float32)
+    _both_raise(lambda lib: TF.layer_norm(lib.tensor(x), normalized_shape, lib.tensor(weight)),
+                lambda lib: F.layer_norm(lib.tensor(x), normalized_shape, lib.tensor(weight)),
+                cr.ShapeError, "layer_norm: expected weight")
+    _both_raise(lambda lib: TF.layer_norm(lib.tensor(x), normalized_shape, None,
+                                          lib.tensor(weight)),
+                lambda lib: F.layer_norm(lib.tensor(x), normalized_shape, None,
+                                         lib.tensor(weight)),
+                cr.ShapeError, "layer_norm: expected bias")
+
+
+@pytest.mark.parametrize("which", ["weight", "bias"])
+def test_layer_norm_refuses_a_float64_affine_part_on_float32(which):
+    x, param = _norm_input(), {which: np.ones(5)}
+    _both_raise(lambda lib: TF.layer_norm(lib.tensor(x), (5,),
+                                          **{k: lib.tensor(v) for k, v in param.items()}),
+                lambda lib: F.layer_norm(lib.tensor(x), (5,),
+                                         **{k: lib.tensor(v) for k, v in param.items()}),
+                cr.DtypeError, f"layer_norm: {which} has dtype float64")
+
+
+def test_group_norm_refuses_a_weight_that_only_broadcasts_and_other_dtypes():
+    x = np.random.default_rng(4).standard_normal((2, 6, 4)).astype(np.float32)
+    _both_raise(lambda lib: TF.group_norm(lib.tensor(x), 3, lib.ones(1)),
+                lambda lib: F.group_norm(lib.tensor(x), 3, lib.ones(1)),
+                cr.ShapeError, r"group_norm: expected weight of shape \(6,\)")
+    _both_raise(lambda lib: TF.group_norm(lib.tensor(x), 3, None, lib.ones(6, dtype=lib.float64)),
+                lambda lib: F.group_norm(lib.tensor(x), 3, None, lib.ones(6, dtype=lib.float64)),
+                cr.DtypeError, "group_norm: bias has dtype float64")
+    _both_raise(lambda lib: TF.group_norm(lib.tensor(x[0, :, 0]), 3),
+                lambda lib: F.group_norm(lib.tensor(x[0, :, 0]), 3),
+                cr.ShapeError, "group_norm: expected an input")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_norms_with_matching_parameters_still_match(dtype):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 6, 5)).astype(dtype)
+    w6, b6 = rng.standard_normal(6).astype(dtype), rng.standard_normal(6).astype(dtype)
+    w5, b5 = rng.standard_normal(5).astype(dtype), rng.standard_normal(5).astype(dtype)
+    calls = [
+        lambda f, lib: f.batch_norm(lib.tensor(x), None, None, lib.tensor(w6), lib.tensor(b6),
+                                    training=True),
+        lambda f, lib: f.layer_norm(lib.tensor(x), (5,), lib.tensor(w5), lib.tensor(b5)),
+        lambda f, lib: f.group_norm(lib.tensor(x), 3, lib.tensor(w6), lib.tensor(b6)),
+    ]
+    for call in calls:
+        expected = call(TF, torch).numpy()
+        got = call(F, cr).numpy()
+        assert got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

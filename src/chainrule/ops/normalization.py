@@ -4,13 +4,14 @@ xhat = (x - mean) / sqrt(var + eps) over some axes, whose VJP is the textbook's 
 the running statistics are ordinary ops around it, except in LayerNorm with a scale, whose
 normalisation and affine part are one primitive (``layer_norm_affine``, the transformer's
 most frequent node after the matrix products)."""
-from ..engine import no_grad
+from ..engine import is_grad_enabled, no_grad
 from ..argtypes import check_between
 from ..backend import xp
 from ..dtypes import default_float
 from ..random import resolve
 from ..tensor import Tensor
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
+
 from .composite import var
 from .elementwise import sqrt
 from .primitive import primitive
@@ -107,6 +108,16 @@ def _(grad, axes, x_shape):
     return grad.sum(axis=leading)
 
 
+def _same_dtype(op, input, **params):
+    """PyTorch's CPU normalisations refuse parameters of another float dtype than the input
+    (float64 statistics on a float32 batch), where the formulas here would promote the result."""
+    for name, t in params.items():
+        if t is not None and t.dtype != input.dtype:
+            raise DtypeError(f"{op}: {name} has dtype {t.dtype} but the input of shape "
+                             f"{tuple(input.shape)} has {input.dtype}; convert one of them "
+                             f"(as in PyTorch, which refuses mixed dtypes here)")
+
+
 def _normalize(x, axes, eps):
     return normalize(x, axes=tuple(axes), eps=eps)
 
@@ -140,6 +151,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if t is not None and tuple(t.shape) != (channels,):
             raise ShapeError(f"batch_norm: {name} must have shape ({channels},), got "
                              f"{tuple(t.shape)}")
+    _same_dtype("batch_norm", input, running_mean=running_mean, running_var=running_var,
+                weight=weight, bias=bias)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"batch_norm: give both running_mean and running_var or neither, "
+                         f"got only {'running_mean' if running_var is None else 'running_var'}")
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.requires_grad and is_grad_enabled():
+            # PyTorch's batch_norm is not differentiable in its running statistics.
+            raise RuntimeError(f"batch_norm: {name} of shape {tuple(t.shape)} requires grad, "
+                               f"but batch_norm is not differentiable with respect to it "
+                               f"(as in PyTorch); pass {name}.detach()")
     if training:
         count = input.numel() // channels
         if count <= 1:
@@ -176,6 +198,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise ShapeError(f"layer_norm: normalized_shape {shape} does not match the last "
                          f"dimensions of the input's shape {input.shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ShapeError(f"layer_norm: expected {name} of the same shape as "
+                             f"normalized_shape {shape}, got {name} of shape {tuple(t.shape)}")
+    _same_dtype("layer_norm", input, weight=weight, bias=bias)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
     if weight is not None and input.dtype.kind == "f" and weight.dtype == input.dtype and \
             (bias is None or bias.dtype == input.dtype):
@@ -194,9 +221,17 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     >>> cr.nn.functional.group_norm(cr.tensor([[1., 3., 5., 9.]]), 2)
     tensor([[-0.999995 ,  0.999995 , -0.9999988,  0.9999988]], dtype=float32)
     """
+    if input.ndim < 2:
+        raise ShapeError(f"group_norm: expected an input (N, C, ...) of at least 2 dimensions, "
+                         f"got shape {tuple(input.shape)}")
     n, c = input.shape[:2]
     if c % num_groups:
         raise ShapeError(f"group_norm: {c} channels do not split into {num_groups} groups")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ShapeError(f"group_norm: expected {name} of shape ({c},), one per channel of "
+                             f"the input of shape {tuple(input.shape)}, got {tuple(t.shape)}")
+    _same_dtype("group_norm", input, weight=weight, bias=bias)
     grouped = reshape(input, shape=(n, num_groups, -1))
     out = reshape(_normalize(grouped, (2,), eps), shape=tuple(input.shape))
     if weight is not None:
