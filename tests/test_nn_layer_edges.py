@@ -257,3 +257,54 @@ def test_norms_with_matching_parameters_still_match(dtype):
         got = call(F, cr).numpy()
         assert got.dtype == expected.dtype
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_instance_norm_refuses_a_float64_weight_but_casts_float64_statistics():
+    x = _norm_input()
+    _both_raise(lambda lib: TF.instance_norm(lib.tensor(x), weight=lib.ones(3, dtype=lib.float64)),
+                lambda lib: F.instance_norm(lib.tensor(x), weight=lib.ones(3, dtype=lib.float64)),
+                cr.DtypeError, "instance_norm: weight has dtype float64")
+    stats = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.5, 2.0])
+    expected = TF.instance_norm(torch.tensor(x), *map(torch.tensor, stats),
+                                use_input_stats=False).numpy()
+    got = F.instance_norm(cr.tensor(x), *map(cr.tensor, stats), use_input_stats=False).numpy()
+    assert got.dtype == expected.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_rms_norm_keeps_the_input_dtype_under_a_float64_weight():
+    rng = np.random.default_rng(6)
+    x, weight = rng.standard_normal((3, 5)).astype(np.float32), rng.standard_normal(5)
+    upstream = rng.standard_normal((3, 5)).astype(np.float32)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(weight, requires_grad=True)
+    with pytest.warns(UserWarning):  # PyTorch warns that it cannot use its fused kernel
+        expected = TF.rms_norm(xt, (5,), wt)
+    expected.backward(torch.tensor(upstream))
+    xc, wc = cr.tensor(x, requires_grad=True), cr.tensor(weight, requires_grad=True)
+    got = F.rms_norm(xc, (5,), wc)
+    got.backward(cr.tensor(upstream))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-5)
+    assert wc.grad.numpy().dtype == np.float64
+    np.testing.assert_allclose(wc.grad.numpy(), wt.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_prelu_refuses_a_weight_of_another_dtype():
+    x = _norm_input()
+    _both_raise(lambda lib: TF.prelu(lib.tensor(x), lib.tensor([0.25], dtype=lib.float64)),
+                lambda lib: F.prelu(lib.tensor(x), lib.tensor([0.25], dtype=lib.float64)),
+                cr.DtypeError, "prelu")
+
+
+@pytest.mark.parametrize("name", ["dropout", "dropout2d"])
+def test_dropout_refuses_an_integer_input_it_would_have_to_scale(name):
+    x = np.ones((3, 4, 2, 2), np.int64)
+    _both_raise(lambda lib: getattr(TF, name)(lib.tensor(x), 0.5),
+                lambda lib: getattr(F, name)(cr.tensor(x), 0.5),
+                cr.DtypeError, name)
+    for p in (0.0, 1.0):  # nothing to scale: PyTorch keeps the integer dtype
+        expected = getattr(TF, name)(torch.tensor(x), p).numpy()
+        got = getattr(F, name)(cr.tensor(x), p).numpy()
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)

@@ -4,7 +4,7 @@ import math
 
 from ..autograd import no_grad
 from ..backend import xp
-from ..errors import DimError, ShapeError
+from ..errors import DimError, DtypeError, ShapeError
 from ..ops import sigmoid, where
 from ..ops import norm as ops_norm
 from ..ops.normalization import normalize
@@ -24,6 +24,9 @@ def prelu(input, weight):
     tensor([[-0.5,  3. ]], dtype=float32)
     """
     input, weight = _as_tensor(input), _as_tensor(weight)
+    if weight.dtype != input.dtype:
+        raise DtypeError(f"prelu: the input of shape {tuple(input.shape)} is {input.dtype} but "
+                         f"the weight is {weight.dtype}; PyTorch's prelu does not promote")
     if weight.ndim > 1:
         raise ShapeError(f"prelu: weight must be 1-D or 0-D, got shape {tuple(weight.shape)}")
     count = weight.numel()
@@ -131,7 +134,11 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = float(xp.finfo(input.dtype).eps) if input.dtype.kind == "f" else 1e-7
     axes = tuple(range(input.ndim - len(shape), input.ndim))
     out = input * ((input * input).mean(axis=axes, keepdims=True) + eps).rsqrt()
-    return out if weight is None else out * weight
+    if weight is None:
+        return out
+    # PyTorch's result keeps the input's dtype whatever the weight's (its type_as(input)).
+    out = out * weight
+    return out if out.dtype == input.dtype else out.to(input.dtype)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -155,6 +162,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if t is not None and tuple(t.shape) != (channels,):
             raise ShapeError(f"instance_norm: {name} must have shape ({channels},), got "
                              f"{tuple(t.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        # the running statistics may differ (PyTorch casts them), the affine part may not
+        if t is not None and t.dtype != input.dtype:
+            raise DtypeError(f"instance_norm: {name} has dtype {t.dtype} but the input of shape "
+                             f"{tuple(input.shape)} has {input.dtype} (as in PyTorch, which "
+                             f"refuses mixed dtypes here)")
     axes = tuple(range(2, input.ndim))
     per_channel = (channels,) + (1,) * len(axes)
     if use_input_stats:
@@ -178,8 +191,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if running_mean is None or running_var is None:
             raise ValueError("instance_norm: use_input_stats=False needs running_mean and "
                              "running_var")
-        shift = running_mean.detach().reshape(per_channel)
-        scale = running_var.detach().reshape(per_channel)
+        shift = running_mean.detach().reshape(per_channel).to(input.dtype)
+        scale = running_var.detach().reshape(per_channel).to(input.dtype)
         out = (input - shift) / (scale + eps).sqrt()
     if weight is not None:
         out = out * weight.reshape(per_channel)

@@ -253,11 +253,20 @@ def dropout(x, p=0.5, training=True, generator=None):
     x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if not training or p == 0:
         return x
+    _float_to_drop("dropout", x, p)
     if p == 1:
         return x * 0
     keep = resolve(generator).random(x.shape) >= p
     dtype = x.dtype if x.dtype.kind == "f" else default_float()
     return x * (keep.astype(dtype) / dtype.type(1 - p))
+
+
+def _float_to_drop(op, x, p):
+    """Scaling the survivors by 1 / (1 - p) needs a float; PyTorch refuses an integer input
+    for 0 < p < 1 (p = 1 zeroes it in its own dtype)."""
+    if p < 1 and x.dtype.kind not in "fc":
+        raise DtypeError(f"{op}: p={p} in training needs a floating-point input, got "
+                         f"{x.dtype} of shape {tuple(x.shape)} (as in PyTorch)")
 
 
 def check_probability(p):
@@ -275,6 +284,7 @@ def dropout2d(input, p=0.5, training=True, generator=None):
         raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return input
+    _float_to_drop("dropout2d", input, p)
     if p == 1:
         return input * 0
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
