@@ -204,3 +204,26 @@ def test_any_and_all_of_a_0d_tensor_take_its_one_dim(op, dim, keepdim):
             continue
         kwargs = {} if dim is None else {"dim": dim, "keepdim": keepdim}
         assert_like_torch(lambda M, t: getattr(M, op)(t, **kwargs), x)
+
+
+# -- spellings PyTorch accepts that chainrule refused with a TypeError ---------------------------
+
+@pytest.mark.parametrize("sections", [[1, 5, 2], [0], [], [-1], (2,), [-3, 2]])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_tensor_split_at_a_list_of_indices(sections, dim):
+    assert_like_torch(lambda M, x: M.tensor_split(x, sections, dim), X34)
+    assert_like_torch(lambda M, x: M.tensor_split(x, M.tensor(sections, dtype=M.int64), dim), X34)
+
+
+@pytest.mark.parametrize("index", [np.array([0, 11, 5]), np.array([[1, 2], [3, 11]])])
+def test_take_along_dim_without_dim_reads_the_flattened_tensor(index):
+    assert_like_torch(lambda M, x: M.take_along_dim(x, M.tensor(index)), X34)
+
+
+def test_repeat_interleave_of_repeats_alone_and_with_output_size():
+    for M in (cr, torch):
+        assert M.repeat_interleave(M.tensor([1, 0, 3])).tolist() == [0, 2, 2, 2]
+    assert_like_torch(lambda M, x: M.repeat_interleave(x, M.tensor([1, 0, 2]), dim=0,
+                                                       output_size=3), X34)
+    assert_both_refuse(lambda M, x: M.repeat_interleave(x, 2, dim=0, output_size=5), X34,
+                       match="repeat_interleave: output_size 5")

@@ -68,14 +68,17 @@ def gather(input, dim, index):
     return reshape(out, shape=index.shape)
 
 
-def take_along_dim(input, indices, dim):
-    """The elements at ``indices`` along ``dim``, which broadcast against ``input``.
+def take_along_dim(input, indices, dim=None):
+    """The elements at ``indices`` along ``dim``, which broadcast against ``input`` (of the
+    flattened input at the flattened indices without ``dim``).
 
     >>> x = cr.tensor([[10., 30., 20.]])
     >>> cr.take_along_dim(x, x.argsort(1), 1)
     tensor([[10., 20., 30.]], dtype=float32)
     """
     indices = _array(indices, "take_along_dim")
+    if dim is None:
+        return gather(reshape(input, shape=(-1,)), 0, indices.reshape(-1))
     axis = axis_of("take_along_dim", dim, input.ndim)
     shape = list(xp.broadcast_shapes(tuple(n for a, n in enumerate(input.shape) if a != axis),
                                      tuple(n for a, n in enumerate(indices.shape) if a != axis)))

@@ -163,12 +163,24 @@ def split(tensor, split_size_or_sections, dim=0):
 
 def tensor_split(input, sections, dim=0):
     """``sections`` pieces along ``dim`` whose sizes differ by at most one (the first ones
-    larger).
+    larger); or, given a list (or 1-D tensor) of indices, the pieces between them, clipped
+    as slices are.
 
     >>> cr.tensor_split(cr.arange(5), 2)
     (tensor([0, 1, 2], dtype=int64), tensor([3, 4], dtype=int64))
+    >>> cr.tensor_split(cr.arange(5), [1, 3])
+    (tensor([0], dtype=int64), tensor([1, 2], dtype=int64), tensor([3, 4], dtype=int64))
     """
-    n = input.shape[axis_of("tensor_split", dim, input.ndim)]
+    axis = axis_of("tensor_split", dim, input.ndim)
+    n = input.shape[axis]
+    if hasattr(sections, "_data"):
+        sections = sections._data.tolist()
+    if not isinstance(sections, (int, xp.integer)):
+        bounds = [None, *(int(i) for i in sections), None]
+        return tuple(getitem(input, index=(slice(None),) * axis + (slice(start, stop),))
+                     for start, stop in zip(bounds, bounds[1:]))
+    if sections <= 0:
+        raise ArgumentError(f"tensor_split: sections must be positive, got {sections}")
     base, extra = divmod(n, sections)
     return split(input, [base + (i < extra) for i in range(sections)], dim)
 
@@ -273,15 +285,24 @@ def narrow(input, dim, start, length):
     return getitem(input, index=(slice(None),) * axis + (slice(start, start + length),))
 
 
-def repeat_interleave(input, repeats, dim=None):
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Each element (or slice along ``dim``) repeated ``repeats`` times in place: [a, b] with
-    2 gives [a, a, b, b]. Without ``dim`` the input is flattened first.
+    2 gives [a, a, b, b]. Without ``dim`` the input is flattened first. Given only a tensor
+    of repeats, each index i of it repeated repeats[i] times. ``output_size``, if given, must
+    be the result's length along ``dim``.
 
     >>> cr.repeat_interleave(cr.tensor([1, 2]), 2)
     tensor([1, 1, 2, 2], dtype=int64)
     >>> cr.repeat_interleave(cr.tensor([1, 2]), cr.tensor([1, 3]), dim=0)
     tensor([1, 2, 2, 2], dtype=int64)
     """
+    if repeats is None:  # repeat_interleave(repeats): the indices, each repeated
+        from ..tensor import Tensor
+        counts = input._data if hasattr(input, "_data") else xp.asarray(input)
+        if counts.ndim != 1:
+            raise ShapeError(f"repeat_interleave: repeats alone must be 1-D, got shape "
+                             f"{counts.shape}")
+        input, repeats = Tensor._wrap(xp.arange(counts.size)), input
     if dim is None:
         input, dim = reshape(input, shape=(-1,)), 0
     axis = axis_of("repeat_interleave", dim, input.ndim)
@@ -292,6 +313,9 @@ def repeat_interleave(input, repeats, dim=None):
     if (counts < 0).any():
         raise ArgumentError(f"repeat_interleave: repeats must be non-negative, got {repeats}")
     index = xp.repeat(xp.arange(n), xp.broadcast_to(counts, (n,)))
+    if output_size is not None and output_size != index.size:
+        raise ArgumentError(f"repeat_interleave: output_size {output_size} is not the result's "
+                            f"length {index.size} along dim {axis}")
     return getitem(input, index=(slice(None),) * axis + (index,))
 
 
