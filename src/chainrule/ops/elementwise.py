@@ -5,6 +5,23 @@ from ..dtypes import default_float
 from ..errors import ArgumentError, DtypeError
 from .primitive import primitive
 
+_HALF, _SINGLE = xp.dtype(xp.float16), xp.dtype(xp.float32)
+
+
+def _half_and_number(a, b):
+    """Whether a float16 array meets a Python number. PyTorch's float16 product and quotient
+    then compute in float32 and round once; NumPy rounds the number to float16 first, so
+    x * 0.1 would differ from PyTorch's in a third of the elements."""
+    return (type(b) in (int, float) and getattr(a, "dtype", None) == _HALF or
+            type(a) in (int, float) and getattr(b, "dtype", None) == _HALF)
+
+
+def in_single(function, *args):
+    """``function`` of float16 arrays computed in float32 and rounded once to float16, as
+    PyTorch's float16 kernels compute (NumPy rounds each intermediate step to float16)."""
+    return function(*(a.astype(_SINGLE) if getattr(a, "dtype", None) == _HALF else a
+                      for a in args)).astype(_HALF)
+
 
 @primitive(promotion="promote")
 def add(a, b):
@@ -43,6 +60,8 @@ def _(grad):
 
 @primitive(promotion="promote")
 def mul(a, b):
+    if _half_and_number(a, b):
+        return in_single(xp.multiply, a, b)
     return a * b
 
 
@@ -58,6 +77,8 @@ def _(grad, a):
 
 @primitive(promotion="float")
 def div(a, b):
+    if _half_and_number(a, b):
+        return in_single(xp.divide, a, b)
     return a / b
 
 
@@ -228,6 +249,8 @@ def sigmoid(x):
     >>> cr.sigmoid(cr.tensor([0., 100., -100.]))
     tensor([5.0e-01, 1.0e+00, 3.8e-44], dtype=float32)
     """
+    if x.dtype == _HALF:
+        return in_single(sigmoid, x)
     # exp only ever sees -|x|, so it cannot overflow; each sign takes its own form.
     e = xp.exp(-xp.abs(x))
     # The numerator is 1 where x >= 0 and e elsewhere (e <= 1): the same numbers as
@@ -291,9 +314,21 @@ def relu(x):
     >>> cr.relu(cr.tensor([-1.0, 2.0]))
     tensor([0., 2.], dtype=float32)
     """
-    # 0 first: NumPy's maximum returns its second argument at a tie, so -0 stays -0 and
-    # 1 / relu(-0) is -inf, as in PyTorch.
-    return xp.maximum(0, x)
+    if x.dtype.kind == "b":
+        raise DtypeError(f"relu: bool inputs are not supported (as in PyTorch), shape "
+                         f"{x.shape}; convert with .float() first")
+    # x kept at a tie, so -0 stays -0 and 1 / relu(-0) is -inf, as in PyTorch.
+    return _max_keeping_x(0, x)
+
+
+def _max_keeping_x(bound, x):
+    """maximum(bound, x), x itself where they tie (-0 against 0). NumPy's maximum returns its
+    second argument at a tie for float32 and float64, but its first for float16."""
+    return xp.maximum(x, bound) if x.dtype == _HALF else xp.maximum(bound, x)
+
+
+def _min_keeping_x(bound, x):
+    return xp.minimum(x, bound) if x.dtype == _HALF else xp.minimum(bound, x)
 
 
 @relu.residual
@@ -399,14 +434,19 @@ def clip(x, *, low=None, high=None):
         raise ArgumentError("clamp: at least one of min or max must not be None")
     if x.dtype.kind in "iub" and any(isinstance(b, float) for b in (low, high)):
         x = x.astype(default_float())  # as in PyTorch: an int tensor clamped at a float
+    if x.dtype.kind == "b" and all(isinstance(b, (bool, xp.bool_)) for b in (low, high)
+                                   if b is not None):
+        # PyTorch's clamp by numbers has no bool kernel (an int bound gives int64; bool
+        # tensor bounds go through maximum and minimum, which have one).
+        raise DtypeError(f"clamp: not implemented for a bool tensor with bool numbers as "
+                         f"bounds (as in PyTorch), shape {x.shape}")
     if x.dtype.kind in "iu":
         # An int bound that does not fit x's dtype wraps around, as in PyTorch (a uint8
         # clamp(min=-1) clamps at 255).
         low, high = (_wrapped(bound, x.dtype) for bound in (low, high))
-    # The bound first: NumPy's maximum and minimum return their second argument at a tie, so
-    # an x equal to a bound is kept (clamp(-0, min=0) is -0, as in PyTorch; clip gives 0).
-    out = x if low is None else xp.maximum(low, x)
-    return out if high is None else xp.minimum(high, out)
+    # An x equal to a bound is kept (clamp(-0, min=0) is -0, as in PyTorch; clip gives 0).
+    out = x if low is None else _max_keeping_x(low, x)
+    return out if high is None else _min_keeping_x(high, out)
 
 
 def _wrapped(bound, dtype):

@@ -9,7 +9,7 @@ import math
 
 from ..backend import xp
 from ..errors import ArgumentError, DtypeError, IntegerDivisionError
-from .elementwise import exp, log, sqrt, where
+from .elementwise import _half_and_number, exp, in_single, log, sqrt, where
 from .primitive import primitive
 
 # erf without SciPy or a Python loop. float64: W. J. Cody's rational Chebyshev approximations
@@ -430,6 +430,8 @@ def rsqrt(x):
     >>> cr.rsqrt(cr.tensor([4.0, 16.0]))
     tensor([0.5 , 0.25], dtype=float32)
     """
+    if x.dtype == xp.float16:
+        return in_single(rsqrt, x)
     return 1 / xp.sqrt(x)
 
 
@@ -442,6 +444,9 @@ def _(grad, out):
 
 def _rounding(name, function):
     def forward(x):
+        if x.dtype.kind == "b":
+            raise DtypeError(f"{name}: not implemented for bool tensors (as in PyTorch), shape "
+                             f"{x.shape}")
         return function(x) if x.dtype.kind == "f" else x.copy()
     forward.__name__ = forward.__qualname__ = name
     forward.__doc__ = f"{name} of each element (integers are returned as they are)."
@@ -480,7 +485,15 @@ def round(x, *, decimals=0):
     >>> cr.round(cr.tensor([0.5, 1.5, 1.26]), decimals=0)
     tensor([0., 2., 1.], dtype=float32)
     """
-    return xp.round(x, decimals) if x.dtype.kind == "f" else x.copy()
+    if x.dtype.kind == "b" or x.dtype.kind in "iu" and decimals != 0:
+        raise DtypeError(f"round: not implemented for {x.dtype} tensors" + (
+            f" with decimals={decimals}" if x.dtype.kind != "b" else "") + f" (as in PyTorch), "
+            f"shape {x.shape}")
+    if x.dtype.kind != "f":
+        return x.copy()
+    if x.dtype == xp.float16 and decimals != 0:  # x * 10^decimals in float32, as PyTorch
+        return in_single(lambda v: xp.round(v, decimals), x)
+    return xp.round(x, decimals)
 
 
 @round.vjp(formula="0 (flat wherever it is differentiable)")
@@ -573,6 +586,8 @@ def floor_divide(a, b):
     tensor([-4,  3], dtype=int64)
     """
     _no_integer_zero("floor_divide (//)", a, b)
+    if _half_and_number(a, b):
+        return in_single(xp.floor_divide, a, b)
     return xp.floor_divide(a, b)
 
 
@@ -601,6 +616,8 @@ def rounded_div(a, b, *, rounding_mode):
     tensor([-3.,  3.], dtype=float32)
     """
     _no_integer_zero(f"div(rounding_mode={rounding_mode!r})", a, b)
+    if _half_and_number(a, b):
+        return in_single(lambda a, b: rounded_div(a, b, rounding_mode=rounding_mode), a, b)
     if rounding_mode == "floor":
         return xp.floor_divide(a, b)
     if a.dtype.kind == "f":
@@ -752,6 +769,10 @@ def lerp(start, end, weight):
     >>> cr.lerp(cr.tensor([0.0]), cr.tensor([10.0]), 0.25)
     tensor([2.5], dtype=float32)
     """
+    if start.dtype == xp.float16:  # in float32, rounded once, as PyTorch's float16 lerp
+        single = [each.astype(xp.float32) if hasattr(each, "astype") else each
+                  for each in (start, end, weight)]
+        return lerp(*single).astype(xp.float16)
     difference = end - start
     if isinstance(weight, (int, float)):
         if -0.5 < weight < 0.5:

@@ -7,7 +7,7 @@ import math
 
 from ..backend import xp
 from ..errors import DtypeError, GradientError
-from .elementwise import exp, where
+from .elementwise import exp, in_single, mul, where
 from .math import _CODY_C, _CODY_D, _CODY_P, _CODY_Q, _erf, _horner, cos, exp2, isnan, sin
 from .primitive import primitive
 
@@ -77,6 +77,8 @@ def sinc(x):
     >>> cr.sinc(cr.tensor([0.0, 0.5, 1.0], dtype="float64"))
     tensor([1.00000000e+00, 6.36619772e-01, 3.89817183e-17], dtype=float64)
     """
+    if x.dtype == xp.float16:
+        return in_single(sinc, x)
     px = x * math.pi
     with xp.errstate(invalid="ignore", divide="ignore"):
         return xp.where(x == 0, xp.ones((), x.dtype), xp.sin(px) / px)
@@ -85,9 +87,10 @@ def sinc(x):
 @sinc.vjp(formula="{grad} * (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 where pi x^2 = 0")
 def _(grad, x):
     # As PyTorch: 0 where x * x * pi underflows to 0 (x = 0 and tiny x), not 0 / 0.
-    square = x * x * math.pi
+    # mul, not *, for the products by pi: a float16 x times pi in float32, as PyTorch's.
+    square = mul(x * x, math.pi)
     zero = square == 0
-    px = x * math.pi
+    px = mul(x, math.pi)
     return where(zero, 0, grad * (px * cos(px) - sin(px)) / where(zero, 1, square))
 
 
