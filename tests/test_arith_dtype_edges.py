@@ -273,3 +273,22 @@ def test_integer_round_with_decimals_refused_as_pytorch(dtype):
         torch.round(t, decimals=1)
     with pytest.raises(cr.DtypeError, match="decimals=1"):
         cr.round(c, decimals=1)
+
+
+# -- clamp: an int bound must fit the tensor's dtype ---------------------------------------
+
+@pytest.mark.parametrize("dtype, low, high", [
+    ("uint8", -1, None), ("uint8", -255, None), ("uint8", -256, None), ("uint8", None, 256),
+    ("uint8", None, 300), ("int8", -128, 127), ("int8", -129, None), ("int8", None, 128),
+    ("int16", None, 40000), ("int32", -2 ** 31, 2 ** 31 - 1), ("int32", None, 2 ** 31)])
+def test_integer_clamp_bounds_fit_or_are_refused_as_pytorch(dtype, low, high):
+    # An int8 clamp(max=128) wrapped the bound to -128 and clamped every element there.
+    t, c = _both([0, 5, 100], dtype)
+    try:
+        expected = torch.clamp(t, min=low, max=high)
+    except RuntimeError as error:
+        assert "overflow" in str(error)
+        with pytest.raises(cr.DtypeError, match=f"clamp.*{dtype}"):
+            cr.clamp(c, min=low, max=high)
+        return
+    _same(cr.clamp(c, min=low, max=high), expected)

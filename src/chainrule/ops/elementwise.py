@@ -1,7 +1,7 @@
 """Elementwise primitives. Binary VJPs return gradients in the broadcast shape; the engine
 reduces them to each input's shape."""
 from ..backend import xp
-from ..dtypes import default_float
+from ..dtypes import default_float, fill_number
 from ..errors import ArgumentError, DtypeError
 from .primitive import primitive
 
@@ -441,8 +441,9 @@ def clip(x, *, low=None, high=None):
         raise DtypeError(f"clamp: not implemented for a bool tensor with bool numbers as "
                          f"bounds (as in PyTorch), shape {x.shape}")
     if x.dtype.kind in "iu":
-        # An int bound that does not fit x's dtype wraps around, as in PyTorch (a uint8
-        # clamp(min=-1) clamps at 255).
+        # An int bound must fit x's dtype, as in PyTorch, whose range for an unsigned dtype
+        # reaches down to -max and wraps there (a uint8 clamp(min=-1) clamps at 255); NumPy
+        # would wrap any bound (an int8 clamp(max=128) clamped everything to -128).
         low, high = (_wrapped(bound, x.dtype) for bound in (low, high))
     # An x equal to a bound is kept (clamp(-0, min=0) is -0, as in PyTorch; clip gives 0).
     out = x if low is None else _max_keeping_x(low, x)
@@ -452,7 +453,7 @@ def clip(x, *, low=None, high=None):
 def _wrapped(bound, dtype):
     if type(bound) is not int:
         return bound
-    return xp.array(bound, dtype=xp.int64).astype(dtype)[()]
+    return fill_number("clamp", bound, dtype)[()]
 
 
 @clip.vjp("x", formula="{grad} * 1[low <= {x} <= high]")
