@@ -227,3 +227,22 @@ def test_repeat_interleave_of_repeats_alone_and_with_output_size():
                                                        output_size=3), X34)
     assert_both_refuse(lambda M, x: M.repeat_interleave(x, 2, dim=0, output_size=5), X34,
                        match="repeat_interleave: output_size 5")
+
+
+# -- setitem with values that carry leading 1s --------------------------------------------------
+
+SETITEM_CASES = [((0,), (1, 4)), ((0,), (1, 1, 4)), ((0, 0), (1, 1)), ((slice(None), 0), (1, 3)),
+                 ((np.array([0, 2]),), (1, 1, 1)), ((X34 > 0,), (1, int((X34 > 0).sum())))]
+
+
+@pytest.mark.parametrize("key,value_shape", SETITEM_CASES)
+@pytest.mark.parametrize("in_graph", [False, True])
+def test_setitem_drops_the_values_leading_ones_as_pytorch(key, value_shape, in_graph):
+    # PyTorch drops them; chainrule's NumPy write refused (1, 1) into one element and a 2-D
+    # value at a mask, and inside the graph the gradient of a (1, 4) row could not be reduced.
+    def call(M, x, v):
+        y = x * 1 if in_graph else x.detach().clone()
+        y[tuple(M.tensor(k) if isinstance(k, np.ndarray) else k for k in key)] = (
+            v if in_graph else v.detach())
+        return y
+    assert_like_torch(call, X34, np.random.default_rng(4).standard_normal(value_shape))

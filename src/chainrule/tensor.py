@@ -548,7 +548,8 @@ class Tensor:
     def __setitem__(self, index, value):
         index = _unwrap_index(index)
         if not self._changes_in_graph(value):  # outside the graph: a plain array write
-            self._data[index] = value._data if isinstance(value, Tensor) else value
+            self._data[index] = without_leading_ones(value._data) if isinstance(
+                value, Tensor) else value
             self._bump_version()
             return
 
@@ -1702,4 +1703,4 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)
 from .ops.memory import contiguous  # noqa: E402
 from .ops.primitive import _refresh_view  # noqa: E402
-from .ops.shape import axis_of  # noqa: E402
+from .ops.shape import axis_of, without_leading_ones  # noqa: E402

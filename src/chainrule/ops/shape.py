@@ -1,6 +1,7 @@
 """Shape primitives: they move values around without changing them, so each VJP moves the
 gradient back."""
 import functools
+import itertools
 
 from ..backend import xp
 from ..dtypes import promote_types
@@ -108,8 +109,16 @@ def index_put(x, values, *, index):
     tensor([0., 5., 0.], dtype=float32)
     """
     out = x.copy()
-    out[index] = values
+    out[index] = without_leading_ones(values)
     return out
+
+
+def without_leading_ones(values):
+    """``values`` without their leading 1s, as PyTorch drops them before writing at an index
+    (t[0, 0] = v of shape (1, 1)), where NumPy would refuse."""
+    shape = getattr(values, "shape", ())
+    leading_ones = len(shape) - len(tuple(itertools.dropwhile(lambda n: n == 1, shape)))
+    return values.reshape(shape[leading_ones:]) if leading_ones else values
 
 
 @index_put.vjp("x", formula="{grad} with zeros where the index wrote")
@@ -118,8 +127,12 @@ def _(grad, index):
 
 
 @index_put.vjp("values", formula="{grad} read at the index")
-def _(grad, index):
-    return getitem(grad, index=index)
+def _(grad, index, values_shape):
+    read = getitem(grad, index=index)
+    # values may carry leading 1s beyond the written region (t[0] = row of shape (1, 4)):
+    # they get them back, so that the engine only has to sum broadcast axes.
+    extra = len(values_shape) - len(read.shape)
+    return reshape(read, shape=(1,) * extra + tuple(read.shape)) if extra > 0 else read
 
 
 # How a view's new values (after an in-place change inside the graph) become the viewed
