@@ -308,3 +308,44 @@ def test_dropout_refuses_an_integer_input_it_would_have_to_scale(name):
         got = getattr(F, name)(cr.tensor(x), p).numpy()
         assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", ["Dropout", "Dropout2d"])
+@pytest.mark.parametrize("shape", [(2, 3, 2, 2), (0, 3, 2, 2)])
+def test_inplace_dropout_with_nothing_to_drop_leaves_a_leaf_alone(name, shape):
+    p = 0.0 if shape[0] else 0.5
+    leaf_t = torch.ones(shape, requires_grad=True)
+    assert getattr(torch.nn, name)(p, inplace=True)(leaf_t) is leaf_t
+    leaf_c = cr.ones(*shape, requires_grad=True)
+    assert getattr(cr.nn, name)(p, inplace=True)(leaf_c) is leaf_c
+
+
+def test_inplace_dropout_with_p_zero_inside_a_graph_backpropagates():
+    x = np.random.default_rng(7).standard_normal((3, 4)).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = xt.exp()
+    (torch.nn.Dropout(0.0, inplace=True)(yt) * yt).sum().backward()
+    xc = cr.tensor(x, requires_grad=True)
+    yc = xc.exp()
+    (cr.nn.Dropout(0.0, inplace=True)(yc) * yc).sum().backward()
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["dropout", "dropout2d"])
+def test_functional_dropout_takes_pytorchs_positional_inplace(name):
+    # F.dropout(x, p, training, inplace) is how PyTorch's own modules call it.
+    shape = (2, 3, 2, 2)
+    out = getattr(F, name)(cr.ones(*shape), 0.5, False, False)
+    np.testing.assert_array_equal(out.numpy(), np.ones(shape, np.float32))
+    leaf = cr.ones(*shape, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        getattr(TF, name)(torch.ones(shape, requires_grad=True), 0.5, True, True)
+    with pytest.raises(cr.GradientError, match=name):
+        getattr(F, name)(leaf, 0.5, True, True)
+    x = cr.ones(*shape, requires_grad=True)
+    y = x * 1
+    assert getattr(F, name)(y, 0.5, True, True) is y
+    kept = y.detach().numpy()
+    assert set(np.unique(kept)) <= {0.0, 2.0}
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), kept)

@@ -433,9 +433,11 @@ class Dropout2d(Module):
         self.p, self.inplace, self.generator = p, inplace, generator
 
     def forward(self, input):
-        if self.inplace and self.training:
-            return in_place(self, F.dropout2d, input, self.p, True, self.generator)
-        return F.dropout2d(input, self.p, self.training, self.generator)
+        if self.inplace and self.training and self.p > 0:
+            if not input.numel():
+                return input
+            return in_place(self, F.dropout2d, input, self.p, True, False, self.generator)
+        return F.dropout2d(input, self.p, self.training, generator=self.generator)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

@@ -133,9 +133,13 @@ class Dropout(Module):
         self.generator = generator
 
     def forward(self, input):
-        if self.inplace and self.training:
-            return in_place(self, dropout, input, self.p, True, self.generator)
-        return dropout(input, self.p, self.training, self.generator)
+        # p = 0 (or nothing to drop) leaves the input untouched in place, as PyTorch: no
+        # in-place write, so a leaf that requires grad is no error.
+        if self.inplace and self.training and self.p > 0:
+            if not input.numel():
+                return input
+            return in_place(self, dropout, input, self.p, True, False, self.generator)
+        return dropout(input, self.p, self.training, generator=self.generator)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

@@ -241,10 +241,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return out
 
 
-def dropout(x, p=0.5, training=True, generator=None):
+def dropout(x, p=0.5, training=True, inplace=False, generator=None):
     """Inverted dropout: in training, zero each element with probability ``p`` and scale the
     survivors by 1/(1-p), so the expected output equals ``x`` and evaluation needs no
-    rescaling; outside training, return ``x`` unchanged.
+    rescaling; outside training, return ``x`` unchanged. ``inplace`` writes the result into
+    ``x`` (PyTorch's fourth argument, so ``F.dropout(x, p, training, inplace)`` reads alike).
 
     >>> cr.nn.functional.dropout(cr.ones(4), p=0.5, training=False)
     tensor([1., 1., 1., 1.], dtype=float32)
@@ -254,11 +255,21 @@ def dropout(x, p=0.5, training=True, generator=None):
     if not training or p == 0:
         return x
     _float_to_drop("dropout", x, p)
+    if inplace:
+        return _in_place(x, lambda t: dropout(t, p, True, generator=generator), "dropout")
     if p == 1:
         return x * 0
     keep = resolve(generator).random(x.shape) >= p
     dtype = x.dtype if x.dtype.kind == "f" else default_float()
     return x * (keep.astype(dtype) / dtype.type(1 - p))
+
+
+def _in_place(x, function, op):
+    """``function(x)`` written into ``x`` (recorded in the graph; refused on a leaf that
+    requires grad, as PyTorch); an empty ``x`` is left alone, as PyTorch's."""
+    if not x.numel():
+        return x
+    return x._inplace(lambda t, _: function(t), None, f"{op}(inplace=True)")
 
 
 def _float_to_drop(op, x, p):
@@ -273,9 +284,9 @@ def check_probability(p):
     check_between("dropout probability p", p, 0, 1)
 
 
-def dropout2d(input, p=0.5, training=True, generator=None):
+def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
     """Zero whole channels with probability ``p`` (scaling the kept ones by 1 / (1 - p)) in
-    training; the identity otherwise.
+    training; the identity otherwise. ``inplace`` writes the result into ``input``.
 
     >>> cr.nn.functional.dropout2d(cr.ones(1, 2, 2, 2), 0.5, training=False).sum()
     tensor(8., dtype=float32)
@@ -285,6 +296,9 @@ def dropout2d(input, p=0.5, training=True, generator=None):
     if not training or p == 0:
         return input
     _float_to_drop("dropout2d", input, p)
+    if inplace:
+        return _in_place(input, lambda t: dropout2d(t, p, True, generator=generator),
+                         "dropout2d")
     if p == 1:
         return input * 0
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
