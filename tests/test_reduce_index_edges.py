@@ -246,3 +246,28 @@ def test_setitem_drops_the_values_leading_ones_as_pytorch(key, value_shape, in_g
             v if in_graph else v.detach())
         return y
     assert_like_torch(call, X34, np.random.default_rng(4).standard_normal(value_shape))
+
+
+# -- accumulation width as PyTorch's CPU kernels -----------------------------------------------
+
+def test_cumsum_of_float32_is_accumulated_in_float64_as_pytorch():
+    # A million numbers in [0, 1): chainrule's float32 running sum drifted by 11 at the end;
+    # PyTorch's CPU kernel accumulates in float64 and rounds each result once.
+    x = np.random.default_rng(0).random(1_000_000).astype(np.float32)
+    np.testing.assert_array_equal(cr.cumsum(cr.tensor(x), 0).numpy(),
+                                  torch.cumsum(torch.tensor(x), 0).numpy())
+    y = (np.random.default_rng(1).random((30, 300)) + 0.5).astype(np.float32)
+    np.testing.assert_array_equal(cr.cumprod(cr.tensor(y), 1).numpy(),
+                                  torch.cumprod(torch.tensor(y), 1).numpy())
+
+
+@pytest.mark.parametrize("p", [2, 1, 3, float("inf"), -1, 0.5])
+@pytest.mark.parametrize("dim", [None, 1])
+def test_a_float16_norm_is_accumulated_in_float32(p, dim):
+    # The squares of a 2-norm of 408 overflow float16: chainrule gave inf.
+    x = (np.random.default_rng(0).random((50, 100)) * 10).astype(np.float16)
+    got = cr.linalg.vector_norm(cr.tensor(x), ord=p, dim=dim)
+    want = torch.linalg.vector_norm(torch.tensor(x), ord=p, dim=dim)
+    assert got.dtype == cr.float16
+    np.testing.assert_allclose(got.numpy().astype(np.float32), want.numpy().astype(np.float32),
+                               rtol=1e-3)

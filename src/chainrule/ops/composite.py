@@ -81,8 +81,11 @@ def norm(x, p="fro", axis=None, keepdims=False):
     root of the sum of squares, 1 the sum of absolute values, inf / -inf the largest /
     smallest absolute value, 0 the count of nonzeros, any other p (sum |x|^p)^(1/p). At a
     zero vector the gradient is 0, as in PyTorch."""
-    from .elementwise import abs, equal, not_equal, pow
+    from .elementwise import abs, astype, equal, not_equal, pow
     from .reduce import min
+    if _value(x).dtype == xp.float16:
+        # PyTorch accumulates float16 in float32: the squares of a norm of 408 overflow float16.
+        return astype(norm(astype(x, dtype=xp.float32), p, axis, keepdims), dtype=xp.float16)
     if p in ("fro", 2, 2.0):
         # not_equal rather than greater: a NaN norm stays NaN (greater would make it 0).
         squares = sum(x * x, axis=axis, keepdims=keepdims)
