@@ -292,3 +292,54 @@ def test_integer_clamp_bounds_fit_or_are_refused_as_pytorch(dtype, low, high):
             cr.clamp(c, min=low, max=high)
         return
     _same(cr.clamp(c, min=low, max=high), expected)
+
+
+# -- pow by +-0.5 and lerp's dtypes ------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("exponent", [0.5, -0.5])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_power_by_a_half_at_minus_zero_and_minus_inf(dtype, exponent):
+    # PyTorch takes sqrt / rsqrt for float32 and float64 (sqrt(-0) = -0) but C's pow for
+    # float16 (pow(-0, 0.5) = 0, pow(-inf, 0.5) = inf); chainrule took sqrt for all three.
+    values = [-0.0, -np.inf, 0.0, 4.0, 0.3, np.inf]
+    t, c = _both(values, dtype, requires_grad=True)
+    yt, yc = t ** exponent, c ** exponent
+    _same(yc, yt)
+    g = np.linspace(-1, 1, len(values)).astype(dtype)
+    yt.backward(torch.tensor(g))
+    yc.backward(cr.tensor(g))
+    np.testing.assert_allclose(c.grad.numpy().astype(float), t.grad.numpy().astype(float),
+                               rtol=2e-3)
+
+
+@pytest.mark.parametrize("end, weight", [
+    ("float64", 0.5), ("float32", "float64-1d"), ("float32", "int64-1d"),
+    ("float32", "float64-0d"), ("float32", True), ("float32", 2)])
+def test_lerp_does_not_promote_as_pytorch(end, weight):
+    start_t, start_c = _both([1.0, 2.0], "float32")
+    end_t, end_c = _both([3.0, 4.0], end)
+    if isinstance(weight, str):
+        dtype, shape = weight.split("-")
+        values = [0.5, 2.0] if shape == "1d" else 0.5
+        values = [1, 2] if dtype == "int64" else values
+        weight_t, weight_c = _both(values, dtype)
+    else:
+        weight_t = weight_c = weight
+    try:
+        expected = torch.lerp(start_t, end_t, weight_t)
+    except RuntimeError as error:
+        assert "expected dtype" in str(error)
+        with pytest.raises(cr.DtypeError, match="lerp: expected dtype float32"):
+            cr.lerp(start_c, end_c, weight_c)
+        return
+    _same(cr.lerp(start_c, end_c, weight_c), expected)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int64"])
+def test_lerp_of_integers_refused_as_pytorch(dtype):
+    t, c = _both([1, 0], dtype)
+    with pytest.raises(NotImplementedError):
+        torch.lerp(t, t, 0.5)
+    with pytest.raises(cr.DtypeError, match=f"lerp.*{dtype}"):
+        cr.lerp(c, c, 0.5)

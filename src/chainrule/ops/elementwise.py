@@ -120,9 +120,11 @@ def pow(a, b):
     tensor([ 2., -0.], dtype=float32)
     """
     if not isinstance(b, xp.ndarray) and a.dtype.kind == "f" and b in (0.5, -0.5):
-        # PyTorch computes a power by a number 0.5 or -0.5 as sqrt or 1 / sqrt, which differ
-        # from pow at -0 and -inf (sqrt(-0) = -0, pow(-0, 0.5) = 0).
-        return xp.sqrt(a) if b > 0 else 1 / xp.sqrt(a)
+        if a.dtype != _HALF:
+            # PyTorch computes a power by a number 0.5 or -0.5 as sqrt or 1 / sqrt, which
+            # differ from pow at -0 and -inf (sqrt(-0) = -0, pow(-0, 0.5) = 0).
+            return xp.sqrt(a) if b > 0 else 1 / xp.sqrt(a)
+        b = xp.array(b, a.dtype)  # float16: C's pow, as PyTorch's (made full size below)
     if isinstance(b, xp.ndarray):
         # A tensor exponent is C's pow, as PyTorch's. NumPy takes shortcuts for an exponent
         # that is one number broadcast (sqrt for 0.5: nan at -inf, where pow gives inf), so a

@@ -762,6 +762,20 @@ def square(x):
     return x * x
 
 
+def _lerp_dtypes(start, end, weight):
+    # PyTorch's lerp does not promote: it needs floats, and end (and a weight tensor with
+    # dimensions) in start's dtype.
+    if start.dtype.kind != "f":
+        raise DtypeError(f"lerp: not implemented for {start.dtype} tensors (as in PyTorch), "
+                         f"shape {tuple(start.shape)}")
+    for name, other in (("end", end), ("weight", weight)):
+        dtype = getattr(other, "dtype", None)
+        if dtype is not None and dtype != start.dtype and (name == "end" or other.ndim):
+            raise DtypeError(f"lerp: expected dtype {start.dtype} for `{name}` but got {dtype} "
+                             f"(as in PyTorch, which does not promote here), shapes "
+                             f"{tuple(start.shape)} and {tuple(other.shape)}")
+
+
 def lerp(start, end, weight):
     """start + weight * (end - start), computed from the nearer end as PyTorch does (so
     ``lerp(a, b, 1)`` is exactly b, and overflow and NaN appear where PyTorch's do).
@@ -769,6 +783,7 @@ def lerp(start, end, weight):
     >>> cr.lerp(cr.tensor([0.0]), cr.tensor([10.0]), 0.25)
     tensor([2.5], dtype=float32)
     """
+    _lerp_dtypes(start, end, weight)
     if start.dtype == xp.float16:  # in float32, rounded once, as PyTorch's float16 lerp
         single = [each.astype(xp.float32) if hasattr(each, "astype") else each
                   for each in (start, end, weight)]
