@@ -20,7 +20,7 @@ import warnings
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor
-from .capture import CaptureError, Installed, Recorder
+from .capture import CaptureError, Installed, Recorder, same_size
 from .guards import GuardBuilder, flatten, free_variables
 from .program import HEADER, Program
 
@@ -645,6 +645,11 @@ def _compare_numbers(first, second):
             return False
         for u, w in zip(x, y):
             if not _same_number(u, w):
+                if b.fn is same_size:  # a count the data decides: say so, not "a number"
+                    raise _NumbersDiffer(
+                        f"compile: {b.args[2]} gave shape {b.args[1]} in one traced call and "
+                        f"{a.args[1]} in the other; a plan is made for one shape of it. Run "
+                        f"this step eagerly, or keep the count the same in every call")
                 what = getattr(b.op, "name", None) or getattr(b.fn, "__name__", b.kind)
                 scope = f", {b.scope}" if b.scope else ""
                 raise _NumbersDiffer(

@@ -17,6 +17,7 @@ Reading a traced tensor's value in Python (``.item()``, ``bool(t)``, ``np.asarra
 ``CaptureError`` naming the user's line, as do random draws and in-place changes it cannot
 replay.
 """
+import functools
 import operator
 import os
 import sys
@@ -62,7 +63,7 @@ class Value:
     result of an instruction. ``shape``/``dtype`` are what capture saw."""
 
     __slots__ = ("index", "kind", "shape", "dtype", "source", "name", "hint", "scope",
-                 "producer", "layout", "lazy", "__weakref__")
+                 "producer", "layout", "lazy", "derived", "__weakref__")
 
     def __init__(self, index, kind, shape, dtype, source=None, hint=None, scope=None):
         self.index = index
@@ -76,6 +77,7 @@ class Value:
         self.producer = None
         self.layout = None  # "C", "F" or "A" (neither), as capture saw the array
         self.lazy = False  # an engine.SliceGradient, not an array
+        self.derived = False  # indices the plan finds from the data (sort's order)
 
     def __repr__(self):
         return f"<Value {self.index} {self.kind} {self.name or self.hint} {self.shape}>"
@@ -252,21 +254,91 @@ class Recorder:
                     f"plan would not repeat the change. Change it with tensor ops, or run "
                     f"eagerly")
 
-    def ref(self, obj):
+    def ref(self, obj, op=None):
         """``obj`` with every array replaced by its Value (constants registered as such)."""
         if isinstance(obj, ndarray):
             v = self.value_of(obj)
+            if v is None and obj.base is not None:
+                live = self.live_view(obj, emit=False)
+                if live is not None and (live.derived or obj.dtype == xp.bool_):
+                    # A slice of an order the plan finds, a mask broadcast by masked_select:
+                    # made in the plan from each call's values.
+                    return self.live_view(obj)
             if v is None:
+                self.refuse_view_of_data(obj, op)
                 v = self.new_value("const", obj.shape, obj.dtype, source=obj)
                 self.bind(obj, v)
             return v
         if isinstance(obj, Tensor):
             return self.leaf(obj)
         if type(obj) in (tuple, list):
-            return type(obj)(self.ref(item) for item in obj)
+            return type(obj)(self.ref(item, op) for item in obj)
         if type(obj) is dict:
-            return {key: self.ref(item) for key, item in obj.items()}
+            return {key: self.ref(item, op) for key, item in obj.items()}
         return obj
+
+    def is_live(self, obj):
+        """Whether ``obj`` is a tensor whose values may differ from call to call: the step's
+        data, a parameter, or a value computed from them."""
+        if not isinstance(obj, Tensor):
+            return False
+        v = self.value_of(obj._data)
+        return obj.requires_grad or (v is not None and v.kind != "const") or \
+            self.live_view(obj._data, emit=False) is not None
+
+    def live_view(self, array, emit=True):
+        """The Value of ``array`` if it is one the plan computes or reads live; for a NumPy
+        view of such a value (sort's reshape of its input, topk's first k of the order), a
+        copy the plan makes from that value as the traced call viewed it. None otherwise."""
+        if not isinstance(array, ndarray):
+            return None
+        v = self.value_of(array)
+        if v is not None:
+            return None if v.kind == "const" else v
+        base = array.base
+        while isinstance(base, ndarray):
+            v = self.value_of(base)
+            if v is not None:
+                break
+            base = base.base
+        else:
+            return None
+        offset, rest = divmod(array.__array_interface__["data"][0] -
+                              base.__array_interface__["data"][0], array.itemsize)
+        if v.kind == "const" or rest or base.dtype != array.dtype or \
+                not base.flags.c_contiguous:
+            return None
+        if not emit:
+            return v
+        if not offset and array.shape == base.shape and array.strides == base.strides:
+            self.bind(array, v)  # the whole of it, as it is (sort's reshape to its own shape)
+            return v
+        out = self.new_value("op", array.shape, array.dtype, hint=v.hint or "view")
+        out.derived = getattr(v, "derived", False)
+        self.emit(Instr("call", view_of, [v, offset, array.shape, array.strides], out=out,
+                        comment="as the traced call viewed it, from this call's values"), array)
+        return out
+
+    def refuse_view_of_data(self, array, op):
+        """A boolean mask that is a NumPy view of one the step computed (broadcast inside
+        masked_select) would be a constant of the plan, holding the traced call's mask: two
+        traced calls whose different data gave the same mask made a plan that kept it for
+        every later call. Refused, naming the op. (Integer indices viewed from the labels are
+        checked by comparing the traced calls' constants, the labels being arguments.)"""
+        if array.dtype != xp.bool_:
+            return
+        base = array.base
+        while isinstance(base, ndarray):
+            v = self.value_of(base)
+            if v is not None and v.kind == "op":
+                name = getattr(op, "name", "an op")
+                raise CaptureError(
+                    f"compile: {name} was given a NumPy view of a mask the step computed "
+                    f"from its data (shape {array.shape}); a plan would keep the traced "
+                    f"call's mask for every call. Run this step eagerly, or use "
+                    f"chainrule's ops on the tensor instead (x[mask] rather than "
+                    f"masked_select)")
+            base = base.base
 
     def emit(self, instr, result=None):
         self.rec.instrs.append(instr)
@@ -292,11 +364,18 @@ class Recorder:
 
     def forward_done(self, op, original, arrays, kwargs, out):
         scope = mode.scope
-        instr = Instr("forward", original, [self.ref(a) for a in arrays],
-                      {k: self.ref(v) for k, v in kwargs.items()},
+        instr = Instr("forward", original, [self.ref(a, op) for a in arrays],
+                      {k: self.ref(v, op) for k, v in kwargs.items()},
                       self.out_value(out, op.name, scope), op=op, scope=scope)
         self.last_forward = instr
         self.emit(instr, out)
+        counted = _data_sized(op, instr)
+        if counted is not None:
+            # Its output's size depends on the values (a boolean mask's count): the plan's
+            # later lines and buffers are sized for the traced calls' count.
+            self.rec.instrs.append(Instr(
+                "check", same_size, [instr.out, xp.shape(out), counted],
+                comment=f"{op.name}: {counted} sizes its output, as in the traced calls"))
 
     def call_done(self, op, t):
         if not isinstance(t, Tensor):
@@ -893,6 +972,63 @@ class Installed:
                            ("tolist", ".tolist()"), ("numpy", ".numpy()"),
                            ("__array__", "np.asarray(tensor)")):
             self.swap(Tensor, name, _value_trap(r, Tensor.__dict__[name], what))
+        self._install_data_choices(r)
+
+    def _install_data_choices(self, r):
+        """Functions that choose indices from a tensor's values with NumPy: sort, argsort and
+        topk find their order in the plan, from the data of each call; the others are refused
+        on a tensor of the step's data, since a plan would keep the traced call's choice
+        (two traced calls with the same order made a plan that kept it for every call)."""
+        from .. import more_indexing, stats
+        sort_ops = sys.modules["chainrule.ops.sort"]  # the package's `sort` is the function
+
+        original_order = sort_ops._order
+
+        def order(values, axis, descending):
+            result = original_order(values, axis, descending)
+            v = r.live_view(values)
+            if v is not None:
+                out = r.emit(Instr("call", original_order, [v, axis, descending],
+                                   out=r.new_value("op", result.shape, result.dtype,
+                                                   hint="order"),
+                                   comment="the sorting order, found in each call's data"),
+                             result)
+                out.derived = True
+            return result
+        self.swap(sort_ops, "_order", order)
+        original_int_tensor = sort_ops._int_tensor
+
+        def int_tensor(array):
+            # The indices sort and argsort return: a copy of the order, the same values.
+            result = original_int_tensor(array)
+            v = r.live_view(array) if isinstance(array, ndarray) else None
+            if v is not None and v.derived and result._data.shape == xp.shape(array):
+                r.bind(result._data, v)
+            return result
+        self.swap(sort_ops, "_int_tensor", int_tensor)
+
+        def refusing(fn, name):
+            @functools.wraps(fn)
+            def choose(*args, **kwargs):
+                if any(r.is_live(a) for a in (*args, *kwargs.values())):
+                    raise CaptureError(
+                        f"compile: {name} chooses its result from a tensor's values with NumPy "
+                        f"(at {user_line()}); a plan would keep the traced call's choice for "
+                        f"every call. Run this step eagerly, or compute it outside the "
+                        f"compiled step and pass it in")
+                return fn(*args, **kwargs)
+            return choose
+        for module, names in ((stats, ("median", "unique", "histc", "histogram")),
+                              (more_indexing, ("nanmedian", "kthvalue", "mode", "quantile",
+                                               "nanquantile", "bincount",
+                                               "unique_consecutive")),
+                              (sort_ops, ("cummax", "cummin"))):
+            for name in names:
+                original = getattr(module, name)
+                self.swap_everywhere(name, original, refusing(original, name))
+                for attribute, method in list(vars(Tensor).items()):
+                    if method is original or getattr(method, "__wrapped__", None) is original:
+                        self.swap(Tensor, attribute, refusing(method, name))
 
 
 def _copy(a):
@@ -905,6 +1041,37 @@ def picked(x, pick, axis, keepdims):
     if axis is None:
         return xp.asarray(pick(x), dtype=xp.int64)
     return xp.asarray(pick(x, axis=axis, keepdims=keepdims), dtype=xp.int64)
+
+
+def view_of(base, offset, shape, strides):
+    """A copy of the view of ``base`` that starts ``offset`` elements in, with ``shape`` and
+    byte ``strides``: the traced call's NumPy view, taken of this call's values."""
+    flat = xp.ascontiguousarray(base).reshape(-1)
+    return xp.lib.stride_tricks.as_strided(flat[offset:], shape, strides).copy()
+
+
+def _data_sized(op, instr):
+    """What makes ``op``'s output size depend on the data, as text, or None: a boolean
+    mask computed by the step (x[mask]), or the nonzero elements it counts."""
+    if op.name == "getitem":
+        index = instr.kwargs.get("index")
+        parts = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(p, Value) and p.kind != "const" and p.dtype == xp.bool_
+               for p in parts):
+            return "a boolean mask computed from the data"
+    if op.name in ("_nonzero", "nonzero", "argwhere"):
+        return "the count of nonzero elements"
+    return None
+
+
+def same_size(out, seen, counted):
+    """Raise unless ``out`` has the traced calls' shape (a count that depends on the data)."""
+    if xp.shape(out) != seen:
+        raise CaptureError(
+            f"compile: {counted} gave shape {xp.shape(out)} in this call and {seen} in the "
+            f"traced calls; the plan's later lines and buffers are made for {seen}, so it "
+            f"cannot give eager's numbers. Run this step eagerly, or keep the count the same "
+            f"in every call (a fixed number of selected elements)")
 
 
 def same_ignored(target, ignore_index, seen, name):
