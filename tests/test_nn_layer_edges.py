@@ -349,3 +349,58 @@ def test_functional_dropout_takes_pytorchs_positional_inplace(name):
     assert set(np.unique(kept)) <= {0.0, 2.0}
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), kept)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss", "multi_margin_loss"])
+@pytest.mark.parametrize("dtype", [np.int32, np.int16, np.uint8])
+def test_class_index_losses_take_only_pytorchs_target_dtypes(name, dtype):
+    scores = np.random.default_rng(8).standard_normal((4, 5)).astype(np.float32)
+    labels = np.array([0, 3, 4, 1], dtype=dtype)
+    try:
+        expected = getattr(TF, name)(torch.tensor(scores), torch.tensor(labels)).numpy()
+    except RuntimeError:
+        with pytest.raises(cr.LabelError, match=f"{name}: expected class targets of dtype"):
+            getattr(F, name)(cr.tensor(scores), cr.tensor(labels))
+        return
+    got = getattr(F, name)(cr.tensor(scores), cr.tensor(labels)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_binary_cross_entropy_refuses_a_target_of_another_dtype():
+    p = np.array([0.2, 0.7, 0.9], np.float32)
+    target = np.array([0.0, 1.0, 1.0])
+    _both_raise(lambda lib: TF.binary_cross_entropy(lib.tensor(p), lib.tensor(target)),
+                lambda lib: F.binary_cross_entropy(lib.tensor(p), lib.tensor(target)),
+                cr.DtypeError, "binary_cross_entropy: target of dtype float64")
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_])
+def test_binary_cross_entropy_with_logits_refuses_an_integer_target(dtype):
+    logits = np.array([0.2, -0.7, 1.9], np.float32)
+    target = np.array([0, 1, 1]).astype(dtype)
+    _both_raise(lambda lib: TF.binary_cross_entropy_with_logits(lib.tensor(logits),
+                                                                lib.tensor(target)),
+                lambda lib: F.binary_cross_entropy_with_logits(lib.tensor(logits),
+                                                               lib.tensor(target)),
+                cr.DtypeError, "must be floating point")
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, lib, x, t, w: f.binary_cross_entropy(lib.sigmoid(x), t, weight=w),
+    lambda f, lib, x, t, w: f.binary_cross_entropy_with_logits(x, t, weight=w),
+    lambda f, lib, x, t, w: f.binary_cross_entropy_with_logits(x, t, pos_weight=w),
+], ids=["bce-weight", "bce-logits-weight", "bce-logits-pos_weight"])
+def test_binary_cross_entropies_keep_the_input_dtype_under_a_float64_weight(call):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    t = (rng.random((3, 4)) > 0.5).astype(np.float32)
+    w = rng.random(4) + 0.5
+    xt = torch.tensor(x, requires_grad=True)
+    expected = call(TF, torch, xt, torch.tensor(t), torch.tensor(w))
+    expected.backward()
+    xc = cr.tensor(x, requires_grad=True)
+    got = call(F, cr, xc, cr.tensor(t), cr.tensor(w))
+    got.backward()
+    assert got.dtype == np.float32 and expected.dtype == torch.float32
+    np.testing.assert_allclose(got.item(), expected.item(), rtol=1e-5)
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-7)

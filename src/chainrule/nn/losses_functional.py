@@ -6,7 +6,7 @@ multi_margin_loss) accept ``(N, C)`` inputs with ``(N,)`` targets and ``(N, C, d
 ``(N, d1, ...)``; formulas are in docs/losses-and-regularisation.md.
 """
 from ..backend import xp
-from ..errors import ShapeError
+from ..errors import DtypeError, LabelError, ShapeError
 from ..ops import (abs, gather, log_softmax, movedim, relu, reshape, softmax_cross_entropy,
                    softplus, where)
 from ..ops.fused import (REDUCTIONS, binary_cross_entropy_elementwise, check_labels,
@@ -33,7 +33,21 @@ def _check_same_shape(op, a, b):
 
 def _labels(op, target, input_shape, ignore_index=None):
     """Integer class targets as an array, checked in the one place labels are checked."""
+    _label_dtype(op, target)
     return check_labels(op, target, input_shape, ignore_index)
+
+
+# The integer target dtypes PyTorch's class-index losses take (int32 labels are refused).
+_LABEL_DTYPES = {"cross_entropy": ("int64", "uint8"), "nll_loss": ("int64", "uint8"),
+                 "multi_margin_loss": ("int64",)}
+
+
+def _label_dtype(op, target):
+    dtype = xp.dtype(target.dtype)
+    if dtype.kind in "iu" and dtype.name not in _LABEL_DTYPES[op]:
+        raise LabelError(f"{op}: expected class targets of dtype "
+                         f"{' or '.join(_LABEL_DTYPES[op])} (as in PyTorch), got {dtype} of "
+                         f"shape {tuple(target.shape)}; convert them with .long()")
 
 
 def _weights_array(op, weight, classes):
@@ -118,6 +132,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             _labels("cross_entropy", target_array, input.shape)  # says what was expected
         return _cross_entropy_probabilities(input, _as_tensor(target), weight, reduction,
                                             label_smoothing)
+    _label_dtype("cross_entropy", target_array)
     if (input.ndim == 2 and weight is None and label_smoothing == 0 and target_array.ndim == 1
             and not (target_array == ignore_index).any()):
         return softmax_cross_entropy(input, target_array, reduction=reduction)  # checks labels
@@ -161,10 +176,21 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction("binary_cross_entropy", reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape("binary_cross_entropy", input, target)
+    if target.dtype != input.dtype:
+        raise DtypeError(f"binary_cross_entropy: target of dtype {target.dtype} for an input "
+                         f"of dtype {input.dtype} (shape {tuple(input.shape)}); PyTorch wants "
+                         f"the same dtype")
     losses = binary_cross_entropy_elementwise(input, target)
     if weight is not None:
-        losses = losses * weight
+        losses = losses * _in_dtype_of(input, weight)
     return reduce_losses(losses, reduction, "binary_cross_entropy")
+
+
+def _in_dtype_of(input, weight):
+    """A weight cast to the input's dtype: PyTorch's binary cross-entropies keep the input's
+    dtype whatever the weight's (a float64 weight on float32 scores gives float32)."""
+    weight = _as_tensor(weight)
+    return weight if weight.dtype == input.dtype else weight.to(input.dtype)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -180,16 +206,18 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
     if target.dtype.kind != "f":
-        target = target.astype(input.dtype)
+        raise DtypeError(f"binary_cross_entropy_with_logits: target of dtype {target.dtype} "
+                         f"(shape {tuple(target.shape)}) must be floating point, as in PyTorch; "
+                         f"convert it with .float()")
     if pos_weight is None:
         # softplus never exponentiates a positive number, so no logit overflows; (1 - y) x +
         # softplus(-x) rather than softplus(x) - x y, so that x = inf gives inf, as PyTorch.
         losses = (1 - target) * input + softplus(-input)
     else:
-        log_weight = (pos_weight - 1) * target + 1
+        log_weight = (_in_dtype_of(input, pos_weight) - 1) * target + 1
         losses = (1 - target) * input + log_weight * softplus(-input)
     if weight is not None:
-        losses = losses * weight
+        losses = losses * _in_dtype_of(input, weight)
     return reduce_losses(losses, reduction, "binary_cross_entropy_with_logits")
 
 
