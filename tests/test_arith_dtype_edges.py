@@ -343,3 +343,19 @@ def test_lerp_of_integers_refused_as_pytorch(dtype):
         torch.lerp(t, t, 0.5)
     with pytest.raises(cr.DtypeError, match=f"lerp.*{dtype}"):
         cr.lerp(c, c, 0.5)
+
+
+def test_clamp_by_bounds_requiring_grad_names_clamp():
+    # chainrule has no gradient for clamp's tensor bounds: it must say so, naming clamp,
+    # rather than fail inside NumPy. Detached bounds give PyTorch's answer.
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    low = cr.tensor([2.0, 2.0, 2.0], requires_grad=True)
+    with pytest.raises(cr.GradientError, match=r"clamp.*\(3,\)"):
+        cr.clamp(x, min=low)
+    xt = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    yt = torch.clamp(xt, min=torch.tensor([2.0, 2.0, 2.0]))
+    yc = cr.clamp(x, min=low.detach())
+    _same(yc, yt)
+    yt.backward(torch.tensor([1.0, 2.0, 3.0]))
+    yc.backward(cr.tensor([1.0, 2.0, 3.0]))
+    _same(x.grad, xt.grad)

@@ -2,7 +2,8 @@
 reduces them to each input's shape."""
 from ..backend import xp
 from ..dtypes import default_float, fill_number
-from ..errors import ArgumentError, DtypeError
+from ..engine import mode
+from ..errors import ArgumentError, DtypeError, GradientError
 from .primitive import primitive
 
 _HALF, _SINGLE = xp.dtype(xp.float16), xp.dtype(xp.float32)
@@ -434,6 +435,10 @@ def _(grad, condition):
 def clip(x, *, low=None, high=None):
     if low is None and high is None:
         raise ArgumentError("clamp: at least one of min or max must not be None")
+    if mode.enabled and any(getattr(b, "requires_grad", False) for b in (low, high)):
+        raise GradientError(f"clamp: gradients with respect to tensor bounds (min/max that "
+                            f"require grad) are not implemented, input shape {x.shape}; "
+                            f"detach the bounds, or use maximum / minimum (which share a tie's gradient)")
     if x.dtype.kind in "iub" and any(isinstance(b, float) for b in (low, high)):
         x = x.astype(default_float())  # as in PyTorch: an int tensor clamped at a float
     if x.dtype.kind == "b" and all(isinstance(b, (bool, xp.bool_)) for b in (low, high)
