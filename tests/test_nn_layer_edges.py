@@ -404,3 +404,21 @@ def test_binary_cross_entropies_keep_the_input_dtype_under_a_float64_weight(call
     assert got.dtype == np.float32 and expected.dtype == torch.float32
     np.testing.assert_allclose(got.item(), expected.item(), rtol=1e-5)
     np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none", "batchmean"])
+def test_kl_div_gradient_in_a_zero_target_is_pytorchs_nan(reduction):
+    rng = np.random.default_rng(10)
+    log_p = np.log(rng.random((3, 4)).astype(np.float32) * 0.9 + 0.05)
+    target = rng.random((3, 4)).astype(np.float32)
+    target[0, 1] = target[2, 3] = 0.0
+    upstream = rng.standard_normal((3, 4)).astype(np.float32) if reduction == "none" else None
+    results = []
+    for lib, f in ((torch, TF), (cr, F)):
+        x, y = lib.tensor(log_p, requires_grad=True), lib.tensor(target, requires_grad=True)
+        loss = f.kl_div(x, y, reduction=reduction)
+        loss.backward(None if upstream is None else lib.tensor(upstream))
+        results.append((loss.detach().numpy(), x.grad.numpy(), y.grad.numpy()))
+    for expected, got in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)  # NaN where NaN
+    assert np.isnan(results[1][2][0, 1]) and np.isnan(results[1][2][2, 3])

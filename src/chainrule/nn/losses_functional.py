@@ -11,7 +11,7 @@ from ..ops import (abs, gather, log_softmax, movedim, relu, reshape, softmax_cro
                    softplus, where)
 from ..ops.fused import (REDUCTIONS, binary_cross_entropy_elementwise, check_labels,
                          reduce_losses)
-from ..ops.math import log
+from ..ops.special_math import xlogy
 from ..tensor import Tensor
 
 
@@ -300,8 +300,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if log_target:
         losses = target.exp() * (target - input)
     else:
-        positive = target.detach() > 0
-        losses = where(positive, target * log(where(positive, target, 1)), 0) - target * input
+        # xlogy, as PyTorch: its gradient in the target at y = 0 is NaN (0 / 0) there too,
+        # where log y + 1 has no finite value.
+        losses = xlogy(target, target) - target * input
     if reduction == "batchmean":
         return losses.sum() / (input.shape[0] if input.ndim else 1)
     return reduce_losses(losses, reduction, "kl_div")
