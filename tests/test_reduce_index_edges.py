@@ -271,3 +271,42 @@ def test_a_float16_norm_is_accumulated_in_float32(p, dim):
     assert got.dtype == cr.float16
     np.testing.assert_allclose(got.numpy().astype(np.float32), want.numpy().astype(np.float32),
                                rtol=1e-3)
+
+
+# -- index tuples whose axis order NumPy and PyTorch disagree on -----------------------------------
+
+X345 = np.arange(60.0).reshape(3, 4, 5)
+
+
+@pytest.mark.parametrize("key", [
+    lambda M: (M.tensor(2), M.tensor([0, 1])),
+    lambda M: (M.tensor(1), M.tensor([0, 1]), slice(None)),
+    lambda M: (slice(None), np.int64(1), M.tensor([0, 1])),
+], ids=["0-d-adjacent", "0-d-then-slice", "numpy-int"])
+def test_a_0d_integer_tensor_in_an_index_is_an_int_as_in_pytorch(key):
+    assert_like_torch(lambda M, x: x[key(M)], X345)
+
+
+@pytest.mark.parametrize("key", [
+    lambda M: (M.tensor(1), slice(None), M.tensor([0, 1])),
+    lambda M: (np.int64(1), slice(None), M.tensor([0, 1])),
+], ids=["0-d-tensor", "numpy-int"])
+def test_a_0d_integer_tensor_apart_from_an_index_array_is_refused_as_an_int_is(key):
+    # chainrule read the 0-d array as NumPy does, an index array: (2, 4) where PyTorch gives
+    # (4, 2). As an int, it is refused like x[1, :, [0, 1]] rather than reordered.
+    assert tuple(torch.tensor(X345)[key(torch)].shape) == (4, 2)
+    with pytest.raises(IndexError, match="separated by a slice"):
+        cr.tensor(X345)[key(cr)]
+
+
+@pytest.mark.parametrize("key", [
+    lambda M: (1, None, M.tensor([True, False, True, True])),
+    lambda M: (0, slice(None), M.tensor([True, False, True, True, False])),
+    lambda M: (1, slice(None, None, 2), True),
+    lambda M: (-1, slice(1, 3), False),
+], ids=["int-none-mask", "int-slice-mask", "int-slice-true", "int-slice-false"])
+def test_an_int_and_a_mask_apart_are_refused_not_reordered(key):
+    # chainrule silently gave NumPy's order ((3, 1, 5) for PyTorch's (1, 3, 5), ...).
+    torch.tensor(X345)[key(torch)]  # PyTorch answers; chainrule refuses rather than differ
+    with pytest.raises(IndexError, match="separated by a slice"):
+        cr.tensor(X345)[key(cr)]

@@ -1492,8 +1492,9 @@ def _unwrap_index(index):
     if isinstance(index, Tensor):
         return uint8_as_mask(index._data)
     if isinstance(index, tuple):
-        index = tuple(uint8_as_mask(i._data) if isinstance(i, Tensor) else
-                      xp.asarray(i) if isinstance(i, list) else uint8_as_mask(i) for i in index)
+        index = tuple(_basic_as_pytorch(uint8_as_mask(i._data)) if isinstance(i, Tensor) else
+                      xp.asarray(i) if isinstance(i, list) else
+                      _basic_as_pytorch(uint8_as_mask(i)) for i in index)
         _refuse_split_advanced_index(index)
         for part in index:
             _refuse_negative_step(part)
@@ -1522,16 +1523,27 @@ def _refuse_negative_step(part):
                          f".flip(dim) to reverse")
 
 
+def _basic_as_pytorch(part):
+    """PyTorch reads a 0-d integer tensor (or a NumPy integer) in an index tuple as an int;
+    NumPy reads it as an index array, which can move the result's axes (x[tensor(1), :,
+    tensor([0, 1])] is (4, 2) in PyTorch, (2, 4) in NumPy, for x of shape (3, 4, 5))."""
+    if isinstance(part, (ndarray, xp.integer)) and part.ndim == 0 and part.dtype.kind in "iu":
+        return int(part)
+    return part
+
+
 def _refuse_split_advanced_index(index):
-    """NumPy and PyTorch order the result's axes differently when integers and index arrays are
-    separated by a slice (x[0, :, [0, 1]]): refuse rather than pick one silently."""
-    arrays = [i for i, part in enumerate(index)
-              if isinstance(part, ndarray) and part.dtype != bool and part.ndim > 0]
+    """NumPy and PyTorch order the result's axes differently when integers and index arrays
+    (bool masks, True and False included) are separated by a slice (x[0, :, [0, 1]]): refuse
+    rather than pick one silently."""
+    arrays = [i for i, part in enumerate(index) if isinstance(part, bool) or isinstance(
+        part, ndarray) and (part.dtype == bool or part.ndim > 0)]
     if not arrays:
         return
-    advanced = [i for i, part in enumerate(index) if i in arrays or isinstance(part, int)]
+    advanced = [i for i, part in enumerate(index) if i in arrays or isinstance(part, int)
+                and not isinstance(part, bool)]
     if advanced[-1] - advanced[0] + 1 != len(advanced) and any(
-            isinstance(index[i], int) for i in advanced):
+            i not in arrays for i in advanced):
         raise IndexError(
             f"index {index!r}: integers and index arrays separated by a slice order the "
             f"result's axes differently in NumPy and PyTorch; index in two steps instead, "
