@@ -85,6 +85,8 @@ def test_a_count_that_changes_is_refused_by_name(body):
     ("quantile", lambda z: cr.quantile(z, 0.25) * 1),
     ("cummax", lambda z: z.cummax(0).values.sum()),
     ("cummin", lambda z: cr.cummin(z, 0).values.sum()),
+    ("repeat_interleave with a tensor of repeats",
+     lambda z: cr.repeat_interleave(z, (z > 0.8).long() + 1).sum()),
 ])
 def test_choices_made_in_numpy_are_refused(name, body):
     with pytest.raises(CaptureError, match=f"{name} chooses its result"):
@@ -92,6 +94,9 @@ def test_choices_made_in_numpy_are_refused(name, body):
 
 
 def test_the_same_functions_on_constants_are_not_refused():
-    # A tensor the step does not compute (a closure constant) may be sorted or summarised.
+    # A tensor the step does not compute (a closure constant) may be sorted or summarised, and
+    # repeat_interleave with a number of repeats depends on no values.
     table = cr.tensor([3.0, 1.0, 2.0, 5.0], dtype="float64")
-    _compare(lambda z: (z * table.median()).sum() + (z * table.sort().values).sum())
+    counts = cr.tensor([1, 3, 2, 1])
+    _compare(lambda z: (z * table.median()).sum() + (z * table.sort().values).sum() +
+             cr.repeat_interleave(z, 2).sum() + z.repeat_interleave(counts, dim=0).sum())

@@ -1007,10 +1007,10 @@ class Installed:
             return result
         self.swap(sort_ops, "_int_tensor", int_tensor)
 
-        def refusing(fn, name):
+        def refusing(fn, name, read=lambda args, kwargs: (*args, *kwargs.values())):
             @functools.wraps(fn)
             def choose(*args, **kwargs):
-                if any(r.is_live(a) for a in (*args, *kwargs.values())):
+                if any(r.is_live(a) for a in read(args, kwargs)):
                     raise CaptureError(
                         f"compile: {name} chooses its result from a tensor's values with NumPy "
                         f"(at {user_line()}); a plan would keep the traced call's choice for "
@@ -1018,17 +1018,45 @@ class Installed:
                         f"compiled step and pass it in")
                 return fn(*args, **kwargs)
             return choose
+        wraps = {}
         for module, names in ((stats, ("median", "unique", "histc", "histogram")),
                               (more_indexing, ("nanmedian", "kthvalue", "mode", "quantile",
                                                "nanquantile", "bincount",
                                                "unique_consecutive")),
                               (sort_ops, ("cummax", "cummin"))):
             for name in names:
-                original = getattr(module, name)
-                self.swap_everywhere(name, original, refusing(original, name))
-                for attribute, method in list(vars(Tensor).items()):
-                    if method is original or getattr(method, "__wrapped__", None) is original:
-                        self.swap(Tensor, attribute, refusing(method, name))
+                wraps[getattr(module, name)] = lambda fn, name=name: refusing(fn, name)
+        # repeat_interleave's counts, when they are a tensor of the step's data (its input may
+        # be: the index it makes depends on the counts alone).
+        wraps[sys.modules["chainrule.ops.layout"].repeat_interleave] = lambda fn: refusing(
+            fn, "repeat_interleave with a tensor of repeats",
+            lambda args, kwargs: (kwargs.get("repeats", args[1] if len(args) > 1 else None),))
+        self.swap_callers(wraps)
+
+    def swap_callers(self, wraps):
+        """For each function in ``wraps``, swap it for ``wraps[function](it)`` wherever it is
+        held: chainrule's modules and Tensor's methods (a public wrapper of it, whose
+        ``__wrapped__`` it is, likewise) and the user's ``from chainrule... import name``."""
+        def wrap_of(value):
+            try:
+                return wraps.get(value) or wraps.get(getattr(value, "__wrapped__", None))
+            except TypeError:  # unhashable
+                return None
+        names = {fn.__name__ for fn in wraps}
+        for module in list(sys.modules.values()):
+            try:
+                namespace = vars(module)
+            except TypeError:
+                continue
+            ours = getattr(module, "__name__", "").startswith("chainrule")
+            for name in (list(namespace) if ours else [n for n in names if n in namespace]):
+                wrap = wrap_of(namespace[name])
+                if wrap is not None:
+                    self.swap(module, name, wrap(namespace[name]))
+        for name, value in list(vars(Tensor).items()):
+            wrap = wrap_of(value)
+            if wrap is not None:
+                self.swap(Tensor, name, wrap(value))
 
 
 def _copy(a):
