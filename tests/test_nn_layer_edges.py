@@ -422,3 +422,18 @@ def test_kl_div_gradient_in_a_zero_target_is_pytorchs_nan(reduction):
     for expected, got in zip(*results):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)  # NaN where NaN
     assert np.isnan(results[1][2][0, 1]) and np.isnan(results[1][2][2, 3])
+
+
+def test_binary_cross_entropy_target_gradient_at_certain_inputs_is_pytorchs():
+    p = np.array([0.0, 1.0, 0.5, 1.0, 0.25], np.float32)
+    target = np.array([1.0, 0.0, 1.0, 1.0, 0.5], np.float32)
+    grads = []
+    for lib, f in ((torch, TF), (cr, F)):
+        x, y = lib.tensor(p, requires_grad=True), lib.tensor(target, requires_grad=True)
+        with np.errstate(divide="ignore"):
+            f.binary_cross_entropy(x, y, reduction="sum").backward()
+        grads.append((x.grad.numpy(), y.grad.numpy()))
+    (tx, ty), (cx, cy) = grads
+    np.testing.assert_allclose(cx, tx, rtol=1e-6)
+    np.testing.assert_allclose(cy, ty, rtol=1e-6)  # +-inf at p = 0 and 1, as PyTorch
+    assert np.isinf(cy[:2]).all()
