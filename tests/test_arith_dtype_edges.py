@@ -359,3 +359,19 @@ def test_clamp_by_bounds_requiring_grad_names_clamp():
     yt.backward(torch.tensor([1.0, 2.0, 3.0]))
     yc.backward(cr.tensor([1.0, 2.0, 3.0]))
     _same(x.grad, xt.grad)
+
+
+@pytest.mark.parametrize("exponent", [70000, 65520, -70000, 65504, float("inf"), 2.5])
+def test_float16_power_by_a_number_beyond_its_range_refused_as_pytorch(exponent):
+    # PyTorch converts the exponent to float16 first, with an overflow check; chainrule
+    # computed 0.5 ** 70000 as 0.
+    t, c = _both([0.5, 1.0, 2.0], "float16")
+    try:
+        expected = t ** exponent
+    except RuntimeError as error:
+        assert "overflow" in str(error)
+        with pytest.raises(cr.DtypeError, match="pow.*float16"):
+            c ** exponent
+        return
+    with np.errstate(over="ignore"):
+        _same(c ** exponent, expected)

@@ -199,7 +199,7 @@ def fill_number(op, value, dtype):
         if whole:
             return xp.array(int(value), dtype=xp.int64).astype(dtype)
     elif dtype.kind == "f" and isinstance(value, numbers.Real) and math.isfinite(value) and \
-            abs(value) > xp.finfo(dtype).max:  # a finite number that would become inf
+            abs(value) > float(xp.finfo(dtype).max):  # a finite number that would become inf
         raise DtypeError(f"{op}: value {value} cannot be converted to {dtype} without "
                          f"overflow (as in PyTorch)")
     return xp.asarray(value).astype(dtype)

@@ -120,6 +120,8 @@ def pow(a, b):
     >>> cr.tensor([4.0, -0.0]) ** 0.5
     tensor([ 2., -0.], dtype=float32)
     """
+    if getattr(a, "dtype", None) == _HALF and type(b) in (int, float):
+        fill_number("pow", b, _HALF)  # PyTorch refuses an exponent beyond float16's range
     if not isinstance(b, xp.ndarray) and a.dtype.kind == "f" and b in (0.5, -0.5):
         if a.dtype != _HALF:
             # PyTorch computes a power by a number 0.5 or -0.5 as sqrt or 1 / sqrt, which
@@ -438,7 +440,8 @@ def clip(x, *, low=None, high=None):
     if mode.enabled and any(getattr(b, "requires_grad", False) for b in (low, high)):
         raise GradientError(f"clamp: gradients with respect to tensor bounds (min/max that "
                             f"require grad) are not implemented, input shape {x.shape}; "
-                            f"detach the bounds, or use maximum / minimum (which share a tie's gradient)")
+                            f"detach the bounds, or use maximum / minimum (which share a "
+                            f"tie's gradient)")
     if x.dtype.kind in "iub" and any(isinstance(b, float) for b in (low, high)):
         x = x.astype(default_float())  # as in PyTorch: an int tensor clamped at a float
     if x.dtype.kind == "b" and all(isinstance(b, (bool, xp.bool_)) for b in (low, high)
