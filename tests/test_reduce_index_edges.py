@@ -310,3 +310,34 @@ def test_an_int_and_a_mask_apart_are_refused_not_reordered(key):
     torch.tensor(X345)[key(torch)]  # PyTorch answers; chainrule refuses rather than differ
     with pytest.raises(IndexError, match="separated by a slice"):
         cr.tensor(X345)[key(cr)]
+
+
+# -- scatter_reduce 'prod' at zeros ---------------------------------------------------------------
+
+PROD_INDEX = np.array([[0, 1], [0, 1], [1, 1]])
+PROD_CASES = [(np.array([[0.0, 2.0], [3.0, 0.0]]), np.array([[0.0, 5.0], [1.0, 0.0], [3.0, 4.0]])),
+              (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 5.0], [0.0, 0.0], [3.0, 4.0]])),
+              (np.array([[0.0, 0.0], [3.0, 0.0]]), np.array([[2.0, 5.0], [1.0, 3.0], [3.0, 0.0]])),
+              (np.array([[0.0, 2.0], [3.0, 0.0]]), np.array([[2.0, 5.0], [1.0, 3.0], [3.0, 1.0]]))]
+
+
+@pytest.mark.parametrize("x,src", PROD_CASES)
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scatter_reduce_prod_at_zeros_is_pytorchs(x, src, include_self, dtype):
+    # Without gradients chainrule's product of a zero was NaN (0 / 0 inside its log trick);
+    # with them it refused, and a zero left out by include_self=False got a NaN gradient.
+    def call(M, t, s):
+        return M.scatter_reduce(t, 0, M.tensor(PROD_INDEX), s, reduce="prod",
+                                include_self=include_self)
+    assert_like_torch(call, x.astype(dtype), src.astype(dtype))
+    for M in (cr, torch):  # no tensor requires grad: the plain product
+        got = call(M, M.tensor(x.astype(dtype)), M.tensor(src.astype(dtype)))
+        np.testing.assert_array_equal(got.numpy(), call(torch, torch.tensor(x.astype(dtype)),
+                                                        torch.tensor(src.astype(dtype))).numpy())
+
+
+def test_scatter_multiply_into_zeros_is_zero_not_nan():
+    for M in (cr, torch):
+        out = M.zeros(3).scatter(0, M.tensor([0, 1]), M.tensor([3.0, 4.0]), reduce="multiply")
+        assert out.tolist() == [0.0, 0.0, 0.0]

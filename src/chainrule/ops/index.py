@@ -10,6 +10,7 @@ from ..errors import ArgumentError, DtypeError, ScatterIndexError, ShapeError
 from .composite import stop_gradient
 from .elementwise import astype, exp, log, neg, where
 from .primitive import primitive
+from .scan import prod
 from .shape import (add_at, as_view, axis_of, broadcast_to, concatenate, getitem, index_put, reshape,
                     transpose)
 
@@ -182,14 +183,16 @@ def _scatter_extreme_or_prod(x, src, at, kept, reduce):
     touched[at] = True
     value = xp.where(touched, value, xv)  # nothing written and self excluded: unchanged
     if reduce == "prod":
-        # d out / d x_i = out / x_i for each factor; zeros would make that 0/0.
-        needs = getattr(x, "requires_grad", False) or getattr(src, "requires_grad", False)
-        if needs and ((xv[kept] == 0).any() or (sv == 0).any()):
-            raise ValueError("scatter_reduce(reduce='prod'): the gradient at a zero factor is "
-                             "not supported; chainrule refuses rather than return a wrong one")
+        if not (getattr(x, "requires_grad", False) or getattr(src, "requires_grad", False)):
+            return where(True, value, x)  # (the logs below make a zero's product NaN)
+        if (xv[kept] == 0).any() or (sv == 0).any():
+            # d out / d x_i = out / x_i for each factor; zeros would make that 0/0.
+            return _product_of_factors(x, src, at, kept, xv.dtype)
         # value * exp(S), S = sum of log(x_i / x_i) over the factors: S is 0, so the value is
         # exact, and every derivative of exp(S) is that of the product (d/dx_i = 1 / x_i).
-        logs = where(kept, log(x / stop_gradient(where(kept, x, 1))), 0)
+        # (An x_i left out is 1 inside the log too: log(0 / 1) would make its gradient NaN.)
+        own = where(kept, x, 1)
+        logs = where(kept, log(own / stop_gradient(own)), 0)
         logs = logs + add_at(log(src / stop_gradient(src)), index=at, shape=value.shape)
         return value * exp(logs)
     # amax / amin: the value, plus a zero whose gradient goes 1/count to each element equal to
@@ -202,6 +205,26 @@ def _scatter_extreme_or_prod(x, src, at, kept, reduce):
     chosen = where(hit_x, x, 0) + add_at(where(hit_src, src, 0), index=at, shape=value.shape)
     chosen = chosen / count if xv.dtype.kind == "f" else chosen
     return value + (chosen - stop_gradient(chosen))
+
+
+def _product_of_factors(x, src, at, kept, dtype):
+    """scatter_reduce's products through prod's own gradient, exact at zeros (the product of
+    the other factors, as PyTorch's): each position's factors (its own value where kept, then
+    the src elements written there, in order) in one row of a table padded with 1s."""
+    shape = tuple(x.shape)
+    n = kept.size
+    targets = xp.ravel_multi_index(xp.broadcast_arrays(*at), shape).reshape(-1)
+    order = xp.argsort(targets, kind="stable")
+    grouped = targets[order]
+    counts = xp.bincount(targets, minlength=n)
+    own = kept.reshape(-1).astype(xp.int64)
+    rank = xp.arange(targets.size) - xp.repeat(xp.cumsum(counts) - counts, counts)
+    ids = xp.full((n, int((own + counts).max())), n + targets.size)  # the padding 1
+    ids[own.nonzero()[0], 0] = own.nonzero()[0]
+    ids[grouped, rank + own[grouped]] = n + order
+    factors = concatenate([reshape(x, shape=(n,)), reshape(src, shape=(targets.size,)),
+                           xp.ones(1, dtype=dtype)])
+    return reshape(prod(getitem(factors, index=ids), axis=1), shape=shape)
 
 
 def index_select(input, dim, index):
