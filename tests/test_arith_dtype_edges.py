@@ -375,3 +375,20 @@ def test_float16_power_by_a_number_beyond_its_range_refused_as_pytorch(exponent)
         return
     with np.errstate(over="ignore"):
         _same(c ** exponent, expected)
+
+
+@pytest.mark.parametrize("dtype, bounds", [
+    ("float16", {"min": 70000}), ("float16", {"max": -70000.0}), ("float32", {"min": 1e40}),
+    ("int64", {"min": 1e40}), ("float16", {"max": 65504.0}), ("float32", {"max": float("inf")}),
+    ("float32", {"min": float("nan")})])
+def test_float_clamp_bound_beyond_the_dtype_refused_as_pytorch(dtype, bounds):
+    # chainrule clamped a float16 tensor at min=70000 to inf everywhere.
+    t, c = _both([0.5, 1.0, 2.0] if dtype != "int64" else [0, 1, 2], dtype)
+    try:
+        expected = torch.clamp(t, **bounds)
+    except RuntimeError as error:
+        assert "overflow" in str(error)
+        with pytest.raises(cr.DtypeError, match="clamp"):
+            cr.clamp(c, **bounds)
+        return
+    _same(cr.clamp(c, **bounds), expected)

@@ -455,6 +455,10 @@ def clip(x, *, low=None, high=None):
         # reaches down to -max and wraps there (a uint8 clamp(min=-1) clamps at 255); NumPy
         # would wrap any bound (an int8 clamp(max=128) clamped everything to -128).
         low, high = (_wrapped(bound, x.dtype) for bound in (low, high))
+    elif x.dtype.kind == "f":
+        for bound in (low, high):  # a finite number beyond x's range is refused, not inf
+            if type(bound) in (int, float):
+                fill_number("clamp", bound, x.dtype)
     # An x equal to a bound is kept (clamp(-0, min=0) is -0, as in PyTorch; clip gives 0).
     out = x if low is None else _max_keeping_x(low, x)
     return out if high is None else _min_keeping_x(high, out)
