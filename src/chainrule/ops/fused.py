@@ -124,14 +124,13 @@ def _(grad, x, t):
     return grad * (x - t) / clip(x * (1 - x), low=1e-12)
 
 
-@binary_cross_entropy_elementwise.vjp("t", formula="{grad} * (log(1 - {x}) - log({x}))")
+@binary_cross_entropy_elementwise.vjp("t", formula="{grad} * (log(1 - {x}) - log({x})), logs clamped at -100")
 def _(grad, x):
-    # -logit(x) unclamped, as PyTorch's target gradient: +-inf at x = 0 or 1.
-    return grad * (log1p(-x) - log(x))
+    return grad * (maximum(log1p(-x), -100) - maximum(log(x), -100))
 
 
 binary_cross_entropy_elementwise.declare(loss=True, title="binary cross-entropy", labels=("t",))
 
 
-from .elementwise import clip, log  # noqa: E402
+from .elementwise import clip, log, maximum  # noqa: E402
 from .math import log1p  # noqa: E402
