@@ -424,16 +424,49 @@ def test_kl_div_gradient_in_a_zero_target_is_pytorchs_nan(reduction):
     assert np.isnan(results[1][2][0, 1]) and np.isnan(results[1][2][2, 3])
 
 
-def test_binary_cross_entropy_target_gradient_at_certain_inputs_is_pytorchs():
-    p = np.array([0.0, 1.0, 0.5, 1.0, 0.25], np.float32)
-    target = np.array([1.0, 0.0, 1.0, 1.0, 0.5], np.float32)
-    grads = []
-    for lib, f in ((torch, TF), (cr, F)):
-        x, y = lib.tensor(p, requires_grad=True), lib.tensor(target, requires_grad=True)
-        with np.errstate(divide="ignore"):
-            f.binary_cross_entropy(x, y, reduction="sum").backward()
-        grads.append((x.grad.numpy(), y.grad.numpy()))
-    (tx, ty), (cx, cy) = grads
-    np.testing.assert_allclose(cx, tx, rtol=1e-6)
-    np.testing.assert_allclose(cy, ty, rtol=1e-6)  # +-inf at p = 0 and 1, as PyTorch
-    assert np.isinf(cy[:2]).all()
+NOT_DIFFERENTIABLE = {  # PyTorch raises when these arguments require grad
+    "bce-weight": lambda f, w: f.binary_cross_entropy(
+        _probabilities(f), _targets(f), weight=w),
+    "bce-logits-weight": lambda f, w: f.binary_cross_entropy_with_logits(
+        _probabilities(f), _targets(f), weight=w),
+    "bce-logits-pos_weight": lambda f, w: f.binary_cross_entropy_with_logits(
+        _probabilities(f), _targets(f), pos_weight=w),
+    "cross_entropy-weight": lambda f, w: f.cross_entropy(_probabilities(f), _labels(f), weight=w),
+    "cross_entropy-smoothed-weight": lambda f, w: f.cross_entropy(
+        _probabilities(f), _labels(f), weight=w, label_smoothing=0.1),
+    "nll_loss-weight": lambda f, w: f.nll_loss(_probabilities(f), _labels(f), weight=w),
+    "multi_margin_loss-weight": lambda f, w: f.multi_margin_loss(
+        _probabilities(f), _labels(f), weight=w),
+    "soft_margin_loss-target": lambda f, w: f.soft_margin_loss(
+        _probabilities(f), w.expand(4, 5)),
+}
+
+
+def _lib(f):
+    return torch if f is TF else cr
+
+
+def _probabilities(f):
+    return _lib(f).tensor(np.linspace(0.05, 0.95, 20, dtype=np.float32).reshape(4, 5))
+
+
+def _targets(f):
+    return _lib(f).tensor((np.arange(20).reshape(4, 5) % 3 == 0).astype(np.float32))
+
+
+def _labels(f):
+    return _lib(f).tensor([0, 3, 4, 1])
+
+
+@pytest.mark.parametrize("name", sorted(NOT_DIFFERENTIABLE))
+def test_losses_refuse_gradients_pytorch_does_not_define(name):
+    call = NOT_DIFFERENTIABLE[name]
+    weight = np.linspace(0.5, 1.5, 5, dtype=np.float32)
+    with pytest.raises(RuntimeError, match="not differentiable"):
+        call(TF, torch.tensor(weight, requires_grad=True))
+    with pytest.raises(cr.GradientError, match="not differentiable with respect to"):
+        call(F, cr.tensor(weight, requires_grad=True))
+    expected = call(TF, torch.tensor(weight)).item()  # a constant weight is fine
+    np.testing.assert_allclose(call(F, cr.tensor(weight)).item(), expected, rtol=1e-5)
+    with cr.no_grad():
+        call(F, cr.tensor(weight, requires_grad=True))

@@ -6,7 +6,8 @@ multi_margin_loss) accept ``(N, C)`` inputs with ``(N,)`` targets and ``(N, C, d
 ``(N, d1, ...)``; formulas are in docs/losses-and-regularisation.md.
 """
 from ..backend import xp
-from ..errors import DtypeError, LabelError, ShapeError
+from ..engine import is_grad_enabled
+from ..errors import DtypeError, GradientError, LabelError, ShapeError
 from ..ops import (abs, gather, log_softmax, movedim, relu, reshape, softmax_cross_entropy,
                    softplus, where)
 from ..ops.fused import (REDUCTIONS, binary_cross_entropy_elementwise, check_labels,
@@ -50,6 +51,16 @@ def _label_dtype(op, target):
                          f"shape {tuple(target.shape)}; convert them with .long()")
 
 
+def not_differentiable_in(op, **arguments):
+    """PyTorch's kernels for these losses have no gradient for their weights (nor, in some,
+    the target) and refuse one that requires grad rather than leave it without a gradient."""
+    for name, t in arguments.items():
+        if isinstance(t, Tensor) and t.requires_grad and is_grad_enabled():
+            raise GradientError(f"{op}: not differentiable with respect to {name} (shape "
+                                f"{tuple(t.shape)}), which requires grad; pass "
+                                f"{name}.detach() (as in PyTorch)")
+
+
 def _weights_array(op, weight, classes):
     if weight is None:
         return None
@@ -76,6 +87,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """
     _check_reduction("nll_loss", reduction)
     input = _as_tensor(input)
+    not_differentiable_in("nll_loss", weight=weight)
     labels = _labels("nll_loss", target, input.shape, ignore_index)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     w = _weights_array("nll_loss", weight, classes)
@@ -133,6 +145,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return _cross_entropy_probabilities(input, _as_tensor(target), weight, reduction,
                                             label_smoothing)
     _label_dtype("cross_entropy", target_array)
+    not_differentiable_in("cross_entropy", weight=weight)
     if (input.ndim == 2 and weight is None and label_smoothing == 0 and target_array.ndim == 1
             and not (target_array == ignore_index).any()):
         return softmax_cross_entropy(input, target_array, reduction=reduction)  # checks labels
@@ -176,6 +189,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction("binary_cross_entropy", reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape("binary_cross_entropy", input, target)
+    not_differentiable_in("binary_cross_entropy", weight=weight)
     if target.dtype != input.dtype:
         raise DtypeError(f"binary_cross_entropy: target of dtype {target.dtype} for an input "
                          f"of dtype {input.dtype} (shape {tuple(input.shape)}); PyTorch wants "
@@ -205,6 +219,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    not_differentiable_in("binary_cross_entropy_with_logits", weight=weight,
+                          pos_weight=pos_weight)
     if target.dtype.kind != "f":
         raise DtypeError(f"binary_cross_entropy_with_logits: target of dtype {target.dtype} "
                          f"(shape {tuple(target.shape)}) must be floating point, as in PyTorch; "
@@ -322,6 +338,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     input = _as_tensor(input)
     if input.ndim not in (1, 2):
         raise ShapeError(f"multi_margin_loss: input must be (N, C) or (C,), got {input.shape}")
+    not_differentiable_in("multi_margin_loss", weight=weight)
     labels = _labels("multi_margin_loss", target, input.shape)
     x = input if input.ndim == 2 else reshape(input, shape=(1, -1))
     y = labels.reshape(-1)

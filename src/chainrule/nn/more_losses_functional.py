@@ -14,7 +14,7 @@ from ..ops import minimum, where
 from ..ops.activations import log_sigmoid, softplus
 from ..ops.fused import reduce_losses
 from ..tensor import Tensor
-from .losses_functional import _as_tensor, _check_reduction
+from .losses_functional import _as_tensor, _check_reduction, not_differentiable_in
 from .more_functional import pairwise_distance
 
 
@@ -60,6 +60,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     """
     _start("soft_margin_loss", reduction, size_average, reduce)
     input, target = _as_tensor(input), _as_tensor(target)
+    not_differentiable_in("soft_margin_loss", target=target)
     return reduce_losses(softplus(-target * input), reduction, "soft_margin_loss")
 
 
