@@ -546,7 +546,12 @@ class Tensor:
     def __ipow__(self, other): return self._inplace(pow, other, "**=")
 
     def __setitem__(self, index, value):
-        index = _unwrap_index(index)
+        try:
+            index = _unwrap_index(index)
+        except _SplitAdvancedIndex as split:  # PyTorch's order: write through the first view
+            first, second = split.steps
+            self[first][second] = value
+            return
         if not self._changes_in_graph(value):  # outside the graph: a plain array write
             self._data[index] = without_leading_ones(value._data) if isinstance(
                 value, Tensor) else value
@@ -604,7 +609,12 @@ class Tensor:
     def __neg__(self): return neg(self)
     def __pos__(self): return self
     def __abs__(self): return abs(self)
-    def __getitem__(self, index): return getitem(self, index=_unwrap_index(index))
+    def __getitem__(self, index):
+        try:
+            return getitem(self, index=_unwrap_index(index))
+        except _SplitAdvancedIndex as split:  # PyTorch's order of the result's axes
+            first, second = split.steps
+            return getitem(getitem(self, index=first), index=second)
     def __eq__(self, other): return equal(self, other)
     def __ne__(self, other): return not_equal(self, other)
     def __lt__(self, other): return less(self, other)
@@ -1534,8 +1544,9 @@ def _basic_as_pytorch(part):
 
 def _refuse_split_advanced_index(index):
     """NumPy and PyTorch order the result's axes differently when integers and index arrays
-    (bool masks, True and False included) are separated by a slice (x[0, :, [0, 1]]): refuse
-    rather than pick one silently."""
+    (bool masks, True and False included) are separated by a slice (x[0, :, [0, 1]]): NumPy
+    must not read it. The error carries PyTorch's reading in two steps, which __getitem__ and
+    __setitem__ take instead."""
     arrays = [i for i, part in enumerate(index) if isinstance(part, bool) or isinstance(
         part, ndarray) and (part.dtype == bool or part.ndim > 0)]
     if not arrays:
@@ -1544,10 +1555,33 @@ def _refuse_split_advanced_index(index):
                 and not isinstance(part, bool)]
     if advanced[-1] - advanced[0] + 1 != len(advanced) and any(
             i not in arrays for i in advanced):
-        raise IndexError(
+        raise _SplitAdvancedIndex(
             f"index {index!r}: integers and index arrays separated by a slice order the "
             f"result's axes differently in NumPy and PyTorch; index in two steps instead, "
-            f"e.g. x[0][:, [0, 1]]")
+            f"e.g. x[0][:, [0, 1]]", _in_two_steps(index, arrays))
+
+
+class _SplitAdvancedIndex(IndexError):
+    def __init__(self, message, steps):
+        super().__init__(message)
+        self.steps = steps
+
+
+def _in_two_steps(index, arrays):
+    """PyTorch's reading of such an index, as two NumPy ones: the integers first (each
+    removes its dim, as PyTorch's select), then the index arrays on what is left."""
+    first, second = [], []
+    for i, part in enumerate(index):
+        if i in arrays:
+            first += [slice(None)] * (part.ndim if getattr(part, "dtype", None) == bool else
+                                      0 if isinstance(part, bool) else 1)
+            second.append(part)
+        elif isinstance(part, int):
+            first.append(part)
+        else:
+            first.append(part)
+            second.append(Ellipsis if part is Ellipsis else slice(None))
+    return tuple(first), tuple(second)
 
 
 def _viewed_tensors(view):
