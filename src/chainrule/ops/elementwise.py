@@ -68,12 +68,12 @@ def mul(a, b):
 
 @mul.vjp("a", formula="{grad} * {b}")
 def _(grad, b):
-    return grad * b
+    return mul(grad, b) if _half_and_number(grad, b) else grad * b
 
 
 @mul.vjp("b", formula="{grad} * {a}")
 def _(grad, a):
-    return grad * a
+    return mul(grad, a) if _half_and_number(grad, a) else grad * a
 
 
 @primitive(promotion="float")
@@ -85,7 +85,7 @@ def div(a, b):
 
 @div.vjp("a", formula="{grad} / {b}")
 def _(grad, b):
-    return grad / b
+    return div(grad, b) if _half_and_number(grad, b) else grad / b
 
 
 @div.vjp("b", formula="-{grad} * ({a} / {b}) / {b}")
@@ -244,6 +244,8 @@ def tanh(x):
 
 @tanh.vjp(formula="{grad} * (1 - {out}^2)")
 def _(grad, out):
+    if out.dtype == _HALF:  # in float32, rounded once, as PyTorch's tanh_backward
+        return in_single(lambda grad, out: grad * (1 - out * out), grad, out)
     return grad * (1 - out * out)
 
 
@@ -266,7 +268,9 @@ def sigmoid(x):
 
 @sigmoid.vjp(formula="{grad} * {out} * (1 - {out})")
 def _(grad, out):
-    return grad * (out * (1 - out))
+    # PyTorch's order of the products (its float16 kernel too rounds each step), so the
+    # gradient is PyTorch's to the last bit.
+    return grad * (1 - out) * out
 
 
 @primitive(promotion="float")
