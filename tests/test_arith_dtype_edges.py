@@ -396,13 +396,14 @@ def test_float_clamp_bound_beyond_the_dtype_refused_as_pytorch(dtype, bounds):
 
 # -- float16 gradients -------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["mul", "div", "deg2rad", "sigmoid", "tanh"])
+@pytest.mark.parametrize("name", ["mul", "div", "deg2rad", "sigmoid", "tanh", "softplus"])
 def test_float16_gradients_round_as_pytorch(name):
     # The gradient of x * 0.1 multiplied by a float16 0.1; sigmoid's and tanh's were computed
     # in another order or precision than PyTorch's kernels (a third of the elements 1 ulp off).
     forms = {"mul": lambda m, x: x * 0.1, "div": lambda m, x: x / 0.3,
              "deg2rad": lambda m, x: m.deg2rad(x), "sigmoid": lambda m, x: m.sigmoid(x),
-             "tanh": lambda m, x: m.tanh(x)}
+             "tanh": lambda m, x: m.tanh(x),
+             "softplus": lambda m, x: m.nn.functional.softplus(x)}
     rs = np.random.RandomState(0)
     x = (rs.randn(2000) * 2).astype(np.float16)
     g = rs.randn(2000).astype(np.float16)

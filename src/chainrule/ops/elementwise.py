@@ -289,6 +289,12 @@ def softplus(x, *, beta=1.0, threshold=None):
 
 @softplus.vjp(formula="{grad} * sigmoid(beta {x})")
 def _(grad, x, beta, threshold):
+    if x.dtype == _HALF:  # in float32, rounded once, as PyTorch's softplus_backward
+        return in_single(lambda grad, x: _softplus_slope(grad, x, beta, threshold), grad, x)
+    return _softplus_slope(grad, x, beta, threshold)
+
+
+def _softplus_slope(grad, x, beta, threshold):
     scaled = x * beta if beta != 1 else x
     slope = sigmoid(scaled)
     return grad * (slope if threshold is None else where(scaled > threshold, 1.0, slope))
