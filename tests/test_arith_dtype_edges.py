@@ -430,3 +430,23 @@ def test_sigmoid_gradient_is_computed_in_pytorchs_order():
     same_out = y.detach().numpy() == out.numpy()
     assert same_out.mean() > 0.5
     np.testing.assert_array_equal(x.grad.numpy()[same_out], expected[same_out])
+
+
+# -- None is not a number ------------------------------------------------------------------
+
+@pytest.mark.parametrize("expression", [lambda m, x: x + None, lambda m, x: None * x,
+                                        lambda m, x: x - None, lambda m, x: x / None,
+                                        lambda m, x: x < None, lambda m, x: m.maximum(x, None)])
+def test_arithmetic_with_none_refused_as_pytorch(expression):
+    # NumPy's float32(None) is NaN: t + None gave a tensor of NaN.
+    t, c = _both([1.0, 2.0], "float32")
+    with pytest.raises(TypeError):
+        expression(torch, t)
+    with pytest.raises(TypeError, match="None"):
+        expression(cr, c)
+
+
+def test_comparing_with_none_is_pythons_answer_as_pytorch():
+    t, c = _both([1.0, 2.0], "float32")
+    assert (c == None) is (t == None) is False  # noqa: E711
+    assert (c != None) is (t != None) is True  # noqa: E711

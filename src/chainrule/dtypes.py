@@ -163,7 +163,7 @@ def result_type(operands):
     for value in operands:
         if isinstance(value, ndarray):
             groups[0 if value.ndim else 1].append(value.dtype)
-        elif value is not None:
+        else:  # None too is refused here: NumPy would make float32(None) a NaN
             groups[2].append(scalar_dtype(value))
     result = None
     for dtypes in groups:

@@ -615,8 +615,13 @@ class Tensor:
         except _SplitAdvancedIndex as split:  # PyTorch's order of the result's axes
             first, second = split.steps
             return getitem(getitem(self, index=first), index=second)
-    def __eq__(self, other): return equal(self, other)
-    def __ne__(self, other): return not_equal(self, other)
+    def __eq__(self, other):
+        # t == None is Python's False, as in PyTorch (not a tensor of NaN comparisons).
+        return False if other is None else equal(self, other)
+
+    def __ne__(self, other):
+        return True if other is None else not_equal(self, other)
+
     def __lt__(self, other): return less(self, other)
     def __le__(self, other): return less_equal(self, other)
     def __gt__(self, other): return greater(self, other)
