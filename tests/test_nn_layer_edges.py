@@ -470,3 +470,35 @@ def test_losses_refuse_gradients_pytorch_does_not_define(name):
     np.testing.assert_allclose(call(F, cr.tensor(weight)).item(), expected, rtol=1e-5)
     with cr.no_grad():
         call(F, cr.tensor(weight, requires_grad=True))
+
+
+def _batch_norm_twins(change):
+    twins = torch.nn.BatchNorm1d(3), cr.nn.BatchNorm1d(3)
+    for module in twins:
+        change(module)
+    return twins
+
+
+def _set_none(module):
+    module.running_mean = module.running_var = None
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: setattr(m, "track_running_stats", False),
+    lambda m: (setattr(m, "track_running_stats", False), setattr(m, "num_batches_tracked", None)),
+    _set_none,
+    lambda m: setattr(m, "momentum", None),
+], ids=["tracking-off-after-init", "no-batch-counter", "no-buffers", "momentum-none-after-init"])
+def test_batch_norm_module_reads_its_buffers_as_pytorch_after_changes(change):
+    rng = np.random.default_rng(11)
+    batches = [(rng.standard_normal((4, 3, 5)) * (k + 1) + k).astype(np.float32)
+               for k in range(3)]
+    module_t, module_c = _batch_norm_twins(change)
+    for batch, training in zip(batches, (True, True, False)):
+        module_t.train(training)
+        module_c.train(training)
+        expected = module_t(torch.tensor(batch)).detach().numpy()
+        np.testing.assert_allclose(module_c(cr.tensor(batch)).detach().numpy(), expected,
+                                   rtol=1e-5, atol=1e-5)
+    for name, buffer in module_t.named_buffers():
+        np.testing.assert_allclose(getattr(module_c, name).numpy(), buffer.numpy(), rtol=1e-6)

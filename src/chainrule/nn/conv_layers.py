@@ -318,18 +318,20 @@ class _BatchNorm(_NormBase):
         if input.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}): input has "
                              f"{input.shape[1]} channels (shape {input.shape})")
-        momentum = self.momentum
-        if self.training and self.track_running_stats:
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.copy_(self.num_batches_tracked.numpy() + 1)
-            if momentum is None:  # a cumulative average, as PyTorch
+            if self.momentum is None:  # a cumulative average, as PyTorch
                 momentum = 1.0 / int(self.num_batches_tracked.item())
-        # Batch statistics in training (updating the running ones if tracked), and also in
-        # evaluation when none are tracked; the running statistics in evaluation otherwise.
-        use_batch = self.training or not self.track_running_stats
+        # PyTorch's rule, which reads the buffers rather than the flag: batch statistics in
+        # training, and in evaluation when there are no running statistics (buffers None); the
+        # running ones in evaluation whenever they exist, even with track_running_stats turned
+        # off after construction, and updated only in training with it on.
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
         running = ((self.running_mean, self.running_var)
-                   if self.track_running_stats else (None, None))
-        return F.batch_norm(input, *running, self.weight, self.bias, use_batch,
-                            momentum or 0.0, self.eps)
+                   if not self.training or self.track_running_stats else (None, None))
+        return F.batch_norm(input, *running, self.weight, self.bias, use_batch, momentum,
+                            self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
