@@ -450,3 +450,18 @@ def test_comparing_with_none_is_pythons_answer_as_pytorch():
     t, c = _both([1.0, 2.0], "float32")
     assert (c == None) is (t == None) is False  # noqa: E711
     assert (c != None) is (t != None) is True  # noqa: E711
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_float16_softmax_is_computed_in_float32(name):
+    # Step by step in float16, chainrule's softmax differed from PyTorch's in 64% of the
+    # elements; computed in float32 and rounded once, it agrees but for the last bit here
+    # and there (PyTorch's float16 kernels sum in their own order).
+    rs = np.random.RandomState(0)
+    x = (rs.randn(50, 40) * 3).astype(np.float16)
+    expected = getattr(torch, name)(torch.tensor(x), 1).numpy()
+    got = getattr(cr, name)(cr.tensor(x), 1)
+    assert got.dtype == np.float16
+    got = got.numpy()
+    assert (got != expected).mean() < 0.12
+    np.testing.assert_allclose(got.astype(float), expected.astype(float), rtol=2e-3, atol=2e-3)

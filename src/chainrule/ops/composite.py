@@ -25,11 +25,15 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 def log_softmax(x, axis=-1):
+    if x.dtype == xp.float16:  # in float32, rounded once, as PyTorch's float16 kernel
+        return log_softmax(x.astype(xp.float32), axis).astype(xp.float16)
     shifted = x - _max_shift(x, axis)
     return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x, axis=-1):
+    if x.dtype == xp.float16:  # in float32, rounded once, as PyTorch's float16 kernel
+        return softmax(x.astype(xp.float32), axis).astype(xp.float16)
     e = exp(x - _max_shift(x, axis))
     return e / sum(e, axis=axis, keepdims=True)
 
