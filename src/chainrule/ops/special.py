@@ -4,7 +4,7 @@ exp rather than the VJPs of three multiplications, an addition and erf."""
 import math
 
 from ..backend import xp
-from .elementwise import exp
+from .elementwise import exp, in_single
 from .math import _erf
 from .primitive import primitive
 
@@ -21,10 +21,17 @@ def ndtr(x):
     >>> ndtr(cr.tensor([0.0, 1.0], dtype="float64"))
     tensor([0.5       , 0.84134475], dtype=float64)
     """
-    out = xp.asarray(_erf(xp.asarray(x * _SQRT_HALF)))
+    # As PyTorch's float16 kernel: x / sqrt 2 in float32 (NumPy would round the constant to
+    # float16 first), then each step rounded to float16.
+    scaled = in_single(_over_sqrt2, x) if x.dtype == xp.float16 else x * _SQRT_HALF
+    out = xp.asarray(_erf(xp.asarray(scaled)))
     out += 1
     out *= 0.5
     return out
+
+
+def _over_sqrt2(x):
+    return x * _SQRT_HALF
 
 
 @ndtr.vjp(formula="{grad} * exp(-{x}^2 / 2) / sqrt(2 pi)")
