@@ -502,3 +502,37 @@ def test_batch_norm_module_reads_its_buffers_as_pytorch_after_changes(change):
                                    rtol=1e-5, atol=1e-5)
     for name, buffer in module_t.named_buffers():
         np.testing.assert_allclose(getattr(module_c, name).numpy(), buffer.numpy(), rtol=1e-6)
+
+
+HALF_NORMS = {
+    "batch_norm": lambda f, x, w, b: f.batch_norm(x, None, None, w, b, training=True),
+    "layer_norm": lambda f, x, w, b: f.layer_norm(x, (3,), w, b),
+    "group_norm": lambda f, x, w, b: f.group_norm(x, 3, w, b),
+    "instance_norm": lambda f, x, w, b: f.instance_norm(x, weight=w, bias=b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HALF_NORMS))
+def test_norms_of_float16_input_with_float32_parameters_as_pytorchs_mixed_precision(name):
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal((4, 3, 3)) * 2 + 1).astype(np.float16)
+    w, b = rng.standard_normal(3).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    upstream = rng.standard_normal((4, 3, 3)).astype(np.float16)
+    results = []
+    for lib, f in ((torch, TF), (cr, F)):
+        leaves = [lib.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = HALF_NORMS[name](f, *leaves)
+        out.backward(lib.tensor(upstream))
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in leaves])
+    for expected, got in zip(*results):
+        assert got.dtype == expected.dtype
+        np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64),
+                                   rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("name", sorted(HALF_NORMS))
+def test_norms_refuse_integer_input(name):
+    x = np.arange(36).reshape(4, 3, 3)
+    _both_raise(lambda lib: HALF_NORMS[name](TF, lib.tensor(x), None, None),
+                lambda lib: HALF_NORMS[name](F, lib.tensor(x), None, None),
+                cr.DtypeError, f"{name}: not implemented for int64")

@@ -7,7 +7,7 @@ from ..backend import xp
 from ..errors import DimError, DtypeError, ShapeError
 from ..ops import sigmoid, where
 from ..ops import norm as ops_norm
-from ..ops.normalization import normalize
+from ..ops.normalization import _float_input, _half_with_float_parameters, normalize
 from ..ops.shape import axis_of
 from ..tensor import Tensor
 
@@ -156,12 +156,16 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if input.ndim < 3:
         raise ShapeError(f"instance_norm: expected an (N, C, ...) input of at least 3 "
                          f"dimensions, got shape {tuple(input.shape)}")
+    _float_input("instance_norm", input)
     channels = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (channels,):
             raise ShapeError(f"instance_norm: {name} must have shape ({channels},), got "
                              f"{tuple(t.shape)}")
+    if _half_with_float_parameters(input, weight, bias):
+        return instance_norm(input.to(xp.float32), running_mean, running_var, weight, bias,
+                             use_input_stats, momentum, eps).to(xp.float16)
     for name, t in (("weight", weight), ("bias", bias)):
         # the running statistics may differ (PyTorch casts them), the affine part may not
         if t is not None and t.dtype != input.dtype:

@@ -118,6 +118,21 @@ def _same_dtype(op, input, **params):
                              f"(as in PyTorch, which refuses mixed dtypes here)")
 
 
+def _float_input(op, input):
+    """PyTorch's normalisations have no integer kernels; the formulas here would give float64."""
+    if input.dtype.kind != "f":
+        raise DtypeError(f"{op}: not implemented for {input.dtype} input of shape "
+                         f"{tuple(input.shape)} (as in PyTorch); convert it with .float()")
+
+
+def _half_with_float_parameters(input, *params):
+    """PyTorch's mixed precision: a float16 input whose parameters are all float32 runs in
+    float32 and gives float16 (the parameters' gradients stay float32)."""
+    present = [t for t in params if t is not None]
+    return (input.dtype == xp.float16 and bool(present)
+            and all(t.dtype == xp.float32 for t in present))
+
+
 def _normalize(x, axes, eps):
     return normalize(x, axes=tuple(axes), eps=eps)
 
@@ -144,6 +159,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: input must have a batch and a channel dimension, got "
                          f"shape {input.shape}")
+    _float_input("batch_norm", input)
     axes = (0,) + tuple(range(2, input.ndim))
     channels = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
@@ -151,6 +167,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if t is not None and tuple(t.shape) != (channels,):
             raise ShapeError(f"batch_norm: {name} must have shape ({channels},), got "
                              f"{tuple(t.shape)}")
+    if _half_with_float_parameters(input, running_mean, running_var, weight, bias):
+        return batch_norm(input.to(xp.float32), running_mean, running_var, weight, bias,
+                          training, momentum, eps).to(xp.float16)
     _same_dtype("batch_norm", input, running_mean=running_mean, running_var=running_var,
                 weight=weight, bias=bias)
     if (running_mean is None) != (running_var is None):
@@ -194,6 +213,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     >>> cr.nn.functional.layer_norm(cr.tensor([[1., 3.]]), (2,))
     tensor([[-0.999995,  0.999995]], dtype=float32)
     """
+    _float_input("layer_norm", input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise ShapeError(f"layer_norm: normalized_shape {shape} does not match the last "
@@ -202,6 +222,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: expected {name} of the same shape as "
                              f"normalized_shape {shape}, got {name} of shape {tuple(t.shape)}")
+    if _half_with_float_parameters(input, weight, bias):
+        return layer_norm(input.to(xp.float32), shape, weight, bias, eps).to(xp.float16)
     _same_dtype("layer_norm", input, weight=weight, bias=bias)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
     if weight is not None and input.dtype.kind == "f" and weight.dtype == input.dtype and \
@@ -224,6 +246,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.ndim < 2:
         raise ShapeError(f"group_norm: expected an input (N, C, ...) of at least 2 dimensions, "
                          f"got shape {tuple(input.shape)}")
+    _float_input("group_norm", input)
     n, c = input.shape[:2]
     if c % num_groups:
         raise ShapeError(f"group_norm: {c} channels do not split into {num_groups} groups")
@@ -231,6 +254,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         if t is not None and tuple(t.shape) != (c,):
             raise ShapeError(f"group_norm: expected {name} of shape ({c},), one per channel of "
                              f"the input of shape {tuple(input.shape)}, got {tuple(t.shape)}")
+    if _half_with_float_parameters(input, weight, bias):
+        return group_norm(input.to(xp.float32), num_groups, weight, bias, eps).to(xp.float16)
     _same_dtype("group_norm", input, weight=weight, bias=bias)
     grouped = reshape(input, shape=(n, num_groups, -1))
     out = reshape(_normalize(grouped, (2,), eps), shape=tuple(input.shape))
