@@ -307,3 +307,29 @@ def test_integers_and_index_arrays_order_the_axes_as_pytorch(key):
         y[key(M)] = v.sum()
         return y
     assert_like_torch(write, X345, np.array(0.5))
+
+
+# -- scatter's src must cover the index -------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda M, x, s: M.scatter_add(x, 1, M.tensor([[0, 1, 2]]), s),
+    lambda M, x, s: M.scatter(x, 1, M.tensor([[0, 1, 2]]), s),
+    lambda M, x, s: M.scatter_reduce(x, 1, M.tensor([[0, 1, 2]]), s, "amax"),
+    lambda M, x, s: x.scatter_add(1, M.tensor([[0, 1, 2]]), s),
+], ids=["scatter_add", "scatter", "scatter_reduce", "method"])
+def test_an_index_larger_than_src_is_refused(call):
+    # src of shape (3, 1) read at an index of shape (1, 3): chainrule sliced src to (1, 1) and
+    # wrote its one value three times; PyTorch refuses.
+    assert_both_refuse(call, X34, np.array([[1.0], [2.0], [3.0]]),
+                       match=r"index of shape \(1, 3\) does not fit in src of shape \(3, 1\)")
+
+
+def test_scatter_of_a_0d_src_tensor_is_checked_as_a_tensor():
+    # PyTorch reads a 0-d src tensor as one element (refused for two indices) of its dtype
+    # (refused if it differs); chainrule broadcast it and cast it, as if it were value=.
+    assert_both_refuse(lambda M, x, s: M.scatter(x, 0, M.tensor([0, 1]), s), X34[0],
+                       np.array(2.0), match="does not fit in src")
+    assert_like_torch(lambda M, x, s: M.scatter(x, 0, M.tensor([1]), s), X34[0], np.array(2.0))
+    for M in (cr, torch):
+        with pytest.raises((RuntimeError, TypeError)):
+            M.scatter(M.zeros(4), 0, M.tensor([0]), M.tensor(2.0, dtype=M.float64))

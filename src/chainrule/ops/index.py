@@ -89,10 +89,16 @@ def take_along_dim(input, indices, dim=None):
     return gather(broadcast_to(input, shape=tuple(full)), axis, indices)
 
 
-def _check_src(op, input, src):
+def _check_src(op, input, src, index):
     if getattr(src, "dtype", None) is not None and src.dtype != input.dtype:
         raise DtypeError(f"{op}: src is {src.dtype} but the tensor is {input.dtype}; they must "
                          f"match (as in PyTorch)")
+    # src is read at index's positions: PyTorch refuses an index larger than src in any dim
+    # (a 0-d tensor counting as one element), where slicing src would silently read less.
+    shape, reach = tuple(src.shape) or (1,), index.shape or (1,)
+    if len(shape) != len(reach) or any(n > m for n, m in zip(reach, shape)):
+        raise ShapeError(f"{op}: index of shape {index.shape} does not fit in src of shape "
+                         f"{tuple(src.shape)} (it may be no larger in any dim, as in PyTorch)")
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
@@ -109,12 +115,13 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
                               .get(reduce, reduce))
     index = _array(index, "scatter")
     where_ = _along("scatter", input.shape, dim, index)
+    if src is not None and hasattr(src, "shape"):
+        _check_src("scatter", input, src, index)
     if src is None:
         src = value
     if src is None:
         raise TypeError("scatter: give src (a tensor) or value (a number)")
     if hasattr(src, "shape") and src.shape:
-        _check_src("scatter", input, src)
         src = getitem(src, index=tuple(slice(0, n) for n in index.shape))
     elif hasattr(src, "shape"):
         src = astype(src, dtype=input.dtype) if src.dtype != input.dtype else src
@@ -146,7 +153,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in REDUCES:
         raise ArgumentError(f"scatter_reduce: reduce must be one of {REDUCES}, got {reduce!r}")
     index = _array(index, "scatter_reduce")
-    _check_src("scatter_reduce", input, src)
+    _check_src("scatter_reduce", input, src, index)
     at = _along("scatter_reduce", input.shape, dim, index)
     x = _flat(input)
     src = getitem(_flat(src), index=tuple(slice(0, n) for n in index.shape or (1,)))
