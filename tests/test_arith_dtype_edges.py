@@ -476,3 +476,13 @@ def test_float16_ndtr_scales_in_float32_as_pytorch():
     got = ndtr(cr.tensor(x)).numpy()
     assert got.dtype == np.float16
     assert (got != expected).sum() <= 4
+
+
+def test_unary_plus_of_a_bool_tensor_refused_as_pytorch():
+    t, c = _both([True, False], "bool")
+    with pytest.raises(RuntimeError):
+        +t
+    with pytest.raises(cr.DtypeError, match=r"bool.*\(2,\)"):
+        +c
+    x = cr.tensor([1.0, -2.0])
+    assert (+x) is x

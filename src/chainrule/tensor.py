@@ -607,7 +607,12 @@ class Tensor:
     def __matmul__(self, other): return matmul(self, other)
     def __rmatmul__(self, other): return matmul(other, self)
     def __neg__(self): return neg(self)
-    def __pos__(self): return self
+    def __pos__(self):
+        if self._data.dtype.kind == "b":
+            raise DtypeError(f"+t: the unary + is not supported on a bool tensor of shape "
+                             f"{tuple(self.shape)} (as in PyTorch)")
+        return self
+
     def __abs__(self): return abs(self)
     def __getitem__(self, index):
         try:
