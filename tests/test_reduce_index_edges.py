@@ -333,3 +333,13 @@ def test_scatter_of_a_0d_src_tensor_is_checked_as_a_tensor():
     for M in (cr, torch):
         with pytest.raises((RuntimeError, TypeError)):
             M.scatter(M.zeros(4), 0, M.tensor([0]), M.tensor(2.0, dtype=M.float64))
+
+
+@pytest.mark.parametrize("source_shape", [(8,), (2, 4, 1), (1, 2, 4)])
+def test_index_copy_refuses_a_source_of_another_dimensionality(source_shape):
+    # PyTorch refuses; chainrule reshaped a source with the right number of elements silently.
+    source = np.random.default_rng(5).standard_normal(source_shape)
+    assert_both_refuse(lambda M, x, s: M.index_copy(x, 0, M.tensor([0, 2]), s), X34, source,
+                       match=r"index_copy: source of shape")
+    assert_like_torch(lambda M, x, s: M.index_copy(x, 0, M.tensor([0, 2]), s.reshape(2, 4)),
+                      X34, source)

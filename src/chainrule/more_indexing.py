@@ -608,8 +608,11 @@ def index_copy(input, dim, index, source):
     axis, where = _along("index_copy", x, dim, index)
     lanes = x.reshape(1) if not x.ndim else x
     expected = lanes.shape[:axis] + (len(where[-1]),) + lanes.shape[axis + 1:]
+    # Dimensionalities must match unless one side is 0-d, as in PyTorch (a flat source of the
+    # right size would otherwise be reshaped silently).
     if source.numel() != len(where[-1]) * (lanes.numel() // max(lanes.shape[axis], 1)) or (
-            source.ndim and source.ndim == lanes.ndim and tuple(source.shape) != expected):
+            source.ndim and x.ndim and (source.ndim != x.ndim or tuple(source.shape) != expected)
+            or source.ndim > 1 and not x.ndim):
         raise ArgumentError(f"index_copy: source of shape {tuple(source.shape)} does not fit "
                             f"{len(where[-1])} slices of the tensor of shape {tuple(x.shape)}")
     return ops.index_put(lanes, source.reshape(expected), index=where).reshape(x.shape)
