@@ -343,3 +343,11 @@ def test_index_copy_refuses_a_source_of_another_dimensionality(source_shape):
                        match=r"index_copy: source of shape")
     assert_like_torch(lambda M, x, s: M.index_copy(x, 0, M.tensor([0, 2]), s.reshape(2, 4)),
                       X34, source)
+
+
+@pytest.mark.parametrize("shape,dims", [((3, 1, 4, 1), (1, 1)), ((3, 1, 4, 1), (1, -3)),
+                                        ((), (0, -1))])
+def test_squeeze_refuses_a_dim_named_twice(shape, dims):
+    # PyTorch: "dim 1 appears multiple times in the list of dims"; chainrule squeezed once.
+    assert_both_refuse(lambda M, x: M.squeeze(x, dims), np.zeros(shape),
+                       match="squeeze: dim .* names a dimension twice")

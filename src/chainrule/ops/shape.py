@@ -293,6 +293,9 @@ def squeeze(x, axis=None):
             if not -max(len(shape), 1) <= given < max(len(shape), 1):
                 raise IndexError(f"squeeze: dimension {given} is out of range for a tensor of "
                                  f"{len(shape)} dimensions")
+        if len(set(axes)) < len(axes):
+            raise DimError(f"squeeze: dim {axis} names a dimension twice (shape {shape}), "
+                           f"as PyTorch refuses")
     drop = {a for a in axes if len(shape) and shape[a] == 1}
     return reshape(x, shape=tuple(n for a, n in enumerate(shape) if a not in drop))
 
