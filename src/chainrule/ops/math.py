@@ -523,8 +523,7 @@ def _no_integer_zero(name, a, b):
     # dtype) is a float division, inf or nan, as in PyTorch.
     if xp.asarray(a).dtype.kind in "biu" and xp.asarray(b).dtype.kind in "biu" and \
             xp.any(xp.asarray(b) == 0):
-        raise IntegerDivisionError(f"{name}: integer division by zero (PyTorch raises too), "
-                                   f"shapes {xp.shape(a)} and {xp.shape(b)}")
+        raise IntegerDivisionError(f"{name}: integer division by zero (PyTorch raises too)")
 
 
 @primitive(promotion="promote", bools="result")
