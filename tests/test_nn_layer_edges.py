@@ -536,3 +536,32 @@ def test_norms_refuse_integer_input(name):
     _both_raise(lambda lib: HALF_NORMS[name](TF, lib.tensor(x), None, None),
                 lambda lib: HALF_NORMS[name](F, lib.tensor(x), None, None),
                 cr.DtypeError, f"{name}: not implemented for int64")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("amounts, ndim", [((1, 2), 4), ((1, 2), 1), ((1, 1, 1, 1), 2),
+                                            ((1, 1, 1, 1), 5), ((1,) * 6, 3), ((1,) * 8, 5)])
+def test_non_constant_pad_refuses_the_ranks_pytorch_has_no_kernel_for(mode, amounts, ndim):
+    x = np.random.default_rng(13).standard_normal((2, 3, 4, 5, 6)[:ndim]).astype(np.float32)
+    with pytest.raises((NotImplementedError, RuntimeError, ValueError)):
+        TF.pad(torch.tensor(x), amounts, mode=mode)
+    with pytest.raises(NotImplementedError, match=f"pad: {len(amounts)} amounts in mode"):
+        F.pad(cr.tensor(x), amounts, mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+def test_reflect_and_replicate_pad_refuse_bool(mode):
+    x = np.array([[[True, False, True]]])
+    with pytest.raises(NotImplementedError):
+        TF.pad(torch.tensor(x), (1, 1), mode=mode)
+    with pytest.raises(NotImplementedError, match="bool"):
+        F.pad(cr.tensor(x), (1, 1), mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("amounts, ndim", [((1, 2), 2), ((1, 2), 3), ((1, 0, 2, 1), 3),
+                                            ((1, 0, 2, 1), 4), ((1, 1, 0, 1, 2, 0), 5)])
+def test_non_constant_pad_still_pads_the_ranks_pytorch_supports(mode, amounts, ndim):
+    x = np.random.default_rng(14).standard_normal((2, 3, 4, 5, 6)[:ndim]).astype(np.float32)
+    expected = TF.pad(torch.tensor(x), amounts, mode=mode).numpy()
+    np.testing.assert_array_equal(F.pad(cr.tensor(x), amounts, mode=mode).numpy(), expected)

@@ -368,6 +368,8 @@ def pad(input, pad, mode="constant", value=None):
                          f"give two (before, after) per padded dimension, last dimension first")
     if mode != "constant" and value not in (None, 0):
         raise ValueError(f"pad: value applies only to mode='constant', not {mode!r}")
+    if mode != "constant":
+        _check_pad_kernel(mode, input, pad)
     out = input
     for k in range(len(pad) // 2):
         axis = input.ndim - 1 - k
@@ -392,6 +394,22 @@ def pad(input, pad, mode="constant", value=None):
             positions = xp.where(positions >= n, period - positions, positions)
         out = getitem(out, index=(slice(None),) * axis + (positions,))
     return out.contiguous()  # C order, as PyTorch's result (view(-1) works on it)
+
+
+def _check_pad_kernel(mode, input, pad):
+    """PyTorch has a reflect/replicate/circular kernel for 1, 2 or 3 padded dimensions of a
+    batched or unbatched input only (2 amounts for 2-D or 3-D input, 4 for 3-D or 4-D, 6 for
+    4-D or 5-D), and none for bool in reflect and replicate; the general gather here would
+    pad any rank, so the refusal is PyTorch's."""
+    dims = len(pad) // 2
+    if dims not in (1, 2, 3) or input.ndim not in (dims + 1, dims + 2):
+        raise NotImplementedError(f"pad: {len(pad)} amounts in mode {mode!r} are not supported "
+                                  f"for a {input.ndim}-D input of shape {tuple(input.shape)} "
+                                  f"(as in PyTorch: 2 amounts for 2-D or 3-D input, 4 for 3-D "
+                                  f"or 4-D, 6 for 4-D or 5-D)")
+    if mode != "circular" and input.dtype == xp.bool_:
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented for bool input of "
+                                  f"shape {tuple(input.shape)} (as in PyTorch)")
 
 
 def _circular(positions, n, before, after, axis):
