@@ -565,3 +565,15 @@ def test_non_constant_pad_still_pads_the_ranks_pytorch_supports(mode, amounts, n
     x = np.random.default_rng(14).standard_normal((2, 3, 4, 5, 6)[:ndim]).astype(np.float32)
     expected = TF.pad(torch.tensor(x), amounts, mode=mode).numpy()
     np.testing.assert_array_equal(F.pad(cr.tensor(x), amounts, mode=mode).numpy(), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int16, np.uint8])
+def test_one_hot_takes_int64_class_indices_only(dtype):
+    labels = np.array([0, 2, 1], dtype=dtype)
+    with pytest.raises(RuntimeError):
+        TF.one_hot(torch.tensor(labels), 3)
+    with pytest.raises(cr.DtypeError, match="one_hot: needs an int64"):
+        F.one_hot(cr.tensor(labels), 3)
+    expected = TF.one_hot(torch.tensor(labels.astype(np.int64)), 3).numpy()
+    np.testing.assert_array_equal(F.one_hot(cr.tensor(labels.astype(np.int64)), 3).numpy(),
+                                  expected)

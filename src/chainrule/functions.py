@@ -834,8 +834,9 @@ def one_hot(tensor, num_classes=-1):
             [1, 0, 0]], dtype=int64)
     """
     labels = _t(tensor)._data
-    if labels.dtype.kind not in "iu":
-        raise DtypeError(f"one_hot: needs an integer tensor of class indices, got {labels.dtype}")
+    if labels.dtype != xp.int64:  # PyTorch's one_hot takes int64 alone, int32 included
+        raise DtypeError(f"one_hot: needs an int64 tensor of class indices (as in PyTorch), "
+                         f"got {labels.dtype}; convert it with .long()")
     if not labels.size and num_classes <= 0:  # PyTorch's check: -1 or 0 classes of nothing
         raise ArgumentError(f"one_hot: cannot infer the number of classes from an empty "
                             f"tensor of shape {tuple(labels.shape)}; give num_classes > 0")
