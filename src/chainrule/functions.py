@@ -834,7 +834,7 @@ def one_hot(tensor, num_classes=-1):
             [1, 0, 0]], dtype=int64)
     """
     labels = _t(tensor)._data
-    if labels.dtype != xp.int64:  # PyTorch's one_hot takes int64 alone, int32 included
+    if labels.dtype != xp.int64:  # PyTorch refuses every other integer dtype, int32 too
         raise DtypeError(f"one_hot: needs an int64 tensor of class indices (as in PyTorch), "
                          f"got {labels.dtype}; convert it with .long()")
     if not labels.size and num_classes <= 0:  # PyTorch's check: -1 or 0 classes of nothing
