@@ -351,3 +351,14 @@ def test_squeeze_refuses_a_dim_named_twice(shape, dims):
     # PyTorch: "dim 1 appears multiple times in the list of dims"; chainrule squeezed once.
     assert_both_refuse(lambda M, x: M.squeeze(x, dims), np.zeros(shape),
                        match="squeeze: dim .* names a dimension twice")
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [5, 16, 17, 40, 300])
+def test_mode_returns_pytorchs_index_among_equal_values(seed, n):
+    # PyTorch's index ends the mode's run in its std::sort's order: the last occurrence only up
+    # to 16 elements. chainrule always gave the last, so for longer rows its index (and the
+    # element the gradient goes to) differed, e.g. 34 where PyTorch gives 14.
+    x = np.random.default_rng(seed).integers(0, 4, (3, n)).astype(np.float64)
+    assert_like_torch(lambda M, t: M.mode(t, 1), x)
+    assert_like_torch(lambda M, t: M.mode(t, 0), np.ascontiguousarray(x.T))

@@ -7,7 +7,7 @@ from collections import namedtuple
 from . import engine, functions, ops
 from .backend import xp
 from .errors import ArgumentError, DimError, DtypeError, GradientError
-from .ops.selection import kth_smallest, lower_median_ignoring_nan
+from .ops.selection import kth_smallest, lower_median_ignoring_nan, std_sort_order
 from .ops.shape import axis_of
 from .products import _in_place_with_example
 from .public import public
@@ -116,8 +116,8 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 @public(method=True)
 def mode(input, dim=-1, keepdim=False):
     """``(values, indices)``: the most frequent value along ``dim`` (of equally frequent
-    ones, the smallest) and the index of its last occurrence; the gradient goes there. An
-    input with NaN is refused (PyTorch's answer for it follows no rule).
+    ones, the smallest) and PyTorch's index of it (its last occurrence, for up to 16
+    elements); the gradient goes there. An input with NaN is refused (PyTorch's answer for it follows no rule).
 
     >>> cr.mode(cr.tensor([2, 1, 2, 1, 3]))
     MinMax(values=tensor(1, dtype=int64), indices=tensor(3, dtype=int64))
@@ -147,6 +147,12 @@ def mode(input, dim=-1, keepdim=False):
     best = xp.argmax(length, axis=-1)[..., None]  # the first longest run: the smallest value
     within = (run == xp.take_along_axis(run, best, axis=-1))
     last = xp.max(xp.where(within, order, -1), axis=-1, keepdims=True)
+    if n > 16:
+        # PyTorch returns the index that ends the run in its std::sort's order, which keeps
+        # equal values in order only up to 16 elements: followed where the run has several.
+        for lane in map(tuple, xp.argwhere(xp.take_along_axis(length, best, -1)[..., 0] > 1)):
+            picked = std_sort_order(data[lane].tolist())
+            last[lane] = picked[int(best[lane][0])]
     return _selected(x, lanes, xp.moveaxis(last, -1, axis), axis, keepdim)
 
 

@@ -100,3 +100,97 @@ def _first_of_unordered(n):
             low += 1
         last = low  # the cut is past position 0, so the left part is kept
     return index[0] if n else 0
+
+
+def std_sort_order(keys):
+    """The order in which libstdc++'s std::sort (introsort, then insertion sort) leaves the
+    indices of ``keys`` (a list) compared by key alone, as PyTorch's CPU mode sorts its
+    (value, index) pairs: equal keys end in an order of the algorithm's making once there are
+    more than 16 of them (up to 16, insertion sort keeps them in order)."""
+    items = list(zip(keys, range(len(keys))))
+
+    def less(a, b):
+        return a[0] < b[0]
+
+    def adjust_heap(first, hole, length, value):
+        top, child = hole, hole
+        while child < (length - 1) // 2:
+            child = 2 * (child + 1)
+            if less(items[first + child], items[first + child - 1]):
+                child -= 1
+            items[first + hole] = items[first + child]
+            hole = child
+        if length % 2 == 0 and child == (length - 2) // 2:
+            child = 2 * (child + 1)
+            items[first + hole] = items[first + child - 1]
+            hole = child - 1
+        parent = (hole - 1) // 2
+        while hole > top and less(items[first + parent], value):
+            items[first + hole] = items[first + parent]
+            hole = parent
+            parent = (hole - 1) // 2
+        items[first + hole] = value
+
+    def heap_sort(first, last):
+        length = last - first
+        for parent in range((length - 2) // 2, -1, -1):
+            adjust_heap(first, parent, length, items[first + parent])
+        while last - first > 1:
+            last -= 1
+            value = items[last]
+            items[last] = items[first]
+            adjust_heap(first, 0, last - first, value)
+
+    def median_to_first(result, a, b, c):
+        if less(items[a], items[b]):
+            pick = b if less(items[b], items[c]) else c if less(items[a], items[c]) else a
+        else:
+            pick = a if less(items[a], items[c]) else c if less(items[b], items[c]) else b
+        items[result], items[pick] = items[pick], items[result]
+
+    def partition(first, last, pivot):
+        while True:
+            while less(items[first], items[pivot]):
+                first += 1
+            last -= 1
+            while less(items[pivot], items[last]):
+                last -= 1
+            if not first < last:
+                return first
+            items[first], items[last] = items[last], items[first]
+            first += 1
+
+    def introsort(first, last, depth):
+        while last - first > 16:
+            if depth == 0:
+                heap_sort(first, last)
+                return
+            depth -= 1
+            median_to_first(first, first + 1, first + (last - first) // 2, last - 1)
+            cut = partition(first + 1, last, first)
+            introsort(cut, last, depth)
+            last = cut
+
+    def linear_insert(i):
+        value = items[i]
+        while less(value, items[i - 1]):
+            items[i] = items[i - 1]
+            i -= 1
+        items[i] = value
+
+    def insertion_sort(first, last):
+        for i in range(first + 1, last):
+            if less(items[i], items[first]):
+                value = items[i]
+                items[first + 1:i + 1] = items[first:i]
+                items[first] = value
+            else:
+                linear_insert(i)
+
+    n = len(items)
+    if n > 1:
+        introsort(0, n, 2 * (n.bit_length() - 1))
+        insertion_sort(0, min(n, 16))
+        for i in range(16, n):
+            linear_insert(i)
+    return [index for _, index in items]
