@@ -577,3 +577,13 @@ def test_one_hot_takes_int64_class_indices_only(dtype):
     expected = TF.one_hot(torch.tensor(labels.astype(np.int64)), 3).numpy()
     np.testing.assert_array_equal(F.one_hot(cr.tensor(labels.astype(np.int64)), 3).numpy(),
                                   expected)
+
+
+@pytest.mark.parametrize("name", sorted(CONVOLUTIONS))
+def test_convolutions_refuse_bool(name):
+    input_shape, weight_shape = CONVOLUTIONS[name]
+    x, w = np.ones(input_shape, bool), np.ones(weight_shape, bool)
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        getattr(TF, name)(torch.tensor(x), torch.tensor(w))
+    with pytest.raises(cr.DtypeError, match=f"{name}: not implemented for bool"):
+        getattr(F, name)(cr.tensor(x), cr.tensor(w))

@@ -204,6 +204,9 @@ def same_dtypes(op, input, weight, bias=None):
     if any(d != dtypes[0] for d in dtypes):
         raise DtypeError(f"{op}: input, weight and bias must have the same dtype (as in "
                          f"PyTorch), got {', '.join(str(d) for d in dtypes)}")
+    if dtypes[0] == xp.bool_:
+        raise DtypeError(f"{op}: not implemented for bool input of shape "
+                         f"{tuple(input.shape)} (as in PyTorch)")
 
 
 def check_bias(op, bias, out_channels):
