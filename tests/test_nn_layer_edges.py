@@ -587,3 +587,16 @@ def test_convolutions_refuse_bool(name):
         getattr(TF, name)(torch.tensor(x), torch.tensor(w))
     with pytest.raises(cr.DtypeError, match=f"{name}: not implemented for bool"):
         getattr(F, name)(cr.tensor(x), cr.tensor(w))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmin_takes_pytorchs_dtype_argument(dtype):
+    x = np.arange(6).reshape(2, 3)
+    expected = TF.softmin(torch.tensor(x), 1, dtype=getattr(torch, dtype)).numpy()
+    got = F.softmin(cr.tensor(x), 1, dtype=getattr(cr, dtype)).numpy()
+    assert got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    with pytest.raises(NotImplementedError):
+        TF.softmin(torch.tensor(x), 1)
+    with pytest.raises(cr.DtypeError, match="softmin"):
+        F.softmin(cr.tensor(x), 1)

@@ -227,12 +227,16 @@ def implicit_dim(name, ndim, stacklevel=3):
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmin(input, dim=None):
-    """softmax(-x) along ``dim`` (without one, PyTorch's implicit choice: see implicit_dim).
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim`` (without one, PyTorch's implicit choice: see implicit_dim);
+    ``dtype`` casts the input first, as PyTorch's (``_stacklevel`` is its signature's, unused).
 
     >>> cr.nn.functional.softmin(cr.tensor([0., 0.]), 0)
     tensor([0.5, 0.5], dtype=float32)
     """
+    if dtype is not None:
+        input = input.astype(dtype)
+    _floating("softmin", input)
     if dim is None:
         dim = implicit_dim("softmin", input.ndim)
     return softmax(-input, axis=dim)
