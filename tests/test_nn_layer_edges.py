@@ -600,3 +600,13 @@ def test_softmin_takes_pytorchs_dtype_argument(dtype):
         TF.softmin(torch.tensor(x), 1)
     with pytest.raises(cr.DtypeError, match="softmin"):
         F.softmin(cr.tensor(x), 1)
+
+
+def test_hardtanh_refuses_bounds_in_the_wrong_order():
+    x = np.linspace(-3, 3, 7, dtype=np.float32)
+    with pytest.raises(ValueError):
+        TF.hardtanh(torch.tensor(x), 1.0, -1.0)
+    with pytest.raises(ValueError, match="hardtanh: min_val cannot be greater than max_val"):
+        F.hardtanh(cr.tensor(x), 1.0, -1.0)
+    expected = TF.hardtanh(torch.tensor(x), 0.5, 0.5).numpy()  # equal bounds are allowed
+    np.testing.assert_array_equal(F.hardtanh(cr.tensor(x), 0.5, 0.5).numpy(), expected)

@@ -154,6 +154,9 @@ def hardtanh(input, min_val=-1.0, max_val=1.0):
     >>> cr.nn.functional.hardtanh(cr.tensor([-2., 0.5, 2.]))
     tensor([-1. ,  0.5,  1. ], dtype=float32)
     """
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got {min_val} and "
+                         f"{max_val} (as in PyTorch)")
     if xp.dtype(input.dtype).kind not in "fc":
         low, high = _integer_bounds("hardtanh", input, min_val, max_val)
         return clip(input, low=low, high=high)
