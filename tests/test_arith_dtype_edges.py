@@ -486,3 +486,41 @@ def test_unary_plus_of_a_bool_tensor_refused_as_pytorch():
         +c
     x = cr.tensor([1.0, -2.0])
     assert (+x) is x
+
+
+# -- gradients in PyTorch's order and constants ----------------------------------------------
+
+_UNARY_DOMAINS = {"log2": "positive", "log10": "positive", "exp2": "any", "rsqrt": "positive",
+                  "asin": "unit", "acos": "unit", "asinh": "any", "erf": "any", "erfc": "any",
+                  "logit": "unit"}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("name", sorted(_UNARY_DOMAINS))
+def test_unary_gradients_are_pytorchs_to_the_last_bit(name, dtype):
+    # Written as PyTorch's derivatives are (grad * rsqrt(1 - x^2) for asin, grad / (x * ln 10)
+    # with PyTorch's ln 10, ...), with float16 products by constants in float32: before,
+    # a third or more of the elements differed in the last bits (log10's in float64 too).
+    rs = np.random.RandomState(0)
+    x = rs.randn(3000) * 1.5
+    domain = _UNARY_DOMAINS[name]
+    x = np.abs(x) + 0.01 if domain == "positive" else np.abs(x) % 0.98 + 0.01 if \
+        domain == "unit" else x
+    x, g = x.astype(dtype), rs.randn(3000).astype(dtype)
+    t, c = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+    getattr(torch, name)(t).backward(torch.tensor(g))
+    getattr(cr, name)(c).backward(cr.tensor(g))
+    same_forward = getattr(torch, name)(torch.tensor(x)).numpy() == \
+        getattr(cr, name)(cr.tensor(x)).numpy()
+    # Where NumPy's and PyTorch's forward values differ (erf, exp2), so may the gradients.
+    checked = same_forward if name in ("exp2",) else np.ones_like(same_forward)
+    mismatched = (c.grad.numpy() != t.grad.numpy()) & checked
+    if name in ("erf", "erfc") and dtype != "float16":
+        # NumPy's float32 and float64 exp differ from PyTorch's in the last bit here and there.
+        np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-6 if
+                                   dtype == "float32" else 1e-14)
+        return
+    # float16: the last bit may still differ where a float32 intermediate lands on a tie.
+    allowed = len(x) // 300 if dtype == "float16" else 0
+    assert mismatched.sum() <= allowed, (x[mismatched][:4], c.grad.numpy()[mismatched][:4],
+                                         t.grad.numpy()[mismatched][:4])

@@ -39,8 +39,9 @@ def logit(x, *, eps=None):
                    "[0, 1] without eps")
 def _(grad, x, eps):
     # PyTorch's choices: grad * inf at 0 and 1 (so +inf at -0 too), and outside the domain
-    # the clamp's zero slope, or NaN without a clamp.
-    out = grad * where((x == 0) | (x == 1), math.inf, 1 / (x * (1 - x)))
+    # the clamp's zero slope, or NaN without a clamp. grad / (x (1 - x)) as PyTorch divides;
+    # at 0 and 1, grad / +0 is grad * inf to the sign and NaN.
+    out = grad / where((x == 0) | (x == 1), 0, x * (1 - x))
     if eps is None:
         return where((x < 0) | (x > 1), math.nan, out)
     return where((x < eps) | (x > 1 - eps), 0, out)
@@ -150,7 +151,7 @@ def erfc(x):
 
 @erfc.vjp(formula="-{grad} * 2/sqrt(pi) * exp(-{x}^2)")
 def _(grad, x):
-    return grad * -_TWO_OVER_SQRT_PI * exp(-(x * x))
+    return mul(exp(-(x * x)), -_TWO_OVER_SQRT_PI) * grad  # PyTorch's order
 
 
 def _nan_ignoring(name, ufunc, compare):
