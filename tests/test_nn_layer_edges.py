@@ -610,3 +610,25 @@ def test_hardtanh_refuses_bounds_in_the_wrong_order():
         F.hardtanh(cr.tensor(x), 1.0, -1.0)
     expected = TF.hardtanh(torch.tensor(x), 0.5, 0.5).numpy()  # equal bounds are allowed
     np.testing.assert_array_equal(F.hardtanh(cr.tensor(x), 0.5, 0.5).numpy(), expected)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 100.0])
+@pytest.mark.parametrize("weight_dtype", [None, np.float16, np.float32])
+def test_rms_norm_of_float16_runs_in_float32_with_its_epsilon(scale, weight_dtype):
+    rng = np.random.default_rng(15)
+    x = (rng.standard_normal((3, 6)) * scale).astype(np.float16)
+    weight = None if weight_dtype is None else rng.standard_normal(6).astype(weight_dtype)
+    results = []
+    for lib, f in ((torch, TF), (cr, F)):
+        leaves = [lib.tensor(x, requires_grad=True)]
+        if weight is not None:
+            leaves.append(lib.tensor(weight, requires_grad=True))
+        out = f.rms_norm(leaves[0], (6,), *leaves[1:])
+        out.sum().backward()
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in leaves])
+    for k, (expected, got) in enumerate(zip(*results)):
+        assert got.dtype == expected.dtype
+        # the input's gradient grows as 1 / scale; the output and the weight's do not
+        atol = 5e-3 / scale if k == 1 and scale < 1 else 5e-3
+        np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64),
+                                   rtol=5e-3, atol=atol)

@@ -130,6 +130,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if weight is not None and tuple(weight.shape) != shape:
         raise ShapeError(f"rms_norm: weight of shape {tuple(weight.shape)} should have the "
                          f"normalized_shape {shape}")
+    if input.dtype == xp.float16:
+        # PyTorch computes a float16 rms_norm in float32 (eps=None then being float32's
+        # epsilon, not float16's, which would swamp small inputs) and rounds once.
+        return rms_norm(input.to(xp.float32), shape, weight, eps).to(xp.float16)
     if eps is None:
         eps = float(xp.finfo(input.dtype).eps) if input.dtype.kind == "f" else 1e-7
     axes = tuple(range(input.ndim - len(shape), input.ndim))
