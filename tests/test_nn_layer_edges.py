@@ -632,3 +632,14 @@ def test_rms_norm_of_float16_runs_in_float32_with_its_epsilon(scale, weight_dtyp
         atol = 5e-3 / scale if k == 1 and scale < 1 else 5e-3
         np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64),
                                    rtol=5e-3, atol=atol)
+
+
+@pytest.mark.parametrize("call", [lambda f, lib, x: f.glu(x, 0),
+                                  lambda f, lib, x: f.prelu(x, lib.tensor([1]))],
+                         ids=["glu", "prelu"])
+def test_glu_and_prelu_refuse_integer_input(call):
+    x = np.arange(-3, 3).reshape(2, 3)
+    with pytest.raises(NotImplementedError):
+        call(TF, torch, torch.tensor(x))
+    with pytest.raises(cr.DtypeError, match="not implemented for int64"):
+        call(F, cr, cr.tensor(x))

@@ -24,6 +24,7 @@ def prelu(input, weight):
     tensor([[-0.5,  3. ]], dtype=float32)
     """
     input, weight = _as_tensor(input), _as_tensor(weight)
+    _float_input("prelu", input)
     if weight.dtype != input.dtype:
         raise DtypeError(f"prelu: the input of shape {tuple(input.shape)} is {input.dtype} but "
                          f"the weight is {weight.dtype}; PyTorch's prelu does not promote")
@@ -51,6 +52,7 @@ def glu(input, dim=-1):
     tensor([0.5, 2. ], dtype=float32)
     """
     input = _as_tensor(input)
+    _float_input("glu", input)
     if input.ndim == 0:
         raise DimError("glu: does not support 0-d inputs, which cannot be halved")
     axis = axis_of("glu", dim, input.ndim)
