@@ -122,6 +122,11 @@ def pow(a, b):
     """
     if getattr(a, "dtype", None) == _HALF and type(b) in (int, float):
         fill_number("pow", b, _HALF)  # PyTorch refuses an exponent beyond float16's range
+    if not isinstance(b, xp.ndarray) and a.dtype.kind == "f" and b in (3, -2):
+        # PyTorch's kernel computes these two by products, x * x * x and 1 / (x * x) (in
+        # float32 for float16), which round differently from C's pow.
+        by_products = _cube if b == 3 else _inverse_square
+        return in_single(by_products, a) if a.dtype == _HALF else by_products(a)
     if not isinstance(b, xp.ndarray) and a.dtype.kind == "f" and b in (0.5, -0.5):
         if a.dtype != _HALF:
             # PyTorch computes a power by a number 0.5 or -0.5 as sqrt or 1 / sqrt, which
@@ -141,6 +146,14 @@ def pow(a, b):
     return a ** b
 
 
+def _cube(x):
+    return x * x * x
+
+
+def _inverse_square(x):
+    return 1 / (x * x)
+
+
 def _integer_power(a, b):
     # PyTorch's integer power by a negative tensor exponent (NumPy refuses it): 1 stays 1, -1
     # alternates, every other base gives 0 (2 ** -1 is 0, as integer division would).
@@ -154,7 +167,8 @@ def _(grad, a, b):
     # x^0 is the constant 1, so its slope is 0 even at x = 0 (where 0 * 0^-1 would be nan), as
     # in PyTorch. The inner where keeps 0^-1 out of the branch not taken, for second derivatives.
     if not isinstance(b, xp.ndarray) and not hasattr(b, "_data"):  # a number, as PyTorch's
-        return where(False, grad, 0) if b == 0 else grad * (b * pow(a, b - 1))
+        # mul: a float16 product by the number in float32, as PyTorch's.
+        return where(False, grad, 0) if b == 0 else grad * mul(pow(a, b - 1), b)
     constant = b == 0
     return where(constant, 0, grad * (b * a ** where(constant, 1, b - 1)))
 
