@@ -545,3 +545,12 @@ def test_power_by_three_and_minus_two_is_pytorchs_product(exponent, dtype):
                                    dtype == "float16" else 1e-6)
     else:
         np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_nextafter_of_equal_numbers_is_the_second_as_pytorch(dtype):
+    # C's nextafter returns y when x == y: nextafter(0, -0) is -0; NumPy's float16 gave 0.
+    t, c = _both([0.0, -0.0, 1.0, np.nan, np.inf], dtype)
+    to, co = _both([-0.0, 0.0, 1.0, 1.0, np.inf], dtype)
+    _same(cr.nextafter(c, co), torch.nextafter(t, to))
+    _same(cr.nextafter(co, c), torch.nextafter(to, t))
