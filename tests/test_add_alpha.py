@@ -64,3 +64,23 @@ def test_the_gradient_of_a_mixed_dtype_add_with_alpha():
     for o, t in zip(ours[:3], theirs[:3]):
         np.testing.assert_allclose(o, t, rtol=1e-6)
     assert str(ours[3]) == str(theirs[3]).replace("torch.", "")
+
+
+@pytest.mark.parametrize("name", ["add_", "sub_"])
+@pytest.mark.parametrize("alpha", ALPHAS, ids=repr)
+def test_in_place_forms(name, alpha):
+    for a, b in itertools.product(["float32", "float64", "int64", "uint8", "int8"], OPERANDS):
+        outcome = []
+        for lib in (torch, cr):
+            try:
+                result = getattr(_make(lib, a), name)(_make(lib, b), alpha=alpha)
+            except Exception:  # noqa: BLE001
+                outcome.append("refused")
+                continue
+            outcome.append((str(result.dtype).replace("torch.", ""), result.tolist()))
+        where = f"{a}.{name}({b}, alpha={alpha!r})"
+        if "refused" in outcome:
+            assert outcome[0] == outcome[1], where
+        else:
+            assert outcome[1][0] == outcome[0][0], where
+            np.testing.assert_allclose(outcome[1][1], outcome[0][1], rtol=1e-6, err_msg=where)

@@ -349,7 +349,7 @@ def _times_alpha(name, input, other, alpha):
             target.kind in "iub":
         raise DtypeError(f"{name}: for integral input tensors ({target}), alpha must not be a "
                          f"floating point number, got {alpha!r} (as in PyTorch)")
-    if name == "sub" and (isinstance(other, (bool, xp.bool_)) or
+    if name.startswith("sub") and (isinstance(other, (bool, xp.bool_)) or
                           getattr(other, "dtype", None) == xp.bool_):
         return other  # which sub refuses, as PyTorch
     if target == xp.bool_:

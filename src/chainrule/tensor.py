@@ -1103,7 +1103,8 @@ class Tensor:
         >>> x.add_(cr.tensor([1., 1.]), alpha=10)
         tensor([11., 12.], dtype=float32)
         """
-        return self._inplace(add, other if alpha == 1 else mul(other, alpha), "add_")
+        from .functions import _times_alpha
+        return self._inplace(add, _times_alpha("add_", self, other, alpha), "add_")
 
     def sub_(self, other, *, alpha=1):
         """In place: self -= alpha * other.
@@ -1111,7 +1112,8 @@ class Tensor:
         >>> cr.tensor([1., 2.]).sub_(1)
         tensor([0., 1.], dtype=float32)
         """
-        return self._inplace(sub, other if alpha == 1 else mul(other, alpha), "sub_")
+        from .functions import _times_alpha
+        return self._inplace(sub, _times_alpha("sub_", self, other, alpha), "sub_")
 
     def mul_(self, other):
         """In place: self *= other.
