@@ -1,7 +1,8 @@
 """add and sub with alpha as PyTorch computes them: alpha * other in the dtype the operands
 promote to. chainrule multiplied other by alpha in other's own dtype first, so 2.5 + 2 * a
 uint8 200 wrapped to 146.5 (PyTorch: 402.5), a float alpha on integers gave floats and an
-int8 alpha of 300 wrapped, where PyTorch refuses both."""
+int8 alpha of 300 wrapped, where PyTorch refuses both. And a bool matmul, which PyTorch refuses
+and NumPy answers with a logical product."""
 import itertools
 
 import numpy as np
@@ -84,3 +85,14 @@ def test_in_place_forms(name, alpha):
         else:
             assert outcome[1][0] == outcome[0][0], where
             np.testing.assert_allclose(outcome[1][1], outcome[0][1], rtol=1e-6, err_msg=where)
+
+
+def test_bool_matmul_is_refused_as_pytorch_refuses_it():
+    # NumPy's bool product is a logical or of ands; PyTorch has no bool matmul.
+    a = [[True, False], [True, True]]
+    with pytest.raises(RuntimeError):
+        torch.tensor(a) @ torch.tensor(a)
+    with pytest.raises(cr.DtypeError, match="matmul: not implemented for bool"):
+        cr.tensor(a) @ cr.tensor(a)
+    with pytest.raises(cr.DtypeError, match="matmul: not implemented for bool"):
+        cr.matmul(cr.tensor(a), cr.tensor(a))

@@ -23,6 +23,9 @@ def matmul(a, b):
     >>> cr.matmul(cr.ones(2, 3), cr.ones(3))
     tensor([3., 3.], dtype=float32)
     """
+    if a.dtype == xp.bool_ or b.dtype == xp.bool_:
+        raise DtypeError(f"matmul: not implemented for bool tensors (as in PyTorch; NumPy's "
+                         f"would be a logical or of ands); convert with .int() or .float()")
     if a.dtype != b.dtype:
         _matmul_forward(a, b)  # shape errors first, as PyTorch reports them
         raise DtypeError(f"matmul: expected both operands to have the same dtype, got "
