@@ -8,14 +8,13 @@ name and NumPy dispatch follow from that declaration, so a method and its functi
 disagree.
 """
 import builtins
-import numbers
 
-from . import dtypes, ops
+from . import ops
 from .ops import activations
 from .backend import xp
 from .errors import ArgumentError, DtypeError, ShapeError
 from .public import public
-from .tensor import Tensor, _reduced, uint8_as_mask
+from .tensor import Tensor, _reduced, times_alpha, uint8_as_mask
 from .tensor import as_input as _t
 
 
@@ -321,7 +320,7 @@ def add(input, other, *, alpha=1):
     >>> cr.add(cr.tensor([1., 2.]), 10, alpha=2)
     tensor([21., 22.], dtype=float32)
     """
-    return ops.add(input, _times_alpha("add", input, other, alpha))
+    return ops.add(input, times_alpha("add", input, other, alpha))
 
 
 @public(aliases=("subtract",), method=True)
@@ -331,39 +330,7 @@ def sub(input, other, *, alpha=1):
     >>> cr.sub(cr.tensor([1., 2.]), 1)
     tensor([0., 1.], dtype=float32)
     """
-    return ops.sub(input, _times_alpha("sub", input, other, alpha))
-
-
-def _times_alpha(name, input, other, alpha):
-    """alpha * other as PyTorch computes it: in the dtype input and other promote to (2.5 +
-    alpha * uint8 is float32 arithmetic, not a uint8 product that wraps), with alpha refused
-    where that dtype cannot hold it (a float alpha for integers, a bool one for numbers, an int
-    beyond the dtype's range)."""
-    operands = [a._data if isinstance(a, Tensor) else a for a in (input, other)]
-    target = dtypes.result_type([xp.asarray(a) if isinstance(a, xp.generic) else a
-                                 for a in operands])
-    if isinstance(alpha, (bool, xp.bool_)) and target != xp.bool_:
-        raise DtypeError(f"{name}: a bool alpha is only supported for bool results, here "
-                         f"{target} (as in PyTorch)")
-    if isinstance(alpha, numbers.Real) and not isinstance(alpha, numbers.Integral) and \
-            target.kind in "iub":
-        raise DtypeError(f"{name}: for integral input tensors ({target}), alpha must not be a "
-                         f"floating point number, got {alpha!r} (as in PyTorch)")
-    if name.startswith("sub") and (isinstance(other, (bool, xp.bool_)) or
-                          getattr(other, "dtype", None) == xp.bool_):
-        return other  # which sub refuses, as PyTorch
-    if target == xp.bool_:
-        if not isinstance(other, Tensor):
-            return bool(other) and bool(alpha)
-        return other if alpha else ops.mul(other, False)
-    if alpha == 1:
-        return other
-    dtypes.fill_number(name, alpha, target)  # alpha must fit the dtype (int8 and 300: refused)
-    if not isinstance(other, Tensor):
-        return other * alpha  # two numbers: their product joins as one number would
-    if other.dtype != target:
-        other = ops.astype(other, dtype=target)
-    return ops.mul(other, alpha)
+    return ops.sub(input, times_alpha("sub", input, other, alpha))
 
 
 @public(aliases=("multiply",), method=True)

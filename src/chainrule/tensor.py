@@ -4,6 +4,7 @@ Methods with PyTorch's names have PyTorch's meaning (docs/semantics.md): ``trans
 swaps two dimensions, ``var()`` is unbiased, ``x.max(1)`` returns values and indices. NumPy's
 keyword spellings (``axis=``, ``keepdims=``, ``ddof=``) are accepted too.
 """
+import numbers
 import warnings
 import weakref
 from collections import namedtuple
@@ -12,7 +13,7 @@ from . import engine
 from .engine import Node, backward_pass, mode
 from .backend import ndarray, xp
 from .device import CPU, check_device, is_device
-from .dtypes import as_dtype, can_cast, default_float, fill_number
+from .dtypes import as_dtype, can_cast, default_float, fill_number, result_type
 from .errors import ArgumentError, DimError, DtypeError, GradientError, ShapeError
 from .size import Size
 
@@ -1103,8 +1104,7 @@ class Tensor:
         >>> x.add_(cr.tensor([1., 1.]), alpha=10)
         tensor([11., 12.], dtype=float32)
         """
-        from .functions import _times_alpha
-        return self._inplace(add, _times_alpha("add_", self, other, alpha), "add_")
+        return self._inplace(add, times_alpha("add_", self, other, alpha), "add_")
 
     def sub_(self, other, *, alpha=1):
         """In place: self -= alpha * other.
@@ -1112,8 +1112,7 @@ class Tensor:
         >>> cr.tensor([1., 2.]).sub_(1)
         tensor([0., 1.], dtype=float32)
         """
-        from .functions import _times_alpha
-        return self._inplace(sub, _times_alpha("sub_", self, other, alpha), "sub_")
+        return self._inplace(sub, times_alpha("sub_", self, other, alpha), "sub_")
 
     def mul_(self, other):
         """In place: self *= other.
@@ -1762,3 +1761,35 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
 from .ops.memory import contiguous  # noqa: E402
 from .ops.primitive import _refresh_view  # noqa: E402
 from .ops.shape import axis_of, without_leading_ones  # noqa: E402
+
+
+def times_alpha(name, input, other, alpha):
+    """alpha * other as PyTorch computes it: in the dtype input and other promote to (2.5 +
+    alpha * uint8 is float32 arithmetic, not a uint8 product that wraps), with alpha refused
+    where that dtype cannot hold it (a float alpha for integers, a bool one for numbers, an int
+    beyond the dtype's range)."""
+    operands = [a._data if isinstance(a, Tensor) else a for a in (input, other)]
+    target = result_type([xp.asarray(a) if isinstance(a, xp.generic) else a
+                                 for a in operands])
+    if isinstance(alpha, (bool, xp.bool_)) and target != xp.bool_:
+        raise DtypeError(f"{name}: a bool alpha is only supported for bool results, here "
+                         f"{target} (as in PyTorch)")
+    if isinstance(alpha, numbers.Real) and not isinstance(alpha, numbers.Integral) and \
+            target.kind in "iub":
+        raise DtypeError(f"{name}: for integral input tensors ({target}), alpha must not be a "
+                         f"floating point number, got {alpha!r} (as in PyTorch)")
+    if name.startswith("sub") and (isinstance(other, (bool, xp.bool_)) or
+                          getattr(other, "dtype", None) == xp.bool_):
+        return other  # which sub refuses, as PyTorch
+    if target == xp.bool_:
+        if not isinstance(other, Tensor):
+            return bool(other) and bool(alpha)
+        return other if alpha else mul(other, False)
+    if alpha == 1:
+        return other
+    fill_number(name, alpha, target)  # alpha must fit the dtype (int8 and 300: refused)
+    if not isinstance(other, Tensor):
+        return other * alpha  # two numbers: their product joins as one number would
+    if other.dtype != target:
+        other = astype(other, dtype=target)
+    return mul(other, alpha)
