@@ -501,7 +501,8 @@ class Tensor:
         before = Tensor._make(self._data.copy(), self.node)
         viewed = _viewed_tensors(self)
         result = op(before, other)
-        self._check_castable(result.dtype, symbol)  # before astype makes any dtype fit
+        if symbol != "copy_":  # copy_ converts to this tensor's dtype, as PyTorch's
+            self._check_castable(result.dtype, symbol)  # before astype makes any dtype fit
         if result.dtype != self.dtype:
             result = astype(result, dtype=self.dtype)
         self._write(result._data, symbol)
