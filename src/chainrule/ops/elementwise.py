@@ -6,6 +6,8 @@ from ..engine import mode
 from ..errors import ArgumentError, DtypeError, GradientError
 from .primitive import primitive
 
+# Compared with `is` on every product (NumPy's float16 dtype is one object): `==` and a helper
+# call cost the 500-op chain 3% of its instructions.
 _HALF, _SINGLE = xp.dtype(xp.float16), xp.dtype(xp.float32)
 
 
@@ -61,31 +63,36 @@ def _(grad):
 
 @primitive(promotion="promote")
 def mul(a, b):
-    if _half_and_number(a, b):
+    out = a * b
+    if getattr(out, "dtype", None) is _HALF and _half_and_number(a, b):
         return in_single(xp.multiply, a, b)
-    return a * b
+    return out
 
 
 @mul.vjp("a", formula="{grad} * {b}")
 def _(grad, b):
-    return mul(grad, b) if _half_and_number(grad, b) else grad * b
+    out = grad * b
+    return mul(grad, b) if getattr(out, "dtype", None) is _HALF and _half_and_number(grad, b) else out
 
 
 @mul.vjp("b", formula="{grad} * {a}")
 def _(grad, a):
-    return mul(grad, a) if _half_and_number(grad, a) else grad * a
+    out = grad * a
+    return mul(grad, a) if getattr(out, "dtype", None) is _HALF and _half_and_number(grad, a) else out
 
 
 @primitive(promotion="float")
 def div(a, b):
-    if _half_and_number(a, b):
+    out = a / b
+    if getattr(out, "dtype", None) is _HALF and _half_and_number(a, b):
         return in_single(xp.divide, a, b)
-    return a / b
+    return out
 
 
 @div.vjp("a", formula="{grad} / {b}")
 def _(grad, b):
-    return div(grad, b) if _half_and_number(grad, b) else grad / b
+    out = grad / b
+    return div(grad, b) if getattr(out, "dtype", None) is _HALF and _half_and_number(grad, b) else out
 
 
 @div.vjp("b", formula="-{grad} * ({a} / {b}) / {b}")
@@ -258,7 +265,7 @@ def tanh(x):
 
 @tanh.vjp(formula="{grad} * (1 - {out}^2)")
 def _(grad, out):
-    if out.dtype == _HALF:  # in float32, rounded once, as PyTorch's tanh_backward
+    if out.dtype is _HALF:  # in float32, rounded once, as PyTorch's tanh_backward
         return in_single(lambda grad, out: grad * (1 - out * out), grad, out)
     return grad * (1 - out * out)
 
@@ -270,7 +277,7 @@ def sigmoid(x):
     >>> cr.sigmoid(cr.tensor([0., 100., -100.]))
     tensor([5.0e-01, 1.0e+00, 3.8e-44], dtype=float32)
     """
-    if x.dtype == _HALF:
+    if x.dtype is _HALF:
         return in_single(sigmoid, x)
     # exp only ever sees -|x|, so it cannot overflow; each sign takes its own form.
     e = xp.exp(-xp.abs(x))
