@@ -67,46 +67,24 @@ class Settings:
         self.scale = 2.0
 
 
-def _dict_in_closure(state):
-    model = _net()
-    state["cfg"] = cfg = {"scale": 2.0}
-    opt = optim.SGD(model.parameters(), lr=0.1)
+def _in_closure(kind):
+    """A step that reads the scale straight from a dict, a list or an object in its closure."""
+    def make(state):
+        model = _net()
+        state["cfg"] = cfg = {"dict": lambda: {"scale": 2.0}, "list": lambda: [2.0],
+                              "object": Settings}[kind]()
+        opt = optim.SGD(model.parameters(), lr=0.1)
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y) * cfg["scale"]
-        loss.backward()
-        opt.step()
-        return loss
-    return model, step
-
-
-def _list_in_closure(state):
-    model = _net()
-    state["cfg"] = scales = [2.0]
-    opt = optim.SGD(model.parameters(), lr=0.1)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y) * scales[0]
-        loss.backward()
-        opt.step()
-        return loss
-    return model, step
-
-
-def _object_in_closure(state):
-    model = _net()
-    state["cfg"] = settings = Settings()
-    opt = optim.SGD(model.parameters(), lr=0.1)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y) * settings.scale
-        loss.backward()
-        opt.step()
-        return loss
-    return model, step
+        def step(x, y):
+            opt.zero_grad()
+            scale = cfg["scale"] if kind == "dict" else cfg[0] if kind == "list" else cfg.scale
+            loss = nn.functional.cross_entropy(model(x), y) * scale
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+    make.__name__ = f"_{kind}_in_closure"
+    return make
 
 
 def _nested_dict(state):
@@ -156,8 +134,9 @@ def _set(key, value):
     return change
 
 
-@pytest.mark.parametrize("make", [_dict_in_closure, _list_in_closure, _object_in_closure,
-                                  _nested_dict, _through_a_helper, _bound_method],
+@pytest.mark.parametrize("make", [_in_closure("dict"), _in_closure("list"),
+                                  _in_closure("object"), _nested_dict, _through_a_helper,
+                                  _bound_method],
                          ids=lambda f: f.__name__.strip("_"))
 def test_a_number_changed_between_calls_is_the_replays_number(make):
     compiled = _run_twins(make, {4: _set("scale", 5.0), 6: _set("scale", 0.5)})
