@@ -311,3 +311,28 @@ def test_a_callable_object_and_a_partial():
         state["extra"][0] = 3.0
     _run_twins(make_object, {4: _set("scale", 5.0)})
     _run_twins(make_partial, {3: _set("scale", 5.0), 5: change_extra})
+
+
+def test_a_log_the_loop_appends_to_is_named_by_the_misses():
+    # A bound method's object holding a list the training loop appends to: a list may hold a
+    # number the step reads (lrs[0]), so it is compared, and every call misses (eager's numbers,
+    # no silent plan); explain_misses names the list, and the docs say to keep logs elsewhere.
+    model = _net()
+
+    class Learner:
+        def __init__(self):
+            self.opt = optim.SGD(model.parameters(), lr=0.1)
+            self.losses, self.scale = [], 1.0
+
+        def step(self, x, y):
+            self.opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y) * self.scale
+            loss.backward()
+            self.opt.step()
+            return loss
+    learner = Learner()
+    compiled = cr.compile(learner.step, max_plans=2)
+    with pytest.warns(RuntimeWarning, match="plans already kept"):
+        for x, y in _data(8):
+            learner.losses.append(float(compiled(x, y)))
+    assert "['losses'] length changed" in compiled.explain_misses()
