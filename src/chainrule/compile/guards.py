@@ -176,8 +176,20 @@ def _small_array(value):
 def same_array(value, seen):
     """Whether ``value`` is an array with ``seen``'s shape, dtype and values (bit for bit)."""
     return (type(value) is ndarray and value.shape == seen.shape and value.dtype == seen.dtype
-            and (value.dtype.kind not in "biufc" and xp.array_equal(value, seen) or
-                 value.dtype.kind in "biufc" and value.tobytes() == seen.tobytes()))
+            and same_bits(value, seen))
+
+
+def same_bits(a, b):
+    """Whether two arrays of one shape and dtype hold the same bits. Compared as unsigned
+    words: a NaN equals itself and nothing pays for isnan, which made array_equal(equal_nan=
+    True) 15x slower on a float batch (600 vs 40 us for 256 x 784); -0.0 and 0.0 differ (a
+    caller then checks once more: the safe side)."""
+    if a.dtype.kind not in "biufc":
+        return xp.array_equal(a, b)
+    word = next(w for w in (8, 4, 2, 1) if a.dtype.itemsize % w == 0)
+    unsigned = xp.dtype(f"u{word}")
+    return xp.array_equal(xp.ascontiguousarray(a).reshape(-1).view(unsigned),
+                          xp.ascontiguousarray(b).reshape(-1).view(unsigned))
 
 
 def _users_object(value):
