@@ -103,22 +103,25 @@ def _through_a_helper(state):
     return model, _training_step(model, factor)
 
 
+class _Learner:
+    """A training step as a bound method, reading its scale from ``self``; ``losses`` is a log
+    the loop may append to."""
+
+    def __init__(self, model, scale):
+        self.model, self.scale, self.losses = model, scale, []
+        self.opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(self, x, y):
+        self.opt.zero_grad()
+        loss = nn.functional.cross_entropy(self.model(x), y) * self.scale
+        loss.backward()
+        self.opt.step()
+        return loss
+
+
 def _bound_method(state):
     model = _net()
-
-    class Learner:
-        def __init__(self):
-            self.scale = 2.0
-            self.opt = optim.SGD(model.parameters(), lr=0.1)
-
-        def step(self, x, y):
-            self.opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y) * self.scale
-            loss.backward()
-            self.opt.step()
-            return loss
-    learner = Learner()
-    state["cfg"] = learner
+    state["cfg"] = learner = _Learner(model, 2.0)
     return model, learner.step
 
 
@@ -317,20 +320,7 @@ def test_a_log_the_loop_appends_to_is_named_by_the_misses():
     # A bound method's object holding a list the training loop appends to: a list may hold a
     # number the step reads (lrs[0]), so it is compared, and every call misses (eager's numbers,
     # no silent plan); explain_misses names the list, and the docs say to keep logs elsewhere.
-    model = _net()
-
-    class Learner:
-        def __init__(self):
-            self.opt = optim.SGD(model.parameters(), lr=0.1)
-            self.losses, self.scale = [], 1.0
-
-        def step(self, x, y):
-            self.opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y) * self.scale
-            loss.backward()
-            self.opt.step()
-            return loss
-    learner = Learner()
+    learner = _Learner(_net(), 1.0)
     compiled = cr.compile(learner.step, max_plans=2)
     with pytest.warns(RuntimeWarning, match="plans already kept"):
         for x, y in _data(8):
