@@ -46,19 +46,12 @@ def _buffer_array(value):
     return value._data if isinstance(value, Tensor) else value
 
 
-class Buffers(MutableMapping):
-    """One parameter's optimizer state: each array the optimizer keeps, seen as a tensor that
-    shares its memory; a tensor assigned to a name becomes that buffer."""
+class _View(MutableMapping):
+    """A mapping shown over the optimizer's own dict ``_arrays``: the keys, their removal and
+    the length are the dict's; reading and writing say what a value looks like outside."""
 
     def __init__(self, arrays):
         self._arrays = arrays
-
-    def __getitem__(self, key):
-        value = self._arrays[key]
-        return from_numpy(value) if isinstance(value, ndarray) else value
-
-    def __setitem__(self, key, value):
-        self._arrays[key] = _buffer_array(value)
 
     def __delitem__(self, key):
         del self._arrays[key]
@@ -73,12 +66,21 @@ class Buffers(MutableMapping):
         return repr(dict(self))
 
 
-class OptimizerState(MutableMapping):
+class Buffers(_View):
+    """One parameter's optimizer state: each array the optimizer keeps, seen as a tensor that
+    shares its memory; a tensor assigned to a name becomes that buffer."""
+
+    def __getitem__(self, key):
+        value = self._arrays[key]
+        return from_numpy(value) if isinstance(value, ndarray) else value
+
+    def __setitem__(self, key, value):
+        self._arrays[key] = _buffer_array(value)
+
+
+class OptimizerState(_View):
     """``optimizer.state``: parameter -> its Buffers, created empty on first access as in
     PyTorch's defaultdict(dict)."""
-
-    def __init__(self, arrays):
-        self._arrays = arrays
 
     def __getitem__(self, p):
         return Buffers(self._arrays.setdefault(p, {}))
@@ -86,23 +88,11 @@ class OptimizerState(MutableMapping):
     def __setitem__(self, p, buffers):
         self._arrays[p] = {key: _buffer_array(value) for key, value in dict(buffers).items()}
 
-    def __delitem__(self, p):
-        del self._arrays[p]
-
     def __contains__(self, p):
         return p in self._arrays
 
     def get(self, p, default=None):
         return self[p] if p in self._arrays else default
-
-    def __iter__(self):
-        return iter(self._arrays)
-
-    def __len__(self):
-        return len(self._arrays)
-
-    def __repr__(self):
-        return repr(dict(self))
 
 
 class Optimizer:
