@@ -96,3 +96,26 @@ def test_bool_matmul_is_refused_as_pytorch_refuses_it():
         cr.tensor(a) @ cr.tensor(a)
     with pytest.raises(cr.DtypeError, match="matmul: not implemented for bool"):
         cr.matmul(cr.tensor(a), cr.tensor(a))
+
+
+@pytest.mark.parametrize("name", ["add", "sub"])
+@pytest.mark.parametrize("alpha", [2, -0.5, 0])
+def test_gradients_on_fan_out_views_and_edge_values(name, alpha):
+    # The same tensor on both sides (fan-out), a transposed view as other, and 0, -0, a
+    # negative, inf, nan; then an empty pair. Values and both gradients as PyTorch's.
+    values = np.array([[0.0, -0.0, -1.5], [np.inf, np.nan, 2.0]])
+    upstream = np.array([[1.0, -2.0, 0.5], [3.0, 1.0, -1.0]])
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor(values, requires_grad=True)
+        y = lib.tensor(values.T.copy(), requires_grad=True)
+        fan_out = getattr(lib, name)(x, x, alpha=alpha)
+        viewed = getattr(lib, name)(x, y.T, alpha=alpha)
+        ((fan_out + viewed) * lib.tensor(upstream)).sum().backward()
+        empty_x = lib.zeros(0, 3, dtype=lib.float64, requires_grad=True)
+        empty = getattr(lib, name)(empty_x, empty_x, alpha=alpha)
+        empty.sum().backward()
+        results.append([t.detach().numpy() for t in (fan_out, viewed, x.grad, y.grad, empty,
+                                                     empty_x.grad)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
