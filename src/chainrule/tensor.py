@@ -32,6 +32,13 @@ def as_array(data, dtype=None, copy=True):
     if dtype is not None:
         dtype = as_dtype(dtype)
     if isinstance(data, ndarray):
+        if not data.dtype.isnative:
+            if not copy:
+                raise ValueError(f"from_numpy: the array's bytes are in {data.dtype.str!r} "
+                                f"order, not this machine's, so a tensor cannot share them "
+                                f"(PyTorch refuses them too); use cr.tensor(array), which "
+                                f"copies them into this machine's order")
+            data = data.astype(data.dtype.newbyteorder("="))
         array = data.astype(dtype if dtype is not None else data.dtype, copy=copy)
     else:
         if data is None or isinstance(data, (str, bytes, dict, set)):
@@ -44,8 +51,9 @@ def as_array(data, dtype=None, copy=True):
                 array.size:
             with xp.errstate(over="ignore"):  # a huge int in a float16 list: inf, as PyTorch
                 array = array.astype(_list_dtype(data), copy=False)
-        elif dtype is None and array.dtype == xp.float64 and not isinstance(data, xp.generic):
-            array = array.astype(default_float())
+        elif dtype is None and array.dtype == xp.float64 and (type(data) is float or
+                                                              isinstance(data, (list, tuple))):
+            array = array.astype(default_float())  # an array-like (a torch tensor) keeps its own
     if array.dtype.kind not in "biuf":
         raise TypeError(f"tensor(): expected numbers, got an array of {array.dtype} "
                         f"(from {type(data).__name__}); chainrule tensors hold bools, integers "
@@ -73,6 +81,8 @@ def _list_dtype(data):
             elif isinstance(item, (Tensor, ndarray, xp.generic)):
                 widest = _wider(widest, item.dtype if not isinstance(item, Tensor)
                                 else item._data.dtype)
+            elif hasattr(item, "__array__"):  # another library's tensor, with its own dtype
+                widest = _wider(widest, xp.asarray(item).dtype)
     if widest is None:  # NumPy made floats of integers alone: one was beyond int64
         _refuse_ints_beyond_int64(data)
     return widest
@@ -349,6 +359,12 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self._data)))
+
+    def __contains__(self, element):
+        if not isinstance(element, (Tensor, numbers.Number)):
+            raise TypeError(f"'in' on a tensor takes a tensor or a number, got "
+                            f"{type(element).__name__}")
+        return bool((self == element).any())
 
     def __bool__(self):
         if self._data.size != 1:
@@ -1688,7 +1704,8 @@ def as_tensor(data, dtype=None, device=None):
     check_device(device, "as_tensor")
     if isinstance(data, Tensor):  # itself, or converted in the graph, as PyTorch's
         return data if dtype is None else data.to(dtype)
-    return Tensor._make(as_array(data, dtype, copy=False), None)
+    other_order = isinstance(data, ndarray) and not data.dtype.isnative
+    return Tensor._make(as_array(data, dtype, copy=other_order), None)
 
 
 def from_numpy(array):
