@@ -195,12 +195,15 @@ def _variance_vjp(grad, x, axis, keepdims, correction):
     # A primitive with PyTorch's formula: spelled as a composite, the gradient would also flow
     # through the mean, where sum(x - mean) is exactly 0 in theory but NaN when x holds an inf.
     grad = _restore_axes(grad, x.shape, axis, keepdims)
-    centred = x - mean(x, axis=axis, keepdims=True)
+    average = mean(x, axis=axis, keepdims=True)
+    centred = x - average
     divisor = _count(x.shape, axis) - correction
     if divisor > 0:
         return grad * (2.0 / divisor) * centred
     if axis is None:
-        return grad * where(centred == 0, xp.nan, xp.inf)
+        # x == mean rather than x - mean == 0: an infinite x equal to an infinite mean gets
+        # NaN in PyTorch, though inf - inf is NaN, not 0.
+        return grad * where(x == average, xp.nan, xp.inf)
     # Over given dims PyTorch keeps 2 / (N - correction) even where it is inf (signed by
     # x - mean, NaN where that is 0) or negative (a finite slope, though the value is inf).
     return grad * (2.0 / divisor if divisor else xp.inf) * centred

@@ -1,0 +1,99 @@
+"""Gradients of elementwise math and reductions at their singular and edge points (0, -0.0,
+ties, infinities, NaN, a divisor of 0 or less), against PyTorch: values, dtypes, first-order
+gradients with a random upstream gradient, and second-order gradients through
+autograd.grad(create_graph=True)."""
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+INF, NAN = math.inf, math.nan
+
+
+def f64(*values):
+    return np.array(values, dtype=np.float64)
+
+
+def _outputs(out):
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+def _weights(rng, shape):
+    return rng.standard_normal(tuple(shape))
+
+
+def _weighted_sum(M, tensors, weights):
+    total = None
+    for t, w in zip(tensors, weights):
+        if t is not None and t.requires_grad:
+            term = (t * M.tensor(w.astype(np.dtype(str(t.dtype).split(".")[-1])))).sum()
+            total = term if total is None else total + term
+    return total
+
+
+def _as_array(t, shape):
+    if t is None:
+        return np.zeros(shape)
+    return t.detach().numpy(force=True) if isinstance(t, torch.Tensor) else t.detach().numpy()
+
+
+def _run(M, call, arrays, order):
+    """The outputs, the first-order gradients of a random weighting of the first output and,
+    for order 2, the gradients of a random weighting of those."""
+    leaves = [M.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    outs = _outputs(call(M, *leaves))
+    results = [np.asarray(o.detach().numpy()) for o in outs]
+    inputs = [t for t in leaves if t.requires_grad]
+    if not inputs or not outs[0].requires_grad:
+        return results, None, None
+    rng = np.random.default_rng(0)
+    upstream = _weighted_sum(M, [outs[0]], [_weights(rng, outs[0].shape)])
+    grads = M.autograd.grad(upstream, inputs, create_graph=order == 2, allow_unused=True)
+    first = [_as_array(g, t.shape) for g, t in zip(grads, inputs)]
+    if order < 2:
+        return results, first, None
+    total = _weighted_sum(M, grads, [_weights(rng, t.shape) for t in inputs])
+    if total is None:
+        return results, first, [np.zeros(t.shape) for t in inputs]
+    second = M.autograd.grad(total, inputs, allow_unused=True)
+    return results, first, [_as_array(g, t.shape) for g, t in zip(second, inputs)]
+
+
+def _assert_same(got, want, what):
+    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype}, PyTorch {want.dtype}"
+    assert got.shape == want.shape, f"{what}: shape {got.shape}, PyTorch {want.shape}"
+    tolerance = dict(rtol=1e-5, atol=1e-6) if want.dtype == np.float32 else dict(rtol=1e-9,
+                                                                                  atol=1e-12)
+    np.testing.assert_allclose(got, want, equal_nan=True, err_msg=what, **tolerance)
+
+
+def assert_like_torch(call, *arrays, order=2):
+    want = _run(torch, call, arrays, order)
+    got = _run(cr, call, arrays, order)
+    for g, w in zip(got[0], want[0], strict=True):
+        _assert_same(g, w, "value")
+    for k, label in ((1, "gradient"), (2, "second-order gradient")):
+        assert (got[k] is None) == (want[k] is None), label
+        for g, w in zip(got[k] or [], want[k] or [], strict=True):
+            _assert_same(g, w.astype(g.dtype) if w.dtype != g.dtype and not w.any() else w,
+                         label)
+
+
+CASES = [
+    # var over every element with N - correction <= 0: NaN where x equals its mean (also an
+    # infinite x equal to an infinite mean, where x - mean is NaN, not 0), inf elsewhere.
+    ("var_full_inf_correction_2", lambda M, x: M.var(x, correction=2), [f64(1, INF)]),
+    ("var_full_inf_3_correction_3", lambda M, x: M.var(x, correction=3), [f64(1, INF, 2)]),
+    ("var_full_two_inf_correction_2", lambda M, x: M.var(x, correction=2), [f64(INF, INF)]),
+    ("var_mean_tie_correction_2", lambda M, x: M.var_mean(x, correction=2), [f64(2, 2)]),
+    ("var_mean_inf_last_correction_2", lambda M, x: M.var_mean(x, correction=2), [f64(1, INF)]),
+]
+
+
+@pytest.mark.parametrize("call, arrays", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_like_torch(call, arrays):
+    assert_like_torch(call, *arrays)
