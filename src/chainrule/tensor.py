@@ -88,6 +88,17 @@ def _list_dtype(data):
     return widest
 
 
+def take_node(tensor, node):
+    """Make ``node`` the op that produced ``tensor`` (after an in-place change). A gradient
+    kept by ``retain_grad()`` follows the tensor, as in PyTorch: ``.grad`` is then the
+    gradient of its newest value, not of the one the change replaced."""
+    old = tensor.node
+    if old is not None and old.op is not None and old.tensor_ref is not None and \
+            old.tensor_ref() is tensor:
+        old.tensor_ref, node.tensor_ref = None, weakref.ref(tensor)
+    tensor.node, tensor.requires_grad = node, True
+
+
 def _refuse_ints_beyond_int64(data):
     """Raise naming the first Python int in ``data`` (a number or nested lists) outside int64,
     the dtype of Python ints: PyTorch refuses it ("Overflow when unpacking long long") where
@@ -524,12 +535,11 @@ class Tensor:
         self._write(result._data, symbol)
         if result.node is None:  # an integer or bool result carries no gradient
             return self
-        self.node = result.node
-        self.requires_grad = True
+        take_node(self, result.node)
         new = result
         for tensor, view_op, kwargs, old in viewed:  # the tensors it views take the change
             new = view_op.write_back(old, new, **kwargs)
-            tensor.node, tensor.requires_grad = new.node, True
+            take_node(tensor, new.node)
         engine.mark_written_in_graph(self, *(entry[0] for entry in viewed))
         return self
 
