@@ -38,13 +38,15 @@ def logit(x, *, eps=None):
 @logit.vjp(formula="{grad} / ({x} (1 - {x})); outside [eps, 1 - eps] 0, or NaN outside "
                    "[0, 1] without eps")
 def _(grad, x, eps):
-    # PyTorch's choices: grad * inf at 0 and 1 (so +inf at -0 too), and outside the domain
-    # the clamp's zero slope, or NaN without a clamp. grad / (x (1 - x)) as PyTorch divides;
-    # at 0 and 1, grad / +0 is grad * inf to the sign and NaN.
-    out = grad / where((x == 0) | (x == 1), 0, x * (1 - x))
+    # PyTorch's choices: grad / (x (1 - x)) even at 0, -0 and 1 (grad / +-0, so -inf at -0
+    # for a positive grad, and a NaN second derivative there, from inf * 0 in the product),
+    # and outside the domain the clamp's zero slope, or NaN without a clamp.
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        out = grad / (x * (1 - x))
     if eps is None:
         return where((x < 0) | (x > 1), math.nan, out)
-    return where((x < eps) | (x > 1 - eps), 0, out)
+    # Inside [eps, 1 - eps] rather than not outside it: a NaN x gets 0, as in PyTorch.
+    return where((x >= eps) & (x <= 1 - eps), out, 0)
 
 
 @primitive(promotion="float")
@@ -87,12 +89,13 @@ def sinc(x):
 
 @sinc.vjp(formula="{grad} * (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 where pi x^2 = 0")
 def _(grad, x):
-    # As PyTorch: 0 where x * x * pi underflows to 0 (x = 0 and tiny x), not 0 / 0.
+    # As PyTorch: 0 where x * x * pi underflows to 0 (x = 0 and tiny x), not 0 / 0; the
+    # quotient itself stays 0 / 0 there, so that the second derivative is NaN, as PyTorch's.
     # mul, not *, for the products by pi: a float16 x times pi in float32, as PyTorch's.
     square = mul(x * x, math.pi)
-    zero = square == 0
     px = mul(x, math.pi)
-    return where(zero, 0, grad * (px * cos(px) - sin(px)) / where(zero, 1, square))
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return where(square == 0, 0, grad * (px * cos(px) - sin(px)) / square)
 
 
 @primitive(promotion="promote")
