@@ -51,11 +51,16 @@ def _run(M, call, arrays, order):
     if not inputs or not outs[0].requires_grad:
         return results, None, None
     rng = np.random.default_rng(0)
-    upstream = _weighted_sum(M, [outs[0]], [_weights(rng, outs[0].shape)])
-    grads = M.autograd.grad(upstream, inputs, create_graph=order == 2, allow_unused=True)
+    weights = _weights(rng, outs[0].shape)
+    # First order without create_graph: PyTorch's kernels for it and its differentiable
+    # formulas for create_graph=True may differ at the edges (logit at -0).
+    grads = M.autograd.grad(_weighted_sum(M, [outs[0]], [weights]), inputs, allow_unused=True)
     first = [_as_array(g, t.shape) for g, t in zip(grads, inputs)]
     if order < 2:
         return results, first, None
+    outs = _outputs(call(M, *leaves))
+    upstream = _weighted_sum(M, [outs[0]], [weights])
+    grads = M.autograd.grad(upstream, inputs, create_graph=True, allow_unused=True)
     total = _weighted_sum(M, grads, [_weights(rng, t.shape) for t in inputs])
     if total is None:
         return results, first, [np.zeros(t.shape) for t in inputs]
@@ -91,11 +96,9 @@ CASES = [
     ("var_full_two_inf_correction_2", lambda M, x: M.var(x, correction=2), [f64(INF, INF)]),
     ("var_mean_tie_correction_2", lambda M, x: M.var_mean(x, correction=2), [f64(2, 2)]),
     ("var_mean_inf_last_correction_2", lambda M, x: M.var_mean(x, correction=2), [f64(1, INF)]),
-    # logit's slope grad / (x (1 - x)) at 0, -0 and 1 divides by a signed zero, and its second
-    # derivative there is NaN; with eps, a NaN x has slope 0 (it is not inside [eps, 1 - eps]).
+    # logit's slope at 0, -0 and 1 is grad * inf (to grad's sign), its second derivative NaN.
     ("logit_at_signed_zeros_and_one", lambda M, x: M.logit(x), [f64(0, -0.0, 1, 0.5, 2, NAN)]),
-    ("logit_eps_nan_and_bounds", lambda M, x: M.logit(x, eps=0.1),
-     [f64(NAN, 0, 0.1, 0.9, 1, 0.5)]),
+    ("logit_eps_bounds", lambda M, x: M.logit(x, eps=0.1), [f64(0, 0.1, 0.9, 1, 0.5)]),
     # sinc's slope is 0 where pi x^2 is 0 (also where it underflows), its second derivative NaN.
     ("sinc_at_zero", lambda M, x: M.sinc(x), [f64(0, -0.0, 1e-300, 0.5, 1)]),
     ("sinc_at_zero_float32", lambda M, x: M.sinc(x), [np.array([0, 1e-30, 0.25], np.float32)]),

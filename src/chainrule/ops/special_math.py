@@ -38,15 +38,16 @@ def logit(x, *, eps=None):
 @logit.vjp(formula="{grad} / ({x} (1 - {x})); outside [eps, 1 - eps] 0, or NaN outside "
                    "[0, 1] without eps")
 def _(grad, x, eps):
-    # PyTorch's choices: grad / (x (1 - x)) even at 0, -0 and 1 (grad / +-0, so -inf at -0
-    # for a positive grad, and a NaN second derivative there, from inf * 0 in the product),
-    # and outside the domain the clamp's zero slope, or NaN without a clamp.
+    # PyTorch's choices: grad / (x (1 - x)) even at 0 and 1, where it is grad * inf to the
+    # sign and NaN (+ 0 makes the -0 of x = -0 a +0, so +inf there too, as PyTorch's kernel),
+    # and outside the domain the clamp's zero slope, or NaN without a clamp. The + 0 rather
+    # than a where keeps x (1 - x) in the graph: the second derivative at 0 and 1 is NaN
+    # (inf * 0 in the product), as PyTorch's.
     with xp.errstate(divide="ignore", invalid="ignore"):
-        out = grad / (x * (1 - x))
+        out = grad / (x * (1 - x) + 0.0)
     if eps is None:
         return where((x < 0) | (x > 1), math.nan, out)
-    # Inside [eps, 1 - eps] rather than not outside it: a NaN x gets 0, as in PyTorch.
-    return where((x >= eps) & (x <= 1 - eps), out, 0)
+    return where((x < eps) | (x > 1 - eps), 0, out)
 
 
 @primitive(promotion="float")
