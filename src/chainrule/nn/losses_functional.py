@@ -174,7 +174,9 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     logp = _class_last(log_softmax(input, axis=1 if input.ndim > 1 else 0))
     target = _class_last(target)
     w = _weights_array("cross_entropy", weight, classes)
-    terms = logp * target * (w.astype(logp.dtype) if w is not None else 1)
+    # Here PyTorch multiplies by the weight, promoting (float64 weights on float32 logits give
+    # float64), where its class-index kernels refuse the mix (and chainrule casts).
+    terms = logp * target * (Tensor._wrap(w) if w is not None else 1)
     losses = -terms.sum(-1)
     return reduce_losses(losses, reduction, "cross_entropy")
 
