@@ -11,7 +11,7 @@ from .composite import stop_gradient
 from .elementwise import astype, exp, log, neg, where
 from .primitive import primitive
 from .scan import prod
-from .shape import (add_at, as_view, axis_of, broadcast_to, concatenate, getitem, index_put, reshape,
+from .shape import (ComposedView, add_at, as_view, axis_of, broadcast_to, concatenate, getitem, index_put, reshape,
                     transpose)
 
 
@@ -344,7 +344,13 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     data = getattr(input, "_data", input)
     view = xp.diagonal(data, offset, a, b)
     view.flags.writeable = data.flags.writeable  # NumPy's diagonal is read-only by default
-    return as_view(out, input, view)
+    back = tuple(int(i) for i in xp.argsort(order))
+
+    def write_back(before, new):
+        put = index_put(transpose(before, axes=order), new, index=(Ellipsis, rows, cols))
+        return transpose(put, axes=back)
+    return as_view(out, input, view, ComposedView(
+        "diagonal", lambda t: diagonal(t, offset, dim1, dim2), write_back))
 
 
 def _diagonal_positions(n, m, offset):

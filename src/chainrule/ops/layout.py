@@ -7,7 +7,7 @@ import builtins
 
 from ..backend import xp
 from ..errors import ArgumentError, ShapeError
-from .shape import as_view, axis_of, broadcast_to, getitem, index_put, reshape, transpose
+from .shape import ComposedView, as_view, axis_of, broadcast_to, getitem, index_put, reshape, transpose
 from .memory import contiguous
 
 
@@ -234,8 +234,15 @@ def unfold(input, dimension, size, step):
     data = getattr(input, "_data", input)
     view = xp.lib.stride_tricks.sliding_window_view(
         data, size, axis=axis, writeable=step >= size and data.flags.writeable)
+    back = tuple(int(i) for i in xp.argsort(order))
+
+    def write_back(before, new):  # only windows that do not overlap can be written
+        return index_put(before, transpose(new, axes=back),
+                         index=(slice(None),) * axis + (windows,))
     return as_view(transpose(taken, axes=order), input,
-                   view[(slice(None),) * axis + (slice(None, None, step),)])
+                   view[(slice(None),) * axis + (slice(None, None, step),)],
+                   ComposedView("unfold", lambda t: unfold(t, dimension, size, step),
+                                write_back))
 
 
 def unflatten(input, dim, sizes):

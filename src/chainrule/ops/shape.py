@@ -5,7 +5,7 @@ import itertools
 
 from ..backend import xp
 from ..dtypes import promote_types
-from ..engine import SliceGradient
+from ..engine import SliceGradient, record_view
 from ..errors import ArgumentError, DimError, ShapeError
 from .elementwise import astype
 from .primitive import primitive
@@ -171,14 +171,29 @@ def _(grad, axis, position):
     return grad[tuple(span)]
 
 
-def as_view(result, input, view):
+class ComposedView:
+    """A view op spelled with primitives (diagonal, unfold), as the engine knows view ops: its
+    name; called on the viewed tensor, the view made anew (after that tensor changed); and
+    ``write_back(before, new)``, the viewed tensor's values after the view's became ``new``."""
+
+    def __init__(self, name, remake, write_back):
+        self.name, self.remake, self.write_back = name, remake, write_back
+
+    def __call__(self, viewed):
+        return self.remake(viewed)
+
+
+def as_view(result, input, view, view_op=None):
     """``result`` holding ``view``, an array of its values that shares ``input``'s memory: for
     the composites that PyTorch makes views (diagonal, unfold), whose graph is an indexing's,
-    so that a change made in place through the result or the input shows in the other. A
+    so that a change made in place through the result or the input shows in the other, and,
+    with ``view_op`` (a ComposedView), a change inside the graph reaches ``input``'s graph. A
     ``view`` whose elements share memory is left read-only, which refuses in-place writes."""
     from ..tensor import Tensor
     if isinstance(result, Tensor) and isinstance(input, Tensor):
         result._data = view
+        if view_op is not None and view.base is not None:
+            record_view(result, input, view_op, {})
     return result
 
 
