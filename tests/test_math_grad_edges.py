@@ -102,6 +102,11 @@ CASES = [
     # sinc's slope is 0 where pi x^2 is 0 (also where it underflows), its second derivative NaN.
     ("sinc_at_zero", lambda M, x: M.sinc(x), [f64(0, -0.0, 1e-300, 0.5, 1)]),
     ("sinc_at_zero_float32", lambda M, x: M.sinc(x), [np.array([0, 1e-30, 0.25], np.float32)]),
+    # fmod's slope in b is -trunc(a / b), flat: no NaN second derivative where b is 0.
+    ("fmod_zero_divisor", lambda M, a, b: M.fmod(a, b), [f64(1, -2, 0, 3, 5), f64(0, 0, 0, 2, -0.0)]),
+    # lerp with an infinite weight: the branch not taken must not turn 0 * inf into NaN.
+    ("lerp_infinite_weight", lambda M, a, b, w: M.lerp(a, b, w),
+     [f64(0, 1, 2, -INF, 0, 1), f64(1, 1, 3, 1, INF, 2), f64(INF, -INF, 0.25, 0.75, 0.5, NAN)]),
 ]
 
 

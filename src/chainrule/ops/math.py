@@ -555,7 +555,9 @@ def _(grad):
 
 @fmod.vjp("b", formula="-{grad} * trunc({a} / {b})")
 def _(grad, a, b):
-    return -grad * trunc(a / b)
+    # The rounded quotient as one flat op: trunc(a / b) would send its zero gradient back
+    # through a / b, and 0 * inf is NaN in the second derivative where b is 0.
+    return -grad * rounded_div(a, b, rounding_mode="trunc")
 
 
 @primitive(promotion="promote", bools="result")
@@ -805,7 +807,11 @@ def lerp(start, end, weight):
         return end - difference * (1 - weight)
     from .elementwise import abs as absolute
     near_start = absolute(weight) < 0.5
-    return where(near_start, start + weight * difference, end - difference * (1 - weight))
+    # Each branch sees the weight only where it is taken (0 and 1 elsewhere), so that the
+    # branch not taken sends back 0 * finite, not 0 * inf = NaN for an infinite weight.
+    from_start = start + where(near_start, weight, 0) * difference
+    from_end = end - difference * (1 - where(near_start, 1, weight))
+    return where(near_start, from_start, from_end)
 
 
 @primitive(promotion="promote")
