@@ -43,3 +43,72 @@ def test_cross_entropy_probability_targets_promote_with_a_float64_weight():
     ours.backward(), theirs.backward()
     assert cx.grad.dtype == cr.float32
     np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# Binary cross-entropy: its target's range, its weights' shapes, its slopes at 0 and 1.
+
+@pytest.mark.parametrize("bad", [1.5, -0.25, float("nan")])
+def test_binary_cross_entropy_refuses_a_target_outside_0_1_like_torch(bad):
+    def call(lib):
+        return lib.nn.functional.binary_cross_entropy(lib.tensor([0.3, 0.6]),
+                                                      lib.tensor([1.0, bad]))
+
+    assert_raises_like_torch(call, r"binary_cross_entropy: every target must be in \[0, 1\]")
+
+
+@pytest.mark.parametrize("loss, name", [("binary_cross_entropy", "weight"),
+                                        ("binary_cross_entropy_with_logits", "weight"),
+                                        ("binary_cross_entropy_with_logits", "pos_weight")])
+def test_a_binary_cross_entropy_weight_that_enlarges_the_loss_raises_like_torch(loss, name):
+    # PyTorch's weight and pos_weight broadcast to the input; one of shape (2, 4, 3) on a
+    # (4, 3) input would have given a (2, 4, 3) loss.
+    def call(lib):
+        x, y = lib.full((4, 3), 0.5), lib.full((4, 3), 0.25)
+        return getattr(lib.nn.functional, loss)(x, y, reduction="none",
+                                                **{name: lib.ones(2, 4, 3)})
+
+    assert_raises_like_torch(call, rf"{loss}: {name} of shape \(2, 4, 3\) does not broadcast "
+                                   rf"to the input's shape \(4, 3\)")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_slopes_at_probabilities_0_and_1(reduction):
+    # The target's gradient is -logit(x), unclamped in PyTorch (inf at x = 0, -inf at x = 1,
+    # 115.1 at x = 1e-50; chainrule clamped the logs at -100), and the input's divides by
+    # max(x (1 - x), 1e-12f), PyTorch's float epsilon.
+    x = np.array([0.0, 1.0, 0.0, 1.0, 1e-50, 0.3, 1e-13])
+    t = np.array([1.0, 0.0, 0.0, 1.0, 0.3, 0.7, 1.0])
+    (cx, tx), (ct, tt) = pair(x, True), pair(t, True)
+    ours = cr.nn.functional.binary_cross_entropy(cx, ct, reduction=reduction)
+    theirs = torch.nn.functional.binary_cross_entropy(tx, tt, reduction=reduction)
+    upstream = rng().normal(size=theirs.shape) + 2
+    ours.backward(cr.tensor(upstream)), theirs.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(ct.grad.numpy(), tt.grad.numpy(), rtol=1e-13)
+    np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-13)
+
+
+def test_binary_cross_entropy_second_order_in_the_target_like_torch():
+    x, t = rng().uniform(0.05, 0.95, size=(3, 2)), rng(1).uniform(size=(3, 2))
+    (cx, tx), (ct, tt) = pair(x, True), pair(t, True)
+    ours = cr.autograd.grad(cr.nn.functional.binary_cross_entropy(cx, ct), ct,
+                            create_graph=True)[0]
+    theirs = torch.autograd.grad(torch.nn.functional.binary_cross_entropy(tx, tt), tt,
+                                 create_graph=True)[0]
+    ours2 = cr.autograd.grad((ours * ours).sum(), cx)[0]
+    theirs2 = torch.autograd.grad((theirs * theirs).sum(), tx)[0]
+    np.testing.assert_allclose(ours2.numpy(), theirs2.numpy(), rtol=1e-12)
+
+
+def test_cosine_embedding_loss_gradient_at_a_vector_of_zeros():
+    # PyTorch adds its float epsilon 1e-12f to each squared norm, which sets the gradient at a
+    # vector of zeros (chainrule's float64 1e-12 was 2e-9 off it).
+    x1 = np.zeros((2, 3))
+    x2 = np.array([[0.3, -0.4, 1.2], [1.0, 2.0, -1.0]])
+    labels = np.array([1.0, -1.0])
+    (c1, t1), (c2, t2) = pair(x1, True), pair(x2, True)
+    ours = cr.nn.functional.cosine_embedding_loss(c1, c2, cr.tensor(labels), margin=-0.5)
+    theirs = torch.nn.functional.cosine_embedding_loss(t1, t2, torch.tensor(labels),
+                                                       margin=-0.5)
+    ours.backward(), theirs.backward()
+    np.testing.assert_allclose(c1.grad.numpy(), t1.grad.numpy(), rtol=1e-14)

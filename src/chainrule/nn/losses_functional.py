@@ -196,16 +196,29 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         raise DtypeError(f"binary_cross_entropy: target of dtype {target.dtype} for an input "
                          f"of dtype {input.dtype} (shape {tuple(input.shape)}); PyTorch wants "
                          f"the same dtype")
+    labels = target.detach()._data
+    if not ((labels >= 0) & (labels <= 1)).all():
+        bad = labels[~((labels >= 0) & (labels <= 1))].flat[0]
+        raise ValueError(f"binary_cross_entropy: every target must be in [0, 1] (as PyTorch "
+                         f"requires), got {bad} in the target of shape {tuple(target.shape)}")
     losses = binary_cross_entropy_elementwise(input, target)
     if weight is not None:
-        losses = losses * _in_dtype_of(input, weight)
+        losses = losses * _elementwise_weight("binary_cross_entropy", "weight", input, weight)
     return reduce_losses(losses, reduction, "binary_cross_entropy")
 
 
-def _in_dtype_of(input, weight):
-    """A weight cast to the input's dtype: PyTorch's binary cross-entropies keep the input's
-    dtype whatever the weight's (a float64 weight on float32 scores gives float32)."""
+def _elementwise_weight(op, name, input, weight):
+    """A weight that broadcasts to the input's shape, cast to the input's dtype: PyTorch's
+    binary cross-entropies keep the input's dtype whatever the weight's (a float64 weight on
+    float32 scores gives float32), and refuse a weight that would enlarge the loss."""
     weight = _as_tensor(weight)
+    try:
+        fits = xp.broadcast_shapes(tuple(weight.shape), tuple(input.shape)) == tuple(input.shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast to "
+                         f"the input's shape {tuple(input.shape)}")
     return weight if weight.dtype == input.dtype else weight.to(input.dtype)
 
 
@@ -218,13 +231,13 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     >>> cr.nn.functional.binary_cross_entropy_with_logits(cr.tensor([0.]), cr.tensor([1.]))
     tensor(0.6931472, dtype=float32)
     """
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
     input, target = _as_tensor(input), _as_tensor(target)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    not_differentiable_in("binary_cross_entropy_with_logits", weight=weight,
-                          pos_weight=pos_weight)
+    _check_same_shape(op, input, target)
+    not_differentiable_in(op, weight=weight, pos_weight=pos_weight)
     if target.dtype.kind != "f":
-        raise DtypeError(f"binary_cross_entropy_with_logits: target of dtype {target.dtype} "
+        raise DtypeError(f"{op}: target of dtype {target.dtype} "
                          f"(shape {tuple(target.shape)}) must be floating point, as in PyTorch; "
                          f"convert it with .float()")
     if pos_weight is None:
@@ -232,11 +245,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         # softplus(-x) rather than softplus(x) - x y, so that x = inf gives inf, as PyTorch.
         losses = (1 - target) * input + softplus(-input)
     else:
-        log_weight = (_in_dtype_of(input, pos_weight) - 1) * target + 1
+        pos_weight = _elementwise_weight(op, "pos_weight", input, pos_weight)
+        log_weight = (pos_weight - 1) * target + 1
         losses = (1 - target) * input + log_weight * softplus(-input)
     if weight is not None:
-        losses = losses * _in_dtype_of(input, weight)
-    return reduce_losses(losses, reduction, "binary_cross_entropy_with_logits")
+        losses = losses * _elementwise_weight(op, "weight", input, weight)
+    return reduce_losses(losses, reduction, op)
 
 
 def _elementwise(op, input, target, reduction):

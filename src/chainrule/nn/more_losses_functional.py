@@ -103,7 +103,10 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
                          f"input2 {tuple(input2.shape)}")
     axis = target.ndim
     product = (input1 * input2).sum(axis)
-    squares = ((input1 * input1).sum(axis) + 1e-12) * ((input2 * input2).sum(axis) + 1e-12)
+    # PyTorch's EPSILON is the float 1e-12f (9.99999996e-13), whatever the dtype: it sets
+    # the gradient at a vector of zeros.
+    eps = float(xp.float32(1e-12))
+    squares = ((input1 * input1).sum(axis) + eps) * ((input2 * input2).sum(axis) + eps)
     cos = product / squares.sqrt()
     labels = target.detach()._data
     losses = where(labels == 1, 1 - cos, 0) + where(labels == -1, _clamp_min_zero(cos - margin),

@@ -119,18 +119,25 @@ def binary_cross_entropy_elementwise(x, t):
         return -(t * xp.maximum(xp.log(x), -100) + (1 - t) * xp.maximum(xp.log1p(-x), -100))
 
 
+# PyTorch's clamp of x (1 - x) is the float 1e-12f, 9.99999996e-13, in every dtype.
+_BCE_EPSILON = float(xp.float32(1e-12))
+
+
 @binary_cross_entropy_elementwise.vjp("x", formula="{grad} * ({x} - {t}) / max({x} (1 - {x}), 1e-12)")
 def _(grad, x, t):
-    return grad * (x - t) / clip(x * (1 - x), low=1e-12)
+    return grad * (x - t) / clip(x * (1 - x), low=_BCE_EPSILON)
 
 
-@binary_cross_entropy_elementwise.vjp("t", formula="{grad} * (log(1 - {x}) - log({x})), logs clamped at -100")
+@binary_cross_entropy_elementwise.vjp("t", formula="{grad} * (log(1 - {x}) - log({x}))")
 def _(grad, x):
-    return grad * (maximum(log1p(-x), -100) - maximum(log(x), -100))
+    # -logit(x), unclamped as PyTorch's: inf at x = 0 and -inf at x = 1, where the loss's
+    # logs are clamped at -100 but its slope in the target is not.
+    with xp.errstate(divide="ignore"):
+        return grad * (log1p(-x) - log(x))
 
 
 binary_cross_entropy_elementwise.declare(loss=True, title="binary cross-entropy", labels=("t",))
 
 
-from .elementwise import clip, log, maximum  # noqa: E402
+from .elementwise import clip, log  # noqa: E402
 from .math import log1p  # noqa: E402
