@@ -242,6 +242,8 @@ CASES = [
     Case("squeeze_", lambda M, x: _shapes_in_place(x), [F(3, 4)]),
     R(Case("squeeze_", lambda M, x: x.t_(), [F(3, 4)])),
     R(Case("squeeze_", lambda M, x: x.unsqueeze_(0), [F(3, 4)])),
+    Case("transpose_", lambda M, x: _transposes_in_place(x), [F(2, 3, 4)]),
+    R(Case("transpose_", lambda M, x: x.transpose_(0, 1), [F(3, 4)])),
     # predicates
     Case("is_same_size", lambda M, x: (M.is_same_size(x, x.t()), x.is_same_size(x * 2),
                                        M.is_signed(x), x.is_complex(), M.isreal(x),
@@ -343,6 +345,15 @@ def _shapes_in_place(x):
     view.t_()
     view.unsqueeze_(-1).squeeze_()
     return y * x.t(), view * 2, same, tuple(y.shape)
+
+
+def _transposes_in_place(x):
+    y = x * 1
+    same = y.transpose_(0, 2) is y
+    y.swapaxes_(-1, 1).swapdims_(0, 0)
+    view = (x * 1)[1:]
+    view.transpose_(2, 1).mul_(3)
+    return y * 2, view, same, tuple(y.shape), tuple(view.shape)
 
 
 for _i, _case in enumerate(CASES):

@@ -207,17 +207,22 @@ def sum_to_shape(grad, shape, op="backward"):
 _graph_writes = {}
 
 
-def mark_written_in_graph(*tensors):
-    """Note that the memory of ``tensors`` (a tensor and the tensors it views) was written in
-    place by a recorded op; they stay consistent (their nodes are renumbered as newer than the
-    write), but older views of that memory go stale."""
-    base = _base_buffer(tensors[0]._data)
+def graph_write_begins():
+    """The clock reading before an in-place change records its ops: every node it makes is
+    newer, every tensor computed before it older (``mark_written_in_graph`` takes it)."""
+    return next(_clock)
+
+
+def mark_written_in_graph(began, tensor):
+    """Note that ``tensor``'s memory was written in place by ops recorded since the clock read
+    ``began``: the nodes they made (the tensor's, and those of the tensors it views) stay
+    consistent, older views of that memory go stale. Nodes are never renumbered, so that
+    their numbers stay in the graph's topological order."""
+    base = _base_buffer(tensor._data)
     key = id(base)
-    mode.last_graph_write = next(_clock)
-    _graph_writes[key] = (mode.last_graph_write,
+    mode.last_graph_write = began
+    _graph_writes[key] = (began,
                           weakref.ref(base, lambda _, key=key: _graph_writes.pop(key, None)))
-    for tensor in tensors:
-        tensor.node.seq = next(_clock)
 
 
 # The tensor each view was made from, for an in-place change through the view inside the graph
@@ -232,6 +237,12 @@ def record_view(view, viewed, op, kwargs):
     key = id(view)
     _views[key] = (weakref.ref(view, lambda _, key=key: _views.pop(key, None)),
                    viewed, op, kwargs, next(_clock))
+
+
+def views_of(viewed):
+    """The (view, view op, keyword arguments) recorded as views of ``viewed``."""
+    return [(entry[0](), entry[2], entry[3]) for entry in list(_views.values())
+            if entry[1] is viewed and entry[0]() is not None]
 
 
 def viewed_by(view):

@@ -8,7 +8,7 @@ from . import engine, functions, ops
 from .backend import xp
 from .errors import ArgumentError, DimError, DtypeError, GradientError
 from .ops.selection import kth_smallest, lower_median_ignoring_nan, std_sort_order
-from .ops.shape import axis_of
+from .ops.shape import ComposedView, axis_of
 from .products import _in_place_with_example
 from .public import public
 from .stats import _needs_float, _slices_must_be_comparable
@@ -763,9 +763,10 @@ def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
     return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def _reshaped_in_place(self, reshape, name):
+def _reshaped_in_place(self, reshape, name, undo=None):
     """``self`` made ``reshape(self)``, a view of its memory in another shape, as PyTorch's
-    squeeze_, unsqueeze_ and t_; in a graph it records the op, and counts as a change."""
+    squeeze_, unsqueeze_, t_ and transpose_ (``undo`` turns the new shape back into the old;
+    by default a reshape); in a graph it records the op, and counts as a change."""
     if engine.mode.enabled and self.requires_grad and self.is_leaf:
         raise GradientError(f"a leaf tensor that requires grad is being used in an in-place "
                             f"operation (t.{name}()); do it on a copy, or under cr.no_grad()")
@@ -773,9 +774,35 @@ def _reshaped_in_place(self, reshape, name):
     if self.node is not None and result.node is None:
         raise GradientError(f"t.{name}() under no_grad on a tensor of a graph would leave the "
                             f"graph a shape behind; do it with grad mode on, or on a copy")
+    old_shape = tuple(self.shape)
     self._data, self.node = result._data, result.node
     self._bump_version()  # as PyTorch's: a graph that saved this memory refuses to backward
+    _views_follow(self, reshape, undo or (lambda t: t.reshape(old_shape)), name)
     return self
+
+
+def _views_follow(tensor, redo, undo, name):
+    """Keep the view records right after ``tensor`` was reshaped in place: a change through
+    it reaches what it views through the old shape, and a change through a view of it reads
+    the old shape out of the new (both wrote the wrong elements into the graph before)."""
+    found = engine.viewed_by(tensor)
+    if found is not None:
+        viewed, op, kwargs, _ = found
+        engine.record_view(tensor, viewed, _then(op, kwargs, redo, undo, name), {})
+    for view, op, kwargs in engine.views_of(tensor):
+        engine.record_view(view, tensor, _after(op, kwargs, redo, undo, name), {})
+
+
+def _then(op, kwargs, redo, undo, name):
+    """The view ``op`` followed by an in-place reshape ``redo``."""
+    return ComposedView(f"{op.name}, {name}", lambda t: redo(op(t, **kwargs)),
+                        lambda before, new: op.write_back(before, undo(new), **kwargs))
+
+
+def _after(op, kwargs, redo, undo, name):
+    """The view ``op`` of a tensor that was reshaped in place by ``redo`` after it was made."""
+    return ComposedView(f"{name} undone, {op.name}", lambda t: op(undo(t), **kwargs),
+                        lambda before, new: redo(op.write_back(undo(before), new, **kwargs)))
 
 
 def squeeze_(self, dim=None):
@@ -808,12 +835,25 @@ def t_(self):
     tensor([[1],
             [2]], dtype=int64)
     """
-    return _reshaped_in_place(self, lambda t: t.t(), "t_")
+    return _reshaped_in_place(self, lambda t: t.t(), "t_", lambda t: t.t())
+
+
+def transpose_(self, dim0, dim1):
+    """In place: ``transpose(dim0, dim1)``, this tensor seeing its memory with the two
+    dimensions swapped; returns it. ``swapaxes_`` and ``swapdims_`` are the same.
+
+    >>> x = cr.zeros(2, 3, 4)
+    >>> x.transpose_(0, 2).shape
+    cr.Size([4, 3, 2])
+    """
+    return _reshaped_in_place(self, lambda t: t.transpose(dim0, dim1), "transpose_",
+                              lambda t: t.transpose(dim0, dim1))
 
 
 for _method in (put_, fill_diagonal_, sum_to_size, ndimension, new_empty, squeeze_,
-                unsqueeze_, t_):
+                unsqueeze_, t_, transpose_):
     setattr(Tensor, _method.__name__, _method)
+Tensor.swapaxes_ = Tensor.swapdims_ = transpose_
 
 for _name, _example, _output in [
         ("index_copy", ("cr.zeros(3)", "0, cr.tensor([2]), cr.tensor([5.])"),

@@ -525,6 +525,7 @@ class Tensor:
         if not _refresh_view(self):  # a view made before its base changed reads it anew
             engine.check_not_stale(f"t {symbol} ...", self)
         # Compute from copies: the new nodes may save the values, which are overwritten next.
+        began = engine.graph_write_begins()
         before = Tensor._make(self._data.copy(), self.node)
         viewed = _viewed_tensors(self)
         result = op(before, other)
@@ -540,7 +541,7 @@ class Tensor:
         for tensor, view_op, kwargs, old in viewed:  # the tensors it views take the change
             new = view_op.write_back(old, new, **kwargs)
             take_node(tensor, new.node)
-        engine.mark_written_in_graph(self, *(entry[0] for entry in viewed))
+        engine.mark_written_in_graph(began, self)
         return self
 
     def _changes_in_graph(self, other):
