@@ -10,6 +10,7 @@ import math
 
 from ..backend import xp
 from ..dtypes import float_dtype
+from ..engine import is_grad_enabled
 from ..errors import ArgumentError, ShapeError
 from ..ops import concatenate
 from ..ops.attention import _NEG_INF, _as_tensor, scaled_dot_product_attention
@@ -105,6 +106,10 @@ class MultiheadAttention(Module):
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         query, key, value = _as_tensor(query), _as_tensor(key), _as_tensor(value)
         batched = _check_ranks(query, key, value, key_padding_mask, attn_mask, self.num_heads)
+        # PyTorch's inference fast path softmaxes without the guard: NaN for a query that may
+        # attend to nothing, whatever need_weights; the explicit path here does the same.
+        explicit = need_weights or _pytorch_fast_path(self, query, key, value,
+                                                      (attn_mask, key_padding_mask))
         if not batched:
             query, key, value = _same_change(lambda t: t.unsqueeze(1), query, key, value)
             if key_padding_mask is not None:
@@ -112,12 +117,33 @@ class MultiheadAttention(Module):
         elif self.batch_first:
             query, key, value = _same_change(lambda t: t.transpose(0, 1), query, key, value)
         out, weights = multi_head_attention(self, query, key, value, key_padding_mask,
-                                            need_weights, attn_mask, average_attn_weights,
+                                            explicit, attn_mask, average_attn_weights,
                                             is_causal)
+        weights = weights if need_weights else None
         if not batched:
             return out.squeeze(1), None if weights is None else weights.squeeze(0)
         return out.transpose(0, 1) if self.batch_first else out, weights
 
+
+
+def requires_grad_now(*tensors):
+    """Whether the graph is recorded now and any of ``tensors`` (None skipped) requires grad:
+    PyTorch takes its inference fast paths only when not."""
+    return is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def _pytorch_fast_path(self, query, key, value, masks):
+    """Whether PyTorch's MultiheadAttention.forward would call _native_multi_head_attention:
+    self-attention (one tensor) on a batched input in eval mode, batch_first, packed weights
+    with biases, an even number of heads, no bias_kv or zero attention, masks bool or None,
+    and nothing to differentiate."""
+    return (not self.training and query.ndim == 3 and query is key and key is value
+            and self.batch_first and self.in_proj_weight is not None
+            and self.in_proj_bias is not None and query.dtype == self.in_proj_weight.dtype
+            and self.num_heads % 2 == 0 and self.bias_k is None and not self.add_zero_attn
+            and all(_as_tensor(m).dtype == bool for m in masks if m is not None)
+            and not requires_grad_now(query, self.in_proj_weight, self.in_proj_bias,
+                                      self.out_proj.weight, self.out_proj.bias))
 
 
 def _same_change(change, query, key, value):

@@ -11,10 +11,13 @@ from ..backend import xp
 from ..device import check_device
 from ..dtypes import float_dtype
 from ..errors import ShapeError
+from ..ops import where
+from ..ops.attention import _as_tensor
 from ..tensor import Tensor
 from . import functional as F
 from . import init as initializers
-from .attention import MultiheadAttention
+from .activations import GELU, ReLU
+from .attention import MultiheadAttention, multi_head_attention, requires_grad_now
 from .conv_layers import LayerNorm
 from .layers import Dropout, Linear
 from .module import Module, ModuleList
@@ -56,14 +59,32 @@ class _Block(Module):
         for k in range(1, norms + 1):
             setattr(self, f"dropout{k}", Dropout(dropout))
         self.activation = _activation(activation)
+        # PyTorch's flag, set here as there (a copy of the layer keeps it): its fused paths
+        # run only these two activations.
+        self.activation_relu_or_gelu = (
+            1 if self.activation is F.relu or isinstance(self.activation, ReLU) else
+            2 if self.activation is F.gelu or isinstance(self.activation, GELU) else 0)
 
-    def _self_attention(self, x, attn_mask, key_padding_mask, is_causal):
+    def _self_attention(self, x, attn_mask, key_padding_mask, is_causal, fast=False):
+        if fast:
+            # PyTorch's fused layer: any nonzero mask entry hides, a query that may attend to
+            # nothing gets NaN (the explicit path's plain softmax), and the is_causal hint is
+            # not read (only the masks given are applied); batch first.
+            x = x.transpose(0, 1)
+            masks = (None if m is None else m != 0 for m in (attn_mask, key_padding_mask))
+            attn_mask, key_padding_mask = masks
+            x = multi_head_attention(self.self_attn, x, x, x, key_padding_mask, True,
+                                     attn_mask, True, False)[0]
+            return self.dropout1(x.transpose(0, 1))
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                            need_weights=False, is_causal=is_causal)[0]
         return self.dropout1(x)
 
-    def _feed_forward(self, x, last_dropout):
-        return last_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+    def _feed_forward(self, x, last_dropout, fast=False):
+        activation = self.activation
+        if fast:  # the fused layer runs its own relu or exact gelu (even for GELU("tanh"))
+            activation = F.relu if self.activation_relu_or_gelu == 1 else F.gelu
+        return last_dropout(self.linear2(self.dropout(activation(self.linear1(x)))))
 
 
 class TransformerEncoderLayer(_Block):
@@ -87,14 +108,37 @@ class TransformerEncoderLayer(_Block):
                                  layer_norm_eps, batch_first, norm_first, bias, generator,
                                  dtype, norms=2)
 
+    def _pytorch_fast_path(self, src):
+        """Whether PyTorch's TransformerEncoderLayer.forward would call its fused
+        _transformer_encoder_layer_fwd here (inference only)."""
+        attn = self.self_attn
+        hooked = any(m._hooks and (m._hooks.forward or m._hooks.forward_pre)
+                     for m in self.modules())
+        return (src.ndim == 3 and not self.training and attn.batch_first
+                and attn.in_proj_bias is not None and attn._qkv_same_embed_dim
+                and self.activation_relu_or_gelu and self.norm1.eps == self.norm2.eps
+                and attn.num_heads % 2 == 0 and not hooked
+                and not requires_grad_now(src, *self._fused_tensors()))
+
+    def _fused_tensors(self):
+        attn = self.self_attn
+        return (attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                attn.out_proj.bias, self.norm1.weight, self.norm1.bias, self.norm2.weight,
+                self.norm2.bias, self.linear1.weight, self.linear1.bias, self.linear2.weight,
+                self.linear2.bias)
+
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        x = src
+        x = src = _as_tensor(src)
+        src_mask, src_key_padding_mask = (_canonical_mask(m, src.dtype)
+                                          for m in (src_mask, src_key_padding_mask))
+        fast = self._pytorch_fast_path(src)
         if self.norm_first:
             x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask,
-                                         is_causal)
-            return x + self._feed_forward(self.norm2(x), self.dropout2)
-        x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._feed_forward(x, self.dropout2))
+                                         is_causal, fast)
+            return x + self._feed_forward(self.norm2(x), self.dropout2, fast)
+        x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal,
+                                                fast))
+        return self.norm2(x + self._feed_forward(x, self.dropout2, fast))
 
 
 class TransformerDecoderLayer(_Block):
@@ -139,6 +183,17 @@ class TransformerDecoderLayer(_Block):
         return self.norm3(x + self._feed_forward(x, self.dropout3))
 
 
+def _canonical_mask(mask, dtype):
+    """PyTorch's F._canonical_mask: a bool mask (True = hidden) as floats to add, -inf and 0,
+    so that the attention inside takes no fast path of its own."""
+    if mask is None:
+        return None
+    mask = _as_tensor(mask)
+    if mask.dtype != bool:
+        return mask
+    return Tensor._wrap(xp.where(mask._data, -xp.inf, 0.0).astype(dtype))
+
+
 def _clones(layer, num_layers):
     return ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
 
@@ -171,16 +226,52 @@ class TransformerEncoder(Module):
                  mask_check=True):
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers, self.norm = num_layers, norm
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
+        attn = getattr(encoder_layer, "self_attn", None)
+        # PyTorch's conditions for its nested-tensor inference path (use_nested_tensor).
+        self.use_nested_tensor = bool(
+            enable_nested_tensor and isinstance(encoder_layer, TransformerEncoderLayer)
+            and not encoder_layer.norm_first and attn.batch_first and attn._qkv_same_embed_dim
+            and attn.in_proj_bias is not None and encoder_layer.activation_relu_or_gelu
+            and encoder_layer.norm1.eps == encoder_layer.norm2.eps and attn.num_heads % 2 == 0)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        src = _as_tensor(src)
         length = src.shape[1 if self.layers and self.layers[0].self_attn.batch_first
                            and src.ndim == 3 else 0]
         is_causal = _causal_hint(mask, is_causal, length)
+        padding = self._nested_padding(src, mask, src_key_padding_mask)
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, is_causal=is_causal,
                            src_key_padding_mask=src_key_padding_mask)
+        if padding is not None:
+            output = where(Tensor._wrap(padding[..., None]), 0.0, output)
         return output if self.norm is None else self.norm(output)
+
+    def _nested_padding(self, src, mask, src_key_padding_mask):
+        """Where PyTorch's encoder would run as nested tensors (its inference path for a
+        src_key_padding_mask), the positions it drops: any nonzero mask entry (True, or a float
+        other than 0). Those come out as 0 before the final norm, and the rest never attend to
+        them. None where PyTorch takes the ordinary path."""
+        first = self.layers[0] if self.layers else None
+        if (not self.use_nested_tensor or first.training or src.ndim != 3
+                or src_key_padding_mask is None or mask is not None
+                or requires_grad_now(src, *first._fused_tensors())):
+            return None
+        padding = _as_tensor(src_key_padding_mask)._data != 0
+        kept = (~padding).sum(axis=1, keepdims=True)
+        left_aligned = bool((~padding == (xp.arange(padding.shape[1]) < kept)).all())
+        if not left_aligned:
+            if self.mask_check:
+                return None  # PyTorch checks and takes the ordinary path
+            raise NotImplementedError(
+                f"TransformerEncoder: with mask_check=False, PyTorch takes its nested-tensor "
+                f"path without checking that src_key_padding_mask (shape "
+                f"{tuple(padding.shape)}) pads only at the end of each sequence, and keeps the "
+                f"first positions instead of the unpadded ones; chainrule does not reproduce "
+                f"that. Pad at the end, or pass mask_check=True")
+        return padding
 
 
 class TransformerDecoder(Module):
