@@ -107,6 +107,27 @@ CASES = [
     # lerp with an infinite weight: the branch not taken must not turn 0 * inf into NaN.
     ("lerp_infinite_weight", lambda M, a, b, w: M.lerp(a, b, w),
      [f64(0, 1, 2, -INF, 0, 1), f64(1, 1, 3, 1, INF, 2), f64(INF, -INF, 0.25, 0.75, 0.5, NAN)]),
+    # pow at base 0: the slopes are PyTorch's masked formulas, and so are their derivatives,
+    # NaN at base 0 (0 * 0^-1 in the base's branch not taken, 0 * log 0 in the exponent's).
+    ("pow_tensors_at_zero_base", lambda M, a, b: M.pow(a, b),
+     [f64(0, 0, 0, -0.0, 0, 0, 2, -2), f64(0, 2, 1, 2, INF, -1, 0, 0.5)]),
+    ("pow_zero_exponent_tensor", lambda M, a: a ** M.tensor(0.0, dtype=M.float64),
+     [f64(0, -0.0, 2, -1, INF)]),
+    ("pow_integer_base_float_exponent", lambda M, a, b: M.pow(a, b),
+     [np.array([0, 0, 2, 3]), f64(0, 2, -1, 0.5)]),
+    ("float_power_tensors_at_zero_base", lambda M, a, b: M.float_power(a, b),
+     [f64(0, 0, -0.0, 3), f64(0, 2, 3, 0)]),
+    # float_power by a number is PyTorch's pow by a number: sqrt for 0.5 (NaN at -inf) and
+    # 1 / sqrt for -0.5 (-inf at -0), not C's pow.
+    ("float_power_half", lambda M, a: M.float_power(a, 0.5), [f64(-INF, -0.0, 0, 4, INF)]),
+    ("float_power_minus_half", lambda M, a: M.float_power(a, -0.5), [f64(-INF, -0.0, 0, 4)]),
+    ("float_power_float32_by_three", lambda M, a: M.float_power(a, 3),
+     [np.array([0, -1.5, 1e-30, 3], np.float32)]),
+    # atan2 at the origin and copysign at 0: slope 0, second derivative NaN.
+    ("atan2_at_origin", lambda M, a, b: M.atan2(a, b),
+     [f64(0, -0.0, 0, 1e-200, 1), f64(0, 0, -0.0, 1e-200, 0)]),
+    ("copysign_at_zero", lambda M, a, b: M.copysign(a, b),
+     [f64(0, -0.0, 1, NAN, 2), f64(-1, 1, -0.0, 1, NAN)]),
 ]
 
 

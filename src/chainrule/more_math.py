@@ -126,6 +126,10 @@ def float_power(input, exponent):
     >>> cr.float_power(cr.tensor([2, 3]), 2)
     tensor([4., 9.], dtype=float64)
     """
+    if type(exponent) in (int, float):
+        # A number stays a number, as PyTorch's pow(Tensor, Scalar): 0.5 and -0.5 are sqrt and
+        # 1 / sqrt there (NaN at -inf, -inf at -0), not C's pow of a tensor exponent.
+        return ops.pow(_float64(input), float(exponent))
     return ops.pow(_float64(input), _float64(exponent))
 
 

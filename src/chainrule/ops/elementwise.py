@@ -172,21 +172,23 @@ def _integer_power(a, b):
 @pow.vjp("a", formula="{grad} * {b} * {a}^({b} - 1), 0 where {b} = 0")
 def _(grad, a, b):
     # x^0 is the constant 1, so its slope is 0 even at x = 0 (where 0 * 0^-1 would be nan), as
-    # in PyTorch. The inner where keeps 0^-1 out of the branch not taken, for second derivatives.
+    # in PyTorch. The branch not taken keeps its 0^-1, as PyTorch's: the second derivative at
+    # x = 0 for a tensor exponent 0 is NaN there (0 * inf), as PyTorch's.
     if not isinstance(b, xp.ndarray) and not hasattr(b, "_data"):  # a number, as PyTorch's
         # mul: a float16 product by the number in float32, as PyTorch's.
         return where(False, grad, 0) if b == 0 else grad * mul(pow(a, b - 1), b)
-    constant = b == 0
-    return where(constant, 0, grad * (b * a ** where(constant, 1, b - 1)))
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return where(b == 0, 0, grad * (b * a ** (b - 1)))
 
 
 @pow.vjp("b", formula="{grad} * {out} * log({a}), 0 where {a} = 0 and {b} >= 0")
 def _(grad, a, b, out):
     # a^b log(a), PyTorch's formula everywhere: nan for a < 0 (a real power of a negative base
     # has no derivative in b), -inf at a = 0 with b < 0; at a = 0 and b >= 0, where 0^b is flat
-    # from the right, PyTorch takes 0. The inner where keeps log(0) out of the branch not taken.
-    flat = (a == 0) & (b >= 0)
-    return grad * where(flat, 0, out * log(where(flat, 1, a)))
+    # from the right, PyTorch takes 0. The branch not taken keeps its log(0), as PyTorch's: the
+    # second derivative at a = 0 is NaN (0 * -inf).
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return grad * where((a == 0) & (b >= 0), 0, out * log(a))
 
 
 @primitive(promotion="float")

@@ -234,10 +234,11 @@ def _(grad, a, b):
 
 def _inverse_square_radius(a, b):
     # 1 / (a^2 + b^2), taken as 0 where the sum is 0 (the origin, or squares that underflow),
-    # as PyTorch does: atan2 has no derivative at the origin and PyTorch gives 0 there.
+    # as PyTorch does: atan2 has no derivative at the origin and PyTorch gives 0 there. The
+    # branch not taken keeps its 1 / 0: the second derivative there is NaN, as PyTorch's.
     square = a * a + b * b
-    zero = square == 0
-    return where(zero, 0, 1 / where(zero, 1, square))
+    with xp.errstate(divide="ignore"):
+        return where(square == 0, 0, 1 / square)
 
 
 @primitive(promotion="float")
@@ -661,7 +662,9 @@ def copysign(a, b):
 @copysign.vjp("a", formula="{grad} * ({out} / {a}), 0 at {a} = 0")
 def _(grad, a, out):
     # out / a (that is, +-1) before the product, as PyTorch: grad * out can round (denormals).
-    return where(a == 0, 0, grad * (out / where(a == 0, 1, a)))
+    # The branch not taken keeps its 0 / 0: the second derivative at 0 is NaN, as PyTorch's.
+    with xp.errstate(invalid="ignore"):
+        return where(a == 0, 0, grad * (out / a))
 
 
 @copysign.vjp("b", formula="0 (only b's sign matters)")
