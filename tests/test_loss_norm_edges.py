@@ -112,3 +112,26 @@ def test_cosine_embedding_loss_gradient_at_a_vector_of_zeros():
                                                        margin=-0.5)
     ours.backward(), theirs.backward()
     np.testing.assert_allclose(c1.grad.numpy(), t1.grad.numpy(), rtol=1e-14)
+
+
+def test_huber_loss_of_mixed_dtypes_is_in_the_input_dtype_and_has_no_gradient_like_torch():
+    # PyTorch's huber_loss gives the input's dtype (float32 and float64 give float32, each
+    # loss rounded from float64, where chainrule gave float64), and its backward refuses the
+    # mix.
+    x = rng().normal(size=(4, 3))
+    y = rng(1).normal(size=(4, 3)) * 2
+    for x_dtype, y_dtype in (("float32", "float64"), ("float64", "float32")):
+        (cx, tx), (cy, ty) = pair(x.astype(x_dtype)), pair(y.astype(y_dtype))
+        for reduction in ("mean", "none"):
+            ours = cr.nn.functional.huber_loss(cx, cy, reduction=reduction, delta=0.7)
+            theirs = torch.nn.functional.huber_loss(tx, ty, reduction=reduction, delta=0.7)
+            assert str(theirs.dtype) == f"torch.{x_dtype}"
+            assert ours.dtype == getattr(cr, x_dtype)
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=0)
+    tx = torch.tensor(x.astype("float32"), requires_grad=True)
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.huber_loss(tx, torch.tensor(y)).backward()
+    with pytest.raises(cr.DtypeError, match=r"huber_loss: input of dtype float32 and target "
+                                            r"of dtype float64 \(shape \(4, 3\)\)"):
+        cr.nn.functional.huber_loss(cr.tensor(x.astype("float32"), requires_grad=True),
+                                    cr.tensor(y))

@@ -306,11 +306,20 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    input, target = _as_tensor(input), _as_tensor(target)
+    mixed = target.dtype != input.dtype
+    if mixed and is_grad_enabled() and (input.requires_grad or target.requires_grad):
+        raise DtypeError(f"huber_loss: input of dtype {input.dtype} and target of dtype "
+                         f"{target.dtype} (shape {tuple(input.shape)}) have no gradient in "
+                         f"PyTorch, whose backward refuses the mix; convert the target with "
+                         f".to(input.dtype)")
     diff = _elementwise("huber_loss", input, target, reduction)
     size = abs(diff)
     small = ~(size.detach() >= delta)  # NaN takes the quadratic branch, as in PyTorch
     near = where(small, diff, 0)  # an inf difference must not reach the square's gradient
     losses = where(small, near * near * 0.5, (size - 0.5 * delta) * delta)
+    if mixed:  # PyTorch's per-element losses are in the common dtype, then the input's
+        losses = losses.to(input.dtype)
     return reduce_losses(losses, reduction, "huber_loss")
 
 
