@@ -230,3 +230,42 @@ def test_encoder_layer_fused_path_does_not_read_the_is_causal_hint():
         _run_both(module, model, x, True, is_causal=True)
     with pytest.raises(cr.errors.ArgumentError, match="is_causal"):
         model(cr.tensor(x.numpy()), is_causal=True)
+
+
+# -- scaled_dot_product_attention and gradient clipping -----------------------------------------
+
+@pytest.mark.parametrize("dtype", ["bool", "float"])
+@pytest.mark.parametrize("batch", [(), (2,), (2, 4), (1, 2, 4)])
+def test_sdpa_one_dimensional_mask_as_pytorch(dtype, batch):
+    # PyTorch broadcasts a mask (S,) over the queries, except on 4-D inputs, where it raises.
+    q = torch.randn(*batch, 3, 5, dtype=torch.float64)
+    k = v = torch.randn(*batch, 6, 5, dtype=torch.float64)
+    mask = torch.rand(6) > 0.3 if dtype == "bool" else torch.randn(6, dtype=torch.float64)
+    args = (cr.tensor(q.numpy()), cr.tensor(k.numpy()), cr.tensor(v.numpy()))
+    if len(batch) == 2:
+        with pytest.raises(IndexError):
+            torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        with pytest.raises(cr.errors.ShapeError, match=r"attn_mask of shape \(6,\)"):
+            cr.nn.functional.scaled_dot_product_attention(*args, attn_mask=cr.tensor(mask.numpy()))
+        return
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    got = cr.nn.functional.scaled_dot_product_attention(*args, attn_mask=cr.tensor(mask.numpy()))
+    _close(expected, got)
+
+
+@pytest.mark.parametrize("norm_type", [float("inf"), float("-inf")])
+def test_clip_grad_norm_refuses_an_infinity_norm_over_an_empty_gradient(norm_type):
+    grads = [np.array([3.0, -4.0], np.float32), np.zeros(0, np.float32)]
+    tp = [torch.zeros(g.shape, requires_grad=True) for g in grads]
+    cp = [cr.zeros(*g.shape, requires_grad=True) for g in grads]
+    for t, c, g in zip(tp, cp, grads):
+        t.grad, c.grad = torch.from_numpy(g.copy()), cr.tensor(g.copy())
+    with pytest.raises(RuntimeError, match="empty"):
+        torch.nn.utils.clip_grad_norm_(tp, 1.0, norm_type=norm_type)
+    with pytest.raises(cr.errors.GradientError, match=r"empty gradient \(shapes \[\(0,\)\]\)"):
+        cr.nn.utils.clip_grad_norm_(cp, 1.0, norm_type=norm_type)
+    # A finite norm over the same gradients is defined in both.
+    expected = torch.nn.utils.clip_grad_norm_(tp, 1.0, norm_type=0.5)
+    got = cr.nn.utils.clip_grad_norm_(cp, 1.0, norm_type=0.5)
+    _close(expected, got, atol=1e-5)
+    _close(tp[0].grad, cp[0].grad, atol=1e-6)

@@ -111,7 +111,10 @@ def _masked(scores, attn_mask):
         raise ArgumentError(f"scaled_dot_product_attention: attn_mask must be bool or float "
                             f"(float32 or the query's {scores.dtype}), got {mask.dtype}")
     try:
-        fits = xp.broadcast_shapes(mask.shape, scores.shape) == scores.shape
+        # PyTorch broadcasts a 1-D mask (S,) as (1, S), except on 4-D inputs, where it
+        # refuses one (IndexError).
+        fits = (mask.ndim >= 2 or scores.ndim != 4) and \
+            xp.broadcast_shapes(mask.shape, scores.shape) == scores.shape
     except ValueError:
         fits = False
     if not fits:

@@ -38,6 +38,11 @@ def clip_arrays(grads, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """clip_grad_norm_ on the gradients' arrays (the compiled step replays it too): scale them
     in place so that their total norm is at most ``max_norm``; returns the total norm before
     clipping, a NumPy scalar."""
+    if math.isinf(norm_type) and any(g.size == 0 for g in grads):
+        shapes = [tuple(g.shape) for g in grads if g.size == 0]
+        raise GradientError(f"clip_grad_norm_: the {norm_type} norm of an empty gradient "
+                            f"(shapes {shapes}) is undefined (a max or min over nothing), as in "
+                            f"PyTorch; use a finite norm_type or leave those parameters out")
     norms = [xp.linalg.norm(g.reshape(-1), ord=norm_type) for g in grads]
     dtype = xp.result_type(*(g.dtype for g in grads))
     total = xp.linalg.norm(xp.asarray(norms, dtype=dtype), ord=norm_type).astype(dtype)
