@@ -47,7 +47,7 @@ class Rprop(Optimizer):
             state["step_size"] = xp.full_like(w, group["lr"])
         state["step"] += 1
         factor = xp.multiply(g, state["prev"], out=xp.empty_like(w))  # an array even for 0-d
-        xp.sign(factor, out=factor)
+        _torch_sign(factor)
         # In PyTorch's order, in the gradient's dtype: a flipped sign is found again below by
         # comparing with etaminus as stored.
         factor[factor > 0] = etaplus
@@ -58,8 +58,16 @@ class Rprop(Optimizer):
         xp.clip(step_size, smallest, largest, out=step_size)
         g = xp.array(g, copy=True)
         g[factor == etaminus] = 0
-        w -= xp.sign(g) * step_size
+        w -= _torch_sign(g.copy()) * step_size
         state["prev"][...] = g
+
+
+def _torch_sign(array):
+    """``array`` made its signs, in place, as PyTorch's sign: 0 for NaN, where NumPy's is NaN
+    (an infinite or NaN gradient then leaves its weight and step size as PyTorch does)."""
+    xp.sign(array, out=array)
+    array[array != array] = 0
+    return array
 
 
 def _pair_of_numbers(value):
