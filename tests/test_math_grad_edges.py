@@ -96,8 +96,9 @@ CASES = [
     ("var_full_two_inf_correction_2", lambda M, x: M.var(x, correction=2), [f64(INF, INF)]),
     ("var_mean_tie_correction_2", lambda M, x: M.var_mean(x, correction=2), [f64(2, 2)]),
     ("var_mean_inf_last_correction_2", lambda M, x: M.var_mean(x, correction=2), [f64(1, INF)]),
-    # logit's slope at 0, -0 and 1 is grad * inf (to grad's sign), its second derivative NaN.
-    ("logit_at_signed_zeros_and_one", lambda M, x: M.logit(x), [f64(0, -0.0, 1, 0.5, 2, NAN)]),
+    # logit's slope at 0 and 1 is grad * inf (to grad's sign), its second derivative NaN. (Not
+    # at -0: PyTorch's sign there depends on the length of the tensor, through its vector loop.)
+    ("logit_at_zero_and_one", lambda M, x: M.logit(x), [f64(0, 1, 0.5, 2, NAN)]),
     ("logit_eps_bounds", lambda M, x: M.logit(x, eps=0.1), [f64(0, 0.1, 0.9, 1, 0.5)]),
     # sinc's slope is 0 where pi x^2 is 0 (also where it underflows), its second derivative NaN.
     ("sinc_at_zero", lambda M, x: M.sinc(x), [f64(0, -0.0, 1e-300, 0.5, 1)]),
@@ -128,6 +129,11 @@ CASES = [
      [f64(0, -0.0, 0, 1e-200, 1), f64(0, 0, -0.0, 1e-200, 0)]),
     ("copysign_at_zero", lambda M, a, b: M.copysign(a, b),
      [f64(0, -0.0, 1, NAN, 2), f64(-1, 1, -0.0, 1, NAN)]),
+    # softplus from beta x = threshold on: slope sigmoid(threshold) at it, second derivative 0.
+    ("softplus_at_threshold", lambda M, x: M.nn.functional.softplus(x, beta=2.0, threshold=5.0),
+     [f64(2.5, 2.5 + 1e-9, 2.5 - 1e-9, 0, INF, -INF, NAN)]),
+    ("softplus_at_default_threshold", lambda M, x: M.nn.functional.softplus(x),
+     [np.array([20, 19.5, 21, 0], np.float32)]),
 ]
 
 

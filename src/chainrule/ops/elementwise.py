@@ -319,8 +319,13 @@ def _(grad, x, beta, threshold):
 
 def _softplus_slope(grad, x, beta, threshold):
     scaled = x * beta if beta != 1 else x
-    slope = sigmoid(scaled)
-    return grad * (slope if threshold is None else where(scaled > threshold, 1.0, slope))
+    if threshold is None:
+        return grad * sigmoid(scaled)
+    # From beta x = threshold on, PyTorch's second derivative is 0 (its forward switches to x
+    # only above it): the slope there is the constant sigmoid(threshold). (>= rather than <,
+    # so that a NaN x keeps its NaN slope.)
+    slope = sigmoid(where(scaled >= threshold, threshold, scaled))
+    return grad * where(scaled > threshold, 1.0, slope)
 
 
 @primitive
