@@ -135,3 +135,63 @@ def test_huber_loss_of_mixed_dtypes_is_in_the_input_dtype_and_has_no_gradient_li
                                             r"of dtype float64 \(shape \(4, 3\)\)"):
         cr.nn.functional.huber_loss(cr.tensor(x.astype("float32"), requires_grad=True),
                                     cr.tensor(y))
+
+
+# Normalisation.
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_layer_norm_over_the_whole_input_has_second_order_gradients(bias):
+    # normalized_shape the input's whole shape leaves no leading axes to sum the weight's
+    # gradient over; with create_graph=True that sum was over every axis, and backward raised.
+    x = rng().normal(size=(3, 4))
+    w, b = rng(1).random((3, 4)) + 0.5, rng(2).normal(size=(3, 4))
+    (cx, tx), (cw, tw), (cb, tb) = pair(x, True), pair(w, True), pair(b, True)
+    ours_inputs, theirs_inputs = [cx, cw] + [cb] * bias, [tx, tw] + [tb] * bias
+    ours = cr.nn.functional.layer_norm(cx, (3, 4), cw, cb if bias else None, 1e-3)
+    theirs = torch.nn.functional.layer_norm(tx, (3, 4), tw, tb if bias else None, 1e-3)
+    upstream = rng(3).normal(size=(3, 4))
+    ours_grads = cr.autograd.grad(ours, ours_inputs, cr.tensor(upstream), create_graph=True)
+    theirs_grads = torch.autograd.grad(theirs, theirs_inputs, torch.tensor(upstream),
+                                       create_graph=True)
+    for o, t in zip(ours_grads, theirs_grads):
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-10,
+                                   atol=1e-12)
+    ours2 = cr.autograd.grad(sum((g * g).sum() for g in ours_grads), [cx, cw])
+    theirs2 = torch.autograd.grad(sum((g * g).sum() for g in theirs_grads), [tx, tw])
+    for o, t in zip(ours2, theirs2):
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_layer_norm_refuses_an_empty_normalized_shape_like_torch():
+    def call(lib):
+        return lib.nn.functional.layer_norm(lib.ones(2, 3), ())
+
+    assert_raises_like_torch(call, r"layer_norm: normalized_shape must have at least one "
+                                   r"dimension, got \(\) for the input of shape \(2, 3\)")
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_group_norm_of_an_empty_batch_like_torch(affine):
+    (cx, tx) = pair(np.zeros((0, 4, 3)), True)
+    (cw, tw), (cb, tb) = pair(np.ones(4), True), pair(np.zeros(4), True)
+    ours = cr.nn.functional.group_norm(cx, 2, cw if affine else None, cb if affine else None)
+    theirs = torch.nn.functional.group_norm(tx, 2, tw if affine else None,
+                                            tb if affine else None)
+    assert tuple(ours.shape) == tuple(theirs.shape) == (0, 4, 3)
+    ours.sum().backward(), theirs.sum().backward()
+    assert tuple(cx.grad.shape) == (0, 4, 3)
+    if affine:
+        np.testing.assert_array_equal(cw.grad.numpy(), tw.grad.numpy())
+        np.testing.assert_array_equal(cb.grad.numpy(), tb.grad.numpy())
+
+
+@pytest.mark.parametrize("given", ["running_mean", "running_var"])
+@pytest.mark.parametrize("use_input_stats", [True, False])
+def test_instance_norm_with_one_running_statistic_raises_like_torch(given, use_input_stats):
+    def call(lib):
+        stats = {given: lib.zeros(3, dtype=lib.float64)}
+        return lib.nn.functional.instance_norm(lib.ones(2, 3, 4, dtype=lib.float64),
+                                               use_input_stats=use_input_stats, **stats)
+
+    assert_raises_like_torch(call, r"instance_norm: give both running_mean and running_var "
+                                   rf"or neither \(as PyTorch\), got only {given}")

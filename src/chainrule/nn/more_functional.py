@@ -178,6 +178,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise DtypeError(f"instance_norm: {name} has dtype {t.dtype} but the input of shape "
                              f"{tuple(input.shape)} has {input.dtype} (as in PyTorch, which "
                              f"refuses mixed dtypes here)")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"instance_norm: give both running_mean and running_var or neither "
+                         f"(as PyTorch), got only "
+                         f"{'running_mean' if running_var is None else 'running_var'}")
     axes = tuple(range(2, input.ndim))
     per_channel = (channels,) + (1,) * len(axes)
     if use_input_stats:
@@ -186,19 +190,15 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError(f"instance_norm: expected more than 1 spatial element when "
                              f"training, got input of shape {tuple(input.shape)}")
         out = normalize(input, axes=axes, eps=eps)
-        if running_mean is not None or running_var is not None:
+        if running_mean is not None:
             with no_grad():
                 data = input.detach()._data
-                if running_mean is not None:
-                    batch_mean = data.mean(axis=axes).mean(axis=0)
-                    running_mean.copy_(running_mean._data * (1 - momentum)
-                                       + batch_mean * momentum)
-                if running_var is not None:
-                    batch_var = data.var(axis=axes, ddof=1).mean(axis=0)
-                    running_var.copy_(running_var._data * (1 - momentum)
-                                      + batch_var * momentum)
+                batch_mean = data.mean(axis=axes).mean(axis=0)
+                running_mean.copy_(running_mean._data * (1 - momentum) + batch_mean * momentum)
+                batch_var = data.var(axis=axes, ddof=1).mean(axis=0)
+                running_var.copy_(running_var._data * (1 - momentum) + batch_var * momentum)
     else:
-        if running_mean is None or running_var is None:
+        if running_mean is None:
             raise ValueError("instance_norm: use_input_stats=False needs running_mean and "
                              "running_var")
         shift = running_mean.detach().reshape(per_channel).to(input.dtype)

@@ -4,6 +4,8 @@ xhat = (x - mean) / sqrt(var + eps) over some axes, whose VJP is the textbook's 
 the running statistics are ordinary ops around it, except in LayerNorm with a scale, whose
 normalisation and affine part are one primitive (``layer_norm_affine``, the transformer's
 most frequent node after the matrix products)."""
+import math
+
 from ..engine import is_grad_enabled, no_grad
 from ..argtypes import check_between
 from ..backend import xp
@@ -73,6 +75,11 @@ def _leading(x, axes):
     return tuple(range(x.ndim - len(axes)))
 
 
+def _sum_leading(g, leading):
+    # Tensor.sum(()) sums every axis, as PyTorch's; with no leading axes there is nothing to sum.
+    return g.sum(leading) if leading else g
+
+
 @layer_norm_affine.vjp("x", formula="(g - mean(g) - xhat mean(g xhat)) / std, g = {grad} * "
                                     "{weight}, xhat = (x - mean) / std: through x, the mean "
                                     "and the variance")
@@ -94,7 +101,7 @@ def _(grad, x, axes, eps, _layer_stats):
     if type(grad) is not xp.ndarray:
         centred = x - mean(x, axis=axes, keepdims=True)
         xhat = centred / sqrt(var(x, axis=axes, keepdims=True, correction=0) + eps)
-        return (grad * xhat).sum(_leading(x, axes))
+        return _sum_leading(grad * xhat, _leading(x, axes))
     xhat = _layer_xhat(x, _layer_stats)
     xhat *= grad
     return xhat.sum(axis=_leading(x, axes))
@@ -104,7 +111,7 @@ def _(grad, x, axes, eps, _layer_stats):
 def _(grad, axes, x_shape):
     leading = tuple(range(len(x_shape) - len(axes)))
     if type(grad) is not xp.ndarray:
-        return grad.sum(leading)
+        return _sum_leading(grad, leading)
     return grad.sum(axis=leading)
 
 
@@ -215,7 +222,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """
     _float_input("layer_norm", input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if tuple(input.shape[input.ndim - len(shape):]) != shape:
+    if not shape:
+        raise ShapeError(f"layer_norm: normalized_shape must have at least one dimension, got "
+                         f"() for the input of shape {tuple(input.shape)} (as in PyTorch)")
+    if len(shape) > input.ndim or tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise ShapeError(f"layer_norm: normalized_shape {shape} does not match the last "
                          f"dimensions of the input's shape {input.shape}")
     for name, t in (("weight", weight), ("bias", bias)):
@@ -257,7 +267,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if _half_with_float_parameters(input, weight, bias):
         return group_norm(input.to(xp.float32), num_groups, weight, bias, eps).to(xp.float16)
     _same_dtype("group_norm", input, weight=weight, bias=bias)
-    grouped = reshape(input, shape=(n, num_groups, -1))
+    per_group = c // num_groups * math.prod(input.shape[2:])  # not -1: the batch may be empty
+    grouped = reshape(input, shape=(n, num_groups, per_group))
     out = reshape(_normalize(grouped, (2,), eps), shape=tuple(input.shape))
     if weight is not None:
         out = out * _per_channel(weight, input.ndim)
