@@ -224,7 +224,7 @@ def test_parameter_layout_and_repr_as_torch():
     (lambda: nn.LSTMCell(3, 5)(cr.zeros(2, 3), (cr.zeros(3, 5), cr.zeros(3, 5))), RuntimeError,
      "LSTMCell: hidden state has shape (3, 5), expected (2, 5)"),
     (lambda: nn.RNNCell(3, 5)(cr.zeros(1, 2, 3)), ValueError, "RNNCell: expected input to be 1-D"),
-    (lambda: nn.LSTM(3, 5, proj_size=2), NotImplementedError, "proj_size"),
+    (lambda: nn.LSTM(3, 5, proj_size=5), ValueError, "proj_size (5) has to be smaller"),
     (lambda: nn.LSTM(3, 5)(cr.zeros(4, 2, 3, dtype=cr.float64)), TypeError,
      "LSTM: input and state dtype float64 does not match the weights' float32"),
     (lambda: nn.GRUCell(3, 5)(cr.zeros(2, 3), cr.zeros(2, 5, dtype=cr.float64)), TypeError,

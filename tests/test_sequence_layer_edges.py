@@ -172,18 +172,6 @@ def test_encoder_layer_fused_path_reads_a_float_mask_as_bool():
             _close(expected, got)
 
 
-def test_encoder_layer_fused_path_runs_exact_gelu_for_a_tanh_gelu_module():
-    torch.manual_seed(5)
-    module = _weights_moved(torch.nn.TransformerEncoderLayer(
-        8, 2, 16, dropout=0.0, batch_first=True,
-        activation=torch.nn.GELU(approximate="tanh")).double())
-    model = from_torch(module)
-    x = torch.randn(2, 4, 8, dtype=torch.float64) * 3
-    for grad in (False, True):
-        expected, got = _run_both(module, model, x, grad)
-        _close(expected, got)
-
-
 def test_encoder_nested_path_with_mask_check_off_refuses_padding_not_at_the_end():
     torch.manual_seed(6)
     module, model = _encoder(mask_check=False)
@@ -269,3 +257,72 @@ def test_clip_grad_norm_refuses_an_infinity_norm_over_an_empty_gradient(norm_typ
     got = cr.nn.utils.clip_grad_norm_(cp, 1.0, norm_type=0.5)
     _close(expected, got, atol=1e-5)
     _close(tp[0].grad, cp[0].grad, atol=1e-6)
+
+
+# -- recurrent layers ---------------------------------------------------------------------------
+
+def _linspace_loss(tensors, library):
+    total = 0
+    for t in tensors:
+        weights = np.linspace(-1, 1, t.numel()).reshape(tuple(t.shape))
+        total = total + (t * (torch.from_numpy(weights) if library is torch
+                              else cr.tensor(weights))).sum()
+    return total
+
+
+@pytest.mark.parametrize("options, shape, hx", [
+    (dict(proj_size=2), (4, 2, 3), None),
+    (dict(proj_size=2, num_layers=3, bidirectional=True, batch_first=True), (2, 4, 3),
+     ((6, 2, 2), (6, 2, 5))),
+    (dict(proj_size=4, num_layers=2, bias=False), (4, 3), ((2, 4), (2, 5))),
+    (dict(proj_size=1, bidirectional=True), (1, 3), None),
+])
+def test_lstm_with_proj_size_as_torch(options, shape, hx):
+    torch.manual_seed(9)
+    module = torch.nn.LSTM(3, 5, **options).double()
+    model = cr.nn.LSTM(3, 5, dtype=cr.float64, **options)
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in module.named_parameters()]
+    assert repr(model) == repr(module)
+    model.load_state_dict({k: v.numpy() for k, v in module.state_dict().items()})
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    cx = cr.tensor(x.detach().numpy(), requires_grad=True)
+    targs, cargs = [x], [cx]
+    if hx:
+        th = tuple(torch.randn(*s, dtype=torch.float64, requires_grad=True) for s in hx)
+        ch = tuple(cr.tensor(t.detach().numpy(), requires_grad=True) for t in th)
+        targs.append(th)
+        cargs.append(ch)
+    out, (h, c) = module(*targs)
+    cout, (chh, cc) = model(*cargs)
+    for expected, got in ((out, cout), (h, chh), (c, cc)):
+        _close(expected, got, atol=1e-12)
+    _linspace_loss((out, h, c), torch).backward()
+    _linspace_loss((cout, chh, cc), cr).backward()
+    _close(x.grad, cx.grad, atol=1e-12)
+    if hx:
+        for expected, got in zip(th, ch):
+            _close(expected.grad, got.grad, atol=1e-12)
+    parameters = dict(model.named_parameters())
+    for name, parameter in module.named_parameters():
+        _close(parameter.grad, parameters[name].grad, atol=1e-12)
+
+
+def test_lstm_proj_size_checks_as_torch():
+    for bad in (-1, 5, 6):
+        with pytest.raises(ValueError):
+            torch.nn.LSTM(3, 5, proj_size=bad)
+        with pytest.raises(ValueError, match="proj_size"):
+            cr.nn.LSTM(3, 5, proj_size=bad)
+    model = cr.nn.LSTM(3, 5, proj_size=2)
+    with pytest.raises(cr.errors.ShapeError, match=r"h_0 of size \(1, 2, 2\), got \(1, 2, 5\)"):
+        model(cr.zeros(4, 2, 3), (cr.zeros(1, 2, 5), cr.zeros(1, 2, 5)))
+    with pytest.raises(cr.errors.ShapeError, match=r"c_0 of size \(1, 2, 5\), got \(1, 2, 2\)"):
+        model(cr.zeros(4, 2, 3), (cr.zeros(1, 2, 2), cr.zeros(1, 2, 2)))
+
+
+def test_rnn_dropout_given_as_a_string_is_a_value_error_as_torch():
+    # It was a TypeError from comparing a str with 0, naming no module.
+    with pytest.raises(ValueError):
+        torch.nn.GRU(3, 4, num_layers=2, dropout="0.5")
+    with pytest.raises(ValueError, match="GRU: dropout must be a number"):
+        cr.nn.GRU(3, 4, num_layers=2, dropout="0.5")

@@ -9,6 +9,7 @@ n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
 """
 import contextlib
 import math
+import numbers
 import warnings
 
 from ..autograd import mode
@@ -72,7 +73,7 @@ def _lstm_step(x_projected, state, w_hh, b_hh):
     gates = x_projected + h @ w_hh.T
     if b_hh is not None:
         gates = gates + b_hh
-    size = h.shape[-1]
+    size = c.shape[-1]  # h has proj_size features with a projection
     out = lstm_cell(gates, c)  # h', c' and the activated gates, one node
     c = out[..., size:2 * size]
     return out[..., :size], c  # h' sliced last: the newest node of a step is the state it hands on
@@ -264,33 +265,45 @@ class RNNBase(Module):
                  generator=None, dtype=None):
         name = type(self).__name__
         _check_sizes(name, input_size, hidden_size)
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size (LSTM projections) is not supported; "
-                                      f"use proj_size=0")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, (int, xp.integer)) or \
+                proj_size < 0:
+            raise ValueError(f"{name}: proj_size must be a positive int, or 0 for no "
+                             f"projection, got {proj_size!r}")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size ({proj_size}) has to be smaller than "
+                             f"hidden_size ({hidden_size})")
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
-        if isinstance(dropout, bool) or not 0 <= dropout <= 1:
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or \
+                not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout and num_layers == 1:
             warnings.warn(f"{name}: dropout acts between recurrent layers, so dropout={dropout} "
                           f"with num_layers=1 does nothing", UserWarning, stacklevel=3)
         self.mode, self.input_size, self.hidden_size = mode, int(input_size), int(hidden_size)
         self.num_layers, self.bias, self.batch_first = num_layers, bool(bias), bool(batch_first)
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
+        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
+        self.proj_size = int(proj_size)
+        # With proj_size, h is projected to that size (weight_hr): the state, the output and
+        # the next layer's input have it; c keeps hidden_size.
+        state_size = self.proj_size or self.hidden_size
         gate_size = GATES[mode] * self.hidden_size
         dtype = float_dtype(dtype, name)
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
-            layer_input = self.input_size if layer == 0 else self.hidden_size * directions
+            layer_input = self.input_size if layer == 0 else state_size * directions
             for suffix in ("", "_reverse")[:directions]:
                 setattr(self, f"weight_ih_l{layer}{suffix}",
                         Parameter(xp.empty((gate_size, layer_input), dtype)))
                 setattr(self, f"weight_hh_l{layer}{suffix}",
-                        Parameter(xp.empty((gate_size, self.hidden_size), dtype)))
+                        Parameter(xp.empty((gate_size, state_size), dtype)))
                 if bias:
                     for kind in ("bias_ih", "bias_hh"):
                         setattr(self, f"{kind}_l{layer}{suffix}",
                                 Parameter(xp.empty(gate_size, dtype)))
+                if self.proj_size:
+                    setattr(self, f"weight_hr_l{layer}{suffix}",
+                            Parameter(xp.empty((self.proj_size, self.hidden_size), dtype)))
         self.reset_parameters(generator)
 
     reset_parameters = RNNCellBase.reset_parameters
@@ -349,6 +362,7 @@ class RNNBase(Module):
                 index = layer * directions + direction
                 state = tuple(s[index] for s in states)
                 state = state if lstm else state[0]
+                w_hr = getattr(self, f"weight_hr_l{layer}{suffix}", None)
                 projected = _project(x, w_ih, b_ih)
                 if b_hh is not None and self.mode != "GRU":  # GRU's b_hn sits inside r * (.)
                     projected, b_hh = projected + b_hh, None  # added once for every step
@@ -360,6 +374,8 @@ class RNNBase(Module):
                     for t in order:
                         mode.scope = TimeStep(t, layer, direction, outer)
                         state = step(steps[t], state, w_hh, b_hh)
+                        if w_hr is not None:
+                            state = (state[0] @ w_hr.T, state[1])
                         hs[t] = state[0] if lstm else state
                 finally:
                     mode.scope = outer
@@ -373,9 +389,9 @@ class RNNBase(Module):
         lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
         expected = (self.num_layers * directions, x.shape[1], self.hidden_size)
+        expected_h = expected[:2] + (self.proj_size or self.hidden_size,)
         if hx is None:
-            zeros = _zeros(expected, x)
-            return (zeros, zeros) if lstm else (zeros,)
+            return (_zeros(expected_h, x), _zeros(expected, x)) if lstm else (_zeros(expected, x),)
         if not lstm and isinstance(hx, (tuple, list)):
             raise TypeError(f"{name}: hx must be a tensor (h_0), got a {type(hx).__name__}; "
                             f"only LSTM takes a pair (h_0, c_0)")
@@ -388,16 +404,17 @@ class RNNBase(Module):
                 raise ShapeError(f"{name}: for unbatched 2-D input, hx must also be 2-D, got "
                                  f"shapes {[tuple(s.shape) for s in states]}")
             states = tuple(s.unsqueeze(1) for s in states)
-        for which, s in zip(("h_0", "c_0"), states):
-            if tuple(s.shape) != expected:
-                raise ShapeError(f"{name}: expected {which} of size {expected}, got "
+        for which, s, size in zip(("h_0", "c_0"), states, (expected_h, expected)):
+            if tuple(s.shape) != size:
+                raise ShapeError(f"{name}: expected {which} of size {size}, got "
                                  f"{tuple(s.shape)} (input shape {tuple(x.shape)})")
         return states
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
-        for option, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
-                                ("dropout", 0.0), ("bidirectional", False)):
+        for option, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
+                                ("batch_first", False), ("dropout", 0.0),
+                                ("bidirectional", False)):
             value = getattr(self, option)
             if value != default:
                 text += f", {option}={value}"
@@ -427,7 +444,9 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """A multi-layer LSTM as PyTorch's (see RNN for the shapes): ``hx`` is a pair (h_0, c_0),
-    zeros by default; returns (output, (h_n, c_n)).
+    zeros by default; returns (output, (h_n, c_n)). With ``proj_size`` > 0 each layer's h is
+    projected, h = (o * tanh(c)) W_hr^T (``weight_hr_l{k}``, (proj_size, hidden_size)): h_0, h_n
+    and the output then have proj_size features, c keeps hidden_size.
 
     >>> lstm = cr.nn.LSTM(3, 4, bidirectional=True)
     >>> output, (h_n, c_n) = lstm(cr.ones(6, 2, 3))
