@@ -134,6 +134,9 @@ CASES = [
      [f64(2.5, 2.5 + 1e-9, 2.5 - 1e-9, 0, INF, -INF, NAN)]),
     ("softplus_at_default_threshold", lambda M, x: M.nn.functional.softplus(x),
      [np.array([20, 19.5, 21, 0], np.float32)]),
+    # A 0-d logcumsumexp is x with slope 1, also at inf (exp(x - out) would be NaN).
+    ("logcumsumexp_0d_inf", lambda M, x: M.logcumsumexp(x, 0), [np.array(INF)]),
+    ("logcumsumexp_0d_minus_inf", lambda M, x: M.logcumsumexp(x, -1), [np.array(-INF)]),
 ]
 
 
