@@ -84,6 +84,7 @@ SAMPLES = {
     "float32 and float64 tensors": [cr.tensor([1.0]), cr.tensor([1.0], dtype=cr.float64)],
     "strings": ["a", "bc"],
     "bytes": [b"a", b"b"],
+    "numpy strings": [np.str_("a"), np.str_("bc")],
 }
 
 

@@ -42,8 +42,10 @@ def default_collate(batch):
         _check_equal_shapes([np.shape(a) for a in batch])
         arrays = [np.asarray(a) for a in batch]
         return as_tensor(np.stack(arrays, dtype=_torch_dtype(arrays), casting="unsafe"))
+    if isinstance(elem, (np.str_, np.bytes_)):  # text, kept as a list as PyTorch's
+        return batch
     if isinstance(elem, np.generic):
-        if isinstance(elem, (np.str_, np.bytes_)) or elem.dtype.hasobject:
+        if elem.dtype.hasobject:
             raise TypeError(_ERROR.format(type(elem)))
         return tensor(list(batch))  # PyTorch's dtype for a list of numbers
     if isinstance(elem, float):
