@@ -195,3 +195,12 @@ def test_instance_norm_with_one_running_statistic_raises_like_torch(given, use_i
 
     assert_raises_like_torch(call, r"instance_norm: give both running_mean and running_var "
                                    rf"or neither \(as PyTorch\), got only {given}")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_normalize_refuses_an_integer_tensor_like_torch(dtype):
+    def call(lib):
+        return lib.nn.functional.normalize(lib.tensor(np.ones((2, 3), dtype=dtype)))
+
+    assert_raises_like_torch(call, rf"normalize: needs a floating-point tensor, got {dtype} of "
+                                   r"shape \(2, 3\)")

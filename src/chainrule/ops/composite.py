@@ -3,7 +3,7 @@
 They accept Tensors (recording the graph) and plain arrays (computing values only)."""
 from ..backend import xp
 from ..dtypes import default_float
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
 from . import reduce
 from .elementwise import exp, log, sqrt, where
 from .reduce import max, sum
@@ -133,4 +133,7 @@ def normalize(x, p=2.0, dim=1, eps=1e-12):
     tensor([[0.6, 0.8]], dtype=float32)
     """
     from .elementwise import clip
+    if _value(x).dtype.kind not in "fc":  # the division would hand back a float, PyTorch raises
+        raise DtypeError(f"normalize: needs a floating-point tensor, got {_value(x).dtype} of "
+                         f"shape {_value(x).shape} (as in PyTorch); convert it with .float()")
     return x / clip(norm(x, p, axis=dim, keepdims=True), low=eps)
