@@ -285,9 +285,11 @@ def multi_head_attention(self, query, key, value, key_padding_mask, need_weights
         attn_mask = padding if attn_mask is None else attn_mask + padding
     dropout_p = self.dropout if self.training else 0.0
     if need_weights:
-        # PyTorch's explicit path: a plain softmax, so a fully masked row gives NaN there.
+        # PyTorch's explicit path: a plain softmax, so a fully masked row gives NaN there
+        # (meant, so NumPy's warning about it is not shown).
         scores = (q * math.sqrt(1.0 / size)) @ k.transpose(-2, -1)
-        weights = (scores if attn_mask is None else attn_mask + scores).softmax(-1)
+        with xp.errstate(invalid="ignore"):
+            weights = (scores if attn_mask is None else attn_mask + scores).softmax(-1)
         if dropout_p > 0:
             weights = F.dropout(weights, dropout_p, training=True)
         out = (weights @ v).transpose(0, 1).reshape(length * batch, self.embed_dim)
