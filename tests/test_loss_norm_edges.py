@@ -204,3 +204,55 @@ def test_normalize_refuses_an_integer_tensor_like_torch(dtype):
 
     assert_raises_like_torch(call, rf"normalize: needs a floating-point tensor, got {dtype} of "
                                    r"shape \(2, 3\)")
+
+
+# Hinges at NaN: PyTorch's masks (z > 0, z >= 0) are false there.
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_multi_margin_loss_skips_a_nan_margin_like_torch(p, reduction):
+    # PyTorch adds a class's term only where margin - x_y + x_j > 0, so a NaN (or inf - inf)
+    # term adds nothing; chainrule's relu kept the NaN, and the loss was NaN.
+    x = np.array([[np.nan, 0.0, 0.0], [np.inf, np.inf, 0.0], [0.5, -1.0, 2.0],
+                  [np.inf, 0.0, 0.0]])
+    y = np.array([1, 0, 2, 1])
+    (cx, tx) = pair(x, True)
+    ours = cr.nn.functional.multi_margin_loss(cx, cr.tensor(y), p=p, reduction=reduction)
+    theirs = torch.nn.functional.multi_margin_loss(tx, torch.tensor(y), p=p,
+                                                   reduction=reduction)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    ours.sum().backward(), theirs.sum().backward()
+    np.testing.assert_array_equal(cx.grad.numpy(), tx.grad.numpy())
+
+
+CLAMPED_LOSSES = {
+    "margin_ranking_loss": lambda lib, a, b, c: lib.nn.functional.margin_ranking_loss(
+        a[:, 0], b[:, 0], lib.ones(4, dtype=lib.float64), reduction="none"),
+    "hinge_embedding_loss": lambda lib, a, b, c: lib.nn.functional.hinge_embedding_loss(
+        a[:, 0], -lib.ones(4, dtype=lib.float64), reduction="none"),
+    "triplet_margin_loss p=1": lambda lib, a, b, c: lib.nn.functional.triplet_margin_loss(
+        a, b, c, p=1.0, reduction="none"),
+}
+
+
+@pytest.mark.parametrize("loss", CLAMPED_LOSSES)
+def test_a_nan_hinge_passes_no_gradient_like_torch(loss):
+    # PyTorch's clamp_min(0) passes the gradient where z >= 0, which a NaN z is not (inf - inf
+    # from two infinite distances, or a NaN input); chainrule passed it.
+    a = np.array([[np.nan, 0.0], [np.inf, 0.0], [1.0, 2.0], [0.0, -np.inf]])
+    b = np.array([[0.0, 1.0], [np.inf, 1.0], [0.5, 1.0], [0.0, -np.inf]])
+    c = np.array([[1.0, 1.0], [0.0, np.inf], [3.0, -1.0], [np.inf, 0.0]])
+    (ca, ta), (cb, tb), (cc, tc) = pair(a, True), pair(b, True), pair(c, True)
+    ours = CLAMPED_LOSSES[loss](cr, ca, cb, cc)
+    theirs = CLAMPED_LOSSES[loss](torch, ta, tb, tc)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    assert np.isnan(theirs.detach().numpy()).any()
+    upstream = np.array([1.0, -2.0, 0.5, 3.0])
+    ours_grads = cr.autograd.grad(ours, [ca, cb, cc], cr.tensor(upstream), allow_unused=True)
+    theirs_grads = torch.autograd.grad(theirs, [ta, tb, tc], torch.tensor(upstream),
+                                       allow_unused=True)
+    for o, t in zip(ours_grads, theirs_grads):
+        if t is None:
+            assert o is None or not o.numpy().any()
+        else:
+            np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12)

@@ -8,7 +8,7 @@ multi_margin_loss) accept ``(N, C)`` inputs with ``(N,)`` targets and ``(N, C, d
 from ..backend import xp
 from ..engine import is_grad_enabled
 from ..errors import DtypeError, GradientError, LabelError, ShapeError
-from ..ops import (abs, gather, log_softmax, movedim, relu, reshape, softmax_cross_entropy,
+from ..ops import (abs, gather, log_softmax, movedim, reshape, softmax_cross_entropy,
                    softplus, where)
 from ..ops.fused import (REDUCTIONS, binary_cross_entropy_elementwise, check_labels,
                          reduce_losses)
@@ -369,7 +369,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     y = labels.reshape(-1)
     classes = x.shape[1]
     correct = reshape(gather(x, 1, y[:, None]), shape=(-1, 1))
-    hinge = relu(x - correct + margin)
+    z = x - correct + margin
+    # PyTorch counts a class only where z > 0: a NaN z adds nothing, to the loss or the gradient.
+    hinge = where(z.detach()._data > 0, z, 0)
     if p == 2:
         hinge = hinge * hinge
     w = _weights_array("multi_margin_loss", weight, classes)

@@ -26,9 +26,11 @@ def _start(op, reduction, size_average=None, reduce=None):
 
 
 def _clamp_min_zero(z):
-    # PyTorch's clamp_min(0): at exactly 0 the gradient passes (its mask is z >= 0), and a
-    # NaN stays NaN.
-    return where(z.detach()._data < 0, 0, z)
+    # PyTorch's clamp_min(0): the gradient passes where z >= 0 (at exactly 0 too, not at a
+    # NaN), and a NaN stays NaN.
+    data = z.detach()._data
+    kept = where(data >= 0, z, 0)
+    return where(data != data, z.detach(), kept) if (data != data).any() else kept
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
