@@ -137,6 +137,16 @@ CASES = [
     # A 0-d logcumsumexp is x with slope 1, also at inf (exp(x - out) would be NaN).
     ("logcumsumexp_0d_inf", lambda M, x: M.logcumsumexp(x, 0), [np.array(INF)]),
     ("logcumsumexp_0d_minus_inf", lambda M, x: M.logcumsumexp(x, -1), [np.array(-INF)]),
+    # topk among equal values (and NaNs) picks what PyTorch's std::nth_element or
+    # std::partial_sort picks, so the indices and the gradient go where PyTorch's do.
+    ("topk_ties", lambda M, x: M.topk(x, 2), [f64(1, 3, 3, 2, 3)]),
+    ("topk_smallest_ties", lambda M, x: M.topk(x, 2, largest=False), [f64(1, 0, 2, 0, 1)]),
+    ("topk_nans", lambda M, x: M.topk(x, 2), [f64(1, 3, 3, NAN, 2, 3, -INF, NAN)]),
+    ("topk_unsorted", lambda M, x: M.topk(x, 3, sorted=False), [f64(8, 0, 5, 2, 9)]),
+    ("topk_partial_sort_ties", lambda M, x: M.topk(x, 3, dim=1),
+     [np.random.default_rng(7).integers(0, 3, (4, 200)).astype(np.float64)]),
+    ("topk_long_row_ties", lambda M, x: M.topk(x, 20, dim=0, largest=False),
+     [np.random.default_rng(8).integers(0, 4, (300, 2)).astype(np.float32)]),
 ]
 
 

@@ -7,7 +7,7 @@ import functools
 from ..backend import xp
 
 
-def _tied(ordered):
+def tied(ordered):
     """Per lane of the sorted ``ordered`` (last axis): whether two elements compare equal
     (NaNs count as equal to each other)."""
     same = ordered[..., 1:] == ordered[..., :-1]
@@ -22,8 +22,8 @@ def kth_smallest(values, k):
     them, PyTorch's quickselect is followed."""
     order = xp.argsort(values, axis=-1, kind="stable")
     picked = order[..., k].copy()
-    tied = _tied(xp.take_along_axis(values, order, axis=-1))
-    for lane in map(tuple, xp.argwhere(tied)):
+    with_ties = tied(xp.take_along_axis(values, order, axis=-1))
+    for lane in map(tuple, xp.argwhere(with_ties)):
         picked[lane] = _quickselect(values[lane].tolist(), k)
     return picked
 
@@ -107,16 +107,86 @@ def std_sort_order(keys):
     indices of ``keys`` (a list) compared by key alone, as PyTorch's CPU mode sorts its
     (value, index) pairs: equal keys end in an order of the algorithm's making once there are
     more than 16 of them (up to 16, insertion sort keeps them in order)."""
-    items = list(zip(keys, range(len(keys))))
+    algorithms = _Libstdcxx(keys, lambda a, b: a < b)
+    algorithms.sort(0, len(keys))
+    return algorithms.indices()
 
-    def less(a, b):
-        return a[0] < b[0]
 
-    def adjust_heap(first, hole, length, value):
+def std_top_k(keys, k, largest, sorted):
+    """The indices of PyTorch's CPU topk of ``keys`` (a list), NaN the largest: for k * 64 <=
+    n, libstdc++'s std::partial_sort of the first k; otherwise std::nth_element at k - 1 and,
+    when ``sorted``, std::sort of the k - 1 before it. Among equal keys the algorithms pick."""
+    if largest:
+        def less(a, b):
+            return (a != a and b == b) or a > b
+    else:
+        def less(a, b):
+            return (a == a and b != b) or a < b
+    algorithms = _Libstdcxx(keys, less)
+    n = len(keys)
+    if k * 64 <= n:
+        algorithms.partial_sort(0, k, n)
+    else:
+        algorithms.nth_element(0, k - 1, n)
+        if sorted:
+            algorithms.sort(0, k - 1)
+    return algorithms.indices()[:k]
+
+
+class _Libstdcxx:
+    """libstdc++'s std::sort, std::partial_sort and std::nth_element on (key, index) pairs
+    compared by key with ``less``, step for step, so that equal keys end where PyTorch's CPU
+    kernels leave them."""
+
+    def __init__(self, keys, less):
+        self.items = list(zip(keys, range(len(keys))))
+        self.key_less = less
+
+    def indices(self):
+        return [index for _, index in self.items]
+
+    def less(self, a, b):
+        return self.key_less(a[0], b[0])
+
+    def sort(self, first, last):
+        n = last - first
+        if n > 1:
+            self._introsort(first, last, 2 * (n.bit_length() - 1))
+            self._insertion_sort(first, min(last, first + 16))
+            for i in range(first + 16, last):
+                self._linear_insert(i)
+
+    def partial_sort(self, first, middle, last):
+        self._heap_select(first, middle, last)
+        self._sort_heap(first, middle)
+
+    def nth_element(self, first, nth, last):
+        if first == last or nth == last:
+            return
+        depth = 2 * ((last - first).bit_length() - 1)
+        while last - first > 3:
+            if depth == 0:
+                self._heap_select(first, nth + 1, last)
+                self._swap(first, nth)
+                return
+            depth -= 1
+            cut = self._partition_pivot(first, last)
+            if cut <= nth:
+                first = cut
+            else:
+                last = cut
+        self._insertion_sort(first, last)
+
+    def _swap(self, i, j):
+        items = self.items
+        items[i], items[j] = items[j], items[i]
+
+    def _adjust_heap(self, first, hole, length, value):
+        items = self.items
         top, child = hole, hole
         while child < (length - 1) // 2:
             child = 2 * (child + 1)
-            if less(items[first + child], items[first + child - 1]):
+            if self.less(items[first + child], items[first + child - 1]):
                 child -= 1
             items[first + hole] = items[first + child]
             hole = child
@@ -125,30 +195,48 @@ def std_sort_order(keys):
             items[first + hole] = items[first + child - 1]
             hole = child - 1
         parent = (hole - 1) // 2
-        while hole > top and less(items[first + parent], value):
+        while hole > top and self.less(items[first + parent], value):
             items[first + hole] = items[first + parent]
             hole = parent
             parent = (hole - 1) // 2
         items[first + hole] = value
 
-    def heap_sort(first, last):
+    def _make_heap(self, first, last):
         length = last - first
         for parent in range((length - 2) // 2, -1, -1):
-            adjust_heap(first, parent, length, items[first + parent])
+            self._adjust_heap(first, parent, length, self.items[first + parent])
+
+    def _pop_heap(self, first, last, result):
+        items = self.items
+        value = items[result]
+        items[result] = items[first]
+        self._adjust_heap(first, 0, last - first, value)
+
+    def _heap_select(self, first, middle, last):
+        self._make_heap(first, middle)
+        for i in range(middle, last):
+            if self.less(self.items[i], self.items[first]):
+                self._pop_heap(first, middle, i)
+
+    def _sort_heap(self, first, last):
         while last - first > 1:
             last -= 1
-            value = items[last]
-            items[last] = items[first]
-            adjust_heap(first, 0, last - first, value)
+            self._pop_heap(first, last, last)
 
-    def median_to_first(result, a, b, c):
+    def _partition_pivot(self, first, last):
+        self._median_to_first(first, first + 1, first + (last - first) // 2, last - 1)
+        return self._partition(first + 1, last, first)
+
+    def _median_to_first(self, result, a, b, c):
+        items, less = self.items, self.less
         if less(items[a], items[b]):
             pick = b if less(items[b], items[c]) else c if less(items[a], items[c]) else a
         else:
             pick = a if less(items[a], items[c]) else c if less(items[b], items[c]) else b
-        items[result], items[pick] = items[pick], items[result]
+        self._swap(result, pick)
 
-    def partition(first, last, pivot):
+    def _partition(self, first, last, pivot):
+        items, less = self.items, self.less
         while True:
             while less(items[first], items[pivot]):
                 first += 1
@@ -157,40 +245,33 @@ def std_sort_order(keys):
                 last -= 1
             if not first < last:
                 return first
-            items[first], items[last] = items[last], items[first]
+            self._swap(first, last)
             first += 1
 
-    def introsort(first, last, depth):
+    def _introsort(self, first, last, depth):
         while last - first > 16:
             if depth == 0:
-                heap_sort(first, last)
+                self.partial_sort(first, last, last)
                 return
             depth -= 1
-            median_to_first(first, first + 1, first + (last - first) // 2, last - 1)
-            cut = partition(first + 1, last, first)
-            introsort(cut, last, depth)
+            cut = self._partition_pivot(first, last)
+            self._introsort(cut, last, depth)
             last = cut
 
-    def linear_insert(i):
+    def _linear_insert(self, i):
+        items = self.items
         value = items[i]
-        while less(value, items[i - 1]):
+        while self.less(value, items[i - 1]):
             items[i] = items[i - 1]
             i -= 1
         items[i] = value
 
-    def insertion_sort(first, last):
+    def _insertion_sort(self, first, last):
+        items = self.items
         for i in range(first + 1, last):
-            if less(items[i], items[first]):
+            if self.less(items[i], items[first]):
                 value = items[i]
                 items[first + 1:i + 1] = items[first:i]
                 items[first] = value
             else:
-                linear_insert(i)
-
-    n = len(items)
-    if n > 1:
-        introsort(0, n, 2 * (n.bit_length() - 1))
-        insertion_sort(0, min(n, 16))
-        for i in range(16, n):
-            linear_insert(i)
-    return [index for _, index in items]
+                self._linear_insert(i)

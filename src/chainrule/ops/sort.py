@@ -5,6 +5,7 @@ from collections import namedtuple
 from ..backend import xp
 from ..errors import ShapeError
 from .scan import running_extreme
+from .selection import std_top_k, tied
 from .shape import axis_of, reshape, take_along_axis
 
 ValuesIndices = namedtuple("ValuesIndices", "values indices")
@@ -69,14 +70,32 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     size = input.shape[axis] if input.shape else 1
     if not 0 <= k <= size:
         raise ShapeError(f"topk: k={k} is out of range for dimension {axis} of size {size}")
-    order = _order(_data(input).reshape(input.shape or (1,)), axis, largest)
-    span = [slice(None)] * max(input.ndim, 1)
-    span[axis] = slice(0, k)
-    indices = order[tuple(span)]
+    data = _data(input).reshape(input.shape or (1,))
+    indices = _top_k(data, _order(data, axis, largest), axis, k, largest, sorted)
     values = take_along_axis(_as_1d(input), indices, axis)
     if not input.shape and k == 1:  # a 0-d input gives 0-d results, as in PyTorch
         return ValuesIndices(reshape(values, shape=()), _int_tensor(indices.reshape(())))
     return ValuesIndices(values, _int_tensor(indices))
+
+
+def _top_k(values, order, axis, k, largest, sorted):
+    """The first k of ``order``, except in lanes where equal values are among the k + 1
+    first: there PyTorch's pick among them is its std::nth_element's (or partial_sort's),
+    followed in selection.std_top_k, so that the indices and the gradient go where its do.
+    Unsorted, std::nth_element's arrangement is followed in every lane (for k * 64 > n; its
+    partial_sort below that sorts anyway)."""
+    lanes = xp.moveaxis(values, axis, -1)
+    ordered = xp.moveaxis(order, axis, -1)
+    picked = ordered[..., :k].copy()
+    if not k:
+        return xp.moveaxis(picked, -1, axis)
+    if not sorted and k * 64 > lanes.shape[-1]:
+        followed = xp.ones(lanes.shape[:-1], dtype=bool)
+    else:
+        followed = tied(xp.take_along_axis(lanes, ordered[..., :k + 1], axis=-1))
+    for lane in map(tuple, xp.argwhere(followed)):
+        picked[lane] = std_top_k(lanes[lane].tolist(), k, largest, sorted)
+    return xp.moveaxis(picked, -1, axis)
 
 
 def _running(op, input, dim, largest):
