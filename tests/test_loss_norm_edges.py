@@ -256,3 +256,57 @@ def test_a_nan_hinge_passes_no_gradient_like_torch(loss):
             assert o is None or not o.numpy().any()
         else:
             np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12)
+
+
+# Integer inputs: PyTorch's loss kernels have none and raise.
+
+INTEGER_CALLS = {
+    "cross_entropy": lambda lib, i, f: lib.nn.functional.cross_entropy(i, lib.tensor([0, 1])),
+    "nll_loss": lambda lib, i, f: lib.nn.functional.nll_loss(i, lib.tensor([0, 1])),
+    "multi_margin_loss": lambda lib, i, f: lib.nn.functional.multi_margin_loss(
+        i, lib.tensor([0, 1])),
+    "mse_loss": lambda lib, i, f: lib.nn.functional.mse_loss(i, i, reduction="none"),
+    "smooth_l1_loss": lambda lib, i, f: lib.nn.functional.smooth_l1_loss(i, i),
+    "huber_loss": lambda lib, i, f: lib.nn.functional.huber_loss(i, f, reduction="none"),
+    "kl_div": lambda lib, i, f: lib.nn.functional.kl_div(f, i, log_target=True),
+    "binary_cross_entropy": lambda lib, i, f: lib.nn.functional.binary_cross_entropy(i, i),
+    "binary_cross_entropy_with_logits":
+        lambda lib, i, f: lib.nn.functional.binary_cross_entropy_with_logits(i, f),
+    "soft_margin_loss": lambda lib, i, f: lib.nn.functional.soft_margin_loss(i, f),
+    "hinge_embedding_loss": lambda lib, i, f: lib.nn.functional.hinge_embedding_loss(i, i),
+    "gaussian_nll_loss": lambda lib, i, f: lib.nn.functional.gaussian_nll_loss(f, f, i),
+}
+
+
+@pytest.mark.parametrize("loss", INTEGER_CALLS)
+def test_losses_refuse_integer_operands_like_torch(loss):
+    def call(lib):
+        return INTEGER_CALLS[loss](lib, lib.ones(2, 3, dtype=lib.int64),
+                                   lib.full((2, 3), 0.5, dtype=lib.float64))
+
+    assert_raises_like_torch(call, rf"{loss}: not implemented for \w+ of dtype int64 and shape "
+                                   r"\(2, 3\) \(as in PyTorch\)")
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "smooth_l1_loss", "l1_loss"])
+def test_losses_of_an_integer_input_and_a_float_target_compute_like_torch(loss):
+    i, f = np.array([[1, 2, 3]]), np.array([[0.5, 2.5, -1.0]])
+    ours = getattr(cr.nn.functional, loss)(cr.tensor(i), cr.tensor(f), reduction="none")
+    theirs = getattr(torch.nn.functional, loss)(torch.tensor(i), torch.tensor(f),
+                                                reduction="none")
+    assert str(theirs.dtype) == f"torch.{ours.dtype}"
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("ignore_index", [0, 2])
+def test_cross_entropy_probability_targets_refuse_an_ignore_index_like_torch(ignore_index):
+    def call(lib):
+        return lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.full((2, 3), 1 / 3),
+                                               ignore_index=ignore_index)
+
+    assert_raises_like_torch(call, rf"cross_entropy: ignore_index={ignore_index} is not "
+                                   r"supported for class-probability targets")
+    x, p = np.array([[1.0, 2.0, 0.5]]), np.array([[0.2, 0.3, 0.5]])
+    ours = cr.nn.functional.cross_entropy(cr.tensor(x), cr.tensor(p), ignore_index=-5)
+    theirs = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(p), ignore_index=-5)
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-14)

@@ -32,6 +32,15 @@ def _check_same_shape(op, a, b):
                          f"reshape one to match the other")
 
 
+def refuse_integers(op, **tensors):
+    """PyTorch's kernels for these operands have no integer (or bool) versions and raise,
+    where the formulas here would hand back a float or an integer loss."""
+    for name, t in tensors.items():
+        if xp.dtype(t.dtype).kind not in "fc":
+            raise DtypeError(f"{op}: not implemented for {name} of dtype {t.dtype} and shape "
+                             f"{tuple(t.shape)} (as in PyTorch); convert it with .float()")
+
+
 def _labels(op, target, input_shape, ignore_index=None):
     """Integer class targets as an array, checked in the one place labels are checked."""
     _label_dtype(op, target)
@@ -87,6 +96,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """
     _check_reduction("nll_loss", reduction)
     input = _as_tensor(input)
+    refuse_integers("nll_loss", input=input)
     not_differentiable_in("nll_loss", weight=weight)
     labels = _labels("nll_loss", target, input.shape, ignore_index)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
@@ -138,10 +148,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
     input = _as_tensor(input)
+    refuse_integers("cross_entropy", input=input)
     target_array = target._data if isinstance(target, Tensor) else xp.asarray(target)
     if target_array.dtype.kind == "f":
         if target_array.shape != input.shape:
             _labels("cross_entropy", target_array, input.shape)  # says what was expected
+        if ignore_index >= 0:
+            raise ValueError(f"cross_entropy: ignore_index={ignore_index} is not supported for "
+                             f"class-probability targets (float, shape "
+                             f"{tuple(target_array.shape)}), as in PyTorch")
         return _cross_entropy_probabilities(input, _as_tensor(target), weight, reduction,
                                             label_smoothing)
     _label_dtype("cross_entropy", target_array)
@@ -191,6 +206,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction("binary_cross_entropy", reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape("binary_cross_entropy", input, target)
+    refuse_integers("binary_cross_entropy", input=input)
     not_differentiable_in("binary_cross_entropy", weight=weight)
     if target.dtype != input.dtype:
         raise DtypeError(f"binary_cross_entropy: target of dtype {target.dtype} for an input "
@@ -235,6 +251,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     _check_reduction(op, reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape(op, input, target)
+    refuse_integers(op, input=input)
     not_differentiable_in(op, weight=weight, pos_weight=pos_weight)
     if target.dtype.kind != "f":
         raise DtypeError(f"{op}: target of dtype {target.dtype} "
@@ -253,10 +270,14 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return reduce_losses(losses, reduction, op)
 
 
-def _elementwise(op, input, target, reduction):
+def _elementwise(op, input, target, reduction, integers=True):
+    """input - target, checked; ``integers=False`` refuses an integer pair, as PyTorch's
+    kernels do for every loss here but l1_loss."""
     _check_reduction(op, reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape(op, input, target)
+    if not integers and xp.dtype(target.dtype).kind not in "fc":
+        refuse_integers(op, input=input)
     return input - target
 
 
@@ -266,7 +287,7 @@ def mse_loss(input, target, reduction="mean"):
     >>> cr.nn.functional.mse_loss(cr.tensor([1., 3.]), cr.tensor([0., 0.]))
     tensor(5., dtype=float32)
     """
-    diff = _elementwise("mse_loss", input, target, reduction)
+    diff = _elementwise("mse_loss", input, target, reduction, integers=False)
     return reduce_losses(diff * diff, reduction, "mse_loss")
 
 
@@ -288,7 +309,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    diff = _elementwise("smooth_l1_loss", input, target, reduction)
+    diff = _elementwise("smooth_l1_loss", input, target, reduction, integers=False)
     if beta == 0:
         return reduce_losses(abs(diff), reduction, "smooth_l1_loss")
     size = abs(diff)
@@ -307,6 +328,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     input, target = _as_tensor(input), _as_tensor(target)
+    refuse_integers("huber_loss", input=input)  # it computes in the input's dtype
     mixed = target.dtype != input.dtype
     if mixed and is_grad_enabled() and (input.requires_grad or target.requires_grad):
         raise DtypeError(f"huber_loss: input of dtype {input.dtype} and target of dtype "
@@ -338,6 +360,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
                          f"got {reduction!r}")
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape("kl_div", input, target)
+    refuse_integers("kl_div", input=input, target=target)
     if log_target:
         losses = target.exp() * (target - input)
     else:
@@ -361,6 +384,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
     input = _as_tensor(input)
+    refuse_integers("multi_margin_loss", input=input)
     if input.ndim not in (1, 2):
         raise ShapeError(f"multi_margin_loss: input must be (N, C) or (C,), got {input.shape}")
     not_differentiable_in("multi_margin_loss", weight=weight)

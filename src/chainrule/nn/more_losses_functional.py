@@ -14,7 +14,8 @@ from ..ops import minimum, where
 from ..ops.activations import log_sigmoid, softplus
 from ..ops.fused import reduce_losses
 from ..tensor import Tensor
-from .losses_functional import _as_tensor, _check_reduction, not_differentiable_in
+from .losses_functional import (_as_tensor, _check_reduction, not_differentiable_in,
+                                refuse_integers)
 from .more_functional import pairwise_distance
 
 
@@ -62,6 +63,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     """
     _start("soft_margin_loss", reduction, size_average, reduce)
     input, target = _as_tensor(input), _as_tensor(target)
+    refuse_integers("soft_margin_loss", input=input)
     not_differentiable_in("soft_margin_loss", target=target)
     return reduce_losses(softplus(-target * input), reduction, "soft_margin_loss")
 
@@ -77,6 +79,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     """
     _start("hinge_embedding_loss", reduction, size_average, reduce)
     input, target = _as_tensor(input), _as_tensor(target)
+    refuse_integers("hinge_embedding_loss", input=input)
     labels = target.detach()._data
     hinge = where(labels != 1, _clamp_min_zero(margin - input), 0)
     return reduce_losses(hinge + where(labels != -1, input, 0), reduction,
@@ -157,6 +160,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             raise ValueError(f"gaussian_nll_loss: var must be non-negative, got {var}")
         var = Tensor._wrap(xp.full(tuple(input.shape), var, dtype=input.dtype))
     var = _as_tensor(var)
+    refuse_integers("gaussian_nll_loss", var=var)
     if (var.detach()._data < 0).any():
         raise ValueError("gaussian_nll_loss: var has negative entries")
     if var.shape != input.shape:
