@@ -177,41 +177,93 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 
 def _scatter_extreme_or_prod(x, src, at, kept, reduce):
+    if reduce != "prod":
+        return scatter_extreme(x, src, at=at, kept=kept, reduce=reduce)
     xv = x._data if hasattr(x, "_data") else xp.asarray(x)
     sv = src._data if hasattr(src, "_data") else xp.asarray(src)
-    ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
-    identity = {"prod": 1, "amax": -xp.inf, "amin": xp.inf}[reduce]
-    if xv.dtype.kind != "f" and reduce != "prod":
-        info = xp.iinfo(xv.dtype) if xv.dtype.kind in "iu" else None
-        identity = (info.min if reduce == "amax" else info.max) if info else identity
+    value = _folded(xv, sv, at, kept, xp.multiply, 1)
+    if not (getattr(x, "requires_grad", False) or getattr(src, "requires_grad", False)):
+        return where(True, value, x)  # (the logs below make a zero's product NaN)
+    if (xv[kept] == 0).any() or (sv == 0).any():
+        # d out / d x_i = out / x_i for each factor; zeros would make that 0/0.
+        return _product_of_factors(x, src, at, kept, xv.dtype)
+    # value * exp(S), S = sum of log(x_i / x_i) over the factors: S is 0, so the value is
+    # exact, and every derivative of exp(S) is that of the product (d/dx_i = 1 / x_i).
+    # (An x_i left out is 1 inside the log too: log(0 / 1) would make its gradient NaN.)
+    own = where(kept, x, 1)
+    logs = where(kept, log(own / stop_gradient(own)), 0)
+    logs = logs + add_at(log(src / stop_gradient(src)), index=at, shape=value.shape)
+    return value * exp(logs)
+
+
+def _folded(xv, sv, at, kept, ufunc, identity):
+    """``xv`` with ``sv``'s elements folded in at ``at`` by ``ufunc`` (its own value first
+    where ``kept``, else the ``identity``); a position nothing was written to keeps its own."""
     value = xp.where(kept, xv, xp.asarray(identity).astype(xv.dtype))
     ufunc.at(value, at, sv)
     touched = kept.copy()
     touched[at] = True
-    value = xp.where(touched, value, xv)  # nothing written and self excluded: unchanged
-    if reduce == "prod":
-        if not (getattr(x, "requires_grad", False) or getattr(src, "requires_grad", False)):
-            return where(True, value, x)  # (the logs below make a zero's product NaN)
-        if (xv[kept] == 0).any() or (sv == 0).any():
-            # d out / d x_i = out / x_i for each factor; zeros would make that 0/0.
-            return _product_of_factors(x, src, at, kept, xv.dtype)
-        # value * exp(S), S = sum of log(x_i / x_i) over the factors: S is 0, so the value is
-        # exact, and every derivative of exp(S) is that of the product (d/dx_i = 1 / x_i).
-        # (An x_i left out is 1 inside the log too: log(0 / 1) would make its gradient NaN.)
-        own = where(kept, x, 1)
-        logs = where(kept, log(own / stop_gradient(own)), 0)
-        logs = logs + add_at(log(src / stop_gradient(src)), index=at, shape=value.shape)
-        return value * exp(logs)
-    # amax / amin: the value, plus a zero whose gradient goes 1/count to each element equal to
-    # the result.
-    hit_x = kept & (xv == value)
-    hit_src = sv == value[at]
-    count = hit_x.astype(xv.dtype if xv.dtype.kind == "f" else xp.float64)
-    xp.add.at(count, at, hit_src)
-    count = xp.maximum(count, 1)
-    chosen = where(hit_x, x, 0) + add_at(where(hit_src, src, 0), index=at, shape=value.shape)
-    chosen = chosen / count if xv.dtype.kind == "f" else chosen
-    return value + (chosen - stop_gradient(chosen))
+    return xp.where(touched, value, xv)
+
+
+@primitive(promotion=None)
+def scatter_extreme(x, src, *, at, kept, reduce):
+    """``x`` with ``src``'s elements at ``at`` folded in by max (``reduce="amax"``) or min
+    ("amin"), ``x``'s own value left out where ``kept`` is False: scatter_reduce's amax/amin.
+    A NaN among them makes the result NaN, as in PyTorch."""
+    identity = -xp.inf if reduce == "amax" else xp.inf
+    if x.dtype.kind != "f":
+        info = xp.iinfo(x.dtype) if x.dtype.kind in "iu" else None
+        identity = (info.min if reduce == "amax" else info.max) if info else identity
+    value = _folded(x, src, at, kept, xp.maximum if reduce == "amax" else xp.minimum, identity)
+    return _first_zero_sign(value, x, src, at, kept) if x.dtype.kind == "f" else value
+
+
+def _first_zero_sign(value, x, src, at, kept):
+    """A zero result with the sign of the first zero in PyTorch's order (the input's own
+    element, then src's in order): its fold keeps the earlier of 0 and -0, NumPy's the later."""
+    zero = (value == 0).reshape(-1)
+    if not zero.any():
+        return value
+    targets = xp.ravel_multi_index(xp.broadcast_arrays(*at), value.shape).reshape(-1)
+    flat_src, n = src.reshape(-1), src.size
+    first = xp.where((kept & (x == 0)).reshape(-1), -1, n)
+    zeros_in_src = xp.flatnonzero(flat_src == 0)
+    xp.minimum.at(first, targets[zeros_in_src], zeros_in_src)
+    negative = xp.signbit(x).reshape(-1)
+    from_src = (first >= 0) & (first < n)
+    negative[from_src] = xp.signbit(flat_src[first[from_src]])
+    out = value.reshape(-1).copy()
+    out[zero] = xp.where(negative[zero], -0.0, 0.0)
+    return out.reshape(value.shape)
+
+
+def _shares(grad, x, src, out, at):
+    """``grad`` shared among the elements equal to the result at each position, as PyTorch's
+    formula counts them: the input's own element too where include_self=False left it out,
+    and none at a NaN result (whose share is then grad / 0)."""
+    xv, sv, ov = (getattr(a, "_data", a) for a in (x, src, out))
+    count = (xv == ov).astype(ov.dtype)
+    xp.add.at(count, at, (sv == ov[at]).astype(ov.dtype))
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return grad / count
+
+
+@scatter_extreme.vjp("x", formula="{grad} / (how many equal {out}) where {x} equals {out} and "
+                                  "was kept, else 0")
+def _(grad, x, src, out, at, kept):
+    hit = (getattr(x, "_data", x) == getattr(out, "_data", out)).astype(out.dtype)
+    with xp.errstate(invalid="ignore"):
+        return where(kept, _shares(grad, x, src, out, at) * hit, 0)
+
+
+@scatter_extreme.vjp("src", formula="{grad} / (how many equal {out}) read at the index, where "
+                                    "{src} equals it, else 0")
+def _(grad, x, src, out, at):
+    ov = getattr(out, "_data", out)
+    hit = (getattr(src, "_data", src) == ov[at]).astype(ov.dtype)
+    with xp.errstate(invalid="ignore"):
+        return getitem(_shares(grad, x, src, out, at), index=at) * hit
 
 
 def _product_of_factors(x, src, at, kept, dtype):
