@@ -3,7 +3,7 @@ those indices with take_along_axis, so the gradient goes to exactly the elements
 from collections import namedtuple
 
 from ..backend import xp
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from .scan import running_extreme
 from .selection import std_top_k, tied
 from .shape import axis_of, reshape, take_along_axis
@@ -27,6 +27,9 @@ def _order(values, axis, descending):
     if values.dtype.kind == "f":
         return xp.lexsort((-values, ~xp.isnan(values)), axis=axis)
     return xp.argsort(~values, axis=axis, kind="stable")  # ~ reverses the order of ints/bools
+
+
+_stable_order = _order  # cr.compile swaps _order while it captures a step
 
 
 def _data(input):
@@ -82,17 +85,25 @@ def _top_k(values, order, axis, k, largest, sorted):
     """The first k of ``order``, except in lanes where equal values are among the k + 1
     first: there PyTorch's pick among them is its std::nth_element's (or partial_sort's),
     followed in selection.std_top_k, so that the indices and the gradient go where its do.
-    Unsorted, std::nth_element's arrangement is followed in every lane (for k * 64 > n; its
-    partial_sort below that sorts anyway)."""
+    (Unsorted without ties, the k come in order, where PyTorch's nth_element may leave them
+    in another: the same elements, each with its index.)"""
+    span = [slice(None)] * order.ndim
+    span[axis] = slice(0, k)
+    first_k = order[tuple(span)]  # a view of the order: cr.compile finds it in every call
     lanes = xp.moveaxis(values, axis, -1)
     ordered = xp.moveaxis(order, axis, -1)
-    picked = ordered[..., :k].copy()
     if not k:
-        return xp.moveaxis(picked, -1, axis)
-    if not sorted and k * 64 > lanes.shape[-1]:
-        followed = xp.ones(lanes.shape[:-1], dtype=bool)
-    else:
-        followed = tied(xp.take_along_axis(lanes, ordered[..., :k + 1], axis=-1))
+        return first_k
+    followed = tied(xp.take_along_axis(lanes, ordered[..., :k + 1], axis=-1))
+    if not followed.any():
+        return first_k
+    if _order is not _stable_order:
+        # cr.compile replays _order alone: a plan would keep this call's picks for every call.
+        raise ArgumentError(
+            f"topk: k={k} of a tensor of shape {values.shape} with equal values among the "
+            f"first k + 1 cannot be compiled: PyTorch's pick among them is followed in "
+            f"Python, and a plan would keep this call's. Run this step eagerly")
+    picked = ordered[..., :k].copy()
     for lane in map(tuple, xp.argwhere(followed)):
         picked[lane] = std_top_k(lanes[lane].tolist(), k, largest, sorted)
     return xp.moveaxis(picked, -1, axis)
