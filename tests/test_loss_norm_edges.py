@@ -310,3 +310,27 @@ def test_cross_entropy_probability_targets_refuse_an_ignore_index_like_torch(ign
     ours = cr.nn.functional.cross_entropy(cr.tensor(x), cr.tensor(p), ignore_index=-5)
     theirs = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(p), ignore_index=-5)
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("training, eps, pattern", [
+    (True, 0.0, "positive during training, got 0.0"),
+    (True, -1e-3, "positive during training, got -0.001"),
+    (False, -1e-3, "non-negative, got -0.001"),
+])
+def test_batch_norm_refuses_an_eps_that_could_divide_by_zero_like_torch(training, eps, pattern):
+    # A constant channel with eps = 0 gave NaN rather than PyTorch's error.
+    def call(lib):
+        stats = lib.zeros(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64)
+        return lib.nn.functional.batch_norm(lib.ones(4, 3, dtype=lib.float64), *stats,
+                                            training=training, eps=eps)
+
+    assert_raises_like_torch(call, rf"batch_norm: eps must be {pattern} \(as in PyTorch; the "
+                                   r"input has shape \(4, 3\)\)")
+
+
+def test_batch_norm_in_evaluation_takes_eps_zero_like_torch():
+    x = rng().normal(size=(4, 3))
+    stats = rng(1).normal(size=3), rng(2).random(3) + 0.5
+    ours = cr.nn.functional.batch_norm(cr.tensor(x), *map(cr.tensor, stats), eps=0.0)
+    theirs = torch.nn.functional.batch_norm(torch.tensor(x), *map(torch.tensor, stats), eps=0.0)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-14)

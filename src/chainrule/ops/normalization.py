@@ -188,6 +188,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise RuntimeError(f"batch_norm: {name} of shape {tuple(t.shape)} requires grad, "
                                f"but batch_norm is not differentiable with respect to it "
                                f"(as in PyTorch); pass {name}.detach()")
+    if eps < 0 or (training and eps == 0):
+        bound = "positive during training" if training else "non-negative"
+        raise ValueError(f"batch_norm: eps must be {bound}, got {eps} (as in PyTorch; the "
+                         f"input has shape {tuple(input.shape)})")
     if training:
         count = input.numel() // channels
         if count <= 1:
