@@ -334,3 +334,32 @@ def test_batch_norm_in_evaluation_takes_eps_zero_like_torch():
     ours = cr.nn.functional.batch_norm(cr.tensor(x), *map(cr.tensor, stats), eps=0.0)
     theirs = torch.nn.functional.batch_norm(torch.tensor(x), *map(torch.tensor, stats), eps=0.0)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_cross_entropy_probability_targets_differentiate_the_weight_like_torch(label_smoothing):
+    # PyTorch's probability-target cross-entropy is differentiable in its weight (the
+    # class-index one refuses); chainrule gave the weight no gradient at all.
+    x, p = rng().normal(size=(3, 4)), rng(1).dirichlet(np.ones(4), 3)
+    w = rng(2).random(4) + 0.5
+    (cx, tx), (cp, tp), (cw, tw) = pair(x, True), pair(p, True), pair(w, True)
+    ours = cr.nn.functional.cross_entropy(cx, cp, weight=cw, label_smoothing=label_smoothing)
+    theirs = torch.nn.functional.cross_entropy(tx, tp, weight=tw,
+                                               label_smoothing=label_smoothing)
+    ours_grads = cr.autograd.grad(ours, [cx, cp, cw], create_graph=True)
+    theirs_grads = torch.autograd.grad(theirs, [tx, tp, tw], create_graph=True)
+    for o, t in zip(ours_grads, theirs_grads):
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-12)
+    ours2 = cr.autograd.grad(sum((g * g).sum() for g in ours_grads), [cx, cp, cw])
+    theirs2 = torch.autograd.grad(sum((g * g).sum() for g in theirs_grads), [tx, tp, tw])
+    for o, t in zip(ours2, theirs2):
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_soft_margin_loss_refuses_a_target_that_enlarges_the_loss_like_torch():
+    def call(lib):
+        return lib.nn.functional.soft_margin_loss(lib.ones(1, 2), lib.ones(3, 2),
+                                                  reduction="none")
+
+    assert_raises_like_torch(call, r"soft_margin_loss: target of shape \(3, 2\) does not "
+                                   r"broadcast to the input's shape \(1, 2\)")

@@ -188,10 +188,11 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
         target = target * (1 - label_smoothing) + label_smoothing / classes
     logp = _class_last(log_softmax(input, axis=1 if input.ndim > 1 else 0))
     target = _class_last(target)
-    w = _weights_array("cross_entropy", weight, classes)
+    _weights_array("cross_entropy", weight, classes)  # checks its shape
     # Here PyTorch multiplies by the weight, promoting (float64 weights on float32 logits give
-    # float64), where its class-index kernels refuse the mix (and chainrule casts).
-    terms = logp * target * (Tensor._wrap(w) if w is not None else 1)
+    # float64), where its class-index kernels refuse the mix (and chainrule casts); and the
+    # weight is differentiable, as any factor.
+    terms = logp * target * (_as_tensor(weight) if weight is not None else 1)
     losses = -terms.sum(-1)
     return reduce_losses(losses, reduction, "cross_entropy")
 

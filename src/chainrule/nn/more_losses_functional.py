@@ -64,6 +64,13 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     _start("soft_margin_loss", reduction, size_average, reduce)
     input, target = _as_tensor(input), _as_tensor(target)
     refuse_integers("soft_margin_loss", input=input)
+    try:
+        fits = xp.broadcast_shapes(tuple(target.shape), tuple(input.shape)) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:  # PyTorch's loss has the input's shape
+        raise ShapeError(f"soft_margin_loss: target of shape {tuple(target.shape)} does not "
+                         f"broadcast to the input's shape {tuple(input.shape)}")
     not_differentiable_in("soft_margin_loss", target=target)
     return reduce_losses(softplus(-target * input), reduction, "soft_margin_loss")
 
