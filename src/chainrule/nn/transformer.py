@@ -254,7 +254,7 @@ class TransformerEncoder(Module):
         other than 0). Those come out as 0 before the final norm, and the rest never attend to
         them. None where PyTorch takes the ordinary path."""
         first = self.layers[0] if self.layers else None
-        if (not self.use_nested_tensor or first.training or src.ndim != 3
+        if (not self.use_nested_tensor or first is None or first.training or src.ndim != 3
                 or src_key_padding_mask is None or mask is not None
                 or requires_grad_now(src, *first._fused_tensors())):
             return None
