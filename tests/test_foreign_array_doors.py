@@ -1,7 +1,8 @@
 """Arrays that come from elsewhere, against PyTorch: another library's tensors handed to
 ``cr.tensor``/``cr.as_tensor`` (alone or inside lists) keep their own dtype, NumPy arrays in the
 other byte order are copied into this machine's order or refused where memory would be shared,
-and ``x in t`` means what it means in PyTorch."""
+one-element tensors inside a list are read as numbers (a list of them is a vector, not a
+column), and ``x in t`` means what it means in PyTorch."""
 import numpy as np
 import pytest
 
@@ -69,3 +70,32 @@ def test_in_refuses_what_is_not_a_number():
         "a" in torch.tensor([1.0])
     with pytest.raises(TypeError, match="'in' on a tensor"):
         "a" in cr.tensor([1.0])
+
+
+LISTS = {
+    "one-element vectors": lambda M: [M.tensor([1.5]), M.tensor([-2.0])],
+    "1x1 matrices": lambda M: [M.tensor([[1.0]]), M.tensor([[2.0]])],
+    "nested": lambda M: [[M.tensor([1.0]), 2.0], [3, M.tensor(4.0)]],
+    "float64 with a number": lambda M: [M.tensor([1.0], dtype=M.float64), 2.5],
+    "float16 with an int": lambda M: [M.tensor([1.0], dtype=M.float16), 2],
+    "int32": lambda M: [M.tensor([1], dtype=M.int32), M.tensor(2, dtype=M.int32)],
+    "bools": lambda M: [M.tensor([True]), M.tensor(False)],
+    "arrays stay sequences": lambda M: [np.array([1.0]), np.array([2.0])],
+}
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_one_element_tensors_in_a_list_are_numbers(name):
+    ours, theirs = cr.tensor(LISTS[name](cr)), torch.tensor(LISTS[name](torch))
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("make", [lambda M: [M.tensor([1.0, 2.0]), M.tensor([3.0, 4.0])],
+                                  lambda M: [M.zeros(0)]])
+def test_a_tensor_of_several_elements_in_a_list_is_refused(make):
+    with pytest.raises(ValueError):
+        torch.tensor(make(torch))
+    with pytest.raises(ValueError, match="one-element tensors"):
+        cr.tensor(make(cr))

@@ -44,6 +44,8 @@ def as_array(data, dtype=None, copy=True):
         if data is None or isinstance(data, (str, bytes, dict, set)):
             raise TypeError(f"tensor(): expected numbers, a (nested) list of numbers or an "
                             f"array, got {type(data).__name__} {data!r}")
+        if isinstance(data, (list, tuple)):
+            data = _tensors_as_numbers(data)
         array = xp.array(data, dtype=dtype)
         if dtype is None and array.dtype in (xp.uint64, object):  # NumPy's way with big ints
             _refuse_ints_beyond_int64(data)
@@ -59,6 +61,29 @@ def as_array(data, dtype=None, copy=True):
                         f"(from {type(data).__name__}); chainrule tensors hold bools, integers "
                         f"and floats")
     return array
+
+
+def _tensors_as_numbers(data):
+    """``data`` (nested lists) with each tensor in it (chainrule's or another library's, not a
+    NumPy array) made the number it holds, as PyTorch's tensor() reads them: [t1, t2] of
+    one-element tensors is a vector, not a column; a tensor of several elements is refused."""
+    kinds = set(map(type, data))
+    if kinds <= _PYTHON_NUMBERS:  # the common case, at C speed
+        return data
+    out = []
+    for item in data:
+        if isinstance(item, (list, tuple)):
+            item = _tensors_as_numbers(item)
+        elif not isinstance(item, (ndarray, xp.generic)) and (
+                isinstance(item, Tensor) or hasattr(item, "__array__")):
+            values = item._data if isinstance(item, Tensor) else xp.asarray(item)
+            if values.size != 1:
+                raise ValueError(f"tensor(): a tensor of shape {tuple(values.shape)} inside a "
+                                 f"list; only one-element tensors can be converted to Python "
+                                 f"scalars there (as in PyTorch): use cr.stack to join tensors")
+            item = values.reshape(())[()]  # a NumPy scalar: its dtype still counts
+        out.append(item)
+    return out
 
 
 def _list_dtype(data):
@@ -81,8 +106,6 @@ def _list_dtype(data):
             elif isinstance(item, (Tensor, ndarray, xp.generic)):
                 widest = _wider(widest, item.dtype if not isinstance(item, Tensor)
                                 else item._data.dtype)
-            elif hasattr(item, "__array__"):  # another library's tensor, with its own dtype
-                widest = _wider(widest, xp.asarray(item).dtype)
     if widest is None:  # NumPy made floats of integers alone: one was beyond int64
         _refuse_ints_beyond_int64(data)
     return widest
