@@ -363,3 +363,17 @@ def test_soft_margin_loss_refuses_a_target_that_enlarges_the_loss_like_torch():
 
     assert_raises_like_torch(call, r"soft_margin_loss: target of shape \(3, 2\) does not "
                                    r"broadcast to the input's shape \(1, 2\)")
+
+
+@pytest.mark.parametrize("make", [
+    lambda nn: nn.BatchNorm1d(3, affine=False),
+    lambda nn: nn.BatchNorm2d(4, momentum=None, track_running_stats=False),
+    lambda nn: nn.LayerNorm((2, 3), elementwise_affine=False),
+    lambda nn: nn.LayerNorm(3, bias=False),
+    lambda nn: nn.GroupNorm(2, 4, eps=1e-3),
+    lambda nn: nn.GroupNorm(1, 3, affine=False),
+])
+def test_normalisation_layers_print_like_torch(make):
+    # print(model) showed neither LayerNorm's elementwise_affine and bias, nor GroupNorm's
+    # affine, nor BatchNorm's bias, which PyTorch's show.
+    assert repr(make(cr.nn)) == repr(make(torch.nn))

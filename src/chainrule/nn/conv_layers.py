@@ -335,7 +335,8 @@ class _BatchNorm(_NormBase):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -387,7 +388,8 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}"
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.weight is not None}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
@@ -405,6 +407,7 @@ class GroupNorm(Module):
         dtype = float_dtype(dtype, "GroupNorm")
         self.weight = Parameter(xp.ones(num_channels, dtype=dtype)) if affine else None
         self.bias = Parameter(xp.zeros(num_channels, dtype=dtype)) if affine else None
+        self.affine = affine
 
     def reset_parameters(self):
         """The scale back to ones and the shift to zeros (PyTorch's start).
@@ -419,7 +422,8 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
+                f"affine={self.affine}, bias={self.bias is not None}")
 
 
 class Dropout2d(Module):
