@@ -71,8 +71,9 @@ def _run(M, call, arrays, order):
 def _assert_same(got, want, what):
     assert got.dtype == want.dtype, f"{what}: dtype {got.dtype}, PyTorch {want.dtype}"
     assert got.shape == want.shape, f"{what}: shape {got.shape}, PyTorch {want.shape}"
-    tolerance = dict(rtol=1e-5, atol=1e-6) if want.dtype == np.float32 else dict(rtol=1e-9,
-                                                                                  atol=1e-12)
+    tolerance = {np.dtype(np.float16): dict(rtol=1e-3, atol=1e-4),
+                 np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6)}.get(
+        want.dtype, dict(rtol=1e-9, atol=1e-12))
     np.testing.assert_allclose(got, want, equal_nan=True, err_msg=what, **tolerance)
 
 
@@ -147,6 +148,11 @@ CASES = [
      [np.random.default_rng(7).integers(0, 3, (4, 200)).astype(np.float64)]),
     ("topk_long_row_ties", lambda M, x: M.topk(x, 20, dim=0, largest=False),
      [np.random.default_rng(8).integers(0, 4, (300, 2)).astype(np.float32)]),
+    # square is pow(x, 2): its slope grad * (2 x) overflows where 2 x does, as PyTorch's.
+    ("square_float16_overflowing_slope", lambda M, x: M.square(x),
+     [np.array([60000, -40000, 3, 0], np.float16)]),
+    ("square_float32_overflowing_slope", lambda M, x: x.square(),
+     [np.array([3e38, -2e38, 3, -0.0], np.float32)]),
 ]
 
 

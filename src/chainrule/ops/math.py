@@ -774,7 +774,9 @@ def square(x):
     """
     if x.dtype == xp.bool_:  # True * True is True; PyTorch's square counts: 1
         x = x.to(xp.int64)
-    return x * x
+    # A float is PyTorch's pow(x, 2), whose slope grad * (2 x) overflows where 2 x does (x * x
+    # would sum grad * x twice: finite for float16 x = 60000, where PyTorch's is inf).
+    return x ** 2 if x.dtype.kind == "f" else x * x
 
 
 def _lerp_dtypes(start, end, weight):
