@@ -377,3 +377,15 @@ def test_normalisation_layers_print_like_torch(make):
     # print(model) showed neither LayerNorm's elementwise_affine and bias, nor GroupNorm's
     # affine, nor BatchNorm's bias, which PyTorch's show.
     assert repr(make(cr.nn)) == repr(make(torch.nn))
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda lib: lib.nn.functional.group_norm(lib.ones(2, 4, 3), -2),
+     r"group_norm: num_groups must be positive, got -2 for the input of shape \(2, 4, 3\)"),
+    (lambda lib: lib.nn.functional.batch_norm(lib.ones(2, 3), lib.zeros(3), lib.ones(3),
+                                              training=True, momentum=None),
+     r"batch_norm: momentum must be a number, got None"),
+])
+def test_normalisation_arguments_pytorch_refuses_are_named(call, pattern):
+    # Both raised, but from inside the arithmetic (an invalid reshape, int - None).
+    assert_raises_like_torch(call, pattern)

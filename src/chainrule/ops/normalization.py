@@ -166,6 +166,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: input must have a batch and a channel dimension, got "
                          f"shape {input.shape}")
+    if momentum is None:  # BatchNorm's cumulative average, which this function does not do
+        raise TypeError(f"batch_norm: momentum must be a number, got None (as in PyTorch's "
+                        f"F.batch_norm; the input has shape {tuple(input.shape)})")
     _float_input("batch_norm", input)
     axes = (0,) + tuple(range(2, input.ndim))
     channels = input.shape[1]
@@ -262,6 +265,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                          f"got shape {tuple(input.shape)}")
     _float_input("group_norm", input)
     n, c = input.shape[:2]
+    if num_groups <= 0:
+        raise ValueError(f"group_norm: num_groups must be positive, got {num_groups} for the "
+                         f"input of shape {tuple(input.shape)} (as in PyTorch)")
     if c % num_groups:
         raise ShapeError(f"group_norm: {c} channels do not split into {num_groups} groups")
     for name, t in (("weight", weight), ("bias", bias)):
