@@ -444,9 +444,11 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """A multi-layer LSTM as PyTorch's (see RNN for the shapes): ``hx`` is a pair (h_0, c_0),
-    zeros by default; returns (output, (h_n, c_n)). With ``proj_size`` > 0 each layer's h is
-    projected, h = (o * tanh(c)) W_hr^T (``weight_hr_l{k}``, (proj_size, hidden_size)): h_0, h_n
-    and the output then have proj_size features, c keeps hidden_size.
+    zeros by default; returns (output, (h_n, c_n)).
+
+    With ``proj_size`` > 0 each layer's h is projected, h = (o * tanh(c)) W_hr^T
+    (``weight_hr_l{k}``, (proj_size, hidden_size)): h_0, h_n and the output then have proj_size
+    features, c keeps hidden_size.
 
     >>> lstm = cr.nn.LSTM(3, 4, bidirectional=True)
     >>> output, (h_n, c_n) = lstm(cr.ones(6, 2, 3))
