@@ -410,14 +410,7 @@ def maximum(a, b):
     >>> cr.maximum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))
     tensor([3., 5.], dtype=float32)
     """
-    return _first_at_ties(a, b, xp.maximum(a, b))
-
-
-def _first_at_ties(a, b, out):
-    # At a tie PyTorch returns a, NumPy b: they differ in the sign of maximum(0, -0).
-    if out.dtype.kind != "f":
-        return out
-    return xp.where(a == b, xp.asarray(a, dtype=out.dtype), out)
+    return xp.maximum(a, b)
 
 
 @maximum.vjp("a", formula="{grad} * 1[not {a} < {b}] (ties share 1/2)")
@@ -439,7 +432,7 @@ def minimum(a, b):
     >>> cr.minimum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))
     tensor([1., 2.], dtype=float32)
     """
-    return _first_at_ties(a, b, xp.minimum(a, b))
+    return xp.minimum(a, b)
 
 
 @minimum.vjp("a", formula="{grad} * 1[not {a} > {b}] (ties share 1/2)")
