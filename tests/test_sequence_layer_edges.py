@@ -326,3 +326,22 @@ def test_rnn_dropout_given_as_a_string_is_a_value_error_as_torch():
         torch.nn.GRU(3, 4, num_layers=2, dropout="0.5")
     with pytest.raises(ValueError, match="GRU: dropout must be a number"):
         cr.nn.GRU(3, 4, num_layers=2, dropout="0.5")
+
+
+def test_encoder_layer_with_a_forward_hook_takes_the_ordinary_path_as_torch():
+    # PyTorch skips its fused layer when any submodule has a forward hook: the hook runs, and a
+    # fully padded sequence gives finite values (the guarded softmax), not NaN.
+    torch.manual_seed(10)
+    module = _weights_moved(torch.nn.TransformerEncoderLayer(
+        8, 2, 16, dropout=0.0, batch_first=True).double())
+    model = from_torch(module)
+    calls = {"torch": 0, "cr": 0}
+    module.self_attn.register_forward_hook(lambda *args: calls.__setitem__("torch",
+                                                                           calls["torch"] + 1))
+    model.self_attn.register_forward_hook(lambda *args: calls.__setitem__("cr", calls["cr"] + 1))
+    x = torch.randn(2, 4, 8, dtype=torch.float64)
+    padding = torch.tensor([[False] * 4, [True] * 4])
+    expected, got = _run_both(module, model, x, False, src_key_padding_mask=padding)
+    assert calls == {"torch": 1, "cr": 1}
+    assert not torch.isnan(expected).any()
+    _close(expected, got)
