@@ -345,3 +345,25 @@ def test_encoder_layer_with_a_forward_hook_takes_the_ordinary_path_as_torch():
     assert calls == {"torch": 1, "cr": 1}
     assert not torch.isnan(expected).any()
     _close(expected, got)
+
+
+def test_frozen_encoder_takes_the_inference_paths_even_with_grad_enabled():
+    # PyTorch's condition is "grad enabled and something requires grad", not grad mode alone.
+    torch.manual_seed(11)
+    module, model = _encoder()
+    module.requires_grad_(False)
+    model.requires_grad_(False)
+    x = torch.randn(3, 5, 8, dtype=torch.float64)
+    padding = torch.zeros(3, 5, dtype=torch.bool)
+    padding[0, 2:] = True
+    padding[1] = True
+    expected, got = _run_both(module, model, x, True, src_key_padding_mask=padding)
+    same_rows = float((expected[0, 2:] - expected[0, 2]).abs().max())
+    assert same_rows == 0.0  # the final norm of zeros: one row repeated
+    _close(expected, got)
+    # Now the input wants a gradient: the ordinary path in both.
+    expected = module(x.requires_grad_(True), src_key_padding_mask=padding)
+    got = model(cr.tensor(x.detach().numpy(), requires_grad=True),
+                src_key_padding_mask=_as_cr(padding))
+    assert float((expected[0, 2:] - expected[0, 2]).abs().max().detach()) > 1e-3
+    _close(expected, got)
