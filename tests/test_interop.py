@@ -356,7 +356,8 @@ def test_dtype_and_train_mode_follow_the_source(torch):
 @pytest.mark.parametrize("module, pattern", [
     ("ChannelShuffle", r"layer at '1' is a torch\.nn\.modules\.channelshuffle\.ChannelShuffle, "
                        r"which has no equivalent"),
-    ("proj_size", r"LSTM at '1' has proj_size=1; chainrule's LSTM supports only proj_size=0"),
+    ("sparse", r"Embedding at '1' has sparse=True; chainrule's Embedding supports only "
+               r"sparse=False"),
     ("custom", r"layer at '1' is a test_interop\..*Custom, which has no equivalent"),
     ("subclass", r"layer at '1' is a test_interop\..*MyLinear, which has no equivalent"),
 ])
@@ -370,7 +371,7 @@ def test_unsupported_layers_are_named(torch, module, pattern):
 
     Custom.__module__ = MyLinear.__module__ = "test_interop"
     second = {"ChannelShuffle": lambda: torch.nn.ChannelShuffle(2),
-              "proj_size": lambda: torch.nn.LSTM(2, 2, proj_size=1), "custom": Custom,
+              "sparse": lambda: torch.nn.Embedding(3, 2, sparse=True), "custom": Custom,
               "subclass": lambda: MyLinear(2, 2)}[module]
     with pytest.raises(cr.interop.ConversionError, match=pattern):
         cr.interop.from_torch(torch.nn.Sequential(torch.nn.ReLU(), second()))

@@ -367,3 +367,36 @@ def test_frozen_encoder_takes_the_inference_paths_even_with_grad_enabled():
                 src_key_padding_mask=_as_cr(padding))
     assert float((expected[0, 2:] - expected[0, 2]).abs().max().detach()) > 1e-3
     _close(expected, got)
+
+
+@pytest.mark.parametrize("nested", [True, False])
+def test_from_torch_keeps_the_encoders_nested_tensor_choice(nested):
+    from chainrule.interop import from_torch, to_torch
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    theirs = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=nested,
+                                         mask_check=False).eval()
+    ours = from_torch(theirs).eval()
+    assert ours.enable_nested_tensor is nested and ours.mask_check is False
+    x = torch.randn(2, 5, 8)
+    padding = torch.tensor([[False] * 3 + [True] * 2, [False] * 5])
+    with torch.no_grad():
+        expected = theirs(x, src_key_padding_mask=padding).numpy()
+    with cr.no_grad():
+        got = ours(cr.tensor(x.numpy()), src_key_padding_mask=cr.tensor(padding.numpy()))
+    np.testing.assert_allclose(got.numpy(), expected, atol=2e-6)
+    assert to_torch(ours).enable_nested_tensor is nested
+
+
+def test_an_lstm_with_proj_size_moves_both_ways():
+    from chainrule.interop import from_torch, to_torch
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(4, 6, proj_size=3, num_layers=2, batch_first=True)
+    ours = from_torch(theirs)
+    x = torch.randn(2, 5, 4)
+    expected = theirs(x)[0].detach().numpy()
+    np.testing.assert_allclose(ours(cr.tensor(x.numpy()))[0].detach().numpy(), expected,
+                               atol=1e-6)
+    back = to_torch(ours)
+    assert back.proj_size == 3
+    np.testing.assert_allclose(back(x)[0].detach().numpy(), expected, atol=1e-6)

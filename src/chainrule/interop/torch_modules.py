@@ -69,6 +69,8 @@ def _recurrent_options(m):
                    bidirectional=m.bidirectional)
     if type(m).__name__ == "RNN":
         options["nonlinearity"] = m.nonlinearity
+    if type(m).__name__ == "LSTM":
+        options["proj_size"] = m.proj_size
     return options
 
 
@@ -190,7 +192,8 @@ LAYERS = {
     "TransformerDecoderLayer": _transformer_layer_options,
     # A stack's layer and norm are themselves converted (see _convert); weights come after.
     "TransformerEncoder": lambda m: dict(encoder_layer=m.layers[0], num_layers=len(m.layers),
-                                         norm=m.norm),
+                                         norm=m.norm, enable_nested_tensor=m.enable_nested_tensor,
+                                         mask_check=m.mask_check),
     "TransformerDecoder": lambda m: dict(decoder_layer=m.layers[0], num_layers=len(m.layers),
                                          norm=m.norm),
     "Transformer": _transformer_options,
@@ -211,7 +214,7 @@ LAYERS = {
 }
 
 # PyTorch options that chainrule's layers do not have, and the value that chainrule implies.
-TORCH_ONLY_OPTIONS = {"sparse": False, "proj_size": 0}
+TORCH_ONLY_OPTIONS = {"sparse": False}
 
 
 def _torch():
