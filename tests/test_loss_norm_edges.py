@@ -389,3 +389,50 @@ def test_normalisation_layers_print_like_torch(make):
 def test_normalisation_arguments_pytorch_refuses_are_named(call, pattern):
     # Both raised, but from inside the arithmetic (an invalid reshape, int - None).
     assert_raises_like_torch(call, pattern)
+
+
+def _repeat(t, times):
+    return None if t is None else t.repeat(times)
+
+
+HALF_NORMS = {
+    "batch_norm": lambda lib, x, w, b: lib.nn.functional.batch_norm(x, None, None, w, b,
+                                                                    training=True),
+    "batch_norm eval": lambda lib, x, w, b: lib.nn.functional.batch_norm(
+        x, lib.tensor([0.1, -0.2, 0.3], dtype=lib.float16),
+        lib.tensor([0.5, 1.5, 2.5], dtype=lib.float16), w, b),
+    "layer_norm": lambda lib, x, w, b: lib.nn.functional.layer_norm(x, (6,), _repeat(w, 2),
+                                                                    _repeat(b, 2)),
+    "group_norm": lambda lib, x, w, b: lib.nn.functional.group_norm(x, 3, w, b),
+    "instance_norm": lambda lib, x, w, b: lib.nn.functional.instance_norm(x, weight=w, bias=b),
+}
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("norm", HALF_NORMS)
+def test_float16_normalisations_give_pytorchs_bits(norm, affine):
+    # PyTorch computes a float16 normalisation in float32 and rounds once (batch and instance
+    # norm with the batch mean and 1/std rounded to float16 first); chainrule rounded every
+    # step to float16, and about half the values were off by up to hundreds of ulps.
+    x = (rng().normal(size=(8, 3, 6)) * 3 + 1).astype(np.float16)
+    w = (rng(1).random(3) + 0.5).astype(np.float16) if affine else None
+    b = rng(2).normal(size=3).astype(np.float16) if affine else None
+
+    def run(lib):
+        weight, bias = (None, None) if w is None else (lib.tensor(w), lib.tensor(b))
+        return HALF_NORMS[norm](lib, lib.tensor(x), weight, bias).numpy()
+
+    ours, theirs = run(cr), run(torch)
+    assert ours.dtype == theirs.dtype == np.float16
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_float16_batch_norm_updates_float16_running_statistics_like_torch():
+    x = (rng().normal(size=(8, 3, 6)) * 3 + 1).astype(np.float16)
+    stats = rng(1).normal(size=3).astype(np.float16), (rng(2).random(3) + 0.5).astype(np.float16)
+    ours, theirs = [cr.tensor(s) for s in stats], [torch.tensor(s) for s in stats]
+    cr.nn.functional.batch_norm(cr.tensor(x), *ours, training=True, momentum=0.3)
+    torch.nn.functional.batch_norm(torch.tensor(x), *theirs, training=True, momentum=0.3)
+    for o, t in zip(ours, theirs):
+        assert o.dtype == cr.float16
+        np.testing.assert_array_equal(o.numpy(), t.numpy())

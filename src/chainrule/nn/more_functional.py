@@ -7,7 +7,8 @@ from ..backend import xp
 from ..errors import DimError, DtypeError, ShapeError
 from ..ops import sigmoid, where
 from ..ops import norm as ops_norm
-from ..ops.normalization import _float_input, _half_with_float_parameters, normalize
+from ..ops.normalization import (_float_input, _half_with_float_parameters, _in_float32,
+                                  _with_half_statistics, normalize)
 from ..ops.shape import axis_of
 from ..tensor import Tensor
 
@@ -170,8 +171,16 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ShapeError(f"instance_norm: {name} must have shape ({channels},), got "
                              f"{tuple(t.shape)}")
     if _half_with_float_parameters(input, weight, bias):
-        return instance_norm(input.to(xp.float32), running_mean, running_var, weight, bias,
-                             use_input_stats, momentum, eps).to(xp.float16)
+        return _instance_norm(input.to(xp.float32), running_mean, running_var,
+                              _in_float32(weight), _in_float32(bias), use_input_stats, momentum,
+                              eps, half_statistics=True).to(xp.float16)
+    return _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats,
+                          momentum, eps)
+
+
+def _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum,
+                   eps, half_statistics=False):
+    channels = input.shape[1]
     for name, t in (("weight", weight), ("bias", bias)):
         # the running statistics may differ (PyTorch casts them), the affine part may not
         if t is not None and t.dtype != input.dtype:
@@ -190,6 +199,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError(f"instance_norm: expected more than 1 spatial element when "
                              f"training, got input of shape {tuple(input.shape)}")
         out = normalize(input, axes=axes, eps=eps)
+        if half_statistics:
+            out = _with_half_statistics(out, input, axes, eps)
         if running_mean is not None:
             with no_grad():
                 data = input.detach()._data

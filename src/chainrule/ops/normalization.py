@@ -133,11 +133,30 @@ def _float_input(op, input):
 
 
 def _half_with_float_parameters(input, *params):
-    """PyTorch's mixed precision: a float16 input whose parameters are all float32 runs in
-    float32 and gives float16 (the parameters' gradients stay float32)."""
+    """Whether a float16 input runs in float32 and gives float16, as in PyTorch, whose kernels
+    compute in float32 and round once: with parameters all float16 (their gradients float16),
+    or all float32 (mixed precision; their gradients float32), or none."""
     present = [t for t in params if t is not None]
-    return (input.dtype == xp.float16 and bool(present)
-            and all(t.dtype == xp.float32 for t in present))
+    return (input.dtype == xp.float16
+            and (all(t.dtype == xp.float16 for t in present)
+                 or all(t.dtype == xp.float32 for t in present)))
+
+
+def _in_float32(t):
+    return t if t is None or t.dtype != xp.float16 else t.to(xp.float32)
+
+
+def _with_half_statistics(xhat, x, axes, eps):
+    """The batch normalisation ``xhat`` of a float16 batch ``x`` (here in float32) with
+    PyTorch's values: its kernel keeps the batch mean and 1 / std in float16 and normalises
+    with those in float32. The gradient stays the float32 formula's: (xhat - xhat) + value is
+    the value exactly and differentiates as xhat."""
+    data = x.detach()._data
+    mean = data.mean(axis=axes, keepdims=True)
+    centred = data - mean
+    inv_std = 1 / xp.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
+    mean, inv_std = (a.astype(xp.float16).astype(xp.float32) for a in (mean, inv_std))
+    return (xhat - xhat.detach()) + Tensor._wrap((data - mean) * inv_std)
 
 
 def _normalize(x, axes, eps):
@@ -170,7 +189,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise TypeError(f"batch_norm: momentum must be a number, got None (as in PyTorch's "
                         f"F.batch_norm; the input has shape {tuple(input.shape)})")
     _float_input("batch_norm", input)
-    axes = (0,) + tuple(range(2, input.ndim))
     channels = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -178,8 +196,21 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ShapeError(f"batch_norm: {name} must have shape ({channels},), got "
                              f"{tuple(t.shape)}")
     if _half_with_float_parameters(input, running_mean, running_var, weight, bias):
-        return batch_norm(input.to(xp.float32), running_mean, running_var, weight, bias,
-                          training, momentum, eps).to(xp.float16)
+        stats = [_in_float32(t) for t in (running_mean, running_var)]
+        out = _batch_norm(input.to(xp.float32), *stats, _in_float32(weight), _in_float32(bias),
+                          training, momentum, eps, half_statistics=True).to(xp.float16)
+        with no_grad():  # float16 statistics updated in float32, rounded once
+            for kept, used in zip((running_mean, running_var), stats):
+                if used is not kept:
+                    kept.copy_(used)
+        return out
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                half_statistics=False):
+    axes = (0,) + tuple(range(2, input.ndim))
+    channels = input.shape[1]
     _same_dtype("batch_norm", input, running_mean=running_mean, running_var=running_var,
                 weight=weight, bias=bias)
     if (running_mean is None) != (running_var is None):
@@ -201,6 +232,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {input.shape}")
         out = _normalize(input, axes, eps)
+        if half_statistics:
+            out = _with_half_statistics(out, input, axes, eps)
         if running_mean is not None:
             with no_grad():
                 data = input.detach()._data
@@ -240,7 +273,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             raise ShapeError(f"layer_norm: expected {name} of the same shape as "
                              f"normalized_shape {shape}, got {name} of shape {tuple(t.shape)}")
     if _half_with_float_parameters(input, weight, bias):
-        return layer_norm(input.to(xp.float32), shape, weight, bias, eps).to(xp.float16)
+        return layer_norm(input.to(xp.float32), shape, _in_float32(weight), _in_float32(bias),
+                          eps).to(xp.float16)
     _same_dtype("layer_norm", input, weight=weight, bias=bias)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
     if weight is not None and input.dtype.kind == "f" and weight.dtype == input.dtype and \
@@ -275,7 +309,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             raise ShapeError(f"group_norm: expected {name} of shape ({c},), one per channel of "
                              f"the input of shape {tuple(input.shape)}, got {tuple(t.shape)}")
     if _half_with_float_parameters(input, weight, bias):
-        return group_norm(input.to(xp.float32), num_groups, weight, bias, eps).to(xp.float16)
+        return group_norm(input.to(xp.float32), num_groups, _in_float32(weight),
+                          _in_float32(bias), eps).to(xp.float16)
     _same_dtype("group_norm", input, weight=weight, bias=bias)
     per_group = c // num_groups * math.prod(input.shape[2:])  # not -1: the batch may be empty
     grouped = reshape(input, shape=(n, num_groups, per_group))
