@@ -653,7 +653,11 @@ class Tensor:
     def __mul__(self, other): return mul(self, other)
     def __rmul__(self, other): return mul(other, self)
     def __truediv__(self, other): return div(self, other)
-    def __rtruediv__(self, other): return div(other, self)
+    def __rtruediv__(self, other):
+        # PyTorch's number / t is t.reciprocal() * number, two roundings: an ulp from the
+        # quotient in a quarter of the elements, so chainrule divides the same way.
+        return mul(reciprocal(self), other)
+
     def __pow__(self, other): return pow(self, other)
     def __rpow__(self, other): return pow(other, self)
     def __matmul__(self, other): return matmul(self, other)
@@ -1806,7 +1810,8 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   bitwise_xor, broadcast_to, clip, div, equal, exp, expand_dims, flatten,
                   getitem, greater, greater_equal, index_put, less, less_equal, log,
                   log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
-                  not_equal, permute, pow, relu, reshape, sigmoid, sign, softmax, sqrt, squeeze,
+                  not_equal, permute, pow, reciprocal, relu, reshape, sigmoid, sign, softmax, sqrt,
+                  squeeze,
                   std,
                   sub, sum, swapaxes, take_along_axis, tanh, transpose, var, where,
                   bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)
