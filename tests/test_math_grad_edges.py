@@ -164,18 +164,29 @@ def test_like_torch(call, arrays):
     assert_like_torch(call, *arrays)
 
 
-def test_topk_among_equal_values_is_refused_under_compile():
-    # A plan replays the sorting order alone; PyTorch's pick among equal values is followed in
-    # Python, so a plan would keep the traced call's pick for every later call.
-    w = cr.tensor(np.ones(4), requires_grad=True)
+def test_topk_among_equal_values_replays_pytorchs_pick_under_compile():
+    # PyTorch's pick among equal values is followed in Python (ops.sort._top_k): a plan calls
+    # it with each call's data, so calls with ties after a trace without them (and the other
+    # way round) pick and differentiate as eagerly, which follows PyTorch.
+    calls = [[0.9, 0.8, 0.7, 0.1], [0.9, 0.8, 0.6, 0.2], [0.9, 0.8, 0.8, 0.1],
+             [0.3, 0.3, 0.3, 0.3], [0.5, 0.1, 0.5, 0.5], [0.9, 0.8, 0.7, 0.1]]
 
-    def step(x):
-        w.grad = None
-        loss = (w * x).topk(2).values.sum()
-        loss.backward()
-        return loss
+    def run(compile_it):
+        w = cr.tensor(np.linspace(1.0, 2.0, 4), requires_grad=True)
 
-    compiled = cr.compile(step)
-    with pytest.raises(cr.errors.ArgumentError, match="topk: k=2 .* equal values"):
-        for _ in range(3):
-            compiled(cr.tensor(np.array([0.9, 0.8, 0.8, 0.1])))
+        def step(x):
+            w.grad = None
+            top = (w / w.detach() * x).topk(2)
+            loss = (top.values * cr.tensor([1.0, 10.0], dtype=cr.float64)).sum()
+            loss.backward()
+            return top.indices, w.grad
+
+        fn = cr.compile(step) if compile_it else step
+        return [[a.numpy().copy() for a in fn(cr.tensor(np.array(x)))] for x in calls]
+
+    eager = run(False)
+    for got, expected, x in zip(run(True), eager, calls):
+        np.testing.assert_array_equal(got[0], expected[0], err_msg=str(x))
+        np.testing.assert_array_equal(got[1], expected[1], err_msg=str(x))
+    theirs = torch.tensor([0.5, 0.1, 0.5, 0.5]).topk(2).indices.numpy()
+    np.testing.assert_array_equal(eager[4][0], theirs)

@@ -996,6 +996,20 @@ class Installed:
                 out.derived = True
             return result
         self.swap(sort_ops, "_order", order)
+        original_top_k = sort_ops._top_k
+
+        def top_k(values, order, axis, k, largest, sorted):
+            result = original_top_k(values, order, axis, k, largest, sorted)
+            v, o = r.live_view(values), r.live_view(order)
+            if v is not None and o is not None:
+                out = r.emit(Instr("call", original_top_k, [v, o, axis, k, largest, sorted],
+                                   out=r.new_value("op", result.shape, result.dtype,
+                                                   hint="picked"),
+                                   comment="topk's picks, found in each call's data (among "
+                                           "equal values, PyTorch's)"), result)
+                out.derived = True
+            return result
+        self.swap(sort_ops, "_top_k", top_k)
         original_int_tensor = sort_ops._int_tensor
 
         def int_tensor(array):

@@ -3,7 +3,7 @@ those indices with take_along_axis, so the gradient goes to exactly the elements
 from collections import namedtuple
 
 from ..backend import xp
-from ..errors import ArgumentError, ShapeError
+from ..errors import ShapeError
 from .scan import running_extreme
 from .selection import std_top_k, tied
 from .shape import axis_of, reshape, take_along_axis
@@ -89,7 +89,7 @@ def _top_k(values, order, axis, k, largest, sorted):
     in another: the same elements, each with its index.)"""
     span = [slice(None)] * order.ndim
     span[axis] = slice(0, k)
-    first_k = order[tuple(span)]  # a view of the order: cr.compile finds it in every call
+    first_k = order[tuple(span)]  # cr.compile replays this function with each call's data
     lanes = xp.moveaxis(values, axis, -1)
     ordered = xp.moveaxis(order, axis, -1)
     if not k:
@@ -97,12 +97,6 @@ def _top_k(values, order, axis, k, largest, sorted):
     followed = tied(xp.take_along_axis(lanes, ordered[..., :k + 1], axis=-1))
     if not followed.any():
         return first_k
-    if _order is not _stable_order:
-        # cr.compile replays _order alone: a plan would keep this call's picks for every call.
-        raise ArgumentError(
-            f"topk: k={k} of a tensor of shape {values.shape} with equal values among the "
-            f"first k + 1 cannot be compiled: PyTorch's pick among them is followed in "
-            f"Python, and a plan would keep this call's. Run this step eagerly")
     picked = ordered[..., :k].copy()
     for lane in map(tuple, xp.argwhere(followed)):
         picked[lane] = std_top_k(lanes[lane].tolist(), k, largest, sorted)
