@@ -190,3 +190,17 @@ def test_topk_among_equal_values_replays_pytorchs_pick_under_compile():
         np.testing.assert_array_equal(got[1], expected[1], err_msg=str(x))
     theirs = torch.tensor([0.5, 0.1, 0.5, 0.5]).topk(2).indices.numpy()
     np.testing.assert_array_equal(eager[4][0], theirs)
+
+
+@pytest.mark.parametrize("interpolation", ["lower", "higher", "nearest", "linear", "midpoint"])
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+def test_quantile_of_infinite_values_as_pytorch(name, interpolation):
+    # lower/higher/nearest read the element itself: low + (high - low) * 0 was NaN at -inf
+    values = [[-np.inf, 1.0, 2.0, np.inf], [np.inf, np.inf, 3.0, np.nan], [-0.0, 0.0, 1.0, 2.0]]
+    q = [0.0, 0.3, 0.5, 1.0]
+    with np.errstate(invalid="ignore"):
+        ours = getattr(cr, name)(cr.tensor(values, dtype=cr.float64), cr.tensor(
+            q, dtype=cr.float64), dim=1, interpolation=interpolation).numpy()
+    theirs = getattr(torch, name)(torch.tensor(values, dtype=torch.float64), torch.tensor(
+        q, dtype=torch.float64), dim=1, interpolation=interpolation).numpy()
+    np.testing.assert_array_equal(ours, theirs)

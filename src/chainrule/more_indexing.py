@@ -219,9 +219,11 @@ def _quantile(name, input, q, dim, keepdim, interpolation, skip_nan):
     weight = xp.broadcast_to(xp.asarray(weight, dtype=x.dtype), rank.shape)
     low = ops.take_along_axis(ordered, below, -1)
     high = ops.take_along_axis(ordered, above, -1)
-    # PyTorch's lerp: from the nearer end, so that weight 1 gives high exactly.
-    result = ops.where(weight < 0.5, low + (high - low) * weight,
-                       high - (high - low) * (1 - weight))
+    if interpolation in ("lower", "higher", "nearest"):  # the element itself, as PyTorch's
+        result = low  # (low + (high - low) * 0 is NaN at an infinite one)
+    else:  # PyTorch's lerp: from the nearer end, so that weight 1 gives high exactly.
+        result = ops.where(weight < 0.5, low + (high - low) * weight,
+                           high - (high - low) * (1 - weight))
     result = ops.movedim(result, -1, 0)  # the quantiles' dimension first
     if axis is None and keepdim:
         result = result.reshape((-1,) + (1,) * x.ndim)
