@@ -315,7 +315,10 @@ def _promote(op, args):
     if not any(isinstance(a, Tensor) for a in args):
         return args  # arrays only: NumPy's rules, as the VJP formulas expect
     operands = [a._data if isinstance(a, Tensor) else a for a in args]
-    operands = [a.item() if isinstance(a, xp.generic) else a for a in operands]
+    # A NumPy scalar is a number, as in PyTorch; np.bool_ a float there (t_int * np.True_ is
+    # float32), where a Python bool is a bool.
+    operands = [(float(a) if isinstance(a, xp.bool_) else a.item())
+                if isinstance(a, xp.generic) else a for a in operands]
     skip = [op.inputs.index(name) for name in op.unpromoted]
     # A NumPy array counts as a dimensioned operand even when 0-d, as in PyTorch and NumPy
     # (uint8 tensor - np.array(5, int32) is int32 there); the 0-dim rule is for tensors only.
@@ -349,8 +352,11 @@ def _promote(op, args):
                 a = astype(a, dtype=target) if isinstance(a, Tensor) else value.astype(target)
         elif not isinstance(a, Tensor):
             # A number takes the result's dtype: NumPy would make np.float64 (or 0.5 alone)
-            # float64, while it is weak in PyTorch's rules.
-            a = _weak_number(target, value)
+            # float64, while it is weak in PyTorch's rules. A float stays a Python float
+            # beside float16, as a Python float's operand does: mul and div then compute in
+            # float32 (in_single), rounding once as PyTorch does.
+            a = value if target == xp.float16 and type(value) is float else \
+                _weak_number(target, value)
             if op.inputs[i] in op.exact_ints and type(value) is int and a != value:
                 raise DtypeError(f"{op.name}: the number {value} cannot be converted to "
                                  f"{target} without overflow (as in PyTorch)" + (
