@@ -204,3 +204,26 @@ def test_quantile_of_infinite_values_as_pytorch(name, interpolation):
     theirs = getattr(torch, name)(torch.tensor(values, dtype=torch.float64), torch.tensor(
         q, dtype=torch.float64), dim=1, interpolation=interpolation).numpy()
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_an_empty_dim_list_as_pytorch():
+    # dim=(): vector_norm reduces every dim as PyTorch's (NumPy's axis=() reduced none, so it
+    # returned |x|); prod refuses it as PyTorch's; var/std reduce every dim, but
+    # PyTorch's gradient there is not that reduction's, so chainrule refuses the gradient.
+    values = np.arange(6.0).reshape(2, 3)
+    for norm in (lambda M, t: M.linalg.vector_norm(t, dim=()), lambda M, t: t.norm(dim=())):
+        ours, theirs = (norm(M, M.tensor(values, requires_grad=True)) for M in (cr, torch))
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy())
+    with pytest.raises(TypeError):
+        torch.tensor(values).prod(dim=())
+    with pytest.raises(TypeError, match="prod: dim=()"):
+        cr.tensor(values).prod(dim=())
+    x = torch.tensor(values, requires_grad=True)
+    x.var(dim=()).backward()
+    assert not np.isfinite(x.grad.numpy()).all()  # PyTorch's own gradient is off
+    assert cr.tensor(values).var(dim=()).item() == pytest.approx(x.var().item())
+    for name in ("var", "std"):
+        with pytest.raises(cr.GradientError, match=rf"{name}\(dim=\(\)\)"):
+            getattr(cr.tensor(values, requires_grad=True), name)(dim=())
+        with pytest.raises(cr.GradientError):
+            getattr(cr, f"{name}_mean")(cr.tensor(values, requires_grad=True), dim=())

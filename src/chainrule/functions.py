@@ -177,6 +177,9 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     >>> cr.prod(cr.tensor([[1., 2.], [3., 4.]]), 1)
     tensor([ 2., 12.], dtype=float32)
     """
+    if isinstance(dim, (tuple, list)) and not dim:
+        raise TypeError("prod: dim=() is refused, as in PyTorch (whose prod takes one dim); "
+                        "pass dim=None for the product of every element")
     x = _cast_for_reduction(_t(input), dtype)
     return ops.prod(x, axis=dim, keepdims=keepdim)
 

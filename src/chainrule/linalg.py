@@ -47,7 +47,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     x = _floating("vector_norm", x, dtype)
     if isinstance(ord, str):
         raise ArgumentError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
-    return ops.norm(x, ord, axis=_dims(dim), keepdims=keepdim)
+    axis = _dims(dim)
+    return ops.norm(x, ord, axis=None if axis == () else axis, keepdims=keepdim)  # (): every dim,
+    # as PyTorch's, where NumPy's axis=() reduces none
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):

@@ -1448,6 +1448,11 @@ def _reduced(name, x, dim, keepdim, axis, keepdims):
     tensor takes dim 0 or -1 as its one dim."""
     dim, keep = _dims(dim, keepdim, axis, keepdims)
     if dim == ():
+        if name in ("var", "std") and engine.mode.enabled and x.requires_grad:
+            raise GradientError(
+                f"{name}(dim=()): PyTorch reduces every dim, but its gradient is not that "
+                f"reduction's (-inf or N times too large); chainrule refuses it rather than "
+                f"give another: pass dim=None to reduce every dim")
         return None, keep
     if x.ndim == 0 and dim is not None:
         dims = dim if isinstance(dim, tuple) else (dim,)

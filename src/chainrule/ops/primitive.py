@@ -315,9 +315,10 @@ def _promote(op, args):
     if not any(isinstance(a, Tensor) for a in args):
         return args  # arrays only: NumPy's rules, as the VJP formulas expect
     operands = [a._data if isinstance(a, Tensor) else a for a in args]
-    # A NumPy scalar is a number, as in PyTorch; np.bool_ a float there (t_int * np.True_ is
-    # float32), where a Python bool is a bool.
-    operands = [(float(a) if isinstance(a, xp.bool_) else a.item())
+    # A NumPy scalar is a number, as in PyTorch; in arithmetic np.bool_ is a float there
+    # (t_int * np.True_ is float32), where a Python bool is a bool. (PyTorch's bitwise ops then
+    # refuse it; here they read it as the bool it is.)
+    operands = [(float(a) if isinstance(a, xp.bool_) and op.differentiable else a.item())
                 if isinstance(a, xp.generic) else a for a in operands]
     skip = [op.inputs.index(name) for name in op.unpromoted]
     # A NumPy array counts as a dimensioned operand even when 0-d, as in PyTorch and NumPy
