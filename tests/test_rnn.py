@@ -264,9 +264,9 @@ def test_from_torch_and_to_torch_round_trip():
             assert torch.equal(back.state_dict()[name], value), name
 
 
-def test_proj_size_is_refused_by_from_torch():
-    with pytest.raises(cr.interop.ConversionError, match="proj_size"):
-        cr.interop.from_torch(torch.nn.LSTM(4, 3, proj_size=2))
+def test_proj_size_comes_across_from_torch():
+    converted = cr.interop.from_torch(torch.nn.LSTM(4, 3, proj_size=2))
+    assert converted.proj_size == 2 and tuple(converted.weight_hr_l0.shape) == (2, 3)
 
 
 # Alone, RNN/LSTM/GRU export whole, and RNNCell/GRUCell export inside a Sequential:
