@@ -344,6 +344,11 @@ def _promote(op, args):
         return args
     if op.promotion == "float" and kind(target) < 2:
         target = default_float()
+    # Beside a float16 array a float stays a Python float (NumPy keeps float16 for it), as a
+    # Python float's operand does: mul and div then compute in float32 (in_single), rounding
+    # once as PyTorch does.
+    half = target == xp.float16 and any(getattr(v, "dtype", None) == xp.float16
+                                        for v in operands)
     promoted = []
     for i, (a, value) in enumerate(zip(args, operands)):
         if i in skip:
@@ -353,11 +358,8 @@ def _promote(op, args):
                 a = astype(a, dtype=target) if isinstance(a, Tensor) else value.astype(target)
         elif not isinstance(a, Tensor):
             # A number takes the result's dtype: NumPy would make np.float64 (or 0.5 alone)
-            # float64, while it is weak in PyTorch's rules. A float stays a Python float
-            # beside float16, as a Python float's operand does: mul and div then compute in
-            # float32 (in_single), rounding once as PyTorch does.
-            a = value if target == xp.float16 and type(value) is float else \
-                _weak_number(target, value)
+            # float64, while it is weak in PyTorch's rules.
+            a = value if half and type(value) is float else _weak_number(target, value)
             if op.inputs[i] in op.exact_ints and type(value) is int and a != value:
                 raise DtypeError(f"{op.name}: the number {value} cannot be converted to "
                                  f"{target} without overflow (as in PyTorch)" + (
