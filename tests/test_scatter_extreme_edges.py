@@ -23,6 +23,11 @@ SMOOTH = [Case("scatter_reduce", lambda M, x, s, r=reduce, k=own: M.scatter_redu
               x, 1, M.tensor([[0, 0, 3], [2, 1, 1]]), s * (s > 0), r, include_self=k) * x,
                [F(2, 4), F(2, 3)])
           for reduce, own in itertools.product(["amax", "amin"], [True, False])]
+# views in, and the input fanned out to the result's two uses
+SMOOTH += [Case("scatter_reduce", lambda M, x, s, r=reduce: M.scatter_reduce(
+               x.t(), 0, M.tensor([[0, 1], [1, 0], [0, 0]]), s[::2] * x.t()[:3, :2], r)
+               * x.t(), [F(2, 3), F(6, 2)])
+           for reduce in ("amax", "amin")]
 CASES = SMOOTH
 for _i, _case in enumerate(CASES):
     _case.id = f"{_case.name}-{_i}"
