@@ -336,11 +336,18 @@ def test_ctrl_c_while_the_command_modules_load_is_one_line():
             "    return original(commands)\n"
             "train.register = register\n"
             "sys.exit(cli.main(['train', '--epochs', '1']))\n")
+    # A shell's background job inherits SIGINT ignored, and Python then keeps it ignored: the
+    # child starts with the default, as a command typed at a terminal does.
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+                            timeout=120, preexec_fn=_default_sigint)
     assert result.returncode == 130, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == "chainrule: interrupted"
+
+
+def _default_sigint():
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("argv, option", [
