@@ -880,6 +880,30 @@ class Tensor:
         tensor([1], dtype=int32)
         """
         return self.astype(xp.int32)
+    def short(self):
+        """This tensor as int16.
+
+        >>> cr.tensor([1.9, -300.]).short()
+        tensor([   1, -300], dtype=int16)
+        """
+        return self.astype(xp.int16)
+
+    def char(self):
+        """This tensor as int8 (PyTorch's name: a C char).
+
+        >>> cr.tensor([1.9, -3.]).char()
+        tensor([ 1, -3], dtype=int8)
+        """
+        return self.astype(xp.int8)
+
+    def byte(self):
+        """This tensor as uint8 (out-of-range values wrap around, as in PyTorch).
+
+        >>> cr.tensor([3., 255.]).byte()
+        tensor([  3, 255], dtype=uint8)
+        """
+        return self.astype(xp.uint8)
+
     def bool(self):
         """This tensor as bool (nonzero is True).
 
