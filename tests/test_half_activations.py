@@ -40,3 +40,20 @@ def test_float16_activation_rounds_once_as_pytorch(name):
         assert np.all(np.abs(a.astype(np.float64) - b.astype(np.float64))[off] <=
                       np.maximum(ulp, tiny)[off])
         assert off.mean() <= RARE.get(name, 0.005), f"{off.sum()} elements an ulp off"
+
+
+@pytest.mark.parametrize("name, options", [("elu", {}), ("elu", {"alpha": 0.5}), ("selu", {}),
+                                           ("celu", {}), ("celu", {"alpha": 2.0})])
+def test_elu_family_at_zero_to_second_order_as_pytorch(name, options):
+    # At exactly 0 PyTorch's first derivative takes the exponential branch (alpha) and its
+    # second derivative tests x < 0 (0): chainrule's was alpha too.
+    def run(M):
+        x = M.tensor([0.0, -0.0, -1.0, 1.0, -3.0, np.nan], dtype=M.float64, requires_grad=True)
+        y = getattr(M.nn.functional, name)(x, **options)
+        (first,) = M.autograd.grad(y.sum(), (x,), create_graph=True)
+        (second,) = M.autograd.grad(first.sum(), (x,))
+        return [y.detach().numpy(), first.detach().numpy(), second.numpy()]
+
+    for ours, theirs in zip(run(cr), run(torch)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=0)
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))

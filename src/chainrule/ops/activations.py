@@ -11,7 +11,7 @@ import warnings
 from ..backend import xp
 from ..errors import DtypeError
 from .composite import softmax, stop_gradient
-from .elementwise import (abs, astype, clip, greater, greater_equal, leaky_relu as _leaky_relu, less,
+from .elementwise import (abs, astype, clip, equal, greater, greater_equal, leaky_relu as _leaky_relu, less,
                           less_equal, logical_and, logical_not, logical_or, sigmoid,
                           softplus as _softplus, tanh, where)
 from .math import expm1
@@ -99,9 +99,12 @@ def silu(input):
 
 def _negative_part(input, alpha, scale=1.0):
     """alpha * (exp(x / scale) - 1) for x <= 0; the exp sees only x <= 0, so it cannot
-    overflow into an inf that would turn the unused branch's zero gradient into NaN."""
+    overflow into an inf that would turn the unused branch's zero gradient into NaN. At x = 0
+    the line alpha x / scale, of the same value and slope: PyTorch's second derivative tests
+    x < 0 there, so it is 0 (its first derivative takes this branch)."""
     safe = where(_not_negative(input), 0, input)
-    return expm1(safe / scale if scale != 1.0 else safe) * alpha
+    curve = expm1(safe / scale if scale != 1.0 else safe) * alpha
+    return where(equal(stop_gradient(input), 0), input * (alpha / scale), curve)
 
 
 def _not_negative(input):
