@@ -10,9 +10,9 @@ import warnings
 
 from ..backend import xp
 from ..errors import DtypeError
-from .composite import softmax, stop_gradient
-from .elementwise import (abs, astype, clip, equal, greater, greater_equal, leaky_relu as _leaky_relu, less,
-                          less_equal, logical_and, logical_not, logical_or, sigmoid,
+from .composite import float32_for_half, softmax, stop_gradient
+from .elementwise import (abs, clip, equal, greater, greater_equal, leaky_relu as _leaky_relu,
+                          less, less_equal, logical_and, logical_not, logical_or, sigmoid,
                           softplus as _softplus, tanh, where)
 from .math import expm1
 from .special import ndtr
@@ -45,21 +45,7 @@ def _integer_bounds(op, input, low, high):
     return int(low), int(high)
 
 
-def _float32_for_half(activation):
-    """``activation`` computed in float32 for a float16 input and rounded once at the end, as
-    PyTorch's kernels do (their "opmath"): each step rounded to float16 was off by an ulp."""
-    import functools
-
-    @functools.wraps(activation)
-    def wrapped(input, *args, **kwargs):
-        if getattr(input, "dtype", None) != xp.float16:
-            return activation(input, *args, **kwargs)
-        return astype(activation(astype(input, dtype=xp.float32), *args, **kwargs),
-                      dtype=xp.float16)
-    return wrapped
-
-
-@_float32_for_half
+@float32_for_half
 def leaky_relu(x, negative_slope=0.01):
     """x where x > 0, ``negative_slope * x`` elsewhere, as PyTorch's (the slope may be passed
     by position here).
@@ -70,7 +56,7 @@ def leaky_relu(x, negative_slope=0.01):
     return _leaky_relu(_floating("leaky_relu", x), negative_slope=negative_slope)
 
 
-@_float32_for_half
+@float32_for_half
 def gelu(input, approximate="none"):
     """x * Phi(x), Phi the standard normal CDF: 0.5 x (1 + erf(x / sqrt 2)); with
     ``approximate="tanh"``, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
@@ -87,7 +73,7 @@ def gelu(input, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-@_float32_for_half
+@float32_for_half
 def silu(input):
     """x * sigmoid(x) (also called swish).
 
@@ -113,7 +99,7 @@ def _not_negative(input):
     return logical_not(less_equal(stop_gradient(input), 0))
 
 
-@_float32_for_half
+@float32_for_half
 def elu(input, alpha=1.0):
     """x for x > 0, alpha (exp(x) - 1) otherwise.
 
@@ -124,7 +110,7 @@ def elu(input, alpha=1.0):
     return where(_not_negative(input), input, _negative_part(input, alpha))
 
 
-@_float32_for_half
+@float32_for_half
 def selu(input):
     """scale * elu(x, alpha) with the self-normalising constants (alpha 1.6733, scale 1.0507).
 
@@ -134,7 +120,7 @@ def selu(input):
     return elu(_floating("selu", input), SELU_ALPHA) * SELU_SCALE
 
 
-@_float32_for_half
+@float32_for_half
 def celu(input, alpha=1.0):
     """x for x > 0, alpha (exp(x / alpha) - 1) otherwise.
 
@@ -147,7 +133,7 @@ def celu(input, alpha=1.0):
     return where(_not_negative(input), input, _negative_part(input, alpha, alpha))
 
 
-@_float32_for_half
+@float32_for_half
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, with PyTorch's
     defaults; ``cr.softplus`` and ``F.softplus`` are this one function.
@@ -160,7 +146,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     return _softplus(_floating("softplus", input), beta=beta, threshold=threshold)
 
 
-@_float32_for_half
+@float32_for_half
 def log_sigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), without overflow.
 
@@ -200,7 +186,7 @@ def relu6(input):
     return hardtanh(input, 0.0, 6.0)
 
 
-@_float32_for_half
+@float32_for_half
 def hardsigmoid(input):
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between.
 
@@ -213,7 +199,7 @@ def hardsigmoid(input):
     return where(inside, (input + 3) / 6, clip(value + 3, low=0.0, high=6.0) / 6)
 
 
-@_float32_for_half
+@float32_for_half
 def hardswish(input):
     """x * hardsigmoid(x).
 
@@ -230,7 +216,7 @@ def hardswish(input):
     return where(below, input * 0, where(above, input * 6 / 6, safe * (safe + 3) / 6))
 
 
-@_float32_for_half
+@float32_for_half
 def mish(input):
     """x * tanh(softplus(x)).
 

@@ -1,6 +1,8 @@
 """Composites: functions spelled with primitives, so they need no backward of their own.
 
 They accept Tensors (recording the graph) and plain arrays (computing values only)."""
+import functools
+
 from ..backend import xp
 from ..dtypes import default_float
 from ..errors import DtypeError, ShapeError
@@ -24,16 +26,25 @@ def logsumexp(x, axis=None, keepdims=False):
     return reduce.logsumexp(x, axis=axis, keepdims=keepdims)
 
 
+def float32_for_half(function):
+    """``function`` computed in float32 for a float16 input and rounded once at the end, as
+    PyTorch's float16 kernels do (their "opmath"); rounded at each step, an ulp off."""
+    @functools.wraps(function)
+    def wrapped(x, *args, **kwargs):
+        if getattr(x, "dtype", None) != xp.float16:
+            return function(x, *args, **kwargs)
+        return function(x.astype(xp.float32), *args, **kwargs).astype(xp.float16)
+    return wrapped
+
+
+@float32_for_half
 def log_softmax(x, axis=-1):
-    if x.dtype == xp.float16:  # in float32, rounded once, as PyTorch's float16 kernel
-        return log_softmax(x.astype(xp.float32), axis).astype(xp.float16)
     shifted = x - _max_shift(x, axis)
     return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
 
 
+@float32_for_half
 def softmax(x, axis=-1):
-    if x.dtype == xp.float16:  # in float32, rounded once, as PyTorch's float16 kernel
-        return softmax(x.astype(xp.float32), axis).astype(xp.float16)
     e = exp(x - _max_shift(x, axis))
     return e / sum(e, axis=axis, keepdims=True)
 

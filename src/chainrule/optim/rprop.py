@@ -64,7 +64,8 @@ class Rprop(Optimizer):
 
 def _torch_sign(array):
     """``array`` made its signs, in place, as PyTorch's sign: 0 for NaN, where NumPy's is NaN
-    (an infinite or NaN gradient then leaves its weight and step size as PyTorch does)."""
+    (an infinite or NaN gradient then leaves its weight and step size as PyTorch does). Not the
+    ``sign`` primitive: cr.compile would record it on arrays the update made outside the ops."""
     xp.sign(array, out=array)
     array[array != array] = 0
     return array
