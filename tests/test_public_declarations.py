@@ -86,6 +86,9 @@ CALLS = {
     "isposinf": lambda: np.isposinf(A / (A > 0.5)), "isneginf": lambda: np.isneginf(-A / (A > 0.5)),
     "sinc": lambda: np.sinc(A * 4 - 2),
     "vdot": lambda: np.vdot(V, V),
+    # No array argument, so nothing to dispatch: NumPy answers (k, m: NumPy's order).
+    "tril_indices": lambda: np.tril_indices(3, -1, 4),
+    "triu_indices": lambda: np.triu_indices(4, 1, 3),
 }
 
 
@@ -271,6 +274,7 @@ def _codes_run_by_the_differential_cases():
     from more_math_cases import CASES as MATH
     from linalg_more_cases import CASES as LINALG_MORE
     from test_new_names import CASES as NEW
+    from test_new_pytorch_names import CASES as PYTORCH_NAMES
     from test_linalg_products import CASES as PRODUCTS
     from torch_cases import CASES
     codes = set()
@@ -281,7 +285,8 @@ def _codes_run_by_the_differential_cases():
     from test_spellings import BINARY, CALLS, X
     calls = [(case.fn, torch_ops._make(cr, [spec.array(np.random.default_rng(0), "float64")
                                              for spec in case.inputs], case.inputs))
-             for case in CASES + NEW + MISSING + PRODUCTS + INDEXING + MATH + LINALG_MORE]
+             for case in CASES + NEW + MISSING + PRODUCTS + INDEXING + MATH + LINALG_MORE
+             + PYTORCH_NAMES]
     calls += [(call, [cr.tensor(X, requires_grad=True)]) for call in CALLS.values()]
     calls += [(call, [cr.tensor([1.0, 2.0]), cr.tensor([3, 4])]) for call in BINARY.values()]
     for call, inputs in calls:

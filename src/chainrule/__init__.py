@@ -21,6 +21,7 @@ from . import products as _products  # noqa: F401  (mv, addmm, addcmul, trace, k
 from . import more_math as _more_math  # noqa: F401  (elementwise and special functions)
 from . import more_indexing as _more_indexing  # noqa: F401  (reductions, selections)
 from . import more_linalg as _more_linalg  # noqa: F401  (matrix functions, random fills)
+from . import triangle_indices as _triangle_indices  # noqa: F401  (tril_indices, triu_indices)
 from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
 from .dtypes import as_dtype, get_default_dtype, set_default_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, logspace,
