@@ -92,8 +92,28 @@ def add_at(values, *, index, shape):
     if _is_basic(index):
         out[index] = values
     else:
-        xp.add.at(out, index, values)
+        _add_at(out, index, values)
     return out
+
+
+def _add_at(out, index, values):
+    """``np.add.at(out, index, values)``, adding in the same order (bit for bit). Rows picked
+    by one integer array (an embedding's gradient) go to ``add.at`` as flat element positions,
+    which NumPy runs on its fast one-dimensional path (about four times faster for GPT's
+    (12, 64, 128) gradient into its (65, 128) table, tests/test_add_at_order.py's timing
+    aside)."""
+    rows = index[0] if type(index) is tuple and len(index) == 1 else index
+    if type(rows) is xp.ndarray and rows.dtype.kind in "iu" and out.ndim > 1 and rows.size:
+        count = out.shape[0]
+        rows = rows.astype(xp.intp)
+        rows[rows < 0] += count
+        if rows.min() >= 0 and rows.max() < count:  # else add.at's own IndexError below
+            size = out.size // count
+            positions = rows.reshape(-1, 1) * size + xp.arange(size)
+            values = xp.broadcast_to(values, rows.shape + out.shape[1:])
+            xp.add.at(out.reshape(-1), positions.reshape(-1), values.reshape(-1))
+            return
+    xp.add.at(out, index, values)
 
 
 @add_at.vjp(formula="{grad} read at the index")
