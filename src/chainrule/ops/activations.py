@@ -11,7 +11,8 @@ import warnings
 from ..backend import xp
 from ..errors import DtypeError
 from .composite import float32_for_half, softmax, stop_gradient
-from .elementwise import (abs, clip, equal, greater, greater_equal, leaky_relu as _leaky_relu,
+from .elementwise import (abs, clip, equal, exp, greater, greater_equal,
+                          leaky_relu as _leaky_relu,
                           less, less_equal, logical_and, logical_not, logical_or, sigmoid,
                           softplus as _softplus, tanh, where)
 from .math import expm1
@@ -83,14 +84,20 @@ def silu(input):
     return _floating("silu", input) * sigmoid(input)
 
 
-def _negative_part(input, alpha, scale=1.0):
-    """alpha * (exp(x / scale) - 1) for x <= 0; the exp sees only x <= 0, so it cannot
-    overflow into an inf that would turn the unused branch's zero gradient into NaN. At x = 0
-    the line alpha x / scale, of the same value and slope: PyTorch's second derivative tests
-    x < 0 there, so it is 0 (its first derivative takes this branch)."""
+def _negative_part(input, alpha, input_scale=1.0, slope_scale=None):
+    """alpha * (exp(input_scale x) - 1) for x <= 0, PyTorch's elu with its names; the exp sees
+    only x <= 0, so it cannot overflow into an inf that would turn the unused branch's zero
+    gradient into NaN. At x = 0 the line alpha slope_scale x, of the same value and slope:
+    PyTorch's second derivative tests x < 0 there, so it is 0 (its first derivative takes this
+    branch). ``slope_scale`` is the input_scale of the backward where PyTorch's differs."""
     safe = where(_not_negative(input), 0, input)
-    curve = expm1(safe / scale if scale != 1.0 else safe) * alpha
-    return where(equal(stop_gradient(input), 0), input * (alpha / scale), curve)
+    slope_scale = input_scale if slope_scale is None else slope_scale
+    # The value from expm1, the slope from exp, as PyTorch's backward: expm1's own slope,
+    # out + 1, is -1 + 1 = 0 below x = -17 in float32 (-37 in float64), where exp(x) is not.
+    rise = exp(safe * slope_scale if slope_scale != 1.0 else safe)
+    curve = stop_gradient(expm1(safe * input_scale if input_scale != 1.0 else safe))
+    curve = curve + (rise - stop_gradient(rise))
+    return where(equal(stop_gradient(input), 0), input * (alpha * slope_scale), curve * alpha)
 
 
 def _not_negative(input):
@@ -117,7 +124,10 @@ def selu(input):
     >>> cr.nn.functional.selu(cr.tensor([1.]))
     tensor([1.050701], dtype=float32)
     """
-    return elu(_floating("selu", input), SELU_ALPHA) * SELU_SCALE
+    # One coefficient, alpha * scale, on the exponential branch, as PyTorch's kernel (scaling
+    # elu's result would round twice).
+    return where(_not_negative(_floating("selu", input)), input * SELU_SCALE,
+                 _negative_part(input, SELU_ALPHA * SELU_SCALE))
 
 
 @float32_for_half
@@ -130,7 +140,10 @@ def celu(input, alpha=1.0):
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
     _floating("celu", input)
-    return where(_not_negative(input), input, _negative_part(input, alpha, alpha))
+    # PyTorch's backward multiplies x by 1 / alpha with alpha rounded to float32 first (its
+    # forward does not round it), a difference of 1e-7 |x / alpha| in float64's slope.
+    return where(_not_negative(input), input,
+                 _negative_part(input, alpha, 1.0 / alpha, 1.0 / float(xp.float32(alpha))))
 
 
 @float32_for_half
