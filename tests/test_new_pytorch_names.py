@@ -15,6 +15,22 @@ def _rows(M, m, indices):
     return m[indices[0], indices[1]]
 
 
+def _amp1(M):
+    return M.nn.functional.adaptive_max_pool1d
+
+
+def _amp2(M):
+    return M.nn.functional.adaptive_max_pool2d
+
+
+def _lp1(M):
+    return M.nn.functional.lp_pool1d
+
+
+def _lp2(M):
+    return M.nn.functional.lp_pool2d
+
+
 CASES = [
     # tril_indices / triu_indices: offsets either side, more rows or more columns, 0 rows
     Case("tril_indices", lambda M: (M.tril_indices(3, 3), M.tril_indices(3, 4, -1),
@@ -33,6 +49,58 @@ CASES = [
                                        _rows(M, m.t(), M.triu_indices(4, 3)) * m[0, 0]),
          [F(3, 4)]),
     Case("triu_indices", lambda M, m: _rows(M, m, M.triu_indices(3, 4, 1)), [E(3, 4)]),
+    # F.adaptive_max_pool1d/2d: shrinking, keeping (None), growing, indices, views, fan-out
+    Case("adaptive_max_pool2d", lambda M, x: (_amp2(M)(x, 2), _amp2(M)(x, (3, None), True),
+                                              _amp2(M)(x, (5, 7), return_indices=True),
+                                              _amp2(M)(x, 1)), [F(2, 3, 7, 5)]),
+    Case("adaptive_max_pool2d", lambda M, x: (_amp2(M)(x.transpose(2, 3), (2, 3), True),
+                                              _amp2(M)(x, 3) * _amp2(M)(x * x, 3)),
+         [F(2, 2, 6, 4)]),
+    Case("adaptive_max_pool2d", lambda M, x: (_amp2(M)(x, (2, 1), True), _amp2(M)(x[:, 1:], 1)),
+         [F(3, 4, 5)]),
+    # An empty output: PyTorch's backward refuses it, so only the values are compared.
+    Case("adaptive_max_pool2d", lambda M, x: (_amp2(M)(x, 2, True),
+                                              _amp2(M)(x.detach(), (0, 2))), [F(0, 2, 4, 4)]),
+    Case("adaptive_max_pool2d", lambda M, x: _amp2(M)(x.detach(), (0, 2), True),
+         [F(1, 2, 4, 4)]),
+    Case("adaptive_max_pool2d", lambda M, x: (_amp2(M)(x.reshape(1, 1, 9, 4), (1, 2), True),
+                                              _amp2(M)(x.reshape(1, 9, 4), (9, 1), True)),
+         [E(9, 4, layout="rows")]),
+    Case("adaptive_max_pool2d", lambda M, x: _amp2(M)(x.reshape(1, 3, 5, 3), (2, 2), True),
+         [E(45)]),
+    Case("adaptive_max_pool2d", lambda M, x: _amp2(M)(x, 2), [F(1, 1, 3, 3, dtype="float32")]),
+    Case("adaptive_max_pool1d", lambda M, x: (_amp1(M)(x, 3, True), _amp1(M)(x, 13, True),
+                                              _amp1(M)(x, (1,)), _amp1(M)(x[:, :, ::2], 2)),
+         [F(2, 3, 10)]),
+    Case("adaptive_max_pool1d", lambda M, x: (_amp1(M)(x, 2, True),
+                                              _amp1(M)(x.t(), 3) * _amp1(M)(x.t(), 3)),
+         [F(4, 5)]),
+    Case("adaptive_max_pool1d", lambda M, x: (_amp1(M)(x, 1, True), _amp1(M)(x, 3, True)),
+         [E(9, 4, layout="rows")]),
+    Case("adaptive_max_pool1d", lambda M, x: _amp1(M)(x, 2, True), [F(0, 3, 4)]),
+    # F.lp_pool1d/2d: p = 1, 2, 3, 1.5, +-inf; strides, ceil_mode, a window of zeros, views
+    Case("lp_pool1d", lambda M, x: (_lp1(M)(x, 2, 2), _lp1(M)(x, 1, 3, stride=2),
+                                    _lp1(M)(x, 2, 3, ceil_mode=True),
+                                    _lp1(M)(x.transpose(1, 2), 2, 2) * 2),
+         [F(2, 3, 8)]),
+    Case("lp_pool1d", lambda M, x: (_lp1(M)(x, 3, 2), _lp1(M)(x, 1.5, 3, 1, True),
+                                    _lp1(M)(x * x, 2, 2) + _lp1(M)(x, 2, 2)),
+         [F(2, 3, 8, low=0.2)]),
+    Case("lp_pool1d", lambda M, x: (_lp1(M)(x, float("inf"), 2), _lp1(M)(x, -float("inf"), 3, 2),
+                                    _lp1(M)(x, float("inf"), 3, ceil_mode=True)),
+         [F(2, 8)]),
+    Case("lp_pool1d", lambda M, x, m: (_lp1(M)(x * m, 2, 2), _lp1(M)(x * m, 1, 2)),
+         [F(1, 2, 6), K([[[0, 0, 1, 1, 1, 0], [1, 1, 0, 0, 1, 1]]], "float64")]),
+    Case("lp_pool1d", lambda M, x: (_lp1(M)(x, 2, 3), _lp1(M)(x, 1, 3), _lp1(M)(x, 3, 3),
+                                    _lp1(M)(x, float("inf"), 3)), [E(1, 3, 15)]),
+    Case("lp_pool1d", lambda M, x: _lp1(M)(x, 2, 2), [F(0, 3, 4)]),
+    Case("lp_pool2d", lambda M, x: (_lp2(M)(x, 2, 2), _lp2(M)(x, 2, (2, 3), stride=(2, 1)),
+                                    _lp2(M)(x, 1, 3, ceil_mode=True),
+                                    _lp2(M)(x.transpose(2, 3), float("inf"), 2)),
+         [F(2, 3, 6, 5)]),
+    Case("lp_pool2d", lambda M, x: (_lp2(M)(x, 3, 2, 1), _lp2(M)(x * x, 1.5, (1, 2), (1, 3), True)),
+         [F(2, 4, 4, low=0.2)]),
+    Case("lp_pool2d", lambda M, x: _lp2(M)(x.reshape(1, 3, 5, 3), 2, 2), [E(45)]),
 ]
 # Refusals, which PyTorch makes too: a negative size, a float size, a float dtype.
 REFUSALS = [
@@ -41,6 +109,20 @@ REFUSALS = [
     Case("tril_indices", lambda M: M.tril_indices(3.0, 3), []),
     Case("triu_indices", lambda M: M.triu_indices(3, 3, dtype=M.float32), []),
     Case("tril_indices", lambda M: M.tril_indices(3, 3, dtype=M.bool), []),
+    # pooling: integers, the wrong number of dimensions, an empty channel or row, a negative
+    # or misshapen output size, a kernel larger than the input
+    Case("adaptive_max_pool2d", lambda M, x: _amp2(M)(x, 2), [K([[[[1, 2], [3, 4]]]])]),
+    Case("adaptive_max_pool2d", lambda M, x: _amp2(M)(x, 2), [F(3, 3)]),
+    Case("adaptive_max_pool2d", lambda M, x: _amp2(M)(x, 2), [F(2, 0, 3, 3)]),
+    Case("adaptive_max_pool2d", lambda M, x: _amp2(M)(x, 2), [F(2, 1, 0, 3)]),
+    Case("adaptive_max_pool2d", lambda M, x: _amp2(M)(x, -1), [F(1, 3, 3)]),
+    Case("adaptive_max_pool1d", lambda M, x: _amp1(M)(x, (2, 2)), [F(3, 3)]),
+    Case("adaptive_max_pool1d", lambda M, x: _amp1(M)(x, 2), [F(3)]),
+    Case("adaptive_max_pool1d", lambda M, x: _amp1(M)(x, 2), [K([[[1, 2, 3]]])]),
+    Case("lp_pool1d", lambda M, x: _lp1(M)(x, 2, 10), [F(1, 1, 8)]),
+    Case("lp_pool1d", lambda M, x: _lp1(M)(x, 2, (2,)), [F(1, 1, 8)]),
+    Case("lp_pool2d", lambda M, x: _lp2(M)(x, 2, 2), [F(1, 1, 8)]),
+    Case("lp_pool1d", lambda M, x: _lp1(M)(x, float("inf"), 2), [K([[[1, 2, 3, 4]]])]),
 ]
 CASES += REFUSALS
 for _i, _case in enumerate(CASES):
@@ -93,3 +175,65 @@ def test_triangle_indices_are_pytorchs(row, col, offset):
         theirs = getattr(torch, name)(row, col, offset)
         assert ours.dtype == cr.int64 and tuple(ours.shape) == tuple(theirs.shape)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_adaptive_max_pool_picks_pytorchs_winner_at_ties_and_nans():
+    x = [[[2.0, 1.0, 2.0, float("nan"), 0.0, float("nan"), -float("inf"), -float("inf")]]]
+    for size in (1, 2, 3, 4, 8):
+        ours = cr.nn.functional.adaptive_max_pool1d(cr.tensor(x), size, return_indices=True)
+        theirs = torch.nn.functional.adaptive_max_pool1d(torch.tensor(x), size, True)
+        np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+        np.testing.assert_array_equal(ours[0].numpy(), theirs[0].numpy())
+
+
+def test_adaptive_max_pool_errors_name_the_op_and_shapes():
+    F = cr.nn.functional
+    with pytest.raises(cr.ShapeError, match=r"adaptive_max_pool2d: input must be 4-D.*\(3, 3\)"):
+        F.adaptive_max_pool2d(cr.ones(3, 3), 2)
+    with pytest.raises(cr.ShapeError, match=r"adaptive_max_pool1d: only the batch.*\(2, 0, 3\)"):
+        F.adaptive_max_pool1d(cr.ones(2, 0, 3), 2)
+    with pytest.raises(cr.ArgumentError, match="adaptive_max_pool1d: output_size must have 1"):
+        F.adaptive_max_pool1d(cr.ones(2, 3), (2, 2))
+    with pytest.raises(cr.ArgumentError, match="adaptive_max_pool2d: output_size must be non-n"):
+        F.adaptive_max_pool2d(cr.ones(1, 3, 3), (2, -1))
+    with pytest.raises(cr.DtypeError, match="adaptive_max_pool2d: not implemented for int64"):
+        F.adaptive_max_pool2d(cr.ones(1, 3, 3, dtype=cr.int64), 2)
+
+
+def test_lp_pool_errors_name_the_op():
+    F = cr.nn.functional
+    with pytest.raises(ZeroDivisionError):
+        torch.nn.functional.lp_pool1d(torch.ones(1, 1, 4), 0, 2)
+    with pytest.raises(cr.ArgumentError, match="lp_pool1d: norm_type must not be 0"):
+        F.lp_pool1d(cr.ones(1, 1, 4), 0, 2)
+    with pytest.raises(TypeError, match="lp_pool1d: kernel_size must be an int"):
+        F.lp_pool1d(cr.ones(1, 1, 4), 2, (2,))
+    with pytest.raises(cr.ShapeError, match="avg_pool2d: input must be 4-D"):
+        F.lp_pool2d(cr.ones(1, 4), 2, 2)
+
+
+def test_lp_pool_of_integers_is_refused_where_pytorch_rounds_each_mean_down():
+    # PyTorch's integer average pooling rounds each window's mean down: (1 + 4) // 2 * 2 = 4,
+    # so its lp_pool1d gives 2.0 here where the 2-norm is sqrt(5). chainrule refuses.
+    x = [[[1, 2, 3, 4]]]
+    assert torch.nn.functional.lp_pool1d(torch.tensor(x), 2, 2)[0, 0, 0].item() == 2.0
+    with pytest.raises(cr.DtypeError, match="lp_pool1d: needs a floating-point input, got int64"):
+        cr.nn.functional.lp_pool1d(cr.tensor(x), 2, 2)
+
+
+@pytest.mark.parametrize("make, args", [
+    ("AdaptiveMaxPool1d", (3,)), ("AdaptiveMaxPool1d", (4, True)),
+    ("AdaptiveMaxPool2d", ((None, 3),)), ("AdaptiveMaxPool2d", (2, True)),
+    ("LPPool1d", (2, 3)), ("LPPool1d", (1.5, 3, 2, True)), ("LPPool2d", (2, (2, 3))),
+    ("LPPool2d", (float("inf"), 2, 1))])
+def test_pool_modules_are_the_functions_as_pytorchs(make, args):
+    shape = (2, 3, 7) if make.endswith("1d") else (2, 3, 7, 6)
+    x = np.random.default_rng(5).uniform(0.1, 2.0, shape)
+    ours, theirs = getattr(cr.nn, make)(*args), getattr(torch.nn, make)(*args)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == []
+    mine, reference = ours(cr.tensor(x)), theirs(torch.tensor(x))
+    mine = mine if isinstance(mine, tuple) else (mine,)
+    reference = reference if isinstance(reference, tuple) else (reference,)
+    for a, b in zip(mine, reference, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)

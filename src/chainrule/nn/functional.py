@@ -19,6 +19,8 @@ from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ..ops.conv3d import conv3d, conv_transpose3d
 from ..ops.fold import fold, unfold
 from ..ops.fused import check_labels, check_scores, reduce_losses
+from ..ops.adaptive_max import adaptive_max_pool1d, adaptive_max_pool2d
+from ..ops.lp_pool import lp_pool1d, lp_pool2d
 from ..ops.attention import scaled_dot_product_attention
 from ..ops.normalization import (batch_norm, check_probability, dropout, dropout2d, group_norm,
                                 layer_norm)
@@ -150,7 +152,8 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "conv_transpose3d", "max_pool1d", "max_pool2d",
            "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
            "max_unpool3d",
-           "adaptive_avg_pool2d", "interpolate", "batch_norm", "layer_norm", "group_norm",
+           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d",
+           "lp_pool2d", "interpolate", "batch_norm", "layer_norm", "group_norm",
            "dropout2d",
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
