@@ -570,7 +570,7 @@ def numel(input):
     return _t(input).numel()
 
 
-@public(method=True)
+@public(method=True, inplace=True)
 def eq(input, other):
     """input == other, elementwise (a bool tensor).
 
@@ -580,7 +580,7 @@ def eq(input, other):
     return ops.equal(input, other)
 
 
-@public(aliases=("not_equal",), method=True)
+@public(aliases=("not_equal",), method=True, inplace=True)
 def ne(input, other):
     """input != other, elementwise.
 
@@ -590,7 +590,7 @@ def ne(input, other):
     return ops.not_equal(input, other)
 
 
-@public(aliases=("less",), method=True)
+@public(aliases=("less",), method=True, inplace=True)
 def lt(input, other):
     """input < other, elementwise.
 
@@ -600,7 +600,7 @@ def lt(input, other):
     return ops.less(input, other)
 
 
-@public(aliases=("less_equal",), method=True)
+@public(aliases=("less_equal",), method=True, inplace=True)
 def le(input, other):
     """input <= other, elementwise.
 
@@ -610,7 +610,7 @@ def le(input, other):
     return ops.less_equal(input, other)
 
 
-@public(aliases=("greater",), method=True)
+@public(aliases=("greater",), method=True, inplace=True)
 def gt(input, other):
     """input > other, elementwise.
 
@@ -620,7 +620,7 @@ def gt(input, other):
     return ops.greater(input, other)
 
 
-@public(aliases=("greater_equal",), method=True)
+@public(aliases=("greater_equal",), method=True, inplace=True)
 def ge(input, other):
     """input >= other, elementwise.
 
@@ -878,8 +878,8 @@ def where(condition, input=None, other=None):
 
 # -- the ops of chainrule.ops that are public as they are, by family ------------------------
 
-# Without an in-place form here: PyTorch has none, tensor.py writes it out (x.bitwise_and_),
-# or the result is a bool whose in-place write into a graph the engine cannot record yet.
+# Without an in-place form here: PyTorch has none, or tensor.py writes it out (x.bitwise_and_,
+# x.logical_and_, which refuses a graph).
 _NO_IN_PLACE = ("isnan", "isinf", "isfinite", "maximum", "minimum", "matmul", "logaddexp",
                 "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
                 "bitwise_right_shift", "logical_and", "logical_or", "logical_not",

@@ -301,6 +301,8 @@ class Tensor:
                 f"{self._data.dtype}; create it with dtype=cr.float32 (or call .float() "
                 f"first)")
         if not self.is_leaf:
+            if flag:  # a result in a graph requires grad already: nothing changes, as in PyTorch
+                return self
             raise GradientError("requires_grad can only be changed on leaf tensors; "
                                 "use .detach() to make a new leaf")
         self.requires_grad = bool(flag)
@@ -552,6 +554,13 @@ class Tensor:
         before = Tensor._make(self._data.copy(), self.node)
         viewed = _viewed_tensors(self)
         result = op(before, other)
+        if result.node is None and self._data.dtype.kind in "fc":
+            # A result with no gradient (x.lt_(y)): as in PyTorch, this tensor's new value
+            # still hangs on the graph, with a zero gradient for its history and for other,
+            # rather than keeping the old node as if the old value had stayed.
+            result = where(True, result, before)
+            if getattr(other, "requires_grad", False):
+                result = where(True, result, other)
         if symbol != "copy_":  # copy_ converts to this tensor's dtype, as PyTorch's
             self._check_castable(result.dtype, symbol)  # before astype makes any dtype fit
         if result.dtype != self.dtype:
@@ -757,6 +766,49 @@ class Tensor:
         tensor([ 2, -2], dtype=int64)
         """
         return self._inplace(bitwise_right_shift, other, "bitwise_right_shift_")
+
+    def logical_and_(self, other):
+        """In place: ``self and other``, elementwise, as 1 and 0 in this tensor's dtype.
+
+        >>> cr.tensor([0., 2., 3.]).logical_and_(cr.tensor([1., 0., 5.]))
+        tensor([0., 0., 1.], dtype=float32)
+        """
+        return self._logical_in_place(logical_and, other, "logical_and_")
+
+    def logical_or_(self, other):
+        """In place: ``self or other``, elementwise, as 1 and 0 in this tensor's dtype.
+
+        >>> cr.tensor([0., 2., 0.]).logical_or_(cr.tensor([1., 0., 0.]))
+        tensor([1., 1., 0.], dtype=float32)
+        """
+        return self._logical_in_place(logical_or, other, "logical_or_")
+
+    def logical_xor_(self, other):
+        """In place: ``self xor other``, elementwise, as 1 and 0 in this tensor's dtype.
+
+        >>> cr.tensor([0., 2., 3.]).logical_xor_(cr.tensor([1., 0., 5.]))
+        tensor([1., 1., 0.], dtype=float32)
+        """
+        return self._logical_in_place(logical_xor, other, "logical_xor_")
+
+    def logical_not_(self):
+        """In place: ``not self``, elementwise, as 1 and 0 in this tensor's dtype.
+
+        >>> cr.tensor([0., 2.]).logical_not_()
+        tensor([1., 0.], dtype=float32)
+        """
+        return self._logical_in_place(lambda t, _: logical_not(t), None, "logical_not_")
+
+    def _logical_in_place(self, op, other, name):
+        if self._changes_in_graph(other):
+            # PyTorch leaves this change out of the graph: its backward then runs through the
+            # old value's node, as if the old values had stayed. No gradient is right here.
+            raise GradientError(
+                f"t.{name}(...) on a tensor in a graph (requires_grad): PyTorch would give "
+                f"gradients as if the old values had stayed, so chainrule refuses it; use "
+                f"t.{name[:-1]}(...) (a new bool tensor, no gradient), or run it on "
+                f"t.detach() or under `with cr.no_grad():`")
+        return self._inplace(op, other, name)
 
     # -- methods: PyTorch's names and meanings, NumPy's keywords accepted -------------------
     def exp(self): return exp(self)
@@ -1207,6 +1259,33 @@ class Tensor:
         tensor([0.5, 1. ], dtype=float32)
         """
         return self._inplace(div, other, "div_")
+
+    subtract_, multiply_, divide_ = sub_, mul_, div_  # PyTorch's aliases
+
+    def cumsum_(self, dim, *, dtype=None):
+        """In place: the running sum along ``dim``.
+
+        >>> cr.tensor([1., 2., 3.]).cumsum_(0)
+        tensor([1., 3., 6.], dtype=float32)
+        """
+        return self._inplace(lambda t, _: t.cumsum(dim, dtype=dtype), None, "cumsum_")
+
+    def cumprod_(self, dim, *, dtype=None):
+        """In place: the running product along ``dim``.
+
+        >>> cr.tensor([1., 2., 3.]).cumprod_(0)
+        tensor([1., 2., 6.], dtype=float32)
+        """
+        return self._inplace(lambda t, _: t.cumprod(dim, dtype=dtype), None, "cumprod_")
+
+    def lerp_(self, end, weight):
+        """In place: self + weight * (end - self).
+
+        >>> cr.tensor([0., 10.]).lerp_(cr.tensor([10., 20.]), 0.5)
+        tensor([ 5., 15.], dtype=float32)
+        """
+        other = weight if getattr(weight, "requires_grad", False) else end
+        return self._inplace(lambda t, _: t.lerp(end, weight), other, "lerp_")
     def pow_(self, other):
         """In place: self **= other.
 
@@ -1843,7 +1922,8 @@ from .ops import (abs, add, astype, bitwise_and, bitwise_not, bitwise_or,  # noq
                   squeeze,
                   std,
                   sub, sum, swapaxes, take_along_axis, tanh, transpose, var, where,
-                  bitwise_left_shift, bitwise_right_shift, floor_divide, remainder)
+                  bitwise_left_shift, bitwise_right_shift, floor_divide, remainder,
+                  logical_and, logical_not, logical_or, logical_xor)
 from .ops.memory import contiguous  # noqa: E402
 from .ops.primitive import _refresh_view  # noqa: E402
 from .ops.shape import axis_of, without_leading_ones  # noqa: E402
