@@ -276,6 +276,7 @@ def _codes_run_by_the_differential_cases():
     from test_new_names import CASES as NEW
     from test_new_pytorch_names import CASES as PYTORCH_NAMES
     from test_linalg_products import CASES as PRODUCTS
+    from test_small_layers import CASES as SMALL
     from torch_cases import CASES
     codes = set()
 
@@ -286,7 +287,7 @@ def _codes_run_by_the_differential_cases():
     calls = [(case.fn, torch_ops._make(cr, [spec.array(np.random.default_rng(0), "float64")
                                              for spec in case.inputs], case.inputs))
              for case in CASES + NEW + MISSING + PRODUCTS + INDEXING + MATH + LINALG_MORE
-             + PYTORCH_NAMES]
+             + PYTORCH_NAMES + SMALL]
     calls += [(call, [cr.tensor(X, requires_grad=True)]) for call in CALLS.values()]
     calls += [(call, [cr.tensor([1.0, 2.0]), cr.tensor([3, 4])]) for call in BINARY.values()]
     for call, inputs in calls:

@@ -23,6 +23,7 @@ from .linalg import einsum, matmul
 from .composite import (log_softmax, logsumexp, norm, normalize, one_hot, softmax, std,
                         stop_gradient, var)
 from .activations import leaky_relu
+from .shrink import hardshrink, softshrink  # declares cr.hardshrink and Tensor.hardshrink
 from .fused import softmax_cross_entropy
 from .memory import contiguous
 # Convolution, pooling and normalization (ops.conv, ops.pool, ops.normalization) load with

@@ -1,0 +1,117 @@
+"""PyTorch's smaller layers and functions: F.hardshrink / F.softshrink (nn.Hardshrink,
+nn.Softshrink, Tensor.hardshrink), run through the checks of tests/torch_cases.py's table
+(test_torch_ops.py): values, dtypes, every leaf's gradient against PyTorch on float64 and
+float32, and float64 central differences to first and second order. Fan-out, non-contiguous
+views, edge values (0, -0, +-1 = +-lambd, inf, nan) and empty tensors are among the cases; a
+case PyTorch refuses must be refused here too (test_torch_ops._run)."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from torch_cases import N_EDGES, Case, E, F, K
+
+
+def _f(M):
+    return M.nn.functional
+
+
+CASES = [
+    # hardshrink: the default lambd, the method and cr./torch. names, fan-out through a view,
+    # a transposed (non-contiguous) input, empty input, a negative lambd (nothing shrinks)
+    Case("hardshrink", lambda M, x: (_f(M).hardshrink(x), x.hardshrink(0.3),
+                                     M.hardshrink(x, lambd=1.2)), [F(3, 4)]),
+    Case("hardshrink", lambda M, x: _f(M).hardshrink(x) * x + _f(M).hardshrink(x[::2], 1.0).sum(),
+         [F(7)]),
+    Case("hardshrink", lambda M, x: (_f(M).hardshrink(x.t(), 0.8), M.nn.Hardshrink(0.25)(x)),
+         [F(3, 4)]),
+    Case("hardshrink", lambda M, x: (_f(M).hardshrink(x), _f(M).hardshrink(x, -1.0)), [F(0, 3)]),
+    Case("hardshrink", lambda M, x: _f(M).hardshrink(x, -0.5), [F(5)]),
+    # at the edges: lambd 1 and 3 are among the edge values (exactly on the band's ends), and
+    # 0.5 the default
+    Case("hardshrink", lambda M, x: (_f(M).hardshrink(x), _f(M).hardshrink(x, 1.0),
+                                     _f(M).hardshrink(x, 3.0), _f(M).hardshrink(x, 0.0)),
+         [E(N_EDGES)]),
+    Case("softshrink", lambda M, x: (_f(M).softshrink(x), _f(M).softshrink(x, lambd=0.3)),
+         [F(3, 4)]),
+    Case("softshrink", lambda M, x: _f(M).softshrink(x) * x + _f(M).softshrink(x[1::2], 1.0).sum(),
+         [F(7)]),
+    Case("softshrink", lambda M, x: (_f(M).softshrink(x.t(), 0.8), M.nn.Softshrink(0.25)(x),
+                                     _f(M).softshrink(x, 0)), [F(3, 4)]),
+    Case("softshrink", lambda M, x: _f(M).softshrink(x, 2.0), [F(0, 3)]),
+    # (PyTorch's zeros inside the band are +0 from its vectorised loop, -0 from its scalar tail
+    # for negative x; chainrule's are +0, so their signs are not compared.)
+    Case("softshrink", lambda M, x: (_f(M).softshrink(x), _f(M).softshrink(x, 1.0),
+                                     _f(M).softshrink(x, 3.0), _f(M).softshrink(x, 0.0)),
+         [E(N_EDGES)], zero_signs=False),
+]
+# Refusals, which PyTorch makes too.
+REFUSALS = [
+    Case("softshrink", lambda M, x: _f(M).softshrink(x, -0.5), [F(3)]),
+    Case("hardshrink", lambda M, x: _f(M).hardshrink(x), [K([1, 2])]),
+    Case("softshrink", lambda M, x: _f(M).softshrink(x), [K([1, 2])]),
+    Case("hardshrink", lambda M, x: _f(M).hardshrink(x), [K([True, False])]),
+]
+CASES += REFUSALS
+for _i, _case in enumerate(CASES):
+    _case.id = f"{_case.name}-{_i}"
+
+torch = pytest.importorskip("torch")
+import test_torch_ops as checks  # noqa: E402  (imports torch)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_matches_pytorch(case, dtype):
+    if case not in REFUSALS:  # both refusing would pass below
+        assert checks._run(case, dtype) is not None, "PyTorch refuses this case"
+    checks.test_matches_pytorch(case, dtype)
+
+
+# Central differences mean nothing at inf or nan, nor where the call is refused.
+SMOOTH = [c for c in CASES if not c.edges and c not in REFUSALS]
+
+
+@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
+def test_gradient_matches_central_differences(case):
+    checks.test_gradient_matches_central_differences(case)
+
+
+@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
+def test_second_derivative_matches_central_differences(case):
+    checks.test_second_derivative_matches_central_differences(case)
+
+
+# -- what the table cannot say ----------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_shrink_at_exactly_plus_minus_lambd_is_zero_with_zero_gradient(dtype):
+    x = np.array([-0.5, 0.5, -0.25, 0.25, np.nextafter(0.5, 1), -np.nextafter(0.5, 1)], dtype)
+    for name in ("hardshrink", "softshrink"):
+        ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        getattr(cr.nn.functional, name)(ours).sum().backward()
+        expected = getattr(torch.nn.functional, name)(theirs)
+        expected.sum().backward()
+        np.testing.assert_array_equal(getattr(cr.nn.functional, name)(ours).detach().numpy(),
+                                      expected.detach().numpy())
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+        assert ours.grad.numpy()[:4].tolist() == [0, 0, 0, 0]
+
+
+def test_shrink_errors_name_the_op_and_shape():
+    with pytest.raises(ValueError, match=r"softshrink: lambda must be in \[0, .*\] for float32 "
+                                         r"input of shape \(3,\), got -1"):
+        cr.nn.functional.softshrink(cr.zeros(3), -1)
+    with pytest.raises(cr.DtypeError, match=r"hardshrink: not implemented for int64 input of "
+                                            r"shape \(2,\)"):
+        cr.tensor([1, 2]).hardshrink()
+
+
+@pytest.mark.parametrize("name, args", [("Hardshrink", ()), ("Hardshrink", (1,)),
+                                        ("Softshrink", (0.3,)), ("Softshrink", ())])
+def test_shrink_modules_print_and_save_as_pytorchs(name, args):
+    ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == []
+    x = np.linspace(-2, 2, 9)
+    np.testing.assert_allclose(ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
