@@ -31,6 +31,15 @@ def _lp2(M):
     return M.nn.functional.lp_pool2d
 
 
+def _bag(M):
+    return M.nn.functional.embedding_bag
+
+
+# Bags of 1-D indices: [0, 2], [], [1, 3, 3] and [4, 1] (padding_idx 3 or 1 leaves some out).
+BAG_INDICES = [0, 2, 1, 3, 3, 4, 1]
+BAG_OFFSETS = [0, 2, 2, 5]
+
+
 CASES = [
     # tril_indices / triu_indices: offsets either side, more rows or more columns, 0 rows
     Case("tril_indices", lambda M: (M.tril_indices(3, 3), M.tril_indices(3, 4, -1),
@@ -101,6 +110,37 @@ CASES = [
     Case("lp_pool2d", lambda M, x: (_lp2(M)(x, 3, 2, 1), _lp2(M)(x * x, 1.5, (1, 2), (1, 3), True)),
          [F(2, 4, 4, low=0.2)]),
     Case("lp_pool2d", lambda M, x: _lp2(M)(x.reshape(1, 3, 5, 3), 2, 2), [E(45)]),
+    # F.embedding_bag: sum, mean and max; an empty bag; 2-D input; per-sample weights;
+    # padding (a bag of padding only); include_last_offset; int32; a transposed table; edges
+    *[Case("embedding_bag", lambda M, w, m=mode: (
+        _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode=m),
+        _bag(M)(M.tensor([[0, 1, 4], [2, 2, 3]]), w, mode=m) * w[:2],
+        _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode=m, padding_idx=3),
+        _bag(M)(M.tensor(BAG_INDICES), w, M.tensor([0, 2, 7]), mode=m, padding_idx=-4,
+                include_last_offset=True),
+        _bag(M)(M.tensor(BAG_INDICES, dtype=M.int32), w.t().t() * 1, M.tensor([0, 3], dtype=M.int32),
+                mode=m)), [F(5, 3)]) for mode in ("sum", "mean", "max")],
+    Case("embedding_bag", lambda M, w, p: (
+        _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode="sum", per_sample_weights=p),
+        _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode="sum", per_sample_weights=p,
+                padding_idx=1),
+        _bag(M)(M.tensor([[1, 2], [4, 4]]), w, None, mode="sum", per_sample_weights=p[:4].reshape(2, 2))
+        * p[0]), [F(5, 3), F(7)]),
+    Case("embedding_bag", lambda M, w: (_bag(M)(M.tensor([3, 0, 4, 1]), w.t(), M.tensor([0, 1])),
+                                        _bag(M)(M.tensor([3, 0, 4, 1]), w.t(), M.tensor([0, 1]),
+                                                mode="max")), [F(3, 5)]),
+    Case("embedding_bag", lambda M, w: (
+        _bag(M)(M.tensor([], dtype=M.int64), w, M.tensor([0, 0])),
+        _bag(M)(M.tensor([], dtype=M.int64), w, M.tensor([0, 0]), mode="max"),
+        _bag(M)(M.tensor([[], []], dtype=M.int64).reshape(0, 3), w, mode="sum"),
+        _bag(M)(M.tensor([1, 1]), w, M.tensor([0]), mode="max", padding_idx=1)), [F(4, 2)]),
+    Case("embedding_bag", lambda M, w: (  # int16 or uint8 indices with int64 offsets: promoted
+        _bag(M)(M.tensor([0, 3, 1], dtype=M.int16), w, M.tensor([0, 1])),
+        _bag(M)(M.tensor([0, 3, 1], dtype=M.uint8), w, M.tensor([0, 2]), mode="max")), [F(4, 2)]),
+    *[Case("embedding_bag", lambda M, w, m=mode: (
+        _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode=m),
+        _bag(M)(M.tensor([[0, 1], [1, 0], [2, 3], [3, 2], [4, 0], [0, 4]]), w, mode=m)),
+        [E(5, 3)]) for mode in ("sum", "mean", "max")],
 ]
 # Refusals, which PyTorch makes too: a negative size, a float size, a float dtype.
 REFUSALS = [
@@ -123,6 +163,37 @@ REFUSALS = [
     Case("lp_pool1d", lambda M, x: _lp1(M)(x, 2, (2,)), [F(1, 1, 8)]),
     Case("lp_pool2d", lambda M, x: _lp2(M)(x, 2, 2), [F(1, 1, 8)]),
     Case("lp_pool1d", lambda M, x: _lp1(M)(x, float("inf"), 2), [K([[[1, 2, 3, 4]]])]),
+    # embedding_bag: offsets that do not start at 0, decrease or pass the end; offsets with
+    # 2-D input or none with 1-D; per-sample weights outside "sum", of another shape or
+    # dtype; an unknown mode; indices out of range, of a float dtype; a padding_idx out of
+    # range; an integer table; 3-D input; 2-D input with empty bags
+    *[Case("embedding_bag", lambda M, w, o=offsets: _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(o)),
+           [F(5, 3)]) for offsets in ([1, 3], [0, 8], [[0, 2]])],
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([[0, 1]]), w, M.tensor([0])), [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([0, 1]), w), [F(5, 3)]),
+    Case("embedding_bag", lambda M, w, p: _bag(M)(M.tensor([0, 1]), w, M.tensor([0]),
+                                                  per_sample_weights=p), [F(5, 3), F(2)]),
+    Case("embedding_bag", lambda M, w, p: _bag(M)(M.tensor([0, 1]), w, M.tensor([0]), mode="max",
+                                                  per_sample_weights=p), [F(5, 3), F(2)]),
+    Case("embedding_bag", lambda M, w, p: _bag(M)(M.tensor([0, 1]), w, M.tensor([0]), mode="sum",
+                                                  per_sample_weights=p), [F(5, 3), F(3)]),
+    Case("embedding_bag", lambda M, w, p: _bag(M)(M.tensor([0, 1]), w, M.tensor([0]), mode="sum",
+                                                  per_sample_weights=p),
+         [F(5, 3), F(2, dtype="float32")]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([0, 1]), w, M.tensor([0]), mode="prod"),
+         [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([0, 5]), w, M.tensor([0])), [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([0, -1]), w, M.tensor([0])), [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([0., 1.]), w, M.tensor([0])), [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([0, 1], dtype=M.int16), w,
+                                               M.tensor([0], dtype=M.int16)), [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([[0, 1]], dtype=M.int16), w), [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([0, 1]), w, M.tensor([0]), padding_idx=5),
+         [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([0, 1]), w, M.tensor([0])),
+         [K([[1, 2], [3, 4]])]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([[[0, 1]]]), w), [F(5, 3)]),
+    Case("embedding_bag", lambda M, w: _bag(M)(M.tensor([[], []], dtype=M.int64), w), [F(5, 3)]),
 ]
 CASES += REFUSALS
 for _i, _case in enumerate(CASES):
@@ -237,3 +308,100 @@ def test_pool_modules_are_the_functions_as_pytorchs(make, args):
     reference = reference if isinstance(reference, tuple) else (reference,)
     for a, b in zip(mine, reference, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+
+
+def test_embedding_bag_max_norm_renormalises_the_rows_read_as_pytorch():
+    rng = np.random.default_rng(6)
+    table = rng.normal(0, 2, (6, 4))
+    indices, offsets = [0, 2, 2, 5, 1], [0, 1, 3]
+    ours, theirs = cr.tensor(table.copy(), requires_grad=True), \
+        torch.tensor(table.copy(), requires_grad=True)
+    for mode in ("sum", "mean", "max"):
+        a = cr.nn.functional.embedding_bag(cr.tensor(indices), ours, cr.tensor(offsets),
+                                           max_norm=1.5, norm_type=3.0, mode=mode)
+        b = torch.nn.functional.embedding_bag(torch.tensor(indices), theirs,
+                                              torch.tensor(offsets), max_norm=1.5,
+                                              norm_type=3.0, mode=mode)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6)
+        (a * a).sum().backward()
+        (b * b).sum().backward()
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
+
+
+def test_embedding_bag_refuses_what_pytorch_does_differently_or_not_at_all():
+    F = cr.nn.functional
+    w = cr.ones(5, 3)
+    # PyTorch: decreasing offsets read past its buffers (an internal assertion, or a number).
+    with pytest.raises(cr.ArgumentError, match=r"offsets \[0, 3, 2\] must not decrease"):
+        F.embedding_bag(cr.tensor([0, 1, 2, 3]), w, cr.tensor([0, 3, 2]))
+    with pytest.raises(cr.ArgumentError, match=r"offsets\[0\] must be 0"):
+        F.embedding_bag(cr.tensor([0, 1, 2, 3]), w, cr.tensor([1, 3]))
+    # An index after the last offset: PyTorch's mean of the last bag [1, 3] counts it (in
+    # float32 it is left out of the sum, in float64 added in), never (t[1] + t[3]) / 2.
+    indices, offsets, table = [0, 2, 1, 3, 3], [0, 2, 4], np.arange(15.0).reshape(5, 3)
+    for dtype in (torch.float32, torch.float64):
+        theirs = torch.nn.functional.embedding_bag(
+            torch.tensor(indices), torch.tensor(table, dtype=dtype), torch.tensor(offsets),
+            include_last_offset=True)
+        assert not np.allclose(theirs[1].numpy(), (table[1] + table[3]) / 2)
+    with pytest.raises(cr.ArgumentError, match="include_last_offset the last offset must be"):
+        F.embedding_bag(cr.tensor(indices), cr.tensor(table), cr.tensor(offsets),
+                        include_last_offset=True)
+    # PyTorch's scale_grad_by_freq gives a row read once half its gradient (CPU).
+    weight = torch.arange(12.0).reshape(4, 3).requires_grad_()
+    torch.nn.functional.embedding_bag(torch.tensor([0, 2, 1, 3, 3, 1]), weight,
+                                      torch.tensor([0, 2]), scale_grad_by_freq=True,
+                                      mode="sum").sum().backward()
+    assert weight.grad[2, 0].item() != 1.0
+    with pytest.raises(NotImplementedError, match="embedding_bag: scale_grad_by_freq=True"):
+        F.embedding_bag(cr.tensor([0, 1]), w, cr.tensor([0]), scale_grad_by_freq=True)
+    with pytest.raises(NotImplementedError, match="embedding_bag: sparse=True"):
+        F.embedding_bag(cr.tensor([0, 1]), w, cr.tensor([0]), sparse=True)
+
+
+def test_embedding_bag_errors_name_the_op_and_shapes():
+    F, w = cr.nn.functional, cr.ones(5, 3)
+    with pytest.raises(cr.ShapeError, match=r"embedding_bag: per_sample_weights of shape "
+                                            r"\(3,\) must have the input's shape \(2,\)"):
+        F.embedding_bag(cr.tensor([0, 1]), w, cr.tensor([0]), mode="sum",
+                        per_sample_weights=cr.ones(3))
+    with pytest.raises(NotImplementedError, match="only supported for mode='sum'"):
+        F.embedding_bag(cr.tensor([0, 1]), w, cr.tensor([0]), per_sample_weights=cr.ones(2))
+    with pytest.raises(cr.ShapeError, match=r"embedding_bag: input must be 1-D or 2-D.*"
+                                            r"\(1, 1, 2\)"):
+        F.embedding_bag(cr.tensor([[[0, 1]]]), w)
+    with pytest.raises(cr.ShapeError, match="1-D input needs offsets"):
+        F.embedding_bag(cr.tensor([0, 1]), w)
+    with pytest.raises(IndexError, match="embedding_bag: index out of range"):
+        F.embedding_bag(cr.tensor([0, 5]), w, cr.tensor([0]))
+    with pytest.raises(cr.ArgumentError, match="embedding_bag: mode must be one of"):
+        F.embedding_bag(cr.tensor([0, 1]), w, cr.tensor([0]), mode="prod")
+
+
+def test_embedding_bag_module_is_pytorchs():
+    rng = np.random.default_rng(7)
+    table = rng.normal(size=(6, 3))
+    for options in ({}, {"mode": "sum", "padding_idx": 2}, {"mode": "max"},
+                    {"mode": "sum", "include_last_offset": True, "max_norm": 1.0}):
+        ours = cr.nn.EmbeddingBag.from_pretrained(cr.tensor(table.copy()), **options)
+        theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(table.copy()), **options)
+        assert repr(ours) == repr(theirs)
+        assert not ours.weight.requires_grad and list(ours.state_dict()) == ["weight"]
+        indices, offsets = [1, 2, 0, 5, 2, 4], [0, 3, 6]
+        if not options.get("include_last_offset"):
+            offsets = offsets[:2]
+        np.testing.assert_allclose(ours(cr.tensor(indices), cr.tensor(offsets)).numpy(),
+                                   theirs(torch.tensor(indices), torch.tensor(offsets)).numpy(),
+                                   rtol=1e-12)
+    bag = cr.nn.EmbeddingBag(10, 4, mode="sum", padding_idx=3)
+    assert repr(bag) == repr(torch.nn.EmbeddingBag(10, 4, mode="sum", padding_idx=3))
+    assert bag.weight.shape == (10, 4) and bag.weight.dtype == cr.float32
+    assert bag.weight[3].tolist() == [0.0] * 4 and bag.weight[4].tolist() != [0.0] * 4
+    weights = cr.tensor([0.5, 2.0, 1.0])
+    out = bag(cr.tensor([1, 2, 3]), cr.tensor([0, 1]), per_sample_weights=weights)
+    table = bag.weight.detach().numpy()
+    expected = np.stack([0.5 * table[1], 2.0 * table[2]])
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6)
+    with pytest.raises(cr.ArgumentError, match="EmbeddingBag: mode must be one of"):
+        cr.nn.EmbeddingBag(4, 2, mode="median")

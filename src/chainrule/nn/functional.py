@@ -31,6 +31,7 @@ from ..ops.shrink import softshrink
 from ..ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from ..tensor import Tensor
 from .embedding import embedding
+from .embedding_bag import embedding_bag
 from .losses_functional import (_as_tensor, _check_reduction,
                                 binary_cross_entropy, binary_cross_entropy_with_logits,
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
@@ -159,7 +160,7 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss",
            "multiclass_hinge_loss", "l2_penalty",
-           "embedding", "linear", "cosine_similarity", "unfold", "fold",
+           "embedding", "embedding_bag", "linear", "cosine_similarity", "unfold", "fold",
            "scaled_dot_product_attention",
            "prelu", "glu", "pixel_shuffle", "pixel_unshuffle", "rms_norm", "instance_norm",
            "pairwise_distance", "margin_ranking_loss", "soft_margin_loss",
