@@ -14,6 +14,7 @@ from .conv_layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, C
 from .attention import MultiheadAttention
 from .distance import CosineSimilarity, PairwiseDistance
 from .embedding import Embedding
+from .embedding_bag import EmbeddingBag
 from .fold_layers import Fold, Unfold
 from .functional import l2_penalty
 from .hooks import BackwardHookError, RemovableHandle
@@ -61,7 +62,7 @@ __all__ = [
     "CrossEntropyLoss", "NLLLoss", "MulticlassHingeLoss", "MultiMarginLoss", "MSELoss", "L1Loss",
     "SmoothL1Loss", "HuberLoss", "KLDivLoss", "BCELoss", "BCEWithLogitsLoss",
     "l2_penalty", "functional", "init", "utils",
-    "Embedding", "CosineSimilarity", "Unfold", "Fold",
+    "Embedding", "EmbeddingBag", "CosineSimilarity", "Unfold", "Fold",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "MultiheadAttention",
     "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
