@@ -1,5 +1,5 @@
 """PyTorch's smaller layers and functions: F.hardshrink / F.softshrink (nn.Hardshrink,
-nn.Softshrink, Tensor.hardshrink), run through the checks of tests/torch_cases.py's table
+nn.Softshrink, Tensor.hardshrink), F.adaptive_avg_pool1d (nn.AdaptiveAvgPool1d), run through the checks of tests/torch_cases.py's table
 (test_torch_ops.py): values, dtypes, every leaf's gradient against PyTorch on float64 and
 float32, and float64 central differences to first and second order. Fan-out, non-contiguous
 views, edge values (0, -0, +-1 = +-lambd, inf, nan) and empty tensors are among the cases; a
@@ -44,6 +44,29 @@ CASES = [
     Case("softshrink", lambda M, x: (_f(M).softshrink(x), _f(M).softshrink(x, 1.0),
                                      _f(M).softshrink(x, 3.0), _f(M).softshrink(x, 0.0)),
          [E(N_EDGES)], zero_signs=False),
+    # adaptive_avg_pool1d: sizes that divide L, that do not (overlapping windows), larger than
+    # L, L itself, one window; a strided view, fan-out, unbatched and transposed input
+    Case("adaptive_avg_pool1d", lambda M, x: (_f(M).adaptive_avg_pool1d(x, 3),
+                                              _f(M).adaptive_avg_pool1d(x, 2),
+                                              _f(M).adaptive_avg_pool1d(x, 7),
+                                              _f(M).adaptive_avg_pool1d(x, 9),
+                                              _f(M).adaptive_avg_pool1d(x, (4,)),
+                                              _f(M).adaptive_avg_pool1d(x, 1)), [F(2, 3, 7)]),
+    Case("adaptive_avg_pool1d", lambda M, x: (_f(M).adaptive_avg_pool1d(x[:, :, ::2], 3) * x[:, :, :3]
+                                              + M.nn.AdaptiveAvgPool1d(5)(x)[:, :, :3]),
+         [F(2, 3, 11)]),
+    Case("adaptive_avg_pool1d", lambda M, x: (_f(M).adaptive_avg_pool1d(x, 3),
+                                              _f(M).adaptive_avg_pool1d(x.t(), 2)), [F(4, 5)]),
+    # (PyTorch's window sums start from +0, so a window of -0s gives +0; chainrule's -0.)
+    Case("adaptive_avg_pool1d", lambda M, x: (_f(M).adaptive_avg_pool1d(x.reshape(1, 9, 4), 3),
+                                              _f(M).adaptive_avg_pool1d(x, 1)),
+         [E(9, 4, layout="rows")], zero_signs=False),
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, 2), [F(0, 3, 5)]),
+    # An empty output: PyTorch's backward refuses it, so only the values are compared.
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x.detach(), 2),
+         [F(2, 0, 5)]),
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x.detach(), 0),
+         [F(2, 3, 5)]),
 ]
 # Refusals, which PyTorch makes too.
 REFUSALS = [
@@ -51,6 +74,15 @@ REFUSALS = [
     Case("hardshrink", lambda M, x: _f(M).hardshrink(x), [K([1, 2])]),
     Case("softshrink", lambda M, x: _f(M).softshrink(x), [K([1, 2])]),
     Case("hardshrink", lambda M, x: _f(M).hardshrink(x), [K([True, False])]),
+    # adaptive_avg_pool1d: 1-D or 4-D input, two sizes, a negative or missing size, an empty L,
+    # integers
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, 2), [F(5)]),
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, 2), [F(1, 2, 3, 4)]),
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, (2, 2)), [F(2, 3, 4)]),
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, -1), [F(2, 3, 4)]),
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, None), [F(2, 3, 4)]),
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, 2), [F(2, 3, 0)]),
+    Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, 2), [K([[[1, 2, 3]]])]),
 ]
 CASES += REFUSALS
 for _i, _case in enumerate(CASES):
@@ -115,3 +147,33 @@ def test_shrink_modules_print_and_save_as_pytorchs(name, args):
     assert list(ours.state_dict()) == list(theirs.state_dict()) == []
     x = np.linspace(-2, 2, 9)
     np.testing.assert_allclose(ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
+
+
+def test_adaptive_avg_pool1d_windows_are_pytorchs_formula():
+    # Window i of L = 10 into 4: [floor(10 i / 4), ceil(10 (i + 1) / 4)) = [0,3) [2,5) [5,8) [7,10)
+    x = cr.arange(10.0).reshape(1, 1, 10)
+    expected = [np.mean(range(0, 3)), np.mean(range(2, 5)), np.mean(range(5, 8)),
+                np.mean(range(7, 10))]
+    np.testing.assert_allclose(cr.nn.functional.adaptive_avg_pool1d(x, 4).numpy().ravel(),
+                               expected, rtol=1e-6)
+
+
+def test_adaptive_avg_pool1d_errors_name_the_op_and_shape():
+    with pytest.raises(cr.ShapeError, match=r"adaptive_avg_pool1d: expected a 2-D \(C, L\) or "
+                                            r"3-D \(N, C, L\) input, got shape \(5,\)"):
+        cr.nn.functional.adaptive_avg_pool1d(cr.zeros(5), 2)
+    with pytest.raises(cr.ArgumentError, match="adaptive_avg_pool1d: output_size must be one "
+                                               "int, got \\(2, 2\\)"):
+        cr.nn.functional.adaptive_avg_pool1d(cr.zeros(2, 3, 4), (2, 2))
+    with pytest.raises(cr.ShapeError, match=r"adaptive_avg_pool1d: the pooled .* shape "
+                                            r"\(2, 3, 0\)"):
+        cr.nn.functional.adaptive_avg_pool1d(cr.zeros(2, 3, 0), 2)
+
+
+@pytest.mark.parametrize("size", [3, (3,)])
+def test_adaptive_avg_pool1d_module_prints_as_pytorchs(size):
+    ours, theirs = nn.AdaptiveAvgPool1d(size), torch.nn.AdaptiveAvgPool1d(size)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == []
+    x = np.random.default_rng(0).normal(size=(2, 3, 8))
+    np.testing.assert_allclose(ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(),
+                               rtol=1e-12)

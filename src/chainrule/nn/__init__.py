@@ -39,6 +39,7 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
 from .shrink_layers import Hardshrink, Softshrink
+from .small_layers import AdaptiveAvgPool1d
 from .resample_layers import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,
                      ParameterDict, ParameterList, Sequential, StateDictError)
@@ -74,5 +75,5 @@ __all__ = [
     "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
     "MarginRankingLoss", "SoftMarginLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
     "PoissonNLLLoss", "GaussianNLLLoss", "TripletMarginLoss", "MultiLabelSoftMarginLoss",
-    "Hardshrink", "Softshrink",
+    "Hardshrink", "Softshrink", "AdaptiveAvgPool1d",
 ]
