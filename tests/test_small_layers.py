@@ -1,5 +1,7 @@
 """PyTorch's smaller layers and functions: F.hardshrink / F.softshrink (nn.Hardshrink,
-nn.Softshrink, Tensor.hardshrink), F.adaptive_avg_pool1d (nn.AdaptiveAvgPool1d), run through the checks of tests/torch_cases.py's table
+nn.Softshrink, Tensor.hardshrink), F.adaptive_avg_pool1d (nn.AdaptiveAvgPool1d), nn.Softmax2d,
+and the deterministic side of F.dropout1d / dropout3d / alpha_dropout / feature_alpha_dropout
+(evaluation mode, p = 0 and p = 1; their random side is in tests/test_small_dropout.py), run through the checks of tests/torch_cases.py's table
 (test_torch_ops.py): values, dtypes, every leaf's gradient against PyTorch on float64 and
 float32, and float64 central differences to first and second order. Fan-out, non-contiguous
 views, edge values (0, -0, +-1 = +-lambd, inf, nan) and empty tensors are among the cases; a
@@ -67,6 +69,37 @@ CASES = [
          [F(2, 0, 5)]),
     Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x.detach(), 0),
          [F(2, 3, 5)]),
+    # Softmax2d: over dimension -3, batched and not, through a view, with fan-out, at the edges
+    Case("Softmax2d", lambda M, x: (M.nn.Softmax2d()(x), M.nn.Softmax2d()(x[0]) * x[1]),
+         [F(2, 3, 4, 5)]),
+    Case("Softmax2d", lambda M, x: M.nn.Softmax2d()(x.transpose(2, 3)), [F(2, 3, 4, 5)]),
+    Case("Softmax2d", lambda M, x: M.nn.Softmax2d()(x.reshape(5, 3, 1)), [E(N_EDGES)],
+         covers=("exp",)),
+    Case("Softmax2d", lambda M, x: M.nn.Softmax2d()(x), [F(0, 3, 2, 2)]),
+    # The dropouts' deterministic forms: evaluation mode (the input itself), p = 0, and p = 1
+    # in training (zeros, with a zero gradient); unbatched inputs too
+    Case("dropout1d", lambda M, x: (_f(M).dropout1d(x, 0.5, False) * 1, _f(M).dropout1d(x, 0.0),
+                                    _f(M).dropout1d(x, 1.0), _f(M).dropout1d(x[0], 1.0),
+                                    M.nn.Dropout1d(0.3).eval()(x.transpose(1, 2)) * 1),
+         [F(2, 3, 4)]),
+    Case("dropout3d", lambda M, x: (_f(M).dropout3d(x, 0.5, False) * 1, _f(M).dropout3d(x, 0.0),
+                                    _f(M).dropout3d(x, 1.0), _f(M).dropout3d(x[0], 1.0),
+                                    M.nn.Dropout3d(0.3).eval()(x) * x),
+         [F(2, 3, 2, 2, 2)]),
+    Case("alpha_dropout", lambda M, x: (_f(M).alpha_dropout(x, 0.5) * 1,
+                                        _f(M).alpha_dropout(x, 0.0, True) * 1,
+                                        _f(M).alpha_dropout(x, 1.0, True),
+                                        M.nn.AlphaDropout(0.3).eval()(x.t()) * x.t()),
+         [F(3, 4)]),
+    Case("feature_alpha_dropout", lambda M, x: (_f(M).feature_alpha_dropout(x, 0.5) * 1,
+                                                _f(M).feature_alpha_dropout(x, 1.0, True),
+                                                M.nn.FeatureAlphaDropout(0.3).eval()(x) * 1),
+         [F(2, 3, 4)]),
+    Case("dropout1d", lambda M, x: (_f(M).dropout1d(x, 1.0), _f(M).alpha_dropout(x, 1.0, True),
+                                    _f(M).feature_alpha_dropout(x, 1.0, True)),
+         [E(N_EDGES, 1)]),
+    Case("dropout3d", lambda M, x: (_f(M).dropout3d(x, 0.4), _f(M).alpha_dropout(x, 0.4, True)),
+         [F(0, 3, 2, 2, 2)]),
 ]
 # Refusals, which PyTorch makes too.
 REFUSALS = [
@@ -83,6 +116,20 @@ REFUSALS = [
     Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, None), [F(2, 3, 4)]),
     Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, 2), [F(2, 3, 0)]),
     Case("adaptive_avg_pool1d", lambda M, x: _f(M).adaptive_avg_pool1d(x, 2), [K([[[1, 2, 3]]])]),
+    # Softmax2d on 2-D or 5-D input; dropout1d on 1-D or 4-D input, even in evaluation mode;
+    # p outside [0, 1]; feature dropout of a 1-D input; integer input
+    Case("Softmax2d", lambda M, x: M.nn.Softmax2d()(x), [F(3, 4)]),
+    Case("Softmax2d", lambda M, x: M.nn.Softmax2d()(x), [F(1, 2, 3, 4, 5)]),
+    Case("dropout1d", lambda M, x: _f(M).dropout1d(x, 0.5, False), [F(4)]),
+    Case("dropout1d", lambda M, x: _f(M).dropout1d(x, 0.5), [F(1, 2, 3, 4)]),
+    Case("dropout1d", lambda M, x: _f(M).dropout1d(x, 1.5), [F(2, 3)]),
+    Case("dropout3d", lambda M, x: _f(M).dropout3d(x, -0.1), [F(2, 3, 2, 2)]),
+    Case("alpha_dropout", lambda M, x: _f(M).alpha_dropout(x, 1.1), [F(2, 3)]),
+    Case("feature_alpha_dropout", lambda M, x: _f(M).feature_alpha_dropout(x, 2.0), [F(2, 3)]),
+    Case("feature_alpha_dropout", lambda M, x: _f(M).feature_alpha_dropout(x, 0.5, True), [F(4)]),
+    Case("alpha_dropout", lambda M, x: _f(M).alpha_dropout(x, 0.5, True), [K([1, 2, 3])]),
+    Case("dropout1d", lambda M: M.nn.Dropout1d(1.5), []),
+    Case("alpha_dropout", lambda M: M.nn.AlphaDropout(-1), []),
 ]
 CASES += REFUSALS
 for _i, _case in enumerate(CASES):

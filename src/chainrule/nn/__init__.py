@@ -38,7 +38,8 @@ from .pool_layers import (AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d,
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
-from .shrink_layers import Hardshrink, Softshrink
+from .shrink_layers import Hardshrink, Softmax2d, Softshrink
+from .more_dropout import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout
 from .small_layers import AdaptiveAvgPool1d
 from .resample_layers import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,
@@ -76,4 +77,5 @@ __all__ = [
     "MarginRankingLoss", "SoftMarginLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
     "PoissonNLLLoss", "GaussianNLLLoss", "TripletMarginLoss", "MultiLabelSoftMarginLoss",
     "Hardshrink", "Softshrink", "AdaptiveAvgPool1d",
+    "Softmax2d", "Dropout1d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
 ]

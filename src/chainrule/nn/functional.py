@@ -29,6 +29,7 @@ from ..ops.pool import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d,
 from ..ops.resample import interpolate
 from ..ops.shrink import softshrink
 from ..ops.adaptive_avg import adaptive_avg_pool1d
+from ..ops.more_dropout import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
 from ..ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from ..tensor import Tensor
 from .embedding import embedding
@@ -167,7 +168,8 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "pairwise_distance", "margin_ranking_loss", "soft_margin_loss",
            "hinge_embedding_loss", "cosine_embedding_loss", "poisson_nll_loss",
            "gaussian_nll_loss", "triplet_margin_loss", "multilabel_soft_margin_loss",
-           "softshrink", "adaptive_avg_pool1d"]
+           "softshrink", "adaptive_avg_pool1d", "dropout1d", "dropout3d", "alpha_dropout",
+           "feature_alpha_dropout"]
 
 from ..public import export_functional  # noqa: E402
 export_functional(globals(), __all__)  # the F. names declared beside their ops: F.one_hot, ...

@@ -1,5 +1,5 @@
 """Activation layers PyTorch has beside the usual ones: the shrinkages (Hardshrink,
-Softshrink), the randomized leaky ReLU (RReLU) and Softmax2d, each calling the function of its
+Softshrink) and Softmax2d, each calling the function of its
 name in ``nn.functional``, with PyTorch's constructor and printed form."""
 from . import functional as F
 from .module import Module
@@ -35,4 +35,19 @@ class Softshrink(_Shrink):
         return F.softshrink(input, self.lambd)
 
 
-__all__ = ["Hardshrink", "Softshrink"]
+class Softmax2d(Module):
+    """Softmax over the channels (dimension -3) of (N, C, H, W) or (C, H, W) input: at each
+    position the channels sum to 1.
+
+    >>> cr.nn.Softmax2d()(cr.zeros(1, 2, 1, 1)).flatten()
+    tensor([0.5, 0.5], dtype=float32)
+    """
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
+                             f"instead (shape {tuple(input.shape)})")
+        return F.softmax(input, -3)
+
+
+__all__ = ["Hardshrink", "Softshrink", "Softmax2d"]
