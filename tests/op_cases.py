@@ -3,6 +3,7 @@
 ``reference`` computes the same forward in plain NumPy; ``low``/``high`` bound the inputs (to
 keep log/sqrt in their domain); ``twice`` says whether the op is twice differentiable at the
 sampled points (piecewise-linear ops have a zero second derivative, still checked)."""
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +51,17 @@ def _unbroadcastable():
     return None
 
 
+def _erfinv_by_bisection(x):
+    """NumPy has no erfinv: y with math.erf(y) = x, found by halving [-6, 6] to the last bit."""
+    def one(target):
+        low, high = -6.0, 6.0
+        for _ in range(80):
+            middle = (low + high) / 2
+            low, high = (middle, high) if math.erf(middle) < target else (low, middle)
+        return (low + high) / 2
+    return np.vectorize(one)(x)
+
+
 LABELS = np.array([2, 0, 1, 2])
 
 OP_CASES = [
@@ -68,6 +80,8 @@ OP_CASES = [
     OpCase("exp", lambda a: a.exp(), [(3, 4)], np.exp),
     OpCase("exp", lambda a: cr.exp(a), [()], np.exp),
     OpCase("log", lambda a: a.log(), [(3, 4)], np.log, low=0.1),
+    OpCase("erfinv", lambda a: a.erfinv(), [(3, 4)], _erfinv_by_bisection, low=-0.95,
+           high=0.95),
     OpCase("sqrt", lambda a: a.sqrt(), [(3, 4)], np.sqrt, low=0.1),
     OpCase("abs", lambda a: abs(a), [(3, 4)], np.abs, away_from=[0.0]),
     OpCase("tanh", lambda a: a.tanh(), [(3, 4)], np.tanh),

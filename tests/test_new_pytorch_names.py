@@ -1,5 +1,5 @@
 """PyTorch names users reach for: tril_indices and triu_indices, F.adaptive_max_pool1d/2d,
-F.lp_pool1d/2d, F.embedding_bag, and their modules, run through the checks of
+F.lp_pool1d/2d, F.embedding_bag and their modules, erfinv and cr.special, run through the checks of
 tests/torch_cases.py's table (test_torch_ops.py): values, dtypes, every leaf's gradient against
 PyTorch on float64 and float32, and float64 central differences to first and second order.
 Fan-out, non-contiguous views, edge values and empty tensors are among the cases; a case
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from torch_cases import Case, E, F, K
+from torch_cases import N_EDGES, Case, E, F, K
 
 
 def _rows(M, m, indices):
@@ -35,6 +35,9 @@ def _bag(M):
     return M.nn.functional.embedding_bag
 
 
+SPECIAL_UNARY = ("erf", "erfc", "erfinv", "exp2", "expm1", "log1p", "expit",
+                 "gammaln", "logit", "sinc", "round", "ndtr")
+SPECIAL_EDGES = ("erf", "erfc", "erfinv", "exp2", "expm1", "log1p", "expit", "ndtr", "sinc")
 # Bags of 1-D indices: [0, 2], [], [1, 3, 3] and [4, 1] (padding_idx 3 or 1 leaves some out).
 BAG_INDICES = [0, 2, 1, 3, 3, 4, 1]
 BAG_OFFSETS = [0, 2, 2, 5]
@@ -141,6 +144,31 @@ CASES = [
         _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode=m),
         _bag(M)(M.tensor([[0, 1], [1, 0], [2, 3], [3, 2], [4, 0], [0, 4]]), w, mode=m)),
         [E(5, 3)]) for mode in ("sum", "mean", "max")],
+    # erfinv, a primitive: function, method, in place on a copy, fan-out through a view,
+    # 0-d, empty, integers, edges (+-0, +-1, beyond, inf, nan, tiny, denormal)
+    Case("erfinv", lambda M, x: (M.erfinv(x), x.erfinv() * x, M.special.erfinv(x.t()[1:]),
+                                 (x * 0.5).clone().erfinv_()), [F(3, 4, low=-0.97, high=0.97)]),
+    Case("erfinv", lambda M, x: M.erfinv(x), [F(low=-0.9, high=0.9)]),
+    Case("erfinv", lambda M, x: M.erfinv(x), [F(0, 3)]),
+    Case("erfinv", lambda M, x: (M.erfinv(x), x.erfinv()), [K([0, 1, -1, 2])]),
+    Case("erfinv", lambda M, x: M.erfinv(x), [K([-1.0, -0.5, 0.0, 0.999999, 1.0], "float32")]),
+    Case("erfinv", lambda M, x: M.erfinv(x), [E(N_EDGES)]),
+    Case("erfinv", lambda M, x: M.erfinv(x * 0.5), [F(2, 3, dtype="float32")]),
+    # cr.special: each name is the chainrule function PyTorch's torch.special name is
+    Case("special", lambda M, x: tuple(getattr(M.special, n)(x) for n in SPECIAL_UNARY),
+         [F(2, 3, low=0.1, high=0.9)]),
+    Case("special", lambda M, x, y: (M.special.xlogy(x, y), M.special.logsumexp(x, 1),
+                                     M.special.softmax(x, 1), M.special.log_softmax(x, 0),
+                                     M.special.logit(x * 0.3, eps=0.2),
+                                     M.special.ndtr(x * y)), [F(3, 4), F(3, 4, low=0.1)]),
+    Case("special", lambda M, x: tuple(getattr(M.special, n)(x) for n in SPECIAL_EDGES),
+         [E(N_EDGES)]),
+    # digamma's second derivative needs polygamma(2, x), which chainrule lacks
+    Case("special", lambda M, x: (M.special.digamma(x), M.special.psi(x * x)),
+         [F(2, 3, low=0.1, high=3.0)], twice=False),
+    Case("special", lambda M, x: (M.special.round(x), M.special.round(x * 10, decimals=1),
+                                  M.special.softmax(x, 1, dtype=M.float32)),
+         [K([[0.25, -1.5, 2.5, 0.049]])]),
 ]
 # Refusals, which PyTorch makes too: a negative size, a float size, a float dtype.
 REFUSALS = [
@@ -220,7 +248,7 @@ def test_gradient_matches_central_differences(case):
     checks.test_gradient_matches_central_differences(case)
 
 
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in SMOOTH if c.twice], ids=lambda c: c.id)
 def test_second_derivative_matches_central_differences(case):
     checks.test_second_derivative_matches_central_differences(case)
 
@@ -405,3 +433,29 @@ def test_embedding_bag_module_is_pytorchs():
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6)
     with pytest.raises(cr.ArgumentError, match="EmbeddingBag: mode must be one of"):
         cr.nn.EmbeddingBag(4, 2, mode="median")
+
+
+def test_special_names_are_torch_specials_and_the_cr_functions():
+    import chainrule.special as special
+    assert set(special.__all__) <= set(dir(torch.special))
+    assert special.expit is cr.sigmoid and special.gammaln is cr.lgamma
+    assert special.psi is cr.digamma and special.erfinv is cr.erfinv
+    for name in special.__all__:
+        assert callable(getattr(cr.special, name)), name
+
+
+def test_erfinv_is_erfs_inverse_to_float64s_precision_into_the_tails():
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.uniform(-1, 1, 2000), 1 - 10.0 ** -rng.uniform(0, 15.9, 2000),
+                        [0.5, -1 + 2.0 ** -53, 1 - 2.0 ** -52, 1e-300, -5e-324]])
+    ours = cr.erfinv(cr.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, torch.erfinv(torch.tensor(x)).numpy(), rtol=4e-15)
+    np.testing.assert_allclose(cr.erf(cr.tensor(ours)).numpy(), x, rtol=0, atol=4e-16)
+
+
+def test_erfinv_examples_run():
+    import doctest
+    import chainrule.special
+    result = doctest.testmod(chainrule.special, extraglobs={"cr": cr, "np": np},
+                             optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted and not result.failed

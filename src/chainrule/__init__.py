@@ -23,6 +23,7 @@ from . import more_indexing as _more_indexing  # noqa: F401  (reductions, select
 from . import more_linalg as _more_linalg  # noqa: F401  (matrix functions, random fills)
 from . import triangle_indices as _triangle_indices  # noqa: F401  (tril_indices, triu_indices)
 from . import linalg  # noqa: F401  (cr.linalg.norm, vector_norm, matrix_norm)
+from . import special  # noqa: F401  (cr.special: torch.special's names; cr.erfinv)
 from .dtypes import as_dtype, get_default_dtype, set_default_dtype
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, logspace,
                        normal, ones, ones_like, rand, rand_like, randint, randint_like, randn,
@@ -82,6 +83,7 @@ __all__ = list(dict.fromkeys([
     "REGISTRY", "Primitive", "primitive", "gradcheck", "gradgradcheck", "check_backward",
     "BackwardReport",
     "nn", "optim", "data", "inspect", "models", "serialize", "train", "interop", "onnx", "linalg",
+    "special",
     "manual_seed",
     "default_generator", "Generator", "randperm", "multinomial", "save", "load", "utils",
     "seed", "initial_seed", "get_rng_state", "set_rng_state",
