@@ -7,7 +7,7 @@ from ..backend import xp
 from ..dtypes import default_float
 from ..errors import DtypeError, ShapeError
 from . import reduce
-from .elementwise import exp, log, sqrt, where
+from .elementwise import sqrt, where
 from .reduce import max, sum
 from .shape import reshape
 
@@ -37,16 +37,12 @@ def float32_for_half(function):
     return wrapped
 
 
-@float32_for_half
 def log_softmax(x, axis=-1):
-    shifted = x - _max_shift(x, axis)
-    return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
+    return reduce.log_softmax(x, axis=axis)
 
 
-@float32_for_half
 def softmax(x, axis=-1):
-    e = exp(x - _max_shift(x, axis))
-    return e / sum(e, axis=axis, keepdims=True)
+    return reduce.softmax(x, axis=axis)
 
 
 def var(x, axis=None, keepdims=False, correction=1):
@@ -77,14 +73,6 @@ def one_hot(labels, num_classes, dtype=None):
                          f"[0, {num_classes})")
     return Tensor._wrap(xp.arange(num_classes) == labels[..., None],
                   dtype=default_float() if dtype is None else dtype)
-
-
-def _max_shift(x, axis):
-    """The max along ``axis`` as a constant, to subtract before exp; 0 for an empty tensor,
-    whose max does not exist (and which has nothing to shift)."""
-    if _value(x).size == 0:
-        return 0
-    return stop_gradient(max(x, axis=axis, keepdims=True))
 
 
 def _value(x):

@@ -3,7 +3,7 @@ import builtins
 
 from ..backend import xp
 from ..errors import ShapeError
-from .elementwise import exp, log, where
+from .elementwise import exp, in_single, log, where
 from .primitive import primitive
 
 
@@ -176,6 +176,76 @@ def _(grad, x, out, axis, keepdims):
     shifted = x - shift
     with xp.errstate(over="ignore", divide="ignore", invalid="ignore"):
         return grad * exp(shifted - log(sum(exp(shifted), axis=axis, keepdims=True)))
+
+
+@primitive
+def log_softmax(x, *, axis=-1):
+    """x - log(sum(exp(x))) along ``axis``, shifted by the max so exp cannot overflow;
+    float16 computed in float32 and rounded once, as PyTorch's kernels (composite.log_softmax
+    is the public spelling).
+
+    >>> cr.ops.reduce.log_softmax(cr.tensor([0., 0.]))
+    tensor([-0.6931472, -0.6931472], dtype=float32)
+    """
+    shifted, total = _shifted_exp_sum(x, axis)
+    if x.dtype == xp.float16 and _is_last(axis, x.ndim):
+        # PyTorch's float16 kernel along the last dim keeps the sum, and its log, in float16.
+        total = total.astype(xp.float16).astype(xp.float32)
+        with xp.errstate(divide="ignore"):
+            return (shifted - xp.log(total).astype(xp.float16)).astype(xp.float16)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return (shifted - xp.log(total)).astype(x.dtype, copy=False)
+
+
+@log_softmax.vjp(formula="{grad} - exp({out}) * sum({grad})")
+def _(grad, out, axis):
+    # A primitive for PyTorch's formula, which reads the output as rounded: in float16 a
+    # composite's chain rule, through the unrounded float32 values, was many ulps off where
+    # the two terms cancel.
+    def vjp(grad, out):
+        return grad - exp(out) * sum(grad, axis=_axes(axis, out.ndim), keepdims=True)
+    return in_single(vjp, grad, out) if out.dtype == xp.float16 else vjp(grad, out)
+
+
+@primitive
+def softmax(x, *, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so exp cannot overflow; float16
+    computed in float32 and rounded once, as PyTorch's kernels (composite.softmax is the public
+    spelling).
+
+    >>> cr.ops.reduce.softmax(cr.tensor([0., 0.]))
+    tensor([0.5, 0.5], dtype=float32)
+    """
+    shifted, total = _shifted_exp_sum(x, axis)
+    with xp.errstate(invalid="ignore", over="ignore"):
+        return (xp.exp(shifted) / total).astype(x.dtype, copy=False)
+
+
+@softmax.vjp(formula="{out} * ({grad} - sum({grad} * {out}))")
+def _(grad, out, axis):
+    # PyTorch's formula on the output as rounded (see log_softmax's).
+    def vjp(grad, out):
+        return out * (grad - sum(grad * out, axis=_axes(axis, out.ndim), keepdims=True))
+    return in_single(vjp, grad, out) if out.dtype == xp.float16 else vjp(grad, out)
+
+
+def _shifted_exp_sum(x, axis):
+    """x minus its max along ``axis`` (float16 widened to float32), and the sum of the exp of
+    that; a 0-d x is its own axis, an empty one has nothing to shift."""
+    wide = x.astype(xp.float32) if x.dtype == xp.float16 else x
+    axis = _axes(axis, x.ndim)
+    shift = wide.max(axis=axis, keepdims=True) if wide.size else 0
+    with xp.errstate(invalid="ignore", over="ignore"):
+        shifted = wide - shift
+        return shifted, xp.exp(shifted).sum(axis=axis, keepdims=True)
+
+
+def _axes(axis, ndim):
+    return None if ndim == 0 else axis
+
+
+def _is_last(axis, ndim):
+    return ndim == 0 or axis % ndim == ndim - 1
 
 
 def _wide_variance(x, axis, keepdims, correction):
