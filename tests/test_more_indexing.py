@@ -360,27 +360,14 @@ for _i, _case in enumerate(CASES):
     _case.id = f"{_case.name}-{_case.id + '-' if _case.id else ''}{_i}"
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_matches_pytorch(case, dtype):
-    if getattr(case, "refused", False):
-        assert checks._run(case, dtype) is None, "PyTorch accepts this call"
-    checks.test_matches_pytorch(case, dtype)
-
-
+REFUSED = [c for c in CASES if getattr(c, "refused", False)]
 # central differences mean nothing at inf or nan, nor for a refused call
 SMOOTH = [c for c in CASES if not (c.edges or getattr(c, "refused", False)
                                    or getattr(c, "nan_valued", False))]
 
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_gradient_matches_central_differences(case):
-    checks.test_gradient_matches_central_differences(case)
-
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_second_derivative_matches_central_differences(case):
-    checks.test_second_derivative_matches_central_differences(case)
+test_matches_pytorch, test_gradient_matches_central_differences, \
+    test_second_derivative_matches_central_differences = checks.table_tests(
+        CASES, SMOOTH, refused=REFUSED)
 
 
 def test_the_named_tuples_have_pytorchs_fields():

@@ -16,12 +16,6 @@ torch = pytest.importorskip("torch")
 import test_torch_ops as checks  # noqa: E402  (imports torch)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_matches_pytorch(case, dtype):
-    checks.test_matches_pytorch(case, dtype)
-
-
 def test_every_case_but_the_refusals_runs_in_pytorch():
     refused = [c.id for c in CASES if c not in REFUSALS and not c.id.startswith(
         tuple(INTEGER_FORMS)) and checks._run(c, "float64") is None]
@@ -34,15 +28,8 @@ NOT_DIFFERENTIABLE = ("signbit", "heaviside", "nextafter", "gcd", "lcm")  # or n
 SMOOTH = [c for c in CASES if not c.edges and c not in REFUSALS and c.name not in
           NOT_DIFFERENTIABLE and any(spec.kind == "float" for spec in c.inputs)]
 
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_gradient_matches_central_differences(case):
-    checks.test_gradient_matches_central_differences(case)
-
-
-@pytest.mark.parametrize("case", [c for c in SMOOTH if c.twice], ids=lambda c: c.id)
-def test_second_derivative_matches_central_differences(case):
-    checks.test_second_derivative_matches_central_differences(case)
+test_matches_pytorch, test_gradient_matches_central_differences, \
+    test_second_derivative_matches_central_differences = checks.table_tests(CASES, SMOOTH)
 
 
 # -- what the table cannot say ----------------------------------------------------------------

@@ -151,23 +151,10 @@ for _i, _case in enumerate(CASES):
     _case.id = f"{_case.name}-{_case.id + '-' if _case.id else ''}{_i}"
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_matches_pytorch(case, dtype):
-    checks.test_matches_pytorch(case, dtype)
-
-
 SMOOTH = [c for c in CASES if not c.edges]  # central differences mean nothing at inf or nan
 
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_gradient_matches_central_differences(case):
-    checks.test_gradient_matches_central_differences(case)
-
-
-@pytest.mark.parametrize("case", [c for c in SMOOTH if c.twice], ids=lambda c: c.id)
-def test_second_derivative_matches_central_differences(case):
-    checks.test_second_derivative_matches_central_differences(case)
+test_matches_pytorch, test_gradient_matches_central_differences, \
+    test_second_derivative_matches_central_differences = checks.table_tests(CASES, SMOOTH)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])

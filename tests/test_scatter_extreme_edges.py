@@ -36,20 +36,8 @@ torch = pytest.importorskip("torch")
 import test_torch_ops as checks  # noqa: E402  (imports torch)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_matches_pytorch(case, dtype):
-    checks.test_matches_pytorch(case, dtype)
-
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_gradient_matches_central_differences(case):
-    checks.test_gradient_matches_central_differences(case)
-
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_second_derivative_matches_central_differences(case):
-    checks.test_second_derivative_matches_central_differences(case)
+test_matches_pytorch, test_gradient_matches_central_differences, \
+    test_second_derivative_matches_central_differences = checks.table_tests(CASES, SMOOTH)
 
 
 def _edge_run(M, x, s, reduce, include_self, index, dtype):

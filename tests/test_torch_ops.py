@@ -125,6 +125,40 @@ def test_second_derivative_matches_central_differences(case):
     assert cr.gradgradcheck(fn, inputs, atol=1e-4, rtol=1e-3)
 
 
+def table_tests(cases, smooth, runs=(), refused=()):
+    """This file's three checks for another file's table of cases, returned as test functions
+    for that module to bind to its own test_ names:
+
+        test_matches_pytorch, test_gradient_matches_central_differences, \\
+            test_second_derivative_matches_central_differences = table_tests(CASES, SMOOTH)
+
+    Every case against PyTorch in float64 and float32, where each case of ``runs`` must run in
+    PyTorch and each of ``refused`` must be refused by it (and, as _run checks, by chainrule;
+    elsewhere a refusal by both passes); the ``smooth`` cases against central differences to
+    first order, and those of them with ``twice`` to second order."""
+    runs, refused = list(runs), list(refused)
+
+    @pytest.mark.parametrize("dtype", ["float64", "float32"])
+    @pytest.mark.parametrize("case", cases, ids=lambda c: c.id)
+    def matches_pytorch(case, dtype):
+        if case in runs:
+            assert _run(case, dtype) is not None, "PyTorch refuses this case"
+        if case in refused:
+            assert _run(case, dtype) is None, "PyTorch accepts this call"
+        test_matches_pytorch(case, dtype)
+
+    @pytest.mark.parametrize("case", smooth, ids=lambda c: c.id)
+    def gradient_matches_central_differences(case):
+        test_gradient_matches_central_differences(case)
+
+    @pytest.mark.parametrize("case", [c for c in smooth if c.twice], ids=lambda c: c.id)
+    def second_derivative_matches_central_differences(case):
+        test_second_derivative_matches_central_differences(case)
+
+    return (matches_pytorch, gradient_matches_central_differences,
+            second_derivative_matches_central_differences)
+
+
 def test_the_deliberate_differences_are_errors_or_casts():
     x = cr.tensor(np.zeros((2, 3), dtype=np.float32))
     loss = cr.nn.functional.cross_entropy(x, cr.tensor([0, 2]),
