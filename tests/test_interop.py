@@ -354,8 +354,8 @@ def test_dtype_and_train_mode_follow_the_source(torch):
 
 
 @pytest.mark.parametrize("module, pattern", [
-    ("ChannelShuffle", r"layer at '1' is a torch\.nn\.modules\.channelshuffle\.ChannelShuffle, "
-                       r"which has no equivalent"),
+    ("CrossMapLRN2d", r"layer at '1' is a torch\.nn\.modules\.normalization\.CrossMapLRN2d, "
+                      r"which has no equivalent"),
     ("sparse", r"Embedding at '1' has sparse=True; chainrule's Embedding supports only "
                r"sparse=False"),
     ("custom", r"layer at '1' is a test_interop\..*Custom, which has no equivalent"),
@@ -370,7 +370,7 @@ def test_unsupported_layers_are_named(torch, module, pattern):
         pass
 
     Custom.__module__ = MyLinear.__module__ = "test_interop"
-    second = {"ChannelShuffle": lambda: torch.nn.ChannelShuffle(2),
+    second = {"CrossMapLRN2d": lambda: torch.nn.CrossMapLRN2d(3),
               "sparse": lambda: torch.nn.Embedding(3, 2, sparse=True), "custom": Custom,
               "subclass": lambda: MyLinear(2, 2)}[module]
     with pytest.raises(cr.interop.ConversionError, match=pattern):

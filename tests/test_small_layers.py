@@ -1,7 +1,10 @@
 """PyTorch's smaller layers and functions: F.hardshrink / F.softshrink (nn.Hardshrink,
 nn.Softshrink, Tensor.hardshrink), F.adaptive_avg_pool1d (nn.AdaptiveAvgPool1d), nn.Softmax2d,
-and the deterministic side of F.dropout1d / dropout3d / alpha_dropout / feature_alpha_dropout
-(evaluation mode, p = 0 and p = 1; their random side is in tests/test_small_dropout.py), run through the checks of tests/torch_cases.py's table
+the deterministic side of F.dropout1d / dropout3d / alpha_dropout / feature_alpha_dropout
+(evaluation mode, p = 0 and p = 1; their random side is in tests/test_small_dropout.py),
+F.bilinear (nn.Bilinear), F.channel_shuffle, F.local_response_norm, F.pdist and F.rrelu in
+evaluation mode and with lower = upper (the random side of rrelu and F.gumbel_softmax is in
+tests/test_small_random.py), run through the checks of tests/torch_cases.py's table
 (test_torch_ops.py): values, dtypes, every leaf's gradient against PyTorch on float64 and
 float32, and float64 central differences to first and second order. Fan-out, non-contiguous
 views, edge values (0, -0, +-1 = +-lambd, inf, nan) and empty tensors are among the cases; a
@@ -100,6 +103,67 @@ CASES = [
          [E(N_EDGES, 1)]),
     Case("dropout3d", lambda M, x: (_f(M).dropout3d(x, 0.4), _f(M).alpha_dropout(x, 0.4, True)),
          [F(0, 3, 2, 2, 2)]),
+    # bilinear: with and without a bias, 1-D and 3-D inputs, one input twice (fan-out),
+    # transposed views, an empty batch, edge values in one input
+    Case("bilinear", lambda M, a, b, w, c: (_f(M).bilinear(a, b, w, c), _f(M).bilinear(a, b, w),
+                                            _f(M).bilinear(a[0], b[1], w, c)),
+         [F(2, 3), F(2, 4), F(5, 3, 4), F(5)]),
+    Case("bilinear", lambda M, a, w: _f(M).bilinear(a, a, w) * a[:, :1] + _f(M).bilinear(
+        a.t().t().flip(1), a, w.transpose(1, 2)), [F(4, 3), F(2, 3, 3)]),
+    Case("bilinear", lambda M, a, b, w: _f(M).bilinear(a.transpose(0, 1), b, w),
+         [F(2, 3, 4), F(3, 2, 5), F(2, 4, 5)]),
+    Case("bilinear", lambda M, a, b, w, c: _f(M).bilinear(a, b, w, c),
+         [F(0, 3), F(0, 4), F(5, 3, 4), F(5)]),
+    Case("bilinear", lambda M, a, b, w: _f(M).bilinear(a.reshape(5, 3), b, w),
+         [E(15), F(5, 2, low=0.5), F(1, 3, 2, low=0.5)], zero_signs=False),
+    # channel_shuffle: several group counts, integers, views, empty, edges
+    Case("channel_shuffle", lambda M, x: (_f(M).channel_shuffle(x, 3), _f(M).channel_shuffle(x, 2),
+                                          _f(M).channel_shuffle(x, 1), M.nn.ChannelShuffle(6)(x),
+                                          _f(M).channel_shuffle(x.transpose(0, 2), 1)),
+         [F(2, 6, 3)]),
+    Case("channel_shuffle", lambda M, x: _f(M).channel_shuffle(x[:, ::2], 2) * x[:, :4],
+         [F(2, 8, 2, 2)]),
+    Case("channel_shuffle", lambda M, x: _f(M).channel_shuffle(x, 2),
+         [K(np.arange(24).reshape(2, 4, 3))]),
+    Case("channel_shuffle", lambda M, x: (_f(M).channel_shuffle(x, 2),
+                                          _f(M).channel_shuffle(x[:, :, :0], 2)), [F(0, 4, 3)]),
+    Case("channel_shuffle", lambda M, x: _f(M).channel_shuffle(x.reshape(1, 15, 1), 5),
+         [E(N_EDGES)]),
+    # local_response_norm: odd and even sizes, size 1 and larger than C, 3-, 4- and 5-D, every
+    # option, a transposed view, fan-out, empty, edges
+    Case("local_response_norm", lambda M, x: (_f(M).local_response_norm(x, 3),
+                                              _f(M).local_response_norm(x, 2, 0.5, 0.6, 2.0),
+                                              _f(M).local_response_norm(x, 1, alpha=1.0),
+                                              _f(M).local_response_norm(x, 9, k=0.5, beta=1.2)),
+         [F(2, 6, 3)]),
+    Case("local_response_norm", lambda M, x: (M.nn.LocalResponseNorm(4, 0.3)(x),
+                                              _f(M).local_response_norm(x.transpose(2, 3), 3) * x),
+         [F(2, 5, 3, 3)]),
+    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x, 3, 1.0), [F(1, 4, 2, 2, 2)]),
+    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x, 3), [F(0, 4, 2)]),
+    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x.reshape(1, 15, 1), 3, 0.5),
+         [E(N_EDGES)], zero_signs=False),
+    # pdist: p = 2, 1, 0.5, 3, inf and 0; a transposed view, fan-out, 0 and 1 rows, no columns
+    Case("pdist", lambda M, x: (_f(M).pdist(x), _f(M).pdist(x, 1), _f(M).pdist(x, 0.5),
+                                _f(M).pdist(x, 3), _f(M).pdist(x, float("inf")),
+                                _f(M).pdist(x, 0)), [F(5, 3)]),
+    Case("pdist", lambda M, x: (_f(M).pdist(x.t()) * _f(M).pdist(x[:2].t(), 1.5).sum()),
+         [F(3, 5)]),
+    # (PyTorch's backward crashes on an empty result: values only.)
+    Case("pdist", lambda M, x: (_f(M).pdist(x.detach()), _f(M).pdist(x[:1].detach())),
+         [F(0, 3)]),
+    Case("pdist", lambda M, x: (_f(M).pdist(x[:1].detach()), _f(M).pdist(x[:, :0].detach())),
+         [F(3, 2)]),
+    # rrelu in evaluation mode (leaky ReLU with slope (lower + upper) / 2) and in training with
+    # lower = upper (no randomness left): values, gradients, edges, views, fan-out, modules
+    Case("rrelu", lambda M, x: (_f(M).rrelu(x), _f(M).rrelu(x, 0.1, 0.3),
+                                _f(M).rrelu(x, 0.2, 0.2, True), M.nn.RReLU(0.05, 0.5).eval()(x)),
+         [F(3, 4)]),
+    Case("rrelu", lambda M, x: _f(M).rrelu(x.t(), 0.3, 0.3, True) * x.t()
+         + _f(M).rrelu(x[::2]).sum(), [F(4, 3)]),
+    Case("rrelu", lambda M, x: (_f(M).rrelu(x), _f(M).rrelu(x, 0.25, 0.25, training=True),
+                                _f(M).rrelu(x, 0.0, 0.0, True)), [E(N_EDGES)]),
+    Case("rrelu", lambda M, x: (_f(M).rrelu(x), _f(M).rrelu(x, 0.3, 0.3, True)), [F(0, 2)]),
 ]
 # Refusals, which PyTorch makes too.
 REFUSALS = [
@@ -130,6 +194,29 @@ REFUSALS = [
     Case("alpha_dropout", lambda M, x: _f(M).alpha_dropout(x, 0.5, True), [K([1, 2, 3])]),
     Case("dropout1d", lambda M: M.nn.Dropout1d(1.5), []),
     Case("alpha_dropout", lambda M: M.nn.AlphaDropout(-1), []),
+    # bilinear: batch dimensions or ranks that differ, a misshapen weight or bias
+    Case("bilinear", lambda M, a, b, w: _f(M).bilinear(a, b, w), [F(2, 3), F(3, 4), F(5, 3, 4)]),
+    Case("bilinear", lambda M, a, b, w: _f(M).bilinear(a, b, w), [F(2, 3), F(4), F(5, 3, 4)]),
+    Case("bilinear", lambda M, a, b, w: _f(M).bilinear(a, b, w), [F(2, 2), F(2, 4), F(5, 3, 4)]),
+    Case("bilinear", lambda M, a, b, w: _f(M).bilinear(a, b, w), [F(2, 3), F(2, 4), F(3, 4)]),
+    Case("bilinear", lambda M, a, b, w, c: _f(M).bilinear(a, b, w, c),
+         [F(2, 3), F(2, 4), F(5, 3, 4), F(4)]),
+    Case("bilinear", lambda M, a, b, w: _f(M).bilinear(a, b, w), [F(1, 3), F(2, 4), F(5, 3, 4)]),
+    # channel_shuffle: 2-D input, groups 0 or negative, channels not divisible
+    Case("channel_shuffle", lambda M, x: _f(M).channel_shuffle(x, 2), [F(2, 4)]),
+    Case("channel_shuffle", lambda M, x: _f(M).channel_shuffle(x, 0), [F(2, 4, 3)]),
+    Case("channel_shuffle", lambda M, x: _f(M).channel_shuffle(x, -2), [F(2, 4, 3)]),
+    Case("channel_shuffle", lambda M, x: _f(M).channel_shuffle(x, 2), [F(2, 5, 3)]),
+    # local_response_norm: 2-D input, size 0; pdist: 3-D input, negative p, integers;
+    # rrelu: lower > upper (even in evaluation), integers
+    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x, 2), [F(2, 3)]),
+    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x, 0), [F(2, 3, 4)]),
+    Case("pdist", lambda M, x: _f(M).pdist(x), [F(2, 3, 4)]),
+    Case("pdist", lambda M, x: _f(M).pdist(x, -1), [F(3, 4)]),
+    Case("pdist", lambda M, x: _f(M).pdist(x), [K([[1, 2], [3, 4]])]),
+    Case("rrelu", lambda M, x: _f(M).rrelu(x, 0.5, 0.2), [F(3)]),
+    Case("rrelu", lambda M, x: _f(M).rrelu(x, 0.5, 0.2, True), [F(3)]),
+    Case("rrelu", lambda M, x: _f(M).rrelu(x, training=True), [K([-1, 2])]),
 ]
 CASES += REFUSALS
 for _i, _case in enumerate(CASES):

@@ -207,6 +207,16 @@ LAYERS = {
     "InstanceNorm2d": _instance_norm_options,
     "InstanceNorm3d": _instance_norm_options,
     "PairwiseDistance": lambda m: dict(p=m.norm, eps=m.eps, keepdim=m.keepdim),
+    "Hardshrink": lambda m: dict(lambd=m.lambd), "Softshrink": lambda m: dict(lambd=m.lambd),
+    "Softmax2d": _no_options, "RReLU": lambda m: dict(lower=m.lower, upper=m.upper,
+                                                      inplace=m.inplace),
+    "AdaptiveAvgPool1d": lambda m: dict(output_size=m.output_size),
+    **{name: lambda m: dict(p=m.p, inplace=m.inplace)
+       for name in ("Dropout1d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")},
+    "Bilinear": lambda m: dict(in1_features=m.in1_features, in2_features=m.in2_features,
+                               out_features=m.out_features, bias=m.bias is not None),
+    "ChannelShuffle": lambda m: dict(groups=m.groups),
+    "LocalResponseNorm": lambda m: dict(size=m.size, alpha=m.alpha, beta=m.beta, k=m.k),
     **{f"{kind}Pad{n}d": _padding_options for kind in ("Zero", "Reflection", "Replication",
                                                        "Circular") for n in (1, 2, 3)},
     **{f"ConstantPad{n}d": lambda m: dict(padding=tuple(m.padding), value=m.value)

@@ -38,9 +38,9 @@ from .pool_layers import (AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d,
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
-from .shrink_layers import Hardshrink, Softmax2d, Softshrink
+from .shrink_layers import Hardshrink, RReLU, Softmax2d, Softshrink
 from .more_dropout import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout
-from .small_layers import AdaptiveAvgPool1d
+from .small_layers import AdaptiveAvgPool1d, Bilinear, ChannelShuffle, LocalResponseNorm
 from .resample_layers import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,
                      ParameterDict, ParameterList, Sequential, StateDictError)
@@ -78,4 +78,5 @@ __all__ = [
     "PoissonNLLLoss", "GaussianNLLLoss", "TripletMarginLoss", "MultiLabelSoftMarginLoss",
     "Hardshrink", "Softshrink", "AdaptiveAvgPool1d",
     "Softmax2d", "Dropout1d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+    "Bilinear", "ChannelShuffle", "LocalResponseNorm", "RReLU",
 ]

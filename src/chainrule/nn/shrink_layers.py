@@ -1,5 +1,5 @@
 """Activation layers PyTorch has beside the usual ones: the shrinkages (Hardshrink,
-Softshrink) and Softmax2d, each calling the function of its
+Softshrink), the randomized leaky ReLU (RReLU) and Softmax2d, each calling the function of its
 name in ``nn.functional``, with PyTorch's constructor and printed form."""
 from . import functional as F
 from .module import Module
@@ -50,4 +50,24 @@ class Softmax2d(Module):
         return F.softmax(input, -3)
 
 
-__all__ = ["Hardshrink", "Softshrink", "Softmax2d"]
+class RReLU(Module):
+    """x where x > 0, else a x: in training a is drawn per element from U(``lower``,
+    ``upper``), in evaluation it is (lower + upper) / 2.
+
+    >>> cr.nn.RReLU(0.1, 0.3).eval()(cr.tensor([-1., 2.]))
+    tensor([-0.2,  2. ], dtype=float32)
+    """
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False, generator=None):
+        self.lower, self.upper, self.inplace, self.generator = lower, upper, inplace, generator
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace,
+                       generator=self.generator)
+
+    def extra_repr(self):
+        text = f"lower={self.lower}, upper={self.upper}"
+        return f"{text}, inplace=True" if self.inplace else text
+
+
+__all__ = ["Hardshrink", "Softshrink", "Softmax2d", "RReLU"]
