@@ -32,6 +32,8 @@ from ..ops.adaptive_avg import adaptive_avg_pool1d
 from ..ops.more_dropout import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
 from ..ops.random_activations import gumbel_softmax, rrelu
 from .small_functional import bilinear, channel_shuffle, local_response_norm, pdist
+from .inplace_functional import (celu_, elu_, hardtanh_, leaky_relu_, relu_, rrelu_, selu_,
+                                 threshold_)
 from ..ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from ..tensor import Tensor
 from .embedding import embedding
@@ -172,7 +174,8 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "s
            "gaussian_nll_loss", "triplet_margin_loss", "multilabel_soft_margin_loss",
            "softshrink", "adaptive_avg_pool1d", "dropout1d", "dropout3d", "alpha_dropout",
            "feature_alpha_dropout", "bilinear", "channel_shuffle", "local_response_norm",
-           "pdist", "gumbel_softmax", "rrelu"]
+           "pdist", "gumbel_softmax", "rrelu", "relu_", "elu_", "leaky_relu_", "hardtanh_",
+           "threshold_", "selu_", "celu_", "rrelu_"]
 
 from ..public import export_functional  # noqa: E402
 export_functional(globals(), __all__)  # the F. names declared beside their ops: F.one_hot, ...
