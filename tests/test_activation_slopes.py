@@ -76,3 +76,20 @@ def test_float16_elu_family_slope_far_below_zero_as_pytorch(name):
     theirs = _derivatives(torch, fn, values, "float16")
     for what, a, b in zip(("value", "first", "second"), ours, theirs):
         _assert_within_ulps(a, b, 1, f"{name} float16 {what}")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_logsigmoid_below_zero_to_second_order_as_pytorch(dtype):
+    # The second derivative sigmoid(x) (sigmoid(x) - 1) came from sigmoid(-x), which rounds
+    # to 1 below x = -17 in float32 (-37 in float64): 0 there, and few digits above. PyTorch
+    # takes it from the small sigmoid(x). (Above 0 PyTorch's own rounds to 0 from x = 17 in
+    # float32, where chainrule's from sigmoid(-x) keeps its digits: not compared.)
+    fn = lambda M, x: M.nn.functional.logsigmoid(x)  # noqa: E731
+    rng = np.random.default_rng(2)
+    values = np.r_[[v for v in TAIL if v > -700], -0.0, -rng.exponential(8.0, 64)]
+    if dtype == "float32":
+        values = values[values > -87]  # sigmoid(x) below: subnormal, flushed to 0 by PyTorch
+    ours = _derivatives(cr, fn, values, dtype)
+    theirs = _derivatives(torch, fn, values, dtype)
+    for what, a, b in zip(("value", "first", "second"), ours, theirs):
+        _assert_within_ulps(a, b, 3, f"logsigmoid {dtype} {what}")

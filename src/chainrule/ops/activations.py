@@ -166,7 +166,12 @@ def log_sigmoid(input):
     >>> cr.nn.functional.logsigmoid(cr.tensor([0.]))
     tensor([-0.6931472], dtype=float32)
     """
-    return -_softplus(-_floating("log_sigmoid", input))
+    # Each sign its own form, as PyTorch's: x - log(1 + e^x) below 0, -log(1 + e^-x) from 0
+    # on. Below 0 the second derivative then comes from the small sigmoid(x), as PyTorch's;
+    # from sigmoid(-x), near 1, it was 0 below x = -17 in float32 (-37 in float64).
+    negative = less(stop_gradient(_floating("log_sigmoid", input)), 0)
+    below = where(negative, input, 0)
+    return where(negative, below - _softplus(below), -_softplus(-where(negative, 0, input)))
 
 
 logsigmoid = log_sigmoid
