@@ -149,6 +149,8 @@ CASES = [
                                 _f(M).pdist(x, 0)), [F(5, 3)]),
     Case("pdist", lambda M, x: (_f(M).pdist(x.t()) * _f(M).pdist(x[:2].t(), 1.5).sum()),
          [F(3, 5)]),
+    Case("pdist", lambda M, x: (_f(M).pdist(x.reshape(5, 3)), _f(M).pdist(x.reshape(5, 3), 1),
+                                _f(M).pdist(x.reshape(5, 3), float("inf"))), [E(N_EDGES)]),
     # (PyTorch's backward crashes on an empty result: values only.)
     Case("pdist", lambda M, x: (_f(M).pdist(x.detach()), _f(M).pdist(x[:1].detach())),
          [F(0, 3)]),

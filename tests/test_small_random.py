@@ -223,10 +223,13 @@ def test_layer_errors_name_the_op_and_shapes():
         F.pdist(cr.ones(2, 3, 4))
 
 
-@pytest.mark.parametrize("p", [2, 1, 0.5, 3, float("inf")])
-def test_pdist_of_equal_rows_has_pytorchs_gradient(p):
-    # A zero distance is a kink: no central difference applies; PyTorch's gradient there is 0.
-    x = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 2.0, -1.0]])
+@pytest.mark.parametrize("p", [2, 1, 0.5, 3, float("inf"), 0])
+@pytest.mark.parametrize("x", [[[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 2.0, -1.0]],
+                               [[1.0, 2.0, 3.0], [2.0, 3.0, 3.5], [0.0, 5.0, 3.0]]])
+def test_pdist_at_kinks_has_pytorchs_gradient(p, x):
+    # Kinks, where no central difference applies: a zero distance (PyTorch's gradient there is
+    # 0) and, for p = inf, tied largest differences (each takes the whole gradient).
+    x = np.array(x)
     ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     w = np.array([0.3, -1.2, 0.7])
     (F.pdist(ours, p) * cr.tensor(w)).sum().backward()

@@ -5,6 +5,8 @@ matrix)."""
 from ..backend import xp
 from ..errors import ArgumentError, DtypeError, ShapeError
 from ..linalg import vector_norm
+from ..ops.composite import stop_gradient
+from ..ops.elementwise import where
 from ..ops.layout import pad
 from ..tensor import Tensor
 
@@ -109,7 +111,19 @@ def pdist(input, p=2):
     if not p >= 0:
         raise ArgumentError(f"pdist: only supports non-negative p, got {p}")
     first, second = xp.triu_indices(input.shape[0], 1)
-    return vector_norm(input[first] - input[second], ord=p, dim=1)
+    diff = input[first] - input[second]
+    distance = vector_norm(diff, ord=p, dim=1)
+    if p != float("inf") or not diff.numel():
+        return distance
+    # PyTorch's pdist gives each tied largest |difference| the whole gradient, where
+    # vector_norm shares it out among them: the value is the norm's, the slope this sum's
+    # (on rows of a finite distance, where top - top is 0 and not inf - inf).
+    size = diff.abs()
+    values = size.detach()._data
+    finite = xp.isfinite(distance.detach()._data)
+    tied = (values == values.max(axis=1, keepdims=True)) & finite[:, None]
+    top = where(tied, size, 0).sum(1)
+    return where(finite, stop_gradient(distance) + (top - stop_gradient(top)), distance)
 
 
 __all__ = ["bilinear", "channel_shuffle", "local_response_norm", "pdist"]
