@@ -133,3 +133,8 @@ MORE_LAYERS = {"PReLU", "GLU", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "Ins
                "InstanceNorm2d", "InstanceNorm3d", "PairwiseDistance"} | {
     f"{kind}Pad{n}d" for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular")
     for n in (1, 2, 3)}
+# Converted both ways and exported to ONNX (Bilinear refused, two inputs):
+# tests/test_small_export.py.
+SMALL_LAYERS = {"Hardshrink", "Softshrink", "Softmax2d", "RReLU", "Dropout1d", "Dropout3d",
+                "AlphaDropout", "FeatureAlphaDropout", "AdaptiveAvgPool1d", "ChannelShuffle",
+                "LocalResponseNorm", "Bilinear"}

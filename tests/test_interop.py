@@ -12,7 +12,7 @@ from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
 from interop_cases import (MORE_LAYERS, attention, every_layer, lines_and_upsampling,
-                           more_options, recurrent, unfolding, volumes, with_indices)
+                           more_options, recurrent, unfolding, volumes, with_indices, SMALL_LAYERS)
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 
@@ -339,6 +339,7 @@ def test_every_layer_converts_and_is_tested():
     tested |= {type(m).__name__ for m in recurrent(nn)}
     tested |= {"CosineSimilarity"}  # two inputs: tests/test_more_layers_interop.py
     tested |= MORE_LAYERS  # tests/test_more_nn_layers.py
+    tested |= SMALL_LAYERS  # tests/test_small_export.py
     tested |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
     assert set(LAYERS) <= tested
 

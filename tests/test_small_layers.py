@@ -57,7 +57,8 @@ CASES = [
                                               _f(M).adaptive_avg_pool1d(x, 9),
                                               _f(M).adaptive_avg_pool1d(x, (4,)),
                                               _f(M).adaptive_avg_pool1d(x, 1)), [F(2, 3, 7)]),
-    Case("adaptive_avg_pool1d", lambda M, x: (_f(M).adaptive_avg_pool1d(x[:, :, ::2], 3) * x[:, :, :3]
+    Case("adaptive_avg_pool1d", lambda M, x: (_f(M).adaptive_avg_pool1d(x[:, :, ::2], 3)
+                                              * x[:, :, :3]
                                               + M.nn.AdaptiveAvgPool1d(5)(x)[:, :, :3]),
          [F(2, 3, 11)]),
     Case("adaptive_avg_pool1d", lambda M, x: (_f(M).adaptive_avg_pool1d(x, 3),
@@ -139,9 +140,11 @@ CASES = [
     Case("local_response_norm", lambda M, x: (M.nn.LocalResponseNorm(4, 0.3)(x),
                                               _f(M).local_response_norm(x.transpose(2, 3), 3) * x),
          [F(2, 5, 3, 3)]),
-    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x, 3, 1.0), [F(1, 4, 2, 2, 2)]),
+    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x, 3, 1.0),
+         [F(1, 4, 2, 2, 2)]),
     Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x, 3), [F(0, 4, 2)]),
-    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x.reshape(1, 15, 1), 3, 0.5),
+    Case("local_response_norm", lambda M, x: _f(M).local_response_norm(x.reshape(1, 15, 1), 3,
+                                                                       0.5),
          [E(N_EDGES)], zero_signs=False),
     # pdist: p = 2, 1, 0.5, 3, inf and 0; a transposed view, fan-out, 0 and 1 rows, no columns
     Case("pdist", lambda M, x: (_f(M).pdist(x), _f(M).pdist(x, 1), _f(M).pdist(x, 0.5),

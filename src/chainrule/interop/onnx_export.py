@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import ChainruleError
 from . import onnx_more_layers as _more
 from . import onnx_sequence as _seq
+from . import onnx_small_layers as _small
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 17  # LayerNormalization, which LayerNorm and GroupNorm use, came in opset 17
@@ -649,5 +650,5 @@ EMITTERS = {
     "TransformerEncoderLayer": _seq.transformer_encoder_layer,
     "TransformerEncoder": _seq.transformer_encoder, "TransformerDecoderLayer": _seq.decoder,
     "TransformerDecoder": _seq.decoder, "Transformer": _seq.decoder,
-    "PairwiseDistance": _two_inputs, **_more.EMITTERS,
+    "PairwiseDistance": _two_inputs, **_more.EMITTERS, **_small.EMITTERS,
 }
