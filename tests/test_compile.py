@@ -170,17 +170,61 @@ def test_reading_a_value_during_capture_is_refused_naming_the_line(body, what):
     assert what in str(info.value)
 
 
-def test_dropout_in_training_is_refused_and_eval_compiles():
-    cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 2))
+@pytest.mark.parametrize("layer", [
+    lambda: nn.Dropout(0.5), lambda: nn.Dropout1d(0.5), lambda: nn.Dropout2d(0.5),
+    lambda: nn.Dropout3d(0.5)], ids=["dropout", "dropout1d", "dropout2d", "dropout3d"])
+def test_dropout_in_training_draws_a_new_mask_each_call_as_eager(layer):
+    shape = (3, 4, 2, 2, 2)
+
+    def run(compiled):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Flatten(0, 0), layer())
+        step = cr.compile(lambda x: model(x)) if compiled else (lambda x: model(x))
+        x = cr.ones(*shape[:model[1].__class__.__name__.count("3d") * 2 + 3])
+        if isinstance(model[1], nn.Dropout1d):
+            x = cr.ones(3, 4, 2)
+        outs = [_np(step(x)).copy() for _ in range(5)]
+        model.eval()
+        outs.append(_np(step(x)).copy())  # eval: a plan of its own, no mask
+        return outs, step
+
+    eager, _ = run(False)
+    compiled, step = run(True)
+    for a, b in zip(compiled, eager):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(eager[0], e) for e in eager[1:5])  # masks differ by call
+    np.testing.assert_array_equal(eager[5], np.ones_like(eager[5]))
+    assert sum(plan.calls for plan in step.plans) >= 2  # replays drew their own masks
+
+
+def test_dropout_with_its_own_generator_replays_that_generators_draws():
+    def run(compiled):
+        generator = cr.Generator().manual_seed(7)
+        w = cr.ones(6, requires_grad=True)
+
+        def f(x):
+            loss = (cr.nn.functional.dropout(x * w, 0.5, generator=generator)).sum()
+            w.grad = None
+            loss.backward()
+            return loss, w.grad
+        step = cr.compile(f) if compiled else f
+        return [(float(loss), _np(grad).copy()) for loss, grad in
+                (step(cr.ones(6)) for _ in range(5))]
+
+    for (a, ga), (b, gb) in zip(run(True), run(False)):
+        assert a == b
+        np.testing.assert_array_equal(ga, gb)
+
+
+def test_other_random_draws_are_refused_naming_the_line():
+    model = nn.Sequential(nn.Linear(4, 4), nn.AlphaDropout(0.5))
     compiled = cr.compile(lambda x: model(x))
-    with pytest.raises(CaptureError, match="random"):
-        compiled(cr.ones(3, 4))
-    model.eval()
-    compiled = cr.compile(lambda x: model(x))
-    x = cr.tensor(np.random.default_rng(0).random((3, 4), dtype=np.float32))
-    for _ in range(3):
-        np.testing.assert_array_equal(_np(compiled(x)), _np(model(x)))
+    with pytest.raises(CaptureError, match="changed between two calls"):
+        for _ in range(3):
+            compiled(cr.ones(3, 4))
+    compiled = cr.compile(lambda x: x + cr.rand(3))
+    with pytest.raises(CaptureError, match="random numbers .*cr.rand"):
+        compiled(cr.ones(3))
 
 
 def test_an_array_made_from_the_data_outside_the_ops_is_refused():

@@ -231,6 +231,22 @@ def resolve(generator=None):
     return generator
 
 
+def dropout_mask(generator, shape, p, dtype):
+    """Inverted dropout's multiplier, an array of ``shape`` and ``dtype``: 1 / (1 - p) where a
+    uniform draw from ``generator`` is at least ``p``, else 0. Every dropout draws its mask
+    here, so that cr.compile replays it as a fresh draw at each call, from the same generator
+    and in the same order as eager code would.
+
+    >>> from chainrule.random import dropout_mask
+    >>> dropout_mask(cr.Generator().manual_seed(0), (2, 3), 0.5, np.dtype("float32"))
+    array([[2., 0., 0.],
+           [0., 2., 2.]], dtype=float32)
+    """
+    dtype = xp.dtype(dtype)
+    keep = resolve(generator).random(shape) >= p
+    return keep.astype(dtype) / dtype.type(1 - p)
+
+
 # Tensor's in-place random fills live here with the generators, and are set on Tensor below, so
 # that tensor.py does not import this module (which makes Tensors for get_state and randperm).
 def uniform_(self, a=0.0, b=1.0, *, generator=None):

@@ -530,8 +530,7 @@ class Installed:
         from ..nn.module import Module
         from ..optim import optimizer as optimizer_module
         from ..optim.optimizer import Optimizer
-        from ..ops import normalization
-        from .. import creation
+        from .. import creation, random as random_module
 
         original_call = Primitive.__dict__["__call__"]
 
@@ -959,12 +958,25 @@ class Installed:
         self.swap(engine, "record_inplace_change", record_inplace_change)
 
         def refuse_random(generator=None):
-            raise CaptureError(f"compile: this step draws random numbers (dropout, cr.rand) at "
-                               f"{user_line()}; a replay would repeat the same draws. Call "
-                               f"model.eval() or draw outside the compiled function and pass "
-                               f"the values in")
-        self.swap(normalization, "resolve", refuse_random)
+            raise CaptureError(f"compile: this step draws random numbers (cr.rand, randn, "
+                               f"randint, normal) at {user_line()}; a replay would repeat the "
+                               f"same draws. Draw outside the compiled function and pass the "
+                               f"values in (dropout's masks are drawn anew at each call)")
         self.swap(creation, "resolve", refuse_random)
+
+        original_mask = random_module.dropout_mask
+
+        def dropout_mask(generator, shape, p, dtype):
+            # A dropout's mask is drawn anew by the plan at each call, from the same generator
+            # and in the same order as eager code draws it.
+            result = original_mask(generator, shape, p, dtype)
+            if r.depth or r.in_vjp:  # inside a primitive, whose replay draws it again
+                return result
+            r.emit(Instr("call", original_mask, [generator, tuple(shape), p, dtype],
+                         out=r.new_value("op", result.shape, result.dtype, hint="keep"),
+                         comment=f"dropout (p={p}): a new mask at each call"), result)
+            return result
+        self.swap_everywhere("dropout_mask", original_mask, dropout_mask)
 
         for name, what in (("item", ".item()"), ("__bool__", "bool(tensor) (an `if` on a tensor)"),
                            ("__float__", "float(tensor)"), ("__int__", "int(tensor)"),

@@ -11,7 +11,7 @@ import math
 import warnings
 
 from ..errors import ShapeError
-from ..random import resolve
+from ..random import dropout_mask, resolve
 from ..tensor import Tensor
 from .normalization import _float_to_drop, _in_place
 
@@ -43,9 +43,9 @@ def _drop(op, input, p, training, inplace, generator, feature, alpha, batched=Tr
     if feature:
         channels = shape[:1] if not batched else shape[:2]
         shape = channels + (1,) * (input.ndim - len(channels))
-    keep = (resolve(generator).random(shape) >= p).astype(input.dtype)
     if not alpha:
-        return input * (keep / input.dtype.type(1 - p))
+        return input * dropout_mask(generator, shape, p, input.dtype)
+    keep = (resolve(generator).random(shape) >= p).astype(input.dtype)
     a = 1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1) * (1 - p))
     shift = (keep - 1) * (_SELU_SATURATION * a) + _SELU_SATURATION * a * p
     return input * (keep * input.dtype.type(a)) + shift.astype(input.dtype)

@@ -10,7 +10,7 @@ from ..engine import is_grad_enabled, no_grad
 from ..argtypes import check_between
 from ..backend import xp
 from ..dtypes import default_float
-from ..random import resolve
+from ..random import dropout_mask
 from ..tensor import Tensor
 from ..errors import DtypeError, ShapeError
 
@@ -340,9 +340,8 @@ def dropout(x, p=0.5, training=True, inplace=False, generator=None):
         return _in_place(x, lambda t: dropout(t, p, True, generator=generator), "dropout")
     if p == 1:
         return x * 0
-    keep = resolve(generator).random(x.shape) >= p
     dtype = x.dtype if x.dtype.kind == "f" else default_float()
-    return x * (keep.astype(dtype) / dtype.type(1 - p))
+    return x * dropout_mask(generator, tuple(x.shape), p, dtype)
 
 
 def _in_place(x, function, op):
@@ -383,8 +382,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
     if p == 1:
         return input * 0
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    keep = (resolve(generator).random(shape) >= p).astype(input.dtype) / input.dtype.type(1 - p)
-    return input * keep
+    return input * dropout_mask(generator, shape, p, input.dtype)
 
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "dropout", "dropout2d", "check_probability"]
