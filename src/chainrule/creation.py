@@ -143,6 +143,19 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     return _make(xp.eye(*_size((n, n if m is None else m), "eye")), dtype, requires_grad)
 
 
+def drawn(generator, method, args, size, dtype):
+    """An array of ``size`` from ``generator``'s NumPy ``method`` (``random``,
+    ``standard_normal``, ``normal``, ``integers``) with ``args`` before the size, in ``dtype``
+    (the default float if None). Every random tensor made here is drawn through this function,
+    so that cr.compile replays it as a new draw at each call, as eager code would draw it.
+
+    >>> drawn(cr.Generator().manual_seed(0), "integers", (0, 10), (4,), "int64")
+    array([8, 6, 5, 2])
+    """
+    values = getattr(resolve(generator), method)(*args, size)
+    return values.astype(default_float() if dtype is None else as_dtype(dtype), copy=False)
+
+
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform on [0, 1).
 
@@ -151,7 +164,8 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     cr.Size([2])
     """
     check_device(device, "rand")
-    return _make(resolve(generator).random(_size(size, "rand")), dtype, requires_grad)
+    return _make(drawn(generator, "random", (), _size(size, "rand"), dtype), dtype,
+                 requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
@@ -161,7 +175,8 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     dtype('float32')
     """
     check_device(device, "randn")
-    return _make(resolve(generator).standard_normal(_size(size, "randn")), dtype, requires_grad)
+    return _make(drawn(generator, "standard_normal", (), _size(size, "randn"), dtype), dtype,
+                 requires_grad)
 
 
 def normal(mean, std, size, *, dtype=None, device=None, requires_grad=False, generator=None):
@@ -173,7 +188,7 @@ def normal(mean, std, size, *, dtype=None, device=None, requires_grad=False, gen
     check_device(device, "normal")
     if std < 0:
         raise ValueError(f"normal: std must be >= 0, got {std}")
-    values = resolve(generator).normal(mean, std, _size(tuple(size), "normal"))
+    values = drawn(generator, "normal", (mean, std), _size(tuple(size), "normal"), dtype)
     return _make(values, dtype, requires_grad)
 
 
@@ -192,8 +207,9 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
         raise TypeError("randint: give the size, e.g. randint(10, (3,)) or randint(0, 10, (3,))")
     if high <= low:
         raise ArgumentError(f"randint: high ({high}) must be larger than low ({low})")
-    values = resolve(generator).integers(low, high, _size(tuple(size), "randint"))
-    return _make(values, xp.int64 if dtype is None else dtype, requires_grad)
+    dtype = xp.int64 if dtype is None else dtype
+    values = drawn(generator, "integers", (low, high), _size(tuple(size), "randint"), dtype)
+    return _make(values, dtype, requires_grad)
 
 
 def _like(tensor, dtype):

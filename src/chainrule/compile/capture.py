@@ -957,12 +957,20 @@ class Installed:
             return original_inplace(array)
         self.swap(engine, "record_inplace_change", record_inplace_change)
 
-        def refuse_random(generator=None):
-            raise CaptureError(f"compile: this step draws random numbers (cr.rand, randn, "
-                               f"randint, normal) at {user_line()}; a replay would repeat the "
-                               f"same draws. Draw outside the compiled function and pass the "
-                               f"values in (dropout's masks are drawn anew at each call)")
-        self.swap(creation, "resolve", refuse_random)
+        original_drawn = creation.drawn
+
+        def drawn(generator, method, args, size, dtype):
+            # cr.rand, randn, normal, randint: drawn anew by the plan at each call, from the
+            # same generator and in the same order as eager code draws them.
+            result = original_drawn(generator, method, args, size, dtype)
+            if r.depth or r.in_vjp:  # inside a primitive, whose replay draws it again
+                return result
+            r.emit(Instr("call", original_drawn, [generator, method, tuple(args), tuple(size),
+                                                  result.dtype],
+                         out=r.new_value("op", result.shape, result.dtype, hint=method),
+                         comment=f"{method}: new random numbers at each call"), result)
+            return result
+        self.swap_everywhere("drawn", original_drawn, drawn)
 
         original_mask = random_module.dropout_mask
 
