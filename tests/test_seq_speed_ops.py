@@ -415,7 +415,7 @@ def _torch_lstm_cell(torch, gates, c):
     i, f, g, o = gates.chunk(4, -1)
     i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
     c_new = f * c + i * g
-    return torch.cat([o * c_new.tanh(), c_new, i, f, g, o], -1)
+    return torch.cat([o * c_new.tanh(), c_new, i, f, g, o, c_new.tanh()], -1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -460,7 +460,7 @@ def test_lstm_cell_by_central_differences_first_and_second_order():
     rng = np.random.default_rng(13)
     gates = cr.tensor(rng.standard_normal((2, 8)), requires_grad=True)
     c = cr.tensor(rng.standard_normal((2, 2)), requires_grad=True)
-    weights = cr.tensor(rng.standard_normal((2, 12)))
+    weights = cr.tensor(rng.standard_normal((2, 14)))
     assert cr.gradcheck(lambda g, c: lstm_cell(g, c) * weights, [gates, c])
     assert cr.gradgradcheck(lambda g, c: lstm_cell(g, c) * weights, [gates, c])
 
