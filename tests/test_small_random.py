@@ -235,3 +235,11 @@ def test_pdist_at_kinks_has_pytorchs_gradient(p, x):
     (F.pdist(ours, p) * cr.tensor(w)).sum().backward()
     (torch.nn.functional.pdist(theirs, p) * torch.tensor(w)).sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_rrelu_in_training_with_fixed_draws_passes_gradient_checks():
+    def fixed(z):
+        return F.rrelu(z, 0.1, 0.4, training=True, generator=np.random.default_rng(5))
+    x = cr.tensor(np.random.default_rng(1).uniform(-2, 2, (4, 5)), requires_grad=True)
+    assert cr.gradcheck(fixed, [x])
+    assert cr.gradgradcheck(fixed, [x])
