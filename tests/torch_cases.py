@@ -225,8 +225,8 @@ for _name in ("cummax", "cummin"):
          covers=())
     case(_name, lambda M, x, n=_name: getattr(M, n)(x, 0), [F()], covers=("getitem",))
 for _p in (2, 1, float("inf"), float("-inf"), 0, 3, "fro", 0.5):
-    case("norm", lambda M, x, p=_p: M.norm(x, p), [F(3, 4)], covers=("sqrt", "abs"),
-         none_is_zero=_p == 0)
+    case("norm", lambda M, x, p=_p: M.norm(x, p), [F(3, 4)],
+         covers=("sqrt", "abs", "vector_norm"), none_is_zero=_p == 0)
     case("norm", lambda M, x, p=_p: x.norm(p, dim=1, keepdim=True), [F(3, 4)],
          covers=("sqrt", "abs"), none_is_zero=_p == 0)
 case("norm", lambda M, x: M.norm(x * 0), [F(3)], covers=("sqrt",), twice=False)

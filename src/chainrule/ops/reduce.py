@@ -3,7 +3,7 @@ import builtins
 
 from ..backend import xp
 from ..errors import ShapeError
-from .elementwise import exp, in_single, log, where
+from .elementwise import abs, exp, in_single, log, pow, sign, where
 from .primitive import primitive
 
 
@@ -246,6 +246,47 @@ def _axes(axis, ndim):
 
 def _is_last(axis, ndim):
     return ndim == 0 or axis % ndim == ndim - 1
+
+
+@primitive
+def vector_norm(x, *, ord, axis=None, keepdims=False):
+    """The ``ord``-norm over ``axis`` for an ``ord`` other than 0, 1 and +-inf, (sum |x|^ord)^(1
+    / ord), with PyTorch's backward (composite.norm is the public spelling; the value is its
+    composite's, computed on arrays).
+
+    >>> cr.ops.reduce.vector_norm(cr.tensor([3., 4.]), ord=2)
+    tensor(5., dtype=float32)
+    """
+    from .composite import norm
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return norm(x, ord, axis, keepdims)
+
+
+@vector_norm.vjp(formula="{grad} * sign({x}) |{x}|^(ord - 1) / {out}^(ord - 1); 0 where "
+                         "{out} = 0 (and where {x} = 0 for ord < 1)")
+def _(grad, x, out, ord, axis, keepdims):
+    # PyTorch's norm_backward step for step, so that its second derivative (the derivative of
+    # these steps) is PyTorch's too: NaN where a masked entry's own slope is infinite.
+    grad = _restore_axes(grad, x.shape, axis, keepdims)
+    norm = _restore_axes(out, x.shape, axis, keepdims)
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if ord == 2:
+            return grad * where(norm == 0, 0, x / norm)
+        if ord < 1:
+            scaled = sign(x) * where(x == 0, 0, pow(abs(x), ord - 1))
+            return scaled * grad * _norm_to_1_minus(norm, x, ord, axis)
+        scaled = sign(x) * pow(abs(x), ord - 1) if ord < 2 else x * pow(abs(x), ord - 2)
+        return scaled * where(norm == 0, 0, grad / pow(norm, ord - 1))
+
+
+def _norm_to_1_minus(norm, x, ord, axis):
+    """norm^(1 - ord), and where the norm overflowed (sum |x|^ord)^((1 - ord) / ord), which
+    may not: the true gradient is finite there (PyTorch's is inf; docs/semantics.md)."""
+    overflowed = xp.isinf(_array(norm)) & (ord > 0)
+    if not overflowed.any():
+        return pow(norm, 1 - ord)
+    powers = sum(where(x == 0, 0, pow(abs(x), ord)), axis=axis, keepdims=True)
+    return where(overflowed, pow(powers, (1 - ord) / ord), pow(norm, 1 - ord))
 
 
 def _wide_variance(x, axis, keepdims, correction):
