@@ -169,9 +169,10 @@ def log_sigmoid(input):
     # Each sign its own form, as PyTorch's: x - log(1 + e^x) below 0, -log(1 + e^-x) from 0
     # on. Below 0 the second derivative then comes from the small sigmoid(x), as PyTorch's;
     # from sigmoid(-x), near 1, it was 0 below x = -17 in float32 (-37 in float64).
+    # (One softplus of -|x|, whose |x| has slope -1 at 0, as PyTorch's; -(a - b) keeps the -0
+    # of -softplus(-x) where that underflows.)
     negative = less(stop_gradient(_floating("log_sigmoid", input)), 0)
-    below = where(negative, input, 0)
-    return where(negative, below - _softplus(below), -_softplus(-where(negative, 0, input)))
+    return -(_softplus(where(negative, input, -input)) - where(negative, input, 0))
 
 
 logsigmoid = log_sigmoid
