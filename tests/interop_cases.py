@@ -138,3 +138,5 @@ MORE_LAYERS = {"PReLU", "GLU", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "Ins
 SMALL_LAYERS = {"Hardshrink", "Softshrink", "Softmax2d", "RReLU", "Dropout1d", "Dropout3d",
                 "AlphaDropout", "FeatureAlphaDropout", "AdaptiveAvgPool1d", "ChannelShuffle",
                 "LocalResponseNorm", "Bilinear"}
+# The layers of nn/more_pool_layers.py and EmbeddingBag: tests/test_new_pool_export.py
+POOL_LAYERS = {"AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "LPPool1d", "LPPool2d", "EmbeddingBag"}

@@ -12,7 +12,8 @@ from chainrule import models, nn
 from chainrule.errors import CheckpointError
 from chainrule.serialize import load_safetensors, save_safetensors
 from interop_cases import (MORE_LAYERS, attention, every_layer, lines_and_upsampling,
-                           more_options, recurrent, unfolding, volumes, with_indices, SMALL_LAYERS)
+                           more_options, recurrent, unfolding, volumes, with_indices, SMALL_LAYERS,
+                           POOL_LAYERS)
 
 pytest.importorskip("safetensors", reason='pip install -e ".[interop]"')
 
@@ -340,6 +341,7 @@ def test_every_layer_converts_and_is_tested():
     tested |= {"CosineSimilarity"}  # two inputs: tests/test_more_layers_interop.py
     tested |= MORE_LAYERS  # tests/test_more_nn_layers.py
     tested |= SMALL_LAYERS  # tests/test_small_export.py
+    tested |= POOL_LAYERS  # tests/test_new_pool_export.py
     tested |= {type(m).__name__ for layer in attention(nn) for m in layer.modules()}
     assert set(LAYERS) <= tested
 

@@ -121,14 +121,15 @@ CASES = [
         _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode=m, padding_idx=3),
         _bag(M)(M.tensor(BAG_INDICES), w, M.tensor([0, 2, 7]), mode=m, padding_idx=-4,
                 include_last_offset=True),
-        _bag(M)(M.tensor(BAG_INDICES, dtype=M.int32), w.t().t() * 1, M.tensor([0, 3], dtype=M.int32),
-                mode=m)), [F(5, 3)]) for mode in ("sum", "mean", "max")],
+        _bag(M)(M.tensor(BAG_INDICES, dtype=M.int32), w.t().t() * 1,
+                M.tensor([0, 3], dtype=M.int32), mode=m)), [F(5, 3)])
+      for mode in ("sum", "mean", "max")],
     Case("embedding_bag", lambda M, w, p: (
         _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode="sum", per_sample_weights=p),
         _bag(M)(M.tensor(BAG_INDICES), w, M.tensor(BAG_OFFSETS), mode="sum", per_sample_weights=p,
                 padding_idx=1),
-        _bag(M)(M.tensor([[1, 2], [4, 4]]), w, None, mode="sum", per_sample_weights=p[:4].reshape(2, 2))
-        * p[0]), [F(5, 3), F(7)]),
+        _bag(M)(M.tensor([[1, 2], [4, 4]]), w, None, mode="sum",
+                per_sample_weights=p[:4].reshape(2, 2)) * p[0]), [F(5, 3), F(7)]),
     Case("embedding_bag", lambda M, w: (_bag(M)(M.tensor([3, 0, 4, 1]), w.t(), M.tensor([0, 1])),
                                         _bag(M)(M.tensor([3, 0, 4, 1]), w.t(), M.tensor([0, 1]),
                                                 mode="max")), [F(3, 5)]),
@@ -433,6 +434,8 @@ def test_embedding_bag_module_is_pytorchs():
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6)
     with pytest.raises(cr.ArgumentError, match="EmbeddingBag: mode must be one of"):
         cr.nn.EmbeddingBag(4, 2, mode="median")
+    with pytest.raises(cr.DeviceError, match="EmbeddingBag"):
+        cr.nn.EmbeddingBag(4, 2, device="cuda")
 
 
 def test_special_names_are_torch_specials_and_the_cr_functions():

@@ -12,7 +12,8 @@ import chainrule as cr
 from chainrule import models, nn
 from chainrule.interop.onnx_export import ExportError
 from interop_cases import (MORE_LAYERS, attention, every_layer, lines_and_upsampling,
-                           more_options, recurrent, unfolding, volumes, with_indices, SMALL_LAYERS)
+                           more_options, recurrent, unfolding, volumes, with_indices, SMALL_LAYERS,
+                           POOL_LAYERS)
 
 onnx = pytest.importorskip("onnx", reason='pip install -e ".[interop]"')
 onnxruntime = pytest.importorskip("onnxruntime", reason='pip install -e ".[interop]"')
@@ -137,6 +138,7 @@ def test_every_layer_has_an_onnx_form_and_a_test():
     tested |= {"CosineSimilarity"}  # refused by name: tests/test_more_layers_interop.py
     tested |= MORE_LAYERS  # tests/test_more_nn_layers.py
     tested |= SMALL_LAYERS  # tests/test_small_export.py
+    tested |= POOL_LAYERS  # tests/test_new_pool_export.py
     assert layer_classes() <= tested
 
 

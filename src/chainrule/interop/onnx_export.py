@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import ChainruleError
 from . import onnx_more_layers as _more
+from . import onnx_pool_layers as _pool
 from . import onnx_sequence as _seq
 from . import onnx_small_layers as _small
 
@@ -651,4 +652,5 @@ EMITTERS = {
     "TransformerEncoder": _seq.transformer_encoder, "TransformerDecoderLayer": _seq.decoder,
     "TransformerDecoder": _seq.decoder, "Transformer": _seq.decoder,
     "PairwiseDistance": _two_inputs, **_more.EMITTERS, **_small.EMITTERS,
+    **_pool.EMITTERS,
 }

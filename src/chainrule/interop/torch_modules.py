@@ -217,6 +217,16 @@ LAYERS = {
                                out_features=m.out_features, bias=m.bias is not None),
     "ChannelShuffle": lambda m: dict(groups=m.groups),
     "LocalResponseNorm": lambda m: dict(size=m.size, alpha=m.alpha, beta=m.beta, k=m.k),
+    **{f"AdaptiveMaxPool{n}d": lambda m: dict(output_size=m.output_size,
+                                               return_indices=m.return_indices)
+       for n in (1, 2)},
+    **{f"LPPool{n}d": lambda m: dict(norm_type=m.norm_type, kernel_size=m.kernel_size,
+                                     stride=m.stride, ceil_mode=m.ceil_mode) for n in (1, 2)},
+    "EmbeddingBag": lambda m: dict(num_embeddings=m.num_embeddings,
+                                   embedding_dim=m.embedding_dim, max_norm=m.max_norm,
+                                   norm_type=m.norm_type, scale_grad_by_freq=m.scale_grad_by_freq,
+                                   mode=m.mode, include_last_offset=m.include_last_offset,
+                                   padding_idx=m.padding_idx),
     **{f"{kind}Pad{n}d": _padding_options for kind in ("Zero", "Reflection", "Replication",
                                                        "Circular") for n in (1, 2, 3)},
     **{f"ConstantPad{n}d": lambda m: dict(padding=tuple(m.padding), value=m.value)

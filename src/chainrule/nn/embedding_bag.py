@@ -7,6 +7,7 @@ winners on arrays (PyTorch's rule: the first maximum, a NaN only where it comes 
 reads them with getitem, so the gradient goes to the winning row alone.
 """
 from ..backend import xp
+from ..device import check_device
 from ..errors import ArgumentError, DtypeError, ShapeError
 from ..ops import getitem, where
 from ..ops.index import index_add
@@ -180,6 +181,7 @@ class EmbeddingBag(Module):
                  scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
                  include_last_offset=False, padding_idx=None, device=None, dtype=None):
         from .embedding import Embedding
+        check_device(device, "EmbeddingBag")
         # Embedding checks the sizes and makes the table, initialised as PyTorch's.
         table = Embedding(num_embeddings, embedding_dim, padding_idx, _weight=_weight,
                           dtype=dtype)
