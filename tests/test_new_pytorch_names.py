@@ -436,6 +436,12 @@ def test_embedding_bag_module_is_pytorchs():
         cr.nn.EmbeddingBag(4, 2, mode="median")
     with pytest.raises(cr.DeviceError, match="EmbeddingBag"):
         cr.nn.EmbeddingBag(4, 2, device="cuda")
+    with pytest.raises(TypeError, match="EmbeddingBag: num_embeddings must be an int"):
+        cr.nn.EmbeddingBag(2.5, 3)
+    with pytest.raises(ValueError, match="EmbeddingBag: padding_idx must be within"):
+        cr.nn.EmbeddingBag(3, 2, padding_idx=5)
+    with pytest.raises(cr.ShapeError, match=r"EmbeddingBag: _weight has shape \(2, 2\)"):
+        cr.nn.EmbeddingBag(3, 2, _weight=cr.ones(2, 2))
 
 
 def test_special_names_are_torch_specials_and_the_cr_functions():

@@ -87,6 +87,20 @@ def _indices(input):
     return array
 
 
+def check_table(where, num_embeddings, embedding_dim, weight=None):
+    """Refuse, naming ``where``, table sizes that are not non-negative ints, or a given
+    ``weight`` of another shape."""
+    for option, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+        if isinstance(value, bool) or not isinstance(value, (int, xp.integer)):
+            # int(2.5) would make a table of 2 rows, where PyTorch refuses the size.
+            raise TypeError(f"{where}: {option} must be an int, got {value!r}")
+        if value < 0:
+            raise ArgumentError(f"{where}: {option} must be non-negative, got {value}")
+    if weight is not None and tuple(weight.shape) != (num_embeddings, embedding_dim):
+        raise ShapeError(f"{where}: _weight has shape {tuple(weight.shape)}, expected "
+                         f"{(int(num_embeddings), int(embedding_dim))}")
+
+
 def _padding_index(padding_idx, rows, where_from):
     if padding_idx is None:
         return None
@@ -117,13 +131,7 @@ class Embedding(Module):
         if sparse:
             raise NotImplementedError("Embedding: sparse=True (sparse gradients) is not "
                                       "supported; use sparse=False")
-        for option, value in (("num_embeddings", num_embeddings),
-                              ("embedding_dim", embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, (int, xp.integer)):
-                # int(2.5) would make a table of 2 rows, where PyTorch refuses the size.
-                raise TypeError(f"Embedding: {option} must be an int, got {value!r}")
-            if value < 0:
-                raise ArgumentError(f"Embedding: {option} must be non-negative, got {value}")
+        check_table("Embedding", num_embeddings, embedding_dim, _weight)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         self.padding_idx = _padding_index(padding_idx, self.num_embeddings, "Embedding")
         self.max_norm, self.norm_type = max_norm, norm_type
@@ -134,10 +142,6 @@ class Embedding(Module):
                                     requires_grad=not _freeze)
             self.reset_parameters(generator)
         else:
-            shape = tuple(_weight.shape)
-            if shape != (self.num_embeddings, self.embedding_dim):
-                raise ShapeError(f"Embedding: _weight has shape {shape}, expected "
-                                 f"{(self.num_embeddings, self.embedding_dim)}")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self, generator=None):

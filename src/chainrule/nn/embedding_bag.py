@@ -13,7 +13,7 @@ from ..ops import getitem, where
 from ..ops.index import index_add
 from ..tensor import Tensor
 from . import init as initializers
-from .embedding import _indices, _padding_index, renorm_
+from .embedding import _indices, _padding_index, check_table, renorm_
 from .module import Module
 
 MODES = ("sum", "mean", "max")
@@ -182,7 +182,9 @@ class EmbeddingBag(Module):
                  include_last_offset=False, padding_idx=None, device=None, dtype=None):
         from .embedding import Embedding
         check_device(device, "EmbeddingBag")
-        # Embedding checks the sizes and makes the table, initialised as PyTorch's.
+        check_table("EmbeddingBag", num_embeddings, embedding_dim, _weight)
+        _padding_index(padding_idx, num_embeddings, "EmbeddingBag")
+        # The table as Embedding makes it: initialised as PyTorch's, the padding row zero.
         table = Embedding(num_embeddings, embedding_dim, padding_idx, _weight=_weight,
                           dtype=dtype)
         if mode not in MODES:
