@@ -243,3 +243,17 @@ def test_rrelu_in_training_with_fixed_draws_passes_gradient_checks():
     x = cr.tensor(np.random.default_rng(1).uniform(-2, 2, (4, 5)), requires_grad=True)
     assert cr.gradcheck(fixed, [x])
     assert cr.gradgradcheck(fixed, [x])
+
+
+def test_argument_errors_name_the_op_and_the_input_shape():
+    with pytest.raises(cr.ArgumentError, match=r"channel_shuffle: groups must be a positive "
+                                               r"int, got 0 \(input shape \(2, 4, 3\)\)"):
+        F.channel_shuffle(cr.ones(2, 4, 3), 0)
+    with pytest.raises(cr.ArgumentError, match=r"local_response_norm: size must be a positive "
+                                               r"int, got 0 \(input shape \(2, 4, 3\)\)"):
+        F.local_response_norm(cr.ones(2, 4, 3), 0)
+    with pytest.raises(cr.ArgumentError, match=r"pdist: only supports non-negative p, got -1 "
+                                               r"\(input shape \(3, 4\)\)"):
+        F.pdist(cr.ones(3, 4), -1)
+    with pytest.raises(ValueError, match=r"rrelu: .*input shape \(3,\)"):
+        F.rrelu(cr.ones(3), 0.5, 0.2)

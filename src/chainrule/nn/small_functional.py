@@ -58,7 +58,8 @@ def channel_shuffle(input, groups):
         raise ShapeError(f"channel_shuffle: expects an input of more than 2 dimensions (N, C, "
                          f"*), got shape {tuple(input.shape)}")
     if isinstance(groups, bool) or not isinstance(groups, (int, xp.integer)) or groups <= 0:
-        raise ArgumentError(f"channel_shuffle: groups must be a positive int, got {groups!r}")
+        raise ArgumentError(f"channel_shuffle: groups must be a positive int, got {groups!r} "
+                            f"(input shape {tuple(input.shape)})")
     n, channels, *rest = input.shape
     if channels % groups:
         raise ShapeError(f"channel_shuffle: the number of channels ({channels}) must be "
@@ -82,7 +83,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         raise ShapeError(f"local_response_norm: expected an input of 3 or more dimensions "
                          f"(N, C, *), got shape {tuple(input.shape)}")
     if isinstance(size, bool) or not isinstance(size, (int, xp.integer)) or size <= 0:
-        raise ArgumentError(f"local_response_norm: size must be a positive int, got {size!r}")
+        raise ArgumentError(f"local_response_norm: size must be a positive int, got {size!r} "
+                            f"(input shape {tuple(input.shape)})")
     if not input.numel():
         return input
     channels = input.shape[1]
@@ -109,7 +111,8 @@ def pdist(input, p=2):
         raise DtypeError(f"pdist: only supports floating-point input, got {input.dtype} of "
                          f"shape {tuple(input.shape)} (as in PyTorch)")
     if not p >= 0:
-        raise ArgumentError(f"pdist: only supports non-negative p, got {p}")
+        raise ArgumentError(f"pdist: only supports non-negative p, got {p} (input shape "
+                            f"{tuple(input.shape)})")
     first, second = xp.triu_indices(input.shape[0], 1)
     diff = input[first] - input[second]
     distance = vector_norm(diff, ord=p, dim=1)

@@ -23,7 +23,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, ge
     """
     if lower > upper:
         raise ValueError(f"rrelu: the lower bound should be less than or equal to the upper "
-                         f"bound, got lower={lower} and upper={upper} (as in PyTorch)")
+                         f"bound, got lower={lower} and upper={upper} (input shape "
+                         f"{tuple(input.shape)}; as in PyTorch)")
     if xp.dtype(input.dtype).kind != "f":
         raise DtypeError(f"rrelu: not implemented for {input.dtype} input of shape "
                          f"{tuple(input.shape)} (as in PyTorch); convert it with .float()")
