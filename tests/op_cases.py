@@ -40,11 +40,12 @@ def _lstm_cell(gates, c):
 
 
 def _lstm_cell_reference(gates, c):
-    """PyTorch's LSTM cell written out: h' = o tanh(c'), c' = f c + i g; then the gates."""
+    """PyTorch's LSTM cell written out: h' = o tanh(c'), c' = f c + i g; then the gates and
+    tanh(c')."""
     i, f, g, o = np.split(gates, 4, axis=-1)
     i, f, o, g = (1 / (1 + np.exp(-i)), 1 / (1 + np.exp(-f)), 1 / (1 + np.exp(-o)), np.tanh(g))
     c_new = f * c + i * g
-    return np.concatenate([o * np.tanh(c_new), c_new, i, f, g, o], axis=-1)
+    return np.concatenate([o * np.tanh(c_new), c_new, i, f, g, o, np.tanh(c_new)], axis=-1)
 
 
 def _unbroadcastable():
