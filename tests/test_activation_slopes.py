@@ -93,3 +93,30 @@ def test_logsigmoid_below_zero_to_second_order_as_pytorch(dtype):
     theirs = _derivatives(torch, fn, values, dtype)
     for what, a, b in zip(("value", "first", "second"), ours, theirs):
         _assert_within_ulps(a, b, 3, f"logsigmoid {dtype} {what}")
+
+
+@pytest.mark.parametrize("name, alpha", [("elu", 1.0), ("elu", 0.3), ("selu", None),
+                                         ("celu", 0.5)])
+@pytest.mark.parametrize("form", ["functional", "module"])
+def test_in_place_forms_have_the_out_of_place_slope_in_the_far_tail(name, alpha, form):
+    """A deliberate difference (docs/semantics.md): PyTorch's in-place backward reads the
+    output, grad (out + alpha), which is 0 below x = -37 in float64; chainrule's in-place forms
+    keep the slope alpha exp(x / alpha) of the out-of-place ones (PyTorch's too)."""
+    x = np.array([-5.0, -20.0, -50.0, -100.0, 0.5])
+    options = {} if alpha is None else {"alpha": alpha}
+
+    def slope(inplace):
+        t = cr.tensor(x, requires_grad=True)
+        y = t * 1.0
+        if not inplace:
+            out = getattr(cr.nn.functional, name)(y, **options)
+        elif form == "functional":
+            out = getattr(cr.nn.functional, f"{name}_")(y, **options)
+        else:
+            module = {"elu": cr.nn.ELU, "selu": cr.nn.SELU, "celu": cr.nn.CELU}[name]
+            out = module(**options, inplace=True)(y)
+        out.sum().backward()
+        return t.grad.numpy()
+
+    np.testing.assert_array_equal(slope(True), slope(False))
+    assert (slope(True)[:4] > 0).all()
