@@ -152,3 +152,13 @@ def test_the_autograd_namespace_has_the_switches():
                  "enable_grad", "grad", "gradcheck", "gradgradcheck", "Function"):
         assert getattr(cr.autograd, name) is not None
     assert cr.autograd.set_grad_enabled is cr.set_grad_enabled
+
+
+def test_second_grad_of_a_constant_gradient_says_why_it_has_none():
+    # relu's gradient is 0 or 1, a constant: differentiating it again has nothing to follow.
+    # PyTorch answers zeros for relu; chainrule raises, saying why (no wrong number either way).
+    x = cr.tensor([-1.0, 2.0], requires_grad=True)
+    (g,) = cr.autograd.grad(cr.relu(x).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), [0.0, 1.0])
+    with pytest.raises(cr.errors.GradientError, match="piecewise-linear"):
+        cr.autograd.grad(g.sum(), x)

@@ -1887,8 +1887,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [grad_outputs]
     for t in outputs:
         if not t.requires_grad:
-            raise GradientError("grad(): an output does not require grad, so nothing to "
-                                "differentiate; did you compute it under no_grad()?")
+            raise GradientError(
+                "grad(): an output does not require grad, so nothing to differentiate: it was "
+                "computed under no_grad(), from tensors that do not require grad, or it is a "
+                "gradient that does not depend on the inputs (of a piecewise-linear function "
+                "such as relu: its own gradient is zero; PyTorch answers zeros there for relu, "
+                "hardtanh and leaky_relu, and raises for clamp and maximum)")
     for t in inputs:
         if not t.requires_grad:
             raise GradientError(f"grad(): an input of shape {t.shape} does not require grad")
