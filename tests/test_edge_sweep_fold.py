@@ -53,8 +53,11 @@ CASES = [
                                                                  stride=(1, 2))),
          [K(BOOL_COLUMNS)]),
     # cosine_similarity: zero vectors (the clamped norm's gradient), eps, broadcasting, dims
-    Case("cosine_similarity", lambda M, a, b: (_cos(M)(a, b, dim=0, eps=0.3),
-                                               _cos(M)(a * 0, b, dim=-1)), [F(3, 4), F(1, 4)]),
+    Case("cosine_similarity", lambda M, a, b: _cos(M)(a, b, dim=0, eps=0.3), [F(3, 4), F(1, 4)]),
+    # A zero vector: its norm's second derivative is NaN in PyTorch (its norm_backward's 0/0),
+    # and chainrule's is PyTorch's, so no second-order check by central differences here.
+    Case("cosine_similarity", lambda M, a, b: _cos(M)(a * 0, b, dim=-1), [F(3, 4), F(1, 4)],
+         twice=False),
     Case("cosine_similarity", lambda M, a, b: _cos(M)(a.t(), b.t() + a.t(), 0) * _cos(M)(a, b),
          [F(3, 4), F(3, 4)]),
     Case("cosine_similarity", lambda M, a, b: (_cos(M)(a, b, dim=-1), _cos(M)(b, a * 1e300)),
