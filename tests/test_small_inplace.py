@@ -53,24 +53,11 @@ torch = pytest.importorskip("torch")
 import test_torch_ops as checks  # noqa: E402  (imports torch)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_matches_pytorch(case, dtype):
-    assert checks._run(case, dtype) is not None, "PyTorch refuses this case"
-    checks.test_matches_pytorch(case, dtype)
-
-
 SMOOTH = [c for c in CASES if not c.edges]
 
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_gradient_matches_central_differences(case):
-    checks.test_gradient_matches_central_differences(case)
-
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_second_derivative_matches_central_differences(case):
-    checks.test_second_derivative_matches_central_differences(case)
+test_matches_pytorch, test_gradient_matches_central_differences, \
+    test_second_derivative_matches_central_differences = checks.table_tests(
+        CASES, SMOOTH, runs=CASES)
 
 
 # -- what the table cannot say ----------------------------------------------------------------

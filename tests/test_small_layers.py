@@ -231,26 +231,12 @@ torch = pytest.importorskip("torch")
 import test_torch_ops as checks  # noqa: E402  (imports torch)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_matches_pytorch(case, dtype):
-    if case not in REFUSALS:  # both refusing would pass below
-        assert checks._run(case, dtype) is not None, "PyTorch refuses this case"
-    checks.test_matches_pytorch(case, dtype)
-
-
 # Central differences mean nothing at inf or nan, nor where the call is refused.
 SMOOTH = [c for c in CASES if not c.edges and c not in REFUSALS]
 
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_gradient_matches_central_differences(case):
-    checks.test_gradient_matches_central_differences(case)
-
-
-@pytest.mark.parametrize("case", SMOOTH, ids=lambda c: c.id)
-def test_second_derivative_matches_central_differences(case):
-    checks.test_second_derivative_matches_central_differences(case)
+test_matches_pytorch, test_gradient_matches_central_differences, \
+    test_second_derivative_matches_central_differences = checks.table_tests(
+        CASES, SMOOTH, runs=[c for c in CASES if c not in REFUSALS])
 
 
 # -- what the table cannot say ----------------------------------------------------------------
