@@ -10,6 +10,7 @@ import chainrule as cr
 from chainrule import nn
 
 torch = pytest.importorskip("torch")
+from test_new_pool_export import _run_onnx  # noqa: E402  (one way to run an export)
 
 CASES = [  # (layer, constructor arguments, input shape)
     ("Hardshrink", (0.3,), (3, 4, 5)), ("Softshrink", (), (3, 4)),
@@ -48,15 +49,6 @@ def test_bilinear_converts_inside_a_sequential_with_its_weights():
     np.testing.assert_array_equal(converted[0].weight.detach().numpy(),
                                   theirs[0].weight.detach().numpy())
     assert converted[0].bias is None and repr(converted) == repr(theirs)
-
-
-def _run_onnx(model, x, tmp_path):
-    ort = pytest.importorskip("onnxruntime", reason='pip install -e ".[interop]"')
-    pytest.importorskip("onnx", reason='pip install -e ".[interop]"')
-    path = str(tmp_path / "model.onnx")
-    cr.onnx.export(model, cr.tensor(x), path)
-    session = ort.InferenceSession(path)
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
 @pytest.mark.parametrize("name, args, shape", CASES, ids=IDS)
