@@ -52,13 +52,15 @@ def _derivatives(M, call, values, dtype):
     return arrays
 
 
+# normalize by a p < 0 norm is inf / 0 as a value, not the subject here: left out.
+NAMED_ORDERS = [(name, p) for name in CALLS for p in ORDERS
+                if not (p < 0 and name.startswith("normalize"))]
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("point", POINTS)
-@pytest.mark.parametrize("p", ORDERS, ids=str)
-@pytest.mark.parametrize("name", CALLS)
+@pytest.mark.parametrize("name, p", NAMED_ORDERS, ids=[f"{n}-{p}" for n, p in NAMED_ORDERS])
 def test_norm_to_second_order_at_zeros_as_pytorch(name, p, point, dtype):
-    if p < 0 and name.startswith("normalize"):
-        pytest.skip("normalize by a p < 0 norm: inf / 0 as a value, not the subject here")
     call = lambda M, x: CALLS[name](M, x, p)  # noqa: E731
     ours = _derivatives(cr, call, POINTS[point], dtype)
     theirs = _derivatives(torch, call, POINTS[point], dtype)
