@@ -10,7 +10,7 @@ import chainrule as cr
 from chainrule import nn
 
 torch = pytest.importorskip("torch")
-from test_new_pool_export import _run_onnx  # noqa: E402  (one way to run an export)
+from test_new_pool_export import _input, _run_onnx  # noqa: E402  (one way to run an export)
 
 CASES = [  # (layer, constructor arguments, input shape)
     ("Hardshrink", (0.3,), (3, 4, 5)), ("Softshrink", (), (3, 4)),
@@ -23,10 +23,6 @@ CASES = [  # (layer, constructor arguments, input shape)
     ("LocalResponseNorm", (5,), (3, 6, 4)),
 ]
 IDS = [f"{name}-{i}" for i, (name, *_) in enumerate(CASES)]
-
-
-def _input(shape):
-    return np.random.default_rng(0).normal(size=shape).astype(np.float32) * 2
 
 
 @pytest.mark.parametrize("name, args, shape", CASES, ids=IDS)
