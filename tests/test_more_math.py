@@ -118,18 +118,24 @@ def test_lgamma_is_within_1e_13_of_pytorch_in_float64():
     assert _relative_error(ours[away], theirs[away]).max() < 1e-13
 
 
+def _digamma_both(x):
+    """digamma of ``x`` and its derivative, chainrule's then PyTorch's, as arrays."""
+    results = []
+    for M in (cr, torch):
+        t = M.tensor(x, requires_grad=True)
+        out = M.digamma(t)
+        out.sum().backward()
+        results += [out.detach().numpy(), t.grad.numpy()]
+    return results
+
+
 def test_digamma_and_its_derivative_are_pytorchs_in_float64():
     x = np.concatenate([np.linspace(-20, 30, 50001), np.geomspace(30, 1e300, 300)])
     x = x[np.abs(x - np.round(x)) > 1e-6]
-    t = torch.tensor(x, requires_grad=True)
-    torch.digamma(t).sum().backward()
-    ours = cr.tensor(x, requires_grad=True)
-    out = cr.digamma(ours)
-    out.sum().backward()
-    theirs = torch.digamma(t).detach().numpy()
+    value, grad, theirs, their_grad = _digamma_both(x)
     away = np.abs(theirs) > 1e-3  # its zeros: the one near 1.46, and one between each -n, -n-1
-    assert _relative_error(out.detach().numpy()[away], theirs[away]).max() < 1e-13
-    assert _relative_error(ours.grad.numpy(), t.grad.numpy()).max() < 1e-13
+    assert _relative_error(value[away], theirs[away]).max() < 1e-13
+    assert _relative_error(grad, their_grad).max() < 1e-13
 
 
 def test_digamma_and_its_derivative_are_pytorchs_in_float32():
@@ -139,24 +145,19 @@ def test_digamma_and_its_derivative_are_pytorchs_in_float32():
     rng = np.random.default_rng(0)
     x = np.concatenate([[-0.5, -1.5, -2.25, -7.75], rng.uniform(-30, 30, 20000)])
     x = x[np.abs(x - np.round(x)) > 1e-3].astype(np.float32)
-    t = torch.tensor(x, requires_grad=True)
-    torch.digamma(t).sum().backward()
-    ours = cr.tensor(x, requires_grad=True)
-    out = cr.digamma(ours)
-    out.sum().backward()
-    theirs = torch.digamma(t).detach().numpy()
-    np.testing.assert_allclose(out.detach().numpy()[:4], theirs[:4], rtol=2e-7)
+    value, grad, theirs, their_grad = _digamma_both(x)
+    np.testing.assert_allclose(value[:4], theirs[:4], rtol=2e-7)
     # NumPy's float32 log and sin are not glibc's: the rest may differ in the last bit or two
     negative = x < 0
-    assert (out.detach().numpy()[negative] == theirs[negative]).mean() > 0.9
-    assert (ours.grad.numpy()[negative] == t.grad.numpy()[negative]).mean() > 0.75
+    assert (value[negative] == theirs[negative]).mean() > 0.9
+    assert (grad[negative] == their_grad[negative]).mean() > 0.75
     # Elsewhere within a few ulp of the terms summed, which cancel near digamma's zeros: the
     # recurrence's log(x + n) for n up to 10, and pi / tan(pi x) on the negative axis
     terms = np.log(np.abs(x.astype(np.float64)) + 10) + np.where(
         negative, np.abs(np.pi / np.tan(np.pi * x.astype(np.float64))), 0.0)
-    error = np.abs(out.detach().numpy().astype(np.float64) - theirs)
+    error = np.abs(value.astype(np.float64) - theirs)
     assert (error <= 4 * np.spacing(terms.astype(np.float32))).all()
-    assert _relative_error(ours.grad.numpy(), t.grad.numpy()).max() < 1e-6
+    assert _relative_error(grad, their_grad).max() < 1e-6
 
 
 def test_digamma_refuses_a_second_derivative_clearly():
