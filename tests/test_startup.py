@@ -1,5 +1,6 @@
 """`import chainrule` and `chainrule --help` load only what they need: the tools, the network
-modules of the downloader, matplotlib and tqdm load on first use (bench/run.py times it)."""
+modules of the downloader, matplotlib, tqdm and numpy.random (the generators' NumPy streams are
+made on the first draw) load on first use (bench/run.py times it)."""
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 
 HEAVY = ["chainrule.nn", "chainrule.inspect.explain", "chainrule.inspect.html", "tqdm",
          "matplotlib", "urllib.request", "http.client", "email", "sklearn", "scipy",
-         "safetensors", "onnx", "tensorboardX", "torch"]
+         "safetensors", "onnx", "tensorboardX", "torch", "numpy.random"]
 LOADED = ("import sys\n{code}\n"
           "print(' '.join(m for m in {heavy!r} if m in sys.modules))")
 

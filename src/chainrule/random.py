@@ -57,8 +57,16 @@ class Generator:
         18446744073709551615
         """
         self._seed = _check_seed(seed, "Generator.manual_seed") % 2**64
-        self._numpy = xp.random.default_rng(self._seed)
+        self._stream = None
         return self
+
+    @property
+    def _numpy(self):
+        # NumPy's Generator, made on the first draw after seeding: numpy.random costs about
+        # as much to import as the rest of chainrule, and `import chainrule` draws nothing.
+        if self._stream is None:
+            self._stream = xp.random.default_rng(self._seed)
+        return self._stream
 
     def seed(self):
         """Reseed from the operating system's entropy and return the new seed.
