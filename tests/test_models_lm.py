@@ -167,6 +167,24 @@ def test_top_k_draws_only_among_the_k_likeliest():
     assert seen == {1, 2}
 
 
+
+@pytest.mark.parametrize("top_k", [5, 6, 200])
+def test_top_k_of_the_whole_vocabulary_or_more_keeps_every_token(top_k):
+    # With k >= the vocabulary no logit is masked, whatever its value: the draws are those of
+    # top_k=None with the same seed, ties, infinities and NaN included (PyTorch masks nothing:
+    # no element is below the k-th largest, the smallest).
+    from chainrule.models.gpt import _append_sample
+    logits = cr.tensor([[0.0, 5.0, 5.0, -1.0, 3.0], [float("-inf"), 2.0, 0.0, 1.0, 2.0]])
+    start = cr.zeros(2, 0, dtype=cr.int64)
+    every = _append_sample(start, logits, 0.7, None, cr.Generator().manual_seed(1))
+    kept = _append_sample(start, logits, 0.7, top_k, cr.Generator().manual_seed(1))
+    assert kept.tolist() == every.tolist()
+    many = [_append_sample(start, logits, 5.0, top_k, g)[:, 0].tolist()
+            for g in [cr.Generator().manual_seed(s) for s in range(200)]]
+    assert {row[0] for row in many} == {0, 1, 2, 3, 4}
+    with pytest.raises(RuntimeError, match="inf.*nan"):
+        _append_sample(start, cr.tensor([[float("nan"), 1.0]]), 1.0, top_k, cr.Generator())
+
 # -- d2l's RNNModel, in torch ---------------------------------------------------------------------
 class TorchRNNModel(tnn.Module):
     def __init__(self, rnn_layer, vocab_size, embedding_dim=None):

@@ -348,8 +348,9 @@ def _append_sample(idx, logits, temperature, top_k, generator):
     from ..ops import concatenate
     from ..ops.sort import topk
     logits = logits / temperature
-    if top_k is not None:
-        v, _ = topk(logits, min(top_k, logits.shape[-1]))
+    # top_k >= the vocabulary keeps every logit (none is below the smallest): nothing to mask.
+    if top_k is not None and top_k < logits.shape[-1]:
+        v, _ = topk(logits, top_k)
         logits = logits.masked_fill(logits < v[:, [-1]], float("-inf"))
     probs = F.softmax(logits, dim=-1)
     return concatenate((idx, multinomial(probs, 1, generator=generator)), 1)
