@@ -606,14 +606,9 @@ def _numbers(obj, found):
 
 
 def _same_number(x, y):
-    if type(x) is not type(y):
-        return False
-    if isinstance(x, (float, complex, xp.inexact)) and x != x and y != y:
-        return True  # both NaN
-    try:
-        return bool(x == y)
-    except Exception:  # noqa: BLE001  (not comparable: different)
-        return False
+    """Of one type and equal, NaN equal to NaN, -0.0 not 0.0 (guards.same_plain)."""
+    from .guards import same_plain
+    return same_plain(x, y)
 
 
 def _compare_numbers(first, second):

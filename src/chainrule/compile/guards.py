@@ -173,6 +173,39 @@ def _small_array(value):
     return type(value) is ndarray and value.size <= _ARRAY_ITEMS
 
 
+def _zero_sign(value):
+    """-1.0 or 1.0 for a float zero (NumPy's too), else None: -0.0 == 0.0 in Python, but
+    ``x * -0.0`` and ``x * 0.0`` differ in their sign bits, and ``1 / x`` then in infinity's
+    sign, so a plan traced with one must not serve the other."""
+    if isinstance(value, (float, xp.floating)) and value == 0:
+        return math.copysign(1.0, value)
+    return None
+
+
+def has_signed_zero(value):
+    """Whether a plain value (a number, or a tuple of them) holds a float zero."""
+    if type(value) is tuple:
+        return any(has_signed_zero(item) for item in value)
+    return _zero_sign(value) is not None
+
+
+def same_plain(a, b):
+    """Whether two plain values are the same for a plan: of one type, equal, NaN equal to NaN,
+    and a float zero of the same sign (tuples item by item)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is tuple:
+        return len(a) == len(b) and all(map(same_plain, a, b))
+    if a is b:
+        return True
+    try:
+        if a != a:  # NaN
+            return b != b
+        return bool(a == b) and _zero_sign(a) == _zero_sign(b)
+    except Exception:  # noqa: BLE001  (not comparable: not the same)
+        return False
+
+
 def same_array(value, seen):
     """Whether ``value`` is an array with ``seen``'s shape, dtype and values (bit for bit)."""
     return (type(value) is ndarray and value.shape == seen.shape and value.dtype == seen.dtype
@@ -221,8 +254,8 @@ def _difference(now, seen, where):
         if a[1] is ndarray:
             if not same_array(a[2], b[2]):
                 return key
-        elif a[1] is not None:  # plain: the same type and value (a NaN is itself)
-            if not (a[2] is b[2] or a[2] == b[2]):
+        elif a[1] is not None:  # plain: the same type and value (a NaN is itself, -0.0 not 0.0)
+            if not (a[2] is b[2] or same_plain(a[2], b[2])):
                 return key
         elif a[2] is not b[2]:
             return key
@@ -284,9 +317,10 @@ def module_state(module):
             containers[key] = (type(value), _items(value))
         else:
             same[key] = value
+    zeros = tuple((key, value) for key, value in plain.items() if has_signed_zero(value))
     return (len(plain) + len(same) + len(containers) + len(hooks), tuple(plain),
             tuple((type(v), v) for v in plain.values()), tuple(same), tuple(same.values()),
-            containers, hooks)
+            containers, hooks, zeros)
 
 
 def _hook_items(hooks):
@@ -301,7 +335,7 @@ def _items(container):
 def same_module_state(module, seen):
     """Whether ``module`` is as ``module_state`` saw it (plain values equal, objects the
     same)."""
-    count, plain_keys, plain, same_keys, same, containers, hooks = seen
+    count, plain_keys, plain, same_keys, same, containers, hooks, zeros = seen
     attributes = vars(module)
     get = attributes.get
     if len(attributes) - ("_scope" in attributes) != count:  # _SKIPPED, without a loop
@@ -309,6 +343,9 @@ def same_module_state(module, seen):
     if plain_keys and tuple(zip(map(type, values := tuple(map(get, plain_keys))), values)) \
             != plain:
         return False
+    for key, value in zeros:  # == took -0.0 for 0.0 (negative_slope=-0.0)
+        if not same_plain(get(key), value):
+            return False
     if same_keys and not all(map(operator.is_, map(get, same_keys), same)):
         return False
     for key, (kind, items) in containers.items():
@@ -372,13 +409,22 @@ class GuardBuilder:
             if value is None or type(value) is bool:
                 self.check(f"{where} is {value!r}")
             elif literal is not None and not isinstance(value, xp.dtype):
-                self.check(f"type({where}) is {type(value).__name__} and {where} == {literal}")
+                self.check(f"type({where}) is {type(value).__name__} and {where} == {literal}"
+                           f"{self.zero_sign(where, value)}")
             else:
                 self.check(f"{where} is {self.name(value, f'_{name}')}")
                 self.state_check(where, value, f"_{name}")
                 if _small_array(value):
                     same = self.name(same_array, "_same_array")
                     self.check(f"{same}({where}, {self.name(value.copy(), f'_{name}_values')})")
+
+    def zero_sign(self, where, value):
+        """The rest of a literal's check where the literal holds a float zero: ``== 0.0``
+        holds for -0.0 too, and a plan traced with one gives the other's signs of zero."""
+        if not has_signed_zero(value):
+            return ""
+        same = self.name(same_plain, "_same_plain")
+        return f" and {same}({where}, {self.name(value, '_seen')})"
 
     def state_check(self, where, value, hint):
         """What ``value`` holds that the step may read (plain_state): a number changed in a
@@ -419,7 +465,8 @@ class GuardBuilder:
                 elif literal is not None and not isinstance(obj, xp.dtype):
                     kind = f"np.{type(obj).__name__}" if isinstance(obj, xp.generic) else \
                         type(obj).__name__
-                    self.check(f"type({e}) is {kind} and {e} == {literal}")
+                    self.check(f"type({e}) is {kind} and {e} == {literal}"
+                               f"{self.zero_sign(e, obj)}")
                 else:
                     self.check(f"{e} is {self.name(obj, '_arg')}")
         m = self.name(mode, "_mode")
@@ -472,7 +519,8 @@ class GuardBuilder:
             for key, value in options.items():
                 literal = _literal(value)
                 if literal is not None:
-                    self.check(f"{o}.param_groups[{index}][{key!r}] == {literal}")
+                    where = f"{o}.param_groups[{index}][{key!r}]"
+                    self.check(f"{where} == {literal}{self.zero_sign(where, value)}")
         self.free_variable_checks(free)
         for condition in self.program.extra_guards:
             self.check(condition)
