@@ -529,3 +529,30 @@ def test_a_module_option_zero_of_the_other_sign_retraces():
     compiled = twin(make, lambda k: [cr.tensor(np.ones(3))], calls=len(ZERO_SIGNS),
                     between=slope)
     assert len(compiled.plans) == 2
+
+
+# -- checks eager makes on the data, made at every replay --------------------------------------
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_embedding_indices_out_of_range_raise_as_eager(bad):
+    # Eager's embedding checks the indices' range with NumPy before the lookup; the plan read
+    # them live without the check, and a -1 silently picked the last row.
+    def make():
+        table = nn.Embedding(5, 2)
+        opt = optim.SGD(table.parameters(), lr=0.1)
+
+        def step(i):
+            opt.zero_grad()
+            out = table(i)
+            (out * out).sum().backward()
+            opt.step()
+            return out
+        return list(table.parameters()), opt, step, table
+    calls = [[0, 1, 2], [3, 1, 2], [4, 0, 2], [2, 2, 1]]
+    twin(make, lambda k: [cr.tensor(np.array(calls[k]))])
+    cr.manual_seed(0)
+    step = cr.compile(make()[2])
+    for indices in calls[:3]:
+        step(cr.tensor(np.array(indices)))
+    assert step.plans
+    with pytest.raises(IndexError, match="embedding: index out of range"):
+        step(cr.tensor(np.array([bad, 0, 2])))

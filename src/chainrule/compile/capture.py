@@ -920,6 +920,25 @@ class Installed:
             original = getattr(losses_functional, name)
             self.swap_everywhere(name, original, targets_checked(original, name))
 
+        from ..nn import embedding as embedding_module
+        original_embedding = embedding_module.embedding
+
+        def embedding(input, weight, *args, **kwargs):
+            # Eager checks the indices' range with NumPy before it looks them up; the plan
+            # reads them live, where a -1 would silently pick the last row: it checks them at
+            # every replay, as eager does.
+            array = input._data if isinstance(input, Tensor) else None
+            v = r.value_of(array) if isinstance(array, ndarray) else None
+            shape = tuple(getattr(weight, "shape", ()))
+            rows = shape[0] if len(shape) == 2 else None
+            if v is not None and v.kind != "const" and array.dtype.kind in "iu" and \
+                    rows is not None:
+                r.rec.instrs.append(Instr(
+                    "check", indices_in_range, [v, rows],
+                    comment="embedding: the indices are rows of the table, as eager checks"))
+            return original_embedding(input, weight, *args, **kwargs)
+        self.swap_everywhere("embedding", original_embedding, embedding)
+
         from .guards import module_state
         original_module_call = Module.__dict__["__call__"]
 
@@ -1147,6 +1166,13 @@ def same_ignored(target, ignore_index, seen, name):
             f"({int(seen.sum())}), and eager chooses its computation from them; a plan made "
             f"for the traced ones would give other numbers. Run this step eagerly, or keep the "
             f"ignored places the same in every call")
+
+
+def indices_in_range(indices, rows):
+    """Raise, as eager's embedding does, unless every index is a row of a table of ``rows``."""
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        raise IndexError(f"embedding: index out of range in self (indices from "
+                         f"{indices.min()} to {indices.max()}, weight has {rows} rows)")
 
 
 def one_hot_of(labels, num_classes):
