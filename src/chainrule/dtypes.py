@@ -188,6 +188,10 @@ def fill_number(op, value, dtype):
     may be as low as -max (-1 fills uint8 with 255); a float must lie within an integer dtype's
     range (and is truncated: 2.7 fills 2)."""
     dtype = xp.dtype(dtype)
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, xp.bool_)) and \
+            not -2 ** 63 <= value < 2 ** 64:  # beyond what PyTorch reads (int64 or uint64)
+        raise DtypeError(f"{op}: value {value} cannot be converted to {dtype} without "
+                         f"overflow (as in PyTorch)")
     if dtype.kind in "iu" and isinstance(value, numbers.Real) and \
             not isinstance(value, (bool, xp.bool_)):
         info = xp.iinfo(dtype)

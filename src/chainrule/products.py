@@ -8,6 +8,7 @@ import warnings
 
 from . import ops
 from .backend import xp
+from .dtypes import fill_number
 from .errors import ArgumentError, DtypeError, ShapeError
 from .ops.shape import axis_of
 from .public import DECLARATIONS, _in_place, public
@@ -38,6 +39,8 @@ def _integer_scalars(op, dtype, **numbers):
         if isinstance(number, float) and not number.is_integer():
             raise ArgumentError(f"{op}: for integer tensors, {name} must be an integer, got "
                                 f"{number!r}; convert the tensors with .float() first")
+        if dtype.kind in "iu":  # and it must fit the dtype: int8 and 300 refused, as PyTorch
+            fill_number(op, number, dtype)  # (it wrapped: addcmul(..., value=300) added 44x)
     return [int(number) for number in numbers.values()]
 
 
@@ -144,6 +147,10 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     tensor([5. , 8.5], dtype=float32)
     """
     input, tensor1, tensor2 = _t(input), _t(tensor1), _t(tensor2)
+    if xp.bool_ in (input.dtype, tensor1.dtype, tensor2.dtype) and \
+            xp.result_type(input.dtype, tensor1.dtype, tensor2.dtype) == xp.bool_:
+        raise DtypeError("addcmul: not implemented for bool tensors (as in PyTorch); convert "
+                         "them with .int() or .float() first")
     product = tensor1 * tensor2
     (value,) = _integer_scalars("addcmul", xp.result_type(input.dtype, product.dtype),
                                 value=value)

@@ -613,6 +613,15 @@ class Tensor:
             first, second = split.steps
             self[first][second] = value
             return
+        if type(value) in (int, float, bool):
+            # PyTorch's fill_ rules: int8 and 300 refused, -1 into uint8 is 255 (NumPy refuses),
+            # an int below -2**63 or from 2**63 up refused for every dtype (NumPy wrote -inf
+            # into float16, True into bool); a float into float16 becomes inf as in PyTorch.
+            if type(value) is int and not -2 ** 63 <= value < 2 ** 63:
+                raise DtypeError(f"[...] =: value {value} cannot be converted to "
+                                 f"{self._data.dtype} without overflow (as in PyTorch)")
+            if self._data.dtype.kind in "iu":
+                value = fill_number("[...] =", value, self._data.dtype)[()]
         if not self._changes_in_graph(value):  # outside the graph: a plain array write
             self._data[index] = without_leading_ones(value._data) if isinstance(
                 value, Tensor) else value
@@ -1215,7 +1224,10 @@ class Tensor:
         tensor([7., 7.], dtype=float32)
         """
         check_device(device, "new_full")
-        return Tensor._wrap(xp.full(tuple(size), fill_value, dtype=as_dtype(dtype or self.dtype)),
+        dtype = as_dtype(dtype or self.dtype)  # a value must fit it, as in full()
+        if not isinstance(fill_value, Tensor):
+            fill_value = fill_number("new_full", fill_value, dtype)
+        return Tensor._wrap(xp.full(tuple(size), fill_value, dtype=dtype),
                       requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -1951,6 +1963,8 @@ def times_alpha(name, input, other, alpha):
     if name.startswith("sub") and (isinstance(other, (bool, xp.bool_)) or
                           getattr(other, "dtype", None) == xp.bool_):
         return other  # which sub refuses, as PyTorch
+    if type(alpha) is int and not -2 ** 63 <= alpha < 2 ** 64:
+        fill_number(name, alpha, target)  # refused for every dtype, as PyTorch
     if target == xp.bool_:
         if not isinstance(other, Tensor):
             return bool(other) and bool(alpha)

@@ -6,9 +6,11 @@ the same function.
 Each follows PyTorch at its kinks: where PyTorch's backward uses a strict comparison (hardtanh,
 relu6, hardsigmoid pass no gradient exactly at their bounds), so do these."""
 import math
+import numbers
 import warnings
 
 from ..backend import xp
+from ..dtypes import fill_number
 from ..errors import DtypeError
 from .composite import float32_for_half, softmax, stop_gradient
 from .elementwise import (abs, clip, equal, exp, greater, greater_equal,
@@ -298,8 +300,8 @@ def threshold(input, threshold, value):
     if kind == "b":
         raise DtypeError(f"threshold: bool input of shape {tuple(input.shape)} is not "
                          f"supported (as in PyTorch)")
-    if kind in "iu":
-        value = int(value)
+    if isinstance(value, numbers.Real):  # it must fit the dtype (float16 and 70000: refused)
+        value = fill_number("threshold", value, input.dtype)[()]
     return where(less_equal(stop_gradient(input), threshold), value, input)
 
 

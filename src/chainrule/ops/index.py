@@ -121,6 +121,8 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         src = value
     if src is None:
         raise TypeError("scatter: give src (a tensor) or value (a number)")
+    if not hasattr(src, "shape"):  # a number must fit the dtype (float16 and 70000: refused)
+        src = fill_number("scatter", src, input.dtype)[()]
     if hasattr(src, "shape") and src.shape:
         src = getitem(src, index=tuple(slice(0, n) for n in index.shape))
     elif hasattr(src, "shape"):

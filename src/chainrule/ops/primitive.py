@@ -342,6 +342,7 @@ def _promote(op, args):
                             f".to(dtype), e.g. x.float() (as in PyTorch, {op.name} does not "
                             f"promote)")
         return args
+    natural = target  # before true division's promotion: bool / 2**63 is refused too
     if op.promotion == "float" and kind(target) < 2:
         target = default_float()
     # Beside a float16 array a float stays a Python float (NumPy keeps float16 for it), as a
@@ -357,6 +358,8 @@ def _promote(op, args):
             if value.dtype != target:
                 a = astype(a, dtype=target) if isinstance(a, Tensor) else value.astype(target)
         elif not isinstance(a, Tensor):
+            if type(value) is int:
+                _check_int_range(op.name, value, natural)
             # A number takes the result's dtype: NumPy would make np.float64 (or 0.5 alone)
             # float64, while it is weak in PyTorch's rules.
             a = value if half and type(value) is float else _weak_number(target, value)
@@ -367,6 +370,18 @@ def _promote(op, args):
                                      if value < 0 else ""))
         promoted.append(a)
     return promoted
+
+
+def _check_int_range(op_name, value, target):
+    """PyTorch reads a Python int as an int64 (or, from 2**63 up, a uint64): below -2**63 or
+    from 2**64 up it refuses every op; from 2**63 up an integer or bool result would wrap (or
+    refuse to promote), which is refused here too. Before, float16 + (-2**63 - 1) was -inf,
+    a bool tensor / 2**63 a float, and int64 + 2**63 NumPy's "too large to convert to C long"."""
+    low, high = -2 ** 63, 2 ** 64 if xp.dtype(target).kind in "fc" else 2 ** 63
+    if not low <= value < high:
+        raise DtypeError(f"{op_name}: the number {value} is out of range for {target} "
+                         f"(PyTorch reads a Python int as an int64; it refuses this one or "
+                         f"wraps it); use a float or a float tensor")
 
 
 def _weak_number(dtype, value):
@@ -418,7 +433,10 @@ def _unwrap(op_name, args):
         if not isinstance(a, Tensor):
             arrays.append(a)
             parents.append(None)
-            mixed = mixed or type(a) is not float and type(a) is not int
+            # An int beyond what PyTorch reads (int64, or uint64 for a float tensor) goes to
+            # _promote too, which refuses it as PyTorch (NumPy would round it to inf).
+            mixed = mixed or type(a) is not float and (
+                type(a) is not int or not -2 ** 63 <= a < 2 ** 64)
             continue
         data = a._data
         arrays.append(data)
