@@ -105,3 +105,68 @@ def test_bool_addcmul_refused_as_pytorch():
         torch.addcmul(*(torch.tensor(flags),) * 3)
     with pytest.raises(cr.errors.DtypeError, match="addcmul: not implemented for bool"):
         cr.addcmul(*(cr.tensor(flags),) * 3, value=-1)  # was int64 [0, 0]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "int64", "bool"])
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+def test_median_of_no_integers_refused(name, dtype):
+    # PyTorch answers NaN cast to the dtype (int64's lowest number, 0 for int8, True for bool);
+    # chainrule answered a float32 NaN, another dtype.
+    empty = torch.zeros(0, dtype=getattr(torch, dtype))
+    assert getattr(empty, name)().dtype == empty.dtype
+    with pytest.raises(cr.errors.ArgumentError, match="median: the .* tensor of shape \\(0,\\)"):
+        getattr(cr.zeros(0, dtype=getattr(cr, dtype)), name)()
+    assert_as_pytorch(lambda m: getattr(m.zeros(0, 3), name)())  # a float NaN, as before
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("expression", [
+    lambda m, x: x.cumsum(0), lambda m, x: x.logcumsumexp(0),
+    lambda m, x: x.reshape(2, 2).cumsum(1), lambda m, x: x.reshape(2, 2).logcumsumexp(-1),
+    lambda m, x: x[0].cumsum(0), lambda m, x: x[0].logcumsumexp(0),
+    lambda m, x: x.cumsum(0, dtype=m.float64), lambda m, x: x.cumprod(0)])
+def test_running_sums_start_from_plus_zero(expression, dtype):
+    # A leading -0 is 0 in PyTorch's running sums (NumPy's accumulate copies it); a 0-d
+    # tensor's cumsum is the tensor itself, -0 included.
+    assert_as_pytorch(lambda m: expression(m, m.tensor([-0.0, -0.0, 1.0, -0.0],
+                                                       dtype=getattr(m, dtype))))
+
+
+@pytest.mark.parametrize("shape, dim", [((3,), None), ((2, 3), 1), ((3, 2), 0), ((2, 5, 3), 1),
+                                        ((4, 17), None), ((0, 3), 0), ((), None)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_float16_product_rounds_each_step_as_pytorch(shape, dim, keepdim):
+    # PyTorch multiplies float16 in float16: [300, 300, 1/300] overflows to inf there; NumPy's
+    # reduction kept a float32 product (300), and rounded differently at each length.
+    values = np.random.default_rng(0).uniform(0.5, 2.0, shape).astype(np.float16)
+    if shape == (3,):
+        values = np.array([300, 300, 1 / 300], dtype=np.float16)
+
+    def expression(m):
+        x = m.tensor(values)
+        return x.prod() if dim is None else x.prod(dim, keepdim=keepdim)
+    assert_as_pytorch(expression)
+
+
+def test_float16_product_gradient_as_pytorch():
+    grads = []
+    for m in (torch, cr):
+        x = m.tensor([300, 300, 1 / 300, 0.5], dtype=m.float16, requires_grad=True)
+        x.prod().backward()
+        grads.append(repr(x.grad.tolist()))
+    assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64"])
+def test_gcd_at_the_lowest_integer_as_pytorch(dtype):
+    # PyTorch's Euclid keeps abs(lowest) negative: gcd(-128, 6) is -2 in int8; NumPy said 2.
+    low, high = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    values = [low, low + 1, -6, -4, -1, 0, 1, 3, 6, 96, high]
+    pairs = [(a, b) for a in values for b in values]
+
+    def expression(m):
+        return m.gcd(m.tensor([a for a, _ in pairs], dtype=getattr(m, dtype)),
+                     m.tensor([b for _, b in pairs], dtype=getattr(m, dtype)))
+    assert_as_pytorch(expression)
+    assert_as_pytorch(lambda m: m.gcd(m.tensor(low, dtype=getattr(m, dtype)),
+                                      m.tensor([6, 0, 4], dtype=getattr(m, dtype))))

@@ -257,9 +257,10 @@ def _scan(op, input, dim, dtype, primitive):
     x = _cast_for_reduction(_t(input), dtype) if op in ("cumsum", "cumprod") else _t(input)
     axis = ops.shape.axis_of(op, dim, x.ndim)
     if not x.shape:
-        if op == "logcumsumexp":
+        if op in ("logcumsumexp", "cumsum"):
             # PyTorch's 0-d logcumsumexp is x with slope 1, also at inf (where its one-element
-            # 1-D one, exp(x - out), is NaN).
+            # 1-D one, exp(x - out), is NaN); its 0-d cumsum is x too, -0 kept (a running sum
+            # along a dim starts from +0).
             return x * 1
         return ops.reshape(primitive(ops.reshape(x, shape=(1,)), axis=0), shape=())
     return primitive(x, axis=axis)

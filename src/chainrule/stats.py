@@ -29,6 +29,15 @@ def _lower_median_index(values, axis):
                                                      order.shape[axis + 1:]), axis=axis)
 
 
+def _refuse_empty_integer_median(op, x):
+    """The median of no integers: PyTorch answers NaN cast to the dtype (int64's lowest number,
+    0 for int8, True for bool: C's undefined conversion), where this gave a float32 NaN."""
+    if x.dtype.kind != "f":
+        raise ArgumentError(f"{op}: the {x.dtype} tensor of shape {tuple(x.shape)} is empty, "
+                            f"and integers have no NaN for its median (PyTorch returns NaN "
+                            f"cast to {x.dtype}); convert it with .float() first")
+
+
 @public(method=True)
 def median(input, dim=None, keepdim=False):
     """The lower median (of the two middle values, the smaller), as ``torch.median``: of every
@@ -45,6 +54,7 @@ def median(input, dim=None, keepdim=False):
     x = _t(input)
     if dim is None:
         if not x.numel():
+            _refuse_empty_integer_median("median", x)
             return ops.sum(x) * float("nan")
         flat = x._data.reshape(-1)
         value = flat[_lower_median_index(flat, 0)[0]]

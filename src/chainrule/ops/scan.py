@@ -35,7 +35,12 @@ def _accumulator(op, x):
 
 
 def _running(ufunc, op, x, axis):
-    return ufunc.accumulate(x, axis=axis, dtype=_accumulator(op, x)).astype(x.dtype, copy=False)
+    out = ufunc.accumulate(x, axis=axis, dtype=_accumulator(op, x))
+    if ufunc is not xp.multiply and out.dtype.kind == "f":
+        # PyTorch's running sums start from +0, so a leading -0 becomes 0 (NumPy copies it):
+        # cumsum([-0.]) is [0.] there, and so is logcumsumexp's.
+        out += 0.0
+    return out.astype(x.dtype, copy=False)
 
 
 @primitive
@@ -143,9 +148,32 @@ def _reverse_logcumsumexp(x, axis):
 
 @primitive
 def prod(x, *, axis=None, keepdims=False):
+    if x.dtype == xp.float16:
+        return _half_prod(x, axis, keepdims)
     # In the input's integer or bool dtype (bool: "all"), as PyTorch's prod(dtype=...).
     return x.prod(axis=axis, keepdims=keepdims,
                   dtype=x.dtype if x.dtype.kind in "biu" else None)
+
+
+def _half_prod(x, axis, keepdims):
+    """A float16 product as PyTorch's CPU kernel: each partial product rounded to float16,
+    in order (NumPy's reduction keeps a float32 accumulator, so [300, 300, 1/300] was 300
+    here and is inf in PyTorch). A running product rounds each step; its last entry is the
+    product. (Along a contiguous dim of 64 or more, PyTorch's vectorised loop multiplies in
+    another order: the result can then differ in the last bits, not in overflowing.)"""
+    axes = _normalize_axes(axis, x.ndim)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    lanes = x.transpose(kept + list(axes)).reshape([x.shape[a] for a in kept] + [count])
+    if count:
+        out = xp.multiply.accumulate(lanes, axis=-1)[..., -1]
+    else:
+        out = xp.ones(lanes.shape[:-1], dtype=x.dtype)
+    if keepdims:
+        out = out.reshape([1 if a in axes else n for a, n in enumerate(x.shape)])
+    return out
 
 
 @prod.vjp(formula="{grad} * {out} / {x} (PyTorch's rule at zeros: the product of the others)")

@@ -295,7 +295,28 @@ def _integers(name, ufunc):
     return primitive(forward, differentiable=False, promotion="promote")
 
 
-gcd = _integers("gcd", xp.gcd)
+def _gcd(a, b):
+    """NumPy's gcd, but as PyTorch's C loop where an operand is the dtype's lowest number,
+    whose abs stays negative there and whose remainders truncate: gcd(-128, 6) is -2 in
+    int8 (NumPy: 2); gcd(-128, 0) is -128 in both."""
+    out = xp.asarray(xp.gcd(a, b))
+    if out.dtype.kind != "i" or not out.size:
+        return out
+    shape, low = out.shape, xp.iinfo(out.dtype).min
+    a, b = (xp.broadcast_to(xp.asarray(v, dtype=out.dtype), shape).reshape(-1) for v in (a, b))
+    odd = (a == low) | (b == low)
+    if not odd.any():
+        return out
+    x, y = xp.abs(a[odd]), xp.abs(b[odd])
+    while (x != 0).any():
+        going = x != 0
+        x[going], y[going] = xp.fmod(y[going], x[going]), x[going]
+    out = out.reshape(-1)
+    out[odd] = y
+    return out.reshape(shape)
+
+
+gcd = _integers("gcd", _gcd)
 lcm = _integers("lcm", xp.lcm)
 gcd.__doc__ = """The greatest common divisor, elementwise, of integers (never negative).
 
