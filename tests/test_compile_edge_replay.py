@@ -556,3 +556,107 @@ def test_embedding_indices_out_of_range_raise_as_eager(bad):
     assert step.plans
     with pytest.raises(IndexError, match="embedding: index out of range"):
         step(cr.tensor(np.array([bad, 0, 2])))
+
+
+# -- integer values computed from the data that chainrule's NumPy code reads -------------------
+# Labels made in the step (y = x.argmax(1)) that were the same in both traced calls: nll_loss,
+# gather, label smoothing, index_select, take, scatter and index_add build index arrays from
+# them with NumPy, which the plan held as constants, so later calls silently used the traced
+# labels (nll_loss gave 2.667 where eager gave 0.167). Now the plan checks such a value at
+# every call; where it first differs, the call is traced again and compared with the plan:
+# the same numbers as eager, or a CaptureError where a constant would have been frozen.
+DERIVED_CALLS = [[[1, 0, 0], [0, 1, 0]], [[2, 0, 0], [0, 3, 0]], [[3, 0, 0], [0, 2, 0]],
+                 [[0, 2, 0], [3, 0, 0]], [[0, 0, 1], [0, 0, 5]]]
+DERIVED = {
+    "nll_loss": (lambda o, y: F.nll_loss(F.log_softmax(o, 1), y), False),
+    "gather": (lambda o, y: o.gather(1, y[:, None]).sum(), False),
+    "label_smoothing": (lambda o, y: F.cross_entropy(o, y, label_smoothing=0.1), False),
+    "index_select": (lambda o, y: o.index_select(1, y).sum(), False),
+    "take": (lambda o, y: o.take(y).sum(), False),
+    "scatter": (lambda o, y: o.scatter(1, y[:, None], 0.0).sum() + (o * o).sum(), False),
+    "index_add": (lambda o, y: cr.zeros(2, 3, dtype="float64").index_add(1, y, o[:, :2])
+                  .pow(2).sum(), False),
+    # These read the labels with ops: replayed, equal to eager.
+    "cross_entropy": (lambda o, y: F.cross_entropy(o, y), True),
+    "getitem": (lambda o, y: o[cr.arange(2), y].sum(), True),
+    "one_hot": (lambda o, y: (o * F.one_hot(y, 3)).sum(), True),
+}
+
+
+def _derived_step(loss_fn, dropout=False):
+    def make():
+        w = cr.tensor(np.eye(3) + 0.1, requires_grad=True)
+        opt = optim.SGD([w], lr=0.1, momentum=0.5)
+
+        def step(x):
+            opt.zero_grad()
+            o = x @ w
+            if dropout:
+                o = F.dropout(o, 0.3, training=True)
+            loss = loss_fn(o, x.argmax(1))
+            loss.backward()
+            opt.step()
+            return loss
+        return [w], opt, step, None
+    return make
+
+
+@pytest.mark.parametrize("name", list(DERIVED))
+def test_labels_made_from_the_data_are_not_frozen(name):
+    loss_fn, replays = DERIVED[name]
+    args = lambda k: [cr.tensor(np.array(DERIVED_CALLS[k], dtype=np.float64))]  # noqa: E731
+    if replays:
+        compiled = twin(_derived_step(loss_fn), args, calls=len(DERIVED_CALLS))
+        assert compiled.plans[0].calls >= 2
+    else:
+        with pytest.raises(CaptureError, match="changed between two calls|freeze"):
+            twin(_derived_step(loss_fn), args, calls=len(DERIVED_CALLS))
+
+
+def test_a_replay_stopped_by_a_changed_value_draws_dropout_again_as_eager():
+    # The check stops the replay after dropout drew its mask; the traced call that follows
+    # must draw the same mask as eager (the generator's state is restored).
+    args = lambda k: [cr.tensor(np.array(DERIVED_CALLS[k], dtype=np.float64))]  # noqa: E731
+    twin(_derived_step(DERIVED["cross_entropy"][0], dropout=True), args,
+         calls=len(DERIVED_CALLS))
+
+
+def test_an_accuracy_after_the_update_replays():
+    # argmax's predictions, the same in the two traced calls, read by the plan's own ops
+    # after the update: replayed at every call, not refused.
+    def make():
+        model = nn.Linear(3, 3).double()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            opt.step()
+            accuracy = (logits.argmax(1) == y).double().mean()
+            return loss, accuracy
+        return list(model.parameters()), opt, step, model
+    labels = [[0, 1], [0, 1], [2, 1], [0, 2], [1, 1]]
+    compiled = twin(make, lambda k: [cr.tensor(np.array(DERIVED_CALLS[k], dtype=np.float64)),
+                                     cr.tensor(np.array(labels[k]))], calls=5)
+    assert compiled.plans[0].calls >= 2
+
+
+def test_labels_made_after_the_update_that_change_are_refused():
+    # After the optimizer's update a replay cannot stop and trace the call again: a value
+    # that fed chainrule's NumPy code (nll_loss's indices) and changes is refused, by name.
+    def make():
+        w = cr.tensor(np.eye(3) + 0.1, requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            o = x @ w
+            (o * o).sum().backward()
+            opt.step()
+            return F.nll_loss(F.log_softmax(o.detach(), 1), x.argmax(1))
+        return [w], opt, step, None
+    args = lambda k: [cr.tensor(np.array(DERIVED_CALLS[k], dtype=np.float64))]  # noqa: E731
+    with pytest.raises(CaptureError, match="argmax.*same values in the two traced calls"):
+        twin(make, args, calls=len(DERIVED_CALLS))

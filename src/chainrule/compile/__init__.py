@@ -20,7 +20,7 @@ import warnings
 
 from ..backend import ndarray, xp
 from ..tensor import Tensor
-from .capture import CaptureError, Installed, Recorder, same_size
+from .capture import CaptureError, Installed, Instr, Recorder, same_size
 from .guards import GuardBuilder, flatten, free_variables, same_bits
 from .program import HEADER, Program
 
@@ -71,6 +71,8 @@ class Plan:
         self.calls = 0
         self.provisional = None  # (what the check compares, {argument: copy} not yet checked)
         self.watch = ()  # (tensor, array, version) of leaves read without a gradient
+        self.derived = []  # _SameAsTraced checks of values computed from the data
+        self.generators = ()  # the generators its draws use (restored when a check stops it)
         program.release()  # the graph and arrays of the traced call are not needed any more
         self.recording = None
 
@@ -121,6 +123,7 @@ class CompiledStep:
         # guard, so that calls alternating between two kinds (a recurrent model's first batch
         # of an epoch, without a carried state, and the others) each get their plan.
         self._pending = {}
+        self._verified = None  # the recording of the latest _verify call
         self._warned = False
         functools.update_wrapper(self, fn)
 
@@ -134,6 +137,8 @@ class CompiledStep:
                         plan.provisional[1] and
                         not _same_inputs(plan.provisional[1], args, kwargs))):
                     return self._verify(plan, args, kwargs)
+                if plan.derived:
+                    return self._run_checked(plan, args, kwargs)
                 plan.calls += 1
                 return plan.build(plan.run(args, kwargs))
             failed.append(plan.describe_miss(miss, args, kwargs))
@@ -163,12 +168,41 @@ class CompiledStep:
         rec.output_values = outs
         return result, recorder, rec
 
+    def _run_checked(self, plan, args, kwargs):
+        """Replay a plan with check lines on values it computes from the data (argmax's
+        indices, a comparison's mask) that were the same in both traced calls: chainrule's
+        NumPy code may have built a constant from them (nll_loss's or gather's indices). When
+        one differs, the replay stops before any update and this call runs traced, its
+        constants compared with the plan's, as for an argument that first changes."""
+        states = _random_states(plan.generators)
+        try:
+            out = plan.run(args, kwargs)
+        except _Diverged as diverged:
+            _restore_random_states(states)  # the draws the stopped replay made
+            result = self._verify(plan, args, kwargs)
+            # The constants did not change with it, nor with the others that differ in this
+            # call: their checks are done.
+            diverged.check.verified = True
+            rec, recorder = self._verified
+            arrays, instrs = _arrays_of(recorder), rec.instrs
+            for check in plan.derived:
+                if check.position < len(instrs):
+                    array = arrays.get(instrs[check.position].out)
+                    if isinstance(array, ndarray) and not (
+                            array.shape == check.seen.shape and same_bits(array, check.seen)):
+                        check.verified = True
+            self._verified = None
+            return result
+        plan.calls += 1
+        return plan.build(out)
+
     def _verify(self, plan, args, kwargs):
         """A plan made from two calls with the same data meets other data: this call runs
         traced, and its constants are compared with the plan's (an array computed from the
         data, such as the labels' indices inside gather or nll_loss, looked constant while the
         data stayed the same)."""
         result, recorder, rec = self._capture(args, kwargs, {})
+        self._verified = (rec, recorder)
         fingerprint, same = plan.provisional
         try:
             checked = _compare_constants(fingerprint, rec)
@@ -216,7 +250,18 @@ class CompiledStep:
                 # something no guard reads): neither is a plan; this one waits for the next.
                 self._pending[guard_source] = (rec, recorder, None)
                 return result
+        derived = _derived_checks(pending[0], pending[1], rec, recorder) if self.check else []
+        if derived:
+            # Check lines go in after the values they compare: the program is made again,
+            # its names (which the first one gave the values) chosen anew.
+            for value in rec.values:
+                value.name = None
+            program = Program(rec, _arg_names(self.fn, args, kwargs), _param_names(rec), names,
+                              self.passes)
+            guard_source = GuardBuilder(program).build(rec, args, kwargs, free)
         plan = Plan(program, guard_source, rec)
+        plan.derived = derived
+        plan.generators = _generators(rec) if derived else ()
         if self.check:
             # An argument had the same values in both calls (a warm-up on one batch; labels
             # sorted by class), so comparing them could not tell a constant from an array
@@ -472,6 +517,134 @@ def _textbook_names(rec, result):
     return names
 
 
+class _Diverged(Exception):
+    """A plan's check line met a value computed from the data that differs from the traced
+    calls' (``check`` says which)."""
+
+    def __init__(self, check):
+        super().__init__(check.what)
+        self.check = check
+
+
+class _SameAsTraced:
+    """A plan's check line: an integer or boolean value the step computes from its data
+    (argmax's indices, a comparison's mask) held the same values in the two traced calls, so
+    their comparison could not tell whether an array chainrule's own NumPy code built from it
+    (nll_loss's or gather's indices from labels made by argmax) is a constant. When it first
+    differs, the call is traced again and compared with the plan (``_run_checked``); where
+    updates already ran before it, the replay refuses instead."""
+
+    __name__ = "same_as_traced"
+
+    def __init__(self, seen, what, hard, position):
+        self.seen = seen
+        self.what = what
+        self.hard = hard
+        self.position = position  # of the value's instruction in a recording without checks
+        self.verified = False
+
+    def __call__(self, array):
+        if self.verified or (xp.shape(array) == self.seen.shape and
+                             same_bits(xp.asarray(array), self.seen)):
+            return
+        if self.hard:
+            raise CaptureError(
+                f"compile: {self.what}, computed from the data, had the same values in the two "
+                f"traced calls and other values in this one, after the step's updates; arrays "
+                f"that chainrule's functions build from it with NumPy (indices from labels) "
+                f"may be constants of the plan, which would freeze them. Give the first two "
+                f"calls different data, or run this step eagerly")
+        raise _Diverged(self)
+
+
+# What a replay does that a check line stopping it cannot take back (a draw can: its
+# generator's state is restored).
+_EFFECTS = ("effect", "update", "clip", "grad_set", "grad_add")
+
+
+def _arrays_of(recorder):
+    """{Value: the array it was first bound to} for one recording."""
+    objects = {id(obj): obj for obj in recorder.keep}
+    found = {}
+    for key, value in recorder.by_id.items():
+        obj = objects.get(key)
+        if type(obj) is ndarray and value not in found:
+            found[value] = obj
+    return found
+
+
+def _derived_checks(first, first_recorder, second, second_recorder):
+    """Insert a check line after each integer or boolean value the step computed from the data
+    whose values the two traced calls shared; return the checks."""
+    if len(first.instrs) != len(second.instrs):
+        return []
+    one, two = _arrays_of(first_recorder), _arrays_of(second_recorder)
+    # What the plan's own lines read (a check line, such as nll_loss's ignore_index check,
+    # reads the labels without using them)
+    read = {id(v) for instr in second.instrs if instr.kind != "check" for v in instr.values()}
+    checks, instrs, effects = [], [], False
+    for position, (a, b) in enumerate(zip(first.instrs, second.instrs)):
+        instrs.append(b)
+        effects = effects or b.kind in _EFFECTS
+        out = b.out
+        if b.kind not in ("forward", "call") or out is None or a.out is None or out.lazy or \
+                out.dtype is None or xp.dtype(out.dtype).kind not in "biu":
+            continue
+        if not any(v.kind != "const" for v in b.values()):
+            continue  # made from constants alone: the same at every call
+        x, y = one.get(a.out), two.get(out)
+        if not (isinstance(x, ndarray) and isinstance(y, ndarray) and x.shape == y.shape and
+                x.dtype == y.dtype and same_bits(x, y)):
+            continue
+        if id(out) in read and (effects or y.dtype == xp.bool_):
+            # Read by the plan's own ops: a mask (x[mask], where), or a metric after the
+            # updates; those read it live at every call.
+            continue
+        what = getattr(b.op, "name", None) or b.extra.get("comment") or \
+            getattr(b.fn, "__name__", "a value")
+        check = _SameAsTraced(y.copy(), f"{what}'s result of shape {y.shape}", effects,
+                              position)
+        checks.append(check)
+        instrs.append(Instr("check", check, [out],
+                            comment=f"{what}: as in the traced calls, else this call is "
+                                    f"traced again"))
+    if checks:
+        second.instrs[:] = instrs
+    return checks
+
+
+def _generators(rec):
+    """The generators the plan's draws use (None: the default one)."""
+    from .. import creation, random as random_module
+    found = []
+    for instr in rec.instrs:
+        if instr.kind == "call" and instr.fn in (creation.drawn, random_module.dropout_mask):
+            generator = instr.args[0]
+            if all(generator is not g for g in found):
+                found.append(generator)
+    return found
+
+
+def _random_states(generators):
+    from .. import random as random_module
+    states = []
+    for generator in generators:
+        g = random_module.default_generator if generator is None else generator
+        if hasattr(g, "get_state"):
+            states.append((g, g.get_state()))
+        else:  # a NumPy Generator
+            states.append((g, g.bit_generator.state))
+    return states
+
+
+def _restore_random_states(states):
+    for g, state in states:
+        if hasattr(g, "set_state"):
+            g.set_state(state)
+        else:
+            g.bit_generator.state = state
+
+
 class _Slim:
     """What ``_compare_constants`` reads of a recording (its constants, leaves, and each
     instruction's kind, op and Python values), without the traced call's graph and arrays."""
@@ -490,7 +663,7 @@ class _Slim:
                 return {key: strip(item) for key, item in obj.items()}
             return obj
         self.instrs = [Instr(i.kind, i.fn, strip(i.args), strip(i.kwargs), op=i.op)
-                       for i in rec.instrs]
+                       for i in rec.instrs if not isinstance(i.fn, _SameAsTraced)]
 
 
 class _SlimValue:
