@@ -170,3 +170,28 @@ def test_gcd_at_the_lowest_integer_as_pytorch(dtype):
     assert_as_pytorch(expression)
     assert_as_pytorch(lambda m: m.gcd(m.tensor(low, dtype=getattr(m, dtype)),
                                       m.tensor([6, 0, 4], dtype=getattr(m, dtype))))
+
+
+@pytest.mark.parametrize("bounds", [(0, 5, 1.5), (0.5, 5, 1.5), (0, -5, -1.5), (0.7, 3.2, 1),
+                                    (-0.5, 3, 1), (0, 2.5, 1), (-3.2, 5, 2), (0, 300, 100),
+                                    (-2.5, 2), (0, 5, -1), (0, -5, 2.5), (0, 0.2, -1.5)],
+                         ids=repr)
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "uint8", "float32"])
+def test_arange_with_float_bounds_into_integers_as_pytorch(dtype, bounds):
+    # PyTorch truncates the bounds first (arange(0, 5, 1.5, dtype=int64) is [0, 1, 2, 3, 4];
+    # with uint8 [0, 1, 2, 3]); NumPy's float range cast afterwards gave [0, 1, 3, 4].
+    # Bounds against the step's sign are refused (NumPy gave an empty range).
+    assert_as_pytorch(lambda m: m.arange(*bounds, dtype=getattr(m, dtype)))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "uint8"])
+def test_bincount_weights_dtype_and_sums_as_pytorch(dtype):
+    # float16 weights gave float16 sums (PyTorch: float64); float32 ones were summed in float64
+    # (PyTorch adds them in float32, in order).
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, 3, 2000)
+    weights = (rng.standard_normal(2000) * 1000).astype(dtype) if dtype.startswith("float") \
+        else rng.integers(0, 100, 2000).astype(dtype)
+    assert_as_pytorch(lambda m: m.bincount(m.tensor(index), weights=m.tensor(weights)))
+    assert_as_pytorch(lambda m: m.bincount(m.tensor(index[:3]), weights=m.tensor(weights[:3]),
+                                           minlength=5))

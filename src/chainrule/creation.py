@@ -5,6 +5,7 @@ Sizes are given as ints or as one tuple or list. Floating-point results take the
 values come from the library's generator (``manual_seed`` governs them) unless ``generator=``
 is given. ``requires_grad=True`` makes a leaf to learn.
 """
+import math
 import numbers
 
 from .backend import xp
@@ -89,12 +90,34 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         start, end = 0, start
     if step == 0:
         raise ArgumentError("arange: step must not be 0")
+    if (end - start) * step < 0:  # NumPy answers an empty range
+        raise ArgumentError(f"arange: the bounds {start!r} and {end!r} are inconsistent with "
+                            f"the step's sign ({step!r}), as PyTorch says")
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = xp.int64 if ints else default_float()
     _no_bool_ranges("arange", dtype)
+    if as_dtype(dtype).kind in "iu":
+        return _make(_integer_range(start, end, step, as_dtype(dtype)), dtype, requires_grad)
     return _make(xp.arange(start, end, step, dtype=xp.float64 if as_dtype(dtype).kind == "f"
                            else None), dtype, requires_grad)
+
+
+def _integer_range(start, end, step, dtype):
+    """PyTorch's integer arange: start and step truncated to integers, the length from the
+    integer bounds for int64 and from the numbers as given for the other integer dtypes, so
+    arange(0, 5, 1.5, dtype=int64) is [0, 1, 2, 3, 4] and with uint8 [0, 1, 2, 3] (NumPy's
+    float range cast afterwards gave [0, 1, 3, 4])."""
+    first, stride = int(start), int(step)
+    if stride == 0:
+        raise ArgumentError(f"arange: step {step!r} is 0 as an integer, which {dtype} needs "
+                            f"(PyTorch truncates it too)")
+    last = int(end)
+    if dtype == xp.int64:
+        count = -(-(last - first) // stride)  # ceil
+    else:
+        count = math.ceil((end - start) / step)
+    return (first + stride * xp.arange(count, dtype=xp.int64)).astype(dtype)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):

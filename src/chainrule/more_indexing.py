@@ -258,8 +258,8 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 @public(method=True)
 def bincount(input, weights=None, minlength=0):
     """How many times each value 0, 1, ... occurs in the 1-D non-negative integer ``input``
-    (at least ``minlength`` counts): int64 counts, or with ``weights`` their sums (float64
-    for integer weights, as in PyTorch). Carries no gradient.
+    (at least ``minlength`` counts): int64 counts, or with ``weights`` their sums (float32
+    for float32 weights, else float64, as in PyTorch). Carries no gradient.
 
     >>> cr.bincount(cr.tensor([0, 2, 2, 3]), minlength=5)
     tensor([1, 0, 2, 1, 0], dtype=int64)
@@ -278,9 +278,15 @@ def bincount(input, weights=None, minlength=0):
     if w.shape != x.shape:
         raise ArgumentError(f"bincount: weights must have the input's shape {tuple(x.shape)}, "
                             f"got {tuple(w.shape)}")
-    dtype = w.dtype if w.dtype.kind == "f" else xp.float64
-    return Tensor._wrap(xp.bincount(x._data, w._data.astype(xp.float64), minlength)
-                        .astype(dtype))
+    if w.dtype == xp.float32:
+        # PyTorch adds float32 weights in float32, in order (NumPy's bincount adds in float64,
+        # a different rounding): ufunc.at is that loop.
+        sums = xp.zeros(max(minlength, int(x._data.max()) + 1 if x.numel() else 0), xp.float32)
+        xp.add.at(sums, x._data, w._data)
+        return Tensor._wrap(sums)
+    # Other weights (float16 and float64 included) are summed and returned in float64, as
+    # PyTorch's (float16 weights once gave float16 sums).
+    return Tensor._wrap(xp.bincount(x._data, w._data.astype(xp.float64), minlength))
 
 
 @public(method=True)
