@@ -660,3 +660,35 @@ def test_labels_made_after_the_update_that_change_are_refused():
     args = lambda k: [cr.tensor(np.array(DERIVED_CALLS[k], dtype=np.float64))]  # noqa: E731
     with pytest.raises(CaptureError, match="argmax.*same values in the two traced calls"):
         twin(make, args, calls=len(DERIVED_CALLS))
+
+
+# -- optimizer options and argument layouts changed between calls ----------------------------
+OPTION_CHANGES = {
+    "adam_eps": (lambda p: optim.Adam(p, lr=0.1), "eps", 0.5),
+    "adam_betas": (lambda p: optim.Adam(p, lr=0.1), "betas", (0.5, 0.6)),
+    "adam_maximize": (lambda p: optim.Adam(p, lr=0.1), "maximize", True),
+    "adamw_weight_decay": (lambda p: optim.AdamW(p, lr=0.1), "weight_decay", 0.5),
+    "sgd_momentum": (lambda p: optim.SGD(p, lr=0.1, momentum=0.9), "momentum", 0.1),
+    "sgd_nesterov": (lambda p: optim.SGD(p, lr=0.1, momentum=0.9), "nesterov", True),
+    "sgd_weight_decay": (lambda p: optim.SGD(p, lr=0.1), "weight_decay", 0.5),
+    "sgd_dampening": (lambda p: optim.SGD(p, lr=0.1, momentum=0.9), "dampening", 0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTION_CHANGES))
+def test_optimizer_options_changed_between_calls(name):
+    make_opt, key, value = OPTION_CHANGES[name]
+
+    def change(k, opt, module):
+        if k == 3:
+            opt.param_groups[0][key] = value
+    twin(model_step(LOSSES["mse"][0], make_opt, dtype="float64"), regression(dtype="float64"),
+         calls=5, between=change)
+
+
+def test_arguments_in_other_memory_layouts():
+    layouts = [lambda a: a, lambda a: a, np.asfortranarray, lambda a: a.T.copy().T,
+               lambda a: np.repeat(a, 2, axis=1)[:, ::2]]
+    body = lambda w, x: ((x @ w).tanh() @ w.T)  # noqa: E731
+    twin(body_step(body, (5, 4)), lambda k: [cr.from_numpy(layouts[k](_values(k, (6, 5))))],
+         calls=len(layouts))
