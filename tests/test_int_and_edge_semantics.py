@@ -195,3 +195,18 @@ def test_bincount_weights_dtype_and_sums_as_pytorch(dtype):
     assert_as_pytorch(lambda m: m.bincount(m.tensor(index), weights=m.tensor(weights)))
     assert_as_pytorch(lambda m: m.bincount(m.tensor(index[:3]), weights=m.tensor(weights[:3]),
                                            minlength=5))
+
+
+@pytest.mark.parametrize("values", [[-1], [-255], [-256], [256], [-129], [[-1, 2], [3, -4]],
+                                    [-1, 2.5], [True, -1], [-1.5, -1], -1, [2 ** 63],
+                                    [-1, float("nan")]], ids=repr)
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16"])
+@pytest.mark.parametrize("make", ["tensor", "as_tensor"])
+def test_tensor_of_negative_ints_into_unsigned_as_pytorch(make, dtype, values):
+    # PyTorch reads -1 into uint8 as 255 (down to -255); NumPy raised its OverflowError.
+    def expression(m):
+        return getattr(m, make)(values, dtype=getattr(m, dtype))
+    assert_as_pytorch(expression)
+    if outcome(lambda: expression(torch)) == ("error",) and "nan" not in repr(values):
+        with pytest.raises(cr.errors.DtypeError, match="without overflow"):
+            expression(cr)

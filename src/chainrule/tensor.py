@@ -46,7 +46,12 @@ def as_array(data, dtype=None, copy=True):
                             f"array, got {type(data).__name__} {data!r}")
         if isinstance(data, (list, tuple)):
             data = _tensors_as_numbers(data)
-        array = xp.array(data, dtype=dtype)
+        try:
+            array = xp.array(data, dtype=dtype)
+        except OverflowError:
+            if dtype is None or dtype.kind not in "iu":
+                raise
+            array = _wrapped_integers(data, dtype)
         if dtype is None and array.dtype in (xp.uint64, object):  # NumPy's way with big ints
             _refuse_ints_beyond_int64(data)
         if dtype is None and array.dtype.kind == "f" and isinstance(data, (list, tuple)) and \
@@ -61,6 +66,23 @@ def as_array(data, dtype=None, copy=True):
                         f"(from {type(data).__name__}); chainrule tensors hold bools, integers "
                         f"and floats")
     return array
+
+
+def _wrapped_integers(data, dtype):
+    """Numbers into an integer dtype that NumPy refuses, as PyTorch's tensor() reads them:
+    each must fit the dtype, where an unsigned one takes an int down to -max (tensor([-1],
+    dtype=uint8) is 255 there; NumPy raised its OverflowError); floats are truncated and must
+    lie within the dtype's range."""
+    items = xp.array(data, dtype=object)
+    info = xp.iinfo(dtype)
+    for item in items.reshape(-1):
+        exact = isinstance(item, numbers.Integral)
+        low = -int(info.max) if exact and dtype.kind == "u" else int(info.min)
+        if not (isinstance(item, numbers.Real) and low <= item <= int(info.max)):
+            raise DtypeError(f"tensor(): value {item!r} cannot be converted to {dtype} without "
+                             f"overflow (as in PyTorch)")
+    return xp.array([int(item) for item in items.reshape(-1)], dtype=xp.int64).astype(
+        dtype).reshape(items.shape)
 
 
 def _tensors_as_numbers(data):
