@@ -136,7 +136,10 @@ def test_the_bptt_notebook_shows_time_steps_norms_memory_and_samples(executed):
     assert "backward every 5 steps" in memory
     stdout = "".join(text for name, text in all_text(notebook) if name == "stdout")
     assert "largest difference" in stdout and "perplexity" in stdout
-    assert "time traveller " in "".join(tagged(notebook, "sample").outputs[0].text)
+    # All of the cell's stdout: a busy kernel may flush one print in several stream outputs.
+    printed = "".join(output.text for output in tagged(notebook, "sample").outputs
+                      if output.output_type == "stream" and output.name == "stdout")
+    assert "greedy:        time traveller " in printed
     for name, text in all_text(notebook):
         assert name != "stderr", f"stderr in the BPTT notebook: {text[:300]!r}"
 
