@@ -210,3 +210,87 @@ def test_tensor_of_negative_ints_into_unsigned_as_pytorch(make, dtype, values):
     if outcome(lambda: expression(torch)) == ("error",) and "nan" not in repr(values):
         with pytest.raises(cr.errors.DtypeError, match="without overflow"):
             expression(cr)
+
+
+HALF_VALUES = np.random.default_rng(0).uniform(-30, 30, 64).astype(np.float16).tolist() + [
+    -1.5, 3.0, 0.0, -0.0, 65504.0]
+
+
+@pytest.mark.parametrize("number", [0.1, 3.3, 1 / 3, 1e-5])
+@pytest.mark.parametrize("kind", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["mul", "div", "floordiv", "trunc", "floor", "imul", "itruediv",
+                                  "add", "sub", "remainder", "maximum", "lt"])
+def test_float16_by_a_wider_zero_d_tensor_reads_its_value_as_pytorch(name, kind, number):
+    # PyTorch's float16 kernels read a 0-d float32/float64 second operand in float32, as a
+    # Python float, where it was rounded to float16 first: x // tensor(0.1) at x = -1.5 was
+    # -16 (PyTorch: -15), x * tensor(0.1) an ulp off in a third of the elements.
+    ops = {"mul": lambda m, x, s: x * s, "div": lambda m, x, s: x / s,
+           "floordiv": lambda m, x, s: x // s,
+           "trunc": lambda m, x, s: m.div(x, s, rounding_mode="trunc"),
+           "floor": lambda m, x, s: m.div(x, s, rounding_mode="floor"),
+           "imul": lambda m, x, s: x.__imul__(s), "itruediv": lambda m, x, s: x.__itruediv__(s),
+           "add": lambda m, x, s: x + s, "sub": lambda m, x, s: x - s,
+           "remainder": lambda m, x, s: m.remainder(x, s),
+           "maximum": lambda m, x, s: m.maximum(x, s), "lt": lambda m, x, s: x < s}
+    assert_as_pytorch(lambda m: ops[name](m, m.tensor(HALF_VALUES, dtype=m.float16),
+                                          m.tensor(number, dtype=getattr(m, kind))))
+
+
+@pytest.mark.parametrize("pair", [("int8", "uint8"), ("uint8", "int8"), ("int32", "int8"),
+                                  ("int64", "uint8"), ("float64", "float16"),
+                                  ("float64", "float32"), ("float32", "float16"),
+                                  ("int64", "float32"), ("bool", "int8")])
+@pytest.mark.parametrize("which", ["min", "max", "both"])
+def test_clamp_of_a_zero_d_tensor_by_tensor_bounds_promotes_as_pytorch(pair, which):
+    # The dimensioned bounds decide the dtype (clamp(int8 0-d, min=uint8 tensor) is uint8,
+    # the 0-d x converted first); NumPy's promotion gave int16, float64 1e10 instead of inf.
+    x_dtype, bound_dtype = pair
+    x_value = {"int8": 100, "uint8": 200, "int32": 1000, "int64": 5, "float64": 1e10,
+               "float32": 0.1, "bool": True}[x_dtype]
+
+    def expression(m):
+        x = m.tensor(x_value, dtype=getattr(m, x_dtype))
+        low = m.tensor([0, 1, 3], dtype=getattr(m, bound_dtype))
+        high = m.tensor([100, 100, 100], dtype=getattr(m, bound_dtype))
+        kwargs = {"min": {"min": low}, "max": {"max": high}, "both": {"min": low, "max": high}}
+        return m.clamp(x, **kwargs[which])
+    assert_as_pytorch(expression)
+
+
+@pytest.mark.parametrize("target, dtype, value", [
+    ("int8", "int32", 300), ("uint8", "int64", -1), ("uint8", "float64", -1.0),
+    ("int8", "float64", 2.7), ("float16", "float64", 1e10), ("float16", "float64", float("nan")),
+    ("int32", "float64", 1e10), ("int8", "uint8", 200), ("int64", "float64", float("nan"))])
+def test_masked_fill_by_a_zero_d_tensor_that_does_not_fit_refused(target, dtype, value):
+    # int32 300 into int8 wrapped to 44, float64 1e10 into float16 was inf: PyTorch refuses.
+    assert_as_pytorch(lambda m: m.zeros(2, dtype=getattr(m, target)).masked_fill(
+        m.tensor([True, False]), m.tensor(value, dtype=getattr(m, dtype))))
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int64", "float16", "float32", "float64"])
+@pytest.mark.parametrize("exponent", ["int64", "uint8", "int32"])
+def test_ldexp_at_huge_exponents_as_pytorch(dtype, exponent):
+    # PyTorch's ldexp of integers is input * 2.0 ** other (0 * 2 ** 200 is NaN there, was 0);
+    # of floats it is exact, with the exponent wrapped into a C int (2 ** 40 is 0: x itself,
+    # was inf).
+    exponents = {"int64": [200, 130, -150, -149, 2 ** 40, 2 ** 32 + 3, 3],
+                 "uint8": [200, 130, 255, 0, 7, 8, 3], "int32": [200, 130, -150, -149, -2 ** 31,
+                                                                  2 ** 31 - 1, 3]}[exponent]
+    values = [0, 1, 3, 1, 3, 1, 1] if dtype == "bool" else [0, 1, 3, 1, 3, 1, 2]
+
+    def expression(m):
+        return m.ldexp(m.tensor(values, dtype=getattr(m, dtype)),
+                       m.tensor(exponents, dtype=getattr(m, exponent)))
+    assert_as_pytorch(expression)
+
+
+@pytest.mark.parametrize("kind", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["mul", "div"])
+def test_float16_by_a_wider_zero_d_tensor_gradient_as_pytorch(name, kind):
+    grads = []
+    for m in (torch, cr):
+        x = m.tensor(HALF_VALUES[:16], dtype=m.float16, requires_grad=True)
+        scale = m.tensor(1 / 3, dtype=getattr(m, kind))
+        ((x * scale) if name == "mul" else (x / scale)).sum().backward()
+        grads.append(repr(x.grad.tolist()))
+    assert grads[0] == grads[1]

@@ -163,7 +163,12 @@ def ldexp(input, other):
     # or 0-d float64 exponent sets it as in any product (ldexp(int, float16) is float16).
     dtype = result_type([x._data, other._data])
     dtype = dtype if dtype.kind == "f" else default_float()
+    integral = x.dtype.kind in "iub"
     x = x if x.dtype == dtype else x.astype(dtype)
+    if other.dtype.kind in "iub" and integral:
+        # PyTorch's ldexp of integers is input * 2.0 ** other, whose power overflows: 0 with
+        # an exponent of 200 is NaN there (0 * inf); exact only for a float input.
+        return x * Tensor._wrap(xp.exp2(other._data.astype(dtype)))
     if other.dtype.kind in "iub":
         return sm.ldexp(x, other.detach().numpy().astype(xp.int64))
     # A float exponent's power of 2 is rounded to the exponent's own dtype first, as PyTorch's

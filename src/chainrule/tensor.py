@@ -861,7 +861,22 @@ class Tensor:
         return logsumexp(self, *_reduced("logsumexp", self, dim, keepdim, axis, keepdims))
 
     def clip(self, min=None, max=None, *, low=None, high=None):
-        return clip(self, low=min if low is None else low, high=max if high is None else high)
+        low, high = min if low is None else low, max if high is None else high
+        x = self
+        bounds = [b for b in (low, high) if isinstance(b, (Tensor, ndarray))]
+        if bounds:
+            # Tensor bounds promote with x by PyTorch's rule, where a 0-d x yields to
+            # dimensioned bounds (NumPy's maximum would not): clamp(int8 0-d, min=uint8
+            # tensor) is uint8, x and bounds converted first (a 0-d uint8 x = 200 under int8
+            # bounds is -56); it gave int16 and 200.
+            arrays = [b._data if isinstance(b, Tensor) else b.reshape(b.shape or (1,))
+                      for b in bounds]
+            target = result_type([self._data] + arrays)
+            if x.dtype != target:
+                x = astype(x, dtype=target)
+            low, high = (astype(b, dtype=target) if isinstance(b, Tensor) and
+                         b.dtype != target else b for b in (low, high))
+        return clip(x, low=low, high=high)
 
     clamp = clip
 

@@ -8,15 +8,19 @@ from .primitive import primitive
 
 # Compared with `is` on every product (NumPy's float16 dtype is one object): `==` and a helper
 # call cost the 500-op chain 3% of its instructions.
-_HALF, _SINGLE = xp.dtype(xp.float16), xp.dtype(xp.float32)
+_HALF, _SINGLE, _DOUBLE = xp.dtype(xp.float16), xp.dtype(xp.float32), xp.dtype(xp.float64)
 
 
 def _half_and_number(a, b):
-    """Whether a float16 array meets a Python number. PyTorch's float16 product and quotient
-    then compute in float32 and round once; NumPy rounds the number to float16 first, so
-    x * 0.1 would differ from PyTorch's in a third of the elements."""
+    """Whether a float16 array meets a Python number, or a 0-d float32/float64 array as its
+    second operand (a 0-d tensor that _promote left in its dtype: PyTorch reads it as a
+    number). PyTorch's float16 product and quotient then compute in float32 and round once;
+    NumPy rounds the number to float16 first, so x * 0.1 would differ from PyTorch's in a third
+    of the elements."""
     return (type(b) in (int, float) and getattr(a, "dtype", None) == _HALF or
-            type(a) in (int, float) and getattr(b, "dtype", None) == _HALF)
+            type(a) in (int, float) and getattr(b, "dtype", None) == _HALF or
+            getattr(a, "dtype", None) == _HALF and isinstance(b, xp.ndarray) and
+            not b.ndim and b.dtype in (_SINGLE, _DOUBLE))
 
 
 def in_single(function, *args):
@@ -63,36 +67,31 @@ def _(grad):
 
 @primitive(promotion="promote")
 def mul(a, b):
-    out = a * b
-    if getattr(out, "dtype", None) is _HALF and _half_and_number(a, b):
+    if _half_and_number(a, b):
         return in_single(xp.multiply, a, b)
-    return out
+    return a * b
 
 
 @mul.vjp("a", formula="{grad} * {b}")
 def _(grad, b):
-    out = grad * b
-    return mul(grad, b) if getattr(out, "dtype", None) is _HALF and _half_and_number(grad, b) else out
+    return mul(grad, b) if _half_and_number(grad, b) else grad * b
 
 
 @mul.vjp("b", formula="{grad} * {a}")
 def _(grad, a):
-    out = grad * a
-    return mul(grad, a) if getattr(out, "dtype", None) is _HALF and _half_and_number(grad, a) else out
+    return mul(grad, a) if _half_and_number(grad, a) else grad * a
 
 
 @primitive(promotion="float")
 def div(a, b):
-    out = a / b
-    if getattr(out, "dtype", None) is _HALF and _half_and_number(a, b):
+    if _half_and_number(a, b):
         return in_single(xp.divide, a, b)
-    return out
+    return a / b
 
 
 @div.vjp("a", formula="{grad} / {b}")
 def _(grad, b):
-    out = grad / b
-    return div(grad, b) if getattr(out, "dtype", None) is _HALF and _half_and_number(grad, b) else out
+    return div(grad, b) if _half_and_number(grad, b) else grad / b
 
 
 @div.vjp("b", formula="-{grad} * ({a} / {b}) / {b}")

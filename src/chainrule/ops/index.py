@@ -330,6 +330,10 @@ def masked_fill(input, mask, value):
                          f"tensor's shape {input.shape}") from None
     mask = xp.broadcast_to(mask, shape)
     if hasattr(value, "shape") and value.dtype != input.dtype:
+        # A 0-d tensor's value must fit the dtype too, as a number's (PyTorch reads it as
+        # one): int32 300 into int8 wrapped to 44, float64 1e10 into float16 became inf.
+        number = xp.asarray(value._data if hasattr(value, "_data") else value).item()
+        fill_number("masked_fill", number, input.dtype)
         value = astype(value, dtype=input.dtype)
     elif not hasattr(value, "shape"):
         value = fill_number("masked_fill", value, input.dtype)

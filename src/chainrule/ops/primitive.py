@@ -354,6 +354,14 @@ def _promote(op, args):
     for i, (a, value) in enumerate(zip(args, operands)):
         if i in skip:
             pass
+        elif half and i == 1 and op.name in _READ_AS_NUMBER and isinstance(a, Tensor) and \
+                not value.ndim and value.dtype in _WIDER and not a.requires_grad:
+            # A 0-d float32 or float64 tensor as the second operand of a float16 product or
+            # quotient keeps its dtype: PyTorch's kernels read it as a number, in float32, not
+            # rounded to float16 first, and the op computes so (elementwise._half_and_number):
+            # x_half // torch.tensor(0.1) is -15 at x = -1.5 there, and was -16 here.
+            if value.dtype != _WIDER[0]:
+                a = astype(a, dtype=_WIDER[0])  # a float64 one read in float32 too
         elif isinstance(value, ndarray):
             if value.dtype != target:
                 a = astype(a, dtype=target) if isinstance(a, Tensor) else value.astype(target)
@@ -370,6 +378,10 @@ def _promote(op, args):
                                      if value < 0 else ""))
         promoted.append(a)
     return promoted
+
+
+_WIDER = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+_READ_AS_NUMBER = ("mul", "div", "rounded_div", "floor_divide")
 
 
 def _check_int_range(op_name, value, target):

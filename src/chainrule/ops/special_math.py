@@ -338,7 +338,9 @@ def ldexp(x, exponent):
     >>> ldexp(cr.tensor([1.0, 3.0]), cr.tensor([3, -1]))
     tensor([8. , 1.5], dtype=float32)
     """
-    return xp.ldexp(x, xp.clip(exponent, -2 ** 31, 2 ** 31 - 1).astype(xp.int32))
+    # An exponent beyond int32 wraps into it, as PyTorch's C++ int does: x * 2 ** (2 ** 40)
+    # is x there (it was clipped to 2 ** 31 - 1 here, inf).
+    return xp.ldexp(x, xp.asarray(exponent).astype(xp.int32))
 
 
 @ldexp.vjp("x", formula="{grad} * 2^{exponent}")
