@@ -294,3 +294,21 @@ def test_float16_by_a_wider_zero_d_tensor_gradient_as_pytorch(name, kind):
         ((x * scale) if name == "mul" else (x / scale)).sum().backward()
         grads.append(repr(x.grad.tolist()))
     assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("expression", [
+    lambda m: m.tensor([1.0, 2.0]).var(correction=2), lambda m: m.tensor([1.0]).std(),
+    lambda m: m.tensor([1.0, 2.0]).var(correction=5), lambda m: m.zeros(0).var(),
+    lambda m: m.zeros(0, 3).std(0), lambda m: m.zeros(0).mean(), lambda m: m.zeros(0, 3).mean(0),
+    lambda m: m.tensor([1.0, 2.0]).var(), lambda m: m.tensor([[1.0, 2.0]]).std(0)])
+def test_variance_without_degrees_of_freedom_warns_as_pytorch(expression):
+    # PyTorch warns "degrees of freedom is <= 0" beside its inf or NaN (chainrule was silent)
+    # and takes the mean of nothing silently (NumPy warned "Mean of empty slice").
+    said = []
+    for m in (torch, cr):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = expression(m)
+        said.append(([str(w.message).split(" (Triggered")[0] for w in caught],
+                     repr(value.tolist())))
+    assert said[1] == said[0]

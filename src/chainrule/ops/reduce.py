@@ -1,5 +1,6 @@
 """Reductions over ``axis`` (an int, a tuple of ints or None for all axes), with ``keepdims``."""
 import builtins
+import warnings
 
 from ..backend import xp
 from ..errors import ShapeError
@@ -44,6 +45,10 @@ def _(grad, x_shape, axis, keepdims):
 
 @primitive
 def mean(x, *, axis=None, keepdims=False):
+    if not x.size:  # NaN, silently, as PyTorch's (NumPy warns "Mean of empty slice")
+        with warnings.catch_warnings(), xp.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return x.mean(axis=axis, keepdims=keepdims)
     return x.mean(axis=axis, keepdims=keepdims)
 
 
@@ -114,7 +119,7 @@ def var(x, *, axis=None, keepdims=False, correction=1):
     >>> cr.ops.reduce.var(cr.tensor([1., 2., 3., 4.]))
     tensor(1.6666666, dtype=float32)
     """
-    return _wide_variance(x, axis, keepdims, correction).astype(x.dtype, copy=False)
+    return _wide_variance("var", x, axis, keepdims, correction).astype(x.dtype, copy=False)
 
 
 @var.vjp(formula="{grad} * 2 ({x} - mean({x})) / (N - correction)")
@@ -130,7 +135,8 @@ def std(x, *, axis=None, keepdims=False, correction=1):
     >>> cr.ops.reduce.std(cr.tensor([1e20, -1e20]))
     tensor(1.4142135e+20, dtype=float32)
     """
-    return xp.sqrt(_wide_variance(x, axis, keepdims, correction)).astype(x.dtype, copy=False)
+    return xp.sqrt(_wide_variance("std", x, axis, keepdims, correction)).astype(x.dtype,
+                                                                              copy=False)
 
 
 @std.vjp(formula="{grad} / (2 {out}) * 2 ({x} - mean({x})) / (N - correction); 0 where {out} = 0")
@@ -294,17 +300,20 @@ def _norm_to_1_minus(norm, x, ord, axis):
     return where(overflowed, pow(powers, (1 - ord) / ord), pow(norm, 1 - ord))
 
 
-def _wide_variance(x, axis, keepdims, correction):
+def _wide_variance(op, x, axis, keepdims, correction):
     # float32 is accumulated in float64, as PyTorch's CPU reductions do: squares of values
     # above 1.8e19 would overflow float32 where the result itself does not.
     wide = x.astype(xp.float64) if x.dtype.kind == "f" and x.dtype.itemsize < 8 else x
-    centred = wide - wide.mean(axis=axis, keepdims=True)
-    squares = (centred * centred).sum(axis=axis, keepdims=keepdims)
     divisor = _count(x.shape, axis) - correction
-    if divisor > 0:
-        return squares / divisor
-    with xp.errstate(invalid="ignore"):
-        return squares * xp.inf
+    if divisor <= 0:  # PyTorch's warning, word for word (the result is inf or NaN)
+        warnings.warn(f"{op}(): degrees of freedom is <= 0. Correction should be strictly less "
+                      f"than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=2)
+    with warnings.catch_warnings(), xp.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "Mean of empty slice"
+        centred = wide - wide.mean(axis=axis, keepdims=True)
+        squares = (centred * centred).sum(axis=axis, keepdims=keepdims)
+        return squares / divisor if divisor > 0 else squares * xp.inf
 
 
 def _variance_vjp(grad, x, axis, keepdims, correction):
