@@ -172,8 +172,7 @@ INPLACE = "changed in place inside the step"
 # In-place changes of tensors inside the step are refused by capture (docs/compile.md).
 REFUSED = {name: INPLACE for name in ("add_", "mul_", "clamp_", "masked_fill_", "setitem",
                                       "index_put_", "view_inplace")}
-# gather's index array is made from argmax's indices with NumPy: refused when it changes.
-REFUSED["argmax_gather"] = "changed between two calls"
+# gather reads argmax's indices along dim as a line of the plan (argmax_gather replays).
 
 
 def _setitem(y, w):
@@ -357,21 +356,13 @@ def sgd(p):
     return optim.SGD(p, lr=0.1)
 
 
-# Arrays these losses build from the labels with NumPy (nll_loss's row indices, the weights
-# picked per label, the weighted mean's divisor) change with the labels: refused, not frozen.
-LABEL_ARRAYS = "changed between two calls|a plan would freeze it"
-REFUSED_LOSSES = {"cross_entropy_smoothing", "cross_entropy_weight", "cross_entropy_ignore",
-                  "cross_entropy_all", "nll_loss", "nll_loss_weight"}
-
-
+# The class-index losses pick with the labels through ops (gather's index along the class
+# dim is a line of the plan), so weights, label smoothing, ignore_index and nll_loss replay
+# with each call's labels.
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_losses_replay_eager_bits(name):
     loss_fn, args = LOSSES[name]
-    if name in REFUSED_LOSSES:
-        with pytest.raises(CaptureError, match=LABEL_ARRAYS):
-            twin(model_step(loss_fn, sgd), args)
-    else:
-        twin(model_step(loss_fn, sgd), args)
+    twin(model_step(loss_fn, sgd), args)
 
 
 @pytest.mark.parametrize("name", ["cross_entropy", "mse", "bce_logits"])
@@ -568,15 +559,16 @@ def test_embedding_indices_out_of_range_raise_as_eager(bad):
 DERIVED_CALLS = [[[1, 0, 0], [0, 1, 0]], [[2, 0, 0], [0, 3, 0]], [[3, 0, 0], [0, 2, 0]],
                  [[0, 2, 0], [3, 0, 0]], [[0, 0, 1], [0, 0, 5]]]
 DERIVED = {
-    "nll_loss": (lambda o, y: F.nll_loss(F.log_softmax(o, 1), y), False),
-    "gather": (lambda o, y: o.gather(1, y[:, None]).sum(), False),
-    "label_smoothing": (lambda o, y: F.cross_entropy(o, y, label_smoothing=0.1), False),
     "index_select": (lambda o, y: o.index_select(1, y).sum(), False),
     "take": (lambda o, y: o.take(y).sum(), False),
-    "scatter": (lambda o, y: o.scatter(1, y[:, None], 0.0).sum() + (o * o).sum(), False),
     "index_add": (lambda o, y: cr.zeros(2, 3, dtype="float64").index_add(1, y, o[:, :2])
                   .pow(2).sum(), False),
-    # These read the labels with ops: replayed, equal to eager.
+    # These read the labels with ops (gather's and scatter's index along dim is a line of the
+    # plan): replayed, equal to eager.
+    "nll_loss": (lambda o, y: F.nll_loss(F.log_softmax(o, 1), y), True),
+    "gather": (lambda o, y: o.gather(1, y[:, None]).sum(), True),
+    "label_smoothing": (lambda o, y: F.cross_entropy(o, y, label_smoothing=0.1), True),
+    "scatter": (lambda o, y: o.scatter(1, y[:, None], 0.0).sum() + (o * o).sum(), True),
     "cross_entropy": (lambda o, y: F.cross_entropy(o, y), True),
     "getitem": (lambda o, y: o[cr.arange(2), y].sum(), True),
     "one_hot": (lambda o, y: (o * F.one_hot(y, 3)).sum(), True),
@@ -645,7 +637,7 @@ def test_an_accuracy_after_the_update_replays():
 
 def test_labels_made_after_the_update_that_change_are_refused():
     # After the optimizer's update a replay cannot stop and trace the call again: a value
-    # that fed chainrule's NumPy code (nll_loss's indices) and changes is refused, by name.
+    # that fed chainrule's NumPy code (index_select's indices) and changes is refused, by name.
     def make():
         w = cr.tensor(np.eye(3) + 0.1, requires_grad=True)
         opt = optim.SGD([w], lr=0.1)
@@ -655,7 +647,7 @@ def test_labels_made_after_the_update_that_change_are_refused():
             o = x @ w
             (o * o).sum().backward()
             opt.step()
-            return F.nll_loss(F.log_softmax(o.detach(), 1), x.argmax(1))
+            return o.detach().index_select(1, x.argmax(1)).sum()
         return [w], opt, step, None
     args = lambda k: [cr.tensor(np.array(DERIVED_CALLS[k], dtype=np.float64))]  # noqa: E731
     with pytest.raises(CaptureError, match="argmax.*same values in the two traced calls"):

@@ -556,16 +556,17 @@ def test_two_traced_calls_that_made_different_programs_make_no_plan():
     assert compiled.calls == 6
 
 
-def _gather_labels_step():
+def _index_select_labels_step():
     model = _net()
     opt = optim.SGD(model.parameters(), lr=0.1)
 
     def step(x, y):
         opt.zero_grad()
         logits = model(x)
-        # gather builds its index arrays from the labels with NumPy: constants of the plan
+        # index_select builds its index array from the labels with NumPy: a constant of the
+        # plan
         loss = nn.functional.cross_entropy(logits, y) - \
-            logits.gather(1, cr.tensor(y)[:, None]).mean() * 0.1
+            logits.index_select(1, cr.tensor(y)).mean() * 0.1
         loss.backward()
         opt.step()
         return loss
@@ -574,11 +575,11 @@ def _gather_labels_step():
 
 def test_constants_made_from_the_data_are_checked_when_the_data_first_changes():
     # The same batch twice (a warm-up), then others: the two traced calls agreed on the
-    # arrays gather made from the labels, and the plan froze the first labels (eager used each
+    # arrays index_select made from the labels, and the plan froze the first labels (eager used each
     # batch's; the losses differed from call 3 on). Now the first call with other data is
     # traced and compared, and refused.
     batches = _data(4)
-    _, _, step = _gather_labels_step()
+    _, _, step = _index_select_labels_step()
     compiled = cr.compile(step)
     compiled(*batches[0])
     compiled(*batches[0])
@@ -598,10 +599,10 @@ def test_a_plan_made_from_the_same_data_twice_serves_once_checked():
 
 def test_labels_that_repeat_in_the_traced_calls_are_checked_when_they_change():
     # Inputs differ but the labels are the same in the first two calls (a dataset sorted by
-    # class): the labels' arrays inside gather looked constant.
+    # class): the labels' arrays inside index_select looked constant.
     batches = _data(4)
     same_labels = [(x, batches[0][1]) for x, _ in batches[:3]] + [batches[3]]
-    _, _, step = _gather_labels_step()
+    _, _, step = _index_select_labels_step()
     compiled = cr.compile(step)
     for x, y in same_labels[:3]:
         compiled(x, y)
@@ -611,10 +612,10 @@ def test_labels_that_repeat_in_the_traced_calls_are_checked_when_they_change():
 
 
 def test_an_index_tensor_of_the_closure_changed_in_place_is_checked():
-    # The plan reads a closure's tensors live, but gather turned the values of `index % 3`
-    # into constant arrays: after `index.fill_(...)` between calls the replay gathered the old
-    # places (eager the new ones). Now a changed tensor read without a gradient has the next
-    # call traced and compared.
+    # The plan reads a closure's tensors live, but index_select turned the values of
+    # `index % 3` into a constant array: after `index.fill_(...)` between calls the replay read
+    # the old places (eager the new ones). Now a changed tensor read without a gradient has
+    # the next call traced and compared.
     index = cr.tensor(np.array([[0], [1], [2], [0]]))
     model = _net()
     opt = optim.SGD(model.parameters(), lr=0.1)
@@ -623,7 +624,7 @@ def test_an_index_tensor_of_the_closure_changed_in_place_is_checked():
         opt.zero_grad()
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y) + \
-            logits[:4].gather(1, index % 3).mean()
+            logits[:4].index_select(1, (index % 3).reshape(-1)).mean()
         loss.backward()
         opt.step()
         return loss

@@ -28,6 +28,7 @@ from .. import engine
 from ..backend import ndarray, xp
 from ..engine import mode
 from ..errors import ChainruleError
+from ..ops.fused import check_labels
 from ..ops.primitive import REGISTRY, RESIDUAL, Plan, Primitive
 from ..tensor import Tensor
 
@@ -901,10 +902,11 @@ class Installed:
 
         from ..nn import losses_functional
 
-        def targets_checked(original, name):
-            # Eager reads the targets with NumPy to find ignore_index (and takes the fused
-            # path when none is): the plan checks, at every replay, that the same targets are
-            # ignored, and refuses a call where they are not rather than freeze the choice.
+        def targets_checked(original):
+            # Eager reads cross_entropy's targets with NumPy to see whether any is
+            # ignore_index, and takes the fused path when none is: the plan checks at every
+            # replay that the choice is the same, and refuses a call where it is not rather
+            # than freeze it.
             def loss(input, target, *args, **kwargs):
                 ignore_index = kwargs.get("ignore_index", args[1] if len(args) > 1 else -100)
                 array = target._data if isinstance(target, Tensor) else None
@@ -912,13 +914,48 @@ class Installed:
                 if v is not None and v.kind != "const" and array.dtype.kind in "iub" and \
                         isinstance(ignore_index, int):
                     r.rec.instrs.append(Instr(
-                        "check", same_ignored, [v, ignore_index, array == ignore_index, name],
-                        comment=f"{name}: the same targets equal ignore_index as when traced"))
+                        "check", same_ignored,
+                        [v, ignore_index, bool((array == ignore_index).any()), "cross_entropy"],
+                        comment="cross_entropy: a target equals ignore_index in this call if "
+                                "one did when traced"))
                 return original(input, target, *args, **kwargs)
             return loss
-        for name in ("cross_entropy", "nll_loss"):
-            original = getattr(losses_functional, name)
-            self.swap_everywhere(name, original, targets_checked(original, name))
+        original_cross_entropy = losses_functional.cross_entropy
+        self.swap_everywhere("cross_entropy", original_cross_entropy,
+                             targets_checked(original_cross_entropy))
+
+        original_labels = losses_functional._labels
+
+        def labels(op, target, input_shape, ignore_index=None):
+            # The class-index losses check their labels with NumPy before they pick with them
+            # (a -1 would silently pick the last class): the plan checks them at every replay.
+            result = original_labels(op, target, input_shape, ignore_index)
+            v = r.value_of(result)
+            if v is not None and v.kind != "const":
+                r.rec.instrs.append(Instr(
+                    "check", check_labels, [op, v, tuple(input_shape), ignore_index],
+                    comment=f"{op}: the labels are classes (or ignore_index), as eager checks"))
+            return result
+        self.swap(losses_functional, "_labels", labels)
+
+        from ..ops import index as index_module
+        original_along = index_module._along
+
+        def along(op, shape, dim, index):
+            # gather (and the class-index losses through it) address the input with NumPy: the
+            # grid of the other axes depends on the shapes alone, the index along dim is the
+            # data, which the plan makes from this call's index, checked as eager checks it.
+            grid = original_along(op, shape, dim, index)
+            v = r.value_of(index)
+            if v is None or v.kind == "const" or not grid:
+                return grid
+            axis = index_module.axis_of(op, dim, len(shape))
+            r.emit(Instr("call", index_along, [op, tuple(shape), dim, v], out=r.new_value(
+                "op", grid[axis].shape, grid[axis].dtype, hint=f"{op}_index"),
+                comment=f"{op}: the index along dim {axis}, checked as eager checks it"),
+                grid[axis])
+            return grid
+        self.swap(index_module, "_along", along)
 
         from ..nn import embedding as embedding_module
         original_embedding = embedding_module.embedding
@@ -1156,16 +1193,24 @@ def same_size(out, seen, counted):
 
 
 def same_ignored(target, ignore_index, seen, name):
-    """Raise unless the targets equal ``ignore_index`` exactly where they did when the plan was
-    traced (eager chooses its computation from them)."""
-    ignored = target == ignore_index
-    if ignored.shape != seen.shape or not (ignored == seen).all():
+    """Raise unless some target equals ``ignore_index`` exactly when one did in the traced
+    calls (``seen``): eager takes the fused softmax cross-entropy only when none does."""
+    ignored = bool((target == ignore_index).any())
+    if ignored != seen:
         raise CaptureError(
-            f"compile: {name}'s targets equal ignore_index ({ignore_index}) at other places "
-            f"({int(ignored.sum())} of {ignored.size}) than in the traced calls "
-            f"({int(seen.sum())}), and eager chooses its computation from them; a plan made "
-            f"for the traced ones would give other numbers. Run this step eagerly, or keep the "
-            f"ignored places the same in every call")
+            f"compile: {name}'s targets {'include' if ignored else 'do not include'} "
+            f"ignore_index ({ignore_index}) in this call, and {'did not' if ignored else 'did'} "
+            f"in the traced calls; eager computes the two cases differently (the fused "
+            f"softmax cross-entropy when no target is ignored), so a plan made for one would "
+            f"not give the other's numbers. Run this step eagerly, or make every call ignore "
+            f"some target or none")
+
+
+def index_along(op, shape, dim, index):
+    """gather's index along ``dim`` for this call's ``index`` (ops.index._along, which checks
+    it)."""
+    from ..ops.index import _along, axis_of
+    return _along(op, shape, dim, index)[axis_of(op, dim, len(shape))]
 
 
 def indices_in_range(indices, rows):

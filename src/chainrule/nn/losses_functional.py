@@ -9,7 +9,7 @@ from ..backend import xp
 from ..engine import is_grad_enabled
 from ..errors import DtypeError, GradientError, LabelError, ShapeError
 from ..ops import (abs, gather, log_softmax, movedim, reshape, softmax_cross_entropy,
-                   softplus, where)
+                   expand_dims, softplus, where)
 from ..ops.fused import (REDUCTIONS, binary_cross_entropy_elementwise, check_labels,
                          reduce_losses)
 from ..ops.special_math import xlogy
@@ -101,24 +101,37 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     labels = _labels("nll_loss", target, input.shape, ignore_index)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     w = _weights_array("nll_loss", weight, classes)
-    losses, kept = _picked(input, labels, w, ignore_index)
+    losses, kept = _picked(input, _label_tensor(target, labels), w, ignore_index)
     return _reduce_weighted(-losses, kept, reduction)
 
 
-def _picked(input, labels, w, ignore_index):
-    """input[..., y] * w[y] for every example (0 where ignored), and those weights. An ignored
-    example's 0 is a `where`, not a product with 0, so that its gradient is 0 even when every
-    example is ignored and "mean" divides by 0 (PyTorch's NaN loss with a zero gradient)."""
-    ignored = labels == ignore_index
-    safe = where(ignored, 0, labels) if ignored.any() else labels
-    safe = xp.asarray(safe)
+def _label_tensor(target, labels):
+    """The checked labels as an int64 tensor for the ops that pick with them: the target
+    itself where it is a tensor, so that a compiled step reads each call's labels (an array
+    derived here with NumPy would be a constant of its plan)."""
+    tensor = target if isinstance(target, Tensor) and target._data is labels else \
+        Tensor._wrap(labels)
+    return tensor if tensor.dtype == xp.int64 else tensor.long()
+
+
+def _picked(input, target, w, ignore_index):
+    """input[..., y] * w[y] for every example y of the labels ``target`` (an int64 tensor), 0
+    where y is ``ignore_index``, and those weights (0 where ignored). The ignored examples are
+    masked with tensor ops rather than found with NumPy, so that a compiled step reads each
+    call's. An ignored example's 0 is a `where`, not a product with 0, so that its gradient is
+    0 even when every example is ignored and "mean" divides by 0 (PyTorch's NaN loss with a
+    zero gradient)."""
+    ignored = target == ignore_index
+    index = where(ignored, 0, target)
     moved = _class_last(input)
-    picked = reshape(gather(moved, moved.ndim - 1, safe[..., None]), shape=labels.shape)
-    kept = (~ignored).astype(input.dtype)
+    picked = reshape(gather(moved, moved.ndim - 1, expand_dims(index, -1)),
+                     shape=tuple(target.shape))
+    kept = (~ignored).to(input.dtype)
     if w is not None:
-        kept = kept * w[safe].astype(input.dtype)
-        picked = picked * w[safe].astype(input.dtype)
-    return where(ignored, 0, picked) if ignored.any() else picked, kept
+        w_y = _as_tensor(w if w.dtype == input.dtype else w.astype(input.dtype))[index]
+        kept = kept * w_y
+        picked = picked * w_y
+    return where(ignored, 0, picked), kept
 
 
 def _reduce_weighted(losses, kept, reduction):
@@ -168,6 +181,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     w = _weights_array("cross_entropy", weight, classes)
     logp = log_softmax(input, axis=1 if input.ndim > 1 else 0)
+    labels = _label_tensor(target, labels)
     picked, kept = _picked(logp, labels, w, ignore_index)
     nll = _reduce_weighted(-picked, kept, reduction)
     if label_smoothing == 0:
