@@ -125,3 +125,21 @@ def test_cross_entropy_refuses_a_call_whose_targets_ignore_none_when_traced_igno
     x, _ = args(3)
     with pytest.raises(CaptureError, match="do not include ignore_index \\(1\\) in this call"):
         compiled(x, cr.tensor(np.array([0, 2, 3, 0, 2, 3])))
+
+
+def test_a_refused_constant_names_the_line_that_made_it():
+    # index_select still reads its indices with NumPy: the refusal names the step's line and
+    # the chainrule functions that do this, rather than blaming "the step" alone.
+    w = cr.tensor(np.ones((3, 4)), requires_grad=True)
+
+    def step(index):
+        out = (w * 2).index_select(1, index).sum()  # the line the message names
+        out.backward()
+        return out
+    compiled = cr.compile(step)
+    compiled(cr.tensor(np.array([0, 0, 3])))
+    with pytest.raises(CaptureError) as refused:
+        compiled(cr.tensor(np.array([1, 0, 3])))
+    message = str(refused.value)
+    assert "test_compile_losses.py:" in message and "index_select(1, index)" in message
+    assert "read by getitem" in message and "index_select, take" in message

@@ -753,13 +753,16 @@ def _compare_constants(first, second):
     for (x, _), (y, value) in zip(a, b):
         if not xp.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
             users = [i for i in second.instrs if any(v is value for v in i.values())]
-            where = "" if not users else (
-                f" (read by {getattr(users[0].op, 'name', users[0].kind)}"
-                f"{', ' + str(users[0].scope) if users[0].scope else ''})")
+            read = "" if not users else (
+                f", read by {getattr(users[0].op, 'name', users[0].kind)}"
+                f"{' in ' + str(users[0].scope) if users[0].scope else ''}")
             raise CaptureError(
-                f"compile: an array of shape {y.shape} {y.dtype} that the step made outside "
-                f"chainrule's ops{where} changed between two calls; a plan would freeze it. Pass "
-                f"it in as an argument (a tensor or array), or compute it with tensor ops")
+                f"compile: an array of shape {y.shape} {y.dtype} computed with NumPy rather "
+                f"than with chainrule's ops (made at {value.line or 'an unknown line'}{read}) "
+                f"changed between two calls; a plan would freeze it. If that line makes it "
+                f"from the data, compute it with tensor ops or pass it in as an argument; if "
+                f"it calls a chainrule function that reads indices with NumPy (index_select, "
+                f"take, index_add, embedding_bag), run this step eagerly")
     return True
 
 

@@ -64,7 +64,7 @@ class Value:
     result of an instruction. ``shape``/``dtype`` are what capture saw."""
 
     __slots__ = ("index", "kind", "shape", "dtype", "source", "name", "hint", "scope",
-                 "producer", "layout", "lazy", "derived", "__weakref__")
+                 "producer", "layout", "lazy", "derived", "line", "__weakref__")
 
     def __init__(self, index, kind, shape, dtype, source=None, hint=None, scope=None):
         self.index = index
@@ -79,6 +79,7 @@ class Value:
         self.layout = None  # "C", "F" or "A" (neither), as capture saw the array
         self.lazy = False  # an engine.SliceGradient, not an array
         self.derived = False  # indices the plan finds from the data (sort's order)
+        self.line = None  # a constant: the step's line that was running when it was made
 
     def __repr__(self):
         return f"<Value {self.index} {self.kind} {self.name or self.hint} {self.shape}>"
@@ -268,6 +269,7 @@ class Recorder:
             if v is None:
                 self.refuse_view_of_data(obj, op)
                 v = self.new_value("const", obj.shape, obj.dtype, source=obj)
+                v.line = user_line()
                 self.bind(obj, v)
             return v
         if isinstance(obj, Tensor):
