@@ -8,7 +8,7 @@ import warnings
 
 from . import ops
 from .backend import xp
-from .dtypes import fill_number
+from .dtypes import fill_number, result_type
 from .errors import ArgumentError, DtypeError, ShapeError
 from .ops.shape import axis_of
 from .public import DECLARATIONS, _in_place, public
@@ -151,10 +151,21 @@ def addcmul(input, tensor1, tensor2, *, value=1):
             xp.result_type(input.dtype, tensor1.dtype, tensor2.dtype) == xp.bool_:
         raise DtypeError("addcmul: not implemented for bool tensors (as in PyTorch); convert "
                          "them with .int() or .float() first")
-    product = tensor1 * tensor2
-    (value,) = _integer_scalars("addcmul", xp.result_type(input.dtype, product.dtype),
-                                value=value)
-    return input + (product if value == 1 else product * value)
+    (value,) = _integer_scalars("addcmul", xp.result_type(input.dtype, tensor1.dtype,
+                                                          tensor2.dtype), value=value)
+    # PyTorch's order, (value * tensor1) * tensor2, and for float16 in float32 rounded once.
+    return _in_single_for_half(
+        lambda i, a, b: i + (a if value == 1 else a * value) * b, input, tensor1, tensor2)
+
+
+def _in_single_for_half(formula, *tensors):
+    """``formula`` of the tensors, computed in float32 and rounded once to float16 where the
+    result is float16, as PyTorch's CPU kernels for addcmul and addcdiv compute (rounding each
+    step to float16 gave a different last bit in a quarter of the elements)."""
+    if result_type([t._data for t in tensors]) != xp.float16:
+        return formula(*tensors)
+    wide = [t if t.dtype == xp.float32 else t.astype(xp.float32) for t in tensors]
+    return formula(*wide).astype(xp.float16)
 
 
 @public(method=True, inplace=True)
@@ -170,8 +181,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
         raise DtypeError(f"addcdiv: integer division of a {tensor1.dtype} tensor by a "
                          f"{tensor2.dtype} tensor is not supported (as in PyTorch); convert "
                          f"one with .float()")
-    quotient = tensor1 / tensor2
-    return input + (quotient if value == 1 else quotient * value)
+    # PyTorch's order, (value * tensor1) / tensor2 (the quotient times value rounds
+    # differently), and for float16 in float32 rounded once.
+    return _in_single_for_half(
+        lambda i, a, b: i + (a if value == 1 else a * value) / b, input, tensor1, tensor2)
 
 
 @public(method=True)
