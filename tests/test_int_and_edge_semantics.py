@@ -217,13 +217,14 @@ HALF_VALUES = np.random.default_rng(0).uniform(-30, 30, 64).astype(np.float16).t
 
 
 @pytest.mark.parametrize("number", [0.1, 3.3, 1 / 3, 1e-5])
-@pytest.mark.parametrize("kind", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["float32", "float64", "float16"])
 @pytest.mark.parametrize("name", ["mul", "div", "floordiv", "trunc", "floor", "imul", "itruediv",
                                   "add", "sub", "remainder", "maximum", "lt"])
 def test_float16_by_a_wider_zero_d_tensor_reads_its_value_as_pytorch(name, kind, number):
     # PyTorch's float16 kernels read a 0-d float32/float64 second operand in float32, as a
     # Python float, where it was rounded to float16 first: x // tensor(0.1) at x = -1.5 was
-    # -16 (PyTorch: -15), x * tensor(0.1) an ulp off in a third of the elements.
+    # -16 (PyTorch: -15), x * tensor(0.1) an ulp off in a third of the elements. A 0-d
+    # float16 divisor with rounding_mode="trunc" too: the quotient is truncated in float32.
     ops = {"mul": lambda m, x, s: x * s, "div": lambda m, x, s: x / s,
            "floordiv": lambda m, x, s: x // s,
            "trunc": lambda m, x, s: m.div(x, s, rounding_mode="trunc"),
@@ -343,3 +344,17 @@ def test_addcmul_and_addcdiv_round_as_pytorch(name, dtype, value):
             m.addcmul(x, y, z, value=value).sum().backward()
             grads.append([repr(t.grad.tolist()) for t in (x, y, z)])
         assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("weight", [-2 ** 63 - 1, 2 ** 64, -2 ** 70])
+def test_lerp_refuses_an_int_weight_pytorch_cannot_read(weight):
+    # PyTorch reads an int weight as a 64-bit integer and raises; chainrule computed with the
+    # huge int and gave inf.
+    start = torch.tensor([1.0, -2.0], dtype=torch.float16)
+    with pytest.raises((OverflowError, RuntimeError)):
+        torch.lerp(start, start * 3, weight)
+    with pytest.raises(cr.errors.DtypeError, match="lerp: the weight .* out of range"):
+        cr.lerp(cr.tensor([1.0, -2.0], dtype=cr.float16),
+                cr.tensor([3.0, -6.0], dtype=cr.float16), weight)
+    assert cr.lerp(cr.tensor([1.0]), cr.tensor([3.0]), 2 ** 62).item() == \
+        torch.lerp(torch.tensor([1.0]), torch.tensor([3.0]), 2 ** 62).item()

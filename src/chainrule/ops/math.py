@@ -629,7 +629,7 @@ def rounded_div(a, b, *, rounding_mode):
     tensor([-3.,  3.], dtype=float32)
     """
     _no_integer_zero(f"div(rounding_mode={rounding_mode!r})", a, b)
-    if _half_and_number(a, b):
+    if _half_and_number(a, b) or rounding_mode == "trunc" and _by_half_scalar(a, b):
         return in_single(lambda a, b: rounded_div(a, b, rounding_mode=rounding_mode), a, b)
     if rounding_mode == "floor":
         return xp.floor_divide(a, b)
@@ -637,6 +637,14 @@ def rounded_div(a, b, *, rounding_mode):
         return xp.trunc(a / b)
     quotient = xp.floor_divide(a, b)
     return quotient + ((quotient < 0) & (quotient * b != a))  # round up what floor pushed down
+
+
+def _by_half_scalar(a, b):
+    """A float16 array divided by a 0-d float16 one (a 0-d tensor): PyTorch reads the divisor
+    as a number and truncates the float32 quotient; rounding it to float16 first moved 3% of
+    div(x_half, tensor(0.1, dtype=float16), rounding_mode='trunc') toward zero by one."""
+    return getattr(a, "dtype", None) == xp.float16 and xp.ndim(a) > 0 and \
+        isinstance(b, xp.ndarray) and not b.ndim and b.dtype == xp.float16
 
 
 @rounded_div.vjp("a", formula="0 (a rounded quotient is flat)")
@@ -801,6 +809,9 @@ def lerp(start, end, weight):
     tensor([2.5], dtype=float32)
     """
     _lerp_dtypes(start, end, weight)
+    if type(weight) is int and not -2 ** 63 <= weight < 2 ** 64:
+        raise DtypeError(f"lerp: the weight {weight} is out of range (PyTorch reads an int "
+                         f"weight as a 64-bit integer and refuses this one); use a float")
     if start.dtype == xp.float16:  # in float32, rounded once, as PyTorch's float16 lerp
         single = [each.astype(xp.float32) if hasattr(each, "astype") else each
                   for each in (start, end, weight)]
