@@ -556,17 +556,16 @@ def test_two_traced_calls_that_made_different_programs_make_no_plan():
     assert compiled.calls == 6
 
 
-def _index_select_labels_step():
+def _index_add_labels_step():
     model = _net()
     opt = optim.SGD(model.parameters(), lr=0.1)
 
     def step(x, y):
         opt.zero_grad()
         logits = model(x)
-        # index_select builds its index array from the labels with NumPy: a constant of the
-        # plan
+        # index_add builds its index arrays from the labels with NumPy: constants of the plan
         loss = nn.functional.cross_entropy(logits, y) - \
-            logits.index_select(1, cr.tensor(y)).mean() * 0.1
+            (cr.zeros(3, 3).index_add(0, cr.tensor(y), logits) ** 2).mean() * 0.1
         loss.backward()
         opt.step()
         return loss
@@ -575,11 +574,11 @@ def _index_select_labels_step():
 
 def test_constants_made_from_the_data_are_checked_when_the_data_first_changes():
     # The same batch twice (a warm-up), then others: the two traced calls agreed on the
-    # arrays index_select made from the labels, and the plan froze the first labels (eager used each
+    # arrays index_add made from the labels, and the plan froze the first labels (eager used each
     # batch's; the losses differed from call 3 on). Now the first call with other data is
     # traced and compared, and refused.
     batches = _data(4)
-    _, _, step = _index_select_labels_step()
+    _, _, step = _index_add_labels_step()
     compiled = cr.compile(step)
     compiled(*batches[0])
     compiled(*batches[0])
@@ -599,10 +598,10 @@ def test_a_plan_made_from_the_same_data_twice_serves_once_checked():
 
 def test_labels_that_repeat_in_the_traced_calls_are_checked_when_they_change():
     # Inputs differ but the labels are the same in the first two calls (a dataset sorted by
-    # class): the labels' arrays inside index_select looked constant.
+    # class): the labels' arrays inside index_add looked constant.
     batches = _data(4)
     same_labels = [(x, batches[0][1]) for x, _ in batches[:3]] + [batches[3]]
-    _, _, step = _index_select_labels_step()
+    _, _, step = _index_add_labels_step()
     compiled = cr.compile(step)
     for x, y in same_labels[:3]:
         compiled(x, y)
@@ -612,8 +611,8 @@ def test_labels_that_repeat_in_the_traced_calls_are_checked_when_they_change():
 
 
 def test_an_index_tensor_of_the_closure_changed_in_place_is_checked():
-    # The plan reads a closure's tensors live, but index_select turned the values of
-    # `index % 3` into a constant array: after `index.fill_(...)` between calls the replay read
+    # The plan reads a closure's tensors live, but index_add turned the values of
+    # `index % 3` into constant arrays: after `index.fill_(...)` between calls the replay read
     # the old places (eager the new ones). Now a changed tensor read without a gradient has
     # the next call traced and compared.
     index = cr.tensor(np.array([[0], [1], [2], [0]]))
@@ -624,7 +623,7 @@ def test_an_index_tensor_of_the_closure_changed_in_place_is_checked():
         opt.zero_grad()
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y) + \
-            logits[:4].index_select(1, (index % 3).reshape(-1)).mean()
+            cr.zeros(3, 3).index_add(0, (index % 3).reshape(-1), logits[:4]).pow(2).mean()
         loss.backward()
         opt.step()
         return loss

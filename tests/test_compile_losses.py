@@ -128,12 +128,12 @@ def test_cross_entropy_refuses_a_call_whose_targets_ignore_none_when_traced_igno
 
 
 def test_a_refused_constant_names_the_line_that_made_it():
-    # index_select still reads its indices with NumPy: the refusal names the step's line and
+    # index_add still reads its indices with NumPy: the refusal names the step's line and
     # the chainrule functions that do this, rather than blaming "the step" alone.
     w = cr.tensor(np.ones((3, 4)), requires_grad=True)
 
     def step(index):
-        out = (w * 2).index_select(1, index).sum()  # the line the message names
+        out = cr.zeros(5, 4, dtype="float64").index_add(0, index, w * 2).sum()  # named
         out.backward()
         return out
     compiled = cr.compile(step)
@@ -141,5 +141,26 @@ def test_a_refused_constant_names_the_line_that_made_it():
         for k in range(3):  # the traced calls see other indices
             compiled(cr.tensor(np.array([k, 0, 3])))
     message = str(refused.value)
-    assert "test_compile_losses.py:" in message and "index_select(1, index)" in message
-    assert "read by getitem" in message and "index_select, take" in message
+    assert "test_compile_losses.py:" in message and "index_add(0, index, w * 2)" in message
+    assert "read by " in message and "index_add, embedding_bag" in message
+
+
+def test_index_select_and_take_read_each_calls_index_and_check_it():
+    w = cr.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+
+    def step(index):
+        w.grad = None
+        out = (w * 2).take(index).sum() + (w * 3).index_select(1, index[:2]).sum()
+        out.backward()
+        return out, w.grad * 1
+    compiled = cr.compile(step)
+    for k in range(4):
+        index = cr.tensor(np.array([k, 0, 3, -1]))
+        expected, got = step(index), compiled(index)
+        assert got[0].item() == expected[0].item()
+        np.testing.assert_array_equal(got[1].numpy(), expected[1].numpy())
+    assert sum(plan.calls for plan in compiled.plans) >= 2
+    with pytest.raises(IndexError, match="index_select: index -1 is out of range"):
+        compiled(cr.tensor(np.array([0, -1, 3, 1])))
+    with pytest.raises(IndexError, match="take: index out of range for a tensor of 12"):
+        compiled(cr.tensor(np.array([0, 1, 12, 1])))

@@ -349,10 +349,15 @@ def take(input, index):
     tensor([[4., 1.]], dtype=float32)
     """
     x, index = _t(input), _index("take", index)
-    n = x.numel()
+    return ops.getitem(x.reshape(-1), index=_taken(index, x.numel()))
+
+
+def _taken(index, n):
+    """take's index into the n flattened elements, checked (in [-n, n), as PyTorch) and
+    counted from the start. cr.compile runs it as a line of the plan on each call's index."""
     if index.size and (index.min() < -n or index.max() >= n):
         raise IndexError(f"take: index out of range for a tensor of {n} elements")
-    return ops.getitem(x.reshape(-1), index=index % max(n, 1))
+    return index % max(n, 1)
 
 
 @public(method=True)

@@ -761,8 +761,8 @@ def _compare_constants(first, second):
                 f"than with chainrule's ops (made at {value.line or 'an unknown line'}{read}) "
                 f"changed between two calls; a plan would freeze it. If that line makes it "
                 f"from the data, compute it with tensor ops or pass it in as an argument; if "
-                f"it calls a chainrule function that reads indices with NumPy (index_select, "
-                f"take, index_add, embedding_bag), run this step eagerly")
+                f"it calls a chainrule function that reads indices with NumPy (index_add, "
+                f"embedding_bag), run this step eagerly")
     return True
 
 

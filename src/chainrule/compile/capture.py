@@ -959,6 +959,25 @@ class Installed:
             return grid
         self.swap(index_module, "_along", along)
 
+        def live_index(module, name):
+            # A helper that makes an op's index from the data with NumPy, checking it as
+            # eager does, runs as a line of the plan on each call's index.
+            original = getattr(module, name)
+
+            def helper(index, *rest):
+                result = original(index, *rest)
+                v = r.value_of(index)
+                if v is not None and v.kind != "const" and isinstance(result, ndarray):
+                    r.emit(Instr("call", original, [v, *rest], out=r.new_value(
+                        "op", result.shape, result.dtype, hint=name.strip("_")),
+                        comment=f"{module.__name__.rsplit('.', 1)[-1]}.{name}: the index, "
+                                f"checked as eager checks it"), result)
+                return result
+            self.swap(module, name, helper)
+        from .. import more_indexing
+        live_index(index_module, "_selected")
+        live_index(more_indexing, "_taken")
+
         from ..nn import embedding as embedding_module
         original_embedding = embedding_module.embedding
 

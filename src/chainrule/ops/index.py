@@ -299,14 +299,21 @@ def index_select(input, dim, index):
     if index.ndim > 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
     axis = axis_of("index_select", dim, input.ndim)
-    size = input.shape[axis] if input.shape else 1
-    if index.size and (index.min() < 0 or index.max() >= size):  # negatives too, as PyTorch
+    flat = _selected(index, input.shape[axis] if input.shape else 1, axis, tuple(input.shape))
+    if not input.shape:
+        return reshape(getitem(_flat(input), index=flat), shape=index.shape)
+    return getitem(input, index=(slice(None),) * axis + (flat,))
+
+
+def _selected(index, size, axis, shape):
+    """index_select's index as a flat array, checked: every entry in [0, size), negatives
+    refused as PyTorch refuses them (NumPy would count them from the end). cr.compile runs it
+    as a line of the plan on each call's index."""
+    if index.size and (index.min() < 0 or index.max() >= size):
         bad = index[(index < 0) | (index >= size)].flat[0]
         raise IndexError(f"index_select: index {bad} is out of range for dimension {axis} of "
-                         f"size {size} (tensor of shape {tuple(input.shape)})")
-    if not input.shape:
-        return reshape(getitem(_flat(input), index=index.reshape(-1)), shape=index.shape)
-    return getitem(input, index=(slice(None),) * axis + (index.reshape(-1),))
+                         f"size {size} (tensor of shape {shape})")
+    return index.reshape(-1)
 
 
 def masked_fill(input, mask, value):
