@@ -23,6 +23,13 @@ def _half_and_number(a, b):
             not b.ndim and b.dtype in (_SINGLE, _DOUBLE))
 
 
+def _half_in(out, a):
+    """Whether float16 is in a product or quotient: its result's dtype, or its first operand's
+    (float16 times a 0-d float32 array gives float32), compared with `is` first because this
+    runs on every product (see above)."""
+    return getattr(out, "dtype", None) is _HALF or getattr(a, "dtype", None) is _HALF
+
+
 def in_single(function, *args):
     """``function`` of float16 arrays computed in float32 and rounded once to float16, as
     PyTorch's float16 kernels compute (NumPy rounds each intermediate step to float16)."""
@@ -67,31 +74,36 @@ def _(grad):
 
 @primitive(promotion="promote")
 def mul(a, b):
-    if _half_and_number(a, b):
+    out = a * b
+    if _half_in(out, a) and _half_and_number(a, b):
         return in_single(xp.multiply, a, b)
-    return a * b
+    return out
 
 
 @mul.vjp("a", formula="{grad} * {b}")
 def _(grad, b):
-    return mul(grad, b) if _half_and_number(grad, b) else grad * b
+    out = grad * b
+    return mul(grad, b) if _half_in(out, grad) and _half_and_number(grad, b) else out
 
 
 @mul.vjp("b", formula="{grad} * {a}")
 def _(grad, a):
-    return mul(grad, a) if _half_and_number(grad, a) else grad * a
+    out = grad * a
+    return mul(grad, a) if _half_in(out, grad) and _half_and_number(grad, a) else out
 
 
 @primitive(promotion="float")
 def div(a, b):
-    if _half_and_number(a, b):
+    out = a / b
+    if _half_in(out, a) and _half_and_number(a, b):
         return in_single(xp.divide, a, b)
-    return a / b
+    return out
 
 
 @div.vjp("a", formula="{grad} / {b}")
 def _(grad, b):
-    return div(grad, b) if _half_and_number(grad, b) else grad / b
+    out = grad / b
+    return div(grad, b) if _half_in(out, grad) and _half_and_number(grad, b) else out
 
 
 @div.vjp("b", formula="-{grad} * ({a} / {b}) / {b}")
