@@ -43,3 +43,28 @@ def test_loss_and_gradient_are_pytorchs(loss, targets, weight, reduction, smooth
     theirs = run(torch, loss, targets, weight, reduction, smoothing, shape)
     for mine, expected in zip(ours, theirs):
         np.testing.assert_allclose(mine, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("label_dtype", ["int64", "uint8"])
+def test_strided_and_uint8_targets_pick_as_pytorch(loss, label_dtype):
+    # The general path picks with the target tensor itself (cr.compile reads it live): a
+    # strided view of the labels, or uint8 ones, must pick the same classes as PyTorch.
+    def run(lib):
+        x = lib.tensor(np.random.default_rng(1).normal(size=(4, 3)), requires_grad=True)
+        every = lib.tensor([2, 9, 0, 9, 1, 9, 0, 9], dtype=getattr(lib, label_dtype))
+        labels = every[::2]  # a view with a stride of 2
+        kwargs = dict(weight=lib.tensor([0.5, 2.0, 1.0], dtype=lib.float64), ignore_index=1)
+        inputs = x * 1.5 + x  # x used twice: the gradient sums both paths
+        if loss == "cross_entropy":
+            # (PyTorch's smoothing gathers with the target itself, which uint8 cannot do)
+            smoothing = 0.1 if label_dtype == "int64" else 0.0
+            out = lib.nn.functional.cross_entropy(inputs, labels, label_smoothing=smoothing,
+                                                  **kwargs)
+        else:
+            out = lib.nn.functional.nll_loss(inputs.log_softmax(1), labels, **kwargs)
+        out.backward()
+        return out.item(), np.array(x.grad.tolist())
+    (value, grad), (expected, expected_grad) = run(cr), run(torch)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
