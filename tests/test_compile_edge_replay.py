@@ -412,6 +412,29 @@ def test_dropout_in_training_with_a_seeded_generator():
     twin(model_step(LOSSES["cross_entropy"][0], OPTIMIZERS["adamw"], dropout=0.4), classes())
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_rrelu_in_training_draws_new_slopes_at_every_call(dtype):
+    # rrelu's slopes were a constant of the plan, refused at the second call: now a plan line
+    # draws them where this call's input is <= 0, from the same generator in eager's order.
+    compiled = twin(body_step(lambda w, x: F.rrelu(w * x, 0.1, 0.4, training=True), (3, 4),
+                              dtype, make_opt=sgd), data((3, 4), dtype), calls=5)
+    assert "_rrelu_slopes(" in compiled.code and compiled.plans[0].calls >= 2
+
+
+def test_rrelu_with_its_own_generator():
+    def make():
+        g = cr.Generator().manual_seed(7)
+        w = _param((5, 4))
+
+        def step(x):
+            w.grad = None
+            out = F.rrelu(x @ w, training=True, generator=g).sum()
+            out.backward()
+            return out
+        return [w], None, step, None
+    twin(make, data((6, 5)), calls=5)
+
+
 def _eval_on_odd_calls(k, opt, model):
     model.train(k % 2 == 0)
 

@@ -239,6 +239,20 @@ def resolve(generator=None):
     return generator
 
 
+def rrelu_slopes(generator, x, lower, upper):
+    """rrelu's multiplier in training for the array ``x``: a slope drawn from U(lower, upper)
+    where x <= 0, 1 elsewhere (NaN keeps 1), drawn in double for every element, as PyTorch,
+    then rounded to x's dtype. Drawn here, like every dropout's mask, so that cr.compile
+    replays it as a fresh draw at each call.
+
+    >>> from chainrule.random import rrelu_slopes
+    >>> rrelu_slopes(cr.Generator().manual_seed(0), np.array([-1.0, 2.0]), 0.1, 0.3)
+    array([0.22739234, 1.        ])
+    """
+    slopes = resolve(generator).uniform(lower, upper, size=x.shape)
+    return xp.where(x <= 0, slopes, 1.0).astype(x.dtype)
+
+
 def dropout_mask(generator, shape, p, dtype):
     """Inverted dropout's multiplier, an array of ``shape`` and ``dtype``: 1 / (1 - p) where a
     uniform draw from ``generator`` is at least ``p``, else 0. Every dropout draws its mask

@@ -618,7 +618,8 @@ def _generators(rec):
     from .. import creation, random as random_module
     found = []
     for instr in rec.instrs:
-        if instr.kind == "call" and instr.fn in (creation.drawn, random_module.dropout_mask):
+        if instr.kind == "call" and instr.fn in (creation.drawn, random_module.dropout_mask,
+                                                 random_module.rrelu_slopes):
             generator = instr.args[0]
             if all(generator is not g for g in found):
                 found.append(generator)

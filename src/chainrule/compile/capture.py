@@ -1063,6 +1063,22 @@ class Installed:
             return result
         self.swap_everywhere("dropout_mask", original_mask, dropout_mask)
 
+        original_slopes = random_module.rrelu_slopes
+
+        def rrelu_slopes(generator, x, lower, upper):
+            # rrelu's slopes in training: drawn anew by the plan at each call, where this
+            # call's input is <= 0, from the same generator and in the same order as eager.
+            result = original_slopes(generator, x, lower, upper)
+            v = r.value_of(x)
+            if r.depth or r.in_vjp or v is None:
+                return result
+            r.emit(Instr("call", original_slopes, [generator, v, lower, upper],
+                         out=r.new_value("op", result.shape, result.dtype, hint="slopes"),
+                         comment=f"rrelu: new slopes from U({lower}, {upper}) at each call"),
+                   result)
+            return result
+        self.swap_everywhere("rrelu_slopes", original_slopes, rrelu_slopes)
+
         for name, what in (("item", ".item()"), ("__bool__", "bool(tensor) (an `if` on a tensor)"),
                            ("__float__", "float(tensor)"), ("__int__", "int(tensor)"),
                            ("__index__", "using a tensor as an index"),

@@ -6,7 +6,7 @@ import warnings
 
 from ..backend import xp
 from ..errors import DtypeError
-from ..random import resolve
+from ..random import resolve, rrelu_slopes
 from ..tensor import Tensor
 from .activations import leaky_relu
 from .composite import softmax, stop_gradient
@@ -33,10 +33,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, ge
                                                  generator=generator), None, "rrelu_")
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
-    # PyTorch draws where x <= 0 (NaN keeps slope 1), in double, then rounds to the dtype.
-    slopes = resolve(generator).uniform(lower, upper, size=tuple(input.shape))
-    noise = xp.where(stop_gradient(input)._data <= 0, slopes, 1.0).astype(input.dtype)
-    return input * noise
+    return input * rrelu_slopes(generator, stop_gradient(input)._data, lower, upper)
 
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1, generator=None):
