@@ -1034,50 +1034,39 @@ class Installed:
             return original_inplace(array)
         self.swap(engine, "record_inplace_change", record_inplace_change)
 
-        original_drawn = creation.drawn
-
-        def drawn(generator, method, args, size, dtype):
-            # cr.rand, randn, normal, randint: drawn anew by the plan at each call, from the
-            # same generator and in the same order as eager code draws them.
-            result = original_drawn(generator, method, args, size, dtype)
-            if r.depth or r.in_vjp:  # inside a primitive, whose replay draws it again
+        def replay_draws(original, read, describe):
+            # A function that draws from a generator (cr.rand and the like, a dropout's mask,
+            # rrelu's slopes): the plan draws anew at each call, from the same generator and
+            # in the same order as eager code. read(*args, result): the call's arguments as
+            # the plan reads them (None: not replayable here); describe(*args): the line's
+            # value name and comment.
+            def draw(*args):
+                result = original(*args)
+                if r.depth or r.in_vjp:  # inside a primitive, whose replay draws it again
+                    return result
+                arguments = read(*args, result)
+                if arguments is None:
+                    return result
+                hint, comment = describe(*args)
+                r.emit(Instr("call", original, arguments, out=r.new_value(
+                    "op", result.shape, result.dtype, hint=hint), comment=comment), result)
                 return result
-            r.emit(Instr("call", original_drawn, [generator, method, tuple(args), tuple(size),
-                                                  result.dtype],
-                         out=r.new_value("op", result.shape, result.dtype, hint=method),
-                         comment=f"{method}: new random numbers at each call"), result)
-            return result
-        self.swap_everywhere("drawn", original_drawn, drawn)
+            self.swap_everywhere(original.__name__, original, draw)
 
-        original_mask = random_module.dropout_mask
-
-        def dropout_mask(generator, shape, p, dtype):
-            # A dropout's mask is drawn anew by the plan at each call, from the same generator
-            # and in the same order as eager code draws it.
-            result = original_mask(generator, shape, p, dtype)
-            if r.depth or r.in_vjp:  # inside a primitive, whose replay draws it again
-                return result
-            r.emit(Instr("call", original_mask, [generator, tuple(shape), p, dtype],
-                         out=r.new_value("op", result.shape, result.dtype, hint="keep"),
-                         comment=f"dropout (p={p}): a new mask at each call"), result)
-            return result
-        self.swap_everywhere("dropout_mask", original_mask, dropout_mask)
-
-        original_slopes = random_module.rrelu_slopes
-
-        def rrelu_slopes(generator, x, lower, upper):
-            # rrelu's slopes in training: drawn anew by the plan at each call, where this
-            # call's input is <= 0, from the same generator and in the same order as eager.
-            result = original_slopes(generator, x, lower, upper)
-            v = r.value_of(x)
-            if r.depth or r.in_vjp or v is None:
-                return result
-            r.emit(Instr("call", original_slopes, [generator, v, lower, upper],
-                         out=r.new_value("op", result.shape, result.dtype, hint="slopes"),
-                         comment=f"rrelu: new slopes from U({lower}, {upper}) at each call"),
-                   result)
-            return result
-        self.swap_everywhere("rrelu_slopes", original_slopes, rrelu_slopes)
+        replay_draws(creation.drawn,
+                     lambda g, method, args, size, dtype, result:
+                         [g, method, tuple(args), tuple(size), result.dtype],
+                     lambda g, method, *_: (method, f"{method}: new random numbers at each call"))
+        replay_draws(random_module.dropout_mask,
+                     lambda g, shape, p, dtype, result: [g, tuple(shape), p, dtype],
+                     lambda g, shape, p, dtype: ("keep", f"dropout (p={p}): a new mask at each "
+                                                         f"call"))
+        # rrelu's slopes where this call's input is <= 0.
+        replay_draws(random_module.rrelu_slopes,
+                     lambda g, x, lower, upper, result:
+                         None if r.value_of(x) is None else [g, r.value_of(x), lower, upper],
+                     lambda g, x, lower, upper: (
+                         "slopes", f"rrelu: new slopes from U({lower}, {upper}) at each call"))
 
         for name, what in (("item", ".item()"), ("__bool__", "bool(tensor) (an `if` on a tensor)"),
                            ("__float__", "float(tensor)"), ("__int__", "int(tensor)"),
